@@ -1,0 +1,17 @@
+/* smneo.h: umbrella header for libsmneo, a client for the SageMaker Neo
+ * compilation API. */
+#ifndef SMNEO_H
+#define SMNEO_H
+
+#include "smneo/common.h"
+#include "smneo/model.h"
+#include "smneo/http.h"
+#include "smneo/value.h"
+#include "smneo/auth.h"
+#include "smneo/protocol.h"
+#include "smneo/transport.h"
+#include "smneo/client.h"
+#include "smneo/validate.h"
+#include "smneo/log.h"
+
+#endif

@@ -1,0 +1,109 @@
+/* smneo/auth.h: credentials, the credential chain, region lookup, SigV4.
+ *
+ * Secrets are never written into error messages, logs or debug output. */
+#ifndef SMNEO_AUTH_H
+#define SMNEO_AUTH_H
+
+#include "http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A set of credentials. Caller-owned when returned through `out`. */
+typedef struct smneo_credentials {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token;   /* NULL when not temporary */
+    int64_t expiration;    /* epoch seconds; 0 = does not expire */
+    char *source;          /* where they came from: "explicit", "environment",
+                              "shared-credentials-file", "config-file",
+                              "credential_process", "container", "imds" */
+} smneo_credentials;
+
+SMNEO_EXTERN(int) smneo_credentials_new(smneo_credentials **out, const char *access_key_id,
+                                        const char *secret_access_key, const char *session_token);
+SMNEO_EXTERN(int) smneo_credentials_copy(smneo_credentials **out, const smneo_credentials *c);
+/* Wipes the secret strings before freeing. NULL is a no-op. */
+SMNEO_EXTERN(void) smneo_credentials_free(smneo_credentials *c);
+
+/* ---- SigV4 -------------------------------------------------------------- */
+
+typedef struct smneo_sigv4_options {
+    int version;                 /* SMNEO_SIGV4_OPTIONS_VERSION */
+    const char *region;
+    const char *service;         /* "sagemaker", "s3" */
+    int64_t timestamp;           /* epoch seconds of the signature (X-Amz-Date) */
+    int normalize_path;          /* 1: RFC 3986 remove_dot_segments + collapse "//" (not for S3) */
+    int sign_body_header;        /* 1: add x-amz-content-sha256 (S3) */
+    int omit_session_token;      /* 1: add X-Amz-Security-Token after signing (not signed) */
+    const char *payload_hash;    /* precomputed hex hash, or "UNSIGNED-PAYLOAD"; NULL: hash body */
+} smneo_sigv4_options;
+
+#define SMNEO_SIGV4_OPTIONS_VERSION 1
+#define SMNEO_SIGV4_OPTIONS_INIT {SMNEO_SIGV4_OPTIONS_VERSION, NULL, NULL, 0, 1, 0, 0, NULL}
+
+/* Signs `req` in place: adds X-Amz-Date (and X-Amz-Security-Token, and
+ * x-amz-content-sha256 when asked) and Authorization. The request's Host
+ * header is used if present, otherwise req->host is added as "Host". */
+SMNEO_EXTERN(int) smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds,
+                                   const smneo_sigv4_options *opts, smneo_error *err);
+
+/* The intermediate artefacts (for tests and debugging): each *out is a
+ * caller-owned heap string (free with free()). Any out pointer may be NULL. */
+SMNEO_EXTERN(int) smneo_sigv4_debug(const smneo_request *req, const smneo_credentials *creds,
+                                    const smneo_sigv4_options *opts, char **canonical_request,
+                                    char **string_to_sign, char **authorization, smneo_error *err);
+
+/* ---- Credential chain and region ---------------------------------------- */
+
+typedef struct smneo_credential_chain smneo_credential_chain;
+
+typedef struct smneo_chain_options {
+    int version;                 /* SMNEO_CHAIN_OPTIONS_VERSION */
+    const char *profile;         /* NULL: AWS_PROFILE, then "default" */
+    const char *access_key_id;   /* explicit keys (both or neither) */
+    const char *secret_access_key;
+    const char *session_token;
+} smneo_chain_options;
+
+#define SMNEO_CHAIN_OPTIONS_VERSION 1
+#define SMNEO_CHAIN_OPTIONS_INIT {SMNEO_CHAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL}
+
+/* The chain resolves lazily and caches; temporary credentials are refreshed
+ * before they expire. Safe to share between threads. */
+SMNEO_EXTERN(int) smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_options *opts,
+                                             smneo_error *err);
+SMNEO_EXTERN(void) smneo_credential_chain_free(smneo_credential_chain *chain);
+
+/* Sans-I/O resolution. A provider that needs HTTP (container, IMDS) asks for
+ * it: smneo_credential_chain_step fills *req_out with a request to send and
+ * returns 1; the caller sends it and feeds the answer (or a transport error
+ * code with resp == NULL) with smneo_credential_chain_feed, and calls step
+ * again. Returns 0 when *creds_out holds credentials (caller-owned copy), or
+ * a negative error. A chain being resolved by one thread makes others wait
+ * for it inside step (they see the result when it is ready). */
+typedef struct smneo_chain_resolution smneo_chain_resolution;
+SMNEO_EXTERN(int) smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain,
+                                             int64_t now);
+SMNEO_EXTERN(void) smneo_chain_resolution_free(smneo_chain_resolution *res);
+SMNEO_EXTERN(int) smneo_chain_resolution_step(smneo_chain_resolution *res, smneo_request **req_out,
+                                              smneo_credentials **creds_out, smneo_error *err);
+SMNEO_EXTERN(int) smneo_chain_resolution_feed(smneo_chain_resolution *res, const smneo_response *resp,
+                                              int transport_error);
+
+/* Region: explicit, AWS_REGION, AWS_DEFAULT_REGION, then the profile's
+ * `region` in the config file. *out is caller-owned (free()). SMNEO_ENOREGION
+ * with a message listing where it looked. */
+SMNEO_EXTERN(int) smneo_region_resolve(char **out, const char *explicit_region, const char *profile,
+                                       smneo_error *err);
+
+/* Reads one setting of a profile from the config file (AWS_CONFIG_FILE or
+ * ~/.aws/config; "[default]" or "[profile NAME]"). *out caller-owned, NULL
+ * when absent; returns 0 either way. */
+SMNEO_EXTERN(int) smneo_config_get(char **out, const char *profile, const char *key, smneo_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

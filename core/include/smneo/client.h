@@ -1,0 +1,180 @@
+/* smneo/client.h: the client, calls as steps, paginators and the waiter.
+ *
+ * A call is a small state machine. smneo_call_next says what to do next:
+ *   SMNEO_STEP_SEND   send step.request (borrowed until the next feed) and
+ *                     hand the answer back with smneo_call_feed;
+ *   SMNEO_STEP_SLEEP  sleep step.sleep_ms (never more than 200 ms at once, so
+ *                     a binding can deliver Ctrl-C between sleeps);
+ *   SMNEO_STEP_EVENT  something for the caller: a paginator item or page, or
+ *                     a waiter status change (step.event says which);
+ *   SMNEO_STEP_DONE   finished: smneo_call_result gives the result or error.
+ * Retries (with the client-wide retry quota), pagination, waiting and
+ * credential fetching (container / IMDS requests are SEND steps too) all
+ * live in the machine, so every driver - libcurl here, cosockets in
+ * OpenResty, a test double - shares one implementation.
+ *
+ * Ownership: smneo_client_new/_free; smneo_call_*_new/_free. Results and
+ * values handed out by a call are borrowed and live until the next step (or
+ * until smneo_call_free), except smneo_call_result's *out, which the caller
+ * owns. A client may be used from several threads at once; a call belongs to
+ * one thread at a time. */
+#ifndef SMNEO_CLIENT_H
+#define SMNEO_CLIENT_H
+
+#include "protocol.h"
+#include "transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smneo_client smneo_client;
+
+typedef struct smneo_client_options {
+    int version;                   /* SMNEO_CLIENT_OPTIONS_VERSION */
+    const char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, profile */
+    const char *endpoint_url;      /* NULL: resolved (see smneo_endpoint_resolve) */
+    const char *profile;           /* NULL: AWS_PROFILE, then "default" */
+    const char *access_key_id;     /* explicit credentials (both or neither) */
+    const char *secret_access_key;
+    const char *session_token;
+    int max_attempts;              /* 0: AWS_MAX_ATTEMPTS, profile, then 3 */
+    const char *retry_mode;        /* NULL: AWS_RETRY_MODE, profile, "standard"; or "legacy" */
+    long connect_timeout_ms;       /* 0: 60000 */
+    long read_timeout_ms;          /* 0: 60000 */
+    int verify_tls;                /* 1: verify (default) */
+    const char *ca_bundle;         /* NULL: AWS_CA_BUNDLE / profile ca_bundle / system */
+    int validation;                /* smneo_validation_mode (default STRICT) */
+    int allow_unknown_enum_values;
+    smneo_transport *transport;    /* NULL: libcurl. Borrowed: must outlive the client */
+    int use_fips;                  /* -1: env/config */
+    int use_dualstack;             /* -1: env/config */
+    const char *s3_endpoint_url;   /* NULL: AWS_ENDPOINT_URL_S3, endpoint_url, AWS */
+    int no_transport;              /* 1: create no libcurl transport (step-driven use only) */
+} smneo_client_options;
+
+#define SMNEO_CLIENT_OPTIONS_VERSION 1
+#define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
+    {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0}
+
+SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
+SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);
+SMNEO_EXTERN(const char *) smneo_client_region(const smneo_client *c);
+SMNEO_EXTERN(const char *) smneo_client_endpoint(const smneo_client *c);
+SMNEO_EXTERN(int) smneo_client_max_attempts(const smneo_client *c);
+SMNEO_EXTERN(const char *) smneo_client_retry_mode(const smneo_client *c);
+
+/* Builds a signed request with the client's credentials, region, endpoint and
+ * validation mode (resolving credentials may block on container/IMDS). */
+SMNEO_EXTERN(int) smneo_client_build_request(smneo_request **out, smneo_client *c, const char *operation,
+                                             const char *params_json, size_t len, int64_t timestamp,
+                                             smneo_error *err);
+
+/* ---- Steps ------------------------------------------------------------------ */
+typedef enum {
+    SMNEO_STEP_SEND = 1,
+    SMNEO_STEP_SLEEP = 2,
+    SMNEO_STEP_EVENT = 3,
+    SMNEO_STEP_DONE = 4
+} smneo_step_kind;
+
+typedef enum {
+    SMNEO_EVENT_ITEM = 1,    /* paginator item: smneo_call_item */
+    SMNEO_EVENT_PAGE = 2,    /* paginator page: smneo_call_page */
+    SMNEO_EVENT_STATUS = 3   /* waiter status change: smneo_call_page is the description */
+} smneo_event_kind;
+
+typedef struct smneo_step {
+    smneo_step_kind kind;
+    const smneo_request *request; /* SEND */
+    long sleep_ms;                /* SLEEP */
+    smneo_event_kind event;       /* EVENT */
+} smneo_step;
+
+typedef struct smneo_call smneo_call;
+
+/* One operation call (with retries). */
+SMNEO_EXTERN(int) smneo_call_new(smneo_call **out, smneo_client *c, const char *operation,
+                                 const char *params_json, size_t len, smneo_error *err);
+
+typedef struct smneo_paginate_options {
+    int version;               /* SMNEO_PAGINATE_OPTIONS_VERSION */
+    int64_t max_items;         /* 0: all */
+    int page_size;             /* 0: service default (sets MaxResults) */
+    const char *starting_token;/* resume token from a previous truncated run */
+    int pages;                 /* 1: EVENT_PAGE per page; 0: EVENT_ITEM per item */
+} smneo_paginate_options;
+
+#define SMNEO_PAGINATE_OPTIONS_VERSION 1
+#define SMNEO_PAGINATE_OPTIONS_INIT {SMNEO_PAGINATE_OPTIONS_VERSION, 0, 0, NULL, 0}
+
+/* A paginated run over ListCompilationJobs / ListPipelineExecutionSteps.
+ * Memory stays constant whatever the number of pages. */
+SMNEO_EXTERN(int) smneo_paginate_new(smneo_call **out, smneo_client *c, const char *operation,
+                                     const char *params_json, size_t len, const smneo_paginate_options *opts,
+                                     smneo_error *err);
+
+typedef int (*smneo_status_fn)(const smneo_value *description, void *payload);
+
+typedef struct smneo_wait_options {
+    int version;               /* SMNEO_WAIT_OPTIONS_VERSION */
+    double delay;              /* first delay in seconds (0: 5) */
+    double max_delay;          /* cap in seconds (0: 60) */
+    double timeout;            /* overall timeout in seconds (0: none) */
+    smneo_status_fn callback;  /* blocking smneo_client_wait only: called on each
+                                  status change; return 0 to cancel */
+    void *payload;
+} smneo_wait_options;
+
+#define SMNEO_WAIT_OPTIONS_VERSION 1
+#define SMNEO_WAIT_OPTIONS_INIT {SMNEO_WAIT_OPTIONS_VERSION, 0, 0, 0, NULL, NULL}
+
+/* Polls DescribeCompilationJob until COMPLETED (result: the description),
+ * FAILED (SMNEO_EJOBFAILED, FailureReason in err->message), STOPPED
+ * (SMNEO_EJOBSTOPPED), timeout (SMNEO_EWAITTIMEOUT) or cancel
+ * (SMNEO_ECANCELLED). Emits EVENT_STATUS on every status change. */
+SMNEO_EXTERN(int) smneo_wait_new(smneo_call **out, smneo_client *c, const char *job_name,
+                                 const smneo_wait_options *opts, smneo_error *err);
+
+SMNEO_EXTERN(void) smneo_call_free(smneo_call *call);
+/* Never fails: errors surface as DONE. */
+SMNEO_EXTERN(void) smneo_call_next(smneo_call *call, smneo_step *out);
+/* Hands back the answer to the last SEND. Takes ownership of resp. When the
+ * transport failed, pass resp == NULL with its error code and message. */
+SMNEO_EXTERN(void) smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error,
+                                   const char *transport_message);
+/* After an EVENT: the current item / page / description (borrowed). */
+SMNEO_EXTERN(int) smneo_call_item(smneo_value *out, const smneo_call *call);
+SMNEO_EXTERN(const smneo_result *) smneo_call_page(const smneo_call *call);
+/* Cancels: the next step is DONE with SMNEO_ECANCELLED. */
+SMNEO_EXTERN(void) smneo_call_cancel(smneo_call *call);
+/* After DONE: 0 and the result (caller-owned; NULL for a paginator), or the
+ * error code with err filled. */
+SMNEO_EXTERN(int) smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err);
+/* Resume token after a paginator stopped at max_items (borrowed or NULL). */
+SMNEO_EXTERN(const char *) smneo_call_resume_token(const smneo_call *call);
+
+/* Drives the machine with the client's transport (sleeping for SLEEP steps)
+ * until an EVENT or DONE, which it returns in *out. */
+SMNEO_EXTERN(void) smneo_call_run(smneo_call *call, smneo_step *out);
+
+/* ---- Blocking conveniences (drive the machines above with the transport) --- */
+SMNEO_EXTERN(int) smneo_client_call(smneo_result **out, smneo_client *c, const char *operation,
+                                    const char *params_json, size_t len, smneo_error *err);
+
+typedef struct smneo_iter smneo_iter;
+SMNEO_EXTERN(int) smneo_iter_new(smneo_iter **out, smneo_client *c, const char *operation,
+                                 const char *params_json, size_t len, const smneo_paginate_options *opts,
+                                 smneo_error *err);
+/* 0 and the next item (borrowed until the next call), SMNEO_ITEROVER, or an error. */
+SMNEO_EXTERN(int) smneo_iter_next(smneo_value *out, smneo_iter *it, smneo_error *err);
+SMNEO_EXTERN(void) smneo_iter_free(smneo_iter *it);
+
+SMNEO_EXTERN(int) smneo_client_wait(smneo_result **out, smneo_client *c, const char *job_name,
+                                    const smneo_wait_options *opts, smneo_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

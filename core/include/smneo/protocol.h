@@ -1,0 +1,98 @@
+/* smneo/protocol.h: the sans-I/O protocol layer (AWS JSON 1.1).
+ *
+ * smneo_protocol_build turns (operation, params, credentials, endpoint,
+ * timestamp) into a complete signed request; smneo_protocol_parse turns a
+ * response into a result or a typed error. Neither touches a socket. */
+#ifndef SMNEO_PROTOCOL_H
+#define SMNEO_PROTOCOL_H
+
+#include "auth.h"
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Endpoints ----------------------------------------------------------- */
+typedef struct smneo_endpoint_options {
+    int version;                /* SMNEO_ENDPOINT_OPTIONS_VERSION */
+    const char *region;         /* required unless endpoint_url is set */
+    const char *endpoint_url;   /* explicit URL (wins over everything) */
+    int use_fips;               /* -1: from env/config, 0/1 explicit */
+    int use_dualstack;          /* -1: from env/config, 0/1 explicit */
+    const char *profile;        /* for endpoint_url / use_* from the config file */
+    const char *service;        /* "sagemaker" (default) or "s3" */
+} smneo_endpoint_options;
+
+#define SMNEO_ENDPOINT_OPTIONS_VERSION 1
+#define SMNEO_ENDPOINT_OPTIONS_INIT {SMNEO_ENDPOINT_OPTIONS_VERSION, NULL, NULL, -1, -1, NULL, NULL}
+
+/* Resolves the base URL as botocore does: explicit endpoint_url, then
+ * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3), AWS_ENDPOINT_URL,
+ * the profile's endpoint_url settings (all skipped with
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then the partition rules
+ * (aws, aws-cn, aws-us-gov, FIPS, dual-stack). *out caller-owned (free()). */
+SMNEO_EXTERN(int) smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo_error *err);
+
+/* ---- Build --------------------------------------------------------------- */
+typedef enum {
+    SMNEO_VALIDATION_OFF = 0,
+    SMNEO_VALIDATION_WARN = 1,
+    SMNEO_VALIDATION_STRICT = 2
+} smneo_validation_mode;
+
+typedef struct smneo_build_options {
+    int version;                /* SMNEO_BUILD_OPTIONS_VERSION */
+    const char *region;         /* signing region (required) */
+    const char *endpoint_url;   /* base URL (required; see smneo_endpoint_resolve) */
+    int64_t timestamp;          /* signing time, epoch seconds (0: now) */
+    int validation;             /* smneo_validation_mode; STRICT refuses errors */
+    int allow_unknown_enum_values;
+    const char *user_agent;     /* NULL: "smneo/<version>" */
+} smneo_build_options;
+
+#define SMNEO_BUILD_OPTIONS_VERSION 1
+#define SMNEO_BUILD_OPTIONS_INIT {SMNEO_BUILD_OPTIONS_VERSION, NULL, NULL, 0, SMNEO_VALIDATION_STRICT, 0, NULL}
+
+/* Builds the complete signed request. params_json may be NULL (= "{}").
+ * With validation on, issues are checked first: errors refuse the request
+ * (SMNEO_EVALIDATION, err->issues) in STRICT mode. The body lists members in
+ * the shape's order; request timestamps become integer epoch seconds.
+ * *out is caller-owned (smneo_request_free). */
+SMNEO_EXTERN(int) smneo_protocol_build(smneo_request **out, const char *operation, const char *params_json,
+                                       size_t params_len, const smneo_credentials *creds,
+                                       const smneo_build_options *opts, smneo_error *err);
+
+/* Serializes params to the request body only (no signing): caller-owned
+ * JSON text in *out (free()). */
+SMNEO_EXTERN(int) smneo_protocol_serialize(char **out, size_t *out_len, const char *operation,
+                                           const char *params_json, size_t params_len, smneo_error *err);
+
+/* ---- Parse --------------------------------------------------------------- */
+typedef struct smneo_result smneo_result;
+
+/* Parses a response. 2xx: a result (caller-owned, smneo_result_free). Else
+ * (or a malformed 2xx body) a negative code with err filled: service_code
+ * from __type (after '#', before ':') or the x-amzn-ErrorType header,
+ * message, http_status, request_id, retryable, and err->response set to a
+ * copy of the response. */
+SMNEO_EXTERN(int) smneo_protocol_parse(smneo_result **out, const char *operation, const smneo_response *resp,
+                                       smneo_error *err);
+
+SMNEO_EXTERN(void) smneo_result_free(smneo_result *r);
+/* The parsed body (an object; an empty object for operations without output). */
+SMNEO_EXTERN(void) smneo_result_root(smneo_value *out, const smneo_result *r);
+SMNEO_EXTERN(const char *) smneo_result_request_id(const smneo_result *r); /* borrowed or NULL */
+SMNEO_EXTERN(int) smneo_result_status(const smneo_result *r);
+/* Attempts made to get this result (1 = first try). */
+SMNEO_EXTERN(int) smneo_result_attempts(const smneo_result *r);
+/* The raw response (borrowed, lives as long as the result). */
+SMNEO_EXTERN(const smneo_response *) smneo_result_response(const smneo_result *r);
+
+/* Maps a service error code to an SMNEO_E* code and a retryable flag. */
+SMNEO_EXTERN(int) smneo_protocol_error_class(const char *service_code, int http_status, int *retryable);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

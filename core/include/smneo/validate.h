@@ -1,0 +1,50 @@
+/* smneo/validate.h: validation of operation parameters before sending. */
+#ifndef SMNEO_VALIDATE_H
+#define SMNEO_VALIDATE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smneo_issue {
+    smneo_severity severity;
+    const char *path;    /* "OutputConfig.CompilerOptions.gpu-code", "Tags[3].Key", "" for the root */
+    const char *rule;    /* stable rule id, listed in docs/validation.md */
+    const char *message; /* what is wrong and what to change */
+} smneo_issue;
+
+typedef struct smneo_validate_options {
+    int version;                    /* SMNEO_VALIDATE_OPTIONS_VERSION */
+    int allow_unknown_enum_values;  /* 1: unknown enum values pass (newer than the table) */
+} smneo_validate_options;
+
+#define SMNEO_VALIDATE_OPTIONS_VERSION 1
+#define SMNEO_VALIDATE_OPTIONS_INIT {SMNEO_VALIDATE_OPTIONS_VERSION, 0}
+
+/* Validates params (JSON text) for an operation; every problem is reported.
+ * *out is caller-owned (smneo_issues_free), possibly empty. Returns 0 when
+ * validation ran (even with issues), SMNEO_EINVAL for an unknown operation,
+ * SMNEO_EVALIDATION when the params are not a JSON object (with one issue). */
+SMNEO_EXTERN(int) smneo_validate(smneo_issues **out, const char *operation, const char *params_json, size_t len,
+                                 const smneo_validate_options *opts, smneo_error *err);
+SMNEO_EXTERN(void) smneo_issues_free(smneo_issues *issues);
+SMNEO_EXTERN(size_t) smneo_issues_count(const smneo_issues *issues);
+/* Borrowed; lives as long as `issues`. NULL past the end. */
+SMNEO_EXTERN(const smneo_issue *) smneo_issues_at(const smneo_issues *issues, size_t i);
+SMNEO_EXTERN(size_t) smneo_issues_error_count(const smneo_issues *issues);
+
+/* Builders (used by the validator, the artifact layout checks and bindings). */
+SMNEO_EXTERN(int) smneo_issues_new(smneo_issues **out);
+SMNEO_EXTERN(int) smneo_issues_add(smneo_issues *issues, smneo_severity sev, const char *path, const char *rule,
+                                   const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

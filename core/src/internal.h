@@ -1,0 +1,67 @@
+/* Private helpers shared by the core's modules. Not installed. */
+#ifndef SMNEO_INTERNAL_H
+#define SMNEO_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smneo/common.h"
+
+/* Growable byte buffer; data is always NUL-terminated when non-NULL. */
+typedef struct smneo_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed: later appends are no-ops */
+} smneo_buf;
+
+#define SMNEO_BUF_INIT {NULL, 0, 0, 0}
+
+int smneo__buf_grow(smneo_buf *b, size_t extra);
+int smneo__buf_append(smneo_buf *b, const void *data, size_t len);
+int smneo__buf_puts(smneo_buf *b, const char *s);
+int smneo__buf_putc(smneo_buf *b, char c);
+int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Hands the data over (caller frees); the buffer is reset. NULL if failed. */
+char *smneo__buf_detach(smneo_buf *b, size_t *len);
+void smneo__buf_free(smneo_buf *b);
+
+char *smneo__strdup(const char *s);            /* NULL -> NULL */
+char *smneo__strndup(const char *s, size_t n);
+char *smneo__aprintf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+int smneo__strcaseeq(const char *a, const char *b);
+/* Overwrites then frees a secret string. */
+void smneo__free_secret(char *s);
+
+/* Sets err (if non-NULL): clears it first, sets code and a formatted message.
+ * Returns code, so `return smneo__error(err, SMNEO_EINVAL, "...")` works. */
+int smneo__error(smneo_error *err, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int smneo__verror(smneo_error *err, int code, const char *fmt, va_list ap);
+
+/* Environment lookup: NULL when unset or empty. */
+const char *smneo__getenv(const char *name);
+/* "true"/"1"/"yes" (case-insensitive) -> 1, "false"/"0"/"no" -> 0, else -1. */
+int smneo__parse_bool(const char *s);
+
+/* Clocks. */
+int64_t smneo__now(void);           /* wall clock, epoch seconds */
+int64_t smneo__monotonic_ms(void);  /* monotonic milliseconds */
+void smneo__sleep_ms(long ms);
+
+/* Hex encoding (lowercase). out must hold 2*len+1 bytes. */
+void smneo__hex(char *out, const unsigned char *in, size_t len);
+
+#endif

@@ -1,0 +1,273 @@
+/* Small private helpers: buffers, strings, errors, clocks. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "internal.h"
+#include "smneo/http.h"
+#include "smneo/validate.h"
+
+int smneo__buf_grow(smneo_buf *b, size_t extra)
+{
+    if (b->failed)
+        return SMNEO_ENOMEM;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = 1;
+            return SMNEO_ENOMEM;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->failed = 1;
+        return SMNEO_ENOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int smneo__buf_append(smneo_buf *b, const void *data, size_t len)
+{
+    if (smneo__buf_grow(b, len) != 0)
+        return SMNEO_ENOMEM;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int smneo__buf_puts(smneo_buf *b, const char *s) { return smneo__buf_append(b, s, strlen(s)); }
+
+int smneo__buf_putc(smneo_buf *b, char c) { return smneo__buf_append(b, &c, 1); }
+
+int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || smneo__buf_grow(b, (size_t)n) != 0) {
+        va_end(ap2);
+        if (n < 0)
+            b->failed = 1;
+        return SMNEO_ENOMEM;
+    }
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->len += (size_t)n;
+    return 0;
+}
+
+char *smneo__buf_detach(smneo_buf *b, size_t *len)
+{
+    char *d = NULL;
+    if (!b->failed) {
+        if (!b->data)
+            smneo__buf_grow(b, 0);
+        if (!b->failed) {
+            d = b->data;
+            b->data[b->len] = '\0';
+            if (len)
+                *len = b->len;
+            b->data = NULL;
+        }
+    }
+    smneo__buf_free(b);
+    return d;
+}
+
+void smneo__buf_free(smneo_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+char *smneo__strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    return smneo__strndup(s, strlen(s));
+}
+
+char *smneo__strndup(const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *smneo__aprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return NULL;
+    }
+    char *p = malloc((size_t)n + 1);
+    if (p)
+        vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+int smneo__strcaseeq(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}
+
+void smneo__free_secret(char *s)
+{
+    if (!s)
+        return;
+    volatile char *v = s;
+    while (*v)
+        *v++ = 0;
+    free(s);
+}
+
+int smneo__verror(smneo_error *err, int code, const char *fmt, va_list ap)
+{
+    if (err) {
+        smneo_error_clear(err);
+        err->code = code;
+        if (fmt) {
+            va_list ap2;
+            va_copy(ap2, ap);
+            int n = vsnprintf(NULL, 0, fmt, ap);
+            if (n >= 0) {
+                err->message = malloc((size_t)n + 1);
+                if (err->message)
+                    vsnprintf(err->message, (size_t)n + 1, fmt, ap2);
+            }
+            va_end(ap2);
+        }
+    }
+    return code;
+}
+
+int smneo__error(smneo_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    smneo__verror(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void smneo_error_clear(smneo_error *err)
+{
+    if (!err)
+        return;
+    free(err->message);
+    free(err->service_code);
+    free(err->request_id);
+    free(err->field);
+    smneo_issues_free(err->issues);
+    smneo_response_free(err->response);
+    memset(err, 0, sizeof(*err));
+}
+
+const char *smneo_strerror(int code)
+{
+    switch (code) {
+    case SMNEO_OK: return "OK";
+    case SMNEO_ERROR: return "Error";
+    case SMNEO_ENOMEM: return "OutOfMemory";
+    case SMNEO_EINVAL: return "InvalidArgument";
+    case SMNEO_EVALIDATION: return "ValidationError";
+    case SMNEO_ENOCREDENTIALS: return "NoCredentials";
+    case SMNEO_ECREDENTIALS: return "CredentialsError";
+    case SMNEO_ENOREGION: return "NoRegion";
+    case SMNEO_ESERVICE: return "ServiceError";
+    case SMNEO_ENOTFOUND: return "ResourceNotFound";
+    case SMNEO_ETHROTTLED: return "Throttled";
+    case SMNEO_ECONNECT: return "ConnectionError";
+    case SMNEO_EDNS: return "DNSError";
+    case SMNEO_ETLS: return "TLSError";
+    case SMNEO_ETIMEOUT: return "Timeout";
+    case SMNEO_EPROTOCOL: return "ProtocolError";
+    case SMNEO_EDIGEST: return "DigestMismatch";
+    case SMNEO_EUNSAFE: return "UnsafeArchive";
+    case SMNEO_EIO: return "IOError";
+    case SMNEO_EJOBFAILED: return "JobFailed";
+    case SMNEO_EJOBSTOPPED: return "JobStopped";
+    case SMNEO_EWAITTIMEOUT: return "WaiterTimeout";
+    case SMNEO_ECANCELLED: return "WaiterCancelled";
+    case SMNEO_EUNSUPPORTED: return "Unsupported";
+    case SMNEO_EINUSE: return "ResourceInUse";
+    case SMNEO_ELIMIT: return "ResourceLimitExceeded";
+    case SMNEO_EAUTH: return "AuthFailure";
+    case SMNEO_EARCHIVE: return "ArchiveError";
+    case SMNEO_ITEROVER: return "IterOver";
+    default: return "UnknownError";
+    }
+}
+
+const char *smneo_version(void) { return SMNEO_VERSION_STRING; }
+
+const char *smneo__getenv(const char *name)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : NULL;
+}
+
+int smneo__parse_bool(const char *s)
+{
+    if (!s)
+        return -1;
+    if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes"))
+        return 1;
+    if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no"))
+        return 0;
+    return -1;
+}
+
+int64_t smneo__now(void) { return (int64_t)time(NULL); }
+
+int64_t smneo__monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void smneo__sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+void smneo__hex(char *out, const unsigned char *in, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
