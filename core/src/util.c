@@ -1,5 +1,4 @@
 /* Small private helpers: buffers, strings, errors, clocks. */
-#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
