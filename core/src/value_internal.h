@@ -1,0 +1,13 @@
+/* Private JSON helpers shared by value.c and protocol.c. */
+#ifndef SMNEO_VALUE_INTERNAL_H
+#define SMNEO_VALUE_INTERNAL_H
+#include "internal.h"
+#include "smneo/value.h"
+
+/* Appends a JSON string literal (quoted, escaped). */
+int smneo__json_escape(smneo_buf *b, const char *s, size_t len);
+/* Appends a JSON number for a double (shortest exact form). */
+int smneo__json_double(smneo_buf *b, double v);
+/* ISO 8601 -> epoch seconds; 0 on success, -1 if not a timestamp. */
+int smneo__parse_iso8601(const char *s, double *out);
+#endif
