@@ -13,5 +13,6 @@
 #include "smneo/client.h"
 #include "smneo/validate.h"
 #include "smneo/log.h"
+#include "smneo/artifact.h"
 
 #endif
