@@ -1,0 +1,551 @@
+/* AWS JSON 1.1: build signed requests, parse responses. No I/O. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+#include "protocol_internal.h"
+#include "smneo/log.h"
+#include "smneo/validate.h"
+#include "value_internal.h"
+
+struct smneo_result {
+    cJSON *root;
+    const smneo_shape *shape;
+    smneo_response *response;
+    const char *request_id; /* borrowed from response headers */
+    int attempts;
+};
+
+/* ---- serialization ------------------------------------------------------ */
+
+static int write_value(smneo_buf *b, const cJSON *n, const smneo_shape *shape);
+
+static int write_raw(smneo_buf *b, const cJSON *n)
+{
+    char *s = cJSON_PrintUnformatted(n);
+    if (!s)
+        return SMNEO_ENOMEM;
+    int rc = smneo__buf_puts(b, s);
+    cJSON_free(s);
+    return rc;
+}
+
+static int write_struct(smneo_buf *b, const cJSON *n, const smneo_shape *shape)
+{
+    int first = 1;
+    smneo__buf_putc(b, '{');
+    for (size_t i = 0; i < shape->member_count; i++) {
+        const smneo_member *m = &shape->members[i];
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(n, m->name);
+        if (!item || cJSON_IsNull(item))
+            continue; /* absent and null members are not sent */
+        if (!first)
+            smneo__buf_putc(b, ',');
+        first = 0;
+        smneo__json_escape(b, m->name, strlen(m->name));
+        smneo__buf_putc(b, ':');
+        int rc = write_value(b, item, m->shape);
+        if (rc)
+            return rc;
+    }
+    /* Members the shape does not know are not sent (validation reports them). */
+    return smneo__buf_putc(b, '}');
+}
+
+static int write_value(smneo_buf *b, const cJSON *n, const smneo_shape *shape)
+{
+    switch (shape->type) {
+    case SMNEO_SHAPE_STRUCTURE:
+        if (cJSON_IsObject(n))
+            return write_struct(b, n, shape);
+        break;
+    case SMNEO_SHAPE_LIST:
+        if (cJSON_IsArray(n)) {
+            smneo__buf_putc(b, '[');
+            for (const cJSON *ch = n->child; ch; ch = ch->next) {
+                if (ch != n->child)
+                    smneo__buf_putc(b, ',');
+                int rc = write_value(b, ch, shape->member);
+                if (rc)
+                    return rc;
+            }
+            return smneo__buf_putc(b, ']');
+        }
+        break;
+    case SMNEO_SHAPE_MAP:
+        if (cJSON_IsObject(n)) {
+            smneo__buf_putc(b, '{');
+            for (const cJSON *ch = n->child; ch; ch = ch->next) {
+                if (ch != n->child)
+                    smneo__buf_putc(b, ',');
+                smneo__json_escape(b, ch->string, strlen(ch->string));
+                smneo__buf_putc(b, ':');
+                int rc = write_value(b, ch, shape->value);
+                if (rc)
+                    return rc;
+            }
+            return smneo__buf_putc(b, '}');
+        }
+        break;
+    case SMNEO_SHAPE_TIMESTAMP: {
+        /* As botocore: integer epoch seconds (fraction dropped). */
+        double t;
+        if (cJSON_IsNumber(n))
+            return smneo__buf_printf(b, "%lld", (long long)floor(n->valuedouble));
+        if (cJSON_IsString(n) && smneo__parse_iso8601(n->valuestring, &t) == 0)
+            return smneo__buf_printf(b, "%lld", (long long)floor(t));
+        break;
+    }
+    case SMNEO_SHAPE_INTEGER:
+    case SMNEO_SHAPE_LONG:
+        if (cJSON_IsNumber(n) && n->valuedouble == floor(n->valuedouble) && fabs(n->valuedouble) < 9.2e18)
+            return smneo__buf_printf(b, "%lld", (long long)n->valuedouble);
+        break;
+    case SMNEO_SHAPE_STRING:
+        if (cJSON_IsString(n))
+            return smneo__json_escape(b, n->valuestring, strlen(n->valuestring));
+        break;
+    default:
+        break;
+    }
+    /* A value of the wrong type (only possible with validation off) is sent
+     * as given: the service decides. */
+    return write_raw(b, n);
+}
+
+int smneo__parse_params(cJSON **out, const char *params_json, size_t len, smneo_error *err)
+{
+    *out = NULL;
+    if (!params_json || len == 0) {
+        *out = cJSON_CreateObject();
+        return *out ? 0 : SMNEO_ENOMEM;
+    }
+    cJSON *root = cJSON_ParseWithLength(params_json, len);
+    if (!root)
+        return smneo__error(err, SMNEO_EINVAL, "parameters are not valid JSON (near byte %ld)",
+                            (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - params_json : 0));
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return smneo__error(err, SMNEO_EINVAL, "parameters must be a JSON object");
+    }
+    *out = root;
+    return 0;
+}
+
+int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op, const cJSON *params)
+{
+    smneo_buf b = SMNEO_BUF_INIT;
+    write_struct(&b, params, op->input);
+    *out = smneo__buf_detach(&b, out_len);
+    return *out ? 0 : SMNEO_ENOMEM;
+}
+
+static const smneo_operation *lookup_op(const char *operation, smneo_error *err)
+{
+    const smneo_operation *op = smneo_model_operation(operation);
+    if (!op)
+        smneo__error(err, SMNEO_EINVAL,
+                     "unknown operation \"%s\": use one of CreateCompilationJob, DescribeCompilationJob, "
+                     "ListCompilationJobs, StopCompilationJob, DeleteCompilationJob, ListPipelineExecutionSteps",
+                     operation ? operation : "(null)");
+    return op;
+}
+
+int smneo_protocol_serialize(char **out, size_t *out_len, const char *operation, const char *params_json,
+                             size_t params_len, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    const smneo_operation *op = lookup_op(operation, err);
+    if (!op)
+        return SMNEO_EINVAL;
+    cJSON *params;
+    int rc = smneo__parse_params(&params, params_json, params_len, err);
+    if (rc)
+        return rc;
+    rc = smneo__serialize_node(out, out_len, op, params);
+    cJSON_Delete(params);
+    return rc;
+}
+
+/* ---- validation gate ---------------------------------------------------- */
+
+int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
+                         int allow_unknown_enums, smneo_error *err)
+{
+    if (mode == SMNEO_VALIDATION_OFF)
+        return 0;
+    smneo_issues *issues = NULL;
+    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
+    vo.allow_unknown_enum_values = allow_unknown_enums;
+    int rc = smneo_validate(&issues, operation, params_json ? params_json : "{}", params_json ? len : 2, &vo, err);
+    if (rc == SMNEO_EVALIDATION) /* err already holds the issue */
+        return mode == SMNEO_VALIDATION_STRICT ? rc : 0;
+    if (rc)
+        return rc;
+    size_t nerr = smneo_issues_error_count(issues);
+    for (size_t i = 0; i < smneo_issues_count(issues); i++) {
+        const smneo_issue *is = smneo_issues_at(issues, i);
+        if (mode == SMNEO_VALIDATION_WARN || is->severity == SMNEO_SEVERITY_WARNING)
+            smneo_log(SMNEO_LOG_WARN, "%s: %s %s: %s", operation,
+                      is->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning", *is->path ? is->path : "(root)",
+                      is->message);
+    }
+    if (mode == SMNEO_VALIDATION_STRICT && nerr > 0) {
+        const smneo_issue *first = NULL;
+        for (size_t i = 0; !first && i < smneo_issues_count(issues); i++)
+            if (smneo_issues_at(issues, i)->severity == SMNEO_SEVERITY_ERROR)
+                first = smneo_issues_at(issues, i);
+        smneo__error(err, SMNEO_EVALIDATION, "%zu invalid parameter%s for %s; first: %s: %s", nerr,
+                     nerr == 1 ? "" : "s", operation, *first->path ? first->path : "(root)", first->message);
+        if (err) {
+            err->field = smneo__strdup(first->path);
+            err->issues = issues;
+            return SMNEO_EVALIDATION;
+        }
+        smneo_issues_free(issues);
+        return SMNEO_EVALIDATION;
+    }
+    smneo_issues_free(issues);
+    return 0;
+}
+
+/* ---- build -------------------------------------------------------------- */
+
+/* Host header value without a default port. */
+static char *host_header(const smneo_request *req)
+{
+    const char *h = req->host;
+    const char *colon = strrchr(h, ':');
+    int https = strncasecmp(req->url, "https://", 8) == 0;
+    if (colon && !strchr(colon, ']') &&
+        ((https && !strcmp(colon, ":443")) || (!https && !strcmp(colon, ":80"))))
+        return smneo__strndup(h, (size_t)(colon - h));
+    return smneo__strdup(h);
+}
+
+int smneo__build_url(char **out, const char *endpoint_url)
+{
+    size_t n = strlen(endpoint_url);
+    *out = smneo__aprintf("%s%s", endpoint_url, (n && endpoint_url[n - 1] == '/') ? "" : "/");
+    return *out ? 0 : SMNEO_ENOMEM;
+}
+
+int smneo__build_signed(smneo_request **out, const smneo_operation *op, const char *body, size_t body_len,
+                        const smneo_credentials *creds, const smneo_build_options *o, smneo_error *err)
+{
+    char *url = NULL;
+    smneo_request *req = NULL;
+    int rc = smneo__build_url(&url, o->endpoint_url);
+    if (rc)
+        return smneo__error(err, rc, "out of memory");
+    rc = smneo_request_new(&req, "POST", url);
+    free(url);
+    if (rc)
+        return smneo__error(err, rc, "invalid endpoint URL");
+    char *host = host_header(req);
+    char target[128];
+    snprintf(target, sizeof target, "%s.%s", smneo_model_target_prefix(), op->name);
+    char clen[32];
+    snprintf(clen, sizeof clen, "%zu", body_len);
+    if (!host || smneo_request_add_header(req, "Host", host) ||
+        smneo_request_add_header(req, "X-Amz-Target", target) ||
+        smneo_request_add_header(req, "Content-Type", "application/x-amz-json-1.1") ||
+        smneo_request_add_header(req, "Content-Length", clen) || smneo_request_set_body(req, body, body_len)) {
+        free(host);
+        smneo_request_free(req);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    free(host);
+    smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
+    so.region = o->region;
+    so.service = smneo_model_signing_name();
+    so.timestamp = o->timestamp ? o->timestamp : smneo__now();
+    so.normalize_path = 1;
+    rc = smneo_sigv4_sign(req, creds, &so, err);
+    if (rc) {
+        smneo_request_free(req);
+        return rc;
+    }
+    /* Not signed, as botocore leaves User-Agent out of the signature. */
+    char ua[96];
+    if (!o->user_agent)
+        snprintf(ua, sizeof ua, "smneo/%s", smneo_version());
+    if (smneo_request_add_header(req, "User-Agent", o->user_agent ? o->user_agent : ua)) {
+        smneo_request_free(req);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    *out = req;
+    return 0;
+}
+
+int smneo_protocol_build(smneo_request **out, const char *operation, const char *params_json, size_t params_len,
+                         const smneo_credentials *creds, const smneo_build_options *o, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!o || !o->region || !o->endpoint_url)
+        return smneo__error(err, SMNEO_EINVAL, "build options need a region and an endpoint URL");
+    if (!creds || !creds->access_key_id || !creds->secret_access_key)
+        return smneo__error(err, SMNEO_ENOCREDENTIALS, "no credentials to sign the request with");
+    const smneo_operation *op = lookup_op(operation, err);
+    if (!op)
+        return SMNEO_EINVAL;
+    cJSON *params;
+    int rc = smneo__parse_params(&params, params_json, params_len, err);
+    if (rc)
+        return rc;
+    rc = smneo__validate_gate(op->name, params_json, params_len, o->validation, o->allow_unknown_enum_values, err);
+    char *body = NULL;
+    size_t body_len = 0;
+    if (rc == 0)
+        rc = smneo__serialize_node(&body, &body_len, op, params);
+    cJSON_Delete(params);
+    if (rc == SMNEO_ENOMEM)
+        return smneo__error(err, rc, "out of memory");
+    if (rc)
+        return rc;
+    rc = smneo__build_signed(out, op, body, body_len, creds, o, err);
+    free(body);
+    return rc;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static const char *const THROTTLING_CODES[] = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException", NULL};
+static const char *const TRANSIENT_CODES[] = {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+                                              NULL};
+static const char *const AUTH_CODES[] = {
+    "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException",
+    "MissingAuthenticationTokenException", "AccessDeniedException", "ExpiredTokenException",
+    "InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "RequestExpired",
+    "InvalidAccessKeyId", "RequestTimeTooSkewed", "AuthFailure", NULL};
+
+static int in_list(const char *const *list, const char *code)
+{
+    for (; code && *list; list++)
+        if (!strcmp(*list, code))
+            return 1;
+    return 0;
+}
+
+int smneo__is_throttling(const char *code) { return in_list(THROTTLING_CODES, code); }
+
+int smneo_protocol_error_class(const char *code, int status, int *retryable)
+{
+    int r = in_list(THROTTLING_CODES, code) || in_list(TRANSIENT_CODES, code) || status == 500 || status == 502 ||
+            status == 503 || status == 504;
+    if (retryable)
+        *retryable = r;
+    if (code) {
+        if (!strcmp(code, "ResourceNotFound") || !strcmp(code, "ResourceNotFoundException"))
+            return SMNEO_ENOTFOUND;
+        if (!strcmp(code, "ResourceInUse"))
+            return SMNEO_EINUSE;
+        if (!strcmp(code, "ResourceLimitExceeded"))
+            return SMNEO_ELIMIT;
+        if (in_list(THROTTLING_CODES, code))
+            return SMNEO_ETHROTTLED;
+        if (in_list(AUTH_CODES, code))
+            return SMNEO_EAUTH;
+    }
+    return SMNEO_ESERVICE;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+static const char *find_request_id(const smneo_response *resp)
+{
+    const char *id = smneo_response_header(resp, "x-amzn-RequestId");
+    if (!id)
+        id = smneo_response_header(resp, "x-amz-request-id");
+    return id;
+}
+
+/* Fills err from an error response; takes ownership of resp. */
+static int parse_error(smneo_response *resp, const char *opname, smneo_error *err)
+{
+    char status_str[16];
+    snprintf(status_str, sizeof status_str, "%d", resp->status);
+    cJSON *body = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+    const char *code = status_str, *message = NULL;
+    char *code_copy = NULL;
+    if (cJSON_IsObject(body)) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "__type");
+        if (!cJSON_IsString(t))
+            t = cJSON_GetObjectItemCaseSensitive(body, "code");
+        if (cJSON_IsString(t)) {
+            /* "prefix#Code:extra" -> "Code", as botocore does. */
+            const char *s = t->valuestring;
+            const char *colon = strchr(s, ':');
+            size_t n = colon ? (size_t)(colon - s) : strlen(s);
+            code_copy = smneo__strndup(s, n);
+            char *hash = code_copy ? strrchr(code_copy, '#') : NULL;
+            code = hash ? hash + 1 : code_copy;
+        }
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "message");
+        if (!cJSON_IsString(m))
+            m = cJSON_GetObjectItemCaseSensitive(body, "Message");
+        if (cJSON_IsString(m))
+            message = m->valuestring;
+    } else if (!body && code == status_str) {
+        const char *hdr = smneo_response_header(resp, "x-amzn-ErrorType");
+        if (hdr) {
+            const char *colon = strchr(hdr, ':');
+            code_copy = smneo__strndup(hdr, colon ? (size_t)(colon - hdr) : strlen(hdr));
+            code = code_copy;
+        }
+    }
+    if (!code)
+        code = status_str;
+    int retryable = 0;
+    int rc = smneo_protocol_error_class(code, resp->status, &retryable);
+    smneo__error(err, rc, "%s", message ? message : reason_phrase(resp->status));
+    if (err) {
+        err->service_code = smneo__strdup(code);
+        err->http_status = resp->status;
+        err->request_id = smneo__strdup(find_request_id(resp));
+        err->retryable = retryable;
+        err->attempts = 1;
+        err->response = resp;
+        resp = NULL;
+    }
+    (void)opname;
+    free(code_copy);
+    cJSON_Delete(body);
+    smneo_response_free(resp);
+    return rc;
+}
+
+int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, smneo_response *resp,
+                                smneo_error *err)
+{
+    *out = NULL;
+    if (resp->status < 200 || resp->status >= 300)
+        return parse_error(resp, op->name, err);
+    cJSON *root = NULL;
+    size_t i = 0;
+    while (i < resp->body_len && isspace((unsigned char)resp->body[i]))
+        i++;
+    if (i == resp->body_len) {
+        root = cJSON_CreateObject();
+    } else {
+        root = cJSON_ParseWithLength(resp->body, resp->body_len);
+        if (!cJSON_IsObject(root)) {
+            cJSON_Delete(root);
+            int rc = smneo__error(err, SMNEO_EPROTOCOL,
+                                  "malformed %s response: the %zu-byte body is not a JSON object (truncated?)",
+                                  op->name, resp->body_len);
+            if (err) {
+                err->http_status = resp->status;
+                err->request_id = smneo__strdup(find_request_id(resp));
+                err->retryable = 0;
+                err->response = resp;
+                resp = NULL;
+            }
+            smneo_response_free(resp);
+            return rc;
+        }
+    }
+    smneo_result *r = calloc(1, sizeof *r);
+    if (!root || !r) {
+        cJSON_Delete(root);
+        free(r);
+        smneo_response_free(resp);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    r->root = root;
+    r->shape = op->output;
+    r->response = resp;
+    r->request_id = find_request_id(resp);
+    r->attempts = 1;
+    *out = r;
+    return 0;
+}
+
+static int copy_response(smneo_response **out, const smneo_response *src)
+{
+    smneo_response *c;
+    if (smneo_response_new(&c, src->status))
+        return SMNEO_ENOMEM;
+    for (size_t i = 0; i < src->header_count; i++)
+        if (smneo_response_add_header(c, src->headers[i].name, strlen(src->headers[i].name), src->headers[i].value,
+                                      strlen(src->headers[i].value))) {
+            smneo_response_free(c);
+            return SMNEO_ENOMEM;
+        }
+    if (src->body_len && smneo_response_append_body(c, src->body, src->body_len)) {
+        smneo_response_free(c);
+        return SMNEO_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int smneo_protocol_parse(smneo_result **out, const char *operation, const smneo_response *resp, smneo_error *err)
+{
+    if (!out || !resp)
+        return smneo__error(err, SMNEO_EINVAL, "out and resp must not be NULL");
+    *out = NULL;
+    const smneo_operation *op = lookup_op(operation, err);
+    if (!op)
+        return SMNEO_EINVAL;
+    smneo_response *copy;
+    if (copy_response(&copy, resp))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    return smneo__protocol_parse_owned(out, op, copy, err);
+}
+
+void smneo__result_set_attempts(smneo_result *r, int attempts) { r->attempts = attempts; }
+
+const void *smneo__result_root_node(const smneo_result *r) { return r ? r->root : NULL; }
+
+void smneo_result_free(smneo_result *r)
+{
+    if (!r)
+        return;
+    cJSON_Delete(r->root);
+    smneo_response_free(r->response);
+    free(r);
+}
+
+void smneo_result_root(smneo_value *out, const smneo_result *r)
+{
+    if (!out)
+        return;
+    out->node = r ? r->root : NULL;
+    out->shape = r ? r->shape : NULL;
+}
+
+const char *smneo_result_request_id(const smneo_result *r) { return r ? r->request_id : NULL; }
+int smneo_result_status(const smneo_result *r) { return r && r->response ? r->response->status : 0; }
+int smneo_result_attempts(const smneo_result *r) { return r ? r->attempts : 0; }
+const smneo_response *smneo_result_response(const smneo_result *r) { return r ? r->response : NULL; }

@@ -1,0 +1,22 @@
+/* Private protocol helpers used by the client state machine. */
+#ifndef SMNEO_PROTOCOL_INTERNAL_H
+#define SMNEO_PROTOCOL_INTERNAL_H
+#include <cjson/cJSON.h>
+
+#include "smneo/protocol.h"
+
+int smneo__parse_params(cJSON **out, const char *params_json, size_t len, smneo_error *err);
+int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op, const cJSON *params);
+int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
+                         int allow_unknown_enums, smneo_error *err);
+/* Builds and signs a request for an already-serialized body. */
+int smneo__build_signed(smneo_request **out, const smneo_operation *op, const char *body, size_t body_len,
+                        const smneo_credentials *creds, const smneo_build_options *o, smneo_error *err);
+/* Parses and takes ownership of resp (kept in the result or err->response). */
+int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, smneo_response *resp,
+                                smneo_error *err);
+void smneo__result_set_attempts(smneo_result *r, int attempts);
+const void *smneo__result_root_node(const smneo_result *r);
+int smneo__is_throttling(const char *code);
+int smneo__build_url(char **out, const char *endpoint_url);
+#endif
