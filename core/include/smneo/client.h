@@ -51,12 +51,13 @@ typedef struct smneo_client_options {
     int use_dualstack;             /* -1: env/config */
     const char *s3_endpoint_url;   /* NULL: AWS_ENDPOINT_URL_S3, endpoint_url, AWS */
     int no_transport;              /* 1: create no libcurl transport (step-driven use only) */
+    double retry_backoff_scale;    /* multiplies retry delays (0: 1.0); tests use small values */
 } smneo_client_options;
 
 #define SMNEO_CLIENT_OPTIONS_VERSION 1
 #define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
     {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0}
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0}
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);

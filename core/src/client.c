@@ -1,0 +1,1115 @@
+/* The client: configuration, and calls as state machines (single calls with
+ * retries, paginators, the compilation-job waiter) plus blocking drivers. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+#include "protocol_internal.h"
+#include "smneo/client.h"
+#include "smneo/log.h"
+#include "value_internal.h"
+
+enum { RETRY_STANDARD = 0, RETRY_LEGACY = 1 };
+enum { QUOTA_MAX = 500, QUOTA_COST = 5, QUOTA_COST_TIMEOUT = 10, QUOTA_REFUND = 1 };
+enum { MAX_SLEEP_STEP_MS = 200 };
+
+struct smneo_client {
+    char *region;
+    char *endpoint;
+    char *s3_endpoint;
+    char *profile;
+    smneo_credential_chain *chain;
+    smneo_transport *transport;
+    int own_transport;
+    int max_attempts;
+    int retry_mode;
+    double backoff_scale;
+    int validation;
+    int allow_unknown_enum_values;
+    pthread_mutex_t quota_lock;
+    int quota;
+};
+
+/* ---- configuration ------------------------------------------------------ */
+
+static char *profile_setting(const char *profile, const char *key)
+{
+    char *v = NULL;
+    smneo_config_get(&v, profile, key, NULL);
+    return v;
+}
+
+static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+{
+    char *cfg = NULL;
+    const char *mode = o->retry_mode ? o->retry_mode : smneo__getenv("AWS_RETRY_MODE");
+    if (!mode)
+        mode = cfg = profile_setting(c->profile, "retry_mode");
+    if (!mode || !strcmp(mode, "standard")) {
+        c->retry_mode = RETRY_STANDARD;
+    } else if (!strcmp(mode, "legacy")) {
+        c->retry_mode = RETRY_LEGACY;
+    } else if (!strcmp(mode, "adaptive")) {
+        free(cfg);
+        return smneo__error(err, SMNEO_EUNSUPPORTED,
+                            "retry_mode \"adaptive\" is not supported yet: use \"standard\" (the default) or "
+                            "\"legacy\"");
+    } else {
+        smneo__error(err, SMNEO_EINVAL, "retry_mode \"%s\" is not valid: use \"standard\" or \"legacy\"", mode);
+        free(cfg);
+        return SMNEO_EINVAL;
+    }
+    free(cfg);
+    cfg = NULL;
+    int n = o->max_attempts;
+    const char *src = "max_attempts";
+    if (n == 0) {
+        const char *env = smneo__getenv("AWS_MAX_ATTEMPTS");
+        src = "AWS_MAX_ATTEMPTS";
+        if (!env) {
+            env = cfg = profile_setting(c->profile, "max_attempts");
+            src = "the profile's max_attempts";
+        }
+        if (env) {
+            char *end;
+            long v = strtol(env, &end, 10);
+            if (*end || v < 1 || v > 100) {
+                smneo__error(err, SMNEO_EINVAL, "%s=\"%s\" is not valid: use a whole number from 1 to 100", src,
+                             env);
+                free(cfg);
+                return SMNEO_EINVAL;
+            }
+            n = (int)v;
+        }
+        free(cfg);
+    }
+    if (n < 0 || n > 100)
+        return smneo__error(err, SMNEO_EINVAL, "max_attempts=%d is not valid: use 1 to 100", n);
+    c->max_attempts = n ? n : (c->retry_mode == RETRY_LEGACY ? 5 : 3);
+    return 0;
+}
+
+int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    smneo_client_options defaults = SMNEO_CLIENT_OPTIONS_INIT;
+    if (!o)
+        o = &defaults;
+    if (o->version != SMNEO_CLIENT_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "unsupported smneo_client_options version %d", o->version);
+    if (o->validation < SMNEO_VALIDATION_OFF || o->validation > SMNEO_VALIDATION_STRICT)
+        return smneo__error(err, SMNEO_EINVAL, "validation must be off, warn or strict");
+    smneo_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_init(&c->quota_lock, NULL);
+    c->quota = QUOTA_MAX;
+    c->validation = o->validation;
+    c->allow_unknown_enum_values = o->allow_unknown_enum_values;
+    c->backoff_scale = o->retry_backoff_scale > 0 ? o->retry_backoff_scale : 1.0;
+    int rc = 0;
+    if (o->profile && !(c->profile = smneo__strdup(o->profile)))
+        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    if (!rc)
+        rc = resolve_retry(c, o, err);
+    if (!rc)
+        rc = smneo_region_resolve(&c->region, o->region, c->profile, err);
+    if (!rc) {
+        smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
+        eo.region = c->region;
+        eo.endpoint_url = o->endpoint_url;
+        eo.use_fips = o->use_fips;
+        eo.use_dualstack = o->use_dualstack;
+        eo.profile = c->profile;
+        rc = smneo_endpoint_resolve(&c->endpoint, &eo, err);
+        if (!rc) {
+            eo.service = "s3";
+            eo.endpoint_url = o->s3_endpoint_url;
+            /* The local endpoint serves S3 too: follow an explicit URL. */
+            if (!eo.endpoint_url && o->endpoint_url && !smneo__getenv("AWS_ENDPOINT_URL_S3"))
+                eo.endpoint_url = o->endpoint_url;
+            rc = smneo_endpoint_resolve(&c->s3_endpoint, &eo, err);
+        }
+    }
+    if (!rc) {
+        smneo_chain_options co = SMNEO_CHAIN_OPTIONS_INIT;
+        co.profile = c->profile;
+        co.access_key_id = o->access_key_id;
+        co.secret_access_key = o->secret_access_key;
+        co.session_token = o->session_token;
+        rc = smneo_credential_chain_new(&c->chain, &co, err);
+    }
+    if (!rc) {
+        if (o->transport) {
+            c->transport = o->transport;
+        } else if (!o->no_transport) {
+            smneo_curl_options to = SMNEO_CURL_OPTIONS_INIT;
+            to.connect_timeout_ms = o->connect_timeout_ms;
+            to.read_timeout_ms = o->read_timeout_ms;
+            to.verify_tls = o->verify_tls;
+            char *ca = o->ca_bundle || smneo__getenv("AWS_CA_BUNDLE") ? NULL : profile_setting(c->profile, "ca_bundle");
+            to.ca_bundle = o->ca_bundle ? o->ca_bundle : ca;
+            rc = smneo_curl_transport_new(&c->transport, &to, err);
+            free(ca);
+            c->own_transport = rc == 0;
+        }
+    }
+    if (rc) {
+        smneo_client_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void smneo_client_free(smneo_client *c)
+{
+    if (!c)
+        return;
+    if (c->own_transport)
+        smneo_transport_free(c->transport);
+    smneo_credential_chain_free(c->chain);
+    free(c->region);
+    free(c->endpoint);
+    free(c->s3_endpoint);
+    free(c->profile);
+    pthread_mutex_destroy(&c->quota_lock);
+    free(c);
+}
+
+const char *smneo_client_region(const smneo_client *c) { return c ? c->region : NULL; }
+const char *smneo_client_endpoint(const smneo_client *c) { return c ? c->endpoint : NULL; }
+const char *smneo__client_s3_endpoint(const smneo_client *c) { return c ? c->s3_endpoint : NULL; }
+int smneo_client_max_attempts(const smneo_client *c) { return c ? c->max_attempts : 0; }
+const char *smneo_client_retry_mode(const smneo_client *c)
+{
+    return !c ? NULL : c->retry_mode == RETRY_LEGACY ? "legacy" : "standard";
+}
+smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
+smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
+
+/* Credentials for blocking use: drives the chain with the client's transport. */
+int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err)
+{
+    smneo_chain_resolution *res = NULL;
+    int rc = smneo_chain_resolution_new(&res, c->chain, smneo__now());
+    if (rc)
+        return smneo__error(err, rc, "out of memory");
+    for (;;) {
+        smneo_request *req = NULL;
+        rc = smneo_chain_resolution_step(res, &req, out, err);
+        if (rc != 1)
+            break;
+        smneo_response *resp = NULL;
+        int terr = c->transport ? smneo_transport_send(c->transport, req, &resp, NULL) : SMNEO_ECONNECT;
+        smneo_chain_resolution_feed(res, resp, resp ? 0 : terr);
+        smneo_response_free(resp);
+        smneo_request_free(req);
+    }
+    smneo_chain_resolution_free(res);
+    return rc;
+}
+
+static void build_options(smneo_build_options *bo, const smneo_client *c, int64_t ts)
+{
+    smneo_build_options d = SMNEO_BUILD_OPTIONS_INIT;
+    *bo = d;
+    bo->region = c->region;
+    bo->endpoint_url = c->endpoint;
+    bo->timestamp = ts;
+    bo->validation = c->validation;
+    bo->allow_unknown_enum_values = c->allow_unknown_enum_values;
+}
+
+int smneo_client_build_request(smneo_request **out, smneo_client *c, const char *operation, const char *params,
+                               size_t len, int64_t timestamp, smneo_error *err)
+{
+    if (!out || !c)
+        return smneo__error(err, SMNEO_EINVAL, "out and client must not be NULL");
+    *out = NULL;
+    smneo_credentials *creds = NULL;
+    int rc = smneo__client_credentials(&creds, c, err);
+    if (rc)
+        return rc;
+    smneo_build_options bo;
+    build_options(&bo, c, timestamp);
+    rc = smneo_protocol_build(out, operation, params, len, creds, &bo, err);
+    smneo_credentials_free(creds);
+    return rc;
+}
+
+/* ---- retry policy ------------------------------------------------------- */
+
+static int transport_code(int code)
+{
+    return code == SMNEO_ECONNECT || code == SMNEO_EDNS || code == SMNEO_ETIMEOUT || code == SMNEO_ETLS;
+}
+
+/* Is this failure retryable under the client's mode? */
+static int should_retry(const smneo_client *c, int rc, const smneo_error *e)
+{
+    if (transport_code(rc))
+        return rc != SMNEO_ETLS; /* a certificate problem does not heal by retrying */
+    if (c->retry_mode == RETRY_LEGACY) {
+        int s = e->http_status;
+        const char *code = e->service_code;
+        if (s == 429 || s == 500 || s == 502 || s == 503 || s == 504 || s == 509)
+            return 1;
+        return s == 400 && code &&
+               (!strcmp(code, "Throttling") || !strcmp(code, "ThrottlingException") ||
+                !strcmp(code, "ThrottledException") || !strcmp(code, "RequestThrottledException") ||
+                !strcmp(code, "ProvisionedThroughputExceededException"));
+    }
+    return rc != SMNEO_EPROTOCOL && e->retryable;
+}
+
+static int quota_acquire(smneo_client *c, int cost)
+{
+    if (c->retry_mode == RETRY_LEGACY)
+        return 1;
+    pthread_mutex_lock(&c->quota_lock);
+    int ok = c->quota >= cost;
+    if (ok)
+        c->quota -= cost;
+    pthread_mutex_unlock(&c->quota_lock);
+    return ok;
+}
+
+static void quota_release(smneo_client *c, int amount)
+{
+    if (c->retry_mode == RETRY_LEGACY)
+        return;
+    pthread_mutex_lock(&c->quota_lock);
+    c->quota += amount;
+    if (c->quota > QUOTA_MAX)
+        c->quota = QUOTA_MAX;
+    pthread_mutex_unlock(&c->quota_lock);
+}
+
+int smneo__client_quota(smneo_client *c)
+{
+    pthread_mutex_lock(&c->quota_lock);
+    int q = c->quota;
+    pthread_mutex_unlock(&c->quota_lock);
+    return q;
+}
+
+/* ---- the call machine --------------------------------------------------- */
+
+enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT };
+enum {
+    ST_REQUEST,     /* build (after credentials) and send the current request */
+    ST_AWAIT,       /* a SEND is outstanding */
+    ST_SLEEP,       /* sleeping until wake_ms, then ST_REQUEST */
+    ST_ITEMS,       /* paginator: hand out items / the page */
+    ST_AFTER_EVENT, /* waiter: decide after a status event */
+    ST_DONE
+};
+enum { AWAIT_NONE, AWAIT_CREDS, AWAIT_SERVICE };
+
+struct smneo_call {
+    smneo_client *client;
+    const smneo_operation *op;
+    int kind;
+    int state;
+    int awaiting;
+    int cancelled;
+    cJSON *params;
+    char *body;
+    size_t body_len;
+    smneo_request *req;
+    smneo_chain_resolution *credres;
+    smneo_credentials *creds;
+    int attempt;       /* attempts made for the current logical request */
+    int quota_cost;    /* cost of the last acquired retry (0: none) */
+    int64_t wake_ms;
+    uint64_t rng;
+    smneo_result *page;      /* last successful response */
+    int rc;                  /* final code once ST_DONE */
+    smneo_error err;         /* final error */
+    smneo_result *final;     /* final result (KIND_CALL, KIND_WAIT) */
+    /* paginator */
+    smneo_paginate_options popts;
+    int64_t emitted;
+    const cJSON *item;
+    const cJSON *next_item;
+    int page_pending;        /* pages mode: a page to hand out */
+    char *request_token;     /* NextToken used for the current page */
+    char *resume_token;
+    int64_t skip_first;      /* items to skip on the first page (resume) */
+    /* waiter */
+    double delay, max_delay, timeout;
+    int64_t start_ms;
+    int polls;
+    char *last_status;
+};
+
+static double rng_unit(smneo_call *call)
+{
+    /* xorshift64*: jitter only, not security. */
+    uint64_t x = call->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    call->rng = x;
+    return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void finish(smneo_call *call, int rc)
+{
+    call->state = ST_DONE;
+    call->rc = rc;
+    call->awaiting = AWAIT_NONE;
+    smneo_request_free(call->req);
+    call->req = NULL;
+}
+
+static void finish_error(smneo_call *call, int code, const char *fmt, const char *arg)
+{
+    smneo__error(&call->err, code, fmt, arg);
+    call->err.attempts = call->attempt;
+    finish(call, code);
+}
+
+static int reserialize(smneo_call *call)
+{
+    free(call->body);
+    call->body = NULL;
+    return smneo__serialize_node(&call->body, &call->body_len, call->op, call->params);
+}
+
+static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                      int kind, smneo_error *err)
+{
+    *out = NULL;
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "client is NULL");
+    const smneo_operation *op = smneo_model_operation(operation);
+    if (!op)
+        return smneo__error(err, SMNEO_EINVAL, "unknown operation \"%s\"", operation ? operation : "(null)");
+    cJSON *p;
+    int rc = smneo__parse_params(&p, params, len, err);
+    if (rc)
+        return rc;
+    rc = smneo__validate_gate(op->name, params, len, c->validation, c->allow_unknown_enum_values, err);
+    if (rc) {
+        cJSON_Delete(p);
+        return rc;
+    }
+    smneo_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        cJSON_Delete(p);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    call->client = c;
+    call->op = op;
+    call->kind = kind;
+    call->params = p;
+    call->state = ST_REQUEST;
+    call->rng = (uint64_t)smneo__monotonic_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)call;
+    if (!call->rng)
+        call->rng = 88172645463325252ULL;
+    if (kind != KIND_PAGINATE && reserialize(call)) {
+        smneo_call_free(call);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    *out = call;
+    return 0;
+}
+
+int smneo_call_new(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                   smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    return call_alloc(out, c, operation, params, len, KIND_CALL, err);
+}
+
+void smneo_call_free(smneo_call *call)
+{
+    if (!call)
+        return;
+    cJSON_Delete(call->params);
+    free(call->body);
+    smneo_request_free(call->req);
+    smneo_chain_resolution_free(call->credres);
+    smneo_credentials_free(call->creds);
+    smneo_result_free(call->page);
+    smneo_result_free(call->final);
+    smneo_error_clear(&call->err);
+    free(call->request_token);
+    free(call->resume_token);
+    free(call->last_status);
+    free(call);
+}
+
+/* ---- paginator ---------------------------------------------------------- */
+
+/* Resume tokens use botocore's format: base64 of
+ * {"NextToken": "...", "boto_truncate_amount": N} so they interoperate. */
+static char *encode_resume_token(const char *next_token, int64_t truncate)
+{
+    smneo_buf b = SMNEO_BUF_INIT;
+    smneo__buf_puts(&b, "{\"NextToken\": ");
+    if (next_token)
+        smneo__json_escape(&b, next_token, strlen(next_token));
+    else
+        smneo__buf_puts(&b, "null");
+    if (truncate > 0)
+        smneo__buf_printf(&b, ", \"boto_truncate_amount\": %lld", (long long)truncate);
+    smneo__buf_putc(&b, '}');
+    size_t n;
+    char *json = smneo__buf_detach(&b, &n);
+    if (!json)
+        return NULL;
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)json, (int)n);
+    free(json);
+    return out;
+}
+
+static int decode_resume_token(const char *tok, char **next_token, int64_t *truncate)
+{
+    *next_token = NULL;
+    *truncate = 0;
+    size_t n = strlen(tok);
+    int ok = 0;
+    if (n % 4 == 0 && n > 0) {
+        unsigned char *raw = malloc(n / 4 * 3 + 1);
+        int len = raw ? EVP_DecodeBlock(raw, (const unsigned char *)tok, (int)n) : -1;
+        if (len > 0) {
+            while (len > 0 && raw[len - 1] == 0)
+                len--; /* EVP_DecodeBlock keeps padding bytes as NULs */
+            cJSON *j = cJSON_ParseWithLength((const char *)raw, (size_t)len);
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "NextToken");
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "boto_truncate_amount");
+            if (cJSON_IsObject(j) && (cJSON_IsString(t) || cJSON_IsNull(t))) {
+                ok = 1;
+                if (cJSON_IsString(t))
+                    *next_token = smneo__strdup(t->valuestring);
+                if (cJSON_IsNumber(a) && a->valuedouble > 0)
+                    *truncate = (int64_t)a->valuedouble;
+            }
+            cJSON_Delete(j);
+        }
+        free(raw);
+    }
+    if (!ok) /* a plain service token */
+        *next_token = smneo__strdup(tok);
+    return *next_token || ok ? 0 : SMNEO_ENOMEM;
+}
+
+static int set_param_string(cJSON *params, const char *key, const char *value)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(params, key);
+    if (!value)
+        return 0;
+    return cJSON_AddStringToObject(params, key, value) ? 0 : SMNEO_ENOMEM;
+}
+
+int smneo_paginate_new(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                       const smneo_paginate_options *o, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    const smneo_operation *op = smneo_model_operation(operation);
+    if (op && !op->output_token)
+        return smneo__error(err, SMNEO_EINVAL, "%s cannot be paginated: use ListCompilationJobs or "
+                            "ListPipelineExecutionSteps", op->name);
+    smneo_paginate_options d = SMNEO_PAGINATE_OPTIONS_INIT;
+    if (!o)
+        o = &d;
+    if (o->max_items < 0 || o->page_size < 0)
+        return smneo__error(err, SMNEO_EINVAL, "max_items and page_size must not be negative");
+    smneo_call *call;
+    int rc = call_alloc(&call, c, operation, params, len, KIND_PAGINATE, err);
+    if (rc)
+        return rc;
+    call->popts = *o;
+    call->popts.starting_token = NULL;
+    if (o->page_size > 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(call->params, op->limit_key);
+        if (!cJSON_AddNumberToObject(call->params, op->limit_key, o->page_size))
+            rc = SMNEO_ENOMEM;
+    }
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(call->params, op->input_token);
+    const char *start = o->starting_token ? o->starting_token : cJSON_IsString(given) ? given->valuestring : NULL;
+    if (!rc && start) {
+        char *tok = NULL;
+        rc = decode_resume_token(start, &tok, &call->skip_first);
+        if (!rc)
+            rc = set_param_string(call->params, op->input_token, tok);
+        if (!rc && tok && !(call->request_token = smneo__strdup(tok)))
+            rc = SMNEO_ENOMEM;
+        free(tok);
+    }
+    if (!rc)
+        rc = reserialize(call);
+    if (rc) {
+        smneo_call_free(call);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    *out = call;
+    return 0;
+}
+
+static const cJSON *page_items(const smneo_call *call)
+{
+    const cJSON *root = smneo__result_root_node(call->page);
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, call->op->result_key);
+    return cJSON_IsArray(items) ? items : NULL;
+}
+
+static const char *page_next_token(const smneo_call *call)
+{
+    const cJSON *root = smneo__result_root_node(call->page);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, call->op->output_token);
+    return cJSON_IsString(t) && *t->valuestring ? t->valuestring : NULL;
+}
+
+/* After a page arrives: prepare item iteration. */
+static void paginate_page(smneo_call *call)
+{
+    const cJSON *items = page_items(call);
+    const cJSON *first = items ? items->child : NULL;
+    for (int64_t i = 0; first && i < call->skip_first; i++)
+        first = first->next;
+    call->skip_first = 0;
+    call->next_item = first;
+    call->page_pending = call->popts.pages;
+    call->state = ST_ITEMS;
+}
+
+/* The page is used up (or max_items reached): fetch the next or finish. */
+static void paginate_advance(smneo_call *call, int64_t consumed_in_page)
+{
+    const char *next = page_next_token(call);
+    int64_t max = call->popts.max_items;
+    if (max > 0 && call->emitted >= max) {
+        /* Stopped by max_items: leave a resume token where we stopped. */
+        free(call->resume_token);
+        call->resume_token = call->next_item ? encode_resume_token(call->request_token, consumed_in_page)
+                           : next             ? encode_resume_token(next, 0)
+                                              : NULL;
+        finish(call, SMNEO_ITEROVER);
+        return;
+    }
+    if (!next || (call->request_token && !strcmp(next, call->request_token))) {
+        finish(call, SMNEO_ITEROVER); /* no token, or the service repeated it */
+        return;
+    }
+    char *copy = smneo__strdup(next);
+    if (!copy || set_param_string(call->params, call->op->input_token, copy) || reserialize(call)) {
+        free(copy);
+        finish_error(call, SMNEO_ENOMEM, "%s", "out of memory");
+        return;
+    }
+    free(call->request_token);
+    call->request_token = copy;
+    call->attempt = 0;
+    call->state = ST_REQUEST;
+}
+
+/* ---- waiter ------------------------------------------------------------- */
+
+int smneo_wait_new(smneo_call **out, smneo_client *c, const char *job_name, const smneo_wait_options *o,
+                   smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!job_name || !*job_name)
+        return smneo__error(err, SMNEO_EINVAL, "the waiter needs a CompilationJobName");
+    smneo_wait_options d = SMNEO_WAIT_OPTIONS_INIT;
+    if (!o)
+        o = &d;
+    if (o->delay < 0 || o->max_delay < 0 || o->timeout < 0 || isnan(o->delay) || isnan(o->max_delay) ||
+        isnan(o->timeout))
+        return smneo__error(err, SMNEO_EINVAL, "delay, max_delay and timeout must be non-negative numbers");
+    smneo_jsonw *w = NULL;
+    if (smneo_jsonw_new(&w) || smneo_jsonw_begin_object(w) ||
+        smneo_jsonw_key(w, "CompilationJobName", strlen("CompilationJobName")) ||
+        smneo_jsonw_string(w, job_name, strlen(job_name)) || smneo_jsonw_end_object(w)) {
+        smneo_jsonw_free(w);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_call *call;
+    int rc = call_alloc(&call, c, "DescribeCompilationJob", json, len, KIND_WAIT, err);
+    smneo_jsonw_free(w);
+    if (rc)
+        return rc;
+    call->delay = o->delay > 0 ? o->delay : 5;
+    call->max_delay = o->max_delay > 0 ? o->max_delay : 60;
+    if (call->max_delay < call->delay)
+        call->max_delay = call->delay;
+    call->timeout = o->timeout;
+    call->start_ms = smneo__monotonic_ms();
+    *out = call;
+    return 0;
+}
+
+static const char *job_status(const smneo_result *r)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(smneo__result_root_node(r), "CompilationJobStatus");
+    return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+/* Decide what follows a description (after its status event, if any). */
+static void wait_decide(smneo_call *call)
+{
+    const char *status = job_status(call->page);
+    if (status && !strcmp(status, "COMPLETED")) {
+        call->final = call->page;
+        call->page = NULL;
+        finish(call, 0);
+        return;
+    }
+    if (status && (!strcmp(status, "FAILED") || !strcmp(status, "STOPPED"))) {
+        int failed = !strcmp(status, "FAILED");
+        const cJSON *reason =
+            cJSON_GetObjectItemCaseSensitive(smneo__result_root_node(call->page), "FailureReason");
+        if (failed)
+            smneo__error(&call->err, SMNEO_EJOBFAILED, "%s",
+                         cJSON_IsString(reason) ? reason->valuestring : "the compilation job failed");
+        else
+            smneo__error(&call->err, SMNEO_EJOBSTOPPED, "the compilation job was stopped");
+        call->err.attempts = call->attempt;
+        call->final = call->page; /* the description stays reachable */
+        call->page = NULL;
+        finish(call, failed ? SMNEO_EJOBFAILED : SMNEO_EJOBSTOPPED);
+        return;
+    }
+    double d = call->delay * pow(2.0, call->polls - 1);
+    if (d > call->max_delay)
+        d = call->max_delay;
+    int64_t wake = smneo__monotonic_ms() + (int64_t)(d * 1000);
+    if (call->timeout > 0) {
+        int64_t deadline = call->start_ms + (int64_t)(call->timeout * 1000);
+        if (smneo__monotonic_ms() >= deadline) {
+            smneo__error(&call->err, SMNEO_EWAITTIMEOUT,
+                         "the compilation job did not finish within the waiter's timeout (last status %s)",
+                         status ? status : "unknown");
+            finish(call, SMNEO_EWAITTIMEOUT);
+            return;
+        }
+        if (wake > deadline)
+            wake = deadline;
+    }
+    call->wake_ms = wake;
+    call->attempt = 0;
+    call->state = ST_SLEEP;
+}
+
+/* ---- driving ------------------------------------------------------------ */
+
+static int creds_fresh(const smneo_credentials *c)
+{
+    return c && (!c->expiration || c->expiration - smneo__now() > 60);
+}
+
+/* ST_REQUEST: credentials, then build+sign. Returns 1 with a SEND step. */
+static int make_request(smneo_call *call, smneo_step *out)
+{
+    if (!creds_fresh(call->creds)) {
+        smneo_credentials_free(call->creds);
+        call->creds = NULL;
+        if (!call->credres && smneo_chain_resolution_new(&call->credres, call->client->chain, smneo__now())) {
+            finish_error(call, SMNEO_ENOMEM, "%s", "out of memory");
+            return 0;
+        }
+        smneo_request *req = NULL;
+        int rc = smneo_chain_resolution_step(call->credres, &req, &call->creds, &call->err);
+        if (rc == 1) {
+            call->req = req;
+            call->awaiting = AWAIT_CREDS;
+            call->state = ST_AWAIT;
+            out->kind = SMNEO_STEP_SEND;
+            out->request = req;
+            return 1;
+        }
+        smneo_chain_resolution_free(call->credres);
+        call->credres = NULL;
+        if (rc < 0) {
+            finish(call, rc);
+            return 0;
+        }
+    }
+    smneo_build_options bo;
+    build_options(&bo, call->client, 0);
+    int rc = smneo__build_signed(&call->req, call->op, call->body, call->body_len, call->creds, &bo, &call->err);
+    if (rc) {
+        finish(call, rc);
+        return 0;
+    }
+    call->awaiting = AWAIT_SERVICE;
+    call->state = ST_AWAIT;
+    out->kind = SMNEO_STEP_SEND;
+    out->request = call->req;
+    return 1;
+}
+
+void smneo_call_next(smneo_call *call, smneo_step *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!call) {
+        out->kind = SMNEO_STEP_DONE;
+        return;
+    }
+    for (;;) {
+        if (call->cancelled && call->state != ST_DONE) {
+            smneo__error(&call->err, SMNEO_ECANCELLED, "cancelled by the caller");
+            finish(call, SMNEO_ECANCELLED);
+        }
+        switch (call->state) {
+        case ST_DONE:
+            out->kind = SMNEO_STEP_DONE;
+            return;
+        case ST_REQUEST:
+            if (make_request(call, out))
+                return;
+            continue;
+        case ST_AWAIT:
+            /* The caller asked again without feeding: resend the same request. */
+            out->kind = SMNEO_STEP_SEND;
+            out->request = call->req;
+            return;
+        case ST_SLEEP: {
+            int64_t left = call->wake_ms - smneo__monotonic_ms();
+            if (left > 0) {
+                out->kind = SMNEO_STEP_SLEEP;
+                out->sleep_ms = left > MAX_SLEEP_STEP_MS ? MAX_SLEEP_STEP_MS : (long)left;
+                return;
+            }
+            if (call->kind == KIND_WAIT && call->timeout > 0 &&
+                smneo__monotonic_ms() >= call->start_ms + (int64_t)(call->timeout * 1000)) {
+                smneo__error(&call->err, SMNEO_EWAITTIMEOUT,
+                             "the compilation job did not finish within the waiter's timeout (last status %s)",
+                             call->last_status ? call->last_status : "unknown");
+                finish(call, SMNEO_EWAITTIMEOUT);
+                continue;
+            }
+            call->state = ST_REQUEST;
+            continue;
+        }
+        case ST_ITEMS: {
+            if (call->page_pending) {
+                call->page_pending = 0;
+                out->kind = SMNEO_STEP_EVENT;
+                out->event = SMNEO_EVENT_PAGE;
+                /* Count the page's items towards max_items. */
+                int64_t n = 0;
+                for (const cJSON *it = call->next_item; it; it = it->next)
+                    n++;
+                int64_t max = call->popts.max_items;
+                if (max > 0 && call->emitted + n > max) {
+                    /* Truncate the page in place, as botocore does. */
+                    int64_t keep = max - call->emitted;
+                    const cJSON *it = call->next_item;
+                    for (int64_t i = 1; it && i < keep; i++)
+                        it = it->next;
+                    cJSON *items = (cJSON *)page_items(call);
+                    cJSON *cut = it ? it->next : NULL;
+                    int64_t consumed = keep; /* items of this page handed out */
+                    free(call->resume_token);
+                    call->resume_token = encode_resume_token(call->request_token, consumed);
+                    while (cut) {
+                        cJSON *nx = cut->next;
+                        cJSON_Delete(cJSON_DetachItemViaPointer(items, cut));
+                        cut = nx;
+                    }
+                    call->emitted = max;
+                    call->next_item = NULL;
+                    call->popts.pages = 2; /* marker: stop after this page */
+                } else {
+                    call->emitted += n;
+                    call->next_item = NULL;
+                }
+                return;
+            }
+            if (call->popts.pages == 2) {
+                finish(call, SMNEO_ITEROVER);
+                continue;
+            }
+            int64_t max = call->popts.max_items;
+            if (!call->popts.pages && call->next_item && !(max > 0 && call->emitted >= max)) {
+                call->item = call->next_item;
+                call->next_item = call->next_item->next;
+                call->emitted++;
+                out->kind = SMNEO_STEP_EVENT;
+                out->event = SMNEO_EVENT_ITEM;
+                return;
+            }
+            /* Count how many items of this page were handed out (for a resume token). */
+            int64_t consumed = 0;
+            const cJSON *items = page_items(call);
+            for (const cJSON *it = items ? items->child : NULL; it && it != call->next_item; it = it->next)
+                consumed++;
+            paginate_advance(call, consumed);
+            continue;
+        }
+        case ST_AFTER_EVENT:
+            if (call->page_pending) {
+                call->page_pending = 0;
+                out->kind = SMNEO_STEP_EVENT;
+                out->event = SMNEO_EVENT_STATUS;
+                return;
+            }
+            wait_decide(call);
+            continue;
+        }
+    }
+}
+
+static void handle_success(smneo_call *call, smneo_result *r)
+{
+    smneo__result_set_attempts(r, call->attempt);
+    if (call->kind == KIND_CALL) {
+        call->final = r;
+        finish(call, 0);
+        return;
+    }
+    smneo_result_free(call->page);
+    call->page = r;
+    if (call->kind == KIND_PAGINATE) {
+        paginate_page(call);
+        return;
+    }
+    call->polls++;
+    const char *status = job_status(r);
+    if (status && (!call->last_status || strcmp(status, call->last_status))) {
+        free(call->last_status);
+        call->last_status = smneo__strdup(status);
+        call->state = ST_AFTER_EVENT;
+        call->awaiting = AWAIT_NONE;
+        call->item = NULL;
+        /* The EVENT is reported by the next smneo_call_next via this flag. */
+        call->page_pending = 1;
+        return;
+    }
+    wait_decide(call);
+}
+
+void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error, const char *msg)
+{
+    if (!call || call->state != ST_AWAIT) {
+        smneo_response_free(resp);
+        return;
+    }
+    smneo_request_free(call->req);
+    call->req = NULL;
+    if (call->awaiting == AWAIT_CREDS) {
+        call->awaiting = AWAIT_NONE;
+        smneo_chain_resolution_feed(call->credres, resp, resp ? 0 : (transport_error ? transport_error : SMNEO_ECONNECT));
+        smneo_response_free(resp);
+        call->state = ST_REQUEST;
+        return;
+    }
+    call->awaiting = AWAIT_NONE;
+    call->attempt++;
+    int rc;
+    smneo_result *r = NULL;
+    if (!resp) {
+        rc = transport_error < 0 ? transport_error : SMNEO_ECONNECT;
+        smneo__error(&call->err, rc, "%s", msg ? msg : "the request could not be sent");
+        call->err.retryable = rc != SMNEO_ETLS;
+    } else {
+        rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
+    }
+    if (rc == 0) {
+        quota_release(call->client, call->quota_cost ? call->quota_cost : QUOTA_REFUND);
+        call->quota_cost = 0;
+        smneo_error_clear(&call->err);
+        handle_success(call, r);
+        return;
+    }
+    call->err.attempts = call->attempt;
+    if (should_retry(call->client, rc, &call->err) && call->attempt < call->client->max_attempts) {
+        int cost = rc == SMNEO_ETIMEOUT ? QUOTA_COST_TIMEOUT : QUOTA_COST;
+        if (quota_acquire(call->client, cost)) {
+            call->quota_cost = cost;
+            double d = rng_unit(call) * pow(2.0, call->attempt - 1);
+            if (call->client->retry_mode == RETRY_STANDARD && d > 20)
+                d = 20;
+            d *= call->client->backoff_scale;
+            smneo_log(SMNEO_LOG_INFO, "%s: attempt %d failed (%s), retrying in %.3f s", call->op->name,
+                      call->attempt, call->err.service_code ? call->err.service_code : smneo_strerror(rc), d);
+            smneo_error_clear(&call->err);
+            call->wake_ms = smneo__monotonic_ms() + (int64_t)(d * 1000);
+            call->state = ST_SLEEP;
+            return;
+        }
+    }
+    finish(call, rc);
+}
+
+int smneo_call_item(smneo_value *out, const smneo_call *call)
+{
+    if (!out || !call || !call->item)
+        return SMNEO_EINVAL;
+    const smneo_member *m = smneo_shape_member(call->op->output, call->op->result_key);
+    out->node = call->item;
+    out->shape = m && m->shape->member ? m->shape->member : NULL;
+    return 0;
+}
+
+const smneo_result *smneo_call_page(const smneo_call *call) { return call ? call->page : NULL; }
+
+void smneo_call_cancel(smneo_call *call)
+{
+    if (call)
+        call->cancelled = 1;
+}
+
+int smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!call || call->state != ST_DONE)
+        return smneo__error(err, SMNEO_EINVAL, "the call has not finished");
+    if (call->rc == 0 || call->rc == SMNEO_ITEROVER) {
+        if (out) {
+            *out = call->final;
+            call->final = NULL;
+        }
+        return 0;
+    }
+    if (err) {
+        smneo_error_clear(err);
+        *err = call->err; /* hand the details over */
+        memset(&call->err, 0, sizeof call->err);
+        err->code = call->rc;
+    }
+    /* FAILED / STOPPED: the final description is still available. */
+    if (out && (call->rc == SMNEO_EJOBFAILED || call->rc == SMNEO_EJOBSTOPPED)) {
+        *out = call->final;
+        call->final = NULL;
+    }
+    return call->rc;
+}
+
+const char *smneo_call_resume_token(const smneo_call *call) { return call ? call->resume_token : NULL; }
+
+/* ---- blocking drivers ------------------------------------------------------ */
+
+void smneo_call_run(smneo_call *call, smneo_step *out)
+{
+    for (;;) {
+        smneo_call_next(call, out);
+        if (out->kind == SMNEO_STEP_SEND) {
+            smneo_transport *t = call->client->transport;
+            smneo_response *resp = NULL;
+            smneo_error terr = SMNEO_ERROR_INIT;
+            int rc = t ? smneo_transport_send(t, out->request, &resp, &terr)
+                       : smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
+            smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
+            smneo_error_clear(&terr);
+            continue;
+        }
+        if (out->kind == SMNEO_STEP_SLEEP) {
+            smneo__sleep_ms(out->sleep_ms);
+            continue;
+        }
+        return;
+    }
+}
+
+int smneo_client_call(smneo_result **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                      smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    smneo_call *call;
+    int rc = smneo_call_new(&call, c, operation, params, len, err);
+    if (rc)
+        return rc;
+    smneo_step step;
+    smneo_call_run(call, &step);
+    rc = smneo_call_result(call, out, err);
+    smneo_call_free(call);
+    return rc;
+}
+
+struct smneo_iter {
+    smneo_call *call;
+};
+
+int smneo_iter_new(smneo_iter **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                   const smneo_paginate_options *o, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    if (o)
+        po = *o;
+    po.pages = 0;
+    smneo_iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    int rc = smneo_paginate_new(&it->call, c, operation, params, len, &po, err);
+    if (rc) {
+        free(it);
+        return rc;
+    }
+    *out = it;
+    return 0;
+}
+
+int smneo_iter_next(smneo_value *out, smneo_iter *it, smneo_error *err)
+{
+    if (!out || !it)
+        return smneo__error(err, SMNEO_EINVAL, "out and iterator must not be NULL");
+    smneo_step step;
+    smneo_call_run(it->call, &step);
+    if (step.kind == SMNEO_STEP_EVENT)
+        return smneo_call_item(out, it->call);
+    int rc = smneo_call_result(it->call, NULL, err);
+    return rc ? rc : SMNEO_ITEROVER;
+}
+
+void smneo_iter_free(smneo_iter *it)
+{
+    if (!it)
+        return;
+    smneo_call_free(it->call);
+    free(it);
+}
+
+int smneo_client_wait(smneo_result **out, smneo_client *c, const char *job_name, const smneo_wait_options *o,
+                      smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    smneo_call *call;
+    int rc = smneo_wait_new(&call, c, job_name, o, err);
+    if (rc)
+        return rc;
+    for (;;) {
+        smneo_step step;
+        smneo_call_run(call, &step);
+        if (step.kind == SMNEO_STEP_DONE)
+            break;
+        if (step.event == SMNEO_EVENT_STATUS && o && o->callback) {
+            smneo_value v;
+            smneo_result_root(&v, smneo_call_page(call));
+            if (!o->callback(&v, o->payload))
+                smneo_call_cancel(call);
+        }
+    }
+    rc = smneo_call_result(call, out, err);
+    smneo_call_free(call);
+    return rc;
+}
