@@ -74,3 +74,15 @@ void smneo_test_rmtree(const char *path)
     if (path)
         nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int smneo_test_append(void *payload, const char *text)
+{
+    char **s = payload;
+    size_t a = *s ? strlen(*s) : 0, b = strlen(text);
+    char *p = realloc(*s, a + b + 1);
+    if (!p)
+        return 1;
+    memcpy(p + a, text, b + 1);
+    *s = p;
+    return 0;
+}

@@ -62,6 +62,8 @@ const char *smneo_test_fixture(const char *rel);
 char *smneo_test_read_file(const char *path, size_t *len);
 /* Makes a fresh temporary directory (caller frees the string; removes nothing). */
 char *smneo_test_tmpdir(void);
+/* Appends text to a heap string *(char **)payload (visitor helpers); returns 0. */
+int smneo_test_append(void *payload, const char *text);
 /* rm -rf of a directory made by smneo_test_tmpdir. */
 void smneo_test_rmtree(const char *path);
 

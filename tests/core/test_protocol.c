@@ -1,0 +1,384 @@
+/* Protocol layer: serialization, signed build, response and error parsing,
+ * all without a socket. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "smneo.h"
+
+static char *fixture(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "protocol/%s", name);
+    char *s = smneo_test_read_file(smneo_test_fixture(rel), NULL);
+    if (s) { /* strip the trailing newline */
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+            s[--n] = '\0';
+    }
+    return s;
+}
+
+static void test_serialize_order(void)
+{
+    char *params = fixture("create_request.json");
+    char *expected = fixture("create_body.json");
+    char *body = NULL;
+    size_t len = 0;
+    CHECK_INT(smneo_protocol_serialize(&body, &len, "CreateCompilationJob", params, strlen(params), NULL), 0);
+    CHECK_STR(body, expected); /* members in the shape's order, whatever the caller's */
+    CHECK_INT(len, strlen(expected));
+    free(body);
+    free(params);
+    free(expected);
+}
+
+static void ser(const char *op, const char *params, const char *expected)
+{
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_protocol_serialize(&body, NULL, op, params, params ? strlen(params) : 0, &err);
+    CHECK_MSG(rc == 0, "%s: %s", op, err.message ? err.message : "");
+    CHECK_STR(body, expected);
+    free(body);
+    smneo_error_clear(&err);
+}
+
+static void test_serialize_values(void)
+{
+    /* Timestamps become integer epoch seconds, as botocore sends them. */
+    ser("ListCompilationJobs", "{\"CreationTimeAfter\":1700000000.9,\"MaxResults\":5}",
+        "{\"MaxResults\":5,\"CreationTimeAfter\":1700000000}");
+    ser("ListCompilationJobs", "{\"CreationTimeAfter\":\"2023-11-14T22:13:20.7Z\"}", "{\"CreationTimeAfter\":1700000000}");
+    ser("ListCompilationJobs", "{\"CreationTimeBefore\":\"2023-11-15T00:13:20+02:00\"}",
+        "{\"CreationTimeBefore\":1700000000}");
+    /* No params, or only nulls: an empty object. */
+    ser("ListCompilationJobs", NULL, "{}");
+    ser("ListCompilationJobs", "{\"NameContains\":null}", "{}");
+    /* Members the model does not know are not sent. */
+    ser("DescribeCompilationJob", "{\"CompilationJobName\":\"a\",\"Bogus\":1}", "{\"CompilationJobName\":\"a\"}");
+    /* Escapes survive. */
+    ser("DescribeCompilationJob", "{\"CompilationJobName\":\"q\\\"\\\\\\n\\u0001\"}",
+        "{\"CompilationJobName\":\"q\\\"\\\\\\n\\u0001\"}");
+    /* Every operation serializes. */
+    ser("StopCompilationJob", "{\"CompilationJobName\":\"j\"}", "{\"CompilationJobName\":\"j\"}");
+    ser("DeleteCompilationJob", "{\"CompilationJobName\":\"j\"}", "{\"CompilationJobName\":\"j\"}");
+    ser("ListPipelineExecutionSteps",
+        "{\"SortOrder\":\"Ascending\",\"MaxResults\":10,\"NextToken\":\"t\",\"PipelineExecutionArn\":\"arn:x\"}",
+        "{\"PipelineExecutionArn\":\"arn:x\",\"NextToken\":\"t\",\"MaxResults\":10,\"SortOrder\":\"Ascending\"}");
+    ser("list_compilation_jobs", "{\"SortOrder\":\"Descending\",\"SortBy\":\"Name\",\"StatusEquals\":\"COMPLETED\"}",
+        "{\"StatusEquals\":\"COMPLETED\",\"SortBy\":\"Name\",\"SortOrder\":\"Descending\"}");
+
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_serialize(&body, NULL, "NoSuchOperation", "{}", 2, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "NoSuchOperation"));
+    CHECK_INT(smneo_protocol_serialize(&body, NULL, "ListCompilationJobs", "[1]", 3, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_protocol_serialize(&body, NULL, "ListCompilationJobs", "{\"a\":", 5, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+}
+
+static const char *header(const smneo_request *r, const char *name) { return smneo_request_header(r, name); }
+
+static void test_build(void)
+{
+    smneo_credentials *creds = NULL;
+    CHECK_INT(smneo_credentials_new(&creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL), 0);
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://api.sagemaker.us-east-1.amazonaws.com";
+    bo.timestamp = 1700000000;
+    bo.validation = SMNEO_VALIDATION_OFF;
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    const char *params = "{\"CompilationJobName\":\"resnet50\"}";
+    int rc = smneo_protocol_build(&req, "DescribeCompilationJob", params, strlen(params), creds, &bo, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    if (req) {
+        CHECK_STR(req->method, "POST");
+        CHECK_STR(req->url, "https://api.sagemaker.us-east-1.amazonaws.com/");
+        CHECK_STR(header(req, "Host"), "api.sagemaker.us-east-1.amazonaws.com");
+        CHECK_STR(header(req, "X-Amz-Target"), "SageMaker.DescribeCompilationJob");
+        CHECK_STR(header(req, "Content-Type"), "application/x-amz-json-1.1");
+        CHECK_STR(header(req, "X-Amz-Date"), "20231114T221320Z");
+        CHECK_STR(header(req, "Content-Length"), "33");
+        CHECK(header(req, "X-Amz-Security-Token") == NULL);
+        const char *auth = header(req, "Authorization");
+        CHECK(auth && !strncmp(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/sagemaker/aws4_request, "
+                                     "SignedHeaders=", 92));
+        CHECK(auth && strstr(auth, "x-amz-target") && !strstr(auth, "user-agent"));
+        CHECK(header(req, "User-Agent") && !strncmp(header(req, "User-Agent"), "smneo/", 6));
+        CHECK_INT(req->body_len, strlen(params));
+        CHECK(req->body && !memcmp(req->body, params, req->body_len));
+        /* Header names are cased as AWS documents them. */
+        int saw_date = 0;
+        for (size_t i = 0; i < req->header_count; i++)
+            saw_date |= !strcmp(req->headers[i].name, "X-Amz-Date");
+        CHECK(saw_date);
+    }
+    smneo_request_free(req);
+    req = NULL;
+
+    /* A session token travels in X-Amz-Security-Token; default ports vanish from Host. */
+    smneo_credentials *temp = NULL;
+    CHECK_INT(smneo_credentials_new(&temp, "ASIAEXAMPLE", "secret", "token/with+chars="), 0);
+    bo.endpoint_url = "https://localhost:443/";
+    rc = smneo_protocol_build(&req, "ListCompilationJobs", NULL, 0, temp, &bo, &err);
+    CHECK_INT(rc, 0);
+    if (req) {
+        CHECK_STR(header(req, "X-Amz-Security-Token"), "token/with+chars=");
+        CHECK_STR(header(req, "Host"), "localhost");
+        CHECK_STR(req->url, "https://localhost:443/");
+        CHECK_INT(req->body_len, 2);
+    }
+    smneo_request_free(req);
+    req = NULL;
+    bo.endpoint_url = "http://127.0.0.1:8080";
+    rc = smneo_protocol_build(&req, "ListCompilationJobs", NULL, 0, temp, &bo, &err);
+    CHECK_INT(rc, 0);
+    if (req)
+        CHECK_STR(header(req, "Host"), "127.0.0.1:8080");
+    smneo_request_free(req);
+    req = NULL;
+
+    /* Same input and timestamp: byte-identical requests. */
+    smneo_request *a = NULL, *b = NULL;
+    const char *p1 = "{\"MaxResults\":5,\"NameContains\":\"x\"}";
+    const char *p2 = "{\"NameContains\":\"x\",\"MaxResults\":5}";
+    CHECK_INT(smneo_protocol_build(&a, "ListCompilationJobs", p1, strlen(p1), creds, &bo, &err), 0);
+    CHECK_INT(smneo_protocol_build(&b, "ListCompilationJobs", p2, strlen(p2), creds, &bo, &err), 0);
+    if (a && b) {
+        CHECK_INT(a->body_len, b->body_len);
+        CHECK(!memcmp(a->body, b->body, a->body_len));
+        CHECK_STR(header(a, "Authorization"), header(b, "Authorization"));
+    }
+    smneo_request_free(a);
+    smneo_request_free(b);
+
+    /* Misuse is reported, not crashed on. */
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", params, strlen(params), NULL, &bo, &err),
+              SMNEO_ENOCREDENTIALS);
+    bo.region = NULL;
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", params, strlen(params), creds, &bo, &err),
+              SMNEO_EINVAL);
+    smneo_error_clear(&err);
+    smneo_credentials_free(creds);
+    smneo_credentials_free(temp);
+}
+
+static void test_build_validation(void)
+{
+    smneo_credentials *creds = NULL;
+    smneo_credentials_new(&creds, "AKID", "secret", NULL);
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://example.com";
+    bo.timestamp = 1700000000;
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    const char *bad = "{\"CompilationJobName\":\"bad name!\",\"Bogus\":1}";
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", bad, strlen(bad), creds, &bo, &err),
+              SMNEO_EVALIDATION);
+    CHECK(req == NULL);
+    CHECK(smneo_issues_error_count(err.issues) >= 2);
+    /* With validation off the same request is built (and unknown members dropped). */
+    bo.validation = SMNEO_VALIDATION_OFF;
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", bad, strlen(bad), creds, &bo, &err), 0);
+    if (req)
+        CHECK(strstr(req->body, "Bogus") == NULL);
+    smneo_request_free(req);
+    smneo_error_clear(&err);
+    smneo_credentials_free(creds);
+}
+
+/* A visitor that records the event sequence as text. */
+static int v_bo(void *p, const smneo_shape *s, size_t n) { (void)s; (void)n; return smneo_test_append(p, "{"); }
+static int v_eo(void *p) { return smneo_test_append(p, "}"); }
+static int v_ba(void *p, const smneo_shape *s, size_t n) { (void)s; (void)n; return smneo_test_append(p, "["); }
+static int v_ea(void *p) { return smneo_test_append(p, "]"); }
+static int v_key(void *p, const char *k, size_t n) { (void)n; smneo_test_append(p, k); return smneo_test_append(p, "="); }
+static int v_str(void *p, const char *s, size_t n) { (void)n; smneo_test_append(p, "s:"); smneo_test_append(p, s); return smneo_test_append(p, ";"); }
+static int v_int(void *p, int64_t v) { char b[32]; snprintf(b, sizeof b, "i:%lld;", (long long)v); return smneo_test_append(p, b); }
+static int v_num(void *p, double v) { char b[48]; snprintf(b, sizeof b, "n:%g;", v); return smneo_test_append(p, b); }
+static int v_bool(void *p, int v) { return smneo_test_append(p, v ? "b:1;" : "b:0;"); }
+static int v_ts(void *p, double v) { char b[48]; snprintf(b, sizeof b, "t:%.3f;", v); return smneo_test_append(p, b); }
+static int v_null(void *p) { return smneo_test_append(p, "null;"); }
+static const smneo_visitor RECORDER = {v_bo, v_eo, v_ba, v_ea, v_key, v_str, v_int, v_num, v_bool, v_ts, v_null};
+
+static smneo_response *response(int status, const char *body)
+{
+    smneo_response *r = NULL;
+    smneo_response_new(&r, status);
+    smneo_response_add_header(r, "x-amzn-RequestId", 16, "req-1234", 8);
+    smneo_response_add_header(r, "Content-Type", 12, "application/x-amz-json-1.1", 26);
+    if (body)
+        smneo_response_append_body(r, body, strlen(body));
+    return r;
+}
+
+static void test_parse_success(void)
+{
+    char *body = fixture("describe_completed.json");
+    smneo_response *resp = response(200, body);
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_parse(&res, "DescribeCompilationJob", resp, &err), 0);
+    CHECK_STR(smneo_result_request_id(res), "req-1234");
+    CHECK_INT(smneo_result_status(res), 200);
+    CHECK_INT(smneo_result_attempts(res), 1);
+    smneo_value root;
+    smneo_result_root(&root, res);
+    char *trace = NULL;
+    CHECK_INT(smneo_value_walk(&root, &RECORDER, &trace), 0);
+    /* Timestamps are recognised from the shape table (fractions kept);
+     * integers stay integers; JSON-in-strings stay strings. */
+    CHECK(trace && strstr(trace, "CompilationStartTime=t:1700000010.123;"));
+    CHECK(trace && strstr(trace, "CreationTime=t:1700000000.000;"));
+    CHECK(trace && strstr(trace, "MaxRuntimeInSeconds=i:900;"));
+    CHECK(trace && strstr(trace, "SecurityGroupIds=[s:sg-1;]"));
+    CHECK(trace && strstr(trace, "DataInputConfig=s:{\"data\":[1,3,224,224]};"));
+    free(trace);
+    smneo_value st;
+    CHECK_INT(smneo_value_get(&st, &root, "CompilationJobStatus"), 0);
+    CHECK_STR(smneo_value_string(&st), "COMPLETED");
+    CHECK_INT(smneo_value_get(&st, &root, "Nope"), SMNEO_ITEROVER);
+    smneo_result_free(res);
+    smneo_response_free(resp);
+    free(body);
+
+    /* Operations without output accept an empty body. */
+    resp = response(200, "");
+    CHECK_INT(smneo_protocol_parse(&res, "StopCompilationJob", resp, &err), 0);
+    smneo_result_root(&root, res);
+    char *json = NULL;
+    smneo_value_to_json(&json, &root);
+    CHECK_STR(json, "{}");
+    free(json);
+    smneo_result_free(res);
+    smneo_response_free(resp);
+
+    /* Members newer than the table still come through, with JSON types. */
+    resp = response(200, "{\"CompilationJobSummaries\":[],\"BrandNew\":{\"x\":1.5}}");
+    CHECK_INT(smneo_protocol_parse(&res, "ListCompilationJobs", resp, &err), 0);
+    smneo_result_root(&root, res);
+    trace = NULL;
+    smneo_value_walk(&root, &RECORDER, &trace);
+    CHECK_STR(trace, "{CompilationJobSummaries=[]BrandNew={x=n:1.5;}}");
+    free(trace);
+    smneo_result_free(res);
+    smneo_response_free(resp);
+    smneo_error_clear(&err);
+}
+
+static void parse_error_case(int status, const char *body, int expect_rc, const char *code, const char *message,
+                             int retryable)
+{
+    smneo_response *resp = response(status, body);
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_protocol_parse(&res, "DescribeCompilationJob", resp, &err);
+    CHECK_INT(rc, expect_rc);
+    CHECK(res == NULL);
+    if (code)
+        CHECK_STR(err.service_code, code);
+    if (message)
+        CHECK_STR(err.message, message);
+    CHECK_INT(err.http_status, status);
+    CHECK_STR(err.request_id, "req-1234");
+    CHECK_INT(err.retryable, retryable);
+    CHECK(err.response != NULL);
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+}
+
+static void test_parse_errors(void)
+{
+    parse_error_case(400, "{\"__type\":\"ResourceNotFound\",\"message\":\"Could not find job x\"}", SMNEO_ENOTFOUND,
+                     "ResourceNotFound", "Could not find job x", 0);
+    parse_error_case(400, "{\"__type\":\"com.amazon.coral.service#ThrottlingException:http://x\",\"Message\":\"Rate\"}",
+                     SMNEO_ETHROTTLED, "ThrottlingException", "Rate", 1);
+    parse_error_case(400, "{\"__type\":\"ResourceInUse\",\"message\":\"exists\"}", SMNEO_EINUSE, "ResourceInUse",
+                     "exists", 0);
+    parse_error_case(400, "{\"__type\":\"ResourceLimitExceeded\"}", SMNEO_ELIMIT, "ResourceLimitExceeded", NULL, 0);
+    parse_error_case(400, "{\"__type\":\"ValidationException\",\"message\":\"bad\"}", SMNEO_ESERVICE,
+                     "ValidationException", "bad", 0);
+    parse_error_case(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"sig\"}", SMNEO_EAUTH,
+                     "InvalidSignatureException", "sig", 0);
+    /* Non-JSON error bodies: the status is the code, retryable for 5xx. */
+    parse_error_case(503, "<html>busy</html>", SMNEO_ESERVICE, "503", "Service Unavailable", 1);
+    parse_error_case(500, "", SMNEO_ESERVICE, "500", NULL, 1);
+    parse_error_case(400, "{\"__type\":\"RequestTimeoutException\"}", SMNEO_ESERVICE, "RequestTimeoutException",
+                     NULL, 1);
+    /* A 2xx that is not a JSON object is a protocol error, never a crash. */
+    parse_error_case(200, "{\"CompilationJobName\":\"trunc", SMNEO_EPROTOCOL, NULL, NULL, 0);
+    parse_error_case(200, "[1,2]", SMNEO_EPROTOCOL, NULL, NULL, 0);
+    parse_error_case(200, "\xff\xfe garbage", SMNEO_EPROTOCOL, NULL, NULL, 0);
+
+    int retry = -1;
+    CHECK_INT(smneo_protocol_error_class("SlowDown", 503, &retry), SMNEO_ETHROTTLED);
+    CHECK_INT(retry, 1);
+    CHECK_INT(smneo_protocol_error_class(NULL, 502, &retry), SMNEO_ESERVICE);
+    CHECK_INT(retry, 1);
+    CHECK_INT(smneo_protocol_error_class("AccessDeniedException", 400, &retry), SMNEO_EAUTH);
+    CHECK_INT(retry, 0);
+}
+
+static void test_jsonw(void)
+{
+    smneo_jsonw *w = NULL;
+    CHECK_INT(smneo_jsonw_new(&w), 0);
+    smneo_jsonw_begin_object(w);
+    smneo_jsonw_key(w, "a", 1);
+    smneo_jsonw_begin_array(w);
+    smneo_jsonw_int(w, -3);
+    smneo_jsonw_double(w, 0.1);
+    smneo_jsonw_double(w, 1700000000.5);
+    smneo_jsonw_bool(w, 1);
+    smneo_jsonw_null(w);
+    smneo_jsonw_string(w, "x\"y", 3);
+    smneo_jsonw_begin_object(w);
+    smneo_jsonw_end_object(w);
+    smneo_jsonw_end_array(w);
+    smneo_jsonw_key(w, "b", 1);
+    smneo_jsonw_raw(w, "[1]", 3);
+    smneo_jsonw_end_object(w);
+    size_t n;
+    CHECK_STR(smneo_jsonw_data(w, &n), "{\"a\":[-3,0.1,1700000000.5,true,null,\"x\\\"y\",{}],\"b\":[1]}");
+    CHECK_INT(smneo_jsonw_double(w, 0.0 / 0.0), SMNEO_EINVAL);
+    smneo_jsonw_reset(w);
+    smneo_jsonw_string(w, "", 0);
+    CHECK_STR(smneo_jsonw_data(w, NULL), "\"\"");
+    smneo_jsonw_free(w);
+    smneo_jsonw_free(NULL);
+}
+
+static void test_model(void)
+{
+    CHECK_INT(smneo_model_operation_count(), 6);
+    const smneo_operation *op = smneo_model_operation("create_compilation_job");
+    CHECK(op && !strcmp(op->name, "CreateCompilationJob"));
+    CHECK(op && op->input->member_count == 8 && !strcmp(op->input->members[0].name, "CompilationJobName"));
+    const smneo_shape *td = smneo_model_shape("TargetDevice");
+    int has_cv2 = 0;
+    for (size_t i = 0; td && i < td->enum_count; i++)
+        has_cv2 |= !strcmp(td->enums[i], "amba_cv2");
+    CHECK(has_cv2);
+    op = smneo_model_operation("ListPipelineExecutionSteps");
+    CHECK(op && op->result_key && !strcmp(op->result_key, "PipelineExecutionSteps"));
+    CHECK(smneo_model_operation("Nope") == NULL);
+    CHECK_STR(smneo_model_signing_name(), "sagemaker");
+    CHECK_STR(smneo_model_target_prefix(), "SageMaker");
+}
+
+int main(void)
+{
+    RUN(test_model);
+    RUN(test_jsonw);
+    RUN(test_serialize_order);
+    RUN(test_serialize_values);
+    RUN(test_build);
+    RUN(test_build_validation);
+    RUN(test_parse_success);
+    RUN(test_parse_errors);
+    return smneo_test_summary("test_protocol");
+}
