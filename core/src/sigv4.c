@@ -1,0 +1,848 @@
+/* AWS Signature Version 4, header signing, and the credentials value.
+ *
+ * The canonical request follows the AWS documentation ("Create a canonical
+ * request for Signature Version 4"):
+ *
+ *   METHOD \n CanonicalURI \n CanonicalQuery \n CanonicalHeaders \n
+ *   SignedHeaders \n PayloadHash
+ *
+ * Path: for every service but S3 the path as sent (already URI-encoded) is
+ * encoded once more, after RFC 3986 dot-segment removal and collapsing of
+ * empty segments when normalize_path is on. S3 ("s3*" services) signs the
+ * path as sent. Query: parameters are percent-decoded, re-encoded with the
+ * RFC 3986 unreserved set and sorted by encoded name, then value. Headers:
+ * lowercase names, values trimmed with runs of whitespace (including folded
+ * line breaks) collapsed to one space, repeated names joined with ",".
+ *
+ * The derived signing key is cached per (secret, date, region, service); the
+ * cache is indexed by a SHA-256 of those four, never by the secret itself. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "internal.h"
+#include "sigv4.h"
+#include "smneo/auth.h"
+
+#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define AMZ_DATE_LEN 16 /* yyyymmddThhmmssZ */
+
+/* ---- credentials -------------------------------------------------------- */
+
+int smneo_credentials_new(smneo_credentials **out, const char *access_key_id, const char *secret_access_key,
+                          const char *session_token)
+{
+    if (!out)
+        return SMNEO_EINVAL;
+    *out = NULL;
+    if (!access_key_id || !secret_access_key)
+        return SMNEO_EINVAL;
+    smneo_credentials *c = calloc(1, sizeof *c);
+    if (!c)
+        return SMNEO_ENOMEM;
+    c->access_key_id = smneo__strdup(access_key_id);
+    c->secret_access_key = smneo__strdup(secret_access_key);
+    /* An empty token (AWS_SESSION_TOKEN="") means "no token". */
+    c->session_token = (session_token && *session_token) ? smneo__strdup(session_token) : NULL;
+    c->source = smneo__strdup("explicit");
+    if (!c->access_key_id || !c->secret_access_key || !c->source ||
+        (session_token && *session_token && !c->session_token)) {
+        smneo_credentials_free(c);
+        return SMNEO_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int smneo_credentials_copy(smneo_credentials **out, const smneo_credentials *src)
+{
+    if (!out)
+        return SMNEO_EINVAL;
+    *out = NULL;
+    if (!src || !src->access_key_id || !src->secret_access_key)
+        return SMNEO_EINVAL;
+    smneo_credentials *c = calloc(1, sizeof *c);
+    if (!c)
+        return SMNEO_ENOMEM;
+    c->access_key_id = smneo__strdup(src->access_key_id);
+    c->secret_access_key = smneo__strdup(src->secret_access_key);
+    c->session_token = smneo__strdup(src->session_token);
+    c->source = smneo__strdup(src->source);
+    c->expiration = src->expiration;
+    if (!c->access_key_id || !c->secret_access_key || (src->session_token && !c->session_token) ||
+        (src->source && !c->source)) {
+        smneo_credentials_free(c);
+        return SMNEO_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void smneo_credentials_free(smneo_credentials *c)
+{
+    if (!c)
+        return;
+    smneo__free_secret(c->access_key_id);
+    smneo__free_secret(c->secret_access_key);
+    smneo__free_secret(c->session_token);
+    free(c->source);
+    free(c);
+}
+
+/* ---- derived signing key cache ------------------------------------------ */
+
+typedef struct key_slot {
+    int used;
+    uint64_t tick;                          /* last use, for LRU replacement */
+    unsigned char id[SMNEO_SHA256_LEN];     /* SHA-256(secret \0 date \0 region \0 service) */
+    unsigned char key[SMNEO_SHA256_LEN];
+} key_slot;
+
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static key_slot g_cache[SMNEO__SIGV4_CACHE_SLOTS];
+static uint64_t g_cache_tick, g_cache_hits, g_cache_misses;
+
+void smneo__sigv4_cache_stats_get(smneo__sigv4_cache_stats *out)
+{
+    pthread_mutex_lock(&g_cache_lock);
+    out->hits = g_cache_hits;
+    out->misses = g_cache_misses;
+    pthread_mutex_unlock(&g_cache_lock);
+}
+
+void smneo__sigv4_cache_reset(void)
+{
+    pthread_mutex_lock(&g_cache_lock);
+    smneo__wipe(g_cache, sizeof g_cache);
+    g_cache_tick = g_cache_hits = g_cache_misses = 0;
+    pthread_mutex_unlock(&g_cache_lock);
+}
+
+static int cache_lookup(const unsigned char id[SMNEO_SHA256_LEN], unsigned char key[SMNEO_SHA256_LEN])
+{
+    int found = 0;
+    pthread_mutex_lock(&g_cache_lock);
+    for (size_t i = 0; i < SMNEO__SIGV4_CACHE_SLOTS; i++) {
+        if (g_cache[i].used && memcmp(g_cache[i].id, id, SMNEO_SHA256_LEN) == 0) {
+            memcpy(key, g_cache[i].key, SMNEO_SHA256_LEN);
+            g_cache[i].tick = ++g_cache_tick;
+            found = 1;
+            break;
+        }
+    }
+    if (found)
+        g_cache_hits++;
+    else
+        g_cache_misses++;
+    pthread_mutex_unlock(&g_cache_lock);
+    return found;
+}
+
+static void cache_store(const unsigned char id[SMNEO_SHA256_LEN], const unsigned char key[SMNEO_SHA256_LEN])
+{
+    pthread_mutex_lock(&g_cache_lock);
+    key_slot *victim = &g_cache[0];
+    for (size_t i = 0; i < SMNEO__SIGV4_CACHE_SLOTS; i++) {
+        key_slot *s = &g_cache[i];
+        if (s->used && memcmp(s->id, id, SMNEO_SHA256_LEN) == 0) {
+            victim = s; /* another thread derived it meanwhile */
+            break;
+        }
+        if (!s->used) {
+            if (victim->used)
+                victim = s;
+        } else if (victim->used && s->tick < victim->tick) {
+            victim = s;
+        }
+    }
+    victim->used = 1;
+    victim->tick = ++g_cache_tick;
+    memcpy(victim->id, id, SMNEO_SHA256_LEN);
+    memcpy(victim->key, key, SMNEO_SHA256_LEN);
+    pthread_mutex_unlock(&g_cache_lock);
+}
+
+/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
+static int signing_key(unsigned char out[SMNEO_SHA256_LEN], const char *secret, const char *date,
+                       const char *region, const char *service)
+{
+    size_t slen = strlen(secret), dlen = strlen(date), rlen = strlen(region), svlen = strlen(service);
+    unsigned char id[SMNEO_SHA256_LEN];
+    size_t idlen = slen + dlen + rlen + svlen + 3;
+    char small[512];
+    char *idsrc = idlen <= sizeof small ? small : malloc(idlen);
+    if (!idsrc)
+        return SMNEO_ENOMEM;
+    char *p = idsrc;
+    memcpy(p, secret, slen + 1);
+    p += slen + 1;
+    memcpy(p, date, dlen + 1);
+    p += dlen + 1;
+    memcpy(p, region, rlen + 1);
+    p += rlen + 1;
+    memcpy(p, service, svlen);
+    int rc = smneo__sha256(id, idsrc, idlen);
+    smneo__wipe(idsrc, idlen);
+    if (idsrc != small)
+        free(idsrc);
+    if (rc)
+        return rc;
+    if (cache_lookup(id, out))
+        return 0;
+
+    size_t klen = slen + 4;
+    char *k = malloc(klen);
+    if (!k)
+        return SMNEO_ENOMEM;
+    memcpy(k, "AWS4", 4);
+    memcpy(k + 4, secret, slen);
+    unsigned char a[SMNEO_SHA256_LEN], b[SMNEO_SHA256_LEN];
+    rc = smneo__hmac_sha256(a, k, klen, date, dlen);
+    if (!rc)
+        rc = smneo__hmac_sha256(b, a, sizeof a, region, rlen);
+    if (!rc)
+        rc = smneo__hmac_sha256(a, b, sizeof b, service, svlen);
+    if (!rc)
+        rc = smneo__hmac_sha256(out, a, sizeof a, "aws4_request", 12);
+    smneo__wipe(k, klen);
+    free(k);
+    smneo__wipe(a, sizeof a);
+    smneo__wipe(b, sizeof b);
+    if (!rc)
+        cache_store(id, out);
+    return rc;
+}
+
+/* ---- encoding helpers --------------------------------------------------- */
+
+static const char HEXU[] = "0123456789ABCDEF";
+
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+/* RFC 3986 encoding of s[0..n): everything but the unreserved set (and '/'
+ * when keep_slash) becomes %XX with uppercase hex. */
+static void put_encoded(smneo_buf *b, const char *s, size_t n, int keep_slash)
+{
+    if (smneo__buf_grow(b, 3 * n) != 0)
+        return;
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_unreserved(c) || (keep_slash && c == '/')) {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = HEXU[c >> 4];
+            *o++ = HEXU[c & 15];
+        }
+    }
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into out (which holds at least n bytes); returns
+ * the decoded length. A '%' not followed by two hex digits stays literal;
+ * '+' stays '+' (AWS query encoding uses %20 for a space). */
+static size_t percent_decode(char *out, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    return o;
+}
+
+/* ---- canonical URI ------------------------------------------------------ */
+
+typedef struct segment {
+    const char *p;
+    size_t n;
+} segment;
+
+static int put_canonical_uri(smneo_buf *b, const char *path, size_t n, int normalize, int encode)
+{
+    if (n == 0) {
+        smneo__buf_putc(b, '/');
+        return 0;
+    }
+    if (!normalize) {
+        if (encode)
+            put_encoded(b, path, n, 1);
+        else
+            smneo__buf_append(b, path, n);
+        return 0;
+    }
+    /* RFC 3986 remove_dot_segments, with empty segments ("//") dropped. */
+    segment small[32];
+    size_t cap = n / 2 + 1, count = 0;
+    segment *seg = cap <= 32 ? small : malloc(cap * sizeof *seg);
+    if (!seg)
+        return SMNEO_ENOMEM;
+    int trailing = path[n - 1] == '/';
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && path[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < n && path[i] != '/')
+            i++;
+        size_t len = i - start;
+        if (len == 0)
+            break;
+        int last = i >= n;
+        if (len == 1 && path[start] == '.') {
+            if (last)
+                trailing = 1;
+        } else if (len == 2 && path[start] == '.' && path[start + 1] == '.') {
+            if (count)
+                count--;
+            if (last)
+                trailing = 1;
+        } else {
+            seg[count].p = path + start;
+            seg[count].n = len;
+            count++;
+        }
+    }
+    for (size_t k = 0; k < count; k++) {
+        smneo__buf_putc(b, '/');
+        if (encode)
+            put_encoded(b, seg[k].p, seg[k].n, 0);
+        else
+            smneo__buf_append(b, seg[k].p, seg[k].n);
+    }
+    if (count == 0 || trailing)
+        smneo__buf_putc(b, '/');
+    if (seg != small)
+        free(seg);
+    return 0;
+}
+
+/* ---- canonical query string --------------------------------------------- */
+
+typedef struct qparam {
+    size_t k, kn, v, vn; /* offsets into the encoded-text buffer */
+} qparam;
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+/* Insertion sort: query strings are short, and this keeps the comparator
+ * free of global state. */
+static void sort_params(qparam *p, size_t n, const char *t)
+{
+    for (size_t i = 1; i < n; i++) {
+        qparam x = p[i];
+        size_t j = i;
+        while (j > 0) {
+            qparam *y = &p[j - 1];
+            int c = cmp_bytes(t + y->k, y->kn, t + x.k, x.kn);
+            if (c == 0)
+                c = cmp_bytes(t + y->v, y->vn, t + x.v, x.vn);
+            if (c <= 0)
+                break;
+            p[j] = *y;
+            j--;
+        }
+        p[j] = x;
+    }
+}
+
+static int put_canonical_query(smneo_buf *out, const char *q, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t nparams = 1;
+    for (size_t i = 0; i < n; i++)
+        nparams += q[i] == '&';
+    qparam *params = malloc(nparams * sizeof *params);
+    char *dec = malloc(n + 1);
+    smneo_buf text = SMNEO_BUF_INIT;
+    if (!params || !dec || smneo__buf_grow(&text, 3 * n) != 0) {
+        free(params);
+        free(dec);
+        smneo__buf_free(&text);
+        return SMNEO_ENOMEM;
+    }
+    size_t count = 0, i = 0;
+    while (i <= n) {
+        size_t start = i;
+        while (i < n && q[i] != '&')
+            i++;
+        size_t len = i - start;
+        i++; /* past '&' (or past the end) */
+        if (len == 0)
+            continue;
+        const char *item = q + start;
+        const char *eq = memchr(item, '=', len);
+        size_t kl = eq ? (size_t)(eq - item) : len;
+        qparam *p = &params[count++];
+        size_t dn = percent_decode(dec, item, kl);
+        p->k = text.len;
+        put_encoded(&text, dec, dn, 0);
+        p->kn = text.len - p->k;
+        dn = eq ? percent_decode(dec, eq + 1, len - kl - 1) : 0;
+        p->v = text.len;
+        put_encoded(&text, dec, dn, 0);
+        p->vn = text.len - p->v;
+    }
+    int rc = text.failed ? SMNEO_ENOMEM : 0;
+    if (!rc) {
+        sort_params(params, count, text.data);
+        for (size_t k = 0; k < count; k++) {
+            if (k)
+                smneo__buf_putc(out, '&');
+            smneo__buf_append(out, text.data + params[k].k, params[k].kn);
+            smneo__buf_putc(out, '=');
+            smneo__buf_append(out, text.data + params[k].v, params[k].vn);
+        }
+    }
+    free(params);
+    free(dec);
+    smneo__buf_free(&text);
+    return rc;
+}
+
+/* ---- canonical headers -------------------------------------------------- */
+
+/* Headers that proxies and transports may change or drop: never signed
+ * (botocore 1.43's SIGNED_HEADERS_BLACKLIST, plus Authorization itself). */
+static int unsigned_header(const char *name)
+{
+    static const char *const skip[] = {"authorization", "connection", "expect", "keep-alive",
+                                       "proxy-authenticate", "proxy-authorization", "te", "trailer",
+                                       "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"};
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (!strcasecmp(name, skip[i]))
+            return 1;
+    return 0;
+}
+
+typedef struct chdr {
+    size_t name, name_len, value, value_len, index;
+} chdr;
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+/* Stable by construction: ties are broken by the original position. */
+static void sort_headers(chdr *h, size_t n, const char *t)
+{
+    for (size_t i = 1; i < n; i++) {
+        chdr x = h[i];
+        size_t j = i;
+        while (j > 0) {
+            chdr *y = &h[j - 1];
+            int c = cmp_bytes(t + y->name, y->name_len, t + x.name, x.name_len);
+            if (c < 0 || (c == 0 && y->index < x.index))
+                break;
+            h[j] = *y;
+            j--;
+        }
+        h[j] = x;
+    }
+}
+
+/* Appends "name:value\n" lines to `creq` and "a;b;c" to `signed_headers`. */
+static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, const smneo_request *req)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < req->header_count; i++)
+        total += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 2;
+    chdr small[24];
+    chdr *h = req->header_count <= 24 ? small : malloc(req->header_count * sizeof *h);
+    char *text = malloc(total + 1);
+    if (!h || !text) {
+        if (h != small)
+            free(h);
+        free(text);
+        return SMNEO_ENOMEM;
+    }
+    size_t n = 0, o = 0;
+    for (size_t i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name, *value = req->headers[i].value;
+        if (unsigned_header(name))
+            continue;
+        chdr *e = &h[n++];
+        e->index = i;
+        e->name = o;
+        for (const char *p = name; *p; p++)
+            text[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
+        e->name_len = o - e->name;
+        e->value = o;
+        const char *p = value;
+        while (is_ws(*p))
+            p++;
+        int pending_space = 0;
+        for (; *p; p++) {
+            if (is_ws(*p)) {
+                pending_space = 1;
+                continue;
+            }
+            if (pending_space) {
+                text[o++] = ' ';
+                pending_space = 0;
+            }
+            text[o++] = *p;
+        }
+        e->value_len = o - e->value;
+    }
+    sort_headers(h, n, text);
+    for (size_t i = 0; i < n; i++) {
+        int same = i > 0 && cmp_bytes(text + h[i - 1].name, h[i - 1].name_len, text + h[i].name,
+                                      h[i].name_len) == 0;
+        if (same) {
+            smneo__buf_putc(creq, ',');
+        } else {
+            if (i > 0) {
+                smneo__buf_putc(creq, '\n');
+                smneo__buf_putc(signed_headers, ';');
+            }
+            smneo__buf_append(creq, text + h[i].name, h[i].name_len);
+            smneo__buf_putc(creq, ':');
+            smneo__buf_append(signed_headers, text + h[i].name, h[i].name_len);
+        }
+        smneo__buf_append(creq, text + h[i].value, h[i].value_len);
+    }
+    if (n)
+        smneo__buf_putc(creq, '\n');
+    if (h != small)
+        free(h);
+    free(text);
+    return 0;
+}
+
+/* ---- request preparation ------------------------------------------------ */
+
+static void remove_headers(smneo_request *req, const char *name)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < req->header_count; i++) {
+        if (!strcasecmp(req->headers[i].name, name)) {
+            free(req->headers[i].name);
+            smneo__free_secret(req->headers[i].value);
+        } else {
+            req->headers[o++] = req->headers[i];
+        }
+    }
+    req->header_count = o;
+}
+
+static int has_ctl(const char *s, int allow_space)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (!allow_space && *p == ' '))
+            return 1;
+    return 0;
+}
+
+static int scope_part_ok(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '/')
+            return 0;
+    return 1;
+}
+
+static int check_inputs(const smneo_request *req, const smneo_credentials *c, const smneo_sigv4_options *o,
+                        smneo_error *err)
+{
+    if (!req)
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: the request is NULL");
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: the credentials are NULL");
+    if (!o)
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: the options are NULL: pass SMNEO_SIGV4_OPTIONS_INIT");
+    if (o->version != SMNEO_SIGV4_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.version is %d, expected %d: initialise the options with "
+                            "SMNEO_SIGV4_OPTIONS_INIT",
+                            o->version, SMNEO_SIGV4_OPTIONS_VERSION);
+    if (!o->region || !*o->region)
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: options.region is empty: set a region such as us-east-1");
+    if (!scope_part_ok(o->region))
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.region \"%.64s\" contains '/', a space or a control character: "
+                            "use a region name such as us-east-1",
+                            o->region);
+    if (!o->service || !*o->service)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.service is empty: set the signing name, e.g. \"sagemaker\"");
+    if (!scope_part_ok(o->service))
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.service \"%.64s\" contains '/', a space or a control character: "
+                            "use a signing name such as sagemaker",
+                            o->service);
+    /* 0001-01-01 .. 9999-12-31: X-Amz-Date has a four-digit year. */
+    if (o->timestamp < -62135596800LL || o->timestamp > 253402300799LL)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.timestamp %lld is outside years 1-9999: pass epoch seconds",
+                            (long long)o->timestamp);
+    if (o->payload_hash && (!*o->payload_hash || has_ctl(o->payload_hash, 0)))
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: options.payload_hash must be a hex SHA-256 or \"UNSIGNED-PAYLOAD\" "
+                            "without spaces or control characters; pass NULL to hash the body");
+    if (!c->access_key_id || !*c->access_key_id)
+        return smneo__error(err, SMNEO_ECREDENTIALS, "sigv4: the credentials have no access key id");
+    if (!scope_part_ok(c->access_key_id) || strchr(c->access_key_id, ','))
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "sigv4: the access key id contains '/', ',', a space or a control character: "
+                            "check the configured access key id");
+    if (!c->secret_access_key || !*c->secret_access_key)
+        return smneo__error(err, SMNEO_ECREDENTIALS, "sigv4: the credentials have no secret access key");
+    if (c->session_token && has_ctl(c->session_token, 1))
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "sigv4: the session token contains a line break or control character: "
+                            "check the configured session token");
+    if (!req->method || !*req->method || has_ctl(req->method, 0))
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: the request method is missing or malformed");
+    int has_host = 0;
+    for (size_t i = 0; i < req->header_count; i++) {
+        if (!req->headers[i].name || !req->headers[i].value || !*req->headers[i].name)
+            return smneo__error(err, SMNEO_EINVAL, "sigv4: request header %zu has no name or value", i);
+        if (!strcasecmp(req->headers[i].name, "host"))
+            has_host = 1;
+    }
+    if (!has_host && (!req->host || !*req->host))
+        return smneo__error(err, SMNEO_EINVAL,
+                            "sigv4: the request has neither a Host header nor a host: build it from a full URL");
+    if (req->body_len && !req->body)
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: the request has body_len %zu but no body", req->body_len);
+    return 0;
+}
+
+static int format_amz_date(char out[AMZ_DATE_LEN + 1], int64_t ts)
+{
+    time_t t = (time_t)ts;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return SMNEO_EINVAL;
+    if (strftime(out, AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) != AMZ_DATE_LEN)
+        return SMNEO_EINVAL;
+    return 0;
+}
+
+static int is_s3(const char *service) { return strncmp(service, "s3", 2) == 0; }
+
+/* Adds the signing headers to `req` (replacing earlier ones), builds the
+ * canonical request and string to sign, and produces the Authorization
+ * value. creq_out and sts_out may be NULL. */
+static int sign_prepared(smneo_request *req, const smneo_credentials *c, const smneo_sigv4_options *o,
+                         char **creq_out, char **sts_out, char **auth_out, smneo_error *err)
+{
+    char amz_date[AMZ_DATE_LEN + 1], date[9];
+    if (format_amz_date(amz_date, o->timestamp))
+        return smneo__error(err, SMNEO_EINVAL, "sigv4: options.timestamp %lld cannot be formatted as a UTC date",
+                            (long long)o->timestamp);
+    memcpy(date, amz_date, 8);
+    date[8] = '\0';
+
+    char body_hash[2 * SMNEO_SHA256_LEN + 1];
+    const char *payload_hash = o->payload_hash;
+    if (!payload_hash) {
+        if (smneo__sha256_hex(body_hash, req->body, req->body_len))
+            return smneo__error(err, SMNEO_ERROR, "sigv4: SHA-256 of the body failed in libcrypto");
+        payload_hash = body_hash;
+    }
+    const char *token = (c->session_token && *c->session_token) ? c->session_token : NULL;
+
+    /* Signing headers: earlier ones (a retry re-signs) are replaced. */
+    int rc = 0;
+    remove_headers(req, "Authorization");
+    remove_headers(req, "X-Amz-Security-Token");
+    if (!smneo_request_header(req, "Host"))
+        rc = smneo_request_add_header(req, "Host", req->host);
+    if (!rc)
+        rc = smneo_request_set_header(req, "X-Amz-Date", amz_date);
+    if (!rc && token && !o->omit_session_token)
+        rc = smneo_request_add_header(req, "X-Amz-Security-Token", token);
+    if (!rc && o->sign_body_header)
+        rc = smneo_request_set_header(req, "X-Amz-Content-Sha256", payload_hash);
+    if (rc)
+        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory adding the signing headers");
+
+    /* Canonical request. */
+    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT;
+    smneo__buf_grow(&creq, 512);
+    smneo__buf_grow(&sh, 128);
+    smneo__buf_puts(&creq, req->method);
+    smneo__buf_putc(&creq, '\n');
+    const char *path = req->path ? req->path : "/";
+    const char *qmark = strchr(path, '?');
+    size_t plen = qmark ? (size_t)(qmark - path) : strlen(path);
+    rc = put_canonical_uri(&creq, path, plen, o->normalize_path, !is_s3(o->service));
+    smneo__buf_putc(&creq, '\n');
+    if (!rc && qmark) {
+        const char *q = qmark + 1;
+        const char *hash = strchr(q, '#');
+        rc = put_canonical_query(&creq, q, hash ? (size_t)(hash - q) : strlen(q));
+    }
+    smneo__buf_putc(&creq, '\n');
+    if (!rc)
+        rc = put_canonical_headers(&creq, &sh, req);
+    smneo__buf_putc(&creq, '\n');
+    smneo__buf_append(&creq, sh.data ? sh.data : "", sh.len);
+    smneo__buf_putc(&creq, '\n');
+    smneo__buf_puts(&creq, payload_hash);
+    if (rc || creq.failed || sh.failed) {
+        smneo__buf_free(&creq);
+        smneo__buf_free(&sh);
+        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory building the canonical request");
+    }
+
+    /* String to sign. */
+    char creq_hash[2 * SMNEO_SHA256_LEN + 1];
+    if (smneo__sha256_hex(creq_hash, creq.data, creq.len)) {
+        smneo__buf_free(&creq);
+        smneo__buf_free(&sh);
+        return smneo__error(err, SMNEO_ERROR, "sigv4: SHA-256 failed in libcrypto");
+    }
+    smneo_buf sts = SMNEO_BUF_INIT;
+    smneo__buf_grow(&sts, 160);
+    smneo__buf_puts(&sts, SIGV4_ALGORITHM "\n");
+    smneo__buf_append(&sts, amz_date, AMZ_DATE_LEN);
+    smneo__buf_putc(&sts, '\n');
+    size_t scope_start = sts.len;
+    smneo__buf_append(&sts, date, 8);
+    smneo__buf_putc(&sts, '/');
+    smneo__buf_puts(&sts, o->region);
+    smneo__buf_putc(&sts, '/');
+    smneo__buf_puts(&sts, o->service);
+    smneo__buf_puts(&sts, "/aws4_request");
+    size_t scope_end = sts.len;
+    smneo__buf_putc(&sts, '\n');
+    smneo__buf_append(&sts, creq_hash, 2 * SMNEO_SHA256_LEN);
+    if (sts.failed) {
+        smneo__buf_free(&creq);
+        smneo__buf_free(&sh);
+        smneo__buf_free(&sts);
+        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory building the string to sign");
+    }
+
+    /* Signature. */
+    unsigned char key[SMNEO_SHA256_LEN], sig[SMNEO_SHA256_LEN];
+    char sig_hex[2 * SMNEO_SHA256_LEN + 1];
+    rc = signing_key(key, c->secret_access_key, date, o->region, o->service);
+    if (!rc)
+        rc = smneo__hmac_sha256(sig, key, sizeof key, sts.data, sts.len);
+    smneo__wipe(key, sizeof key);
+    if (rc) {
+        smneo__buf_free(&creq);
+        smneo__buf_free(&sh);
+        smneo__buf_free(&sts);
+        return smneo__error(err, rc, "sigv4: %s deriving the signature",
+                            rc == SMNEO_ENOMEM ? "out of memory" : "libcrypto failed");
+    }
+    smneo__hex(sig_hex, sig, sizeof sig);
+    smneo__wipe(sig, sizeof sig);
+
+    smneo_buf auth = SMNEO_BUF_INIT;
+    smneo__buf_grow(&auth, 64 + strlen(c->access_key_id) + (scope_end - scope_start) + sh.len + 64);
+    smneo__buf_puts(&auth, SIGV4_ALGORITHM " Credential=");
+    smneo__buf_puts(&auth, c->access_key_id);
+    smneo__buf_putc(&auth, '/');
+    smneo__buf_append(&auth, sts.data + scope_start, scope_end - scope_start);
+    smneo__buf_puts(&auth, ", SignedHeaders=");
+    smneo__buf_append(&auth, sh.data ? sh.data : "", sh.len);
+    smneo__buf_puts(&auth, ", Signature=");
+    smneo__buf_append(&auth, sig_hex, 2 * SMNEO_SHA256_LEN);
+    smneo__wipe(sig_hex, sizeof sig_hex);
+    smneo__buf_free(&sh);
+
+    char *a = smneo__buf_detach(&auth, NULL);
+    char *cr = creq_out ? smneo__buf_detach(&creq, NULL) : NULL;
+    char *st = sts_out ? smneo__buf_detach(&sts, NULL) : NULL;
+    smneo__buf_free(&creq);
+    smneo__buf_free(&sts);
+    if (!a || (creq_out && !cr) || (sts_out && !st)) {
+        smneo__free_secret(a);
+        free(cr);
+        free(st);
+        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory");
+    }
+    *auth_out = a;
+    if (creq_out)
+        *creq_out = cr;
+    if (sts_out)
+        *sts_out = st;
+    return 0;
+}
+
+int smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds, const smneo_sigv4_options *opts,
+                     smneo_error *err)
+{
+    int rc = check_inputs(req, creds, opts, err);
+    if (rc)
+        return rc;
+    char *auth = NULL;
+    rc = sign_prepared(req, creds, opts, NULL, NULL, &auth, err);
+    if (rc)
+        return rc;
+    rc = smneo_request_add_header(req, "Authorization", auth);
+    smneo__free_secret(auth);
+    if (!rc && creds->session_token && *creds->session_token && opts->omit_session_token)
+        rc = smneo_request_add_header(req, "X-Amz-Security-Token", creds->session_token);
+    if (rc) {
+        remove_headers(req, "Authorization");
+        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory adding the Authorization header");
+    }
+    return 0;
+}
+
+int smneo_sigv4_debug(const smneo_request *req, const smneo_credentials *creds, const smneo_sigv4_options *opts,
+                      char **canonical_request, char **string_to_sign, char **authorization, smneo_error *err)
+{
+    if (canonical_request)
+        *canonical_request = NULL;
+    if (string_to_sign)
+        *string_to_sign = NULL;
+    if (authorization)
+        *authorization = NULL;
+    int rc = check_inputs(req, creds, opts, err);
+    if (rc)
+        return rc;
+    smneo_request *copy = NULL;
+    rc = smneo_request_clone(&copy, req);
+    if (rc)
+        return smneo__error(err, rc, "sigv4: could not copy the request (%s)", smneo_strerror(rc));
+    char *auth = NULL;
+    rc = sign_prepared(copy, creds, opts, canonical_request, string_to_sign, &auth, err);
+    smneo_request_free(copy);
+    if (rc)
+        return rc;
+    if (authorization)
+        *authorization = auth;
+    else
+        smneo__free_secret(auth);
+    return 0;
+}
