@@ -91,6 +91,16 @@ SMNEO_EXTERN(int) smneo_chain_resolution_step(smneo_chain_resolution *res, smneo
                                               smneo_credentials **creds_out, smneo_error *err);
 SMNEO_EXTERN(int) smneo_chain_resolution_feed(smneo_chain_resolution *res, const smneo_response *resp,
                                               int transport_error);
+/* The timeout the request just handed out by step deserves, in
+ * milliseconds (IMDS 1000, container 2000); 0 when none is outstanding. */
+SMNEO_EXTERN(int) smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *res);
+
+/* Blocking convenience: drives a resolution with transport t. With t NULL a
+ * private libcurl transport with the short timeouts above is created when an
+ * HTTP provider (container, IMDS) is reached. *out caller-owned. */
+struct smneo_transport;
+SMNEO_EXTERN(int) smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *chain,
+                                             struct smneo_transport *t, smneo_error *err);
 
 /* Region: explicit, AWS_REGION, AWS_DEFAULT_REGION, then the profile's
  * `region` in the config file. *out is caller-owned (free()). SMNEO_ENOREGION
@@ -99,8 +109,10 @@ SMNEO_EXTERN(int) smneo_region_resolve(char **out, const char *explicit_region, 
                                        smneo_error *err);
 
 /* Reads one setting of a profile from the config file (AWS_CONFIG_FILE or
- * ~/.aws/config; "[default]" or "[profile NAME]"). *out caller-owned, NULL
- * when absent; returns 0 either way. */
+ * ~/.aws/config; "[default]" or "[profile NAME]"), overridden by the same
+ * profile's "[NAME]" section of the credentials file as botocore merges them.
+ * profile NULL: AWS_PROFILE, then "default". *out caller-owned, NULL when
+ * absent; returns 0 either way (unless a file exists but cannot be read). */
 SMNEO_EXTERN(int) smneo_config_get(char **out, const char *profile, const char *key, smneo_error *err);
 
 #ifdef __cplusplus

@@ -1,0 +1,1324 @@
+/* The credential chain, in botocore's order:
+ *
+ *   explicit keys -> environment -> (profile kinds we refuse: assume role,
+ *   web identity, SSO) -> shared credentials file -> credential_process ->
+ *   config file -> container credentials -> EC2 instance metadata (IMDSv2)
+ *
+ * Resolution is a sans-I/O state machine: the static providers run inside
+ * step (they read files and may run credential_process), the HTTP providers
+ * hand a request to the caller and continue when the response is fed back.
+ * The chain caches the result; temporary credentials are re-resolved when
+ * less than REFRESH_ADVISORY_S remain, and kept if that fails while more
+ * than REFRESH_MANDATORY_S remain. */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+#include "internal.h"
+#include "smneo/auth.h"
+#include "smneo/transport.h"
+
+#define REFRESH_ADVISORY_S 300 /* refresh when fewer seconds than this remain */
+#define REFRESH_MANDATORY_S 60 /* keep stale-ish credentials only above this */
+#define WAIT_FOR_OTHER_S 10    /* wait this long for another thread's resolution */
+#define IMDS_TIMEOUT_MS 1000
+#define CONTAINER_TIMEOUT_MS 2000
+#define PROCESS_OUTPUT_MAX (1024 * 1024)
+
+#define CONTAINER_HOST_URL "http://169.254.170.2"
+#define IMDS_DEFAULT_URL "http://169.254.169.254"
+#define IMDS_DEFAULT_URL_IPV6 "http://[fd00:ec2::254]"
+#define IMDS_TOKEN_PATH "latest/api/token"
+#define IMDS_CREDS_PATH "latest/meta-data/iam/security-credentials/"
+
+extern char **environ;
+
+/* ---- the chain -------------------------------------------------------------- */
+
+struct smneo_credential_chain {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char *profile;                     /* explicit profile option or NULL */
+    smneo_credentials *explicit_creds; /* explicit keys, or NULL */
+    smneo_credentials *cached;         /* last resolved credentials */
+    int resolving;                     /* a registered resolution is running */
+    pthread_t resolver;
+};
+
+int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_options *opts, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_new: out is NULL");
+    *out = NULL;
+    smneo_chain_options defaults = SMNEO_CHAIN_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != SMNEO_CHAIN_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "smneo_chain_options.version is %d, expected %d (initialise with "
+                            "SMNEO_CHAIN_OPTIONS_INIT)",
+                            opts->version, SMNEO_CHAIN_OPTIONS_VERSION);
+    int has_ak = opts->access_key_id && *opts->access_key_id;
+    int has_sk = opts->secret_access_key && *opts->secret_access_key;
+    if (has_ak != has_sk)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "explicit credentials need both access_key_id and secret_access_key: "
+                            "%s was given without %s",
+                            has_ak ? "access_key_id" : "secret_access_key",
+                            has_ak ? "secret_access_key" : "access_key_id");
+    if (!has_ak && opts->session_token && *opts->session_token)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "session_token was given without access_key_id and secret_access_key");
+    smneo_credential_chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    int rc = 0;
+    if (opts->profile && *opts->profile && !(c->profile = smneo__strdup(opts->profile)))
+        rc = SMNEO_ENOMEM;
+    if (rc == 0 && has_ak) {
+        rc = smneo_credentials_new(&c->explicit_creds, opts->access_key_id, opts->secret_access_key,
+                                   opts->session_token);
+        if (rc == 0) {
+            free(c->explicit_creds->source);
+            c->explicit_creds->source = smneo__strdup("explicit");
+            if (!c->explicit_creds->source)
+                rc = SMNEO_ENOMEM;
+        }
+    }
+    if (rc) {
+        smneo_credential_chain_free(c);
+        return smneo__error(err, rc, "out of memory");
+    }
+    *out = c;
+    return 0;
+}
+
+void smneo_credential_chain_free(smneo_credential_chain *c)
+{
+    if (!c)
+        return;
+    free(c->profile);
+    smneo_credentials_free(c->explicit_creds);
+    smneo_credentials_free(c->cached);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static int make_creds(smneo_credentials **out, const char *ak, const char *sk, const char *token, int64_t expiration,
+                      const char *source)
+{
+    int rc = smneo_credentials_new(out, ak, sk, token);
+    if (rc)
+        return rc;
+    free((*out)->source);
+    (*out)->source = smneo__strdup(source);
+    (*out)->expiration = expiration;
+    if (!(*out)->source) {
+        smneo_credentials_free(*out);
+        *out = NULL;
+        return SMNEO_ENOMEM;
+    }
+    return 0;
+}
+
+static int days_from_civil(int y, int m, int d, int64_t *out)
+{
+    /* Howard Hinnant's algorithm; proleptic Gregorian calendar. */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *out = era * 146097 + doe - 719468;
+    return 0;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/* ISO 8601 / RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM|+HHMM).
+ * A missing zone means UTC. Returns 0 and epoch seconds, or -1. */
+static int parse_iso8601(const char *s, int64_t *out)
+{
+    int Y, M, D, h, m, sec = 0;
+    const char *p = s;
+    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D))
+        return -1;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m))
+        return -1;
+    if (*p == ':') {
+        p++;
+        if (digits(&p, 2, &sec))
+            return -1;
+        if (*p == '.' || *p == ',') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return -1;
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+    }
+    int64_t offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+        if (digits(&p, 2, &oh))
+            return -1;
+        if (*p == ':')
+            p++;
+        if (*p && digits(&p, 2, &om))
+            return -1;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (*p != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    int64_t days;
+    days_from_civil(Y, M, D, &days);
+    *out = days * 86400 + h * 3600 + m * 60 + sec - offset;
+    return 0;
+}
+
+/* Appends one "where we looked" entry. */
+typedef struct looked {
+    smneo_buf b;
+} looked;
+
+static void look(looked *l, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void look(looked *l, const char *fmt, ...)
+{
+    if (l->b.len)
+        smneo__buf_puts(&l->b, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        smneo__buf_puts(&l->b, s);
+        free(s);
+    }
+}
+
+/* ---- credential_process --------------------------------------------------------- */
+
+/* POSIX-shell-like word splitting (quotes and backslashes, no expansion), as
+ * botocore's shlex.split. Returns a NULL-terminated argv (free_argv). */
+static void free_argv(char **argv)
+{
+    if (!argv)
+        return;
+    for (char **a = argv; *a; a++)
+        free(*a);
+    free(argv);
+}
+
+static int split_command(const char *cmd, char ***out)
+{
+    *out = NULL;
+    size_t cap = 8, n = 0;
+    char **argv = calloc(cap, sizeof *argv);
+    if (!argv)
+        return SMNEO_ENOMEM;
+    const char *p = cmd;
+    for (;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        smneo_buf w = SMNEO_BUF_INIT;
+        smneo__buf_grow(&w, 0);
+        while (*p && !isspace((unsigned char)*p)) {
+            if (*p == '\'') {
+                const char *e = strchr(p + 1, '\'');
+                if (!e) {
+                    smneo__buf_free(&w);
+                    free_argv(argv);
+                    return SMNEO_EINVAL;
+                }
+                smneo__buf_append(&w, p + 1, (size_t)(e - p - 1));
+                p = e + 1;
+            } else if (*p == '"') {
+                p++;
+                while (*p && *p != '"') {
+                    if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1]))
+                        p++;
+                    smneo__buf_putc(&w, *p++);
+                }
+                if (*p != '"') {
+                    smneo__buf_free(&w);
+                    free_argv(argv);
+                    return SMNEO_EINVAL;
+                }
+                p++;
+            } else if (*p == '\\' && p[1]) {
+                smneo__buf_putc(&w, p[1]);
+                p += 2;
+            } else {
+                smneo__buf_putc(&w, *p++);
+            }
+        }
+        if (n + 2 > cap) {
+            char **na = realloc(argv, (cap *= 2) * sizeof *na);
+            if (!na) {
+                smneo__buf_free(&w);
+                free_argv(argv);
+                return SMNEO_ENOMEM;
+            }
+            argv = na;
+        }
+        argv[n] = smneo__buf_detach(&w, NULL);
+        if (!argv[n]) {
+            free_argv(argv);
+            return SMNEO_ENOMEM;
+        }
+        argv[++n] = NULL;
+    }
+    if (n == 0) {
+        free_argv(argv);
+        return SMNEO_EINVAL;
+    }
+    *out = argv;
+    return 0;
+}
+
+/* Runs argv without a shell; collects stdout and stderr. */
+static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *status, int *spawn_errno)
+{
+    int po[2] = {-1, -1}, pe[2] = {-1, -1};
+    *spawn_errno = 0;
+    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+        *spawn_errno = errno;
+        if (po[0] >= 0) {
+            close(po[0]);
+            close(po[1]);
+        }
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(po[1]);
+    close(pe[1]);
+    if (rc != 0) {
+        close(po[0]);
+        close(pe[0]);
+        *spawn_errno = rc;
+        return -1;
+    }
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    smneo_buf *bufs[2] = {out, errout};
+    int open_fds = 2;
+    char chunk[4096];
+    while (open_fds > 0) {
+        int r = poll(fds, 2, -1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else if (bufs[i]->len < PROCESS_OUTPUT_MAX) {
+                smneo__buf_append(bufs[i], chunk, (size_t)got);
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    while (waitpid(pid, status, 0) < 0) {
+        if (errno != EINTR) {
+            *spawn_errno = errno;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void wipe_buf(smneo_buf *b)
+{
+    if (b->data) {
+        volatile char *v = b->data;
+        for (size_t i = 0; i < b->cap; i++)
+            v[i] = 0;
+    }
+    smneo__buf_free(b);
+}
+
+static const char *json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static void json_wipe(cJSON *j)
+{
+    for (cJSON *c = j; c; c = c->next) {
+        if (c->valuestring) {
+            volatile char *v = c->valuestring;
+            while (*v)
+                *v++ = 0;
+        }
+        json_wipe(c->child);
+    }
+}
+
+/* Deletes a cJSON tree after wiping its strings (they hold secrets). */
+static void json_wipe_delete(cJSON *j)
+{
+    json_wipe(j);
+    cJSON_Delete(j);
+}
+
+static int credential_process(smneo_credentials **out, const char *profile, const char *command, int64_t now,
+                              smneo_error *err)
+{
+    *out = NULL;
+    char **argv = NULL;
+    int rc = split_command(command, &argv);
+    if (rc == SMNEO_ENOMEM)
+        return smneo__error(err, rc, "out of memory");
+    if (rc)
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "the credential_process of profile '%s' cannot be parsed (empty or an unterminated "
+                            "quote): fix the command line",
+                            profile);
+    smneo_buf so = SMNEO_BUF_INIT, se = SMNEO_BUF_INIT;
+    int status = 0, serr = 0;
+    rc = run_process(argv, &so, &se, &status, &serr);
+    if (rc != 0) {
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' could not be started (%s): %s", profile,
+                          argv[0], strerror(serr));
+        free_argv(argv);
+        wipe_buf(&so);
+        smneo__buf_free(&se);
+        return rc;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        /* stderr is the program's diagnostic: quote its start (never stdout). */
+        char detail[256] = "";
+        if (se.len) {
+            size_t n = se.len < 200 ? se.len : 200;
+            while (n && isspace((unsigned char)se.data[n - 1]))
+                n--;
+            snprintf(detail, sizeof detail, ": %.*s", (int)n, se.data);
+        }
+        if (WIFEXITED(status))
+            rc = smneo__error(err, SMNEO_ECREDENTIALS, "the credential_process of profile '%s' (%s) exited with "
+                              "status %d%s", profile, argv[0], WEXITSTATUS(status), detail);
+        else
+            rc = smneo__error(err, SMNEO_ECREDENTIALS, "the credential_process of profile '%s' (%s) was killed "
+                              "by signal %d%s", profile, argv[0], WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                              detail);
+        free_argv(argv);
+        wipe_buf(&so);
+        smneo__buf_free(&se);
+        return rc;
+    }
+    free_argv(argv);
+    smneo__buf_free(&se);
+    cJSON *j = so.data ? cJSON_ParseWithLength(so.data, so.len) : NULL;
+    wipe_buf(&so);
+    if (!cJSON_IsObject(j)) {
+        json_wipe_delete(j);
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "the credential_process of profile '%s' did not print a JSON object on stdout",
+                            profile);
+    }
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "Version");
+    const char *ak = json_string(j, "AccessKeyId"), *sk = json_string(j, "SecretAccessKey");
+    const char *tok = json_string(j, "SessionToken"), *exp = json_string(j, "Expiration");
+    int64_t expiration = 0;
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' printed an unsupported Version (expected 1)",
+                          profile);
+    else if (!ak || !*ak || !sk || !*sk)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' printed no %s", profile,
+                          (!ak || !*ak) ? "AccessKeyId" : "SecretAccessKey");
+    else if (exp && parse_iso8601(exp, &expiration) != 0)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' printed an Expiration that is not an ISO 8601 "
+                          "time (e.g. 2026-01-01T00:00:00Z)",
+                          profile);
+    else if (expiration && expiration <= now)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' printed credentials that have already expired",
+                          profile);
+    else if ((rc = make_creds(out, ak, sk, tok, expiration, "credential_process")) != 0)
+        smneo__error(err, rc, "out of memory");
+    json_wipe_delete(j);
+    return rc;
+}
+
+/* ---- the resolution machine ------------------------------------------------------ */
+
+enum stage {
+    ST_START,
+    ST_STATIC,
+    ST_CONTAINER,
+    ST_CONTAINER_WAIT,
+    ST_IMDS,
+    ST_IMDS_TOKEN_WAIT,
+    ST_IMDS_ROLE,
+    ST_IMDS_ROLE_WAIT,
+    ST_IMDS_CREDS_WAIT,
+    ST_NONE,
+    ST_DONE
+};
+
+struct smneo_chain_resolution {
+    smneo_credential_chain *chain;
+    int64_t now;
+    enum stage stage;
+    int registered;   /* we hold chain->resolving */
+    int awaiting;     /* a request was handed out and not fed yet */
+    int fed;          /* a response (or transport error) was fed */
+    int resp_status;
+    char *resp_body;  /* may hold secrets: wiped */
+    size_t resp_len;
+    int transport_error;
+    int timeout_ms;
+    char *profile;    /* resolved profile name */
+    char *url;        /* URL of the outstanding request (container / IMDS base) */
+    char *imds_base;
+    char *imds_token; /* secret */
+    char *role;
+    int imds_v1_disabled;
+    looked where;
+    int result_rc;
+    char *result_msg;
+    smneo_credentials *result;
+};
+
+int smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain, int64_t now)
+{
+    if (!out || !chain)
+        return SMNEO_EINVAL;
+    *out = NULL;
+    smneo_chain_resolution *r = calloc(1, sizeof *r);
+    if (!r)
+        return SMNEO_ENOMEM;
+    r->chain = chain;
+    r->now = now ? now : smneo__now();
+    r->stage = ST_START;
+    *out = r;
+    return 0;
+}
+
+static void unregister(smneo_chain_resolution *r)
+{
+    if (!r->registered)
+        return;
+    pthread_mutex_lock(&r->chain->lock);
+    r->chain->resolving = 0;
+    pthread_cond_broadcast(&r->chain->cond);
+    pthread_mutex_unlock(&r->chain->lock);
+    r->registered = 0;
+}
+
+static void clear_response(smneo_chain_resolution *r)
+{
+    smneo__free_secret(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    r->resp_status = 0;
+    r->transport_error = 0;
+    r->fed = 0;
+}
+
+void smneo_chain_resolution_free(smneo_chain_resolution *r)
+{
+    if (!r)
+        return;
+    unregister(r);
+    clear_response(r);
+    free(r->profile);
+    free(r->url);
+    free(r->imds_base);
+    smneo__free_secret(r->imds_token);
+    free(r->role);
+    smneo__buf_free(&r->where.b);
+    free(r->result_msg);
+    smneo_credentials_free(r->result);
+    free(r);
+}
+
+int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
+{
+    return r && r->awaiting ? r->timeout_ms : 0;
+}
+
+/* Usable from the cache at time now: 2 = fresh, 1 = in the refresh window
+ * but still usable, 0 = stale or absent. */
+static int cache_state(const smneo_credentials *c, int64_t now)
+{
+    if (!c)
+        return 0;
+    if (!c->expiration || c->expiration - now > REFRESH_ADVISORY_S)
+        return 2;
+    if (c->expiration - now > REFRESH_MANDATORY_S)
+        return 1;
+    return 0;
+}
+
+/* Ends the resolution with credentials (rc 0, takes creds) or an error. */
+static int finish(smneo_chain_resolution *r, int rc, smneo_credentials *creds, const char *msg)
+{
+    smneo_credential_chain *ch = r->chain;
+    pthread_mutex_lock(&ch->lock);
+    if (rc == 0 && creds) {
+        smneo_credentials *copy = NULL;
+        if (smneo_credentials_copy(&copy, creds) == 0) {
+            smneo_credentials_free(ch->cached);
+            ch->cached = copy;
+        }
+    } else if (cache_state(ch->cached, r->now) >= 1) {
+        /* Refresh failed inside the advisory window: keep the old ones. */
+        if (smneo_credentials_copy(&creds, ch->cached) == 0)
+            rc = 0;
+    }
+    if (r->registered) {
+        ch->resolving = 0;
+        r->registered = 0;
+        pthread_cond_broadcast(&ch->cond);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    r->stage = ST_DONE;
+    r->result_rc = rc;
+    if (rc == 0) {
+        r->result = creds;
+    } else {
+        smneo_credentials_free(creds);
+        r->result_msg = smneo__strdup(msg);
+    }
+    return rc;
+}
+
+static int finish_err(smneo_chain_resolution *r, smneo_error *e)
+{
+    int rc = finish(r, e->code ? e->code : SMNEO_ERROR, NULL, e->message);
+    smneo_error_clear(e);
+    return rc;
+}
+
+static int finish_fmt(smneo_chain_resolution *r, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int finish_fmt(smneo_chain_resolution *r, int code, const char *fmt, ...)
+{
+    smneo_error e = SMNEO_ERROR_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    smneo__verror(&e, code, fmt, ap);
+    va_end(ap);
+    return finish_err(r, &e);
+}
+
+/* Keys of profile kinds we do not support yet, with the feature's name. */
+static const struct {
+    const char *key;
+    const char *feature;
+} UNSUPPORTED_KEYS[] = {
+    {"role_arn", "assume role (role_arn)"},
+    {"source_profile", "assume role (source_profile)"},
+    {"credential_source", "assume role (credential_source)"},
+    {"web_identity_token_file", "web identity (web_identity_token_file)"},
+    {"sso_session", "IAM Identity Center / SSO (sso_session)"},
+    {"sso_start_url", "IAM Identity Center / SSO (sso_start_url)"},
+    {"sso_account_id", "IAM Identity Center / SSO (sso_account_id)"},
+    {"sso_role_name", "IAM Identity Center / SSO (sso_role_name)"},
+};
+
+/* Runs explicit, environment, files and credential_process. Returns 0 with
+ * *out set (found) or NULL (continue), or a negative error (err set). */
+static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    smneo_credential_chain *ch = r->chain;
+    *out = NULL;
+    if (ch->explicit_creds)
+        return smneo_credentials_copy(out, ch->explicit_creds) ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+                                                                : 0;
+    /* An explicit profile option skips the environment keys (botocore). */
+    if (ch->profile) {
+        look(&r->where, "environment variables (skipped: a profile was named explicitly)");
+    } else {
+        const char *ak = smneo__getenv("AWS_ACCESS_KEY_ID"), *sk = smneo__getenv("AWS_SECRET_ACCESS_KEY");
+        if (ak && sk) {
+            const char *tok = smneo__getenv("AWS_SESSION_TOKEN");
+            if (!tok)
+                tok = smneo__getenv("AWS_SECURITY_TOKEN");
+            return make_creds(out, ak, sk, tok, 0, "environment") ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+                                                                   : 0;
+        }
+        if (ak || sk)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "%s is set but %s is not: set both or unset both", ak ? "AWS_ACCESS_KEY_ID"
+                                : "AWS_SECRET_ACCESS_KEY", ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+        look(&r->where, "environment variables (AWS_ACCESS_KEY_ID not set)");
+    }
+    if (smneo__getenv("AWS_WEB_IDENTITY_TOKEN_FILE"))
+        return smneo__error(err, SMNEO_EUNSUPPORTED,
+                            "AWS_WEB_IDENTITY_TOKEN_FILE is set: web identity credentials "
+                            "(AssumeRoleWithWebIdentity) are not supported by smneo yet; unset it or provide "
+                            "keys another way");
+
+    smneo__awsconfig *cfg = NULL;
+    int rc = smneo__awsconfig_load(&cfg, err);
+    if (rc)
+        return rc;
+    const char *profile = smneo__profile_name(ch->profile);
+    r->profile = smneo__strdup(profile);
+    if (!r->profile) {
+        smneo__awsconfig_free(cfg);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    int named = ch->profile != NULL || smneo__getenv("AWS_PROFILE") != NULL;
+    char *files = smneo__awsconfig_describe(cfg);
+    if (!files) {
+        smneo__awsconfig_free(cfg);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    if (!smneo__profile_exists(cfg, profile)) {
+        if (named) {
+            rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "profile '%s' (%s) was not found in %s: create it or name an existing profile",
+                              profile, ch->profile ? "the profile option" : "AWS_PROFILE", files);
+            free(files);
+            smneo__awsconfig_free(cfg);
+            return rc;
+        }
+        look(&r->where, "profile '%s' in %s (no such profile)", profile, files);
+        free(files);
+        smneo__awsconfig_free(cfg);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++) {
+        if (smneo__profile_get(cfg, profile, UNSUPPORTED_KEYS[i].key)) {
+            rc = smneo__error(err, SMNEO_EUNSUPPORTED,
+                              "profile '%s' uses %s, which smneo does not support yet; use a profile with "
+                              "aws_access_key_id/aws_secret_access_key, or credential_process = aws configure "
+                              "export-credentials --profile %s --format process",
+                              profile, UNSUPPORTED_KEYS[i].feature, profile);
+            free(files);
+            smneo__awsconfig_free(cfg);
+            return rc;
+        }
+    }
+    /* Keys: the credentials file, then credential_process, then the config file. */
+    static const char *const sources[2] = {"shared-credentials-file", "config-file"};
+    for (int pass = 0; pass < 3 && rc == 0 && !*out; pass++) {
+        if (pass == 1) {
+            const char *cmd = smneo__profile_get(cfg, profile, "credential_process");
+            if (cmd && *cmd)
+                rc = credential_process(out, profile, cmd, r->now, err);
+            else
+                look(&r->where, "credential_process (not set in profile '%s')", profile);
+            continue;
+        }
+        const char *(*get)(const smneo__awsconfig *, const char *, const char *) =
+            pass == 0 ? smneo__credfile_profile_get : smneo__config_profile_get;
+        const char *path = pass == 0 ? cfg->credentials_path : cfg->config_path;
+        const char *ak = get(cfg, profile, "aws_access_key_id");
+        const char *sk = get(cfg, profile, "aws_secret_access_key");
+        if (ak && *ak && sk && *sk) {
+            const char *tok = get(cfg, profile, "aws_session_token");
+            if (!tok || !*tok)
+                tok = get(cfg, profile, "aws_security_token");
+            if (make_creds(out, ak, sk, tok, 0, sources[pass / 2]))
+                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        } else if ((ak && *ak) || (sk && *sk)) {
+            rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "profile '%s' in %s sets %s but not %s: set both", profile,
+                              path ? path : "(none)", (ak && *ak) ? "aws_access_key_id" : "aws_secret_access_key",
+                              (ak && *ak) ? "aws_secret_access_key" : "aws_access_key_id");
+        } else {
+            look(&r->where, "profile '%s' in the %s file %s (no aws_access_key_id)", profile,
+                 pass == 0 ? "credentials" : "config", path ? path : "(none)");
+        }
+    }
+    free(files);
+    smneo__awsconfig_free(cfg);
+    return rc;
+}
+
+/* Host of an http(s) URL into buf (IPv6 without brackets). */
+static void url_host(const char *url, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *at = NULL;
+    for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++)
+        if (*q == '@')
+            at = q;
+    if (at)
+        p = at + 1;
+    size_t n;
+    if (*p == '[') {
+        p++;
+        n = strcspn(p, "]");
+    } else {
+        n = strcspn(p, ":/?#");
+    }
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+}
+
+static int is_loopback(const char *host)
+{
+    if (!strcmp(host, "::1") || !strcmp(host, "0:0:0:0:0:0:0:1"))
+        return 1;
+    /* 127.0.0.0/8 in dotted decimal */
+    int a, b, c, d;
+    char extra;
+    return sscanf(host, "%d.%d.%d.%d%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b >= 0 && b < 256 &&
+           c >= 0 && c < 256 && d >= 0 && d < 256;
+}
+
+static int container_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
+{
+    const char *rel = smneo__getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = smneo__getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    free(r->url);
+    r->url = NULL;
+    if (rel) {
+        r->url = smneo__aprintf("%s%s%s", CONTAINER_HOST_URL, rel[0] == '/' ? "" : "/", rel);
+    } else {
+        char host[256];
+        url_host(full, host, sizeof host);
+        int https = !strncasecmp(full, "https://", 8);
+        if (!https && strncasecmp(full, "http://", 7) != 0)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' is not an http:// or https:// URL", full);
+        if (!https && !is_loopback(host) && strcmp(host, "169.254.170.2") != 0 &&
+            strcmp(host, "169.254.170.23") != 0 && strcasecmp(host, "fd00:ec2::23") != 0 &&
+            strcasecmp(host, "localhost") != 0)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "AWS_CONTAINER_CREDENTIALS_FULL_URI: host '%s' is not allowed over plain http: use "
+                                "https, a loopback address, localhost, 169.254.170.2, 169.254.170.23 or "
+                                "fd00:ec2::23",
+                                host);
+        r->url = smneo__strdup(full);
+    }
+    if (!r->url)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    /* Authorization: the token file (read on every fetch) wins over the token. */
+    char *token = NULL;
+    const char *token_file = smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    if (token_file) {
+        FILE *f = fopen(token_file, "rb");
+        if (!f)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", token_file,
+                                strerror(errno));
+        smneo_buf b = SMNEO_BUF_INIT;
+        char chunk[1024];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
+            smneo__buf_append(&b, chunk, got);
+        fclose(f);
+        /* A trailing newline (echo > file) is forgiven; other SDKs trim too. */
+        while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+            b.data[--b.len] = '\0';
+        token = smneo__buf_detach(&b, NULL);
+        if (!token)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    } else if (smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
+        token = smneo__strdup(smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+        if (!token)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    if (token && strpbrk(token, "\r\n")) {
+        smneo__free_secret(token);
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "the container authorization token (%s) contains a line break, which is not a legal "
+                            "header value",
+                            token_file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    }
+    smneo_request *req = NULL;
+    int rc = smneo_request_new(&req, "GET", r->url);
+    if (rc == 0)
+        rc = smneo_request_add_header(req, "Accept", "application/json");
+    if (rc == 0 && token)
+        rc = smneo_request_add_header(req, "Authorization", token);
+    smneo__free_secret(token);
+    if (rc) {
+        smneo_request_free(req);
+        return smneo__error(err, rc, "out of memory");
+    }
+    *req_out = req;
+    return 0;
+}
+
+/* Parses {AccessKeyId, SecretAccessKey, Token, Expiration} (container and
+ * IMDS). Returns 0 with *out, or -1 with what was wrong in *why. */
+static int parse_http_creds(smneo_credentials **out, const char *body, size_t len, const char *source, int64_t now,
+                            const char **why)
+{
+    *out = NULL;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!cJSON_IsObject(j)) {
+        json_wipe_delete(j);
+        *why = "the answer is not a JSON object";
+        return -1;
+    }
+    const char *ak = json_string(j, "AccessKeyId"), *sk = json_string(j, "SecretAccessKey");
+    const char *tok = json_string(j, "Token"), *exp = json_string(j, "Expiration");
+    int64_t expiration = 0;
+    int rc = -1;
+    if (!ak || !*ak || !sk || !*sk)
+        *why = "the answer has no AccessKeyId/SecretAccessKey";
+    else if (exp && parse_iso8601(exp, &expiration) != 0)
+        *why = "the answer's Expiration is not an ISO 8601 time";
+    else if (expiration && expiration <= now)
+        *why = "the credentials in the answer have already expired";
+    else if (make_creds(out, ak, sk, tok, expiration, source) != 0)
+        *why = "out of memory";
+    else
+        rc = 0;
+    json_wipe_delete(j);
+    return rc;
+}
+
+static int imds_setup(smneo_chain_resolution *r, smneo_error *err)
+{
+    const char *base = smneo__getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    char *cfg_base = NULL, *mode = NULL, *v1 = NULL;
+    if (!base) {
+        smneo_config_get(&cfg_base, r->profile, "ec2_metadata_service_endpoint", NULL);
+        base = cfg_base;
+    }
+    if (!base) {
+        const char *m = smneo__getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+        if (!m) {
+            smneo_config_get(&mode, r->profile, "ec2_metadata_service_endpoint_mode", NULL);
+            m = mode;
+        }
+        base = (m && !strcasecmp(m, "ipv6")) ? IMDS_DEFAULT_URL_IPV6 : IMDS_DEFAULT_URL;
+    }
+    const char *v1s = smneo__getenv("AWS_EC2_METADATA_V1_DISABLED");
+    if (!v1s) {
+        smneo_config_get(&v1, r->profile, "ec2_metadata_v1_disabled", NULL);
+        v1s = v1;
+    }
+    r->imds_v1_disabled = smneo__parse_bool(v1s) == 1;
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    r->imds_base = smneo__strndup(base, n);
+    int ok = r->imds_base && (!strncasecmp(r->imds_base, "http://", 7) || !strncasecmp(r->imds_base, "https://", 8));
+    int rc = 0;
+    if (!r->imds_base)
+        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    else if (!ok)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the EC2 metadata endpoint '%s' (AWS_EC2_METADATA_SERVICE_ENDPOINT or "
+                          "ec2_metadata_service_endpoint) is not an http:// or https:// URL",
+                          r->imds_base);
+    free(cfg_base);
+    free(mode);
+    free(v1);
+    return rc;
+}
+
+static int imds_request(smneo_chain_resolution *r, smneo_request **req_out, const char *method, const char *path)
+{
+    char *url = smneo__aprintf("%s/%s", r->imds_base, path);
+    if (!url)
+        return SMNEO_ENOMEM;
+    smneo_request *req = NULL;
+    int rc = smneo_request_new(&req, method, url);
+    free(url);
+    if (rc)
+        return rc;
+    if (!strcmp(method, "PUT"))
+        rc = smneo_request_add_header(req, "X-aws-ec2-metadata-token-ttl-seconds", "21600");
+    else if (r->imds_token)
+        rc = smneo_request_add_header(req, "X-aws-ec2-metadata-token", r->imds_token);
+    if (rc) {
+        smneo_request_free(req);
+        return rc;
+    }
+    r->timeout_ms = IMDS_TIMEOUT_MS;
+    r->awaiting = 1;
+    *req_out = req;
+    return 0;
+}
+
+static const char *transport_name(int code)
+{
+    switch (code) {
+    case SMNEO_ECONNECT: return "connection failed";
+    case SMNEO_EDNS: return "name resolution failed";
+    case SMNEO_ETLS: return "TLS failed";
+    case SMNEO_ETIMEOUT: return "timed out";
+    case SMNEO_EUNSUPPORTED: return "no HTTP transport";
+    default: return "transport error";
+    }
+}
+
+static int emit(smneo_chain_resolution *r, smneo_credentials **creds_out, smneo_error *err)
+{
+    if (r->result_rc == 0) {
+        int rc = smneo_credentials_copy(creds_out, r->result);
+        return rc ? smneo__error(err, rc, "out of memory") : 0;
+    }
+    return smneo__error(err, r->result_rc, "%s", r->result_msg ? r->result_msg : "credential resolution failed");
+}
+
+int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_out, smneo_credentials **creds_out,
+                                smneo_error *err)
+{
+    if (!r || !req_out || !creds_out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_chain_resolution_step: res, req_out and creds_out are required");
+    *req_out = NULL;
+    *creds_out = NULL;
+    if (r->awaiting)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "smneo_chain_resolution_step: feed the response of the last request first");
+    smneo_credential_chain *ch = r->chain;
+    smneo_error e = SMNEO_ERROR_INIT;
+    for (;;) {
+        switch (r->stage) {
+        case ST_DONE:
+            return emit(r, creds_out, err);
+
+        case ST_START: {
+            pthread_mutex_lock(&ch->lock);
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_sec += WAIT_FOR_OTHER_S;
+            for (;;) {
+                int st = cache_state(ch->cached, r->now);
+                if (st == 2 || (st == 1 && ch->resolving)) {
+                    smneo_credentials *c = NULL;
+                    int rc = smneo_credentials_copy(&c, ch->cached);
+                    pthread_mutex_unlock(&ch->lock);
+                    if (rc)
+                        return smneo__error(err, rc, "out of memory");
+                    r->stage = ST_DONE;
+                    r->result = c;
+                    return emit(r, creds_out, err);
+                }
+                /* Another thread is resolving: wait for it. The same thread
+                 * (coroutines driving two machines) must not wait on itself. */
+                if (!ch->resolving || pthread_equal(ch->resolver, pthread_self()))
+                    break;
+                if (pthread_cond_timedwait(&ch->cond, &ch->lock, &deadline) == ETIMEDOUT)
+                    break;
+            }
+            if (!ch->resolving) {
+                ch->resolving = 1;
+                ch->resolver = pthread_self();
+                r->registered = 1;
+            }
+            pthread_mutex_unlock(&ch->lock);
+            r->stage = ST_STATIC;
+            break;
+        }
+
+        case ST_STATIC: {
+            smneo_credentials *c = NULL;
+            int rc = static_providers(r, &c, &e);
+            if (rc)
+                return finish_err(r, &e), emit(r, creds_out, err);
+            if (c) {
+                finish(r, 0, c, NULL);
+                return emit(r, creds_out, err);
+            }
+            r->stage = ST_CONTAINER;
+            break;
+        }
+
+        case ST_CONTAINER:
+            if (!smneo__getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") &&
+                !smneo__getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+                look(&r->where, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI "
+                                "not set)");
+                r->stage = ST_IMDS;
+                break;
+            }
+            if (container_request(r, req_out, &e) != 0)
+                return finish_err(r, &e), emit(r, creds_out, err);
+            r->timeout_ms = CONTAINER_TIMEOUT_MS;
+            r->awaiting = 1;
+            r->stage = ST_CONTAINER_WAIT;
+            return 1;
+
+        case ST_CONTAINER_WAIT: {
+            /* The container URI was configured explicitly: failures are errors. */
+            if (r->transport_error) {
+                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url,
+                           transport_name(r->transport_error));
+                return emit(r, creds_out, err);
+            }
+            if (r->resp_status != 200) {
+                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: HTTP status %d", r->url,
+                           r->resp_status);
+                return emit(r, creds_out, err);
+            }
+            smneo_credentials *c = NULL;
+            const char *why = NULL;
+            if (parse_http_creds(&c, r->resp_body, r->resp_len, "container", r->now, &why) != 0) {
+                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url, why);
+                return emit(r, creds_out, err);
+            }
+            clear_response(r);
+            finish(r, 0, c, NULL);
+            return emit(r, creds_out, err);
+        }
+
+        case ST_IMDS: {
+            const char *dis = getenv("AWS_EC2_METADATA_DISABLED");
+            if (dis && !strcasecmp(dis, "true")) {
+                look(&r->where, "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)");
+                r->stage = ST_NONE;
+                break;
+            }
+            if (!r->profile)
+                r->profile = smneo__strdup(smneo__profile_name(ch->profile));
+            if (imds_setup(r, &e) != 0)
+                return finish_err(r, &e), emit(r, creds_out, err);
+            if (imds_request(r, req_out, "PUT", IMDS_TOKEN_PATH) != 0)
+                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            r->stage = ST_IMDS_TOKEN_WAIT;
+            return 1;
+        }
+
+        case ST_IMDS_TOKEN_WAIT:
+            /* botocore: 200 -> token; 400 -> bad request; connection
+             * failures and other statuses -> try IMDSv1. We skip v1 when the
+             * host could not be reached at all (it would fail the same way)
+             * but try it after a timeout (a hop limit of 1 in a container
+             * drops the PUT's answer). */
+            if (!r->transport_error && r->resp_status == 200 && r->resp_len > 0) {
+                r->imds_token = smneo__strndup(r->resp_body, r->resp_len);
+                if (!r->imds_token)
+                    return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            } else if (!r->transport_error && r->resp_status == 400) {
+                look(&r->where, "EC2 instance metadata (%s: the token request was refused with HTTP 400)",
+                     r->imds_base);
+                r->stage = ST_NONE;
+                clear_response(r);
+                break;
+            } else if (r->transport_error && r->transport_error != SMNEO_ETIMEOUT) {
+                look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base, transport_name(r->transport_error));
+                r->stage = ST_NONE;
+                clear_response(r);
+                break;
+            } else if (r->imds_v1_disabled) {
+                look(&r->where, "EC2 instance metadata (%s: no IMDSv2 token and IMDSv1 is disabled)",
+                     r->imds_base);
+                r->stage = ST_NONE;
+                clear_response(r);
+                break;
+            }
+            clear_response(r);
+            r->stage = ST_IMDS_ROLE;
+            break;
+
+        case ST_IMDS_ROLE:
+            if (imds_request(r, req_out, "GET", IMDS_CREDS_PATH) != 0)
+                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            r->stage = ST_IMDS_ROLE_WAIT;
+            return 1;
+
+        case ST_IMDS_ROLE_WAIT: {
+            if (r->transport_error || r->resp_status != 200 || r->resp_len == 0) {
+                if (r->transport_error)
+                    look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base,
+                         transport_name(r->transport_error));
+                else if (r->resp_status != 200)
+                    look(&r->where, "EC2 instance metadata (%s: no IAM role, HTTP %d)", r->imds_base,
+                         r->resp_status);
+                else
+                    look(&r->where, "EC2 instance metadata (%s: no IAM role attached)", r->imds_base);
+                clear_response(r);
+                r->stage = ST_NONE;
+                break;
+            }
+            /* The first line is the role name. */
+            size_t n = strcspn(r->resp_body, "\r\n");
+            while (n && isspace((unsigned char)r->resp_body[n - 1]))
+                n--;
+            r->role = smneo__strndup(r->resp_body, n);
+            clear_response(r);
+            if (!r->role)
+                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            if (!*r->role || strchr(r->role, '/') || strchr(r->role, '?') || strchr(r->role, '#')) {
+                look(&r->where, "EC2 instance metadata (%s: unusable role name)", r->imds_base);
+                r->stage = ST_NONE;
+                break;
+            }
+            char *path = smneo__aprintf("%s%s", IMDS_CREDS_PATH, r->role);
+            int rc = path ? imds_request(r, req_out, "GET", path) : SMNEO_ENOMEM;
+            free(path);
+            if (rc)
+                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            r->stage = ST_IMDS_CREDS_WAIT;
+            return 1;
+        }
+
+        case ST_IMDS_CREDS_WAIT: {
+            smneo_credentials *c = NULL;
+            const char *why = NULL;
+            if (r->transport_error)
+                why = transport_name(r->transport_error);
+            else if (r->resp_status != 200)
+                why = "HTTP error";
+            else if (parse_http_creds(&c, r->resp_body, r->resp_len, "imds", r->now, &why) == 0) {
+                clear_response(r);
+                finish(r, 0, c, NULL);
+                return emit(r, creds_out, err);
+            }
+            if (r->resp_status && r->resp_status != 200)
+                look(&r->where, "EC2 instance metadata (%s, role %s: HTTP %d)", r->imds_base, r->role,
+                     r->resp_status);
+            else
+                look(&r->where, "EC2 instance metadata (%s, role %s: %s)", r->imds_base, r->role, why);
+            clear_response(r);
+            r->stage = ST_NONE;
+            break;
+        }
+
+        case ST_NONE: {
+            const char *w = r->where.b.data ? r->where.b.data : "";
+            finish_fmt(r, SMNEO_ENOCREDENTIALS,
+                       "no AWS credentials found; looked at: %s. Set AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared files",
+                       w);
+            return emit(r, creds_out, err);
+        }
+        }
+    }
+}
+
+int smneo_chain_resolution_feed(smneo_chain_resolution *r, const smneo_response *resp, int transport_error)
+{
+    if (!r || !r->awaiting)
+        return SMNEO_EINVAL;
+    if (!resp && transport_error >= 0)
+        return SMNEO_EINVAL;
+    clear_response(r);
+    r->awaiting = 0;
+    r->fed = 1;
+    if (!resp) {
+        r->transport_error = transport_error;
+        return 0;
+    }
+    r->resp_status = resp->status;
+    r->resp_body = smneo__strndup(resp->body ? resp->body : "", resp->body ? resp->body_len : 0);
+    r->resp_len = resp->body ? resp->body_len : 0;
+    if (!r->resp_body) {
+        r->resp_len = 0;
+        r->transport_error = SMNEO_ENOMEM;
+        return SMNEO_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- blocking convenience --------------------------------------------------- */
+
+int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *chain, smneo_transport *t,
+                               smneo_error *err)
+{
+    if (!out || !chain)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_get: out and chain are required");
+    *out = NULL;
+    smneo_chain_resolution *r = NULL;
+    int rc = smneo_chain_resolution_new(&r, chain, 0);
+    if (rc)
+        return smneo__error(err, rc, "out of memory");
+    smneo_transport *own = NULL;
+    for (;;) {
+        smneo_request *req = NULL;
+        rc = smneo_chain_resolution_step(r, &req, out, err);
+        if (rc != 1)
+            break;
+        smneo_transport *use = t;
+        if (!use) {
+            /* No transport given: a private libcurl one with short timeouts. */
+            if (!own) {
+                smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+                co.connect_timeout_ms = smneo_chain_resolution_timeout_ms(r);
+                co.read_timeout_ms = co.connect_timeout_ms;
+                co.max_connections = 1;
+                smneo_curl_transport_new(&own, &co, NULL);
+            }
+            use = own;
+        }
+        smneo_response *resp = NULL;
+        smneo_error terr = SMNEO_ERROR_INIT;
+        int trc = use ? smneo_transport_send(use, req, &resp, &terr) : SMNEO_EUNSUPPORTED;
+        smneo_error_clear(&terr);
+        smneo_request_free(req);
+        if (trc == 0)
+            smneo_chain_resolution_feed(r, resp, 0);
+        else
+            smneo_chain_resolution_feed(r, NULL, trc < 0 ? trc : SMNEO_ECONNECT);
+        smneo_response_free(resp);
+    }
+    smneo_transport_free(own);
+    smneo_chain_resolution_free(r);
+    return rc;
+}
