@@ -1,0 +1,687 @@
+/* The libcurl transport.
+ *
+ * Pool: each slot is a (CURLM, CURL) pair used by one thread at a time. The
+ * multi handle owns the slot's connection cache, so a slot that goes back to
+ * the free list keeps its keep-alive connection for the next request. Slots
+ * beyond max_connections idle ones are destroyed when released. A CURLSH
+ * shares the DNS cache and TLS sessions between slots (mutex per lock data);
+ * connections themselves are not shared (libcurl does not support sharing a
+ * connection cache between concurrent threads).
+ *
+ * Driving each request through its own multi handle lets us implement the
+ * read timeout ("no bytes for read_timeout_ms") with millisecond precision:
+ * the wait loop knows when bytes last moved, which CURLOPT_LOW_SPEED_TIME
+ * (whole seconds) cannot do. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "smneo/log.h"
+#include "smneo/transport.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 60000L
+#define DEFAULT_READ_TIMEOUT_MS 60000L
+#define DEFAULT_MAX_CONNECTIONS 16
+
+typedef struct slot {
+    CURLM *multi;
+    CURL *easy;
+} slot;
+
+typedef struct curl_transport {
+    smneo_transport base; /* first: a smneo_transport * is a curl_transport * */
+    long connect_timeout_ms;
+    long read_timeout_ms;
+    int verify_tls;
+    char *ca_bundle;            /* NULL: the system store */
+    const char *ca_bundle_from; /* "options" or "AWS_CA_BUNDLE" */
+    int max_connections;
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_mu;
+    slot *idle; /* free list (LIFO: the warmest connection first) */
+    int idle_count;
+} curl_transport;
+
+/* ---- global init ---------------------------------------------------------- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---- share locks ---------------------------------------------------------- */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)h;
+    (void)access;
+    curl_transport *t = userptr;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&t->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
+{
+    (void)h;
+    curl_transport *t = userptr;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&t->share_locks[data]);
+}
+
+/* ---- pool ----------------------------------------------------------------- */
+
+static void slot_destroy(slot *s)
+{
+    if (s->easy)
+        curl_easy_cleanup(s->easy);
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
+    s->easy = NULL;
+    s->multi = NULL;
+}
+
+/* Takes an idle slot or makes a new one. 0 or SMNEO_ENOMEM. */
+static int slot_acquire(curl_transport *t, slot *out)
+{
+    pthread_mutex_lock(&t->pool_mu);
+    if (t->idle_count > 0) {
+        *out = t->idle[--t->idle_count];
+        pthread_mutex_unlock(&t->pool_mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&t->pool_mu);
+    out->multi = curl_multi_init();
+    out->easy = curl_easy_init();
+    if (!out->multi || !out->easy) {
+        slot_destroy(out);
+        return SMNEO_ENOMEM;
+    }
+    curl_multi_setopt(out->multi, CURLMOPT_MAXCONNECTS, 4L);
+    return 0;
+}
+
+static void slot_release(curl_transport *t, slot *s)
+{
+    pthread_mutex_lock(&t->pool_mu);
+    if (t->idle_count < t->max_connections) {
+        t->idle[t->idle_count++] = *s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&t->pool_mu);
+    if (s)
+        slot_destroy(s);
+}
+
+/* ---- one transfer ---------------------------------------------------------- */
+
+typedef struct xfer {
+    smneo_response *resp;
+    smneo_buf body;
+    int64_t last_activity; /* monotonic ms of the last byte moved */
+    int connected;         /* the request is about to be / has been sent */
+    curl_off_t ulast;      /* upload progress last seen */
+    curl_off_t dlast;
+    int oom;
+    int timed_out;         /* our read timeout fired */
+} xfer;
+
+static void touch(xfer *x) { x->last_activity = smneo__monotonic_ms(); }
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
+{
+    xfer *x = userdata;
+    size_t len = size * nitems;
+    touch(x);
+    if (len >= 5 && !memcmp(data, "HTTP/", 5)) {
+        /* A new response head (after 100 Continue or a redirect): start over. */
+        smneo_response *fresh = NULL;
+        if (smneo_response_new(&fresh, 0) != 0) {
+            x->oom = 1;
+            return 0;
+        }
+        smneo_response_free(x->resp);
+        x->resp = fresh;
+        return len;
+    }
+    size_t end = len;
+    while (end && is_space(data[end - 1]))
+        end--;
+    if (end == 0)
+        return len; /* the blank line closing the head */
+    if (data[0] == ' ' || data[0] == '\t') {
+        /* obs-fold continuation: append to the previous value. */
+        if (x->resp->header_count == 0)
+            return len;
+        size_t start = 0;
+        while (start < end && is_space(data[start]))
+            start++;
+        smneo_header *h = &x->resp->headers[x->resp->header_count - 1];
+        char *v = smneo__aprintf("%s %.*s", h->value, (int)(end - start), data + start);
+        if (!v) {
+            x->oom = 1;
+            return 0;
+        }
+        free(h->value);
+        h->value = v;
+        return len;
+    }
+    const char *colon = memchr(data, ':', end);
+    if (!colon)
+        return len; /* not a header line: ignore */
+    size_t nlen = (size_t)(colon - data);
+    while (nlen && is_space(data[nlen - 1]))
+        nlen--;
+    const char *v = colon + 1;
+    while (v < data + end && is_space(*v))
+        v++;
+    if (smneo_response_add_header(x->resp, data, nlen, v, (size_t)(data + end - v)) != 0) {
+        x->oom = 1;
+        return 0;
+    }
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    xfer *x = userdata;
+    size_t len = size * nmemb;
+    touch(x);
+    if (smneo__buf_append(&x->body, data, len) != 0) {
+        x->oom = 1;
+        return 0;
+    }
+    return len;
+}
+
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    xfer *x = clientp;
+    if (ulnow != x->ulast || dlnow != x->dlast) {
+        x->ulast = ulnow;
+        x->dlast = dlnow;
+        touch(x);
+    }
+    return 0;
+}
+
+/* Called once the connection is up (new or reused), before the request is
+ * sent: from here on the read timeout applies. */
+static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    xfer *x = clientp;
+    x->connected = 1;
+    touch(x);
+    return CURL_PREREQFUNC_OK;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int is_https(const char *url) { return url && !strncasecmp(url, "https://", 8); }
+
+/* "host[:port]" for messages: the request's host, else parsed from the URL. */
+static void host_of(const smneo_request *req, char *out, size_t cap)
+{
+    if (req->host && *req->host) {
+        snprintf(out, cap, "%s", req->host);
+        return;
+    }
+    const char *p = strstr(req->url, "://");
+    p = p ? p + 3 : req->url;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n); /* never echo userinfo */
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* 1 when the URL's host is localhost, 127.0.0.1 or [::1] (the names added to
+ * NO_PROXY below). */
+static int is_loopback_url(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    size_t hl = p[0] == '[' ? strcspn(p, "]") + 1 : strcspn(p, ":/?#");
+    if (hl > n)
+        hl = n;
+    return (hl == 9 && !strncasecmp(p, "localhost", 9)) || (hl == 9 && !strncmp(p, "127.0.0.1", 9)) ||
+           (hl == 5 && !strncmp(p, "[::1]", 5));
+}
+
+/* Builds the header list: exactly the request's headers, in order, plus
+ * suppression of what libcurl would add on its own. */
+static struct curl_slist *build_headers(const smneo_request *req, int *oom)
+{
+    struct curl_slist *list = NULL, *tmp;
+    int have_accept = 0, have_ctype = 0, have_expect = 0;
+    *oom = 0;
+    for (size_t i = 0; i < req->header_count; i++) {
+        const smneo_header *h = &req->headers[i];
+        if (!strcasecmp(h->name, "Accept"))
+            have_accept = 1;
+        else if (!strcasecmp(h->name, "Content-Type"))
+            have_ctype = 1;
+        else if (!strcasecmp(h->name, "Expect"))
+            have_expect = 1;
+        /* "Name:" would make libcurl drop the header; "Name;" sends it empty. */
+        char *line = h->value[0] ? smneo__aprintf("%s: %s", h->name, h->value) : smneo__aprintf("%s;", h->name);
+        if (!line)
+            goto fail;
+        tmp = curl_slist_append(list, line);
+        smneo__free_secret(line);
+        if (!tmp)
+            goto fail;
+        list = tmp;
+    }
+    if (!have_accept && !(tmp = curl_slist_append(list, "Accept:")))
+        goto fail;
+    list = have_accept ? list : tmp;
+    if (!have_ctype && !(tmp = curl_slist_append(list, "Content-Type:")))
+        goto fail;
+    list = have_ctype ? list : tmp;
+    if (!have_expect && !(tmp = curl_slist_append(list, "Expect:")))
+        goto fail;
+    list = have_expect ? list : tmp;
+    return list;
+fail:
+    curl_slist_free_all(list);
+    *oom = 1;
+    return NULL;
+}
+
+/* NO_PROXY from the environment, extended so that loopback never goes
+ * through a proxy. Caller frees. */
+static char *noproxy_for_loopback(void)
+{
+    const char *env = smneo__getenv("no_proxy");
+    if (!env)
+        env = smneo__getenv("NO_PROXY");
+    if (env && !strcmp(env, "*"))
+        return smneo__strdup("*");
+    return smneo__aprintf("%s%slocalhost,127.0.0.1,::1", env ? env : "", env ? "," : "");
+}
+
+static int map_error(curl_transport *t, CURLcode rc, const xfer *x, const char *errbuf, const smneo_request *req,
+                     smneo_error *err)
+{
+    char host[512];
+    host_of(req, host, sizeof host);
+    const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    int code;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        code = smneo__error(err, SMNEO_EDNS, "could not resolve host %s (%s); check the endpoint URL and the "
+                            "network's DNS", host, detail);
+        break;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        code = smneo__error(err, SMNEO_EDNS, "could not resolve the proxy host for %s (%s); check HTTPS_PROXY/"
+                            "http_proxy/ALL_PROXY in the environment", host, detail);
+        break;
+    case CURLE_COULDNT_CONNECT:
+        code = smneo__error(err, SMNEO_ECONNECT, "could not connect to %s (%s)", host, detail);
+        break;
+    case CURLE_GOT_NOTHING:
+        code = smneo__error(err, SMNEO_ECONNECT, "%s closed the connection without sending a response", host);
+        break;
+    case CURLE_PARTIAL_FILE:
+        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s closed before the whole response body "
+                            "arrived (%s)", host, detail);
+        break;
+    case CURLE_SEND_ERROR:
+        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s failed while sending the request (%s)", host,
+                            detail);
+        break;
+    case CURLE_RECV_ERROR:
+        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s failed while receiving the response (%s)",
+                            host, detail);
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        if (x->connected)
+            code = smneo__error(err, SMNEO_ETIMEOUT, "read timeout: no data from %s for %ld ms", host,
+                                t->read_timeout_ms);
+        else
+            code = smneo__error(err, SMNEO_ETIMEOUT, "connect timeout: could not connect to %s within %ld ms",
+                                host, t->connect_timeout_ms);
+        break;
+    case CURLE_SSL_CACERT_BADFILE:
+        code = smneo__error(err, SMNEO_ETLS, "TLS to %s: cannot load the CA bundle %s%s%s (%s)", host,
+                            t->ca_bundle ? t->ca_bundle : "(system store)", t->ca_bundle ? " from " : "",
+                            t->ca_bundle ? t->ca_bundle_from : "", detail);
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        code = smneo__error(err, SMNEO_ETLS, "TLS to %s: the server certificate could not be verified (%s); "
+                            "set AWS_CA_BUNDLE to the CA bundle that signs it", host, detail);
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        code = smneo__error(err, SMNEO_ETLS, "TLS handshake with %s failed (%s)", host, detail);
+        break;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        code = smneo__error(err, SMNEO_EINVAL, "cannot send to %s: the URL is not a valid http(s) URL (%s)",
+                            host, detail);
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        code = smneo__error(err, SMNEO_ENOMEM, "out of memory sending to %s", host);
+        break;
+    case CURLE_PROXY:
+        code = smneo__error(err, SMNEO_ECONNECT, "the proxy refused the connection to %s (%s); check "
+                            "HTTPS_PROXY/NO_PROXY", host, detail);
+        break;
+    default:
+        code = smneo__error(err, SMNEO_ECONNECT, "request to %s failed (%s)", host, detail);
+        break;
+    }
+    if (err && (code == SMNEO_ECONNECT || code == SMNEO_ETIMEOUT || code == SMNEO_EDNS))
+        err->retryable = 1;
+    return code;
+}
+
+/* Sets every option for one request on a (reset) easy handle. */
+static CURLcode setup(curl_transport *t, CURL *e, const smneo_request *req, struct curl_slist *headers,
+                      const char *noproxy, xfer *x, char *errbuf)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                       \
+    do {                                                    \
+        if (rc == CURLE_OK)                                 \
+            rc = curl_easy_setopt(e, opt, val);             \
+    } while (0)
+    SET(CURLOPT_SHARE, t->share);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_URL, req->url);
+    SET(CURLOPT_PATH_AS_IS, 1L); /* send the (signed) path untouched */
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_HTTPHEADER, headers);
+    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+    SET(CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+    if (t->ca_bundle)
+        SET(CURLOPT_CAINFO, t->ca_bundle);
+    if (noproxy)
+        SET(CURLOPT_NOPROXY, noproxy);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, x);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, x);
+    SET(CURLOPT_PREREQFUNCTION, on_prereq);
+    SET(CURLOPT_PREREQDATA, x);
+
+    const char *m = req->method;
+    int has_body = req->body != NULL || !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+    if (!strcmp(m, "GET") && !req->body_len) {
+        SET(CURLOPT_HTTPGET, 1L);
+    } else if (!strcmp(m, "HEAD")) {
+        SET(CURLOPT_NOBODY, 1L);
+    } else {
+        if (has_body) {
+            SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+            SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        }
+        if (strcmp(m, "POST") != 0)
+            SET(CURLOPT_CUSTOMREQUEST, m);
+    }
+#undef SET
+    return rc;
+}
+
+/* Runs the transfer on the slot's multi handle with our read timeout. */
+static CURLcode run(curl_transport *t, slot *s, xfer *x)
+{
+    if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    CURLcode result = CURLE_OK;
+    int running = 1;
+    touch(x);
+    for (;;) {
+        CURLMcode mc = curl_multi_perform(s->multi, &running);
+        if (mc != CURLM_OK) {
+            result = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running) {
+            int left;
+            CURLMsg *msg;
+            result = CURLE_GOT_NOTHING;
+            while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->easy)
+                    result = msg->data.result;
+            break;
+        }
+        long wait = 1000;
+        if (x->connected) {
+            long idle = (long)(smneo__monotonic_ms() - x->last_activity);
+            long remaining = t->read_timeout_ms - idle;
+            if (remaining <= 0) {
+                x->timed_out = 1;
+                result = CURLE_OPERATION_TIMEDOUT;
+                break;
+            }
+            if (remaining < wait)
+                wait = remaining;
+        }
+        if (curl_multi_poll(s->multi, NULL, 0, (int)wait, NULL) != CURLM_OK) {
+            result = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    /* Removing an unfinished transfer closes its connection. */
+    curl_multi_remove_handle(s->multi, s->easy);
+    return result;
+}
+
+static int curl_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    curl_transport *t = (curl_transport *)self;
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: out is NULL");
+    *out = NULL;
+    if (!req || !req->method || !req->url)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: the request needs a method and a URL");
+
+    if (is_https(req->url) && t->verify_tls && t->ca_bundle && access(t->ca_bundle, R_OK) != 0) {
+        char host[512];
+        host_of(req, host, sizeof host);
+        return smneo__error(err, SMNEO_ETLS, "TLS to %s: cannot read the CA bundle '%s' given by %s (%s); fix "
+                            "the path or unset it", host, t->ca_bundle, t->ca_bundle_from, strerror(errno));
+    }
+
+    if (smneo_log_enabled())
+        smneo_log_request(req);
+
+    int oom = 0;
+    struct curl_slist *headers = build_headers(req, &oom);
+    char *noproxy = is_loopback_url(req->url) ? noproxy_for_loopback() : NULL;
+    xfer x;
+    memset(&x, 0, sizeof x);
+    smneo_buf init = SMNEO_BUF_INIT;
+    x.body = init;
+    if (oom || (is_loopback_url(req->url) && !noproxy) || smneo_response_new(&x.resp, 0) != 0) {
+        curl_slist_free_all(headers);
+        free(noproxy);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory preparing a request");
+    }
+
+    slot s;
+    if (slot_acquire(t, &s) != 0) {
+        curl_slist_free_all(headers);
+        free(noproxy);
+        smneo_response_free(x.resp);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
+    }
+    char errbuf[CURL_ERROR_SIZE];
+    errbuf[0] = '\0';
+    curl_easy_reset(s.easy);
+    CURLcode rc = setup(t, s.easy, req, headers, noproxy, &x, errbuf);
+    if (rc == CURLE_OK)
+        rc = run(t, &s, &x);
+    if (rc == CURLE_OK && x.oom)
+        rc = CURLE_OUT_OF_MEMORY;
+
+    int result = 0;
+    if (rc != CURLE_OK) {
+        result = map_error(t, rc, &x, errbuf, req, err);
+    } else {
+        long status = 0;
+        curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &status);
+        x.resp->status = (int)status;
+        size_t len = 0;
+        char *body = smneo__buf_detach(&x.body, &len);
+        if (!body) {
+            result = smneo__error(err, SMNEO_ENOMEM, "out of memory reading a response");
+        } else {
+            x.resp->body = body;
+            x.resp->body_len = len;
+        }
+    }
+    /* Detach request-scoped pointers before the handle goes back to the pool. */
+    curl_easy_setopt(s.easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(s.easy, CURLOPT_ERRORBUFFER, NULL);
+    slot_release(t, &s);
+    curl_slist_free_all(headers);
+    free(noproxy);
+    smneo__buf_free(&x.body);
+
+    if (result != 0) {
+        smneo_response_free(x.resp);
+        if (smneo_log_enabled())
+            smneo_log(SMNEO_LOG_DEBUG, "transport error %s: %s", smneo_strerror(result),
+                      err && err->message ? err->message : "");
+        return result;
+    }
+    if (smneo_log_enabled())
+        smneo_log_response(x.resp);
+    *out = x.resp;
+    return 0;
+}
+
+static void curl_transport_free(smneo_transport *self)
+{
+    curl_transport *t = (curl_transport *)self;
+    if (!t)
+        return;
+    for (int i = 0; i < t->idle_count; i++)
+        slot_destroy(&t->idle[i]);
+    free(t->idle);
+    if (t->share)
+        curl_share_cleanup(t->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&t->share_locks[i]);
+    pthread_mutex_destroy(&t->pool_mu);
+    free(t->ca_bundle);
+    free(t);
+}
+
+int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *opts, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_transport_new: out is NULL");
+    *out = NULL;
+    smneo_curl_options defaults = SMNEO_CURL_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != SMNEO_CURL_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.version is %d, expected %d (initialise with "
+                            "SMNEO_CURL_OPTIONS_INIT)", opts->version, SMNEO_CURL_OPTIONS_VERSION);
+    if (opts->connect_timeout_ms < 0 || opts->read_timeout_ms < 0 || opts->max_connections < 0)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options: connect_timeout_ms, read_timeout_ms and "
+                            "max_connections must not be negative (0 means the default)");
+
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return smneo__error(err, SMNEO_ERROR, "libcurl failed to initialise: %s", curl_easy_strerror(global_rc));
+
+    curl_transport *t = calloc(1, sizeof *t);
+    if (!t)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating the curl transport");
+    t->base.version = SMNEO_TRANSPORT_VERSION;
+    t->base.send = curl_send;
+    t->base.free = curl_transport_free;
+    t->base.payload = NULL;
+    t->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    t->read_timeout_ms = opts->read_timeout_ms ? opts->read_timeout_ms : DEFAULT_READ_TIMEOUT_MS;
+    t->verify_tls = opts->verify_tls != 0;
+    t->max_connections = opts->max_connections ? opts->max_connections : DEFAULT_MAX_CONNECTIONS;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&t->share_locks[i], NULL);
+    pthread_mutex_init(&t->pool_mu, NULL);
+
+    const char *ca = opts->ca_bundle;
+    t->ca_bundle_from = "smneo_curl_options.ca_bundle";
+    if (!ca || !*ca) {
+        ca = smneo__getenv("AWS_CA_BUNDLE");
+        t->ca_bundle_from = "AWS_CA_BUNDLE";
+    }
+    if (ca && !(t->ca_bundle = smneo__strdup(ca)))
+        goto oom;
+    t->idle = calloc((size_t)t->max_connections, sizeof *t->idle);
+    if (!t->idle)
+        goto oom;
+    t->share = curl_share_init();
+    if (!t->share)
+        goto oom;
+    curl_share_setopt(t->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(t->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(t->share, CURLSHOPT_USERDATA, t);
+    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    *out = &t->base;
+    return 0;
+oom:
+    curl_transport_free(&t->base);
+    return smneo__error(err, SMNEO_ENOMEM, "out of memory creating the curl transport");
+}
+
+void smneo_transport_free(smneo_transport *t)
+{
+    if (t && t->free)
+        t->free(t);
+}
+
+int smneo_transport_send(smneo_transport *t, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    if (!t || !t->send)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: no transport");
+    return t->send(t, req, out, err);
+}
