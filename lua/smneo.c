@@ -1,0 +1,1710 @@
+/* lua/smneo.c: the Lua binding of libsmneo (Lua 5.4 and LuaJIT 2.1).
+ *
+ * Thin by design: it converts Lua tables to the JSON the core takes, walks
+ * results into tables, maps error codes to error tables and manages object
+ * lifetimes. Everything about AWS (validation, signing, retries, paging, the
+ * waiter) is the core's.
+ *
+ * Memory rule: every C allocation is owned by a Lua userdata ("box", error
+ * holder, client, call) from the moment it exists, so a Lua error (which
+ * longjmps) can never leak it, and no Lua API that may raise is ever called
+ * while core frames are on the C stack: results are first walked into a
+ * private tape (no Lua calls inside the core's walk), then the tape is
+ * replayed into tables. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <smneo.h>
+
+#include "compat.h"
+
+#if defined(__GNUC__)
+#define SMNEO_LUA_EXPORT __attribute__((visibility("default")))
+#else
+#define SMNEO_LUA_EXPORT
+#endif
+
+#define MT_CLIENT "smneo.client"
+#define MT_CALL "smneo.call"
+#define MT_BOX "smneo.box"
+#define MT_ERRHOLD "smneo.errhold"
+#define REG_ARRAY_MT "smneo.array_mt"
+#define REG_ERROR_MT "smneo.error_mt"
+
+#define MAX_DEPTH 100
+
+/* ---- boxes: a userdata owning one C pointer ------------------------------- */
+
+typedef struct lbox {
+    void *p;
+    void (*free)(void *);
+} lbox;
+
+static int box_gc(lua_State *L)
+{
+    lbox *b = (lbox *)luaL_checkudata(L, 1, MT_BOX);
+    if (b->p && b->free) {
+        void *p = b->p;
+        b->p = NULL;
+        b->free(p);
+    }
+    return 0;
+}
+
+/* Pushes a new empty box that will release its pointer with fn. */
+static lbox *box_new(lua_State *L, void (*fn)(void *))
+{
+    lbox *b = (lbox *)compat_newuserdata(L, sizeof(lbox));
+    b->p = NULL;
+    b->free = fn;
+    luaL_setmetatable(L, MT_BOX);
+    return b;
+}
+
+static void *box_take(lbox *b)
+{
+    void *p = b->p;
+    b->p = NULL;
+    return p;
+}
+
+static void free_jsonw(void *p) { smneo_jsonw_free((smneo_jsonw *)p); }
+static void free_result(void *p) { smneo_result_free((smneo_result *)p); }
+static void free_request(void *p) { smneo_request_free((smneo_request *)p); }
+static void free_response(void *p) { smneo_response_free((smneo_response *)p); }
+static void free_issues(void *p) { smneo_issues_free((smneo_issues *)p); }
+
+/* ---- error holder: a userdata holding a smneo_error ----------------------- */
+
+static int errhold_gc(lua_State *L)
+{
+    smneo_error *e = (smneo_error *)luaL_checkudata(L, 1, MT_ERRHOLD);
+    smneo_error_clear(e);
+    return 0;
+}
+
+static smneo_error *errhold_new(lua_State *L)
+{
+    smneo_error *e = (smneo_error *)compat_newuserdata(L, sizeof(smneo_error));
+    smneo_error init = SMNEO_ERROR_INIT;
+    *e = init;
+    luaL_setmetatable(L, MT_ERRHOLD);
+    return e;
+}
+
+/* ---- error tables ---------------------------------------------------------- */
+
+enum { CTX_PLAIN = 0, CTX_WAITER = 1 };
+
+static const char *code_name(int code, int ctx)
+{
+    switch (code) {
+    case SMNEO_EVALIDATION: return "ValidationError";
+    case SMNEO_ENOCREDENTIALS: return "NoCredentials";
+    case SMNEO_ECREDENTIALS: return "CredentialsError";
+    case SMNEO_ENOREGION: return "NoRegion";
+    case SMNEO_ECONNECT: return "ConnectionError";
+    case SMNEO_EDNS: return "ConnectionError";
+    case SMNEO_ETLS: return "TLSError";
+    case SMNEO_ETIMEOUT: return "Timeout";
+    case SMNEO_EPROTOCOL: return "ProtocolError";
+    case SMNEO_EDIGEST: return "DigestMismatch";
+    case SMNEO_EUNSAFE: return "UnsafeArchive";
+    case SMNEO_EIO: return "IOError";
+    case SMNEO_EJOBFAILED: return "JobFailed";
+    case SMNEO_EJOBSTOPPED: return "JobStopped";
+    case SMNEO_EWAITTIMEOUT: return "WaiterTimeout";
+    case SMNEO_ECANCELLED: return ctx == CTX_WAITER ? "WaiterCancelled" : "Cancelled";
+    case SMNEO_EUNSUPPORTED: return "Unsupported";
+    case SMNEO_EINVAL: return "InvalidArgument";
+    case SMNEO_ENOMEM: return "OutOfMemory";
+    case SMNEO_EARCHIVE: return "ArchiveError";
+    case SMNEO_ENOTFOUND: return "ResourceNotFound";
+    case SMNEO_ETHROTTLED: return "ThrottlingException";
+    case SMNEO_EINUSE: return "ResourceInUse";
+    case SMNEO_ELIMIT: return "ResourceLimitExceeded";
+    case SMNEO_EAUTH: return "AuthFailure";
+    case SMNEO_ESERVICE: return "ServiceError";
+    default: return "Error";
+    }
+}
+
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+    if (v) {
+        lua_pushstring(L, v);
+        lua_setfield(L, -2, k);
+    }
+}
+
+static void push_array_mt(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, REG_ARRAY_MT); }
+
+static void push_issues(lua_State *L, const smneo_issues *issues)
+{
+    size_t n = smneo_issues_count(issues);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        const smneo_issue *is = smneo_issues_at(issues, i);
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, is->severity == SMNEO_SEVERITY_WARNING ? "warning" : "error");
+        lua_setfield(L, -2, "severity");
+        lua_pushstring(L, is->path ? is->path : "");
+        lua_setfield(L, -2, "path");
+        set_str(L, "rule", is->rule);
+        set_str(L, "message", is->message);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    push_array_mt(L);
+    lua_setmetatable(L, -2);
+}
+
+/* Pushes an error table for (code, err). */
+static void push_error(lua_State *L, int code, const smneo_error *err, int ctx)
+{
+    lua_createtable(L, 0, 10);
+    if (err && err->service_code && err->service_code[0])
+        lua_pushstring(L, err->service_code);
+    else
+        lua_pushstring(L, code_name(code, ctx));
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, err && err->message && err->message[0] ? err->message : smneo_strerror(code));
+    lua_setfield(L, -2, "message");
+    lua_pushstring(L, smneo_strerror(code));
+    lua_setfield(L, -2, "kind");
+    if (err && err->http_status > 0) {
+        lua_pushinteger(L, err->http_status);
+        lua_setfield(L, -2, "status");
+    }
+    if (err) {
+        set_str(L, "request_id", err->request_id);
+        set_str(L, "field", err->field);
+        if (err->attempts > 0) {
+            lua_pushinteger(L, err->attempts);
+            lua_setfield(L, -2, "attempts");
+        }
+    }
+    lua_pushboolean(L, err ? err->retryable : 0);
+    lua_setfield(L, -2, "retryable");
+    if (err && err->issues) {
+        push_issues(L, err->issues);
+        lua_setfield(L, -2, "issues");
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_ERROR_MT);
+    lua_setmetatable(L, -2);
+}
+
+static int raise_error(lua_State *L, int code, const smneo_error *err, int ctx)
+{
+    push_error(L, code, err, ctx);
+    return lua_error(L);
+}
+
+/* A binding-level error (bad argument type etc.) as an error table. */
+static int raise_msg(lua_State *L, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    smneo_error e = SMNEO_ERROR_INIT;
+    e.code = code;
+    e.message = msg; /* borrowed: push_error copies it; never cleared */
+    push_error(L, code, &e, CTX_PLAIN);
+    return lua_error(L);
+}
+
+static int error_tostring(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_buffinit(L, &b);
+    lua_getfield(L, 1, "code");
+    luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "Error");
+    lua_pop(L, 1);
+    luaL_addstring(&b, ": ");
+    lua_getfield(L, 1, "message");
+    luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "(no message)");
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "status");
+    lua_getfield(L, 1, "request_id");
+    if (lua_isnumber(L, -2) || lua_isstring(L, -1)) {
+        char tmp[64];
+        luaL_addstring(&b, " (");
+        if (lua_isnumber(L, -2)) {
+            snprintf(tmp, sizeof tmp, "HTTP %d", (int)lua_tointeger(L, -2));
+            luaL_addstring(&b, tmp);
+            if (lua_isstring(L, -1))
+                luaL_addstring(&b, ", ");
+        }
+        if (lua_isstring(L, -1)) {
+            luaL_addstring(&b, "request id ");
+            luaL_addstring(&b, lua_tostring(L, -1));
+        }
+        luaL_addstring(&b, ")");
+    }
+    lua_pop(L, 2);
+    lua_getfield(L, 1, "issues");
+    if (lua_istable(L, -1)) {
+        int n = (int)lua_rawlen(L, -1);
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            if (lua_istable(L, -1)) {
+                luaL_addstring(&b, "\n  ");
+                lua_getfield(L, -1, "severity");
+                luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+                lua_pop(L, 1);
+                luaL_addstring(&b, " at ");
+                lua_getfield(L, -1, "path");
+                luaL_addstring(&b, lua_isstring(L, -1) && lua_rawlen(L, -1) ? lua_tostring(L, -1) : "(root)");
+                lua_pop(L, 1);
+                luaL_addstring(&b, ": ");
+                lua_getfield(L, -1, "message");
+                luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+                lua_pop(L, 1);
+                luaL_addstring(&b, " [");
+                lua_getfield(L, -1, "rule");
+                luaL_addstring(&b, lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+                lua_pop(L, 1);
+                luaL_addstring(&b, "]");
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int l_is_error(lua_State *L)
+{
+    int is = 0;
+    if (lua_getmetatable(L, 1)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, REG_ERROR_MT);
+        is = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    lua_pushboolean(L, is);
+    return 1;
+}
+
+/* ---- Lua values -> JSON (parameters) --------------------------------------- */
+
+typedef struct enc {
+    lua_State *L;
+    smneo_jsonw *w;
+    char path[512];
+} enc;
+
+static void enc_check(enc *e, int rc)
+{
+    if (rc != 0)
+        raise_msg(e->L, rc == SMNEO_ENOMEM ? SMNEO_ENOMEM : SMNEO_EINVAL,
+                  "params%s%s: could not encode the value (%s)", e->path[0] ? "." : "", e->path, smneo_strerror(rc));
+}
+
+static void enc_fail(enc *e, const char *what)
+{
+    raise_msg(e->L, SMNEO_EINVAL, "params%s%s: %s", e->path[0] ? "." : "", e->path, what);
+}
+
+static void enc_value(enc *e, int idx, const smneo_shape *shape, int depth);
+
+static size_t path_push_key(enc *e, const char *k, size_t klen)
+{
+    size_t old = strlen(e->path);
+    snprintf(e->path + old, sizeof e->path - old, "%s%.*s", old ? "." : "", (int)klen, k);
+    return old;
+}
+
+static size_t path_push_index(enc *e, size_t i)
+{
+    size_t old = strlen(e->path);
+    snprintf(e->path + old, sizeof e->path - old, "[%zu]", i);
+    return old;
+}
+
+/* 1: array, 0: object (also for an empty table without a hint). */
+static int table_is_array(lua_State *L, int idx, const smneo_shape *shape, enc *e)
+{
+    if (lua_getmetatable(L, idx)) {
+        push_array_mt(L);
+        int is = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (is)
+            return 1;
+    }
+    size_t n = 0, strings = 0, ints = 0;
+    lua_Number maxi = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        n++;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            strings++;
+        } else if (lua_type(L, -2) == LUA_TNUMBER) {
+            lua_Number k = lua_tonumber(L, -2);
+            if (k >= 1 && floor(k) == k) {
+                ints++;
+                if (k > maxi)
+                    maxi = k;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (n == 0)
+        return shape && shape->type == SMNEO_SHAPE_LIST;
+    if (strings == n)
+        return 0;
+    if (ints == n && maxi == (lua_Number)n)
+        return 1;
+    enc_fail(e, "a table must be either an array (keys 1..n) or an object (string keys), not a mix");
+    return 0;
+}
+
+static void enc_table(enc *e, int idx, const smneo_shape *shape, int depth)
+{
+    lua_State *L = e->L;
+    if (depth > MAX_DEPTH)
+        enc_fail(e, "nested too deeply (a table that contains itself?)");
+    luaL_checkstack(L, 6, "smneo: params nested too deeply");
+    if (table_is_array(L, idx, shape, e)) {
+        const smneo_shape *elem = shape && shape->type == SMNEO_SHAPE_LIST ? shape->member : NULL;
+        size_t n = lua_rawlen(L, idx);
+        enc_check(e, smneo_jsonw_begin_array(e->w));
+        for (size_t i = 1; i <= n; i++) {
+            size_t old = path_push_index(e, i - 1);
+            lua_rawgeti(L, idx, (int)i);
+            enc_value(e, lua_gettop(L), elem, depth + 1);
+            lua_pop(L, 1);
+            e->path[old] = '\0';
+        }
+        enc_check(e, smneo_jsonw_end_array(e->w));
+        return;
+    }
+    enc_check(e, smneo_jsonw_begin_object(e->w));
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        size_t klen;
+        const char *k = lua_tolstring(L, -2, &klen); /* keys are strings here */
+        const smneo_shape *sub = NULL;
+        if (shape && shape->type == SMNEO_SHAPE_STRUCTURE) {
+            const smneo_member *m = smneo_shape_member(shape, k);
+            sub = m ? m->shape : NULL;
+        } else if (shape && shape->type == SMNEO_SHAPE_MAP) {
+            sub = shape->value;
+        }
+        size_t old = path_push_key(e, k, klen);
+        enc_check(e, smneo_jsonw_key(e->w, k, klen));
+        enc_value(e, lua_gettop(L), sub, depth + 1);
+        e->path[old] = '\0';
+        lua_pop(L, 1);
+    }
+    enc_check(e, smneo_jsonw_end_object(e->w));
+}
+
+static void enc_value(enc *e, int idx, const smneo_shape *shape, int depth)
+{
+    lua_State *L = e->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        enc_check(e, smneo_jsonw_string(e->w, s, len));
+        return;
+    }
+    case LUA_TNUMBER: {
+        if (compat_isinteger(L, idx)) {
+            enc_check(e, smneo_jsonw_int(e->w, (int64_t)lua_tointeger(L, idx)));
+            return;
+        }
+        lua_Number v = lua_tonumber(L, idx);
+        if (isnan(v) || isinf(v))
+            enc_fail(e, "NaN and infinity cannot be sent; use a finite number");
+        if (floor(v) == v && fabs(v) < 9007199254740992.0 && !(v == 0 && signbit(v)))
+            enc_check(e, smneo_jsonw_int(e->w, (int64_t)v));
+        else
+            enc_check(e, smneo_jsonw_double(e->w, (double)v));
+        return;
+    }
+    case LUA_TBOOLEAN:
+        enc_check(e, smneo_jsonw_bool(e->w, lua_toboolean(L, idx)));
+        return;
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) { /* smneo.null */
+            enc_check(e, smneo_jsonw_null(e->w));
+            return;
+        }
+        break;
+    case LUA_TTABLE:
+        enc_table(e, idx, shape, depth);
+        return;
+    default:
+        break;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "a %s cannot be sent (use a string, number, boolean, table or smneo.null)",
+             luaL_typename(L, idx));
+    enc_fail(e, what);
+}
+
+/* Encodes the params at idx (table or nil) for `operation` into a boxed
+ * writer pushed on the stack; returns the JSON text (valid while the box is). */
+static const char *encode_params(lua_State *L, int idx, const char *operation, size_t *len)
+{
+    idx = compat_absindex(L, idx);
+    if (!lua_isnoneornil(L, idx) && !lua_istable(L, idx))
+        raise_msg(L, SMNEO_EINVAL, "params must be a table (or nil), not a %s", luaL_typename(L, idx));
+    lbox *b = box_new(L, free_jsonw);
+    smneo_jsonw *w = NULL;
+    if (smneo_jsonw_new(&w) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    b->p = w;
+    const smneo_operation *op = operation ? smneo_model_operation(operation) : NULL;
+    if (lua_isnoneornil(L, idx)) {
+        if (smneo_jsonw_begin_object(w) != 0 || smneo_jsonw_end_object(w) != 0)
+            raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    } else {
+        enc e;
+        e.L = L;
+        e.w = w;
+        e.path[0] = '\0';
+        enc_table(&e, idx, op ? op->input : NULL, 0);
+    }
+    return smneo_jsonw_data(w, len);
+}
+
+/* ---- results -> Lua (via a tape) --------------------------------------------- */
+
+enum { T_OBJ = 1, T_OBJ_END, T_ARR, T_ARR_END, T_KEY, T_STR, T_INT, T_NUM, T_BOOL, T_TS, T_NULL };
+
+typedef struct tape {
+    unsigned char *data;
+    size_t len, cap;
+} tape;
+
+static void free_tape(void *p)
+{
+    tape *t = (tape *)p;
+    free(t->data);
+    free(t);
+}
+
+static int tape_put(tape *t, const void *d, size_t n)
+{
+    if (t->len + n > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        while (cap < t->len + n)
+            cap *= 2;
+        unsigned char *nd = (unsigned char *)realloc(t->data, cap);
+        if (!nd)
+            return SMNEO_ENOMEM;
+        t->data = nd;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, d, n);
+    t->len += n;
+    return 0;
+}
+
+static int tape_tag(tape *t, unsigned char tag) { return tape_put(t, &tag, 1); }
+
+static int tape_tag_size(tape *t, unsigned char tag, size_t n)
+{
+    uint64_t v = n;
+    return tape_tag(t, tag) || tape_put(t, &v, sizeof v) ? SMNEO_ENOMEM : 0;
+}
+
+static int tv_begin_object(void *p, const smneo_shape *s, size_t count)
+{
+    (void)s;
+    return tape_tag_size((tape *)p, T_OBJ, count);
+}
+static int tv_end_object(void *p) { return tape_tag((tape *)p, T_OBJ_END); }
+static int tv_begin_array(void *p, const smneo_shape *s, size_t count)
+{
+    (void)s;
+    return tape_tag_size((tape *)p, T_ARR, count);
+}
+static int tv_end_array(void *p) { return tape_tag((tape *)p, T_ARR_END); }
+static int tv_bytes(tape *t, unsigned char tag, const char *s, size_t len)
+{
+    return tape_tag_size(t, tag, len) || tape_put(t, s, len) ? SMNEO_ENOMEM : 0;
+}
+static int tv_key(void *p, const char *k, size_t len) { return tv_bytes((tape *)p, T_KEY, k, len); }
+static int tv_string(void *p, const char *s, size_t len) { return tv_bytes((tape *)p, T_STR, s, len); }
+static int tv_integer(void *p, int64_t v) { return tape_tag((tape *)p, T_INT) || tape_put((tape *)p, &v, sizeof v); }
+static int tv_number(void *p, double v) { return tape_tag((tape *)p, T_NUM) || tape_put((tape *)p, &v, sizeof v); }
+static int tv_boolean(void *p, int v)
+{
+    unsigned char b = v ? 1 : 0;
+    return tape_tag((tape *)p, T_BOOL) || tape_put((tape *)p, &b, 1);
+}
+static int tv_timestamp(void *p, double v) { return tape_tag((tape *)p, T_TS) || tape_put((tape *)p, &v, sizeof v); }
+static int tv_null(void *p) { return tape_tag((tape *)p, T_NULL); }
+
+static const smneo_visitor tape_visitor = {tv_begin_object, tv_end_object, tv_begin_array, tv_end_array,
+                                           tv_key,          tv_string,     tv_integer,     tv_number,
+                                           tv_boolean,      tv_timestamp,  tv_null};
+
+static uint64_t tape_u64(const tape *t, size_t *pos)
+{
+    uint64_t v;
+    memcpy(&v, t->data + *pos, sizeof v);
+    *pos += sizeof v;
+    return v;
+}
+
+static double tape_f64(const tape *t, size_t *pos)
+{
+    double v;
+    memcpy(&v, t->data + *pos, sizeof v);
+    *pos += sizeof v;
+    return v;
+}
+
+static void tape_replay(lua_State *L, const tape *t, size_t *pos, int depth)
+{
+    luaL_checkstack(L, 4, "smneo: result nested too deeply");
+    if (*pos >= t->len)
+        luaL_error(L, "smneo: internal error: truncated result tape");
+    unsigned char tag = t->data[(*pos)++];
+    switch (tag) {
+    case T_OBJ: {
+        uint64_t n = tape_u64(t, pos);
+        lua_createtable(L, 0, n > 64 ? 64 : (int)n);
+        while (*pos < t->len && t->data[*pos] == T_KEY) {
+            (*pos)++;
+            size_t klen = (size_t)tape_u64(t, pos);
+            lua_pushlstring(L, (const char *)t->data + *pos, klen);
+            *pos += klen;
+            tape_replay(L, t, pos, depth + 1);
+            lua_rawset(L, -3);
+        }
+        if (*pos >= t->len || t->data[*pos] != T_OBJ_END)
+            luaL_error(L, "smneo: internal error: malformed result tape");
+        (*pos)++;
+        return;
+    }
+    case T_ARR: {
+        uint64_t n = tape_u64(t, pos);
+        lua_createtable(L, n > 1024 ? 1024 : (int)n, 0);
+        int i = 1;
+        while (*pos < t->len && t->data[*pos] != T_ARR_END) {
+            tape_replay(L, t, pos, depth + 1);
+            lua_rawseti(L, -2, i++);
+        }
+        if (*pos >= t->len)
+            luaL_error(L, "smneo: internal error: malformed result tape");
+        (*pos)++;
+        push_array_mt(L);
+        lua_setmetatable(L, -2);
+        return;
+    }
+    case T_STR: {
+        size_t len = (size_t)tape_u64(t, pos);
+        lua_pushlstring(L, (const char *)t->data + *pos, len);
+        *pos += len;
+        return;
+    }
+    case T_INT: {
+        int64_t v;
+        memcpy(&v, t->data + *pos, sizeof v);
+        *pos += sizeof v;
+        compat_pushint64(L, v);
+        return;
+    }
+    case T_NUM:
+    case T_TS:
+        lua_pushnumber(L, (lua_Number)tape_f64(t, pos));
+        return;
+    case T_BOOL:
+        lua_pushboolean(L, t->data[(*pos)++]);
+        return;
+    case T_NULL:
+        lua_pushlightuserdata(L, NULL);
+        return;
+    default:
+        luaL_error(L, "smneo: internal error: bad result tape tag %d", (int)tag);
+    }
+}
+
+/* Pushes the Lua form of a borrowed value (its owner must stay alive). */
+static void push_value(lua_State *L, const smneo_value *v)
+{
+    lbox *b = box_new(L, free_tape);
+    tape *t = (tape *)calloc(1, sizeof *t);
+    if (!t)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    b->p = t;
+    int rc = smneo_value_walk(v, &tape_visitor, t);
+    if (rc != 0)
+        raise_msg(L, SMNEO_ENOMEM, "could not convert the result (%s)", smneo_strerror(rc));
+    if (t->len == 0) {
+        lua_pushnil(L);
+    } else {
+        size_t pos = 0;
+        tape_replay(L, t, &pos, 0);
+    }
+    lua_remove(L, -2); /* the box: collected later */
+}
+
+static void push_result(lua_State *L, const smneo_result *r)
+{
+    smneo_value root;
+    smneo_result_root(&root, r);
+    push_value(L, &root);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+}
+
+/* ---- the client -------------------------------------------------------------- */
+
+typedef struct lclient {
+    smneo_client *c;
+    int calls;  /* live call userdata borrowing c */
+    int closed; /* close() was called: free c once calls == 0 */
+    int no_transport;
+} lclient;
+
+static void client_maybe_free(lclient *cl)
+{
+    if (cl->closed && cl->calls == 0 && cl->c) {
+        smneo_client *c = cl->c;
+        cl->c = NULL;
+        smneo_client_free(c);
+    }
+}
+
+static lclient *check_client(lua_State *L, int idx)
+{
+    lclient *cl = (lclient *)luaL_checkudata(L, idx, MT_CLIENT);
+    if (cl->closed || !cl->c)
+        raise_msg(L, SMNEO_EINVAL, "the client is closed; create a new one with smneo.client{...}");
+    return cl;
+}
+
+static int client_close(lua_State *L)
+{
+    lclient *cl = (lclient *)luaL_checkudata(L, 1, MT_CLIENT);
+    cl->closed = 1;
+    client_maybe_free(cl);
+    return 0;
+}
+
+static int client_tostring(lua_State *L)
+{
+    lclient *cl = (lclient *)luaL_checkudata(L, 1, MT_CLIENT);
+    if (cl->closed || !cl->c)
+        lua_pushstring(L, "smneo.client (closed)");
+    else
+        lua_pushfstring(L, "smneo.client (%s, %s)", smneo_client_region(cl->c) ? smneo_client_region(cl->c) : "?",
+                        smneo_client_endpoint(cl->c) ? smneo_client_endpoint(cl->c) : "?");
+    return 1;
+}
+
+static int client_region(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    const char *r = smneo_client_region(cl->c);
+    if (r)
+        lua_pushstring(L, r);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int client_endpoint(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    const char *r = smneo_client_endpoint(cl->c);
+    if (r)
+        lua_pushstring(L, r);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int client_max_attempts(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    lua_pushinteger(L, smneo_client_max_attempts(cl->c));
+    return 1;
+}
+
+static const char *const client_option_names[] = {
+    "region_name",  "endpoint_url", "profile_name", "aws_access_key_id", "aws_secret_access_key",
+    "aws_session_token", "max_attempts", "retry_mode", "validation", "allow_unknown_enum_values",
+    "connect_timeout", "read_timeout", "verify", "ca_bundle", "use_fips", "use_dualstack",
+    "s3_endpoint_url", "no_transport", "retry_backoff_scale", NULL};
+
+static const char *opt_string(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    const char *s = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s = lua_tostring(L, -1); /* stays valid: the options table holds it */
+    else if (!lua_isnil(L, -1))
+        raise_msg(L, SMNEO_EINVAL, "option %s must be a string, not a %s", k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return s;
+}
+
+static int opt_number(lua_State *L, int t, const char *k, lua_Number *out)
+{
+    lua_getfield(L, t, k);
+    int have = 0;
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        *out = lua_tonumber(L, -1);
+        have = 1;
+    } else if (!lua_isnil(L, -1)) {
+        raise_msg(L, SMNEO_EINVAL, "option %s must be a number, not a %s", k, luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return have;
+}
+
+/* -1 when absent. */
+static int opt_bool(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    int v = -1;
+    if (lua_type(L, -1) == LUA_TBOOLEAN)
+        v = lua_toboolean(L, -1);
+    else if (!lua_isnil(L, -1))
+        raise_msg(L, SMNEO_EINVAL, "option %s must be a boolean, not a %s", k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+static void check_known_keys(lua_State *L, int t, const char *const *names, const char *what)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        int ok = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -2);
+            for (size_t i = 0; names[i]; i++)
+                if (strcmp(names[i], k) == 0)
+                    ok = 1;
+        }
+        if (!ok) {
+            char known[600];
+            size_t off = 0;
+            known[0] = '\0';
+            for (size_t i = 0; names[i] && off < sizeof known; i++)
+                off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "", names[i]);
+            if (lua_type(L, -2) == LUA_TSTRING)
+                raise_msg(L, SMNEO_EINVAL, "%s: unknown option '%s' (known: %s)", what, lua_tostring(L, -2), known);
+            raise_msg(L, SMNEO_EINVAL, "%s: option names must be strings (known: %s)", what, known);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int l_client_new(lua_State *L)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    lua_Number n;
+    int b;
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    check_known_keys(L, 1, client_option_names, "smneo.client");
+    o.region = opt_string(L, 1, "region_name");
+    o.endpoint_url = opt_string(L, 1, "endpoint_url");
+    o.profile = opt_string(L, 1, "profile_name");
+    o.access_key_id = opt_string(L, 1, "aws_access_key_id");
+    o.secret_access_key = opt_string(L, 1, "aws_secret_access_key");
+    o.session_token = opt_string(L, 1, "aws_session_token");
+    if ((o.access_key_id == NULL) != (o.secret_access_key == NULL))
+        raise_msg(L, SMNEO_EINVAL,
+                  "smneo.client: give both aws_access_key_id and aws_secret_access_key, or neither");
+    if (opt_number(L, 1, "max_attempts", &n)) {
+        if (n < 1 || n > 100 || floor(n) != n)
+            raise_msg(L, SMNEO_EINVAL, "smneo.client: max_attempts must be an integer from 1 to 100");
+        o.max_attempts = (int)n;
+    }
+    o.retry_mode = opt_string(L, 1, "retry_mode");
+    const char *v = opt_string(L, 1, "validation");
+    if (v) {
+        if (strcmp(v, "strict") == 0)
+            o.validation = SMNEO_VALIDATION_STRICT;
+        else if (strcmp(v, "warn") == 0)
+            o.validation = SMNEO_VALIDATION_WARN;
+        else if (strcmp(v, "off") == 0)
+            o.validation = SMNEO_VALIDATION_OFF;
+        else
+            raise_msg(L, SMNEO_EINVAL, "smneo.client: validation must be \"strict\", \"warn\" or \"off\", not \"%s\"",
+                      v);
+    }
+    if ((b = opt_bool(L, 1, "allow_unknown_enum_values")) >= 0)
+        o.allow_unknown_enum_values = b;
+    if (opt_number(L, 1, "connect_timeout", &n)) {
+        if (n <= 0)
+            raise_msg(L, SMNEO_EINVAL, "smneo.client: connect_timeout must be a positive number of seconds");
+        o.connect_timeout_ms = (long)(n * 1000);
+    }
+    if (opt_number(L, 1, "read_timeout", &n)) {
+        if (n <= 0)
+            raise_msg(L, SMNEO_EINVAL, "smneo.client: read_timeout must be a positive number of seconds");
+        o.read_timeout_ms = (long)(n * 1000);
+    }
+    if ((b = opt_bool(L, 1, "verify")) >= 0)
+        o.verify_tls = b;
+    o.ca_bundle = opt_string(L, 1, "ca_bundle");
+    if ((b = opt_bool(L, 1, "use_fips")) >= 0)
+        o.use_fips = b;
+    if ((b = opt_bool(L, 1, "use_dualstack")) >= 0)
+        o.use_dualstack = b;
+    o.s3_endpoint_url = opt_string(L, 1, "s3_endpoint_url");
+    if ((b = opt_bool(L, 1, "no_transport")) >= 0)
+        o.no_transport = b;
+    if (opt_number(L, 1, "retry_backoff_scale", &n)) {
+        if (n < 0)
+            raise_msg(L, SMNEO_EINVAL, "smneo.client: retry_backoff_scale must not be negative");
+        o.retry_backoff_scale = n;
+    }
+
+    smneo_error *err = errhold_new(L);
+    lclient *cl = (lclient *)compat_newuserdata(L, sizeof(lclient));
+    memset(cl, 0, sizeof *cl);
+    luaL_setmetatable(L, MT_CLIENT);
+    cl->no_transport = o.no_transport;
+    int rc = smneo_client_new(&cl->c, &o, err);
+    if (rc != 0) {
+        cl->c = NULL;
+        cl->closed = 1;
+        return raise_error(L, rc, err, CTX_PLAIN);
+    }
+    return 1;
+}
+
+/* ---- calls (step machines) -------------------------------------------------- */
+
+enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2 };
+
+typedef struct lcall {
+    smneo_call *call;
+    lclient *owner; /* kept alive through the userdata's user value */
+    int kind;
+    int awaiting;   /* a SEND is waiting for feed */
+    int finished;
+} lcall;
+
+static void lcall_release(lcall *lc)
+{
+    if (lc->call) {
+        smneo_call *c = lc->call;
+        lc->call = NULL;
+        smneo_call_free(c);
+        lc->owner->calls--;
+        client_maybe_free(lc->owner);
+    }
+    lc->finished = 1;
+}
+
+static int call_gc(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
+    lcall_release(lc);
+    return 0;
+}
+
+/* Pushes a new call userdata referencing the client at index cidx. */
+static lcall *lcall_push(lua_State *L, int cidx, lclient *cl, int kind)
+{
+    cidx = compat_absindex(L, cidx);
+    lcall *lc = (lcall *)compat_newuserdata(L, sizeof(lcall));
+    memset(lc, 0, sizeof *lc);
+    lc->owner = cl;
+    lc->kind = kind;
+    luaL_setmetatable(L, MT_CALL);
+    lua_pushvalue(L, cidx);
+    compat_setuservalue(L, -2);
+    return lc;
+}
+
+static void lcall_attached(lcall *lc) { lc->owner->calls++; }
+
+static const smneo_operation *check_operation(lua_State *L, int idx)
+{
+    const char *name = luaL_checkstring(L, idx);
+    const smneo_operation *op = smneo_model_operation(name);
+    if (!op)
+        raise_msg(L, SMNEO_EINVAL, "unknown operation '%s' (use an API name such as \"DescribeCompilationJob\")",
+                  name);
+    return op;
+}
+
+static void read_paginate_opts(lua_State *L, int idx, smneo_paginate_options *po)
+{
+    static const char *const names[] = {"max_items", "page_size", "starting_token", "pages", NULL};
+    lua_Number n;
+    if (lua_isnoneornil(L, idx))
+        return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    check_known_keys(L, idx, names, "paginate options");
+    if (opt_number(L, idx, "max_items", &n))
+        po->max_items = (int64_t)n;
+    if (opt_number(L, idx, "page_size", &n))
+        po->page_size = (int)n;
+    po->starting_token = opt_string(L, idx, "starting_token");
+    if (opt_bool(L, idx, "pages") == 1)
+        po->pages = 1;
+}
+
+static void read_wait_opts(lua_State *L, int idx, smneo_wait_options *wo, int *cb_idx)
+{
+    static const char *const names[] = {"delay", "max_delay", "timeout", "callback", NULL};
+    lua_Number n;
+    *cb_idx = 0;
+    if (lua_isnoneornil(L, idx))
+        return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    check_known_keys(L, idx, names, "wait options");
+    if (opt_number(L, idx, "delay", &n))
+        wo->delay = n;
+    if (opt_number(L, idx, "max_delay", &n))
+        wo->max_delay = n;
+    if (opt_number(L, idx, "timeout", &n))
+        wo->timeout = n;
+    lua_getfield(L, idx, "callback");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+    } else if (lua_isfunction(L, -1) || lua_istable(L, -1) || lua_isuserdata(L, -1)) {
+        *cb_idx = lua_gettop(L); /* left on the stack */
+    } else {
+        raise_msg(L, SMNEO_EINVAL, "wait option callback must be a function, not a %s", luaL_typename(L, -1));
+    }
+}
+
+/* client:_call(op, params) / _paginate(op, params, opts) / _wait(name, opts):
+ * a call userdata for step-driven use (smneo.resty). */
+static int client_lowlevel_call(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    const smneo_operation *op = check_operation(L, 2);
+    size_t len;
+    const char *json = encode_params(L, 3, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_OP);
+    int rc = smneo_call_new(&lc->call, cl->c, op->name, json, len, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return raise_error(L, rc, err, CTX_PLAIN);
+    }
+    lcall_attached(lc);
+    return 1;
+}
+
+static int client_lowlevel_paginate(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    const smneo_operation *op = check_operation(L, 2);
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    read_paginate_opts(L, 4, &po);
+    size_t len;
+    const char *json = encode_params(L, 3, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_PAGINATE);
+    int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return raise_error(L, rc, err, CTX_PLAIN);
+    }
+    lcall_attached(lc);
+    return 1;
+}
+
+static int client_lowlevel_wait(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+    int cb;
+    read_wait_opts(L, 3, &wo, &cb); /* the callback is the driver's business */
+    smneo_error *err = errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_WAIT);
+    int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return raise_error(L, rc, err, CTX_WAITER);
+    }
+    lcall_attached(lc);
+    return 1;
+}
+
+static lcall *check_live_call(lua_State *L, int idx)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, idx, MT_CALL);
+    if (!lc->call)
+        raise_msg(L, SMNEO_EINVAL, "this call has finished or was closed");
+    return lc;
+}
+
+static void push_headers(lua_State *L, const smneo_request *r)
+{
+    lua_createtable(L, 0, (int)r->header_count);
+    for (size_t i = 0; i < r->header_count; i++) {
+        lua_pushstring(L, r->headers[i].value ? r->headers[i].value : "");
+        lua_setfield(L, -2, r->headers[i].name);
+    }
+}
+
+static void push_request(lua_State *L, const smneo_request *r)
+{
+    lua_createtable(L, 0, 6);
+    set_str(L, "method", r->method);
+    set_str(L, "url", r->url);
+    set_str(L, "host", r->host);
+    set_str(L, "path", r->path);
+    push_headers(L, r);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+    lua_setfield(L, -2, "body");
+}
+
+static const char *event_name(smneo_event_kind k)
+{
+    switch (k) {
+    case SMNEO_EVENT_ITEM: return "item";
+    case SMNEO_EVENT_PAGE: return "page";
+    case SMNEO_EVENT_STATUS: return "status";
+    default: return "unknown";
+    }
+}
+
+/* Pushes the value of the current event. */
+static void push_event_value(lua_State *L, lcall *lc, smneo_event_kind k)
+{
+    if (k == SMNEO_EVENT_ITEM) {
+        smneo_value v;
+        if (smneo_call_item(&v, lc->call) != 0) {
+            lua_pushnil(L);
+            return;
+        }
+        push_value(L, &v);
+    } else {
+        const smneo_result *page = smneo_call_page(lc->call);
+        if (page)
+            push_result(L, page);
+        else
+            lua_pushnil(L);
+    }
+}
+
+static void push_done_raw(lua_State *L, lcall *lc)
+{
+    smneo_error *err = errhold_new(L);
+    lbox *rb = box_new(L, free_result);
+    smneo_result *res = NULL;
+    int rc = smneo_call_result(lc->call, &res, err);
+    rb->p = res;
+    int ctx = lc->kind == CALL_WAIT ? CTX_WAITER : CTX_PLAIN;
+    lcall_release(lc);
+    if (rc != 0) {
+        lua_pushnil(L);
+        push_error(L, rc, err, ctx);
+        if (res) { /* JobFailed / JobStopped: the final description */
+            push_result(L, res);
+            lua_setfield(L, -2, "description");
+        }
+        return;
+    }
+    if (res)
+        push_result(L, res);
+    else
+        lua_pushboolean(L, 1);
+    lua_pushnil(L);
+}
+
+/* After DONE: pushes (result-or-true, nil) or (nil, err) and releases the call. */
+static int push_done(lua_State *L, lcall *lc)
+{
+    int base = lua_gettop(L);
+    push_done_raw(L, lc);
+    /* drop the error holder and the result box under the two values */
+    lua_remove(L, base + 1);
+    lua_remove(L, base + 1);
+    return 2;
+}
+
+/* call:next() -> "send", method, url, headers, body | "sleep", seconds |
+ *                "event", kind, value | "done", result|true|nil, err */
+static int call_next(lua_State *L)
+{
+    lcall *lc = check_live_call(L, 1);
+    if (lc->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "call:next(): feed the answer to the last send first (call:feed or call:feed_error)");
+    smneo_step st;
+    memset(&st, 0, sizeof st);
+    smneo_call_next(lc->call, &st);
+    switch (st.kind) {
+    case SMNEO_STEP_SEND: {
+        const smneo_request *r = st.request;
+        lc->awaiting = 1;
+        lua_pushstring(L, "send");
+        lua_pushstring(L, r->method ? r->method : "POST");
+        lua_pushstring(L, r->url ? r->url : "");
+        push_headers(L, r);
+        lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+        return 5;
+    }
+    case SMNEO_STEP_SLEEP:
+        lua_pushstring(L, "sleep");
+        lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
+        return 2;
+    case SMNEO_STEP_EVENT:
+        lua_pushstring(L, "event");
+        lua_pushstring(L, event_name(st.event));
+        push_event_value(L, lc, st.event);
+        return 3;
+    case SMNEO_STEP_DONE:
+    default:
+        lua_pushstring(L, "done");
+        push_done(L, lc);
+        return 3;
+    }
+}
+
+/* call:feed(status, headers, body): headers is a table name -> value (a value
+ * may be an array of values for repeated headers). */
+static int call_feed(lua_State *L)
+{
+    lcall *lc = check_live_call(L, 1);
+    if (!lc->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "call:feed(): there is no send waiting for an answer");
+    lua_Integer status = luaL_checkinteger(L, 2);
+    size_t blen = 0;
+    const char *body = luaL_optlstring(L, 4, "", &blen);
+    lbox *b = box_new(L, free_response);
+    smneo_response *resp = NULL;
+    if (smneo_response_new(&resp, (int)status) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    b->p = resp;
+    if (lua_istable(L, 3)) {
+        lua_pushnil(L);
+        while (lua_next(L, 3) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                size_t nl, vl;
+                const char *name = lua_tolstring(L, -2, &nl);
+                if (lua_istable(L, -1)) {
+                    int n = (int)lua_rawlen(L, -1);
+                    for (int i = 1; i <= n; i++) {
+                        lua_rawgeti(L, -1, i);
+                        const char *val = lua_tolstring(L, -1, &vl);
+                        if (val && smneo_response_add_header(resp, name, nl, val, vl) != 0)
+                            raise_msg(L, SMNEO_ENOMEM, "out of memory");
+                        lua_pop(L, 1);
+                    }
+                } else if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+                    lua_pushvalue(L, -1);
+                    const char *val = lua_tolstring(L, -1, &vl);
+                    if (smneo_response_add_header(resp, name, nl, val, vl) != 0)
+                        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+                    lua_pop(L, 1);
+                }
+            }
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnoneornil(L, 3)) {
+        raise_msg(L, SMNEO_EINVAL, "call:feed(): headers must be a table, not a %s", luaL_typename(L, 3));
+    }
+    if (blen && smneo_response_append_body(resp, body, blen) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    lc->awaiting = 0;
+    smneo_call_feed(lc->call, (smneo_response *)box_take(b), 0, NULL);
+    return 0;
+}
+
+/* call:feed_error(code, message): code is "ConnectionError", "DnsError",
+ * "TLSError", "Timeout" or a negative smneo code. */
+static int call_feed_error(lua_State *L)
+{
+    lcall *lc = check_live_call(L, 1);
+    if (!lc->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "call:feed_error(): there is no send waiting for an answer");
+    int code = SMNEO_ECONNECT;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        code = (int)lua_tointeger(L, 2);
+    } else {
+        const char *s = luaL_checkstring(L, 2);
+        if (strcmp(s, "ConnectionError") == 0)
+            code = SMNEO_ECONNECT;
+        else if (strcmp(s, "DnsError") == 0)
+            code = SMNEO_EDNS;
+        else if (strcmp(s, "TLSError") == 0)
+            code = SMNEO_ETLS;
+        else if (strcmp(s, "Timeout") == 0)
+            code = SMNEO_ETIMEOUT;
+        else
+            raise_msg(L, SMNEO_EINVAL,
+                      "call:feed_error(): code must be ConnectionError, DnsError, TLSError or Timeout, not %s", s);
+    }
+    const char *msg = luaL_optstring(L, 3, "transport error");
+    lc->awaiting = 0;
+    smneo_call_feed(lc->call, NULL, code, msg);
+    return 0;
+}
+
+static int call_cancel(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
+    if (lc->call)
+        smneo_call_cancel(lc->call);
+    return 0;
+}
+
+static int call_close(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
+    lcall_release(lc);
+    return 0;
+}
+
+static int call_resume_token(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
+    const char *t = lc->call ? smneo_call_resume_token(lc->call) : NULL;
+    if (t)
+        lua_pushstring(L, t);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int call_tostring(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
+    lua_pushfstring(L, "smneo.call (%s)", lc->call ? "live" : "finished");
+    return 1;
+}
+
+/* ---- blocking operations (plain Lua, the client's libcurl transport) -------- */
+
+static lclient *check_blocking_client(lua_State *L, int idx)
+{
+    lclient *cl = check_client(L, idx);
+    if (cl->no_transport)
+        raise_msg(L, SMNEO_EINVAL,
+                  "this client was created with no_transport: drive calls step by step (smneo.resty does)");
+    return cl;
+}
+
+/* client:<operation>(params): upvalue 1 = the smneo_operation. */
+static int client_op(lua_State *L)
+{
+    const smneo_operation *op = (const smneo_operation *)lua_touserdata(L, lua_upvalueindex(1));
+    lclient *cl = check_blocking_client(L, 1);
+    lua_settop(L, 2);
+    size_t len;
+    const char *json = encode_params(L, 2, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lbox *rb = box_new(L, free_result);
+    smneo_result *res = NULL;
+    int rc = smneo_client_call(&res, cl->c, op->name, json, len, err);
+    rb->p = res;
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    push_result(L, res);
+    return 1;
+}
+
+/* Iterator function: upvalue 1 = the call userdata. */
+static int iter_step(lua_State *L)
+{
+    lcall *lc = (lcall *)luaL_checkudata(L, lua_upvalueindex(1), MT_CALL);
+    if (!lc->call)
+        return 0; /* finished (or failed once already) */
+    for (;;) {
+        smneo_step st;
+        memset(&st, 0, sizeof st);
+        smneo_call_run(lc->call, &st);
+        if (st.kind == SMNEO_STEP_EVENT) {
+            if (st.event != SMNEO_EVENT_ITEM && st.event != SMNEO_EVENT_PAGE)
+                continue;
+            push_event_value(L, lc, st.event);
+            return 1;
+        }
+        if (st.kind == SMNEO_STEP_DONE) {
+            push_done(L, lc); /* (true|result, nil) or (nil, err) */
+            if (lua_isnil(L, -2))
+                return lua_error(L); /* err on top */
+            return 0;
+        }
+        /* SEND/SLEEP are handled inside smneo_call_run. */
+    }
+}
+
+/* client:iter_<name>(params, opts): upvalue 1 = the operation.
+ * Returns iterator, nil, nil, call (the 4th closes the run when a 5.4 loop
+ * is left early). */
+static int client_iter(lua_State *L)
+{
+    const smneo_operation *op = (const smneo_operation *)lua_touserdata(L, lua_upvalueindex(1));
+    lclient *cl = check_blocking_client(L, 1);
+    lua_settop(L, 3);
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    read_paginate_opts(L, 3, &po);
+    size_t len;
+    const char *json = encode_params(L, 2, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_PAGINATE);
+    int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return raise_error(L, rc, err, CTX_PLAIN);
+    }
+    lcall_attached(lc);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, ud);
+    lua_pushcclosure(L, iter_step, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, ud);
+    return 4;
+}
+
+/* client:wait_for_compilation_job(name, {delay, max_delay, timeout, callback}) */
+static int client_wait(lua_State *L)
+{
+    lclient *cl = check_blocking_client(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    lua_settop(L, 3);
+    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+    int cb = 0;
+    read_wait_opts(L, 3, &wo, &cb);
+    smneo_error *err = errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_WAIT);
+    int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return raise_error(L, rc, err, CTX_WAITER);
+    }
+    lcall_attached(lc);
+    for (;;) {
+        smneo_step st;
+        memset(&st, 0, sizeof st);
+        smneo_call_run(lc->call, &st);
+        if (st.kind == SMNEO_STEP_EVENT) {
+            if (st.event != SMNEO_EVENT_STATUS || !cb)
+                continue;
+            lua_pushvalue(L, cb);
+            push_event_value(L, lc, st.event);
+            if (lua_pcall(L, 1, 1, 0) != 0) {
+                /* Cancel and free the machine, then re-raise the callback's error. */
+                smneo_call_cancel(lc->call);
+                lcall_release(lc);
+                return lua_error(L);
+            }
+            int cancel = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+            lua_pop(L, 1);
+            if (cancel)
+                smneo_call_cancel(lc->call);
+            continue;
+        }
+        if (st.kind == SMNEO_STEP_DONE) {
+            push_done(L, lc);
+            if (lua_isnil(L, -2))
+                return lua_error(L);
+            lua_pop(L, 1);
+            return 1;
+        }
+    }
+}
+
+/* client:build_request(operation, params, {timestamp = epoch}) */
+static int client_build_request(lua_State *L)
+{
+    static const char *const names[] = {"timestamp", NULL};
+    lclient *cl = check_client(L, 1);
+    const smneo_operation *op = check_operation(L, 2);
+    lua_settop(L, 4);
+    int64_t ts = 0;
+    if (!lua_isnil(L, 4)) {
+        lua_Number n;
+        luaL_checktype(L, 4, LUA_TTABLE);
+        check_known_keys(L, 4, names, "build_request options");
+        if (opt_number(L, 4, "timestamp", &n))
+            ts = (int64_t)n;
+    }
+    size_t len;
+    const char *json = encode_params(L, 3, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lbox *b = box_new(L, free_request);
+    smneo_request *req = NULL;
+    int rc = smneo_client_build_request(&req, cl->c, op->name, json, len, ts, err);
+    b->p = req;
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    push_request(L, req);
+    return 1;
+}
+
+/* parse_response(operation, status, headers, body): module function and
+ * client method (the client is not needed). */
+static int parse_response_at(lua_State *L, int base)
+{
+    const smneo_operation *op = check_operation(L, base);
+    lua_Integer status = luaL_checkinteger(L, base + 1);
+    size_t blen = 0;
+    const char *body = luaL_optlstring(L, base + 3, "", &blen);
+    lbox *b = box_new(L, free_response);
+    smneo_response *resp = NULL;
+    if (smneo_response_new(&resp, (int)status) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    b->p = resp;
+    if (lua_istable(L, base + 2)) {
+        lua_pushnil(L);
+        while (lua_next(L, base + 2) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
+                size_t nl, vl;
+                const char *name = lua_tolstring(L, -2, &nl);
+                lua_pushvalue(L, -1);
+                const char *val = lua_tolstring(L, -1, &vl);
+                if (smneo_response_add_header(resp, name, nl, val, vl) != 0)
+                    raise_msg(L, SMNEO_ENOMEM, "out of memory");
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnoneornil(L, base + 2)) {
+        raise_msg(L, SMNEO_EINVAL, "parse_response: headers must be a table, not a %s", luaL_typename(L, base + 2));
+    }
+    if (blen && smneo_response_append_body(resp, body, blen) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    smneo_error *err = errhold_new(L);
+    lbox *rb = box_new(L, free_result);
+    smneo_result *res = NULL;
+    int rc = smneo_protocol_parse(&res, op->name, resp, err);
+    rb->p = res;
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    push_result(L, res);
+    return 1;
+}
+
+static int client_parse_response(lua_State *L)
+{
+    luaL_checkudata(L, 1, MT_CLIENT);
+    return parse_response_at(L, 2);
+}
+
+static int l_parse_response(lua_State *L) { return parse_response_at(L, 1); }
+
+/* ---- module functions ---------------------------------------------------------- */
+
+/* smneo.validate(operation, params, {allow_unknown_enum_values = bool}) */
+static int l_validate(lua_State *L)
+{
+    static const char *const names[] = {"allow_unknown_enum_values", NULL};
+    const smneo_operation *op = check_operation(L, 1);
+    lua_settop(L, 3);
+    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
+    if (!lua_isnil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        check_known_keys(L, 3, names, "validate options");
+        if (opt_bool(L, 3, "allow_unknown_enum_values") == 1)
+            vo.allow_unknown_enum_values = 1;
+    }
+    size_t len;
+    const char *json = encode_params(L, 2, op->name, &len);
+    smneo_error *err = errhold_new(L);
+    lbox *b = box_new(L, free_issues);
+    smneo_issues *issues = NULL;
+    int rc = smneo_validate(&issues, op->name, json, len, &vo, err);
+    b->p = issues;
+    if (rc != 0 && !(rc == SMNEO_EVALIDATION && (issues || err->issues)))
+        return raise_error(L, rc, err, CTX_PLAIN);
+    push_issues(L, issues ? issues : err->issues);
+    return 1;
+}
+
+/* smneo.operations() -> array of {name=, python_name=, paginated=} */
+static int l_operations(lua_State *L)
+{
+    size_t n = smneo_model_operation_count();
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        const smneo_operation *op = smneo_model_operation_at(i);
+        lua_createtable(L, 0, 4);
+        set_str(L, "name", op->name);
+        set_str(L, "python_name", op->python_name);
+        lua_pushboolean(L, op->input_token != NULL);
+        lua_setfield(L, -2, "paginated");
+        set_str(L, "result_key", op->result_key);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    return 1;
+}
+
+static int l_array(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    push_array_mt(L);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+static int l_is_array(lua_State *L)
+{
+    int is = 0;
+    if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
+        push_array_mt(L);
+        is = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    lua_pushboolean(L, is);
+    return 1;
+}
+
+static int l_strerror(lua_State *L)
+{
+    lua_pushstring(L, smneo_strerror((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+/* The iterator method name for a paginated operation: list_x -> iter_x. */
+static void iter_name(char *out, size_t n, const char *python_name)
+{
+    const char *base = strncmp(python_name, "list_", 5) == 0 ? python_name + 5 : python_name;
+    snprintf(out, n, "iter_%s", base);
+}
+
+static void make_client_metatable(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"close", client_close},
+                                       {"region", client_region},
+                                       {"endpoint", client_endpoint},
+                                       {"max_attempts", client_max_attempts},
+                                       {"build_request", client_build_request},
+                                       {"parse_response", client_parse_response},
+                                       {"wait_for_compilation_job", client_wait},
+                                       {"_call", client_lowlevel_call},
+                                       {"_paginate", client_lowlevel_paginate},
+                                       {"_wait", client_lowlevel_wait},
+                                       {NULL, NULL}};
+    luaL_newmetatable(L, MT_CLIENT);
+    lua_newtable(L); /* methods */
+    luaL_setfuncs(L, methods, 0);
+    size_t n = smneo_model_operation_count();
+    for (size_t i = 0; i < n; i++) {
+        const smneo_operation *op = smneo_model_operation_at(i);
+        lua_pushlightuserdata(L, (void *)op);
+        lua_pushcclosure(L, client_op, 1);
+        lua_setfield(L, -2, op->python_name);
+        if (op->input_token) {
+            char name[128];
+            iter_name(name, sizeof name, op->python_name);
+            lua_pushlightuserdata(L, (void *)op);
+            lua_pushcclosure(L, client_iter, 1);
+            lua_setfield(L, -2, name);
+        }
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__gc");
+#if COMPAT_HAS_CLOSE
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushcfunction(L, client_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+static void make_call_metatable(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"next", call_next},       {"feed", call_feed},
+                                       {"feed_error", call_feed_error}, {"cancel", call_cancel},
+                                       {"close", call_close},     {"resume_token", call_resume_token},
+                                       {NULL, NULL}};
+    luaL_newmetatable(L, MT_CALL);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, call_gc);
+    lua_setfield(L, -2, "__gc");
+#if COMPAT_HAS_CLOSE
+    lua_pushcfunction(L, call_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushcfunction(L, call_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {{"client", l_client_new},
+                                     {"validate", l_validate},
+                                     {"parse_response", l_parse_response},
+                                     {"operations", l_operations},
+                                     {"array", l_array},
+                                     {"is_array", l_is_array},
+                                     {"is_error", l_is_error},
+                                     {"strerror", l_strerror},
+                                     {NULL, NULL}};
+
+    luaL_newmetatable(L, MT_BOX);
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, MT_ERRHOLD);
+    lua_pushcfunction(L, errhold_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    make_client_metatable(L);
+    make_call_metatable(L);
+
+    lua_newtable(L); /* module */
+    luaL_setfuncs(L, funcs, 0);
+
+    /* array_mt: marks arrays in results (and in params, for empty lists). */
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_ARRAY_MT);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushstring(L, "smneo.array");
+        lua_setfield(L, -2, "__name");
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, REG_ARRAY_MT);
+    }
+    lua_setfield(L, -2, "array_mt");
+
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_ERROR_MT);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushstring(L, "smneo.error");
+        lua_setfield(L, -2, "__name");
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, REG_ERROR_MT);
+    }
+    lua_setfield(L, -2, "error_mt");
+
+    /* JSON null: the NULL light userdata (the lua-cjson convention). */
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+
+    lua_pushstring(L, smneo_version());
+    lua_setfield(L, -2, "version");
+    lua_pushfstring(L, "smneo %s", smneo_version());
+    lua_setfield(L, -2, "_VERSION");
+    return 1;
+}

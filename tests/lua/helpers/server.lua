@@ -1,0 +1,90 @@
+-- Starts tests/lua/helpers/fake_sagemaker.py on 127.0.0.1 (ephemeral port)
+-- and gives the specs clients pointed at it.
+local M = {}
+
+M.PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/demo/execution/abc123"
+
+local function here()
+  local src = debug.getinfo(1, "S").source:sub(2)
+  return src:match("^(.*)/[^/]*$") or "."
+end
+
+M.helpers_dir = here()
+
+function M.start()
+  local script = M.helpers_dir .. "/fake_sagemaker.py"
+  local python = os.getenv("SMNEO_TEST_PYTHON") or "python3"
+  local f = assert(io.popen("exec " .. python .. " " .. script .. " --port 0 --lifetime 900", "r"))
+  local line = f:read("*l")
+  if not line then
+    f:close()
+    error("fake_sagemaker.py did not start")
+  end
+  local url, pid = line:match("^(%S+) (%d+)$")
+  assert(url, "unexpected first line from fake_sagemaker.py: " .. line)
+  local srv = { url = url, pid = pid, handle = f }
+  function srv:stop()
+    if self.handle then
+      os.execute("kill " .. self.pid .. " 2>/dev/null")
+      self.handle:close()
+      self.handle = nil
+    end
+  end
+  return srv
+end
+
+-- Options for a client against the fake endpoint.
+function M.options(srv, extra)
+  local o = {
+    region_name = "us-east-1",
+    endpoint_url = srv.url,
+    aws_access_key_id = "AKIDEXAMPLE",
+    aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    max_attempts = 3,
+    retry_backoff_scale = 0.01,
+  }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+-- A minimal HTTP/1.0 GET/POST to the control endpoints, with curl(1).
+function M.control(srv, path, method)
+  local cmd = "curl -s -X " .. (method or "GET") .. " " .. srv.url .. path
+  local f = assert(io.popen(cmd, "r"))
+  local out = f:read("*a")
+  f:close()
+  return out
+end
+
+-- Reads the request counter from /_stats (a number).
+function M.requests(srv)
+  local s = M.control(srv, "/_stats")
+  return tonumber(s:match('"requests": (%d+)'))
+end
+
+function M.count(srv, op)
+  local s = M.control(srv, "/_stats")
+  return tonumber(s:match('"' .. op .. '": (%d+)')) or 0
+end
+
+function M.reset(srv)
+  M.control(srv, "/_reset", "POST")
+end
+
+-- A valid CreateCompilationJob request.
+function M.create_params(name)
+  return {
+    CompilationJobName = name,
+    RoleArn = "arn:aws:iam::123456789012:role/neo",
+    InputConfig = {
+      S3Uri = "s3://bucket/model.tar.gz",
+      Framework = "PYTORCH",
+      DataInputConfig = '{"input0": [1, 3, 224, 224]}',
+      FrameworkVersion = "1.13",
+    },
+    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    StoppingCondition = { MaxRuntimeInSeconds = 900 },
+  }
+end
+
+return M
