@@ -1,0 +1,298 @@
+/* Endpoint resolution: the partition table (values obtained from botocore
+ * 1.43's SageMaker endpoint rule set at development time), FIPS/dual-stack
+ * settings and configured endpoint URLs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_env.h"
+#include "harness.h"
+#include "smneo/protocol.h"
+
+static char *tmp;
+
+/* region, use_fips, use_dualstack, URL as botocore 1.43 resolves it. */
+static const struct {
+    const char *region;
+    int fips, dual;
+    const char *url;
+} TABLE[] = {
+    {"us-east-1", 0, 0, "https://api.sagemaker.us-east-1.amazonaws.com"},
+    {"us-east-1", 0, 1, "https://api.sagemaker.us-east-1.api.aws"},
+    {"us-east-1", 1, 0, "https://api-fips.sagemaker.us-east-1.amazonaws.com"},
+    {"us-east-1", 1, 1, "https://api.sagemaker-fips.us-east-1.api.aws"},
+    {"us-west-2", 0, 0, "https://api.sagemaker.us-west-2.amazonaws.com"},
+    {"us-west-2", 0, 1, "https://api.sagemaker.us-west-2.api.aws"},
+    {"us-west-2", 1, 0, "https://api-fips.sagemaker.us-west-2.amazonaws.com"},
+    {"us-west-2", 1, 1, "https://api.sagemaker-fips.us-west-2.api.aws"},
+    {"eu-central-1", 0, 0, "https://api.sagemaker.eu-central-1.amazonaws.com"},
+    {"eu-central-1", 0, 1, "https://api.sagemaker.eu-central-1.api.aws"},
+    {"eu-central-1", 1, 0, "https://api-fips.sagemaker.eu-central-1.amazonaws.com"},
+    {"eu-central-1", 1, 1, "https://api.sagemaker-fips.eu-central-1.api.aws"},
+    {"cn-north-1", 0, 0, "https://api.sagemaker.cn-north-1.amazonaws.com.cn"},
+    {"cn-north-1", 0, 1, "https://api.sagemaker.cn-north-1.api.amazonwebservices.com.cn"},
+    {"cn-north-1", 1, 0, "https://api.sagemaker-fips.cn-north-1.amazonaws.com.cn"},
+    {"cn-north-1", 1, 1, "https://api.sagemaker-fips.cn-north-1.api.amazonwebservices.com.cn"},
+    {"cn-northwest-1", 0, 0, "https://api.sagemaker.cn-northwest-1.amazonaws.com.cn"},
+    {"cn-northwest-1", 0, 1, "https://api.sagemaker.cn-northwest-1.api.amazonwebservices.com.cn"},
+    {"cn-northwest-1", 1, 0, "https://api.sagemaker-fips.cn-northwest-1.amazonaws.com.cn"},
+    {"cn-northwest-1", 1, 1, "https://api.sagemaker-fips.cn-northwest-1.api.amazonwebservices.com.cn"},
+    {"us-gov-west-1", 0, 0, "https://api.sagemaker.us-gov-west-1.amazonaws.com"},
+    {"us-gov-west-1", 0, 1, "https://api.sagemaker.us-gov-west-1.api.aws"},
+    {"us-gov-west-1", 1, 0, "https://api-fips.sagemaker.us-gov-west-1.amazonaws.com"},
+    {"us-gov-west-1", 1, 1, "https://api.sagemaker-fips.us-gov-west-1.api.aws"},
+    {"us-gov-east-1", 0, 0, "https://api.sagemaker.us-gov-east-1.amazonaws.com"},
+    {"us-gov-east-1", 0, 1, "https://api.sagemaker.us-gov-east-1.api.aws"},
+    {"us-gov-east-1", 1, 0, "https://api-fips.sagemaker.us-gov-east-1.amazonaws.com"},
+    {"us-gov-east-1", 1, 1, "https://api.sagemaker-fips.us-gov-east-1.api.aws"},
+    {"us-iso-east-1", 0, 0, "https://api.sagemaker.us-iso-east-1.c2s.ic.gov"},
+    {"us-iso-east-1", 0, 1, "https://api.sagemaker.us-iso-east-1.api.aws.ic.gov"},
+    {"us-iso-east-1", 1, 0, "https://api.sagemaker-fips.us-iso-east-1.c2s.ic.gov"},
+    {"us-iso-east-1", 1, 1, "https://api.sagemaker-fips.us-iso-east-1.api.aws.ic.gov"},
+    {"us-isob-east-1", 0, 0, "https://api.sagemaker.us-isob-east-1.sc2s.sgov.gov"},
+    {"us-isob-east-1", 0, 1, "https://api.sagemaker.us-isob-east-1.api.aws.scloud"},
+    {"us-isob-east-1", 1, 0, "https://api.sagemaker-fips.us-isob-east-1.sc2s.sgov.gov"},
+    {"us-isob-east-1", 1, 1, "https://api.sagemaker-fips.us-isob-east-1.api.aws.scloud"},
+    {"eu-isoe-west-1", 0, 0, "https://api.sagemaker.eu-isoe-west-1.cloud.adc-e.uk"},
+    {"eu-isoe-west-1", 1, 0, "https://api.sagemaker-fips.eu-isoe-west-1.cloud.adc-e.uk"},
+    {"us-isof-south-1", 0, 0, "https://api.sagemaker.us-isof-south-1.csp.hci.ic.gov"},
+    {"us-isof-south-1", 1, 0, "https://api.sagemaker-fips.us-isof-south-1.csp.hci.ic.gov"},
+    {"eusc-de-east-1", 0, 0, "https://api.sagemaker.eusc-de-east-1.amazonaws.eu"},
+    {"eusc-de-east-1", 0, 1, "https://api.sagemaker.eusc-de-east-1.api.amazonwebservices.eu"},
+    {"eusc-de-east-1", 1, 0, "https://api.sagemaker-fips.eusc-de-east-1.amazonaws.eu"},
+    {"eusc-de-east-1", 1, 1, "https://api.sagemaker-fips.eusc-de-east-1.api.amazonwebservices.eu"},
+    {"ap-southeast-7", 0, 0, "https://api.sagemaker.ap-southeast-7.amazonaws.com"},
+    {"ap-southeast-7", 0, 1, "https://api.sagemaker.ap-southeast-7.api.aws"},
+    {"ap-southeast-7", 1, 0, "https://api-fips.sagemaker.ap-southeast-7.amazonaws.com"},
+    {"ap-southeast-7", 1, 1, "https://api.sagemaker-fips.ap-southeast-7.api.aws"},
+    {"xx-foo-9", 0, 0, "https://api.sagemaker.xx-foo-9.amazonaws.com"},
+    {"xx-foo-9", 0, 1, "https://api.sagemaker.xx-foo-9.api.aws"},
+    {"xx-foo-9", 1, 0, "https://api-fips.sagemaker.xx-foo-9.amazonaws.com"},
+    {"xx-foo-9", 1, 1, "https://api.sagemaker-fips.xx-foo-9.api.aws"},
+    {"mars-1", 0, 0, "https://api.sagemaker.mars-1.amazonaws.com"},
+    {"mars-1", 0, 1, "https://api.sagemaker.mars-1.api.aws"},
+    {"mars-1", 1, 0, "https://api-fips.sagemaker.mars-1.amazonaws.com"},
+    {"mars-1", 1, 1, "https://api.sagemaker-fips.mars-1.api.aws"},
+    {"fips-us-east-1", 0, 0, "https://api-fips.sagemaker.us-east-1.amazonaws.com"},
+    {"fips-us-east-1", 0, 1, "https://api.sagemaker-fips.us-east-1.api.aws"},
+    {"fips-us-east-1", 1, 0, "https://api-fips.sagemaker.us-east-1.amazonaws.com"},
+    {"fips-us-east-1", 1, 1, "https://api.sagemaker-fips.us-east-1.api.aws"},
+    {"us-east-1-fips", 0, 0, "https://api-fips.sagemaker.us-east-1.amazonaws.com"},
+    {"us-east-1-fips", 0, 1, "https://api.sagemaker-fips.us-east-1.api.aws"},
+    {"us-east-1-fips", 1, 0, "https://api-fips.sagemaker.us-east-1.amazonaws.com"},
+    {"us-east-1-fips", 1, 1, "https://api.sagemaker-fips.us-east-1.api.aws"},
+    {"aws-global", 0, 0, "https://api.sagemaker.aws-global.amazonaws.com"},
+    {"aws-global", 0, 1, "https://api.sagemaker.aws-global.api.aws"},
+    {"aws-global", 1, 0, "https://api-fips.sagemaker.aws-global.amazonaws.com"},
+    {"aws-global", 1, 1, "https://api.sagemaker-fips.aws-global.api.aws"},
+};
+
+static char *resolve(const char *region, int fips, int dual, const char *service, int *rc_out)
+{
+    smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
+    o.region = region;
+    o.use_fips = fips;
+    o.use_dualstack = dual;
+    o.service = service;
+    char *url = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_endpoint_resolve(&url, &o, &err);
+    if (rc_out)
+        *rc_out = rc;
+    smneo_error_clear(&err);
+    return url;
+}
+
+static void test_partition_table(void)
+{
+    aws_env_reset(tmp);
+    for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++) {
+        int rc;
+        char *url = resolve(TABLE[i].region, TABLE[i].fips, TABLE[i].dual, NULL, &rc);
+        CHECK_MSG(rc == 0 && url && !strcmp(url, TABLE[i].url), "%s fips=%d dual=%d: got %s, want %s",
+                  TABLE[i].region, TABLE[i].fips, TABLE[i].dual, url ? url : "(null)", TABLE[i].url);
+        free(url);
+    }
+}
+
+static void test_s3(void)
+{
+    aws_env_reset(tmp);
+    char *u = resolve("eu-west-1", 0, 0, "s3", NULL);
+    CHECK_STR(u, "https://s3.eu-west-1.amazonaws.com");
+    free(u);
+    u = resolve("us-east-1", 0, 0, "s3", NULL);
+    CHECK_STR(u, "https://s3.us-east-1.amazonaws.com");
+    free(u);
+    u = resolve("cn-north-1", 0, 0, "s3", NULL);
+    CHECK_STR(u, "https://s3.cn-north-1.amazonaws.com.cn");
+    free(u);
+    u = resolve("eu-west-1", 1, 0, "s3", NULL);
+    CHECK_STR(u, "https://s3-fips.eu-west-1.amazonaws.com");
+    free(u);
+    u = resolve("eu-west-1", 0, 1, "s3", NULL);
+    CHECK_STR(u, "https://s3.dualstack.eu-west-1.amazonaws.com");
+    free(u);
+    u = resolve("us-gov-west-1", 1, 1, "s3", NULL);
+    CHECK_STR(u, "https://s3-fips.dualstack.us-gov-west-1.amazonaws.com");
+    free(u);
+    /* AWS_ENDPOINT_URL_S3 applies to s3 only, AWS_ENDPOINT_URL_SAGEMAKER to sagemaker only. */
+    setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000/", 1);
+    setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:9001", 1);
+    u = resolve("eu-west-1", -1, -1, "s3", NULL);
+    CHECK_STR(u, "http://127.0.0.1:9000");
+    free(u);
+    u = resolve("eu-west-1", -1, -1, "sagemaker", NULL);
+    CHECK_STR(u, "http://127.0.0.1:9001");
+    free(u);
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+    int rc;
+    u = resolve("eu-west-1", -1, -1, "ec2", &rc);
+    CHECK_INT(rc, SMNEO_EINVAL);
+    CHECK(u == NULL);
+}
+
+static void test_flags_from_env_and_profile(void)
+{
+    aws_env_reset(tmp);
+    aws_write(tmp, ".aws/config",
+              "[default]\nuse_fips_endpoint = true\n[profile ds]\nuse_dualstack_endpoint = true\n");
+    char *u = resolve("us-west-2", -1, -1, NULL, NULL);
+    CHECK_STR(u, "https://api-fips.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+    /* An explicit 0 beats the profile. */
+    u = resolve("us-west-2", 0, -1, NULL, NULL);
+    CHECK_STR(u, "https://api.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+    /* The environment beats the profile. */
+    setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+    u = resolve("us-west-2", -1, -1, NULL, NULL);
+    CHECK_STR(u, "https://api.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+    setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+    setenv("AWS_PROFILE", "ds", 1);
+    u = resolve("us-west-2", -1, -1, NULL, NULL);
+    CHECK_STR(u, "https://api.sagemaker-fips.us-west-2.api.aws");
+    free(u);
+    setenv("AWS_USE_DUALSTACK_ENDPOINT", "false", 1);
+    u = resolve("us-west-2", -1, -1, NULL, NULL);
+    CHECK_STR(u, "https://api-fips.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+    unsetenv("AWS_USE_FIPS_ENDPOINT");
+    unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+    unsetenv("AWS_PROFILE");
+    aws_remove(tmp, ".aws/config");
+}
+
+static char *resolve_cfg(const char *profile, const char *endpoint_url)
+{
+    smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
+    o.region = "us-west-2";
+    o.profile = profile;
+    o.endpoint_url = endpoint_url;
+    char *url = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_endpoint_resolve(&url, &o, &err);
+    smneo_error_clear(&err);
+    return url;
+}
+
+/* The order botocore 1.43 gives (checked with a script at development time):
+ * explicit, AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL, the services
+ * section, the profile's endpoint_url; FIPS does not apply to them. */
+static void test_configured_endpoints(void)
+{
+    aws_env_reset(tmp);
+    aws_write(tmp, ".aws/config",
+              "[default]\nendpoint_url = http://profile-global:1\nservices = mysvc\nuse_fips_endpoint = true\n"
+              "[services mysvc]\nsagemaker =\n  endpoint_url = http://services-section:2/\n"
+              "[profile plain]\nuse_dualstack_endpoint = true\nendpoint_url = http://plain:7\n"
+              "[profile ign]\nignore_configured_endpoint_urls = true\nendpoint_url = http://x:3\n"
+              "[profile broken]\nservices = missing\n");
+    char *u = resolve_cfg(NULL, NULL);
+    CHECK_STR(u, "http://services-section:2");
+    free(u);
+    u = resolve_cfg("plain", NULL);
+    CHECK_STR(u, "http://plain:7");
+    free(u);
+    setenv("AWS_ENDPOINT_URL", "http://env-global:4/", 1);
+    u = resolve_cfg(NULL, NULL);
+    CHECK_STR(u, "http://env-global:4");
+    free(u);
+    setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://env-svc:5", 1);
+    u = resolve_cfg(NULL, NULL);
+    CHECK_STR(u, "http://env-svc:5");
+    free(u);
+    u = resolve_cfg(NULL, "https://explicit:6///");
+    CHECK_STR(u, "https://explicit:6");
+    free(u);
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    u = resolve_cfg(NULL, NULL);
+    CHECK_STR(u, "https://api-fips.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+    /* ...but never the explicit option. */
+    u = resolve_cfg(NULL, "http://explicit:6");
+    CHECK_STR(u, "http://explicit:6");
+    free(u);
+    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+    unsetenv("AWS_ENDPOINT_URL");
+    u = resolve_cfg("ign", NULL);
+    CHECK_STR(u, "https://api.sagemaker.us-west-2.amazonaws.com");
+    free(u);
+
+    /* A services setting naming a missing section is an error, as in botocore. */
+    smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
+    o.region = "us-west-2";
+    o.profile = "broken";
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_endpoint_resolve(&u, &o, &err) < 0);
+    CHECK(err.message && strstr(err.message, "[services missing]"));
+    smneo_error_clear(&err);
+
+    /* Bad URLs name their source. */
+    setenv("AWS_ENDPOINT_URL", "localhost:8080", 1);
+    o.profile = NULL;
+    CHECK_INT(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "AWS_ENDPOINT_URL"));
+    smneo_error_clear(&err);
+    unsetenv("AWS_ENDPOINT_URL");
+    aws_remove(tmp, ".aws/config");
+}
+
+static void test_bad_regions(void)
+{
+    aws_env_reset(tmp);
+    const char *bad[] = {"us-east-1/evil", "-us-east-1", "us_east_1", "us-east-1.", "a b", "us-east-1-",
+                         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc;
+        char *u = resolve(bad[i], -1, -1, NULL, &rc);
+        CHECK_MSG(rc == SMNEO_EINVAL && u == NULL, "region '%s' accepted as %s", bad[i], u ? u : "(null)");
+        free(u);
+    }
+    smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
+    char *u = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_endpoint_resolve(&u, &o, &err), SMNEO_ENOREGION);
+    CHECK(err.message && strstr(err.message, "region"));
+    smneo_error_clear(&err);
+    o.version = 99;
+    CHECK_INT(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+}
+
+int main(void)
+{
+    tmp = smneo_test_tmpdir();
+    if (!tmp)
+        return 1;
+    RUN(test_partition_table);
+    RUN(test_s3);
+    RUN(test_flags_from_env_and_profile);
+    RUN(test_configured_endpoints);
+    RUN(test_bad_regions);
+    smneo_test_rmtree(tmp);
+    free(tmp);
+    return smneo_test_summary("test_endpoint");
+}
