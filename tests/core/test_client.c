@@ -1,0 +1,716 @@
+/* The client against a real HTTP server on 127.0.0.1: every operation,
+ * retries and the retry quota, paginators, the waiter, threads, and the
+ * step API driven by hand. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "httpserver.h"
+#include "smneo.h"
+
+/* ---- a scripted fake SageMaker ------------------------------------------ */
+
+typedef struct fake {
+    pthread_mutex_t lock;
+    int fail_remaining;       /* answer the next N requests with fail_status/fail_code */
+    int fail_status;
+    const char *fail_code;
+    int jobs;                 /* ListCompilationJobs: this many jobs */
+    const char *const *statuses; /* DescribeCompilationJob: status sequence (last repeats) */
+    int status_count;
+    int describes;
+    char last_target[128];
+    char last_body[2048];
+    char last_auth[512];
+    atomic_int requests;
+} fake;
+
+static char *dupstr(const char *s) { return strdup(s); }
+
+static void reply(test_http_response *resp, int status, char *body)
+{
+    resp->status = status;
+    snprintf(resp->headers, sizeof resp->headers,
+             "Content-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: rid-%d\r\n", status);
+    resp->body = body;
+    resp->body_len = strlen(body);
+}
+
+static void handle(const test_http_request *req, test_http_response *resp, void *payload)
+{
+    fake *f = payload;
+    atomic_fetch_add(&f->requests, 1);
+    const char *target = test_http_header(req, "X-Amz-Target");
+    pthread_mutex_lock(&f->lock);
+    snprintf(f->last_target, sizeof f->last_target, "%s", target ? target : "");
+    snprintf(f->last_body, sizeof f->last_body, "%.*s", (int)req->body_len, req->body);
+    const char *auth = test_http_header(req, "Authorization");
+    snprintf(f->last_auth, sizeof f->last_auth, "%s", auth ? auth : "");
+    if (f->fail_remaining > 0) {
+        f->fail_remaining--;
+        char buf[256];
+        snprintf(buf, sizeof buf, "{\"__type\":\"%s\",\"message\":\"injected\"}", f->fail_code ? f->fail_code : "X");
+        pthread_mutex_unlock(&f->lock);
+        if (f->fail_status == 0) {
+            resp->status = 0; /* close without answering */
+            return;
+        }
+        reply(resp, f->fail_status, dupstr(buf));
+        return;
+    }
+    pthread_mutex_unlock(&f->lock);
+    cJSON *in = cJSON_ParseWithLength(req->body, req->body_len);
+    if (!target || !in) {
+        reply(resp, 400, dupstr("{\"__type\":\"SerializationException\",\"message\":\"bad body\"}"));
+        cJSON_Delete(in);
+        return;
+    }
+    const char *op = strchr(target, '.') ? strchr(target, '.') + 1 : target;
+    if (!strcmp(op, "DescribeCompilationJob")) {
+        const cJSON *name = cJSON_GetObjectItem(in, "CompilationJobName");
+        if (!cJSON_IsString(name) || !strcmp(name->valuestring, "missing")) {
+            reply(resp, 400, dupstr("{\"__type\":\"ResourceNotFound\",\"message\":\"Could not find compilation job\"}"));
+        } else {
+            pthread_mutex_lock(&f->lock);
+            int i = f->describes++;
+            const char *st = "COMPLETED";
+            if (f->status_count)
+                st = f->statuses[i < f->status_count ? i : f->status_count - 1];
+            pthread_mutex_unlock(&f->lock);
+            char buf[1024];
+            snprintf(buf, sizeof buf,
+                     "{\"CompilationJobName\":\"%s\",\"CompilationJobStatus\":\"%s\",\"CreationTime\":1700000000.25,"
+                     "\"FailureReason\":\"%s\",\"StoppingCondition\":{\"MaxRuntimeInSeconds\":900}}",
+                     name->valuestring, st, !strcmp(st, "FAILED") ? "ClientError: No pth file found" : "");
+            reply(resp, 200, dupstr(buf));
+        }
+    } else if (!strcmp(op, "ListCompilationJobs") || !strcmp(op, "ListPipelineExecutionSteps")) {
+        int pipeline = !strcmp(op, "ListPipelineExecutionSteps");
+        const cJSON *tok = cJSON_GetObjectItem(in, "NextToken");
+        const cJSON *max = cJSON_GetObjectItem(in, "MaxResults");
+        int start = cJSON_IsString(tok) ? atoi(tok->valuestring + 4) : 0;
+        int n = cJSON_IsNumber(max) ? max->valueint : 10;
+        cJSON *out = cJSON_CreateObject();
+        cJSON *arr = cJSON_AddArrayToObject(out, pipeline ? "PipelineExecutionSteps" : "CompilationJobSummaries");
+        int i;
+        for (i = start; i < f->jobs && i < start + n; i++) {
+            cJSON *item = cJSON_CreateObject();
+            char nm[32];
+            snprintf(nm, sizeof nm, "job-%03d", i);
+            cJSON_AddStringToObject(item, pipeline ? "StepName" : "CompilationJobName", nm);
+            cJSON_AddNumberToObject(item, pipeline ? "StartTime" : "CreationTime", 1700000000 + i);
+            cJSON_AddItemToArray(arr, item);
+        }
+        if (i < f->jobs) {
+            char t[32];
+            snprintf(t, sizeof t, "tok-%d", i);
+            cJSON_AddStringToObject(out, "NextToken", t);
+        }
+        char *s = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+        reply(resp, 200, s);
+    } else if (!strcmp(op, "CreateCompilationJob")) {
+        reply(resp, 200, dupstr("{\"CompilationJobArn\":\"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/j\"}"));
+    } else if (!strcmp(op, "StopCompilationJob") || !strcmp(op, "DeleteCompilationJob")) {
+        reply(resp, 200, dupstr(""));
+    } else {
+        reply(resp, 400, dupstr("{\"__type\":\"UnknownOperationException\"}"));
+    }
+    cJSON_Delete(in);
+}
+
+static smneo_client *make_client(test_http_server *srv, int max_attempts, const char *mode)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = test_http_server_url(srv);
+    o.access_key_id = "AKIDTEST";
+    o.secret_access_key = "secret-test-key";
+    o.max_attempts = max_attempts;
+    o.retry_mode = mode;
+    o.retry_backoff_scale = 0.001;
+    o.read_timeout_ms = 5000;
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_client_new(&c, &o, &err);
+    CHECK_MSG(rc == 0, "client: %s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    return c;
+}
+
+static void reset(fake *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->fail_remaining = 0;
+    f->describes = 0;
+    f->statuses = NULL;
+    f->status_count = 0;
+    pthread_mutex_unlock(&f->lock);
+    atomic_store(&f->requests, 0);
+}
+
+static const char *VALID_CREATE =
+    "{\"CompilationJobName\":\"resnet50\",\"RoleArn\":\"arn:aws:iam::123456789012:role/SageMakerRole\","
+    "\"InputConfig\":{\"S3Uri\":\"s3://bucket/model.tar.gz\",\"DataInputConfig\":\"{\\\"input0\\\":[1,3,224,224]}\","
+    "\"Framework\":\"PYTORCH\",\"FrameworkVersion\":\"1.8\"},"
+    "\"OutputConfig\":{\"S3OutputLocation\":\"s3://bucket/out\",\"TargetDevice\":\"ml_c5\"},"
+    "\"StoppingCondition\":{\"MaxRuntimeInSeconds\":900}}";
+
+static void test_operations(fake *f, test_http_server *srv)
+{
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    CHECK_STR(smneo_client_region(c), "us-east-1");
+    CHECK_STR(smneo_client_retry_mode(c), "standard");
+    CHECK_INT(smneo_client_max_attempts(c), 3);
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    const char *d = "{\"CompilationJobName\":\"resnet50\"}";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.DescribeCompilationJob");
+    CHECK_STR(f->last_body, d);
+    CHECK(!strncmp(f->last_auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/", 37));
+    CHECK(strstr(f->last_auth, "secret-test-key") == NULL);
+    CHECK_STR(smneo_result_request_id(r), "rid-200");
+    CHECK_INT(smneo_result_attempts(r), 1);
+    smneo_value root, v;
+    smneo_result_root(&root, r);
+    CHECK_INT(smneo_value_get(&v, &root, "CompilationJobStatus"), 0);
+    CHECK_STR(smneo_value_string(&v), "COMPLETED");
+    smneo_result_free(r);
+
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.CreateCompilationJob");
+    CHECK(strstr(f->last_body, "\"TargetDevice\":\"ml_c5\"") != NULL);
+    smneo_result_free(r);
+    CHECK_INT(smneo_client_call(&r, c, "StopCompilationJob", d, strlen(d), &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.StopCompilationJob");
+    smneo_result_free(r);
+    CHECK_INT(smneo_client_call(&r, c, "DeleteCompilationJob", d, strlen(d), &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.DeleteCompilationJob");
+    smneo_result_free(r);
+    f->jobs = 3;
+    CHECK_INT(smneo_client_call(&r, c, "ListCompilationJobs", "{}", 2, &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.ListCompilationJobs");
+    smneo_result_free(r);
+    const char *lp = "{\"PipelineExecutionArn\":\"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e\"}";
+    CHECK_INT(smneo_client_call(&r, c, "ListPipelineExecutionSteps", lp, strlen(lp), &err), 0);
+    CHECK_STR(f->last_target, "SageMaker.ListPipelineExecutionSteps");
+    smneo_result_free(r);
+
+    /* Service errors are typed and carry code, message, status, request id. */
+    const char *missing = "{\"CompilationJobName\":\"missing\"}";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", missing, strlen(missing), &err), SMNEO_ENOTFOUND);
+    CHECK_STR(err.service_code, "ResourceNotFound");
+    CHECK_STR(err.request_id, "rid-400");
+    CHECK_INT(err.http_status, 400);
+    CHECK_INT(err.attempts, 1);
+    smneo_error_clear(&err);
+
+    /* Strict validation refuses before anything is sent. */
+    reset(f);
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", "{}", 2, &err), SMNEO_EVALIDATION);
+    CHECK(smneo_issues_count(err.issues) >= 1);
+    CHECK_INT(atomic_load(&f->requests), 0);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+}
+
+static void test_retries(fake *f, test_http_server *srv)
+{
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    const char *d = "{\"CompilationJobName\":\"resnet50\"}";
+
+    /* Two 503s then success: three attempts, reported with the result. */
+    reset(f);
+    f->fail_remaining = 2;
+    f->fail_status = 503;
+    f->fail_code = "ServiceUnavailable";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(smneo_result_attempts(r), 3);
+    CHECK_INT(atomic_load(&f->requests), 3);
+    smneo_result_free(r);
+
+    /* Throttling on every attempt: gives up after max_attempts (3). */
+    reset(f);
+    f->fail_remaining = 10;
+    f->fail_status = 400;
+    f->fail_code = "ThrottlingException";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ETHROTTLED);
+    CHECK_INT(err.attempts, 3);
+    CHECK_INT(err.retryable, 1);
+    CHECK_INT(atomic_load(&f->requests), 3);
+    smneo_error_clear(&err);
+
+    /* A client error is not retried. */
+    reset(f);
+    f->fail_remaining = 10;
+    f->fail_code = "ValidationException";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ESERVICE);
+    CHECK_INT(atomic_load(&f->requests), 1);
+    smneo_error_clear(&err);
+
+    /* A connection closed without an answer is retried. */
+    reset(f);
+    f->fail_remaining = 1;
+    f->fail_status = 0;
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    /* (libcurl itself re-sends once on a reused connection found dead, so
+     * the retry may happen below us: the server sees both requests.) */
+    CHECK_INT(atomic_load(&f->requests), 2);
+    smneo_result_free(r);
+    smneo_client_free(c);
+
+    /* Legacy mode: botocore's 5 attempts and status list (429 retried). */
+    c = make_client(srv, 0, "legacy");
+    CHECK_INT(smneo_client_max_attempts(c), 5);
+    reset(f);
+    f->fail_remaining = 10;
+    f->fail_status = 429;
+    f->fail_code = "TooManyRequests";
+    CHECK(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err) != 0);
+    CHECK_INT(atomic_load(&f->requests), 5);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+
+    /* AWS_MAX_ATTEMPTS and AWS_RETRY_MODE are honoured; adaptive is refused clearly. */
+    setenv("AWS_MAX_ATTEMPTS", "2", 1);
+    c = make_client(srv, 0, NULL);
+    CHECK_INT(smneo_client_max_attempts(c), 2);
+    smneo_client_free(c);
+    unsetenv("AWS_MAX_ATTEMPTS");
+    setenv("AWS_RETRY_MODE", "adaptive", 1);
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = test_http_server_url(srv);
+    o.access_key_id = "AKIDTEST";
+    o.secret_access_key = "secret";
+    CHECK_INT(smneo_client_new(&c, &o, &err), SMNEO_EUNSUPPORTED);
+    CHECK(err.message && strstr(err.message, "adaptive"));
+    smneo_error_clear(&err);
+    unsetenv("AWS_RETRY_MODE");
+
+    /* The retry quota (500, 5 per retry) runs out: then no more retries. */
+    c = make_client(srv, 2, NULL);
+    reset(f);
+    f->fail_remaining = 100000;
+    f->fail_status = 500;
+    f->fail_code = "InternalFailure";
+    for (int i = 0; i < 100; i++) {
+        CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ESERVICE);
+        smneo_error_clear(&err);
+    }
+    CHECK_INT(atomic_load(&f->requests), 200); /* each call retried once */
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ESERVICE);
+    CHECK_INT(err.attempts, 1); /* quota exhausted: no retry */
+    CHECK_INT(atomic_load(&f->requests), 201);
+    smneo_error_clear(&err);
+    /* Successes refund the quota (1 each): retries come back. */
+    reset(f);
+    for (int i = 0; i < 5; i++) {
+        CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+        smneo_result_free(r);
+    }
+    f->fail_remaining = 1;
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(smneo_result_attempts(r), 2);
+    smneo_result_free(r);
+    smneo_client_free(c);
+}
+
+static void test_connection_refused(void)
+{
+    /* Start and stop a server to get a port nobody listens on. */
+    fake dummy;
+    memset(&dummy, 0, sizeof dummy);
+    pthread_mutex_init(&dummy.lock, NULL);
+    test_http_server *srv = test_http_server_start(handle, &dummy);
+    smneo_client *c = make_client(srv, 2, NULL);
+    test_http_server_stop(srv);
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    const char *d = "{\"CompilationJobName\":\"x\"}";
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ECONNECT);
+    CHECK_INT(err.attempts, 2);
+    CHECK(err.message != NULL);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+    pthread_mutex_destroy(&dummy.lock);
+}
+
+static void test_paginators(fake *f, test_http_server *srv)
+{
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    reset(f);
+    f->jobs = 25;
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    po.page_size = 4;
+    smneo_iter *it = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_iter_new(&it, c, "ListCompilationJobs", "{\"SortBy\":\"Name\"}", 17, &po, &err), 0);
+    smneo_value v;
+    int n = 0, ordered = 1, rc;
+    while ((rc = smneo_iter_next(&v, it, &err)) == 0) {
+        smneo_value name;
+        char want[32];
+        snprintf(want, sizeof want, "job-%03d", n);
+        ordered &= smneo_value_get(&name, &v, "CompilationJobName") == 0 && !strcmp(smneo_value_string(&name), want);
+        n++;
+    }
+    CHECK_INT(rc, SMNEO_ITEROVER);
+    CHECK_INT(n, 25);
+    CHECK(ordered);
+    CHECK_INT(atomic_load(&f->requests), 7);
+    CHECK(strstr(f->last_body, "\"MaxResults\":4") && strstr(f->last_body, "\"SortBy\":\"Name\""));
+    smneo_iter_free(it);
+
+    /* max_items stops mid-page and leaves a botocore-style resume token. */
+    po.max_items = 10;
+    smneo_call *call = NULL;
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    smneo_step step;
+    n = 0;
+    for (;;) {
+        smneo_call_run(call, &step);
+        if (step.kind != SMNEO_STEP_EVENT)
+            break;
+        CHECK_INT(step.event, SMNEO_EVENT_ITEM);
+        n++;
+    }
+    CHECK_INT(n, 10);
+    CHECK_INT(smneo_call_result(call, NULL, &err), 0);
+    const char *tok = smneo_call_resume_token(call);
+    CHECK(tok != NULL);
+    char *token = tok ? strdup(tok) : NULL;
+    smneo_call_free(call);
+
+    /* Resuming from it yields exactly the rest. */
+    smneo_paginate_options po2 = SMNEO_PAGINATE_OPTIONS_INIT;
+    po2.page_size = 4;
+    po2.starting_token = token;
+    CHECK_INT(smneo_iter_new(&it, c, "ListCompilationJobs", NULL, 0, &po2, &err), 0);
+    n = 0;
+    int first_ok = 0;
+    while (smneo_iter_next(&v, it, &err) == 0) {
+        smneo_value name;
+        if (n == 0)
+            first_ok = smneo_value_get(&name, &v, "CompilationJobName") == 0 &&
+                       !strcmp(smneo_value_string(&name), "job-010");
+        n++;
+    }
+    CHECK(first_ok);
+    CHECK_INT(n, 15);
+    smneo_iter_free(it);
+    free(token);
+
+    /* Pages mode: one event per page, the last page truncated to max_items. */
+    po.max_items = 6;
+    po.pages = 1;
+    const char *lp = "{\"PipelineExecutionArn\":\"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e\"}";
+    CHECK_INT(smneo_paginate_new(&call, c, "ListPipelineExecutionSteps", lp, strlen(lp), &po, &err), 0);
+    int pages = 0, items = 0;
+    for (;;) {
+        smneo_call_run(call, &step);
+        if (step.kind != SMNEO_STEP_EVENT)
+            break;
+        CHECK_INT(step.event, SMNEO_EVENT_PAGE);
+        pages++;
+        smneo_value root, arr;
+        smneo_result_root(&root, smneo_call_page(call));
+        char *json = NULL;
+        if (smneo_value_get(&arr, &root, "PipelineExecutionSteps") == 0 && smneo_value_to_json(&json, &arr) == 0) {
+            for (char *p = json; (p = strstr(p, "StepName")); p++)
+                items++;
+        }
+        free(json);
+    }
+    CHECK_INT(pages, 2);
+    CHECK_INT(items, 6);
+    CHECK(smneo_call_resume_token(call) != NULL);
+    smneo_call_free(call);
+
+    /* Operations that do not paginate are refused. */
+    CHECK_INT(smneo_paginate_new(&call, c, "DescribeCompilationJob", NULL, 0, NULL, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+
+    /* Many pages in constant memory (valgrind/ASan would see growth as leaks). */
+    reset(f);
+    f->jobs = 1000;
+    po = (smneo_paginate_options)SMNEO_PAGINATE_OPTIONS_INIT;
+    po.page_size = 10;
+    CHECK_INT(smneo_iter_new(&it, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    n = 0;
+    while (smneo_iter_next(&v, it, &err) == 0)
+        n++;
+    CHECK_INT(n, 1000);
+    CHECK_INT(atomic_load(&f->requests), 100);
+    smneo_iter_free(it);
+    smneo_client_free(c);
+}
+
+typedef struct seen {
+    char statuses[256];
+    int cancel_at;
+    int calls;
+} seen;
+
+static int on_status(const smneo_value *desc, void *payload)
+{
+    seen *s = payload;
+    smneo_value st;
+    if (smneo_value_get(&st, desc, "CompilationJobStatus") == 0) {
+        strcat(s->statuses, smneo_value_string(&st));
+        strcat(s->statuses, ",");
+    }
+    return ++s->calls != s->cancel_at;
+}
+
+static void test_waiter(fake *f, test_http_server *srv)
+{
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+    wo.delay = 0.01;
+    wo.max_delay = 0.02;
+    wo.callback = on_status;
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+
+    static const char *const progress[] = {"STARTING", "INPROGRESS", "INPROGRESS", "INPROGRESS", "COMPLETED"};
+    reset(f);
+    f->statuses = progress;
+    f->status_count = 5;
+    seen s = {"", 0, 0};
+    wo.payload = &s;
+    CHECK_INT(smneo_client_wait(&r, c, "resnet50", &wo, &err), 0);
+    CHECK_STR(s.statuses, "STARTING,INPROGRESS,COMPLETED,");
+    CHECK_INT(atomic_load(&f->requests), 5);
+    smneo_value root, st;
+    smneo_result_root(&root, r);
+    CHECK(smneo_value_get(&st, &root, "CompilationJobStatus") == 0 && !strcmp(smneo_value_string(&st), "COMPLETED"));
+    smneo_result_free(r);
+
+    static const char *const failed[] = {"INPROGRESS", "FAILED"};
+    reset(f);
+    f->statuses = failed;
+    f->status_count = 2;
+    memset(&s, 0, sizeof s);
+    CHECK_INT(smneo_client_wait(&r, c, "resnet50", &wo, &err), SMNEO_EJOBFAILED);
+    CHECK_STR(err.message, "ClientError: No pth file found");
+    CHECK(r != NULL); /* the final description stays available */
+    smneo_result_free(r);
+    smneo_error_clear(&err);
+
+    static const char *const stopped[] = {"STOPPING", "STOPPED"};
+    reset(f);
+    f->statuses = stopped;
+    f->status_count = 2;
+    CHECK_INT(smneo_client_wait(&r, c, "resnet50", &wo, &err), SMNEO_EJOBSTOPPED);
+    smneo_result_free(r);
+    smneo_error_clear(&err);
+
+    /* Cancel from the callback. */
+    static const char *const slow[] = {"STARTING", "INPROGRESS"};
+    reset(f);
+    f->statuses = slow;
+    f->status_count = 2;
+    memset(&s, 0, sizeof s);
+    s.cancel_at = 2;
+    wo.payload = &s;
+    CHECK_INT(smneo_client_wait(&r, c, "resnet50", &wo, &err), SMNEO_ECANCELLED);
+    CHECK_STR(s.statuses, "STARTING,INPROGRESS,");
+    smneo_error_clear(&err);
+
+    /* Overall timeout. */
+    reset(f);
+    f->statuses = slow;
+    f->status_count = 2;
+    wo.callback = NULL;
+    wo.timeout = 0.15;
+    CHECK_INT(smneo_client_wait(&r, c, "resnet50", &wo, &err), SMNEO_EWAITTIMEOUT);
+    smneo_error_clear(&err);
+
+    /* A missing job is the service's error, not a wait forever. */
+    CHECK_INT(smneo_client_wait(&r, c, "missing", &wo, &err), SMNEO_ENOTFOUND);
+    smneo_error_clear(&err);
+
+    /* Control comes back at least every 200 ms while waiting. */
+    reset(f);
+    f->statuses = slow;
+    f->status_count = 2;
+    wo.delay = 1;
+    wo.max_delay = 2;
+    wo.timeout = 1.5;
+    smneo_call *call = NULL;
+    CHECK_INT(smneo_wait_new(&call, c, "resnet50", &wo, &err), 0);
+    smneo_step step;
+    int sleeps = 0, max_sleep = 0, events = 0;
+    for (;;) {
+        smneo_call_next(call, &step);
+        if (step.kind == SMNEO_STEP_SEND) {
+            smneo_response *resp = NULL;
+            smneo_error terr = SMNEO_ERROR_INIT;
+            /* Drive by hand with a fresh transport to show the machine does not need the client's. */
+            smneo_transport *t = NULL;
+            smneo_curl_transport_new(&t, NULL, NULL);
+            int trc = smneo_transport_send(t, step.request, &resp, &terr);
+            smneo_call_feed(call, trc ? NULL : resp, trc, terr.message);
+            smneo_error_clear(&terr);
+            smneo_transport_free(t);
+        } else if (step.kind == SMNEO_STEP_SLEEP) {
+            sleeps++;
+            if (step.sleep_ms > max_sleep)
+                max_sleep = (int)step.sleep_ms;
+            struct timespec ts = {0, step.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (step.kind == SMNEO_STEP_EVENT) {
+            CHECK_INT(step.event, SMNEO_EVENT_STATUS);
+            events++;
+        } else {
+            break;
+        }
+    }
+    CHECK(sleeps >= 7);
+    CHECK(max_sleep <= 200 && max_sleep > 0);
+    CHECK_INT(events, 2);
+    CHECK_INT(smneo_call_result(call, NULL, &err), SMNEO_EWAITTIMEOUT);
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+    smneo_client_free(c);
+}
+
+/* The step machine needs no transport at all: feed canned responses. */
+static void test_steps_by_hand(void)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "eu-west-1";
+    o.access_key_id = "AKID";
+    o.secret_access_key = "secret";
+    o.no_transport = 1;
+    o.retry_backoff_scale = 0.001;
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_client_new(&c, &o, &err), 0);
+    CHECK_STR(smneo_client_endpoint(c), "https://api.sagemaker.eu-west-1.amazonaws.com");
+    smneo_call *call = NULL;
+    const char *d = "{\"CompilationJobName\":\"j\"}";
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_step step;
+    smneo_call_next(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND);
+    CHECK_STR(step.request->url, "https://api.sagemaker.eu-west-1.amazonaws.com/");
+    /* A throttle, then a transport failure, then success. */
+    smneo_response *resp = NULL;
+    smneo_response_new(&resp, 400);
+    smneo_response_append_body(resp, "{\"__type\":\"Throttling\"}", 23);
+    smneo_call_feed(call, resp, 0, NULL);
+    do
+        smneo_call_next(call, &step);
+    while (step.kind == SMNEO_STEP_SLEEP);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND);
+    smneo_call_feed(call, NULL, SMNEO_ETIMEOUT, "read timed out");
+    do
+        smneo_call_next(call, &step);
+    while (step.kind == SMNEO_STEP_SLEEP);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND);
+    smneo_response_new(&resp, 200);
+    smneo_response_append_body(resp, "{\"CompilationJobStatus\":\"INPROGRESS\"}", 37);
+    smneo_call_feed(call, resp, 0, NULL);
+    smneo_call_next(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    smneo_result *r = NULL;
+    CHECK_INT(smneo_call_result(call, &r, &err), 0);
+    CHECK_INT(smneo_result_attempts(r), 3);
+    smneo_result_free(r);
+    smneo_call_free(call);
+
+    /* Without a transport the blocking API says so instead of crashing. */
+    CHECK(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err) != 0);
+    CHECK(err.message != NULL);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+    smneo_client_free(NULL);
+    smneo_call_free(NULL);
+}
+
+typedef struct worker {
+    smneo_client *client;
+    int ok;
+} worker;
+
+static void *thread_main(void *arg)
+{
+    worker *w = arg;
+    const char *d = "{\"CompilationJobName\":\"resnet50\"}";
+    for (int i = 0; i < 50; i++) {
+        smneo_result *r = NULL;
+        if (smneo_client_call(&r, w->client, "DescribeCompilationJob", d, strlen(d), NULL) == 0)
+            w->ok++;
+        smneo_result_free(r);
+    }
+    return NULL;
+}
+
+static void test_threads(fake *f, test_http_server *srv)
+{
+    reset(f);
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    pthread_t th[8];
+    worker w[8];
+    for (int i = 0; i < 8; i++) {
+        w[i].client = c;
+        w[i].ok = 0;
+        pthread_create(&th[i], NULL, thread_main, &w[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+    }
+    CHECK_INT(ok, 400);
+    smneo_client_free(c);
+}
+
+int main(void)
+{
+    /* Keep the developer's own AWS settings out of the way. */
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_MAX_ATTEMPTS");
+    unsetenv("AWS_RETRY_MODE");
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+    setenv("AWS_CONFIG_FILE", "/nonexistent/smneo-test-config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smneo-test-credentials", 1);
+    fake f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.lock, NULL);
+    test_http_server *srv = test_http_server_start(handle, &f);
+    CHECK(srv != NULL);
+    if (srv) {
+        test_operations(&f, srv);
+        test_retries(&f, srv);
+        test_paginators(&f, srv);
+        test_waiter(&f, srv);
+        test_threads(&f, srv);
+        test_http_server_stop(srv);
+    }
+    RUN(test_connection_refused);
+    RUN(test_steps_by_hand);
+    pthread_mutex_destroy(&f.lock);
+    return smneo_test_summary("test_client");
+}
