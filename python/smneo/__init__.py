@@ -1,3 +1,63 @@
-"""smneo: Python binding of the smneo SageMaker Neo client library."""
-# the binding engineer replaces this file
-__all__ = []
+"""smneo: a fast, validating, boto3-compatible client for the Amazon SageMaker Neo
+compilation API.
+
+Replace ``boto3.client("sagemaker")`` with ``smneo.Client()`` for the Neo
+operations: same keyword arguments, same response dicts, same exception
+shapes, plus validation before sending, a waiter, and far less overhead.
+
+    import smneo
+    with smneo.Client(region_name="us-west-2") as client:
+        client.create_compilation_job(CompilationJobName="resnet", RoleArn=..., InputConfig={...},
+                                      OutputConfig={...}, StoppingCondition={...})
+        job = client.wait_for_compilation_job("resnet")
+
+The protocol lives in the C core (libsmneo); this package only converts values.
+"""
+try:
+    from . import _smneo
+except ImportError as _exc:  # the C extension is not built: keep `import smneo.local` working
+    _IMPORT_ERROR = _exc
+
+    def __getattr__(name):
+        raise ImportError(
+            "smneo's C extension is not built or cannot be loaded (%s): run "
+            "`python3 setup.py build_ext --inplace` in the repository, or `pip install .`" % _IMPORT_ERROR)
+else:
+    from ._smneo import (  # noqa: F401  (re-exported)
+        ClientError,
+        CompilationJobFailed,
+        CompilationJobStopped,
+        CredentialRetrievalError,
+        EndpointConnectionError,
+        HTTPClientError,
+        Issue,
+        NoCredentialsError,
+        NoRegionError,
+        ParamValidationError,
+        ReadTimeoutError,
+        Request,
+        ResponseParserError,
+        SmneoError,
+        SSLError,
+        WaiterCancelled,
+        WaiterError,
+        WaiterTimeout,
+        parse_response,
+        validate,
+    )
+    from ._glue import Client, PageIterator, Paginator
+
+    # Modeled service errors (ResourceNotFound, ResourceInUse, ResourceLimitExceeded):
+    # subclasses of ClientError, also reachable as client.exceptions.<Name>.
+    globals().update(_smneo._modeled_errors)
+
+    __version__ = _smneo.__version__
+    core_version = _smneo.core_version
+
+    __all__ = [
+        "Client", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
+        "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
+        "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
+        "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped", "WaiterTimeout",
+        "WaiterCancelled",
+    ] + sorted(_smneo._modeled_errors)

@@ -1,0 +1,916 @@
+/* smneo._smneo.Client, its paginator iterator and the waiter driver.
+ *
+ * Every blocking core call runs with the GIL released, in one small wrapper
+ * each (the blocking_* functions below); arguments are converted before. */
+#include "_smneo.h"
+
+#include <math.h>
+#include <string.h>
+#include <structmember.h>
+#include <time.h>
+
+typedef struct {
+    PyObject_HEAD
+    smneo_client *client;
+    smneo_transport *transport; /* ours; the client borrows it */
+    PyObject *module;            /* strong: keeps the state alive */
+    smneo_state *st;
+    int users;                   /* calls in flight + live iterators (GIL-protected) */
+    int closed;
+    int max_attempts;
+    PyObject *region, *endpoint; /* str, for repr and meta */
+    PyObject *weakrefs;
+} ClientObject;
+
+typedef struct {
+    PyObject_HEAD
+    ClientObject *client; /* strong */
+    smneo_call *call;
+    const char *operation; /* static model string */
+    int pages;
+    int busy;
+    PyObject *resume_token; /* str or None, after the run */
+} PaginateObject;
+
+/* ---- lifetime of the core client ------------------------------------------- */
+
+static void release_core(ClientObject *self)
+{
+    smneo_client *c = self->client;
+    smneo_transport *t = self->transport;
+    self->client = NULL;
+    self->transport = NULL;
+    if (c || t) {
+        Py_BEGIN_ALLOW_THREADS
+        smneo_client_free(c);
+        smneo_transport_free(t);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static int enter(ClientObject *self)
+{
+    if (!self->client) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        self->closed ? "this smneo.Client is closed: create a new one"
+                                     : "this smneo.Client was not initialised (call __init__)");
+        return -1;
+    }
+    self->users++;
+    return 0;
+}
+
+static void leave(ClientObject *self)
+{
+    if (--self->users == 0 && self->closed)
+        release_core(self);
+}
+
+/* ---- blocking wrappers (GIL released) --------------------------------------- */
+
+static int blocking_client_new(smneo_client **out, const smneo_client_options *o, smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_client_new(out, o, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static int blocking_transport_new(smneo_transport **out, const smneo_curl_options *o, smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_curl_transport_new(out, o, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static int blocking_call(smneo_result **out, smneo_client *c, const char *op, const char *json, size_t len,
+                         smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_client_call(out, c, op, json, len, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static int blocking_build(smneo_request **out, smneo_client *c, const char *op, const char *json, size_t len,
+                          int64_t ts, smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_client_build_request(out, c, op, json, len, ts, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static void blocking_run(smneo_call *call, smneo_step *step)
+{
+    Py_BEGIN_ALLOW_THREADS
+    smneo_call_run(call, step);
+    Py_END_ALLOW_THREADS
+}
+
+static int blocking_send(smneo_transport *t, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_transport_send(t, req, out, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static void blocking_sleep(long ms)
+{
+    Py_BEGIN_ALLOW_THREADS
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+    Py_END_ALLOW_THREADS
+}
+
+/* ---- Client ----------------------------------------------------------------- */
+
+static PyObject *client_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    ClientObject *self = (ClientObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    PyObject *module = PyType_GetModuleByDef(type, &smneo_module_def);
+    if (!module) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    Py_INCREF(module);
+    self->module = module;
+    self->st = smneo_get_state(module);
+    return (PyObject *)self;
+}
+
+/* Optional str argument: NULL for None. */
+static int opt_str(PyObject *o, const char *name, const char **out)
+{
+    *out = NULL;
+    if (!o || o == Py_None)
+        return 0;
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a str or None, not %s", name, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    Py_ssize_t n;
+    *out = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!*out)
+        return -1;
+    if (strlen(*out) != (size_t)n) {
+        PyErr_Format(PyExc_ValueError, "%s contains a NUL character", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_timeout(PyObject *o, const char *name, long *out_ms)
+{
+    *out_ms = 0;
+    if (!o || o == Py_None)
+        return 0;
+    double s = PyFloat_AsDouble(o);
+    if (s == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!(s > 0) || !isfinite(s) || s > 86400.0 * 365) {
+        PyErr_Format(PyExc_ValueError, "%s must be a positive number of seconds, not %R", name, o);
+        return -1;
+    }
+    long ms = (long)ceil(s * 1000.0);
+    *out_ms = ms < 1 ? 1 : ms;
+    return 0;
+}
+
+static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"region_name", "endpoint_url", "profile_name", "aws_access_key_id",
+                             "aws_secret_access_key", "aws_session_token", "max_attempts", "retry_mode",
+                             "connect_timeout", "read_timeout", "verify", "validation",
+                             "allow_unknown_enum_values", "_retry_backoff_scale", NULL};
+    PyObject *region = NULL, *endpoint = NULL, *profile = NULL, *akid = NULL, *secret = NULL, *token = NULL,
+             *max_attempts = NULL, *retry_mode = NULL, *connect_timeout = NULL, *read_timeout = NULL,
+             *verify = NULL, *validation = NULL;
+    int allow_unknown = 0;
+    double backoff_scale = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpd:Client", kwlist, &region, &endpoint, &profile,
+                                     &akid, &secret, &token, &max_attempts, &retry_mode, &connect_timeout,
+                                     &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale))
+        return -1;
+    if (self->users > 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot re-initialise a smneo.Client while it is in use");
+        return -1;
+    }
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+    if (opt_str(region, "region_name", &o.region) || opt_str(endpoint, "endpoint_url", &o.endpoint_url) ||
+        opt_str(profile, "profile_name", &o.profile) || opt_str(akid, "aws_access_key_id", &o.access_key_id) ||
+        opt_str(secret, "aws_secret_access_key", &o.secret_access_key) ||
+        opt_str(token, "aws_session_token", &o.session_token) || opt_str(retry_mode, "retry_mode", &o.retry_mode))
+        return -1;
+    if (max_attempts && max_attempts != Py_None) {
+        if (!PyLong_Check(max_attempts) || PyBool_Check(max_attempts)) {
+            PyErr_Format(PyExc_TypeError, "max_attempts must be an int or None, not %s",
+                         Py_TYPE(max_attempts)->tp_name);
+            return -1;
+        }
+        long n = PyLong_AsLong(max_attempts);
+        if (n == -1 && PyErr_Occurred())
+            return -1;
+        if (n < 1 || n > 100) {
+            PyErr_Format(PyExc_ValueError, "max_attempts must be between 1 and 100, not %ld", n);
+            return -1;
+        }
+        o.max_attempts = (int)n;
+    }
+    if (opt_timeout(connect_timeout, "connect_timeout", &o.connect_timeout_ms) ||
+        opt_timeout(read_timeout, "read_timeout", &o.read_timeout_ms))
+        return -1;
+    co.connect_timeout_ms = o.connect_timeout_ms;
+    co.read_timeout_ms = o.read_timeout_ms;
+    if (!verify || verify == Py_None || verify == Py_True) {
+        o.verify_tls = 1;
+    } else if (verify == Py_False) {
+        o.verify_tls = 0;
+    } else if (PyUnicode_Check(verify)) {
+        o.verify_tls = 1;
+        if (opt_str(verify, "verify", &o.ca_bundle))
+            return -1;
+    } else {
+        PyErr_Format(PyExc_TypeError, "verify must be True, False or a CA bundle path, not %s",
+                     Py_TYPE(verify)->tp_name);
+        return -1;
+    }
+    co.verify_tls = o.verify_tls;
+    o.validation = SMNEO_VALIDATION_STRICT;
+    if (validation && validation != Py_None) {
+        const char *v = PyUnicode_Check(validation) ? PyUnicode_AsUTF8(validation) : NULL;
+        if (v && !strcmp(v, "strict"))
+            o.validation = SMNEO_VALIDATION_STRICT;
+        else if (v && !strcmp(v, "warn"))
+            o.validation = SMNEO_VALIDATION_WARN;
+        else if (v && !strcmp(v, "off"))
+            o.validation = SMNEO_VALIDATION_OFF;
+        else {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "validation must be 'strict', 'warn' or 'off', not %R", validation);
+            return -1;
+        }
+    }
+    o.allow_unknown_enum_values = allow_unknown;
+    o.retry_backoff_scale = backoff_scale > 0 ? backoff_scale : 0;
+
+    /* CA bundle as the client would pick it: explicit, AWS_CA_BUNDLE (read by
+     * the transport), then the profile's ca_bundle. */
+    char *profile_ca = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    co.ca_bundle = o.ca_bundle;
+    if (!o.ca_bundle && !getenv("AWS_CA_BUNDLE")) {
+        const char *prof = o.profile;
+        if (smneo_config_get(&profile_ca, prof, "ca_bundle", NULL) == 0 && profile_ca)
+            co.ca_bundle = profile_ca;
+    }
+    smneo_transport *t = NULL;
+    int rc = blocking_transport_new(&t, &co, &err);
+    free(profile_ca);
+    if (rc) {
+        smneo_py_raise(self->st, rc, &err, NULL, 0);
+        smneo_error_clear(&err);
+        return -1;
+    }
+    o.transport = t;
+    smneo_client *c = NULL;
+    rc = blocking_client_new(&c, &o, &err);
+    if (rc) {
+        smneo_transport_free(t);
+        smneo_py_raise(self->st, rc, &err, NULL, 0);
+        smneo_error_clear(&err);
+        return -1;
+    }
+    PyObject *reg = PyUnicode_FromString(smneo_client_region(c) ? smneo_client_region(c) : "");
+    PyObject *ep = PyUnicode_FromString(smneo_client_endpoint(c) ? smneo_client_endpoint(c) : "");
+    if (!reg || !ep) {
+        Py_XDECREF(reg);
+        Py_XDECREF(ep);
+        smneo_client_free(c);
+        smneo_transport_free(t);
+        return -1;
+    }
+    release_core(self); /* re-initialisation */
+    self->client = c;
+    self->transport = t;
+    self->closed = 0;
+    self->max_attempts = smneo_client_max_attempts(c);
+    Py_XSETREF(self->region, reg);
+    Py_XSETREF(self->endpoint, ep);
+    return 0;
+}
+
+static int client_traverse(ClientObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->module);
+    return 0;
+}
+
+static int client_clear(ClientObject *self)
+{
+    Py_CLEAR(self->region);
+    Py_CLEAR(self->endpoint);
+    return 0;
+}
+
+static void client_dealloc(ClientObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    release_core(self);
+    client_clear(self);
+    Py_CLEAR(self->module);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *client_repr(ClientObject *self)
+{
+    /* Region and endpoint only: never credentials. */
+    if (!self->region)
+        return PyUnicode_FromFormat("<%s (not initialised)>", Py_TYPE(self)->tp_name);
+    return PyUnicode_FromFormat("<smneo.Client region=%R endpoint=%R%s>", self->region,
+                                self->endpoint, self->closed ? " closed" : "");
+}
+
+static PyObject *client_close(ClientObject *self, PyObject *unused)
+{
+    if (!self->closed) {
+        self->closed = 1;
+        if (self->users == 0)
+            release_core(self);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *client_enter(ClientObject *self, PyObject *unused)
+{
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static PyObject *client_exit(ClientObject *self, PyObject *args)
+{
+    PyObject *r = client_close(self, NULL);
+    Py_XDECREF(r);
+    if (!r)
+        return NULL;
+    Py_RETURN_FALSE;
+}
+
+/* Resolves an operation name ("DescribeCompilationJob" or the snake form). */
+static const smneo_operation *find_op(PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "operation_name must be a str, not %s", Py_TYPE(name)->tp_name);
+        return NULL;
+    }
+    const char *s = PyUnicode_AsUTF8(name);
+    if (!s)
+        return NULL;
+    const smneo_operation *o = smneo_model_operation(s);
+    if (!o)
+        PyErr_Format(PyExc_ValueError,
+                     "unknown operation %R: use one of CreateCompilationJob, DescribeCompilationJob, "
+                     "ListCompilationJobs, StopCompilationJob, DeleteCompilationJob, ListPipelineExecutionSteps",
+                     name);
+    return o;
+}
+
+/* The common path of every operation method. */
+static PyObject *do_call(ClientObject *self, const char *operation, PyObject *args, PyObject *kwargs)
+{
+    smneo_state *st = self->st;
+    if (args && PyTuple_GET_SIZE(args) > 0) {
+        const smneo_operation *o = smneo_model_operation(operation);
+        PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", o ? o->python_name : operation);
+        return NULL;
+    }
+    smneo_jsonw *w;
+    if (smneo_py_params(st, kwargs, &w))
+        return NULL;
+    if (enter(self)) {
+        smneo_jsonw_free(w);
+        return NULL;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = blocking_call(&res, self->client, operation, json, len, &err);
+    smneo_jsonw_free(w);
+    PyObject *out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts) : smneo_py_result(st, res);
+    smneo_result_free(res);
+    smneo_error_clear(&err);
+    leave(self);
+    return out;
+}
+
+#define OP_METHOD(pyname, apiname)                                                                             \
+    static PyObject *client_##pyname(PyObject *self, PyObject *args, PyObject *kwargs)                          \
+    {                                                                                                          \
+        return do_call((ClientObject *)self, apiname, args, kwargs);                                           \
+    }
+OP_METHOD(create_compilation_job, "CreateCompilationJob")
+OP_METHOD(describe_compilation_job, "DescribeCompilationJob")
+OP_METHOD(list_compilation_jobs, "ListCompilationJobs")
+OP_METHOD(stop_compilation_job, "StopCompilationJob")
+OP_METHOD(delete_compilation_job, "DeleteCompilationJob")
+OP_METHOD(list_pipeline_execution_steps, "ListPipelineExecutionSteps")
+#undef OP_METHOD
+
+static PyObject *client_call(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"operation_name", "params", NULL};
+    PyObject *name, *params = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:_call", kwlist, &name, &params))
+        return NULL;
+    const smneo_operation *o = find_op(name);
+    if (!o)
+        return NULL;
+    return do_call(self, o->name, NULL, params);
+}
+
+static PyObject *client_build_request(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"operation_name", "params", "timestamp", NULL};
+    PyObject *name, *params = Py_None, *tsobj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OO:build_request", kwlist, &name, &params, &tsobj))
+        return NULL;
+    smneo_state *st = self->st;
+    const smneo_operation *o = find_op(name);
+    if (!o)
+        return NULL;
+    int64_t ts = 0;
+    if (tsobj != Py_None) {
+        double d;
+        if (PyBool_Check(tsobj)) {
+            PyErr_SetString(PyExc_TypeError, "timestamp must be an aware datetime or epoch seconds");
+            return NULL;
+        }
+        if (PyObject_HasAttr(tsobj, st->s_timestamp) && !PyFloat_Check(tsobj) && !PyLong_Check(tsobj)) {
+            /* a datetime: naive ones are refused here, a signing time must be unambiguous */
+            PyObject *tz = PyObject_GetAttrString(tsobj, "tzinfo");
+            if (!tz)
+                return NULL;
+            int naive = tz == Py_None;
+            Py_DECREF(tz);
+            if (naive) {
+                PyErr_SetString(PyExc_ValueError,
+                                "timestamp must be an aware datetime (e.g. datetime.now(timezone.utc)) or epoch "
+                                "seconds");
+                return NULL;
+            }
+        }
+        if (smneo_py_epoch(tsobj, &d))
+            return NULL;
+        if (!(d >= 1) || d > 253402300799.0) {
+            PyErr_Format(PyExc_ValueError, "timestamp %R is out of range (1970..9999)", tsobj);
+            return NULL;
+        }
+        ts = (int64_t)floor(d);
+    }
+    smneo_jsonw *w;
+    if (smneo_py_params(st, params, &w))
+        return NULL;
+    if (enter(self)) {
+        smneo_jsonw_free(w);
+        return NULL;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = blocking_build(&req, self->client, o->name, json, len, ts, &err);
+    smneo_jsonw_free(w);
+    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name, 0) : smneo_py_request(st, req);
+    smneo_request_free(req);
+    smneo_error_clear(&err);
+    leave(self);
+    return out;
+}
+
+static PyObject *parse_response_impl(smneo_state *st, PyObject *args, PyObject *kwargs, const char *fname)
+{
+    static char *kwlist[] = {"operation_name", "status_code", "headers", "body", NULL};
+    PyObject *name, *headers = Py_None, *body = Py_None;
+    int status;
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "Oi|OO:%s", fname);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kwlist, &name, &status, &headers, &body))
+        return NULL;
+    const smneo_operation *o = find_op(name);
+    if (!o)
+        return NULL;
+    if (status < 100 || status > 999)
+        return PyErr_Format(PyExc_ValueError, "status_code %d is not an HTTP status", status);
+    smneo_response *resp;
+    if (smneo_py_make_response(&resp, status, headers, body))
+        return NULL;
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_protocol_parse(&res, o->name, resp, &err);
+    smneo_response_free(resp);
+    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name, 0) : smneo_py_result(st, res);
+    smneo_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
+static PyObject *client_parse_response(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    return parse_response_impl(self->st, args, kwargs, "parse_response");
+}
+
+/* _paginate(operation_name, params, max_items=0, page_size=0, starting_token=None, pages=True) */
+static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"operation_name", "params", "max_items", "page_size", "starting_token", "pages", NULL};
+    PyObject *name, *params = Py_None, *start = Py_None;
+    long long max_items = 0;
+    int page_size = 0, pages = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OLiOp:_paginate", kwlist, &name, &params, &max_items,
+                                     &page_size, &start, &pages))
+        return NULL;
+    smneo_state *st = self->st;
+    const smneo_operation *o = find_op(name);
+    if (!o)
+        return NULL;
+    if (!o->result_key)
+        return PyErr_Format(PyExc_ValueError, "operation %s cannot be paginated", o->name);
+    if (max_items < 0 || page_size < 0)
+        return PyErr_Format(PyExc_ValueError, "MaxItems and PageSize must be positive");
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    po.max_items = (int64_t)max_items;
+    po.page_size = page_size;
+    po.pages = pages;
+    if (opt_str(start, "StartingToken", &po.starting_token))
+        return NULL;
+    smneo_jsonw *w;
+    if (smneo_py_params(st, params, &w))
+        return NULL;
+    if (enter(self)) {
+        smneo_jsonw_free(w);
+        return NULL;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_call *call = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);
+    smneo_jsonw_free(w);
+    if (rc) {
+        smneo_py_raise(st, rc, &err, o->name, self->max_attempts);
+        smneo_error_clear(&err);
+        leave(self);
+        return NULL;
+    }
+    PaginateObject *it = PyObject_GC_New(PaginateObject, st->PaginateType);
+    if (!it) {
+        smneo_call_free(call);
+        leave(self);
+        return NULL;
+    }
+    Py_INCREF(self);
+    it->client = self; /* the iterator keeps its `users` count until it ends */
+    it->call = call;
+    it->operation = o->name;
+    it->pages = pages;
+    it->busy = 0;
+    it->resume_token = Py_None;
+    Py_INCREF(Py_None);
+    PyObject_GC_Track(it);
+    return (PyObject *)it;
+}
+
+/* The waiter: steps driven here so Ctrl-C and the callback run between them. */
+static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"name", "delay", "max_delay", "timeout", "callback", NULL};
+    const char *name;
+    double delay = 5, max_delay = 60;
+    PyObject *timeout = Py_None, *callback = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$ddOO:wait_for_compilation_job", kwlist, &name, &delay,
+                                     &max_delay, &timeout, &callback))
+        return NULL;
+    smneo_state *st = self->st;
+    if (!(delay > 0) || !(max_delay > 0) || !isfinite(delay) || !isfinite(max_delay))
+        return PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
+    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+    wo.delay = delay;
+    wo.max_delay = max_delay;
+    if (timeout != Py_None) {
+        wo.timeout = PyFloat_AsDouble(timeout);
+        if (wo.timeout == -1.0 && PyErr_Occurred())
+            return NULL;
+        if (!(wo.timeout > 0) || !isfinite(wo.timeout))
+            return PyErr_Format(PyExc_ValueError, "timeout must be a positive number of seconds or None");
+    }
+    if (callback != Py_None && !PyCallable_Check(callback))
+        return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
+    if (enter(self))
+        return NULL;
+    smneo_call *call = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_wait_new(&call, self->client, name, &wo, &err);
+    if (rc) {
+        smneo_py_raise(st, rc, &err, "DescribeCompilationJob", self->max_attempts);
+        smneo_error_clear(&err);
+        leave(self);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    for (;;) {
+        smneo_step step;
+        smneo_call_next(call, &step);
+        if (step.kind == SMNEO_STEP_SEND) {
+            smneo_response *resp = NULL;
+            smneo_error terr = SMNEO_ERROR_INIT;
+            int trc = blocking_send(self->transport, step.request, &resp, &terr);
+            smneo_call_feed(call, trc ? NULL : resp, trc, terr.message);
+            smneo_error_clear(&terr);
+        } else if (step.kind == SMNEO_STEP_SLEEP) {
+            blocking_sleep(step.sleep_ms);
+        } else if (step.kind == SMNEO_STEP_EVENT) {
+            if (step.event == SMNEO_EVENT_STATUS && callback != Py_None) {
+                const smneo_result *page = smneo_call_page(call);
+                PyObject *desc = page ? smneo_py_result(st, page) : (Py_INCREF(Py_None), Py_None);
+                if (!desc)
+                    break;
+                PyObject *r = PyObject_CallOneArg(callback, desc);
+                Py_DECREF(desc);
+                if (!r)
+                    break;
+                if (r == Py_False)
+                    smneo_call_cancel(call);
+                Py_DECREF(r);
+            }
+        } else { /* DONE */
+            smneo_result *res = NULL;
+            rc = smneo_call_result(call, &res, &err);
+            if (rc == 0) {
+                out = smneo_py_result(st, res);
+            } else {
+                PyObject *last = res ? smneo_py_result(st, res) : NULL;
+                if (res && !last)
+                    PyErr_Clear();
+                smneo_py_raise(st, rc, &err, "DescribeCompilationJob", self->max_attempts);
+                if (last) {
+                    /* attach the final description to the waiter's exception */
+                    PyObject *type, *value, *tb;
+                    PyErr_Fetch(&type, &value, &tb);
+                    PyErr_NormalizeException(&type, &value, &tb);
+                    if (value && PyObject_SetAttr(value, st->s_last_response, last))
+                        PyErr_Clear();
+                    PyErr_Restore(type, value, tb);
+                    Py_DECREF(last);
+                }
+            }
+            smneo_result_free(res);
+            smneo_error_clear(&err);
+            break;
+        }
+        if (PyErr_CheckSignals())
+            break; /* KeyboardInterrupt (or whatever a handler raised) propagates */
+    }
+    smneo_call_free(call);
+    leave(self);
+    return out;
+}
+
+static PyObject *client_get_region(ClientObject *self, void *closure)
+{
+    PyObject *v = closure ? self->endpoint : self->region;
+    if (!v)
+        Py_RETURN_NONE;
+    Py_INCREF(v);
+    return v;
+}
+
+static PyObject *client_get_max_attempts(ClientObject *self, void *closure)
+{
+    return PyLong_FromLong(self->max_attempts);
+}
+
+static PyObject *client_get_closed(ClientObject *self, void *closure)
+{
+    return PyBool_FromLong(self->closed);
+}
+
+static PyGetSetDef client_getset[] = {
+    {"region_name", (getter)client_get_region, NULL, "the resolved region", NULL},
+    {"endpoint_url", (getter)client_get_region, NULL, "the resolved endpoint URL", (void *)1},
+    {"max_attempts", (getter)client_get_max_attempts, NULL, "attempts per call (1 = no retry)", NULL},
+    {"closed", (getter)client_get_closed, NULL, "True after close()", NULL},
+    {NULL},
+};
+
+#define KW (METH_VARARGS | METH_KEYWORDS)
+#define FN(f) (PyCFunction)(void (*)(void))(f)
+static PyMethodDef client_methods[] = {
+    {"create_compilation_job", FN(client_create_compilation_job), KW,
+     "create_compilation_job(*, CompilationJobName, RoleArn, OutputConfig, StoppingCondition, InputConfig=...,\n"
+     "    ModelPackageVersionArn=..., VpcConfig=..., Tags=...) -> dict\n\n"
+     "Starts a Neo compilation job (validated first). Returns {'CompilationJobArn': ..., 'ResponseMetadata': ...}."},
+    {"describe_compilation_job", FN(client_describe_compilation_job), KW,
+     "describe_compilation_job(*, CompilationJobName) -> dict\n\nThe job's description, as boto3 returns it."},
+    {"list_compilation_jobs", FN(client_list_compilation_jobs), KW,
+     "list_compilation_jobs(**filters) -> dict\n\nOne page of job summaries (see get_paginator / iter_compilation_jobs)."},
+    {"stop_compilation_job", FN(client_stop_compilation_job), KW,
+     "stop_compilation_job(*, CompilationJobName) -> dict"},
+    {"delete_compilation_job", FN(client_delete_compilation_job), KW,
+     "delete_compilation_job(*, CompilationJobName) -> dict"},
+    {"list_pipeline_execution_steps", FN(client_list_pipeline_execution_steps), KW,
+     "list_pipeline_execution_steps(*, PipelineExecutionArn=..., NextToken=..., MaxResults=..., SortOrder=...) -> dict"},
+    {"_call", FN(client_call), KW, "_call(operation_name, params) -> dict (internal)"},
+    {"build_request", FN(client_build_request), KW,
+     "build_request(operation_name, params, timestamp=None) -> Request\n\n"
+     "The signed request a call would send (method, url, headers, body); nothing is sent.\n"
+     "timestamp: an aware datetime or epoch seconds (None: now)."},
+    {"parse_response", FN(client_parse_response), KW,
+     "parse_response(operation_name, status_code, headers, body) -> dict\n\n"
+     "The result dict for a response, or raises exactly what a call with that response would raise."},
+    {"_paginate", FN(client_paginate), KW, "_paginate(operation_name, params, max_items, page_size, starting_token, "
+                                           "pages) -> iterator (internal)"},
+    {"wait_for_compilation_job", FN(client_wait), KW,
+     "wait_for_compilation_job(name, *, delay=5, max_delay=60, timeout=None, callback=None) -> dict\n\n"
+     "Polls until the job is COMPLETED and returns its description. Raises CompilationJobFailed\n"
+     "(.FailureReason), CompilationJobStopped, WaiterTimeout, or WaiterCancelled when callback(description)\n"
+     "returns False. Ctrl-C interrupts promptly."},
+    {"close", (PyCFunction)client_close, METH_NOARGS, "close()\n\nReleases the connections. Idempotent."},
+    {"__enter__", (PyCFunction)client_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)client_exit, METH_VARARGS, NULL},
+    {NULL},
+};
+
+static PyMemberDef client_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ClientObject, weakrefs), READONLY},
+    {NULL},
+};
+
+static PyType_Slot client_slots[] = {
+    {Py_tp_new, client_new},
+    {Py_tp_init, client_init},
+    {Py_tp_dealloc, client_dealloc},
+    {Py_tp_traverse, client_traverse},
+    {Py_tp_clear, client_clear},
+    {Py_tp_repr, client_repr},
+    {Py_tp_methods, client_methods},
+    {Py_tp_getset, client_getset},
+    {Py_tp_members, client_members},
+    {Py_tp_doc, "The C client (use smneo.Client)."},
+    {0, NULL},
+};
+
+static PyType_Spec client_spec = {"smneo._smneo.Client", sizeof(ClientObject), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+                                      Py_TPFLAGS_IMMUTABLETYPE,
+                                  client_slots};
+
+/* ---- paginator iterator ----------------------------------------------------- */
+
+static void paginate_finish(PaginateObject *self)
+{
+    if (self->call) {
+        smneo_call_free(self->call);
+        self->call = NULL;
+        leave(self->client);
+    }
+}
+
+static PyObject *paginate_next(PaginateObject *self)
+{
+    if (!self->call)
+        return NULL; /* exhausted: StopIteration */
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "paginator already executing in another thread");
+        return NULL;
+    }
+    smneo_state *st = self->client->st;
+    smneo_step step;
+    self->busy = 1;
+    blocking_run(self->call, &step);
+    self->busy = 0;
+    if (step.kind == SMNEO_STEP_EVENT) {
+        if (step.event == SMNEO_EVENT_ITEM) {
+            smneo_value v;
+            int rc = smneo_call_item(&v, self->call);
+            if (rc)
+                return smneo_py_raise(st, rc, NULL, self->operation, 0);
+            return smneo_py_value(st, &v);
+        }
+        const smneo_result *page = smneo_call_page(self->call);
+        if (!page)
+            return PyErr_Format(PyExc_RuntimeError, "smneo: page event without a page");
+        return smneo_py_result(st, page);
+    }
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_call_result(self->call, NULL, &err);
+    const char *tok = smneo_call_resume_token(self->call);
+    if (tok) {
+        PyObject *t = PyUnicode_FromString(tok);
+        if (!t) {
+            smneo_error_clear(&err);
+            return NULL;
+        }
+        Py_SETREF(self->resume_token, t);
+    }
+    if (rc)
+        smneo_py_raise(st, rc, &err, self->operation, self->client->max_attempts);
+    smneo_error_clear(&err);
+    paginate_finish(self);
+    return NULL;
+}
+
+static int paginate_traverse(PaginateObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->client);
+    return 0;
+}
+
+static void paginate_dealloc(PaginateObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    paginate_finish(self);
+    Py_CLEAR(self->client);
+    Py_CLEAR(self->resume_token);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *paginate_close(PaginateObject *self, PyObject *unused)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "paginator already executing in another thread");
+        return NULL;
+    }
+    paginate_finish(self);
+    Py_RETURN_NONE;
+}
+
+static PyMemberDef paginate_members[] = {
+    {"resume_token", T_OBJECT, offsetof(PaginateObject, resume_token), READONLY,
+     "token to resume from when MaxItems stopped the run early (else None)"},
+    {NULL},
+};
+
+static PyMethodDef paginate_methods[] = {
+    {"close", (PyCFunction)paginate_close, METH_NOARGS, "Stops the run and releases it."},
+    {NULL},
+};
+
+static PyType_Slot paginate_slots[] = {
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, paginate_next},
+    {Py_tp_dealloc, paginate_dealloc},
+    {Py_tp_traverse, paginate_traverse},
+    {Py_tp_members, paginate_members},
+    {Py_tp_methods, paginate_methods},
+    {Py_tp_doc, "Iterator over the pages (or items) of a paginated run."},
+    {0, NULL},
+};
+
+static PyType_Spec paginate_spec = {"smneo._smneo.PageRun", sizeof(PaginateObject), 0,
+                                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+                                        Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                    paginate_slots};
+
+/* module-level parse_response (no client needed) */
+static PyObject *mod_parse_response(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    return parse_response_impl(smneo_get_state(module), args, kwargs, "parse_response");
+}
+
+static PyMethodDef extra_functions[] = {
+    {"parse_response", FN(mod_parse_response), KW,
+     "parse_response(operation_name, status_code, headers, body) -> dict\n\n"
+     "Parses a response without a client (see Client.parse_response)."},
+    {NULL},
+};
+
+int smneo_py_client_types(PyObject *module, smneo_state *st)
+{
+    st->ClientType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &client_spec, NULL);
+    if (!st->ClientType || PyModule_AddType(module, st->ClientType))
+        return -1;
+    st->PaginateType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &paginate_spec, NULL);
+    if (!st->PaginateType || PyModule_AddType(module, st->PaginateType))
+        return -1;
+    return PyModule_AddFunctions(module, extra_functions);
+}

@@ -1,0 +1,533 @@
+/* Conversion between Python values and the core's JSON / typed values. */
+#include "_smneo.h"
+
+#include <datetime.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- Python -> JSON --------------------------------------------------------- */
+
+/* The field path of the value being converted, for error messages:
+ * "OutputConfig.CompilerOptions", "Tags[3].Key". */
+typedef struct path_buf {
+    char *data;
+    size_t len, cap;
+} path_buf;
+
+static int path_push(path_buf *p, const char *s, size_t n, int index, Py_ssize_t i)
+{
+    char tmp[32];
+    if (index) {
+        int k = snprintf(tmp, sizeof tmp, "[%zd]", i);
+        s = tmp;
+        n = (size_t)k;
+    }
+    size_t need = p->len + n + 2;
+    if (need > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        while (cap < need)
+            cap *= 2;
+        char *d = PyMem_Realloc(p->data, cap);
+        if (!d) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->data = d;
+        p->cap = cap;
+    }
+    if (!index && p->len)
+        p->data[p->len++] = '.';
+    memcpy(p->data + p->len, s, n);
+    p->len += n;
+    p->data[p->len] = '\0';
+    return 0;
+}
+
+static const char *path_str(const path_buf *p)
+{
+    return p->len ? p->data : "";
+}
+
+static int write_value(smneo_state *st, smneo_jsonw *w, PyObject *obj, path_buf *path, int depth);
+
+static int type_error(smneo_state *st, PyObject *obj, const path_buf *path, const char *valid)
+{
+    PyObject *r = PyObject_Repr(obj);
+    const char *rs = r ? PyUnicode_AsUTF8(r) : NULL;
+    if (!rs)
+        PyErr_Clear();
+    const char *p = path_str(path);
+    smneo_py_param_error(st, p, "type",
+                         "Invalid type for parameter %s, value: %.200s, type: <class '%s'>, valid types: %s",
+                         *p ? p : "(params)", rs ? rs : "?", Py_TYPE(obj)->tp_name, valid);
+    Py_XDECREF(r);
+    return -1;
+}
+
+int smneo_py_epoch(PyObject *obj, double *out)
+{
+    if (PyFloat_Check(obj) || PyLong_Check(obj)) {
+        double d = PyFloat_AsDouble(obj);
+        if (d == -1.0 && PyErr_Occurred())
+            return -1;
+        *out = d;
+        return 0;
+    }
+    if (!PyDateTime_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "expected a datetime or epoch seconds, got %s", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyObject *tz = PyDateTime_DATE_GET_TZINFO(obj);
+    if (tz == Py_None) {
+        /* Naive datetimes are UTC, as botocore treats them. */
+        int y = PyDateTime_GET_YEAR(obj), m = PyDateTime_GET_MONTH(obj), d = PyDateTime_GET_DAY(obj);
+        /* days from civil (Howard Hinnant's algorithm) */
+        y -= m <= 2;
+        long era = (y >= 0 ? y : y - 399) / 400;
+        long yoe = (long)(y - era * 400);
+        long doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        long days = era * 146097 + doe - 719468;
+        *out = (double)days * 86400.0 + PyDateTime_DATE_GET_HOUR(obj) * 3600.0 +
+               PyDateTime_DATE_GET_MINUTE(obj) * 60.0 + PyDateTime_DATE_GET_SECOND(obj) +
+               PyDateTime_DATE_GET_MICROSECOND(obj) / 1e6;
+        return 0;
+    }
+    PyObject *ts = PyObject_CallMethod(obj, "timestamp", NULL);
+    if (!ts)
+        return -1;
+    double d = PyFloat_AsDouble(ts);
+    Py_DECREF(ts);
+    if (d == -1.0 && PyErr_Occurred())
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int jsonw_check(int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc == SMNEO_ENOMEM)
+        PyErr_NoMemory();
+    else
+        PyErr_Format(PyExc_RuntimeError, "smneo: JSON writer failed (%s)", smneo_strerror(rc));
+    return -1;
+}
+
+static int write_dict(smneo_state *st, smneo_jsonw *w, PyObject *obj, path_buf *path, int depth)
+{
+    if (jsonw_check(smneo_jsonw_begin_object(w)))
+        return -1;
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    size_t saved = path->len;
+    while (PyDict_Next(obj, &pos, &k, &v)) {
+        if (!PyUnicode_Check(k)) {
+            PyObject *r = PyObject_Repr(k);
+            const char *rs = r ? PyUnicode_AsUTF8(r) : NULL;
+            if (!rs)
+                PyErr_Clear();
+            const char *p = path_str(path);
+            smneo_py_param_error(st, p, "type", "Invalid key %.200s in %s: keys must be str, not %s",
+                                 rs ? rs : "?", *p ? p : "(params)", Py_TYPE(k)->tp_name);
+            Py_XDECREF(r);
+            return -1;
+        }
+        Py_ssize_t klen;
+        const char *ks = PyUnicode_AsUTF8AndSize(k, &klen);
+        if (!ks)
+            return -1;
+        if (path_push(path, ks, (size_t)klen, 0, 0))
+            return -1;
+        /* keep k and v alive even if a __hash__/__eq__ mutates the dict */
+        Py_INCREF(k);
+        Py_INCREF(v);
+        int rc = jsonw_check(smneo_jsonw_key(w, ks, (size_t)klen));
+        if (!rc)
+            rc = write_value(st, w, v, path, depth + 1);
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (rc)
+            return -1;
+        path->len = saved;
+        if (path->data)
+            path->data[saved] = '\0';
+    }
+    return jsonw_check(smneo_jsonw_end_object(w));
+}
+
+static int write_seq(smneo_state *st, smneo_jsonw *w, PyObject *obj, path_buf *path, int depth)
+{
+    if (jsonw_check(smneo_jsonw_begin_array(w)))
+        return -1;
+    size_t saved = path->len;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(obj); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(obj, i);
+        if (path_push(path, NULL, 0, 1, i))
+            return -1;
+        Py_INCREF(item);
+        int rc = write_value(st, w, item, path, depth + 1);
+        Py_DECREF(item);
+        if (rc)
+            return -1;
+        path->len = saved;
+        if (path->data)
+            path->data[saved] = '\0';
+    }
+    return jsonw_check(smneo_jsonw_end_array(w));
+}
+
+static int write_value(smneo_state *st, smneo_jsonw *w, PyObject *obj, path_buf *path, int depth)
+{
+    if (depth > 64) {
+        const char *p = path_str(path);
+        smneo_py_param_error(st, p, "type", "Parameter %s is nested too deeply (more than 64 levels)",
+                             *p ? p : "(params)");
+        return -1;
+    }
+    if (PyUnicode_Check(obj)) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(obj, &n);
+        if (!s) {
+            if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                PyErr_Clear();
+                const char *p = path_str(path);
+                smneo_py_param_error(st, p, "type", "Parameter %s is not valid Unicode (lone surrogates)",
+                                     *p ? p : "(params)");
+            }
+            return -1;
+        }
+        return jsonw_check(smneo_jsonw_string(w, s, (size_t)n));
+    }
+    if (obj == Py_None)
+        return jsonw_check(smneo_jsonw_null(w));
+    if (PyBool_Check(obj))
+        return jsonw_check(smneo_jsonw_bool(w, obj == Py_True));
+    if (PyLong_Check(obj)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (overflow) {
+            const char *p = path_str(path);
+            smneo_py_param_error(st, p, "type", "Parameter %s is out of the 64-bit integer range",
+                                 *p ? p : "(params)");
+            return -1;
+        }
+        return jsonw_check(smneo_jsonw_int(w, (int64_t)v));
+    }
+    if (PyFloat_Check(obj)) {
+        double d = PyFloat_AS_DOUBLE(obj);
+        if (!isfinite(d)) {
+            const char *p = path_str(path);
+            smneo_py_param_error(st, p, "type", "Parameter %s must be a finite number, not %s",
+                                 *p ? p : "(params)", isnan(d) ? "NaN" : "infinity");
+            return -1;
+        }
+        return jsonw_check(smneo_jsonw_double(w, d));
+    }
+    if (PyDict_Check(obj)) {
+        if (Py_EnterRecursiveCall(" while converting parameters"))
+            return -1;
+        int rc = write_dict(st, w, obj, path, depth);
+        Py_LeaveRecursiveCall();
+        return rc;
+    }
+    if (PyList_Check(obj) || PyTuple_Check(obj)) {
+        if (Py_EnterRecursiveCall(" while converting parameters"))
+            return -1;
+        PyObject *fast = PySequence_Fast(obj, "list expected"); /* a stable snapshot for lists */
+        int rc = fast ? write_seq(st, w, fast, path, depth) : -1;
+        Py_XDECREF(fast);
+        Py_LeaveRecursiveCall();
+        return rc;
+    }
+    if (PyDateTime_Check(obj)) {
+        double epoch;
+        if (smneo_py_epoch(obj, &epoch))
+            return -1;
+        if (epoch == floor(epoch) && fabs(epoch) < 9e15)
+            return jsonw_check(smneo_jsonw_int(w, (int64_t)epoch));
+        return jsonw_check(smneo_jsonw_double(w, epoch));
+    }
+    return type_error(st, obj, path,
+                      "<class 'str'>, <class 'int'>, <class 'float'>, <class 'bool'>, <class 'dict'>, "
+                      "<class 'list'>, <class 'datetime.datetime'>");
+}
+
+int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj)
+{
+    if (!PyDateTimeAPI)
+        PyDateTime_IMPORT;
+    path_buf path = {NULL, 0, 0};
+    int rc = write_value(st, w, obj, &path, 0);
+    PyMem_Free(path.data);
+    return rc;
+}
+
+int smneo_py_params(smneo_state *st, PyObject *params, smneo_jsonw **out)
+{
+    *out = NULL;
+    if (params && params != Py_None && !PyDict_Check(params)) {
+        smneo_py_param_error(st, "", "type", "Parameters must be a dict, not %s", Py_TYPE(params)->tp_name);
+        return -1;
+    }
+    smneo_jsonw *w = NULL;
+    if (smneo_jsonw_new(&w)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc;
+    if (!params || params == Py_None) {
+        rc = jsonw_check(smneo_jsonw_begin_object(w));
+        if (!rc)
+            rc = jsonw_check(smneo_jsonw_end_object(w));
+    } else {
+        rc = smneo_py_to_json(st, w, params);
+    }
+    if (rc) {
+        smneo_jsonw_free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+/* ---- core value -> Python --------------------------------------------------- */
+
+typedef struct frame {
+    PyObject *container; /* borrowed from its parent (or the root) */
+    int is_structure;    /* members with null values are left out, as botocore does */
+} frame;
+
+typedef struct builder {
+    smneo_state *st;
+    frame stack[80];
+    int depth;
+    PyObject *root;
+    PyObject *key; /* pending member name (owned) */
+} builder;
+
+/* Attaches a new value (steals `v`) to the current container. */
+static int attach(builder *b, PyObject *v)
+{
+    if (!v)
+        return -1;
+    if (b->depth == 0) {
+        if (b->root) { /* a second top-level value: not possible from the core */
+            Py_DECREF(v);
+            PyErr_SetString(PyExc_RuntimeError, "smneo: malformed value walk");
+            return -1;
+        }
+        b->root = v;
+        return 0;
+    }
+    frame *f = &b->stack[b->depth - 1];
+    int rc;
+    if (PyList_CheckExact(f->container)) {
+        rc = PyList_Append(f->container, v);
+    } else {
+        if (!b->key) {
+            Py_DECREF(v);
+            PyErr_SetString(PyExc_RuntimeError, "smneo: value without a key in an object");
+            return -1;
+        }
+        rc = PyDict_SetItem(f->container, b->key, v);
+        Py_CLEAR(b->key);
+    }
+    Py_DECREF(v);
+    return rc;
+}
+
+static int push(builder *b, PyObject *container, int is_structure)
+{
+    if (!container)
+        return -1;
+    if (b->depth >= (int)(sizeof b->stack / sizeof b->stack[0])) {
+        Py_DECREF(container);
+        PyErr_SetString(PyExc_RuntimeError, "smneo: result nested too deeply");
+        return -1;
+    }
+    Py_INCREF(container); /* keep a borrowed pointer valid: attach() gives it to the parent */
+    if (attach(b, container)) {
+        Py_DECREF(container);
+        return -1;
+    }
+    b->stack[b->depth].container = container;
+    b->stack[b->depth].is_structure = is_structure;
+    b->depth++;
+    Py_DECREF(container); /* now owned by the parent or the root */
+    return 0;
+}
+
+static int v_begin_object(void *payload, const smneo_shape *shape, size_t count)
+{
+    builder *b = payload;
+    return push(b, PyDict_New(), !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
+}
+
+static int v_begin_array(void *payload, const smneo_shape *shape, size_t count)
+{
+    builder *b = payload;
+    return push(b, PyList_New(0), 0);
+}
+
+static int v_end(void *payload)
+{
+    builder *b = payload;
+    if (b->depth <= 0) {
+        PyErr_SetString(PyExc_RuntimeError, "smneo: unbalanced value walk");
+        return -1;
+    }
+    b->depth--;
+    return 0;
+}
+
+static int v_key(void *payload, const char *key, size_t len)
+{
+    builder *b = payload;
+    Py_CLEAR(b->key);
+    b->key = PyUnicode_DecodeUTF8(key, (Py_ssize_t)len, "surrogateescape");
+    if (!b->key)
+        return -1;
+    PyUnicode_InternInPlace(&b->key);
+    return 0;
+}
+
+static int v_string(void *payload, const char *s, size_t len)
+{
+    return attach(payload, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+}
+
+static int v_integer(void *payload, int64_t v)
+{
+    return attach(payload, PyLong_FromLongLong((long long)v));
+}
+
+static int v_number(void *payload, double v)
+{
+    return attach(payload, PyFloat_FromDouble(v));
+}
+
+static int v_boolean(void *payload, int v)
+{
+    return attach(payload, PyBool_FromLong(v));
+}
+
+static int v_timestamp(void *payload, double epoch)
+{
+    builder *b = payload;
+    PyObject *args = Py_BuildValue("(dO)", epoch, b->st->utc);
+    if (!args)
+        return -1;
+    PyObject *dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);
+    Py_DECREF(args);
+    return attach(b, dt);
+}
+
+static int v_null(void *payload)
+{
+    builder *b = payload;
+    if (b->depth > 0 && b->stack[b->depth - 1].is_structure && b->key) {
+        Py_CLEAR(b->key); /* botocore leaves members with null values out */
+        return 0;
+    }
+    Py_INCREF(Py_None);
+    return attach(b, Py_None);
+}
+
+static const smneo_visitor VISITOR = {v_begin_object, v_end, v_begin_array, v_end, v_key, v_string,
+                                      v_integer, v_number, v_boolean, v_timestamp, v_null};
+
+PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
+{
+    if (!PyDateTimeAPI)
+        PyDateTime_IMPORT;
+    builder b;
+    b.st = st;
+    b.depth = 0;
+    b.root = NULL;
+    b.key = NULL;
+    int rc = smneo_value_walk(v, &VISITOR, &b);
+    Py_CLEAR(b.key);
+    if (rc || PyErr_Occurred()) {
+        Py_CLEAR(b.root);
+        if (!PyErr_Occurred()) {
+            if (rc == SMNEO_ENOMEM)
+                PyErr_NoMemory();
+            else
+                PyErr_Format(PyExc_RuntimeError, "smneo: could not walk the result (%s)", smneo_strerror(rc));
+        }
+        return NULL;
+    }
+    if (!b.root)
+        Py_RETURN_NONE;
+    return b.root;
+}
+
+PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const char *request_id, int status,
+                            int attempts, int max_attempts_reached)
+{
+    PyObject *md = PyDict_New();
+    if (!md)
+        return NULL;
+    if (!request_id && resp)
+        request_id = smneo_response_header(resp, "x-amzn-RequestId");
+    PyObject *v;
+    if (request_id) {
+        v = PyUnicode_DecodeUTF8(request_id, (Py_ssize_t)strlen(request_id), "surrogateescape");
+        if (!v || PyDict_SetItem(md, st->s_RequestId, v))
+            goto fail;
+        Py_DECREF(v);
+    }
+    v = PyLong_FromLong(status ? status : (resp ? resp->status : 0));
+    if (!v || PyDict_SetItem(md, st->s_HTTPStatusCode, v))
+        goto fail;
+    Py_DECREF(v);
+    v = resp ? smneo_py_headers(resp) : PyDict_New();
+    if (!v || PyDict_SetItem(md, st->s_HTTPHeaders, v))
+        goto fail;
+    Py_DECREF(v);
+    if (max_attempts_reached && PyDict_SetItem(md, st->s_MaxAttemptsReached, Py_True))
+        goto fail_novalue;
+    v = PyLong_FromLong(attempts > 1 ? attempts - 1 : 0);
+    if (!v || PyDict_SetItem(md, st->s_RetryAttempts, v))
+        goto fail;
+    Py_DECREF(v);
+    return md;
+fail:
+    Py_XDECREF(v);
+fail_novalue:
+    Py_DECREF(md);
+    return NULL;
+}
+
+PyObject *smneo_py_result(smneo_state *st, const smneo_result *r)
+{
+    smneo_value root;
+    smneo_result_root(&root, r);
+    PyObject *d = smneo_py_value(st, &root);
+    if (!d)
+        return NULL;
+    if (d == Py_None) {
+        Py_DECREF(d);
+        d = PyDict_New();
+        if (!d)
+            return NULL;
+    }
+    if (!PyDict_Check(d)) {
+        Py_DECREF(d);
+        PyErr_SetString(PyExc_RuntimeError, "smneo: the result is not an object");
+        return NULL;
+    }
+    PyObject *md = smneo_py_metadata(st, smneo_result_response(r), smneo_result_request_id(r),
+                                     smneo_result_status(r), smneo_result_attempts(r), 0);
+    if (!md || PyDict_SetItem(d, st->s_ResponseMetadata, md)) {
+        Py_XDECREF(md);
+        Py_DECREF(d);
+        return NULL;
+    }
+    Py_DECREF(md);
+    return d;
+}

@@ -1,0 +1,206 @@
+"""Pure-Python glue over smneo._smneo: the Client class users import, paginator
+objects and client.exceptions. No protocol logic lives here: every request is
+built, signed, sent, retried and parsed by the C core."""
+import types
+
+from . import _smneo
+
+_OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
+_BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
+
+
+def _operation(name):
+    op = _OPERATIONS.get(name) or _BY_API_NAME.get(name)
+    if op is None:
+        raise ValueError("unknown operation %r: use one of %s" % (name, ", ".join(sorted(_OPERATIONS))))
+    return op
+
+
+class _Exceptions:
+    """client.exceptions: ClientError and the modeled service errors."""
+
+    ClientError = _smneo.ClientError
+
+    def __init__(self):
+        for name, cls in _smneo._modeled_errors.items():
+            setattr(self, name, cls)
+
+    def from_code(self, error_code):
+        """The exception class for a service error code (ClientError when not modeled)."""
+        return _smneo._modeled_errors.get(error_code, _smneo.ClientError)
+
+    def __repr__(self):
+        return "<smneo client exceptions: %s>" % ", ".join(["ClientError"] + sorted(_smneo._modeled_errors))
+
+
+_EXCEPTIONS = _Exceptions()
+
+
+def _pagination_config(config):
+    config = dict(config or {})
+    unknown = set(config) - {"MaxItems", "PageSize", "StartingToken"}
+    if unknown:
+        raise _smneo.ParamValidationError(
+            "Parameter validation failed:\nUnknown PaginationConfig key(s) %s: use MaxItems, PageSize, "
+            "StartingToken" % ", ".join(sorted(unknown)))
+    max_items = config.get("MaxItems") or 0
+    page_size = config.get("PageSize") or 0
+    for key, value in (("MaxItems", max_items), ("PageSize", page_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _smneo.ParamValidationError(
+                "Parameter validation failed:\nPaginationConfig.%s must be a positive int, not %r" % (key, value))
+    token = config.get("StartingToken")
+    if token is not None and not isinstance(token, str):
+        raise _smneo.ParamValidationError(
+            "Parameter validation failed:\nPaginationConfig.StartingToken must be a str, not %r" % (token,))
+    return int(max_items), int(page_size), token
+
+
+class PageIterator:
+    """Iterates over the pages (response dicts) of a paginated operation.
+
+    After the run, ``resume_token`` holds a token for PaginationConfig's
+    StartingToken when MaxItems stopped it early (else None)."""
+
+    def __init__(self, client, operation, params, max_items, page_size, starting_token):
+        self._client = client
+        self._op = operation
+        self._params = params
+        self._max_items = max_items
+        self._page_size = page_size
+        self._starting_token = starting_token
+        self.resume_token = None
+
+    @property
+    def result_keys(self):
+        return [self._op["result_key"]]
+
+    def __iter__(self):
+        run = self._client._paginate(self._op["name"], self._params, self._max_items, self._page_size,
+                                     self._starting_token, True)
+        try:
+            for page in run:
+                yield page
+        finally:
+            self.resume_token = run.resume_token
+            run.close()
+
+    def build_full_result(self):
+        """All pages merged as botocore does: the result list concatenated, plus
+        NextToken (the resume token) when MaxItems stopped the run early."""
+        key = self._op["result_key"]
+        out = {}
+        for page in self:
+            value = page.get(key)
+            if value is None:
+                continue
+            if key in out:
+                out[key].extend(value)
+            else:
+                out[key] = list(value)
+        if self.resume_token is not None:
+            out["NextToken"] = self.resume_token
+        return out
+
+    def search(self, expression):
+        """Yields the matches of a JMESPath expression over every page (needs jmespath)."""
+        import jmespath
+
+        compiled = jmespath.compile(expression)
+        for page in self:
+            result = compiled.search(page)
+            if isinstance(result, list):
+                yield from result
+            else:
+                yield result
+
+
+class Paginator:
+    """client.get_paginator(name): paginate(PaginationConfig=..., **params)."""
+
+    def __init__(self, client, operation):
+        self._client = client
+        self._op = operation
+
+    def paginate(self, PaginationConfig=None, **kwargs):  # noqa: N803 (boto3's name)
+        max_items, page_size, token = _pagination_config(PaginationConfig)
+        return PageIterator(self._client, self._op, kwargs, max_items, page_size, token)
+
+    def __repr__(self):
+        return "<smneo.Paginator %s>" % self._op["python_name"]
+
+
+class Client(_smneo.Client):
+    """smneo.Client(region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
+    aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
+    connect_timeout=60, read_timeout=60, verify=True, validation="strict",
+    allow_unknown_enum_values=False, config=None)
+
+    A SageMaker Neo client that takes boto3's arguments and returns boto3's dicts.
+    None means "resolve as boto3 does" (environment, shared config files, the
+    credential chain). validation: "strict" refuses requests with errors before
+    sending (ParamValidationError lists every issue), "warn" sends anyway, "off"
+    skips the checks. config: an optional botocore.config.Config whose
+    region_name, retries, connect_timeout and read_timeout are honoured.
+    Thread-safe: one client can be shared by many threads. close() (or a with
+    block) releases its connections.
+    """
+
+    def __init__(self, region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
+                 aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
+                 connect_timeout=60, read_timeout=60, verify=True, validation="strict",
+                 allow_unknown_enum_values=False, config=None, **internal):
+        if config is not None:
+            region_name = region_name or getattr(config, "region_name", None)
+            retries = getattr(config, "retries", None) or {}
+            if max_attempts is None:
+                if retries.get("total_max_attempts") is not None:
+                    max_attempts = retries["total_max_attempts"]
+                elif retries.get("max_attempts") is not None:
+                    max_attempts = retries["max_attempts"] + 1  # botocore counts retries there
+            retry_mode = retry_mode or retries.get("mode")
+            if getattr(config, "connect_timeout", None) is not None and connect_timeout == 60:
+                connect_timeout = config.connect_timeout
+            if getattr(config, "read_timeout", None) is not None and read_timeout == 60:
+                read_timeout = config.read_timeout
+        super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
+                         aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
+                         validation, allow_unknown_enum_values, **internal)
+        self.meta = types.SimpleNamespace(region_name=self.region_name, endpoint_url=self.endpoint_url,
+                                          service_name="sagemaker")
+
+    @property
+    def exceptions(self):
+        """ClientError and the modeled errors: client.exceptions.ResourceNotFound etc."""
+        return _EXCEPTIONS
+
+    def can_paginate(self, operation_name):
+        """True for list_compilation_jobs and list_pipeline_execution_steps."""
+        op = _OPERATIONS.get(operation_name) or _BY_API_NAME.get(operation_name)
+        return bool(op and op["result_key"])
+
+    def get_paginator(self, operation_name):
+        """A Paginator for list_compilation_jobs or list_pipeline_execution_steps."""
+        op = _operation(operation_name)
+        if not op["result_key"]:
+            raise ValueError("operation %s cannot be paginated: use list_compilation_jobs or "
+                             "list_pipeline_execution_steps" % operation_name)
+        return Paginator(self, op)
+
+    def iter_compilation_jobs(self, **filters):
+        """Yields every CompilationJobSummary over all pages (constant memory)."""
+        return self._paginate("ListCompilationJobs", filters, 0, 0, None, False)
+
+    def iter_pipeline_execution_steps(self, **kwargs):
+        """Yields every PipelineExecutionStep over all pages (constant memory)."""
+        return self._paginate("ListPipelineExecutionSteps", kwargs, 0, 0, None, False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+Client.__module__ = "smneo"
+Paginator.__module__ = "smneo"
+PageIterator.__module__ = "smneo"

@@ -1,0 +1,816 @@
+/* smneo._smneo: module definition, exceptions, Issue and Request types, the
+ * error mapping and module-level functions. The client lives in _client.c,
+ * value conversion in _convert.c. */
+#include "_smneo.h"
+
+#include <datetime.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* ---- Issue: a tuple (severity, path, rule, message) with named fields ------- */
+
+static PyObject *issue_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"severity", "path", "rule", "message", NULL};
+    PyObject *sev, *path, *rule, *msg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UUUU:Issue", kwlist, &sev, &path, &rule, &msg))
+        return NULL;
+    PyObject *items = PyTuple_Pack(4, sev, path, rule, msg);
+    if (!items)
+        return NULL;
+    PyObject *targs = PyTuple_Pack(1, items);
+    Py_DECREF(items);
+    if (!targs)
+        return NULL;
+    PyObject *self = PyTuple_Type.tp_new(type, targs, NULL);
+    Py_DECREF(targs);
+    return self;
+}
+
+static PyObject *issue_field(PyObject *self, void *closure)
+{
+    Py_ssize_t i = (Py_ssize_t)(intptr_t)closure;
+    if (PyTuple_GET_SIZE(self) <= i) {
+        PyErr_SetString(PyExc_AttributeError, "malformed Issue");
+        return NULL;
+    }
+    PyObject *v = PyTuple_GET_ITEM(self, i);
+    Py_INCREF(v);
+    return v;
+}
+
+static PyObject *issue_repr(PyObject *self)
+{
+    if (PyTuple_GET_SIZE(self) != 4)
+        return PyUnicode_FromString("Issue(?)");
+    return PyUnicode_FromFormat("Issue(severity=%R, path=%R, rule=%R, message=%R)", PyTuple_GET_ITEM(self, 0),
+                                PyTuple_GET_ITEM(self, 1), PyTuple_GET_ITEM(self, 2), PyTuple_GET_ITEM(self, 3));
+}
+
+static PyObject *issue_reduce(PyObject *self, PyObject *unused)
+{
+    PyObject *items = PyTuple_GetSlice(self, 0, PyTuple_GET_SIZE(self));
+    if (!items)
+        return NULL;
+    PyObject *r = Py_BuildValue("(ON)", (PyObject *)Py_TYPE(self), items);
+    return r;
+}
+
+static PyGetSetDef issue_getset[] = {
+    {"severity", issue_field, NULL, "'error' or 'warning'", (void *)0},
+    {"path", issue_field, NULL, "field path, e.g. 'OutputConfig.CompilerOptions.gpu-code' ('' for the root)",
+     (void *)1},
+    {"rule", issue_field, NULL, "stable rule id (docs/validation.md)", (void *)2},
+    {"message", issue_field, NULL, "what is wrong and what to change", (void *)3},
+    {NULL},
+};
+
+static PyMethodDef issue_methods[] = {
+    {"__reduce__", issue_reduce, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PyType_Slot issue_slots[] = {
+    {Py_tp_new, issue_new},
+    {Py_tp_repr, issue_repr},
+    {Py_tp_getset, issue_getset},
+    {Py_tp_methods, issue_methods},
+    {Py_tp_doc, "Issue(severity, path, rule, message)\n\n"
+                "One validation finding: severity is 'error' or 'warning', path the field\n"
+                "('Tags[3].Key', '' for the root), rule a stable id, message what to change.\n"
+                "A tuple: unpacks as (severity, path, rule, message)."},
+    {0, NULL},
+};
+
+static PyType_Spec issue_spec = {"smneo.Issue", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, issue_slots};
+
+static PyObject *make_issue(smneo_state *st, const smneo_issue *is)
+{
+    const char *sev = is->severity == SMNEO_SEVERITY_WARNING ? "warning" : "error";
+    PyObject *items = Py_BuildValue("(ssss)", sev, is->path ? is->path : "", is->rule ? is->rule : "",
+                                    is->message ? is->message : "");
+    if (!items)
+        return NULL;
+    PyObject *targs = PyTuple_Pack(1, items);
+    Py_DECREF(items);
+    if (!targs)
+        return NULL;
+    PyObject *r = PyTuple_Type.tp_new(st->IssueType, targs, NULL);
+    Py_DECREF(targs);
+    return r;
+}
+
+PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues)
+{
+    size_t n = issues ? smneo_issues_count(issues) : 0;
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (!list)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *it = make_issue(st, smneo_issues_at(issues, i));
+        if (!it) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, it);
+    }
+    return list;
+}
+
+/* ---- Request: a signed request that was not sent ----------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *method, *url, *headers, *body;
+} RequestObject;
+
+static int request_traverse(RequestObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->headers);
+    return 0;
+}
+
+static int request_clear(RequestObject *self)
+{
+    Py_CLEAR(self->method);
+    Py_CLEAR(self->url);
+    Py_CLEAR(self->headers);
+    Py_CLEAR(self->body);
+    return 0;
+}
+
+static void request_dealloc(RequestObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    request_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *request_repr(RequestObject *self)
+{
+    /* The signature and a session token are credentials: leave them out. */
+    return PyUnicode_FromFormat("<smneo.Request %U %U (%zd headers, %zd body bytes)>", self->method, self->url,
+                                PyDict_GET_SIZE(self->headers), PyBytes_GET_SIZE(self->body));
+}
+
+#include <structmember.h>
+static PyMemberDef request_members[] = {
+    {"method", T_OBJECT, offsetof(RequestObject, method), READONLY, "HTTP method ('POST')"},
+    {"url", T_OBJECT, offsetof(RequestObject, url), READONLY, "full URL"},
+    {"headers", T_OBJECT, offsetof(RequestObject, headers), READONLY,
+     "dict of headers in the order they are sent (Authorization included)"},
+    {"body", T_OBJECT, offsetof(RequestObject, body), READONLY, "body bytes"},
+    {NULL},
+};
+
+static PyType_Slot request_slots[] = {
+    {Py_tp_dealloc, request_dealloc},
+    {Py_tp_traverse, request_traverse},
+    {Py_tp_clear, request_clear},
+    {Py_tp_repr, request_repr},
+    {Py_tp_members, request_members},
+    {Py_tp_doc, "A signed request built by Client.build_request (nothing was sent).\n\n"
+                "Attributes: method, url, headers (dict), body (bytes)."},
+    {0, NULL},
+};
+
+static PyType_Spec request_spec = {"smneo.Request", sizeof(RequestObject), 0,
+                                   Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+                                       Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                   request_slots};
+
+PyObject *smneo_py_request(smneo_state *st, const smneo_request *req)
+{
+    RequestObject *self = PyObject_GC_New(RequestObject, st->RequestType);
+    if (!self)
+        return NULL;
+    self->method = PyUnicode_FromString(req->method ? req->method : "");
+    self->url = PyUnicode_FromString(req->url ? req->url : "");
+    self->headers = PyDict_New();
+    self->body = PyBytes_FromStringAndSize(req->body ? req->body : "", req->body ? (Py_ssize_t)req->body_len : 0);
+    PyObject_GC_Track(self);
+    if (!self->method || !self->url || !self->headers || !self->body) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    for (size_t i = 0; i < req->header_count; i++) {
+        PyObject *v = PyUnicode_FromString(req->headers[i].value);
+        if (!v || PyDict_SetItemString(self->headers, req->headers[i].name, v)) {
+            Py_XDECREF(v);
+            Py_DECREF(self);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return (PyObject *)self;
+}
+
+/* ---- headers ----------------------------------------------------------------- */
+
+PyObject *smneo_py_headers(const smneo_response *resp)
+{
+    PyObject *d = PyDict_New();
+    if (!d)
+        return NULL;
+    char small[128];
+    for (size_t i = 0; i < resp->header_count; i++) {
+        const char *name = resp->headers[i].name;
+        size_t n = strlen(name);
+        char *low = n < sizeof small ? small : PyMem_Malloc(n + 1);
+        if (!low) {
+            Py_DECREF(d);
+            return PyErr_NoMemory();
+        }
+        for (size_t k = 0; k < n; k++)
+            low[k] = (char)((name[k] >= 'A' && name[k] <= 'Z') ? name[k] + 32 : name[k]);
+        low[n] = '\0';
+        PyObject *key = PyUnicode_DecodeLatin1(low, (Py_ssize_t)n, NULL);
+        if (low != small)
+            PyMem_Free(low);
+        const char *val = resp->headers[i].value ? resp->headers[i].value : "";
+        PyObject *v = PyUnicode_DecodeLatin1(val, (Py_ssize_t)strlen(val), NULL);
+        if (!key || !v)
+            goto fail;
+        PyObject *old = PyDict_GetItemWithError(d, key);
+        if (old) {
+            PyObject *joined = PyUnicode_FromFormat("%U, %U", old, v);
+            Py_DECREF(v);
+            v = joined;
+            if (!v)
+                goto fail;
+        } else if (PyErr_Occurred()) {
+            goto fail;
+        }
+        if (PyDict_SetItem(d, key, v))
+            goto fail;
+        Py_DECREF(key);
+        Py_DECREF(v);
+        continue;
+    fail:
+        Py_XDECREF(key);
+        Py_XDECREF(v);
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int add_header_pair(smneo_response *resp, PyObject *k, PyObject *v)
+{
+    Py_ssize_t kn, vn;
+    const char *ks, *vs;
+    if (!PyUnicode_Check(k) || !(PyUnicode_Check(v) || PyBytes_Check(v))) {
+        PyErr_SetString(PyExc_TypeError, "headers: names must be str and values str or bytes");
+        return -1;
+    }
+    ks = PyUnicode_AsUTF8AndSize(k, &kn);
+    if (!ks)
+        return -1;
+    if (PyBytes_Check(v)) {
+        vs = PyBytes_AS_STRING(v);
+        vn = PyBytes_GET_SIZE(v);
+    } else {
+        vs = PyUnicode_AsUTF8AndSize(v, &vn);
+        if (!vs)
+            return -1;
+    }
+    if (smneo_response_add_header(resp, ks, (size_t)kn, vs, (size_t)vn)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+int smneo_py_make_response(smneo_response **out, int status, PyObject *headers, PyObject *body)
+{
+    *out = NULL;
+    smneo_response *resp = NULL;
+    if (smneo_response_new(&resp, status)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (headers && headers != Py_None) {
+        PyObject *items = PyMapping_Check(headers) && !PyList_Check(headers) && !PyTuple_Check(headers)
+                              ? PyMapping_Items(headers)
+                              : PySequence_List(headers);
+        if (!items)
+            goto fail;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+            PyObject *pair = PyList_GET_ITEM(items, i);
+            if (!PyTuple_Check(pair) && !PyList_Check(pair)) {
+                PyErr_SetString(PyExc_TypeError, "headers must be a mapping or a sequence of (name, value) pairs");
+                Py_DECREF(items);
+                goto fail;
+            }
+            if (PySequence_Size(pair) != 2) {
+                PyErr_SetString(PyExc_TypeError, "headers must be a mapping or a sequence of (name, value) pairs");
+                Py_DECREF(items);
+                goto fail;
+            }
+            PyObject *k = PySequence_GetItem(pair, 0), *v = PySequence_GetItem(pair, 1);
+            int rc = (k && v) ? add_header_pair(resp, k, v) : -1;
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            if (rc) {
+                Py_DECREF(items);
+                goto fail;
+            }
+        }
+        Py_DECREF(items);
+    }
+    if (body && body != Py_None) {
+        Py_buffer view;
+        if (PyUnicode_Check(body)) {
+            Py_ssize_t n;
+            const char *s = PyUnicode_AsUTF8AndSize(body, &n);
+            if (!s)
+                goto fail;
+            if (n && smneo_response_append_body(resp, s, (size_t)n)) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+        } else {
+            if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE))
+                goto fail;
+            int rc = view.len ? smneo_response_append_body(resp, view.buf, (size_t)view.len) : 0;
+            PyBuffer_Release(&view);
+            if (rc) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+        }
+    }
+    *out = resp;
+    return 0;
+fail:
+    smneo_response_free(resp);
+    return -1;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+PyObject *smneo_py_param_error(smneo_state *st, const char *path, const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PyObject *msg = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (!msg)
+        return NULL;
+    PyObject *issue = Py_BuildValue("(sssO)", "error", path ? path : "", rule, msg);
+    PyObject *targs = issue ? PyTuple_Pack(1, issue) : NULL;
+    PyObject *is = targs ? PyTuple_Type.tp_new(st->IssueType, targs, NULL) : NULL;
+    Py_XDECREF(issue);
+    Py_XDECREF(targs);
+    PyObject *list = is ? PyList_New(1) : NULL;
+    if (!list) {
+        Py_XDECREF(is);
+        Py_DECREF(msg);
+        return NULL;
+    }
+    PyList_SET_ITEM(list, 0, is);
+    PyObject *text = PyUnicode_FromFormat("Parameter validation failed:\n%U", msg);
+    Py_DECREF(msg);
+    PyObject *exc = text ? PyObject_CallOneArg(st->ParamValidationError, text) : NULL;
+    Py_XDECREF(text);
+    if (exc && PyObject_SetAttr(exc, st->s_issues, list) == 0)
+        PyErr_SetObject(st->ParamValidationError, exc);
+    Py_XDECREF(exc);
+    Py_DECREF(list);
+    return NULL;
+}
+
+static PyObject *str_or_none(const char *s)
+{
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+}
+
+/* Raises `cls(message)` with extra attributes (name, value) pairs, NULL-terminated. */
+static PyObject *raise_with(PyObject *cls, PyObject *message, ...)
+{
+    if (!message)
+        return NULL;
+    PyObject *exc = PyObject_CallOneArg(cls, message);
+    Py_DECREF(message);
+    if (!exc)
+        return NULL;
+    va_list ap;
+    va_start(ap, message);
+    PyObject *name;
+    int failed = 0;
+    while ((name = va_arg(ap, PyObject *)) != NULL) {
+        PyObject *value = va_arg(ap, PyObject *); /* stolen */
+        if (failed || !value || PyObject_SetAttr(exc, name, value))
+            failed = 1;
+        Py_XDECREF(value);
+    }
+    va_end(ap);
+    if (!failed)
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int max_attempts)
+{
+    const char *code = err && err->service_code ? err->service_code : NULL;
+    const char *message = err && err->message ? err->message : NULL;
+    int attempts = err ? err->attempts : 0;
+    int reached = err && err->retryable && max_attempts > 0 && attempts >= max_attempts;
+
+    PyObject *response = PyDict_New();
+    PyObject *error = PyDict_New();
+    if (!response || !error)
+        goto fail;
+    PyObject *v = PyUnicode_FromString(code ? code : "Unknown");
+    if (!v || PyDict_SetItem(error, st->s_Code, v)) {
+        Py_XDECREF(v);
+        goto fail;
+    }
+    Py_DECREF(v);
+    v = PyUnicode_DecodeUTF8(message ? message : "", message ? (Py_ssize_t)strlen(message) : 0, "replace");
+    if (!v || PyDict_SetItem(error, st->s_Message, v)) {
+        Py_XDECREF(v);
+        goto fail;
+    }
+    Py_DECREF(v);
+    if (PyDict_SetItem(response, st->s_Error, error))
+        goto fail;
+    PyObject *md = smneo_py_metadata(st, err ? err->response : NULL, err ? err->request_id : NULL,
+                                     err ? err->http_status : 0, attempts, reached);
+    if (!md || PyDict_SetItem(response, st->s_ResponseMetadata, md)) {
+        Py_XDECREF(md);
+        goto fail;
+    }
+    Py_DECREF(md);
+
+    PyObject *cls = st->ClientError;
+    if (code) {
+        PyObject *sub = PyDict_GetItemString(st->modeled_errors, code);
+        if (sub)
+            cls = sub;
+    }
+    char retry_info[64] = "";
+    if (reached)
+        snprintf(retry_info, sizeof retry_info, " (reached max retries: %d)", attempts - 1);
+    PyObject *text = PyUnicode_FromFormat("An error occurred (%s) when calling the %s operation%s: %s",
+                                          code ? code : "Unknown", operation ? operation : "?", retry_info,
+                                          message ? message : "Unknown");
+    Py_DECREF(error);
+    return raise_with(cls, text, st->s_response, response, st->s_operation_name, str_or_none(operation), NULL);
+fail:
+    Py_XDECREF(response);
+    Py_XDECREF(error);
+    return NULL;
+}
+
+PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                         int max_attempts)
+{
+    const char *msg = err && err->message ? err->message : smneo_strerror(code);
+    switch (code) {
+    case SMNEO_ENOMEM:
+        return PyErr_NoMemory();
+    case SMNEO_EVALIDATION: {
+        PyObject *issues = smneo_py_issues(st, err ? err->issues : NULL);
+        if (!issues)
+            return NULL;
+        /* botocore's layout: a header line, then one line per problem */
+        PyObject *lines = PyUnicode_FromString("Parameter validation failed:");
+        for (Py_ssize_t i = 0; lines && i < PyList_GET_SIZE(issues); i++) {
+            PyObject *is = PyList_GET_ITEM(issues, i);
+            PyObject *path = PyTuple_GET_ITEM(is, 1);
+            PyObject *next = PyUnicode_FromFormat("%U\n%s%U%s%U [%U]", lines,
+                                                  PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(is, 0),
+                                                                                   "warning") == 0
+                                                      ? "warning: "
+                                                      : "",
+                                                  path, PyUnicode_GET_LENGTH(path) ? ": " : "",
+                                                  PyTuple_GET_ITEM(is, 3), PyTuple_GET_ITEM(is, 2));
+            Py_DECREF(lines);
+            lines = next;
+        }
+        if (lines && PyList_GET_SIZE(issues) == 0) {
+            PyObject *next = PyUnicode_FromFormat("%U\n%s", lines, msg);
+            Py_DECREF(lines);
+            lines = next;
+        }
+        if (!lines) {
+            Py_DECREF(issues);
+            return NULL;
+        }
+        return raise_with(st->ParamValidationError, lines, st->s_issues, issues, NULL);
+    }
+    case SMNEO_ENOCREDENTIALS:
+        return raise_with(st->NoCredentialsError, str_or_none(msg), NULL);
+    case SMNEO_ECREDENTIALS:
+        return raise_with(st->CredentialRetrievalError, str_or_none(msg), NULL);
+    case SMNEO_ENOREGION:
+        return raise_with(st->NoRegionError, str_or_none(msg), NULL);
+    case SMNEO_ECONNECT:
+    case SMNEO_EDNS:
+        return raise_with(st->EndpointConnectionError, str_or_none(msg), NULL);
+    case SMNEO_ETLS:
+        return raise_with(st->SSLError, str_or_none(msg), NULL);
+    case SMNEO_ETIMEOUT:
+        return raise_with(st->ReadTimeoutError, str_or_none(msg), NULL);
+    case SMNEO_EPROTOCOL:
+        if (err && err->http_status >= 300)
+            return client_error(st, err, operation, max_attempts);
+        return raise_with(st->ResponseParserError, str_or_none(msg), NULL);
+    case SMNEO_ESERVICE:
+    case SMNEO_ENOTFOUND:
+    case SMNEO_ETHROTTLED:
+    case SMNEO_EINUSE:
+    case SMNEO_ELIMIT:
+    case SMNEO_EAUTH:
+        return client_error(st, err, operation, max_attempts);
+    case SMNEO_EJOBFAILED:
+        return raise_with(st->CompilationJobFailed, PyUnicode_FromFormat("Compilation job failed: %s", msg),
+                          st->s_FailureReason, str_or_none(err ? err->message : NULL), NULL);
+    case SMNEO_EJOBSTOPPED:
+        return raise_with(st->CompilationJobStopped, str_or_none(msg), NULL);
+    case SMNEO_EWAITTIMEOUT:
+        return raise_with(st->WaiterTimeout, str_or_none(msg), NULL);
+    case SMNEO_ECANCELLED:
+        return raise_with(st->WaiterCancelled, str_or_none(msg), NULL);
+    case SMNEO_EINVAL:
+        return raise_with(PyExc_ValueError, str_or_none(msg), NULL);
+    case SMNEO_EUNSUPPORTED:
+        return raise_with(PyExc_NotImplementedError, str_or_none(msg), NULL);
+    case SMNEO_EIO:
+        return raise_with(PyExc_OSError, str_or_none(msg), NULL);
+    default:
+        return raise_with(st->SmneoError, str_or_none(msg), NULL);
+    }
+}
+
+/* ---- module functions -------------------------------------------------------- */
+
+static PyObject *mod_validate(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"operation_name", "params", "allow_unknown_enum_values", NULL};
+    const char *op;
+    PyObject *params = Py_None;
+    int allow = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|O$p:validate", kwlist, &op, &params, &allow))
+        return NULL;
+    smneo_state *st = smneo_get_state(module);
+    const smneo_operation *o = smneo_model_operation(op);
+    if (!o)
+        return PyErr_Format(PyExc_ValueError, "unknown operation %R: use e.g. 'CreateCompilationJob'",
+                            PyTuple_GET_ITEM(args, 0));
+    smneo_jsonw *w;
+    if (smneo_py_params(st, params, &w)) {
+        /* a value that cannot be converted is itself a finding */
+        if (PyErr_ExceptionMatches(st->ParamValidationError)) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            PyObject *issues = value ? PyObject_GetAttr(value, st->s_issues) : NULL;
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            return issues;
+        }
+        return NULL;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
+    vo.allow_unknown_enum_values = allow;
+    smneo_issues *issues = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_validate(&issues, o->name, json, len, &vo, &err);
+    smneo_jsonw_free(w);
+    PyObject *res;
+    if (rc == SMNEO_EVALIDATION && err.issues)
+        res = smneo_py_issues(st, err.issues);
+    else if (rc)
+        res = smneo_py_raise(st, rc, &err, o->name, 0);
+    else
+        res = smneo_py_issues(st, issues);
+    smneo_issues_free(issues);
+    smneo_error_clear(&err);
+    return res;
+}
+
+static PyObject *mod_operations(PyObject *module, PyObject *unused)
+{
+    size_t n = smneo_model_operation_count();
+    PyObject *list = PyList_New(0);
+    if (!list)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const smneo_operation *o = smneo_model_operation_at(i);
+        PyObject *errors = PyTuple_New((Py_ssize_t)o->error_count);
+        if (!errors)
+            goto fail;
+        for (size_t k = 0; k < o->error_count; k++) {
+            PyObject *s = PyUnicode_FromString(o->errors[k]);
+            if (!s) {
+                Py_DECREF(errors);
+                goto fail;
+            }
+            PyTuple_SET_ITEM(errors, (Py_ssize_t)k, s);
+        }
+        PyObject *t = Py_BuildValue("{s:s,s:s,s:z,s:z,s:z,s:z,s:N}", "name", o->name, "python_name",
+                                    o->python_name, "input_token", o->input_token, "output_token",
+                                    o->output_token, "limit_key", o->limit_key, "result_key", o->result_key,
+                                    "errors", errors);
+        if (!t || PyList_Append(list, t)) {
+            Py_XDECREF(t);
+            goto fail;
+        }
+        Py_DECREF(t);
+    }
+    return list;
+fail:
+    Py_DECREF(list);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"validate", (PyCFunction)(void (*)(void))mod_validate, METH_VARARGS | METH_KEYWORDS,
+     "validate(operation_name, params, *, allow_unknown_enum_values=False) -> list[Issue]\n\n"
+     "Checks params for an operation ('CreateCompilationJob' or 'create_compilation_job')\n"
+     "without sending anything and returns every finding (errors and warnings)."},
+    {"_operations", mod_operations, METH_NOARGS, "The operations of the model (internal)."},
+    {NULL},
+};
+
+/* ---- module init ------------------------------------------------------------- */
+
+static PyObject *new_exc(PyObject *module, const char *name, PyObject *base, const char *doc)
+{
+    char full[96];
+    snprintf(full, sizeof full, "smneo.%s", name);
+    PyObject *exc = PyErr_NewExceptionWithDoc(full, doc, base, NULL);
+    if (!exc)
+        return NULL;
+    if (PyModule_AddObjectRef(module, name, exc)) {
+        Py_DECREF(exc);
+        return NULL;
+    }
+    return exc;
+}
+
+static int intern(PyObject **slot, const char *s)
+{
+    *slot = PyUnicode_InternFromString(s);
+    return *slot ? 0 : -1;
+}
+
+static int module_exec(PyObject *module)
+{
+    smneo_state *st = smneo_get_state(module);
+    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI)
+        return -1;
+    st->utc = PyDateTime_TimeZone_UTC;
+    Py_INCREF(st->utc);
+
+    st->IssueType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &issue_spec, (PyObject *)&PyTuple_Type);
+    if (!st->IssueType || PyModule_AddType(module, st->IssueType))
+        return -1;
+    st->RequestType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &request_spec, NULL);
+    if (!st->RequestType || PyModule_AddType(module, st->RequestType))
+        return -1;
+
+#define EXC(field, name, base, doc)                                                                               \
+    do {                                                                                                       \
+        st->field = new_exc(module, name, base, doc);                                                          \
+        if (!st->field)                                                                                        \
+            return -1;                                                                                         \
+    } while (0)
+    EXC(SmneoError, "SmneoError", PyExc_Exception, "Base class of every smneo error (botocore's BotoCoreError).");
+    EXC(ClientError, "ClientError", st->SmneoError,
+        "The service answered with an error. .response is boto3's error dict\n"
+        "({'Error': {'Code', 'Message'}, 'ResponseMetadata': {...}}), .operation_name the API name.");
+    {
+        PyObject *bases = PyTuple_Pack(2, st->SmneoError, PyExc_ValueError);
+        if (!bases)
+            return -1;
+        st->ParamValidationError = new_exc(module, "ParamValidationError", bases,
+                                           "Parameters refused before sending. .issues lists every finding\n"
+                                           "(smneo.Issue: severity, path, rule, message).");
+        Py_DECREF(bases);
+        if (!st->ParamValidationError)
+            return -1;
+    }
+    EXC(NoCredentialsError, "NoCredentialsError", st->SmneoError, "No credentials were found anywhere in the chain.");
+    EXC(CredentialRetrievalError, "CredentialRetrievalError", st->SmneoError,
+        "A credential source exists but could not provide credentials.");
+    EXC(NoRegionError, "NoRegionError", st->SmneoError, "No region: pass region_name or set AWS_REGION.");
+    EXC(HTTPClientError, "HTTPClientError", st->SmneoError, "The request could not be sent or answered.");
+    EXC(EndpointConnectionError, "EndpointConnectionError", st->HTTPClientError,
+        "Could not connect to the endpoint (refused, unreachable, DNS).");
+    EXC(SSLError, "SSLError", st->EndpointConnectionError, "TLS handshake or certificate verification failed.");
+    EXC(ReadTimeoutError, "ReadTimeoutError", st->HTTPClientError, "Connect or read timeout.");
+    EXC(ResponseParserError, "ResponseParserError", st->SmneoError, "The response was malformed or truncated.");
+    EXC(WaiterError, "WaiterError", st->SmneoError, "Base class of the waiter's errors.");
+    EXC(CompilationJobFailed, "CompilationJobFailed", st->WaiterError,
+        "The compilation job ended FAILED; .FailureReason holds the service's reason.");
+    EXC(CompilationJobStopped, "CompilationJobStopped", st->WaiterError, "The compilation job ended STOPPED.");
+    EXC(WaiterTimeout, "WaiterTimeout", st->WaiterError, "The waiter's overall timeout elapsed.");
+    EXC(WaiterCancelled, "WaiterCancelled", st->WaiterError, "The waiter's callback returned False.");
+#undef EXC
+
+    st->modeled_errors = PyDict_New();
+    if (!st->modeled_errors)
+        return -1;
+    for (size_t i = 0; i < smneo_model_operation_count(); i++) {
+        const smneo_operation *o = smneo_model_operation_at(i);
+        for (size_t k = 0; k < o->error_count; k++) {
+            const char *name = o->errors[k];
+            if (PyDict_GetItemString(st->modeled_errors, name))
+                continue;
+            PyObject *exc = new_exc(module, name, st->ClientError, "A modeled service error (a ClientError).");
+            if (!exc)
+                return -1;
+            int rc = PyDict_SetItemString(st->modeled_errors, name, exc);
+            Py_DECREF(exc);
+            if (rc)
+                return -1;
+        }
+    }
+    if (PyModule_AddObjectRef(module, "_modeled_errors", st->modeled_errors))
+        return -1;
+
+    if (intern(&st->s_ResponseMetadata, "ResponseMetadata") || intern(&st->s_RequestId, "RequestId") ||
+        intern(&st->s_HTTPStatusCode, "HTTPStatusCode") || intern(&st->s_HTTPHeaders, "HTTPHeaders") ||
+        intern(&st->s_RetryAttempts, "RetryAttempts") || intern(&st->s_MaxAttemptsReached, "MaxAttemptsReached") ||
+        intern(&st->s_Error, "Error") || intern(&st->s_Code, "Code") || intern(&st->s_Message, "Message") ||
+        intern(&st->s_response, "response") || intern(&st->s_operation_name, "operation_name") ||
+        intern(&st->s_issues, "issues") || intern(&st->s_FailureReason, "FailureReason") ||
+        intern(&st->s_last_response, "last_response") || intern(&st->s_timestamp, "timestamp") ||
+        intern(&st->s_endpoint_url, "endpoint_url"))
+        return -1;
+
+    if (smneo_py_client_types(module, st))
+        return -1;
+    if (PyModule_AddStringConstant(module, "core_version", smneo_version()) ||
+        PyModule_AddStringConstant(module, "__version__", "0.1.0"))
+        return -1;
+    return 0;
+}
+
+#define STATE_FIELDS(X)                                                                                        \
+    X(ClientType) X(PaginateType) X(RequestType) X(IssueType) X(SmneoError) X(ClientError)                      \
+    X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
+    X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ResponseParserError)       \
+    X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
+    X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
+    X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
+    X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    smneo_state *st = smneo_get_state(module);
+#define V(f) Py_VISIT(st->f);
+    STATE_FIELDS(V)
+#undef V
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    smneo_state *st = smneo_get_state(module);
+#define C(f) Py_CLEAR(st->f);
+    STATE_FIELDS(C)
+#undef C
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+struct PyModuleDef smneo_module_def = {
+    PyModuleDef_HEAD_INIT,
+    "smneo._smneo",
+    "C core of smneo: a fast, validating client for the SageMaker Neo compilation API.\n"
+    "Use the `smneo` package; this module is its implementation.",
+    sizeof(smneo_state),
+    module_methods,
+    module_slots,
+    module_traverse,
+    module_clear,
+    module_free,
+};
+
+PyMODINIT_FUNC PyInit__smneo(void)
+{
+    return PyModuleDef_Init(&smneo_module_def);
+}

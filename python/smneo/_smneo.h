@@ -1,0 +1,89 @@
+/* Private header of the smneo CPython extension (python/smneo/_*.c).
+ *
+ * The extension is a thin binding: it converts Python values to the core's
+ * JSON (smneo_jsonw), calls the core with the GIL released, converts results
+ * back with the core's typed visitor and maps error codes to exceptions. */
+#ifndef SMNEO_PY_H
+#define SMNEO_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "smneo.h"
+
+/* Every type and exception lives in the module state (multi-phase init). */
+typedef struct smneo_state {
+    PyTypeObject *ClientType;
+    PyTypeObject *PaginateType;
+    PyTypeObject *RequestType;
+    PyTypeObject *IssueType;
+
+    PyObject *SmneoError;
+    PyObject *ClientError;
+    PyObject *ParamValidationError;
+    PyObject *NoCredentialsError;
+    PyObject *CredentialRetrievalError;
+    PyObject *NoRegionError;
+    PyObject *HTTPClientError;
+    PyObject *EndpointConnectionError;
+    PyObject *SSLError;
+    PyObject *ReadTimeoutError;
+    PyObject *ResponseParserError;
+    PyObject *WaiterError;
+    PyObject *CompilationJobFailed;
+    PyObject *CompilationJobStopped;
+    PyObject *WaiterTimeout;
+    PyObject *WaiterCancelled;
+    PyObject *modeled_errors; /* dict: service code -> ClientError subclass */
+
+    PyObject *utc;            /* datetime.timezone.utc */
+    /* interned keys used on every call */
+    PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
+        *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,
+        *s_FailureReason, *s_last_response, *s_timestamp, *s_endpoint_url;
+} smneo_state;
+
+extern struct PyModuleDef smneo_module_def;
+
+static inline smneo_state *smneo_get_state(PyObject *module)
+{
+    return (smneo_state *)PyModule_GetState(module);
+}
+
+/* ---- _smneo.c: errors, Issue, Request, module functions --------------------- */
+/* Raises the exception for a failed core call (always returns NULL). `err`
+ * may be NULL; it is not cleared. operation may be NULL. max_attempts is the
+ * client's (0 when unknown) and only decides MaxAttemptsReached. */
+PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                         int max_attempts);
+/* A Python list of Issue objects for a core issues list (NULL -> []). */
+PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues);
+/* Raises ParamValidationError with a single issue (returns NULL). */
+PyObject *smneo_py_param_error(smneo_state *st, const char *path, const char *rule, const char *fmt, ...);
+/* Wraps a request into a Request object. */
+PyObject *smneo_py_request(smneo_state *st, const smneo_request *req);
+/* A dict of response headers, names lower-cased (repeated names joined by ", "). */
+PyObject *smneo_py_headers(const smneo_response *resp);
+/* Builds a smneo_response from (status, headers mapping or pairs, body bytes/str). */
+int smneo_py_make_response(smneo_response **out, int status, PyObject *headers, PyObject *body);
+
+/* ---- _convert.c ---------------------------------------------------------- */
+/* Writes a Python object as JSON into w. Unsupported values raise
+ * ParamValidationError naming the field path. Returns 0 or -1 (exception set). */
+int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj);
+/* Converts params (a dict or None) into a new JSON writer; -1 on error. */
+int smneo_py_params(smneo_state *st, PyObject *params, smneo_jsonw **out);
+/* Converts a core value into Python objects (dicts, lists, datetimes...). */
+PyObject *smneo_py_value(smneo_state *st, const smneo_value *v);
+/* A result as boto3 returns it: the body plus ResponseMetadata. */
+PyObject *smneo_py_result(smneo_state *st, const smneo_result *r);
+/* ResponseMetadata for a response (any of the arguments may be 0/NULL). */
+PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const char *request_id, int status,
+                            int attempts, int max_attempts_reached);
+/* An epoch-seconds float or int from a datetime (naive = UTC) or number; -1 on error. */
+int smneo_py_epoch(PyObject *obj, double *out);
+
+/* ---- _client.c ----------------------------------------------------------- */
+int smneo_py_client_types(PyObject *module, smneo_state *st);
+
+#endif

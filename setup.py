@@ -1,0 +1,108 @@
+"""Builds the smneo Python package and its C extension smneo._smneo.
+
+The extension is compiled from python/smneo/_*.c TOGETHER WITH every
+core/src/*.c file, so the binding and the core it wraps never disagree.
+
+    python3 setup.py build_ext --inplace   # offline: puts _smneo*.so into python/smneo/
+    pip install .                          # where pip can reach setuptools and wheel
+
+System libraries (Debian: libcurl4-openssl-dev libcjson-dev libssl-dev
+zlib1g-dev libarchive-dev libpcre2-dev, optionally libdeflate-dev libb2-dev)
+are found with pkg-config, mirroring CMakeLists.txt.
+"""
+import glob
+import os
+import shutil
+import subprocess
+
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.chdir(HERE)  # every path below is relative to the repository root
+
+# pkg-config modules, as in CMakeLists.txt (required) and optional ones the
+# core may use when present.
+REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-8"]
+OPTIONAL = ["libdeflate", "libb2"]
+FALLBACK_LIBS = {"libcurl": ["curl"], "libcjson": ["cjson"], "libcrypto": ["crypto"], "zlib": ["z"],
+                 "libarchive": ["archive"], "libpcre2-8": ["pcre2-8"], "libdeflate": ["deflate"],
+                 "libb2": ["b2"]}
+
+
+def rel(*parts):
+    return os.path.join(*parts)
+
+
+def pkg_config(module):
+    """(include_dirs, library_dirs, libraries) for a module, or None when absent."""
+    if not shutil.which("pkg-config"):
+        return None
+    try:
+        subprocess.run(["pkg-config", "--exists", module], check=True)
+        cflags = subprocess.run(["pkg-config", "--cflags-only-I", module], check=True,
+                                capture_output=True, text=True).stdout.split()
+        libs = subprocess.run(["pkg-config", "--libs", module], check=True,
+                              capture_output=True, text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return ([f[2:] for f in cflags if f.startswith("-I")],
+            [f[2:] for f in libs if f.startswith("-L")],
+            [f[2:] for f in libs if f.startswith("-l")])
+
+
+def core_uses(symbol_prefix):
+    """True when some core source includes the header of an optional library."""
+    for path in glob.glob(os.path.join(HERE, "core", "src", "*.c")):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if symbol_prefix in f.read():
+                return True
+    return False
+
+
+include_dirs = [rel("core", "include"), rel("core", "src")]
+library_dirs = []
+libraries = []
+for module in REQUIRED + OPTIONAL:
+    if module in OPTIONAL:
+        header = {"libdeflate": "<libdeflate.h>", "libb2": "<blake2.h>"}[module]
+        if not core_uses(header):
+            continue
+    found = pkg_config(module)
+    if found is None:
+        found = ([], [], FALLBACK_LIBS[module])
+    for target, values in zip((include_dirs, library_dirs, libraries), found):
+        for v in values:
+            if v not in target:
+                target.append(v)
+for lib in ("pthread", "m"):
+    if lib not in libraries:
+        libraries.append(lib)
+
+sources = sorted(glob.glob(rel("python", "smneo", "_*.c"))) + sorted(glob.glob(rel("core", "src", "*.c")))
+
+ext = Extension(
+    "smneo._smneo",
+    sources=sources,
+    include_dirs=include_dirs,
+    library_dirs=library_dirs,
+    libraries=libraries,
+    define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None), ("SMNEO_VERSION_STRING", '"0.1.0"')],
+    extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                        "-Wno-missing-field-initializers", "-fvisibility=hidden"],
+    depends=sorted(glob.glob(rel("core", "include", "smneo", "*.h")) + glob.glob(rel("core", "src", "*.h"))
+                   + glob.glob(rel("python", "smneo", "_*.h"))),
+)
+
+setup(
+    name="smneo",
+    version="0.1.0",
+    description="Fast, validating client for the Amazon SageMaker Neo compilation API (boto3-compatible)",
+    package_dir={"": rel("python")},
+    packages=["smneo", "smneo.local"] if os.path.isdir(os.path.join(HERE, "python", "smneo", "local")) else ["smneo"],
+    package_data={"smneo": ["py.typed", "*.pyi"]},
+    ext_modules=[ext],
+    python_requires=">=3.8",
+    zip_safe=False,
+    # keep setuptools' objects out of build/ (the CMake build directory)
+    options={"build": {"build_base": "build-python"}},
+)
