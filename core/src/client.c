@@ -27,6 +27,7 @@ struct smneo_client {
     smneo_credential_chain *chain;
     smneo_transport *transport;
     int own_transport;
+    smneo_transport *cred_transport; /* short timeouts, for IMDS/container */
     int max_attempts;
     int retry_mode;
     double backoff_scale;
@@ -176,6 +177,7 @@ void smneo_client_free(smneo_client *c)
         return;
     if (c->own_transport)
         smneo_transport_free(c->transport);
+    smneo_transport_free(c->cred_transport);
     smneo_credential_chain_free(c->chain);
     free(c->region);
     free(c->endpoint);
@@ -196,28 +198,6 @@ const char *smneo_client_retry_mode(const smneo_client *c)
 smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
-/* Credentials for blocking use: drives the chain with the client's transport. */
-int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err)
-{
-    smneo_chain_resolution *res = NULL;
-    int rc = smneo_chain_resolution_new(&res, c->chain, smneo__now());
-    if (rc)
-        return smneo__error(err, rc, "out of memory");
-    for (;;) {
-        smneo_request *req = NULL;
-        rc = smneo_chain_resolution_step(res, &req, out, err);
-        if (rc != 1)
-            break;
-        smneo_response *resp = NULL;
-        int terr = c->transport ? smneo_transport_send(c->transport, req, &resp, NULL) : SMNEO_ECONNECT;
-        smneo_chain_resolution_feed(res, resp, resp ? 0 : terr);
-        smneo_response_free(resp);
-        smneo_request_free(req);
-    }
-    smneo_chain_resolution_free(res);
-    return rc;
-}
-
 static void build_options(smneo_build_options *bo, const smneo_client *c, int64_t ts)
 {
     smneo_build_options d = SMNEO_BUILD_OPTIONS_INIT;
@@ -236,7 +216,8 @@ int smneo_client_build_request(smneo_request **out, smneo_client *c, const char 
         return smneo__error(err, SMNEO_EINVAL, "out and client must not be NULL");
     *out = NULL;
     smneo_credentials *creds = NULL;
-    int rc = smneo__client_credentials(&creds, c, err);
+    /* A NULL transport makes the chain use short timeouts for IMDS/container. */
+    int rc = smneo_credential_chain_get(&creds, c->chain, c->own_transport ? NULL : c->transport, err);
     if (rc)
         return rc;
     smneo_build_options bo;
@@ -737,6 +718,7 @@ static int make_request(smneo_call *call, smneo_step *out)
             call->state = ST_AWAIT;
             out->kind = SMNEO_STEP_SEND;
             out->request = req;
+            out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
             return 1;
         }
         smneo_chain_resolution_free(call->credres);
@@ -784,6 +766,8 @@ void smneo_call_next(smneo_call *call, smneo_step *out)
             /* The caller asked again without feeding: resend the same request. */
             out->kind = SMNEO_STEP_SEND;
             out->request = call->req;
+            if (call->awaiting == AWAIT_CREDS)
+                out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
             return;
         case ST_SLEEP: {
             int64_t left = call->wake_ms - smneo__monotonic_ms();
@@ -1003,12 +987,32 @@ const char *smneo_call_resume_token(const smneo_call *call) { return call ? call
 
 /* ---- blocking drivers ------------------------------------------------------ */
 
+/* A libcurl transport with short timeouts for credential providers (IMDS
+ * must fail fast off EC2), made on first use and kept by the client. */
+static smneo_transport *short_transport(smneo_client *c, long timeout_ms)
+{
+    pthread_mutex_lock(&c->quota_lock);
+    if (!c->cred_transport) {
+        smneo_curl_options to = SMNEO_CURL_OPTIONS_INIT;
+        to.connect_timeout_ms = timeout_ms;
+        to.read_timeout_ms = timeout_ms;
+        to.max_connections = 2;
+        if (smneo_curl_transport_new(&c->cred_transport, &to, NULL))
+            c->cred_transport = NULL;
+    }
+    smneo_transport *t = c->cred_transport ? c->cred_transport : c->transport;
+    pthread_mutex_unlock(&c->quota_lock);
+    return t;
+}
+
 void smneo_call_run(smneo_call *call, smneo_step *out)
 {
     for (;;) {
         smneo_call_next(call, out);
         if (out->kind == SMNEO_STEP_SEND) {
             smneo_transport *t = call->client->transport;
+            if (out->timeout_ms > 0 && call->client->own_transport)
+                t = short_transport(call->client, out->timeout_ms);
             smneo_response *resp = NULL;
             smneo_error terr = SMNEO_ERROR_INIT;
             int rc = t ? smneo_transport_send(t, out->request, &resp, &terr)

@@ -91,6 +91,9 @@ typedef struct smneo_step {
     const smneo_request *request; /* SEND */
     long sleep_ms;                /* SLEEP */
     smneo_event_kind event;       /* EVENT */
+    long timeout_ms;              /* SEND: give up after this long (0: the
+                                     transport's own timeouts); set for
+                                     credential requests (IMDS, container) */
 } smneo_step;
 
 typedef struct smneo_call smneo_call;
