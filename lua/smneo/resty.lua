@@ -1,0 +1,304 @@
+-- smneo.resty: the smneo client API for OpenResty / ngx_lua.
+--
+-- The C core still does everything about AWS (validation, signing, retries
+-- with their quota, pagination, the waiter); this file only moves bytes: it
+-- drives the core's call steps, sending with ngx.socket.tcp (keep-alive pool,
+-- TLS with verification) and sleeping with ngx.sleep, so a call never blocks
+-- the nginx worker. The libcurl transport is never created here.
+--
+--   local smneo = require "smneo.resty"
+--   local client = smneo.client{ region_name = "us-east-1" }
+--   local job = client:describe_compilation_job{ CompilationJobName = "resnet" }
+--
+-- Extra client options (besides those of smneo.client):
+--   keepalive_timeout  idle time of pooled connections, ms (default 60000)
+--   keepalive_pool     connections kept per host (default 32)
+-- connect_timeout / read_timeout (seconds, default 60) and verify (default
+-- true) apply to the cosockets.
+local smneo = require "smneo"
+
+local ngx = ngx
+local M = {}
+for k, v in pairs(smneo) do M[k] = v end
+
+local Client = {}
+Client.__index = Client
+
+local RESTY_ONLY = { keepalive_timeout = true, keepalive_pool = true }
+
+local function parse_url(url)
+  local scheme, hostport, path = url:match("^(%a[%w+.-]*)://([^/?#]+)(.*)$")
+  if not scheme then return nil, "not an absolute URL: " .. url end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil, "unsupported URL scheme " .. scheme end
+  if path == "" then path = "/" end
+  local host, port = hostport:match("^%[(.+)%]:(%d+)$")
+  if not host then host = hostport:match("^%[(.+)%]$") end
+  if not host then host, port = hostport:match("^(.-):(%d+)$") end
+  if not host then host = hostport end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  return { scheme = scheme, host = host, port = port, path = path }
+end
+
+local function classify(err)
+  err = tostring(err or "")
+  if err:find("timeout", 1, true) then return "Timeout" end
+  if err:find("resolve", 1, true) or err:find("resolver", 1, true) then return "DnsError" end
+  return "ConnectionError"
+end
+
+-- Reads one response from sock. Returns status, headers, body, reusable
+-- (or nil, err).
+local function read_response(sock, method)
+  local line, err = sock:receive("*l")
+  if not line then return nil, err end
+  local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
+  if not status then return nil, "malformed status line" end
+  status = tonumber(status)
+  local headers, lower = {}, {}
+  while true do
+    local h, herr = sock:receive("*l")
+    if not h then return nil, herr end
+    if h == "" then break end
+    local name, value = h:match("^([^:]+):%s*(.-)%s*$")
+    if name then
+      local prev = headers[name]
+      if prev then
+        if type(prev) == "table" then prev[#prev + 1] = value else headers[name] = { prev, value } end
+      else
+        headers[name] = value
+      end
+      lower[name:lower()] = value
+    end
+  end
+  local reusable = not (major == "1" and minor == "0")
+  local conn = lower["connection"]
+  if conn and conn:lower():find("close", 1, true) then reusable = false end
+  local body
+  local te = lower["transfer-encoding"]
+  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
+    body = ""
+  elseif te and te:lower():find("chunked", 1, true) then
+    local parts = {}
+    while true do
+      local sz, serr = sock:receive("*l")
+      if not sz then return nil, serr end
+      local n = tonumber(sz:match("^%s*(%x+)"), 16)
+      if not n then return nil, "malformed chunk size" end
+      if n == 0 then
+        repeat
+          local t, terr = sock:receive("*l")
+          if not t then return nil, terr end
+        until t == ""
+        break
+      end
+      local chunk, cerr = sock:receive(n)
+      if not chunk then return nil, cerr end
+      parts[#parts + 1] = chunk
+      local crlf, lerr = sock:receive("*l")
+      if not crlf then return nil, lerr end
+    end
+    body = table.concat(parts)
+  elseif lower["content-length"] then
+    local n = tonumber(lower["content-length"])
+    if not n or n < 0 then return nil, "malformed Content-Length" end
+    if n == 0 then
+      body = ""
+    else
+      local b, berr = sock:receive(n)
+      if not b then return nil, berr end
+      body = b
+    end
+  else
+    local b, berr = sock:receive("*a")
+    if not b then return nil, berr end
+    body = b
+    reusable = false
+  end
+  return status, headers, body, reusable
+end
+
+-- Sends one request over a cosocket. Returns status, headers, body or
+-- nil, error code, message.
+function Client:_send(method, url, headers, body)
+  local u, uerr = parse_url(url)
+  if not u then return nil, "ConnectionError", uerr end
+  local request = { method, " ", u.path, " HTTP/1.1\r\n" }
+  local has_length = false
+  for name, value in pairs(headers) do
+    local ln = name:lower()
+    if ln == "content-length" then has_length = true end
+    if ln ~= "connection" then
+      request[#request + 1] = name .. ": " .. value .. "\r\n"
+    end
+  end
+  if not has_length then
+    request[#request + 1] = "Content-Length: " .. #body .. "\r\n"
+  end
+  request[#request + 1] = "\r\n"
+  request[#request + 1] = body
+
+  local tls = u.scheme == "https"
+  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port
+  for attempt = 1, 2 do
+    local sock = ngx.socket.tcp()
+    sock:settimeouts(self._connect_ms, self._read_ms, self._read_ms)
+    local ok, err = sock:connect(u.host, u.port, { pool = pool })
+    if not ok then return nil, classify(err), "connect to " .. u.host .. ":" .. u.port .. " failed: " .. tostring(err) end
+    local reused = (sock:getreusedtimes() or 0) > 0
+    if tls and not reused then
+      local sess, serr = sock:sslhandshake(nil, u.host, self._verify)
+      if not sess then
+        sock:close()
+        if tostring(serr):find("timeout", 1, true) then return nil, "Timeout", "TLS handshake timed out" end
+        return nil, "TLSError", "TLS handshake with " .. u.host .. " failed: " .. tostring(serr)
+      end
+    end
+    local sent, serr = sock:send(request)
+    local status, rheaders, rbody, reusable
+    if sent then
+      status, rheaders, rbody, reusable = read_response(sock, method)
+      if not status then serr = rheaders end
+    end
+    if status then
+      if reusable then
+        sock:setkeepalive(self._keepalive_timeout, self._keepalive_pool)
+      else
+        sock:close()
+      end
+      return status, rheaders, rbody
+    end
+    sock:close()
+    -- A pooled connection the server had already closed: try once on a new one.
+    if not (reused and attempt == 1 and (serr == "closed" or tostring(serr):find("reset", 1, true))) then
+      return nil, classify(serr), "request to " .. u.host .. ":" .. u.port .. " failed: " .. tostring(serr)
+    end
+  end
+end
+
+-- Performs one SEND step: feeds the answer or the transport error.
+function Client:_step_send(call, method, url, headers, body)
+  local status, h, b = self:_send(method, url, headers, body)
+  if status then
+    call:feed(status, h, b)
+  else
+    call:feed_error(h, b)
+  end
+end
+
+-- Drives a call until DONE; on_event(kind, value) sees events. Any error
+-- closes the call (freeing the core's state) before it propagates.
+local function drive(self, call, on_event)
+  local ok, res = pcall(function()
+    while true do
+      local kind, a, b, c, d = call:next()
+      if kind == "send" then
+        self:_step_send(call, a, b, c, d)
+      elseif kind == "sleep" then
+        ngx.sleep(a)
+      elseif kind == "event" then
+        if on_event then on_event(a, b) end
+      else
+        return { a, b }
+      end
+    end
+  end)
+  if not ok then
+    call:cancel()
+    call:close()
+    error(res, 0)
+  end
+  if res[2] then error(res[2], 0) end
+  return res[1]
+end
+
+function M.client(opts)
+  opts = opts or {}
+  local copts = { no_transport = true }
+  for k, v in pairs(opts) do
+    if not RESTY_ONLY[k] then copts[k] = v end
+  end
+  if opts.no_transport == false then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = "smneo.resty never uses the libcurl transport: drop no_transport" }, smneo.error_mt), 2)
+  end
+  local c = smneo.client(copts)
+  local self = setmetatable({
+    _c = c,
+    _connect_ms = math.floor((opts.connect_timeout or 60) * 1000),
+    _read_ms = math.floor((opts.read_timeout or 60) * 1000),
+    _verify = opts.verify ~= false,
+    _keepalive_timeout = opts.keepalive_timeout or 60000,
+    _keepalive_pool = opts.keepalive_pool or 32,
+  }, Client)
+  return self
+end
+
+for _, op in ipairs(smneo.operations()) do
+  local name = op.name
+  Client[op.python_name] = function(self, params)
+    return drive(self, self._c:_call(name, params))
+  end
+  if op.paginated then
+    local iname = "iter_" .. (op.python_name:match("^list_(.*)$") or op.python_name)
+    Client[iname] = function(self, params, popts)
+      local call = self._c:_paginate(name, params, popts)
+      local finished = false
+      return function()
+        if finished then return nil end
+        local ok, kind, v = pcall(function()
+          while true do
+            local kind, a, b, c, d = call:next()
+            if kind == "send" then
+              self:_step_send(call, a, b, c, d)
+            elseif kind == "sleep" then
+              ngx.sleep(a)
+            elseif kind == "event" then
+              if a == "item" or a == "page" then return "value", b end
+            else
+              return "done", b
+            end
+          end
+        end)
+        if not ok then
+          finished = true
+          call:close()
+          error(kind, 0)
+        end
+        if kind == "done" then
+          finished = true
+          if v then error(v, 0) end
+          return nil
+        end
+        return v
+      end, nil, nil, call
+    end
+  end
+end
+
+-- wait_for_compilation_job(name, {delay, max_delay, timeout, callback}):
+-- callback(description) on each status change; returning false cancels
+-- (WaiterCancelled); an error in it cancels and is re-raised.
+function Client:wait_for_compilation_job(name, wopts)
+  local cb = wopts and wopts.callback
+  local call = self._c:_wait(name, wopts)
+  return drive(self, call, function(kind, value)
+    if kind == "status" and cb then
+      if cb(value) == false then call:cancel() end
+    end
+  end)
+end
+
+function Client:build_request(...) return self._c:build_request(...) end
+function Client:parse_response(...) return self._c:parse_response(...) end
+function Client:region() return self._c:region() end
+function Client:endpoint() return self._c:endpoint() end
+function Client:max_attempts() return self._c:max_attempts() end
+function Client:close() return self._c:close() end
+Client.__close = Client.close
+function Client:__tostring() return "smneo.resty " .. tostring(self._c) end
+
+-- For tests: the URL parser.
+M._parse_url = parse_url
+
+return M

@@ -1,0 +1,235 @@
+-- Every operation against the local fake endpoint, result conversion, errors.
+local smneo = require "smneo"
+local S = require "tests.lua.helpers.server"
+
+local SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+local function raises(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return err
+end
+
+describe("smneo client", function()
+  local srv, client
+
+  lazy_setup(function()
+    srv = S.start()
+    client = smneo.client(S.options(srv))
+  end)
+
+  lazy_teardown(function()
+    if client then client:close() end
+    if srv then srv:stop() end
+  end)
+
+  it("describes a job with typed members", function()
+    local job = client:describe_compilation_job{ CompilationJobName = "job-001" }
+    assert.are.equal("job-001", job.CompilationJobName)
+    assert.are.equal("FAILED", job.CompilationJobStatus)
+    assert.are.equal("number", type(job.CreationTime))
+    assert.are.equal(1700000001.25, job.CreationTime)
+    assert.are.equal(1700000101, job.LastModifiedTime)
+    assert.are.equal("PYTORCH", job.InputConfig.Framework)
+    assert.are.equal(900, job.StoppingCondition.MaxRuntimeInSeconds)
+    assert.are.equal(smneo.null, job.VpcConfig)
+    assert.are.equal(smneo.array_mt, getmetatable(job.Tags))
+    assert.are.equal(0, #job.Tags)
+    assert.is_true(smneo.is_array(job.Tags))
+    assert.is_false(smneo.is_array(job.InputConfig))
+  end)
+
+  it("creates, stops and deletes a job", function()
+    local res = client:create_compilation_job(S.create_params("lua-crud"))
+    assert.are.equal("arn:aws:sagemaker:us-east-1:123456789012:compilation-job/lua-crud", res.CompilationJobArn)
+    local again = raises(client.create_compilation_job, client, S.create_params("lua-crud"))
+    assert.are.equal("ResourceInUse", again.code)
+    assert.are.equal(400, again.status)
+    assert.is_false(again.retryable)
+
+    local stopped = client:stop_compilation_job{ CompilationJobName = "lua-crud" }
+    assert.are.same({}, stopped)
+    assert.are.equal("STOPPING", client:describe_compilation_job{ CompilationJobName = "lua-crud" }.CompilationJobStatus)
+
+    assert.are.same({}, client:delete_compilation_job{ CompilationJobName = "lua-crud" })
+    local gone = raises(client.describe_compilation_job, client, { CompilationJobName = "lua-crud" })
+    assert.are.equal("ResourceNotFound", gone.code)
+  end)
+
+  it("lists one page of jobs and pipeline steps", function()
+    local page = client:list_compilation_jobs{ MaxResults = 5 }
+    assert.are.equal(5, #page.CompilationJobSummaries)
+    assert.are.equal(smneo.array_mt, getmetatable(page.CompilationJobSummaries))
+    assert.are.equal("5", page.NextToken)
+    assert.are.equal("job-000", page.CompilationJobSummaries[1].CompilationJobName)
+
+    local steps = client:list_pipeline_execution_steps{ PipelineExecutionArn = S.PIPELINE_ARN, MaxResults = 3 }
+    assert.are.equal(3, #steps.PipelineExecutionSteps)
+    assert.are.equal("step-00", steps.PipelineExecutionSteps[1].StepName)
+    assert.are.equal(1700001010.5, steps.PipelineExecutionSteps[1].EndTime)
+  end)
+
+  it("raises error tables with code, message, status, request_id, retryable", function()
+    local err = raises(client.describe_compilation_job, client, { CompilationJobName = "no-such-job" })
+    assert.are.equal("ResourceNotFound", err.code)
+    assert.are.equal(400, err.status)
+    assert.truthy(err.request_id:match("^req%-%d+$"))
+    assert.are.equal(false, err.retryable)
+    assert.truthy(err.message:find("no-such-job", 1, true))
+    assert.is_true(smneo.is_error(err))
+    local s = tostring(err)
+    assert.truthy(s:find("^ResourceNotFound: "))
+    assert.truthy(s:find("HTTP 400", 1, true))
+    assert.truthy(s:find(err.request_id, 1, true))
+  end)
+
+  it("refuses invalid parameters before sending, with issues", function()
+    local before = S.requests(srv)
+    local params = S.create_params("Bad_Name!")
+    params.OutputConfig.TargetDevice = "ml_c55"
+    local err = raises(client.create_compilation_job, client, params)
+    assert.are.equal("ValidationError", err.code)
+    assert.is_nil(err.status)
+    assert.is_table(err.issues)
+    local paths = {}
+    for _, issue in ipairs(err.issues) do
+      assert.is_string(issue.rule)
+      assert.is_string(issue.message)
+      assert.truthy(issue.severity == "error" or issue.severity == "warning")
+      paths[issue.path] = issue.severity
+    end
+    assert.are.equal("error", paths.CompilationJobName)
+    assert.are.equal("error", paths["OutputConfig.TargetDevice"])
+    assert.truthy(tostring(err):find("OutputConfig.TargetDevice", 1, true))
+    assert.are.equal(before, S.requests(srv))
+  end)
+
+  it("sends with validation = 'off' what strict refuses", function()
+    local c = smneo.client(S.options(srv, { validation = "off" }))
+    local err = raises(c.describe_compilation_job, c, { CompilationJobName = "Bad_Name!" })
+    assert.are.equal("ResourceNotFound", err.code) -- the fake answered: it was sent
+    c:close()
+  end)
+
+  it("retries throttling and reports the last error after max_attempts", function()
+    client:create_compilation_job(S.create_params("throttle-2-a"))
+    local job = client:describe_compilation_job{ CompilationJobName = "throttle-2-a" }
+    assert.are.equal("throttle-2-a", job.CompilationJobName)
+
+    local once = smneo.client(S.options(srv, { max_attempts = 1 }))
+    once:create_compilation_job(S.create_params("throttle-5-b"))
+    local err = raises(once.describe_compilation_job, once, { CompilationJobName = "throttle-5-b" })
+    assert.are.equal("ThrottlingException", err.code)
+    assert.is_true(err.retryable)
+    assert.are.equal(1, err.attempts)
+    once:close()
+  end)
+
+  it("reports server errors after retrying them", function()
+    client:create_compilation_job(S.create_params("boom-a"))
+    local before = S.count(srv, "DescribeCompilationJob")
+    local err = raises(client.describe_compilation_job, client, { CompilationJobName = "boom-a" })
+    assert.are.equal("InternalFailure", err.code)
+    assert.are.equal(500, err.status)
+    assert.are.equal(3, err.attempts)
+    assert.are.equal(before + 3, S.count(srv, "DescribeCompilationJob"))
+  end)
+
+  it("maps an unreachable endpoint to ConnectionError", function()
+    local c = smneo.client(S.options(srv, { endpoint_url = "http://127.0.0.1:9", max_attempts = 1 }))
+    local err = raises(c.describe_compilation_job, c, { CompilationJobName = "x" })
+    assert.are.equal("ConnectionError", err.code)
+    c:close()
+  end)
+
+  it("never puts the secret key into errors", function()
+    local errs = {
+      raises(client.describe_compilation_job, client, { CompilationJobName = "no-such-job" }),
+      raises(client.create_compilation_job, client, { CompilationJobName = "x" }),
+      raises(smneo.client, { aws_access_key_id = "AKID" }),
+      raises(smneo.client, { region_name = 5, aws_access_key_id = "AKID", aws_secret_access_key = SECRET }),
+    }
+    for _, e in ipairs(errs) do
+      local s = tostring(e)
+      for k, v in pairs(e) do s = s .. tostring(k) .. tostring(v) end
+      assert.is_nil(s:find(SECRET, 1, true))
+    end
+  end)
+
+  it("checks client options", function()
+    local e1 = raises(smneo.client, { region = "us-east-1" })
+    assert.are.equal("InvalidArgument", e1.code)
+    assert.truthy(e1.message:find("region", 1, true))
+    assert.truthy(e1.message:find("region_name", 1, true))
+    local e2 = raises(smneo.client, { validation = "loose" })
+    assert.truthy(e2.message:find("strict", 1, true))
+    local e3 = raises(smneo.client, { max_attempts = 0 })
+    assert.truthy(e3.message:find("max_attempts", 1, true))
+  end)
+
+  it("reports parameter values it cannot send, with their path", function()
+    local e1 = raises(client.describe_compilation_job, client, { CompilationJobName = print })
+    assert.are.equal("InvalidArgument", e1.code)
+    assert.truthy(e1.message:find("params.CompilationJobName", 1, true))
+    local e2 = raises(client.list_compilation_jobs, client, { MaxResults = 0 / 0 })
+    assert.truthy(e2.message:find("MaxResults", 1, true))
+    local e3 = raises(client.describe_compilation_job, client, { "a", CompilationJobName = "x" })
+    assert.truthy(e3.message:find("mix", 1, true))
+    local e4 = raises(client.describe_compilation_job, client, "job")
+    assert.truthy(e4.message:find("table", 1, true))
+  end)
+
+  it("sends empty arrays marked with smneo.array and JSON null as smneo.null", function()
+    -- smneo.null reaches the core as JSON null, which strict validation names
+    local issues = smneo.validate("ListCompilationJobs", { NameContains = smneo.null })
+    assert.are.equal(1, #issues)
+    assert.are.equal("NameContains", issues[1].path)
+    assert.truthy(issues[1].message:find("null", 1, true))
+    local params = S.create_params("empty-tags")
+    params.Tags = smneo.array()
+    local req2 = client:build_request("CreateCompilationJob", params, { timestamp = 1700000000 })
+    assert.truthy(req2.body:find('"Tags":[]', 1, true))
+  end)
+
+  it("parses responses without a client and as a method", function()
+    local body = '{"CompilationJobArn":"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/x"}'
+    local res = smneo.parse_response("CreateCompilationJob", 200, { ["x-amzn-RequestId"] = "r1" }, body)
+    assert.are.equal("arn:aws:sagemaker:us-east-1:123456789012:compilation-job/x", res.CompilationJobArn)
+    local err = raises(client.parse_response, client, "DescribeCompilationJob", 400,
+      { ["x-amzn-RequestId"] = "r2" }, '{"__type":"com.amazon.coral#ResourceNotFound","message":"nope"}')
+    assert.are.equal("ResourceNotFound", err.code)
+    assert.are.equal(400, err.status)
+    assert.are.equal("r2", err.request_id)
+    assert.are.equal("nope", err.message)
+    local bad = raises(smneo.parse_response, "DescribeCompilationJob", 200, {}, "{not json")
+    assert.are.equal("ProtocolError", bad.code)
+  end)
+
+  it("builds signed requests without sending them", function()
+    local before = S.requests(srv)
+    local req = client:build_request("DescribeCompilationJob", { CompilationJobName = "x" }, { timestamp = 1700000000 })
+    assert.are.equal("POST", req.method)
+    assert.are.equal(srv.url .. "/", req.url)
+    assert.are.equal("SageMaker.DescribeCompilationJob", req.headers["X-Amz-Target"])
+    assert.are.equal("20231114T221320Z", req.headers["X-Amz-Date"])
+    assert.truthy(req.headers.Authorization:find("Credential=AKIDEXAMPLE/20231114/us-east-1/sagemaker/aws4_request", 1, true))
+    assert.are.equal('{"CompilationJobName":"x"}', req.body)
+    assert.are.equal(before, S.requests(srv))
+  end)
+
+  it("validates parameters as an array of issues", function()
+    local issues = smneo.validate("CreateCompilationJob", S.create_params("ok-job"))
+    for _, i in ipairs(issues) do assert.are_not.equal("error", i.severity) end
+    local bad = smneo.validate("CreateCompilationJob", { CompilationJobName = "x", TargetDevices = "ml_c5" })
+    assert.are.equal(smneo.array_mt, getmetatable(bad))
+    local rules = {}
+    for _, i in ipairs(bad) do rules[i.path .. ":" .. i.rule] = i end
+    assert.truthy(rules["RoleArn:required"])
+    local unknown
+    for _, i in ipairs(bad) do if i.path == "TargetDevices" then unknown = i end end
+    assert.truthy(unknown, "an issue for the unknown member TargetDevices")
+    assert.truthy(unknown.message:find("OutputConfig", 1, true) or unknown.message:find("did you mean", 1, true))
+    local e = raises(smneo.validate, "NoSuchOperation", {})
+    assert.are.equal("InvalidArgument", e.code)
+  end)
+end)
