@@ -677,10 +677,10 @@ static const struct {
     const char *key;
     const char *feature;
 } UNSUPPORTED_KEYS[] = {
+    {"web_identity_token_file", "web identity (web_identity_token_file)"},
     {"role_arn", "assume role (role_arn)"},
     {"source_profile", "assume role (source_profile)"},
     {"credential_source", "assume role (credential_source)"},
-    {"web_identity_token_file", "web identity (web_identity_token_file)"},
     {"sso_session", "IAM Identity Center / SSO (sso_session)"},
     {"sso_start_url", "IAM Identity Center / SSO (sso_start_url)"},
     {"sso_account_id", "IAM Identity Center / SSO (sso_account_id)"},
