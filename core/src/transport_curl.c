@@ -556,7 +556,7 @@ static int curl_send(smneo_transport *self, const smneo_request *req, smneo_resp
     CURLcode rc = setup(t, s.easy, req, headers, noproxy, &x, errbuf);
     if (rc == CURLE_OK)
         rc = run(t, &s, &x);
-    if (rc == CURLE_OK && x.oom)
+    if (x.oom) /* a callback failed to allocate (libcurl saw a write error) */
         rc = CURLE_OUT_OF_MEMORY;
 
     int result = 0;
