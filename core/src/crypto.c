@@ -1,4 +1,5 @@
-/* SHA-256 and HMAC-SHA256 over a once-fetched OpenSSL 3 EVP_MD (see crypto.h). */
+/* SHA-256 and HMAC-SHA256 on OpenSSL 3 (see crypto.h for the two paths). */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init/Update/Final: see crypto.h */
 #include "crypto.h"
 
 #include <pthread.h>
@@ -10,6 +11,98 @@
 #include "internal.h"
 
 #define SHA256_BLOCK 64
+
+void smneo__wipe(void *p, size_t len)
+{
+    if (p && len)
+        OPENSSL_cleanse(p, len);
+}
+
+int smneo__sha256_hex(char out[2 * SMNEO_SHA256_LEN + 1], const void *data, size_t len)
+{
+    unsigned char d[SMNEO_SHA256_LEN];
+    int rc = smneo__sha256(d, data, len);
+    if (rc)
+        return rc;
+    smneo__hex(out, d, sizeof d);
+    return 0;
+}
+
+/* The key padded to one block (hashed first when longer than a block). */
+static int block_key(unsigned char k[SHA256_BLOCK], const void *key, size_t key_len)
+{
+    memset(k, 0, SHA256_BLOCK);
+    if (key_len > SHA256_BLOCK)
+        return smneo__sha256(k, key, key_len);
+    if (key_len)
+        memcpy(k, key, key_len);
+    return 0;
+}
+
+#if SMNEO__CRYPTO_LOWLEVEL
+
+int smneo__sha256(unsigned char out[SMNEO_SHA256_LEN], const void *data, size_t len)
+{
+    SHA256_CTX c;
+    int ok = SHA256_Init(&c) && SHA256_Update(&c, len ? data : "", len) && SHA256_Final(out, &c);
+    return ok ? 0 : SMNEO_ERROR;
+}
+
+static int pad_states(SHA256_CTX *inner, SHA256_CTX *outer, const void *key, size_t key_len)
+{
+    unsigned char k[SHA256_BLOCK], pad[SHA256_BLOCK];
+    int ok = block_key(k, key, key_len) == 0;
+    for (size_t i = 0; i < SHA256_BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    ok = ok && SHA256_Init(inner) && SHA256_Update(inner, pad, SHA256_BLOCK);
+    for (size_t i = 0; i < SHA256_BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && SHA256_Init(outer) && SHA256_Update(outer, pad, SHA256_BLOCK);
+    smneo__wipe(k, sizeof k);
+    smneo__wipe(pad, sizeof pad);
+    return ok ? 0 : SMNEO_ERROR;
+}
+
+static int finish(unsigned char out[SMNEO_SHA256_LEN], SHA256_CTX *inner, SHA256_CTX *outer, const void *data,
+                  size_t len)
+{
+    unsigned char ih[SMNEO_SHA256_LEN];
+    int ok = SHA256_Update(inner, len ? data : "", len) && SHA256_Final(ih, inner) &&
+             SHA256_Update(outer, ih, sizeof ih) && SHA256_Final(out, outer);
+    smneo__wipe(ih, sizeof ih);
+    return ok ? 0 : SMNEO_ERROR;
+}
+
+int smneo__hmac_sha256(unsigned char out[SMNEO_SHA256_LEN], const void *key, size_t key_len,
+                       const void *data, size_t len)
+{
+    SHA256_CTX inner, outer;
+    int rc = pad_states(&inner, &outer, key, key_len);
+    if (!rc)
+        rc = finish(out, &inner, &outer, data, len);
+    smneo__wipe(&inner, sizeof inner);
+    smneo__wipe(&outer, sizeof outer);
+    return rc;
+}
+
+int smneo__hmac_key_init(smneo__hmac_key *k, const unsigned char *key, size_t key_len)
+{
+    if (key_len > SMNEO_SHA256_LEN)
+        return SMNEO_EINVAL;
+    return pad_states(&k->inner, &k->outer, key, key_len);
+}
+
+int smneo__hmac_key_mac(unsigned char out[SMNEO_SHA256_LEN], const smneo__hmac_key *k, const void *data,
+                        size_t len)
+{
+    SHA256_CTX inner = k->inner, outer = k->outer;
+    int rc = finish(out, &inner, &outer, data, len);
+    smneo__wipe(&inner, sizeof inner);
+    smneo__wipe(&outer, sizeof outer);
+    return rc;
+}
+
+#else /* EVP path */
 
 static EVP_MD *g_sha256;
 static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
@@ -26,12 +119,6 @@ static const EVP_MD *sha256_md(void)
     return g_sha256;
 }
 
-void smneo__wipe(void *p, size_t len)
-{
-    if (p && len)
-        OPENSSL_cleanse(p, len);
-}
-
 int smneo__sha256(unsigned char out[SMNEO_SHA256_LEN], const void *data, size_t len)
 {
     const EVP_MD *md = sha256_md();
@@ -43,16 +130,6 @@ int smneo__sha256(unsigned char out[SMNEO_SHA256_LEN], const void *data, size_t 
     return 0;
 }
 
-int smneo__sha256_hex(char out[2 * SMNEO_SHA256_LEN + 1], const void *data, size_t len)
-{
-    unsigned char d[SMNEO_SHA256_LEN];
-    int rc = smneo__sha256(d, data, len);
-    if (rc)
-        return rc;
-    smneo__hex(out, d, sizeof d);
-    return 0;
-}
-
 int smneo__hmac_sha256(unsigned char out[SMNEO_SHA256_LEN], const void *key, size_t key_len,
                        const void *data, size_t len)
 {
@@ -60,13 +137,8 @@ int smneo__hmac_sha256(unsigned char out[SMNEO_SHA256_LEN], const void *key, siz
     if (!md)
         return SMNEO_ERROR;
     unsigned char k[SHA256_BLOCK], pad[SHA256_BLOCK], inner[SMNEO_SHA256_LEN];
-    memset(k, 0, sizeof k);
-    if (key_len > SHA256_BLOCK) {
-        if (smneo__sha256(k, key, key_len))
-            return SMNEO_ERROR;
-    } else if (key_len) {
-        memcpy(k, key, key_len);
-    }
+    if (block_key(k, key, key_len))
+        return SMNEO_ERROR;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx) {
         smneo__wipe(k, sizeof k);
@@ -92,3 +164,20 @@ int smneo__hmac_sha256(unsigned char out[SMNEO_SHA256_LEN], const void *key, siz
     smneo__wipe(inner, sizeof inner);
     return ok ? 0 : SMNEO_ERROR;
 }
+
+int smneo__hmac_key_init(smneo__hmac_key *k, const unsigned char *key, size_t key_len)
+{
+    if (key_len > SMNEO_SHA256_LEN)
+        return SMNEO_EINVAL;
+    memcpy(k->key, key, key_len);
+    k->len = key_len;
+    return 0;
+}
+
+int smneo__hmac_key_mac(unsigned char out[SMNEO_SHA256_LEN], const smneo__hmac_key *k, const void *data,
+                        size_t len)
+{
+    return smneo__hmac_sha256(out, k->key, k->len, data, len);
+}
+
+#endif

@@ -98,7 +98,7 @@ typedef struct key_slot {
     int used;
     uint64_t tick;                          /* last use, for LRU replacement */
     unsigned char id[SMNEO_SHA256_LEN];     /* SHA-256(secret \0 date \0 region \0 service) */
-    unsigned char key[SMNEO_SHA256_LEN];
+    smneo__hmac_key key;                    /* the derived key, prepared for HMAC */
 } key_slot;
 
 static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,13 +121,13 @@ void smneo__sigv4_cache_reset(void)
     pthread_mutex_unlock(&g_cache_lock);
 }
 
-static int cache_lookup(const unsigned char id[SMNEO_SHA256_LEN], unsigned char key[SMNEO_SHA256_LEN])
+static int cache_lookup(const unsigned char id[SMNEO_SHA256_LEN], smneo__hmac_key *key)
 {
     int found = 0;
     pthread_mutex_lock(&g_cache_lock);
     for (size_t i = 0; i < SMNEO__SIGV4_CACHE_SLOTS; i++) {
         if (g_cache[i].used && memcmp(g_cache[i].id, id, SMNEO_SHA256_LEN) == 0) {
-            memcpy(key, g_cache[i].key, SMNEO_SHA256_LEN);
+            *key = g_cache[i].key;
             g_cache[i].tick = ++g_cache_tick;
             found = 1;
             break;
@@ -141,7 +141,7 @@ static int cache_lookup(const unsigned char id[SMNEO_SHA256_LEN], unsigned char 
     return found;
 }
 
-static void cache_store(const unsigned char id[SMNEO_SHA256_LEN], const unsigned char key[SMNEO_SHA256_LEN])
+static void cache_store(const unsigned char id[SMNEO_SHA256_LEN], const smneo__hmac_key *key)
 {
     pthread_mutex_lock(&g_cache_lock);
     key_slot *victim = &g_cache[0];
@@ -161,12 +161,12 @@ static void cache_store(const unsigned char id[SMNEO_SHA256_LEN], const unsigned
     victim->used = 1;
     victim->tick = ++g_cache_tick;
     memcpy(victim->id, id, SMNEO_SHA256_LEN);
-    memcpy(victim->key, key, SMNEO_SHA256_LEN);
+    victim->key = *key;
     pthread_mutex_unlock(&g_cache_lock);
 }
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
-static int signing_key(unsigned char out[SMNEO_SHA256_LEN], const char *secret, const char *date,
+static int signing_key(smneo__hmac_key *out, const char *secret, const char *date,
                        const char *region, const char *service)
 {
     size_t slen = strlen(secret), dlen = strlen(date), rlen = strlen(region), svlen = strlen(service);
@@ -206,7 +206,9 @@ static int signing_key(unsigned char out[SMNEO_SHA256_LEN], const char *secret, 
     if (!rc)
         rc = smneo__hmac_sha256(a, b, sizeof b, service, svlen);
     if (!rc)
-        rc = smneo__hmac_sha256(out, a, sizeof a, "aws4_request", 12);
+        rc = smneo__hmac_sha256(b, a, sizeof a, "aws4_request", 12);
+    if (!rc)
+        rc = smneo__hmac_key_init(out, b, sizeof b);
     smneo__wipe(k, klen);
     free(k);
     smneo__wipe(a, sizeof a);
@@ -435,14 +437,18 @@ static int put_canonical_query(smneo_buf *out, const char *q, size_t n)
 /* ---- canonical headers -------------------------------------------------- */
 
 /* Headers that proxies and transports may change or drop: never signed
- * (botocore 1.43's SIGNED_HEADERS_BLACKLIST, plus Authorization itself). */
-static int unsigned_header(const char *name)
+ * (botocore 1.43's SIGNED_HEADERS_BLACKLIST, plus Authorization itself).
+ * `name` is already lowercase. */
+static int unsigned_header(const char *name, size_t n)
 {
-    static const char *const skip[] = {"authorization", "connection", "expect", "keep-alive",
-                                       "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                                       "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"};
+    static const struct {
+        const char *s;
+        size_t n;
+    } skip[] = {{"authorization", 13}, {"connection", 10}, {"expect", 6}, {"keep-alive", 10},
+                {"proxy-authenticate", 18}, {"proxy-authorization", 19}, {"te", 2}, {"trailer", 7},
+                {"transfer-encoding", 17}, {"upgrade", 7}, {"user-agent", 10}, {"x-amzn-trace-id", 15}};
     for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-        if (!strcasecmp(name, skip[i]))
+        if (skip[i].n == n && skip[i].s[0] == name[0] && !memcmp(skip[i].s, name, n))
             return 1;
     return 0;
 }
@@ -489,14 +495,17 @@ static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, con
     size_t n = 0, o = 0;
     for (size_t i = 0; i < req->header_count; i++) {
         const char *name = req->headers[i].name, *value = req->headers[i].value;
-        if (unsigned_header(name))
-            continue;
-        chdr *e = &h[n++];
+        chdr *e = &h[n];
         e->index = i;
         e->name = o;
         for (const char *p = name; *p; p++)
             text[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
         e->name_len = o - e->name;
+        if (unsigned_header(text + e->name, e->name_len)) {
+            o = e->name;
+            continue;
+        }
+        n++;
         e->value = o;
         const char *p = value;
         while (is_ws(*p))
@@ -542,18 +551,68 @@ static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, con
 
 /* ---- request preparation ------------------------------------------------ */
 
+/* Like smneo__free_secret, with a memset-speed wipe (this runs per request). */
+static void free_wiped(char *s)
+{
+    if (s) {
+        smneo__wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+static void drop_header(smneo_header *h)
+{
+    smneo__wipe(h->value, strlen(h->value)); /* Authorization, a session token */
+    free(h->value);
+    free(h->name);
+}
+
 static void remove_headers(smneo_request *req, const char *name)
 {
     size_t o = 0;
     for (size_t i = 0; i < req->header_count; i++) {
-        if (!strcasecmp(req->headers[i].name, name)) {
-            free(req->headers[i].name);
-            smneo__free_secret(req->headers[i].value);
-        } else {
+        if (!strcasecmp(req->headers[i].name, name))
+            drop_header(&req->headers[i]);
+        else
             req->headers[o++] = req->headers[i];
-        }
     }
     req->header_count = o;
+}
+
+/* One pass: removes the headers a signature adds (Authorization, X-Amz-Date,
+ * X-Amz-Security-Token, and X-Amz-Content-Sha256 when the signer sets it),
+ * as a retry re-signs the same request; reports whether Host is present. */
+static int strip_signing_headers(smneo_request *req, int strip_content_sha)
+{
+    int has_host = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name;
+        int drop = 0;
+        switch (name[0]) {
+        case 'A':
+        case 'a':
+            drop = !strcasecmp(name, "authorization");
+            break;
+        case 'H':
+        case 'h':
+            has_host |= !strcasecmp(name, "host");
+            break;
+        case 'X':
+        case 'x':
+            drop = !strcasecmp(name, "x-amz-date") || !strcasecmp(name, "x-amz-security-token") ||
+                   (strip_content_sha && !strcasecmp(name, "x-amz-content-sha256"));
+            break;
+        default:
+            break;
+        }
+        if (drop)
+            drop_header(&req->headers[i]);
+        else
+            req->headers[o++] = req->headers[i];
+    }
+    req->header_count = o;
+    return has_host;
 }
 
 static int has_ctl(const char *s, int allow_space)
@@ -641,14 +700,29 @@ static int check_inputs(const smneo_request *req, const smneo_credentials *c, co
     return 0;
 }
 
+static void put_digits(char *o, int v, int n)
+{
+    while (n-- > 0) {
+        o[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 static int format_amz_date(char out[AMZ_DATE_LEN + 1], int64_t ts)
 {
     time_t t = (time_t)ts;
     struct tm tm;
-    if (!gmtime_r(&t, &tm))
+    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
         return SMNEO_EINVAL;
-    if (strftime(out, AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) != AMZ_DATE_LEN)
-        return SMNEO_EINVAL;
+    put_digits(out, tm.tm_year + 1900, 4);
+    put_digits(out + 4, tm.tm_mon + 1, 2);
+    put_digits(out + 6, tm.tm_mday, 2);
+    out[8] = 'T';
+    put_digits(out + 9, tm.tm_hour, 2);
+    put_digits(out + 11, tm.tm_min, 2);
+    put_digits(out + 13, tm.tm_sec, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
     return 0;
 }
 
@@ -678,16 +752,14 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
 
     /* Signing headers: earlier ones (a retry re-signs) are replaced. */
     int rc = 0;
-    remove_headers(req, "Authorization");
-    remove_headers(req, "X-Amz-Security-Token");
-    if (!smneo_request_header(req, "Host"))
+    if (!strip_signing_headers(req, o->sign_body_header))
         rc = smneo_request_add_header(req, "Host", req->host);
     if (!rc)
-        rc = smneo_request_set_header(req, "X-Amz-Date", amz_date);
+        rc = smneo_request_add_header(req, "X-Amz-Date", amz_date);
     if (!rc && token && !o->omit_session_token)
         rc = smneo_request_add_header(req, "X-Amz-Security-Token", token);
     if (!rc && o->sign_body_header)
-        rc = smneo_request_set_header(req, "X-Amz-Content-Sha256", payload_hash);
+        rc = smneo_request_add_header(req, "X-Amz-Content-Sha256", payload_hash);
     if (rc)
         return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory adding the signing headers");
 
@@ -750,12 +822,13 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     }
 
     /* Signature. */
-    unsigned char key[SMNEO_SHA256_LEN], sig[SMNEO_SHA256_LEN];
+    smneo__hmac_key key;
+    unsigned char sig[SMNEO_SHA256_LEN];
     char sig_hex[2 * SMNEO_SHA256_LEN + 1];
-    rc = signing_key(key, c->secret_access_key, date, o->region, o->service);
+    rc = signing_key(&key, c->secret_access_key, date, o->region, o->service);
     if (!rc)
-        rc = smneo__hmac_sha256(sig, key, sizeof key, sts.data, sts.len);
-    smneo__wipe(key, sizeof key);
+        rc = smneo__hmac_key_mac(sig, &key, sts.data, sts.len);
+    smneo__wipe(&key, sizeof key);
     if (rc) {
         smneo__buf_free(&creq);
         smneo__buf_free(&sh);
@@ -785,7 +858,7 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     smneo__buf_free(&creq);
     smneo__buf_free(&sts);
     if (!a || (creq_out && !cr) || (sts_out && !st)) {
-        smneo__free_secret(a);
+        free_wiped(a);
         free(cr);
         free(st);
         return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory");
@@ -809,7 +882,7 @@ int smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds, const s
     if (rc)
         return rc;
     rc = smneo_request_add_header(req, "Authorization", auth);
-    smneo__free_secret(auth);
+    free_wiped(auth);
     if (!rc && creds->session_token && *creds->session_token && opts->omit_session_token)
         rc = smneo_request_add_header(req, "X-Amz-Security-Token", creds->session_token);
     if (rc) {
@@ -843,6 +916,6 @@ int smneo_sigv4_debug(const smneo_request *req, const smneo_credentials *creds, 
     if (authorization)
         *authorization = auth;
     else
-        smneo__free_secret(auth);
+        free_wiped(auth);
     return 0;
 }
