@@ -166,6 +166,8 @@ static void test_round_trip(void)
             CHECK_MSG(!strncmp(resp->body, first, strlen(first)), "got %s", resp->body);
             CHECK(!strcasestr(resp->body, "\nContent-Type:"));
             CHECK_INT(resp->status, i == 2 ? 404 : i == 3 ? 503 : 200);
+            /* PUT without a body still says Content-Length: 0; GET says nothing. */
+            CHECK(!strcmp(methods[i], "PUT") == !!strstr(resp->body, "\nContent-Length: 0\n"));
         }
         smneo_response_free(resp);
         smneo_request_free(r);
