@@ -897,7 +897,17 @@ typedef struct lcall {
     int kind;
     int awaiting;   /* a SEND is waiting for feed */
     int finished;
+    char *resume;   /* resume token kept after the call is released */
 } lcall;
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
 
 static void lcall_release(lcall *lc)
 {
@@ -915,6 +925,8 @@ static int call_gc(lua_State *L)
 {
     lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
     lcall_release(lc);
+    free(lc->resume);
+    lc->resume = NULL;
     return 0;
 }
 
@@ -1109,6 +1121,9 @@ static void push_done_raw(lua_State *L, lcall *lc)
     int rc = smneo_call_result(lc->call, &res, err);
     rb->p = res;
     int ctx = lc->kind == CALL_WAIT ? CTX_WAITER : CTX_PLAIN;
+    const char *tok = smneo_call_resume_token(lc->call);
+    if (tok && !lc->resume)
+        lc->resume = dup_string(tok); /* NULL on OOM: the token is then lost, not the call */
     lcall_release(lc);
     if (rc != 0) {
         lua_pushnil(L);
@@ -1273,7 +1288,7 @@ static int call_close(lua_State *L)
 static int call_resume_token(lua_State *L)
 {
     lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
-    const char *t = lc->call ? smneo_call_resume_token(lc->call) : NULL;
+    const char *t = lc->call ? smneo_call_resume_token(lc->call) : lc->resume;
     if (t)
         lua_pushstring(L, t);
     else
