@@ -575,6 +575,7 @@ static void test_credentials(void)
     CHECK_STR(copy->secret_access_key, SECRET);
     CHECK_STR(copy->session_token, SM_TOKEN);
     CHECK_INT(copy->expiration, 1234);
+    smneo_credentials_free(copy);
     CHECK_INT(smneo_credentials_copy(&copy, NULL), SMNEO_EINVAL);
     CHECK(copy == NULL);
     smneo_credentials_free(c);
