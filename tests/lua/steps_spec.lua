@@ -1,0 +1,156 @@
+-- The low-level call userdata (what smneo.resty drives), without a network:
+-- the spec plays the transport and feeds canned answers.
+local smneo = require "smneo"
+
+local function new_client(extra)
+  local o = {
+    region_name = "us-east-1",
+    endpoint_url = "https://sagemaker.test.invalid",
+    aws_access_key_id = "AKIDEXAMPLE",
+    aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    no_transport = true,
+    max_attempts = 3,
+    retry_backoff_scale = 0.001,
+  }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return smneo.client(o)
+end
+
+local JSON = { ["Content-Type"] = "application/x-amz-json-1.1", ["x-amzn-RequestId"] = "rid-1" }
+
+describe("smneo call steps", function()
+  it("asks to send a signed request, retries a 500 and finishes", function()
+    local c = new_client()
+    local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+    local kind, method, url, headers, body = call:next()
+    assert.are.equal("send", kind)
+    assert.are.equal("POST", method)
+    assert.are.equal("https://sagemaker.test.invalid/", url)
+    assert.are.equal("SageMaker.DescribeCompilationJob", headers["X-Amz-Target"])
+    assert.truthy(headers.Authorization:find("^AWS4%-HMAC%-SHA256 "))
+    assert.are.equal('{"CompilationJobName":"resnet"}', body)
+    assert.has_error(function() call:next() end) -- must feed first
+    call:feed(500, JSON, '{"__type":"InternalFailure","message":"oops"}')
+
+    local kinds = {}
+    local r
+    repeat
+      r = { call:next() }
+      kinds[#kinds + 1] = r[1]
+    until r[1] ~= "sleep"
+    assert.are.equal("send", r[1])
+    assert.is_true(#kinds >= 1)
+    call:feed(200, JSON, '{"CompilationJobName":"resnet","CompilationJobStatus":"COMPLETED","CreationTime":1700000000.5}')
+    local done, result, err = call:next()
+    assert.are.equal("done", done)
+    assert.is_nil(err)
+    assert.are.equal("COMPLETED", result.CompilationJobStatus)
+    assert.are.equal(1700000000.5, result.CreationTime)
+    assert.has_error(function() call:next() end) -- finished
+    call:close()
+    call:close()
+    c:close()
+  end)
+
+  it("turns transport failures into the mapped error after max_attempts", function()
+    local c = new_client()
+    local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+    local sends = 0
+    while true do
+      local kind, a, b = call:next()
+      if kind == "send" then
+        sends = sends + 1
+        call:feed_error("Timeout", "read timed out")
+      elseif kind == "done" then
+        assert.is_nil(a)
+        assert.are.equal("Timeout", b.code)
+        assert.are.equal(3, b.attempts)
+        break
+      end
+    end
+    assert.are.equal(3, sends)
+    assert.has_error(function() c:_call("DescribeCompilationJob", {}):feed_error("Bogus", "x") end)
+    c:close()
+  end)
+
+  it("pages through items with events", function()
+    local c = new_client()
+    local call = c:_paginate("ListCompilationJobs", {}, { page_size = 2 })
+    local pages = {
+      '{"CompilationJobSummaries":[{"CompilationJobName":"a"},{"CompilationJobName":"b"}],"NextToken":"t1"}',
+      '{"CompilationJobSummaries":[{"CompilationJobName":"c"}]}',
+    }
+    local names, bodies = {}, {}
+    while true do
+      local kind, a, b, _, body = call:next()
+      if kind == "send" then
+        bodies[#bodies + 1] = body
+        call:feed(200, JSON, table.remove(pages, 1))
+      elseif kind == "event" then
+        assert.are.equal("item", a)
+        names[#names + 1] = b.CompilationJobName
+      elseif kind == "done" then
+        assert.is_true(a)
+        assert.is_nil(b)
+        break
+      end
+    end
+    assert.are.same({ "a", "b", "c" }, names)
+    assert.are.equal('{"MaxResults":2}', bodies[1])
+    assert.are.equal('{"NextToken":"t1","MaxResults":2}', bodies[2])
+    c:close()
+  end)
+
+  it("reports waiter status events and cancels on request", function()
+    local c = new_client()
+    local call = c:_wait("resnet", { delay = 0.001 })
+    local statuses = {}
+    while true do
+      local kind, a, b = call:next()
+      if kind == "send" then
+        call:feed(200, JSON, '{"CompilationJobName":"resnet","CompilationJobStatus":"INPROGRESS"}')
+      elseif kind == "event" then
+        assert.are.equal("status", a)
+        statuses[#statuses + 1] = b.CompilationJobStatus
+        call:cancel()
+      elseif kind == "done" then
+        assert.is_nil(a)
+        assert.are.equal("WaiterCancelled", b.code)
+        break
+      end
+    end
+    assert.are.same({ "INPROGRESS" }, statuses)
+    c:close()
+  end)
+
+  it("refuses blocking calls on a client without transport", function()
+    local c = new_client()
+    local ok, err = pcall(c.describe_compilation_job, c, { CompilationJobName = "x" })
+    assert.is_false(ok)
+    assert.truthy(err.message:find("no_transport", 1, true))
+    c:close()
+  end)
+
+  it("frees abandoned calls and clients (collect in loops)", function()
+    for _ = 1, 200 do
+      local c = new_client()
+      local call = c:_call("DescribeCompilationJob", { CompilationJobName = "x" })
+      call:next()
+      local p = c:_paginate("ListCompilationJobs", {})
+      p:next()
+      c:close() -- deferred while calls live
+      c:close()
+    end
+    collectgarbage()
+    collectgarbage()
+    local c = new_client()
+    local call = c:_call("DescribeCompilationJob", { CompilationJobName = "x" })
+    c = nil
+    collectgarbage()
+    collectgarbage()
+    -- the call keeps its client alive
+    assert.are.equal("send", (call:next()))
+    call:feed(200, JSON, "{}")
+    assert.are.equal("done", (call:next()))
+  end)
+end)
