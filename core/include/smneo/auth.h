@@ -84,6 +84,7 @@ SMNEO_EXTERN(void) smneo_credential_chain_free(smneo_credential_chain *chain);
  * a negative error. A chain being resolved by one thread makes others wait
  * for it inside step (they see the result when it is ready). */
 typedef struct smneo_chain_resolution smneo_chain_resolution;
+/* now: epoch seconds used for expiry checks (0: the current time). */
 SMNEO_EXTERN(int) smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain,
                                              int64_t now);
 SMNEO_EXTERN(void) smneo_chain_resolution_free(smneo_chain_resolution *res);
