@@ -92,7 +92,9 @@ def server():
 
 @pytest.fixture
 def s3(server):
-    return client(server, "s3")
+    c = client(server, "s3")
+    c._smneo_dir = server.data_dir
+    return c
 
 
 @pytest.fixture

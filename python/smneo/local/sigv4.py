@@ -44,6 +44,9 @@ class Credential:
 
 def parse_authorization(value):
     """Parse an Authorization header into (Credential, signed_headers, sig)."""
+    if value.startswith("AWS ") and ":" in value:
+        raise AuthError("incomplete", "Signature Version 2 (Authorization: AWS "
+                        "keyid:signature) is not supported: sign with %s." % ALGORITHM)
     if not value.startswith(ALGORITHM + " "):
         alg = value.split(" ", 1)[0]
         raise AuthError(
@@ -218,6 +221,10 @@ def verify(method, raw_path, raw_query, headers, payload_hash, credentials,
         if "X-Amz-Credential" in qmap or "X-Amz-Algorithm" in qmap:
             raise AuthError("incomplete", "Query-string authentication requires the "
                             "X-Amz-Signature parameter.")
+        if "AWSAccessKeyId" in qmap and "Signature" in qmap:
+            raise AuthError("incomplete", "Signature Version 2 query authentication is "
+                            "not supported: presign with Signature Version 4 (boto3: "
+                            "Config(signature_version='s3v4')).")
         raise AuthError("missing", "Missing Authentication Token")
 
     if presigned:
