@@ -824,15 +824,36 @@ static void url_host(const char *url, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* One dotted-decimal part: 1-3 digits, no leading zero (so that "0127" is
+ * not read as octal by a resolver), at most 255. */
+static const char *ipv4_part(const char *p, int *v)
+{
+    if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
+        return NULL;
+    int n = 0, k = 0;
+    while (isdigit((unsigned char)*p) && k < 4) {
+        n = n * 10 + (*p++ - '0');
+        k++;
+    }
+    if (k > 3 || n > 255)
+        return NULL;
+    *v = n;
+    return p;
+}
+
 static int is_loopback(const char *host)
 {
     if (!strcmp(host, "::1") || !strcmp(host, "0:0:0:0:0:0:0:1"))
         return 1;
-    /* 127.0.0.0/8 in dotted decimal */
-    int a, b, c, d;
-    char extra;
-    return sscanf(host, "%d.%d.%d.%d%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b >= 0 && b < 256 &&
-           c >= 0 && c < 256 && d >= 0 && d < 256;
+    /* 127.0.0.0/8 in strict dotted decimal */
+    int part[4];
+    const char *p = host;
+    for (int i = 0; i < 4; i++) {
+        p = ipv4_part(p, &part[i]);
+        if (!p || (i < 3 && *p++ != '.'))
+            return 0;
+    }
+    return *p == '\0' && part[0] == 127;
 }
 
 static int container_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
@@ -1152,7 +1173,10 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
              * but try it after a timeout (a hop limit of 1 in a container
              * drops the PUT's answer). */
             if (!r->transport_error && r->resp_status == 200 && r->resp_len > 0) {
-                r->imds_token = smneo__strndup(r->resp_body, r->resp_len);
+                size_t n = r->resp_len;
+                while (n && isspace((unsigned char)r->resp_body[n - 1]))
+                    n--;
+                r->imds_token = smneo__strndup(r->resp_body, n);
                 if (!r->imds_token)
                     return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             } else if (!r->transport_error && r->resp_status == 400) {

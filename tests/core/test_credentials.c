@@ -427,8 +427,9 @@ static void test_container_steps(void)
     /* Plain http to a non-loopback host is refused; https is fine. */
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    const char *bad[] = {"http://example.com/creds", "http://10.0.0.1/x", "http://user@evil.com:80/"};
-    for (int i = 0; i < 3; i++) {
+    const char *bad[] = {"http://example.com/creds", "http://10.0.0.1/x", "http://user@evil.com:80/",
+                         "http://0127.0.0.1/x", "http://127.0.0.1.evil.com/x", "http://127.0.0.256/x"};
+    for (int i = 0; i < 6; i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
         smneo_credential_chain_new(&chain, NULL, NULL);
         smneo_chain_resolution_new(&r, chain, now);
@@ -474,7 +475,7 @@ static void test_imds_steps(void)
     CHECK_STR(smneo_request_header(req, "X-aws-ec2-metadata-token-ttl-seconds"), "21600");
     CHECK_INT(smneo_chain_resolution_timeout_ms(r), 1000);
     smneo_request_free(req);
-    feed(r, 200, "TOKEN123");
+    feed(r, 200, "TOKEN123\n");
     CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
     CHECK_STR(req ? req->method : NULL, "GET");
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/");
