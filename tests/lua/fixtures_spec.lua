@@ -1,0 +1,86 @@
+-- Shared fixtures (tests/fixtures), checked by the C, Python and Lua suites:
+-- build_request output and the validation cases.
+local smneo = require "smneo"
+local json = require "dkjson"
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function decode(text)
+  local v, _, err = json.decode(text, 1, smneo.null, nil, smneo.array_mt)
+  assert(v ~= nil, err)
+  return v
+end
+
+local function list(pattern)
+  local out = {}
+  local p = assert(io.popen("ls " .. pattern .. " 2>/dev/null"))
+  for line in p:lines() do out[#out + 1] = line end
+  p:close()
+  return out
+end
+
+describe("build_request fixtures", function()
+  local files = list("tests/fixtures/build_request/*.json")
+
+  it("exist", function()
+    assert.is_true(#files >= 5)
+  end)
+
+  for _, path in ipairs(files) do
+    local fx = decode(read(path))
+    it(fx.name .. " (" .. path:match("[^/]+$") .. ")", function()
+      local client = smneo.client(fx.client)
+      local req = client:build_request(fx.operation, fx.params, { timestamp = fx.timestamp })
+      client:close()
+      local exp = fx.expected
+      assert.are.equal(exp.method, req.method)
+      assert.are.equal(exp.url, req.url)
+      assert.are.equal(exp.body, req.body)
+      local ignore = {}
+      for _, h in ipairs(fx.ignore_headers or {}) do ignore[h:lower()] = true end
+      local want, got = {}, {}
+      for k, v in pairs(exp.headers) do if not ignore[k:lower()] then want[k] = v end end
+      for k, v in pairs(req.headers) do if not ignore[k:lower()] then got[k] = v end end
+      assert.are.same(want, got)
+    end)
+  end
+end)
+
+describe("validation fixtures", function()
+  local cases = decode(read("tests/fixtures/validation/cases.json"))
+
+  it("exist", function()
+    assert.is_true(#cases > 100)
+  end)
+
+  for i, case in ipairs(cases) do
+    -- Raw JSON text cannot be written as a Lua table: those cases are the C suite's.
+    if case.params ~= nil then
+      it(string.format("#%d %s", i, case.name), function()
+        local issues = smneo.validate(case.operation, case.params, case.options)
+        local errors, warnings = {}, {}
+        for _, is in ipairs(issues) do
+          local key = is.path .. " " .. is.rule
+          if is.severity == "error" then
+            errors[#errors + 1] = key
+          else
+            warnings[key] = true
+          end
+        end
+        local want = {}
+        for _, e in ipairs(case.errors) do want[#want + 1] = e.path .. " " .. e.rule end
+        table.sort(errors)
+        table.sort(want)
+        assert.are.same(want, errors)
+        for _, w in ipairs(case.warnings) do
+          assert.is_true(warnings[w.path .. " " .. w.rule] == true, "missing warning " .. w.path .. " " .. w.rule)
+        end
+      end)
+    end
+  end
+end)
