@@ -1,0 +1,107 @@
+/* smneo/compile.h: the whole flow in one call: package, check, validate,
+ * upload, create, wait, download, verify, (extract).
+ *
+ * 1. a directory `model` is packed (smneo_artifact_pack) and its layout
+ *    checked for the framework and target; a .tar.gz is inspected as is;
+ *    layout errors stop the flow before anything is uploaded;
+ * 2. the full CreateCompilationJob request is validated (the client's mode);
+ * 3. the archive is uploaded to s3://bucket/prefix/<name>/model.tar.gz,
+ *    skipped when an object with the same BLAKE2b digest is there already;
+ * 4. the job is created (a unique name from job_name, or from the model's
+ *    base name, within 63 characters); a create retried after a timeout that
+ *    meets ResourceInUse is recognised as our own job when its settings
+ *    match; then waited for with backoff, reporting status changes;
+ * 5. on COMPLETED the compiled artifact (ModelArtifacts.S3ModelArtifacts) is
+ *    downloaded into output_dir and verified against
+ *    ModelDigests.ArtifactDigest (a mismatch is SMNEO_EDIGEST; a digest form
+ *    that cannot be interpreted is a warning event); optionally extracted
+ *    safely;
+ * 6. FAILED is SMNEO_EJOBFAILED with the FailureReason; a cancel from the
+ *    callback (Ctrl-C in a binding) stops the job unless stop_on_cancel is 0.
+ */
+#ifndef SMNEO_COMPILE_H
+#define SMNEO_COMPILE_H
+
+#include "client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    SMNEO_COMPILE_EVENT_PACKED = 1,      /* message: archive path */
+    SMNEO_COMPILE_EVENT_UPLOAD = 2,      /* done/total bytes */
+    SMNEO_COMPILE_EVENT_UPLOADED = 3,    /* message: s3 uri ("... (already there)" when skipped) */
+    SMNEO_COMPILE_EVENT_CREATED = 4,     /* message: job name */
+    SMNEO_COMPILE_EVENT_STATUS = 5,      /* description: the job; message: status */
+    SMNEO_COMPILE_EVENT_DOWNLOAD = 6,    /* done/total bytes */
+    SMNEO_COMPILE_EVENT_VERIFIED = 7,    /* message: the digest */
+    SMNEO_COMPILE_EVENT_WARNING = 8,     /* message: what to know */
+    SMNEO_COMPILE_EVENT_STOPPING = 9     /* message: job name (cancelled: stopping the job) */
+} smneo_compile_event_kind;
+
+typedef struct smneo_compile_event {
+    smneo_compile_event_kind kind;
+    const char *message;
+    uint64_t done, total;
+    const smneo_value *description; /* STATUS only */
+    double elapsed;                 /* seconds since the call started */
+} smneo_compile_event;
+
+/* Return non-zero to cancel the flow. */
+typedef int (*smneo_compile_fn)(const smneo_compile_event *ev, void *payload);
+
+typedef struct smneo_compile_options {
+    int version;                    /* SMNEO_COMPILE_OPTIONS_VERSION */
+    const char *model;              /* model directory, or a .tar.gz archive */
+    const char *framework;          /* InputConfig.Framework */
+    const char *data_input_config;  /* JSON text, or NULL (XGBOOST, PyTorch on ml_*) */
+    const char *framework_version;  /* or NULL */
+    const char *target_device;      /* OutputConfig.TargetDevice, or NULL */
+    const char *target_os;          /* TargetPlatform (when no target_device) */
+    const char *target_arch;
+    const char *target_accelerator; /* or NULL */
+    const char *compiler_options;   /* JSON text, or NULL */
+    const char *role_arn;
+    const char *s3_bucket;
+    const char *s3_prefix;          /* NULL: "smneo" */
+    const char *job_name;           /* NULL: from the model's base name; made unique */
+    const char *output_dir;         /* NULL: "." */
+    int extract;                    /* 1: extract the compiled archive into output_dir/<job> */
+    double timeout;                 /* waiter timeout in seconds; 0: none */
+    double delay, max_delay;        /* waiter backoff (0: 5 and 60) */
+    int max_runtime_seconds;        /* StoppingCondition.MaxRuntimeInSeconds (0: 900) */
+    const char *tags_json;          /* Tags as JSON [{"Key":..,"Value":..}], or NULL */
+    const char *kms_key_id;         /* OutputConfig.KmsKeyId and SSE-KMS on upload, or NULL */
+    int keep_job_on_cancel;         /* 1: do not stop the job when cancelled */
+    smneo_compile_fn callback;
+    void *payload;
+} smneo_compile_options;
+
+#define SMNEO_COMPILE_OPTIONS_VERSION 1
+#define SMNEO_COMPILE_OPTIONS_INIT                                                                      \
+    {SMNEO_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
+     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
+
+typedef struct smneo_compile_result smneo_compile_result;
+
+/* Runs the flow. On success *out is caller-owned (smneo_compile_result_free).
+ * On SMNEO_EJOBFAILED / SMNEO_EJOBSTOPPED *out is set too (the final
+ * description is in it). Errors name the step that failed. */
+SMNEO_EXTERN(int) smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *opts,
+                                smneo_error *err);
+SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
+/* The final DescribeCompilationJob result (borrowed). */
+SMNEO_EXTERN(const smneo_result *) smneo_compile_result_job(const smneo_compile_result *r);
+SMNEO_EXTERN(const char *) smneo_compile_result_job_name(const smneo_compile_result *r);
+SMNEO_EXTERN(const char *) smneo_compile_result_artifact_path(const smneo_compile_result *r); /* or NULL */
+SMNEO_EXTERN(const char *) smneo_compile_result_extracted_dir(const smneo_compile_result *r); /* or NULL */
+SMNEO_EXTERN(int) smneo_compile_result_digest_verified(const smneo_compile_result *r);
+SMNEO_EXTERN(const char *) smneo_compile_result_input_uri(const smneo_compile_result *r);
+/* Warnings gathered on the way (layout checks, validation, digest form). */
+SMNEO_EXTERN(const smneo_issues *) smneo_compile_result_issues(const smneo_compile_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
