@@ -3,6 +3,7 @@
  * botocore 1.43's SigV4Auth, the signing-key cache, session tokens,
  * UNSIGNED-PAYLOAD, path handling and error reporting. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -397,6 +398,59 @@ static void test_key_cache(void)
     free(evicted);
 }
 
+/* Several threads signing at once (sharing and evicting cache slots) get
+ * the same signatures as one thread does. */
+#define THREADS 4
+#define THREAD_SIGNS 150
+#define THREAD_REGIONS (SMNEO__SIGV4_CACHE_SLOTS + 6)
+
+static char *g_expected[THREAD_REGIONS];
+
+static void region_name(char *out, size_t n, int i) { snprintf(out, n, "region-%d", i); }
+
+static void *sign_worker(void *arg)
+{
+    long id = (long)arg, mismatches = 0;
+    for (int i = 0; i < THREAD_SIGNS; i++) {
+        int r = (int)((i * 7 + id * 3) % THREAD_REGIONS);
+        char region[32];
+        region_name(region, sizeof region, r);
+        char *auth = sign_auth(r % 2 ? SECRET : "second-secret", region, 1795782896);
+        if (!auth || strcmp(auth, g_expected[r]) != 0)
+            mismatches++;
+        free(auth);
+    }
+    return (void *)mismatches;
+}
+
+static void test_threads(void)
+{
+    for (int r = 0; r < THREAD_REGIONS; r++) {
+        char region[32];
+        region_name(region, sizeof region, r);
+        smneo__sigv4_cache_reset();
+        g_expected[r] = sign_auth(r % 2 ? SECRET : "second-secret", region, 1795782896);
+        CHECK(g_expected[r] != NULL);
+    }
+    smneo__sigv4_cache_reset();
+    pthread_t t[THREADS];
+    for (long i = 0; i < THREADS; i++)
+        CHECK_INT(pthread_create(&t[i], NULL, sign_worker, (void *)i), 0);
+    long mismatches = 0;
+    for (int i = 0; i < THREADS; i++) {
+        void *ret = NULL;
+        pthread_join(t[i], &ret);
+        mismatches += (long)ret;
+    }
+    CHECK_INT(mismatches, 0);
+    smneo__sigv4_cache_stats st;
+    smneo__sigv4_cache_stats_get(&st);
+    CHECK_INT(st.hits + st.misses, THREADS * THREAD_SIGNS);
+    CHECK(st.hits > 0 && st.misses >= THREAD_REGIONS);
+    for (int r = 0; r < THREAD_REGIONS; r++)
+        free(g_expected[r]);
+}
+
 /* ---- session tokens, re-signing, UNSIGNED-PAYLOAD, paths ------------------ */
 
 static void test_session_token(void)
@@ -648,6 +702,7 @@ int main(void)
     RUN(test_signing_suite);
     RUN(test_botocore_vectors);
     RUN(test_key_cache);
+    RUN(test_threads);
     RUN(test_session_token);
     RUN(test_unsigned_payload);
     RUN(test_paths_and_queries);
