@@ -1085,8 +1085,12 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                  * (coroutines driving two machines) must not wait on itself. */
                 if (!ch->resolving || pthread_equal(ch->resolver, pthread_self()))
                     break;
-                if (pthread_cond_timedwait(&ch->cond, &ch->lock, &deadline) == ETIMEDOUT)
+                if (pthread_cond_timedwait(&ch->cond, &ch->lock, &deadline) == ETIMEDOUT) {
+                    /* The other resolution is stuck or was abandoned
+                     * without being freed: take over. */
+                    ch->resolving = 0;
                     break;
+                }
             }
             if (!ch->resolving) {
                 ch->resolving = 1;
