@@ -51,6 +51,17 @@ static void handler(const test_http_request *req, test_http_response *resp, void
     snprintf(resp->headers, sizeof resp->headers,
              "X-Reply: a\r\nX-Spaced:   padded value  \r\nx-amzn-RequestId: rid-1\r\n");
     const char *p = req->path;
+    if (!strcmp(p, "/big")) {
+        /* 4 MiB answer whose bytes depend on their offset; the request body's
+         * length goes into a header. */
+        free(resp->body);
+        resp->body_len = 4u << 20;
+        resp->body = malloc(resp->body_len);
+        for (size_t i = 0; i < resp->body_len; i++)
+            resp->body[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+        snprintf(resp->headers, sizeof resp->headers, "X-Got: %zu\r\n", req->body_len);
+        return;
+    }
     if (!strncmp(p, "/status/", 8))
         resp->status = atoi(p + 8);
     else if (!strcmp(p, "/slow"))
@@ -172,6 +183,27 @@ static void test_round_trip(void)
         smneo_response_free(resp);
         smneo_request_free(r);
     }
+    /* Large bodies both ways, in many pieces. */
+    r = make_request("POST", test_http_server_url(s), "/big");
+    size_t up = 3u << 20;
+    char *upload = malloc(up);
+    memset(upload, 'u', up);
+    smneo_request_set_body(r, upload, up);
+    free(upload);
+    resp = NULL;
+    rc = smneo_transport_send(t, r, &resp, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    if (rc == 0) {
+        CHECK_STR(smneo_response_header(resp, "X-Got"), "3145728");
+        CHECK_INT(resp->body_len, 4u << 20);
+        size_t bad = 0;
+        for (size_t i = 0; i < resp->body_len; i++)
+            bad += resp->body[i] != (char)('a' + (i * 7 + i / 4096) % 26);
+        CHECK_INT(bad, 0);
+    }
+    smneo_response_free(resp);
+    smneo_request_free(r);
+
     smneo_error_clear(&err);
     smneo_transport_free(t);
     test_http_server_stop(s);
