@@ -600,6 +600,53 @@ static void test_imds_steps(void)
     base_env();
 }
 
+/* Two machines driven from one thread (coroutines) must not wait on each
+ * other; expiration times with offsets and fractions are understood. */
+static void test_same_thread_and_times(void)
+{
+    base_env();
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds", 1);
+    int64_t now = (int64_t)time(NULL);
+    smneo_credential_chain *chain = NULL;
+    smneo_chain_resolution *a = NULL, *b = NULL;
+    smneo_request *ra = NULL, *rb = NULL;
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_credential_chain_new(&chain, NULL, NULL);
+    smneo_chain_resolution_new(&a, chain, now);
+    smneo_chain_resolution_new(&b, chain, now);
+    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 1);
+    int64_t t0 = (int64_t)time(NULL);
+    CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 1); /* returns at once */
+    CHECK((int64_t)time(NULL) - t0 < 2);
+    feed(b, 200, "{\"AccessKeyId\":\"AKIDB\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+                 "\"Expiration\":\"2030-01-01T02:00:00.123+02:00\"}");
+    CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 0);
+    CHECK_INT(c ? c->expiration : 0, 1893456000); /* 2030-01-01T00:00:00Z */
+    smneo_credentials_free(c);
+    feed(a, 200, "{\"AccessKeyId\":\"AKIDA\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2030-01-01 00:00:00Z\"}");
+    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 0);
+    CHECK_STR(c ? c->access_key_id : NULL, "AKIDA");
+    CHECK(c && c->session_token == NULL);
+    CHECK_INT(c ? c->expiration : 0, 1893456000);
+    smneo_credentials_free(c);
+    smneo_request_free(ra);
+    smneo_request_free(rb);
+    smneo_chain_resolution_free(a);
+    smneo_chain_resolution_free(b);
+    /* An expiration that is not a time is an error for an explicit container URI. */
+    smneo_chain_resolution_new(&a, chain, now + 86400 * 365 * 10);
+    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 1);
+    smneo_request_free(ra);
+    feed(a, 200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}");
+    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "Expiration"));
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(a);
+    smneo_credential_chain_free(chain);
+    base_env();
+}
+
 /* ---- against the local test server ---------------------------------------------- */
 
 typedef struct imds_state {
@@ -791,6 +838,7 @@ int main(void)
     RUN(test_no_credentials);
     RUN(test_container_steps);
     RUN(test_imds_steps);
+    RUN(test_same_thread_and_times);
     RUN(test_against_server);
     smneo_test_rmtree(tmp);
     free(tmp);
