@@ -52,7 +52,7 @@ def client(server, service, key="test", secret="test", retries=1, **config):
     return boto3.client(
         service, endpoint_url=server.url, region_name="us-east-1",
         aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": retries, "mode": "standard"},
+        config=Config(retries={"total_max_attempts": retries, "mode": "standard"},
                       connect_timeout=5, read_timeout=10, **config))
 
 

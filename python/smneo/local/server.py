@@ -137,6 +137,11 @@ class _HTTPServer(ThreadingHTTPServer):
             self.connections.add(request)
         super().process_request(request, client_address)
 
+    def handle_error(self, request, client_address):
+        # Clients that hang up (or faults that hang up on them) are routine.
+        if self.app.verbose:
+            super().handle_error(request, client_address)
+
     def shutdown_request(self, request):
         with self.conn_lock:
             self.connections.discard(request)
