@@ -849,8 +849,8 @@ static void check_kms(smneo__vctx *ctx, const char *k)
     static const char *const forms[] = {
         "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
         "mrk-[0-9a-fA-F]{32}",
-        "arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-        "[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})",
+        ("arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+         "[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})"),
         "alias/[a-zA-Z0-9/_-]+",
         "arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/[a-zA-Z0-9/_-]+",
     };
