@@ -619,6 +619,9 @@ static void test_same_thread_and_times(void)
     int64_t t0 = (int64_t)time(NULL);
     CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 1); /* returns at once */
     CHECK((int64_t)time(NULL) - t0 < 2);
+    smneo_request_free(ra);
+    smneo_request_free(rb);
+    ra = rb = NULL;
     feed(b, 200, "{\"AccessKeyId\":\"AKIDB\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
                  "\"Expiration\":\"2030-01-01T02:00:00.123+02:00\"}");
     CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 0);
