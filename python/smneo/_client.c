@@ -525,7 +525,11 @@ static PyObject *parse_response_impl(smneo_state *st, PyObject *args, PyObject *
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_protocol_parse(&res, o->name, resp, &err);
     smneo_response_free(resp);
-    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name, 0) : smneo_py_result(st, res);
+    /* One response is one final attempt: a retryable error has no retry left
+     * (what boto3 reports with a single attempt: MaxAttemptsReached). */
+    if (rc && err.attempts < 1)
+        err.attempts = 1;
+    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name, 1) : smneo_py_result(st, res);
     smneo_result_free(res);
     smneo_error_clear(&err);
     return out;

@@ -64,6 +64,12 @@ static int type_error(smneo_state *st, PyObject *obj, const path_buf *path, cons
     return -1;
 }
 
+int smneo_py_convert_init(void)
+{
+    PyDateTime_IMPORT;
+    return PyDateTimeAPI ? 0 : -1;
+}
+
 int smneo_py_epoch(PyObject *obj, double *out)
 {
     if (PyFloat_Check(obj) || PyLong_Check(obj)) {
@@ -258,8 +264,6 @@ static int write_value(smneo_state *st, smneo_jsonw *w, PyObject *obj, path_buf 
 
 int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj)
 {
-    if (!PyDateTimeAPI)
-        PyDateTime_IMPORT;
     path_buf path = {NULL, 0, 0};
     int rc = write_value(st, w, obj, &path, 0);
     PyMem_Free(path.data);
@@ -442,8 +446,6 @@ static const smneo_visitor VISITOR = {v_begin_object, v_end, v_begin_array, v_en
 
 PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
 {
-    if (!PyDateTimeAPI)
-        PyDateTime_IMPORT;
     builder b;
     b.st = st;
     b.depth = 0;

@@ -416,6 +416,34 @@ static PyObject *raise_with(PyObject *cls, PyObject *message, ...)
     return NULL;
 }
 
+/* botocore adds the members of a modeled error shape found in the body to the
+ * top level of the error response ({'Error': ..., 'Message': ...}). */
+static int add_modeled_fields(PyObject *response, const char *code, const smneo_response *resp)
+{
+    const smneo_shape *shape = smneo_model_shape(code);
+    if (!shape || !shape->exception || shape->member_count == 0 || !resp || !resp->body || !resp->body_len)
+        return 0;
+    PyObject *json = PyImport_ImportModule("json");
+    if (!json)
+        return -1;
+    PyObject *doc = PyObject_CallMethod(json, "loads", "y#", resp->body, (Py_ssize_t)resp->body_len);
+    Py_DECREF(json);
+    if (!doc) { /* not JSON: nothing to add */
+        PyErr_Clear();
+        return 0;
+    }
+    int rc = 0;
+    if (PyDict_Check(doc)) {
+        for (size_t i = 0; i < shape->member_count && !rc; i++) {
+            PyObject *v = PyDict_GetItemString(doc, shape->members[i].name);
+            if (v && v != Py_None)
+                rc = PyDict_SetItemString(response, shape->members[i].name, v);
+        }
+    }
+    Py_DECREF(doc);
+    return rc;
+}
+
 static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int max_attempts)
 {
     const char *code = err && err->service_code ? err->service_code : NULL;
@@ -454,6 +482,11 @@ static PyObject *client_error(smneo_state *st, const smneo_error *err, const cha
         PyObject *sub = PyDict_GetItemString(st->modeled_errors, code);
         if (sub)
             cls = sub;
+        if (sub && add_modeled_fields(response, code, err ? err->response : NULL)) {
+            Py_DECREF(error);
+            Py_DECREF(response);
+            return NULL;
+        }
     }
     char retry_info[64] = "";
     if (reached)
@@ -670,7 +703,7 @@ static int module_exec(PyObject *module)
 {
     smneo_state *st = smneo_get_state(module);
     PyDateTime_IMPORT;
-    if (!PyDateTimeAPI)
+    if (!PyDateTimeAPI || smneo_py_convert_init())
         return -1;
     st->utc = PyDateTime_TimeZone_UTC;
     Py_INCREF(st->utc);

@@ -68,6 +68,8 @@ PyObject *smneo_py_headers(const smneo_response *resp);
 int smneo_py_make_response(smneo_response **out, int status, PyObject *headers, PyObject *body);
 
 /* ---- _convert.c ---------------------------------------------------------- */
+/* Imports the datetime C API for _convert.c (called by the module's exec). */
+int smneo_py_convert_init(void);
 /* Writes a Python object as JSON into w. Unsupported values raise
  * ParamValidationError naming the field path. Returns 0 or -1 (exception set). */
 int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj);

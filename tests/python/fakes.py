@@ -173,7 +173,7 @@ class FakeSageMaker:
         self._server.daemon_threads = True
         self._server.fake = self
         self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def queue(self, operation, status, body, headers=None, delay=0):
         with self._lock:

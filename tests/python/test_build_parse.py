@@ -1,0 +1,259 @@
+"""Parity with botocore 1.43: build_request's body and signature, parse_response's
+dicts and exceptions, for the same params / the same response bytes."""
+import datetime
+import json
+import os
+
+import pytest
+
+import smneo
+from fakes import KEY, SECRET, description, isolated_env, step, summary  # noqa: F401
+
+UTC = datetime.timezone.utc
+FIXED = datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+
+
+def _need(module):
+    """botocore is installed on these machines: with CI=true its absence fails."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail("%s is required under CI=true: %s" % (module, e))
+        pytest.skip("%s is not installed: parity with botocore not checked" % module)
+
+
+CREATE = {
+    "CompilationJobName": "resnet50-c5",
+    "RoleArn": ROLE,
+    "InputConfig": {"S3Uri": "s3://bucket/in/model.tar.gz", "Framework": "PYTORCH", "FrameworkVersion": "1.8",
+                    "DataInputConfig": '{"input0": [1, 3, 224, 224]}'},
+    "OutputConfig": {"S3OutputLocation": "s3://bucket/out/", "TargetDevice": "ml_c5",
+                     "CompilerOptions": '{"dtype": "float32"}', "KmsKeyId": "alias/neo"},
+    "VpcConfig": {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]},
+    "StoppingCondition": {"MaxRuntimeInSeconds": 900, "MaxWaitTimeInSeconds": 1800},
+    "Tags": [{"Key": "team", "Value": "vision"}, {"Key": "cost-center", "Value": "42"}],
+}
+
+PLATFORM = dict(CREATE, OutputConfig={
+    "S3OutputLocation": "s3://bucket/out/",
+    "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"},
+    "CompilerOptions": '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'})
+PLATFORM["InputConfig"] = {k: v for k, v in CREATE["InputConfig"].items() if k != "FrameworkVersion"}
+
+BUILD_CASES = [
+    ("CreateCompilationJob", CREATE),
+    ("CreateCompilationJob", PLATFORM),
+    ("DescribeCompilationJob", {"CompilationJobName": "resnet50-c5"}),
+    ("ListCompilationJobs", {"MaxResults": 50, "StatusEquals": "INPROGRESS", "NameContains": "resnet",
+                             "CreationTimeAfter": datetime.datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC),
+                             "LastModifiedTimeBefore": datetime.datetime(2024, 1, 1),
+                             "SortBy": "CreationTime", "SortOrder": "Descending"}),
+    ("ListCompilationJobs", {}),
+    ("StopCompilationJob", {"CompilationJobName": "resnet50-c5"}),
+    ("DeleteCompilationJob", {"CompilationJobName": "resnet50-c5"}),
+    ("ListPipelineExecutionSteps", {
+        "PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123",
+        "MaxResults": 20, "SortOrder": "Ascending", "NextToken": "t0k"}),
+]
+
+
+@pytest.fixture
+def sm(isolated_env):
+    c = smneo.Client(region_name="us-east-1", endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com",
+                     aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def botocore_model():
+    session = _need("botocore.session")
+    return session.get_session().get_service_model("sagemaker")
+
+
+# ---- build_request -------------------------------------------------------------------
+
+@pytest.mark.parametrize("operation, params", BUILD_CASES, ids=[c[0] + str(i) for i, c in enumerate(BUILD_CASES)])
+def test_body_equals_botocore_serializer(sm, botocore_model, operation, params):
+    serialize = _need("botocore.serialize")
+    op_model = botocore_model.operation_model(operation)
+    theirs = serialize.create_serializer("json", include_validation=True).serialize_to_request(params, op_model)
+    ours = sm.build_request(operation, params, timestamp=FIXED)
+    assert json.loads(ours.body) == json.loads(theirs["body"])
+    assert ours.method == theirs["method"] == "POST"
+    assert ours.headers["X-Amz-Target"] == theirs["headers"]["X-Amz-Target"]
+    assert ours.headers["Content-Type"] == theirs["headers"]["Content-Type"]
+    assert ours.url == "https://api.sagemaker.us-east-1.amazonaws.com/"
+
+
+def test_default_endpoint_is_botocores(isolated_env):
+    boto3 = _need("boto3")
+    for region in ("us-east-1", "eu-west-1", "cn-north-1"):
+        with smneo.Client(region_name=region, aws_access_key_id=KEY, aws_secret_access_key=SECRET) as c:
+            theirs = boto3.client("sagemaker", region_name=region, aws_access_key_id=KEY,
+                                  aws_secret_access_key=SECRET)
+            assert c.build_request("DescribeCompilationJob", {"CompilationJobName": "x"}).url.rstrip("/") == \
+                theirs.meta.endpoint_url.rstrip("/")
+
+
+def _botocore_authorization(monkeypatch, req, token=None):
+    """Signs our request bytes with botocore's SigV4Auth at our X-Amz-Date."""
+    auth = _need("botocore.auth")
+    awsrequest = _need("botocore.awsrequest")
+    credentials = _need("botocore.credentials")
+    stamp = datetime.datetime.strptime(req.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr(auth, "get_current_datetime", lambda: stamp)
+    signed = req.headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    headers = {k: v for k, v in req.headers.items()
+               if k.lower() in signed and k.lower() not in ("x-amz-date", "x-amz-security-token")}
+    breq = awsrequest.AWSRequest(method=req.method, url=req.url, data=req.body, headers=headers)
+    auth.SigV4Auth(credentials.Credentials(KEY, SECRET, token), "sagemaker", "us-east-1").add_auth(breq)
+    return breq.headers["Authorization"]
+
+
+@pytest.mark.parametrize("operation, params", BUILD_CASES[:3])
+def test_botocore_reproduces_our_signature(sm, monkeypatch, operation, params):
+    req = sm.build_request(operation, params, timestamp=FIXED)
+    assert req.headers["X-Amz-Date"] == "20231114T221320Z"
+    auth = req.headers["Authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=%s/20231114/us-east-1/sagemaker/aws4_request, "
+                           "SignedHeaders=" % KEY)
+    assert "x-amz-target" in auth and "host" in auth and "x-amz-date" in auth
+    assert _botocore_authorization(monkeypatch, req) == auth
+
+
+def test_signature_with_session_token_and_epoch_timestamp(isolated_env, monkeypatch):
+    with smneo.Client(region_name="us-east-1", aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                      aws_session_token="FQoGZXIvYXdzEXAMPLETOKEN") as c:
+        req = c.build_request("DescribeCompilationJob", {"CompilationJobName": "x"}, timestamp=1700000000)
+    assert req.headers["X-Amz-Security-Token"] == "FQoGZXIvYXdzEXAMPLETOKEN"
+    assert req.headers["X-Amz-Date"] == "20231114T221320Z"
+    assert _botocore_authorization(monkeypatch, req, token="FQoGZXIvYXdzEXAMPLETOKEN") == \
+        req.headers["Authorization"]
+
+
+def test_build_request_is_deterministic_and_validates(sm):
+    a = sm.build_request("CreateCompilationJob", CREATE, timestamp=FIXED)
+    b = sm.build_request("create_compilation_job", CREATE, timestamp=FIXED.timestamp())
+    assert (a.method, a.url, a.headers, a.body) == (b.method, b.url, b.headers, b.body)
+    assert isinstance(a.body, bytes) and isinstance(a.headers, dict)
+    with pytest.raises(smneo.ParamValidationError):
+        sm.build_request("CreateCompilationJob", dict(CREATE, RoleArn="nope"), timestamp=FIXED)
+    with pytest.raises(ValueError, match="aware"):
+        sm.build_request("DescribeCompilationJob", {"CompilationJobName": "x"}, timestamp=datetime.datetime(2023, 1, 1))
+    with pytest.raises(ValueError, match="unknown operation"):
+        sm.build_request("DescribeTrainingJob", {})
+
+
+def test_request_body_keeps_strict_valid_params_unchanged(sm):
+    req = sm.build_request("CreateCompilationJob", CREATE, timestamp=FIXED)
+    assert json.loads(req.body) == CREATE
+
+
+# ---- parse_response --------------------------------------------------------------------
+
+class _Raw:
+    def __init__(self, body):
+        self._body = body
+
+    def stream(self, **kwargs):
+        yield self._body
+
+
+def _boto3_call(operation, params, status, headers, body):
+    """What boto3 returns or raises for these response bytes."""
+    boto3 = _need("boto3")
+    awsrequest = _need("botocore.awsrequest")
+    config = _need("botocore.config")
+    bc = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                      config=config.Config(retries={"total_max_attempts": 1}))
+    bc.meta.events.register("before-send.sagemaker",
+                            lambda request, **kw: awsrequest.AWSResponse(request.url, status, headers, _Raw(body)))
+    method = getattr(bc, bc.meta.method_to_api_mapping and
+                     {v: k for k, v in bc.meta.method_to_api_mapping.items()}[operation])
+    try:
+        return method(**params), None
+    except Exception as e:  # noqa: BLE001 - compared below
+        return None, e
+
+
+HEADERS = {"x-amzn-RequestId": "b0e91dc8-3807-4cb3-a3e3-1e1e1e1e1e1e", "Content-Type": "application/x-amz-json-1.1",
+           "Content-Length": "0", "Date": "Tue, 14 Nov 2023 22:13:20 GMT"}
+
+PARSE_CASES = [
+    ("DescribeCompilationJob", {"CompilationJobName": "job-1"}, description("job-1")),
+    ("DescribeCompilationJob", {"CompilationJobName": "job-2"},
+     description("job-2", "FAILED", FailureReason="ClientError: No pth file found", CreationTime=1700000000,
+                 LastModifiedTime=1700000000.999999)),
+    ("ListCompilationJobs", {}, {"CompilationJobSummaries": [summary(i) for i in range(3)], "NextToken": "abc"}),
+    ("ListCompilationJobs", {}, {"CompilationJobSummaries": []}),
+    ("CreateCompilationJob", CREATE, {"CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/x"}),
+    ("ListPipelineExecutionSteps", {"PipelineExecutionArn":
+                                    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123"},
+     {"PipelineExecutionSteps": [step(1), step(2)]}),
+]
+
+
+@pytest.mark.parametrize("operation, params, body", PARSE_CASES, ids=[c[0] + str(i) for i, c in enumerate(PARSE_CASES)])
+def test_parse_response_equals_boto3(operation, params, body):
+    raw = json.dumps(body).encode()
+    headers = dict(HEADERS, **{"Content-Length": str(len(raw))})
+    theirs, exc = _boto3_call(operation, params, 200, headers, raw)
+    assert exc is None, exc
+    ours = smneo.parse_response(operation, 200, headers, raw)
+    assert ours == theirs
+    assert list(ours["ResponseMetadata"]) == list(theirs["ResponseMetadata"])
+
+
+@pytest.mark.parametrize("operation, params", [("StopCompilationJob", {"CompilationJobName": "x"}),
+                                               ("DeleteCompilationJob", {"CompilationJobName": "x"})])
+def test_parse_empty_responses_equal_boto3(operation, params):
+    headers = dict(HEADERS)
+    theirs, exc = _boto3_call(operation, params, 200, headers, b"")
+    assert exc is None, exc
+    assert smneo.parse_response(operation, 200, headers, b"") == theirs
+
+
+ERROR_CASES = [
+    (400, {"__type": "com.amazonaws.sagemaker#ResourceNotFound", "Message": "Could not find job 'x'."}),
+    (400, {"__type": "ResourceInUse", "Message": "Job already exists"}),
+    (400, {"__type": "ResourceLimitExceeded", "message": "Too many jobs"}),
+    (400, {"__type": "ValidationException", "message": "1 validation error detected"}),
+    (400, {"__type": "ThrottlingException", "message": "Rate exceeded"}),
+    (403, {"__type": "AccessDeniedException", "Message": "not authorized"}),
+    (500, {"__type": "InternalFailure", "message": "boom"}),
+]
+
+
+@pytest.mark.parametrize("status, body", ERROR_CASES, ids=[c[1]["__type"].split("#")[-1] for c in ERROR_CASES])
+def test_parse_errors_raise_what_boto3_raises(status, body):
+    raw = json.dumps(body).encode()
+    headers = dict(HEADERS, **{"Content-Length": str(len(raw))})
+    _, theirs = _boto3_call("DescribeCompilationJob", {"CompilationJobName": "x"}, status, headers, raw)
+    assert theirs is not None
+    with pytest.raises(smneo.ClientError) as ei:
+        smneo.parse_response("DescribeCompilationJob", status, headers, raw)
+    ours = ei.value
+    assert type(ours).__name__ == (type(theirs).__name__ if type(theirs).__name__ != "ClientError" else "ClientError")
+    assert ours.operation_name == theirs.operation_name
+    assert ours.response["Error"] == theirs.response["Error"]
+    assert ours.response["ResponseMetadata"] == theirs.response["ResponseMetadata"]
+    assert ours.response == theirs.response
+    assert str(ours) == str(theirs)
+
+
+def test_parse_response_accepts_header_pairs_and_str_body():
+    raw = json.dumps(description("x"))
+    r = smneo.parse_response("DescribeCompilationJob", 200, [("X-Amzn-RequestId", "rid"), ("Set-Cookie", "a"),
+                                                             ("set-cookie", "b")], raw)
+    assert r["ResponseMetadata"]["RequestId"] == "rid"
+    assert r["ResponseMetadata"]["HTTPHeaders"]["set-cookie"] == "a, b"
+    assert r["CompilationJobName"] == "x"
+
+
+def test_parse_truncated_body_is_a_parser_error():
+    with pytest.raises(smneo.SmneoError) as ei:
+        smneo.parse_response("DescribeCompilationJob", 200, HEADERS, b'{"CompilationJobName": "x"')
+    assert not isinstance(ei.value, smneo.ClientError)
