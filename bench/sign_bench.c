@@ -1,8 +1,11 @@
 /* sign_bench: cost of SigV4-signing one DescribeCompilationJob request.
  *
  *   sign_bench [N]               prints "sign_ns <ns>" (signing key cached, the
- *                                steady state of a client) and "sign_cold_ns <ns>"
- *                                (a new day each time: the key is derived again)
+ *                                steady state of a client), "sign_fresh_ns <ns>"
+ *                                (the same, on a fresh copy of the unsigned request
+ *                                each time: includes copying and freeing it) and
+ *                                "sign_cold_ns <ns>" (a new day each time: the key
+ *                                is derived again)
  *   sign_bench --auth EPOCH      prints the Authorization header for that time
  *                                (bench_sign.py checks it against botocore)
  *
@@ -87,6 +90,18 @@ int main(int argc, char **argv)
         sign_or_die(req, creds, &o);
     double warm = (now_ns() - t0) / (double)n;
 
+    smneo_request *tmpl = make_request();
+    t0 = now_ns();
+    for (long i = 0; i < n / 2; i++) {
+        smneo_request *copy = NULL;
+        if (smneo_request_clone(&copy, tmpl) != 0)
+            return 1;
+        sign_or_die(copy, creds, &o);
+        smneo_request_free(copy);
+    }
+    double fresh = (now_ns() - t0) / (double)(n / 2 > 0 ? n / 2 : 1);
+    smneo_request_free(tmpl);
+
     long cold_n = n / 4 > 0 ? n / 4 : 1;
     int64_t base = o.timestamp;
     t0 = now_ns();
@@ -98,6 +113,7 @@ int main(int argc, char **argv)
 
     printf("iterations %ld\n", n);
     printf("sign_ns %.1f\n", warm);
+    printf("sign_fresh_ns %.1f\n", fresh);
     printf("sign_cold_ns %.1f\n", cold);
     smneo_request_free(req);
     smneo_credentials_free(creds);

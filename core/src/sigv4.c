@@ -708,19 +708,31 @@ static void put_digits(char *o, int v, int n)
     }
 }
 
+/* Epoch seconds to yyyymmddThhmmssZ without gmtime_r (which takes glibc's
+ * time zone lock): H. Hinnant's civil_from_days. ts is within years 1-9999
+ * (checked by check_inputs). */
 static int format_amz_date(char out[AMZ_DATE_LEN + 1], int64_t ts)
 {
-    time_t t = (time_t)ts;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+    int64_t days = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
+    int64_t secs = ts - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    if (year < 1 || year > 9999)
         return SMNEO_EINVAL;
-    put_digits(out, tm.tm_year + 1900, 4);
-    put_digits(out + 4, tm.tm_mon + 1, 2);
-    put_digits(out + 6, tm.tm_mday, 2);
+    put_digits(out, (int)year, 4);
+    put_digits(out + 4, (int)month, 2);
+    put_digits(out + 6, (int)day, 2);
     out[8] = 'T';
-    put_digits(out + 9, tm.tm_hour, 2);
-    put_digits(out + 11, tm.tm_min, 2);
-    put_digits(out + 13, tm.tm_sec, 2);
+    put_digits(out + 9, (int)(secs / 3600), 2);
+    put_digits(out + 11, (int)(secs / 60 % 60), 2);
+    put_digits(out + 13, (int)(secs % 60), 2);
     out[15] = 'Z';
     out[16] = '\0';
     return 0;

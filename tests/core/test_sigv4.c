@@ -609,6 +609,46 @@ static void test_headers_canonical(void)
     smneo_credentials_free(creds);
 }
 
+/* X-Amz-Date is computed without gmtime_r: compare with it over edge dates
+ * (epoch, leap days, century rules, years 1 and 9999) and a sweep. */
+static void test_amz_date(void)
+{
+    smneo_credentials *creds = NULL;
+    smneo_credentials_new(&creds, "AKIDEXAMPLE", SECRET, NULL);
+    smneo_request *req = sagemaker_request();
+    smneo_sigv4_options o = sagemaker_options();
+    int64_t fixed[] = {0, -1, 86399, 86400, 951782400 /* 2000-02-29 */, 4107542399 /* 2100-02-28T23:59:59 */,
+                       4107542400, 1709164800 /* 2024-02-29 */, -62135596800LL /* 0001-01-01 */,
+                       253402300799LL /* 9999-12-31T23:59:59 */, -2208988800LL /* 1900-01-01 */};
+    int bad = 0, n = 0;
+    for (int i = 0; i < (int)(sizeof fixed / sizeof fixed[0]) + 2000; i++) {
+        int64_t ts = i < (int)(sizeof fixed / sizeof fixed[0])
+                         ? fixed[i]
+                         : -62135596800LL + (int64_t)(i - 11) * 157766400LL + (int64_t)i * 7919; /* ~5 y steps */
+        if (ts > 253402300799LL)
+            break;
+        time_t t = (time_t)ts;
+        struct tm tm;
+        char want[96];
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof want, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        o.timestamp = ts;
+        char *sts = NULL;
+        if (smneo_sigv4_debug(req, creds, &o, NULL, &sts, NULL, NULL) != 0 || !sts ||
+            strncmp(sts + strlen("AWS4-HMAC-SHA256\n"), want, 16) != 0) {
+            if (bad++ < 5)
+                fprintf(stderr, "  ts %lld: want %s, got %.33s\n", (long long)ts, want, sts ? sts : "(error)");
+        }
+        free(sts);
+        n++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK(n > 1000);
+    smneo_request_free(req);
+    smneo_credentials_free(creds);
+}
+
 /* ---- credentials and errors ---------------------------------------------- */
 
 static void test_credentials(void)
@@ -707,6 +747,7 @@ int main(void)
     RUN(test_unsigned_payload);
     RUN(test_paths_and_queries);
     RUN(test_headers_canonical);
+    RUN(test_amz_date);
     RUN(test_credentials);
     RUN(test_errors);
     return smneo_test_summary("test_sigv4");
