@@ -835,7 +835,7 @@ static void check_input_s3(smneo__vctx *ctx, const char *uri)
     size_t n = strcspn(uri, "?#");
     if (strncmp(uri, "https", 5))
         n = strlen(uri); /* s3:// keys may contain ? and # */
-    if (n < 7 || strncmp(uri + n - 7, ".tar.gz", 7)) {
+    if (n < 7 || strncasecmp(uri + n - 7, ".tar.gz", 7)) {
         char shown[80];
         shorten(shown, sizeof shown, uri);
         V_ERR(ctx, "InputConfig.S3Uri", "neo.s3-uri.archive",
