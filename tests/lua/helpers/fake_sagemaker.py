@@ -221,7 +221,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAKE_SAGEMAKER_VERBOSE"):
-            sys.stderr.write("fake_sagemaker: " + fmt % args + "\n")
+            sys.stderr.write("fake_sagemaker %.3f: %s %s\n" % (time.time(), self.headers.get("X-Amz-Target", "") if hasattr(self, "headers") else "", fmt % args))
 
     def reply(self, status, body, extra=None):
         data = body.encode() if isinstance(body, str) else body

@@ -13,7 +13,13 @@ M.helpers_dir = here()
 
 function M.start()
   local script = M.helpers_dir .. "/fake_sagemaker.py"
-  local python = os.getenv("SMNEO_TEST_PYTHON") or "python3"
+  -- stdlib only: Debian's python3 starts fastest (no pyenv shim)
+  local python = os.getenv("SMNEO_TEST_PYTHON")
+  if not python then
+    local f = io.open("/usr/bin/python3", "r")
+    python = f and "/usr/bin/python3" or "python3"
+    if f then f:close() end
+  end
   local f = assert(io.popen("exec " .. python .. " " .. script .. " --port 0 --lifetime 900", "r"))
   local line = f:read("*l")
   if not line then

@@ -1,0 +1,83 @@
+-- The locations of tests/nginx/nginx.conf.in: smneo.resty inside nginx.
+local smneo = require "smneo.resty"
+local safe = require("smneo.safe").wrap(smneo)
+
+local M = {}
+local client -- one per worker, shared by concurrent requests
+
+local OPTIONS = {
+  -- region and credentials come from the environment (the env directives)
+  endpoint_url = os.getenv("SMNEO_TEST_ENDPOINT"),
+  max_attempts = 3,
+  retry_backoff_scale = 0.01,
+  connect_timeout = 5,
+  read_timeout = 10,
+}
+
+local function get()
+  if not client then client = smneo.client(OPTIONS) end
+  return client
+end
+
+local function create_params(name)
+  return {
+    CompilationJobName = name,
+    RoleArn = "arn:aws:iam::123456789012:role/neo",
+    InputConfig = { S3Uri = "s3://bucket/model.tar.gz", Framework = "PYTORCH",
+                    DataInputConfig = '{"input0": [1, 3, 224, 224]}' },
+    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    StoppingCondition = { MaxRuntimeInSeconds = 900 },
+  }
+end
+
+function M.describe()
+  local job = get():describe_compilation_job{ CompilationJobName = ngx.var.arg_name or "job-001" }
+  ngx.print(job.CompilationJobName, " ", job.CompilationJobStatus, " ", type(job.CreationTime))
+end
+
+function M.create()
+  local res = get():create_compilation_job(create_params(ngx.var.arg_name))
+  ngx.print(res.CompilationJobArn)
+end
+
+function M.iter()
+  local n, last = 0, nil
+  for summary in get():iter_compilation_jobs({}, { page_size = 5 }) do
+    n = n + 1
+    last = summary.CompilationJobName
+  end
+  ngx.print(n, " ", last)
+end
+
+function M.steps()
+  local n = 0
+  for _ in get():iter_pipeline_execution_steps({
+    PipelineExecutionArn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/demo/execution/abc123",
+  }, { page_size = 4 }) do
+    n = n + 1
+  end
+  ngx.print(n)
+end
+
+function M.wait()
+  local seen = {}
+  local final = get():wait_for_compilation_job(ngx.var.arg_name, {
+    delay = 0.05, max_delay = 0.1, timeout = 30,
+    callback = function(d) seen[#seen + 1] = d.CompilationJobStatus end,
+  })
+  ngx.print(final.CompilationJobStatus, " ", table.concat(seen, ","))
+end
+
+function M.error()
+  local c = assert(safe.client(OPTIONS))
+  local job, err = c:describe_compilation_job{ CompilationJobName = "no-such-job" }
+  c:close()
+  ngx.print(tostring(job), " ", err.code, " ", err.status, " ", tostring(err.request_id ~= nil))
+end
+
+function M.validate()
+  local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
+  ngx.print(#issues)
+end
+
+return M

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Runs smneo.resty inside a real nginx (Debian nginx-extras + the lua module)
+# on 127.0.0.1 against the fake SageMaker endpoint, and shows that a request
+# is served while another waits on a slow upstream (one worker: a blocking
+# call would stall it). Usage: tests/nginx/run.sh  (BUILD=build by default)
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+NGINX=${NGINX:-nginx}
+if [ ! -f "$BUILD/luajit/smneo.so" ]; then
+  echo "nginx test: $BUILD/luajit/smneo.so is not built" >&2
+  exit 1
+fi
+if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
+  echo "nginx test: ngx_http_lua_module.so missing (apt-get install nginx-extras)" >&2
+  exit 1
+fi
+
+# stdlib-only helpers: Debian's python3 starts fastest (no pyenv shim)
+PY=${SMNEO_TEST_PYTHON:-python3}
+[ -z "${SMNEO_TEST_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+tmp=$(mktemp -d)
+fakepid=""
+nginxpid=""
+cleanup() {
+  [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
+  [ -n "$fakepid" ] && kill "$fakepid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fail() {
+  echo "nginx test FAILED: $*" >&2
+  echo "--- error.log" >&2
+  tail -n 40 "$tmp/logs/error.log" >&2 || true
+  echo "--- fake endpoint (FAKE_SAGEMAKER_VERBOSE=1 logs requests)" >&2
+  tail -n 20 "$tmp/fake.err" >&2 || true
+  exit 1
+}
+
+"$PY" tests/lua/helpers/fake_sagemaker.py --port 0 --lifetime 300 >"$tmp/fake.out" 2>"$tmp/fake.err" &
+fakepid=$!
+i=0
+while [ ! -s "$tmp/fake.out" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "fake endpoint did not start"; sleep 0.05
+done
+endpoint=$(head -n1 "$tmp/fake.out" | cut -d' ' -f1)
+
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/tmp"
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
+sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port|g" -e "s|@USER_LINE@|$user_line|g" \
+  tests/nginx/nginx.conf.in >"$tmp/conf/nginx.conf"
+
+env -u AWS_PROFILE AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
+  AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null SMNEO_TEST_ENDPOINT="$endpoint" \
+  "$NGINX" -p "$tmp/" -c conf/nginx.conf -e logs/error.log &
+nginxpid=$!
+base="http://127.0.0.1:$port"
+i=0
+until curl -s -o /dev/null "$base/validate"; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "nginx did not start"; sleep 0.05
+done
+
+get() { curl -s --max-time 20 -w ' [%{http_code}]' "$base$1"; }
+expect() { # path expected-output
+  out=$(get "$1")
+  [ "$out" = "$2 [200]" ] || fail "GET $1: expected '$2', got '$out'"
+  echo "ok  GET $1 -> $2"
+}
+
+expect /describe "job-001 FAILED number"
+expect "/create?name=ngx-job-1" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/ngx-job-1"
+expect "/describe?name=ngx-job-1" "ngx-job-1 STARTING number"
+expect /iter "58 ngx-job-1"
+expect /steps "23"
+expect "/create?name=wait-ok-3-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-ok-3-ngx"
+expect "/wait?name=wait-ok-3-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
+expect /error "nil ResourceNotFound 400 true"
+
+# The worker is not blocked: start a describe the upstream answers after 2 s,
+# then a fast request must be answered while the slow one still waits.
+expect "/create?name=slow-2-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/slow-2-ngx"
+now() { date +%s.%N; }
+t0=$(now)
+(get "/describe?name=slow-2-ngx" >"$tmp/slow.out"; now >"$tmp/slow.end") &
+slowpid=$!
+sleep 0.3
+fast=$(get "/describe?name=job-002")
+t1=$(now)
+[ "$fast" = "job-002 INPROGRESS number [200]" ] || fail "fast request during the slow one: got '$fast'"
+[ ! -s "$tmp/slow.end" ] || fail "the slow request finished before the fast one"
+wait "$slowpid"
+t2=$(cat "$tmp/slow.end")
+[ "$(cat "$tmp/slow.out")" = "slow-2-ngx STARTING number [200]" ] || fail "slow request: got '$(cat "$tmp/slow.out")'"
+"$PY" - "$t0" "$t1" "$t2" <<'PY' || fail "timing"
+import sys
+t0, t1, t2 = map(float, sys.argv[1:])
+fast, slow = t1 - t0, t2 - t0
+print("ok  fast request answered after %.2f s while the slow one took %.2f s" % (fast, slow))
+sys.exit(0 if fast < 1.5 and slow >= 2.0 else 1)
+PY
+
+if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then
+  fail "errors in error.log"
+fi
+echo "nginx test passed"
