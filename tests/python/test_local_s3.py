@@ -309,17 +309,20 @@ def test_unsigned_trailer_with_wrong_checksum_is_refused(server, bucket):
     assert status == 200, resp
 
 
-def _signed_chunk_upload(server, chunks, tamper=False):
-    """PUT with STREAMING-AWS4-HMAC-SHA256-PAYLOAD, chunk signatures chained
-    from the seed signature (computed here from the SigV4 spec)."""
+def _signed_chunk_upload(server, chunks, tamper=False, trailer=None):
+    """PUT with STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], chunk signatures
+    chained from the seed signature (computed here from the SigV4 spec)."""
     decoded = sum(len(c) for c in chunks)
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")
     headers = {"Content-Encoding": "aws-chunked",
                "X-Amz-Decoded-Content-Length": str(decoded),
-               "X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}
+               "X-Amz-Content-SHA256": mode}
+    if trailer:
+        headers["X-Amz-Trailer"] = trailer[0]
     req = AWSRequest(method="PUT", url=server.url + "/data/signed", data=b"",
                      headers=headers)
-    _FixedPayloadAuth("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", Credentials("test", "test"),
-                      "s3", "us-east-1").add_auth(req)
+    _FixedPayloadAuth(mode, Credentials("test", "test"), "s3",
+                      "us-east-1").add_auth(req)
     hdrs = dict(req.prepare().headers)
     auth = hdrs["Authorization"]
     seed = auth.rsplit("Signature=", 1)[1]
@@ -338,6 +341,14 @@ def _signed_chunk_upload(server, chunks, tamper=False):
         prev[0] = sig
         return sig
     body = _chunked(chunks, sign=sign)
+    if trailer:
+        canon = "%s:%s\n" % trailer
+        # the trailer signature chains from the final (empty) chunk's signature
+        sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev[0],
+                         hashlib.sha256(canon.encode()).hexdigest()])
+        tsig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        lines = [("%s:%s" % trailer).encode(), b"x-amz-trailer-signature:" + tsig.encode()]
+        body = body[:-2] + b"".join(line + b"\r\n" for line in lines) + b"\r\n"
     if tamper:
         body = body.replace(b"bbbb", b"bbbX", 1)
     hdrs["Content-Length"] = str(len(body))
@@ -357,6 +368,13 @@ def test_signed_streaming_chunks(server, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="signed")["Body"].read() == b"".join(chunks)
     status, body = _signed_chunk_upload(server, chunks, tamper=True)
     assert status == 403 and b"SignatureDoesNotMatch" in body
+    whole = b"".join(chunks)
+    status, body = _signed_chunk_upload(server, chunks,
+                                        trailer=("x-amz-checksum-crc32", crc32_b64(whole)))
+    assert status == 200, body
+    status, body = _signed_chunk_upload(server, chunks,
+                                        trailer=("x-amz-checksum-crc32", crc32_b64(b"no")))
+    assert status == 400 and b"BadDigest" in body
 
 
 # ---- multipart ------------------------------------------------------------------------

@@ -578,7 +578,7 @@ class Server:
         self.port = port
         self.url = "http://%s:%d" % (shown, port)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
+                                        kwargs={"poll_interval": 0.05},
                                         name="smneo.local", daemon=True)
         self._thread.start()
         return self
