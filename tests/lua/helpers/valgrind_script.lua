@@ -1,0 +1,78 @@
+-- A short script exercising the binding's allocation paths, run under
+-- valgrind by tests/lua/valgrind_spec.lua (Lua 5.4):
+--   lua5.4 tests/lua/helpers/valgrind_script.lua ENDPOINT_URL
+-- Exits non-zero if an expectation fails; valgrind reports leaks and errors.
+local smneo = require "smneo"
+local safe = require "smneo.safe"
+local url = assert(arg[1], "usage: valgrind_script.lua ENDPOINT_URL")
+
+local opts = {
+  region_name = "us-east-1", endpoint_url = url,
+  aws_access_key_id = "AKIDEXAMPLE", aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+  max_attempts = 2, retry_backoff_scale = 0.001,
+}
+local function params(name)
+  return {
+    CompilationJobName = name, RoleArn = "arn:aws:iam::123456789012:role/neo",
+    InputConfig = { S3Uri = "s3://bucket/model.tar.gz", Framework = "PYTORCH",
+                    DataInputConfig = '{"input0": [1, 3, 224, 224]}' },
+    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    StoppingCondition = { MaxRuntimeInSeconds = 900 },
+  }
+end
+
+local client = smneo.client(opts)
+assert(client:describe_compilation_job{ CompilationJobName = "job-001" }.CompilationJobName == "job-001")
+assert(client:create_compilation_job(params("vg-1")).CompilationJobArn)
+assert(not pcall(client.describe_compilation_job, client, { CompilationJobName = "missing" }))
+assert(not pcall(client.create_compilation_job, client, { CompilationJobName = "bad name" }))
+assert(not pcall(client.describe_compilation_job, client, { CompilationJobName = print }))
+
+local n = 0
+for _ in client:iter_compilation_jobs({}, { page_size = 20 }) do n = n + 1 end
+assert(n == 58, n)
+local it = client:iter_compilation_jobs({}, { page_size = 5 }) -- abandoned mid-run
+it()
+it = nil
+
+-- waiter: success, callback error (cancel + re-raise), callback cancel
+client:create_compilation_job(params("wait-ok-3-vg"))
+assert(client:wait_for_compilation_job("wait-ok-3-vg", { delay = 0.001, callback = function() end })
+  .CompilationJobStatus == "COMPLETED")
+client:create_compilation_job(params("wait-forever-vg"))
+local ok, err = pcall(client.wait_for_compilation_job, client, "wait-forever-vg",
+  { delay = 0.001, callback = function() error("cb") end })
+assert(not ok and tostring(err):find("cb"))
+ok, err = pcall(client.wait_for_compilation_job, client, "wait-forever-vg",
+  { delay = 0.001, callback = function() return false end })
+assert(not ok and err.code == "WaiterCancelled")
+
+assert(#smneo.validate("CreateCompilationJob", { CompilationJobName = "x" }) > 0)
+local req = client:build_request("DescribeCompilationJob", { CompilationJobName = "x" }, { timestamp = 1700000000 })
+assert(req.headers.Authorization)
+assert(smneo.parse_response("DescribeCompilationJob", 200, { a = "b" }, '{"CompilationJobName":"x"}'))
+assert(not pcall(smneo.parse_response, "DescribeCompilationJob", 400, {}, '{"__type":"ResourceNotFound"}'))
+
+-- step-driven calls, abandoned and finished
+local nt = smneo.client{ region_name = "us-east-1", endpoint_url = "http://127.0.0.1:9", no_transport = true,
+                         aws_access_key_id = "a", aws_secret_access_key = "b" }
+local call = nt:_call("DescribeCompilationJob", { CompilationJobName = "x" })
+assert(call:next() == "send")
+call:feed(200, { ["x-amzn-RequestId"] = "r" }, '{"CompilationJobName":"x"}')
+assert(call:next() == "done")
+nt:_paginate("ListCompilationJobs", {}):next()
+nt:close()
+
+local sc = assert(safe.client(opts))
+assert(select(2, sc:describe_compilation_job{ CompilationJobName = "missing" }).code == "ResourceNotFound")
+for item, e in sc:iter_pipeline_execution_steps{ PipelineExecutionArn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/x/execution/y" } do
+  assert(item == false and e.code == "ResourceNotFound")
+end
+sc:close()
+
+for _ = 1, 20 do smneo.client(opts) end -- collected, never closed
+client:close()
+client:close()
+collectgarbage()
+collectgarbage()
+print("valgrind script done")
