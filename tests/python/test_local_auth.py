@@ -166,3 +166,16 @@ def test_verifier_accepts_aws_signing_suite(case, form):
     with pytest.raises(sigv4.AuthError) as e:
         sigv4.verify(method, rpath, query, headers, "0" * 64, creds, now=now)
     assert e.value.kind == "mismatch"
+
+
+def test_signed_for_the_wrong_service(server):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=server.url + "/", data=b"{}", headers={
+        "X-Amz-Target": "SageMaker.ListCompilationJobs",
+        "Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    status, doc = _raw(server, dict(req.prepare().headers))
+    assert (status, doc["__type"]) == (403, "InvalidSignatureException")
+    assert "'sagemaker'" in doc["message"]

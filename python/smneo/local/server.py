@@ -305,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 sigv4.verify(req.method, req.raw_path, req.raw_query, req.headers,
                              hashlib.sha256(req.body).hexdigest(), app.credentials,
-                             region=app.region)
+                             region=app.region, service="sagemaker")
             except sigv4.AuthError as e:
                 code, status = _JSON_AUTH_ERRORS[e.kind]
                 raise ServiceError(code, e.message, status)
@@ -385,7 +385,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             verified = sigv4.verify(req.method, req.raw_path, req.raw_query,
                                     req.headers, payload or "", app.credentials,
-                                    region=app.region)
+                                    region=app.region, service="s3")
         except sigv4.AuthError as e:
             if e.kind == "missing":
                 raise S3Error("AccessDenied", "Access Denied", 403)

@@ -202,7 +202,7 @@ def _check_time(when, now, skew=MAX_SKEW):
 
 
 def verify(method, raw_path, raw_query, headers, payload_hash, credentials,
-           region=None, now=None):
+           region=None, service=None, now=None):
     """Verify a header-signed (Authorization) or presigned (query) request.
 
     headers: list of (name, value); payload_hash: the hex or literal string
@@ -276,6 +276,12 @@ def verify(method, raw_path, raw_query, headers, payload_hash, credentials,
             "Credential should be scoped to a valid region: the region '%s' is "
             "wrong; expecting '%s'" % (cred.region, region),
             region=cred.region,
+        )
+    if service is not None and cred.service != service:
+        raise AuthError(
+            "region",
+            "Credential should be scoped to correct service: '%s' (the request is "
+            "signed for '%s')" % (service, cred.service),
         )
     if presigned:
         try:
