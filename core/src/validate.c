@@ -744,8 +744,16 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
             smneo_issues_free(issues);
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");
         }
-        *out = issues;
-        return smneo__error(err, SMNEO_EVALIDATION, "%s: %s", op->name, smneo_issues_at(issues, 0)->message);
+        /* As every SMNEO_EVALIDATION: the issue goes with the error (err->issues,
+         * owned by err); without an err struct the caller gets it in *out. */
+        rc = smneo__error(err, SMNEO_EVALIDATION, "%s: %s", op->name, smneo_issues_at(issues, 0)->message);
+        if (err) {
+            err->field = smneo__strdup("");
+            err->issues = issues;
+        } else {
+            *out = issues;
+        }
+        return rc;
     }
 
     check_value(&ctx, op->input, root, "");

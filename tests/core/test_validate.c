@@ -153,7 +153,16 @@ static void run_case(const cJSON *c, size_t index)
     char *text = cJSON_IsString(raw) ? strdup(raw->valuestring) : cJSON_PrintUnformatted(params);
     int allow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "allow_unknown_enum_values"));
     int rc = 0;
-    smneo_issues *iss = validate_text(jop->valuestring, text, allow, &rc);
+    smneo_validate_options vopts = SMNEO_VALIDATE_OPTIONS_INIT;
+    vopts.allow_unknown_enum_values = allow;
+    smneo_issues *iss = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    rc = smneo_validate(&iss, jop->valuestring, text, strlen(text), &vopts, &err);
+    if (rc == SMNEO_EVALIDATION && !iss) { /* the issue travels with the error */
+        iss = err.issues;
+        err.issues = NULL;
+    }
+    smneo_error_clear(&err);
     free(text);
     const cJSON *jrc = cJSON_GetObjectItemCaseSensitive(c, "result");
     if (cJSON_IsString(jrc) && !strcmp(jrc->valuestring, "invalid-params"))
@@ -238,20 +247,24 @@ static void test_return_codes(void)
     CHECK(err.message && strstr(err.message, "CreateCompilationJob"));
     smneo_error_clear(&err);
 
+    /* not an object: the one issue travels with the error... */
     rc = smneo_validate(&iss, "DescribeCompilationJob", "[1,2]", 5, NULL, &err);
     CHECK_INT(rc, SMNEO_EVALIDATION);
-    CHECK_INT(smneo_issues_count(iss), 1);
-    CHECK_STR(smneo_issues_at(iss, 0)->path, "");
-    CHECK_STR(smneo_issues_at(iss, 0)->rule, "type");
-    smneo_issues_free(iss);
+    CHECK(iss == NULL);
+    CHECK_INT(err.code, SMNEO_EVALIDATION);
+    CHECK_INT(smneo_issues_count(err.issues), 1);
+    CHECK_STR(smneo_issues_at(err.issues, 0)->path, "");
+    CHECK_STR(smneo_issues_at(err.issues, 0)->rule, "type");
+    CHECK(err.message && strstr(err.message, "JSON object"));
     smneo_error_clear(&err);
 
-    rc = smneo_validate(&iss, "DescribeCompilationJob", "{\"CompilationJobName\": ", 23, NULL, &err);
+    /* ...or comes in *out when there is no error struct */
+    rc = smneo_validate(&iss, "DescribeCompilationJob", "{\"CompilationJobName\": ", 23, NULL, NULL);
     CHECK_INT(rc, SMNEO_EVALIDATION);
     CHECK_INT(smneo_issues_count(iss), 1);
     CHECK_STR(smneo_issues_at(iss, 0)->rule, "json");
     smneo_issues_free(iss);
-    smneo_error_clear(&err);
+    iss = NULL;
 
     /* trailing garbage is not a JSON object */
     const char *trail = "{\"CompilationJobName\": \"a\"} x";

@@ -26,7 +26,8 @@ typedef struct smneo_validate_options {
 /* Validates params (JSON text) for an operation; every problem is reported.
  * *out is caller-owned (smneo_issues_free), possibly empty. Returns 0 when
  * validation ran (even with issues), SMNEO_EINVAL for an unknown operation,
- * SMNEO_EVALIDATION when the params are not a JSON object (with one issue). */
+ * SMNEO_EVALIDATION when the params are not a JSON object (with one issue:
+ * in err->issues, owned by err, or in *out when err is NULL). */
 SMNEO_EXTERN(int) smneo_validate(smneo_issues **out, const char *operation, const char *params_json, size_t len,
                                  const smneo_validate_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_issues_free(smneo_issues *issues);
