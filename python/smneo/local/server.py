@@ -570,7 +570,10 @@ class Server:
     def start(self):
         if self._httpd is not None:
             return self
-        self._httpd = _HTTPServer((self.host, self.port), Handler, self)
+        cls = _HTTPServer
+        if ":" in self.host:
+            cls = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
+        self._httpd = cls((self.host, self.port), Handler, self)
         host, port = self._httpd.server_address[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         if ":" in shown:
