@@ -477,23 +477,20 @@ static void sort_headers(chdr *h, size_t n, const char *t)
     }
 }
 
-/* Appends "name:value\n" lines to `creq` and "a;b;c" to `signed_headers`. */
-static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, const smneo_request *req)
+/* Appends "name:value\n" lines to `creq` and "a;b;c" to `signed_headers`.
+ * wipe: the headers hold a session token; wipe the scratch copy. */
+static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, const smneo_request *req, int wipe)
 {
     size_t total = 0;
     for (size_t i = 0; i < req->header_count; i++)
         total += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 2;
     chdr small[24];
+    char small_text[2048];
     chdr *h = req->header_count <= 24 ? small : malloc(req->header_count * sizeof *h);
-    char *text = malloc(total + 1);
-    if (!h || !text) {
-        if (h != small)
-            free(h);
-        free(text);
-        return SMNEO_ENOMEM;
-    }
+    char *text = total + 1 <= sizeof small_text ? small_text : malloc(total + 1);
+    int rc = (!h || !text) ? SMNEO_ENOMEM : 0;
     size_t n = 0, o = 0;
-    for (size_t i = 0; i < req->header_count; i++) {
+    for (size_t i = 0; !rc && i < req->header_count; i++) {
         const char *name = req->headers[i].name, *value = req->headers[i].value;
         chdr *e = &h[n];
         e->index = i;
@@ -524,29 +521,45 @@ static int put_canonical_headers(smneo_buf *creq, smneo_buf *signed_headers, con
         }
         e->value_len = o - e->value;
     }
-    sort_headers(h, n, text);
-    for (size_t i = 0; i < n; i++) {
-        int same = i > 0 && cmp_bytes(text + h[i - 1].name, h[i - 1].name_len, text + h[i].name,
-                                      h[i].name_len) == 0;
-        if (same) {
-            smneo__buf_putc(creq, ',');
-        } else {
-            if (i > 0) {
-                smneo__buf_putc(creq, '\n');
-                smneo__buf_putc(signed_headers, ';');
+    /* Everything is copied once into room reserved up front: each line is
+     * name, ':', value(s) with ',' between, '\n'. */
+    if (!rc && (smneo__buf_grow(creq, o + 2 * n + 1) != 0 || smneo__buf_grow(signed_headers, o + n + 1) != 0))
+        rc = SMNEO_ENOMEM;
+    if (!rc) {
+        sort_headers(h, n, text);
+        char *c = creq->data + creq->len, *s = signed_headers->data + signed_headers->len;
+        for (size_t i = 0; i < n; i++) {
+            const chdr *e = &h[i];
+            if (i > 0 && cmp_bytes(text + h[i - 1].name, h[i - 1].name_len, text + e->name, e->name_len) == 0) {
+                *c++ = ',';
+            } else {
+                if (i > 0) {
+                    *c++ = '\n';
+                    *s++ = ';';
+                }
+                memcpy(c, text + e->name, e->name_len);
+                c += e->name_len;
+                *c++ = ':';
+                memcpy(s, text + e->name, e->name_len);
+                s += e->name_len;
             }
-            smneo__buf_append(creq, text + h[i].name, h[i].name_len);
-            smneo__buf_putc(creq, ':');
-            smneo__buf_append(signed_headers, text + h[i].name, h[i].name_len);
+            memcpy(c, text + e->value, e->value_len);
+            c += e->value_len;
         }
-        smneo__buf_append(creq, text + h[i].value, h[i].value_len);
+        if (n)
+            *c++ = '\n';
+        creq->len = (size_t)(c - creq->data);
+        creq->data[creq->len] = '\0';
+        signed_headers->len = (size_t)(s - signed_headers->data);
+        signed_headers->data[signed_headers->len] = '\0';
     }
-    if (n)
-        smneo__buf_putc(creq, '\n');
-    if (h != small)
+    if (h && h != small)
         free(h);
-    free(text);
-    return 0;
+    if (text && wipe)
+        smneo__wipe(text, o);
+    if (text && text != small_text)
+        free(text);
+    return rc;
 }
 
 /* ---- request preparation ------------------------------------------------ */
@@ -776,8 +789,9 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
         return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory adding the signing headers");
 
     /* Canonical request. */
-    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT;
-    smneo__buf_grow(&creq, 512);
+    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT, sts = SMNEO_BUF_INIT, auth = SMNEO_BUF_INIT;
+    const char *what = "building the canonical request";
+    smneo__buf_grow(&creq, 1024);
     smneo__buf_grow(&sh, 128);
     smneo__buf_puts(&creq, req->method);
     smneo__buf_putc(&creq, '\n');
@@ -793,25 +807,23 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     }
     smneo__buf_putc(&creq, '\n');
     if (!rc)
-        rc = put_canonical_headers(&creq, &sh, req);
+        rc = put_canonical_headers(&creq, &sh, req, token != NULL);
     smneo__buf_putc(&creq, '\n');
     smneo__buf_append(&creq, sh.data ? sh.data : "", sh.len);
     smneo__buf_putc(&creq, '\n');
     smneo__buf_puts(&creq, payload_hash);
     if (rc || creq.failed || sh.failed) {
-        smneo__buf_free(&creq);
-        smneo__buf_free(&sh);
-        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory building the canonical request");
+        rc = SMNEO_ENOMEM;
+        goto done;
     }
 
     /* String to sign. */
+    what = "building the string to sign";
     char creq_hash[2 * SMNEO_SHA256_LEN + 1];
     if (smneo__sha256_hex(creq_hash, creq.data, creq.len)) {
-        smneo__buf_free(&creq);
-        smneo__buf_free(&sh);
-        return smneo__error(err, SMNEO_ERROR, "sigv4: SHA-256 failed in libcrypto");
+        rc = SMNEO_ERROR;
+        goto done;
     }
-    smneo_buf sts = SMNEO_BUF_INIT;
     smneo__buf_grow(&sts, 160);
     smneo__buf_puts(&sts, SIGV4_ALGORITHM "\n");
     smneo__buf_append(&sts, amz_date, AMZ_DATE_LEN);
@@ -827,13 +839,12 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     smneo__buf_putc(&sts, '\n');
     smneo__buf_append(&sts, creq_hash, 2 * SMNEO_SHA256_LEN);
     if (sts.failed) {
-        smneo__buf_free(&creq);
-        smneo__buf_free(&sh);
-        smneo__buf_free(&sts);
-        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory building the string to sign");
+        rc = SMNEO_ENOMEM;
+        goto done;
     }
 
     /* Signature. */
+    what = "deriving the signature";
     smneo__hmac_key key;
     unsigned char sig[SMNEO_SHA256_LEN];
     char sig_hex[2 * SMNEO_SHA256_LEN + 1];
@@ -841,17 +852,12 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     if (!rc)
         rc = smneo__hmac_key_mac(sig, &key, sts.data, sts.len);
     smneo__wipe(&key, sizeof key);
-    if (rc) {
-        smneo__buf_free(&creq);
-        smneo__buf_free(&sh);
-        smneo__buf_free(&sts);
-        return smneo__error(err, rc, "sigv4: %s deriving the signature",
-                            rc == SMNEO_ENOMEM ? "out of memory" : "libcrypto failed");
-    }
+    if (rc)
+        goto done;
     smneo__hex(sig_hex, sig, sizeof sig);
     smneo__wipe(sig, sizeof sig);
 
-    smneo_buf auth = SMNEO_BUF_INIT;
+    what = "building the Authorization value";
     smneo__buf_grow(&auth, 64 + strlen(c->access_key_id) + (scope_end - scope_start) + sh.len + 64);
     smneo__buf_puts(&auth, SIGV4_ALGORITHM " Credential=");
     smneo__buf_puts(&auth, c->access_key_id);
@@ -862,24 +868,51 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     smneo__buf_puts(&auth, ", Signature=");
     smneo__buf_append(&auth, sig_hex, 2 * SMNEO_SHA256_LEN);
     smneo__wipe(sig_hex, sizeof sig_hex);
-    smneo__buf_free(&sh);
-
     char *a = smneo__buf_detach(&auth, NULL);
     char *cr = creq_out ? smneo__buf_detach(&creq, NULL) : NULL;
     char *st = sts_out ? smneo__buf_detach(&sts, NULL) : NULL;
-    smneo__buf_free(&creq);
-    smneo__buf_free(&sts);
     if (!a || (creq_out && !cr) || (sts_out && !st)) {
         free_wiped(a);
         free(cr);
         free(st);
-        return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory");
+        rc = SMNEO_ENOMEM;
+        goto done;
     }
     *auth_out = a;
     if (creq_out)
         *creq_out = cr;
     if (sts_out)
         *sts_out = st;
+
+done:
+    /* The canonical request holds the session token when it is signed. */
+    if (token && creq.data)
+        smneo__wipe(creq.data, creq.len);
+    smneo__buf_free(&creq);
+    smneo__buf_free(&sh);
+    smneo__buf_free(&sts);
+    if (auth.data)
+        smneo__wipe(auth.data, auth.len);
+    smneo__buf_free(&auth);
+    if (rc)
+        return smneo__error(err, rc, "sigv4: %s %s", rc == SMNEO_ENOMEM ? "out of memory" : "libcrypto failed",
+                            what);
+    return 0;
+}
+
+/* Appends a header whose value the request takes over (no copy). */
+static int add_header_owned(smneo_request *req, const char *name, char *value)
+{
+    smneo_header *h = realloc(req->headers, (req->header_count + 1) * sizeof *h);
+    if (!h)
+        return SMNEO_ENOMEM;
+    req->headers = h;
+    char *n = smneo__strdup(name);
+    if (!n)
+        return SMNEO_ENOMEM;
+    h[req->header_count].name = n;
+    h[req->header_count].value = value;
+    req->header_count++;
     return 0;
 }
 
@@ -893,8 +926,9 @@ int smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds, const s
     rc = sign_prepared(req, creds, opts, NULL, NULL, &auth, err);
     if (rc)
         return rc;
-    rc = smneo_request_add_header(req, "Authorization", auth);
-    free_wiped(auth);
+    rc = add_header_owned(req, "Authorization", auth);
+    if (rc)
+        free_wiped(auth);
     if (!rc && creds->session_token && *creds->session_token && opts->omit_session_token)
         rc = smneo_request_add_header(req, "X-Amz-Security-Token", creds->session_token);
     if (rc) {
