@@ -9,7 +9,7 @@
  * Path: for every service but S3 the path as sent (already URI-encoded) is
  * encoded once more, after RFC 3986 dot-segment removal and collapsing of
  * empty segments when normalize_path is on. S3 ("s3*" services) signs the
- * path as sent. Query: parameters are percent-decoded, re-encoded with the
+ * path as sent, whatever normalize_path says. Query: parameters are percent-decoded, re-encoded with the
  * RFC 3986 unreserved set and sorted by encoded name, then value. Headers:
  * lowercase names, values trimmed with runs of whitespace (including folded
  * line breaks) collapsed to one space, repeated names joined with ",".
@@ -798,7 +798,9 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     const char *path = req->path ? req->path : "/";
     const char *qmark = strchr(path, '?');
     size_t plen = qmark ? (size_t)(qmark - path) : strlen(path);
-    rc = put_canonical_uri(&creq, path, plen, o->normalize_path, !is_s3(o->service));
+    /* S3 object keys are taken literally: never normalised, never encoded twice. */
+    int s3 = is_s3(o->service);
+    rc = put_canonical_uri(&creq, path, plen, o->normalize_path && !s3, !s3);
     smneo__buf_putc(&creq, '\n');
     if (!rc && qmark) {
         const char *q = qmark + 1;

@@ -576,6 +576,9 @@ static void test_paths_and_queries(void)
     c = canonical_of("/my%20key//./x", "s3", 0);
     CHECK_STR(c, "GET\n/my%20key//./x\n");
     free(c);
+    c = canonical_of("/my%20key//./x", "s3", 1); /* normalize_path is ignored for S3 */
+    CHECK_STR(c, "GET\n/my%20key//./x\n");
+    free(c);
     /* Query: decoded, re-encoded (RFC 3986), sorted by key then value; empty
      * values kept, '+' is a literal plus, '#fragment' is not sent. */
     c = canonical_of("/?b=2&a=z&a=y&empty=&flag&sp=a%20b&plus=a+b&enc=%2f%7e#frag", "sagemaker", 1);
