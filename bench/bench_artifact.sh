@@ -1,0 +1,142 @@
+#!/bin/sh
+# Packing and digest throughput of smneo's artifact code against peers, in the
+# same run on the same generated data:
+#   pack   vs  tar -czf            (ratio of throughput, and of output size)
+#   pack   vs  tar -cf - | pigz -p 2 -6
+#   digest vs  b2sum
+# Usage: bench/bench_artifact.sh [BUILD_DIR] [SIZE_MB]
+#   BUILD_DIR  a CMake build directory holding libsmneo.a (default: build)
+#   SIZE_MB    size of the generated model directory (default: 200)
+# Needs cc, tar, gzip, pigz, b2sum. Uses a temporary directory (removed).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+SIZE_MB=${2:-200}
+LEVEL=${LEVEL:-6}
+THREADS=${THREADS:-2}
+for t in cc tar gzip pigz b2sum pkg-config; do
+  command -v "$t" >/dev/null || { echo "bench_artifact: $t is required" >&2; exit 2; }
+done
+[ -f "$BUILD/libsmneo.a" ] || { echo "bench_artifact: $BUILD/libsmneo.a not found: build first (cmake --build $BUILD --target smneo_static)" >&2; exit 2; }
+
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT INT TERM
+
+# Data generator: float32 weights drawn from N(0, 0.02) (what trained weights
+# look like to a compressor), some float16 and int8 tensors, text configs.
+cat >"$W/gen.c" <<'C'
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static uint64_t s = 0x9E3779B97F4A7C15ull;
+static double u(void) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return ((s >> 11) + 0.5) / 9007199254740992.0; }
+static double g(void) { return sqrt(-2 * log(u())) * cos(6.283185307179586 * u()); }
+int main(int argc, char **argv) {
+    const char *dir = argv[1];
+    long long total = atoll(argv[2]) << 20, done = 0;
+    char path[4096];
+    int i = 0;
+    while (done < total) {
+        long long n = total - done > (48ll << 20) ? (48ll << 20) : total - done;
+        int kind = i % 4;
+        snprintf(path, sizeof path, "%s/%s%d.%s", dir, kind == 3 ? "quant/" : "layer", i, kind == 3 ? "int8" : "bin");
+        FILE *f = fopen(path, "wb");
+        if (!f) { perror(path); return 1; }
+        for (long long k = 0; k < n;) {
+            if (kind == 0 || kind == 1) { float v = (float)(g() * 0.02); fwrite(&v, 4, 1, f); k += 4; }
+            else if (kind == 2) { float v = (float)(g() * 0.05); uint32_t b; memcpy(&b, &v, 4); uint16_t h = (uint16_t)(b >> 16); fwrite(&h, 2, 1, f); k += 2; }
+            else { int q = (int)lround(g() * 20); if (q > 127) q = 127; if (q < -127) q = -127; signed char c = (signed char)q; fwrite(&c, 1, 1, f); k += 1; }
+        }
+        fclose(f);
+        done += n;
+        i++;
+    }
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    for (int k = 0; k < 2000; k++) fprintf(f, "{\"layer\": %d, \"activation\": \"relu\", \"units\": %d},\n", k, 64 + k % 512);
+    fclose(f);
+    return 0;
+}
+C
+cat >"$W/tool.c" <<'C'
+#include "smneo.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    smneo_error e = SMNEO_ERROR_INIT;
+    if (argc >= 5 && strcmp(argv[1], "pack") == 0) {
+        smneo_pack_options o = SMNEO_PACK_OPTIONS_INIT;
+        o.threads = atoi(argv[4]);
+        o.compress_level = argc > 5 ? atoi(argv[5]) : 6;
+        smneo_artifact_pack_result *r = NULL;
+        if (smneo_artifact_pack(&r, argv[2], argv[3], &o, &e)) { fprintf(stderr, "%s\n", e.message); return 1; }
+        printf("%s\n", smneo_artifact_pack_result_digest(r));
+        smneo_artifact_pack_result_free(r);
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "digest") == 0) {
+        char *hex = NULL;
+        if (smneo_artifact_digest(&hex, argv[2], argc > 3 ? argv[3] : NULL, NULL, &e)) { fprintf(stderr, "%s\n", e.message); return 1; }
+        printf("%s\n", hex);
+        free(hex);
+        return 0;
+    }
+    fprintf(stderr, "usage: tool pack SRC DEST THREADS [LEVEL] | tool digest FILE [ALG]\n");
+    return 2;
+}
+C
+cc -O2 -o "$W/gen" "$W/gen.c" -lm
+# shellcheck disable=SC2046
+cc -O2 -Icore/include -o "$W/tool" "$W/tool.c" "$BUILD/libsmneo.a" \
+  $(pkg-config --libs libcurl libcjson libcrypto zlib libarchive libpcre2-8 libb2) -lpthread -lm
+
+mkdir -p "$W/model/quant"
+"$W/gen" "$W/model" "$SIZE_MB"
+IN=$(du -sb "$W/model" | cut -f1)
+sync
+
+now() { date +%s.%N; }
+# time_of CMD...: seconds (best of 2 runs: the machine is shared)
+time_of() {
+  best=""
+  for _ in 1 2; do
+    t0=$(now); "$@" >/dev/null; t1=$(now)
+    t=$(echo "$t1 - $t0" | bc -l)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  done
+  echo "$best"
+}
+tar_czf() { GZIP=-$LEVEL tar -C "$W" -czf "$W/tar.tar.gz" model; }
+tar_pigz() { tar -C "$W" -cf - model | pigz -p 2 -"$LEVEL" >"$W/pigz.tar.gz"; }
+ours() { "$W/tool" pack "$W/model" "$W/ours.tar.gz" "$THREADS" "$LEVEL"; }
+
+T_TAR=$(time_of tar_czf)
+T_PIGZ=$(time_of tar_pigz)
+T_OURS=$(time_of ours)
+S_TAR=$(stat -c %s "$W/tar.tar.gz")
+S_PIGZ=$(stat -c %s "$W/pigz.tar.gz")
+S_OURS=$(stat -c %s "$W/ours.tar.gz")
+gzip -t "$W/ours.tar.gz"
+
+T_B2=$(time_of b2sum "$W/ours.tar.gz")
+T_DG=$(time_of "$W/tool" digest "$W/model/layer0.bin")
+T_B2B=$(time_of b2sum "$W/model/layer0.bin")
+[ "$("$W/tool" digest "$W/model/layer0.bin")" = "$(b2sum "$W/model/layer0.bin" | cut -d' ' -f1)" ] || { echo "digest differs from b2sum" >&2; exit 1; }
+
+mb() { echo "scale=1; $IN / 1048576 / $1" | bc -l; }
+printf 'input: %s bytes (%s files), level %s, %s threads, %s CPUs\n' "$IN" "$(find "$W/model" -type f | wc -l)" "$LEVEL" "$THREADS" "$(nproc)"
+printf '%-28s %8.2f s %8s MB/s  size %s\n' "tar -czf" "$T_TAR" "$(mb "$T_TAR")" "$S_TAR"
+printf '%-28s %8.2f s %8s MB/s  size %s\n' "tar -cf - | pigz -p 2" "$T_PIGZ" "$(mb "$T_PIGZ")" "$S_PIGZ"
+printf '%-28s %8.2f s %8s MB/s  size %s\n' "smneo pack (+BLAKE2b-512)" "$T_OURS" "$(mb "$T_OURS")" "$S_OURS"
+L0=$(stat -c %s "$W/model/layer0.bin")
+printf '%-28s %8.3f s %8s MB/s\n' "b2sum (48 MiB file)" "$T_B2B" "$(echo "scale=1; $L0 / 1048576 / $T_B2B" | bc -l)"
+printf '%-28s %8.3f s %8s MB/s\n' "smneo digest (48 MiB file)" "$T_DG" "$(echo "scale=1; $L0 / 1048576 / $T_DG" | bc -l)"
+echo "ratios (higher is better for throughput; size ratio is ours/theirs):"
+printf '  pack throughput vs tar -czf:        %s\n' "$(echo "scale=2; $T_TAR / $T_OURS" | bc -l)"
+printf '  pack throughput vs tar | pigz -p 2: %s\n' "$(echo "scale=2; $T_PIGZ / $T_OURS" | bc -l)"
+printf '  pigz throughput vs tar -czf:        %s\n' "$(echo "scale=2; $T_TAR / $T_PIGZ" | bc -l)"
+printf '  pack size vs tar -czf:              %s\n' "$(echo "scale=4; $S_OURS / $S_TAR" | bc -l)"
+printf '  digest throughput vs b2sum:         %s\n' "$(echo "scale=2; $T_B2B / $T_DG" | bc -l)"
