@@ -4,8 +4,9 @@
 # the host interpreter (lua5.4, luajit, nginx) provides the Lua symbols.
 #
 # For `luarocks make` (see smneo-scm-1.rockspec) the rock passes
-# SMNEO_LUA_ROCK=ON with LUA_INCDIR/LUA_LIBDIR/LUA_LUADIR: then one module is
-# built for that interpreter and installed into the rock tree.
+# SMNEO_LUA_ROCK=ON with LUA_INCDIR: then one module, build-rock/lua-rock/smneo.so,
+# is built for that interpreter (target smneo_lua_rock); luarocks installs it
+# together with lua/smneo/*.lua.
 
 if(SMNEO_BUILD_LUA)
   set(SMNEO_LUA_SOURCES ${CMAKE_SOURCE_DIR}/lua/smneo.c)
@@ -26,9 +27,6 @@ if(SMNEO_BUILD_LUA)
       message(FATAL_ERROR "SMNEO_LUA_ROCK needs LUA_INCDIR (luarocks passes it)")
     endif()
     smneo_add_lua_module(smneo_lua_rock ${LUA_INCDIR} ${CMAKE_BINARY_DIR}/lua-rock)
-    install(TARGETS smneo_lua_rock LIBRARY DESTINATION ${LUA_LIBDIR})
-    install(FILES ${CMAKE_SOURCE_DIR}/lua/smneo/safe.lua ${CMAKE_SOURCE_DIR}/lua/smneo/resty.lua
-            DESTINATION ${LUA_LUADIR}/smneo)
   else()
     pkg_check_modules(LUA54 QUIET lua5.4)
     if(NOT LUA54_FOUND)

@@ -16,6 +16,27 @@
  * luaL_setmetatable and luaL_newlib. */
 #define lua_rawlen(L, i) lua_objlen((L), (i))
 
+#ifndef luaL_newlibtable
+/* PUC Lua 5.1 (e.g. a luarocks tree for 5.1) lacks what LuaJIT 2.1 added. */
+static inline void luaL_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+    luaL_checkstack(L, nup + 1, "too many upvalues");
+    for (; l->name; l++) {
+        for (int i = 0; i < nup; i++)
+            lua_pushvalue(L, -nup);
+        lua_pushcclosure(L, l->func, nup);
+        lua_setfield(L, -(nup + 2), l->name);
+    }
+    lua_pop(L, nup);
+}
+
+static inline void luaL_setmetatable(lua_State *L, const char *tname)
+{
+    luaL_getmetatable(L, tname);
+    lua_setmetatable(L, -2);
+}
+#endif
+
 static inline int compat_absindex(lua_State *L, int idx)
 {
     return (idx > 0 || idx <= LUA_REGISTRYINDEX) ? idx : lua_gettop(L) + idx + 1;
