@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "client_internal.h"
 #include "internal.h"
 #include "protocol_internal.h"
 #include "smneo/client.h"
@@ -333,15 +334,44 @@ struct smneo_call {
     char *last_status;
 };
 
-static double rng_unit(smneo_call *call)
+static double rng_next(uint64_t *state)
 {
     /* xorshift64*: jitter only, not security. */
-    uint64_t x = call->rng;
+    uint64_t x = *state ? *state : 88172645463325252ULL;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    call->rng = x;
+    *state = x;
     return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* The retry decision shared by the call machine and S3 transfers. */
+int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
+                      double *delay_s)
+{
+    if (!should_retry(c, rc, e) || attempt >= c->max_attempts)
+        return 0;
+    int cost = rc == SMNEO_ETIMEOUT ? QUOTA_COST_TIMEOUT : QUOTA_COST;
+    if (!quota_acquire(c, cost))
+        return 0;
+    *quota_cost = cost;
+    double d = rng_next(rng) * pow(2.0, attempt - 1);
+    if (c->retry_mode == RETRY_STANDARD && d > 20)
+        d = 20;
+    *delay_s = d * c->backoff_scale;
+    return 1;
+}
+
+void smneo__retry_succeeded(smneo_client *c, int *quota_cost)
+{
+    quota_release(c, *quota_cost ? *quota_cost : QUOTA_REFUND);
+    *quota_cost = 0;
+}
+
+int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err)
+{
+    /* A NULL transport makes the chain use short timeouts for IMDS/container. */
+    return smneo_credential_chain_get(out, c->chain, c->own_transport ? NULL : c->transport, err);
 }
 
 static void finish(smneo_call *call, int rc)
@@ -912,21 +942,15 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }
     if (rc == 0) {
-        quota_release(call->client, call->quota_cost ? call->quota_cost : QUOTA_REFUND);
-        call->quota_cost = 0;
+        smneo__retry_succeeded(call->client, &call->quota_cost);
         smneo_error_clear(&call->err);
         handle_success(call, r);
         return;
     }
     call->err.attempts = call->attempt;
-    if (should_retry(call->client, rc, &call->err) && call->attempt < call->client->max_attempts) {
-        int cost = rc == SMNEO_ETIMEOUT ? QUOTA_COST_TIMEOUT : QUOTA_COST;
-        if (quota_acquire(call->client, cost)) {
-            call->quota_cost = cost;
-            double d = rng_unit(call) * pow(2.0, call->attempt - 1);
-            if (call->client->retry_mode == RETRY_STANDARD && d > 20)
-                d = 20;
-            d *= call->client->backoff_scale;
+    {
+        double d;
+        if (smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d)) {
             smneo_log(SMNEO_LOG_INFO, "%s: attempt %d failed (%s), retrying in %.3f s", call->op->name,
                       call->attempt, call->err.service_code ? call->err.service_code : smneo_strerror(rc), d);
             smneo_error_clear(&call->err);

@@ -1,14 +1,29 @@
-/* Private accessors of client.c for the other core modules (s3.c,
- * compile.c). Not installed. Add declarations here; definitions live in
- * client.c. */
+/* Private client hooks for other core modules (S3 transfers). Not installed. */
 #ifndef SMNEO_CLIENT_INTERNAL_H
 #define SMNEO_CLIENT_INTERNAL_H
 
+#include <stdint.h>
+
+#include "smneo/auth.h"
 #include "smneo/client.h"
 
-/* The client's transport (borrowed; NULL for a no_transport client). */
-smneo_transport *smneo__client_transport(const smneo_client *c);
-/* The resolved S3 endpoint URL (borrowed; NULL: AWS virtual-hosted). */
+/* The resolved S3 endpoint URL, e.g. "https://s3.us-east-1.amazonaws.com" or
+ * the local endpoint's URL (borrowed). */
 const char *smneo__client_s3_endpoint(const smneo_client *c);
+/* The client's transport (borrowed; NULL with no_transport). */
+smneo_transport *smneo__client_transport(const smneo_client *c);
+smneo_credential_chain *smneo__client_chain(const smneo_client *c);
+/* Current credentials from the client's chain (caller-owned *out). */
+int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err);
+
+/* The client's retry policy (mode, max_attempts, retry quota, backoff).
+ * After a failed attempt number `attempt` (1-based) with code rc and details
+ * e: returns 1 and the delay before the next attempt when it should be
+ * retried (a retry cost is taken from the quota and remembered in
+ * *quota_cost), else 0. rng: caller's jitter state (any seed). */
+int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
+                      double *delay_s);
+/* After a successful attempt: gives back the retry cost (or the refund). */
+void smneo__retry_succeeded(smneo_client *c, int *quota_cost);
 
 #endif

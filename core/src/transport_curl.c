@@ -129,6 +129,11 @@ typedef struct xfer {
     curl_off_t dlast;
     int oom;
     int timed_out;         /* our read timeout fired */
+    const smneo_body_source *src; /* streamed request body, or NULL */
+    const smneo_body_sink *sink;  /* streamed 2xx response body, or NULL */
+    uint64_t src_sent;
+    int src_failed;        /* the source reported an error */
+    int sink_failed;       /* the sink stopped the transfer */
 } xfer;
 
 static void touch(xfer *x) { x->last_activity = smneo__monotonic_ms(); }
@@ -147,6 +152,11 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
             x->oom = 1;
             return 0;
         }
+        /* "HTTP/1.1 200 OK": keep the status so the body callback knows
+         * whether the body goes to the sink. */
+        const char *sp = memchr(data, ' ', len);
+        if (sp && (size_t)(sp - data) + 4 <= len)
+            fresh->status = (int)strtol(sp + 1, NULL, 10);
         smneo_response_free(x->resp);
         x->resp = fresh;
         return len;
@@ -194,11 +204,41 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     xfer *x = userdata;
     size_t len = size * nmemb;
     touch(x);
+    if (x->sink && x->resp->status >= 200 && x->resp->status < 300) {
+        if (len && x->sink->write(x->sink->payload, data, len) != 0) {
+            x->sink_failed = 1;
+            return 0;
+        }
+        return len;
+    }
     if (smneo__buf_append(&x->body, data, len) != 0) {
         x->oom = 1;
         return 0;
     }
     return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    xfer *x = userdata;
+    size_t n = size * nitems;
+    touch(x);
+    uint64_t left = x->src->length - x->src_sent;
+    if ((uint64_t)n > left)
+        n = (size_t)left;
+    if (n == 0)
+        return 0;
+    size_t got = x->src->read(x->src->payload, buf, n);
+    if (got == (size_t)-1 || got > n) {
+        x->src_failed = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    if (got == 0) { /* ended early: the declared length cannot be met */
+        x->src_failed = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    x->src_sent += got;
+    return got;
 }
 
 static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -450,7 +490,19 @@ static CURLcode setup(curl_transport *t, CURL *e, const smneo_request *req, stru
 
     const char *m = req->method;
     int has_body = req->body != NULL || !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
-    if (!strcmp(m, "GET") && !req->body_len) {
+    if (x->src) {
+        SET(CURLOPT_READFUNCTION, on_read);
+        SET(CURLOPT_READDATA, x);
+        if (!strcmp(m, "POST")) {
+            SET(CURLOPT_POST, 1L);
+            SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->src->length);
+        } else {
+            SET(CURLOPT_UPLOAD, 1L);
+            SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->src->length);
+            if (strcmp(m, "PUT") != 0)
+                SET(CURLOPT_CUSTOMREQUEST, m);
+        }
+    } else if (!strcmp(m, "GET") && !req->body_len) {
         SET(CURLOPT_HTTPGET, 1L);
     } else if (!strcmp(m, "HEAD")) {
         SET(CURLOPT_NOBODY, 1L);
@@ -511,7 +563,8 @@ static CURLcode run(curl_transport *t, slot *s, xfer *x)
     return result;
 }
 
-static int curl_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+static int do_send(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
+                   const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
 {
     curl_transport *t = (curl_transport *)self;
     if (!out)
@@ -537,6 +590,8 @@ static int curl_send(smneo_transport *self, const smneo_request *req, smneo_resp
     memset(&x, 0, sizeof x);
     smneo_buf init = SMNEO_BUF_INIT;
     x.body = init;
+    x.src = src && src->read ? src : NULL;
+    x.sink = sink && sink->write ? sink : NULL;
     if (oom || (is_loopback_url(req->url) && !noproxy) || smneo_response_new(&x.resp, 0) != 0) {
         curl_slist_free_all(headers);
         free(noproxy);
@@ -560,7 +615,12 @@ static int curl_send(smneo_transport *self, const smneo_request *req, smneo_resp
         rc = CURLE_OUT_OF_MEMORY;
 
     int result = 0;
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK && (x.src_failed || x.sink_failed)) {
+        char host[512];
+        host_of(req, host, sizeof host);
+        result = smneo__error(err, SMNEO_ECANCELLED, "the transfer with %s was stopped by the %s", host,
+                              x.src_failed ? "request body source" : "response body sink");
+    } else if (rc != CURLE_OK) {
         result = map_error(t, rc, &x, errbuf, req, err);
     } else {
         long status = 0;
@@ -594,6 +654,23 @@ static int curl_send(smneo_transport *self, const smneo_request *req, smneo_resp
         smneo_log_response(x.resp);
     *out = x.resp;
     return 0;
+}
+
+static int curl_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    return do_send(self, req, NULL, NULL, out, err);
+}
+
+static int curl_send_stream(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
+                            const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+{
+    if (src && !src->read)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body source has no read "
+                            "function");
+    if (sink && !sink->write)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body sink has no write "
+                            "function");
+    return do_send(self, req, src, sink, out, err);
 }
 
 static void curl_transport_free(smneo_transport *self)
@@ -637,6 +714,7 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
         return smneo__error(err, SMNEO_ENOMEM, "out of memory creating the curl transport");
     t->base.version = SMNEO_TRANSPORT_VERSION;
     t->base.send = curl_send;
+    t->base.send_stream = curl_send_stream;
     t->base.free = curl_transport_free;
     t->base.payload = NULL;
     t->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -684,4 +762,75 @@ int smneo_transport_send(smneo_transport *t, const smneo_request *req, smneo_res
     if (!t || !t->send)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: no transport");
     return t->send(t, req, out, err);
+}
+
+int smneo_transport_can_stream(const smneo_transport *t)
+{
+    return t && t->version >= 2 && t->send_stream != NULL;
+}
+
+int smneo_transport_send_stream(smneo_transport *t, const smneo_request *req, const smneo_body_source *src,
+                                const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+{
+    if (!t || !t->send)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: no transport");
+    if (smneo_transport_can_stream(t))
+        return t->send_stream(t, req, src, sink, out, err);
+    if (!out || !req)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: out and request must not be NULL");
+    *out = NULL;
+    /* A version-1 sender: move the bodies through memory. */
+    smneo_request *copy = NULL;
+    const smneo_request *send_req = req;
+    if (src) {
+        if (!src->read)
+            return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body source has no read "
+                                "function");
+        if (src->length > (uint64_t)SIZE_MAX / 2)
+            return smneo__error(err, SMNEO_EUNSUPPORTED, "the transport cannot stream and the %llu-byte body "
+                                "does not fit in memory", (unsigned long long)src->length);
+        char *body = malloc(src->length ? (size_t)src->length : 1);
+        if (!body)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory buffering a %llu-byte request body",
+                                (unsigned long long)src->length);
+        uint64_t got = 0;
+        while (got < src->length) {
+            size_t n = src->read(src->payload, body + got, (size_t)(src->length - got));
+            if (n == (size_t)-1 || n == 0 || n > src->length - got) {
+                free(body);
+                return smneo__error(err, SMNEO_ECANCELLED, "the transfer was stopped by the request body source");
+            }
+            got += n;
+        }
+        int rc = smneo_request_clone(&copy, req);
+        if (!rc)
+            rc = smneo_request_set_body(copy, body, (size_t)src->length);
+        free(body);
+        if (rc) {
+            smneo_request_free(copy);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory copying a request");
+        }
+        send_req = copy;
+    }
+    smneo_response *resp = NULL;
+    int rc = t->send(t, send_req, &resp, err);
+    smneo_request_free(copy);
+    if (rc)
+        return rc;
+    if (sink && resp->status >= 200 && resp->status < 300) {
+        if (!sink->write) {
+            smneo_response_free(resp);
+            return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body sink has no write "
+                                "function");
+        }
+        if (resp->body_len && sink->write(sink->payload, resp->body, resp->body_len) != 0) {
+            smneo_response_free(resp);
+            return smneo__error(err, SMNEO_ECANCELLED, "the transfer was stopped by the response body sink");
+        }
+        free(resp->body);
+        resp->body = NULL;
+        resp->body_len = 0;
+    }
+    *out = resp;
+    return 0;
 }

@@ -14,6 +14,24 @@ extern "C" {
 
 typedef struct smneo_transport smneo_transport;
 
+/* A request body produced piece by piece (streaming uploads). `read` fills
+ * up to n bytes of buf and returns how many it wrote, 0 at the end, or
+ * (size_t)-1 on an error (the transfer is aborted). Exactly `length` bytes
+ * must be produced in all. */
+typedef struct smneo_body_source {
+    uint64_t length;
+    size_t (*read)(void *payload, char *buf, size_t n);
+    void *payload;
+} smneo_body_source;
+
+/* Receives a 2xx response body piece by piece (streaming downloads). A
+ * non-zero return aborts the transfer. Bodies of other statuses are not
+ * given to the sink: they are collected into the response (error details). */
+typedef struct smneo_body_sink {
+    int (*write)(void *payload, const char *data, size_t n);
+    void *payload;
+} smneo_body_sink;
+
 /* A sender. `send` must be safe to call from several threads at once when the
  * transport is shared by a client used from several threads. On success it
  * returns 0 and a caller-owned response in *out (any HTTP status). On a
@@ -24,9 +42,15 @@ struct smneo_transport {
     int (*send)(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err);
     void (*free)(smneo_transport *self); /* releases the transport itself */
     void *payload;
+    /* Version 2, optional (NULL: not supported). Like send, with the body
+     * read from src (NULL: req->body) and a 2xx response body written to
+     * sink (NULL: collected into (*out)->body). A source or sink that stops
+     * the transfer makes it fail with SMNEO_ECANCELLED. */
+    int (*send_stream)(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
+                       const smneo_body_sink *sink, smneo_response **out, smneo_error *err);
 };
 
-#define SMNEO_TRANSPORT_VERSION 1
+#define SMNEO_TRANSPORT_VERSION 2
 
 typedef struct smneo_curl_options {
     int version;               /* SMNEO_CURL_OPTIONS_VERSION */
@@ -50,6 +74,16 @@ SMNEO_EXTERN(void) smneo_transport_free(smneo_transport *t);
 /* Sends one request with a transport (convenience). */
 SMNEO_EXTERN(int) smneo_transport_send(smneo_transport *t, const smneo_request *req, smneo_response **out,
                                        smneo_error *err);
+
+/* Sends one request with a streamed body and/or response (convenience).
+ * A transport without send_stream (version 1, or NULL) gets the request with
+ * the whole body read into memory, and the 2xx body is handed to the sink
+ * afterwards: fine for small bodies only. */
+SMNEO_EXTERN(int) smneo_transport_send_stream(smneo_transport *t, const smneo_request *req,
+                                              const smneo_body_source *src, const smneo_body_sink *sink,
+                                              smneo_response **out, smneo_error *err);
+/* 1 when t streams natively (send_stream present). */
+SMNEO_EXTERN(int) smneo_transport_can_stream(const smneo_transport *t);
 
 #ifdef __cplusplus
 }
