@@ -402,8 +402,8 @@ static int put_canonical_query(smneo_buf *out, const char *q, size_t n)
             i++;
         size_t len = i - start;
         i++; /* past '&' (or past the end) */
-        if (len == 0)
-            continue;
+        /* An empty pair ("a=1&&b=2", a trailing '&') is kept as "=", as
+         * botocore signs it. */
         const char *item = q + start;
         const char *eq = memchr(item, '=', len);
         size_t kl = eq ? (size_t)(eq - item) : len;
