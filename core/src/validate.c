@@ -586,8 +586,7 @@ static void check_number(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v,
             return;
         }
         if (s->type == SMNEO_SHAPE_INTEGER && (iv < INT32_MIN || iv > INT32_MAX)) {
-            V_ERR(ctx, path, "range", "%s is %lld: it must fit a 32-bit integer%s", display(path), (long long)iv,
-                  s->has_max ? "" : "");
+            V_ERR(ctx, path, "range", "%s is %lld: it must fit a 32-bit integer", display(path), (long long)iv);
             return;
         }
         if (s->has_min && iv < s->min)

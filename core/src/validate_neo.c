@@ -220,8 +220,8 @@ static void check_coreml_spec(smneo__vctx *ctx, const target *t, const cJSON *sp
         return;
     long dims[MAX_RANK];
     int rank = -1, enumerated = 0, bad = 0, nenum = 0;
-    long enums[8][MAX_RANK];
-    int enum_rank[8];
+    long enums[8][MAX_RANK] = {{0}};
+    int enum_rank[8] = {0};
     if (!shape) {
         V_ERR(ctx, sp, "neo.data-input-config.coreml", "a CoreML input spec needs \"shape\", e.g. "
               "{\"shape\": [1,224,224,3]}");
@@ -247,7 +247,7 @@ static void check_coreml_spec(smneo__vctx *ctx, const target *t, const cJSON *sp
             free(ep);
             i++;
         }
-        if (nenum > 0) {
+        if (nenum > 0 && enum_rank[0] > 0) {
             rank = enum_rank[0];
             memcpy(dims, enums[0], sizeof dims);
         }
