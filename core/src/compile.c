@@ -1,0 +1,937 @@
+/* The one-call compile flow: pack, check the layout, validate, upload,
+ * create, wait, download, verify, extract. Every step reuses a public piece
+ * of the core (artifact, validate, s3, the call machines); this file only
+ * sequences them, names things and reports. See docs/compile.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "client_internal.h"
+#include "compile_internal.h"
+#include "internal.h"
+#include "smneo/artifact.h"
+#include "smneo/compile.h"
+#include "smneo/s3.h"
+#include "smneo/validate.h"
+#include "smneo/value.h"
+
+enum { JOB_NAME_MAX = 63, DEFAULT_MAX_RUNTIME = 900 };
+
+struct smneo_compile_result {
+    smneo_result *job;
+    char *job_name;
+    char *artifact_path;
+    char *extracted_dir;
+    char *input_uri;
+    int digest_verified;
+    smneo_issues *issues;
+};
+
+/* ---- result ----------------------------------------------------------------- */
+
+void smneo_compile_result_free(smneo_compile_result *r)
+{
+    if (!r)
+        return;
+    smneo_result_free(r->job);
+    free(r->job_name);
+    free(r->artifact_path);
+    free(r->extracted_dir);
+    free(r->input_uri);
+    smneo_issues_free(r->issues);
+    free(r);
+}
+
+const smneo_result *smneo_compile_result_job(const smneo_compile_result *r) { return r ? r->job : NULL; }
+const char *smneo_compile_result_job_name(const smneo_compile_result *r) { return r ? r->job_name : NULL; }
+const char *smneo_compile_result_artifact_path(const smneo_compile_result *r) { return r ? r->artifact_path : NULL; }
+const char *smneo_compile_result_extracted_dir(const smneo_compile_result *r) { return r ? r->extracted_dir : NULL; }
+int smneo_compile_result_digest_verified(const smneo_compile_result *r) { return r ? r->digest_verified : 0; }
+const char *smneo_compile_result_input_uri(const smneo_compile_result *r) { return r ? r->input_uri : NULL; }
+const smneo_issues *smneo_compile_result_issues(const smneo_compile_result *r) { return r ? r->issues : NULL; }
+
+/* ---- job names ---------------------------------------------------------------- */
+
+static int is_alnum(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+char *smneo__compile_job_name(const char *base, int64_t now, unsigned rnd)
+{
+    char suffix[40];
+    time_t t = (time_t)now;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        memset(&tm, 0, sizeof tm);
+    snprintf(suffix, sizeof suffix, "-%04d%02d%02d%02d%02d%02d-%04x", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd & 0xffffu);
+    size_t room = JOB_NAME_MAX - strlen(suffix);
+    char *name = malloc(JOB_NAME_MAX + 1);
+    if (!name)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = base ? base : ""; *p && n < room; p++) {
+        char ch = is_alnum(*p) ? *p : '-';
+        if (n == 0 && ch == '-')
+            continue; /* the first character must be alphanumeric */
+        if (ch == '-' && name[n - 1] == '-')
+            continue;
+        name[n++] = ch;
+    }
+    while (n > 0 && name[n - 1] == '-')
+        n--;
+    if (n == 0) {
+        memcpy(name, "model", 5);
+        n = 5;
+    }
+    memcpy(name + n, suffix, strlen(suffix) + 1);
+    return name;
+}
+
+/* The model's base name: the last path component without .tar.gz/.tgz/.tar. */
+static char *model_base_name(const char *model)
+{
+    size_t len = strlen(model);
+    while (len > 1 && model[len - 1] == '/')
+        len--;
+    const char *start = model;
+    for (size_t i = 0; i < len; i++)
+        if (model[i] == '/')
+            start = model + i + 1;
+    size_t n = len - (size_t)(start - model);
+    static const char *const exts[] = {".tar.gz", ".tgz", ".tar"};
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t el = strlen(exts[i]);
+        if (n > el && strncasecmp(start + n - el, exts[i], el) == 0) {
+            n -= el;
+            break;
+        }
+    }
+    return smneo__strndup(start, n);
+}
+
+static unsigned random16(void)
+{
+    unsigned char b[2] = {0, 0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t got = read(fd, b, sizeof b);
+        close(fd);
+        if (got == (ssize_t)sizeof b)
+            return (unsigned)b[0] << 8 | b[1];
+    }
+    return (unsigned)((uint64_t)smneo__monotonic_ms() * 2654435761u ^ (unsigned)getpid()) & 0xffffu;
+}
+
+/* ---- comparing a job with our parameters --------------------------------------- */
+
+static const char *vstr(const smneo_value *root, const char *a, const char *b, const char *c)
+{
+    smneo_value v = *root, next;
+    const char *names[3] = {a, b, c};
+    for (int i = 0; i < 3 && names[i]; i++) {
+        if (smneo_value_get(&next, &v, names[i]))
+            return NULL;
+        v = next;
+    }
+    return smneo_value_string(&v);
+}
+
+static const char *jstr(const cJSON *root, const char *a, const char *b, const char *c)
+{
+    const char *names[3] = {a, b, c};
+    const cJSON *v = root;
+    for (int i = 0; i < 3 && names[i]; i++)
+        v = cJSON_GetObjectItemCaseSensitive(v, names[i]);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int same(const char *a, const char *b, int nocase)
+{
+    if (!a || !b)
+        return !a && !b;
+    return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+int smneo__compile_same_job(const smneo_value *desc, const char *params_json)
+{
+    if (!desc || !params_json)
+        return 0;
+    cJSON *p = cJSON_Parse(params_json);
+    if (!p)
+        return 0;
+    int ok = same(vstr(desc, "RoleArn", NULL, NULL), jstr(p, "RoleArn", NULL, NULL), 0) &&
+             same(vstr(desc, "InputConfig", "S3Uri", NULL), jstr(p, "InputConfig", "S3Uri", NULL), 0) &&
+             same(vstr(desc, "InputConfig", "Framework", NULL), jstr(p, "InputConfig", "Framework", NULL), 1) &&
+             same(vstr(desc, "OutputConfig", "TargetDevice", NULL), jstr(p, "OutputConfig", "TargetDevice", NULL),
+                  1);
+    static const char *const plat[] = {"Os", "Arch", "Accelerator"};
+    for (size_t i = 0; ok && i < 3; i++)
+        ok = same(vstr(desc, "OutputConfig", "TargetPlatform", plat[i]),
+                  jstr(p, "OutputConfig", "TargetPlatform", plat[i]), 1);
+    cJSON_Delete(p);
+    return ok;
+}
+
+/* ---- the flow's context ---------------------------------------------------------- */
+
+typedef struct cx {
+    smneo_client *c;
+    const smneo_compile_options *o;
+    smneo_compile_result *r;
+    smneo_error e;     /* the flow's error, handed to the caller at the end */
+    int64_t start_ms;
+    int cancelled;     /* the callback asked to stop */
+    char status[32];   /* last job status seen */
+} cx;
+
+static int emit(cx *x, smneo_compile_event_kind kind, const char *msg, uint64_t done, uint64_t total,
+                const smneo_value *desc)
+{
+    if (!x->o->callback)
+        return 0;
+    smneo_compile_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.message = msg;
+    ev.done = done;
+    ev.total = total;
+    ev.description = desc;
+    ev.elapsed = (double)(smneo__monotonic_ms() - x->start_ms) / 1000.0;
+    if (x->o->callback(&ev, x->o->payload)) {
+        x->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* A warning: kept in the result's issues and reported as an event. */
+static void warn(cx *x, const char *path, const char *rule, const char *msg)
+{
+    smneo_issues_add(x->r->issues, SMNEO_SEVERITY_WARNING, path ? path : "", rule, "%s", msg);
+    emit(x, SMNEO_COMPILE_EVENT_WARNING, msg, 0, 0, NULL);
+}
+
+/* Prefixes the error message with the step that failed; returns the code. */
+static int fail_step(cx *x, const char *step, int rc)
+{
+    char *old = x->e.message;
+    x->e.code = rc;
+    x->e.message = smneo__aprintf("%s: %s", step, old ? old : smneo_strerror(rc));
+    free(old);
+    return rc;
+}
+
+static int fail(cx *x, int rc, const char *step, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int fail(cx *x, int rc, const char *step, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    smneo__verror(&x->e, rc, fmt, ap);
+    va_end(ap);
+    return fail_step(x, step, rc);
+}
+
+static int cancelled(cx *x, const char *step)
+{
+    return fail(x, SMNEO_ECANCELLED, step, "cancelled by the callback");
+}
+
+/* Runs a call until an EVENT or DONE step: sends with the client's
+ * transport and sleeps in the machine's short steps, reporting WAITING
+ * between them so that a callback (Ctrl-C in a binding) can cancel. */
+static void drive(cx *x, smneo_call *call, smneo_step *st, int cancellable)
+{
+    smneo_transport *t = smneo__client_transport(x->c);
+    for (;;) {
+        smneo_call_next(call, st);
+        if (st->kind == SMNEO_STEP_SEND) {
+            if (st->timeout_ms > 0 || !t) {
+                /* Credential requests need the client's short-timeout
+                 * transport; a client without a transport gets its error. */
+                smneo_call_run(call, st);
+                return;
+            }
+            smneo_response *resp = NULL;
+            smneo_error te = SMNEO_ERROR_INIT;
+            int rc = smneo_transport_send(t, st->request, &resp, &te);
+            smneo_call_feed(call, rc ? NULL : resp, rc, te.message);
+            smneo_error_clear(&te);
+            continue;
+        }
+        if (st->kind == SMNEO_STEP_SLEEP) {
+            smneo__sleep_ms(st->sleep_ms);
+            if (cancellable && !x->cancelled && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
+                smneo_call_cancel(call);
+            continue;
+        }
+        return;
+    }
+}
+
+/* One blocking call (create, describe, stop) through the step machine. */
+static int call_once(cx *x, smneo_result **out, smneo_call *call, int cancellable, smneo_error *err)
+{
+    smneo_step st;
+    do
+        drive(x, call, &st, cancellable);
+    while (st.kind != SMNEO_STEP_DONE);
+    return smneo_call_result(call, out, err);
+}
+
+static int job_call(cx *x, smneo_result **out, const char *operation, const char *job, smneo_error *err)
+{
+    smneo_jsonw *w = NULL;
+    if (smneo_jsonw_new(&w) || smneo_jsonw_begin_object(w) || smneo_jsonw_key(w, "CompilationJobName", 18) ||
+        smneo_jsonw_string(w, job, strlen(job)) || smneo_jsonw_end_object(w)) {
+        smneo_jsonw_free(w);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    smneo_call *call = NULL;
+    int rc = smneo_call_new(&call, x->c, operation, json, len, err);
+    smneo_jsonw_free(w);
+    if (rc)
+        return rc;
+    smneo_result *res = NULL;
+    rc = call_once(x, &res, call, 0, err);
+    smneo_call_free(call);
+    if (out)
+        *out = res;
+    else
+        smneo_result_free(res);
+    return rc;
+}
+
+/* ---- small file helpers --------------------------------------------------------- */
+
+static int mkdir_p(const char *dir)
+{
+    char *p = smneo__strdup(dir);
+    if (!p)
+        return -1;
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || !*s) {
+            char keep = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) && errno != EEXIST) {
+                rc = -1;
+                break;
+            }
+            *s = keep;
+            if (!keep)
+                break;
+        }
+    }
+    free(p);
+    struct stat st;
+    return rc == 0 && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+static void remove_tmp(char *dir, char *archive)
+{
+    if (archive)
+        unlink(archive);
+    if (dir)
+        rmdir(dir);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    return smneo__aprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* ---- building the request ---------------------------------------------------------- */
+
+static int jkey(smneo_jsonw *w, const char *k) { return smneo_jsonw_key(w, k, strlen(k)); }
+static int jstring(smneo_jsonw *w, const char *k, const char *v)
+{
+    return jkey(w, k) || smneo_jsonw_string(w, v, strlen(v));
+}
+
+static int build_params(char **out, size_t *out_len, cx *x, const char *job, const char *input_uri,
+                        const char *output_uri)
+{
+    const smneo_compile_options *o = x->o;
+    smneo_jsonw *w = NULL;
+    int bad = smneo_jsonw_new(&w);
+    bad = bad || smneo_jsonw_begin_object(w) || jstring(w, "CompilationJobName", job) ||
+          jstring(w, "RoleArn", o->role_arn);
+    bad = bad || jkey(w, "InputConfig") || smneo_jsonw_begin_object(w) || jstring(w, "S3Uri", input_uri);
+    if (o->data_input_config)
+        bad = bad || jstring(w, "DataInputConfig", o->data_input_config);
+    bad = bad || jstring(w, "Framework", o->framework);
+    if (o->framework_version)
+        bad = bad || jstring(w, "FrameworkVersion", o->framework_version);
+    bad = bad || smneo_jsonw_end_object(w);
+    bad = bad || jkey(w, "OutputConfig") || smneo_jsonw_begin_object(w) ||
+          jstring(w, "S3OutputLocation", output_uri);
+    if (o->target_device) {
+        bad = bad || jstring(w, "TargetDevice", o->target_device);
+    } else {
+        bad = bad || jkey(w, "TargetPlatform") || smneo_jsonw_begin_object(w) || jstring(w, "Os", o->target_os) ||
+              jstring(w, "Arch", o->target_arch);
+        if (o->target_accelerator)
+            bad = bad || jstring(w, "Accelerator", o->target_accelerator);
+        bad = bad || smneo_jsonw_end_object(w);
+    }
+    if (o->compiler_options)
+        bad = bad || jstring(w, "CompilerOptions", o->compiler_options);
+    if (o->kms_key_id)
+        bad = bad || jstring(w, "KmsKeyId", o->kms_key_id);
+    bad = bad || smneo_jsonw_end_object(w);
+    bad = bad || jkey(w, "StoppingCondition") || smneo_jsonw_begin_object(w) ||
+          jkey(w, "MaxRuntimeInSeconds") ||
+          smneo_jsonw_int(w, o->max_runtime_seconds > 0 ? o->max_runtime_seconds : DEFAULT_MAX_RUNTIME) ||
+          smneo_jsonw_end_object(w);
+    if (o->tags_json)
+        bad = bad || jkey(w, "Tags") || smneo_jsonw_raw(w, o->tags_json, strlen(o->tags_json));
+    bad = bad || smneo_jsonw_end_object(w);
+    if (bad) {
+        smneo_jsonw_free(w);
+        return SMNEO_ENOMEM;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(w, &len);
+    *out = smneo__strndup(json, len);
+    *out_len = len;
+    smneo_jsonw_free(w);
+    return *out ? 0 : SMNEO_ENOMEM;
+}
+
+/* ---- steps -------------------------------------------------------------------------- */
+
+static int check_options(cx *x)
+{
+    const smneo_compile_options *o = x->o;
+    if (o->version != SMNEO_COMPILE_OPTIONS_VERSION)
+        return fail(x, SMNEO_EINVAL, "options", "smneo_compile_options.version is %d: initialise the options "
+                    "with SMNEO_COMPILE_OPTIONS_INIT", o->version);
+    static const struct {
+        size_t off;
+        const char *name, *hint;
+    } required[] = {
+        {offsetof(smneo_compile_options, model), "model", "a model directory or a .tar.gz archive"},
+        {offsetof(smneo_compile_options, framework), "framework", "e.g. \"PYTORCH\""},
+        {offsetof(smneo_compile_options, role_arn), "role_arn", "the IAM role SageMaker assumes"},
+        {offsetof(smneo_compile_options, s3_bucket), "s3_bucket", "the bucket for the model and the output"},
+    };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        const char *v = *(const char *const *)((const char *)o + required[i].off);
+        if (!v || !*v)
+            return fail(x, SMNEO_EINVAL, "options", "%s is required: give %s", required[i].name, required[i].hint);
+    }
+    int platform = o->target_os || o->target_arch || o->target_accelerator;
+    if (o->target_device && platform)
+        return fail(x, SMNEO_EINVAL, "options", "give either target_device or target_os/target_arch "
+                    "(TargetPlatform), not both");
+    if (!o->target_device && !platform)
+        return fail(x, SMNEO_EINVAL, "options", "no target: give target_device (e.g. \"ml_c5\") or target_os "
+                    "and target_arch (e.g. \"LINUX\" and \"ARM64\")");
+    if (platform && (!o->target_os || !o->target_arch))
+        return fail(x, SMNEO_EINVAL, "options", "a TargetPlatform needs both target_os and target_arch "
+                    "(e.g. \"LINUX\" and \"ARM64\")");
+    if (o->timeout < 0 || o->delay < 0 || o->max_delay < 0 || o->max_runtime_seconds < 0)
+        return fail(x, SMNEO_EINVAL, "options", "timeout, delay, max_delay and max_runtime_seconds must not be "
+                    "negative");
+    if (o->tags_json) {
+        cJSON *t = cJSON_Parse(o->tags_json);
+        int ok = cJSON_IsArray(t);
+        cJSON_Delete(t);
+        if (!ok)
+            return fail(x, SMNEO_EINVAL, "options", "tags_json must be a JSON list such as "
+                        "[{\"Key\": \"team\", \"Value\": \"ml\"}]");
+    }
+    if (strchr(o->s3_bucket, '/'))
+        return fail(x, SMNEO_EINVAL, "options", "s3_bucket \"%s\" contains '/': give the bucket name only and "
+                    "the rest as s3_prefix", o->s3_bucket);
+    return 0;
+}
+
+/* The layout check: errors stop the flow, warnings go to the result. */
+static int check_layout(cx *x, const char *archive)
+{
+    const smneo_compile_options *o = x->o;
+    smneo_inspect_options io = SMNEO_INSPECT_OPTIONS_INIT;
+    io.framework = o->framework;
+    io.target = o->target_device;
+    io.compiler_options = o->compiler_options;
+    smneo_artifact_inspection *in = NULL;
+    int rc = smneo_artifact_inspect(&in, archive, &io, &x->e);
+    if (rc)
+        return fail_step(x, "inspect", rc);
+    const smneo_issues *is = smneo_artifact_inspection_issues(in);
+    size_t nerr = smneo_issues_error_count(is);
+    if (nerr) {
+        smneo_issues *copy = NULL;
+        const smneo_issue *first = NULL;
+        if (smneo_issues_new(&copy) == 0) {
+            for (size_t i = 0; i < smneo_issues_count(is); i++) {
+                const smneo_issue *it = smneo_issues_at(is, i);
+                smneo_issues_add(copy, it->severity, it->path, it->rule, "%s", it->message);
+                if (!first && it->severity == SMNEO_SEVERITY_ERROR)
+                    first = it;
+            }
+        }
+        fail(x, SMNEO_EVALIDATION, "inspect",
+             "the model archive does not have the layout %s needs (%zu problem%s; nothing was uploaded); first: "
+             "%s%s%s",
+             o->framework, nerr, nerr == 1 ? "" : "s", first && *first->path ? first->path : "",
+             first && *first->path ? ": " : "", first ? first->message : "");
+        x->e.issues = copy;
+        if (first)
+            x->e.field = smneo__strdup(first->path);
+        smneo_artifact_inspection_free(in);
+        return SMNEO_EVALIDATION;
+    }
+    for (size_t i = 0; i < smneo_issues_count(is); i++) {
+        const smneo_issue *it = smneo_issues_at(is, i);
+        char *msg = smneo__aprintf("model archive%s%s: %s", *it->path ? " member " : "", it->path, it->message);
+        warn(x, it->path, it->rule, msg ? msg : it->message);
+        free(msg);
+    }
+    smneo_artifact_inspection_free(in);
+    return x->cancelled ? cancelled(x, "inspect") : 0;
+}
+
+/* Warnings of the request (errors are the client's gate's business). */
+static void collect_request_warnings(cx *x, const char *params, size_t len)
+{
+    smneo_issues *vi = NULL;
+    if (smneo_validate(&vi, "CreateCompilationJob", params, len, NULL, NULL)) {
+        smneo_issues_free(vi);
+        return;
+    }
+    for (size_t i = 0; i < smneo_issues_count(vi); i++) {
+        const smneo_issue *it = smneo_issues_at(vi, i);
+        /* An error that got here passed the client's gate (validation WARN/OFF). */
+        char *msg = smneo__aprintf("CreateCompilationJob %s%s%s", *it->path ? it->path : "(root)", ": ",
+                                   it->message);
+        warn(x, it->path, it->rule, msg ? msg : it->message);
+        free(msg);
+    }
+    smneo_issues_free(vi);
+}
+
+typedef struct progress_ctx {
+    cx *x;
+    smneo_compile_event_kind kind;
+} progress_ctx;
+
+static int on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    progress_ctx *p = payload;
+    return emit(p->x, p->kind, NULL, done, total, NULL);
+}
+
+static int upload(cx *x, const char *archive, const char *digest, const char *uri)
+{
+    smneo_s3_object obj;
+    memset(&obj, 0, sizeof obj);
+    int rc = smneo_s3_head(&obj, x->c, uri, &x->e);
+    if (rc == 0) {
+        int there = obj.blake2b && strcasecmp(obj.blake2b, digest) == 0;
+        smneo_s3_object_clear(&obj);
+        if (there) {
+            char *msg = smneo__aprintf("%s (already there)", uri);
+            emit(x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : uri, 0, 0, NULL);
+            free(msg);
+            return x->cancelled ? cancelled(x, "upload") : 0;
+        }
+    } else if (rc != SMNEO_ENOTFOUND) {
+        return fail_step(x, "upload", rc);
+    }
+    smneo_error_clear(&x->e);
+    progress_ctx pc = {x, SMNEO_COMPILE_EVENT_UPLOAD};
+    smneo_s3_options so = SMNEO_S3_OPTIONS_INIT;
+    so.content_digest = digest;
+    so.sse_kms_key_id = x->o->kms_key_id;
+    so.progress = on_progress;
+    so.progress_payload = &pc;
+    rc = smneo_s3_upload(x->c, archive, uri, &so, &x->e);
+    if (rc)
+        return fail_step(x, "upload", rc);
+    emit(x, SMNEO_COMPILE_EVENT_UPLOADED, uri, 0, 0, NULL);
+    return x->cancelled ? cancelled(x, "upload") : 0;
+}
+
+static int create(cx *x, smneo_call *call, const char *job, const char *params)
+{
+    smneo_result *res = NULL;
+    int rc = call_once(x, &res, call, 1, &x->e);
+    smneo_result_free(res);
+    if (rc == SMNEO_EINUSE && x->e.attempts > 1) {
+        /* An earlier attempt may have created the job before its answer was
+         * lost: it is ours when its settings are the ones we sent. */
+        smneo_result *d = NULL;
+        smneo_error de = SMNEO_ERROR_INIT;
+        if (job_call(x, &d, "DescribeCompilationJob", job, &de) == 0) {
+            smneo_value root;
+            smneo_result_root(&root, d);
+            if (smneo__compile_same_job(&root, params)) {
+                smneo_error_clear(&x->e);
+                rc = 0;
+            }
+        }
+        smneo_result_free(d);
+        smneo_error_clear(&de);
+    }
+    if (rc == SMNEO_ECANCELLED)
+        return cancelled(x, "create");
+    if (rc)
+        return fail_step(x, "create", rc);
+    emit(x, SMNEO_COMPILE_EVENT_CREATED, job, 0, 0, NULL);
+    return 0;
+}
+
+/* Stops the job after a cancel or a timeout (unless told to leave it) and
+ * says so in the error message. */
+static void stop_job(cx *x, const char *job)
+{
+    char *old = x->e.message;
+    static const char *const over[] = {"COMPLETED", "FAILED", "STOPPING", "STOPPED"};
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
+        if (!strcmp(x->status, over[i]))
+            return; /* nothing left to stop */
+    if (x->o->keep_job_on_cancel) {
+        x->e.message = smneo__aprintf("%s; compilation job %s was left running (keep_job_on_cancel)",
+                                      old ? old : "", job);
+        free(old);
+        return;
+    }
+    x->e.message = NULL;
+    emit(x, SMNEO_COMPILE_EVENT_STOPPING, job, 0, 0, NULL);
+    smneo_error se = SMNEO_ERROR_INIT;
+    int rc = job_call(x, NULL, "StopCompilationJob", job, &se);
+    if (rc)
+        x->e.message = smneo__aprintf("%s; stopping compilation job %s failed (%s): stop it with "
+                                      "StopCompilationJob", old ? old : "", job, se.message ? se.message : "");
+    else
+        x->e.message = smneo__aprintf("%s; compilation job %s is being stopped", old ? old : "", job);
+    smneo_error_clear(&se);
+    free(old);
+}
+
+static int wait_job(cx *x, const char *job)
+{
+    const smneo_compile_options *o = x->o;
+    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+    wo.delay = o->delay;
+    wo.max_delay = o->max_delay;
+    wo.timeout = o->timeout;
+    smneo_call *w = NULL;
+    int rc = smneo_wait_new(&w, x->c, job, &wo, &x->e);
+    if (rc)
+        return fail_step(x, "wait", rc);
+    smneo_step st;
+    for (;;) {
+        drive(x, w, &st, 1);
+        if (st.kind == SMNEO_STEP_DONE)
+            break;
+        if (st.event != SMNEO_EVENT_STATUS)
+            continue;
+        smneo_value root;
+        smneo_result_root(&root, smneo_call_page(w));
+        const char *status = vstr(&root, "CompilationJobStatus", NULL, NULL);
+        snprintf(x->status, sizeof x->status, "%s", status ? status : "");
+        if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
+            smneo_call_cancel(w);
+    }
+    rc = smneo_call_result(w, &x->r->job, &x->e);
+    smneo_call_free(w);
+    if (rc == SMNEO_EJOBFAILED) {
+        char *reason = x->e.message;
+        x->e.message = smneo__aprintf("compilation job %s failed: %s", job, reason ? reason : "");
+        free(reason);
+        return fail_step(x, "wait", rc);
+    }
+    if (rc == SMNEO_EJOBSTOPPED)
+        return fail(x, rc, "wait", "compilation job %s was stopped", job);
+    if (rc == SMNEO_ECANCELLED || rc == SMNEO_EWAITTIMEOUT) {
+        if (rc == SMNEO_ECANCELLED)
+            smneo__error(&x->e, rc, "cancelled by the callback while waiting for compilation job %s", job);
+        stop_job(x, job);
+        return fail_step(x, "wait", rc);
+    }
+    if (rc)
+        return fail_step(x, "wait", rc);
+    return 0;
+}
+
+static int download_and_verify(cx *x, const char *job, const char *output_dir)
+{
+    smneo_value root;
+    smneo_result_root(&root, x->r->job);
+    const char *uri = vstr(&root, "ModelArtifacts", "S3ModelArtifacts", NULL);
+    const char *out_loc = vstr(&root, "OutputConfig", "S3OutputLocation", NULL);
+    if (!uri || !*uri)
+        return fail(x, SMNEO_ENOTFOUND, "download", "compiled artifact not found at %s: the job's description "
+                    "has no ModelArtifacts.S3ModelArtifacts", out_loc ? out_loc : "(no S3OutputLocation)");
+    char *bucket = NULL, *key = NULL;
+    int rc = smneo_s3_parse_uri(&bucket, &key, uri, &x->e);
+    if (rc)
+        return fail_step(x, "download", rc);
+    const char *slash = strrchr(key, '/');
+    const char *base = slash ? slash + 1 : key;
+    char *fallback = NULL;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        base = fallback = smneo__aprintf("%s.tar.gz", job);
+    if (mkdir_p(output_dir)) {
+        int en = errno;
+        free(bucket);
+        free(key);
+        free(fallback);
+        return fail(x, SMNEO_EIO, "download", "cannot create output_dir \"%s\": %s", output_dir, strerror(en));
+    }
+    char *path = base ? join_path(output_dir, base) : NULL;
+    free(bucket);
+    free(key);
+    free(fallback);
+    if (!path)
+        return fail(x, SMNEO_ENOMEM, "download", "out of memory");
+    progress_ctx pc = {x, SMNEO_COMPILE_EVENT_DOWNLOAD};
+    smneo_s3_options so = SMNEO_S3_OPTIONS_INIT;
+    so.progress = on_progress;
+    so.progress_payload = &pc;
+    rc = smneo_s3_download(x->c, uri, path, &so, &x->e);
+    if (rc == SMNEO_ENOTFOUND) {
+        free(path);
+        return fail(x, rc, "download", "compiled artifact not found at %s (the job is COMPLETED but the object "
+                    "does not exist)", uri);
+    }
+    if (rc) {
+        free(path);
+        return rc == SMNEO_ECANCELLED ? cancelled(x, "download") : fail_step(x, "download", rc);
+    }
+
+    const char *digest = vstr(&root, "ModelDigests", "ArtifactDigest", NULL);
+    if (!digest || !*digest) {
+        warn(x, "ModelDigests.ArtifactDigest", "compile.digest-missing",
+             "the job reports no ModelDigests.ArtifactDigest: the compiled artifact was not verified");
+    } else {
+        rc = smneo_artifact_verify(path, digest, NULL, &x->e);
+        if (rc == SMNEO_EDIGEST) {
+            char *rejected = smneo__aprintf("%s.rejected", path);
+            int moved = rejected && rename(path, rejected) == 0;
+            if (!moved)
+                unlink(path);
+            char *detail = x->e.message;
+            x->e.message = NULL;
+            fail(x, rc, "verify", "the compiled artifact downloaded from %s does not match the job's "
+                 "ModelDigests.ArtifactDigest (%s); %s%s", uri, detail ? detail : "",
+                 moved ? "kept for inspection as " : "removed", moved ? rejected : "");
+            free(detail);
+            free(rejected);
+            free(path);
+            return rc;
+        }
+        if (rc == SMNEO_EINVAL) {
+            char *msg = smneo__aprintf("the compiled artifact was not verified: ModelDigests.ArtifactDigest \"%.140s\" "
+                                       "is in a form smneo cannot interpret (%s)",
+                                       digest, x->e.message ? x->e.message : "");
+            smneo_error_clear(&x->e);
+            warn(x, "ModelDigests.ArtifactDigest", "compile.digest-form", msg ? msg : "digest not interpreted");
+            free(msg);
+        } else if (rc) {
+            free(path);
+            return fail_step(x, "verify", rc);
+        } else {
+            x->r->digest_verified = 1;
+            emit(x, SMNEO_COMPILE_EVENT_VERIFIED, digest, 0, 0, NULL);
+        }
+    }
+    x->r->artifact_path = path;
+    if (x->cancelled)
+        return cancelled(x, "verify");
+
+    if (x->o->extract) {
+        char *dest = join_path(output_dir, job);
+        if (!dest)
+            return fail(x, SMNEO_ENOMEM, "extract", "out of memory");
+        struct stat st;
+        if (lstat(dest, &st) == 0) {
+            rc = fail(x, SMNEO_EINVAL, "extract", "%s exists already: the compiled archive is extracted into a "
+                      "new directory; move it away or choose another output_dir", dest);
+            free(dest);
+            return rc;
+        }
+        smneo_extract_options eo = SMNEO_EXTRACT_OPTIONS_INIT;
+        rc = smneo_artifact_extract(path, dest, &eo, &x->e);
+        if (rc) {
+            free(dest);
+            return fail_step(x, "extract", rc);
+        }
+        x->r->extracted_dir = dest;
+    }
+    return 0;
+}
+
+/* ---- the flow ---------------------------------------------------------------------- */
+
+int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !c || !o)
+        return smneo__error(err, SMNEO_EINVAL, "out, client and options must not be NULL");
+    cx x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
+    x.o = o;
+    x.start_ms = smneo__monotonic_ms();
+    x.r = calloc(1, sizeof *x.r);
+    if (!x.r || smneo_issues_new(&x.r->issues)) {
+        free(x.r);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    char *tmpdir = NULL, *archive_tmp = NULL, *digest = NULL, *base = NULL, *prefix = NULL, *output_uri = NULL;
+    char *params = NULL;
+    size_t params_len = 0;
+    const char *archive = NULL;
+    smneo_call *create_call = NULL;
+    int rc = check_options(&x);
+    if (rc)
+        goto done;
+
+    /* 1. the archive */
+    struct stat st;
+    if (stat(o->model, &st)) {
+        rc = fail(&x, errno == ENOENT ? SMNEO_EINVAL : SMNEO_EIO, "pack", "cannot read model \"%s\": %s",
+                  o->model, strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        const char *t = smneo__getenv("TMPDIR");
+        tmpdir = smneo__aprintf("%s/smneo-compile-XXXXXX", t ? t : "/tmp");
+        if (!tmpdir || !mkdtemp(tmpdir)) {
+            rc = fail(&x, SMNEO_EIO, "pack", "cannot make a temporary directory for the archive: %s",
+                      strerror(errno));
+            free(tmpdir);
+            tmpdir = NULL;
+            goto done;
+        }
+        archive_tmp = join_path(tmpdir, "model.tar.gz");
+        smneo_artifact_pack_result *pr = NULL;
+        smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
+        rc = archive_tmp ? smneo_artifact_pack(&pr, o->model, archive_tmp, &po, &x.e) : SMNEO_ENOMEM;
+        if (rc) {
+            rc = fail_step(&x, "pack", rc);
+            goto done;
+        }
+        digest = smneo__strdup(smneo_artifact_pack_result_digest(pr));
+        smneo_artifact_pack_result_free(pr);
+        archive = archive_tmp;
+        if (emit(&x, SMNEO_COMPILE_EVENT_PACKED, archive, 0, 0, NULL)) {
+            rc = cancelled(&x, "pack");
+            goto done;
+        }
+    } else if (S_ISREG(st.st_mode)) {
+        archive = o->model;
+        rc = smneo_artifact_digest(&digest, archive, "blake2b", NULL, &x.e);
+        if (rc) {
+            rc = fail_step(&x, "digest", rc);
+            goto done;
+        }
+    } else {
+        rc = fail(&x, SMNEO_EINVAL, "pack", "model \"%s\" is neither a directory nor a .tar.gz file", o->model);
+        goto done;
+    }
+    if (!digest) {
+        rc = fail(&x, SMNEO_ENOMEM, "pack", "out of memory");
+        goto done;
+    }
+    rc = check_layout(&x, archive);
+    if (rc)
+        goto done;
+
+    /* 2. names and the validated request */
+    base = model_base_name(o->job_name ? o->job_name : o->model);
+    x.r->job_name = smneo__compile_job_name(base, smneo__now(), random16());
+    const char *pp = o->s3_prefix ? o->s3_prefix : "smneo";
+    while (*pp == '/')
+        pp++;
+    size_t pl = strlen(pp);
+    while (pl && pp[pl - 1] == '/')
+        pl--;
+    prefix = pl ? smneo__aprintf("%.*s/", (int)pl, pp) : smneo__strdup("");
+    if (!x.r->job_name || !prefix) {
+        rc = fail(&x, SMNEO_ENOMEM, "create", "out of memory");
+        goto done;
+    }
+    const char *job = x.r->job_name;
+    x.r->input_uri = smneo__aprintf("s3://%s/%s%.16s/model.tar.gz", o->s3_bucket, prefix, digest);
+    output_uri = smneo__aprintf("s3://%s/%s%s/output", o->s3_bucket, prefix, job);
+    if (!x.r->input_uri || !output_uri || build_params(&params, &params_len, &x, job, x.r->input_uri, output_uri)) {
+        rc = fail(&x, SMNEO_ENOMEM, "create", "out of memory");
+        goto done;
+    }
+    rc = smneo_call_new(&create_call, c, "CreateCompilationJob", params, params_len, &x.e);
+    if (rc) {
+        rc = fail_step(&x, "validate", rc);
+        goto done;
+    }
+    collect_request_warnings(&x, params, params_len);
+    if (x.cancelled) {
+        rc = cancelled(&x, "validate");
+        goto done;
+    }
+
+    /* 3. upload (skipped when the same content is there) */
+    rc = upload(&x, archive, digest, x.r->input_uri);
+    if (rc)
+        goto done;
+    remove_tmp(tmpdir, archive_tmp);
+
+    /* 4. create, 5. wait */
+    rc = create(&x, create_call, job, params);
+    if (rc)
+        goto done;
+    rc = wait_job(&x, job);
+    if (rc)
+        goto done;
+
+    /* 6. download, verify, extract */
+    rc = download_and_verify(&x, job, o->output_dir && *o->output_dir ? o->output_dir : ".");
+
+done:
+    remove_tmp(tmpdir, archive_tmp);
+    free(tmpdir);
+    free(archive_tmp);
+    free(digest);
+    free(base);
+    free(prefix);
+    free(output_uri);
+    free(params);
+    smneo_call_free(create_call);
+    if (rc == 0 || ((rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) && x.r->job)) {
+        *out = x.r;
+    } else {
+        smneo_compile_result_free(x.r);
+    }
+    if (rc && x.e.code != rc)
+        x.e.code = rc;
+    if (err) {
+        smneo_error_clear(err);
+        *err = x.e;
+    } else {
+        smneo_error_clear(&x.e);
+    }
+    return rc;
+}
