@@ -298,7 +298,9 @@ static int put_canonical_uri(smneo_buf *b, const char *path, size_t n, int norma
             smneo__buf_append(b, path, n);
         return 0;
     }
-    /* RFC 3986 remove_dot_segments, with empty segments ("//") dropped. */
+    /* Dot segments removed, empty segments ("//") dropped. The result ends in
+     * '/' only when the path did (so "/a/b/.." is "/a", not RFC 3986's
+     * "/a/"), as botocore and the AWS SDK for Rust sign it. */
     segment small[32];
     size_t cap = n / 2 + 1, count = 0;
     segment *seg = cap <= 32 ? small : malloc(cap * sizeof *seg);
@@ -315,15 +317,11 @@ static int put_canonical_uri(smneo_buf *b, const char *path, size_t n, int norma
         size_t len = i - start;
         if (len == 0)
             break;
-        int last = i >= n;
         if (len == 1 && path[start] == '.') {
-            if (last)
-                trailing = 1;
+            continue;
         } else if (len == 2 && path[start] == '.' && path[start + 1] == '.') {
             if (count)
                 count--;
-            if (last)
-                trailing = 1;
         } else {
             seg[count].p = path + start;
             seg[count].n = len;
