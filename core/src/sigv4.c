@@ -7,12 +7,14 @@
  *   SignedHeaders \n PayloadHash
  *
  * Path: for every service but S3 the path as sent (already URI-encoded) is
- * encoded once more, after RFC 3986 dot-segment removal and collapsing of
- * empty segments when normalize_path is on. S3 ("s3*" services) signs the
- * path as sent, whatever normalize_path says. Query: parameters are percent-decoded, re-encoded with the
- * RFC 3986 unreserved set and sorted by encoded name, then value. Headers:
- * lowercase names, values trimmed with runs of whitespace (including folded
- * line breaks) collapsed to one space, repeated names joined with ",".
+ * encoded once more, after dot-segment removal and collapsing of empty
+ * segments when normalize_path is on. S3 ("s3*" services) signs the path as
+ * sent, whatever normalize_path says. Query: parameters are percent-decoded,
+ * re-encoded with the RFC 3986 unreserved set and sorted by encoded name,
+ * then value. Headers: lowercase names, values trimmed with runs of
+ * whitespace (including folded line breaks) collapsed to one space, repeated
+ * names joined with ",". Where the AWS suite leaves a choice open (trailing
+ * slash after "..", empty query pairs), botocore's behaviour is followed.
  *
  * The derived signing key is cached per (secret, date, region, service); the
  * cache is indexed by a SHA-256 of those four, never by the secret itself. */
