@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <smneo.h>
+#include <smneo/artifact.h>
 
 #include "compat.h"
 
@@ -1515,6 +1516,223 @@ static int client_parse_response(lua_State *L)
 
 static int l_parse_response(lua_State *L) { return parse_response_at(L, 1); }
 
+
+/* ---- smneo.artifact ---------------------------------------------------------------- */
+
+/* Progress callbacks run inside core frames: the Lua function is called under
+ * lua_pcall (nothing can longjmp out of the callback); an error cancels the
+ * core call and is re-raised after the core has returned. */
+typedef struct progress_ctx {
+    lua_State *L;
+    int fn;     /* stack index of the Lua function */
+    int failed; /* 1: the error value is on the stack top */
+} progress_ctx;
+
+static int progress_cb(uint64_t done, uint64_t total, void *payload)
+{
+    progress_ctx *pc = (progress_ctx *)payload;
+    lua_State *L = pc->L;
+    if (pc->failed)
+        return 1;
+    if (!lua_checkstack(L, 4))
+        return 0; /* cannot report: keep going */
+    lua_pushvalue(L, pc->fn);
+    lua_pushnumber(L, (lua_Number)done);
+    lua_pushnumber(L, (lua_Number)total);
+    if (lua_pcall(L, 2, 1, 0) != 0) {
+        pc->failed = 1;
+        return 1;
+    }
+    int cancel = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return cancel;
+}
+
+/* Reads opts.progress (function) at table index t into pc (0 when absent). */
+static int read_progress(lua_State *L, int t, progress_ctx *pc)
+{
+    pc->L = L;
+    pc->fn = 0;
+    pc->failed = 0;
+    if (!t)
+        return 0;
+    lua_getfield(L, t, "progress");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_isfunction(L, -1))
+        raise_msg(L, SMNEO_EINVAL, "option progress must be a function, not a %s", luaL_typename(L, -1));
+    pc->fn = lua_gettop(L); /* stays on the stack */
+    return 1;
+}
+
+/* After a core call with a progress context: re-raise the callback's error. */
+static void progress_rethrow(lua_State *L, progress_ctx *pc)
+{
+    if (pc->failed)
+        lua_error(L);
+}
+
+static int opt_table(lua_State *L, int idx, const char *const *names, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    check_known_keys(L, idx, names, what);
+    return compat_absindex(L, idx);
+}
+
+/* smneo.artifact.pack(source, dest, {compresslevel, threads, source_date_epoch,
+ * block_size, base_dir, progress}) -> {path, size, digest}. source: a
+ * directory, or an array of paths relative to base_dir. */
+static int l_artifact_pack(lua_State *L)
+{
+    static const char *const names[] = {"compresslevel", "threads", "source_date_epoch", "block_size",
+                                        "base_dir", "progress", NULL};
+    lua_settop(L, 3);
+    int is_list = lua_istable(L, 1);
+    const char *source = is_list ? NULL : luaL_checkstring(L, 1);
+    const char *dest = luaL_checkstring(L, 2);
+    int t = opt_table(L, 3, names, "artifact.pack options");
+    smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
+    lua_Number n;
+    const char *base_dir = NULL;
+    if (t) {
+        if (opt_number(L, t, "compresslevel", &n)) {
+            if (n < 1 || n > 9 || floor(n) != n)
+                raise_msg(L, SMNEO_EINVAL, "artifact.pack: compresslevel must be an integer from 1 to 9");
+            po.compress_level = (int)n;
+        }
+        if (opt_number(L, t, "threads", &n)) {
+            if (n < 0 || n > 256 || floor(n) != n)
+                raise_msg(L, SMNEO_EINVAL, "artifact.pack: threads must be an integer from 0 (automatic) to 256");
+            po.threads = (int)n;
+        }
+        if (opt_number(L, t, "source_date_epoch", &n))
+            po.source_date_epoch = (int64_t)n;
+        if (opt_number(L, t, "block_size", &n)) {
+            if (n < 0)
+                raise_msg(L, SMNEO_EINVAL, "artifact.pack: block_size must not be negative");
+            po.block_size = (size_t)n;
+        }
+        base_dir = opt_string(L, t, "base_dir");
+    }
+    progress_ctx pc;
+    if (read_progress(L, t, &pc)) {
+        po.progress = progress_cb;
+        po.progress_payload = &pc;
+    }
+    /* the path list: pointers into Lua strings held by the table at 1 */
+    lbox *lb = NULL;
+    const char **paths = NULL;
+    size_t npaths = 0;
+    if (is_list) {
+        npaths = lua_rawlen(L, 1);
+        if (npaths == 0)
+            raise_msg(L, SMNEO_EINVAL, "artifact.pack: the list of files is empty");
+        lb = box_new(L, free);
+        paths = (const char **)calloc(npaths, sizeof *paths);
+        if (!paths)
+            raise_msg(L, SMNEO_ENOMEM, "out of memory");
+        lb->p = (void *)paths;
+        for (size_t i = 0; i < npaths; i++) {
+            lua_rawgeti(L, 1, (int)i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                raise_msg(L, SMNEO_EINVAL, "artifact.pack: file list entry %d must be a string", (int)i + 1);
+            paths[i] = lua_tostring(L, -1); /* anchored by the table */
+            lua_pop(L, 1);
+        }
+    }
+    smneo_error *err = errhold_new(L);
+    smneo_artifact_pack_result *res = NULL;
+    int rc = is_list ? smneo_artifact_pack_files(&res, base_dir, paths, npaths, dest, &po, err)
+                     : smneo_artifact_pack(&res, source, dest, &po, err);
+    /* copy the result out before anything can raise */
+    char digest[160] = "";
+    char path[4096] = "";
+    uint64_t size = 0;
+    if (rc == 0 && res) {
+        const char *d = smneo_artifact_pack_result_digest(res);
+        const char *p = smneo_artifact_pack_result_path(res);
+        snprintf(digest, sizeof digest, "%s", d ? d : "");
+        snprintf(path, sizeof path, "%s", p ? p : dest);
+        size = smneo_artifact_pack_result_size(res);
+    }
+    smneo_artifact_pack_result_free(res);
+    progress_rethrow(L, &pc);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    compat_pushint64(L, (int64_t)size);
+    lua_setfield(L, -2, "size");
+    lua_pushstring(L, digest);
+    lua_setfield(L, -2, "digest");
+    return 1;
+}
+
+/* smneo.artifact.digest(path, algorithm = "blake2b", {progress}) -> hex */
+static int l_artifact_digest(lua_State *L)
+{
+    static const char *const names[] = {"progress", NULL};
+    lua_settop(L, 3);
+    const char *path = luaL_checkstring(L, 1);
+    const char *alg = luaL_optstring(L, 2, NULL);
+    int t = opt_table(L, 3, names, "artifact.digest options");
+    smneo_digest_options dopt = SMNEO_DIGEST_OPTIONS_INIT;
+    progress_ctx pc;
+    if (read_progress(L, t, &pc)) {
+        dopt.progress = progress_cb;
+        dopt.progress_payload = &pc;
+    }
+    smneo_error *err = errhold_new(L);
+    lbox *b = box_new(L, free);
+    char *hex = NULL;
+    int rc = smneo_artifact_digest(&hex, path, alg, &dopt, err);
+    b->p = hex;
+    progress_rethrow(L, &pc);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* smneo.artifact.verify(path, expected, {progress}) -> true, or raises
+ * DigestMismatch. */
+static int l_artifact_verify(lua_State *L)
+{
+    static const char *const names[] = {"progress", NULL};
+    lua_settop(L, 3);
+    const char *path = luaL_checkstring(L, 1);
+    const char *expected = luaL_checkstring(L, 2);
+    int t = opt_table(L, 3, names, "artifact.verify options");
+    smneo_digest_options dopt = SMNEO_DIGEST_OPTIONS_INIT;
+    progress_ctx pc;
+    if (read_progress(L, t, &pc)) {
+        dopt.progress = progress_cb;
+        dopt.progress_payload = &pc;
+    }
+    smneo_error *err = errhold_new(L);
+    int rc = smneo_artifact_verify(path, expected, &dopt, err);
+    progress_rethrow(L, &pc);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void push_artifact_table(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {{"pack", l_artifact_pack},
+                                     {"digest", l_artifact_digest},
+                                     {"verify", l_artifact_verify},
+                                     {NULL, NULL}};
+    lua_newtable(L);
+    luaL_setfuncs(L, funcs, 0);
+}
+
 /* ---- module functions ---------------------------------------------------------- */
 
 /* smneo.validate(operation, params, {allow_unknown_enum_values = bool}) */
@@ -1716,6 +1934,9 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
     /* JSON null: the NULL light userdata (the lua-cjson convention). */
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
+
+    push_artifact_table(L);
+    lua_setfield(L, -2, "artifact");
 
     lua_pushstring(L, smneo_version());
     lua_setfield(L, -2, "version");

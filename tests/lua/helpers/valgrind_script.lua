@@ -70,6 +70,21 @@ for item, e in sc:iter_pipeline_execution_steps{ PipelineExecutionArn = "arn:aws
 end
 sc:close()
 
+-- artifacts: pack, digest, verify, a progress callback that raises
+local tmp = os.tmpname()
+os.remove(tmp)
+assert(os.execute("mkdir -p " .. tmp .. "/m"))
+local f = assert(io.open(tmp .. "/m/model.pth", "wb"))
+f:write(string.rep("x", 100000))
+f:close()
+local packed = smneo.artifact.pack(tmp .. "/m", tmp .. "/m.tar.gz", { threads = 2 })
+assert(smneo.artifact.verify(packed.path, packed.digest))
+assert(#smneo.artifact.digest(packed.path, "sha256") == 64)
+assert(not pcall(smneo.artifact.verify, packed.path, string.rep("0", 128)))
+assert(not pcall(smneo.artifact.pack, tmp .. "/m", tmp .. "/n.tar.gz", { progress = function() error("p") end }))
+assert(not pcall(smneo.artifact.pack, { "model.pth" }, tmp .. "/n.tar.gz", { base_dir = tmp .. "/m", progress = function() return false end }))
+os.execute("rm -rf " .. tmp)
+
 for _ = 1, 20 do smneo.client(opts) end -- collected, never closed
 client:close()
 client:close()
