@@ -500,3 +500,28 @@ def test_virtual_host_style_addressing(server, s3, bucket):
     r = conn.getresponse()
     assert (r.status, r.read()) == (200, b"virtual")
     conn.close()
+
+
+def test_copy_object_and_delete_objects(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src/a b", Body=b"copy me", ContentType="text/x",
+                  Metadata={"m": "1"}, ChecksumAlgorithm="SHA256")
+    out = s3.copy_object(Bucket=bucket, Key="dst/1", CopySource={"Bucket": bucket,
+                                                                 "Key": "src/a b"})
+    assert out["CopyObjectResult"]["ETag"] == '"%s"' % hashlib.md5(b"copy me").hexdigest()
+    got = s3.get_object(Bucket=bucket, Key="dst/1", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"copy me" and got["Metadata"] == {"m": "1"}
+    assert got["ContentType"] == "text/x" and got["ChecksumSHA256"]
+    s3.copy_object(Bucket=bucket, Key="dst/2", CopySource="%s/src/a b" % bucket,
+                   MetadataDirective="REPLACE", Metadata={"m": "2"})
+    assert s3.head_object(Bucket=bucket, Key="dst/2")["Metadata"] == {"m": "2"}
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="src/a b", CopySource={"Bucket": bucket,
+                                                                 "Key": "src/a b"})
+    assert _code(e) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "nope"})
+    assert _code(e) == ("NoSuchKey", 404)
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "src/a b"}, {"Key": "dst/1"}, {"Key": "dst/2"}]})
+    assert sorted(d["Key"] for d in out["Deleted"]) == ["dst/1", "dst/2", "src/a b"]
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

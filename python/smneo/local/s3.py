@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
+import urllib.parse
 from urllib.parse import quote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -357,6 +358,8 @@ class S3:
                 return self.head_bucket(bucket)
             if m == "DELETE" and not q:
                 return self.delete_bucket(bucket)
+            if m == "POST" and "delete" in q:
+                return self.delete_objects(req, bucket)
             if m == "GET" and ("location" in q):
                 self.store._bucket(bucket)
                 return 200, [], _xml_raw_location(self.region)
@@ -383,8 +386,7 @@ class S3:
                           "object operation (%s %s)." % (m, ",".join(sorted(q))), 501)
         if m == "PUT":
             if "x-amz-copy-source" in req.headers_lower:
-                raise S3Error("NotImplemented", "smneo.local does not implement "
-                              "CopyObject.", 501)
+                return self.copy_object(req, bucket, key)
             return self.put_object(req, bucket, key)
         if m in ("GET", "HEAD"):
             return self.get_object(req, bucket, key, head=(m == "HEAD"))
@@ -628,6 +630,69 @@ class S3:
                     except FileNotFoundError:
                         pass
         return 204, [], b""
+
+    def copy_object(self, req, bucket, key):
+        h = req.headers_lower
+        src = urllib.parse.unquote(h["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        sbucket, _, skey = src.partition("/")
+        if not sbucket or not skey:
+            raise S3Error("InvalidArgument", "Copy Source must mention the source "
+                          "bucket and key: sourcebucket/sourcekey",
+                          ArgumentName="x-amz-copy-source")
+        directive = h.get("x-amz-metadata-directive", "COPY").upper()
+        with self.store.lock:
+            self.store._bucket(bucket)
+            so = self.store._bucket(sbucket)["objects"].get(skey)
+            if so is None:
+                raise S3Error("NoSuchKey", "The specified key does not exist.", 404,
+                              Key=skey)
+            if (sbucket, skey) == (bucket, key) and directive != "REPLACE":
+                raise S3Error("InvalidRequest", "This copy request is illegal because it "
+                              "is trying to copy an object to itself without changing "
+                              "the object's metadata, storage class, website redirect "
+                              "location or encryption attributes.")
+            tmp = self.store._tmpfile(bucket)
+            shutil.copyfile(so.path, tmp)
+        if directive == "REPLACE":
+            ctype = h.get("content-type", "binary/octet-stream")
+            meta = {k[len("x-amz-meta-"):]: v for k, v in h.items()
+                    if k.startswith("x-amz-meta-")}
+            kept = {k: v for k, v in h.items() if k in _KEPT_HEADERS}
+        else:
+            ctype, meta, kept = so.content_type, dict(so.meta or {}), dict(so.headers or {})
+        o = self.store._commit(bucket, key, tmp, so.size, so.etag, ctype, meta, kept,
+                               dict(so.checksums or {}), so.checksum_type)
+        items = [("LastModified", _iso(o.mtime)), ("ETag", o.etag)]
+        for alg, v in (o.checksums or {}).items():
+            items.append(("Checksum" + alg.upper(), v))
+        return 200, [("Content-Type", "application/xml")], _xml("CopyObjectResult", items)
+
+    def delete_objects(self, req, bucket):
+        _verify_md5(req, req.body)
+        _verify_checksums(req.body, _checksum_headers(req))
+        try:
+            root = ElementTree.fromstring(req.body)
+        except ElementTree.ParseError:
+            raise S3Error("MalformedXML", "The XML you provided was not well-formed or "
+                          "did not validate against our published schema.")
+        quiet = False
+        keys = []
+        for el in root:
+            tag = el.tag.split("}")[-1]
+            if tag == "Quiet":
+                quiet = (el.text or "").strip().lower() == "true"
+            elif tag == "Object":
+                for c in el:
+                    if c.tag.split("}")[-1] == "Key":
+                        keys.append(c.text or "")
+        if len(keys) > 1000:
+            raise S3Error("MalformedXML", "DeleteObjects takes at most 1000 keys.")
+        with self.store.lock:
+            self.store._bucket(bucket)
+        for k in keys:
+            self.delete_object(bucket, k)
+        items = [] if quiet else [("Deleted", [("Key", k)]) for k in keys]
+        return 200, [("Content-Type", "application/xml")], _xml("DeleteResult", items)
 
     # ---- multipart ----------------------------------------------------------
     def _upload(self, req, bucket, key):
