@@ -373,6 +373,9 @@ class S3:
         if m == "POST" and "uploads" in q:
             return self.create_upload(req, bucket, key)
         if "uploadId" in q:
+            if "x-amz-copy-source" in req.headers_lower:
+                raise S3Error("NotImplemented", "smneo.local does not implement "
+                              "UploadPartCopy.", 501)
             if m == "PUT" and "partNumber" in q:
                 return self.upload_part(req, bucket, key)
             if m == "POST":
