@@ -286,7 +286,8 @@ class Handler(BaseHTTPRequestHandler):
                 }[(fault.kind, service)]
                 if service == "sagemaker":
                     return self._json_error(request_id, ServiceError(code, msg, status))
-                return self._s3_error(request_id, S3Error(code, msg, status))
+                return self._s3_error(request_id, S3Error(code, msg, status),
+                                      head=self.command == "HEAD")
         if service == "sagemaker":
             self._sagemaker(req, request_id, target, truncate)
         else:
