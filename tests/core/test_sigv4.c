@@ -70,6 +70,10 @@ static smneo_request *parse_http(const char *text, size_t len)
             smneo_header *h = &req->headers[req->header_count - 1];
             size_t old = strlen(h->value);
             char *v = realloc(h->value, old + 1 + n + 1);
+            if (!v) {
+                smneo_request_free(req);
+                return NULL;
+            }
             v[old] = '\n';
             memcpy(v + old + 1, p, n);
             v[old + 1 + n] = '\0';
