@@ -32,19 +32,46 @@ void smneo__v_add(smneo__vctx *ctx, smneo_severity sev, const char *path, const 
         ctx->oom = 1;
 }
 
+/* Paths are built for every node visited, so without printf. */
 char *smneo__path_member(smneo__vctx *ctx, const char *parent, const char *member)
 {
-    char *p = (parent && *parent) ? smneo__aprintf("%s.%s", parent, member) : smneo__strdup(member);
-    if (!p)
+    size_t lp = parent ? strlen(parent) : 0, lm = strlen(member);
+    char *p = malloc(lp + lm + 2);
+    if (!p) {
         ctx->oom = 1;
+        return NULL;
+    }
+    size_t o = 0;
+    if (lp) {
+        memcpy(p, parent, lp);
+        p[lp] = '.';
+        o = lp + 1;
+    }
+    memcpy(p + o, member, lm + 1);
     return p;
 }
 
 char *smneo__path_index(smneo__vctx *ctx, const char *parent, size_t i)
 {
-    char *p = smneo__aprintf("%s[%zu]", parent ? parent : "", i);
-    if (!p)
+    char num[24];
+    size_t n = 0;
+    do {
+        num[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    size_t lp = parent ? strlen(parent) : 0;
+    char *p = malloc(lp + n + 3);
+    if (!p) {
         ctx->oom = 1;
+        return NULL;
+    }
+    if (lp)
+        memcpy(p, parent, lp);
+    p[lp] = '[';
+    for (size_t k = 0; k < n; k++)
+        p[lp + 1 + k] = num[n - 1 - k];
+    p[lp + 1 + n] = ']';
+    p[lp + 2 + n] = 0;
     return p;
 }
 
@@ -524,8 +551,7 @@ static void check_structure(smneo__vctx *ctx, const smneo_shape *s, const cJSON 
 static void check_string(smneo__vctx *ctx, const smneo_shape *s, const char *str, const char *path)
 {
     size_t bytes = strlen(str);
-    char shown[80];
-    shorten(shown, sizeof shown, str);
+    char shown[80]; /* filled only for a message */
     if (s->enums) {
         for (size_t i = 0; i < s->enum_count; i++)
             if (!strcmp(s->enums[i], str))
@@ -533,6 +559,7 @@ static void check_string(smneo__vctx *ctx, const smneo_shape *s, const char *str
         if (ctx->allow_unknown_enum_values)
             return;
         const char *near = smneo__closest_any(str, s->enums, s->enum_count);
+        shorten(shown, sizeof shown, str);
         V_ERR(ctx, path, "enum", "%s \"%s\" is not a known %s value: did you mean %s? (if the service has added it "
               "since, set allow_unknown_enum_values)", display(path), shown, s->name, near ? near : "?");
         return;
@@ -565,9 +592,11 @@ static void check_string(smneo__vctx *ctx, const smneo_shape *s, const char *str
             if (bytes == 0)
                 V_ERR(ctx, path, "pattern", "%s must not be empty (pattern %s)%s%s", display(path), s->pattern,
                       hint ? ": " : "", hint ? hint : "");
-            else
+            else {
+                shorten(shown, sizeof shown, str);
                 V_ERR(ctx, path, "pattern", "%s \"%s\" does not match the pattern %s%s%s", display(path), shown,
                       s->pattern, hint ? ": " : "", hint ? hint : "");
+            }
         }
     }
 }
