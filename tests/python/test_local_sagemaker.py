@@ -66,6 +66,7 @@ def test_lifecycle_completes_with_artifact_and_digest():
     assert final["OutputConfig"] == {"S3OutputLocation": "s3://models/out",
                                      "TargetDevice": "ml_c5"}
     assert final["RoleArn"] == ROLE
+    assert final["InferenceImage"] == "smneo.local/no-inference-image:pytorch-ml_c5"
 
 
 def test_artifact_content_and_blake2b_digest(models, sm):

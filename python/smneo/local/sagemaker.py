@@ -308,6 +308,12 @@ class SageMaker:
             if end is not None:
                 out["CompilationEndTime"] = _ts(end)
             out["StoppingCondition"] = req["StoppingCondition"]
+            if status == "COMPLETED":
+                # The service names the ECR image to serve the artifact with;
+                # ours names no real image, and says so.
+                out["InferenceImage"] = "smneo.local/no-inference-image:%s-%s" % (
+                    req["InputConfig"]["Framework"].lower(),
+                    target_name(req["OutputConfig"]).lower())
             if req.get("ModelPackageVersionArn"):
                 out["ModelPackageVersionArn"] = req["ModelPackageVersionArn"]
             out["CreationTime"] = _ts(job.created)
