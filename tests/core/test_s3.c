@@ -1,0 +1,914 @@
+/* S3 transfer against the local endpoint (python3 -m smneo.local), a tiny C
+ * server (headers sent), a recording transport (URL styles, fallback), and
+ * moto_server when moto is installed. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "harness.h"
+#include "httpserver.h"
+#include "smneo/auth.h"
+#include "smneo/s3.h"
+
+#define MIB (1024u * 1024u)
+
+static int ci(void)
+{
+    const char *v = getenv("CI");
+    return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Writes n pseudo-random bytes (seeded) to path. */
+static int write_file(const char *path, size_t n, unsigned seed)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    uint32_t x = seed * 2654435761u + 1;
+    char buf[65536];
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < sizeof buf ? n - done : sizeof buf;
+        for (size_t i = 0; i < k; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            buf[i] = (char)(x >> 24);
+        }
+        fwrite(buf, 1, k, f);
+        done += k;
+    }
+    return fclose(f);
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *da = smneo_test_read_file(a, &na);
+    char *db = smneo_test_read_file(b, &nb);
+    int eq = da && db && na == nb && !memcmp(da, db, na);
+    free(da);
+    free(db);
+    return eq;
+}
+
+/* Number of directory entries other than . and .. (and `except`). */
+static int count_entries(const char *dir, const char *except)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && (!except || strcmp(e->d_name, except)))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void sha256_hex(char out[65], const char *data, size_t len)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* ---- a child server process ------------------------------------------------------ */
+
+typedef struct child {
+    pid_t pid;
+    char url[256];
+} child;
+
+static void child_stop(child *c)
+{
+    if (c->pid > 0) {
+        kill(c->pid, SIGTERM);
+        int st;
+        for (int i = 0; i < 50; i++) {
+            if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+                c->pid = 0;
+                return;
+            }
+            usleep(100000);
+        }
+        kill(c->pid, SIGKILL);
+        waitpid(c->pid, &st, 0);
+        c->pid = 0;
+    }
+}
+
+static const char *repo_dir(void)
+{
+    const char *d = getenv("SMNEO_SOURCE_DIR");
+    return d ? d : ".";
+}
+
+/* python3 -m smneo.local --port 0 --data-dir DIR: the URL is its first line. */
+static int start_local(child *c, const char *data_dir)
+{
+    memset(c, 0, sizeof *c);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        char pp[4096];
+        snprintf(pp, sizeof pp, "%s/python", repo_dir());
+        setenv("PYTHONPATH", pp, 1);
+        execlp("python3", "python3", "-m", "smneo.local", "--port", "0", "--data-dir", data_dir, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    c->pid = pid;
+    FILE *f = fdopen(fds[0], "r");
+    if (!f || !fgets(c->url, sizeof c->url, f)) {
+        if (f)
+            fclose(f);
+        child_stop(c);
+        return -1;
+    }
+    fclose(f);
+    c->url[strcspn(c->url, "\r\n")] = '\0';
+    return strncmp(c->url, "http://", 7) == 0 ? 0 : -1;
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+static int port_open(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+    close(s);
+    return ok;
+}
+
+static int start_moto(child *c)
+{
+    memset(c, 0, sizeof *c);
+    int port = free_port();
+    if (port <= 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", 1);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        char ps[16];
+        snprintf(ps, sizeof ps, "%d", port);
+        execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", ps, (char *)NULL);
+        _exit(127);
+    }
+    c->pid = pid;
+    snprintf(c->url, sizeof c->url, "http://127.0.0.1:%d", port);
+    for (int i = 0; i < 300; i++) {
+        if (port_open(port))
+            return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            c->pid = 0;
+            return -1;
+        }
+        usleep(100000);
+    }
+    child_stop(c);
+    return -1;
+}
+
+/* ---- signed raw requests (bucket setup, admin) ------------------------------------ */
+
+static smneo_transport *raw_transport;
+
+/* Sends METHOD url (signed for s3 when sign) and returns the status, the body in *body. */
+static int raw(const char *method, const char *url, const char *body, int sign, char **out_body)
+{
+    smneo_request *req = NULL;
+    smneo_request_new(&req, method, url);
+    if (body) {
+        smneo_request_set_body(req, body, strlen(body));
+        smneo_request_add_header(req, "Content-Type", "application/json");
+    }
+    if (sign) {
+        smneo_credentials *cr = NULL;
+        smneo_credentials_new(&cr, "test", "test", NULL);
+        smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
+        so.region = "us-east-1";
+        so.service = "s3";
+        so.timestamp = time(NULL);
+        so.normalize_path = 0;
+        so.sign_body_header = 1;
+        smneo_sigv4_sign(req, cr, &so, NULL);
+        smneo_credentials_free(cr);
+    }
+    smneo_response *resp = NULL;
+    int status = -1;
+    if (smneo_transport_send(raw_transport, req, &resp, NULL) == 0) {
+        status = resp->status;
+        if (out_body)
+            *out_body = strndup(resp->body ? resp->body : "", resp->body_len);
+    }
+    smneo_response_free(resp);
+    smneo_request_free(req);
+    return status;
+}
+
+static int create_bucket(const char *base, const char *bucket)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/%s", base, bucket);
+    return raw("PUT", url, NULL, 1, NULL);
+}
+
+static smneo_client *new_client(const char *endpoint, smneo_transport *t)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = endpoint;
+    o.access_key_id = "test";
+    o.secret_access_key = "test";
+    o.retry_backoff_scale = 0.01;
+    o.transport = t;
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    if (smneo_client_new(&c, &o, &err) != 0)
+        fprintf(stderr, "client: %s\n", err.message);
+    smneo_error_clear(&err);
+    return c;
+}
+
+typedef struct progress {
+    uint64_t last_done, total;
+    int calls;
+    int backwards;
+    uint64_t cancel_at; /* 0: never */
+} progress;
+
+static int on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    progress *p = payload;
+    if (p->calls && done < p->last_done)
+        p->backwards = 1;
+    p->calls++;
+    p->last_done = done;
+    p->total = total;
+    return p->cancel_at && done >= p->cancel_at;
+}
+
+/* ---- URI parsing (no network) --------------------------------------------------- */
+
+static void check_uri(const char *uri, const char *bucket, const char *key)
+{
+    char *b = NULL, *k = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_s3_parse_uri(&b, &k, uri, &err);
+    CHECK_MSG(rc == 0, "%s: %s", uri, err.message ? err.message : "");
+    if (rc == 0) {
+        CHECK_STR(b, bucket);
+        CHECK_STR(k, key);
+    }
+    free(b);
+    free(k);
+    smneo_error_clear(&err);
+}
+
+static void check_bad_uri(const char *uri, const char *needle)
+{
+    char *b = NULL, *k = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_s3_parse_uri(&b, &k, uri, &err), SMNEO_EINVAL);
+    CHECK(b == NULL && k == NULL);
+    CHECK_MSG(err.message && strstr(err.message, needle), "%s: message \"%s\" lacks \"%s\"", uri,
+              err.message ? err.message : "(null)", needle);
+    smneo_error_clear(&err);
+}
+
+static void test_parse_uri(void)
+{
+    check_uri("s3://bucket/key", "bucket", "key");
+    check_uri("s3://my-bucket/a/b/model.tar.gz", "my-bucket", "a/b/model.tar.gz");
+    check_uri("S3://my.dotted.bucket/x y%20z", "my.dotted.bucket", "x y%20z"); /* s3:// keys are literal */
+    check_uri("https://bucket.s3.us-west-2.amazonaws.com/dir/a%20b.tgz", "bucket", "dir/a b.tgz");
+    check_uri("https://bucket.s3.amazonaws.com/k", "bucket", "k");
+    check_uri("https://bucket.s3-eu-west-1.amazonaws.com/k?versionId=1", "bucket", "k");
+    check_uri("https://s3.us-east-1.amazonaws.com/bucket/dir/k", "bucket", "dir/k");
+    check_uri("http://127.0.0.1:9000/bkt/a%2Fb", "bkt", "a/b");
+    check_bad_uri("bucket/key", "s3://bucket/key");
+    check_bad_uri("s3://bucket", "no object key");
+    check_bad_uri("s3://bucket/", "no object key");
+    check_bad_uri("s3:///key", "no bucket");
+    check_bad_uri("s3://Bad_Bucket/key", "bucket name 'Bad_Bucket' is not valid");
+    check_bad_uri("s3://ab/key", "is not valid");
+    check_bad_uri("https://s3.amazonaws.com/bucket/a%zz", "percent-escape");
+    char *b = NULL, *k = NULL;
+    CHECK_INT(smneo_s3_parse_uri(&b, &k, NULL, NULL), SMNEO_EINVAL);
+}
+
+/* ---- a recording version-1 transport: URL styles, signing mode, fallback ----------- */
+
+typedef struct recorder {
+    smneo_transport base;
+    char url[1024];
+    char host[512];
+    char sha[128];
+    int requests;
+} recorder;
+
+static int rec_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    recorder *r = (recorder *)self;
+    r->requests++;
+    snprintf(r->url, sizeof r->url, "%s", req->url);
+    const char *h = smneo_request_header(req, "Host");
+    snprintf(r->host, sizeof r->host, "%s", h ? h : "");
+    const char *s = smneo_request_header(req, "x-amz-content-sha256");
+    snprintf(r->sha, sizeof r->sha, "%s", s ? s : "");
+    smneo_response_new(out, 200);
+    smneo_response_add_header(*out, "Content-Length", 14, "1234", 4);
+    smneo_response_add_header(*out, "ETag", 4, "\"abc\"", 5);
+    smneo_response_add_header(*out, "x-amz-meta-smneo-blake2b", 24, "d1g", 3);
+    (void)err;
+    return 0;
+}
+
+static void rec_free(smneo_transport *self) { (void)self; }
+
+static void test_addressing(void)
+{
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    rec.base.version = 1; /* a version-1 transport: no send_stream */
+    rec.base.send = rec_send;
+    rec.base.free = rec_free;
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-west-2";
+    o.s3_endpoint_url = "https://s3.us-west-2.amazonaws.com";
+    o.access_key_id = "AKIDEXAMPLE";
+    o.secret_access_key = "secret";
+    o.transport = &rec.base;
+    smneo_client *c = NULL;
+    CHECK_INT(smneo_client_new(&c, &o, NULL), 0);
+    if (!c)
+        return;
+    smneo_s3_object obj;
+    smneo_error err = SMNEO_ERROR_INIT;
+    /* AWS: virtual-hosted style, UNSIGNED-PAYLOAD over HTTPS. */
+    CHECK_INT(smneo_s3_head(&obj, c, "s3://bucket/dir/a b+c.tgz", &err), 0);
+    CHECK_STR(rec.url, "https://bucket.s3.us-west-2.amazonaws.com/dir/a%20b%2Bc.tgz");
+    CHECK_STR(rec.host, "bucket.s3.us-west-2.amazonaws.com");
+    CHECK_STR(rec.sha, "UNSIGNED-PAYLOAD");
+    CHECK_INT(obj.size, 1234);
+    CHECK_STR(obj.etag, "abc");
+    CHECK_STR(obj.blake2b, "d1g");
+    smneo_s3_object_clear(&obj);
+    /* A bucket with dots cannot be a TLS host name: path-style. */
+    CHECK_INT(smneo_s3_head(&obj, c, "s3://my.bucket/k", &err), 0);
+    CHECK_STR(rec.url, "https://s3.us-west-2.amazonaws.com/my.bucket/k");
+    smneo_s3_object_clear(&obj);
+    smneo_client_free(c);
+
+    /* A custom endpoint (with a base path): path-style. */
+    o.s3_endpoint_url = "http://minio.local:9000/base/";
+    CHECK_INT(smneo_client_new(&c, &o, NULL), 0);
+    CHECK_INT(smneo_s3_head(&obj, c, "s3://bucket/k", &err), 0);
+    CHECK_STR(rec.url, "http://minio.local:9000/base/bucket/k");
+    /* Plain HTTP: the real payload hash (here of the empty body). */
+    CHECK_STR(rec.sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    smneo_s3_object_clear(&obj);
+
+    /* A version-1 transport cannot stream: large files are refused clearly. */
+    char *dir = smneo_test_tmpdir();
+    char *big = path_join(dir, "big.bin");
+    CHECK_INT(write_file(big, 17 * MIB, 1), 0);
+    int before = rec.requests;
+    CHECK_INT(smneo_s3_upload(c, big, "s3://bucket/big", NULL, &err), SMNEO_EUNSUPPORTED);
+    CHECK(err.message && strstr(err.message, "send_stream"));
+    CHECK_INT(rec.requests, before);
+    /* ... small ones go through memory. */
+    char *small = path_join(dir, "small.bin");
+    CHECK_INT(write_file(small, 1000, 2), 0);
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/small", NULL, &err), 0);
+    CHECK(strstr(rec.url, "/base/bucket/small") != NULL);
+    smneo_error_clear(&err);
+    smneo_s3_options so = SMNEO_S3_OPTIONS_INIT;
+    so.part_size = 1024;
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/small", &so, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "part_size"));
+    so.part_size = 0;
+    so.version = 7;
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/small", &so, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "SMNEO_S3_OPTIONS_INIT"));
+    CHECK_INT(smneo_s3_upload(c, dir, "s3://bucket/small", NULL, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "not a regular file"));
+    char *missing = path_join(dir, "missing.bin");
+    CHECK_INT(smneo_s3_upload(c, missing, "s3://bucket/small", NULL, &err), SMNEO_EIO);
+    CHECK(err.message && strstr(err.message, "missing.bin"));
+    free(missing);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+    smneo_test_rmtree(dir);
+    free(big);
+    free(small);
+    free(dir);
+}
+
+/* ---- headers sent: SSE-KMS, metadata, payload hash, multipart parts --------------- */
+
+typedef struct seen {
+    pthread_mutex_t mu;
+    char put_sse[128], put_kms[256], put_meta[128], put_sha[128], put_body_sha[128];
+    char create_sse[128], create_kms[256], create_meta[128];
+    int part_with_sse;
+    int parts;
+    char complete_body[4096];
+} seen;
+
+static void copy_header(char *dst, size_t cap, const test_http_request *req, const char *name)
+{
+    const char *v = test_http_header(req, name);
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+static void sse_handler(const test_http_request *req, test_http_response *resp, void *payload)
+{
+    seen *s = payload;
+    pthread_mutex_lock(&s->mu);
+    resp->status = 200;
+    if (!strcmp(req->method, "POST") && strstr(req->path, "?uploads")) {
+        copy_header(s->create_sse, sizeof s->create_sse, req, "x-amz-server-side-encryption");
+        copy_header(s->create_kms, sizeof s->create_kms, req, "x-amz-server-side-encryption-aws-kms-key-id");
+        copy_header(s->create_meta, sizeof s->create_meta, req, "x-amz-meta-smneo-blake2b");
+        resp->body = strdup("<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket>"
+                            "<Key>k</Key><UploadId>up/1+2</UploadId></InitiateMultipartUploadResult>");
+        resp->body_len = strlen(resp->body);
+    } else if (!strcmp(req->method, "PUT") && strstr(req->path, "partNumber=")) {
+        int n = atoi(strstr(req->path, "partNumber=") + 11);
+        if (test_http_header(req, "x-amz-server-side-encryption"))
+            s->part_with_sse = 1;
+        if (!strstr(req->path, "uploadId=up%2F1%2B2"))
+            resp->status = 400;
+        s->parts++;
+        snprintf(resp->headers, sizeof resp->headers, "ETag: \"etag-%d\"\r\n", n);
+    } else if (!strcmp(req->method, "POST") && strstr(req->path, "uploadId=")) {
+        snprintf(s->complete_body, sizeof s->complete_body, "%.*s", (int)req->body_len, req->body);
+        resp->body = strdup("<CompleteMultipartUploadResult><ETag>&quot;x-3&quot;</ETag>"
+                            "</CompleteMultipartUploadResult>");
+        resp->body_len = strlen(resp->body);
+    } else if (!strcmp(req->method, "PUT")) {
+        copy_header(s->put_sse, sizeof s->put_sse, req, "x-amz-server-side-encryption");
+        copy_header(s->put_kms, sizeof s->put_kms, req, "x-amz-server-side-encryption-aws-kms-key-id");
+        copy_header(s->put_meta, sizeof s->put_meta, req, "x-amz-meta-smneo-blake2b");
+        copy_header(s->put_sha, sizeof s->put_sha, req, "x-amz-content-sha256");
+        sha256_hex(s->put_body_sha, req->body, req->body_len);
+        snprintf(resp->headers, sizeof resp->headers, "ETag: \"e\"\r\n");
+    } else {
+        resp->status = 405;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void test_headers_sent(void)
+{
+    seen s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.mu, NULL);
+    test_http_server *srv = test_http_server_start(sse_handler, &s);
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    smneo_client *c = new_client(test_http_server_url(srv), NULL);
+    char *dir = smneo_test_tmpdir();
+    char *small = path_join(dir, "small.bin");
+    char *mid = path_join(dir, "mid.bin");
+    write_file(small, 300000, 3);
+    write_file(mid, 11 * MIB, 4);
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.sse_kms_key_id = "arn:aws:kms:us-east-1:123456789012:key/k-1";
+    o.content_digest = "0123abcd";
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/model.tar.gz", &o, &err), 0);
+    CHECK_STR(s.put_sse, "aws:kms");
+    CHECK_STR(s.put_kms, "arn:aws:kms:us-east-1:123456789012:key/k-1");
+    CHECK_STR(s.put_meta, "0123abcd");
+    CHECK_STR(s.put_sha, s.put_body_sha); /* plain HTTP signs the real SHA-256 */
+
+    /* Multipart: SSE and metadata on CreateMultipartUpload only; the parts'
+     * ETags in order in CompleteMultipartUpload; the upload id encoded. */
+    o.multipart_threshold = 6 * MIB;
+    o.part_size = 5 * MIB;
+    o.concurrency = 3;
+    CHECK_INT(smneo_s3_upload(c, mid, "s3://bucket/mid", &o, &err), 0);
+    if (err.message)
+        fprintf(stderr, "%s\n", err.message);
+    CHECK_STR(s.create_sse, "aws:kms");
+    CHECK_STR(s.create_kms, "arn:aws:kms:us-east-1:123456789012:key/k-1");
+    CHECK_STR(s.create_meta, "0123abcd");
+    CHECK_INT(s.part_with_sse, 0);
+    CHECK_INT(s.parts, 3);
+    CHECK(strstr(s.complete_body, "<Part><ETag>&quot;etag-1&quot;</ETag><PartNumber>1</PartNumber></Part>"
+                                  "<Part><ETag>&quot;etag-2&quot;</ETag><PartNumber>2</PartNumber></Part>"
+                                  "<Part><ETag>&quot;etag-3&quot;</ETag><PartNumber>3</PartNumber></Part>") != NULL);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+    test_http_server_stop(srv);
+    pthread_mutex_destroy(&s.mu);
+    smneo_test_rmtree(dir);
+    free(small);
+    free(mid);
+    free(dir);
+}
+
+/* ---- against a real S3 implementation ------------------------------------------- */
+
+typedef struct env {
+    const char *name;    /* "smneo.local" or "moto" */
+    const char *url;
+    const char *data_dir;/* local endpoint's data dir (multipart leftovers), or NULL */
+    smneo_client *client;
+    char *tmp;           /* local scratch dir */
+} env;
+
+static void test_roundtrip(env *e)
+{
+    char *src = path_join(e->tmp, "small.bin");
+    char *dst = path_join(e->tmp, "small.out");
+    CHECK_INT(write_file(src, 200001, 5), 0);
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.content_digest = "b2digest";
+    progress p;
+    memset(&p, 0, sizeof p);
+    o.progress = on_progress;
+    o.progress_payload = &p;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/dir/small file.bin", &o, &err) == 0, "%s: %s",
+              e->name, err.message);
+    CHECK_INT(p.total, 200001);
+    CHECK_INT(p.last_done, 200001);
+    CHECK_INT(p.backwards, 0);
+    smneo_s3_object obj;
+    CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/dir/small file.bin", &err), 0);
+    CHECK_INT(obj.size, 200001);
+    CHECK(obj.etag && strlen(obj.etag) == 32 && !strchr(obj.etag, '"'));
+    CHECK_STR(obj.blake2b, "b2digest");
+    smneo_s3_object_clear(&obj);
+    memset(&p, 0, sizeof p);
+    CHECK_MSG(smneo_s3_download(e->client, "s3://smneo-test/dir/small file.bin", dst, &o, &err) == 0, "%s: %s",
+              e->name, err.message);
+    CHECK(files_equal(src, dst));
+    CHECK_INT(p.last_done, 200001);
+    CHECK_INT(count_entries(e->tmp, NULL), 2); /* no temporary file left */
+    /* Empty file. */
+    FILE *f = fopen(src, "wb");
+    fclose(f);
+    CHECK_INT(smneo_s3_upload(e->client, src, "s3://smneo-test/empty", NULL, &err), 0);
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/empty", dst, NULL, &err), 0);
+    struct stat st;
+    CHECK(stat(dst, &st) == 0 && st.st_size == 0);
+    smneo_error_clear(&err);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+static void test_multipart(env *e)
+{
+    char *src = path_join(e->tmp, "big.bin");
+    char *dst = path_join(e->tmp, "big.out");
+    CHECK_INT(write_file(src, 17 * MIB, 6), 0);
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.multipart_threshold = 6 * MIB;
+    o.part_size = 5 * MIB;
+    o.concurrency = 3;
+    o.content_digest = "mpdigest";
+    progress p;
+    memset(&p, 0, sizeof p);
+    o.progress = on_progress;
+    o.progress_payload = &p;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/big.bin", &o, &err) == 0, "%s: %s", e->name,
+              err.message);
+    CHECK_INT(p.last_done, 17 * MIB);
+    CHECK_INT(p.backwards, 0);
+    smneo_s3_object obj;
+    CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/big.bin", &err), 0);
+    CHECK_INT(obj.size, 17 * MIB);
+    size_t n = obj.etag ? strlen(obj.etag) : 0;
+    CHECK_MSG(n > 2 && !strcmp(obj.etag + n - 2, "-4"), "%s: ETag %s", e->name, obj.etag);
+    CHECK_STR(obj.blake2b, "mpdigest");
+    smneo_s3_object_clear(&obj);
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/big.bin", dst, NULL, &err), 0);
+    CHECK(files_equal(src, dst));
+    smneo_error_clear(&err);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+static void test_missing(env *e)
+{
+    char *dst = path_join(e->tmp, "never.out");
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/no/such-key", dst, NULL, &err), SMNEO_ENOTFOUND);
+    CHECK_MSG(err.message && strstr(err.message, "not found at s3://smneo-test/no/such-key"), "%s: %s", e->name,
+              err.message);
+    CHECK(access(dst, F_OK) != 0);
+    smneo_s3_object obj;
+    CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/no/such-key", &err), SMNEO_ENOTFOUND);
+    CHECK_INT(err.http_status, 404);
+    CHECK_INT(smneo_s3_download(e->client, "s3://no-such-bucket-smneo/k", dst, NULL, &err), SMNEO_ENOTFOUND);
+    CHECK(err.message && strstr(err.message, "not found at s3://no-such-bucket-smneo/k"));
+    CHECK_INT(count_entries(e->tmp, "big.bin"), 0);
+    smneo_error_clear(&err);
+    free(dst);
+}
+
+/* ---- local endpoint only: faults, cancel, leftovers ------------------------------- */
+
+static int add_fault(const char *base, const char *json)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", base);
+    return raw("POST", url, json, 0, NULL);
+}
+
+static int faults_left(const char *base)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_smneo/faults", base);
+    raw("GET", url, NULL, 0, &body);
+    int empty = body && strstr(body, "\"faults\": []") != NULL;
+    free(body);
+    return !empty;
+}
+
+static void test_part_retry(env *e)
+{
+    char *src = path_join(e->tmp, "big.bin");
+    char *dst = path_join(e->tmp, "retry.out");
+    /* The first UploadPart (a PUT) gets a 500: that part alone is retried. */
+    CHECK_INT(add_fault(e->url, "{\"kind\":\"500\",\"count\":1,\"target\":\"s3\",\"operation\":\"PUT\"}"), 200);
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.multipart_threshold = 6 * MIB;
+    o.part_size = 5 * MIB;
+    o.concurrency = 2;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/retried.bin", &o, &err) == 0, "%s", err.message);
+    CHECK(!faults_left(e->url));
+    smneo_s3_object obj;
+    CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/retried.bin", &err), 0);
+    CHECK(obj.etag && strstr(obj.etag, "-4"));
+    smneo_s3_object_clear(&obj);
+    /* A download whose first GET is cut short is retried from the start. */
+    CHECK_INT(add_fault(e->url, "{\"kind\":\"truncate\",\"count\":1,\"target\":\"s3\",\"operation\":\"GET\"}"),
+              200);
+    CHECK_MSG(smneo_s3_download(e->client, "s3://smneo-test/retried.bin", dst, NULL, &err) == 0, "%s",
+              err.message);
+    CHECK(!faults_left(e->url));
+    CHECK(files_equal(src, dst));
+    /* Failures on every attempt: the error says so, the old file is intact,
+     * no temporary file is left. */
+    FILE *f = fopen(dst, "wb");
+    fputs("previous", f);
+    fclose(f);
+    CHECK_INT(add_fault(e->url, "{\"kind\":\"500\",\"count\":5,\"target\":\"s3\",\"operation\":\"GET\"}"), 200);
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/retried.bin", dst, NULL, &err), SMNEO_ESERVICE);
+    CHECK_INT(err.attempts, 3);
+    CHECK_STR(err.service_code, "InternalError");
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", e->url);
+    raw("DELETE", url, NULL, 0, NULL);
+    size_t n = 0;
+    char *content = smneo_test_read_file(dst, &n);
+    CHECK(content && !strcmp(content, "previous"));
+    free(content);
+    CHECK_INT(count_entries(e->tmp, NULL), 2); /* big.bin and retry.out */
+    smneo_error_clear(&err);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+static void test_cancel(env *e)
+{
+    char *src = path_join(e->tmp, "big.bin");
+    char *dst = path_join(e->tmp, "cancel.out");
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.multipart_threshold = 6 * MIB;
+    o.part_size = 5 * MIB;
+    o.concurrency = 2;
+    progress p;
+    memset(&p, 0, sizeof p);
+    p.cancel_at = 7 * MIB;
+    o.progress = on_progress;
+    o.progress_payload = &p;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_s3_upload(e->client, src, "s3://smneo-test/cancelled.bin", &o, &err), SMNEO_ECANCELLED);
+    CHECK(err.message && strstr(err.message, "cancelled") && strstr(err.message, "aborted"));
+    smneo_s3_object obj;
+    CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/cancelled.bin", &err), SMNEO_ENOTFOUND);
+    /* The aborted upload's parts are gone from the endpoint. */
+    char *uploads = path_join(e->data_dir, ".uploads");
+    CHECK_INT(count_entries(uploads, NULL), 0);
+    free(uploads);
+    /* Cancel a download: the partial file is removed. */
+    memset(&p, 0, sizeof p);
+    p.cancel_at = 3 * MIB;
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/big.bin", dst, &o, &err), SMNEO_ECANCELLED);
+    CHECK(err.message && strstr(err.message, "removed"));
+    CHECK(access(dst, F_OK) != 0);
+    CHECK_INT(count_entries(e->tmp, "big.bin"), 0);
+    smneo_error_clear(&err);
+    free(src);
+    free(dst);
+}
+
+/* Several transfers on one client at once. */
+typedef struct job {
+    env *e;
+    int i;
+    int rc;
+} job;
+
+static void *job_run(void *arg)
+{
+    job *j = arg;
+    char name[64], uri[128];
+    snprintf(name, sizeof name, "conc-%d.bin", j->i);
+    snprintf(uri, sizeof uri, "s3://smneo-test/%s", name);
+    char *src = path_join(j->e->tmp, name);
+    char *dst = path_join(j->e->tmp, "x");
+    free(dst);
+    snprintf(name, sizeof name, "conc-%d.out", j->i);
+    dst = path_join(j->e->tmp, name);
+    write_file(src, 7 * MIB + (size_t)j->i, (unsigned)(100 + j->i));
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.multipart_threshold = 6 * MIB;
+    o.part_size = 5 * MIB;
+    j->rc = smneo_s3_upload(j->e->client, src, uri, &o, NULL);
+    if (!j->rc)
+        j->rc = smneo_s3_download(j->e->client, uri, dst, NULL, NULL);
+    if (!j->rc && !files_equal(src, dst))
+        j->rc = -1000;
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+    return NULL;
+}
+
+static void test_concurrent(env *e)
+{
+    pthread_t th[3];
+    job jobs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i].e = e;
+        jobs[i].i = i;
+        jobs[i].rc = -1;
+        pthread_create(&th[i], NULL, job_run, &jobs[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(jobs[i].rc, 0);
+    }
+}
+
+#define RUN_ENV(fn, e)                                                               \
+    do {                                                                             \
+        int before_ = smneo_test_failed;                                             \
+        fn(e);                                                                       \
+        if (smneo_test_failed != before_)                                            \
+            fprintf(stderr, "FAILED: %s (%s)\n", #fn, (e)->name);                    \
+    } while (0)
+
+static void run_local(void)
+{
+    char *data = smneo_test_tmpdir();
+    child c;
+    if (start_local(&c, data) != 0) {
+        fprintf(stderr, "could not start python3 -m smneo.local\n");
+        CHECK(0);
+        smneo_test_rmtree(data);
+        free(data);
+        return;
+    }
+    CHECK_INT(create_bucket(c.url, "smneo-test"), 200);
+    env e = {"smneo.local", c.url, data, new_client(c.url, NULL), smneo_test_tmpdir()};
+    CHECK(e.client != NULL);
+    if (e.client) {
+        RUN_ENV(test_roundtrip, &e);
+        RUN_ENV(test_multipart, &e);
+        RUN_ENV(test_missing, &e);
+        RUN_ENV(test_part_retry, &e);
+        RUN_ENV(test_cancel, &e);
+        RUN_ENV(test_concurrent, &e);
+    }
+    smneo_client_free(e.client);
+    child_stop(&c);
+    smneo_test_rmtree(e.tmp);
+    free(e.tmp);
+    smneo_test_rmtree(data);
+    free(data);
+}
+
+static void run_moto(void)
+{
+    if (system("python3 -c 'import moto.server' >/dev/null 2>&1") != 0) {
+        printf("moto: skipped (python3 cannot import moto)\n");
+        CHECK_MSG(!ci(), "moto is required under CI=true");
+        return;
+    }
+    child c;
+    if (start_moto(&c) != 0) {
+        fprintf(stderr, "could not start python3 -m moto.server\n");
+        CHECK(0);
+        return;
+    }
+    CHECK_INT(create_bucket(c.url, "smneo-test"), 200);
+    env e = {"moto", c.url, NULL, new_client(c.url, NULL), smneo_test_tmpdir()};
+    CHECK(e.client != NULL);
+    if (e.client) {
+        RUN_ENV(test_roundtrip, &e);
+        RUN_ENV(test_multipart, &e);
+        RUN_ENV(test_missing, &e);
+    }
+    smneo_client_free(e.client);
+    child_stop(&c);
+    smneo_test_rmtree(e.tmp);
+    free(e.tmp);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    /* Only the options given here decide the endpoints and credentials. */
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+    unsetenv("AWS_MAX_ATTEMPTS");
+    unsetenv("AWS_RETRY_MODE");
+    setenv("AWS_CONFIG_FILE", "/nonexistent/smneo-test-config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smneo-test-credentials", 1);
+    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+    smneo_curl_transport_new(&raw_transport, &co, NULL);
+    RUN(test_parse_uri);
+    RUN(test_addressing);
+    RUN(test_headers_sent);
+    run_local();
+    run_moto();
+    smneo_transport_free(raw_transport);
+    return smneo_test_summary("test_s3");
+}
