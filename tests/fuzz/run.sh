@@ -24,11 +24,11 @@ SRCS="tests/fuzz/fuzz_validate.c core/src/validate.c core/src/validate_neo.c cor
 need_build=0
 [ -x "$BIN" ] || need_build=1
 for s in $SRCS core/src/validate_internal.h; do
-  [ "$need_build" = 1 ] || [ ! "$s" -nt "$BIN" ] || need_build=1
+  [ "$need_build" = 1 ] || [ -z "$(find "$s" -newer "$BIN")" ] || need_build=1
 done
 if [ "$need_build" = 1 ]; then
   echo "fuzz: building $BIN with $CLANG"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2046 # word splitting of the source list and pkg-config flags is wanted
   if ! "$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING -DSMNEO_VERSION_STRING='"fuzz"' \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -Icore/include -Icore/src $SRCS -o "$BIN" \
