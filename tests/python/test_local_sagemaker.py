@@ -41,8 +41,17 @@ def models(s3):
     return s3
 
 
-def test_lifecycle_completes_with_artifact_and_digest():
-    with Server(job_duration=0.8, data_dir=None) as srv:
+class FakeClock:
+    def __init__(self):
+        self.now = 1700000000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_lifecycle_transitions_and_times():
+    clock = FakeClock()
+    with Server(job_duration=4.0, clock=clock) as srv:
         s3 = client(srv, "s3")
         sm = client(srv, "sagemaker")
         s3.create_bucket(Bucket="models")
@@ -51,22 +60,45 @@ def test_lifecycle_completes_with_artifact_and_digest():
         arn = sm.create_compilation_job(**job_request(
             "Resnet-1", s3uri="s3://models/in/resnet.tar.gz"))["CompilationJobArn"]
         assert arn == "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/resnet-1"
-        first = sm.describe_compilation_job(CompilationJobName="Resnet-1")
-        assert first["CompilationJobStatus"] == "STARTING"
-        assert "CompilationStartTime" not in first and "ModelDigests" not in first
-        final, seen = _wait(sm, "Resnet-1")
-    assert seen == ["STARTING", "INPROGRESS", "COMPLETED"]
+
+        def at(offset):
+            clock.now = 1700000000.0 + offset
+            return sm.describe_compilation_job(CompilationJobName="Resnet-1")
+
+        d = at(0.5)
+        assert d["CompilationJobStatus"] == "STARTING"
+        assert "CompilationStartTime" not in d and "ModelDigests" not in d
+        assert d["LastModifiedTime"].timestamp() == 1700000000.0
+        d = at(1.5)
+        assert d["CompilationJobStatus"] == "INPROGRESS"
+        assert d["CompilationStartTime"].timestamp() == 1700000001.0
+        assert d["LastModifiedTime"].timestamp() == 1700000001.0
+        assert "CompilationEndTime" not in d
+        final = at(4.0)
+        assert final["CompilationJobStatus"] == "COMPLETED"
+        assert final["CompilationEndTime"].timestamp() == 1700000004.0
+        assert final["LastModifiedTime"] == final["CompilationEndTime"]
+        assert final["CreationTime"].timestamp() == 1700000000.0
+        # the outcome is settled once: later looks do not recompile
+        assert at(100)["ModelDigests"] == final["ModelDigests"]
     assert final["CompilationJobArn"] == arn
     assert final["FailureReason"] == ""
-    uri = final["ModelArtifacts"]["S3ModelArtifacts"]
-    assert uri == "s3://models/out/resnet-ml_c5.tar.gz"
-    assert final["CreationTime"] < final["CompilationStartTime"] < final["CompilationEndTime"]
-    assert final["LastModifiedTime"] == final["CompilationEndTime"]
+    assert final["ModelArtifacts"]["S3ModelArtifacts"] == "s3://models/out/resnet-ml_c5.tar.gz"
     assert final["InputConfig"]["Framework"] == "PYTORCH"
     assert final["OutputConfig"] == {"S3OutputLocation": "s3://models/out",
                                      "TargetDevice": "ml_c5"}
     assert final["RoleArn"] == ROLE
     assert final["InferenceImage"] == "smneo.local/no-inference-image:pytorch-ml_c5"
+
+
+def test_lifecycle_in_real_time():
+    with Server(job_duration=0.8) as srv:
+        client(srv, "s3").create_bucket(Bucket="models")
+        sm = client(srv, "sagemaker")
+        sm.create_compilation_job(**job_request("rt"))
+        final, seen = _wait(sm, "rt")
+    assert seen[-1] == "FAILED"  # no input archive uploaded
+    assert seen == ["STARTING", "INPROGRESS", "FAILED"][-len(seen):]
 
 
 def test_artifact_content_and_blake2b_digest(models, sm):
@@ -98,24 +130,32 @@ def test_target_platform_names_artifact_and_summary(models, sm):
 
 
 def test_stop_moves_through_stopping_to_stopped():
-    with Server(job_duration=2.0) as srv:
+    clock = FakeClock()
+    with Server(job_duration=8.0, clock=clock) as srv:
         client(srv, "s3").create_bucket(Bucket="models")
         sm = client(srv, "sagemaker")
         sm.create_compilation_job(**job_request("stopme"))
+        clock.now += 3
         sm.stop_compilation_job(CompilationJobName="stopme")
         d = sm.describe_compilation_job(CompilationJobName="stopme")
         assert d["CompilationJobStatus"] == "STOPPING"
+        assert d["LastModifiedTime"].timestamp() == clock.now
         # stopping twice is fine while it stops
         sm.stop_compilation_job(CompilationJobName="stopme")
-        final, seen = _wait(sm, "stopme")
-        assert seen == ["STOPPING", "STOPPED"]
-        assert "ModelDigests" not in final and "CompilationEndTime" in final
-        # a stopped job cannot finish later
-        time.sleep(0.1)
+        clock.now += 1.0
+        final = sm.describe_compilation_job(CompilationJobName="stopme")
+        assert final["CompilationJobStatus"] == "STOPPED"
+        assert "ModelDigests" not in final
+        assert final["CompilationEndTime"].timestamp() == clock.now
+        assert final["CompilationStartTime"].timestamp() == 1700000002.0
+        # a stopped job does not finish later
+        clock.now += 100
         assert sm.describe_compilation_job(
             CompilationJobName="stopme")["CompilationJobStatus"] == "STOPPED"
         listed = sm.list_compilation_jobs(StatusEquals="STOPPED")["CompilationJobSummaries"]
         assert [s["CompilationJobName"] for s in listed] == ["stopme"]
+        with pytest.raises(ClientError):
+            client(srv, "s3").head_object(Bucket="models", Key="out/model-ml_c5.tar.gz")
 
 
 def test_stop_finished_job_is_refused(models, sm):

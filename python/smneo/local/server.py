@@ -505,7 +505,7 @@ class Server:
 
     def __init__(self, host="127.0.0.1", port=0, data_dir=None, credentials=None,
                  pipelines=None, job_duration=3.0, region="us-east-1",
-                 account="123456789012", faults=None, verbose=False):
+                 account="123456789012", faults=None, verbose=False, clock=None):
         self.host = host
         self.port = port
         self.region = region
@@ -520,7 +520,7 @@ class Server:
         self.store = Store(self.data_dir, region)
         self.s3 = S3(self.store, region)
         self.sagemaker = SageMaker(self.store, region, account, job_duration,
-                                   pipelines)
+                                   pipelines, clock=clock or time.time)
         self._faults = []
         self._fault_lock = threading.Lock()
         for f in faults or ():
