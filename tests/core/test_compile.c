@@ -1,0 +1,985 @@
+/* smneo_compile end to end: against smneo.local (python3 -m smneo.local,
+ * started here) for a cloud and an edge target, a FAILED job, a cancel that
+ * stops the job, a tampered compiled artifact, a create whose answer is lost
+ * (ResourceInUse recognised as our own job), layout and option errors; and
+ * against moto_server when moto is installed (COMPLETED, then "compiled
+ * artifact not found at ..."). Job names and the job comparison are checked
+ * directly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compile_internal.h"
+#include "harness.h"
+#include "smneo.h"
+#include "smneo/compile.h"
+#include "smneo/s3.h"
+
+/* ---- servers ---------------------------------------------------------------- */
+
+typedef struct server {
+    pid_t pid;
+    FILE *out;
+    char url[128];
+} server;
+
+static const char *source_dir(void)
+{
+    const char *s = getenv("SMNEO_SOURCE_DIR");
+    return s && *s ? s : ".";
+}
+
+/* python3 -m smneo.local --port 0 --job-duration 1; the URL is its first line. */
+static int start_local(server *s)
+{
+    memset(s, 0, sizeof *s);
+    int fds[2];
+    if (pipe(fds))
+        return -1;
+    char pypath[1024];
+    snprintf(pypath, sizeof pypath, "%s/python", source_dir());
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        setenv("PYTHONPATH", pypath, 1);
+        setenv("PYTHONUNBUFFERED", "1", 1);
+        execlp("python3", "python3", "-m", "smneo.local", "--port", "0", "--job-duration", "1", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    s->pid = pid;
+    s->out = fdopen(fds[0], "r");
+    if (!s->out || !fgets(s->url, sizeof s->url, s->out))
+        return -1;
+    s->url[strcspn(s->url, "\r\n")] = '\0';
+    return strncmp(s->url, "http://", 7) == 0 ? 0 : -1;
+}
+
+static void stop_server(server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+    }
+    if (s->out)
+        fclose(s->out);
+    memset(s, 0, sizeof *s);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* moto_server (python3 -m moto.server): 0 started, 1 not installed, -1 failed. */
+static int start_moto(server *s, char *why, size_t whylen)
+{
+    memset(s, 0, sizeof *s);
+    int port = free_port();
+    if (port <= 0) {
+        snprintf(why, whylen, "no free port");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        char p[16];
+        snprintf(p, sizeof p, "%d", port);
+        execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", p, (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", port);
+    for (int i = 0; i < 300; i++) { /* up to 30 s */
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            s->pid = 0;
+            snprintf(why, whylen, "python3 -m moto.server exited with status %d (moto[server] not installed?)",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            return 1;
+        }
+        if (port_open(port))
+            return 0;
+        usleep(100 * 1000);
+    }
+    snprintf(why, whylen, "moto_server did not listen on port %d within 30 s", port);
+    stop_server(s);
+    return -1;
+}
+
+static smneo_client *client_for(const char *url)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = url;
+    o.access_key_id = "test";
+    o.secret_access_key = "test";
+    o.retry_backoff_scale = 0.01;
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    if (smneo_client_new(&c, &o, &err))
+        fprintf(stderr, "client: %s\n", err.message);
+    smneo_error_clear(&err);
+    return c;
+}
+
+/* A SigV4-signed (service s3) or plain request; returns the HTTP status
+ * (the body into body_out when given, caller frees). */
+static int http_request_body(const char *method, const char *url, const char *body, int sign, char **body_out)
+{
+    smneo_transport *t = NULL;
+    smneo_request *req = NULL;
+    smneo_credentials *cr = NULL;
+    smneo_response *resp = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int status = -1;
+    if (smneo_curl_transport_new(&t, NULL, &err) || smneo_request_new(&req, method, url))
+        goto out;
+    if (body && smneo_request_set_body(req, body, strlen(body)))
+        goto out;
+    if (sign) {
+        smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
+        so.region = "us-east-1";
+        so.service = "s3";
+        so.timestamp = (int64_t)time(NULL);
+        so.normalize_path = 0;
+        so.sign_body_header = 1;
+        if (smneo_credentials_new(&cr, "test", "test", NULL) || smneo_sigv4_sign(req, cr, &so, &err))
+            goto out;
+    }
+    if (smneo_transport_send(t, req, &resp, &err) == 0) {
+        status = resp->status;
+        if (body_out)
+            *body_out = strndup(resp->body ? resp->body : "", resp->body_len);
+    }
+    else
+        fprintf(stderr, "%s %s: %s\n", method, url, err.message);
+out:
+    smneo_response_free(resp);
+    smneo_credentials_free(cr);
+    smneo_request_free(req);
+    smneo_transport_free(t);
+    smneo_error_clear(&err);
+    return status;
+}
+
+static int http_request(const char *method, const char *url, const char *body, int sign)
+{
+    return http_request_body(method, url, body, sign, NULL);
+}
+
+static int create_bucket(const char *url, const char *bucket)
+{
+    char u[256];
+    snprintf(u, sizeof u, "%s/%s", url, bucket);
+    int st = http_request("PUT", u, NULL, 1);
+    return st == 200 ? 0 : -1;
+}
+
+/* ---- models ----------------------------------------------------------------- */
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
+/* A fake TorchScript archive: a zip "model.pt" holding archive/constants.pkl,
+ * archive/code/__torch__/model.py and archive/data.pkl (stored entries). */
+static unsigned long crc32_of(const unsigned char *p, size_t n)
+{
+    unsigned long c = 0xffffffffUL;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320UL & (0UL - (c & 1)));
+    }
+    return c ^ 0xffffffffUL;
+}
+
+static void put16(FILE *f, unsigned v) { fputc(v & 0xff, f), fputc((v >> 8) & 0xff, f); }
+static void put32(FILE *f, unsigned long v) { put16(f, v & 0xffff), put16(f, (v >> 16) & 0xffff); }
+
+static void write_torchscript(const char *path)
+{
+    static const char *const names[] = {"archive/data.pkl", "archive/constants.pkl",
+                                        "archive/code/__torch__/model.py", "archive/version"};
+    static const char *const bodies[] = {"\x80\x02}q\x00.", "\x80\x02).", "class Model(Module):\n  pass\n",
+                                         "3\n"};
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return;
+    long offs[4];
+    for (int i = 0; i < 4; i++) {
+        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
+        unsigned long crc = crc32_of((const unsigned char *)bodies[i], bl);
+        offs[i] = ftell(f);
+        put32(f, 0x04034b50UL), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0);
+        put32(f, crc), put32(f, bl), put32(f, bl), put16(f, (unsigned)nl), put16(f, 0);
+        fwrite(names[i], 1, nl, f);
+        fwrite(bodies[i], 1, bl, f);
+    }
+    long cd = ftell(f);
+    for (int i = 0; i < 4; i++) {
+        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
+        unsigned long crc = crc32_of((const unsigned char *)bodies[i], bl);
+        put32(f, 0x02014b50UL), put16(f, 20), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0);
+        put32(f, crc), put32(f, bl), put32(f, bl), put16(f, (unsigned)nl), put16(f, 0), put16(f, 0);
+        put16(f, 0), put16(f, 0), put32(f, 0), put32(f, (unsigned long)offs[i]);
+        fwrite(names[i], 1, nl, f);
+    }
+    long end = ftell(f);
+    put32(f, 0x06054b50UL), put16(f, 0), put16(f, 0), put16(f, 4), put16(f, 4);
+    put32(f, (unsigned long)(end - cd)), put32(f, (unsigned long)cd), put16(f, 0);
+    fclose(f);
+}
+
+/* dir/<name>/ with model.pt (TorchScript) and code/inference.py; returns the
+ * model directory (caller frees). `tag` makes the content unique per test. */
+static char *make_model(const char *dir, const char *name, const char *tag)
+{
+    char *m = NULL;
+    if (asprintf(&m, "%s/%s", dir, name) < 0)
+        return NULL;
+    mkdir(m, 0755);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/model.pt", m);
+    write_torchscript(p);
+    snprintf(p, sizeof p, "%s/code", m);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/code/inference.py", m);
+    char body[256];
+    snprintf(body, sizeof body, "# %s\ndef model_fn(model_dir):\n    return None\n", tag);
+    write_file(p, body, strlen(body));
+    return m;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+typedef struct rec {
+    char statuses[256];     /* "STARTING,INPROGRESS,COMPLETED," */
+    char job[80];
+    char uploaded[512];
+    char verified[160];
+    char warnings[2048];
+    int packed, upload_events, download_events, stopping, waiting;
+    const char *cancel_on;  /* cancel at this status */
+    int cancel_packed;      /* cancel at PACKED */
+    int tamper;             /* overwrite the artifact at COMPLETED */
+    int break_input;        /* replace the input archive at CREATED */
+    char input_key_url[512];
+    const char *url;
+    smneo_client *c;
+    const char *bad_archive;
+    int last_kind_ok;       /* elapsed never decreases */
+    double last_elapsed;
+} rec;
+
+static int on_event(const smneo_compile_event *ev, void *payload)
+{
+    rec *r = payload;
+    if (ev->elapsed < r->last_elapsed)
+        r->last_kind_ok = 0;
+    r->last_elapsed = ev->elapsed;
+    switch (ev->kind) {
+    case SMNEO_COMPILE_EVENT_PACKED:
+        r->packed++;
+        return r->cancel_packed;
+    case SMNEO_COMPILE_EVENT_UPLOAD:
+        r->upload_events++;
+        break;
+    case SMNEO_COMPILE_EVENT_UPLOADED:
+        snprintf(r->uploaded, sizeof r->uploaded, "%s", ev->message);
+        break;
+    case SMNEO_COMPILE_EVENT_CREATED:
+        snprintf(r->job, sizeof r->job, "%s", ev->message);
+        if (r->break_input) {
+            /* The job reads its input when it "compiles": replace it with an
+             * archive that has no model file. */
+            smneo_error err = SMNEO_ERROR_INIT;
+            int rc = smneo_s3_upload(r->c, r->bad_archive, r->input_key_url,
+                                     NULL, &err);
+            if (rc)
+                fprintf(stderr, "break_input: %s\n", err.message);
+            smneo_error_clear(&err);
+        }
+        break;
+    case SMNEO_COMPILE_EVENT_STATUS: {
+        size_t n = strlen(r->statuses);
+        snprintf(r->statuses + n, sizeof r->statuses - n, "%s,", ev->message);
+        if (!ev->description)
+            r->last_kind_ok = 0;
+        if (r->tamper && !strcmp(ev->message, "COMPLETED")) {
+            smneo_value ma, uri;
+            if (smneo_value_get(&ma, ev->description, "ModelArtifacts") == 0 &&
+                smneo_value_get(&uri, &ma, "S3ModelArtifacts") == 0) {
+                char *tmp = smneo_test_tmpdir();
+                char p[1024];
+                snprintf(p, sizeof p, "%s/evil.tar.gz", tmp);
+                write_file(p, "not the compiled model", 22);
+                smneo_error err = SMNEO_ERROR_INIT;
+                if (smneo_s3_upload(r->c, p, smneo_value_string(&uri), NULL, &err))
+                    fprintf(stderr, "tamper: %s\n", err.message);
+                smneo_error_clear(&err);
+                smneo_test_rmtree(tmp);
+                free(tmp);
+            }
+        }
+        if (r->cancel_on && !strcmp(ev->message, r->cancel_on))
+            return 1;
+        break;
+    }
+    case SMNEO_COMPILE_EVENT_DOWNLOAD:
+        r->download_events++;
+        break;
+    case SMNEO_COMPILE_EVENT_VERIFIED:
+        snprintf(r->verified, sizeof r->verified, "%s", ev->message);
+        break;
+    case SMNEO_COMPILE_EVENT_WARNING: {
+        size_t n = strlen(r->warnings);
+        snprintf(r->warnings + n, sizeof r->warnings - n, "%s\n", ev->message);
+        break;
+    }
+    case SMNEO_COMPILE_EVENT_STOPPING:
+        r->stopping++;
+        break;
+    case SMNEO_COMPILE_EVENT_WAITING:
+        r->waiting++;
+        break;
+    }
+    return 0;
+}
+
+static void rec_init(rec *r, smneo_client *c, const char *url)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->url = url;
+    r->last_kind_ok = 1;
+}
+
+static const char *job_status(const smneo_compile_result *res)
+{
+    smneo_value root, st;
+    if (!res || !smneo_compile_result_job(res))
+        return NULL;
+    smneo_result_root(&root, smneo_compile_result_job(res));
+    return smneo_value_get(&st, &root, "CompilationJobStatus") == 0 ? smneo_value_string(&st) : NULL;
+}
+
+static char *describe_status(smneo_client *c, const char *job)
+{
+    char params[256];
+    snprintf(params, sizeof params, "{\"CompilationJobName\":\"%s\"}", job);
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    char *out = NULL;
+    if (smneo_client_call(&r, c, "DescribeCompilationJob", params, strlen(params), &err) == 0) {
+        smneo_value root, st;
+        smneo_result_root(&root, r);
+        if (smneo_value_get(&st, &root, "CompilationJobStatus") == 0)
+            out = strdup(smneo_value_string(&st));
+    }
+    smneo_result_free(r);
+    smneo_error_clear(&err);
+    return out;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static int name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 1 || len > 63)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = n[i];
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!alnum && !(ch == '-' && i > 0 && i + 1 < len))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- unit checks ---------------------------------------------------------------- */
+
+static void test_job_names(void)
+{
+    int64_t t = 1767225600; /* 2026-01-01T00:00:00Z */
+    char *n = smneo__compile_job_name("my_model.v2", t, 0xabcd);
+    CHECK_STR(n, "my-model-v2-20260101000000-abcd");
+    free(n);
+    n = smneo__compile_job_name("__--x", t, 1);
+    CHECK_STR(n, "x-20260101000000-0001");
+    free(n);
+    n = smneo__compile_job_name("", t, 2);
+    CHECK_STR(n, "model-20260101000000-0002");
+    free(n);
+    n = smneo__compile_job_name(NULL, t, 2);
+    CHECK_STR(n, "model-20260101000000-0002");
+    free(n);
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    longname[42] = '.'; /* the cut lands right after a separator: no "--" or trailing '-' left */
+    n = smneo__compile_job_name(longname, t, 3);
+    CHECK_INT(strlen(n), 42 + 20);
+    CHECK(name_ok(n));
+    CHECK(strstr(n, "--") == NULL);
+    free(n);
+    n = smneo__compile_job_name("résumé net", t, 4);
+    CHECK(name_ok(n));
+    CHECK_STR(n, "r-sum-net-20260101000000-0004");
+    free(n);
+}
+
+static smneo_result *parse_description(const char *json)
+{
+    smneo_response *resp = NULL;
+    smneo_result *r = NULL;
+    smneo_response_new(&resp, 200);
+    smneo_response_append_body(resp, json, strlen(json));
+    smneo_error err = SMNEO_ERROR_INIT;
+    if (smneo_protocol_parse(&r, "DescribeCompilationJob", resp, &err))
+        fprintf(stderr, "parse: %s\n", err.message);
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+    return r;
+}
+
+static void test_same_job(void)
+{
+    const char *params = "{\"CompilationJobName\":\"j\",\"RoleArn\":\"arn:aws:iam::123456789012:role/r\","
+                         "\"InputConfig\":{\"S3Uri\":\"s3://b/p/m.tar.gz\",\"Framework\":\"PYTORCH\"},"
+                         "\"OutputConfig\":{\"S3OutputLocation\":\"s3://b/o\",\"TargetPlatform\":{\"Os\":\"LINUX\","
+                         "\"Arch\":\"ARM64\"}}}";
+    const char *base = "{\"CompilationJobName\":\"j\",\"CompilationJobStatus\":\"STARTING\","
+                       "\"RoleArn\":\"%s\",\"InputConfig\":{\"S3Uri\":\"%s\",\"Framework\":\"%s\"},"
+                       "\"OutputConfig\":{\"S3OutputLocation\":\"s3://b/o\",%s}}";
+    struct {
+        const char *role, *uri, *fw, *target;
+        int same;
+    } cases[] = {
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}", 1},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "pytorch", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}", 1},
+        {"arn:aws:iam::123456789012:role/other", "s3://b/p/m.tar.gz", "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}", 0},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/x.tar.gz", "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}", 0},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "ONNX", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}", 0},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "PYTORCH", "\"TargetDevice\":\"ml_c5\"", 0},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"X86_64\"}", 0},
+        {"arn:aws:iam::123456789012:role/r", "s3://b/p/m.tar.gz", "PYTORCH",
+         "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\",\"Accelerator\":\"NVIDIA\"}", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[1024];
+        snprintf(json, sizeof json, base, cases[i].role, cases[i].uri, cases[i].fw, cases[i].target);
+        smneo_result *r = parse_description(json);
+        CHECK(r != NULL);
+        smneo_value root;
+        smneo_result_root(&root, r);
+        CHECK_MSG(smneo__compile_same_job(&root, params) == cases[i].same, "case %zu", i);
+        smneo_result_free(r);
+    }
+}
+
+/* ---- end to end: smneo.local ------------------------------------------------------ */
+
+static server local;
+static smneo_client *lc;
+static char *work;
+#define ROLE "arn:aws:iam::123456789012:role/service-role/NeoRole"
+#define BUCKET "smneo-compile-test"
+
+static void base_options(smneo_compile_options *o, const char *model, const char *prefix, rec *r)
+{
+    smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+    *o = d;
+    o->model = model;
+    o->framework = "PYTORCH";
+    o->target_device = "ml_c5";
+    o->role_arn = ROLE;
+    o->s3_bucket = BUCKET;
+    o->s3_prefix = prefix;
+    o->delay = 0.1;
+    o->max_delay = 0.2;
+    o->timeout = 60;
+    o->callback = on_event;
+    o->payload = r;
+}
+
+static void test_cloud_target(void)
+{
+    char *model = make_model(work, "resnet_18", "cloud");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-cloud", work) > 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "cloud/run", &r);
+    o.output_dir = outdir;
+    o.extract = 1;
+    o.tags_json = "[{\"Key\":\"team\",\"Value\":\"ml\"}]";
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK(res != NULL);
+    if (res) {
+        const char *job = smneo_compile_result_job_name(res);
+        CHECK(job && strncmp(job, "resnet-18-", 10) == 0);
+        CHECK(job && name_ok(job));
+        CHECK_STR(r.job, job);
+        CHECK_STR(job_status(res), "COMPLETED");
+        CHECK(smneo_compile_result_digest_verified(res) == 1);
+        CHECK(strlen(r.verified) == 128);
+        const char *in = smneo_compile_result_input_uri(res);
+        CHECK(in && strncmp(in, "s3://" BUCKET "/cloud/run/", 29) == 0 && strstr(in, "/model.tar.gz"));
+        CHECK(in && strlen(in) == strlen("s3://" BUCKET "/cloud/run/") + 16 + strlen("/model.tar.gz"));
+        CHECK_STR(r.uploaded, in);
+        char expect[1024];
+        snprintf(expect, sizeof expect, "%s/model-ml_c5.tar.gz", outdir);
+        CHECK_STR(smneo_compile_result_artifact_path(res), expect);
+        CHECK(file_exists(expect));
+        snprintf(expect, sizeof expect, "%s/%s", outdir, job ? job : "");
+        CHECK_STR(smneo_compile_result_extracted_dir(res), expect);
+        char p[1200];
+        snprintf(p, sizeof p, "%s/model.pt", expect);
+        CHECK(file_exists(p));
+        snprintf(p, sizeof p, "%s/smneo-local-manifest.json", expect);
+        CHECK(file_exists(p));
+        CHECK(smneo_compile_result_issues(res) != NULL);
+    }
+    CHECK(r.packed == 1);
+    CHECK(r.upload_events > 0);
+    CHECK(r.download_events > 0);
+    CHECK_MSG(strstr(r.statuses, "COMPLETED,") != NULL, "statuses %s", r.statuses);
+    CHECK_MSG(strstr(r.statuses, "INPROGRESS,") != NULL, "statuses %s", r.statuses);
+    CHECK(r.waiting > 0);
+    CHECK(r.stopping == 0);
+    CHECK(r.last_kind_ok);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    /* Same content again: the upload is skipped, a new job is made. */
+    rec r2;
+    rec_init(&r2, lc, local.url);
+    base_options(&o, model, "cloud/run", &r2);
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_MSG(strstr(r2.uploaded, "(already there)") != NULL, "uploaded: %s", r2.uploaded);
+    CHECK(r2.upload_events == 0);
+    CHECK(strcmp(r.job, r2.job) != 0);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+    free(model);
+}
+
+static void test_edge_target(void)
+{
+    char *model = make_model(work, "edge-model", "edge");
+    char archive[1024];
+    snprintf(archive, sizeof archive, "%s/edge-model.tar.gz", work);
+    smneo_artifact_pack_result *pr = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_artifact_pack(&pr, model, archive, NULL, &err) == 0);
+    smneo_artifact_pack_result_free(pr);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-edge/nested", work) > 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, archive, "/edge/", &r);
+    o.target_device = NULL;
+    o.target_os = "LINUX";
+    o.target_arch = "ARM64";
+    o.compiler_options = "{\"mcpu\": \"cortex-a72\"}";
+    o.data_input_config = "{\"input0\": [1, 3, 224, 224]}";
+    o.job_name = "edge job";
+    o.output_dir = outdir;
+    smneo_compile_result *res = NULL;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    if (res) {
+        CHECK(strncmp(smneo_compile_result_job_name(res), "edge-job-", 9) == 0);
+        CHECK_STR(job_status(res), "COMPLETED");
+        CHECK(smneo_compile_result_digest_verified(res));
+        char expect[1200];
+        snprintf(expect, sizeof expect, "%s/model-LINUX_ARM64.tar.gz", outdir);
+        CHECK_STR(smneo_compile_result_artifact_path(res), expect);
+        CHECK(file_exists(expect));
+        CHECK(smneo_compile_result_extracted_dir(res) == NULL);
+        const char *in = smneo_compile_result_input_uri(res);
+        CHECK(in && strncmp(in, "s3://" BUCKET "/edge/", 25) == 0);
+        smneo_value root, oc, tp, os;
+        smneo_result_root(&root, smneo_compile_result_job(res));
+        CHECK(smneo_value_get(&oc, &root, "OutputConfig") == 0 && smneo_value_get(&tp, &oc, "TargetPlatform") == 0 &&
+              smneo_value_get(&os, &tp, "Arch") == 0 && !strcmp(smneo_value_string(&os), "ARM64"));
+    }
+    CHECK(r.packed == 0); /* an archive is used as it is */
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+    free(model);
+}
+
+static void test_failed_job(void)
+{
+    char *model = make_model(work, "will-fail", "fail");
+    /* An archive without any model file, swapped in once the job exists. */
+    char bad_dir[1024], bad[1024];
+    snprintf(bad_dir, sizeof bad_dir, "%s/nomodel", work);
+    mkdir(bad_dir, 0755);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/README.txt", bad_dir);
+    write_file(p, "no model here\n", 14);
+    snprintf(bad, sizeof bad, "%s/nomodel.tar.gz", work);
+    smneo_artifact_pack_result *pr = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_artifact_pack(&pr, bad_dir, bad, NULL, &err) == 0);
+    smneo_artifact_pack_result_free(pr);
+    /* The input key is content-addressed: pack the model the same way to know it. */
+    char tmpa[1024];
+    snprintf(tmpa, sizeof tmpa, "%s/will-fail.tar.gz", work);
+    CHECK(smneo_artifact_pack(&pr, model, tmpa, NULL, &err) == 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    snprintf(r.input_key_url, sizeof r.input_key_url, "s3://%s/failing/%.16s/model.tar.gz", BUCKET,
+             pr ? smneo_artifact_pack_result_digest(pr) : "");
+    smneo_artifact_pack_result_free(pr);
+    r.break_input = 1;
+    r.bad_archive = bad;
+    smneo_compile_options o;
+    base_options(&o, model, "failing", &r);
+    smneo_compile_result *res = NULL;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK_INT(err.code, SMNEO_EJOBFAILED);
+    CHECK_MSG(err.message && strstr(err.message, "failed: ClientError") && strstr(err.message, r.job),
+              "message: %s", err.message ? err.message : "(null)");
+    CHECK(res != NULL);
+    CHECK_STR(job_status(res), "FAILED");
+    CHECK(smneo_compile_result_artifact_path(res) == NULL);
+    CHECK(strstr(r.statuses, "FAILED,") != NULL);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(model);
+}
+
+static void test_cancel_stops_job(void)
+{
+    char *model = make_model(work, "cancelme", "cancel");
+    rec r;
+    rec_init(&r, lc, local.url);
+    r.cancel_on = "STARTING";
+    smneo_compile_options o;
+    base_options(&o, model, "cancel", &r);
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK(res == NULL);
+    CHECK(r.stopping == 1);
+    CHECK_MSG(err.message && strstr(err.message, "is being stopped"), "message: %s",
+              err.message ? err.message : "(null)");
+    char *st = describe_status(lc, r.job);
+    CHECK_MSG(st && (!strcmp(st, "STOPPING") || !strcmp(st, "STOPPED")), "status %s", st ? st : "(null)");
+    free(st);
+    smneo_error_clear(&err);
+
+    /* keep_job_on_cancel: the job goes on. */
+    rec_init(&r, lc, local.url);
+    r.cancel_on = "STARTING";
+    base_options(&o, model, "cancel", &r);
+    o.keep_job_on_cancel = 1;
+    rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK(r.stopping == 0);
+    CHECK_MSG(err.message && strstr(err.message, "left running"), "message: %s", err.message ? err.message : "(null)");
+    st = describe_status(lc, r.job);
+    CHECK_MSG(st && strcmp(st, "STOPPING") && strcmp(st, "STOPPED"), "status %s", st ? st : "(null)");
+    free(st);
+    smneo_error_clear(&err);
+    free(model);
+}
+
+static void test_tampered_artifact(void)
+{
+    char *model = make_model(work, "tampered", "tamper");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-tamper", work) > 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    r.tamper = 1;
+    smneo_compile_options o;
+    base_options(&o, model, "tamper", &r);
+    o.output_dir = outdir;
+    o.extract = 1;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_EDIGEST);
+    CHECK(res == NULL);
+    CHECK_MSG(err.message && strstr(err.message, "verify: ") == err.message &&
+                  strstr(err.message, "ArtifactDigest") && strstr(err.message, ".rejected"),
+              "message: %s", err.message ? err.message : "(null)");
+    char p[1024];
+    snprintf(p, sizeof p, "%s/model-ml_c5.tar.gz", outdir);
+    CHECK(!file_exists(p));
+    snprintf(p, sizeof p, "%s/model-ml_c5.tar.gz.rejected", outdir);
+    CHECK(file_exists(p));
+    snprintf(p, sizeof p, "%s/%s", outdir, r.job);
+    CHECK(!file_exists(p)); /* nothing extracted */
+    CHECK(r.verified[0] == '\0');
+    smneo_error_clear(&err);
+    free(outdir);
+    free(model);
+}
+
+/* The answer to CreateCompilationJob is cut short after the job was made:
+ * the retry meets ResourceInUse, recognised as our own job. */
+static void test_lost_create_answer(void)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    CHECK_INT(http_request("POST", url,
+                           "{\"kind\": \"truncate\", \"count\": 1, \"target\": \"sagemaker\", "
+                           "\"operation\": \"CreateCompilationJob\"}", 0),
+              200);
+    char *model = make_model(work, "lost-answer", "lost");
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "lost", &r);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-lost", work) > 0);
+    o.output_dir = outdir;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_STR(job_status(res), "COMPLETED");
+    /* The fault was used up: the first answer really was cut short. */
+    char *pending = NULL;
+    CHECK_INT(http_request_body("GET", url, NULL, 0, &pending), 200);
+    CHECK_MSG(pending && !strstr(pending, "truncate"), "pending faults: %s", pending ? pending : "(null)");
+    free(pending);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    http_request("DELETE", url, NULL, 0);
+    free(outdir);
+    free(model);
+}
+
+static void test_layout_error_uploads_nothing(void)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/statedict", work);
+    mkdir(dir, 0755);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/weights.txt", dir);
+    write_file(p, "not a model", 11);
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, dir, "layout", &r);
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_EVALIDATION);
+    CHECK(res == NULL);
+    CHECK(err.issues && smneo_issues_error_count(err.issues) > 0);
+    CHECK_MSG(err.message && strstr(err.message, "inspect: ") == err.message && strstr(err.message, "nothing was uploaded"),
+              "message: %s", err.message ? err.message : "(null)");
+    CHECK(r.uploaded[0] == '\0' && r.job[0] == '\0');
+    smneo_error_clear(&err);
+    /* Nothing reached the bucket: the archive's key (packing is reproducible) is absent. */
+    char arch[1100];
+    snprintf(arch, sizeof arch, "%s/statedict.tar.gz", work);
+    smneo_artifact_pack_result *pr = NULL;
+    CHECK(smneo_artifact_pack(&pr, dir, arch, NULL, &err) == 0);
+    char uri[512];
+    snprintf(uri, sizeof uri, "s3://%s/layout/%.16s/model.tar.gz", BUCKET, pr ? smneo_artifact_pack_result_digest(pr) : "");
+    smneo_artifact_pack_result_free(pr);
+    smneo_s3_object obj;
+    memset(&obj, 0, sizeof obj);
+    CHECK_INT(smneo_s3_head(&obj, lc, uri, &err), SMNEO_ENOTFOUND);
+    smneo_s3_object_clear(&obj);
+    smneo_error_clear(&err);
+}
+
+static void test_bad_options(void)
+{
+    char *model = make_model(work, "opts", "opts");
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+
+    base_options(&o, model, "opts", &r);
+    o.role_arn = NULL;
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "role_arn"));
+    smneo_error_clear(&err);
+
+    base_options(&o, model, "opts", &r);
+    o.target_os = "LINUX";
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "not both"));
+    smneo_error_clear(&err);
+
+    base_options(&o, model, "opts", &r);
+    o.version = 0;
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+
+    base_options(&o, "/nonexistent/model/dir", "opts", &r);
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "/nonexistent/model/dir"));
+    smneo_error_clear(&err);
+
+    /* Refused by the client's validation before anything is uploaded. */
+    base_options(&o, model, "opts", &r);
+    o.role_arn = "NeoRole";
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EVALIDATION);
+    CHECK_MSG(err.message && strstr(err.message, "validate: ") == err.message && strstr(err.message, "RoleArn"),
+              "message: %s", err.message ? err.message : "(null)");
+    CHECK(err.issues != NULL);
+    CHECK(r.uploaded[0] == '\0');
+    smneo_error_clear(&err);
+    CHECK(res == NULL);
+
+    /* A cancel right after packing: nothing uploaded, no job. */
+    rec_init(&r, lc, local.url);
+    r.cancel_packed = 1;
+    base_options(&o, model, "opts", &r);
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_ECANCELLED);
+    CHECK(r.packed == 1 && r.uploaded[0] == '\0' && r.job[0] == '\0');
+    CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    free(model);
+}
+
+/* ---- moto -------------------------------------------------------------------------- */
+
+static void test_moto(void)
+{
+    server moto;
+    char why[256] = "";
+    int st = start_moto(&moto, why, sizeof why);
+    if (st != 0) {
+        const char *ci = getenv("CI");
+        if (ci && !strcmp(ci, "true")) {
+            CHECK_MSG(0, "moto_server is needed under CI=true: %s", why);
+        } else {
+            printf("SKIP test_moto: %s\n", why);
+        }
+        return;
+    }
+    smneo_client *mc = client_for(moto.url);
+    CHECK(create_bucket(moto.url, BUCKET) == 0);
+    char *model = make_model(work, "moto-model", "moto");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-moto", work) > 0);
+    rec r;
+    rec_init(&r, mc, moto.url);
+    smneo_compile_options o;
+    base_options(&o, model, "moto", &r);
+    o.output_dir = outdir;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, mc, &o, &err);
+    CHECK_INT(rc, SMNEO_ENOTFOUND);
+    CHECK(res == NULL);
+    CHECK_MSG(strstr(r.statuses, "COMPLETED,") != NULL, "statuses %s", r.statuses);
+    CHECK_MSG(r.uploaded[0] && !strstr(r.uploaded, "already"), "uploaded %s", r.uploaded);
+    char expect[512];
+    snprintf(expect, sizeof expect, "compiled artifact not found at s3://%s/moto/%s/output", BUCKET, r.job);
+    CHECK_MSG(err.message && strstr(err.message, expect), "message: %s\nexpected: %s",
+              err.message ? err.message : "(null)", expect);
+    smneo_error_clear(&err);
+    smneo_client_free(mc);
+    stop_server(&moto);
+    free(outdir);
+    free(model);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    RUN(test_job_names);
+    RUN(test_same_job);
+    work = smneo_test_tmpdir();
+    if (start_local(&local) != 0) {
+        CHECK_MSG(0, "could not start python3 -m smneo.local (PYTHONPATH=%s/python)", source_dir());
+        stop_server(&local);
+        return smneo_test_summary("compile");
+    }
+    lc = client_for(local.url);
+    CHECK(create_bucket(local.url, BUCKET) == 0);
+    RUN(test_cloud_target);
+    RUN(test_edge_target);
+    RUN(test_failed_job);
+    RUN(test_cancel_stops_job);
+    RUN(test_tampered_artifact);
+    RUN(test_lost_create_answer);
+    RUN(test_layout_error_uploads_nothing);
+    RUN(test_bad_options);
+    smneo_client_free(lc);
+    stop_server(&local);
+    RUN(test_moto);
+    smneo_test_rmtree(work);
+    free(work);
+    return smneo_test_summary("compile");
+}
