@@ -209,6 +209,7 @@ static struct {
     pcre2_code *code;
 } regex_cache[REGEX_CACHE_MAX];
 static size_t regex_cache_n;
+static size_t regex_compiles; /* for the tests: patterns are compiled once */
 static pthread_mutex_t regex_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pcre2_code *regex_compile(const char *pattern)
@@ -242,6 +243,7 @@ static pcre2_code *regex_get(const char *pattern, int *tmp)
     }
     if (!code) {
         code = regex_compile(pattern);
+        regex_compiles++;
         if (code && regex_cache_n < REGEX_CACHE_MAX) {
             char *own = smneo__strdup(pattern);
             if (own) {
@@ -276,6 +278,14 @@ int smneo__regex_full_match(const char *pattern, const char *subject, size_t len
     if (tmp)
         pcre2_code_free(code);
     return rc;
+}
+
+size_t smneo__regex_compile_count(void)
+{
+    pthread_mutex_lock(&regex_lock);
+    size_t n = regex_compiles;
+    pthread_mutex_unlock(&regex_lock);
+    return n;
 }
 
 /* Frees the cache at exit so leak checkers stay quiet. */

@@ -36,6 +36,9 @@ char *smneo__path_index(smneo__vctx *ctx, const char *parent, size_t i);
  * 0 no match, -1 the pattern or the subject could not be used. */
 int smneo__regex_full_match(const char *pattern, const char *subject, size_t len);
 
+/* How many patterns were compiled so far (tests: each is compiled once). */
+size_t smneo__regex_compile_count(void);
+
 /* Number of Unicode code points in a UTF-8 string; (size_t)-1 if invalid UTF-8. */
 size_t smneo__utf8_length(const char *s, size_t len);
 

@@ -435,6 +435,7 @@ static void *worker(void *arg)
 
 static void test_threads(void)
 {
+    /* first use of the patterns happens here, from 4 threads at once */
     pthread_t t[4];
     int bad[4] = {0, 0, 0, 0};
     for (int i = 0; i < 4; i++)
@@ -442,17 +443,24 @@ static void test_threads(void)
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
     CHECK_INT(bad[0] + bad[1] + bad[2] + bad[3], 0);
+    /* no pattern is compiled again by later calls */
+    size_t compiled = smneo__regex_compile_count();
+    CHECK(compiled > 0);
+    int dummy = 0;
+    worker(&dummy);
+    CHECK_INT(dummy, 0);
+    CHECK_INT(smneo__regex_compile_count(), compiled);
 }
 
 int main(void)
 {
+    RUN(test_threads); /* first: the pattern cache starts empty */
     RUN(test_return_codes);
     RUN(test_messages);
     RUN(test_lengths_in_code_points);
     RUN(test_regex);
     RUN(test_loose_json);
     RUN(test_timestamps);
-    RUN(test_threads);
     RUN(test_fixture_cases);
     return smneo_test_summary("test_validate");
 }
