@@ -177,6 +177,8 @@ def test_list_objects_v2_prefix_delimiter_and_pages(s3, bucket):
         assert p["KeyCount"] <= 2
     assert sorted(seen) == ["a/", "c d/", "top1", "top2", "z/"]
     assert len(pages) == 3
+    out = s3.list_objects_v2(Bucket=bucket, MaxKeys=0)
+    assert out["KeyCount"] == 0 and "Contents" not in out
     out = s3.list_objects_v2(Bucket=bucket, StartAfter="top1")
     assert [o["Key"] for o in out["Contents"]] == ["top2", "z/9"]
 

@@ -491,7 +491,7 @@ class S3:
             contents, prefixes = [], []
             truncated = False
             last = None
-            for k in keys:
+            for k in keys if max_keys > 0 else ():
                 if delimiter:
                     i = k.find(delimiter, len(prefix))
                     if i >= 0:
