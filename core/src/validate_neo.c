@@ -551,9 +551,13 @@ static void check_co_value(smneo__vctx *ctx, const target *t, const char *key, c
         else if (level < 21 || level > 29)
             V_ERR(ctx, path, "neo.compiler-options.value",
                   "ANDROID_PLATFORM %lld is outside the available API levels 21 to 29", (long long)level);
-        if (!is_android(t) && target_known(t))
+        if (t->platform && !is_android(t))
             V_ERR(ctx, path, "neo.compiler-options.android-platform",
                   "ANDROID_PLATFORM applies only when TargetPlatform.Os is ANDROID: remove it or set Os to ANDROID");
+        else if (t->device)
+            V_WARN(ctx, path, "neo.compiler-options.not-applicable",
+                   "ANDROID_PLATFORM is documented for TargetPlatform with Os ANDROID; TargetDevice %s may ignore it",
+                   t->device);
     } else if (!strcmp(key, "dtype")) {
         static const char *const dt[] = {"float32", "float", "int64", "long", NULL};
         if (!s || !in_list(s, dt))
@@ -591,13 +595,25 @@ static void nvidia_missing(smneo__vctx *ctx, const cJSON *opts)
     for (int i = 0; i < 3; i++) {
         if (opts && cJSON_GetObjectItemCaseSensitive(opts, NVIDIA_KEYS[i]))
             continue;
+        /* a near miss such as gpu_code (the spelling of one line of the spec) */
+        const char *near = NULL;
+        const cJSON *k;
+        cJSON_ArrayForEach(k, opts)
+        {
+            const char *cand[1] = {NVIDIA_KEYS[i]};
+            if (k->string && smneo__closest(k->string, cand, 1))
+                near = k->string;
+        }
         char *kp = smneo__path_member(ctx, P_CO, NVIDIA_KEYS[i]);
         if (!kp)
             return;
+        char spelled[96] = "";
+        if (near)
+            snprintf(spelled, sizeof spelled, " (found \"%.40s\": the option is spelled %s)", near, NVIDIA_KEYS[i]);
         V_ERR(ctx, kp, "neo.compiler-options.missing",
-              "TargetPlatform Accelerator NVIDIA requires the compiler option %s: add \"%s\": %s to CompilerOptions "
-              "(gpu-code, trt-ver and cuda-ver are all required)",
-              NVIDIA_KEYS[i], NVIDIA_KEYS[i], NVIDIA_EXAMPLES[i]);
+              "TargetPlatform Accelerator NVIDIA requires the compiler option %s%s: add \"%s\": %s to "
+              "CompilerOptions (gpu-code, trt-ver and cuda-ver are all required)",
+              NVIDIA_KEYS[i], spelled, NVIDIA_KEYS[i], NVIDIA_EXAMPLES[i]);
         free(kp);
     }
 }
