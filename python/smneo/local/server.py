@@ -168,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._handle()
 
-    do_PUT = do_POST = do_DELETE = do_HEAD = do_GET
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
 
     # ---- plumbing ----------------------------------------------------------
     def _read_body(self):
