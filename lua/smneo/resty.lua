@@ -147,7 +147,12 @@ function Client:_send(method, url, headers, body)
     if not ok then return nil, classify(err), "connect to " .. u.host .. ":" .. u.port .. " failed: " .. tostring(err) end
     local reused = (sock:getreusedtimes() or 0) > 0
     if tls and not reused then
-      local sess, serr = sock:sslhandshake(nil, u.host, self._verify)
+      -- lua-resty-core 0.1.25 raises (assert) instead of returning an error
+      -- when a handshake that completed at once failed verification: catch it.
+      local hok, sess, serr = pcall(sock.sslhandshake, sock, nil, u.host, self._verify)
+      if not hok then
+        sess, serr = nil, sess
+      end
       if not sess then
         sock:close()
         if tostring(serr):find("timeout", 1, true) then return nil, "Timeout", "TLS handshake timed out" end

@@ -75,6 +75,30 @@ function M.error()
   ngx.print(tostring(job), " ", err.code, " ", err.status, " ", tostring(err.request_id ~= nil))
 end
 
+local function with_endpoint(url)
+  local o = {}
+  for k, v in pairs(OPTIONS) do o[k] = v end
+  o.endpoint_url = url
+  o.max_attempts = 1
+  return o
+end
+
+-- HTTPS with verification against lua_ssl_trusted_certificate
+function M.tls()
+  local c = smneo.client(with_endpoint(os.getenv("SMNEO_TEST_TLS_ENDPOINT")))
+  local job = c:describe_compilation_job{ CompilationJobName = "job-003" }
+  c:close()
+  ngx.print(job.CompilationJobName, " ", job.CompilationJobStatus, " ", type(job.CreationTime))
+end
+
+-- a certificate nobody trusts: refused
+function M.tls_rogue()
+  local c = assert(safe.client(with_endpoint(os.getenv("SMNEO_TEST_ROGUE_ENDPOINT"))))
+  local job, err = c:describe_compilation_job{ CompilationJobName = "job-003" }
+  c:close()
+  ngx.print(tostring(job), " ", type(err) == "table" and tostring(err.code) or tostring(err))
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

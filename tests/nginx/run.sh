@@ -23,10 +23,12 @@ PY=${SMNEO_TEST_PYTHON:-python3}
 
 tmp=$(mktemp -d)
 fakepid=""
+tlspid=""
+roguepid=""
 nginxpid=""
 cleanup() {
   [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
-  [ -n "$fakepid" ] && kill "$fakepid" 2>/dev/null
+  for p in $fakepid $tlspid $roguepid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -35,27 +37,53 @@ fail() {
   echo "--- error.log" >&2
   tail -n 40 "$tmp/logs/error.log" >&2 || true
   echo "--- fake endpoint (FAKE_SAGEMAKER_VERBOSE=1 logs requests)" >&2
-  tail -n 20 "$tmp/fake.err" >&2 || true
+  tail -n 20 "$tmp/fake.err" "$tmp/tls.err" >&2 || true
   exit 1
 }
 
-"$PY" tests/lua/helpers/fake_sagemaker.py --port 0 --lifetime 300 >"$tmp/fake.out" 2>"$tmp/fake.err" &
-fakepid=$!
-i=0
-while [ ! -s "$tmp/fake.out" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "fake endpoint did not start"; sleep 0.05
-done
-endpoint=$(head -n1 "$tmp/fake.out" | cut -d' ' -f1)
+start_fake() { # name [fake_sagemaker.py options]: sets $fake_url and $fake_pid
+  name=$1; shift
+  "$PY" tests/lua/helpers/fake_sagemaker.py --port 0 --lifetime 300 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  fake_pid=$!
+  i=0
+  while [ ! -s "$tmp/$name.out" ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "fake endpoint $name did not start"; sleep 0.05
+  done
+  fake_url=$(head -n1 "$tmp/$name.out" | cut -d' ' -f1)
+}
+
+# TLS: a test CA, a server certificate it signed for 127.0.0.1, and a
+# self-signed ("rogue") one that nginx must refuse.
+mkdir -p "$tmp/tls"
+(
+  cd "$tmp/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+    -days 2 -subj /CN=smneo-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1
+  printf 'subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\n' >ext
+  openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout rogue.key -out rogue.pem \
+    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=DNS:127.0.0.1,IP:127.0.0.1
+) >"$tmp/tls/openssl.log" 2>&1 || fail "openssl could not make the test certificates"
+
+start_fake fake
+endpoint=$fake_url fakepid=$fake_pid
+start_fake tls --tls-cert "$tmp/tls/srv.pem" --tls-key "$tmp/tls/srv.key"
+tls_endpoint=$fake_url tlspid=$fake_pid
+start_fake rogue --tls-cert "$tmp/tls/rogue.pem" --tls-key "$tmp/tls/rogue.key"
+rogue_endpoint=$fake_url roguepid=$fake_pid
 
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/tmp"
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
 sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port|g" -e "s|@USER_LINE@|$user_line|g" \
+  -e "s|@CA@|$tmp/tls/ca.pem|g" \
   tests/nginx/nginx.conf.in >"$tmp/conf/nginx.conf"
 
 env -u AWS_PROFILE AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
   AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null SMNEO_TEST_ENDPOINT="$endpoint" \
+  SMNEO_TEST_TLS_ENDPOINT="$tls_endpoint" SMNEO_TEST_ROGUE_ENDPOINT="$rogue_endpoint" \
   "$NGINX" -p "$tmp/" -c conf/nginx.conf -e logs/error.log &
 nginxpid=$!
 base="http://127.0.0.1:$port"
@@ -79,6 +107,8 @@ expect /steps "23"
 expect "/create?name=wait-ok-3-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-ok-3-ngx"
 expect "/wait?name=wait-ok-3-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
 expect /error "nil ResourceNotFound 400 true"
+expect /tls "job-003 COMPLETED number"
+expect /tls_rogue "nil TLSError"
 
 # The worker is not blocked: start a describe the upstream answers after 2 s,
 # then a fast request must be answered while the slow one still waits.

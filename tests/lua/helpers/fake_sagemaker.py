@@ -19,7 +19,8 @@ Job names with special behaviour (create them first, then describe):
   throttle-N[-x]  the first N describes answer ThrottlingException
   slow-S[-x]      each describe waits S seconds (float) before answering
   boom[-x]        describe answers 500 InternalFailure
-Control: GET /_stats (request counts and the last request's headers),
+ListPipelineExecutionSteps answers with a chunked body. --tls-cert/--tls-key
+serve HTTPS. Control: GET /_stats (request counts and the last request's headers),
 POST /_reset (forget created jobs and counters).
 """
 import argparse
@@ -223,6 +224,21 @@ class Handler(BaseHTTPRequestHandler):
         if os.environ.get("FAKE_SAGEMAKER_VERBOSE"):
             sys.stderr.write("fake_sagemaker %.3f: %s %s\n" % (time.time(), self.headers.get("X-Amz-Target", "") if hasattr(self, "headers") else "", fmt % args))
 
+    def reply_chunked(self, status, body):
+        """Same as reply, but the body goes out in three chunks."""
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Transfer-Encoding", "chunked")
+        with lock:
+            rid = "req-%06d" % state["requests"]
+        self.send_header("x-amzn-RequestId", rid)
+        self.end_headers()
+        third = max(1, len(data) // 3)
+        parts = [data[:third], data[third:2 * third], data[2 * third:]]
+        out = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\n\r\n"
+        self.wfile.write(out)
+
     def reply(self, status, body, extra=None):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
@@ -286,6 +302,8 @@ class Handler(BaseHTTPRequestHandler):
             result = fn(params)
         except ServiceError as e:
             return self.reply(e.status, json.dumps({"__type": e.code, "message": e.message}))
+        if op == "ListPipelineExecutionSteps":  # exercises chunked response bodies
+            return self.reply_chunked(200, json.dumps(result))
         self.reply(200, "{}" if result is None else json.dumps(result))
 
 
@@ -293,11 +311,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
-    print("http://127.0.0.1:%d %d" % (srv.server_address[1], os.getpid()), flush=True)
+    scheme = "http"
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        scheme = "https"
+    print("%s://127.0.0.1:%d %d" % (scheme, srv.server_address[1], os.getpid()), flush=True)
     timer = threading.Timer(args.lifetime, lambda: os._exit(0))
     timer.daemon = True
     timer.start()
