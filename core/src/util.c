@@ -6,6 +6,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "internal.h"
 #include "smneo/http.h"
 #include "smneo/validate.h"
@@ -140,9 +142,7 @@ void smneo__free_secret(char *s)
 {
     if (!s)
         return;
-    volatile char *v = s;
-    while (*v)
-        *v++ = 0;
+    OPENSSL_cleanse(s, strlen(s)); /* not optimised away, unlike memset */
     free(s);
 }
 
