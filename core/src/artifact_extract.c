@@ -136,28 +136,21 @@ static const char *type_name(unsigned ft)
     }
 }
 
-static int extract_entries(smneo__areader *r, struct archive *disk, const char *tmp, const smneo_extract_options *o,
-                           uint64_t max_bytes, uint64_t max_entries, smneo_error *err)
+/* One entry. name and hl are our copies (the entry's strings change when
+ * the path is rewritten). */
+static int extract_one(smneo__areader *r, struct archive *disk, struct archive_entry *e, const char *name,
+                       const char *hl, const char *tmp, uint64_t max_bytes, uint64_t max_entries, uint64_t *entries,
+                       uint64_t *bytes_total, smneo_error *err)
 {
-    struct archive_entry *e;
-    uint64_t entries = 0, bytes = 0;
-    for (;;) {
-        int ar = archive_read_next_header(r->a, &e);
-        if (ar == ARCHIVE_EOF)
-            return 0;
-        if (ar < ARCHIVE_WARN)
-            return smneo__areader_fail(r, err, "cannot read the archive");
-        const char *name = archive_entry_pathname(e);
-        if (!name)
-            return smneo__error(err, SMNEO_EARCHIVE, "%s: an entry has no name", r->path);
-        if (++entries > max_entries)
+    uint64_t bytes = *bytes_total;
+    {
+        if (++*entries > max_entries)
             return smneo__error(err, SMNEO_EUNSAFE,
                                 "refused: more than %llu entries (at %s); raise max_entries if the archive is trusted",
                                 (unsigned long long)max_entries, name);
         if (smneo__path_unsafe(name))
             return smneo__error(err, SMNEO_EUNSAFE, "refused: entry %s has an %s", name,
                                 name[0] == '/' ? "absolute path" : "\"..\" component");
-        const char *hl = archive_entry_hardlink(e);
         unsigned ft = archive_entry_filetype(e);
         const char *clean = name;
         while (clean[0] == '.' && clean[1] == '/')
@@ -168,7 +161,7 @@ static int extract_entries(smneo__areader *r, struct archive *disk, const char *
             /* "./" itself: the destination. */
             if (archive_read_data_skip(r->a) < ARCHIVE_WARN)
                 return smneo__areader_fail(r, err, "cannot read the archive");
-            continue;
+            return 0;
         }
         if (hl) {
             if (smneo__path_unsafe(hl))
@@ -219,6 +212,7 @@ static int extract_entries(smneo__areader *r, struct archive *disk, const char *
                 if (rr < ARCHIVE_WARN)
                     return smneo__areader_fail(r, err, "cannot read the archive");
                 bytes += size;
+                *bytes_total = bytes;
                 if (bytes > max_bytes)
                     return smneo__error(err, SMNEO_EUNSAFE, "refused: %s takes the total over max_bytes (%llu)",
                                         name, (unsigned long long)max_bytes);
@@ -228,7 +222,35 @@ static int extract_entries(smneo__areader *r, struct archive *disk, const char *
         }
         if (archive_write_finish_entry(disk) < ARCHIVE_WARN)
             return smneo__error(err, SMNEO_EIO, "cannot finish %s: %s", name, archive_error_string(disk));
-        (void)o;
+        *bytes_total = bytes;
+        return 0;
+    }
+}
+
+static int extract_entries(smneo__areader *r, struct archive *disk, const char *tmp, uint64_t max_bytes,
+                           uint64_t max_entries, smneo_error *err)
+{
+    struct archive_entry *e;
+    uint64_t entries = 0, bytes = 0;
+    for (;;) {
+        int ar = archive_read_next_header(r->a, &e);
+        if (ar == ARCHIVE_EOF)
+            return 0;
+        if (ar < ARCHIVE_WARN)
+            return smneo__areader_fail(r, err, "cannot read the archive");
+        const char *n0 = archive_entry_pathname(e);
+        const char *h0 = archive_entry_hardlink(e);
+        if (!n0)
+            return smneo__error(err, SMNEO_EARCHIVE, "%s: an entry has no name", r->path);
+        char *name = smneo__strdup(n0);
+        char *hl = h0 ? smneo__strdup(h0) : NULL;
+        int rc = (!name || (h0 && !hl)) ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+                                        : extract_one(r, disk, e, name, hl, tmp, max_bytes, max_entries, &entries,
+                                                      &bytes, err);
+        free(name);
+        free(hl);
+        if (rc)
+            return rc;
     }
 }
 
@@ -298,7 +320,7 @@ int smneo_artifact_extract(const char *path, const char *dest_dir, const smneo_e
     if (!rc)
         rc = smneo__areader_open(&r, path, err);
     if (!rc)
-        rc = extract_entries(&r, disk, tmp, opts, max_bytes, max_entries, err);
+        rc = extract_entries(&r, disk, tmp, max_bytes, max_entries, err);
     if (!rc && archive_write_close(disk) != ARCHIVE_OK)
         rc = smneo__error(err, SMNEO_EIO, "cannot finish extraction: %s", archive_error_string(disk));
     if (disk)
