@@ -629,9 +629,9 @@ static int response_error(smneo_response *resp, const s3_target *t, const char *
     if (is_notfound_code(code) || (resp->status == 404 && rc == SMNEO_ESERVICE))
         rc = SMNEO_ENOTFOUND;
     if (rc == SMNEO_ENOTFOUND) {
-        const char *what = code && !strcmp(code, "NoSuchUpload") ? "multipart upload" : "object";
-        const char *why = code && !strcmp(code, "NoSuchBucket") ? ": the bucket does not exist" : "";
-        smneo__error(err, rc, "%s not found at s3://%s/%s%s (%s%s%s)", what, t->bucket, t->key, why, code,
+        const char *what = !strcmp(code, "NoSuchUpload") ? "multipart upload"
+                           : !strcmp(code, "NoSuchBucket") ? "bucket" : "object";
+        smneo__error(err, rc, "%s not found at s3://%s/%s (%s%s%s)", what, t->bucket, t->key, code,
                      msg ? ": " : "", msg ? msg : "");
     } else {
         const char *hint = "";
@@ -1121,6 +1121,19 @@ static int complete_upload(const s3_target *t, const char *upload_query, const m
     int rc = perform(t, &r, &resp, err);
     free(body);
     smneo_response_free(resp);
+    if (rc == SMNEO_ENOTFOUND && err && err->attempts > 1) {
+        /* A retried Complete whose first attempt went through (its answer
+         * was lost) meets NoSuchUpload: the object is there with n parts. */
+        smneo_s3_object obj;
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "-%d", n);
+        if (head_target(&obj, NULL, t, NULL) == 0 && obj.etag && strlen(obj.etag) > strlen(suffix) &&
+            !strcmp(obj.etag + strlen(obj.etag) - strlen(suffix), suffix)) {
+            smneo_error_clear(err);
+            rc = 0;
+        }
+        smneo_s3_object_clear(&obj);
+    }
     return rc;
 }
 
