@@ -1723,11 +1723,114 @@ static int l_artifact_verify(lua_State *L)
     return 1;
 }
 
+static void free_inspection(void *p) { smneo_artifact_inspection_free((smneo_artifact_inspection *)p); }
+
+/* smneo.artifact.inspect(path, {framework, target, compiler_options,
+ * max_entries, progress}) -> {members = {{name, type, size, linkname}...},
+ * single_gzip_member = bool, issues = {...}} */
+static int l_artifact_inspect(lua_State *L)
+{
+    static const char *const names[] = {"framework", "target", "compiler_options", "max_entries", "progress", NULL};
+    lua_settop(L, 2);
+    const char *path = luaL_checkstring(L, 1);
+    int t = opt_table(L, 2, names, "artifact.inspect options");
+    smneo_inspect_options io = SMNEO_INSPECT_OPTIONS_INIT;
+    lua_Number n;
+    if (t) {
+        io.framework = opt_string(L, t, "framework");
+        io.target = opt_string(L, t, "target");
+        io.compiler_options = opt_string(L, t, "compiler_options");
+        if (opt_number(L, t, "max_entries", &n)) {
+            if (n < 1)
+                raise_msg(L, SMNEO_EINVAL, "artifact.inspect: max_entries must be at least 1");
+            io.max_entries = (uint64_t)n;
+        }
+    }
+    progress_ctx pc;
+    if (read_progress(L, t, &pc)) {
+        io.progress = progress_cb;
+        io.progress_payload = &pc;
+    }
+    smneo_error *err = errhold_new(L);
+    lbox *b = box_new(L, free_inspection);
+    smneo_artifact_inspection *in = NULL;
+    int rc = smneo_artifact_inspect(&in, path, &io, err);
+    b->p = in;
+    progress_rethrow(L, &pc);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    size_t count = smneo_artifact_inspection_member_count(in);
+    lua_createtable(L, 0, 3);
+    lua_createtable(L, count > 100000 ? 100000 : (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        const smneo_artifact_member *m = smneo_artifact_inspection_member_at(in, i);
+        if (!m)
+            break;
+        lua_createtable(L, 0, 4);
+        set_str(L, "name", m->name);
+        lua_pushstring(L, smneo_member_type_name(m->type));
+        lua_setfield(L, -2, "type");
+        compat_pushint64(L, (int64_t)m->size);
+        lua_setfield(L, -2, "size");
+        set_str(L, "linkname", m->linkname);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    push_array_mt(L);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "members");
+    lua_pushboolean(L, smneo_artifact_inspection_single_gzip_member(in));
+    lua_setfield(L, -2, "single_gzip_member");
+    push_issues(L, smneo_artifact_inspection_issues(in));
+    lua_setfield(L, -2, "issues");
+    return 1;
+}
+
+/* smneo.artifact.extract(path, dest_dir, {max_bytes, max_entries, max_ratio,
+ * progress}) -> true, or raises UnsafeArchive / ArchiveError / ... */
+static int l_artifact_extract(lua_State *L)
+{
+    static const char *const names[] = {"max_bytes", "max_entries", "max_ratio", "progress", NULL};
+    lua_settop(L, 3);
+    const char *path = luaL_checkstring(L, 1);
+    const char *dest = luaL_checkstring(L, 2);
+    int t = opt_table(L, 3, names, "artifact.extract options");
+    smneo_extract_options eo = SMNEO_EXTRACT_OPTIONS_INIT;
+    lua_Number n;
+    if (t) {
+        if (opt_number(L, t, "max_bytes", &n)) {
+            if (n < 1)
+                raise_msg(L, SMNEO_EINVAL, "artifact.extract: max_bytes must be at least 1");
+            eo.max_bytes = (uint64_t)n;
+        }
+        if (opt_number(L, t, "max_entries", &n)) {
+            if (n < 1)
+                raise_msg(L, SMNEO_EINVAL, "artifact.extract: max_entries must be at least 1");
+            eo.max_entries = (uint64_t)n;
+        }
+        if (opt_number(L, t, "max_ratio", &n))
+            eo.max_ratio = n; /* negative: no ratio limit */
+    }
+    progress_ctx pc;
+    if (read_progress(L, t, &pc)) {
+        eo.progress = progress_cb;
+        eo.progress_payload = &pc;
+    }
+    smneo_error *err = errhold_new(L);
+    int rc = smneo_artifact_extract(path, dest, &eo, err);
+    progress_rethrow(L, &pc);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static void push_artifact_table(lua_State *L)
 {
     static const luaL_Reg funcs[] = {{"pack", l_artifact_pack},
                                      {"digest", l_artifact_digest},
                                      {"verify", l_artifact_verify},
+                                     {"inspect", l_artifact_inspect},
+                                     {"extract", l_artifact_extract},
                                      {NULL, NULL}};
     lua_newtable(L);
     luaL_setfuncs(L, funcs, 0);

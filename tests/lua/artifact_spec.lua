@@ -101,7 +101,56 @@ describe("smneo.artifact", function()
     assert.is_false(ok)
     assert.are.equal("progress failed", err)
     assert.is_false(exists(dir .. "/e.tar.gz"))
-    assert.are.equal("", sh("ls -a " .. dir .. " | grep -v -E '^(\\.|\\.\\.|model|a|b|list|p)(\\.tar\\.gz)?$'"))
+    assert.is_false(exists(dir .. "/c.tar.gz"))
+  end)
+
+  it("inspects members and checks the layout for a framework", function()
+    local r = smneo.artifact.inspect(dir .. "/a.tar.gz", { framework = "PYTORCH" })
+    assert.is_true(r.single_gzip_member)
+    assert.are.equal(smneo.array_mt, getmetatable(r.members))
+    local by = {}
+    for _, m in ipairs(r.members) do by[m.name] = m end
+    assert.are.equal("file", by["model.pth"].type)
+    assert.are.equal(350000, by["model.pth"].size)
+    assert.are.equal("file", by["code/inference.py"].type)
+    local rules = {}
+    for _, i in ipairs(r.issues) do rules[i.rule] = i end
+    local sd = rules["artifact.pytorch.state-dict"]
+    assert.truthy(sd, "a finding that model.pth is not TorchScript")
+    assert.are.equal("model.pth", sd.path)
+    assert.truthy(sd.message:find("torch.jit", 1, true))
+    local plain = smneo.artifact.inspect(dir .. "/a.tar.gz")
+    assert.are.equal(0, #plain.issues)
+    local ok, err = pcall(smneo.artifact.inspect, dir .. "/model/model.pth")
+    assert.is_false(ok)
+    assert.are.equal("ArchiveError", err.code)
+  end)
+
+  it("extracts into a new directory and refuses unsafe archives, leaving nothing", function()
+    assert.is_true(smneo.artifact.extract(dir .. "/a.tar.gz", dir .. "/out"))
+    local f = assert(io.open(dir .. "/out/code/inference.py", "rb"))
+    assert.are.equal("print('hi')\n", f:read("*a"))
+    f:close()
+    local ok, err = pcall(smneo.artifact.extract, dir .. "/a.tar.gz", dir .. "/out")
+    assert.is_false(ok)
+    assert.are.equal("InvalidArgument", err.code)
+
+    -- an archive with a "../" member
+    local py = io.open("/usr/bin/python3") and "/usr/bin/python3" or "python3"
+    sh(py .. [[ -c "import io,tarfile; t=tarfile.open(']] .. dir .. [[/evil.tar.gz','w:gz'); ]] ..
+       [[i=tarfile.TarInfo('../evil.txt'); d=b'gotcha'; i.size=len(d); t.addfile(i, io.BytesIO(d)); t.close()"]])
+    local before = sh("ls -A " .. dir)
+    ok, err = pcall(smneo.artifact.extract, dir .. "/evil.tar.gz", dir .. "/evil-out")
+    assert.is_false(ok)
+    assert.are.equal("UnsafeArchive", err.code)
+    assert.truthy(err.message:find("evil.txt", 1, true))
+    assert.is_false(exists(dir .. "/evil.txt"))
+    assert.are.equal(before, sh("ls -A " .. dir)) -- no destination, no temporary left
+
+    ok, err = pcall(smneo.artifact.extract, dir .. "/a.tar.gz", dir .. "/small", { max_bytes = 1000 })
+    assert.is_false(ok)
+    assert.are.equal("UnsafeArchive", err.code)
+    assert.are.equal(before, sh("ls -A " .. dir))
   end)
 
   it("refuses bad input with clear errors", function()

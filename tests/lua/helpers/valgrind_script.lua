@@ -83,6 +83,12 @@ assert(#smneo.artifact.digest(packed.path, "sha256") == 64)
 assert(not pcall(smneo.artifact.verify, packed.path, string.rep("0", 128)))
 assert(not pcall(smneo.artifact.pack, tmp .. "/m", tmp .. "/n.tar.gz", { progress = function() error("p") end }))
 assert(not pcall(smneo.artifact.pack, { "model.pth" }, tmp .. "/n.tar.gz", { base_dir = tmp .. "/m", progress = function() return false end }))
+local ins = smneo.artifact.inspect(packed.path, { framework = "PYTORCH" })
+assert(#ins.members == 1 and ins.single_gzip_member and #ins.issues >= 1)
+assert(smneo.artifact.extract(packed.path, tmp .. "/out"))
+assert(not pcall(smneo.artifact.extract, packed.path, tmp .. "/out"))
+assert(not pcall(smneo.artifact.extract, packed.path, tmp .. "/out2", { max_bytes = 10 }))
+assert(not pcall(smneo.artifact.inspect, tmp .. "/m/model.pth"))
 os.execute("rm -rf " .. tmp)
 
 for _ = 1, 20 do smneo.client(opts) end -- collected, never closed
