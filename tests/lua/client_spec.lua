@@ -156,6 +156,41 @@ describe("smneo client", function()
     end
   end)
 
+  it("closes twice, refuses calls once closed, and is collected in loops", function()
+    local c = smneo.client(S.options(srv))
+    c:close()
+    c:close()
+    assert.are.equal("smneo.client (closed)", tostring(c))
+    local err = raises(c.describe_compilation_job, c, { CompilationJobName = "job-000" })
+    assert.are.equal("InvalidArgument", err.code)
+    assert.truthy(err.message:find("closed", 1, true))
+    for i = 1, 100 do
+      local tmp = smneo.client(S.options(srv))
+      if i % 10 == 0 then
+        assert.are.equal("job-000", tmp:describe_compilation_job{ CompilationJobName = "job-000" }.CompilationJobName)
+      end
+      if i % 20 == 0 then collectgarbage() end
+    end
+    collectgarbage()
+    collectgarbage()
+  end)
+
+  if _VERSION == "Lua 5.4" and type(jit) ~= "table" then
+    it("closes a <close> client when its scope ends (Lua 5.4)", function()
+      local chunk = assert(load([[
+        local smneo, opts = ...
+        local seen
+        do
+          local c <close> = smneo.client(opts)
+          seen = c
+          assert(c:describe_compilation_job{ CompilationJobName = "job-000" })
+        end
+        return tostring(seen)
+      ]]))
+      assert.are.equal("smneo.client (closed)", chunk(smneo, S.options(srv)))
+    end)
+  end
+
   it("checks client options", function()
     local e1 = raises(smneo.client, { region = "us-east-1" })
     assert.are.equal("InvalidArgument", e1.code)
