@@ -583,6 +583,115 @@ static void test_headers_sent(void)
     free(dir);
 }
 
+/* ---- the streaming transport itself ----------------------------------------------- */
+
+static void echo_handler(const test_http_request *req, test_http_response *resp, void *payload)
+{
+    (void)payload;
+    if (!strcmp(req->path, "/err")) {
+        resp->status = 404;
+        resp->body = strdup("<Error><Code>NoSuchKey</Code></Error>");
+        resp->body_len = strlen(resp->body);
+        return;
+    }
+    resp->status = 200;
+    resp->body = malloc(req->body_len + 1);
+    memcpy(resp->body, req->body, req->body_len);
+    resp->body_len = req->body_len;
+    snprintf(resp->headers, sizeof resp->headers, "X-Method: %s\r\n", req->method);
+}
+
+typedef struct counter_src {
+    size_t pos, fail_at;
+} counter_src;
+
+static size_t counter_read(void *payload, char *buf, size_t n)
+{
+    counter_src *c = payload;
+    if (c->fail_at && c->pos >= c->fail_at)
+        return (size_t)-1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)((c->pos + i) % 251);
+    c->pos += n;
+    return n;
+}
+
+typedef struct collect_sink {
+    size_t got;
+    int bad;
+    int stop;
+} collect_sink;
+
+static int collect_write(void *payload, const char *data, size_t n)
+{
+    collect_sink *k = payload;
+    for (size_t i = 0; i < n; i++)
+        if (data[i] != (char)((k->got + i) % 251))
+            k->bad = 1;
+    k->got += n;
+    return k->stop;
+}
+
+static void test_stream_transport(void)
+{
+    test_http_server *srv = test_http_server_start(echo_handler, NULL);
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    smneo_transport *t = raw_transport;
+    CHECK(smneo_transport_can_stream(t));
+    char url[256];
+    const char *methods[] = {"POST", "PUT"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(url, sizeof url, "%s/echo", test_http_server_url(srv));
+        smneo_request *req = NULL;
+        smneo_request_new(&req, methods[m], url);
+        counter_src cs = {0, 0};
+        smneo_body_source src = {300000, counter_read, &cs};
+        collect_sink ck = {0, 0, 0};
+        smneo_body_sink sink = {collect_write, &ck};
+        smneo_response *resp = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        CHECK_INT(smneo_transport_send_stream(t, req, &src, &sink, &resp, &err), 0);
+        if (resp) {
+            CHECK_INT(resp->status, 200);
+            CHECK_STR(smneo_response_header(resp, "X-Method"), methods[m]);
+            CHECK_INT(resp->body_len, 0); /* the body went to the sink */
+        }
+        CHECK_INT(ck.got, 300000);
+        CHECK_INT(ck.bad, 0);
+        smneo_response_free(resp);
+        resp = NULL;
+        /* A source error aborts. */
+        cs.pos = 0;
+        cs.fail_at = 100000;
+        CHECK_INT(smneo_transport_send_stream(t, req, &src, NULL, &resp, &err), SMNEO_ECANCELLED);
+        CHECK(resp == NULL && err.message && strstr(err.message, "source"));
+        /* A sink that says stop aborts. */
+        cs.pos = 0;
+        cs.fail_at = 0;
+        ck.got = 0;
+        ck.stop = 1;
+        CHECK_INT(smneo_transport_send_stream(t, req, &src, &sink, &resp, &err), SMNEO_ECANCELLED);
+        CHECK(resp == NULL && err.message && strstr(err.message, "sink"));
+        smneo_error_clear(&err);
+        smneo_request_free(req);
+    }
+    /* An error body is not given to the sink: it stays in the response. */
+    snprintf(url, sizeof url, "%s/err", test_http_server_url(srv));
+    smneo_request *req = NULL;
+    smneo_request_new(&req, "GET", url);
+    collect_sink ck = {0, 0, 0};
+    smneo_body_sink sink = {collect_write, &ck};
+    smneo_response *resp = NULL;
+    CHECK_INT(smneo_transport_send_stream(t, req, NULL, &sink, &resp, NULL), 0);
+    CHECK(resp && resp->status == 404 && resp->body_len > 0 && strstr(resp->body, "NoSuchKey"));
+    CHECK_INT(ck.got, 0);
+    smneo_response_free(resp);
+    smneo_request_free(req);
+    test_http_server_stop(srv);
+}
+
 /* ---- against a real S3 implementation ------------------------------------------- */
 
 typedef struct env {
@@ -919,6 +1028,7 @@ int main(void)
     RUN(test_parse_uri);
     RUN(test_addressing);
     RUN(test_headers_sent);
+    RUN(test_stream_transport);
     run_local();
     run_moto();
     smneo_transport_free(raw_transport);
