@@ -23,7 +23,7 @@ if(SMNEO_FUZZ)
     target_compile_options(fuzz_validate PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined
                            -fno-sanitize-recover=undefined)
     target_link_options(fuzz_validate PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_validate PRIVATE PkgConfig::CJSON PkgConfig::PCRE2 Threads::Threads m)
+    target_link_libraries(fuzz_validate PRIVATE ${SMNEO_DEPS})
   else()
     message(WARNING "SMNEO_FUZZ=ON needs clang (configure with CC=clang): fuzz_validate not built; "
                     "tests/fuzz/run.sh builds it with clang on its own")
