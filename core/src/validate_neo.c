@@ -193,6 +193,13 @@ static void check_plain_input(smneo__vctx *ctx, const target *t, const cJSON *sh
                "%s [%ld,%ld,%ld,%ld] looks channel-last (NHWC), but %s expects NCHW: did you mean [%ld,%ld,%ld,%ld]?",
                path, dims[0], dims[1], dims[2], dims[3], t->framework, dims[0], dims[3], dims[1], dims[2]);
     }
+    int nhwc = t->framework && (!strcmp(t->framework, "TENSORFLOW") || !strcmp(t->framework, "TFLITE"));
+    if (rank == 4 && !bad && nhwc && (dims[1] == 1 || dims[1] == 3 || dims[1] == 4) && dims[2] >= 8 &&
+        dims[3] >= 8) {
+        V_WARN(ctx, path, "neo.data-input-config.layout",
+               "%s [%ld,%ld,%ld,%ld] looks channel-first (NCHW), but %s expects NHWC: did you mean [%ld,%ld,%ld,%ld]?",
+               path, dims[0], dims[1], dims[2], dims[3], t->framework, dims[0], dims[2], dims[3], dims[1]);
+    }
 }
 
 /* CoreML: {"shape": ..., "default_shape": ..., "type": "Image"|"Tensor", "bias": [...], "scale": x} */
