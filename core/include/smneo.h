@@ -14,5 +14,7 @@
 #include "smneo/validate.h"
 #include "smneo/log.h"
 #include "smneo/artifact.h"
+#include "smneo/s3.h"
+#include "smneo/compile.h"
 
 #endif

@@ -21,8 +21,6 @@
 #include "compile_internal.h"
 #include "harness.h"
 #include "smneo.h"
-#include "smneo/compile.h"
-#include "smneo/s3.h"
 
 /* ---- servers ---------------------------------------------------------------- */
 
