@@ -480,8 +480,24 @@ static void check_value(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v, 
 
 static void type_error(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v, const char *path)
 {
-    V_ERR(ctx, path, "type", "%s must be %s, not %s%s", display(path), type_word(s->type), json_kind(v),
-          cJSON_IsNull(v) ? " (omit the member instead of passing null)" : "");
+    char hint[96] = "";
+    if (cJSON_IsNull(v)) {
+        snprintf(hint, sizeof hint, " (omit the member instead of passing null)");
+    } else if (cJSON_IsString(v) && v->valuestring && *v->valuestring) {
+        /* a number or boolean written as a string: say how to write it */
+        const char *str = v->valuestring;
+        char *end;
+        int numeric = s->type == SMNEO_SHAPE_INTEGER || s->type == SMNEO_SHAPE_LONG || s->type == SMNEO_SHAPE_DOUBLE ||
+                      s->type == SMNEO_SHAPE_FLOAT;
+        if (numeric && strlen(str) < 40) {
+            (void)strtod(str, &end);
+            if (*end == 0 && !isspace((unsigned char)*str))
+                snprintf(hint, sizeof hint, " (write the number without quotes: %s)", str);
+        } else if (s->type == SMNEO_SHAPE_BOOLEAN && (!strcmp(str, "true") || !strcmp(str, "false"))) {
+            snprintf(hint, sizeof hint, " (write %s without quotes)", str);
+        }
+    }
+    V_ERR(ctx, path, "type", "%s must be %s, not %s%s", display(path), type_word(s->type), json_kind(v), hint);
 }
 
 /* An unknown member: suggest a near miss among the members, or a member of a

@@ -308,6 +308,11 @@ static void test_messages(void)
     CHECK(smneo_issues_count(iss) == 1 && strstr(smneo_issues_at(iss, 0)->message, "did you mean COMPLETED?"));
     smneo_issues_free(iss);
 
+    /* a number written as a string: the message shows how to write it */
+    iss = validate_text("ListCompilationJobs", "{\"MaxResults\":\"50\"}", 0, &rc);
+    CHECK(smneo_issues_count(iss) == 1 && strstr(smneo_issues_at(iss, 0)->message, "without quotes: 50"));
+    smneo_issues_free(iss);
+
     /* a value given at the wrong level: suggested with its full path */
     iss = validate_text("ListCompilationJobs", "{\"maxresults\":5}", 0, &rc);
     CHECK(smneo_issues_count(iss) == 1 && strstr(smneo_issues_at(iss, 0)->message, "did you mean MaxResults?"));
