@@ -68,6 +68,15 @@ function M.wait()
   ngx.print(final.CompilationJobStatus, " ", table.concat(seen, ","))
 end
 
+-- waiter callbacks: false cancels, an error cancels and comes back unchanged
+function M.wait_cancel()
+  local c = assert(safe.client(OPTIONS))
+  local _, e1 = c:wait_for_compilation_job(ngx.var.arg_name, { delay = 0.01, callback = function() return false end })
+  local _, e2 = c:wait_for_compilation_job(ngx.var.arg_name, { delay = 0.01, callback = function() error("cb failed", 0) end })
+  c:close()
+  ngx.print(tostring(e1.code), " ", tostring(e2))
+end
+
 function M.error()
   local c = assert(safe.client(OPTIONS))
   local job, err = c:describe_compilation_job{ CompilationJobName = "no-such-job" }
