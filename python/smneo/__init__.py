@@ -24,7 +24,9 @@ except ImportError as _exc:  # the C extension is not built: keep `import smneo.
             "`python3 setup.py build_ext --inplace` in the repository, or `pip install .`" % _IMPORT_ERROR)
 else:
     from ._smneo import (  # noqa: F401  (re-exported)
+        ArtifactError,
         ClientError,
+        DigestMismatchError,
         CompilationJobFailed,
         CompilationJobStopped,
         CredentialRetrievalError,
@@ -39,6 +41,7 @@ else:
         ResponseParserError,
         SmneoError,
         SSLError,
+        UnsafeArchiveError,
         WaiterCancelled,
         WaiterError,
         WaiterTimeout,
@@ -46,6 +49,7 @@ else:
         validate,
     )
     from ._glue import Client, PageIterator, Paginator
+    from . import artifact  # noqa: F401  (smneo.artifact)
 
     # Modeled service errors (ResourceNotFound, ResourceInUse, ResourceLimitExceeded):
     # subclasses of ClientError, also reachable as client.exceptions.<Name>.
@@ -59,5 +63,5 @@ else:
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped", "WaiterTimeout",
-        "WaiterCancelled",
+        "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError", "artifact",
     ] + sorted(_smneo._modeled_errors)

@@ -2,7 +2,11 @@
 import types
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
+from . import artifact as artifact
 from ._smneo import (
+    ArtifactError as ArtifactError,
+    DigestMismatchError as DigestMismatchError,
+    UnsafeArchiveError as UnsafeArchiveError,
     ClientError as ClientError,
     CompilationJobFailed as CompilationJobFailed,
     CompilationJobStopped as CompilationJobStopped,

@@ -574,6 +574,12 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
         return raise_with(st->WaiterCancelled, str_or_none(msg), NULL);
     case SMNEO_EINVAL:
         return raise_with(PyExc_ValueError, str_or_none(msg), NULL);
+    case SMNEO_EUNSAFE:
+        return raise_with(st->UnsafeArchiveError, str_or_none(msg), NULL);
+    case SMNEO_EDIGEST:
+        return raise_with(st->DigestMismatchError, str_or_none(msg), NULL);
+    case SMNEO_EARCHIVE:
+        return raise_with(st->ArtifactError, str_or_none(msg), NULL);
     case SMNEO_EUNSUPPORTED:
         return raise_with(PyExc_NotImplementedError, str_or_none(msg), NULL);
     case SMNEO_EIO:
@@ -752,6 +758,19 @@ static int module_exec(PyObject *module)
     EXC(CompilationJobStopped, "CompilationJobStopped", st->WaiterError, "The compilation job ended STOPPED.");
     EXC(WaiterTimeout, "WaiterTimeout", st->WaiterError, "The waiter's overall timeout elapsed.");
     EXC(WaiterCancelled, "WaiterCancelled", st->WaiterError, "The waiter's callback returned False.");
+    {
+        PyObject *bases = PyTuple_Pack(2, st->SmneoError, PyExc_ValueError);
+        if (!bases)
+            return -1;
+        st->ArtifactError = new_exc(module, "ArtifactError", bases,
+                                    "A model archive could not be packed, read or checked (a ValueError).");
+        Py_DECREF(bases);
+        if (!st->ArtifactError)
+            return -1;
+    }
+    EXC(UnsafeArchiveError, "UnsafeArchiveError", st->ArtifactError,
+        "An archive was refused: a path leaving the destination, a device node, or a size/ratio limit (gzip bomb).");
+    EXC(DigestMismatchError, "DigestMismatchError", st->ArtifactError, "The file's digest differs from the expected one.");
 #undef EXC
 
     st->modeled_errors = PyDict_New();
@@ -785,7 +804,7 @@ static int module_exec(PyObject *module)
         intern(&st->s_endpoint_url, "endpoint_url"))
         return -1;
 
-    if (smneo_py_client_types(module, st))
+    if (smneo_py_client_types(module, st) || smneo_py_artifact_init(module, st))
         return -1;
     if (PyModule_AddStringConstant(module, "core_version", smneo_version()) ||
         PyModule_AddStringConstant(module, "__version__", "0.1.0"))
@@ -798,6 +817,7 @@ static int module_exec(PyObject *module)
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
     X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ResponseParserError)       \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
+    X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError)                                              \
     X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
     X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
     X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)

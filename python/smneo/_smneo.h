@@ -34,6 +34,9 @@ typedef struct smneo_state {
     PyObject *CompilationJobStopped;
     PyObject *WaiterTimeout;
     PyObject *WaiterCancelled;
+    PyObject *ArtifactError;
+    PyObject *UnsafeArchiveError;
+    PyObject *DigestMismatchError;
     PyObject *modeled_errors; /* dict: service code -> ClientError subclass */
 
     PyObject *utc;            /* datetime.timezone.utc */
@@ -84,6 +87,9 @@ PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const c
                             int attempts, int max_attempts_reached);
 /* An epoch-seconds float or int from a datetime (naive = UTC) or number; -1 on error. */
 int smneo_py_epoch(PyObject *obj, double *out);
+
+/* ---- _artifact.c --------------------------------------------------------- */
+int smneo_py_artifact_init(PyObject *module, smneo_state *st);
 
 /* ---- _client.c ----------------------------------------------------------- */
 int smneo_py_client_types(PyObject *module, smneo_state *st);
