@@ -1,0 +1,234 @@
+/* cli/cmd_compile.c: `smneo compile`, the one-call flow (smneo/compile.h)
+ * with progress, Ctrl-C stopping the job, and the result as JSON or lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct run {
+    char job[128];
+    char status[64];
+    int verified_event;
+} run;
+
+static int on_event(const smneo_compile_event *ev, void *payload)
+{
+    run *r = payload;
+    const char *msg = ev->message ? ev->message : "";
+    switch (ev->kind) {
+    case SMNEO_COMPILE_EVENT_PACKED:
+        cli_progress_note("packed %s", msg);
+        break;
+    case SMNEO_COMPILE_EVENT_UPLOAD:
+        cli_progress_bytes("uploading", ev->done, ev->total);
+        break;
+    case SMNEO_COMPILE_EVENT_UPLOADED:
+        cli_progress_note("uploaded %s", msg);
+        break;
+    case SMNEO_COMPILE_EVENT_CREATED:
+        snprintf(r->job, sizeof r->job, "%s", msg);
+        cli_progress_note("created compilation job %s", msg);
+        break;
+    case SMNEO_COMPILE_EVENT_STATUS:
+        snprintf(r->status, sizeof r->status, "%s", msg);
+        cli_progress_status(r->job, msg, ev->elapsed);
+        break;
+    case SMNEO_COMPILE_EVENT_WAITING:
+        if (r->status[0])
+            cli_progress_status(r->job, r->status, ev->elapsed);
+        break;
+    case SMNEO_COMPILE_EVENT_DOWNLOAD:
+        cli_progress_bytes("downloading", ev->done, ev->total);
+        break;
+    case SMNEO_COMPILE_EVENT_VERIFIED:
+        r->verified_event = 1;
+        cli_progress_note("verified digest %s", msg);
+        break;
+    case SMNEO_COMPILE_EVENT_WARNING:
+        cli_progress_note("warning: %s", msg);
+        break;
+    case SMNEO_COMPILE_EVENT_STOPPING:
+        cli_progress_note("interrupted: stopping compilation job %s", msg);
+        break;
+    }
+    return cli_interrupted ? 1 : 0;
+}
+
+static const char *str_at(const cJSON *p, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int parse_seconds(const char *flag, const char *text, double *out)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (!end || end == text || *end || v < 0)
+        return cli_fail(EXIT_USAGE, "--%s \"%s\": give a number of seconds", flag, text);
+    *out = v;
+    return 0;
+}
+
+static cJSON *result_doc(const smneo_compile_result *res)
+{
+    cJSON *doc = cJSON_CreateObject();
+    smneo_value root, v, d;
+    smneo_result_root(&root, smneo_compile_result_job(res));
+    cJSON *job = cli_value_to_cjson(&root);
+    cJSON_AddStringToObject(doc, "CompilationJobName", smneo_compile_result_job_name(res));
+    const char *st = smneo_value_get(&v, &root, "CompilationJobStatus") == 0 ? smneo_value_string(&v) : NULL;
+    cJSON_AddStringToObject(doc, "CompilationJobStatus", st ? st : "");
+    const char *in = smneo_compile_result_input_uri(res);
+    if (in)
+        cJSON_AddStringToObject(doc, "InputS3Uri", in);
+    const char *art = smneo_compile_result_artifact_path(res), *ex = smneo_compile_result_extracted_dir(res);
+    if (art)
+        cJSON_AddStringToObject(doc, "ArtifactPath", art);
+    if (ex)
+        cJSON_AddStringToObject(doc, "ExtractedDir", ex);
+    const char *digest = smneo_value_get(&v, &root, "ModelDigests") == 0 &&
+                                 smneo_value_get(&d, &v, "ArtifactDigest") == 0
+                             ? smneo_value_string(&d)
+                             : NULL;
+    if (digest)
+        cJSON_AddStringToObject(doc, "ArtifactDigest", digest);
+    cJSON_AddBoolToObject(doc, "DigestVerified", smneo_compile_result_digest_verified(res));
+    const char *fr = smneo_value_get(&v, &root, "FailureReason") == 0 ? smneo_value_string(&v) : NULL;
+    if (fr && *fr)
+        cJSON_AddStringToObject(doc, "FailureReason", fr);
+    cJSON_AddItemToObject(doc, "Warnings", cli_issues_json(smneo_compile_result_issues(res)));
+    if (job)
+        cJSON_AddItemToObject(doc, "Job", job);
+    return doc;
+}
+
+static void print_summary(const cJSON *doc)
+{
+    static const char *const keys[] = {"CompilationJobName", "CompilationJobStatus", "InputS3Uri", "ArtifactPath",
+                                       "ExtractedDir", "ArtifactDigest", "DigestVerified", "FailureReason", NULL};
+    for (const char *const *k = keys; *k; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, *k);
+        if (cJSON_IsString(v))
+            printf("%-21s %s\n", *k, v->valuestring);
+        else if (cJSON_IsBool(v))
+            printf("%-21s %s\n", *k, cJSON_IsTrue(v) ? "true" : "false");
+    }
+    const cJSON *job = cJSON_GetObjectItemCaseSensitive(doc, "Job");
+    const cJSON *s3 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(job, "ModelArtifacts"),
+                                                       "S3ModelArtifacts");
+    if (cJSON_IsString(s3))
+        printf("%-21s %s\n", "S3ModelArtifacts", s3->valuestring);
+}
+
+int cmd_compile(cli_args *a)
+{
+    const char *model = cli_get(a, "model");
+    if (!model && a->npos == 1)
+        model = a->pos[0];
+    else if (a->npos > (cli_has(a, "model") ? 0u : 1u))
+        return cli_fail(EXIT_USAGE, "compile takes one model (unexpected \"%s\"): see smneo compile --help",
+                        a->pos[a->npos - 1]);
+    if (!model)
+        return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive");
+    int code;
+    cJSON *p = cli_create_params(a, &code);
+    if (!p)
+        return code;
+
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    run r;
+    memset(&r, 0, sizeof r);
+    o.model = model;
+    o.framework = str_at(p, "InputConfig", "Framework");
+    o.data_input_config = str_at(p, "InputConfig", "DataInputConfig");
+    o.framework_version = str_at(p, "InputConfig", "FrameworkVersion");
+    o.target_device = str_at(p, "OutputConfig", "TargetDevice");
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "OutputConfig"),
+                                                       "TargetPlatform");
+    o.target_os = str_at(tp, "Os", NULL);
+    o.target_arch = str_at(tp, "Arch", NULL);
+    o.target_accelerator = str_at(tp, "Accelerator", NULL);
+    o.compiler_options = str_at(p, "OutputConfig", "CompilerOptions");
+    o.kms_key_id = str_at(p, "OutputConfig", "KmsKeyId");
+    o.role_arn = str_at(p, "RoleArn", NULL);
+    o.job_name = str_at(p, "CompilationJobName", NULL);
+    o.s3_bucket = cli_get(a, "bucket");
+    o.s3_prefix = cli_get(a, "prefix");
+    o.output_dir = cli_get(a, "output-dir");
+    o.extract = cli_has(a, "extract");
+    o.keep_job_on_cancel = cli_has(a, "keep-job-on-interrupt");
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"),
+                                                       "MaxRuntimeInSeconds");
+    if (cJSON_IsNumber(mr))
+        o.max_runtime_seconds = (int)mr->valuedouble;
+    char *tags = NULL, *bucket = NULL, *prefix = NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "Tags");
+    if (t)
+        o.tags_json = tags = cJSON_PrintUnformatted(t);
+    /* --cli-input-json may name the output location: s3://bucket/prefix. */
+    const char *out_loc = str_at(p, "OutputConfig", "S3OutputLocation");
+    if (!o.s3_bucket && out_loc && smneo_s3_parse_uri(&bucket, &prefix, out_loc, NULL) == 0) {
+        o.s3_bucket = bucket;
+        if (!o.s3_prefix && prefix && *prefix)
+            o.s3_prefix = prefix;
+    }
+    if (str_at(p, "InputConfig", "S3Uri"))
+        cli_progress_note("note: InputConfig.S3Uri is not used by compile: it uploads --model itself");
+
+    const char *missing = !o.framework ? "--framework (e.g. PYTORCH)"
+                          : !o.role_arn ? "--role (the IAM role ARN SageMaker assumes)"
+                          : !o.s3_bucket ? "--bucket (where the model and the compiled artifact go)"
+                          : !o.target_device && !o.target_os ? "--target DEVICE or --platform OS/ARCH[/ACCELERATOR]"
+                                                              : NULL;
+    const char *s;
+    if (!missing && (s = cli_get(a, "timeout")) && parse_seconds("timeout", s, &o.timeout))
+        code = EXIT_USAGE;
+    else if (!missing && (s = cli_get(a, "delay")) && parse_seconds("delay", s, &o.delay))
+        code = EXIT_USAGE;
+    else if (!missing && (s = cli_get(a, "max-delay")) && parse_seconds("max-delay", s, &o.max_delay))
+        code = EXIT_USAGE;
+    else if (missing)
+        code = cli_fail(EXIT_USAGE, "compile needs %s", missing);
+    if (code) {
+        free(tags);
+        free(bucket);
+        free(prefix);
+        cJSON_Delete(p);
+        return code;
+    }
+    o.callback = on_event;
+    o.payload = &r;
+
+    cli_client cc;
+    code = cli_client_open(&cc, a);
+    if (code == 0) {
+        smneo_compile_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_compile(&res, cc.client, &o, &err);
+        cli_progress_end();
+        if (res) {
+            cJSON *doc = result_doc(res);
+            if (a->json)
+                cli_print_json(doc);
+            else
+                print_summary(doc);
+            cJSON_Delete(doc);
+        }
+        if (rc == SMNEO_ECANCELLED && cli_interrupted)
+            code = cli_fail(EXIT_INTERRUPTED, "interrupted: %s", err.message ? err.message : "cancelled");
+        else if (rc)
+            code = cli_error(&err, rc, rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED ? NULL : "compile");
+        smneo_compile_result_free(res);
+        smneo_error_clear(&err);
+        cli_client_close(&cc);
+    }
+    free(tags);
+    free(bucket);
+    free(prefix);
+    cJSON_Delete(p);
+    return code;
+}

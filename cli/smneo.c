@@ -1,0 +1,376 @@
+/* cli/smneo.c: `smneo`, the command line tool: argument parsing, help,
+ * dispatch, error reporting and exit codes. The commands live in
+ * cli/cmd_*.c; output and progress in cli/output.c and cli/progress.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t cli_interrupted = 0;
+
+/* ---- option tables --------------------------------------------------------- */
+
+#define OPT_INPUT_JSON {"cli-input-json", "FILE|-", "parameters in the API's shape (JSON file, - for stdin, or inline {...}); flags override its members"}
+
+#define OPTS_CREATE                                                                                           \
+    {"job-name", "NAME", "CompilationJobName"}, {"role", "ARN", "RoleArn: the IAM role SageMaker assumes"},      \
+        {"model-s3-uri", "S3URI", "InputConfig.S3Uri: s3://bucket/key of the model.tar.gz"},                   \
+        {"framework", "NAME", "InputConfig.Framework (PYTORCH, TENSORFLOW, KERAS, MXNET, ONNX, TFLITE, ...)"}, \
+        {"input-shape", "JSON", "InputConfig.DataInputConfig, e.g. '{\"input0\":[1,3,224,224]}'"},             \
+        {"framework-version", "VER", "InputConfig.FrameworkVersion"},                                          \
+        {"output-s3-uri", "S3URI", "OutputConfig.S3OutputLocation"},                                           \
+        {"target", "DEVICE", "OutputConfig.TargetDevice (ml_c5, jetson_nano, ...)"},                           \
+        {"platform", "OS/ARCH[/ACC]", "OutputConfig.TargetPlatform, e.g. LINUX/ARM64 or LINUX/X86_64/NVIDIA"}, \
+        {"compiler-options", "JSON", "OutputConfig.CompilerOptions"},                                          \
+        {"kms-key-id", "KEY", "OutputConfig.KmsKeyId"},                                                        \
+        {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds"},                                   \
+        {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"}
+
+static const cli_opt opts_compile[] = {
+    {"model", "PATH", "model directory (packed for you) or a .tar.gz archive"},
+    {"framework", "NAME", "InputConfig.Framework (PYTORCH, TENSORFLOW, KERAS, MXNET, ONNX, TFLITE, ...)"},
+    {"input-shape", "JSON", "InputConfig.DataInputConfig, e.g. '{\"input0\":[1,3,224,224]}'"},
+    {"target", "DEVICE", "OutputConfig.TargetDevice (ml_c5, jetson_nano, ...)"},
+    {"platform", "OS/ARCH[/ACC]", "OutputConfig.TargetPlatform, e.g. LINUX/ARM64 or LINUX/X86_64/NVIDIA"},
+    {"compiler-options", "JSON", "OutputConfig.CompilerOptions, e.g. '{\"mcpu\":\"cortex-a72\"}'"},
+    {"framework-version", "VER", "InputConfig.FrameworkVersion"},
+    {"role", "ARN", "RoleArn: the IAM role SageMaker assumes to read and write the bucket"},
+    {"bucket", "NAME", "S3 bucket for the model archive and the compiled artifact"},
+    {"prefix", "PREFIX", "key prefix in the bucket (default smneo)"},
+    {"job-name", "NAME", "base of the job name (made unique; default: the model's name)"},
+    {"output-dir", "DIR", "where the compiled artifact is written (default .)"},
+    {"extract", NULL, "also extract the compiled artifact into OUTPUT-DIR/<job>"},
+    {"timeout", "SECONDS", "give up waiting after this long (default: no limit)"},
+    {"delay", "SECONDS", "first polling delay (default 5)"},
+    {"max-delay", "SECONDS", "longest polling delay (default 60)"},
+    {"kms-key-id", "KEY", "OutputConfig.KmsKeyId and SSE-KMS for the upload"},
+    {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds (default 900)"},
+    {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"},
+    {"keep-job-on-interrupt", NULL, "on Ctrl-C leave the job running instead of stopping it"},
+    OPT_INPUT_JSON,
+    {NULL, NULL, NULL}};
+
+static const cli_opt opts_create[] = {OPTS_CREATE, OPT_INPUT_JSON, {NULL, NULL, NULL}};
+static const cli_opt opts_validate[] = {
+    {"operation", "NAME", "operation to validate (default CreateCompilationJob)"}, OPTS_CREATE, OPT_INPUT_JSON,
+    {NULL, NULL, NULL}};
+static const cli_opt opts_job[] = {{"job-name", "NAME", "CompilationJobName (or give it as the argument)"},
+                                   {NULL, NULL, NULL}};
+static const cli_opt opts_list[] = {
+    {"name-contains", "TEXT", "NameContains"},
+    {"status-equals", "STATUS", "StatusEquals (INPROGRESS, COMPLETED, FAILED, STARTING, STOPPING, STOPPED)"},
+    {"sort-by", "KEY", "SortBy (Name, CreationTime, Status)"},
+    {"sort-order", "ORDER", "SortOrder (Ascending, Descending)"},
+    {"creation-time-after", "TIME", "CreationTimeAfter (ISO 8601 or epoch seconds)"},
+    {"creation-time-before", "TIME", "CreationTimeBefore (ISO 8601 or epoch seconds)"},
+    {"max-items", "N", "stop after N jobs (prints NextToken to resume)"},
+    {"page-size", "N", "jobs per request (MaxResults)"},
+    {"starting-token", "TOKEN", "resume from a NextToken printed earlier"},
+    OPT_INPUT_JSON,
+    {NULL, NULL, NULL}};
+static const cli_opt opts_wait[] = {{"job-name", "NAME", "CompilationJobName (or give it as the argument)"},
+                                    {"timeout", "SECONDS", "give up after this long (default: no limit)"},
+                                    {"delay", "SECONDS", "first polling delay (default 5)"},
+                                    {"max-delay", "SECONDS", "longest polling delay (default 60)"},
+                                    {NULL, NULL, NULL}};
+static const cli_opt opts_steps[] = {
+    {"pipeline-execution-arn", "ARN", "PipelineExecutionArn (or give it as the argument)"},
+    {"sort-order", "ORDER", "SortOrder (Ascending, Descending)"},
+    {"max-items", "N", "stop after N steps (prints NextToken to resume)"},
+    {"page-size", "N", "steps per request (MaxResults)"},
+    {"starting-token", "TOKEN", "resume from a NextToken printed earlier"},
+    OPT_INPUT_JSON,
+    {NULL, NULL, NULL}};
+static const cli_opt opts_pack[] = {{"model", "DIR", "directory to pack (or the first argument)"},
+                                    {"output", "FILE", "archive to write (or the second argument; default model.tar.gz)"},
+                                    {"level", "1-9", "gzip level (default 6)"},
+                                    {"threads", "N", "compression threads (default: CPUs; output does not depend on it)"},
+                                    {NULL, NULL, NULL}};
+static const cli_opt opts_inspect[] = {
+    {"framework", "NAME", "check the layout for this framework"},
+    {"target", "NAME", "target device or platform, for target-specific checks"},
+    {"compiler-options", "JSON", "CompilerOptions (CoreML class_labels)"},
+    {NULL, NULL, NULL}};
+static const cli_opt opts_extract[] = {{"output-dir", "DIR", "destination (must not exist or be empty)"},
+                                       {NULL, NULL, NULL}};
+static const cli_opt opts_digest[] = {
+    {"algorithm", "NAME", "blake2b (default), blake2b-256, blake2s, sha256, sha512"}, {NULL, NULL, NULL}};
+static const cli_opt opts_verify[] = {
+    {"expected", "DIGEST", "expected digest: 128 hex (BLAKE2b-512), 64 hex, or algorithm:hex"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt opts_global[] = {
+    {"endpoint-url", "URL", "service endpoint (also used for S3 unless AWS_ENDPOINT_URL_S3 is set)"},
+    {"region", "REGION", "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)"},
+    {"profile", "NAME", "profile in ~/.aws/config and ~/.aws/credentials"},
+    {"output", "json|table", "output format (default table)"},
+    {"quiet", NULL, "no progress display"},
+    {"help", NULL, "show help"},
+    {NULL, NULL, NULL}};
+
+const cli_command cli_commands[] = {
+    {"compile", "pack, upload, compile, wait, download and verify in one step", "--model PATH --framework NAME "
+     "(--target DEVICE | --platform OS/ARCH[/ACC]) --role ARN --bucket NAME [options]",
+     "Packs a model directory (or takes a .tar.gz), checks its layout, validates the request, uploads it\n"
+     "(skipped when the same content is there), creates the job, waits, downloads the compiled artifact\n"
+     "and verifies it against the job's ArtifactDigest. Ctrl-C stops the job (exit 130).",
+     opts_compile, cmd_compile},
+    {"create", "CreateCompilationJob", "[--cli-input-json FILE] [options]", NULL, opts_create, cmd_create},
+    {"describe", "DescribeCompilationJob", "JOB-NAME", NULL, opts_job, cmd_describe},
+    {"list", "ListCompilationJobs (every page)", "[options]", NULL, opts_list, cmd_list},
+    {"stop", "StopCompilationJob", "JOB-NAME", NULL, opts_job, cmd_stop},
+    {"delete", "DeleteCompilationJob", "JOB-NAME", NULL, opts_job, cmd_delete},
+    {"wait", "wait until a job is COMPLETED (exit 5 when FAILED or STOPPED)", "JOB-NAME [options]",
+     "Ctrl-C stops waiting (exit 130); the job itself goes on.", opts_wait, cmd_wait},
+    {"steps", "ListPipelineExecutionSteps (every page)", "PIPELINE-EXECUTION-ARN [options]", NULL, opts_steps,
+     cmd_steps},
+    {"validate", "check request parameters without sending them (exit 3 on errors)",
+     "[--operation NAME] [--cli-input-json FILE] [create options]", NULL, opts_validate, cmd_validate},
+    {"pack", "pack a model directory into a reproducible model.tar.gz", "DIR [ARCHIVE] [options]", NULL, opts_pack,
+     cmd_pack},
+    {"inspect", "list an archive and check its layout for a framework", "ARCHIVE [options]",
+     "Exit 3 when the layout check finds errors.", opts_inspect, cmd_inspect},
+    {"extract", "extract an archive safely (exit 7 for unsafe archives)", "ARCHIVE DIR", NULL, opts_extract,
+     cmd_extract},
+    {"digest", "print a file's digest (BLAKE2b-512 by default)", "FILE [--algorithm NAME]", NULL, opts_digest,
+     cmd_digest},
+    {"verify", "check a file against a digest (exit 7 on a mismatch)", "FILE DIGEST", NULL, opts_verify,
+     cmd_verify},
+    {NULL, NULL, NULL, NULL, NULL, NULL}};
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    for (size_t i = a->count; i-- > 0;)
+        if (!strcmp(a->names[i], name))
+            return a->values[i];
+    return NULL;
+}
+
+int cli_has(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
+
+int cli_fail(int code, const char *fmt, ...)
+{
+    cli_progress_end();
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("smneo: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_exit_code(int c)
+{
+    switch (c) {
+    case SMNEO_OK:
+        return EXIT_OK;
+    case SMNEO_EVALIDATION:
+    case SMNEO_EINVAL:
+    case SMNEO_EARCHIVE:
+        return EXIT_VALIDATION;
+    case SMNEO_ESERVICE:
+    case SMNEO_ENOTFOUND:
+    case SMNEO_ETHROTTLED:
+    case SMNEO_EPROTOCOL:
+    case SMNEO_EINUSE:
+    case SMNEO_ELIMIT:
+    case SMNEO_EUNSUPPORTED:
+        return EXIT_SERVICE;
+    case SMNEO_EJOBFAILED:
+    case SMNEO_EJOBSTOPPED:
+        return EXIT_JOB;
+    case SMNEO_ENOCREDENTIALS:
+    case SMNEO_ECREDENTIALS:
+    case SMNEO_ENOREGION:
+    case SMNEO_ECONNECT:
+    case SMNEO_EDNS:
+    case SMNEO_ETLS:
+    case SMNEO_ETIMEOUT:
+    case SMNEO_EAUTH:
+        return EXIT_TRANSPORT;
+    case SMNEO_EDIGEST:
+    case SMNEO_EUNSAFE:
+        return EXIT_INTEGRITY;
+    case SMNEO_ECANCELLED:
+        return cli_interrupted ? EXIT_INTERRUPTED : EXIT_OTHER;
+    default:
+        return EXIT_OTHER;
+    }
+}
+
+int cli_error(const smneo_error *err, int code, const char *what)
+{
+    cli_progress_end();
+    const char *msg = err && err->message ? err->message : smneo_strerror(code);
+    fprintf(stderr, "smneo: %s%s%s", what ? what : "", what ? ": " : "", msg);
+    if (err && err->service_code && !strstr(msg, err->service_code))
+        fprintf(stderr, " (%s)", err->service_code);
+    fputc('\n', stderr);
+    if (err && err->request_id)
+        fprintf(stderr, "smneo: request id %s\n", err->request_id);
+    if (err && err->issues && smneo_issues_count(err->issues) > 0)
+        cli_print_issues(err->issues);
+    return cli_exit_code(code);
+}
+
+/* ---- help ------------------------------------------------------------------------ */
+
+static void print_opts(FILE *f, const cli_opt *o)
+{
+    for (; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-34s %s\n", left, o->help);
+    }
+}
+
+static void usage_main(FILE *f)
+{
+    fprintf(f, "usage: smneo [global options] <command> [options]\n\n"
+               "A client for the Amazon SageMaker Neo compilation API (libsmneo %s).\n\ncommands:\n",
+            smneo_version());
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\nglobal options:\n");
+    print_opts(f, opts_global);
+    fprintf(f, "\nexit status: 0 success, 2 usage, 3 validation, 4 service error, 5 job FAILED or STOPPED,\n"
+               "6 transport or credentials, 7 digest mismatch or unsafe archive, 130 interrupted, 1 other.\n"
+               "`smneo <command> --help` for a command's options; `man smneo` for the manual.\n");
+}
+
+static void usage_command(FILE *f, const cli_command *c)
+{
+    fprintf(f, "usage: smneo %s %s\n\n%s.\n", c->name, c->usage, c->summary);
+    if (c->details)
+        fprintf(f, "%s\n", c->details);
+    fprintf(f, "\noptions:\n");
+    print_opts(f, c->opts);
+    fprintf(f, "\nglobal options:\n");
+    print_opts(f, opts_global);
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name, size_t len)
+{
+    for (const cli_opt *o = opts; o && o->name; o++)
+        if (strlen(o->name) == len && !strncmp(o->name, name, len))
+            return o;
+    return NULL;
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (cli_interrupted) /* a second Ctrl-C: leave at once */
+        _exit(EXIT_INTERRUPTED);
+    cli_interrupted = 1;
+}
+
+int main(int argc, char **argv)
+{
+    static cli_args a; /* zeroed */
+    const cli_command *cmd = NULL;
+    int help = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "-h")) {
+            help = 1;
+            continue;
+        }
+        if (!strcmp(s, "--version")) {
+            printf("smneo %s\n", smneo_version());
+            return EXIT_OK;
+        }
+        if (!strcmp(s, "--")) {
+            for (i++; i < argc; i++) {
+                if (a.npos >= sizeof a.pos / sizeof a.pos[0])
+                    return cli_fail(EXIT_USAGE, "too many arguments");
+                a.pos[a.npos++] = argv[i];
+            }
+            break;
+        }
+        if (s[0] == '-' && s[1] == '-') {
+            const char *name = s + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            const cli_opt *o = find_opt(opts_global, name, len);
+            if (!o && cmd)
+                o = find_opt(cmd->opts, name, len);
+            if (!o) {
+                if (cmd)
+                    return cli_fail(EXIT_USAGE, "unknown option --%.*s for `smneo %s` (see smneo %s --help)",
+                                    (int)len, name, cmd->name, cmd->name);
+                return cli_fail(EXIT_USAGE, "unknown option --%.*s (see smneo --help)", (int)len, name);
+            }
+            const char *val = "1";
+            if (o->arg) {
+                if (eq)
+                    val = eq + 1;
+                else if (i + 1 < argc)
+                    val = argv[++i];
+                else
+                    return cli_fail(EXIT_USAGE, "option --%s needs a value (%s)", o->name, o->arg);
+            } else if (eq) {
+                return cli_fail(EXIT_USAGE, "option --%s takes no value", o->name);
+            }
+            if (a.count >= sizeof a.names / sizeof a.names[0])
+                return cli_fail(EXIT_USAGE, "too many options");
+            a.names[a.count] = o->name;
+            a.values[a.count++] = val;
+            continue;
+        }
+        if (!cmd) {
+            for (const cli_command *c = cli_commands; c->name; c++)
+                if (!strcmp(c->name, s))
+                    cmd = c;
+            if (!cmd) {
+                if (!strcmp(s, "help")) {
+                    usage_main(stdout);
+                    return EXIT_OK;
+                }
+                return cli_fail(EXIT_USAGE, "unknown command `%s` (see smneo --help)", s);
+            }
+            continue;
+        }
+        if (a.npos >= sizeof a.pos / sizeof a.pos[0])
+            return cli_fail(EXIT_USAGE, "too many arguments");
+        a.pos[a.npos++] = s;
+    }
+    if (help || cli_has(&a, "help")) {
+        if (cmd)
+            usage_command(stdout, cmd);
+        else
+            usage_main(stdout);
+        return EXIT_OK;
+    }
+    if (!cmd) {
+        usage_main(stderr);
+        return EXIT_USAGE;
+    }
+    a.endpoint_url = cli_get(&a, "endpoint-url");
+    a.region = cli_get(&a, "region");
+    a.profile = cli_get(&a, "profile");
+    a.quiet = cli_has(&a, "quiet");
+    const char *output = cli_get(&a, "output");
+    if (output && strcmp(output, "json") && strcmp(output, "table"))
+        return cli_fail(EXIT_USAGE, "--output must be json or table, not \"%s\"", output);
+    a.json = output && !strcmp(output, "json");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: sleeps end early */
+    cli_progress_init(a.quiet);
+    int rc = cmd->run(&a);
+    cli_progress_end();
+    if (fflush(stdout) != 0 && rc == EXIT_OK)
+        return cli_fail(EXIT_OTHER, "cannot write the output: %s", strerror(errno));
+    return rc;
+}

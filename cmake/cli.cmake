@@ -1,0 +1,12 @@
+# cmake/cli.cmake: the `smneo` command line tool (cli/*.c) linked to the
+# static libsmneo, its man page, and the CLI test (tests/cli/test_cli.sh,
+# driven against smneo.local).
+file(GLOB SMNEO_CLI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/*.c)
+add_executable(smneo_cli ${SMNEO_CLI_SOURCES})
+set_target_properties(smneo_cli PROPERTIES OUTPUT_NAME smneo RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+target_compile_options(smneo_cli PRIVATE ${SMNEO_WARNINGS})
+target_compile_definitions(smneo_cli PRIVATE _GNU_SOURCE)
+target_link_libraries(smneo_cli PRIVATE smneo_static)
+install(TARGETS smneo_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/cli/smneo.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+
