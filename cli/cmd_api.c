@@ -246,6 +246,8 @@ cJSON *cli_create_params(const cli_args *a, int *code)
             goto fail;
         cli_json_set(p, "Tags", t);
     }
+    if (!cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition")) /* required by the API; compile's default */
+        cli_json_set(p, "StoppingCondition.MaxRuntimeInSeconds", cJSON_CreateNumber(900));
     stringify_member(cJSON_GetObjectItemCaseSensitive(p, "InputConfig"), "DataInputConfig");
     stringify_member(cJSON_GetObjectItemCaseSensitive(p, "OutputConfig"), "CompilerOptions");
     *code = 0;
@@ -427,8 +429,6 @@ int cmd_create(cli_args *a)
     cJSON *p = cli_create_params(a, &code);
     if (!p)
         return code;
-    if (!cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"))
-        cli_json_set(p, "StoppingCondition.MaxRuntimeInSeconds", cJSON_CreateNumber(900));
     char *params = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
     if (!params)
@@ -717,7 +717,10 @@ int cmd_wait(cli_args *a)
         code = cli_fail(EXIT_INTERRUPTED, "interrupted: stopped waiting for %s (the job goes on; `smneo stop %s` "
                                           "stops it)", job, job);
     } else {
-        code = cli_error(&err, rc, rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED ? NULL : "wait");
+        char what[200];
+        snprintf(what, sizeof what, "compilation job %s %s", job,
+                 rc == SMNEO_EJOBFAILED ? "FAILED" : rc == SMNEO_EJOBSTOPPED ? "STOPPED" : "");
+        code = cli_error(&err, rc, rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED ? what : "wait");
     }
     smneo_result_free(res);
     smneo_call_free(call);
