@@ -667,6 +667,59 @@ static void test_edge_target(void)
     CHECK(r.packed == 0); /* an archive is used as it is */
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
+
+    /* Without CompilerOptions a CPU platform gets the validator's warning,
+     * as an event and in the result. */
+    rec_init(&r, lc, local.url);
+    base_options(&o, archive, "/edge/", &r);
+    o.target_device = NULL;
+    o.target_os = "LINUX";
+    o.target_arch = "X86_64";
+    o.data_input_config = "{\"input0\": [1, 3, 224, 224]}";
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_MSG(strstr(r.warnings, "CompilerOptions are highly recommended"), "warnings: %s", r.warnings);
+    int found = 0;
+    const smneo_issues *is = smneo_compile_result_issues(res);
+    for (size_t i = 0; i < smneo_issues_count(is); i++)
+        found |= !strcmp(smneo_issues_at(is, i)->rule, "neo.compiler-options.recommended");
+    CHECK(found);
+    CHECK_MSG(strstr(r.uploaded, "(already there)"), "uploaded: %s", r.uploaded);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+    free(model);
+}
+
+/* ml_inf1 takes CompilerOptions as a JSON string of Neuron flags: the
+ * layout check cannot read that, says so, and the flow goes on. */
+static void test_string_compiler_options(void)
+{
+    char *model = make_model(work, "inf1", "inf1");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-inf1", work) > 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "inf1", &r);
+    o.target_device = "ml_inf1";
+    o.compiler_options = "\"--verbose 1 --num-neuroncores 2\"";
+    o.data_input_config = "{\"input0\": [1, 3, 224, 224]}";
+    o.output_dir = outdir;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_MSG(strstr(r.warnings, "CompilerOptions left out of the model layout check"), "warnings: %s", r.warnings);
+    const smneo_issues *is = smneo_compile_result_issues(res);
+    int found = 0;
+    for (size_t i = 0; i < smneo_issues_count(is); i++)
+        found |= !strcmp(smneo_issues_at(is, i)->rule, "compile.layout-check-skipped") &&
+                 smneo_issues_at(is, i)->severity == SMNEO_SEVERITY_WARNING;
+    CHECK(found);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
     free(outdir);
     free(model);
 }
@@ -968,6 +1021,7 @@ int main(void)
     CHECK(create_bucket(local.url, BUCKET) == 0);
     RUN(test_cloud_target);
     RUN(test_edge_target);
+    RUN(test_string_compiler_options);
     RUN(test_failed_job);
     RUN(test_cancel_stops_job);
     RUN(test_tampered_artifact);
