@@ -652,15 +652,54 @@ static void push_value(lua_State *L, const smneo_value *v)
     lua_remove(L, -2); /* the box: collected later */
 }
 
+/* ResponseMetadata, as the Python binding (and boto3) give it: RequestId,
+ * HTTPStatusCode, HTTPHeaders (lower-case names; repeated headers joined
+ * with ", "), RetryAttempts. */
+static void push_metadata(lua_State *L, const smneo_result *r)
+{
+    const smneo_response *resp = smneo_result_response(r);
+    lua_createtable(L, 0, 4);
+    set_str(L, "RequestId", smneo_result_request_id(r));
+    lua_pushinteger(L, smneo_result_status(r));
+    lua_setfield(L, -2, "HTTPStatusCode");
+    lua_newtable(L);
+    for (size_t i = 0; resp && i < resp->header_count; i++) {
+        const char *name = resp->headers[i].name;
+        const char *val = resp->headers[i].value ? resp->headers[i].value : "";
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (const char *c = name; *c; c++)
+            luaL_addchar(&b, (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32) : *c);
+        luaL_pushresult(&b);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isstring(L, -1)) {
+            lua_pushliteral(L, ", ");
+            lua_pushstring(L, val);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushstring(L, val);
+        }
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "HTTPHeaders");
+    int attempts = smneo_result_attempts(r);
+    lua_pushinteger(L, attempts > 1 ? attempts - 1 : 0);
+    lua_setfield(L, -2, "RetryAttempts");
+}
+
 static void push_result(lua_State *L, const smneo_result *r)
 {
     smneo_value root;
     smneo_result_root(&root, r);
     push_value(L, &root);
-    if (lua_isnil(L, -1)) {
+    if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         lua_newtable(L);
     }
+    push_metadata(L, r);
+    lua_setfield(L, -2, "ResponseMetadata");
 }
 
 /* ---- the client -------------------------------------------------------------- */

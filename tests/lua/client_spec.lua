@@ -48,10 +48,16 @@ describe("smneo client", function()
     assert.is_false(again.retryable)
 
     local stopped = client:stop_compilation_job{ CompilationJobName = "lua-crud" }
+    local md = stopped.ResponseMetadata
+    stopped.ResponseMetadata = nil
     assert.are.same({}, stopped)
+    assert.are.equal(200, md.HTTPStatusCode)
+    assert.truthy(md.RequestId:match("^req%-%d+$"))
+    assert.are.equal(md.RequestId, md.HTTPHeaders["x-amzn-requestid"])
+    assert.are.equal(0, md.RetryAttempts)
     assert.are.equal("STOPPING", client:describe_compilation_job{ CompilationJobName = "lua-crud" }.CompilationJobStatus)
 
-    assert.are.same({}, client:delete_compilation_job{ CompilationJobName = "lua-crud" })
+    assert.are.equal(200, client:delete_compilation_job{ CompilationJobName = "lua-crud" }.ResponseMetadata.HTTPStatusCode)
     local gone = raises(client.describe_compilation_job, client, { CompilationJobName = "lua-crud" })
     assert.are.equal("ResourceNotFound", gone.code)
   end)
@@ -115,6 +121,7 @@ describe("smneo client", function()
     client:create_compilation_job(S.create_params("throttle-2-a"))
     local job = client:describe_compilation_job{ CompilationJobName = "throttle-2-a" }
     assert.are.equal("throttle-2-a", job.CompilationJobName)
+    assert.are.equal(2, job.ResponseMetadata.RetryAttempts)
 
     local once = smneo.client(S.options(srv, { max_attempts = 1 }))
     once:create_compilation_job(S.create_params("throttle-5-b"))
@@ -230,6 +237,8 @@ describe("smneo client", function()
     local body = '{"CompilationJobArn":"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/x"}'
     local res = smneo.parse_response("CreateCompilationJob", 200, { ["x-amzn-RequestId"] = "r1" }, body)
     assert.are.equal("arn:aws:sagemaker:us-east-1:123456789012:compilation-job/x", res.CompilationJobArn)
+    assert.are.equal("r1", res.ResponseMetadata.RequestId)
+    assert.are.equal("r1", res.ResponseMetadata.HTTPHeaders["x-amzn-requestid"])
     local err = raises(client.parse_response, client, "DescribeCompilationJob", 400,
       { ["x-amzn-RequestId"] = "r2" }, '{"__type":"com.amazon.coral#ResourceNotFound","message":"nope"}')
     assert.are.equal("ResourceNotFound", err.code)
