@@ -1,0 +1,44 @@
+# smneo: `make test` runs every suite, `make demo` the main job.
+# Both install the Debian packages they need first (as root, with apt-get).
+
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev \
+  zlib1g-dev libarchive-dev libpcre2-dev libdeflate-dev libb2-dev valgrind \
+  python3 python3-dev python3-pytest lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
+  lua-busted luarocks nginx-extras libnginx-mod-http-lua pigz clang libclang-rt-14-dev
+
+.PHONY: all deps build test test-c test-asan test-python test-lua clean
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@sh tools/run-tests.sh python lua
+
+test-c: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The C suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSMNEO_SANITIZE=ON -DSMNEO_BUILD_LUA=OFF
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
+
+test-python: build
+	@sh tools/run-tests.sh python
+
+test-lua: build
+	@sh tools/run-tests.sh lua
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
