@@ -198,9 +198,13 @@ static int extract_one(smneo__areader *r, struct archive *disk, struct archive_e
         archive_entry_set_uid(e, getuid());
         archive_entry_set_gid(e, getgid());
         int wr = archive_write_header(disk, e);
-        if (wr < ARCHIVE_WARN)
+        if (wr < ARCHIVE_WARN) {
+            int en = archive_errno(disk);
+            if (en == ENOSPC || en == EIO || en == EDQUOT || en == EROFS || en == EACCES)
+                return smneo__error(err, SMNEO_EIO, "cannot extract %s: %s", name, archive_error_string(disk));
             return smneo__error(err, SMNEO_EUNSAFE, "refused: cannot extract %s: %s", name,
                                 archive_error_string(disk));
+        }
         if (ft == AE_IFREG && !hl) {
             const void *buf;
             size_t size;
