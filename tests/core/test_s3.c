@@ -552,10 +552,12 @@ static void test_headers_sent(void)
     o.content_digest = "0123abcd";
     smneo_error err = SMNEO_ERROR_INIT;
     CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/model.tar.gz", &o, &err), 0);
+    pthread_mutex_lock(&s.mu); /* the handler ran on the server's threads */
     CHECK_STR(s.put_sse, "aws:kms");
     CHECK_STR(s.put_kms, "arn:aws:kms:us-east-1:123456789012:key/k-1");
     CHECK_STR(s.put_meta, "0123abcd");
     CHECK_STR(s.put_sha, s.put_body_sha); /* plain HTTP signs the real SHA-256 */
+    pthread_mutex_unlock(&s.mu);
 
     /* Multipart: SSE and metadata on CreateMultipartUpload only; the parts'
      * ETags in order in CompleteMultipartUpload; the upload id encoded. */
@@ -565,6 +567,7 @@ static void test_headers_sent(void)
     CHECK_INT(smneo_s3_upload(c, mid, "s3://bucket/mid", &o, &err), 0);
     if (err.message)
         fprintf(stderr, "%s\n", err.message);
+    pthread_mutex_lock(&s.mu);
     CHECK_STR(s.create_sse, "aws:kms");
     CHECK_STR(s.create_kms, "arn:aws:kms:us-east-1:123456789012:key/k-1");
     CHECK_STR(s.create_meta, "0123abcd");
@@ -573,6 +576,7 @@ static void test_headers_sent(void)
     CHECK(strstr(s.complete_body, "<Part><ETag>&quot;etag-1&quot;</ETag><PartNumber>1</PartNumber></Part>"
                                   "<Part><ETag>&quot;etag-2&quot;</ETag><PartNumber>2</PartNumber></Part>"
                                   "<Part><ETag>&quot;etag-3&quot;</ETag><PartNumber>3</PartNumber></Part>") != NULL);
+    pthread_mutex_unlock(&s.mu);
     smneo_error_clear(&err);
     smneo_client_free(c);
     test_http_server_stop(srv);
