@@ -594,9 +594,12 @@ static int create(cx *x, smneo_call *call, const char *job, const char *params)
     smneo_result *res = NULL;
     int rc = call_once(x, &res, call, 1, &x->e);
     smneo_result_free(res);
-    if (rc == SMNEO_EINUSE && x->e.attempts > 1) {
+    if (rc == SMNEO_EINUSE) {
         /* An earlier attempt may have created the job before its answer was
-         * lost: it is ours when its settings are the ones we sent. */
+         * lost: it is ours when its settings are the ones we sent. Not only
+         * after a retry of ours: libcurl itself resends a request once on a
+         * reused connection that closed without an answer, and the name is
+         * fresh (time and random suffix), so any conflict is worth a look. */
         smneo_result *d = NULL;
         smneo_error de = SMNEO_ERROR_INIT;
         if (job_call(x, &d, "DescribeCompilationJob", job, &de) == 0) {

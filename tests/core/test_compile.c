@@ -18,8 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
 #include "compile_internal.h"
 #include "harness.h"
+#include "httpserver.h"
 #include "smneo.h"
 
 /* ---- servers ---------------------------------------------------------------- */
@@ -962,6 +967,223 @@ static void test_bad_options(void)
     free(model);
 }
 
+
+/* ---- a scripted SageMaker (S3 stays smneo.local) ------------------------------- */
+
+typedef struct fake_sm {
+    pthread_mutex_t lock;
+    const char *digest;     /* ModelDigests.ArtifactDigest; NULL: none */
+    const char *artifact;   /* ModelArtifacts.S3ModelArtifacts; NULL: none */
+    const char *role;       /* RoleArn described */
+    int conflict;           /* 1: the first create is answered by a closed connection, the next by ResourceInUse */
+    int creates, stops;
+    char input_uri[512], output_uri[512], fw[32], device[32];
+} fake_sm;
+
+static char *str_of(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void fake_handle(const test_http_request *req, test_http_response *resp, void *payload)
+{
+    fake_sm *f = payload;
+    const char *target = test_http_header(req, "X-Amz-Target");
+    const char *op = target && strchr(target, '.') ? strchr(target, '.') + 1 : "";
+    cJSON *in = cJSON_ParseWithLength(req->body, req->body_len);
+    snprintf(resp->headers, sizeof resp->headers,
+             "Content-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: fake\r\n");
+    resp->status = 200;
+    cJSON *out = cJSON_CreateObject();
+    pthread_mutex_lock(&f->lock);
+    if (!strcmp(op, "CreateCompilationJob")) {
+        int n = ++f->creates;
+        snprintf(f->input_uri, sizeof f->input_uri, "%s", str_of(in, "InputConfig", "S3Uri"));
+        snprintf(f->output_uri, sizeof f->output_uri, "%s", str_of(in, "OutputConfig", "S3OutputLocation"));
+        snprintf(f->fw, sizeof f->fw, "%s", str_of(in, "InputConfig", "Framework"));
+        snprintf(f->device, sizeof f->device, "%s", str_of(in, "OutputConfig", "TargetDevice"));
+        if (f->conflict && n == 1) {
+            resp->status = 0;
+        } else if (f->conflict) {
+            resp->status = 400;
+            cJSON_AddStringToObject(out, "__type", "ResourceInUse");
+            cJSON_AddStringToObject(out, "message", "Resource Already Exists: Compilation job with name x already "
+                                                    "exists. Choose a different name.");
+        } else {
+            cJSON_AddStringToObject(out, "CompilationJobArn", "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/x");
+        }
+    } else if (!strcmp(op, "DescribeCompilationJob")) {
+        cJSON_AddStringToObject(out, "CompilationJobName", str_of(in, "CompilationJobName", NULL));
+        cJSON_AddStringToObject(out, "CompilationJobStatus", "COMPLETED");
+        cJSON_AddStringToObject(out, "FailureReason", "");
+        cJSON_AddStringToObject(out, "RoleArn", f->role);
+        cJSON *ic = cJSON_AddObjectToObject(out, "InputConfig");
+        cJSON_AddStringToObject(ic, "S3Uri", f->input_uri);
+        cJSON_AddStringToObject(ic, "Framework", f->fw);
+        cJSON *oc = cJSON_AddObjectToObject(out, "OutputConfig");
+        cJSON_AddStringToObject(oc, "S3OutputLocation", f->output_uri);
+        cJSON_AddStringToObject(oc, "TargetDevice", f->device);
+        if (f->artifact)
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(out, "ModelArtifacts"), "S3ModelArtifacts", f->artifact);
+        if (f->digest)
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(out, "ModelDigests"), "ArtifactDigest", f->digest);
+    } else if (!strcmp(op, "StopCompilationJob")) {
+        f->stops++;
+    } else {
+        resp->status = 400;
+        cJSON_AddStringToObject(out, "__type", "UnknownOperationException");
+    }
+    pthread_mutex_unlock(&f->lock);
+    resp->body = cJSON_PrintUnformatted(out);
+    resp->body_len = strlen(resp->body);
+    cJSON_Delete(out);
+    cJSON_Delete(in);
+}
+
+static smneo_client *split_client(const char *sm_url, const char *s3_url)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.endpoint_url = sm_url;
+    o.s3_endpoint_url = s3_url;
+    o.access_key_id = "test";
+    o.secret_access_key = "test";
+    o.retry_backoff_scale = 0.01;
+    smneo_client *c = NULL;
+    smneo_client_new(&c, &o, NULL);
+    return c;
+}
+
+static int has_rule(const smneo_issues *is, const char *rule)
+{
+    for (size_t i = 0; i < smneo_issues_count(is); i++)
+        if (!strcmp(smneo_issues_at(is, i)->rule, rule) && smneo_issues_at(is, i)->severity == SMNEO_SEVERITY_WARNING)
+            return 1;
+    return 0;
+}
+
+static void test_digest_forms_and_missing_artifacts(void)
+{
+    fake_sm f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.lock, NULL);
+    f.role = ROLE;
+    test_http_server *srv = test_http_server_start(fake_handle, &f);
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    smneo_client *c = split_client(test_http_server_url(srv), local.url);
+    /* A compiled artifact the fake service points at. */
+    char *model = make_model(work, "fake-sm", "fake");
+    char arch[1024];
+    snprintf(arch, sizeof arch, "%s/fake-compiled.tar.gz", work);
+    smneo_artifact_pack_result *pr = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_artifact_pack(&pr, model, arch, NULL, &err) == 0);
+    const char *art_uri = "s3://" BUCKET "/fake/compiled/fake-compiled.tar.gz";
+    CHECK(smneo_s3_upload(c, arch, art_uri, NULL, &err) == 0);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-fake", work) > 0);
+    rec r;
+    smneo_compile_options o;
+    smneo_compile_result *res = NULL;
+
+    /* A digest form smneo cannot interpret: a warning, not a failure. */
+    f.artifact = art_uri;
+    f.digest = "md5:0123456789abcdef";
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    o.output_dir = outdir;
+    o.extract = 1;
+    int rc = smneo_compile(&res, c, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK(res && smneo_compile_result_digest_verified(res) == 0);
+    CHECK(res && has_rule(smneo_compile_result_issues(res), "compile.digest-form"));
+    CHECK_MSG(strstr(r.warnings, "md5:0123456789abcdef") && strstr(r.warnings, "not verified"), "warnings: %s",
+              r.warnings);
+    CHECK(r.verified[0] == '\0');
+    CHECK(res && smneo_compile_result_extracted_dir(res) && file_exists(smneo_compile_result_extracted_dir(res)));
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    /* The right digest in algorithm:hex form verifies. */
+    char dig[160];
+    snprintf(dig, sizeof dig, "blake2b:%s", pr ? smneo_artifact_pack_result_digest(pr) : "");
+    f.digest = dig;
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, c, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK(res && smneo_compile_result_digest_verified(res) == 1);
+    CHECK_STR(r.verified, dig);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    /* No digest at all: a warning. */
+    f.digest = NULL;
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, c, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK(res && !smneo_compile_result_digest_verified(res) &&
+          has_rule(smneo_compile_result_issues(res), "compile.digest-missing"));
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    /* No ModelArtifacts: "compiled artifact not found at <output location>". */
+    f.artifact = NULL;
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, c, &o, &err);
+    CHECK_INT(rc, SMNEO_ENOTFOUND);
+    char expect[512];
+    snprintf(expect, sizeof expect, "download: compiled artifact not found at s3://%s/fake/%s/output", BUCKET, r.job);
+    CHECK_MSG(err.message && strstr(err.message, expect) == err.message, "message: %s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+
+    /* A create retried after a lost answer meets ResourceInUse for a job
+     * that is not ours (another role): the conflict is reported. */
+    f.artifact = art_uri;
+    f.conflict = 1;
+    f.creates = 0;
+    f.role = "arn:aws:iam::123456789012:role/SomeoneElse";
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    rc = smneo_compile(&res, c, &o, &err);
+    CHECK_INT(rc, SMNEO_EINUSE);
+    CHECK_INT(f.creates, 2);
+    CHECK_MSG(err.message && strstr(err.message, "create: Resource Already Exists") == err.message, "message: %s",
+              err.message ? err.message : "");
+    CHECK(r.job[0] == '\0'); /* no CREATED event */
+    smneo_error_clear(&err);
+
+    /* The same, but the job is ours: the flow goes on. */
+    f.creates = 0;
+    f.role = ROLE;
+    rec_init(&r, c, local.url);
+    base_options(&o, model, "fake", &r);
+    o.output_dir = outdir;
+    rc = smneo_compile(&res, c, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(f.creates, 2);
+    CHECK(f.stops == 0);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    smneo_artifact_pack_result_free(pr);
+    smneo_client_free(c);
+    test_http_server_stop(srv);
+    pthread_mutex_destroy(&f.lock);
+    free(outdir);
+    free(model);
+}
+
 /* ---- moto -------------------------------------------------------------------------- */
 
 static void test_moto(void)
@@ -1028,6 +1250,7 @@ int main(void)
     RUN(test_lost_create_answer);
     RUN(test_layout_error_uploads_nothing);
     RUN(test_bad_options);
+    RUN(test_digest_forms_and_missing_artifacts);
     smneo_client_free(lc);
     stop_server(&local);
     RUN(test_moto);
