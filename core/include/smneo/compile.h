@@ -5,8 +5,9 @@
  *    checked for the framework and target; a .tar.gz is inspected as is;
  *    layout errors stop the flow before anything is uploaded;
  * 2. the full CreateCompilationJob request is validated (the client's mode);
- * 3. the archive is uploaded to s3://bucket/prefix/<name>/model.tar.gz,
- *    skipped when an object with the same BLAKE2b digest is there already;
+ * 3. the archive is uploaded to s3://bucket/prefix/<digest[0:16]>/model.tar.gz
+ *    (content-addressed), skipped when the object there carries the same
+ *    BLAKE2b digest; the job's output goes to s3://bucket/prefix/<job>/output;
  * 4. the job is created (a unique name from job_name, or from the model's
  *    base name, within 63 characters); a create retried after a timeout that
  *    meets ResourceInUse is recognised as our own job when its settings
@@ -17,8 +18,9 @@
  *    that cannot be interpreted is a warning event); optionally extracted
  *    safely;
  * 6. FAILED is SMNEO_EJOBFAILED with the FailureReason; a cancel from the
- *    callback (Ctrl-C in a binding) stops the job unless stop_on_cancel is 0.
- */
+ *    callback (Ctrl-C in a binding) or the waiter's timeout stops the job
+ *    unless keep_job_on_cancel is 1.
+ * Details (naming, S3 layout, verification, cancel): docs/compile.md. */
 #ifndef SMNEO_COMPILE_H
 #define SMNEO_COMPILE_H
 
