@@ -882,7 +882,7 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         goto done;
 
     /* 2. names and the validated request */
-    base = model_base_name(o->job_name ? o->job_name : o->model);
+    base = o->job_name ? smneo__strdup(o->job_name) : model_base_name(o->model);
     x.r->job_name = smneo__compile_job_name(base, smneo__now(), random16());
     const char *pp = o->s3_prefix ? o->s3_prefix : "smneo";
     while (*pp == '/')

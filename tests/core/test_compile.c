@@ -648,13 +648,14 @@ static void test_edge_target(void)
     o.target_arch = "ARM64";
     o.compiler_options = "{\"mcpu\": \"cortex-a72\"}";
     o.data_input_config = "{\"input0\": [1, 3, 224, 224]}";
-    o.job_name = "edge job";
+    o.job_name = "edge job/v1.tar.gz";
     o.output_dir = outdir;
     smneo_compile_result *res = NULL;
     int rc = smneo_compile(&res, lc, &o, &err);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
     if (res) {
-        CHECK(strncmp(smneo_compile_result_job_name(res), "edge-job-", 9) == 0);
+        CHECK_MSG(strncmp(smneo_compile_result_job_name(res), "edge-job-v1-tar-gz-2", 20) == 0, "job %s",
+                  smneo_compile_result_job_name(res));
         CHECK_STR(job_status(res), "COMPLETED");
         CHECK(smneo_compile_result_digest_verified(res));
         char expect[1200];
@@ -804,6 +805,30 @@ static void test_cancel_stops_job(void)
     CHECK_MSG(err.message && strstr(err.message, "left running"), "message: %s", err.message ? err.message : "(null)");
     st = describe_status(lc, r.job);
     CHECK_MSG(st && strcmp(st, "STOPPING") && strcmp(st, "STOPPED"), "status %s", st ? st : "(null)");
+    free(st);
+    smneo_error_clear(&err);
+    free(model);
+}
+
+/* The waiter's timeout stops the job, like a cancel. */
+static void test_timeout_stops_job(void)
+{
+    char *model = make_model(work, "slowjob", "timeout");
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "timeout", &r);
+    o.timeout = 0.3; /* the local job takes 1 s */
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_EWAITTIMEOUT);
+    CHECK(res == NULL);
+    CHECK(r.stopping == 1);
+    CHECK_MSG(err.message && strstr(err.message, "wait: ") == err.message && strstr(err.message, "is being stopped"),
+              "message: %s", err.message ? err.message : "(null)");
+    char *st = describe_status(lc, r.job);
+    CHECK_MSG(st && (!strcmp(st, "STOPPING") || !strcmp(st, "STOPPED")), "status %s", st ? st : "(null)");
     free(st);
     smneo_error_clear(&err);
     free(model);
@@ -1246,6 +1271,7 @@ int main(void)
     RUN(test_string_compiler_options);
     RUN(test_failed_job);
     RUN(test_cancel_stops_job);
+    RUN(test_timeout_stops_job);
     RUN(test_tampered_artifact);
     RUN(test_lost_create_answer);
     RUN(test_layout_error_uploads_nothing);
