@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 #include "smneo.h"
 
@@ -939,6 +941,72 @@ static void test_digest(void)
     smneo_error_clear(&err);
 }
 
+/* The shared fixtures every layer reads: tests/fixtures/artifacts/cases.json. */
+static void test_fixture_cases(void)
+{
+    char *text = smneo_test_read_file(smneo_test_fixture("artifacts/cases.json"), NULL);
+    CHECK(text != NULL);
+    cJSON *cases = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(cJSON_IsArray(cases) && cJSON_GetArraySize(cases) >= 8);
+    cJSON *c;
+    int k = 0;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *file = cJSON_GetObjectItem(c, "file")->valuestring;
+        char path[4096];
+        snprintf(path, sizeof path, "%s", smneo_test_fixture("artifacts/"));
+        strncat(path, file, sizeof path - strlen(path) - 1);
+        cJSON *fw = cJSON_GetObjectItem(c, "framework");
+        cJSON *members = cJSON_GetObjectItem(c, "members");
+        smneo_inspect_options o = SMNEO_INSPECT_OPTIONS_INIT;
+        o.framework = cJSON_IsString(fw) ? fw->valuestring : NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        smneo_artifact_inspection *in = NULL;
+        int rc = smneo_artifact_inspect(&in, path, &o, &err);
+        if (!cJSON_IsArray(members)) {
+            CHECK_MSG(rc == SMNEO_EARCHIVE, "%s: inspect rc %d", file, rc);
+        } else {
+            CHECK_MSG(rc == 0, "%s: inspect: %s", file, err.message);
+            CHECK_MSG(in && (int)smneo_artifact_inspection_member_count(in) == cJSON_GetArraySize(members), "%s",
+                      file);
+            for (int i = 0; in && i < cJSON_GetArraySize(members); i++) {
+                cJSON *m = cJSON_GetArrayItem(members, i);
+                const smneo_artifact_member *am = smneo_artifact_inspection_member_at(in, (size_t)i);
+                CHECK_MSG(am && strcmp(am->name, cJSON_GetArrayItem(m, 0)->valuestring) == 0 &&
+                              strcmp(smneo_member_type_name(am->type), cJSON_GetArrayItem(m, 1)->valuestring) == 0 &&
+                              am->size == (uint64_t)cJSON_GetArrayItem(m, 2)->valuedouble,
+                          "%s: member %d", file, i);
+            }
+            CHECK_MSG(in && smneo_artifact_inspection_single_gzip_member(in) ==
+                                cJSON_IsTrue(cJSON_GetObjectItem(c, "single_gzip_member")),
+                      "%s: single_gzip_member", file);
+            cJSON *rules = cJSON_GetObjectItem(c, "rules");
+            const smneo_issues *is = in ? smneo_artifact_inspection_issues(in) : NULL;
+            CHECK_MSG((int)smneo_issues_count(is) == cJSON_GetArraySize(rules), "%s: %zu issues", file,
+                      smneo_issues_count(is));
+            cJSON *r;
+            cJSON_ArrayForEach(r, rules) CHECK_MSG(in && has_issue(in, r->valuestring, NULL), "%s: no %s", file,
+                                                   r->valuestring);
+            if (in && (int)smneo_issues_count(is) != cJSON_GetArraySize(rules))
+                dump_issues(in);
+        }
+        smneo_artifact_inspection_free(in);
+        const char *want = cJSON_GetObjectItem(c, "extract")->valuestring;
+        int code = strcmp(want, "OK") == 0 ? 0 : strcmp(want, "EUNSAFE") == 0 ? SMNEO_EUNSAFE : SMNEO_EARCHIVE;
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", P("fx%d", k++));
+        sh("mkdir -p '%s'", parent);
+        char dest[4200];
+        snprintf(dest, sizeof dest, "%s/out", parent);
+        rc = smneo_artifact_extract(path, dest, NULL, &err);
+        CHECK_MSG(rc == code, "%s: extract rc %d, expected %s (%s)", file, rc, want, err.message ? err.message : "");
+        CHECK_MSG(count_dir(parent) == (code == 0 ? 1 : 0), "%s: leftovers", file);
+        smneo_error_clear(&err);
+    }
+    cJSON_Delete(cases);
+}
+
 int main(void)
 {
     T = smneo_test_tmpdir();
@@ -954,6 +1022,7 @@ int main(void)
     RUN(test_corrupt_and_multimember);
     RUN(test_layouts);
     RUN(test_digest);
+    RUN(test_fixture_cases);
     RUN(test_big_sparse);
     if (smneo_test_failed == 0)
         smneo_test_rmtree(T);
