@@ -86,12 +86,38 @@ static int blocking_transport_new(smneo_transport **out, const smneo_curl_option
     return rc;
 }
 
-static int blocking_call(smneo_result **out, smneo_client *c, const char *op, const char *json, size_t len,
-                         smneo_error *err)
+/* Runs a call's steps without the GIL until it needs to sleep, has an event
+ * or is done; SEND steps are sent with our transport. */
+static void steps_nogil(smneo_call *call, smneo_transport *t, smneo_step *step)
+{
+    for (;;) {
+        smneo_call_next(call, step);
+        if (step->kind != SMNEO_STEP_SEND)
+            return;
+        smneo_response *resp = NULL;
+        smneo_error terr = SMNEO_ERROR_INIT;
+        int rc = smneo_transport_send(t, step->request, &resp, &terr);
+        smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
+        smneo_error_clear(&terr);
+    }
+}
+
+static void blocking_steps(smneo_call *call, smneo_transport *t, smneo_step *step)
+{
+    Py_BEGIN_ALLOW_THREADS
+    steps_nogil(call, t, step);
+    Py_END_ALLOW_THREADS
+}
+
+/* Creates a call and runs it up to its first sleep, event or end. */
+static int blocking_call_start(smneo_call **out, smneo_client *c, smneo_transport *t, const char *op,
+                               const char *json, size_t len, smneo_step *step, smneo_error *err)
 {
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = smneo_client_call(out, c, op, json, len, err);
+    rc = smneo_call_new(out, c, op, json, len, err);
+    if (rc == 0)
+        steps_nogil(*out, t, step);
     Py_END_ALLOW_THREADS
     return rc;
 }
@@ -106,22 +132,6 @@ static int blocking_build(smneo_request **out, smneo_client *c, const char *op, 
     return rc;
 }
 
-static void blocking_run(smneo_call *call, smneo_step *step)
-{
-    Py_BEGIN_ALLOW_THREADS
-    smneo_call_run(call, step);
-    Py_END_ALLOW_THREADS
-}
-
-static int blocking_send(smneo_transport *t, const smneo_request *req, smneo_response **out, smneo_error *err)
-{
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = smneo_transport_send(t, req, out, err);
-    Py_END_ALLOW_THREADS
-    return rc;
-}
-
 static void blocking_sleep(long ms)
 {
     Py_BEGIN_ALLOW_THREADS
@@ -129,6 +139,23 @@ static void blocking_sleep(long ms)
     while (nanosleep(&ts, &ts) == -1)
         ;
     Py_END_ALLOW_THREADS
+}
+
+/* Drives a call until an event or its end, sleeping (in <= 200 ms steps, as
+ * the core asks) without the GIL and checking for Ctrl-C between steps.
+ * `step` may already hold the call's current step (have_step). Returns -1
+ * with an exception set when a signal handler raised. */
+static int drive(smneo_call *call, smneo_transport *t, smneo_step *step, int have_step)
+{
+    if (!have_step)
+        blocking_steps(call, t, step);
+    while (step->kind == SMNEO_STEP_SLEEP) {
+        blocking_sleep(step->sleep_ms);
+        if (PyErr_CheckSignals())
+            return -1;
+        blocking_steps(call, t, step);
+    }
+    return 0;
 }
 
 /* ---- Client ----------------------------------------------------------------- */
@@ -411,9 +438,18 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     const char *json = smneo_jsonw_data(w, &len);
     smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = blocking_call(&res, self->client, operation, json, len, &err);
+    smneo_call *call = NULL;
+    smneo_step step;
+    int rc = blocking_call_start(&call, self->client, self->transport, operation, json, len, &step, &err);
     smneo_jsonw_free(w);
-    PyObject *out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts) : smneo_py_result(st, res);
+    PyObject *out = NULL;
+    if (rc) {
+        smneo_py_raise(st, rc, &err, operation, self->max_attempts);
+    } else if (drive(call, self->transport, &step, 1) == 0) { /* else Ctrl-C during a retry's back-off */
+        rc = smneo_call_result(call, &res, &err);
+        out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts) : smneo_py_result(st, res);
+    }
+    smneo_call_free(call);
     smneo_result_free(res);
     smneo_error_clear(&err);
     leave(self);
@@ -640,16 +676,9 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     PyObject *out = NULL;
     for (;;) {
         smneo_step step;
-        smneo_call_next(call, &step);
-        if (step.kind == SMNEO_STEP_SEND) {
-            smneo_response *resp = NULL;
-            smneo_error terr = SMNEO_ERROR_INIT;
-            int trc = blocking_send(self->transport, step.request, &resp, &terr);
-            smneo_call_feed(call, trc ? NULL : resp, trc, terr.message);
-            smneo_error_clear(&terr);
-        } else if (step.kind == SMNEO_STEP_SLEEP) {
-            blocking_sleep(step.sleep_ms);
-        } else if (step.kind == SMNEO_STEP_EVENT) {
+        if (drive(call, self->transport, &step, 0))
+            break; /* KeyboardInterrupt (or whatever a signal handler raised) propagates */
+        if (step.kind == SMNEO_STEP_EVENT) {
             if (step.event == SMNEO_EVENT_STATUS && callback != Py_None) {
                 const smneo_result *page = smneo_call_page(call);
                 PyObject *desc = page ? smneo_py_result(st, page) : (Py_INCREF(Py_None), Py_None);
@@ -689,7 +718,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
             break;
         }
         if (PyErr_CheckSignals())
-            break; /* KeyboardInterrupt (or whatever a handler raised) propagates */
+            break;
     }
     smneo_call_free(call);
     leave(self);
@@ -807,8 +836,10 @@ static PyObject *paginate_next(PaginateObject *self)
     smneo_state *st = self->client->st;
     smneo_step step;
     self->busy = 1;
-    blocking_run(self->call, &step);
+    int drc = drive(self->call, self->client->transport, &step, 0);
     self->busy = 0;
+    if (drc)
+        return NULL; /* Ctrl-C while backing off: the run can continue with next() */
     if (step.kind == SMNEO_STEP_EVENT) {
         if (step.event == SMNEO_EVENT_ITEM) {
             smneo_value v;

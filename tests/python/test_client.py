@@ -492,6 +492,23 @@ def test_waiter_ctrl_c_interrupts_promptly(client, fake):
     assert client.wait_for_compilation_job("job-1", delay=0.01)["CompilationJobStatus"] == "COMPLETED"
 
 
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_interrupts_retry_back_off(fake, isolated_env):
+    fake.handlers["DescribeCompilationJob"] = lambda req: (500, {"__type": "InternalFailure", "message": "x"})
+    with make_client(fake.url, max_attempts=12, _retry_backoff_scale=1.0) as c:
+        timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                c.describe_compilation_job(CompilationJobName="job-1")
+        finally:
+            timer.cancel()
+        assert time.monotonic() - t0 < 1.5
+        fake.handlers.pop("DescribeCompilationJob")
+        assert c.describe_compilation_job(CompilationJobName="job-1")["CompilationJobName"] == "job-1"
+
+
 # ---- against smneo.local (the project's full local endpoint) -------------------------
 
 def test_lifecycle_against_smneo_local(isolated_env):

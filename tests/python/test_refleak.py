@@ -41,14 +41,14 @@ def _window(fn, rounds):
 
 def _check(fn, warmup=60, rounds=ROUNDS):
     """A leak grows in every window; one-time caches (interned names, lazily
-    imported modules, thread-pool warm-up) only in the first. Two windows must
-    both grow for a failure."""
+    imported modules, thread-pool warm-up) and free lists only in some. All
+    three windows must grow for a failure."""
     for _ in range(warmup):
         fn()
-    first = _window(fn, rounds)
-    second = _window(fn, rounds)
-    grown = min(first[0], second[0])
-    objects = min(first[1], second[1])
+    windows = [_window(fn, rounds) for _ in range(3)]
+    first, second = windows[0], windows[1:]
+    grown = min(w[0] for w in windows)
+    objects = min(w[1] for w in windows)
     # one leaked small object per call would be ROUNDS * 50+ bytes in each window;
     # free lists and in-flight server work make a bounded noise of a few kB
     assert grown < ROUNDS * 25, (first, second)
