@@ -831,6 +831,7 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         goto done;
 
     /* 1. the archive */
+    progress_ctx pack_progress = {&x, SMNEO_COMPILE_EVENT_PACK};
     struct stat st;
     if (stat(o->model, &st)) {
         rc = fail(&x, errno == ENOENT ? SMNEO_EINVAL : SMNEO_EIO, "pack", "cannot read model \"%s\": %s",
@@ -850,9 +851,11 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         archive_tmp = join_path(tmpdir, "model.tar.gz");
         smneo_artifact_pack_result *pr = NULL;
         smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
+        po.progress = on_progress;
+        po.progress_payload = &pack_progress;
         rc = archive_tmp ? smneo_artifact_pack(&pr, o->model, archive_tmp, &po, &x.e) : SMNEO_ENOMEM;
         if (rc) {
-            rc = fail_step(&x, "pack", rc);
+            rc = rc == SMNEO_ECANCELLED ? cancelled(&x, "pack") : fail_step(&x, "pack", rc);
             goto done;
         }
         digest = smneo__strdup(smneo_artifact_pack_result_digest(pr));
@@ -864,9 +867,12 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         }
     } else if (S_ISREG(st.st_mode)) {
         archive = o->model;
-        rc = smneo_artifact_digest(&digest, archive, "blake2b", NULL, &x.e);
+        smneo_digest_options dop = SMNEO_DIGEST_OPTIONS_INIT;
+        dop.progress = on_progress;
+        dop.progress_payload = &pack_progress;
+        rc = smneo_artifact_digest(&digest, archive, "blake2b", &dop, &x.e);
         if (rc) {
-            rc = fail_step(&x, "digest", rc);
+            rc = rc == SMNEO_ECANCELLED ? cancelled(&x, "digest") : fail_step(&x, "digest", rc);
             goto done;
         }
     } else {

@@ -310,9 +310,10 @@ typedef struct rec {
     char uploaded[512];
     char verified[160];
     char warnings[2048];
-    int packed, upload_events, download_events, stopping, waiting;
+    int packed, pack_events, upload_events, download_events, stopping, waiting;
     const char *cancel_on;  /* cancel at this status */
     int cancel_packed;      /* cancel at PACKED */
+    int cancel_pack_progress; /* cancel at the first PACK progress */
     int tamper;             /* overwrite the artifact at COMPLETED */
     int break_input;        /* replace the input archive at CREATED */
     char input_key_url[512];
@@ -336,6 +337,11 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     case SMNEO_COMPILE_EVENT_UPLOAD:
         r->upload_events++;
         break;
+    case SMNEO_COMPILE_EVENT_PACK:
+        r->pack_events++;
+        if (ev->total == 0 || ev->done > ev->total)
+            r->last_kind_ok = 0;
+        return r->cancel_pack_progress;
     case SMNEO_COMPILE_EVENT_UPLOADED:
         snprintf(r->uploaded, sizeof r->uploaded, "%s", ev->message);
         break;
@@ -602,6 +608,7 @@ static void test_cloud_target(void)
         CHECK(smneo_compile_result_issues(res) != NULL);
     }
     CHECK(r.packed == 1);
+    CHECK(r.pack_events > 0);
     CHECK(r.upload_events > 0);
     CHECK(r.download_events > 0);
     CHECK_MSG(strstr(r.statuses, "COMPLETED,") != NULL, "statuses %s", r.statuses);
@@ -671,6 +678,7 @@ static void test_edge_target(void)
               smneo_value_get(&os, &tp, "Arch") == 0 && !strcmp(smneo_value_string(&os), "ARM64"));
     }
     CHECK(r.packed == 0); /* an archive is used as it is */
+    CHECK(r.pack_events > 0);  /* ... and hashed */
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
 
@@ -987,6 +995,15 @@ static void test_bad_options(void)
     base_options(&o, model, "opts", &r);
     CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_ECANCELLED);
     CHECK(r.packed == 1 && r.uploaded[0] == '\0' && r.job[0] == '\0');
+    CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+
+    /* ... and while packing. */
+    rec_init(&r, lc, local.url);
+    r.cancel_pack_progress = 1;
+    base_options(&o, model, "opts", &r);
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_ECANCELLED);
+    CHECK(r.pack_events == 1 && r.packed == 0 && r.uploaded[0] == '\0');
     CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
     smneo_error_clear(&err);
     free(model);

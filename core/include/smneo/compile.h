@@ -40,9 +40,10 @@ typedef enum {
     SMNEO_COMPILE_EVENT_VERIFIED = 7,    /* message: the digest */
     SMNEO_COMPILE_EVENT_WARNING = 8,     /* message: what to know */
     SMNEO_COMPILE_EVENT_STOPPING = 9,    /* message: job name (cancelled: stopping the job) */
-    SMNEO_COMPILE_EVENT_WAITING = 10     /* between polls and retries, about every 200 ms; message: the
+    SMNEO_COMPILE_EVENT_WAITING = 10,    /* between polls and retries, about every 200 ms; message: the
                                             last status ("" before the first); lets a binding deliver
                                             Ctrl-C by returning non-zero */
+    SMNEO_COMPILE_EVENT_PACK = 11        /* done/total bytes packed (a directory) or hashed (an archive) */
 } smneo_compile_event_kind;
 
 typedef struct smneo_compile_event {
