@@ -42,6 +42,7 @@ else:
         SmneoError,
         SSLError,
         UnsafeArchiveError,
+        ValidationWarning,
         WaiterCancelled,
         WaiterError,
         WaiterTimeout,
@@ -63,5 +64,6 @@ else:
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped", "WaiterTimeout",
-        "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError", "artifact",
+        "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError", "ValidationWarning",
+        "artifact",
     ] + sorted(_smneo._modeled_errors)

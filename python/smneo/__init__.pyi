@@ -7,6 +7,7 @@ from ._smneo import (
     ArtifactError as ArtifactError,
     DigestMismatchError as DigestMismatchError,
     UnsafeArchiveError as UnsafeArchiveError,
+    ValidationWarning as ValidationWarning,
     ClientError as ClientError,
     CompilationJobFailed as CompilationJobFailed,
     CompilationJobStopped as CompilationJobStopped,

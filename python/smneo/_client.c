@@ -18,6 +18,8 @@ typedef struct {
     int users;                   /* calls in flight + live iterators (GIL-protected) */
     int closed;
     int max_attempts;
+    int validation;               /* smneo_validation_mode */
+    int allow_unknown;
     PyObject *region, *endpoint; /* str, for repr and meta */
     PyObject *weakrefs;
 } ClientObject;
@@ -333,6 +335,8 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     self->transport = t;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
+    self->validation = o.validation;
+    self->allow_unknown = o.allow_unknown_enum_values;
     Py_XSETREF(self->region, reg);
     Py_XSETREF(self->endpoint, ep);
     return 0;
@@ -418,6 +422,36 @@ static const smneo_operation *find_op(PyObject *name)
     return o;
 }
 
+/* Surfaces validation findings as Python warnings (smneo.ValidationWarning):
+ * warnings always, errors too in "warn" mode (the call is then sent). In
+ * strict mode a request with errors is refused by the core with every issue
+ * in ParamValidationError, so nothing is emitted here. -1 when a warnings
+ * filter turned a warning into an exception. */
+static int prevalidate(ClientObject *self, const char *operation, const char *json, size_t len)
+{
+    if (self->validation == SMNEO_VALIDATION_OFF)
+        return 0;
+    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
+    vo.allow_unknown_enum_values = self->allow_unknown;
+    smneo_issues *issues = NULL;
+    if (smneo_validate(&issues, operation, json, len, &vo, NULL) != 0)
+        return 0; /* the call reports it */
+    int rc = 0;
+    size_t n = smneo_issues_count(issues);
+    int errors = smneo_issues_error_count(issues) > 0;
+    if (n && !(errors && self->validation == SMNEO_VALIDATION_STRICT)) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const smneo_issue *is = smneo_issues_at(issues, i);
+            rc = PyErr_WarnFormat(self->st->ValidationWarning, 1, "%s: %s%s%s%s [%s]", operation,
+                                  is->severity == SMNEO_SEVERITY_ERROR ? "error: " : "",
+                                  is->path && *is->path ? is->path : "", is->path && *is->path ? ": " : "",
+                                  is->message ? is->message : "", is->rule ? is->rule : "");
+        }
+    }
+    smneo_issues_free(issues);
+    return rc;
+}
+
 /* The common path of every operation method. */
 static PyObject *do_call(ClientObject *self, const char *operation, PyObject *args, PyObject *kwargs)
 {
@@ -436,6 +470,11 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
+    if (prevalidate(self, operation, json, len)) {
+        smneo_jsonw_free(w);
+        leave(self);
+        return NULL;
+    }
     smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_call *call = NULL;
@@ -529,6 +568,11 @@ static PyObject *client_build_request(ClientObject *self, PyObject *args, PyObje
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
+    if (prevalidate(self, o->name, json, len)) {
+        smneo_jsonw_free(w);
+        leave(self);
+        return NULL;
+    }
     smneo_request *req = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_build(&req, self->client, o->name, json, len, ts, &err);
@@ -609,6 +653,11 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
+    if (prevalidate(self, o->name, json, len)) {
+        smneo_jsonw_free(w);
+        leave(self);
+        return NULL;
+    }
     smneo_call *call = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);

@@ -771,6 +771,8 @@ static int module_exec(PyObject *module)
     EXC(UnsafeArchiveError, "UnsafeArchiveError", st->ArtifactError,
         "An archive was refused: a path leaving the destination, a device node, or a size/ratio limit (gzip bomb).");
     EXC(DigestMismatchError, "DigestMismatchError", st->ArtifactError, "The file's digest differs from the expected one.");
+    EXC(ValidationWarning, "ValidationWarning", PyExc_UserWarning,
+        "A validation finding that does not block the request (or any finding with validation='warn').");
 #undef EXC
 
     st->modeled_errors = PyDict_New();
@@ -817,7 +819,7 @@ static int module_exec(PyObject *module)
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
     X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ResponseParserError)       \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
-    X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError)                                              \
+    X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning)                                           \
     X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
     X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
     X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)

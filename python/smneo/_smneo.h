@@ -37,6 +37,7 @@ typedef struct smneo_state {
     PyObject *ArtifactError;
     PyObject *UnsafeArchiveError;
     PyObject *DigestMismatchError;
+    PyObject *ValidationWarning;
     PyObject *modeled_errors; /* dict: service code -> ClientError subclass */
 
     PyObject *utc;            /* datetime.timezone.utc */

@@ -155,11 +155,33 @@ def test_strict_validation_reports_every_issue(client, fake):
 
 
 def test_validation_off_and_warn_send(fake, isolated_env):
+    import warnings
     p = create_params(RoleArn="not-an-arn")
-    for mode in ("off", "warn"):
-        with make_client(fake.url, validation=mode) as c:
+    with make_client(fake.url, validation="off") as c:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             c.create_compilation_job(**p)
+    with make_client(fake.url, validation="warn") as c:
+        with pytest.warns(smneo.ValidationWarning, match="RoleArn") as rec:
+            c.create_compilation_job(**p)
+        assert "error: RoleArn" in str(rec[0].message)
+        assert rec[0].filename == __file__  # points at the caller's line
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", smneo.ValidationWarning)
+            with pytest.raises(smneo.ValidationWarning):
+                c.create_compilation_job(**p)
     assert fake.ops() == ["CreateCompilationJob"] * 2
+
+
+def test_strict_mode_sends_with_warnings_and_reports_them(client, fake):
+    p = create_params(OutputConfig={"S3OutputLocation": "s3://bucket/out/",
+                                    "TargetPlatform": {"Os": "LINUX", "Arch": "ARM_EABIHF"},
+                                    "CompilerOptions": "{'mattr': ['+neon']}"},
+                      InputConfig={"S3Uri": "s3://bucket/in/model.tar.gz", "Framework": "TENSORFLOW",
+                                   "DataInputConfig": '{"input":[1,224,224,3]}'})
+    with pytest.warns(smneo.ValidationWarning, match="OutputConfig.CompilerOptions"):
+        client.create_compilation_job(**p)
+    assert fake.requests[-1].json["OutputConfig"]["CompilerOptions"] == "{'mattr': ['+neon']}"  # unchanged
     with pytest.raises(ValueError, match="validation"):
         make_client(fake.url, validation="loose")
 
