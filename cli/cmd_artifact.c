@@ -22,14 +22,14 @@ static int done_with(int rc, smneo_error *err, const char *what)
 
 int cmd_pack(cli_args *a)
 {
-    const char *src = cli_get(a, "model"), *dest = cli_get(a, "output");
+    const char *src = cli_get(a, "model"), *dest = cli_get(a, "archive");
     size_t used = 0;
     if (!src && a->npos > used)
         src = a->pos[used++];
     if (!dest && a->npos > used)
         dest = a->pos[used++];
     if (!src || a->npos > used)
-        return cli_fail(EXIT_USAGE, "usage: smneo pack DIR [ARCHIVE] (or --model DIR --output ARCHIVE)");
+        return cli_fail(EXIT_USAGE, "usage: smneo pack DIR [ARCHIVE] (or --model DIR --archive ARCHIVE)");
     char *def = NULL;
     if (!dest) {
         size_t len = strlen(src);

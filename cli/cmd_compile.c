@@ -51,6 +51,11 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     case SMNEO_COMPILE_EVENT_STOPPING:
         cli_progress_note("interrupted: stopping compilation job %s", msg);
         break;
+    case SMNEO_COMPILE_EVENT_PACK:
+        cli_progress_bytes("packing", ev->done, ev->total);
+        break;
+    default: /* events newer than this tool */
+        break;
     }
     return cli_interrupted ? 1 : 0;
 }

@@ -85,7 +85,7 @@ static const cli_opt opts_steps[] = {
     OPT_INPUT_JSON,
     {NULL, NULL, NULL}};
 static const cli_opt opts_pack[] = {{"model", "DIR", "directory to pack (or the first argument)"},
-                                    {"output", "FILE", "archive to write (or the second argument; default model.tar.gz)"},
+                                    {"archive", "FILE", "archive to write (or the second argument; default DIR.tar.gz)"},
                                     {"level", "1-9", "gzip level (default 6)"},
                                     {"threads", "N", "compression threads (default: CPUs; output does not depend on it)"},
                                     {NULL, NULL, NULL}};

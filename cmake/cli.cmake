@@ -10,3 +10,8 @@ target_link_libraries(smneo_cli PRIVATE smneo_static)
 install(TARGETS smneo_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/cli/smneo.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
+if(SMNEO_BUILD_TESTS)
+  add_test(NAME cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_cli.sh $<TARGET_FILE:smneo_cli>
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli PROPERTIES TIMEOUT 240)
+endif()

@@ -1,0 +1,277 @@
+#!/bin/sh
+# shellcheck disable=SC2015  # `check && ok || fail`: ok never fails
+# tests/cli/test_cli.sh SMNEO: drives the `smneo` binary against a local
+# endpoint (python3 -m smneo.local) and checks exit codes and the JSON output
+# (parsed with python3's json module): usage errors, validate, pack, inspect,
+# digest, verify, extract (unsafe archive refused), compile for a cloud and
+# an edge target, a FAILED job (exit 5), Ctrl-C stopping a job (exit 130),
+# describe/list/steps/stop/delete, --cli-input-json with flag overrides, and
+# a transport error (exit 6). Run from the repository root:
+#   sh tests/cli/test_cli.sh build/smneo
+set -u
+SMNEO=${1:-build/smneo}
+case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+# The interpreter itself, not a wrapper (a pyenv shim costs a second per call).
+PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_cli: no python3"; exit 1; }
+[ -x "$SMNEO" ] || { echo "test_cli: $SMNEO is not built"; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-cli-test.XXXXXX")
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
+export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
+
+failures=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
+run() {
+  name=$1 want=$2
+  shift 2
+    # shellcheck disable=SC2086
+  env ${RUN_ENV:-} "$SMNEO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  got=$?
+  [ -n "${CLI_TEST_TIMES:-}" ] && echo "$(date +%s.%N | cut -c1-14) $name" >&2
+  if [ "$got" -eq "$want" ]; then ok; else
+    fail "$name: exit $got, expected $want"
+    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
+  fi
+}
+
+# jcheck NAME PYTHON-EXPR: the expression over `d` (the parsed stdout of NAME) must be true
+jcheck() {
+  name=$1 expr=$2
+  if "$PY" - "$WORK/$name.out" "$expr" <<'EOF'
+import json, sys, os, re, hashlib
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+sys.exit(0 if eval(sys.argv[2]) else 1)
+EOF
+  then ok; else
+    fail "$name: JSON check failed: $expr"
+    head -40 "$WORK/$name.out" | sed 's/^/    stdout: /'
+  fi
+}
+
+# jget NAME PYTHON-EXPR: prints the expression's value
+jget() {
+  "$PY" - "$WORK/$1.out" "$2" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+print(eval(sys.argv[2]))
+EOF
+}
+
+grep_err() { # NAME TEXT: stderr of NAME mentions TEXT
+  if grep -q -- "$2" "$WORK/$1.err"; then ok; else fail "$1: stderr lacks \"$2\""; sed 's/^/    stderr: /' "$WORK/$1.err" | head -10; fi
+}
+
+# ---- the local endpoint ----------------------------------------------------------
+cat >"$WORK/pipelines.json" <<'EOF'
+{"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123": [
+  {"StepName": "Compile", "StepStatus": "Succeeded", "StartTime": "2024-01-01T00:00:00Z", "EndTime": 1704067260},
+  {"StepName": "Train", "StepStatus": "Succeeded", "StartTime": "2023-12-31T00:00:00Z", "EndTime": 1704000000}
+]}
+EOF
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 --job-duration 2 \
+  --pipelines "$WORK/pipelines.json" >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+i=0
+while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+URL=$(head -1 "$WORK/server.out")
+case "$URL" in http://*) ;; *) echo "test_cli: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+"$PY" "$ROOT/examples/create_bucket.py" "$URL" cli-test >/dev/null || { echo "test_cli: cannot create the bucket"; exit 1; }
+ROLE=arn:aws:iam::123456789012:role/NeoRole
+
+# ---- usage ----------------------------------------------------------------------
+run help 0 --help
+grep -q "compile" "$WORK/help.out" && ok || fail "--help lists no commands"
+run help_compile 0 compile --help
+grep -q -- "--input-shape" "$WORK/help_compile.out" && ok || fail "compile --help lacks --input-shape"
+run unknown_cmd 2 frobnicate
+run unknown_opt 2 describe --bogus x
+grep_err unknown_opt "unknown option --bogus"
+run bad_output 2 list --output yaml
+run compile_no_model 2 compile --framework PYTORCH
+grep_err compile_no_model "--model"
+run both_targets 2 compile --model "$ROOT/examples/model" --framework PYTORCH --target ml_c5 --platform LINUX/ARM64 \
+  --role "$ROLE" --bucket cli-test
+run bad_platform 2 compile --model "$ROOT/examples/model" --framework PYTORCH --platform LINUX --role "$ROLE" --bucket b
+run bad_shape_json 2 create --input-shape '{input0:[1,4]}'
+grep_err bad_shape_json "input-shape"
+
+# ---- validate ---------------------------------------------------------------------
+run validate_ok 0 validate --job-name v1 --role "$ROLE" --model-s3-uri s3://cli-test/m.tar.gz --framework PYTORCH \
+  --input-shape '{"input0":[1,4]}' --output-s3-uri s3://cli-test/out --target ml_c5 --output json
+jcheck validate_ok 'd["Valid"] is True and d["ErrorCount"] == 0 and d["Operation"] == "CreateCompilationJob"'
+run validate_bad 3 validate --framework PYTORCH --target ml_c5 --role short --output json
+jcheck validate_bad 'd["Valid"] is False and any(i["Path"] == "RoleArn" and i["Severity"] == "error" for i in d["Issues"]) and any(i["Path"] == "InputConfig.S3Uri" for i in d["Issues"])'
+run validate_table 3 validate --framework PYTORCH --target ml_c5
+grep -q "errors\?, " "$WORK/validate_table.out" && ok || fail "validate table lacks the summary line"
+printf '{"CompilationJobName": "fromjson", "StatusEquals": "NOPE"}' >"$WORK/list.json"
+run validate_op 3 validate --operation ListCompilationJobs --cli-input-json "$WORK/list.json" --output json
+jcheck validate_op 'any(i["Path"] == "StatusEquals" for i in d["Issues"])'
+
+# ---- pack / digest / inspect / verify / extract ----------------------------------------
+run pack 0 pack "$ROOT/examples/model" "$WORK/model.tar.gz" --output json
+jcheck pack 'd["Path"].endswith("/model.tar.gz") and len(d["Digest"]) == 128 and d["Size"] == os.path.getsize(d["Path"]) and d["Digest"] == hashlib.blake2b(open(d["Path"], "rb").read()).hexdigest()'
+DIGEST=$(jget pack 'd["Digest"]')
+run pack_again 0 pack "$ROOT/examples/model" "$WORK/model2.tar.gz" --output json
+jcheck pack_again "d['Digest'] == '$DIGEST'"
+run digest 0 digest "$WORK/model.tar.gz" --output json
+jcheck digest "d['Digest'] == '$DIGEST' and d['Algorithm'] == 'blake2b'"
+run digest_sha 0 digest "$WORK/model.tar.gz" --algorithm sha256
+grep -q "^$(sha256sum "$WORK/model.tar.gz" | cut -d' ' -f1)  " "$WORK/digest_sha.out" && ok || fail "digest --algorithm sha256 differs from sha256sum"
+run inspect 0 inspect "$WORK/model.tar.gz" --framework pytorch --output json
+jcheck inspect 'd["Valid"] is True and [m["Name"] for m in d["Members"]] == ["model.pt"] and d["Members"][0]["Type"] == "file" and d["SingleGzipMember"] is True'
+mkdir -p "$WORK/nomodel" && echo "no model here" >"$WORK/nomodel/README.txt"
+run pack_nomodel 0 pack "$WORK/nomodel" "$WORK/nomodel.tar.gz"
+run inspect_nomodel 3 inspect "$WORK/nomodel.tar.gz" --framework PYTORCH --output json
+jcheck inspect_nomodel 'd["Valid"] is False and any(i["Rule"].startswith("artifact.pytorch") for i in d["Issues"])'
+run inspect_notarchive 3 inspect "$ROOT/examples/make_model.py"
+run verify_ok 0 verify "$WORK/model.tar.gz" "$DIGEST" --output json
+jcheck verify_ok 'd["Verified"] is True'
+BAD=$("$PY" -c 'import sys; d = sys.argv[1]; print(("1" if d[0] == "0" else "0") + d[1:])' "$DIGEST")
+run verify_bad 7 verify "$WORK/model.tar.gz" "$BAD" --output json
+jcheck verify_bad 'd["Verified"] is False'
+run verify_garbage 3 verify "$WORK/model.tar.gz" not-a-digest
+run extract 0 extract "$WORK/model.tar.gz" "$WORK/extracted"
+[ -f "$WORK/extracted/model.pt" ] && cmp -s "$WORK/extracted/model.pt" "$ROOT/examples/model/model.pt" && ok || fail "extract did not restore model.pt"
+"$PY" - "$WORK/evil.tar.gz" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    data = b"owned\n"
+    info = tarfile.TarInfo("../evil.txt")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+EOF
+run extract_unsafe 7 extract "$WORK/evil.tar.gz" "$WORK/evil-out"
+[ ! -e "$WORK/evil.txt" ] && [ ! -e "$WORK/evil-out" ] && ok || fail "unsafe extract left files behind"
+
+# ---- compile: cloud and edge targets ------------------------------------------------------
+run compile_cloud 0 --endpoint-url "$URL" compile --model "$ROOT/examples/model" --framework PYTORCH --input-shape '{"input0":[1,4]}' \
+  --target ml_c5 --role "$ROLE" --bucket cli-test --prefix cli --output-dir "$WORK/out-cloud" --extract \
+  --delay 0.2 --max-delay 0.5 --timeout 60 --output json
+jcheck compile_cloud 'd["CompilationJobStatus"] == "COMPLETED" and d["DigestVerified"] is True and d["CompilationJobName"].startswith("model-") and d["ArtifactPath"].endswith("/model-ml_c5.tar.gz") and hashlib.blake2b(open(d["ArtifactPath"], "rb").read()).hexdigest() == d["ArtifactDigest"] and os.path.isfile(os.path.join(d["ExtractedDir"], "model.pt")) and d["Job"]["OutputConfig"]["TargetDevice"] == "ml_c5" and d["InputS3Uri"].startswith("s3://cli-test/cli/")'
+grep_err compile_cloud "INPROGRESS"
+grep_err compile_cloud "COMPLETED"
+grep_err compile_cloud "verified digest"
+CLOUD_JOB=$(jget compile_cloud 'd["CompilationJobName"]')
+ART=$(jget compile_cloud 'd["ArtifactPath"]')
+ADIG=$(jget compile_cloud 'd["ArtifactDigest"]')
+run verify_artifact 0 verify "$ART" "$ADIG"
+
+run compile_edge 0 --endpoint-url "$URL" compile --model "$WORK/model.tar.gz" --framework pytorch --input-shape '{"input0":[1,4]}' \
+  --platform linux/arm64 --compiler-options '{"mcpu":"cortex-a72"}' --role "$ROLE" --bucket cli-test \
+  --job-name edge --output-dir "$WORK/out-edge" --delay 0.2 --max-delay 0.5 --output json
+jcheck compile_edge 'd["CompilationJobStatus"] == "COMPLETED" and d["DigestVerified"] is True and d["CompilationJobName"].startswith("edge-") and d["ArtifactPath"].endswith("/model-LINUX_ARM64.tar.gz") and d["Job"]["OutputConfig"]["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64"} and json.loads(d["Job"]["OutputConfig"]["CompilerOptions"]) == {"mcpu": "cortex-a72"}'
+
+run compile_table 0 --endpoint-url "$URL" compile --model "$ROOT/examples/model" --framework PYTORCH --input-shape '{"input0":[1,4]}' \
+  --target ml_c5 --role "$ROLE" --bucket cli-test --prefix cli --output-dir "$WORK/out-table" --delay 0.2 --max-delay 0.5
+grep -q "^DigestVerified *true" "$WORK/compile_table.out" && ok || fail "compile table output lacks DigestVerified true"
+grep_err compile_table "already there"
+
+# ---- a FAILED job: the layout check passes (.hdf5), the service's does not (.h5 only) -----
+mkdir -p "$WORK/keras"
+printf '\211HDF\r\n\032\n0000000000000000' >"$WORK/keras/model.hdf5"
+run compile_failed 5 --endpoint-url "$URL" compile --model "$WORK/keras" --framework KERAS --input-shape '{"input_1":[1,3,224,224]}' \
+  --target ml_c5 --role "$ROLE" --bucket cli-test --output-dir "$WORK/out-fail" --delay 0.2 --max-delay 0.5 --output json
+jcheck compile_failed 'd["CompilationJobStatus"] == "FAILED" and "InputConfiguration" in d["FailureReason"] and "ArtifactPath" not in d'
+grep_err compile_failed "ClientError"
+
+# ---- a layout error stops before anything is sent ---------------------------------------------
+run compile_layout 3 --endpoint-url "$URL" compile --model "$WORK/nomodel" --framework PYTORCH --target ml_c5 --role "$ROLE" \
+  --bucket cli-test --output-dir "$WORK/out-layout"
+
+# ---- create + wait (FAILED: the input is not in S3) --------------------------------------------
+run create_missing 0 --endpoint-url "$URL" create --job-name missing-input --role "$ROLE" --model-s3-uri s3://cli-test/nothing.tar.gz \
+  --framework PYTORCH --input-shape '{"input0":[1,4]}' --output-s3-uri s3://cli-test/out --target ml_c5 --output json
+jcheck create_missing 'd["CompilationJobArn"].endswith(":compilation-job/missing-input")'
+run wait_failed 5 --endpoint-url "$URL" wait missing-input --delay 0.2 --max-delay 0.5
+grep_err wait_failed "FAILED"
+grep_err wait_failed "Unable to download"
+run create_dup 4 --endpoint-url "$URL" create --job-name missing-input --role "$ROLE" --model-s3-uri s3://cli-test/nothing.tar.gz \
+  --framework PYTORCH --output-s3-uri s3://cli-test/out --target ml_c5
+grep_err create_dup "ResourceInUse"
+
+# ---- --cli-input-json with a flag override --------------------------------------------------------
+cat >"$WORK/create.json" <<EOF
+{"CompilationJobName": "from-json", "RoleArn": "$ROLE",
+ "InputConfig": {"S3Uri": "$(jget compile_cloud 'd["InputS3Uri"]')", "Framework": "PYTORCH",
+                 "DataInputConfig": {"input0": [1, 4]}},
+ "OutputConfig": {"S3OutputLocation": "s3://cli-test/json-out", "TargetDevice": "ml_c5"},
+ "StoppingCondition": {"MaxRuntimeInSeconds": 600}}
+EOF
+run create_json 0 --endpoint-url "$URL" create --cli-input-json "$WORK/create.json" --job-name overridden --output json
+run describe_json 0 --endpoint-url "$URL" describe overridden --output json
+jcheck describe_json 'd["CompilationJobName"] == "overridden" and d["StoppingCondition"]["MaxRuntimeInSeconds"] == 600 and json.loads(d["InputConfig"]["DataInputConfig"]) == {"input0": [1, 4]} and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$", d["CreationTime"]) is not None'
+run describe_none 4 --endpoint-url "$URL" describe from-json
+grep_err describe_none "ResourceNotFound"
+run wait_json 0 --endpoint-url "$URL" wait overridden --delay 0.2 --max-delay 0.5 --output json
+jcheck wait_json 'd["CompilationJobStatus"] == "COMPLETED" and len(d["ModelDigests"]["ArtifactDigest"]) == 128'
+run compile_stdin 0 --endpoint-url "$URL" compile --model "$ROOT/examples/model" --cli-input-json - --job-name stdin \
+  --output-dir "$WORK/out-stdin" --delay 0.2 --max-delay 0.5 --output json <"$WORK/create.json"
+jcheck compile_stdin 'd["CompilationJobStatus"] == "COMPLETED" and d["CompilationJobName"].startswith("stdin-") and d["Job"]["OutputConfig"]["S3OutputLocation"].startswith("s3://cli-test/json-out/")'
+
+# ---- describe / list / stop / delete / steps --------------------------------------------------------
+run describe 0 --endpoint-url "$URL" describe "$CLOUD_JOB" --output json
+jcheck describe "d['CompilationJobName'] == '$CLOUD_JOB' and d['CompilationJobStatus'] == 'COMPLETED' and d['ModelArtifacts']['S3ModelArtifacts'].startswith('s3://cli-test/')"
+run list 0 --endpoint-url "$URL" list --output json
+jcheck list "'$CLOUD_JOB' in [j['CompilationJobName'] for j in d['CompilationJobSummaries']] and len(d['CompilationJobSummaries']) >= 6 and 'NextToken' not in d"
+run list_page 0 --endpoint-url "$URL" list --max-items 2 --page-size 1 --sort-by Name --output json
+jcheck list_page 'len(d["CompilationJobSummaries"]) == 2 and d["NextToken"]'
+TOKEN=$(jget list_page 'd["NextToken"]')
+run list_resume 0 --endpoint-url "$URL" list --max-items 2 --page-size 1 --sort-by Name --starting-token "$TOKEN" --output json
+jcheck list_resume 'len(d["CompilationJobSummaries"]) == 2'
+run list_failed 0 --endpoint-url "$URL" list --status-equals FAILED --output json
+jcheck list_failed 'sorted(j["CompilationJobStatus"] for j in d["CompilationJobSummaries"]) == ["FAILED", "FAILED"]'
+run list_table 0 --endpoint-url "$URL" list --name-contains edge
+grep -q "^NAME  *STATUS" "$WORK/list_table.out" && grep -q "COMPLETED" "$WORK/list_table.out" && ok || fail "list table"
+run steps 0 --endpoint-url "$URL" steps arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123 --output json
+jcheck steps '[s["StepName"] for s in d["PipelineExecutionSteps"]] == ["Compile", "Train"] and d["PipelineExecutionSteps"][0]["StartTime"] == "2024-01-01T00:00:00+00:00"'
+run delete 0 --endpoint-url "$URL" delete "$CLOUD_JOB"
+run describe_deleted 4 --endpoint-url "$URL" describe "$CLOUD_JOB"
+run create_stop 0 --endpoint-url "$URL" create --job-name to-stop --role "$ROLE" --model-s3-uri s3://cli-test/nothing.tar.gz \
+  --framework PYTORCH --output-s3-uri s3://cli-test/out --target ml_c5
+run stop 0 --endpoint-url "$URL" stop to-stop
+run wait_stopped 5 --endpoint-url "$URL" wait to-stop --delay 0.2 --max-delay 0.5
+grep_err wait_stopped "STOPPED"
+
+# ---- Ctrl-C during compile stops the job -------------------------------------------------------------
+"$SMNEO" --endpoint-url "$URL" compile --model "$ROOT/examples/model" --framework PYTORCH --input-shape '{"input0":[1,4]}' \
+  --target ml_c5 --role "$ROLE" --bucket cli-test --job-name interrupt --output-dir "$WORK/out-int" \
+  --delay 0.2 --max-delay 0.3 >"$WORK/interrupt.out" 2>"$WORK/interrupt.err" &
+CPID=$!
+i=0
+while ! grep -q "created compilation job" "$WORK/interrupt.err" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT $CPID
+wait $CPID
+rc=$?
+[ $rc -eq 130 ] && ok || { fail "interrupted compile: exit $rc, expected 130"; sed 's/^/    stderr: /' "$WORK/interrupt.err"; }
+grep_err interrupt "stopping compilation job"
+JOB=$(sed -n 's/^created compilation job //p' "$WORK/interrupt.err")
+run describe_interrupted 0 --endpoint-url "$URL" describe "$JOB" --output json
+jcheck describe_interrupted 'd["CompilationJobStatus"] in ("STOPPING", "STOPPED")'
+
+# ---- transport and credentials errors ------------------------------------------------------------------
+run connect_refused 6 --endpoint-url http://127.0.0.1:1 describe x
+run bad_secret 6 --endpoint-url "$URL" describe x --profile nope
+RUN_ENV=AWS_SECRET_ACCESS_KEY=wrong
+run wrong_secret 6 --endpoint-url "$URL" describe x
+grep_err wrong_secret "InvalidSignature"
+RUN_ENV=
+
+echo "test_cli: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
