@@ -741,6 +741,41 @@ static void test_string_compiler_options(void)
     free(model);
 }
 
+/* KmsKeyId goes into OutputConfig (and SSE-KMS on the upload). */
+static void test_kms_key(void)
+{
+    char *model = make_model(work, "kms", "kms");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-kms", work) > 0);
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "kms", &r);
+    o.kms_key_id = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    o.max_runtime_seconds = 1200;
+    o.output_dir = outdir;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    if (res) {
+        smneo_value root, oc, k, sc, mr;
+        smneo_result_root(&root, smneo_compile_result_job(res));
+        CHECK(smneo_value_get(&oc, &root, "OutputConfig") == 0 && smneo_value_get(&k, &oc, "KmsKeyId") == 0);
+        CHECK_STR(smneo_value_string(&k), o.kms_key_id);
+        CHECK(smneo_value_get(&sc, &root, "StoppingCondition") == 0 &&
+              smneo_value_get(&mr, &sc, "MaxRuntimeInSeconds") == 0);
+        char *json = NULL;
+        CHECK(smneo_value_to_json(&json, &mr) == 0);
+        CHECK_STR(json, "1200");
+        free(json);
+    }
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+    free(model);
+}
+
 static void test_failed_job(void)
 {
     char *model = make_model(work, "will-fail", "fail");
@@ -1289,6 +1324,7 @@ int main(void)
     RUN(test_cloud_target);
     RUN(test_edge_target);
     RUN(test_string_compiler_options);
+    RUN(test_kms_key);
     RUN(test_failed_job);
     RUN(test_cancel_stops_job);
     RUN(test_timeout_stops_job);
