@@ -1,6 +1,7 @@
 /* cli/progress.c: progress on stderr. On a terminal, one line redrawn in
  * place (a bar for bytes, status and elapsed time for a job); otherwise
- * plain lines: the start and end of a transfer, each job status change. */
+ * plain lines: each quarter of a transfer of 1 MiB or more, each job
+ * status change. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,7 +83,10 @@ void cli_progress_bytes(const char *label, uint64_t done, uint64_t total)
         fflush(stderr);
         return;
     }
-    /* Plain lines: 0%, then each quarter. */
+    /* Plain lines, for transfers worth watching (1 MiB and more): 0%, then
+     * each quarter. Smaller ones are over before anyone could read them. */
+    if (total < ((uint64_t)1 << 20))
+        return;
     int quarter = pct / 25;
     if (quarter != last_quarter) {
         last_quarter = quarter;
