@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,6 +143,7 @@ static int start_local(child *c, const char *data_dir)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* the server dies with the test */
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
@@ -203,6 +205,7 @@ static int start_moto(child *c)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int null = open("/dev/null", 1);
         if (null >= 0) {
             dup2(null, 1);
