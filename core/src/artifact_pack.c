@@ -472,6 +472,9 @@ int smneo_artifact_pack(smneo_artifact_pack_result **out, const char *source, co
     struct stat st;
     if (stat(source, &st) != 0 || !S_ISDIR(st.st_mode))
         return smneo__error(err, SMNEO_EINVAL, "source %s is not a directory: give the model directory", source);
+    if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode))
+        return smneo__error(err, SMNEO_EINVAL, "dest %s is a directory: give the archive's file name, e.g. %s/model.tar.gz",
+                            dest, dest);
     scan s;
     rc = scan_init(&s, source, dest, err);
     if (!rc)
@@ -502,6 +505,10 @@ int smneo_artifact_pack_files(smneo_artifact_pack_result **out, const char *base
                                 "paths[%zu] \"%s\" must be relative to base_dir without \"..\" components", i,
                                 paths[i] ? paths[i] : "(null)");
     }
+    struct stat dst;
+    if (stat(dest, &dst) == 0 && S_ISDIR(dst.st_mode))
+        return smneo__error(err, SMNEO_EINVAL, "dest %s is a directory: give the archive's file name, e.g. %s/model.tar.gz",
+                            dest, dest);
     scan s;
     rc = scan_init(&s, base_dir, dest, err);
     for (size_t i = 0; rc == 0 && i < npaths; i++) {

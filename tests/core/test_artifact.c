@@ -358,6 +358,8 @@ static void test_reproducible(void)
     o.version = 99;
     CHECK_INT(smneo_artifact_pack(&r, P("rep/src"), P("rep/x.tar.gz"), &o, &err), SMNEO_EINVAL);
     CHECK_INT(smneo_artifact_pack(&r, P("rep/nonexistent"), P("rep/x.tar.gz"), NULL, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_artifact_pack(&r, P("rep/src"), P("rep/src/code"), NULL, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "is a directory"));
     CHECK(!exists(P("rep/x.tar.gz")));
     smneo_error_clear(&err);
 }
