@@ -49,7 +49,7 @@ else:
         parse_response,
         validate,
     )
-    from ._glue import Client, PageIterator, Paginator
+    from ._glue import Client, CompileResult, PageIterator, Paginator
     from . import artifact  # noqa: F401  (smneo.artifact)
 
     # Modeled service errors (ResourceNotFound, ResourceInUse, ResourceLimitExceeded):
@@ -60,7 +60,7 @@ else:
     core_version = _smneo.core_version
 
     __all__ = [
-        "Client", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
+        "Client", "CompileResult", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped", "WaiterTimeout",

@@ -1,6 +1,7 @@
 """Type stubs for smneo: a boto3-compatible client for the SageMaker Neo compilation API."""
 import types
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+import os
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import artifact as artifact
 from ._smneo import (
@@ -55,6 +56,15 @@ class PageIterator:
 class Paginator:
     def paginate(self, PaginationConfig: Optional[Mapping[str, Any]] = ..., **kwargs: Any) -> PageIterator: ...
 
+class CompileResult(NamedTuple):
+    job: dict[str, Any]
+    job_name: str
+    artifact_path: Optional[str]
+    extracted_dir: Optional[str]
+    digest_verified: bool
+    input_uri: Optional[str]
+    issues: list[Issue]
+
 class Client(_CClient):
     meta: types.SimpleNamespace
     def __init__(self, region_name: Optional[str] = ..., endpoint_url: Optional[str] = ...,
@@ -70,4 +80,14 @@ class Client(_CClient):
     def get_paginator(self, operation_name: str) -> Paginator: ...
     def iter_compilation_jobs(self, **filters: Any) -> PageRun: ...
     def iter_pipeline_execution_steps(self, **kwargs: Any) -> PageRun: ...
+    def compile(self, model: Union[str, os.PathLike], *, framework: str, role_arn: str, s3_bucket: str,
+                target_device: Optional[str] = ..., target_os: Optional[str] = ..., target_arch: Optional[str] = ...,
+                target_accelerator: Optional[str] = ..., data_input_config: Union[str, dict, list, None] = ...,
+                framework_version: Optional[str] = ..., compiler_options: Union[str, dict, None] = ...,
+                s3_prefix: Optional[str] = ..., job_name: Optional[str] = ...,
+                output_dir: Union[str, os.PathLike, None] = ..., extract: bool = ..., timeout: Optional[float] = ...,
+                delay: Optional[float] = ..., max_delay: Optional[float] = ...,
+                max_runtime_seconds: Optional[int] = ..., tags: Union[str, Sequence[Mapping[str, str]], None] = ...,
+                kms_key_id: Optional[str] = ..., keep_job_on_cancel: bool = ...,
+                callback: Optional[Callable[[dict[str, Any]], Any]] = ...) -> CompileResult: ...
     def __enter__(self) -> "Client": ...

@@ -774,6 +774,21 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     return out;
 }
 
+static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"options", "callback", NULL};
+    PyObject *opts, *callback = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|O:_compile", kwlist, &PyDict_Type, &opts, &callback))
+        return NULL;
+    if (enter(self))
+        return NULL;
+    Py_INCREF(opts); /* the option strings are borrowed from it while the GIL is released */
+    PyObject *out = smneo_py_compile(self->st, self->client, opts, callback);
+    Py_DECREF(opts);
+    leave(self);
+    return out;
+}
+
 static PyObject *client_get_region(ClientObject *self, void *closure)
 {
     PyObject *v = closure ? self->endpoint : self->region;
@@ -833,6 +848,7 @@ static PyMethodDef client_methods[] = {
      "Polls until the job is COMPLETED and returns its description. Raises CompilationJobFailed\n"
      "(.FailureReason), CompilationJobStopped, WaiterTimeout, or WaiterCancelled when callback(description)\n"
      "returns False. Ctrl-C interrupts promptly."},
+    {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
     {"close", (PyCFunction)client_close, METH_NOARGS, "close()\n\nReleases the connections. Idempotent."},
     {"__enter__", (PyCFunction)client_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)client_exit, METH_VARARGS, NULL},

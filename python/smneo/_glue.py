@@ -1,7 +1,10 @@
 """Pure-Python glue over smneo._smneo: the Client class users import, paginator
 objects and client.exceptions. No protocol logic lives here: every request is
 built, signed, sent, retried and parsed by the C core."""
+import json
+import os
 import types
+from typing import NamedTuple, Optional
 
 from . import _smneo
 
@@ -130,6 +133,26 @@ class Paginator:
         return "<smneo.Paginator %s>" % self._op["python_name"]
 
 
+class CompileResult(NamedTuple):
+    """What Client.compile returns."""
+    job: dict                      # the final DescribeCompilationJob result
+    job_name: str
+    artifact_path: Optional[str]   # the downloaded, verified compiled archive
+    extracted_dir: Optional[str]   # with extract=True
+    digest_verified: bool          # checked against ModelDigests.ArtifactDigest
+    input_uri: Optional[str]       # where the model archive is in S3
+    issues: list                   # warnings gathered on the way (smneo.Issue)
+
+
+def _json_text(value, name):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    raise _smneo.ParamValidationError(
+        "Parameter validation failed:\n%s must be JSON text or a dict/list, not %s" % (name, type(value).__name__))
+
+
 class Client(_smneo.Client):
     """smneo.Client(region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
     aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
@@ -195,6 +218,39 @@ class Client(_smneo.Client):
         """Yields every PipelineExecutionStep over all pages (constant memory)."""
         return self._paginate("ListPipelineExecutionSteps", kwargs, 0, 0, None, False)
 
+    def compile(self, model, *, framework, role_arn, s3_bucket, target_device=None, target_os=None,
+                target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
+                compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
+                timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None, kms_key_id=None,
+                keep_job_on_cancel=False, callback=None):
+        """The whole Neo flow in one call (docs/compile.md): pack the model directory
+        (or take a .tar.gz), check its layout, validate the request, upload it
+        (skipped when the same content is there), create the job, wait, download
+        the compiled artifact into output_dir and verify its digest; extract it
+        with extract=True. data_input_config / compiler_options: JSON text or a
+        dict/list. Either target_device or target_os + target_arch
+        (+ target_accelerator). callback(event) gets dicts with kind (PACK,
+        PACKED, UPLOAD, UPLOADED, CREATED, STATUS, DOWNLOAD, VERIFIED, WARNING,
+        STOPPING, WAITING), message, done, total, elapsed and description (STATUS);
+        returning False cancels (the job is stopped unless keep_job_on_cancel).
+        Ctrl-C cancels too. Returns a CompileResult; raises CompilationJobFailed
+        (FailureReason, last_response), ParamValidationError (layout or request),
+        DigestMismatchError, ClientError, WaiterTimeout..."""
+        options = {
+            "model": os.fspath(model), "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
+            "target_device": target_device, "target_os": target_os, "target_arch": target_arch,
+            "target_accelerator": target_accelerator,
+            "data_input_config": _json_text(data_input_config, "data_input_config"),
+            "framework_version": framework_version,
+            "compiler_options": _json_text(compiler_options, "compiler_options"),
+            "s3_prefix": s3_prefix, "job_name": job_name,
+            "output_dir": os.fspath(output_dir) if output_dir is not None else None,
+            "extract": bool(extract), "timeout": timeout, "delay": delay, "max_delay": max_delay,
+            "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
+            "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
+        }
+        return CompileResult(**self._compile(options, callback))
+
     def __enter__(self):
         return self
 
@@ -202,5 +258,6 @@ class Client(_smneo.Client):
         self.close()
         return False
 Client.__module__ = "smneo"
+CompileResult.__module__ = "smneo"
 Paginator.__module__ = "smneo"
 PageIterator.__module__ = "smneo"

@@ -92,6 +92,9 @@ int smneo_py_epoch(PyObject *obj, double *out);
 /* ---- _artifact.c --------------------------------------------------------- */
 int smneo_py_artifact_init(PyObject *module, smneo_state *st);
 
+/* ---- _compile.c ---------------------------------------------------------- */
+PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback);
+
 /* ---- _client.c ----------------------------------------------------------- */
 int smneo_py_client_types(PyObject *module, smneo_state *st);
 
