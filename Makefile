@@ -42,3 +42,9 @@ test-lua: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
+
+# The README's main job: compile the example model for a cloud instance and
+# an edge device through the CLI, Python and Lua against the local endpoint.
+.PHONY: demo
+demo: build
+	@BUILD=$(BUILD) sh examples/demo.sh
