@@ -20,7 +20,9 @@ function M.start()
     python = f and "/usr/bin/python3" or "python3"
     if f then f:close() end
   end
-  local f = assert(io.popen("exec " .. python .. " " .. script .. " --port 0 --lifetime 900", "r"))
+  -- env -u LD_PRELOAD: a sanitizer runtime preloaded for the Lua process
+  -- must not follow into the helper processes
+  local f = assert(io.popen("exec env -u LD_PRELOAD " .. python .. " " .. script .. " --port 0 --lifetime 900", "r"))
   local line = f:read("*l")
   if not line then
     f:close()
@@ -55,7 +57,7 @@ end
 
 -- A minimal HTTP/1.0 GET/POST to the control endpoints, with curl(1).
 function M.control(srv, path, method)
-  local cmd = "curl -s -X " .. (method or "GET") .. " " .. srv.url .. path
+  local cmd = "env -u LD_PRELOAD curl -s -X " .. (method or "GET") .. " " .. srv.url .. path
   local f = assert(io.popen(cmd, "r"))
   local out = f:read("*a")
   f:close()
