@@ -92,6 +92,16 @@ local function with_endpoint(url)
   return o
 end
 
+-- credentials from AWS_SHARED_CREDENTIALS_FILE, profile ngx-file
+function M.profile()
+  local o = with_endpoint(OPTIONS.endpoint_url)
+  o.profile_name = "ngx-file"
+  local c = smneo.client(o)
+  local job = c:describe_compilation_job{ CompilationJobName = "job-004" }
+  c:close()
+  ngx.print(job.CompilationJobName, " ", job.CompilationJobStatus, " ", type(job.CreationTime))
+end
+
 -- HTTPS with verification against lua_ssl_trusted_certificate
 function M.tls()
   local c = smneo.client(with_endpoint(os.getenv("SMNEO_TEST_TLS_ENDPOINT")))

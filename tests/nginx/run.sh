@@ -81,8 +81,13 @@ sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port|g" -e "s|@U
   -e "s|@CA@|$tmp/tls/ca.pem|g" \
   tests/nginx/nginx.conf.in >"$tmp/conf/nginx.conf"
 
+# credentials: the environment (default client) and a shared credentials
+# file profile (/profile): both reach the workers through `env` directives
+printf '[ngx-file]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = file-secret-key-example\n' \
+  >"$tmp/credentials"
 env -u AWS_PROFILE AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
-  AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null SMNEO_TEST_ENDPOINT="$endpoint" \
+  AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" \
+  SMNEO_TEST_ENDPOINT="$endpoint" \
   SMNEO_TEST_TLS_ENDPOINT="$tls_endpoint" SMNEO_TEST_ROGUE_ENDPOINT="$rogue_endpoint" \
   "$NGINX" -p "$tmp/" -c conf/nginx.conf -e logs/error.log &
 nginxpid=$!
@@ -109,6 +114,10 @@ expect "/wait?name=wait-ok-3-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
 expect "/create?name=wait-forever-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-forever-ngx"
 expect "/wait_cancel?name=wait-forever-ngx" "WaiterCancelled cb failed"
 expect /error "nil ResourceNotFound 400 true"
+expect /profile "job-004 FAILED number"
+curl -s "$endpoint/_stats" | grep -q 'Credential=AKIDFROMFILE/' || fail "/profile did not sign with the credentials file"
+curl -s "$endpoint/_stats" | grep -q 'file-secret-key-example' && fail "the secret key was sent"
+echo "ok  /profile signed with the shared credentials file"
 expect /tls "job-003 COMPLETED number"
 expect /tls_rogue "nil TLSError"
 
