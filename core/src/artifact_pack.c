@@ -290,9 +290,17 @@ static int write_entries(struct archive *a, wctx *w, scan *s, int64_t epoch, con
             archive_entry_set_filetype(e, AE_IFDIR);
             archive_entry_set_perm(e, 0755);
         } else {
-            fd = open(p->src, O_RDONLY | O_CLOEXEC);
+            /* O_NONBLOCK: if the file was replaced by a FIFO since the scan,
+             * open must not hang; the fstat below refuses it. */
+            fd = open(p->src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
             if (fd < 0) {
                 rc = smneo__error(err, SMNEO_EIO, "cannot open %s: %s", p->src, strerror(errno));
+                break;
+            }
+            struct stat fst;
+            if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+                close(fd);
+                rc = smneo__error(err, SMNEO_EIO, "%s is no longer a regular file: pack again", p->src);
                 break;
             }
 #ifdef POSIX_FADV_SEQUENTIAL

@@ -645,6 +645,27 @@ static void test_corrupt_and_multimember(void)
     }
     smneo_artifact_inspection_free(in);
     in = NULL;
+    /* Cancel from the progress callback: inspect and extract. */
+    smneo_inspect_options ic = SMNEO_INSPECT_OPTIONS_INIT;
+    int calls = 0;
+    ic.progress = cancel_after;
+    ic.progress_payload = &calls;
+    CHECK_INT(smneo_artifact_inspect(&in, P("cm/m.tar.gz"), &ic, &err), SMNEO_ECANCELLED);
+    CHECK(in == NULL && calls > 0);
+    smneo_extract_options ec = SMNEO_EXTRACT_OPTIONS_INIT;
+    calls = 0;
+    ec.progress = cancel_after;
+    ec.progress_payload = &calls;
+    CHECK_INT(smneo_artifact_extract(P("cm/m.tar.gz"), P("cm/x/d"), &ec, &err), SMNEO_ECANCELLED);
+    CHECK_INT(count_dir(P("cm/x")), 0);
+    /* Progress of extract ends at the archive size. */
+    uint64_t pr[3] = {0, 0, 0};
+    ec.progress = count_progress;
+    ec.progress_payload = pr;
+    CHECK_INT(smneo_artifact_extract(P("cm/m.tar.gz"), P("cm/x/ok"), &ec, &err), 0);
+    CHECK_INT(pr[1], 0);
+    CHECK_INT(pr[0], st.st_size);
+    CHECK_INT(pr[2], st.st_size);
     smneo_inspect_options io = SMNEO_INSPECT_OPTIONS_INIT;
     io.max_entries = 2;
     CHECK_INT(smneo_artifact_inspect(&in, P("cm/evil.tar.gz"), &io, &err), SMNEO_EUNSAFE);

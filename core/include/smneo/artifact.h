@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 /* Progress: `done` of `total` units (bytes of file content for pack, bytes of
- * the archive read for extract and digest). Return non-zero to cancel. */
+ * the archive read for inspect, extract and digest). Return non-zero to cancel. */
 typedef int (*smneo_artifact_progress_cb)(uint64_t done, uint64_t total, void *payload);
 
 /* ---- pack ------------------------------------------------------------------- */
