@@ -654,6 +654,12 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
         general_checks(&c);
         if (fn)
             fn(&c);
+        /* Neo compiles TensorFlow Lite for edge devices only. */
+        if (fn == check_tflite && opts->target && strncasecmp(opts->target, "ml_", 3) == 0)
+            ISSUE(&c, SMNEO_SEVERITY_ERROR, "", "artifact.target.tflite-cloud",
+                  "target %s is a cloud instance, but Neo compiles TensorFlow Lite models only for edge devices: "
+                  "use framework TENSORFLOW with a SavedModel, or an edge target",
+                  opts->target);
         if (labels)
             check_class_labels(&c, labels);
         if (c.rc)

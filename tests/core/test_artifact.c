@@ -827,6 +827,21 @@ static void test_layouts(void)
     fake tfl_none[] = {{"model.onnx", "x", 0}};
     INVALID("tflite-none", tfl_none, "TFLITE", NULL, "artifact.tflite.no-model", "", SMNEO_SEVERITY_ERROR);
 
+    {
+        smneo_error e2 = SMNEO_ERROR_INIT;
+        smneo_inspect_options to = SMNEO_INSPECT_OPTIONS_INIT;
+        smneo_artifact_inspection *ti = NULL;
+        to.framework = "TFLITE";
+        to.target = "ml_c5";
+        CHECK_INT(smneo_artifact_inspect(&ti, P("lay/tflite-ok.tar.gz"), &to, &e2), 0);
+        CHECK(ti && has_issue(ti, "artifact.target.tflite-cloud", ""));
+        smneo_artifact_inspection_free(ti);
+        ti = NULL;
+        to.target = "rasp3b";
+        CHECK_INT(smneo_artifact_inspect(&ti, P("lay/tflite-ok.tar.gz"), &to, &e2), 0);
+        CHECK(ti && smneo_issues_count(smneo_artifact_inspection_issues(ti)) == 0);
+        smneo_artifact_inspection_free(ti);
+    }
     fake xgb_ok[] = {{"xgboost.model", "binf", 0}};
     VALID("xgb-ok", xgb_ok, "XGBOOST", NULL);
     fake xgb_none[] = {{"README", "x", 0}};
