@@ -39,23 +39,29 @@ class _Exceptions:
 _EXCEPTIONS = _Exceptions()
 
 
+def _param_error(path, rule, message):
+    """A ParamValidationError with one issue, like the ones the core raises."""
+    exc = _smneo.ParamValidationError("Parameter validation failed:\n%s: %s [%s]" % (path, message, rule))
+    exc.issues = [_smneo.Issue("error", path, rule, message)]
+    return exc
+
+
 def _pagination_config(config):
+    if config is not None and not isinstance(config, dict):
+        raise _param_error("PaginationConfig", "type", "PaginationConfig must be a dict, not %s"
+                           % type(config).__name__)
     config = dict(config or {})
-    unknown = set(config) - {"MaxItems", "PageSize", "StartingToken"}
-    if unknown:
-        raise _smneo.ParamValidationError(
-            "Parameter validation failed:\nUnknown PaginationConfig key(s) %s: use MaxItems, PageSize, "
-            "StartingToken" % ", ".join(sorted(unknown)))
+    for key in sorted(set(config) - {"MaxItems", "PageSize", "StartingToken"}):
+        raise _param_error("PaginationConfig." + key, "unknown-member",
+                           "unknown PaginationConfig key %r: use MaxItems, PageSize or StartingToken" % key)
     max_items = config.get("MaxItems") or 0
     page_size = config.get("PageSize") or 0
     for key, value in (("MaxItems", max_items), ("PageSize", page_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _smneo.ParamValidationError(
-                "Parameter validation failed:\nPaginationConfig.%s must be a positive int, not %r" % (key, value))
+            raise _param_error("PaginationConfig." + key, "type", "must be a positive int, not %r" % (value,))
     token = config.get("StartingToken")
     if token is not None and not isinstance(token, str):
-        raise _smneo.ParamValidationError(
-            "Parameter validation failed:\nPaginationConfig.StartingToken must be a str, not %r" % (token,))
+        raise _param_error("PaginationConfig.StartingToken", "type", "must be a str, not %r" % (token,))
     return int(max_items), int(page_size), token
 
 
@@ -149,8 +155,7 @@ def _json_text(value, name):
         return value
     if isinstance(value, (dict, list)):
         return json.dumps(value)
-    raise _smneo.ParamValidationError(
-        "Parameter validation failed:\n%s must be JSON text or a dict/list, not %s" % (name, type(value).__name__))
+    raise _param_error(name, "type", "must be JSON text or a dict/list, not %s" % type(value).__name__)
 
 
 class Client(_smneo.Client):
@@ -173,6 +178,9 @@ class Client(_smneo.Client):
                  aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
                  connect_timeout=60, read_timeout=60, verify=True, validation="strict",
                  allow_unknown_enum_values=False, config=None, **internal):
+        if region_name == "sagemaker":
+            raise ValueError("smneo.Client takes no service name: replace boto3.client(\"sagemaker\", ...) "
+                             "with smneo.Client(...) and pass the region as region_name=")
         if config is not None:
             region_name = region_name or getattr(config, "region_name", None)
             retries = getattr(config, "retries", None) or {}

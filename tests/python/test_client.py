@@ -324,6 +324,8 @@ def test_client_options_are_checked(isolated_env):
         smneo.Client(region_name="us-east-1", verify=3)
     with pytest.raises(smneo.NoRegionError):
         smneo.Client()
+    with pytest.raises(ValueError, match="no service name"):
+        smneo.Client("sagemaker")
 
 
 def test_botocore_config_is_honoured(fake, isolated_env):
@@ -397,8 +399,11 @@ def test_item_run_max_items_and_resume(client, fake):
 
 
 def test_pagination_config_is_checked(client):
-    with pytest.raises(smneo.ParamValidationError, match="MaxItemz"):
+    with pytest.raises(smneo.ParamValidationError, match="MaxItemz") as ei:
         client.get_paginator("list_compilation_jobs").paginate(PaginationConfig={"MaxItemz": 3})
+    assert [(i.path, i.rule) for i in ei.value.issues] == [("PaginationConfig.MaxItemz", "unknown-member")]
+    with pytest.raises(smneo.ParamValidationError, match="PageSize"):
+        client.get_paginator("list_compilation_jobs").paginate(PaginationConfig={"PageSize": "10"})
     with pytest.raises(ValueError):
         client.get_paginator("describe_compilation_job")
 
