@@ -19,6 +19,9 @@
 
 #include <smneo.h>
 #include <smneo/artifact.h>
+#include <smneo/compile.h>
+
+#include <pthread.h>
 
 #include "compat.h"
 
@@ -1476,6 +1479,196 @@ static int client_wait(lua_State *L)
     }
 }
 
+/* ---- client:compile{...} (smneo_compile) ------------------------------------------ */
+
+static const char *const compile_event_names[] = {"",        "PACKED",   "UPLOAD",  "UPLOADED",
+                                                  "CREATED", "STATUS",   "DOWNLOAD", "VERIFIED",
+                                                  "WARNING", "STOPPING", "WAITING", "PACK"};
+
+typedef struct compile_ctx {
+    lua_State *L;
+    int trampoline; /* stack index of compile_event_call */
+    int fn;         /* stack index of the Lua callback */
+    int failed;     /* 1: the callback's error is on the stack top */
+    int cancelled;  /* the callback returned false */
+    pthread_t owner;
+} compile_ctx;
+
+/* Runs under lua_pcall (from compile_cb): builds the event table and calls
+ * the user's callback. Arguments: callback, light userdata event. */
+static int compile_event_call(lua_State *L)
+{
+    const smneo_compile_event *ev = (const smneo_compile_event *)lua_touserdata(L, 2);
+    lua_settop(L, 2);
+    lua_pushvalue(L, 1);
+    lua_createtable(L, 0, 6);
+    int k = (int)ev->kind;
+    lua_pushstring(L, k >= 1 && k <= 11 ? compile_event_names[k] : "UNKNOWN");
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, ev->message ? ev->message : "");
+    lua_setfield(L, -2, "message");
+    lua_pushnumber(L, (lua_Number)ev->done);
+    lua_setfield(L, -2, "done");
+    lua_pushnumber(L, (lua_Number)ev->total);
+    lua_setfield(L, -2, "total");
+    lua_pushnumber(L, ev->elapsed);
+    lua_setfield(L, -2, "elapsed");
+    if (ev->description) {
+        push_value(L, ev->description);
+        lua_setfield(L, -2, "description");
+    }
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+/* Called by the core, possibly on one of its transfer threads: Lua runs only
+ * on the thread that owns the state (events from other threads are not
+ * delivered; a pending cancel is). Nothing here can raise: all Lua work is
+ * inside lua_pcall. */
+static int compile_cb(const smneo_compile_event *ev, void *payload)
+{
+    compile_ctx *x = (compile_ctx *)payload;
+    if (x->failed || x->cancelled)
+        return 1;
+    if (!pthread_equal(pthread_self(), x->owner))
+        return 0;
+    lua_State *L = x->L;
+    if (!lua_checkstack(L, 4))
+        return 0;
+    lua_pushvalue(L, x->trampoline);
+    lua_pushvalue(L, x->fn);
+    lua_pushlightuserdata(L, (void *)ev);
+    if (lua_pcall(L, 2, 1, 0) != 0) {
+        x->failed = 1; /* error value left on the stack top */
+        return 1;
+    }
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        x->cancelled = 1;
+    lua_pop(L, 1);
+    return x->cancelled;
+}
+
+static void free_compile_result(void *p) { smneo_compile_result_free((smneo_compile_result *)p); }
+
+/* A JSON-text option given as a string or as a table (encoded here). */
+static const char *opt_json(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -1); /* anchored by the options table */
+        lua_pop(L, 1);
+        return s;
+    }
+    if (!lua_istable(L, -1))
+        raise_msg(L, SMNEO_EINVAL, "compile: %s must be JSON text or a table, not a %s", k, luaL_typename(L, -1));
+    size_t len;
+    const char *json = encode_params(L, -1, NULL, &len); /* pushes its box: stays on the stack */
+    lua_remove(L, -2);                                   /* the table */
+    return json;
+}
+
+/* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
+static int client_compile(lua_State *L)
+{
+    static const char *const names[] = {
+        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+        "kms_key_id", "keep_job_on_cancel", "callback", NULL};
+    lclient *cl = check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    check_known_keys(L, 2, names, "compile");
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    lua_Number n;
+    int b;
+    o.model = opt_string(L, 2, "model");
+    o.framework = opt_string(L, 2, "framework");
+    o.role_arn = opt_string(L, 2, "role_arn");
+    o.s3_bucket = opt_string(L, 2, "s3_bucket");
+    if (!o.model || !o.framework || !o.role_arn || !o.s3_bucket)
+        raise_msg(L, SMNEO_EINVAL, "compile: model, framework, role_arn and s3_bucket are required");
+    o.target_device = opt_string(L, 2, "target_device");
+    o.target_os = opt_string(L, 2, "target_os");
+    o.target_arch = opt_string(L, 2, "target_arch");
+    o.target_accelerator = opt_string(L, 2, "target_accelerator");
+    o.framework_version = opt_string(L, 2, "framework_version");
+    o.s3_prefix = opt_string(L, 2, "s3_prefix");
+    o.job_name = opt_string(L, 2, "job_name");
+    o.output_dir = opt_string(L, 2, "output_dir");
+    o.kms_key_id = opt_string(L, 2, "kms_key_id");
+    o.data_input_config = opt_json(L, 2, "data_input_config");
+    o.compiler_options = opt_json(L, 2, "compiler_options");
+    o.tags_json = opt_json(L, 2, "tags");
+    if ((b = opt_bool(L, 2, "extract")) >= 0)
+        o.extract = b;
+    if ((b = opt_bool(L, 2, "keep_job_on_cancel")) >= 0)
+        o.keep_job_on_cancel = b;
+    if (opt_number(L, 2, "timeout", &n))
+        o.timeout = n;
+    if (opt_number(L, 2, "delay", &n))
+        o.delay = n;
+    if (opt_number(L, 2, "max_delay", &n))
+        o.max_delay = n;
+    if (opt_number(L, 2, "max_runtime_seconds", &n)) {
+        if (n < 1 || n > 2147483647 || floor(n) != n)
+            raise_msg(L, SMNEO_EINVAL, "compile: max_runtime_seconds must be a positive integer");
+        o.max_runtime_seconds = (int)n;
+    }
+    compile_ctx x;
+    memset(&x, 0, sizeof x);
+    x.L = L;
+    x.owner = pthread_self();
+    lua_getfield(L, 2, "callback");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isfunction(L, -1))
+            raise_msg(L, SMNEO_EINVAL, "compile: callback must be a function, not a %s", luaL_typename(L, -1));
+        x.fn = lua_gettop(L);
+        lua_pushcfunction(L, compile_event_call);
+        x.trampoline = lua_gettop(L);
+        o.callback = compile_cb;
+        o.payload = &x;
+    } else {
+        lua_pop(L, 1);
+    }
+    smneo_error *err = errhold_new(L);
+    lbox *rb = box_new(L, free_compile_result);
+    smneo_compile_result *res = NULL;
+    int rc = smneo_compile(&res, cl->c, &o, err);
+    rb->p = res;
+    if (x.failed)
+        return lua_error(L); /* the callback's own error, after the flow has stopped */
+    if (rc != 0) {
+        if (rc == SMNEO_ECANCELLED && x.cancelled)
+            push_error(L, rc, err, CTX_WAITER);
+        else
+            push_error(L, rc, err, CTX_PLAIN);
+        if (res && smneo_compile_result_job(res)) {
+            push_result(L, smneo_compile_result_job(res));
+            lua_setfield(L, -2, "description");
+        }
+        return lua_error(L);
+    }
+    lua_createtable(L, 0, 7);
+    if (smneo_compile_result_job(res)) {
+        push_result(L, smneo_compile_result_job(res));
+        lua_setfield(L, -2, "job");
+    }
+    set_str(L, "job_name", smneo_compile_result_job_name(res));
+    set_str(L, "artifact_path", smneo_compile_result_artifact_path(res));
+    set_str(L, "extracted_dir", smneo_compile_result_extracted_dir(res));
+    lua_pushboolean(L, smneo_compile_result_digest_verified(res));
+    lua_setfield(L, -2, "digest_verified");
+    set_str(L, "input_uri", smneo_compile_result_input_uri(res));
+    push_issues(L, smneo_compile_result_issues(res));
+    lua_setfield(L, -2, "issues");
+    return 1;
+}
+
 /* client:build_request(operation, params, {timestamp = epoch}) */
 static int client_build_request(lua_State *L)
 {
@@ -1968,6 +2161,7 @@ static void make_client_metatable(lua_State *L)
                                        {"build_request", client_build_request},
                                        {"parse_response", client_parse_response},
                                        {"wait_for_compilation_job", client_wait},
+                                       {"compile", client_compile},
                                        {"_call", client_lowlevel_call},
                                        {"_paginate", client_lowlevel_paginate},
                                        {"_wait", client_lowlevel_wait},

@@ -41,6 +41,44 @@ function M.start()
   return srv
 end
 
+-- Starts smneo.local (python/smneo/local: SageMaker + S3, standard library
+-- only) for the compile flow; creates the bucket "models" (test:test keys).
+function M.start_local()
+  local root = M.helpers_dir .. "/../../.."
+  local python = os.getenv("SMNEO_TEST_PYTHON")
+  if not python then
+    local f = io.open("/usr/bin/python3", "r")
+    python = f and "/usr/bin/python3" or "python3"
+    if f then f:close() end
+  end
+  local cmd = "sh -c 'echo $$; exec env -u LD_PRELOAD PYTHONPATH=" .. root .. "/python " .. python ..
+    " -m smneo.local --port 0 --job-duration 0.3' 2>/dev/null"
+  local f = assert(io.popen(cmd, "r"))
+  local pid, url = f:read("*l"), f:read("*l")
+  if not (pid and url and url:match("^http://")) then
+    f:close()
+    error("smneo.local did not start (python/smneo/local)")
+  end
+  local srv = { url = url, pid = pid, handle = f }
+  function srv:stop()
+    if self.handle then
+      os.execute("kill " .. self.pid .. " 2>/dev/null")
+      self.handle:close()
+      self.handle = nil
+    end
+  end
+  local p = assert(io.popen("env -u LD_PRELOAD AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test " .. python .. " " ..
+    root .. "/examples/create_bucket.py " .. url .. " models 2>&1"))
+  local out = p:read("*a")
+  p:close()
+  if not out:find("ready", 1, true) then
+    srv:stop()
+    error("could not create the bucket: " .. out)
+  end
+  srv.root = root
+  return srv
+end
+
 -- Options for a client against the fake endpoint.
 function M.options(srv, extra)
   local o = {

@@ -4,7 +4,8 @@
 -- Exits non-zero if an expectation fails; valgrind reports leaks and errors.
 local smneo = require "smneo"
 local safe = require "smneo.safe"
-local url = assert(arg[1], "usage: valgrind_script.lua ENDPOINT_URL")
+local url = assert(arg[1], "usage: valgrind_script.lua ENDPOINT_URL [LOCAL_URL ROOT]")
+local local_url, root = arg[2], arg[3] -- smneo.local (SageMaker + S3) for compile
 
 local opts = {
   region_name = "us-east-1", endpoint_url = url,
@@ -90,6 +91,27 @@ assert(not pcall(smneo.artifact.extract, packed.path, tmp .. "/out"))
 assert(not pcall(smneo.artifact.extract, packed.path, tmp .. "/out2", { max_bytes = 10 }))
 assert(not pcall(smneo.artifact.inspect, tmp .. "/m/model.pth"))
 os.execute("rm -rf " .. tmp)
+
+if local_url then
+  local lc = smneo.client{ region_name = "us-east-1", endpoint_url = local_url,
+                           aws_access_key_id = "test", aws_secret_access_key = "test" }
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir .. "/m && cp " .. root .. "/examples/model/model.pt " .. dir .. "/m/"))
+  local o = { model = dir .. "/m", framework = "PYTORCH", role_arn = "arn:aws:iam::123456789012:role/NeoRole",
+              s3_bucket = "models", target_device = "ml_c5", data_input_config = { input0 = { 1, 4 } },
+              output_dir = dir .. "/out", extract = true, delay = 0.05,
+              callback = function(ev) assert(ev.kind) end }
+  local r = lc:compile(o)
+  assert(r.digest_verified and r.job.CompilationJobStatus == "COMPLETED")
+  o.output_dir, o.callback = dir .. "/out2", function(ev) if ev.kind == "CREATED" then error("stop") end end
+  assert(not pcall(lc.compile, lc, o))
+  o.output_dir, o.callback = dir .. "/out3", function(ev) return ev.kind ~= "STATUS" end
+  assert(not pcall(lc.compile, lc, o))
+  lc:close()
+  os.execute("rm -rf " .. dir)
+  print("compile checked")
+end
 
 for _ = 1, 20 do smneo.client(opts) end -- collected, never closed
 client:close()
