@@ -51,8 +51,8 @@ function M.start_local()
     python = f and "/usr/bin/python3" or "python3"
     if f then f:close() end
   end
-  local cmd = "sh -c 'echo $$; exec env -u LD_PRELOAD PYTHONPATH=" .. root .. "/python " .. python ..
-    " -m smneo.local --port 0 --job-duration 0.3' 2>/dev/null"
+  local cmd = "exec env -u LD_PRELOAD " .. python .. " " .. M.helpers_dir ..
+    "/run_local.py --port 0 --job-duration 0.3 2>/dev/null"
   local f = assert(io.popen(cmd, "r"))
   local pid, url = f:read("*l"), f:read("*l")
   if not (pid and url and url:match("^http://")) then
