@@ -38,6 +38,12 @@ static int count_entries(const char *path)
     return n;
 }
 
+static void cleanup(void)
+{
+    if (dir[0])
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const fw[] = {NULL,     "PYTORCH", "TENSORFLOW", "KERAS",   "MXNET",
@@ -48,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         snprintf(file, sizeof file, "%s/in.tar.gz", dir);
         snprintf(dest, sizeof dest, "%s/out", dir);
+        atexit(cleanup);
     }
     if (size < 1)
         return 0;
