@@ -33,6 +33,9 @@ trap 'exit 143' TERM
 [ -x "$SMNEO" ] || { echo "demo: $SMNEO is missing: run \`make demo\` (it builds first)" >&2; exit 1; }
 
 step "Python extension ($PY)"
+if ! "$PY" -c 'import setuptools' 2>/dev/null; then
+  sh tools/install-deps.sh python3-setuptools # setup.py needs it; Debian ships it apart
+fi
 "$PY" setup.py -q build_ext --inplace >/dev/null
 
 step "the example model (examples/make_model.py: a tiny TorchScript archive, standard library only)"
