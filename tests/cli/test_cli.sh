@@ -265,6 +265,30 @@ JOB=$(sed -n 's/^created compilation job //p' "$WORK/interrupt.err")
 run describe_interrupted 0 --endpoint-url "$URL" describe "$JOB" --output json
 jcheck describe_interrupted 'd["CompilationJobStatus"] in ("STOPPING", "STOPPED")'
 
+# ---- Ctrl-C during wait stops waiting, not the job -----------------------------------------------------
+run create_waited 0 --endpoint-url "$URL" create --job-name wait-interrupt --role "$ROLE" \
+  --model-s3-uri s3://cli-test/nothing.tar.gz --framework PYTORCH --output-s3-uri s3://cli-test/out --target ml_c5
+"$SMNEO" --endpoint-url "$URL" wait wait-interrupt --delay 5 --max-delay 5 >"$WORK/wint.out" 2>"$WORK/wint.err" &
+WPID=$!
+i=0
+while ! grep -q "STARTING\|INPROGRESS" "$WORK/wint.err" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT $WPID
+wait $WPID
+rc=$?
+[ $rc -eq 130 ] && ok || { fail "interrupted wait: exit $rc, expected 130"; sed 's/^/    stderr: /' "$WORK/wint.err"; }
+grep_err wint "the job goes on"
+
+# ---- progress: a bar on a terminal, nothing for small files otherwise ------------------------------------
+if command -v script >/dev/null 2>&1; then
+  script -qc "'$SMNEO' pack '$ROOT/examples/model' '$WORK/tty.tar.gz'" /dev/null >"$WORK/tty.out" 2>&1
+  grep -q "packing \[#*\] 100%" "$WORK/tty.out" && ok || { fail "no progress bar on a terminal"; head -5 "$WORK/tty.out"; }
+fi
+run pack_plain 0 pack "$ROOT/examples/model" "$WORK/plain.tar.gz"
+grep -q "packing" "$WORK/pack_plain.err" && fail "plain progress lines for a 1 KiB file" || ok
+head -c 3000000 /dev/urandom >"$WORK/nomodel/big.bin"
+run pack_big 0 pack "$WORK/nomodel" "$WORK/big.tar.gz"
+grep -q "^packing: 100%" "$WORK/pack_big.err" && ok || { fail "no plain progress lines for a 3 MB file"; head -5 "$WORK/pack_big.err"; }
+
 # ---- transport and credentials errors ------------------------------------------------------------------
 run connect_refused 6 --endpoint-url http://127.0.0.1:1 describe x
 run bad_secret 6 --endpoint-url "$URL" describe x --profile nope
