@@ -14,6 +14,7 @@
 #include "protocol_internal.h"
 #include "smneo/client.h"
 #include "smneo/log.h"
+#include "smneo/validate.h"
 #include "value_internal.h"
 
 enum { RETRY_STANDARD = 0, RETRY_LEGACY = 1 };
@@ -318,6 +319,7 @@ struct smneo_call {
     int rc;                  /* final code once ST_DONE */
     smneo_error err;         /* final error */
     smneo_result *final;     /* final result (KIND_CALL, KIND_WAIT) */
+    smneo_issues *issues;    /* validation issues that did not stop the call */
     /* paginator */
     smneo_paginate_options popts;
     int64_t emitted;
@@ -327,6 +329,7 @@ struct smneo_call {
     char *request_token;     /* NextToken used for the current page */
     char *resume_token;
     int64_t skip_first;      /* items to skip on the first page (resume) */
+    int64_t page_skipped;    /* of the current page: items dropped for skip_first */
     /* waiter */
     double delay, max_delay, timeout;
     int64_t start_ms;
@@ -410,7 +413,8 @@ static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, 
     int rc = smneo__parse_params(&p, params, len, err);
     if (rc)
         return rc;
-    rc = smneo__validate_gate(op->name, params, len, c->validation, c->allow_unknown_enum_values, err);
+    smneo_issues *kept = NULL;
+    rc = smneo__validate_gate(op->name, params, len, c->validation, c->allow_unknown_enum_values, &kept, err);
     if (rc) {
         cJSON_Delete(p);
         return rc;
@@ -418,8 +422,10 @@ static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, 
     smneo_call *call = calloc(1, sizeof *call);
     if (!call) {
         cJSON_Delete(p);
+        smneo_issues_free(kept);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
+    call->issues = kept;
     call->client = c;
     call->op = op;
     call->kind = kind;
@@ -455,6 +461,7 @@ void smneo_call_free(smneo_call *call)
     smneo_credentials_free(call->creds);
     smneo_result_free(call->page);
     smneo_result_free(call->final);
+    smneo_issues_free(call->issues);
     smneo_error_clear(&call->err);
     free(call->request_token);
     free(call->resume_token);
@@ -591,12 +598,17 @@ static const char *page_next_token(const smneo_call *call)
 /* After a page arrives: prepare item iteration. */
 static void paginate_page(smneo_call *call)
 {
-    const cJSON *items = page_items(call);
-    const cJSON *first = items ? items->child : NULL;
-    for (int64_t i = 0; first && i < call->skip_first; i++)
-        first = first->next;
+    /* A resume token's boto_truncate_amount: drop those items from the page
+     * itself (botocore slices the first page's list), so pages mode does
+     * not hand them out again; they still count in the next resume token. */
+    cJSON *items = (cJSON *)page_items(call);
+    call->page_skipped = 0;
+    while (items && items->child && call->page_skipped < call->skip_first) {
+        cJSON_Delete(cJSON_DetachItemViaPointer(items, items->child));
+        call->page_skipped++;
+    }
     call->skip_first = 0;
-    call->next_item = first;
+    call->next_item = items ? items->child : NULL;
     call->page_pending = call->popts.pages;
     call->state = ST_ITEMS;
 }
@@ -835,7 +847,7 @@ void smneo_call_next(smneo_call *call, smneo_step *out)
                         it = it->next;
                     cJSON *items = (cJSON *)page_items(call);
                     cJSON *cut = it ? it->next : NULL;
-                    int64_t consumed = keep; /* items of this page handed out */
+                    int64_t consumed = call->page_skipped + keep; /* of this page, as botocore counts */
                     free(call->resume_token);
                     call->resume_token = encode_resume_token(call->request_token, consumed);
                     while (cut) {
@@ -866,7 +878,7 @@ void smneo_call_next(smneo_call *call, smneo_step *out)
                 return;
             }
             /* Count how many items of this page were handed out (for a resume token). */
-            int64_t consumed = 0;
+            int64_t consumed = call->page_skipped;
             const cJSON *items = page_items(call);
             for (const cJSON *it = items ? items->child : NULL; it && it != call->next_item; it = it->next)
                 consumed++;
@@ -986,6 +998,10 @@ int smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err)
         *out = NULL;
     if (!call || call->state != ST_DONE)
         return smneo__error(err, SMNEO_EINVAL, "the call has not finished");
+    if (call->final && call->issues) {
+        smneo__result_set_issues(call->final, call->issues);
+        call->issues = NULL;
+    }
     if (call->rc == 0 || call->rc == SMNEO_ITEROVER) {
         if (out) {
             *out = call->final;
