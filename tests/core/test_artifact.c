@@ -422,6 +422,18 @@ static void test_pack_refusals_and_cancel(void)
     sh("ln -s .. '%s'", P("pr/src/up"));
     CHECK_INT(pack_dir(P("pr/src"), P("pr/m.tar.gz"), 2, &err), SMNEO_EINVAL);
     unlink(P("pr/src/up"));
+    sh("mkdir -p '%s' && ln -s .. '%s'", P("pr/src/sub"), P("pr/src/sub/loop"));
+    CHECK_INT(pack_dir(P("pr/src"), P("pr/m.tar.gz"), 2, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "loop"));
+    sh("rm -rf '%s'", P("pr/src/sub"));
+    /* A symlink to a directory inside the source is stored as that directory. */
+    sh("mkdir -p '%s' && echo w > '%s' && ln -s real '%s'", P("pr/src/real"), P("pr/src/real/w.txt"),
+       P("pr/src/alias"));
+    CHECK_INT(pack_dir(P("pr/src"), P("pr/m.tar.gz"), 2, &err), 0);
+    char lc[4200];
+    snprintf(lc, sizeof lc, "tar -tzf '%s' | tr '\\n' ' '", P("pr/m.tar.gz"));
+    CHECK_STR(sh_out(lc), "a.txt alias/ alias/w.txt real/ real/w.txt ");
+    sh("rm -rf '%s' '%s' '%s'", P("pr/src/real"), P("pr/src/alias"), P("pr/m.tar.gz"));
 
     /* Cancel from the progress callback: nothing left behind. */
     write_random(P("pr/src/w.bin"), 4 << 20, 3);
