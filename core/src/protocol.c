@@ -12,9 +12,11 @@
 #include "protocol_internal.h"
 #include "smneo/log.h"
 #include "smneo/validate.h"
+#include "validate_internal.h"
 #include "value_internal.h"
 
 struct smneo_result {
+    smneo_issues *issues; /* validation issues that did not stop the request */
     cJSON *root;
     const smneo_shape *shape;
     smneo_response *response;
@@ -95,10 +97,12 @@ static int write_value(smneo_buf *b, const cJSON *n, const smneo_shape *shape)
         break;
     case SMNEO_SHAPE_TIMESTAMP: {
         /* As botocore: integer epoch seconds (fraction dropped). */
+        /* Out of the int64 range (1e400 reads as inf), NaN: sent as given,
+         * never cast (undefined behaviour); validation refuses these. */
         double t;
-        if (cJSON_IsNumber(n))
+        if (cJSON_IsNumber(n) && fabs(n->valuedouble) < 9.2e18)
             return smneo__buf_printf(b, "%lld", (long long)floor(n->valuedouble));
-        if (cJSON_IsString(n) && smneo__parse_iso8601(n->valuestring, &t) == 0)
+        if (cJSON_IsString(n) && smneo__parse_iso8601(n->valuestring, &t) == 0 && fabs(t) < 9.2e18)
             return smneo__buf_printf(b, "%lld", (long long)floor(t));
         break;
     }
@@ -126,10 +130,16 @@ int smneo__parse_params(cJSON **out, const char *params_json, size_t len, smneo_
         *out = cJSON_CreateObject();
         return *out ? 0 : SMNEO_ENOMEM;
     }
-    cJSON *root = cJSON_ParseWithLength(params_json, len);
+    long nul = smneo__json_find_nul(params_json, len);
+    if (nul >= 0)
+        return smneo__error(err, SMNEO_EINVAL,
+                            "parameters hold a NUL character (\\u0000 or a 0 byte) at byte %ld: names and values "
+                            "sent to the service cannot contain NUL; remove it",
+                            nul);
+    size_t errpos = 0;
+    cJSON *root = smneo__parse_json_exact(params_json, len, &errpos);
     if (!root)
-        return smneo__error(err, SMNEO_EINVAL, "parameters are not valid JSON (near byte %ld)",
-                            (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - params_json : 0));
+        return smneo__error(err, SMNEO_EINVAL, "parameters are not valid JSON (near byte %zu)", errpos);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return smneo__error(err, SMNEO_EINVAL, "parameters must be a JSON object");
@@ -178,8 +188,10 @@ int smneo_protocol_serialize(char **out, size_t *out_len, const char *operation,
 /* ---- validation gate ---------------------------------------------------- */
 
 int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
-                         int allow_unknown_enums, smneo_error *err)
+                         int allow_unknown_enums, smneo_issues **kept, smneo_error *err)
 {
+    if (kept)
+        *kept = NULL;
     if (mode == SMNEO_VALIDATION_OFF)
         return 0;
     smneo_issues *issues = NULL;
@@ -212,6 +224,10 @@ int smneo__validate_gate(const char *operation, const char *params_json, size_t 
         }
         smneo_issues_free(issues);
         return SMNEO_EVALIDATION;
+    }
+    if (kept && smneo_issues_count(issues) > 0) {
+        *kept = issues;
+        return 0;
     }
     smneo_issues_free(issues);
     return 0;
@@ -303,7 +319,8 @@ int smneo_protocol_build(smneo_request **out, const char *operation, const char 
     int rc = smneo__parse_params(&params, params_json, params_len, err);
     if (rc)
         return rc;
-    rc = smneo__validate_gate(op->name, params_json, params_len, o->validation, o->allow_unknown_enum_values, err);
+    rc = smneo__validate_gate(op->name, params_json, params_len, o->validation, o->allow_unknown_enum_values, NULL,
+                              err);
     char *body = NULL;
     size_t body_len = 0;
     if (rc == 0)
@@ -424,7 +441,7 @@ static int parse_error(smneo_response *resp, const char *opname, smneo_error *er
             code = code_copy;
         }
     }
-    if (!code)
+    if (!code || !*code) /* "__type": "#" or "x-amzn-ErrorType: :x" name nothing */
         code = status_str;
     int retryable = 0;
     int rc = smneo_protocol_error_class(code, resp->status, &retryable);
@@ -528,10 +545,19 @@ void smneo__result_set_attempts(smneo_result *r, int attempts) { r->attempts = a
 
 const void *smneo__result_root_node(const smneo_result *r) { return r ? r->root : NULL; }
 
+void smneo__result_set_issues(smneo_result *r, smneo_issues *issues)
+{
+    smneo_issues_free(r->issues);
+    r->issues = issues;
+}
+
+const smneo_issues *smneo_result_issues(const smneo_result *r) { return r ? r->issues : NULL; }
+
 void smneo_result_free(smneo_result *r)
 {
     if (!r)
         return;
+    smneo_issues_free(r->issues);
     cJSON_Delete(r->root);
     smneo_response_free(r->response);
     free(r);

@@ -213,6 +213,22 @@ static void test_operations(fake *f, test_http_server *srv)
     CHECK_INT(err.attempts, 1);
     smneo_error_clear(&err);
 
+    /* Warnings never block; they come with the result. */
+    const char *warn = "{\"CompilationJobName\":\"j\",\"RoleArn\":\"arn:aws:iam::123456789012:role/SageMakerRole\","
+                       "\"InputConfig\":{\"S3Uri\":\"s3://bucket/model.tar.gz\",\"Framework\":\"PYTORCH\"},"
+                       "\"OutputConfig\":{\"S3OutputLocation\":\"s3://bucket/out\",\"TargetDevice\":\"ml_c5\"},"
+                       "\"StoppingCondition\":{\"MaxRuntimeInSeconds\":900}}";
+    smneo_issues *check = NULL;
+    smneo_validate(&check, "CreateCompilationJob", warn, strlen(warn), NULL, NULL);
+    CHECK(smneo_issues_count(check) > 0 && smneo_issues_error_count(check) == 0);
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", warn, strlen(warn), &err), 0);
+    CHECK_INT(smneo_issues_count(smneo_result_issues(r)), smneo_issues_count(check));
+    smneo_issues_free(check);
+    smneo_result_free(r);
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK(smneo_result_issues(r) == NULL);
+    smneo_result_free(r);
+
     /* Strict validation refuses before anything is sent. */
     reset(f);
     CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", "{}", 2, &err), SMNEO_EVALIDATION);

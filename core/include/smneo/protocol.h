@@ -89,6 +89,11 @@ SMNEO_EXTERN(int) smneo_result_attempts(const smneo_result *r);
 /* The raw response (borrowed, lives as long as the result). */
 SMNEO_EXTERN(const smneo_response *) smneo_result_response(const smneo_result *r);
 
+/* Validation issues that did not stop the request: the warnings (and, with
+ * validation "warn", the errors too) found before it was sent. Borrowed;
+ * NULL when there were none. Set on results of client calls and waits. */
+SMNEO_EXTERN(const smneo_issues *) smneo_result_issues(const smneo_result *r);
+
 /* Maps a service error code to an SMNEO_E* code and a retryable flag. */
 SMNEO_EXTERN(int) smneo_protocol_error_class(const char *service_code, int http_status, int *retryable);
 
