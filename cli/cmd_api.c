@@ -387,11 +387,23 @@ static int run_operation(cli_args *a, const char *operation, const char *params,
     return code;
 }
 
+/* The job name: --job-name, the argument, or CompilationJobName in
+ * --cli-input-json (in that order). */
 static const char *job_arg(const cli_args *a)
 {
+    static char from_json[256];
     const char *job = cli_get(a, "job-name");
     if (!job && a->npos > 0)
         job = a->pos[0];
+    if (!job && cli_has(a, "cli-input-json")) {
+        cJSON *p = cli_input_json(a);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "CompilationJobName");
+        if (cJSON_IsString(n) && strlen(n->valuestring) < sizeof from_json) {
+            strcpy(from_json, n->valuestring);
+            job = from_json;
+        }
+        cJSON_Delete(p);
+    }
     return job;
 }
 

@@ -58,6 +58,7 @@ static const cli_opt opts_validate[] = {
     {"operation", "NAME", "operation to validate (default CreateCompilationJob)"}, OPTS_CREATE, OPT_INPUT_JSON,
     {NULL, NULL, NULL}};
 static const cli_opt opts_job[] = {{"job-name", "NAME", "CompilationJobName (or give it as the argument)"},
+                                   OPT_INPUT_JSON,
                                    {NULL, NULL, NULL}};
 static const cli_opt opts_list[] = {
     {"name-contains", "TEXT", "NameContains"},
@@ -75,6 +76,7 @@ static const cli_opt opts_wait[] = {{"job-name", "NAME", "CompilationJobName (or
                                     {"timeout", "SECONDS", "give up after this long (default: no limit)"},
                                     {"delay", "SECONDS", "first polling delay (default 5)"},
                                     {"max-delay", "SECONDS", "longest polling delay (default 60)"},
+                                    OPT_INPUT_JSON,
                                     {NULL, NULL, NULL}};
 static const cli_opt opts_steps[] = {
     {"pipeline-execution-arn", "ARN", "PipelineExecutionArn (or give it as the argument)"},

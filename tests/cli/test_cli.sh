@@ -217,6 +217,8 @@ EOF
 run create_json 0 --endpoint-url "$URL" create --cli-input-json "$WORK/create.json" --job-name overridden --output json
 run describe_json 0 --endpoint-url "$URL" describe overridden --output json
 jcheck describe_json 'd["CompilationJobName"] == "overridden" and d["StoppingCondition"]["MaxRuntimeInSeconds"] == 600 and json.loads(d["InputConfig"]["DataInputConfig"]) == {"input0": [1, 4]} and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$", d["CreationTime"]) is not None'
+run describe_input_json 0 --endpoint-url "$URL" describe --cli-input-json '{"CompilationJobName": "overridden"}' --output json
+jcheck describe_input_json 'd["CompilationJobName"] == "overridden"'
 run describe_none 4 --endpoint-url "$URL" describe from-json
 grep_err describe_none "ResourceNotFound"
 run wait_json 0 --endpoint-url "$URL" wait overridden --delay 0.2 --max-delay 0.5 --output json
