@@ -749,6 +749,10 @@ static void check_value(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v, 
             } else {
                 type_error(ctx, s, v, path);
             }
+        } else if (t < -62135596800.0 || t > 253402300799.0) {
+            /* botocore cannot represent these either (Python datetime). */
+            V_ERR(ctx, path, "range", "%s (%.17g epoch seconds) is outside the years 1 to 9999: use a time "
+                  "between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z", display(path), t);
         }
         return;
     }
@@ -810,6 +814,10 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
         return rc;
     }
 
+    long nul = smneo__json_find_nul(params_json, len);
+    if (nul >= 0) /* cJSON cut the string there: what we check is not what was given */
+        V_ERR(&ctx, "", "encoding", "the parameters hold a NUL character (\\u0000) at byte %ld: names and "
+              "values sent to the service cannot contain NUL; remove it", nul);
     check_value(&ctx, op->input, root, "");
     if (!ctx.oom)
         smneo__validate_neo(&ctx, op, root);

@@ -58,6 +58,10 @@ int smneo__timestamp_value(const cJSON *v, double *out);
 
 /* Strict JSON parse of exactly len bytes (trailing non-space refused). */
 cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos);
+/* Offset of the first NUL character in JSON text (a raw 0 byte, or a
+ * \u0000 escape inside a string), or -1. cJSON keeps strings as C strings
+ * and would silently cut a name or value there ("Name\u0000x" -> "Name"). */
+long smneo__json_find_nul(const char *text, size_t len);
 
 /* Tolerant parse of a JSON text that may be written in Python style (single
  * quotes, True/False/None) as the Neo documentation does. *python_style is set

@@ -32,6 +32,28 @@ cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos)
     return v;
 }
 
+long smneo__json_find_nul(const char *text, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\0')
+            return (long)i;
+        if (!in_string) {
+            in_string = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_string = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len && !memcmp(text + i + 2, "0000", 4))
+                return (long)i;
+            i++; /* the escaped character: \\ and \" do not end or start anything */
+        }
+    }
+    return -1;
+}
+
 /* Python literal -> JSON text. Returns NULL when the text is not convertible
  * (unterminated string); *errpos is then where the problem starts. */
 static char *python_to_json(const char *text, size_t len, size_t *errpos)

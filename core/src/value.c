@@ -246,7 +246,7 @@ int smneo__parse_iso8601(const char *s, double *out)
         if (*p == ':') {
             char *end;
             sec = strtod(p + 1, &end);
-            if (end == p + 1 || sec < 0 || sec >= 61)
+            if (end == p + 1 || !(sec >= 0 && sec < 61)) /* also NaN ("nan") */
                 return -1;
             p = end;
         }
