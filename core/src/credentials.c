@@ -122,6 +122,20 @@ void smneo_credential_chain_free(smneo_credential_chain *c)
 
 /* ---- small helpers ------------------------------------------------------------ */
 
+/* Keys and tokens end up in headers (X-Amz-Security-Token, the IMDS token):
+ * a control character (CR/LF above all) from a hostile or broken source
+ * would split the header. Returns the name of the first bad field, or NULL. */
+static const char *control_char_field(const char *ak, const char *sk, const char *token)
+{
+    const char *v[3] = {ak, sk, token};
+    static const char *const names[3] = {"AccessKeyId", "SecretAccessKey", "Token"};
+    for (int i = 0; i < 3; i++)
+        for (const unsigned char *p = (const unsigned char *)v[i]; p && *p; p++)
+            if (*p < 0x20 || *p == 0x7f)
+                return names[i];
+    return NULL;
+}
+
 static int make_creds(smneo_credentials **out, const char *ak, const char *sk, const char *token, int64_t expiration,
                       const char *source)
 {
@@ -490,6 +504,11 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
         rc = smneo__error(err, SMNEO_ECREDENTIALS,
                           "the credential_process of profile '%s' printed no %s", profile,
                           (!ak || !*ak) ? "AccessKeyId" : "SecretAccessKey");
+    else if (control_char_field(ak, sk, tok))
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' printed a %s with control characters (e.g. a "
+                          "line break): it cannot be sent in a header",
+                          profile, control_char_field(ak, sk, tok));
     else if (exp && parse_iso8601(exp, &expiration) != 0)
         rc = smneo__error(err, SMNEO_ECREDENTIALS,
                           "the credential_process of profile '%s' printed an Expiration that is not an ISO 8601 "
@@ -949,6 +968,8 @@ static int parse_http_creds(smneo_credentials **out, const char *body, size_t le
     int rc = -1;
     if (!ak || !*ak || !sk || !*sk)
         *why = "the answer has no AccessKeyId/SecretAccessKey";
+    else if (control_char_field(ak, sk, tok))
+        *why = "the answer's credentials contain control characters (e.g. a line break)";
     else if (exp && parse_iso8601(exp, &expiration) != 0)
         *why = "the answer's Expiration is not an ISO 8601 time";
     else if (expiration && expiration <= now)
@@ -1000,6 +1021,20 @@ static int imds_setup(smneo_chain_resolution *r, smneo_error *err)
     free(mode);
     free(v1);
     return rc;
+}
+
+/* The token goes back in a header: printable ASCII only (trailing
+ * whitespace is trimmed). Anything else is treated as no token. */
+static int imds_token_usable(const char *body, size_t len)
+{
+    while (len && isspace((unsigned char)body[len - 1]))
+        len--;
+    if (!len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] >= 0x7f)
+            return 0;
+    return 1;
 }
 
 static int imds_request(smneo_chain_resolution *r, smneo_request **req_out, const char *method, const char *path)
@@ -1176,7 +1211,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
              * host could not be reached at all (it would fail the same way)
              * but try it after a timeout (a hop limit of 1 in a container
              * drops the PUT's answer). */
-            if (!r->transport_error && r->resp_status == 200 && r->resp_len > 0) {
+            if (!r->transport_error && r->resp_status == 200 && r->resp_len > 0 &&
+                imds_token_usable(r->resp_body, r->resp_len)) {
                 size_t n = r->resp_len;
                 while (n && isspace((unsigned char)r->resp_body[n - 1]))
                     n--;
@@ -1233,7 +1269,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
             clear_response(r);
             if (!r->role)
                 return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
-            if (!*r->role || strchr(r->role, '/') || strchr(r->role, '?') || strchr(r->role, '#')) {
+            /* It becomes a path segment: no separators, spaces or control characters. */
+            if (!*r->role || strpbrk(r->role, "/?#%\\ ") || !imds_token_usable(r->role, strlen(r->role))) {
                 look(&r->where, "EC2 instance metadata (%s: unusable role name)", r->imds_base);
                 r->stage = ST_NONE;
                 break;
