@@ -1,0 +1,581 @@
+"""smneo.Client and boto3.client("sagemaker") against one smneo.local server:
+every operation through both clients, and both must see the same results
+(member for member, including value types; ResponseMetadata minus request
+ids and dates), the same errors, the same retries and the same resume tokens.
+
+Run: python3 tests/python/run_pytest.py -q tests/python/test_local_parity.py
+"""
+import datetime
+import os
+
+import pytest
+
+try:
+    import boto3
+    import botocore
+    from botocore.config import Config
+except ImportError as _e:  # pragma: no cover (these machines have boto3)
+    if os.environ.get("CI") == "true":
+        pytest.fail("boto3/botocore are required under CI=true: %s" % _e, pytrace=False)
+    pytest.skip("boto3/botocore not installed: %s" % _e, allow_module_level=True)
+
+import smneo  # noqa: E402  (the C extension must be built: a failure here is a failure)
+from smneo.local import Server  # noqa: E402
+
+from local_fixtures import ROLE, job_request, tgz  # noqa: E402
+from parity_helpers import Clock, assert_same, both_raise, error_of, normalize  # noqa: E402
+
+DURATION = 0.5          # job duration: STARTING < 0.125 s <= INPROGRESS < 0.5 s <= done
+T0 = None               # set per server: the epoch second jobs are created at (frozen clock)
+EXEC = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/neo-pipe/execution/0123456789ab"
+EXEC2 = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/neo-pipe/execution/ffffffffffff"
+PIPELINES = {
+    EXEC: [
+        {"StepName": "Train", "StepDisplayName": "Train the model", "StepDescription": "fit",
+         "StepStatus": "Succeeded", "StartTime": "2024-01-01T00:00:00Z", "EndTime": 1704067260,
+         "AttemptCount": 1,
+         "Metadata": {"TrainingJob": {"Arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/t1"}}},
+        {"StepName": "Check", "StepStatus": "Succeeded", "StartTime": 1704067300.25,
+         "EndTime": "2024-01-01T00:05:00.500Z", "AttemptCount": 2,
+         "Metadata": {"QualityCheck": {"CheckType": "DATA_QUALITY", "SkipCheck": False,
+                                       "RegisterNewBaseline": True,
+                                       "CheckJobArn": "arn:aws:sagemaker:us-east-1:123456789012:"
+                                                      "processing-job/q1"}}},
+        {"StepName": "Cond", "StepStatus": "Succeeded", "StartTime": 1704067400,
+         "EndTime": 1704067401, "Metadata": {"Condition": {"Outcome": "True"}}},
+        {"StepName": "Callback", "StepStatus": "Succeeded", "StartTime": 1704067500,
+         "CacheHitResult": {"SourcePipelineExecutionArn": EXEC2},
+         "Metadata": {"Callback": {"CallbackToken": "tok1234567", "SqsQueueUrl": "https://sqs.example/q",
+                                   "OutputParameters": [{"Name": "a", "Value": "1"},
+                                                        {"Name": "b", "Value": "2"}]}}},
+        {"StepName": "Compile", "StepStatus": "Executing", "StartTime": 1704067600,
+         "Metadata": {"Lambda": {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                                 "OutputParameters": [{"Name": "x", "Value": "y"}]}}},
+        {"StepName": "Fail", "StepStatus": "Failed", "StartTime": 1704067700, "EndTime": 1704067701,
+         "FailureReason": "the condition failed", "Metadata": {"Fail": {"ErrorMessage": "boom"}}},
+        {"StepName": "Emr", "StepStatus": "Stopped", "StartTime": 1704067800,
+         "Metadata": {"EMR": {"ClusterId": "j-1", "StepId": "s-1", "StepName": "e",
+                              "LogFilePath": "s3://logs/e"}}},
+    ],
+    EXEC2: [],
+}
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def server(clock):
+    with Server(port=0, job_duration=DURATION, clock=clock, pipelines=PIPELINES) as s:
+        yield s
+
+
+def _kw(server):
+    return dict(endpoint_url=server.url, region_name="us-east-1",
+                aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def _open_clients(server, max_attempts=3, mode="standard"):
+    """(smneo, boto3) with the same retry settings, and the input model uploaded."""
+    ours = smneo.Client(max_attempts=max_attempts, retry_mode=mode, connect_timeout=5, read_timeout=10,
+                        **_kw(server))
+    theirs = boto3.client("sagemaker", config=Config(
+        retries={"total_max_attempts": max_attempts, "mode": mode}, connect_timeout=5, read_timeout=10),
+        **_kw(server))
+    s3 = boto3.client("s3", **_kw(server))
+    if s3.list_buckets()["Buckets"] == []:
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="in/model.tar.gz",
+                      Body=tgz({"model.pth": b"weights" * 40, "code/inference.py": b"pass\n"}))
+    return ours, theirs
+
+
+@pytest.fixture
+def clients(server):
+    """(smneo, boto3), both with 3 attempts in standard retry mode."""
+    ours, theirs = _open_clients(server)
+    yield ours, theirs
+    ours.close()
+
+
+def _both(clients, method, **kwargs):
+    """The same call through smneo and boto3: (ours, theirs)."""
+    ours, theirs = clients
+    return getattr(ours, method)(**kwargs), getattr(theirs, method)(**kwargs)
+
+
+def _same(clients, method, what=None, **kwargs):
+    ours, theirs = _both(clients, method, **kwargs)
+    assert_same(ours, theirs, what or "%s(%r)" % (method, kwargs))
+    return ours, theirs
+
+
+def _describe(clients, name):
+    return _same(clients, "describe_compilation_job", CompilationJobName=name)[0]
+
+
+# ---- create / describe -----------------------------------------------------------------------
+def test_create_by_each_client_is_seen_by_the_other(clients, clock):
+    ours, theirs = clients
+    t = clock.freeze()
+    r1 = ours.create_compilation_job(**job_request("made-by-smneo"))
+    r2 = theirs.create_compilation_job(**job_request("made-by-boto3"))
+    # Same shape and values except the name in the ARN.
+    assert_same(r1, {**r2, "CompilationJobArn": r2["CompilationJobArn"].replace("boto3", "smneo")},
+                "CreateCompilationJob")
+    assert r1["CompilationJobArn"].endswith(":compilation-job/made-by-smneo")
+    for name, arn in (("made-by-smneo", r1["CompilationJobArn"]),
+                      ("made-by-boto3", r2["CompilationJobArn"])):
+        d = _describe(clients, name)
+        assert d["CompilationJobArn"] == arn
+        assert d["CompilationJobStatus"] == "STARTING"
+        assert d["CreationTime"].timestamp() == pytest.approx(round(t, 3))
+
+
+@pytest.mark.parametrize("offset,status", [(0.01, "STARTING"), (0.2, "INPROGRESS"),
+                                           (DURATION, "COMPLETED")])
+def test_describe_equal_in_each_state(clients, clock, offset, status):
+    ours, _ = clients
+    t = clock.freeze()
+    req = job_request("desc-job", Tags=[{"Key": "team", "Value": "neo"}],
+                      VpcConfig={"SecurityGroupIds": ["sg-0123456789abcdef0"],
+                                 "Subnets": ["subnet-0123456789abcdef0"]})
+    req["InputConfig"]["FrameworkVersion"] = "2.0"
+    req["OutputConfig"]["KmsKeyId"] = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    ours.create_compilation_job(**req)
+    clock.freeze(t + offset)
+    d = _describe(clients, "desc-job")
+    assert d["CompilationJobStatus"] == status
+    # The types a user relies on (both clients were already found equal).
+    assert d["StoppingCondition"]["MaxRuntimeInSeconds"] == 900
+    assert type(d["StoppingCondition"]["MaxRuntimeInSeconds"]) is int
+    assert d["CreationTime"].utcoffset() == datetime.timedelta(0)
+    if status == "COMPLETED":
+        assert len(d["ModelDigests"]["ArtifactDigest"]) == 128
+        assert d["CompilationEndTime"] > d["CompilationStartTime"] > d["CreationTime"]
+
+
+def test_describe_failed_job_equal(clients, clock):
+    ours, theirs = clients
+    t = clock.freeze()
+    theirs.create_compilation_job(**job_request("no-input", s3uri="s3://models/in/missing.tar.gz"))
+    clock.freeze(t + DURATION + 1)
+    d = _describe(clients, "no-input")
+    assert d["CompilationJobStatus"] == "FAILED"
+    assert d["FailureReason"].startswith("ClientError: InputConfiguration:")
+    assert "ModelDigests" not in d
+
+
+# ---- list: filters, sort, pagination ---------------------------------------------------------
+NAMES = ["alpha-1", "Beta-2", "gamma-3", "ALPHA-4", "delta-5", "beta-6", "eps-7", "alpha-8",
+         "zeta-9", "Eta-10", "theta-11", "alpha-12", "iota-13", "kappa-14"]
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    """One server for the (read-only) list tests: 14 jobs created 10 s apart
+    (frozen clock), every 4th one stopped, every 5th one FAILED (missing
+    input), the last one still INPROGRESS, the others COMPLETED.
+    Yields ((smneo, boto3), creation time of the first job)."""
+    clock = Clock()
+    with Server(port=0, job_duration=DURATION, clock=clock) as srv:
+        ours, theirs = _open_clients(srv)
+        base = clock.freeze()
+        for i, name in enumerate(NAMES):
+            clock.freeze(base + 10 * i)
+            c = ours if i % 2 else theirs
+            uri = "s3://models/in/missing.tar.gz" if i % 5 == 4 else "s3://models/in/model.tar.gz"
+            c.create_compilation_job(**job_request(name, s3uri=uri,
+                                                   target="ml_c5" if i % 3 else "jetson_nano"))
+            if i % 4 == 3:
+                clock.freeze(base + 10 * i + 0.01)
+                (theirs if i % 2 else ours).stop_compilation_job(CompilationJobName=name)
+        clock.freeze(base + 10 * (len(NAMES) - 1) + 0.2)
+        yield (ours, theirs), base
+        ours.close()
+
+
+@pytest.fixture
+def many(fleet):
+    return fleet[1]
+
+
+@pytest.fixture
+def lclients(fleet):
+    return fleet[0]
+
+
+def _at(base, seconds):
+    return datetime.datetime.fromtimestamp(base + seconds, datetime.timezone.utc)
+
+
+LIST_CASES = [
+    {},
+    {"MaxResults": 100},
+    {"MaxResults": 1},
+    {"NameContains": "alpha", "MaxResults": 100},
+    {"NameContains": "BETA", "SortBy": "Name", "SortOrder": "Descending"},
+    {"StatusEquals": "COMPLETED", "MaxResults": 100, "SortBy": "Name"},
+    {"StatusEquals": "STOPPED"},
+    {"StatusEquals": "FAILED", "SortOrder": "Descending"},
+    {"StatusEquals": "INPROGRESS"},
+    {"SortBy": "Status", "MaxResults": 100},
+    {"SortBy": "Status", "SortOrder": "Descending", "MaxResults": 100},
+    {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 5},
+    {"SortBy": "Name", "MaxResults": 100},
+    {"NameContains": "no-such-job"},
+]
+
+
+@pytest.mark.parametrize("params", LIST_CASES, ids=[str(i) for i in range(len(LIST_CASES))])
+def test_list_one_page_equal(lclients, many, params):
+    ours, theirs = _same(lclients, "list_compilation_jobs", **params)
+    summaries = ours["CompilationJobSummaries"]
+    if "NameContains" in params:
+        assert all(params["NameContains"].lower() in s["CompilationJobName"].lower() for s in summaries)
+    if "StatusEquals" in params:
+        assert summaries and all(s["CompilationJobStatus"] == params["StatusEquals"] for s in summaries) \
+            or params["StatusEquals"] not in ("COMPLETED", "STOPPED", "FAILED")
+
+
+def test_list_time_filters_equal(lclients, many):
+    base = many
+    # datetimes (aware and naive-UTC are both what boto3 users pass), and epoch numbers
+    cases = [
+        {"CreationTimeAfter": _at(base, 35), "MaxResults": 100},
+        {"CreationTimeBefore": _at(base, 40), "MaxResults": 100},      # strict: job 4 excluded
+        {"CreationTimeAfter": _at(base, 20), "CreationTimeBefore": _at(base, 60), "SortBy": "Name"},
+        {"LastModifiedTimeAfter": _at(base, 100), "MaxResults": 100},
+        {"LastModifiedTimeBefore": _at(base, 50), "StatusEquals": "COMPLETED"},
+        {"CreationTimeAfter": int(base + 65), "MaxResults": 100},
+        {"CreationTimeAfter": base + 65.5, "MaxResults": 100},
+    ]
+    for params in cases:
+        ours, _ = _same(lclients, "list_compilation_jobs", **params)
+        assert ours["CompilationJobSummaries"] or "LastModifiedTimeBefore" in params, params
+    ours, _ = _same(lclients, "list_compilation_jobs", CreationTimeBefore=_at(base, 40), MaxResults=100)
+    assert [s["CompilationJobName"] for s in ours["CompilationJobSummaries"]] == NAMES[:4]
+
+
+def test_list_next_token_from_one_client_works_in_the_other(lclients, many):
+    ours, theirs = lclients
+    kw = {"MaxResults": 4, "SortBy": "Name", "NameContains": "a"}
+    first_ours, first_theirs = _same(lclients, "list_compilation_jobs", **kw)
+    token = first_ours["NextToken"]
+    # Each client continues from the token the other one got.
+    a = ours.list_compilation_jobs(NextToken=first_theirs["NextToken"], **kw)
+    b = theirs.list_compilation_jobs(NextToken=token, **kw)
+    assert_same(a, b, "second page")
+    assert not set(s["CompilationJobName"] for s in a["CompilationJobSummaries"]) & \
+        set(s["CompilationJobName"] for s in first_ours["CompilationJobSummaries"])
+
+
+PAGE_CASES = [
+    ({}, {"PageSize": 3}),
+    ({}, {"PageSize": 100}),
+    ({}, {"PageSize": 3, "MaxItems": 7}),       # truncated mid page: boto_truncate_amount
+    ({}, {"PageSize": 5, "MaxItems": 5}),       # truncated on a page boundary
+    ({}, {"PageSize": 4, "MaxItems": 100}),     # MaxItems beyond the end: no token
+    ({}, {"MaxItems": 3}),                      # the service's default page size (10)
+    ({"SortBy": "Name", "SortOrder": "Descending"}, {"PageSize": 2, "MaxItems": 5}),
+    ({"NameContains": "alpha"}, {"PageSize": 1, "MaxItems": 3}),
+    ({"StatusEquals": "COMPLETED", "SortBy": "Status"}, {"PageSize": 2}),
+    ({"NameContains": "nothing"}, {"PageSize": 2, "MaxItems": 3}),
+]
+
+
+@pytest.mark.parametrize("params,config", PAGE_CASES, ids=[str(i) for i in range(len(PAGE_CASES))])
+def test_paginator_full_result_and_pages_equal(lclients, many, params, config):
+    ours, theirs = lclients
+    full = [p.get_paginator("list_compilation_jobs").paginate(PaginationConfig=dict(config), **params)
+            .build_full_result() for p in lclients]
+    assert_same(full[0], full[1], "build_full_result(%r, %r)" % (params, config))
+    pages = [list(p.get_paginator("list_compilation_jobs").paginate(PaginationConfig=dict(config), **params))
+             for p in lclients]
+    assert_same(pages[0], pages[1], "pages(%r, %r)" % (params, config))
+    n = len(full[0].get("CompilationJobSummaries", []))
+    if config.get("MaxItems"):
+        assert n <= config["MaxItems"]
+    expected_all = list(ours.iter_compilation_jobs(**params))
+    names = [s["CompilationJobName"] for s in full[0].get("CompilationJobSummaries", [])]
+    assert names == [s["CompilationJobName"] for s in expected_all][:len(names)]
+    assert ("NextToken" in full[0]) == (len(expected_all) > n)
+
+
+@pytest.mark.parametrize("config", [{"PageSize": 3, "MaxItems": 7}, {"PageSize": 5, "MaxItems": 5},
+                                    {"PageSize": 4, "MaxItems": 1}])
+def test_resume_token_crosses_clients(lclients, many, config):
+    """A resume token produced by one paginator resumes correctly in the other."""
+    ours, theirs = lclients
+    params = {"SortBy": "Name"}
+    everything = [s["CompilationJobName"] for s in ours.iter_compilation_jobs(**params)]
+    assert len(everything) == len(NAMES)
+    for first, second in ((ours, theirs), (theirs, ours)):
+        head = first.get_paginator("list_compilation_jobs").paginate(
+            PaginationConfig=dict(config), **params).build_full_result()
+        token = head["NextToken"]
+        rest = second.get_paginator("list_compilation_jobs").paginate(
+            PaginationConfig={"PageSize": config["PageSize"], "StartingToken": token}, **params
+        ).build_full_result()
+        got = [s["CompilationJobName"] for s in head["CompilationJobSummaries"] + rest["CompilationJobSummaries"]]
+        assert got == everything, "resuming in %s from %s's token" % (type(second).__module__,
+                                                                     type(first).__module__)
+        assert "NextToken" not in rest
+    # A second truncated stretch: the token of a resumed run crosses over too.
+    mid = [c.get_paginator("list_compilation_jobs").paginate(
+        PaginationConfig={**config, "StartingToken": ours.get_paginator("list_compilation_jobs").paginate(
+            PaginationConfig=dict(config), **params).build_full_result()["NextToken"]}, **params
+    ).build_full_result() for c in lclients]
+    assert_same(mid[0], mid[1], "resumed and truncated again")
+
+
+# ---- pipeline execution steps ----------------------------------------------------------------
+@pytest.mark.parametrize("params", [
+    {"PipelineExecutionArn": EXEC},
+    {"PipelineExecutionArn": EXEC, "SortOrder": "Ascending"},
+    {"PipelineExecutionArn": EXEC, "MaxResults": 3},
+    {"PipelineExecutionArn": EXEC, "MaxResults": 100, "SortOrder": "Descending"},
+    {"PipelineExecutionArn": EXEC2},
+])
+def test_list_pipeline_execution_steps_equal(clients, params):
+    ours, _ = _same(clients, "list_pipeline_execution_steps", **params)
+    steps = ours["PipelineExecutionSteps"]
+    if params["PipelineExecutionArn"] == EXEC and params.get("MaxResults", 10) >= 7:
+        assert len(steps) == 7
+        check = [s for s in steps if s["StepName"] == "Check"][0]
+        assert check["Metadata"]["QualityCheck"]["RegisterNewBaseline"] is True
+        assert check["AttemptCount"] == 2
+        assert check["StartTime"] == datetime.datetime(2024, 1, 1, 0, 1, 40, 250000, datetime.timezone.utc)
+
+
+@pytest.mark.parametrize("config", [{"PageSize": 2}, {"PageSize": 2, "MaxItems": 3},
+                                    {"PageSize": 3, "MaxItems": 6}, {"MaxItems": 1}])
+def test_pipeline_steps_paginator_equal_and_tokens_cross(clients, config):
+    ours, theirs = clients
+    kw = {"PipelineExecutionArn": EXEC, "SortOrder": "Ascending"}
+    full = [c.get_paginator("list_pipeline_execution_steps").paginate(PaginationConfig=dict(config), **kw)
+            .build_full_result() for c in clients]
+    assert_same(full[0], full[1], "steps build_full_result(%r)" % config)
+    everything = [s["StepName"] for s in ours.iter_pipeline_execution_steps(**kw)]
+    if "NextToken" in full[0]:
+        for first, second in ((0, 1), (1, 0)):
+            rest = clients[second].get_paginator("list_pipeline_execution_steps").paginate(
+                PaginationConfig={"PageSize": config.get("PageSize", 10),
+                                  "StartingToken": full[first]["NextToken"]}, **kw).build_full_result()
+            got = [s["StepName"] for s in full[first]["PipelineExecutionSteps"] + rest["PipelineExecutionSteps"]]
+            assert got == everything
+    else:
+        assert [s["StepName"] for s in full[0]["PipelineExecutionSteps"]] == everything
+
+
+def test_pipeline_steps_unknown_execution_same_error(clients):
+    arn = EXEC.replace("0123456789ab", "000000000000")
+    e1, e2 = both_raise(lambda c, **k: c.list_pipeline_execution_steps(**k), clients, PipelineExecutionArn=arn)
+    assert error_of(e1) == error_of(e2)
+    assert error_of(e1)[:2] == ("ResourceNotFound", "ResourceNotFound")
+
+
+# ---- stop / delete ---------------------------------------------------------------------------
+def test_stop_equal(clients, clock):
+    ours, theirs = clients
+    t = clock.freeze()
+    ours.create_compilation_job(**job_request("stop-a"))
+    theirs.create_compilation_job(**job_request("stop-b"))
+    clock.freeze(t + 0.2)   # INPROGRESS
+    ra = theirs.stop_compilation_job(CompilationJobName="stop-a")   # each stops the other's job
+    rb = ours.stop_compilation_job(CompilationJobName="stop-b")
+    assert_same(rb, ra, "StopCompilationJob")
+    assert set(rb) == {"ResponseMetadata"}
+    for name in ("stop-a", "stop-b"):
+        assert _describe(clients, name)["CompilationJobStatus"] == "STOPPING"
+    # stopping a STOPPING job is a no-op for both
+    _same(clients, "stop_compilation_job", CompilationJobName="stop-a")
+    clock.freeze(t + 0.2 + DURATION)
+    for name in ("stop-a", "stop-b"):
+        d = _describe(clients, name)
+        assert d["CompilationJobStatus"] == "STOPPED"
+        assert "ModelDigests" not in d
+
+
+def test_stop_completed_and_unknown_same_errors(clients, clock):
+    ours, _ = clients
+    t = clock.freeze()
+    ours.create_compilation_job(**job_request("done"))
+    clock.freeze(t + DURATION)
+    assert _describe(clients, "done")["CompilationJobStatus"] == "COMPLETED"
+    for name in ("done", "never-created"):
+        e1, e2 = both_raise(lambda c, **k: c.stop_compilation_job(**k), clients, CompilationJobName=name)
+        assert error_of(e1) == error_of(e2), name
+    assert error_of(e1)[1] == "ResourceNotFound"
+
+
+def test_delete_equal(clients, clock):
+    ours, theirs = clients
+    t = clock.freeze()
+    ours.create_compilation_job(**job_request("del-a"))
+    theirs.create_compilation_job(**job_request("del-b"))
+    # a running job cannot be deleted: the same ValidationException for both
+    e1, e2 = both_raise(lambda c, **k: c.delete_compilation_job(**k), clients, CompilationJobName="del-a")
+    assert error_of(e1) == error_of(e2)
+    assert error_of(e1)[:2] == ("ClientError", "ValidationException")
+    clock.freeze(t + DURATION)
+    ra = theirs.delete_compilation_job(CompilationJobName="del-a")
+    rb = ours.delete_compilation_job(CompilationJobName="del-b")
+    assert_same(rb, ra, "DeleteCompilationJob")
+    for name in ("del-a", "del-b"):
+        e1, e2 = both_raise(lambda c, **k: c.describe_compilation_job(**k), clients, CompilationJobName=name)
+        assert error_of(e1) == error_of(e2) == (
+            "ResourceNotFound", "ResourceNotFound", "Could not find compilation job '%s'." % name, 400)
+    e1, e2 = both_raise(lambda c, **k: c.delete_compilation_job(**k), clients, CompilationJobName="del-a")
+    assert error_of(e1) == error_of(e2)
+    assert _same(clients, "list_compilation_jobs")[0]["CompilationJobSummaries"] == []
+
+
+# ---- errors ----------------------------------------------------------------------------------
+def test_resource_not_found_same_exception(clients):
+    e1, e2 = both_raise(lambda c, **k: c.describe_compilation_job(**k), clients, CompilationJobName="nope")
+    assert error_of(e1) == error_of(e2)
+    for client, e in zip(clients, (e1, e2)):
+        assert isinstance(e, client.exceptions.ResourceNotFound)
+        assert isinstance(e, client.exceptions.ClientError)
+        assert e.operation_name == "DescribeCompilationJob"
+    assert str(e1) == str(e2)
+    assert_same(e1.response, e2.response, "error response")
+
+
+def test_resource_in_use_same_exception(clients):
+    ours, theirs = clients
+    ours.create_compilation_job(**job_request("dup"))
+    e1, e2 = both_raise(lambda c, **k: c.create_compilation_job(**k), clients, **job_request("dup"))
+    assert error_of(e1) == error_of(e2)
+    assert error_of(e1)[:2] == ("ResourceInUse", "ResourceInUse")
+    assert "already exists" in error_of(e1)[2]
+    for client, e in zip(clients, (e1, e2)):
+        assert isinstance(e, client.exceptions.ResourceInUse)
+    assert str(e1) == str(e2)
+    assert_same(e1.response, e2.response, "error response")
+
+
+def test_service_validation_error_same_exception(server, clients):
+    """A request the service refuses (both target kinds), sent by smneo with its
+    own validation off: the server's ValidationException reaches both alike."""
+    _, theirs = clients
+    ours = smneo.Client(validation="off", **_kw(server))
+    req = job_request("both-targets")
+    req["OutputConfig"]["TargetPlatform"] = {"Os": "LINUX", "Arch": "X86_64"}
+    e1, e2 = both_raise(lambda c, **k: c.create_compilation_job(**k), (ours, theirs), **req)
+    assert error_of(e1) == error_of(e2)
+    assert error_of(e1)[:2] == ("ClientError", "ValidationException")
+    assert str(e1) == str(e2)
+    assert_same(e1.response, e2.response, "error response")
+    # ...while strict smneo refuses it before sending (the one intended difference)
+    with pytest.raises(smneo.ParamValidationError):
+        clients[0].create_compilation_job(**req)
+    ours.close()
+
+
+# ---- retries ---------------------------------------------------------------------------------
+def _fault(server, **fault):
+    server.add_fault(dict(fault, target="sagemaker"))
+    return fault
+
+
+@pytest.mark.parametrize("kind", ["throttle", "503", "500"])
+@pytest.mark.parametrize("mode", ["standard", "legacy"])
+def test_faults_retried_by_both(server, clock, kind, mode):
+    """One fault, then success: both retry it and report RetryAttempts 1."""
+    kw = _kw(server)
+    ours, theirs = _open_clients(server, 3, mode)
+    clock.freeze()
+    ours.create_compilation_job(**job_request("retry-me", s3uri="s3://models/in/missing.tar.gz"))
+    results = []
+    for c in (ours, theirs):
+        _fault(server, kind=kind, count=1, operation="DescribeCompilationJob")
+        results.append(c.describe_compilation_job(CompilationJobName="retry-me"))
+        assert server.list_faults() == []
+    assert results[0]["ResponseMetadata"]["RetryAttempts"] == 1
+    assert_same(results[0], results[1], "describe after one %s (%s mode)" % (kind, mode))
+    ours.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "botocore's standard retry mode also marks a SUCCESSFUL response that arrived on the last allowed "
+    "attempt with ResponseMetadata.MaxAttemptsReached=True (MaxAttemptsChecker runs before the response "
+    "is judged retryable); smneo sets MaxAttemptsReached only on errors (python/smneo/_convert.c "
+    "smneo_py_metadata is given the flag only by smneo_py_raise)"))
+def test_success_on_last_attempt_metadata(server, clock):
+    both = _open_clients(server, max_attempts=2)
+    clock.freeze()
+    both[0].create_compilation_job(**job_request("retry-last"))
+    results = []
+    for c in both:
+        _fault(server, kind="throttle", count=1, operation="DescribeCompilationJob")
+        results.append(c.describe_compilation_job(CompilationJobName="retry-last"))
+    assert results[1]["ResponseMetadata"]["RetryAttempts"] == 1
+    assert_same(results[0], results[1], "describe after 1 throttle, 2 attempts")
+
+
+def test_throttled_create_is_retried_once_created(server, clients):
+    ours, theirs = clients
+    results = []
+    for c, name in zip(clients, ("thr-a", "thr-b")):
+        _fault(server, kind="throttle", count=1, operation="CreateCompilationJob")
+        results.append(c.create_compilation_job(**job_request(name)))
+    assert_same(results[0], {**results[1], "CompilationJobArn": results[1]["CompilationJobArn"][:-1] + "a"},
+                "create after a throttle")
+    assert results[0]["ResponseMetadata"]["RetryAttempts"] == 1
+    names = [s["CompilationJobName"] for s in _same(clients, "list_compilation_jobs")[0]["CompilationJobSummaries"]]
+    assert names == ["thr-a", "thr-b"]
+
+
+def test_throttling_beyond_max_attempts_same_error(server):
+    errors = []
+    for c in _open_clients(server, max_attempts=2):
+        _fault(server, kind="throttle", count=2, operation="ListCompilationJobs")
+        with pytest.raises(c.exceptions.ClientError) as ei:
+            c.list_compilation_jobs()
+        errors.append(ei.value)
+        assert server.list_faults() == []
+    assert error_of(errors[0]) == error_of(errors[1]) == (
+        "ClientError", "ThrottlingException", "Rate exceeded", 400)
+    assert str(errors[0]) == str(errors[1])
+    assert_same(errors[0].response, errors[1].response, "throttled error response")
+
+
+# ---- waiter ----------------------------------------------------------------------------------
+def _poll(client, name, timeout=10):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = client.describe_compilation_job(CompilationJobName=name)
+        if d["CompilationJobStatus"] in ("COMPLETED", "FAILED", "STOPPED"):
+            return d
+        time.sleep(0.05)
+    raise AssertionError("%s did not finish" % name)
+
+
+def test_waiter_reaches_the_same_final_description(clients):
+    ours, theirs = clients
+    theirs.create_compilation_job(**job_request("wait-ok"))
+    seen = []
+    final = ours.wait_for_compilation_job("wait-ok", delay=0.05, max_delay=0.1, timeout=10,
+                                          callback=lambda d: seen.append(d["CompilationJobStatus"]))
+    polled = _poll(theirs, "wait-ok")
+    assert final["CompilationJobStatus"] == "COMPLETED" and seen[-1] == "COMPLETED"
+    assert_same(final, polled, "waiter result vs boto3 polling")
+
+
+def test_waiter_on_failed_job_same_final_description(clients):
+    ours, theirs = clients
+    ours.create_compilation_job(**job_request("wait-fail", s3uri="s3://models/in/missing.tar.gz"))
+    with pytest.raises(smneo.CompilationJobFailed) as ei:
+        ours.wait_for_compilation_job("wait-fail", delay=0.05, max_delay=0.1, timeout=10)
+    polled = _poll(theirs, "wait-fail")
+    assert polled["CompilationJobStatus"] == "FAILED"
+    assert polled["FailureReason"] in str(ei.value)
+    last = getattr(ei.value, "last_response", None)
+    assert last is not None, "CompilationJobFailed carries the final description as last_response"
+    assert_same(last, polled, "failed waiter's last_response vs boto3 polling")
