@@ -1,0 +1,568 @@
+/* Hostile inputs, deterministic: what the fuzzers (tests/fuzz/fuzz_protocol.c,
+ * fuzz_config.c) look for, pinned as exact behaviour. Deep nesting, huge
+ * strings, invalid UTF-8, NUL characters, extreme numbers and timestamps,
+ * CR/LF aimed at headers, truncated bodies for every operation, absurd
+ * error codes, hostile credential answers. No crash is not enough: every
+ * case checks the code, the message or the bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_env.h"
+#include "harness.h"
+#include "smneo.h"
+
+static const char *const OPS[] = {"CreateCompilationJob", "DescribeCompilationJob", "ListCompilationJobs",
+                                  "StopCompilationJob",   "DeleteCompilationJob",   "ListPipelineExecutionSteps"};
+
+static char *repeat(const char *piece, size_t times, const char *prefix, const char *suffix)
+{
+    size_t pl = strlen(piece), a = strlen(prefix), b = strlen(suffix);
+    char *s = malloc(a + pl * times + b + 1);
+    if (!s)
+        abort();
+    memcpy(s, prefix, a);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + a + i * pl, piece, pl);
+    memcpy(s + a + pl * times, suffix, b + 1);
+    return s;
+}
+
+static smneo_response *response(int status, const char *body, size_t len)
+{
+    smneo_response *r = NULL;
+    if (smneo_response_new(&r, status) || (len && smneo_response_append_body(r, body, len)))
+        abort();
+    return r;
+}
+
+/* Parses body for op; returns the code and fills *out_err (caller clears). */
+static int parse(const char *op, int status, const char *body, size_t len, smneo_result **res, smneo_error *err)
+{
+    smneo_response *r = response(status, body, len);
+    int rc = smneo_protocol_parse(res, op, r, err);
+    smneo_response_free(r);
+    return rc;
+}
+
+static int serialize(const char *op, const char *params, size_t len, char **body, smneo_error *err)
+{
+    size_t blen = 0;
+    int rc = smneo_protocol_serialize(body, &blen, op, params, len, err);
+    if (rc == 0 && strlen(*body) != blen)
+        abort();
+    return rc;
+}
+
+/* First issue with that rule (and path, when given), or NULL. */
+static const smneo_issue *find_issue(const smneo_issues *is, const char *rule, const char *path)
+{
+    for (size_t i = 0; i < smneo_issues_count(is); i++) {
+        const smneo_issue *it = smneo_issues_at(is, i);
+        if (!strcmp(it->rule, rule) && (!path || !strcmp(it->path, path)))
+            return it;
+    }
+    return NULL;
+}
+
+static smneo_issues *validate(const char *op, const char *params)
+{
+    smneo_issues *is = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_validate(&is, op, params, strlen(params), NULL, &err);
+    if (rc == SMNEO_EVALIDATION) { /* a fatal issue travels with err */
+        is = err.issues;
+        err.issues = NULL;
+    }
+    smneo_error_clear(&err);
+    return is;
+}
+
+/* ---- nesting --------------------------------------------------------------- */
+
+typedef struct depth_probe {
+    int depth, max;
+} depth_probe;
+static int dp_open(void *p, const smneo_shape *s, size_t n)
+{
+    (void)s;
+    (void)n;
+    depth_probe *d = p;
+    if (++d->depth > d->max)
+        d->max = d->depth;
+    return 0;
+}
+static int dp_close(void *p)
+{
+    ((depth_probe *)p)->depth--;
+    return 0;
+}
+
+static void test_deep_nesting(void)
+{
+    /* 100000 '[': refused by cJSON's nesting limit (1000), never a stack overflow. */
+    char *deep = repeat("[", 100000, "", "");
+    size_t deep_len = strlen(deep);
+    for (size_t i = 0; i < 6; i++) {
+        smneo_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        CHECK_INT(parse(OPS[i], 200, deep, deep_len, &res, &err), SMNEO_EPROTOCOL);
+        CHECK(res == NULL);
+        CHECK(err.message && strstr(err.message, "not a JSON object"));
+        smneo_error_clear(&err);
+        CHECK_INT(parse(OPS[i], 400, deep, deep_len, &res, &err), SMNEO_ESERVICE);
+        CHECK_STR(err.service_code, "400");
+        smneo_error_clear(&err);
+    }
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(serialize("CreateCompilationJob", deep, deep_len, &body, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "not valid JSON"));
+    smneo_error_clear(&err);
+    smneo_issues *is = validate("CreateCompilationJob", deep);
+    CHECK(find_issue(is, "json", "") != NULL);
+    smneo_issues_free(is);
+    free(deep);
+
+    /* 998 levels inside a list member: within the limit. Validation says
+     * "wrong type" at the first level (it follows the shape, not the data);
+     * with validation off the value is sent exactly as given. */
+    char *nested = repeat("[", 998, "", "");
+    char *closing = repeat("]", 998, "", "");
+    size_t nl = strlen(nested);
+    char *params = malloc(2 * nl + 64);
+    sprintf(params, "{\"Tags\":%s%s}", nested, closing);
+    CHECK_INT(serialize("CreateCompilationJob", params, strlen(params), &body, &err), 0);
+    CHECK_STR(body, params);
+    free(body);
+    is = validate("CreateCompilationJob", params);
+    CHECK(find_issue(is, "type", "Tags[0]") != NULL);
+    smneo_issues_free(is);
+
+    /* A response nested 998 deep under a member the model does not know:
+     * parsed, walked (depth 999 with the root) and printed back exactly. */
+    sprintf(params, "{\"Deep\":%s%s}", nested, closing);
+    smneo_result *res = NULL;
+    CHECK_INT(parse("DescribeCompilationJob", 200, params, strlen(params), &res, &err), 0);
+    smneo_value root;
+    smneo_result_root(&root, res);
+    depth_probe dp = {0, 0};
+    smneo_visitor vis = {dp_open, dp_close, dp_open, dp_close, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    CHECK_INT(smneo_value_walk(&root, &vis, &dp), 0);
+    CHECK_INT(dp.max, 999);
+    CHECK_INT(dp.depth, 0);
+    char *json = NULL;
+    CHECK_INT(smneo_value_to_json(&json, &root), 0);
+    CHECK_STR(json, params);
+    free(json);
+    smneo_result_free(res);
+    free(params);
+    free(nested);
+    free(closing);
+}
+
+/* ---- sizes and bytes ---------------------------------------------------------- */
+
+static void test_huge_strings(void)
+{
+    /* 4 MiB job name: validation names the field and the limit; the
+     * serializer still writes every byte (validation off). */
+    size_t n = 4u << 20;
+    char *name = repeat("a", n, "{\"CompilationJobName\":\"", "\"}");
+    smneo_issues *is = validate("DescribeCompilationJob", name);
+    const smneo_issue *it = find_issue(is, "length", "CompilationJobName");
+    CHECK(it != NULL);
+    CHECK(it && strstr(it->message, "CompilationJobName"));
+    smneo_issues_free(is);
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(serialize("DescribeCompilationJob", name, strlen(name), &body, &err), 0);
+    CHECK_STR(body, name);
+    free(body);
+
+    /* A 4 MiB error message comes back whole. */
+    char *errbody = repeat("m", n, "{\"__type\":\"ValidationException\",\"message\":\"", "\"}");
+    smneo_result *res = NULL;
+    CHECK_INT(parse("DescribeCompilationJob", 400, errbody, strlen(errbody), &res, &err), SMNEO_ESERVICE);
+    CHECK_STR(err.service_code, "ValidationException");
+    CHECK(err.message && strlen(err.message) == n);
+    smneo_error_clear(&err);
+    free(errbody);
+    free(name);
+}
+
+static void test_invalid_utf8(void)
+{
+    const char *params = "{\"CompilationJobName\":\"ab\xff\xfe\"}";
+    smneo_issues *is = validate("DescribeCompilationJob", params);
+    CHECK(find_issue(is, "encoding", "CompilationJobName") != NULL);
+    smneo_issues_free(is);
+    /* STRICT build refuses it before anything is signed. */
+    smneo_credentials creds = {"AKIDEXAMPLE", "secret", NULL, 0, NULL};
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://api.sagemaker.us-east-1.amazonaws.com";
+    bo.timestamp = 1700000000;
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", params, strlen(params), &creds, &bo, &err),
+              SMNEO_EVALIDATION);
+    CHECK(req == NULL);
+    CHECK_STR(err.field, "CompilationJobName");
+    smneo_error_clear(&err);
+
+    /* A response with invalid UTF-8 in a string: delivered byte for byte. */
+    const char *rb = "{\"FailureReason\":\"x\xc3(\xff\"}";
+    smneo_result *res = NULL;
+    CHECK_INT(parse("DescribeCompilationJob", 200, rb, strlen(rb), &res, &err), 0);
+    smneo_value root, m;
+    smneo_result_root(&root, res);
+    CHECK_INT(smneo_value_get(&m, &root, "FailureReason"), 0);
+    CHECK_STR(smneo_value_string(&m), "x\xc3(\xff");
+    smneo_result_free(res);
+}
+
+static void test_nul_characters(void)
+{
+    /* cJSON would cut "a\u0000b" to "a" and a key "CompilationJobName\u0000x"
+     * to "CompilationJobName": refused with a message naming the byte. */
+    static const char *const bad[] = {
+        "{\"CompilationJobName\":\"a\\u0000b\"}",
+        "{\"CompilationJobName\\u0000x\":\"a\"}",
+        "{\"Tags\":[{\"Key\":\"k\",\"Value\":\"\\\\\\u0000\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *body = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        CHECK_INT(serialize("CreateCompilationJob", bad[i], strlen(bad[i]), &body, &err), SMNEO_EINVAL);
+        CHECK(body == NULL);
+        CHECK_MSG(err.message && strstr(err.message, "NUL"), "%s", err.message ? err.message : "(null)");
+        smneo_error_clear(&err);
+        smneo_issues *is = validate("CreateCompilationJob", bad[i]);
+        CHECK(find_issue(is, "encoding", "") != NULL);
+        smneo_issues_free(is);
+    }
+    /* A raw 0 byte inside the text (length given explicitly). */
+    const char raw[] = "{\"CompilationJobName\":\"a\0b\"}";
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(serialize("DescribeCompilationJob", raw, sizeof raw - 1, &body, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "at byte 24"));
+    smneo_error_clear(&err);
+    /* An escaped backslash followed by "u0000" is six ordinary characters. */
+    const char *ok = "{\"CompilationJobName\":\"a\\\\u0000\"}";
+    CHECK_INT(serialize("DescribeCompilationJob", ok, strlen(ok), &body, &err), 0);
+    CHECK_STR(body, ok);
+    free(body);
+    /* Trailing garbage after the object is not silently ignored. */
+    const char *trailing = "{\"CompilationJobName\":\"a\"} {\"x\":1}";
+    CHECK_INT(serialize("DescribeCompilationJob", trailing, strlen(trailing), &body, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "not valid JSON"));
+    smneo_error_clear(&err);
+}
+
+/* ---- numbers and timestamps -------------------------------------------------- */
+
+static void ser_eq(const char *op, const char *params, const char *expected)
+{
+    char *body = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = serialize(op, params, strlen(params), &body, &err);
+    CHECK_MSG(rc == 0, "%s: %s", params, err.message ? err.message : "");
+    CHECK_STR(body, expected);
+    free(body);
+    smneo_error_clear(&err);
+}
+
+static void issue_at(const char *op, const char *params, const char *rule, const char *path)
+{
+    smneo_issues *is = validate(op, params);
+    CHECK_MSG(find_issue(is, rule, path) != NULL, "%s: no %s issue at %s", params, rule, path);
+    smneo_issues_free(is);
+}
+
+static void no_issue(const char *op, const char *params)
+{
+    smneo_issues *is = validate(op, params);
+    CHECK_MSG(smneo_issues_error_count(is) == 0, "%s: %zu errors, first %s", params, smneo_issues_error_count(is),
+              smneo_issues_count(is) ? smneo_issues_at(is, 0)->message : "");
+    smneo_issues_free(is);
+}
+
+static void test_numbers(void)
+{
+    const char *L = "ListCompilationJobs";
+    /* Integers: 1e400 (inf for cJSON), -0, 2^53+1, fractions. */
+    issue_at(L, "{\"MaxResults\":1e400}", "type", "MaxResults");
+    issue_at(L, "{\"MaxResults\":-1e400}", "type", "MaxResults");
+    issue_at(L, "{\"MaxResults\":-0}", "range", "MaxResults");
+    issue_at(L, "{\"MaxResults\":9007199254740993}", "range", "MaxResults");
+    issue_at(L, "{\"MaxResults\":1.5}", "type", "MaxResults");
+    ser_eq(L, "{\"MaxResults\":-0}", "{\"MaxResults\":0}");
+    ser_eq(L, "{\"MaxResults\":1e1}", "{\"MaxResults\":10}");
+    /* Timestamps: out of any calendar (the cast used to be undefined
+     * behaviour), NaN seconds, the edges of year 9999, negative epochs. */
+    issue_at(L, "{\"CreationTimeAfter\":1e400}", "type", "CreationTimeAfter");
+    issue_at(L, "{\"CreationTimeAfter\":1e300}", "range", "CreationTimeAfter");
+    issue_at(L, "{\"CreationTimeAfter\":-1e19}", "range", "CreationTimeAfter");
+    issue_at(L, "{\"CreationTimeAfter\":253402300800}", "range", "CreationTimeAfter");
+    issue_at(L, "{\"CreationTimeAfter\":\"2020-01-01T00:00:nan\"}", "type", "CreationTimeAfter");
+    no_issue(L, "{\"CreationTimeAfter\":\"9999-12-31T23:59:59Z\"}");
+    no_issue(L, "{\"CreationTimeAfter\":-1}");
+    no_issue(L, "{\"CreationTimeAfter\":\"0001-01-01T00:00:00Z\"}");
+    ser_eq(L, "{\"CreationTimeAfter\":\"9999-12-31T23:59:59Z\"}", "{\"CreationTimeAfter\":253402300799}");
+    ser_eq(L, "{\"CreationTimeAfter\":\"1969-12-31T23:59:59.5Z\"}", "{\"CreationTimeAfter\":-1}");
+    ser_eq(L, "{\"CreationTimeAfter\":-0.5}", "{\"CreationTimeAfter\":-1}");
+    /* With validation off, what cannot be an int64 is sent as given, not cast. */
+    ser_eq(L, "{\"CreationTimeAfter\":1e300}", "{\"CreationTimeAfter\":1e+300}");
+    ser_eq(L, "{\"CreationTimeAfter\":\"2020-01-01T00:00:nan\"}",
+           "{\"CreationTimeAfter\":\"2020-01-01T00:00:nan\"}");
+
+    /* A response timestamp "nan" is not a timestamp: delivered as a string. */
+    const char *rb = "{\"CreationTime\":\"2020-01-01T00:00:nan\",\"CompilationJobName\":\"j\"}";
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(parse("DescribeCompilationJob", 200, rb, strlen(rb), &res, &err), 0);
+    smneo_value root, m;
+    smneo_result_root(&root, res);
+    CHECK_INT(smneo_value_get(&m, &root, "CreationTime"), 0);
+    CHECK_STR(smneo_value_string(&m), "2020-01-01T00:00:nan");
+    smneo_result_free(res);
+}
+
+/* ---- headers ---------------------------------------------------------------- */
+
+static void test_header_injection(void)
+{
+    /* Param values never reach a header: X-Amz-Target comes from the
+     * operation, the body carries the escaped value. */
+    const char *params = "{\"CompilationJobName\":\"a\\r\\nX-Evil: 1\\r\\n\"}";
+    smneo_credentials creds = {"AKIDEXAMPLE", "secret", "tok", 0, NULL};
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://api.sagemaker.us-east-1.amazonaws.com";
+    bo.timestamp = 1700000000;
+    bo.validation = SMNEO_VALIDATION_OFF;
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", params, strlen(params), &creds, &bo, &err), 0);
+    if (req) {
+        for (size_t i = 0; i < req->header_count; i++) {
+            CHECK(!strpbrk(req->headers[i].name, "\r\n"));
+            CHECK_MSG(!strpbrk(req->headers[i].value, "\r\n"), "header %s", req->headers[i].name);
+            CHECK(!strstr(req->headers[i].value, "X-Evil"));
+        }
+        CHECK_STR(smneo_request_header(req, "X-Amz-Target"), "SageMaker.DescribeCompilationJob");
+        CHECK_STR(req->body, "{\"CompilationJobName\":\"a\\r\\nX-Evil: 1\\r\\n\"}");
+    }
+    smneo_request_free(req);
+    /* An unknown operation name (the one thing that reaches X-Amz-Target) is refused. */
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob\r\nX-Evil: 1", "{}", 2, &creds, &bo, &err),
+              SMNEO_EINVAL);
+    smneo_error_clear(&err);
+}
+
+/* ---- responses ------------------------------------------------------------- */
+
+static void test_truncated_bodies(void)
+{
+    static const char *const bodies[] = {
+        "{\"CompilationJobArn\":\"arn:aws:sagemaker:us-west-2:123456789012:compilation-job/j\"}",
+        "{\"CompilationJobName\":\"j\",\"CompilationJobStatus\":\"COMPLETED\",\"CreationTime\":1700000000.5,"
+        "\"ModelArtifacts\":{\"S3ModelArtifacts\":\"s3://b/o/m.tar.gz\"},\"FailureReason\":\"\\u00e9\\\"\"}",
+        "{\"CompilationJobSummaries\":[{\"CompilationJobName\":\"a\",\"CreationTime\":1.5}],\"NextToken\":\"t\"}",
+        "{}",
+        "{}",
+        "{\"PipelineExecutionSteps\":[{\"StepName\":\"s\",\"Metadata\":{\"Lambda\":{\"OutputParameters\":"
+        "[{\"Name\":\"n\",\"Value\":\"v\"}]}}}],\"NextToken\":\"x\"}",
+    };
+    for (size_t i = 0; i < 6; i++) {
+        size_t n = strlen(bodies[i]);
+        for (size_t cut = 1; cut < n; cut++) {
+            smneo_result *res = NULL;
+            smneo_error err = SMNEO_ERROR_INIT;
+            int rc = parse(OPS[i], 200, bodies[i], cut, &res, &err);
+            CHECK_MSG(rc == SMNEO_EPROTOCOL, "%s cut at %zu: rc %d", OPS[i], cut, rc);
+            CHECK(res == NULL);
+            CHECK_INT(err.http_status, 200);
+            CHECK(err.response != NULL && err.response->body_len == cut);
+            smneo_error_clear(&err);
+        }
+        smneo_result *res = NULL;
+        CHECK_INT(parse(OPS[i], 200, bodies[i], n, &res, NULL), 0);
+        smneo_result_free(res);
+    }
+}
+
+static void error_code(const char *body, int status, int want_rc, const char *want_code, int want_retry)
+{
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(parse("DescribeCompilationJob", status, body, strlen(body), &res, &err), want_rc);
+    CHECK_STR(err.service_code, want_code);
+    CHECK_INT(err.retryable, want_retry);
+    CHECK(err.message != NULL);
+    smneo_error_clear(&err);
+}
+
+static void test_error_codes(void)
+{
+    char *hashes = repeat("#", 10000, "{\"__type\":\"", "\"}");
+    error_code(hashes, 400, SMNEO_ESERVICE, "400", 0); /* nothing after the last '#' */
+    free(hashes);
+    char *throttle = repeat("#", 10000, "{\"__type\":\"", "ThrottlingException:http://x\"}");
+    error_code(throttle, 400, SMNEO_ETHROTTLED, "ThrottlingException", 1);
+    free(throttle);
+    char *colons = repeat(":", 10000, "{\"__type\":\"", "\"}");
+    error_code(colons, 503, SMNEO_ESERVICE, "503", 1);
+    free(colons);
+    error_code("{\"__type\":\"\"}", 404, SMNEO_ESERVICE, "404", 0);
+    error_code("{\"__type\":17,\"code\":[1]}", 500, SMNEO_ESERVICE, "500", 1);
+    error_code("[\"__type\"]", 400, SMNEO_ESERVICE, "400", 0);
+    error_code("{\"__type\":\"a#ResourceNotFound\",\"message\":null}", 400, SMNEO_ENOTFOUND, "ResourceNotFound", 0);
+    /* A header code of nothing but its suffix. */
+    smneo_response *r = response(400, "not json", 8);
+    smneo_response_add_header(r, "x-amzn-ErrorType", 16, ":http://x", 9);
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_parse(&res, "DescribeCompilationJob", r, &err), SMNEO_ESERVICE);
+    CHECK_STR(err.service_code, "400");
+    smneo_error_clear(&err);
+    smneo_response_free(r);
+    /* Statuses outside HTTP. */
+    error_code("", 0, SMNEO_ESERVICE, "0", 0);
+    error_code("", -1, SMNEO_ESERVICE, "-1", 0);
+    error_code("", 2147483647, SMNEO_ESERVICE, "2147483647", 0);
+}
+
+/* ---- credential answers ------------------------------------------------------ */
+
+/* One container fetch answered with body; returns the resolution's code. */
+static int container_answer(const char *body, smneo_credentials **creds, smneo_error *err)
+{
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds", 1);
+    smneo_credential_chain *chain = NULL;
+    smneo_chain_options co = SMNEO_CHAIN_OPTIONS_INIT;
+    if (smneo_credential_chain_new(&chain, &co, err))
+        abort();
+    smneo_chain_resolution *r = NULL;
+    if (smneo_chain_resolution_new(&r, chain, 1700000000))
+        abort();
+    smneo_request *req = NULL;
+    int rc = smneo_chain_resolution_step(r, &req, creds, err);
+    CHECK_INT(rc, 1);
+    smneo_request_free(req);
+    if (rc == 1) {
+        smneo_response *resp = response(200, body, strlen(body));
+        smneo_chain_resolution_feed(r, resp, 0);
+        smneo_response_free(resp);
+        rc = smneo_chain_resolution_step(r, &req, creds, err);
+    }
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    return rc;
+}
+
+static void test_credential_answers(void)
+{
+    char *home = smneo_test_tmpdir();
+    aws_env_reset(home);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    /* A session token with a line break would split X-Amz-Security-Token. */
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
+                               "\"Token\":\"t\\r\\nX-Evil: 1\"}", &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(c == NULL);
+    CHECK(err.message && strstr(err.message, "control characters"));
+    CHECK(err.message && !strstr(err.message, "X-Evil")); /* secrets are not quoted */
+    smneo_error_clear(&err);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AK\\tID\",\"SecretAccessKey\":\"S\"}", &c, &err),
+              SMNEO_ECREDENTIALS);
+    smneo_error_clear(&err);
+    /* Deeply nested, truncated, absurd expirations. */
+    char *deep = repeat("[", 100000, "", "");
+    CHECK_INT(container_answer(deep, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "not a JSON object"));
+    smneo_error_clear(&err);
+    free(deep);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAcc", &c, &err), SMNEO_ECREDENTIALS);
+    smneo_error_clear(&err);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
+                               "\"Expiration\":\"9999-99-99T99:99:99Z\"}", &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "ISO 8601"));
+    smneo_error_clear(&err);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
+                               "\"Expiration\":\"9999-12-31T23:59:59Z\"}", &c, &err), 0);
+    CHECK(c && c->expiration == 253402300799LL);
+    smneo_credentials_free(c);
+    c = NULL;
+    /* The good case still works. */
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}", &c, &err), 0);
+    CHECK(c && !strcmp(c->session_token, "T") && !strcmp(c->source, "container"));
+    smneo_credentials_free(c);
+    smneo_test_rmtree(home);
+    free(home);
+}
+
+/* IMDS: a token with a line break is never sent back as a header. */
+static void test_imds_token(void)
+{
+    char *home = smneo_test_tmpdir();
+    aws_env_reset(home);
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
+    smneo_credential_chain *chain = NULL;
+    smneo_chain_options co = SMNEO_CHAIN_OPTIONS_INIT;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_credential_chain_new(&chain, &co, &err), 0);
+    smneo_chain_resolution *r = NULL;
+    CHECK_INT(smneo_chain_resolution_new(&r, chain, 1700000000), 0);
+    static const char *const answers[] = {
+        "tok\r\nX-Evil: 1\n",
+        "role\r\nsecond line",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}",
+    };
+    smneo_credentials *c = NULL;
+    int rc = 0, asked = 0;
+    for (int i = 0; i < 5; i++) {
+        smneo_request *req = NULL;
+        rc = smneo_chain_resolution_step(r, &req, &c, &err);
+        if (rc != 1)
+            break;
+        for (size_t h = 0; h < req->header_count; h++)
+            CHECK_MSG(!strpbrk(req->headers[h].value, "\r\n"), "header %s", req->headers[h].name);
+        if (asked == 1) /* the role request goes without the broken token (IMDSv1) */
+            CHECK(smneo_request_header(req, "X-aws-ec2-metadata-token") == NULL);
+        if (asked == 2)
+            CHECK(strstr(req->url, "/security-credentials/role") != NULL);
+        smneo_request_free(req);
+        smneo_response *resp = response(200, answers[asked], strlen(answers[asked]));
+        smneo_chain_resolution_feed(r, resp, 0);
+        smneo_response_free(resp);
+        asked++;
+    }
+    CHECK_INT(rc, 0);
+    CHECK_INT(asked, 3);
+    CHECK(c && !strcmp(c->access_key_id, "AKID"));
+    smneo_credentials_free(c);
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+    smneo_test_rmtree(home);
+    free(home);
+}
+
+int main(void)
+{
+    RUN(test_deep_nesting);
+    RUN(test_huge_strings);
+    RUN(test_invalid_utf8);
+    RUN(test_nul_characters);
+    RUN(test_numbers);
+    RUN(test_header_injection);
+    RUN(test_truncated_bodies);
+    RUN(test_error_codes);
+    RUN(test_credential_answers);
+    RUN(test_imds_token);
+    return smneo_test_summary("test_hostile");
+}
