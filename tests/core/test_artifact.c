@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <zlib.h>
 
 #include "harness.h"
 #include "smneo.h"
@@ -1057,6 +1058,35 @@ static void test_fixture_cases(void)
     cJSON_Delete(cases);
 }
 
+/* Golden bytes: a fixed tree gives a fixed tar stream (any platform) and,
+ * with the zlib this was recorded with, fixed compressed bytes. A change
+ * here changes every user's digests: update docs/artifacts.md if intended. */
+static void test_golden(void)
+{
+    write_str(P("gold/src/model.pth"), "weights");
+    write_str(P("gold/src/code/inference.py"), "def model_fn(model_dir):\n    return None\n");
+    char *big = malloc(300000);
+    for (size_t i = 0; i < 300000; i++)
+        big[i] = (char)("neo"[i % 3] + (i / 1000) % 7);
+    write_bytes(P("gold/src/data/blob.bin"), big, 300000);
+    free(big);
+    smneo_pack_options o = SMNEO_PACK_OPTIONS_INIT;
+    o.block_size = 65536; /* several blocks */
+    o.threads = 2;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_artifact_pack_result *r = NULL;
+    CHECK_INT(smneo_artifact_pack(&r, P("gold/src"), P("gold/m.tar.gz"), &o, &err), 0);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "gzip -dc '%s' | b2sum | cut -c1-32", P("gold/m.tar.gz"));
+    CHECK_STR(sh_out(cmd), "483bcae52921b3d17123eb105df2ec37");
+    if (r && strcmp(zlibVersion(), "1.2.13") == 0)
+        CHECK_STR(smneo_artifact_pack_result_digest(r), "73dafd0212f042ba1db99d6a007e6dcf3cff3dffdd1300b34df3a524e825ee83fc345fb80bff93493f2a1ff7fda308b21e651c335863524626694ebfe9106449");
+    else
+        printf("test_golden: zlib %s, compressed digest not compared\n", zlibVersion());
+    smneo_artifact_pack_result_free(r);
+    smneo_error_clear(&err);
+}
+
 int main(void)
 {
     T = smneo_test_tmpdir();
@@ -1073,6 +1103,7 @@ int main(void)
     RUN(test_layouts);
     RUN(test_digest);
     RUN(test_fixture_cases);
+    RUN(test_golden);
     RUN(test_big_sparse);
     if (smneo_test_failed == 0)
         smneo_test_rmtree(T);
