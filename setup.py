@@ -7,7 +7,7 @@ core/src/*.c file, so the binding and the core it wraps never disagree.
     pip install .                          # where pip can reach setuptools and wheel
 
 System libraries (Debian: libcurl4-openssl-dev libcjson-dev libssl-dev
-zlib1g-dev libarchive-dev libpcre2-dev, optionally libdeflate-dev libb2-dev)
+zlib1g-dev libarchive-dev libpcre2-dev libb2-dev, optionally libdeflate-dev)
 are found with pkg-config, mirroring CMakeLists.txt.
 """
 import glob
@@ -22,8 +22,8 @@ os.chdir(HERE)  # every path below is relative to the repository root
 
 # pkg-config modules, as in CMakeLists.txt (required) and optional ones the
 # core may use when present.
-REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-8"]
-OPTIONAL = ["libdeflate", "libb2"]
+REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-8", "libb2"]
+OPTIONAL = ["libdeflate"]
 FALLBACK_LIBS = {"libcurl": ["curl"], "libcjson": ["cjson"], "libcrypto": ["crypto"], "zlib": ["z"],
                  "libarchive": ["archive"], "libpcre2-8": ["pcre2-8"], "libdeflate": ["deflate"],
                  "libb2": ["b2"]}
