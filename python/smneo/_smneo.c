@@ -444,6 +444,68 @@ static int add_modeled_fields(PyObject *response, const char *code, const smneo_
     return rc;
 }
 
+/* ClientError(error_response, operation_name), as botocore's: the message is
+ * "An error occurred (Code) when calling the Op operation[ (reached max
+ * retries: N)]: Message"; .response and .operation_name are kept. */
+static PyObject *client_error_init(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"error_response", "operation_name", NULL};
+    PyObject *response, *opname = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:ClientError", kwlist, &response, &opname))
+        return NULL;
+    PyObject *code = NULL, *message = NULL, *retry = NULL;
+    if (PyDict_Check(response)) {
+        PyObject *error = PyDict_GetItemString(response, "Error");
+        if (error && PyDict_Check(error)) {
+            code = PyDict_GetItemString(error, "Code");
+            message = PyDict_GetItemString(error, "Message");
+        }
+        PyObject *md = PyDict_GetItemString(response, "ResponseMetadata");
+        if (md && PyDict_Check(md)) {
+            PyObject *reached = PyDict_GetItemString(md, "MaxAttemptsReached");
+            PyObject *attempts = PyDict_GetItemString(md, "RetryAttempts");
+            if (reached && PyObject_IsTrue(reached) == 1 && attempts)
+                retry = PyUnicode_FromFormat(" (reached max retries: %S)", attempts);
+        }
+    }
+    PyObject *unknown = PyUnicode_FromString("Unknown"), *empty = PyUnicode_New(0, 0);
+    PyObject *text = unknown && empty ? PyUnicode_FromFormat("An error occurred (%S) when calling the %S operation%S: %S",
+                                                             code ? code : unknown, opname, retry ? retry : empty,
+                                                             message ? message : unknown)
+                                      : NULL;
+    Py_XDECREF(unknown);
+    Py_XDECREF(empty);
+    Py_XDECREF(retry);
+    if (!text)
+        return NULL;
+    PyObject *targs = PyTuple_Pack(1, text);
+    Py_DECREF(text);
+    if (!targs)
+        return NULL;
+    int rc = PyObject_SetAttrString(self, "args", targs);
+    Py_DECREF(targs);
+    if (rc || PyObject_SetAttrString(self, "response", response) ||
+        PyObject_SetAttrString(self, "operation_name", opname))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *client_error_reduce(PyObject *self, PyObject *unused)
+{
+    PyObject *response = PyObject_GetAttrString(self, "response");
+    PyObject *opname = response ? PyObject_GetAttrString(self, "operation_name") : NULL;
+    PyObject *r = opname ? Py_BuildValue("(O(OO))", (PyObject *)Py_TYPE(self), response, opname) : NULL;
+    Py_XDECREF(response);
+    Py_XDECREF(opname);
+    return r;
+}
+
+static PyMethodDef client_error_reduce_def = {"__reduce__", client_error_reduce, METH_NOARGS, NULL};
+
+static PyMethodDef client_error_init_def = {"__init__", (PyCFunction)(void (*)(void))client_error_init,
+                                            METH_VARARGS | METH_KEYWORDS,
+                                            "ClientError(error_response, operation_name)"};
+
 static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int max_attempts)
 {
     const char *code = err && err->service_code ? err->service_code : NULL;
@@ -488,14 +550,15 @@ static PyObject *client_error(smneo_state *st, const smneo_error *err, const cha
             return NULL;
         }
     }
-    char retry_info[64] = "";
-    if (reached)
-        snprintf(retry_info, sizeof retry_info, " (reached max retries: %d)", attempts - 1);
-    PyObject *text = PyUnicode_FromFormat("An error occurred (%s) when calling the %s operation%s: %s",
-                                          code ? code : "Unknown", operation ? operation : "?", retry_info,
-                                          message ? message : "Unknown");
     Py_DECREF(error);
-    return raise_with(cls, text, st->s_response, response, st->s_operation_name, str_or_none(operation), NULL);
+    PyObject *opname = str_or_none(operation);
+    PyObject *exc = opname ? PyObject_CallFunctionObjArgs(cls, response, opname, NULL) : NULL;
+    Py_XDECREF(opname);
+    Py_DECREF(response);
+    if (exc)
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_XDECREF(exc);
+    return NULL;
 fail:
     Py_XDECREF(response);
     Py_XDECREF(error);
@@ -731,6 +794,16 @@ static int module_exec(PyObject *module)
     EXC(ClientError, "ClientError", st->SmneoError,
         "The service answered with an error. .response is boto3's error dict\n"
         "({'Error': {'Code', 'Message'}, 'ResponseMetadata': {...}}), .operation_name the API name.");
+    {
+        PyObject *init = PyDescr_NewMethod((PyTypeObject *)st->ClientError, &client_error_init_def);
+        int rc = init ? PyObject_SetAttrString(st->ClientError, "__init__", init) : -1;
+        Py_XDECREF(init);
+        PyObject *reduce = rc ? NULL : PyDescr_NewMethod((PyTypeObject *)st->ClientError, &client_error_reduce_def);
+        rc = reduce ? PyObject_SetAttrString(st->ClientError, "__reduce__", reduce) : -1;
+        Py_XDECREF(reduce);
+        if (rc)
+            return -1;
+    }
     {
         PyObject *bases = PyTuple_Pack(2, st->SmneoError, PyExc_ValueError);
         if (!bases)
