@@ -514,7 +514,8 @@ static int decode_resume_token(const char *tok, char **next_token, int64_t *trun
                 ok = 1;
                 if (cJSON_IsString(t))
                     *next_token = smneo__strdup(t->valuestring);
-                if (cJSON_IsNumber(a) && a->valuedouble > 0)
+                /* < 2^53: an item count; larger (1e300) would not fit the cast. */
+                if (cJSON_IsNumber(a) && a->valuedouble > 0 && a->valuedouble < 9007199254740992.0)
                     *truncate = (int64_t)a->valuedouble;
             }
             cJSON_Delete(j);
