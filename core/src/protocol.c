@@ -102,7 +102,9 @@ static int write_value(smneo_buf *b, const cJSON *n, const smneo_shape *shape)
         double t;
         if (cJSON_IsNumber(n) && fabs(n->valuedouble) < 9.2e18)
             return smneo__buf_printf(b, "%lld", (long long)floor(n->valuedouble));
-        if (cJSON_IsString(n) && smneo__parse_iso8601(n->valuestring, &t) == 0 && fabs(t) < 9.2e18)
+        if (cJSON_IsString(n) &&
+            (smneo__parse_iso8601(n->valuestring, &t) == 0 || smneo__parse_epoch_text(n->valuestring, &t) == 0) &&
+            fabs(t) < 9.2e18)
             return smneo__buf_printf(b, "%lld", (long long)floor(t));
         break;
     }

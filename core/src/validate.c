@@ -16,6 +16,7 @@
 #include <pcre2.h>
 
 #include "validate_internal.h"
+#include "value_internal.h"
 
 /* ------------------------------------------------------------------ issues */
 
@@ -403,7 +404,7 @@ int smneo__timestamp_value(const cJSON *v, double *out)
         return 0;
     }
     if (cJSON_IsString(v) && v->valuestring)
-        return parse_iso8601(v->valuestring, out);
+        return parse_iso8601(v->valuestring, out) == 0 || smneo__parse_epoch_text(v->valuestring, out) == 0 ? 0 : -1;
     return -1;
 }
 

@@ -229,6 +229,55 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Epoch seconds written as text ("1577836800", " 1.5e9 "), as botocore's
+ * parse_timestamp takes them (float(value)): [+-]digits[.digits][e[+-]digits]
+ * with optional surrounding spaces; no hex, inf or nan. */
+int smneo__parse_epoch_text(const char *s, double *out)
+{
+    if (!s)
+        return -1;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    const char *start = p;
+    if (*p == '+' || *p == '-')
+        p++;
+    int mantissa = 0;
+    while (*p >= '0' && *p <= '9')
+        p++, mantissa++;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++, mantissa++;
+    }
+    if (!mantissa)
+        return -1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    const char *end = p;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (*p)
+        return -1;
+    char buf[64];
+    if ((size_t)(end - start) >= sizeof buf)
+        return -1;
+    memcpy(buf, start, (size_t)(end - start));
+    buf[end - start] = '\0';
+    double v = strtod(buf, NULL);
+    if (!isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int smneo__parse_iso8601(const char *s, double *out)
 {
     /* YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|(+|-)hh[:]mm]; a space may replace 'T'. */

@@ -10,4 +10,7 @@ int smneo__json_escape(smneo_buf *b, const char *s, size_t len);
 int smneo__json_double(smneo_buf *b, double v);
 /* ISO 8601 -> epoch seconds; 0 on success, -1 if not a timestamp. */
 int smneo__parse_iso8601(const char *s, double *out);
+/* Epoch seconds as decimal text ("1577836800"), as botocore accepts them;
+ * 0 on success, -1 otherwise. */
+int smneo__parse_epoch_text(const char *s, double *out);
 #endif

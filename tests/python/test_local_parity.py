@@ -13,6 +13,7 @@ import pytest
 try:
     import boto3
     import botocore
+    import botocore.exceptions
     from botocore.config import Config
 except ImportError as _e:  # pragma: no cover (these machines have boto3)
     if os.environ.get("CI") == "true":
@@ -663,7 +664,7 @@ def test_service_list_errors_same_exception(server, clients):
 
 
 @pytest.mark.parametrize("value", ["2020-01-01T00:00:00Z", "2020-01-01", "2020-01-01T01:00:00+01:00",
-                                   1577836800, 1577836800.5,
+                                   1577836800, 1577836800.5, "1577836800", " 1.5778368e9 ",
                                    datetime.datetime(2020, 1, 1),
                                    datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)])
 def test_timestamp_parameter_forms_alike(clients, value):
@@ -673,3 +674,13 @@ def test_timestamp_parameter_forms_alike(clients, value):
     assert [s["CompilationJobName"] for s in a["CompilationJobSummaries"]] == ["ts-job"]
     a, b = _same(clients, "list_compilation_jobs", CreationTimeBefore=value)
     assert a["CompilationJobSummaries"] == []
+
+
+def test_timestamp_text_that_botocore_refuses_is_refused_too(clients):
+    for value in ("yesterday", "0x5E0BE100", "inf", "1577836800s"):
+        with pytest.raises(smneo.ParamValidationError, match="CreationTimeAfter"):
+            clients[0].list_compilation_jobs(CreationTimeAfter=value)
+    # botocore refuses these before sending as well (ParamValidationError or ValueError)
+    for value in ("yesterday", "1577836800s"):
+        with pytest.raises((botocore.exceptions.ParamValidationError, ValueError)):
+            clients[1].list_compilation_jobs(CreationTimeAfter=value)
