@@ -684,3 +684,36 @@ def test_timestamp_text_that_botocore_refuses_is_refused_too(clients):
     for value in ("yesterday", "1577836800s"):
         with pytest.raises((botocore.exceptions.ParamValidationError, ValueError)):
             clients[1].list_compilation_jobs(CreationTimeAfter=value)
+
+
+@pytest.fixture
+def far_timezone(monkeypatch):
+    """The process runs in UTC+05:30 for the test (naive datetimes and
+    botocore's tzlocal() answers then differ from UTC)."""
+    import time
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_in_a_non_utc_local_timezone(far_timezone, clients, clock):
+    """Same instants in both; naive datetimes and zone-less ISO text given as
+    parameters mean UTC to both (botocore's parse_to_aware_datetime).
+    smneo answers in UTC (issue 3's contract), botocore in tzlocal(): the
+    wall-clock fields differ by design, the instants must not."""
+    ours, _ = clients
+    t = clock.freeze()
+    ours.create_compilation_job(**job_request("tz-job"))
+    clock.freeze(t + DURATION)
+    d = _describe(clients, "tz-job")               # instant for instant
+    created = d["CreationTime"]
+    assert created.utcoffset() == datetime.timedelta(0)
+    assert created.timestamp() == pytest.approx(round(t, 3))
+    utc_wall = created.replace(tzinfo=None)
+    for delta, found in ((60, ["tz-job"]), (-60, [])):
+        for value in (utc_wall + datetime.timedelta(seconds=delta),
+                      (utc_wall + datetime.timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%S")):
+            a, _ = _same(clients, "list_compilation_jobs", CreationTimeBefore=value)
+            assert [s["CompilationJobName"] for s in a["CompilationJobSummaries"]] == found, value
