@@ -20,6 +20,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "s3_internal.h"
 #include "smneo/log.h"
 #include "smneo/s3.h"
 
@@ -592,6 +593,8 @@ static char *xml_text(const char *body, size_t len, const char *tag)
     }
     return NULL;
 }
+
+char *smneo__s3_xml_text(const char *body, size_t len, const char *tag) { return xml_text(body, len, tag); }
 
 static int has_error_element(const smneo_response *resp)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "smneo/client.h"
 #include "smneo/protocol.h"
@@ -351,17 +352,25 @@ static void fuzz_paginate(uint8_t sel, uint8_t hsel, const char *text, size_t le
     /* The text is "<resume token>\n<page body>". */
     const char *nl = memchr(text, '\n', len);
     size_t tlen = nl ? (size_t)(nl - text) : len;
-    char *token = strndup(text, tlen);
-    if (!token)
-        return;
     const char *body = nl ? nl + 1 : text + len;
     size_t blen = nl ? len - tlen - 1 : 0;
+    char *token = NULL;
+    if (sel & 0x40) { /* botocore's format: base64 of the JSON the fuzzer wrote */
+        token = malloc(4 * ((tlen + 2) / 3) + 1);
+        if (token)
+            EVP_EncodeBlock((unsigned char *)token, (const unsigned char *)text, (int)tlen);
+        tlen = token ? strlen(token) : 0;
+    } else {
+        token = strndup(text, tlen);
+    }
+    if (!token)
+        return;
     smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
     po.starting_token = tlen ? token : NULL;
     po.max_items = (hsel & 0x30) >> 4; /* 0 (all) .. 3 */
     po.page_size = (hsel & 0xc0) >> 6;
     po.pages = hsel & 1;
-    int pipeline = (sel >> 3) & 1;
+    int pipeline = (sel >> 3) & 1; /* bits 0-2 status, 3 operation, 4-5 transport error, 6 base64 */
     const char *op = pipeline ? "ListPipelineExecutionSteps" : "ListCompilationJobs";
     const char *params = pipeline ? "{\"PipelineExecutionArn\":\"arn:aws:sagemaker:us-west-2:123456789012:"
                                     "pipeline/p/execution/e\"}"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds and runs the libFuzzer targets for the core's parsers of untrusted
-# input (tests/fuzz/fuzz_protocol.c, fuzz_config.c).
+# input (tests/fuzz/fuzz_protocol.c, fuzz_config.c, fuzz_s3xml.c).
 #   tests/fuzz/run_core.sh TARGET [seconds] [workdir]
-#     TARGET: protocol | config | all   (default 20 s, build/fuzz-core)
+#     TARGET: protocol | config | s3xml | all   (default 20 s, build/fuzz-core)
 # e.g. `tests/fuzz/run_core.sh protocol 600` for a longer run. The whole core
 # is compiled once with clang (-fsanitize=fuzzer-no-link,address,undefined)
 # into <workdir>/obj and shared by the targets. Exits 77 (ctest: skipped)
@@ -111,6 +111,7 @@ page = {"CompilationJobSummaries": [{"CompilationJobName": "a", "CreationTime": 
         "CompilationJobStatus": "COMPLETED"}], "NextToken": "t2"}
 seed(3, 0, 0, "\n" + json.dumps(page))
 seed(3, 8, 0x31, "eyJOZXh0VG9rZW4iOiAidCIsICJib3RvX3RydW5jYXRlX2Ftb3VudCI6IDF9\n" + json.dumps(page))
+seed(3, 0x40, 0x10, '{"NextToken": "t", "boto_truncate_amount": 1}\n' + json.dumps(page))
 seed(4, 0, 0, '{"CompilationJobStatus":"INPROGRESS"}')
 seed(4, 0, 0, '{"CompilationJobStatus":"FAILED","FailureReason":"bad"}')
 seed(2, 0, 0, '{"CompilationJobName":"j","RoleArn":"arn:aws:iam::123456789012:role/r",'
@@ -132,6 +133,13 @@ seed_config() { # dir
   printf '\004\000\000[default]\naws_access_key_id=A\naws_secret_access_key=S\n[profile p]\nsource_profile=default\nrole_arn=arn:aws:iam::1:role/r\n' >"$d/seed-files"
 }
 
+seed_s3xml() { # dir
+  [ -z "$(ls -A "$1" 2>/dev/null)" ] || return 0
+  printf '\000<?xml version="1.0"?><Error><Code>NoSuchKey</Code><Message>a &amp; b &#x41;&#65;&bogus;</Message><RequestId>R</RequestId></Error>' >"$1/seed-error"
+  printf '\003<InitiateMultipartUploadResult xmlns="x"><UploadId>u-1</UploadId></InitiateMultipartUploadResult>' >"$1/seed-upload"
+  printf '\377\004Code<Code/><Code attr="1">x</Code>' >"$1/seed-tag"
+}
+
 run_target() { # name
   build_target "$1"
   mkdir -p "$WORK/corpus-$1"
@@ -142,7 +150,7 @@ run_target() { # name
 }
 
 case "$TARGET" in
-  protocol|config) run_target "$TARGET" ;;
-  all) run_target protocol; run_target config ;;
-  *) echo "usage: $0 protocol|config|all [seconds] [workdir]" >&2; exit 2 ;;
+  protocol|config|s3xml) run_target "$TARGET" ;;
+  all) run_target protocol; run_target config; run_target s3xml ;;
+  *) echo "usage: $0 protocol|config|s3xml|all [seconds] [workdir]" >&2; exit 2 ;;
 esac
