@@ -98,3 +98,33 @@ def test_compile_invalid_request_is_refused(local, model, tmp_path):
                        target_device="ml_c5", data_input_config={"input0": [1, 4]}, output_dir=tmp_path / "o")
     with pytest.raises(TypeError):
         client.compile(model, framework="PYTORCH", role_arn=ROLE, s3_bucket="models", target_device=5)
+
+
+@pytest.mark.skipif(__import__("threading").current_thread() is not __import__("threading").main_thread(),
+                    reason="signals need the main thread")
+def test_compile_ctrl_c_stops_the_job(isolated_env, model, tmp_path):
+    import signal
+    import threading
+    import time
+    with smneo.local.Server(port=0, job_duration=30) as server:
+        create_bucket(server.url, "models", "test", "test", "us-east-1")
+        with smneo.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="test",
+                          aws_secret_access_key="test") as client:
+            timers = []
+
+            def on_event(ev):
+                if ev["kind"] == "CREATED" and not timers:
+                    timers.append(threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)))
+                    timers[0].start()
+            t0 = time.monotonic()
+            try:
+                with pytest.raises(KeyboardInterrupt):
+                    client.compile(model, framework="PYTORCH", role_arn=ROLE, s3_bucket="models",
+                                   target_device="ml_c5", data_input_config={"input0": [1, 4]},
+                                   output_dir=tmp_path / "o", delay=5, callback=on_event)
+            finally:
+                for t in timers:
+                    t.cancel()
+            assert time.monotonic() - t0 < 10
+            jobs = client.list_compilation_jobs()["CompilationJobSummaries"]
+            assert len(jobs) == 1 and jobs[0]["CompilationJobStatus"] in ("STOPPING", "STOPPED")
