@@ -237,9 +237,8 @@ def test_list_one_page_equal(lclients, many, params):
     summaries = ours["CompilationJobSummaries"]
     if "NameContains" in params:
         assert all(params["NameContains"].lower() in s["CompilationJobName"].lower() for s in summaries)
-    if "StatusEquals" in params:
-        assert summaries and all(s["CompilationJobStatus"] == params["StatusEquals"] for s in summaries) \
-            or params["StatusEquals"] not in ("COMPLETED", "STOPPED", "FAILED")
+    if "StatusEquals" in params:   # the fleet has jobs in each of these states
+        assert summaries and all(s["CompilationJobStatus"] == params["StatusEquals"] for s in summaries)
 
 
 def test_list_time_filters_equal(lclients, many):
@@ -484,8 +483,7 @@ def _fault(server, **fault):
     return fault
 
 
-@pytest.mark.parametrize("mode,kind", [("standard", "throttle"), ("standard", "503"), ("standard", "500"),
-                                       ("legacy", "throttle")])
+@pytest.mark.parametrize("mode,kind", [("standard", "throttle"), ("standard", "503"), ("legacy", "500")])
 def test_faults_retried_by_both(server, clock, kind, mode):
     """One fault, then success: both retry it and report RetryAttempts 1."""
     kw = _kw(server)
