@@ -23,11 +23,10 @@ except ImportError as _e:  # pragma: no cover (these machines have boto3)
 import smneo  # noqa: E402  (the C extension must be built: a failure here is a failure)
 from smneo.local import Server  # noqa: E402
 
-from local_fixtures import ROLE, job_request, tgz  # noqa: E402
-from parity_helpers import Clock, assert_same, both_raise, error_of, normalize  # noqa: E402
+from local_fixtures import admin, job_request, tgz  # noqa: E402
+from parity_helpers import Clock, assert_same, both_raise, error_of  # noqa: E402
 
 DURATION = 0.5          # job duration: STARTING < 0.125 s <= INPROGRESS < 0.5 s <= done
-T0 = None               # set per server: the epoch second jobs are created at (frozen clock)
 EXEC = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/neo-pipe/execution/0123456789ab"
 EXEC2 = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/neo-pipe/execution/ffffffffffff"
 PIPELINES = {
@@ -479,14 +478,21 @@ def test_service_validation_error_same_exception(server, clients):
 
 # ---- retries ---------------------------------------------------------------------------------
 def _fault(server, **fault):
-    server.add_fault(dict(fault, target="sagemaker"))
+    """Queue a SageMaker fault through the admin endpoint (POST /_smneo/faults)."""
+    status, body = admin(server, "POST", "/_smneo/faults", dict(fault, target="sagemaker"))
+    assert status == 200 and body["faults"], body
     return fault
+
+
+def _pending_faults(server):
+    status, body = admin(server, "GET", "/_smneo/faults")
+    assert status == 200, body
+    return body["faults"]
 
 
 @pytest.mark.parametrize("mode,kind", [("standard", "throttle"), ("standard", "503"), ("legacy", "500")])
 def test_faults_retried_by_both(server, clock, kind, mode):
     """One fault, then success: both retry it and report RetryAttempts 1."""
-    kw = _kw(server)
     ours, theirs = _open_clients(server, 3, mode)
     clock.freeze()
     ours.create_compilation_job(**job_request("retry-me", s3uri="s3://models/in/missing.tar.gz"))
@@ -494,7 +500,7 @@ def test_faults_retried_by_both(server, clock, kind, mode):
     for c in (ours, theirs):
         _fault(server, kind=kind, count=1, operation="DescribeCompilationJob")
         results.append(c.describe_compilation_job(CompilationJobName="retry-me"))
-        assert server.list_faults() == []
+        assert _pending_faults(server) == []
     assert results[0]["ResponseMetadata"]["RetryAttempts"] == 1
     assert_same(results[0], results[1], "describe after one %s (%s mode)" % (kind, mode))
     ours.close()
@@ -537,7 +543,7 @@ def test_throttling_beyond_max_attempts_same_error(server):
         with pytest.raises(c.exceptions.ClientError) as ei:
             c.list_compilation_jobs()
         errors.append(ei.value)
-        assert server.list_faults() == []
+        assert _pending_faults(server) == []
     assert error_of(errors[0]) == error_of(errors[1]) == (
         "ClientError", "ThrottlingException", "Rate exceeded", 400)
     assert str(errors[0]) == str(errors[1])
@@ -603,7 +609,7 @@ def test_broken_answer_on_fresh_connection_retried_alike(server, kind):
     for c in _open_clients(server):
         _fault(server, kind=kind, count=1, operation="ListCompilationJobs")
         results.append(c.list_compilation_jobs())
-        assert server.list_faults() == []
+        assert _pending_faults(server) == []
     assert results[0]["ResponseMetadata"]["RetryAttempts"] == 1
     assert_same(results[0], results[1], "list after one %s" % kind)
 
@@ -633,7 +639,7 @@ def test_throttled_page_in_a_paginator_retried_alike(server, clients, clock):
         pages = [next(run)]
         _fault(server, kind="throttle", count=1, operation="ListCompilationJobs")
         pages.extend(run)
-        assert server.list_faults() == []
+        assert _pending_faults(server) == []
         full.append(pages)
     assert [p["ResponseMetadata"]["RetryAttempts"] for p in full[0]] == [0, 1, 0]
     assert_same(full[0], full[1], "pages with a throttled second page")
