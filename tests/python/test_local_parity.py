@@ -735,3 +735,63 @@ def test_default_retry_settings_alike(server, monkeypatch):
     ours = smneo.Client(**_kw(server))
     theirs = boto3.client("sagemaker", **_kw(server))
     assert (ours.max_attempts, theirs.meta.config.retries.get("mode")) == (5, "legacy")
+
+
+# ---- transport failures (one attempt, no retry) ----------------------------------------------
+def _one_shot(url, timeout=None):
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    t = {} if timeout is None else {"read_timeout": timeout}
+    return (smneo.Client(max_attempts=1, connect_timeout=2, **t, **kw),
+            boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, **t),
+                         **kw))
+
+
+def _transport_error(client):
+    try:
+        client.list_compilation_jobs()
+    except Exception as e:  # noqa: BLE001 (the class is what is compared)
+        return e
+    raise AssertionError("%s did not raise" % type(client).__module__)
+
+
+def _names(e):
+    return [k.__name__ for k in type(e).__mro__]
+
+
+def test_read_timeout_same_exception(server):
+    errors = []
+    for c in _one_shot(server.url, timeout=0.3):
+        _fault(server, kind="slow", delay=0.8, count=1, operation="ListCompilationJobs")
+        errors.append(_transport_error(c))
+    assert [type(e).__name__ for e in errors] == ["ReadTimeoutError", "ReadTimeoutError"]
+    assert all("HTTPClientError" in _names(e) for e in errors)
+
+
+def test_connection_refused_same_exception():
+    import socket
+    with socket.socket() as s:          # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = "http://127.0.0.1:%d" % s.getsockname()[1]
+    errors = [_transport_error(c) for c in _one_shot(url)]
+    assert [type(e).__name__ for e in errors] == ["EndpointConnectionError", "EndpointConnectionError"]
+
+
+@pytest.mark.parametrize("kind", ["close", "truncate"])
+def test_broken_answer_same_exception_base(server, kind):
+    errors = []
+    for c in _one_shot(server.url):
+        _fault(server, kind=kind, count=1, operation="ListCompilationJobs")
+        errors.append(_transport_error(c))
+    assert all("HTTPClientError" in _names(e) for e in errors), [_names(e) for e in errors]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a connection closed before the whole answer: botocore raises ConnectionClosedError (an HTTPClientError), "
+    "smneo EndpointConnectionError, the class botocore keeps for failures to connect; smneo has no "
+    "ConnectionClosedError (python/smneo/_smneo.c error mapping)"))
+def test_closed_connection_same_exception_class(server):
+    errors = []
+    for c in _one_shot(server.url):
+        _fault(server, kind="close", count=1, operation="ListCompilationJobs")
+        errors.append(_transport_error(c))
+    assert type(errors[0]).__name__ == type(errors[1]).__name__
