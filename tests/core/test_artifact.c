@@ -45,13 +45,8 @@ static void write_bytes(const char *path, const void *data, size_t len)
     snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
     if (system(dir) != 0)
         abort();
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        perror(path);
+    if (smneo_test_write_file(path, data, len) != 0)
         abort();
-    }
-    fwrite(data, 1, len, f);
-    fclose(f);
 }
 static void write_str(const char *path, const char *s) { write_bytes(path, s, strlen(s)); }
 

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws_env.h"
 #include "harness.h"
 #include "httpserver.h"
 #include "smneo.h"
@@ -167,6 +168,7 @@ static void test_operations(fake *f, test_http_server *srv)
     if (!c)
         return;
     CHECK_STR(smneo_client_region(c), "us-east-1");
+    CHECK(smneo_client_transport(c) != NULL);
     CHECK_STR(smneo_client_retry_mode(c), "standard");
     CHECK_INT(smneo_client_max_attempts(c), 3);
     smneo_result *r = NULL;
@@ -653,6 +655,19 @@ static void test_steps_by_hand(void)
     smneo_result_free(r);
     smneo_call_free(call);
 
+    /* smneo_call_send does a SEND with the client's transport; here there is
+     * none, so the call ends with a clear error instead of a crash. */
+    CHECK(smneo_client_transport(c) == NULL);
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_call_next(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND);
+    smneo_call_send(call, &step);
+    do
+        smneo_call_next(call, &step);
+    while (step.kind == SMNEO_STEP_SLEEP);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND); /* a transport failure is retried */
+    smneo_call_free(call);
+
     /* Without a transport the blocking API says so instead of crashing. */
     CHECK(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err) != 0);
     CHECK(err.message != NULL);
@@ -705,13 +720,7 @@ static void test_threads(fake *f, test_http_server *srv)
 int main(void)
 {
     /* Keep the developer's own AWS settings out of the way. */
-    unsetenv("AWS_PROFILE");
-    unsetenv("AWS_MAX_ATTEMPTS");
-    unsetenv("AWS_RETRY_MODE");
-    unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
-    setenv("AWS_CONFIG_FILE", "/nonexistent/smneo-test-config", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smneo-test-credentials", 1);
+    aws_env_isolate();
     fake f;
     memset(&f, 0, sizeof f);
     pthread_mutex_init(&f.lock, NULL);

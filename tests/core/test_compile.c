@@ -6,16 +6,11 @@
  * artifact not found at ..."). Job names and the job comparison are checked
  * directly. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,214 +21,10 @@
 #include "compile_internal.h"
 #include "harness.h"
 #include "httpserver.h"
+#include "localserver.h"
 #include "smneo.h"
 
-/* ---- servers ---------------------------------------------------------------- */
-
-typedef struct server {
-    pid_t pid;
-    FILE *out;
-    char url[128];
-} server;
-
-static const char *source_dir(void)
-{
-    const char *s = getenv("SMNEO_SOURCE_DIR");
-    return s && *s ? s : ".";
-}
-
-/* python3 -m smneo.local --port 0 --job-duration 1; the URL is its first line. */
-static int start_local(server *s)
-{
-    memset(s, 0, sizeof *s);
-    int fds[2];
-    if (pipe(fds))
-        return -1;
-    char pypath[1024];
-    snprintf(pypath, sizeof pypath, "%s/python", source_dir());
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no server outlives a crashed test */
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        setenv("PYTHONPATH", pypath, 1);
-        setenv("PYTHONUNBUFFERED", "1", 1);
-        execlp("python3", "python3", "-m", "smneo.local", "--port", "0", "--job-duration", "1", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    s->pid = pid;
-    s->out = fdopen(fds[0], "r");
-    if (!s->out || !fgets(s->url, sizeof s->url, s->out))
-        return -1;
-    s->url[strcspn(s->url, "\r\n")] = '\0';
-    return strncmp(s->url, "http://", 7) == 0 ? 0 : -1;
-}
-
-static void stop_server(server *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        waitpid(s->pid, NULL, 0);
-    }
-    if (s->out)
-        fclose(s->out);
-    memset(s, 0, sizeof *s);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* moto_server (python3 -m moto.server): 0 started, 1 not installed, -1 failed. */
-static int start_moto(server *s, char *why, size_t whylen)
-{
-    memset(s, 0, sizeof *s);
-    int port = free_port();
-    if (port <= 0) {
-        snprintf(why, whylen, "no free port");
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        char p[16];
-        snprintf(p, sizeof p, "%d", port);
-        execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", p, (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", port);
-    for (int i = 0; i < 300; i++) { /* up to 30 s */
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            s->pid = 0;
-            snprintf(why, whylen, "python3 -m moto.server exited with status %d (moto[server] not installed?)",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-            return 1;
-        }
-        if (port_open(port))
-            return 0;
-        usleep(100 * 1000);
-    }
-    snprintf(why, whylen, "moto_server did not listen on port %d within 30 s", port);
-    stop_server(s);
-    return -1;
-}
-
-static smneo_client *client_for(const char *url)
-{
-    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
-    o.region = "us-east-1";
-    o.endpoint_url = url;
-    o.access_key_id = "test";
-    o.secret_access_key = "test";
-    o.retry_backoff_scale = 0.01;
-    smneo_client *c = NULL;
-    smneo_error err = SMNEO_ERROR_INIT;
-    if (smneo_client_new(&c, &o, &err))
-        fprintf(stderr, "client: %s\n", err.message);
-    smneo_error_clear(&err);
-    return c;
-}
-
-/* A SigV4-signed (service s3) or plain request; returns the HTTP status
- * (the body into body_out when given, caller frees). */
-static int http_request_body(const char *method, const char *url, const char *body, int sign, char **body_out)
-{
-    smneo_transport *t = NULL;
-    smneo_request *req = NULL;
-    smneo_credentials *cr = NULL;
-    smneo_response *resp = NULL;
-    smneo_error err = SMNEO_ERROR_INIT;
-    int status = -1;
-    if (smneo_curl_transport_new(&t, NULL, &err) || smneo_request_new(&req, method, url))
-        goto out;
-    if (body && smneo_request_set_body(req, body, strlen(body)))
-        goto out;
-    if (sign) {
-        smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
-        so.region = "us-east-1";
-        so.service = "s3";
-        so.timestamp = (int64_t)time(NULL);
-        so.normalize_path = 0;
-        so.sign_body_header = 1;
-        if (smneo_credentials_new(&cr, "test", "test", NULL) || smneo_sigv4_sign(req, cr, &so, &err))
-            goto out;
-    }
-    if (smneo_transport_send(t, req, &resp, &err) == 0) {
-        status = resp->status;
-        if (body_out)
-            *body_out = strndup(resp->body ? resp->body : "", resp->body_len);
-    }
-    else
-        fprintf(stderr, "%s %s: %s\n", method, url, err.message);
-out:
-    smneo_response_free(resp);
-    smneo_credentials_free(cr);
-    smneo_request_free(req);
-    smneo_transport_free(t);
-    smneo_error_clear(&err);
-    return status;
-}
-
-static int http_request(const char *method, const char *url, const char *body, int sign)
-{
-    return http_request_body(method, url, body, sign, NULL);
-}
-
-static int create_bucket(const char *url, const char *bucket)
-{
-    char u[256];
-    snprintf(u, sizeof u, "%s/%s", url, bucket);
-    int st = http_request("PUT", u, NULL, 1);
-    return st == 200 ? 0 : -1;
-}
-
 /* ---- models ----------------------------------------------------------------- */
-
-static void write_file(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
 
 /* A fake TorchScript archive: a zip "model.pt" holding archive/constants.pkl,
  * archive/code/__torch__/model.py and archive/data.pkl (stored entries). */
@@ -301,7 +92,7 @@ static char *make_model(const char *dir, const char *name, const char *tag)
     snprintf(p, sizeof p, "%s/code/inference.py", m);
     char body[256];
     snprintf(body, sizeof body, "# %s\ndef model_fn(model_dir):\n    return None\n", tag);
-    write_file(p, body, strlen(body));
+    CHECK_INT(smneo_test_write_file(p, body, strlen(body)), 0);
     return m;
 }
 
@@ -373,7 +164,7 @@ static int on_event(const smneo_compile_event *ev, void *payload)
                 char *tmp = smneo_test_tmpdir();
                 char p[1024];
                 snprintf(p, sizeof p, "%s/evil.tar.gz", tmp);
-                write_file(p, "not the compiled model", 22);
+                CHECK_INT(smneo_test_write_file(p, "not the compiled model", 22), 0);
                 smneo_error err = SMNEO_ERROR_INIT;
                 if (smneo_s3_upload(r->c, p, smneo_value_string(&uri), NULL, &err))
                     fprintf(stderr, "tamper: %s\n", err.message);
@@ -546,7 +337,7 @@ static void test_same_job(void)
 
 /* ---- end to end: smneo.local ------------------------------------------------------ */
 
-static server local;
+static smneo_test_server local;
 static smneo_client *lc;
 static char *work;
 #define ROLE "arn:aws:iam::123456789012:role/service-role/NeoRole"
@@ -786,7 +577,7 @@ static void test_failed_job(void)
     mkdir(bad_dir, 0755);
     char p[1100];
     snprintf(p, sizeof p, "%s/README.txt", bad_dir);
-    write_file(p, "no model here\n", 14);
+    CHECK_INT(smneo_test_write_file(p, "no model here\n", 14), 0);
     snprintf(bad, sizeof bad, "%s/nomodel.tar.gz", work);
     smneo_artifact_pack_result *pr = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
@@ -918,11 +709,11 @@ static void test_tampered_artifact(void)
  * the retry meets ResourceInUse, recognised as our own job. */
 static void test_lost_create_answer(void)
 {
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
-    CHECK_INT(http_request("POST", url,
+    CHECK_INT(smneo_test_http("POST", url,
                            "{\"kind\": \"truncate\", \"count\": 1, \"target\": \"sagemaker\", "
-                           "\"operation\": \"CreateCompilationJob\"}", 0),
+                           "\"operation\": \"CreateCompilationJob\"}", 0, NULL),
               200);
     char *model = make_model(work, "lost-answer", "lost");
     rec r;
@@ -939,12 +730,12 @@ static void test_lost_create_answer(void)
     CHECK_STR(job_status(res), "COMPLETED");
     /* The fault was used up: the first answer really was cut short. */
     char *pending = NULL;
-    CHECK_INT(http_request_body("GET", url, NULL, 0, &pending), 200);
+    CHECK_INT(smneo_test_http("GET", url, NULL, 0, &pending), 200);
     CHECK_MSG(pending && !strstr(pending, "truncate"), "pending faults: %s", pending ? pending : "(null)");
     free(pending);
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
-    http_request("DELETE", url, NULL, 0);
+    smneo_test_http("DELETE", url, NULL, 0, NULL);
     free(outdir);
     free(model);
 }
@@ -956,7 +747,7 @@ static void test_layout_error_uploads_nothing(void)
     mkdir(dir, 0755);
     char p[1100];
     snprintf(p, sizeof p, "%s/weights.txt", dir);
-    write_file(p, "not a model", 11);
+    CHECK_INT(smneo_test_write_file(p, "not a model", 11), 0);
     rec r;
     rec_init(&r, lc, local.url);
     smneo_compile_options o;
@@ -1269,9 +1060,9 @@ static void test_digest_forms_and_missing_artifacts(void)
 
 static void test_moto(void)
 {
-    server moto;
+    smneo_test_server moto;
     char why[256] = "";
-    int st = start_moto(&moto, why, sizeof why);
+    int st = smneo_test_moto_start(&moto, why, sizeof why);
     if (st != 0) {
         const char *ci = getenv("CI");
         if (ci && !strcmp(ci, "true")) {
@@ -1281,8 +1072,8 @@ static void test_moto(void)
         }
         return;
     }
-    smneo_client *mc = client_for(moto.url);
-    CHECK(create_bucket(moto.url, BUCKET) == 0);
+    smneo_client *mc = smneo_test_client(moto.url, NULL);
+    CHECK_INT(smneo_test_create_bucket(moto.url, BUCKET), 200);
     char *model = make_model(work, "moto-model", "moto");
     char *outdir = NULL;
     CHECK(asprintf(&outdir, "%s/out-moto", work) > 0);
@@ -1304,7 +1095,7 @@ static void test_moto(void)
               err.message ? err.message : "(null)", expect);
     smneo_error_clear(&err);
     smneo_client_free(mc);
-    stop_server(&moto);
+    smneo_test_server_stop(&moto);
     free(outdir);
     free(model);
 }
@@ -1315,13 +1106,14 @@ int main(void)
     RUN(test_job_names);
     RUN(test_same_job);
     work = smneo_test_tmpdir();
-    if (start_local(&local) != 0) {
-        CHECK_MSG(0, "could not start python3 -m smneo.local (PYTHONPATH=%s/python)", source_dir());
-        stop_server(&local);
+    static const char *const local_args[] = {"--job-duration", "1", NULL};
+    if (smneo_test_local_start(&local, local_args) != 0) {
+        CHECK_MSG(0, "could not start python3 -m smneo.local (PYTHONPATH=%s/python)", smneo_test_source_dir());
+        smneo_test_server_stop(&local);
         return smneo_test_summary("compile");
     }
-    lc = client_for(local.url);
-    CHECK(create_bucket(local.url, BUCKET) == 0);
+    lc = smneo_test_client(local.url, NULL);
+    CHECK_INT(smneo_test_create_bucket(local.url, BUCKET), 200);
     RUN(test_cloud_target);
     RUN(test_edge_target);
     RUN(test_string_compiler_options);
@@ -1335,7 +1127,7 @@ int main(void)
     RUN(test_bad_options);
     RUN(test_digest_forms_and_missing_artifacts);
     smneo_client_free(lc);
-    stop_server(&local);
+    smneo_test_server_stop(&local);
     RUN(test_moto);
     smneo_test_rmtree(work);
     free(work);

@@ -1,27 +1,23 @@
 /* S3 transfer against the local endpoint (python3 -m smneo.local), a tiny C
  * server (headers sent), a recording transport (URL styles, fallback), and
  * moto_server when moto is installed. */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "aws_env.h"
 #include "harness.h"
 #include "httpserver.h"
+#include "localserver.h"
 #include "smneo/auth.h"
 #include "smneo/s3.h"
 
@@ -99,198 +95,6 @@ static void sha256_hex(char out[65], const char *data, size_t len)
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
     for (int i = 0; i < 32; i++)
         sprintf(out + 2 * i, "%02x", md[i]);
-}
-
-/* ---- a child server process ------------------------------------------------------ */
-
-typedef struct child {
-    pid_t pid;
-    char url[256];
-} child;
-
-static void child_stop(child *c)
-{
-    if (c->pid > 0) {
-        kill(c->pid, SIGTERM);
-        int st;
-        for (int i = 0; i < 50; i++) {
-            if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-                c->pid = 0;
-                return;
-            }
-            usleep(100000);
-        }
-        kill(c->pid, SIGKILL);
-        waitpid(c->pid, &st, 0);
-        c->pid = 0;
-    }
-}
-
-static const char *repo_dir(void)
-{
-    const char *d = getenv("SMNEO_SOURCE_DIR");
-    return d ? d : ".";
-}
-
-/* python3 -m smneo.local --port 0 --data-dir DIR: the URL is its first line. */
-static int start_local(child *c, const char *data_dir)
-{
-    memset(c, 0, sizeof *c);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* the server dies with the test */
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        char pp[4096];
-        snprintf(pp, sizeof pp, "%s/python", repo_dir());
-        setenv("PYTHONPATH", pp, 1);
-        execlp("python3", "python3", "-m", "smneo.local", "--port", "0", "--data-dir", data_dir, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    c->pid = pid;
-    FILE *f = fdopen(fds[0], "r");
-    if (!f || !fgets(c->url, sizeof c->url, f)) {
-        if (f)
-            fclose(f);
-        child_stop(c);
-        return -1;
-    }
-    fclose(f);
-    c->url[strcspn(c->url, "\r\n")] = '\0';
-    return strncmp(c->url, "http://", 7) == 0 ? 0 : -1;
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
-static int port_open(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
-    int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    close(s);
-    return ok;
-}
-
-static int start_moto(child *c)
-{
-    memset(c, 0, sizeof *c);
-    int port = free_port();
-    if (port <= 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int null = open("/dev/null", 1);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        char ps[16];
-        snprintf(ps, sizeof ps, "%d", port);
-        execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", ps, (char *)NULL);
-        _exit(127);
-    }
-    c->pid = pid;
-    snprintf(c->url, sizeof c->url, "http://127.0.0.1:%d", port);
-    for (int i = 0; i < 300; i++) {
-        if (port_open(port))
-            return 0;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            c->pid = 0;
-            return -1;
-        }
-        usleep(100000);
-    }
-    child_stop(c);
-    return -1;
-}
-
-/* ---- signed raw requests (bucket setup, admin) ------------------------------------ */
-
-static smneo_transport *raw_transport;
-
-/* Sends METHOD url (signed for s3 when sign) and returns the status, the body in *body. */
-static int raw(const char *method, const char *url, const char *body, int sign, char **out_body)
-{
-    smneo_request *req = NULL;
-    smneo_request_new(&req, method, url);
-    if (body) {
-        smneo_request_set_body(req, body, strlen(body));
-        smneo_request_add_header(req, "Content-Type", "application/json");
-    }
-    if (sign) {
-        smneo_credentials *cr = NULL;
-        smneo_credentials_new(&cr, "test", "test", NULL);
-        smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
-        so.region = "us-east-1";
-        so.service = "s3";
-        so.timestamp = time(NULL);
-        so.normalize_path = 0;
-        so.sign_body_header = 1;
-        smneo_sigv4_sign(req, cr, &so, NULL);
-        smneo_credentials_free(cr);
-    }
-    smneo_response *resp = NULL;
-    int status = -1;
-    if (smneo_transport_send(raw_transport, req, &resp, NULL) == 0) {
-        status = resp->status;
-        if (out_body)
-            *out_body = strndup(resp->body ? resp->body : "", resp->body_len);
-    }
-    smneo_response_free(resp);
-    smneo_request_free(req);
-    return status;
-}
-
-static int create_bucket(const char *base, const char *bucket)
-{
-    char url[512];
-    snprintf(url, sizeof url, "%s/%s", base, bucket);
-    return raw("PUT", url, NULL, 1, NULL);
-}
-
-static smneo_client *new_client(const char *endpoint, smneo_transport *t)
-{
-    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
-    o.region = "us-east-1";
-    o.endpoint_url = endpoint;
-    o.access_key_id = "test";
-    o.secret_access_key = "test";
-    o.retry_backoff_scale = 0.01;
-    o.transport = t;
-    smneo_client *c = NULL;
-    smneo_error err = SMNEO_ERROR_INIT;
-    if (smneo_client_new(&c, &o, &err) != 0)
-        fprintf(stderr, "client: %s\n", err.message);
-    smneo_error_clear(&err);
-    return c;
 }
 
 typedef struct progress {
@@ -544,7 +348,7 @@ static void test_headers_sent(void)
     CHECK(srv != NULL);
     if (!srv)
         return;
-    smneo_client *c = new_client(test_http_server_url(srv), NULL);
+    smneo_client *c = smneo_test_client(test_http_server_url(srv), NULL);
     char *dir = smneo_test_tmpdir();
     char *small = path_join(dir, "small.bin");
     char *mid = path_join(dir, "mid.bin");
@@ -645,8 +449,10 @@ static void test_stream_transport(void)
     CHECK(srv != NULL);
     if (!srv)
         return;
-    smneo_transport *t = raw_transport;
-    CHECK(smneo_transport_can_stream(t));
+    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+    smneo_transport *t = NULL;
+    CHECK_INT(smneo_curl_transport_new(&t, &co, NULL), 0);
+    CHECK(t && smneo_transport_can_stream(t));
     char url[256];
     const char *methods[] = {"POST", "PUT"};
     for (int m = 0; m < 2; m++) {
@@ -696,6 +502,7 @@ static void test_stream_transport(void)
     CHECK_INT(ck.got, 0);
     smneo_response_free(resp);
     smneo_request_free(req);
+    smneo_transport_free(t);
     test_http_server_stop(srv);
 }
 
@@ -810,14 +617,14 @@ static int add_fault(const char *base, const char *json)
 {
     char url[512];
     snprintf(url, sizeof url, "%s/_smneo/faults", base);
-    return raw("POST", url, json, 0, NULL);
+    return smneo_test_http("POST", url, json, 0, NULL);
 }
 
 static int faults_left(const char *base)
 {
     char url[512], *body = NULL;
     snprintf(url, sizeof url, "%s/_smneo/faults", base);
-    raw("GET", url, NULL, 0, &body);
+    smneo_test_http("GET", url, NULL, 0, &body);
     int empty = body && strstr(body, "\"faults\": []") != NULL;
     free(body);
     return !empty;
@@ -858,7 +665,7 @@ static void test_part_retry(env *e)
     CHECK_STR(err.service_code, "InternalError");
     char url[512];
     snprintf(url, sizeof url, "%s/_smneo/faults", e->url);
-    raw("DELETE", url, NULL, 0, NULL);
+    smneo_test_http("DELETE", url, NULL, 0, NULL);
     size_t n = 0;
     char *content = smneo_test_read_file(dst, &n);
     CHECK(content && !strcmp(content, "previous"));
@@ -965,16 +772,17 @@ static void test_concurrent(env *e)
 static void run_local(void)
 {
     char *data = smneo_test_tmpdir();
-    child c;
-    if (start_local(&c, data) != 0) {
+    smneo_test_server c;
+    const char *const args[] = {"--data-dir", data, NULL};
+    if (smneo_test_local_start(&c, args) != 0) {
         fprintf(stderr, "could not start python3 -m smneo.local\n");
         CHECK(0);
         smneo_test_rmtree(data);
         free(data);
         return;
     }
-    CHECK_INT(create_bucket(c.url, "smneo-test"), 200);
-    env e = {"smneo.local", c.url, data, new_client(c.url, NULL), smneo_test_tmpdir()};
+    CHECK_INT(smneo_test_create_bucket(c.url, "smneo-test"), 200);
+    env e = {"smneo.local", c.url, data, smneo_test_client(c.url, NULL), smneo_test_tmpdir()};
     CHECK(e.client != NULL);
     if (e.client) {
         RUN_ENV(test_roundtrip, &e);
@@ -985,7 +793,7 @@ static void run_local(void)
         RUN_ENV(test_concurrent, &e);
     }
     smneo_client_free(e.client);
-    child_stop(&c);
+    smneo_test_server_stop(&c);
     smneo_test_rmtree(e.tmp);
     free(e.tmp);
     smneo_test_rmtree(data);
@@ -999,14 +807,15 @@ static void run_moto(void)
         CHECK_MSG(!ci(), "moto is required under CI=true");
         return;
     }
-    child c;
-    if (start_moto(&c) != 0) {
-        fprintf(stderr, "could not start python3 -m moto.server\n");
+    smneo_test_server c;
+    char why[256] = "";
+    if (smneo_test_moto_start(&c, why, sizeof why) != 0) {
+        fprintf(stderr, "could not start python3 -m moto.server: %s\n", why);
         CHECK(0);
         return;
     }
-    CHECK_INT(create_bucket(c.url, "smneo-test"), 200);
-    env e = {"moto", c.url, NULL, new_client(c.url, NULL), smneo_test_tmpdir()};
+    CHECK_INT(smneo_test_create_bucket(c.url, "smneo-test"), 200);
+    env e = {"moto", c.url, NULL, smneo_test_client(c.url, NULL), smneo_test_tmpdir()};
     CHECK(e.client != NULL);
     if (e.client) {
         RUN_ENV(test_roundtrip, &e);
@@ -1014,7 +823,7 @@ static void run_moto(void)
         RUN_ENV(test_missing, &e);
     }
     smneo_client_free(e.client);
-    child_stop(&c);
+    smneo_test_server_stop(&c);
     smneo_test_rmtree(e.tmp);
     free(e.tmp);
 }
@@ -1023,21 +832,12 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     /* Only the options given here decide the endpoints and credentials. */
-    unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("AWS_ENDPOINT_URL_S3");
-    unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
-    unsetenv("AWS_MAX_ATTEMPTS");
-    unsetenv("AWS_RETRY_MODE");
-    setenv("AWS_CONFIG_FILE", "/nonexistent/smneo-test-config", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smneo-test-credentials", 1);
-    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
-    smneo_curl_transport_new(&raw_transport, &co, NULL);
+    aws_env_isolate();
     RUN(test_parse_uri);
     RUN(test_addressing);
     RUN(test_headers_sent);
     RUN(test_stream_transport);
     run_local();
     run_moto();
-    smneo_transport_free(raw_transport);
     return smneo_test_summary("test_s3");
 }

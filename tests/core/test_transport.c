@@ -1,16 +1,14 @@
 /* The libcurl transport against the test HTTP server on 127.0.0.1. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "httpserver.h"
+#include "localserver.h"
 #include "smneo/transport.h"
 
 static long now_ms(void)
@@ -70,21 +68,6 @@ static void handler(const test_http_request *req, test_http_response *resp, void
         resp->truncate = 1;
     else if (!strcmp(p, "/close"))
         resp->status = 0;
-}
-
-/* A port on 127.0.0.1 where nothing listens. */
-static int dead_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static smneo_transport *new_transport(long read_timeout_ms)
@@ -247,7 +230,7 @@ static void test_failures(void)
 
     /* Connection refused. */
     char url[128];
-    int port = dead_port();
+    int port = smneo_test_free_port();
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     smneo_request *r = make_request("POST", url, "/");
     int rc = smneo_transport_send(t, r, &resp, &err);
@@ -404,7 +387,7 @@ static void test_threads(void)
 static void test_ca_bundle(void)
 {
     char url[128];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d", dead_port());
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", smneo_test_free_port());
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_response *resp = NULL;
 
@@ -474,7 +457,7 @@ static void test_proxy_env(void)
 
     /* Another host goes through the proxy (absolute URI at the proxy). */
     char url[128];
-    int port = dead_port();
+    int port = smneo_test_free_port();
     snprintf(url, sizeof url, "http://127.0.0.2:%d", port);
     r = make_request("GET", url, "/via-proxy");
     resp = NULL;

@@ -53,6 +53,21 @@ char *smneo_test_read_file(const char *path, size_t *len)
     return data;
 }
 
+int smneo_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    if (fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        perror(path);
+    return ok ? 0 : -1;
+}
+
 char *smneo_test_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

@@ -60,6 +60,8 @@ int smneo_test_summary(const char *suite);
 const char *smneo_test_fixture(const char *rel);
 /* Reads a whole file (caller frees); NULL on error. len may be NULL. */
 char *smneo_test_read_file(const char *path, size_t *len);
+/* Writes len bytes to path (created or truncated); 0, or -1 with the reason on stderr. */
+int smneo_test_write_file(const char *path, const void *data, size_t len);
 /* Makes a fresh temporary directory (caller frees the string; removes nothing). */
 char *smneo_test_tmpdir(void);
 /* Appends text to a heap string *(char **)payload (visitor helpers); returns 0. */
