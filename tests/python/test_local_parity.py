@@ -323,12 +323,22 @@ def test_resume_token_crosses_clients(lclients, many, config):
         assert got == everything, "resuming in %s from %s's token" % (type(second).__module__,
                                                                      type(first).__module__)
         assert "NextToken" not in rest
-    # A second truncated stretch: the token of a resumed run crosses over too.
-    mid = [c.get_paginator("list_compilation_jobs").paginate(
-        PaginationConfig={**config, "StartingToken": ours.get_paginator("list_compilation_jobs").paginate(
-            PaginationConfig=dict(config), **params).build_full_result()["NextToken"]}, **params
-    ).build_full_result() for c in lclients]
+    # A second truncated stretch (resumed and cut by MaxItems again): the same
+    # token from both, and the three stretches make up the whole list.
+    pag = {c: c.get_paginator("list_compilation_jobs") for c in lclients}
+    head = pag[ours].paginate(PaginationConfig=dict(config), **params).build_full_result()
+    mid = [pag[c].paginate(PaginationConfig={**config, "StartingToken": head["NextToken"]}, **params)
+           .build_full_result() for c in lclients]
     assert_same(mid[0], mid[1], "resumed and truncated again")
+    if "NextToken" not in mid[0]:   # the second stretch reached the end
+        got = [s["CompilationJobName"] for part in (head, mid[0]) for s in part["CompilationJobSummaries"]]
+        assert got == everything
+        return
+    for c in lclients:
+        tail = pag[c].paginate(PaginationConfig={"PageSize": config["PageSize"],
+                                                 "StartingToken": mid[0]["NextToken"]}, **params).build_full_result()
+        got = [s["CompilationJobName"] for part in (head, mid[0], tail) for s in part["CompilationJobSummaries"]]
+        assert got == everything
 
 
 # ---- pipeline execution steps ----------------------------------------------------------------
