@@ -63,5 +63,7 @@ void smneo__sleep_ms(long ms);
 
 /* Hex encoding (lowercase). out must hold 2*len+1 bytes. */
 void smneo__hex(char *out, const unsigned char *in, size_t len);
+/* Value of one hex digit (either case) 0-15, or -1 for any other character. */
+int smneo__hexval(int c);
 
 #endif

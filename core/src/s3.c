@@ -60,17 +60,6 @@ static int put_pct(smneo_buf *b, const char *s, int keep_slash)
     return b->failed ? SMNEO_ENOMEM : 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n). NULL on a bad escape, %00 or no memory. */
 static char *pct_decode(const char *s, size_t n)
 {
@@ -79,8 +68,8 @@ static char *pct_decode(const char *s, size_t n)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < n ? smneo__hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? smneo__hexval(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;

@@ -251,17 +251,6 @@ static void put_encoded(smneo_buf *b, const char *s, size_t n, int keep_slash)
     b->data[b->len] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out (which holds at least n bytes); returns
  * the decoded length. A '%' not followed by two hex digits stays literal;
  * '+' stays '+' (AWS query encoding uses %20 for a space). */
@@ -270,7 +259,7 @@ static size_t percent_decode(char *out, const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = smneo__hexval(s[i + 1])) >= 0 && (lo = smneo__hexval(s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

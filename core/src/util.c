@@ -270,3 +270,14 @@ void smneo__hex(char *out, const unsigned char *in, size_t len)
     }
     out[2 * len] = '\0';
 }
+
+int smneo__hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
