@@ -198,6 +198,7 @@ const char *smneo_client_retry_mode(const smneo_client *c)
     return !c ? NULL : c->retry_mode == RETRY_LEGACY ? "legacy" : "standard";
 }
 smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
+smneo_transport *smneo_client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
 static void build_options(smneo_build_options *bo, const smneo_client *c, int64_t ts)
@@ -950,7 +951,7 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
     if (!resp) {
         rc = transport_error < 0 ? transport_error : SMNEO_ECONNECT;
         smneo__error(&call->err, rc, "%s", msg ? msg : "the request could not be sent");
-        call->err.retryable = rc != SMNEO_ETLS;
+        call->err.retryable = rc == SMNEO_ECONNECT || rc == SMNEO_ETIMEOUT || rc == SMNEO_EDNS;
     } else {
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }
@@ -1046,20 +1047,27 @@ static smneo_transport *short_transport(smneo_client *c, long timeout_ms)
     return t;
 }
 
+void smneo_call_send(smneo_call *call, const smneo_step *step)
+{
+    if (!call || !step || step->kind != SMNEO_STEP_SEND)
+        return;
+    smneo_transport *t = call->client->transport;
+    if (step->timeout_ms > 0 && call->client->own_transport)
+        t = short_transport(call->client, step->timeout_ms);
+    smneo_response *resp = NULL;
+    smneo_error terr = SMNEO_ERROR_INIT;
+    int rc = t ? smneo_transport_send(t, step->request, &resp, &terr)
+               : smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
+    smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
+    smneo_error_clear(&terr);
+}
+
 void smneo_call_run(smneo_call *call, smneo_step *out)
 {
     for (;;) {
         smneo_call_next(call, out);
         if (out->kind == SMNEO_STEP_SEND) {
-            smneo_transport *t = call->client->transport;
-            if (out->timeout_ms > 0 && call->client->own_transport)
-                t = short_transport(call->client, out->timeout_ms);
-            smneo_response *resp = NULL;
-            smneo_error terr = SMNEO_ERROR_INIT;
-            int rc = t ? smneo_transport_send(t, out->request, &resp, &terr)
-                       : smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
-            smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
-            smneo_error_clear(&terr);
+            smneo_call_send(call, out);
             continue;
         }
         if (out->kind == SMNEO_STEP_SLEEP) {

@@ -189,45 +189,68 @@ int smneo_protocol_serialize(char **out, size_t *out_len, const char *operation,
 
 /* ---- validation gate ---------------------------------------------------- */
 
+/* Does this issue stop the request in this mode? Strict: every error. Warn
+ * and off: only the structural errors (a member the model does not know, a
+ * value of the wrong type), since the request could not be sent as the
+ * caller wrote it: they are never dropped or sent as garbage silently. */
+static int blocks(const smneo_issue *is, int mode)
+{
+    if (is->severity != SMNEO_SEVERITY_ERROR)
+        return 0;
+    if (mode == SMNEO_VALIDATION_STRICT)
+        return 1;
+    return !strcmp(is->rule, "type") || !strcmp(is->rule, "unknown-member") || !strcmp(is->rule, "json");
+}
+
 int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
                          int allow_unknown_enums, smneo_issues **kept, smneo_error *err)
 {
     if (kept)
         *kept = NULL;
-    if (mode == SMNEO_VALIDATION_OFF)
-        return 0;
     smneo_issues *issues = NULL;
     smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
-    vo.allow_unknown_enum_values = allow_unknown_enums;
+    vo.allow_unknown_enum_values = allow_unknown_enums || mode == SMNEO_VALIDATION_OFF;
     int rc = smneo_validate(&issues, operation, params_json ? params_json : "{}", params_json ? len : 2, &vo, err);
-    if (rc == SMNEO_EVALIDATION) /* err already holds the issue */
-        return mode == SMNEO_VALIDATION_STRICT ? rc : 0;
-    if (rc)
+    if (rc) /* not a JSON object (err holds the issue), unknown operation, no memory */
         return rc;
-    size_t nerr = smneo_issues_error_count(issues);
+    size_t nblock = 0;
+    const smneo_issue *first = NULL;
     for (size_t i = 0; i < smneo_issues_count(issues); i++) {
         const smneo_issue *is = smneo_issues_at(issues, i);
-        if (mode == SMNEO_VALIDATION_WARN || is->severity == SMNEO_SEVERITY_WARNING)
+        if (blocks(is, mode)) {
+            if (!nblock++)
+                first = is;
+        } else if (mode != SMNEO_VALIDATION_OFF) {
             smneo_log(SMNEO_LOG_WARN, "%s: %s %s: %s", operation,
                       is->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning", *is->path ? is->path : "(root)",
                       is->message);
+        }
     }
-    if (mode == SMNEO_VALIDATION_STRICT && nerr > 0) {
-        const smneo_issue *first = NULL;
-        for (size_t i = 0; !first && i < smneo_issues_count(issues); i++)
-            if (smneo_issues_at(issues, i)->severity == SMNEO_SEVERITY_ERROR)
-                first = smneo_issues_at(issues, i);
-        smneo__error(err, SMNEO_EVALIDATION, "%zu invalid parameter%s for %s; first: %s: %s", nerr,
-                     nerr == 1 ? "" : "s", operation, *first->path ? first->path : "(root)", first->message);
+    if (nblock > 0) {
+        smneo__error(err, SMNEO_EVALIDATION, "%zu invalid parameter%s for %s; first: %s: %s", nblock,
+                     nblock == 1 ? "" : "s", operation, *first->path ? first->path : "(root)", first->message);
         if (err) {
             err->field = smneo__strdup(first->path);
+            if (mode != SMNEO_VALIDATION_STRICT) {
+                /* Only what stopped the request: the rest was not asked for. */
+                smneo_issues *only = NULL;
+                if (smneo_issues_new(&only) == 0) {
+                    for (size_t i = 0; i < smneo_issues_count(issues); i++) {
+                        const smneo_issue *is = smneo_issues_at(issues, i);
+                        if (blocks(is, mode))
+                            smneo_issues_add(only, is->severity, is->path, is->rule, "%s", is->message);
+                    }
+                }
+                smneo_issues_free(issues);
+                issues = only;
+            }
             err->issues = issues;
             return SMNEO_EVALIDATION;
         }
         smneo_issues_free(issues);
         return SMNEO_EVALIDATION;
     }
-    if (kept && smneo_issues_count(issues) > 0) {
+    if (kept && mode != SMNEO_VALIDATION_OFF && smneo_issues_count(issues) > 0) {
         *kept = issues;
         return 0;
     }
@@ -541,6 +564,40 @@ int smneo_protocol_parse(smneo_result **out, const char *operation, const smneo_
     if (copy_response(&copy, resp))
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     return smneo__protocol_parse_owned(out, op, copy, err);
+}
+
+int smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *payload)
+{
+    if (!err || !vis)
+        return SMNEO_EINVAL;
+    const smneo_shape *shape = err->service_code ? smneo_model_shape(err->service_code) : NULL;
+    if (!shape || !shape->exception || !err->response || !err->response->body_len)
+        return SMNEO_ITEROVER;
+    cJSON *body = cJSON_ParseWithLength(err->response->body, err->response->body_len);
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        return SMNEO_ITEROVER;
+    }
+    /* Only the members the error shape models, as botocore merges them. */
+    size_t n = 0;
+    for (size_t i = 0; i < shape->member_count; i++)
+        n += cJSON_GetObjectItemCaseSensitive(body, shape->members[i].name) != NULL;
+    int rc = vis->begin_object ? vis->begin_object(payload, shape, n) : 0;
+    for (size_t i = 0; rc == 0 && i < shape->member_count; i++) {
+        const smneo_member *m = &shape->members[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, m->name);
+        if (!v)
+            continue;
+        rc = vis->key ? vis->key(payload, m->name, strlen(m->name)) : 0;
+        if (rc == 0) {
+            smneo_value val = {v, m->shape};
+            rc = smneo_value_walk(&val, vis, payload);
+        }
+    }
+    if (rc == 0 && vis->end_object)
+        rc = vis->end_object(payload);
+    cJSON_Delete(body);
+    return rc;
 }
 
 void smneo__result_set_attempts(smneo_result *r, int attempts) { r->attempts = attempts; }

@@ -168,6 +168,7 @@ static void test_operations(fake *f, test_http_server *srv)
     if (!c)
         return;
     CHECK_STR(smneo_client_region(c), "us-east-1");
+    CHECK(smneo_client_transport(c) != NULL);
     CHECK_STR(smneo_client_retry_mode(c), "standard");
     CHECK_INT(smneo_client_max_attempts(c), 3);
     smneo_result *r = NULL;
@@ -652,6 +653,20 @@ static void test_steps_by_hand(void)
     CHECK_INT(smneo_call_result(call, &r, &err), 0);
     CHECK_INT(smneo_result_attempts(r), 3);
     smneo_result_free(r);
+    smneo_call_free(call);
+
+    /* smneo_call_send does a SEND with the client's transport; here there is
+     * none, so the call ends with a clear error instead of a crash. */
+    CHECK(smneo_client_transport(c) == NULL);
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_call_next(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_SEND);
+    smneo_call_send(call, &step);
+    smneo_call_next(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE); /* not a network failure: not retried */
+    CHECK_INT(smneo_call_result(call, &r, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "no transport"));
+    smneo_error_clear(&err);
     smneo_call_free(call);
 
     /* Without a transport the blocking API says so instead of crashing. */

@@ -181,11 +181,30 @@ static void test_build_validation(void)
               SMNEO_EVALIDATION);
     CHECK(req == NULL);
     CHECK(smneo_issues_error_count(err.issues) >= 2);
-    /* With validation off the same request is built (and unknown members dropped). */
+    /* With validation off (or warn) content rules do not stop the request... */
+    const char *odd = "{\"CompilationJobName\":\"bad name!\"}";
     bo.validation = SMNEO_VALIDATION_OFF;
-    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", bad, strlen(bad), creds, &bo, &err), 0);
+    CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", odd, strlen(odd), creds, &bo, &err), 0);
     if (req)
-        CHECK(strstr(req->body, "Bogus") == NULL);
+        CHECK(strstr(req->body, "bad name!") != NULL);
+    smneo_request_free(req);
+    req = NULL;
+    /* ...but a member the model does not know, or a value of the wrong type,
+     * is never dropped or sent as garbage: it is refused in every mode. */
+    const int modes[] = {SMNEO_VALIDATION_OFF, SMNEO_VALIDATION_WARN};
+    for (int m = 0; m < 2; m++) {
+        bo.validation = modes[m];
+        CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", bad, strlen(bad), creds, &bo, &err),
+                  SMNEO_EVALIDATION);
+        CHECK_INT(smneo_issues_count(err.issues), 1);
+        CHECK_STR(smneo_issues_at(err.issues, 0)->rule, "unknown-member");
+        CHECK_STR(smneo_issues_at(err.issues, 0)->path, "Bogus");
+        const char *wrong = "{\"CompilationJobName\":[\"a\"]}";
+        CHECK_INT(smneo_protocol_build(&req, "DescribeCompilationJob", wrong, strlen(wrong), creds, &bo, &err),
+                  SMNEO_EVALIDATION);
+        CHECK_STR(err.field, "CompilationJobName");
+        CHECK(req == NULL);
+    }
     smneo_request_free(req);
     smneo_error_clear(&err);
     smneo_credentials_free(creds);
@@ -323,6 +342,29 @@ static void test_parse_errors(void)
     CHECK_INT(retry, 0);
 }
 
+static void test_error_walk(void)
+{
+    /* Modeled members of the error shape come through, others do not. */
+    smneo_response *resp = response(400, "{\"__type\":\"ResourceNotFound\",\"Message\":\"gone\",\"extra\":1}");
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_parse(&res, "DescribeCompilationJob", resp, &err), SMNEO_ENOTFOUND);
+    char *trace = NULL;
+    CHECK_INT(smneo_error_walk(&err, &RECORDER, &trace), 0);
+    CHECK_STR(trace, "{Message=s:gone;}");
+    free(trace);
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+    /* An error without a modeled shape has nothing to walk. */
+    resp = response(400, "{\"__type\":\"ValidationException\",\"Message\":\"bad\"}");
+    CHECK_INT(smneo_protocol_parse(&res, "DescribeCompilationJob", resp, &err), SMNEO_ESERVICE);
+    trace = NULL;
+    CHECK_INT(smneo_error_walk(&err, &RECORDER, &trace), SMNEO_ITEROVER);
+    CHECK(trace == NULL);
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+}
+
 static void test_jsonw(void)
 {
     smneo_jsonw *w = NULL;
@@ -380,5 +422,6 @@ int main(void)
     RUN(test_build_validation);
     RUN(test_parse_success);
     RUN(test_parse_errors);
+    RUN(test_error_walk);
     return smneo_test_summary("test_protocol");
 }

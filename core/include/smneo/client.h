@@ -64,6 +64,8 @@ SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);
 SMNEO_EXTERN(const char *) smneo_client_region(const smneo_client *c);
 SMNEO_EXTERN(const char *) smneo_client_endpoint(const smneo_client *c);
 SMNEO_EXTERN(int) smneo_client_max_attempts(const smneo_client *c);
+/* The client's transport (borrowed; NULL with no_transport). */
+SMNEO_EXTERN(smneo_transport *) smneo_client_transport(const smneo_client *c);
 SMNEO_EXTERN(const char *) smneo_client_retry_mode(const smneo_client *c);
 
 /* Builds a signed request with the client's credentials, region, endpoint and
@@ -158,6 +160,12 @@ SMNEO_EXTERN(void) smneo_call_cancel(smneo_call *call);
 SMNEO_EXTERN(int) smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err);
 /* Resume token after a paginator stopped at max_items (borrowed or NULL). */
 SMNEO_EXTERN(const char *) smneo_call_resume_token(const smneo_call *call);
+
+/* Performs one SEND step with the client's transport (credential requests
+ * with a short-timeout one) and feeds the answer back: what smneo_call_run
+ * does for SEND. Blocking; a binding releases its interpreter lock around
+ * it. Does nothing for other steps. */
+SMNEO_EXTERN(void) smneo_call_send(smneo_call *call, const smneo_step *step);
 
 /* Drives the machine with the client's transport (sleeping for SLEEP steps)
  * until an EVENT or DONE, which it returns in *out. */

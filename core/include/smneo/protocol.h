@@ -94,6 +94,13 @@ SMNEO_EXTERN(const smneo_response *) smneo_result_response(const smneo_result *r
  * NULL when there were none. Set on results of client calls and waits. */
 SMNEO_EXTERN(const smneo_issues *) smneo_result_issues(const smneo_result *r);
 
+/* Walks the modeled members of a service error's body (those of the error
+ * shape named by err->service_code, e.g. ResourceNotFound's Message) as one
+ * object, the way botocore merges them into its error response. Returns the
+ * walk's result, or SMNEO_ITEROVER when the error has no modeled shape or
+ * no parsable body. */
+SMNEO_EXTERN(int) smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *payload);
+
 /* Maps a service error code to an SMNEO_E* code and a retryable flag. */
 SMNEO_EXTERN(int) smneo_protocol_error_class(const char *service_code, int http_status, int *retryable);
 
