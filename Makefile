@@ -21,9 +21,12 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Every suite: C (ctest), Python, Lua 5.4 + LuaJIT + nginx, then the C suites
+# again under ASan + UBSan (the fuzz smoke runs are sanitized already).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@sh tools/run-tests.sh python lua
+	@$(MAKE) --no-print-directory test-asan
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -32,7 +35,7 @@ test-c: build
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSMNEO_SANITIZE=ON -DSMNEO_BUILD_LUA=OFF
 	cmake --build $(BUILD)-asan -j $(JOBS)
-	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E fuzz
 
 test-python: build
 	@sh tools/run-tests.sh python
