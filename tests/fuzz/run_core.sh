@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds and runs the libFuzzer targets for the core's parsers of untrusted
-# input (tests/fuzz/fuzz_protocol.c, fuzz_config.c, fuzz_s3xml.c).
+# input (tests/fuzz/fuzz_protocol.c, fuzz_config.c, fuzz_s3xml.c,
+# fuzz_sigv4.c).
 #   tests/fuzz/run_core.sh TARGET [seconds] [workdir]
-#     TARGET: protocol | config | s3xml | all   (default 20 s, build/fuzz-core)
+#     TARGET: protocol | config | s3xml | sigv4 | all   (default 20 s, build/fuzz-core)
 # e.g. `tests/fuzz/run_core.sh protocol 600` for a longer run. The whole core
 # is compiled once with clang (-fsanitize=fuzzer-no-link,address,undefined)
 # into <workdir>/obj and shared by the targets. Exits 77 (ctest: skipped)
@@ -140,6 +141,14 @@ seed_s3xml() { # dir
   printf '\377\004Code<Code/><Code attr="1">x</Code>' >"$1/seed-tag"
 }
 
+seed_sigv4() { # dir: cases shaped like the AWS signing test suite's
+  [ -z "$(ls -A "$1" 2>/dev/null)" ] || return 0
+  printf '\004https://example.amazonaws.com/\377Host:example.amazonaws.com\nMy-Header1:    value1\nMy-Header1:value2\377\377us-east-1\377service' >"$1/seed-dup"
+  printf '\014https://example.amazonaws.com/example1/example2/../..\377\377\377us-east-1\377service' >"$1/seed-dots"
+  printf '\004https://example.amazonaws.com/?Param2=value2&Param1=value1&%%E1%%88%%B4=x%%20y\377X-Amz-Date:x\377body\377' >"$1/seed-query"
+  printf '\022http://[::1]:8080/a%%2Fb//c/./d?x\377Content-Type:a\n  b  c \377\377\377s3' >"$1/seed-s3"
+}
+
 run_target() { # name
   build_target "$1"
   mkdir -p "$WORK/corpus-$1"
@@ -150,7 +159,7 @@ run_target() { # name
 }
 
 case "$TARGET" in
-  protocol|config|s3xml) run_target "$TARGET" ;;
-  all) run_target protocol; run_target config; run_target s3xml ;;
-  *) echo "usage: $0 protocol|config|s3xml|all [seconds] [workdir]" >&2; exit 2 ;;
+  protocol|config|s3xml|sigv4) run_target "$TARGET" ;;
+  all) run_target protocol; run_target config; run_target s3xml; run_target sigv4 ;;
+  *) echo "usage: $0 protocol|config|s3xml|sigv4|all [seconds] [workdir]" >&2; exit 2 ;;
 esac
