@@ -165,6 +165,18 @@ static void push_issues(lua_State *L, const smneo_issues *issues)
     lua_setmetatable(L, -2);
 }
 
+/* Pushes the validation issues that did not stop the call (warnings; every
+ * finding with validation = "warn") as an issues array, or nil when there
+ * were none. */
+static void push_warnings(lua_State *L, const smneo_result *r)
+{
+    const smneo_issues *is = r ? smneo_result_issues(r) : NULL;
+    if (is && smneo_issues_count(is) > 0)
+        push_issues(L, is);
+    else
+        lua_pushnil(L);
+}
+
 /* Pushes an error table for (code, err). */
 static void push_error(lua_State *L, int code, const smneo_error *err, int ctx)
 {
@@ -1156,7 +1168,7 @@ static void push_event_value(lua_State *L, lcall *lc, smneo_event_kind k)
     }
 }
 
-static void push_done_raw(lua_State *L, lcall *lc)
+static void push_done_raw(lua_State *L, lcall *lc, int with_warnings)
 {
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_result);
@@ -1175,6 +1187,8 @@ static void push_done_raw(lua_State *L, lcall *lc)
             push_result(L, res);
             lua_setfield(L, -2, "description");
         }
+        if (with_warnings)
+            lua_pushnil(L);
         return;
     }
     if (res)
@@ -1182,21 +1196,24 @@ static void push_done_raw(lua_State *L, lcall *lc)
     else
         lua_pushboolean(L, 1);
     lua_pushnil(L);
+    if (with_warnings)
+        push_warnings(L, res);
 }
 
-/* After DONE: pushes (result-or-true, nil) or (nil, err) and releases the call. */
-static int push_done(lua_State *L, lcall *lc)
+/* After DONE: pushes (result-or-true, nil) or (nil, err), then the warnings
+ * array or nil when with_warnings, and releases the call. Returns the count. */
+static int push_done(lua_State *L, lcall *lc, int with_warnings)
 {
     int base = lua_gettop(L);
-    push_done_raw(L, lc);
-    /* drop the error holder and the result box under the two values */
+    push_done_raw(L, lc, with_warnings);
+    /* drop the error holder and the result box under the values */
     lua_remove(L, base + 1);
     lua_remove(L, base + 1);
-    return 2;
+    return with_warnings ? 3 : 2;
 }
 
 /* call:next() -> "send", method, url, headers, body | "sleep", seconds |
- *                "event", kind, value | "done", result|true|nil, err */
+ *                "event", kind, value | "done", result|true|nil, err, warnings|nil */
 static int call_next(lua_State *L)
 {
     lcall *lc = check_live_call(L, 1);
@@ -1228,8 +1245,7 @@ static int call_next(lua_State *L)
     case SMNEO_STEP_DONE:
     default:
         lua_pushstring(L, "done");
-        push_done(L, lc);
-        return 3;
+        return 1 + push_done(L, lc, 1);
     }
 }
 
@@ -1373,7 +1389,8 @@ static int client_op(lua_State *L)
     if (rc != 0)
         return raise_error(L, rc, err, CTX_PLAIN);
     push_result(L, res);
-    return 1;
+    push_warnings(L, res);
+    return 2;
 }
 
 /* Iterator function: upvalue 1 = the call userdata. */
@@ -1393,7 +1410,7 @@ static int iter_step(lua_State *L)
             return 1;
         }
         if (st.kind == SMNEO_STEP_DONE) {
-            push_done(L, lc); /* (true|result, nil) or (nil, err) */
+            push_done(L, lc, 0); /* (true|result, nil) or (nil, err) */
             if (lua_isnil(L, -2))
                 return lua_error(L); /* err on top */
             return 0;
@@ -1470,7 +1487,7 @@ static int client_wait(lua_State *L)
             continue;
         }
         if (st.kind == SMNEO_STEP_DONE) {
-            push_done(L, lc);
+            push_done(L, lc, 0);
             if (lua_isnil(L, -2))
                 return lua_error(L);
             lua_pop(L, 1);

@@ -191,8 +191,9 @@ function Client:_step_send(call, method, url, headers, body)
   end
 end
 
--- Drives a call until DONE; on_event(kind, value) sees events. Any error
--- closes the call (freeing the core's state) before it propagates.
+-- Drives a call until DONE; on_event(kind, value) sees events. Returns the
+-- result and the warnings array (or nil). Any error closes the call (freeing
+-- the core's state) before it propagates.
 local function drive(self, call, on_event)
   local ok, res = pcall(function()
     while true do
@@ -204,7 +205,7 @@ local function drive(self, call, on_event)
       elseif kind == "event" then
         if on_event then on_event(a, b) end
       else
-        return { a, b }
+        return { a, b, c }
       end
     end
   end)
@@ -214,7 +215,7 @@ local function drive(self, call, on_event)
     error(res, 0)
   end
   if res[2] then error(res[2], 0) end
-  return res[1]
+  return res[1], res[3]
 end
 
 function M.client(opts)
@@ -287,11 +288,11 @@ end
 function Client:wait_for_compilation_job(name, wopts)
   local cb = wopts and wopts.callback
   local call = self._c:_wait(name, wopts)
-  return drive(self, call, function(kind, value)
+  return (drive(self, call, function(kind, value)
     if kind == "status" and cb then
       if cb(value) == false then call:cancel() end
     end
-  end)
+  end))
 end
 
 function Client:build_request(...) return self._c:build_request(...) end
