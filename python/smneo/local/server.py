@@ -152,6 +152,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "smneo.local"
     sys_version = ""
+
+    def version_string(self):
+        # http.server joins the two with a space: no trailing blank in Server.
+        return self.server_version
     timeout = 120
 
     def setup(self):
