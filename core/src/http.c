@@ -6,11 +6,23 @@
 #include "internal.h"
 #include "smneo/http.h"
 
+/* 1 when s holds a control character (CR/LF above all): such a method or
+ * URL would split the request line or the Host header. */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
 int smneo_request_new(smneo_request **out, const char *method, const char *url)
 {
     if (!out || !method || !url)
         return SMNEO_EINVAL;
     *out = NULL;
+    if (!*method || has_control(method) || strchr(method, ' ') || has_control(url))
+        return SMNEO_EINVAL;
     smneo_request *r = calloc(1, sizeof *r);
     if (!r)
         return SMNEO_ENOMEM;

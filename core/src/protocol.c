@@ -289,6 +289,8 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
         return smneo__error(err, rc, "out of memory");
     rc = smneo_request_new(&req, "POST", url);
     free(url);
+    if (rc == SMNEO_EINVAL)
+        return smneo__error(err, rc, "invalid endpoint URL: it contains a control character (e.g. a line break)");
     if (rc)
         return smneo__error(err, rc, "invalid endpoint URL");
     char *host = host_header(req);
@@ -316,6 +318,10 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
         return rc;
     }
     /* Not signed, as botocore leaves User-Agent out of the signature. */
+    if (o->user_agent && strpbrk(o->user_agent, "\r\n")) {
+        smneo_request_free(req);
+        return smneo__error(err, SMNEO_EINVAL, "user_agent contains a line break: it would split the header");
+    }
     char ua[96];
     if (!o->user_agent)
         snprintf(ua, sizeof ua, "smneo/%s", smneo_version());

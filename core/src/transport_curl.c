@@ -580,6 +580,14 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
                             "the path or unset it", host, t->ca_bundle, t->ca_bundle_from, strerror(errno));
     }
 
+    /* Last line of defence against header injection: libcurl would send a
+     * line break in a name or value as is. The value is not quoted (it may
+     * be a secret). */
+    for (size_t i = 0; i < req->header_count; i++)
+        if (strpbrk(req->headers[i].name, "\r\n") || strpbrk(req->headers[i].value, "\r\n"))
+            return smneo__error(err, SMNEO_EINVAL, "the request's %.64s header contains a line break: not sent",
+                                req->headers[i].name);
+
     if (smneo_log_enabled())
         smneo_log_request(req);
 

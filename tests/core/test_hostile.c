@@ -361,6 +361,49 @@ static void test_header_injection(void)
     smneo_error_clear(&err);
 }
 
+/* Options that reach the request line or a header (endpoint URL, user
+ * agent) and the transport itself refuse line breaks. */
+static void test_request_injection(void)
+{
+    smneo_credentials creds = {"AKIDEXAMPLE", "secret", NULL, 0, NULL};
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://h.example\r\nX-Evil: 1/";
+    bo.timestamp = 1700000000;
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_protocol_build(&req, "ListCompilationJobs", "{}", 2, &creds, &bo, &err), SMNEO_EINVAL);
+    CHECK(req == NULL);
+    CHECK(err.message && strstr(err.message, "control character"));
+    smneo_error_clear(&err);
+    bo.endpoint_url = "https://h.example/";
+    bo.user_agent = "ua\r\nX-Evil: 1";
+    CHECK_INT(smneo_protocol_build(&req, "ListCompilationJobs", "{}", 2, &creds, &bo, &err), SMNEO_EINVAL);
+    CHECK(req == NULL);
+    CHECK(err.message && strstr(err.message, "user_agent"));
+    smneo_error_clear(&err);
+
+    CHECK_INT(smneo_request_new(&req, "GET", "http://127.0.0.1:9/\nx"), SMNEO_EINVAL);
+    CHECK_INT(smneo_request_new(&req, "GET /x HTTP/1.1\r\n", "http://127.0.0.1:9/"), SMNEO_EINVAL);
+    CHECK_INT(smneo_request_new(&req, "", "http://127.0.0.1:9/"), SMNEO_EINVAL);
+    CHECK(req == NULL);
+
+    /* A header holding a line break (built by hand) is never sent: the
+     * transport refuses it before connecting (port 9 would refuse). */
+    CHECK_INT(smneo_request_new(&req, "GET", "http://127.0.0.1:9/"), 0);
+    smneo_request_add_header(req, "X-Ok", "fine");
+    smneo_request_add_header(req, "X-Bad", "a\r\nX-Evil: 1");
+    smneo_transport *t = NULL;
+    CHECK_INT(smneo_curl_transport_new(&t, NULL, &err), 0);
+    smneo_response *resp = NULL;
+    CHECK_INT(smneo_transport_send(t, req, &resp, &err), SMNEO_EINVAL);
+    CHECK(resp == NULL);
+    CHECK(err.message && strstr(err.message, "X-Bad") && !strstr(err.message, "Evil"));
+    smneo_error_clear(&err);
+    smneo_transport_free(t);
+    smneo_request_free(req);
+}
+
 /* ---- responses ------------------------------------------------------------- */
 
 static void test_truncated_bodies(void)
@@ -621,6 +664,7 @@ int main(void)
     RUN(test_nul_characters);
     RUN(test_numbers);
     RUN(test_header_injection);
+    RUN(test_request_injection);
     RUN(test_truncated_bodies);
     RUN(test_error_codes);
     RUN(test_credential_answers);
