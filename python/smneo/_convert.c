@@ -444,15 +444,20 @@ static int v_null(void *payload)
 static const smneo_visitor VISITOR = {v_begin_object, v_end, v_begin_array, v_end, v_key, v_string,
                                       v_integer, v_number, v_boolean, v_timestamp, v_null};
 
-PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
+/* Builds Python objects from one walk (a value or a service error's modeled
+ * members). NULL with an exception set on failure; None when nothing was
+ * walked (SMNEO_ITEROVER counts as nothing). */
+static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error *err)
 {
     builder b;
     b.st = st;
     b.depth = 0;
     b.root = NULL;
     b.key = NULL;
-    int rc = smneo_value_walk(v, &VISITOR, &b);
+    int rc = v ? smneo_value_walk(v, &VISITOR, &b) : smneo_error_walk(err, &VISITOR, &b);
     Py_CLEAR(b.key);
+    if (rc == SMNEO_ITEROVER && !b.root && !PyErr_Occurred())
+        rc = 0;
     if (rc || PyErr_Occurred()) {
         Py_CLEAR(b.root);
         if (!PyErr_Occurred()) {
@@ -466,6 +471,16 @@ PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
     if (!b.root)
         Py_RETURN_NONE;
     return b.root;
+}
+
+PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
+{
+    return build(st, v, NULL);
+}
+
+PyObject *smneo_py_error_fields(smneo_state *st, const smneo_error *err)
+{
+    return build(st, NULL, err);
 }
 
 PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const char *request_id, int status,

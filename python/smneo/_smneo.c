@@ -416,34 +416,6 @@ static PyObject *raise_with(PyObject *cls, PyObject *message, ...)
     return NULL;
 }
 
-/* botocore adds the members of a modeled error shape found in the body to the
- * top level of the error response ({'Error': ..., 'Message': ...}). */
-static int add_modeled_fields(PyObject *response, const char *code, const smneo_response *resp)
-{
-    const smneo_shape *shape = smneo_model_shape(code);
-    if (!shape || !shape->exception || shape->member_count == 0 || !resp || !resp->body || !resp->body_len)
-        return 0;
-    PyObject *json = PyImport_ImportModule("json");
-    if (!json)
-        return -1;
-    PyObject *doc = PyObject_CallMethod(json, "loads", "y#", resp->body, (Py_ssize_t)resp->body_len);
-    Py_DECREF(json);
-    if (!doc) { /* not JSON: nothing to add */
-        PyErr_Clear();
-        return 0;
-    }
-    int rc = 0;
-    if (PyDict_Check(doc)) {
-        for (size_t i = 0; i < shape->member_count && !rc; i++) {
-            PyObject *v = PyDict_GetItemString(doc, shape->members[i].name);
-            if (v && v != Py_None)
-                rc = PyDict_SetItemString(response, shape->members[i].name, v);
-        }
-    }
-    Py_DECREF(doc);
-    return rc;
-}
-
 /* ClientError(error_response, operation_name), as botocore's: the message is
  * "An error occurred (Code) when calling the Op operation[ (reached max
  * retries: N)]: Message"; .response and .operation_name are kept. */
@@ -544,7 +516,12 @@ static PyObject *client_error(smneo_state *st, const smneo_error *err, const cha
         PyObject *sub = PyDict_GetItemString(st->modeled_errors, code);
         if (sub)
             cls = sub;
-        if (sub && add_modeled_fields(response, code, err ? err->response : NULL)) {
+        /* botocore merges the members of a modeled error shape found in the
+         * body into the top level of the response ({'Error': ..., 'Message': ...}) */
+        PyObject *fields = sub && err ? smneo_py_error_fields(st, err) : (Py_INCREF(Py_None), Py_None);
+        int failed = !fields || (PyDict_Check(fields) && PyDict_Update(response, fields));
+        Py_XDECREF(fields);
+        if (failed) {
             Py_DECREF(error);
             Py_DECREF(response);
             return NULL;

@@ -81,6 +81,9 @@ int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj);
 int smneo_py_params(smneo_state *st, PyObject *params, smneo_jsonw **out);
 /* Converts a core value into Python objects (dicts, lists, datetimes...). */
 PyObject *smneo_py_value(smneo_state *st, const smneo_value *v);
+/* The modeled members of a service error's body as a dict (None when the
+ * error has no modeled shape or no parsable body). */
+PyObject *smneo_py_error_fields(smneo_state *st, const smneo_error *err);
 /* A result as boto3 returns it: the body plus ResponseMetadata. */
 PyObject *smneo_py_result(smneo_state *st, const smneo_result *r);
 /* ResponseMetadata for a response (any of the arguments may be 0/NULL). */

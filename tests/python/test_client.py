@@ -207,6 +207,7 @@ def test_modeled_errors_are_client_error_subclasses(client, fake, code, status):
     e = ei.value
     assert e.operation_name == "CreateCompilationJob"
     assert e.response["Error"] == {"Code": code, "Message": "nope"}
+    assert e.response["Message"] == "nope"  # the modeled member, merged as botocore does
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == status
     assert e.response["ResponseMetadata"]["RequestId"]
     assert str(e) == "An error occurred (%s) when calling the CreateCompilationJob operation: nope" % code
@@ -224,6 +225,24 @@ def test_client_error_constructs_like_botocores():
     again = pickle.loads(pickle.dumps(e))
     assert type(again) is smneo.ResourceNotFound and again.response == e.response and str(again) == str(e)
     assert str(smneo.ClientError({}, "Op")) == "An error occurred (Unknown) when calling the Op operation: Unknown"
+
+
+def test_modeled_error_fields_are_the_shapes_members_only(client, fake):
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ResourceNotFound", "Message": "gone", "Extra": 1,
+                                               "Error": "not merged"})
+    with pytest.raises(smneo.ResourceNotFound) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    r = ei.value.response
+    assert r["Message"] == "gone" and "Extra" not in r
+    assert r["Error"] == {"Code": "ResourceNotFound", "Message": "gone"}
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ResourceNotFound", "Message": None})
+    with pytest.raises(smneo.ResourceNotFound) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert "Message" not in ei.value.response  # null members are left out
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ValidationException", "Message": "bad"})
+    with pytest.raises(smneo.ClientError) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert "Message" not in ei.value.response  # not a modeled error
 
 
 def test_unmodeled_service_error_is_plain_client_error(client, fake):
