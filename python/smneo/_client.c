@@ -11,15 +11,12 @@
 
 typedef struct {
     PyObject_HEAD
-    smneo_client *client;
-    smneo_transport *transport; /* ours; the client borrows it */
+    smneo_client *client;        /* owns its transport (libcurl, from the client options) */
     PyObject *module;            /* strong: keeps the state alive */
     smneo_state *st;
     int users;                   /* calls in flight + live iterators (GIL-protected) */
     int closed;
     int max_attempts;
-    int validation;               /* smneo_validation_mode */
-    int allow_unknown;
     PyObject *region, *endpoint; /* str, for repr and meta */
     PyObject *weakrefs;
 } ClientObject;
@@ -39,13 +36,10 @@ typedef struct {
 static void release_core(ClientObject *self)
 {
     smneo_client *c = self->client;
-    smneo_transport *t = self->transport;
     self->client = NULL;
-    self->transport = NULL;
-    if (c || t) {
+    if (c) {
         Py_BEGIN_ALLOW_THREADS
         smneo_client_free(c);
-        smneo_transport_free(t);
         Py_END_ALLOW_THREADS
     }
 }
@@ -79,47 +73,35 @@ static int blocking_client_new(smneo_client **out, const smneo_client_options *o
     return rc;
 }
 
-static int blocking_transport_new(smneo_transport **out, const smneo_curl_options *o, smneo_error *err)
-{
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = smneo_curl_transport_new(out, o, err);
-    Py_END_ALLOW_THREADS
-    return rc;
-}
-
 /* Runs a call's steps without the GIL until it needs to sleep, has an event
- * or is done; SEND steps are sent with our transport. */
-static void steps_nogil(smneo_call *call, smneo_transport *t, smneo_step *step)
+ * or is done; the core sends each SEND step with the client's transport (a
+ * short-timeout one for credential requests) and feeds the answer back. */
+static void steps_nogil(smneo_call *call, smneo_step *step)
 {
     for (;;) {
         smneo_call_next(call, step);
         if (step->kind != SMNEO_STEP_SEND)
             return;
-        smneo_response *resp = NULL;
-        smneo_error terr = SMNEO_ERROR_INIT;
-        int rc = smneo_transport_send(t, step->request, &resp, &terr);
-        smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
-        smneo_error_clear(&terr);
+        smneo_call_send(call, step);
     }
 }
 
-static void blocking_steps(smneo_call *call, smneo_transport *t, smneo_step *step)
+static void blocking_steps(smneo_call *call, smneo_step *step)
 {
     Py_BEGIN_ALLOW_THREADS
-    steps_nogil(call, t, step);
+    steps_nogil(call, step);
     Py_END_ALLOW_THREADS
 }
 
 /* Creates a call and runs it up to its first sleep, event or end. */
-static int blocking_call_start(smneo_call **out, smneo_client *c, smneo_transport *t, const char *op,
-                               const char *json, size_t len, smneo_step *step, smneo_error *err)
+static int blocking_call_start(smneo_call **out, smneo_client *c, const char *op, const char *json, size_t len,
+                               smneo_step *step, smneo_error *err)
 {
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = smneo_call_new(out, c, op, json, len, err);
     if (rc == 0)
-        steps_nogil(*out, t, step);
+        steps_nogil(*out, step);
     Py_END_ALLOW_THREADS
     return rc;
 }
@@ -147,15 +129,15 @@ static void blocking_sleep(long ms)
  * the core asks) without the GIL and checking for Ctrl-C between steps.
  * `step` may already hold the call's current step (have_step). Returns -1
  * with an exception set when a signal handler raised. */
-static int drive(smneo_call *call, smneo_transport *t, smneo_step *step, int have_step)
+static int drive(smneo_call *call, smneo_step *step, int have_step)
 {
     if (!have_step)
-        blocking_steps(call, t, step);
+        blocking_steps(call, step);
     while (step->kind == SMNEO_STEP_SLEEP) {
         blocking_sleep(step->sleep_ms);
         if (PyErr_CheckSignals())
             return -1;
-        blocking_steps(call, t, step);
+        blocking_steps(call, step);
     }
     return 0;
 }
@@ -236,7 +218,6 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
-    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
     if (opt_str(region, "region_name", &o.region) || opt_str(endpoint, "endpoint_url", &o.endpoint_url) ||
         opt_str(profile, "profile_name", &o.profile) || opt_str(akid, "aws_access_key_id", &o.access_key_id) ||
         opt_str(secret, "aws_secret_access_key", &o.secret_access_key) ||
@@ -260,8 +241,6 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     if (opt_timeout(connect_timeout, "connect_timeout", &o.connect_timeout_ms) ||
         opt_timeout(read_timeout, "read_timeout", &o.read_timeout_ms))
         return -1;
-    co.connect_timeout_ms = o.connect_timeout_ms;
-    co.read_timeout_ms = o.read_timeout_ms;
     if (!verify || verify == Py_None || verify == Py_True) {
         o.verify_tls = 1;
     } else if (verify == Py_False) {
@@ -275,7 +254,6 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
                      Py_TYPE(verify)->tp_name);
         return -1;
     }
-    co.verify_tls = o.verify_tls;
     o.validation = SMNEO_VALIDATION_STRICT;
     if (validation && validation != Py_None) {
         const char *v = PyUnicode_Check(validation) ? PyUnicode_AsUTF8(validation) : NULL;
@@ -294,29 +272,12 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     o.allow_unknown_enum_values = allow_unknown;
     o.retry_backoff_scale = backoff_scale > 0 ? backoff_scale : 0;
 
-    /* CA bundle as the client would pick it: explicit, AWS_CA_BUNDLE (read by
-     * the transport), then the profile's ca_bundle. */
-    char *profile_ca = NULL;
+    /* The core creates the libcurl transport from these options (timeouts,
+     * verify_tls, ca_bundle: explicit, AWS_CA_BUNDLE, the profile's). */
     smneo_error err = SMNEO_ERROR_INIT;
-    co.ca_bundle = o.ca_bundle;
-    if (!o.ca_bundle && !getenv("AWS_CA_BUNDLE")) {
-        const char *prof = o.profile;
-        if (smneo_config_get(&profile_ca, prof, "ca_bundle", NULL) == 0 && profile_ca)
-            co.ca_bundle = profile_ca;
-    }
-    smneo_transport *t = NULL;
-    int rc = blocking_transport_new(&t, &co, &err);
-    free(profile_ca);
-    if (rc) {
-        smneo_py_raise(self->st, rc, &err, NULL, 0);
-        smneo_error_clear(&err);
-        return -1;
-    }
-    o.transport = t;
     smneo_client *c = NULL;
-    rc = blocking_client_new(&c, &o, &err);
+    int rc = blocking_client_new(&c, &o, &err);
     if (rc) {
-        smneo_transport_free(t);
         smneo_py_raise(self->st, rc, &err, NULL, 0);
         smneo_error_clear(&err);
         return -1;
@@ -327,16 +288,12 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
         Py_XDECREF(reg);
         Py_XDECREF(ep);
         smneo_client_free(c);
-        smneo_transport_free(t);
         return -1;
     }
     release_core(self); /* re-initialisation */
     self->client = c;
-    self->transport = t;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
-    self->validation = o.validation;
-    self->allow_unknown = o.allow_unknown_enum_values;
     Py_XSETREF(self->region, reg);
     Py_XSETREF(self->endpoint, ep);
     return 0;
@@ -422,34 +379,31 @@ static const smneo_operation *find_op(PyObject *name)
     return o;
 }
 
-/* Surfaces validation findings as Python warnings (smneo.ValidationWarning):
- * warnings always, errors too in "warn" mode (the call is then sent). In
- * strict mode a request with errors is refused by the core with every issue
- * in ParamValidationError, so nothing is emitted here. -1 when a warnings
- * filter turned a warning into an exception. */
-static int prevalidate(ClientObject *self, const char *operation, const char *json, size_t len)
+/* Surfaces the validation issues the core kept on a result (those that did
+ * not stop the request: warnings, and every finding in "warn" mode) as
+ * smneo.ValidationWarning. -1 when a warnings filter turned one into an
+ * exception (the request was sent: the result is then dropped). */
+static int emit_warnings(smneo_state *st, const char *operation, const smneo_result *res)
 {
-    if (self->validation == SMNEO_VALIDATION_OFF)
-        return 0;
-    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
-    vo.allow_unknown_enum_values = self->allow_unknown;
-    smneo_issues *issues = NULL;
-    if (smneo_validate(&issues, operation, json, len, &vo, NULL) != 0)
-        return 0; /* the call reports it */
-    int rc = 0;
-    size_t n = smneo_issues_count(issues);
-    int errors = smneo_issues_error_count(issues) > 0;
-    if (n && !(errors && self->validation == SMNEO_VALIDATION_STRICT)) {
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            const smneo_issue *is = smneo_issues_at(issues, i);
-            rc = PyErr_WarnFormat(self->st->ValidationWarning, 1, "%s: %s%s%s%s [%s]", operation,
-                                  is->severity == SMNEO_SEVERITY_ERROR ? "error: " : "",
-                                  is->path && *is->path ? is->path : "", is->path && *is->path ? ": " : "",
-                                  is->message ? is->message : "", is->rule ? is->rule : "");
-        }
+    const smneo_issues *issues = res ? smneo_result_issues(res) : NULL;
+    size_t n = issues ? smneo_issues_count(issues) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const smneo_issue *is = smneo_issues_at(issues, i);
+        if (PyErr_WarnFormat(st->ValidationWarning, 1, "%s: %s%s%s%s [%s]", operation,
+                             is->severity == SMNEO_SEVERITY_ERROR ? "error: " : "",
+                             is->path && *is->path ? is->path : "", is->path && *is->path ? ": " : "",
+                             is->message ? is->message : "", is->rule ? is->rule : ""))
+            return -1;
     }
-    smneo_issues_free(issues);
-    return rc;
+    return 0;
+}
+
+/* A call's result as a dict, after its warnings (NULL with an exception set). */
+static PyObject *result_with_warnings(smneo_state *st, const char *operation, const smneo_result *res)
+{
+    if (emit_warnings(st, operation, res))
+        return NULL;
+    return smneo_py_result(st, res);
 }
 
 /* The common path of every operation method. */
@@ -470,23 +424,19 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
-    if (prevalidate(self, operation, json, len)) {
-        smneo_jsonw_free(w);
-        leave(self);
-        return NULL;
-    }
     smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_call *call = NULL;
     smneo_step step;
-    int rc = blocking_call_start(&call, self->client, self->transport, operation, json, len, &step, &err);
+    int rc = blocking_call_start(&call, self->client, operation, json, len, &step, &err);
     smneo_jsonw_free(w);
     PyObject *out = NULL;
     if (rc) {
         smneo_py_raise(st, rc, &err, operation, self->max_attempts);
-    } else if (drive(call, self->transport, &step, 1) == 0) { /* else Ctrl-C during a retry's back-off */
+    } else if (drive(call, &step, 1) == 0) { /* else Ctrl-C during a retry's back-off */
         rc = smneo_call_result(call, &res, &err);
-        out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts) : smneo_py_result(st, res);
+        out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts)
+                 : result_with_warnings(st, operation, res);
     }
     smneo_call_free(call);
     smneo_result_free(res);
@@ -568,11 +518,6 @@ static PyObject *client_build_request(ClientObject *self, PyObject *args, PyObje
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
-    if (prevalidate(self, o->name, json, len)) {
-        smneo_jsonw_free(w);
-        leave(self);
-        return NULL;
-    }
     smneo_request *req = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_build(&req, self->client, o->name, json, len, ts, &err);
@@ -653,11 +598,6 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
     }
     size_t len;
     const char *json = smneo_jsonw_data(w, &len);
-    if (prevalidate(self, o->name, json, len)) {
-        smneo_jsonw_free(w);
-        leave(self);
-        return NULL;
-    }
     smneo_call *call = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);
@@ -725,7 +665,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     PyObject *out = NULL;
     for (;;) {
         smneo_step step;
-        if (drive(call, self->transport, &step, 0))
+        if (drive(call, &step, 0))
             break; /* KeyboardInterrupt (or whatever a signal handler raised) propagates */
         if (step.kind == SMNEO_STEP_EVENT) {
             if (step.event == SMNEO_EVENT_STATUS && callback != Py_None) {
@@ -745,7 +685,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
             smneo_result *res = NULL;
             rc = smneo_call_result(call, &res, &err);
             if (rc == 0) {
-                out = smneo_py_result(st, res);
+                out = result_with_warnings(st, "DescribeCompilationJob", res);
             } else {
                 PyObject *last = res ? smneo_py_result(st, res) : NULL;
                 if (res && !last)
@@ -901,7 +841,7 @@ static PyObject *paginate_next(PaginateObject *self)
     smneo_state *st = self->client->st;
     smneo_step step;
     self->busy = 1;
-    int drc = drive(self->call, self->client->transport, &step, 0);
+    int drc = drive(self->call, &step, 0);
     self->busy = 0;
     if (drc)
         return NULL; /* Ctrl-C while backing off: the run can continue with next() */

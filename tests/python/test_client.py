@@ -166,11 +166,58 @@ def test_validation_off_and_warn_send(fake, isolated_env):
             c.create_compilation_job(**p)
         assert "error: RoleArn" in str(rec[0].message)
         assert rec[0].filename == __file__  # points at the caller's line
+        # The warnings come with the result: a filter that turns them into
+        # errors raises after the request was sent.
         with warnings.catch_warnings():
             warnings.simplefilter("error", smneo.ValidationWarning)
             with pytest.raises(smneo.ValidationWarning):
                 c.create_compilation_job(**p)
-    assert fake.ops() == ["CreateCompilationJob"] * 2
+    assert fake.ops() == ["CreateCompilationJob"] * 3
+
+
+def test_warnings_are_emitted_once_per_call_and_not_for_failed_calls(fake, isolated_env):
+    import warnings
+    p = create_params(RoleArn="not-an-arn")
+    with make_client(fake.url, validation="warn") as c:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            c.create_compilation_job(**p)
+        assert [str(w.message).count("RoleArn") > 0 for w in rec] == [True]
+        fake.queue("CreateCompilationJob", 400, {"__type": "ResourceInUse", "Message": "taken"})
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            with pytest.raises(smneo.ResourceInUse):
+                c.create_compilation_job(**p)
+        assert rec == []
+
+
+def test_waiter_final_result_carries_the_warnings(fake, isolated_env):
+    fake.handlers["DescribeCompilationJob"] = lambda req: (200, description(req.json["CompilationJobName"]))
+    with make_client(fake.url, validation="warn") as c:
+        with pytest.warns(smneo.ValidationWarning, match="CompilationJobName") as rec:
+            r = c.wait_for_compilation_job("bad name!", delay=0.01)
+    assert r["CompilationJobStatus"] == "COMPLETED"
+    assert all(str(w.message).startswith("DescribeCompilationJob: error: CompilationJobName") for w in rec)
+    assert fake.requests[-1].json == {"CompilationJobName": "bad name!"}
+
+
+@pytest.mark.parametrize("mode", ["off", "warn"])
+def test_structural_errors_are_refused_in_every_mode(fake, isolated_env, mode):
+    import warnings
+    with make_client(fake.url, validation=mode) as c:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # refused, not warned about
+            with pytest.raises(smneo.ParamValidationError, match="CompilationJobName") as ei:
+                c.describe_compilation_job(CompilationJobName=["x"])
+            assert [(i.path, i.rule) for i in ei.value.issues] == [("CompilationJobName", "type")]
+            with pytest.raises(smneo.ParamValidationError, match="CompilationJobNme") as ei:
+                c.describe_compilation_job(CompilationJobName="job-1", CompilationJobNme="job-1")
+            assert [(i.path, i.rule) for i in ei.value.issues] == [("CompilationJobNme", "unknown-member")]
+            assert isinstance(ei.value, ValueError)
+            with pytest.raises(smneo.ParamValidationError, match="OutputConfig.Bogus"):
+                c.create_compilation_job(**create_params(OutputConfig={"S3OutputLocation": "s3://b/o/",
+                                                                       "TargetDevice": "ml_c5", "Bogus": 1}))
+    assert fake.requests == []
 
 
 def test_strict_mode_sends_with_warnings_and_reports_them(client, fake):
