@@ -257,3 +257,28 @@ def test_parse_truncated_body_is_a_parser_error():
     with pytest.raises(smneo.SmneoError) as ei:
         smneo.parse_response("DescribeCompilationJob", 200, HEADERS, b'{"CompilationJobName": "x"')
     assert not isinstance(ei.value, smneo.ClientError)
+
+
+# ---- the shared build_request fixtures (tests/fixtures/build_request, read by every layer) ----
+
+_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "build_request")
+_FIXTURE_FILES = sorted(f for f in os.listdir(_FIXTURES) if f.endswith(".json"))
+
+
+def test_build_request_fixtures_exist():
+    assert len(_FIXTURE_FILES) >= 6, _FIXTURE_FILES
+
+
+@pytest.mark.parametrize("name", _FIXTURE_FILES)
+def test_build_request_matches_the_shared_fixture(isolated_env, name):
+    with open(os.path.join(_FIXTURES, name), encoding="utf-8") as f:
+        fx = json.load(f)
+    with smneo.Client(**fx["client"]) as c:
+        req = c.build_request(fx["operation"], fx["params"], timestamp=fx["timestamp"])
+    want = fx["expected"]
+    ignore = {h.lower() for h in fx.get("ignore_headers", [])}
+    assert req.method == want["method"]
+    assert req.url == want["url"]
+    assert {k: v for k, v in req.headers.items() if k.lower() not in ignore} == \
+        {k: v for k, v in want["headers"].items() if k.lower() not in ignore}
+    assert req.body == want["body"].encode("utf-8")
