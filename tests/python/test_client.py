@@ -653,3 +653,51 @@ def test_lifecycle_against_smneo_local(isolated_env):
             assert ei.value.response["Error"]["Code"] in ("InvalidSignatureException", "UnrecognizedClientException")
             assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
         del urllib
+
+
+# ---- TLS: verify and the CA bundle reach the core's transport ------------------------
+
+@pytest.fixture
+def tls_fake(tmp_path):
+    """FakeSageMaker over TLS with a self-signed certificate for 127.0.0.1."""
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                        "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is needed for the TLS tests under CI=true: %s" % e)
+        pytest.skip("openssl could not make a test certificate: %s" % e)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    with FakeSageMaker() as f:
+        f._server.socket = ctx.wrap_socket(f._server.socket, server_side=True)
+        f.url = f.url.replace("http://", "https://")
+        f.cert = str(cert)
+        yield f
+
+
+def test_tls_verify_default_refuses_an_unknown_certificate(tls_fake, isolated_env):
+    with make_client(tls_fake.url, max_attempts=1) as c:
+        with pytest.raises(smneo.SSLError):
+            c.describe_compilation_job(CompilationJobName="job-1")
+
+
+@pytest.mark.parametrize("how", ["verify-path", "verify-false", "profile-ca_bundle", "AWS_CA_BUNDLE"])
+def test_tls_ca_bundle_and_verify_false_connect(tls_fake, isolated_env, monkeypatch, how):
+    kw = {}
+    if how == "verify-path":
+        kw["verify"] = tls_fake.cert
+    elif how == "verify-false":
+        kw["verify"] = False
+    elif how == "profile-ca_bundle":
+        (isolated_env / "config").write_text("[default]\nca_bundle = %s\n" % tls_fake.cert)
+    else:
+        monkeypatch.setenv("AWS_CA_BUNDLE", tls_fake.cert)
+    with make_client(tls_fake.url, max_attempts=1, **kw) as c:
+        r = c.describe_compilation_job(CompilationJobName="job-1")
+    assert r["CompilationJobName"] == "job-1"
+    assert tls_fake.ops() == ["DescribeCompilationJob"]
