@@ -168,7 +168,9 @@ class Client(_smneo.Client):
     None means "resolve as boto3 does" (environment, shared config files, the
     credential chain). validation: "strict" refuses requests with errors before
     sending (ParamValidationError lists every issue), "warn" sends anyway, "off"
-    skips the checks. config: an optional botocore.config.Config whose
+    skips the checks; in every mode an unknown member or a value of the wrong
+    type is a ParamValidationError. Findings that did not block a call come as
+    smneo.ValidationWarning after it succeeded. config: an optional botocore.config.Config whose
     region_name, retries, connect_timeout and read_timeout are honoured.
     Thread-safe: one client can be shared by many threads. close() (or a with
     block) releases its connections.

@@ -822,7 +822,8 @@ static int module_exec(PyObject *module)
         "An archive was refused: a path leaving the destination, a device node, or a size/ratio limit (gzip bomb).");
     EXC(DigestMismatchError, "DigestMismatchError", st->ArtifactError, "The file's digest differs from the expected one.");
     EXC(ValidationWarning, "ValidationWarning", PyExc_UserWarning,
-        "A validation finding that does not block the request (or any finding with validation='warn').");
+        "A validation finding that did not block a call (or any non-structural finding with validation='warn'), "
+        "emitted after the call succeeded.");
 #undef EXC
 
     st->modeled_errors = PyDict_New();
