@@ -89,6 +89,24 @@ def test_validation_errors_do_not_leak(client):
     _check(call)
 
 
+def test_warned_calls_do_not_leak(fake, isolated_env):
+    import warnings
+    from fakes import make_client
+    bad = dict(CREATE, RoleArn="not-an-arn")
+    with make_client(fake.url, validation="warn") as c:
+        def call():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", smneo.ValidationWarning)
+                c.create_compilation_job(**bad)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", smneo.ValidationWarning)
+                try:
+                    c.create_compilation_job(**bad)
+                except smneo.ValidationWarning:
+                    pass
+        _check(call, rounds=ROUNDS // 2)
+
+
 def test_paginators_and_iterators_do_not_leak(client, fake):
     fake.handlers["ListCompilationJobs"] = paged([summary(i) for i in range(12)], page_size_default=5)
 
