@@ -20,12 +20,16 @@
 typedef struct ini_entry {
     char *key;
     char *value;
+    size_t len, cap; /* of value; cap 0: allocated at exactly len + 1 */
 } ini_entry;
 
+/* Entries in file order; a key may appear more than once: lookups search
+ * from the end (the last value wins) so that parsing stays linear however
+ * many keys a hostile file holds. */
 typedef struct ini_section {
     char *name;
     ini_entry *entries;
-    size_t count;
+    size_t count, cap;
 } ini_section;
 
 struct smneo__ini {
@@ -75,36 +79,68 @@ static int add_section(smneo__ini *ini, const char *name, size_t n)
     return 0;
 }
 
-/* Sets key (already lowercased, owned) in section s; the last value wins. */
+/* Adds key (already lowercased, owned) = value (owned) to section s. */
 static int set_entry(ini_section *s, char *key, char *value)
 {
-    for (size_t i = 0; i < s->count; i++) {
-        if (!strcmp(s->entries[i].key, key)) {
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        ini_entry *p = realloc(s->entries, cap * sizeof *p);
+        if (!p) {
             free(key);
-            smneo__free_secret(s->entries[i].value);
-            s->entries[i].value = value;
-            return 0;
+            smneo__free_secret(value);
+            return SMNEO_ENOMEM;
         }
+        s->entries = p;
+        s->cap = cap;
     }
-    ini_entry *p = realloc(s->entries, (s->count + 1) * sizeof *p);
-    if (!p) {
-        free(key);
-        smneo__free_secret(value);
-        return SMNEO_ENOMEM;
-    }
-    s->entries = p;
-    p[s->count].key = key;
-    p[s->count].value = value;
-    s->count++;
+    ini_entry *e = &s->entries[s->count++];
+    e->key = key;
+    e->value = value;
+    e->len = strlen(value);
+    e->cap = 0;
     return 0;
 }
 
+/* The last entry of key (the one that wins). */
 static ini_entry *find_entry(ini_section *s, const char *key)
 {
-    for (size_t i = 0; i < s->count; i++)
-        if (!strcmp(s->entries[i].key, key))
-            return &s->entries[i];
+    for (size_t i = s->count; i > 0; i--)
+        if (!strcmp(s->entries[i - 1].key, key))
+            return &s->entries[i - 1];
     return NULL;
+}
+
+/* Appends a continuation line (s, n) to e's value as "\n" + the stripped
+ * line. Growth doubles (linear over many lines); the old block is wiped
+ * (values may be secrets). */
+static int append_line(ini_entry *e, const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (n == 0)
+        return 0; /* the whole value is stripped: nothing to add */
+    size_t sep = e->len ? 1 : 0;
+    size_t need = e->len + sep + n + 1;
+    if (need > (e->cap ? e->cap : e->len + 1)) {
+        size_t cap = e->cap ? e->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        char *v = malloc(cap);
+        if (!v)
+            return SMNEO_ENOMEM;
+        memcpy(v, e->value, e->len);
+        smneo__free_secret(e->value);
+        e->value = v;
+        e->cap = cap;
+    }
+    if (sep)
+        e->value[e->len++] = '\n';
+    memcpy(e->value + e->len, s, n);
+    e->len += n;
+    e->value[e->len] = '\0';
+    return 0;
 }
 
 static void lower(char *s)
@@ -190,21 +226,8 @@ int smneo__ini_parse(smneo__ini **out, const char *text, size_t len)
                 rc = set_entry(cur, full, v);
             } else {
                 ini_entry *e = find_entry(cur, last_key);
-                if (e) {
-                    char *joined = smneo__aprintf("%s\n%.*s", e->value, (int)sn, s);
-                    if (!joined) {
-                        rc = SMNEO_ENOMEM;
-                        continue;
-                    }
-                    char *t = strip_dup(joined, strlen(joined));
-                    smneo__free_secret(joined);
-                    if (!t) {
-                        rc = SMNEO_ENOMEM;
-                        continue;
-                    }
-                    smneo__free_secret(e->value);
-                    e->value = t;
-                }
+                if (e)
+                    rc = append_line(e, s, sn);
             }
             continue;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aws_env.h"
+#include "config_internal.h"
 #include "harness.h"
 #include "smneo.h"
 
@@ -595,6 +596,46 @@ static void test_imds_token(void)
     free(home);
 }
 
+/* ---- shared config files ---------------------------------------------------- */
+
+/* A config file of 200000 continuation lines or keys: parsing used to copy
+ * the whole value for every continuation line and scan every key for every
+ * new key (minutes for a 1 MB file); now linear. Not timed: a quadratic
+ * parser would run into the ctest timeout. */
+static void test_ini_hostile(void)
+{
+    size_t lines = 200000;
+    char *cont = repeat("  b\n", lines, "[default]\nregion = us-west-2\nk = a\n", "other = z\n");
+    smneo__ini *ini = NULL;
+    CHECK_INT(smneo__ini_parse(&ini, cont, strlen(cont)), 0);
+    const char *v = smneo__ini_get(ini, "default", "k");
+    CHECK(v && strlen(v) == 1 + 2 * lines);
+    CHECK(v && !strncmp(v, "a\nb\nb", 5) && !strcmp(v + strlen(v) - 2, "\nb"));
+    CHECK_STR(smneo__ini_get(ini, "default", "other"), "z");
+    smneo__ini_free(ini);
+    free(cont);
+
+    char *keys = malloc(lines * 24 + 64);
+    size_t n = (size_t)sprintf(keys, "[default]\n");
+    for (size_t i = 0; i < lines; i++)
+        n += (size_t)sprintf(keys + n, "key%zu = v%zu\n", i, i);
+    n += (size_t)sprintf(keys + n, "key7 = last\n");
+    CHECK_INT(smneo__ini_parse(&ini, keys, n), 0);
+    CHECK_STR(smneo__ini_get(ini, "default", "key0"), "v0");
+    CHECK_STR(smneo__ini_get(ini, "default", "key199999"), "v199999");
+    CHECK_STR(smneo__ini_get(ini, "default", "key7"), "last"); /* the last value wins */
+    smneo__ini_free(ini);
+    free(keys);
+
+    /* Duplicates and continuations: the continuation belongs to the last
+     * occurrence; whitespace-only continuation lines add nothing. */
+    const char *dup = "[p]\nk = 1\nk = 2\n  x  \n  \v\n\ty\ns =\n  a = 1\n  a = 2\n";
+    CHECK_INT(smneo__ini_parse(&ini, dup, strlen(dup)), 0);
+    CHECK_STR(smneo__ini_get(ini, "p", "k"), "2\nx\ny");
+    CHECK_STR(smneo__ini_get(ini, "p", "s.a"), "2");
+    smneo__ini_free(ini);
+}
+
 /* ---- paginator resume tokens --------------------------------------------------- */
 
 /* Items a paginator delivers from one page after resuming from token. */
@@ -670,5 +711,6 @@ int main(void)
     RUN(test_credential_answers);
     RUN(test_imds_token);
     RUN(test_resume_tokens);
+    RUN(test_ini_hostile);
     return smneo_test_summary("test_hostile");
 }
