@@ -1025,6 +1025,8 @@ int smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err)
     return call->rc;
 }
 
+const smneo_issues *smneo_call_issues(const smneo_call *call) { return call ? call->issues : NULL; }
+
 const char *smneo_call_resume_token(const smneo_call *call) { return call ? call->resume_token : NULL; }
 
 /* ---- blocking drivers ------------------------------------------------------ */

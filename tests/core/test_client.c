@@ -459,6 +459,15 @@ static void test_paginators(fake *f, test_http_server *srv)
     CHECK(smneo_call_resume_token(call) != NULL);
     smneo_call_free(call);
 
+    /* A paginator keeps its warnings on the call (no final result to carry them). */
+    const char *backwards = "{\"CreationTimeAfter\":1700000100,\"CreationTimeBefore\":1700000000}";
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", backwards, strlen(backwards), NULL, &err), 0);
+    CHECK(smneo_issues_count(smneo_call_issues(call)) >= 1);
+    smneo_call_free(call);
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, NULL, &err), 0);
+    CHECK(smneo_call_issues(call) == NULL);
+    smneo_call_free(call);
+
     /* Operations that do not paginate are refused. */
     CHECK_INT(smneo_paginate_new(&call, c, "DescribeCompilationJob", NULL, 0, NULL, &err), SMNEO_EINVAL);
     smneo_error_clear(&err);

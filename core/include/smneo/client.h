@@ -158,6 +158,11 @@ SMNEO_EXTERN(void) smneo_call_cancel(smneo_call *call);
 /* After DONE: 0 and the result (caller-owned; NULL for a paginator), or the
  * error code with err filled. */
 SMNEO_EXTERN(int) smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err);
+/* Validation issues that did not stop the call (warnings; every issue in
+ * validation "warn"), borrowed, NULL when none; for paginators, which have no
+ * final result to carry them. Once smneo_call_result has handed a final
+ * result over, they travel with it (smneo_result_issues) and this is NULL. */
+SMNEO_EXTERN(const smneo_issues *) smneo_call_issues(const smneo_call *call);
 /* Resume token after a paginator stopped at max_items (borrowed or NULL). */
 SMNEO_EXTERN(const char *) smneo_call_resume_token(const smneo_call *call);
 
