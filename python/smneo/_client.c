@@ -383,9 +383,8 @@ static const smneo_operation *find_op(PyObject *name)
  * not stop the request: warnings, and every finding in "warn" mode) as
  * smneo.ValidationWarning. -1 when a warnings filter turned one into an
  * exception (the request was sent: the result is then dropped). */
-static int emit_warnings(smneo_state *st, const char *operation, const smneo_result *res)
+static int emit_issue_warnings(smneo_state *st, const char *operation, const smneo_issues *issues)
 {
-    const smneo_issues *issues = res ? smneo_result_issues(res) : NULL;
     size_t n = issues ? smneo_issues_count(issues) : 0;
     for (size_t i = 0; i < n; i++) {
         const smneo_issue *is = smneo_issues_at(issues, i);
@@ -396,6 +395,11 @@ static int emit_warnings(smneo_state *st, const char *operation, const smneo_res
             return -1;
     }
     return 0;
+}
+
+static int emit_warnings(smneo_state *st, const char *operation, const smneo_result *res)
+{
+    return emit_issue_warnings(st, operation, res ? smneo_result_issues(res) : NULL);
 }
 
 /* A call's result as a dict, after its warnings (NULL with an exception set). */
@@ -608,7 +612,10 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
         leave(self);
         return NULL;
     }
-    PaginateObject *it = PyObject_GC_New(PaginateObject, st->PaginateType);
+    /* A paginator has no final result: its warnings are on the call. */
+    PaginateObject *it = emit_issue_warnings(st, o->name, smneo_call_issues(call))
+                             ? NULL
+                             : PyObject_GC_New(PaginateObject, st->PaginateType);
     if (!it) {
         smneo_call_free(call);
         leave(self);

@@ -85,3 +85,26 @@ def test_param_validation_error_carries_the_same_issues():
     assert any(i.path == "OutputConfig.TargetDevices" and "TargetDevice" in i.message for i in expected)
     assert str(ei.value).startswith("Parameter validation failed:")
     assert isinstance(ei.value, ValueError)
+
+
+def test_paginator_warnings_come_from_the_core():
+    """A paginator's warnings (here: a backwards time range) are the core's
+    smneo_call_issues, emitted once when the run starts."""
+    import warnings
+
+    import smneo.local
+
+    with smneo.local.Server() as s:
+        c = smneo.Client(region_name="us-east-1", aws_access_key_id="test",
+                         aws_secret_access_key="test", endpoint_url=s.url)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            pages = c.get_paginator("list_compilation_jobs").paginate(
+                CreationTimeAfter=1700000100, CreationTimeBefore=1700000000).build_full_result()
+            items = list(c.iter_compilation_jobs(CreationTimeAfter=1700000100,
+                                                 CreationTimeBefore=1700000000))
+        found = [w for w in seen if issubclass(w.category, smneo.ValidationWarning)]
+        assert pages == {"CompilationJobSummaries": []}
+        assert items == []
+        assert len(found) == 2
+        assert all("neo.list.time-range" in str(w.message) for w in found)
