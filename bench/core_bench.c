@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     bo.region = "us-west-2";
     bo.endpoint_url = "https://api.sagemaker.us-west-2.amazonaws.com";
     bo.timestamp = 1795782896;
-    if (getenv("CORE_BENCH_NOVALIDATE"))
+    if (getenv("CORE_BENCH_NOVALIDATE")) /* content rules off; structural checks still run */
         bo.validation = SMNEO_VALIDATION_OFF;
     size_t plen = strlen(params);
 

@@ -415,7 +415,7 @@ static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, 
     if (rc)
         return rc;
     smneo_issues *kept = NULL;
-    rc = smneo__validate_gate(op->name, params, len, c->validation, c->allow_unknown_enum_values, &kept, err);
+    rc = smneo__validate_gate(op, p, c->validation, c->allow_unknown_enum_values, &kept, err);
     if (rc) {
         cJSON_Delete(p);
         return rc;

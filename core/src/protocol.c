@@ -202,17 +202,16 @@ static int blocks(const smneo_issue *is, int mode)
     return !strcmp(is->rule, "type") || !strcmp(is->rule, "unknown-member") || !strcmp(is->rule, "json");
 }
 
-int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
-                         int allow_unknown_enums, smneo_issues **kept, smneo_error *err)
+int smneo__validate_gate(const smneo_operation *op, const cJSON *params, int mode, int allow_unknown_enums,
+                         smneo_issues **kept, smneo_error *err)
 {
     if (kept)
         *kept = NULL;
+    const char *operation = op->name;
     smneo_issues *issues = NULL;
-    smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
-    vo.allow_unknown_enum_values = allow_unknown_enums || mode == SMNEO_VALIDATION_OFF;
-    int rc = smneo_validate(&issues, operation, params_json ? params_json : "{}", params_json ? len : 2, &vo, err);
-    if (rc) /* not a JSON object (err holds the issue), unknown operation, no memory */
-        return rc;
+    /* params came from smneo__parse_params: a JSON object, parsed once. */
+    if (smneo__validate_node(&issues, op, params, allow_unknown_enums || mode == SMNEO_VALIDATION_OFF))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory while validating");
     size_t nblock = 0;
     const smneo_issue *first = NULL;
     for (size_t i = 0; i < smneo_issues_count(issues); i++) {
@@ -350,8 +349,7 @@ int smneo_protocol_build(smneo_request **out, const char *operation, const char 
     int rc = smneo__parse_params(&params, params_json, params_len, err);
     if (rc)
         return rc;
-    rc = smneo__validate_gate(op->name, params_json, params_len, o->validation, o->allow_unknown_enum_values, NULL,
-                              err);
+    rc = smneo__validate_gate(op, params, o->validation, o->allow_unknown_enum_values, NULL, err);
     char *body = NULL;
     size_t body_len = 0;
     if (rc == 0)

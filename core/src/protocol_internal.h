@@ -10,8 +10,8 @@ int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op
 /* Validates per mode. Issues that do not stop the request (warnings; every
  * issue in WARN mode) are handed to *kept when it is non-NULL (NULL when
  * there are none), else logged and dropped. */
-int smneo__validate_gate(const char *operation, const char *params_json, size_t len, int mode,
-                         int allow_unknown_enums, smneo_issues **kept, smneo_error *err);
+int smneo__validate_gate(const smneo_operation *op, const cJSON *params, int mode, int allow_unknown_enums,
+                         smneo_issues **kept, smneo_error *err);
 /* Moves issues into the result (the result owns them afterwards). */
 void smneo__result_set_issues(smneo_result *r, smneo_issues *issues);
 /* Builds and signs a request for an already-serialized body. */

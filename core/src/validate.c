@@ -830,3 +830,22 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
     *out = issues;
     return 0;
 }
+
+int smneo__validate_node(smneo_issues **out, const smneo_operation *op, const cJSON *root,
+                         int allow_unknown_enum_values)
+{
+    *out = NULL;
+    smneo_issues *issues = NULL;
+    if (smneo_issues_new(&issues))
+        return SMNEO_ENOMEM;
+    smneo__vctx ctx = {issues, allow_unknown_enum_values, 0};
+    check_value(&ctx, op->input, root, "");
+    if (!ctx.oom)
+        smneo__validate_neo(&ctx, op, root);
+    if (ctx.oom) {
+        smneo_issues_free(issues);
+        return SMNEO_ENOMEM;
+    }
+    *out = issues;
+    return 0;
+}

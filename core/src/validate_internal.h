@@ -70,6 +70,12 @@ long smneo__json_find_nul(const char *text, size_t len);
  * failure in the original text. */
 cJSON *smneo__parse_loose_json(const char *text, size_t len, int *python_style, size_t *errpos);
 
+/* Validates an already parsed params object (the caller checked it is a JSON
+ * object from the strict parser, with no NUL). 0 or SMNEO_ENOMEM; *out is
+ * caller-owned. Used by the request path so params are parsed only once. */
+int smneo__validate_node(smneo_issues **out, const smneo_operation *op, const cJSON *root,
+                         int allow_unknown_enum_values);
+
 /* Neo rules for an operation (called after the generic checks). */
 void smneo__validate_neo(smneo__vctx *ctx, const smneo_operation *op, const cJSON *params);
 
