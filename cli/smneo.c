@@ -191,6 +191,7 @@ int cli_exit_code(int c)
     case SMNEO_ECREDENTIALS:
     case SMNEO_ENOREGION:
     case SMNEO_ECONNECT:
+    case SMNEO_ECLOSED:
     case SMNEO_EDNS:
     case SMNEO_ETLS:
     case SMNEO_ETIMEOUT:

@@ -112,6 +112,7 @@ static const char *code_name(int code, int ctx)
     case SMNEO_ENOREGION: return "NoRegion";
     case SMNEO_ECONNECT: return "ConnectionError";
     case SMNEO_EDNS: return "ConnectionError";
+    case SMNEO_ECLOSED: return "ConnectionError";
     case SMNEO_ETLS: return "TLSError";
     case SMNEO_ETIMEOUT: return "Timeout";
     case SMNEO_EPROTOCOL: return "ProtocolError";

@@ -234,7 +234,7 @@ int smneo_client_build_request(smneo_request **out, smneo_client *c, const char 
 
 static int transport_code(int code)
 {
-    return code == SMNEO_ECONNECT || code == SMNEO_EDNS || code == SMNEO_ETIMEOUT || code == SMNEO_ETLS;
+    return code == SMNEO_ECONNECT || code == SMNEO_ECLOSED || code == SMNEO_EDNS || code == SMNEO_ETIMEOUT || code == SMNEO_ETLS;
 }
 
 /* Is this failure retryable under the client's mode? */
@@ -951,7 +951,7 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
     if (!resp) {
         rc = transport_error < 0 ? transport_error : SMNEO_ECONNECT;
         smneo__error(&call->err, rc, "%s", msg ? msg : "the request could not be sent");
-        call->err.retryable = rc == SMNEO_ECONNECT || rc == SMNEO_ETIMEOUT || rc == SMNEO_EDNS;
+        call->err.retryable = rc == SMNEO_ECONNECT || rc == SMNEO_ECLOSED || rc == SMNEO_ETIMEOUT || rc == SMNEO_EDNS;
     } else {
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }

@@ -1065,6 +1065,7 @@ static const char *transport_name(int code)
 {
     switch (code) {
     case SMNEO_ECONNECT: return "connection failed";
+    case SMNEO_ECLOSED: return "connection closed without a complete response";
     case SMNEO_EDNS: return "name resolution failed";
     case SMNEO_ETLS: return "TLS failed";
     case SMNEO_ETIMEOUT: return "timed out";

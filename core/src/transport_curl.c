@@ -382,20 +382,23 @@ static int map_error(curl_transport *t, CURLcode rc, const xfer *x, const char *
     case CURLE_COULDNT_CONNECT:
         code = smneo__error(err, SMNEO_ECONNECT, "could not connect to %s (%s)", host, detail);
         break;
+    /* Connected, then the peer closed or reset the connection, or cut the
+     * body: ECLOSED. A send/receive failure before the connection was up
+     * (a proxy CONNECT, a refused connect) stays ECONNECT. */
     case CURLE_GOT_NOTHING:
-        code = smneo__error(err, SMNEO_ECONNECT, "%s closed the connection without sending a response", host);
+        code = smneo__error(err, SMNEO_ECLOSED, "%s closed the connection without sending a response", host);
         break;
     case CURLE_PARTIAL_FILE:
-        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s closed before the whole response body "
+        code = smneo__error(err, SMNEO_ECLOSED, "connection to %s closed before the whole response body "
                             "arrived (%s)", host, detail);
         break;
     case CURLE_SEND_ERROR:
-        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s failed while sending the request (%s)", host,
-                            detail);
+        code = smneo__error(err, x->connected ? SMNEO_ECLOSED : SMNEO_ECONNECT, "connection to %s failed "
+                            "while sending the request (%s)", host, detail);
         break;
     case CURLE_RECV_ERROR:
-        code = smneo__error(err, SMNEO_ECONNECT, "connection to %s failed while receiving the response (%s)",
-                            host, detail);
+        code = smneo__error(err, x->connected ? SMNEO_ECLOSED : SMNEO_ECONNECT, "connection to %s failed "
+                            "while receiving the response (%s)", host, detail);
         break;
     case CURLE_OPERATION_TIMEDOUT:
         if (x->connected)
@@ -445,7 +448,7 @@ static int map_error(curl_transport *t, CURLcode rc, const xfer *x, const char *
         code = smneo__error(err, SMNEO_ECONNECT, "request to %s failed (%s)", host, detail);
         break;
     }
-    if (err && (code == SMNEO_ECONNECT || code == SMNEO_ETIMEOUT || code == SMNEO_EDNS))
+    if (err && (code == SMNEO_ECONNECT || code == SMNEO_ECLOSED || code == SMNEO_ETIMEOUT || code == SMNEO_EDNS))
         err->retryable = 1;
     return code;
 }

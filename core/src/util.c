@@ -219,6 +219,7 @@ const char *smneo_strerror(int code)
     case SMNEO_ELIMIT: return "ResourceLimitExceeded";
     case SMNEO_EAUTH: return "AuthFailure";
     case SMNEO_EARCHIVE: return "ArchiveError";
+    case SMNEO_ECLOSED: return "ConnectionClosed";
     case SMNEO_ITEROVER: return "IterOver";
     default: return "UnknownError";
     }

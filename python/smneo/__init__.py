@@ -29,6 +29,7 @@ else:
         DigestMismatchError,
         CompilationJobFailed,
         CompilationJobStopped,
+        ConnectionClosedError,
         CredentialRetrievalError,
         EndpointConnectionError,
         HTTPClientError,
@@ -63,7 +64,8 @@ else:
         "Client", "CompileResult", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
-        "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped", "WaiterTimeout",
-        "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError", "ValidationWarning",
+        "ConnectionClosedError", "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped",
+        "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError",
+        "ValidationWarning",
         "artifact",
     ] + sorted(_smneo._modeled_errors)

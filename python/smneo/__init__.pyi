@@ -12,6 +12,7 @@ from ._smneo import (
     ClientError as ClientError,
     CompilationJobFailed as CompilationJobFailed,
     CompilationJobStopped as CompilationJobStopped,
+    ConnectionClosedError as ConnectionClosedError,
     CredentialRetrievalError as CredentialRetrievalError,
     EndpointConnectionError as EndpointConnectionError,
     HTTPClientError as HTTPClientError,

@@ -592,6 +592,8 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
         return raise_with(st->SSLError, str_or_none(msg), NULL);
     case SMNEO_ETIMEOUT:
         return raise_with(st->ReadTimeoutError, str_or_none(msg), NULL);
+    case SMNEO_ECLOSED:
+        return raise_with(st->ConnectionClosedError, str_or_none(msg), NULL);
     case SMNEO_EPROTOCOL:
         if (err && err->http_status >= 300)
             return client_error(st, err, operation, max_attempts);
@@ -801,6 +803,8 @@ static int module_exec(PyObject *module)
         "Could not connect to the endpoint (refused, unreachable, DNS).");
     EXC(SSLError, "SSLError", st->EndpointConnectionError, "TLS handshake or certificate verification failed.");
     EXC(ReadTimeoutError, "ReadTimeoutError", st->HTTPClientError, "Connect or read timeout.");
+    EXC(ConnectionClosedError, "ConnectionClosedError", st->HTTPClientError,
+        "The connection was closed (or reset) before a complete response arrived.");
     EXC(ResponseParserError, "ResponseParserError", st->SmneoError, "The response was malformed or truncated.");
     EXC(WaiterError, "WaiterError", st->SmneoError, "Base class of the waiter's errors.");
     EXC(CompilationJobFailed, "CompilationJobFailed", st->WaiterError,
@@ -868,7 +872,8 @@ static int module_exec(PyObject *module)
 #define STATE_FIELDS(X)                                                                                        \
     X(ClientType) X(PaginateType) X(RequestType) X(IssueType) X(SmneoError) X(ClientError)                      \
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
-    X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ResponseParserError)       \
+    X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError)     \
+    X(ResponseParserError)                                                                                     \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning)                                           \
     X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \

@@ -28,6 +28,7 @@ typedef struct smneo_state {
     PyObject *EndpointConnectionError;
     PyObject *SSLError;
     PyObject *ReadTimeoutError;
+    PyObject *ConnectionClosedError;
     PyObject *ResponseParserError;
     PyObject *WaiterError;
     PyObject *CompilationJobFailed;

@@ -6,7 +6,8 @@
 # digest, verify, extract (unsafe archive refused), compile for a cloud and
 # an edge target, a FAILED job (exit 5), Ctrl-C stopping a job (exit 130),
 # describe/list/steps/stop/delete, --cli-input-json with flag overrides, and
-# a transport error (exit 6). Run from the repository root:
+# a transport error (exit 6), a connection closed without an answer (exit 6).
+# Run from the repository root:
 #   sh tests/cli/test_cli.sh build/smneo
 set -u
 SMNEO=${1:-build/smneo}
@@ -294,6 +295,16 @@ grep -q "^packing: 100%" "$WORK/pack_big.err" && ok || { fail "no plain progress
 # ---- transport and credentials errors ------------------------------------------------------------------
 run connect_refused 6 --endpoint-url http://127.0.0.1:1 describe x
 run bad_secret 6 --endpoint-url "$URL" describe x --profile nope
+# connected, then closed without an answer on every attempt: a transport error too
+"$PY" - "$URL" <<'EOF' || fail "cannot queue the close fault"
+import json, sys, urllib.request
+body = json.dumps({"kind": "close", "count": 20, "target": "sagemaker", "operation": "DescribeCompilationJob"})
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_smneo/faults", data=body.encode(), method="POST"),
+                       timeout=5).read()
+EOF
+run closed_connection 6 --endpoint-url "$URL" describe x
+grep_err closed_connection "without sending a response"
+"$PY" -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_smneo/faults", method="DELETE"), timeout=5).read()' "$URL" || fail "cannot clear the faults"
 RUN_ENV=AWS_SECRET_ACCESS_KEY=wrong
 run wrong_secret 6 --endpoint-url "$URL" describe x
 grep_err wrong_secret "InvalidSignature"

@@ -287,6 +287,20 @@ static void test_retries(fake *f, test_http_server *srv)
      * the retry may happen below us: the server sees both requests.) */
     CHECK_INT(atomic_load(&f->requests), 2);
     smneo_result_free(r);
+    r = NULL;
+
+    /* Closed on every attempt: retried like a refused connect, then
+     * SMNEO_ECLOSED after max_attempts (3), not ECONNECT. */
+    reset(f);
+    f->fail_remaining = 100;
+    f->fail_status = 0;
+    CHECK_INT(smneo_client_call(&r, c, "DescribeCompilationJob", d, strlen(d), &err), SMNEO_ECLOSED);
+    CHECK_INT(err.attempts, 3);
+    CHECK(err.retryable);
+    CHECK(err.message && strstr(err.message, "without sending a response"));
+    CHECK(atomic_load(&f->requests) >= 3);
+    CHECK(r == NULL);
+    smneo_error_clear(&err);
     smneo_client_free(c);
 
     /* Legacy mode: botocore's 5 attempts and status list (429 retried). */

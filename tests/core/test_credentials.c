@@ -422,6 +422,15 @@ static void test_container_steps(void)
     CHECK(err.message && strstr(err.message, "connection failed"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
+    /* A connection closed before the answer: the same error, its own words. */
+    smneo_chain_resolution_new(&r, chain, now);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    smneo_request_free(req);
+    CHECK_INT(smneo_chain_resolution_feed(r, NULL, SMNEO_ECLOSED), 0);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "connection closed"));
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(r);
     smneo_credential_chain_free(chain);
 
     /* Plain http to a non-loopback host is refused; https is fine. */

@@ -1,8 +1,11 @@
 /* The libcurl transport against the test HTTP server on 127.0.0.1. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,7 +261,9 @@ static void test_failures(void)
     /* Truncated body: a transport error, never a short body. */
     r = make_request("GET", test_http_server_url(s), "/truncate");
     rc = smneo_transport_send(t, r, &resp, &err);
-    CHECK_INT(rc, SMNEO_ECONNECT);
+    CHECK_INT(rc, SMNEO_ECLOSED);
+    CHECK_INT(err.code, SMNEO_ECLOSED);
+    CHECK(err.retryable);
     CHECK(resp == NULL);
     CHECK_MSG(err.message && strstr(err.message, "closed before the whole response body"), "%s",
               err.message ? err.message : "(null)");
@@ -268,7 +273,9 @@ static void test_failures(void)
     r = make_request("POST", test_http_server_url(s), "/close");
     smneo_request_set_body(r, "{}", 2);
     rc = smneo_transport_send(t, r, &resp, &err);
-    CHECK_INT(rc, SMNEO_ECONNECT);
+    CHECK_INT(rc, SMNEO_ECLOSED);
+    CHECK(err.retryable);
+    CHECK_STR(smneo_strerror(rc), "ConnectionClosed");
     CHECK_MSG(err.message && strstr(err.message, "without sending a response"), "%s",
               err.message ? err.message : "(null)");
     smneo_request_free(r);
@@ -487,6 +494,63 @@ static void test_proxy_env(void)
     test_http_server_stop(proxy);
 }
 
+/* A server that accepts one connection, reads the request, then resets the
+ * connection (SO_LINGER 0: RST, not FIN). */
+typedef struct {
+    int fd;
+} reset_server;
+
+static void *reset_server_run(void *arg)
+{
+    reset_server *rs = arg;
+    int c = accept(rs->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    char buf[4096];
+    (void)!recv(c, buf, sizeof buf, 0);
+    struct linger lg = {1, 0};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c);
+    return NULL;
+}
+
+/* Connected, then reset by the peer: ECLOSED (retryable), not ECONNECT;
+ * refused before connecting stays ECONNECT (test_failures). */
+static void test_reset_after_connect(void)
+{
+    reset_server rs;
+    rs.fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(rs.fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    CHECK(bind(rs.fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(rs.fd, 1) == 0);
+    CHECK(getsockname(rs.fd, (struct sockaddr *)&a, &alen) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, reset_server_run, &rs) == 0);
+
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    smneo_transport *t = new_transport(2000);
+    smneo_request *r = make_request("POST", url, "/");
+    smneo_request_set_body(r, "{}", 2);
+    smneo_response *resp = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_transport_send(t, r, &resp, &err);
+    CHECK_INT(rc, SMNEO_ECLOSED);
+    CHECK(resp == NULL);
+    CHECK(err.retryable);
+    CHECK_MSG(err.message && strstr(err.message, "127.0.0.1"), "%s", err.message ? err.message : "(null)");
+    pthread_join(th, NULL);
+    close(rs.fd);
+    smneo_request_free(r);
+    smneo_error_clear(&err);
+    smneo_transport_free(t);
+}
+
 int main(void)
 {
     static const char *proxies[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
@@ -496,6 +560,7 @@ int main(void)
     RUN(test_round_trip);
     RUN(test_keepalive);
     RUN(test_failures);
+    RUN(test_reset_after_connect);
     RUN(test_threads);
     RUN(test_ca_bundle);
     RUN(test_proxy_env);

@@ -73,6 +73,29 @@ describe("smneo call steps", function()
     c:close()
   end)
 
+  it("retries a connection closed early and reports it as ConnectionError (kind ConnectionClosed)", function()
+    local c = new_client()
+    local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+    local sends = 0
+    while true do
+      local kind, a, b = call:next()
+      if kind == "send" then
+        sends = sends + 1
+        call:feed_error(-28, "closed the connection without sending a response")
+      elseif kind == "done" then
+        assert.is_nil(a)
+        assert.are.equal("ConnectionError", b.code)
+        assert.are.equal("ConnectionClosed", b.kind)
+        assert.are.equal(3, b.attempts)
+        assert.truthy(b.message:find("without sending a response", 1, true))
+        break
+      end
+    end
+    assert.are.equal(3, sends)
+    assert.are.equal("ConnectionClosed", smneo.strerror(-28))
+    c:close()
+  end)
+
   it("pages through items with events", function()
     local c = new_client()
     local call = c:_paginate("ListCompilationJobs", {}, { page_size = 2 })

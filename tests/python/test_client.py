@@ -327,14 +327,26 @@ def test_connection_dropped_is_retried(client, fake):
     assert r["ResponseMetadata"]["RetryAttempts"] == 1
 
 
+def test_connection_dropped_every_attempt_is_connection_closed(fake, isolated_env):
+    with make_client(fake.url, max_attempts=2) as c:
+        for _ in range(6):
+            fake.queue("DescribeCompilationJob", 200, CLOSE)
+        with pytest.raises(smneo.ConnectionClosedError) as ei:
+            c.describe_compilation_job(CompilationJobName="job-1")
+    assert isinstance(ei.value, smneo.HTTPClientError)
+    assert not isinstance(ei.value, smneo.EndpointConnectionError)
+    assert "without sending a response" in str(ei.value)
+
+
 def test_connection_refused(isolated_env):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     with make_client("http://127.0.0.1:%d" % port, max_attempts=1) as c:
-        with pytest.raises(smneo.EndpointConnectionError):
+        with pytest.raises(smneo.EndpointConnectionError) as ei:
             c.describe_compilation_job(CompilationJobName="job-1")
+    assert not isinstance(ei.value, smneo.ConnectionClosedError)
 
 
 def test_read_timeout(fake, isolated_env):

@@ -784,6 +784,7 @@ def test_connection_refused_same_exception():
         url = "http://127.0.0.1:%d" % s.getsockname()[1]
     errors = [_transport_error(c) for c in _one_shot(url)]
     assert [type(e).__name__ for e in errors] == ["EndpointConnectionError", "EndpointConnectionError"]
+    assert not isinstance(errors[0], smneo.ConnectionClosedError)
 
 
 @pytest.mark.parametrize("kind", ["close", "truncate"])
@@ -795,13 +796,11 @@ def test_broken_answer_same_exception_base(server, kind):
     assert all("HTTPClientError" in _names(e) for e in errors), [_names(e) for e in errors]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a connection closed before the whole answer: botocore raises ConnectionClosedError (an HTTPClientError), "
-    "smneo EndpointConnectionError, the class botocore keeps for failures to connect; smneo has no "
-    "ConnectionClosedError (python/smneo/_smneo.c error mapping)"))
 def test_closed_connection_same_exception_class(server):
     errors = []
     for c in _one_shot(server.url):
         _fault(server, kind="close", count=1, operation="ListCompilationJobs")
         errors.append(_transport_error(c))
-    assert type(errors[0]).__name__ == type(errors[1]).__name__
+    assert [type(e).__name__ for e in errors] == ["ConnectionClosedError", "ConnectionClosedError"]
+    assert isinstance(errors[0], smneo.HTTPClientError)
+    assert not isinstance(errors[0], smneo.EndpointConnectionError)

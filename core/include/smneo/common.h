@@ -32,7 +32,7 @@ enum {
     SMNEO_ESERVICE = -8,       /* the service answered with an error (err->service_code) */
     SMNEO_ENOTFOUND = -9,      /* ResourceNotFound */
     SMNEO_ETHROTTLED = -10,    /* throttling error after retries */
-    SMNEO_ECONNECT = -11,      /* could not connect (refused, unreachable, reset) */
+    SMNEO_ECONNECT = -11,      /* could not connect (refused, unreachable) */
     SMNEO_EDNS = -12,          /* name resolution failed */
     SMNEO_ETLS = -13,          /* TLS handshake / certificate verification failed */
     SMNEO_ETIMEOUT = -14,      /* connect or read timeout */
@@ -49,6 +49,8 @@ enum {
     SMNEO_ELIMIT = -25,        /* ResourceLimitExceeded */
     SMNEO_EAUTH = -26,         /* the service refused the signature / credentials */
     SMNEO_EARCHIVE = -27,      /* artifact: not a readable archive / bad layout */
+    SMNEO_ECLOSED = -28,       /* the connection was closed (or reset) before a
+                                  complete response arrived */
     SMNEO_ITEROVER = -100      /* iteration finished: not an error */
 };
 

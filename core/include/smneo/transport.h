@@ -35,8 +35,8 @@ typedef struct smneo_body_sink {
 /* A sender. `send` must be safe to call from several threads at once when the
  * transport is shared by a client used from several threads. On success it
  * returns 0 and a caller-owned response in *out (any HTTP status). On a
- * transport failure it returns SMNEO_ECONNECT, SMNEO_EDNS, SMNEO_ETLS or
- * SMNEO_ETIMEOUT (err->message says what happened). */
+ * transport failure it returns SMNEO_ECONNECT, SMNEO_ECLOSED, SMNEO_EDNS,
+ * SMNEO_ETLS or SMNEO_ETIMEOUT (err->message says what happened). */
 struct smneo_transport {
     int version;               /* SMNEO_TRANSPORT_VERSION */
     int (*send)(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err);
