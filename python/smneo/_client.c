@@ -33,10 +33,20 @@ typedef struct {
 
 /* ---- lifetime of the core client ------------------------------------------- */
 
-static void release_core(ClientObject *self)
+/* Lifetime rules (the GIL protects every field):
+ * - `users` counts the calls in flight and the live iterators; a user reads
+ *   self->client once, after enter(), and the core client it read stays
+ *   alive until its leave().
+ * - The pointer is only ever detached (set to NULL or replaced) while
+ *   users == 0, in one step with no GIL release between the check and the
+ *   swap; the detached client is then freed without the GIL, when nobody
+ *   can reach it any more.
+ * - close() while in use only marks the client closed: new calls are refused
+ *   at once and the last leave() frees it. __init__ while in use is refused
+ *   (also when a call started while __init__ was building the new client
+ *   without the GIL). */
+static void free_core(smneo_client *c)
 {
-    smneo_client *c = self->client;
-    self->client = NULL;
     if (c) {
         Py_BEGIN_ALLOW_THREADS
         smneo_client_free(c);
@@ -44,9 +54,16 @@ static void release_core(ClientObject *self)
     }
 }
 
+static void release_core(ClientObject *self)
+{
+    smneo_client *c = self->client;
+    self->client = NULL;
+    free_core(c);
+}
+
 static int enter(ClientObject *self)
 {
-    if (!self->client) {
+    if (self->closed || !self->client) {
         PyErr_SetString(PyExc_RuntimeError,
                         self->closed ? "this smneo.Client is closed: create a new one"
                                      : "this smneo.Client was not initialised (call __init__)");
@@ -198,6 +215,14 @@ static int opt_timeout(PyObject *o, const char *name, long *out_ms)
     return 0;
 }
 
+static int refuse_reinit(void)
+{
+    PyErr_SetString(PyExc_RuntimeError,
+                    "cannot re-initialise a smneo.Client while it is in use (calls in flight or open "
+                    "paginators in this or other threads): create a new Client instead");
+    return -1;
+}
+
 static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"region_name", "endpoint_url", "profile_name", "aws_access_key_id",
@@ -213,10 +238,8 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
                                      &akid, &secret, &token, &max_attempts, &retry_mode, &connect_timeout,
                                      &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale))
         return -1;
-    if (self->users > 0) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot re-initialise a smneo.Client while it is in use");
-        return -1;
-    }
+    if (self->users > 0)
+        return refuse_reinit();
     smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
     if (opt_str(region, "region_name", &o.region) || opt_str(endpoint, "endpoint_url", &o.endpoint_url) ||
         opt_str(profile, "profile_name", &o.profile) || opt_str(akid, "aws_access_key_id", &o.access_key_id) ||
@@ -284,18 +307,23 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     }
     PyObject *reg = PyUnicode_FromString(smneo_client_region(c) ? smneo_client_region(c) : "");
     PyObject *ep = PyUnicode_FromString(smneo_client_endpoint(c) ? smneo_client_endpoint(c) : "");
-    if (!reg || !ep) {
+    if (!reg || !ep || self->users > 0) {
+        /* users > 0: another thread started a call (or an iterator) on the
+         * old client while the new one was being built without the GIL. */
         Py_XDECREF(reg);
         Py_XDECREF(ep);
-        smneo_client_free(c);
-        return -1;
+        free_core(c);
+        return reg && ep ? refuse_reinit() : -1;
     }
-    release_core(self); /* re-initialisation */
+    /* From the check above to the swap nothing releases the GIL or runs
+     * Python code, so no call can start on the old client in between. */
+    smneo_client *old = self->client;
     self->client = c;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
     Py_XSETREF(self->region, reg);
     Py_XSETREF(self->endpoint, ep);
+    free_core(old); /* re-initialisation: nobody can reach the old client now */
     return 0;
 }
 
@@ -837,6 +865,11 @@ static void paginate_finish(PaginateObject *self)
     }
 }
 
+static PyObject *paginate_next_impl(PaginateObject *self);
+
+/* `busy` covers the whole step, not only the GIL-free part: converting a
+ * result allocates Python objects, so a garbage collection may run a
+ * finalizer that calls close() on this run. */
 static PyObject *paginate_next(PaginateObject *self)
 {
     if (!self->call)
@@ -845,12 +878,17 @@ static PyObject *paginate_next(PaginateObject *self)
         PyErr_SetString(PyExc_ValueError, "paginator already executing in another thread");
         return NULL;
     }
+    self->busy = 1;
+    PyObject *out = paginate_next_impl(self);
+    self->busy = 0;
+    return out;
+}
+
+static PyObject *paginate_next_impl(PaginateObject *self)
+{
     smneo_state *st = self->client->st;
     smneo_step step;
-    self->busy = 1;
-    int drc = drive(self->call, &step, 0);
-    self->busy = 0;
-    if (drc)
+    if (drive(self->call, &step, 0))
         return NULL; /* Ctrl-C while backing off: the run can continue with next() */
     if (step.kind == SMNEO_STEP_EVENT) {
         if (step.event == SMNEO_EVENT_ITEM) {
