@@ -722,7 +722,7 @@ static void push_result(lua_State *L, const smneo_result *r)
 
 typedef struct lclient {
     smneo_client *c;
-    int calls;  /* live call userdata borrowing c */
+    int calls;  /* live call userdata borrowing c, plus a compile() running */
     int closed; /* close() was called: free c once calls == 0 */
     int no_transport;
 } lclient;
@@ -1656,7 +1656,13 @@ static int client_compile(lua_State *L)
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_compile_result);
     smneo_compile_result *res = NULL;
+    /* The callback runs Lua code inside smneo_compile: a client:close() (or
+     * __close) there must not free the core client under it, so the flow
+     * counts as a user until it returns (nothing between can raise). */
+    cl->calls++;
     int rc = smneo_compile(&res, cl->c, &o, err);
+    cl->calls--;
+    client_maybe_free(cl);
     rb->p = res;
     if (x.failed)
         return lua_error(L); /* the callback's own error, after the flow has stopped */

@@ -94,6 +94,25 @@ describe("client:compile", function()
     assert.are.equal("from safe", serr)
   end)
 
+  it("lets the callback close the client: the flow finishes, then the client refuses calls", function()
+    -- close() inside the callback used to free the core client under smneo_compile
+    local own = smneo.client{ region_name = "us-east-1", endpoint_url = srv.url,
+                              aws_access_key_id = "test", aws_secret_access_key = "test" }
+    local closed_at
+    local r = own:compile(base{ output_dir = tmp .. "/o-closed", callback = function(ev)
+      if not closed_at then closed_at = ev.kind; own:close() end
+      collectgarbage()
+    end })
+    assert.truthy(closed_at)
+    assert.are.equal("COMPLETED", r.job.CompilationJobStatus)
+    assert.is_true(r.digest_verified)
+    assert.are.equal("smneo.client (closed)", tostring(own))
+    local ok, err = pcall(own.describe_compilation_job, own, { CompilationJobName = r.job_name })
+    assert.is_false(ok)
+    assert.are.equal("InvalidArgument", err.code)
+    assert.truthy(err.message:find("closed", 1, true))
+  end)
+
   it("refuses incomplete or invalid requests before uploading", function()
     local ok, err = pcall(client.compile, client, { model = tmp .. "/resnet" })
     assert.is_false(ok)

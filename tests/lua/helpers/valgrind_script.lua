@@ -108,6 +108,12 @@ if local_url then
   assert(not pcall(lc.compile, lc, o))
   o.output_dir, o.callback = dir .. "/out3", function(ev) return ev.kind ~= "STATUS" end
   assert(not pcall(lc.compile, lc, o))
+  -- the callback closes the client: the flow keeps its core client until it returns
+  local lc2 = smneo.client{ region_name = "us-east-1", endpoint_url = local_url,
+                            aws_access_key_id = "test", aws_secret_access_key = "test" }
+  o.output_dir, o.callback = dir .. "/out4", function() lc2:close() end
+  assert(lc2:compile(o).digest_verified)
+  assert(not pcall(lc2.describe_compilation_job, lc2, { CompilationJobName = "x" }))
   lc:close()
   os.execute("rm -rf " .. dir)
   print("compile checked")
