@@ -39,6 +39,10 @@
 #define REG_ERROR_MT "smneo.error_mt"
 
 #define MAX_DEPTH 100
+/* Results nested deeper than this are refused with a ProtocolError (the
+ * model's shapes are a few levels deep; cJSON alone would allow 1000). The
+ * Python binding (python/smneo/_convert.c RESULT_MAX_DEPTH) uses the same. */
+#define RESULT_MAX_DEPTH 80
 
 /* ---- boxes: a userdata owning one C pointer ------------------------------- */
 
@@ -588,6 +592,9 @@ static void tape_replay(lua_State *L, const tape *t, size_t *pos, int depth)
     if (*pos >= t->len)
         luaL_error(L, "smneo: internal error: truncated result tape");
     unsigned char tag = t->data[(*pos)++];
+    if ((tag == T_OBJ || tag == T_ARR) && depth >= RESULT_MAX_DEPTH)
+        raise_msg(L, SMNEO_EPROTOCOL, "malformed response: nested deeper than %d levels (smneo's limit for results)",
+                  RESULT_MAX_DEPTH);
     switch (tag) {
     case T_OBJ: {
         uint64_t n = tape_u64(t, pos);

@@ -305,9 +305,14 @@ typedef struct frame {
     int is_structure;    /* members with null values are left out, as botocore does */
 } frame;
 
+/* Results nested deeper than this are refused with ResponseParserError (the
+ * model's shapes are a few levels deep; cJSON alone would allow 1000). The
+ * Lua binding (lua/smneo.c RESULT_MAX_DEPTH) uses the same limit. */
+#define RESULT_MAX_DEPTH 80
+
 typedef struct builder {
     smneo_state *st;
-    frame stack[80];
+    frame stack[RESULT_MAX_DEPTH];
     int depth;
     PyObject *root;
     PyObject *key; /* pending member name (owned) */
@@ -350,7 +355,9 @@ static int push(builder *b, PyObject *container, int is_structure)
         return -1;
     if (b->depth >= (int)(sizeof b->stack / sizeof b->stack[0])) {
         Py_DECREF(container);
-        PyErr_SetString(PyExc_RuntimeError, "smneo: result nested too deeply");
+        PyErr_Format(b->st->ResponseParserError,
+                     "malformed response: nested deeper than %d levels (smneo's limit for results)",
+                     RESULT_MAX_DEPTH);
         return -1;
     }
     Py_INCREF(container); /* keep a borrowed pointer valid: attach() gives it to the parent */

@@ -519,6 +519,12 @@ static PyObject *client_error(smneo_state *st, const smneo_error *err, const cha
         /* botocore merges the members of a modeled error shape found in the
          * body into the top level of the response ({'Error': ..., 'Message': ...}) */
         PyObject *fields = sub && err ? smneo_py_error_fields(st, err) : (Py_INCREF(Py_None), Py_None);
+        if (!fields && PyErr_ExceptionMatches(st->ResponseParserError)) {
+            /* members nested too deeply: the service's error still stands, without them */
+            PyErr_Clear();
+            fields = Py_None;
+            Py_INCREF(fields);
+        }
         int failed = !fields || (PyDict_Check(fields) && PyDict_Update(response, fields));
         Py_XDECREF(fields);
         if (failed) {

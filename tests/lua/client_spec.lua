@@ -249,6 +249,28 @@ describe("smneo client", function()
     assert.are.equal("ProtocolError", bad.code)
   end)
 
+  it("refuses results nested deeper than 80 levels with a ProtocolError, as Python does", function()
+    local function nested(levels) -- levels containers, counting the top-level object
+      return '{"CompilationJobName":"x","X":' .. string.rep("[", levels - 1) .. string.rep("]", levels - 1) .. "}"
+    end
+    assert.are.equal("x", smneo.parse_response("DescribeCompilationJob", 200, {}, nested(80)).CompilationJobName)
+    local err = raises(smneo.parse_response, "DescribeCompilationJob", 200, {}, nested(81))
+    assert.are.equal("ProtocolError", err.code)
+    assert.truthy(err.message:find("nested deeper than 80 levels", 1, true), err.message)
+    err = raises(smneo.parse_response, "DescribeCompilationJob", 200, {}, nested(1001)) -- cJSON's own limit
+    assert.are.equal("ProtocolError", err.code)
+    -- a step-driven call (smneo.resty's path) gets the same error table at "done"
+    local nt = smneo.client{ region_name = "us-east-1", endpoint_url = "http://127.0.0.1:9", no_transport = true,
+                             aws_access_key_id = "a", aws_secret_access_key = "b" }
+    local call = nt:_call("DescribeCompilationJob", { CompilationJobName = "x" })
+    assert.are.equal("send", (call:next()))
+    call:feed(200, {}, nested(81))
+    local ok, e = pcall(call.next, call)
+    assert.is_false(ok)
+    assert.are.equal("ProtocolError", e.code)
+    nt:close()
+  end)
+
   it("builds signed requests without sending them", function()
     local before = S.requests(srv)
     local req = client:build_request("DescribeCompilationJob", { CompilationJobName = "x" }, { timestamp = 1700000000 })

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import smneo
-from fakes import KEY, SECRET, description, isolated_env, step, summary  # noqa: F401
+from fakes import KEY, SECRET, description, fake, isolated_env, make_client, step, summary  # noqa: F401
 
 UTC = datetime.timezone.utc
 FIXED = datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
@@ -257,6 +257,41 @@ def test_parse_truncated_body_is_a_parser_error():
     with pytest.raises(smneo.SmneoError) as ei:
         smneo.parse_response("DescribeCompilationJob", 200, HEADERS, b'{"CompilationJobName": "x"')
     assert not isinstance(ei.value, smneo.ClientError)
+
+
+def _nested(levels):
+    """A DescribeCompilationJob body whose unknown member X holds `levels - 1`
+    nested lists: `levels` containers counting the top-level object."""
+    return '{"CompilationJobName": "x", "X": %s%s}' % ("[" * (levels - 1), "]" * (levels - 1))
+
+
+def test_parse_response_nested_past_the_binding_limit_is_a_parser_error():
+    """80 levels convert; 81 raise ResponseParserError (it was a plain
+    RuntimeError), as a call, a paginator page or an error body would."""
+    assert smneo.parse_response("DescribeCompilationJob", 200, HEADERS, _nested(80))["CompilationJobName"] == "x"
+    with pytest.raises(smneo.ResponseParserError, match="nested deeper than 80 levels"):
+        smneo.parse_response("DescribeCompilationJob", 200, HEADERS, _nested(81))
+    # cJSON's own limit (1000) stays the core's protocol error
+    with pytest.raises(smneo.ResponseParserError, match="not a JSON object"):
+        smneo.parse_response("DescribeCompilationJob", 200, HEADERS, _nested(1001))
+
+
+def test_nested_response_through_calls_and_paginators(fake, isolated_env):
+    fake.queue("DescribeCompilationJob", 200, json.loads(_nested(81)))
+    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(80))]})
+    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(81))]})
+    # a modeled error whose member is nested too deeply is still the service's error
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ResourceNotFound", "Message": json.loads(_nested(90))})
+    with make_client(fake.url) as c:
+        with pytest.raises(smneo.ResponseParserError, match="nested deeper than 80 levels"):
+            c.describe_compilation_job(CompilationJobName="x")
+        with pytest.raises(smneo.ResponseParserError, match="nested deeper"):  # the page: list + summary + 80 = 82 levels
+            next(iter(c.get_paginator("list_compilation_jobs").paginate()))
+        with pytest.raises(smneo.ResponseParserError, match="nested deeper"):  # an item: the summary alone, 81 levels
+            list(c.iter_compilation_jobs())
+        with pytest.raises(smneo.ClientError) as ei:
+            c.describe_compilation_job(CompilationJobName="x")
+        assert ei.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
 # ---- the shared build_request fixtures (tests/fixtures/build_request, read by every layer) ----
