@@ -14,7 +14,8 @@
 --   keepalive_timeout  idle time of pooled connections, ms (default 60000)
 --   keepalive_pool     connections kept per host (default 32)
 -- connect_timeout / read_timeout (seconds, default 60) and verify (default
--- true) apply to the cosockets.
+-- true) apply to the cosockets; the trust store is nginx's
+-- lua_ssl_trusted_certificate, so ca_bundle is refused.
 local smneo = require "smneo"
 
 local ngx = ngx
@@ -139,7 +140,13 @@ function Client:_send(method, url, headers, body)
   request[#request + 1] = body
 
   local tls = u.scheme == "https"
-  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port
+  local sni = tls and u.host or ""
+  -- A reused pooled socket skips the handshake, so the pool name carries
+  -- everything the handshake checked: the SNI name and whether the
+  -- certificate was verified (a verify = false connection must never serve a
+  -- verifying client). The trust store is nginx's lua_ssl_trusted_certificate.
+  local pool = table.concat({ u.scheme, u.host, u.port, sni,
+                              tls and (self._verify and "verify" or "noverify") or "" }, ":")
   for attempt = 1, 2 do
     local sock = ngx.socket.tcp()
     sock:settimeouts(self._connect_ms, self._read_ms, self._read_ms)
@@ -149,7 +156,7 @@ function Client:_send(method, url, headers, body)
     if tls and not reused then
       -- lua-resty-core 0.1.25 raises (assert) instead of returning an error
       -- when a handshake that completed at once failed verification: catch it.
-      local hok, sess, serr = pcall(sock.sslhandshake, sock, nil, u.host, self._verify)
+      local hok, sess, serr = pcall(sock.sslhandshake, sock, nil, sni, self._verify)
       if not hok then
         sess, serr = nil, sess
       end
@@ -224,9 +231,16 @@ function M.client(opts)
   for k, v in pairs(opts) do
     if not RESTY_ONLY[k] then copts[k] = v end
   end
+  local function refuse(message)
+    error(setmetatable({ code = "InvalidArgument", retryable = false, message = message }, smneo.error_mt), 3)
+  end
   if opts.no_transport == false then
-    error(setmetatable({ code = "InvalidArgument", retryable = false,
-      message = "smneo.resty never uses the libcurl transport: drop no_transport" }, smneo.error_mt), 2)
+    refuse("smneo.resty never uses the libcurl transport: drop no_transport")
+  end
+  if opts.ca_bundle ~= nil then
+    -- cosockets cannot take a CA file per connection: it would be ignored
+    refuse("smneo.resty: ca_bundle cannot apply to cosockets; set lua_ssl_trusted_certificate in nginx.conf "
+      .. "and drop ca_bundle")
   end
   local c = smneo.client(copts)
   local self = setmetatable({

@@ -118,6 +118,31 @@ function M.tls_rogue()
   ngx.print(tostring(job), " ", type(err) == "table" and tostring(err.code) or tostring(err))
 end
 
+-- the keep-alive pool and verify: a connection opened without checking the
+-- certificate (verify = false) is reused by a second verify = false call but
+-- never by a verifying client, whose own handshake must fail
+function M.tls_pool()
+  local o = with_endpoint(os.getenv("SMNEO_TEST_ROGUE_ENDPOINT"))
+  o.verify = false
+  local insecure = assert(safe.client(o))
+  local a = insecure:describe_compilation_job{ CompilationJobName = "job-003" }
+  local b = insecure:describe_compilation_job{ CompilationJobName = "job-003" }
+  insecure:close()
+  local verifying = assert(safe.client(with_endpoint(os.getenv("SMNEO_TEST_ROGUE_ENDPOINT"))))
+  local c, err = verifying:describe_compilation_job{ CompilationJobName = "job-003" }
+  verifying:close()
+  ngx.print(a and a.CompilationJobName, " ", b and b.CompilationJobName, " ", tostring(c and c.CompilationJobName),
+    " ", type(err) == "table" and tostring(err.code) or tostring(err))
+end
+
+-- a CA bundle cannot apply to cosockets: refused rather than ignored
+function M.ca_bundle()
+  local o = with_endpoint(os.getenv("SMNEO_TEST_TLS_ENDPOINT"))
+  o.ca_bundle = "/etc/ssl/certs/ca-certificates.crt"
+  local c, err = safe.client(o)
+  ngx.print(tostring(c), " ", tostring(err.code), " ", tostring(err.message:find("lua_ssl_trusted_certificate", 1, true) ~= nil))
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

@@ -120,6 +120,15 @@ curl -s "$endpoint/_stats" | grep -q 'file-secret-key-example' && fail "the secr
 echo "ok  /profile signed with the shared credentials file"
 expect /tls "job-003 COMPLETED number"
 expect /tls_rogue "nil TLSError"
+# connections the rogue (self-signed) endpoint accepted; each read is one more
+rogue_connections() { curl -sk --max-time 20 "$rogue_endpoint/_stats" | sed -n 's/.*"connections": \([0-9]*\).*/\1/p'; }
+n0=$(rogue_connections)
+expect /tls_pool "job-003 job-003 nil TLSError"
+n1=$(rogue_connections)
+# verify = false: one connection for both calls (pooled); the verifying client: its own (refused)
+[ "$((n1 - n0))" = 3 ] || fail "/tls_pool: expected 2 connections (+1 for _stats), got $((n1 - n0 - 1))"
+echo "ok  /tls_pool: the verify = false connection served its twin, never the verifying client"
+expect /ca_bundle "nil InvalidArgument true"
 
 # The worker is not blocked: start a describe the upstream answers after 2 s,
 # then a fast request must be answered while the slow one still waits.

@@ -20,7 +20,7 @@ Job names with special behaviour (create them first, then describe):
   slow-S[-x]      each describe waits S seconds (float) before answering
   boom[-x]        describe answers 500 InternalFailure
 ListPipelineExecutionSteps answers with a chunked body. --tls-cert/--tls-key
-serve HTTPS. Control: GET /_stats (request counts and the last request's headers),
+serve HTTPS. Control: GET /_stats (request and connection counts, the last request's headers),
 POST /_reset (forget created jobs and counters).
 """
 import argparse
@@ -64,7 +64,8 @@ def seed():
             "describes": 0,
         }
     state.clear()
-    state.update({"jobs": jobs, "requests": 0, "targets": {}, "last_headers": {}, "last_body": ""})
+    state.update({"jobs": jobs, "requests": 0, "targets": {}, "last_headers": {}, "last_body": "",
+                  "connections": 0})
 
 
 def summary(job):
@@ -219,6 +220,8 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         # headers and body go out in two writes: no Nagle delay between them
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with lock:
+            state["connections"] += 1  # accepted (with TLS: handshaken) connections
 
     def log_message(self, fmt, *args):
         if os.environ.get("FAKE_SAGEMAKER_VERBOSE"):
@@ -268,7 +271,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_stats":
             with lock:
-                body = json.dumps({"requests": state["requests"], "targets": state["targets"],
+                body = json.dumps({"requests": state["requests"], "connections": state["connections"],
+                                   "targets": state["targets"],
                                    "last_headers": state["last_headers"], "last_body": state["last_body"]})
             return self.reply(200, body)
         self.reply(404, json.dumps({"__type": "UnknownOperationException", "message": "GET is not supported"}))
