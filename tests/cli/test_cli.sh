@@ -202,7 +202,7 @@ run create_missing 0 --endpoint-url "$URL" create --job-name missing-input --rol
 jcheck create_missing 'd["CompilationJobArn"].endswith(":compilation-job/missing-input")'
 run wait_failed 5 --endpoint-url "$URL" wait missing-input --delay 0.2 --max-delay 0.5
 grep_err wait_failed "FAILED"
-grep_err wait_failed "Unable to download"
+grep_err wait_failed "S3 object does not exist"
 run create_dup 4 --endpoint-url "$URL" create --job-name missing-input --role "$ROLE" --model-s3-uri s3://cli-test/nothing.tar.gz \
   --framework PYTORCH --output-s3-uri s3://cli-test/out --target ml_c5
 grep_err create_dup "ResourceInUse"

@@ -37,6 +37,16 @@ Server = _import_local()
 ROLE = "arn:aws:iam::123456789012:role/NeoRole"
 
 
+class FakeClock:
+    """A clock for Server(clock=...): tests move .now by hand."""
+
+    def __init__(self, now=1700000000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 def tgz(files):
     """A gzip tar holding {name: bytes}."""
     buf = io.BytesIO()
@@ -48,12 +58,31 @@ def tgz(files):
     return buf.getvalue()
 
 
-def client(server, service, key="test", secret="test", retries=1, **config):
+def client(server, service, key="test", secret="test", retries=1, token=None,
+           region="us-east-1", **config):
     return boto3.client(
-        service, endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id=key, aws_secret_access_key=secret,
+        service, endpoint_url=server.url, region_name=region,
+        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
         config=Config(retries={"total_max_attempts": retries, "mode": "standard"},
                       connect_timeout=5, read_timeout=10, **config))
+
+
+def client_for(server, service, creds, region="us-east-1", **config):
+    """A client signing with credentials STS (Credentials) or the SSO portal
+    (roleCredentials) issued."""
+    if "accessKeyId" in creds:
+        creds = {"AccessKeyId": creds["accessKeyId"],
+                 "SecretAccessKey": creds["secretAccessKey"],
+                 "SessionToken": creds["sessionToken"]}
+    return client(server, service, creds["AccessKeyId"], creds["SecretAccessKey"],
+                  token=creds["SessionToken"], region=region, **config)
+
+
+def error_of(excinfo):
+    """(code, HTTP status, message) of a botocore ClientError."""
+    r = excinfo.value.response
+    return (r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"],
+            r["Error"].get("Message"))
 
 
 def admin(server, method, path, body=None):

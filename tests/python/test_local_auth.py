@@ -75,16 +75,22 @@ def test_skewed_clock_refused(server, monkeypatch):
     client(server, "sagemaker").list_compilation_jobs()
 
 
-def test_wrong_region_refused(server):
-    c = client(server, "sagemaker")
-    other = __import__("boto3").client(
-        "sagemaker", endpoint_url=server.url, region_name="eu-west-1",
-        aws_access_key_id="test", aws_secret_access_key="test")
-    c.list_compilation_jobs()
-    with pytest.raises(ClientError) as e:
-        other.list_compilation_jobs()
-    code, status, msg = _err(e)
-    assert (code, status) == ("InvalidSignatureException", 403) and "eu-west-1" in msg
+def test_pinned_region_refuses_other_regions():
+    with Server(region="us-east-1") as srv:
+        client(srv, "sagemaker").list_compilation_jobs()
+        kw = dict(endpoint_url=srv.url, region_name="eu-west-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+        with pytest.raises(ClientError) as e:
+            __import__("boto3").client("sagemaker", **kw).list_compilation_jobs()
+        assert _err(e) == ("InvalidSignatureException", 403, "Credential should be "
+                           "scoped to a valid region, not 'eu-west-1'. ")
+        with pytest.raises(ClientError) as e:
+            __import__("boto3").client("s3", **kw).list_buckets()
+        code, status, msg = _err(e)
+        assert (code, status) == ("AuthorizationHeaderMalformed", 400)
+        assert msg == ("The authorization header is malformed; the region 'eu-west-1' "
+                       "is wrong; expecting 'us-east-1'")
+        assert e.value.response["Error"]["Region"] == "us-east-1"
 
 
 def _raw(server, headers, body=b"{}"):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from local_fixtures import ROLE, Server, client, job_request, tgz
+from local_fixtures import ROLE, FakeClock, Server, client, job_request, tgz
 from local_fixtures import s3, server, sm  # noqa: F401  (fixtures)
 
 botocore = pytest.importorskip("botocore")
@@ -39,14 +39,6 @@ def models(s3):
     s3.put_object(Bucket="models", Key="in/model.tar.gz",
                   Body=tgz({"model.pth": b"weights" * 50, "code/inference.py": b"pass\n"}))
     return s3
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1700000000.0
-
-    def __call__(self):
-        return self.now
 
 
 def test_lifecycle_transitions_and_times():
@@ -199,20 +191,26 @@ def test_duplicate_name_is_resource_in_use(models, sm):
 
 FAIL_CASES = [
     ("missing", "s3://models/in/absent.tar.gz", "PYTORCH", None,
-     "Unable to download"),
+     "S3 object does not exist. Bucket: models, Key: in/absent.tar.gz"),
     ("not-gzip", "s3://models/in/plain.tar.gz", "PYTORCH", b"not an archive at all",
-     "Please confirm the model is a tar.gz file"),
+     "Unable to untar input model. Please confirm the model is a tar.gz file"),
     ("pt-missing", "s3://models/in/x.tar.gz", "PYTORCH", {"model.onnx": b"x"},
      ".pt or .pth"),
     ("tf-missing", "s3://models/in/x.tar.gz", "TENSORFLOW", {"variables/v": b"x"},
-     "saved_model.pb"),
-    ("keras-missing", "s3://models/in/x.tar.gz", "KERAS", {"m.json": b"x"}, ".h5"),
+     "Exactly one .pb file is allowed for TensorFlow models."),
+    ("keras-missing", "s3://models/in/x.tar.gz", "KERAS", {"m.json": b"x"},
+     "No h5 file provided in s3://models/in/keras-missing.tar.gz"),
+    ("keras-two", "s3://models/in/x.tar.gz", "KERAS", {"a.h5": b"x", "b.h5": b"x"},
+     "Multiple h5 files provided"),
+    ("mxnet-two", "s3://models/in/x.tar.gz", "MXNET",
+     {"m-symbol.json": b"{}", "a.params": b"x", "b.params": b"x"},
+     "Only one parameter file is allowed for MXNet model."),
     ("mxnet-half", "s3://models/in/x.tar.gz", "MXNET", {"m-symbol.json": b"{}"},
      ".params"),
     ("onnx-missing", "s3://models/in/x.tar.gz", "ONNX", {"m.pt": b"x"}, ".onnx"),
     ("tflite-missing", "s3://models/in/x.tar.gz", "TFLITE", {"m.pb": b"x"}, ".tflite"),
     ("darknet-half", "s3://models/in/x.tar.gz", "DARKNET", {"y.cfg": b"x"}, ".weights"),
-    ("xgb-empty", "s3://models/in/x.tar.gz", "XGBOOST", {}, "no files"),
+    ("xgb-empty", "s3://models/in/x.tar.gz", "XGBOOST", {}, "contains no files"),
 ]
 
 
@@ -476,3 +474,49 @@ def test_pipeline_seed_file_errors_name_the_entry(tmp_path):
     with pytest.raises(ValueError) as e:
         Server(pipelines=str(path))
     assert "stepStatus" in str(e.value) and PIPE in str(e.value)
+
+
+# ---- the concurrent-job limit and chosen failures --------------------------------
+
+def test_concurrent_job_limit():
+    clock = FakeClock()
+    with Server(job_duration=4.0, clock=clock, max_concurrent_jobs=2) as srv:
+        client(srv, "s3").create_bucket(Bucket="models")
+        sm = client(srv, "sagemaker")
+        sm.create_compilation_job(**job_request("a"))
+        clock.now += 1.5                           # a: INPROGRESS
+        sm.create_compilation_job(**job_request("b"))
+        with pytest.raises(ClientError) as e:
+            sm.create_compilation_job(**job_request("c"))
+        assert _error(e) == ("ResourceLimitExceeded", (
+            "The account-level service limit 'Number of concurrent compilation jobs' is 2 "
+            "Jobs, with current utilization of 2 Jobs and a request delta of 1 Jobs. "
+            "Please use AWS Service Quotas to request an increase for this quota. If AWS "
+            "Service Quotas is not available, contact AWS support to request an increase "
+            "for this quota."), 400)
+        clock.now += 3                             # a finished (FAILED: no input)
+        sm.create_compilation_job(**job_request("c"))
+        srv.configure(max_concurrent_jobs=None)
+        sm.create_compilation_job(**job_request("d"))
+    with pytest.raises(ValueError):
+        Server(max_concurrent_jobs=0)
+
+
+def test_fail_faults_choose_jobs_by_name_and_target(models, sm, server):
+    server.fail_jobs("input-shape-mismatch", job="edge-*", device="jetson_*", rate=1.0)
+    server.add_fault({"kind": "fail", "reason": "ClientError: custom {job} on {target}",
+                      "log": ["custom line"], "job": "custom"})
+    for name, target in (("edge-nano", "jetson_nano"), ("edge-c5", "ml_c5"),
+                         ("cloud-nano", "jetson_nano"), ("custom", "ml_c5")):
+        sm.create_compilation_job(**job_request(name, target=target))
+    reasons = {n: _wait(sm, n)[0]["FailureReason"] for n in
+               ("edge-nano", "edge-c5", "cloud-nano", "custom")}
+    assert reasons == {
+        "edge-nano": "ClientError: InputConfiguration: Input input0 has wrong shape in "
+                     "Input Shape dictionary. Input shapes should be provided in NCHW "
+                     "format.",
+        "edge-c5": "", "cloud-nano": "", "custom": "ClientError: custom custom on ml_c5"}
+    assert [f["kind"] for f in server.list_faults()] == ["fail"]   # rate: stays
+    with pytest.raises(ValueError) as e:
+        server.fail_jobs("no-such-failure")
+    assert "unsupported-operator" in str(e.value)

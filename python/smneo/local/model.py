@@ -1,5 +1,6 @@
-"""The trimmed SageMaker API model (a copy of model/sagemaker-neo.json) and
-request validation driven by it, worded the way the service words it."""
+"""The trimmed API models (model.json: a copy of model/sagemaker-neo.json;
+model-<service>.json: written by tools/trim_local_models.py) and request
+validation driven by them, worded the way the services word it."""
 import datetime
 import json
 import os
@@ -7,21 +8,52 @@ import re
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-with open(os.path.join(_HERE, "model.json"), encoding="utf-8") as _f:
-    MODEL = json.load(_f)
-
-SHAPES = MODEL["shapes"]
-OPERATIONS = MODEL["operations"]
 
 
 class ServiceError(Exception):
-    """An error the JSON side returns as {"__type", "message"}."""
+    """A refused request: code, message, HTTP status, and extra fields some
+    protocols add to the error body (SSO-OIDC's error/error_description)."""
 
-    def __init__(self, code, message, status=400):
+    def __init__(self, code, message, status=400, **fields):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields = fields
+
+
+class Model:
+    """One service's trimmed model: shapes, operations, metadata."""
+
+    def __init__(self, filename):
+        with open(os.path.join(_HERE, filename), encoding="utf-8") as f:
+            doc = json.load(f)
+        self.shapes = doc["shapes"]
+        self.operations = doc["operations"]
+        self.metadata = doc["metadata"]
+
+    def input_shape(self, operation):
+        return self.operations[operation]["input"]["shape"]
+
+    def validate(self, shape_name, value, code="ValidationException"):
+        """Check value against the shape; raise `code` listing every
+        constraint violation (as "N validation errors detected: ...") or
+        SerializationException for a value of the wrong JSON type."""
+        errors = []
+        _check(self.shapes, shape_name, value, "", errors)
+        if errors:
+            n = len(errors)
+            raise ServiceError(
+                code,
+                "%d validation error%s detected: %s"
+                % (n, "" if n == 1 else "s", "; ".join(errors)),
+            )
+
+
+MODEL = Model("model.json")
+SHAPES = MODEL.shapes
+OPERATIONS = MODEL.operations
+validate = MODEL.validate
 
 
 def _java_to_python_regex(pattern):
@@ -46,7 +78,13 @@ def _lower_camel(name):
     return name[:1].lower() + name[1:]
 
 
+class _Redacted(str):
+    """A sensitive value: measured and matched, shown redacted."""
+
+
 def _show(value):
+    if isinstance(value, _Redacted):
+        return "'*** Sensitive Data Redacted ***'"
     if isinstance(value, str):
         return "'%s'" % value
     if isinstance(value, bool):
@@ -76,21 +114,6 @@ def to_epoch(value, path):
                        % (path, _show(value)))
 
 
-def validate(shape_name, value):
-    """Check value against the shape; raise ValidationException listing every
-    constraint violation (as "N validation errors detected: ...") or
-    SerializationException for a value of the wrong JSON type."""
-    errors = []
-    _check(shape_name, value, "", errors)
-    if errors:
-        n = len(errors)
-        raise ServiceError(
-            "ValidationException",
-            "%d validation error%s detected: %s"
-            % (n, "" if n == 1 else "s", "; ".join(errors)),
-        )
-
-
 def _type_error(path, expected, value):
     raise ServiceError(
         "SerializationException",
@@ -99,8 +122,8 @@ def _type_error(path, expected, value):
     )
 
 
-def _check(shape_name, value, path, errors):
-    shape = SHAPES[shape_name]
+def _check(shapes, shape_name, value, path, errors):
+    shape = shapes[shape_name]
     t = shape["type"]
     where = path or "request"
     if t == "structure":
@@ -114,25 +137,29 @@ def _check(shape_name, value, path, errors):
         for name, member in shape["members"].items():
             if name in value and value[name] is not None:
                 p = (path + "." if path else "") + _lower_camel(name)
-                _check(member["shape"], value[name], p, errors)
+                _check(shapes, member["shape"], value[name], p, errors)
         return
     if t == "list":
         if not isinstance(value, list):
             _type_error(path, "an array", value)
         _length(shape, len(value), value, where, errors)
         for i, item in enumerate(value, 1):
-            _check(shape["member"]["shape"], item, "%s.%d.member" % (path, i), errors)
+            _check(shapes, shape["member"]["shape"], item, "%s.%d.member" % (path, i), errors)
         return
     if t == "map":
         if not isinstance(value, dict):
             _type_error(path, "an object", value)
         _length(shape, len(value), value, where, errors)
         for k, v in value.items():
-            _check(shape["value"]["shape"], v, "%s.%s" % (path, k), errors)
+            _check(shapes, shape["value"]["shape"], v, "%s.%s" % (path, k), errors)
         return
     if t == "string":
         if not isinstance(value, str):
-            _type_error(path, "a string", value)
+            _type_error(path, "a string",
+                        _Redacted() if shape.get("sensitive") else value)
+        if shape.get("sensitive"):
+            # Secrets are never echoed, as the services word it.
+            value = _Redacted(value)
         if "enum" in shape and value not in shape["enum"]:
             errors.append("Value %s at '%s' failed to satisfy constraint: Member "
                           "must satisfy enum value set: [%s]"

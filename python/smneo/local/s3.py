@@ -94,9 +94,8 @@ class Store:
     file plus one JSON metadata file per object (named by the key's hash),
     and multipart uploads under root/.uploads/."""
 
-    def __init__(self, root, region):
+    def __init__(self, root):
         self.root = root
-        self.region = region
         self.lock = threading.RLock()
         self.buckets = {}  # name -> {"created": t, "objects": {key: Obj}}
         self.uploads = {}  # id -> dict
@@ -117,10 +116,13 @@ class Store:
             if name.startswith(".") or not os.path.isdir(d):
                 continue
             created = os.path.getmtime(d)
+            region = None          # unknown for data dirs written before regions
             info = os.path.join(d, ".bucket.json")
             if os.path.exists(info):
                 with open(info) as f:
-                    created = json.load(f).get("created", created)
+                    doc = json.load(f)
+                created = doc.get("created", created)
+                region = doc.get("region")
             objects = {}
             for fn in os.listdir(d):
                 if fn.endswith(".json") and not fn.startswith("."):
@@ -129,7 +131,8 @@ class Store:
                     o.path = os.path.join(d, fn[:-5])
                     if os.path.exists(o.path):
                         objects[o.key] = o
-            self.buckets[name] = {"created": created, "objects": objects}
+            self.buckets[name] = {"created": created, "objects": objects,
+                                  "region": region}
 
     def _write_json(self, path, data):
         tmp = path + ".tmp-%s" % uuid.uuid4().hex
@@ -141,6 +144,12 @@ class Store:
     def bucket_exists(self, bucket):
         with self.lock:
             return bucket in self.buckets
+
+    def bucket_region(self, bucket):
+        """The region a bucket was created in (None when not recorded)."""
+        with self.lock:
+            b = self.buckets.get(bucket)
+            return None if b is None else b.get("region")
 
     def head_object(self, bucket, key):
         with self.lock:
@@ -338,50 +347,58 @@ def decode_aws_chunked(raw, mode, verified):
 
 
 class S3:
-    def __init__(self, store, region):
+    def __init__(self, store):
         self.store = store
-        self.region = region
 
     def handle(self, req, bucket, key):
-        """Returns (status, headers list, body bytes)."""
+        """Returns (status, headers list, body bytes); sets req.operation.
+        req.region is the region the request is signed for."""
+        name, call = self._route(req, bucket, key)
+        req.operation = name
+        return call()
+
+    def _route(self, req, bucket, key):
+        """(S3 operation name, a call that runs it)."""
         m = req.method
         q = req.query
         if bucket is None:
             if m == "GET":
-                return self.list_buckets(req)
+                return "ListBuckets", lambda: self.list_buckets(req)
             raise S3Error("MethodNotAllowed", "The specified method is not allowed "
                           "against this resource.", 405)
         if key is None or key == "":
             if m == "PUT" and not q:
-                return self.create_bucket(req, bucket)
+                return "CreateBucket", lambda: self.create_bucket(req, bucket)
             if m == "HEAD":
-                return self.head_bucket(bucket)
+                return "HeadBucket", lambda: self.head_bucket(bucket)
             if m == "DELETE" and not q:
-                return self.delete_bucket(bucket)
+                return "DeleteBucket", lambda: self.delete_bucket(bucket)
             if m == "POST" and "delete" in q:
-                return self.delete_objects(req, bucket)
+                return "DeleteObjects", lambda: self.delete_objects(req, bucket)
             if m == "GET" and ("location" in q):
-                self.store._bucket(bucket)
-                return 200, [], _xml_raw_location(self.region)
+                return "GetBucketLocation", lambda: self.bucket_location(bucket)
             if m == "GET" and not (set(q) - {"list-type", "prefix", "delimiter",
                                              "max-keys", "continuation-token",
                                              "start-after", "encoding-type",
                                              "fetch-owner", "marker"}):
-                return self.list_objects(req, bucket)
+                return ("ListObjectsV2" if q.get("list-type") == "2" else "ListObjects",
+                        lambda: self.list_objects(req, bucket))
             raise S3Error("NotImplemented", "smneo.local does not implement this "
                           "bucket operation (%s %s)." % (m, ",".join(sorted(q))), 501)
         if m == "POST" and "uploads" in q:
-            return self.create_upload(req, bucket, key)
+            return "CreateMultipartUpload", lambda: self.create_upload(req, bucket, key)
         if "uploadId" in q:
             if "x-amz-copy-source" in req.headers_lower:
                 raise S3Error("NotImplemented", "smneo.local does not implement "
                               "UploadPartCopy.", 501)
             if m == "PUT" and "partNumber" in q:
-                return self.upload_part(req, bucket, key)
+                return "UploadPart", lambda: self.upload_part(req, bucket, key)
             if m == "POST":
-                return self.complete_upload(req, bucket, key)
+                return ("CompleteMultipartUpload",
+                        lambda: self.complete_upload(req, bucket, key))
             if m == "DELETE":
-                return self.abort_upload(req, bucket, key)
+                return ("AbortMultipartUpload",
+                        lambda: self.abort_upload(req, bucket, key))
             raise S3Error("NotImplemented", "smneo.local does not implement "
                           "ListParts.", 501)
         if q and set(q) - {"versionId", "x-id", "partNumber"} and not req.presigned:
@@ -389,12 +406,13 @@ class S3:
                           "object operation (%s %s)." % (m, ",".join(sorted(q))), 501)
         if m == "PUT":
             if "x-amz-copy-source" in req.headers_lower:
-                return self.copy_object(req, bucket, key)
-            return self.put_object(req, bucket, key)
+                return "CopyObject", lambda: self.copy_object(req, bucket, key)
+            return "PutObject", lambda: self.put_object(req, bucket, key)
         if m in ("GET", "HEAD"):
-            return self.get_object(req, bucket, key, head=(m == "HEAD"))
+            return ("HeadObject" if m == "HEAD" else "GetObject",
+                    lambda: self.get_object(req, bucket, key, head=(m == "HEAD")))
         if m == "DELETE":
-            return self.delete_object(bucket, key)
+            return "DeleteObject", lambda: self.delete_object(bucket, key)
         raise S3Error("MethodNotAllowed", "The specified method is not allowed "
                       "against this resource.", 405)
 
@@ -422,13 +440,18 @@ class S3:
             except ElementTree.ParseError:
                 raise S3Error("MalformedXML", "The XML you provided was not well-formed "
                               "or did not validate against our published schema.")
-        if location and location != self.region:
+        region = req.region
+        if location and location != region:
             raise S3Error("IllegalLocationConstraintException",
                           "The %s location constraint is incompatible for the region "
                           "specific endpoint this request was sent to." % location)
+        if not location and region != "us-east-1":
+            raise S3Error("IllegalLocationConstraintException",
+                          "The unspecified location constraint is incompatible for the "
+                          "region specific endpoint this request was sent to.")
         with self.store.lock:
             if bucket in self.store.buckets:
-                if self.region == "us-east-1":
+                if region == "us-east-1":
                     return 200, [("Location", "/" + bucket)], b""
                 raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to "
                               "create the named bucket succeeded and you already own "
@@ -436,14 +459,20 @@ class S3:
             d = self.store._bucket_dir(bucket)
             os.makedirs(d, exist_ok=True)
             now = time.time()
-            self.store._write_json(os.path.join(d, ".bucket.json"), {"created": now})
-            self.store.buckets[bucket] = {"created": now, "objects": {}}
+            self.store._write_json(os.path.join(d, ".bucket.json"),
+                                   {"created": now, "region": region})
+            self.store.buckets[bucket] = {"created": now, "objects": {}, "region": region}
         return 200, [("Location", "/" + bucket)], b""
 
     def head_bucket(self, bucket):
         with self.store.lock:
-            self.store._bucket(bucket)
-        return 200, [("x-amz-bucket-region", self.region)], b""
+            region = self.store._bucket(bucket).get("region") or "us-east-1"
+        return 200, [("x-amz-bucket-region", region)], b""
+
+    def bucket_location(self, bucket):
+        with self.store.lock:
+            region = self.store._bucket(bucket).get("region") or "us-east-1"
+        return 200, [], _xml_raw_location(region)
 
     def delete_bucket(self, bucket):
         with self.store.lock:

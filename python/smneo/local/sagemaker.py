@@ -11,6 +11,7 @@ import tarfile
 import threading
 import time
 
+from . import compilelog
 from .model import OPERATIONS, SHAPES, ServiceError, to_epoch, validate
 
 STOPPABLE = ("STARTING", "INPROGRESS")
@@ -61,59 +62,63 @@ def artifact_uri(request):
     return "%s/%s-%s.tar.gz" % (out, base, target_name(request["OutputConfig"]))
 
 
-# What each framework needs in the archive: a predicate over the member
-# names, and the FailureReason when it is not met.
-def _has_suffix(names, *suffixes):
-    return [n for n in names if n.lower().endswith(suffixes)]
-
-
 def _model_files_problem(framework, names):
-    """None if the archive has what the framework needs, else the reason."""
+    """None if the archive has what the framework needs, else (catalogue
+    failure name, extra fields)."""
     base = [posixpath.basename(n) for n in names]
+
+    def count(*suffixes):
+        return len([n for n in base if n.lower().endswith(suffixes)])
+
+    if not names:
+        return "empty-archive", {}
     if framework == "PYTORCH":
-        found = _has_suffix(base, ".pt", ".pth")
-        if len(found) != 1:
-            return ("InputConfiguration: Exactly one .pt or .pth file is allowed "
-                    "for PyTorch models; the archive has %d." % len(found))
+        n = count(".pt", ".pth")
+        if n != 1:
+            return "pytorch-model-count", {"count": n}
     elif framework == "TENSORFLOW":
-        if not _has_suffix(base, ".pb"):
-            return ("InputConfiguration: No SavedModel (saved_model.pb) or frozen "
-                    "graph (.pb) file found in the TensorFlow model archive.")
+        n = count(".pb", ".pbtxt")
+        if n != 1:
+            return "tensorflow-pb-count", {"count": n}
     elif framework == "KERAS":
-        if not _has_suffix(base, ".h5"):
-            return "InputConfiguration: No .h5 file found in the Keras model archive."
+        n = count(".h5")
+        if n != 1:
+            return ("keras-no-h5" if n == 0 else "keras-multiple-h5"), {"count": n}
     elif framework == "MXNET":
-        if not _has_suffix(base, "-symbol.json") or not _has_suffix(base, ".params"):
-            return ("InputConfiguration: MXNet models need a -symbol.json file and "
-                    "a .params file in the archive.")
+        n = count(".params")
+        if n > 1:
+            return "mxnet-multiple-params", {"count": n}
+        if not count("-symbol.json") or not n:
+            return "mxnet-files-missing", {}
     elif framework == "ONNX":
-        if not _has_suffix(base, ".onnx"):
-            return "InputConfiguration: No .onnx file found in the ONNX model archive."
+        if not count(".onnx"):
+            return "onnx-missing", {}
     elif framework == "TFLITE":
-        if not _has_suffix(base, ".tflite"):
-            return "InputConfiguration: No .tflite file found in the TFLite model archive."
+        if not count(".tflite"):
+            return "tflite-missing", {}
     elif framework == "DARKNET":
-        if not _has_suffix(base, ".cfg") or not _has_suffix(base, ".weights"):
-            return ("InputConfiguration: Darknet models need a .cfg file and a "
-                    ".weights file in the archive.")
-    else:  # XGBOOST, SKLEARN: any model file
-        if not names:
-            return "InputConfiguration: The model archive contains no files."
+        if not count(".cfg") or not count(".weights"):
+            return "darknet-files-missing", {}
     return None
 
 
 class Job:
-    def __init__(self, name, arn, request, created, duration):
+    def __init__(self, name, arn, request, created, duration, account, region,
+                 fault=None):
         self.name = name
         self.arn = arn
         self.request = request
         self.created = created
         self.duration = duration
+        self.account = account
+        self.region = region
+        self.fault = fault          # a "fail" fault chosen at create, or None
         self.start = created + duration * 0.25
         self.end = created + duration
         self.stop_requested = None
         self.stop_done = None
-        self.outcome = None  # dict once finished (COMPLETED / FAILED)
+        self.plan = None            # decided at CompilationStartTime
+        self.outcome = None         # dict once finished (COMPLETED / FAILED)
 
     def state(self, now):
         """(status, last_modified, start_time or None, end_time or None)."""
@@ -128,57 +133,100 @@ class Job:
             return "INPROGRESS", self.start, self.start, None
         return self.outcome["status"], self.end, self.start, self.end
 
+    def fields(self):
+        """What failure texts and log lines may name ({job}, {bucket}, ...)."""
+        req = self.request
+        ic = req.get("InputConfig") or {}
+        src = parse_s3_uri(ic.get("S3Uri", "")) or ("", "")
+        out = parse_s3_uri(req["OutputConfig"]["S3OutputLocation"]) or ("", "")
+        dic = ic.get("DataInputConfig") or ""
+        try:
+            parsed = json.loads(dic) if dic else None
+        except ValueError:
+            parsed = None
+        input_name = next(iter(parsed), "input0") if isinstance(parsed, dict) else \
+            "input0"
+        return {"job": self.name, "arn": self.arn, "role": req["RoleArn"],
+                "region": self.region, "account": self.account,
+                "input_uri": ic.get("S3Uri", ""), "bucket": src[0], "key": src[1],
+                "output_uri": req["OutputConfig"]["S3OutputLocation"],
+                "output_bucket": out[0], "artifact_uri": artifact_uri(req),
+                "framework": ic.get("Framework", ""),
+                "framework_version": ic.get("FrameworkVersion", "(default version)"),
+                "target": target_name(req["OutputConfig"]),
+                "data_input_config": dic or "(derived from the model)",
+                "input_name": input_name}
+
 
 class SageMaker:
-    def __init__(self, s3, region, account, job_duration=3.0, pipelines=None,
-                 clock=time.time):
+    def __init__(self, s3, logs, account, job_duration=3.0, pipelines=None,
+                 clock=time.time, take_job_fault=None):
         self.s3 = s3
-        self.region = region
+        self.logs = logs
         self.account = account
         self.job_duration = float(job_duration)
         self.clock = clock
-        self.jobs = {}
+        self.take_job_fault = take_job_fault or (lambda name, device: None)
+        self.max_concurrent_jobs = None
+        self.spaces = {}            # (account, region) -> {name: Job}
         self.lock = threading.RLock()
         self.pipelines = load_pipelines(pipelines) if pipelines is not None else {}
 
     # ---- dispatch -------------------------------------------------------
-    def call(self, operation, body):
+    def call(self, operation, body, ctx):
+        """ctx: {"account", "region"} of the caller; each pair has its own jobs."""
         handler = getattr(self, "op_" + operation, None)
         if handler is None:
             raise ServiceError("UnknownOperationException",
                                "Operation %s is not served by smneo.local" % operation)
         validate(OPERATIONS[operation]["input"]["shape"], body)
-        return handler(body)
+        with self.lock:
+            jobs = self.spaces.setdefault((ctx["account"], ctx["region"]), {})
+        return handler(body, jobs, ctx)
 
     # ---- lifecycle helpers -----------------------------------------------
-    def _job(self, name):
-        job = self.jobs.get(name)
+    @staticmethod
+    def _job(jobs, name):
+        job = jobs.get(name)
         if job is None:
             raise ServiceError("ResourceNotFound",
                                "Could not find compilation job '%s'." % name)
         return job
 
     def _settle(self, job, now):
-        """Run the compilation once its time has come (under self.lock)."""
-        if job.outcome is None and job.stop_requested is None and now >= job.end:
-            job.outcome = self._compile(job)
+        """Decide the job's fate at its start and finish it at its end (under
+        self.lock)."""
+        if job.stop_requested is None:
+            if job.plan is None and now >= job.start:
+                job.plan = self._plan(job)
+            if job.outcome is None and now >= job.end:
+                job.outcome = self._finish(job)
         return job.state(now)
 
-    def _compile(self, job):
+    def _fail(self, job, name, extra=None):
+        fields = job.fields()
+        fields.update(extra or {})
+        return {"failure": compilelog.failure(name, fields)}
+
+    def _plan(self, job):
+        """At CompilationStartTime: read the input as the service does, and
+        decide whether (and how) the job fails."""
+        fault = job.fault
+        if fault is not None:
+            fields = job.fields()
+            return {"failure": compilelog.failure(fault.failure, fields, fault.params,
+                                                  fault.reason, fault.log)}
         req = job.request
         if req.get("ModelPackageVersionArn"):
-            return {"status": "FAILED", "reason": (
-                "ClientError: ModelPackageVersionArn: model packages are not "
-                "available on the local endpoint (smneo.local); use InputConfig.")}
+            return self._fail(job, "model-package-not-served")
         src = req["InputConfig"]["S3Uri"]
-        framework = req["InputConfig"]["Framework"]
         loc = parse_s3_uri(src)
-        obj = self.s3.head_object(*loc) if loc else None
+        bucket_region = self.s3.bucket_region(loc[0])
+        if bucket_region is not None and bucket_region != job.region:
+            return self._fail(job, "bucket-wrong-region", {"bucket_region": bucket_region})
+        obj = self.s3.head_object(*loc)
         if obj is None:
-            return {"status": "FAILED", "reason": (
-                "ClientError: InputConfiguration: Unable to download the model "
-                "artifact from %s. Check that the S3 URI is correct and that the "
-                "object exists." % src)}
+            return self._fail(job, "s3-object-missing")
         try:
             with open(obj.path, "rb") as f:
                 raw = f.read()
@@ -190,25 +238,43 @@ class SageMaker:
                     if m.isfile():
                         members.append((m, tf.extractfile(m).read()))
         except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile):
-            return {"status": "FAILED", "reason": (
-                "ClientError: InputConfiguration: Unable to untar the input model "
-                "%s. Please confirm the model is a tar.gz file." % src)}
-        problem = _model_files_problem(framework, [m.name for m, _ in members])
+            return self._fail(job, "not-tar-gz")
+        problem = _model_files_problem(req["InputConfig"]["Framework"],
+                                       [m.name for m, _ in members])
         if problem:
-            return {"status": "FAILED", "reason": "ClientError: " + problem}
-        out_uri = artifact_uri(req)
-        out_bucket, out_key = parse_s3_uri(out_uri)
-        if not self.s3.bucket_exists(out_bucket):
-            return {"status": "FAILED", "reason": (
-                "ClientError: OutputConfiguration: Unable to upload the compiled "
-                "model to %s: the bucket %s does not exist." % (out_uri, out_bucket))}
-        data = self._artifact(job, members)
+            return self._fail(job, *problem)
+        return {"failure": None, "members": members}
+
+    def _finish(self, job):
+        """At the job's end: FAILED as planned, or upload the artifact."""
+        failure = job.plan["failure"]
+        if failure is None:
+            out_uri = artifact_uri(job.request)
+            out_bucket, out_key = parse_s3_uri(out_uri)
+            if not self.s3.bucket_exists(out_bucket):
+                failure = self._fail(job, "output-bucket-missing")["failure"]
+                job.plan["failure"] = failure
+        if failure is not None:
+            job.plan.pop("members", None)
+            return {"status": "FAILED", "reason": failure["reason"]}
+        data = self._artifact(job, job.plan.pop("members"))
         self.s3.put_bytes(out_bucket, out_key, data, "application/x-gzip")
         return {
             "status": "COMPLETED",
             "artifact": out_uri,
             "digest": hashlib.blake2b(data, digest_size=64).hexdigest(),
         }
+
+    def job_log(self, job, now):
+        """The job's compile log so far: [(stream, time, message)]."""
+        with self.lock:
+            self._settle(job, now)
+            if job.plan is None:
+                return []          # stopped (or not started) before its start
+            return compilelog.events(job.name, job.fields(), job.start, job.end,
+                                     fail=job.plan["failure"],
+                                     stopped_at=job.stop_requested,
+                                     stop_done=job.stop_done)
 
     def _artifact(self, job, members):
         req = job.request
@@ -244,7 +310,7 @@ class SageMaker:
         return buf.getvalue()
 
     # ---- operations -------------------------------------------------------
-    def op_CreateCompilationJob(self, body):
+    def op_CreateCompilationJob(self, body, jobs, ctx):
         name = body["CompilationJobName"]
         has_input = body.get("InputConfig") is not None
         has_package = body.get("ModelPackageVersionArn") is not None
@@ -281,21 +347,37 @@ class SageMaker:
                         "of input shapes, e.g. {\"input0\": [1,3,224,224]}: got %r"
                         % dic))
         with self.lock:
-            if name in self.jobs:
+            if name in jobs:
                 raise ServiceError("ResourceInUse", (
                     "Resource Already Exists: Compilation job with name %s already "
                     "exists. Choose a different name." % name))
-            arn = "arn:aws:sagemaker:%s:%s:compilation-job/%s" % (
-                self.region, self.account, name)
+            now = self.clock()
+            limit = self.max_concurrent_jobs
+            if limit is not None:
+                running = sum(1 for j in jobs.values()
+                              if self._settle(j, now)[0] in STOPPABLE)
+                if running >= limit:
+                    raise ServiceError("ResourceLimitExceeded", (
+                        "The account-level service limit 'Number of concurrent "
+                        "compilation jobs' is %d Jobs, with current utilization of %d "
+                        "Jobs and a request delta of 1 Jobs. Please use AWS Service "
+                        "Quotas to request an increase for this quota. If AWS Service "
+                        "Quotas is not available, contact AWS support to request an "
+                        "increase for this quota." % (limit, running)))
             # AWS lower-cases names inside ARNs.
-            arn = arn[: arn.rindex("/") + 1] + name.lower()
-            self.jobs[name] = Job(name, arn, json.loads(json.dumps(body)),
-                                  self.clock(), self.job_duration)
+            arn = "arn:aws:sagemaker:%s:%s:compilation-job/%s" % (
+                ctx["region"], ctx["account"], name.lower())
+            fault = self.take_job_fault(name, target_name(out))
+            job = jobs[name] = Job(name, arn, json.loads(json.dumps(body)), now,
+                                   self.job_duration, ctx["account"], ctx["region"],
+                                   fault)
+        self.logs.add_source(ctx["account"], ctx["region"], compilelog.LOG_GROUP,
+                             lambda t, job=job: self.job_log(job, t))
         return {"CompilationJobArn": arn}
 
-    def op_DescribeCompilationJob(self, body):
+    def op_DescribeCompilationJob(self, body, jobs, ctx):
         with self.lock:
-            job = self._job(body["CompilationJobName"])
+            job = self._job(jobs, body["CompilationJobName"])
             status, modified, start, end = self._settle(job, self.clock())
             req = job.request
             out = {
@@ -336,9 +418,9 @@ class SageMaker:
                 out["DerivedInformation"] = {"DerivedDataInputConfig": dic}
             return out
 
-    def op_StopCompilationJob(self, body):
+    def op_StopCompilationJob(self, body, jobs, ctx):
         with self.lock:
-            job = self._job(body["CompilationJobName"])
+            job = self._job(jobs, body["CompilationJobName"])
             now = self.clock()
             status = self._settle(job, now)[0]
             if status in ("STOPPING", "STOPPED"):
@@ -351,9 +433,9 @@ class SageMaker:
             job.stop_done = now + min(job.duration * 0.25, 1.0)
             return {}
 
-    def op_DeleteCompilationJob(self, body):
+    def op_DeleteCompilationJob(self, body, jobs, ctx):
         with self.lock:
-            job = self._job(body["CompilationJobName"])
+            job = self._job(jobs, body["CompilationJobName"])
             status = self._settle(job, self.clock())[0]
             if status not in TERMINAL:
                 raise ServiceError("ValidationException", (
@@ -361,10 +443,10 @@ class SageMaker:
                     "deleted only when it is COMPLETED, FAILED or STOPPED. Stop it "
                     "and delete it after its status becomes STOPPED."
                     % (job.name, status)))
-            del self.jobs[job.name]
+            del jobs[job.name]
             return {}
 
-    def op_ListCompilationJobs(self, body):
+    def op_ListCompilationJobs(self, body, jobs, ctx):
         def ts(member):
             v = body.get(member)
             return None if v is None else to_epoch(v, member)
@@ -378,7 +460,7 @@ class SageMaker:
         rows = []
         with self.lock:
             now = self.clock()
-            for job in self.jobs.values():
+            for job in jobs.values():
                 status, modified, start, end = self._settle(job, now)
                 if c_after is not None and not job.created > c_after:
                     continue
@@ -429,7 +511,7 @@ class SageMaker:
             out["NextToken"] = token
         return out
 
-    def op_ListPipelineExecutionSteps(self, body):
+    def op_ListPipelineExecutionSteps(self, body, jobs, ctx):
         arn = body.get("PipelineExecutionArn")
         if not arn:
             raise ServiceError("ValidationException", (

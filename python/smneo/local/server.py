@@ -1,40 +1,37 @@
-"""The HTTP front: one threaded HTTP/1.1 server for SageMaker (AWS JSON 1.1),
-S3 (REST/XML) and the admin endpoints under /_smneo/."""
-import datetime
-import hashlib
+"""The HTTP front: one threaded HTTP/1.1 server for SageMaker and CloudWatch
+Logs (AWS JSON 1.1), STS (Query), the SSO portal and SSO-OIDC (REST-JSON),
+S3 (REST/XML), and the admin endpoints under /_smneo/."""
+import collections
+import copy
 import ipaddress
 import json
-import random
+import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from . import sigv4
-from .model import ServiceError
-from .s3 import S3, S3Error, Store, decode_aws_chunked, error_xml
+from .compilelog import LOG_GROUP
+from .faults import Faults
+from .fronts import JsonFront, S3Front, SSOFront, STSFront, route
+from .identity import Identity, load_settings
+from .logs import Logs
+from .s3 import S3, Store
 from .sagemaker import SageMaker
+from .sso import SSO
+from .sts import STS
 
-FAULT_KINDS = ("throttle", "500", "503", "close", "slow", "truncate")
-FAULT_TARGETS = ("sagemaker", "s3", "any")
 DEFAULT_CREDENTIALS = ("test:test",)
 MAX_BODY = 5 * 1024 ** 3
-
-# How the JSON (coral) side refuses a request, by sigv4.AuthError kind.
-_JSON_AUTH_ERRORS = {
-    "missing": ("MissingAuthenticationTokenException", 403),
-    "incomplete": ("IncompleteSignatureException", 400),
-    "malformed": ("IncompleteSignatureException", 400),
-    "unknown_key": ("UnrecognizedClientException", 403),
-    "mismatch": ("InvalidSignatureException", 403),
-    "region": ("InvalidSignatureException", 403),
-    "skew": ("InvalidSignatureException", 403),
-    "expired": ("InvalidSignatureException", 403),
-}
+RECORD_LIMIT = 10000
+_REDACT = re.compile(r"(X-Amz-Security-Token|X-Amz-Signature)=[^&\s]*", re.I)
+SETTINGS = ("max_concurrent_jobs", "job_duration", "logs_page_limit")
 
 
 def parse_credentials(items):
@@ -54,55 +51,12 @@ def parse_credentials(items):
     return out
 
 
-class Fault:
-    def __init__(self, spec):
-        if not isinstance(spec, dict):
-            raise ValueError("a fault is a JSON object with at least 'kind'")
-        unknown = set(spec) - {"kind", "count", "rate", "delay", "target", "operation"}
-        if unknown:
-            raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
-        self.kind = str(spec.get("kind"))
-        if self.kind not in FAULT_KINDS:
-            raise ValueError("fault kind must be one of %s, not %r"
-                             % (", ".join(FAULT_KINDS), spec.get("kind")))
-        self.target = spec.get("target", "any")
-        if self.target not in FAULT_TARGETS:
-            raise ValueError("fault target must be one of %s, not %r"
-                             % (", ".join(FAULT_TARGETS), self.target))
-        if "count" in spec and "rate" in spec:
-            raise ValueError("give a fault either 'count' or 'rate', not both")
-        self.count = spec.get("count")
-        self.rate = spec.get("rate")
-        if self.rate is None and self.count is None:
-            self.count = 1
-        if self.count is not None and (isinstance(self.count, bool) or
-                                       not isinstance(self.count, int) or self.count < 1):
-            raise ValueError("fault 'count' must be a positive integer")
-        if self.rate is not None and (isinstance(self.rate, bool) or
-                                      not isinstance(self.rate, (int, float)) or
-                                      not 0 < self.rate <= 1):
-            raise ValueError("fault 'rate' must be a number in (0, 1]")
-        self.delay = spec.get("delay", 2.0)
-        if isinstance(self.delay, bool) or not isinstance(self.delay, (int, float)) \
-                or self.delay < 0:
-            raise ValueError("fault 'delay' must be a non-negative number of seconds")
-        self.operation = spec.get("operation")
-
-    def to_json(self):
-        d = {"kind": self.kind, "target": self.target, "delay": self.delay}
-        if self.count is not None:
-            d["count"] = self.count
-        if self.rate is not None:
-            d["rate"] = self.rate
-        if self.operation is not None:
-            d["operation"] = self.operation
-        return d
-
-
 class Request:
-    """What the protocol handlers see of one HTTP request."""
+    """What the protocol fronts see of one HTTP request, and what they learn
+    about it (operation, region, principal, error code) for the record."""
 
-    def __init__(self, method, raw_path, raw_query, headers, body, base_url):
+    def __init__(self, method, raw_path, raw_query, headers, body, base_url,
+                 request_id=None):
         self.method = method
         self.raw_path = raw_path
         self.raw_query = raw_query
@@ -119,6 +73,55 @@ class Request:
         self.trailers = {}
         self.base_url = base_url
         self.presigned = "X-Amz-Signature" in self.query
+        self.request_id = request_id or str(uuid.uuid4())
+        self.operation = None
+        self.region = None
+        self.principal = None
+        self.error_code = None
+        self.params = None
+        self.claimed_key = None
+        self._form = None
+
+    def form(self):
+        """Query-protocol parameters: the form-encoded body of a POST, else
+        the query string (first value of each)."""
+        if self._form is None:
+            ctype = self.headers_lower.get("content-type", "")
+            pairs = sigv4.parse_query(self.raw_query)
+            if self.method == "POST" and ctype.split(";")[0].strip().lower() == \
+                    "application/x-www-form-urlencoded":
+                try:
+                    pairs = sigv4.parse_query(self.body.decode("utf-8"))
+                except UnicodeDecodeError:
+                    pairs = []
+            self._form = {}
+            for k, v in pairs:
+                self._form.setdefault(k, v)
+        return self._form
+
+
+class Recorder:
+    """The requests the server answered, newest last (at most `limit`)."""
+
+    def __init__(self, limit=RECORD_LIMIT):
+        self.lock = threading.Lock()
+        self.items = collections.deque(maxlen=limit)
+        self.seq = 0
+
+    def add(self, entry):
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.items.append(entry)
+
+    def list(self, service=None, since=0):
+        with self.lock:
+            return [copy.deepcopy(e) for e in self.items
+                    if (service is None or e["service"] == service) and e["seq"] > since]
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -164,6 +167,11 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+    def log_request(self, code="-", size="-"):
+        # The request line without the secrets a presigned URL carries.
+        line = _REDACT.sub(r"\1=REDACTED", self.requestline)
+        self.log_message('"%s" %s %s', line, str(code), str(size))
 
     def log_message(self, fmt, *args):
         if self.server.app.verbose:
@@ -236,35 +244,28 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         app = self.server.app
-        request_id = str(uuid.uuid4())
         split = urlsplit(self.path)
         raw_path, raw_query = split.path or "/", split.query
         if raw_path.startswith("/_smneo/") or raw_path == "/_smneo":
-            return self._admin(raw_path)
+            return self._admin(raw_path, raw_query)
         try:
             body = self._read_body()
         except ValueError as e:
             self.close_connection = True
             return self._send(400, [("Content-Type", "text/plain")],
                               ("Bad request body: %s\n" % e).encode())
-        host = self.headers.get("Host", "")
         req = Request(self.command, raw_path, raw_query, list(self.headers.items()),
                       body, app.url)
-        target = req.headers_lower.get("x-amz-target")
-        service = "s3"
-        if target is not None:
-            service = "sagemaker"
-        else:
-            auth = req.headers_lower.get("authorization", "")
-            if "/sagemaker/aws4_request" in auth:
-                service = "sagemaker"
-        fault = app.take_fault(service, target.split(".", 1)[-1] if target else
-                               self.command)
+        service = route(req)
+        front = app.fronts[service]
+        fault = app.faults.take(service, front.operation(req))
         truncate = False
+        answer = None
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "close":
+                app.record(service, req, None, fault)
                 self.close_connection = True
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -273,192 +274,21 @@ class Handler(BaseHTTPRequestHandler):
                 return
             elif fault.kind == "truncate":
                 truncate = True
-            else:
-                status, code, msg = {
-                    ("throttle", "sagemaker"): (400, "ThrottlingException", "Rate exceeded"),
-                    ("500", "sagemaker"): (500, "InternalFailure", "The request processing "
-                                           "has failed because of an unknown error "
-                                           "(injected by smneo.local)."),
-                    ("503", "sagemaker"): (503, "ServiceUnavailable", "Service is "
-                                           "unavailable (injected by smneo.local)."),
-                    ("throttle", "s3"): (503, "SlowDown", "Please reduce your request "
-                                         "rate."),
-                    ("500", "s3"): (500, "InternalError", "We encountered an internal "
-                                    "error. Please try again."),
-                    ("503", "s3"): (503, "ServiceUnavailable", "Service is unable to "
-                                    "handle request."),
-                }[(fault.kind, service)]
-                if service == "sagemaker":
-                    return self._json_error(request_id, ServiceError(code, msg, status))
-                return self._s3_error(request_id, S3Error(code, msg, status),
-                                      head=self.command == "HEAD")
-        if service == "sagemaker":
-            self._sagemaker(req, request_id, target, truncate)
-        else:
-            self._s3(req, request_id, host, truncate)
-
-    # ---- SageMaker -----------------------------------------------------------
-    def _json_error(self, request_id, err, truncate=False):
-        body = json.dumps({"__type": err.code, "message": err.message}).encode()
-        self._send(err.status, [("x-amzn-RequestId", request_id),
-                                ("Content-Type", "application/x-amz-json-1.1")],
-                   body, truncate=truncate)
-
-    def _sagemaker(self, req, request_id, target, truncate):
-        app = self.server.app
-        try:
+            elif fault.kind != "deny":
+                req.operation = front.operation(req)
+                answer = front.fault(req, fault.kind)
+        if answer is None:
             try:
-                sigv4.verify(req.method, req.raw_path, req.raw_query, req.headers,
-                             hashlib.sha256(req.body).hexdigest(), app.credentials,
-                             region=app.region, service="sagemaker")
-            except sigv4.AuthError as e:
-                code, status = _JSON_AUTH_ERRORS[e.kind]
-                raise ServiceError(code, e.message, status)
-            if req.method != "POST" or not target or not target.startswith("SageMaker."):
-                raise ServiceError("UnknownOperationException",
-                                   "Requests to SageMaker are POST / with an "
-                                   "X-Amz-Target header of the form SageMaker.<Operation>.")
-            try:
-                body = json.loads(req.body.decode("utf-8") or "{}")
-            except (ValueError, UnicodeDecodeError):
-                raise ServiceError("SerializationException",
-                                   "The request body is not valid JSON.")
-            result = app.sagemaker.call(target.split(".", 1)[1], body)
-        except ServiceError as e:
-            return self._json_error(request_id, e, truncate)
-        except Exception as e:  # a bug here must not kill the connection silently
-            app.log("internal error: %r" % (e,))
-            return self._json_error(request_id, ServiceError(
-                "InternalFailure", "smneo.local internal error: %s" % e, 500), truncate)
-        self._send(200, [("x-amzn-RequestId", request_id),
-                         ("Content-Type", "application/x-amz-json-1.1")],
-                   json.dumps(result).encode(), truncate=truncate)
-
-    # ---- S3 --------------------------------------------------------------------
-    def _s3_error(self, request_id, err, head=False, truncate=False):
-        headers = [("x-amz-request-id", request_id),
-                   ("x-amz-id-2", request_id.replace("-", ""))]
-        if head:
-            return self._send(err.status, headers, b"", head=True)
-        self._send(err.status, headers + [("Content-Type", "application/xml")],
-                   error_xml(err.code, err.message, request_id, **err.extra),
-                   truncate=truncate)
-
-    def _s3(self, req, request_id, host, truncate):
-        app = self.server.app
-        head = req.method == "HEAD"
-        try:
-            self._s3_auth(req)
-            bucket, key = self._s3_address(req.raw_path, host)
-            status, headers, body = app.s3.handle(req, bucket, key)
-        except S3Error as e:
-            return self._s3_error(request_id, e, head=head, truncate=truncate)
-        except Exception as e:
-            app.log("internal error: %r" % (e,))
-            return self._s3_error(request_id, S3Error(
-                "InternalError", "smneo.local internal error: %s" % e, 500),
-                head=head, truncate=truncate)
-        headers = [("x-amz-request-id", request_id),
-                   ("x-amz-id-2", request_id.replace("-", ""))] + headers
-        if head:
-            headers.append(("Content-Length", str(len(body))))
-        self._send(status, headers, body, head=head, truncate=truncate)
-
-    @staticmethod
-    def _s3_address(raw_path, host):
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        path = raw_path[1:]
-        if hostname.endswith(".localhost"):
-            bucket = unquote(hostname[: -len(".localhost")])
-            return bucket, unquote(path) if path else None
-        if not path:
-            return None, None
-        bucket, sep, key = path.partition("/")
-        return unquote(bucket), (unquote(key) if sep else None)
-
-    def _s3_auth(self, req):
-        app = self.server.app
-        h = req.headers_lower
-        content_sha = h.get("x-amz-content-sha256")
-        if req.presigned:
-            payload = content_sha or "UNSIGNED-PAYLOAD"
-        else:
-            payload = content_sha
-            if payload is None and "authorization" in h:
-                raise S3Error("InvalidRequest", "Missing required header for this "
-                              "request: x-amz-content-sha256")
-        try:
-            verified = sigv4.verify(req.method, req.raw_path, req.raw_query,
-                                    req.headers, payload or "", app.credentials,
-                                    region=app.region, service="s3")
-        except sigv4.AuthError as e:
-            if e.kind == "missing":
-                raise S3Error("AccessDenied", "Access Denied", 403)
-            if e.kind == "unknown_key":
-                raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided "
-                              "does not exist in our records.", 403,
-                              AWSAccessKeyId=e.extra.get("key_id", ""))
-            if e.kind == "skew":
-                raise S3Error("RequestTimeTooSkewed", "The difference between the "
-                              "request time and the current time is too large.", 403,
-                              RequestTime=e.extra["request_time"].strftime(
-                                  "%Y%m%dT%H%M%SZ"),
-                              ServerTime=e.extra["server_time"].strftime(
-                                  "%Y-%m-%dT%H:%M:%SZ"),
-                              MaxAllowedSkewMilliseconds=900000)
-            if e.kind == "expired":
-                raise S3Error("AccessDenied", "Request has expired", 403,
-                              Expires=(e.extra["request_time"] + datetime.timedelta(
-                                  seconds=e.extra["expires"])).strftime(
-                                      "%Y-%m-%dT%H:%M:%SZ"),
-                              ServerTime=e.extra["server_time"].strftime(
-                                  "%Y-%m-%dT%H:%M:%SZ"))
-            if e.kind in ("malformed", "incomplete", "region"):
-                raise S3Error("AuthorizationHeaderMalformed" if not req.presigned
-                              else "AuthorizationQueryParametersError", e.message, 400,
-                              **({"Region": app.region} if e.kind == "region" else {}))
-            raise S3Error("SignatureDoesNotMatch", e.message, 403,
-                          **({"StringToSign": e.extra["string_to_sign"],
-                              "CanonicalRequest": e.extra["canonical_request"]}
-                             if "string_to_sign" in e.extra else {}))
-        if payload is None or payload in ("UNSIGNED-PAYLOAD",):
-            return
-        if payload.startswith("STREAMING-"):
-            if payload not in ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-                               "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-                               "STREAMING-UNSIGNED-PAYLOAD-TRAILER"):
-                raise S3Error("InvalidArgument", "x-amz-content-sha256 must be "
-                              "UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-                              "[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER or the "
-                              "hex SHA-256 of the body", ArgumentName="x-amz-content-sha256")
-            body, trailers = decode_aws_chunked(req.body, payload, verified)
-            declared = h.get("x-amz-decoded-content-length")
-            if declared is not None and declared.strip() != str(len(body)):
-                raise S3Error("IncompleteBody", "You did not provide the number of "
-                              "bytes specified by the x-amz-decoded-content-length "
-                              "header (%s != %d)." % (declared, len(body)))
-            announced = {t.strip().lower() for t in h.get("x-amz-trailer", "").split(",")
-                         if t.strip()}
-            missing = announced - set(trailers)
-            if missing:
-                raise S3Error("IncompleteBody", "The trailer(s) announced in x-amz-trailer "
-                              "are missing: %s" % ", ".join(sorted(missing)))
-            req.body, req.trailers = body, trailers
-            return
-        if len(payload) != 64 or payload.lower() != payload:
-            raise S3Error("InvalidArgument", "x-amz-content-sha256 must be "
-                          "UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], "
-                          "STREAMING-UNSIGNED-PAYLOAD-TRAILER or the hex SHA-256 of the "
-                          "body", ArgumentName="x-amz-content-sha256")
-        actual = hashlib.sha256(req.body).hexdigest()
-        if actual != payload:
-            raise S3Error("XAmzContentSHA256Mismatch", "The provided "
-                          "'x-amz-content-sha256' header does not match what was "
-                          "computed.", ClientComputedContentSHA256=payload,
-                          S3ComputedContentSHA256=actual)
+                answer = front.handle(req, deny=fault is not None and fault.kind == "deny")
+            except Exception as e:  # a bug here must not kill the connection silently
+                app.log("internal error: %r" % (e,))
+                answer = front.internal(req, e)
+        status, headers, out = answer
+        app.record(service, req, status, fault)
+        self._send(status, headers, out, head=req.method == "HEAD", truncate=truncate)
 
     # ---- admin ----------------------------------------------------------------
-    def _admin(self, raw_path):
+    def _admin(self, raw_path, raw_query):
         app = self.server.app
         try:
             body = self._read_body()
@@ -477,98 +307,226 @@ class Handler(BaseHTTPRequestHandler):
         if not loopback:
             return reply(403, {"error": "the admin endpoint only answers loopback "
                                         "clients"})
-        if raw_path == "/_smneo/health" and self.command in ("GET", "HEAD"):
-            return reply(200, {"status": "ok", "service": "smneo.local",
-                               "region": app.region, "account": app.account})
-        if raw_path == "/_smneo/faults":
-            if self.command == "GET":
-                return reply(200, {"faults": app.list_faults()})
-            if self.command == "DELETE":
-                app.clear_faults()
-                return reply(200, {"faults": []})
-            if self.command == "POST":
-                try:
-                    spec = json.loads(body.decode("utf-8") or "null")
-                    specs = spec if isinstance(spec, list) else [spec]
-                    for s in specs:
-                        app.add_fault(s)
-                except (ValueError, UnicodeDecodeError) as e:
-                    return reply(400, {"error": str(e)})
-                return reply(200, {"faults": app.list_faults()})
-        return reply(404, {"error": "unknown admin endpoint %s %s: use GET "
-                                    "/_smneo/health, GET|POST|DELETE /_smneo/faults"
-                                    % (self.command, raw_path)})
+        method = self.command
+        query = dict(sigv4.parse_query(raw_query))
+        try:
+            doc = json.loads(body.decode("utf-8") or "null") if method == "POST" else None
+        except (ValueError, UnicodeDecodeError) as e:
+            return reply(400, {"error": "the body is not JSON: %s" % e})
+        try:
+            if raw_path == "/_smneo/health" and method in ("GET", "HEAD"):
+                return reply(200, {"status": "ok", "service": "smneo.local",
+                                   "region": app.region, "account": app.account})
+            if raw_path == "/_smneo/faults":
+                if method == "GET":
+                    return reply(200, {"faults": app.list_faults()})
+                if method == "DELETE":
+                    app.clear_faults()
+                    return reply(200, {"faults": []})
+                if method == "POST":
+                    for spec in doc if isinstance(doc, list) else [doc]:
+                        app.add_fault(spec)
+                    return reply(200, {"faults": app.list_faults()})
+            if raw_path == "/_smneo/requests":
+                if method == "GET":
+                    since = int(query.get("since", "0") or 0)
+                    return reply(200, {"requests": app.requests(query.get("service"),
+                                                                since)})
+                if method == "DELETE":
+                    app.clear_requests()
+                    return reply(200, {"requests": []})
+            if raw_path == "/_smneo/identity":
+                if method == "GET":
+                    return reply(200, app.identity.snapshot())
+                if method == "POST":
+                    app.configure_identity(doc)
+                    return reply(200, app.identity.snapshot())
+            if raw_path == "/_smneo/identity/expire" and method == "POST":
+                n = app.expire_credentials((doc or {}).get("access_key_id"))
+                return reply(200, {"expired": n})
+            if raw_path == "/_smneo/settings":
+                if method == "POST":
+                    app.configure(**(doc or {}))
+                if method in ("GET", "POST"):
+                    return reply(200, app.settings())
+            if raw_path == "/_smneo/logs" and method == "POST":
+                d = doc or {}
+                app.put_log_events(d.get("group", LOG_GROUP), d["stream"],
+                                   [(e["timestamp"] / 1000.0, e["message"])
+                                    for e in d.get("events", [])],
+                                   region=d.get("region"), account=d.get("account"))
+                return reply(200, {})
+        except (ValueError, TypeError, KeyError) as e:
+            return reply(400, {"error": "%s: %s" % (type(e).__name__, e)})
+        return reply(404, {"error": "unknown admin endpoint %s %s: use GET /_smneo/health, "
+                                    "GET|POST|DELETE /_smneo/faults, GET|DELETE "
+                                    "/_smneo/requests, GET|POST /_smneo/identity, POST "
+                                    "/_smneo/identity/expire, GET|POST /_smneo/settings, "
+                                    "POST /_smneo/logs" % (method, raw_path)})
 
 
 class Server:
-    """A local SageMaker Neo + S3 endpoint.
+    """A local SageMaker Neo endpoint with S3, STS, the SSO portal, SSO-OIDC
+    and CloudWatch Logs on one port.
 
         with Server(port=0, job_duration=0.5) as s:
             boto3.client("sagemaker", endpoint_url=s.url, ...)
     """
 
     def __init__(self, host="127.0.0.1", port=0, data_dir=None, credentials=None,
-                 pipelines=None, job_duration=3.0, region="us-east-1",
-                 account="123456789012", faults=None, verbose=False, clock=None):
+                 pipelines=None, job_duration=3.0, region=None,
+                 account="123456789012", faults=None, verbose=False, clock=None,
+                 identity=None, max_concurrent_jobs=None, record_limit=RECORD_LIMIT):
         self.host = host
         self.port = port
-        self.region = region
+        self.region = region          # None: every region, each with its own jobs
         self.account = account
         self.verbose = verbose
-        self.credentials = parse_credentials(
+        self.clock = clock or time.time
+        creds = parse_credentials(
             credentials if credentials is not None else DEFAULT_CREDENTIALS)
-        if not self.credentials:
+        if not creds:
             raise ValueError("at least one KEYID:SECRET credential is needed")
+        self.identity = Identity(account, creds, self.clock)
+        if identity is not None:
+            self.identity.configure(load_settings(identity))
+        self.faults = Faults()
+        for f in faults or ():
+            self.faults.add(f)
+        self.recorder = Recorder(record_limit)
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="smneo-local-")
-        self.store = Store(self.data_dir, region)
-        self.s3 = S3(self.store, region)
-        self.sagemaker = SageMaker(self.store, region, account, job_duration,
-                                   pipelines, clock=clock or time.time)
-        self._faults = []
-        self._fault_lock = threading.Lock()
-        for f in faults or ():
-            self.add_fault(f)
+        self.store = Store(self.data_dir)
+        self.s3 = S3(self.store)
+        self.logs = Logs(self.clock)
+        self.sagemaker = SageMaker(self.store, self.logs, account, job_duration,
+                                   pipelines, clock=self.clock,
+                                   take_job_fault=self.faults.take_job)
+        self.sts = STS(self.identity)
+        self.sso = SSO(self.identity)
+        self.fronts = {
+            "sagemaker": JsonFront(self, "sagemaker", "SageMaker", self.sagemaker),
+            "logs": JsonFront(self, "logs", "Logs_20140328", self.logs),
+            "sts": STSFront(self),
+            "sso": SSOFront(self, "sso"),
+            "sso-oidc": SSOFront(self, "sso-oidc"),
+            "s3": S3Front(self),
+        }
+        self.configure(max_concurrent_jobs=max_concurrent_jobs)
         self._httpd = None
         self._thread = None
         self.url = None
 
     # ---- faults ---------------------------------------------------------------
     def add_fault(self, spec):
-        """Queue a fault: {"kind": throttle|500|503|close|slow|truncate,
-        "count": N | "rate": 0..1, "delay": s, "target": sagemaker|s3|any,
-        "operation": name}."""
-        f = Fault(spec)
-        with self._fault_lock:
-            self._faults.append(f)
+        """Queue a fault (docs/local-endpoint.md): {"kind": throttle|500|503|
+        close|slow|truncate|deny, "count": N | "rate": 0..1, "delay": s,
+        "target": sagemaker|s3|sts|sso|sso-oidc|logs|any, "operation": name},
+        or {"kind": "fail", "failure": NAME, "job": GLOB, "device": GLOB, ...}."""
+        self.faults.add(spec)
+
+    def fail_jobs(self, failure=None, job=None, device=None, count=None, rate=None,
+                  reason=None, log=None, params=None):
+        """Make the next matching compilation job(s) FAIL with a catalogue
+        failure (or a reason and log lines of your own)."""
+        spec = {"kind": "fail"}
+        for k, v in (("failure", failure), ("job", job), ("device", device),
+                     ("count", count), ("rate", rate), ("reason", reason), ("log", log),
+                     ("params", params)):
+            if v is not None:
+                spec[k] = v
+        self.faults.add(spec)
 
     def clear_faults(self):
-        with self._fault_lock:
-            self._faults = []
+        self.faults.clear()
 
     def list_faults(self):
-        with self._fault_lock:
-            return [f.to_json() for f in self._faults]
+        return self.faults.list()
 
-    def take_fault(self, service, operation):
-        with self._fault_lock:
-            for f in list(self._faults):
-                if f.target not in ("any", service):
-                    continue
-                if f.operation is not None and f.operation != operation:
-                    continue
-                if f.count is not None:
-                    f.count -= 1
-                    if f.count <= 0:
-                        self._faults.remove(f)
-                    return f
-                if random.random() < f.rate:
-                    return f
-        return None
+    # ---- requests received -----------------------------------------------------
+    def record(self, service, req, status, fault):
+        self.recorder.add({
+            "time": time.time(), "service": service,
+            "operation": req.operation, "method": req.method, "path": req.raw_path,
+            "region": req.region, "status": status, "error": req.error_code,
+            "fault": fault.kind if fault is not None else None,
+            "params": req.params,
+            "signer": req.principal.describe() if req.principal is not None else (
+                {"access_key_id": req.claimed_key, "verified": False}
+                if req.claimed_key else None),
+        })
+
+    def requests(self, service=None, since=0):
+        """The requests answered so far, oldest first: dicts with service,
+        operation, region, status, error, fault, params (STS, SSO and OIDC:
+        secrets fingerprinted) and signer (access key id, ARN, account,
+        source, session token fingerprint)."""
+        return self.recorder.list(service, since)
+
+    def clear_requests(self):
+        self.recorder.clear()
+
+    # ---- identity ----------------------------------------------------------------
+    def configure_identity(self, settings):
+        """Merge identity settings (a dict or a JSON file path): roles,
+        web_identity, sso_tokens, oidc_clients, refresh_tokens,
+        credential_duration.  See docs/local-endpoint.md."""
+        self.identity.configure(load_settings(settings))
+
+    def add_role(self, arn, **spec):
+        """Settings for one role: deny, external_id, mfa_serial, mfa_code,
+        max_session_duration."""
+        self.identity.configure({"roles": {arn: spec}})
+
+    def add_sso_token(self, access_token, **spec):
+        """Accept an SSO access token at the portal: expires_in (default
+        3600) or expires_at, user, roles [{"account_id", "role_name"}]."""
+        self.identity.configure({"sso_tokens": {access_token: spec}})
+
+    def add_refresh_token(self, refresh_token, **spec):
+        """Accept an SSO-OIDC refresh token: client_id, client_secret,
+        expires_in, access_token_ttl, user, roles, rotate."""
+        self.identity.configure({"refresh_tokens": {refresh_token: spec}})
+
+    def expire_credentials(self, access_key_id=None):
+        """Make one issued credential (or all of them) expire now."""
+        return self.identity.expire(access_key_id)
+
+    # ---- settings and logs ----------------------------------------------------------
+    def configure(self, **settings):
+        """max_concurrent_jobs (None: no limit), job_duration (seconds, for
+        jobs created from now on), logs_page_limit (cap events per Logs page)."""
+        unknown = set(settings) - set(SETTINGS)
+        if unknown:
+            raise ValueError("unknown setting(s) %s (known: %s)"
+                             % (", ".join(sorted(unknown)), ", ".join(SETTINGS)))
+        for name, value in settings.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or value < (0 if name == "job_duration" else 1)):
+                raise ValueError("%s must be a %s number or null"
+                                 % (name, "non-negative" if name == "job_duration"
+                                    else "positive"))
+        with self.sagemaker.lock:
+            if "max_concurrent_jobs" in settings:
+                self.sagemaker.max_concurrent_jobs = settings["max_concurrent_jobs"]
+            if settings.get("job_duration") is not None:
+                self.sagemaker.job_duration = float(settings["job_duration"])
+        if "logs_page_limit" in settings:
+            self.logs.page_limit = settings["logs_page_limit"]
+
+    def settings(self):
+        return {"max_concurrent_jobs": self.sagemaker.max_concurrent_jobs,
+                "job_duration": self.sagemaker.job_duration,
+                "logs_page_limit": self.logs.page_limit}
+
+    def put_log_events(self, group, stream, events, region=None, account=None):
+        """Append [(epoch seconds, message)] to a log stream, e.g. to test
+        paging over more events than a job writes."""
+        self.logs.put_events(account or self.account, region or self.region or
+                             "us-east-1", group, stream, events)
 
     def log(self, message):
         if self.verbose:
-            import sys
             print("smneo.local: %s" % message, file=sys.stderr, flush=True)
 
     # ---- lifecycle ------------------------------------------------------------

@@ -17,8 +17,9 @@ MAX_SKEW = datetime.timedelta(minutes=15)
 
 class AuthError(Exception):
     """A refused request. kind is one of: missing, incomplete, malformed,
-    unknown_key, mismatch, skew, expired, region.  Each protocol maps the
-    kind to the error its service sends."""
+    unknown_key, mismatch, skew, expired, region, service, and for
+    temporary credentials token_missing, token_invalid, token_expired.
+    Each protocol maps the kind to the error its service sends."""
 
     def __init__(self, kind, message, **extra):
         super().__init__(message)
@@ -207,8 +208,9 @@ def verify(method, raw_path, raw_query, headers, payload_hash, credentials,
 
     headers: list of (name, value); payload_hash: the hex or literal string
     the client signed (for S3, the x-amz-content-sha256 header value; for
-    other services, the hex SHA-256 of the body); credentials: dict key id
-    -> secret.  Returns Verified or raises AuthError."""
+    other services, the hex SHA-256 of the body); credentials: anything
+    with .get(key_id) -> secret or None (a dict, or the server's Identity);
+    region None accepts every region.  Returns Verified or raises AuthError."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     hmap = {}
     for name, value in headers:
@@ -271,17 +273,16 @@ def verify(method, raw_path, raw_query, headers, payload_hash, credentials,
         raise AuthError("unknown_key", "The security token included in the request is "
                         "invalid.", key_id=cred.key_id)
     if region is not None and cred.region != region:
+        # The services' own words (S3 words it differently: see server.py).
         raise AuthError(
             "region",
-            "Credential should be scoped to a valid region: the region '%s' is "
-            "wrong; expecting '%s'" % (cred.region, region),
-            region=cred.region,
+            "Credential should be scoped to a valid region, not '%s'. " % cred.region,
+            region=cred.region, expected=region,
         )
     if service is not None and cred.service != service:
         raise AuthError(
-            "region",
-            "Credential should be scoped to correct service: '%s' (the request is "
-            "signed for '%s')" % (service, cred.service),
+            "service",
+            "Credential should be scoped to correct service: '%s'. " % service,
         )
     if presigned:
         try:
