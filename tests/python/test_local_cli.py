@@ -35,12 +35,27 @@ def test_cli_prints_url_and_serves(tmp_path):
     pipes = tmp_path / "p.json"
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
     pipes.write_text(json.dumps({arn: [{"StepName": "Compile", "StepStatus": "Executing"}]}))
+    ident = tmp_path / "identity.json"
+    ident.write_text(json.dumps({"roles": {"arn:aws:iam::1:role/x": {"deny": True}}}))
     p, url = _start("--credentials", "cli:secret", "--pipelines", str(pipes),
-                    "--job-duration", "0.2", "--data-dir", str(tmp_path))
+                    "--job-duration", "0.2", "--data-dir", str(tmp_path),
+                    "--max-concurrent-jobs", "3", "--region", "us-east-1",
+                    "--identity", str(ident), "--credential-duration", "120",
+                    "--fault", '{"kind": "fail", "failure": "internal-error"}')
     try:
         assert url.startswith("http://127.0.0.1:"), p.stderr.read()
-        with urllib.request.urlopen(url + "/_smneo/health", timeout=5) as r:
-            assert json.loads(r.read())["status"] == "ok"
+
+        def get(path):
+            with urllib.request.urlopen(url + path, timeout=5) as r:
+                return json.loads(r.read())
+        assert get("/_smneo/health")["status"] == "ok"
+        assert get("/_smneo/health")["region"] == "us-east-1"
+        assert get("/_smneo/settings")["max_concurrent_jobs"] == 3
+        assert get("/_smneo/identity")["credential_duration"] == 120
+        assert get("/_smneo/identity")["roles"] == {"arn:aws:iam::1:role/x": {"deny": True}}
+        assert get("/_smneo/faults")["faults"] == [{"kind": "fail",
+                                                    "failure": "internal-error",
+                                                    "count": 1}]
         sm = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
                           aws_access_key_id="cli", aws_secret_access_key="secret")
         steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)
@@ -55,14 +70,18 @@ def test_cli_prints_url_and_serves(tmp_path):
     assert code == 0
 
 
-def test_cli_reports_bad_arguments(tmp_path):
+@pytest.mark.parametrize("args,words", [
+    (["--pipelines", "BAD"], "not valid JSON"),
+    (["--fault", '{"kind": "fail", "failure": "nope"}'], "unsupported-operator"),
+])
+def test_cli_reports_bad_arguments(tmp_path, args, words):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    p, url = _start("--pipelines", str(bad))
+    p, url = _start(*[str(bad) if a == "BAD" else a for a in args])
     try:
         assert url == ""
         assert p.wait(timeout=10) == 2
-        assert "not valid JSON" in p.stderr.read()
+        assert words in p.stderr.read()
     finally:
         p.stdout.close()
         p.stderr.close()
