@@ -1,5 +1,7 @@
 """smneo.local's CloudWatch Logs through boto3's logs client: the compile log
 each job writes as it runs, the three operations' paging rules, errors."""
+import re
+
 import pytest
 
 from local_fixtures import FakeClock, Server, client, error_of, job_request, tgz
@@ -184,3 +186,25 @@ def test_filter_and_describe_paging(server):
         "to 50")
     assert refused(logs.describe_log_streams, logGroupName="nope")[0] == \
         "ResourceNotFoundException"
+
+
+def test_every_catalogue_entry_fails_a_job_with_its_reason_and_log(clocked):
+    catalogue = __import__("smneo.local.compilelog", fromlist=["CATALOGUE"]).CATALOGUE
+    sm, logs = client(clocked, "sagemaker"), client(clocked, "logs")
+    for name in catalogue:
+        clocked.fail_jobs(name, job=name)
+        sm.create_compilation_job(**job_request(name))
+    clocked.clock_.now = T0 + 8
+    for name, entry in catalogue.items():
+        reason = sm.describe_compilation_job(CompilationJobName=name)["FailureReason"]
+        assert not re.search(r"\{[a-z_]+\}", reason), (name, reason)
+        assert reason.startswith(entry["reason"].split("{")[0]), name
+        stream = name + ("" if entry["stage"] in ("download", "upload")
+                         else "/" + entry["stage"])
+        got = messages(logs.get_log_events(logGroupName=GROUP,
+                                           logStreamName=stream)["events"])
+        tail = got[-len(entry["log"]) - 1:-1] if stream == name else got[-len(entry["log"]):]
+        assert len(tail) == len(entry["log"]) and not any(
+            re.search(r"\{[a-z_]+\}", m) for m in tail), (name, got)
+        assert logs.get_log_events(logGroupName=GROUP, logStreamName=name)["events"][-1][
+            "message"] == "Compilation job %s failed: %s" % (name, reason)

@@ -203,8 +203,13 @@ class SageMaker:
                 job.outcome = self._finish(job)
         return job.state(now)
 
-    def _fail(self, job, name, extra=None):
+    def _fields(self, job):
         fields = job.fields()
+        fields["bucket_region"] = self.s3.bucket_region(fields["bucket"]) or "us-east-1"
+        return fields
+
+    def _fail(self, job, name, extra=None):
+        fields = self._fields(job)
         fields.update(extra or {})
         return {"failure": compilelog.failure(name, fields)}
 
@@ -213,9 +218,8 @@ class SageMaker:
         decide whether (and how) the job fails."""
         fault = job.fault
         if fault is not None:
-            fields = job.fields()
-            return {"failure": compilelog.failure(fault.failure, fields, fault.params,
-                                                  fault.reason, fault.log)}
+            return {"failure": compilelog.failure(fault.failure, self._fields(job),
+                                                  fault.params, fault.reason, fault.log)}
         req = job.request
         if req.get("ModelPackageVersionArn"):
             return self._fail(job, "model-package-not-served")
