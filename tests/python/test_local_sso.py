@@ -13,7 +13,7 @@ from local_fixtures import server  # noqa: F401  (fixture)
 
 from botocore.exceptions import ClientError  # noqa: E402
 
-fingerprint = __import__("smneo.local.identity", fromlist=["fingerprint"]).fingerprint
+fingerprint = __import__("smneo.local", fromlist=["fingerprint"]).fingerprint
 ACCOUNT = "111122223333"
 
 

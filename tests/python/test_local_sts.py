@@ -16,7 +16,7 @@ from local_fixtures import server  # noqa: F401  (fixture)
 from botocore import UNSIGNED  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-fingerprint = __import__("smneo.local.identity", fromlist=["fingerprint"]).fingerprint
+fingerprint = __import__("smneo.local", fromlist=["fingerprint"]).fingerprint
 ROLE = "arn:aws:iam::111122223333:role/team/Neo"
 
 

@@ -1,11 +1,13 @@
-"""smneo.local: a local SageMaker Neo + S3 endpoint for tests and demos.
+"""smneo.local: a local SageMaker Neo endpoint, with S3, STS, the SSO
+portal, SSO-OIDC and CloudWatch Logs on the same port, for tests and demos.
 
 Pure standard library; see docs/local-endpoint.md.
 
     from smneo.local import Server
     with Server(job_duration=0.5) as s:
-        print(s.url)   # endpoint_url for SageMaker and S3 clients
+        print(s.url)   # endpoint_url for every service (or AWS_ENDPOINT_URL)
 """
+from .identity import fingerprint
 from .server import Server
 
-__all__ = ["Server"]
+__all__ = ["Server", "fingerprint"]
