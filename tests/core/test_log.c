@@ -229,11 +229,219 @@ static void test_redacted_text(void)
     CHECK_INT(smneo_request_redacted(NULL, NULL), SMNEO_EINVAL);
 }
 
+/* The text a response is logged as (through the callback sink). */
+static char *logged_response(int status, const char *content_type, const char *body)
+{
+    sink k = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+    smneo_log_set_callback(collect, &k);
+    smneo_response *resp = NULL;
+    smneo_response_new(&resp, status);
+    if (content_type)
+        smneo_response_add_header(resp, "Content-Type", 12, content_type, strlen(content_type));
+    smneo_response_append_body(resp, body, strlen(body));
+    smneo_log_response(resp);
+    smneo_response_free(resp);
+    smneo_log_set_callback(NULL, NULL);
+    return k.all;
+}
+
+/* The text a request is logged as; headers are name, value pairs ending in NULL. */
+static char *logged_request(const char *url, const char *body, const char *const *headers)
+{
+    smneo_request *r = NULL;
+    CHECK_INT(smneo_request_new(&r, "POST", url), 0);
+    if (!r)
+        return NULL;
+    for (const char *const *h = headers; h && h[0]; h += 2)
+        smneo_request_add_header(r, h[0], h[1]);
+    if (body)
+        smneo_request_set_body(r, body, strlen(body));
+    char *text = NULL;
+    CHECK_INT(smneo_request_redacted(&text, r), 0);
+    smneo_request_free(r);
+    return text;
+}
+
+#define CHECK_GONE(text, secret) \
+    CHECK_MSG((text) && !strstr((text), (secret)), "%s leaked:\n%s", secret, (text) ? (text) : "(null)")
+#define CHECK_HAS(text, part) \
+    CHECK_MSG((text) && strstr((text), (part)), "missing %s in:\n%s", part, (text) ? (text) : "(null)")
+
+/* Issue 18: a bare container token, headers of any service, query parameters. */
+static void test_redacted_headers(void)
+{
+    const char *h[] = {"Authorization", "eyJhbGciOiJFUzM4NCJ9.BAREPODTOKEN.sig",
+                       "x-amz-sso_bearer_token", "SSOBEARERTOKEN",
+                       "X-AMZ-SSO-BEARER-TOKEN", "SSOBEARER2",
+                       "X-aws-ec2-metadata-token-ttl-seconds", "21600",
+                       "x-amz-mfa", "arn:aws:iam::123456789012:mfa/u 123456",
+                       "Cookie", "session=COOKIEVALUE",
+                       "X-Api-Key", "APIKEYVALUE",
+                       "Accept", "application/json",
+                       NULL};
+    char *text = logged_request("https://portal.sso.us-east-1.amazonaws.com/federation/credentials?account_id=1"
+                                "&role_name=r&access_token=QUERYTOKEN&X-Amz-Signature=QUERYSIG#frag",
+                                NULL, h);
+    CHECK_HAS(text, "Authorization: <redacted>\n");
+    CHECK_GONE(text, "BAREPODTOKEN");
+    CHECK_GONE(text, "eyJhbGci");
+    CHECK_HAS(text, "x-amz-sso_bearer_token: <redacted>\n");
+    CHECK_HAS(text, "X-AMZ-SSO-BEARER-TOKEN: <redacted>\n");
+    CHECK_HAS(text, "X-aws-ec2-metadata-token-ttl-seconds: 21600\n");
+    CHECK_HAS(text, "x-amz-mfa: <redacted>\n");
+    CHECK_HAS(text, "Cookie: <redacted>\n");
+    CHECK_HAS(text, "X-Api-Key: <redacted>\n");
+    CHECK_HAS(text, "Accept: application/json\n");
+    CHECK_HAS(text, "?account_id=1&role_name=r&access_token=<redacted>&X-Amz-Signature=<redacted>#frag\n");
+    free(text);
+
+    /* A known scheme keeps its name; an unknown first word is not trusted. */
+    const char *schemes[][2] = {{"Bearer abc.def", "Authorization: Bearer <redacted>\n"},
+                                {"basic dXNlcjpwdw==", "Authorization: basic <redacted>\n"},
+                                {"tok en-with-space", "Authorization: <redacted>\n"},
+                                {"AWS4-HMAC-SHA256 Credential=AKID/x, Signature",
+                                 "Authorization: AWS4-HMAC-SHA256 <redacted>\n"}};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        const char *hh[] = {"Authorization", schemes[i][0], NULL};
+        text = logged_request("http://127.0.0.1/", NULL, hh);
+        CHECK_MSG(text && strstr(text, schemes[i][1]), "%s -> %s", schemes[i][0], text ? text : "(null)");
+        free(text);
+    }
+}
+
+/* Form-encoded bodies (the STS Query protocol): AssumeRoleWithWebIdentity's
+ * WebIdentityToken, AssumeRole's MFA TokenCode, also without a content type
+ * and with a percent-encoded name. */
+static void test_redacted_form(void)
+{
+    const char *form[] = {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8", NULL};
+    char *text = logged_request("https://sts.amazonaws.com/",
+                                "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3A"
+                                "role%2Fr&RoleSessionName=s1&WebIdentityToken=eyJWEBIDENTITY.TOKEN&DurationSeconds=900",
+                                form);
+    CHECK_GONE(text, "eyJWEBIDENTITY");
+    CHECK_HAS(text, "\nAction=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3A"
+                    "role%2Fr&RoleSessionName=s1&WebIdentityToken=<redacted>&DurationSeconds=900\n");
+    free(text);
+    text = logged_request("https://sts.amazonaws.com/",
+                          "Action=AssumeRole&RoleArn=a&RoleSessionName=s&SerialNumber=arn%3Amfa&TokenCode=246810"
+                          "&Token%43ode=135791&SAMLAssertion=PHNhbWw%2B",
+                          NULL);
+    CHECK_GONE(text, "246810");
+    CHECK_GONE(text, "135791");
+    CHECK_GONE(text, "PHNhbWw");
+    CHECK_HAS(text, "SerialNumber=arn%3Amfa&TokenCode=<redacted>&Token%43ode=<redacted>&SAMLAssertion=<redacted>\n");
+    free(text);
+}
+
+/* JSON bodies of SSO and SSO-OIDC, names in any case and containers under
+ * a secret name. */
+static void test_redacted_json_services(void)
+{
+    char *text = logged_response(200, "application/json",
+                                 "{\"roleCredentials\":{\"accessKeyId\":\"ASIASSO\",\"secretAccessKey\":\"SSOSECRET\","
+                                 "\"sessionToken\":\"SSOSESSION\",\"expiration\":1767225600000}}");
+    CHECK_GONE(text, "SSOSECRET");
+    CHECK_GONE(text, "SSOSESSION");
+    CHECK_HAS(text, "\"accessKeyId\":\"ASIASSO\"");
+    CHECK_HAS(text, "\"expiration\":1767225600000");
+    free(text);
+    text = logged_response(200, "application/json",
+                           "{\"accessToken\":\"OIDCACCESS\",\"tokenType\":\"Bearer\",\"expiresIn\":28800,"
+                           "\"refreshToken\":\"OIDCREFRESH\",\"idToken\":\"OIDCID\",\"clientSecret\":\"OIDCCLIENT\","
+                           "\"clientSecretExpiresAt\":1767225600,\"CLIENT_SECRET\":\"UPPER\","
+                           "\"deviceCode\":\"DEVCODE\","
+                           "\"codeVerifier\":\"VERIFIER\",\"clientSecrets\":[\"ARR1\",{\"x\":\"ARR2\"}],"
+                           "\"nextToken\":\"page-3\",\"clientToken\":\"idem-1\"}");
+    const char *gone[] = {"OIDCACCESS", "OIDCREFRESH", "OIDCID", "OIDCCLIENT", "UPPER", "DEVCODE", "VERIFIER",
+                          "ARR1", "ARR2"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        CHECK_GONE(text, gone[i]);
+    CHECK_HAS(text, "\"expiresIn\":28800");
+    CHECK_HAS(text, "\"clientSecrets\":\"<redacted>\",\"nextToken\":\"page-3\",\"clientToken\":\"idem-1\"}");
+    free(text);
+}
+
+/* XML bodies: STS <Credentials>, S3's SignatureDoesNotMatch with the
+ * canonical request (which holds the session token), namespaces, CDATA,
+ * a secret past the cut and an element never closed. */
+static void test_redacted_xml(void)
+{
+    char *text = logged_response(
+        200, "text/xml",
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+        "  <AssumeRoleWithWebIdentityResult>\n    <Credentials>\n      <AccessKeyId>ASIASTS</AccessKeyId>\n"
+        "      <SecretAccessKey>STSSECRET</SecretAccessKey>\n"
+        "      <sts:SessionToken a=\"1\">STSTOKEN</sts:SessionToken>\n"
+        "      <Expiration>2026-01-01T00:00:00Z</Expiration>\n    </Credentials>\n"
+        "    <SubjectFromWebIdentityToken>system:serviceaccount:ns:sa</SubjectFromWebIdentityToken>\n"
+        "  </AssumeRoleWithWebIdentityResult>\n</AssumeRoleWithWebIdentityResponse>");
+    CHECK_GONE(text, "STSSECRET");
+    CHECK_GONE(text, "STSTOKEN");
+    CHECK_HAS(text, "<AccessKeyId>ASIASTS</AccessKeyId>\n      <SecretAccessKey><redacted></SecretAccessKey>\n"
+                    "      <sts:SessionToken a=\"1\"><redacted></sts:SessionToken>\n"
+                    "      <Expiration>2026-01-01T00:00:00Z</Expiration>");
+    free(text);
+
+    text = logged_response(
+        403, "application/xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+        "signature we calculated does not match</Message><AWSAccessKeyId>ASIAS3</AWSAccessKeyId><StringToSign>"
+        "AWS4-HMAC-SHA256\n20260101T000000Z\n20260101/us-east-1/s3/aws4_request\nSTSHASH</StringToSign>"
+        "<SignatureProvided>S3SIGNATURE</SignatureProvided><StringToSignBytes>41 57 53</StringToSignBytes>"
+        "<CanonicalRequest>GET\n/key\n\nhost:b.s3.amazonaws.com\nx-amz-security-token:S3SESSIONTOKEN\n\nhost;"
+        "x-amz-security-token\nUNSIGNED-PAYLOAD</CanonicalRequest><CanonicalRequestBytes>47 45 54 0a 53 33"
+        "</CanonicalRequestBytes><RequestId>RID1</RequestId><Empty/><!-- <SessionToken> --></Error>");
+    const char *gone[] = {"S3SESSIONTOKEN", "S3SIGNATURE", "STSHASH", "41 57 53", "47 45 54"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        CHECK_GONE(text, gone[i]);
+    CHECK_HAS(text, "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does "
+                    "not match</Message><AWSAccessKeyId>ASIAS3</AWSAccessKeyId><StringToSign><redacted>"
+                    "</StringToSign><SignatureProvided><redacted></SignatureProvided>");
+    CHECK_HAS(text, "<CanonicalRequest><redacted></CanonicalRequest><CanonicalRequestBytes><redacted>"
+                    "</CanonicalRequestBytes><RequestId>RID1</RequestId><Empty/><!-- <SessionToken> --></Error>");
+    free(text);
+
+    /* A CDATA section holding a fake end tag, nested same-name elements. */
+    text = logged_response(200, NULL,
+                           "<r><SessionToken><![CDATA[CD1</SessionToken>CD2]]>CD3</SessionToken>"
+                           "<Token><Token>IN1</Token>IN2</Token><ok>yes</ok></r>");
+    CHECK_GONE(text, "CD1");
+    CHECK_GONE(text, "CD2");
+    CHECK_GONE(text, "CD3");
+    CHECK_GONE(text, "IN1");
+    CHECK_GONE(text, "IN2");
+    CHECK_HAS(text, "<r><SessionToken><redacted></SessionToken><Token><redacted></Token><ok>yes</ok></r>");
+    free(text);
+
+    /* Never closed (cut short): redacted to the end. */
+    text = logged_response(200, NULL, "<r><SessionToken>CUTTOKEN<more>x</more>");
+    CHECK_GONE(text, "CUTTOKEN");
+    CHECK_HAS(text, "<r><SessionToken><redacted>\n");
+    free(text);
+
+    /* A secret past the 8 KiB cut is redacted before the cut is made. */
+    size_t pad = 9000;
+    char *big = malloc(pad + 128);
+    memcpy(big, "<r><Pad>", 8);
+    memset(big + 8, 'p', pad);
+    strcpy(big + 8 + pad, "</Pad><SessionToken>LATETOKEN</SessionToken></r>");
+    text = logged_response(200, NULL, big);
+    CHECK_GONE(text, "LATETOKEN");
+    CHECK_HAS(text, "bytes in all)");
+    free(text);
+    free(big);
+}
+
 int main(void)
 {
     RUN(test_off_by_default);
     RUN(test_callback_through_transport);
     RUN(test_env_to_stderr);
     RUN(test_redacted_text);
+    RUN(test_redacted_headers);
+    RUN(test_redacted_form);
+    RUN(test_redacted_json_services);
+    RUN(test_redacted_xml);
     return smneo_test_summary("test_log");
 }

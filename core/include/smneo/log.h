@@ -24,8 +24,9 @@ SMNEO_EXTERN(void) smneo_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* Logs a request/response with Authorization signature, X-Amz-Security-Token
- * and secret-looking body members redacted. */
+/* Logs a request/response with secrets redacted: the Authorization
+ * signature or token, and headers, query parameters, form fields, JSON
+ * members and XML elements whose names carry a secret (docs/transport.md). */
 SMNEO_EXTERN(void) smneo_log_request(const smneo_request *req);
 SMNEO_EXTERN(void) smneo_log_response(const smneo_response *resp);
 /* Writes a redacted copy of a request as text (caller-owned, free()). */
