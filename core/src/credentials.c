@@ -884,6 +884,8 @@ static int container_request(smneo_chain_resolution *r, smneo_request **req_out,
     if (rel) {
         r->url = smneo__aprintf("%s%s%s", CONTAINER_HOST_URL, rel[0] == '/' ? "" : "/", rel);
     } else {
+        if (smneo__url_has_userinfo(full))
+            return smneo__userinfo_error(err, SMNEO_ECREDENTIALS, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
         char host[256];
         url_host(full, host, sizeof host);
         int https = !strncasecmp(full, "https://", 8);
@@ -937,6 +939,12 @@ static int container_request(smneo_chain_resolution *r, smneo_request **req_out,
     }
     smneo_request *req = NULL;
     int rc = smneo_request_new(&req, "GET", r->url);
+    if (rc == SMNEO_EINVAL) {
+        smneo__free_secret(token);
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "the container credentials URL (%s) contains a control character: fix the variable",
+                            rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    }
     if (rc == 0)
         rc = smneo_request_add_header(req, "Accept", "application/json");
     if (rc == 0 && token)
@@ -1012,6 +1020,9 @@ static int imds_setup(smneo_chain_resolution *r, smneo_error *err)
     int rc = 0;
     if (!r->imds_base)
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    else if (smneo__url_has_userinfo(r->imds_base))
+        rc = smneo__userinfo_error(err, SMNEO_ECREDENTIALS,
+                                   "AWS_EC2_METADATA_SERVICE_ENDPOINT or ec2_metadata_service_endpoint");
     else if (!ok)
         rc = smneo__error(err, SMNEO_ECREDENTIALS,
                           "the EC2 metadata endpoint '%s' (AWS_EC2_METADATA_SERVICE_ENDPOINT or "

@@ -80,6 +80,8 @@ static int valid_host_label(const char *s)
 /* Copies a configured URL, checking its scheme and dropping trailing '/'. */
 static int take_url(char **out, const char *url, const char *source, smneo_error *err)
 {
+    if (smneo__url_has_userinfo(url))
+        return smneo__userinfo_error(err, SMNEO_EINVAL, source);
     const char *host = NULL;
     if (!strncasecmp(url, "https://", 8))
         host = url + 8;
@@ -195,7 +197,8 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
                                 opts->service);
     }
     if (opts->endpoint_url && *opts->endpoint_url)
-        return take_url(out, opts->endpoint_url, "the endpoint_url option", err);
+        return take_url(out, opts->endpoint_url, s3 ? "the endpoint_url option for S3" : "the endpoint_url option",
+                        err);
 
     smneo__awsconfig *c = NULL;
     int rc = smneo__awsconfig_load(&c, err);

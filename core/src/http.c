@@ -16,12 +16,30 @@ static int has_control(const char *s)
     return 0;
 }
 
+int smneo__url_has_userinfo(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    return memchr(p, '@', n) != NULL;
+}
+
+int smneo__userinfo_error(smneo_error *err, int code, const char *source)
+{
+    return smneo__error(err, code,
+                        "the endpoint URL from %s contains user information (user:password@ before the host): "
+                        "smneo never sends credentials in a URL; remove the part up to '@'",
+                        source);
+}
+
 int smneo_request_new(smneo_request **out, const char *method, const char *url)
 {
     if (!out || !method || !url)
         return SMNEO_EINVAL;
     *out = NULL;
-    if (!*method || has_control(method) || strchr(method, ' ') || has_control(url))
+    /* User information would go out in the Host header (and be signed). */
+    if (!*method || has_control(method) || strchr(method, ' ') || has_control(url) ||
+        smneo__url_has_userinfo(url))
         return SMNEO_EINVAL;
     smneo_request *r = calloc(1, sizeof *r);
     if (!r)

@@ -42,6 +42,14 @@ int smneo__strcaseeq(const char *a, const char *b);
 /* Overwrites then frees a secret string. */
 void smneo__free_secret(char *s);
 
+/* 1 when url's authority (after "scheme://", up to the first '/', '?' or
+ * '#') holds user information ("user:password@host"). */
+int smneo__url_has_userinfo(const char *url);
+/* Sets err for an endpoint URL with user information, naming where the URL
+ * came from (source) and never quoting it: the password would be in the
+ * message. Returns code. */
+int smneo__userinfo_error(smneo_error *err, int code, const char *source);
+
 /* Sets err (if non-NULL): clears it first, sets code and a formatted message.
  * Returns code, so `return smneo__error(err, SMNEO_EINVAL, "...")` works. */
 int smneo__error(smneo_error *err, int code, const char *fmt, ...)

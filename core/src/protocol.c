@@ -283,6 +283,8 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
 {
     char *url = NULL;
     smneo_request *req = NULL;
+    if (smneo__url_has_userinfo(o->endpoint_url))
+        return smneo__userinfo_error(err, SMNEO_EINVAL, "smneo_build_options.endpoint_url");
     int rc = smneo__build_url(&url, o->endpoint_url);
     if (rc)
         return smneo__error(err, rc, "out of memory");

@@ -436,14 +436,31 @@ static void test_container_steps(void)
     /* Plain http to a non-loopback host is refused; https is fine. */
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    const char *bad[] = {"http://example.com/creds", "http://10.0.0.1/x", "http://user@evil.com:80/",
-                         "http://0127.0.0.1/x", "http://127.0.0.1.evil.com/x", "http://127.0.0.256/x"};
-    for (int i = 0; i < 6; i++) {
+    const char *bad[] = {"http://example.com/creds", "http://10.0.0.1/x", "http://0127.0.0.1/x",
+                         "http://127.0.0.1.evil.com/x", "http://127.0.0.256/x"};
+    for (int i = 0; i < 5; i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
         smneo_credential_chain_new(&chain, NULL, NULL);
         smneo_chain_resolution_new(&r, chain, now);
         CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
         CHECK(err.message && strstr(err.message, "not allowed"));
+        smneo_error_clear(&err);
+        smneo_chain_resolution_free(r);
+        smneo_credential_chain_free(chain);
+    }
+    /* User information is refused (it would go out in the Host header),
+     * loopback or not, and the message never quotes it. */
+    const char *userinfo[] = {"http://user@evil.com:80/", "http://alice:Pw0rdX@127.0.0.1:9/creds",
+                              "https://alice:Pw0rdX@example.com/creds", "ftp://alice:Pw0rdX@127.0.0.1/"};
+    for (int i = 0; i < 4; i++) {
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", userinfo[i], 1);
+        smneo_credential_chain_new(&chain, NULL, NULL);
+        smneo_chain_resolution_new(&r, chain, now);
+        CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+        CHECK_MSG(err.message && strstr(err.message, "user information") &&
+                      strstr(err.message, "AWS_CONTAINER_CREDENTIALS_FULL_URI") && !strstr(err.message, "Pw0rdX") &&
+                      !strstr(err.message, "alice") && !strstr(err.message, "user@"),
+                  "%s: %s", userinfo[i], err.message ? err.message : "(null)");
         smneo_error_clear(&err);
         smneo_chain_resolution_free(r);
         smneo_credential_chain_free(chain);
@@ -596,6 +613,20 @@ static void test_imds_steps(void)
     smneo_chain_resolution_free(r);
     smneo_credential_chain_free(chain);
     unsetenv("AWS_EC2_METADATA_V1_DISABLED");
+
+    /* An IMDS endpoint with user information is refused without quoting it. */
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://alice:Pw0rdX@127.0.0.1:1234/", 1);
+    smneo_credential_chain_new(&chain, NULL, NULL);
+    smneo_chain_resolution_new(&r, chain, now);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(req == NULL);
+    CHECK_MSG(err.message && strstr(err.message, "user information") && !strstr(err.message, "Pw0rdX") &&
+                  !strstr(err.message, "alice"),
+              "%s", err.message ? err.message : "(null)");
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+    unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 
     /* AWS_EC2_METADATA_DISABLED=true: no request at all. */
     setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);

@@ -6,6 +6,7 @@
 
 #include "aws_env.h"
 #include "harness.h"
+#include "smneo/client.h"
 #include "smneo/protocol.h"
 
 static char *tmp;
@@ -282,6 +283,83 @@ static void test_bad_regions(void)
     smneo_error_clear(&err);
 }
 
+#define PW "Sup3rPW"
+
+/* The refusal of a URL with user information: names the source, never
+ * quotes the URL (the password would be in the message). */
+static void check_userinfo_error(int rc, int want, smneo_error *err, const char *source)
+{
+    CHECK_INT(rc, want);
+    CHECK_MSG(err->message && strstr(err->message, "user information") && strstr(err->message, source),
+              "message: %s", err->message ? err->message : "(null)");
+    CHECK_MSG(err->message && !strstr(err->message, PW) && !strstr(err->message, "alice"), "echoed: %s",
+              err->message ? err->message : "(null)");
+    smneo_error_clear(err);
+}
+
+/* Issue 18: userinfo in an endpoint URL went out in the Host header (and was
+ * signed); every source of an endpoint URL refuses it. */
+static void test_userinfo_refused(void)
+{
+    aws_env_reset(tmp);
+    smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
+    o.region = "us-west-2";
+    smneo_error err = SMNEO_ERROR_INIT;
+    char *u = NULL;
+    o.endpoint_url = "http://alice:" PW "@127.0.0.1:8080";
+    check_userinfo_error(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL, &err, "the endpoint_url option");
+    o.endpoint_url = "https://" PW "@example.com/path";
+    check_userinfo_error(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL, &err, "the endpoint_url option");
+    o.endpoint_url = NULL;
+    o.service = "s3";
+    setenv("AWS_ENDPOINT_URL_S3", "http://alice:" PW "@127.0.0.1:9000/", 1);
+    check_userinfo_error(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL, &err, "AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    o.service = NULL;
+    aws_write(tmp, ".aws/config", "[default]\nendpoint_url = http://alice:" PW "@profile:1\n");
+    check_userinfo_error(smneo_endpoint_resolve(&u, &o, &err), SMNEO_EINVAL, &err, "endpoint_url of profile");
+    aws_remove(tmp, ".aws/config");
+    CHECK(u == NULL);
+
+    /* '@' after the host (in the path or query) is not user information. */
+    o.endpoint_url = "http://127.0.0.1:8080/a@b?c=d@e";
+    CHECK_INT(smneo_endpoint_resolve(&u, &o, &err), 0);
+    CHECK_STR(u, "http://127.0.0.1:8080/a@b?c=d@e");
+    free(u);
+
+    /* A client refuses it for SageMaker and for S3. */
+    smneo_client *c = NULL;
+    smneo_client_options co = SMNEO_CLIENT_OPTIONS_INIT;
+    co.region = "us-west-2";
+    co.no_transport = 1;
+    co.access_key_id = "AKID";
+    co.secret_access_key = "SECRET";
+    co.endpoint_url = "http://alice:" PW "@127.0.0.1:8080";
+    check_userinfo_error(smneo_client_new(&c, &co, &err), SMNEO_EINVAL, &err, "endpoint_url");
+    co.endpoint_url = "http://127.0.0.1:8080";
+    co.s3_endpoint_url = "http://alice:" PW "@127.0.0.1:9000";
+    check_userinfo_error(smneo_client_new(&c, &co, &err), SMNEO_EINVAL, &err, "the endpoint_url option for S3");
+    CHECK(c == NULL);
+
+    /* Building by hand from an endpoint the resolver never saw. */
+    smneo_credentials creds = {0};
+    creds.access_key_id = "AKID";
+    creds.secret_access_key = "SECRET";
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-west-2";
+    bo.endpoint_url = "http://alice:" PW "@127.0.0.1:8080";
+    smneo_request *req = NULL;
+    check_userinfo_error(smneo_protocol_build(&req, "ListCompilationJobs", "{}", 2, &creds, &bo, &err),
+                         SMNEO_EINVAL, &err, "smneo_build_options.endpoint_url");
+    CHECK(req == NULL);
+    /* And the request constructor itself (transports, STS, anything else). */
+    CHECK_INT(smneo_request_new(&req, "GET", "http://alice:" PW "@127.0.0.1/"), SMNEO_EINVAL);
+    CHECK_INT(smneo_request_new(&req, "GET", "alice@127.0.0.1/"), SMNEO_EINVAL);
+    CHECK_INT(smneo_request_new(&req, "GET", "http://127.0.0.1/a@b"), 0);
+    CHECK_STR(req ? req->host : NULL, "127.0.0.1");
+    smneo_request_free(req);
+}
+
 int main(void)
 {
     tmp = smneo_test_tmpdir();
@@ -292,6 +370,7 @@ int main(void)
     RUN(test_flags_from_env_and_profile);
     RUN(test_configured_endpoints);
     RUN(test_bad_regions);
+    RUN(test_userinfo_refused);
     smneo_test_rmtree(tmp);
     free(tmp);
     return smneo_test_summary("test_endpoint");

@@ -191,9 +191,12 @@ static void test_env_to_stderr(void)
 static void test_redacted_text(void)
 {
     smneo_request *r = NULL;
-    smneo_request_new(&r, "GET",
-                      "https://user:pw@bucket.s3.amazonaws.com/key?X-Amz-Credential=AKID%2Fscope&"
-                      "X-Amz-Signature=abcdef0123&x-amz-security-token=TOK&part=1");
+    smneo_request_new(&r, "GET", "https://bucket.s3.amazonaws.com/");
+    /* smneo_request_new refuses user information; a request built by hand
+     * may still carry it, and the log never shows it. */
+    free(r->url);
+    r->url = strdup("https://user:pw@bucket.s3.amazonaws.com/key?X-Amz-Credential=AKID%2Fscope&"
+                    "X-Amz-Signature=abcdef0123&x-amz-security-token=TOK&part=1");
     smneo_request_add_header(r, "Authorization", "Bearer sekrit-bearer");
     smneo_request_add_header(r, "x-aws-ec2-metadata-token", "imds-token");
     smneo_request_add_header(r, "Accept", "*/*");

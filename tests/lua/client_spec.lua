@@ -163,6 +163,20 @@ describe("smneo client", function()
     end
   end)
 
+  it("refuses user information in endpoint URLs without quoting it", function()
+    -- Issue 18: user:password@ went out in the Host header and was signed.
+    local url = srv.url:gsub("^http://", "http://alice:Pw0rdX@")
+    for _, key in ipairs({ "endpoint_url", "s3_endpoint_url" }) do
+      local err = raises(smneo.client, S.options(srv, { [key] = url }))
+      assert.are.equal("InvalidArgument", err.code)
+      assert.truthy(err.message:find("user information", 1, true))
+      local s = tostring(err)
+      for k, v in pairs(err) do s = s .. tostring(k) .. tostring(v) end
+      assert.is_nil(s:find("Pw0rdX", 1, true))
+      assert.is_nil(s:find("alice", 1, true))
+    end
+  end)
+
   it("closes twice, refuses calls once closed, and is collected in loops", function()
     local c = smneo.client(S.options(srv))
     c:close()

@@ -397,6 +397,26 @@ def test_repr_and_errors_never_show_secrets(fake, isolated_env):
     c.close()
 
 
+def test_endpoint_url_with_userinfo_is_refused(fake, isolated_env, monkeypatch):
+    # Issue 18: user:password@ went out in the Host header, signed, and showed in repr.
+    url = fake.url.replace("http://", "http://alice:Pw0rdX@")
+    with pytest.raises(ValueError, match="user information") as ei:
+        make_client(url)
+    assert "Pw0rdX" not in str(ei.value) and "alice" not in str(ei.value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", url)
+    with pytest.raises(ValueError, match="AWS_ENDPOINT_URL_SAGEMAKER") as ei:
+        smneo.Client(region_name="us-east-1", aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    assert "Pw0rdX" not in str(ei.value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER")
+    # The container credentials URL: refused, never quoted.
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url + "/creds")
+    with smneo.Client(region_name="us-east-1", endpoint_url=fake.url) as c:
+        with pytest.raises(smneo.CredentialRetrievalError, match="user information") as ei:
+            c.describe_compilation_job(CompilationJobName="job-1")
+    assert "Pw0rdX" not in str(ei.value) and "alice" not in str(ei.value)
+    assert fake.requests == []
+
+
 def test_close_and_context_manager(fake, isolated_env):
     with make_client(fake.url) as c:
         c.describe_compilation_job(CompilationJobName="job-1")

@@ -39,6 +39,8 @@ typedef struct smneo_response {
     size_t body_len;
 } smneo_response;
 
+/* SMNEO_EINVAL for an empty method, a method with a space, a control
+ * character in either, or a URL with user information ("user:pw@host"). */
 SMNEO_EXTERN(int) smneo_request_new(smneo_request **out, const char *method, const char *url);
 SMNEO_EXTERN(void) smneo_request_free(smneo_request *req);
 /* Appends a header (copies both strings). */
