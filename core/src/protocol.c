@@ -283,6 +283,15 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
 {
     char *url = NULL;
     smneo_request *req = NULL;
+    /* A control character in User-Agent would split the header (CR/LF) or
+     * reach the server and its logs raw (ESC, tab, DEL): refused before
+     * anything is signed. */
+    for (const char *p = o->user_agent; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return smneo__error(err, SMNEO_EINVAL,
+                                "user_agent contains a control character (byte 0x%02x at offset %zu): use printable "
+                                "text such as \"my-app/1.0\"",
+                                (unsigned)(unsigned char)*p, (size_t)(p - o->user_agent));
     if (smneo__url_has_userinfo(o->endpoint_url))
         return smneo__userinfo_error(err, SMNEO_EINVAL, "smneo_build_options.endpoint_url");
     int rc = smneo__build_url(&url, o->endpoint_url);
@@ -319,10 +328,6 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
         return rc;
     }
     /* Not signed, as botocore leaves User-Agent out of the signature. */
-    if (o->user_agent && strpbrk(o->user_agent, "\r\n")) {
-        smneo_request_free(req);
-        return smneo__error(err, SMNEO_EINVAL, "user_agent contains a line break: it would split the header");
-    }
     char ua[96];
     if (!o->user_agent)
         snprintf(ua, sizeof ua, "smneo/%s", smneo_version());

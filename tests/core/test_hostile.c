@@ -383,6 +383,21 @@ static void test_request_injection(void)
     CHECK(req == NULL);
     CHECK(err.message && strstr(err.message, "user_agent"));
     smneo_error_clear(&err);
+    /* Issue 18: every control character, not only CR/LF (the docs said so). */
+    const char *bad_ua[] = {"ua\x01x", "ua\tx", "ua\x7f", "ua\x1b]0;title\a", "\nua"};
+    for (size_t i = 0; i < sizeof bad_ua / sizeof bad_ua[0]; i++) {
+        bo.user_agent = bad_ua[i];
+        CHECK_INT(smneo_protocol_build(&req, "ListCompilationJobs", "{}", 2, &creds, &bo, &err), SMNEO_EINVAL);
+        CHECK(req == NULL);
+        CHECK_MSG(err.message && strstr(err.message, "user_agent contains a control character"), "%zu: %s", i,
+                  err.message ? err.message : "(null)");
+        smneo_error_clear(&err);
+    }
+    bo.user_agent = "my-app/1.0 (linux; x86_64) \xc3\xa9";
+    CHECK_INT(smneo_protocol_build(&req, "ListCompilationJobs", "{}", 2, &creds, &bo, &err), 0);
+    CHECK_STR(smneo_request_header(req, "User-Agent"), "my-app/1.0 (linux; x86_64) \xc3\xa9");
+    smneo_request_free(req);
+    req = NULL;
 
     CHECK_INT(smneo_request_new(&req, "GET", "http://127.0.0.1:9/\nx"), SMNEO_EINVAL);
     CHECK_INT(smneo_request_new(&req, "GET /x HTTP/1.1\r\n", "http://127.0.0.1:9/"), SMNEO_EINVAL);
