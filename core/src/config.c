@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "crypto.h"
 #include "internal.h"
 #include "smneo/auth.h"
 
@@ -337,11 +338,12 @@ static int load_file(smneo__ini **out, int *exists, const char *path, const char
     FILE *f = fopen(path, "rb");
     if (!f)
         return smneo__error(err, SMNEO_EIO, "cannot read the %s file %s: %s", what, path, strerror(errno));
-    smneo_buf b = SMNEO_BUF_INIT;
+    smneo_buf b = SMNEO_BUF_SECRET_INIT; /* the file may hold secret keys */
     char chunk[4096];
     size_t got;
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
         smneo__buf_append(&b, chunk, got);
+    smneo__wipe(chunk, sizeof chunk);
     int bad = ferror(f);
     fclose(f);
     if (bad) {
@@ -353,12 +355,7 @@ static int load_file(smneo__ini **out, int *exists, const char *path, const char
         return smneo__error(err, SMNEO_ENOMEM, "out of memory reading %s", path);
     }
     int rc = smneo__ini_parse(out, b.data ? b.data : "", b.len);
-    if (b.data) {
-        volatile char *v = b.data; /* the file may hold secret keys */
-        for (size_t i = 0; i < b.len; i++)
-            v[i] = 0;
-    }
-    smneo__buf_free(&b);
+    smneo__buf_free(&b); /* wiped */
     if (rc)
         return smneo__error(err, rc, "out of memory parsing %s", path);
     *exists = 1;

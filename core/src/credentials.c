@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "crypto.h"
 #include "internal.h"
 #include "smneo/auth.h"
 #include "smneo/transport.h"
@@ -389,6 +390,7 @@ static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *stat
             }
         }
     }
+    smneo__wipe(chunk, sizeof chunk);
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
@@ -399,16 +401,6 @@ static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *stat
         }
     }
     return 0;
-}
-
-static void wipe_buf(smneo_buf *b)
-{
-    if (b->data) {
-        volatile char *v = b->data;
-        for (size_t i = 0; i < b->cap; i++)
-            v[i] = 0;
-    }
-    smneo__buf_free(b);
 }
 
 static const char *json_string(const cJSON *obj, const char *name)
@@ -449,7 +441,7 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
                             "the credential_process of profile '%s' cannot be parsed (empty or an unterminated "
                             "quote): fix the command line",
                             profile);
-    smneo_buf so = SMNEO_BUF_INIT, se = SMNEO_BUF_INIT;
+    smneo_buf so = SMNEO_BUF_SECRET_INIT, se = SMNEO_BUF_INIT; /* stdout holds the keys */
     int status = 0, serr = 0;
     rc = run_process(argv, &so, &se, &status, &serr);
     if (rc != 0) {
@@ -457,7 +449,7 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
                           "the credential_process of profile '%s' could not be started (%s): %s", profile,
                           argv[0], strerror(serr));
         free_argv(argv);
-        wipe_buf(&so);
+        smneo__buf_free(&so); /* wiped */
         smneo__buf_free(&se);
         return rc;
     }
@@ -478,14 +470,14 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
                               "by signal %d%s", profile, argv[0], WIFSIGNALED(status) ? WTERMSIG(status) : 0,
                               detail);
         free_argv(argv);
-        wipe_buf(&so);
+        smneo__buf_free(&so); /* wiped */
         smneo__buf_free(&se);
         return rc;
     }
     free_argv(argv);
     smneo__buf_free(&se);
     cJSON *j = so.data ? cJSON_ParseWithLength(so.data, so.len) : NULL;
-    wipe_buf(&so);
+    smneo__buf_free(&so); /* wiped */
     if (!cJSON_IsObject(j)) {
         json_wipe_delete(j);
         return smneo__error(err, SMNEO_ECREDENTIALS,
@@ -592,7 +584,9 @@ static void unregister(smneo_chain_resolution *r)
 
 static void clear_response(smneo_chain_resolution *r)
 {
-    smneo__free_secret(r->resp_body);
+    if (r->resp_body)
+        smneo__wipe(r->resp_body, r->resp_len); /* the body may hold NULs: its length, not strlen */
+    free(r->resp_body);
     r->resp_body = NULL;
     r->resp_len = 0;
     r->resp_status = 0;
@@ -913,15 +907,20 @@ static int container_request(smneo_chain_resolution *r, smneo_request **req_out,
             return smneo__error(err, SMNEO_ECREDENTIALS,
                                 "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", token_file,
                                 strerror(errno));
-        smneo_buf b = SMNEO_BUF_INIT;
+        smneo_buf b = SMNEO_BUF_SECRET_INIT;
         char chunk[1024];
         size_t got;
         while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
             smneo__buf_append(&b, chunk, got);
+        smneo__wipe(chunk, sizeof chunk);
         fclose(f);
         /* A trailing newline (echo > file) is forgiven; other SDKs trim too. */
         while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
             b.data[--b.len] = '\0';
+        /* The header ends at a NUL: zero what follows, so that wiping the
+         * token (to its first NUL) wipes all of it. */
+        if (b.data)
+            smneo__wipe(b.data + strlen(b.data), b.len - strlen(b.data));
         token = smneo__buf_detach(&b, NULL);
         if (!token)
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");

@@ -3,8 +3,20 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "internal.h"
 #include "smneo/http.h"
+
+/* Bodies may hold secrets (a credentials answer, a web identity token, an
+ * S3 error quoting the canonical request): wiped before they are freed. */
+static void free_body(char *body, size_t len)
+{
+    if (body) {
+        OPENSSL_cleanse(body, len);
+        free(body);
+    }
+}
 
 /* 1 when s holds a control character (CR/LF above all): such a method or
  * URL would split the request line or the Host header. */
@@ -78,7 +90,7 @@ void smneo_request_free(smneo_request *r)
     free(r->host);
     free(r->path);
     free_headers(r->headers, r->header_count);
-    free(r->body);
+    free_body(r->body, r->body_len);
     free(r);
 }
 
@@ -93,7 +105,7 @@ static int add_header(smneo_header **headers, size_t *count, const char *name, s
     h[*count].value = smneo__strndup(value, vlen);
     if (!h[*count].name || !h[*count].value) {
         free(h[*count].name);
-        free(h[*count].value);
+        smneo__free_secret(h[*count].value);
         return SMNEO_ENOMEM;
     }
     (*count)++;
@@ -144,7 +156,7 @@ int smneo_request_set_body(smneo_request *r, const char *body, size_t len)
     if (len)
         memcpy(b, body, len);
     b[len] = '\0';
-    free(r->body);
+    free_body(r->body, r->body_len);
     r->body = b;
     r->body_len = len;
     return 0;
@@ -191,7 +203,7 @@ void smneo_response_free(smneo_response *r)
     if (!r)
         return;
     free_headers(r->headers, r->header_count);
-    free(r->body);
+    free_body(r->body, r->body_len);
     free(r);
 }
 
@@ -206,11 +218,17 @@ int smneo_response_append_body(smneo_response *r, const char *data, size_t len)
 {
     if (!r || (!data && len))
         return SMNEO_EINVAL;
-    char *b = realloc(r->body, r->body_len + len + 1);
+    if (len > SIZE_MAX - 1 - r->body_len)
+        return SMNEO_ENOMEM;
+    /* A new block, the old one wiped: realloc could leave it behind. */
+    char *b = malloc(r->body_len + len + 1);
     if (!b)
         return SMNEO_ENOMEM;
+    if (r->body_len)
+        memcpy(b, r->body, r->body_len);
     if (len)
         memcpy(b + r->body_len, data, len);
+    free_body(r->body, r->body_len);
     r->body = b;
     r->body_len += len;
     r->body[r->body_len] = '\0';

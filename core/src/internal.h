@@ -14,9 +14,12 @@ typedef struct smneo_buf {
     size_t len;
     size_t cap;
     int failed; /* an allocation failed: later appends are no-ops */
+    int secret; /* may hold a secret: grown by copy and wipe (never realloc),
+                   wiped when freed; detached data must be freed wiped */
 } smneo_buf;
 
-#define SMNEO_BUF_INIT {NULL, 0, 0, 0}
+#define SMNEO_BUF_INIT {NULL, 0, 0, 0, 0}
+#define SMNEO_BUF_SECRET_INIT {NULL, 0, 0, 0, 1}
 
 int smneo__buf_grow(smneo_buf *b, size_t extra);
 int smneo__buf_append(smneo_buf *b, const void *data, size_t len);

@@ -778,7 +778,10 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
         return smneo__error(err, SMNEO_ENOMEM, "sigv4: out of memory adding the signing headers");
 
     /* Canonical request. */
-    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT, sts = SMNEO_BUF_INIT, auth = SMNEO_BUF_INIT;
+    /* The canonical request holds the session token when it is signed; the
+     * Authorization value the signature. */
+    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT, sts = SMNEO_BUF_INIT, auth = SMNEO_BUF_SECRET_INIT;
+    creq.secret = token != NULL;
     const char *what = "building the canonical request";
     smneo__buf_grow(&creq, 1024);
     smneo__buf_grow(&sh, 128);
@@ -864,7 +867,7 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     char *st = sts_out ? smneo__buf_detach(&sts, NULL) : NULL;
     if (!a || (creq_out && !cr) || (sts_out && !st)) {
         free_wiped(a);
-        free(cr);
+        free_wiped(cr);
         free(st);
         rc = SMNEO_ENOMEM;
         goto done;
@@ -876,15 +879,10 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
         *sts_out = st;
 
 done:
-    /* The canonical request holds the session token when it is signed. */
-    if (token && creq.data)
-        smneo__wipe(creq.data, creq.len);
-    smneo__buf_free(&creq);
+    smneo__buf_free(&creq); /* wiped */
     smneo__buf_free(&sh);
     smneo__buf_free(&sts);
-    if (auth.data)
-        smneo__wipe(auth.data, auth.len);
-    smneo__buf_free(&auth);
+    smneo__buf_free(&auth); /* wiped */
     if (rc)
         return smneo__error(err, rc, "sigv4: %s %s", rc == SMNEO_ENOMEM ? "out of memory" : "libcrypto failed",
                             what);

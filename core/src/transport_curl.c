@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "internal.h"
 #include "smneo/log.h"
 #include "smneo/transport.h"
@@ -179,7 +180,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
             x->oom = 1;
             return 0;
         }
-        free(h->value);
+        smneo__free_secret(h->value);
         h->value = v;
         return len;
     }
@@ -310,6 +311,17 @@ static int is_loopback_url(const char *url)
            (hl == 5 && !strncmp(p, "[::1]", 5));
 }
 
+/* Frees a header list built below. curl_slist_append copied each line
+ * (session token, signature, bearer tokens): the copies are wiped first.
+ * (libcurl's own copies, in the request it writes, are out of our reach.) */
+static void free_header_list(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l; l = l->next)
+        if (l->data)
+            smneo__wipe(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
 /* Builds the header list: exactly the request's headers, in order, plus
  * suppression of what libcurl would add on its own. */
 static struct curl_slist *build_headers(const smneo_request *req, int *oom)
@@ -346,7 +358,7 @@ static struct curl_slist *build_headers(const smneo_request *req, int *oom)
     list = have_expect ? list : tmp;
     return list;
 fail:
-    curl_slist_free_all(list);
+    free_header_list(list);
     *oom = 1;
     return NULL;
 }
@@ -599,19 +611,19 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
     char *noproxy = is_loopback_url(req->url) ? noproxy_for_loopback() : NULL;
     xfer x;
     memset(&x, 0, sizeof x);
-    smneo_buf init = SMNEO_BUF_INIT;
+    smneo_buf init = SMNEO_BUF_SECRET_INIT; /* a credentials answer holds keys and a token */
     x.body = init;
     x.src = src && src->read ? src : NULL;
     x.sink = sink && sink->write ? sink : NULL;
     if (oom || (is_loopback_url(req->url) && !noproxy) || smneo_response_new(&x.resp, 0) != 0) {
-        curl_slist_free_all(headers);
+        free_header_list(headers);
         free(noproxy);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory preparing a request");
     }
 
     slot s;
     if (slot_acquire(t, &s) != 0) {
-        curl_slist_free_all(headers);
+        free_header_list(headers);
         free(noproxy);
         smneo_response_free(x.resp);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
@@ -650,7 +662,7 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
     curl_easy_setopt(s.easy, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(s.easy, CURLOPT_ERRORBUFFER, NULL);
     slot_release(t, &s);
-    curl_slist_free_all(headers);
+    free_header_list(headers);
     free(noproxy);
     smneo__buf_free(&x.body);
 

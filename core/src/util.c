@@ -26,7 +26,18 @@ int smneo__buf_grow(smneo_buf *b, size_t extra)
         }
         cap *= 2;
     }
-    char *p = realloc(b->data, cap);
+    char *p;
+    if (b->secret && b->data) {
+        /* realloc could leave the old block behind unwiped */
+        p = malloc(cap);
+        if (p) {
+            memcpy(p, b->data, b->len);
+            OPENSSL_cleanse(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, cap);
+    }
     if (!p) {
         b->failed = 1;
         return SMNEO_ENOMEM;
@@ -90,6 +101,8 @@ char *smneo__buf_detach(smneo_buf *b, size_t *len)
 
 void smneo__buf_free(smneo_buf *b)
 {
+    if (b->secret && b->data)
+        OPENSSL_cleanse(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

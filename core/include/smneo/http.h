@@ -58,6 +58,10 @@ SMNEO_EXTERN(int) smneo_response_new(smneo_response **out, int status);
 SMNEO_EXTERN(void) smneo_response_free(smneo_response *resp);
 SMNEO_EXTERN(int) smneo_response_add_header(smneo_response *resp, const char *name, size_t name_len,
                                             const char *value, size_t value_len);
+/* Appends to the body. The body is copied into a new block each time (the
+ * old one is wiped, as bodies may hold secrets): give it in one piece or a
+ * few large ones, not byte by byte. Request and response bodies and header
+ * values are wiped when freed. */
 SMNEO_EXTERN(int) smneo_response_append_body(smneo_response *resp, const char *data, size_t len);
 SMNEO_EXTERN(const char *) smneo_response_header(const smneo_response *resp, const char *name);
 
