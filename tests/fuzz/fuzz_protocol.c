@@ -3,7 +3,8 @@
  * walked with a checking visitor and printed with smneo_value_to_json),
  * params JSON (smneo_protocol_serialize, smneo_validate, smneo_protocol_build:
  * no header may carry CR/LF), and the step machines fed hostile responses
- * (paginators with a fuzzed resume token and pages, the waiter).
+ * (paginators with a fuzzed resume token and pages, the waiter), and the
+ * debug log's redaction of the same bodies (JSON, XML, form or text).
  *
  * Input layout: byte 0 picks the mode, byte 1 the operation / status, byte 2
  * header and option variations; the rest is the body / params / token.
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "smneo/client.h"
+#include "smneo/log.h"
 #include "smneo/protocol.h"
 #include "smneo/validate.h"
 #include "smneo/value.h"
@@ -210,6 +212,35 @@ static smneo_response *make_response(int status, uint8_t hsel, const char *body,
     return r;
 }
 
+static void log_sink(int level, const char *message, void *payload)
+{
+    (void)level;
+    *(size_t *)payload += strlen(message);
+}
+
+/* The debug log redacts the body as a response and as a request body. */
+static void fuzz_redaction(const smneo_response *resp, uint8_t hsel)
+{
+    size_t logged = 0;
+    smneo_log_set_callback(log_sink, &logged);
+    smneo_log_response(resp);
+    smneo_log_set_callback(NULL, NULL);
+    if (!logged)
+        abort(); /* a response is always logged, at least its status */
+    smneo_request *req = NULL;
+    if (smneo_request_new(&req, "POST", "https://sts.amazonaws.com/?X-Amz-Signature=x&a=b#f") != 0)
+        abort();
+    if (hsel & 32)
+        smneo_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded");
+    smneo_request_add_header(req, "Authorization", resp->body_len ? resp->body : "");
+    smneo_request_set_body(req, resp->body, resp->body_len);
+    char *text = NULL;
+    if (smneo_request_redacted(&text, req) != 0 || !text)
+        abort();
+    free(text);
+    smneo_request_free(req);
+}
+
 static void fuzz_parse(uint8_t sel, uint8_t hsel, const char *body, size_t len)
 {
     int status = STATUSES[sel % (sizeof STATUSES / sizeof *STATUSES)];
@@ -243,6 +274,8 @@ static void fuzz_parse(uint8_t sel, uint8_t hsel, const char *body, size_t len)
         smneo_result_free(res);
         smneo_error_clear(&err);
     }
+    if (hsel & 16)
+        fuzz_redaction(resp, hsel);
     smneo_response_free(resp);
 }
 
