@@ -80,6 +80,12 @@ for lib in ("pthread", "m"):
 
 sources = sorted(glob.glob(rel("python", "smneo", "_*.c"))) + sorted(glob.glob(rel("core", "src", "*.c")))
 
+# Warnings are errors only in the project's own test runs (`make test` sets
+# SMNEO_WERROR=1), never in a build someone else runs with a newer compiler.
+warning_flags = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+if os.environ.get("SMNEO_WERROR") == "1":
+    warning_flags.append("-Werror")
+
 ext = Extension(
     "smneo._smneo",
     sources=sources,
@@ -87,8 +93,7 @@ ext = Extension(
     library_dirs=library_dirs,
     libraries=libraries,
     define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None), ("SMNEO_VERSION_STRING", '"0.1.0"')],
-    extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                        "-Wno-missing-field-initializers", "-fvisibility=hidden"],
+    extra_compile_args=["-std=gnu11", *warning_flags, "-fvisibility=hidden"],
     depends=sorted(glob.glob(rel("core", "include", "smneo", "*.h")) + glob.glob(rel("core", "src", "*.h"))
                    + glob.glob(rel("python", "smneo", "_*.h"))),
 )

@@ -172,9 +172,11 @@ static int parse_platform(cJSON *params, const char *text)
     return 0;
 }
 
+/* 0 and *out, or the usage exit code (reported) and *out = 0. */
 static int parse_number(const char *flag, const char *text, double min, double *out)
 {
     char *end = NULL;
+    *out = 0;
     errno = 0;
     double v = strtod(text, &end);
     if (errno || !end || end == text || *end || v < min)

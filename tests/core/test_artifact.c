@@ -42,8 +42,8 @@ static char *P(const char *fmt, ...)
 static void write_bytes(const char *path, const void *data, size_t len)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
-    if (system(dir) != 0)
+    int n = snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
+    if (n < 0 || (size_t)n >= sizeof dir || system(dir) != 0)
         abort();
     if (smneo_test_write_file(path, data, len) != 0)
         abort();
