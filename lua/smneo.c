@@ -1988,27 +1988,41 @@ static int l_artifact_verify(lua_State *L)
 
 static void free_inspection(void *p) { smneo_artifact_inspection_free((smneo_artifact_inspection *)p); }
 
+/* The limits inspect and extract share: max_bytes, max_entries (at least 1),
+ * max_ratio (negative: none); absent fields stay 0, the core's default. */
+static void read_limits(lua_State *L, int t, const char *fn, uint64_t *max_bytes, uint64_t *max_entries,
+                        double *max_ratio)
+{
+    static const char *const counts[] = {"max_bytes", "max_entries"};
+    uint64_t *outs[] = {max_bytes, max_entries};
+    lua_Number n;
+    for (int i = 0; t && i < 2; i++)
+        if (opt_number(L, t, counts[i], &n)) {
+            if (n < 1)
+                raise_msg(L, SMNEO_EINVAL, "artifact.%s: %s must be at least 1", fn, counts[i]);
+            *outs[i] = (uint64_t)n;
+        }
+    if (t && opt_number(L, t, "max_ratio", &n))
+        *max_ratio = n;
+}
+
 /* smneo.artifact.inspect(path, {framework, target, compiler_options,
- * max_entries, progress}) -> {members = {{name, type, size, linkname}...},
- * single_gzip_member = bool, issues = {...}} */
+ * max_bytes, max_entries, max_ratio, progress}) -> {members = {{name, type,
+ * size, linkname}...}, single_gzip_member = bool, issues = {...}} */
 static int l_artifact_inspect(lua_State *L)
 {
-    static const char *const names[] = {"framework", "target", "compiler_options", "max_entries", "progress", NULL};
+    static const char *const names[] = {"framework", "target",    "compiler_options", "max_bytes",
+                                        "max_entries", "max_ratio", "progress",         NULL};
     lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
     int t = opt_table(L, 2, names, "artifact.inspect options");
     smneo_inspect_options io = SMNEO_INSPECT_OPTIONS_INIT;
-    lua_Number n;
     if (t) {
         io.framework = opt_string(L, t, "framework");
         io.target = opt_string(L, t, "target");
         io.compiler_options = opt_string(L, t, "compiler_options");
-        if (opt_number(L, t, "max_entries", &n)) {
-            if (n < 1)
-                raise_msg(L, SMNEO_EINVAL, "artifact.inspect: max_entries must be at least 1");
-            io.max_entries = (uint64_t)n;
-        }
     }
+    read_limits(L, t, "inspect", &io.max_bytes, &io.max_entries, &io.max_ratio);
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         io.progress = progress_cb;
@@ -2058,21 +2072,7 @@ static int l_artifact_extract(lua_State *L)
     const char *dest = luaL_checkstring(L, 2);
     int t = opt_table(L, 3, names, "artifact.extract options");
     smneo_extract_options eo = SMNEO_EXTRACT_OPTIONS_INIT;
-    lua_Number n;
-    if (t) {
-        if (opt_number(L, t, "max_bytes", &n)) {
-            if (n < 1)
-                raise_msg(L, SMNEO_EINVAL, "artifact.extract: max_bytes must be at least 1");
-            eo.max_bytes = (uint64_t)n;
-        }
-        if (opt_number(L, t, "max_entries", &n)) {
-            if (n < 1)
-                raise_msg(L, SMNEO_EINVAL, "artifact.extract: max_entries must be at least 1");
-            eo.max_entries = (uint64_t)n;
-        }
-        if (opt_number(L, t, "max_ratio", &n))
-            eo.max_ratio = n; /* negative: no ratio limit */
-    }
+    read_limits(L, t, "extract", &eo.max_bytes, &eo.max_entries, &eo.max_ratio);
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         eo.progress = progress_cb;

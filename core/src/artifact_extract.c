@@ -148,9 +148,12 @@ static int extract_one(smneo__areader *r, struct archive *disk, struct archive_e
             return smneo__error(err, SMNEO_EUNSAFE,
                                 "refused: more than %llu entries (at %s); raise max_entries if the archive is trusted",
                                 (unsigned long long)max_entries, name);
+        if (!*name)
+            return smneo__error(err, SMNEO_EUNSAFE,
+                                "refused: entry %llu of the archive has an empty name: repack it with a name for "
+                                "every member", (unsigned long long)*entries);
         if (smneo__path_unsafe(name))
-            return smneo__error(err, SMNEO_EUNSAFE, "refused: entry %s has an %s", name,
-                                name[0] == '/' ? "absolute path" : "\"..\" component");
+            return smneo__error(err, SMNEO_EUNSAFE, "refused: entry %s has %s", name, smneo__path_problem(name));
         unsigned ft = archive_entry_filetype(e);
         const char *clean = name;
         while (clean[0] == '.' && clean[1] == '/')
@@ -167,6 +170,13 @@ static int extract_one(smneo__areader *r, struct archive *disk, struct archive_e
             if (smneo__path_unsafe(hl))
                 return smneo__error(err, SMNEO_EUNSAFE, "refused: hard link %s points outside the destination (%s)",
                                     name, hl);
+            /* pax lets a hard link carry data (the file's new content);
+             * libarchive would make the link and leave that content zeros. */
+            if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
+                return smneo__error(err, SMNEO_EUNSAFE,
+                                    "refused: hard link %s (to %s) carries %lld bytes of data, which would replace "
+                                    "the content of %s: repack the archive with the file stored once",
+                                    name, hl, (long long)archive_entry_size(e), hl);
         } else if (ft == AE_IFLNK) {
             const char *t = archive_entry_symlink(e);
             if (!link_inside(clean, t))
@@ -176,12 +186,10 @@ static int extract_one(smneo__areader *r, struct archive *disk, struct archive_e
             return smneo__error(err, SMNEO_EUNSAFE, "refused: entry %s is %s", name, type_name(ft));
         }
         if (ft == AE_IFREG && !hl) {
-            uint64_t sz = (uint64_t)archive_entry_size(e);
-            if (sz > max_bytes || bytes + sz > max_bytes)
-                return smneo__error(err, SMNEO_EUNSAFE,
-                                    "refused: entry %s (%llu bytes) takes the total over max_bytes (%llu); raise "
-                                    "max_bytes if the archive is trusted",
-                                    name, (unsigned long long)sz, (unsigned long long)max_bytes);
+            uint64_t declared = bytes; /* the data read is counted as it comes */
+            int rc = smneo__areader_count_bytes(&declared, (uint64_t)archive_entry_size(e), max_bytes, name, err);
+            if (rc)
+                return rc;
         }
         char *full = smneo__aprintf("%s/%s", tmp, clean);
         char *fullhl = hl ? smneo__aprintf("%s/%s", tmp, hl) : NULL;

@@ -152,8 +152,11 @@ static int add_member(smneo_artifact_inspection *in, struct archive_entry *e)
     }
     unsigned ft = archive_entry_filetype(e);
     m->size = 0;
-    if (hl)
+    if (hl) {
         m->type = SMNEO_MEMBER_HARDLINK;
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) /* pax: a link carrying data */
+            m->size = (uint64_t)archive_entry_size(e);
+    }
     else if (ft == AE_IFREG) {
         m->type = SMNEO_MEMBER_FILE;
         m->size = (uint64_t)archive_entry_size(e);
@@ -508,11 +511,21 @@ static void general_checks(ctx *c)
         const smneo_artifact_member *m = &in->members[i];
         if (m->type == SMNEO_MEMBER_FILE)
             files++;
-        if (smneo__path_unsafe(m->name))
+        if (!*m->name)
             ISSUE(c, SMNEO_SEVERITY_ERROR, m->name, "artifact.path.unsafe",
-                  "member name %s is absolute or contains \"..\": safe extractors refuse it; repack with names "
-                  "relative to the model directory",
-                  m->name);
+                  "member %zu has an empty name: safe extractors refuse it; repack with a name for every member",
+                  i + 1);
+        else if (smneo__path_unsafe(m->name))
+            ISSUE(c, SMNEO_SEVERITY_ERROR, m->name, "artifact.path.unsafe",
+                  "member name %s has %s: safe extractors refuse it; repack with names relative to the model "
+                  "directory",
+                  m->name, smneo__path_problem(m->name));
+        if (m->type == SMNEO_MEMBER_HARDLINK && m->size > 0)
+            ISSUE(c, SMNEO_SEVERITY_ERROR, m->name, "artifact.link.data",
+                  "hard link %s (to %s) carries %llu bytes of data, which would replace the content of %s: tar "
+                  "readers disagree on it and smneo extract refuses it; repack with the file stored once",
+                  m->name, m->linkname ? m->linkname : "", (unsigned long long)m->size,
+                  m->linkname ? m->linkname : "");
         if (m->type == SMNEO_MEMBER_OTHER)
             ISSUE(c, SMNEO_SEVERITY_ERROR, m->name, "artifact.member.special",
                   "%s is a device node, FIFO or socket: remove it from the archive", m->name);
@@ -551,9 +564,9 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
     smneo_inspect_options def = SMNEO_INSPECT_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != SMNEO_INSPECT_OPTIONS_VERSION)
+    if (opts->version < 1 || opts->version > SMNEO_INSPECT_OPTIONS_VERSION)
         return smneo__error(err, SMNEO_EINVAL,
-                            "smneo_inspect_options.version must be %d (use SMNEO_INSPECT_OPTIONS_INIT)",
+                            "smneo_inspect_options.version must be 1 to %d (use SMNEO_INSPECT_OPTIONS_INIT)",
                             SMNEO_INSPECT_OPTIONS_VERSION);
     checker fn = NULL;
     if (opts->framework) {
@@ -584,7 +597,16 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
         labels = cl ? smneo__strdup(cl->valuestring) : NULL;
         cJSON_Delete(j);
     }
+    /* The limits of extract (version 1 had max_entries only). */
     uint64_t max_entries = opts->max_entries ? opts->max_entries : SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES;
+    uint64_t max_bytes = SMNEO_ARTIFACT_DEFAULT_MAX_BYTES;
+    double max_ratio = SMNEO_ARTIFACT_DEFAULT_MAX_RATIO;
+    if (opts->version >= 2) {
+        if (opts->max_bytes)
+            max_bytes = opts->max_bytes;
+        if (opts->max_ratio != 0)
+            max_ratio = opts->max_ratio;
+    }
 
     smneo_artifact_inspection *in = calloc(1, sizeof *in);
     if (!in || smneo_issues_new(&in->issues)) {
@@ -595,9 +617,12 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
     smneo__areader r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
+    r.max_ratio = max_ratio;
+    r.max_bytes = max_bytes;
     r.progress = opts->progress;
     r.progress_payload = opts->progress_payload;
     int rc = smneo__areader_open(&r, path, err);
+    uint64_t bytes = 0; /* data the entries declare, as extract counts it */
     struct archive_entry *e;
     while (rc == 0) {
         int ar = archive_read_next_header(r.a, &e);
@@ -618,6 +643,9 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
             break;
         }
         smneo_artifact_member *m = &in->members[in->count - 1];
+        /* Before the data is decompressed (a bomb refused here costs nothing). */
+        if ((rc = smneo__areader_count_bytes(&bytes, m->size, max_bytes, m->name, err)) != 0)
+            break;
         if (m->type == SMNEO_MEMBER_FILE && interesting(m->name)) {
             finfo *fi = calloc(1, sizeof *fi);
             if (!fi) {
@@ -630,8 +658,13 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
         }
     }
     int tar_trailing = 0;
-    if (rc == 0)
+    if (rc == 0) {
+        /* What follows the tar's end counts against what max_bytes leaves. */
+        r.max_out = r.out_bytes + (max_bytes - bytes);
+        if (r.max_out < r.out_bytes) /* wrapped */
+            r.max_out = UINT64_MAX;
         rc = smneo__areader_drain(&r, &tar_trailing, err);
+    }
     if (rc == 0) {
         ctx c = {in, 0};
         in->single = r.gzip && r.members == 1 && !r.trailing_garbage && !tar_trailing;

@@ -45,12 +45,15 @@ typedef struct smneo__areader {
     int trailing_garbage;     /* non-gzip bytes after a member */
     int cancelled;            /* the progress callback asked to stop */
     int ratio_hit;            /* max_ratio exceeded */
+    int bytes_hit;            /* max_out exceeded */
     int io_errno;             /* read(2) failed */
     char zmsg[128];           /* inflate's message */
     uint64_t in_bytes;        /* compressed bytes consumed */
     uint64_t out_bytes;       /* decompressed bytes produced */
     uint64_t file_size;
     double max_ratio;         /* > 0: refuse beyond it (after the grace bytes) */
+    uint64_t max_out;         /* > 0: refuse a decompressed stream longer than this */
+    uint64_t max_bytes;       /* the caller's max_bytes, for the message when max_out is hit */
     smneo_artifact_progress_cb progress;
     void *progress_payload;
     void *z;                  /* z_stream */
@@ -68,8 +71,17 @@ void smneo__areader_close(smneo__areader *r);
 /* Maps the reader's state after a libarchive failure to an error. */
 int smneo__areader_fail(smneo__areader *r, smneo_error *err, const char *what);
 
+/* Checks an entry's declared data size against max_bytes: adds it to
+ * *total, or returns SMNEO_EUNSAFE (err set) naming the entry and the option.
+ * Inspect and extract use the same limits and the same message. */
+int smneo__areader_count_bytes(uint64_t *total, uint64_t size, uint64_t max_bytes, const char *name,
+                               smneo_error *err);
+
 /* ---- small helpers ---- */
-/* 1 when `name` is absolute or has a ".." component. */
+/* 1 when `name` is empty, absolute or has a ".." component. */
 int smneo__path_unsafe(const char *name);
+/* Why such a name is unsafe: "an empty name", "an absolute path" or "a \"..\"
+ * component". */
+const char *smneo__path_problem(const char *name);
 
 #endif

@@ -60,6 +60,25 @@ static int fill(smneo__areader *r)
     }
 }
 
+const char *smneo__path_problem(const char *name)
+{
+    if (!name || !*name)
+        return "an empty name";
+    return name[0] == '/' ? "an absolute path" : "a \"..\" component";
+}
+
+int smneo__areader_count_bytes(uint64_t *total, uint64_t size, uint64_t max_bytes, const char *name,
+                               smneo_error *err)
+{
+    if (size > max_bytes || *total + size > max_bytes)
+        return smneo__error(err, SMNEO_EUNSAFE,
+                            "refused: entry %s (%llu bytes) takes the total over max_bytes (%llu); raise max_bytes "
+                            "if the archive is trusted",
+                            name, (unsigned long long)size, (unsigned long long)max_bytes);
+    *total += size;
+    return 0;
+}
+
 static uint64_t consumed(const smneo__areader *r)
 {
     const z_stream *z = r->z;
@@ -69,6 +88,11 @@ static uint64_t consumed(const smneo__areader *r)
 static int check_progress(smneo__areader *r, struct archive *a)
 {
     uint64_t in = consumed(r);
+    if (r->max_out && r->out_bytes > r->max_out) {
+        r->bytes_hit = 1;
+        archive_set_error(a, EFBIG, "more data than max_bytes");
+        return -1;
+    }
     if (r->max_ratio > 0 && r->out_bytes > SMNEO_ARTIFACT_RATIO_GRACE_BYTES &&
         (double)r->out_bytes > r->max_ratio * (double)(in ? in : 1)) {
         r->ratio_hit = 1;
@@ -208,6 +232,11 @@ int smneo__areader_fail(smneo__areader *r, smneo_error *err, const char *what)
                             "Raise max_ratio if the archive is trusted",
                             r->path, r->max_ratio, (unsigned long long)r->out_bytes,
                             (unsigned long long)consumed(r));
+    if (r->bytes_hit)
+        return smneo__error(err, SMNEO_EUNSAFE,
+                            "%s: refused: more than max_bytes (%llu) of data, counting what follows the end of the "
+                            "tar archive; raise max_bytes if the archive is trusted",
+                            r->path, (unsigned long long)r->max_bytes);
     if (r->io_errno)
         return smneo__error(err, SMNEO_EIO, "cannot read %s: %s", r->path, strerror(r->io_errno));
     if (r->truncated)

@@ -175,14 +175,18 @@ static int blocking_inspect(smneo_artifact_inspection **out, const char *path, c
     return rc;
 }
 
-/* _artifact_inspect(path, framework, target, compiler_options) ->
+/* _artifact_inspect(path, framework, target, compiler_options, max_bytes, max_entries, max_ratio) ->
  *     ([(name, type, size, linkname)], single_gzip_member, [Issue]) */
 static PyObject *artifact_inspect(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"path", "framework", "target", "compiler_options", NULL};
+    static char *kwlist[] = {"path",      "framework",   "target",    "compiler_options",
+                             "max_bytes", "max_entries", "max_ratio", NULL};
     PyObject *path;
     const char *framework = NULL, *target = NULL, *copts = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|zzz:inspect", kwlist, &path, &framework, &target, &copts))
+    unsigned long long max_bytes = 0, max_entries = 0;
+    double max_ratio = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|zzzKKd:inspect", kwlist, &path, &framework, &target, &copts,
+                                     &max_bytes, &max_entries, &max_ratio))
         return NULL;
     smneo_state *st = smneo_get_state(module);
     PyObject *path_b = fspath(path);
@@ -192,6 +196,9 @@ static PyObject *artifact_inspect(PyObject *module, PyObject *args, PyObject *kw
     o.framework = framework;
     o.target = target;
     o.compiler_options = copts;
+    o.max_bytes = max_bytes;
+    o.max_entries = max_entries;
+    o.max_ratio = max_ratio;
     progress p = {NULL, NULL, NULL, NULL};
     o.progress = progress_cb;
     o.progress_payload = &p;

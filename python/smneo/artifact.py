@@ -57,11 +57,24 @@ def pack(source, dest, *, compresslevel=6, threads=None, progress=None, base_dir
     return PackResult(*_smneo._artifact_pack(source, dest, compresslevel, threads or 0, progress, base_dir))
 
 
-def inspect(path, framework=None, target=None, compiler_options=None):
+def _limits(max_bytes, max_entries, max_ratio):
+    """The core's (max_bytes, max_entries, max_ratio); 0 for its default."""
+    for name, value in (("max_bytes", max_bytes), ("max_entries", max_entries)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError("%s must be a positive int or None, not %r" % (name, value))
+    if max_ratio is not None and not max_ratio > 0:
+        raise ValueError("max_ratio must be a positive number or None, not %r" % (max_ratio,))
+    return max_bytes or 0, max_entries or 0, float(max_ratio or 0)
+
+
+def inspect(path, framework=None, target=None, compiler_options=None, *, max_bytes=None, max_entries=None,
+            max_ratio=None):
     """Lists the archive's members and checks the model layout for a framework
     ("PYTORCH", "TENSORFLOW", ...; None: no check). Findings are Issues; they
-    do not raise."""
-    members, single, issues = _smneo._artifact_inspect(path, framework, target, compiler_options)
+    do not raise. The archive is decompressed under extract's limits (a gzip
+    bomb raises UnsafeArchiveError)."""
+    members, single, issues = _smneo._artifact_inspect(path, framework, target, compiler_options,
+                                                       *_limits(max_bytes, max_entries, max_ratio))
     return Inspection([Member(*m) for m in members], single, issues)
 
 
@@ -70,12 +83,7 @@ def extract(path, dest_dir, *, max_bytes=None, max_entries=None, max_ratio=None,
     links leaving it, device nodes and FIFOs are refused, as are archives over
     the limits (defaults: DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_RATIO). On any error nothing is left behind."""
-    for name, value in (("max_bytes", max_bytes), ("max_entries", max_entries)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError("%s must be a positive int or None, not %r" % (name, value))
-    if max_ratio is not None and not max_ratio > 0:
-        raise ValueError("max_ratio must be a positive number or None, not %r" % (max_ratio,))
-    _smneo._artifact_extract(path, dest_dir, max_bytes or 0, max_entries or 0, float(max_ratio or 0), progress)
+    _smneo._artifact_extract(path, dest_dir, *_limits(max_bytes, max_entries, max_ratio), progress)
     return os.fspath(dest_dir)
 
 

@@ -2,10 +2,14 @@
  * fuzz_config.c) look for, pinned as exact behaviour. Deep nesting, huge
  * strings, invalid UTF-8, NUL characters, extreme numbers and timestamps,
  * CR/LF aimed at headers, truncated bodies for every operation, absurd
- * error codes, hostile credential answers. No crash is not enough: every
- * case checks the code, the message or the bytes. */
+ * error codes, hostile credential answers, archives (gzip bombs for inspect,
+ * a hard link carrying data, an empty name, setuid bits). No crash is not
+ * enough: every case checks the code, the message or the bytes. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include "aws_env.h"
 #include "config_internal.h"
@@ -712,6 +716,174 @@ static void test_resume_tokens(void)
     free(body);
 }
 
+/* ---- archives ---------------------------------------------------------------- */
+
+/* A gzip file holding a tar with one file of `size` zero bytes, then
+ * `trailing` zero bytes after the end-of-archive blocks. Level 9 packs zeros
+ * about 1000:1: a small gzip bomb, made in a fraction of a second. */
+static void write_zero_bomb(const char *path, uint64_t size, uint64_t trailing)
+{
+    unsigned char h[512];
+    memset(h, 0, sizeof h);
+    snprintf((char *)h, 100, "zeros.bin");
+    memcpy(h + 100, "0000644", 8);
+    memcpy(h + 108, "0000000", 8);
+    memcpy(h + 116, "0000000", 8);
+    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
+    memcpy(h + 136, "00000000000", 12);
+    h[156] = '0';
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (size_t i = 0; i < sizeof h; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    h[155] = ' ';
+    FILE *f = fopen(path, "wb");
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (!f || deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    static unsigned char zeros[1 << 16], out[1 << 16];
+    uint64_t left = (size + 511) / 512 * 512 + 1024 + trailing;
+    int first = 1, flush = Z_NO_FLUSH;
+    while (flush != Z_FINISH) {
+        if (first) {
+            z.next_in = h, z.avail_in = sizeof h, first = 0;
+        } else {
+            uInt n = left < sizeof zeros ? (uInt)left : (uInt)sizeof zeros;
+            z.next_in = zeros, z.avail_in = n, left -= n;
+            flush = left ? Z_NO_FLUSH : Z_FINISH;
+        }
+        do {
+            z.next_out = out, z.avail_out = sizeof out;
+            deflate(&z, flush);
+            fwrite(out, 1, sizeof out - z.avail_out, f);
+        } while (z.avail_out == 0);
+    }
+    deflateEnd(&z);
+    fclose(f);
+}
+
+static int inspect_rc(const char *path, int version, uint64_t max_bytes, double max_ratio, smneo_error *err)
+{
+    smneo_inspect_options o = SMNEO_INSPECT_OPTIONS_INIT;
+    o.version = version;
+    o.max_bytes = max_bytes;
+    o.max_ratio = max_ratio;
+    smneo_artifact_inspection *in = NULL;
+    int rc = smneo_artifact_inspect(&in, path, &o, err);
+    CHECK((rc == 0) == (in != NULL));
+    smneo_artifact_inspection_free(in);
+    return rc;
+}
+
+static void test_inspect_limits(void)
+{
+    char *dir = smneo_test_tmpdir();
+    char bomb[4096], tail[4096], dest[4096];
+    snprintf(bomb, sizeof bomb, "%s/bomb.tar.gz", dir);
+    snprintf(tail, sizeof tail, "%s/tail.tar.gz", dir);
+    snprintf(dest, sizeof dest, "%s/out", dir);
+    write_zero_bomb(bomb, 24u << 20, 0);
+    smneo_error err = SMNEO_ERROR_INIT;
+    /* inspect used to decompress a bomb in full: now the ratio limit of
+     * extract applies, past the same 16 MiB of grace. */
+    CHECK_INT(inspect_rc(bomb, SMNEO_INSPECT_OPTIONS_VERSION, 0, 0, &err), SMNEO_EUNSAFE);
+    CHECK_MSG(err.message && strstr(err.message, "compression ratio over 200") && strstr(err.message, "max_ratio"),
+              "%s", err.message ? err.message : "(null)");
+    smneo_error_clear(&err);
+    CHECK_INT(smneo_artifact_extract(bomb, dest, NULL, &err), SMNEO_EUNSAFE);
+    CHECK(err.message && strstr(err.message, "compression ratio over 200"));
+    smneo_error_clear(&err);
+    /* max_bytes: refused on the member's declared size, before its data is read. */
+    CHECK_INT(inspect_rc(bomb, SMNEO_INSPECT_OPTIONS_VERSION, 1u << 20, -1, &err), SMNEO_EUNSAFE);
+    CHECK_MSG(err.message && strstr(err.message, "zeros.bin (25165824 bytes) takes the total over max_bytes (1048576)"),
+              "%s", err.message ? err.message : "(null)");
+    smneo_error_clear(&err);
+    /* Limits raised for a trusted archive: listed. */
+    CHECK_INT(inspect_rc(bomb, SMNEO_INSPECT_OPTIONS_VERSION, 0, -1, &err), 0);
+    CHECK_INT(inspect_rc(bomb, SMNEO_INSPECT_OPTIONS_VERSION, 0, 2000, &err), 0);
+    /* Version 1 options (no max_bytes, max_ratio) still work, with the
+     * defaults: the fields past the version-1 struct are not read. */
+    CHECK_INT(inspect_rc(bomb, 1, 1, -1, &err), SMNEO_EUNSAFE);
+    CHECK(err.message && strstr(err.message, "compression ratio"));
+    smneo_error_clear(&err);
+    CHECK_INT(inspect_rc(bomb, 3, 0, 0, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+
+    /* Zeros after the end of the tar count against max_bytes too (the ratio
+     * limit off): what inspect reads to look for appended data is bounded. */
+    write_zero_bomb(tail, 1000, 8u << 20);
+    CHECK_INT(inspect_rc(tail, SMNEO_INSPECT_OPTIONS_VERSION, 1u << 20, -1, &err), SMNEO_EUNSAFE);
+    CHECK_MSG(err.message && strstr(err.message, "more than max_bytes (1048576)") &&
+                  strstr(err.message, "follows the end of the tar"),
+              "%s", err.message ? err.message : "(null)");
+    smneo_error_clear(&err);
+    CHECK_INT(inspect_rc(tail, SMNEO_INSPECT_OPTIONS_VERSION, 16u << 20, -1, &err), 0);
+    smneo_test_rmtree(dir);
+    free(dir);
+}
+
+/* Extracts fixture `name` to dest, <*tmp>/out (*tmp: a fresh directory the
+ * caller removes and frees); returns the code. */
+static int extract_fixture(const char *name, char **tmp, char *dest, size_t destsz, smneo_error *err)
+{
+    *tmp = smneo_test_tmpdir();
+    snprintf(dest, destsz, "%s/out", *tmp);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", smneo_test_fixture(name));
+    return smneo_artifact_extract(path, dest, NULL, err);
+}
+
+static void test_hostile_archives(void)
+{
+    char *tmp = NULL, dest[4200];
+    smneo_error err = SMNEO_ERROR_INIT;
+    /* A pax hard link carrying data used to leave the linked file zero-filled
+     * and report success: refused, nothing written. */
+    CHECK_INT(extract_fixture("artifacts/hardlink-data.tar.gz", &tmp, dest, sizeof dest, &err), SMNEO_EUNSAFE);
+    CHECK_MSG(err.message && strstr(err.message, "hard link b.txt (to a.txt) carries 7 bytes of data"), "%s",
+              err.message ? err.message : "(null)");
+    struct stat st;
+    CHECK(lstat(dest, &st) != 0);
+    smneo_error_clear(&err);
+    smneo_test_rmtree(tmp);
+    free(tmp);
+
+    /* An empty name is said to be one, not a ".." component. */
+    CHECK_INT(extract_fixture("artifacts/empty-name.tar.gz", &tmp, dest, sizeof dest, &err), SMNEO_EUNSAFE);
+    CHECK_MSG(err.message && strstr(err.message, "entry 1 of the archive has an empty name") &&
+                  !strstr(err.message, ".."),
+              "%s", err.message ? err.message : "(null)");
+    smneo_error_clear(&err);
+    smneo_artifact_inspection *in = NULL;
+    CHECK_INT(smneo_artifact_inspect(&in, smneo_test_fixture("artifacts/empty-name.tar.gz"), NULL, &err), 0);
+    const smneo_issues *is = smneo_artifact_inspection_issues(in);
+    CHECK(is && smneo_issues_count(is) == 1 && strstr(smneo_issues_at(is, 0)->message, "member 1 has an empty name"));
+    smneo_artifact_inspection_free(in);
+    smneo_test_rmtree(tmp);
+    free(tmp);
+
+    /* setuid, setgid and sticky bits never reach the disk; the umask applies. */
+    mode_t old = umask(022);
+    CHECK_INT(extract_fixture("artifacts/setuid.tar.gz", &tmp, dest, sizeof dest, &err), 0);
+    umask(old);
+    static const struct {
+        const char *rel;
+        mode_t mode;
+    } want[] = {{"bin", 0755}, {"bin/tool", 0755}, {"sticky", 0755}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dest, want[i].rel);
+        CHECK_MSG(lstat(p, &st) == 0 && (st.st_mode & 07777) == want[i].mode, "%s: mode %o", want[i].rel,
+                  (unsigned)(st.st_mode & 07777));
+    }
+    smneo_test_rmtree(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     RUN(test_deep_nesting);
@@ -727,5 +899,7 @@ int main(void)
     RUN(test_imds_token);
     RUN(test_resume_tokens);
     RUN(test_ini_hostile);
+    RUN(test_inspect_limits);
+    RUN(test_hostile_archives);
     return smneo_test_summary("test_hostile");
 }

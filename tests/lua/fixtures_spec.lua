@@ -1,5 +1,5 @@
 -- Shared fixtures (tests/fixtures), checked by the C, Python and Lua suites:
--- build_request output and the validation cases.
+-- build_request output, the validation cases and the archives.
 local smneo = require "smneo"
 local json = require "dkjson"
 
@@ -82,5 +82,54 @@ describe("validation fixtures", function()
         end
       end)
     end
+  end
+end)
+
+describe("artifact fixtures", function()
+  local root = "tests/fixtures/artifacts/"
+  local cases = decode(read(root .. "cases.json"))
+  local tmp
+
+  lazy_setup(function()
+    local p = assert(io.popen("mktemp -d"))
+    tmp = p:read("*l")
+    p:close()
+  end)
+
+  lazy_teardown(function()
+    if tmp and tmp:match("^/tmp/") then os.execute("rm -rf " .. tmp) end
+  end)
+
+  for i, case in ipairs(cases) do
+    it(case.file .. ": " .. case.note, function()
+      local path = root .. case.file
+      local framework = case.framework ~= smneo.null and case.framework or nil
+      if case.members == smneo.null then
+        local ok, err = pcall(smneo.artifact.inspect, path, { framework = framework })
+        assert.is_false(ok)
+        assert.are.equal("ArchiveError", err.code)
+      else
+        local info = smneo.artifact.inspect(path, { framework = framework })
+        local got = {}
+        for _, m in ipairs(info.members) do got[#got + 1] = { m.name, m.type, m.size } end
+        assert.are.same(case.members, got)
+        assert.are.equal(case.single_gzip_member, info.single_gzip_member)
+        local rules, want = {}, {}
+        for _, is in ipairs(info.issues) do rules[#rules + 1] = is.rule end
+        for _, r in ipairs(case.rules) do want[#want + 1] = r end
+        table.sort(rules)
+        table.sort(want)
+        assert.are.same(want, rules)
+      end
+      local dest = tmp .. "/out" .. i
+      local ok, err = pcall(smneo.artifact.extract, path, dest)
+      if case.extract == "OK" then
+        assert.is_true(ok, not ok and err.message or nil)
+      else
+        assert.is_false(ok)
+        assert.are.equal(case.extract == "EUNSAFE" and "UnsafeArchive" or "ArchiveError", err.code)
+        assert.is_nil(io.open(dest, "rb"))
+      end
+    end)
   end
 end)

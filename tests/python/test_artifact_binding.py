@@ -2,6 +2,7 @@
 extract, digest, verify; errors, progress callbacks, cancellation."""
 import hashlib
 import io
+import json
 import os
 import tarfile
 import threading
@@ -116,6 +117,46 @@ def test_gzip_bomb_is_refused(tmp_path):
     assert not (tmp_path / "d").exists()
     with pytest.raises(smneo.UnsafeArchiveError):
         artifact.extract(bomb, tmp_path / "d", max_ratio=1e9, max_bytes=1 << 20)
+    # inspect decompresses under the same limits (it used to read a bomb whole)
+    with pytest.raises(smneo.UnsafeArchiveError, match="compression ratio"):
+        artifact.inspect(bomb)
+    with pytest.raises(smneo.UnsafeArchiveError, match="max_bytes"):
+        artifact.inspect(bomb, max_ratio=1e9, max_bytes=1 << 20)
+    assert [(m.name, m.size) for m in artifact.inspect(bomb, max_ratio=1e9).members] == [("zeros", 64 << 20)]
+    with pytest.raises(ValueError, match="max_bytes"):
+        artifact.inspect(bomb, max_bytes=0)
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "artifacts")
+with open(os.path.join(FIXTURES, "cases.json"), encoding="utf-8") as _f:
+    CASES = json.load(_f)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_fixture_cases(case, tmp_path):
+    """tests/fixtures/artifacts/cases.json, as the C and Lua suites read it."""
+    path = os.path.join(FIXTURES, case["file"])
+    if case["members"] is None:
+        with pytest.raises(smneo.ArtifactError) as ei:
+            artifact.inspect(path, framework=case["framework"])
+        assert not isinstance(ei.value, smneo.UnsafeArchiveError)
+    else:
+        info = artifact.inspect(path, framework=case["framework"])
+        assert [[m.name, m.type, m.size] for m in info.members] == case["members"]
+        assert info.single_gzip_member is case["single_gzip_member"]
+        assert sorted(i.rule for i in info.issues) == sorted(case["rules"])
+    dest = tmp_path / "out"
+    errors = {"OK": None, "EUNSAFE": smneo.UnsafeArchiveError, "EARCHIVE": smneo.ArtifactError}
+    if errors[case["extract"]] is None:
+        artifact.extract(path, dest)
+        assert dest.is_dir()
+        for root, dirs, files in os.walk(dest):
+            for name in dirs + files:  # never a setuid, setgid or sticky bit
+                assert os.lstat(os.path.join(root, name)).st_mode & 0o7000 == 0
+    else:
+        with pytest.raises(errors[case["extract"]]):
+            artifact.extract(path, dest)
+        assert os.listdir(tmp_path) == []
 
 
 def test_progress_exception_cancels_and_leaves_nothing(model_dir, tmp_path):

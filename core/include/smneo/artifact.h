@@ -83,7 +83,7 @@ typedef enum {
 typedef struct smneo_artifact_member {
     const char *name;      /* as stored in the archive */
     smneo_member_type type;
-    uint64_t size;         /* 0 for non-files */
+    uint64_t size;         /* 0 for non-files; for a hard link, the data it carries (pax), else 0 */
     const char *linkname;  /* symlink / hardlink target, else NULL */
 } smneo_artifact_member;
 
@@ -95,11 +95,17 @@ typedef struct smneo_inspect_options {
     const char *compiler_options; /* CompilerOptions JSON (CoreML class_labels), or NULL */
     smneo_artifact_progress_cb progress;
     void *progress_payload;
+    /* The limits of smneo_artifact_extract, with the same defaults and the same
+     * meaning: inspect decompresses the whole archive too. */
     uint64_t max_entries;         /* 0: SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES */
+    /* version 2: */
+    uint64_t max_bytes;           /* 0: SMNEO_ARTIFACT_DEFAULT_MAX_BYTES; the data the members declare,
+                                     plus whatever follows the end of the tar */
+    double max_ratio;             /* 0: SMNEO_ARTIFACT_DEFAULT_MAX_RATIO; negative: no ratio limit */
 } smneo_inspect_options;
 
-#define SMNEO_INSPECT_OPTIONS_VERSION 1
-#define SMNEO_INSPECT_OPTIONS_INIT {SMNEO_INSPECT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0}
+#define SMNEO_INSPECT_OPTIONS_VERSION 2 /* 1 (without max_bytes, max_ratio) is accepted too */
+#define SMNEO_INSPECT_OPTIONS_INIT {SMNEO_INSPECT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0.0}
 
 typedef struct smneo_artifact_inspection smneo_artifact_inspection;
 
@@ -108,7 +114,8 @@ typedef struct smneo_artifact_inspection smneo_artifact_inspection;
  * with the fix) are in smneo_artifact_inspection_issues; they do not make the
  * call fail. Errors: SMNEO_EINVAL (unknown framework, bad compiler_options),
  * SMNEO_EIO (cannot open), SMNEO_EARCHIVE (not a gzip/tar, truncated or
- * corrupt), SMNEO_EUNSAFE (more than max_entries members), SMNEO_ECANCELLED. */
+ * corrupt), SMNEO_EUNSAFE (over max_entries, max_bytes or max_ratio: a gzip
+ * bomb is refused while it is being decompressed), SMNEO_ECANCELLED. */
 SMNEO_EXTERN(int) smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path,
                                          const smneo_inspect_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_artifact_inspection_free(smneo_artifact_inspection *in);
