@@ -9,7 +9,9 @@
 
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "smneo.h"
 #include "smneo/compile.h"
@@ -98,11 +100,36 @@ void cli_client_close(cli_client *cc);
 
 /* ---- output --------------------------------------------------------------- */
 
+/* Untrusted text (member names, service answers, error messages, file
+ * names): everything the CLI prints goes through one escaping function in
+ * output.c, so no string can move the cursor, retitle the terminal or fake a
+ * line. cli_escape: control characters (C0, DEL, C1), the Unicode line
+ * separators and bidirectional controls as \n \r \t \xNN \uNNNN, bytes that
+ * are not UTF-8 as \xNN; malloc'd (NULL on allocation failure). */
+char *cli_escape(const char *s);
+/* Formats one line (fmt without the trailing newline), escapes all of it
+ * and writes it with a newline. */
+void cli_line(FILE *f, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void cli_vline(FILE *f, const char *fmt, va_list ap)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 0)))
+#endif
+    ;
+/* The debug log's sink (SMNEO_DEBUG=1): "smneo[level] message" on stderr,
+ * escaped, line breaks kept. */
+void cli_log(int level, const char *message, void *payload);
+
 /* Converts a result value to cJSON (timestamps as ISO 8601 strings, as the
  * AWS CLI prints them). NULL on allocation failure. */
 cJSON *cli_value_to_cjson(const smneo_value *v);
-/* Prints a document: pretty JSON (4-space indent, keys in response order)
- * with --output json, else a readable key/value rendering. */
+/* Prints a document: pretty JSON (4-space indent, keys in response order,
+ * strings escaped as RFC 8259 allows: control characters as \uNNNN, bytes
+ * that are not UTF-8 as U+FFFD) with --output json, else a readable
+ * key/value rendering (escaped as cli_escape does). */
 void cli_print(const cli_args *a, const cJSON *doc);
 /* Prints rows as a table with the given columns (dotted member paths). */
 void cli_print_table(const cJSON *rows, const char *const *columns, const char *const *headers);

@@ -124,8 +124,7 @@ cJSON *cli_json_flag(const char *flag, const char *text)
     if (!v) {
         const char *where = cJSON_GetErrorPtr();
         cli_fail(EXIT_USAGE, "--%s: not valid JSON%s%.20s: give it in single quotes, e.g. --%s '%s'", flag,
-                 where ? " near " : "", where ? where : "", flag,
-                 !strcmp(flag, "tags") ? "[{\"Key\":\"k\",\"Value\":\"v\"}]" : "{\"input0\":[1,3,224,224]}");
+                 where ? " near " : "", where ? where : "", flag, "[{\"Key\":\"k\",\"Value\":\"v\"}]");
     }
     return v;
 }
@@ -213,12 +212,10 @@ cJSON *cli_create_params(const cli_args *a, int *code)
                 *q = (char)toupper((unsigned char)*q);
             cli_json_set(p, strings[i].path, cJSON_CreateString(up));
         } else {
-            if (!strcmp(strings[i].flag, "input-shape") || !strcmp(strings[i].flag, "compiler-options")) {
-                cJSON *check = cli_json_flag(strings[i].flag, v); /* say early when the text is not JSON */
-                if (!check)
-                    goto fail;
-                cJSON_Delete(check);
-            }
+            /* DataInputConfig and CompilerOptions are string members: the text
+             * goes on unchanged, judged by the validation rules (the Python
+             * style of the Neo documentation, "{'input0':[1,3,224,224]}", is
+             * what the service takes too). */
             cli_json_set(p, strings[i].path, cJSON_CreateString(v));
         }
     }
@@ -373,7 +370,7 @@ static int run_operation(cli_args *a, const char *operation, const char *params,
         smneo_result_root(&root, res);
         cJSON *doc = cli_value_to_cjson(&root);
         if (doc && done && !a->json)
-            printf("%s %s\n", done, job); /* the answer is {}: say what happened */
+            cli_line(stdout, "%s %s", done, job); /* the answer is {}: say what happened */
         else if (doc)
             cli_print(a, doc);
         else
@@ -498,11 +495,12 @@ int cmd_validate(cli_args *a)
         size_t n = smneo_issues_count(list);
         for (size_t i = 0; i < n; i++) {
             const smneo_issue *it = smneo_issues_at(list, i);
-            printf("%-7s %s%s%s\n        [%s]\n", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning",
-                   *it->path ? it->path : "", *it->path ? ": " : "", it->message, it->rule);
+            cli_line(stdout, "%-7s %s%s%s", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning", it->path,
+                     *it->path ? ": " : "", it->message);
+            cli_line(stdout, "        [%s]", it->rule);
         }
-        printf("%s: %zu error%s, %zu warning%s\n", smneo_model_operation(op)->name, errors, errors == 1 ? "" : "s",
-               n - errors, n - errors == 1 ? "" : "s");
+        cli_line(stdout, "%s: %zu error%s, %zu warning%s", smneo_model_operation(op)->name, errors,
+                 errors == 1 ? "" : "s", n - errors, n - errors == 1 ? "" : "s");
     }
     smneo_issues_free(issues);
     smneo_error_clear(&err);
@@ -598,7 +596,7 @@ static int paginated(cli_args *a, const char *operation, cJSON *p, const char *r
         } else {
             cli_print_table(c.items, cols, heads);
             if (token)
-                printf("NextToken: %s\n", token);
+                cli_line(stdout, "NextToken: %s", token);
         }
     } else {
         code = cli_error(&err, rc, operation);
@@ -722,9 +720,9 @@ int cmd_wait(cli_args *a)
             cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "CompilationJobStatus");
             cJSON *art = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "ModelArtifacts"),
                                                           "S3ModelArtifacts");
-            printf("%s %s\n", job, cJSON_IsString(st) ? st->valuestring : "COMPLETED");
+            cli_line(stdout, "%s %s", job, cJSON_IsString(st) ? st->valuestring : "COMPLETED");
             if (cJSON_IsString(art))
-                printf("artifact %s\n", art->valuestring);
+                cli_line(stdout, "artifact %s", art->valuestring);
         }
         cJSON_Delete(doc);
     } else if (rc == SMNEO_ECANCELLED && cli_interrupted) {

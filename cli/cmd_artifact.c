@@ -1,5 +1,7 @@
 /* cli/cmd_artifact.c: pack, inspect, extract, digest, verify (local files
  * only; smneo/artifact.h). */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,36 @@ static int done_with(int rc, smneo_error *err, const char *what)
                                                           : cli_error(err, rc, what);
     smneo_error_clear(err);
     return code;
+}
+
+/* --max-bytes, --max-entries, --max-ratio (inspect and extract): the core's
+ * limits; absent flags leave 0, the core's default. 0 or the usage exit code. */
+static int read_limits(const cli_args *a, uint64_t *max_bytes, uint64_t *max_entries, double *max_ratio)
+{
+    static const char *const counts[] = {"max-bytes", "max-entries"};
+    uint64_t *outs[] = {max_bytes, max_entries};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cli_get(a, counts[i]);
+        if (!v)
+            continue;
+        char *end = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || !isdigit((unsigned char)v[0]) || *end || n == 0)
+            return cli_fail(EXIT_USAGE, "--%s \"%s\": give a whole number of at least 1", counts[i], v);
+        *outs[i] = n;
+    }
+    const char *v = cli_get(a, "max-ratio");
+    if (v) {
+        char *end = NULL;
+        errno = 0;
+        double r = strtod(v, &end);
+        if (errno || end == v || *end || r == 0 || r != r)
+            return cli_fail(EXIT_USAGE, "--max-ratio \"%s\": give a positive number (e.g. 500), or -1 for no limit",
+                            v);
+        *max_ratio = r;
+    }
+    return 0;
 }
 
 int cmd_pack(cli_args *a)
@@ -87,6 +119,8 @@ int cmd_inspect(cli_args *a)
     io.framework = cli_get(a, "framework");
     io.target = cli_get(a, "target");
     io.compiler_options = cli_get(a, "compiler-options");
+    if (read_limits(a, &io.max_bytes, &io.max_entries, &io.max_ratio))
+        return EXIT_USAGE;
     io.progress = on_bytes;
     io.progress_payload = (void *)"reading";
     smneo_artifact_inspection *in = NULL;
@@ -126,11 +160,11 @@ int cmd_inspect(cli_args *a)
         size_t ni = smneo_issues_count(issues);
         for (size_t i = 0; i < ni; i++) {
             const smneo_issue *it = smneo_issues_at(issues, i);
-            printf("%s: %s%s%s [%s]\n", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning", it->path,
-                   *it->path ? ": " : "", it->message, it->rule);
+            cli_line(stdout, "%s: %s%s%s [%s]", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning",
+                     it->path, *it->path ? ": " : "", it->message, it->rule);
         }
         if (io.framework)
-            printf("%s layout: %s\n", io.framework, errors ? "errors found" : "ok");
+            cli_line(stdout, "%s layout: %s", io.framework, errors ? "errors found" : "ok");
     }
     cJSON_Delete(doc);
     smneo_artifact_inspection_free(in);
@@ -145,6 +179,8 @@ int cmd_extract(cli_args *a)
     if (!dest)
         dest = a->pos[1];
     smneo_extract_options eo = SMNEO_EXTRACT_OPTIONS_INIT;
+    if (read_limits(a, &eo.max_bytes, &eo.max_entries, &eo.max_ratio))
+        return EXIT_USAGE;
     eo.progress = on_bytes;
     eo.progress_payload = (void *)"extracting";
     smneo_error err = SMNEO_ERROR_INIT;
@@ -182,7 +218,7 @@ int cmd_digest(cli_args *a)
         cli_print_json(doc);
         cJSON_Delete(doc);
     } else {
-        printf("%s  %s\n", hex, a->pos[0]); /* the b2sum / sha256sum layout */
+        cli_line(stdout, "%s  %s", hex, a->pos[0]); /* the b2sum / sha256sum layout */
     }
     free(hex);
     return EXIT_OK;
@@ -213,9 +249,9 @@ int cmd_verify(cli_args *a)
         cli_print_json(doc);
         cJSON_Delete(doc);
     } else if (rc == 0) {
-        printf("%s: OK\n", a->pos[0]);
+        cli_line(stdout, "%s: OK", a->pos[0]);
     } else {
-        printf("%s: FAILED\n", a->pos[0]);
+        cli_line(stdout, "%s: FAILED", a->pos[0]);
     }
     int code = rc ? cli_error(&err, rc, "verify") : EXIT_OK;
     smneo_error_clear(&err);

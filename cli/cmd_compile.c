@@ -118,15 +118,15 @@ static void print_summary(const cJSON *doc)
     for (const char *const *k = keys; *k; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, *k);
         if (cJSON_IsString(v))
-            printf("%-21s %s\n", *k, v->valuestring);
+            cli_line(stdout, "%-21s %s", *k, v->valuestring);
         else if (cJSON_IsBool(v))
-            printf("%-21s %s\n", *k, cJSON_IsTrue(v) ? "true" : "false");
+            cli_line(stdout, "%-21s %s", *k, cJSON_IsTrue(v) ? "true" : "false");
     }
     const cJSON *job = cJSON_GetObjectItemCaseSensitive(doc, "Job");
     const cJSON *s3 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(job, "ModelArtifacts"),
                                                        "S3ModelArtifacts");
     if (cJSON_IsString(s3))
-        printf("%-21s %s\n", "S3ModelArtifacts", s3->valuestring);
+        cli_line(stdout, "%-21s %s", "S3ModelArtifacts", s3->valuestring);
 }
 
 int cmd_compile(cli_args *a)

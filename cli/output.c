@@ -1,13 +1,147 @@
 /* cli/output.c: results as pretty JSON (for harnesses: the API's member
  * names, in response order, timestamps as ISO 8601 like the AWS CLI) or as
- * readable key/value lines and column tables (for people). */
+ * readable key/value lines and column tables (for people). Every string the
+ * CLI prints goes through escape() below first: member names, service
+ * answers and error messages may carry terminal control sequences. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+
+/* ---- untrusted text ------------------------------------------------------------ */
+
+/* Length of the UTF-8 sequence at p (1-4) with its code point in *cp, or 0
+ * when p does not start a well-formed one (overlong, surrogate, > U+10FFFF,
+ * cut short). */
+static size_t utf8_char(const unsigned char *p, uint32_t *cp)
+{
+    unsigned c = p[0];
+    size_t n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, v = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, v = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* Code points a terminal acts on or that change how a line reads: C0, DEL,
+ * C1 (U+0080..U+009F, CSI among them), the line and paragraph separators and
+ * the bidirectional marks, embeddings, overrides and isolates. */
+static int unsafe_cp(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+           (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+enum { ESC_TEXT, ESC_LINES, ESC_JSON };
+
+/* The one escaping function. ESC_TEXT: \n \r \t, \xNN for other ASCII
+ * controls and for bytes that are not UTF-8, \uNNNN for the other code
+ * points above; everything else as is. ESC_LINES: the same, but line breaks
+ * stay (the debug log's multi-line requests and responses). ESC_JSON: the
+ * body of a JSON string (RFC 8259): \" \\ \b \f \n \r \t, \u00NN /
+ * \uNNNN for the code points above, and U+FFFD (\ufffd) for bytes that are
+ * not UTF-8, so the output is always valid JSON. */
+static void escape(FILE *out, const char *s, int mode)
+{
+    int json = mode == ESC_JSON;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        uint32_t c = 0;
+        size_t n = utf8_char(p, &c);
+        if (n == 0) {
+            if (json)
+                fputs("\\ufffd", out);
+            else
+                fprintf(out, "\\x%02x", *p);
+            p++;
+            continue;
+        }
+        if (c == '\n' && mode == ESC_LINES) {
+            fputc('\n', out);
+            p++;
+            continue;
+        }
+        const char *short_form = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (json && !short_form)
+            short_form = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (short_form)
+            fputs(short_form, out);
+        else if (!unsafe_cp(c))
+            fwrite(p, 1, n, out);
+        else if (!json && c < 0x80)
+            fprintf(out, "\\x%02x", (unsigned)c);
+        else
+            fprintf(out, "\\u%04x", (unsigned)c);
+        p += n;
+    }
+}
+
+char *cli_escape(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return NULL;
+    escape(m, s, ESC_TEXT);
+    if (fclose(m) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void cli_vline(FILE *f, const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    escape(f, text ? text : "(out of memory)", ESC_TEXT);
+    fputc('\n', f);
+    free(text);
+}
+
+void cli_log(int level, const char *message, void *payload)
+{
+    static const char *const levels[] = {"debug", "info", "warn"};
+    flockfile(stderr);
+    fprintf(stderr, "smneo[%s] ", level >= 0 && level <= 2 ? levels[level] : "log");
+    escape(stderr, message, ESC_LINES); /* response headers and bodies are the server's */
+    fputc('\n', stderr);
+    funlockfile(stderr);
+}
+
+void cli_line(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vline(f, fmt, ap);
+    va_end(ap);
+}
 
 char *cli_iso8601(double t)
 {
@@ -145,8 +279,19 @@ static void indent(int n)
         fputs("    ", stdout);
 }
 
+static void print_string(const char *s)
+{
+    fputc('"', stdout);
+    escape(stdout, s, ESC_JSON);
+    fputc('"', stdout);
+}
+
 static void print_scalar(const cJSON *v)
 {
+    if (cJSON_IsString(v)) {
+        print_string(v->valuestring);
+        return;
+    }
     char *s = cJSON_PrintUnformatted(v);
     fputs(s ? s : "null", stdout);
     free(s);
@@ -164,9 +309,7 @@ static void print_json(const cJSON *v, int level)
         for (const cJSON *c = v->child; c; c = c->next) {
             indent(level + 1);
             if (obj) {
-                cJSON *k = cJSON_CreateString(c->string ? c->string : "");
-                print_scalar(k);
-                cJSON_Delete(k);
+                print_string(c->string);
                 fputs(": ", stdout);
             }
             print_json(c, level + 1);
@@ -187,14 +330,11 @@ void cli_print_json(const cJSON *doc)
 
 /* ---- table: flattened key/value lines ------------------------------------------------ */
 
+/* A scalar as table text: strings escaped, the rest as JSON. */
 static char *scalar_text(const cJSON *v)
 {
-    if (cJSON_IsString(v)) {
-        char *s = malloc(strlen(v->valuestring) + 1);
-        if (s)
-            strcpy(s, v->valuestring);
-        return s;
-    }
+    if (cJSON_IsString(v))
+        return cli_escape(v->valuestring);
     return cJSON_PrintUnformatted(v);
 }
 
@@ -219,13 +359,11 @@ static void kv_add(kv *t, const char *key, char *val)
         }
         t->cap = cap;
     }
-    size_t len = strlen(key);
-    t->keys[t->n] = malloc(len + 1);
+    t->keys[t->n] = cli_escape(key); /* member names come from the service too */
     if (!t->keys[t->n]) {
         free(val);
         return;
     }
-    memcpy(t->keys[t->n], key, len + 1);
     t->vals[t->n++] = val;
 }
 
@@ -363,8 +501,8 @@ void cli_print_issues(const smneo_issues *issues)
     size_t n = issues ? smneo_issues_count(issues) : 0;
     for (size_t i = 0; i < n; i++) {
         const smneo_issue *it = smneo_issues_at(issues, i);
-        fprintf(stderr, "  %s: %s%s%s [%s]\n", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning",
-                it->path && *it->path ? it->path : "", it->path && *it->path ? ": " : "", it->message,
-                it->rule ? it->rule : "");
+        cli_line(stderr, "  %s: %s%s%s [%s]", it->severity == SMNEO_SEVERITY_ERROR ? "error" : "warning",
+                 it->path && *it->path ? it->path : "", it->path && *it->path ? ": " : "", it->message,
+                 it->rule ? it->rule : "");
     }
 }

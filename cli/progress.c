@@ -4,6 +4,7 @@
  * status change. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,14 +103,17 @@ void cli_progress_status(const char *job, const char *status, double elapsed)
     if (tty) {
         if (changed && last_status[0] && open_line)
             fputc('\n', stderr); /* keep the progression visible: one line per status */
-        fprintf(stderr, "\r\033[Kjob %s: %s  %.1fs", job, status, elapsed);
+        char *ejob = cli_escape(job), *estatus = cli_escape(status); /* both from the service */
+        fprintf(stderr, "\r\033[Kjob %s: %s  %.1fs", ejob ? ejob : "?", estatus ? estatus : "?", elapsed);
+        free(ejob);
+        free(estatus);
         open_line = 1;
         fflush(stderr);
         snprintf(last_status, sizeof last_status, "%s", status);
         return;
     }
     if (changed && *status) {
-        fprintf(stderr, "job %s: %s (%.1fs)\n", job, status, elapsed);
+        cli_line(stderr, "job %s: %s (%.1fs)", job, status, elapsed);
         snprintf(last_status, sizeof last_status, "%s", status);
     }
 }
@@ -121,7 +125,6 @@ void cli_progress_note(const char *fmt, ...)
     cli_progress_end();
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vline(stderr, fmt, ap); /* names and messages from the service or an archive */
     va_end(ap);
-    fputc('\n', stderr);
 }

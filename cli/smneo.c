@@ -19,12 +19,12 @@ volatile sig_atomic_t cli_interrupted = 0;
     {"job-name", "NAME", "CompilationJobName"}, {"role", "ARN", "RoleArn: the IAM role SageMaker assumes"},      \
         {"model-s3-uri", "S3URI", "InputConfig.S3Uri: s3://bucket/key of the model.tar.gz"},                   \
         {"framework", "NAME", "InputConfig.Framework (PYTORCH, TENSORFLOW, KERAS, MXNET, ONNX, TFLITE, ...)"}, \
-        {"input-shape", "JSON", "InputConfig.DataInputConfig, e.g. '{\"input0\":[1,3,224,224]}'"},             \
+        {"input-shape", "TEXT", "InputConfig.DataInputConfig (sent as given), e.g. '{\"input0\":[1,3,224,224]}'"}, \
         {"framework-version", "VER", "InputConfig.FrameworkVersion"},                                          \
         {"output-s3-uri", "S3URI", "OutputConfig.S3OutputLocation"},                                           \
         {"target", "DEVICE", "OutputConfig.TargetDevice (ml_c5, jetson_nano, ...)"},                           \
         {"platform", "OS/ARCH[/ACC]", "OutputConfig.TargetPlatform, e.g. LINUX/ARM64 or LINUX/X86_64/NVIDIA"}, \
-        {"compiler-options", "JSON", "OutputConfig.CompilerOptions"},                                          \
+        {"compiler-options", "TEXT", "OutputConfig.CompilerOptions (sent as given)"},                          \
         {"kms-key-id", "KEY", "OutputConfig.KmsKeyId"},                                                        \
         {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds"},                                   \
         {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"}
@@ -32,10 +32,10 @@ volatile sig_atomic_t cli_interrupted = 0;
 static const cli_opt opts_compile[] = {
     {"model", "PATH", "model directory (packed for you) or a .tar.gz archive"},
     {"framework", "NAME", "InputConfig.Framework (PYTORCH, TENSORFLOW, KERAS, MXNET, ONNX, TFLITE, ...)"},
-    {"input-shape", "JSON", "InputConfig.DataInputConfig, e.g. '{\"input0\":[1,3,224,224]}'"},
+    {"input-shape", "TEXT", "InputConfig.DataInputConfig (sent as given), e.g. '{\"input0\":[1,3,224,224]}'"},
     {"target", "DEVICE", "OutputConfig.TargetDevice (ml_c5, jetson_nano, ...)"},
     {"platform", "OS/ARCH[/ACC]", "OutputConfig.TargetPlatform, e.g. LINUX/ARM64 or LINUX/X86_64/NVIDIA"},
-    {"compiler-options", "JSON", "OutputConfig.CompilerOptions, e.g. '{\"mcpu\":\"cortex-a72\"}'"},
+    {"compiler-options", "TEXT", "OutputConfig.CompilerOptions (sent as given), e.g. '{\"mcpu\":\"cortex-a72\"}'"},
     {"framework-version", "VER", "InputConfig.FrameworkVersion"},
     {"role", "ARN", "RoleArn: the IAM role SageMaker assumes to read and write the bucket"},
     {"bucket", "NAME", "S3 bucket for the model archive and the compiled artifact"},
@@ -91,12 +91,18 @@ static const cli_opt opts_pack[] = {{"model", "DIR", "directory to pack (or the 
                                     {"level", "1-9", "gzip level (default 6)"},
                                     {"threads", "N", "compression threads (default: CPUs; output does not depend on it)"},
                                     {NULL, NULL, NULL}};
+#define OPTS_LIMITS                                                                                          \
+    {"max-bytes", "N", "refuse more than N bytes of file data (default 64 GiB)"},                             \
+        {"max-entries", "N", "refuse more than N members (default 100000)"},                                   \
+        {"max-ratio", "R", "refuse a decompressed/compressed ratio over R, a gzip bomb (default 200; -1: off)"}
+
 static const cli_opt opts_inspect[] = {
     {"framework", "NAME", "check the layout for this framework"},
     {"target", "NAME", "target device or platform, for target-specific checks"},
     {"compiler-options", "JSON", "CompilerOptions (CoreML class_labels)"},
+    OPTS_LIMITS,
     {NULL, NULL, NULL}};
-static const cli_opt opts_extract[] = {{"output-dir", "DIR", "destination (must not exist or be empty)"},
+static const cli_opt opts_extract[] = {{"output-dir", "DIR", "destination (must not exist or be empty)"}, OPTS_LIMITS,
                                        {NULL, NULL, NULL}};
 static const cli_opt opts_digest[] = {
     {"algorithm", "NAME", "blake2b (default), blake2b-256, blake2s, sha256, sha512"}, {NULL, NULL, NULL}};
@@ -161,8 +167,7 @@ int cli_fail(int code, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fputs("smneo: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vline(stderr, fmt, ap); /* arguments may be names from an archive or a server */
     va_end(ap);
     return code;
 }
@@ -211,12 +216,11 @@ int cli_error(const smneo_error *err, int code, const char *what)
 {
     cli_progress_end();
     const char *msg = err && err->message ? err->message : smneo_strerror(code);
-    fprintf(stderr, "smneo: %s%s%s", what ? what : "", what ? ": " : "", msg);
-    if (err && err->service_code && !strstr(msg, err->service_code))
-        fprintf(stderr, " (%s)", err->service_code);
-    fputc('\n', stderr);
+    const char *sc = err && err->service_code && !strstr(msg, err->service_code) ? err->service_code : NULL;
+    cli_line(stderr, "smneo: %s%s%s%s%s%s", what ? what : "", what ? ": " : "", msg, sc ? " (" : "", sc ? sc : "",
+             sc ? ")" : "");
     if (err && err->request_id)
-        fprintf(stderr, "smneo: request id %s\n", err->request_id);
+        cli_line(stderr, "smneo: request id %s", err->request_id);
     if (err && err->issues && smneo_issues_count(err->issues) > 0)
         cli_print_issues(err->issues);
     return cli_exit_code(code);
@@ -371,6 +375,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: sleeps end early */
     cli_progress_init(a.quiet);
+    if (smneo_log_enabled()) /* SMNEO_DEBUG=1: the log shows what servers send */
+        smneo_log_set_callback(cli_log, NULL);
     int rc = cmd->run(&a);
     cli_progress_end();
     if (fflush(stdout) != 0 && rc == EXIT_OK)

@@ -6,7 +6,10 @@
 # digest, verify, extract (unsafe archive refused), compile for a cloud and
 # an edge target, a FAILED job (exit 5), Ctrl-C stopping a job (exit 130),
 # describe/list/steps/stop/delete, --cli-input-json with flag overrides, and
-# a transport error (exit 6), a connection closed without an answer (exit 6).
+# a transport error (exit 6), a connection closed without an answer (exit 6);
+# --input-shape/--compiler-options sent as given (AWS's Python style too),
+# the archive limits of inspect and extract (a small gzip bomb), and control
+# characters from archives, the service and a hostile server never printed raw.
 # Run from the repository root:
 #   sh tests/cli/test_cli.sh build/smneo
 set -u
@@ -20,8 +23,10 @@ PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_cli: no pytho
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-cli-test.XXXXXX")
 SERVER_PID=""
+EVIL_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$EVIL_PID" ] && kill "$EVIL_PID" 2>/dev/null && wait "$EVIL_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -75,6 +80,25 @@ print(eval(sys.argv[2]))
 EOF
 }
 
+# raw NAME: neither stdout nor stderr of NAME holds a control character
+# (other than the newline), DEL, a C1 control, a bidirectional override or
+# bytes that are not UTF-8
+raw() {
+  if "$PY" - "$WORK/$1.out" "$WORK/$1.err" <<'EOF'
+import re, sys
+for path in sys.argv[1:]:
+    text = open(path, "rb").read()
+    try:
+        s = text.decode("utf-8")
+    except UnicodeDecodeError as e:
+        sys.exit("%s: not UTF-8: %s" % (path, e))
+    bad = re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", s)
+    if bad:
+        sys.exit("%s: raw %r at %d" % (path, bad.group(), bad.start()))
+EOF
+  then ok; else fail "$1: a control character reached the terminal"; fi
+}
+
 grep_err() { # NAME TEXT: stderr of NAME mentions TEXT
   if grep -q -- "$2" "$WORK/$1.err"; then ok; else fail "$1: stderr lacks \"$2\""; sed 's/^/    stderr: /' "$WORK/$1.err" | head -10; fi
 }
@@ -110,8 +134,6 @@ grep_err compile_no_model "--model"
 run both_targets 2 compile --model "$ROOT/examples/model" --framework PYTORCH --target ml_c5 --platform LINUX/ARM64 \
   --role "$ROLE" --bucket cli-test
 run bad_platform 2 compile --model "$ROOT/examples/model" --framework PYTORCH --platform LINUX --role "$ROLE" --bucket b
-run bad_shape_json 2 create --input-shape '{input0:[1,4]}'
-grep_err bad_shape_json "input-shape"
 
 # ---- validate ---------------------------------------------------------------------
 run validate_ok 0 validate --job-name v1 --role "$ROLE" --model-s3-uri s3://cli-test/m.tar.gz --framework PYTORCH \
@@ -121,6 +143,30 @@ run validate_bad 3 validate --framework PYTORCH --target ml_c5 --role short --ou
 jcheck validate_bad 'd["Valid"] is False and any(i["Path"] == "RoleArn" and i["Severity"] == "error" for i in d["Issues"]) and any(i["Path"] == "InputConfig.S3Uri" for i in d["Issues"])'
 run validate_table 3 validate --framework PYTORCH --target ml_c5
 grep -q "errors\?, " "$WORK/validate_table.out" && ok || fail "validate table lacks the summary line"
+# --input-shape and --compiler-options are the API's string members: the text
+# goes on as given and the validation rules judge it. The Python style of
+# AWS's own CreateCompilationJob example is accepted, with a warning.
+run shape_not_json 3 validate --job-name v1 --role "$ROLE" --model-s3-uri s3://cli-test/m.tar.gz --framework PYTORCH \
+  --input-shape '{input0:[1,4]}' --output-s3-uri s3://cli-test/out --target ml_c5 --output json
+jcheck shape_not_json '[i["Rule"] for i in d["Issues"]] == ["neo.data-input-config.json"]'
+run shape_python 0 validate --job-name v1 --role "$ROLE" --model-s3-uri s3://cli-test/m.tar.gz --framework PYTORCH \
+  --input-shape "{'input0':[1,3,224,224]}" --output-s3-uri s3://cli-test/out --platform LINUX/ARM64 \
+  --compiler-options "{'mcpu': 'cortex-a72'}" --output json
+jcheck shape_python 'd["Valid"] is True and sorted(i["Rule"] for i in d["Issues"]) == ["neo.compiler-options.python-style", "neo.data-input-config.python-style"]'
+cat >"$WORK/python-style.json" <<EOF
+{"CompilationJobName": "v2", "RoleArn": "$ROLE",
+ "InputConfig": {"S3Uri": "s3://cli-test/m.tar.gz", "Framework": "PYTORCH", "DataInputConfig": "{'input0':[1,3,224,224]}"},
+ "OutputConfig": {"S3OutputLocation": "s3://cli-test/out", "TargetPlatform": {"Os": "LINUX", "Arch": "ARM64"},
+                  "CompilerOptions": "{'mcpu': 'cortex-a72'}"}}
+EOF
+run shape_python_json 0 validate --cli-input-json "$WORK/python-style.json" --output json
+jcheck shape_python_json 'd["Valid"] is True and sorted(i["Rule"] for i in d["Issues"]) == ["neo.compiler-options.python-style", "neo.data-input-config.python-style"]'
+# ... and sent byte for byte (the debug log shows the request; nothing listens on port 1)
+RUN_ENV="SMNEO_DEBUG=1 AWS_MAX_ATTEMPTS=1"
+run shape_python_sent 6 --endpoint-url http://127.0.0.1:1 create --cli-input-json "$WORK/python-style.json" \
+  --input-shape "{'input0': [1,3,224,224], 'input1': [1,4]}"
+RUN_ENV=
+grep -qF '"DataInputConfig":"{'"'"'input0'"'"': [1,3,224,224], '"'"'input1'"'"': [1,4]}"' "$WORK/shape_python_sent.err" && grep -qF '"CompilerOptions":"{'"'"'mcpu'"'"': '"'"'cortex-a72'"'"'}"' "$WORK/shape_python_sent.err" && ok || { fail "shape_python_sent: not sent as given"; grep -i "datainput" "$WORK/shape_python_sent.err"; }
 printf '{"CompilationJobName": "fromjson", "StatusEquals": "NOPE"}' >"$WORK/list.json"
 run validate_op 3 validate --operation ListCompilationJobs --cli-input-json "$WORK/list.json" --output json
 jcheck validate_op 'any(i["Path"] == "StatusEquals" for i in d["Issues"])'
@@ -160,6 +206,59 @@ with tarfile.open(sys.argv[1], "w:gz") as t:
 EOF
 run extract_unsafe 7 extract "$WORK/evil.tar.gz" "$WORK/evil-out"
 [ ! -e "$WORK/evil.txt" ] && [ ! -e "$WORK/evil-out" ] && ok || fail "unsafe extract left files behind"
+
+# ---- untrusted strings never reach the terminal raw ----------------------------------------
+# A member name that would retitle the terminal, erase the line and print a
+# fake success; one with a C1 CSI and a right-to-left override; one that is
+# not UTF-8.
+"$PY" - "$WORK/ansi.tar.gz" <<'EOF'
+import io, sys, tarfile
+names = ["../\x1b]0;pwned\x07\x1b[2K\rsmneo: extract: OK", "c1-\x9b31m-\u202eoof", "latin1-\udce9t\udce9.txt"]
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape") as t:
+    for n in names:
+        info = tarfile.TarInfo(n)
+        info.size = 1
+        t.addfile(info, io.BytesIO(b"x"))
+EOF
+run ansi_extract 7 extract "$WORK/ansi.tar.gz" "$WORK/ansi-out"
+raw ansi_extract
+grep -qF 'entry ../\x1b]0;pwned\x07\x1b[2K\rsmneo: extract: OK has' "$WORK/ansi_extract.err" && ok || { fail "ansi_extract: the name is not shown escaped"; cat "$WORK/ansi_extract.err"; }
+run ansi_inspect 3 inspect "$WORK/ansi.tar.gz"
+raw ansi_inspect
+grep -qF '\u009b31m-\u202eoof' "$WORK/ansi_inspect.out" && grep -qF 'latin1-\xe9t\xe9.txt' "$WORK/ansi_inspect.out" && ok || { fail "ansi_inspect: table not escaped"; cat "$WORK/ansi_inspect.out"; }
+run ansi_inspect_json 3 inspect "$WORK/ansi.tar.gz" --output json
+raw ansi_inspect_json
+jcheck ansi_inspect_json '[m["Name"] for m in d["Members"]] == ["../\x1b]0;pwned\x07\x1b[2K\rsmneo: extract: OK", "c1-\x9b31m-\u202eoof", "latin1-\ufffdt\ufffd.txt"] and "\x1b]0;" in d["Issues"][0]["Message"]'
+
+# ---- inspect and extract take the same limits: a small gzip bomb -------------------------------
+"$PY" - "$WORK/bomb.tar.gz" <<'EOF'
+import sys, tarfile, zlib
+info = tarfile.TarInfo("zeros.bin")
+info.size = 24 << 20  # 24 MiB of zeros in about 24 KiB
+z = zlib.compressobj(9, zlib.DEFLATED, 31)
+with open(sys.argv[1], "wb") as f:
+    f.write(z.compress(info.tobuf(format=tarfile.USTAR_FORMAT)))
+    for _ in range(24):
+        f.write(z.compress(bytes(1 << 20)))
+    f.write(z.compress(bytes(1024)) + z.flush())
+EOF
+run bomb_inspect 7 inspect "$WORK/bomb.tar.gz"
+grep_err bomb_inspect "compression ratio over 200"
+run bomb_inspect_bytes 7 inspect "$WORK/bomb.tar.gz" --max-ratio -1 --max-bytes 1000000
+grep_err bomb_inspect_bytes "zeros.bin (25165824 bytes) takes the total over max_bytes (1000000)"
+run bomb_inspect_trusted 0 inspect "$WORK/bomb.tar.gz" --max-ratio 5000 --output json
+jcheck bomb_inspect_trusted 'd["Members"] == [{"Name": "zeros.bin", "Type": "file", "Size": 24 << 20}]'
+run bomb_extract 7 extract "$WORK/bomb.tar.gz" "$WORK/bomb-out" --max-ratio 5000 --max-bytes 1000000
+grep_err bomb_extract "max_bytes (1000000)"
+run bomb_extract_ratio 7 extract "$WORK/bomb.tar.gz" "$WORK/bomb-out"
+grep_err bomb_extract_ratio "compression ratio"
+[ ! -e "$WORK/bomb-out" ] && ok || fail "a refused bomb left files behind"
+run entries_inspect 7 inspect "$WORK/ansi.tar.gz" --max-entries 2
+grep_err entries_inspect "more than 2 members"
+run bad_limit 2 extract "$WORK/bomb.tar.gz" "$WORK/bomb-out" --max-entries 0
+grep_err bad_limit "max-entries"
+run bad_ratio 2 inspect "$WORK/bomb.tar.gz" --max-ratio lots
+grep_err bad_ratio "max-ratio"
 
 # ---- compile: cloud and edge targets ------------------------------------------------------
 run compile_cloud 0 --endpoint-url "$URL" compile --model "$ROOT/examples/model" --framework PYTORCH --input-shape '{"input0":[1,4]}' \
@@ -203,6 +302,18 @@ jcheck create_missing 'd["CompilationJobArn"].endswith(":compilation-job/missing
 run wait_failed 5 --endpoint-url "$URL" wait missing-input --delay 0.2 --max-delay 0.5
 grep_err wait_failed "FAILED"
 grep_err wait_failed "S3 object does not exist"
+# The service's strings (a FailureReason quoting the S3 URI) are escaped too.
+ESC_URI=$(printf 's3://cli-test/\033]0;pwned\007\033[2K\rsmneo: OK.tar.gz')
+run create_ansi 0 --endpoint-url "$URL" create --job-name ansi-input --role "$ROLE" --model-s3-uri "$ESC_URI" \
+  --framework PYTORCH --input-shape '{"input0":[1,4]}' --output-s3-uri s3://cli-test/out --target ml_c5
+run wait_ansi 5 --endpoint-url "$URL" wait ansi-input --delay 0.2 --max-delay 0.5
+raw wait_ansi
+grep -qF 'Bucket: cli-test, Key: \x1b]0;pwned\x07\x1b[2K\rsmneo: OK.tar.gz' "$WORK/wait_ansi.err" && ok || { fail "wait_ansi: FailureReason not escaped"; cat "$WORK/wait_ansi.err"; }
+run describe_ansi 0 --endpoint-url "$URL" describe ansi-input
+raw describe_ansi
+run describe_ansi_json 0 --endpoint-url "$URL" describe ansi-input --output json
+raw describe_ansi_json
+jcheck describe_ansi_json 'd["InputConfig"]["S3Uri"] == "s3://cli-test/\x1b]0;pwned\x07\x1b[2K\rsmneo: OK.tar.gz" and "\x1b[2K" in d["FailureReason"]'
 run create_dup 4 --endpoint-url "$URL" create --job-name missing-input --role "$ROLE" --model-s3-uri s3://cli-test/nothing.tar.gz \
   --framework PYTORCH --output-s3-uri s3://cli-test/out --target ml_c5
 grep_err create_dup "ResourceInUse"
@@ -239,7 +350,7 @@ TOKEN=$(jget list_page 'd["NextToken"]')
 run list_resume 0 --endpoint-url "$URL" list --max-items 2 --page-size 1 --sort-by Name --starting-token "$TOKEN" --output json
 jcheck list_resume 'len(d["CompilationJobSummaries"]) == 2'
 run list_failed 0 --endpoint-url "$URL" list --status-equals FAILED --output json
-jcheck list_failed 'sorted(j["CompilationJobStatus"] for j in d["CompilationJobSummaries"]) == ["FAILED", "FAILED"]'
+jcheck list_failed 'sorted(j["CompilationJobStatus"] for j in d["CompilationJobSummaries"]) == ["FAILED", "FAILED", "FAILED"]'
 run list_table 0 --endpoint-url "$URL" list --name-contains edge
 grep -q "^NAME  *STATUS" "$WORK/list_table.out" && grep -q "COMPLETED" "$WORK/list_table.out" && ok || fail "list table"
 run steps 0 --endpoint-url "$URL" steps arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123 --output json
@@ -309,6 +420,34 @@ RUN_ENV=AWS_SECRET_ACCESS_KEY=wrong
 run wrong_secret 6 --endpoint-url "$URL" describe x
 grep_err wrong_secret "InvalidSignature"
 RUN_ENV=
+
+# ---- a server answering with terminal control sequences (debug log included) -------------
+"$PY" - >"$WORK/evil.url" 2>"$WORK/evil.log" <<'EOF' &
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"__type":"Throttl\\u001b[2K","message":"\\u001b]0;pwned\\u0007\\r\\u009bsmneo: OK"}'
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-RequestId", "req-\x1b[31mred")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("http://127.0.0.1:%d" % s.server_port, flush=True)
+s.serve_forever()
+EOF
+EVIL_PID=$!
+i=0
+while [ ! -s "$WORK/evil.url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+RUN_ENV="SMNEO_DEBUG=1 AWS_MAX_ATTEMPTS=1"
+run evil_server 4 --endpoint-url "$(head -1 "$WORK/evil.url")" describe some-job
+RUN_ENV=
+raw evil_server
+grep -qF 'request id req-\x1b[31mred' "$WORK/evil_server.err" && grep -qF '\x1b]0;pwned\x07\r\u009bsmneo: OK' "$WORK/evil_server.err" && grep -q '^smneo\[debug\] response: HTTP 400' "$WORK/evil_server.err" && ok || { fail "evil_server: not escaped"; cat "$WORK/evil_server.err"; }
 
 echo "test_cli: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]
