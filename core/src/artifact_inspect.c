@@ -8,6 +8,7 @@
 
 #include "artifact_internal.h"
 #include "internal.h"
+#include "validate_internal.h"
 
 #define HEAD_MAX 4104 /* enough for the HDF5 signature at offset 0/512/1024/2048 */
 
@@ -583,7 +584,9 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
     }
     char *labels = NULL;
     if (opts->compiler_options && *opts->compiler_options) {
-        cJSON *j = cJSON_Parse(opts->compiler_options);
+        /* The text as the API takes it: JSON, or the Python style of the Neo
+         * documentation ({'class_labels': 'labels.txt'}). */
+        cJSON *j = smneo__parse_loose_json(opts->compiler_options, strlen(opts->compiler_options), NULL, NULL);
         if (!j || !cJSON_IsObject(j)) {
             cJSON_Delete(j);
             return smneo__error(err, SMNEO_EINVAL, "compiler_options must be a JSON object, e.g. "

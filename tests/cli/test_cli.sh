@@ -253,6 +253,9 @@ grep_err bomb_extract "max_bytes (1000000)"
 run bomb_extract_ratio 7 extract "$WORK/bomb.tar.gz" "$WORK/bomb-out"
 grep_err bomb_extract_ratio "compression ratio"
 [ ! -e "$WORK/bomb-out" ] && ok || fail "a refused bomb left files behind"
+# inspect's --compiler-options is CompilerOptions text too (class_labels in the Python style)
+run inspect_copts_python 3 inspect "$WORK/model.tar.gz" --compiler-options "{'class_labels': 'labels.txt'}" --output json
+jcheck inspect_copts_python '[i["Rule"] for i in d["Issues"]] == ["artifact.coreml.class-labels"]'
 run entries_inspect 7 inspect "$WORK/ansi.tar.gz" --max-entries 2
 grep_err entries_inspect "more than 2 members"
 run bad_limit 2 extract "$WORK/bomb.tar.gz" "$WORK/bomb-out" --max-entries 0

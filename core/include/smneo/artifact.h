@@ -92,7 +92,8 @@ typedef struct smneo_inspect_options {
     const char *framework;        /* NULL: no layout check; else a Neo Framework value
                                      ("PYTORCH", "TENSORFLOW", ...), case-insensitive */
     const char *target;           /* target device/platform name, or NULL */
-    const char *compiler_options; /* CompilerOptions JSON (CoreML class_labels), or NULL */
+    const char *compiler_options; /* CompilerOptions text (CoreML class_labels), or NULL: JSON,
+                                     or the Python style of the Neo documentation */
     smneo_artifact_progress_cb progress;
     void *progress_payload;
     /* The limits of smneo_artifact_extract, with the same defaults and the same
