@@ -1281,6 +1281,32 @@ int smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri, const
 
 /* ---- download -------------------------------------------------------------------- */
 
+/* Creates tmpl (ending in XXXXXX, replaced by random characters) exclusively,
+ * with `mode` less the umask as open(2) applies it: the permissions any new
+ * file gets (mkstemp's are 0600, and fchmod would ignore the umask). The fd,
+ * or -1 with errno. */
+static int create_unique(char *tmpl, mode_t mode)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t n = strlen(tmpl);
+    if (n < 6 || strcmp(tmpl + n - 6, "XXXXXX") != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned char rnd[6];
+        if (getentropy(rnd, sizeof rnd) != 0)
+            return -1;
+        for (size_t i = 0; i < 6; i++)
+            tmpl[n - 6 + i] = chars[rnd[i] % (sizeof chars - 1)];
+        int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1301,10 +1327,8 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
     if (!path || !*path)
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_download: path is NULL or empty");
     struct stat st;
-    int have_old = stat(path, &st) == 0;
-    if (have_old && S_ISDIR(st.st_mode))
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return smneo__error(err, SMNEO_EINVAL, "cannot download to '%s': it is a directory; give a file path", path);
-    mode_t mode = have_old ? (st.st_mode & 07777) : 0644;
     s3_target t;
     rc = target_init(&t, c, s3_uri, err);
     if (rc)
@@ -1334,7 +1358,9 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         goto out;
     }
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    /* A replaced file's mode is not carried over (a setuid bit on a file the
+     * server wrote is what no one wants): 0644 less the umask, always. */
+    int fd = create_unique(tmp, 0644);
     if (fd < 0) {
         rc = smneo__error(err, SMNEO_EIO, "cannot create a temporary file in '%s' for the download: %s", dir,
                           strerror(errno));
@@ -1371,7 +1397,7 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
     if (!rc && fk.written != obj.size)
         rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 GetObject for s3://%s/%s: received %llu bytes, expected %llu",
                           t.bucket, t.key, (unsigned long long)fk.written, (unsigned long long)obj.size);
-    if (!rc && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+    if (!rc && fsync(fd) != 0)
         rc = smneo__error(err, SMNEO_EIO, "cannot write '%s': %s", tmp, strerror(errno));
     if (close(fd) != 0 && !rc)
         rc = smneo__error(err, SMNEO_EIO, "cannot write '%s': %s", tmp, strerror(errno));

@@ -414,13 +414,22 @@ static void test_cloud_target(void)
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
 
-    /* Same content again: the upload is skipped, a new job is made. */
+    /* Same content again: the upload is skipped, a new job is made. The
+     * artifact replaces the first one: with the default mode (0644 less the
+     * umask), not the replaced file's setuid and setgid bits. */
+    char art[1024];
+    snprintf(art, sizeof art, "%s/model-ml_c5.tar.gz", outdir);
+    CHECK(chmod(art, 06755) == 0);
+    mode_t old_mask = umask(027);
     rec r2;
     rec_init(&r2, lc, local.url);
     base_options(&o, model, "cloud/run", &r2);
     o.output_dir = outdir;
     rc = smneo_compile(&res, lc, &o, &err);
+    umask(old_mask);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    struct stat ast;
+    CHECK_MSG(stat(art, &ast) == 0 && (ast.st_mode & 07777) == 0640, "mode %o", (unsigned)(ast.st_mode & 07777));
     CHECK_MSG(strstr(r2.uploaded, "(already there)") != NULL, "uploaded: %s", r2.uploaded);
     CHECK(r2.upload_events == 0);
     CHECK(strcmp(r.job, r2.job) != 0);

@@ -540,8 +540,16 @@ static void test_roundtrip(env *e)
     CHECK_STR(obj.blake2b, "b2digest");
     smneo_s3_object_clear(&obj);
     memset(&p, 0, sizeof p);
-    CHECK_MSG(smneo_s3_download(e->client, "s3://smneo-test/dir/small file.bin", dst, &o, &err) == 0, "%s: %s",
-              e->name, err.message);
+    /* dst exists, setuid and setgid: replaced by a file of the default mode. */
+    CHECK_INT(write_file(dst, 10, 1), 0);
+    CHECK(chmod(dst, 06755) == 0);
+    mode_t old_mask = umask(077);
+    int drc = smneo_s3_download(e->client, "s3://smneo-test/dir/small file.bin", dst, &o, &err);
+    umask(old_mask);
+    CHECK_MSG(drc == 0, "%s: %s", e->name, err.message);
+    struct stat mst;
+    CHECK_MSG(stat(dst, &mst) == 0 && (mst.st_mode & 07777) == 0600, "%s: mode %o", e->name,
+              (unsigned)(mst.st_mode & 07777));
     CHECK(files_equal(src, dst));
     CHECK_INT(p.last_done, 200001);
     CHECK_INT(count_entries(e->tmp, NULL), 2); /* no temporary file left */

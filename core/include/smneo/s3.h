@@ -55,8 +55,10 @@ SMNEO_EXTERN(int) smneo_s3_parse_uri(char **bucket, char **key, const char *uri,
 /* Uploads a local file to s3://bucket/key. */
 SMNEO_EXTERN(int) smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri,
                                   const smneo_s3_options *opts, smneo_error *err);
-/* Downloads s3://bucket/key to path (temporary file + rename). A missing
- * object is SMNEO_ENOTFOUND with the message "... not found at s3://...". */
+/* Downloads s3://bucket/key to path (temporary file + rename). The file's
+ * mode is 0644 less the umask, also when it replaces one (whose mode, setuid
+ * and setgid bits included, is not kept). A missing object is
+ * SMNEO_ENOTFOUND with the message "... not found at s3://...". */
 SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path,
                                     const smneo_s3_options *opts, smneo_error *err);
 /* HEAD: 0 and *out filled (caller releases with smneo_s3_object_clear), or
