@@ -157,8 +157,7 @@ static int add_member(smneo_artifact_inspection *in, struct archive_entry *e)
         m->type = SMNEO_MEMBER_HARDLINK;
         if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) /* pax: a link carrying data */
             m->size = (uint64_t)archive_entry_size(e);
-    }
-    else if (ft == AE_IFREG) {
+    } else if (ft == AE_IFREG) {
         m->type = SMNEO_MEMBER_FILE;
         m->size = (uint64_t)archive_entry_size(e);
     } else if (ft == AE_IFDIR)
