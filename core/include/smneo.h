@@ -16,5 +16,6 @@
 #include "smneo/artifact.h"
 #include "smneo/s3.h"
 #include "smneo/compile.h"
+#include "smneo/diagnose.h"
 
 #endif

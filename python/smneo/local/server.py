@@ -349,6 +349,11 @@ class Handler(BaseHTTPRequestHandler):
                     app.configure(**(doc or {}))
                 if method in ("GET", "POST"):
                     return reply(200, app.settings())
+            if raw_path == "/_smneo/logs" and method == "GET":
+                if not query.get("job"):
+                    raise ValueError("give ?job=NAME (and optionally region=, account=)")
+                return reply(200, {"events": app.job_log_events(
+                    query["job"], region=query.get("region"), account=query.get("account"))})
             if raw_path == "/_smneo/logs" and method == "POST":
                 d = doc or {}
                 app.put_log_events(d.get("group", LOG_GROUP), d["stream"],
@@ -362,7 +367,7 @@ class Handler(BaseHTTPRequestHandler):
                                     "GET|POST|DELETE /_smneo/faults, GET|DELETE "
                                     "/_smneo/requests, GET|POST /_smneo/identity, POST "
                                     "/_smneo/identity/expire, GET|POST /_smneo/settings, "
-                                    "POST /_smneo/logs" % (method, raw_path)})
+                                    "GET|POST /_smneo/logs" % (method, raw_path)})
 
 
 class Server:
@@ -524,6 +529,18 @@ class Server:
         paging over more events than a job writes."""
         self.logs.put_events(account or self.account, region or self.region or
                              "us-east-1", group, stream, events)
+
+    def job_log_events(self, job, region=None, account=None):
+        """A job's compile log as it is now: every event of the streams named
+        JOB or JOB/..., merged in time order, as [{"stream", "timestamp" (ms),
+        "message"}] ([] when there is none yet)."""
+        view = self.logs._view(account or self.account, region or self.region or "us-east-1",
+                               LOG_GROUP) or {}
+        rows = [(ts, stream, i, msg) for stream, evs in view.items()
+                if stream == job or stream.startswith(job + "/")
+                for i, (ts, _, msg) in enumerate(evs)]
+        rows.sort()
+        return [{"stream": s, "timestamp": ts, "message": m} for ts, s, _, m in rows]
 
     def log(self, message):
         if self.verbose:
