@@ -83,6 +83,8 @@ int cli_exit_code(int smneo_code);
  * starting with '{') into an object; {} when not given. NULL on error
  * (reported). */
 cJSON *cli_input_json(const cli_args *a);
+/* Reads a whole stream (caller frees; NUL-terminated, *len without it). */
+char *cli_read_all(FILE *f, size_t *len);
 /* Sets obj[key] (replacing), creating intermediate objects along a dotted path. */
 int cli_json_set(cJSON *obj, const char *path, cJSON *value);
 /* Parses a flag's JSON text; reports which flag was bad. NULL on error. */
@@ -168,6 +170,7 @@ int cmd_inspect(cli_args *a);
 int cmd_extract(cli_args *a);
 int cmd_digest(cli_args *a);
 int cmd_verify(cli_args *a);
+int cmd_explain(cli_args *a);
 
 /* Builds CreateCompilationJob parameters from --cli-input-json and the
  * create/validate flags (flags override JSON members). NULL on error

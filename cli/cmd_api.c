@@ -13,7 +13,7 @@
 
 /* ---- --cli-input-json -------------------------------------------------------------- */
 
-static char *read_all(FILE *f, size_t *len)
+char *cli_read_all(FILE *f, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -51,14 +51,14 @@ cJSON *cli_input_json(const cli_args *a)
     if (*p == '{') {
         text = strdup(src);
     } else if (!strcmp(src, "-")) {
-        text = read_all(stdin, &len);
+        text = cli_read_all(stdin, &len);
     } else {
         FILE *f = fopen(src, "rb");
         if (!f) {
             cli_fail(EXIT_USAGE, "--cli-input-json: cannot open %s: %s", src, strerror(errno));
             return NULL;
         }
-        text = read_all(f, &len);
+        text = cli_read_all(f, &len);
         fclose(f);
     }
     if (!text) {

@@ -110,6 +110,12 @@ static const cli_opt opts_verify[] = {
     {"expected", "DIGEST", "expected digest: 128 hex (BLAKE2b-512), 64 hex, or algorithm:hex"},
     {NULL, NULL, NULL}};
 
+static const cli_opt opts_explain[] = {
+    {"job-name", "NAME", "the job to describe and explain (or give it as the argument)"},
+    {"description-json", "FILE|-", "explain this description instead (smneo describe JOB --output json)"},
+    {"log-file", "FILE|-", "the job's compile log: lines, or the JSON of aws logs get-log-events"},
+    {NULL, NULL, NULL}};
+
 static const cli_opt opts_global[] = {
     {"endpoint-url", "URL", "service endpoint (also used for S3 unless AWS_ENDPOINT_URL_S3 is set)"},
     {"region", "REGION", "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)"},
@@ -147,6 +153,12 @@ const cli_command cli_commands[] = {
      cmd_digest},
     {"verify", "check a file against a digest (exit 7 on a mismatch)", "FILE DIGEST", NULL, opts_verify,
      cmd_verify},
+    {"explain", "why did a job fail? cause, fix and rule from a catalogue of known Neo failures",
+     "JOB-NAME [--log-file FILE] | --description-json FILE|- [--log-file FILE]",
+     "Matches the job's FailureReason, its compile log and its own parameters against the catalogue of\n"
+     "known Neo failures (docs/diagnosis.md). With JOB-NAME the job is described for you; the log is\n"
+     "read from --log-file (fetching it from CloudWatch Logs comes with `smneo logs`).",
+     opts_explain, cmd_explain},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -2127,6 +2127,113 @@ static int l_validate(lua_State *L)
     return 1;
 }
 
+/* smneo.explain(description, logs) -> diagnosis table (docs/diagnosis.md).
+ * description: the table describe_compilation_job returns, a FailureReason
+ * string, or nil; logs: an array of strings or of events with a `message`. */
+static void free_diagnosis(void *p) { smneo_diagnosis_free((smneo_diagnosis *)p); }
+
+static int diagnosis_tostring(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "text");
+    if (!lua_isstring(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "smneo.diagnosis");
+    }
+    return 1;
+}
+
+static int l_explain(lua_State *L)
+{
+    lua_settop(L, 2);
+    size_t jlen = 0;
+    const char *json = NULL;
+    if (lua_type(L, 1) == LUA_TSTRING) { /* a FailureReason */
+        size_t n;
+        const char *s = lua_tolstring(L, 1, &n);
+        lbox *b = box_new(L, free_jsonw);
+        smneo_jsonw *w = NULL;
+        if (smneo_jsonw_new(&w) != 0)
+            raise_msg(L, SMNEO_ENOMEM, "out of memory");
+        b->p = w;
+        if (smneo_jsonw_begin_object(w) || smneo_jsonw_key(w, "FailureReason", 13) || smneo_jsonw_string(w, s, n) ||
+            smneo_jsonw_end_object(w))
+            raise_msg(L, SMNEO_ENOMEM, "out of memory");
+        json = smneo_jsonw_data(w, &jlen);
+    } else if (lua_istable(L, 1)) {
+        json = encode_params(L, 1, NULL, &jlen);
+    } else if (!lua_isnil(L, 1)) {
+        return raise_msg(L, SMNEO_EINVAL,
+                         "description must be the table describe_compilation_job returns, a FailureReason string, "
+                         "or nil, not a %s",
+                         luaL_typename(L, 1));
+    }
+    size_t n = 0;
+    if (!lua_isnil(L, 2)) {
+        if (!lua_istable(L, 2))
+            return raise_msg(L, SMNEO_EINVAL, "logs must be an array of lines or log events, not a %s",
+                             luaL_typename(L, 2));
+        n = lua_rawlen(L, 2);
+    }
+    /* the lines stay referenced by the logs table while the core reads them */
+    const char **lines = compat_newuserdata(L, (n ? n : 1) * sizeof *lines);
+    size_t *lens = compat_newuserdata(L, (n ? n : 1) * sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (int)i + 1);
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "message");
+            lua_remove(L, -2);
+        }
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return raise_msg(L, SMNEO_EINVAL, "logs[%d] must be a string or an event with a string `message`, not a %s",
+                             (int)i + 1, luaL_typename(L, -1));
+        lines[i] = lua_tolstring(L, -1, &lens[i]);
+        lua_pop(L, 1);
+    }
+    smneo_error *err = errhold_new(L);
+    lbox *b = box_new(L, free_diagnosis);
+    smneo_diagnosis *d = NULL;
+    int rc = smneo_explain(&d, json, jlen, lines, lens, n, err);
+    b->p = d;
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    char *text = NULL;
+    if (smneo_diagnosis_format(&text, d) != 0)
+        return raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    lua_createtable(L, 0, 16);
+    lua_pushstring(L, text);
+    free(text);
+    lua_setfield(L, -2, "text");
+    set_str(L, "id", smneo_diagnosis_id(d));
+    lua_pushboolean(L, smneo_diagnosis_matched(d));
+    lua_setfield(L, -2, "matched");
+    set_str(L, "category", smneo_failure_category_name(smneo_diagnosis_category(d)));
+    set_str(L, "title", smneo_diagnosis_title(d));
+    set_str(L, "cause", smneo_diagnosis_cause(d));
+    set_str(L, "fix", smneo_diagnosis_fix(d));
+    set_str(L, "rule", smneo_diagnosis_rule(d));
+    set_str(L, "source", smneo_diagnosis_source(d));
+    set_str(L, "evidence", smneo_diagnosis_evidence(d));
+    static const char *const sources[] = {NULL, "FailureReason", "log", "validation"};
+    smneo_evidence_kind k = smneo_diagnosis_evidence_kind(d);
+    set_str(L, "evidence_source", (size_t)k < 4 ? sources[k] : NULL);
+    if (smneo_diagnosis_evidence_line(d) != (size_t)-1) { /* 1-based, like the logs array */
+        lua_pushinteger(L, (lua_Integer)smneo_diagnosis_evidence_line(d) + 1);
+        lua_setfield(L, -2, "evidence_line");
+    }
+    set_str(L, "job_name", smneo_diagnosis_job_name(d));
+    set_str(L, "status", smneo_diagnosis_status(d));
+    set_str(L, "failure_reason", smneo_diagnosis_failure_reason(d));
+    push_issues(L, smneo_diagnosis_issues(d));
+    lua_setfield(L, -2, "issues");
+    if (luaL_newmetatable(L, "smneo.diagnosis")) {
+        lua_pushcfunction(L, diagnosis_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
 /* smneo.operations() -> array of {name=, python_name=, paginated=} */
 static int l_operations(lua_State *L)
 {
@@ -2251,6 +2358,7 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
 {
     static const luaL_Reg funcs[] = {{"client", l_client_new},
                                      {"validate", l_validate},
+                                     {"explain", l_explain},
                                      {"parse_response", l_parse_response},
                                      {"operations", l_operations},
                                      {"array", l_array},

@@ -622,9 +622,10 @@ int smneo_diagnosis_format(char **out, const smneo_diagnosis *d)
         return SMNEO_EINVAL;
     *out = NULL;
     smneo_buf b = SMNEO_BUF_INIT;
-    if (d->job_name || d->status)
-        smneo__buf_printf(&b, "Job %s: %s\n", d->job_name ? d->job_name : "(unnamed)",
-                          d->status ? d->status : "(status unknown)");
+    if (d->job_name)
+        smneo__buf_printf(&b, "Job %s: %s\n", d->job_name, d->status ? d->status : "(status unknown)");
+    else if (d->status)
+        smneo__buf_printf(&b, "Status: %s\n", d->status);
     if (d->reason && d->evidence_kind != SMNEO_EVIDENCE_FAILURE_REASON)
         smneo__buf_printf(&b, "FailureReason: %s\n", d->reason);
     smneo__buf_printf(&b, "Diagnosis: %s (%s): %s\n", d->id, category_phrase(d->category), d->title);
@@ -664,6 +665,8 @@ int smneo_diagnosis_format(char **out, const smneo_diagnosis *d)
             smneo__buf_printf(&b, "  %s%s%s [%s]\n", is->path, is->path[0] ? ": " : "", is->message, is->rule);
         }
     }
+    if (!b.failed && b.len && b.data[b.len - 1] == '\n')
+        b.len--; /* lines, without a final newline */
     *out = smneo__buf_detach(&b, NULL);
     return *out ? 0 : SMNEO_ENOMEM;
 }

@@ -52,6 +52,7 @@ else:
     )
     from ._glue import Client, CompileResult, PageIterator, Paginator
     from . import artifact  # noqa: F401  (smneo.artifact)
+    from .diagnosis import Diagnosis, explain
 
     # Modeled service errors (ResourceNotFound, ResourceInUse, ResourceLimitExceeded):
     # subclasses of ClientError, also reachable as client.exceptions.<Name>.
@@ -66,6 +67,6 @@ else:
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ConnectionClosedError", "ResponseParserError", "WaiterError", "CompilationJobFailed", "CompilationJobStopped",
         "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError", "DigestMismatchError",
-        "ValidationWarning",
+        "ValidationWarning", "Diagnosis", "explain",
         "artifact",
     ] + sorted(_smneo._modeled_errors)

@@ -1,7 +1,7 @@
 """Type stubs for smneo: a boto3-compatible client for the SageMaker Neo compilation API."""
 import types
 import os
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import artifact as artifact
 from ._smneo import (
@@ -38,6 +38,27 @@ from ._smneo import Client as _CClient, PageRun
 
 __version__: str
 core_version: str
+
+class Diagnosis(dict[str, Any]):
+    id: str
+    matched: bool
+    category: str
+    title: str
+    cause: str
+    fix: str
+    rule: Optional[str]
+    source: Optional[str]
+    evidence: Optional[str]
+    evidence_source: Optional[str]
+    evidence_line: Optional[int]
+    job_name: Optional[str]
+    status: Optional[str]
+    failure_reason: Optional[str]
+    issues: list[Issue]
+    text: str
+
+def explain(description: Union[Mapping[str, Any], str, None] = ...,
+            logs: Optional[Iterable[Union[str, bytes, Mapping[str, Any]]]] = ...) -> Diagnosis: ...
 
 class _Exceptions:
     ClientError: type[ClientError]

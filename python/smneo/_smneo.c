@@ -867,7 +867,8 @@ static int module_exec(PyObject *module)
         intern(&st->s_endpoint_url, "endpoint_url"))
         return -1;
 
-    if (smneo_py_client_types(module, st) || smneo_py_artifact_init(module, st))
+    if (smneo_py_client_types(module, st) || smneo_py_artifact_init(module, st) ||
+        smneo_py_diagnose_init(module, st))
         return -1;
     if (PyModule_AddStringConstant(module, "core_version", smneo_version()) ||
         PyModule_AddStringConstant(module, "__version__", "0.1.0"))

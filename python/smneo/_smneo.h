@@ -96,6 +96,9 @@ int smneo_py_epoch(PyObject *obj, double *out);
 /* ---- _artifact.c --------------------------------------------------------- */
 int smneo_py_artifact_init(PyObject *module, smneo_state *st);
 
+/* ---- _diagnose.c --------------------------------------------------------- */
+int smneo_py_diagnose_init(PyObject *module, smneo_state *st);
+
 /* ---- _compile.c ---------------------------------------------------------- */
 PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback);
 

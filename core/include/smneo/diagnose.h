@@ -112,8 +112,8 @@ SMNEO_EXTERN(const char *) smneo_diagnosis_failure_reason(const smneo_diagnosis 
  * allowed). Borrowed; never NULL (possibly empty). */
 SMNEO_EXTERN(const smneo_issues *) smneo_diagnosis_issues(const smneo_diagnosis *d);
 
-/* The diagnosis as text for people (several lines, ending with a newline):
- * caller-owned, free(). Returns 0 or SMNEO_ENOMEM. */
+/* The diagnosis as text for people (several lines joined by '\n', no final
+ * newline): caller-owned, free(). Returns 0, SMNEO_EINVAL or SMNEO_ENOMEM. */
 SMNEO_EXTERN(int) smneo_diagnosis_format(char **out, const smneo_diagnosis *d);
 
 #ifdef __cplusplus
