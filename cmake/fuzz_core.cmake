@@ -9,9 +9,11 @@
 #     endpoint resolver and smneo_client_new.
 #   fuzz_s3xml: the S3 XML scanner (error bodies, UploadId).
 #   fuzz_sigv4: the signer on hostile URLs, headers, bodies, region/service.
+#   fuzz_diagnose: smneo_explain on hostile descriptions and log lines.
 #
 # - SMNEO_FUZZ=ON with clang as the C compiler: targets `fuzz_protocol`,
-#   `fuzz_config`, `fuzz_s3xml` and `fuzz_sigv4` (the whole core instrumented).
+#   `fuzz_config`, `fuzz_s3xml`, `fuzz_sigv4` and `fuzz_diagnose` (the whole
+#   core instrumented).
 # - Always (with the tests): ctest `fuzz_core_smoke` runs each for a few
 #   seconds through tests/fuzz/run_core.sh, which builds them with clang
 #   itself; skipped (exit 77) when clang/libFuzzer is missing. Longer runs:
@@ -20,7 +22,7 @@
 file(GLOB SMNEO_FUZZ_CORE_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/src/*.c)
 
 if(SMNEO_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-  foreach(t protocol config s3xml sigv4)
+  foreach(t protocol config s3xml sigv4 diagnose)
     add_executable(fuzz_${t} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${t}.c ${SMNEO_FUZZ_CORE_SOURCES})
     target_include_directories(fuzz_${t} PRIVATE ${CMAKE_SOURCE_DIR}/core/include ${CMAKE_SOURCE_DIR}/core/src)
     target_compile_definitions(fuzz_${t} PRIVATE _GNU_SOURCE SMNEO_BUILDING SMNEO_VERSION_STRING="fuzz")

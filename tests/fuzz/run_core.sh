@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds and runs the libFuzzer targets for the core's parsers of untrusted
 # input (tests/fuzz/fuzz_protocol.c, fuzz_config.c, fuzz_s3xml.c,
-# fuzz_sigv4.c).
+# fuzz_sigv4.c, fuzz_diagnose.c).
 #   tests/fuzz/run_core.sh TARGET [seconds] [workdir]
-#     TARGET: protocol | config | s3xml | sigv4 | all   (default 20 s, build/fuzz-core)
+#     TARGET: protocol | config | s3xml | sigv4 | diagnose | all   (default 20 s, build/fuzz-core)
 # e.g. `tests/fuzz/run_core.sh protocol 600` for a longer run. The whole core
 # is compiled once with clang (-fsanitize=fuzzer-no-link,address,undefined)
 # into <workdir>/obj and shared by the targets. Exits 77 (ctest: skipped)
@@ -149,6 +149,21 @@ seed_sigv4() { # dir: cases shaped like the AWS signing test suite's
   printf '\022http://[::1]:8080/a%%2Fb//c/./d?x\377Content-Type:a\n  b  c \377\377\377s3' >"$1/seed-s3"
 }
 
+seed_diagnose() { # dir: the diagnosis fixtures' reasons and logs
+  [ -z "$(ls -A "$1" 2>/dev/null)" ] || return 0
+  command -v python3 >/dev/null 2>&1 || return 0
+  python3 - "$1" <<'PY'
+import json, os, sys
+fx = json.load(open("tests/fixtures/diagnosis/cases.json"))
+for n, c in enumerate(fx["cases"]):
+    desc = {"CompilationJobStatus": "FAILED", "FailureReason": c["reason"], "CompilationJobName": "j",
+            "InputConfig": {"S3Uri": "s3://b/m.tar.gz", "Framework": c.get("framework", "PYTORCH")},
+            "OutputConfig": {"S3OutputLocation": "s3://b/o", "TargetDevice": c.get("target", "ml_c5")}}
+    with open(os.path.join(sys.argv[1], "seed-%03d" % n), "wb") as f:
+        f.write((json.dumps(desc) + "\n" + "\n".join(c["log"])).encode())
+PY
+}
+
 run_target() { # name
   build_target "$1"
   mkdir -p "$WORK/corpus-$1"
@@ -159,7 +174,7 @@ run_target() { # name
 }
 
 case "$TARGET" in
-  protocol|config|s3xml|sigv4) run_target "$TARGET" ;;
-  all) run_target protocol; run_target config; run_target s3xml; run_target sigv4 ;;
-  *) echo "usage: $0 protocol|config|s3xml|sigv4|all [seconds] [workdir]" >&2; exit 2 ;;
+  protocol|config|s3xml|sigv4|diagnose) run_target "$TARGET" ;;
+  all) run_target protocol; run_target config; run_target s3xml; run_target sigv4; run_target diagnose ;;
+  *) echo "usage: $0 protocol|config|s3xml|sigv4|diagnose|all [seconds] [workdir]" >&2; exit 2 ;;
 esac
