@@ -149,21 +149,39 @@ int smneo__diagnose_self_check(const char **message)
     return init_rc ? -1 : 0;
 }
 
-/* 1 when the pattern occurs in s. A match-limit hit counts as no match. */
-static int found(const pcre2_code *c, const char *s, size_t len, pcre2_match_data *md)
+/* Subjects are matched in a copy with zeroed room around it: PCRE2's JIT
+ * reads whole vector words, which may reach a few bytes past the end of the
+ * subject (harmless, but not for valgrind, nor with a line at the end of a
+ * mapped page). */
+#define PAD 64
+
+typedef struct matcher {
+    pcre2_match_data *md;
+    char *buf;      /* PAD + MAX_MATCH_BYTES + PAD bytes, zeroed when made */
+    size_t len;     /* of the subject loaded at buf + PAD */
+} matcher;
+
+static void load(matcher *m, const char *s, size_t len)
 {
-    if (len > MAX_MATCH_BYTES)
-        len = MAX_MATCH_BYTES;
-    return pcre2_match(c, (PCRE2_SPTR)s, len, 0, 0, md, mctx) >= 0;
+    m->len = len > MAX_MATCH_BYTES ? MAX_MATCH_BYTES : len;
+    memcpy(m->buf + PAD, s, m->len);
+    memset(m->buf + PAD + m->len, 0, PAD);
 }
 
-static int entry_finds(size_t i, const char *s, size_t len, int log, pcre2_match_data *md)
+/* 1 when the pattern occurs in the loaded subject. A match-limit hit counts
+ * as no match. */
+static int found(const pcre2_code *c, const matcher *m)
+{
+    return pcre2_match(c, (PCRE2_SPTR)(m->buf + PAD), m->len, 0, 0, m->md, mctx) >= 0;
+}
+
+static int entry_finds(size_t i, const matcher *m, int log)
 {
     for (size_t k = 0; k < compiled[i].npat; k++)
-        if (found(compiled[i].pat[k], s, len, md))
+        if (found(compiled[i].pat[k], m))
             return 1;
     for (size_t k = 0; log && k < compiled[i].nlog; k++)
-        if (found(compiled[i].log[k], s, len, md))
+        if (found(compiled[i].log[k], m))
             return 1;
     return 0;
 }
@@ -422,8 +440,8 @@ int smneo_explain(smneo_diagnosis **out, const char *description_json, size_t le
         }
     }
     smneo_diagnosis *d = calloc(1, sizeof *d);
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    rc = d && md && smneo_issues_new(&d->issues) == 0 ? 0 : SMNEO_ENOMEM;
+    matcher m = {pcre2_match_data_create(1, NULL), calloc(1, PAD + MAX_MATCH_BYTES + PAD), 0};
+    rc = d && m.md && m.buf && smneo_issues_new(&d->issues) == 0 ? 0 : SMNEO_ENOMEM;
     if (d)
         d->evidence_line = (size_t)-1;
 
@@ -455,38 +473,29 @@ int smneo_explain(smneo_diagnosis **out, const char *description_json, size_t le
 
     /* 1. FailureReason */
     match by_reason = {NULL, 0};
+    if (reason)
+        load(&m, reason, strlen(reason));
     for (size_t i = 0; reason && i < smneo__failure_count && !by_reason.entry; i++)
-        if (entry_fits_target(&smneo__failures[i], desc) && entry_finds(i, reason, strlen(reason), 0, md))
+        if (entry_fits_target(&smneo__failures[i], desc) && entry_finds(i, &m, 0))
             by_reason.entry = &smneo__failures[i];
 
-    /* 2. the log, newest lines first; a line no pattern finds is skipped at once */
+    /* 2. the log, newest lines first: the first entry (in catalogue order)
+     * that finds a line wins, with its newest line. A line that no pattern
+     * finds is skipped after one search. */
     match by_log = {NULL, 0};
-    size_t first = n_lines > MAX_LINES ? n_lines - MAX_LINES : 0;
-    size_t *hits = NULL, nhits = 0;
-    if (!(by_reason.entry && !by_reason.entry->generic) && n_lines > first) {
-        hits = malloc((n_lines - first) * sizeof *hits);
-        if (!hits) {
-            rc = SMNEO_ENOMEM;
-            goto done;
-        }
-        for (size_t i = n_lines; i-- > first;) {
-            size_t l = line_lens ? line_lens[i] : strlen(log_lines[i]);
-            if (found(any_log, log_lines[i], l, md))
-                hits[nhits++] = i;
-        }
-        for (size_t e = 0; e < smneo__failure_count && !by_log.entry; e++) {
-            if (!entry_fits_target(&smneo__failures[e], desc))
-                continue;
-            for (size_t h = 0; h < nhits && !by_log.entry; h++) {
-                size_t i = hits[h], l = line_lens ? line_lens[i] : strlen(log_lines[i]);
-                if (entry_finds(e, log_lines[i], l, 1, md)) {
-                    by_log.entry = &smneo__failures[e];
-                    by_log.line = i;
-                }
+    size_t best = smneo__failure_count, first = n_lines > MAX_LINES ? n_lines - MAX_LINES : 0;
+    for (size_t i = n_lines; i-- > first && !(by_reason.entry && !by_reason.entry->generic) && best > 0;) {
+        load(&m, log_lines[i], line_lens ? line_lens[i] : strlen(log_lines[i]));
+        if (!found(any_log, &m))
+            continue;
+        for (size_t e = 0; e < best; e++) {
+            if (entry_fits_target(&smneo__failures[e], desc) && entry_finds(e, &m, 1)) {
+                best = e;
+                by_log.entry = &smneo__failures[e];
+                by_log.line = i;
             }
         }
     }
-    free(hits);
 
     /* 3. the job's own parameters */
     if ((rc = validate_description(d->issues, desc)) != 0)
@@ -552,7 +561,8 @@ int smneo_explain(smneo_diagnosis **out, const char *description_json, size_t le
         rc = SMNEO_ENOMEM;
 
 done:
-    pcre2_match_data_free(md);
+    pcre2_match_data_free(m.md);
+    free(m.buf);
     cJSON_Delete(desc);
     if (rc) {
         smneo_diagnosis_free(d);

@@ -12,7 +12,8 @@ import time
 import pytest
 
 import smneo
-from local_fixtures import Server, client, job_request, tgz
+from local_fixtures import Server, admin, client, job_request
+from test_refleak import _check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(ROOT, "tests", "fixtures", "diagnosis", "cases.json"), encoding="utf-8") as f:
@@ -225,3 +226,36 @@ def test_docs_list_every_entry_and_rules_exist():
         for r in ([e["rule"]] if e["rule"] else []) + e["related_rules"]:
             assert r in rules, "%s names rule %s, which docs/validation.md / docs/artifacts.md do not list" % (
                 e["id"], r)
+
+
+def test_admin_logs_endpoint_matches_the_logs_service(failed_jobs):
+    """GET /_smneo/logs?job= (what the C, Lua and CLI tests read) is the job's
+    log as CloudWatch Logs serves it."""
+    server, jobs = failed_jobs
+    logs = client(server, "logs")
+    for name, *_ in jobs[:5]:
+        status, doc = admin(server, "GET", "/_smneo/logs?job=" + name)
+        assert status == 200
+        want = [(e["logStreamName"], e["timestamp"], e["message"]) for e in job_log(logs, name)]
+        assert [(e["stream"], e["timestamp"], e["message"]) for e in doc["events"]] == want
+        assert any(e["message"].startswith("Compilation job %s failed: " % name) for e in doc["events"])
+    assert admin(server, "GET", "/_smneo/logs?job=no-such-job") == (200, {"events": []})
+    status, doc = admin(server, "GET", "/_smneo/logs")
+    assert status == 400 and "job=" in doc["error"]
+
+
+def test_explain_does_not_leak():
+    desc = {"CompilationJobName": "j", "CompilationJobStatus": "FAILED", "FailureReason": "InternalServerError",
+            "InputConfig": {"S3Uri": "s3://b/m.tar.gz", "Framework": "PYTORCH"},
+            "OutputConfig": {"S3OutputLocation": "s3://b/o", "TargetPlatform": {
+                "Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}}}
+    lines = ["a", {"message": "OperatorNotImplemented: x"}, b"\xff bytes"]
+
+    def call():
+        smneo.explain(desc, lines)
+        str(smneo.explain("ClientError: unknown"))
+        try:
+            smneo.explain(None, ["ok", 3])
+        except TypeError:
+            pass
+    _check(call, rounds=300)

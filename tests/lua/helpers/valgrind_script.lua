@@ -119,6 +119,17 @@ if local_url then
   print("compile checked")
 end
 
+-- smneo.explain: a match from the log, an unknown failure, refused arguments
+do
+  local d = smneo.explain({ CompilationJobStatus = "FAILED", FailureReason = "InternalServerError" },
+    { "x", { message = "OperatorNotImplemented: \255\0 'Grid'" } })
+  assert(d.id == "operator-not-implemented" and tostring(d):find("Evidence", 1, true))
+  assert(smneo.explain("ClientError: what").id == "unknown")
+  assert(not pcall(smneo.explain, nil, { "a", 1 }))
+  assert(not pcall(smneo.explain, { FailureReason = function() end }))
+  print("explain checked")
+end
+
 for _ = 1, 20 do smneo.client(opts) end -- collected, never closed
 client:close()
 client:close()
