@@ -154,7 +154,6 @@ static int read_log(log_lines *l, const char *src)
 
 static cJSON *diagnosis_json(const smneo_diagnosis *d)
 {
-    static const char *const sources[] = {NULL, "FailureReason", "log", "validation"};
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -168,8 +167,7 @@ static cJSON *diagnosis_json(const smneo_diagnosis *d)
     STR("Rule", smneo_diagnosis_rule(d));
     STR("Source", smneo_diagnosis_source(d));
     STR("Evidence", smneo_diagnosis_evidence(d));
-    smneo_evidence_kind k = smneo_diagnosis_evidence_kind(d);
-    STR("EvidenceSource", (size_t)k < 4 ? sources[k] : NULL);
+    STR("EvidenceSource", smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)));
     if (smneo_diagnosis_evidence_line(d) != (size_t)-1) /* 1-based: a line number of --log-file */
         cJSON_AddNumberToObject(o, "EvidenceLine", (double)smneo_diagnosis_evidence_line(d) + 1);
     else

@@ -2214,9 +2214,7 @@ static int l_explain(lua_State *L)
     set_str(L, "rule", smneo_diagnosis_rule(d));
     set_str(L, "source", smneo_diagnosis_source(d));
     set_str(L, "evidence", smneo_diagnosis_evidence(d));
-    static const char *const sources[] = {NULL, "FailureReason", "log", "validation"};
-    smneo_evidence_kind k = smneo_diagnosis_evidence_kind(d);
-    set_str(L, "evidence_source", (size_t)k < 4 ? sources[k] : NULL);
+    set_str(L, "evidence_source", smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)));
     if (smneo_diagnosis_evidence_line(d) != (size_t)-1) { /* 1-based, like the logs array */
         lua_pushinteger(L, (lua_Integer)smneo_diagnosis_evidence_line(d) + 1);
         lua_setfield(L, -2, "evidence_line");

@@ -206,6 +206,16 @@ const char *smneo_failure_category_name(smneo_failure_category c)
     }
 }
 
+const char *smneo_evidence_kind_name(smneo_evidence_kind k)
+{
+    switch (k) {
+    case SMNEO_EVIDENCE_FAILURE_REASON: return "FailureReason";
+    case SMNEO_EVIDENCE_LOG: return "log";
+    case SMNEO_EVIDENCE_VALIDATION: return "validation";
+    default: return NULL;
+    }
+}
+
 /* ------------------------------------------------------------------ text from the input */
 
 /* Decodes one UTF-8 sequence at s (n bytes left): its length and code point,

@@ -73,7 +73,6 @@ static int set_obj(PyObject *d, const char *k, PyObject *o)
 
 static PyObject *diagnosis_dict(smneo_state *st, const smneo_diagnosis *d)
 {
-    static const char *const evidence_source[] = {NULL, "FailureReason", "log", "validation"};
     PyObject *out = PyDict_New();
     if (!out)
         return NULL;
@@ -82,7 +81,6 @@ static PyObject *diagnosis_dict(smneo_state *st, const smneo_diagnosis *d)
         Py_DECREF(out);
         return PyErr_NoMemory();
     }
-    smneo_evidence_kind k = smneo_diagnosis_evidence_kind(d);
     size_t line = smneo_diagnosis_evidence_line(d);
     int rc = set_str(out, "id", smneo_diagnosis_id(d)) ||
              set_obj(out, "matched", PyBool_FromLong(smneo_diagnosis_matched(d))) ||
@@ -91,7 +89,7 @@ static PyObject *diagnosis_dict(smneo_state *st, const smneo_diagnosis *d)
              set_str(out, "fix", smneo_diagnosis_fix(d)) || set_str(out, "rule", smneo_diagnosis_rule(d)) ||
              set_str(out, "source", smneo_diagnosis_source(d)) ||
              set_str(out, "evidence", smneo_diagnosis_evidence(d)) ||
-             set_str(out, "evidence_source", (size_t)k < 4 ? evidence_source[k] : NULL) ||
+             set_str(out, "evidence_source", smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d))) ||
              set_obj(out, "evidence_line", line == (size_t)-1 ? (Py_INCREF(Py_None), Py_None) : PyLong_FromSize_t(line)) ||
              set_str(out, "job_name", smneo_diagnosis_job_name(d)) ||
              set_str(out, "status", smneo_diagnosis_status(d)) ||

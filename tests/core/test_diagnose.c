@@ -166,6 +166,10 @@ static void test_catalogue(void)
         CHECK_MSG(hit, "catalogue entry %s has no case in tests/fixtures/diagnosis/cases.json", id);
     }
     CHECK_STR(smneo_failure_category_name(SMNEO_FAILURE_NONE), "none");
+    CHECK_STR(smneo_evidence_kind_name(SMNEO_EVIDENCE_FAILURE_REASON), "FailureReason");
+    CHECK_STR(smneo_evidence_kind_name(SMNEO_EVIDENCE_LOG), "log");
+    CHECK_STR(smneo_evidence_kind_name(SMNEO_EVIDENCE_VALIDATION), "validation");
+    CHECK(smneo_evidence_kind_name(SMNEO_EVIDENCE_NONE) == NULL);
     CHECK_STR(smneo_failure_category_name((smneo_failure_category)99), "none");
 }
 

@@ -40,6 +40,9 @@ typedef enum {
     SMNEO_EVIDENCE_VALIDATION = 3      /* a validation error of the job's own parameters */
 } smneo_evidence_kind;
 
+/* "FailureReason", "log", "validation", or NULL for SMNEO_EVIDENCE_NONE. */
+SMNEO_EXTERN(const char *) smneo_evidence_kind_name(smneo_evidence_kind k);
+
 /* One entry of the catalogue (static). */
 typedef struct smneo_failure_entry {
     const char *id;                    /* stable id, e.g. "pytorch-state-dict" */
