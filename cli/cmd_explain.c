@@ -218,9 +218,15 @@ int cmd_explain(cli_args *a)
         cJSON_Delete(doc);
     } else if (d) {
         char *text = NULL;
-        if (smneo_diagnosis_format(&text, d) == 0)
-            printf("%s\n", text);
-        else
+        if (smneo_diagnosis_format(&text, d) == 0) {
+            /* printable already; escaped all the same, like everything the CLI prints */
+            for (char *line = text, *next; line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                    *next++ = '\0';
+                cli_line(stdout, "%s", line);
+            }
+        } else
             code = cli_fail(EXIT_OTHER, "out of memory");
         free(text);
     }

@@ -251,10 +251,12 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
-/* A printable, valid UTF-8 copy of s[0..len): invalid bytes and control
- * characters (C0 but tab, DEL, C1) become U+FFFD, tabs and line breaks a
- * space, leading and trailing spaces go; cut at a character boundary with
- * "..." beyond max bytes. NULL on allocation failure. */
+/* A printable, valid UTF-8 copy of s[0..len): invalid bytes, control
+ * characters (C0 but tab, DEL, C1), the Unicode line and paragraph
+ * separators and the bidirectional marks, embeddings, overrides and isolates
+ * become U+FFFD, tabs and line breaks a space, leading and trailing spaces
+ * go; cut at a character boundary with "..." beyond max bytes. NULL on
+ * allocation failure. */
 static char *printable(const char *s, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -269,7 +271,8 @@ static char *printable(const char *s, size_t len, size_t max)
         size_t n = utf8_decode(p + i, len - i, &cp);
         size_t add = n ? n : 1;
         const char *rep = NULL;
-        if (!n || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+        if (!n || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x061C || cp == 0x200E ||
+            cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
             rep = (n && (cp == '\t' || cp == '\n' || cp == '\r')) ? " " : "\xEF\xBF\xBD";
         size_t out = rep ? strlen(rep) : n;
         if (b.len + out > max) {

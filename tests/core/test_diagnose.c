@@ -386,7 +386,8 @@ static void test_hostile_lines(void)
     memcpy(huge, "Bucket ", 7);
     for (size_t i = 7; i + 32 < big; i += 32)
         memcpy(huge + i, " Bucket x is in region y which ", 31);
-    static const char evil[] = "\xff\xfe\x1b[31mERROR\x1b[0m \x00 \xc0\xaf OperatorNotImplemented: \xe2\x82 'Grid\x07'\x9b";
+    static const char evil[] = "\xff\xfe\x1b[31mERROR\x1b[0m \x00 \xc0\xaf OperatorNotImplemented: \xe2\x82 'Grid\x07'\x9b"
+                               " \xe2\x80\xae\xe2\x81\xa6\xe2\x80\xa8";
     size_t n = 50000;
     const char **lines = calloc(n, sizeof *lines);
     size_t *lens = calloc(n, sizeof *lens);
@@ -407,6 +408,7 @@ static void test_hostile_lines(void)
     const char *ev = smneo_diagnosis_evidence(d);
     CHECK_MSG(ev && valid_utf8_printable(ev), "evidence not printable UTF-8: %s", ev ? ev : "(null)");
     CHECK(ev && strstr(ev, "OperatorNotImplemented") && strstr(ev, "\xEF\xBF\xBD"));
+    CHECK(ev && !strstr(ev, "\xe2\x80\xae") && !strstr(ev, "\xe2\x81\xa6") && !strstr(ev, "\xe2\x80\xa8"));
     char *text = NULL;
     CHECK_INT(smneo_diagnosis_format(&text, d), 0);
     CHECK(text && !strchr(text, '\x1b') && !strchr(text, '\x07'));

@@ -30,6 +30,9 @@ static void check_printable(const char *s, int newlines)
                 abort();
         if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0)
             abort(); /* C1 control */
+        if (n == 3 && p[0] == 0xE2 && ((p[1] == 0x80 && (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xA8 && p[2] <= 0xAE))) ||
+                                       (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)))
+            abort(); /* line separators and bidirectional controls */
         p += n;
     }
 }
