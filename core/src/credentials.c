@@ -428,6 +428,21 @@ static void json_wipe_delete(cJSON *j)
     cJSON_Delete(j);
 }
 
+/* An answer (container, IMDS, credential_process) as one JSON value, as
+ * botocore's json.loads reads it: only whitespace may follow it. A refused
+ * tree is wiped before it is freed. */
+static cJSON *parse_answer(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *j = text ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (j && (!end || end < text || end > text + len ||
+              (size_t)(end - text) + smneo__json_space_len(end, len - (size_t)(end - text)) != len)) {
+        json_wipe_delete(j);
+        j = NULL;
+    }
+    return j;
+}
+
 static int credential_process(smneo_credentials **out, const char *profile, const char *command, int64_t now,
                               smneo_error *err)
 {
@@ -476,12 +491,13 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
     }
     free_argv(argv);
     smneo__buf_free(&se);
-    cJSON *j = so.data ? cJSON_ParseWithLength(so.data, so.len) : NULL;
+    cJSON *j = parse_answer(so.data, so.len);
     smneo__buf_free(&so); /* wiped */
     if (!cJSON_IsObject(j)) {
         json_wipe_delete(j);
         return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "the credential_process of profile '%s' did not print a JSON object on stdout",
+                            "the credential_process of profile '%s' did not print a JSON object on stdout (or "
+                            "printed text after it)",
                             profile);
     }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "Version");
@@ -963,10 +979,10 @@ static int parse_http_creds(smneo_credentials **out, const char *body, size_t le
                             const char **why)
 {
     *out = NULL;
-    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *j = parse_answer(body, len);
     if (!cJSON_IsObject(j)) {
         json_wipe_delete(j);
-        *why = "the answer is not a JSON object";
+        *why = "the answer is not a JSON object (or has text after it)";
         return -1;
     }
     const char *ak = json_string(j, "AccessKeyId"), *sk = json_string(j, "SecretAccessKey");

@@ -64,6 +64,9 @@ int smneo__verror(smneo_error *err, int code, const char *fmt, va_list ap);
 
 /* Environment lookup: NULL when unset or empty. */
 const char *smneo__getenv(const char *name);
+/* Length of the JSON whitespace text starts with: space, tab, LF, CR only
+ * (RFC 8259, Python's json.loads); cJSON itself skips any byte up to 0x20. */
+size_t smneo__json_space_len(const char *text, size_t len);
 /* "true"/"1"/"yes" (case-insensitive) -> 1, "false"/"0"/"no" -> 0, else -1. */
 int smneo__parse_bool(const char *s);
 

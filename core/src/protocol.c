@@ -1,5 +1,4 @@
 /* AWS JSON 1.1: build signed requests, parse responses. No I/O. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,7 +447,9 @@ static int parse_error(smneo_response *resp, const char *opname, smneo_error *er
 {
     char status_str[16];
     snprintf(status_str, sizeof status_str, "%d", resp->status);
-    cJSON *body = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+    /* A body that is not exactly one JSON object (text after it included)
+     * is not read for a code, as botocore's json.loads fails on it. */
+    cJSON *body = resp->body_len ? smneo__parse_json_exact(resp->body, resp->body_len, NULL) : NULL;
     const char *code = status_str, *message = NULL;
     char *code_copy = NULL;
     if (cJSON_IsObject(body)) {
@@ -505,18 +506,24 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
     if (resp->status < 200 || resp->status >= 300)
         return parse_error(resp, op->name, err);
     cJSON *root = NULL;
-    size_t i = 0;
-    while (i < resp->body_len && isspace((unsigned char)resp->body[i]))
-        i++;
-    if (i == resp->body_len) {
+    if (smneo__json_space_len(resp->body, resp->body_len) == resp->body_len) {
         root = cJSON_CreateObject();
     } else {
-        root = cJSON_ParseWithLength(resp->body, resp->body_len);
+        /* Exactly one JSON object, as json.loads takes it: whitespace may
+         * follow it, other text (a second object, garbage) may not. */
+        size_t at = 0;
+        int trailing = 0;
+        root = smneo__parse_json_strict(resp->body, resp->body_len, &at, &trailing);
         if (!cJSON_IsObject(root)) {
             cJSON_Delete(root);
-            int rc = smneo__error(err, SMNEO_EPROTOCOL,
-                                  "malformed %s response: the %zu-byte body is not a JSON object (truncated?)",
-                                  op->name, resp->body_len);
+            int rc = trailing ? smneo__error(err, SMNEO_EPROTOCOL,
+                                             "malformed %s response: text after the JSON object (at byte %zu of "
+                                             "%zu)",
+                                             op->name, at, resp->body_len)
+                              : smneo__error(err, SMNEO_EPROTOCOL,
+                                             "malformed %s response: the %zu-byte body is not a JSON object "
+                                             "(truncated?)",
+                                             op->name, resp->body_len);
             if (err) {
                 err->http_status = resp->status;
                 err->request_id = smneo__strdup(find_request_id(resp));
@@ -584,7 +591,7 @@ int smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *pay
     const smneo_shape *shape = err->service_code ? smneo_model_shape(err->service_code) : NULL;
     if (!shape || !shape->exception || !err->response || !err->response->body_len)
         return SMNEO_ITEROVER;
-    cJSON *body = cJSON_ParseWithLength(err->response->body, err->response->body_len);
+    cJSON *body = smneo__parse_json_exact(err->response->body, err->response->body_len, NULL);
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
         return SMNEO_ITEROVER;

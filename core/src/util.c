@@ -240,6 +240,14 @@ const char *smneo_strerror(int code)
 
 const char *smneo_version(void) { return SMNEO_VERSION_STRING; }
 
+size_t smneo__json_space_len(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return i;
+}
+
 const char *smneo__getenv(const char *name)
 {
     const char *v = getenv(name);

@@ -56,8 +56,14 @@ int smneo__json_int(const cJSON *v, int64_t *out);
  * seconds, or -1 when the value is neither. */
 int smneo__timestamp_value(const cJSON *v, double *out);
 
-/* Strict JSON parse of exactly len bytes (trailing non-space refused). */
+/* Strict JSON parse of exactly len bytes, as Python's json.loads: only JSON
+ * whitespace (space, tab, LF, CR) may come before or after the value. NULL
+ * when it does not parse; *errpos (if non-NULL) is then the byte offset of
+ * the problem and *trailing (if non-NULL) 1 when a complete value was
+ * followed by other text. */
+cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing);
 cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos);
+
 /* Offset of the first NUL character in JSON text (a raw 0 byte, or a
  * \u0000 escape inside a string), or -1. cJSON keeps strings as C strings
  * and would silently cut a name or value there ("Name\u0000x" -> "Name"). */

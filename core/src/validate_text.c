@@ -8,28 +8,38 @@
 
 #include "validate_internal.h"
 
-static int only_space(const char *p, const char *end)
+cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing)
 {
-    for (; p < end; p++)
-        if (!isspace((unsigned char)*p))
-            return 0;
-    return 1;
+    if (trailing)
+        *trailing = 0;
+    size_t lead = smneo__json_space_len(text, len);
+    if (lead < len && (unsigned char)text[lead] <= 0x20) {
+        if (errpos)
+            *errpos = lead; /* a control byte cJSON would skip as whitespace */
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (v && end && end >= text && end <= text + len) {
+        size_t at = (size_t)(end - text);
+        if (at + smneo__json_space_len(end, len - at) != len) {
+            if (errpos)
+                *errpos = at;
+            if (trailing)
+                *trailing = 1;
+            cJSON_Delete(v);
+            return NULL;
+        }
+    }
+    if (!v && errpos)
+        *errpos = (end && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
+    return v;
 }
 
 /* cJSON parse of exactly [text, text+len): trailing non-space is an error. */
 cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos)
 {
-    const char *end = NULL;
-    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (v && end && !only_space(end, text + len)) {
-        if (errpos)
-            *errpos = (size_t)(end - text);
-        cJSON_Delete(v);
-        return NULL;
-    }
-    if (!v && errpos)
-        *errpos = (end && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
-    return v;
+    return smneo__parse_json_strict(text, len, errpos, NULL);
 }
 
 long smneo__json_find_nul(const char *text, size_t len)

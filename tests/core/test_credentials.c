@@ -214,6 +214,8 @@ static void test_credential_process(void)
                                  "echo 'token expired, run login' >&2\nexit 3\n");
     write_script("proc-v2.sh", "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"}'\n");
     write_script("proc-nojson.sh", "#!/bin/sh\necho 'SECRETTEXT not json'\n");
+    write_script("proc-twice.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"}'\n"
+                                  "echo '{\"Version\": 1, \"AccessKeyId\": \"B\", \"SecretAccessKey\": \"T\"}'\n");
     write_script("proc-badexp.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
                                    "\"S\", \"Expiration\": \"tomorrow\"}'\n");
     snprintf(cfg, sizeof cfg,
@@ -222,10 +224,11 @@ static void test_credential_process(void)
              "[profile fail]\ncredential_process = %s/proc-fail.sh\n"
              "[profile v2]\ncredential_process = %s/proc-v2.sh\n"
              "[profile nojson]\ncredential_process = %s/proc-nojson.sh\n"
+             "[profile twice]\ncredential_process = %s/proc-twice.sh\n"
              "[profile badexp]\ncredential_process = %s/proc-badexp.sh\n"
              "[profile missing]\ncredential_process = %s/does-not-exist --flag\n"
              "[profile quote]\ncredential_process = %s/proc-ok.sh 'unterminated\n",
-             tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+             tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp);
     aws_write(tmp, ".aws/config", cfg);
     /* credential_process comes before the config file's keys (botocore). */
     CHECK_INT(resolve_static(&c, &o, &err), 0);
@@ -255,6 +258,10 @@ static void test_credential_process(void)
     o.profile = "nojson";
     CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "JSON") && !strstr(err.message, "SECRETTEXT"));
+    smneo_error_clear(&err);
+    o.profile = "twice"; /* text after the object: refused, as json.loads does */
+    CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "text after it"));
     smneo_error_clear(&err);
     o.profile = "badexp";
     CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);

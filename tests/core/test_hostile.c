@@ -560,6 +560,16 @@ static void test_credential_answers(void)
     CHECK(c && c->expiration == 253402300799LL);
     smneo_credentials_free(c);
     c = NULL;
+    /* Text after the object is refused (as json.loads does), whitespace is not. */
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\"}"
+                               "{\"AccessKeyId\":\"AKID2\",\"SecretAccessKey\":\"S2\"}", &c, &err),
+              SMNEO_ECREDENTIALS);
+    CHECK(c == NULL);
+    CHECK(err.message && strstr(err.message, "text after it") && !strstr(err.message, "AKID"));
+    smneo_error_clear(&err);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\"}\r\n \t", &c, &err), 0);
+    smneo_credentials_free(c);
+    c = NULL;
     /* The good case still works. */
     CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}", &c, &err), 0);
     CHECK(c && !strcmp(c->session_token, "T") && !strcmp(c->source, "container"));

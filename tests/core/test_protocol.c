@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 #include "smneo.h"
 
@@ -342,6 +344,60 @@ static void test_parse_errors(void)
     CHECK_INT(retry, 0);
 }
 
+static int parse_body(const char *body, size_t len, smneo_error *err)
+{
+    smneo_response *resp = response(200, NULL);
+    smneo_response_append_body(resp, body, len);
+    smneo_result *res = NULL;
+    int rc = smneo_protocol_parse(&res, "DescribeCompilationJob", resp, err);
+    CHECK(rc == 0 ? res != NULL : res == NULL);
+    smneo_result_free(res);
+    smneo_response_free(resp);
+    return rc;
+}
+
+/* Text after the object: a protocol error, whitespace is not
+ * (tests/fixtures/protocol/response_framing.json, shared with Python). */
+static void test_parse_framing(void)
+{
+    char *text = fixture("response_framing.json");
+    cJSON *fx = text ? cJSON_Parse(text) : NULL;
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(fx, "cases");
+    CHECK(cJSON_GetArraySize(cases) >= 10);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        const char *body = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "body"));
+        int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "ok"));
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = parse_body(body, strlen(body), &err);
+        CHECK_MSG(rc == (ok ? 0 : SMNEO_EPROTOCOL), "%s: rc %d (%s)", name, rc, err.message ? err.message : "");
+        if (!ok) {
+            CHECK_MSG(err.response != NULL && err.http_status == 200, "%s", name);
+            CHECK_STR(err.request_id, "req-1234");
+        }
+        smneo_error_clear(&err);
+    }
+    cJSON_Delete(fx);
+    free(text);
+
+    /* The message says where the extra text starts. */
+    smneo_error err = SMNEO_ERROR_INIT;
+    static const char two[] = "{\"CompilationJobName\":\"a\"} {\"CompilationJobName\":\"b\"}";
+    CHECK_INT(parse_body(two, strlen(two), &err), SMNEO_EPROTOCOL);
+    CHECK_STR(err.message, "malformed DescribeCompilationJob response: text after the JSON object (at byte 26 of 53)");
+    smneo_error_clear(&err);
+    /* A NUL byte after the object (cJSON would stop reading there). */
+    static const char nul[] = "{\"CompilationJobName\":\"a\"}\0";
+    CHECK_INT(parse_body(nul, sizeof nul - 1, &err), SMNEO_EPROTOCOL);
+    smneo_error_clear(&err);
+    /* An error body with text after its object is not read for a code, as
+     * botocore's json.loads fails on it: the status is the code. */
+    parse_error_case(400, "{\"__type\":\"ResourceInUse\",\"message\":\"exists\"} x", SMNEO_ESERVICE, "400",
+                     "Bad Request", 0);
+}
+
 static void test_error_walk(void)
 {
     /* Modeled members of the error shape come through, others do not. */
@@ -422,6 +478,7 @@ int main(void)
     RUN(test_build_validation);
     RUN(test_parse_success);
     RUN(test_parse_errors);
+    RUN(test_parse_framing);
     RUN(test_error_walk);
     return smneo_test_summary("test_protocol");
 }

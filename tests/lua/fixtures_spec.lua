@@ -133,3 +133,24 @@ describe("artifact fixtures", function()
     end)
   end
 end)
+
+describe("response framing fixtures", function()
+  local fx = decode(read("tests/fixtures/protocol/response_framing.json"))
+
+  it("exist", function()
+    assert.is_true(#fx.cases >= 10)
+  end)
+
+  for _, case in ipairs(fx.cases) do
+    it(case.name, function()
+      local ok, res = pcall(smneo.parse_response, fx.operation, 200, { ["x-amzn-RequestId"] = "r1" }, case.body)
+      if case.ok then
+        assert.is_true(ok, tostring(res))
+        assert.are.equal("job-1", res.CompilationJobName)
+      else
+        assert.is_false(ok)
+        assert.are.equal("ProtocolError", res.code)
+      end
+    end)
+  end
+end)

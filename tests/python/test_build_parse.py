@@ -294,6 +294,33 @@ def test_nested_response_through_calls_and_paginators(fake, isolated_env):
         assert ei.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+_FRAMING_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "protocol",
+                             "response_framing.json")
+with open(_FRAMING_FILE) as _f:
+    _FRAMING = json.load(_f)
+
+
+@pytest.mark.parametrize("case", _FRAMING["cases"], ids=[c["name"] for c in _FRAMING["cases"]])
+def test_text_after_the_json_object_is_a_parser_error(case):
+    raw = case["body"].encode()
+    try:  # the fixture's verdict is json.loads's, botocore's parser
+        json.loads(raw)
+        loads_ok = True
+    except ValueError:
+        loads_ok = False
+    assert loads_ok == case["ok"]
+    if case["ok"]:
+        assert smneo.parse_response(_FRAMING["operation"], 200, HEADERS, raw)["CompilationJobName"] == "job-1"
+    else:
+        with pytest.raises(smneo.ResponseParserError):
+            smneo.parse_response(_FRAMING["operation"], 200, HEADERS, raw)
+
+
+def test_a_nul_byte_after_the_json_object_is_a_parser_error():
+    with pytest.raises(smneo.ResponseParserError, match="text after the JSON object"):
+        smneo.parse_response("DescribeCompilationJob", 200, HEADERS, b'{"CompilationJobName": "x"}\x00')
+
+
 # ---- the shared build_request fixtures (tests/fixtures/build_request, read by every layer) ----
 
 _FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "build_request")

@@ -1,6 +1,7 @@
 """smneo.Client against a real HTTP server on 127.0.0.1 (tests/python/fakes.py):
 every operation, response dicts, errors, retries, pagination, the waiter."""
 import datetime
+import json
 import os
 import signal
 import socket
@@ -380,6 +381,15 @@ def test_malformed_success_body(client, fake):
     fake.queue("DescribeCompilationJob", 200, b"{not json")
     with pytest.raises(smneo.SmneoError):
         client.describe_compilation_job(CompilationJobName="job-1")
+
+
+def test_text_after_the_response_object_is_a_parser_error(client, fake):
+    fake.queue("DescribeCompilationJob", 200, json.dumps(description("job-1")).encode() + b' {"extra": 1}')
+    with pytest.raises(smneo.ResponseParserError, match="text after the JSON object"):
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert fake.ops() == ["DescribeCompilationJob"]  # not retried
+    fake.queue("DescribeCompilationJob", 200, json.dumps(description("job-1")).encode() + b"\r\n \t")
+    assert client.describe_compilation_job(CompilationJobName="job-1")["CompilationJobName"] == "job-1"
 
 
 # ---- client object ----------------------------------------------------------------
