@@ -197,6 +197,7 @@ int cli_exit_code(int c)
     case SMNEO_ENOTFOUND:
     case SMNEO_ETHROTTLED:
     case SMNEO_EPROTOCOL:
+    case SMNEO_EPAGINATION:
     case SMNEO_EINUSE:
     case SMNEO_ELIMIT:
     case SMNEO_EUNSUPPORTED:

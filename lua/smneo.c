@@ -120,6 +120,7 @@ static const char *code_name(int code, int ctx)
     case SMNEO_ETLS: return "TLSError";
     case SMNEO_ETIMEOUT: return "Timeout";
     case SMNEO_EPROTOCOL: return "ProtocolError";
+    case SMNEO_EPAGINATION: return "PaginationError";
     case SMNEO_EDIGEST: return "DigestMismatch";
     case SMNEO_EUNSAFE: return "UnsafeArchive";
     case SMNEO_EIO: return "IOError";

@@ -328,6 +328,7 @@ struct smneo_call {
     const cJSON *next_item;
     int page_pending;        /* pages mode: a page to hand out */
     char *request_token;     /* NextToken used for the current page */
+    int token_from_page;     /* request_token came from the previous page (not the caller) */
     char *resume_token;
     int64_t skip_first;      /* items to skip on the first page (resume) */
     int64_t page_skipped;    /* of the current page: items dropped for skip_first */
@@ -629,8 +630,24 @@ static void paginate_advance(smneo_call *call, int64_t consumed_in_page)
         finish(call, SMNEO_ITEROVER);
         return;
     }
-    if (!next || (call->request_token && !strcmp(next, call->request_token))) {
-        finish(call, SMNEO_ITEROVER); /* no token, or the service repeated it */
+    if (!next) {
+        finish(call, SMNEO_ITEROVER);
+        return;
+    }
+    /* As botocore: the token received equal to the one received before it
+     * (the token just sent, unless that one was the caller's starting
+     * token) would fetch the same page forever; stopping there would hand
+     * out a truncated listing as if it were complete. botocore compares the
+     * whole set of tokens; the model's paginators have one. */
+    if (call->token_from_page && call->request_token && !strcmp(next, call->request_token)) {
+        smneo_buf b = SMNEO_BUF_INIT;
+        smneo__buf_printf(&b, "Error during pagination: The same next token was received twice: {'%s': ",
+                          call->op->input_token);
+        smneo__py_repr(&b, next);
+        smneo__buf_putc(&b, '}');
+        char *msg = smneo__buf_detach(&b, NULL);
+        finish_error(call, msg ? SMNEO_EPAGINATION : SMNEO_ENOMEM, "%s", msg ? msg : "out of memory");
+        free(msg);
         return;
     }
     char *copy = smneo__strdup(next);
@@ -641,6 +658,7 @@ static void paginate_advance(smneo_call *call, int64_t consumed_in_page)
     }
     free(call->request_token);
     call->request_token = copy;
+    call->token_from_page = 1;
     call->attempt = 0;
     call->state = ST_REQUEST;
 }

@@ -233,6 +233,7 @@ const char *smneo_strerror(int code)
     case SMNEO_EAUTH: return "AuthFailure";
     case SMNEO_EARCHIVE: return "ArchiveError";
     case SMNEO_ECLOSED: return "ConnectionClosed";
+    case SMNEO_EPAGINATION: return "PaginationError";
     case SMNEO_ITEROVER: return "IterOver";
     default: return "UnknownError";
     }
@@ -302,4 +303,27 @@ int smneo__hexval(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+int smneo__py_repr(smneo_buf *b, const char *s)
+{
+    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    smneo__buf_putc(b, q);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\' || *p == (unsigned char)q) {
+            smneo__buf_putc(b, '\\');
+            smneo__buf_putc(b, (char)*p);
+        } else if (*p == '\n') {
+            smneo__buf_puts(b, "\\n");
+        } else if (*p == '\r') {
+            smneo__buf_puts(b, "\\r");
+        } else if (*p == '\t') {
+            smneo__buf_puts(b, "\\t");
+        } else if (*p < 0x20 || *p == 0x7f) {
+            smneo__buf_printf(b, "\\x%02x", *p);
+        } else {
+            smneo__buf_putc(b, (char)*p);
+        }
+    }
+    return smneo__buf_putc(b, q);
 }

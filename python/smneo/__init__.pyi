@@ -19,6 +19,7 @@ from ._smneo import (
     Issue as Issue,
     NoCredentialsError as NoCredentialsError,
     NoRegionError as NoRegionError,
+    PaginationError as PaginationError,
     ParamValidationError as ParamValidationError,
     ReadTimeoutError as ReadTimeoutError,
     Request as Request,

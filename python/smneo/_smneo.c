@@ -604,6 +604,8 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
         if (err && err->http_status >= 300)
             return client_error(st, err, operation, max_attempts);
         return raise_with(st->ResponseParserError, str_or_none(msg), NULL);
+    case SMNEO_EPAGINATION:
+        return raise_with(st->PaginationError, str_or_none(msg), NULL);
     case SMNEO_ESERVICE:
     case SMNEO_ENOTFOUND:
     case SMNEO_ETHROTTLED:
@@ -812,6 +814,8 @@ static int module_exec(PyObject *module)
     EXC(ConnectionClosedError, "ConnectionClosedError", st->HTTPClientError,
         "The connection was closed (or reset) before a complete response arrived.");
     EXC(ResponseParserError, "ResponseParserError", st->SmneoError, "The response was malformed or truncated.");
+    EXC(PaginationError, "PaginationError", st->SmneoError,
+        "A paginator received the same next token twice (botocore's PaginationError).");
     EXC(WaiterError, "WaiterError", st->SmneoError, "Base class of the waiter's errors.");
     EXC(CompilationJobFailed, "CompilationJobFailed", st->WaiterError,
         "The compilation job ended FAILED; .FailureReason holds the service's reason.");
@@ -880,7 +884,7 @@ static int module_exec(PyObject *module)
     X(ClientType) X(PaginateType) X(RequestType) X(IssueType) X(SmneoError) X(ClientError)                      \
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
     X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError)     \
-    X(ResponseParserError)                                                                                     \
+    X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning)                                           \
     X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \

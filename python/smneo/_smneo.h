@@ -29,6 +29,7 @@ typedef struct smneo_state {
     PyObject *SSLError;
     PyObject *ReadTimeoutError;
     PyObject *ConnectionClosedError;
+    PyObject *PaginationError;
     PyObject *ResponseParserError;
     PyObject *WaiterError;
     PyObject *CompilationJobFailed;

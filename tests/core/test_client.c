@@ -22,6 +22,7 @@ typedef struct fake {
     int fail_status;
     const char *fail_code;
     int jobs;                 /* ListCompilationJobs: this many jobs */
+    const char *stuck_token;  /* a NextToken answered with itself (the same page again) */
     const char *const *statuses; /* DescribeCompilationJob: status sequence (last repeats) */
     int status_count;
     int describes;
@@ -107,7 +108,9 @@ static void handle(const test_http_request *req, test_http_response *resp, void 
             cJSON_AddNumberToObject(item, pipeline ? "StartTime" : "CreationTime", 1700000000 + i);
             cJSON_AddItemToArray(arr, item);
         }
-        if (i < f->jobs) {
+        if (f->stuck_token && cJSON_IsString(tok) && !strcmp(tok->valuestring, f->stuck_token)) {
+            cJSON_AddStringToObject(out, "NextToken", f->stuck_token);
+        } else if (i < f->jobs) {
             char t[32];
             snprintf(t, sizeof t, "tok-%d", i);
             cJSON_AddStringToObject(out, "NextToken", t);
@@ -151,6 +154,7 @@ static void reset(fake *f)
     f->describes = 0;
     f->statuses = NULL;
     f->status_count = 0;
+    f->stuck_token = NULL;
     pthread_mutex_unlock(&f->lock);
     atomic_store(&f->requests, 0);
 }
@@ -485,6 +489,72 @@ static void test_paginators(fake *f, test_http_server *srv)
     /* Operations that do not paginate are refused. */
     CHECK_INT(smneo_paginate_new(&call, c, "DescribeCompilationJob", NULL, 0, NULL, &err), SMNEO_EINVAL);
     smneo_error_clear(&err);
+
+    /* The service answers a token with itself: botocore's PaginationError
+     * after the page (its items are handed out), never a silent stop. */
+    reset(f);
+    f->jobs = 25;
+    f->stuck_token = "tok-8";
+    po = (smneo_paginate_options)SMNEO_PAGINATE_OPTIONS_INIT;
+    po.page_size = 4;
+    CHECK_INT(smneo_iter_new(&it, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    n = 0;
+    while ((rc = smneo_iter_next(&v, it, &err)) == 0)
+        n++;
+    CHECK_INT(rc, SMNEO_EPAGINATION);
+    CHECK_STR(smneo_strerror(rc), "PaginationError");
+    CHECK_STR(err.message, "Error during pagination: The same next token was received twice: {'NextToken': 'tok-8'}");
+    CHECK_INT(n, 12);
+    CHECK_INT(atomic_load(&f->requests), 3);
+    smneo_error_clear(&err);
+    smneo_iter_free(it);
+    /* Started from that token (not received from a page): like botocore, the
+     * first repeat is followed once, the second raises. */
+    reset(f);
+    f->jobs = 25;
+    f->stuck_token = "tok-8";
+    po.starting_token = "tok-8";
+    CHECK_INT(smneo_iter_new(&it, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    n = 0;
+    while ((rc = smneo_iter_next(&v, it, &err)) == 0)
+        n++;
+    CHECK_INT(rc, SMNEO_EPAGINATION);
+    CHECK_INT(n, 8);
+    CHECK_INT(atomic_load(&f->requests), 2);
+    smneo_error_clear(&err);
+    smneo_iter_free(it);
+    /* Pages mode and max_items on the page boundary (checked first, as
+     * botocore: a resume token, no error). */
+    reset(f);
+    f->jobs = 25;
+    f->stuck_token = "tok-4";
+    po.starting_token = NULL;
+    po.pages = 1;
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    pages = 0;
+    for (;;) {
+        smneo_call_run(call, &step);
+        if (step.kind != SMNEO_STEP_EVENT)
+            break;
+        pages++;
+    }
+    CHECK_INT(pages, 2);
+    CHECK_INT(smneo_call_result(call, NULL, &err), SMNEO_EPAGINATION);
+    CHECK_INT(err.code, SMNEO_EPAGINATION);
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+    reset(f);
+    f->jobs = 25;
+    f->stuck_token = "tok-4";
+    po.max_items = 8;
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
+    smneo_call_run(call, &step);
+    smneo_call_run(call, &step);
+    smneo_call_run(call, &step);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(smneo_call_result(call, NULL, &err), 0);
+    CHECK(smneo_call_resume_token(call) != NULL);
+    smneo_call_free(call);
 
     /* Many pages in constant memory (valgrind/ASan would see growth as leaks). */
     reset(f);

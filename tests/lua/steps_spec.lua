@@ -124,6 +124,36 @@ describe("smneo call steps", function()
     c:close()
   end)
 
+  it("raises PaginationError when a page repeats the token it was sent", function()
+    local c = new_client()
+    local call = c:_paginate("ListCompilationJobs", {}, { page_size = 2 })
+    local pages = {
+      '{"CompilationJobSummaries":[{"CompilationJobName":"a"}],"NextToken":"t1"}',
+      '{"CompilationJobSummaries":[{"CompilationJobName":"b"}],"NextToken":"t1"}',
+      '{"CompilationJobSummaries":[{"CompilationJobName":"c"}]}',
+    }
+    local names, err = {}, nil
+    while true do
+      local kind, a, b = call:next()
+      if kind == "send" then
+        call:feed(200, JSON, table.remove(pages, 1))
+      elseif kind == "event" then
+        names[#names + 1] = b.CompilationJobName
+      elseif kind == "done" then
+        assert.is_nil(a)
+        err = b
+        break
+      end
+    end
+    assert.are.same({ "a", "b" }, names) -- the repeated page is handed out, then the error
+    assert.are.equal("PaginationError", err.code)
+    assert.are.equal("Error during pagination: The same next token was received twice: {'NextToken': 't1'}",
+      err.message)
+    assert.are.equal("PaginationError", smneo.strerror(-29))
+    assert.are.equal(1, #pages) -- nothing fetched after it
+    c:close()
+  end)
+
   it("reports waiter status events and cancels on request", function()
     local c = new_client()
     local call = c:_wait("resnet", { delay = 0.001 })

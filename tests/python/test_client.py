@@ -556,6 +556,58 @@ def test_paginator_error_midway(client, fake):
     assert len(got) == 10
 
 
+def _stuck_at(items, token):
+    """paged(), but the page for `token` comes back with `token` as its NextToken."""
+    base = paged(items, page_size_default=4)
+
+    def handler(req):
+        status, body = base(req)
+        if req.json.get("NextToken") == token:
+            body = dict(body, NextToken=token)
+        return status, body
+    return handler
+
+
+@pytest.mark.parametrize("start", [None, "tok-8"])
+def test_paginator_same_token_twice_raises_as_botocore(client, fake, start):
+    botocore_session = pytest.importorskip("botocore.session")
+    fake.handlers["ListCompilationJobs"] = _stuck_at([summary(i) for i in range(25)], "tok-8")
+    config = {"PageSize": 4}
+    if start:
+        config["StartingToken"] = start
+
+    def run(paginator):
+        pages = []
+        with pytest.raises(Exception) as ei:
+            for p in paginator.paginate(PaginationConfig=config):
+                pages.append([s["CompilationJobName"] for s in p["CompilationJobSummaries"]])
+        return pages, ei.value
+
+    ours, our_error = run(client.get_paginator("list_compilation_jobs"))
+    sent = [r.json.get("NextToken") for r in fake.requests]
+    del fake.requests[:]
+    boto = botocore_session.get_session().create_client(
+        "sagemaker", region_name="us-east-1", endpoint_url=fake.url, aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET)
+    theirs, their_error = run(boto.get_paginator("list_compilation_jobs"))
+    assert type(their_error).__name__ == "PaginationError"
+    assert isinstance(our_error, smneo.PaginationError) and isinstance(our_error, smneo.SmneoError)
+    assert str(our_error) == str(their_error)
+    assert ours == theirs  # the pages before the error, the repeated one included
+    assert sent == [r.json.get("NextToken") for r in fake.requests]
+    assert sent == ([None, "tok-4", "tok-8"] if start is None else ["tok-8", "tok-8"])
+
+
+def test_iterator_same_token_twice_raises(client, fake):
+    fake.handlers["ListCompilationJobs"] = _stuck_at([summary(i) for i in range(25)], "tok-4")
+    it = client.iter_compilation_jobs(MaxResults=4)
+    got = []
+    with pytest.raises(smneo.PaginationError, match="The same next token was received twice: {'NextToken': 'tok-4'}"):
+        for s in it:
+            got.append(s)
+    assert len(got) == 8
+
+
 # ---- waiter -----------------------------------------------------------------------
 
 def _status_sequence(fake, statuses, **extra):

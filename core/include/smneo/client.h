@@ -116,7 +116,9 @@ typedef struct smneo_paginate_options {
 #define SMNEO_PAGINATE_OPTIONS_INIT {SMNEO_PAGINATE_OPTIONS_VERSION, 0, 0, NULL, 0}
 
 /* A paginated run over ListCompilationJobs / ListPipelineExecutionSteps.
- * Memory stays constant whatever the number of pages. */
+ * Memory stays constant whatever the number of pages. A page whose next
+ * token equals the token received before it (the one just sent) ends the run
+ * with SMNEO_EPAGINATION after that page, as botocore's PaginationError. */
 SMNEO_EXTERN(int) smneo_paginate_new(smneo_call **out, smneo_client *c, const char *operation,
                                      const char *params_json, size_t len, const smneo_paginate_options *opts,
                                      smneo_error *err);

@@ -51,6 +51,8 @@ enum {
     SMNEO_EARCHIVE = -27,      /* artifact: not a readable archive / bad layout */
     SMNEO_ECLOSED = -28,       /* the connection was closed (or reset) before a
                                   complete response arrived */
+    SMNEO_EPAGINATION = -29,   /* paginator: the service sent back the token it
+                                  was just sent (botocore's PaginationError) */
     SMNEO_ITEROVER = -100      /* iteration finished: not an error */
 };
 
