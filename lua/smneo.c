@@ -1258,8 +1258,10 @@ static int call_next(lua_State *L)
     }
 }
 
-/* call:feed(status, headers, body): headers is a table name -> value (a value
- * may be an array of values for repeated headers). */
+/* call:feed(status, headers, body[, sends]): headers is a table name -> value
+ * (a value may be an array of values for repeated headers); sends is how many
+ * times the transport sent the request to get this answer (2 when it resent
+ * it by itself on a fresh connection; default 1). */
 static int call_feed(lua_State *L)
 {
     lcall *lc = check_live_call(L, 1);
@@ -1268,11 +1270,15 @@ static int call_feed(lua_State *L)
     lua_Integer status = luaL_checkinteger(L, 2);
     size_t blen = 0;
     const char *body = luaL_optlstring(L, 4, "", &blen);
+    lua_Integer sends = luaL_optinteger(L, 5, 1);
+    if (sends < 1 || sends > 100)
+        raise_msg(L, SMNEO_EINVAL, "call:feed(): sends must be a whole number from 1 to 100");
     lbox *b = box_new(L, free_response);
     smneo_response *resp = NULL;
     if (smneo_response_new(&resp, (int)status) != 0)
         raise_msg(L, SMNEO_ENOMEM, "out of memory");
     b->p = resp;
+    resp->sends = (int)sends;
     if (lua_istable(L, 3)) {
         lua_pushnil(L);
         while (lua_next(L, 3) != 0) {

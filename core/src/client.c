@@ -295,9 +295,10 @@ enum {
     ST_SLEEP,       /* sleeping until wake_ms, then ST_REQUEST */
     ST_ITEMS,       /* paginator: hand out items / the page */
     ST_AFTER_EVENT, /* waiter: decide after a status event */
+    ST_CHECK,       /* a create met ResourceInUse after a resend: describe the resource */
     ST_DONE
 };
-enum { AWAIT_NONE, AWAIT_CREDS, AWAIT_SERVICE };
+enum { AWAIT_NONE, AWAIT_CREDS, AWAIT_SERVICE, AWAIT_CHECK };
 
 struct smneo_call {
     smneo_client *client;
@@ -321,6 +322,7 @@ struct smneo_call {
     smneo_error err;         /* final error */
     smneo_result *final;     /* final result (KIND_CALL, KIND_WAIT) */
     smneo_issues *issues;    /* validation issues that did not stop the call */
+    const smneo_operation *check_op; /* ST_CHECK: the describe of a create */
     /* paginator */
     smneo_paginate_options popts;
     int64_t emitted;
@@ -762,6 +764,16 @@ static int creds_fresh(const smneo_credentials *c)
     return c && (!c->expiration || c->expiration - smneo__now() > 60);
 }
 
+/* Hands out call->req as a SEND step awaiting `awaiting`. Returns 1. */
+static int send_step(smneo_call *call, smneo_step *out, int awaiting)
+{
+    call->awaiting = awaiting;
+    call->state = ST_AWAIT;
+    out->kind = SMNEO_STEP_SEND;
+    out->request = call->req;
+    return 1;
+}
+
 /* ST_REQUEST: credentials, then build+sign. Returns 1 with a SEND step. */
 static int make_request(smneo_call *call, smneo_step *out)
 {
@@ -776,12 +788,8 @@ static int make_request(smneo_call *call, smneo_step *out)
         int rc = smneo_chain_resolution_step(call->credres, &req, &call->creds, &call->err);
         if (rc == 1) {
             call->req = req;
-            call->awaiting = AWAIT_CREDS;
-            call->state = ST_AWAIT;
-            out->kind = SMNEO_STEP_SEND;
-            out->request = req;
             out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
-            return 1;
+            return send_step(call, out, AWAIT_CREDS);
         }
         smneo_chain_resolution_free(call->credres);
         call->credres = NULL;
@@ -797,11 +805,34 @@ static int make_request(smneo_call *call, smneo_step *out)
         finish(call, rc);
         return 0;
     }
-    call->awaiting = AWAIT_SERVICE;
-    call->state = ST_AWAIT;
-    out->kind = SMNEO_STEP_SEND;
-    out->request = call->req;
-    return 1;
+    return send_step(call, out, AWAIT_SERVICE);
+}
+
+/* ST_CHECK: describe what the create met, with the credentials it was just
+ * sent with. Returns 1 with a SEND step; 0 when no request could be made
+ * (the create's ResourceInUse stands). */
+static int make_check_request(smneo_call *call, smneo_step *out)
+{
+    cJSON *params = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = smneo__create_describe_params(&params, call->check_op, call->params);
+    if (rc == 0)
+        rc = smneo__serialize_node(&body, &len, call->check_op, params);
+    cJSON_Delete(params);
+    if (rc == 0) {
+        smneo_build_options bo;
+        build_options(&bo, call->client, 0);
+        rc = smneo__build_signed(&call->req, call->check_op, body, len, call->creds, &bo, &e);
+    }
+    free(body);
+    smneo_error_clear(&e);
+    if (rc) {
+        finish(call, SMNEO_EINUSE);
+        return 0;
+    }
+    return send_step(call, out, AWAIT_CHECK);
 }
 
 void smneo_call_next(smneo_call *call, smneo_step *out)
@@ -822,6 +853,10 @@ void smneo_call_next(smneo_call *call, smneo_step *out)
             return;
         case ST_REQUEST:
             if (make_request(call, out))
+                return;
+            continue;
+        case ST_CHECK:
+            if (make_check_request(call, out))
                 return;
             continue;
         case ST_AWAIT:
@@ -947,6 +982,34 @@ static void handle_success(smneo_call *call, smneo_result *r)
     wait_decide(call);
 }
 
+/* The answer to ST_CHECK's description: the create's result when the
+ * resource is the one an earlier copy of the request made, else the
+ * create's ResourceInUse as it came. */
+static void check_answered(smneo_call *call, smneo_response *resp)
+{
+    smneo_result *d = NULL, *r = NULL;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = resp ? smneo__protocol_parse_owned(&d, call->check_op, resp, &e) : SMNEO_ECONNECT;
+    int ours = rc == 0 && smneo__create_is_ours(call->op, call->params, smneo__result_root_node(d));
+    if (ours && smneo__create_result(&r, call->op, d) != 0)
+        r = NULL;
+    smneo_log(SMNEO_LOG_INFO, "%s: %s", call->op->name,
+              r      ? "ResourceInUse is the resource an earlier copy of this request created (same settings): "
+                       "success"
+              : ours ? "out of memory answering with the resource an earlier copy of this request created"
+              : rc   ? "ResourceInUse stands: the resource could not be described to compare it"
+                     : "ResourceInUse stands: the existing resource has other settings");
+    smneo_result_free(d);
+    smneo_error_clear(&e);
+    if (!r) {
+        finish(call, SMNEO_EINUSE);
+        return;
+    }
+    smneo__retry_succeeded(call->client, &call->quota_cost);
+    smneo_error_clear(&call->err);
+    handle_success(call, r);
+}
+
 void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error, const char *msg)
 {
     if (!call || call->state != ST_AWAIT) {
@@ -962,8 +1025,16 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
         call->state = ST_REQUEST;
         return;
     }
+    if (call->awaiting == AWAIT_CHECK) {
+        call->awaiting = AWAIT_NONE;
+        check_answered(call, resp);
+        return;
+    }
     call->awaiting = AWAIT_NONE;
-    call->attempt++;
+    /* Every copy the transport sent counts (libcurl's own resend on a dead
+     * keep-alive connection included), as botocore counts the retry that
+     * follows a closed connection. */
+    call->attempt += resp && resp->sends > 1 ? resp->sends : 1;
     int rc;
     smneo_result *r = NULL;
     if (!resp) {
@@ -980,6 +1051,15 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
         return;
     }
     call->err.attempts = call->attempt;
+    if (rc == SMNEO_EINUSE && call->kind == KIND_CALL && call->attempt > 1 &&
+        (call->check_op = smneo__create_describe_op(call->op)) != NULL) {
+        /* A create sent more than once (a retry after a lost answer, or the
+         * transport's resend) may meet the resource its first copy made. */
+        smneo_log(SMNEO_LOG_INFO, "%s: ResourceInUse after %d attempts: describing it to see whether an "
+                  "earlier attempt created it", call->op->name, call->attempt);
+        call->state = ST_CHECK;
+        return;
+    }
     {
         double d;
         if (smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d)) {

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "smneo/auth.h"
 #include "smneo/client.h"
 
@@ -25,5 +27,20 @@ int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt
                       double *delay_s);
 /* After a successful attempt: gives back the retry cost (or the refund). */
 void smneo__retry_succeeded(smneo_client *c, int *quota_cost);
+
+/* A create that meets its own resource (client_create.c). The describe
+ * operation paired with a create ("CreateX" -> "DescribeX"), or NULL. */
+const smneo_operation *smneo__create_describe_op(const smneo_operation *create);
+/* The describe's parameters (its required members, from the create's);
+ * SMNEO_EINVAL when the create's parameters lack one. */
+int smneo__create_describe_params(cJSON **out, const smneo_operation *describe, const cJSON *params);
+/* 1 when the description holds every value the create's parameters give
+ * (members the describe output does not model, such as Tags, and members
+ * left out are not compared; enum values case-insensitively) and the
+ * members the create answers with; else 0. */
+int smneo__create_is_ours(const smneo_operation *create, const cJSON *params, const cJSON *description);
+/* The create's result made of the description (its output members), with
+ * the description's response. */
+int smneo__create_result(smneo_result **out, const smneo_operation *create, smneo_result *description);
 
 #endif

@@ -133,7 +133,7 @@ static unsigned random16(void)
     return (unsigned)((uint64_t)smneo__monotonic_ms() * 2654435761u ^ (unsigned)getpid()) & 0xffffu;
 }
 
-/* ---- comparing a job with our parameters --------------------------------------- */
+/* ---- reading a description ------------------------------------------------------ */
 
 static const char *vstr(const smneo_value *root, const char *a, const char *b, const char *c)
 {
@@ -145,42 +145,6 @@ static const char *vstr(const smneo_value *root, const char *a, const char *b, c
         v = next;
     }
     return smneo_value_string(&v);
-}
-
-static const char *jstr(const cJSON *root, const char *a, const char *b, const char *c)
-{
-    const char *names[3] = {a, b, c};
-    const cJSON *v = root;
-    for (int i = 0; i < 3 && names[i]; i++)
-        v = cJSON_GetObjectItemCaseSensitive(v, names[i]);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int same(const char *a, const char *b, int nocase)
-{
-    if (!a || !b)
-        return !a && !b;
-    return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
-}
-
-int smneo__compile_same_job(const smneo_value *desc, const char *params_json)
-{
-    if (!desc || !params_json)
-        return 0;
-    cJSON *p = cJSON_Parse(params_json);
-    if (!p)
-        return 0;
-    int ok = same(vstr(desc, "RoleArn", NULL, NULL), jstr(p, "RoleArn", NULL, NULL), 0) &&
-             same(vstr(desc, "InputConfig", "S3Uri", NULL), jstr(p, "InputConfig", "S3Uri", NULL), 0) &&
-             same(vstr(desc, "InputConfig", "Framework", NULL), jstr(p, "InputConfig", "Framework", NULL), 1) &&
-             same(vstr(desc, "OutputConfig", "TargetDevice", NULL), jstr(p, "OutputConfig", "TargetDevice", NULL),
-                  1);
-    static const char *const plat[] = {"Os", "Arch", "Accelerator"};
-    for (size_t i = 0; ok && i < 3; i++)
-        ok = same(vstr(desc, "OutputConfig", "TargetPlatform", plat[i]),
-                  jstr(p, "OutputConfig", "TargetPlatform", plat[i]), 1);
-    cJSON_Delete(p);
-    return ok;
 }
 
 /* ---- the flow's context ---------------------------------------------------------- */
@@ -589,30 +553,15 @@ static int upload(cx *x, const char *archive, const char *digest, const char *ur
     return x->cancelled ? cancelled(x, "upload") : 0;
 }
 
-static int create(cx *x, smneo_call *call, const char *job, const char *params)
+/* A create sent more than once (a lost answer retried, or libcurl's own
+ * resend on a dead keep-alive connection) that meets ResourceInUse for the
+ * job its first copy made is recognised by the call machine itself
+ * (client_create.c): it answers with the job's ARN. */
+static int create(cx *x, smneo_call *call, const char *job)
 {
     smneo_result *res = NULL;
     int rc = call_once(x, &res, call, 1, &x->e);
     smneo_result_free(res);
-    if (rc == SMNEO_EINUSE) {
-        /* An earlier attempt may have created the job before its answer was
-         * lost: it is ours when its settings are the ones we sent. Not only
-         * after a retry of ours: libcurl itself resends a request once on a
-         * reused connection that closed without an answer, and the name is
-         * fresh (time and random suffix), so any conflict is worth a look. */
-        smneo_result *d = NULL;
-        smneo_error de = SMNEO_ERROR_INIT;
-        if (job_call(x, &d, "DescribeCompilationJob", job, &de) == 0) {
-            smneo_value root;
-            smneo_result_root(&root, d);
-            if (smneo__compile_same_job(&root, params)) {
-                smneo_error_clear(&x->e);
-                rc = 0;
-            }
-        }
-        smneo_result_free(d);
-        smneo_error_clear(&de);
-    }
     if (rc == SMNEO_ECANCELLED)
         return cancelled(x, "create");
     if (rc)
@@ -926,7 +875,7 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
     remove_tmp(tmpdir, archive_tmp);
 
     /* 4. create, 5. wait */
-    rc = create(&x, create_call, job, params);
+    rc = create(&x, create_call, job);
     if (rc)
         goto done;
     rc = wait_job(&x, job);

@@ -12,10 +12,4 @@
  * Caller frees. */
 char *smneo__compile_job_name(const char *base, int64_t now, unsigned rnd);
 
-/* 1 when the description `desc` (DescribeCompilationJob) is the job the
- * CreateCompilationJob parameters `params_json` would create: same RoleArn,
- * InputConfig.S3Uri, InputConfig.Framework and OutputConfig target
- * (TargetDevice or TargetPlatform Os/Arch/Accelerator); 0 otherwise. */
-int smneo__compile_same_job(const smneo_value *desc, const char *params_json);
-
 #endif

@@ -535,20 +535,38 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
             return rc;
         }
     }
-    smneo_result *r = calloc(1, sizeof *r);
-    if (!root || !r) {
-        cJSON_Delete(root);
-        free(r);
+    if (!root) {
         smneo_response_free(resp);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    int rc = smneo__result_new(out, op, root, resp);
+    return rc ? smneo__error(err, rc, "out of memory") : 0;
+}
+
+int smneo__result_new(smneo_result **out, const smneo_operation *op, cJSON *root, smneo_response *resp)
+{
+    *out = NULL;
+    smneo_result *r = calloc(1, sizeof *r);
+    if (!r) {
+        cJSON_Delete(root);
+        smneo_response_free(resp);
+        return SMNEO_ENOMEM;
     }
     r->root = root;
     r->shape = op->output;
     r->response = resp;
-    r->request_id = find_request_id(resp);
+    r->request_id = resp ? find_request_id(resp) : NULL;
     r->attempts = 1;
     *out = r;
     return 0;
+}
+
+smneo_response *smneo__result_take_response(smneo_result *r)
+{
+    smneo_response *resp = r->response;
+    r->response = NULL;
+    r->request_id = NULL;
+    return resp;
 }
 
 static int copy_response(smneo_response **out, const smneo_response *src)

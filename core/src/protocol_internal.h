@@ -21,6 +21,11 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
 int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, smneo_response *resp,
                                 smneo_error *err);
 void smneo__result_set_attempts(smneo_result *r, int attempts);
+/* A result of op holding root and resp (both owned afterwards, freed on
+ * failure too). */
+int smneo__result_new(smneo_result **out, const smneo_operation *op, cJSON *root, smneo_response *resp);
+/* Takes the response out of a result (the result keeps no request id). */
+smneo_response *smneo__result_take_response(smneo_result *r);
 const void *smneo__result_root_node(const smneo_result *r);
 int smneo__is_throttling(const char *code);
 int smneo__build_url(char **out, const char *endpoint_url);

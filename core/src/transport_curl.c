@@ -126,6 +126,7 @@ typedef struct xfer {
     smneo_buf body;
     int64_t last_activity; /* monotonic ms of the last byte moved */
     int connected;         /* the request is about to be / has been sent */
+    int sends;             /* times the request went out (libcurl resends once on a dead reused connection) */
     curl_off_t ulast;      /* upload progress last seen */
     curl_off_t dlast;
     int oom;
@@ -256,7 +257,10 @@ static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
 }
 
 /* Called once the connection is up (new or reused), before the request is
- * sent: from here on the read timeout applies. */
+ * sent: from here on the read timeout applies. libcurl calls it again when it
+ * sends the request a second time by itself (a reused connection that closed
+ * before any answer byte: "Connection died, retrying a fresh connect"), so
+ * the calls count the sends. */
 static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port)
 {
@@ -266,6 +270,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     (void)conn_local_port;
     xfer *x = clientp;
     x->connected = 1;
+    x->sends++;
     touch(x);
     return CURL_PREREQFUNC_OK;
 }
@@ -649,6 +654,10 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
         long status = 0;
         curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &status);
         x.resp->status = (int)status;
+        x.resp->sends = x.sends;
+        if (x.sends > 1 && smneo_log_enabled())
+            smneo_log(SMNEO_LOG_DEBUG, "libcurl sent the request %d times: a reused connection closed without an "
+                      "answer", x.sends);
         size_t len = 0;
         char *body = smneo__buf_detach(&x.body, &len);
         if (!body) {

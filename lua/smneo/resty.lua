@@ -119,8 +119,9 @@ local function read_response(sock, method)
   return status, headers, body, reusable
 end
 
--- Sends one request over a cosocket. Returns status, headers, body or
--- nil, error code, message.
+-- Sends one request over a cosocket. Returns status, headers, body, sends
+-- (2 when it was sent again on a fresh connection) or nil, error code,
+-- message.
 function Client:_send(method, url, headers, body)
   local u, uerr = parse_url(url)
   if not u then return nil, "ConnectionError", uerr end
@@ -178,7 +179,7 @@ function Client:_send(method, url, headers, body)
       else
         sock:close()
       end
-      return status, rheaders, rbody
+      return status, rheaders, rbody, attempt
     end
     sock:close()
     -- A pooled connection the server had already closed: try once on a new one.
@@ -190,9 +191,9 @@ end
 
 -- Performs one SEND step: feeds the answer or the transport error.
 function Client:_step_send(call, method, url, headers, body)
-  local status, h, b = self:_send(method, url, headers, body)
+  local status, h, b, sends = self:_send(method, url, headers, body)
   if status then
-    call:feed(status, h, b)
+    call:feed(status, h, b, sends)
   else
     call:feed_error(h, b)
   end

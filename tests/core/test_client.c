@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws_env.h"
+#include "client_internal.h"
 #include "harness.h"
 #include "httpserver.h"
 #include "smneo.h"
@@ -23,6 +24,10 @@ typedef struct fake {
     const char *fail_code;
     int jobs;                 /* ListCompilationJobs: this many jobs */
     const char *stuck_token;  /* a NextToken answered with itself (the same page again) */
+    cJSON *job;               /* CreateCompilationJob: the job made (its parameters), or NULL */
+    int creates_lost;         /* the next N creates make the job, then close without answering */
+    const char *job_role;     /* describe the job with this RoleArn (someone else's job) */
+    int describe_status;      /* describe the job with this HTTP status (an error) when non-zero */
     const char *const *statuses; /* DescribeCompilationJob: status sequence (last repeats) */
     int status_count;
     int describes;
@@ -41,6 +46,45 @@ static void reply(test_http_response *resp, int status, char *body)
              "Content-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: rid-%d\r\n", status);
     resp->body = body;
     resp->body_len = strlen(body);
+}
+
+/* CreateCompilationJob makes f->job (a lost answer when creates_lost); a
+ * create or describe of its name meets it. Returns 1 when it answered. */
+static int own_job(fake *f, const char *op, const cJSON *in, test_http_response *resp)
+{
+    int answered = 1;
+    pthread_mutex_lock(&f->lock);
+    const cJSON *job_name = cJSON_GetObjectItem(f->job, "CompilationJobName");
+    const cJSON *in_name = cJSON_GetObjectItem(in, "CompilationJobName");
+    int same_name = cJSON_IsString(in_name) && cJSON_IsString(job_name) &&
+                    !strcmp(in_name->valuestring, job_name->valuestring);
+    if (!strcmp(op, "DescribeCompilationJob") && same_name) {
+        f->describes++;
+        if (f->describe_status) {
+            reply(resp, f->describe_status, dupstr("{\"__type\":\"InternalFailure\",\"message\":\"injected\"}"));
+        } else {
+            cJSON *d = cJSON_Duplicate(f->job, 1);
+            cJSON_DeleteItemFromObject(d, "Tags"); /* not described, as the service */
+            cJSON_AddStringToObject(d, "CompilationJobArn", "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/own");
+            cJSON_AddStringToObject(d, "CompilationJobStatus", "STARTING");
+            if (f->job_role)
+                cJSON_ReplaceItemInObject(d, "RoleArn", cJSON_CreateString(f->job_role));
+            reply(resp, 200, cJSON_PrintUnformatted(d));
+            cJSON_Delete(d);
+        }
+    } else if (!strcmp(op, "CreateCompilationJob") && same_name) {
+        reply(resp, 400, dupstr("{\"__type\":\"ResourceInUse\",\"message\":\"Resource Already Exists: Compilation "
+                                "job with name own already exists. Choose a different name.\"}"));
+    } else if (!strcmp(op, "CreateCompilationJob") && f->creates_lost > 0) {
+        cJSON_Delete(f->job);
+        f->job = cJSON_Duplicate(in, 1);
+        f->creates_lost--;
+        resp->status = 0; /* made, but the answer is lost */
+    } else {
+        answered = 0;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return answered;
 }
 
 static void handle(const test_http_request *req, test_http_response *resp, void *payload)
@@ -73,7 +117,9 @@ static void handle(const test_http_request *req, test_http_response *resp, void 
         return;
     }
     const char *op = strchr(target, '.') ? strchr(target, '.') + 1 : target;
-    if (!strcmp(op, "DescribeCompilationJob")) {
+    if (own_job(f, op, in, resp)) {
+        /* answered: the job CreateCompilationJob made */
+    } else if (!strcmp(op, "DescribeCompilationJob")) {
         const cJSON *name = cJSON_GetObjectItem(in, "CompilationJobName");
         if (!cJSON_IsString(name) || !strcmp(name->valuestring, "missing")) {
             reply(resp, 400, dupstr("{\"__type\":\"ResourceNotFound\",\"message\":\"Could not find compilation job\"}"));
@@ -155,6 +201,11 @@ static void reset(fake *f)
     f->statuses = NULL;
     f->status_count = 0;
     f->stuck_token = NULL;
+    cJSON_Delete(f->job);
+    f->job = NULL;
+    f->creates_lost = 0;
+    f->job_role = NULL;
+    f->describe_status = 0;
     pthread_mutex_unlock(&f->lock);
     atomic_store(&f->requests, 0);
 }
@@ -382,6 +433,165 @@ static void test_connection_refused(void)
     smneo_error_clear(&err);
     smneo_client_free(c);
     pthread_mutex_destroy(&dummy.lock);
+}
+
+/* The settings comparison a create that met its own job relies on. */
+static void test_create_is_ours(void)
+{
+    const smneo_operation *op = smneo_model_operation("CreateCompilationJob");
+    CHECK(smneo__create_describe_op(op) == smneo_model_operation("DescribeCompilationJob"));
+    CHECK(smneo__create_describe_op(smneo_model_operation("StopCompilationJob")) == NULL);
+    cJSON *params = cJSON_Parse(
+        "{\"CompilationJobName\":\"j\",\"RoleArn\":\"arn:aws:iam::123456789012:role/r\","
+        "\"InputConfig\":{\"S3Uri\":\"s3://b/p/m.tar.gz\",\"Framework\":\"PYTORCH\"},"
+        "\"OutputConfig\":{\"S3OutputLocation\":\"s3://b/o\",\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"},"
+        "\"CompilerOptions\":\"{\\\"mattr\\\": [\\\"+neon\\\"]}\"},"
+        "\"VpcConfig\":{\"SecurityGroupIds\":[\"sg-1\"],\"Subnets\":[\"subnet-1\",\"subnet-2\"]},"
+        "\"Tags\":[{\"Key\":\"team\",\"Value\":\"ml\"}]}");
+    const char *base = "{\"CompilationJobName\":\"j\",\"CompilationJobArn\":\"arn:x\",\"CompilationJobStatus\":\"STARTING\","
+                       "\"RoleArn\":\"%s\",\"InputConfig\":{\"S3Uri\":\"%s\",\"Framework\":\"%s\"},"
+                       "\"OutputConfig\":{\"S3OutputLocation\":\"s3://b/o\",%s,\"CompilerOptions\":\"%s\"},"
+                       "\"VpcConfig\":{\"SecurityGroupIds\":[\"sg-1\"],\"Subnets\":[%s]},"
+                       "\"StoppingCondition\":{\"MaxRuntimeInSeconds\":900}}";
+    static const char ROLE[] = "arn:aws:iam::123456789012:role/r", URI[] = "s3://b/p/m.tar.gz",
+                      ARM[] = "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\"}",
+                      OPTS[] = "{\\\"mattr\\\": [\\\"+neon\\\"]}", NETS[] = "\"subnet-1\",\"subnet-2\"";
+    struct {
+        const char *role, *uri, *fw, *target, *opts, *nets;
+        int ours;
+    } cases[] = {
+        /* Equal (Tags are not described; StoppingCondition, not asked for, is the service's default). */
+        {ROLE, URI, "PYTORCH", ARM, OPTS, NETS, 1},
+        {ROLE, URI, "pytorch", ARM, OPTS, NETS, 1}, /* enum values case-insensitively */
+        /* A platform member the request left out is not compared (the service fills in defaults). */
+        {ROLE, URI, "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"ARM64\",\"Accelerator\":\"NVIDIA\"}",
+         OPTS, NETS, 1},
+        {"arn:aws:iam::123456789012:role/other", URI, "PYTORCH", ARM, OPTS, NETS, 0},
+        {ROLE, "s3://b/p/x.tar.gz", "PYTORCH", ARM, OPTS, NETS, 0},
+        {ROLE, "S3://b/p/m.tar.gz", "PYTORCH", ARM, OPTS, NETS, 0}, /* plain strings exactly */
+        {ROLE, URI, "ONNX", ARM, OPTS, NETS, 0},
+        {ROLE, URI, "PYTORCH", "\"TargetDevice\":\"ml_c5\"", OPTS, NETS, 0},
+        {ROLE, URI, "PYTORCH", "\"TargetPlatform\":{\"Os\":\"LINUX\",\"Arch\":\"X86_64\"}", OPTS, NETS, 0},
+        {ROLE, URI, "PYTORCH", ARM, "{}", NETS, 0},
+        {ROLE, URI, "PYTORCH", ARM, OPTS, "\"subnet-2\",\"subnet-1\"", 0},
+        {ROLE, URI, "PYTORCH", ARM, OPTS, "\"subnet-1\"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[2048];
+        snprintf(json, sizeof json, base, cases[i].role, cases[i].uri, cases[i].fw, cases[i].target, cases[i].opts,
+                 cases[i].nets);
+        cJSON *desc = cJSON_Parse(json);
+        CHECK_MSG(desc != NULL, "case %zu: %s", i, json);
+        CHECK_MSG(smneo__create_is_ours(op, params, desc) == cases[i].ours, "case %zu", i);
+        cJSON_Delete(desc);
+    }
+    /* Without the ARN the create answers with, nothing to answer: not ours. */
+    char json[2048];
+    snprintf(json, sizeof json, base, ROLE, URI, "PYTORCH", ARM, OPTS, NETS);
+    cJSON *desc = cJSON_Parse(json);
+    CHECK(smneo__create_is_ours(op, params, desc) == 1);
+    cJSON_DeleteItemFromObject(desc, "CompilationJobArn");
+    CHECK(smneo__create_is_ours(op, params, desc) == 0);
+    cJSON_Delete(desc);
+    /* The describe asks by the create's CompilationJobName. */
+    cJSON *dp = NULL;
+    CHECK_INT(smneo__create_describe_params(&dp, smneo_model_operation("DescribeCompilationJob"), params), 0);
+    char *dps = dp ? cJSON_PrintUnformatted(dp) : NULL;
+    CHECK_STR(dps, "{\"CompilationJobName\":\"j\"}");
+    free(dps);
+    cJSON_Delete(dp);
+    cJSON_Delete(params);
+}
+
+/* A create sent more than once meets its own job: recognised by the call
+ * machine (a describe), answered with the job's ARN and the real attempts. */
+static void test_create_meets_itself(fake *f, test_http_server *srv)
+{
+    smneo_client *c = make_client(srv, 0, NULL);
+    if (!c)
+        return;
+    smneo_result *r = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_value root, arn;
+
+    /* The retry strategy: the first answer is lost after the job was made. */
+    reset(f);
+    f->creates_lost = 1;
+    int conns;
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), 0);
+    CHECK_MSG(r != NULL, "%s", err.message ? err.message : "");
+    smneo_result_root(&root, r);
+    CHECK_INT(smneo_value_get(&arn, &root, "CompilationJobArn"), 0);
+    CHECK_STR(smneo_value_string(&arn), "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/own");
+    CHECK_INT(smneo_result_attempts(r), 2);
+    CHECK_INT(smneo_result_status(r), 200);
+    CHECK_INT(atomic_load(&f->requests), 3); /* create, create, describe */
+    CHECK(strstr(f->last_target, "DescribeCompilationJob") && !strcmp(f->last_body, "{\"CompilationJobName\":\"resnet50\"}"));
+    smneo_result_free(r);
+    r = NULL;
+
+    /* libcurl's own resend: the create goes out on a reused keep-alive
+     * connection that the server closes after making the job; libcurl sends
+     * it again on a new connection by itself, and the second copy meets the
+     * job. With max_attempts 1 the retry strategy cannot be the one. */
+    reset(f);
+    smneo_client *once = make_client(srv, 1, NULL);
+    const char *d = "{\"CompilationJobName\":\"warm-up\"}";
+    CHECK_INT(smneo_client_call(&r, once, "DescribeCompilationJob", d, strlen(d), &err), 0); /* a connection to reuse */
+    smneo_result_free(r);
+    r = NULL;
+    f->creates_lost = 1;
+    conns = test_http_server_connections(srv);
+    CHECK_INT(smneo_client_call(&r, once, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), 0);
+    CHECK_MSG(r != NULL, "%s", err.message ? err.message : "");
+    CHECK_INT(smneo_result_attempts(r), 2); /* both copies count */
+    CHECK_INT(atomic_load(&f->requests), 4);
+    CHECK_INT(test_http_server_connections(srv), conns + 1); /* the resend's connection, then reused */
+    smneo_result_free(r);
+    r = NULL;
+    /* The same on a fresh connection: libcurl does not resend, one attempt. */
+    smneo_client_free(once);
+    once = make_client(srv, 1, NULL);
+    reset(f);
+    f->creates_lost = 1;
+    CHECK_INT(smneo_client_call(&r, once, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), SMNEO_ECLOSED);
+    CHECK_INT(err.attempts, 1);
+    CHECK_INT(atomic_load(&f->requests), 1);
+    smneo_error_clear(&err);
+    smneo_client_free(once);
+
+    /* Someone else's job with that name: the conflict is reported, after the look. */
+    reset(f);
+    f->creates_lost = 1;
+    f->job_role = "arn:aws:iam::123456789012:role/SomeoneElse";
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), SMNEO_EINUSE);
+    CHECK(r == NULL);
+    CHECK_STR(err.service_code, "ResourceInUse");
+    CHECK(err.message && strstr(err.message, "Resource Already Exists") == err.message);
+    CHECK_INT(err.http_status, 400);
+    CHECK_INT(err.attempts, 2);
+    CHECK_INT(f->describes, 1);
+    smneo_error_clear(&err);
+
+    /* The description fails: the conflict stands, as it came. */
+    reset(f);
+    f->creates_lost = 1;
+    f->describe_status = 500;
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), SMNEO_EINUSE);
+    CHECK_STR(err.service_code, "ResourceInUse");
+    CHECK_INT(f->describes, 1); /* no retry of the look itself */
+    smneo_error_clear(&err);
+
+    /* A first attempt that meets the name: not ours, nothing described (as boto3). */
+    reset(f);
+    f->job = cJSON_Parse(VALID_CREATE);
+    CHECK_INT(smneo_client_call(&r, c, "CreateCompilationJob", VALID_CREATE, strlen(VALID_CREATE), &err), SMNEO_EINUSE);
+    CHECK_INT(err.attempts, 1);
+    CHECK_INT(atomic_load(&f->requests), 1);
+    CHECK_INT(f->describes, 0);
+    smneo_error_clear(&err);
+    reset(f);
+    smneo_client_free(c);
 }
 
 static void test_paginators(fake *f, test_http_server *srv)
@@ -823,6 +1033,7 @@ int main(void)
     if (srv) {
         test_operations(&f, srv);
         test_retries(&f, srv);
+        test_create_meets_itself(&f, srv);
         test_paginators(&f, srv);
         test_waiter(&f, srv);
         test_threads(&f, srv);
@@ -830,6 +1041,7 @@ int main(void)
     }
     RUN(test_connection_refused);
     RUN(test_steps_by_hand);
+    RUN(test_create_is_ours);
     pthread_mutex_destroy(&f.lock);
     return smneo_test_summary("test_client");
 }

@@ -154,6 +154,66 @@ describe("smneo call steps", function()
     c:close()
   end)
 
+  local CREATE = {
+    CompilationJobName = "own", RoleArn = "arn:aws:iam::123456789012:role/r",
+    InputConfig = { S3Uri = "s3://b/m.tar.gz", Framework = "PYTORCH", DataInputConfig = '{"x":[1,3,224,224]}' },
+    OutputConfig = { S3OutputLocation = "s3://b/out", TargetDevice = "ml_c5" },
+    StoppingCondition = { MaxRuntimeInSeconds = 900 },
+  }
+  local IN_USE = '{"__type":"ResourceInUse","message":"Resource Already Exists: Compilation job with name own already exists."}'
+  local function described(role)
+    return '{"CompilationJobName":"own","CompilationJobArn":"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/own",'
+      .. '"CompilationJobStatus":"STARTING","RoleArn":"' .. role .. '","InputConfig":{"S3Uri":"s3://b/m.tar.gz",'
+      .. '"Framework":"PYTORCH","DataInputConfig":"{\\"x\\":[1,3,224,224]}"},"OutputConfig":{"S3OutputLocation":"s3://b/out",'
+      .. '"TargetDevice":"ml_c5"},"StoppingCondition":{"MaxRuntimeInSeconds":900,"MaxWaitTimeInSeconds":1800}}'
+  end
+
+  it("answers a resent create that meets its own job with the job's ARN", function()
+    local c = new_client({ max_attempts = 1 })
+    local call = c:_call("CreateCompilationJob", CREATE)
+    assert.are.equal("send", (call:next()))
+    call:feed(400, JSON, IN_USE, 2) -- the transport sent it twice: the first copy made the job
+    local kind, _, _, headers, body = call:next()
+    assert.are.equal("send", kind)
+    assert.are.equal("SageMaker.DescribeCompilationJob", headers["X-Amz-Target"])
+    assert.are.equal('{"CompilationJobName":"own"}', body)
+    call:feed(200, JSON, described("arn:aws:iam::123456789012:role/r"))
+    local done, result, err = call:next()
+    assert.are.equal("done", done)
+    assert.is_nil(err)
+    assert.are.equal("arn:aws:sagemaker:us-east-1:123456789012:compilation-job/own", result.CompilationJobArn)
+    assert.is_nil(result.CompilationJobStatus) -- only what CreateCompilationJob answers
+    assert.are.equal(1, result.ResponseMetadata.RetryAttempts)
+    c:close()
+  end)
+
+  it("keeps ResourceInUse for another job, and for a create sent once", function()
+    local c = new_client({ max_attempts = 1 })
+    local call = c:_call("CreateCompilationJob", CREATE)
+    call:next()
+    call:feed(400, JSON, IN_USE, 2)
+    assert.are.equal("send", (call:next()))
+    call:feed(200, JSON, described("arn:aws:iam::123456789012:role/someone-else"))
+    local done, result, err = call:next()
+    assert.are.equal("done", done)
+    assert.is_nil(result)
+    assert.are.equal("ResourceInUse", err.code)
+    assert.are.equal(2, err.attempts)
+    call = c:_call("CreateCompilationJob", CREATE)
+    call:next()
+    call:feed(400, JSON, IN_USE)
+    done, result, err = call:next()
+    assert.are.equal("done", done)
+    assert.are.equal("ResourceInUse", err.code)
+    assert.are.equal(1, err.attempts)
+    assert.has_error(function()
+      local k = c:_call("DescribeCompilationJob", { CompilationJobName = "x" })
+      k:next()
+      k:feed(200, JSON, "{}", 0)
+    end)
+    c:close()
+  end)
+
   it("reports waiter status events and cancels on request", function()
     local c = new_client()
     local call = c:_wait("resnet", { delay = 0.001 })

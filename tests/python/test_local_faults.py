@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from local_fixtures import Server, admin, client
+from local_fixtures import Server, admin, client, job_request
 from local_fixtures import server  # noqa: F401  (fixture)
 
 from botocore.exceptions import (  # noqa: E402
@@ -101,6 +101,21 @@ def test_truncate_fault_cuts_the_body(server):
     admin(server, "POST", "/_smneo/faults", {"kind": "truncate", "target": "sagemaker"})
     with pytest.raises((ConnectionClosedError, botocore.exceptions.HTTPClientError)):
         client(server, "sagemaker").list_compilation_jobs()
+
+
+def test_drop_fault_runs_the_request_and_loses_the_answer(server):
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="models")
+    s3.put_object(Bucket="models", Key="in/model.tar.gz", Body=b"x")
+    sm = client(server, "sagemaker")
+    admin(server, "POST", "/_smneo/faults", {"kind": "drop", "operation": "CreateCompilationJob"})
+    with pytest.raises((ConnectionClosedError, botocore.exceptions.HTTPClientError)):
+        sm.create_compilation_job(**job_request("dropped"))
+    assert sm.describe_compilation_job(CompilationJobName="dropped")["CompilationJobName"] == "dropped"
+    admin(server, "POST", "/_smneo/faults", {"kind": "drop", "target": "s3"})
+    with pytest.raises((ConnectionClosedError, botocore.exceptions.HTTPClientError)):
+        s3.put_object(Bucket="models", Key="dropped", Body=b"y")
+    assert s3.get_object(Bucket="models", Key="dropped")["Body"].read() == b"y"
 
 
 def test_rate_and_operation_filters():

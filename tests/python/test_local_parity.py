@@ -546,6 +546,52 @@ def test_throttled_create_is_retried_once_created(server, clients):
     assert names == ["thr-a", "thr-b"]
 
 
+# ---- a create that meets its own job (docs/hostile-input.md) ----------------------------------
+def test_create_whose_answer_was_lost_meets_its_own_job(server, clients):
+    """The first answer is dropped after the job was made; the retry meets the job. boto3 reports
+    the conflict with its own job; smneo describes it, sees the settings it sent, answers the ARN."""
+    ours, theirs = clients
+    _fault(server, kind="drop", count=1, operation="CreateCompilationJob")
+    r = ours.create_compilation_job(**job_request("lost-a"))
+    assert _pending_faults(server) == []
+    assert r["CompilationJobArn"] == ours.describe_compilation_job(CompilationJobName="lost-a")["CompilationJobArn"]
+    assert r["ResponseMetadata"]["RetryAttempts"] == 1 and r["ResponseMetadata"]["HTTPStatusCode"] == 200
+    _fault(server, kind="drop", count=1, operation="CreateCompilationJob")
+    with pytest.raises(theirs.exceptions.ResourceInUse) as ei:
+        theirs.create_compilation_job(**job_request("lost-b"))
+    assert ei.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    theirs.describe_compilation_job(CompilationJobName="lost-b")  # it was made, by its first attempt
+
+
+def test_create_resent_by_libcurl_meets_its_own_job(server):
+    """One attempt allowed: only libcurl's own resend (a reused keep-alive connection closed
+    without an answer) can send the create twice. smneo counts both copies."""
+    ours, theirs = _one_shot(server.url)
+    ours.list_compilation_jobs()  # a keep-alive connection to reuse
+    _fault(server, kind="drop", count=1, operation="CreateCompilationJob")
+    r = ours.create_compilation_job(**job_request("resent"))
+    assert r["ResponseMetadata"]["RetryAttempts"] == 1
+    assert r["CompilationJobArn"].endswith("compilation-job/resent")
+    ours.close()
+
+
+def test_create_meeting_another_job_is_still_the_error(server, clients):
+    """A retried create meets a job of that name with other settings: the same ResourceInUse as
+    boto3's (smneo looked at the job first)."""
+    ours, theirs = clients
+    theirs.create_compilation_job(**job_request("taken", RoleArn="arn:aws:iam::123456789012:role/Other"))
+    errors = []
+    for c in clients:
+        _fault(server, kind="close", count=1, operation="CreateCompilationJob")
+        with pytest.raises(c.exceptions.ResourceInUse) as ei:
+            c.create_compilation_job(**job_request("taken"))
+        errors.append(ei.value)
+    assert error_of(errors[0]) == error_of(errors[1])
+    assert str(errors[0]) == str(errors[1])
+    assert [e.response["ResponseMetadata"]["RetryAttempts"] for e in errors] == [1, 1]
+    assert ours.describe_compilation_job(CompilationJobName="taken")["RoleArn"].endswith("role/Other")
+
+
 def test_throttling_beyond_max_attempts_same_error(server):
     errors = []
     for c in _open_clients(server, max_attempts=2):
@@ -624,11 +670,10 @@ def test_broken_answer_on_fresh_connection_retried_alike(server, kind):
     assert_same(results[0], results[1], "list after one %s" % kind)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a keep-alive connection hung up on before any answer: libcurl itself re-sends the request once on a "
-    "fresh connection (its reused-connection retry, not switchable), so smneo reports RetryAttempts 0 where "
-    "botocore reports 1, and smneo can send max_attempts + 1 requests (core/src/transport_curl.c)"))
 def test_close_on_reused_connection_counted_alike(server):
+    """A keep-alive connection hung up on before any answer: libcurl sends the request again on a
+    fresh connection by itself; the transport reports both copies (smneo_response.sends), so smneo
+    reports RetryAttempts 1, as botocore does for its retry after ConnectionClosedError."""
     both = _open_clients(server)
     results = []
     for c in both:

@@ -100,7 +100,11 @@ typedef struct smneo_step {
 
 typedef struct smneo_call smneo_call;
 
-/* One operation call (with retries). */
+/* One operation call (with retries). A create (CreateCompilationJob) whose
+ * request went out more than once and then meets ResourceInUse takes one
+ * more SEND, a describe: when the existing resource has every setting the
+ * request gave, the call succeeds with a result made of the description
+ * (the job's ARN); otherwise the ResourceInUse stands. */
 SMNEO_EXTERN(int) smneo_call_new(smneo_call **out, smneo_client *c, const char *operation,
                                  const char *params_json, size_t len, smneo_error *err);
 
@@ -149,7 +153,9 @@ SMNEO_EXTERN(void) smneo_call_free(smneo_call *call);
 /* Never fails: errors surface as DONE. */
 SMNEO_EXTERN(void) smneo_call_next(smneo_call *call, smneo_step *out);
 /* Hands back the answer to the last SEND. Takes ownership of resp. When the
- * transport failed, pass resp == NULL with its error code and message. */
+ * transport failed, pass resp == NULL with its error code and message. A
+ * transport that sent the request more than once to get resp says so in
+ * resp->sends: every copy counts as an attempt. */
 SMNEO_EXTERN(void) smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error,
                                    const char *transport_message);
 /* After an EVENT: the current item / page / description (borrowed). */

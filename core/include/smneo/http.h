@@ -37,6 +37,13 @@ typedef struct smneo_response {
     size_t header_count;
     char *body;
     size_t body_len;
+    /* How many times the transport sent the request to get this answer: 2
+     * when it sent it again by itself on a fresh connection because a reused
+     * keep-alive one closed without an answer (libcurl does that once, and
+     * so does smneo.resty). The first copy may have been run by the server,
+     * so the call machine counts every send as an attempt. 0 (not known) and
+     * 1 both mean once. */
+    int sends;
 } smneo_response;
 
 /* SMNEO_EINVAL for an empty method, a method with a space, a control

@@ -274,6 +274,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             elif fault.kind == "truncate":
                 truncate = True
+            elif fault.kind == "drop":
+                pass  # run below, answer lost
             elif fault.kind != "deny":
                 req.operation = front.operation(req)
                 answer = front.fault(req, fault.kind)
@@ -285,6 +287,14 @@ class Handler(BaseHTTPRequestHandler):
                 answer = front.internal(req, e)
         status, headers, out = answer
         app.record(service, req, status, fault)
+        if fault is not None and fault.kind == "drop":
+            # The request ran; its answer is lost: close without a byte.
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self._send(status, headers, out, head=req.method == "HEAD", truncate=truncate)
 
     # ---- admin ----------------------------------------------------------------
@@ -425,7 +435,7 @@ class Server:
     # ---- faults ---------------------------------------------------------------
     def add_fault(self, spec):
         """Queue a fault (docs/local-endpoint.md): {"kind": throttle|500|503|
-        close|slow|truncate|deny, "count": N | "rate": 0..1, "delay": s,
+        close|slow|truncate|drop|deny, "count": N | "rate": 0..1, "delay": s,
         "target": sagemaker|s3|sts|sso|sso-oidc|logs|any, "operation": name},
         or {"kind": "fail", "failure": NAME, "job": GLOB, "device": GLOB, ...}."""
         self.faults.add(spec)
