@@ -32,8 +32,9 @@ int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
     ;
 /* Hands the data over (caller frees); the buffer is reset. NULL if failed. */
 char *smneo__buf_detach(smneo_buf *b, size_t *len);
-/* Appends s quoted as Python's repr() of a str prints it ('it''s' -> "it's",
- * control characters as \n, \t, \xNN), for messages worded as botocore's. */
+/* Appends s quoted as Python's repr() of a str prints it (single quotes
+ * unless s holds one and no double quote; control characters as \n, \t,
+ * \xNN), for messages worded as botocore's. */
 int smneo__py_repr(smneo_buf *b, const char *s);
 void smneo__buf_free(smneo_buf *b);
 
