@@ -726,8 +726,9 @@ def test_service_list_errors_same_exception(server, clients):
                                    1577836800, 1577836800.5, "1577836800", " 1.5778368e9 ",
                                    datetime.datetime(2020, 1, 1),
                                    datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)])
-def test_timestamp_parameter_forms_alike(clients, value):
+def test_timestamp_parameter_forms_alike(clients, clock, value):
     ours, theirs = clients
+    clock.freeze()  # the job must not change state between the two clients' calls (a loaded machine)
     ours.create_compilation_job(**job_request("ts-job"))
     a, b = _same(clients, "list_compilation_jobs", CreationTimeAfter=value, LastModifiedTimeAfter=value)
     assert [s["CompilationJobName"] for s in a["CompilationJobSummaries"]] == ["ts-job"]
