@@ -104,7 +104,7 @@ setup(
     description="Fast, validating client for the Amazon SageMaker Neo compilation API (boto3-compatible)",
     package_dir={"": rel("python")},
     packages=["smneo", "smneo.local"] if os.path.isdir(os.path.join(HERE, "python", "smneo", "local")) else ["smneo"],
-    package_data={"smneo": ["py.typed", "*.pyi"], "smneo.local": ["*.json"]},
+    package_data={"smneo": ["py.typed", "*.pyi"], "smneo.local": ["*.json", "models/*.json"]},
     ext_modules=[ext],
     python_requires=">=3.8",
     zip_safe=False,

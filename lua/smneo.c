@@ -2239,19 +2239,20 @@ static int l_explain(lua_State *L)
     return 1;
 }
 
-/* smneo.operations() -> array of {name=, python_name=, paginated=} */
+/* smneo.operations() -> array of {name=, python_name=, paginated=, result_key=, iter_name=} */
 static int l_operations(lua_State *L)
 {
     size_t n = smneo_model_operation_count();
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         const smneo_operation *op = smneo_model_operation_at(i);
-        lua_createtable(L, 0, 4);
+        lua_createtable(L, 0, 5);
         set_str(L, "name", op->name);
         set_str(L, "python_name", op->python_name);
-        lua_pushboolean(L, op->input_token != NULL);
+        lua_pushboolean(L, op->paging == SMNEO_PAGING_TOKEN);
         lua_setfield(L, -2, "paginated");
         set_str(L, "result_key", op->result_key);
+        set_str(L, "iter_name", op->iter_name);
         lua_rawseti(L, -2, (int)i + 1);
     }
     return 1;
@@ -2288,13 +2289,6 @@ static int l_strerror(lua_State *L)
     return 1;
 }
 
-/* The iterator method name for a paginated operation: list_x -> iter_x. */
-static void iter_name(char *out, size_t n, const char *python_name)
-{
-    const char *base = strncmp(python_name, "list_", 5) == 0 ? python_name + 5 : python_name;
-    snprintf(out, n, "iter_%s", base);
-}
-
 static void make_client_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"close", client_close},
@@ -2318,12 +2312,10 @@ static void make_client_metatable(lua_State *L)
         lua_pushlightuserdata(L, (void *)op);
         lua_pushcclosure(L, client_op, 1);
         lua_setfield(L, -2, op->python_name);
-        if (op->input_token) {
-            char name[128];
-            iter_name(name, sizeof name, op->python_name);
+        if (op->iter_name) { /* generated: list_x -> iter_x */
             lua_pushlightuserdata(L, (void *)op);
             lua_pushcclosure(L, client_iter, 1);
-            lua_setfield(L, -2, name);
+            lua_setfield(L, -2, op->iter_name);
         }
     }
     lua_setfield(L, -2, "__index");

@@ -1,37 +1,54 @@
-/* Lookups over the generated shape tables. */
+/* Lookups over the generated tables (model_tables.c). */
 #include <string.h>
 
 #include "model_tables.h"
 
-const smneo_operation *smneo_model_operation(const char *name)
+const smneo_service *smneo_model_service(const char *name)
 {
     if (!name)
         return NULL;
-    for (size_t i = 0; i < smneo__operation_count; i++) {
-        const smneo_operation *op = &smneo__operations[i];
+    for (size_t i = 0; i < smneo__service_count; i++)
+        if (!strcmp(smneo__services[i]->name, name))
+            return smneo__services[i];
+    return NULL;
+}
+
+size_t smneo_model_service_count(void) { return smneo__service_count; }
+
+const smneo_service *smneo_model_service_at(size_t i)
+{
+    return i < smneo__service_count ? smneo__services[i] : NULL;
+}
+
+const smneo_operation *smneo_service_operation(const smneo_service *svc, const char *name)
+{
+    if (!svc || !name)
+        return NULL;
+    for (size_t i = 0; i < svc->operation_count; i++) {
+        const smneo_operation *op = &svc->operations[i];
         if (!strcmp(op->name, name) || !strcmp(op->python_name, name))
             return op;
     }
     return NULL;
 }
 
-size_t smneo_model_operation_count(void) { return smneo__operation_count; }
+size_t smneo_service_operation_count(const smneo_service *svc) { return svc ? svc->operation_count : 0; }
 
-const smneo_operation *smneo_model_operation_at(size_t i)
+const smneo_operation *smneo_service_operation_at(const smneo_service *svc, size_t i)
 {
-    return i < smneo__operation_count ? &smneo__operations[i] : NULL;
+    return svc && i < svc->operation_count ? &svc->operations[i] : NULL;
 }
 
-const smneo_shape *smneo_model_shape(const char *name)
+const smneo_shape *smneo_service_shape(const smneo_service *svc, const char *name)
 {
-    if (!name)
+    if (!svc || !name)
         return NULL;
-    size_t lo = 0, hi = smneo__shape_count; /* the table is sorted by name */
+    size_t lo = 0, hi = svc->shape_count; /* sorted by name */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(smneo__shapes[mid]->name, name);
+        int c = strcmp(svc->shapes[mid]->name, name);
         if (c == 0)
-            return smneo__shapes[mid];
+            return svc->shapes[mid];
         if (c < 0)
             lo = mid + 1;
         else
@@ -39,6 +56,35 @@ const smneo_shape *smneo_model_shape(const char *name)
     }
     return NULL;
 }
+
+const smneo_shape *smneo_service_error_shape(const smneo_service *svc, const char *code)
+{
+    if (!svc || !code)
+        return NULL;
+    const smneo_shape *s = smneo_service_shape(svc, code);
+    if (s && s->exception && !s->error_code)
+        return s;
+    for (size_t i = 0; i < svc->shape_count; i++) {
+        s = svc->shapes[i];
+        if (s->exception && s->error_code && !strcmp(s->error_code, code))
+            return s;
+    }
+    return NULL;
+}
+
+const smneo_operation *smneo_model_operation(const char *name)
+{
+    return smneo_service_operation(smneo__client_service, name);
+}
+
+size_t smneo_model_operation_count(void) { return smneo__client_service->operation_count; }
+
+const smneo_operation *smneo_model_operation_at(size_t i)
+{
+    return smneo_service_operation_at(smneo__client_service, i);
+}
+
+const smneo_shape *smneo_model_shape(const char *name) { return smneo_service_shape(smneo__client_service, name); }
 
 const smneo_member *smneo_shape_member(const smneo_shape *s, const char *name)
 {
@@ -49,8 +95,3 @@ const smneo_member *smneo_shape_member(const smneo_shape *s, const char *name)
             return &s->members[i];
     return NULL;
 }
-
-const char *smneo_model_api_version(void) { return smneo__api_version; }
-const char *smneo_model_target_prefix(void) { return smneo__target_prefix; }
-const char *smneo_model_signing_name(void) { return smneo__signing_name; }
-const char *smneo_model_endpoint_prefix(void) { return smneo__endpoint_prefix; }

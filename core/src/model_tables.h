@@ -1,15 +1,12 @@
-/* Private: the generated tables (model_tables.c) and their lookup. */
+/* Private: the generated tables (model_tables.c, tools/gen_model.py). */
 #ifndef SMNEO_MODEL_TABLES_H
 #define SMNEO_MODEL_TABLES_H
 #include "smneo/model.h"
 
-extern const smneo_shape *const smneo__shapes[];
-extern const size_t smneo__shape_count;
-extern const smneo_operation smneo__operations[];
-extern const size_t smneo__operation_count;
-extern const char smneo__api_version[];
-extern const char smneo__target_prefix[];
-extern const char smneo__signing_name[];
-extern const char smneo__endpoint_prefix[];
+/* Every service, in the order of model/ (sorted by name). */
+extern const smneo_service *const smneo__services[];
+extern const size_t smneo__service_count;
+/* The service the client calls and the bindings expose (SageMaker). */
+extern const smneo_service *const smneo__client_service;
 
 #endif

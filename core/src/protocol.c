@@ -1,4 +1,8 @@
-/* AWS JSON 1.1: build signed requests, parse responses. No I/O. */
+/* Build signed requests and parse responses, for the protocol of the
+ * operation's service (op->service: AWS JSON 1.0/1.1 today; Query and
+ * REST-JSON are refused with SMNEO_EUNSUPPORTED until their modules land).
+ * No I/O. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,15 +161,33 @@ int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op
     return *out ? 0 : SMNEO_ENOMEM;
 }
 
+/* An operation of the client's service (SageMaker) by name. */
 static const smneo_operation *lookup_op(const char *operation, smneo_error *err)
 {
     const smneo_operation *op = smneo_model_operation(operation);
-    if (!op)
-        smneo__error(err, SMNEO_EINVAL,
-                     "unknown operation \"%s\": use one of CreateCompilationJob, DescribeCompilationJob, "
-                     "ListCompilationJobs, StopCompilationJob, DeleteCompilationJob, ListPipelineExecutionSteps",
-                     operation ? operation : "(null)");
+    if (!op) {
+        smneo_buf names = SMNEO_BUF_INIT;
+        for (size_t i = 0; i < smneo_model_operation_count(); i++)
+            smneo__buf_printf(&names, "%s%s", i ? ", " : "", smneo_model_operation_at(i)->name);
+        size_t len = 0;
+        char *list = smneo__buf_detach(&names, &len);
+        smneo__error(err, SMNEO_EINVAL, "unknown operation \"%s\": use one of %s", operation ? operation : "(null)",
+                     list ? list : "the model's operations");
+        free(list);
+    }
     return op;
+}
+
+/* The protocols this layer speaks: SMNEO_EUNSUPPORTED (naming the service
+ * and its protocol) for the others. */
+static int check_protocol(const smneo_operation *op, smneo_error *err)
+{
+    const smneo_service *svc = op->service;
+    if (svc->protocol == SMNEO_PROTOCOL_JSON)
+        return 0;
+    return smneo__error(err, SMNEO_EUNSUPPORTED, "%s %s: the %s protocol of %s is not implemented yet", svc->name,
+                        op->name, svc->protocol == SMNEO_PROTOCOL_QUERY ? "AWS Query" : "REST-JSON",
+                        svc->service_id);
 }
 
 int smneo_protocol_serialize(char **out, size_t *out_len, const char *operation, const char *params_json,
@@ -280,6 +302,9 @@ int smneo__build_url(char **out, const char *endpoint_url)
 int smneo__build_signed(smneo_request **out, const smneo_operation *op, const char *body, size_t body_len,
                         const smneo_credentials *creds, const smneo_build_options *o, smneo_error *err)
 {
+    int prc = check_protocol(op, err);
+    if (prc)
+        return prc;
     char *url = NULL;
     smneo_request *req = NULL;
     /* A control character in User-Agent would split the header (CR/LF) or
@@ -302,14 +327,19 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
         return smneo__error(err, rc, "invalid endpoint URL: it contains a control character (e.g. a line break)");
     if (rc)
         return smneo__error(err, rc, "invalid endpoint URL");
+    /* AWS JSON: X-Amz-Target and the content type from the service's model. */
+    const smneo_service *svc = op->service;
     char *host = host_header(req);
     char target[128];
-    snprintf(target, sizeof target, "%s.%s", smneo_model_target_prefix(), op->name);
+    snprintf(target, sizeof target, "%s.%s", svc->target_prefix, op->name);
+    /* AWS JSON has two versions; jsonVersion absent means 1.0, as botocore. */
+    const char *ctype = svc->json_version && !strcmp(svc->json_version, "1.1") ? "application/x-amz-json-1.1"
+                                                                                : "application/x-amz-json-1.0";
     char clen[32];
     snprintf(clen, sizeof clen, "%zu", body_len);
     if (!host || smneo_request_add_header(req, "Host", host) ||
         smneo_request_add_header(req, "X-Amz-Target", target) ||
-        smneo_request_add_header(req, "Content-Type", "application/x-amz-json-1.1") ||
+        smneo_request_add_header(req, "Content-Type", ctype) ||
         smneo_request_add_header(req, "Content-Length", clen) || smneo_request_set_body(req, body, body_len)) {
         free(host);
         smneo_request_free(req);
@@ -318,7 +348,7 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
     free(host);
     smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
     so.region = o->region;
-    so.service = smneo_model_signing_name();
+    so.service = svc->signing_name;
     so.timestamp = o->timestamp ? o->timestamp : smneo__now();
     so.normalize_path = 1;
     rc = smneo_sigv4_sign(req, creds, &so, err);
@@ -344,15 +374,30 @@ int smneo_protocol_build(smneo_request **out, const char *operation, const char 
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "out is NULL");
     *out = NULL;
+    const smneo_operation *op = lookup_op(operation, err);
+    if (!op)
+        return SMNEO_EINVAL;
+    return smneo_protocol_build_operation(out, op, params_json, params_len, creds, o, err);
+}
+
+int smneo_protocol_build_operation(smneo_request **out, const smneo_operation *op, const char *params_json,
+                                   size_t params_len, const smneo_credentials *creds, const smneo_build_options *o,
+                                   smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!op)
+        return smneo__error(err, SMNEO_EINVAL, "operation is NULL: look it up with smneo_service_operation");
     if (!o || !o->region || !o->endpoint_url)
         return smneo__error(err, SMNEO_EINVAL, "build options need a region and an endpoint URL");
     if (!creds || !creds->access_key_id || !creds->secret_access_key)
         return smneo__error(err, SMNEO_ENOCREDENTIALS, "no credentials to sign the request with");
-    const smneo_operation *op = lookup_op(operation, err);
-    if (!op)
-        return SMNEO_EINVAL;
+    int rc = check_protocol(op, err);
+    if (rc)
+        return rc;
     cJSON *params;
-    int rc = smneo__parse_params(&params, params_json, params_len, err);
+    rc = smneo__parse_params(&params, params_json, params_len, err);
     if (rc)
         return rc;
     rc = smneo__validate_gate(op, params, o->validation, o->allow_unknown_enum_values, NULL, err);
@@ -503,6 +548,11 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
                                 smneo_error *err)
 {
     *out = NULL;
+    int prc = check_protocol(op, err);
+    if (prc) {
+        smneo_response_free(resp);
+        return prc;
+    }
     if (resp->status < 200 || resp->status >= 300)
         return parse_error(resp, op->name, err);
     cJSON *root = NULL;
@@ -596,6 +646,15 @@ int smneo_protocol_parse(smneo_result **out, const char *operation, const smneo_
     const smneo_operation *op = lookup_op(operation, err);
     if (!op)
         return SMNEO_EINVAL;
+    return smneo_protocol_parse_operation(out, op, resp, err);
+}
+
+int smneo_protocol_parse_operation(smneo_result **out, const smneo_operation *op, const smneo_response *resp,
+                                   smneo_error *err)
+{
+    if (!out || !resp || !op)
+        return smneo__error(err, SMNEO_EINVAL, "out, op and resp must not be NULL");
+    *out = NULL;
     smneo_response *copy;
     if (copy_response(&copy, resp))
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");

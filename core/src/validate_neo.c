@@ -1139,6 +1139,8 @@ static void time_range(smneo__vctx *ctx, const cJSON *p, const char *after, cons
 
 void smneo__validate_neo(smneo__vctx *ctx, const smneo_operation *op, const cJSON *params)
 {
+    if (strcmp(op->service->name, "sagemaker") != 0)
+        return; /* the Neo rules are SageMaker's */
     if (!strcmp(op->name, "CreateCompilationJob"))
         create_compilation_job(ctx, params);
     else if (!strcmp(op->name, "ListCompilationJobs")) {

@@ -260,9 +260,8 @@ for _, op in ipairs(smneo.operations()) do
   Client[op.python_name] = function(self, params)
     return drive(self, self._c:_call(name, params))
   end
-  if op.paginated then
-    local iname = "iter_" .. (op.python_name:match("^list_(.*)$") or op.python_name)
-    Client[iname] = function(self, params, popts)
+  if op.iter_name then
+    Client[op.iter_name] = function(self, params, popts)
       local call = self._c:_paginate(name, params, popts)
       local finished = false
       return function()

@@ -23,9 +23,6 @@ from ._smneo import (
     ParamValidationError as ParamValidationError,
     ReadTimeoutError as ReadTimeoutError,
     Request as Request,
-    ResourceInUse as ResourceInUse,
-    ResourceLimitExceeded as ResourceLimitExceeded,
-    ResourceNotFound as ResourceNotFound,
     ResponseParserError as ResponseParserError,
     SmneoError as SmneoError,
     SSLError as SSLError,
@@ -36,6 +33,33 @@ from ._smneo import (
     validate as validate,
 )
 from ._smneo import Client as _CClient, PageRun
+from . import _smneo as _smneo
+# BEGIN GENERATED errors (tools/gen_model.py)
+from ._smneo import ResourceInUse as ResourceInUse
+from ._smneo import ResourceLimitExceeded as ResourceLimitExceeded
+from ._smneo import ResourceNotFound as ResourceNotFound
+# END GENERATED errors
+# BEGIN GENERATED type-imports (tools/gen_model.py)
+from .type_defs import (
+    CompilationJobStatusType,
+    CompilationJobSummaryTypeDef,
+    CreateCompilationJobResponseTypeDef,
+    DescribeCompilationJobResponseTypeDef,
+    EmptyResponseMetadataTypeDef,
+    InputConfigTypeDef,
+    ListCompilationJobsResponseTypeDef,
+    ListCompilationJobsSortByType,
+    ListPipelineExecutionStepsResponseTypeDef,
+    NeoVpcConfigTypeDef,
+    OutputConfigTypeDef,
+    PipelineExecutionStepTypeDef,
+    ResponseMetadataTypeDef,
+    SortOrderType,
+    StoppingConditionTypeDef,
+    TagTypeDef,
+    TimestampTypeDef,
+)
+# END GENERATED type-imports
 
 __version__: str
 core_version: str
@@ -62,11 +86,13 @@ def explain(description: Union[Mapping[str, Any], str, None] = ...,
             logs: Optional[Iterable[Union[str, bytes, Mapping[str, Any]]]] = ...) -> Diagnosis: ...
 
 class _Exceptions:
-    ClientError: type[ClientError]
-    ResourceNotFound: type[ResourceNotFound]
-    ResourceInUse: type[ResourceInUse]
-    ResourceLimitExceeded: type[ResourceLimitExceeded]
-    def from_code(self, error_code: str) -> type[ClientError]: ...
+    ClientError: type[_smneo.ClientError]
+    # BEGIN GENERATED exceptions (tools/gen_model.py)
+    ResourceInUse: type[_smneo.ResourceInUse]
+    ResourceLimitExceeded: type[_smneo.ResourceLimitExceeded]
+    ResourceNotFound: type[_smneo.ResourceNotFound]
+    # END GENERATED exceptions
+    def from_code(self, error_code: str) -> type[_smneo.ClientError]: ...
 
 class PageIterator:
     resume_token: Optional[str]
@@ -101,8 +127,15 @@ class Client(_CClient):
     def exceptions(self) -> _Exceptions: ...
     def can_paginate(self, operation_name: str) -> bool: ...
     def get_paginator(self, operation_name: str) -> Paginator: ...
-    def iter_compilation_jobs(self, **filters: Any) -> PageRun: ...
-    def iter_pipeline_execution_steps(self, **kwargs: Any) -> PageRun: ...
+    # BEGIN GENERATED iterators (tools/gen_model.py)
+    def iter_compilation_jobs(self, *, CreationTimeAfter: TimestampTypeDef = ...,
+                              CreationTimeBefore: TimestampTypeDef = ...,
+                              LastModifiedTimeAfter: TimestampTypeDef = ...,
+                              LastModifiedTimeBefore: TimestampTypeDef = ..., NameContains: str = ...,
+                              StatusEquals: CompilationJobStatusType = ...,
+                              SortBy: ListCompilationJobsSortByType = ..., SortOrder: SortOrderType = ...) -> PageRun[CompilationJobSummaryTypeDef]: ...
+    def iter_pipeline_execution_steps(self, *, PipelineExecutionArn: str = ..., SortOrder: SortOrderType = ...) -> PageRun[PipelineExecutionStepTypeDef]: ...
+    # END GENERATED iterators
     def compile(self, model: Union[str, os.PathLike], *, framework: str, role_arn: str, s3_bucket: str,
                 target_device: Optional[str] = ..., target_os: Optional[str] = ..., target_arch: Optional[str] = ...,
                 target_accelerator: Optional[str] = ..., data_input_config: Union[str, dict, list, None] = ...,

@@ -3,6 +3,7 @@
  * Every blocking core call runs with the GIL released, in one small wrapper
  * each (the blocking_* functions below); arguments are converted before. */
 #include "_smneo.h"
+#include "_methods.h"
 
 #include <math.h>
 #include <string.h>
@@ -400,10 +401,7 @@ static const smneo_operation *find_op(PyObject *name)
         return NULL;
     const smneo_operation *o = smneo_model_operation(s);
     if (!o)
-        PyErr_Format(PyExc_ValueError,
-                     "unknown operation %R: use one of CreateCompilationJob, DescribeCompilationJob, "
-                     "ListCompilationJobs, StopCompilationJob, DeleteCompilationJob, ListPipelineExecutionSteps",
-                     name);
+        PyErr_Format(PyExc_ValueError, "unknown operation %R: use one of " SMNEO_PY_OPERATION_NAMES, name);
     return o;
 }
 
@@ -477,17 +475,13 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     return out;
 }
 
-#define OP_METHOD(pyname, apiname)                                                                             \
+/* One method per operation of the model (_methods.h, generated). */
+#define OP_METHOD(pyname, apiname, doc)                                                                        \
     static PyObject *client_##pyname(PyObject *self, PyObject *args, PyObject *kwargs)                          \
     {                                                                                                          \
         return do_call((ClientObject *)self, apiname, args, kwargs);                                           \
     }
-OP_METHOD(create_compilation_job, "CreateCompilationJob")
-OP_METHOD(describe_compilation_job, "DescribeCompilationJob")
-OP_METHOD(list_compilation_jobs, "ListCompilationJobs")
-OP_METHOD(stop_compilation_job, "StopCompilationJob")
-OP_METHOD(delete_compilation_job, "DeleteCompilationJob")
-OP_METHOD(list_pipeline_execution_steps, "ListPipelineExecutionSteps")
+SMNEO_PY_OPERATIONS(OP_METHOD)
 #undef OP_METHOD
 
 static PyObject *client_call(ClientObject *self, PyObject *args, PyObject *kwargs)
@@ -794,20 +788,9 @@ static PyGetSetDef client_getset[] = {
 #define KW (METH_VARARGS | METH_KEYWORDS)
 #define FN(f) (PyCFunction)(void (*)(void))(f)
 static PyMethodDef client_methods[] = {
-    {"create_compilation_job", FN(client_create_compilation_job), KW,
-     "create_compilation_job(*, CompilationJobName, RoleArn, OutputConfig, StoppingCondition, InputConfig=...,\n"
-     "    ModelPackageVersionArn=..., VpcConfig=..., Tags=...) -> dict\n\n"
-     "Starts a Neo compilation job (validated first). Returns {'CompilationJobArn': ..., 'ResponseMetadata': ...}."},
-    {"describe_compilation_job", FN(client_describe_compilation_job), KW,
-     "describe_compilation_job(*, CompilationJobName) -> dict\n\nThe job's description, as boto3 returns it."},
-    {"list_compilation_jobs", FN(client_list_compilation_jobs), KW,
-     "list_compilation_jobs(**filters) -> dict\n\nOne page of job summaries (see get_paginator / iter_compilation_jobs)."},
-    {"stop_compilation_job", FN(client_stop_compilation_job), KW,
-     "stop_compilation_job(*, CompilationJobName) -> dict"},
-    {"delete_compilation_job", FN(client_delete_compilation_job), KW,
-     "delete_compilation_job(*, CompilationJobName) -> dict"},
-    {"list_pipeline_execution_steps", FN(client_list_pipeline_execution_steps), KW,
-     "list_pipeline_execution_steps(*, PipelineExecutionArn=..., NextToken=..., MaxResults=..., SortOrder=...) -> dict"},
+#define OP_DEF(pyname, apiname, doc) {#pyname, FN(client_##pyname), KW, doc},
+    SMNEO_PY_OPERATIONS(OP_DEF)
+#undef OP_DEF
     {"_call", FN(client_call), KW, "_call(operation_name, params) -> dict (internal)"},
     {"build_request", FN(client_build_request), KW,
      "build_request(operation_name, params, timestamp=None) -> Request\n\n"

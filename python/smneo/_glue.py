@@ -12,6 +12,9 @@ _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
 
 
+_PAGINATED = " or ".join(op["python_name"] for op in _OPERATIONS.values() if op["iter_name"])
+
+
 def _operation(name):
     op = _OPERATIONS.get(name) or _BY_API_NAME.get(name)
     if op is None:
@@ -208,25 +211,16 @@ class Client(_smneo.Client):
         return _EXCEPTIONS
 
     def can_paginate(self, operation_name):
-        """True for list_compilation_jobs and list_pipeline_execution_steps."""
+        """True for the operations with a paginator (%s)."""
         op = _OPERATIONS.get(operation_name) or _BY_API_NAME.get(operation_name)
-        return bool(op and op["result_key"])
+        return bool(op and op["iter_name"])
 
     def get_paginator(self, operation_name):
-        """A Paginator for list_compilation_jobs or list_pipeline_execution_steps."""
+        """A Paginator for an operation that pages (%s)."""
         op = _operation(operation_name)
-        if not op["result_key"]:
-            raise ValueError("operation %s cannot be paginated: use list_compilation_jobs or "
-                             "list_pipeline_execution_steps" % operation_name)
+        if not op["iter_name"]:
+            raise ValueError("operation %s cannot be paginated: use %s" % (operation_name, _PAGINATED))
         return Paginator(self, op)
-
-    def iter_compilation_jobs(self, **filters):
-        """Yields every CompilationJobSummary over all pages (constant memory)."""
-        return self._paginate("ListCompilationJobs", filters, 0, 0, None, False)
-
-    def iter_pipeline_execution_steps(self, **kwargs):
-        """Yields every PipelineExecutionStep over all pages (constant memory)."""
-        return self._paginate("ListPipelineExecutionSteps", kwargs, 0, 0, None, False)
 
     def compile(self, model, *, framework, role_arn, s3_bucket, target_device=None, target_os=None,
                 target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
@@ -267,6 +261,26 @@ class Client(_smneo.Client):
     def __exit__(self, *exc):
         self.close()
         return False
+Client.can_paginate.__doc__ %= _PAGINATED
+Client.get_paginator.__doc__ %= _PAGINATED
+
+
+def _item_iterator(op):
+    def iterate(self, **kwargs):
+        return self._paginate(op["name"], kwargs, 0, 0, None, False)
+
+    iterate.__name__ = op["iter_name"]
+    iterate.__qualname__ = "Client." + op["iter_name"]
+    iterate.__doc__ = ("%s(**kwargs): yields every item of %s (its %s) over all pages, in constant memory."
+                       % (op["iter_name"], op["python_name"], op["result_key"]))
+    return iterate
+
+
+# One item iterator per operation with a paginator, named by the model
+# table (list_x -> iter_x), as the Lua binding's.
+for _op in _OPERATIONS.values():
+    if _op["iter_name"]:
+        setattr(Client, _op["iter_name"], _item_iterator(_op))
 Client.__module__ = "smneo"
 CompileResult.__module__ = "smneo"
 Paginator.__module__ = "smneo"

@@ -708,10 +708,10 @@ static PyObject *mod_operations(PyObject *module, PyObject *unused)
             }
             PyTuple_SET_ITEM(errors, (Py_ssize_t)k, s);
         }
-        PyObject *t = Py_BuildValue("{s:s,s:s,s:z,s:z,s:z,s:z,s:N}", "name", o->name, "python_name",
+        PyObject *t = Py_BuildValue("{s:s,s:s,s:z,s:z,s:z,s:z,s:z,s:N}", "name", o->name, "python_name",
                                     o->python_name, "input_token", o->input_token, "output_token",
                                     o->output_token, "limit_key", o->limit_key, "result_key", o->result_key,
-                                    "errors", errors);
+                                    "iter_name", o->iter_name, "errors", errors);
         if (!t || PyList_Append(list, t)) {
             Py_XDECREF(t);
             goto fail;

@@ -463,14 +463,206 @@ static void test_model(void)
     CHECK(has_cv2);
     op = smneo_model_operation("ListPipelineExecutionSteps");
     CHECK(op && op->result_key && !strcmp(op->result_key, "PipelineExecutionSteps"));
+    CHECK(op && op->paging == SMNEO_PAGING_TOKEN && op->iter_name && !strcmp(op->iter_name, "iter_pipeline_execution_steps"));
     CHECK(smneo_model_operation("Nope") == NULL);
-    CHECK_STR(smneo_model_signing_name(), "sagemaker");
-    CHECK_STR(smneo_model_target_prefix(), "SageMaker");
+    CHECK(smneo_model_operation("GetLogEvents") == NULL); /* the shortcuts are SageMaker's */
+    CHECK(smneo_model_operation("DescribeCompilationJob")->iter_name == NULL);
+}
+
+/* The services and what their protocols need, as botocore's models say. */
+static void test_model_services(void)
+{
+    CHECK_INT(smneo_model_service_count(), 5);
+    CHECK(smneo_model_service(NULL) == NULL && smneo_model_service("s3") == NULL);
+    CHECK(smneo_model_service_at(5) == NULL);
+    for (size_t i = 0; i < smneo_model_service_count(); i++) {
+        const smneo_service *svc = smneo_model_service_at(i);
+        CHECK(smneo_model_service(svc->name) == svc);
+        for (size_t k = 0; k < smneo_service_operation_count(svc); k++) {
+            const smneo_operation *op = smneo_service_operation_at(svc, k);
+            CHECK(op->service == svc && smneo_service_operation(svc, op->python_name) == op);
+            CHECK(op->http_method && op->request_uri && op->input);
+        }
+        for (size_t k = 1; k < svc->shape_count; k++) /* sorted: the lookup is a binary search */
+            CHECK(strcmp(svc->shapes[k - 1]->name, svc->shapes[k]->name) < 0);
+    }
+    const smneo_service *sm = smneo_model_service("sagemaker");
+    CHECK(sm && smneo_model_operation("DescribeCompilationJob")->service == sm);
+    CHECK(sm && sm->protocol == SMNEO_PROTOCOL_JSON);
+    CHECK_STR(sm->signing_name, "sagemaker");
+    CHECK_STR(sm->target_prefix, "SageMaker");
+    CHECK_STR(sm->endpoint_prefix, "api.sagemaker");
+    CHECK_STR(sm->json_version, "1.1");
+    CHECK_STR(sm->endpoint_env, "AWS_ENDPOINT_URL_SAGEMAKER");
+    CHECK(smneo_service_shape(sm, "TargetDevice") == smneo_model_shape("TargetDevice"));
+
+    const smneo_service *logs = smneo_model_service("logs");
+    CHECK(logs && logs->protocol == SMNEO_PROTOCOL_JSON);
+    CHECK_STR(logs->target_prefix, "Logs_20140328");
+    CHECK_STR(logs->signing_name, "logs"); /* no signingName: the endpoint prefix, as botocore */
+    CHECK_STR(logs->api_version, "2014-03-28");
+    CHECK_STR(logs->endpoint_env, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS");
+    CHECK_STR(logs->config_key, "cloudwatch_logs");
+    const smneo_operation *op = smneo_service_operation(logs, "get_log_events");
+    CHECK(op && op->paging == SMNEO_PAGING_SAME_TOKEN && op->iter_name == NULL);
+    CHECK(op && !strcmp(op->input_token, "nextToken") && !strcmp(op->output_token, "nextForwardToken"));
+    op = smneo_service_operation(logs, "FilterLogEvents");
+    CHECK(op && op->paging == SMNEO_PAGING_TOKEN && op->result_key_count == 2);
+    CHECK(op && !strcmp(op->result_keys[1], "searchedLogStreams") && !strcmp(op->result_key, "events"));
+    CHECK(op && !strcmp(op->limit_key, "limit"));
+    CHECK(smneo_service_operation(logs, "DescribeLogStreams") != NULL);
+    CHECK(smneo_service_operation(logs, "CreateCompilationJob") == NULL);
+
+    const smneo_service *sts = smneo_model_service("sts");
+    CHECK(sts && sts->protocol == SMNEO_PROTOCOL_QUERY && sts->json_version == NULL && sts->target_prefix == NULL);
+    CHECK_STR(sts->signing_name, "sts");
+    CHECK_STR(sts->global_endpoint, "sts.amazonaws.com");
+    CHECK_STR(sts->xml_namespace, "https://sts.amazonaws.com/doc/2011-06-15/");
+    op = smneo_service_operation(sts, "AssumeRole");
+    CHECK(op && op->auth == SMNEO_AUTH_SIGV4);
+    CHECK_STR(op ? op->result_wrapper : NULL, "AssumeRoleResult");
+    op = smneo_service_operation(sts, "AssumeRoleWithWebIdentity");
+    CHECK(op && op->auth == SMNEO_AUTH_NONE); /* sent unsigned */
+    const smneo_member *m = op ? smneo_shape_member(op->input, "WebIdentityToken") : NULL;
+    CHECK(m && m->required && m->shape->sensitive);
+    op = smneo_service_operation(sts, "GetCallerIdentity");
+    CHECK(op && op->auth == SMNEO_AUTH_SIGV4 && op->input->member_count == 0);
+    /* Query error codes differ from shape names. */
+    const smneo_shape *e = smneo_service_error_shape(sts, "MalformedPolicyDocument");
+    CHECK(e && !strcmp(e->name, "MalformedPolicyDocumentException") && e->error_status == 400);
+    CHECK(smneo_service_error_shape(sts, "ExpiredTokenException") != NULL);
+    CHECK(smneo_service_error_shape(sts, "Nope") == NULL);
+    /* Shape names repeat across services: each service has its own. */
+    const smneo_shape *t1 = smneo_service_shape(sm, "Tag"), *t2 = smneo_service_shape(sts, "Tag");
+    CHECK(t1 && t2 && t1 != t2);
+
+    const smneo_service *sso = smneo_model_service("sso");
+    CHECK(sso && sso->protocol == SMNEO_PROTOCOL_REST_JSON);
+    CHECK_STR(sso->signing_name, "awsssoportal");
+    CHECK_STR(sso->endpoint_prefix, "portal.sso");
+    op = smneo_service_operation(sso, "GetRoleCredentials");
+    CHECK(op && op->auth == SMNEO_AUTH_NONE);
+    CHECK_STR(op ? op->http_method : NULL, "GET");
+    CHECK_STR(op ? op->request_uri : NULL, "/federation/credentials");
+    m = op ? smneo_shape_member(op->input, "accessToken") : NULL;
+    CHECK(m && m->location == SMNEO_LOCATION_HEADER && m->shape->sensitive);
+    CHECK_STR(m ? m->location_name : NULL, "x-amz-sso_bearer_token");
+    m = op ? smneo_shape_member(op->input, "roleName") : NULL;
+    CHECK(m && m->location == SMNEO_LOCATION_QUERYSTRING);
+    CHECK_STR(m ? m->location_name : NULL, "role_name");
+    e = smneo_service_error_shape(sso, "UnauthorizedException");
+    CHECK(e && e->error_status == 401);
+
+    const smneo_service *oidc = smneo_model_service("sso-oidc");
+    CHECK(oidc && oidc->protocol == SMNEO_PROTOCOL_REST_JSON);
+    CHECK_STR(oidc->signing_name, "sso-oauth");
+    CHECK_STR(oidc->endpoint_env, "AWS_ENDPOINT_URL_SSO_OIDC");
+    op = smneo_service_operation(oidc, "CreateToken");
+    CHECK(op && op->auth == SMNEO_AUTH_NONE && !strcmp(op->http_method, "POST") && !strcmp(op->request_uri, "/token"));
+    m = op ? smneo_shape_member(op->input, "clientSecret") : NULL;
+    CHECK(m && m->required && m->shape->sensitive && m->location == SMNEO_LOCATION_BODY);
+    m = op && op->output ? smneo_shape_member(op->output, "refreshToken") : NULL;
+    CHECK(m && m->shape->sensitive);
+    e = smneo_service_error_shape(oidc, "InternalServerException");
+    CHECK(e && e->fault && e->error_status == 500);
+}
+
+/* A CloudWatch Logs request goes through the same JSON path as SageMaker's,
+ * with the service's target prefix and signing name: compared with what
+ * botocore serializes and signs (tests/fixtures/protocol). */
+static void test_logs_build(void)
+{
+    char *text = fixture("logs_get_log_events.json");
+    cJSON *fx = text ? cJSON_Parse(text) : NULL;
+    CHECK(fx != NULL);
+    if (!fx) {
+        free(text);
+        return;
+    }
+#define FX(obj, key) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key))
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(fx, "expected");
+    const cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(exp, "headers");
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(fx, "params"));
+    smneo_credentials *creds = NULL;
+    CHECK_INT(smneo_credentials_new(&creds, FX(fx, "access_key_id"), FX(fx, "secret_access_key"), NULL), 0);
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = FX(fx, "region");
+    bo.endpoint_url = FX(fx, "endpoint_url");
+    bo.timestamp = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(fx, "timestamp"));
+    const smneo_operation *op = smneo_service_operation(smneo_model_service(FX(fx, "service")), FX(fx, "operation"));
+    smneo_request *req = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_protocol_build_operation(&req, op, params, strlen(params), creds, &bo, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    if (req) {
+        CHECK_STR(req->method, FX(exp, "method"));
+        CHECK_STR(req->url, FX(exp, "url"));
+        const char *body = FX(exp, "body");
+        CHECK(req->body_len == strlen(body) && !memcmp(req->body, body, req->body_len));
+        size_t n = 0;
+        for (const cJSON *h = hdrs ? hdrs->child : NULL; h; h = h->next, n++)
+            CHECK_STR(header(req, h->string), h->valuestring);
+        CHECK_INT(req->header_count, n + 1); /* and User-Agent, unsigned */
+        CHECK(header(req, "User-Agent") != NULL);
+    }
+    smneo_request_free(req);
+    req = NULL;
+    /* Validation uses the Logs model: limit's minimum is 1. */
+    const char *bad = "{\"logStreamName\":\"s\",\"limit\":0}";
+    CHECK_INT(smneo_protocol_build_operation(&req, op, bad, strlen(bad), creds, &bo, &err), SMNEO_EVALIDATION);
+    CHECK(err.field && !strcmp(err.field, "limit"));
+    smneo_error_clear(&err);
+    /* By name, the protocol functions look in the client's service only. */
+    CHECK_INT(smneo_protocol_build(&req, "GetLogEvents", params, strlen(params), creds, &bo, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "CreateCompilationJob"));
+    smneo_error_clear(&err);
+    /* A protocol this layer does not speak yet is refused, naming it. */
+    const smneo_operation *gci = smneo_service_operation(smneo_model_service("sts"), "GetCallerIdentity");
+    CHECK_INT(smneo_protocol_build_operation(&req, gci, NULL, 0, creds, &bo, &err), SMNEO_EUNSUPPORTED);
+    CHECK(err.message && strstr(err.message, "AWS Query"));
+    smneo_error_clear(&err);
+    CHECK_INT(smneo_protocol_build_operation(&req, NULL, NULL, 0, creds, &bo, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+
+    /* Its answers parse with the Logs shapes; its errors map as SageMaker's. */
+    smneo_response *resp = NULL;
+    const char *ok = "{\"events\":[{\"timestamp\":1700000000000,\"message\":\"compiling\","
+                     "\"ingestionTime\":1700000000100}],\"nextForwardToken\":\"f/1\",\"nextBackwardToken\":\"b/1\"}";
+    CHECK_INT(smneo_response_new(&resp, 200), 0);
+    CHECK_INT(smneo_response_append_body(resp, ok, strlen(ok)), 0);
+    smneo_result *res = NULL;
+    CHECK_INT(smneo_protocol_parse_operation(&res, op, resp, &err), 0);
+    if (res) {
+        smneo_value root, tok, events;
+        smneo_result_root(&root, res);
+        CHECK(root.shape == op->output);
+        CHECK_INT(smneo_value_get(&tok, &root, "nextForwardToken"), 0);
+        CHECK_STR(smneo_value_string(&tok), "f/1");
+        CHECK_INT(smneo_value_get(&events, &root, "events"), 0);
+        CHECK(events.shape && events.shape->type == SMNEO_SHAPE_LIST);
+    }
+    smneo_result_free(res);
+    smneo_response_free(resp);
+    const char *nf = "{\"__type\":\"ResourceNotFoundException\",\"message\":\"The specified log stream does not exist.\"}";
+    CHECK_INT(smneo_response_new(&resp, 400), 0);
+    CHECK_INT(smneo_response_append_body(resp, nf, strlen(nf)), 0);
+    res = NULL;
+    CHECK_INT(smneo_protocol_parse_operation(&res, op, resp, &err), SMNEO_ENOTFOUND);
+    CHECK_STR(err.service_code, "ResourceNotFoundException");
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+#undef FX
+    smneo_credentials_free(creds);
+    cJSON_free(params);
+    cJSON_Delete(fx);
+    free(text);
 }
 
 int main(void)
 {
     RUN(test_model);
+    RUN(test_model_services);
+    RUN(test_logs_build);
     RUN(test_jsonw);
     RUN(test_serialize_order);
     RUN(test_serialize_values);

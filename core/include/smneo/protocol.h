@@ -1,8 +1,13 @@
-/* smneo/protocol.h: the sans-I/O protocol layer (AWS JSON 1.1).
+/* smneo/protocol.h: the sans-I/O protocol layer.
  *
  * smneo_protocol_build turns (operation, params, credentials, endpoint,
  * timestamp) into a complete signed request; smneo_protocol_parse turns a
- * response into a result or a typed error. Neither touches a socket. */
+ * response into a result or a typed error. Neither touches a socket. The
+ * functions taking an operation name look it up in the client's service
+ * (SageMaker, smneo_model_operation); the _operation variants take any
+ * service's operation (smneo_service_operation, model.h) and speak the
+ * protocol of op->service: AWS JSON (SageMaker, CloudWatch Logs) today;
+ * Query and REST-JSON operations are refused with SMNEO_EUNSUPPORTED. */
 #ifndef SMNEO_PROTOCOL_H
 #define SMNEO_PROTOCOL_H
 
@@ -63,6 +68,16 @@ SMNEO_EXTERN(int) smneo_protocol_build(smneo_request **out, const char *operatio
                                        size_t params_len, const smneo_credentials *creds,
                                        const smneo_build_options *opts, smneo_error *err);
 
+/* smneo_protocol_build for an operation of any service: X-Amz-Target is
+ * op->service->target_prefix + "." + op->name, the content type
+ * application/x-amz-json-<json_version>, the SigV4 service name
+ * op->service->signing_name. opts->endpoint_url must be that service's
+ * endpoint. *out is caller-owned (smneo_request_free). */
+SMNEO_EXTERN(int) smneo_protocol_build_operation(smneo_request **out, const smneo_operation *op,
+                                                 const char *params_json, size_t params_len,
+                                                 const smneo_credentials *creds, const smneo_build_options *opts,
+                                                 smneo_error *err);
+
 /* Serializes params to the request body only (no signing): caller-owned
  * JSON text in *out (free()). */
 SMNEO_EXTERN(int) smneo_protocol_serialize(char **out, size_t *out_len, const char *operation,
@@ -78,6 +93,10 @@ typedef struct smneo_result smneo_result;
  * copy of the response. */
 SMNEO_EXTERN(int) smneo_protocol_parse(smneo_result **out, const char *operation, const smneo_response *resp,
                                        smneo_error *err);
+
+/* smneo_protocol_parse for an operation of any service (op->service's protocol). */
+SMNEO_EXTERN(int) smneo_protocol_parse_operation(smneo_result **out, const smneo_operation *op,
+                                                 const smneo_response *resp, smneo_error *err);
 
 SMNEO_EXTERN(void) smneo_result_free(smneo_result *r);
 /* The parsed body (an object; an empty object for operations without output). */

@@ -30,7 +30,7 @@ class _Group:
 class Logs:
     def __init__(self, clock):
         self.clock = clock
-        self.model = Model("model-logs.json")
+        self.model = Model("logs")
         self.lock = threading.Lock()
         self.groups = {}         # (account, region) -> {name: _Group}
         self.page_limit = None   # settings: cap events per page (tests of paging)

@@ -1,6 +1,6 @@
-"""The trimmed API models (model.json: a copy of model/sagemaker-neo.json;
-model-<service>.json: written by tools/trim_local_models.py) and request
-validation driven by them, worded the way the services word it."""
+"""The trimmed API models (models/<service>.json: copies of model/*.json
+that tools/gen_model.py writes and checks) and request validation driven by
+them, worded the way the services word it."""
 import datetime
 import json
 import os
@@ -25,8 +25,8 @@ class ServiceError(Exception):
 class Model:
     """One service's trimmed model: shapes, operations, metadata."""
 
-    def __init__(self, filename):
-        with open(os.path.join(_HERE, filename), encoding="utf-8") as f:
+    def __init__(self, service):
+        with open(os.path.join(_HERE, "models", service + ".json"), encoding="utf-8") as f:
             doc = json.load(f)
         self.shapes = doc["shapes"]
         self.operations = doc["operations"]
@@ -50,7 +50,7 @@ class Model:
             )
 
 
-MODEL = Model("model.json")
+MODEL = Model("sagemaker")
 SHAPES = MODEL.shapes
 OPERATIONS = MODEL.operations
 validate = MODEL.validate

@@ -13,8 +13,8 @@ SSO_UNAUTHORIZED = "Session token not found or invalid"
 class SSO:
     def __init__(self, identity):
         self.identity = identity
-        self.model = Model("model-sso.json")
-        self.oidc_model = Model("model-sso-oidc.json")
+        self.model = Model("sso")
+        self.oidc_model = Model("sso-oidc")
 
     # ---- portal ---------------------------------------------------------------
     def get_role_credentials(self, params):

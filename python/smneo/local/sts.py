@@ -56,7 +56,7 @@ def jwt_claims(token):
 class STS:
     def __init__(self, identity):
         self.identity = identity
-        self.model = Model("model-sts.json")
+        self.model = Model("sts")
 
     def call(self, action, params, principal):
         """params: the decoded form parameters.  principal: who signed
