@@ -7,8 +7,8 @@ core/src/*.c file, so the binding and the core it wraps never disagree.
     pip install .                          # where pip can reach setuptools and wheel
 
 System libraries (Debian: libcurl4-openssl-dev libcjson-dev libssl-dev
-zlib1g-dev libarchive-dev libpcre2-dev libb2-dev, optionally libdeflate-dev)
-are found with pkg-config, mirroring CMakeLists.txt.
+zlib1g-dev libarchive-dev libpcre2-dev libb2-dev libdeflate-dev) are found
+with pkg-config, mirroring CMakeLists.txt.
 """
 import glob
 import os
@@ -20,10 +20,8 @@ from setuptools import Extension, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 os.chdir(HERE)  # every path below is relative to the repository root
 
-# pkg-config modules, as in CMakeLists.txt (required) and optional ones the
-# core may use when present.
-REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-8", "libb2"]
-OPTIONAL = ["libdeflate"]
+# pkg-config modules, as in CMakeLists.txt (all required).
+REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-8", "libb2", "libdeflate"]
 FALLBACK_LIBS = {"libcurl": ["curl"], "libcjson": ["cjson"], "libcrypto": ["crypto"], "zlib": ["z"],
                  "libarchive": ["archive"], "libpcre2-8": ["pcre2-8"], "libdeflate": ["deflate"],
                  "libb2": ["b2"]}
@@ -50,23 +48,10 @@ def pkg_config(module):
             [f[2:] for f in libs if f.startswith("-l")])
 
 
-def core_uses(symbol_prefix):
-    """True when some core source includes the header of an optional library."""
-    for path in glob.glob(os.path.join(HERE, "core", "src", "*.c")):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            if symbol_prefix in f.read():
-                return True
-    return False
-
-
 include_dirs = [rel("core", "include"), rel("core", "src")]
 library_dirs = []
 libraries = []
-for module in REQUIRED + OPTIONAL:
-    if module in OPTIONAL:
-        header = {"libdeflate": "<libdeflate.h>", "libb2": "<blake2.h>"}[module]
-        if not core_uses(header):
-            continue
+for module in REQUIRED:
     found = pkg_config(module)
     if found is None:
         found = ([], [], FALLBACK_LIBS[module])

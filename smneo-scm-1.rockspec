@@ -1,7 +1,7 @@
 -- luarocks make (from the checkout, offline): builds the C module `smneo`
 -- for the interpreter luarocks is configured for (cmake + pkg-config; needs
 -- the -dev packages of libcurl, cJSON, OpenSSL, zlib, libarchive, pcre2,
--- libb2) and installs smneo.safe and smneo.resty.
+-- libb2, libdeflate) and installs smneo.safe and smneo.resty.
 --   luarocks make                    (Lua 5.1 ABI: LuaJIT / OpenResty)
 --   luarocks --lua-version=5.4 make
 rockspec_format = "3.0"

@@ -91,7 +91,7 @@ C
 cc -O2 -o "$W/gen" "$W/gen.c" -lm
 # shellcheck disable=SC2046
 cc -O2 -Icore/include -o "$W/tool" "$W/tool.c" "$BUILD/libsmneo.a" \
-  $(pkg-config --libs libcurl libcjson libcrypto zlib libarchive libpcre2-8 libb2) -lpthread -lm
+  $(pkg-config --libs libcurl libcjson libcrypto zlib libarchive libpcre2-8 libb2 libdeflate) -lpthread -lm
 
 mkdir -p "$W/model/quant"
 "$W/gen" "$W/model" "$SIZE_MB"

@@ -1,17 +1,27 @@
 /* Parallel gzip: one standard gzip member compressed by several threads.
  *
- * The pigz technique: the input is cut into fixed-size blocks; each block is
- * raw-deflated independently with the previous block's last 32 KiB as preset
- * dictionary and ends with a sync flush (an empty stored block, so it ends on
- * a byte boundary and is not final); the last block ends with Z_FINISH. The
- * blocks concatenate into one deflate stream; per-block CRC-32s are joined
- * with crc32_combine. Block boundaries and dictionaries depend only on the
- * input, so the output is identical for any number of threads.
+ * The input is cut into fixed-size blocks; each is compressed independently
+ * by libdeflate (whole-buffer raw deflate, no preset dictionary) into a
+ * deflate stream that ends with a final block. Each output is then walked
+ * with zlib's inflate in Z_BLOCK mode, which stops at every deflate block
+ * boundary: that checks the output inflates back to the input, and gives the
+ * bit position of the last deflate block's header and the exact end of its
+ * end-of-block code. For every block but the last, the header's BFINAL bit
+ * is cleared and an empty stored block follows (3 zero bits, byte alignment,
+ * 00 00 ff ff: what zlib's Z_SYNC_FLUSH emits), which brings the stream to a
+ * byte boundary where the next block's output continues it. Per-block CRC-32s
+ * (libdeflate's) are joined with zlib's crc32_combine.
+ *
+ * Block boundaries depend only on the input and block_size, and libdeflate's
+ * output only on its input, level and version (its match finders are
+ * portable C; CPU-specific code only fills tables and computes checksums):
+ * so the output is the same for any number of threads and on any CPU.
  *
  * Memory is bounded: a ring of 2*threads+2 slots, each holding one input and
  * one output block. The caller's thread fills blocks and writes finished
  * ones in order (hashing them with BLAKE2b-512 on the way out). */
 #include <errno.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +31,22 @@
 #include "artifact_internal.h"
 #include "internal.h"
 
-#define DICT_SIZE 32768
+/* What follows a non-final block: at most one zero byte holding the rest of
+ * the empty stored block's 3-bit header, then LEN 0000 and NLEN ffff. */
+#define JOIN_MAX 5
 
 enum { SLOT_FREE, SLOT_PENDING, SLOT_WORKING, SLOT_DONE, SLOT_FAILED };
+enum { COMPRESS_ENOMEM = 1, COMPRESS_CHECK = 2 };
 
 typedef struct slot {
     unsigned char *in;
     size_t in_len;
-    unsigned char *dict;
-    size_t dict_len;
     unsigned char *out;
     size_t out_len, out_cap;
     uint32_t crc;
     int last;
     int state;
+    int why; /* when SLOT_FAILED: COMPRESS_ENOMEM or COMPRESS_CHECK */
     uint64_t seq;
 } slot;
 
@@ -60,62 +72,111 @@ struct smneo__pgz {
     int failed;
 };
 
+/* One worker's tools: a compressor, an inflater for the walk and a buffer
+ * the walk inflates into. */
+typedef struct tools {
+    struct libdeflate_compressor *c;
+    z_stream inf;
+    int inf_ok;
+    unsigned char *check;
+} tools;
+
 static slot *slot_of(smneo__pgz *z, uint64_t seq) { return &z->slots[seq % z->nslots]; }
 
-static int compress_slot(z_stream *s, int level, slot *sl)
+/* Walks the raw deflate stream out[0..n) (one libdeflate output) to its end,
+ * checking that it inflates to exactly in[0..in_len). *hdr: bit offset of
+ * the last block's header; *end: bit offset just past its end-of-block code. */
+static int walk_blocks(tools *t, const unsigned char *out, size_t n, const unsigned char *in, size_t in_len,
+                       uint64_t *hdr, uint64_t *end)
 {
-    if (deflateReset(s) != Z_OK)
+    z_stream *s = &t->inf;
+    if (inflateReset(s) != Z_OK)
         return -1;
-    /* Level 6 (the default): zlib's level-6 lazy matching with a shorter hash
-     * chain (32 instead of 128). On model weights (float tensors) the output is
-     * the same size to within 0.01% and compression is 1.3-2x faster; on text
-     * it costs about 1%. deflateReset restores the level's table, so tune each
-     * time. Other levels are zlib's own. */
-    if (level == 6 && deflateTune(s, 8, 16, 128, 32) != Z_OK)
+    s->next_in = (unsigned char *)out;
+    s->avail_in = (uInt)n;
+    s->next_out = t->check;
+    s->avail_out = (uInt)in_len + 1; /* one spare byte: longer output is a mismatch */
+    *hdr = 0;
+    for (;;) {
+        int r = inflate(s, Z_BLOCK);
+        if (r != Z_OK)
+            return -1; /* Z_STREAM_END cannot come before the boundary below */
+        /* data_type: unused bits of the last input byte taken, +64 once the
+         * final block's header has been read, +128 at a block boundary. */
+        if (!(s->data_type & 128))
+            continue;
+        uint64_t pos = (uint64_t)(n - s->avail_in) * 8 - (uint64_t)(s->data_type & 63);
+        if (s->data_type & 64) {
+            *end = pos;
+            break;
+        }
+        *hdr = pos; /* the next block's header starts here */
+    }
+    size_t got = (size_t)(s->next_out - t->check);
+    if (s->avail_in != 0 || *end + 8 <= (uint64_t)n * 8 || got != in_len || memcmp(t->check, in, in_len) != 0)
         return -1;
-    if (sl->dict_len && deflateSetDictionary(s, sl->dict, (uInt)sl->dict_len) != Z_OK)
-        return -1;
-    size_t need = deflateBound(s, (uLong)sl->in_len) + 64;
+    if (!((out[*hdr / 8] >> (*hdr % 8)) & 1))
+        return -1; /* the last header must have BFINAL set */
+    return 0;
+}
+
+/* 0, COMPRESS_ENOMEM or COMPRESS_CHECK. */
+static int compress_slot(tools *t, slot *sl)
+{
+    size_t need = libdeflate_deflate_compress_bound(t->c, sl->in_len) + JOIN_MAX;
     if (sl->out_cap < need) {
         unsigned char *p = realloc(sl->out, need);
         if (!p)
-            return -1;
+            return COMPRESS_ENOMEM;
         sl->out = p;
         sl->out_cap = need;
     }
-    s->next_in = sl->in;
-    s->avail_in = (uInt)sl->in_len;
-    s->next_out = sl->out;
-    s->avail_out = (uInt)sl->out_cap;
-    int flush = sl->last ? Z_FINISH : Z_SYNC_FLUSH;
-    for (;;) {
-        int r = deflate(s, flush);
-        if (r == Z_STREAM_ERROR)
-            return -1;
-        if (sl->last ? r == Z_STREAM_END : (s->avail_in == 0 && s->avail_out != 0))
-            break;
-        if (s->avail_out == 0) { /* cannot happen with deflateBound, but stay safe */
-            size_t used = sl->out_cap;
-            unsigned char *p = realloc(sl->out, sl->out_cap * 2);
-            if (!p)
-                return -1;
-            sl->out = p;
-            sl->out_cap *= 2;
-            s->next_out = sl->out + used;
-            s->avail_out = (uInt)(sl->out_cap - used);
-        }
+    size_t n = libdeflate_deflate_compress(t->c, sl->in, sl->in_len, sl->out, sl->out_cap - JOIN_MAX);
+    uint64_t hdr, end;
+    if (n == 0 || walk_blocks(t, sl->out, n, sl->in, sl->in_len, &hdr, &end) != 0)
+        return COMPRESS_CHECK;
+    if (!sl->last) {
+        sl->out[hdr / 8] &= (unsigned char)~(1u << (hdr % 8)); /* not the final block any more */
+        /* The padding after the end-of-block code is zero bits: an empty
+         * stored block's header (000) fits in it when there are 3 or more;
+         * else it spills into one more zero byte. Then LEN, NLEN. */
+        if ((uint64_t)n * 8 - end < 3)
+            sl->out[n++] = 0;
+        static const unsigned char stored_empty[4] = {0x00, 0x00, 0xff, 0xff};
+        memcpy(sl->out + n, stored_empty, sizeof stored_empty);
+        n += sizeof stored_empty;
     }
-    sl->out_len = sl->out_cap - s->avail_out;
-    sl->crc = (uint32_t)crc32(0L, sl->in, (uInt)sl->in_len);
+    sl->out_len = n;
+    sl->crc = libdeflate_crc32(0, sl->in, sl->in_len);
+    return 0;
+}
+
+static void tools_free(tools *t)
+{
+    libdeflate_free_compressor(t->c);
+    if (t->inf_ok)
+        inflateEnd(&t->inf);
+    free(t->check);
+}
+
+static int tools_init(tools *t, int level, size_t block)
+{
+    memset(t, 0, sizeof *t);
+    t->c = libdeflate_alloc_compressor(level);
+    t->inf_ok = inflateInit2(&t->inf, -15) == Z_OK;
+    t->check = malloc(block + 1);
+    if (!t->c || !t->inf_ok || !t->check) {
+        tools_free(t);
+        return -1;
+    }
     return 0;
 }
 
 static void *worker(void *arg)
 {
     smneo__pgz *z = arg;
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    int ok = deflateInit2(&s, z->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    tools t;
+    int ok = tools_init(&t, z->level, z->block) == 0;
     pthread_mutex_lock(&z->mu);
     for (;;) {
         slot *pick = NULL;
@@ -133,14 +194,15 @@ static void *worker(void *arg)
             break;
         pick->state = SLOT_WORKING;
         pthread_mutex_unlock(&z->mu);
-        int r = ok ? compress_slot(&s, z->level, pick) : -1;
+        int r = ok ? compress_slot(&t, pick) : COMPRESS_ENOMEM;
         pthread_mutex_lock(&z->mu);
         pick->state = r == 0 ? SLOT_DONE : SLOT_FAILED;
+        pick->why = r;
         pthread_cond_broadcast(&z->done);
     }
     pthread_mutex_unlock(&z->mu);
     if (ok)
-        deflateEnd(&s);
+        tools_free(&t);
     return NULL;
 }
 
@@ -173,8 +235,13 @@ static int drain(smneo__pgz *z, uint64_t upto, int wait, smneo_error *err)
         int must = wait && z->write_seq <= upto;
         while (must && (sl->state == SLOT_PENDING || sl->state == SLOT_WORKING))
             pthread_cond_wait(&z->done, &z->mu);
-        int st = sl->state;
+        int st = sl->state, why = sl->why;
         pthread_mutex_unlock(&z->mu);
+        if (st == SLOT_FAILED && why == COMPRESS_CHECK)
+            return smneo__error(err, SMNEO_ERROR,
+                                "block %llu of the archive did not decompress back to its input (libdeflate %s): "
+                                "the archive was not written; please report this",
+                                (unsigned long long)z->write_seq, LIBDEFLATE_VERSION_STRING);
         if (st == SLOT_FAILED)
             return smneo__error(err, SMNEO_ENOMEM, "compression of a block failed (out of memory)");
         if (st != SLOT_DONE)
@@ -216,8 +283,7 @@ int smneo__pgz_new(smneo__pgz **out, int fd, int level, int threads, size_t bloc
     }
     for (size_t i = 0; i < z->nslots; i++) {
         z->slots[i].in = malloc(block_size);
-        z->slots[i].dict = malloc(DICT_SIZE);
-        if (!z->slots[i].in || !z->slots[i].dict) {
+        if (!z->slots[i].in) {
             rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
             goto fail;
         }
@@ -264,11 +330,7 @@ static int submit(smneo__pgz *z, int last, smneo_error *err)
     int rc = drain(z, need, z->fill_seq >= z->nslots, err);
     if (rc)
         return rc;
-    slot *next = slot_of(z, z->fill_seq);
-    size_t d = cur->in_len < DICT_SIZE ? cur->in_len : DICT_SIZE;
-    memcpy(next->dict, cur->in + cur->in_len - d, d);
-    next->dict_len = d;
-    next->in_len = 0;
+    slot_of(z, z->fill_seq)->in_len = 0;
     return 0;
 }
 
@@ -338,7 +400,6 @@ void smneo__pgz_free(smneo__pgz *z)
         pthread_join(z->threads[i], NULL);
     for (size_t i = 0; z->slots && i < z->nslots; i++) {
         free(z->slots[i].in);
-        free(z->slots[i].dict);
         free(z->slots[i].out);
     }
     free(z->slots);
