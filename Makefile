@@ -13,7 +13,7 @@ APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-de
   python3 python3-dev python3-setuptools python3-pytest python3-mypy lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
   lua-busted luarocks nginx-extras libnginx-mod-http-lua pigz clang libclang-rt-14-dev curl openssl
 
-.PHONY: all deps build test test-c test-asan test-python test-lua clean
+.PHONY: all deps build test test-c test-asan test-python test-lua clean bench bench-smoke
 
 all: build
 
@@ -64,3 +64,13 @@ clean:
 .PHONY: demo
 demo: build
 	@BUILD=$(BUILD) sh examples/demo.sh
+
+# Every benchmark in bench/ (servers on 127.0.0.1 started and stopped by
+# them), one table against bench/targets.json; fails when a target is missed.
+# Not part of `make test`. BENCH_ARGS=--record writes the table into
+# bench/README.md; bench-smoke runs each for a token size, judging nothing.
+bench: build
+	@BUILD=$(BUILD) JOBS=$(JOBS) sh bench/run.sh $(BENCH_ARGS)
+
+bench-smoke: build
+	@BUILD=$(BUILD) JOBS=$(JOBS) sh bench/run.sh --smoke

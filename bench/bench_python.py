@@ -1,162 +1,87 @@
 #!/usr/bin/env python3
-"""N DescribeCompilationJob calls through smneo and through boto3 against the
-same fixed-response endpoint, in one run; prints calls per second and the ratio.
+"""DescribeCompilationJob calls per second against the same fixed-answer
+nginx on 127.0.0.1, in one run: smneo from Python, bench/describe_bench.c
+through libsmneo's smneo_client_call (the binding's overhead is the gap
+between those two), and boto3.
 
-The endpoint is Debian's nginx answering every POST with a stored response over
-keep-alive (bench/nginx-describe.conf), so the server is never the bottleneck.
+nginx answers every POST with a stored 1.3 KB response over keep-alive
+(bench/nginx-describe.conf), so the server is never the bottleneck. One
+thread each; the three run in turn, in several rounds; medians are compared.
 
+    cmake --build build --target describe_bench
     python3 setup.py build_ext --inplace
-    python3 bench/bench_python.py [-n 3000] [--threads 1] [--rounds 3]
-
-Target (issue 3): smneo at least 5x boto3's calls per second.
+    python3 bench/bench_python.py [--smoke]
 """
-import argparse
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "python"))
-
-KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-NAME = "resnet50-ml-c5"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def rate(call, n):
+    """(calls per second, CPU microseconds of this process per call)"""
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        call()
+    return n / (time.perf_counter() - t0), (time.process_time() - c0) * 1e6 / n
 
 
-class Nginx:
-    def __init__(self):
-        self.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(self.nginx):
-            sys.exit("nginx is not installed (Debian: apt-get install nginx-light or nginx-extras)")
-        self.dir = tempfile.mkdtemp(prefix="smneo-bench-")
-        os.makedirs(os.path.join(self.dir, "tmp"))
-        self.port = free_port()
-        with open(os.path.join(HERE, "nginx-describe.conf"), encoding="utf-8") as f:
-            conf = f.read().replace("__PORT__", str(self.port))
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(conf)
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.proc = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen([self.nginx, "-p", self.dir + "/", "-e", os.path.join(self.dir, "error.log"),
-                                      "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                req = urllib.request.Request(self.url + "/", data=b"{}", method="POST")
-                with urllib.request.urlopen(req, timeout=1) as r:
-                    r.read()
-                return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
-                    log = os.path.join(self.dir, "error.log")
-                    if os.path.exists(log):
-                        err += open(log, encoding="utf-8", errors="replace").read()
-                    self.__exit__()
-                    sys.exit("nginx did not start: %s" % err.strip())
-                time.sleep(0.05)
-
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return False
-
-
-def run(call, n, threads):
-    """Calls per second for n calls spread over `threads` threads."""
-    per = n // threads
-    barrier = threading.Barrier(threads + 1)
-    errors = []
-
-    def work():
-        barrier.wait()
-        try:
-            for _ in range(per):
-                call()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    ths = [threading.Thread(target=work) for _ in range(threads)]
-    for t in ths:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in ths:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    if errors:
-        raise errors[0]
-    return per * threads / elapsed
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-n", type=int, default=3000, help="describe calls per client and round (default 3000)")
-    ap.add_argument("--threads", type=int, default=1, help="threads sharing each client (default 1)")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each is kept")
-    args = ap.parse_args()
-
-    import smneo
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        sys.exit("boto3 is not installed for %s: the ratio needs it" % sys.executable)
-
-    for k in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[k]
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-
-    with Nginx() as server:
-        ours = smneo.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id=KEY,
-                            aws_secret_access_key=SECRET)
-        theirs = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=server.url,
-                              aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                              config=Config(max_pool_connections=max(10, args.threads)))
-        a = ours.describe_compilation_job(CompilationJobName=NAME)
-        b = theirs.describe_compilation_job(CompilationJobName=NAME)
-        a_md, b_md = a.pop("ResponseMetadata"), b.pop("ResponseMetadata")
-        if a != b or a_md["HTTPStatusCode"] != b_md["HTTPStatusCode"]:
-            sys.exit("smneo and boto3 disagree on the response: the comparison would be meaningless")
-        warm = max(50, args.n // 20)
-        run(lambda: ours.describe_compilation_job(CompilationJobName=NAME), warm, args.threads)
-        run(lambda: theirs.describe_compilation_job(CompilationJobName=NAME), warm, args.threads)
-        best_ours = best_theirs = 0.0
-        for _ in range(args.rounds):
-            best_ours = max(best_ours, run(lambda: ours.describe_compilation_job(CompilationJobName=NAME),
-                                           args.n, args.threads))
-            best_theirs = max(best_theirs, run(lambda: theirs.describe_compilation_job(CompilationJobName=NAME),
-                                               args.n, args.threads))
-        ours.close()
-
+def run(ctx):
+    exe = ctx.binary("describe_bench")
+    smneo = benchlib.import_smneo()
+    import boto3
     import botocore
-    print("DescribeCompilationJob x %d, %d thread(s), best of %d rounds, nginx fixed response on 127.0.0.1"
-          % (args.n, args.threads, args.rounds))
-    print("  smneo %-8s %10.0f calls/s" % (smneo.__version__, best_ours))
-    print("  boto3 %-8s %10.0f calls/s  (botocore %s)" % (boto3.__version__, best_theirs, botocore.__version__))
-    print("  ratio smneo/boto3: %.1fx (target >= 5x)" % (best_ours / best_theirs))
+    env = benchlib.quiet_aws_env()
+    saved = dict(os.environ)
+    benchlib.use_quiet_aws_env()
+    try:
+        with benchlib.Nginx("nginx-describe.conf") as server:
+            keys = dict(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id=benchlib.KEY,
+                        aws_secret_access_key=benchlib.SECRET)
+            ours = smneo.Client(**keys)
+            theirs = boto3.client("sagemaker", **keys)
+            a = ours.describe_compilation_job(CompilationJobName=benchlib.JOB_NAME)
+            b = theirs.describe_compilation_job(CompilationJobName=benchlib.JOB_NAME)
+            a_md, b_md = a.pop("ResponseMetadata"), b.pop("ResponseMetadata")
+            if a != b or a_md["HTTPStatusCode"] != b_md["HTTPStatusCode"]:
+                raise RuntimeError("smneo and boto3 disagree on the response: the comparison would be meaningless")
+            n = ctx.pick(4000, 100)
+            rounds = ctx.pick(7, 1)
+
+            def py():
+                return rate(lambda: ours.describe_compilation_job(CompilationJobName=benchlib.JOB_NAME), n)
+
+            def c():
+                out = subprocess.run([exe, server.url, str(n)], check=True, capture_output=True, text=True,
+                                     env=env).stdout
+                vals = dict(line.split() for line in out.splitlines())
+                return float(vals["calls_per_s"]), float(vals["cpu_us_per_call"])
+
+            def boto():
+                return rate(lambda: theirs.describe_compilation_job(CompilationJobName=benchlib.JOB_NAME),
+                            max(n // 8, 20))
+
+            py()  # warm up the Python side (the C program warms up itself)
+            boto()
+            ctx.log("describe: %d rounds of %d calls (Python, C, boto3 an eighth as many)" % (rounds, n))
+            got = benchlib.interleave(rounds, {"python": py, "c": c, "boto3": boto})
+            ours.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    (p, pcpu), (cc, ccpu), (b3, bcpu) = ((benchlib.median([x[0] for x in got[k]]),
+                                          benchlib.median([x[1] for x in got[k]])) for k in ("python", "c", "boto3"))
+    return [
+        benchlib.target_row("binding", "describe calls/s, Python vs C", "%.0f/s" % p,
+                            "describe_bench.c: %.0f/s" % cc, p / cc,
+                            note="client CPU per call %.1f us vs %.1f us (%.2fx)" % (pcpu, ccpu, ccpu / pcpu)),
+        benchlib.Row("describe calls/s vs boto3", "%.0f/s" % p, "boto3 %s: %.0f/s" % (botocore.__version__, b3),
+                     p / b3, note="client CPU per call %.1f us vs %.1f us (%.1fx)" % (pcpu, bcpu, bcpu / pcpu)),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    benchlib.standalone(run, __doc__)

@@ -8,20 +8,16 @@ subprocess for the C side, checks that both produce the same Authorization
 for a fixed time, and prints ns per signature and the ratio.
 
     cmake --build build --target sign_bench
-    python3 bench/bench_sign.py [--n 20000] [--c-bench build/sign_bench]
+    python3 bench/bench_sign.py [--smoke]
 
-The machine is shared, so both sides run in alternating rounds and the best
-round of each is compared (the median is printed too). The C figure is the
-steady state of a client (the derived signing key is cached per
-secret/date/region/service); botocore derives the key on every signature.
-C figures on a fresh copy of the request and with the key derived each time
-are printed as well.
+The machine is shared, so both sides run in alternating rounds and their
+medians are compared. The C figure is the steady state of a client (the
+derived signing key is cached per secret/date/region/service); botocore
+derives the key on every signature. C figures on a fresh copy of the
+request and with the key derived each time are in the note.
 """
-import argparse
 import datetime
-import glob
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +29,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
 URL = "https://api.sagemaker.us-west-2.amazonaws.com/"
 BODY = b'{"CompilationJobName": "my-neo-job"}'
 HEADERS = {
@@ -42,8 +40,7 @@ HEADERS = {
     "User-Agent": "smneo/0.1.0",
     "Content-Length": str(len(BODY)),
 }
-AKID = "AKIDEXAMPLE"
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+AKID, SECRET = benchlib.KEY, benchlib.SECRET
 CHECK_EPOCH = 1795782896  # 2026-11-27T12:34:56Z
 
 
@@ -71,61 +68,33 @@ def bench_botocore(n):
     return (time.perf_counter_ns() - t0) / n
 
 
-def find_c_bench(explicit):
-    if explicit:
-        return explicit
-    env = os.environ.get("SMNEO_SIGN_BENCH")
-    if env:
-        return env
-    candidates = [os.path.join(ROOT, "build", "sign_bench")]
-    candidates += sorted(glob.glob(os.path.join(ROOT, "build*", "sign_bench")))
-    for c in candidates:
-        if os.access(c, os.X_OK):
-            return c
-    sys.exit("sign_bench not found: build it with `cmake --build build --target sign_bench` "
-             "or pass --c-bench PATH")
+def run(ctx):
+    c_bench = ctx.binary("sign_bench")
+    n = ctx.pick(10000, 100)
+    rounds = ctx.pick(5, 1)
 
-
-def run_c(path, *args):
-    out = subprocess.run([path, *map(str, args)], check=True, capture_output=True, text=True).stdout
-    return out
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=10000, help="botocore signatures (C runs 10x as many)")
-    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds (best and median reported)")
-    ap.add_argument("--c-bench", help="path of the sign_bench program")
-    args = ap.parse_args()
-    c_bench = find_c_bench(args.c_bench)
+    def run_c(*args):
+        return subprocess.run([c_bench, *map(str, args)], check=True, capture_output=True, text=True).stdout
 
     # Same request, same signature: the two sides measure the same work.
-    c_auth = run_c(c_bench, "--auth", CHECK_EPOCH).strip()
+    c_auth = run_c("--auth", CHECK_EPOCH).strip()
     py_auth = botocore_auth_at(CHECK_EPOCH)
     if c_auth != py_auth:
-        sys.exit(f"Authorization differs:\n  smneo:    {c_auth}\n  botocore: {py_auth}")
+        raise RuntimeError(f"Authorization differs:\n  smneo:    {c_auth}\n  botocore: {py_auth}")
 
-    py, c, fresh, cold = [], [], [], []
-    for _ in range(args.rounds):
-        py.append(bench_botocore(args.n))
-        fields = dict(line.split() for line in run_c(c_bench, args.n * 10).splitlines())
-        c.append(float(fields["sign_ns"]))
-        fresh.append(float(fields["sign_fresh_ns"]))
-        cold.append(float(fields["sign_cold_ns"]))
+    def c_side():
+        return dict(line.split() for line in run_c(n * 10).splitlines())
 
-    def show(label, xs, n):
-        print(f"  {label:<42} best {min(xs):9.0f} ns   median {statistics.median(xs):9.0f} ns  (n={n})")
+    ctx.log(f"sign: {rounds} rounds of {n} botocore and {n * 10} smneo signatures")
+    got = benchlib.interleave(rounds, {"botocore": lambda: bench_botocore(n), "c": c_side})
+    py = benchlib.median(got["botocore"])
+    warm, fresh, cold = (benchlib.median([float(f[k]) for f in got["c"]])
+                         for k in ("sign_ns", "sign_fresh_ns", "sign_cold_ns"))
+    return [benchlib.Row("SigV4 sign, C (key cached)", f"{warm:.0f} ns", f"botocore {botocore.__version__}: "
+                         f"{py / 1e3:.1f} us", py / warm,
+                         note=f"on a fresh request copy {fresh:.0f} ns ({py / fresh:.0f}x), key derived each time "
+                         f"{cold:.0f} ns ({py / cold:.0f}x); Authorization identical to botocore's")]
 
-    print(f"SigV4 sign, DescribeCompilationJob request; Authorization identical to botocore's; "
-          f"{args.rounds} alternating rounds")
-    show(f"botocore {botocore.__version__} SigV4Auth.add_auth", py, args.n)
-    show("smneo_sigv4_sign (key cached)", c, args.n * 10)
-    show("smneo_sigv4_sign on a fresh request copy", fresh, args.n * 5)
-    show("smneo_sigv4_sign (key derived each time)", cold, args.n * 10 // 4)
-    best_py = min(py)
-    print(f"  ratio botocore/smneo (best rounds): {best_py / min(c):.1f}x key cached, "
-          f"{best_py / min(fresh):.1f}x fresh copy, {best_py / min(cold):.1f}x key derived "
-          f"(median rounds: {statistics.median(py) / statistics.median(c):.1f}x key cached); target >= 30x")
 
 if __name__ == "__main__":
-    main()
+    benchlib.standalone(run, __doc__)

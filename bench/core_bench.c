@@ -1,9 +1,11 @@
 /* core_bench: in-process cost of one call's protocol work, without I/O.
  *
- *   core_bench [N]   prints "build_ns <ns>"  (validate + serialize + sign a
- *                    CreateCompilationJob request), "parse_ns <ns>" (parse a
- *                    DescribeCompilationJob response and walk it with a
- *                    visitor, as a binding does), and "call_ns <ns>" (both).
+ *   core_bench [N [BODY]]   prints "build_ns <ns>" (validate + serialize +
+ *                    sign a CreateCompilationJob request), "parse_ns <ns>"
+ *                    (parse a DescribeCompilationJob response, the file BODY
+ *                    or tests/fixtures/protocol/describe_completed.json, and
+ *                    walk it with a visitor, as a binding does), and
+ *                    "call_ns <ns>" (both).
  *
  * Run by bench/bench_core.py, which prints the same work done by botocore
  * in the same run and the ratios. */
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/tests/fixtures/protocol/create_request.json", root);
     char *params = slurp(path);
     snprintf(path, sizeof path, "%s/tests/fixtures/protocol/describe_completed.json", root);
-    char *body = slurp(path);
+    char *body = slurp(argc > 2 ? argv[2] : path);
 
     smneo_credentials *creds = NULL;
     smneo_credentials_new(&creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL);
