@@ -89,6 +89,7 @@ def main():
     if a.record and (a.smoke or only):
         ap.error("--record needs a full run (no --smoke, no --only)")
     ctx = benchlib.Context(a.build, a.smoke)
+    load0 = benchlib.load_average()
     header = ["Measured %s on %s." % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), benchlib.machine()),
               "", "Commit %s; %s." % (commit(), versions())]
     rows, failed = [], False
@@ -102,7 +103,8 @@ def main():
             traceback.print_exc()
             failed = True
             rows.append(benchlib.Row(name, "FAILED", "-", None, "", False, note="%s: %s" % (type(e).__name__, e)))
-    header[0] = header[0][:-1] + ", %.0f s in all." % (time.monotonic() - t0)
+    header[0] = header[0][:-1] + "; load average %.1f at the start, %.1f at the end; %.0f s in all." % (
+        load0, benchlib.load_average(), time.monotonic() - t0)
     print()
     print("\n".join(header))
     print()

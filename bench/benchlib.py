@@ -73,11 +73,14 @@ def print_table(rows, smoke=False, out=sys.stdout):
 
 
 def markdown_table(rows, smoke=False):
+    def cell(text):
+        return text.replace("|", "\\|")
+
     lines = ["| figure | smneo | peer | ratio | target | |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (r.figure, r.ours, r.peer, fmt_ratio(r.ratio),
-                                                          r.target or "-", r.status(smoke)))
-    notes = ["- %s: %s" % (r.figure, r.note) for r in rows if r.note]
+        lines.append("| %s |" % " | ".join(cell(c) for c in (r.figure, r.ours, r.peer, fmt_ratio(r.ratio),
+                                                               r.target or "-", r.status(smoke))))
+    notes = ["- %s: %s" % (r.figure, cell(r.note)) for r in rows if r.note]
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
@@ -241,9 +244,12 @@ def machine():
                     break
     except OSError:
         pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return "%s, %d CPUs, load average %.1f at the start, Linux %s, Python %s" % (
-        cpu, os.cpu_count() or 0, load, platform.release(), platform.python_version())
+    return "%s, %d CPUs, Linux %s, Python %s" % (cpu, os.cpu_count() or 0, platform.release(),
+                                                 platform.python_version())
+
+
+def load_average():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def standalone(run, doc):

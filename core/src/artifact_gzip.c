@@ -137,9 +137,12 @@ static int compress_slot(tools *t, slot *sl)
         return COMPRESS_CHECK;
     if (!sl->last) {
         sl->out[hdr / 8] &= (unsigned char)~(1u << (hdr % 8)); /* not the final block any more */
-        /* The padding after the end-of-block code is zero bits: an empty
-         * stored block's header (000) fits in it when there are 3 or more;
-         * else it spills into one more zero byte. Then LEN, NLEN. */
+        /* The padding after the end-of-block code becomes zero bits (it is
+         * already in libdeflate's output: made sure): an empty stored block's
+         * header (000) fits in it when there are 3 or more; else it spills
+         * into one more zero byte. Then LEN, NLEN. */
+        if (end % 8)
+            sl->out[end / 8] &= (unsigned char)((1u << (end % 8)) - 1);
         if ((uint64_t)n * 8 - end < 3)
             sl->out[n++] = 0;
         static const unsigned char stored_empty[4] = {0x00, 0x00, 0xff, 0xff};
