@@ -1,5 +1,6 @@
 # cmake/bench.cmake: benchmark programs under bench/. Not built by default and
-# never run by the tests: `cmake --build build --target sign_bench`, then
+# never run by the tests: `make bench` builds them and runs every benchmark
+# (bench/README.md); or `cmake --build build --target sign_bench`, then
 # `python3 bench/bench_sign.py` (see that script).
 
 add_executable(sign_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/sign_bench.c)

@@ -33,7 +33,7 @@ if [ "$need_build" = 1 ]; then
   if ! "$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING -DSMNEO_VERSION_STRING='"fuzz"' \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -Icore/include -Icore/src $SRCS -o "$BIN" \
-      $(pkg-config --cflags --libs libcjson libpcre2-8 libcrypto libcurl zlib libarchive libb2) -lpthread -lm \
+      $(pkg-config --cflags --libs libcjson libpcre2-8 libcrypto libcurl zlib libarchive libb2 libdeflate) -lpthread -lm \
       2>"$WORK/build.log"; then
     if grep -q "fuzzer" "$WORK/build.log" && ! "$CLANG" -fsanitize=fuzzer -x c /dev/null -o /dev/null 2>/dev/null; then
       echo "fuzz: $CLANG has no libFuzzer runtime, skipped"; exit 77
