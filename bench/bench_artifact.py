@@ -89,9 +89,9 @@ def run(ctx, size_mb=None):
                 "pack", "pack %d MB, wall" % size_mb, "%.2f s (%.0f MB/s)" % (ow, mb / ow),
                 "tar | pigz -p %d: %.2f s" % (THREADS, pw), pw / ow, also_ok=size_ratio <= max_size and same,
                 also_target="size <= %gx tar -czf, same bytes" % max_size,
-                note="size %d = %.4fx tar -czf's %d (pigz: %.4fx); %s across %d runs and 1 or %d threads; "
+                note="size %d = %.4fx tar -czf's %d (pigz: %d, %.4fx); %s across %d runs and 1 or %d threads; "
                 "tar -czf took %.2f s (%.2f s CPU)"
-                % (s_ours, size_ratio, s_gzip, s_pigz / s_gzip, "same bytes" if same else "BYTES DIFFER",
+                % (s_ours, size_ratio, s_gzip, s_pigz, s_pigz / s_gzip, "same bytes" if same else "BYTES DIFFER",
                    len(digests), THREADS, t_gzip[0], t_gzip[1])),
             benchlib.Row("pack %d MB, CPU time" % size_mb, "%.2f s" % oc, "tar | pigz -p %d: %.2f s" % (THREADS, pc),
                          pc / oc),
