@@ -12,6 +12,7 @@ with pkg-config, mirroring CMakeLists.txt.
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 
@@ -25,6 +26,20 @@ REQUIRED = ["libcurl", "libcjson", "libcrypto", "zlib", "libarchive", "libpcre2-
 FALLBACK_LIBS = {"libcurl": ["curl"], "libcjson": ["cjson"], "libcrypto": ["crypto"], "zlib": ["z"],
                  "libarchive": ["archive"], "libpcre2-8": ["pcre2-8"], "libdeflate": ["deflate"],
                  "libb2": ["b2"]}
+
+
+def header_version():
+    """MAJOR.MINOR.PATCH from core/include/smneo/version.h, the one place it is written."""
+    path = os.path.join(HERE, "core", "include", "smneo", "version.h")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    parts = []
+    for name in ("MAJOR", "MINOR", "PATCH"):
+        m = re.search(r"^#define SMNEO_VERSION_%s +([0-9]+) *$" % name, text, re.M)
+        if not m:
+            raise SystemExit("%s: no SMNEO_VERSION_%s line" % (path, name))
+        parts.append(m.group(1))
+    return ".".join(parts)
 
 
 def rel(*parts):
@@ -77,7 +92,7 @@ ext = Extension(
     include_dirs=include_dirs,
     library_dirs=library_dirs,
     libraries=libraries,
-    define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None), ("SMNEO_VERSION_STRING", '"0.1.0"')],
+    define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None)],
     extra_compile_args=["-std=gnu11", *warning_flags, "-fvisibility=hidden"],
     depends=sorted(glob.glob(rel("core", "include", "smneo", "*.h")) + glob.glob(rel("core", "src", "*.h"))
                    + glob.glob(rel("python", "smneo", "_*.h"))),
@@ -85,7 +100,7 @@ ext = Extension(
 
 setup(
     name="smneo",
-    version="0.1.0",
+    version=header_version(),
     description="Fast, validating client for the Amazon SageMaker Neo compilation API (boto3-compatible)",
     package_dir={"": rel("python")},
     packages=["smneo", "smneo.local"] if os.path.isdir(os.path.join(HERE, "python", "smneo", "local")) else ["smneo"],

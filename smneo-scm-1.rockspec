@@ -4,6 +4,10 @@
 -- libb2, libdeflate) and installs smneo.safe and smneo.resty.
 --   luarocks make                    (Lua 5.1 ABI: LuaJIT / OpenResty)
 --   luarocks --lua-version=5.4 make
+-- A development rockspec's version is "scm-1" (luarocks requires the
+-- rockspec's version in its file name, and a rockspec cannot read files);
+-- the module's smneo._VERSION and smneo.version come from
+-- core/include/smneo/version.h, the one place the version is written.
 rockspec_format = "3.0"
 package = "smneo"
 version = "scm-1"

@@ -8,7 +8,14 @@ target_compile_options(smneo_cli PRIVATE ${SMNEO_WARNINGS})
 target_compile_definitions(smneo_cli PRIVATE _GNU_SOURCE)
 target_link_libraries(smneo_cli PRIVATE smneo_static)
 install(TARGETS smneo_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${CMAKE_SOURCE_DIR}/cli/smneo.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# The installed man page names the version (from version.h) in its footer.
+file(READ ${CMAKE_SOURCE_DIR}/cli/smneo.1 SMNEO_MAN_PAGE)
+string(REPLACE "\"smneo\" \"User Commands\"" "\"smneo ${PROJECT_VERSION}\" \"User Commands\""
+       SMNEO_MAN_PAGE "${SMNEO_MAN_PAGE}")
+file(WRITE ${CMAKE_BINARY_DIR}/smneo.1.tmp "${SMNEO_MAN_PAGE}")
+configure_file(${CMAKE_BINARY_DIR}/smneo.1.tmp ${CMAKE_BINARY_DIR}/smneo.1 COPYONLY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/smneo.1)
+install(FILES ${CMAKE_BINARY_DIR}/smneo.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 if(SMNEO_BUILD_TESTS)
   add_test(NAME cli COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_cli.sh $<TARGET_FILE:smneo_cli>

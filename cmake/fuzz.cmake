@@ -19,7 +19,7 @@ if(SMNEO_FUZZ)
   if(CMAKE_C_COMPILER_ID MATCHES "Clang")
     add_executable(fuzz_validate ${SMNEO_FUZZ_SOURCES})
     target_include_directories(fuzz_validate PRIVATE ${CMAKE_SOURCE_DIR}/core/include ${CMAKE_SOURCE_DIR}/core/src)
-    target_compile_definitions(fuzz_validate PRIVATE _GNU_SOURCE SMNEO_BUILDING SMNEO_VERSION_STRING="fuzz")
+    target_compile_definitions(fuzz_validate PRIVATE _GNU_SOURCE SMNEO_BUILDING)
     target_compile_options(fuzz_validate PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined
                            -fno-sanitize-recover=undefined)
     target_link_options(fuzz_validate PRIVATE -fsanitize=fuzzer,address,undefined)

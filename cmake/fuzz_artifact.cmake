@@ -17,7 +17,7 @@ set(SMNEO_FUZZ_ARTIFACT_SOURCES
 if(SMNEO_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   add_executable(fuzz_artifact ${SMNEO_FUZZ_ARTIFACT_SOURCES})
   target_include_directories(fuzz_artifact PRIVATE ${CMAKE_SOURCE_DIR}/core/include ${CMAKE_SOURCE_DIR}/core/src)
-  target_compile_definitions(fuzz_artifact PRIVATE _GNU_SOURCE SMNEO_BUILDING SMNEO_VERSION_STRING="fuzz")
+  target_compile_definitions(fuzz_artifact PRIVATE _GNU_SOURCE SMNEO_BUILDING)
   target_compile_options(fuzz_artifact PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined
                          -fno-sanitize-recover=undefined)
   target_link_options(fuzz_artifact PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -25,7 +25,7 @@ if(SMNEO_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   foreach(t protocol config s3xml sigv4 diagnose)
     add_executable(fuzz_${t} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${t}.c ${SMNEO_FUZZ_CORE_SOURCES})
     target_include_directories(fuzz_${t} PRIVATE ${CMAKE_SOURCE_DIR}/core/include ${CMAKE_SOURCE_DIR}/core/src)
-    target_compile_definitions(fuzz_${t} PRIVATE _GNU_SOURCE SMNEO_BUILDING SMNEO_VERSION_STRING="fuzz")
+    target_compile_definitions(fuzz_${t} PRIVATE _GNU_SOURCE SMNEO_BUILDING)
     target_compile_options(fuzz_${t} PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined
                            -fno-sanitize-recover=undefined)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -6,6 +6,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+# tests/python/test_version.py compares the CMake build's artifacts with the package
+SMNEO_BUILD_DIR=$(cd "$BUILD" && pwd)
+export SMNEO_BUILD_DIR
 status=0
 for suite in "$@"; do
   case "$suite" in

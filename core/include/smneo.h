@@ -3,6 +3,7 @@
 #ifndef SMNEO_H
 #define SMNEO_H
 
+#include "smneo/version.h"
 #include "smneo/common.h"
 #include "smneo/model.h"
 #include "smneo/http.h"

@@ -239,7 +239,7 @@ const char *smneo_strerror(int code)
     }
 }
 
-const char *smneo_version(void) { return SMNEO_VERSION_STRING; }
+const char *smneo_version(void) { return SMNEO_VERSION; }
 
 size_t smneo__json_space_len(const char *text, size_t len)
 {

@@ -875,7 +875,7 @@ static int module_exec(PyObject *module)
         smneo_py_diagnose_init(module, st))
         return -1;
     if (PyModule_AddStringConstant(module, "core_version", smneo_version()) ||
-        PyModule_AddStringConstant(module, "__version__", "0.1.0"))
+        PyModule_AddStringConstant(module, "__version__", SMNEO_VERSION))
         return -1;
     return 0;
 }

@@ -30,7 +30,7 @@ done
 if [ "$need_build" = 1 ]; then
   echo "fuzz: building $BIN with $CLANG"
   # shellcheck disable=SC2086,SC2046 # word splitting of the source list and pkg-config flags is wanted
-  if ! "$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING -DSMNEO_VERSION_STRING='"fuzz"' \
+  if ! "$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -Icore/include -Icore/src $SRCS -o "$BIN" \
       $(pkg-config --cflags --libs libcjson libpcre2-8 libcrypto libcurl zlib libarchive libb2 libdeflate) -lpthread -lm \

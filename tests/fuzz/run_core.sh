@@ -34,7 +34,7 @@ fi
 mkdir -p "$WORK/obj"
 WORK=$(cd "$WORK" && pwd)
 PKGS="libcjson libpcre2-8 libcrypto libcurl zlib libarchive libb2 libdeflate"
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING -DSMNEO_VERSION_STRING=\"fuzz\"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DSMNEO_BUILDING
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Icore/include -Icore/src"
 # shellcheck disable=SC2086
 CFLAGS="$CFLAGS $(pkg-config --cflags $PKGS)"

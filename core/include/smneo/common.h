@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,7 +88,8 @@ SMNEO_EXTERN(void) smneo_error_clear(smneo_error *err);
 /* A short stable name for a code ("ENOTFOUND" -> "NotFound" etc.). Never NULL. */
 SMNEO_EXTERN(const char *) smneo_strerror(int code);
 
-/* Version of the library, e.g. "0.1.0". */
+/* Version of the library this program runs with, e.g. "1.0.0": the
+ * SMNEO_VERSION (version.h) it was built with. */
 SMNEO_EXTERN(const char *) smneo_version(void);
 
 #ifdef __cplusplus
