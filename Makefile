@@ -11,9 +11,9 @@ BUILD_TYPE ?= Release
 APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev \
   zlib1g-dev libarchive-dev libpcre2-dev libdeflate-dev libb2-dev valgrind \
   python3 python3-dev python3-setuptools python3-pytest python3-mypy lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
-  lua-busted luarocks nginx-extras libnginx-mod-http-lua pigz clang libclang-rt-14-dev curl openssl
+  lua-busted luarocks nginx-extras libnginx-mod-http-lua pigz clang libclang-rt-14-dev curl openssl abigail-tools
 
-.PHONY: all deps build test test-c test-asan test-python test-lua clean bench bench-smoke
+.PHONY: all deps build test test-c test-asan test-python test-lua clean bench bench-smoke abi-check abi-update
 
 all: build
 
@@ -58,6 +58,15 @@ test-lua: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
+
+# libsmneo.so's ABI against the recorded baseline abi/libsmneo.abi (ctest runs
+# the same check in make test); abi-update records the built library's ABI as
+# the new baseline (docs/c-api.md, "ABI": when to do it).
+abi-check: build
+	python3 tools/check_abi.py $(BUILD)/libsmneo.so
+
+abi-update: build
+	python3 tools/check_abi.py --update $(BUILD)/libsmneo.so
 
 # The README's main job: compile the example model for a cloud instance and
 # an edge device through the CLI, Python and Lua against the local endpoint.
