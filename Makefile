@@ -10,10 +10,11 @@ BUILD_TYPE ?= Release
 
 APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev \
   zlib1g-dev libarchive-dev libpcre2-dev libdeflate-dev libb2-dev valgrind \
-  python3 python3-dev python3-setuptools python3-pytest python3-mypy lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
-  lua-busted luarocks nginx-extras libnginx-mod-http-lua pigz clang libclang-rt-14-dev curl openssl abigail-tools
+  python3 python3-dev python3-setuptools python3-pytest python3-mypy python3-exceptiongroup python3-tomli \
+  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted luarocks nginx-extras libnginx-mod-http-lua \
+  pigz clang libclang-rt-14-dev curl openssl abigail-tools
 
-.PHONY: all deps build test test-c test-asan test-python test-lua clean bench bench-smoke abi-check abi-update
+.PHONY: all deps build test test-c test-asan test-python test-python-versions test-lua clean bench bench-smoke abi-check abi-update
 
 all: build
 
@@ -31,14 +32,16 @@ build: deps
 # `cmake` by hand, and `make build` in a fresh tree, never add -Werror (a
 # shipped -Werror breaks distributions on the next compiler).
 TEST_FLAGS = -DSMNEO_WERROR=ON
-test test-c test-python test-lua: CMAKE_FLAGS += $(TEST_FLAGS)
-test test-python: export SMNEO_WERROR = 1
+test test-c test-python test-python-versions test-lua: CMAKE_FLAGS += $(TEST_FLAGS)
+test test-python test-python-versions: export SMNEO_WERROR = 1
 
-# Every suite: C (ctest), Python, Lua 5.4 + LuaJIT + nginx, then the C suites
-# again under ASan + UBSan (the fuzz smoke runs are sanitized already).
+# Every suite: C (ctest, with the ABI check and the C examples), Python, a smoke
+# pass of Python under every other CPython 3.8-3.13 present, Lua 5.4 + LuaJIT +
+# nginx, then the C suites again under ASan + UBSan (the fuzz smoke runs are
+# sanitized already).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@sh tools/run-tests.sh python lua
+	@BUILD=$(BUILD) sh tools/run-tests.sh python python-versions lua
 	@$(MAKE) --no-print-directory test-asan
 
 test-c: build
@@ -51,10 +54,14 @@ test-asan: deps
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E fuzz
 
 test-python: build
-	@sh tools/run-tests.sh python
+	@BUILD=$(BUILD) sh tools/run-tests.sh python
+
+# The Python smoke pass under every CPython 3.8-3.13 present (absent ones are skipped).
+test-python-versions: build
+	@BUILD=$(BUILD) sh tools/run-tests.sh python-versions
 
 test-lua: build
-	@sh tools/run-tests.sh lua
+	@BUILD=$(BUILD) sh tools/run-tests.sh lua
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

@@ -6,6 +6,11 @@ core/src/*.c file, so the binding and the core it wraps never disagree.
     python3 setup.py build_ext --inplace   # offline: puts _smneo*.so into python/smneo/
     pip install .                          # where pip can reach setuptools and wheel
 
+With SMNEO_CORE_LIB=build/libsmneo.a (the static, position-independent core
+that CMake builds from the same tree) only python/smneo/_*.c is compiled and
+the core is linked from there: tools/test-python-versions.sh builds one
+extension per interpreter that way.
+
 System libraries (Debian: libcurl4-openssl-dev libcjson-dev libssl-dev
 zlib1g-dev libarchive-dev libpcre2-dev libb2-dev libdeflate-dev) are found
 with pkg-config, mirroring CMakeLists.txt.
@@ -78,7 +83,15 @@ for lib in ("pthread", "m"):
     if lib not in libraries:
         libraries.append(lib)
 
-sources = sorted(glob.glob(rel("python", "smneo", "_*.c"))) + sorted(glob.glob(rel("core", "src", "*.c")))
+sources = sorted(glob.glob(rel("python", "smneo", "_*.c")))
+extra_objects = []
+core_lib = os.environ.get("SMNEO_CORE_LIB")
+if core_lib:
+    if not os.path.isfile(core_lib):
+        raise SystemExit("SMNEO_CORE_LIB=%s: no such file (build it first: make build)" % core_lib)
+    extra_objects.append(os.path.abspath(core_lib))
+else:
+    sources += sorted(glob.glob(rel("core", "src", "*.c")))
 
 # Warnings are errors only in the project's own test runs (`make test` sets
 # SMNEO_WERROR=1), never in a build someone else runs with a newer compiler.
@@ -92,10 +105,11 @@ ext = Extension(
     include_dirs=include_dirs,
     library_dirs=library_dirs,
     libraries=libraries,
+    extra_objects=extra_objects,
     define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None)],
     extra_compile_args=["-std=gnu11", *warning_flags, "-fvisibility=hidden"],
     depends=sorted(glob.glob(rel("core", "include", "smneo", "*.h")) + glob.glob(rel("core", "src", "*.h"))
-                   + glob.glob(rel("python", "smneo", "_*.h"))),
+                   + glob.glob(rel("python", "smneo", "_*.h")) + extra_objects),
 )
 
 setup(

@@ -1,11 +1,13 @@
 #!/bin/sh
-# Runs the binding suites named as arguments: python, lua.
+# Runs the binding suites named as arguments: python, python-versions (the
+# smoke pass under the other CPython versions: tools/test-python-versions.sh), lua.
 # Python: the interpreter from tools/pick-python.sh; when it lacks pytest,
 # Debian's python3-pytest directory is appended AFTER its own site-packages
 # (never before: Debian's botocore 1.29 would shadow the newer one).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+export BUILD
 # tests/python/test_version.py compares the CMake build's artifacts with the package
 SMNEO_BUILD_DIR=$(cd "$BUILD" && pwd)
 export SMNEO_BUILD_DIR
@@ -20,6 +22,9 @@ for suite in "$@"; do
     echo "python suite with $PY"
     "$PY" setup.py -q build_ext --inplace
     "$PY" tests/python/run_pytest.py -q tests/python || status=1
+    ;;
+  python-versions)
+    sh tools/test-python-versions.sh || status=1
     ;;
   lua)
     if [ -z "$(find tests/lua -name '*_spec.lua' 2>/dev/null | head -1)" ]; then

@@ -9,6 +9,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "_compat.h"
+
 #include "smneo.h"
 
 /* Every type and exception lives in the module state (multi-phase init). */
