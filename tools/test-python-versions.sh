@@ -43,7 +43,47 @@ sys.exit(0 if sys.version_info[:2] == want and os.path.exists(h) else 1)' "$1" 2
   done
 }
 
-status=0
+# smoke_one VERSION INTERPRETER: build (when a source is newer than the built
+# extension) and run the smoke set; everything it prints goes to stdout.
+smoke_one() {
+  v=$1 py=$2 dir=$BUILD/python-$1
+  echo "python $v: $py, build in $dir"
+  so=$(ls "$dir"/lib/smneo/_smneo*.so 2>/dev/null | head -1)
+  if [ -z "$so" ] || [ -n "$(find python/smneo core/include setup.py "$CORE" -newer "$so" -type f \
+                              ! -name '*.so' ! -name '*.pyc' 2>/dev/null | head -1)" ]; then
+    # setup.py under this interpreter; Debian's setuptools when it has none
+    if ! SMNEO_CORE_LIB=$CORE "$py" -c 'import runpy, sys
+try:
+    import setuptools  # noqa: F401
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")
+sys.argv = ["setup.py"] + sys.argv[1:]
+runpy.run_path("setup.py", run_name="__main__")' -q build --build-base "$dir" --build-lib "$dir/lib" \
+          --build-temp "$dir/temp" >"$dir.log" 2>&1; then
+      cat "$dir.log"
+      echo "python $v: the extension does not build"
+      return 1
+    fi
+    # a compiler warning here is a C API this version lacks or deprecates: fix it in _compat.h
+    if grep -q ": warning: " "$dir.log"; then
+      grep ": warning: " "$dir.log" | head -20
+      echo "python $v: the extension builds with warnings"
+      rm -f "$dir"/lib/smneo/_smneo*.so # so that the next run compiles (and warns) again
+      return 1
+    fi
+  fi
+  # (pytest borrowed from Debian warns about its own use of ast on 3.12+: not ours)
+  # shellcheck disable=SC2086
+  if ! SMNEO_PYTHON_DIR=$dir/lib "$py" tests/python/run_pytest.py -q -p no:cacheprovider \
+       -W "ignore::DeprecationWarning:_pytest.assertion.rewrite" -k "not ($SMOKE_SKIP)" $SMOKE; then
+    echo "python $v: the smoke pass failed"
+    return 1
+  fi
+}
+
+# The versions present, in two lanes that run side by side (the smoke tests
+# mostly wait on sockets); each version's output is printed once it is done.
+lane0="" lane1="" n=0 present=""
 for v in $VERSIONS; do
   if [ "$v" = "$MAIN" ]; then
     echo "python $v: the main interpreter, whose whole suite runs in tools/run-tests.sh"
@@ -54,36 +94,25 @@ for v in $VERSIONS; do
     echo "python $v: not installed (or no C headers): skipped"
     continue
   fi
-  dir=$BUILD/python-$v
-  echo "python $v: $py, build in $dir"
-  # setup.py under this interpreter; Debian's setuptools when it has none
-  if ! SMNEO_CORE_LIB=$CORE "$py" -c 'import runpy, sys
-try:
-    import setuptools  # noqa: F401
-except ImportError:
-    sys.path.append("/usr/lib/python3/dist-packages")
-sys.argv = ["setup.py"] + sys.argv[1:]
-runpy.run_path("setup.py", run_name="__main__")' -q build --build-base "$dir" --build-lib "$dir/lib" \
-        --build-temp "$dir/temp" >"$dir.log" 2>&1; then
-    cat "$dir.log"
-    echo "python $v: the extension does not build"
-    status=1
-    continue
-  fi
-  # a compiler warning here is a C API this version lacks or deprecates: fix it in _compat.h
-  if grep -q ": warning: " "$dir.log"; then
-    grep ": warning: " "$dir.log" | head -20
-    echo "python $v: the extension builds with warnings"
-    rm -f "$dir"/lib/smneo/_smneo*.so  # so that the next run compiles (and warns) again
-    status=1
-    continue
-  fi
-  # (pytest borrowed from Debian warns about its own use of ast on 3.12+: not ours)
-  # shellcheck disable=SC2086
-  if ! SMNEO_PYTHON_DIR=$dir/lib "$py" tests/python/run_pytest.py -q -p no:cacheprovider \
-       -W "ignore::DeprecationWarning:_pytest.assertion.rewrite" -k "not ($SMOKE_SKIP)" $SMOKE; then
-    echo "python $v: the smoke pass failed"
-    status=1
-  fi
+  present="$present $v"
+  rm -f "$BUILD/python-$v.out" "$BUILD/python-$v.failed"
+  if [ $((n % 2)) -eq 0 ]; then lane0="$lane0 $v=$py"; else lane1="$lane1 $v=$py"; fi
+  n=$((n + 1))
+done
+run_lane() {
+  for vp in "$@"; do
+    smoke_one "${vp%%=*}" "${vp#*=}" >"$BUILD/python-${vp%%=*}.out" 2>&1 || : >"$BUILD/python-${vp%%=*}.failed"
+  done
+}
+# shellcheck disable=SC2086
+run_lane $lane0 &
+pid0=$!
+# shellcheck disable=SC2086
+run_lane $lane1
+wait $pid0
+status=0
+for v in $present; do
+  cat "$BUILD/python-$v.out"
+  [ -e "$BUILD/python-$v.failed" ] && status=1
 done
 exit $status

@@ -4,7 +4,14 @@ Debian's dist-packages is appended AFTER site-packages (never before: its
 older botocore would shadow ours).  Exit code 5 (no tests collected) counts
 as a failure only under CI=true."""
 import os
+import signal
 import sys
+
+# Started as a background job of a non-interactive shell (tools/test-python-versions.sh
+# runs two interpreters side by side), SIGINT arrives ignored and Python keeps it
+# ignored: restore Python's own handler, which the Ctrl-C tests rely on.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 try:
     import pytest
