@@ -8,7 +8,8 @@ Usage:
         check that the checker refuses a removed function and a changed struct,
         and accepts an added function and an options struct grown at its end
 
-LIB must be built with debug information (-g: CMake's RelWithDebInfo or Debug).
+LIB must be built with debug information (-g: cmake/abi.cmake adds it to
+libsmneo's objects when the build type has none).
 Needs abidw and abidiff (Debian: abigail-tools). Standard library only.
 
 The dump holds what the public headers (core/include) declare and the library
@@ -77,7 +78,7 @@ def dump(lib, out):
         raise Failure("%s does not exist: build it first (make build)" % lib)
     if not has_debug_info(lib):
         raise Failure("%s has no debug information, so abidw cannot see its types: build with -g "
-                      "(cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo or Debug, as make build does)" % lib)
+                      "(CMake does so for libsmneo unless -DSMNEO_ABI_CHECK=OFF; or -DCMAKE_BUILD_TYPE=RelWithDebInfo)" % lib)
     r = run(["abidw"] + ABIDW_FLAGS + ["--out-file", out, lib])
     if r.returncode:
         raise Failure("abidw failed on %s (exit %d): %s" % (lib, r.returncode, r.stderr.strip()))
