@@ -225,7 +225,9 @@ def check(lib, baseline):
     if not ok:
         print("\nFix the change, or, when the break is intended, bump SMNEO_VERSION_MAJOR "
               "(core/include/smneo/version.h: the SONAME follows) and record the new baseline "
-              "with `make abi-update` (docs/c-api.md, \"ABI\").")
+              "with `make abi-update`. A struct that only the library allocates and callers see "
+              "through a pointer may grow at its end: record that with `make abi-update` after "
+              "review (docs/c-api.md, \"ABI\").")
         return 1
     return 0
 
