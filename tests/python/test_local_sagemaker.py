@@ -318,6 +318,20 @@ def test_data_input_config_must_be_json(sm_raw):
     assert code == "ValidationException" and "DataInputConfig" in msg
 
 
+def test_data_input_config_python_literal_is_accepted(sm_raw):
+    """The Python-dict form of AWS's CreateCompilationJob example is
+    accepted by the service, so the local endpoint takes it too."""
+    req = job_request("dicpy")
+    req["InputConfig"]["DataInputConfig"] = "{'input0': [1, 3, 224, 224]}"
+    sm_raw.create_compilation_job(**req)
+    d = sm_raw.describe_compilation_job(CompilationJobName="dicpy")
+    assert d["InputConfig"]["DataInputConfig"] == "{'input0': [1, 3, 224, 224]}"
+    req = job_request("dicpy2")
+    req["InputConfig"]["DataInputConfig"] = "{'input0': __import__('os')}"
+    code, msg, _ = _create_raw(sm_raw, **req)
+    assert code == "ValidationException" and "DataInputConfig" in msg
+
+
 def raw_call(server, operation, body):
     """POST a signed SageMaker request with a body boto3 would not send."""
     import urllib.error

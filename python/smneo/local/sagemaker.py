@@ -1,5 +1,6 @@
 """The SageMaker side: compilation jobs with a time-based lifecycle, and
 pipeline execution steps seeded from a JSON file."""
+import ast
 import base64
 import gzip
 import hashlib
@@ -23,6 +24,22 @@ MANIFEST_NAME = "smneo-local-manifest.json"
 def _ts(t):
     """Epoch seconds as the JSON protocol sends them (fractional milliseconds)."""
     return round(t, 3)
+
+
+def parse_data_input_config(text):
+    """DataInputConfig as the service reads it: JSON, or the Python-literal
+    form of AWS's own examples ({'input0': [1,3,224,224]}). None when it is
+    neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if len(text) > 4096:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
 
 
 def parse_s3_uri(uri):
@@ -140,10 +157,7 @@ class Job:
         src = parse_s3_uri(ic.get("S3Uri", "")) or ("", "")
         out = parse_s3_uri(req["OutputConfig"]["S3OutputLocation"]) or ("", "")
         dic = ic.get("DataInputConfig") or ""
-        try:
-            parsed = json.loads(dic) if dic else None
-        except ValueError:
-            parsed = None
+        parsed = parse_data_input_config(dic) if dic else None
         input_name = next(iter(parsed), "input0") if isinstance(parsed, dict) else \
             "input0"
         return {"job": self.name, "arn": self.arn, "role": req["RoleArn"],
@@ -340,16 +354,12 @@ class SageMaker:
                     "InputConfig.S3Uri must be an s3://bucket/key URI naming the "
                     "model archive: got '%s'" % ic["S3Uri"]))
             dic = ic.get("DataInputConfig")
-            if dic is not None:
-                try:
-                    parsed = json.loads(dic)
-                except ValueError:
-                    parsed = None
-                if not isinstance(parsed, (dict, list)):
-                    raise ServiceError("ValidationException", (
-                        "InputConfig.DataInputConfig must be a JSON object or list "
-                        "of input shapes, e.g. {\"input0\": [1,3,224,224]}: got %r"
-                        % dic))
+            if dic is not None and \
+                    not isinstance(parse_data_input_config(dic), (dict, list)):
+                raise ServiceError("ValidationException", (
+                    "InputConfig.DataInputConfig must be a JSON object or list "
+                    "of input shapes, e.g. {\"input0\": [1,3,224,224]}: got %r"
+                    % dic))
         with self.lock:
             if name in jobs:
                 raise ServiceError("ResourceInUse", (
