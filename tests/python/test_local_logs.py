@@ -208,3 +208,18 @@ def test_every_catalogue_entry_fails_a_job_with_its_reason_and_log(clocked):
             re.search(r"\{[a-z_]+\}", m) for m in tail), (name, got)
         assert logs.get_log_events(logGroupName=GROUP, logStreamName=name)["events"][-1][
             "message"] == "Compilation job %s failed: %s" % (name, reason)
+
+
+def test_custom_failure_text_is_not_a_format_string(clocked):
+    """A reason or log line of the user's own (--fault) may hold braces of
+    any kind: only {name} placeholders of the job's fields are filled."""
+    sm, logs = client(clocked, "sagemaker"), client(clocked, "logs")
+    reason = "bad {job.x} {0} { {{ }} {unknown} in {job}"
+    clocked.fail_jobs(job="braces", reason=reason, log=["shape {input_name}: {.x}"])
+    sm.create_compilation_job(**job_request("braces"))
+    clocked.clock_.now = T0 + 8
+    got = sm.describe_compilation_job(CompilationJobName="braces")["FailureReason"]
+    assert got == "bad {job.x} {0} { {{ }} {unknown} in braces"
+    lines = messages(logs.get_log_events(logGroupName=GROUP,
+                                         logStreamName="braces/compilation")["events"])
+    assert "shape input0: {.x}" in lines

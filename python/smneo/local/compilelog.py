@@ -3,7 +3,7 @@ stages, no compiler runs), and the catalogue of failures (failures.json)
 that fills a FAILED job's FailureReason and its log."""
 import json
 import os
-import string
+import re
 
 LOG_GROUP = "/aws/sagemaker/CompilationJobs"
 STAGES = ("download", "model-info-extraction", "compilation", "packaging", "upload")
@@ -33,15 +33,17 @@ with open(os.path.join(_HERE, "failures.json"), encoding="utf-8") as _f:
     CATALOGUE = json.load(_f)["failures"]
 
 
-class _Fields(dict):
-    """format_map fields: an unknown placeholder stays as written."""
-
-    def __missing__(self, key):
-        return "{%s}" % key
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def render(text, fields):
-    return string.Formatter().vformat(text, (), _Fields(fields))
+    """Fill {name} placeholders from fields.  Anything else (an unknown
+    name, {0}, {a.b}, a lone brace) stays as written: custom failure texts
+    given with --fault are the user's, not format strings."""
+    def sub(m):
+        value = fields.get(m.group(1))
+        return m.group(0) if value is None else str(value)
+    return _PLACEHOLDER.sub(sub, text)
 
 
 def check_failure(name):
