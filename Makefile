@@ -40,11 +40,13 @@ test test-python test-python-versions: export SMNEO_WERROR = 1
 # nginx, then the C suites again under ASan + UBSan (the fuzz smoke runs are
 # sanitized already).
 test: build
+	@BUILD=$(BUILD) sh tools/run-tests.sh python-ext
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@BUILD=$(BUILD) sh tools/run-tests.sh python python-versions lua
 	@$(MAKE) --no-print-directory test-asan
 
 test-c: build
+	@BUILD=$(BUILD) sh tools/run-tests.sh python-ext
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The C suites under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the binding suites named as arguments: python, python-versions (the
+# Runs the binding suites named as arguments: python-ext (only builds the
+# in-place Python extension), python, python-versions (the
 # smoke pass under the other CPython versions: tools/test-python-versions.sh), lua.
 # Python: the interpreter from tools/pick-python.sh; when it lacks pytest,
 # Debian's python3-pytest directory is appended AFTER its own site-packages
@@ -22,6 +23,10 @@ for suite in "$@"; do
     echo "python suite with $PY"
     "$PY" setup.py -q build_ext --inplace
     "$PY" tests/python/run_pytest.py -q tests/python || status=1
+    ;;
+  python-ext)
+    # the in-place extension the C suites' smneo.local imports the package with
+    "$(sh tools/pick-python.sh)" setup.py -q build_ext --inplace
     ;;
   python-versions)
     sh tools/test-python-versions.sh || status=1
