@@ -7,21 +7,14 @@ import os
 import pytest
 
 import smneo
-from fakes import KEY, SECRET, description, fake, isolated_env, make_client, step, summary  # noqa: F401
+from fakes import KEY, SECRET, description, fake, isolated_env, make_client, need_module, step, summary  # noqa: F401
 
 UTC = datetime.timezone.utc
 FIXED = datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/NeoRole"
 
 
-def _need(module):
-    """botocore is installed on these machines: with CI=true its absence fails."""
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s is required under CI=true: %s" % (module, e))
-        pytest.skip("%s is not installed: parity with botocore not checked" % module)
+_need = need_module
 
 
 CREATE = {

@@ -12,7 +12,7 @@ import pytest
 
 import smneo
 from fakes import (CLOSE, CREATED, JOB_ARN, KEY, SECRET, FakeSageMaker, client, description, fake,  # noqa: F401
-                   isolated_env, make_client, paged, summary)
+                   isolated_env, make_client, need_module, paged, summary)
 
 UTC = datetime.timezone.utc
 ROLE = "arn:aws:iam::123456789012:role/NeoRole"
@@ -450,12 +450,7 @@ def test_client_options_are_checked(isolated_env):
 
 
 def test_botocore_config_is_honoured(fake, isolated_env):
-    try:
-        import botocore.config as botocore_config
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("botocore is required under CI=true")
-        pytest.skip("botocore is not installed")
+    botocore_config = need_module("botocore.config")
     cfg = botocore_config.Config(region_name="eu-central-1", retries={"max_attempts": 4, "mode": "standard"})
     with smneo.Client(endpoint_url=fake.url, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
                       config=cfg) as c:

@@ -9,6 +9,7 @@ import datetime
 import os
 
 import pytest
+from fakes import botocore_required
 
 try:
     import boto3
@@ -16,7 +17,7 @@ try:
     import botocore.exceptions
     from botocore.config import Config
 except ImportError as _e:  # pragma: no cover (these machines have boto3)
-    if os.environ.get("CI") == "true":
+    if botocore_required():
         pytest.fail("boto3/botocore are required under CI=true: %s" % _e, pytrace=False)
     pytest.skip("boto3/botocore not installed: %s" % _e, allow_module_level=True)
 
