@@ -1,6 +1,9 @@
 /* The client: configuration, and calls as state machines (single calls with
  * retries, paginators, the compilation-job waiter) plus blocking drivers. */
+#include <ctype.h>
 #include <math.h>
+#include <stddef.h>
+#include <strings.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +15,18 @@
 #include "client_internal.h"
 #include "internal.h"
 #include "protocol_internal.h"
+#include "ratelimit.h"
 #include "smneo/client.h"
 #include "smneo/log.h"
 #include "smneo/validate.h"
 #include "value_internal.h"
 
-enum { RETRY_STANDARD = 0, RETRY_LEGACY = 1 };
-enum { QUOTA_MAX = 500, QUOTA_COST = 5, QUOTA_COST_TIMEOUT = 10, QUOTA_REFUND = 1 };
+enum { RETRY_STANDARD = 0, RETRY_LEGACY = 1, RETRY_ADAPTIVE = 2 };
+/* The retry quota (botocore's retries/quota.py and standard.py): a retry
+ * costs 5 (10 after a timeout); with AWS_NEW_RETRIES_2026=true a throttling
+ * retry costs 5 and any other 14. A success gives the last cost back, or 1. */
+enum { QUOTA_MAX = 500, QUOTA_COST = 5, QUOTA_COST_TIMEOUT = 10, QUOTA_COST_V2 = 14, QUOTA_COST_THROTTLE = 5,
+       QUOTA_REFUND = 1 };
 enum { MAX_SLEEP_STEP_MS = 200 };
 
 struct smneo_client {
@@ -32,11 +40,15 @@ struct smneo_client {
     smneo_transport *cred_transport; /* short timeouts, for IMDS/container */
     int max_attempts;
     int retry_mode;
+    int new_retries;                 /* AWS_NEW_RETRIES_2026=true: botocore's 2026 costs and backoff */
+    char defaults_mode[16];          /* resolved AWS_DEFAULTS_MODE ("auto" resolved too) */
     double backoff_scale;
     int validation;
     int allow_unknown_enum_values;
+    char *user_agent;                /* NULL: the protocol's default */
     pthread_mutex_t quota_lock;
     int quota;
+    smneo_ratelimit limiter;         /* adaptive mode */
 };
 
 /* ---- configuration ------------------------------------------------------ */
@@ -48,30 +60,142 @@ static char *profile_setting(const char *profile, const char *key)
     return v;
 }
 
-static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+/* botocore's sdk-default-configuration.json: the modes and the connect
+ * timeout each sets (legacy sets nothing). */
+static const struct {
+    const char *name;
+    long connect_timeout_ms;
+} DEFAULTS_MODES[] = {{"legacy", 0}, {"standard", 3100}, {"in-region", 1100}, {"cross-region", 3100},
+                      {"mobile", 30000}, {"auto", 0}};
+
+/* AWS_DEFAULTS_MODE as botocore resolves it: the option (Config's
+ * defaults_mode), the environment, the profile, "legacy"; case-insensitive.
+ * "auto" becomes in-region/cross-region when AWS_EXECUTION_ENV is set and
+ * AWS_REGION (or AWS_DEFAULT_REGION) is, else "standard" (smneo does not ask
+ * the instance metadata service for its region, as botocore does). */
+static int resolve_defaults_mode(smneo_client *c, const smneo_client_options *o, long *connect_ms,
+                                 smneo_error *err)
 {
     char *cfg = NULL;
-    const char *mode = o->retry_mode ? o->retry_mode : smneo__getenv("AWS_RETRY_MODE");
+    const char *mode = o->version >= 2 && o->defaults_mode ? o->defaults_mode : smneo__getenv("AWS_DEFAULTS_MODE");
     if (!mode)
-        mode = cfg = profile_setting(c->profile, "retry_mode");
-    if (!mode || !strcmp(mode, "standard")) {
-        c->retry_mode = RETRY_STANDARD;
-    } else if (!strcmp(mode, "legacy")) {
-        c->retry_mode = RETRY_LEGACY;
-    } else if (!strcmp(mode, "adaptive")) {
+        mode = cfg = profile_setting(c->profile, "defaults_mode");
+    if (!mode)
+        mode = "legacy";
+    size_t i, n = sizeof DEFAULTS_MODES / sizeof DEFAULTS_MODES[0];
+    for (i = 0; i < n; i++)
+        if (!strcasecmp(mode, DEFAULTS_MODES[i].name))
+            break;
+    if (i == n) {
+        smneo__error(err, SMNEO_EINVAL,
+                     "defaults_mode \"%s\" is not valid (from %s): use legacy, standard, in-region, cross-region, "
+                     "mobile or auto",
+                     mode, cfg ? "the profile's defaults_mode" : o->version >= 2 && o->defaults_mode ? "defaults_mode"
+                                                                                                 : "AWS_DEFAULTS_MODE");
         free(cfg);
-        return smneo__error(err, SMNEO_EUNSUPPORTED,
-                            "retry_mode \"adaptive\" is not supported yet: use \"standard\" (the default) or "
-                            "\"legacy\"");
-    } else {
-        smneo__error(err, SMNEO_EINVAL, "retry_mode \"%s\" is not valid: use \"standard\" or \"legacy\"", mode);
+        return SMNEO_EINVAL;
+    }
+    free(cfg);
+    const char *name = DEFAULTS_MODES[i].name;
+    if (!strcmp(name, "auto")) {
+        const char *here = NULL;
+        if (smneo__getenv("AWS_EXECUTION_ENV")) {
+            here = smneo__getenv("AWS_REGION");
+            if (!here)
+                here = smneo__getenv("AWS_DEFAULT_REGION");
+        }
+        name = !here ? "standard" : c->region && !strcmp(here, c->region) ? "in-region" : "cross-region";
+        for (i = 0; i < n && strcmp(DEFAULTS_MODES[i].name, name); i++)
+            ;
+    }
+    snprintf(c->defaults_mode, sizeof c->defaults_mode, "%s", name);
+    *connect_ms = DEFAULTS_MODES[i].connect_timeout_ms;
+    return 0;
+}
+
+/* User-Agent as botocore builds it (useragent.py): a user_agent replaces the
+ * whole string (then only user_agent_extra follows); otherwise
+ * "smneo/<version>", then "app/<id>" (user_agent_appid, AWS_SDK_UA_APP_ID or
+ * the profile's sdk_ua_app_id, with characters outside botocore's set made
+ * "-"), then user_agent_extra verbatim. */
+static int make_user_agent(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+{
+    const char *ua = o->version >= 2 ? o->user_agent : NULL;
+    const char *extra = o->version >= 2 ? o->user_agent_extra : NULL;
+    const char *appid = o->version >= 2 ? o->user_agent_appid : NULL;
+    char *cfg = NULL;
+    if (!ua && !appid && !(appid = smneo__getenv("AWS_SDK_UA_APP_ID")))
+        appid = cfg = profile_setting(c->profile, "sdk_ua_app_id");
+    if (!ua && !appid && !extra)
+        return 0;
+    char base[64];
+    snprintf(base, sizeof base, "smneo/%s", smneo_version());
+    size_t n = strlen(ua ? ua : base) + (appid ? strlen(appid) + 5 : 0) + (extra ? strlen(extra) + 1 : 0) + 1;
+    char *s = malloc(n);
+    if (!s) {
+        free(cfg);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    strcpy(s, ua ? ua : base);
+    if (!ua && appid) {
+        char *p = s + strlen(s);
+        memcpy(p, " app/", 5);
+        p += 5;
+        for (const char *q = appid; *q; q++)
+            *p++ = (isalnum((unsigned char)*q) && (unsigned char)*q < 0x80) || strchr("!$%&'*+-.^_`|~,#", *q) ? *q : '-';
+        *p = 0;
+    }
+    if (extra) {
+        strcat(s, " ");
+        strcat(s, extra);
+    }
+    free(cfg);
+    c->user_agent = s;
+    return 0;
+}
+
+static int retry_mode_of(const char *mode)
+{
+    return !strcmp(mode, "standard") ? RETRY_STANDARD
+           : !strcmp(mode, "legacy") ? RETRY_LEGACY
+           : !strcmp(mode, "adaptive") ? RETRY_ADAPTIVE
+                                       : -1;
+}
+
+/* Mode and attempts as botocore 1.43 resolves them (configprovider.py,
+ * args.py): the option, AWS_RETRY_MODE, the profile's retry_mode, "standard"
+ * under a defaults mode other than legacy, then the binding's default
+ * (SMNEO_RETRY_DEFAULTS_BOTOCORE: legacy, or standard with
+ * AWS_NEW_RETRIES_2026=true; otherwise standard). Attempts: the option
+ * (total attempts), AWS_MAX_ATTEMPTS, the profile's max_attempts, then 5 in
+ * legacy mode and 3 in the others. */
+static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+{
+    const char *nr = smneo__getenv("AWS_NEW_RETRIES_2026");
+    c->new_retries = nr && !strcasecmp(nr, "true");
+    char *cfg = NULL;
+    const char *src = "retry_mode";
+    const char *mode = o->retry_mode;
+    if (!mode && (mode = smneo__getenv("AWS_RETRY_MODE")) != NULL)
+        src = "AWS_RETRY_MODE";
+    if (!mode && (mode = cfg = profile_setting(c->profile, "retry_mode")) != NULL)
+        src = "the profile's retry_mode";
+    if (!mode && strcmp(c->defaults_mode, "legacy"))
+        mode = "standard";
+    if (!mode)
+        mode = o->version >= 2 && o->retry_defaults == SMNEO_RETRY_DEFAULTS_BOTOCORE && !c->new_retries ? "legacy"
+                                                                                                     : "standard";
+    c->retry_mode = retry_mode_of(mode);
+    if (c->retry_mode < 0) {
+        smneo__error(err, SMNEO_EINVAL, "%s \"%s\" is not valid: use \"standard\", \"legacy\" or \"adaptive\"", src,
+                     mode);
         free(cfg);
         return SMNEO_EINVAL;
     }
     free(cfg);
     cfg = NULL;
     int n = o->max_attempts;
-    const char *src = "max_attempts";
+    src = "max_attempts";
     if (n == 0) {
         const char *env = smneo__getenv("AWS_MAX_ATTEMPTS");
         src = "AWS_MAX_ATTEMPTS";
@@ -82,13 +206,16 @@ static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_e
         if (env) {
             char *end;
             long v = strtol(env, &end, 10);
-            if (*end || v < 1 || v > 100) {
+            while (*end == ' ' || *end == '\t' || *end == '\n')
+                end++;
+            if (end == env || *end || v < 0 || v > 100) {
                 smneo__error(err, SMNEO_EINVAL, "%s=\"%s\" is not valid: use a whole number from 1 to 100", src,
                              env);
                 free(cfg);
                 return SMNEO_EINVAL;
             }
-            n = (int)v;
+            /* botocore takes 0 there and makes a single attempt. */
+            n = v ? (int)v : 1;
         }
         free(cfg);
     }
@@ -106,15 +233,22 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
     smneo_client_options defaults = SMNEO_CLIENT_OPTIONS_INIT;
     if (!o)
         o = &defaults;
-    if (o->version != SMNEO_CLIENT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "unsupported smneo_client_options version %d", o->version);
+    if (o->version < 1 || o->version > SMNEO_CLIENT_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "unsupported smneo_client_options version %d (use 1 to %d)",
+                            o->version, SMNEO_CLIENT_OPTIONS_VERSION);
+    if (o->version >= 2 && o->retry_defaults != SMNEO_RETRY_DEFAULTS_SMNEO &&
+        o->retry_defaults != SMNEO_RETRY_DEFAULTS_BOTOCORE)
+        return smneo__error(err, SMNEO_EINVAL, "retry_defaults must be SMNEO_RETRY_DEFAULTS_SMNEO or "
+                            "SMNEO_RETRY_DEFAULTS_BOTOCORE");
     if (o->validation < SMNEO_VALIDATION_OFF || o->validation > SMNEO_VALIDATION_STRICT)
         return smneo__error(err, SMNEO_EINVAL, "validation must be off, warn or strict");
     smneo_client *c = calloc(1, sizeof *c);
     if (!c)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     pthread_mutex_init(&c->quota_lock, NULL);
+    smneo__ratelimit_init(&c->limiter, smneo__monotonic_ms() / 1000.0);
     c->quota = QUOTA_MAX;
+    long defaults_connect_ms = 0;
     c->validation = o->validation;
     c->allow_unknown_enum_values = o->allow_unknown_enum_values;
     c->backoff_scale = o->retry_backoff_scale > 0 ? o->retry_backoff_scale : 1.0;
@@ -122,9 +256,13 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
     if (o->profile && !(c->profile = smneo__strdup(o->profile)))
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
     if (!rc)
+        rc = smneo_region_resolve(&c->region, o->region, c->profile, err);
+    if (!rc)
+        rc = resolve_defaults_mode(c, o, &defaults_connect_ms, err);
+    if (!rc)
         rc = resolve_retry(c, o, err);
     if (!rc)
-        rc = smneo_region_resolve(&c->region, o->region, c->profile, err);
+        rc = make_user_agent(c, o, err);
     if (!rc) {
         smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
         eo.region = c->region;
@@ -155,7 +293,17 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
             c->transport = o->transport;
         } else if (!o->no_transport) {
             smneo_curl_options to = SMNEO_CURL_OPTIONS_INIT;
-            to.connect_timeout_ms = o->connect_timeout_ms;
+            if (o->version >= 2 && o->transport_options) {
+                if (o->transport_options->version < 1 || o->transport_options->version > SMNEO_CURL_OPTIONS_VERSION) {
+                    rc = smneo__error(err, SMNEO_EINVAL, "unsupported smneo_curl_options version %d",
+                                      o->transport_options->version);
+                    goto done;
+                }
+                memcpy(&to, o->transport_options,
+                       o->transport_options->version >= 2 ? sizeof to : offsetof(smneo_curl_options, proxy_http));
+                to.version = SMNEO_CURL_OPTIONS_VERSION;
+            }
+            to.connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : defaults_connect_ms;
             to.read_timeout_ms = o->read_timeout_ms;
             to.verify_tls = o->verify_tls;
             char *ca = o->ca_bundle || smneo__getenv("AWS_CA_BUNDLE") ? NULL : profile_setting(c->profile, "ca_bundle");
@@ -165,6 +313,7 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
             c->own_transport = rc == 0;
         }
     }
+done:
     if (rc) {
         smneo_client_free(c);
         return rc;
@@ -185,7 +334,9 @@ void smneo_client_free(smneo_client *c)
     free(c->endpoint);
     free(c->s3_endpoint);
     free(c->profile);
+    free(c->user_agent);
     pthread_mutex_destroy(&c->quota_lock);
+    smneo__ratelimit_destroy(&c->limiter);
     free(c);
 }
 
@@ -195,8 +346,12 @@ const char *smneo__client_s3_endpoint(const smneo_client *c) { return c ? c->s3_
 int smneo_client_max_attempts(const smneo_client *c) { return c ? c->max_attempts : 0; }
 const char *smneo_client_retry_mode(const smneo_client *c)
 {
-    return !c ? NULL : c->retry_mode == RETRY_LEGACY ? "legacy" : "standard";
+    return !c                                ? NULL
+           : c->retry_mode == RETRY_LEGACY   ? "legacy"
+           : c->retry_mode == RETRY_ADAPTIVE ? "adaptive"
+                                             : "standard";
 }
+const char *smneo_client_defaults_mode(const smneo_client *c) { return c ? c->defaults_mode : NULL; }
 smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_transport *smneo_client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
@@ -210,6 +365,7 @@ static void build_options(smneo_build_options *bo, const smneo_client *c, int64_
     bo->timestamp = ts;
     bo->validation = c->validation;
     bo->allow_unknown_enum_values = c->allow_unknown_enum_values;
+    bo->user_agent = c->user_agent;
 }
 
 int smneo_client_build_request(smneo_request **out, smneo_client *c, const char *operation, const char *params,
@@ -237,11 +393,16 @@ static int transport_code(int code)
     return code == SMNEO_ECONNECT || code == SMNEO_ECLOSED || code == SMNEO_EDNS || code == SMNEO_ETIMEOUT || code == SMNEO_ETLS;
 }
 
-/* Is this failure retryable under the client's mode? */
-static int should_retry(const smneo_client *c, int rc, const smneo_error *e)
+/* Is this failure retryable under the client's mode? Legacy: botocore's
+ * _retry.json (connection errors; 429, 500, 502, 503, 504, 509; a 400 with a
+ * throttling code; for S3 a 400 RequestTimeout or BadDigest). Standard and
+ * adaptive: retries/standard.py (connection errors; 500, 502, 503, 504; the
+ * transient and throttling codes), e->retryable from the protocol layer. A
+ * certificate problem (SMNEO_ETLS) is not retried: it does not heal. */
+static int should_retry(const smneo_client *c, int rc, const smneo_error *e, int s3)
 {
     if (transport_code(rc))
-        return rc != SMNEO_ETLS; /* a certificate problem does not heal by retrying */
+        return rc != SMNEO_ETLS;
     if (c->retry_mode == RETRY_LEGACY) {
         int s = e->http_status;
         const char *code = e->service_code;
@@ -250,9 +411,15 @@ static int should_retry(const smneo_client *c, int rc, const smneo_error *e)
         return s == 400 && code &&
                (!strcmp(code, "Throttling") || !strcmp(code, "ThrottlingException") ||
                 !strcmp(code, "ThrottledException") || !strcmp(code, "RequestThrottledException") ||
-                !strcmp(code, "ProvisionedThroughputExceededException"));
+                !strcmp(code, "ProvisionedThroughputExceededException") ||
+                (s3 && (!strcmp(code, "RequestTimeout") || !strcmp(code, "BadDigest"))));
     }
     return rc != SMNEO_EPROTOCOL && e->retryable;
+}
+
+static int is_throttling(int rc, const smneo_error *e)
+{
+    return !transport_code(rc) && e && smneo__is_throttling(e->service_code);
 }
 
 static int quota_acquire(smneo_client *c, int cost)
@@ -353,20 +520,51 @@ static double rng_next(uint64_t *state)
 }
 
 /* The retry decision shared by the call machine and S3 transfers. */
+int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
+                         double *delay_s, int s3)
+{
+    if (!should_retry(c, rc, e, s3) || attempt >= c->max_attempts)
+        return 0;
+    int throttled = is_throttling(rc, e);
+    int cost = c->retry_mode == RETRY_LEGACY ? 0
+               : c->new_retries              ? (throttled ? QUOTA_COST_THROTTLE : QUOTA_COST_V2)
+               : rc == SMNEO_ETIMEOUT        ? QUOTA_COST_TIMEOUT
+                                             : QUOTA_COST;
+    if (cost && !quota_acquire(c, cost))
+        return 0;
+    *quota_cost = cost;
+    double r = rng_next(rng), d;
+    if (c->retry_mode == RETRY_LEGACY) {
+        d = r * pow(2.0, attempt - 1); /* _retry.json: rand * 2^(n-1), no cap */
+    } else if (!c->new_retries) {
+        double t = pow(2.0, attempt - 1);
+        d = r * (t < 20 ? t : 20);
+    } else {
+        /* 2026: a non-throttling error backs off 20 times less, and the
+         * service's x-amz-retry-after (ms) is followed within [t, t + 5 s]. */
+        double t = (throttled ? 1.0 : 0.05) * pow(2.0, attempt - 1);
+        d = r * (t < 20 ? t : 20);
+        const char *ra = e && e->response ? smneo_response_header(e->response, "x-amz-retry-after") : NULL;
+        if (ra) {
+            char *end;
+            long long ms = strtoll(ra, &end, 10);
+            if (end != ra && !*end && ms >= 0) {
+                double v = ms / 1000.0;
+                if (v > d + 5)
+                    v = d + 5;
+                if (v > d)
+                    d = v;
+            }
+        }
+    }
+    *delay_s = d * c->backoff_scale;
+    return 1;
+}
+
 int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
                       double *delay_s)
 {
-    if (!should_retry(c, rc, e) || attempt >= c->max_attempts)
-        return 0;
-    int cost = rc == SMNEO_ETIMEOUT ? QUOTA_COST_TIMEOUT : QUOTA_COST;
-    if (!quota_acquire(c, cost))
-        return 0;
-    *quota_cost = cost;
-    double d = rng_next(rng) * pow(2.0, attempt - 1);
-    if (c->retry_mode == RETRY_STANDARD && d > 20)
-        d = 20;
-    *delay_s = d * c->backoff_scale;
-    return 1;
+    return smneo__retry_next_s3(c, rc, e, attempt, rng, quota_cost, delay_s, 0);
 }
 
 void smneo__retry_succeeded(smneo_client *c, int *quota_cost)
@@ -374,6 +572,29 @@ void smneo__retry_succeeded(smneo_client *c, int *quota_cost)
     quota_release(c, *quota_cost ? *quota_cost : QUOTA_REFUND);
     *quota_cost = 0;
 }
+
+int smneo_client_max_attempts_reached(const smneo_client *c, int attempts, const smneo_error *err)
+{
+    if (!c || attempts < c->max_attempts)
+        return 0;
+    if (c->retry_mode != RETRY_LEGACY)
+        return 1; /* botocore's MaxAttemptsChecker runs on every answer */
+    return err && err->code && should_retry(c, err->code, err, 0);
+}
+
+void smneo__client_rate_update(smneo_client *c, int rc, const smneo_error *e)
+{
+    if (c->retry_mode == RETRY_ADAPTIVE)
+        smneo__ratelimit_update(&c->limiter, rc && is_throttling(rc, e), smneo__monotonic_ms() / 1000.0);
+}
+
+double smneo__client_rate_acquire(smneo_client *c)
+{
+    return c->retry_mode == RETRY_ADAPTIVE ? smneo__ratelimit_acquire(&c->limiter, smneo__monotonic_ms() / 1000.0)
+                                           : 0;
+}
+
+smneo_ratelimit *smneo__client_ratelimit(smneo_client *c) { return &c->limiter; }
 
 int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err)
 {
@@ -798,6 +1019,13 @@ static int make_request(smneo_call *call, smneo_step *out)
             return 0;
         }
     }
+    /* Adaptive mode: wait for a token of the client's rate limiter. */
+    double wait = smneo__client_rate_acquire(call->client);
+    if (wait > 0) {
+        call->wake_ms = smneo__monotonic_ms() + (int64_t)ceil(wait * 1000);
+        call->state = ST_SLEEP;
+        return 0;
+    }
     smneo_build_options bo;
     build_options(&bo, call->client, 0);
     int rc = smneo__build_signed(&call->req, call->op, call->body, call->body_len, call->creds, &bo, &call->err);
@@ -1044,6 +1272,7 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
     } else {
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }
+    smneo__client_rate_update(call->client, rc, &call->err);
     if (rc == 0) {
         smneo__retry_succeeded(call->client, &call->quota_cost);
         smneo_error_clear(&call->err);

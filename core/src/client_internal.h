@@ -25,6 +25,18 @@ int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_er
  * *quota_cost), else 0. rng: caller's jitter state (any seed). */
 int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
                       double *delay_s);
+/* The same for S3 requests (s3 = 1: legacy mode also retries a 400
+ * RequestTimeout or BadDigest, as botocore's _retry.json for s3). */
+int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
+                         double *delay_s, int s3);
+/* Adaptive mode: seconds to wait for a send token (0: go), and the rate
+ * update after each answer (rc 0 for a success). No-ops in other modes. */
+double smneo__client_rate_acquire(smneo_client *c);
+void smneo__client_rate_update(smneo_client *c, int rc, const smneo_error *e);
+struct smneo_ratelimit;
+struct smneo_ratelimit *smneo__client_ratelimit(smneo_client *c);
+/* The retry quota left (tests). */
+int smneo__client_quota(smneo_client *c);
 /* After a successful attempt: gives back the retry cost (or the refund). */
 void smneo__retry_succeeded(smneo_client *c, int *quota_cost);
 

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,10 @@ typedef struct curl_transport {
     char *ca_bundle;            /* NULL: the system store */
     const char *ca_bundle_from; /* "options" or "AWS_CA_BUNDLE" */
     int max_connections;
+    int proxies_set;
+    char *proxy_http, *proxy_https, *proxy_ca_bundle, *proxy_client_cert, *proxy_client_key;
+    char *client_cert, *client_key;
+    int tcp_keepalive;
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_mu;
@@ -490,14 +495,31 @@ static CURLcode setup(curl_transport *t, CURL *e, const smneo_request *req, stru
     SET(CURLOPT_HTTPHEADER, headers);
     SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, t->tcp_keepalive < 0 ? 0L : 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
     SET(CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
     if (t->ca_bundle)
         SET(CURLOPT_CAINFO, t->ca_bundle);
-    if (noproxy)
+    if (t->proxies_set) {
+        /* Explicit proxies (botocore's Config.proxies) replace the
+         * environment's, NO_PROXY and the loopback exemption included. */
+        const char *p = strncmp(req->url, "https:", 6) ? t->proxy_http : t->proxy_https;
+        SET(CURLOPT_PROXY, p ? p : "");
+        SET(CURLOPT_NOPROXY, "");
+        if (t->proxy_ca_bundle)
+            SET(CURLOPT_PROXY_CAINFO, t->proxy_ca_bundle);
+        if (t->proxy_client_cert)
+            SET(CURLOPT_PROXY_SSLCERT, t->proxy_client_cert);
+        if (t->proxy_client_key)
+            SET(CURLOPT_PROXY_SSLKEY, t->proxy_client_key);
+    } else if (noproxy) {
         SET(CURLOPT_NOPROXY, noproxy);
+    }
+    if (t->client_cert)
+        SET(CURLOPT_SSLCERT, t->client_cert);
+    if (t->client_key)
+        SET(CURLOPT_SSLKEY, t->client_key);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -719,6 +741,13 @@ static void curl_transport_free(smneo_transport *self)
         pthread_mutex_destroy(&t->share_locks[i]);
     pthread_mutex_destroy(&t->pool_mu);
     free(t->ca_bundle);
+    free(t->proxy_http);
+    free(t->proxy_https);
+    free(t->proxy_ca_bundle);
+    free(t->proxy_client_cert);
+    free(t->proxy_client_key);
+    free(t->client_cert);
+    free(t->client_key);
     free(t);
 }
 
@@ -730,9 +759,17 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
     smneo_curl_options defaults = SMNEO_CURL_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (opts->version != SMNEO_CURL_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.version is %d, expected %d (initialise with "
-                            "SMNEO_CURL_OPTIONS_INIT)", opts->version, SMNEO_CURL_OPTIONS_VERSION);
+    if (opts->version < 1 || opts->version > SMNEO_CURL_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.version is %d, expected 1 to %d (initialise "
+                            "with SMNEO_CURL_OPTIONS_INIT)", opts->version, SMNEO_CURL_OPTIONS_VERSION);
+    smneo_curl_options v2 = SMNEO_CURL_OPTIONS_INIT;
+    if (opts->version == 1) {
+        memcpy(&v2, opts, offsetof(smneo_curl_options, proxies_set));
+        v2.version = SMNEO_CURL_OPTIONS_VERSION;
+        opts = &v2;
+    }
+    if (opts->tcp_keepalive < -1 || opts->tcp_keepalive > 1)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.tcp_keepalive must be 0 (default), 1 or -1");
     if (opts->connect_timeout_ms < 0 || opts->read_timeout_ms < 0 || opts->max_connections < 0)
         return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options: connect_timeout_ms, read_timeout_ms and "
                             "max_connections must not be negative (0 means the default)");
@@ -756,6 +793,16 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&t->share_locks[i], NULL);
     pthread_mutex_init(&t->pool_mu, NULL);
+    t->proxies_set = opts->proxies_set != 0;
+    t->tcp_keepalive = opts->tcp_keepalive;
+    if ((opts->proxy_http && !(t->proxy_http = smneo__strdup(opts->proxy_http))) ||
+        (opts->proxy_https && !(t->proxy_https = smneo__strdup(opts->proxy_https))) ||
+        (opts->proxy_ca_bundle && !(t->proxy_ca_bundle = smneo__strdup(opts->proxy_ca_bundle))) ||
+        (opts->proxy_client_cert && !(t->proxy_client_cert = smneo__strdup(opts->proxy_client_cert))) ||
+        (opts->proxy_client_key && !(t->proxy_client_key = smneo__strdup(opts->proxy_client_key))) ||
+        (opts->client_cert && !(t->client_cert = smneo__strdup(opts->client_cert))) ||
+        (opts->client_key && !(t->client_key = smneo__strdup(opts->client_key))))
+        goto oom;
 
     const char *ca = opts->ca_bundle;
     t->ca_bundle_from = "smneo_curl_options.ca_bundle";

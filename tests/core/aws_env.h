@@ -45,7 +45,8 @@ static inline void aws_env_reset(const char *dir)
 static inline void aws_env_isolate(void)
 {
     static const char *const names[] = {"AWS_PROFILE",      "AWS_MAX_ATTEMPTS",    "AWS_RETRY_MODE",
-                                        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER"};
+                                        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER",
+                                        "AWS_DEFAULTS_MODE", "AWS_NEW_RETRIES_2026", "AWS_SDK_UA_APP_ID"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unsetenv(names[i]);
     setenv("AWS_CONFIG_FILE", "/nonexistent/smneo-test-config", 1);

@@ -38,9 +38,12 @@ typedef struct smneo_client_options {
     const char *access_key_id;     /* explicit credentials (both or neither) */
     const char *secret_access_key;
     const char *session_token;
-    int max_attempts;              /* 0: AWS_MAX_ATTEMPTS, profile, then 3 */
-    const char *retry_mode;        /* NULL: AWS_RETRY_MODE, profile, "standard"; or "legacy" */
-    long connect_timeout_ms;       /* 0: 60000 */
+    int max_attempts;              /* total attempts; 0: AWS_MAX_ATTEMPTS, profile max_attempts, then 3
+                                      (5 in legacy mode) */
+    const char *retry_mode;        /* "standard", "legacy" or "adaptive"; NULL: AWS_RETRY_MODE, profile
+                                      retry_mode, "standard" under a defaults mode other than legacy,
+                                      then the retry_defaults' mode */
+    long connect_timeout_ms;       /* 0: the defaults mode's (3100 in standard...), else 60000 */
     long read_timeout_ms;          /* 0: 60000 */
     int verify_tls;                /* 1: verify (default) */
     const char *ca_bundle;         /* NULL: AWS_CA_BUNDLE / profile ca_bundle / system */
@@ -52,12 +55,30 @@ typedef struct smneo_client_options {
     const char *s3_endpoint_url;   /* NULL: AWS_ENDPOINT_URL_S3, endpoint_url, AWS */
     int no_transport;              /* 1: create no libcurl transport (step-driven use only) */
     double retry_backoff_scale;    /* multiplies retry delays (0: 1.0); tests use small values */
+    /* version 2 */
+    int retry_defaults;            /* SMNEO_RETRY_DEFAULTS_*: the mode when nothing sets one */
+    const char *defaults_mode;     /* NULL: AWS_DEFAULTS_MODE, profile defaults_mode, "legacy"; or
+                                      standard, in-region, cross-region, mobile, auto (botocore's) */
+    const char *user_agent;        /* NULL: "smneo/<version>"; set: replaces the whole User-Agent */
+    const char *user_agent_extra;  /* appended to the User-Agent */
+    const char *user_agent_appid;  /* NULL: AWS_SDK_UA_APP_ID, profile sdk_ua_app_id; adds "app/<id>" */
+    const smneo_curl_options *transport_options; /* NULL: defaults; proxies, client certificate, pool
+                                      size, keep-alive for the libcurl transport (its timeouts, verify_tls
+                                      and ca_bundle come from the fields above) */
 } smneo_client_options;
 
-#define SMNEO_CLIENT_OPTIONS_VERSION 1
+/* Which retry mode a client takes when no option, environment variable or
+ * profile key sets one. */
+typedef enum {
+    SMNEO_RETRY_DEFAULTS_SMNEO = 0,   /* "standard" (3 attempts): C, Lua, the CLI */
+    SMNEO_RETRY_DEFAULTS_BOTOCORE = 1 /* as botocore 1.43: "legacy" (5 attempts), or "standard" when
+                                         AWS_NEW_RETRIES_2026=true: the Python binding */
+} smneo_retry_defaults;
+
+#define SMNEO_CLIENT_OPTIONS_VERSION 2
 #define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
     {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0}
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);
@@ -67,6 +88,13 @@ SMNEO_EXTERN(int) smneo_client_max_attempts(const smneo_client *c);
 /* The client's transport (borrowed; NULL with no_transport). */
 SMNEO_EXTERN(smneo_transport *) smneo_client_transport(const smneo_client *c);
 SMNEO_EXTERN(const char *) smneo_client_retry_mode(const smneo_client *c);
+/* The resolved defaults mode: "legacy", "standard", "in-region", ... */
+SMNEO_EXTERN(const char *) smneo_client_defaults_mode(const smneo_client *c);
+/* 1 when botocore would set ResponseMetadata.MaxAttemptsReached for a call
+ * that made `attempts` attempts and ended with err (NULL or code 0 for a
+ * success): in standard and adaptive modes whenever attempts reached
+ * max_attempts; in legacy mode only for a retryable error. */
+SMNEO_EXTERN(int) smneo_client_max_attempts_reached(const smneo_client *c, int attempts, const smneo_error *err);
 
 /* Builds a signed request with the client's credentials, region, endpoint and
  * validation mode (resolving credentials may block on container/IMDS). */

@@ -59,10 +59,22 @@ typedef struct smneo_curl_options {
     int verify_tls;            /* 1 (default): verify peer and host */
     const char *ca_bundle;     /* NULL: AWS_CA_BUNDLE, then the system store */
     int max_connections;       /* pooled keep-alive connections (0: 16) */
+    /* version 2 */
+    int proxies_set;           /* 1: proxy_http/proxy_https replace the environment's proxies (and
+                                  NO_PROXY); a NULL one means no proxy for that scheme */
+    const char *proxy_http;    /* proxy URL for http:// requests */
+    const char *proxy_https;   /* proxy URL for https:// requests (tunnelled with CONNECT) */
+    const char *proxy_ca_bundle;   /* CA bundle verifying an https:// proxy */
+    const char *proxy_client_cert; /* PEM client certificate for an https:// proxy */
+    const char *proxy_client_key;  /* its key (NULL: in proxy_client_cert) */
+    const char *client_cert;   /* PEM client certificate for mutual TLS with the endpoint */
+    const char *client_key;    /* its key (NULL: in client_cert) */
+    int tcp_keepalive;         /* 0: on (default); 1: on; -1: off */
 } smneo_curl_options;
 
-#define SMNEO_CURL_OPTIONS_VERSION 1
-#define SMNEO_CURL_OPTIONS_INIT {SMNEO_CURL_OPTIONS_VERSION, 0, 0, 1, NULL, 0}
+#define SMNEO_CURL_OPTIONS_VERSION 2
+#define SMNEO_CURL_OPTIONS_INIT                                                                        \
+    {SMNEO_CURL_OPTIONS_VERSION, 0, 0, 1, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
 
 /* The libcurl transport: keep-alive connection pool shared by threads,
  * proxies from the environment (HTTPS_PROXY, NO_PROXY, ...). Caller-owned;
