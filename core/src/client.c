@@ -270,6 +270,10 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         eo.use_fips = o->use_fips;
         eo.use_dualstack = o->use_dualstack;
         eo.profile = c->profile;
+        if (o->version >= 2) {
+            eo.ignore_configured = o->ignore_configured_endpoint_urls;
+            eo.use_http = o->use_http;
+        }
         rc = smneo_endpoint_resolve(&c->endpoint, &eo, err);
         if (!rc) {
             eo.service = "s3";

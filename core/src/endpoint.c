@@ -132,7 +132,8 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, int s3
                           const char *profile, smneo_error *err)
 {
     *out = NULL;
-    int ignore = smneo__parse_bool(smneo__getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+    int ignore = opts->version >= 2 && opts->ignore_configured ? opts->ignore_configured > 0
+                                                               : smneo__parse_bool(smneo__getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
     if (ignore < 0)
         ignore = smneo__parse_bool(smneo__profile_get(c, profile, "ignore_configured_endpoint_urls")) > 0;
     if (ignore)
@@ -184,8 +185,8 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (!out || !opts)
         return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_resolve: out and opts are required");
     *out = NULL;
-    if (opts->version != SMNEO_ENDPOINT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_options.version must be %d",
+    if (opts->version < 1 || opts->version > SMNEO_ENDPOINT_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_options.version must be 1 to %d",
                             SMNEO_ENDPOINT_OPTIONS_VERSION);
     int s3 = 0;
     if (opts->service && *opts->service) {
@@ -257,5 +258,7 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         *out = smneo__aprintf("https://api.sagemaker.%s.%s", region, p->dns_suffix);
     }
     free(region);
+    if (*out && opts->version >= 2 && opts->use_http)
+        memmove(*out + 4, *out + 5, strlen(*out + 5) + 1); /* "https://" -> "http://" */
     return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
 }

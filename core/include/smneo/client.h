@@ -65,6 +65,8 @@ typedef struct smneo_client_options {
     const smneo_curl_options *transport_options; /* NULL: defaults; proxies, client certificate, pool
                                       size, keep-alive for the libcurl transport (its timeouts, verify_tls
                                       and ca_bundle come from the fields above) */
+    int ignore_configured_endpoint_urls; /* 0: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / profile; 1: yes; -1: no */
+    int use_http;                  /* 1: http:// for resolved endpoints (boto3's use_ssl=False) */
 } smneo_client_options;
 
 /* Which retry mode a client takes when no option, environment variable or
@@ -78,7 +80,7 @@ typedef enum {
 #define SMNEO_CLIENT_OPTIONS_VERSION 2
 #define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
     {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);

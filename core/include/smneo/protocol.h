@@ -27,10 +27,15 @@ typedef struct smneo_endpoint_options {
     int use_dualstack;          /* -1: from env/config, 0/1 explicit */
     const char *profile;        /* for endpoint_url / use_* from the config file */
     const char *service;        /* "sagemaker" (default) or "s3" */
+    /* version 2 */
+    int ignore_configured;      /* 0: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / profile; 1: ignore the
+                                   configured endpoint URLs; -1: use them */
+    int use_http;               /* 1: a resolved (not configured) endpoint gets http:// (boto3's
+                                   use_ssl=False) */
 } smneo_endpoint_options;
 
-#define SMNEO_ENDPOINT_OPTIONS_VERSION 1
-#define SMNEO_ENDPOINT_OPTIONS_INIT {SMNEO_ENDPOINT_OPTIONS_VERSION, NULL, NULL, -1, -1, NULL, NULL}
+#define SMNEO_ENDPOINT_OPTIONS_VERSION 2
+#define SMNEO_ENDPOINT_OPTIONS_INIT {SMNEO_ENDPOINT_OPTIONS_VERSION, NULL, NULL, -1, -1, NULL, NULL, 0, 0}
 
 /* Resolves the base URL as botocore does: explicit endpoint_url, then
  * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3), AWS_ENDPOINT_URL,
