@@ -216,6 +216,75 @@ static int opt_timeout(PyObject *o, const char *name, long *out_ms)
     return 0;
 }
 
+/* The settings smneo.Client's Python layer took from a botocore Config and
+ * boto3's client() arguments, already checked there: a dict of str, int and
+ * None values (see _glue.py's _settings). Strings borrow from the dict. */
+static int settings_str(PyObject *d, const char *key, const char **out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    return opt_str(v, key, out);
+}
+
+static int settings_int(PyObject *d, const char *key, int *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (!v || v == Py_None)
+        return 0;
+    long n = PyLong_AsLong(v);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    if (n < -1 || n > 100000) {
+        PyErr_Format(PyExc_ValueError, "%s is out of range: %ld", key, n);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int apply_settings(PyObject *d, smneo_client_options *o, smneo_curl_options *co)
+{
+    static const char *const known[] = {"defaults_mode", "user_agent", "user_agent_extra", "user_agent_appid",
+                                        "proxies_set", "proxy_http", "proxy_https", "proxy_ca_bundle",
+                                        "proxy_client_cert", "proxy_client_key", "client_cert", "client_key",
+                                        "tcp_keepalive", "max_pool_connections", "use_fips", "use_dualstack",
+                                        "ignore_configured_endpoint_urls", "use_http", NULL};
+    if (!d || d == Py_None)
+        return 0;
+    if (!PyDict_Check(d)) {
+        PyErr_SetString(PyExc_TypeError, "_settings must be a dict");
+        return -1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        const char *name = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
+        int ok = 0;
+        for (const char *const *n = known; name && *n; n++)
+            ok |= !strcmp(*n, name);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "unknown _settings key %R", k);
+            return -1;
+        }
+    }
+    int pool = 0;
+    if (settings_str(d, "defaults_mode", &o->defaults_mode) || settings_str(d, "user_agent", &o->user_agent) ||
+        settings_str(d, "user_agent_extra", &o->user_agent_extra) ||
+        settings_str(d, "user_agent_appid", &o->user_agent_appid) || settings_int(d, "proxies_set", &co->proxies_set) ||
+        settings_str(d, "proxy_http", &co->proxy_http) || settings_str(d, "proxy_https", &co->proxy_https) ||
+        settings_str(d, "proxy_ca_bundle", &co->proxy_ca_bundle) ||
+        settings_str(d, "proxy_client_cert", &co->proxy_client_cert) ||
+        settings_str(d, "proxy_client_key", &co->proxy_client_key) ||
+        settings_str(d, "client_cert", &co->client_cert) || settings_str(d, "client_key", &co->client_key) ||
+        settings_int(d, "tcp_keepalive", &co->tcp_keepalive) || settings_int(d, "max_pool_connections", &pool) ||
+        settings_int(d, "use_fips", &o->use_fips) || settings_int(d, "use_dualstack", &o->use_dualstack) ||
+        settings_int(d, "ignore_configured_endpoint_urls", &o->ignore_configured_endpoint_urls) ||
+        settings_int(d, "use_http", &o->use_http))
+        return -1;
+    co->max_connections = pool;
+    o->transport_options = co;
+    return 0;
+}
+
 static int refuse_reinit(void)
 {
     PyErr_SetString(PyExc_RuntimeError,
@@ -229,19 +298,25 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"region_name", "endpoint_url", "profile_name", "aws_access_key_id",
                              "aws_secret_access_key", "aws_session_token", "max_attempts", "retry_mode",
                              "connect_timeout", "read_timeout", "verify", "validation",
-                             "allow_unknown_enum_values", "_retry_backoff_scale", NULL};
+                             "allow_unknown_enum_values", "_retry_backoff_scale", "_settings", NULL};
     PyObject *region = NULL, *endpoint = NULL, *profile = NULL, *akid = NULL, *secret = NULL, *token = NULL,
              *max_attempts = NULL, *retry_mode = NULL, *connect_timeout = NULL, *read_timeout = NULL,
-             *verify = NULL, *validation = NULL;
+             *verify = NULL, *validation = NULL, *settings = NULL;
     int allow_unknown = 0;
     double backoff_scale = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpd:Client", kwlist, &region, &endpoint, &profile,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpdO:Client", kwlist, &region, &endpoint, &profile,
                                      &akid, &secret, &token, &max_attempts, &retry_mode, &connect_timeout,
-                                     &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale))
+                                     &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale, &settings))
         return -1;
     if (self->users > 0)
         return refuse_reinit();
     smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+    /* Python clients take botocore's defaults: legacy mode and 5 attempts
+     * (standard with AWS_NEW_RETRIES_2026=true). */
+    o.retry_defaults = SMNEO_RETRY_DEFAULTS_BOTOCORE;
+    if (apply_settings(settings, &o, &co))
+        return -1;
     if (opt_str(region, "region_name", &o.region) || opt_str(endpoint, "endpoint_url", &o.endpoint_url) ||
         opt_str(profile, "profile_name", &o.profile) || opt_str(akid, "aws_access_key_id", &o.access_key_id) ||
         opt_str(secret, "aws_secret_access_key", &o.secret_access_key) ||
@@ -436,6 +511,34 @@ static PyObject *result_with_warnings(smneo_state *st, const char *operation, co
     return smneo_py_result(st, res);
 }
 
+/* ResponseMetadata.MaxAttemptsReached as botocore sets it, decided by the
+ * core for the client's retry mode (smneo_client_max_attempts_reached):
+ * added to a result dict or to a raised ClientError's response. */
+static int mark_reached(smneo_state *st, PyObject *response)
+{
+    PyObject *md = response && PyDict_Check(response) ? PyDict_GetItemWithError(response, st->s_ResponseMetadata)
+                                                      : NULL;
+    if (!md)
+        return PyErr_Occurred() ? -1 : 0;
+    return PyDict_Check(md) ? PyDict_SetItem(md, st->s_MaxAttemptsReached, Py_True) : 0;
+}
+
+static PyObject *result_for(ClientObject *self, smneo_client *c, const smneo_result *res, PyObject *d)
+{
+    if (d && smneo_client_max_attempts_reached(c, smneo_result_attempts(res), NULL) && mark_reached(self->st, d)) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Raises the error of a call on client c (always returns NULL). */
+static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const smneo_error *err, const char *op)
+{
+    int reached = err && smneo_client_max_attempts_reached(c, err->attempts, err);
+    return smneo_py_raise(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0);
+}
+
 /* The common path of every operation method. */
 static PyObject *do_call(ClientObject *self, const char *operation, PyObject *args, PyObject *kwargs)
 {
@@ -462,11 +565,11 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     smneo_jsonw_free(w);
     PyObject *out = NULL;
     if (rc) {
-        smneo_py_raise(st, rc, &err, operation, self->max_attempts);
+        raise_for(self, self->client, rc, &err, operation);
     } else if (drive(call, &step, 1) == 0) { /* else Ctrl-C during a retry's back-off */
         rc = smneo_call_result(call, &res, &err);
-        out = rc ? smneo_py_raise(st, rc, &err, operation, self->max_attempts)
-                 : result_with_warnings(st, operation, res);
+        out = rc ? raise_for(self, self->client, rc, &err, operation)
+                 : result_for(self, self->client, res, result_with_warnings(st, operation, res));
     }
     smneo_call_free(call);
     smneo_result_free(res);
@@ -629,7 +732,7 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
     int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);
     smneo_jsonw_free(w);
     if (rc) {
-        smneo_py_raise(st, rc, &err, o->name, self->max_attempts);
+        raise_for(self, self->client, rc, &err, o->name);
         smneo_error_clear(&err);
         leave(self);
         return NULL;
@@ -686,7 +789,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_wait_new(&call, self->client, name, &wo, &err);
     if (rc) {
-        smneo_py_raise(st, rc, &err, "DescribeCompilationJob", self->max_attempts);
+        raise_for(self, self->client, rc, &err, "DescribeCompilationJob");
         smneo_error_clear(&err);
         leave(self);
         return NULL;
@@ -719,7 +822,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
                 PyObject *last = res ? smneo_py_result(st, res) : NULL;
                 if (res && !last)
                     PyErr_Clear();
-                smneo_py_raise(st, rc, &err, "DescribeCompilationJob", self->max_attempts);
+                raise_for(self, self->client, rc, &err, "DescribeCompilationJob");
                 if (last) {
                     /* attach the final description to the waiter's exception */
                     PyObject *type, *value, *tb;
@@ -767,6 +870,24 @@ static PyObject *client_get_region(ClientObject *self, void *closure)
     return v;
 }
 
+static PyObject *client_get_retry_mode(ClientObject *self, void *closure)
+{
+    (void)closure;
+    const char *m = self->client ? smneo_client_retry_mode(self->client) : NULL;
+    if (!m)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(m);
+}
+
+static PyObject *client_get_defaults_mode(ClientObject *self, void *closure)
+{
+    (void)closure;
+    const char *m = self->client ? smneo_client_defaults_mode(self->client) : NULL;
+    if (!m)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(m);
+}
+
 static PyObject *client_get_max_attempts(ClientObject *self, void *closure)
 {
     return PyLong_FromLong(self->max_attempts);
@@ -781,6 +902,10 @@ static PyGetSetDef client_getset[] = {
     {"region_name", (getter)client_get_region, NULL, "the resolved region", NULL},
     {"endpoint_url", (getter)client_get_region, NULL, "the resolved endpoint URL", (void *)1},
     {"max_attempts", (getter)client_get_max_attempts, NULL, "attempts per call (1 = no retry)", NULL},
+    {"retry_mode", (getter)client_get_retry_mode, NULL, "the resolved retry mode: legacy, standard or adaptive",
+     NULL},
+    {"defaults_mode", (getter)client_get_defaults_mode, NULL,
+     "the resolved defaults mode (AWS_DEFAULTS_MODE): legacy, standard, in-region, ...", NULL},
     {"closed", (getter)client_get_closed, NULL, "True after close()", NULL},
     {NULL},
 };
@@ -884,7 +1009,7 @@ static PyObject *paginate_next_impl(PaginateObject *self)
         const smneo_result *page = smneo_call_page(self->call);
         if (!page)
             return PyErr_Format(PyExc_RuntimeError, "smneo: page event without a page");
-        return smneo_py_result(st, page);
+        return result_for(self->client, self->client->client, page, smneo_py_result(st, page));
     }
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_call_result(self->call, NULL, &err);
@@ -898,7 +1023,7 @@ static PyObject *paginate_next_impl(PaginateObject *self)
         Py_SETREF(self->resume_token, t);
     }
     if (rc)
-        smneo_py_raise(st, rc, &err, self->operation, self->client->max_attempts);
+        raise_for(self->client, self->client->client, rc, &err, self->operation);
     smneo_error_clear(&err);
     paginate_finish(self);
     return NULL;

@@ -6,7 +6,7 @@ import os
 import types
 from typing import NamedTuple, Optional
 
-from . import _smneo
+from . import _config, _smneo
 
 _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
@@ -164,8 +164,8 @@ def _json_text(value, name):
 class Client(_smneo.Client):
     """smneo.Client(region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
     aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
-    connect_timeout=60, read_timeout=60, verify=True, validation="strict",
-    allow_unknown_enum_values=False, config=None)
+    connect_timeout=None, read_timeout=60, verify=None, validation="strict",
+    allow_unknown_enum_values=False, config=None, use_ssl=True, api_version=None, aws_account_id=None)
 
     A SageMaker Neo client that takes boto3's arguments and returns boto3's dicts.
     None means "resolve as boto3 does" (environment, shared config files, the
@@ -173,37 +173,42 @@ class Client(_smneo.Client):
     sending (ParamValidationError lists every issue), "warn" sends anyway, "off"
     skips the checks; in every mode an unknown member or a value of the wrong
     type is a ParamValidationError. Findings that did not block a call come as
-    smneo.ValidationWarning after it succeeded. config: an optional botocore.config.Config whose
-    region_name, retries, connect_timeout and read_timeout are honoured.
+    smneo.ValidationWarning after it succeeded. config: a botocore.config.Config;
+    every field is honoured or refused by name (docs/python.md). Retries default
+    to botocore's: legacy mode, 5 attempts (standard, 3, with
+    AWS_NEW_RETRIES_2026=true), with AWS_RETRY_MODE, AWS_MAX_ATTEMPTS,
+    AWS_DEFAULTS_MODE and the profile's keys read as botocore reads them.
     Thread-safe: one client can be shared by many threads. close() (or a with
     block) releases its connections.
     """
 
     def __init__(self, region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
                  aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
-                 connect_timeout=60, read_timeout=60, verify=True, validation="strict",
-                 allow_unknown_enum_values=False, config=None, **internal):
+                 connect_timeout=None, read_timeout=None, verify=None, validation="strict",
+                 allow_unknown_enum_values=False, config=None, use_ssl=True, api_version=None,
+                 aws_account_id=None, **internal):
         if region_name == "sagemaker":
             raise ValueError("smneo.Client takes no service name: replace boto3.client(\"sagemaker\", ...) "
                              "with smneo.Client(...) and pass the region as region_name=")
-        if config is not None:
-            region_name = region_name or getattr(config, "region_name", None)
-            retries = getattr(config, "retries", None) or {}
-            if max_attempts is None:
-                if retries.get("total_max_attempts") is not None:
-                    max_attempts = retries["total_max_attempts"]
-                elif retries.get("max_attempts") is not None:
-                    max_attempts = retries["max_attempts"] + 1  # botocore counts retries there
-            retry_mode = retry_mode or retries.get("mode")
-            if getattr(config, "connect_timeout", None) is not None and connect_timeout == 60:
-                connect_timeout = config.connect_timeout
-            if getattr(config, "read_timeout", None) is not None and read_timeout == 60:
-                read_timeout = config.read_timeout
+        from_config, settings = _config.from_config(config)
+        settings.update(_config.client_arguments(use_ssl, verify, api_version, aws_account_id))
+        # Explicit arguments win over the Config's, as in boto3.
+        region_name = region_name or from_config.get("region_name")
+        if max_attempts is None:
+            max_attempts = from_config.get("max_attempts")
+        retry_mode = retry_mode or from_config.get("retry_mode")
+        if connect_timeout is None:
+            connect_timeout = from_config.get("connect_timeout")
+        if read_timeout is None:
+            read_timeout = from_config.get("read_timeout", 60)
+        if from_config.get("validation") and validation == "strict":
+            validation = from_config["validation"]
+        self.aws_account_id = aws_account_id
         super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
                          aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
-                         validation, allow_unknown_enum_values, **internal)
+                         validation, allow_unknown_enum_values, _settings=settings, **internal)
         self.meta = types.SimpleNamespace(region_name=self.region_name, endpoint_url=self.endpoint_url,
-                                          service_name="sagemaker")
+                                          service_name="sagemaker", config=config)
 
     @property
     def exceptions(self):

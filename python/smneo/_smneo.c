@@ -483,7 +483,8 @@ static PyObject *client_error(smneo_state *st, const smneo_error *err, const cha
     const char *code = err && err->service_code ? err->service_code : NULL;
     const char *message = err && err->message ? err->message : NULL;
     int attempts = err ? err->attempts : 0;
-    int reached = err && err->retryable && max_attempts > 0 && attempts >= max_attempts;
+    int reached = max_attempts == SMNEO_PY_REACHED ||
+                  (err && err->retryable && max_attempts > 0 && attempts >= max_attempts);
 
     PyObject *response = PyDict_New();
     PyObject *error = PyDict_New();
@@ -689,6 +690,14 @@ static PyObject *mod_validate(PyObject *module, PyObject *args, PyObject *kwds)
     return res;
 }
 
+static PyObject *mod_api_version(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const smneo_service *svc = smneo_model_service("sagemaker");
+    return PyUnicode_FromString(svc && svc->api_version ? svc->api_version : "");
+}
+
 static PyObject *mod_operations(PyObject *module, PyObject *unused)
 {
     size_t n = smneo_model_operation_count();
@@ -730,6 +739,7 @@ static PyMethodDef module_methods[] = {
      "Checks params for an operation ('CreateCompilationJob' or 'create_compilation_job')\n"
      "without sending anything and returns every finding (errors and warnings)."},
     {"_operations", mod_operations, METH_NOARGS, "The operations of the model (internal)."},
+    {"_api_version", mod_api_version, METH_NOARGS, "SageMaker's API version in the model (internal)."},
     {NULL},
 };
 

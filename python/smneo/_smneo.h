@@ -59,6 +59,9 @@ static inline smneo_state *smneo_get_state(PyObject *module)
 }
 
 /* ---- _smneo.c: errors, Issue, Request, module functions --------------------- */
+/* max_attempts for smneo_py_raise when the core decided that botocore would
+ * set MaxAttemptsReached (smneo_client_max_attempts_reached). */
+#define SMNEO_PY_REACHED 0x7fffffff
 /* Raises the exception for a failed core call (always returns NULL). `err`
  * may be NULL; it is not cleared. operation may be NULL. max_attempts is the
  * client's (0 when unknown) and only decides MaxAttemptsReached. */

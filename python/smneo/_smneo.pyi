@@ -87,6 +87,7 @@ def validate(operation_name: str, params: Optional[Mapping[str, Any]] = ..., *,
 def parse_response(operation_name: str, status_code: int, headers: Optional[Headers] = ...,
                    body: Union[bytes, bytearray, memoryview, str, None] = ...) -> dict[str, Any]: ...
 def _operations() -> list[dict[str, Any]]: ...
+def _api_version() -> str: ...
 
 _T = TypeVar("_T")
 
@@ -99,6 +100,8 @@ class Client:
     region_name: str
     endpoint_url: str
     max_attempts: int
+    retry_mode: str
+    defaults_mode: str
     closed: bool
     def __init__(self, region_name: Optional[str] = ..., endpoint_url: Optional[str] = ...,
                  profile_name: Optional[str] = ..., aws_access_key_id: Optional[str] = ...,
