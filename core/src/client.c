@@ -208,14 +208,13 @@ static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_e
             long v = strtol(env, &end, 10);
             while (*end == ' ' || *end == '\t' || *end == '\n')
                 end++;
-            if (end == env || *end || v < 0 || v > 100) {
+            if (end == env || *end || v < 1 || v > 100) {
                 smneo__error(err, SMNEO_EINVAL, "%s=\"%s\" is not valid: use a whole number from 1 to 100", src,
                              env);
                 free(cfg);
                 return SMNEO_EINVAL;
             }
-            /* botocore takes 0 there and makes a single attempt. */
-            n = v ? (int)v : 1;
+            n = (int)v; /* botocore refuses 0 there too (InvalidMaxRetryAttemptsError) */
         }
         free(cfg);
     }

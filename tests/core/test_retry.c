@@ -78,9 +78,6 @@ static void test_resolution(void)
     setenv("AWS_MAX_ATTEMPTS", "2", 1);
     expect(NULL, 0, 0, "adaptive", 2);
     expect(NULL, 9, 0, "adaptive", 9);
-    /* botocore makes one attempt for AWS_MAX_ATTEMPTS=0. */
-    setenv("AWS_MAX_ATTEMPTS", "0", 1);
-    expect(NULL, 0, 0, "adaptive", 1);
     unsetenv("AWS_MAX_ATTEMPTS");
     unsetenv("AWS_CONFIG_FILE");
     aws_remove(home, ".aws/config");
@@ -95,6 +92,10 @@ static void test_resolution(void)
     setenv("AWS_MAX_ATTEMPTS", "three", 1);
     CHECK(client_with(NULL, 0, 1, &err) == NULL);
     CHECK(err.message && strstr(err.message, "AWS_MAX_ATTEMPTS"));
+    smneo_error_clear(&err);
+    setenv("AWS_MAX_ATTEMPTS", "0", 1); /* botocore: InvalidMaxRetryAttemptsError */
+    CHECK(client_with(NULL, 0, 1, &err) == NULL);
+    CHECK(err.message && strstr(err.message, "AWS_MAX_ATTEMPTS=\"0\""));
     smneo_error_clear(&err);
     unsetenv("AWS_MAX_ATTEMPTS");
     setenv("AWS_DEFAULTS_MODE", "speedy", 1);

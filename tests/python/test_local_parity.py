@@ -517,11 +517,6 @@ def test_faults_retried_by_both(server, clock, kind, mode):
     ours.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "botocore's standard retry mode also marks a SUCCESSFUL response that arrived on the last allowed "
-    "attempt with ResponseMetadata.MaxAttemptsReached=True (MaxAttemptsChecker runs before the response "
-    "is judged retryable); smneo sets MaxAttemptsReached only on errors (python/smneo/_convert.c "
-    "smneo_py_metadata is given the flag only by smneo_py_raise)"))
 def test_success_on_last_attempt_metadata(server, clock):
     both = _open_clients(server, max_attempts=2)
     clock.freeze()
@@ -780,18 +775,15 @@ def test_times_in_a_non_utc_local_timezone(far_timezone, clients, clock):
             assert [s["CompilationJobName"] for s in a["CompilationJobSummaries"]] == found, value
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "default retry settings differ: with no retry_mode/max_attempts anywhere (config, AWS_RETRY_MODE, "
-    "AWS_MAX_ATTEMPTS), botocore 1.43 resolves to 'legacy' mode with 5 attempts, smneo's core to 'standard' "
-    "with 3 (core/include/smneo/client.h retry_mode: NULL means \"standard\"), so 3 throttles in a row fail "
-    "smneo's call where boto3's succeeds"))
 def test_default_retry_settings_alike(server, monkeypatch):
-    for var in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE"):
+    for var in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE", "AWS_DEFAULTS_MODE",
+                "AWS_NEW_RETRIES_2026"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     ours = smneo.Client(**_kw(server))
     theirs = boto3.client("sagemaker", **_kw(server))
     assert (ours.max_attempts, theirs.meta.config.retries.get("mode")) == (5, "legacy")
+    assert ours.retry_mode == "legacy"
 
 
 # ---- transport failures (one attempt, no retry) ----------------------------------------------
