@@ -101,6 +101,7 @@ class Recorded:
     body: bytes
     operation: str
     json: dict = field(default_factory=dict)
+    peer: tuple = ()   # the client's (address, port): one per TCP connection
 
 
 def paged(items, page_size_default=10, token_prefix="tok-"):
@@ -137,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = json.loads(body) if body else {}
         except ValueError:
             parsed = {}
-        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, op, parsed)
+        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, op, parsed,
+                       tuple(self.client_address))
         resp = fake._next(op, rec)
         if fake.record:
             with fake._lock:
