@@ -566,6 +566,11 @@ struct smneo_chain_resolution {
     char *imds_token; /* secret */
     char *role;
     int imds_v1_disabled;
+    int imds_timeout_ms;   /* AWS_METADATA_SERVICE_TIMEOUT / metadata_service_timeout (s), default 1 */
+    int imds_attempts;     /* AWS_METADATA_SERVICE_NUM_ATTEMPTS / metadata_service_num_attempts, default 1 */
+    int imds_tries;        /* attempts made for the outstanding IMDS request */
+    char imds_method[8];
+    char *imds_path;
     looked where;
     int result_rc;
     char *result_msg;
@@ -619,6 +624,7 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     free(r->profile);
     free(r->url);
     free(r->imds_base);
+    free(r->imds_path);
     smneo__free_secret(r->imds_token);
     free(r->role);
     smneo__buf_free(&r->where.b);
@@ -1027,6 +1033,43 @@ static int imds_setup(smneo_chain_resolution *r, smneo_error *err)
         v1s = v1;
     }
     r->imds_v1_disabled = smneo__parse_bool(v1s) == 1;
+    /* botocore's metadata_service_timeout (seconds) and
+     * metadata_service_num_attempts: environment, then profile; 1 and 1. */
+    static const struct {
+        const char *env, *key;
+        int scale, dflt;
+    } knobs[] = {{"AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout", 1000, IMDS_TIMEOUT_MS},
+                 {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts", 1, 1}};
+    int knob_rc = 0;
+    for (int i = 0; i < 2 && !knob_rc; i++) {
+        char *cfgv = NULL;
+        const char *v = smneo__getenv(knobs[i].env);
+        if (!v) {
+            smneo_config_get(&cfgv, r->profile, knobs[i].key, NULL);
+            v = cfgv;
+        }
+        int value = knobs[i].dflt;
+        if (v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (end == v || *end || n < 1 || n > 3600)
+                knob_rc = smneo__error(err, SMNEO_ECREDENTIALS, "%s=\"%s\" is not valid: use a whole number of %s "
+                                       "from 1 to 3600", cfgv ? knobs[i].key : knobs[i].env, v,
+                                       i ? "attempts" : "seconds");
+            value = (int)n * knobs[i].scale;
+        }
+        free(cfgv);
+        if (i == 0)
+            r->imds_timeout_ms = value;
+        else
+            r->imds_attempts = value;
+    }
+    if (knob_rc) {
+        free(cfg_base);
+        free(mode);
+        free(v1);
+        return knob_rc;
+    }
     size_t n = strlen(base);
     while (n && base[n - 1] == '/')
         n--;
@@ -1065,6 +1108,18 @@ static int imds_token_usable(const char *body, size_t len)
 
 static int imds_request(smneo_chain_resolution *r, smneo_request **req_out, const char *method, const char *path)
 {
+    /* A new request (not a resend of the outstanding one): count again. */
+    if (path != r->imds_path) {
+        char *p = smneo__strdup(path);
+        if (!p)
+            return SMNEO_ENOMEM;
+        free(r->imds_path);
+        r->imds_path = p;
+        path = p;
+        snprintf(r->imds_method, sizeof r->imds_method, "%s", method);
+        r->imds_tries = 0;
+    }
+    r->imds_tries++;
     char *url = smneo__aprintf("%s/%s", r->imds_base, path);
     if (!url)
         return SMNEO_ENOMEM;
@@ -1081,10 +1136,20 @@ static int imds_request(smneo_chain_resolution *r, smneo_request **req_out, cons
         smneo_request_free(req);
         return rc;
     }
-    r->timeout_ms = IMDS_TIMEOUT_MS;
+    r->timeout_ms = r->imds_timeout_ms ? r->imds_timeout_ms : IMDS_TIMEOUT_MS;
     r->awaiting = 1;
     *req_out = req;
     return 0;
+}
+
+/* An IMDS answer that botocore's fetcher tries again (a transport error or
+ * HTTP 5xx) while attempts remain: resend the same request. 1 with it. */
+static int imds_resend(smneo_chain_resolution *r, smneo_request **req_out)
+{
+    if (!(r->transport_error || r->resp_status >= 500) || r->imds_tries >= r->imds_attempts || !r->imds_path)
+        return 0;
+    clear_response(r);
+    return imds_request(r, req_out, r->imds_method, r->imds_path) == 0;
 }
 
 static const char *transport_name(int code)
@@ -1233,6 +1298,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
         }
 
         case ST_IMDS_TOKEN_WAIT:
+            if (imds_resend(r, req_out))
+                return 1;
             /* botocore: 200 -> token; 400 -> bad request; connection
              * failures and other statuses -> try IMDSv1. We skip v1 when the
              * host could not be reached at all (it would fail the same way)
@@ -1275,6 +1342,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
             return 1;
 
         case ST_IMDS_ROLE_WAIT: {
+            if (imds_resend(r, req_out))
+                return 1;
             if (r->transport_error || r->resp_status != 200 || r->resp_len == 0) {
                 if (r->transport_error)
                     look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base,
@@ -1312,6 +1381,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
         }
 
         case ST_IMDS_CREDS_WAIT: {
+            if (imds_resend(r, req_out))
+                return 1;
             smneo_credentials *c = NULL;
             const char *why = NULL;
             if (r->transport_error)

@@ -488,6 +488,76 @@ static void test_container_steps(void)
     base_env();
 }
 
+/* botocore's metadata_service_timeout and metadata_service_num_attempts:
+ * the request timeout, and a 5xx or transport failure sent again while
+ * attempts remain (one attempt by default). */
+static void test_imds_attempts(void)
+{
+    base_env();
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    setenv("AWS_METADATA_SERVICE_TIMEOUT", "3", 1);
+    setenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2", 1);
+    int64_t now = (int64_t)time(NULL), exp = now + 6 * 3600;
+    smneo_credential_chain *chain = NULL;
+    smneo_chain_resolution *r = NULL;
+    smneo_request *req = NULL;
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_credential_chain_new(&chain, NULL, NULL);
+    smneo_chain_resolution_new(&r, chain, now);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_timeout_ms(r), 3000);
+    smneo_request_free(req);
+    feed(r, 200, "TOKEN123");
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    smneo_request_free(req);
+    feed(r, 503, "busy");
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1); /* the same GET again */
+    CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/");
+    smneo_request_free(req);
+    feed(r, 200, "my-role");
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    smneo_request_free(req);
+    smneo_chain_resolution_feed(r, NULL, SMNEO_ECONNECT);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/my-role");
+    smneo_request_free(req);
+    feed(r, 200, make_creds_json("AKIDIMDS", exp));
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_STR(c ? c->access_key_id : NULL, "AKIDIMDS");
+    smneo_credentials_free(c);
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+
+    /* One attempt (the default): the 503 ends the IMDS provider. */
+    unsetenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS");
+    chain = NULL;
+    smneo_credential_chain_new(&chain, NULL, NULL);
+    smneo_chain_resolution_new(&r, chain, now);
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    smneo_request_free(req);
+    feed(r, 200, "TOKEN123");
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    smneo_request_free(req);
+    feed(r, 503, "busy");
+    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+
+    /* A bad value is named. */
+    setenv("AWS_METADATA_SERVICE_TIMEOUT", "soon", 1);
+    chain = NULL;
+    smneo_credential_chain_new(&chain, NULL, NULL);
+    smneo_chain_resolution_new(&r, chain, now);
+    CHECK(smneo_chain_resolution_step(r, &req, &c, &err) < 0);
+    CHECK(err.message && strstr(err.message, "AWS_METADATA_SERVICE_TIMEOUT"));
+    smneo_error_clear(&err);
+    smneo_chain_resolution_free(r);
+    smneo_credential_chain_free(chain);
+    unsetenv("AWS_METADATA_SERVICE_TIMEOUT");
+}
+
 /* Walks IMDSv2 with canned answers; returns the credentials. */
 static void test_imds_steps(void)
 {
@@ -888,6 +958,7 @@ int main(void)
     RUN(test_no_credentials);
     RUN(test_container_steps);
     RUN(test_imds_steps);
+    RUN(test_imds_attempts);
     RUN(test_same_thread_and_times);
     RUN(test_against_server);
     smneo_test_rmtree(tmp);
