@@ -212,6 +212,25 @@ describe("smneo client", function()
     end)
   end
 
+  it("defaults to standard mode with 3 attempts, takes legacy and adaptive", function()
+    local function opts(extra)
+      local o = S.options(srv, extra)
+      o.max_attempts = nil -- the mode's default
+      return o
+    end
+    local c = smneo.client(opts({}))
+    assert.are.equal(3, c:max_attempts())
+    c:close()
+    local l = smneo.client(opts({ retry_mode = "legacy" }))
+    assert.are.equal(5, l:max_attempts())
+    l:close()
+    local a = smneo.client(opts({ retry_mode = "adaptive" }))
+    assert.are.equal(3, a:max_attempts())
+    a:close()
+    local e = raises(smneo.client, S.options(srv, { retry_mode = "fast" }))
+    assert.truthy(e.message:find("adaptive", 1, true))
+  end)
+
   it("checks client options", function()
     local e1 = raises(smneo.client, { region = "us-east-1" })
     assert.are.equal("InvalidArgument", e1.code)
