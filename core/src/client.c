@@ -46,6 +46,7 @@ struct smneo_client {
     int validation;
     int allow_unknown_enum_values;
     char *user_agent;                /* NULL: the protocol's default */
+    int s3_style;                    /* S3_STYLE_* */
     pthread_mutex_t quota_lock;
     int quota;
     smneo_ratelimit limiter;         /* adaptive mode */
@@ -153,6 +154,30 @@ static int make_user_agent(smneo_client *c, const smneo_client_options *o, smneo
     c->user_agent = s;
     return 0;
 }
+
+/* S3 addressing as botocore's Config(s3={"addressing_style": ..}) and the
+ * profile's "s3 =\n  addressing_style = ..." nested key. */
+static int resolve_s3_style(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+{
+    char *cfg = NULL;
+    const char *v = o->version >= 2 ? o->s3_addressing_style : NULL;
+    if (!v)
+        v = cfg = profile_setting(c->profile, "s3.addressing_style");
+    int rc = 0;
+    if (!v || !strcmp(v, "auto"))
+        c->s3_style = SMNEO__S3_STYLE_AUTO;
+    else if (!strcmp(v, "virtual"))
+        c->s3_style = SMNEO__S3_STYLE_VIRTUAL;
+    else if (!strcmp(v, "path"))
+        c->s3_style = SMNEO__S3_STYLE_PATH;
+    else
+        rc = smneo__error(err, SMNEO_EINVAL, "s3 addressing_style \"%s\" (from %s) is not valid: use auto, virtual "
+                          "or path", v, cfg ? "the profile" : "s3_addressing_style");
+    free(cfg);
+    return rc;
+}
+
+int smneo__client_s3_style(const smneo_client *c) { return c ? c->s3_style : SMNEO__S3_STYLE_AUTO; }
 
 static int retry_mode_of(const char *mode)
 {
@@ -262,6 +287,8 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         rc = resolve_retry(c, o, err);
     if (!rc)
         rc = make_user_agent(c, o, err);
+    if (!rc)
+        rc = resolve_s3_style(c, o, err);
     if (!rc) {
         smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
         eo.region = c->region;

@@ -35,6 +35,9 @@ double smneo__client_rate_acquire(smneo_client *c);
 void smneo__client_rate_update(smneo_client *c, int rc, const smneo_error *e);
 struct smneo_ratelimit;
 struct smneo_ratelimit *smneo__client_ratelimit(smneo_client *c);
+/* How S3 transfers address a bucket (resolved once per client). */
+enum { SMNEO__S3_STYLE_AUTO = 0, SMNEO__S3_STYLE_VIRTUAL = 1, SMNEO__S3_STYLE_PATH = 2 };
+int smneo__client_s3_style(const smneo_client *c);
 /* The retry quota left (tests). */
 int smneo__client_quota(smneo_client *c);
 /* After a successful attempt: gives back the retry cost (or the refund). */

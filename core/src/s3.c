@@ -268,7 +268,10 @@ static int target_init(s3_target *t, smneo_client *c, const char *uri, smneo_err
     }
     smneo_buf path = SMNEO_BUF_INIT;
     smneo__buf_append(&path, bpath, bplen);
-    int vhost = is_aws_host(host, hlen) && virtual_ok(t->bucket);
+    int style = smneo__client_s3_style(c);
+    int vhost = style == SMNEO__S3_STYLE_VIRTUAL ? valid_bucket(t->bucket)
+                : style == SMNEO__S3_STYLE_PATH  ? 0
+                                                 : is_aws_host(host, hlen) && virtual_ok(t->bucket);
     if (vhost) {
         t->base = smneo__aprintf("%.*s://%s.%.*s", (int)(auth - 3 - ep), ep, t->bucket, (int)alen, auth);
     } else {

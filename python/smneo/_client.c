@@ -247,7 +247,8 @@ static int apply_settings(PyObject *d, smneo_client_options *o, smneo_curl_optio
                                         "proxies_set", "proxy_http", "proxy_https", "proxy_ca_bundle",
                                         "proxy_client_cert", "proxy_client_key", "client_cert", "client_key",
                                         "tcp_keepalive", "max_pool_connections", "use_fips", "use_dualstack",
-                                        "ignore_configured_endpoint_urls", "use_http", NULL};
+                                        "ignore_configured_endpoint_urls", "use_http", "s3_addressing_style",
+                                        NULL};
     if (!d || d == Py_None)
         return 0;
     if (!PyDict_Check(d)) {
@@ -278,7 +279,8 @@ static int apply_settings(PyObject *d, smneo_client_options *o, smneo_curl_optio
         settings_int(d, "tcp_keepalive", &co->tcp_keepalive) || settings_int(d, "max_pool_connections", &pool) ||
         settings_int(d, "use_fips", &o->use_fips) || settings_int(d, "use_dualstack", &o->use_dualstack) ||
         settings_int(d, "ignore_configured_endpoint_urls", &o->ignore_configured_endpoint_urls) ||
-        settings_int(d, "use_http", &o->use_http))
+        settings_int(d, "use_http", &o->use_http) ||
+        settings_str(d, "s3_addressing_style", &o->s3_addressing_style))
         return -1;
     co->max_connections = pool;
     o->transport_options = co;

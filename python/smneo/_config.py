@@ -166,14 +166,20 @@ def from_config(config):
     _proxies_config(settings, value("proxies_config"))
     s3 = value("s3")
     if s3:
+        if not isinstance(s3, dict):
+            _refuse("s3", "use a dict such as {'addressing_style': 'path'}")
         for key, v in s3.items():
-            if key == "addressing_style" and v in (None, "auto"):
+            if key == "addressing_style":
+                if v not in (None, "auto", "virtual", "path"):
+                    _refuse("s3", "addressing_style must be 'auto', 'virtual' or 'path', not %r" % (v,))
+                if v is not None:
+                    settings["s3_addressing_style"] = v
                 continue
             if key in ("use_accelerate_endpoint", "use_dualstack_endpoint", "payload_signing_enabled",
                        "us_east_1_regional_endpoint") and v in (None, False, "regional"):
                 continue
-            _refuse("s3", "the S3 option %s=%r is not supported for compile()'s transfers (they use "
-                          "virtual-hosted addressing on AWS and path addressing on a local endpoint)" % (key, v))
+            _refuse("s3", "the S3 option %s=%r is not supported for compile()'s transfers (addressing_style "
+                          "is)" % (key, v))
     if value("s3_disable_express_session_auth"):
         _refuse("s3_disable_express_session_auth", "compile() does not use S3 Express One Zone buckets")
     _retries(out, value("retries"))

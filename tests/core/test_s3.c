@@ -233,6 +233,47 @@ static void test_addressing(void)
     smneo_s3_object_clear(&obj);
     smneo_client_free(c);
 
+    /* addressing_style "path" (option or the profile's s3 section) and "virtual". */
+    o.s3_addressing_style = "path";
+    CHECK_INT(smneo_client_new(&c, &o, NULL), 0);
+    CHECK_INT(smneo_s3_head(&obj, c, "s3://bucket/k", &err), 0);
+    CHECK_STR(rec.url, "https://s3.us-west-2.amazonaws.com/bucket/k");
+    smneo_s3_object_clear(&obj);
+    smneo_client_free(c);
+    o.s3_addressing_style = "virtual";
+    CHECK_INT(smneo_client_new(&c, &o, NULL), 0);
+    CHECK_INT(smneo_s3_head(&obj, c, "s3://my.bucket/k", &err), 0);
+    CHECK_STR(rec.url, "https://my.bucket.s3.us-west-2.amazonaws.com/k");
+    smneo_s3_object_clear(&obj);
+    smneo_client_free(c);
+    o.s3_addressing_style = "sideways";
+    CHECK_INT(smneo_client_new(&c, &o, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "addressing_style"));
+    smneo_error_clear(&err);
+    o.s3_addressing_style = NULL;
+    {
+        char *pdir = smneo_test_tmpdir();
+        char cfgpath[4096];
+        snprintf(cfgpath, sizeof cfgpath, "%s/config", pdir);
+        const char *text = "[default]\ns3 =\n  addressing_style = path\n";
+        smneo_test_write_file(cfgpath, text, strlen(text));
+        const char *old = getenv("AWS_CONFIG_FILE");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("AWS_CONFIG_FILE", cfgpath, 1);
+        CHECK_INT(smneo_client_new(&c, &o, NULL), 0);
+        CHECK_INT(smneo_s3_head(&obj, c, "s3://bucket/k", &err), 0);
+        CHECK_STR(rec.url, "https://s3.us-west-2.amazonaws.com/bucket/k");
+        smneo_s3_object_clear(&obj);
+        smneo_client_free(c);
+        if (saved)
+            setenv("AWS_CONFIG_FILE", saved, 1);
+        else
+            unsetenv("AWS_CONFIG_FILE");
+        free(saved);
+        smneo_test_rmtree(pdir);
+        free(pdir);
+    }
+
     /* A custom endpoint (with a base path): path-style. */
     o.s3_endpoint_url = "http://minio.local:9000/base/";
     CHECK_INT(smneo_client_new(&c, &o, NULL), 0);

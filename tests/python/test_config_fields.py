@@ -225,6 +225,8 @@ def test_client_arguments(isolated_env):  # noqa: F811
 
 def test_libcurl_fields_are_checked(isolated_env):  # noqa: F811
     kw = dict(region_name="us-east-1", aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    # S3 addressing (tests/core/test_s3.c sees the URLs): passed to the core, which checks it.
+    smneo.Client(config=config(s3={"addressing_style": "path"}), **kw)
     smneo.Client(config=config(connect_timeout=3, tcp_keepalive=True, client_cert=("c.pem", "k.pem"),
                                proxies_config={"proxy_ca_bundle": "ca.pem", "proxy_client_cert": "p.pem"}), **kw)
     assert "PEM" in refused("client_cert", client_cert=("a", "b", "c"))
@@ -232,7 +234,8 @@ def test_libcurl_fields_are_checked(isolated_env):  # noqa: F811
 
 
 @pytest.mark.parametrize("field,value,why", [
-    ("s3", {"addressing_style": "path"}, "addressing"),
+    ("s3", {"payload_signing_enabled": True}, "payload_signing_enabled"),
+    ("s3", {"use_accelerate_endpoint": True}, "use_accelerate_endpoint"),
     ("s3_disable_express_session_auth", True, "Express"),
     ("client_context_params", {"x": 1}, "client context"),
     ("sigv4a_signing_region_set", "*", "SigV4a"),

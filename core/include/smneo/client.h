@@ -67,6 +67,9 @@ typedef struct smneo_client_options {
                                       and ca_bundle come from the fields above) */
     int ignore_configured_endpoint_urls; /* 0: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / profile; 1: yes; -1: no */
     int use_http;                  /* 1: http:// for resolved endpoints (boto3's use_ssl=False) */
+    const char *s3_addressing_style; /* S3 transfers: "auto", "virtual" or "path"; NULL: the profile's
+                                      s3 addressing_style, then "auto" (virtual-hosted on AWS for a
+                                      DNS-compatible bucket without dots, else path) */
 } smneo_client_options;
 
 /* Which retry mode a client takes when no option, environment variable or
@@ -80,7 +83,7 @@ typedef enum {
 #define SMNEO_CLIENT_OPTIONS_VERSION 2
 #define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
     {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0}
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);
