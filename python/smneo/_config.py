@@ -127,12 +127,13 @@ def _retries(out, retries):
         out["retry_mode"] = retries["mode"]
 
 
+_POOL_DEFAULT = 10           # Config.OPTION_DEFAULTS["max_pool_connections"]
 _COMPRESSION_MAX = 10485760  # botocore's bound for request_min_compression_size_bytes
 
 
 def from_config(config):
     """(client keyword arguments, core settings) from a botocore Config."""
-    out, settings = {}, {}
+    out, settings = {}, {"max_pool_connections": _POOL_DEFAULT}
     if config is None:
         return out, settings
     given = _user_options(config)
