@@ -18,5 +18,6 @@
 #include "smneo/s3.h"
 #include "smneo/compile.h"
 #include "smneo/diagnose.h"
+#include "smneo/joblogs.h"
 
 #endif

@@ -33,6 +33,7 @@ struct smneo_client {
     char *region;
     char *endpoint;
     char *s3_endpoint;
+    char *logs_endpoint;
     char *profile;
     smneo_credential_chain *chain;
     smneo_transport *transport;
@@ -309,6 +310,14 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
                 eo.endpoint_url = o->endpoint_url;
             rc = smneo_endpoint_resolve(&c->s3_endpoint, &eo, err);
         }
+        if (!rc) {
+            eo.service = "logs";
+            eo.endpoint_url = NULL;
+            /* The local endpoint serves CloudWatch Logs too: follow an explicit URL. */
+            if (o->endpoint_url && !smneo__getenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"))
+                eo.endpoint_url = o->endpoint_url;
+            rc = smneo_endpoint_resolve(&c->logs_endpoint, &eo, err);
+        }
     }
     if (!rc) {
         smneo_chain_options co = SMNEO_CHAIN_OPTIONS_INIT;
@@ -363,6 +372,7 @@ void smneo_client_free(smneo_client *c)
     free(c->region);
     free(c->endpoint);
     free(c->s3_endpoint);
+    free(c->logs_endpoint);
     free(c->profile);
     free(c->user_agent);
     pthread_mutex_destroy(&c->quota_lock);
@@ -386,12 +396,16 @@ smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->
 smneo_transport *smneo_client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
-static void build_options(smneo_build_options *bo, const smneo_client *c, int64_t ts)
+const char *smneo__client_logs_endpoint(const smneo_client *c) { return c ? c->logs_endpoint : NULL; }
+
+static void build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts)
 {
     smneo_build_options d = SMNEO_BUILD_OPTIONS_INIT;
     *bo = d;
     bo->region = c->region;
-    bo->endpoint_url = c->endpoint;
+    bo->endpoint_url = op && op->service && op->service->name && !strcmp(op->service->name, "logs")
+                           ? c->logs_endpoint
+                           : c->endpoint;
     bo->timestamp = ts;
     bo->validation = c->validation;
     bo->allow_unknown_enum_values = c->allow_unknown_enum_values;
@@ -410,7 +424,7 @@ int smneo_client_build_request(smneo_request **out, smneo_client *c, const char 
     if (rc)
         return rc;
     smneo_build_options bo;
-    build_options(&bo, c, timestamp);
+    build_options(&bo, c, NULL, timestamp);
     rc = smneo_protocol_build(out, operation, params, len, creds, &bo, err);
     smneo_credentials_free(creds);
     return rc;
@@ -655,15 +669,12 @@ static int reserialize(smneo_call *call)
     return smneo__serialize_node(&call->body, &call->body_len, call->op, call->params);
 }
 
-static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
-                      int kind, smneo_error *err)
+static int call_alloc_op(smneo_call **out, smneo_client *c, const smneo_operation *op, const char *params,
+                         size_t len, int kind, smneo_error *err)
 {
     *out = NULL;
     if (!c)
         return smneo__error(err, SMNEO_EINVAL, "client is NULL");
-    const smneo_operation *op = smneo_model_operation(operation);
-    if (!op)
-        return smneo__error(err, SMNEO_EINVAL, "unknown operation \"%s\"", operation ? operation : "(null)");
     cJSON *p;
     int rc = smneo__parse_params(&p, params, len, err);
     if (rc)
@@ -695,6 +706,26 @@ static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, 
     }
     *out = call;
     return 0;
+}
+
+static int call_alloc(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                      int kind, smneo_error *err)
+{
+    *out = NULL;
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "client is NULL");
+    const smneo_operation *op = smneo_model_operation(operation);
+    if (!op)
+        return smneo__error(err, SMNEO_EINVAL, "unknown operation \"%s\"", operation ? operation : "(null)");
+    return call_alloc_op(out, c, op, params, len, kind, err);
+}
+
+int smneo__call_op_new(smneo_call **out, smneo_client *c, const smneo_operation *op, const char *params, size_t len,
+                       smneo_error *err)
+{
+    if (!out || !op)
+        return smneo__error(err, SMNEO_EINVAL, "out and operation must not be NULL");
+    return call_alloc_op(out, c, op, params, len, KIND_CALL, err);
 }
 
 int smneo_call_new(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
@@ -1057,7 +1088,7 @@ static int make_request(smneo_call *call, smneo_step *out)
         return 0;
     }
     smneo_build_options bo;
-    build_options(&bo, call->client, 0);
+    build_options(&bo, call->client, call->op, 0);
     int rc = smneo__build_signed(&call->req, call->op, call->body, call->body_len, call->creds, &bo, &call->err);
     if (rc) {
         finish(call, rc);
@@ -1081,7 +1112,7 @@ static int make_check_request(smneo_call *call, smneo_step *out)
     cJSON_Delete(params);
     if (rc == 0) {
         smneo_build_options bo;
-        build_options(&bo, call->client, 0);
+        build_options(&bo, call->client, call->check_op, 0);
         rc = smneo__build_signed(&call->req, call->check_op, body, len, call->creds, &bo, &e);
     }
     free(body);

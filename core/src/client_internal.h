@@ -12,6 +12,13 @@
 /* The resolved S3 endpoint URL, e.g. "https://s3.us-east-1.amazonaws.com" or
  * the local endpoint's URL (borrowed). */
 const char *smneo__client_s3_endpoint(const smneo_client *c);
+/* The resolved CloudWatch Logs endpoint URL (borrowed). */
+const char *smneo__client_logs_endpoint(const smneo_client *c);
+/* A single call (with retries) of an operation of any service the client
+ * has an endpoint for (SageMaker, CloudWatch Logs): smneo_call_new by
+ * operation descriptor. */
+int smneo__call_op_new(smneo_call **out, smneo_client *c, const smneo_operation *op, const char *params, size_t len,
+                       smneo_error *err);
 /* The client's transport (borrowed; NULL with no_transport). */
 smneo_transport *smneo__client_transport(const smneo_client *c);
 smneo_credential_chain *smneo__client_chain(const smneo_client *c);

@@ -128,7 +128,9 @@ static int strip_fips(char *region)
     return found;
 }
 
-static int configured_url(char **out, const smneo_endpoint_options *opts, int s3, const smneo__awsconfig *c,
+enum { SVC_SAGEMAKER = 0, SVC_S3 = 1, SVC_LOGS = 2 };
+
+static int configured_url(char **out, const smneo_endpoint_options *opts, int svc, const smneo__awsconfig *c,
                           const char *profile, smneo_error *err)
 {
     *out = NULL;
@@ -138,7 +140,9 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, int s3
         ignore = smneo__parse_bool(smneo__profile_get(c, profile, "ignore_configured_endpoint_urls")) > 0;
     if (ignore)
         return 0;
-    const char *svc_env = s3 ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL_SAGEMAKER";
+    const char *svc_env = svc == SVC_S3     ? "AWS_ENDPOINT_URL_S3"
+                        : svc == SVC_LOGS ? "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"
+                                         : "AWS_ENDPOINT_URL_SAGEMAKER";
     const char *v = smneo__getenv(svc_env);
     if (v)
         return take_url(out, v, svc_env, err);
@@ -150,7 +154,9 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, int s3
         char *section = smneo__aprintf("services %s", services);
         if (!section)
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        const char *key = s3 ? "s3.endpoint_url" : "sagemaker.endpoint_url";
+        const char *key = svc == SVC_S3     ? "s3.endpoint_url"
+                        : svc == SVC_LOGS ? "cloudwatch_logs.endpoint_url"
+                                         : "sagemaker.endpoint_url";
         v = smneo__config_section_get(c, section, key);
         if (!v && !smneo__config_has_section(c, section)) {
             /* A missing services section is an error in botocore too. */
@@ -188,17 +194,22 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (opts->version < 1 || opts->version > SMNEO_ENDPOINT_OPTIONS_VERSION)
         return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_options.version must be 1 to %d",
                             SMNEO_ENDPOINT_OPTIONS_VERSION);
-    int s3 = 0;
+    int svc = 0;
     if (opts->service && *opts->service) {
         if (!strcmp(opts->service, "s3"))
-            s3 = 1;
+            svc = SVC_S3;
+        else if (!strcmp(opts->service, "logs"))
+            svc = SVC_LOGS;
         else if (strcmp(opts->service, "sagemaker") != 0)
             return smneo__error(err, SMNEO_EINVAL,
-                                "endpoint service '%s' is not supported: use \"sagemaker\" or \"s3\"",
+                                "endpoint service '%s' is not supported: use \"sagemaker\", \"s3\" or \"logs\"",
                                 opts->service);
     }
     if (opts->endpoint_url && *opts->endpoint_url)
-        return take_url(out, opts->endpoint_url, s3 ? "the endpoint_url option for S3" : "the endpoint_url option",
+        return take_url(out, opts->endpoint_url,
+                        svc == SVC_S3     ? "the endpoint_url option for S3"
+                        : svc == SVC_LOGS ? "the endpoint_url option for CloudWatch Logs"
+                                         : "the endpoint_url option",
                         err);
 
     smneo__awsconfig *c = NULL;
@@ -206,7 +217,7 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (rc)
         return rc;
     const char *profile = smneo__profile_name(opts->profile);
-    rc = configured_url(out, opts, s3, c, profile, err);
+    rc = configured_url(out, opts, svc, c, profile, err);
     if (rc || *out) {
         smneo__awsconfig_free(c);
         return rc;
@@ -216,7 +227,7 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         return smneo__error(err, SMNEO_ENOREGION,
                             "no region to build the %s endpoint from: set a region (option, AWS_REGION, "
                             "AWS_DEFAULT_REGION or the profile's region) or an endpoint URL",
-                            s3 ? "S3" : "SageMaker");
+                            svc == SVC_S3 ? "S3" : svc == SVC_LOGS ? "CloudWatch Logs" : "SageMaker");
     }
     if (!valid_host_label(opts->region)) {
         smneo__awsconfig_free(c);
@@ -242,7 +253,11 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         return rc;
     }
     const partition *p = find_partition(region);
-    if (s3) {
+    if (svc == SVC_LOGS) {
+        /* botocore's endpoint rules for logs: logs[-fips].REGION.(dns | dual-stack suffix) */
+        *out = smneo__aprintf("https://logs%s.%s.%s", fips ? "-fips" : "", region,
+                              dual ? p->dualstack_dns_suffix : p->dns_suffix);
+    } else if (svc == SVC_S3) {
         *out = smneo__aprintf("https://s3%s%s.%s.%s", fips ? "-fips" : "", dual ? ".dualstack" : "", region,
                               p->dns_suffix);
     } else if (fips && dual) {

@@ -118,7 +118,9 @@ typedef enum {
 typedef enum {
     SMNEO_EVENT_ITEM = 1,    /* paginator item: smneo_call_item */
     SMNEO_EVENT_PAGE = 2,    /* paginator page: smneo_call_page */
-    SMNEO_EVENT_STATUS = 3   /* waiter status change: smneo_call_page is the description */
+    SMNEO_EVENT_STATUS = 3,  /* waiter status change: smneo_call_page is the description */
+    SMNEO_EVENT_LOG = 4,     /* job log reader (joblogs.h): smneo_joblogs_event */
+    SMNEO_EVENT_WARNING = 5  /* job log reader: smneo_joblogs_warning */
 } smneo_event_kind;
 
 typedef struct smneo_step {
