@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "client_internal.h"
+#include "joblogs_internal.h"
 #include "compile_internal.h"
 #include "internal.h"
 #include "smneo/artifact.h"
@@ -34,7 +35,12 @@ struct smneo_compile_result {
     char *input_uri;
     int digest_verified;
     smneo_issues *issues;
+    smneo_log_event *log;        /* FAILED: the log's last lines (strings owned here) */
+    size_t n_log;
+    smneo_diagnosis *diagnosis;  /* FAILED */
 };
+
+enum { FAILED_LOG_LINES = 50 };
 
 /* ---- result ----------------------------------------------------------------- */
 
@@ -48,6 +54,12 @@ void smneo_compile_result_free(smneo_compile_result *r)
     free(r->extracted_dir);
     free(r->input_uri);
     smneo_issues_free(r->issues);
+    for (size_t i = 0; i < r->n_log; i++) {
+        free((char *)r->log[i].message);
+        free((char *)r->log[i].stream);
+    }
+    free(r->log);
+    smneo_diagnosis_free(r->diagnosis);
     free(r);
 }
 
@@ -58,6 +70,20 @@ const char *smneo_compile_result_extracted_dir(const smneo_compile_result *r) { 
 int smneo_compile_result_digest_verified(const smneo_compile_result *r) { return r ? r->digest_verified : 0; }
 const char *smneo_compile_result_input_uri(const smneo_compile_result *r) { return r ? r->input_uri : NULL; }
 const smneo_issues *smneo_compile_result_issues(const smneo_compile_result *r) { return r ? r->issues : NULL; }
+size_t smneo_compile_result_log_count(const smneo_compile_result *r) { return r ? r->n_log : 0; }
+
+int smneo_compile_result_log_at(smneo_log_event *out, const smneo_compile_result *r, size_t i)
+{
+    if (!out || !r || i >= r->n_log)
+        return SMNEO_EINVAL;
+    *out = r->log[i];
+    return 0;
+}
+
+const smneo_diagnosis *smneo_compile_result_diagnosis(const smneo_compile_result *r)
+{
+    return r ? r->diagnosis : NULL;
+}
 
 /* ---- job names ---------------------------------------------------------------- */
 
@@ -385,9 +411,6 @@ static int build_params(char **out, size_t *out_len, cx *x, const char *job, con
 static int check_options(cx *x)
 {
     const smneo_compile_options *o = x->o;
-    if (o->version != SMNEO_COMPILE_OPTIONS_VERSION)
-        return fail(x, SMNEO_EINVAL, "options", "smneo_compile_options.version is %d: initialise the options "
-                    "with SMNEO_COMPILE_OPTIONS_INIT", o->version);
     static const struct {
         size_t off;
         const char *name, *hint;
@@ -598,7 +621,7 @@ static void stop_job(cx *x, const char *job)
     free(old);
 }
 
-static int wait_job(cx *x, const char *job)
+static int wait_plain(cx *x, const char *job)
 {
     const smneo_compile_options *o = x->o;
     smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
@@ -642,6 +665,168 @@ static int wait_job(cx *x, const char *job)
     if (rc)
         return fail_step(x, "wait", rc);
     return 0;
+}
+
+/* Runs the job-log reader until an EVENT or DONE step, reporting WAITING
+ * between its sleeps (a cancel) and cancelling it at the deadline. */
+static void drive_logs(cx *x, smneo_joblogs *l, smneo_step *st, int64_t deadline_ms, int *timed_out)
+{
+    for (;;) {
+        smneo_joblogs_step(l, st);
+        if (st->kind == SMNEO_STEP_SEND) {
+            smneo_joblogs_send(l, st);
+            continue;
+        }
+        if (st->kind == SMNEO_STEP_SLEEP) {
+            smneo__sleep_ms(st->sleep_ms);
+            if (!x->cancelled && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
+                smneo_joblogs_cancel(l);
+            if (deadline_ms && smneo__monotonic_ms() >= deadline_ms) {
+                *timed_out = 1;
+                smneo_joblogs_cancel(l);
+            }
+            continue;
+        }
+        return;
+    }
+}
+
+/* follow_logs: the job-log reader in follow mode is the waiter (it polls
+ * the job's status with the same backoff); its lines become LOG events. A
+ * reader that ends before the job (the log refused) leaves the rest of the
+ * wait to the plain waiter. */
+static int wait_with_logs(cx *x, const char *job)
+{
+    const smneo_compile_options *o = x->o;
+    smneo_joblogs_options lo = SMNEO_JOBLOGS_OPTIONS_INIT;
+    lo.follow = 1;
+    lo.delay = o->delay;
+    lo.max_delay = o->max_delay;
+    smneo_joblogs *l = NULL;
+    int rc = smneo_joblogs_new(&l, x->c, job, &lo, &x->e);
+    if (rc)
+        return fail_step(x, "wait", rc);
+    int64_t deadline = o->timeout > 0 ? smneo__monotonic_ms() + (int64_t)(o->timeout * 1000) : 0;
+    int timed_out = 0;
+    smneo_step st;
+    for (;;) {
+        drive_logs(x, l, &st, deadline, &timed_out);
+        if (st.kind == SMNEO_STEP_DONE)
+            break;
+        if (st.event == SMNEO_EVENT_LOG) {
+            smneo_log_event ev;
+            if (smneo_joblogs_event(&ev, l) == 0 &&
+                emit(x, SMNEO_COMPILE_EVENT_LOG, ev.message, (uint64_t)(ev.timestamp > 0 ? ev.timestamp : 0), 0,
+                     NULL))
+                smneo_joblogs_cancel(l);
+        } else if (st.event == SMNEO_EVENT_WARNING) {
+            warn(x, "logs", NULL, smneo_joblogs_warning(l));
+        } else if (st.event == SMNEO_EVENT_STATUS) {
+            smneo_value root;
+            smneo_result_root(&root, smneo_joblogs_description(l));
+            snprintf(x->status, sizeof x->status, "%s", smneo_joblogs_status(l));
+            if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
+                smneo_joblogs_cancel(l);
+        }
+    }
+    rc = smneo_joblogs_result(l, &x->e);
+    smneo_result *desc = smneo__joblogs_take_description(l);
+    smneo_joblogs_free(l);
+    const char *status = x->status;
+    if (rc == SMNEO_ECANCELLED || rc == SMNEO_EWAITTIMEOUT || timed_out) {
+        smneo_result_free(desc);
+        smneo_error_clear(&x->e);
+        if (timed_out && !x->cancelled) {
+            smneo__error(&x->e, SMNEO_EWAITTIMEOUT,
+                         "the compilation job did not finish within the waiter's timeout (last status %s)",
+                         *status ? status : "unknown");
+            rc = SMNEO_EWAITTIMEOUT;
+        } else {
+            smneo__error(&x->e, SMNEO_ECANCELLED, "cancelled by the callback while waiting for compilation job %s",
+                         job);
+            rc = SMNEO_ECANCELLED;
+        }
+        stop_job(x, job);
+        return fail_step(x, "wait", rc);
+    }
+    if (rc) {
+        smneo_result_free(desc);
+        return fail_step(x, "wait", rc);
+    }
+    if (!desc || (strcmp(status, "COMPLETED") && strcmp(status, "FAILED") && strcmp(status, "STOPPED"))) {
+        smneo_result_free(desc);
+        return wait_plain(x, job); /* the log ended early (refused): wait without it */
+    }
+    x->r->job = desc;
+    if (!strcmp(status, "FAILED")) {
+        smneo_value root, reason;
+        smneo_result_root(&root, desc);
+        const char *why = smneo_value_get(&reason, &root, "FailureReason") == 0 ? smneo_value_string(&reason) : NULL;
+        return fail(x, SMNEO_EJOBFAILED, "wait", "compilation job %s failed: %s", job,
+                    why && *why ? why : "the compilation job failed");
+    }
+    if (!strcmp(status, "STOPPED"))
+        return fail(x, SMNEO_EJOBSTOPPED, "wait", "compilation job %s was stopped", job);
+    return 0;
+}
+
+/* FAILED: the log's last lines (best-effort: what cannot be read is a
+ * warning) and the diagnosis made of the description and those lines. */
+static void explain_failure(cx *x, const char *job)
+{
+    smneo_joblogs_options lo = SMNEO_JOBLOGS_OPTIONS_INIT;
+    lo.tail = FAILED_LOG_LINES;
+    smneo_joblogs *l = NULL;
+    smneo_error le = SMNEO_ERROR_INIT;
+    if (smneo_joblogs_new(&l, x->c, job, &lo, &le) == 0) {
+        smneo_log_event ev;
+        int rc;
+        while ((rc = smneo_joblogs_next(&ev, l, &le)) == 0) {
+            smneo_log_event *grown = realloc(x->r->log, (x->r->n_log + 1) * sizeof *grown);
+            if (!grown)
+                break;
+            x->r->log = grown;
+            smneo_log_event *e = &grown[x->r->n_log];
+            *e = ev;
+            e->message = smneo__strdup(ev.message);
+            e->stream = smneo__strdup(ev.stream);
+            if (!e->message || !e->stream) {
+                free((char *)e->message);
+                free((char *)e->stream);
+                break;
+            }
+            x->r->n_log++;
+        }
+        for (size_t i = 0; i < smneo_joblogs_warning_count(l); i++)
+            warn(x, "logs", NULL, smneo_joblogs_warning_at(l, i));
+        if (rc != SMNEO_ITEROVER && rc != 0) {
+            char *m = smneo__aprintf("the job's log could not be read: %s", le.message ? le.message : smneo_strerror(rc));
+            if (m)
+                warn(x, "logs", NULL, m);
+            free(m);
+        }
+        smneo_joblogs_free(l);
+    }
+    smneo_error_clear(&le);
+    char *json = NULL;
+    smneo_value root;
+    smneo_result_root(&root, x->r->job);
+    if (smneo_value_to_json(&json, &root) != 0)
+        return;
+    const char **lines = x->r->n_log ? malloc(x->r->n_log * sizeof *lines) : NULL;
+    for (size_t i = 0; lines && i < x->r->n_log; i++)
+        lines[i] = x->r->log[i].message;
+    smneo_explain(&x->r->diagnosis, json, strlen(json), lines, NULL, lines ? x->r->n_log : 0, NULL);
+    free(lines);
+    free(json);
+}
+
+static int wait_job(cx *x, const char *job)
+{
+    int rc = x->o->follow_logs ? wait_with_logs(x, job) : wait_plain(x, job);
+    if (rc == SMNEO_EJOBFAILED && x->r->job)
+        explain_failure(x, job);
+    return rc;
 }
 
 static int download_and_verify(cx *x, const char *job, const char *output_dir)
@@ -760,6 +945,14 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         *out = NULL;
     if (!out || !c || !o)
         return smneo__error(err, SMNEO_EINVAL, "out, client and options must not be NULL");
+    if (o->version < 1 || o->version > SMNEO_COMPILE_OPTIONS_VERSION)
+        return smneo__error(err, SMNEO_EINVAL, "options: smneo_compile_options.version is %d (this library takes "
+                            "1 to %d): initialise the options with SMNEO_COMPILE_OPTIONS_INIT", o->version,
+                            SMNEO_COMPILE_OPTIONS_VERSION);
+    /* A version 1 struct ends before follow_logs: copy what it has. */
+    smneo_compile_options full = SMNEO_COMPILE_OPTIONS_INIT;
+    memcpy(&full, o, o->version == 1 ? offsetof(smneo_compile_options, follow_logs) : sizeof full);
+    o = &full;
     cx x;
     memset(&x, 0, sizeof x);
     x.c = c;

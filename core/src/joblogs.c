@@ -9,6 +9,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "joblogs_internal.h"
 #include "protocol_internal.h"
 #include "smneo/joblogs.h"
 #include "smneo/model.h"
@@ -656,6 +657,14 @@ const char *smneo_joblogs_warning_at(const smneo_joblogs *l, size_t i)
 
 const smneo_result *smneo_joblogs_description(const smneo_joblogs *l) { return l ? l->description : NULL; }
 const char *smneo_joblogs_status(const smneo_joblogs *l) { return l ? l->status : NULL; }
+
+smneo_result *smneo__joblogs_take_description(smneo_joblogs *l)
+{
+    smneo_result *r = l ? l->description : NULL;
+    if (l)
+        l->description = NULL;
+    return r;
+}
 
 void smneo_joblogs_cancel(smneo_joblogs *l)
 {

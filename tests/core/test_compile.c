@@ -113,6 +113,10 @@ typedef struct rec {
     const char *url;
     smneo_client *c;
     const char *bad_archive;
+    int log_events;         /* follow_logs: LOG events */
+    char last_log[512];
+    int log_failed_line;    /* a LOG event said the job failed */
+    int log_ts_ok;          /* every LOG event had a timestamp */
     int last_kind_ok;       /* elapsed never decreases */
     double last_elapsed;
 } rec;
@@ -194,6 +198,13 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     case SMNEO_COMPILE_EVENT_WAITING:
         r->waiting++;
         break;
+    case SMNEO_COMPILE_EVENT_LOG:
+        r->log_events++;
+        snprintf(r->last_log, sizeof r->last_log, "%s", ev->message);
+        r->log_failed_line |= strstr(ev->message, " failed: ") != NULL;
+        if (ev->done < 1000000000000ULL)
+            r->log_ts_ok = 0;
+        break;
     }
     return 0;
 }
@@ -204,6 +215,7 @@ static void rec_init(rec *r, smneo_client *c, const char *url)
     r->c = c;
     r->url = url;
     r->last_kind_ok = 1;
+    r->log_ts_ok = 1;
 }
 
 static const char *job_status(const smneo_compile_result *res)
@@ -565,9 +577,121 @@ static void test_failed_job(void)
     CHECK_STR(job_status(res), "FAILED");
     CHECK(smneo_compile_result_artifact_path(res) == NULL);
     CHECK(strstr(r.statuses, "FAILED,") != NULL);
+    /* the log's last lines and the diagnosis made of them */
+    size_t n = smneo_compile_result_log_count(res);
+    CHECK_MSG(n >= 3 && n <= 50, "%zu log lines", n);
+    smneo_log_event ev;
+    int failed_line = 0;
+    for (size_t i = 0; i < n; i++) {
+        CHECK_INT(smneo_compile_result_log_at(&ev, res, i), 0);
+        CHECK(strstr(ev.stream, r.job) == ev.stream);
+        failed_line |= strstr(ev.message, " failed: ") != NULL;
+    }
+    CHECK(failed_line);
+    CHECK_INT(smneo_compile_result_log_at(&ev, res, n), SMNEO_EINVAL);
+    const smneo_diagnosis *d = smneo_compile_result_diagnosis(res);
+    CHECK(d != NULL);
+    CHECK_STR(d ? smneo_diagnosis_id(d) : NULL, "pytorch-model-files");
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
     free(model);
+}
+
+static void post_fault(const char *json)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    CHECK_INT(smneo_test_http("POST", url, json, 0, NULL), 200);
+}
+
+static void clear_faults(void)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    smneo_test_http("DELETE", url, NULL, 0, NULL);
+}
+
+/* follow_logs: the log's lines as LOG events while waiting; a job failed
+ * with a catalogue entry is explained from its log line. */
+static void test_follow_logs(void)
+{
+    post_fault("{\"kind\":\"fail\",\"job\":\"follow-logs-*\",\"failure\":\"unsupported-operator\","
+               "\"params\":{\"operators\":\"aten::frobnicate\"}}");
+    char *model = make_model(work, "follow-logs", "follow");
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "follow", &r);
+    o.follow_logs = 1;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK_MSG(err.message && strstr(err.message, "wait: compilation job ") && strstr(err.message, r.job),
+              "message: %s", err.message ? err.message : "(null)");
+    CHECK_MSG(r.log_events >= 3 && r.log_ts_ok, "%d LOG events", r.log_events);
+    CHECK(r.log_failed_line);
+    CHECK(strstr(r.statuses, "FAILED,") != NULL);
+    CHECK_STR(job_status(res), "FAILED");
+    const smneo_diagnosis *d = smneo_compile_result_diagnosis(res);
+    CHECK_STR(d ? smneo_diagnosis_id(d) : NULL, "operator-not-implemented");
+    CHECK(d && smneo_diagnosis_evidence(d) && strstr(smneo_diagnosis_evidence(d), "frobnicate"));
+    CHECK(smneo_compile_result_log_count(res) >= 3);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    free(model);
+    clear_faults();
+}
+
+/* Logs refused (AccessDenied): the failure stays what it is, with a warning. */
+static void test_failed_job_logs_denied(void)
+{
+    post_fault("{\"kind\":\"fail\",\"job\":\"denied-logs-*\",\"failure\":\"pytorch-model-count\"}");
+    post_fault("{\"kind\":\"deny\",\"target\":\"logs\",\"rate\":1}");
+    char *model = make_model(work, "denied-logs", "denied");
+    for (int follow = 0; follow < 2; follow++) {
+        rec r;
+        rec_init(&r, lc, local.url);
+        smneo_compile_options o;
+        base_options(&o, model, "denied", &r);
+        o.follow_logs = follow;
+        smneo_compile_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_compile(&res, lc, &o, &err);
+        CHECK_INT(rc, SMNEO_EJOBFAILED);
+        CHECK_MSG(err.message && strstr(err.message, "ClientError"), "message: %s",
+                  err.message ? err.message : "(null)");
+        CHECK_MSG(strstr(r.warnings, "AccessDeniedException") && strstr(r.warnings, "logs:GetLogEvents"),
+                  "warnings: %s", r.warnings);
+        CHECK_INT(r.log_events, 0);
+        CHECK_INT((int)smneo_compile_result_log_count(res), 0);
+        const smneo_diagnosis *d = smneo_compile_result_diagnosis(res);
+        CHECK_STR(d ? smneo_diagnosis_id(d) : NULL, "pytorch-model-files");
+        CHECK_STR(d ? smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)) : NULL, "FailureReason");
+        smneo_compile_result_free(res);
+        smneo_error_clear(&err);
+        if (!follow)
+            post_fault("{\"kind\":\"fail\",\"job\":\"denied-logs-*\",\"failure\":\"pytorch-model-count\"}");
+    }
+    free(model);
+    clear_faults();
+}
+
+/* A program built against version 1 of the options (no follow_logs). */
+static void test_options_v1(void)
+{
+    smneo_compile_options o;
+    base_options(&o, "/nonexistent/model", "v1", NULL);
+    o.version = 1;
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    CHECK_MSG(err.message && strstr(err.message, "cannot read model"), "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    o.version = 3;
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EINVAL);
+    CHECK_MSG(err.message && strstr(err.message, "1 to 2"), "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
 }
 
 static void test_cancel_stops_job(void)
@@ -1077,6 +1201,9 @@ int main(void)
     RUN(test_string_compiler_options);
     RUN(test_kms_key);
     RUN(test_failed_job);
+    RUN(test_follow_logs);
+    RUN(test_failed_job_logs_denied);
+    RUN(test_options_v1);
     RUN(test_cancel_stops_job);
     RUN(test_timeout_stops_job);
     RUN(test_tampered_artifact);

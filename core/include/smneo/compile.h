@@ -17,7 +17,10 @@
  *    ModelDigests.ArtifactDigest (a mismatch is SMNEO_EDIGEST; a digest form
  *    that cannot be interpreted is a warning event); optionally extracted
  *    safely;
- * 6. FAILED is SMNEO_EJOBFAILED with the FailureReason; a cancel from the
+ * 6. FAILED is SMNEO_EJOBFAILED with the FailureReason; the result then
+ *    carries the last 50 lines of the job's log (CloudWatch Logs, read
+ *    best-effort: a missing log or a refused read is a warning, see
+ *    joblogs.h) and the diagnosis made of both (diagnose.h); a cancel from the
  *    callback (Ctrl-C in a binding) or the waiter's timeout stops the job
  *    unless keep_job_on_cancel is 1.
  * Details (naming, S3 layout, verification, cancel): docs/compile.md. */
@@ -25,6 +28,8 @@
 #define SMNEO_COMPILE_H
 
 #include "client.h"
+#include "diagnose.h"
+#include "joblogs.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,7 +48,9 @@ typedef enum {
     SMNEO_COMPILE_EVENT_WAITING = 10,    /* between polls and retries, about every 200 ms; message: the
                                             last status ("" before the first); lets a binding deliver
                                             Ctrl-C by returning non-zero */
-    SMNEO_COMPILE_EVENT_PACK = 11        /* done/total bytes packed (a directory) or hashed (an archive) */
+    SMNEO_COMPILE_EVENT_PACK = 11,       /* done/total bytes packed (a directory) or hashed (an archive) */
+    SMNEO_COMPILE_EVENT_LOG = 12         /* follow_logs: message: a line of the job's log; done: its
+                                            timestamp (ms since the epoch) */
 } smneo_compile_event_kind;
 
 typedef struct smneo_compile_event {
@@ -82,16 +89,20 @@ typedef struct smneo_compile_options {
     int keep_job_on_cancel;         /* 1: do not stop the job when cancelled */
     smneo_compile_fn callback;
     void *payload;
+    /* version 2 */
+    int follow_logs;                /* 1: while waiting, read the job's log and report each line
+                                       (SMNEO_COMPILE_EVENT_LOG); the polls follow delay/max_delay */
 } smneo_compile_options;
 
-#define SMNEO_COMPILE_OPTIONS_VERSION 1
+#define SMNEO_COMPILE_OPTIONS_VERSION 2
 #define SMNEO_COMPILE_OPTIONS_INIT                                                                      \
     {SMNEO_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
+     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, 0}
 
 typedef struct smneo_compile_result smneo_compile_result;
 
-/* Runs the flow. On success *out is caller-owned (smneo_compile_result_free).
+/* Runs the flow. Options of version 1 (without follow_logs) are accepted.
+ * On success *out is caller-owned (smneo_compile_result_free).
  * On SMNEO_EJOBFAILED / SMNEO_EJOBSTOPPED *out is set too (the final
  * description is in it). Errors name the step that failed. */
 SMNEO_EXTERN(int) smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *opts,
@@ -104,8 +115,17 @@ SMNEO_EXTERN(const char *) smneo_compile_result_artifact_path(const smneo_compil
 SMNEO_EXTERN(const char *) smneo_compile_result_extracted_dir(const smneo_compile_result *r); /* or NULL */
 SMNEO_EXTERN(int) smneo_compile_result_digest_verified(const smneo_compile_result *r);
 SMNEO_EXTERN(const char *) smneo_compile_result_input_uri(const smneo_compile_result *r);
-/* Warnings gathered on the way (layout checks, validation, digest form). */
+/* Warnings gathered on the way (layout checks, validation, digest form, a
+ * log that could not be read). */
 SMNEO_EXTERN(const smneo_issues *) smneo_compile_result_issues(const smneo_compile_result *r);
+/* FAILED: the last (up to 50) lines of the job's log, in time order
+ * (borrowed; lives as long as the result); 0 lines otherwise, or when the
+ * log could not be read (the reason is a warning in the issues). */
+SMNEO_EXTERN(size_t) smneo_compile_result_log_count(const smneo_compile_result *r);
+SMNEO_EXTERN(int) smneo_compile_result_log_at(smneo_log_event *out, const smneo_compile_result *r, size_t i);
+/* FAILED: the diagnosis of the description and those lines (borrowed);
+ * NULL otherwise. */
+SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_result_diagnosis(const smneo_compile_result *r);
 
 #ifdef __cplusplus
 }
