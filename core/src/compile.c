@@ -720,7 +720,7 @@ static int wait_with_logs(cx *x, const char *job)
                      NULL))
                 smneo_joblogs_cancel(l);
         } else if (st.event == SMNEO_EVENT_WARNING) {
-            warn(x, "logs", NULL, smneo_joblogs_warning(l));
+            warn(x, "logs", "logs.unreadable", smneo_joblogs_warning(l));
         } else if (st.event == SMNEO_EVENT_STATUS) {
             smneo_value root;
             smneo_result_root(&root, smneo_joblogs_description(l));
@@ -798,11 +798,11 @@ static void explain_failure(cx *x, const char *job)
             x->r->n_log++;
         }
         for (size_t i = 0; i < smneo_joblogs_warning_count(l); i++)
-            warn(x, "logs", NULL, smneo_joblogs_warning_at(l, i));
+            warn(x, "logs", "logs.unreadable", smneo_joblogs_warning_at(l, i));
         if (rc != SMNEO_ITEROVER && rc != 0) {
             char *m = smneo__aprintf("the job's log could not be read: %s", le.message ? le.message : smneo_strerror(rc));
             if (m)
-                warn(x, "logs", NULL, m);
+                warn(x, "logs", "logs.unreadable", m);
             free(m);
         }
         smneo_joblogs_free(l);

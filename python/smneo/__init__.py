@@ -45,6 +45,7 @@ else:
         SSLError,
         UnsafeArchiveError,
         ValidationWarning,
+        LogWarning,
         WaiterCancelled,
         WaiterError,
         WaiterTimeout,
@@ -68,6 +69,6 @@ else:
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ConnectionClosedError", "ResponseParserError", "PaginationError", "WaiterError", "CompilationJobFailed",
         "CompilationJobStopped", "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError",
-        "DigestMismatchError", "ValidationWarning", "Diagnosis", "explain",
+        "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain",
         "artifact",
     ] + sorted(_smneo._modeled_errors)

@@ -1,4 +1,5 @@
 """Type stubs for smneo: a boto3-compatible client for the SageMaker Neo compilation API."""
+import datetime
 import types
 import os
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
@@ -9,6 +10,8 @@ from ._smneo import (
     DigestMismatchError as DigestMismatchError,
     UnsafeArchiveError as UnsafeArchiveError,
     ValidationWarning as ValidationWarning,
+    LogWarning as LogWarning,
+    JobLogs as JobLogs,
     ClientError as ClientError,
     CompilationJobFailed as CompilationJobFailed,
     CompilationJobStopped as CompilationJobStopped,
@@ -113,6 +116,8 @@ class CompileResult(NamedTuple):
     digest_verified: bool
     input_uri: Optional[str]
     issues: list[Issue]
+    logs: list[dict[str, Any]]
+    diagnosis: Optional[Diagnosis]
 
 class Client(_CClient):
     meta: types.SimpleNamespace
@@ -146,5 +151,9 @@ class Client(_CClient):
                 delay: Optional[float] = ..., max_delay: Optional[float] = ...,
                 max_runtime_seconds: Optional[int] = ..., tags: Union[str, Sequence[Mapping[str, str]], None] = ...,
                 kms_key_id: Optional[str] = ..., keep_job_on_cancel: bool = ...,
-                callback: Optional[Callable[[dict[str, Any]], Any]] = ...) -> CompileResult: ...
+                callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
+                follow_logs: bool = ...) -> CompileResult: ...
+    def get_compilation_job_logs(self, name: str, *, start_time: Union[datetime.datetime, float, None] = ...,
+                                 follow: bool = ..., delay: Optional[float] = ..., max_delay: Optional[float] = ...,
+                                 tail: Optional[int] = ...) -> JobLogs: ...
     def __enter__(self) -> "Client": ...

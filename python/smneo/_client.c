@@ -32,6 +32,13 @@ typedef struct {
     PyObject *resume_token; /* str or None, after the run */
 } PaginateObject;
 
+typedef struct {
+    PyObject_HEAD
+    ClientObject *client; /* strong */
+    smneo_joblogs *logs;
+    int busy;
+} JobLogsObject;
+
 /* ---- lifetime of the core client ------------------------------------------- */
 
 /* Lifetime rules (the GIL protects every field):
@@ -848,6 +855,53 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     return out;
 }
 
+/* Client._job_logs(name, start_time_ms, follow, delay, max_delay, tail) -> JobLogs */
+static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"name", "start_time_ms", "follow", "delay", "max_delay", "tail", NULL};
+    const char *name;
+    long long start = 0, tail = 0;
+    int follow = 0;
+    double delay = 0, max_delay = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|LpddL:_job_logs", kwlist, &name, &start, &follow, &delay,
+                                     &max_delay, &tail))
+        return NULL;
+    smneo_state *st = self->st;
+    if (delay < 0 || max_delay < 0 || !isfinite(delay) || !isfinite(max_delay))
+        return PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
+    if (tail < 0)
+        return PyErr_Format(PyExc_ValueError, "tail must be a positive number of lines");
+    smneo_joblogs_options o = SMNEO_JOBLOGS_OPTIONS_INIT;
+    o.start_time = (int64_t)start;
+    o.follow = follow;
+    o.delay = delay;
+    o.max_delay = max_delay;
+    o.tail = (size_t)tail;
+    if (enter(self))
+        return NULL;
+    smneo_joblogs *l = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_joblogs_new(&l, self->client, name, &o, &err);
+    if (rc) {
+        smneo_py_raise(st, rc, &err, "GetLogEvents", self->max_attempts);
+        smneo_error_clear(&err);
+        leave(self);
+        return NULL;
+    }
+    JobLogsObject *it = PyObject_GC_New(JobLogsObject, st->JobLogsType);
+    if (!it) {
+        smneo_joblogs_free(l);
+        leave(self);
+        return NULL;
+    }
+    Py_INCREF(self);
+    it->client = self; /* keeps its `users` count until the log ends */
+    it->logs = l;
+    it->busy = 0;
+    PyObject_GC_Track(it);
+    return (PyObject *)it;
+}
+
 static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"options", "callback", NULL};
@@ -934,6 +988,9 @@ static PyMethodDef client_methods[] = {
      "(.FailureReason), CompilationJobStopped, WaiterTimeout, or WaiterCancelled when callback(description)\n"
      "returns False. Ctrl-C interrupts promptly."},
     {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
+    {"_job_logs", FN(client_job_logs), KW,
+     "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "
+     "Client.get_compilation_job_logs)"},
     {"close", (PyCFunction)client_close, METH_NOARGS, "close()\n\nReleases the connections. Idempotent."},
     {"__enter__", (PyCFunction)client_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)client_exit, METH_VARARGS, NULL},
@@ -1086,6 +1143,143 @@ static PyType_Spec paginate_spec = {"smneo._smneo.PageRun", sizeof(PaginateObjec
                                         Py_TPFLAGS_DISALLOW_INSTANTIATION,
                                     paginate_slots};
 
+/* ---- job log iterator ------------------------------------------------------- */
+
+static void joblogs_finish(JobLogsObject *self)
+{
+    if (self->logs) {
+        smneo_joblogs *l = self->logs;
+        self->logs = NULL;
+        smneo_joblogs_free(l);
+        leave(self->client);
+    }
+}
+
+/* The reader's steps without the GIL up to a sleep, an event or the end. */
+static void joblogs_steps(smneo_joblogs *l, smneo_step *step)
+{
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        smneo_joblogs_step(l, step);
+        if (step->kind != SMNEO_STEP_SEND)
+            break;
+        smneo_joblogs_send(l, step);
+    }
+    Py_END_ALLOW_THREADS
+}
+
+static PyObject *joblogs_next_impl(JobLogsObject *self)
+{
+    smneo_state *st = self->client->st;
+    for (;;) {
+        smneo_step step;
+        joblogs_steps(self->logs, &step);
+        if (step.kind == SMNEO_STEP_SLEEP) {
+            blocking_sleep(step.sleep_ms);
+            if (PyErr_CheckSignals())
+                return NULL; /* Ctrl-C between polls: at most 200 ms late */
+            continue;
+        }
+        if (step.kind == SMNEO_STEP_EVENT) {
+            if (step.event == SMNEO_EVENT_LOG) {
+                smneo_log_event ev;
+                if (smneo_joblogs_event(&ev, self->logs))
+                    return PyErr_Format(PyExc_RuntimeError, "smneo: log event without an event");
+                return smneo_py_log_event(st, &ev);
+            }
+            if (step.event == SMNEO_EVENT_WARNING &&
+                PyErr_WarnEx(st->LogWarning, smneo_joblogs_warning(self->logs), 1))
+                return NULL;
+            if (PyErr_CheckSignals())
+                return NULL;
+            continue;
+        }
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_joblogs_result(self->logs, &err);
+        if (rc)
+            smneo_py_raise(st, rc, &err, "GetLogEvents", self->client->max_attempts);
+        smneo_error_clear(&err);
+        joblogs_finish(self);
+        return NULL;
+    }
+}
+
+static PyObject *joblogs_next(JobLogsObject *self)
+{
+    if (!self->logs)
+        return NULL;
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "job log iterator already executing in another thread");
+        return NULL;
+    }
+    self->busy = 1;
+    PyObject *out = joblogs_next_impl(self);
+    self->busy = 0;
+    return out;
+}
+
+static int joblogs_traverse(JobLogsObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->client);
+    return 0;
+}
+
+static void joblogs_dealloc(JobLogsObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    joblogs_finish(self);
+    Py_CLEAR(self->client);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *joblogs_close(JobLogsObject *self, PyObject *unused)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "job log iterator already executing in another thread");
+        return NULL;
+    }
+    joblogs_finish(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *joblogs_get_status(JobLogsObject *self, void *closure)
+{
+    const char *s = self->logs ? smneo_joblogs_status(self->logs) : NULL;
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(s);
+}
+
+static PyGetSetDef joblogs_getset[] = {
+    {"status", (getter)joblogs_get_status, NULL, "follow: the job's last status seen (None before, and after the end)",
+     NULL},
+    {NULL},
+};
+
+static PyMethodDef joblogs_methods[] = {
+    {"close", (PyCFunction)joblogs_close, METH_NOARGS, "Stops reading and releases the reader."},
+    {NULL},
+};
+
+static PyType_Slot joblogs_slots[] = {
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, joblogs_next},
+    {Py_tp_dealloc, joblogs_dealloc},
+    {Py_tp_traverse, joblogs_traverse},
+    {Py_tp_methods, joblogs_methods},
+    {Py_tp_getset, joblogs_getset},
+    {Py_tp_doc, "Iterator over a compilation job's log events (see Client.get_compilation_job_logs)."},
+    {0, NULL},
+};
+
+static PyType_Spec joblogs_spec = {"smneo._smneo.JobLogs", sizeof(JobLogsObject), 0,
+                                   Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+                                       Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                   joblogs_slots};
+
 /* module-level parse_response (no client needed) */
 static PyObject *mod_parse_response(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -1106,6 +1300,9 @@ int smneo_py_client_types(PyObject *module, smneo_state *st)
         return -1;
     st->PaginateType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &paginate_spec, NULL);
     if (!st->PaginateType || PyModule_AddType(module, st->PaginateType))
+        return -1;
+    st->JobLogsType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &joblogs_spec, NULL);
+    if (!st->JobLogsType || PyModule_AddType(module, st->JobLogsType))
         return -1;
     return PyModule_AddFunctions(module, extra_functions);
 }

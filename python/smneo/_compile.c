@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const char *const EVENT_NAMES[] = {"", "PACKED", "UPLOAD", "UPLOADED", "CREATED", "STATUS", "DOWNLOAD",
-                                          "VERIFIED", "WARNING", "STOPPING", "WAITING", "PACK"};
+                                          "VERIFIED", "WARNING", "STOPPING", "WAITING", "PACK", "LOG"};
+enum { N_EVENT_NAMES = sizeof EVENT_NAMES / sizeof EVENT_NAMES[0] };
 
 typedef struct compile_ctx {
     smneo_state *st;
@@ -27,7 +28,7 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     if (x->exc_type || x->cancelled_by_callback) {
         cancel = 1;
     } else if (PyErr_CheckSignals() == 0 && x->callback) {
-        const char *kind = (ev->kind >= 1 && ev->kind <= 11) ? EVENT_NAMES[ev->kind] : "UNKNOWN";
+        const char *kind = (ev->kind >= 1 && (size_t)ev->kind < N_EVENT_NAMES) ? EVENT_NAMES[ev->kind] : "UNKNOWN";
         PyObject *desc = NULL;
         if (ev->description) {
             desc = smneo_py_value(x->st, ev->description);
@@ -78,11 +79,30 @@ static PyObject *result_tuple(smneo_state *st, const smneo_compile_result *r)
         Py_DECREF(desc);
         return NULL;
     }
-    return Py_BuildValue("{s:N,s:z,s:z,s:z,s:O,s:z,s:N}", "job", desc, "job_name", smneo_compile_result_job_name(r),
-                         "artifact_path", smneo_compile_result_artifact_path(r), "extracted_dir",
-                         smneo_compile_result_extracted_dir(r), "digest_verified",
+    size_t n = smneo_compile_result_log_count(r);
+    PyObject *logs = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; logs && i < n; i++) {
+        smneo_log_event ev;
+        PyObject *e = smneo_compile_result_log_at(&ev, r, i) == 0 ? smneo_py_log_event(st, &ev) : NULL;
+        if (!e)
+            Py_CLEAR(logs);
+        else
+            PyList_SET_ITEM(logs, (Py_ssize_t)i, e);
+    }
+    const smneo_diagnosis *d = smneo_compile_result_diagnosis(r);
+    PyObject *diagnosis = d ? smneo_py_diagnosis(st, d) : (Py_INCREF(Py_None), Py_None);
+    if (!logs || !diagnosis) {
+        Py_DECREF(desc);
+        Py_DECREF(issues);
+        Py_XDECREF(logs);
+        Py_XDECREF(diagnosis);
+        return NULL;
+    }
+    return Py_BuildValue("{s:N,s:z,s:z,s:z,s:O,s:z,s:N,s:N,s:N}", "job", desc, "job_name",
+                         smneo_compile_result_job_name(r), "artifact_path", smneo_compile_result_artifact_path(r),
+                         "extracted_dir", smneo_compile_result_extracted_dir(r), "digest_verified",
                          smneo_compile_result_digest_verified(r) ? Py_True : Py_False, "input_uri",
-                         smneo_compile_result_input_uri(r), "issues", issues);
+                         smneo_compile_result_input_uri(r), "issues", issues, "logs", logs, "diagnosis", diagnosis);
 }
 
 /* Client._compile(options: dict of str/int/float/bool, callback) -> dict */
@@ -134,6 +154,8 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
         o.extract = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "keep_job_on_cancel")))
         o.keep_job_on_cancel = PyObject_IsTrue(v);
+    if ((v = PyDict_GetItemString(opts, "follow_logs")))
+        o.follow_logs = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "max_runtime_seconds")) && v != Py_None) {
         long n = PyLong_AsLong(v);
         if (n == -1 && PyErr_Occurred())
@@ -195,6 +217,12 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
             if (value && job && job != Py_None && PyObject_SetAttr(value, st->s_last_response, job))
                 PyErr_Clear();
             if (value && PyObject_SetAttrString(value, "compile_result", last))
+                PyErr_Clear();
+            /* FAILED: the log's last lines and the diagnosis (CompilationJobFailed.logs/.diagnosis) */
+            PyObject *logs = PyDict_GetItemString(last, "logs");
+            PyObject *diag = PyDict_GetItemString(last, "diagnosis");
+            if (value && rc == SMNEO_EJOBFAILED && logs && diag &&
+                (PyObject_SetAttrString(value, "logs", logs) || PyObject_SetAttrString(value, "diagnosis", diag)))
                 PyErr_Clear();
             PyErr_Restore(type, value, tb);
             Py_DECREF(last);

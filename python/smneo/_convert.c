@@ -555,3 +555,21 @@ PyObject *smneo_py_result(smneo_state *st, const smneo_result *r)
     Py_DECREF(md);
     return d;
 }
+
+/* A job log event for Python (smneo.Client.get_compilation_job_logs, compile). */
+PyObject *smneo_py_log_event(smneo_state *st, const smneo_log_event *ev)
+{
+    PyObject *args = Py_BuildValue("(dO)", (double)ev->timestamp / 1000.0, st->utc);
+    if (!args)
+        return NULL;
+    PyObject *dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);
+    Py_DECREF(args);
+    if (!dt)
+        return NULL;
+    PyObject *msg = PyUnicode_DecodeUTF8(ev->message, (Py_ssize_t)ev->message_len, "replace");
+    if (!msg) {
+        Py_DECREF(dt);
+        return NULL;
+    }
+    return Py_BuildValue("{s:N,s:N}", "timestamp", dt, "message", msg);
+}

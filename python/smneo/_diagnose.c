@@ -71,7 +71,7 @@ static int set_obj(PyObject *d, const char *k, PyObject *o)
     return rc;
 }
 
-static PyObject *diagnosis_dict(smneo_state *st, const smneo_diagnosis *d)
+PyObject *smneo_py_diagnosis(smneo_state *st, const smneo_diagnosis *d)
 {
     PyObject *out = PyDict_New();
     if (!out)
@@ -176,7 +176,7 @@ static PyObject *mod_explain(PyObject *module, PyObject *args, PyObject *kwds)
     if (rc)
         res = smneo_py_raise(st, rc, &err, NULL, 0);
     else
-        res = diagnosis_dict(st, d);
+        res = smneo_py_diagnosis(st, d);
     smneo_diagnosis_free(d);
     smneo_error_clear(&err);
 done:

@@ -1,6 +1,7 @@
 """Pure-Python glue over smneo._smneo: the Client class users import, paginator
 objects and client.exceptions. No protocol logic lives here: every request is
 built, signed, sent, retried and parsed by the C core."""
+import datetime
 import json
 import os
 import types
@@ -151,6 +152,26 @@ class CompileResult(NamedTuple):
     digest_verified: bool          # checked against ModelDigests.ArtifactDigest
     input_uri: Optional[str]       # where the model archive is in S3
     issues: list                   # warnings gathered on the way (smneo.Issue)
+    logs: list = []                # FAILED: the job log's last 50 events ({"timestamp", "message"})
+    diagnosis: Optional[dict] = None  # FAILED: the smneo.Diagnosis of the description and those lines
+
+
+def _diagnosis(d):
+    from .diagnosis import Diagnosis
+    return Diagnosis(d) if isinstance(d, dict) else d
+
+
+def _epoch_ms(value, name):
+    """A datetime (naive = UTC) or epoch seconds, as botocore takes timestamps, in ms."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return int(round(value.timestamp() * 1000))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise _param_error(name, "range", "must not be before 1970")
+        return int(round(value * 1000))
+    raise _param_error(name, "type", "must be a datetime or epoch seconds, not %s" % type(value).__name__)
 
 
 def _json_text(value, name):
@@ -231,7 +252,7 @@ class Client(_smneo.Client):
                 target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
                 compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                 timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None, kms_key_id=None,
-                keep_job_on_cancel=False, callback=None):
+                keep_job_on_cancel=False, callback=None, follow_logs=False):
         """The whole Neo flow in one call (docs/compile.md): pack the model directory
         (or take a .tar.gz), check its layout, validate the request, upload it
         (skipped when the same content is there), create the job, wait, download
@@ -240,10 +261,13 @@ class Client(_smneo.Client):
         dict/list. Either target_device or target_os + target_arch
         (+ target_accelerator). callback(event) gets dicts with kind (PACK,
         PACKED, UPLOAD, UPLOADED, CREATED, STATUS, DOWNLOAD, VERIFIED, WARNING,
-        STOPPING, WAITING), message, done, total, elapsed and description (STATUS);
+        STOPPING, WAITING, LOG), message, done, total, elapsed and description (STATUS);
+        follow_logs=True reads the job's log while waiting: a LOG event per line
+        (message: the line, done: its timestamp in ms);
         returning False cancels (the job is stopped unless keep_job_on_cancel).
         Ctrl-C cancels too. Returns a CompileResult; raises CompilationJobFailed
-        (FailureReason, last_response), ParamValidationError (layout or request),
+        (FailureReason, last_response, logs: the job log's last 50 events, read
+        best-effort, and diagnosis: a smneo.Diagnosis), ParamValidationError (layout or request),
         DigestMismatchError, ClientError, WaiterTimeout..."""
         options = {
             "model": os.fspath(model), "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
@@ -257,8 +281,42 @@ class Client(_smneo.Client):
             "extract": bool(extract), "timeout": timeout, "delay": delay, "max_delay": max_delay,
             "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
             "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
+            "follow_logs": bool(follow_logs),
         }
-        return CompileResult(**self._compile(options, callback))
+        try:
+            out = self._compile(options, callback)
+        except _smneo.CompilationJobFailed as e:
+            if hasattr(e, "diagnosis"):
+                e.diagnosis = _diagnosis(e.diagnosis)
+            last = getattr(e, "compile_result", None)
+            if isinstance(last, dict):
+                last["diagnosis"] = getattr(e, "diagnosis", None)
+            raise
+        out["diagnosis"] = _diagnosis(out.get("diagnosis"))
+        return CompileResult(**out)
+
+    def get_compilation_job_logs(self, name, *, start_time=None, follow=False, delay=None, max_delay=None,
+                                 tail=None):
+        """Yields the events of a compilation job's log (CloudWatch Logs, group
+        /aws/sagemaker/CompilationJobs, streams NAME and NAME/...), merged in
+        time order, as {"timestamp": datetime (UTC), "message": str}
+        (docs/logs.md). start_time: a datetime (naive = UTC) or epoch seconds.
+        follow=True keeps reading until the job is COMPLETED, FAILED or
+        STOPPED, polling with the waiter's backoff (delay, doubling up to
+        max_delay; 5 and 60 s by default); Ctrl-C stops it within 200 ms.
+        tail=N: only the last N events (not with follow). A log that cannot be
+        read (none yet, or AccessDenied) is a smneo.LogWarning, not an error."""
+        if not isinstance(name, str) or not name:
+            raise _param_error("name", "required", "give the CompilationJobName")
+        if follow and tail:
+            raise _param_error("tail", "conflict", "tail reads the log as it is: it cannot be combined with follow")
+        for label, v in (("delay", delay), ("max_delay", max_delay)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+                raise _param_error(label, "range", "must be a positive number of seconds")
+        if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 1):
+            raise _param_error("tail", "range", "must be a positive number of lines")
+        start = _epoch_ms(start_time, "start_time") if start_time is not None else 0
+        return self._job_logs(name, start, bool(follow), float(delay or 0), float(max_delay or 0), tail or 0)
 
     def __enter__(self):
         return self

@@ -848,6 +848,9 @@ static int module_exec(PyObject *module)
     EXC(ValidationWarning, "ValidationWarning", PyExc_UserWarning,
         "A validation finding that did not block a call (or any non-structural finding with validation='warn'), "
         "emitted after the call succeeded.");
+    EXC(LogWarning, "LogWarning", PyExc_UserWarning,
+        "A compilation job's log could not be read (no log yet, or CloudWatch Logs refused the read): the "
+        "log is best-effort and this never hides the job's own result.");
 #undef EXC
 
     st->modeled_errors = PyDict_New();
@@ -896,7 +899,7 @@ static int module_exec(PyObject *module)
     X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError)     \
     X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
-    X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning)                                           \
+    X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning) X(LogWarning) X(JobLogsType)                                           \
     X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
     X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
     X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)

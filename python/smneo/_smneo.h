@@ -17,6 +17,7 @@
 typedef struct smneo_state {
     PyTypeObject *ClientType;
     PyTypeObject *PaginateType;
+    PyTypeObject *JobLogsType;
     PyTypeObject *RequestType;
     PyTypeObject *IssueType;
 
@@ -42,6 +43,7 @@ typedef struct smneo_state {
     PyObject *UnsafeArchiveError;
     PyObject *DigestMismatchError;
     PyObject *ValidationWarning;
+    PyObject *LogWarning;
     PyObject *modeled_errors; /* dict: service code -> ClientError subclass */
 
     PyObject *utc;            /* datetime.timezone.utc */
@@ -104,6 +106,10 @@ int smneo_py_artifact_init(PyObject *module, smneo_state *st);
 
 /* ---- _diagnose.c --------------------------------------------------------- */
 int smneo_py_diagnose_init(PyObject *module, smneo_state *st);
+/* A diagnosis as the dict smneo.Diagnosis wraps (_diagnose.c). */
+PyObject *smneo_py_diagnosis(smneo_state *st, const smneo_diagnosis *d);
+/* A log event as {"timestamp": datetime (UTC), "message": str}. */
+PyObject *smneo_py_log_event(smneo_state *st, const smneo_log_event *ev);
 
 /* ---- _compile.c ---------------------------------------------------------- */
 PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback);

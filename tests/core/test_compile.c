@@ -665,6 +665,12 @@ static void test_failed_job_logs_denied(void)
                   "warnings: %s", r.warnings);
         CHECK_INT(r.log_events, 0);
         CHECK_INT((int)smneo_compile_result_log_count(res), 0);
+        const smneo_issues *is = smneo_compile_result_issues(res);
+        int kept = 0;
+        for (size_t i = 0; is && i < smneo_issues_count(is); i++)
+            kept |= !strcmp(smneo_issues_at(is, i)->rule, "logs.unreadable") &&
+                    strstr(smneo_issues_at(is, i)->message, "AccessDeniedException") != NULL;
+        CHECK_MSG(kept, "the log warning is in the result's issues");
         const smneo_diagnosis *d = smneo_compile_result_diagnosis(res);
         CHECK_STR(d ? smneo_diagnosis_id(d) : NULL, "pytorch-model-files");
         CHECK_STR(d ? smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)) : NULL, "FailureReason");
