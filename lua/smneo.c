@@ -35,6 +35,7 @@
 #define MT_CALL "smneo.call"
 #define MT_BOX "smneo.box"
 #define MT_ERRHOLD "smneo.errhold"
+#define MT_JOBLOGS "smneo.joblogs"
 #define REG_ARRAY_MT "smneo.array_mt"
 #define REG_ERROR_MT "smneo.error_mt"
 
@@ -1515,7 +1516,41 @@ static int client_wait(lua_State *L)
 
 static const char *const compile_event_names[] = {"",        "PACKED",   "UPLOAD",  "UPLOADED",
                                                   "CREATED", "STATUS",   "DOWNLOAD", "VERIFIED",
-                                                  "WARNING", "STOPPING", "WAITING", "PACK"};
+                                                  "WARNING", "STOPPING", "WAITING", "PACK", "LOG"};
+#define N_COMPILE_EVENT_NAMES (sizeof compile_event_names / sizeof compile_event_names[0])
+
+static void push_diagnosis(lua_State *L, const smneo_diagnosis *d);
+
+/* A log event: {timestamp = epoch seconds (ms precision), message = string, stream = string}. */
+static void push_log_event(lua_State *L, const smneo_log_event *ev)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, (lua_Number)ev->timestamp / 1000.0);
+    lua_setfield(L, -2, "timestamp");
+    lua_pushlstring(L, ev->message, ev->message_len);
+    lua_setfield(L, -2, "message");
+    lua_pushstring(L, ev->stream);
+    lua_setfield(L, -2, "stream");
+}
+
+/* FAILED: the log's last lines (array) and the diagnosis, into the table on top. */
+static void set_failure_log(lua_State *L, const smneo_compile_result *res)
+{
+    size_t n = smneo_compile_result_log_count(res);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        smneo_log_event ev;
+        if (smneo_compile_result_log_at(&ev, res, i) == 0) {
+            push_log_event(L, &ev);
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+    }
+    lua_setfield(L, -2, "logs");
+    if (smneo_compile_result_diagnosis(res)) {
+        push_diagnosis(L, smneo_compile_result_diagnosis(res));
+        lua_setfield(L, -2, "diagnosis");
+    }
+}
 
 typedef struct compile_ctx {
     lua_State *L;
@@ -1535,7 +1570,7 @@ static int compile_event_call(lua_State *L)
     lua_pushvalue(L, 1);
     lua_createtable(L, 0, 6);
     int k = (int)ev->kind;
-    lua_pushstring(L, k >= 1 && k <= 11 ? compile_event_names[k] : "UNKNOWN");
+    lua_pushstring(L, k >= 1 && (size_t)k < N_COMPILE_EVENT_NAMES ? compile_event_names[k] : "UNKNOWN");
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, ev->message ? ev->message : "");
     lua_setfield(L, -2, "message");
@@ -1610,7 +1645,7 @@ static int client_compile(lua_State *L)
         "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
         "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
         "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-        "kms_key_id", "keep_job_on_cancel", "callback", NULL};
+        "kms_key_id", "keep_job_on_cancel", "callback", "follow_logs", NULL};
     lclient *cl = check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
@@ -1640,6 +1675,8 @@ static int client_compile(lua_State *L)
         o.extract = b;
     if ((b = opt_bool(L, 2, "keep_job_on_cancel")) >= 0)
         o.keep_job_on_cancel = b;
+    if ((b = opt_bool(L, 2, "follow_logs")) >= 0)
+        o.follow_logs = b;
     if (opt_number(L, 2, "timeout", &n))
         o.timeout = n;
     if (opt_number(L, 2, "delay", &n))
@@ -1689,6 +1726,11 @@ static int client_compile(lua_State *L)
             push_result(L, smneo_compile_result_job(res));
             lua_setfield(L, -2, "description");
         }
+        if (res && rc == SMNEO_EJOBFAILED) {
+            set_failure_log(L, res);
+            push_issues(L, smneo_compile_result_issues(res));
+            lua_setfield(L, -2, "issues");
+        }
         return lua_error(L);
     }
     lua_createtable(L, 0, 7);
@@ -1705,6 +1747,158 @@ static int client_compile(lua_State *L)
     push_issues(L, smneo_compile_result_issues(res));
     lua_setfield(L, -2, "issues");
     return 1;
+}
+
+/* ---- client:compilation_job_logs{...} (smneo/joblogs.h) ----------------------------- */
+
+typedef struct ljoblogs {
+    smneo_joblogs *l;
+    lclient *owner; /* kept alive through the userdata's user value */
+} ljoblogs;
+
+static void joblogs_release(ljoblogs *jl)
+{
+    if (jl->l) {
+        smneo_joblogs *l = jl->l;
+        jl->l = NULL;
+        smneo_joblogs_free(l);
+        jl->owner->calls--;
+        client_maybe_free(jl->owner);
+    }
+}
+
+static int joblogs_gc(lua_State *L)
+{
+    joblogs_release((ljoblogs *)luaL_checkudata(L, 1, MT_JOBLOGS));
+    return 0;
+}
+
+/* handle:warnings() -> array of strings (no log yet, AccessDenied) */
+static int joblogs_warnings(lua_State *L)
+{
+    luaL_checkudata(L, 1, MT_JOBLOGS);
+    compat_getuservalue(L, 1);
+    lua_getfield(L, -1, "warnings");
+    return 1;
+}
+
+/* handle:status() -> the job's last status seen in follow mode, or nil */
+static int joblogs_status(lua_State *L)
+{
+    luaL_checkudata(L, 1, MT_JOBLOGS);
+    compat_getuservalue(L, 1);
+    lua_getfield(L, -1, "status");
+    return 1;
+}
+
+/* Copies the reader's warnings and status into the user value (they outlive the reader). */
+static void joblogs_keep(lua_State *L, int ud, ljoblogs *jl)
+{
+    compat_getuservalue(L, ud);
+    size_t n = smneo_joblogs_warning_count(jl->l);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, smneo_joblogs_warning_at(jl->l, i));
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "warnings");
+    if (smneo_joblogs_status(jl->l)) {
+        lua_pushstring(L, smneo_joblogs_status(jl->l));
+        lua_setfield(L, -2, "status");
+    }
+    lua_pop(L, 1);
+}
+
+/* Iterator function: upvalue 1 = the joblogs userdata. */
+static int joblogs_step(lua_State *L)
+{
+    ljoblogs *jl = (ljoblogs *)luaL_checkudata(L, lua_upvalueindex(1), MT_JOBLOGS);
+    if (!jl->l)
+        return 0;
+    smneo_error *err = errhold_new(L);
+    smneo_log_event ev;
+    int rc = smneo_joblogs_next(&ev, jl->l, err);
+    joblogs_keep(L, lua_upvalueindex(1), jl);
+    if (rc == 0) {
+        push_log_event(L, &ev);
+        return 1;
+    }
+    joblogs_release(jl);
+    if (rc == SMNEO_ITEROVER)
+        return 0;
+    return raise_error(L, rc, err, CTX_PLAIN);
+}
+
+/* client:compilation_job_logs{name=, follow=, start_time=, delay=, max_delay=, tail=}
+ * -> iterator, nil, nil, handle (handle:warnings(), handle:status(), handle:close()) */
+static int client_job_logs(lua_State *L)
+{
+    static const char *const names[] = {"name", "follow", "start_time", "delay", "max_delay", "tail", NULL};
+    lclient *cl = check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    check_known_keys(L, 2, names, "compilation_job_logs");
+    const char *name = opt_string(L, 2, "name");
+    if (!name || !*name)
+        return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: name (the CompilationJobName) is required");
+    smneo_joblogs_options o = SMNEO_JOBLOGS_OPTIONS_INIT;
+    lua_Number n;
+    int b;
+    if ((b = opt_bool(L, 2, "follow")) >= 0)
+        o.follow = b;
+    if (opt_number(L, 2, "start_time", &n)) {
+        if (!(n >= 0) || n > 1e13)
+            return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: start_time must be epoch seconds");
+        o.start_time = (int64_t)(n * 1000.0 + 0.5);
+    }
+    if (opt_number(L, 2, "delay", &n))
+        o.delay = n;
+    if (opt_number(L, 2, "max_delay", &n))
+        o.max_delay = n;
+    if (opt_number(L, 2, "tail", &n)) {
+        if (n < 1 || floor(n) != n || n > 1e9)
+            return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: tail must be a positive integer");
+        o.tail = (size_t)n;
+    }
+    smneo_error *err = errhold_new(L);
+    ljoblogs *jl = (ljoblogs *)compat_newuserdata(L, sizeof *jl);
+    jl->l = NULL;
+    jl->owner = cl;
+    luaL_setmetatable(L, MT_JOBLOGS);
+    int ud = lua_gettop(L);
+    lua_createtable(L, 0, 3); /* user value: the client, warnings, status */
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "client");
+    lua_newtable(L);
+    lua_setfield(L, -2, "warnings");
+    compat_setuservalue(L, ud);
+    int rc = smneo_joblogs_new(&jl->l, cl->c, name, &o, err);
+    if (rc != 0)
+        return raise_error(L, rc, err, CTX_PLAIN);
+    cl->calls++;
+    lua_pushvalue(L, ud);
+    lua_pushcclosure(L, joblogs_step, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, ud);
+    return 4;
+}
+
+static void make_joblogs_metatable(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"warnings", joblogs_warnings}, {"status", joblogs_status},
+                                       {"close", joblogs_gc}, {NULL, NULL}};
+    luaL_newmetatable(L, MT_JOBLOGS);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, joblogs_gc);
+    lua_setfield(L, -2, "__gc");
+#if COMPAT_HAS_CLOSE
+    lua_pushcfunction(L, joblogs_gc);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pop(L, 1);
 }
 
 /* client:build_request(operation, params, {timestamp = epoch}) */
@@ -2150,6 +2344,43 @@ static int diagnosis_tostring(lua_State *L)
     return 1;
 }
 
+/* The diagnosis table (smneo.explain's answer, compile's error.diagnosis). */
+static void push_diagnosis(lua_State *L, const smneo_diagnosis *d)
+{
+    char *text = NULL;
+    if (smneo_diagnosis_format(&text, d) != 0)
+        raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    lua_createtable(L, 0, 16);
+    lua_pushstring(L, text);
+    free(text);
+    lua_setfield(L, -2, "text");
+    set_str(L, "id", smneo_diagnosis_id(d));
+    lua_pushboolean(L, smneo_diagnosis_matched(d));
+    lua_setfield(L, -2, "matched");
+    set_str(L, "category", smneo_failure_category_name(smneo_diagnosis_category(d)));
+    set_str(L, "title", smneo_diagnosis_title(d));
+    set_str(L, "cause", smneo_diagnosis_cause(d));
+    set_str(L, "fix", smneo_diagnosis_fix(d));
+    set_str(L, "rule", smneo_diagnosis_rule(d));
+    set_str(L, "source", smneo_diagnosis_source(d));
+    set_str(L, "evidence", smneo_diagnosis_evidence(d));
+    set_str(L, "evidence_source", smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)));
+    if (smneo_diagnosis_evidence_line(d) != (size_t)-1) { /* 1-based, like the logs array */
+        lua_pushinteger(L, (lua_Integer)smneo_diagnosis_evidence_line(d) + 1);
+        lua_setfield(L, -2, "evidence_line");
+    }
+    set_str(L, "job_name", smneo_diagnosis_job_name(d));
+    set_str(L, "status", smneo_diagnosis_status(d));
+    set_str(L, "failure_reason", smneo_diagnosis_failure_reason(d));
+    push_issues(L, smneo_diagnosis_issues(d));
+    lua_setfield(L, -2, "issues");
+    if (luaL_newmetatable(L, "smneo.diagnosis")) {
+        lua_pushcfunction(L, diagnosis_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+}
+
 static int l_explain(lua_State *L)
 {
     lua_settop(L, 2);
@@ -2204,38 +2435,7 @@ static int l_explain(lua_State *L)
     b->p = d;
     if (rc != 0)
         return raise_error(L, rc, err, CTX_PLAIN);
-    char *text = NULL;
-    if (smneo_diagnosis_format(&text, d) != 0)
-        return raise_msg(L, SMNEO_ENOMEM, "out of memory");
-    lua_createtable(L, 0, 16);
-    lua_pushstring(L, text);
-    free(text);
-    lua_setfield(L, -2, "text");
-    set_str(L, "id", smneo_diagnosis_id(d));
-    lua_pushboolean(L, smneo_diagnosis_matched(d));
-    lua_setfield(L, -2, "matched");
-    set_str(L, "category", smneo_failure_category_name(smneo_diagnosis_category(d)));
-    set_str(L, "title", smneo_diagnosis_title(d));
-    set_str(L, "cause", smneo_diagnosis_cause(d));
-    set_str(L, "fix", smneo_diagnosis_fix(d));
-    set_str(L, "rule", smneo_diagnosis_rule(d));
-    set_str(L, "source", smneo_diagnosis_source(d));
-    set_str(L, "evidence", smneo_diagnosis_evidence(d));
-    set_str(L, "evidence_source", smneo_evidence_kind_name(smneo_diagnosis_evidence_kind(d)));
-    if (smneo_diagnosis_evidence_line(d) != (size_t)-1) { /* 1-based, like the logs array */
-        lua_pushinteger(L, (lua_Integer)smneo_diagnosis_evidence_line(d) + 1);
-        lua_setfield(L, -2, "evidence_line");
-    }
-    set_str(L, "job_name", smneo_diagnosis_job_name(d));
-    set_str(L, "status", smneo_diagnosis_status(d));
-    set_str(L, "failure_reason", smneo_diagnosis_failure_reason(d));
-    push_issues(L, smneo_diagnosis_issues(d));
-    lua_setfield(L, -2, "issues");
-    if (luaL_newmetatable(L, "smneo.diagnosis")) {
-        lua_pushcfunction(L, diagnosis_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_setmetatable(L, -2);
+    push_diagnosis(L, d);
     return 1;
 }
 
@@ -2299,6 +2499,7 @@ static void make_client_metatable(lua_State *L)
                                        {"parse_response", client_parse_response},
                                        {"wait_for_compilation_job", client_wait},
                                        {"compile", client_compile},
+                                       {"compilation_job_logs", client_job_logs},
                                        {"_call", client_lowlevel_call},
                                        {"_paginate", client_lowlevel_paginate},
                                        {"_wait", client_lowlevel_wait},
@@ -2374,6 +2575,7 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
     lua_pop(L, 1);
     make_client_metatable(L);
     make_call_metatable(L);
+    make_joblogs_metatable(L);
 
     lua_newtable(L); /* module */
     luaL_setfuncs(L, funcs, 0);
