@@ -171,6 +171,25 @@ int cmd_extract(cli_args *a);
 int cmd_digest(cli_args *a);
 int cmd_verify(cli_args *a);
 int cmd_explain(cli_args *a);
+int cmd_logs(cli_args *a);
+
+/* ---- job logs (cmd_logs.c) --------------------------------------------------- */
+
+typedef void (*cli_log_fn)(const smneo_log_event *ev, void *payload);
+typedef void (*cli_status_fn)(const char *status, void *payload);
+/* Drives a job-log reader (Ctrl-C cancels it); warnings become progress
+ * notes. Returns the reader's result (err filled on error). */
+int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_status, void *payload,
+                    smneo_error *err);
+/* "2026-12-03T07:00:01.123Z  message", escaped. */
+void cli_print_log_line(FILE *f, const smneo_log_event *ev);
+/* A FAILED job: the log's last lines (unless they were streamed) and the
+ * diagnosis. */
+void cli_report_failure(FILE *f, const char *job, const smneo_log_event *lines, size_t n,
+                        const smneo_diagnosis *d, int streamed, const char *no_log);
+/* Reads the log's last lines best-effort, explains the failure with the
+ * description and reports both on stderr. */
+void cli_explain_failed(cli_client *cc, const char *job, const smneo_result *description, int streamed);
 
 /* Builds CreateCompilationJob parameters from --cli-input-json and the
  * create/validate flags (flags override JSON members). NULL on error

@@ -686,6 +686,42 @@ static int on_status(smneo_call *call, const smneo_step *step, void *payload)
     return 0;
 }
 
+static void wait_log_line(const smneo_log_event *ev, void *payload)
+{
+    (void)payload;
+    cli_progress_end();
+    cli_print_log_line(stdout, ev);
+    fflush(stdout);
+}
+
+static void wait_log_status(const char *status, void *payload)
+{
+    waiting *w = payload;
+    snprintf(w->status, sizeof w->status, "%s", status ? status : "");
+    cli_progress_status(w->job, w->status, cli_now() - w->start);
+}
+
+/* --logs: the job-log reader in follow mode waits (it polls the job with
+ * the same backoff) and prints the lines; the final description comes from
+ * one more describe. A reader that ends before the job (the log refused)
+ * leaves the rest to the waiter: returns 1 then. */
+static int wait_with_logs(cli_client *cc, const char *job, const smneo_wait_options *wo, waiting *w, int *rc,
+                          smneo_error *err)
+{
+    smneo_joblogs_options lo = SMNEO_JOBLOGS_OPTIONS_INIT;
+    lo.follow = 1;
+    lo.delay = wo->delay;
+    lo.max_delay = wo->max_delay;
+    smneo_joblogs *l = NULL;
+    *rc = smneo_joblogs_new(&l, cc->client, job, &lo, err);
+    if (*rc == 0)
+        *rc = cli_joblogs_run(l, wait_log_line, wait_log_status, w, err);
+    const char *st = l ? smneo_joblogs_status(l) : NULL;
+    int ended = st && (!strcmp(st, "COMPLETED") || !strcmp(st, "FAILED") || !strcmp(st, "STOPPED"));
+    smneo_joblogs_free(l);
+    return *rc == 0 && !ended;
+}
+
 int cmd_wait(cli_args *a)
 {
     const char *job = job_arg(a);
@@ -704,7 +740,15 @@ int cmd_wait(cli_args *a)
     smneo_call *call = NULL;
     smneo_result *res = NULL;
     waiting w = {job, cli_now(), ""};
-    int rc = smneo_wait_new(&call, cc.client, job, &wo, &err);
+    int rc = 0, streamed = cli_has(a, "logs");
+    if (streamed && !wait_with_logs(&cc, job, &wo, &w, &rc, &err) && rc == 0) {
+        /* the job has ended: one waiter poll gives its result */
+        wo.delay = wo.max_delay = 0.01;
+    } else if (streamed && rc == 0) {
+        streamed = 0; /* the log was refused: wait without it */
+    }
+    if (rc == 0)
+        rc = smneo_wait_new(&call, cc.client, job, &wo, &err);
     if (rc == 0) {
         drive(&cc, call, on_status, wait_tick, &w);
         rc = smneo_call_result(call, &res, &err);
@@ -733,6 +777,8 @@ int cmd_wait(cli_args *a)
         snprintf(what, sizeof what, "compilation job %s %s", job,
                  rc == SMNEO_EJOBFAILED ? "FAILED" : rc == SMNEO_EJOBSTOPPED ? "STOPPED" : "");
         code = cli_error(&err, rc, rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED ? what : "wait");
+        if (rc == SMNEO_EJOBFAILED && res)
+            cli_explain_failed(&cc, job, res, streamed);
     }
     smneo_result_free(res);
     smneo_call_free(call);

@@ -10,6 +10,8 @@ typedef struct run {
     char job[128];
     char status[64];
     int verified_event;
+    int json; /* --output json: stdout is for the result document */
+    int log_lines;
 } run;
 
 static int on_event(const smneo_compile_event *ev, void *payload)
@@ -54,6 +56,13 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     case SMNEO_COMPILE_EVENT_PACK:
         cli_progress_bytes("packing", ev->done, ev->total);
         break;
+    case SMNEO_COMPILE_EVENT_LOG: {
+        smneo_log_event le = {(int64_t)ev->done, msg, strlen(msg), NULL};
+        cli_progress_end();
+        cli_print_log_line(r->json ? stderr : stdout, &le);
+        r->log_lines++;
+        break;
+    }
     default: /* events newer than this tool */
         break;
     }
@@ -106,6 +115,32 @@ static cJSON *result_doc(const smneo_compile_result *res)
     if (fr && *fr)
         cJSON_AddStringToObject(doc, "FailureReason", fr);
     cJSON_AddItemToObject(doc, "Warnings", cli_issues_json(smneo_compile_result_issues(res)));
+    const smneo_diagnosis *dg = smneo_compile_result_diagnosis(res);
+    if (dg) { /* FAILED: the log's last lines and the diagnosis */
+        cJSON *logs = cJSON_AddArrayToObject(doc, "Logs");
+        for (size_t i = 0; logs && i < smneo_compile_result_log_count(res); i++) {
+            smneo_log_event ev;
+            if (smneo_compile_result_log_at(&ev, res, i))
+                continue;
+            cJSON *e = cJSON_CreateObject();
+            char *iso = cli_iso8601((double)ev.timestamp / 1000.0);
+            cJSON_AddStringToObject(e, "timestamp", iso ? iso : "");
+            free(iso);
+            cJSON_AddStringToObject(e, "logStreamName", ev.stream);
+            cJSON_AddStringToObject(e, "message", ev.message);
+            cJSON_AddItemToArray(logs, e);
+        }
+        cJSON *d = cJSON_AddObjectToObject(doc, "Diagnosis");
+        cJSON_AddStringToObject(d, "Id", smneo_diagnosis_id(dg));
+        cJSON_AddStringToObject(d, "Category", smneo_failure_category_name(smneo_diagnosis_category(dg)));
+        cJSON_AddStringToObject(d, "Title", smneo_diagnosis_title(dg));
+        cJSON_AddStringToObject(d, "Cause", smneo_diagnosis_cause(dg));
+        cJSON_AddStringToObject(d, "Fix", smneo_diagnosis_fix(dg));
+        if (smneo_diagnosis_rule(dg))
+            cJSON_AddStringToObject(d, "Rule", smneo_diagnosis_rule(dg));
+        if (smneo_diagnosis_evidence(dg))
+            cJSON_AddStringToObject(d, "Evidence", smneo_diagnosis_evidence(dg));
+    }
     if (job)
         cJSON_AddItemToObject(doc, "Job", job);
     return doc;
@@ -166,6 +201,8 @@ int cmd_compile(cli_args *a)
     o.output_dir = cli_get(a, "output-dir");
     o.extract = cli_has(a, "extract");
     o.keep_job_on_cancel = cli_has(a, "keep-job-on-interrupt");
+    o.follow_logs = cli_has(a, "logs");
+    r.json = a->json;
     const cJSON *mr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"),
                                                        "MaxRuntimeInSeconds");
     if (cJSON_IsNumber(mr))
@@ -227,6 +264,20 @@ int cmd_compile(cli_args *a)
             code = cli_fail(EXIT_INTERRUPTED, "interrupted: %s", err.message ? err.message : "cancelled");
         else if (rc)
             code = cli_error(&err, rc, rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED ? NULL : "compile");
+        if (rc == SMNEO_EJOBFAILED && res && !a->json) {
+            size_t n = smneo_compile_result_log_count(res);
+            smneo_log_event *lines = n ? calloc(n, sizeof *lines) : NULL;
+            for (size_t i = 0; lines && i < n; i++)
+                smneo_compile_result_log_at(&lines[i], res, i);
+            const smneo_issues *is = smneo_compile_result_issues(res);
+            const char *no_log = NULL; /* the log's warning, shown even with --quiet */
+            for (size_t i = 0; is && i < smneo_issues_count(is); i++)
+                if (!strcmp(smneo_issues_at(is, i)->rule, "logs.unreadable"))
+                    no_log = smneo_issues_at(is, i)->message;
+            cli_report_failure(stderr, smneo_compile_result_job_name(res), lines, lines ? n : 0,
+                               smneo_compile_result_diagnosis(res), o.follow_logs && r.log_lines > 0, no_log);
+            free(lines);
+        }
         smneo_compile_result_free(res);
         smneo_error_clear(&err);
         cli_client_close(&cc);

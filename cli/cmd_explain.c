@@ -1,8 +1,8 @@
 /* cli/cmd_explain.c: `smneo explain` (docs/diagnosis.md): why did a
  * compilation job fail? Explains a job's description (fetched with
  * DescribeCompilationJob, or given with --description-json) and its compile
- * log (--log-file) with smneo_explain. Reading the log from CloudWatch Logs
- * by itself comes with the Logs client. */
+ * log (--log-file, or read from CloudWatch Logs for JOB-NAME, best-effort)
+ * with smneo_explain. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +90,7 @@ typedef struct log_lines {
     const char **lines;
     size_t *lens;
     size_t n;
+    int owned;           /* the lines were read from CloudWatch Logs (strdup'd) */
 } log_lines;
 
 static int add_line(log_lines *l, size_t *cap, const char *s, size_t len)
@@ -152,6 +153,40 @@ static int read_log(log_lines *l, const char *src)
     return 0;
 }
 
+/* JOB-NAME without --log-file: the job's log from CloudWatch Logs (the
+ * matcher reads at most the last 20000 lines). Best-effort: what cannot be
+ * read is a warning and the job is explained without it. */
+static void fetch_log(log_lines *l, const cli_args *a, const char *job)
+{
+    cli_client cc;
+    if (cli_client_open(&cc, a) != 0)
+        return;
+    smneo_joblogs_options o = SMNEO_JOBLOGS_OPTIONS_INIT;
+    o.tail = 20000;
+    smneo_joblogs *jl = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    size_t cap = 0;
+    int rc = smneo_joblogs_new(&jl, cc.client, job, &o, &err);
+    l->owned = 1;
+    if (rc == 0) {
+        smneo_log_event ev;
+        while ((rc = smneo_joblogs_next(&ev, jl, &err)) == 0) {
+            char *copy = strdup(ev.message);
+            if (!copy || add_line(l, &cap, copy, ev.message_len)) {
+                free(copy);
+                break;
+            }
+        }
+        for (size_t i = 0; i < smneo_joblogs_warning_count(jl); i++)
+            cli_progress_note("warning: %s", smneo_joblogs_warning_at(jl, i));
+    }
+    if (rc != 0 && rc != SMNEO_ITEROVER)
+        cli_progress_note("warning: the job's log could not be read: %s", err.message ? err.message : smneo_strerror(rc));
+    smneo_error_clear(&err);
+    smneo_joblogs_free(jl);
+    cli_client_close(&cc);
+}
+
 static cJSON *diagnosis_json(const smneo_diagnosis *d)
 {
     cJSON *o = cJSON_CreateObject();
@@ -199,8 +234,10 @@ int cmd_explain(cli_args *a)
     char *desc = description(a, job, &code);
     if (!desc)
         return code;
-    log_lines log = {NULL, NULL, NULL, NULL, 0};
+    log_lines log = {NULL, NULL, NULL, NULL, 0, 0};
     code = cli_has(a, "log-file") ? read_log(&log, cli_get(a, "log-file")) : 0;
+    if (!cli_has(a, "log-file") && job)
+        fetch_log(&log, a, job);
     smneo_diagnosis *d = NULL;
     if (code == 0) {
         smneo_error err = SMNEO_ERROR_INIT;
@@ -231,6 +268,8 @@ int cmd_explain(cli_args *a)
         free(text);
     }
     smneo_diagnosis_free(d);
+    for (size_t i = 0; log.owned && i < log.n; i++)
+        free((char *)log.lines[i]);
     free(log.lines);
     free(log.lens);
     cJSON_Delete(log.doc);

@@ -50,6 +50,7 @@ static const cli_opt opts_compile[] = {
     {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds (default 900)"},
     {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"},
     {"keep-job-on-interrupt", NULL, "on Ctrl-C leave the job running instead of stopping it"},
+    {"logs", NULL, "print the job's log (CloudWatch Logs) while waiting"},
     OPT_INPUT_JSON,
     {NULL, NULL, NULL}};
 
@@ -76,6 +77,7 @@ static const cli_opt opts_wait[] = {{"job-name", "NAME", "CompilationJobName (or
                                     {"timeout", "SECONDS", "give up after this long (default: no limit)"},
                                     {"delay", "SECONDS", "first polling delay (default 5)"},
                                     {"max-delay", "SECONDS", "longest polling delay (default 60)"},
+                                    {"logs", NULL, "print the job's log (CloudWatch Logs) as it is written"},
                                     OPT_INPUT_JSON,
                                     {NULL, NULL, NULL}};
 static const cli_opt opts_steps[] = {
@@ -116,6 +118,15 @@ static const cli_opt opts_explain[] = {
     {"log-file", "FILE|-", "the job's compile log: lines, or the JSON of aws logs get-log-events"},
     {NULL, NULL, NULL}};
 
+static const cli_opt opts_logs[] = {
+    {"job-name", "NAME", "CompilationJobName (or give it as the argument)"},
+    {"follow", NULL, "keep reading until the job is COMPLETED, FAILED or STOPPED"},
+    {"since", "10m|ISO-TIME", "only events from then on: 30s, 10m, 2h, 1d, 1w ago, an ISO 8601 time or epoch seconds"},
+    {"tail", "N", "only the last N events (not with --follow)"},
+    {"delay", "SECONDS", "--follow: first polling delay (default 5)"},
+    {"max-delay", "SECONDS", "--follow: longest polling delay (default 60)"},
+    {NULL, NULL, NULL}};
+
 static const cli_opt opts_global[] = {
     {"endpoint-url", "URL", "service endpoint (also used for S3 unless AWS_ENDPOINT_URL_S3 is set)"},
     {"region", "REGION", "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)"},
@@ -138,7 +149,13 @@ const cli_command cli_commands[] = {
     {"stop", "StopCompilationJob", "JOB-NAME", NULL, opts_job, cmd_stop},
     {"delete", "DeleteCompilationJob", "JOB-NAME", NULL, opts_job, cmd_delete},
     {"wait", "wait until a job is COMPLETED (exit 5 when FAILED or STOPPED)", "JOB-NAME [options]",
-     "Ctrl-C stops waiting (exit 130); the job itself goes on.", opts_wait, cmd_wait},
+     "Ctrl-C stops waiting (exit 130); the job itself goes on. When the job FAILED, its log's last\n"
+     "lines and the diagnosis are printed (on stderr).", opts_wait, cmd_wait},
+    {"logs", "print a job's log (CloudWatch Logs, the streams JOB and JOB/...) in time order",
+     "JOB-NAME [--follow] [--since 10m|ISO-TIME] [--tail N]",
+     "Reads the log group /aws/sagemaker/CompilationJobs. --output json prints one JSON object a line\n"
+     "(timestamp, timestampMillis, logStreamName, message). No log yet, or no permission to read it, is\n"
+     "a warning (exit 0). Ctrl-C stops --follow (exit 130).", opts_logs, cmd_logs},
     {"steps", "ListPipelineExecutionSteps (every page)", "PIPELINE-EXECUTION-ARN [options]", NULL, opts_steps,
      cmd_steps},
     {"validate", "check request parameters without sending them (exit 3 on errors)",
@@ -157,7 +174,8 @@ const cli_command cli_commands[] = {
      "JOB-NAME [--log-file FILE] | --description-json FILE|- [--log-file FILE]",
      "Matches the job's FailureReason, its compile log and its own parameters against the catalogue of\n"
      "known Neo failures (docs/diagnosis.md). With JOB-NAME the job is described for you; the log is\n"
-     "read from --log-file (fetching it from CloudWatch Logs comes with `smneo logs`).",
+     "read from --log-file, or else from CloudWatch Logs (best-effort: a log that cannot be read is a\n"
+     "warning and the job is explained without it).",
      opts_explain, cmd_explain},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 

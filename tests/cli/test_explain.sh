@@ -7,7 +7,8 @@
 # with `smneo create`, the last waited for with `smneo wait` (exit 5), its
 # log read from GET /_smneo/logs; then `smneo explain JOB
 # --log-file LOG --output json` must name the expected catalogue entry with
-# its rule and evidence. Also: the table output, --description-json from
+# its rule and evidence, and so must `smneo explain JOB` reading the log from
+# the local CloudWatch Logs itself. Also: the table output, --description-json from
 # `smneo describe`, stdin, a plain-text log, an unknown failure, usage errors.
 # Run from the repository root:
 #   sh tests/cli/test_explain.sh build/smneo
@@ -136,6 +137,9 @@ EOF
 while IFS="	" read -r job want evidence what; do
   "$SMNEO" --endpoint-url "$URL" explain "$job" --log-file "$WORK/logs/$job.json" --output json \
     >"$WORK/jobs/$job.out" 2>"$WORK/jobs/$job.err" && ok || { fail "explain $job ($what)"; cat "$WORK/jobs/$job.err"; }
+  # without --log-file the CLI reads the log from CloudWatch Logs itself
+  "$SMNEO" --endpoint-url "$URL" explain "$job" --output json \
+    >"$WORK/jobs/$job.fetch" 2>"$WORK/jobs/$job.fetch.err" && ok || { fail "explain $job (fetch)"; cat "$WORK/jobs/$job.fetch.err"; }
 done <"$WORK/jobs.txt"
 "$PY" - "$ROOT" "$WORK" <<'EOF' && ok || fail "explain answers"
 import json, sys
@@ -153,6 +157,9 @@ for line in open(work + "/jobs.txt"):
         d = json.load(open("%s/jobs/%s.out" % (work, job)))
         log = [e["message"] for e in json.load(open("%s/logs/%s.json" % (work, job)))["events"]]
         assert d["Id"] == want, "diagnosed %s" % d["Id"]
+        f = json.load(open("%s/jobs/%s.fetch" % (work, job)))
+        assert (f["Id"], f["EvidenceSource"], f["Evidence"]) == (want, evidence, d["Evidence"]), \
+            "with the log from CloudWatch Logs: %s" % f["Id"]
         assert d["JobName"] == job and d["Status"] == "FAILED" and d["Issues"] == []
         assert d["EvidenceSource"] == evidence
         if evidence == "log":
