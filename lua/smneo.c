@@ -1263,17 +1263,16 @@ static int call_next(lua_State *L)
  * (a value may be an array of values for repeated headers); sends is how many
  * times the transport sent the request to get this answer (2 when it resent
  * it by itself on a fresh connection; default 1). */
-static int call_feed(lua_State *L)
+/* The response of feed(status, headers, body[, sends]) at stack 2..5, in a
+ * box pushed on the stack (raises on bad arguments). */
+static lbox *response_args(lua_State *L, const char *what)
 {
-    lcall *lc = check_live_call(L, 1);
-    if (!lc->awaiting)
-        raise_msg(L, SMNEO_EINVAL, "call:feed(): there is no send waiting for an answer");
     lua_Integer status = luaL_checkinteger(L, 2);
     size_t blen = 0;
     const char *body = luaL_optlstring(L, 4, "", &blen);
     lua_Integer sends = luaL_optinteger(L, 5, 1);
     if (sends < 1 || sends > 100)
-        raise_msg(L, SMNEO_EINVAL, "call:feed(): sends must be a whole number from 1 to 100");
+        raise_msg(L, SMNEO_EINVAL, "%s: sends must be a whole number from 1 to 100", what);
     lbox *b = box_new(L, free_response);
     smneo_response *resp = NULL;
     if (smneo_response_new(&resp, (int)status) != 0)
@@ -1306,13 +1305,40 @@ static int call_feed(lua_State *L)
             lua_pop(L, 1);
         }
     } else if (!lua_isnoneornil(L, 3)) {
-        raise_msg(L, SMNEO_EINVAL, "call:feed(): headers must be a table, not a %s", luaL_typename(L, 3));
+        raise_msg(L, SMNEO_EINVAL, "%s: headers must be a table, not a %s", what, luaL_typename(L, 3));
     }
     if (blen && smneo_response_append_body(resp, body, blen) != 0)
         raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    return b;
+}
+
+static int call_feed(lua_State *L)
+{
+    lcall *lc = check_live_call(L, 1);
+    if (!lc->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "call:feed(): there is no send waiting for an answer");
+    lbox *b = response_args(L, "call:feed()");
     lc->awaiting = 0;
     smneo_call_feed(lc->call, (smneo_response *)box_take(b), 0, NULL);
     return 0;
+}
+
+/* feed_error(code, message) at stack 2..3: the transport error code. */
+static int transport_error_arg(lua_State *L, const char *what)
+{
+    if (lua_type(L, 2) == LUA_TNUMBER)
+        return (int)lua_tointeger(L, 2);
+    const char *s = luaL_checkstring(L, 2);
+    if (strcmp(s, "ConnectionError") == 0)
+        return SMNEO_ECONNECT;
+    if (strcmp(s, "DnsError") == 0)
+        return SMNEO_EDNS;
+    if (strcmp(s, "TLSError") == 0)
+        return SMNEO_ETLS;
+    if (strcmp(s, "Timeout") == 0)
+        return SMNEO_ETIMEOUT;
+    return raise_msg(L, SMNEO_EINVAL, "%s: code must be ConnectionError, DnsError, TLSError or Timeout, not %s",
+                     what, s);
 }
 
 /* call:feed_error(code, message): code is "ConnectionError", "DnsError",
@@ -1322,23 +1348,7 @@ static int call_feed_error(lua_State *L)
     lcall *lc = check_live_call(L, 1);
     if (!lc->awaiting)
         raise_msg(L, SMNEO_EINVAL, "call:feed_error(): there is no send waiting for an answer");
-    int code = SMNEO_ECONNECT;
-    if (lua_type(L, 2) == LUA_TNUMBER) {
-        code = (int)lua_tointeger(L, 2);
-    } else {
-        const char *s = luaL_checkstring(L, 2);
-        if (strcmp(s, "ConnectionError") == 0)
-            code = SMNEO_ECONNECT;
-        else if (strcmp(s, "DnsError") == 0)
-            code = SMNEO_EDNS;
-        else if (strcmp(s, "TLSError") == 0)
-            code = SMNEO_ETLS;
-        else if (strcmp(s, "Timeout") == 0)
-            code = SMNEO_ETIMEOUT;
-        else
-            raise_msg(L, SMNEO_EINVAL,
-                      "call:feed_error(): code must be ConnectionError, DnsError, TLSError or Timeout, not %s", s);
-    }
+    int code = transport_error_arg(L, "call:feed_error()");
     const char *msg = luaL_optstring(L, 3, "transport error");
     lc->awaiting = 0;
     smneo_call_feed(lc->call, NULL, code, msg);
@@ -1754,6 +1764,7 @@ static int client_compile(lua_State *L)
 typedef struct ljoblogs {
     smneo_joblogs *l;
     lclient *owner; /* kept alive through the userdata's user value */
+    int awaiting;   /* step-driven: a SEND waits for feed */
 } ljoblogs;
 
 static void joblogs_release(ljoblogs *jl)
@@ -1829,18 +1840,17 @@ static int joblogs_step(lua_State *L)
     return raise_error(L, rc, err, CTX_PLAIN);
 }
 
-/* client:compilation_job_logs{name=, follow=, start_time=, delay=, max_delay=, tail=}
- * -> iterator, nil, nil, handle (handle:warnings(), handle:status(), handle:close()) */
-static int client_job_logs(lua_State *L)
+/* Reads the options table at index 2 and pushes a new reader userdata for
+ * the client at index 1; returns it (raises on bad options). */
+static ljoblogs *joblogs_push(lua_State *L, lclient *cl)
 {
     static const char *const names[] = {"name", "follow", "start_time", "delay", "max_delay", "tail", NULL};
-    lclient *cl = check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     check_known_keys(L, 2, names, "compilation_job_logs");
     const char *name = opt_string(L, 2, "name");
     if (!name || !*name)
-        return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: name (the CompilationJobName) is required");
+        raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: name (the CompilationJobName) is required");
     smneo_joblogs_options o = SMNEO_JOBLOGS_OPTIONS_INIT;
     lua_Number n;
     int b;
@@ -1848,7 +1858,7 @@ static int client_job_logs(lua_State *L)
         o.follow = b;
     if (opt_number(L, 2, "start_time", &n)) {
         if (!(n >= 0) || n > 1e13)
-            return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: start_time must be epoch seconds");
+            raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: start_time must be epoch seconds");
         o.start_time = (int64_t)(n * 1000.0 + 0.5);
     }
     if (opt_number(L, 2, "delay", &n))
@@ -1857,13 +1867,14 @@ static int client_job_logs(lua_State *L)
         o.max_delay = n;
     if (opt_number(L, 2, "tail", &n)) {
         if (n < 1 || floor(n) != n || n > 1e9)
-            return raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: tail must be a positive integer");
+            raise_msg(L, SMNEO_EINVAL, "compilation_job_logs: tail must be a positive integer");
         o.tail = (size_t)n;
     }
     smneo_error *err = errhold_new(L);
     ljoblogs *jl = (ljoblogs *)compat_newuserdata(L, sizeof *jl);
     jl->l = NULL;
     jl->owner = cl;
+    jl->awaiting = 0;
     luaL_setmetatable(L, MT_JOBLOGS);
     int ud = lua_gettop(L);
     lua_createtable(L, 0, 3); /* user value: the client, warnings, status */
@@ -1874,8 +1885,20 @@ static int client_job_logs(lua_State *L)
     compat_setuservalue(L, ud);
     int rc = smneo_joblogs_new(&jl->l, cl->c, name, &o, err);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        raise_error(L, rc, err, CTX_PLAIN);
     cl->calls++;
+    lua_remove(L, ud - 1); /* the error holder */
+    return jl;
+}
+
+/* client:compilation_job_logs{name=, follow=, start_time=, delay=, max_delay=, tail=}
+ * -> iterator, nil, nil, handle (handle:warnings(), handle:status(), handle:close()) */
+static int client_job_logs(lua_State *L)
+{
+    lclient *cl = check_blocking_client(L, 1);
+    lua_settop(L, 2);
+    joblogs_push(L, cl);
+    int ud = lua_gettop(L);
     lua_pushvalue(L, ud);
     lua_pushcclosure(L, joblogs_step, 1);
     lua_pushnil(L);
@@ -1884,10 +1907,123 @@ static int client_job_logs(lua_State *L)
     return 4;
 }
 
+/* client:_job_logs{...} -> a reader driven step by step (smneo.resty):
+ * next() -> "send", method, url, headers, body | "sleep", seconds |
+ *           "event", "log", event | "event", "warning", text | "event", "status", status |
+ *           "done", true | "done", nil, err;  feed(status, headers, body[, sends]);
+ * feed_error(code, message); cancel(); close(). */
+static int client_lowlevel_job_logs(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    lua_settop(L, 2);
+    joblogs_push(L, cl);
+    return 1;
+}
+
+static ljoblogs *check_live_joblogs(lua_State *L)
+{
+    ljoblogs *jl = (ljoblogs *)luaL_checkudata(L, 1, MT_JOBLOGS);
+    if (!jl->l)
+        raise_msg(L, SMNEO_EINVAL, "this job log reader has finished or was closed");
+    return jl;
+}
+
+static int joblogs_next(lua_State *L)
+{
+    ljoblogs *jl = check_live_joblogs(L);
+    if (jl->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "next(): feed the answer to the last send first (feed or feed_error)");
+    smneo_step st;
+    memset(&st, 0, sizeof st);
+    smneo_joblogs_step(jl->l, &st);
+    switch (st.kind) {
+    case SMNEO_STEP_SEND: {
+        const smneo_request *r = st.request;
+        jl->awaiting = 1;
+        lua_pushstring(L, "send");
+        lua_pushstring(L, r->method ? r->method : "POST");
+        lua_pushstring(L, r->url ? r->url : "");
+        push_headers(L, r);
+        lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+        return 5;
+    }
+    case SMNEO_STEP_SLEEP:
+        lua_pushstring(L, "sleep");
+        lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
+        return 2;
+    case SMNEO_STEP_EVENT:
+        lua_pushstring(L, "event");
+        joblogs_keep(L, 1, jl);
+        if (st.event == SMNEO_EVENT_LOG) {
+            smneo_log_event ev;
+            lua_pushstring(L, "log");
+            if (smneo_joblogs_event(&ev, jl->l) == 0)
+                push_log_event(L, &ev);
+            else
+                lua_pushnil(L);
+        } else if (st.event == SMNEO_EVENT_WARNING) {
+            lua_pushstring(L, "warning");
+            lua_pushstring(L, smneo_joblogs_warning(jl->l));
+        } else {
+            lua_pushstring(L, "status");
+            lua_pushstring(L, smneo_joblogs_status(jl->l));
+        }
+        return 3;
+    case SMNEO_STEP_DONE:
+    default: {
+        joblogs_keep(L, 1, jl);
+        smneo_error *err = errhold_new(L);
+        int rc = smneo_joblogs_result(jl->l, err);
+        joblogs_release(jl);
+        lua_pushstring(L, "done");
+        if (rc == 0) {
+            lua_pushboolean(L, 1);
+            return 2;
+        }
+        lua_pushnil(L);
+        push_error(L, rc, err, CTX_PLAIN);
+        return 3;
+    }
+    }
+}
+
+static int joblogs_feed(lua_State *L)
+{
+    ljoblogs *jl = check_live_joblogs(L);
+    if (!jl->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "feed(): there is no send waiting for an answer");
+    lbox *b = response_args(L, "feed()");
+    jl->awaiting = 0;
+    smneo_joblogs_feed(jl->l, (smneo_response *)box_take(b), 0, NULL);
+    return 0;
+}
+
+static int joblogs_feed_error(lua_State *L)
+{
+    ljoblogs *jl = check_live_joblogs(L);
+    if (!jl->awaiting)
+        raise_msg(L, SMNEO_EINVAL, "feed_error(): there is no send waiting for an answer");
+    int code = transport_error_arg(L, "feed_error()");
+    const char *msg = luaL_optstring(L, 3, "transport error");
+    jl->awaiting = 0;
+    smneo_joblogs_feed(jl->l, NULL, code, msg);
+    return 0;
+}
+
+static int joblogs_cancel(lua_State *L)
+{
+    ljoblogs *jl = (ljoblogs *)luaL_checkudata(L, 1, MT_JOBLOGS);
+    if (jl->l)
+        smneo_joblogs_cancel(jl->l);
+    return 0;
+}
+
 static void make_joblogs_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"warnings", joblogs_warnings}, {"status", joblogs_status},
-                                       {"close", joblogs_gc}, {NULL, NULL}};
+                                       {"close", joblogs_gc},         {"next", joblogs_next},
+                                       {"feed", joblogs_feed},        {"feed_error", joblogs_feed_error},
+                                       {"cancel", joblogs_cancel},    {NULL, NULL}};
     luaL_newmetatable(L, MT_JOBLOGS);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
@@ -2500,6 +2636,7 @@ static void make_client_metatable(lua_State *L)
                                        {"wait_for_compilation_job", client_wait},
                                        {"compile", client_compile},
                                        {"compilation_job_logs", client_job_logs},
+                                       {"_job_logs", client_lowlevel_job_logs},
                                        {"_call", client_lowlevel_call},
                                        {"_paginate", client_lowlevel_paginate},
                                        {"_wait", client_lowlevel_wait},

@@ -309,6 +309,44 @@ function Client:wait_for_compilation_job(name, wopts)
   end))
 end
 
+-- compilation_job_logs{name, follow, start_time, delay, max_delay, tail}:
+-- the job's log (docs/logs.md) over cosockets, sleeping with ngx.sleep
+-- between polls. Returns iterator, nil, nil, handle (handle:warnings(),
+-- handle:status(), handle:close()), as smneo's client does.
+function Client:compilation_job_logs(opts)
+  local reader = self._c:_job_logs(opts)
+  local finished = false
+  return function()
+    if finished then return nil end
+    local ok, kind, v = pcall(function()
+      while true do
+        local kind, a, b, c, d = reader:next()
+        if kind == "send" then
+          self:_step_send(reader, a, b, c, d)
+        elseif kind == "sleep" then
+          ngx.sleep(a)
+        elseif kind == "event" then
+          if a == "log" then return "value", b end
+        else
+          return "done", b
+        end
+      end
+    end)
+    if not ok then
+      finished = true
+      reader:cancel()
+      reader:close()
+      error(kind, 0)
+    end
+    if kind == "done" then
+      finished = true
+      if v then error(v, 0) end
+      return nil
+    end
+    return v
+  end, nil, nil, reader
+end
+
 function Client:build_request(...) return self._c:build_request(...) end
 function Client:parse_response(...) return self._c:parse_response(...) end
 function Client:region() return self._c:region() end

@@ -137,3 +137,84 @@ describe("compilation_job_logs", function()
     assert.is_true(warned)
   end)
 end)
+
+-- The step-driven reader (what smneo.resty drives), without a network: the
+-- spec plays the transport and feeds canned CloudWatch Logs answers.
+describe("the job log reader's steps", function()
+  local JSON = { ["Content-Type"] = "application/x-amz-json-1.1", ["x-amzn-RequestId"] = "rid-1" }
+  local function new_client()
+    return smneo.client{ region_name = "us-east-1", endpoint_url = "https://logs.test.invalid",
+                         aws_access_key_id = "AKIDEXAMPLE", aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                         no_transport = true, max_attempts = 1 }
+  end
+
+  it("lists the job's streams, reads each to the unchanged token and merges them in time order", function()
+    local c = new_client()
+    local r = c:_job_logs{ name = "job-1" }
+    local kind, method, url, headers, body = r:next()
+    assert.are.equal("send", kind)
+    assert.are.equal("POST", method)
+    assert.are.equal("https://logs.test.invalid/", url)
+    assert.are.equal("Logs_20140328.DescribeLogStreams", headers["X-Amz-Target"])
+    assert.truthy(headers.Authorization:find("/logs/aws4_request", 1, true))
+    assert.truthy(body:find('"logStreamNamePrefix":"job-1"', 1, true))
+    assert.has_error(function() r:next() end) -- must feed first
+    r:feed(200, JSON, '{"logStreams":[{"logStreamName":"job-1"},{"logStreamName":"job-1/compilation"},' ..
+      '{"logStreamName":"job-10"}]}')
+    local answers = {
+      ["job-1"] = { '{"events":[{"timestamp":1000,"message":"a"},{"timestamp":3000,"message":"c"}],' ..
+                    '"nextForwardToken":"f/1","nextBackwardToken":"b/0"}',
+                    '{"events":[],"nextForwardToken":"f/1","nextBackwardToken":"b/0"}' },
+      ["job-1/compilation"] = { '{"events":[{"timestamp":2000,"message":"b"}],"nextForwardToken":"f/2",' ..
+                                '"nextBackwardToken":"b/0"}',
+                                '{"events":[],"nextForwardToken":"f/2","nextBackwardToken":"b/0"}' },
+    }
+    local seen, lines = {}, {}
+    while true do
+      local k, a, b, h, bd = r:next()
+      if k == "send" then
+        assert.are.equal("Logs_20140328.GetLogEvents", h["X-Amz-Target"])
+        local stream = bd:match('"logStreamName":"([^"]+)"')
+        assert.truthy(bd:find('"startFromHead":true', 1, true))
+        assert.are_not.equal("job-10", stream) -- another job's stream
+        seen[stream] = (seen[stream] or 0) + 1
+        r:feed(200, JSON, answers[stream][seen[stream]])
+      elseif k == "event" then
+        assert.are.equal("log", a)
+        lines[#lines + 1] = b.message .. "@" .. string.format("%.3f", b.timestamp) .. "@" .. b.stream
+      else
+        assert.are.equal("done", k)
+        assert.is_true(a)
+        break
+      end
+    end
+    assert.are.same({ "a@1.000@job-1", "b@2.000@job-1/compilation", "c@3.000@job-1" }, lines)
+    assert.are.same({ ["job-1"] = 2, ["job-1/compilation"] = 2 }, seen)
+    assert.has_error(function() r:next() end) -- finished
+    r:close()
+    c:close()
+  end)
+
+  it("turns AccessDeniedException into a warning and a normal end", function()
+    local c = new_client()
+    local r = c:_job_logs{ name = "job-1" }
+    assert.are.equal("send", (r:next()))
+    r:feed(400, JSON, '{"__type":"AccessDeniedException","message":"User: arn:aws:iam::1:user/x is not authorized"}')
+    local k, a, b = r:next()
+    assert.are.equal("event", k)
+    assert.are.equal("warning", a)
+    assert.truthy(b:find("AccessDeniedException", 1, true) and b:find("logs:GetLogEvents", 1, true))
+    assert.are.equal("done", (r:next()))
+    assert.truthy(r:warnings()[1]:find("AccessDeniedException", 1, true))
+    r:close()
+    -- a transport error is the reader's error
+    r = c:_job_logs{ name = "job-1" }
+    assert.are.equal("send", (r:next()))
+    r:feed_error("ConnectionError", "refused")
+    local done, ok, err = r:next()
+    assert.are.equal("done", done)
+    assert.is_nil(ok)
+    assert.are.equal("ConnectionError", err.code)
+    c:close()
+  end)
+end)

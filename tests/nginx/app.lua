@@ -143,6 +143,29 @@ function M.ca_bundle()
   ngx.print(tostring(c), " ", tostring(err.code), " ", tostring(err.message:find("lua_ssl_trusted_certificate", 1, true) ~= nil))
 end
 
+-- a compilation job's log over cosockets (smneo.local, which a fail fault
+-- makes fail the job): follow it to the job's end
+function M.logs()
+  local c = smneo.client(with_endpoint(os.getenv("SMNEO_TEST_LOCAL_ENDPOINT")))
+  local name = ngx.var.arg_name
+  c:create_compilation_job{
+    CompilationJobName = name, RoleArn = "arn:aws:iam::123456789012:role/neo",
+    InputConfig = { S3Uri = "s3://bucket/model.tar.gz", Framework = "PYTORCH",
+                    DataInputConfig = '{"input0": [1, 3, 224, 224]}' },
+    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    StoppingCondition = { MaxRuntimeInSeconds = 900 },
+  }
+  local n, failed = 0, false
+  local it, _, _, handle = c:compilation_job_logs{ name = name, follow = true, delay = 0.05, max_delay = 0.2 }
+  for ev in it do
+    n = n + 1
+    failed = failed or ev.message:find("Compilation job " .. name .. " failed", 1, true) ~= nil
+  end
+  c:close()
+  ngx.print(handle:status(), " ", tostring(n >= 3), " ", tostring(failed), " ",
+    tostring((handle:warnings()[1] or ""):find("no log yet", 1, true) ~= nil))
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

@@ -25,10 +25,11 @@ tmp=$(mktemp -d)
 fakepid=""
 tlspid=""
 roguepid=""
+localpid=""
 nginxpid=""
 cleanup() {
   [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
-  for p in $fakepid $tlspid $roguepid; do kill "$p" 2>/dev/null; done
+  for p in $fakepid $tlspid $roguepid $localpid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -73,6 +74,16 @@ tls_endpoint=$fake_url tlspid=$fake_pid
 start_fake rogue --tls-cert "$tmp/tls/rogue.pem" --tls-key "$tmp/tls/rogue.key"
 rogue_endpoint=$fake_url roguepid=$fake_pid
 
+# smneo.local (SageMaker and CloudWatch Logs) for the job log, with the keys nginx signs with
+"$PY" tests/lua/helpers/run_local.py --port 0 --job-duration 1.5 \
+  --credentials AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY >"$tmp/local.out" 2>"$tmp/local.err" &
+localpid=$!
+i=0
+while [ "$(wc -l <"$tmp/local.out")" -lt 2 ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "smneo.local did not start"; sleep 0.05
+done
+local_endpoint=$(sed -n 2p "$tmp/local.out")
+
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/tmp"
 user_line=""
@@ -89,6 +100,7 @@ env -u AWS_PROFILE AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtn
   AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" \
   SMNEO_TEST_ENDPOINT="$endpoint" \
   SMNEO_TEST_TLS_ENDPOINT="$tls_endpoint" SMNEO_TEST_ROGUE_ENDPOINT="$rogue_endpoint" \
+  SMNEO_TEST_LOCAL_ENDPOINT="$local_endpoint" \
   "$NGINX" -p "$tmp/" -c conf/nginx.conf -e logs/error.log &
 nginxpid=$!
 base="http://127.0.0.1:$port"
@@ -129,6 +141,9 @@ n1=$(rogue_connections)
 [ "$((n1 - n0))" = 3 ] || fail "/tls_pool: expected 2 connections (+1 for _stats), got $((n1 - n0 - 1))"
 echo "ok  /tls_pool: the verify = false connection served its twin, never the verifying client"
 expect /ca_bundle "nil InvalidArgument true"
+curl -s -o /dev/null -X POST "$local_endpoint/_smneo/faults" \
+  -d '{"kind": "fail", "failure": "pytorch-model-count", "job": "ngx-logs-1"}' || fail "fault"
+expect "/logs?name=ngx-logs-1" "FAILED true true true"
 
 # The worker is not blocked: start a describe the upstream answers after 2 s,
 # then a fast request must be answered while the slow one still waits.
