@@ -177,10 +177,11 @@ int cmd_logs(cli_args *a);
 
 typedef void (*cli_log_fn)(const smneo_log_event *ev, void *payload);
 typedef void (*cli_status_fn)(const char *status, void *payload);
-/* Drives a job-log reader (Ctrl-C cancels it); warnings become progress
- * notes. Returns the reader's result (err filled on error). */
+/* Drives a job-log reader (Ctrl-C cancels it; past deadline, cli_now()
+ * seconds or 0, it is SMNEO_EWAITTIMEOUT); warnings become progress notes.
+ * Returns the reader's result (err filled on error). */
 int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_status, void *payload,
-                    smneo_error *err);
+                    double deadline, smneo_error *err);
 /* "2026-12-03T07:00:01.123Z  message", escaped. */
 void cli_print_log_line(FILE *f, const smneo_log_event *ev);
 /* A FAILED job: the log's last lines (unless they were streamed) and the

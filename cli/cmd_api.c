@@ -715,7 +715,8 @@ static int wait_with_logs(cli_client *cc, const char *job, const smneo_wait_opti
     smneo_joblogs *l = NULL;
     *rc = smneo_joblogs_new(&l, cc->client, job, &lo, err);
     if (*rc == 0)
-        *rc = cli_joblogs_run(l, wait_log_line, wait_log_status, w, err);
+        *rc = cli_joblogs_run(l, wait_log_line, wait_log_status, w, wo->timeout > 0 ? w->start + wo->timeout : 0,
+                              err);
     const char *st = l ? smneo_joblogs_status(l) : NULL;
     int ended = st && (!strcmp(st, "COMPLETED") || !strcmp(st, "FAILED") || !strcmp(st, "STOPPED"));
     smneo_joblogs_free(l);

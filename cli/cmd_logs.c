@@ -15,13 +15,21 @@
 enum { FAILED_TAIL = 50 };
 
 /* Drives a job-log reader with the client's transport, sleeping in short
- * steps so that Ctrl-C cancels it promptly. Returns the reader's result. */
-int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_status, void *payload, smneo_error *err)
+ * steps so that Ctrl-C cancels it promptly; past `deadline` (cli_now()
+ * seconds, 0: none) it ends with SMNEO_EWAITTIMEOUT. Returns the reader's
+ * result. */
+int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_status, void *payload, double deadline,
+                    smneo_error *err)
 {
+    int timed_out = 0;
     for (;;) {
         smneo_step st;
         if (cli_interrupted)
             smneo_joblogs_cancel(l);
+        if (deadline > 0 && !timed_out && cli_now() >= deadline) {
+            timed_out = 1;
+            smneo_joblogs_cancel(l);
+        }
         smneo_joblogs_step(l, &st);
         switch (st.kind) {
         case SMNEO_STEP_SEND:
@@ -46,8 +54,19 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
                 on_status(smneo_joblogs_status(l), payload);
             }
             break;
-        case SMNEO_STEP_DONE:
-            return smneo_joblogs_result(l, err);
+        case SMNEO_STEP_DONE: {
+            int rc = smneo_joblogs_result(l, err);
+            if (rc == SMNEO_ECANCELLED && timed_out && !cli_interrupted) {
+                const char *s = smneo_joblogs_status(l);
+                char msg[160];
+                snprintf(msg, sizeof msg, "the compilation job did not finish within the waiter's timeout (last "
+                         "status %s)", s ? s : "unknown");
+                smneo_error_clear(err);
+                err->code = rc = SMNEO_EWAITTIMEOUT;
+                err->message = strdup(msg);
+            }
+            return rc;
+        }
         }
     }
 }
@@ -217,7 +236,7 @@ int cmd_logs(cli_args *a)
     int rc = smneo_joblogs_new(&l, cc.client, job, &o, &err);
     if (rc == 0) {
         printer p = {a->json};
-        rc = cli_joblogs_run(l, print_event, NULL, &p, &err);
+        rc = cli_joblogs_run(l, print_event, NULL, &p, 0, &err);
     }
     cli_progress_end();
     if (rc == SMNEO_ECANCELLED && cli_interrupted)

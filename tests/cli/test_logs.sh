@@ -177,6 +177,8 @@ post /_smneo/settings '{"job_duration": 60}' >/dev/null
 sed 's/follow-1/long-1/' "$WORK/follow.json" >"$WORK/long.json"
 run create_long 0 create --cli-input-json "$WORK/long.json"
 post /_smneo/settings '{"job_duration": 0.3}' >/dev/null
+run wait_logs_timeout 1 wait long-1 --logs --delay 0.05 --timeout 1
+has wait_logs_timeout err "did not finish within the waiter's timeout"
 "$SMNEO" --endpoint-url "$URL" logs long-1 --follow --delay 30 >"$WORK/int.out" 2>"$WORK/int.err" &
 LOGS_PID=$!
 sleep 1
