@@ -254,8 +254,10 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     }
     const partition *p = find_partition(region);
     if (svc == SVC_LOGS) {
-        /* botocore's endpoint rules for logs: logs[-fips].REGION.(dns | dual-stack suffix) */
-        *out = smneo__aprintf("https://logs%s.%s.%s", fips ? "-fips" : "", region,
+        /* botocore's endpoint rules for logs: logs[-fips].REGION.(dns | dual-stack suffix);
+         * in GovCloud the plain endpoint is the FIPS one */
+        int gov_fips = fips && !dual && !strcmp(p->name, "aws-us-gov");
+        *out = smneo__aprintf("https://logs%s.%s.%s", fips && !gov_fips ? "-fips" : "", region,
                               dual ? p->dualstack_dns_suffix : p->dns_suffix);
     } else if (svc == SVC_S3) {
         *out = smneo__aprintf("https://s3%s%s.%s.%s", fips ? "-fips" : "", dual ? ".dualstack" : "", region,

@@ -314,23 +314,43 @@ static void test_bad_options(void)
     CHECK_INT(smneo_joblogs_result(NULL, NULL), SMNEO_EINVAL);
 }
 
+/* The Logs endpoints botocore 1.43's rules give (region, FIPS, dual-stack). */
 static void test_endpoint(void)
 {
+    static const struct {
+        const char *region;
+        int fips, dual;
+        const char *url;
+    } cases[] = {
+        {"eu-west-1", 0, 0, "https://logs.eu-west-1.amazonaws.com"},
+        {"eu-west-1", 1, 0, "https://logs-fips.eu-west-1.amazonaws.com"},
+        {"eu-west-1", 0, 1, "https://logs.eu-west-1.api.aws"},
+        {"eu-west-1", 1, 1, "https://logs-fips.eu-west-1.api.aws"},
+        {"cn-north-1", 0, 0, "https://logs.cn-north-1.amazonaws.com.cn"},
+        {"cn-north-1", 1, 0, "https://logs-fips.cn-north-1.amazonaws.com.cn"},
+        {"cn-north-1", 0, 1, "https://logs.cn-north-1.api.amazonwebservices.com.cn"},
+        {"us-gov-west-1", 0, 0, "https://logs.us-gov-west-1.amazonaws.com"},
+        {"us-gov-west-1", 1, 0, "https://logs.us-gov-west-1.amazonaws.com"},
+        {"us-gov-west-1", 1, 1, "https://logs-fips.us-gov-west-1.api.aws"},
+    };
     smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
     eo.service = "logs";
-    eo.region = "eu-west-1";
     char *url = NULL;
     unsetenv("AWS_ENDPOINT_URL");
     setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
-    CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
-    CHECK_STR(url, "https://logs.eu-west-1.amazonaws.com");
-    free(url);
-    eo.use_fips = 1;
-    CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
-    CHECK_STR(url, "https://logs-fips.eu-west-1.amazonaws.com");
-    free(url);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        eo.region = cases[i].region;
+        eo.use_fips = cases[i].fips;
+        eo.use_dualstack = cases[i].dual;
+        CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
+        CHECK_STR(url, cases[i].url);
+        free(url);
+        url = NULL;
+    }
     unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    eo.region = "eu-west-1";
     eo.use_fips = 0;
+    eo.use_dualstack = 0;
     setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9", 1);
     CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
     CHECK_STR(url, "http://127.0.0.1:9");
