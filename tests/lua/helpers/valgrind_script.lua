@@ -62,6 +62,23 @@ assert(call:next() == "send")
 call:feed(200, { ["x-amzn-RequestId"] = "r" }, '{"CompilationJobName":"x"}')
 assert(call:next() == "done")
 nt:_paginate("ListCompilationJobs", {}):next()
+-- the job-log reader's steps: a stream read to its end, a warning, an abandoned reader
+local jl = nt:_job_logs{ name = "x" }
+assert(jl:next() == "send")
+jl:feed(200, {}, '{"logStreams":[{"logStreamName":"x"}]}')
+local answers = { '{"events":[{"timestamp":1,"message":"m"}],"nextForwardToken":"f/1"}', '{"events":[],"nextForwardToken":"f/1"}' }
+local k, a, nlog = nil, nil, 0
+repeat
+  k, a = jl:next()
+  if k == "send" then jl:feed(200, {}, table.remove(answers, 1)) elseif k == "event" then nlog = nlog + 1 end
+until k == "done"
+assert(nlog == 1 and a == true)
+jl = nt:_job_logs{ name = "x" }
+assert(jl:next() == "send")
+jl:feed(400, {}, '{"__type":"AccessDeniedException","message":"no"}')
+assert(select(2, jl:next()) == "warning" and jl:next() == "done" and #jl:warnings() == 1)
+nt:_job_logs{ name = "y", follow = true }:next() -- abandoned while a send waits
+assert(not pcall(nt._job_logs, nt, { name = "y", follow = true, tail = 1 }))
 nt:close()
 
 local sc = assert(safe.client(opts))
@@ -114,6 +131,20 @@ if local_url then
   o.output_dir, o.callback = dir .. "/out4", function() lc2:close() end
   assert(lc2:compile(o).digest_verified)
   assert(not pcall(lc2.describe_compilation_job, lc2, { CompilationJobName = "x" }))
+  -- a FAILED compile with its log and diagnosis; the log followed, and abandoned
+  io.popen("curl -s -o /dev/null -X POST -d '{\"kind\":\"fail\",\"failure\":\"pytorch-model-count\",\"job\":\"m-*\"}' " ..
+    local_url .. "/_smneo/faults"):close()
+  o.output_dir, o.callback, o.follow_logs = dir .. "/out5", nil, true
+  local ok, err = pcall(lc.compile, lc, o)
+  assert(not ok and err.code == "JobFailed" and #err.logs >= 3 and err.diagnosis.id == "pytorch-model-files")
+  local nlines = 0
+  for _ in lc:compilation_job_logs{ name = err.description.CompilationJobName, follow = true, delay = 0.05 } do
+    nlines = nlines + 1
+  end
+  assert(nlines >= 3)
+  local it2 = lc:compilation_job_logs{ name = err.description.CompilationJobName }
+  it2()
+  it2 = nil
   lc:close()
   os.execute("rm -rf " .. dir)
   print("compile checked")
