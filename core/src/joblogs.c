@@ -308,7 +308,8 @@ static int cmp_stream(const void *a, const void *b)
 /* The round's reads are over: sort, cut to the tail, hand out. */
 static void round_read(smneo_joblogs *l)
 {
-    qsort(l->events, l->n_events, sizeof *l->events, cmp_event);
+    if (l->n_events > 1)
+        qsort(l->events, l->n_events, sizeof *l->events, cmp_event);
     if (l->opts.tail && l->n_events > l->opts.tail)
         l->emit_at = l->n_events - l->opts.tail;
     l->phase = PH_EMIT;
