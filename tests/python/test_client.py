@@ -706,7 +706,8 @@ def test_ctrl_c_interrupts_retry_back_off(fake, isolated_env):
 
 def test_lifecycle_against_smneo_local(isolated_env):
     import smneo.local as local
-    with local.Server(port=0, job_duration=0.3) as server:
+    # long enough that the describe right after the create sees the job still running under load
+    with local.Server(port=0, job_duration=2.0) as server:
         import io
         import tarfile
         import urllib.request
