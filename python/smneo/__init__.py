@@ -24,41 +24,37 @@ except ImportError as _exc:  # the C extension is not built: keep `import smneo.
             "`python3 setup.py build_ext --inplace` in the repository, or `pip install .`" % _IMPORT_ERROR)
 else:
     from ._smneo import (  # noqa: F401  (re-exported)
-        ArtifactError,
-        ClientError,
-        DigestMismatchError,
-        CompilationJobFailed,
-        CompilationJobStopped,
-        ConnectionClosedError,
-        CredentialRetrievalError,
-        EndpointConnectionError,
-        HTTPClientError,
         Issue,
-        NoCredentialsError,
-        NoRegionError,
-        PaginationError,
-        ParamValidationError,
-        ReadTimeoutError,
         Request,
-        ResponseParserError,
-        SmneoError,
-        SSLError,
-        UnsafeArchiveError,
         ValidationWarning,
         LogWarning,
-        WaiterCancelled,
-        WaiterError,
-        WaiterTimeout,
         parse_response,
         validate,
     )
     from ._glue import Client, CompileResult, PageIterator, Paginator
     from . import artifact  # noqa: F401  (smneo.artifact)
     from .diagnosis import Diagnosis, explain
+    from . import _errors
 
-    # Modeled service errors (ResourceNotFound, ResourceInUse, ResourceLimitExceeded):
-    # subclasses of ClientError, also reachable as client.exceptions.<Name>.
-    globals().update(_smneo._modeled_errors)
+    def __getattr__(name):
+        # The exception classes (ClientError, NoCredentialsError, ...) and the modeled
+        # service errors (ResourceNotFound, ...) are made on first use, inheriting
+        # botocore's where it is importable: `import smneo` does not import botocore.
+        if name in _errors.NAMES or name in _errors.MODELED:
+            cls = _errors.classes()[name]
+            globals()[name] = cls
+            return cls
+        raise AttributeError("module 'smneo' has no attribute %r" % name)
+
+    def _extension_getattr(name):
+        # the same classes as attributes of smneo._smneo (where _smneo.pyi declares them)
+        if name in _errors.NAMES or name in _errors.MODELED:
+            return _errors.classes()[name]
+        if name == "_modeled_errors":
+            return _errors.classes()["_modeled"]
+        raise AttributeError("module 'smneo._smneo' has no attribute %r" % name)
+
+    _smneo.__getattr__ = _extension_getattr
 
     __version__ = _smneo.__version__
     core_version = _smneo.core_version
@@ -69,6 +65,6 @@ else:
         "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ConnectionClosedError", "ResponseParserError", "PaginationError", "WaiterError", "CompilationJobFailed",
         "CompilationJobStopped", "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError",
-        "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain",
-        "artifact",
-    ] + sorted(_smneo._modeled_errors)
+        "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain", "ConnectTimeoutError",
+        "ProxyConnectionError", "artifact",
+    ] + list(_errors.MODELED)

@@ -25,6 +25,8 @@ from ._smneo import (
     PaginationError as PaginationError,
     ParamValidationError as ParamValidationError,
     ReadTimeoutError as ReadTimeoutError,
+    ConnectTimeoutError as ConnectTimeoutError,
+    ProxyConnectionError as ProxyConnectionError,
     Request as Request,
     ResponseParserError as ResponseParserError,
     SmneoError as SmneoError,

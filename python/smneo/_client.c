@@ -545,7 +545,7 @@ static PyObject *result_for(ClientObject *self, smneo_client *c, const smneo_res
 static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const smneo_error *err, const char *op)
 {
     int reached = err && smneo_client_max_attempts_reached(c, err->attempts, err);
-    return smneo_py_raise(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0);
+    return smneo_py_raise_at(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0, self->endpoint);
 }
 
 /* The common path of every operation method. */

@@ -355,6 +355,8 @@ static int push(builder *b, PyObject *container, int is_structure)
         return -1;
     if (b->depth >= (int)(sizeof b->stack / sizeof b->stack[0])) {
         Py_DECREF(container);
+        if (smneo_py_errors_ready(b->st))
+            return -1;
         PyErr_Format(b->st->ResponseParserError,
                      "malformed response: nested deeper than %d levels (smneo's limit for results)",
                      RESULT_MAX_DEPTH);

@@ -7,7 +7,7 @@ import os
 import types
 from typing import NamedTuple, Optional
 
-from . import _config, _smneo
+from . import _config, _errors, _smneo
 
 _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
@@ -24,20 +24,27 @@ def _operation(name):
 
 
 class _Exceptions:
-    """client.exceptions: ClientError and the modeled service errors."""
+    """client.exceptions, as botocore's: ClientError and the modeled service
+    errors (classes made on first use, see smneo._errors)."""
 
-    ClientError = _smneo.ClientError
-
-    def __init__(self):
-        for name, cls in _smneo._modeled_errors.items():
+    def __getattr__(self, name):
+        if name == "ClientError" or name in _errors.MODELED:
+            cls = _errors.classes()[name]
             setattr(self, name, cls)
+            return cls
+        raise AttributeError("%r object has no attribute %r: the modeled errors are %s"
+                             % (type(self).__name__, name, ", ".join(_errors.MODELED)))
+
+    def __dir__(self):
+        return ["ClientError", "from_code"] + list(_errors.MODELED)
 
     def from_code(self, error_code):
         """The exception class for a service error code (ClientError when not modeled)."""
-        return _smneo._modeled_errors.get(error_code, _smneo.ClientError)
+        all_classes = _errors.classes()
+        return all_classes["_modeled"].get(error_code, all_classes["ClientError"])
 
     def __repr__(self):
-        return "<smneo client exceptions: %s>" % ", ".join(["ClientError"] + sorted(_smneo._modeled_errors))
+        return "<smneo client exceptions: %s>" % ", ".join(["ClientError"] + list(_errors.MODELED))
 
 
 _EXCEPTIONS = _Exceptions()
@@ -45,7 +52,7 @@ _EXCEPTIONS = _Exceptions()
 
 def _param_error(path, rule, message):
     """A ParamValidationError with one issue, like the ones the core raises."""
-    exc = _smneo.ParamValidationError("Parameter validation failed:\n%s: %s [%s]" % (path, message, rule))
+    exc = _errors.classes()["ParamValidationError"](report="%s: %s [%s]" % (path, message, rule))
     exc.issues = [_smneo.Issue("error", path, rule, message)]
     return exc
 

@@ -352,8 +352,54 @@ fail:
 
 /* ---- errors ------------------------------------------------------------------ */
 
+/* Fetches the exception classes from smneo._errors (built there on first use). */
+int smneo_py_errors_ready(smneo_state *st)
+{
+    if (st->SmneoError)
+        return 0;
+    PyObject *mod = PyImport_ImportModule("smneo._errors");
+    PyObject *all = mod ? PyObject_CallMethod(mod, "classes", NULL) : NULL;
+    Py_XDECREF(mod);
+    if (!all)
+        return -1;
+    if (!PyDict_Check(all)) {
+        Py_DECREF(all);
+        PyErr_SetString(PyExc_TypeError, "smneo._errors.classes() must return a dict");
+        return -1;
+    }
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+#define F(n) {#n, offsetof(smneo_state, n)}
+        F(ClientError), F(ParamValidationError), F(NoCredentialsError), F(CredentialRetrievalError),
+        F(NoRegionError), F(HTTPClientError), F(EndpointConnectionError), F(SSLError), F(ReadTimeoutError),
+        F(ConnectTimeoutError), F(ProxyConnectionError), F(ConnectionClosedError), F(PaginationError),
+        F(ResponseParserError), F(WaiterError), F(CompilationJobFailed), F(CompilationJobStopped),
+        F(WaiterTimeout), F(WaiterCancelled), F(ArtifactError), F(UnsafeArchiveError), F(DigestMismatchError),
+        {"_modeled", offsetof(smneo_state, modeled_errors)},
+        F(SmneoError), /* last: its presence means "all filled" */
+#undef F
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        PyObject *cls = PyDict_GetItemString(all, fields[i].name);
+        if (!cls) {
+            Py_DECREF(all);
+            PyErr_Format(PyExc_RuntimeError, "smneo._errors has no %s", fields[i].name);
+            return -1;
+        }
+        PyObject **slot = (PyObject **)((char *)st + fields[i].offset);
+        Py_INCREF(cls);
+        Py_XSETREF(*slot, cls);
+    }
+    Py_DECREF(all);
+    return 0;
+}
+
 PyObject *smneo_py_param_error(smneo_state *st, const char *path, const char *rule, const char *fmt, ...)
 {
+    if (smneo_py_errors_ready(st))
+        return NULL;
     va_list ap;
     va_start(ap, fmt);
     PyObject *msg = PyUnicode_FromFormatV(fmt, ap);
@@ -372,10 +418,13 @@ PyObject *smneo_py_param_error(smneo_state *st, const char *path, const char *ru
         return NULL;
     }
     PyList_SET_ITEM(list, 0, is);
-    PyObject *text = PyUnicode_FromFormat("Parameter validation failed:\n%U", msg);
-    Py_DECREF(msg);
-    PyObject *exc = text ? PyObject_CallOneArg(st->ParamValidationError, text) : NULL;
-    Py_XDECREF(text);
+    /* botocore's keyword: ParamValidationError(report=...) formats
+     * "Parameter validation failed:\n{report}" */
+    PyObject *kw = Py_BuildValue("{s:N}", "report", msg);
+    PyObject *noargs = PyTuple_New(0);
+    PyObject *exc = kw && noargs ? PyObject_Call(st->ParamValidationError, noargs, kw) : NULL;
+    Py_XDECREF(kw);
+    Py_XDECREF(noargs);
     if (exc && PyObject_SetAttr(exc, st->s_issues, list) == 0)
         PyErr_SetObject(st->ParamValidationError, exc);
     Py_XDECREF(exc);
@@ -390,19 +439,20 @@ static PyObject *str_or_none(const char *s)
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
 }
 
-/* Raises `cls(message)` with extra attributes (name, value) pairs, NULL-terminated. */
-static PyObject *raise_with(PyObject *cls, PyObject *message, ...)
+/* Raises `cls(message, **kwargs)` (message NULL: no positional argument; both
+ * references stolen, kwargs may be NULL), then sets extra attributes (name,
+ * value) pairs, NULL-terminated (values stolen). */
+static PyObject *raise_kw(PyObject *cls, PyObject *message, PyObject *kwargs, ...)
 {
-    if (!message)
-        return NULL;
-    PyObject *exc = PyObject_CallOneArg(cls, message);
-    Py_DECREF(message);
-    if (!exc)
-        return NULL;
+    PyObject *args = message ? PyTuple_Pack(1, message) : PyTuple_New(0);
+    PyObject *exc = args && !PyErr_Occurred() ? PyObject_Call(cls, args, kwargs) : NULL;
+    Py_XDECREF(args);
+    Py_XDECREF(message);
+    Py_XDECREF(kwargs);
     va_list ap;
-    va_start(ap, message);
+    va_start(ap, kwargs);
     PyObject *name;
-    int failed = 0;
+    int failed = !exc;
     while ((name = va_arg(ap, PyObject *)) != NULL) {
         PyObject *value = va_arg(ap, PyObject *); /* stolen */
         if (failed || !value || PyObject_SetAttr(exc, name, value))
@@ -412,71 +462,33 @@ static PyObject *raise_with(PyObject *cls, PyObject *message, ...)
     va_end(ap);
     if (!failed)
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-    Py_DECREF(exc);
+    Py_XDECREF(exc);
     return NULL;
 }
 
-/* ClientError(error_response, operation_name), as botocore's: the message is
- * "An error occurred (Code) when calling the Op operation[ (reached max
- * retries: N)]: Message"; .response and .operation_name are kept. */
-static PyObject *client_error_init(PyObject *self, PyObject *args, PyObject *kwargs)
+/* Raises `cls(message)` with extra attributes (name, value) pairs, NULL-terminated. */
+#define raise_with(cls, message, ...) raise_kw(cls, message, NULL, __VA_ARGS__)
+
+/* botocore's keywords for the connection errors: endpoint_url (when known)
+ * and error (the detail). */
+static PyObject *conn_kwargs(PyObject *endpoint_url, const char *detail)
 {
-    static char *kwlist[] = {"error_response", "operation_name", NULL};
-    PyObject *response, *opname = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:ClientError", kwlist, &response, &opname))
+    PyObject *kw = PyDict_New();
+    PyObject *d = str_or_none(detail);
+    if (!kw || !d || PyDict_SetItemString(kw, "error", d) ||
+        (endpoint_url && endpoint_url != Py_None && PyDict_SetItemString(kw, "endpoint_url", endpoint_url))) {
+        Py_XDECREF(kw);
+        Py_XDECREF(d);
         return NULL;
-    PyObject *code = NULL, *message = NULL, *retry = NULL;
-    if (PyDict_Check(response)) {
-        PyObject *error = PyDict_GetItemString(response, "Error");
-        if (error && PyDict_Check(error)) {
-            code = PyDict_GetItemString(error, "Code");
-            message = PyDict_GetItemString(error, "Message");
-        }
-        PyObject *md = PyDict_GetItemString(response, "ResponseMetadata");
-        if (md && PyDict_Check(md)) {
-            PyObject *reached = PyDict_GetItemString(md, "MaxAttemptsReached");
-            PyObject *attempts = PyDict_GetItemString(md, "RetryAttempts");
-            if (reached && PyObject_IsTrue(reached) == 1 && attempts)
-                retry = PyUnicode_FromFormat(" (reached max retries: %S)", attempts);
-        }
     }
-    PyObject *unknown = PyUnicode_FromString("Unknown"), *empty = PyUnicode_New(0, 0);
-    PyObject *text = unknown && empty ? PyUnicode_FromFormat("An error occurred (%S) when calling the %S operation%S: %S",
-                                                             code ? code : unknown, opname, retry ? retry : empty,
-                                                             message ? message : unknown)
-                                      : NULL;
-    Py_XDECREF(unknown);
-    Py_XDECREF(empty);
-    Py_XDECREF(retry);
-    if (!text)
-        return NULL;
-    PyObject *targs = PyTuple_Pack(1, text);
-    Py_DECREF(text);
-    if (!targs)
-        return NULL;
-    int rc = PyObject_SetAttrString(self, "args", targs);
-    Py_DECREF(targs);
-    if (rc || PyObject_SetAttrString(self, "response", response) ||
-        PyObject_SetAttrString(self, "operation_name", opname))
-        return NULL;
-    Py_RETURN_NONE;
+    Py_DECREF(d);
+    return kw;
 }
 
-static PyObject *client_error_reduce(PyObject *self, PyObject *unused)
+static int starts_with(const char *s, const char *prefix)
 {
-    PyObject *response = PyObject_GetAttrString(self, "response");
-    PyObject *opname = response ? PyObject_GetAttrString(self, "operation_name") : NULL;
-    PyObject *r = opname ? Py_BuildValue("(O(OO))", (PyObject *)Py_TYPE(self), response, opname) : NULL;
-    Py_XDECREF(response);
-    Py_XDECREF(opname);
-    return r;
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
-
-static PyMethodDef client_error_reduce_def = {"__reduce__", client_error_reduce, METH_NOARGS, NULL};
-
-static PyMethodDef client_error_init_def = {"__init__", (PyCFunction)(void (*)(void))client_error_init,
-                                            METH_VARARGS | METH_KEYWORDS,
-                                            "ClientError(error_response, operation_name)"};
 
 static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int max_attempts)
 {
@@ -552,20 +564,29 @@ fail:
 PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
                          int max_attempts)
 {
+    return smneo_py_raise_at(st, code, err, operation, max_attempts, NULL);
+}
+
+PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                            int max_attempts, PyObject *endpoint_url)
+{
     const char *msg = err && err->message ? err->message : smneo_strerror(code);
-    switch (code) {
-    case SMNEO_ENOMEM:
+    if (code == SMNEO_ENOMEM)
         return PyErr_NoMemory();
+    if (smneo_py_errors_ready(st))
+        return NULL;
+    switch (code) {
     case SMNEO_EVALIDATION: {
         PyObject *issues = smneo_py_issues(st, err ? err->issues : NULL);
         if (!issues)
             return NULL;
-        /* botocore's layout: a header line, then one line per problem */
-        PyObject *lines = PyUnicode_FromString("Parameter validation failed:");
+        /* botocore's layout: a header line, then one line per problem; the
+         * lines are botocore's `report` keyword */
+        PyObject *lines = PyUnicode_New(0, 0);
         for (Py_ssize_t i = 0; lines && i < PyList_GET_SIZE(issues); i++) {
             PyObject *is = PyList_GET_ITEM(issues, i);
             PyObject *path = PyTuple_GET_ITEM(is, 1);
-            PyObject *next = PyUnicode_FromFormat("%U\n%s%U%s%U [%U]", lines,
+            PyObject *next = PyUnicode_FromFormat("%U%s%s%U%s%U [%U]", lines, i ? "\n" : "",
                                                   PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(is, 0),
                                                                                    "warning") == 0
                                                       ? "warning: "
@@ -576,37 +597,47 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
             lines = next;
         }
         if (lines && PyList_GET_SIZE(issues) == 0) {
-            PyObject *next = PyUnicode_FromFormat("%U\n%s", lines, msg);
             Py_DECREF(lines);
-            lines = next;
+            lines = str_or_none(msg);
         }
-        if (!lines) {
+        PyObject *kw = lines ? Py_BuildValue("{s:N}", "report", lines) : NULL;
+        if (!kw) {
             Py_DECREF(issues);
             return NULL;
         }
-        return raise_with(st->ParamValidationError, lines, st->s_issues, issues, NULL);
+        return raise_kw(st->ParamValidationError, NULL, kw, st->s_issues, issues, NULL);
     }
     case SMNEO_ENOCREDENTIALS:
         return raise_with(st->NoCredentialsError, str_or_none(msg), NULL);
     case SMNEO_ECREDENTIALS:
-        return raise_with(st->CredentialRetrievalError, str_or_none(msg), NULL);
+        return raise_kw(st->CredentialRetrievalError, str_or_none(msg),
+                        Py_BuildValue("{s:s}", "error_msg", msg), NULL);
     case SMNEO_ENOREGION:
         return raise_with(st->NoRegionError, str_or_none(msg), NULL);
     case SMNEO_ECONNECT:
     case SMNEO_EDNS:
-        return raise_with(st->EndpointConnectionError, str_or_none(msg), NULL);
+        /* the transport's texts (core/src/transport_curl.c) name a proxy failure */
+        if (starts_with(msg, "the proxy ") || starts_with(msg, "could not resolve the proxy "))
+            return raise_kw(st->ProxyConnectionError, str_or_none(msg), conn_kwargs(NULL, msg), NULL);
+        return raise_kw(st->EndpointConnectionError, str_or_none(msg), conn_kwargs(endpoint_url, msg), NULL);
     case SMNEO_ETLS:
-        return raise_with(st->SSLError, str_or_none(msg), NULL);
+        return raise_kw(st->SSLError, str_or_none(msg), conn_kwargs(endpoint_url, msg), NULL);
     case SMNEO_ETIMEOUT:
-        return raise_with(st->ReadTimeoutError, str_or_none(msg), NULL);
+        return raise_kw(starts_with(msg, "connect timeout") ? st->ConnectTimeoutError : st->ReadTimeoutError,
+                        str_or_none(msg), conn_kwargs(endpoint_url, msg), NULL);
     case SMNEO_ECLOSED:
-        return raise_with(st->ConnectionClosedError, str_or_none(msg), NULL);
+        return raise_kw(st->ConnectionClosedError, str_or_none(msg), conn_kwargs(endpoint_url, msg), NULL);
     case SMNEO_EPROTOCOL:
         if (err && err->http_status >= 300)
             return client_error(st, err, operation, max_attempts);
         return raise_with(st->ResponseParserError, str_or_none(msg), NULL);
     case SMNEO_EPAGINATION:
-        return raise_with(st->PaginationError, str_or_none(msg), NULL);
+    {
+        /* the core's text is botocore's whole message: its `message` keyword is the rest */
+        static const char prefix[] = "Error during pagination: ";
+        const char *rest = starts_with(msg, prefix) ? msg + sizeof prefix - 1 : msg;
+        return raise_kw(st->PaginationError, NULL, Py_BuildValue("{s:s}", "message", rest), NULL);
+    }
     case SMNEO_ESERVICE:
     case SMNEO_ENOTFOUND:
     case SMNEO_ETHROTTLED:
@@ -745,20 +776,6 @@ static PyMethodDef module_methods[] = {
 
 /* ---- module init ------------------------------------------------------------- */
 
-static PyObject *new_exc(PyObject *module, const char *name, PyObject *base, const char *doc)
-{
-    char full[96];
-    snprintf(full, sizeof full, "smneo.%s", name);
-    PyObject *exc = PyErr_NewExceptionWithDoc(full, doc, base, NULL);
-    if (!exc)
-        return NULL;
-    if (PyModule_AddObjectRef(module, name, exc)) {
-        Py_DECREF(exc);
-        return NULL;
-    }
-    return exc;
-}
-
 static int intern(PyObject **slot, const char *s)
 {
     *slot = PyUnicode_InternFromString(s);
@@ -781,98 +798,31 @@ static int module_exec(PyObject *module)
     if (!st->RequestType || PyModule_AddType(module, st->RequestType))
         return -1;
 
-#define EXC(field, name, base, doc)                                                                               \
-    do {                                                                                                       \
-        st->field = new_exc(module, name, base, doc);                                                          \
-        if (!st->field)                                                                                        \
-            return -1;                                                                                         \
-    } while (0)
-    EXC(SmneoError, "SmneoError", PyExc_Exception, "Base class of every smneo error (botocore's BotoCoreError).");
-    EXC(ClientError, "ClientError", st->SmneoError,
-        "The service answered with an error. .response is boto3's error dict\n"
-        "({'Error': {'Code', 'Message'}, 'ResponseMetadata': {...}}), .operation_name the API name.");
     {
-        PyObject *init = PyDescr_NewMethod((PyTypeObject *)st->ClientError, &client_error_init_def);
-        int rc = init ? PyObject_SetAttrString(st->ClientError, "__init__", init) : -1;
-        Py_XDECREF(init);
-        PyObject *reduce = rc ? NULL : PyDescr_NewMethod((PyTypeObject *)st->ClientError, &client_error_reduce_def);
-        rc = reduce ? PyObject_SetAttrString(st->ClientError, "__reduce__", reduce) : -1;
-        Py_XDECREF(reduce);
-        if (rc)
+        PyObject *w = PyErr_NewExceptionWithDoc(
+            "smneo.ValidationWarning",
+            "A validation finding that did not block a call (or any non-structural finding with "
+            "validation='warn'), emitted after the call succeeded.",
+            PyExc_UserWarning, NULL);
+        if (!w || PyModule_AddObjectRef(module, "ValidationWarning", w)) {
+            Py_XDECREF(w);
             return -1;
-    }
-    {
-        PyObject *bases = PyTuple_Pack(2, st->SmneoError, PyExc_ValueError);
-        if (!bases)
-            return -1;
-        st->ParamValidationError = new_exc(module, "ParamValidationError", bases,
-                                           "Parameters refused before sending. .issues lists every finding\n"
-                                           "(smneo.Issue: severity, path, rule, message).");
-        Py_DECREF(bases);
-        if (!st->ParamValidationError)
-            return -1;
-    }
-    EXC(NoCredentialsError, "NoCredentialsError", st->SmneoError, "No credentials were found anywhere in the chain.");
-    EXC(CredentialRetrievalError, "CredentialRetrievalError", st->SmneoError,
-        "A credential source exists but could not provide credentials.");
-    EXC(NoRegionError, "NoRegionError", st->SmneoError, "No region: pass region_name or set AWS_REGION.");
-    EXC(HTTPClientError, "HTTPClientError", st->SmneoError, "The request could not be sent or answered.");
-    EXC(EndpointConnectionError, "EndpointConnectionError", st->HTTPClientError,
-        "Could not connect to the endpoint (refused, unreachable, DNS).");
-    EXC(SSLError, "SSLError", st->EndpointConnectionError, "TLS handshake or certificate verification failed.");
-    EXC(ReadTimeoutError, "ReadTimeoutError", st->HTTPClientError, "Connect or read timeout.");
-    EXC(ConnectionClosedError, "ConnectionClosedError", st->HTTPClientError,
-        "The connection was closed (or reset) before a complete response arrived.");
-    EXC(ResponseParserError, "ResponseParserError", st->SmneoError, "The response was malformed or truncated.");
-    EXC(PaginationError, "PaginationError", st->SmneoError,
-        "A paginator received the same next token twice (botocore's PaginationError).");
-    EXC(WaiterError, "WaiterError", st->SmneoError, "Base class of the waiter's errors.");
-    EXC(CompilationJobFailed, "CompilationJobFailed", st->WaiterError,
-        "The compilation job ended FAILED; .FailureReason holds the service's reason.");
-    EXC(CompilationJobStopped, "CompilationJobStopped", st->WaiterError, "The compilation job ended STOPPED.");
-    EXC(WaiterTimeout, "WaiterTimeout", st->WaiterError, "The waiter's overall timeout elapsed.");
-    EXC(WaiterCancelled, "WaiterCancelled", st->WaiterError, "The waiter's callback returned False.");
-    {
-        PyObject *bases = PyTuple_Pack(2, st->SmneoError, PyExc_ValueError);
-        if (!bases)
-            return -1;
-        st->ArtifactError = new_exc(module, "ArtifactError", bases,
-                                    "A model archive could not be packed, read or checked (a ValueError).");
-        Py_DECREF(bases);
-        if (!st->ArtifactError)
-            return -1;
-    }
-    EXC(UnsafeArchiveError, "UnsafeArchiveError", st->ArtifactError,
-        "An archive was refused: a path leaving the destination, a device node, or a size/ratio limit (gzip bomb).");
-    EXC(DigestMismatchError, "DigestMismatchError", st->ArtifactError, "The file's digest differs from the expected one.");
-    EXC(ValidationWarning, "ValidationWarning", PyExc_UserWarning,
-        "A validation finding that did not block a call (or any non-structural finding with validation='warn'), "
-        "emitted after the call succeeded.");
-    EXC(LogWarning, "LogWarning", PyExc_UserWarning,
-        "A compilation job's log could not be read (no log yet, or CloudWatch Logs refused the read): the "
-        "log is best-effort and this never hides the job's own result.");
-#undef EXC
-
-    st->modeled_errors = PyDict_New();
-    if (!st->modeled_errors)
-        return -1;
-    for (size_t i = 0; i < smneo_model_operation_count(); i++) {
-        const smneo_operation *o = smneo_model_operation_at(i);
-        for (size_t k = 0; k < o->error_count; k++) {
-            const char *name = o->errors[k];
-            if (PyDict_GetItemString(st->modeled_errors, name))
-                continue;
-            PyObject *exc = new_exc(module, name, st->ClientError, "A modeled service error (a ClientError).");
-            if (!exc)
-                return -1;
-            int rc = PyDict_SetItemString(st->modeled_errors, name, exc);
-            Py_DECREF(exc);
-            if (rc)
-                return -1;
         }
+        st->ValidationWarning = w;
+        w = PyErr_NewExceptionWithDoc(
+            "smneo.LogWarning",
+            "A compilation job's log could not be read (no log yet, or CloudWatch Logs refused the read): the "
+            "log is best-effort and this never hides the job's own result.",
+            PyExc_UserWarning, NULL);
+        if (!w || PyModule_AddObjectRef(module, "LogWarning", w)) {
+            Py_XDECREF(w);
+            return -1;
+        }
+        st->LogWarning = w;
     }
-    if (PyModule_AddObjectRef(module, "_modeled_errors", st->modeled_errors))
-        return -1;
+    /* The other exception classes (warnings aside) are made on first use by smneo._errors
+     * (smneo_py_errors_ready): importing botocore to inherit its classes
+     * costs more than the rest of `import smneo`. */
 
     if (intern(&st->s_ResponseMetadata, "ResponseMetadata") || intern(&st->s_RequestId, "RequestId") ||
         intern(&st->s_HTTPStatusCode, "HTTPStatusCode") || intern(&st->s_HTTPHeaders, "HTTPHeaders") ||
@@ -896,7 +846,8 @@ static int module_exec(PyObject *module)
 #define STATE_FIELDS(X)                                                                                        \
     X(ClientType) X(PaginateType) X(RequestType) X(IssueType) X(SmneoError) X(ClientError)                      \
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
-    X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError)     \
+    X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError) \
+    X(ConnectTimeoutError) X(ProxyConnectionError)     \
     X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning) X(LogWarning) X(JobLogsType)                                           \

@@ -31,6 +31,8 @@ typedef struct smneo_state {
     PyObject *EndpointConnectionError;
     PyObject *SSLError;
     PyObject *ReadTimeoutError;
+    PyObject *ConnectTimeoutError;
+    PyObject *ProxyConnectionError;
     PyObject *ConnectionClosedError;
     PyObject *PaginationError;
     PyObject *ResponseParserError;
@@ -45,6 +47,9 @@ typedef struct smneo_state {
     PyObject *ValidationWarning;
     PyObject *LogWarning;
     PyObject *modeled_errors; /* dict: service code -> ClientError subclass */
+    /* The exception classes above (not the two warnings) are NULL until
+     * smneo_py_errors_ready() fetched them from smneo._errors, which builds
+     * them on first use (inheriting botocore's where it is importable). */
 
     PyObject *utc;            /* datetime.timezone.utc */
     /* interned keys used on every call */
@@ -69,6 +74,13 @@ static inline smneo_state *smneo_get_state(PyObject *module)
  * client's (0 when unknown) and only decides MaxAttemptsReached. */
 PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
                          int max_attempts);
+/* The same, with the endpoint URL the call went to (botocore's endpoint_url
+ * keyword of the connection errors; NULL when unknown). */
+PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                            int max_attempts, PyObject *endpoint_url);
+/* Fills the exception classes of the state on first use: 0, or -1 with an
+ * exception set. */
+int smneo_py_errors_ready(smneo_state *st);
 /* A Python list of Issue objects for a core issues list (NULL -> []). */
 PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues);
 /* Raises ParamValidationError with a single issue (returns NULL). */

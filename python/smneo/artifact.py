@@ -16,11 +16,19 @@ smneo.UnsafeArchiveError and smneo.DigestMismatchError; OSError for files.
 import os
 from typing import NamedTuple, Optional
 
-from . import _smneo
-from ._smneo import ArtifactError, DigestMismatchError, UnsafeArchiveError  # noqa: F401
+from . import _errors, _smneo
 
 __all__ = ["pack", "inspect", "extract", "digest", "verify", "PackResult", "Member", "Inspection",
            "ArtifactError", "UnsafeArchiveError", "DigestMismatchError"]
+
+
+
+def __getattr__(name):
+    # ArtifactError, UnsafeArchiveError, DigestMismatchError: made on first use (smneo._errors)
+    if name in ("ArtifactError", "UnsafeArchiveError", "DigestMismatchError"):
+        return _errors.classes()[name]
+    raise AttributeError("module 'smneo.artifact' has no attribute %r" % name)
+
 
 DEFAULT_MAX_BYTES = _smneo.ARTIFACT_DEFAULT_MAX_BYTES
 DEFAULT_MAX_ENTRIES = _smneo.ARTIFACT_DEFAULT_MAX_ENTRIES
