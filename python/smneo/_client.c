@@ -19,6 +19,7 @@ typedef struct {
     int closed;
     int max_attempts;
     PyObject *region, *endpoint; /* str, for repr and meta */
+    PyObject *send_hook;         /* callable or NULL: smneo.stub, client.meta.events */
     PyObject *weakrefs;
 } ClientObject;
 
@@ -154,15 +155,72 @@ static void blocking_sleep(long ms)
  * the core asks) without the GIL and checking for Ctrl-C between steps.
  * `step` may already hold the call's current step (have_step). Returns -1
  * with an exception set when a signal handler raised. */
-static int drive(smneo_call *call, smneo_step *step, int have_step)
+/* With a send hook (smneo.stub, client.meta.events: a transport double in
+ * front of the transport) the steps run with the GIL held and each SEND goes
+ * to hook(request) first: a (status, headers, body) answer is fed to the call
+ * as the transport's response; None sends the request with the transport. An
+ * exception from the hook (or a malformed answer) cancels the call and
+ * propagates: -1. */
+static int hooked_steps(ClientObject *self, smneo_call *call, smneo_step *step)
 {
-    if (!have_step)
-        blocking_steps(call, step);
+    PyObject *hook = self->send_hook;
+    Py_INCREF(hook);
+    int rc = 0;
+    for (;;) {
+        smneo_call_next(call, step);
+        if (step->kind != SMNEO_STEP_SEND)
+            break;
+        PyObject *req = smneo_py_request(self->st, step->request);
+        PyObject *ans = req ? PyObject_CallOneArg(hook, req) : NULL;
+        Py_XDECREF(req);
+        if (ans == Py_None) {
+            Py_DECREF(ans);
+            Py_BEGIN_ALLOW_THREADS
+            smneo_call_send(call, step);
+            Py_END_ALLOW_THREADS
+            continue;
+        }
+        smneo_response *resp = NULL;
+        if (ans && (!PyTuple_Check(ans) || PyTuple_GET_SIZE(ans) != 3 || !PyLong_Check(PyTuple_GET_ITEM(ans, 0)))) {
+            PyErr_Format(PyExc_TypeError, "a send hook returns None or (status, headers, body), not %R", ans);
+        } else if (ans) {
+            long status = PyLong_AsLong(PyTuple_GET_ITEM(ans, 0));
+            if (status < 100 || status > 599) {
+                if (!PyErr_Occurred())
+                    PyErr_Format(PyExc_ValueError, "a send hook's status must be an HTTP status, not %ld", status);
+            } else if (smneo_py_make_response(&resp, (int)status, PyTuple_GET_ITEM(ans, 1),
+                                              PyTuple_GET_ITEM(ans, 2)) == 0) {
+                Py_DECREF(ans);
+                smneo_call_feed(call, resp, 0, NULL);
+                continue;
+            }
+        }
+        Py_XDECREF(ans);
+        smneo_call_feed(call, NULL, SMNEO_ECANCELLED, "the send hook raised an exception");
+        smneo_call_cancel(call);
+        rc = -1;
+        break;
+    }
+    Py_DECREF(hook);
+    return rc;
+}
+
+static int run_steps(ClientObject *self, smneo_call *call, smneo_step *step)
+{
+    if (self->send_hook)
+        return hooked_steps(self, call, step);
+    blocking_steps(call, step);
+    return 0;
+}
+
+static int drive(ClientObject *self, smneo_call *call, smneo_step *step, int have_step)
+{
+    if (!have_step && run_steps(self, call, step))
+        return -1;
     while (step->kind == SMNEO_STEP_SLEEP) {
         blocking_sleep(step->sleep_ms);
-        if (PyErr_CheckSignals())
+        if (PyErr_CheckSignals() || run_steps(self, call, step))
             return -1;
-        blocking_steps(call, step);
     }
     return 0;
 }
@@ -416,6 +474,7 @@ static int client_traverse(ClientObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->module);
+    Py_VISIT(self->send_hook);
     return 0;
 }
 
@@ -423,6 +482,7 @@ static int client_clear(ClientObject *self)
 {
     Py_CLEAR(self->region);
     Py_CLEAR(self->endpoint);
+    Py_CLEAR(self->send_hook);
     return 0;
 }
 
@@ -570,12 +630,14 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_call *call = NULL;
     smneo_step step;
-    int rc = blocking_call_start(&call, self->client, operation, json, len, &step, &err);
+    int have_step = !self->send_hook;
+    int rc = have_step ? blocking_call_start(&call, self->client, operation, json, len, &step, &err)
+                       : smneo_call_new(&call, self->client, operation, json, len, &err);
     smneo_jsonw_free(w);
     PyObject *out = NULL;
     if (rc) {
         raise_for(self, self->client, rc, &err, operation);
-    } else if (drive(call, &step, 1) == 0) { /* else Ctrl-C during a retry's back-off */
+    } else if (drive(self, call, &step, have_step) == 0) { /* else Ctrl-C during a retry's back-off */
         rc = smneo_call_result(call, &res, &err);
         out = rc ? raise_for(self, self->client, rc, &err, operation)
                  : result_for(self, self->client, res, result_with_warnings(st, operation, res));
@@ -806,7 +868,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     PyObject *out = NULL;
     for (;;) {
         smneo_step step;
-        if (drive(call, &step, 0))
+        if (drive(self, call, &step, 0))
             break; /* KeyboardInterrupt (or whatever a signal handler raised) propagates */
         if (step.kind == SMNEO_STEP_EVENT) {
             if (step.event == SMNEO_EVENT_STATUS && callback != Py_None) {
@@ -902,6 +964,17 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     return (PyObject *)it;
 }
 
+static PyObject *client_set_send_hook(ClientObject *self, PyObject *hook)
+{
+    if (hook != Py_None && !PyCallable_Check(hook))
+        return PyErr_Format(PyExc_TypeError, "the send hook must be callable or None, not %s", Py_TYPE(hook)->tp_name);
+    if (hook == Py_None)
+        Py_CLEAR(self->send_hook);
+    else
+        Py_XSETREF(self->send_hook, (Py_INCREF(hook), hook));
+    Py_RETURN_NONE;
+}
+
 static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"options", "callback", NULL};
@@ -987,6 +1060,10 @@ static PyMethodDef client_methods[] = {
      "Polls until the job is COMPLETED and returns its description. Raises CompilationJobFailed\n"
      "(.FailureReason), CompilationJobStopped, WaiterTimeout, or WaiterCancelled when callback(description)\n"
      "returns False. Ctrl-C interrupts promptly."},
+    {"_set_send_hook", (PyCFunction)client_set_send_hook, METH_O,
+     "_set_send_hook(hook or None) (internal: smneo.stub, client.meta.events): every request the calls,\n"
+     "paginators and the waiter send goes to hook(smneo.Request) first; it returns (status, headers,\n"
+     "body) to answer, None to send it, or raises to stop the call."},
     {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
     {"_job_logs", FN(client_job_logs), KW,
      "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "
@@ -1055,7 +1132,7 @@ static PyObject *paginate_next_impl(PaginateObject *self)
 {
     smneo_state *st = self->client->st;
     smneo_step step;
-    if (drive(self->call, &step, 0))
+    if (drive(self->client, self->call, &step, 0))
         return NULL; /* Ctrl-C while backing off: the run can continue with next() */
     if (step.kind == SMNEO_STEP_EVENT) {
         if (step.event == SMNEO_EVENT_ITEM) {

@@ -4,10 +4,9 @@ built, signed, sent, retried and parsed by the C core."""
 import datetime
 import json
 import os
-import types
 from typing import NamedTuple, Optional
 
-from . import _config, _errors, _smneo
+from . import _config, _errors, _events, _smneo
 
 _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
@@ -235,8 +234,7 @@ class Client(_smneo.Client):
         super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
                          aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
                          validation, allow_unknown_enum_values, _settings=settings, **internal)
-        self.meta = types.SimpleNamespace(region_name=self.region_name, endpoint_url=self.endpoint_url,
-                                          service_name="sagemaker", config=config)
+        self.meta = _events.Meta(self, _OPERATIONS.values(), config)
 
     @property
     def exceptions(self):

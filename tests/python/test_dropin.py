@@ -1,0 +1,219 @@
+"""A test module written the way boto3 users write theirs, run twice: once
+with a boto3 client and once with a smneo client. The two runs differ only
+in the line that makes the client (CLIENTS below); everything else is plain
+boto3/botocore usage. Differences between the two are listed in
+docs/python.md ("Drop-in differences"), each with its reason (issue 13)."""
+import datetime
+
+import pytest
+
+from fakes import need_module
+
+boto3 = need_module("boto3")
+botocore_exceptions = need_module("botocore.exceptions")
+botocore_stub = need_module("botocore.stub")
+ANY, Stubber = botocore_stub.ANY, botocore_stub.Stubber
+
+import smneo  # noqa: E402
+
+CLIENTS = {
+    "boto3": lambda: boto3.client("sagemaker", region_name="us-east-1"),
+    "smneo": lambda: smneo.Client(region_name="us-east-1"),
+}
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/%s"
+WHEN = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def client(request, monkeypatch, tmp_path):
+    # as moto's documentation recommends: fake credentials, nothing from the machine
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    return CLIENTS[request.param]()
+
+
+def description(name, status="COMPLETED"):
+    return {
+        "CompilationJobName": name, "CompilationJobArn": ARN % name, "CompilationJobStatus": status,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 900}, "CreationTime": WHEN, "LastModifiedTime": WHEN,
+        "FailureReason": "", "ModelArtifacts": {"S3ModelArtifacts": "s3://bucket/out/model.tar.gz"},
+        "RoleArn": "arn:aws:iam::123456789012:role/neo",
+        "InputConfig": {"S3Uri": "s3://bucket/model.tar.gz", "Framework": "PYTORCH",
+                        "DataInputConfig": '{"input0": [1, 3, 224, 224]}'},
+        "OutputConfig": {"S3OutputLocation": "s3://bucket/out", "TargetDevice": "ml_c5"},
+    }
+
+
+def summaries(names):
+    return [{"CompilationJobName": n, "CompilationJobArn": ARN % n, "CreationTime": WHEN,
+             "CompilationJobStatus": "COMPLETED"} for n in names]
+
+
+def test_stubbed_describe_with_expected_params(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_compilation_job", description("resnet"), {"CompilationJobName": "resnet"})
+        job = client.describe_compilation_job(CompilationJobName="resnet")
+        stubber.assert_no_pending_responses()
+    assert job["CompilationJobStatus"] == "COMPLETED"
+    assert job["CreationTime"] == WHEN
+    assert job["OutputConfig"]["TargetDevice"] == "ml_c5"
+
+
+def test_expected_params_with_any(client):
+    stubber = Stubber(client)
+    stubber.add_response("create_compilation_job", {"CompilationJobArn": ARN % "j"},
+                         {"CompilationJobName": "j", "RoleArn": ANY, "InputConfig": ANY, "OutputConfig": ANY,
+                          "StoppingCondition": {"MaxRuntimeInSeconds": 900}})
+    stubber.activate()
+    out = client.create_compilation_job(
+        CompilationJobName="j", RoleArn="arn:aws:iam::123456789012:role/neo",
+        InputConfig={"S3Uri": "s3://bucket/model.tar.gz", "Framework": "PYTORCH",
+                     "DataInputConfig": '{"input0": [1, 3, 224, 224]}'},
+        OutputConfig={"S3OutputLocation": "s3://bucket/out", "TargetDevice": "ml_c5"},
+        StoppingCondition={"MaxRuntimeInSeconds": 900})
+    stubber.deactivate()
+    assert out["CompilationJobArn"] == ARN % "j"
+    stubber.assert_no_pending_responses()
+
+
+def test_unexpected_params_fail_the_test(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_compilation_job", description("a"), {"CompilationJobName": "a"})
+        with pytest.raises(botocore_exceptions.StubAssertionError):
+            client.describe_compilation_job(CompilationJobName="b")
+
+
+def test_a_call_that_was_not_stubbed(client):
+    with Stubber(client):
+        with pytest.raises(botocore_exceptions.UnStubbedResponseError):
+            client.describe_compilation_job(CompilationJobName="a")
+
+
+def test_pending_responses_are_reported(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("stop_compilation_job", {})
+        with pytest.raises(AssertionError, match="1 responses remaining"):
+            stubber.assert_no_pending_responses()
+
+
+def test_client_error_caught_as_botocores(client):
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_compilation_job", service_error_code="ResourceNotFound",
+                                 service_message="Could not find job x", http_status_code=400,
+                                 expected_params={"CompilationJobName": "x"})
+        try:
+            client.describe_compilation_job(CompilationJobName="x")
+        except botocore_exceptions.ClientError as e:
+            error = e.response["Error"]
+            assert error["Code"] == "ResourceNotFound"
+            assert error["Message"] == "Could not find job x"
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert e.operation_name == "DescribeCompilationJob"
+        else:
+            pytest.fail("no ClientError")
+
+
+def test_modeled_exception_from_client_exceptions(client):
+    with Stubber(client) as stubber:
+        stubber.add_client_error("stop_compilation_job", "ResourceNotFound", "gone")
+        stubber.add_client_error("create_compilation_job", "ResourceInUse", "exists")
+        with pytest.raises(client.exceptions.ResourceNotFound) as ei:
+            client.stop_compilation_job(CompilationJobName="x")
+        assert str(ei.value) == ("An error occurred (ResourceNotFound) when calling the StopCompilationJob "
+                                 "operation: gone")
+        with pytest.raises(client.exceptions.ClientError) as ei:
+            client.create_compilation_job(
+                CompilationJobName="x", RoleArn="arn:aws:iam::123456789012:role/neo",
+                InputConfig={"S3Uri": "s3://b/m.tar.gz", "Framework": "PYTORCH",
+                             "DataInputConfig": '{"input0": [1, 3, 224, 224]}'},
+                OutputConfig={"S3OutputLocation": "s3://b/out", "TargetDevice": "ml_c5"},
+                StoppingCondition={"MaxRuntimeInSeconds": 900})
+        assert isinstance(ei.value, client.exceptions.ResourceInUse)
+        stubber.assert_no_pending_responses()
+
+
+def test_paginator_with_pagination_config(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["a", "b"]),
+                                                       "NextToken": "t1"}, {})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["c", "d"]),
+                                                       "NextToken": "t2"}, {"NextToken": "t1"})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["e"])},
+                             {"NextToken": "t2"})
+        paginator = client.get_paginator("list_compilation_jobs")
+        names = [s["CompilationJobName"] for page in paginator.paginate() for s in page["CompilationJobSummaries"]]
+        stubber.assert_no_pending_responses()
+    assert names == ["a", "b", "c", "d", "e"]
+
+
+def test_build_full_result_with_max_items(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["a", "b"]),
+                                                       "NextToken": "t1"}, {"MaxResults": 2})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["c", "d"]),
+                                                       "NextToken": "t2"}, {"MaxResults": 2, "NextToken": "t1"})
+        result = client.get_paginator("list_compilation_jobs").paginate(
+            PaginationConfig={"MaxItems": 3, "PageSize": 2}).build_full_result()
+        stubber.assert_no_pending_responses()
+    assert [s["CompilationJobName"] for s in result["CompilationJobSummaries"]] == ["a", "b", "c"]
+    token = result["NextToken"]
+    with Stubber(client) as stubber:
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["c", "d"])},
+                             {"MaxResults": 2, "NextToken": "t1"})
+        rest = client.get_paginator("list_compilation_jobs").paginate(
+            PaginationConfig={"PageSize": 2, "StartingToken": token}).build_full_result()
+        stubber.assert_no_pending_responses()
+    assert [s["CompilationJobName"] for s in rest["CompilationJobSummaries"]] == ["d"]
+
+
+def test_polling_loop_on_describe(client):
+    with Stubber(client) as stubber:
+        for status in ("STARTING", "INPROGRESS", "COMPLETED"):
+            stubber.add_response("describe_compilation_job", description("j", status), {"CompilationJobName": "j"})
+        seen = []
+        while True:
+            status = client.describe_compilation_job(CompilationJobName="j")["CompilationJobStatus"]
+            seen.append(status)
+            if status in ("COMPLETED", "FAILED", "STOPPED"):
+                break
+        stubber.assert_no_pending_responses()
+    assert seen == ["STARTING", "INPROGRESS", "COMPLETED"]
+
+
+def test_parameter_validation_before_anything_is_sent(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_compilation_job", description("a"))
+        with pytest.raises(botocore_exceptions.ParamValidationError):
+            client.describe_compilation_job(CompilationJobName=5)
+        assert client.describe_compilation_job(CompilationJobName="a")["CompilationJobName"] == "a"
+
+
+def test_events_before_send_can_answer(client):
+    sent = []
+
+    def answer(request, **kwargs):
+        target = request.headers["X-Amz-Target"]
+        sent.append(target.decode() if isinstance(target, bytes) else target)
+        return botocore_awsrequest.AWSResponse(request.url, 200, {"x-amzn-RequestId": "r-1"},
+                                               _Raw(b'{"CompilationJobArn": "%s"}' % (ARN % "z").encode()))
+
+    botocore_awsrequest = need_module("botocore.awsrequest")
+    client.meta.events.register("before-send.sagemaker.StopCompilationJob", answer)
+    out = client.stop_compilation_job(CompilationJobName="z")
+    assert out["ResponseMetadata"]["RequestId"] == "r-1"
+    assert [t.split(".")[-1] for t in sent] == ["StopCompilationJob"]
+
+
+class _Raw:
+    """The raw stream an AWSResponse reads its content from."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def stream(self, *args, **kwargs):
+        yield self._data
