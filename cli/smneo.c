@@ -133,6 +133,7 @@ static const cli_opt opts_global[] = {
     {"profile", "NAME", "profile in ~/.aws/config and ~/.aws/credentials"},
     {"output", "json|table", "output format (default table)"},
     {"quiet", NULL, "no progress display"},
+    {"debug", NULL, "log requests, responses and retries to stderr, secrets redacted (as SMNEO_DEBUG=1)"},
     {"help", NULL, "show help"},
     {NULL, NULL, NULL}};
 
@@ -406,7 +407,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: sleeps end early */
     cli_progress_init(a.quiet);
-    if (smneo_log_enabled()) /* SMNEO_DEBUG=1: the log shows what servers send */
+    /* --debug or SMNEO_DEBUG=1: the log shows what servers send (escaped) */
+    if (cli_has(&a, "debug") || smneo_log_enabled())
         smneo_log_set_callback(cli_log, NULL);
     int rc = cmd->run(&a);
     cli_progress_end();

@@ -56,6 +56,21 @@ else:
 
     _smneo.__getattr__ = _extension_getattr
 
+    def set_stream_logger(name="smneo", level=10, format_string=None):
+        """Logs `name` (default "smneo": the core's debug log of requests, responses
+        and retries, secrets redacted) to stderr at `level` (default DEBUG), as
+        boto3.set_stream_logger does."""
+        import logging
+
+        if format_string is None:
+            format_string = "%(asctime)s %(name)s [%(levelname)s] %(message)s"
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        handler = logging.StreamHandler()
+        handler.setLevel(level)
+        handler.setFormatter(logging.Formatter(format_string))
+        logger.addHandler(handler)
+
     __version__ = _smneo.__version__
     core_version = _smneo.core_version
 
@@ -66,5 +81,6 @@ else:
         "ConnectionClosedError", "ResponseParserError", "PaginationError", "WaiterError", "CompilationJobFailed",
         "CompilationJobStopped", "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError",
         "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain", "ConnectTimeoutError",
+        "set_stream_logger",
         "ProxyConnectionError", "artifact",
     ] + list(_errors.MODELED)

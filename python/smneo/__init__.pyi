@@ -87,6 +87,7 @@ class Diagnosis(dict[str, Any]):
     issues: list[Issue]
     text: str
 
+def set_stream_logger(name: str = ..., level: int = ..., format_string: Optional[str] = ...) -> None: ...
 def explain(description: Union[Mapping[str, Any], str, None] = ...,
             logs: Optional[Iterable[Union[str, bytes, Mapping[str, Any]]]] = ...) -> Diagnosis: ...
 

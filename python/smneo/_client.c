@@ -72,6 +72,8 @@ static void release_core(ClientObject *self)
 
 static int enter(ClientObject *self)
 {
+    if (smneo_py_log_sync())
+        return -1;
     if (self->closed || !self->client) {
         PyErr_SetString(PyExc_RuntimeError,
                         self->closed ? "this smneo.Client is closed: create a new one"

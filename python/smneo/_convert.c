@@ -3,6 +3,7 @@
 
 #include <datetime.h>
 #include <math.h>
+#include <time.h>
 #include <string.h>
 
 /* ---- Python -> JSON --------------------------------------------------------- */
@@ -428,10 +429,51 @@ static int v_boolean(void *payload, int v)
     return attach(payload, PyBool_FromLong(v));
 }
 
+/* The local zone at an instant, as botocore's tzlocal() gives it: a
+ * datetime.timezone with the offset and the zone's abbreviation in effect
+ * then (DST included), cached by offset. New reference. */
+static PyObject *local_zone(smneo_state *st, double epoch)
+{
+    time_t t = (time_t)floor(epoch);
+    struct tm tm;
+    if (!localtime_r(&t, &tm)) {
+        Py_INCREF(st->utc);
+        return st->utc;
+    }
+    const char *name = tm.tm_zone ? tm.tm_zone : "";
+    PyObject *key = PyLong_FromLong((long)tm.tm_gmtoff);
+    if (!key)
+        return NULL;
+    PyObject *hit = PyDict_GetItemWithError(st->tz_cache, key);
+    if (hit && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(hit, 0), name) == 0) {
+        Py_DECREF(key);
+        PyObject *tz = PyTuple_GET_ITEM(hit, 1);
+        Py_INCREF(tz);
+        return tz;
+    }
+    PyObject *tzname = PyErr_Occurred() ? NULL : PyUnicode_DecodeLocale(name, "surrogateescape");
+    PyObject *delta = tzname ? PyDelta_FromDSU(0, (int)tm.tm_gmtoff, 0) : NULL;
+    PyObject *tz = delta ? PyTimeZone_FromOffsetAndName(delta, tzname) : NULL;
+    PyObject *entry = tz ? PyTuple_Pack(2, tzname, tz) : NULL;
+    int rc = entry ? PyDict_SetItem(st->tz_cache, key, entry) : -1;
+    Py_XDECREF(entry);
+    Py_XDECREF(delta);
+    Py_XDECREF(tzname);
+    Py_DECREF(key);
+    if (rc) {
+        Py_XDECREF(tz);
+        return NULL;
+    }
+    return tz;
+}
+
 static int v_timestamp(void *payload, double epoch)
 {
     builder *b = payload;
-    PyObject *args = Py_BuildValue("(dO)", epoch, b->st->utc);
+    PyObject *tz = local_zone(b->st, epoch);
+    if (!tz)
+        return -1;
+    PyObject *args = Py_BuildValue("(dN)", epoch, tz);
     if (!args)
         return -1;
     PyObject *dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);

@@ -671,6 +671,56 @@ PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, c
     }
 }
 
+/* ---- logging: the core's debug log to Python's logging ------------------------ */
+
+/* The core's sink is process-wide, so these are too. The sink is installed
+ * only while the "smneo" logger is enabled for DEBUG (checked as each call
+ * starts): otherwise the core formats no log line at all. */
+static PyObject *log_logger; /* logging.getLogger("smneo") */
+static int log_on;
+
+static void log_sink(int level, const char *message, void *payload)
+{
+    (void)payload;
+    if (!Py_IsInitialized())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *logger = log_logger;
+    if (logger) {
+        Py_INCREF(logger);
+        int pylevel = level == SMNEO_LOG_WARN ? 30 : level == SMNEO_LOG_INFO ? 20 : 10;
+        PyObject *msg = PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace");
+        PyObject *r = msg ? PyObject_CallMethod(logger, "log", "isO", pylevel, "%s", msg) : NULL;
+        if (!r)
+            PyErr_WriteUnraisable(logger);
+        Py_XDECREF(r);
+        Py_XDECREF(msg);
+        Py_DECREF(logger);
+    }
+    PyGILState_Release(g);
+}
+
+int smneo_py_log_sync(void)
+{
+    if (!log_logger) {
+        PyObject *logging = PyImport_ImportModule("logging");
+        log_logger = logging ? PyObject_CallMethod(logging, "getLogger", "s", "smneo") : NULL;
+        Py_XDECREF(logging);
+        if (!log_logger)
+            return -1;
+    }
+    PyObject *r = PyObject_CallMethod(log_logger, "isEnabledFor", "i", 10);
+    int on = r ? PyObject_IsTrue(r) : -1;
+    Py_XDECREF(r);
+    if (on < 0)
+        return -1;
+    if (on != log_on) {
+        smneo_log_set_callback(on ? log_sink : NULL, NULL);
+        log_on = on;
+    }
+    return 0;
+}
+
 /* ---- module functions -------------------------------------------------------- */
 
 static PyObject *mod_validate(PyObject *module, PyObject *args, PyObject *kwds)
@@ -790,6 +840,9 @@ static int module_exec(PyObject *module)
         return -1;
     st->utc = PyDateTime_TimeZone_UTC;
     Py_INCREF(st->utc);
+    st->tz_cache = PyDict_New();
+    if (!st->tz_cache)
+        return -1;
 
     st->IssueType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &issue_spec, (PyObject *)&PyTuple_Type);
     if (!st->IssueType || PyModule_AddType(module, st->IssueType))
@@ -851,7 +904,7 @@ static int module_exec(PyObject *module)
     X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning) X(LogWarning) X(JobLogsType)                                           \
-    X(modeled_errors) X(utc) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
+    X(modeled_errors) X(utc) X(tz_cache) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
     X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
     X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)
 
@@ -875,6 +928,11 @@ static int module_clear(PyObject *module)
 
 static void module_free(void *module)
 {
+    if (log_on) {
+        smneo_log_set_callback(NULL, NULL);
+        log_on = 0;
+    }
+    Py_CLEAR(log_logger);
     module_clear((PyObject *)module);
 }
 

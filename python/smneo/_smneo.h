@@ -52,6 +52,7 @@ typedef struct smneo_state {
      * them on first use (inheriting botocore's where it is importable). */
 
     PyObject *utc;            /* datetime.timezone.utc */
+    PyObject *tz_cache;       /* dict: UTC offset (s) -> (zone name, datetime.timezone) */
     /* interned keys used on every call */
     PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
         *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,
@@ -81,6 +82,9 @@ PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, c
 /* Fills the exception classes of the state on first use: 0, or -1 with an
  * exception set. */
 int smneo_py_errors_ready(smneo_state *st);
+/* Installs the core's log sink while logging.getLogger("smneo") is enabled
+ * for DEBUG, removes it otherwise (called as each call starts): 0 or -1. */
+int smneo_py_log_sync(void);
 /* A Python list of Issue objects for a core issues list (NULL -> []). */
 PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues);
 /* Raises ParamValidationError with a single issue (returns NULL). */

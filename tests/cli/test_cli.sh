@@ -345,6 +345,16 @@ jcheck compile_stdin 'd["CompilationJobStatus"] == "COMPLETED" and d["Compilatio
 # ---- describe / list / stop / delete / steps --------------------------------------------------------
 run describe 0 --endpoint-url "$URL" describe "$CLOUD_JOB" --output json
 jcheck describe "d['CompilationJobName'] == '$CLOUD_JOB' and d['CompilationJobStatus'] == 'COMPLETED' and d['ModelArtifacts']['S3ModelArtifacts'].startswith('s3://cli-test/')"
+# --debug as the AWS CLI's: the redacted request/response log on stderr, without SMNEO_DEBUG
+RUN_ENV_SAVED=${RUN_ENV:-}
+RUN_ENV=""
+run describe_debug 0 --endpoint-url "$URL" --debug describe "$CLOUD_JOB" --output json
+grep_err describe_debug "smneo\[debug\] request: POST"
+grep_err describe_debug "X-Amz-Target: SageMaker.DescribeCompilationJob"
+grep -q "Signature=<redacted>" "$WORK/describe_debug.err" && ok || fail "describe_debug: the signature is not redacted"
+run describe_nodebug 0 --endpoint-url "$URL" describe "$CLOUD_JOB" --output json
+[ ! -s "$WORK/describe_nodebug.err" ] && ok || fail "describe_nodebug: stderr not empty without --debug"
+RUN_ENV=$RUN_ENV_SAVED
 run list 0 --endpoint-url "$URL" list --output json
 jcheck list "'$CLOUD_JOB' in [j['CompilationJobName'] for j in d['CompilationJobSummaries']] and len(d['CompilationJobSummaries']) >= 6 and 'NextToken' not in d"
 run list_page 0 --endpoint-url "$URL" list --max-items 2 --page-size 1 --sort-by Name --output json

@@ -53,7 +53,8 @@ def normalize(value):
 def differences(a, b, path="$"):
     """Every difference between a (smneo) and b (boto3), member for member,
     including the Python type of each value. Datetimes must both be aware and
-    denote the same instant (smneo answers in UTC, botocore in tzlocal())."""
+    denote the same instant (both in the local zone; smneo's tzinfo is a
+    datetime.timezone, botocore's tzlocal())."""
     out = []
     if type(a) is not type(b):
         out.append("%s: type %s (smneo) != %s (boto3): %r vs %r"

@@ -56,7 +56,8 @@ def test_describe_returns_boto3_shaped_dict(client, fake):
     for k in ("CompilationStartTime", "CompilationEndTime", "CreationTime", "LastModifiedTime"):
         expected[k] = ts(expected[k])
     assert r == expected
-    assert r["CreationTime"].tzinfo is not None and r["CreationTime"].utcoffset() == datetime.timedelta(0)
+    local = datetime.datetime.fromtimestamp(r["CreationTime"].timestamp()).astimezone()  # the local zone then
+    assert r["CreationTime"].tzinfo is not None and r["CreationTime"].utcoffset() == local.utcoffset()
     assert r["CreationTime"].microsecond == 123000
     assert isinstance(r["StoppingCondition"]["MaxRuntimeInSeconds"], int)
     assert set(md) == {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}
