@@ -247,7 +247,7 @@ int cli_exit_code(int c)
 int cli_error(const smneo_error *err, int code, const char *what)
 {
     cli_progress_end();
-    const char *msg = err && err->message ? err->message : smneo_strerror(code);
+    const char *msg = err && err->message && *err->message ? err->message : smneo_strerror(code);
     const char *sc = err && err->service_code && !strstr(msg, err->service_code) ? err->service_code : NULL;
     cli_line(stderr, "smneo: %s%s%s%s%s%s", what ? what : "", what ? ": " : "", msg, sc ? " (" : "", sc ? sc : "",
              sc ? ")" : "");

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -527,7 +528,22 @@ static int parse_error(smneo_response *resp, const char *opname, smneo_error *er
         code = status_str;
     int retryable = 0;
     int rc = smneo_protocol_error_class(code, resp->status, &retryable);
-    smneo__error(err, rc, "%s", message ? message : reason_phrase(resp->status));
+    /* The message as botocore's parsers.py makes it: from 500 up, an empty
+     * body (whitespace only) or one starting with <html> is a generic error
+     * whose message is the reason phrase; otherwise a body that is not a JSON
+     * object is the message itself, and an object without message/Message
+     * gives an empty one (an empty 429 has Message ''). */
+    size_t skip = smneo__json_space_len(resp->body, resp->body_len);
+    size_t rest = resp->body_len - skip;
+    int generic = resp->status >= 500 && (rest == 0 || (rest >= 6 && !memcmp(resp->body + skip, "<html>", 6)));
+    if (generic)
+        smneo__error(err, rc, "%s", reason_phrase(resp->status));
+    else if (message)
+        smneo__error(err, rc, "%s", message);
+    else if (!cJSON_IsObject(body) && resp->body_len)
+        smneo__error(err, rc, "%.*s", (int)(resp->body_len > INT_MAX ? INT_MAX : resp->body_len), resp->body);
+    else
+        smneo__error(err, rc, "%s", "");
     if (err) {
         err->service_code = smneo__strdup(code);
         err->http_status = resp->status;

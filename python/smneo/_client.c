@@ -20,6 +20,7 @@ typedef struct {
     int max_attempts;
     PyObject *region, *endpoint; /* str, for repr and meta */
     PyObject *send_hook;         /* callable or NULL: smneo.stub, client.meta.events */
+    smneo_transport *own_transport; /* a Python transport (_transport=), or NULL: freed after the core */
     PyObject *weakrefs;
 } ClientObject;
 
@@ -227,6 +228,102 @@ static int drive(ClientObject *self, smneo_call *call, smneo_step *step, int hav
     return 0;
 }
 
+/* ---- a transport in Python (smneo.local.mock) -------------------------------- */
+
+/* _transport=fn: every request the client sends, S3 transfers of compile()
+ * included, goes to fn(smneo.Request) -> (status, headers, body) instead of
+ * libcurl. Called without the GIL like any transport: it takes it. An
+ * exception is a transport failure (ConnectionRefusedError: ECONNECT, other
+ * ConnectionErrors: ECLOSED, TimeoutError: ETIMEOUT, others ECONNECT) whose
+ * message names it. */
+typedef struct {
+    smneo_transport base;
+    PyObject *fn;
+    smneo_state *st;
+} py_transport;
+
+static int pyt_fail(smneo_error *err, int code)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && PyErr_GivenExceptionMatches(value, PyExc_TimeoutError))
+        code = SMNEO_ETIMEOUT;
+    else if (value && PyErr_GivenExceptionMatches(value, PyExc_ConnectionRefusedError))
+        code = SMNEO_ECONNECT;
+    else if (value && PyErr_GivenExceptionMatches(value, PyExc_ConnectionError))
+        code = SMNEO_ECLOSED;
+    PyObject *text = value ? PyUnicode_FromFormat("the in-process transport raised %s: %S",
+                                                  Py_TYPE(value)->tp_name, value)
+                           : NULL;
+    const char *utf8 = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (!utf8)
+        PyErr_Clear();
+    if (err) {
+        smneo_error_clear(err);
+        err->code = code;
+        err->message = strdup(utf8 ? utf8 : "the in-process transport failed");
+    }
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return code;
+}
+
+static int pyt_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+{
+    py_transport *t = (py_transport *)self;
+    *out = NULL;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = 0;
+    PyObject *r = smneo_py_request(t->st, req);
+    PyObject *ans = r ? PyObject_CallOneArg(t->fn, r) : NULL;
+    Py_XDECREF(r);
+    if (ans && (!PyTuple_Check(ans) || PyTuple_GET_SIZE(ans) != 3 || !PyLong_Check(PyTuple_GET_ITEM(ans, 0))))
+        PyErr_Format(PyExc_TypeError, "a transport returns (status, headers, body), not %R", ans);
+    else if (ans && smneo_py_make_response(out, (int)PyLong_AsLong(PyTuple_GET_ITEM(ans, 0)), PyTuple_GET_ITEM(ans, 1),
+                                          PyTuple_GET_ITEM(ans, 2)) == 0 && !PyErr_Occurred()) {
+        Py_DECREF(ans);
+        PyGILState_Release(g);
+        return 0;
+    }
+    Py_XDECREF(ans);
+    smneo_response_free(*out);
+    *out = NULL;
+    rc = pyt_fail(err, SMNEO_ECONNECT);
+    PyGILState_Release(g);
+    return rc;
+}
+
+static void pyt_free(smneo_transport *self)
+{
+    py_transport *t = (py_transport *)self;
+    if (!t)
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    Py_CLEAR(t->fn);
+    PyGILState_Release(g);
+    free(t);
+}
+
+static smneo_transport *pyt_new(smneo_state *st, PyObject *fn)
+{
+    py_transport *t = calloc(1, sizeof *t);
+    if (!t) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    t->base.version = 1;
+    t->base.send = pyt_send;
+    t->base.free = pyt_free;
+    t->base.payload = t;
+    Py_INCREF(fn);
+    t->fn = fn;
+    t->st = st;
+    return &t->base;
+}
+
 /* ---- Client ----------------------------------------------------------------- */
 
 static PyObject *client_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -367,16 +464,23 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"region_name", "endpoint_url", "profile_name", "aws_access_key_id",
                              "aws_secret_access_key", "aws_session_token", "max_attempts", "retry_mode",
                              "connect_timeout", "read_timeout", "verify", "validation",
-                             "allow_unknown_enum_values", "_retry_backoff_scale", "_settings", NULL};
+                             "allow_unknown_enum_values", "_retry_backoff_scale", "_settings", "_transport", NULL};
     PyObject *region = NULL, *endpoint = NULL, *profile = NULL, *akid = NULL, *secret = NULL, *token = NULL,
              *max_attempts = NULL, *retry_mode = NULL, *connect_timeout = NULL, *read_timeout = NULL,
-             *verify = NULL, *validation = NULL, *settings = NULL;
+             *verify = NULL, *validation = NULL, *settings = NULL, *transport = NULL;
     int allow_unknown = 0;
     double backoff_scale = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpdO:Client", kwlist, &region, &endpoint, &profile,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpdOO:Client", kwlist, &region, &endpoint, &profile,
                                      &akid, &secret, &token, &max_attempts, &retry_mode, &connect_timeout,
-                                     &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale, &settings))
+                                     &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale, &settings,
+                                     &transport))
         return -1;
+    if (transport == Py_None)
+        transport = NULL;
+    if (transport && !PyCallable_Check(transport)) {
+        PyErr_Format(PyExc_TypeError, "_transport must be callable, not %s", Py_TYPE(transport)->tp_name);
+        return -1;
+    }
     if (self->users > 0)
         return refuse_reinit();
     smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
@@ -442,12 +546,17 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
 
     /* The core creates the libcurl transport from these options (timeouts,
      * verify_tls, ca_bundle: explicit, AWS_CA_BUNDLE, the profile's). */
+    smneo_transport *pyt = transport ? pyt_new(self->st, transport) : NULL;
+    if (transport && !pyt)
+        return -1;
+    o.transport = pyt;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_client *c = NULL;
     int rc = blocking_client_new(&c, &o, &err);
     if (rc) {
         smneo_py_raise(self->st, rc, &err, NULL, 0);
         smneo_error_clear(&err);
+        smneo_transport_free(pyt);
         return -1;
     }
     PyObject *reg = PyUnicode_FromString(smneo_client_region(c) ? smneo_client_region(c) : "");
@@ -458,6 +567,7 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
         Py_XDECREF(reg);
         Py_XDECREF(ep);
         free_core(c);
+        smneo_transport_free(pyt);
         return reg && ep ? refuse_reinit() : -1;
     }
     /* From the check above to the swap nothing releases the GIL or runs
@@ -468,7 +578,10 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     self->max_attempts = smneo_client_max_attempts(c);
     Py_XSETREF(self->region, reg);
     Py_XSETREF(self->endpoint, ep);
+    smneo_transport *old_transport = self->own_transport;
+    self->own_transport = pyt;
     free_core(old); /* re-initialisation: nobody can reach the old client now */
+    smneo_transport_free(old_transport); /* after the core client that borrowed it */
     return 0;
 }
 
@@ -495,6 +608,8 @@ static void client_dealloc(ClientObject *self)
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
     release_core(self);
+    smneo_transport_free(self->own_transport); /* the core client borrowed it: freed just above */
+    self->own_transport = NULL;
     client_clear(self);
     Py_CLEAR(self->module);
     tp->tp_free(self);

@@ -4,6 +4,7 @@ built, signed, sent, retried and parsed by the C core."""
 import datetime
 import json
 import os
+import sys
 from typing import NamedTuple, Optional
 
 from . import _config, _errors, _events, _smneo
@@ -231,6 +232,11 @@ class Client(_smneo.Client):
         if from_config.get("validation") and validation == "strict":
             validation = from_config["validation"]
         self.aws_account_id = aws_account_id
+        mocks = sys.modules.get("smneo.local.mock")  # loaded only where smneo.local.mock() is used
+        if mocks is not None and endpoint_url is None and "_transport" not in internal:
+            transport = mocks.current_transport()  # inside smneo.local.mock(): answered in-process
+            if transport is not None:
+                internal["_transport"] = transport
         super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
                          aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
                          validation, allow_unknown_enum_values, _settings=settings, **internal)

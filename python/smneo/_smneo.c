@@ -690,7 +690,14 @@ static void log_sink(int level, const char *message, void *payload)
         Py_INCREF(logger);
         int pylevel = level == SMNEO_LOG_WARN ? 30 : level == SMNEO_LOG_INFO ? 20 : 10;
         PyObject *msg = PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace");
-        PyObject *r = msg ? PyObject_CallMethod(logger, "log", "isO", pylevel, "%s", msg) : NULL;
+        static PyObject *log_name;
+        if (!log_name)
+            log_name = PyUnicode_InternFromString("log");
+        PyObject *lvl = PyLong_FromLong(pylevel), *fmt = PyUnicode_FromString("%s");
+        PyObject *r = msg && lvl && fmt && log_name ? PyObject_CallMethodObjArgs(logger, log_name, lvl, fmt, msg, NULL)
+                                                    : NULL;
+        Py_XDECREF(lvl);
+        Py_XDECREF(fmt);
         if (!r)
             PyErr_WriteUnraisable(logger);
         Py_XDECREF(r);
@@ -709,7 +716,14 @@ int smneo_py_log_sync(void)
         if (!log_logger)
             return -1;
     }
-    PyObject *r = PyObject_CallMethod(log_logger, "isEnabledFor", "i", 10);
+    /* interned name and a cached int: a fresh name string per call would
+     * fill the type attribute cache (keyed by the name's address) */
+    static PyObject *name, *debug;
+    if (!name && !(name = PyUnicode_InternFromString("isEnabledFor")))
+        return -1;
+    if (!debug && !(debug = PyLong_FromLong(10)))
+        return -1;
+    PyObject *r = PyObject_CallMethodObjArgs(log_logger, name, debug, NULL);
     int on = r ? PyObject_IsTrue(r) : -1;
     Py_XDECREF(r);
     if (on < 0)

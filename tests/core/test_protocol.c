@@ -327,7 +327,16 @@ static void test_parse_errors(void)
                      "InvalidSignatureException", "sig", 0);
     /* Non-JSON error bodies: the status is the code, retryable for 5xx. */
     parse_error_case(503, "<html>busy</html>", SMNEO_ESERVICE, "503", "Service Unavailable", 1);
-    parse_error_case(500, "", SMNEO_ESERVICE, "500", NULL, 1);
+    parse_error_case(500, "", SMNEO_ESERVICE, "500", "Internal Server Error", 1);
+    /* The message as botocore's parsers.py: below 500 an empty body gives an
+     * empty message and any other text is the message; from 500 up only an
+     * empty (or whitespace) body or one starting with <html> is generic. */
+    parse_error_case(429, "", SMNEO_ESERVICE, "429", "", 0);
+    parse_error_case(413, "<html><body>Too big</body></html>", SMNEO_ESERVICE, "413",
+                     "<html><body>Too big</body></html>", 0);
+    parse_error_case(502, "not json", SMNEO_ESERVICE, "502", "not json", 1);
+    parse_error_case(504, " \r\n", SMNEO_ESERVICE, "504", "Gateway Timeout", 1);
+    parse_error_case(404, "{}", SMNEO_ESERVICE, "404", "", 0);
     parse_error_case(400, "{\"__type\":\"RequestTimeoutException\"}", SMNEO_ESERVICE, "RequestTimeoutException",
                      NULL, 1);
     /* A 2xx that is not a JSON object is a protocol error, never a crash. */
@@ -395,7 +404,7 @@ static void test_parse_framing(void)
     /* An error body with text after its object is not read for a code, as
      * botocore's json.loads fails on it: the status is the code. */
     parse_error_case(400, "{\"__type\":\"ResourceInUse\",\"message\":\"exists\"} x", SMNEO_ESERVICE, "400",
-                     "Bad Request", 0);
+                     "{\"__type\":\"ResourceInUse\",\"message\":\"exists\"} x", 0);
 }
 
 static void test_error_walk(void)

@@ -210,3 +210,21 @@ def test_without_botocore_smneo_stands_alone():
     assert lines[2] == "You must specify a region."
     assert lines[3] == 'Could not connect to the endpoint URL: "https://x"'
     assert lines[4] == "True False"
+
+
+@pytest.mark.parametrize("status,body", [
+    (429, b""), (413, b"<html><body>Too big</body></html>"), (500, b""), (503, b"<html>busy</html>"),
+    (504, b" \r\n"), (400, b"not json"), (502, b"not json"), (404, b"{}"), (400, b'{"message": "m"}'),
+    (400, b'{"__type": "x.y#ThrottlingException:extra", "Message": "slow"}'),
+])
+def test_error_code_and_message_as_botocores_parser(status, body):
+    """Empty and non-JSON error bodies give botocore's Error.Code and Error.Message
+    (parsers.py: generic 5xx bodies get the reason phrase, other text is the message)."""
+    parsers = need_module("botocore.parsers")
+    session = need_module("botocore.session")
+    shape = session.get_session().get_service_model("sagemaker").operation_model(
+        "DescribeCompilationJob").output_shape
+    theirs = parsers.create_parser("json").parse({"status_code": status, "headers": {}, "body": body}, shape)
+    with pytest.raises(smneo.ClientError) as ei:
+        smneo.parse_response("DescribeCompilationJob", status, {}, body)
+    assert ei.value.response["Error"] == theirs["Error"]

@@ -757,17 +757,20 @@ def far_timezone(monkeypatch):
 def test_times_in_a_non_utc_local_timezone(far_timezone, clients, clock):
     """Same instants in both; naive datetimes and zone-less ISO text given as
     parameters mean UTC to both (botocore's parse_to_aware_datetime).
-    smneo answers in UTC (issue 3's contract), botocore in tzlocal(): the
-    wall-clock fields differ by design, the instants must not."""
-    ours, _ = clients
+    Both answer in the local zone (issue 13: smneo as botocore's tzlocal()),
+    the instants and the offsets the same."""
+    ours, theirs = clients
     t = clock.freeze()
     ours.create_compilation_job(**job_request("tz-job"))
     clock.freeze(t + DURATION)
     d = _describe(clients, "tz-job")               # instant for instant
     created = d["CreationTime"]
-    assert created.utcoffset() == datetime.timedelta(0)
+    assert created.utcoffset() == datetime.timedelta(hours=5, minutes=30)
+    assert created.tzname() == "IST"
+    boto_created = theirs.describe_compilation_job(CompilationJobName="tz-job")["CreationTime"]
+    assert (str(created), created.tzname()) == (str(boto_created), boto_created.tzname())
     assert created.timestamp() == pytest.approx(round(t, 3))
-    utc_wall = created.replace(tzinfo=None)
+    utc_wall = created.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     for delta, found in ((60, ["tz-job"]), (-60, [])):
         for value in (utc_wall + datetime.timedelta(seconds=delta),
                       (utc_wall + datetime.timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%S")):

@@ -5,6 +5,7 @@ answer is an error) for the request record."""
 import datetime
 import hashlib
 import json
+import re
 from urllib.parse import unquote
 
 from . import sigv4
@@ -91,6 +92,11 @@ def credential_key_id(req):
     """The access key id a request claims, before it is verified."""
     parts = _scope(req)
     return parts[0] if parts else None
+
+
+# virtual-hosted S3 addresses of AWS (BUCKET.s3.amazonaws.com, BUCKET.s3.REGION.amazonaws.com,
+# BUCKET.s3-REGION.amazonaws.com, .cn too)
+_AWS_S3_VHOST = re.compile(r"^(.+)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
 
 
 def route(req):
@@ -361,6 +367,9 @@ class S3Front(Front):
         if hostname.endswith(".localhost"):
             bucket = unquote(hostname[: -len(".localhost")])
             return bucket, unquote(path) if path else None
+        aws = _AWS_S3_VHOST.match(hostname)
+        if aws:  # BUCKET.s3.REGION.amazonaws.com: requests answered in-process (smneo.local.mock)
+            return unquote(aws.group(1)), unquote(path) if path else None
         if not path:
             return None, None
         bucket, sep, key = path.partition("/")

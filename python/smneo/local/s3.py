@@ -449,20 +449,24 @@ class S3:
             raise S3Error("IllegalLocationConstraintException",
                           "The unspecified location constraint is incompatible for the "
                           "region specific endpoint this request was sent to.")
+        if not self.make_bucket(bucket, region) and region != "us-east-1":
+            raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to "
+                          "create the named bucket succeeded and you already own "
+                          "it.", 409, BucketName=bucket)
+        return 200, [("Location", "/" + bucket)], b""
+
+    def make_bucket(self, bucket, region):
+        """Creates the bucket in region; False when it already existed."""
         with self.store.lock:
             if bucket in self.store.buckets:
-                if region == "us-east-1":
-                    return 200, [("Location", "/" + bucket)], b""
-                raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to "
-                              "create the named bucket succeeded and you already own "
-                              "it.", 409, BucketName=bucket)
+                return False
             d = self.store._bucket_dir(bucket)
             os.makedirs(d, exist_ok=True)
             now = time.time()
             self.store._write_json(os.path.join(d, ".bucket.json"),
                                    {"created": now, "region": region})
             self.store.buckets[bucket] = {"created": now, "objects": {}, "region": region}
-        return 200, [("Location", "/" + bucket)], b""
+        return True
 
     def head_bucket(self, bucket):
         with self.store.lock:

@@ -22,7 +22,7 @@ from .faults import Faults
 from .fronts import JsonFront, S3Front, SSOFront, STSFront, route
 from .identity import Identity, load_settings
 from .logs import Logs
-from .s3 import S3, Store
+from .s3 import BUCKET_RE, S3, Store
 from .sagemaker import SageMaker
 from .sso import SSO
 from .sts import STS
@@ -256,46 +256,18 @@ class Handler(BaseHTTPRequestHandler):
                               ("Bad request body: %s\n" % e).encode())
         req = Request(self.command, raw_path, raw_query, list(self.headers.items()),
                       body, app.url)
-        service = route(req)
-        front = app.fronts[service]
-        fault = app.faults.take(service, front.operation(req))
-        truncate = False
-        answer = None
-        if fault is not None:
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "close":
-                app.record(service, req, None, fault)
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            elif fault.kind == "truncate":
-                truncate = True
-            elif fault.kind == "drop":
-                pass  # run below, answer lost
-            elif fault.kind != "deny":
-                req.operation = front.operation(req)
-                answer = front.fault(req, fault.kind)
-        if answer is None:
-            try:
-                answer = front.handle(req, deny=fault is not None and fault.kind == "deny")
-            except Exception as e:  # a bug here must not kill the connection silently
-                app.log("internal error: %r" % (e,))
-                answer = front.internal(req, e)
-        status, headers, out = answer
-        app.record(service, req, status, fault)
-        if fault is not None and fault.kind == "drop":
-            # The request ran; its answer is lost: close without a byte.
+        answer, fault = app.answer(req)
+        if answer is None or (fault is not None and fault.kind == "drop"):
+            # "close": no answer; "drop": the request ran, its answer is lost.
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        self._send(status, headers, out, head=req.method == "HEAD", truncate=truncate)
+        status, headers, out = answer
+        self._send(status, headers, out, head=req.method == "HEAD",
+                   truncate=fault is not None and fault.kind == "truncate")
 
     # ---- admin ----------------------------------------------------------------
     def _admin(self, raw_path, raw_query):
@@ -555,6 +527,62 @@ class Server:
     def log(self, message):
         if self.verbose:
             print("smneo.local: %s" % message, file=sys.stderr, flush=True)
+
+    def create_bucket(self, name, region="us-east-1"):
+        """Creates an S3 bucket (as `aws s3 mb` would, without a request);
+        False when it already exists."""
+        if not BUCKET_RE.fullmatch(name) or ".." in name:
+            raise ValueError("invalid bucket name %r: 3 to 63 lowercase letters, digits, dots "
+                             "and hyphens" % (name,))
+        return self.s3.make_bucket(name, region)
+
+    # ---- answering -------------------------------------------------------------
+    def answer(self, req):
+        """(status, headers, body) for a Request, and the fault taken for it
+        (None, or a fault whose kind the caller applies to the connection:
+        "close" gives no answer, "drop" and "truncate" an answer to lose or
+        cut). Shared by the HTTP handler and dispatch()."""
+        service = route(req)
+        front = self.fronts[service]
+        fault = self.faults.take(service, front.operation(req))
+        answer = None
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "close":
+                self.record(service, req, None, fault)
+                return None, fault
+            elif fault.kind not in ("truncate", "drop", "deny"):
+                req.operation = front.operation(req)
+                answer = front.fault(req, fault.kind)
+        if answer is None:
+            try:
+                answer = front.handle(req, deny=fault is not None and fault.kind == "deny")
+            except Exception as e:  # a bug here must not kill the connection silently
+                self.log("internal error: %r" % (e,))
+                answer = front.internal(req, e)
+        self.record(service, req, answer[0], fault)
+        return answer, fault
+
+    def dispatch(self, method, url, headers, body):
+        """Answers one request in this process, with no socket (smneo.local.mock):
+        (status, headers, body). The connection faults raise as a transport
+        would fail: close and drop ConnectionResetError, truncate
+        ConnectionAbortedError."""
+        split = urlsplit(url)
+        if (split.path or "/").startswith("/_smneo"):
+            raise ConnectionRefusedError("the admin endpoint is not served in-process: use the Server object")
+        req = Request(method, split.path or "/", split.query, list(headers.items()), body,
+                      self.url or "%s://%s" % (split.scheme or "https", split.netloc))
+        answer, fault = self.answer(req)
+        if answer is None or (fault is not None and fault.kind == "drop"):
+            raise ConnectionResetError("smneo.local: connection closed without an answer (%s fault)" % fault.kind)
+        if fault is not None and fault.kind == "truncate":
+            raise ConnectionAbortedError("smneo.local: response truncated (truncate fault)")
+        status, out_headers, out = answer
+        if method == "HEAD":
+            out = b""
+        return status, out_headers, out
 
     # ---- lifecycle ------------------------------------------------------------
     def start(self):
