@@ -7,7 +7,7 @@ import os
 import sys
 from typing import NamedTuple, Optional
 
-from . import _config, _errors, _events, _smneo
+from . import _config, _errors, _events, _moto, _smneo
 
 _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
@@ -232,11 +232,13 @@ class Client(_smneo.Client):
         if from_config.get("validation") and validation == "strict":
             validation = from_config["validation"]
         self.aws_account_id = aws_account_id
-        mocks = sys.modules.get("smneo.local.mock")  # loaded only where smneo.local.mock() is used
-        if mocks is not None and endpoint_url is None and "_transport" not in internal:
-            transport = mocks.current_transport()  # inside smneo.local.mock(): answered in-process
-            if transport is not None:
+        if endpoint_url is None and "_transport" not in internal:
+            mocks = sys.modules.get("smneo.local.mock")  # loaded only where smneo.local.mock() is used
+            transport = mocks.current_transport() if mocks is not None else None
+            if transport is not None:  # inside smneo.local.mock(): answered in-process
                 internal["_transport"] = transport
+            elif _moto.active():  # inside moto's mock_aws: moto's backends, never AWS
+                internal["_transport"] = _moto.transport
         super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
                          aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
                          validation, allow_unknown_enum_values, _settings=settings, **internal)
