@@ -124,10 +124,10 @@ def test_connection_error_has_botocores_keywords_and_smneos_detail(isolated_env)
     assert "127.0.0.1:9" in e.kwargs["error"]
 
 
-def test_closed_connection_is_botocores_connection_closed_error(client, fake):
+def test_closed_connection_is_botocores_connection_closed_error(isolated_env, fake):
     bce = need_module("botocore.exceptions")
-    for _ in range(3):
-        fake.queue("DescribeCompilationJob", 200, CLOSE)
+    fake.queue("DescribeCompilationJob", 200, CLOSE)
+    client = make_client(fake.url, max_attempts=1)
     with pytest.raises(bce.ConnectionClosedError) as ei:
         client.describe_compilation_job(CompilationJobName="x")
     assert isinstance(ei.value, bce.HTTPClientError) and isinstance(ei.value, smneo.HTTPClientError)
