@@ -1089,7 +1089,8 @@ static int make_request(smneo_call *call, smneo_step *out)
     }
     smneo_build_options bo;
     build_options(&bo, call->client, call->op, 0);
-    int rc = smneo__build_signed(&call->req, call->op, call->body, call->body_len, call->creds, &bo, &call->err);
+    int rc = smneo__build_signed(&call->req, call->op, call->params, call->body, call->body_len, call->creds, &bo,
+                                 &call->err);
     if (rc) {
         finish(call, rc);
         return 0;
@@ -1113,7 +1114,7 @@ static int make_check_request(smneo_call *call, smneo_step *out)
     if (rc == 0) {
         smneo_build_options bo;
         build_options(&bo, call->client, call->check_op, 0);
-        rc = smneo__build_signed(&call->req, call->check_op, body, len, call->creds, &bo, &e);
+        rc = smneo__build_signed(&call->req, call->check_op, NULL, body, len, call->creds, &bo, &e);
     }
     free(body);
     smneo_error_clear(&e);

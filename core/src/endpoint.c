@@ -1,13 +1,17 @@
 /* Endpoint resolution: configured endpoint URLs (option, environment, shared
- * config) and the partition rules of SageMaker's endpoint rule set
- * (botocore/data/sagemaker/2017-07-24/endpoint-rule-set-1.json and
- * botocore/data/partitions.json). */
+ * config) and the partition rules of the services' endpoint rule sets
+ * (botocore/data/<service>/<version>/endpoint-rule-set-1.json and
+ * botocore/data/partitions.json): SageMaker's, S3's, and the generic
+ * {prefix}[-fips].{region}.{suffix} of STS (plus its global endpoint), the
+ * SSO portal, SSO-OIDC and the other services of the model. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_internal.h"
 #include "internal.h"
+#include "smneo/model.h"
 #include "smneo/protocol.h"
 
 typedef struct partition {
@@ -128,10 +132,15 @@ static int strip_fips(char *region)
     return found;
 }
 
-enum { SVC_SAGEMAKER = 0, SVC_S3 = 1, SVC_LOGS = 2 };
+/* The regions sts_regional_endpoints = legacy sends to sts.amazonaws.com
+ * (the UseGlobalEndpoint list of STS's rule set). */
+static const char *const STS_LEGACY_REGIONS[] = {
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "aws-global", "ca-central-1",
+    "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL};
 
-static int configured_url(char **out, const smneo_endpoint_options *opts, int svc, const smneo__awsconfig *c,
-                          const char *profile, smneo_error *err)
+static int configured_url(char **out, const smneo_endpoint_options *opts, const smneo_service *svc, int s3,
+                          const smneo__awsconfig *c, const char *profile, smneo_error *err)
 {
     *out = NULL;
     int ignore = opts->version >= 2 && opts->ignore_configured ? opts->ignore_configured > 0
@@ -140,9 +149,7 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, int sv
         ignore = smneo__parse_bool(smneo__profile_get(c, profile, "ignore_configured_endpoint_urls")) > 0;
     if (ignore)
         return 0;
-    const char *svc_env = svc == SVC_S3     ? "AWS_ENDPOINT_URL_S3"
-                        : svc == SVC_LOGS ? "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"
-                                         : "AWS_ENDPOINT_URL_SAGEMAKER";
+    const char *svc_env = s3 ? "AWS_ENDPOINT_URL_S3" : svc->endpoint_env;
     const char *v = smneo__getenv(svc_env);
     if (v)
         return take_url(out, v, svc_env, err);
@@ -154,10 +161,9 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, int sv
         char *section = smneo__aprintf("services %s", services);
         if (!section)
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        const char *key = svc == SVC_S3     ? "s3.endpoint_url"
-                        : svc == SVC_LOGS ? "cloudwatch_logs.endpoint_url"
-                                         : "sagemaker.endpoint_url";
-        v = smneo__config_section_get(c, section, key);
+        char *key = smneo__aprintf("%s.endpoint_url", s3 ? "s3" : svc->config_key);
+        v = key ? smneo__config_section_get(c, section, key) : NULL;
+        free(key);
         if (!v && !smneo__config_has_section(c, section)) {
             /* A missing services section is an error in botocore too. */
             int rc = smneo__error(err, SMNEO_ERROR,
@@ -194,30 +200,38 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (opts->version < 1 || opts->version > SMNEO_ENDPOINT_OPTIONS_VERSION)
         return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_options.version must be 1 to %d",
                             SMNEO_ENDPOINT_OPTIONS_VERSION);
-    int svc = 0;
+    int s3 = 0;
+    const smneo_service *svc = smneo_model_service("sagemaker");
     if (opts->service && *opts->service) {
-        if (!strcmp(opts->service, "s3"))
-            svc = SVC_S3;
-        else if (!strcmp(opts->service, "logs"))
-            svc = SVC_LOGS;
-        else if (strcmp(opts->service, "sagemaker") != 0)
-            return smneo__error(err, SMNEO_EINVAL,
-                                "endpoint service '%s' is not supported: use \"sagemaker\", \"s3\" or \"logs\"",
-                                opts->service);
+        if (!strcmp(opts->service, "s3")) {
+            s3 = 1;
+        } else if (!(svc = smneo_model_service(opts->service))) {
+            smneo_buf names = SMNEO_BUF_INIT;
+            for (size_t i = 0; i < smneo_model_service_count(); i++)
+                smneo__buf_printf(&names, "\"%s\", ", smneo_model_service_at(i)->name);
+            int rc = smneo__error(err, SMNEO_EINVAL, "endpoint service '%s' is not supported: use %sor \"s3\"",
+                                  opts->service, names.data ? names.data : "");
+            smneo__buf_free(&names);
+            return rc;
+        }
     }
+    int sagemaker = !s3 && !strcmp(svc->name, "sagemaker");
     if (opts->endpoint_url && *opts->endpoint_url)
-        return take_url(out, opts->endpoint_url,
-                        svc == SVC_S3     ? "the endpoint_url option for S3"
-                        : svc == SVC_LOGS ? "the endpoint_url option for CloudWatch Logs"
-                                         : "the endpoint_url option",
-                        err);
+    {
+        char *src = s3          ? smneo__strdup("the endpoint_url option for S3")
+                    : sagemaker ? smneo__strdup("the endpoint_url option")
+                                : smneo__aprintf("the endpoint_url option for %s", svc->service_id);
+        int rc = take_url(out, opts->endpoint_url, src ? src : "the endpoint_url option", err);
+        free(src);
+        return rc;
+    }
 
     smneo__awsconfig *c = NULL;
     int rc = smneo__awsconfig_load(&c, err);
     if (rc)
         return rc;
     const char *profile = smneo__profile_name(opts->profile);
-    rc = configured_url(out, opts, svc, c, profile, err);
+    rc = configured_url(out, opts, svc, s3, c, profile, err);
     if (rc || *out) {
         smneo__awsconfig_free(c);
         return rc;
@@ -227,7 +241,7 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         return smneo__error(err, SMNEO_ENOREGION,
                             "no region to build the %s endpoint from: set a region (option, AWS_REGION, "
                             "AWS_DEFAULT_REGION or the profile's region) or an endpoint URL",
-                            svc == SVC_S3 ? "S3" : svc == SVC_LOGS ? "CloudWatch Logs" : "SageMaker");
+                            s3 ? "S3" : svc->service_id);
     }
     if (!valid_host_label(opts->region)) {
         smneo__awsconfig_free(c);
@@ -245,6 +259,15 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (!fips)
         fips = flag_setting(opts->use_fips, "AWS_USE_FIPS_ENDPOINT", c, profile, "use_fips_endpoint");
     int dual = flag_setting(opts->use_dualstack, "AWS_USE_DUALSTACK_ENDPOINT", c, profile, "use_dualstack_endpoint");
+    /* STS: sts_regional_endpoints (AWS_STS_REGIONAL_ENDPOINTS, then the
+     * profile); "regional" is botocore's default. */
+    int sts_legacy = 0;
+    if (!s3 && !strcmp(svc->name, "sts")) {
+        const char *mode = smneo__getenv("AWS_STS_REGIONAL_ENDPOINTS");
+        if (!mode)
+            mode = smneo__profile_get(c, profile, "sts_regional_endpoints");
+        sts_legacy = mode && !strcasecmp(mode, "legacy");
+    }
     smneo__awsconfig_free(c);
     if (!valid_host_label(region)) {
         rc = smneo__error(err, SMNEO_EINVAL, "region '%s' is not valid once its FIPS marker is removed",
@@ -253,15 +276,27 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         return rc;
     }
     const partition *p = find_partition(region);
-    if (svc == SVC_LOGS) {
-        /* botocore's endpoint rules for logs: logs[-fips].REGION.(dns | dual-stack suffix);
-         * in GovCloud the plain endpoint is the FIPS one */
-        int gov_fips = fips && !dual && !strcmp(p->name, "aws-us-gov");
-        *out = smneo__aprintf("https://logs%s.%s.%s", fips && !gov_fips ? "-fips" : "", region,
-                              dual ? p->dualstack_dns_suffix : p->dns_suffix);
-    } else if (svc == SVC_S3) {
+    if (s3) {
         *out = smneo__aprintf("https://s3%s%s.%s.%s", fips ? "-fips" : "", dual ? ".dualstack" : "", region,
                               p->dns_suffix);
+    } else if (!sagemaker) {
+        /* {prefix}[-fips].{region}.{suffix}, as the rule sets of STS, the SSO
+         * portal, SSO-OIDC and CloudWatch Logs give it. */
+        const char *prefix = svc->endpoint_prefix;
+        int sts = !strcmp(svc->name, "sts"), global = 0;
+        if (sts && !fips && !dual) {
+            global = !strcmp(region, "aws-global");
+            for (const char *const *g = STS_LEGACY_REGIONS; sts_legacy && *g && !global; g++)
+                global = !strcmp(region, *g);
+        }
+        /* STS and Logs in GovCloud are FIPS endpoints already. */
+        if (fips && !dual && (sts || !strcmp(svc->name, "logs")) && !strcmp(p->name, "aws-us-gov"))
+            fips = 0;
+        if (global && svc->global_endpoint)
+            *out = smneo__aprintf("https://%s", svc->global_endpoint);
+        else
+            *out = smneo__aprintf("https://%s%s.%s.%s", prefix, fips ? "-fips" : "", region,
+                                  dual ? p->dualstack_dns_suffix : p->dns_suffix);
     } else if (fips && dual) {
         *out = smneo__aprintf("https://api.sagemaker-fips.%s.%s", region, p->dualstack_dns_suffix);
     } else if (fips) {

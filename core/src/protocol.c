@@ -1,6 +1,7 @@
 /* Build signed requests and parse responses, for the protocol of the
- * operation's service (op->service: AWS JSON 1.0/1.1 today; Query and
- * REST-JSON are refused with SMNEO_EUNSUPPORTED until their modules land).
+ * operation's service (op->service): AWS JSON 1.0/1.1 here, AWS Query in
+ * protocol_query.c, REST-JSON in protocol_rest.c. Operations the model marks
+ * unauthenticated (smithy.api#noAuth) are sent unsigned, as botocore does.
  * No I/O. */
 #include <ctype.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "crypto.h"
 #include "internal.h"
 #include "protocol_internal.h"
 #include "smneo/log.h"
@@ -26,7 +28,36 @@ struct smneo_result {
     smneo_response *response;
     const char *request_id; /* borrowed from response headers */
     int attempts;
+    int secret; /* the output holds sensitive members: wiped when freed */
 };
+
+static void json_wipe(cJSON *j)
+{
+    for (cJSON *c = j; c; c = c->next) {
+        if (c->valuestring)
+            smneo__wipe(c->valuestring, strlen(c->valuestring));
+        json_wipe(c->child);
+    }
+}
+
+void smneo__json_wipe_delete(cJSON *j)
+{
+    json_wipe(j);
+    cJSON_Delete(j);
+}
+
+/* Does a shape reach a sensitive one (a token, a secret key)? */
+static int shape_secret(const smneo_shape *s, int depth)
+{
+    if (!s || depth > 32)
+        return 0;
+    if (s->sensitive)
+        return 1;
+    for (size_t i = 0; i < s->member_count; i++)
+        if (shape_secret(s->members[i].shape, depth + 1))
+            return 1;
+    return shape_secret(s->member, depth + 1) || shape_secret(s->value, depth + 1);
+}
 
 /* ---- serialization ------------------------------------------------------ */
 
@@ -49,8 +80,8 @@ static int write_struct(smneo_buf *b, const cJSON *n, const smneo_shape *shape)
     for (size_t i = 0; i < shape->member_count; i++) {
         const smneo_member *m = &shape->members[i];
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(n, m->name);
-        if (!item || cJSON_IsNull(item))
-            continue; /* absent and null members are not sent */
+        if (!item || cJSON_IsNull(item) || m->location != SMNEO_LOCATION_BODY)
+            continue; /* absent and null members are not sent; REST's located ones travel elsewhere */
         if (!first)
             smneo__buf_putc(b, ',');
         first = 0;
@@ -156,7 +187,23 @@ int smneo__parse_params(cJSON **out, const char *params_json, size_t len, smneo_
 
 int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op, const cJSON *params)
 {
+    if (op->service->protocol == SMNEO_PROTOCOL_QUERY)
+        return smneo__query_serialize(out, out_len, op, params);
+    if (op->service->protocol == SMNEO_PROTOCOL_REST_JSON) {
+        /* A body only when the input has body members, as botocore. */
+        int body = 0;
+        for (size_t i = 0; i < op->input->member_count; i++)
+            body |= op->input->members[i].location == SMNEO_LOCATION_BODY;
+        if (!body) {
+            *out = smneo__strdup("");
+            if (out_len)
+                *out_len = 0;
+            return *out ? 0 : SMNEO_ENOMEM;
+        }
+    }
+    /* Secret members (SSO-OIDC's clientSecret, refreshToken) are wiped. */
     smneo_buf b = SMNEO_BUF_INIT;
+    b.secret = shape_secret(op->input, 0);
     write_struct(&b, params, op->input);
     *out = smneo__buf_detach(&b, out_len);
     return *out ? 0 : SMNEO_ENOMEM;
@@ -177,18 +224,6 @@ static const smneo_operation *lookup_op(const char *operation, smneo_error *err)
         free(list);
     }
     return op;
-}
-
-/* The protocols this layer speaks: SMNEO_EUNSUPPORTED (naming the service
- * and its protocol) for the others. */
-static int check_protocol(const smneo_operation *op, smneo_error *err)
-{
-    const smneo_service *svc = op->service;
-    if (svc->protocol == SMNEO_PROTOCOL_JSON)
-        return 0;
-    return smneo__error(err, SMNEO_EUNSUPPORTED, "%s %s: the %s protocol of %s is not implemented yet", svc->name,
-                        op->name, svc->protocol == SMNEO_PROTOCOL_QUERY ? "AWS Query" : "REST-JSON",
-                        svc->service_id);
 }
 
 int smneo_protocol_serialize(char **out, size_t *out_len, const char *operation, const char *params_json,
@@ -300,12 +335,10 @@ int smneo__build_url(char **out, const char *endpoint_url)
     return *out ? 0 : SMNEO_ENOMEM;
 }
 
-int smneo__build_signed(smneo_request **out, const smneo_operation *op, const char *body, size_t body_len,
-                        const smneo_credentials *creds, const smneo_build_options *o, smneo_error *err)
+int smneo__build_signed(smneo_request **out, const smneo_operation *op, const cJSON *params, const char *body,
+                        size_t body_len, const smneo_credentials *creds, const smneo_build_options *o,
+                        smneo_error *err)
 {
-    int prc = check_protocol(op, err);
-    if (prc)
-        return prc;
     char *url = NULL;
     smneo_request *req = NULL;
     /* A control character in User-Agent would split the header (CR/LF) or
@@ -319,43 +352,60 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const ch
                                 (unsigned)(unsigned char)*p, (size_t)(p - o->user_agent));
     if (smneo__url_has_userinfo(o->endpoint_url))
         return smneo__userinfo_error(err, SMNEO_EINVAL, "smneo_build_options.endpoint_url");
-    int rc = smneo__build_url(&url, o->endpoint_url);
-    if (rc)
-        return smneo__error(err, rc, "out of memory");
-    rc = smneo_request_new(&req, "POST", url);
-    free(url);
-    if (rc == SMNEO_EINVAL)
-        return smneo__error(err, rc, "invalid endpoint URL: it contains a control character (e.g. a line break)");
-    if (rc)
-        return smneo__error(err, rc, "invalid endpoint URL");
-    /* AWS JSON: X-Amz-Target and the content type from the service's model. */
     const smneo_service *svc = op->service;
+    int rc;
+    if (svc->protocol == SMNEO_PROTOCOL_REST_JSON) {
+        rc = smneo__rest_build(&req, op, params, o->endpoint_url, err);
+        if (rc)
+            return rc;
+    } else {
+        rc = smneo__build_url(&url, o->endpoint_url);
+        if (rc)
+            return smneo__error(err, rc, "out of memory");
+        rc = smneo_request_new(&req, "POST", url);
+        free(url);
+        if (rc == SMNEO_EINVAL)
+            return smneo__error(err, rc, "invalid endpoint URL: it contains a control character (e.g. a line break)");
+        if (rc)
+            return smneo__error(err, rc, "invalid endpoint URL");
+    }
     char *host = host_header(req);
-    char target[128];
-    snprintf(target, sizeof target, "%s.%s", svc->target_prefix, op->name);
-    /* AWS JSON has two versions; jsonVersion absent means 1.0, as botocore. */
-    const char *ctype = svc->json_version && !strcmp(svc->json_version, "1.1") ? "application/x-amz-json-1.1"
-                                                                                : "application/x-amz-json-1.0";
+    char target[128] = "";
+    const char *ctype = NULL;
+    if (svc->protocol == SMNEO_PROTOCOL_JSON) {
+        /* AWS JSON: X-Amz-Target and the content type from the service's model. */
+        snprintf(target, sizeof target, "%s.%s", svc->target_prefix, op->name);
+        /* AWS JSON has two versions; jsonVersion absent means 1.0, as botocore. */
+        ctype = svc->json_version && !strcmp(svc->json_version, "1.1") ? "application/x-amz-json-1.1"
+                                                                        : "application/x-amz-json-1.0";
+    } else if (svc->protocol == SMNEO_PROTOCOL_QUERY) {
+        ctype = "application/x-www-form-urlencoded; charset=utf-8";
+    } else if (body_len) {
+        ctype = "application/json"; /* REST-JSON with a body */
+    }
     char clen[32];
     snprintf(clen, sizeof clen, "%zu", body_len);
     if (!host || smneo_request_add_header(req, "Host", host) ||
-        smneo_request_add_header(req, "X-Amz-Target", target) ||
-        smneo_request_add_header(req, "Content-Type", ctype) ||
-        smneo_request_add_header(req, "Content-Length", clen) || smneo_request_set_body(req, body, body_len)) {
+        (*target && smneo_request_add_header(req, "X-Amz-Target", target)) ||
+        (ctype && smneo_request_add_header(req, "Content-Type", ctype)) ||
+        ((body_len || strcmp(req->method, "GET") != 0) && smneo_request_add_header(req, "Content-Length", clen)) ||
+        (body_len && smneo_request_set_body(req, body, body_len))) {
         free(host);
         smneo_request_free(req);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
     free(host);
-    smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
-    so.region = o->region;
-    so.service = svc->signing_name;
-    so.timestamp = o->timestamp ? o->timestamp : smneo__now();
-    so.normalize_path = 1;
-    rc = smneo_sigv4_sign(req, creds, &so, err);
-    if (rc) {
-        smneo_request_free(req);
-        return rc;
+    if (op->auth != SMNEO_AUTH_NONE) {
+        smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
+        so.region = o->region;
+        so.service = svc->signing_name;
+        so.timestamp = o->timestamp ? o->timestamp : smneo__now();
+        so.normalize_path = 1;
+        rc = smneo_sigv4_sign(req, creds, &so, err);
+        if (rc) {
+            smneo_request_free(req);
+            return rc;
+        }
     }
     /* Not signed, as botocore leaves User-Agent out of the signature. */
     char ua[96];
@@ -392,13 +442,12 @@ int smneo_protocol_build_operation(smneo_request **out, const smneo_operation *o
         return smneo__error(err, SMNEO_EINVAL, "operation is NULL: look it up with smneo_service_operation");
     if (!o || !o->region || !o->endpoint_url)
         return smneo__error(err, SMNEO_EINVAL, "build options need a region and an endpoint URL");
-    if (!creds || !creds->access_key_id || !creds->secret_access_key)
+    /* Unauthenticated operations (AssumeRoleWithWebIdentity, SSO
+     * GetRoleCredentials, SSO-OIDC CreateToken) need no credentials. */
+    if (op->auth != SMNEO_AUTH_NONE && (!creds || !creds->access_key_id || !creds->secret_access_key))
         return smneo__error(err, SMNEO_ENOCREDENTIALS, "no credentials to sign the request with");
-    int rc = check_protocol(op, err);
-    if (rc)
-        return rc;
     cJSON *params;
-    rc = smneo__parse_params(&params, params_json, params_len, err);
+    int rc = smneo__parse_params(&params, params_json, params_len, err);
     if (rc)
         return rc;
     rc = smneo__validate_gate(op, params, o->validation, o->allow_unknown_enum_values, NULL, err);
@@ -406,12 +455,14 @@ int smneo_protocol_build_operation(smneo_request **out, const smneo_operation *o
     size_t body_len = 0;
     if (rc == 0)
         rc = smneo__serialize_node(&body, &body_len, op, params);
-    cJSON_Delete(params);
-    if (rc == SMNEO_ENOMEM)
-        return smneo__error(err, rc, "out of memory");
-    if (rc)
-        return rc;
-    rc = smneo__build_signed(out, op, body, body_len, creds, o, err);
+    if (rc == 0)
+        rc = smneo__build_signed(out, op, params, body, body_len, creds, o, err);
+    else if (rc == SMNEO_ENOMEM)
+        smneo__error(err, rc, "out of memory");
+    /* The parameters and body may hold tokens (STS, SSO-OIDC): wiped. */
+    smneo__json_wipe_delete(params);
+    if (body)
+        smneo__wipe(body, body_len);
     free(body);
     return rc;
 }
@@ -489,17 +540,49 @@ static const char *find_request_id(const smneo_response *resp)
 }
 
 /* Fills err from an error response; takes ownership of resp. */
-static int parse_error(smneo_response *resp, const char *opname, smneo_error *err)
+static int parse_error(smneo_response *resp, const smneo_operation *op, smneo_error *err)
 {
     char status_str[16];
     snprintf(status_str, sizeof status_str, "%d", resp->status);
+    if (op->service->protocol == SMNEO_PROTOCOL_QUERY) {
+        /* <ErrorResponse><Error><Code/><Message/></Error><RequestId/>; a
+         * body that is no such document: the status is the code. */
+        char *qcode = NULL, *qmsg = NULL, *qid = NULL;
+        smneo__query_parse_error(&qcode, &qmsg, &qid, resp->body, resp->body_len);
+        const char *code = qcode ? qcode : status_str;
+        int retryable = 0;
+        int rc = smneo_protocol_error_class(code, resp->status, &retryable);
+        smneo__error(err, rc, "%s", qmsg && *qmsg ? qmsg : reason_phrase(resp->status));
+        if (err) {
+            err->service_code = smneo__strdup(code);
+            err->http_status = resp->status;
+            err->request_id = smneo__strdup(qid ? qid : find_request_id(resp));
+            err->retryable = retryable;
+            err->attempts = 1;
+            err->response = resp;
+            resp = NULL;
+        }
+        free(qcode);
+        free(qmsg);
+        free(qid);
+        smneo_response_free(resp);
+        return rc;
+    }
+    /* REST-JSON reads the code from x-amzn-ErrorType first, as botocore. */
+    const char *rest_hdr =
+        op->service->protocol == SMNEO_PROTOCOL_REST_JSON ? smneo_response_header(resp, "x-amzn-ErrorType") : NULL;
     /* A body that is not exactly one JSON object (text after it included)
      * is not read for a code, as botocore's json.loads fails on it. */
     cJSON *body = resp->body_len ? smneo__parse_json_exact(resp->body, resp->body_len, NULL) : NULL;
     const char *code = status_str, *message = NULL;
     char *code_copy = NULL;
+    if (rest_hdr && *rest_hdr && *rest_hdr != ':') {
+        const char *colon = strchr(rest_hdr, ':');
+        code_copy = smneo__strndup(rest_hdr, colon ? (size_t)(colon - rest_hdr) : strlen(rest_hdr));
+        code = code_copy;
+    }
     if (cJSON_IsObject(body)) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "__type");
+        const cJSON *t = code_copy ? NULL : cJSON_GetObjectItemCaseSensitive(body, "__type");
         if (!cJSON_IsString(t))
             t = cJSON_GetObjectItemCaseSensitive(body, "code");
         if (cJSON_IsString(t)) {
@@ -514,6 +597,8 @@ static int parse_error(smneo_response *resp, const char *opname, smneo_error *er
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "message");
         if (!cJSON_IsString(m))
             m = cJSON_GetObjectItemCaseSensitive(body, "Message");
+        if (!cJSON_IsString(m)) /* SSO-OIDC's OAuth errors: error_description */
+            m = cJSON_GetObjectItemCaseSensitive(body, "error_description");
         if (cJSON_IsString(m))
             message = m->valuestring;
     } else if (!body && code == status_str) {
@@ -553,7 +638,6 @@ static int parse_error(smneo_response *resp, const char *opname, smneo_error *er
         err->response = resp;
         resp = NULL;
     }
-    (void)opname;
     free(code_copy);
     cJSON_Delete(body);
     smneo_response_free(resp);
@@ -564,15 +648,24 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
                                 smneo_error *err)
 {
     *out = NULL;
-    int prc = check_protocol(op, err);
-    if (prc) {
-        smneo_response_free(resp);
-        return prc;
-    }
     if (resp->status < 200 || resp->status >= 300)
-        return parse_error(resp, op->name, err);
+        return parse_error(resp, op, err);
     cJSON *root = NULL;
-    if (smneo__json_space_len(resp->body, resp->body_len) == resp->body_len) {
+    if (op->service->protocol == SMNEO_PROTOCOL_QUERY) {
+        int rc = smneo__query_parse_body(&root, op, resp->body, resp->body_len);
+        if (rc == SMNEO_EPROTOCOL) {
+            rc = smneo__error(err, SMNEO_EPROTOCOL, "malformed %s response: the %zu-byte body is not an XML document",
+                              op->name, resp->body_len);
+            if (err) {
+                err->http_status = resp->status;
+                err->request_id = smneo__strdup(find_request_id(resp));
+                err->response = resp;
+                resp = NULL;
+            }
+            smneo_response_free(resp);
+            return rc;
+        }
+    } else if (smneo__json_space_len(resp->body, resp->body_len) == resp->body_len) {
         root = cJSON_CreateObject();
     } else {
         /* Exactly one JSON object, as json.loads takes it: whitespace may
@@ -605,6 +698,11 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
         smneo_response_free(resp);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
+    if (op->service->protocol == SMNEO_PROTOCOL_REST_JSON && smneo__rest_parse_headers(root, op, resp)) {
+        smneo__json_wipe_delete(root);
+        smneo_response_free(resp);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
     int rc = smneo__result_new(out, op, root, resp);
     return rc ? smneo__error(err, rc, "out of memory") : 0;
 }
@@ -620,6 +718,7 @@ int smneo__result_new(smneo_result **out, const smneo_operation *op, cJSON *root
     }
     r->root = root;
     r->shape = op->output;
+    r->secret = shape_secret(op->output, 0);
     r->response = resp;
     r->request_id = resp ? find_request_id(resp) : NULL;
     r->attempts = 1;
@@ -728,7 +827,14 @@ void smneo_result_free(smneo_result *r)
     if (!r)
         return;
     smneo_issues_free(r->issues);
-    cJSON_Delete(r->root);
+    if (r->secret) {
+        /* Credentials or tokens: the tree and the raw body are wiped. */
+        smneo__json_wipe_delete(r->root);
+        if (r->response && r->response->body)
+            smneo__wipe(r->response->body, r->response->body_len);
+    } else {
+        cJSON_Delete(r->root);
+    }
     smneo_response_free(r->response);
     free(r);
 }

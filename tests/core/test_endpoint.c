@@ -360,6 +360,81 @@ static void test_userinfo_refused(void)
     smneo_request_free(req);
 }
 
+/* STS, the SSO portal and SSO-OIDC, as botocore 1.43 resolves them (a
+ * script printed client.meta.endpoint_url for each at development time). */
+static const struct {
+    const char *service, *region;
+    int fips, dual;
+    const char *url;
+} SERVICES_TABLE[] = {
+    {"sts", "us-east-1", 0, 0, "https://sts.us-east-1.amazonaws.com"},
+    {"sts", "us-east-1", 1, 0, "https://sts-fips.us-east-1.amazonaws.com"},
+    {"sts", "us-east-1", 0, 1, "https://sts.us-east-1.api.aws"},
+    {"sts", "us-east-1", 1, 1, "https://sts-fips.us-east-1.api.aws"},
+    {"sts", "aws-global", 0, 0, "https://sts.amazonaws.com"},
+    {"sts", "aws-global", 1, 0, "https://sts-fips.aws-global.amazonaws.com"},
+    {"sts", "cn-north-1", 0, 0, "https://sts.cn-north-1.amazonaws.com.cn"},
+    {"sts", "cn-north-1", 0, 1, "https://sts.cn-north-1.api.amazonwebservices.com.cn"},
+    {"sts", "us-gov-west-1", 1, 0, "https://sts.us-gov-west-1.amazonaws.com"},
+    {"sts", "us-gov-west-1", 1, 1, "https://sts-fips.us-gov-west-1.api.aws"},
+    {"sts", "us-iso-east-1", 0, 0, "https://sts.us-iso-east-1.c2s.ic.gov"},
+    {"sso", "eu-west-1", 0, 0, "https://portal.sso.eu-west-1.amazonaws.com"},
+    {"sso", "us-west-2", 1, 0, "https://portal.sso-fips.us-west-2.amazonaws.com"},
+    {"sso", "us-west-2", 1, 1, "https://portal.sso-fips.us-west-2.api.aws"},
+    {"sso", "us-gov-west-1", 1, 0, "https://portal.sso-fips.us-gov-west-1.amazonaws.com"},
+    {"sso", "cn-north-1", 0, 0, "https://portal.sso.cn-north-1.amazonaws.com.cn"},
+    {"sso-oidc", "eu-west-1", 0, 0, "https://oidc.eu-west-1.amazonaws.com"},
+    {"sso-oidc", "eu-west-1", 1, 0, "https://oidc-fips.eu-west-1.amazonaws.com"},
+    {"sso-oidc", "us-gov-west-1", 1, 0, "https://oidc-fips.us-gov-west-1.amazonaws.com"},
+    {"sso-oidc", "aws-global", 0, 0, "https://oidc.aws-global.amazonaws.com"},
+};
+
+static void test_credential_services(void)
+{
+    aws_env_reset(tmp);
+    for (size_t i = 0; i < sizeof SERVICES_TABLE / sizeof SERVICES_TABLE[0]; i++) {
+        char *u = resolve(SERVICES_TABLE[i].region, SERVICES_TABLE[i].fips, SERVICES_TABLE[i].dual,
+                          SERVICES_TABLE[i].service, NULL);
+        CHECK_STR(u, SERVICES_TABLE[i].url);
+        free(u);
+    }
+    /* sts_regional_endpoints = legacy: the legacy regions use the global
+     * endpoint, the others stay regional (botocore's UseGlobalEndpoint). */
+    setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy", 1);
+    char *u = resolve("us-west-2", 0, 0, "sts", NULL);
+    CHECK_STR(u, "https://sts.amazonaws.com");
+    free(u);
+    u = resolve("ap-east-1", 0, 0, "sts", NULL);
+    CHECK_STR(u, "https://sts.ap-east-1.amazonaws.com");
+    free(u);
+    unsetenv("AWS_STS_REGIONAL_ENDPOINTS");
+    aws_write(tmp, ".aws/config", "[default]\nsts_regional_endpoints = legacy\nservices = local\n"
+                                  "[services local]\nsso_oidc =\n  endpoint_url = http://oidc-local:3\n");
+    u = resolve("eu-west-1", 0, 0, "sts", NULL);
+    CHECK_STR(u, "https://sts.amazonaws.com");
+    free(u);
+    /* Each service's own variable and [services] key, as botocore names them. */
+    u = resolve("eu-west-1", 0, 0, "sso-oidc", NULL);
+    CHECK_STR(u, "http://oidc-local:3");
+    free(u);
+    setenv("AWS_ENDPOINT_URL_STS", "http://sts-local:1/", 1);
+    setenv("AWS_ENDPOINT_URL_SSO", "http://sso-local:2", 1);
+    u = resolve("eu-west-1", 0, 0, "sts", NULL);
+    CHECK_STR(u, "http://sts-local:1");
+    free(u);
+    u = resolve("eu-west-1", 0, 0, "sso", NULL);
+    CHECK_STR(u, "http://sso-local:2");
+    free(u);
+    u = resolve("eu-west-1", 0, 0, "sagemaker", NULL); /* the others' variables are not SageMaker's */
+    CHECK_STR(u, "https://api.sagemaker.eu-west-1.amazonaws.com");
+    free(u);
+    unsetenv("AWS_ENDPOINT_URL_STS");
+    unsetenv("AWS_ENDPOINT_URL_SSO");
+    int rc = 0;
+    u = resolve("eu-west-1", 0, 0, "nosuch", &rc);
+    CHECK(u == NULL && rc == SMNEO_EINVAL);
+}
+
 int main(void)
 {
     tmp = smneo_test_tmpdir();
@@ -371,6 +446,7 @@ int main(void)
     RUN(test_configured_endpoints);
     RUN(test_bad_regions);
     RUN(test_userinfo_refused);
+    RUN(test_credential_services);
     smneo_test_rmtree(tmp);
     free(tmp);
     return smneo_test_summary("test_endpoint");

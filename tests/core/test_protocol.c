@@ -625,11 +625,6 @@ static void test_logs_build(void)
     CHECK_INT(smneo_protocol_build(&req, "GetLogEvents", params, strlen(params), creds, &bo, &err), SMNEO_EINVAL);
     CHECK(err.message && strstr(err.message, "CreateCompilationJob"));
     smneo_error_clear(&err);
-    /* A protocol this layer does not speak yet is refused, naming it. */
-    const smneo_operation *gci = smneo_service_operation(smneo_model_service("sts"), "GetCallerIdentity");
-    CHECK_INT(smneo_protocol_build_operation(&req, gci, NULL, 0, creds, &bo, &err), SMNEO_EUNSUPPORTED);
-    CHECK(err.message && strstr(err.message, "AWS Query"));
-    smneo_error_clear(&err);
     CHECK_INT(smneo_protocol_build_operation(&req, NULL, NULL, 0, creds, &bo, &err), SMNEO_EINVAL);
     smneo_error_clear(&err);
 
@@ -667,6 +662,175 @@ static void test_logs_build(void)
     free(text);
 }
 
+/* STS (AWS Query), SSO and SSO-OIDC (REST-JSON) against botocore's own
+ * serialization and parsing, recorded in protocol/multi.json (checked
+ * against botocore by tests/python/test_protocol_fixtures.py). */
+static void test_multi_protocol(void)
+{
+    char *text = fixture("multi.json");
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    CHECK(doc != NULL);
+    smneo_credentials *creds = NULL;
+    smneo_credentials_new(&creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL);
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://example.com";
+    bo.timestamp = 1700000000;
+    int n = 0;
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "requests"))
+    {
+        const char *svc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "service"));
+        const char *opname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "operation"));
+        const smneo_operation *op = smneo_service_operation(smneo_model_service(svc), opname);
+        CHECK_MSG(op != NULL, "%s %s", svc, opname);
+        if (!op)
+            continue;
+        char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "params"));
+        smneo_request *req = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        int signed_ = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "signed"));
+        /* Unauthenticated operations are built without credentials at all. */
+        int rc = smneo_protocol_build_operation(&req, op, params, strlen(params), signed_ ? creds : NULL, &bo, &err);
+        CHECK_MSG(rc == 0, "%s: %s", opname, err.message ? err.message : "");
+        smneo_error_clear(&err);
+        if (req) {
+            n++;
+            CHECK_STR(req->method, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "method")));
+            CHECK_STR(req->path, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "path")));
+            const char *ct = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "content_type"));
+            if (ct)
+                CHECK_STR(smneo_request_header(req, "Content-Type"), ct);
+            else
+                CHECK(smneo_request_header(req, "Content-Type") == NULL);
+            cJSON *h;
+            cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(c, "headers"))
+                CHECK_STR(smneo_request_header(req, h->string), h->valuestring);
+            CHECK_MSG((smneo_request_header(req, "Authorization") != NULL) == signed_, "%s signed", opname);
+            CHECK((smneo_request_header(req, "X-Amz-Date") != NULL) == signed_);
+            const cJSON *bj = cJSON_GetObjectItemCaseSensitive(c, "body_json");
+            if (bj) {
+                cJSON *got = cJSON_ParseWithLength(req->body ? req->body : "", req->body_len);
+                CHECK_MSG(got && cJSON_Compare(got, bj, 1), "%s body %.*s", opname, (int)req->body_len, req->body);
+                cJSON_Delete(got);
+            } else {
+                const char *body = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "body"));
+                CHECK_MSG(body && req->body_len == strlen(body) && (!req->body_len || !memcmp(req->body, body, req->body_len)),
+                          "%s body %.*s, expected %s", opname, (int)req->body_len, req->body ? req->body : "", body);
+            }
+        }
+        smneo_request_free(req);
+        cJSON_free(params);
+    }
+    CHECK_INT(n, 6);
+    n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "responses"))
+    {
+        const char *svc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "service"));
+        const char *opname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "operation"));
+        const smneo_operation *op = smneo_service_operation(smneo_model_service(svc), opname);
+        smneo_response *resp = NULL;
+        smneo_response_new(&resp, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "status")));
+        cJSON *h;
+        cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(c, "headers"))
+            smneo_response_add_header(resp, h->string, strlen(h->string), h->valuestring, strlen(h->valuestring));
+        const char *body = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "body"));
+        smneo_response_append_body(resp, body, strlen(body));
+        smneo_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_protocol_parse_operation(&res, op, resp, &err);
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "result");
+        const cJSON *werr = cJSON_GetObjectItemCaseSensitive(c, "error");
+        if (want) {
+            CHECK_MSG(rc == 0, "%s: %s", opname, err.message ? err.message : "");
+            smneo_value root;
+            smneo_result_root(&root, res);
+            char *json = NULL;
+            if (res)
+                smneo_value_to_json(&json, &root);
+            cJSON *got = json ? cJSON_Parse(json) : NULL;
+            CHECK_MSG(got && cJSON_Compare(got, want, 1), "%s result %s", opname, json ? json : "(none)");
+            cJSON_Delete(got);
+            free(json);
+        } else {
+            CHECK_MSG(rc < 0, "%s error", opname);
+            const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(werr, "code"));
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(werr, "message"));
+            CHECK_STR(err.service_code, code);
+            if (*msg) /* botocore leaves SSO-OIDC's empty; smneo uses its error_description */
+                CHECK_STR(err.message, msg);
+            else
+                CHECK(err.message && *err.message);
+            CHECK(err.request_id != NULL);
+        }
+        n++;
+        smneo_error_clear(&err);
+        smneo_result_free(res);
+        smneo_response_free(resp);
+    }
+    CHECK_INT(n, 9);
+    smneo_credentials_free(creds);
+    cJSON_Delete(doc);
+    free(text);
+}
+
+static void test_query_hostile(void)
+{
+    /* Malformed XML answers are protocol errors, never crashes. */
+    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "GetCallerIdentity");
+    static const char *const bad[] = {
+        "", "<", "<a>", "<a></b>", "<a><b></a></b>", "<a>&bogus;</a>", "<a>&#0;</a>", "<a>&#xD800;</a>",
+        "<a/><b/>", "<a x=1/>", "<!-- x", "<a><![CDATA[x</a>", "text", "<a>x</a>trailing"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        smneo_response *resp = NULL;
+        smneo_response_new(&resp, 200);
+        smneo_response_append_body(resp, bad[i], strlen(bad[i]));
+        smneo_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        CHECK_MSG(smneo_protocol_parse_operation(&res, op, resp, &err) == SMNEO_EPROTOCOL, "%s", bad[i]);
+        smneo_error_clear(&err);
+        smneo_result_free(res);
+        smneo_response_free(resp);
+    }
+    /* Deep nesting is refused, not recursed into without bound. */
+    {
+        char deep[4000];
+        size_t k = 0;
+        for (int i = 0; i < 300; i++)
+            k += (size_t)snprintf(deep + k, sizeof deep - k, "<a>");
+        smneo_response *resp = NULL;
+        smneo_response_new(&resp, 200);
+        smneo_response_append_body(resp, deep, k);
+        smneo_result *res = NULL;
+        CHECK_INT(smneo_protocol_parse_operation(&res, op, resp, NULL), SMNEO_EPROTOCOL);
+        smneo_response_free(resp);
+    }
+    /* An error answer that is not an XML error document: the status is the code. */
+    smneo_response *resp = NULL;
+    smneo_response_new(&resp, 503);
+    smneo_response_append_body(resp, "upstream down", 13);
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_protocol_parse_operation(&res, op, resp, &err) < 0);
+    CHECK_STR(err.service_code, "503");
+    CHECK(err.retryable);
+    smneo_error_clear(&err);
+    smneo_response_free(resp);
+    /* A signed operation still needs credentials. */
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = "https://example.com";
+    smneo_request *req = NULL;
+    CHECK_INT(smneo_protocol_build_operation(&req, op, NULL, 0, NULL, &bo, NULL), SMNEO_ENOCREDENTIALS);
+    /* A header value with a line break is refused (SSO's bearer token). */
+    const smneo_operation *grc = smneo_service_operation(smneo_model_service("sso"), "GetRoleCredentials");
+    const char *p = "{\"roleName\":\"r\",\"accountId\":\"123456789012\",\"accessToken\":\"a\\r\\nX: y\"}";
+    CHECK_INT(smneo_protocol_build_operation(&req, grc, p, strlen(p), NULL, &bo, &err), SMNEO_EVALIDATION);
+    CHECK(err.message && !strstr(err.message, "X: y")); /* the token is not quoted */
+    smneo_error_clear(&err);
+    CHECK(req == NULL);
+}
+
 int main(void)
 {
     RUN(test_model);
@@ -681,5 +845,7 @@ int main(void)
     RUN(test_parse_errors);
     RUN(test_parse_framing);
     RUN(test_error_walk);
+    RUN(test_multi_protocol);
+    RUN(test_query_hostile);
     return smneo_test_summary("test_protocol");
 }

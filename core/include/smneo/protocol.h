@@ -26,7 +26,8 @@ typedef struct smneo_endpoint_options {
     int use_fips;               /* -1: from env/config, 0/1 explicit */
     int use_dualstack;          /* -1: from env/config, 0/1 explicit */
     const char *profile;        /* for endpoint_url / use_* from the config file */
-    const char *service;        /* "sagemaker" (default), "s3" or "logs" */
+    const char *service;        /* "sagemaker" (default), "s3", or a model service:
+                                   "sts", "sso", "sso-oidc", "logs" */
     /* version 2 */
     int ignore_configured;      /* 0: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / profile; 1: ignore the
                                    configured endpoint URLs; -1: use them */
@@ -38,8 +39,8 @@ typedef struct smneo_endpoint_options {
 #define SMNEO_ENDPOINT_OPTIONS_INIT {SMNEO_ENDPOINT_OPTIONS_VERSION, NULL, NULL, -1, -1, NULL, NULL, 0, 0}
 
 /* Resolves the base URL as botocore does: explicit endpoint_url, then
- * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3,
- * AWS_ENDPOINT_URL_CLOUDWATCH_LOGS for logs), AWS_ENDPOINT_URL,
+ * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3, the service's own
+ * AWS_ENDPOINT_URL_STS, _SSO, _SSO_OIDC, ... for the others), AWS_ENDPOINT_URL,
  * the profile's endpoint_url settings (all skipped with
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then the partition rules
  * (aws, aws-cn, aws-us-gov, FIPS, dual-stack). *out caller-owned (free()). */
