@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +326,9 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         co.access_key_id = o->access_key_id;
         co.secret_access_key = o->secret_access_key;
         co.session_token = o->session_token;
+        co.region = c->region; /* STS in the client's region, as botocore */
+        co.mfa_cb = o->version >= 3 ? o->mfa_cb : NULL; /* a version 1 or 2 struct ends before */
+        co.mfa_payload = o->version >= 3 ? o->mfa_payload : NULL;
         rc = smneo_credential_chain_new(&c->chain, &co, err);
     }
     if (!rc) {

@@ -1,8 +1,9 @@
 /* The credential chain, in botocore's order:
  *
- *   explicit keys -> environment -> (profile kinds we refuse: assume role,
- *   web identity, SSO) -> shared credentials file -> credential_process ->
- *   config file -> container credentials -> EC2 instance metadata (IMDSv2)
+ *   explicit keys -> environment -> assume role (role_arn with source_profile
+ *   or credential_source) -> (profile kinds we refuse: web identity, SSO) ->
+ *   shared credentials file -> credential_process -> config file ->
+ *   container credentials -> EC2 instance metadata (IMDSv2)
  *
  * Resolution is a sans-I/O state machine: the static providers run inside
  * step (they read files and may run credential_process), the HTTP providers
@@ -18,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +31,20 @@
 #include "config_internal.h"
 #include "crypto.h"
 #include "internal.h"
+#include "protocol_internal.h"
 #include "smneo/auth.h"
+#include "smneo/model.h"
+#include "smneo/protocol.h"
 #include "smneo/transport.h"
 
 #define REFRESH_ADVISORY_S 300 /* refresh when fewer seconds than this remain */
 #define REFRESH_MANDATORY_S 60 /* keep stale-ish credentials only above this */
+/* botocore's windows for credentials from STS (and SSO): 15 and 10 minutes. */
+#define STS_REFRESH_ADVISORY_S 900
+#define STS_REFRESH_MANDATORY_S 600
+#define STS_TIMEOUT_MS 60000   /* botocore's default connect/read timeouts */
+#define MAX_ROLE_CHAIN 64
+#define MFA_CODE_MAX 64
 #define WAIT_FOR_OTHER_S 10    /* wait this long for another thread's resolution */
 #define IMDS_TIMEOUT_MS 1000
 #define CONTAINER_TIMEOUT_MS 2000
@@ -53,6 +64,9 @@ struct smneo_credential_chain {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     char *profile;                     /* explicit profile option or NULL */
+    char *region;                      /* STS's region (the client's), or NULL */
+    smneo_mfa_cb mfa_cb;
+    void *mfa_payload;
     smneo_credentials *explicit_creds; /* explicit keys, or NULL */
     smneo_credentials *cached;         /* last resolved credentials */
     int resolving;                     /* a registered resolution is running */
@@ -67,11 +81,17 @@ int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_o
     smneo_chain_options defaults = SMNEO_CHAIN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (opts->version != SMNEO_CHAIN_OPTIONS_VERSION)
+    if (opts->version < 1 || opts->version > SMNEO_CHAIN_OPTIONS_VERSION)
         return smneo__error(err, SMNEO_EINVAL,
-                            "smneo_chain_options.version is %d, expected %d (initialise with "
+                            "smneo_chain_options.version is %d, expected 1 to %d (initialise with "
                             "SMNEO_CHAIN_OPTIONS_INIT)",
                             opts->version, SMNEO_CHAIN_OPTIONS_VERSION);
+    if (opts->version == 1) {
+        /* A version 1 struct ends at session_token: read no further. */
+        memcpy(&defaults, opts, offsetof(smneo_chain_options, region));
+        defaults.version = SMNEO_CHAIN_OPTIONS_VERSION;
+        opts = &defaults;
+    }
     int has_ak = opts->access_key_id && *opts->access_key_id;
     int has_sk = opts->secret_access_key && *opts->secret_access_key;
     if (has_ak != has_sk)
@@ -91,6 +111,10 @@ int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_o
     int rc = 0;
     if (opts->profile && *opts->profile && !(c->profile = smneo__strdup(opts->profile)))
         rc = SMNEO_ENOMEM;
+    if (rc == 0 && opts->region && *opts->region && !(c->region = smneo__strdup(opts->region)))
+        rc = SMNEO_ENOMEM;
+    c->mfa_cb = opts->mfa_cb;
+    c->mfa_payload = opts->mfa_payload;
     if (rc == 0 && has_ak) {
         rc = smneo_credentials_new(&c->explicit_creds, opts->access_key_id, opts->secret_access_key,
                                    opts->session_token);
@@ -114,6 +138,7 @@ void smneo_credential_chain_free(smneo_credential_chain *c)
     if (!c)
         return;
     free(c->profile);
+    free(c->region);
     smneo_credentials_free(c->explicit_creds);
     smneo_credentials_free(c->cached);
     pthread_cond_destroy(&c->cond);
@@ -537,6 +562,8 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
 enum stage {
     ST_START,
     ST_STATIC,
+    ST_ASSUME,
+    ST_ASSUME_WAIT,
     ST_CONTAINER,
     ST_CONTAINER_WAIT,
     ST_IMDS,
@@ -574,7 +601,21 @@ struct smneo_chain_resolution {
     looked where;
     int result_rc;
     char *result_msg;
+    char *result_code;       /* the service's error code (STS), or NULL */
+    int result_status;       /* its HTTP status */
+    char *result_request_id;
     smneo_credentials *result;
+    /* assume role: roles[0] is the profile asked for, roles[nroles - 1] the
+     * deepest; they are assumed from the deepest up (role_next counts down). */
+    struct role_step {
+        char *profile, *role_arn, *external_id, *session_name, *mfa_serial;
+        long duration; /* 0: not set */
+    } *roles;
+    size_t nroles, role_next;
+    char *credential_source; /* the deepest role's credential_source, or NULL */
+    int for_role;            /* container / IMDS are fetching a role's source credentials */
+    smneo_credentials *source; /* the credentials the next AssumeRole is signed with */
+    char *sts_url;
 };
 
 int smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain, int64_t now)
@@ -629,7 +670,20 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     free(r->role);
     smneo__buf_free(&r->where.b);
     free(r->result_msg);
+    free(r->result_code);
+    free(r->result_request_id);
     smneo_credentials_free(r->result);
+    for (size_t i = 0; i < r->nroles; i++) {
+        free(r->roles[i].profile);
+        free(r->roles[i].role_arn);
+        free(r->roles[i].external_id);
+        free(r->roles[i].session_name);
+        free(r->roles[i].mfa_serial);
+    }
+    free(r->roles);
+    free(r->credential_source);
+    smneo_credentials_free(r->source);
+    free(r->sts_url);
     free(r);
 }
 
@@ -640,13 +694,22 @@ int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
 
 /* Usable from the cache at time now: 2 = fresh, 1 = in the refresh window
  * but still usable, 0 = stale or absent. */
+static int from_sts(const smneo_credentials *c)
+{
+    return c->source && !strcmp(c->source, "assume-role");
+}
+
 static int cache_state(const smneo_credentials *c, int64_t now)
 {
     if (!c)
         return 0;
-    if (!c->expiration || c->expiration - now > REFRESH_ADVISORY_S)
+    /* STS's credentials refresh in botocore's 15/10-minute windows; the
+     * others (credential_process, container, IMDS) in 5/1. */
+    int64_t advisory = from_sts(c) ? STS_REFRESH_ADVISORY_S : REFRESH_ADVISORY_S;
+    int64_t mandatory = from_sts(c) ? STS_REFRESH_MANDATORY_S : REFRESH_MANDATORY_S;
+    if (!c->expiration || c->expiration - now > advisory)
         return 2;
-    if (c->expiration - now > REFRESH_MANDATORY_S)
+    if (c->expiration - now > mandatory)
         return 1;
     return 0;
 }
@@ -713,14 +776,216 @@ static const struct {
     const char *feature;
 } UNSUPPORTED_KEYS[] = {
     {"web_identity_token_file", "web identity (web_identity_token_file)"},
-    {"role_arn", "assume role (role_arn)"},
-    {"source_profile", "assume role (source_profile)"},
-    {"credential_source", "assume role (credential_source)"},
     {"sso_session", "IAM Identity Center / SSO (sso_session)"},
     {"sso_start_url", "IAM Identity Center / SSO (sso_start_url)"},
     {"sso_account_id", "IAM Identity Center / SSO (sso_account_id)"},
     {"sso_role_name", "IAM Identity Center / SSO (sso_role_name)"},
 };
+
+/* A profile kind smneo does not support yet: SMNEO_EUNSUPPORTED naming it. */
+static int unsupported_profile(const smneo__awsconfig *cfg, const char *profile, const char *why, smneo_error *err)
+{
+    for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++)
+        if (smneo__profile_get(cfg, profile, UNSUPPORTED_KEYS[i].key))
+            return smneo__error(err, SMNEO_EUNSUPPORTED,
+                                "profile '%s'%s uses %s, which smneo does not support yet; use a profile with "
+                                "aws_access_key_id/aws_secret_access_key, or credential_process = aws configure "
+                                "export-credentials --profile %s --format process",
+                                profile, why, UNSUPPORTED_KEYS[i].feature, profile);
+    return 0;
+}
+
+/* Keys of one profile: the credentials file, then credential_process, then
+ * the config file. 0 with *out set or NULL (none), or an error. */
+static int profile_keys(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile,
+                        smneo_credentials **out, smneo_error *err)
+{
+    static const char *const sources[2] = {"shared-credentials-file", "config-file"};
+    int rc = 0;
+    *out = NULL;
+    for (int pass = 0; pass < 3 && rc == 0 && !*out; pass++) {
+        if (pass == 1) {
+            const char *cmd = smneo__profile_get(cfg, profile, "credential_process");
+            if (cmd && *cmd)
+                rc = credential_process(out, profile, cmd, r->now, err);
+            else
+                look(&r->where, "credential_process (not set in profile '%s')", profile);
+            continue;
+        }
+        const char *(*get)(const smneo__awsconfig *, const char *, const char *) =
+            pass == 0 ? smneo__credfile_profile_get : smneo__config_profile_get;
+        const char *path = pass == 0 ? cfg->credentials_path : cfg->config_path;
+        const char *ak = get(cfg, profile, "aws_access_key_id");
+        const char *sk = get(cfg, profile, "aws_secret_access_key");
+        if (ak && *ak && sk && *sk) {
+            const char *tok = get(cfg, profile, "aws_session_token");
+            if (!tok || !*tok)
+                tok = get(cfg, profile, "aws_security_token");
+            if (make_creds(out, ak, sk, tok, 0, sources[pass / 2]))
+                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        } else if ((ak && *ak) || (sk && *sk)) {
+            rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "profile '%s' in %s sets %s but not %s: set both", profile,
+                              path ? path : "(none)", (ak && *ak) ? "aws_access_key_id" : "aws_secret_access_key",
+                              (ak && *ak) ? "aws_secret_access_key" : "aws_access_key_id");
+        } else {
+            look(&r->where, "profile '%s' in the %s file %s (no aws_access_key_id)", profile,
+                 pass == 0 ? "credentials" : "config", path ? path : "(none)");
+        }
+    }
+    return rc;
+}
+
+/* botocore's tests: an assume-role profile (role_arn, not web identity) and
+ * static keys (either key present). */
+static int has_role_config(const smneo__awsconfig *cfg, const char *profile)
+{
+    return smneo__profile_get(cfg, profile, "role_arn") && !smneo__profile_get(cfg, profile, "web_identity_token_file");
+}
+
+static int has_static_keys(const smneo__awsconfig *cfg, const char *profile)
+{
+    return smneo__profile_get(cfg, profile, "aws_access_key_id") ||
+           smneo__profile_get(cfg, profile, "aws_secret_access_key");
+}
+
+static int add_role(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile)
+{
+    struct role_step *n = realloc(r->roles, (r->nroles + 1) * sizeof *n);
+    if (!n)
+        return SMNEO_ENOMEM;
+    r->roles = n;
+    struct role_step *st = &n[r->nroles];
+    memset(st, 0, sizeof *st);
+    r->nroles++;
+    const char *sess = smneo__profile_get(cfg, profile, "role_session_name");
+    const char *ext = smneo__profile_get(cfg, profile, "external_id");
+    const char *mfa = smneo__profile_get(cfg, profile, "mfa_serial");
+    const char *dur = smneo__profile_get(cfg, profile, "duration_seconds");
+    st->profile = smneo__strdup(profile);
+    st->role_arn = smneo__strdup(smneo__profile_get(cfg, profile, "role_arn"));
+    st->session_name = smneo__strdup(sess);
+    st->external_id = smneo__strdup(ext);
+    st->mfa_serial = smneo__strdup(mfa);
+    if (dur) {
+        /* botocore: int(value), ignored when it is not an integer. */
+        char *end;
+        long v = strtol(dur, &end, 10);
+        while (*end && isspace((unsigned char)*end))
+            end++;
+        if (end != dur && !*end)
+            st->duration = v;
+    }
+    if (!st->profile || !st->role_arn || (sess && !st->session_name) || (ext && !st->external_id) ||
+        (mfa && !st->mfa_serial))
+        return SMNEO_ENOMEM;
+    return 0;
+}
+
+/* "a -> b -> c" from the visited profiles. */
+static char *visited_text(char **visited, size_t n, const char *then)
+{
+    smneo_buf b = SMNEO_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        smneo__buf_printf(&b, "%s'%s'", i ? " -> " : "", visited[i]);
+    if (then)
+        smneo__buf_printf(&b, " -> '%s'", then);
+    smneo__buf_grow(&b, 0);
+    return smneo__buf_detach(&b, NULL);
+}
+
+/* Walks role_arn / source_profile from profile as botocore's
+ * AssumeRoleProvider does: each profile with a role is a role to assume; the
+ * walk ends at a profile with static keys or no role (its own credentials:
+ * the files or credential_process), or at a credential_source. A profile seen
+ * twice is a cycle, except a profile whose source_profile is itself and which
+ * has static keys. Sets r->roles and either *out... r->source (source
+ * credentials known now) or r->credential_source (container / IMDS). */
+static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile,
+                      smneo_credentials **out, smneo_error *err)
+{
+    *out = NULL;
+    char *visited[MAX_ROLE_CHAIN + 1];
+    size_t nvisited = 0;
+    visited[nvisited++] = (char *)profile;
+    const char *cur = profile;
+    int rc = 0;
+    for (;;) {
+        if (add_role(r, cfg, cur))
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        const char *sp = smneo__profile_get(cfg, cur, "source_profile");
+        const char *cs = smneo__profile_get(cfg, cur, "credential_source");
+        const char *arn = smneo__profile_get(cfg, cur, "role_arn");
+        if (sp && cs)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "profile '%s' (role %s) sets both source_profile and credential_source: keep one",
+                                cur, arn);
+        if (!sp && !cs)
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "profile '%s' sets role_arn = %s but neither source_profile nor credential_source: "
+                                "add one to say which credentials assume the role",
+                                cur, arn);
+        if (cs) {
+            if (strcmp(cs, "Environment") && strcmp(cs, "Ec2InstanceMetadata") && strcmp(cs, "EcsContainer"))
+                return smneo__error(err, SMNEO_ECREDENTIALS,
+                                    "profile '%s' (role %s): credential_source = %s is not valid: use Environment, "
+                                    "Ec2InstanceMetadata or EcsContainer",
+                                    cur, arn, cs);
+            if (!(r->credential_source = smneo__strdup(cs)))
+                return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+            if (!strcmp(cs, "Environment")) {
+                const char *ak = smneo__getenv("AWS_ACCESS_KEY_ID"), *sk = smneo__getenv("AWS_SECRET_ACCESS_KEY");
+                if (!ak || !sk)
+                    return smneo__error(err, SMNEO_ECREDENTIALS,
+                                        "profile '%s' (role %s) sets credential_source = Environment, but "
+                                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+                                        cur, arn);
+                const char *tok = smneo__getenv("AWS_SESSION_TOKEN");
+                if (!tok)
+                    tok = smneo__getenv("AWS_SECURITY_TOKEN");
+                if (make_creds(&r->source, ak, sk, tok, 0, "environment"))
+                    return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+            }
+            return 0;
+        }
+        if (!smneo__profile_exists(cfg, sp))
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "the source_profile '%s' of profile '%s' (role %s) does not exist: create it or fix "
+                                "the name",
+                                sp, cur, arn);
+        int seen = 0;
+        for (size_t i = 0; i < nvisited; i++)
+            seen |= !strcmp(visited[i], sp);
+        if (seen && (strcmp(sp, cur) != 0 || !has_static_keys(cfg, sp))) {
+            char *path = visited_text(visited, nvisited, sp);
+            rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "the profiles form a cycle through source_profile: %s; profile '%s' is visited twice. "
+                              "End the chain at a profile with keys or a credential_source",
+                              path ? path : "", sp);
+            free(path);
+            return rc;
+        }
+        if (nvisited >= MAX_ROLE_CHAIN)
+            return smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': more than %d roles chained through "
+                                "source_profile", profile, MAX_ROLE_CHAIN);
+        visited[nvisited++] = (char *)sp;
+        if (has_static_keys(cfg, sp) || !has_role_config(cfg, sp)) {
+            /* The source profile's own credentials (never the environment). */
+            char *why = smneo__aprintf(" (the source_profile of '%s')", cur);
+            rc = unsupported_profile(cfg, sp, why ? why : "", err);
+            free(why);
+            if (rc == 0)
+                rc = profile_keys(r, cfg, sp, &r->source, err);
+            if (rc == 0 && !r->source)
+                rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                                  "the source_profile '%s' of profile '%s' (role %s) has no credentials: give it "
+                                  "aws_access_key_id/aws_secret_access_key, a credential_process or a role",
+                                  sp, cur, arn);
+            return rc;
+        }
+        cur = sp;
+    }
+}
 
 /* Runs explicit, environment, files and credential_process. Returns 0 with
  * *out set (found) or NULL (continue), or a negative error (err set). */
@@ -785,50 +1050,10 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
         smneo__awsconfig_free(cfg);
         return 0;
     }
-    for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++) {
-        if (smneo__profile_get(cfg, profile, UNSUPPORTED_KEYS[i].key)) {
-            rc = smneo__error(err, SMNEO_EUNSUPPORTED,
-                              "profile '%s' uses %s, which smneo does not support yet; use a profile with "
-                              "aws_access_key_id/aws_secret_access_key, or credential_process = aws configure "
-                              "export-credentials --profile %s --format process",
-                              profile, UNSUPPORTED_KEYS[i].feature, profile);
-            free(files);
-            smneo__awsconfig_free(cfg);
-            return rc;
-        }
-    }
-    /* Keys: the credentials file, then credential_process, then the config file. */
-    static const char *const sources[2] = {"shared-credentials-file", "config-file"};
-    for (int pass = 0; pass < 3 && rc == 0 && !*out; pass++) {
-        if (pass == 1) {
-            const char *cmd = smneo__profile_get(cfg, profile, "credential_process");
-            if (cmd && *cmd)
-                rc = credential_process(out, profile, cmd, r->now, err);
-            else
-                look(&r->where, "credential_process (not set in profile '%s')", profile);
-            continue;
-        }
-        const char *(*get)(const smneo__awsconfig *, const char *, const char *) =
-            pass == 0 ? smneo__credfile_profile_get : smneo__config_profile_get;
-        const char *path = pass == 0 ? cfg->credentials_path : cfg->config_path;
-        const char *ak = get(cfg, profile, "aws_access_key_id");
-        const char *sk = get(cfg, profile, "aws_secret_access_key");
-        if (ak && *ak && sk && *sk) {
-            const char *tok = get(cfg, profile, "aws_session_token");
-            if (!tok || !*tok)
-                tok = get(cfg, profile, "aws_security_token");
-            if (make_creds(out, ak, sk, tok, 0, sources[pass / 2]))
-                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        } else if ((ak && *ak) || (sk && *sk)) {
-            rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                              "profile '%s' in %s sets %s but not %s: set both", profile,
-                              path ? path : "(none)", (ak && *ak) ? "aws_access_key_id" : "aws_secret_access_key",
-                              (ak && *ak) ? "aws_secret_access_key" : "aws_access_key_id");
-        } else {
-            look(&r->where, "profile '%s' in the %s file %s (no aws_access_key_id)", profile,
-                 pass == 0 ? "credentials" : "config", path ? path : "(none)");
-        }
-    }
+    if (has_role_config(cfg, profile))
+        rc = plan_roles(r, cfg, profile, out, err);
+    else if ((rc = unsupported_profile(cfg, profile, "", err)) == 0)
+        rc = profile_keys(r, cfg, profile, out, err);
     free(files);
     smneo__awsconfig_free(cfg);
     return rc;
@@ -1171,7 +1396,185 @@ static int emit(smneo_chain_resolution *r, smneo_credentials **creds_out, smneo_
         int rc = smneo_credentials_copy(creds_out, r->result);
         return rc ? smneo__error(err, rc, "out of memory") : 0;
     }
-    return smneo__error(err, r->result_rc, "%s", r->result_msg ? r->result_msg : "credential resolution failed");
+    int rc = smneo__error(err, r->result_rc, "%s", r->result_msg ? r->result_msg : "credential resolution failed");
+    if (err && r->result_code) {
+        err->service_code = smneo__strdup(r->result_code);
+        err->http_status = r->result_status;
+        err->request_id = smneo__strdup(r->result_request_id);
+    }
+    return rc;
+}
+
+/* ---- assume role ---------------------------------------------------------- */
+
+/* STS's region: the chain's (the client's), else the usual lookup, else
+ * the global endpoint (botocore's STS client without a region). */
+static char *sts_region(smneo_chain_resolution *r)
+{
+    if (r->chain->region)
+        return smneo__strdup(r->chain->region);
+    char *region = NULL;
+    smneo_error e = SMNEO_ERROR_INIT;
+    if (smneo_region_resolve(&region, NULL, r->profile, &e) != 0)
+        region = smneo__strdup("aws-global");
+    smneo_error_clear(&e);
+    return region;
+}
+
+static int add_string(cJSON *o, const char *name, const char *value)
+{
+    return value && !cJSON_AddStringToObject(o, name, value) ? SMNEO_ENOMEM : 0;
+}
+
+/* The AssumeRole request of roles[role_next], signed with r->source. */
+static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
+{
+    struct role_step *st = &r->roles[r->role_next];
+    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "AssumeRole");
+    char *region = sts_region(r);
+    if (!region || !op) {
+        free(region);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    free(r->sts_url);
+    r->sts_url = NULL;
+    smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
+    eo.service = "sts";
+    eo.region = region;
+    eo.profile = r->profile;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = smneo_endpoint_resolve(&r->sts_url, &eo, &e);
+    if (rc) {
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s' (role %s): no STS endpoint: %s", st->profile,
+                          st->role_arn, e.message ? e.message : "");
+        smneo_error_clear(&e);
+        free(region);
+        return rc;
+    }
+    /* Parameters as botocore's AssumeRoleCredentialFetcher sends them. */
+    cJSON *p = cJSON_CreateObject();
+    char code[MFA_CODE_MAX] = "";
+    char generated[64];
+    rc = p ? 0 : SMNEO_ENOMEM;
+    if (!rc)
+        rc = add_string(p, "RoleArn", st->role_arn);
+    if (!rc && st->session_name) {
+        rc = add_string(p, "RoleSessionName", st->session_name);
+    } else if (!rc) {
+        snprintf(generated, sizeof generated, "botocore-session-%lld", (long long)smneo__now());
+        rc = add_string(p, "RoleSessionName", generated);
+    }
+    if (!rc)
+        rc = add_string(p, "ExternalId", st->external_id);
+    if (!rc && st->duration && !cJSON_AddNumberToObject(p, "DurationSeconds", (double)st->duration))
+        rc = SMNEO_ENOMEM;
+    if (!rc && st->mfa_serial) {
+        if (!r->chain->mfa_cb) {
+            cJSON_Delete(p);
+            free(region);
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "profile '%s' (role %s) sets mfa_serial = %s, but no MFA code callback was given: "
+                                "pass mfa_token_callback (Python), mfa_token (Lua) or smneo_chain_options.mfa_cb (C)",
+                                st->profile, st->role_arn, st->mfa_serial);
+        }
+        int cb = r->chain->mfa_cb(code, sizeof code, st->mfa_serial, st->profile, r->chain->mfa_payload);
+        code[sizeof code - 1] = '\0';
+        if (cb) {
+            smneo__wipe(code, sizeof code);
+            cJSON_Delete(p);
+            free(region);
+            return smneo__error(err, SMNEO_ECANCELLED, "profile '%s' (role %s): the MFA code callback cancelled",
+                                st->profile, st->role_arn);
+        }
+        rc = add_string(p, "SerialNumber", st->mfa_serial);
+        if (!rc)
+            rc = add_string(p, "TokenCode", code);
+        smneo__wipe(code, sizeof code);
+    }
+    char *json = rc ? NULL : cJSON_PrintUnformatted(p);
+    smneo__json_wipe_delete(p);
+    if (!json) {
+        free(region);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.endpoint_url = r->sts_url;
+    /* STS's global endpoint signs for us-east-1. */
+    bo.region = !strcmp(region, "aws-global") ? "us-east-1" : region;
+    bo.timestamp = smneo__now();
+    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), r->source, &bo, &e);
+    smneo__wipe(json, strlen(json));
+    free(json);
+    free(region);
+    if (rc) {
+        rc = smneo__error(err, rc == SMNEO_EVALIDATION ? SMNEO_ECREDENTIALS : rc,
+                          "profile '%s' (role %s): cannot build the AssumeRole request: %s", st->profile,
+                          st->role_arn, e.message ? e.message : "");
+        smneo_error_clear(&e);
+    }
+    return rc;
+}
+
+/* Reads the answer to AssumeRole: 0 with *out, or -1 having finished the
+ * resolution with the error (naming the profile and the role). */
+static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
+{
+    struct role_step *st = &r->roles[r->role_next];
+    *out = NULL;
+    if (r->transport_error) {
+        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: STS at %s: %s", st->profile,
+                   st->role_arn, r->sts_url, transport_name(r->transport_error));
+        return -1;
+    }
+    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "AssumeRole");
+    smneo_response *resp = NULL;
+    smneo_result *res = NULL;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = smneo_response_new(&resp, r->resp_status);
+    if (rc == 0 && r->resp_len)
+        rc = smneo_response_append_body(resp, r->resp_body, r->resp_len);
+    if (rc == 0)
+        rc = smneo__protocol_parse_owned(&res, op, resp, &e); /* takes resp */
+    else
+        smneo_response_free(resp);
+    clear_response(r);
+    if (rc) {
+        /* The service's words (never a secret: STS does not echo them). */
+        free(r->result_code);
+        free(r->result_request_id);
+        r->result_code = smneo__strdup(e.service_code);
+        r->result_request_id = smneo__strdup(e.request_id);
+        r->result_status = e.http_status;
+        if (e.service_code)
+            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: STS AssumeRole failed: %s: %s",
+                       st->profile, st->role_arn, e.service_code, e.message ? e.message : "");
+        else
+            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: %s", st->profile,
+                       st->role_arn, e.message ? e.message : "STS AssumeRole failed");
+        smneo_error_clear(&e);
+        return -1;
+    }
+    const cJSON *root = smneo__result_root_node(res);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
+    const char *ak = json_string(c, "AccessKeyId"), *sk = json_string(c, "SecretAccessKey");
+    const char *tok = json_string(c, "SessionToken");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "Expiration");
+    const char *why = NULL;
+    if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
+        why = "the answer has no complete Credentials";
+    else if (control_char_field(ak, sk, tok))
+        why = "the answer's credentials contain control characters";
+    else if (!cJSON_IsNumber(exp))
+        why = "the answer's Expiration is missing or not a time";
+    else if (make_creds(out, ak, sk, tok, (int64_t)exp->valuedouble, "assume-role"))
+        why = "out of memory";
+    smneo_result_free(res); /* wiped: its output holds the credentials */
+    if (why) {
+        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: %s", st->profile, st->role_arn,
+                   why);
+        return -1;
+    }
+    return 0;
 }
 
 int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_out, smneo_credentials **creds_out,
@@ -1238,13 +1641,58 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                 finish(r, 0, c, NULL);
                 return emit(r, creds_out, err);
             }
+            if (r->nroles) {
+                /* An assumed role: its source credentials are here, or come
+                 * from the container or instance metadata providers. */
+                r->role_next = r->nroles - 1;
+                if (r->source) {
+                    r->stage = ST_ASSUME;
+                } else {
+                    r->for_role = 1;
+                    r->stage = !strcmp(r->credential_source, "EcsContainer") ? ST_CONTAINER : ST_IMDS;
+                }
+                break;
+            }
             r->stage = ST_CONTAINER;
+            break;
+        }
+
+        case ST_ASSUME: {
+            int rc = assume_request(r, req_out, &e);
+            if (rc)
+                return finish_err(r, &e), emit(r, creds_out, err);
+            r->timeout_ms = STS_TIMEOUT_MS;
+            r->awaiting = 1;
+            r->stage = ST_ASSUME_WAIT;
+            return 1;
+        }
+
+        case ST_ASSUME_WAIT: {
+            smneo_credentials *c = NULL;
+            if (assume_answer(r, &c) != 0)
+                return emit(r, creds_out, err); /* finished with the error */
+            smneo_credentials_free(r->source);
+            r->source = NULL;
+            if (r->role_next == 0) {
+                finish(r, 0, c, NULL);
+                return emit(r, creds_out, err);
+            }
+            r->source = c;
+            r->role_next--;
+            r->stage = ST_ASSUME;
             break;
         }
 
         case ST_CONTAINER:
             if (!smneo__getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") &&
                 !smneo__getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+                if (r->for_role) {
+                    finish_fmt(r, SMNEO_ECREDENTIALS,
+                               "profile '%s' (role %s) sets credential_source = EcsContainer, but neither "
+                               "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set",
+                               r->roles[r->nroles - 1].profile, r->roles[r->nroles - 1].role_arn);
+                    return emit(r, creds_out, err);
+                }
                 look(&r->where, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI "
                                 "not set)");
                 r->stage = ST_IMDS;
@@ -1276,6 +1724,11 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                 return emit(r, creds_out, err);
             }
             clear_response(r);
+            if (r->for_role) {
+                r->source = c;
+                r->stage = ST_ASSUME;
+                break;
+            }
             finish(r, 0, c, NULL);
             return emit(r, creds_out, err);
         }
@@ -1391,6 +1844,11 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                 why = "HTTP error";
             else if (parse_http_creds(&c, r->resp_body, r->resp_len, "imds", r->now, &why) == 0) {
                 clear_response(r);
+                if (r->for_role) {
+                    r->source = c;
+                    r->stage = ST_ASSUME;
+                    break;
+                }
                 finish(r, 0, c, NULL);
                 return emit(r, creds_out, err);
             }
@@ -1406,6 +1864,13 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
 
         case ST_NONE: {
             const char *w = r->where.b.data ? r->where.b.data : "";
+            if (r->for_role) {
+                finish_fmt(r, SMNEO_ECREDENTIALS,
+                           "profile '%s' (role %s) sets credential_source = %s, which gave no credentials: %s",
+                           r->roles[r->nroles - 1].profile, r->roles[r->nroles - 1].role_arn, r->credential_source,
+                           w);
+                return emit(r, creds_out, err);
+            }
             finish_fmt(r, SMNEO_ENOCREDENTIALS,
                        "no AWS credentials found; looked at: %s. Set AWS_ACCESS_KEY_ID and "
                        "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared files",
@@ -1453,6 +1918,7 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
     if (rc)
         return smneo__error(err, rc, "out of memory");
     smneo_transport *own = NULL;
+    int own_timeout = 0;
     for (;;) {
         smneo_request *req = NULL;
         rc = smneo_chain_resolution_step(r, &req, out, err);
@@ -1460,10 +1926,16 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
             break;
         smneo_transport *use = t;
         if (!use) {
-            /* No transport given: a private libcurl one with short timeouts. */
+            /* No transport given: a private libcurl one with the request's
+             * timeouts (short for IMDS and the container, STS's for roles). */
+            if (own && own_timeout != smneo_chain_resolution_timeout_ms(r)) {
+                smneo_transport_free(own);
+                own = NULL;
+            }
             if (!own) {
                 smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
-                co.connect_timeout_ms = smneo_chain_resolution_timeout_ms(r);
+                own_timeout = smneo_chain_resolution_timeout_ms(r);
+                co.connect_timeout_ms = own_timeout;
                 co.read_timeout_ms = co.connect_timeout_ms;
                 co.max_connections = 1;
                 smneo_curl_transport_new(&own, &co, NULL);

@@ -284,18 +284,17 @@ static void test_unsupported_profiles(void)
     smneo_credentials *c = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    /* (Assumed roles are supported: tests/core/test_assume_role.c.) An
+     * SSO source_profile of a role is refused too, naming both. */
     aws_write(tmp, ".aws/config",
-              "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n"
               "[profile sso]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = r\n"
               "[profile web]\nweb_identity_token_file = /tmp/token\nrole_arn = arn:aws:iam::1:role/y\n"
-              "[profile rolekeys]\nrole_arn = arn:aws:iam::1:role/z\ncredential_source = Ec2InstanceMetadata\n");
-    /* role_arn wins over keys of the same profile in botocore: refuse it. */
-    aws_write(tmp, ".aws/credentials", "[rolekeys]\naws_access_key_id = A\naws_secret_access_key = S\n");
+              "[profile rolesso]\nrole_arn = arn:aws:iam::1:role/z\nsource_profile = sso\n");
     /* Even with IMDS enabled, no request is made: never a silent fall-through. */
     unsetenv("AWS_EC2_METADATA_DISABLED");
-    const char *profiles[] = {"role", "sso", "web", "rolekeys"};
-    const char *features[] = {"assume role", "SSO", "web identity", "assume role"};
-    for (int i = 0; i < 4; i++) {
+    const char *profiles[] = {"sso", "web", "rolesso"};
+    const char *features[] = {"SSO", "web identity", "SSO"};
+    for (int i = 0; i < 3; i++) {
         o.profile = profiles[i];
         CHECK_INT(resolve_static(&c, &o, &err), SMNEO_EUNSUPPORTED);
         CHECK_MSG(err.message && strstr(err.message, profiles[i]) && strstr(err.message, features[i]), "%s",

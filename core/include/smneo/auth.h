@@ -18,7 +18,8 @@ typedef struct smneo_credentials {
     int64_t expiration;    /* epoch seconds; 0 = does not expire */
     char *source;          /* where they came from: "explicit", "environment",
                               "shared-credentials-file", "config-file",
-                              "credential_process", "container", "imds" */
+                              "credential_process", "container", "imds",
+                              "assume-role" */
 } smneo_credentials;
 
 SMNEO_EXTERN(int) smneo_credentials_new(smneo_credentials **out, const char *access_key_id,
@@ -59,16 +60,30 @@ SMNEO_EXTERN(int) smneo_sigv4_debug(const smneo_request *req, const smneo_creden
 
 typedef struct smneo_credential_chain smneo_credential_chain;
 
+/* Asked for the current MFA code when an assume-role profile sets
+ * mfa_serial (botocore's mfa prompter): write the code, NUL-terminated, into
+ * out (size bytes) and return 0; a non-zero return cancels the resolution
+ * (SMNEO_ECANCELLED). mfa_serial is the device's ARN, profile the profile
+ * that names it. Called from inside smneo_chain_resolution_step, on the
+ * thread that drives it. */
+typedef int (*smneo_mfa_cb)(char *out, size_t size, const char *mfa_serial, const char *profile, void *payload);
+
 typedef struct smneo_chain_options {
-    int version;                 /* SMNEO_CHAIN_OPTIONS_VERSION */
+    int version;                 /* SMNEO_CHAIN_OPTIONS_VERSION (1 and 2 accepted) */
     const char *profile;         /* NULL: AWS_PROFILE, then "default" */
     const char *access_key_id;   /* explicit keys (both or neither) */
     const char *secret_access_key;
     const char *session_token;
+    /* version 2 */
+    const char *region;          /* STS's region for assumed roles (the client's, as botocore);
+                                    NULL: AWS_REGION, AWS_DEFAULT_REGION, the profile, else
+                                    STS's global endpoint */
+    smneo_mfa_cb mfa_cb;         /* NULL: an mfa_serial profile is an error naming it */
+    void *mfa_payload;
 } smneo_chain_options;
 
-#define SMNEO_CHAIN_OPTIONS_VERSION 1
-#define SMNEO_CHAIN_OPTIONS_INIT {SMNEO_CHAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL}
+#define SMNEO_CHAIN_OPTIONS_VERSION 2
+#define SMNEO_CHAIN_OPTIONS_INIT {SMNEO_CHAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* The chain resolves lazily and caches; temporary credentials are refreshed
  * before they expire. Safe to share between threads. */

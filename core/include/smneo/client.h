@@ -70,6 +70,9 @@ typedef struct smneo_client_options {
     const char *s3_addressing_style; /* S3 transfers: "auto", "virtual" or "path"; NULL: the profile's
                                       s3 addressing_style, then "auto" (virtual-hosted on AWS for a
                                       DNS-compatible bucket without dots, else path) */
+    /* version 3 */
+    smneo_mfa_cb mfa_cb;           /* MFA codes for assume-role profiles (smneo/auth.h) */
+    void *mfa_payload;
 } smneo_client_options;
 
 /* Which retry mode a client takes when no option, environment variable or
@@ -80,10 +83,10 @@ typedef enum {
                                          AWS_NEW_RETRIES_2026=true: the Python binding */
 } smneo_retry_defaults;
 
-#define SMNEO_CLIENT_OPTIONS_VERSION 2
+#define SMNEO_CLIENT_OPTIONS_VERSION 3
 #define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
     {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
+     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);

@@ -1,0 +1,432 @@
+/* Assumed roles through the credential chain against smneo.local's STS:
+ * chains of profiles, credential_source, external id / session name /
+ * duration reaching STS, MFA through the callback, cycles, AccessDenied
+ * (one call, profile and role named, no secret), refresh windows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws_env.h"
+#include "harness.h"
+#include "httpserver.h"
+#include "localserver.h"
+#include "smneo.h"
+
+static char *tmp;
+static smneo_test_server srv;
+
+#define ROLE(n) "arn:aws:iam::123456789012:role/" n
+
+static void env_for_local(void)
+{
+    aws_env_reset(tmp);
+    setenv("AWS_ENDPOINT_URL", srv.url, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+}
+
+static void admin(const char *method, const char *path, const char *body)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", srv.url, path);
+    int st = smneo_test_http(method, url, body, 0, NULL);
+    CHECK_MSG(st == 200, "%s %s -> %d", method, path, st);
+}
+
+/* The STS requests smneo.local answered since the last clear. */
+static cJSON *sts_requests(void)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=sts", srv.url);
+    smneo_test_http("GET", url, NULL, 0, &body);
+    cJSON *doc = body ? cJSON_Parse(body) : NULL;
+    free(body);
+    cJSON *reqs = cJSON_DetachItemFromObject(doc, "requests");
+    cJSON_Delete(doc);
+    return reqs;
+}
+
+static const char *param(const cJSON *req, const char *name)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "params"), name));
+}
+
+static int resolve(smneo_credentials **out, const char *profile, smneo_mfa_cb cb, void *payload, smneo_error *err)
+{
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = profile;
+    o.region = "us-east-1";
+    o.mfa_cb = cb;
+    o.mfa_payload = payload;
+    smneo_credential_chain *ch = NULL;
+    int rc = smneo_credential_chain_new(&ch, &o, err);
+    if (rc == 0)
+        rc = smneo_credential_chain_get(out, ch, NULL, err);
+    smneo_credential_chain_free(ch);
+    return rc;
+}
+
+/* GetCallerIdentity signed with c: the ARN STS says they belong to. */
+static char *whoami(const smneo_credentials *c)
+{
+    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "GetCallerIdentity");
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.region = "us-east-1";
+    bo.endpoint_url = srv.url;
+    smneo_request *req = NULL;
+    smneo_transport *t = NULL;
+    smneo_response *resp = NULL;
+    smneo_result *res = NULL;
+    char *arn = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    if (smneo_protocol_build_operation(&req, op, NULL, 0, c, &bo, &err) == 0 &&
+        smneo_curl_transport_new(&t, NULL, &err) == 0 && smneo_transport_send(t, req, &resp, &err) == 0 &&
+        smneo_protocol_parse_operation(&res, op, resp, &err) == 0) {
+        smneo_value root, v;
+        smneo_result_root(&root, res);
+        if (smneo_value_get(&v, &root, "Arn") == 0 && smneo_value_string(&v))
+            arn = strdup(smneo_value_string(&v));
+    }
+    CHECK_MSG(arn != NULL, "GetCallerIdentity: %s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    smneo_result_free(res);
+    smneo_response_free(resp);
+    smneo_transport_free(t);
+    smneo_request_free(req);
+    return arn;
+}
+
+static void test_chain_of_three(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config",
+              "[profile top]\nrole_arn = " ROLE("Top") "\nsource_profile = mid\nrole_session_name = top-session\n"
+              "external_id = ext-123\nduration_seconds = 1800\n"
+              "[profile mid]\nrole_arn = " ROLE("Mid") "\nsource_profile = low\n"
+              "[profile low]\nrole_arn = " ROLE("Low") "\nsource_profile = base\nrole_session_name = low-s\n");
+    admin("POST", "/_smneo/identity", "{\"roles\":{\"" ROLE("Top") "\":{\"external_id\":\"ext-123\"}}}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = resolve(&c, "top", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    if (!c)
+        return;
+    CHECK_STR(c->source, "assume-role");
+    CHECK(!strncmp(c->access_key_id, "ASIA", 4) && c->session_token && c->expiration > 0);
+    char *arn = whoami(c);
+    CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/Top/top-session");
+    free(arn);
+    cJSON *reqs = sts_requests();
+    /* Three AssumeRole calls, the deepest role first, each signed with the
+     * previous one's credentials; then the GetCallerIdentity. */
+    CHECK_INT(cJSON_GetArraySize(reqs), 4);
+    const cJSON *r0 = cJSON_GetArrayItem(reqs, 0), *r1 = cJSON_GetArrayItem(reqs, 1), *r2 = cJSON_GetArrayItem(reqs, 2);
+    CHECK_STR(param(r0, "RoleArn"), ROLE("Low"));
+    CHECK_STR(param(r0, "RoleSessionName"), "low-s");
+    CHECK_STR(param(r1, "RoleArn"), ROLE("Mid"));
+    CHECK(param(r1, "RoleSessionName") && !strncmp(param(r1, "RoleSessionName"), "botocore-session-", 17));
+    CHECK_STR(param(r2, "RoleArn"), ROLE("Top"));
+    CHECK_STR(param(r2, "ExternalId"), "ext-123");
+    CHECK_STR(param(r2, "DurationSeconds"), "1800"); /* the form's text, as recorded */
+    const cJSON *signer0 = cJSON_GetObjectItemCaseSensitive(r0, "signer");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(signer0, "access_key_id")), "test");
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r2, "status")), 200);
+    cJSON_Delete(reqs);
+    smneo_credentials_free(c);
+}
+
+static void test_credential_source_environment(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/config", "[profile envrole]\nrole_arn = " ROLE("FromEnv") "\ncredential_source = Environment\n");
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    /* No keys in the environment: an error naming the profile and the role. */
+    CHECK_INT(resolve(&c, "envrole", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'envrole'") && strstr(err.message, ROLE("FromEnv")));
+    smneo_error_clear(&err);
+    setenv("AWS_ACCESS_KEY_ID", "test", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "test", 1);
+    CHECK_INT(resolve(&c, "envrole", NULL, NULL, &err), 0);
+    char *arn = c ? whoami(c) : NULL;
+    CHECK(arn && strstr(arn, "assumed-role/FromEnv/botocore-session-"));
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+    aws_write(tmp, ".aws/config", "[profile bad]\nrole_arn = " ROLE("X") "\ncredential_source = Laptop\n"
+                                  "[profile both]\nrole_arn = " ROLE("X") "\ncredential_source = Environment\n"
+                                  "source_profile = bad\n[profile none]\nrole_arn = " ROLE("X") "\n");
+    CHECK_INT(resolve(&c, "bad", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "Laptop") && strstr(err.message, "Ec2InstanceMetadata"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "both", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "both source_profile and credential_source"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "none", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "neither source_profile nor credential_source"));
+    smneo_error_clear(&err);
+    /* EcsContainer without its variables, Ec2InstanceMetadata disabled. */
+    aws_write(tmp, ".aws/config", "[profile ecs]\nrole_arn = " ROLE("X") "\ncredential_source = EcsContainer\n"
+                                  "[profile ec2]\nrole_arn = " ROLE("X") "\ncredential_source = Ec2InstanceMetadata\n");
+    CHECK_INT(resolve(&c, "ecs", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "ec2", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "Ec2InstanceMetadata") && strstr(err.message, "'ec2'"));
+    smneo_error_clear(&err);
+}
+
+static void container_answer(const test_http_request *req, test_http_response *resp, void *payload)
+{
+    (void)req, (void)payload;
+    resp->status = 200;
+    resp->body = strdup("{\"AccessKeyId\":\"test\",\"SecretAccessKey\":\"test\",\"Token\":\"\","
+                        "\"Expiration\":\"2099-01-01T00:00:00Z\"}");
+    resp->body_len = strlen(resp->body);
+}
+
+/* credential_source = EcsContainer: the container provider's keys sign
+ * the AssumeRole (the container endpoint is a small local server). */
+static void test_credential_source_container(void)
+{
+    env_for_local();
+    test_http_server *hs = test_http_server_start(container_answer, NULL);
+    CHECK(hs != NULL);
+    if (!hs)
+        return;
+    char full[256];
+    snprintf(full, sizeof full, "%s/creds", test_http_server_url(hs));
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", full, 1);
+    aws_write(tmp, ".aws/config", "[profile ecs]\nrole_arn = " ROLE("FromEcs") "\ncredential_source = EcsContainer\n");
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = resolve(&c, "ecs", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK_INT(test_http_server_requests(hs), 1);
+    char *arn = c ? whoami(c) : NULL;
+    CHECK(arn && strstr(arn, "assumed-role/FromEcs/"));
+    free(arn);
+    smneo_credentials_free(c);
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    test_http_server_stop(hs);
+}
+
+static int mfa_calls;
+static int mfa_cb(char *out, size_t size, const char *serial, const char *profile, void *payload)
+{
+    mfa_calls++;
+    CHECK_STR(serial, "arn:aws:iam::123456789012:mfa/dev");
+    CHECK_STR(profile, "mfa");
+    snprintf(out, size, "%s", (const char *)payload);
+    return 0;
+}
+
+static int mfa_cancel(char *out, size_t size, const char *serial, const char *profile, void *payload)
+{
+    (void)out, (void)size, (void)serial, (void)profile, (void)payload;
+    return 1;
+}
+
+static void test_mfa(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config", "[profile mfa]\nrole_arn = " ROLE("Mfa") "\nsource_profile = base\n"
+                                  "mfa_serial = arn:aws:iam::123456789012:mfa/dev\n");
+    admin("POST", "/_smneo/identity",
+          "{\"roles\":{\"" ROLE("Mfa") "\":{\"mfa_serial\":\"arn:aws:iam::123456789012:mfa/dev\",\"mfa_code\":\"424242\"}}}");
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(resolve(&c, "mfa", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'mfa'") && strstr(err.message, "mfa_serial") &&
+          strstr(err.message, "callback"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "mfa", mfa_cancel, NULL, &err), SMNEO_ECANCELLED);
+    smneo_error_clear(&err);
+    mfa_calls = 0;
+    CHECK_INT(resolve(&c, "mfa", mfa_cb, "000000", &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "AccessDenied"); /* the wrong code */
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "mfa", mfa_cb, "424242", &err), 0);
+    CHECK_INT(mfa_calls, 2);
+    CHECK(c && !strncmp(c->access_key_id, "ASIA", 4));
+    smneo_credentials_free(c);
+}
+
+static void test_cycle(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/config", "[profile a]\nrole_arn = " ROLE("A") "\nsource_profile = b\n"
+                                  "[profile b]\nrole_arn = " ROLE("B") "\nsource_profile = c\n"
+                                  "[profile c]\nrole_arn = " ROLE("C") "\nsource_profile = a\n"
+                                  "[profile self]\nrole_arn = " ROLE("S") "\nsource_profile = self\n"
+                                  "[profile selfkeys]\nrole_arn = " ROLE("S") "\nsource_profile = selfkeys\n"
+                                  "aws_access_key_id = test\naws_secret_access_key = test\n"
+                                  "[profile ghost]\nrole_arn = " ROLE("G") "\nsource_profile = nobody\n");
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(resolve(&c, "a", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_MSG(err.message && strstr(err.message, "cycle") && strstr(err.message, "'a' -> 'b' -> 'c' -> 'a'"), "%s",
+              err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "self", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'self' -> 'self'"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "ghost", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'nobody'") && strstr(err.message, "does not exist"));
+    smneo_error_clear(&err);
+    cJSON *reqs = sts_requests();
+    CHECK_INT(cJSON_GetArraySize(reqs), 0); /* refused before any call */
+    cJSON_Delete(reqs);
+    /* A profile that is its own source with keys: botocore allows it. */
+    CHECK_INT(resolve(&c, "selfkeys", NULL, NULL, &err), 0);
+    CHECK(c && !strcmp(c->source, "assume-role"));
+    smneo_credentials_free(c);
+    smneo_error_clear(&err);
+}
+
+static void test_access_denied(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config", "[profile denied]\nrole_arn = " ROLE("Denied") "\nsource_profile = base\n");
+    admin("POST", "/_smneo/identity", "{\"roles\":{\"" ROLE("Denied") "\":{\"deny\":true}}}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(resolve(&c, "denied", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "AccessDenied");
+    CHECK_INT(err.http_status, 403);
+    CHECK(err.message && strstr(err.message, "'denied'") && strstr(err.message, ROLE("Denied")));
+    CHECK(err.message && !strstr(err.message, "test:")); /* nothing of the source keys */
+    smneo_error_clear(&err);
+    cJSON *reqs = sts_requests();
+    CHECK_INT(cJSON_GetArraySize(reqs), 1); /* exactly one STS call: AccessDenied is not retried */
+    cJSON_Delete(reqs);
+    /* An unreachable STS: the error names the profile, the role and the endpoint. */
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1", 1);
+    CHECK_INT(resolve(&c, "denied", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'denied'") && strstr(err.message, "http://127.0.0.1:1"));
+    smneo_error_clear(&err);
+}
+
+static void test_refresh_windows(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config", "[profile r]\nrole_arn = " ROLE("Refresh") "\nsource_profile = base\n");
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = "r";
+    o.region = "us-east-1";
+    smneo_credential_chain *ch = NULL;
+    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
+    /* Valid for an hour: the second resolution uses the cache. */
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":3600}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_credentials *c1 = NULL, *c2 = NULL;
+    CHECK_INT(smneo_credential_chain_get(&c1, ch, NULL, NULL), 0);
+    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK(c1 && c2 && !strcmp(c1->access_key_id, c2->access_key_id));
+    cJSON *reqs = sts_requests();
+    CHECK_INT(cJSON_GetArraySize(reqs), 1);
+    cJSON_Delete(reqs);
+    smneo_credentials_free(c1);
+    smneo_credentials_free(c2);
+    smneo_credential_chain_free(ch);
+    /* Two minutes left (inside botocore's 10-minute mandatory window): the
+     * next resolution assumes the role again. */
+    ch = NULL;
+    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":120}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    c1 = c2 = NULL;
+    CHECK_INT(smneo_credential_chain_get(&c1, ch, NULL, NULL), 0);
+    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK(c1 && c2 && strcmp(c1->access_key_id, c2->access_key_id) != 0);
+    reqs = sts_requests();
+    CHECK_INT(cJSON_GetArraySize(reqs), 2);
+    cJSON_Delete(reqs);
+    smneo_credentials_free(c1);
+    smneo_credentials_free(c2);
+    /* Twelve minutes left (advisory window, above the mandatory one): a
+     * failed refresh keeps the still-valid credentials. */
+    smneo_credential_chain_free(ch);
+    ch = NULL;
+    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":720}");
+    c1 = c2 = NULL;
+    CHECK_INT(smneo_credential_chain_get(&c1, ch, NULL, NULL), 0);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1", 1);
+    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK(c1 && c2 && !strcmp(c1->access_key_id, c2->access_key_id));
+    unsetenv("AWS_ENDPOINT_URL_STS");
+    smneo_credentials_free(c1);
+    smneo_credentials_free(c2);
+    smneo_credential_chain_free(ch);
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":null}");
+}
+
+/* A client whose profile assumes a role: its SageMaker calls are signed with
+ * the role's credentials. */
+static void test_client_uses_role(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config", "[profile neo]\nrole_arn = " ROLE("Neo") "\nsource_profile = base\nregion = us-west-2\n");
+    smneo_client_options co = SMNEO_CLIENT_OPTIONS_INIT;
+    co.profile = "neo";
+    co.retry_backoff_scale = 0.01;
+    smneo_client *cl = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_client_new(&cl, &co, &err), 0);
+    smneo_result *res = NULL;
+    int rc = cl ? smneo_client_call(&res, cl, "ListCompilationJobs", "{}", 2, &err) : -1;
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    smneo_result_free(res);
+    smneo_client_free(cl);
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=sagemaker", srv.url);
+    smneo_test_http("GET", url, NULL, 0, &body);
+    CHECK(body && strstr(body, "assumed-role/Neo/"));
+    cJSON *doc = body ? cJSON_Parse(body) : NULL;
+    const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(doc, "requests");
+    const cJSON *last = cJSON_GetArrayItem(reqs, cJSON_GetArraySize(reqs) - 1);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "region")), "us-west-2");
+    cJSON_Delete(doc);
+    free(body);
+    /* A version 1 client options struct is still accepted. */
+    smneo_client_options v1 = SMNEO_CLIENT_OPTIONS_INIT;
+    v1.version = 1;
+    v1.region = "us-east-1";
+    v1.no_transport = 1;
+    v1.access_key_id = v1.secret_access_key = "test";
+    CHECK_INT(smneo_client_new(&cl, &v1, NULL), 0);
+    smneo_client_free(cl);
+}
+
+int main(void)
+{
+    tmp = smneo_test_tmpdir();
+    if (!tmp || smneo_test_local_start(&srv, NULL) != 0) {
+        fprintf(stderr, "cannot start smneo.local\n");
+        return 1;
+    }
+    RUN(test_chain_of_three);
+    RUN(test_credential_source_environment);
+    RUN(test_credential_source_container);
+    RUN(test_mfa);
+    RUN(test_cycle);
+    RUN(test_access_denied);
+    RUN(test_refresh_windows);
+    RUN(test_client_uses_role);
+    smneo_test_server_stop(&srv);
+    smneo_test_rmtree(tmp);
+    free(tmp);
+    return smneo_test_summary("test_assume_role");
+}
