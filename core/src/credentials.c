@@ -1483,8 +1483,10 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
             smneo__wipe(code, sizeof code);
             cJSON_Delete(p);
             free(region);
-            return smneo__error(err, SMNEO_ECANCELLED, "profile '%s' (role %s): the MFA code callback cancelled",
-                                st->profile, st->role_arn);
+            return smneo__error(err, SMNEO_ECREDENTIALS,
+                                "profile '%s' (role %s): the MFA code callback gave no code for %s (it returned "
+                                "non-zero)",
+                                st->profile, st->role_arn, st->mfa_serial);
         }
         rc = add_string(p, "SerialNumber", st->mfa_serial);
         if (!rc)

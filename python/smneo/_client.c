@@ -22,7 +22,44 @@ typedef struct {
     PyObject *send_hook;         /* callable or NULL: smneo.stub, client.meta.events */
     smneo_transport *own_transport; /* a Python transport (_transport=), or NULL: freed after the core */
     PyObject *weakrefs;
+    PyObject *mfa_callback;      /* callable or NULL: MFA codes for assumed roles */
 } ClientObject;
+
+/* The core's MFA callback: calls mfa_token_callback with botocore's prompt
+ * ("Enter MFA code for ARN: ", so getpass.getpass fits) under the GIL. A
+ * str comes back as the code; anything else, or an exception, refuses (the
+ * exception becomes the CredentialRetrievalError's __cause__). */
+static int py_mfa_cb(char *out, size_t size, const char *serial, const char *profile, void *payload)
+{
+    ClientObject *self = payload;
+    (void)profile;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = 1;
+    PyObject *r = NULL;
+    PyObject *prompt = PyUnicode_FromFormat("Enter MFA code for %s: ", serial);
+    if (prompt && self->mfa_callback)
+        r = PyObject_CallOneArg(self->mfa_callback, prompt);
+    Py_XDECREF(prompt);
+    if (r && PyUnicode_Check(r)) {
+        Py_ssize_t n = 0;
+        const char *code = PyUnicode_AsUTF8AndSize(r, &n);
+        if (code && (size_t)n < size && strlen(code) == (size_t)n) {
+            memcpy(out, code, (size_t)n + 1);
+            rc = 0;
+        } else if (code) {
+            PyErr_Format(PyExc_ValueError, "mfa_token_callback returned a code of %zd characters (or with a NUL): "
+                         "return the device's current code", n);
+        }
+    } else if (r) {
+        PyErr_Format(PyExc_TypeError, "mfa_token_callback must return the code as a str, not %s",
+                     Py_TYPE(r)->tp_name);
+    }
+    Py_XDECREF(r);
+    if (rc)
+        smneo_py_stash_cause();
+    PyGILState_Release(g);
+    return rc;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -464,16 +501,16 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"region_name", "endpoint_url", "profile_name", "aws_access_key_id",
                              "aws_secret_access_key", "aws_session_token", "max_attempts", "retry_mode",
                              "connect_timeout", "read_timeout", "verify", "validation",
-                             "allow_unknown_enum_values", "_retry_backoff_scale", "_settings", "_transport", NULL};
+                             "allow_unknown_enum_values", "_retry_backoff_scale", "_settings", "_transport", "mfa_token_callback", NULL};
     PyObject *region = NULL, *endpoint = NULL, *profile = NULL, *akid = NULL, *secret = NULL, *token = NULL,
              *max_attempts = NULL, *retry_mode = NULL, *connect_timeout = NULL, *read_timeout = NULL,
-             *verify = NULL, *validation = NULL, *settings = NULL, *transport = NULL;
+             *verify = NULL, *validation = NULL, *settings = NULL, *transport = NULL, *mfa = NULL;
     int allow_unknown = 0;
     double backoff_scale = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpdOO:Client", kwlist, &region, &endpoint, &profile,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOOOOOOpdOO$O:Client", kwlist, &region, &endpoint, &profile,
                                      &akid, &secret, &token, &max_attempts, &retry_mode, &connect_timeout,
                                      &read_timeout, &verify, &validation, &allow_unknown, &backoff_scale, &settings,
-                                     &transport))
+                                     &transport, &mfa))
         return -1;
     if (transport == Py_None)
         transport = NULL;
@@ -483,6 +520,13 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     }
     if (self->users > 0)
         return refuse_reinit();
+    if (mfa == Py_None)
+        mfa = NULL;
+    if (mfa && !PyCallable_Check(mfa)) {
+        PyErr_Format(PyExc_TypeError, "mfa_token_callback must be callable (like getpass.getpass), not %s",
+                     Py_TYPE(mfa)->tp_name);
+        return -1;
+    }
     smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
     smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
     /* Python clients take botocore's defaults: legacy mode and 5 attempts
@@ -543,6 +587,14 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     }
     o.allow_unknown_enum_values = allow_unknown;
     o.retry_backoff_scale = backoff_scale > 0 ? backoff_scale : 0;
+    /* The callback is the object's: set before the core client that calls
+     * it exists (a re-initialisation replaces it; no call is in flight). */
+    Py_XINCREF(mfa);
+    Py_XSETREF(self->mfa_callback, mfa);
+    if (mfa) {
+        o.mfa_cb = py_mfa_cb;
+        o.mfa_payload = self;
+    }
 
     /* The core creates the libcurl transport from these options (timeouts,
      * verify_tls, ca_bundle: explicit, AWS_CA_BUNDLE, the profile's). */
@@ -590,6 +642,7 @@ static int client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->module);
     Py_VISIT(self->send_hook);
+    Py_VISIT(self->mfa_callback);
     return 0;
 }
 
@@ -598,6 +651,12 @@ static int client_clear(ClientObject *self)
     Py_CLEAR(self->region);
     Py_CLEAR(self->endpoint);
     Py_CLEAR(self->send_hook);
+    /* The MFA callback may hold the client (a cycle): an unreachable client
+     * has no call in flight, so its core goes first, then the callback. */
+    if (self->mfa_callback && self->users == 0) {
+        release_core(self);
+        Py_CLEAR(self->mfa_callback);
+    }
     return 0;
 }
 
@@ -611,6 +670,7 @@ static void client_dealloc(ClientObject *self)
     smneo_transport_free(self->own_transport); /* the core client borrowed it: freed just above */
     self->own_transport = NULL;
     client_clear(self);
+    Py_CLEAR(self->mfa_callback);
     Py_CLEAR(self->module);
     tp->tp_free(self);
     Py_DECREF(tp);

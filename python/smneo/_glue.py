@@ -193,7 +193,8 @@ class Client(_smneo.Client):
     """smneo.Client(region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
     aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
     connect_timeout=None, read_timeout=60, verify=None, validation="strict",
-    allow_unknown_enum_values=False, config=None, use_ssl=True, api_version=None, aws_account_id=None)
+    allow_unknown_enum_values=False, config=None, use_ssl=True, api_version=None, aws_account_id=None,
+    mfa_token_callback=None)
 
     A SageMaker Neo client that takes boto3's arguments and returns boto3's dicts.
     None means "resolve as boto3 does" (environment, shared config files, the
@@ -206,6 +207,9 @@ class Client(_smneo.Client):
     to botocore's: legacy mode, 5 attempts (standard, 3, with
     AWS_NEW_RETRIES_2026=true), with AWS_RETRY_MODE, AWS_MAX_ATTEMPTS,
     AWS_DEFAULTS_MODE and the profile's keys read as botocore reads them.
+    mfa_token_callback: for a profile that assumes a role with mfa_serial, a
+    callable given botocore's prompt ("Enter MFA code for ARN: ") that returns
+    the current code as a str, like botocore's prompter (getpass.getpass fits).
     Thread-safe: one client can be shared by many threads. close() (or a with
     block) releases its connections.
     """
@@ -214,7 +218,7 @@ class Client(_smneo.Client):
                  aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
                  connect_timeout=None, read_timeout=None, verify=None, validation="strict",
                  allow_unknown_enum_values=False, config=None, use_ssl=True, api_version=None,
-                 aws_account_id=None, **internal):
+                 aws_account_id=None, mfa_token_callback=None, **internal):
         if region_name == "sagemaker":
             raise ValueError("smneo.Client takes no service name: replace boto3.client(\"sagemaker\", ...) "
                              "with smneo.Client(...) and pass the region as region_name=")
@@ -241,7 +245,8 @@ class Client(_smneo.Client):
                 internal["_transport"] = _moto.transport
         super().__init__(region_name, endpoint_url, profile_name, aws_access_key_id, aws_secret_access_key,
                          aws_session_token, max_attempts, retry_mode, connect_timeout, read_timeout, verify,
-                         validation, allow_unknown_enum_values, _settings=settings, **internal)
+                         validation, allow_unknown_enum_values, _settings=settings,
+                         mfa_token_callback=mfa_token_callback, **internal)
         self.meta = _events.Meta(self, _OPERATIONS.values(), config)
 
     @property

@@ -561,6 +561,27 @@ fail:
     return NULL;
 }
 
+/* The exception a Python callback raised inside a core call on this thread
+ * (the MFA code callback): the cause of the error that call then raises. */
+static _Thread_local PyObject *pending_cause;
+
+void smneo_py_stash_cause(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!type)
+        return;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb && value)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    Py_XSETREF(pending_cause, value);
+}
+
+static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                            int max_attempts, PyObject *endpoint_url);
+
 PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
                          int max_attempts)
 {
@@ -568,6 +589,27 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
 }
 
 PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
+                            int max_attempts, PyObject *endpoint_url)
+{
+    raise_code(st, code, err, operation, max_attempts, endpoint_url);
+    PyObject *cause = pending_cause;
+    pending_cause = NULL;
+    if (cause && (code == SMNEO_ECREDENTIALS) && PyErr_Occurred()) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value)
+            PyException_SetCause(value, cause); /* steals cause */
+        else
+            Py_DECREF(cause);
+        PyErr_Restore(type, value, tb);
+    } else {
+        Py_XDECREF(cause);
+    }
+    return NULL;
+}
+
+static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
                             int max_attempts, PyObject *endpoint_url)
 {
     const char *msg = err && err->message ? err->message : smneo_strerror(code);

@@ -85,6 +85,10 @@ int smneo_py_errors_ready(smneo_state *st);
 /* Installs the core's log sink while logging.getLogger("smneo") is enabled
  * for DEBUG, removes it otherwise (called as each call starts): 0 or -1. */
 int smneo_py_log_sync(void);
+/* Keeps the pending Python exception (raised by a callback inside a core
+ * call on this thread) to become the __cause__ of the CredentialRetrievalError
+ * smneo_py_raise raises next. Clears the error indicator. */
+void smneo_py_stash_cause(void);
 /* A Python list of Issue objects for a core issues list (NULL -> []). */
 PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues);
 /* Raises ParamValidationError with a single issue (returns NULL). */

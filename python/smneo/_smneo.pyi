@@ -123,7 +123,8 @@ class Client:
                  max_attempts: Optional[int] = ..., retry_mode: Optional[str] = ...,
                  connect_timeout: Optional[float] = ..., read_timeout: Optional[float] = ...,
                  verify: Union[bool, str, None] = ..., validation: str = ...,
-                 allow_unknown_enum_values: bool = ...) -> None: ...
+                 allow_unknown_enum_values: bool = ...,
+                 mfa_token_callback: Optional[Callable[[str], str]] = ...) -> None: ...
     # BEGIN GENERATED operations (tools/gen_model.py)
     def create_compilation_job(self, *, CompilationJobName: str, RoleArn: str,
                                OutputConfig: OutputConfigTypeDef, StoppingCondition: StoppingConditionTypeDef,

@@ -245,7 +245,8 @@ static void test_mfa(void)
     CHECK(err.message && strstr(err.message, "'mfa'") && strstr(err.message, "mfa_serial") &&
           strstr(err.message, "callback"));
     smneo_error_clear(&err);
-    CHECK_INT(resolve(&c, "mfa", mfa_cancel, NULL, &err), SMNEO_ECANCELLED);
+    CHECK_INT(resolve(&c, "mfa", mfa_cancel, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "gave no code") && strstr(err.message, "'mfa'"));
     smneo_error_clear(&err);
     mfa_calls = 0;
     CHECK_INT(resolve(&c, "mfa", mfa_cb, "000000", &err), SMNEO_ECREDENTIALS);

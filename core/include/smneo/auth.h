@@ -63,7 +63,7 @@ typedef struct smneo_credential_chain smneo_credential_chain;
 /* Asked for the current MFA code when an assume-role profile sets
  * mfa_serial (botocore's mfa prompter): write the code, NUL-terminated, into
  * out (size bytes) and return 0; a non-zero return cancels the resolution
- * (SMNEO_ECANCELLED). mfa_serial is the device's ARN, profile the profile
+ * (SMNEO_ECREDENTIALS, naming the profile and the role). mfa_serial is the device's ARN, profile the profile
  * that names it. Called from inside smneo_chain_resolution_step, on the
  * thread that drives it. */
 typedef int (*smneo_mfa_cb)(char *out, size_t size, const char *mfa_serial, const char *profile, void *payload);

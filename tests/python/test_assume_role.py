@@ -1,0 +1,183 @@
+"""Assumed roles from Python: the profiles of tests/fixtures/credentials/
+assume-role are resolved by boto3 and by smneo against smneo.local, which
+must record the same STS requests (same parameters, same signers) and the
+same signer for the SageMaker call; plus mfa_token_callback, errors and
+secrets kept out of messages."""
+import os
+
+import pytest
+
+from fakes import need_module
+from local_fixtures import admin
+from local_fixtures import server  # noqa: F401  (fixture)
+
+import smneo
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "fixtures", "credentials", "assume-role")
+ROLE = "arn:aws:iam::123456789012:role/"
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/dev"
+MFA_CODE = "424242"
+
+
+@pytest.fixture
+def profiles_env(monkeypatch, server):
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.path.join(FIXTURES, "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.path.join(FIXTURES, "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)  # STS for both, as botocore reads it
+    admin(server, "POST", "/_smneo/identity", {"roles": {
+        ROLE + "Top": {"external_id": "ext-123"},
+        ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE},
+        ROLE + "Denied": {"deny": True}}})
+    return server
+
+
+def recorded(server, since):
+    _, doc = admin(server, "GET", "/_smneo/requests?since=%d" % since)
+    out = []
+    for r in doc["requests"]:
+        params = dict(r["params"] or {}) if r["service"] == "sts" else None
+        if params and params.get("RoleSessionName", "").startswith("botocore-session-"):
+            params["RoleSessionName"] = "botocore-session-<epoch>"
+        signer = (r.get("signer") or {}).get("arn")
+        if signer and "/botocore-session-" in signer:
+            signer = signer[:signer.index("/botocore-session-")] + "/botocore-session-<epoch>"
+        out.append((r["service"], r["operation"], params, signer, r["status"]))
+    return out
+
+
+def last_seq(server):
+    _, doc = admin(server, "GET", "/_smneo/requests")
+    return max([r["seq"] for r in doc["requests"]] or [0])
+
+
+def prompter(prompt):
+    assert prompt == "Enter MFA code for %s: " % MFA_SERIAL  # botocore's prompt
+    return MFA_CODE
+
+
+def with_boto3(server, profile):
+    need_module("boto3")
+    import boto3
+    session = boto3.Session(profile_name=profile, region_name="us-east-1")
+    provider = session._session.get_component("credential_provider").get_provider("assume-role")
+    provider._prompter = prompter
+    sm = session.client("sagemaker", endpoint_url=server.url)
+    return sm.list_compilation_jobs()
+
+
+def with_smneo(server, profile):
+    c = smneo.Client(profile_name=profile, region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback=prompter, _retry_backoff_scale=0.001)
+    try:
+        return c.list_compilation_jobs()
+    finally:
+        c.close()
+
+
+def run(server, fn, profile):
+    since = last_seq(server)
+    err = None
+    try:
+        fn(server, profile)
+    except Exception as e:  # noqa: BLE001 (compared below)
+        err = e
+    return recorded(server, since), err
+
+
+@pytest.mark.parametrize("profile", ["chain3", "generated-name", "env-source", "from-process", "self-keys",
+                                     "mfa"])
+def test_boto3_and_smneo_make_the_same_requests(profiles_env, monkeypatch, profile):
+    server = profiles_env
+    if profile == "env-source":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    theirs, their_err = run(server, with_boto3, profile)
+    ours, our_err = run(server, with_smneo, profile)
+    assert their_err is None and our_err is None, (their_err, our_err)
+    assert ours == theirs
+    sts = [r for r in ours if r[0] == "sts"]
+    assert sts and all(r[1] == "AssumeRole" and r[4] == 200 for r in sts)
+    sagemaker = ours[-1]
+    assert sagemaker[0] == "sagemaker" and "assumed-role/" in sagemaker[3]
+
+
+def test_chain_order_and_parameters(profiles_env):
+    ours, err = run(profiles_env, with_smneo, "chain3")
+    assert err is None
+    sts = [r[2] for r in ours if r[0] == "sts"]
+    assert [p["RoleArn"] for p in sts] == [ROLE + "Low", ROLE + "Mid", ROLE + "Top"]
+    assert sts[2] == {"RoleArn": ROLE + "Top",
+                      "RoleSessionName": "top-session", "ExternalId": "ext-123", "DurationSeconds": "1800"}
+    assert ours[-1][3] == "arn:aws:sts::123456789012:assumed-role/Top/top-session"
+
+
+def test_access_denied_one_call_named(profiles_env):
+    server = profiles_env
+    theirs, their_err = run(server, with_boto3, "denied")
+    ours, our_err = run(server, with_smneo, "denied")
+    assert ours == theirs and len(ours) == 1 and ours[0][4] == 403  # one STS call each, no SageMaker
+    assert isinstance(our_err, smneo.CredentialRetrievalError)
+    text = str(our_err)
+    assert "'denied'" in text and ROLE + "Denied" in text and "AccessDenied" in text
+
+
+def test_cycle_is_named_and_makes_no_call(profiles_env):
+    server = profiles_env
+    need_module("botocore")
+    from botocore.exceptions import InfiniteLoopConfigError
+    theirs, their_err = run(server, with_boto3, "cycle-a")
+    ours, our_err = run(server, with_smneo, "cycle-a")
+    assert isinstance(their_err, InfiniteLoopConfigError)
+    assert isinstance(our_err, smneo.CredentialRetrievalError)
+    assert "'cycle-a' -> 'cycle-b' -> 'cycle-a'" in str(our_err)
+    assert ours == theirs == []
+
+
+def test_mfa_callback_errors(profiles_env):
+    server = profiles_env
+    c = smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=server.url)
+    with pytest.raises(smneo.CredentialRetrievalError, match="mfa_token_callback"):
+        c.list_compilation_jobs()
+
+    def broken(prompt):
+        raise ValueError("no code today")
+
+    c = smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback=broken)
+    with pytest.raises(smneo.CredentialRetrievalError, match="gave no code") as ei:
+        c.list_compilation_jobs()
+    assert isinstance(ei.value.__cause__, ValueError) and "no code today" in str(ei.value.__cause__)
+    c = smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback=lambda prompt: 424242)
+    with pytest.raises(smneo.CredentialRetrievalError) as ei:
+        c.list_compilation_jobs()
+    assert isinstance(ei.value.__cause__, TypeError)
+    with pytest.raises(TypeError, match="callable"):
+        smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback="424242")
+    calls = []
+    c = smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback=lambda p: calls.append(p) or MFA_CODE)
+    c.list_compilation_jobs()
+    c.list_compilation_jobs()  # the role's credentials are cached: one code
+    assert calls == ["Enter MFA code for %s: " % MFA_SERIAL]
+
+
+def test_callback_cycle_is_collected(profiles_env):
+    import gc
+    import weakref
+
+    class Holder:
+        pass
+    h = Holder()
+    h.client = smneo.Client(profile_name="mfa", region_name="us-east-1", endpoint_url=profiles_env.url,
+                            mfa_token_callback=lambda p: h and MFA_CODE)
+    ref = weakref.ref(h)
+    del h
+    gc.collect()
+    assert ref() is None
