@@ -734,7 +734,43 @@ typedef struct lclient {
     int calls;  /* live call userdata borrowing c, plus a compile() running */
     int closed; /* close() was called: free c once calls == 0 */
     int no_transport;
+    int mfa_ref;        /* registry ref of the mfa_token option (string or function), or LUA_NOREF */
+    lua_State *cur_L;   /* the thread driving the core right now (for mfa_token) */
 } lclient;
+
+/* The core's MFA callback: the mfa_token option, a string (the code) or a
+ * function called with botocore's prompt and the profile, in a protected
+ * call on the thread driving the core. Anything but a string refuses. */
+static int lua_mfa_cb(char *out, size_t size, const char *serial, const char *profile, void *payload)
+{
+    lclient *cl = (lclient *)payload;
+    lua_State *L = cl->cur_L;
+    if (!L || cl->mfa_ref == LUA_NOREF || cl->mfa_ref == LUA_REFNIL || !lua_checkstack(L, 4))
+        return 1;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cl->mfa_ref);
+    if (lua_isfunction(L, -1)) {
+        char prompt[512];
+        snprintf(prompt, sizeof prompt, "Enter MFA code for %s: ", serial);
+        lua_pushstring(L, prompt);
+        lua_pushstring(L, profile);
+        if (lua_pcall(L, 2, 1, 0) != 0) {
+            lua_settop(L, top);
+            return 1;
+        }
+    }
+    int rc = 1;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t n = 0;
+        const char *code = lua_tolstring(L, -1, &n);
+        if (n < size && strlen(code) == n) {
+            memcpy(out, code, n + 1);
+            rc = 0;
+        }
+    }
+    lua_settop(L, top);
+    return rc;
+}
 
 static void client_maybe_free(lclient *cl)
 {
@@ -758,6 +794,11 @@ static int client_close(lua_State *L)
     lclient *cl = (lclient *)luaL_checkudata(L, 1, MT_CLIENT);
     cl->closed = 1;
     client_maybe_free(cl);
+    if (!cl->c && cl->mfa_ref != LUA_NOREF) {
+        /* The core client that called it is gone. */
+        luaL_unref(L, LUA_REGISTRYINDEX, cl->mfa_ref);
+        cl->mfa_ref = LUA_NOREF;
+    }
     return 0;
 }
 
@@ -805,7 +846,7 @@ static const char *const client_option_names[] = {
     "region_name",  "endpoint_url", "profile_name", "aws_access_key_id", "aws_secret_access_key",
     "aws_session_token", "max_attempts", "retry_mode", "validation", "allow_unknown_enum_values",
     "connect_timeout", "read_timeout", "verify", "ca_bundle", "use_fips", "use_dualstack",
-    "s3_endpoint_url", "no_transport", "retry_backoff_scale", NULL};
+    "s3_endpoint_url", "no_transport", "retry_backoff_scale", "mfa_token", NULL};
 
 static const char *opt_string(lua_State *L, int t, const char *k)
 {
@@ -938,11 +979,24 @@ static int l_client_new(lua_State *L)
         o.retry_backoff_scale = n;
     }
 
+    lua_getfield(L, 1, "mfa_token");
+    int mfa_type = lua_type(L, -1);
+    if (mfa_type != LUA_TNIL && mfa_type != LUA_TSTRING && mfa_type != LUA_TFUNCTION)
+        raise_msg(L, SMNEO_EINVAL, "smneo.client: mfa_token must be the code (a string) or a function(prompt, "
+                  "profile) returning it, not a %s", luaL_typename(L, -1));
+
     smneo_error *err = errhold_new(L);
     lclient *cl = (lclient *)compat_newuserdata(L, sizeof(lclient));
     memset(cl, 0, sizeof *cl);
+    cl->mfa_ref = LUA_NOREF;
     luaL_setmetatable(L, MT_CLIENT);
     cl->no_transport = o.no_transport;
+    if (mfa_type != LUA_TNIL) {
+        lua_pushvalue(L, -3); /* the mfa_token value, under err and cl */
+        cl->mfa_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        o.mfa_cb = lua_mfa_cb;
+        o.mfa_payload = cl;
+    }
     int rc = smneo_client_new(&cl->c, &o, err);
     if (rc != 0) {
         cl->c = NULL;
@@ -1231,7 +1285,9 @@ static int call_next(lua_State *L)
         raise_msg(L, SMNEO_EINVAL, "call:next(): feed the answer to the last send first (call:feed or call:feed_error)");
     smneo_step st;
     memset(&st, 0, sizeof st);
+    lc->owner->cur_L = L;
     smneo_call_next(lc->call, &st);
+    lc->owner->cur_L = NULL; /* never a stale thread */
     switch (st.kind) {
     case SMNEO_STEP_SEND: {
         const smneo_request *r = st.request;
@@ -1410,7 +1466,9 @@ static int client_op(lua_State *L)
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_result);
     smneo_result *res = NULL;
+    cl->cur_L = L;
     int rc = smneo_client_call(&res, cl->c, op->name, json, len, err);
+    cl->cur_L = NULL;
     rb->p = res;
     if (rc != 0)
         return raise_error(L, rc, err, CTX_PLAIN);
@@ -1721,7 +1779,9 @@ static int client_compile(lua_State *L)
      * __close) there must not free the core client under it, so the flow
      * counts as a user until it returns (nothing between can raise). */
     cl->calls++;
+    cl->cur_L = L;
     int rc = smneo_compile(&res, cl->c, &o, err);
+    cl->cur_L = NULL;
     cl->calls--;
     client_maybe_free(cl);
     rb->p = res;
@@ -2057,7 +2117,9 @@ static int client_build_request(lua_State *L)
     smneo_error *err = errhold_new(L);
     lbox *b = box_new(L, free_request);
     smneo_request *req = NULL;
+    cl->cur_L = L;
     int rc = smneo_client_build_request(&req, cl->c, op->name, json, len, ts, err);
+    cl->cur_L = NULL;
     b->p = req;
     if (rc != 0)
         return raise_error(L, rc, err, CTX_PLAIN);
