@@ -609,7 +609,9 @@ struct smneo_chain_resolution {
      * deepest; they are assumed from the deepest up (role_next counts down). */
     struct role_step {
         char *profile, *role_arn, *external_id, *session_name, *mfa_serial;
-        long duration; /* 0: not set */
+        long duration;    /* 0: not set */
+        char *token_file; /* web identity: AssumeRoleWithWebIdentity with this file's token */
+        int from_env;     /* web identity configured by AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN */
     } *roles;
     size_t nroles, role_next;
     char *credential_source; /* the deepest role's credential_source, or NULL */
@@ -679,6 +681,7 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
         free(r->roles[i].external_id);
         free(r->roles[i].session_name);
         free(r->roles[i].mfa_serial);
+        free(r->roles[i].token_file);
     }
     free(r->roles);
     free(r->credential_source);
@@ -696,7 +699,7 @@ int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
  * but still usable, 0 = stale or absent. */
 static int from_sts(const smneo_credentials *c)
 {
-    return c->source && !strcmp(c->source, "assume-role");
+    return c->source && (!strcmp(c->source, "assume-role") || !strcmp(c->source, "web-identity"));
 }
 
 static int cache_state(const smneo_credentials *c, int64_t now)
@@ -775,12 +778,52 @@ static const struct {
     const char *key;
     const char *feature;
 } UNSUPPORTED_KEYS[] = {
-    {"web_identity_token_file", "web identity (web_identity_token_file)"},
     {"sso_session", "IAM Identity Center / SSO (sso_session)"},
     {"sso_start_url", "IAM Identity Center / SSO (sso_start_url)"},
     {"sso_account_id", "IAM Identity Center / SSO (sso_account_id)"},
     {"sso_role_name", "IAM Identity Center / SSO (sso_role_name)"},
 };
+
+/* Web identity as botocore's AssumeRoleWithWebIdentityProvider reads it:
+ * each of web_identity_token_file, role_arn and role_session_name from its
+ * environment variable (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,
+ * AWS_ROLE_SESSION_NAME; only with use_env), else the profile's key. Adds a
+ * step when a token file is configured; 0 (nothing added) when not. */
+static int plan_web_identity(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile,
+                             int use_env, smneo_error *err)
+{
+    static const char *const keys[3][2] = {{"web_identity_token_file", "AWS_WEB_IDENTITY_TOKEN_FILE"},
+                                           {"role_arn", "AWS_ROLE_ARN"},
+                                           {"role_session_name", "AWS_ROLE_SESSION_NAME"}};
+    const char *v[3];
+    int env_used = 0;
+    for (int i = 0; i < 3; i++) {
+        const char *e = use_env ? smneo__getenv(keys[i][1]) : NULL;
+        v[i] = e ? e : smneo__profile_get(cfg, profile, keys[i][0]);
+        env_used |= e != NULL && i == 0;
+    }
+    if (!v[0] || !*v[0])
+        return 0;
+    if (!v[1] || !*v[1])
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "web identity is configured (%s = %s) but no role is: set role_arn in profile '%s' or "
+                            "AWS_ROLE_ARN",
+                            env_used ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "web_identity_token_file", v[0], profile);
+    struct role_step *n = realloc(r->roles, (r->nroles + 1) * sizeof *n);
+    if (!n)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    r->roles = n;
+    struct role_step *st = &n[r->nroles++];
+    memset(st, 0, sizeof *st);
+    st->from_env = env_used;
+    st->profile = smneo__strdup(profile);
+    st->token_file = smneo__strdup(v[0]);
+    st->role_arn = smneo__strdup(v[1]);
+    st->session_name = smneo__strdup(v[2]);
+    if (!st->profile || !st->token_file || !st->role_arn || (v[2] && !st->session_name))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    return 0;
+}
 
 /* A profile kind smneo does not support yet: SMNEO_EUNSUPPORTED naming it. */
 static int unsupported_profile(const smneo__awsconfig *cfg, const char *profile, const char *why, smneo_error *err)
@@ -969,6 +1012,8 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
             return smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': more than %d roles chained through "
                                 "source_profile", profile, MAX_ROLE_CHAIN);
         visited[nvisited++] = (char *)sp;
+        if (!has_static_keys(cfg, sp) && smneo__profile_get(cfg, sp, "web_identity_token_file"))
+            return plan_web_identity(r, cfg, sp, 0, err); /* a web identity source: assumed first */
         if (has_static_keys(cfg, sp) || !has_role_config(cfg, sp)) {
             /* The source profile's own credentials (never the environment). */
             char *why = smneo__aprintf(" (the source_profile of '%s')", cur);
@@ -1014,12 +1059,6 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
                                 : "AWS_SECRET_ACCESS_KEY", ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
         look(&r->where, "environment variables (AWS_ACCESS_KEY_ID not set)");
     }
-    if (smneo__getenv("AWS_WEB_IDENTITY_TOKEN_FILE"))
-        return smneo__error(err, SMNEO_EUNSUPPORTED,
-                            "AWS_WEB_IDENTITY_TOKEN_FILE is set: web identity credentials "
-                            "(AssumeRoleWithWebIdentity) are not supported by smneo yet; unset it or provide "
-                            "keys another way");
-
     smneo__awsconfig *cfg = NULL;
     int rc = smneo__awsconfig_load(&cfg, err);
     if (rc)
@@ -1045,13 +1084,21 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
             smneo__awsconfig_free(cfg);
             return rc;
         }
-        look(&r->where, "profile '%s' in %s (no such profile)", profile, files);
+        /* Web identity from the environment needs no profile. */
+        rc = plan_web_identity(r, cfg, profile, !ch->profile, err);
+        if (!r->nroles && !rc)
+            look(&r->where, "profile '%s' in %s (no such profile)", profile, files);
         free(files);
         smneo__awsconfig_free(cfg);
-        return 0;
+        return rc;
     }
+    /* botocore's order: assume role, web identity (the environment's
+     * variables unless a profile was named explicitly, else the profile's
+     * keys), then the profile's own keys. */
     if (has_role_config(cfg, profile))
         rc = plan_roles(r, cfg, profile, out, err);
+    else if ((rc = plan_web_identity(r, cfg, profile, !ch->profile, err)) != 0 || r->nroles)
+        ;
     else if ((rc = unsupported_profile(cfg, profile, "", err)) == 0)
         rc = profile_keys(r, cfg, profile, out, err);
     free(files);
@@ -1426,11 +1473,55 @@ static int add_string(cJSON *o, const char *name, const char *value)
     return value && !cJSON_AddStringToObject(o, name, value) ? SMNEO_ENOMEM : 0;
 }
 
-/* The AssumeRole request of roles[role_next], signed with r->source. */
+/* Who configured a step, for messages: "profile 'x'", or the environment. */
+static void step_who(const struct role_step *st, char *buf, size_t size)
+{
+    if (st->from_env)
+        snprintf(buf, size, "web identity from AWS_WEB_IDENTITY_TOKEN_FILE (profile '%s')", st->profile);
+    else
+        snprintf(buf, size, "profile '%s'", st->profile);
+}
+
+/* Reads the web identity token file, again at every refresh (it rotates).
+ * The content is sent as is, as botocore reads it. */
+static int read_token_file(char **out, const struct role_step *st, smneo_error *err)
+{
+    char who[320];
+    step_who(st, who, sizeof who);
+    *out = NULL;
+    FILE *f = fopen(st->token_file, "rb");
+    if (!f)
+        return smneo__error(err, SMNEO_ECREDENTIALS, "%s (role %s): cannot read the web identity token file %s: %s",
+                            who, st->role_arn, st->token_file, strerror(errno));
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= 65536)
+        smneo__buf_append(&b, chunk, got);
+    smneo__wipe(chunk, sizeof chunk);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || b.len > 65536 || !b.len || b.failed || strlen(b.data) != b.len) {
+        smneo__buf_free(&b);
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "%s (role %s): the web identity token file %s is %s", who, st->role_arn, st->token_file,
+                            bad ? "unreadable" : b.len ? "not a token (larger than 64 KiB or holding NUL bytes)"
+                                                       : "empty");
+    }
+    *out = smneo__buf_detach(&b, NULL);
+    return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
+}
+
+/* The request of roles[role_next]: AssumeRole signed with r->source, or
+ * AssumeRoleWithWebIdentity (unsigned) with the token file's token. */
 static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
 {
     struct role_step *st = &r->roles[r->role_next];
-    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "AssumeRole");
+    int web = st->token_file != NULL;
+    char who[320];
+    step_who(st, who, sizeof who);
+    const smneo_operation *op =
+        smneo_service_operation(smneo_model_service("sts"), web ? "AssumeRoleWithWebIdentity" : "AssumeRole");
     char *region = sts_region(r);
     if (!region || !op) {
         free(region);
@@ -1445,8 +1536,8 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     smneo_error e = SMNEO_ERROR_INIT;
     int rc = smneo_endpoint_resolve(&r->sts_url, &eo, &e);
     if (rc) {
-        rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s' (role %s): no STS endpoint: %s", st->profile,
-                          st->role_arn, e.message ? e.message : "");
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "%s (role %s): no STS endpoint: %s", who, st->role_arn,
+                          e.message ? e.message : "");
         smneo_error_clear(&e);
         free(region);
         return rc;
@@ -1463,6 +1554,17 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     } else if (!rc) {
         snprintf(generated, sizeof generated, "botocore-session-%lld", (long long)smneo__now());
         rc = add_string(p, "RoleSessionName", generated);
+    }
+    char *token = NULL;
+    if (!rc && web) {
+        rc = read_token_file(&token, st, err);
+        if (rc) {
+            smneo__json_wipe_delete(p);
+            free(region);
+            return rc;
+        }
+        rc = add_string(p, "WebIdentityToken", token);
+        smneo__free_secret(token);
     }
     if (!rc)
         rc = add_string(p, "ExternalId", st->external_id);
@@ -1504,14 +1606,18 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     /* STS's global endpoint signs for us-east-1. */
     bo.region = !strcmp(region, "aws-global") ? "us-east-1" : region;
     bo.timestamp = smneo__now();
-    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), r->source, &bo, &e);
+    /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
+    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), web ? NULL : r->source, &bo, &e);
     smneo__wipe(json, strlen(json));
     free(json);
     free(region);
     if (rc) {
+        /* Validation messages quote values: never the token's. */
+        const char *detail = e.message ? e.message : "";
+        if (e.field && !strcmp(e.field, "WebIdentityToken"))
+            detail = "the token in the file is not one STS accepts (1 to 20000 characters)";
         rc = smneo__error(err, rc == SMNEO_EVALIDATION ? SMNEO_ECREDENTIALS : rc,
-                          "profile '%s' (role %s): cannot build the AssumeRole request: %s", st->profile,
-                          st->role_arn, e.message ? e.message : "");
+                          "%s (role %s): cannot build the %s request: %s", who, st->role_arn, op->name, detail);
         smneo_error_clear(&e);
     }
     return rc;
@@ -1522,13 +1628,17 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
 static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
 {
     struct role_step *st = &r->roles[r->role_next];
+    int web = st->token_file != NULL;
+    char who[320];
+    step_who(st, who, sizeof who);
     *out = NULL;
     if (r->transport_error) {
-        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: STS at %s: %s", st->profile,
-                   st->role_arn, r->sts_url, transport_name(r->transport_error));
+        finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS at %s: %s", who, st->role_arn,
+                   r->sts_url, transport_name(r->transport_error));
         return -1;
     }
-    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "AssumeRole");
+    const smneo_operation *op =
+        smneo_service_operation(smneo_model_service("sts"), web ? "AssumeRoleWithWebIdentity" : "AssumeRole");
     smneo_response *resp = NULL;
     smneo_result *res = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
@@ -1548,11 +1658,11 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
         r->result_request_id = smneo__strdup(e.request_id);
         r->result_status = e.http_status;
         if (e.service_code)
-            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: STS AssumeRole failed: %s: %s",
-                       st->profile, st->role_arn, e.service_code, e.message ? e.message : "");
+            finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS %s failed: %s: %s", who,
+                       st->role_arn, op->name, e.service_code, e.message ? e.message : "");
         else
-            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: %s", st->profile,
-                       st->role_arn, e.message ? e.message : "STS AssumeRole failed");
+            finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn,
+                       e.message ? e.message : "STS failed");
         smneo_error_clear(&e);
         return -1;
     }
@@ -1568,12 +1678,12 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
         why = "the answer's credentials contain control characters";
     else if (!cJSON_IsNumber(exp))
         why = "the answer's Expiration is missing or not a time";
-    else if (make_creds(out, ak, sk, tok, (int64_t)exp->valuedouble, "assume-role"))
+    else if (make_creds(out, ak, sk, tok, (int64_t)exp->valuedouble,
+                        web && r->role_next == 0 ? "web-identity" : "assume-role"))
         why = "out of memory";
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
-        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not assume role %s: %s", st->profile, st->role_arn,
-                   why);
+        finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
         return -1;
     }
     return 0;
@@ -1647,8 +1757,8 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                 /* An assumed role: its source credentials are here, or come
                  * from the container or instance metadata providers. */
                 r->role_next = r->nroles - 1;
-                if (r->source) {
-                    r->stage = ST_ASSUME;
+                if (r->source || r->roles[r->nroles - 1].token_file) {
+                    r->stage = ST_ASSUME; /* a web identity step needs no source */
                 } else {
                     r->for_role = 1;
                     r->stage = !strcmp(r->credential_source, "EcsContainer") ? ST_CONTAINER : ST_IMDS;

@@ -411,6 +411,120 @@ static void test_client_uses_role(void)
     smneo_client_free(cl);
 }
 
+#define JWT_A "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
+#define JWT_B "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1iIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
+
+/* Web identity from the environment: AssumeRoleWithWebIdentity, unsigned,
+ * the token file read again at every refresh. */
+static void test_web_identity_env(void)
+{
+    env_for_local();
+    const char *token = aws_write(tmp, "token", JWT_A);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+    setenv("AWS_ROLE_ARN", ROLE("Web"), 1);
+    setenv("AWS_ROLE_SESSION_NAME", "ci-job", 1);
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":120}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.region = "us-east-1";
+    smneo_credential_chain *ch = NULL;
+    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
+    smneo_credentials *c1 = NULL, *c2 = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_credential_chain_get(&c1, ch, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK(c1 && !strcmp(c1->source, "web-identity") && c1->session_token);
+    char *arn = c1 ? whoami(c1) : NULL;
+    CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/Web/ci-job");
+    free(arn);
+    /* The token rotates; two minutes left: the refresh reads the new one. */
+    aws_write(tmp, "token", JWT_B);
+    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK(c1 && c2 && strcmp(c1->access_key_id, c2->access_key_id) != 0);
+    cJSON *reqs = sts_requests();
+    CHECK_INT(cJSON_GetArraySize(reqs), 3); /* web identity, GetCallerIdentity, web identity */
+    const cJSON *w1 = cJSON_GetArrayItem(reqs, 0), *w2 = cJSON_GetArrayItem(reqs, 2);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w1, "operation")), "AssumeRoleWithWebIdentity");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(w1, "signer"))); /* unsigned */
+    CHECK_STR(param(w1, "RoleArn"), ROLE("Web"));
+    CHECK_STR(param(w1, "RoleSessionName"), "ci-job");
+    CHECK(param(w1, "WebIdentityToken") && param(w2, "WebIdentityToken") &&
+          strcmp(param(w1, "WebIdentityToken"), param(w2, "WebIdentityToken")) != 0);
+    cJSON_Delete(reqs);
+    smneo_credentials_free(c1);
+    smneo_credentials_free(c2);
+    smneo_credential_chain_free(ch);
+    admin("POST", "/_smneo/identity", "{\"credential_duration\":null}");
+
+    /* An explicit profile ignores the environment's web identity (botocore). */
+    aws_write(tmp, ".aws/credentials", "[keys]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    smneo_credentials *c = NULL;
+    CHECK_INT(resolve(&c, "keys", NULL, NULL, NULL), 0);
+    CHECK(c && !strcmp(c->source, "shared-credentials-file"));
+    smneo_credentials_free(c);
+    c = NULL;
+    /* No role: an error naming the setting; a missing file: named, its path. */
+    unsetenv("AWS_ROLE_ARN");
+    CHECK_INT(resolve(&c, NULL, NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "AWS_ROLE_ARN") && strstr(err.message, "role_arn"));
+    smneo_error_clear(&err);
+    setenv("AWS_ROLE_ARN", ROLE("Web"), 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token", 1);
+    CHECK_INT(resolve(&c, NULL, NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "/nonexistent/token") && strstr(err.message, ROLE("Web")));
+    smneo_error_clear(&err);
+    /* STS refuses the token: its code, the role, never the token. */
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+    admin("POST", "/_smneo/identity", "{\"web_identity\":{\"accept\":\"none\",\"error\":\"InvalidIdentityToken\"}}");
+    CHECK_INT(resolve(&c, NULL, NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "InvalidIdentityToken");
+    CHECK(err.message && strstr(err.message, ROLE("Web")) && !strstr(err.message, "eyJ"));
+    smneo_error_clear(&err);
+    admin("POST", "/_smneo/identity", "{\"web_identity\":{\"accept\":\"jwt\",\"error\":null}}");
+}
+
+/* Web identity from a profile's keys, and as the source of a role. */
+static void test_web_identity_profile(void)
+{
+    env_for_local();
+    const char *token = aws_write(tmp, "token", JWT_A);
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg,
+             "[profile wi]\nweb_identity_token_file = %s\nrole_arn = " ROLE("WebProfile") "\n"
+             "role_session_name = from-profile\n"
+             "[profile over-wi]\nrole_arn = " ROLE("OverWeb") "\nsource_profile = wi\nrole_session_name = over\n",
+             token);
+    aws_write(tmp, ".aws/config", cfg);
+    admin("DELETE", "/_smneo/requests", NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(resolve(&c, "wi", NULL, NULL, &err), 0);
+    char *arn = c ? whoami(c) : NULL;
+    CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/WebProfile/from-profile");
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+    int rc = resolve(&c, "over-wi", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK(c && !strcmp(c->source, "assume-role"));
+    arn = c ? whoami(c) : NULL;
+    CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/OverWeb/over");
+    free(arn);
+    smneo_credentials_free(c);
+    cJSON *reqs = sts_requests();
+    /* wi: web identity + whoami; over-wi: web identity, AssumeRole (signed by
+     * the web identity's role), whoami. */
+    CHECK_INT(cJSON_GetArraySize(reqs), 5);
+    const cJSON *ar = cJSON_GetArrayItem(reqs, 3);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ar, "operation")), "AssumeRole");
+    const cJSON *signer = cJSON_GetObjectItemCaseSensitive(ar, "signer");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(signer, "arn")),
+              "arn:aws:sts::123456789012:assumed-role/WebProfile/from-profile");
+    cJSON_Delete(reqs);
+}
+
 int main(void)
 {
     tmp = smneo_test_tmpdir();
@@ -426,6 +540,8 @@ int main(void)
     RUN(test_access_denied);
     RUN(test_refresh_windows);
     RUN(test_client_uses_role);
+    RUN(test_web_identity_env);
+    RUN(test_web_identity_profile);
     smneo_test_server_stop(&srv);
     smneo_test_rmtree(tmp);
     free(tmp);

@@ -181,3 +181,33 @@ def test_callback_cycle_is_collected(profiles_env):
     del h
     gc.collect()
     assert ref() is None
+
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
+
+
+@pytest.mark.parametrize("where", ["environment", "profile", "role-over-web-identity"])
+def test_web_identity_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, where):
+    server = profiles_env
+    token = tmp_path / "token"
+    token.write_text(JWT)
+    if where == "environment":
+        monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+        monkeypatch.setenv("AWS_ROLE_ARN", ROLE + "Web")
+        monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "ci-job")
+        profile = None
+    else:
+        config = tmp_path / "config"
+        config.write_text("[profile wi]\nweb_identity_token_file = %s\nrole_arn = %sWebProfile\n"
+                          "[profile over]\nrole_arn = %sOver\nsource_profile = wi\nrole_session_name = over\n"
+                          % (token, ROLE, ROLE))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        profile = "wi" if where == "profile" else "over"
+    theirs, their_err = run(server, with_boto3, profile)
+    ours, our_err = run(server, with_smneo, profile)
+    assert their_err is None and our_err is None, (their_err, our_err)
+    assert ours == theirs
+    web = ours[0]
+    assert web[1] == "AssumeRoleWithWebIdentity" and web[3] is None  # unsigned
+    assert web[2]["WebIdentityToken"] != JWT  # smneo.local records a fingerprint, never the token
+    assert "assumed-role/" in ours[-1][3]
