@@ -90,6 +90,17 @@ static void handler(const test_http_request *req, test_http_response *resp, void
             set_body(resp, creds_json());
         else
             resp->status = 401;
+    } else if (!strcmp(req->path, "/") && req->body && strstr(req->body, "Action=AssumeRole")) {
+        /* STS (AWS Query): credentials holding the watched secret and token. */
+        const char *op = strstr(req->body, "Action=AssumeRoleWithWebIdentity") ? "AssumeRoleWithWebIdentity"
+                                                                              : "AssumeRole";
+        char xml[1024];
+        snprintf(xml, sizeof xml,
+                 "<%sResponse><%sResult><Credentials><AccessKeyId>ASIAWIPE</AccessKeyId><SecretAccessKey>" SECRET
+                 "</SecretAccessKey><SessionToken>" TOKEN "</SessionToken><Expiration>2099-01-01T00:00:00Z"
+                 "</Expiration></Credentials></%sResult></%sResponse>",
+                 op, op, op, op);
+        set_body(resp, xml);
     } else if (!strcmp(req->path, "/sts")) {
         set_body(resp, "<AssumeRoleWithWebIdentityResponse><Credentials><SessionToken>" TOKEN
                        "</SessionToken></Credentials></AssumeRoleWithWebIdentityResponse>");
@@ -297,6 +308,43 @@ static void test_form_body(const char *url)
     CHECK_INT(status, 200);
 }
 
+/* Web identity (the token file's token) and then an assumed role over it:
+ * the token, the parameters, the form bodies, the XML answers, their parsed
+ * trees and the credentials are all wiped. */
+static void test_sts_chain(const char *url)
+{
+    aws_env_reset(tmp);
+    const char *token = aws_write(tmp, "web-token", TOKEN);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg,
+             "[profile wi]\nweb_identity_token_file = %s\nrole_arn = arn:aws:iam::123456789012:role/W\n"
+             "[profile over]\nrole_arn = arn:aws:iam::123456789012:role/O\nsource_profile = wi\n",
+             token);
+    aws_write(tmp, ".aws/config", cfg);
+    setenv("AWS_ENDPOINT_URL_STS", url, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    smneo_log_set_callback(log_sink, NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    BEGIN();
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = "over";
+    o.region = "us-east-1";
+    smneo_credential_chain *ch = NULL;
+    int rc = smneo_credential_chain_new(&ch, &o, &err);
+    if (rc == 0)
+        rc = smneo_credential_chain_get(&c, ch, NULL, &err);
+    int ok = c && c->secret_access_key && !strcmp(c->secret_access_key, SECRET) && !strcmp(c->source, "assume-role");
+    smneo_credentials_free(c);
+    smneo_credential_chain_free(ch);
+    smneo_error_clear(&err);
+    END("web identity and assumed role");
+    smneo_log_set_callback(NULL, NULL);
+    CHECK_INT(rc, 0);
+    CHECK(ok);
+    unsetenv("AWS_ENDPOINT_URL_STS");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -318,6 +366,7 @@ int main(int argc, char **argv)
     test_imds(url);
     RUN(test_files_and_process);
     test_form_body(url);
+    test_sts_chain(url);
     test_http_server_stop(srv);
     smneo_test_rmtree(tmp);
     free(tmp);
