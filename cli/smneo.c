@@ -226,6 +226,8 @@ int cli_exit_code(int c)
         return EXIT_JOB;
     case SMNEO_ENOCREDENTIALS:
     case SMNEO_ECREDENTIALS:
+    case SMNEO_ESSOTOKEN:
+    case SMNEO_ESSOUNAUTHORIZED:
     case SMNEO_ENOREGION:
     case SMNEO_ECONNECT:
     case SMNEO_ECLOSED:

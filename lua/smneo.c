@@ -114,6 +114,8 @@ static const char *code_name(int code, int ctx)
     case SMNEO_EVALIDATION: return "ValidationError";
     case SMNEO_ENOCREDENTIALS: return "NoCredentials";
     case SMNEO_ECREDENTIALS: return "CredentialsError";
+    case SMNEO_ESSOTOKEN: return "TokenRetrievalError";
+    case SMNEO_ESSOUNAUTHORIZED: return "UnauthorizedSSOTokenError";
     case SMNEO_ENOREGION: return "NoRegion";
     case SMNEO_ECONNECT: return "ConnectionError";
     case SMNEO_EDNS: return "ConnectionError";

@@ -33,9 +33,12 @@
 #include "internal.h"
 #include "protocol_internal.h"
 #include "smneo/auth.h"
+#include "smneo/log.h"
 #include "smneo/model.h"
 #include "smneo/protocol.h"
 #include "smneo/transport.h"
+
+#include <openssl/evp.h>
 
 #define REFRESH_ADVISORY_S 300 /* refresh when fewer seconds than this remain */
 #define REFRESH_MANDATORY_S 60 /* keep stale-ish credentials only above this */
@@ -585,6 +588,8 @@ struct smneo_chain_resolution {
     int resp_status;
     char *resp_body;  /* may hold secrets: wiped */
     size_t resp_len;
+    char *resp_error_type; /* x-amzn-ErrorType (REST-JSON's error code), or NULL */
+    char *resp_request_id; /* x-amzn-RequestId, or NULL */
     int transport_error;
     int timeout_ms;
     char *profile;    /* resolved profile name */
@@ -612,6 +617,13 @@ struct smneo_chain_resolution {
         long duration;    /* 0: not set */
         char *token_file; /* web identity: AssumeRoleWithWebIdentity with this file's token */
         int from_env;     /* web identity configured by AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN */
+        /* SSO: GetRoleCredentials with the cached token (refreshed through
+         * SSO-OIDC CreateToken for an sso-session) */
+        int sso;
+        char *sso_session, *sso_start_url, *sso_region, *sso_account_id, *sso_role_name;
+        char *sso_cache_path;
+        cJSON *sso_token;  /* the cache file's token (secret: wiped) */
+        int sso_phase;     /* 0: load the token; 1: CreateToken sent; 2: GetRoleCredentials to send/sent */
     } *roles;
     size_t nroles, role_next;
     char *credential_source; /* the deepest role's credential_source, or NULL */
@@ -653,6 +665,9 @@ static void clear_response(smneo_chain_resolution *r)
     free(r->resp_body);
     r->resp_body = NULL;
     r->resp_len = 0;
+    free(r->resp_error_type);
+    free(r->resp_request_id);
+    r->resp_error_type = r->resp_request_id = NULL;
     r->resp_status = 0;
     r->transport_error = 0;
     r->fed = 0;
@@ -682,6 +697,13 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
         free(r->roles[i].session_name);
         free(r->roles[i].mfa_serial);
         free(r->roles[i].token_file);
+        free(r->roles[i].sso_session);
+        free(r->roles[i].sso_start_url);
+        free(r->roles[i].sso_region);
+        free(r->roles[i].sso_account_id);
+        free(r->roles[i].sso_role_name);
+        free(r->roles[i].sso_cache_path);
+        smneo__json_wipe_delete(r->roles[i].sso_token);
     }
     free(r->roles);
     free(r->credential_source);
@@ -699,7 +721,8 @@ int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
  * but still usable, 0 = stale or absent. */
 static int from_sts(const smneo_credentials *c)
 {
-    return c->source && (!strcmp(c->source, "assume-role") || !strcmp(c->source, "web-identity"));
+    return c->source &&
+           (!strcmp(c->source, "assume-role") || !strcmp(c->source, "web-identity") || !strcmp(c->source, "sso"));
 }
 
 static int cache_state(const smneo_credentials *c, int64_t now)
@@ -778,10 +801,7 @@ static const struct {
     const char *key;
     const char *feature;
 } UNSUPPORTED_KEYS[] = {
-    {"sso_session", "IAM Identity Center / SSO (sso_session)"},
-    {"sso_start_url", "IAM Identity Center / SSO (sso_start_url)"},
-    {"sso_account_id", "IAM Identity Center / SSO (sso_account_id)"},
-    {"sso_role_name", "IAM Identity Center / SSO (sso_role_name)"},
+    {"login_session", "a login session (aws login: login_session)"},
 };
 
 /* Web identity as botocore's AssumeRoleWithWebIdentityProvider reads it:
@@ -821,6 +841,85 @@ static int plan_web_identity(smneo_chain_resolution *r, const smneo__awsconfig *
     st->role_arn = smneo__strdup(v[1]);
     st->session_name = smneo__strdup(v[2]);
     if (!st->profile || !st->token_file || !st->role_arn || (v[2] && !st->session_name))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* IAM Identity Center as botocore's SSOProvider reads it: a profile with
+ * sso_role_name or sso_account_id; with sso_session, the [sso-session NAME]
+ * section supplies sso_start_url and sso_region (a value set in both must
+ * agree). Adds a step; 0 (nothing added) for a profile without SSO. */
+static int plan_sso(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile, smneo_error *err)
+{
+    if (!smneo__profile_get(cfg, profile, "sso_role_name") && !smneo__profile_get(cfg, profile, "sso_account_id"))
+        return 0;
+    static const char *const keys[4] = {"sso_role_name", "sso_account_id", "sso_start_url", "sso_region"};
+    const char *v[4];
+    const char *session = smneo__profile_get(cfg, profile, "sso_session");
+    char *section = session ? smneo__aprintf("sso-session %s", session) : NULL;
+    if (session && !section)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    if (session && !smneo__config_has_section(cfg, section)) {
+        int rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "profile '%s' names sso_session = %s, but the config file has no [sso-session %s] "
+                              "section: add it (aws configure sso-session) or fix the name",
+                              profile, session, session);
+        free(section);
+        return rc;
+    }
+    smneo_buf missing = SMNEO_BUF_INIT;
+    for (int i = 0; i < 4; i++) {
+        v[i] = smneo__profile_get(cfg, profile, keys[i]);
+        const char *sv = section ? smneo__config_section_get(cfg, section, keys[i]) : NULL;
+        if (sv && v[i] && strcmp(sv, v[i]) != 0) {
+            int rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                                  "%s differs between profile '%s' (%s) and [sso-session %s] (%s): keep one", keys[i],
+                                  profile, v[i], session, sv);
+            free(section);
+            smneo__buf_free(&missing);
+            return rc;
+        }
+        if (sv)
+            v[i] = sv;
+        if (!v[i])
+            smneo__buf_printf(&missing, "%s%s", missing.len ? ", " : "", keys[i]);
+    }
+    free(section);
+    if (missing.len) {
+        int rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                              "profile '%s' is configured for SSO but is missing %s%s", profile, missing.data,
+                              session ? " (in the profile or its sso-session)" : "");
+        smneo__buf_free(&missing);
+        return rc;
+    }
+    smneo__buf_free(&missing);
+    /* The token cache: ~/.aws/sso/cache/<sha1 of the session name, or of the
+     * start URL for a legacy profile>.json */
+    const char *home = smneo__getenv("HOME");
+    const char *key = session ? session : v[2];
+    unsigned char md[20];
+    unsigned int mdlen = 0;
+    char hex[41];
+    if (!EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+        return smneo__error(err, SMNEO_ERROR, "SHA-1 is not available for the SSO token cache name");
+    smneo__hex(hex, md, 20);
+    struct role_step *n = realloc(r->roles, (r->nroles + 1) * sizeof *n);
+    if (!n)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    r->roles = n;
+    struct role_step *st = &n[r->nroles++];
+    memset(st, 0, sizeof *st);
+    st->sso = 1;
+    st->profile = smneo__strdup(profile);
+    st->role_arn = smneo__aprintf("%s in account %s", v[0], v[1]); /* for messages */
+    st->sso_role_name = smneo__strdup(v[0]);
+    st->sso_account_id = smneo__strdup(v[1]);
+    st->sso_start_url = smneo__strdup(v[2]);
+    st->sso_region = smneo__strdup(v[3]);
+    st->sso_session = smneo__strdup(session);
+    st->sso_cache_path = smneo__aprintf("%s/.aws/sso/cache/%s.json", home ? home : "", hex);
+    if (!st->profile || !st->role_arn || !st->sso_role_name || !st->sso_account_id || !st->sso_start_url ||
+        !st->sso_region || (session && !st->sso_session) || !st->sso_cache_path)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     return 0;
 }
@@ -1014,6 +1113,9 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
         visited[nvisited++] = (char *)sp;
         if (!has_static_keys(cfg, sp) && smneo__profile_get(cfg, sp, "web_identity_token_file"))
             return plan_web_identity(r, cfg, sp, 0, err); /* a web identity source: assumed first */
+        if (!has_static_keys(cfg, sp) &&
+            (smneo__profile_get(cfg, sp, "sso_role_name") || smneo__profile_get(cfg, sp, "sso_account_id")))
+            return plan_sso(r, cfg, sp, err); /* an SSO source: its role credentials first */
         if (has_static_keys(cfg, sp) || !has_role_config(cfg, sp)) {
             /* The source profile's own credentials (never the environment). */
             char *why = smneo__aprintf(" (the source_profile of '%s')", cur);
@@ -1098,6 +1200,8 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
     if (has_role_config(cfg, profile))
         rc = plan_roles(r, cfg, profile, out, err);
     else if ((rc = plan_web_identity(r, cfg, profile, !ch->profile, err)) != 0 || r->nroles)
+        ;
+    else if ((rc = plan_sso(r, cfg, profile, err)) != 0 || r->nroles)
         ;
     else if ((rc = unsupported_profile(cfg, profile, "", err)) == 0)
         rc = profile_keys(r, cfg, profile, out, err);
@@ -1623,6 +1727,26 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     return rc;
 }
 
+/* The fed answer as a response for the protocol parser (status, the
+ * headers it reads, body). */
+static int fed_response(smneo_chain_resolution *r, smneo_response **out)
+{
+    smneo_response *resp = NULL;
+    int rc = smneo_response_new(&resp, r->resp_status);
+    if (rc == 0 && r->resp_error_type)
+        rc = smneo_response_add_header(resp, "x-amzn-ErrorType", 16, r->resp_error_type, strlen(r->resp_error_type));
+    if (rc == 0 && r->resp_request_id)
+        rc = smneo_response_add_header(resp, "x-amzn-RequestId", 16, r->resp_request_id, strlen(r->resp_request_id));
+    if (rc == 0 && r->resp_len)
+        rc = smneo_response_append_body(resp, r->resp_body, r->resp_len);
+    if (rc) {
+        smneo_response_free(resp);
+        resp = NULL;
+    }
+    *out = resp;
+    return rc;
+}
+
 /* Reads the answer to AssumeRole: 0 with *out, or -1 having finished the
  * resolution with the error (naming the profile and the role). */
 static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
@@ -1642,13 +1766,9 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
     smneo_response *resp = NULL;
     smneo_result *res = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
-    int rc = smneo_response_new(&resp, r->resp_status);
-    if (rc == 0 && r->resp_len)
-        rc = smneo_response_append_body(resp, r->resp_body, r->resp_len);
+    int rc = fed_response(r, &resp);
     if (rc == 0)
         rc = smneo__protocol_parse_owned(&res, op, resp, &e); /* takes resp */
-    else
-        smneo_response_free(resp);
     clear_response(r);
     if (rc) {
         /* The service's words (never a secret: STS does not echo them). */
@@ -1684,6 +1804,301 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
         finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- IAM Identity Center (SSO) ------------------------------------------------ */
+
+/* "aws sso login --sso-session NAME" or "--profile NAME": what to run. */
+static void sso_login_hint(const struct role_step *st, char *buf, size_t size)
+{
+    if (st->sso_session)
+        snprintf(buf, size, "aws sso login --sso-session %s", st->sso_session);
+    else
+        snprintf(buf, size, "aws sso login --profile %s", st->profile);
+}
+
+/* Loads the cached token (st->sso_token). 0, or an error naming the file and
+ * the login command. */
+static int sso_load_token(struct role_step *st, smneo_error *err)
+{
+    char hint[300];
+    sso_login_hint(st, hint, sizeof hint);
+    const char *name = st->sso_session ? st->sso_session : st->sso_start_url;
+    FILE *f = fopen(st->sso_cache_path, "rb");
+    if (!f)
+        return smneo__error(err, SMNEO_ESSOTOKEN,
+                            "profile '%s': no SSO token for %s in the cache (%s: %s): run `%s`", st->profile, name,
+                            st->sso_cache_path, strerror(errno), hint);
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= 1024 * 1024)
+        smneo__buf_append(&b, chunk, got);
+    smneo__wipe(chunk, sizeof chunk);
+    fclose(f);
+    cJSON *j = b.data ? parse_answer(b.data, b.len) : NULL;
+    smneo__buf_free(&b);
+    int64_t exp = 0;
+    if (!cJSON_IsObject(j) || !json_string(j, "accessToken") || !json_string(j, "expiresAt") ||
+        parse_iso8601(json_string(j, "expiresAt"), &exp) != 0) {
+        json_wipe_delete(j);
+        return smneo__error(err, SMNEO_ESSOTOKEN,
+                            "profile '%s': the cached SSO token for %s (%s) is invalid (no accessToken or expiresAt): "
+                            "run `%s`",
+                            st->profile, name, st->sso_cache_path, hint);
+    }
+    smneo__json_wipe_delete(st->sso_token);
+    st->sso_token = j;
+    return 0;
+}
+
+static int64_t sso_token_expiry(const struct role_step *st)
+{
+    int64_t exp = 0;
+    const char *s = json_string(st->sso_token, "expiresAt");
+    return s && parse_iso8601(s, &exp) == 0 ? exp : 0;
+}
+
+/* botocore refreshes an sso-session token with less than 15 minutes left,
+ * when the cache holds the refresh token and a registration still valid. */
+static int sso_can_refresh(const struct role_step *st, int64_t now)
+{
+    const cJSON *t = st->sso_token;
+    int64_t reg = 0;
+    const char *r = json_string(t, "registrationExpiresAt");
+    return st->sso_session && json_string(t, "refreshToken") && json_string(t, "clientId") &&
+           json_string(t, "clientSecret") && r && parse_iso8601(r, &reg) == 0 && reg > now;
+}
+
+static int sso_build(smneo_chain_resolution *r, struct role_step *st, const char *service, const char *opname,
+                     cJSON *params, smneo_request **req_out, smneo_error *err)
+{
+    const smneo_operation *op = smneo_service_operation(smneo_model_service(service), opname);
+    free(r->sts_url);
+    r->sts_url = NULL;
+    smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
+    eo.service = service;
+    eo.region = st->sso_region;
+    eo.profile = r->profile;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = op ? smneo_endpoint_resolve(&r->sts_url, &eo, &e) : SMNEO_ENOMEM;
+    char *json = rc ? NULL : cJSON_PrintUnformatted(params);
+    smneo__json_wipe_delete(params);
+    if (rc || !json) {
+        rc = smneo__error(err, rc == SMNEO_ENOMEM || !json ? SMNEO_ENOMEM : SMNEO_ECREDENTIALS,
+                          "profile '%s': no %s endpoint: %s", st->profile, service, e.message ? e.message : "");
+        smneo_error_clear(&e);
+        free(json);
+        return rc;
+    }
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.endpoint_url = r->sts_url;
+    bo.region = st->sso_region;
+    bo.timestamp = smneo__now();
+    /* Both operations are unauthenticated: sent unsigned. */
+    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), NULL, &bo, &e);
+    smneo__wipe(json, strlen(json));
+    free(json);
+    if (rc) {
+        /* Never e.message: validation quotes values, and these are tokens. */
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': cannot build the %s request (%s is not valid)",
+                          st->profile, opname, e.field ? e.field : "a parameter");
+        smneo_error_clear(&e);
+    }
+    return rc;
+}
+
+/* The next SSO request: CreateToken when the sso-session token needs and
+ * allows a refresh, else GetRoleCredentials. */
+static int sso_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
+{
+    struct role_step *st = &r->roles[r->role_next];
+    char hint[300];
+    sso_login_hint(st, hint, sizeof hint);
+    if (st->sso_phase == 0) {
+        int rc = sso_load_token(st, err);
+        if (rc)
+            return rc;
+        int64_t left = sso_token_expiry(st) - smneo__now();
+        if (left < STS_REFRESH_ADVISORY_S && sso_can_refresh(st, smneo__now())) {
+            cJSON *p = cJSON_CreateObject();
+            if (!p || !cJSON_AddStringToObject(p, "clientId", json_string(st->sso_token, "clientId")) ||
+                !cJSON_AddStringToObject(p, "clientSecret", json_string(st->sso_token, "clientSecret")) ||
+                !cJSON_AddStringToObject(p, "grantType", "refresh_token") ||
+                !cJSON_AddStringToObject(p, "refreshToken", json_string(st->sso_token, "refreshToken"))) {
+                smneo__json_wipe_delete(p);
+                return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+            }
+            st->sso_phase = 1;
+            return sso_build(r, st, "sso-oidc", "CreateToken", p, req_out, err);
+        }
+        st->sso_phase = 2;
+    }
+    /* GetRoleCredentials: an expired token is refused here, as botocore. */
+    if (sso_token_expiry(st) <= smneo__now()) {
+        if (st->sso_session)
+            return smneo__error(err, SMNEO_ESSOTOKEN,
+                                "profile '%s': the SSO token of sso-session '%s' has expired and could not be "
+                                "refreshed: run `%s`",
+                                st->profile, st->sso_session, hint);
+        return smneo__error(err, SMNEO_ESSOUNAUTHORIZED,
+                            "profile '%s': the SSO session for %s has expired: run `%s`", st->profile,
+                            st->sso_start_url, hint);
+    }
+    cJSON *p = cJSON_CreateObject();
+    if (!p || !cJSON_AddStringToObject(p, "roleName", st->sso_role_name) ||
+        !cJSON_AddStringToObject(p, "accountId", st->sso_account_id) ||
+        !cJSON_AddStringToObject(p, "accessToken", json_string(st->sso_token, "accessToken"))) {
+        smneo__json_wipe_delete(p);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    st->sso_phase = 2;
+    return sso_build(r, st, "sso", "GetRoleCredentials", p, req_out, err);
+}
+
+static void utc_text(char out[32], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes the refreshed token back to the cache: a temporary file in the
+ * same directory (0600), then rename, so that a reader never sees half. */
+static int sso_save_token(const struct role_step *st, const cJSON *token)
+{
+    char *text = cJSON_Print(token);
+    if (!text)
+        return -1;
+    char *tmp = smneo__aprintf("%s.tmp-%ld", st->sso_cache_path, (long)getpid());
+    int rc = -1;
+    if (tmp) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            size_t n = strlen(text), off = 0;
+            while (off < n) {
+                ssize_t w = write(fd, text + off, n - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+            if (off == n && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, st->sso_cache_path) == 0)
+                rc = 0;
+            else if (fd >= 0)
+                close(fd);
+            if (rc)
+                unlink(tmp);
+        }
+    }
+    free(tmp);
+    smneo__wipe(text, strlen(text));
+    cJSON_free(text);
+    return rc;
+}
+
+/* Reads an SSO answer. Returns 0 with *out (GetRoleCredentials), 2 when the
+ * CreateToken answer was taken (GetRoleCredentials is next), or -1 having
+ * finished the resolution with the error. */
+static int sso_answer(smneo_chain_resolution *r, smneo_credentials **out)
+{
+    struct role_step *st = &r->roles[r->role_next];
+    char hint[300];
+    sso_login_hint(st, hint, sizeof hint);
+    *out = NULL;
+    int create = st->sso_phase == 1;
+    const smneo_operation *op = create ? smneo_service_operation(smneo_model_service("sso-oidc"), "CreateToken")
+                                       : smneo_service_operation(smneo_model_service("sso"), "GetRoleCredentials");
+    smneo_result *res = NULL;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = SMNEO_ECONNECT;
+    if (!r->transport_error) {
+        smneo_response *resp = NULL;
+        rc = fed_response(r, &resp);
+        if (rc == 0)
+            rc = smneo__protocol_parse_owned(&res, op, resp, &e);
+    }
+    int transport = r->transport_error;
+    clear_response(r);
+    if (create) {
+        /* A failed refresh is not an error yet (botocore logs it): the old
+         * token is used while it lasts. */
+        const cJSON *root = rc == 0 ? smneo__result_root_node(res) : NULL;
+        const char *at = json_string(root, "accessToken");
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "expiresIn");
+        if (at && cJSON_IsNumber(in)) {
+            char exp[32];
+            utc_text(exp, smneo__now() + (int64_t)in->valuedouble);
+            cJSON *t = cJSON_CreateObject();
+            const char *rt = json_string(root, "refreshToken");
+            if (t && cJSON_AddStringToObject(t, "startUrl", st->sso_start_url) &&
+                cJSON_AddStringToObject(t, "region", st->sso_region) && cJSON_AddStringToObject(t, "accessToken", at) &&
+                cJSON_AddStringToObject(t, "expiresAt", exp) &&
+                cJSON_AddStringToObject(t, "clientId", json_string(st->sso_token, "clientId")) &&
+                cJSON_AddStringToObject(t, "clientSecret", json_string(st->sso_token, "clientSecret")) &&
+                cJSON_AddStringToObject(t, "registrationExpiresAt",
+                                        json_string(st->sso_token, "registrationExpiresAt")) &&
+                (!rt || cJSON_AddStringToObject(t, "refreshToken", rt))) {
+                if (sso_save_token(st, t) != 0)
+                    smneo_log(SMNEO_LOG_WARN, "profile '%s': the refreshed SSO token could not be written to %s",
+                              st->profile, st->sso_cache_path);
+                smneo__json_wipe_delete(st->sso_token);
+                st->sso_token = t;
+            } else {
+                smneo__json_wipe_delete(t);
+            }
+        } else {
+            smneo_log(SMNEO_LOG_WARN, "profile '%s': refreshing the SSO token of sso-session '%s' failed (%s)",
+                      st->profile, st->sso_session,
+                      transport ? transport_name(transport) : e.service_code ? e.service_code : "bad answer");
+        }
+        smneo_result_free(res);
+        smneo_error_clear(&e);
+        st->sso_phase = 2;
+        return 2;
+    }
+    if (rc) {
+        free(r->result_code);
+        free(r->result_request_id);
+        r->result_code = smneo__strdup(e.service_code);
+        r->result_request_id = smneo__strdup(e.request_id);
+        r->result_status = e.http_status;
+        if (transport)
+            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s': the SSO portal at %s: %s", st->profile, r->sts_url,
+                       transport_name(transport));
+        else if (e.service_code && !strcmp(e.service_code, "UnauthorizedException"))
+            finish_fmt(r, SMNEO_ESSOUNAUTHORIZED,
+                       "profile '%s': the SSO session has expired or is otherwise invalid (the portal refused its "
+                       "token): run `%s`",
+                       st->profile, hint);
+        else
+            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not get the SSO role %s: %s: %s", st->profile,
+                       st->role_arn, e.service_code ? e.service_code : "error", e.message ? e.message : "");
+        smneo_error_clear(&e);
+        return -1;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(smneo__result_root_node(res), "roleCredentials");
+    const char *ak = json_string(c, "accessKeyId"), *sk = json_string(c, "secretAccessKey");
+    const char *tok = json_string(c, "sessionToken");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "expiration");
+    const char *why = NULL;
+    if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
+        why = "the answer has no complete roleCredentials";
+    else if (control_char_field(ak, sk, tok))
+        why = "the answer's credentials contain control characters";
+    else if (!cJSON_IsNumber(exp))
+        why = "the answer's expiration is missing";
+    else if (make_creds(out, ak, sk, tok, (int64_t)(exp->valuedouble / 1000), r->role_next == 0 ? "sso" : "assume-role"))
+        why = "out of memory";
+    smneo_result_free(res);
+    if (why) {
+        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not get the SSO role %s: %s", st->profile,
+                   st->role_arn, why);
         return -1;
     }
     return 0;
@@ -1757,7 +2172,7 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
                 /* An assumed role: its source credentials are here, or come
                  * from the container or instance metadata providers. */
                 r->role_next = r->nroles - 1;
-                if (r->source || r->roles[r->nroles - 1].token_file) {
+                if (r->source || r->roles[r->nroles - 1].token_file || r->roles[r->nroles - 1].sso) {
                     r->stage = ST_ASSUME; /* a web identity step needs no source */
                 } else {
                     r->for_role = 1;
@@ -1770,7 +2185,7 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
         }
 
         case ST_ASSUME: {
-            int rc = assume_request(r, req_out, &e);
+            int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
             r->timeout_ms = STS_TIMEOUT_MS;
@@ -1781,7 +2196,13 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
 
         case ST_ASSUME_WAIT: {
             smneo_credentials *c = NULL;
-            if (assume_answer(r, &c) != 0)
+            int sso = r->roles[r->role_next].sso;
+            int got = sso ? sso_answer(r, &c) : assume_answer(r, &c);
+            if (got == 2) { /* the SSO token was refreshed: GetRoleCredentials next */
+                r->stage = ST_ASSUME;
+                break;
+            }
+            if (got != 0)
                 return emit(r, creds_out, err); /* finished with the error */
             smneo_credentials_free(r->source);
             r->source = NULL;
@@ -2007,6 +2428,8 @@ int smneo_chain_resolution_feed(smneo_chain_resolution *r, const smneo_response 
         return 0;
     }
     r->resp_status = resp->status;
+    r->resp_error_type = smneo__strdup(smneo_response_header(resp, "x-amzn-ErrorType"));
+    r->resp_request_id = smneo__strdup(smneo_response_header(resp, "x-amzn-RequestId"));
     r->resp_body = smneo__strndup(resp->body ? resp->body : "", resp->body ? resp->body_len : 0);
     r->resp_len = resp->body ? resp->body_len : 0;
     if (!r->resp_body) {

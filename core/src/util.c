@@ -234,6 +234,8 @@ const char *smneo_strerror(int code)
     case SMNEO_EARCHIVE: return "ArchiveError";
     case SMNEO_ECLOSED: return "ConnectionClosed";
     case SMNEO_EPAGINATION: return "PaginationError";
+    case SMNEO_ESSOTOKEN: return "TokenRetrievalError";
+    case SMNEO_ESSOUNAUTHORIZED: return "UnauthorizedSSOTokenError";
     case SMNEO_ITEROVER: return "IterOver";
     default: return "UnknownError";
     }

@@ -77,7 +77,7 @@ else:
     __all__ = [
         "Client", "CompileResult", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
-        "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
+        "TokenRetrievalError", "UnauthorizedSSOTokenError", "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ConnectionClosedError", "ResponseParserError", "PaginationError", "WaiterError", "CompilationJobFailed",
         "CompilationJobStopped", "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError",
         "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain", "ConnectTimeoutError",

@@ -17,6 +17,8 @@ from ._smneo import (
     CompilationJobStopped as CompilationJobStopped,
     ConnectionClosedError as ConnectionClosedError,
     CredentialRetrievalError as CredentialRetrievalError,
+    TokenRetrievalError as TokenRetrievalError,
+    UnauthorizedSSOTokenError as UnauthorizedSSOTokenError,
     EndpointConnectionError as EndpointConnectionError,
     HTTPClientError as HTTPClientError,
     Issue as Issue,

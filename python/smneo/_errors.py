@@ -32,6 +32,14 @@ _TREE = (
     ("CredentialRetrievalError", "SmneoError", "CredentialRetrievalError",
      "Error when retrieving credentials from {provider}: {error_msg}", (),
      "A credential source exists but could not provide credentials."),
+    ("TokenRetrievalError", "CredentialRetrievalError", "TokenRetrievalError",
+     "Error when retrieving token from {provider}: {error_msg}", (),
+     "The SSO token is not cached, or expired and could not be refreshed: the message says which\n"
+     "`aws sso login` to run."),
+    ("UnauthorizedSSOTokenError", "CredentialRetrievalError", "UnauthorizedSSOTokenError",
+     "The SSO session associated with this profile has expired or is otherwise invalid. To refresh this SSO "
+     "session run aws sso login with the corresponding profile.", (),
+     "The SSO session expired or the portal refused its token: run the `aws sso login` the message names."),
     ("NoRegionError", "SmneoError", "NoRegionError", "You must specify a region.", (),
      "No region: pass region_name or set AWS_REGION."),
     ("HTTPClientError", "SmneoError", "HTTPClientError", "An HTTP Client raised an unhandled exception: {error}",

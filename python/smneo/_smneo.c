@@ -654,6 +654,11 @@ static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, c
     case SMNEO_ECREDENTIALS:
         return raise_kw(st->CredentialRetrievalError, str_or_none(msg),
                         Py_BuildValue("{s:s}", "error_msg", msg), NULL);
+    case SMNEO_ESSOTOKEN:
+        return raise_kw(st->TokenRetrievalError, str_or_none(msg),
+                        Py_BuildValue("{s:s,s:s}", "provider", "sso", "error_msg", msg), NULL);
+    case SMNEO_ESSOUNAUTHORIZED:
+        return raise_kw(st->UnauthorizedSSOTokenError, str_or_none(msg), NULL, NULL);
     case SMNEO_ENOREGION:
         return raise_with(st->NoRegionError, str_or_none(msg), NULL);
     case SMNEO_ECONNECT:
@@ -956,7 +961,7 @@ static int module_exec(PyObject *module)
     X(ClientType) X(PaginateType) X(RequestType) X(IssueType) X(SmneoError) X(ClientError)                      \
     X(ParamValidationError) X(NoCredentialsError) X(CredentialRetrievalError) X(NoRegionError)                 \
     X(HTTPClientError) X(EndpointConnectionError) X(SSLError) X(ReadTimeoutError) X(ConnectionClosedError) \
-    X(ConnectTimeoutError) X(ProxyConnectionError)     \
+    X(ConnectTimeoutError) X(ProxyConnectionError) X(TokenRetrievalError) X(UnauthorizedSSOTokenError) \
     X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning) X(LogWarning) X(JobLogsType)                                           \

@@ -26,6 +26,8 @@ typedef struct smneo_state {
     PyObject *ParamValidationError;
     PyObject *NoCredentialsError;
     PyObject *CredentialRetrievalError;
+    PyObject *TokenRetrievalError;
+    PyObject *UnauthorizedSSOTokenError;
     PyObject *NoRegionError;
     PyObject *HTTPClientError;
     PyObject *EndpointConnectionError;

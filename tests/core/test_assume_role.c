@@ -4,6 +4,11 @@
  * (one call, profile and role named, no secret), refresh windows. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <cjson/cJSON.h>
 
@@ -525,6 +530,217 @@ static void test_web_identity_profile(void)
     cJSON_Delete(reqs);
 }
 
+/* ---- IAM Identity Center -------------------------------------------------- */
+
+#define SSO_CONFIG                                                                                         \
+    "[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Admin\n"           \
+    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"         \
+    "[profile legacy]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-1\n"        \
+    "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n"                                             \
+    "[profile over-sso]\nrole_arn = " ROLE("OverSso") "\nsource_profile = sso\nrole_session_name = over\n" \
+    "[profile no-region]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = R\n" \
+    "[profile ghost-session]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n"
+
+/* HOME/.aws/sso/cache/<sha1 of key>.json */
+static char *cache_path(const char *key)
+{
+    unsigned char md[20];
+    unsigned int n = 0;
+    EVP_Digest(key, strlen(key), md, &n, EVP_sha1(), NULL);
+    char hex[41];
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    char rel[128];
+    snprintf(rel, sizeof rel, ".aws/sso/cache/%s.json", hex);
+    char *path = malloc(strlen(tmp) + strlen(rel) + 2);
+    sprintf(path, "%s/%s", tmp, rel);
+    return path;
+}
+
+static void utc(char out[32], long long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void write_cache(const char *key, const char *access, long long expires_in, const char *refresh)
+{
+    char exp[32], reg[32], doc[1024], dir[1024];
+    utc(exp, (long long)time(NULL) + expires_in);
+    utc(reg, (long long)time(NULL) + 86400);
+    snprintf(dir, sizeof dir, "mkdir -p %s/.aws/sso/cache", tmp);
+    CHECK(system(dir) == 0);
+    if (refresh)
+        snprintf(doc, sizeof doc,
+                 "{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"us-east-1\", \"accessToken\": "
+                 "\"%s\", \"expiresAt\": \"%s\", \"clientId\": \"cid\", \"clientSecret\": \"csecret\", "
+                 "\"registrationExpiresAt\": \"%s\", \"refreshToken\": \"%s\"}",
+                 access, exp, reg, refresh);
+    else
+        snprintf(doc, sizeof doc, "{\"startUrl\": \"x\", \"region\": \"us-east-1\", \"accessToken\": \"%s\", "
+                                  "\"expiresAt\": \"%s\"}", access, exp);
+    char *path = cache_path(key);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(doc, f);
+        fclose(f);
+    }
+    free(path);
+}
+
+static cJSON *sso_requests(const char *service)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=%s", srv.url, service);
+    smneo_test_http("GET", url, NULL, 0, &body);
+    cJSON *doc = body ? cJSON_Parse(body) : NULL;
+    free(body);
+    cJSON *reqs = cJSON_DetachItemFromObject(doc, "requests");
+    cJSON_Delete(doc);
+    return reqs;
+}
+
+static void test_sso(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/config", SSO_CONFIG);
+    admin("POST", "/_smneo/identity",
+          "{\"sso_tokens\":{\"tok-live\":{\"expires_in\":3600,\"user\":\"alice\"},"
+          "\"tok-legacy\":{\"expires_in\":3600,\"user\":\"bob\"}}}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    /* An sso-session profile: the token cached under sha1("corp"). */
+    write_cache("corp", "tok-live", 3600, NULL);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = resolve(&c, "sso", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK(c && !strcmp(c->source, "sso") && !strncmp(c->access_key_id, "ASIA", 4) && c->expiration > time(NULL));
+    char *arn = c ? whoami(c) : NULL;
+    CHECK(arn && strstr(arn, "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_") &&
+          strstr(arn, "/alice"));
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+    cJSON *reqs = sso_requests("sso");
+    CHECK_INT(cJSON_GetArraySize(reqs), 1);
+    const cJSON *g = cJSON_GetArrayItem(reqs, 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "operation")), "GetRoleCredentials");
+    CHECK_STR(param(g, "roleName"), "Admin");
+    CHECK_STR(param(g, "accountId"), "111122223333");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(g, "signer")));
+    cJSON_Delete(reqs);
+    /* A legacy profile: cached under sha1 of its start URL. */
+    write_cache("https://legacy.awsapps.com/start", "tok-legacy", 3600, NULL);
+    rc = resolve(&c, "legacy", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    arn = c ? whoami(c) : NULL;
+    CHECK(arn && strstr(arn, "AWSReservedSSO_ReadOnly_") && strstr(arn, "/bob"));
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+    /* A role whose source_profile is the SSO profile. */
+    rc = resolve(&c, "over-sso", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    arn = c ? whoami(c) : NULL;
+    CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/OverSso/over");
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+
+    /* Errors name the command to run. */
+    write_cache("https://legacy.awsapps.com/start", "tok-legacy", -60, NULL);
+    CHECK_INT(resolve(&c, "legacy", NULL, NULL, &err), SMNEO_ESSOUNAUTHORIZED);
+    CHECK(err.message && strstr(err.message, "aws sso login --profile legacy") && !strstr(err.message, "tok-"));
+    smneo_error_clear(&err);
+    write_cache("https://legacy.awsapps.com/start", "tok-unknown", 3600, NULL);
+    rc = resolve(&c, "legacy", NULL, NULL, &err);
+    CHECK_MSG(rc == SMNEO_ESSOUNAUTHORIZED, "%d %s %s", rc, err.message, err.service_code); /* the portal refuses it */
+    CHECK(err.message && strstr(err.message, "aws sso login --profile legacy") && !strstr(err.message, "tok-"));
+    smneo_error_clear(&err);
+    char *path = cache_path("corp");
+    unlink(path);
+    CHECK_INT(resolve(&c, "sso", NULL, NULL, &err), SMNEO_ESSOTOKEN);
+    CHECK(err.message && strstr(err.message, "aws sso login --sso-session corp") && strstr(err.message, path));
+    smneo_error_clear(&err);
+    free(path);
+    CHECK_INT(resolve(&c, "no-region", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "'no-region'") && strstr(err.message, "sso_region"));
+    smneo_error_clear(&err);
+    CHECK_INT(resolve(&c, "ghost-session", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "[sso-session nope]"));
+    smneo_error_clear(&err);
+}
+
+/* An sso-session token with less than 15 minutes left is refreshed through
+ * SSO-OIDC CreateToken with its refresh token; the cache file is replaced. */
+static void test_sso_refresh(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/config", SSO_CONFIG);
+    admin("POST", "/_smneo/identity",
+          "{\"refresh_tokens\":{\"rt-1\":{\"client_id\":\"cid\",\"client_secret\":\"csecret\","
+          "\"access_token_ttl\":28800,\"user\":\"carol\"}}}");
+    admin("DELETE", "/_smneo/requests", NULL);
+    write_cache("corp", "tok-old-not-known", 300, "rt-1");
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = resolve(&c, "sso", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    char *arn = c ? whoami(c) : NULL;
+    CHECK(arn && strstr(arn, "/carol"));
+    free(arn);
+    smneo_credentials_free(c);
+    c = NULL;
+    cJSON *oidc = sso_requests("sso-oidc");
+    CHECK_INT(cJSON_GetArraySize(oidc), 1);
+    const cJSON *ct = cJSON_GetArrayItem(oidc, 0);
+    CHECK_STR(param(ct, "grantType"), "refresh_token");
+    CHECK_STR(param(ct, "clientId"), "cid");
+    cJSON_Delete(oidc);
+    /* The cache holds the new token, the rotated refresh token, the client. */
+    char *path = cache_path("corp");
+    char *text = smneo_test_read_file(path, NULL);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "accessToken"));
+    const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "refreshToken"));
+    CHECK(at && !strncmp(at, "smneo-sso-", 10));
+    CHECK(rt && strcmp(rt, "rt-1") != 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "clientSecret")), "csecret");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "startUrl")), "https://corp.awsapps.com/start");
+    char exp_min[32];
+    utc(exp_min, (long long)time(NULL) + 28000);
+    const char *exp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "expiresAt"));
+    CHECK(exp && strcmp(exp, exp_min) > 0);
+    struct stat stt;
+    CHECK(stat(path, &stt) == 0 && (stt.st_mode & 0777) == 0600);
+    char ls[1200];
+    snprintf(ls, sizeof ls, "ls %s/.aws/sso/cache | grep -c tmp", tmp);
+    FILE *pp = popen(ls, "r");
+    int ntmp = -1;
+    if (pp) {
+        if (fscanf(pp, "%d", &ntmp) != 1)
+            ntmp = -1;
+        pclose(pp);
+    }
+    CHECK_INT(ntmp, 0); /* written to a temporary file, then renamed */
+    cJSON_Delete(doc);
+    free(text);
+    /* An expired token whose refresh is refused: botocore's
+     * TokenRetrievalError, naming the sso-session login. */
+    write_cache("corp", "tok-gone", -60, "rt-revoked");
+    CHECK_INT(resolve(&c, "sso", NULL, NULL, &err), SMNEO_ESSOTOKEN);
+    CHECK(err.message && strstr(err.message, "aws sso login --sso-session corp") && !strstr(err.message, "rt-"));
+    smneo_error_clear(&err);
+    free(path);
+}
+
 int main(void)
 {
     tmp = smneo_test_tmpdir();
@@ -542,6 +758,8 @@ int main(void)
     RUN(test_client_uses_role);
     RUN(test_web_identity_env);
     RUN(test_web_identity_profile);
+    RUN(test_sso);
+    RUN(test_sso_refresh);
     smneo_test_server_stop(&srv);
     smneo_test_rmtree(tmp);
     free(tmp);

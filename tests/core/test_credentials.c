@@ -284,20 +284,19 @@ static void test_unsupported_profiles(void)
     smneo_credentials *c = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
-    /* (Assumed roles and web identity are supported: tests/core/
-     * test_assume_role.c.) An SSO source_profile of a role is refused too,
-     * naming both. */
+    /* (Assumed roles, web identity and SSO are supported: tests/core/
+     * test_assume_role.c.) A login session (aws login) is refused, also as
+     * the source_profile of a role, naming the profile. */
     aws_write(tmp, ".aws/config",
-              "[profile sso]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = r\n"
-              "[profile rolesso]\nrole_arn = arn:aws:iam::1:role/z\nsource_profile = sso\n");
+              "[profile login]\nlogin_session = arn:aws:iam::1:user/u\nregion = us-east-1\n"
+              "[profile rolelogin]\nrole_arn = arn:aws:iam::1:role/z\nsource_profile = login\n");
     /* Even with IMDS enabled, no request is made: never a silent fall-through. */
     unsetenv("AWS_EC2_METADATA_DISABLED");
-    const char *profiles[] = {"sso", "rolesso"};
-    const char *features[] = {"SSO", "SSO"};
+    const char *profiles[] = {"login", "rolelogin"};
     for (int i = 0; i < 2; i++) {
         o.profile = profiles[i];
         CHECK_INT(resolve_static(&c, &o, &err), SMNEO_EUNSUPPORTED);
-        CHECK_MSG(err.message && strstr(err.message, profiles[i]) && strstr(err.message, features[i]), "%s",
+        CHECK_MSG(err.message && strstr(err.message, profiles[i]) && strstr(err.message, "login_session"), "%s",
                   err.message ? err.message : "(null)");
         smneo_error_clear(&err);
     }

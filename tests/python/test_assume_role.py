@@ -40,7 +40,7 @@ def recorded(server, since):
     _, doc = admin(server, "GET", "/_smneo/requests?since=%d" % since)
     out = []
     for r in doc["requests"]:
-        params = dict(r["params"] or {}) if r["service"] == "sts" else None
+        params = dict(r["params"] or {}) if r["service"] in ("sts", "sso", "sso-oidc") else None
         if params and params.get("RoleSessionName", "").startswith("botocore-session-"):
             params["RoleSessionName"] = "botocore-session-<epoch>"
         signer = (r.get("signer") or {}).get("arn")
@@ -211,3 +211,113 @@ def test_web_identity_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path
     assert web[1] == "AssumeRoleWithWebIdentity" and web[3] is None  # unsigned
     assert web[2]["WebIdentityToken"] != JWT  # smneo.local records a fingerprint, never the token
     assert "assumed-role/" in ours[-1][3]
+
+
+# ---- IAM Identity Center -------------------------------------------------------------
+
+SSO_CONFIG = """[profile sso]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+[profile legacy]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+[profile over-sso]
+role_arn = arn:aws:iam::123456789012:role/OverSso
+source_profile = sso
+role_session_name = over
+[base]
+"""
+
+
+@pytest.fixture
+def sso_env(profiles_env, monkeypatch, tmp_path):
+    need_module("botocore")
+    import botocore.credentials
+    import botocore.tokens
+    home = tmp_path / "home"
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    # botocore computed its cache directory from HOME when it was imported
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    config = tmp_path / "sso-config"
+    config.write_text(SSO_CONFIG)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return profiles_env, cache
+
+
+def write_token(cache, key, access, expires_in, refresh=None):
+    import datetime
+    import hashlib
+    import json
+    now = datetime.datetime.now(datetime.timezone.utc)
+    doc = {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "accessToken": access,
+           "expiresAt": (now + datetime.timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if refresh:
+        doc.update(clientId="cid", clientSecret="csecret", refreshToken=refresh,
+                   registrationExpiresAt=(now + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    path = cache / (hashlib.sha1(key.encode()).hexdigest() + ".json")
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("profile", ["sso", "legacy", "over-sso"])
+def test_sso_same_requests_as_boto3(sso_env, profile):
+    server, cache = sso_env
+    admin(server, "POST", "/_smneo/identity", {"sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}}})
+    write_token(cache, "corp", "tok-live", 3600)
+    write_token(cache, "https://legacy.awsapps.com/start", "tok-live", 3600)
+    theirs, their_err = run(server, with_boto3, profile)
+    ours, our_err = run(server, with_smneo, profile)
+    assert their_err is None and our_err is None, (their_err, our_err)
+    assert ours == theirs
+    assert ours[0][:2] == ("sso", "GetRoleCredentials") and ours[0][3] is None  # unsigned
+    assert ("assumed-role/OverSso/over" if profile == "over-sso" else "/alice") in ours[-1][3]
+
+
+def test_sso_refresh_like_boto3_and_cache_shared(sso_env):
+    server, cache = sso_env
+    admin(server, "POST", "/_smneo/identity", {"refresh_tokens": {"rt-1": {
+        "client_id": "cid", "client_secret": "csecret", "access_token_ttl": 28800, "user": "carol",
+        "rotate": False}}})
+    write_token(cache, "corp", "tok-old", 300, refresh="rt-1")
+    theirs, their_err = run(server, with_boto3, "sso")
+    write_token(cache, "corp", "tok-old", 300, refresh="rt-1")
+    ours, our_err = run(server, with_smneo, "sso")
+    assert their_err is None and our_err is None, (their_err, our_err)
+    # CreateToken with the same parameters, then GetRoleCredentials with a new token
+    assert [r[:3] for r in ours if r[0] == "sso-oidc"] == [r[:3] for r in theirs if r[0] == "sso-oidc"]
+    assert [r[1] for r in ours] == [r[1] for r in theirs] == ["CreateToken", "GetRoleCredentials",
+                                                              "ListCompilationJobs"]
+    # boto3 reads the cache file smneo wrote: no refresh, the same token
+    ours_token = ours[1][2]["accessToken"]
+    again, err = run(server, with_boto3, "sso")
+    assert err is None
+    assert [r[1] for r in again] == ["GetRoleCredentials", "ListCompilationJobs"]
+    assert again[0][2]["accessToken"] == ours_token
+
+
+def test_sso_errors_name_the_login_command(sso_env):
+    server, cache = sso_env
+    write_token(cache, "https://legacy.awsapps.com/start", "tok-legacy", -60)
+    with pytest.raises(smneo.UnauthorizedSSOTokenError, match="aws sso login --profile legacy"):
+        with_smneo(server, "legacy")
+    need_module("botocore")
+    from botocore.exceptions import UnauthorizedSSOTokenError
+    with pytest.raises(UnauthorizedSSOTokenError):
+        with_boto3(server, "legacy")
+    write_token(cache, "corp", "tok-gone", -60, refresh="rt-revoked")
+    with pytest.raises(smneo.TokenRetrievalError, match="aws sso login --sso-session corp") as ei:
+        with_smneo(server, "sso")
+    assert "rt-revoked" not in str(ei.value) and "tok-gone" not in str(ei.value)
+    assert isinstance(ei.value, smneo.CredentialRetrievalError)
+    os.unlink(write_token(cache, "corp", "x", 60))
+    with pytest.raises(smneo.TokenRetrievalError, match="aws sso login --sso-session corp"):
+        with_smneo(server, "sso")

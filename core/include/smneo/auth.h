@@ -19,7 +19,7 @@ typedef struct smneo_credentials {
     char *source;          /* where they came from: "explicit", "environment",
                               "shared-credentials-file", "config-file",
                               "credential_process", "container", "imds",
-                              "assume-role", "web-identity" */
+                              "assume-role", "web-identity", "sso" */
 } smneo_credentials;
 
 SMNEO_EXTERN(int) smneo_credentials_new(smneo_credentials **out, const char *access_key_id,

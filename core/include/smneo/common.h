@@ -55,6 +55,11 @@ enum {
                                   complete response arrived */
     SMNEO_EPAGINATION = -29,   /* paginator: the service sent back the token it
                                   was just sent (botocore's PaginationError) */
+    SMNEO_ESSOTOKEN = -30,     /* the SSO token is not cached, or expired and could not be
+                                  refreshed (botocore's TokenRetrievalError): the message
+                                  names the `aws sso login` command to run */
+    SMNEO_ESSOUNAUTHORIZED = -31, /* the SSO session expired or the portal refused its token
+                                     (botocore's UnauthorizedSSOTokenError); idem */
     SMNEO_ITEROVER = -100      /* iteration finished: not an error */
 };
 

@@ -66,4 +66,17 @@ c = safe_client("cycle-a")
 res, e = c:list_compilation_jobs{}
 check("cycle", res == nil and e and e.message:find("'cycle-a' -> 'cycle-b' -> 'cycle-a'", 1, true), e and e.message)
 c:close()
+-- IAM Identity Center (arg[3]: a config file with an sso-session profile;
+-- HOME holds its token cache).
+if arg[3] then
+  c = safe_client("sso")
+  res, e = c:list_compilation_jobs{}
+  check("sso", res ~= nil, e and e.message)
+  c:close()
+  c = safe_client("sso-expired")
+  res, e = c:list_compilation_jobs{}
+  check("sso expired", res == nil and e and e.code == "UnauthorizedSSOTokenError" and
+    e.message:find("aws sso login --profile sso-expired", 1, true), e and e.message)
+  c:close()
+end
 print("assume role script done")
