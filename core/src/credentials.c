@@ -1727,6 +1727,26 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     return rc;
 }
 
+/* Temporary credentials from an STS or SSO answer: names[] are the
+ * wrapper, key id, secret, token and expiration members; the expiration is
+ * divided by exp_unit. NULL with *out, or what was wrong. */
+static const char *answer_creds(smneo_credentials **out, const cJSON *root, const char *const names[5],
+                                double exp_unit, const char *source)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, names[0]);
+    const char *ak = json_string(c, names[1]), *sk = json_string(c, names[2]), *tok = json_string(c, names[3]);
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, names[4]);
+    if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
+        return "the answer has no complete credentials";
+    if (control_char_field(ak, sk, tok))
+        return "the answer's credentials contain control characters";
+    if (!cJSON_IsNumber(exp))
+        return "the answer's expiration is missing or not a time";
+    if (make_creds(out, ak, sk, tok, (int64_t)(exp->valuedouble / exp_unit), source))
+        return "out of memory";
+    return NULL;
+}
+
 /* The fed answer as a response for the protocol parser (status, the
  * headers it reads, body). */
 static int fed_response(smneo_chain_resolution *r, smneo_response **out)
@@ -1786,21 +1806,10 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
         smneo_error_clear(&e);
         return -1;
     }
-    const cJSON *root = smneo__result_root_node(res);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
-    const char *ak = json_string(c, "AccessKeyId"), *sk = json_string(c, "SecretAccessKey");
-    const char *tok = json_string(c, "SessionToken");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "Expiration");
-    const char *why = NULL;
-    if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
-        why = "the answer has no complete Credentials";
-    else if (control_char_field(ak, sk, tok))
-        why = "the answer's credentials contain control characters";
-    else if (!cJSON_IsNumber(exp))
-        why = "the answer's Expiration is missing or not a time";
-    else if (make_creds(out, ak, sk, tok, (int64_t)exp->valuedouble,
-                        web && r->role_next == 0 ? "web-identity" : "assume-role"))
-        why = "out of memory";
+    static const char *const names[5] = {"Credentials", "AccessKeyId", "SecretAccessKey", "SessionToken",
+                                         "Expiration"};
+    const char *why = answer_creds(out, smneo__result_root_node(res), names, 1,
+                                   web && r->role_next == 0 ? "web-identity" : "assume-role");
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
         finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
@@ -2082,26 +2091,27 @@ static int sso_answer(smneo_chain_resolution *r, smneo_credentials **out)
         smneo_error_clear(&e);
         return -1;
     }
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(smneo__result_root_node(res), "roleCredentials");
-    const char *ak = json_string(c, "accessKeyId"), *sk = json_string(c, "secretAccessKey");
-    const char *tok = json_string(c, "sessionToken");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "expiration");
-    const char *why = NULL;
-    if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
-        why = "the answer has no complete roleCredentials";
-    else if (control_char_field(ak, sk, tok))
-        why = "the answer's credentials contain control characters";
-    else if (!cJSON_IsNumber(exp))
-        why = "the answer's expiration is missing";
-    else if (make_creds(out, ak, sk, tok, (int64_t)(exp->valuedouble / 1000), r->role_next == 0 ? "sso" : "assume-role"))
-        why = "out of memory";
-    smneo_result_free(res);
+    /* The portal's expiration is in milliseconds. */
+    static const char *const names[5] = {"roleCredentials", "accessKeyId", "secretAccessKey", "sessionToken",
+                                         "expiration"};
+    const char *why = answer_creds(out, smneo__result_root_node(res), names, 1000,
+                                   r->role_next == 0 ? "sso" : "assume-role");
+    smneo_result_free(res); /* wiped */
     if (why) {
         finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not get the SSO role %s: %s", st->profile,
                    st->role_arn, why);
         return -1;
     }
     return 0;
+}
+
+/* A request was handed out: wait for its answer (step returns 1). */
+static int await_answer(smneo_chain_resolution *r, int timeout_ms, enum stage next)
+{
+    r->timeout_ms = timeout_ms;
+    r->awaiting = 1;
+    r->stage = next;
+    return 1;
 }
 
 int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_out, smneo_credentials **creds_out,
@@ -2188,10 +2198,7 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
             int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
-            r->timeout_ms = STS_TIMEOUT_MS;
-            r->awaiting = 1;
-            r->stage = ST_ASSUME_WAIT;
-            return 1;
+            return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
         }
 
         case ST_ASSUME_WAIT: {
@@ -2233,10 +2240,7 @@ int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_o
             }
             if (container_request(r, req_out, &e) != 0)
                 return finish_err(r, &e), emit(r, creds_out, err);
-            r->timeout_ms = CONTAINER_TIMEOUT_MS;
-            r->awaiting = 1;
-            r->stage = ST_CONTAINER_WAIT;
-            return 1;
+            return await_answer(r, CONTAINER_TIMEOUT_MS, ST_CONTAINER_WAIT);
 
         case ST_CONTAINER_WAIT: {
             /* The container URI was configured explicitly: failures are errors. */

@@ -38,11 +38,11 @@ static void admin(const char *method, const char *path, const char *body)
     CHECK_MSG(st == 200, "%s %s -> %d", method, path, st);
 }
 
-/* The STS requests smneo.local answered since the last clear. */
-static cJSON *sts_requests(void)
+/* The requests of one service smneo.local answered since the last clear. */
+static cJSON *requests_of(const char *service)
 {
     char url[512], *body = NULL;
-    snprintf(url, sizeof url, "%s/_smneo/requests?service=sts", srv.url);
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=%s", srv.url, service);
     smneo_test_http("GET", url, NULL, 0, &body);
     cJSON *doc = body ? cJSON_Parse(body) : NULL;
     free(body);
@@ -124,7 +124,7 @@ static void test_chain_of_three(void)
     char *arn = whoami(c);
     CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/Top/top-session");
     free(arn);
-    cJSON *reqs = sts_requests();
+    cJSON *reqs = requests_of("sts");
     /* Three AssumeRole calls, the deepest role first, each signed with the
      * previous one's credentials; then the GetCallerIdentity. */
     CHECK_INT(cJSON_GetArraySize(reqs), 4);
@@ -286,7 +286,7 @@ static void test_cycle(void)
     CHECK_INT(resolve(&c, "ghost", NULL, NULL, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "'nobody'") && strstr(err.message, "does not exist"));
     smneo_error_clear(&err);
-    cJSON *reqs = sts_requests();
+    cJSON *reqs = requests_of("sts");
     CHECK_INT(cJSON_GetArraySize(reqs), 0); /* refused before any call */
     cJSON_Delete(reqs);
     /* A profile that is its own source with keys: botocore allows it. */
@@ -311,7 +311,7 @@ static void test_access_denied(void)
     CHECK(err.message && strstr(err.message, "'denied'") && strstr(err.message, ROLE("Denied")));
     CHECK(err.message && !strstr(err.message, "test:")); /* nothing of the source keys */
     smneo_error_clear(&err);
-    cJSON *reqs = sts_requests();
+    cJSON *reqs = requests_of("sts");
     CHECK_INT(cJSON_GetArraySize(reqs), 1); /* exactly one STS call: AccessDenied is not retried */
     cJSON_Delete(reqs);
     /* An unreachable STS: the error names the profile, the role and the endpoint. */
@@ -319,6 +319,22 @@ static void test_access_denied(void)
     CHECK_INT(resolve(&c, "denied", NULL, NULL, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "'denied'") && strstr(err.message, "http://127.0.0.1:1"));
     smneo_error_clear(&err);
+}
+
+/* A new chain for o, resolved twice: the two results and the number of
+ * STS requests they made. */
+static int resolve_twice(const smneo_chain_options *o, smneo_credentials **c1, smneo_credentials **c2)
+{
+    smneo_credential_chain *ch = NULL;
+    admin("DELETE", "/_smneo/requests", NULL);
+    CHECK_INT(smneo_credential_chain_new(&ch, o, NULL), 0);
+    CHECK_INT(smneo_credential_chain_get(c1, ch, NULL, NULL), 0);
+    CHECK_INT(smneo_credential_chain_get(c2, ch, NULL, NULL), 0);
+    smneo_credential_chain_free(ch);
+    cJSON *reqs = requests_of("sts");
+    int n = cJSON_GetArraySize(reqs);
+    cJSON_Delete(reqs);
+    return n;
 }
 
 static void test_refresh_windows(void)
@@ -329,40 +345,24 @@ static void test_refresh_windows(void)
     smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
     o.profile = "r";
     o.region = "us-east-1";
-    smneo_credential_chain *ch = NULL;
-    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
     /* Valid for an hour: the second resolution uses the cache. */
     admin("POST", "/_smneo/identity", "{\"credential_duration\":3600}");
-    admin("DELETE", "/_smneo/requests", NULL);
     smneo_credentials *c1 = NULL, *c2 = NULL;
-    CHECK_INT(smneo_credential_chain_get(&c1, ch, NULL, NULL), 0);
-    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK_INT(resolve_twice(&o, &c1, &c2), 1);
     CHECK(c1 && c2 && !strcmp(c1->access_key_id, c2->access_key_id));
-    cJSON *reqs = sts_requests();
-    CHECK_INT(cJSON_GetArraySize(reqs), 1);
-    cJSON_Delete(reqs);
     smneo_credentials_free(c1);
     smneo_credentials_free(c2);
-    smneo_credential_chain_free(ch);
     /* Two minutes left (inside botocore's 10-minute mandatory window): the
      * next resolution assumes the role again. */
-    ch = NULL;
-    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
     admin("POST", "/_smneo/identity", "{\"credential_duration\":120}");
-    admin("DELETE", "/_smneo/requests", NULL);
     c1 = c2 = NULL;
-    CHECK_INT(smneo_credential_chain_get(&c1, ch, NULL, NULL), 0);
-    CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
+    CHECK_INT(resolve_twice(&o, &c1, &c2), 2);
     CHECK(c1 && c2 && strcmp(c1->access_key_id, c2->access_key_id) != 0);
-    reqs = sts_requests();
-    CHECK_INT(cJSON_GetArraySize(reqs), 2);
-    cJSON_Delete(reqs);
     smneo_credentials_free(c1);
     smneo_credentials_free(c2);
     /* Twelve minutes left (advisory window, above the mandatory one): a
      * failed refresh keeps the still-valid credentials. */
-    smneo_credential_chain_free(ch);
-    ch = NULL;
+    smneo_credential_chain *ch = NULL;
     CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
     admin("POST", "/_smneo/identity", "{\"credential_duration\":720}");
     c1 = c2 = NULL;
@@ -447,7 +447,7 @@ static void test_web_identity_env(void)
     aws_write(tmp, "token", JWT_B);
     CHECK_INT(smneo_credential_chain_get(&c2, ch, NULL, NULL), 0);
     CHECK(c1 && c2 && strcmp(c1->access_key_id, c2->access_key_id) != 0);
-    cJSON *reqs = sts_requests();
+    cJSON *reqs = requests_of("sts");
     CHECK_INT(cJSON_GetArraySize(reqs), 3); /* web identity, GetCallerIdentity, web identity */
     const cJSON *w1 = cJSON_GetArrayItem(reqs, 0), *w2 = cJSON_GetArrayItem(reqs, 2);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w1, "operation")), "AssumeRoleWithWebIdentity");
@@ -518,7 +518,7 @@ static void test_web_identity_profile(void)
     CHECK_STR(arn, "arn:aws:sts::123456789012:assumed-role/OverWeb/over");
     free(arn);
     smneo_credentials_free(c);
-    cJSON *reqs = sts_requests();
+    cJSON *reqs = requests_of("sts");
     /* wi: web identity + whoami; over-wi: web identity, AssumeRole (signed by
      * the web identity's role), whoami. */
     CHECK_INT(cJSON_GetArraySize(reqs), 5);
@@ -591,18 +591,6 @@ static void write_cache(const char *key, const char *access, long long expires_i
     free(path);
 }
 
-static cJSON *sso_requests(const char *service)
-{
-    char url[512], *body = NULL;
-    snprintf(url, sizeof url, "%s/_smneo/requests?service=%s", srv.url, service);
-    smneo_test_http("GET", url, NULL, 0, &body);
-    cJSON *doc = body ? cJSON_Parse(body) : NULL;
-    free(body);
-    cJSON *reqs = cJSON_DetachItemFromObject(doc, "requests");
-    cJSON_Delete(doc);
-    return reqs;
-}
-
 static void test_sso(void)
 {
     env_for_local();
@@ -625,7 +613,7 @@ static void test_sso(void)
     free(arn);
     smneo_credentials_free(c);
     c = NULL;
-    cJSON *reqs = sso_requests("sso");
+    cJSON *reqs = requests_of("sso");
     CHECK_INT(cJSON_GetArraySize(reqs), 1);
     const cJSON *g = cJSON_GetArrayItem(reqs, 0);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "operation")), "GetRoleCredentials");
@@ -698,7 +686,7 @@ static void test_sso_refresh(void)
     free(arn);
     smneo_credentials_free(c);
     c = NULL;
-    cJSON *oidc = sso_requests("sso-oidc");
+    cJSON *oidc = requests_of("sso-oidc");
     CHECK_INT(cJSON_GetArraySize(oidc), 1);
     const cJSON *ct = cJSON_GetArrayItem(oidc, 0);
     CHECK_STR(param(ct, "grantType"), "refresh_token");

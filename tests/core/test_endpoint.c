@@ -389,6 +389,13 @@ static const struct {
     {"sso-oidc", "aws-global", 0, 0, "https://oidc.aws-global.amazonaws.com"},
 };
 
+static void expect_url(const char *region, const char *service, const char *want)
+{
+    char *u = resolve(region, 0, 0, service, NULL);
+    CHECK_MSG(u && !strcmp(u, want), "%s %s: %s, expected %s", service, region, u ? u : "(null)", want);
+    free(u);
+}
+
 static void test_credential_services(void)
 {
     aws_env_reset(tmp);
@@ -401,37 +408,24 @@ static void test_credential_services(void)
     /* sts_regional_endpoints = legacy: the legacy regions use the global
      * endpoint, the others stay regional (botocore's UseGlobalEndpoint). */
     setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy", 1);
-    char *u = resolve("us-west-2", 0, 0, "sts", NULL);
-    CHECK_STR(u, "https://sts.amazonaws.com");
-    free(u);
-    u = resolve("ap-east-1", 0, 0, "sts", NULL);
-    CHECK_STR(u, "https://sts.ap-east-1.amazonaws.com");
-    free(u);
+    expect_url("us-west-2", "sts", "https://sts.amazonaws.com");
+    expect_url("ap-east-1", "sts", "https://sts.ap-east-1.amazonaws.com");
     unsetenv("AWS_STS_REGIONAL_ENDPOINTS");
     aws_write(tmp, ".aws/config", "[default]\nsts_regional_endpoints = legacy\nservices = local\n"
                                   "[services local]\nsso_oidc =\n  endpoint_url = http://oidc-local:3\n");
-    u = resolve("eu-west-1", 0, 0, "sts", NULL);
-    CHECK_STR(u, "https://sts.amazonaws.com");
-    free(u);
+    expect_url("eu-west-1", "sts", "https://sts.amazonaws.com");
     /* Each service's own variable and [services] key, as botocore names them. */
-    u = resolve("eu-west-1", 0, 0, "sso-oidc", NULL);
-    CHECK_STR(u, "http://oidc-local:3");
-    free(u);
+    expect_url("eu-west-1", "sso-oidc", "http://oidc-local:3");
     setenv("AWS_ENDPOINT_URL_STS", "http://sts-local:1/", 1);
     setenv("AWS_ENDPOINT_URL_SSO", "http://sso-local:2", 1);
-    u = resolve("eu-west-1", 0, 0, "sts", NULL);
-    CHECK_STR(u, "http://sts-local:1");
-    free(u);
-    u = resolve("eu-west-1", 0, 0, "sso", NULL);
-    CHECK_STR(u, "http://sso-local:2");
-    free(u);
-    u = resolve("eu-west-1", 0, 0, "sagemaker", NULL); /* the others' variables are not SageMaker's */
-    CHECK_STR(u, "https://api.sagemaker.eu-west-1.amazonaws.com");
-    free(u);
+    expect_url("eu-west-1", "sts", "http://sts-local:1");
+    expect_url("eu-west-1", "sso", "http://sso-local:2");
+    /* the others' variables are not SageMaker's */
+    expect_url("eu-west-1", "sagemaker", "https://api.sagemaker.eu-west-1.amazonaws.com");
     unsetenv("AWS_ENDPOINT_URL_STS");
     unsetenv("AWS_ENDPOINT_URL_SSO");
     int rc = 0;
-    u = resolve("eu-west-1", 0, 0, "nosuch", &rc);
+    char *u = resolve("eu-west-1", 0, 0, "nosuch", &rc);
     CHECK(u == NULL && rc == SMNEO_EINVAL);
 }
 
