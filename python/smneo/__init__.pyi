@@ -133,7 +133,7 @@ class Client(_CClient):
                  connect_timeout: Optional[float] = ..., read_timeout: Optional[float] = ...,
                  verify: Union[bool, str, None] = ..., validation: str = ...,
                  allow_unknown_enum_values: bool = ..., config: Any = ..., use_ssl: bool = ...,
-                 api_version: Optional[str] = ..., aws_account_id: Optional[str] = ...),
+                 api_version: Optional[str] = ..., aws_account_id: Optional[str] = ...,
                  mfa_token_callback: Optional[Callable[[str], str]] = ...) -> None: ...
     @property
     def exceptions(self) -> _Exceptions: ...
