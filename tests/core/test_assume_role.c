@@ -2,6 +2,7 @@
  * chains of profiles, credential_source, external id / session name /
  * duration reaching STS, MFA through the callback, cycles, AccessDenied
  * (one call, profile and role named, no secret), refresh windows. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -377,6 +378,43 @@ static void test_refresh_windows(void)
     admin("POST", "/_smneo/identity", "{\"credential_duration\":null}");
 }
 
+/* Eight threads sharing a chain whose credentials come from STS: one
+ * AssumeRole, every thread gets its credentials. */
+static smneo_credential_chain *shared_chain;
+static void *get_from_thread(void *arg)
+{
+    smneo_credentials *c = NULL;
+    int rc = smneo_credential_chain_get(&c, shared_chain, NULL, NULL);
+    *(int *)arg = rc == 0 && c && !strcmp(c->source, "assume-role");
+    smneo_credentials_free(c);
+    return NULL;
+}
+
+static void test_threads_refresh_once(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    aws_write(tmp, ".aws/config", "[profile t]\nrole_arn = " ROLE("Threads") "\nsource_profile = base\n");
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = "t";
+    o.region = "us-east-1";
+    CHECK_INT(smneo_credential_chain_new(&shared_chain, &o, NULL), 0);
+    admin("DELETE", "/_smneo/requests", NULL);
+    pthread_t th[8];
+    int ok[8] = {0};
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, get_from_thread, &ok[i]);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 8; i++)
+        CHECK(ok[i]);
+    cJSON *reqs = requests_of("sts");
+    CHECK_INT(cJSON_GetArraySize(reqs), 1);
+    cJSON_Delete(reqs);
+    smneo_credential_chain_free(shared_chain);
+    shared_chain = NULL;
+}
+
 /* A client whose profile assumes a role: its SageMaker calls are signed with
  * the role's credentials. */
 static void test_client_uses_role(void)
@@ -743,6 +781,7 @@ int main(void)
     RUN(test_cycle);
     RUN(test_access_denied);
     RUN(test_refresh_windows);
+    RUN(test_threads_refresh_once);
     RUN(test_client_uses_role);
     RUN(test_web_identity_env);
     RUN(test_web_identity_profile);
