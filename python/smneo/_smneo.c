@@ -373,6 +373,7 @@ int smneo_py_errors_ready(smneo_state *st)
     } fields[] = {
 #define F(n) {#n, offsetof(smneo_state, n)}
         F(ClientError), F(ParamValidationError), F(NoCredentialsError), F(CredentialRetrievalError),
+        F(TokenRetrievalError), F(UnauthorizedSSOTokenError),
         F(NoRegionError), F(HTTPClientError), F(EndpointConnectionError), F(SSLError), F(ReadTimeoutError),
         F(ConnectTimeoutError), F(ProxyConnectionError), F(ConnectionClosedError), F(PaginationError),
         F(ResponseParserError), F(WaiterError), F(CompilationJobFailed), F(CompilationJobStopped),
