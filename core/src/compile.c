@@ -175,15 +175,6 @@ static const char *vstr(const smneo_value *root, const char *a, const char *b, c
 
 /* ---- the flow's context ---------------------------------------------------------- */
 
-typedef struct cx {
-    smneo_client *c;
-    const smneo_compile_options *o;
-    smneo_compile_result *r;
-    smneo_error e;     /* the flow's error, handed to the caller at the end */
-    int64_t start_ms;
-    int cancelled;     /* the callback asked to stop */
-    char status[32];   /* last job status seen */
-} cx;
 
 static int emit(cx *x, smneo_compile_event_kind kind, const char *msg, uint64_t done, uint64_t total,
                 const smneo_value *desc)
@@ -937,6 +928,188 @@ static int download_and_verify(cx *x, const char *job, const char *output_dir)
     return 0;
 }
 
+/* ---- one job (smneo_compile here, many in compile_many.c) ----------------------- */
+
+smneo__cjob *smneo__cjob_new(smneo_client *c, const smneo_compile_options *o)
+{
+    smneo__cjob *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    /* A version 1 struct ends before follow_logs: copy what it has. */
+    smneo_compile_options full = SMNEO_COMPILE_OPTIONS_INIT;
+    memcpy(&full, o, o->version == 1 ? offsetof(smneo_compile_options, follow_logs) : sizeof full);
+    j->o = full;
+    j->x.c = c;
+    j->x.o = &j->o;
+    j->x.start_ms = smneo__monotonic_ms();
+    j->x.r = calloc(1, sizeof *j->x.r);
+    if (!j->x.r || smneo_issues_new(&j->x.r->issues)) {
+        free(j->x.r);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void smneo__cjob_free(smneo__cjob *j)
+{
+    if (!j)
+        return;
+    remove_tmp(j->tmpdir, j->archive_tmp);
+    free(j->tmpdir);
+    free(j->archive_tmp);
+    free(j->digest);
+    free(j->prefix);
+    free(j->output_uri);
+    free(j->params);
+    smneo_call_free(j->create_call);
+    smneo_compile_result_free(j->x.r);
+    smneo_error_clear(&j->x.e);
+    free(j);
+}
+
+/* The archive: packed from a directory or digested as is; or the one of
+ * `same`, a job of the same model prepared before. */
+static int prepare_archive(smneo__cjob *j, const smneo__cjob *same)
+{
+    cx *x = &j->x;
+    const smneo_compile_options *o = x->o;
+    if (same && same->archive && same->digest) {
+        j->archive = same->archive;
+        j->digest = smneo__strdup(same->digest);
+        return j->digest ? 0 : fail(x, SMNEO_ENOMEM, "pack", "out of memory");
+    }
+    progress_ctx pack_progress = {x, SMNEO_COMPILE_EVENT_PACK};
+    struct stat st;
+    if (stat(o->model, &st))
+        return fail(x, errno == ENOENT ? SMNEO_EINVAL : SMNEO_EIO, "pack", "cannot read model \"%s\": %s",
+                    o->model, strerror(errno));
+    int rc;
+    if (S_ISDIR(st.st_mode)) {
+        const char *t = smneo__getenv("TMPDIR");
+        j->tmpdir = smneo__aprintf("%s/smneo-compile-XXXXXX", t ? t : "/tmp");
+        if (!j->tmpdir || !mkdtemp(j->tmpdir)) {
+            rc = fail(x, SMNEO_EIO, "pack", "cannot make a temporary directory for the archive: %s",
+                      strerror(errno));
+            free(j->tmpdir);
+            j->tmpdir = NULL;
+            return rc;
+        }
+        j->archive_tmp = join_path(j->tmpdir, "model.tar.gz");
+        smneo_artifact_pack_result *pr = NULL;
+        smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
+        po.progress = on_progress;
+        po.progress_payload = &pack_progress;
+        rc = j->archive_tmp ? smneo_artifact_pack(&pr, o->model, j->archive_tmp, &po, &x->e) : SMNEO_ENOMEM;
+        if (rc)
+            return rc == SMNEO_ECANCELLED ? cancelled(x, "pack") : fail_step(x, "pack", rc);
+        j->digest = smneo__strdup(smneo_artifact_pack_result_digest(pr));
+        smneo_artifact_pack_result_free(pr);
+        j->archive = j->archive_tmp;
+        if (emit(x, SMNEO_COMPILE_EVENT_PACKED, j->archive, 0, 0, NULL))
+            return cancelled(x, "pack");
+    } else if (S_ISREG(st.st_mode)) {
+        j->archive = o->model;
+        smneo_digest_options dop = SMNEO_DIGEST_OPTIONS_INIT;
+        dop.progress = on_progress;
+        dop.progress_payload = &pack_progress;
+        rc = smneo_artifact_digest(&j->digest, j->archive, "blake2b", &dop, &x->e);
+        if (rc)
+            return rc == SMNEO_ECANCELLED ? cancelled(x, "digest") : fail_step(x, "digest", rc);
+    } else {
+        return fail(x, SMNEO_EINVAL, "pack", "model \"%s\" is neither a directory nor a .tar.gz file", o->model);
+    }
+    return j->digest ? 0 : fail(x, SMNEO_ENOMEM, "pack", "out of memory");
+}
+
+int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job_name)
+{
+    cx *x = &j->x;
+    const smneo_compile_options *o = x->o;
+    int rc = check_options(x);
+    if (!rc)
+        rc = prepare_archive(j, same);
+    if (!rc)
+        rc = check_layout(x, j->archive);
+    if (rc)
+        return rc;
+
+    /* names and the validated request */
+    if (job_name) {
+        x->r->job_name = smneo__strdup(job_name);
+    } else {
+        char *base = o->job_name ? smneo__strdup(o->job_name) : model_base_name(o->model);
+        x->r->job_name = smneo__compile_job_name(base, smneo__now(), random16());
+        free(base);
+    }
+    const char *pp = o->s3_prefix ? o->s3_prefix : "smneo";
+    while (*pp == '/')
+        pp++;
+    size_t pl = strlen(pp);
+    while (pl && pp[pl - 1] == '/')
+        pl--;
+    j->prefix = pl ? smneo__aprintf("%.*s/", (int)pl, pp) : smneo__strdup("");
+    if (!x->r->job_name || !j->prefix)
+        return fail(x, SMNEO_ENOMEM, "create", "out of memory");
+    const char *job = x->r->job_name;
+    x->r->input_uri = smneo__aprintf("s3://%s/%s%.16s/model.tar.gz", o->s3_bucket, j->prefix, j->digest);
+    j->output_uri = smneo__aprintf("s3://%s/%s%s/output", o->s3_bucket, j->prefix, job);
+    if (!x->r->input_uri || !j->output_uri ||
+        build_params(&j->params, &j->params_len, x, job, x->r->input_uri, j->output_uri))
+        return fail(x, SMNEO_ENOMEM, "create", "out of memory");
+    rc = smneo_call_new(&j->create_call, x->c, "CreateCompilationJob", j->params, j->params_len, &x->e);
+    if (rc)
+        return fail_step(x, "validate", rc);
+    collect_request_warnings(x, j->params, j->params_len);
+    return x->cancelled ? cancelled(x, "validate") : 0;
+}
+
+int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same)
+{
+    if (same && same->uploaded && !strcmp(same->x.r->input_uri, j->x.r->input_uri)) {
+        char *msg = smneo__aprintf("%s (already there)", j->x.r->input_uri);
+        emit(&j->x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : j->x.r->input_uri, 0, 0, NULL);
+        free(msg);
+        j->uploaded = 1;
+        return j->x.cancelled ? cancelled(&j->x, "upload") : 0;
+    }
+    int rc = upload(&j->x, j->archive, j->digest, j->x.r->input_uri);
+    j->uploaded = rc == 0;
+    return rc;
+}
+
+int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *msg, const smneo_value *desc)
+{
+    return emit(&j->x, kind, msg, 0, 0, desc);
+}
+
+int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message)
+{
+    return fail(&j->x, rc, step, "%s", message);
+}
+
+int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc)
+{
+    return fail_step(&j->x, step, rc);
+}
+
+int smneo__cjob_finish(smneo__cjob *j, const char *output_dir)
+{
+    return download_and_verify(&j->x, j->x.r->job_name, output_dir && *output_dir ? output_dir : ".");
+}
+
+void smneo__cjob_stop(smneo__cjob *j)
+{
+    stop_job(&j->x, j->x.r->job_name);
+}
+
+smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j)
+{
+    smneo_compile_result *r = j->x.r;
+    j->x.r = NULL;
+    return r;
+}
+
 /* ---- the flow ---------------------------------------------------------------------- */
 
 int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
@@ -949,157 +1122,37 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         return smneo__error(err, SMNEO_EINVAL, "options: smneo_compile_options.version is %d (this library takes "
                             "1 to %d): initialise the options with SMNEO_COMPILE_OPTIONS_INIT", o->version,
                             SMNEO_COMPILE_OPTIONS_VERSION);
-    /* A version 1 struct ends before follow_logs: copy what it has. */
-    smneo_compile_options full = SMNEO_COMPILE_OPTIONS_INIT;
-    memcpy(&full, o, o->version == 1 ? offsetof(smneo_compile_options, follow_logs) : sizeof full);
-    o = &full;
-    cx x;
-    memset(&x, 0, sizeof x);
-    x.c = c;
-    x.o = o;
-    x.start_ms = smneo__monotonic_ms();
-    x.r = calloc(1, sizeof *x.r);
-    if (!x.r || smneo_issues_new(&x.r->issues)) {
-        free(x.r);
+    smneo__cjob *j = smneo__cjob_new(c, o);
+    if (!j)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    char *tmpdir = NULL, *archive_tmp = NULL, *digest = NULL, *base = NULL, *prefix = NULL, *output_uri = NULL;
-    char *params = NULL;
-    size_t params_len = 0;
-    const char *archive = NULL;
-    smneo_call *create_call = NULL;
-    int rc = check_options(&x);
-    if (rc)
-        goto done;
-
-    /* 1. the archive */
-    progress_ctx pack_progress = {&x, SMNEO_COMPILE_EVENT_PACK};
-    struct stat st;
-    if (stat(o->model, &st)) {
-        rc = fail(&x, errno == ENOENT ? SMNEO_EINVAL : SMNEO_EIO, "pack", "cannot read model \"%s\": %s",
-                  o->model, strerror(errno));
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        const char *t = smneo__getenv("TMPDIR");
-        tmpdir = smneo__aprintf("%s/smneo-compile-XXXXXX", t ? t : "/tmp");
-        if (!tmpdir || !mkdtemp(tmpdir)) {
-            rc = fail(&x, SMNEO_EIO, "pack", "cannot make a temporary directory for the archive: %s",
-                      strerror(errno));
-            free(tmpdir);
-            tmpdir = NULL;
-            goto done;
-        }
-        archive_tmp = join_path(tmpdir, "model.tar.gz");
-        smneo_artifact_pack_result *pr = NULL;
-        smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
-        po.progress = on_progress;
-        po.progress_payload = &pack_progress;
-        rc = archive_tmp ? smneo_artifact_pack(&pr, o->model, archive_tmp, &po, &x.e) : SMNEO_ENOMEM;
-        if (rc) {
-            rc = rc == SMNEO_ECANCELLED ? cancelled(&x, "pack") : fail_step(&x, "pack", rc);
-            goto done;
-        }
-        digest = smneo__strdup(smneo_artifact_pack_result_digest(pr));
-        smneo_artifact_pack_result_free(pr);
-        archive = archive_tmp;
-        if (emit(&x, SMNEO_COMPILE_EVENT_PACKED, archive, 0, 0, NULL)) {
-            rc = cancelled(&x, "pack");
-            goto done;
-        }
-    } else if (S_ISREG(st.st_mode)) {
-        archive = o->model;
-        smneo_digest_options dop = SMNEO_DIGEST_OPTIONS_INIT;
-        dop.progress = on_progress;
-        dop.progress_payload = &pack_progress;
-        rc = smneo_artifact_digest(&digest, archive, "blake2b", &dop, &x.e);
-        if (rc) {
-            rc = rc == SMNEO_ECANCELLED ? cancelled(&x, "digest") : fail_step(&x, "digest", rc);
-            goto done;
-        }
-    } else {
-        rc = fail(&x, SMNEO_EINVAL, "pack", "model \"%s\" is neither a directory nor a .tar.gz file", o->model);
-        goto done;
-    }
-    if (!digest) {
-        rc = fail(&x, SMNEO_ENOMEM, "pack", "out of memory");
-        goto done;
-    }
-    rc = check_layout(&x, archive);
-    if (rc)
-        goto done;
-
-    /* 2. names and the validated request */
-    base = o->job_name ? smneo__strdup(o->job_name) : model_base_name(o->model);
-    x.r->job_name = smneo__compile_job_name(base, smneo__now(), random16());
-    const char *pp = o->s3_prefix ? o->s3_prefix : "smneo";
-    while (*pp == '/')
-        pp++;
-    size_t pl = strlen(pp);
-    while (pl && pp[pl - 1] == '/')
-        pl--;
-    prefix = pl ? smneo__aprintf("%.*s/", (int)pl, pp) : smneo__strdup("");
-    if (!x.r->job_name || !prefix) {
-        rc = fail(&x, SMNEO_ENOMEM, "create", "out of memory");
-        goto done;
-    }
-    const char *job = x.r->job_name;
-    x.r->input_uri = smneo__aprintf("s3://%s/%s%.16s/model.tar.gz", o->s3_bucket, prefix, digest);
-    output_uri = smneo__aprintf("s3://%s/%s%s/output", o->s3_bucket, prefix, job);
-    if (!x.r->input_uri || !output_uri || build_params(&params, &params_len, &x, job, x.r->input_uri, output_uri)) {
-        rc = fail(&x, SMNEO_ENOMEM, "create", "out of memory");
-        goto done;
-    }
-    rc = smneo_call_new(&create_call, c, "CreateCompilationJob", params, params_len, &x.e);
-    if (rc) {
-        rc = fail_step(&x, "validate", rc);
-        goto done;
-    }
-    collect_request_warnings(&x, params, params_len);
-    if (x.cancelled) {
-        rc = cancelled(&x, "validate");
-        goto done;
-    }
-
+    cx *x = &j->x;
+    /* 1. the archive and the layout check, 2. names and the validated request */
+    int rc = smneo__cjob_prepare(j, NULL, NULL);
     /* 3. upload (skipped when the same content is there) */
-    rc = upload(&x, archive, digest, x.r->input_uri);
-    if (rc)
-        goto done;
-    remove_tmp(tmpdir, archive_tmp);
-
-    /* 4. create, 5. wait */
-    rc = create(&x, create_call, job);
-    if (rc)
-        goto done;
-    rc = wait_job(&x, job);
-    if (rc)
-        goto done;
-
-    /* 6. download, verify, extract */
-    rc = download_and_verify(&x, job, o->output_dir && *o->output_dir ? o->output_dir : ".");
-
-done:
-    remove_tmp(tmpdir, archive_tmp);
-    free(tmpdir);
-    free(archive_tmp);
-    free(digest);
-    free(base);
-    free(prefix);
-    free(output_uri);
-    free(params);
-    smneo_call_free(create_call);
-    if (rc == 0 || ((rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) && x.r->job)) {
-        *out = x.r;
-    } else {
-        smneo_compile_result_free(x.r);
+    if (!rc)
+        rc = smneo__cjob_upload(j, NULL);
+    if (!rc) {
+        remove_tmp(j->tmpdir, j->archive_tmp);
+        /* 4. create, 5. wait */
+        rc = create(x, j->create_call, x->r->job_name);
     }
-    if (rc && x.e.code != rc)
-        x.e.code = rc;
+    if (!rc)
+        rc = wait_job(x, x->r->job_name);
+    /* 6. download, verify, extract */
+    if (!rc)
+        rc = smneo__cjob_finish(j, o->output_dir);
+
+    if (rc == 0 || ((rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) && x->r->job))
+        *out = smneo__cjob_take_result(j);
+    if (rc && x->e.code != rc)
+        x->e.code = rc;
     if (err) {
         smneo_error_clear(err);
-        *err = x.e;
+        *err = x->e;
     } else {
-        smneo_error_clear(&x.e);
+        smneo_error_clear(&x->e);
     }
+    memset(&x->e, 0, sizeof x->e);
+    smneo__cjob_free(j);
     return rc;
 }

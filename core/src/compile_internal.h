@@ -12,4 +12,47 @@
  * Caller frees. */
 char *smneo__compile_job_name(const char *base, int64_t now, unsigned rnd);
 
+/* The context of one job's flow (compile.c). */
+typedef struct cx {
+    smneo_client *c;
+    const smneo_compile_options *o;
+    smneo_compile_result *r;
+    smneo_error e;     /* the flow's error, handed to the caller at the end */
+    int64_t start_ms;
+    int cancelled;     /* the callback asked to stop */
+    char status[32];   /* last job status seen */
+} cx;
+
+/* One job's pieces, shared by smneo_compile and smneo_compile_many
+ * (compile_many.c). A job owns a copy of its options (o: its callback and
+ * output_dir may be changed before the step that uses them), its temporary
+ * archive, request and result. `same` is a job of the same model prepared
+ * (and uploaded) before: its archive and digest are reused. Each step
+ * returns 0 or the error code, with the message in x.e. */
+typedef struct smneo__cjob {
+    cx x;
+    smneo_compile_options o;
+    char *tmpdir, *archive_tmp, *digest, *prefix, *output_uri, *params;
+    const char *archive; /* archive_tmp, the model itself, or same's */
+    size_t params_len;
+    smneo_call *create_call; /* validated at prepare */
+    int uploaded;
+} smneo__cjob;
+
+smneo__cjob *smneo__cjob_new(smneo_client *c, const smneo_compile_options *o);
+void smneo__cjob_free(smneo__cjob *j);
+/* Checks the options, packs (or reuses same's archive), checks the layout,
+ * names the job (job_name: a name recorded before, used as is) and builds
+ * the validated CreateCompilationJob request. */
+int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job_name);
+int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same);
+int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *msg, const smneo_value *desc);
+int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message);
+int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc);
+/* Download, verify, extract: x.r->job must hold the COMPLETED description. */
+int smneo__cjob_finish(smneo__cjob *j, const char *output_dir);
+/* StopCompilationJob unless the last status is final or keep_job_on_cancel. */
+void smneo__cjob_stop(smneo__cjob *j);
+smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j);
+
 #endif
