@@ -27,19 +27,6 @@
 
 enum { JOB_NAME_MAX = 63, DEFAULT_MAX_RUNTIME = 900 };
 
-struct smneo_compile_result {
-    smneo_result *job;
-    char *job_name;
-    char *artifact_path;
-    char *extracted_dir;
-    char *input_uri;
-    int digest_verified;
-    smneo_issues *issues;
-    smneo_log_event *log;        /* FAILED: the log's last lines (strings owned here) */
-    size_t n_log;
-    smneo_diagnosis *diagnosis;  /* FAILED */
-};
-
 enum { FAILED_LOG_LINES = 50 };
 
 /* ---- result ----------------------------------------------------------------- */
@@ -1091,6 +1078,11 @@ int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *messa
 int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc)
 {
     return fail_step(&j->x, step, rc);
+}
+
+int smneo__cjob_run(smneo__cjob *j, smneo_call *call, smneo_result **out, smneo_error *err)
+{
+    return call_once(&j->x, out, call, 1, err);
 }
 
 int smneo__cjob_finish(smneo__cjob *j, const char *output_dir)

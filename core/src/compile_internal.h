@@ -3,6 +3,8 @@
 #define SMNEO_COMPILE_INTERNAL_H
 
 #include "smneo/compile.h"
+#include "smneo/diagnose.h"
+#include "smneo/joblogs.h"
 
 /* A unique CompilationJobName from `base` (a job name or a file name; NULL:
  * "model"): characters outside [a-zA-Z0-9-] become '-', runs of '-' are
@@ -11,6 +13,20 @@
  * characters. `now` is the wall clock (epoch seconds), `rnd` 16 random bits.
  * Caller frees. */
 char *smneo__compile_job_name(const char *base, int64_t now, unsigned rnd);
+
+/* What smneo_compile hands back. */
+struct smneo_compile_result {
+    smneo_result *job;
+    char *job_name;
+    char *artifact_path;
+    char *extracted_dir;
+    char *input_uri;
+    int digest_verified;
+    smneo_issues *issues;
+    smneo_log_event *log;        /* FAILED: the log's last lines (strings owned here) */
+    size_t n_log;
+    smneo_diagnosis *diagnosis;  /* FAILED */
+};
 
 /* The context of one job's flow (compile.c). */
 typedef struct cx {
@@ -49,6 +65,9 @@ int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same);
 int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *msg, const smneo_value *desc);
 int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message);
 int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc);
+/* Runs a call to its end, reporting WAITING to the job's callback between
+ * retries (a non-zero return cancels it: SMNEO_ECANCELLED). */
+int smneo__cjob_run(smneo__cjob *j, smneo_call *call, smneo_result **out, smneo_error *err);
 /* Download, verify, extract: x.r->job must hold the COMPLETED description. */
 int smneo__cjob_finish(smneo__cjob *j, const char *output_dir);
 /* StopCompilationJob unless the last status is final or keep_job_on_cancel. */

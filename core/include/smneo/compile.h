@@ -49,8 +49,16 @@ typedef enum {
                                             last status ("" before the first); lets a binding deliver
                                             Ctrl-C by returning non-zero */
     SMNEO_COMPILE_EVENT_PACK = 11,       /* done/total bytes packed (a directory) or hashed (an archive) */
-    SMNEO_COMPILE_EVENT_LOG = 12         /* follow_logs: message: a line of the job's log; done: its
+    SMNEO_COMPILE_EVENT_LOG = 12,        /* follow_logs: message: a line of the job's log; done: its
                                             timestamp (ms since the epoch) */
+    /* smneo_compile_many only: */
+    SMNEO_COMPILE_EVENT_QUEUED = 13,     /* the job waits to start: the account's concurrent-job limit was met
+                                            (ResourceLimitExceeded); message: the service's words; done: the
+                                            concurrency now allowed */
+    SMNEO_COMPILE_EVENT_SKIPPED = 14,    /* completed in the state file: not run again; message: job name */
+    SMNEO_COMPILE_EVENT_REATTACHED = 15, /* running in the state file: waited for, not created; message: job name */
+    SMNEO_COMPILE_EVENT_DONE = 16        /* the job's row is final; message: its status (COMPLETED, FAILED,
+                                            STOPPED, STOPPING, or "" when it never started) */
 } smneo_compile_event_kind;
 
 typedef struct smneo_compile_event {
@@ -126,6 +134,80 @@ SMNEO_EXTERN(int) smneo_compile_result_log_at(smneo_log_event *out, const smneo_
 /* FAILED: the diagnosis of the description and those lines (borrowed);
  * NULL otherwise. */
 SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_result_diagnosis(const smneo_compile_result *r);
+
+/* ---- many jobs: a model zoo for a device fleet ----------------------------------------
+ *
+ * smneo_compile_many runs jobs[0..n-1] (each a compile() in its own terms)
+ * together, under the account's concurrent-job limit:
+ * - each unique model (the same `model` string) is packed, checked and
+ *   uploaded once; every job's request is validated before the first job
+ *   starts (a mistake in the last job is reported before any runs);
+ * - up to max_concurrent jobs run at once; a create answered
+ *   ResourceLimitExceeded is not a failure: the job waits (QUEUED event)
+ *   and concurrency shrinks to the jobs running then;
+ * - one loop polls the running jobs, each with the waiter's backoff (the
+ *   job's delay, max_delay and timeout); a finished job is downloaded and
+ *   verified into <output_dir>/<CompilationJobName>/; one job's failure
+ *   never stops the others;
+ * - state_file (JSON, replaced atomically after every change) makes a rerun
+ *   resume: completed jobs are skipped, running ones are waited for (never
+ *   created twice), failed ones are retried only with retry_failed, and jobs
+ *   smneo stopped on a cancel are started again;
+ * - a cancel (the callback returns non-zero) stops every running job it
+ *   started unless keep_jobs_on_cancel, and the state file records it.
+ * The jobs' own callback and payload are not used: events come to the
+ * many-callback with the job's index (SMNEO_COMPILE_MANY_ALL for WAITING
+ * between polls, where returning non-zero cancels everything).
+ * Details: docs/compile.md. */
+
+#define SMNEO_COMPILE_MANY_ALL ((size_t)-1)
+#define SMNEO_COMPILE_MANY_DEFAULT_CONCURRENT 4
+
+/* Return non-zero to cancel every job. */
+typedef int (*smneo_compile_many_cb)(size_t job, const smneo_compile_event *ev, void *payload);
+
+typedef struct smneo_compile_many_options {
+    int version;                 /* SMNEO_COMPILE_MANY_OPTIONS_VERSION */
+    unsigned max_concurrent;     /* 0: SMNEO_COMPILE_MANY_DEFAULT_CONCURRENT */
+    const char *state_file;      /* or NULL: nothing is recorded */
+    int retry_failed;            /* 1: jobs FAILED in the state file run again */
+    int keep_jobs_on_cancel;     /* 1: a cancel leaves the running jobs running */
+    smneo_compile_many_cb callback;
+    void *payload;
+} smneo_compile_many_options;
+
+#define SMNEO_COMPILE_MANY_OPTIONS_VERSION 1
+#define SMNEO_COMPILE_MANY_OPTIONS_INIT {SMNEO_COMPILE_MANY_OPTIONS_VERSION, 0, NULL, 0, 0, NULL, NULL}
+
+/* One job's outcome (borrowed from the result). */
+typedef struct smneo_compile_row {
+    const char *model;            /* as given */
+    const char *target;           /* TargetDevice, or OS/ARCH[/ACCELERATOR] */
+    const char *job_name;         /* CompilationJobName, or NULL when none was made */
+    const char *status;           /* COMPLETED, FAILED, STOPPED, STOPPING, or "" (never started) */
+    double duration;              /* seconds from the create (or reattach) to the final status */
+    const char *artifact_path;    /* the downloaded compiled archive, or NULL */
+    int digest_verified;          /* 1 when checked against ModelDigests.ArtifactDigest */
+    const char *failure_reason;   /* the job's FailureReason or smneo's error message, or NULL */
+    int error;                    /* 0 when the job completed and was downloaded, else SMNEO_E* */
+    int stopped_by_smneo;         /* 1 when a cancel stopped it */
+    int skipped;                  /* 1 when taken as completed from the state file */
+} smneo_compile_row;
+
+typedef struct smneo_compile_many_result smneo_compile_many_result;
+
+/* Runs the jobs. Returns 0 when every job completed; SMNEO_EJOBFAILED when
+ * any failed, was stopped or could not be downloaded; SMNEO_ECANCELLED after
+ * a cancel: in these three cases *out holds one row per job (caller frees).
+ * Other errors (options, a job's validation or layout error, the upload, the
+ * state file) come before any job starts, name the job, and leave *out NULL. */
+SMNEO_EXTERN(int) smneo_compile_many(smneo_compile_many_result **out, smneo_client *c,
+                                     const smneo_compile_options *jobs, size_t njobs,
+                                     const smneo_compile_many_options *opts, smneo_error *err);
+SMNEO_EXTERN(void) smneo_compile_many_result_free(smneo_compile_many_result *r);
+SMNEO_EXTERN(size_t) smneo_compile_many_result_count(const smneo_compile_many_result *r);
+/* Row i (borrowed), or NULL when i is out of range. */
+SMNEO_EXTERN(const smneo_compile_row *) smneo_compile_many_result_row(const smneo_compile_many_result *r, size_t i);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,459 @@
+/* smneo_compile_many against smneo.local (started here with a limit of 5
+ * concurrent jobs and fast jobs): 3 models x 4 targets (the limit met and
+ * absorbed, never more than 5 running, each model uploaded once), one target
+ * failing while the rest complete, a cancel halfway then a rerun with the
+ * state file that finishes without duplicates, a job left running on a cancel
+ * reattached, and a validation mistake in the last job refused before any
+ * job starts. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "localserver.h"
+#include "smneo.h"
+
+#define ROLE "arn:aws:iam::123456789012:role/service-role/NeoRole"
+#define BUCKET "smneo-many-test"
+#define NMODELS 3
+#define NTARGETS 4
+#define NJOBS (NMODELS * NTARGETS)
+
+static smneo_test_server local;
+static smneo_client *lc;
+static char *work;
+static char *models[NMODELS];
+static const char *const targets[NTARGETS] = {"ml_c5", "ml_m5", "ml_c4", "ml_p3"};
+
+/* dir/<name>/xgboost.model; `tag` makes the content unique per test. */
+static char *make_model(const char *name, const char *tag)
+{
+    char *m = NULL;
+    if (asprintf(&m, "%s/%s-%s", work, name, tag) < 0)
+        return NULL;
+    mkdir(m, 0755);
+    char p[1024], body[128];
+    snprintf(p, sizeof p, "%s/xgboost.model", m);
+    snprintf(body, sizeof body, "booster %s %s\n", name, tag);
+    CHECK_INT(smneo_test_write_file(p, body, strlen(body)), 0);
+    return m;
+}
+
+static void make_models(const char *tag)
+{
+    static const char *const names[NMODELS] = {"churn", "fraud", "ranker"};
+    for (int i = 0; i < NMODELS; i++) {
+        free(models[i]);
+        models[i] = make_model(names[i], tag);
+    }
+}
+
+static void matrix(smneo_compile_options *jobs, const char *prefix, const char *outdir)
+{
+    for (int i = 0; i < NJOBS; i++) {
+        smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+        jobs[i] = d;
+        jobs[i].model = models[i / NTARGETS];
+        jobs[i].framework = "XGBOOST";
+        jobs[i].target_device = targets[i % NTARGETS];
+        jobs[i].role_arn = ROLE;
+        jobs[i].s3_bucket = BUCKET;
+        jobs[i].s3_prefix = prefix;
+        jobs[i].output_dir = outdir;
+        jobs[i].delay = 0.1;
+        jobs[i].max_delay = 0.2;
+        jobs[i].timeout = 120;
+    }
+}
+
+/* ---- what the callback saw --------------------------------------------------- */
+
+typedef struct rec {
+    int running, max_running, created, queued, done, completed, uploads, reused, skipped, reattached;
+    int stopping, waiting;
+    int cancel_after_completed; /* cancel once this many jobs completed (0: never) */
+    int bad_index;
+} rec;
+
+static int on_event(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    rec *r = payload;
+    if (job != SMNEO_COMPILE_MANY_ALL && job >= NJOBS)
+        r->bad_index++;
+    switch (ev->kind) {
+    case SMNEO_COMPILE_EVENT_CREATED:
+    case SMNEO_COMPILE_EVENT_REATTACHED:
+        r->created += ev->kind == SMNEO_COMPILE_EVENT_CREATED;
+        r->reattached += ev->kind == SMNEO_COMPILE_EVENT_REATTACHED;
+        if (++r->running > r->max_running)
+            r->max_running = r->running;
+        break;
+    case SMNEO_COMPILE_EVENT_QUEUED:
+        r->queued++;
+        break;
+    case SMNEO_COMPILE_EVENT_UPLOADED:
+        if (strstr(ev->message, "(already there)"))
+            r->reused++;
+        else
+            r->uploads++;
+        break;
+    case SMNEO_COMPILE_EVENT_SKIPPED:
+        r->skipped++;
+        break;
+    case SMNEO_COMPILE_EVENT_STOPPING:
+        r->stopping++;
+        break;
+    case SMNEO_COMPILE_EVENT_WAITING:
+        r->waiting++;
+        break;
+    case SMNEO_COMPILE_EVENT_DONE:
+        r->done++;
+        if (!strcmp(ev->message, "COMPLETED"))
+            r->completed++;
+        break;
+    default:
+        break;
+    }
+    if (ev->kind == SMNEO_COMPILE_EVENT_DONE && r->running > 0 && strcmp(ev->message, ""))
+        r->running--;
+    return r->cancel_after_completed && r->completed >= r->cancel_after_completed;
+}
+
+/* CreateCompilationJob requests the server accepted (status 200) since `since` (epoch seconds). */
+static int creates_accepted(double since, int *limited)
+{
+    char *body = NULL;
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=sagemaker", local.url);
+    CHECK_INT(smneo_test_http("GET", url, NULL, 0, &body), 200);
+    cJSON *doc = cJSON_Parse(body ? body : "");
+    free(body);
+    int n = 0;
+    if (limited)
+        *limited = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "requests"))
+    {
+        const cJSON *op = cJSON_GetObjectItem(it, "operation");
+        const cJSON *t = cJSON_GetObjectItem(it, "time");
+        if (!cJSON_IsString(op) || strcmp(op->valuestring, "CreateCompilationJob") || !cJSON_IsNumber(t) ||
+            t->valuedouble < since)
+            continue;
+        int status = cJSON_GetObjectItem(it, "status")->valueint;
+        if (status == 200)
+            n++;
+        const cJSON *e = cJSON_GetObjectItem(it, "error");
+        if (limited && cJSON_IsString(e) && !strcmp(e->valuestring, "ResourceLimitExceeded"))
+            (*limited)++;
+    }
+    cJSON_Delete(doc);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9 - 0.001;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_matrix_under_the_limit(void)
+{
+    make_models("limit");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-limit", work) > 0);
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "limit", outdir);
+    rec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = NJOBS; /* more than the account allows */
+    mo.callback = on_event;
+    mo.payload = &r;
+    double since = now_s();
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT((int)smneo_compile_many_result_count(res), NJOBS);
+    for (size_t i = 0; res && i < NJOBS; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        CHECK_STR(row->status, "COMPLETED");
+        CHECK_INT(row->error, 0);
+        CHECK_STR(row->model, models[i / NTARGETS]);
+        CHECK_STR(row->target, targets[i % NTARGETS]);
+        CHECK(row->digest_verified == 1);
+        CHECK_MSG(file_exists(row->artifact_path), "artifact %s", row->artifact_path ? row->artifact_path : "");
+        CHECK(row->artifact_path && row->job_name && strstr(row->artifact_path, row->job_name));
+        for (size_t k = 0; k < i; k++)
+            CHECK(strcmp(row->job_name, smneo_compile_many_result_row(res, k)->job_name) != 0);
+    }
+    CHECK(smneo_compile_many_result_row(res, NJOBS) == NULL);
+    int limited = 0;
+    CHECK_INT(creates_accepted(since, &limited), NJOBS);
+    CHECK_MSG(limited > 0 && r.queued == limited, "ResourceLimitExceeded %d, queued events %d", limited, r.queued);
+    CHECK_MSG(r.max_running <= 5, "max running %d", r.max_running);
+    CHECK_INT(r.max_running, 5);
+    CHECK_INT(r.created, NJOBS);
+    CHECK_INT(r.uploads, NMODELS);
+    CHECK_INT(r.reused, NJOBS - NMODELS);
+    CHECK_INT(r.completed, NJOBS);
+    CHECK(r.waiting > 0);
+    CHECK_INT(r.bad_index, 0);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+}
+
+static void test_one_target_fails(void)
+{
+    make_models("fail");
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    CHECK_INT(smneo_test_http("POST", url,
+                              "{\"kind\":\"fail\",\"device\":\"ml_c4\",\"rate\":1,\"failure\":\"not-tar-gz\"}", 0,
+                              NULL),
+              200);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-fail", work) > 0);
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "fail", outdir);
+    rec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = 5;
+    mo.callback = on_event;
+    mo.payload = &r;
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK_MSG(err.message && strstr(err.message, "3 of 12 compilation jobs did not complete"), "%s",
+              err.message ? err.message : "");
+    for (size_t i = 0; res && i < NJOBS; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        if (!strcmp(targets[i % NTARGETS], "ml_c4")) {
+            CHECK_STR(row->status, "FAILED");
+            CHECK_INT(row->error, SMNEO_EJOBFAILED);
+            CHECK_MSG(row->failure_reason && strstr(row->failure_reason, "Unable to untar input model"), "%s",
+                      row->failure_reason ? row->failure_reason : "(null)");
+            CHECK(row->artifact_path == NULL);
+        } else {
+            CHECK_STR(row->status, "COMPLETED");
+            CHECK(file_exists(row->artifact_path));
+        }
+    }
+    CHECK_INT(r.queued, 0); /* 5 at once is what the account allows */
+    CHECK_INT(smneo_test_http("DELETE", url, NULL, 0, NULL), 200);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+}
+
+static void test_cancel_then_resume(void)
+{
+    make_models("resume");
+    char *outdir = NULL, *state = NULL;
+    CHECK(asprintf(&outdir, "%s/out-resume", work) > 0);
+    CHECK(asprintf(&state, "%s/resume-state.json", work) > 0);
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "resume", outdir);
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.cancel_after_completed = NJOBS / 2;
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = 5;
+    mo.state_file = state;
+    mo.callback = on_event;
+    mo.payload = &r;
+    double since = now_s();
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    int completed = 0, stopped = 0, unstarted = 0;
+    for (size_t i = 0; res && i < NJOBS; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        if (!strcmp(row->status, "COMPLETED")) {
+            completed++;
+        } else if (row->stopped_by_smneo) {
+            stopped++;
+            CHECK_STR(row->status, "STOPPING");
+            CHECK_INT(row->error, SMNEO_ECANCELLED);
+        } else {
+            CHECK_STR(row->status, "");
+            CHECK(row->job_name == NULL);
+            unstarted++;
+        }
+    }
+    CHECK_INT(completed, NJOBS / 2);
+    CHECK(stopped > 0);
+    CHECK_INT(r.stopping, stopped);
+    CHECK_INT(completed + stopped + unstarted, NJOBS);
+    CHECK_INT(creates_accepted(since, NULL), completed + stopped);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+
+    /* the state file says where each job stands */
+    size_t len = 0;
+    char *text = smneo_test_read_file(state, &len);
+    CHECK(text != NULL);
+    cJSON *doc = cJSON_Parse(text ? text : "");
+    free(text);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "Jobs")), NJOBS);
+    int recorded_stops = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "Jobs")) recorded_stops +=
+        cJSON_IsTrue(cJSON_GetObjectItem(it, "StoppedBySmneo"));
+    CHECK_INT(recorded_stops, stopped);
+    cJSON_Delete(doc);
+
+    /* the rerun finishes what was left, and only that */
+    memset(&r, 0, sizeof r);
+    since = now_s();
+    rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(r.skipped, completed);
+    CHECK_INT(r.created, NJOBS - completed);
+    CHECK_INT(creates_accepted(since, NULL), NJOBS - completed);
+    for (size_t i = 0; res && i < NJOBS; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        CHECK_STR(row->status, "COMPLETED");
+        CHECK(file_exists(row->artifact_path));
+    }
+    smneo_compile_many_result_free(res);
+
+    /* a third run has nothing left to do */
+    memset(&r, 0, sizeof r);
+    since = now_s();
+    rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_INT(rc, 0);
+    CHECK_INT(r.skipped, NJOBS);
+    CHECK_INT(creates_accepted(since, NULL), 0);
+    for (size_t i = 0; res && i < NJOBS; i++)
+        CHECK(smneo_compile_many_result_row(res, i)->skipped == 1);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(state);
+    free(outdir);
+}
+
+static void test_reattach_after_keep(void)
+{
+    make_models("keep");
+    char *outdir = NULL, *state = NULL;
+    CHECK(asprintf(&outdir, "%s/out-keep", work) > 0);
+    CHECK(asprintf(&state, "%s/keep-state.json", work) > 0);
+    smneo_compile_options jobs[NTARGETS];
+    smneo_compile_options all[NJOBS];
+    matrix(all, "keep", outdir);
+    memcpy(jobs, all, sizeof jobs);
+    rec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.state_file = state;
+    mo.keep_jobs_on_cancel = 1;
+    mo.callback = on_event;
+    mo.payload = &r;
+    r.cancel_after_completed = 1;
+    double since = now_s();
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, jobs, NTARGETS, &mo, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_INT(r.stopping, 0);
+    int first = creates_accepted(since, NULL);
+    CHECK(first > 1);
+    smneo_compile_many_result_free(res);
+
+    memset(&r, 0, sizeof r);
+    since = now_s();
+    rc = smneo_compile_many(&res, lc, jobs, NTARGETS, &mo, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(r.reattached + r.skipped + r.created, NTARGETS);
+    CHECK_INT(r.reattached, first - 1);
+    CHECK_INT(creates_accepted(since, NULL), NTARGETS - first);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(state);
+    free(outdir);
+}
+
+static void test_mistake_in_last_job(void)
+{
+    make_models("mistake");
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "mistake", work);
+    jobs[NJOBS - 1].target_device = "ml_c99";
+    rec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.callback = on_event;
+    mo.payload = &r;
+    double since = now_s();
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    CHECK_INT(rc, SMNEO_EVALIDATION);
+    CHECK(res == NULL);
+    CHECK_MSG(err.message && strstr(err.message, "job 11 (") == err.message && strstr(err.message, "ml_c99"), "%s",
+              err.message ? err.message : "");
+    CHECK_INT(r.uploads, 0);
+    CHECK_INT(creates_accepted(since, NULL), 0);
+    smneo_error_clear(&err);
+
+    smneo_compile_many_options bad = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    bad.version = 7;
+    CHECK_INT(smneo_compile_many(&res, lc, jobs, NJOBS, &bad, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "SMNEO_COMPILE_MANY_OPTIONS_INIT"));
+    smneo_error_clear(&err);
+
+    char *state = NULL;
+    CHECK(asprintf(&state, "%s/not-state.json", work) > 0);
+    CHECK_INT(smneo_test_write_file(state, "[1, 2]", 6), 0);
+    mo.state_file = state;
+    CHECK_INT(smneo_compile_many(&res, lc, jobs, 1, &mo, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "not a smneo compile_many state"));
+    smneo_error_clear(&err);
+    free(state);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    work = smneo_test_tmpdir();
+    static const char *const local_args[] = {"--job-duration", "0.5", "--max-concurrent-jobs", "5", NULL};
+    if (smneo_test_local_start(&local, local_args) != 0) {
+        CHECK_MSG(0, "could not start python3 -m smneo.local (PYTHONPATH=%s/python)", smneo_test_source_dir());
+        smneo_test_server_stop(&local);
+        return smneo_test_summary("compile_many");
+    }
+    lc = smneo_test_client(local.url, NULL);
+    CHECK_INT(smneo_test_create_bucket(local.url, BUCKET), 200);
+    RUN(test_matrix_under_the_limit);
+    RUN(test_one_target_fails);
+    RUN(test_cancel_then_resume);
+    RUN(test_reattach_after_keep);
+    RUN(test_mistake_in_last_job);
+    smneo_client_free(lc);
+    smneo_test_server_stop(&local);
+    for (int i = 0; i < NMODELS; i++)
+        free(models[i]);
+    smneo_test_rmtree(work);
+    free(work);
+    return smneo_test_summary("compile_many");
+}
