@@ -31,7 +31,7 @@ else:
         parse_response,
         validate,
     )
-    from ._glue import Client, CompileResult, PageIterator, Paginator
+    from ._glue import Client, CompileResult, CompileRow, PageIterator, Paginator
     from . import artifact  # noqa: F401  (smneo.artifact)
     from .diagnosis import Diagnosis, explain
     from . import _errors
@@ -75,7 +75,7 @@ else:
     core_version = _smneo.core_version
 
     __all__ = [
-        "Client", "CompileResult", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
+        "Client", "CompileResult", "CompileRow", "Paginator", "PageIterator", "Issue", "Request", "validate", "parse_response",
         "SmneoError", "ClientError", "ParamValidationError", "NoCredentialsError", "CredentialRetrievalError",
         "TokenRetrievalError", "UnauthorizedSSOTokenError", "NoRegionError", "HTTPClientError", "EndpointConnectionError", "SSLError", "ReadTimeoutError",
         "ConnectionClosedError", "ResponseParserError", "PaginationError", "WaiterError", "CompilationJobFailed",

@@ -124,6 +124,18 @@ class CompileResult(NamedTuple):
     logs: list[dict[str, Any]]
     diagnosis: Optional[Diagnosis]
 
+class CompileRow(NamedTuple):
+    model: str
+    target: str
+    compilation_job_name: Optional[str]
+    compilation_job_status: str
+    duration_seconds: float
+    artifact_path: Optional[str]
+    digest_verified: bool
+    failure_reason: Optional[str]
+    stopped_by_smneo: bool
+    skipped: bool
+
 class Client(_CClient):
     meta: types.SimpleNamespace
     def __init__(self, region_name: Optional[str] = ..., endpoint_url: Optional[str] = ...,
@@ -162,4 +174,10 @@ class Client(_CClient):
     def get_compilation_job_logs(self, name: str, *, start_time: Union[datetime.datetime, float, None] = ...,
                                  follow: bool = ..., delay: Optional[float] = ..., max_delay: Optional[float] = ...,
                                  tail: Optional[int] = ...) -> JobLogs: ...
+    def compile_many(self, jobs: Optional[Sequence[Mapping[str, Any]]] = ..., *,
+                     models: Optional[Sequence[Union[str, os.PathLike]]] = ...,
+                     targets: Optional[Sequence[Union[str, Mapping[str, Any]]]] = ...,
+                     max_concurrent: Optional[int] = ..., state_file: Union[str, os.PathLike, None] = ...,
+                     retry_failed: bool = ..., keep_jobs_on_cancel: bool = ...,
+                     callback: Optional[Callable[[dict[str, Any]], Any]] = ..., **common: Any) -> list[CompileRow]: ...
     def __enter__(self) -> "Client": ...

@@ -1152,6 +1152,28 @@ static PyObject *client_set_send_hook(ClientObject *self, PyObject *hook)
     Py_RETURN_NONE;
 }
 
+static PyObject *client_compile_many(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"jobs", "options", "callback", NULL};
+    PyObject *jobs, *opts, *callback = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!|O:_compile_many", kwlist, &PyList_Type, &jobs,
+                                     &PyDict_Type, &opts, &callback))
+        return NULL;
+    if (enter(self))
+        return NULL;
+    /* the option strings are borrowed from these while the GIL is released */
+    PyObject *copy = PyList_GetSlice(jobs, 0, PyList_GET_SIZE(jobs));
+    PyObject *out = NULL;
+    if (copy) {
+        Py_INCREF(opts);
+        out = smneo_py_compile_many(self->st, self->client, copy, opts, callback);
+        Py_DECREF(opts);
+        Py_DECREF(copy);
+    }
+    leave(self);
+    return out;
+}
+
 static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"options", "callback", NULL};
@@ -1245,6 +1267,8 @@ static PyMethodDef client_methods[] = {
     {"_job_logs", FN(client_job_logs), KW,
      "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "
      "Client.get_compilation_job_logs)"},
+    {"_compile_many", FN(client_compile_many), KW,
+     "_compile_many(jobs, options, callback=None) -> list (internal: see Client.compile_many)"},
     {"close", (PyCFunction)client_close, METH_NOARGS, "close()\n\nReleases the connections. Idempotent."},
     {"__enter__", (PyCFunction)client_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)client_exit, METH_VARARGS, NULL},

@@ -8,8 +8,9 @@
 
 #include <string.h>
 
-static const char *const EVENT_NAMES[] = {"", "PACKED", "UPLOAD", "UPLOADED", "CREATED", "STATUS", "DOWNLOAD",
-                                          "VERIFIED", "WARNING", "STOPPING", "WAITING", "PACK", "LOG"};
+static const char *const EVENT_NAMES[] = {"",        "PACKED",  "UPLOAD",  "UPLOADED", "CREATED",    "STATUS",
+                                          "DOWNLOAD", "VERIFIED", "WARNING", "STOPPING", "WAITING",    "PACK",
+                                          "LOG",     "QUEUED",  "SKIPPED", "REATTACHED", "DONE"};
 enum { N_EVENT_NAMES = sizeof EVENT_NAMES / sizeof EVENT_NAMES[0] };
 
 typedef struct compile_ctx {
@@ -19,10 +20,9 @@ typedef struct compile_ctx {
     int cancelled_by_callback;
 } compile_ctx;
 
-/* May be called on any thread the core uses; non-zero cancels the flow. */
-static int on_event(const smneo_compile_event *ev, void *payload)
+/* An event for job `job` (SIZE_MAX: none, as for compile()) to the callback. */
+static int deliver(compile_ctx *x, size_t job, int many, const smneo_compile_event *ev)
 {
-    compile_ctx *x = payload;
     PyGILState_STATE g = PyGILState_Ensure();
     int cancel = 0;
     if (x->exc_type || x->cancelled_by_callback) {
@@ -42,6 +42,13 @@ static int on_event(const smneo_compile_event *ev, void *payload)
                                                (unsigned long long)ev->total, "elapsed", ev->elapsed,
                                                "description", desc)
                                : NULL;
+        if (event && many) {
+            PyObject *index = job == SMNEO_COMPILE_MANY_ALL ? (Py_INCREF(Py_None), Py_None) : PyLong_FromSize_t(job);
+            if (!index || PyDict_SetItemString(event, "job", index)) {
+                Py_CLEAR(event);
+            }
+            Py_XDECREF(index);
+        }
         if (event) {
             PyObject *r = PyObject_CallOneArg(x->callback, event);
             Py_DECREF(event);
@@ -56,6 +63,17 @@ static int on_event(const smneo_compile_event *ev, void *payload)
     }
     PyGILState_Release(g);
     return cancel;
+}
+
+/* May be called on any thread the core uses; non-zero cancels the flow. */
+static int on_event(const smneo_compile_event *ev, void *payload)
+{
+    return deliver(payload, SMNEO_COMPILE_MANY_ALL, 0, ev);
+}
+
+static int on_many_event(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    return deliver(payload, job, 1, ev);
 }
 
 static int blocking_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o,
@@ -105,14 +123,26 @@ static PyObject *result_tuple(smneo_state *st, const smneo_compile_result *r)
                          smneo_compile_result_input_uri(r), "issues", issues, "logs", logs, "diagnosis", diagnosis);
 }
 
-/* Client._compile(options: dict of str/int/float/bool, callback) -> dict */
-PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback)
+/* PyErr_Format for functions that return -1. */
+static int fmt_error(PyObject *type, const char *fmt, ...)
 {
-    if (!PyDict_Check(opts))
-        return PyErr_Format(PyExc_TypeError, "compile options must be a dict");
-    if (callback != Py_None && !PyCallable_Check(callback))
-        return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
-    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    PyErr_FormatV(type, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A dict of compile() options into *o; the strings are borrowed from the
+ * dict. -1 with an exception set. */
+static int convert_options(PyObject *opts, smneo_compile_options *o)
+{
+    if (!PyDict_Check(opts)) {
+        PyErr_Format(PyExc_TypeError, "compile options must be a dict");
+        return -1;
+    }
+    smneo_compile_options defaults = SMNEO_COMPILE_OPTIONS_INIT;
+    *o = defaults;
     static const struct {
         const char *name;
         size_t offset;
@@ -139,30 +169,30 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
         if (!v || v == Py_None)
             continue;
         if (!PyUnicode_Check(v))
-            return PyErr_Format(PyExc_TypeError, "compile: %s must be a str, not %s", strings[i].name,
+            return fmt_error(PyExc_TypeError, "compile: %s must be a str, not %s", strings[i].name,
                                 Py_TYPE(v)->tp_name);
         Py_ssize_t n;
         const char *s = PyUnicode_AsUTF8AndSize(v, &n);
         if (!s)
-            return NULL;
+            return -1;
         if (strlen(s) != (size_t)n)
-            return PyErr_Format(PyExc_ValueError, "compile: %s contains a NUL character", strings[i].name);
-        *(const char **)((char *)&o + strings[i].offset) = s;
+            return fmt_error(PyExc_ValueError, "compile: %s contains a NUL character", strings[i].name);
+        *(const char **)((char *)o + strings[i].offset) = s;
     }
     PyObject *v;
     if ((v = PyDict_GetItemString(opts, "extract")))
-        o.extract = PyObject_IsTrue(v);
+        o->extract = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "keep_job_on_cancel")))
-        o.keep_job_on_cancel = PyObject_IsTrue(v);
+        o->keep_job_on_cancel = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "follow_logs")))
-        o.follow_logs = PyObject_IsTrue(v);
+        o->follow_logs = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "max_runtime_seconds")) && v != Py_None) {
         long n = PyLong_AsLong(v);
         if (n == -1 && PyErr_Occurred())
-            return NULL;
+            return -1;
         if (n < 1 || n > 0x7fffffff)
-            return PyErr_Format(PyExc_ValueError, "compile: max_runtime_seconds must be positive");
-        o.max_runtime_seconds = (int)n;
+            return fmt_error(PyExc_ValueError, "compile: max_runtime_seconds must be positive");
+        o->max_runtime_seconds = (int)n;
     }
     static const struct {
         const char *name;
@@ -178,12 +208,23 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
             continue;
         double d = PyFloat_AsDouble(v);
         if (d == -1.0 && PyErr_Occurred())
-            return NULL;
+            return -1;
         if (!(d > 0))
-            return PyErr_Format(PyExc_ValueError, "compile: %s must be a positive number of seconds",
+            return fmt_error(PyExc_ValueError, "compile: %s must be a positive number of seconds",
                                 numbers[i].name);
-        *(double *)((char *)&o + numbers[i].offset) = d;
+        *(double *)((char *)o + numbers[i].offset) = d;
     }
+    return 0;
+}
+
+/* Client._compile(options: dict of str/int/float/bool, callback) -> dict */
+PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback)
+{
+    if (callback != Py_None && !PyCallable_Check(callback))
+        return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
+    smneo_compile_options o;
+    if (convert_options(opts, &o))
+        return NULL;
     compile_ctx x = {st, callback == Py_None ? NULL : callback, NULL, NULL, NULL, 0};
     o.callback = on_event;
     o.payload = &x;
@@ -229,6 +270,133 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
         }
     }
     smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
+static int blocking_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *jobs,
+                                 size_t n, const smneo_compile_many_options *o, smneo_error *err)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smneo_compile_many(out, c, jobs, n, o, err);
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static PyObject *row_dict(const smneo_compile_row *row)
+{
+    return Py_BuildValue("{s:s,s:s,s:z,s:s,s:d,s:z,s:O,s:z,s:O,s:O}", "model", row->model ? row->model : "",
+                         "target", row->target ? row->target : "", "compilation_job_name", row->job_name,
+                         "compilation_job_status", row->status, "duration_seconds", row->duration,
+                         "artifact_path", row->artifact_path, "digest_verified",
+                         row->digest_verified ? Py_True : Py_False, "failure_reason", row->failure_reason,
+                         "stopped_by_smneo", row->stopped_by_smneo ? Py_True : Py_False, "skipped",
+                         row->skipped ? Py_True : Py_False);
+}
+
+/* The core names the job an error before the start belongs to ("job 11
+ * (model for target): ..."); an exception built from validation issues does
+ * not carry that message: its text gets the same prefix, and .job the index. */
+static void name_the_job(const smneo_error *err)
+{
+    unsigned long index;
+    int used = 0;
+    const char *m = err->message;
+    const char *end = m ? strstr(m, "): ") : NULL;
+    if (!end || sscanf(m, "job %lu (%n", &index, &used) != 1 || used == 0)
+        return;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (t && strncmp(t, m, (size_t)(end + 3 - m)) != 0) {
+        PyObject *args = Py_BuildValue("(s#s)", m, (Py_ssize_t)(end + 3 - m), t);
+        PyObject *joined = args ? PyUnicode_FromFormat("%s%s", PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0)), t) : NULL;
+        PyObject *new_args = joined ? PyTuple_Pack(1, joined) : NULL;
+        if (!new_args || PyObject_SetAttrString(value, "args", new_args))
+            PyErr_Clear();
+        Py_XDECREF(new_args);
+        Py_XDECREF(joined);
+        Py_XDECREF(args);
+    }
+    PyErr_Clear();
+    PyObject *idx = PyLong_FromUnsignedLong(index);
+    if (!idx || !value || PyObject_SetAttrString(value, "job", idx))
+        PyErr_Clear();
+    Py_XDECREF(idx);
+    Py_XDECREF(text);
+    PyErr_Restore(type, value, tb);
+}
+
+/* Client._compile_many(jobs: list of option dicts, options: dict, callback)
+ * -> list of row dicts */
+PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *mopts,
+                                PyObject *callback)
+{
+    if (callback != Py_None && !PyCallable_Check(callback))
+        return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
+    if (!PyList_Check(jobs) || !PyDict_Check(mopts))
+        return PyErr_Format(PyExc_TypeError, "compile_many: jobs must be a list and options a dict");
+    Py_ssize_t n = PyList_GET_SIZE(jobs);
+    smneo_compile_options *o = PyMem_Calloc(n ? (size_t)n : 1, sizeof *o);
+    if (!o)
+        return PyErr_NoMemory();
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (convert_options(PyList_GET_ITEM(jobs, i), &o[i])) {
+            PyMem_Free(o);
+            return NULL;
+        }
+    }
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    PyObject *v;
+    if ((v = PyDict_GetItemString(mopts, "max_concurrent")) && v != Py_None) {
+        long k = PyLong_AsLong(v);
+        if ((k == -1 && PyErr_Occurred()) || k < 1 || k > 100000) {
+            PyErr_Clear();
+            PyMem_Free(o);
+            return PyErr_Format(PyExc_ValueError, "compile_many: max_concurrent must be a positive int");
+        }
+        mo.max_concurrent = (unsigned)k;
+    }
+    if ((v = PyDict_GetItemString(mopts, "state_file")) && v != Py_None) {
+        Py_ssize_t len;
+        mo.state_file = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, &len) : NULL;
+        if (!mo.state_file || strlen(mo.state_file) != (size_t)len) {
+            PyErr_Clear();
+            PyMem_Free(o);
+            return PyErr_Format(PyExc_TypeError, "compile_many: state_file must be a path (str) without NUL");
+        }
+    }
+    if ((v = PyDict_GetItemString(mopts, "retry_failed")))
+        mo.retry_failed = PyObject_IsTrue(v);
+    if ((v = PyDict_GetItemString(mopts, "keep_jobs_on_cancel")))
+        mo.keep_jobs_on_cancel = PyObject_IsTrue(v);
+    compile_ctx x = {st, callback == Py_None ? NULL : callback, NULL, NULL, NULL, 0};
+    mo.callback = on_many_event;
+    mo.payload = &x;
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = blocking_compile_many(&res, client, o, (size_t)n, &mo, &err);
+    PyMem_Free(o);
+    if (x.exc_type) { /* a callback raised, or Ctrl-C: the jobs were stopped */
+        PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
+    } else if (!res) {
+        smneo_py_raise(st, rc, &err, "CreateCompilationJob", 0);
+        name_the_job(&err);
+    } else {
+        out = PyList_New((Py_ssize_t)smneo_compile_many_result_count(res));
+        for (size_t i = 0; out && i < smneo_compile_many_result_count(res); i++) {
+            PyObject *row = row_dict(smneo_compile_many_result_row(res, i));
+            if (!row)
+                Py_CLEAR(out);
+            else
+                PyList_SET_ITEM(out, (Py_ssize_t)i, row);
+        }
+    }
+    smneo_compile_many_result_free(res);
     smneo_error_clear(&err);
     return out;
 }

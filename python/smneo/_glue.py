@@ -189,6 +189,58 @@ def _json_text(value, name):
     raise _param_error(name, "type", "must be JSON text or a dict/list, not %s" % type(value).__name__)
 
 
+def _compile_options(model, *, framework, role_arn, s3_bucket, target_device=None, target_os=None,
+                     target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
+                     compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
+                     timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None,
+                     kms_key_id=None, keep_job_on_cancel=False, follow_logs=False):
+    """compile()'s keywords as the options dict of the core."""
+    return {
+        "model": os.fspath(model), "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
+        "target_device": target_device, "target_os": target_os, "target_arch": target_arch,
+        "target_accelerator": target_accelerator,
+        "data_input_config": _json_text(data_input_config, "data_input_config"),
+        "framework_version": framework_version,
+        "compiler_options": _json_text(compiler_options, "compiler_options"),
+        "s3_prefix": s3_prefix, "job_name": job_name,
+        "output_dir": os.fspath(output_dir) if output_dir is not None else None,
+        "extract": bool(extract), "timeout": timeout, "delay": delay, "max_delay": max_delay,
+        "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
+        "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
+        "follow_logs": bool(follow_logs),
+    }
+
+
+class CompileRow(NamedTuple):
+    """One job of Client.compile_many."""
+    model: str
+    target: str                        # TargetDevice, or OS/ARCH[/ACCELERATOR]
+    compilation_job_name: Optional[str]  # None when the job never started
+    compilation_job_status: str        # COMPLETED, FAILED, STOPPED, STOPPING, or "" (never started)
+    duration_seconds: float
+    artifact_path: Optional[str]
+    digest_verified: bool
+    failure_reason: Optional[str]
+    stopped_by_smneo: bool             # a cancel stopped it (a rerun starts it again)
+    skipped: bool                      # completed in the state file: not run again
+
+
+def _target_keywords(target):
+    """A models x targets target: "ml_c5", "OS/ARCH[/ACCELERATOR]" or a dict of compile() keywords."""
+    if isinstance(target, dict):
+        return dict(target)
+    if not isinstance(target, str) or not target:
+        raise TypeError("compile_many: a target is a device name such as \"ml_c5\", a platform such as "
+                        "\"LINUX/ARM64\" or a dict of compile() keywords, not %r" % (target,))
+    parts = target.split("/")
+    if len(parts) == 1:
+        return {"target_device": target}
+    if len(parts) in (2, 3) and all(parts):
+        return dict(zip(("target_os", "target_arch", "target_accelerator"), parts))
+    raise ValueError("compile_many: target %r: give a device (\"ml_c5\") or OS/ARCH[/ACCELERATOR] "
+                     "(\"LINUX/ARM64\")" % target)
+
+
 class Client(_smneo.Client):
     """smneo.Client(region_name=None, endpoint_url=None, profile_name=None, aws_access_key_id=None,
     aws_secret_access_key=None, aws_session_token=None, max_attempts=None, retry_mode=None,
@@ -287,20 +339,7 @@ class Client(_smneo.Client):
         (FailureReason, last_response, logs: the job log's last 50 events, read
         best-effort, and diagnosis: a smneo.Diagnosis), ParamValidationError (layout or request),
         DigestMismatchError, ClientError, WaiterTimeout..."""
-        options = {
-            "model": os.fspath(model), "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
-            "target_device": target_device, "target_os": target_os, "target_arch": target_arch,
-            "target_accelerator": target_accelerator,
-            "data_input_config": _json_text(data_input_config, "data_input_config"),
-            "framework_version": framework_version,
-            "compiler_options": _json_text(compiler_options, "compiler_options"),
-            "s3_prefix": s3_prefix, "job_name": job_name,
-            "output_dir": os.fspath(output_dir) if output_dir is not None else None,
-            "extract": bool(extract), "timeout": timeout, "delay": delay, "max_delay": max_delay,
-            "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
-            "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
-            "follow_logs": bool(follow_logs),
-        }
+        options = _compile_options(**{k: v for k, v in locals().items() if k not in ("self", "callback")})
         try:
             out = self._compile(options, callback)
         except _smneo.CompilationJobFailed as e:
@@ -336,6 +375,51 @@ class Client(_smneo.Client):
         start = _epoch_ms(start_time, "start_time") if start_time is not None else 0
         return self._job_logs(name, start, bool(follow), float(delay or 0), float(max_delay or 0), tail or 0)
 
+    def compile_many(self, jobs=None, *, models=None, targets=None, max_concurrent=None, state_file=None,
+                     retry_failed=False, keep_jobs_on_cancel=False, callback=None, **common):
+        """Many compile() jobs in one call, under the account's concurrent-job limit
+        (docs/compile.md, "Many jobs"). jobs: a list of dicts of compile()
+        keywords, or models x targets given as two lists (a target is "ml_c5",
+        "LINUX/ARM64[/ACCELERATOR]" or a dict of keywords); the other keywords
+        (framework, role_arn, s3_bucket, output_dir, ...) apply to every job, a
+        job's own dict overriding them. Each model is packed and uploaded once,
+        every request is validated before the first job starts (errors raise,
+        naming the job), up to max_concurrent jobs run at once (default 4;
+        ResourceLimitExceeded waits and shrinks it), one job's failure never
+        stops the others. state_file (a path) makes a rerun skip completed
+        jobs, wait for running ones and start again the ones a cancel stopped;
+        retry_failed=True runs FAILED ones again. callback(event) gets
+        compile()'s event dicts plus "job" (the job's index, None between
+        polls) and the kinds QUEUED, SKIPPED, REATTACHED and DONE; returning
+        False cancels: every running job is stopped unless keep_jobs_on_cancel.
+        Ctrl-C stops them too and raises KeyboardInterrupt. Returns one
+        CompileRow per job, in order; a job completed when its
+        compilation_job_status is "COMPLETED" and failure_reason is None."""
+        if (jobs is None) == (models is None and targets is None):
+            raise TypeError("compile_many: give either jobs (a list of dicts of compile() keywords) or "
+                            "models and targets (two lists)")
+        if jobs is None:
+            if not models or not targets:
+                raise TypeError("compile_many: models and targets must both be non-empty lists")
+            jobs = [dict(_target_keywords(t), model=m) for m in models for t in targets]
+        options = []
+        for i, job in enumerate(jobs):
+            if not isinstance(job, dict):
+                raise TypeError("compile_many: jobs[%d] must be a dict of compile() keywords, not %s"
+                                % (i, type(job).__name__))
+            merged = dict(common)
+            merged.update(job)
+            if "callback" in merged:
+                raise TypeError("compile_many: jobs[%d]: give callback to compile_many, not to a job" % i)
+            try:
+                options.append(_compile_options(**merged))
+            except TypeError as e:
+                raise TypeError("compile_many: jobs[%d]: %s" % (i, e)) from None
+        many = {"max_concurrent": max_concurrent, "retry_failed": bool(retry_failed),
+                "keep_jobs_on_cancel": bool(keep_jobs_on_cancel),
+                "state_file": os.fspath(state_file) if state_file is not None else None}
+        return [CompileRow(**row) for row in self._compile_many(options, many, callback)]
+
     def __enter__(self):
         return self
 
@@ -364,5 +448,6 @@ for _op in _OPERATIONS.values():
         setattr(Client, _op["iter_name"], _item_iterator(_op))
 Client.__module__ = "smneo"
 CompileResult.__module__ = "smneo"
+CompileRow.__module__ = "smneo"
 Paginator.__module__ = "smneo"
 PageIterator.__module__ = "smneo"

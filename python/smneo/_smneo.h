@@ -135,6 +135,8 @@ PyObject *smneo_py_log_event(smneo_state *st, const smneo_log_event *ev);
 
 /* ---- _compile.c ---------------------------------------------------------- */
 PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback);
+PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *opts,
+                                PyObject *callback);
 
 /* ---- _client.c ----------------------------------------------------------- */
 int smneo_py_client_types(PyObject *module, smneo_state *st);

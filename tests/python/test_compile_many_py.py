@@ -1,0 +1,138 @@
+"""Client.compile_many (the binding of smneo_compile_many) against smneo.local
+with a limit of 5 concurrent jobs: 3 models x 4 targets (the limit met and
+absorbed), one target failing while the rest complete, Ctrl-C halfway then a
+rerun with the state file that finishes without duplicates, a mistake in the
+last job refused before any job starts."""
+import json
+import os
+import signal
+import sys
+
+import pytest
+
+import smneo
+import smneo.local
+from fakes import isolated_env  # noqa: F401
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+from create_bucket import create_bucket  # noqa: E402
+
+ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+TARGETS = ["ml_c5", "ml_m5", "ml_c4", "ml_p3"]
+COMMON = dict(framework="XGBOOST", role_arn=ROLE, s3_bucket="models", delay=0.1, max_delay=0.2, timeout=120)
+
+
+@pytest.fixture
+def local(isolated_env):
+    with smneo.local.Server(port=0, job_duration=0.3, max_concurrent_jobs=5) as server:
+        create_bucket(server.url, "models", "test", "test", "us-east-1")
+        with smneo.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="test",
+                          aws_secret_access_key="test") as client:
+            yield server, client
+
+
+@pytest.fixture
+def models(tmp_path):
+    out = []
+    for name in ("churn", "fraud", "ranker"):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "xgboost.model").write_text("booster %s\n" % name)
+        out.append(str(d))
+    return out
+
+
+def creates(server, errors=False):
+    reqs = [r for r in server.requests("sagemaker") if r["operation"] == "CreateCompilationJob"]
+    if errors:
+        return [r for r in reqs if r["error"] == "ResourceLimitExceeded"]
+    return [r for r in reqs if r["status"] == 200]
+
+
+def test_models_x_targets_under_the_limit(local, models, tmp_path):
+    server, client = local
+    events = []
+    rows = client.compile_many(models=models, targets=TARGETS, max_concurrent=12, output_dir=tmp_path / "out",
+                               callback=events.append, **COMMON)
+    assert len(rows) == 12 and all(isinstance(r, smneo.CompileRow) for r in rows)
+    assert [(r.model, r.target) for r in rows] == [(m, t) for m in models for t in TARGETS]
+    for r in rows:
+        assert r.compilation_job_status == "COMPLETED" and r.failure_reason is None
+        assert r.digest_verified and os.path.exists(r.artifact_path) and r.duration_seconds > 0
+    assert len({r.compilation_job_name for r in rows}) == 12
+    assert len(creates(server)) == 12
+    queued = [e for e in events if e["kind"] == "QUEUED"]
+    assert queued and len(queued) == len(creates(server, errors=True))
+    # never more than 5 running: from the events, in order
+    running = peak = 0
+    for e in events:
+        if e["kind"] == "CREATED":
+            running += 1
+            peak = max(peak, running)
+        elif e["kind"] == "DONE":
+            running -= 1
+    assert peak == 5
+    uploads = [e for e in events if e["kind"] == "UPLOADED" and "already" not in e["message"]]
+    assert len(uploads) == 3
+    assert {e["job"] for e in events if e["kind"] == "WAITING"} == {None}
+    assert {e["job"] for e in events if e["kind"] == "DONE"} == set(range(12))
+
+
+def test_one_target_fails_the_rest_complete(local, models, tmp_path):
+    server, client = local
+    server.add_fault({"kind": "fail", "device": "ml_m5", "rate": 1, "failure": "not-tar-gz"})
+    rows = client.compile_many([{"model": m, "target_device": t} for m in models for t in TARGETS],
+                               max_concurrent=5, output_dir=tmp_path / "out", **COMMON)
+    failed = [r for r in rows if r.compilation_job_status == "FAILED"]
+    assert {r.target for r in failed} == {"ml_m5"} and len(failed) == 3
+    assert all("Unable to untar input model" in r.failure_reason and r.artifact_path is None for r in failed)
+    assert sum(r.compilation_job_status == "COMPLETED" for r in rows) == 9
+
+
+def test_ctrl_c_halfway_then_rerun(local, models, tmp_path):
+    server, client = local
+    state = tmp_path / "state.json"
+    done = []
+
+    def interrupt(ev):
+        if ev["kind"] == "DONE" and ev["message"] == "COMPLETED":
+            done.append(ev["job"])
+            if len(done) == 6:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        client.compile_many(models=models, targets=TARGETS, max_concurrent=5, state_file=state,
+                            output_dir=tmp_path / "out", callback=interrupt, **COMMON)
+    first = len(creates(server))
+    doc = json.loads(state.read_text())
+    stopped = [j for j in doc["Jobs"] if j.get("StoppedBySmneo")]
+    completed = [j for j in doc["Jobs"] if j.get("CompilationJobStatus") == "COMPLETED"]
+    assert len(completed) == 6 and stopped and first == 6 + len(stopped)
+    stops = [r for r in server.requests("sagemaker") if r["operation"] == "StopCompilationJob"]
+    assert len(stops) == len(stopped)
+
+    events = []
+    rows = client.compile_many(models=models, targets=TARGETS, max_concurrent=5, state_file=state,
+                               output_dir=tmp_path / "out", callback=events.append, **COMMON)
+    assert all(r.compilation_job_status == "COMPLETED" and os.path.exists(r.artifact_path) for r in rows)
+    assert sum(r.skipped for r in rows) == 6
+    assert len(creates(server)) - first == 6
+    assert sum(e["kind"] == "SKIPPED" for e in events) == 6
+
+
+def test_mistake_in_last_job_refused_before_any_job(local, models, tmp_path):
+    server, client = local
+    jobs = [{"model": m, "target_device": t} for m in models for t in TARGETS]
+    jobs[-1]["target_device"] = "ml_c99"
+    with pytest.raises(smneo.ParamValidationError) as e:
+        client.compile_many(jobs, output_dir=tmp_path, **COMMON)
+    assert str(e.value).startswith("job 11 (") and "ml_c99" in str(e.value) and e.value.job == 11
+    assert creates(server) == []
+    assert not [r for r in server.requests("s3") if r["method"] == "PUT" and "model.tar.gz" in r["path"]]
+    with pytest.raises(TypeError, match=r"jobs\[0\]: .*targt_device"):
+        client.compile_many([{"model": models[0], "targt_device": "ml_c5"}], **COMMON)
+    with pytest.raises(TypeError, match="either jobs"):
+        client.compile_many(**COMMON)
+    with pytest.raises(ValueError, match="OS/ARCH"):
+        client.compile_many(models=models, targets=["LINUX//"], **COMMON)
