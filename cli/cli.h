@@ -157,6 +157,20 @@ double cli_now(void);
 /* ---- commands -------------------------------------------------------------- */
 
 int cmd_compile(cli_args *a);
+/* One compile job's options from the command line (cmd_compile.c): the
+ * request flags as for create, --bucket, --prefix, --output-dir, the waiter's
+ * seconds. The strings are borrowed from a and the job; clear it after. */
+typedef struct cli_compile_job {
+    smneo_compile_options o;
+    cJSON *params;
+    char *tags, *bucket, *prefix;
+} cli_compile_job;
+int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *model);
+void cli_compile_job_clear(cli_compile_job *j);
+/* Many jobs (cmd_compile_many.c): more than one --model, --target or
+ * --platform, or one of the flags only they take. */
+int cli_compile_is_many(const cli_args *a);
+int cmd_compile_many(cli_args *a);
 int cmd_create(cli_args *a);
 int cmd_describe(cli_args *a);
 int cmd_list(cli_args *a);

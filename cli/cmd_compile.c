@@ -164,8 +164,81 @@ static void print_summary(const cJSON *doc)
         cli_line(stdout, "%-21s %s", "S3ModelArtifacts", s3->valuestring);
 }
 
+int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *model)
+{
+    memset(j, 0, sizeof *j);
+    int code;
+    cJSON *p = j->params = cli_create_params(a, &code);
+    if (!p)
+        return code;
+    smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+    smneo_compile_options *o = &j->o;
+    *o = d;
+    o->model = model;
+    o->framework = str_at(p, "InputConfig", "Framework");
+    o->data_input_config = str_at(p, "InputConfig", "DataInputConfig");
+    o->framework_version = str_at(p, "InputConfig", "FrameworkVersion");
+    o->target_device = str_at(p, "OutputConfig", "TargetDevice");
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "OutputConfig"),
+                                                       "TargetPlatform");
+    o->target_os = str_at(tp, "Os", NULL);
+    o->target_arch = str_at(tp, "Arch", NULL);
+    o->target_accelerator = str_at(tp, "Accelerator", NULL);
+    o->compiler_options = str_at(p, "OutputConfig", "CompilerOptions");
+    o->kms_key_id = str_at(p, "OutputConfig", "KmsKeyId");
+    o->role_arn = str_at(p, "RoleArn", NULL);
+    o->job_name = str_at(p, "CompilationJobName", NULL);
+    o->s3_bucket = cli_get(a, "bucket");
+    o->s3_prefix = cli_get(a, "prefix");
+    o->output_dir = cli_get(a, "output-dir");
+    o->extract = cli_has(a, "extract");
+    o->keep_job_on_cancel = cli_has(a, "keep-job-on-interrupt");
+    o->follow_logs = cli_has(a, "logs");
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"),
+                                                       "MaxRuntimeInSeconds");
+    if (cJSON_IsNumber(mr))
+        o->max_runtime_seconds = (int)mr->valuedouble;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "Tags");
+    if (t)
+        o->tags_json = j->tags = cJSON_PrintUnformatted(t);
+    /* --cli-input-json may name the output location: s3://bucket/prefix. */
+    const char *out_loc = str_at(p, "OutputConfig", "S3OutputLocation");
+    if (!o->s3_bucket && out_loc && smneo_s3_parse_uri(&j->bucket, &j->prefix, out_loc, NULL) == 0) {
+        o->s3_bucket = j->bucket;
+        if (!o->s3_prefix && j->prefix && *j->prefix)
+            o->s3_prefix = j->prefix;
+    }
+    const char *missing = !o->framework ? "--framework (e.g. PYTORCH)"
+                          : !o->role_arn ? "--role (the IAM role ARN SageMaker assumes)"
+                          : !o->s3_bucket ? "--bucket (where the model and the compiled artifact go)"
+                          : !o->target_device && !o->target_os ? "--target DEVICE or --platform OS/ARCH[/ACCELERATOR]"
+                                                               : NULL;
+    const char *s;
+    code = 0;
+    if (!missing && (s = cli_get(a, "timeout")) && parse_seconds("timeout", s, &o->timeout))
+        code = EXIT_USAGE;
+    else if (!missing && (s = cli_get(a, "delay")) && parse_seconds("delay", s, &o->delay))
+        code = EXIT_USAGE;
+    else if (!missing && (s = cli_get(a, "max-delay")) && parse_seconds("max-delay", s, &o->max_delay))
+        code = EXIT_USAGE;
+    else if (missing)
+        code = cli_fail(EXIT_USAGE, "compile needs %s", missing);
+    return code;
+}
+
+void cli_compile_job_clear(cli_compile_job *j)
+{
+    free(j->tags);
+    free(j->bucket);
+    free(j->prefix);
+    cJSON_Delete(j->params);
+    memset(j, 0, sizeof *j);
+}
+
 int cmd_compile(cli_args *a)
 {
+    if (cli_compile_is_many(a))
+        return cmd_compile_many(a);
     const char *model = cli_get(a, "model");
     if (!model && a->npos == 1)
         model = a->pos[0];
@@ -174,74 +247,18 @@ int cmd_compile(cli_args *a)
                         a->pos[a->npos - 1]);
     if (!model)
         return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive");
-    int code;
-    cJSON *p = cli_create_params(a, &code);
-    if (!p)
+    cli_compile_job job;
+    int code = cli_compile_job_init(&job, a, model);
+    if (code) {
+        cli_compile_job_clear(&job);
         return code;
-
-    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    }
+    if (str_at(job.params, "InputConfig", "S3Uri"))
+        cli_progress_note("note: InputConfig.S3Uri is not used by compile: it uploads --model itself");
+    smneo_compile_options o = job.o;
     run r;
     memset(&r, 0, sizeof r);
-    o.model = model;
-    o.framework = str_at(p, "InputConfig", "Framework");
-    o.data_input_config = str_at(p, "InputConfig", "DataInputConfig");
-    o.framework_version = str_at(p, "InputConfig", "FrameworkVersion");
-    o.target_device = str_at(p, "OutputConfig", "TargetDevice");
-    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "OutputConfig"),
-                                                       "TargetPlatform");
-    o.target_os = str_at(tp, "Os", NULL);
-    o.target_arch = str_at(tp, "Arch", NULL);
-    o.target_accelerator = str_at(tp, "Accelerator", NULL);
-    o.compiler_options = str_at(p, "OutputConfig", "CompilerOptions");
-    o.kms_key_id = str_at(p, "OutputConfig", "KmsKeyId");
-    o.role_arn = str_at(p, "RoleArn", NULL);
-    o.job_name = str_at(p, "CompilationJobName", NULL);
-    o.s3_bucket = cli_get(a, "bucket");
-    o.s3_prefix = cli_get(a, "prefix");
-    o.output_dir = cli_get(a, "output-dir");
-    o.extract = cli_has(a, "extract");
-    o.keep_job_on_cancel = cli_has(a, "keep-job-on-interrupt");
-    o.follow_logs = cli_has(a, "logs");
     r.json = a->json;
-    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"),
-                                                       "MaxRuntimeInSeconds");
-    if (cJSON_IsNumber(mr))
-        o.max_runtime_seconds = (int)mr->valuedouble;
-    char *tags = NULL, *bucket = NULL, *prefix = NULL;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "Tags");
-    if (t)
-        o.tags_json = tags = cJSON_PrintUnformatted(t);
-    /* --cli-input-json may name the output location: s3://bucket/prefix. */
-    const char *out_loc = str_at(p, "OutputConfig", "S3OutputLocation");
-    if (!o.s3_bucket && out_loc && smneo_s3_parse_uri(&bucket, &prefix, out_loc, NULL) == 0) {
-        o.s3_bucket = bucket;
-        if (!o.s3_prefix && prefix && *prefix)
-            o.s3_prefix = prefix;
-    }
-    if (str_at(p, "InputConfig", "S3Uri"))
-        cli_progress_note("note: InputConfig.S3Uri is not used by compile: it uploads --model itself");
-
-    const char *missing = !o.framework ? "--framework (e.g. PYTORCH)"
-                          : !o.role_arn ? "--role (the IAM role ARN SageMaker assumes)"
-                          : !o.s3_bucket ? "--bucket (where the model and the compiled artifact go)"
-                          : !o.target_device && !o.target_os ? "--target DEVICE or --platform OS/ARCH[/ACCELERATOR]"
-                                                              : NULL;
-    const char *s;
-    if (!missing && (s = cli_get(a, "timeout")) && parse_seconds("timeout", s, &o.timeout))
-        code = EXIT_USAGE;
-    else if (!missing && (s = cli_get(a, "delay")) && parse_seconds("delay", s, &o.delay))
-        code = EXIT_USAGE;
-    else if (!missing && (s = cli_get(a, "max-delay")) && parse_seconds("max-delay", s, &o.max_delay))
-        code = EXIT_USAGE;
-    else if (missing)
-        code = cli_fail(EXIT_USAGE, "compile needs %s", missing);
-    if (code) {
-        free(tags);
-        free(bucket);
-        free(prefix);
-        cJSON_Delete(p);
-        return code;
-    }
     o.callback = on_event;
     o.payload = &r;
 
@@ -282,9 +299,6 @@ int cmd_compile(cli_args *a)
         smneo_error_clear(&err);
         cli_client_close(&cc);
     }
-    free(tags);
-    free(bucket);
-    free(prefix);
-    cJSON_Delete(p);
+    cli_compile_job_clear(&job);
     return code;
 }

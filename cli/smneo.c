@@ -51,6 +51,10 @@ static const cli_opt opts_compile[] = {
     {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"},
     {"keep-job-on-interrupt", NULL, "on Ctrl-C leave the job running instead of stopping it"},
     {"logs", NULL, "print the job's log (CloudWatch Logs) while waiting"},
+    {"max-concurrent", "N", "several jobs: at most N at once (default 4; fewer when the account's limit is met)"},
+    {"state-file", "FILE", "several jobs: record them in FILE; a rerun skips the completed, waits for the running"},
+    {"retry-failed", NULL, "several jobs: run again the jobs the state file records as FAILED"},
+    {"keep-jobs-on-cancel", NULL, "several jobs: on Ctrl-C leave the running jobs running (a rerun waits for them)"},
     OPT_INPUT_JSON,
     {NULL, NULL, NULL}};
 
@@ -142,7 +146,11 @@ const cli_command cli_commands[] = {
      "(--target DEVICE | --platform OS/ARCH[/ACC]) --role ARN --bucket NAME [options]",
      "Packs a model directory (or takes a .tar.gz), checks its layout, validates the request, uploads it\n"
      "(skipped when the same content is there), creates the job, waits, downloads the compiled artifact\n"
-     "and verifies it against the job's ArtifactDigest. Ctrl-C stops the job (exit 130).",
+     "and verifies it against the job's ArtifactDigest. Ctrl-C stops the job (exit 130).\n"
+     "Several --model and --target/--platform: every model for every target (the cross product), each\n"
+     "model uploaded once, every request validated before the first job, at most --max-concurrent at\n"
+     "once; one line per job while they run, then a table (--output json: {\"Jobs\": [...]}); exit 0 when\n"
+     "every job completed, 5 when any did not, 130 after Ctrl-C (the jobs it started are stopped).",
      opts_compile, cmd_compile},
     {"create", "CreateCompilationJob", "[--cli-input-json FILE] [options]", NULL, opts_create, cmd_create},
     {"describe", "DescribeCompilationJob", "JOB-NAME", NULL, opts_job, cmd_describe},

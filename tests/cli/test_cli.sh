@@ -131,8 +131,11 @@ grep_err unknown_opt "unknown option --bogus"
 run bad_output 2 list --output yaml
 run compile_no_model 2 compile --framework PYTORCH
 grep_err compile_no_model "--model"
-run both_targets 2 compile --model "$ROOT/examples/model" --framework PYTORCH --target ml_c5 --platform LINUX/ARM64 \
+# a device and a platform are two jobs; the second (PyTorch on a platform needs DataInputConfig) is
+# refused before anything is uploaded
+run both_targets 3 compile --model "$ROOT/examples/model" --framework PYTORCH --target ml_c5 --platform LINUX/ARM64 \
   --role "$ROLE" --bucket cli-test
+grep_err both_targets "job 1 (.*model for LINUX/ARM64): validate: "
 run bad_platform 2 compile --model "$ROOT/examples/model" --framework PYTORCH --platform LINUX --role "$ROLE" --bucket b
 
 # ---- validate ---------------------------------------------------------------------
@@ -461,6 +464,78 @@ run evil_server 4 --endpoint-url "$(head -1 "$WORK/evil.url")" describe some-job
 RUN_ENV=
 raw evil_server
 grep -qF 'request id req-\x1b[31mred' "$WORK/evil_server.err" && grep -qF '\x1b]0;pwned\x07\r\u009bsmneo: OK' "$WORK/evil_server.err" && grep -q '^smneo\[debug\] response: HTTP 400' "$WORK/evil_server.err" && ok || { fail "evil_server: not escaped"; cat "$WORK/evil_server.err"; }
+
+# ---- many jobs: models x targets under a limit of 5, a failing target, Ctrl-C then a rerun ----------------
+admin() { # METHOD PATH [JSON]: the local endpoint's admin API
+  "$PY" - "$URL" "$1" "$2" "${3:-}" <<'EOF' || fail "admin $1 $2"
+import sys, urllib.request
+url, method, path, body = sys.argv[1:5]
+req = urllib.request.Request(url + path, data=body.encode() if body else None, method=method)
+print(urllib.request.urlopen(req, timeout=5).read().decode())
+EOF
+}
+creates() { # accepted CreateCompilationJob requests since the record was cleared
+  admin GET "/_smneo/requests?service=sagemaker" | "$PY" -c 'import json, sys; print(sum(r["operation"] == "CreateCompilationJob" and r["status"] == 200 for r in json.load(sys.stdin)["requests"]))'
+}
+admin POST /_smneo/settings '{"max_concurrent_jobs": 5, "job_duration": 0.5}' >/dev/null
+admin DELETE /_smneo/requests >/dev/null
+for m in churn fraud ranker; do mkdir -p "$WORK/zoo/$m" && echo "booster $m" >"$WORK/zoo/$m/xgboost.model"; done
+ZOO="--model $WORK/zoo/churn --model $WORK/zoo/fraud --model $WORK/zoo/ranker --target ml_c5 --target ml_m5 --target ml_c4 --target ml_p3"
+# shellcheck disable=SC2086
+run many 0 --endpoint-url "$URL" compile $ZOO --framework XGBOOST --role "$ROLE" --bucket cli-test \
+  --output-dir "$WORK/zoo-out" --delay 0.1 --max-delay 0.2 --max-concurrent 12 --output json
+jcheck many 'len(d["Jobs"]) == 12 and all(j["CompilationJobStatus"] == "COMPLETED" and j["DigestVerified"] is True and os.path.isfile(j["ArtifactPath"]) and j["FailureReason"] is None for j in d["Jobs"]) and [(j["Model"].rsplit("/", 1)[1], j["Target"]) for j in d["Jobs"]][:5] == [("churn", "ml_c5"), ("churn", "ml_m5"), ("churn", "ml_c4"), ("churn", "ml_p3"), ("fraud", "ml_c5")] and len({j["CompilationJobName"] for j in d["Jobs"]}) == 12 and set(d["Jobs"][0]) == {"Model", "Target", "CompilationJobName", "CompilationJobStatus", "DurationSeconds", "ArtifactPath", "DigestVerified", "FailureReason"}'
+grep_err many "queued: the account's concurrent-job limit was met"
+[ "$(creates)" = 12 ] && ok || fail "many: $(creates) jobs created, expected 12"
+
+admin POST /_smneo/faults '{"kind": "fail", "device": "ml_m5", "rate": 1, "failure": "not-tar-gz"}' >/dev/null
+# shellcheck disable=SC2086
+run many_fail 5 --endpoint-url "$URL" compile $ZOO --framework XGBOOST --role "$ROLE" --bucket cli-test \
+  --output-dir "$WORK/zoo-fail" --delay 0.1 --max-delay 0.2 --max-concurrent 5
+admin DELETE /_smneo/faults >/dev/null
+[ "$(grep -c ' ml_m5 .* FAILED .*Unable to untar input model' "$WORK/many_fail.out")" = 3 ] && [ "$(grep -c ' COMPLETED ' "$WORK/many_fail.out")" = 9 ] && grep -q '^MODEL *TARGET *JOB *STATUS' "$WORK/many_fail.out" && ok || { fail "many_fail: table"; cat "$WORK/many_fail.out"; }
+grep_err many_fail "3 of 12 compilation jobs did not complete"
+
+# a mistake in the last job: refused before anything is uploaded or created
+admin DELETE /_smneo/requests >/dev/null
+mkdir -p "$WORK/zoo/empty" && echo "not a model" >"$WORK/zoo/empty/README"
+run many_mistake 3 --endpoint-url "$URL" compile --model "$WORK/zoo/churn" --model "$WORK/zoo/fraud" \
+  --model "$WORK/zoo/empty" --target ml_c5 --target ml_m5 --framework XGBOOST --role "$ROLE" --bucket cli-test \
+  --output-dir "$WORK/zoo-x"
+grep_err many_mistake "job 4 (.*empty for ml_c5): inspect: "
+[ "$(creates)" = 0 ] && ok || fail "many_mistake: $(creates) jobs created"
+
+# Ctrl-C once 6 jobs completed, then a rerun with the state file: no duplicates
+admin DELETE /_smneo/requests >/dev/null
+# shellcheck disable=SC2086
+"$SMNEO" --endpoint-url "$URL" compile $ZOO --framework XGBOOST --role "$ROLE" --bucket cli-test \
+  --output-dir "$WORK/zoo-int" --delay 0.1 --max-delay 0.2 --max-concurrent 5 --state-file "$WORK/zoo.json" \
+  >"$WORK/many_int.out" 2>"$WORK/many_int.err" &
+CPID=$!
+i=0
+while [ "$(grep -c ': COMPLETED$' "$WORK/many_int.err" 2>/dev/null)" -lt 6 ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $CPID
+wait $CPID
+rc=$?
+[ $rc -eq 130 ] && ok || { fail "interrupted many: exit $rc, expected 130"; sed 's/^/    stderr: /' "$WORK/many_int.err" | tail -5; }
+grep_err many_int "the running jobs are being stopped"
+STOPPED=$("$PY" -c 'import json, sys; print(sum(bool(j.get("StoppedBySmneo")) for j in json.load(open(sys.argv[1]))["Jobs"]))' "$WORK/zoo.json")
+DONE1=$("$PY" -c 'import json, sys; print(sum(j.get("CompilationJobStatus") == "COMPLETED" and j.get("Downloaded") is True for j in json.load(open(sys.argv[1]))["Jobs"]))' "$WORK/zoo.json")
+NAMED=$("$PY" -c 'import json, sys; print(sum("CompilationJobName" in j for j in json.load(open(sys.argv[1]))["Jobs"]))' "$WORK/zoo.json")
+[ "$(creates)" = "$NAMED" ] && [ "$DONE1" -ge 5 ] && ok || fail "many_int: $(creates) created, $NAMED recorded, $DONE1 completed, $STOPPED stopped"
+# shellcheck disable=SC2086
+run many_rerun 0 --endpoint-url "$URL" compile $ZOO --framework XGBOOST --role "$ROLE" --bucket cli-test \
+  --output-dir "$WORK/zoo-int" --delay 0.1 --max-delay 0.2 --max-concurrent 5 --state-file "$WORK/zoo.json" --output json
+jcheck many_rerun 'all(j["CompilationJobStatus"] == "COMPLETED" and os.path.isfile(j["ArtifactPath"]) for j in d["Jobs"])'
+[ "$(grep -c 'skipped' "$WORK/many_rerun.err")" = "$DONE1" ] && ok || fail "many_rerun: skipped $(grep -c 'skipped' "$WORK/many_rerun.err"), expected $DONE1"
+[ "$(creates)" = $((12 + STOPPED)) ] && ok || fail "many_rerun: $(creates) created in all, expected $((12 + STOPPED))"
+
+# one live line per job on a terminal
+if command -v script >/dev/null 2>&1; then
+  script -qc "'$SMNEO' --endpoint-url '$URL' compile --model '$WORK/zoo/churn' --target ml_c5 --target ml_m5 --framework XGBOOST --role '$ROLE' --bucket cli-test --output-dir '$WORK/zoo-tty' --delay 0.1 --max-delay 0.2" /dev/null >"$WORK/many_tty.out" 2>&1
+  grep -q "$(printf '\033')\[2A" "$WORK/many_tty.out" && grep -q "churn *ml_m5 *COMPLETED" "$WORK/many_tty.out" && ok || { fail "many: no live lines on a terminal"; head -5 "$WORK/many_tty.out"; }
+fi
+admin POST /_smneo/settings '{"max_concurrent_jobs": null, "job_duration": 2}' >/dev/null
 
 echo "test_cli: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

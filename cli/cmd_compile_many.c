@@ -1,0 +1,277 @@
+/* cli/cmd_compile_many.c: `smneo compile` with several --model and
+ * --target/--platform: the cross product as smneo_compile_many, one live line
+ * per job on a terminal, a final table (or {"Jobs": [...]} with --output
+ * json), exit 0 only when every job completed, 5 when any did not, 130 after
+ * Ctrl-C (the jobs it started are stopped unless --keep-jobs-on-cancel). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static size_t count_of(const cli_args *a, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->count; i++)
+        n += !strcmp(a->names[i], name);
+    return n;
+}
+
+int cli_compile_is_many(const cli_args *a)
+{
+    static const char *const only_many[] = {"max-concurrent", "state-file", "retry-failed", "keep-jobs-on-cancel"};
+    for (size_t i = 0; i < sizeof only_many / sizeof only_many[0]; i++)
+        if (cli_has(a, only_many[i]))
+            return 1;
+    return count_of(a, "model") + (cli_has(a, "model") ? 0 : a->npos) > 1 ||
+           count_of(a, "target") + count_of(a, "platform") > 1;
+}
+
+/* ---- the live display -------------------------------------------------------------- */
+
+typedef struct line {
+    char status[32];
+    char job[72];
+    double started, ended; /* cli_now() at CREATED/REATTACHED and at DONE; 0: not yet */
+} line;
+
+typedef struct view {
+    const smneo_compile_options *jobs;
+    const char *const *targets;
+    line *lines;
+    size_t n, drawn;
+    int tty, quiet;
+    double last_draw;
+} view;
+
+static void draw(view *v, int force)
+{
+    if (v->quiet || !v->tty)
+        return;
+    double now = cli_now();
+    if (!force && now - v->last_draw < 0.2)
+        return;
+    v->last_draw = now;
+    if (v->drawn)
+        fprintf(stderr, "\033[%zuA", v->drawn);
+    for (size_t i = 0; i < v->n; i++) {
+        const line *l = &v->lines[i];
+        double el = l->started ? (l->ended ? l->ended : now) - l->started : 0;
+        const char *model = v->jobs[i].model;
+        size_t ml = strlen(model);
+        char *text = NULL;
+        if (asprintf(&text, "%s%-*s %-16.16s %-12s %6.0fs  %s", ml > 28 ? "..." : "", ml > 28 ? 25 : 28,
+                     ml > 28 ? model + ml - 25 : model, v->targets[i],
+                     l->status[0] ? l->status : "WAITING", el, l->job) < 0)
+            text = NULL;
+        char *safe = cli_escape(text ? text : "");
+        fprintf(stderr, "\r\033[K%s\n", safe ? safe : "");
+        free(safe);
+        free(text);
+    }
+    v->drawn = v->n;
+    fflush(stderr);
+}
+
+/* Off a terminal: a line per status change. */
+static void note(view *v, size_t i, const char *what)
+{
+    if (v->quiet || v->tty)
+        return;
+    cli_line(stderr, "[%zu] %s %s: %s", i + 1, v->jobs[i].model, v->targets[i], what);
+}
+
+static int on_event(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    view *v = payload;
+    const char *msg = ev->message ? ev->message : "";
+    if (job < v->n) {
+        line *l = &v->lines[job];
+        switch (ev->kind) {
+        case SMNEO_COMPILE_EVENT_CREATED:
+        case SMNEO_COMPILE_EVENT_REATTACHED:
+            snprintf(l->job, sizeof l->job, "%s", msg);
+            snprintf(l->status, sizeof l->status, "%s",
+                     ev->kind == SMNEO_COMPILE_EVENT_CREATED ? "CREATED" : "REATTACHED");
+            l->started = cli_now();
+            note(v, job, l->status);
+            break;
+        case SMNEO_COMPILE_EVENT_STATUS:
+            if (strcmp(l->status, msg)) {
+                snprintf(l->status, sizeof l->status, "%s", msg);
+                note(v, job, msg);
+            }
+            break;
+        case SMNEO_COMPILE_EVENT_QUEUED:
+            snprintf(l->status, sizeof l->status, "QUEUED");
+            note(v, job, "queued: the account's concurrent-job limit was met");
+            break;
+        case SMNEO_COMPILE_EVENT_SKIPPED:
+            snprintf(l->job, sizeof l->job, "%s", msg);
+            snprintf(l->status, sizeof l->status, "SKIPPED");
+            note(v, job, "completed before (state file): skipped");
+            break;
+        case SMNEO_COMPILE_EVENT_WARNING:
+            if (!v->tty && !v->quiet)
+                cli_line(stderr, "[%zu] warning: %s", job + 1, msg);
+            break;
+        case SMNEO_COMPILE_EVENT_DONE:
+            if (!strcmp(l->status, "SKIPPED"))
+                break;
+            if (strcmp(l->status, msg))
+                note(v, job, *msg ? msg : "not started");
+            snprintf(l->status, sizeof l->status, "%s", *msg ? msg : "NOT STARTED");
+            l->ended = cli_now();
+            draw(v, 1);
+            break;
+        default:
+            break;
+        }
+    }
+    draw(v, 0);
+    return cli_interrupted ? 1 : 0;
+}
+
+/* ---- the command ---------------------------------------------------------------------- */
+
+static cJSON *row_json(const smneo_compile_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Model", r->model ? r->model : "");
+    cJSON_AddStringToObject(o, "Target", r->target ? r->target : "");
+    if (r->job_name)
+        cJSON_AddStringToObject(o, "CompilationJobName", r->job_name);
+    else
+        cJSON_AddNullToObject(o, "CompilationJobName");
+    cJSON_AddStringToObject(o, "CompilationJobStatus", r->status ? r->status : "");
+    cJSON_AddNumberToObject(o, "DurationSeconds", (double)(long long)(r->duration * 10 + 0.5) / 10);
+    if (r->artifact_path)
+        cJSON_AddStringToObject(o, "ArtifactPath", r->artifact_path);
+    else
+        cJSON_AddNullToObject(o, "ArtifactPath");
+    cJSON_AddBoolToObject(o, "DigestVerified", r->digest_verified);
+    if (r->failure_reason)
+        cJSON_AddStringToObject(o, "FailureReason", r->failure_reason);
+    else
+        cJSON_AddNullToObject(o, "FailureReason");
+    return o;
+}
+
+/* a without --model/--target/--platform, then the job's own. */
+static void job_args(cli_args *out, const cli_args *a, const char *target_flag, const char *target)
+{
+    *out = *a;
+    out->count = 0;
+    for (size_t i = 0; i < a->count; i++) {
+        if (!strcmp(a->names[i], "model") || !strcmp(a->names[i], "target") || !strcmp(a->names[i], "platform"))
+            continue;
+        out->names[out->count] = a->names[i];
+        out->values[out->count++] = a->values[i];
+    }
+    out->names[out->count] = target_flag;
+    out->values[out->count++] = target;
+    out->npos = 0;
+}
+
+int cmd_compile_many(cli_args *a)
+{
+    size_t nmodels = 0, ntargets = 0;
+    const char *models[128], *targets[128], *flags[128];
+    for (size_t i = 0; i < a->npos && nmodels < 128; i++)
+        models[nmodels++] = a->pos[i];
+    for (size_t i = 0; i < a->count; i++) {
+        if (!strcmp(a->names[i], "model") && nmodels < 128)
+            models[nmodels++] = a->values[i];
+        if ((!strcmp(a->names[i], "target") || !strcmp(a->names[i], "platform")) && ntargets < 128) {
+            flags[ntargets] = a->names[i];
+            targets[ntargets++] = a->values[i];
+        }
+    }
+    if (!nmodels)
+        return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive (repeat it "
+                        "for several models)");
+    if (!ntargets)
+        return cli_fail(EXIT_USAGE, "compile needs --target DEVICE or --platform OS/ARCH[/ACCELERATOR] (repeat "
+                        "them for several targets)");
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    const char *s = cli_get(a, "max-concurrent");
+    if (s) {
+        char *end = NULL;
+        long v = strtol(s, &end, 10);
+        if (!end || end == s || *end || v < 1 || v > 10000)
+            return cli_fail(EXIT_USAGE, "--max-concurrent \"%s\": give a number of jobs, 1 or more", s);
+        mo.max_concurrent = (unsigned)v;
+    }
+    mo.state_file = cli_get(a, "state-file");
+    mo.retry_failed = cli_has(a, "retry-failed");
+    mo.keep_jobs_on_cancel = cli_has(a, "keep-jobs-on-cancel");
+
+    size_t n = nmodels * ntargets;
+    cli_compile_job *cj = calloc(n, sizeof *cj);
+    smneo_compile_options *jobs = calloc(n, sizeof *jobs);
+    const char **target_of = calloc(n, sizeof *target_of);
+    line *lines = calloc(n, sizeof *lines);
+    cli_args *ja = malloc(sizeof *ja);
+    int code = cj && jobs && target_of && lines && ja ? 0 : cli_fail(EXIT_OTHER, "out of memory");
+    size_t made = 0;
+    for (size_t m = 0; !code && m < nmodels; m++)
+        for (size_t t = 0; !code && t < ntargets; t++) {
+            job_args(ja, a, flags[t], targets[t]);
+            code = cli_compile_job_init(&cj[made], ja, models[m]);
+            jobs[made] = cj[made].o;
+            target_of[made] = targets[t];
+            made++;
+        }
+    if (!code) {
+        cli_client cc;
+        code = cli_client_open(&cc, a);
+        if (code == 0) {
+            view v = {jobs, target_of, lines, n, 0, isatty(STDERR_FILENO), a->quiet, 0};
+            mo.callback = on_event;
+            mo.payload = &v;
+            smneo_compile_many_result *res = NULL;
+            smneo_error err = SMNEO_ERROR_INIT;
+            int rc = smneo_compile_many(&res, cc.client, jobs, n, &mo, &err);
+            draw(&v, 1);
+            if (res) {
+                cJSON *rows = cJSON_CreateArray();
+                for (size_t i = 0; i < smneo_compile_many_result_count(res); i++)
+                    cJSON_AddItemToArray(rows, row_json(smneo_compile_many_result_row(res, i)));
+                if (a->json) {
+                    cJSON *doc = cJSON_CreateObject();
+                    cJSON_AddItemToObject(doc, "Jobs", rows);
+                    cli_print_json(doc);
+                    cJSON_Delete(doc);
+                } else {
+                    static const char *const cols[] = {"Model", "Target", "CompilationJobName",
+                                                       "CompilationJobStatus", "DurationSeconds", "DigestVerified",
+                                                       "ArtifactPath", "FailureReason", NULL};
+                    static const char *const heads[] = {"MODEL", "TARGET", "JOB", "STATUS", "SECONDS", "VERIFIED",
+                                                        "ARTIFACT", "FAILURE", NULL};
+                    cli_print_table(rows, cols, heads);
+                    cJSON_Delete(rows);
+                }
+            }
+            if (rc == SMNEO_ECANCELLED && cli_interrupted)
+                code = cli_fail(EXIT_INTERRUPTED, "interrupted: %s; %s", err.message ? err.message : "cancelled",
+                                mo.keep_jobs_on_cancel ? "the running jobs were left running"
+                                                       : "the running jobs are being stopped");
+            else if (rc == SMNEO_EJOBFAILED || rc == SMNEO_ECANCELLED)
+                code = cli_fail(EXIT_JOB, "%s", err.message ? err.message : "some jobs did not complete");
+            else if (rc)
+                code = cli_error(&err, rc, "compile");
+            smneo_compile_many_result_free(res);
+            smneo_error_clear(&err);
+            cli_client_close(&cc);
+        }
+    }
+    for (size_t i = 0; cj && i < made; i++)
+        cli_compile_job_clear(&cj[i]);
+    free(cj);
+    free(jobs);
+    free(target_of);
+    free(lines);
+    free(ja);
+    return code;
+}
