@@ -1586,7 +1586,8 @@ static int client_wait(lua_State *L)
 
 static const char *const compile_event_names[] = {"",        "PACKED",   "UPLOAD",  "UPLOADED",
                                                   "CREATED", "STATUS",   "DOWNLOAD", "VERIFIED",
-                                                  "WARNING", "STOPPING", "WAITING", "PACK", "LOG"};
+                                                  "WARNING", "STOPPING", "WAITING", "PACK", "LOG", "QUEUED",
+                                                  "SKIPPED", "REATTACHED", "DONE"};
 #define N_COMPILE_EVENT_NAMES (sizeof compile_event_names / sizeof compile_event_names[0])
 
 static void push_diagnosis(lua_State *L, const smneo_diagnosis *d);
@@ -1632,13 +1633,18 @@ typedef struct compile_ctx {
 } compile_ctx;
 
 /* Runs under lua_pcall (from compile_cb): builds the event table and calls
- * the user's callback. Arguments: callback, light userdata event. */
+ * the user's callback. Arguments: callback, light userdata event, and for
+ * compile_many the job's index (1-based) or nil. */
 static int compile_event_call(lua_State *L)
 {
     const smneo_compile_event *ev = (const smneo_compile_event *)lua_touserdata(L, 2);
-    lua_settop(L, 2);
+    lua_settop(L, 3);
     lua_pushvalue(L, 1);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
+    if (!lua_isnil(L, 3)) {
+        lua_pushvalue(L, 3);
+        lua_setfield(L, -2, "job");
+    }
     int k = (int)ev->kind;
     lua_pushstring(L, k >= 1 && (size_t)k < N_COMPILE_EVENT_NAMES ? compile_event_names[k] : "UNKNOWN");
     lua_setfield(L, -2, "kind");
@@ -1662,20 +1668,23 @@ static int compile_event_call(lua_State *L)
  * on the thread that owns the state (events from other threads are not
  * delivered; a pending cancel is). Nothing here can raise: all Lua work is
  * inside lua_pcall. */
-static int compile_cb(const smneo_compile_event *ev, void *payload)
+static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
 {
-    compile_ctx *x = (compile_ctx *)payload;
     if (x->failed || x->cancelled)
         return 1;
     if (!pthread_equal(pthread_self(), x->owner))
         return 0;
     lua_State *L = x->L;
-    if (!lua_checkstack(L, 4))
+    if (!lua_checkstack(L, 5))
         return 0;
     lua_pushvalue(L, x->trampoline);
     lua_pushvalue(L, x->fn);
     lua_pushlightuserdata(L, (void *)ev);
-    if (lua_pcall(L, 2, 1, 0) != 0) {
+    if (job == SMNEO_COMPILE_MANY_ALL)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)job + 1);
+    if (lua_pcall(L, 3, 1, 0) != 0) {
         x->failed = 1; /* error value left on the stack top */
         return 1;
     }
@@ -1683,6 +1692,16 @@ static int compile_cb(const smneo_compile_event *ev, void *payload)
         x->cancelled = 1;
     lua_pop(L, 1);
     return x->cancelled;
+}
+
+static int compile_cb(const smneo_compile_event *ev, void *payload)
+{
+    return deliver_event((compile_ctx *)payload, ev, SMNEO_COMPILE_MANY_ALL);
+}
+
+static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    return deliver_event((compile_ctx *)payload, ev, job);
 }
 
 static void free_compile_result(void *p) { smneo_compile_result_free((smneo_compile_result *)p); }
@@ -1708,6 +1727,49 @@ static const char *opt_json(lua_State *L, int t, const char *k)
     return json;
 }
 
+/* compile()'s options from the table at t (strings anchored by it; JSON
+ * given as tables encoded into boxes left on the stack). */
+static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what)
+{
+    lua_Number n;
+    int b;
+    o->model = opt_string(L, t, "model");
+    o->framework = opt_string(L, t, "framework");
+    o->role_arn = opt_string(L, t, "role_arn");
+    o->s3_bucket = opt_string(L, t, "s3_bucket");
+    if (!o->model || !o->framework || !o->role_arn || !o->s3_bucket)
+        raise_msg(L, SMNEO_EINVAL, "%s: model, framework, role_arn and s3_bucket are required", what);
+    o->target_device = opt_string(L, t, "target_device");
+    o->target_os = opt_string(L, t, "target_os");
+    o->target_arch = opt_string(L, t, "target_arch");
+    o->target_accelerator = opt_string(L, t, "target_accelerator");
+    o->framework_version = opt_string(L, t, "framework_version");
+    o->s3_prefix = opt_string(L, t, "s3_prefix");
+    o->job_name = opt_string(L, t, "job_name");
+    o->output_dir = opt_string(L, t, "output_dir");
+    o->kms_key_id = opt_string(L, t, "kms_key_id");
+    o->data_input_config = opt_json(L, t, "data_input_config");
+    o->compiler_options = opt_json(L, t, "compiler_options");
+    o->tags_json = opt_json(L, t, "tags");
+    if ((b = opt_bool(L, t, "extract")) >= 0)
+        o->extract = b;
+    if ((b = opt_bool(L, t, "keep_job_on_cancel")) >= 0)
+        o->keep_job_on_cancel = b;
+    if ((b = opt_bool(L, t, "follow_logs")) >= 0)
+        o->follow_logs = b;
+    if (opt_number(L, t, "timeout", &n))
+        o->timeout = n;
+    if (opt_number(L, t, "delay", &n))
+        o->delay = n;
+    if (opt_number(L, t, "max_delay", &n))
+        o->max_delay = n;
+    if (opt_number(L, t, "max_runtime_seconds", &n)) {
+        if (n < 1 || n > 2147483647 || floor(n) != n)
+            raise_msg(L, SMNEO_EINVAL, "%s: max_runtime_seconds must be a positive integer", what);
+        o->max_runtime_seconds = (int)n;
+    }
+}
+
 /* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
 static int client_compile(lua_State *L)
 {
@@ -1721,43 +1783,7 @@ static int client_compile(lua_State *L)
     lua_settop(L, 2);
     check_known_keys(L, 2, names, "compile");
     smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
-    lua_Number n;
-    int b;
-    o.model = opt_string(L, 2, "model");
-    o.framework = opt_string(L, 2, "framework");
-    o.role_arn = opt_string(L, 2, "role_arn");
-    o.s3_bucket = opt_string(L, 2, "s3_bucket");
-    if (!o.model || !o.framework || !o.role_arn || !o.s3_bucket)
-        raise_msg(L, SMNEO_EINVAL, "compile: model, framework, role_arn and s3_bucket are required");
-    o.target_device = opt_string(L, 2, "target_device");
-    o.target_os = opt_string(L, 2, "target_os");
-    o.target_arch = opt_string(L, 2, "target_arch");
-    o.target_accelerator = opt_string(L, 2, "target_accelerator");
-    o.framework_version = opt_string(L, 2, "framework_version");
-    o.s3_prefix = opt_string(L, 2, "s3_prefix");
-    o.job_name = opt_string(L, 2, "job_name");
-    o.output_dir = opt_string(L, 2, "output_dir");
-    o.kms_key_id = opt_string(L, 2, "kms_key_id");
-    o.data_input_config = opt_json(L, 2, "data_input_config");
-    o.compiler_options = opt_json(L, 2, "compiler_options");
-    o.tags_json = opt_json(L, 2, "tags");
-    if ((b = opt_bool(L, 2, "extract")) >= 0)
-        o.extract = b;
-    if ((b = opt_bool(L, 2, "keep_job_on_cancel")) >= 0)
-        o.keep_job_on_cancel = b;
-    if ((b = opt_bool(L, 2, "follow_logs")) >= 0)
-        o.follow_logs = b;
-    if (opt_number(L, 2, "timeout", &n))
-        o.timeout = n;
-    if (opt_number(L, 2, "delay", &n))
-        o.delay = n;
-    if (opt_number(L, 2, "max_delay", &n))
-        o.max_delay = n;
-    if (opt_number(L, 2, "max_runtime_seconds", &n)) {
-        if (n < 1 || n > 2147483647 || floor(n) != n)
-            raise_msg(L, SMNEO_EINVAL, "compile: max_runtime_seconds must be a positive integer");
-        o.max_runtime_seconds = (int)n;
-    }
+    read_compile_options(L, 2, &o, "compile");
     compile_ctx x;
     memset(&x, 0, sizeof x);
     x.L = L;
@@ -2097,6 +2123,198 @@ static void make_joblogs_metatable(lua_State *L)
     lua_setfield(L, -2, "__close");
 #endif
     lua_pop(L, 1);
+}
+
+/* ---- client:compile_many{...} (smneo_compile_many) ---------------------------------- */
+
+static const char *const compile_job_keys[] = {
+    "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+    "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+    "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+    "kms_key_id", NULL};
+
+static void free_compile_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
+
+/* Copies the compile keys of the table at `from` into the table at `to`. */
+static void copy_job_keys(lua_State *L, int from, int to)
+{
+    for (size_t i = 0; compile_job_keys[i]; i++) {
+        lua_getfield(L, from, compile_job_keys[i]);
+        if (lua_isnil(L, -1))
+            lua_pop(L, 1);
+        else
+            lua_setfield(L, to, compile_job_keys[i]);
+    }
+}
+
+/* A models x targets target into the job table on the top: "ml_c5",
+ * "OS/ARCH[/ACCELERATOR]" or a table of compile keys. */
+static void set_target(lua_State *L, int target)
+{
+    int job = lua_gettop(L);
+    if (lua_istable(L, target)) {
+        check_known_keys(L, target, compile_job_keys, "compile_many: a target");
+        copy_job_keys(L, target, job);
+        return;
+    }
+    if (lua_type(L, target) != LUA_TSTRING)
+        raise_msg(L, SMNEO_EINVAL, "compile_many: a target is a device (\"ml_c5\"), a platform (\"LINUX/ARM64\") or "
+                  "a table of compile options, not a %s", luaL_typename(L, target));
+    size_t len;
+    const char *t = lua_tolstring(L, target, &len);
+    static const char *const parts[] = {"target_os", "target_arch", "target_accelerator"};
+    const char *slash = memchr(t, '/', len);
+    if (!slash) {
+        lua_pushvalue(L, target);
+        lua_setfield(L, job, "target_device");
+        return;
+    }
+    const char *p = t, *end = t + len;
+    for (int i = 0; p <= end; i++) {
+        const char *q = memchr(p, '/', (size_t)(end - p));
+        if (!q)
+            q = end;
+        if (i > 2 || q == p || (i == 0 && q == end))
+            raise_msg(L, SMNEO_EINVAL, "compile_many: target \"%s\": give a device (\"ml_c5\") or "
+                      "OS/ARCH[/ACCELERATOR] (\"LINUX/ARM64\")", t);
+        lua_pushlstring(L, p, (size_t)(q - p));
+        lua_setfield(L, job, parts[i]);
+        p = q + 1;
+    }
+}
+
+/* client:compile_many{jobs = {{model=, target_device=, ...}, ...} or
+ * models = {...}, targets = {...}; max_concurrent=, state_file=,
+ * retry_failed=, keep_jobs_on_cancel=, callback=, and compile's options for
+ * every job} -> rows */
+static int client_compile_many(lua_State *L)
+{
+    static const char *const names[] = {
+        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+        "kms_key_id", "jobs", "models", "targets", "max_concurrent", "state_file", "retry_failed",
+        "keep_jobs_on_cancel", "callback", NULL};
+    lclient *cl = check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    check_known_keys(L, 2, names, "compile_many");
+    lua_newtable(L); /* 3: the merged job tables */
+    lua_getfield(L, 2, "jobs");    /* 4 */
+    lua_getfield(L, 2, "models");  /* 5 */
+    lua_getfield(L, 2, "targets"); /* 6 */
+    size_t n = 0;
+    if (!lua_isnil(L, 4)) {
+        if (!lua_istable(L, 4) || !lua_isnil(L, 5) || !lua_isnil(L, 6))
+            raise_msg(L, SMNEO_EINVAL, "compile_many: give either jobs (a list of compile option tables) or models "
+                      "and targets (two lists)");
+        size_t count = (size_t)lua_rawlen(L, 4);
+        for (size_t i = 1; i <= count; i++) {
+            lua_rawgeti(L, 4, (lua_Integer)i);
+            if (!lua_istable(L, -1))
+                raise_msg(L, SMNEO_EINVAL, "compile_many: jobs[%d] must be a table of compile options", (int)i);
+            char what[64];
+            snprintf(what, sizeof what, "compile_many: jobs[%d]", (int)i);
+            check_known_keys(L, lua_gettop(L), compile_job_keys, what);
+            lua_newtable(L);
+            copy_job_keys(L, 2, lua_gettop(L));
+            copy_job_keys(L, lua_gettop(L) - 1, lua_gettop(L));
+            lua_rawseti(L, 3, (lua_Integer)++n);
+            lua_pop(L, 1);
+        }
+    } else {
+        if (!lua_istable(L, 5) || !lua_istable(L, 6) || lua_rawlen(L, 5) == 0 || lua_rawlen(L, 6) == 0)
+            raise_msg(L, SMNEO_EINVAL, "compile_many: give either jobs (a list of compile option tables) or models "
+                      "and targets (two non-empty lists)");
+        size_t nm = (size_t)lua_rawlen(L, 5), nt = (size_t)lua_rawlen(L, 6);
+        for (size_t m = 1; m <= nm; m++)
+            for (size_t t = 1; t <= nt; t++) {
+                lua_newtable(L);
+                copy_job_keys(L, 2, lua_gettop(L));
+                lua_rawgeti(L, 5, (lua_Integer)m);
+                lua_setfield(L, -2, "model");
+                lua_rawgeti(L, 6, (lua_Integer)t);
+                lua_insert(L, -2);
+                set_target(L, lua_gettop(L) - 1);
+                lua_rawseti(L, 3, (lua_Integer)++n);
+                lua_pop(L, 1);
+            }
+    }
+    smneo_compile_options *jobs =
+        (smneo_compile_options *)compat_newuserdata(L, (n ? n : 1) * sizeof(smneo_compile_options));
+    for (size_t i = 0; i < n; i++) {
+        luaL_checkstack(L, 8, "compile_many: too many jobs");
+        smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+        jobs[i] = d;
+        lua_rawgeti(L, 3, (lua_Integer)(i + 1)); /* stays on the stack: it anchors the strings */
+        read_compile_options(L, lua_gettop(L), &jobs[i], "compile_many");
+    }
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    lua_Number num;
+    int b;
+    if (opt_number(L, 2, "max_concurrent", &num)) {
+        if (num < 1 || num > 100000 || floor(num) != num)
+            raise_msg(L, SMNEO_EINVAL, "compile_many: max_concurrent must be a positive integer");
+        mo.max_concurrent = (unsigned)num;
+    }
+    mo.state_file = opt_string(L, 2, "state_file");
+    if ((b = opt_bool(L, 2, "retry_failed")) >= 0)
+        mo.retry_failed = b;
+    if ((b = opt_bool(L, 2, "keep_jobs_on_cancel")) >= 0)
+        mo.keep_jobs_on_cancel = b;
+    compile_ctx x;
+    memset(&x, 0, sizeof x);
+    x.L = L;
+    x.owner = pthread_self();
+    lua_getfield(L, 2, "callback");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isfunction(L, -1))
+            raise_msg(L, SMNEO_EINVAL, "compile_many: callback must be a function, not a %s", luaL_typename(L, -1));
+        x.fn = lua_gettop(L);
+        lua_pushcfunction(L, compile_event_call);
+        x.trampoline = lua_gettop(L);
+        mo.callback = compile_many_cb;
+        mo.payload = &x;
+    } else {
+        lua_pop(L, 1);
+    }
+    smneo_error *err = errhold_new(L);
+    lbox *rb = box_new(L, free_compile_many_result);
+    smneo_compile_many_result *res = NULL;
+    cl->calls++; /* as for compile: the callback may close the client */
+    int rc = smneo_compile_many(&res, cl->c, jobs, n, &mo, err);
+    cl->calls--;
+    client_maybe_free(cl);
+    rb->p = res;
+    if (x.failed)
+        return lua_error(L);
+    if (!res) {
+        push_error(L, rc, err, CTX_PLAIN);
+        return lua_error(L);
+    }
+    size_t count = smneo_compile_many_result_count(res);
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        lua_createtable(L, 0, 10);
+        set_str(L, "model", row->model);
+        set_str(L, "target", row->target);
+        set_str(L, "compilation_job_name", row->job_name);
+        set_str(L, "compilation_job_status", row->status);
+        lua_pushnumber(L, row->duration);
+        lua_setfield(L, -2, "duration_seconds");
+        set_str(L, "artifact_path", row->artifact_path);
+        lua_pushboolean(L, row->digest_verified);
+        lua_setfield(L, -2, "digest_verified");
+        set_str(L, "failure_reason", row->failure_reason);
+        lua_pushboolean(L, row->stopped_by_smneo);
+        lua_setfield(L, -2, "stopped_by_smneo");
+        lua_pushboolean(L, row->skipped);
+        lua_setfield(L, -2, "skipped");
+        lua_rawseti(L, -2, (lua_Integer)(i + 1));
+    }
+    lua_pushboolean(L, rc == 0);
+    return 2;
 }
 
 /* client:build_request(operation, params, {timestamp = epoch}) */
@@ -2701,6 +2919,7 @@ static void make_client_metatable(lua_State *L)
                                        {"compile", client_compile},
                                        {"compilation_job_logs", client_job_logs},
                                        {"_job_logs", client_lowlevel_job_logs},
+                                       {"compile_many", client_compile_many},
                                        {"_call", client_lowlevel_call},
                                        {"_paginate", client_lowlevel_paginate},
                                        {"_wait", client_lowlevel_wait},

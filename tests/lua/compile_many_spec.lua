@@ -1,0 +1,171 @@
+-- client:compile_many{...} (smneo_compile_many) against smneo.local with a
+-- limit of 5 concurrent jobs: 3 models x 4 targets (the limit met and
+-- absorbed), one target failing while the rest complete, a cancel halfway
+-- then a rerun with the state file that finishes without duplicates, a
+-- mistake in the last job refused before any job starts.
+local smneo = require "smneo"
+local safe = require "smneo.safe"
+local S = require "tests.lua.helpers.server"
+
+local ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+local TARGETS = { "ml_c5", "ml_m5", "ml_c4", "ml_p3" }
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function admin(srv, method, path, body)
+  return sh("env -u LD_PRELOAD curl -s -X " .. method .. " " .. srv.url .. path ..
+            (body and (" -H 'Content-Type: application/json' -d '" .. body .. "'") or ""))
+end
+
+-- CreateCompilationJob requests the server accepted since the record was cleared
+local function creates(srv)
+  local n = 0
+  local text = admin(srv, "GET", "/_smneo/requests?service=sagemaker")
+  for _ in text:gmatch('"operation": "CreateCompilationJob", "method": "POST", "path": "[^"]*", "region": "[^"]*", "status": 200') do
+    n = n + 1
+  end
+  return n
+end
+
+describe("client:compile_many", function()
+  local srv, client, tmp, models
+
+  lazy_setup(function()
+    srv = S.start_local()
+    admin(srv, "POST", "/_smneo/settings", '{"max_concurrent_jobs": 5}')
+    client = smneo.client{ region_name = "us-east-1", endpoint_url = srv.url,
+                           aws_access_key_id = "test", aws_secret_access_key = "test" }
+    tmp = sh("mktemp -d"):gsub("%s+$", "")
+    models = {}
+    for _, name in ipairs{ "churn", "fraud", "ranker" } do
+      assert(os.execute("mkdir -p " .. tmp .. "/" .. name .. " && echo 'booster " .. name .. "' > " ..
+                        tmp .. "/" .. name .. "/xgboost.model"))
+      models[#models + 1] = tmp .. "/" .. name
+    end
+  end)
+
+  lazy_teardown(function()
+    if client then client:close() end
+    if srv then srv:stop() end
+    if tmp and tmp:match("^/tmp/") then os.execute("rm -rf " .. tmp) end
+  end)
+
+  local function common(extra)
+    local o = { framework = "XGBOOST", role_arn = ROLE, s3_bucket = "models", delay = 0.1, max_delay = 0.2,
+                timeout = 120 }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+
+  it("compiles 3 models x 4 targets under a limit of 5, absorbing ResourceLimitExceeded", function()
+    admin(srv, "DELETE", "/_smneo/requests")
+    local running, peak, queued, uploads = 0, 0, 0, 0
+    local rows, ok = client:compile_many(common{
+      models = models, targets = TARGETS, max_concurrent = 12, output_dir = tmp .. "/out",
+      callback = function(ev)
+        if ev.kind == "CREATED" then running = running + 1; if running > peak then peak = running end end
+        if ev.kind == "DONE" then running = running - 1 end
+        if ev.kind == "QUEUED" then queued = queued + 1 end
+        if ev.kind == "UPLOADED" and not ev.message:find("already", 1, true) then uploads = uploads + 1 end
+      end })
+    assert.is_true(ok)
+    assert.equal(12, #rows)
+    local names = {}
+    for i, r in ipairs(rows) do
+      assert.equal("COMPLETED", r.compilation_job_status)
+      assert.equal(models[math.floor((i - 1) / 4) + 1], r.model)
+      assert.equal(TARGETS[(i - 1) % 4 + 1], r.target)
+      assert.is_true(r.digest_verified)
+      assert.is_nil(r.failure_reason)
+      assert.truthy(io.open(r.artifact_path, "rb"))
+      names[r.compilation_job_name] = true
+    end
+    local distinct = 0
+    for _ in pairs(names) do distinct = distinct + 1 end
+    assert.equal(12, distinct)
+    assert.equal(12, creates(srv))
+    assert.equal(5, peak)
+    assert.is_true(queued > 0)
+    assert.equal(3, uploads)
+  end)
+
+  it("lets one target fail while the rest complete", function()
+    admin(srv, "POST", "/_smneo/faults", '{"kind": "fail", "device": "ml_c4", "rate": 1, "failure": "not-tar-gz"}')
+    local jobs = {}
+    for _, m in ipairs(models) do
+      for _, t in ipairs(TARGETS) do jobs[#jobs + 1] = { model = m, target_device = t } end
+    end
+    local rows, ok = client:compile_many(common{ jobs = jobs, max_concurrent = 5, output_dir = tmp .. "/fail" })
+    admin(srv, "DELETE", "/_smneo/faults")
+    assert.is_false(ok)
+    local failed, completed = 0, 0
+    for _, r in ipairs(rows) do
+      if r.target == "ml_c4" then
+        assert.equal("FAILED", r.compilation_job_status)
+        assert.truthy(r.failure_reason:find("Unable to untar input model", 1, true))
+        failed = failed + 1
+      else
+        assert.equal("COMPLETED", r.compilation_job_status)
+        completed = completed + 1
+      end
+    end
+    assert.equal(3, failed)
+    assert.equal(9, completed)
+  end)
+
+  it("stops what it started on a cancel, and a rerun with the state file finishes without duplicates", function()
+    admin(srv, "DELETE", "/_smneo/requests")
+    local state = tmp .. "/state.json"
+    local done = 0
+    local rows, ok = client:compile_many(common{
+      models = models, targets = TARGETS, max_concurrent = 5, state_file = state, output_dir = tmp .. "/int",
+      callback = function(ev)
+        if ev.kind == "DONE" and ev.message == "COMPLETED" then done = done + 1 end
+        if done >= 6 then return false end
+      end })
+    assert.is_false(ok)
+    local completed, stopped, first = 0, 0, creates(srv)
+    for _, r in ipairs(rows) do
+      if r.compilation_job_status == "COMPLETED" then completed = completed + 1 end
+      if r.stopped_by_smneo then stopped = stopped + 1 end
+    end
+    assert.equal(6, completed)
+    assert.is_true(stopped > 0)
+    assert.equal(completed + stopped, first)
+
+    local skipped = 0
+    rows, ok = client:compile_many(common{
+      models = models, targets = TARGETS, max_concurrent = 5, state_file = state, output_dir = tmp .. "/int",
+      callback = function(ev) if ev.kind == "SKIPPED" then skipped = skipped + 1 end end })
+    assert.is_true(ok)
+    assert.equal(6, skipped)
+    assert.equal(first + 6, creates(srv))
+    for _, r in ipairs(rows) do assert.equal("COMPLETED", r.compilation_job_status) end
+  end)
+
+  it("refuses a mistake in the last job before any job starts", function()
+    admin(srv, "DELETE", "/_smneo/requests")
+    local jobs = {}
+    for _, m in ipairs(models) do
+      for _, t in ipairs(TARGETS) do jobs[#jobs + 1] = { model = m, target_device = t } end
+    end
+    jobs[#jobs].target_device = "ml_c99"
+    local ok, err = pcall(client.compile_many, client, common{ jobs = jobs, output_dir = tmp })
+    assert.is_false(ok)
+    assert.truthy(tostring(err.message):find("^job 11 %("))
+    assert.equal(0, creates(srv))
+    local sc = assert(safe.client{ region_name = "us-east-1", endpoint_url = srv.url,
+                                   aws_access_key_id = "test", aws_secret_access_key = "test" })
+    local rows, e = sc:compile_many(common{ models = models, targets = { "LINUX//" } })
+    sc:close()
+    assert.is_nil(rows)
+    assert.truthy(e.message:find("OS/ARCH", 1, true))
+    assert.has_error(function() client:compile_many(common{ models = models }) end)
+    assert.has_error(function() client:compile_many(common{ jobs = { { model = models[1], targt = "x" } } }) end)
+  end)
+end)
