@@ -163,7 +163,7 @@ int cmd_compile(cli_args *a);
 typedef struct cli_compile_job {
     smneo_compile_options o;
     cJSON *params;
-    char *tags, *bucket, *prefix;
+    char *tags, *bucket, *prefix, *vpc;
 } cli_compile_job;
 int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *model);
 void cli_compile_job_clear(cli_compile_job *j);

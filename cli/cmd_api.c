@@ -200,7 +200,8 @@ cJSON *cli_create_params(const cli_args *a, int *code)
                    {"framework-version", "InputConfig.FrameworkVersion"},
                    {"output-s3-uri", "OutputConfig.S3OutputLocation"},
                    {"compiler-options", "OutputConfig.CompilerOptions"},
-                   {"kms-key-id", "OutputConfig.KmsKeyId"}};
+                   {"kms-key-id", "OutputConfig.KmsKeyId"},
+                   {"model-package-version-arn", "ModelPackageVersionArn"}};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         const char *v = cli_get(a, strings[i].flag);
         if (!v)
@@ -231,12 +232,26 @@ cJSON *cli_create_params(const cli_args *a, int *code)
     }
     if (platform && parse_platform(p, platform))
         goto fail;
-    const char *mr = cli_get(a, "max-runtime");
-    if (mr) {
+    static const struct {
+        const char *flag, *path;
+    } limits[] = {{"max-runtime", "StoppingCondition.MaxRuntimeInSeconds"},
+                  {"max-wait", "StoppingCondition.MaxWaitTimeInSeconds"},
+                  {"max-pending", "StoppingCondition.MaxPendingTimeInSeconds"}};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        const char *text = cli_get(a, limits[i].flag);
         double v;
-        if (parse_number("max-runtime", mr, 1, &v))
+        if (!text)
+            continue;
+        if (parse_number(limits[i].flag, text, 1, &v))
             goto fail;
-        cli_json_set(p, "StoppingCondition.MaxRuntimeInSeconds", cJSON_CreateNumber((double)(long long)v));
+        cli_json_set(p, limits[i].path, cJSON_CreateNumber((double)(long long)v));
+    }
+    const char *vpc = cli_get(a, "vpc-config");
+    if (vpc) {
+        cJSON *v = cli_json_flag("vpc-config", vpc);
+        if (!v)
+            goto fail;
+        cli_json_set(p, "VpcConfig", v);
     }
     const char *tags = cli_get(a, "tags");
     if (tags) {

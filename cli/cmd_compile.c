@@ -194,10 +194,20 @@ int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *mode
     o->extract = cli_has(a, "extract");
     o->keep_job_on_cancel = cli_has(a, "keep-job-on-interrupt");
     o->follow_logs = cli_has(a, "logs");
-    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition"),
-                                                       "MaxRuntimeInSeconds");
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(p, "StoppingCondition");
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(sc, "MaxRuntimeInSeconds");
+    const cJSON *mw = cJSON_GetObjectItemCaseSensitive(sc, "MaxWaitTimeInSeconds");
+    const cJSON *mp = cJSON_GetObjectItemCaseSensitive(sc, "MaxPendingTimeInSeconds");
     if (cJSON_IsNumber(mr))
         o->max_runtime_seconds = (int)mr->valuedouble;
+    if (cJSON_IsNumber(mw))
+        o->max_wait_seconds = (int)mw->valuedouble;
+    if (cJSON_IsNumber(mp))
+        o->max_pending_seconds = (int)mp->valuedouble;
+    o->model_package_version_arn = str_at(p, "ModelPackageVersionArn", NULL);
+    const cJSON *vpc = cJSON_GetObjectItemCaseSensitive(p, "VpcConfig");
+    if (vpc)
+        o->vpc_config_json = j->vpc = cJSON_PrintUnformatted(vpc);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "Tags");
     if (t)
         o->tags_json = j->tags = cJSON_PrintUnformatted(t);
@@ -208,7 +218,7 @@ int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *mode
         if (!o->s3_prefix && j->prefix && *j->prefix)
             o->s3_prefix = j->prefix;
     }
-    const char *missing = !o->framework ? "--framework (e.g. PYTORCH)"
+    const char *missing = !o->framework && !o->model_package_version_arn ? "--framework (e.g. PYTORCH)"
                           : !o->role_arn ? "--role (the IAM role ARN SageMaker assumes)"
                           : !o->s3_bucket ? "--bucket (where the model and the compiled artifact go)"
                           : !o->target_device && !o->target_os ? "--target DEVICE or --platform OS/ARCH[/ACCELERATOR]"
@@ -229,6 +239,7 @@ int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *mode
 void cli_compile_job_clear(cli_compile_job *j)
 {
     free(j->tags);
+    free(j->vpc);
     free(j->bucket);
     free(j->prefix);
     cJSON_Delete(j->params);
@@ -245,8 +256,9 @@ int cmd_compile(cli_args *a)
     else if (a->npos > (cli_has(a, "model") ? 0u : 1u))
         return cli_fail(EXIT_USAGE, "compile takes one model (unexpected \"%s\"): see smneo compile --help",
                         a->pos[a->npos - 1]);
-    if (!model)
-        return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive");
+    if (!model && !cli_has(a, "model-package-version-arn"))
+        return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive (or "
+                        "--model-package-version-arn)");
     cli_compile_job job;
     int code = cli_compile_job_init(&job, a, model);
     if (code) {

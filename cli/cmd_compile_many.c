@@ -210,16 +210,18 @@ int cmd_compile_many(cli_args *a)
     size_t n = nmodels * ntargets;
     cli_compile_job *cj = calloc(n, sizeof *cj);
     smneo_compile_options *jobs = calloc(n, sizeof *jobs);
+    const smneo_compile_options **ptrs = calloc(n, sizeof *ptrs);
     const char **target_of = calloc(n, sizeof *target_of);
     line *lines = calloc(n, sizeof *lines);
     cli_args *ja = malloc(sizeof *ja);
-    int code = cj && jobs && target_of && lines && ja ? 0 : cli_fail(EXIT_OTHER, "out of memory");
+    int code = cj && jobs && ptrs && target_of && lines && ja ? 0 : cli_fail(EXIT_OTHER, "out of memory");
     size_t made = 0;
     for (size_t m = 0; !code && m < nmodels; m++)
         for (size_t t = 0; !code && t < ntargets; t++) {
             job_args(ja, a, flags[t], targets[t]);
             code = cli_compile_job_init(&cj[made], ja, models[m]);
             jobs[made] = cj[made].o;
+            ptrs[made] = &jobs[made];
             target_of[made] = targets[t];
             made++;
         }
@@ -232,7 +234,7 @@ int cmd_compile_many(cli_args *a)
             mo.payload = &v;
             smneo_compile_many_result *res = NULL;
             smneo_error err = SMNEO_ERROR_INIT;
-            int rc = smneo_compile_many(&res, cc.client, jobs, n, &mo, &err);
+            int rc = smneo_compile_many(&res, cc.client, ptrs, n, &mo, &err);
             draw(&v, 1);
             if (res) {
                 cJSON *rows = cJSON_CreateArray();
@@ -270,6 +272,7 @@ int cmd_compile_many(cli_args *a)
         cli_compile_job_clear(&cj[i]);
     free(cj);
     free(jobs);
+    free(ptrs);
     free(target_of);
     free(lines);
     free(ja);

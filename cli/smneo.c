@@ -27,7 +27,14 @@ volatile sig_atomic_t cli_interrupted = 0;
         {"compiler-options", "TEXT", "OutputConfig.CompilerOptions (sent as given)"},                          \
         {"kms-key-id", "KEY", "OutputConfig.KmsKeyId"},                                                        \
         {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds"},                                   \
-        {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"}
+        {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"}, OPTS_CREATE_MORE
+
+/* The CreateCompilationJob members that compile takes too. */
+#define OPTS_CREATE_MORE                                                                                      \
+    {"model-package-version-arn", "ARN", "ModelPackageVersionArn (instead of InputConfig; compile: of --model)"}, \
+        {"vpc-config", "JSON", "VpcConfig, e.g. '{\"SecurityGroupIds\":[\"sg-1\"],\"Subnets\":[\"subnet-1\"]}'"},   \
+        {"max-wait", "SECONDS", "StoppingCondition.MaxWaitTimeInSeconds"},                                     \
+        {"max-pending", "SECONDS", "StoppingCondition.MaxPendingTimeInSeconds"}
 
 static const cli_opt opts_compile[] = {
     {"model", "PATH", "model directory (packed for you) or a .tar.gz archive"},
@@ -51,6 +58,7 @@ static const cli_opt opts_compile[] = {
     {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"},
     {"keep-job-on-interrupt", NULL, "on Ctrl-C leave the job running instead of stopping it"},
     {"logs", NULL, "print the job's log (CloudWatch Logs) while waiting"},
+    OPTS_CREATE_MORE,
     {"max-concurrent", "N", "several jobs: at most N at once (default 4; fewer when the account's limit is met)"},
     {"state-file", "FILE", "several jobs: record them in FILE; a rerun skips the completed, waits for the running"},
     {"retry-failed", NULL, "several jobs: run again the jobs the state file records as FAILED"},

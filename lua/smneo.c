@@ -1737,8 +1737,11 @@ static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, 
     o->framework = opt_string(L, t, "framework");
     o->role_arn = opt_string(L, t, "role_arn");
     o->s3_bucket = opt_string(L, t, "s3_bucket");
-    if (!o->model || !o->framework || !o->role_arn || !o->s3_bucket)
-        raise_msg(L, SMNEO_EINVAL, "%s: model, framework, role_arn and s3_bucket are required", what);
+    o->model_package_version_arn = opt_string(L, t, "model_package_version_arn");
+    if (!o->role_arn || !o->s3_bucket || (!o->model_package_version_arn && (!o->model || !o->framework)))
+        raise_msg(L, SMNEO_EINVAL, "%s: model, framework (or model_package_version_arn), role_arn and s3_bucket "
+                  "are required", what);
+    o->vpc_config_json = opt_json(L, t, "vpc_config");
     o->target_device = opt_string(L, t, "target_device");
     o->target_os = opt_string(L, t, "target_os");
     o->target_arch = opt_string(L, t, "target_arch");
@@ -1763,11 +1766,14 @@ static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, 
         o->delay = n;
     if (opt_number(L, t, "max_delay", &n))
         o->max_delay = n;
-    if (opt_number(L, t, "max_runtime_seconds", &n)) {
-        if (n < 1 || n > 2147483647 || floor(n) != n)
-            raise_msg(L, SMNEO_EINVAL, "%s: max_runtime_seconds must be a positive integer", what);
-        o->max_runtime_seconds = (int)n;
-    }
+    static const char *const limits[] = {"max_runtime_seconds", "max_wait_seconds", "max_pending_seconds"};
+    int *slots[] = {&o->max_runtime_seconds, &o->max_wait_seconds, &o->max_pending_seconds};
+    for (int i = 0; i < 3; i++)
+        if (opt_number(L, t, limits[i], &n)) {
+            if (n < 1 || n > 2147483647 || floor(n) != n)
+                raise_msg(L, SMNEO_EINVAL, "%s: %s must be a positive integer", what, limits[i]);
+            *slots[i] = (int)n;
+        }
 }
 
 /* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
@@ -1777,7 +1783,8 @@ static int client_compile(lua_State *L)
         "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
         "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
         "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-        "kms_key_id", "keep_job_on_cancel", "callback", "follow_logs", NULL};
+        "kms_key_id", "keep_job_on_cancel", "vpc_config", "model_package_version_arn", "max_wait_seconds",
+        "max_pending_seconds", "callback", "follow_logs", NULL};
     lclient *cl = check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
@@ -2131,7 +2138,7 @@ static const char *const compile_job_keys[] = {
     "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
     "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
     "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-    "kms_key_id", NULL};
+    "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds", NULL};
 
 static void free_compile_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
 
@@ -2193,7 +2200,8 @@ static int client_compile_many(lua_State *L)
         "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
         "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
         "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-        "kms_key_id", "jobs", "models", "targets", "max_concurrent", "state_file", "retry_failed",
+        "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds",
+        "jobs", "models", "targets", "max_concurrent", "state_file", "retry_failed",
         "keep_jobs_on_cancel", "callback", NULL};
     lclient *cl = check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -2242,7 +2250,10 @@ static int client_compile_many(lua_State *L)
     }
     smneo_compile_options *jobs =
         (smneo_compile_options *)compat_newuserdata(L, (n ? n : 1) * sizeof(smneo_compile_options));
+    const smneo_compile_options **ptrs =
+        (const smneo_compile_options **)compat_newuserdata(L, (n ? n : 1) * sizeof(*ptrs));
     for (size_t i = 0; i < n; i++) {
+        ptrs[i] = &jobs[i];
         luaL_checkstack(L, 8, "compile_many: too many jobs");
         smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
         jobs[i] = d;
@@ -2282,7 +2293,7 @@ static int client_compile_many(lua_State *L)
     lbox *rb = box_new(L, free_compile_many_result);
     smneo_compile_many_result *res = NULL;
     cl->calls++; /* as for compile: the callback may close the client */
-    int rc = smneo_compile_many(&res, cl->c, jobs, n, &mo, err);
+    int rc = smneo_compile_many(&res, cl->c, ptrs, n, &mo, err);
     cl->calls--;
     client_maybe_free(cl);
     rb->p = res;

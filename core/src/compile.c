@@ -133,6 +133,15 @@ static char *model_base_name(const char *model)
     return smneo__strndup(start, n);
 }
 
+/* A model package version's name: ...:model-package/<name>/<version>. */
+static char *package_base_name(const char *arn)
+{
+    const char *p = strstr(arn, "model-package/");
+    p = p ? p + strlen("model-package/") : arn;
+    const char *slash = strchr(p, '/');
+    return smneo__strndup(p, slash ? (size_t)(slash - p) : strlen(p));
+}
+
 static unsigned random16(void)
 {
     unsigned char b[2] = {0, 0};
@@ -342,13 +351,17 @@ static int build_params(char **out, size_t *out_len, cx *x, const char *job, con
     int bad = smneo_jsonw_new(&w);
     bad = bad || smneo_jsonw_begin_object(w) || jstring(w, "CompilationJobName", job) ||
           jstring(w, "RoleArn", o->role_arn);
-    bad = bad || jkey(w, "InputConfig") || smneo_jsonw_begin_object(w) || jstring(w, "S3Uri", input_uri);
-    if (o->data_input_config)
-        bad = bad || jstring(w, "DataInputConfig", o->data_input_config);
-    bad = bad || jstring(w, "Framework", o->framework);
-    if (o->framework_version)
-        bad = bad || jstring(w, "FrameworkVersion", o->framework_version);
-    bad = bad || smneo_jsonw_end_object(w);
+    if (o->model_package_version_arn) {
+        bad = bad || jstring(w, "ModelPackageVersionArn", o->model_package_version_arn);
+    } else {
+        bad = bad || jkey(w, "InputConfig") || smneo_jsonw_begin_object(w) || jstring(w, "S3Uri", input_uri);
+        if (o->data_input_config)
+            bad = bad || jstring(w, "DataInputConfig", o->data_input_config);
+        bad = bad || jstring(w, "Framework", o->framework);
+        if (o->framework_version)
+            bad = bad || jstring(w, "FrameworkVersion", o->framework_version);
+        bad = bad || smneo_jsonw_end_object(w);
+    }
     bad = bad || jkey(w, "OutputConfig") || smneo_jsonw_begin_object(w) ||
           jstring(w, "S3OutputLocation", output_uri);
     if (o->target_device) {
@@ -365,10 +378,16 @@ static int build_params(char **out, size_t *out_len, cx *x, const char *job, con
     if (o->kms_key_id)
         bad = bad || jstring(w, "KmsKeyId", o->kms_key_id);
     bad = bad || smneo_jsonw_end_object(w);
+    if (o->vpc_config_json)
+        bad = bad || jkey(w, "VpcConfig") || smneo_jsonw_raw(w, o->vpc_config_json, strlen(o->vpc_config_json));
     bad = bad || jkey(w, "StoppingCondition") || smneo_jsonw_begin_object(w) ||
           jkey(w, "MaxRuntimeInSeconds") ||
-          smneo_jsonw_int(w, o->max_runtime_seconds > 0 ? o->max_runtime_seconds : DEFAULT_MAX_RUNTIME) ||
-          smneo_jsonw_end_object(w);
+          smneo_jsonw_int(w, o->max_runtime_seconds > 0 ? o->max_runtime_seconds : DEFAULT_MAX_RUNTIME);
+    if (o->max_wait_seconds > 0)
+        bad = bad || jkey(w, "MaxWaitTimeInSeconds") || smneo_jsonw_int(w, o->max_wait_seconds);
+    if (o->max_pending_seconds > 0)
+        bad = bad || jkey(w, "MaxPendingTimeInSeconds") || smneo_jsonw_int(w, o->max_pending_seconds);
+    bad = bad || smneo_jsonw_end_object(w);
     if (o->tags_json)
         bad = bad || jkey(w, "Tags") || smneo_jsonw_raw(w, o->tags_json, strlen(o->tags_json));
     bad = bad || smneo_jsonw_end_object(w);
@@ -389,6 +408,14 @@ static int build_params(char **out, size_t *out_len, cx *x, const char *job, con
 static int check_options(cx *x)
 {
     const smneo_compile_options *o = x->o;
+    if (o->version < 1 || o->version > SMNEO_COMPILE_OPTIONS_VERSION)
+        return fail(x, SMNEO_EINVAL, "options", "smneo_compile_options.version is %d: initialise the options "
+                    "with SMNEO_COMPILE_OPTIONS_INIT", o->version);
+    if (o->model_package_version_arn) {
+        if (o->model || o->framework || o->data_input_config || o->framework_version)
+            return fail(x, SMNEO_EINVAL, "options", "give either model_package_version_arn (the model package "
+                        "holds the model and its framework) or model and framework, not both");
+    }
     static const struct {
         size_t off;
         const char *name, *hint;
@@ -399,6 +426,8 @@ static int check_options(cx *x)
         {offsetof(smneo_compile_options, s3_bucket), "s3_bucket", "the bucket for the model and the output"},
     };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (o->model_package_version_arn && i < 2)
+            continue; /* model and framework come from the model package */
         const char *v = *(const char *const *)((const char *)o + required[i].off);
         if (!v || !*v)
             return fail(x, SMNEO_EINVAL, "options", "%s is required: give %s", required[i].name, required[i].hint);
@@ -413,9 +442,18 @@ static int check_options(cx *x)
     if (platform && (!o->target_os || !o->target_arch))
         return fail(x, SMNEO_EINVAL, "options", "a TargetPlatform needs both target_os and target_arch "
                     "(e.g. \"LINUX\" and \"ARM64\")");
-    if (o->timeout < 0 || o->delay < 0 || o->max_delay < 0 || o->max_runtime_seconds < 0)
-        return fail(x, SMNEO_EINVAL, "options", "timeout, delay, max_delay and max_runtime_seconds must not be "
-                    "negative");
+    if (o->timeout < 0 || o->delay < 0 || o->max_delay < 0 || o->max_runtime_seconds < 0 ||
+        o->max_wait_seconds < 0 || o->max_pending_seconds < 0)
+        return fail(x, SMNEO_EINVAL, "options", "timeout, delay, max_delay, max_runtime_seconds, "
+                    "max_wait_seconds and max_pending_seconds must not be negative");
+    if (o->vpc_config_json) {
+        cJSON *v = cJSON_Parse(o->vpc_config_json);
+        int ok = cJSON_IsObject(v);
+        cJSON_Delete(v);
+        if (!ok)
+            return fail(x, SMNEO_EINVAL, "options", "vpc_config_json must be a JSON object such as "
+                        "{\"SecurityGroupIds\": [\"sg-0123\"], \"Subnets\": [\"subnet-0123\"]}");
+    }
     if (o->tags_json) {
         cJSON *t = cJSON_Parse(o->tags_json);
         int ok = cJSON_IsArray(t);
@@ -922,9 +960,13 @@ smneo__cjob *smneo__cjob_new(smneo_client *c, const smneo_compile_options *o)
     smneo__cjob *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    /* A version 1 struct ends before follow_logs: copy what it has. */
+    /* An older struct ends before the members of the later versions: copy what it has. */
     smneo_compile_options full = SMNEO_COMPILE_OPTIONS_INIT;
-    memcpy(&full, o, o->version == 1 ? offsetof(smneo_compile_options, follow_logs) : sizeof full);
+    size_t size = o->version == 1   ? offsetof(smneo_compile_options, follow_logs)
+                  : o->version == 2 ? offsetof(smneo_compile_options, vpc_config_json)
+                  : o->version == SMNEO_COMPILE_OPTIONS_VERSION ? sizeof full
+                                                                 : sizeof o->version;
+    memcpy(&full, o, size);
     j->o = full;
     j->x.c = c;
     j->x.o = &j->o;
@@ -1014,9 +1056,9 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     cx *x = &j->x;
     const smneo_compile_options *o = x->o;
     int rc = check_options(x);
-    if (!rc)
+    if (!rc && !o->model_package_version_arn)
         rc = prepare_archive(j, same);
-    if (!rc)
+    if (!rc && !o->model_package_version_arn)
         rc = check_layout(x, j->archive);
     if (rc)
         return rc;
@@ -1025,7 +1067,9 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     if (job_name) {
         x->r->job_name = smneo__strdup(job_name);
     } else {
-        char *base = o->job_name ? smneo__strdup(o->job_name) : model_base_name(o->model);
+        char *base = o->job_name            ? smneo__strdup(o->job_name)
+                     : o->model                ? model_base_name(o->model)
+                                               : package_base_name(o->model_package_version_arn);
         x->r->job_name = smneo__compile_job_name(base, smneo__now(), random16());
         free(base);
     }
@@ -1039,9 +1083,10 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     if (!x->r->job_name || !j->prefix)
         return fail(x, SMNEO_ENOMEM, "create", "out of memory");
     const char *job = x->r->job_name;
-    x->r->input_uri = smneo__aprintf("s3://%s/%s%.16s/model.tar.gz", o->s3_bucket, j->prefix, j->digest);
+    if (j->digest)
+        x->r->input_uri = smneo__aprintf("s3://%s/%s%.16s/model.tar.gz", o->s3_bucket, j->prefix, j->digest);
     j->output_uri = smneo__aprintf("s3://%s/%s%s/output", o->s3_bucket, j->prefix, job);
-    if (!x->r->input_uri || !j->output_uri ||
+    if ((j->digest && !x->r->input_uri) || !j->output_uri ||
         build_params(&j->params, &j->params_len, x, job, x->r->input_uri, j->output_uri))
         return fail(x, SMNEO_ENOMEM, "create", "out of memory");
     rc = smneo_call_new(&j->create_call, x->c, "CreateCompilationJob", j->params, j->params_len, &x->e);
@@ -1053,6 +1098,8 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
 
 int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same)
 {
+    if (!j->archive)
+        return 0; /* a model package: nothing to upload */
     if (same && same->uploaded && !strcmp(same->x.r->input_uri, j->x.r->input_uri)) {
         char *msg = smneo__aprintf("%s (already there)", j->x.r->input_uri);
         emit(&j->x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : j->x.r->input_uri, 0, 0, NULL);

@@ -209,11 +209,19 @@ static char *target_of(const smneo_compile_options *o)
 
 #define OR_EMPTY(s) ((s) ? (s) : "")
 
+/* The model as the rows name it: the path, or the model package. */
+static const char *model_of(const smneo_compile_options *o)
+{
+    if (o->model)
+        return o->model;
+    return o->version >= 3 && o->model_package_version_arn ? o->model_package_version_arn : "";
+}
+
 /* What identifies a job from one run to the next. */
 static char *key_of(const smneo_compile_options *o, const char *target)
 {
-    return smneo__aprintf("%s|%s|%s|%s|%s|%s|%s", OR_EMPTY(o->model), target, OR_EMPTY(o->framework),
-                          OR_EMPTY(o->framework_version), OR_EMPTY(o->compiler_options),
+    return smneo__aprintf("%s|%s|%s|%s|%s|%s|%s", model_of(o), target,
+                          OR_EMPTY(o->framework), OR_EMPTY(o->framework_version), OR_EMPTY(o->compiler_options),
                           OR_EMPTY(o->data_input_config), OR_EMPTY(o->job_name));
 }
 
@@ -237,7 +245,7 @@ static cJSON *state_entry(many *m, const char *key, const mjob *mj)
         return NULL;
     cJSON_AddItemToArray(jobs, it);
     st_set_str(it, "Key", key);
-    st_set_str(it, "Model", mj->o->model);
+    st_set_str(it, "Model", model_of(mj->o));
     st_set_str(it, "Target", mj->target);
     return it;
 }
@@ -610,12 +618,12 @@ static void row_from_state(many *m, mjob *mj)
 static void prefix_job_error(smneo_error *e, size_t i, const mjob *mj)
 {
     char *old = e->message;
-    e->message = smneo__aprintf("job %zu (%s for %s): %s", i, OR_EMPTY(mj->o->model), OR_EMPTY(mj->target),
+    e->message = smneo__aprintf("job %zu (%s for %s): %s", i, model_of(mj->o), OR_EMPTY(mj->target),
                                 old ? old : smneo_strerror(e->code));
     free(old);
 }
 
-int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *jobs,
+int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *const *jobs,
                        size_t njobs, const smneo_compile_many_options *opts, smneo_error *err)
 {
     if (out)
@@ -653,13 +661,17 @@ int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const s
         mjob *mj = &m.jobs[i];
         mj->m = &m;
         mj->i = i;
-        mj->o = &jobs[i];
+        if (!jobs[i]) {
+            rc = smneo__error(err, SMNEO_EINVAL, "jobs[%zu] is NULL", i);
+            goto done;
+        }
+        mj->o = jobs[i];
         mj->out = &res->rows[i];
         mj->target = target_of(mj->o);
         mj->key = mj->target ? key_of(mj->o, mj->target) : NULL;
         mj->st = mj->key ? state_entry(&m, mj->key, mj) : NULL;
         mj->j = mj->st ? smneo__cjob_new(c, mj->o) : NULL;
-        row_set(&mj->out->model, mj->o->model);
+        row_set(&mj->out->model, model_of(mj->o));
         row_set(&mj->out->target, mj->target);
         if (!mj->j) {
             rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");

@@ -160,7 +160,8 @@ class Client(_CClient):
                               SortBy: ListCompilationJobsSortByType = ..., SortOrder: SortOrderType = ...) -> PageRun[CompilationJobSummaryTypeDef]: ...
     def iter_pipeline_execution_steps(self, *, PipelineExecutionArn: str = ..., SortOrder: SortOrderType = ...) -> PageRun[PipelineExecutionStepTypeDef]: ...
     # END GENERATED iterators
-    def compile(self, model: Union[str, os.PathLike], *, framework: str, role_arn: str, s3_bucket: str,
+    def compile(self, model: Union[str, os.PathLike, None] = ..., *, framework: Optional[str] = ...,
+                role_arn: str, s3_bucket: str,
                 target_device: Optional[str] = ..., target_os: Optional[str] = ..., target_arch: Optional[str] = ...,
                 target_accelerator: Optional[str] = ..., data_input_config: Union[str, dict, list, None] = ...,
                 framework_version: Optional[str] = ..., compiler_options: Union[str, dict, None] = ...,
@@ -169,6 +170,9 @@ class Client(_CClient):
                 delay: Optional[float] = ..., max_delay: Optional[float] = ...,
                 max_runtime_seconds: Optional[int] = ..., tags: Union[str, Sequence[Mapping[str, str]], None] = ...,
                 kms_key_id: Optional[str] = ..., keep_job_on_cancel: bool = ...,
+                vpc_config: Union[str, Mapping[str, Any], None] = ...,
+                model_package_version_arn: Optional[str] = ..., max_wait_seconds: Optional[int] = ...,
+                max_pending_seconds: Optional[int] = ...,
                 callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
                 follow_logs: bool = ...) -> CompileResult: ...
     def get_compilation_job_logs(self, name: str, *, start_time: Union[datetime.datetime, float, None] = ...,

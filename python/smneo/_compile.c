@@ -163,6 +163,8 @@ static int convert_options(PyObject *opts, smneo_compile_options *o)
         {"output_dir", offsetof(smneo_compile_options, output_dir)},
         {"tags_json", offsetof(smneo_compile_options, tags_json)},
         {"kms_key_id", offsetof(smneo_compile_options, kms_key_id)},
+        {"vpc_config_json", offsetof(smneo_compile_options, vpc_config_json)},
+        {"model_package_version_arn", offsetof(smneo_compile_options, model_package_version_arn)},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         PyObject *v = PyDict_GetItemString(opts, strings[i].name); /* borrowed, kept alive by opts */
@@ -186,13 +188,23 @@ static int convert_options(PyObject *opts, smneo_compile_options *o)
         o->keep_job_on_cancel = PyObject_IsTrue(v);
     if ((v = PyDict_GetItemString(opts, "follow_logs")))
         o->follow_logs = PyObject_IsTrue(v);
-    if ((v = PyDict_GetItemString(opts, "max_runtime_seconds")) && v != Py_None) {
+    static const struct {
+        const char *name;
+        size_t offset;
+    } ints[] = {
+        {"max_runtime_seconds", offsetof(smneo_compile_options, max_runtime_seconds)},
+        {"max_wait_seconds", offsetof(smneo_compile_options, max_wait_seconds)},
+        {"max_pending_seconds", offsetof(smneo_compile_options, max_pending_seconds)},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (!(v = PyDict_GetItemString(opts, ints[i].name)) || v == Py_None)
+            continue;
         long n = PyLong_AsLong(v);
         if (n == -1 && PyErr_Occurred())
             return -1;
         if (n < 1 || n > 0x7fffffff)
-            return fmt_error(PyExc_ValueError, "compile: max_runtime_seconds must be positive");
-        o->max_runtime_seconds = (int)n;
+            return fmt_error(PyExc_ValueError, "compile: %s must be positive", ints[i].name);
+        *(int *)((char *)o + ints[i].offset) = (int)n;
     }
     static const struct {
         const char *name;
@@ -274,8 +286,8 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
     return out;
 }
 
-static int blocking_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *jobs,
-                                 size_t n, const smneo_compile_many_options *o, smneo_error *err)
+static int blocking_compile_many(smneo_compile_many_result **out, smneo_client *c,
+                                 const smneo_compile_options *const *jobs, size_t n, const smneo_compile_many_options *o, smneo_error *err)
 {
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -341,12 +353,18 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
         return PyErr_Format(PyExc_TypeError, "compile_many: jobs must be a list and options a dict");
     Py_ssize_t n = PyList_GET_SIZE(jobs);
     smneo_compile_options *o = PyMem_Calloc(n ? (size_t)n : 1, sizeof *o);
-    if (!o)
+    const smneo_compile_options **ptrs = PyMem_Calloc(n ? (size_t)n : 1, sizeof *ptrs);
+    if (!o || !ptrs) {
+        PyMem_Free(o);
+        PyMem_Free(ptrs);
         return PyErr_NoMemory();
+    }
     PyObject *out = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
+        ptrs[i] = &o[i];
         if (convert_options(PyList_GET_ITEM(jobs, i), &o[i])) {
             PyMem_Free(o);
+            PyMem_Free(ptrs);
             return NULL;
         }
     }
@@ -357,6 +375,7 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
         if ((k == -1 && PyErr_Occurred()) || k < 1 || k > 100000) {
             PyErr_Clear();
             PyMem_Free(o);
+            PyMem_Free(ptrs);
             return PyErr_Format(PyExc_ValueError, "compile_many: max_concurrent must be a positive int");
         }
         mo.max_concurrent = (unsigned)k;
@@ -367,6 +386,7 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
         if (!mo.state_file || strlen(mo.state_file) != (size_t)len) {
             PyErr_Clear();
             PyMem_Free(o);
+            PyMem_Free(ptrs);
             return PyErr_Format(PyExc_TypeError, "compile_many: state_file must be a path (str) without NUL");
         }
     }
@@ -379,8 +399,9 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
     mo.payload = &x;
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = blocking_compile_many(&res, client, o, (size_t)n, &mo, &err);
+    int rc = blocking_compile_many(&res, client, ptrs, (size_t)n, &mo, &err);
     PyMem_Free(o);
+    PyMem_Free(ptrs);
     if (x.exc_type) { /* a callback raised, or Ctrl-C: the jobs were stopped */
         PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
     } else if (!res) {

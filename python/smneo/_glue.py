@@ -189,14 +189,15 @@ def _json_text(value, name):
     raise _param_error(name, "type", "must be JSON text or a dict/list, not %s" % type(value).__name__)
 
 
-def _compile_options(model, *, framework, role_arn, s3_bucket, target_device=None, target_os=None,
+def _compile_options(model=None, *, framework=None, role_arn, s3_bucket, target_device=None, target_os=None,
                      target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
                      compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                      timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None,
-                     kms_key_id=None, keep_job_on_cancel=False, follow_logs=False):
+                     kms_key_id=None, keep_job_on_cancel=False, follow_logs=False, vpc_config=None,
+                     model_package_version_arn=None, max_wait_seconds=None, max_pending_seconds=None):
     """compile()'s keywords as the options dict of the core."""
     return {
-        "model": os.fspath(model), "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
+        "model": os.fspath(model) if model is not None else None, "framework": framework, "role_arn": role_arn, "s3_bucket": s3_bucket,
         "target_device": target_device, "target_os": target_os, "target_arch": target_arch,
         "target_accelerator": target_accelerator,
         "data_input_config": _json_text(data_input_config, "data_input_config"),
@@ -208,6 +209,9 @@ def _compile_options(model, *, framework, role_arn, s3_bucket, target_device=Non
         "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
         "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
         "follow_logs": bool(follow_logs),
+        "vpc_config_json": _json_text(vpc_config, "vpc_config"),
+        "model_package_version_arn": model_package_version_arn,
+        "max_wait_seconds": max_wait_seconds, "max_pending_seconds": max_pending_seconds,
     }
 
 
@@ -318,11 +322,12 @@ class Client(_smneo.Client):
             raise ValueError("operation %s cannot be paginated: use %s" % (operation_name, _PAGINATED))
         return Paginator(self, op)
 
-    def compile(self, model, *, framework, role_arn, s3_bucket, target_device=None, target_os=None,
+    def compile(self, model=None, *, framework=None, role_arn, s3_bucket, target_device=None, target_os=None,
                 target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
                 compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                 timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None, kms_key_id=None,
-                keep_job_on_cancel=False, callback=None, follow_logs=False):
+                keep_job_on_cancel=False, callback=None, follow_logs=False, vpc_config=None,
+                model_package_version_arn=None, max_wait_seconds=None, max_pending_seconds=None):
         """The whole Neo flow in one call (docs/compile.md): pack the model directory
         (or take a .tar.gz), check its layout, validate the request, upload it
         (skipped when the same content is there), create the job, wait, download
@@ -335,7 +340,11 @@ class Client(_smneo.Client):
         follow_logs=True reads the job's log while waiting: a LOG event per line
         (message: the line, done: its timestamp in ms);
         returning False cancels (the job is stopped unless keep_job_on_cancel).
-        Ctrl-C cancels too. Returns a CompileResult; raises CompilationJobFailed
+        Ctrl-C cancels too. Every CreateCompilationJob option: vpc_config (VpcConfig,
+        a dict or JSON), model_package_version_arn (instead of model and
+        framework: nothing is packed or uploaded), max_runtime_seconds,
+        max_wait_seconds and max_pending_seconds (StoppingCondition), tags,
+        kms_key_id. Returns a CompileResult; raises CompilationJobFailed
         (FailureReason, last_response, logs: the job log's last 50 events, read
         best-effort, and diagnosis: a smneo.Diagnosis), ParamValidationError (layout or request),
         DigestMismatchError, ClientError, WaiterTimeout..."""

@@ -536,6 +536,19 @@ if command -v script >/dev/null 2>&1; then
   grep -q "$(printf '\033')\[2A" "$WORK/many_tty.out" && grep -q "churn *ml_m5 *COMPLETED" "$WORK/many_tty.out" && ok || { fail "many: no live lines on a terminal"; head -5 "$WORK/many_tty.out"; }
 fi
 admin POST /_smneo/settings '{"max_concurrent_jobs": null, "job_duration": 2}' >/dev/null
+# every CreateCompilationJob option reaches the request: VpcConfig, the StoppingCondition limits, a model package
+admin DELETE /_smneo/requests >/dev/null
+run compile_options 0 --endpoint-url "$URL" compile --model "$WORK/zoo/churn" --target ml_c5 --framework XGBOOST \
+  --role "$ROLE" --bucket cli-test --output-dir "$WORK/zoo-opt" --delay 0.1 --max-delay 0.2 \
+  --vpc-config '{"SecurityGroupIds":["sg-0123"],"Subnets":["subnet-0a"]}' --max-runtime 600 --max-wait 1800 \
+  --max-pending 7200
+admin GET "/_smneo/requests?service=sagemaker" >"$WORK/compile_options_req.out"
+jcheck compile_options_req '[r["params"] for r in d["requests"] if r["operation"] == "CreateCompilationJob"][0]["VpcConfig"] == {"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0a"]} and [r["params"] for r in d["requests"] if r["operation"] == "CreateCompilationJob"][0]["StoppingCondition"] == {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1800, "MaxPendingTimeInSeconds": 7200}'
+PKG=arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/3
+run compile_package 5 --endpoint-url "$URL" compile --model-package-version-arn "$PKG" --target ml_c5 \
+  --role "$ROLE" --bucket cli-test --delay 0.1 --max-delay 0.2 --output json
+jcheck compile_package 'd["CompilationJobStatus"] == "FAILED" and d["Job"]["ModelPackageVersionArn"] == "'"$PKG"'" and d["CompilationJobName"].startswith("churn-models-") and "InputS3Uri" not in d'
+
 
 echo "test_cli: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -4,7 +4,8 @@
  * failing while the rest complete, a cancel halfway then a rerun with the
  * state file that finishes without duplicates, a job left running on a cancel
  * reattached, and a validation mistake in the last job refused before any
- * job starts. */
+ * job starts; and compile's CreateCompilationJob options (VpcConfig,
+ * ModelPackageVersionArn, the StoppingCondition limits). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ static void make_models(const char *tag)
     }
 }
 
+static const smneo_compile_options *ptrs[NJOBS];
+
 static void matrix(smneo_compile_options *jobs, const char *prefix, const char *outdir)
 {
     for (int i = 0; i < NJOBS; i++) {
@@ -69,6 +72,7 @@ static void matrix(smneo_compile_options *jobs, const char *prefix, const char *
         jobs[i].delay = 0.1;
         jobs[i].max_delay = 0.2;
         jobs[i].timeout = 120;
+        ptrs[i] = &jobs[i];
     }
 }
 
@@ -187,7 +191,7 @@ static void test_matrix_under_the_limit(void)
     double since = now_s();
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
     CHECK_INT((int)smneo_compile_many_result_count(res), NJOBS);
     for (size_t i = 0; res && i < NJOBS; i++) {
@@ -240,7 +244,7 @@ static void test_one_target_fails(void)
     mo.payload = &r;
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_INT(rc, SMNEO_EJOBFAILED);
     CHECK_MSG(err.message && strstr(err.message, "3 of 12 compilation jobs did not complete"), "%s",
               err.message ? err.message : "");
@@ -283,7 +287,7 @@ static void test_cancel_then_resume(void)
     double since = now_s();
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_INT(rc, SMNEO_ECANCELLED);
     int completed = 0, stopped = 0, unstarted = 0;
     for (size_t i = 0; res && i < NJOBS; i++) {
@@ -325,7 +329,7 @@ static void test_cancel_then_resume(void)
     /* the rerun finishes what was left, and only that */
     memset(&r, 0, sizeof r);
     since = now_s();
-    rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
     CHECK_INT(r.skipped, completed);
     CHECK_INT(r.created, NJOBS - completed);
@@ -340,7 +344,7 @@ static void test_cancel_then_resume(void)
     /* a third run has nothing left to do */
     memset(&r, 0, sizeof r);
     since = now_s();
-    rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_INT(rc, 0);
     CHECK_INT(r.skipped, NJOBS);
     CHECK_INT(creates_accepted(since, NULL), 0);
@@ -358,10 +362,8 @@ static void test_reattach_after_keep(void)
     char *outdir = NULL, *state = NULL;
     CHECK(asprintf(&outdir, "%s/out-keep", work) > 0);
     CHECK(asprintf(&state, "%s/keep-state.json", work) > 0);
-    smneo_compile_options jobs[NTARGETS];
-    smneo_compile_options all[NJOBS];
+    smneo_compile_options all[NJOBS]; /* the first NTARGETS: one model for each target */
     matrix(all, "keep", outdir);
-    memcpy(jobs, all, sizeof jobs);
     rec r;
     memset(&r, 0, sizeof r);
     smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
@@ -373,7 +375,7 @@ static void test_reattach_after_keep(void)
     double since = now_s();
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_compile_many(&res, lc, jobs, NTARGETS, &mo, &err);
+    int rc = smneo_compile_many(&res, lc, ptrs, NTARGETS, &mo, &err);
     CHECK_INT(rc, SMNEO_ECANCELLED);
     CHECK_INT(r.stopping, 0);
     int first = creates_accepted(since, NULL);
@@ -382,7 +384,7 @@ static void test_reattach_after_keep(void)
 
     memset(&r, 0, sizeof r);
     since = now_s();
-    rc = smneo_compile_many(&res, lc, jobs, NTARGETS, &mo, &err);
+    rc = smneo_compile_many(&res, lc, ptrs, NTARGETS, &mo, &err);
     CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
     CHECK_INT(r.reattached + r.skipped + r.created, NTARGETS);
     CHECK_INT(r.reattached, first - 1);
@@ -407,7 +409,7 @@ static void test_mistake_in_last_job(void)
     double since = now_s();
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_compile_many(&res, lc, jobs, NJOBS, &mo, &err);
+    int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_INT(rc, SMNEO_EVALIDATION);
     CHECK(res == NULL);
     CHECK_MSG(err.message && strstr(err.message, "job 11 (") == err.message && strstr(err.message, "ml_c99"), "%s",
@@ -418,7 +420,7 @@ static void test_mistake_in_last_job(void)
 
     smneo_compile_many_options bad = SMNEO_COMPILE_MANY_OPTIONS_INIT;
     bad.version = 7;
-    CHECK_INT(smneo_compile_many(&res, lc, jobs, NJOBS, &bad, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_compile_many(&res, lc, ptrs, NJOBS, &bad, &err), SMNEO_EINVAL);
     CHECK(err.message && strstr(err.message, "SMNEO_COMPILE_MANY_OPTIONS_INIT"));
     smneo_error_clear(&err);
 
@@ -426,10 +428,107 @@ static void test_mistake_in_last_job(void)
     CHECK(asprintf(&state, "%s/not-state.json", work) > 0);
     CHECK_INT(smneo_test_write_file(state, "[1, 2]", 6), 0);
     mo.state_file = state;
-    CHECK_INT(smneo_compile_many(&res, lc, jobs, 1, &mo, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_compile_many(&res, lc, ptrs, 1, &mo, &err), SMNEO_EINVAL);
     CHECK(err.message && strstr(err.message, "not a smneo compile_many state"));
     smneo_error_clear(&err);
     free(state);
+}
+
+/* The last accepted CreateCompilationJob's params (caller deletes). */
+static cJSON *last_create_params(void)
+{
+    char *body = NULL;
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=sagemaker", local.url);
+    CHECK_INT(smneo_test_http("GET", url, NULL, 0, &body), 200);
+    cJSON *doc = cJSON_Parse(body ? body : "");
+    free(body);
+    cJSON *found = NULL, *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "requests"))
+    {
+        const cJSON *op = cJSON_GetObjectItem(it, "operation");
+        if (cJSON_IsString(op) && !strcmp(op->valuestring, "CreateCompilationJob"))
+            found = cJSON_GetObjectItem(it, "params");
+    }
+    cJSON *copy = found ? cJSON_Duplicate(found, 1) : NULL;
+    cJSON_Delete(doc);
+    return copy;
+}
+
+/* VpcConfig, ModelPackageVersionArn and the three StoppingCondition limits
+ * reach CreateCompilationJob; a version-1 options struct still works. */
+static void test_every_create_option(void)
+{
+    make_models("options");
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    o.model = models[0];
+    o.framework = "XGBOOST";
+    o.target_device = "ml_c5";
+    o.role_arn = ROLE;
+    o.s3_bucket = BUCKET;
+    o.output_dir = work;
+    o.delay = 0.1;
+    o.max_delay = 0.2;
+    o.max_runtime_seconds = 600;
+    o.max_wait_seconds = 1800;
+    o.max_pending_seconds = 7200;
+    o.vpc_config_json = "{\"SecurityGroupIds\": [\"sg-0123\"], \"Subnets\": [\"subnet-0a\", \"subnet-0b\"]}";
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    cJSON *p = last_create_params();
+    char *text = p ? cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "StoppingCondition")) : NULL;
+    CHECK_STR(text, "{\"MaxRuntimeInSeconds\":600,\"MaxWaitTimeInSeconds\":1800,\"MaxPendingTimeInSeconds\":7200}");
+    free(text);
+    text = p ? cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "VpcConfig")) : NULL;
+    CHECK_STR(text, "{\"SecurityGroupIds\":[\"sg-0123\"],\"Subnets\":[\"subnet-0a\",\"subnet-0b\"]}");
+    free(text);
+    cJSON_Delete(p);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+
+    /* a model package instead of a model: nothing packed or uploaded (smneo.local fails such jobs) */
+    smneo_compile_options m = SMNEO_COMPILE_OPTIONS_INIT;
+    m.model_package_version_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/3";
+    m.target_device = "ml_c5";
+    m.role_arn = ROLE;
+    m.s3_bucket = BUCKET;
+    m.delay = 0.1;
+    m.max_delay = 0.2;
+    rc = smneo_compile(&res, lc, &m, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK(res && strncmp(smneo_compile_result_job_name(res), "churn-models-", 13) == 0);
+    CHECK(res && smneo_compile_result_input_uri(res) == NULL);
+    p = last_create_params();
+    const cJSON *arn = cJSON_GetObjectItem(p, "ModelPackageVersionArn");
+    CHECK(cJSON_IsString(arn) && !strcmp(arn->valuestring, m.model_package_version_arn));
+    CHECK(cJSON_GetObjectItem(p, "InputConfig") == NULL);
+    cJSON_Delete(p);
+    smneo_compile_result_free(res);
+    res = NULL;
+    smneo_error_clear(&err);
+    m.model = models[0];
+    CHECK_INT(smneo_compile(&res, lc, &m, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "model_package_version_arn"));
+    smneo_error_clear(&err);
+    m.model = NULL;
+    m.vpc_config_json = "[1]";
+    CHECK_INT(smneo_compile(&res, lc, &m, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "vpc_config_json must be a JSON object"));
+    smneo_error_clear(&err);
+
+    /* a version-1 struct: the version-2 members are not read */
+    o.version = 1;
+    o.max_wait_seconds = -5; /* would be refused if it were read */
+    rc = smneo_compile(&res, lc, &o, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    p = last_create_params();
+    CHECK(cJSON_GetObjectItem(p, "VpcConfig") == NULL);
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "StoppingCondition"), "MaxWaitTimeInSeconds") == NULL);
+    cJSON_Delete(p);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
 }
 
 int main(void)
@@ -449,6 +548,7 @@ int main(void)
     RUN(test_cancel_then_resume);
     RUN(test_reattach_after_keep);
     RUN(test_mistake_in_last_job);
+    RUN(test_every_create_option);
     smneo_client_free(lc);
     smneo_test_server_stop(&local);
     for (int i = 0; i < NMODELS; i++)

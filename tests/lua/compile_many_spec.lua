@@ -169,3 +169,40 @@ describe("client:compile_many", function()
     assert.has_error(function() client:compile_many(common{ jobs = { { model = models[1], targt = "x" } } }) end)
   end)
 end)
+
+describe("client:compile's CreateCompilationJob options", function()
+  local srv, client, tmp
+
+  lazy_setup(function()
+    srv = S.start_local()
+    client = smneo.client{ region_name = "us-east-1", endpoint_url = srv.url,
+                           aws_access_key_id = "test", aws_secret_access_key = "test" }
+    tmp = sh("mktemp -d"):gsub("%s+$", "")
+    assert(os.execute("mkdir -p " .. tmp .. "/m && echo booster > " .. tmp .. "/m/xgboost.model"))
+  end)
+
+  lazy_teardown(function()
+    if client then client:close() end
+    if srv then srv:stop() end
+    if tmp and tmp:match("^/tmp/") then os.execute("rm -rf " .. tmp) end
+  end)
+
+  it("sends VpcConfig, the StoppingCondition limits and ModelPackageVersionArn", function()
+    local r = client:compile{ model = tmp .. "/m", framework = "XGBOOST", role_arn = ROLE, s3_bucket = "models",
+                              target_device = "ml_c5", output_dir = tmp, delay = 0.1, max_delay = 0.2,
+                              vpc_config = { SecurityGroupIds = { "sg-0123" }, Subnets = { "subnet-0a" } },
+                              max_runtime_seconds = 600, max_wait_seconds = 1800, max_pending_seconds = 7200 }
+    assert.equal("COMPLETED", r.job.CompilationJobStatus)
+    local text = admin(srv, "GET", "/_smneo/requests?service=sagemaker")
+    assert.truthy(text:find('"VpcConfig": {"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0a"]}', 1, true))
+    assert.truthy(text:find('"StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1800, ' ..
+                            '"MaxPendingTimeInSeconds": 7200}', 1, true))
+    local arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/3"
+    local ok, err = pcall(client.compile, client, { model_package_version_arn = arn, role_arn = ROLE,
+                          s3_bucket = "models", target_device = "ml_c5", delay = 0.1, max_delay = 0.2 })
+    assert.is_false(ok)
+    assert.equal("JobFailed", err.code)
+    text = admin(srv, "GET", "/_smneo/requests?service=sagemaker")
+    assert.truthy(text:find('"ModelPackageVersionArn": "' .. arn .. '"', 1, true))
+  end)
+end)

@@ -138,3 +138,29 @@ def test_mistake_in_last_job_refused_before_any_job(local, models, tmp_path):
         client.compile_many(**COMMON)
     with pytest.raises(ValueError, match="OS/ARCH"):
         client.compile_many(models=models, targets=["LINUX//"], **COMMON)
+
+
+def test_every_create_compilation_job_option(local, models, tmp_path):
+    server, client = local
+    r = client.compile(models[0], vpc_config={"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0a"]},
+                       max_runtime_seconds=600, max_wait_seconds=1800, max_pending_seconds=7200,
+                       target_device="ml_c5", output_dir=tmp_path, **COMMON)
+    assert r.job["CompilationJobStatus"] == "COMPLETED"
+    sent = creates(server)[-1]["params"]
+    assert sent["VpcConfig"] == {"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0a"]}
+    assert sent["StoppingCondition"] == {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1800,
+                                         "MaxPendingTimeInSeconds": 7200}
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/3"
+    # a model package instead of a model (smneo.local does not serve model packages: the job FAILS)
+    with pytest.raises(smneo.CompilationJobFailed):
+        client.compile(model_package_version_arn=arn, target_device="ml_c5", role_arn=ROLE, s3_bucket="models",
+                       delay=0.1, max_delay=0.2)
+    sent = creates(server)[-1]["params"]
+    assert sent["ModelPackageVersionArn"] == arn and "InputConfig" not in sent
+    assert sent["CompilationJobName"].startswith("churn-models-")
+    with pytest.raises(ValueError, match="model_package_version_arn"):
+        client.compile(models[0], model_package_version_arn=arn, target_device="ml_c5", **COMMON)
+    rows = client.compile_many(models=[models[0]], targets=["ml_c5"], vpc_config='{"SecurityGroupIds": ["sg-1"], '
+                               '"Subnets": ["subnet-1"]}', output_dir=tmp_path / "many", **COMMON)
+    assert rows[0].compilation_job_status == "COMPLETED"
+    assert creates(server)[-1]["params"]["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}

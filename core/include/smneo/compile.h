@@ -100,12 +100,19 @@ typedef struct smneo_compile_options {
     /* version 2 */
     int follow_logs;                /* 1: while waiting, read the job's log and report each line
                                        (SMNEO_COMPILE_EVENT_LOG); the polls follow delay/max_delay */
+    /* version 3 */
+    const char *vpc_config_json;    /* VpcConfig as JSON {"SecurityGroupIds": [..], "Subnets": [..]}, or NULL */
+    const char *model_package_version_arn; /* ModelPackageVersionArn instead of model and framework (nothing
+                                              is packed or uploaded; the job reads the model package) */
+    int max_wait_seconds;           /* StoppingCondition.MaxWaitTimeInSeconds (0: not sent) */
+    int max_pending_seconds;        /* StoppingCondition.MaxPendingTimeInSeconds (0: not sent) */
 } smneo_compile_options;
 
-#define SMNEO_COMPILE_OPTIONS_VERSION 2
+/* Versions 1 to 3 are accepted; an older struct ends before the members of the later versions. */
+#define SMNEO_COMPILE_OPTIONS_VERSION 3
 #define SMNEO_COMPILE_OPTIONS_INIT                                                                      \
     {SMNEO_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, 0}
+     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, 0, 0}
 
 typedef struct smneo_compile_result smneo_compile_result;
 
@@ -137,7 +144,8 @@ SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_result_diagnosis(const smneo
 
 /* ---- many jobs: a model zoo for a device fleet ----------------------------------------
  *
- * smneo_compile_many runs jobs[0..n-1] (each a compile() in its own terms)
+ * smneo_compile_many runs *jobs[0..n-1] (each a compile() in its own terms;
+ * pointers, so that each struct carries its own version)
  * together, under the account's concurrent-job limit:
  * - each unique model (the same `model` string) is packed, checked and
  *   uploaded once; every job's request is validated before the first job
@@ -202,7 +210,7 @@ typedef struct smneo_compile_many_result smneo_compile_many_result;
  * Other errors (options, a job's validation or layout error, the upload, the
  * state file) come before any job starts, name the job, and leave *out NULL. */
 SMNEO_EXTERN(int) smneo_compile_many(smneo_compile_many_result **out, smneo_client *c,
-                                     const smneo_compile_options *jobs, size_t njobs,
+                                     const smneo_compile_options *const *jobs, size_t njobs,
                                      const smneo_compile_many_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_compile_many_result_free(smneo_compile_many_result *r);
 SMNEO_EXTERN(size_t) smneo_compile_many_result_count(const smneo_compile_many_result *r);

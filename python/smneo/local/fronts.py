@@ -214,6 +214,7 @@ class JsonFront(Front):
             except (ValueError, UnicodeDecodeError):
                 raise ServiceError("SerializationException",
                                    "The request body is not valid JSON.")
+            req.params = body  # recorded as sent (these services take no secrets)
             result = self.backend.call(req.operation, body, self.ctx(req))
         except ServiceError as e:
             return self.error(req, e)
