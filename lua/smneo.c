@@ -1704,6 +1704,26 @@ static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payl
     return deliver_event((compile_ctx *)payload, ev, job);
 }
 
+/* The options' callback (table at 2): 1 when one is given, with the
+ * callback and the trampoline left on the stack for deliver_event. */
+static int callback_of(lua_State *L, compile_ctx *x, const char *what)
+{
+    memset(x, 0, sizeof *x);
+    x->L = L;
+    x->owner = pthread_self();
+    lua_getfield(L, 2, "callback");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_isfunction(L, -1))
+        raise_msg(L, SMNEO_EINVAL, "%s: callback must be a function, not a %s", what, luaL_typename(L, -1));
+    x->fn = lua_gettop(L);
+    lua_pushcfunction(L, compile_event_call);
+    x->trampoline = lua_gettop(L);
+    return 1;
+}
+
 static void free_compile_result(void *p) { smneo_compile_result_free((smneo_compile_result *)p); }
 
 /* A JSON-text option given as a string or as a table (encoded here). */
@@ -1792,20 +1812,9 @@ static int client_compile(lua_State *L)
     smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
     read_compile_options(L, 2, &o, "compile");
     compile_ctx x;
-    memset(&x, 0, sizeof x);
-    x.L = L;
-    x.owner = pthread_self();
-    lua_getfield(L, 2, "callback");
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isfunction(L, -1))
-            raise_msg(L, SMNEO_EINVAL, "compile: callback must be a function, not a %s", luaL_typename(L, -1));
-        x.fn = lua_gettop(L);
-        lua_pushcfunction(L, compile_event_call);
-        x.trampoline = lua_gettop(L);
+    if (callback_of(L, &x, "compile")) {
         o.callback = compile_cb;
         o.payload = &x;
-    } else {
-        lua_pop(L, 1);
     }
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_compile_result);
@@ -2274,20 +2283,9 @@ static int client_compile_many(lua_State *L)
     if ((b = opt_bool(L, 2, "keep_jobs_on_cancel")) >= 0)
         mo.keep_jobs_on_cancel = b;
     compile_ctx x;
-    memset(&x, 0, sizeof x);
-    x.L = L;
-    x.owner = pthread_self();
-    lua_getfield(L, 2, "callback");
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isfunction(L, -1))
-            raise_msg(L, SMNEO_EINVAL, "compile_many: callback must be a function, not a %s", luaL_typename(L, -1));
-        x.fn = lua_gettop(L);
-        lua_pushcfunction(L, compile_event_call);
-        x.trampoline = lua_gettop(L);
+    if (callback_of(L, &x, "compile_many")) {
         mo.callback = compile_many_cb;
         mo.payload = &x;
-    } else {
-        lua_pop(L, 1);
     }
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_compile_many_result);

@@ -623,6 +623,36 @@ static void prefix_job_error(smneo_error *e, size_t i, const mjob *mj)
     free(old);
 }
 
+/* Prepares (upload 0: archive, layout, validated request) or uploads
+ * (upload 1) every job that runs, in order, each model once; the first error
+ * names its job. */
+static int each_job(many *m, int upload, smneo_error *err)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
+        if (mj->phase == PH_SKIP || mj->phase == PH_KEEP)
+            continue;
+        const smneo__cjob *same = NULL;
+        for (size_t k = 0; k < i && !same; k++) {
+            const smneo__cjob *before = m->jobs[k].j;
+            if ((upload ? before->uploaded : before->archive != NULL) &&
+                !strcmp(model_of(m->jobs[k].o), model_of(mj->o)))
+                same = before;
+        }
+        int rc = upload ? smneo__cjob_upload(mj->j, same) : smneo__cjob_prepare(mj->j, same, mj->recorded);
+        if (rc) {
+            if (err) {
+                smneo_error_clear(err);
+                *err = mj->j->x.e;
+                memset(&mj->j->x.e, 0, sizeof mj->j->x.e);
+                prefix_job_error(err, i, mj);
+            }
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *const *jobs,
                        size_t njobs, const smneo_compile_many_options *opts, smneo_error *err)
 {
@@ -683,44 +713,11 @@ int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const s
         if (mj->phase == PH_PENDING)
             fresh_entry(mj->st);
     }
-    for (size_t i = 0; i < njobs; i++) {
-        mjob *mj = &m.jobs[i];
-        if (mj->phase == PH_SKIP || mj->phase == PH_KEEP)
-            continue;
-        const smneo__cjob *same = NULL;
-        for (size_t k = 0; k < i && !same; k++)
-            if (m.jobs[k].j->archive && !strcmp(OR_EMPTY(m.jobs[k].o->model), OR_EMPTY(mj->o->model)))
-                same = m.jobs[k].j;
-        rc = smneo__cjob_prepare(mj->j, same, mj->recorded);
-        if (rc) {
-            if (err) {
-                smneo_error_clear(err);
-                *err = mj->j->x.e;
-                memset(&mj->j->x.e, 0, sizeof mj->j->x.e);
-                prefix_job_error(err, i, mj);
-            }
-            goto done;
-        }
-    }
-    for (size_t i = 0; i < njobs; i++) {
-        mjob *mj = &m.jobs[i];
-        if (mj->phase == PH_SKIP || mj->phase == PH_KEEP)
-            continue;
-        const smneo__cjob *same = NULL;
-        for (size_t k = 0; k < i && !same; k++)
-            if (m.jobs[k].j->uploaded && !strcmp(OR_EMPTY(m.jobs[k].o->model), OR_EMPTY(mj->o->model)))
-                same = m.jobs[k].j;
-        rc = smneo__cjob_upload(mj->j, same);
-        if (rc) {
-            if (err) {
-                smneo_error_clear(err);
-                *err = mj->j->x.e;
-                memset(&mj->j->x.e, 0, sizeof mj->j->x.e);
-                prefix_job_error(err, i, mj);
-            }
-            goto done;
-        }
-    }
+    rc = each_job(&m, 0, err);
+    if (!rc)
+        rc = each_job(&m, 1, err);
+    if (rc)
+        goto done;
     rc = write_state(&m, err);
     if (rc)
         goto done;
