@@ -355,8 +355,11 @@ static int create(many *m, mjob *mj)
         rc = smneo__cjob_run(j, call, NULL, &e);
     smneo_call_free(call);
     if (rc == SMNEO_ELIMIT) {
-        m->limit = m->running > 0 ? m->running : 1;
-        if (m->running == 0) {
+        /* Our own running jobs fill what the account allows: stay at that.
+         * None running (others' jobs fill it): keep the limit, wait longer. */
+        if (m->running > 0)
+            m->limit = m->running;
+        else {
             double d = (mj->o->delay > 0 ? mj->o->delay : 5) * (double)(1u << (m->limit_hits < 10 ? m->limit_hits : 10));
             double cap = mj->o->max_delay > 0 ? mj->o->max_delay : 60;
             m->create_after_ms = smneo__monotonic_ms() + (int64_t)((d < cap ? d : cap) * 1000);

@@ -434,6 +434,55 @@ static void test_mistake_in_last_job(void)
     free(state);
 }
 
+/* Other jobs of the account fill the quota when the call starts: the jobs
+ * wait for them and then run at the concurrency asked, not one at a time. */
+static void test_quota_filled_by_others(void)
+{
+    make_models("others");
+    smneo_compile_options one = SMNEO_COMPILE_OPTIONS_INIT;
+    one.model = models[0];
+    one.framework = "XGBOOST";
+    one.target_device = "ml_c5";
+    one.role_arn = ROLE;
+    one.s3_bucket = BUCKET;
+    one.output_dir = work;
+    one.delay = 0.1;
+    one.max_delay = 0.2;
+    smneo_compile_result *cr = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_compile(&cr, lc, &one, &err), 0);
+    const char *input = smneo_compile_result_input_uri(cr);
+    for (int i = 0; i < 5 && input; i++) {
+        char params[1024];
+        snprintf(params, sizeof params,
+                 "{\"CompilationJobName\": \"someone-else-%d\", \"RoleArn\": \"%s\", \"InputConfig\": "
+                 "{\"S3Uri\": \"%s\", \"Framework\": \"XGBOOST\"}, \"OutputConfig\": {\"S3OutputLocation\": "
+                 "\"s3://%s/others/out\", \"TargetDevice\": \"ml_c5\"}, \"StoppingCondition\": "
+                 "{\"MaxRuntimeInSeconds\": 900}}",
+                 i, ROLE, input, BUCKET);
+        smneo_result *res = NULL;
+        CHECK_INT(smneo_client_call(&res, lc, "CreateCompilationJob", params, strlen(params), &err), 0);
+        smneo_result_free(res);
+    }
+    smneo_compile_result_free(cr);
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "others", work);
+    rec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = NTARGETS;
+    mo.callback = on_event;
+    mo.payload = &r;
+    smneo_compile_many_result *res = NULL;
+    int rc = smneo_compile_many(&res, lc, ptrs, NTARGETS, &mo, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK(r.queued > 0);
+    CHECK_INT(r.max_running, NTARGETS);
+    CHECK_INT(r.completed, NTARGETS);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+}
+
 /* The last accepted CreateCompilationJob's params (caller deletes). */
 static cJSON *last_create_params(void)
 {
@@ -549,6 +598,7 @@ int main(void)
     RUN(test_reattach_after_keep);
     RUN(test_mistake_in_last_job);
     RUN(test_every_create_option);
+    RUN(test_quota_filled_by_others);
     smneo_client_free(lc);
     smneo_test_server_stop(&local);
     for (int i = 0; i < NMODELS; i++)
