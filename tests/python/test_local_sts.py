@@ -301,9 +301,9 @@ def test_boto3_profiles_assume_role_and_web_identity(server, tmp_path, monkeypat
     assert recs[0] == ("sts", "AssumeRole", {
         "DurationSeconds": "900", "ExternalId": "ext-7", "RoleArn": ROLE,
         "RoleSessionName": "neo-session"}, "static")
-    assert recs[1] == ("sagemaker", "ListCompilationJobs", None, "AssumeRole")
+    assert recs[1] == ("sagemaker", "ListCompilationJobs", {}, "AssumeRole")
     assert recs[2][:2] == ("sts", "AssumeRoleWithWebIdentity") and recs[2][3] is None
-    assert recs[3] == ("sagemaker", "ListCompilationJobs", None,
+    assert recs[3] == ("sagemaker", "ListCompilationJobs", {},
                        "AssumeRoleWithWebIdentity")
 
 
