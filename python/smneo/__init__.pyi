@@ -123,6 +123,8 @@ class CompileResult(NamedTuple):
     issues: list[Issue]
     logs: list[dict[str, Any]]
     diagnosis: Optional[Diagnosis]
+    def _repr_html_(self) -> str: ...
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None: ...
 
 class CompileRow(NamedTuple):
     model: str
@@ -174,7 +176,11 @@ class Client(_CClient):
                 model_package_version_arn: Optional[str] = ..., max_wait_seconds: Optional[int] = ...,
                 max_pending_seconds: Optional[int] = ...,
                 callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
-                follow_logs: bool = ...) -> CompileResult: ...
+                follow_logs: bool = ..., progress: bool = ...) -> CompileResult: ...
+    def wait_for_compilation_job(self, name: str, *, delay: float = ..., max_delay: float = ...,
+                                 timeout: Optional[float] = ...,
+                                 callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
+                                 progress: bool = ...) -> dict[str, Any]: ...
     def get_compilation_job_logs(self, name: str, *, start_time: Union[datetime.datetime, float, None] = ...,
                                  follow: bool = ..., delay: Optional[float] = ..., max_delay: Optional[float] = ...,
                                  tail: Optional[int] = ...) -> JobLogs: ...

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import NamedTuple, Optional
 
-from . import _config, _errors, _events, _moto, _smneo
+from . import _config, _display, _errors, _events, _moto, _smneo
 
 _OPERATIONS = {op["python_name"]: op for op in _smneo._operations()}
 _BY_API_NAME = {op["name"]: op for op in _OPERATIONS.values()}
@@ -161,6 +161,9 @@ class CompileResult(NamedTuple):
     issues: list                   # warnings gathered on the way (smneo.Issue)
     logs: list = []                # FAILED: the job log's last 50 events ({"timestamp", "message"})
     diagnosis: Optional[dict] = None  # FAILED: the smneo.Diagnosis of the description and those lines
+
+    _repr_html_ = _display.result_html      # IPython: a compact table (docs/python.md, Notebooks)
+    _repr_pretty_ = _display.result_pretty
 
 
 def _diagnosis(d):
@@ -327,7 +330,7 @@ class Client(_smneo.Client):
                 compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                 timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None, kms_key_id=None,
                 keep_job_on_cancel=False, callback=None, follow_logs=False, vpc_config=None,
-                model_package_version_arn=None, max_wait_seconds=None, max_pending_seconds=None):
+                model_package_version_arn=None, max_wait_seconds=None, max_pending_seconds=None, progress=False):
         """The whole Neo flow in one call (docs/compile.md): pack the model directory
         (or take a .tar.gz), check its layout, validate the request, upload it
         (skipped when the same content is there), create the job, wait, download
@@ -344,11 +347,16 @@ class Client(_smneo.Client):
         a dict or JSON), model_package_version_arn (instead of model and
         framework: nothing is packed or uploaded), max_runtime_seconds,
         max_wait_seconds and max_pending_seconds (StoppingCondition), tags,
-        kms_key_id. Returns a CompileResult; raises CompilationJobFailed
+        kms_key_id. progress=True: a live display in a notebook (docs/python.md,
+        Notebooks; nothing in a terminal). Returns a CompileResult; raises CompilationJobFailed
         (FailureReason, last_response, logs: the job log's last 50 events, read
         best-effort, and diagnosis: a smneo.Diagnosis), ParamValidationError (layout or request),
         DigestMismatchError, ClientError, WaiterTimeout..."""
-        options = _compile_options(**{k: v for k, v in locals().items() if k not in ("self", "callback")})
+        options = _compile_options(**{k: v for k, v in locals().items() if k not in ("self", "callback", "progress")})
+        with _display.live(progress, callback, job_name) as live:
+            return self._compile_result(options, live.callback)
+
+    def _compile_result(self, options, callback):
         try:
             out = self._compile(options, callback)
         except _smneo.CompilationJobFailed as e:
@@ -360,6 +368,24 @@ class Client(_smneo.Client):
             raise
         out["diagnosis"] = _diagnosis(out.get("diagnosis"))
         return CompileResult(**out)
+
+    def wait_for_compilation_job(self, name, *, progress=False, callback=None, **kwargs):
+        """wait_for_compilation_job(name, *, delay=5, max_delay=60, timeout=None, callback=None, progress=False)
+        -> dict: polls until the job is COMPLETED (returns its description) or
+        raises CompilationJobFailed, CompilationJobStopped, WaiterTimeout,
+        WaiterCancelled (callback(description) returned False). progress=True:
+        a live display in a notebook (nothing in a terminal)."""
+        with _display.live(progress, callback, name, waiter=True) as live:
+            return _display.JobDescription(super().wait_for_compilation_job(name, callback=live.callback, **kwargs))
+
+    def describe_compilation_job(self, **kwargs):
+        return _display.JobDescription(super().describe_compilation_job(**kwargs))
+
+    def list_compilation_jobs(self, **kwargs):
+        return _display.JobList(super().list_compilation_jobs(**kwargs))
+
+    describe_compilation_job.__doc__ = _smneo.Client.describe_compilation_job.__doc__
+    list_compilation_jobs.__doc__ = _smneo.Client.list_compilation_jobs.__doc__
 
     def get_compilation_job_logs(self, name, *, start_time=None, follow=False, delay=None, max_delay=None,
                                  tail=None):
