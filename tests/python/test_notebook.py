@@ -127,10 +127,18 @@ def test_live_display_without_tqdm_escapes_a_hostile_failure(tmp_path):
         except smneo.CompilationJobFailed as e:
             failed = e
         failed.FailureReason
-    """ % (HOSTILE, ROLE), "import sys; 'tqdm' in sys.modules")
+    """ % (HOSTILE, ROLE), """
+        seen = []
+        try:  # the user's callback is still called, and False still cancels
+            client.wait_for_compilation_job("hostile", progress=True, callback=lambda d: seen.append(d) or False)
+        except smneo.WaiterCancelled:
+            pass
+        len(seen)
+    """, "import sys; 'tqdm' in sys.modules")
     executed = run_notebook(path, tmp_path)
-    (display, updates), = displays(executed).values()
+    (display, updates), (cancelled, _) = displays(executed).values()
     assert updates >= 2
+    assert "WaiterCancelled" in cancelled["data"]["text/plain"]
     page = display["data"]["text/html"]
     assert "CompilationJobFailed" in page and "hostile" in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img" in page and "&amp;amp;" in page
@@ -138,7 +146,7 @@ def test_live_display_without_tqdm_escapes_a_hostile_failure(tmp_path):
     assert HOSTILE in display["data"]["text/plain"]
     results = [o["data"]["text/plain"] for c in executed["notebook"]["cells"] for o in c["outputs"]
                if o["output_type"] == "execute_result"]
-    assert results[-1] == "False"  # no tqdm: the text display shows the bytes
+    assert results[-2:] == ["1", "False"]  # one description seen; tqdm absent: this was the plain display
 
 
 FAKE_TQDM = '''
