@@ -208,6 +208,26 @@ def test_progress_outside_a_notebook_changes_nothing(local, tmp_path, capfd):
         client.wait_for_compilation_job(r.job_name, delay=0.1, progress=True, callback=lambda d: False)
 
 
+def test_progress_in_terminal_ipython_prints_nothing(tmp_path):
+    """IPython's terminal display publisher prints text/plain and cannot update
+    a display: there, progress=True shows nothing, as in a script."""
+    _ipython()
+    script = tmp_path / "terminal.py"
+    script.write_text(textwrap.dedent("""
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        cell = %r + %r + "print('done', result.digest_verified)"
+        assert shell.run_cell(cell).success
+    """) % (textwrap.dedent(SETUP), textwrap.dedent(COMPILE).replace("\nresult\n", "\n")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "config"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+               AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=os.path.join(ROOT, "python"))
+    p = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300,
+                       cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "done True\n" and p.stderr == ""
+
+
 def _job(name, status="FAILED", **extra):
     t = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     job = {"CompilationJobName": name, "CompilationJobStatus": status, "CreationTime": t,
