@@ -378,11 +378,11 @@ class Client(_smneo.Client):
         with _display.live(progress, callback, name, waiter=True) as live:
             return _display.JobDescription(super().wait_for_compilation_job(name, callback=live.callback, **kwargs))
 
-    def describe_compilation_job(self, **kwargs):
-        return _display.JobDescription(super().describe_compilation_job(**kwargs))
+    def describe_compilation_job(self, *args, **kwargs):  # *args: the C method refuses them, naming the rule
+        return _display.JobDescription(super().describe_compilation_job(*args, **kwargs))
 
-    def list_compilation_jobs(self, **kwargs):
-        return _display.JobList(super().list_compilation_jobs(**kwargs))
+    def list_compilation_jobs(self, *args, **kwargs):
+        return _display.JobList(super().list_compilation_jobs(*args, **kwargs))
 
     describe_compilation_job.__doc__ = _smneo.Client.describe_compilation_job.__doc__
     list_compilation_jobs.__doc__ = _smneo.Client.list_compilation_jobs.__doc__
