@@ -75,6 +75,7 @@ start_fake rogue --tls-cert "$tmp/tls/rogue.pem" --tls-key "$tmp/tls/rogue.key"
 rogue_endpoint=$fake_url roguepid=$fake_pid
 
 # smneo.local (SageMaker and CloudWatch Logs) for the job log, with the keys nginx signs with
+: >"$tmp/local.out" # the background command's redirection may come after the loop's first read
 "$PY" tests/lua/helpers/run_local.py --port 0 --job-duration 1.5 \
   --credentials AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY >"$tmp/local.out" 2>"$tmp/local.err" &
 localpid=$!
