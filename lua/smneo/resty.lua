@@ -255,6 +255,46 @@ function M.client(opts)
   return self
 end
 
+-- step_iterator(client, stepper, wanted): a generic-for iterator over a
+-- step object (a paginator's call or the job-log reader) driven over
+-- cosockets: it yields the value of each event whose name is in WANTED and
+-- raises the stepper's error at its end. Returns iterator, nil, nil, stepper
+-- (the handle: close() it to stop early), as smneo's client does.
+local ITEM_EVENTS = { item = true, page = true }
+local LOG_EVENTS = { log = true }
+local function step_iterator(client, stepper, wanted)
+  local finished = false
+  return function()
+    if finished then return nil end
+    local ok, kind, v = pcall(function()
+      while true do
+        local kind, a, b, c, d = stepper:next()
+        if kind == "send" then
+          client:_step_send(stepper, a, b, c, d)
+        elseif kind == "sleep" then
+          ngx.sleep(a)
+        elseif kind == "event" then
+          if wanted[a] then return "value", b end
+        else
+          return "done", b
+        end
+      end
+    end)
+    if not ok then
+      finished = true
+      stepper:cancel()
+      stepper:close()
+      error(kind, 0)
+    end
+    if kind == "done" then
+      finished = true
+      if v then error(v, 0) end
+      return nil
+    end
+    return v
+  end, nil, nil, stepper
+end
+
 for _, op in ipairs(smneo.operations()) do
   local name = op.name
   Client[op.python_name] = function(self, params)
@@ -262,36 +302,7 @@ for _, op in ipairs(smneo.operations()) do
   end
   if op.iter_name then
     Client[op.iter_name] = function(self, params, popts)
-      local call = self._c:_paginate(name, params, popts)
-      local finished = false
-      return function()
-        if finished then return nil end
-        local ok, kind, v = pcall(function()
-          while true do
-            local kind, a, b, c, d = call:next()
-            if kind == "send" then
-              self:_step_send(call, a, b, c, d)
-            elseif kind == "sleep" then
-              ngx.sleep(a)
-            elseif kind == "event" then
-              if a == "item" or a == "page" then return "value", b end
-            else
-              return "done", b
-            end
-          end
-        end)
-        if not ok then
-          finished = true
-          call:close()
-          error(kind, 0)
-        end
-        if kind == "done" then
-          finished = true
-          if v then error(v, 0) end
-          return nil
-        end
-        return v
-      end, nil, nil, call
+      return step_iterator(self, self._c:_paginate(name, params, popts), ITEM_EVENTS)
     end
   end
 end
@@ -314,37 +325,7 @@ end
 -- between polls. Returns iterator, nil, nil, handle (handle:warnings(),
 -- handle:status(), handle:close()), as smneo's client does.
 function Client:compilation_job_logs(opts)
-  local reader = self._c:_job_logs(opts)
-  local finished = false
-  return function()
-    if finished then return nil end
-    local ok, kind, v = pcall(function()
-      while true do
-        local kind, a, b, c, d = reader:next()
-        if kind == "send" then
-          self:_step_send(reader, a, b, c, d)
-        elseif kind == "sleep" then
-          ngx.sleep(a)
-        elseif kind == "event" then
-          if a == "log" then return "value", b end
-        else
-          return "done", b
-        end
-      end
-    end)
-    if not ok then
-      finished = true
-      reader:cancel()
-      reader:close()
-      error(kind, 0)
-    end
-    if kind == "done" then
-      finished = true
-      if v then error(v, 0) end
-      return nil
-    end
-    return v
-  end, nil, nil, reader
+  return step_iterator(self, self._c:_job_logs(opts), LOG_EVENTS)
 end
 
 function Client:build_request(...) return self._c:build_request(...) end
