@@ -516,7 +516,10 @@ admin POST /_smneo/settings '{"job_duration": 60, "max_concurrent_jobs": null}' 
   >"$WORK/many_int.out" 2>"$WORK/many_int.err" &
 CPID=$!
 i=0
-while [ "$(grep -c ': CREATED$' "$WORK/many_int.err" 2>/dev/null)" -lt 5 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+# (the background shell may not have made many_int.err yet: no file counts as 0, not as an
+# error that ended the wait at once and sent SIGINT before the CLI could handle it)
+created() { n=$(grep -c ': CREATED$' "$WORK/many_int.err" 2>/dev/null); echo "${n:-0}"; }
+while [ "$(created)" -lt 5 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 kill -INT $CPID
 wait $CPID
 rc=$?
