@@ -90,7 +90,7 @@ int cmd_pack(cli_args *a)
         }
     }
     po.progress = on_bytes;
-    po.progress_payload = (void *)"packing";
+    po.payload = (void *)"packing";
     smneo_artifact_pack_result *r = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_artifact_pack(&r, src, dest, &po, &err);
@@ -122,7 +122,7 @@ int cmd_inspect(cli_args *a)
     if (read_limits(a, &io.max_bytes, &io.max_entries, &io.max_ratio))
         return EXIT_USAGE;
     io.progress = on_bytes;
-    io.progress_payload = (void *)"reading";
+    io.payload = (void *)"reading";
     smneo_artifact_inspection *in = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_artifact_inspect(&in, a->pos[0], &io, &err);
@@ -182,7 +182,7 @@ int cmd_extract(cli_args *a)
     if (read_limits(a, &eo.max_bytes, &eo.max_entries, &eo.max_ratio))
         return EXIT_USAGE;
     eo.progress = on_bytes;
-    eo.progress_payload = (void *)"extracting";
+    eo.payload = (void *)"extracting";
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_artifact_extract(a->pos[0], dest, &eo, &err);
     cli_progress_end();
@@ -203,7 +203,7 @@ int cmd_digest(cli_args *a)
     const char *alg = cli_get(a, "algorithm");
     smneo_digest_options d = SMNEO_DIGEST_OPTIONS_INIT;
     d.progress = on_bytes;
-    d.progress_payload = (void *)"hashing";
+    d.payload = (void *)"hashing";
     char *hex = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_artifact_digest(&hex, a->pos[0], alg, &d, &err);
@@ -233,7 +233,7 @@ int cmd_verify(cli_args *a)
         expected = a->pos[1];
     smneo_digest_options d = SMNEO_DIGEST_OPTIONS_INIT;
     d.progress = on_bytes;
-    d.progress_payload = (void *)"hashing";
+    d.payload = (void *)"hashing";
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_artifact_verify(a->pos[0], expected, &d, &err);
     cli_progress_end();

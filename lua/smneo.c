@@ -997,7 +997,7 @@ static int l_client_new(lua_State *L)
         lua_pushvalue(L, -3); /* the mfa_token value, under err and cl */
         cl->mfa_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         o.mfa_cb = lua_mfa_cb;
-        o.mfa_payload = cl;
+        o.payload = cl;
     }
     int rc = smneo_client_new(&cl->c, &o, err);
     if (rc != 0) {
@@ -2512,7 +2512,7 @@ static int l_artifact_pack(lua_State *L)
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         po.progress = progress_cb;
-        po.progress_payload = &pc;
+        po.payload = &pc;
     }
     /* the path list: pointers into Lua strings held by the table at 1 */
     lbox *lb = NULL;
@@ -2576,7 +2576,7 @@ static int l_artifact_digest(lua_State *L)
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         dopt.progress = progress_cb;
-        dopt.progress_payload = &pc;
+        dopt.payload = &pc;
     }
     smneo_error *err = errhold_new(L);
     lbox *b = box_new(L, free);
@@ -2603,7 +2603,7 @@ static int l_artifact_verify(lua_State *L)
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         dopt.progress = progress_cb;
-        dopt.progress_payload = &pc;
+        dopt.payload = &pc;
     }
     smneo_error *err = errhold_new(L);
     int rc = smneo_artifact_verify(path, expected, &dopt, err);
@@ -2654,7 +2654,7 @@ static int l_artifact_inspect(lua_State *L)
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         io.progress = progress_cb;
-        io.progress_payload = &pc;
+        io.payload = &pc;
     }
     smneo_error *err = errhold_new(L);
     lbox *b = box_new(L, free_inspection);
@@ -2704,7 +2704,7 @@ static int l_artifact_extract(lua_State *L)
     progress_ctx pc;
     if (read_progress(L, t, &pc)) {
         eo.progress = progress_cb;
-        eo.progress_payload = &pc;
+        eo.payload = &pc;
     }
     smneo_error *err = errhold_new(L);
     int rc = smneo_artifact_extract(path, dest, &eo, err);

@@ -156,7 +156,7 @@ static int hash_file(const char *path, const char *alg1, char *hex1, const char 
             break;
         }
         done += (uint64_t)n;
-        if (opts && opts->progress && opts->progress(done, total, opts->progress_payload)) {
+        if (opts && opts->progress && opts->progress(done, total, opts->payload)) {
             rc = smneo__error(err, SMNEO_ECANCELLED, "digest of %s cancelled by the progress callback", path);
             break;
         }

@@ -322,7 +322,7 @@ int smneo_artifact_extract(const char *path, const char *dest_dir, const smneo_e
     r.fd = -1;
     r.max_ratio = max_ratio;
     r.progress = opts->progress;
-    r.progress_payload = opts->progress_payload;
+    r.payload = opts->payload;
     struct archive *disk = archive_write_disk_new();
     if (!disk)
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");

@@ -622,7 +622,7 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
     r.max_ratio = max_ratio;
     r.max_bytes = max_bytes;
     r.progress = opts->progress;
-    r.progress_payload = opts->progress_payload;
+    r.payload = opts->payload;
     int rc = smneo__areader_open(&r, path, err);
     uint64_t bytes = 0; /* data the entries declare, as extract counts it */
     struct archive_entry *e;

@@ -55,7 +55,7 @@ typedef struct smneo__areader {
     uint64_t max_out;         /* > 0: refuse a decompressed stream longer than this */
     uint64_t max_bytes;       /* the caller's max_bytes, for the message when max_out is hit */
     smneo_artifact_progress_cb progress;
-    void *progress_payload;
+    void *payload;
     void *z;                  /* z_stream */
     unsigned char *inbuf, *outbuf;
     size_t last_len;          /* bytes handed to libarchive by the last callback */

@@ -274,7 +274,7 @@ static int write_entries(struct archive *a, wctx *w, scan *s, int64_t epoch, con
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         goto out;
     }
-    if (opts && opts->progress && opts->progress(0, total, opts->progress_payload)) {
+    if (opts && opts->progress && opts->progress(0, total, opts->payload)) {
         rc = smneo__error(err, SMNEO_ECANCELLED, "packing cancelled by the progress callback");
         goto out;
     }
@@ -342,7 +342,7 @@ static int write_entries(struct archive *a, wctx *w, scan *s, int64_t epoch, con
             }
             left -= (uint64_t)n;
             done += (uint64_t)n;
-            if (opts && opts->progress && opts->progress(done, total, opts->progress_payload)) {
+            if (opts && opts->progress && opts->progress(done, total, opts->payload)) {
                 rc = smneo__error(err, SMNEO_ECANCELLED, "packing cancelled by the progress callback");
                 break;
             }

@@ -99,7 +99,7 @@ static int check_progress(smneo__areader *r, struct archive *a)
         archive_set_error(a, ERANGE, "compression ratio over the limit");
         return -1;
     }
-    if (r->progress && r->progress(in, r->file_size, r->progress_payload)) {
+    if (r->progress && r->progress(in, r->file_size, r->payload)) {
         r->cancelled = 1;
         archive_set_error(a, ECANCELED, "cancelled");
         return -1;

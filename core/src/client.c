@@ -328,7 +328,7 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         co.session_token = o->session_token;
         co.region = c->region; /* STS in the client's region, as botocore */
         co.mfa_cb = o->version >= 3 ? o->mfa_cb : NULL; /* a version 1 or 2 struct ends before */
-        co.mfa_payload = o->version >= 3 ? o->mfa_payload : NULL;
+        co.payload = o->version >= 3 ? o->payload : NULL;
         rc = smneo_credential_chain_new(&c->chain, &co, err);
     }
     if (!rc) {
@@ -1553,7 +1553,7 @@ int smneo_client_wait(smneo_result **out, smneo_client *c, const char *job_name,
         if (step.event == SMNEO_EVENT_STATUS && o && o->callback) {
             smneo_value v;
             smneo_result_root(&v, smneo_call_page(call));
-            if (!o->callback(&v, o->payload))
+            if (o->callback(&v, o->payload))
                 smneo_call_cancel(call);
         }
     }

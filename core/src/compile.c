@@ -584,7 +584,7 @@ static int upload(cx *x, const char *archive, const char *digest, const char *ur
     so.content_digest = digest;
     so.sse_kms_key_id = x->o->kms_key_id;
     so.progress = on_progress;
-    so.progress_payload = &pc;
+    so.payload = &pc;
     rc = smneo_s3_upload(x->c, archive, uri, &so, &x->e);
     if (rc)
         return fail_step(x, "upload", rc);
@@ -879,7 +879,7 @@ static int download_and_verify(cx *x, const char *job, const char *output_dir)
     progress_ctx pc = {x, SMNEO_COMPILE_EVENT_DOWNLOAD};
     smneo_s3_options so = SMNEO_S3_OPTIONS_INIT;
     so.progress = on_progress;
-    so.progress_payload = &pc;
+    so.payload = &pc;
     rc = smneo_s3_download(x->c, uri, path, &so, &x->e);
     if (rc == SMNEO_ENOTFOUND) {
         free(path);
@@ -1028,7 +1028,7 @@ static int prepare_archive(smneo__cjob *j, const smneo__cjob *same)
         smneo_artifact_pack_result *pr = NULL;
         smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
         po.progress = on_progress;
-        po.progress_payload = &pack_progress;
+        po.payload = &pack_progress;
         rc = j->archive_tmp ? smneo_artifact_pack(&pr, o->model, j->archive_tmp, &po, &x->e) : SMNEO_ENOMEM;
         if (rc)
             return rc == SMNEO_ECANCELLED ? cancelled(x, "pack") : fail_step(x, "pack", rc);
@@ -1041,7 +1041,7 @@ static int prepare_archive(smneo__cjob *j, const smneo__cjob *same)
         j->archive = o->model;
         smneo_digest_options dop = SMNEO_DIGEST_OPTIONS_INIT;
         dop.progress = on_progress;
-        dop.progress_payload = &pack_progress;
+        dop.payload = &pack_progress;
         rc = smneo_artifact_digest(&j->digest, j->archive, "blake2b", &dop, &x->e);
         if (rc)
             return rc == SMNEO_ECANCELLED ? cancelled(x, "digest") : fail_step(x, "digest", rc);

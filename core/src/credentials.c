@@ -69,7 +69,7 @@ struct smneo_credential_chain {
     char *profile;                     /* explicit profile option or NULL */
     char *region;                      /* STS's region (the client's), or NULL */
     smneo_mfa_cb mfa_cb;
-    void *mfa_payload;
+    void *payload;
     smneo_credentials *explicit_creds; /* explicit keys, or NULL */
     smneo_credentials *cached;         /* last resolved credentials */
     int resolving;                     /* a registered resolution is running */
@@ -117,7 +117,7 @@ int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_o
     if (rc == 0 && opts->region && *opts->region && !(c->region = smneo__strdup(opts->region)))
         rc = SMNEO_ENOMEM;
     c->mfa_cb = opts->mfa_cb;
-    c->mfa_payload = opts->mfa_payload;
+    c->payload = opts->payload;
     if (rc == 0 && has_ak) {
         rc = smneo_credentials_new(&c->explicit_creds, opts->access_key_id, opts->secret_access_key,
                                    opts->session_token);
@@ -1683,7 +1683,7 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
                                 "pass mfa_token_callback (Python), mfa_token (Lua) or smneo_chain_options.mfa_cb (C)",
                                 st->profile, st->role_arn, st->mfa_serial);
         }
-        int cb = r->chain->mfa_cb(code, sizeof code, st->mfa_serial, st->profile, r->chain->mfa_payload);
+        int cb = r->chain->mfa_cb(code, sizeof code, st->mfa_serial, st->profile, r->chain->payload);
         code[sizeof code - 1] = '\0';
         if (cb) {
             smneo__wipe(code, sizeof code);

@@ -17,10 +17,10 @@
 #define MAX_LOGGED_BODY 8192
 
 static pthread_mutex_t sink_mu = PTHREAD_MUTEX_INITIALIZER;
-static smneo_log_fn sink_fn = NULL;
+static smneo_log_cb sink_fn = NULL;
 static void *sink_payload = NULL;
 
-void smneo_log_set_callback(smneo_log_fn fn, void *payload)
+void smneo_log_set_callback(smneo_log_cb fn, void *payload)
 {
     pthread_mutex_lock(&sink_mu);
     sink_fn = fn;
@@ -51,7 +51,7 @@ static const char *level_name(int level)
 static void deliver(int level, const char *msg)
 {
     pthread_mutex_lock(&sink_mu);
-    smneo_log_fn fn = sink_fn;
+    smneo_log_cb fn = sink_fn;
     void *payload = sink_payload;
     pthread_mutex_unlock(&sink_mu);
     if (fn) {

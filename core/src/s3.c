@@ -293,7 +293,7 @@ static int target_init(s3_target *t, smneo_client *c, const char *uri, smneo_err
 
 typedef struct s3_xfer {
     pthread_mutex_t mu;
-    smneo_s3_progress_fn fn;
+    smneo_s3_progress_cb fn;
     void *payload;
     uint64_t total;
     uint64_t done;      /* bytes moved (less those of failed attempts) */
@@ -307,7 +307,7 @@ static void xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total)
     memset(x, 0, sizeof *x);
     pthread_mutex_init(&x->mu, NULL);
     x->fn = o->progress;
-    x->payload = o->progress_payload;
+    x->payload = o->payload;
     x->total = total;
 }
 

@@ -7,7 +7,7 @@
  * platform OS/ARCH (LINUX/ARM64).
  *
  * Shows: an options struct started from its _INIT (every other field keeps
- * its default), a progress callback (smneo_compile_fn: the event, then the
+ * its default), a progress callback (smneo_compile_cb: the event, then the
  * `void *payload` given in the options; returning non-zero cancels, which
  * Ctrl-C does here: the job is then stopped), and a result the caller owns
  * and frees, also on a FAILED job.

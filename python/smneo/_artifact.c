@@ -138,7 +138,7 @@ static PyObject *artifact_pack(PyObject *module, PyObject *args, PyObject *kwarg
     o.threads = threads;
     progress p = {cb == Py_None ? NULL : cb, NULL, NULL, NULL};
     o.progress = progress_cb;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_artifact_pack_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_pack(&res, src_b ? PyBytes_AS_STRING(src_b) : NULL, base_b ? PyBytes_AS_STRING(base_b) : NULL,
@@ -201,7 +201,7 @@ static PyObject *artifact_inspect(PyObject *module, PyObject *args, PyObject *kw
     o.max_ratio = max_ratio;
     progress p = {NULL, NULL, NULL, NULL};
     o.progress = progress_cb;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_artifact_inspection *in = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_inspect(&in, PyBytes_AS_STRING(path_b), &o, &err);
@@ -276,7 +276,7 @@ static PyObject *artifact_extract(PyObject *module, PyObject *args, PyObject *kw
     o.max_ratio = max_ratio;
     progress p = {cb == Py_None ? NULL : cb, NULL, NULL, NULL};
     o.progress = progress_cb;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_extract(PyBytes_AS_STRING(path_b), PyBytes_AS_STRING(dest_b), &o, &err);
     Py_DECREF(path_b);
@@ -315,7 +315,7 @@ static PyObject *digest_impl(PyObject *module, PyObject *path, const char *algor
     smneo_digest_options o = SMNEO_DIGEST_OPTIONS_INIT;
     progress p = {cb == Py_None ? NULL : cb, NULL, NULL, NULL};
     o.progress = progress_cb;
-    o.progress_payload = &p;
+    o.payload = &p;
     char *hex = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_digest(&hex, PyBytes_AS_STRING(path_b), algorithm, expected, &o, &err);

@@ -593,7 +593,7 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->mfa_callback, mfa);
     if (mfa) {
         o.mfa_cb = py_mfa_cb;
-        o.mfa_payload = self;
+        o.payload = self;
     }
 
     /* The core creates the libcurl transport from these options (timeouts,

@@ -436,7 +436,7 @@ static void test_pack_refusals_and_cancel(void)
     smneo_pack_options o = SMNEO_PACK_OPTIONS_INIT;
     int calls = 0;
     o.progress = cancel_after;
-    o.progress_payload = &calls;
+    o.payload = &calls;
     smneo_artifact_pack_result *r = NULL;
     CHECK_INT(smneo_artifact_pack(&r, P("pr/src"), P("pr/m.tar.gz"), &o, &err), SMNEO_ECANCELLED);
     CHECK(r == NULL);
@@ -444,7 +444,7 @@ static void test_pack_refusals_and_cancel(void)
     /* Progress is monotonic and ends at the total. */
     uint64_t st[3] = {0, 0, 0};
     o.progress = count_progress;
-    o.progress_payload = st;
+    o.payload = st;
     CHECK_INT(smneo_artifact_pack(&r, P("pr/src"), P("pr/m.tar.gz"), &o, &err), 0);
     smneo_artifact_pack_result_free(r);
     CHECK_INT(st[1], 0);
@@ -657,19 +657,19 @@ static void test_corrupt_and_multimember(void)
     smneo_inspect_options ic = SMNEO_INSPECT_OPTIONS_INIT;
     int calls = 0;
     ic.progress = cancel_after;
-    ic.progress_payload = &calls;
+    ic.payload = &calls;
     CHECK_INT(smneo_artifact_inspect(&in, P("cm/m.tar.gz"), &ic, &err), SMNEO_ECANCELLED);
     CHECK(in == NULL && calls > 0);
     smneo_extract_options ec = SMNEO_EXTRACT_OPTIONS_INIT;
     calls = 0;
     ec.progress = cancel_after;
-    ec.progress_payload = &calls;
+    ec.payload = &calls;
     CHECK_INT(smneo_artifact_extract(P("cm/m.tar.gz"), P("cm/x/d"), &ec, &err), SMNEO_ECANCELLED);
     CHECK_INT(count_dir(P("cm/x")), 0);
     /* Progress of extract ends at the archive size. */
     uint64_t pr[3] = {0, 0, 0};
     ec.progress = count_progress;
-    ec.progress_payload = pr;
+    ec.payload = pr;
     CHECK_INT(smneo_artifact_extract(P("cm/m.tar.gz"), P("cm/x/ok"), &ec, &err), 0);
     CHECK_INT(pr[1], 0);
     CHECK_INT(pr[0], st.st_size);
@@ -982,7 +982,7 @@ static void test_digest(void)
     int calls = 0;
     smneo_digest_options o = SMNEO_DIGEST_OPTIONS_INIT;
     o.progress = cancel_after;
-    o.progress_payload = &calls;
+    o.payload = &calls;
     CHECK_INT(smneo_artifact_digest(&hex, f, NULL, &o, &err), SMNEO_ECANCELLED);
     smneo_error_clear(&err);
 }

@@ -63,7 +63,7 @@ static int resolve(smneo_credentials **out, const char *profile, smneo_mfa_cb cb
     o.profile = profile;
     o.region = "us-east-1";
     o.mfa_cb = cb;
-    o.mfa_payload = payload;
+    o.payload = payload;
     smneo_credential_chain *ch = NULL;
     int rc = smneo_credential_chain_new(&ch, &o, err);
     if (rc == 0)

@@ -796,7 +796,7 @@ static int on_status(const smneo_value *desc, void *payload)
         strcat(s->statuses, smneo_value_string(&st));
         strcat(s->statuses, ",");
     }
-    return ++s->calls != s->cancel_at;
+    return ++s->calls == s->cancel_at;
 }
 
 static void test_waiter(fake *f, test_http_server *srv)

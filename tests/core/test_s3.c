@@ -567,7 +567,7 @@ static void test_roundtrip(env *e)
     progress p;
     memset(&p, 0, sizeof p);
     o.progress = on_progress;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_error err = SMNEO_ERROR_INIT;
     CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/dir/small file.bin", &o, &err) == 0, "%s: %s",
               e->name, err.message);
@@ -621,7 +621,7 @@ static void test_multipart(env *e)
     progress p;
     memset(&p, 0, sizeof p);
     o.progress = on_progress;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_error err = SMNEO_ERROR_INIT;
     CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/big.bin", &o, &err) == 0, "%s: %s", e->name,
               err.message);
@@ -738,7 +738,7 @@ static void test_cancel(env *e)
     memset(&p, 0, sizeof p);
     p.cancel_at = 7 * MIB;
     o.progress = on_progress;
-    o.progress_payload = &p;
+    o.payload = &p;
     smneo_error err = SMNEO_ERROR_INIT;
     CHECK_INT(smneo_s3_upload(e->client, src, "s3://smneo-test/cancelled.bin", &o, &err), SMNEO_ECANCELLED);
     CHECK(err.message && strstr(err.message, "cancelled") && strstr(err.message, "aborted"));

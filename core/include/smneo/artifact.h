@@ -36,7 +36,7 @@ typedef struct smneo_pack_options {
                                  The output does not depend on it. */
     int64_t source_date_epoch;/* mtime of every entry; -1: $SOURCE_DATE_EPOCH, else 0 */
     smneo_artifact_progress_cb progress; /* may be NULL */
-    void *progress_payload;
+    void *payload;
     size_t block_size;        /* bytes per compressed block; 0: 1 MiB (min 64 KiB).
                                  Part of the output format: keep the default for
                                  reproducible digests. */
@@ -95,7 +95,7 @@ typedef struct smneo_inspect_options {
     const char *compiler_options; /* CompilerOptions text (CoreML class_labels), or NULL: JSON,
                                      or the Python style of the Neo documentation */
     smneo_artifact_progress_cb progress;
-    void *progress_payload;
+    void *payload;
     /* The limits of smneo_artifact_extract, with the same defaults and the same
      * meaning: inspect decompresses the whole archive too. */
     uint64_t max_entries;         /* 0: SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES */
@@ -145,7 +145,7 @@ typedef struct smneo_extract_options {
     uint64_t max_entries; /* 0: default */
     double max_ratio;     /* 0: default; negative: no ratio limit */
     smneo_artifact_progress_cb progress;
-    void *progress_payload;
+    void *payload;
 } smneo_extract_options;
 
 #define SMNEO_EXTRACT_OPTIONS_VERSION 1
@@ -167,7 +167,7 @@ SMNEO_EXTERN(int) smneo_artifact_extract(const char *path, const char *dest_dir,
 typedef struct smneo_digest_options {
     int version; /* SMNEO_DIGEST_OPTIONS_VERSION */
     smneo_artifact_progress_cb progress;
-    void *progress_payload;
+    void *payload;
 } smneo_digest_options;
 
 #define SMNEO_DIGEST_OPTIONS_VERSION 1

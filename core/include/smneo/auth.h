@@ -79,7 +79,7 @@ typedef struct smneo_chain_options {
                                     NULL: AWS_REGION, AWS_DEFAULT_REGION, the profile, else
                                     STS's global endpoint */
     smneo_mfa_cb mfa_cb;         /* NULL: an mfa_serial profile is an error naming it */
-    void *mfa_payload;
+    void *payload;
 } smneo_chain_options;
 
 #define SMNEO_CHAIN_OPTIONS_VERSION 2

@@ -72,7 +72,7 @@ typedef struct smneo_client_options {
                                       DNS-compatible bucket without dots, else path) */
     /* version 3 */
     smneo_mfa_cb mfa_cb;           /* MFA codes for assume-role profiles (smneo/auth.h) */
-    void *mfa_payload;
+    void *payload;
 } smneo_client_options;
 
 /* Which retry mode a client takes when no option, environment variable or
@@ -165,15 +165,15 @@ SMNEO_EXTERN(int) smneo_paginate_new(smneo_call **out, smneo_client *c, const ch
                                      const char *params_json, size_t len, const smneo_paginate_options *opts,
                                      smneo_error *err);
 
-typedef int (*smneo_status_fn)(const smneo_value *description, void *payload);
+typedef int (*smneo_status_cb)(const smneo_value *description, void *payload);
 
 typedef struct smneo_wait_options {
     int version;               /* SMNEO_WAIT_OPTIONS_VERSION */
     double delay;              /* first delay in seconds (0: 5) */
     double max_delay;          /* cap in seconds (0: 60) */
     double timeout;            /* overall timeout in seconds (0: none) */
-    smneo_status_fn callback;  /* blocking smneo_client_wait only: called on each
-                                  status change; return 0 to cancel */
+    smneo_status_cb callback;  /* blocking smneo_client_wait only: called on each
+                                  status change; non-zero cancels */
     void *payload;
 } smneo_wait_options;
 

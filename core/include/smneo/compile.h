@@ -70,7 +70,7 @@ typedef struct smneo_compile_event {
 } smneo_compile_event;
 
 /* Return non-zero to cancel the flow. */
-typedef int (*smneo_compile_fn)(const smneo_compile_event *ev, void *payload);
+typedef int (*smneo_compile_cb)(const smneo_compile_event *ev, void *payload);
 
 typedef struct smneo_compile_options {
     int version;                    /* SMNEO_COMPILE_OPTIONS_VERSION */
@@ -95,7 +95,7 @@ typedef struct smneo_compile_options {
     const char *tags_json;          /* Tags as JSON [{"Key":..,"Value":..}], or NULL */
     const char *kms_key_id;         /* OutputConfig.KmsKeyId and SSE-KMS on upload, or NULL */
     int keep_job_on_cancel;         /* 1: do not stop the job when cancelled */
-    smneo_compile_fn callback;
+    smneo_compile_cb callback;
     void *payload;
     /* version 2 */
     int follow_logs;                /* 1: while waiting, read the job's log and report each line

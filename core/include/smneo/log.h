@@ -14,10 +14,10 @@ extern "C" {
 
 typedef enum { SMNEO_LOG_DEBUG = 0, SMNEO_LOG_INFO = 1, SMNEO_LOG_WARN = 2 } smneo_log_level;
 
-typedef void (*smneo_log_fn)(int level, const char *message, void *payload);
+typedef void (*smneo_log_cb)(int level, const char *message, void *payload);
 
 /* Installs a process-wide sink (NULL removes it; SMNEO_DEBUG still logs to stderr). */
-SMNEO_EXTERN(void) smneo_log_set_callback(smneo_log_fn fn, void *payload);
+SMNEO_EXTERN(void) smneo_log_set_callback(smneo_log_cb fn, void *payload);
 SMNEO_EXTERN(int) smneo_log_enabled(void);
 SMNEO_EXTERN(void) smneo_log(int level, const char *fmt, ...)
 #ifdef __GNUC__

@@ -24,7 +24,7 @@ extern "C" {
 
 /* Progress: bytes done of total. Return non-zero to cancel (SMNEO_ECANCELLED;
  * a multipart upload is aborted, a partial download removed). */
-typedef int (*smneo_s3_progress_fn)(uint64_t done, uint64_t total, void *payload);
+typedef int (*smneo_s3_progress_cb)(uint64_t done, uint64_t total, void *payload);
 
 typedef struct smneo_s3_options {
     int version;                 /* SMNEO_S3_OPTIONS_VERSION */
@@ -33,8 +33,8 @@ typedef struct smneo_s3_options {
     int concurrency;             /* parallel part uploads; 0: 4 */
     const char *sse_kms_key_id;  /* upload with SSE-KMS using this key; NULL: none */
     const char *content_digest;  /* stored as x-amz-meta-smneo-blake2b (upload) */
-    smneo_s3_progress_fn progress;
-    void *progress_payload;
+    smneo_s3_progress_cb progress;
+    void *payload;
 } smneo_s3_options;
 
 #define SMNEO_S3_OPTIONS_VERSION 1
