@@ -313,7 +313,7 @@ static void drive(cli_client *cc, smneo_call *call, event_fn ev, tick_fn tick, v
 {
     for (;;) {
         smneo_step step;
-        smneo_call_next(call, &step);
+        smneo_call_next(&step, call);
         switch (step.kind) {
         case SMNEO_STEP_SEND: {
             smneo_transport *t = cc->transport, *own = NULL;
@@ -326,7 +326,7 @@ static void drive(cli_client *cc, smneo_call *call, event_fn ev, tick_fn tick, v
                     t = own;
             }
             smneo_response *resp = NULL;
-            int rc = smneo_transport_send(t, step.request, &resp, &te);
+            int rc = smneo_transport_send(&resp, t, step.request, &te);
             smneo_call_feed(call, rc ? NULL : resp, rc, te.message);
             if (rc)
                 smneo_response_free(resp);
@@ -378,7 +378,7 @@ static int run_operation(cli_args *a, const char *operation, const char *params,
     int rc = smneo_call_new(&call, cc.client, operation, params, strlen(params), &err);
     if (rc == 0) {
         drive(&cc, call, NULL, NULL, NULL);
-        rc = smneo_call_result(call, &res, &err);
+        rc = smneo_call_result(&res, call, &err);
     }
     if (rc == 0) {
         smneo_value root;
@@ -595,7 +595,7 @@ static int paginated(cli_args *a, const char *operation, cJSON *p, const char *r
     free(params);
     if (rc == 0) {
         drive(&cc, call, on_item, NULL, &c);
-        rc = smneo_call_result(call, NULL, &err);
+        rc = smneo_call_result(NULL, call, &err);
     }
     if (rc == 0 && c.failed)
         code = cli_fail(EXIT_OTHER, "out of memory");
@@ -767,7 +767,7 @@ int cmd_wait(cli_args *a)
         rc = smneo_wait_new(&call, cc.client, job, &wo, &err);
     if (rc == 0) {
         drive(&cc, call, on_status, wait_tick, &w);
-        rc = smneo_call_result(call, &res, &err);
+        rc = smneo_call_result(&res, call, &err);
     }
     cli_progress_end();
     if (rc == 0) {

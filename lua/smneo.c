@@ -498,7 +498,7 @@ static const char *encode_params(lua_State *L, int idx, const char *operation, s
         e.path[0] = '\0';
         enc_table(&e, idx, op ? op->input : NULL, 0);
     }
-    return smneo_jsonw_data(w, len);
+    return smneo_jsonw_data(len, w);
 }
 
 /* ---- results -> Lua (via a tape) --------------------------------------------- */
@@ -1239,7 +1239,7 @@ static void push_done_raw(lua_State *L, lcall *lc, int with_warnings)
     smneo_error *err = errhold_new(L);
     lbox *rb = box_new(L, free_result);
     smneo_result *res = NULL;
-    int rc = smneo_call_result(lc->call, &res, err);
+    int rc = smneo_call_result(&res, lc->call, err);
     rb->p = res;
     int ctx = lc->kind == CALL_WAIT ? CTX_WAITER : CTX_PLAIN;
     const char *tok = smneo_call_resume_token(lc->call);
@@ -1288,7 +1288,7 @@ static int call_next(lua_State *L)
     smneo_step st;
     memset(&st, 0, sizeof st);
     lc->owner->cur_L = L;
-    smneo_call_next(lc->call, &st);
+    smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
     switch (st.kind) {
     case SMNEO_STEP_SEND: {
@@ -1488,7 +1488,7 @@ static int iter_step(lua_State *L)
     for (;;) {
         smneo_step st;
         memset(&st, 0, sizeof st);
-        smneo_call_run(lc->call, &st);
+        smneo_call_run(&st, lc->call);
         if (st.kind == SMNEO_STEP_EVENT) {
             if (st.event != SMNEO_EVENT_ITEM && st.event != SMNEO_EVENT_PAGE)
                 continue;
@@ -1554,7 +1554,7 @@ static int client_wait(lua_State *L)
     for (;;) {
         smneo_step st;
         memset(&st, 0, sizeof st);
-        smneo_call_run(lc->call, &st);
+        smneo_call_run(&st, lc->call);
         if (st.kind == SMNEO_STEP_EVENT) {
             if (st.event != SMNEO_EVENT_STATUS || !cb)
                 continue;
@@ -2824,7 +2824,7 @@ static int l_explain(lua_State *L)
         if (smneo_jsonw_begin_object(w) || smneo_jsonw_key(w, "FailureReason", 13) || smneo_jsonw_string(w, s, n) ||
             smneo_jsonw_end_object(w))
             raise_msg(L, SMNEO_ENOMEM, "out of memory");
-        json = smneo_jsonw_data(w, &jlen);
+        json = smneo_jsonw_data(&jlen, w);
     } else if (lua_istable(L, 1)) {
         json = encode_params(L, 1, NULL, &jlen);
     } else if (!lua_isnil(L, 1)) {

@@ -975,7 +975,7 @@ int smneo_wait_new(smneo_call **out, smneo_client *c, const char *job_name, cons
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_call *call;
     int rc = call_alloc(&call, c, "DescribeCompilationJob", json, len, KIND_WAIT, err);
     smneo_jsonw_free(w);
@@ -1071,7 +1071,7 @@ static int make_request(smneo_call *call, smneo_step *out)
             return 0;
         }
         smneo_request *req = NULL;
-        int rc = smneo_chain_resolution_step(call->credres, &req, &call->creds, &call->err);
+        int rc = smneo_chain_resolution_step(&req, &call->creds, call->credres, &call->err);
         if (rc == 1) {
             call->req = req;
             out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
@@ -1129,7 +1129,7 @@ static int make_check_request(smneo_call *call, smneo_step *out)
     return send_step(call, out, AWAIT_CHECK);
 }
 
-void smneo_call_next(smneo_call *call, smneo_step *out)
+void smneo_call_next(smneo_step *out, smneo_call *call)
 {
     memset(out, 0, sizeof *out);
     if (!call) {
@@ -1387,7 +1387,7 @@ void smneo_call_cancel(smneo_call *call)
         call->cancelled = 1;
 }
 
-int smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err)
+int smneo_call_result(smneo_result **out, smneo_call *call, smneo_error *err)
 {
     if (out)
         *out = NULL;
@@ -1451,16 +1451,16 @@ void smneo_call_send(smneo_call *call, const smneo_step *step)
         t = short_transport(call->client, step->timeout_ms);
     smneo_response *resp = NULL;
     smneo_error terr = SMNEO_ERROR_INIT;
-    int rc = t ? smneo_transport_send(t, step->request, &resp, &terr)
+    int rc = t ? smneo_transport_send(&resp, t, step->request, &terr)
                : smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
     smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
     smneo_error_clear(&terr);
 }
 
-void smneo_call_run(smneo_call *call, smneo_step *out)
+void smneo_call_run(smneo_step *out, smneo_call *call)
 {
     for (;;) {
-        smneo_call_next(call, out);
+        smneo_call_next(out, call);
         if (out->kind == SMNEO_STEP_SEND) {
             smneo_call_send(call, out);
             continue;
@@ -1484,8 +1484,8 @@ int smneo_client_call(smneo_result **out, smneo_client *c, const char *operation
     if (rc)
         return rc;
     smneo_step step;
-    smneo_call_run(call, &step);
-    rc = smneo_call_result(call, out, err);
+    smneo_call_run(&step, call);
+    rc = smneo_call_result(out, call, err);
     smneo_call_free(call);
     return rc;
 }
@@ -1521,10 +1521,10 @@ int smneo_iter_next(smneo_value *out, smneo_iter *it, smneo_error *err)
     if (!out || !it)
         return smneo__error(err, SMNEO_EINVAL, "out and iterator must not be NULL");
     smneo_step step;
-    smneo_call_run(it->call, &step);
+    smneo_call_run(&step, it->call);
     if (step.kind == SMNEO_STEP_EVENT)
         return smneo_call_item(out, it->call);
-    int rc = smneo_call_result(it->call, NULL, err);
+    int rc = smneo_call_result(NULL, it->call, err);
     return rc ? rc : SMNEO_ITEROVER;
 }
 
@@ -1547,7 +1547,7 @@ int smneo_client_wait(smneo_result **out, smneo_client *c, const char *job_name,
         return rc;
     for (;;) {
         smneo_step step;
-        smneo_call_run(call, &step);
+        smneo_call_run(&step, call);
         if (step.kind == SMNEO_STEP_DONE)
             break;
         if (step.event == SMNEO_EVENT_STATUS && o && o->callback) {
@@ -1557,7 +1557,7 @@ int smneo_client_wait(smneo_result **out, smneo_client *c, const char *job_name,
                 smneo_call_cancel(call);
         }
     }
-    rc = smneo_call_result(call, out, err);
+    rc = smneo_call_result(out, call, err);
     smneo_call_free(call);
     return rc;
 }

@@ -235,17 +235,17 @@ static void drive(cx *x, smneo_call *call, smneo_step *st, int cancellable)
 {
     smneo_transport *t = smneo__client_transport(x->c);
     for (;;) {
-        smneo_call_next(call, st);
+        smneo_call_next(st, call);
         if (st->kind == SMNEO_STEP_SEND) {
             if (st->timeout_ms > 0 || !t) {
                 /* Credential requests need the client's short-timeout
                  * transport; a client without a transport gets its error. */
-                smneo_call_run(call, st);
+                smneo_call_run(st, call);
                 return;
             }
             smneo_response *resp = NULL;
             smneo_error te = SMNEO_ERROR_INIT;
-            int rc = smneo_transport_send(t, st->request, &resp, &te);
+            int rc = smneo_transport_send(&resp, t, st->request, &te);
             smneo_call_feed(call, rc ? NULL : resp, rc, te.message);
             smneo_error_clear(&te);
             continue;
@@ -267,7 +267,7 @@ static int call_once(cx *x, smneo_result **out, smneo_call *call, int cancellabl
     do
         drive(x, call, &st, cancellable);
     while (st.kind != SMNEO_STEP_DONE);
-    return smneo_call_result(call, out, err);
+    return smneo_call_result(out, call, err);
 }
 
 static int job_call(cx *x, smneo_result **out, const char *operation, const char *job, smneo_error *err)
@@ -279,7 +279,7 @@ static int job_call(cx *x, smneo_result **out, const char *operation, const char
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_call *call = NULL;
     int rc = smneo_call_new(&call, x->c, operation, json, len, err);
     smneo_jsonw_free(w);
@@ -396,7 +396,7 @@ static int build_params(char **out, size_t *out_len, cx *x, const char *job, con
         return SMNEO_ENOMEM;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     *out = smneo__strndup(json, len);
     *out_len = len;
     smneo_jsonw_free(w);
@@ -662,7 +662,7 @@ static int wait_plain(cx *x, const char *job)
         if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
             smneo_call_cancel(w);
     }
-    rc = smneo_call_result(w, &x->r->job, &x->e);
+    rc = smneo_call_result(&x->r->job, w, &x->e);
     smneo_call_free(w);
     if (rc == SMNEO_EJOBFAILED) {
         char *reason = x->e.message;

@@ -415,7 +415,7 @@ static void poll_job(many *m, mjob *mj)
     smneo__cjob *j = mj->j;
     smneo_step st;
     for (;;) {
-        smneo_call_next(mj->waiter, &st);
+        smneo_call_next(&st, mj->waiter);
         if (st.kind == SMNEO_STEP_SEND) {
             smneo_call_send(mj->waiter, &st);
             continue;
@@ -443,7 +443,7 @@ static void poll_job(many *m, mjob *mj)
     }
     smneo_result *desc = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
-    int rc = smneo_call_result(mj->waiter, &desc, &e);
+    int rc = smneo_call_result(&desc, mj->waiter, &e);
     smneo_call_free(mj->waiter);
     mj->waiter = NULL;
     m->running--;

@@ -2114,7 +2114,7 @@ static int await_answer(smneo_chain_resolution *r, int timeout_ms, enum stage ne
     return 1;
 }
 
-int smneo_chain_resolution_step(smneo_chain_resolution *r, smneo_request **req_out, smneo_credentials **creds_out,
+int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **creds_out, smneo_chain_resolution *r,
                                 smneo_error *err)
 {
     if (!r || !req_out || !creds_out)
@@ -2460,7 +2460,7 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
     int own_timeout = 0;
     for (;;) {
         smneo_request *req = NULL;
-        rc = smneo_chain_resolution_step(r, &req, out, err);
+        rc = smneo_chain_resolution_step(&req, out, r, err);
         if (rc != 1)
             break;
         smneo_transport *use = t;
@@ -2483,7 +2483,7 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
         }
         smneo_response *resp = NULL;
         smneo_error terr = SMNEO_ERROR_INIT;
-        int trc = use ? smneo_transport_send(use, req, &resp, &terr) : SMNEO_EUNSUPPORTED;
+        int trc = use ? smneo_transport_send(&resp, use, req, &terr) : SMNEO_EUNSUPPORTED;
         smneo_error_clear(&terr);
         smneo_request_free(req);
         if (trc == 0)

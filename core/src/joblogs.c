@@ -507,7 +507,7 @@ static void sub_done(smneo_joblogs *l)
 {
     smneo_result *r = NULL;
     smneo_error_clear(&l->err);
-    int rc = smneo_call_result(l->sub, &r, &l->err);
+    int rc = smneo_call_result(&r, l->sub, &l->err);
     smneo_call_free(l->sub);
     l->sub = NULL;
     switch (l->sub_op) {
@@ -565,7 +565,7 @@ void smneo_joblogs_step(smneo_joblogs *l, smneo_step *out)
             done(l, SMNEO_ECANCELLED);
         }
         if (l->sub) {
-            smneo_call_next(l->sub, out);
+            smneo_call_next(out, l->sub);
             if (out->kind == SMNEO_STEP_SEND || out->kind == SMNEO_STEP_SLEEP)
                 return;
             if (out->kind == SMNEO_STEP_DONE) {

@@ -492,7 +492,7 @@ static int in_list(const char *const *list, const char *code)
 
 int smneo__is_throttling(const char *code) { return in_list(THROTTLING_CODES, code); }
 
-int smneo_protocol_error_class(const char *code, int status, int *retryable)
+int smneo_protocol_error_class(int *retryable, const char *code, int status)
 {
     int r = in_list(THROTTLING_CODES, code) || in_list(TRANSIENT_CODES, code) || status == 500 || status == 502 ||
             status == 503 || status == 504;
@@ -551,7 +551,7 @@ static int parse_error(smneo_response *resp, const smneo_operation *op, smneo_er
         smneo__query_parse_error(&qcode, &qmsg, &qid, resp->body, resp->body_len);
         const char *code = qcode ? qcode : status_str;
         int retryable = 0;
-        int rc = smneo_protocol_error_class(code, resp->status, &retryable);
+        int rc = smneo_protocol_error_class(&retryable, code, resp->status);
         smneo__error(err, rc, "%s", qmsg && *qmsg ? qmsg : reason_phrase(resp->status));
         if (err) {
             err->service_code = smneo__strdup(code);
@@ -612,7 +612,7 @@ static int parse_error(smneo_response *resp, const smneo_operation *op, smneo_er
     if (!code || !*code) /* "__type": "#" or "x-amzn-ErrorType: :x" name nothing */
         code = status_str;
     int retryable = 0;
-    int rc = smneo_protocol_error_class(code, resp->status, &retryable);
+    int rc = smneo_protocol_error_class(&retryable, code, resp->status);
     /* The message as botocore's parsers.py makes it: from 500 up, an empty
      * body (whitespace only) or one starting with <html> is a generic error
      * whose message is the reason phrase; otherwise a body that is not a JSON

@@ -620,7 +620,7 @@ static int response_error(smneo_response *resp, const s3_target *t, const char *
             code = smneo__aprintf("%d", resp->status);
     }
     int retryable = 0;
-    int rc = smneo_protocol_error_class(code, resp->status, &retryable);
+    int rc = smneo_protocol_error_class(&retryable, code, resp->status);
     if (is_notfound_code(code) || (resp->status == 404 && rc == SMNEO_ESERVICE))
         rc = SMNEO_ENOTFOUND;
     if (rc == SMNEO_ENOTFOUND) {
@@ -695,7 +695,7 @@ static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **ou
     rc = smneo_sigv4_sign(req, creds, &so, err);
     smneo_credentials_free(creds);
     if (!rc)
-        rc = smneo_transport_send_stream(t->transport, req, r->src, r->sink, out, err);
+        rc = smneo_transport_send_stream(out, t->transport, req, r->src, r->sink, err);
     smneo_request_free(req);
     return rc;
 }

@@ -927,8 +927,8 @@ int smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds, const s
     return 0;
 }
 
-int smneo_sigv4_debug(const smneo_request *req, const smneo_credentials *creds, const smneo_sigv4_options *opts,
-                      char **canonical_request, char **string_to_sign, char **authorization, smneo_error *err)
+int smneo_sigv4_debug(char **canonical_request, char **string_to_sign, char **authorization,
+                      const smneo_request *req, const smneo_credentials *creds, const smneo_sigv4_options *opts, smneo_error *err)
 {
     if (canonical_request)
         *canonical_request = NULL;

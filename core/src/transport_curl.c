@@ -710,13 +710,13 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
     return 0;
 }
 
-static int curl_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+static int curl_send(smneo_transport *self, smneo_response **out, const smneo_request *req, smneo_error *err)
 {
     return do_send(self, req, NULL, NULL, out, err);
 }
 
-static int curl_send_stream(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
-                            const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+static int curl_send_stream(smneo_transport *self, smneo_response **out, const smneo_request *req,
+                            const smneo_body_source *src, const smneo_body_sink *sink, smneo_error *err)
 {
     if (src && !src->read)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body source has no read "
@@ -836,11 +836,11 @@ void smneo_transport_free(smneo_transport *t)
         t->free(t);
 }
 
-int smneo_transport_send(smneo_transport *t, const smneo_request *req, smneo_response **out, smneo_error *err)
+int smneo_transport_send(smneo_response **out, smneo_transport *t, const smneo_request *req, smneo_error *err)
 {
     if (!t || !t->send)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: no transport");
-    return t->send(t, req, out, err);
+    return t->send(t, out, req, err);
 }
 
 int smneo_transport_can_stream(const smneo_transport *t)
@@ -848,13 +848,13 @@ int smneo_transport_can_stream(const smneo_transport *t)
     return t && t->version >= 2 && t->send_stream != NULL;
 }
 
-int smneo_transport_send_stream(smneo_transport *t, const smneo_request *req, const smneo_body_source *src,
-                                const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+int smneo_transport_send_stream(smneo_response **out, smneo_transport *t, const smneo_request *req,
+                                const smneo_body_source *src, const smneo_body_sink *sink, smneo_error *err)
 {
     if (!t || !t->send)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: no transport");
     if (smneo_transport_can_stream(t))
-        return t->send_stream(t, req, src, sink, out, err);
+        return t->send_stream(t, out, req, src, sink, err);
     if (!out || !req)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: out and request must not be NULL");
     *out = NULL;
@@ -892,7 +892,7 @@ int smneo_transport_send_stream(smneo_transport *t, const smneo_request *req, co
         send_req = copy;
     }
     smneo_response *resp = NULL;
-    int rc = t->send(t, send_req, &resp, err);
+    int rc = t->send(t, &resp, send_req, err);
     smneo_request_free(copy);
     if (rc)
         return rc;

@@ -205,7 +205,7 @@ int smneo_jsonw_raw(smneo_jsonw *w, const char *json, size_t len)
     return smneo__buf_append(&w->buf, json, len) ? SMNEO_ENOMEM : 0;
 }
 
-const char *smneo_jsonw_data(const smneo_jsonw *w, size_t *len)
+const char *smneo_jsonw_data(size_t *len, const smneo_jsonw *w)
 {
     if (!w || w->buf.failed) {
         if (len)

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         goto done;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(params, &len); /* borrowed from the writer */
+    const char *json = smneo_jsonw_data(&len, params); /* borrowed from the writer */
 
     int rc = smneo_client_call(&job, client, "DescribeCompilationJob", json, len, &err);
     if (rc == SMNEO_ENOTFOUND) {

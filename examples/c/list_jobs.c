@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         goto done;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(params, &len);
+    const char *json = smneo_jsonw_data(&len, params);
 
     smneo_paginate_options popts = SMNEO_PAGINATE_OPTIONS_INIT;
     popts.page_size = 2; /* MaxResults per request */

@@ -145,7 +145,7 @@ static int blocking_client_new(smneo_client **out, const smneo_client_options *o
 static void steps_nogil(smneo_call *call, smneo_step *step)
 {
     for (;;) {
-        smneo_call_next(call, step);
+        smneo_call_next(step, call);
         if (step->kind != SMNEO_STEP_SEND)
             return;
         smneo_call_send(call, step);
@@ -207,7 +207,7 @@ static int hooked_steps(ClientObject *self, smneo_call *call, smneo_step *step)
     Py_INCREF(hook);
     int rc = 0;
     for (;;) {
-        smneo_call_next(call, step);
+        smneo_call_next(step, call);
         if (step->kind != SMNEO_STEP_SEND)
             break;
         PyObject *req = smneo_py_request(self->st, step->request);
@@ -308,7 +308,7 @@ static int pyt_fail(smneo_error *err, int code)
     return code;
 }
 
-static int pyt_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+static int pyt_send(smneo_transport *self, smneo_response **out, const smneo_request *req, smneo_error *err)
 {
     py_transport *t = (py_transport *)self;
     *out = NULL;
@@ -802,7 +802,7 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
         return NULL;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_call *call = NULL;
@@ -815,7 +815,7 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     if (rc) {
         raise_for(self, self->client, rc, &err, operation);
     } else if (drive(self, call, &step, have_step) == 0) { /* else Ctrl-C during a retry's back-off */
-        rc = smneo_call_result(call, &res, &err);
+        rc = smneo_call_result(&res, call, &err);
         out = rc ? raise_for(self, self->client, rc, &err, operation)
                  : result_for(self, self->client, res, result_with_warnings(st, operation, res));
     }
@@ -894,7 +894,7 @@ static PyObject *client_build_request(ClientObject *self, PyObject *args, PyObje
         return NULL;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_request *req = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_build(&req, self->client, o->name, json, len, ts, &err);
@@ -974,7 +974,7 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
         return NULL;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_call *call = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);
@@ -1063,7 +1063,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
             }
         } else { /* DONE */
             smneo_result *res = NULL;
-            rc = smneo_call_result(call, &res, &err);
+            rc = smneo_call_result(&res, call, &err);
             if (rc == 0) {
                 out = result_with_warnings(st, "DescribeCompilationJob", res);
             } else {
@@ -1349,7 +1349,7 @@ static PyObject *paginate_next_impl(PaginateObject *self)
         return result_for(self->client, self->client->client, page, smneo_py_result(st, page));
     }
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_call_result(self->call, NULL, &err);
+    int rc = smneo_call_result(NULL, self->call, &err);
     const char *tok = smneo_call_resume_token(self->call);
     if (tok) {
         PyObject *t = PyUnicode_FromString(tok);

@@ -166,7 +166,7 @@ static PyObject *mod_explain(PyObject *module, PyObject *args, PyObject *kwds)
         lens[i] = (size_t)len;
     }
     size_t jlen = 0;
-    const char *json = w ? smneo_jsonw_data(w, &jlen) : NULL;
+    const char *json = w ? smneo_jsonw_data(&jlen, w) : NULL;
     smneo_diagnosis *d = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc;

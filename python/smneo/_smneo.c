@@ -814,7 +814,7 @@ static PyObject *mod_validate(PyObject *module, PyObject *args, PyObject *kwds)
         return NULL;
     }
     size_t len;
-    const char *json = smneo_jsonw_data(w, &len);
+    const char *json = smneo_jsonw_data(&len, w);
     smneo_validate_options vo = SMNEO_VALIDATE_OPTIONS_INIT;
     vo.allow_unknown_enum_values = allow;
     smneo_issues *issues = NULL;

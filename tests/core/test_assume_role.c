@@ -86,7 +86,7 @@ static char *whoami(const smneo_credentials *c)
     char *arn = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     if (smneo_protocol_build_operation(&req, op, NULL, 0, c, &bo, &err) == 0 &&
-        smneo_curl_transport_new(&t, NULL, &err) == 0 && smneo_transport_send(t, req, &resp, &err) == 0 &&
+        smneo_curl_transport_new(&t, NULL, &err) == 0 && smneo_transport_send(&resp, t, req, &err) == 0 &&
         smneo_protocol_parse_operation(&res, op, resp, &err) == 0) {
         smneo_value root, v;
         smneo_result_root(&root, res);

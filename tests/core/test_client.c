@@ -630,14 +630,14 @@ static void test_paginators(fake *f, test_http_server *srv)
     smneo_step step;
     n = 0;
     for (;;) {
-        smneo_call_run(call, &step);
+        smneo_call_run(&step, call);
         if (step.kind != SMNEO_STEP_EVENT)
             break;
         CHECK_INT(step.event, SMNEO_EVENT_ITEM);
         n++;
     }
     CHECK_INT(n, 10);
-    CHECK_INT(smneo_call_result(call, NULL, &err), 0);
+    CHECK_INT(smneo_call_result(NULL, call, &err), 0);
     const char *tok = smneo_call_resume_token(call);
     CHECK(tok != NULL);
     char *token = tok ? strdup(tok) : NULL;
@@ -669,7 +669,7 @@ static void test_paginators(fake *f, test_http_server *srv)
     CHECK_INT(smneo_paginate_new(&call, c, "ListPipelineExecutionSteps", lp, strlen(lp), &po, &err), 0);
     int pages = 0, items = 0;
     for (;;) {
-        smneo_call_run(call, &step);
+        smneo_call_run(&step, call);
         if (step.kind != SMNEO_STEP_EVENT)
             break;
         CHECK_INT(step.event, SMNEO_EVENT_PAGE);
@@ -744,13 +744,13 @@ static void test_paginators(fake *f, test_http_server *srv)
     CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
     pages = 0;
     for (;;) {
-        smneo_call_run(call, &step);
+        smneo_call_run(&step, call);
         if (step.kind != SMNEO_STEP_EVENT)
             break;
         pages++;
     }
     CHECK_INT(pages, 2);
-    CHECK_INT(smneo_call_result(call, NULL, &err), SMNEO_EPAGINATION);
+    CHECK_INT(smneo_call_result(NULL, call, &err), SMNEO_EPAGINATION);
     CHECK_INT(err.code, SMNEO_EPAGINATION);
     smneo_error_clear(&err);
     smneo_call_free(call);
@@ -759,11 +759,11 @@ static void test_paginators(fake *f, test_http_server *srv)
     f->stuck_token = "tok-4";
     po.max_items = 8;
     CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", NULL, 0, &po, &err), 0);
-    smneo_call_run(call, &step);
-    smneo_call_run(call, &step);
-    smneo_call_run(call, &step);
+    smneo_call_run(&step, call);
+    smneo_call_run(&step, call);
+    smneo_call_run(&step, call);
     CHECK_INT(step.kind, SMNEO_STEP_DONE);
-    CHECK_INT(smneo_call_result(call, NULL, &err), 0);
+    CHECK_INT(smneo_call_result(NULL, call, &err), 0);
     CHECK(smneo_call_resume_token(call) != NULL);
     smneo_call_free(call);
 
@@ -881,14 +881,14 @@ static void test_waiter(fake *f, test_http_server *srv)
     smneo_step step;
     int sleeps = 0, max_sleep = 0, events = 0;
     for (;;) {
-        smneo_call_next(call, &step);
+        smneo_call_next(&step, call);
         if (step.kind == SMNEO_STEP_SEND) {
             smneo_response *resp = NULL;
             smneo_error terr = SMNEO_ERROR_INIT;
             /* Drive by hand with a fresh transport to show the machine does not need the client's. */
             smneo_transport *t = NULL;
             smneo_curl_transport_new(&t, NULL, NULL);
-            int trc = smneo_transport_send(t, step.request, &resp, &terr);
+            int trc = smneo_transport_send(&resp, t, step.request, &terr);
             smneo_call_feed(call, trc ? NULL : resp, trc, terr.message);
             smneo_error_clear(&terr);
             smneo_transport_free(t);
@@ -908,7 +908,7 @@ static void test_waiter(fake *f, test_http_server *srv)
     CHECK(sleeps >= 7);
     CHECK(max_sleep <= 200 && max_sleep > 0);
     CHECK_INT(events, 2);
-    CHECK_INT(smneo_call_result(call, NULL, &err), SMNEO_EWAITTIMEOUT);
+    CHECK_INT(smneo_call_result(NULL, call, &err), SMNEO_EWAITTIMEOUT);
     smneo_error_clear(&err);
     smneo_call_free(call);
     smneo_client_free(c);
@@ -931,7 +931,7 @@ static void test_steps_by_hand(void)
     const char *d = "{\"CompilationJobName\":\"j\"}";
     CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
     smneo_step step;
-    smneo_call_next(call, &step);
+    smneo_call_next(&step, call);
     CHECK_INT(step.kind, SMNEO_STEP_SEND);
     CHECK_STR(step.request->url, "https://api.sagemaker.eu-west-1.amazonaws.com/");
     /* A throttle, then a transport failure, then success. */
@@ -940,21 +940,21 @@ static void test_steps_by_hand(void)
     smneo_response_append_body(resp, "{\"__type\":\"Throttling\"}", 23);
     smneo_call_feed(call, resp, 0, NULL);
     do
-        smneo_call_next(call, &step);
+        smneo_call_next(&step, call);
     while (step.kind == SMNEO_STEP_SLEEP);
     CHECK_INT(step.kind, SMNEO_STEP_SEND);
     smneo_call_feed(call, NULL, SMNEO_ETIMEOUT, "read timed out");
     do
-        smneo_call_next(call, &step);
+        smneo_call_next(&step, call);
     while (step.kind == SMNEO_STEP_SLEEP);
     CHECK_INT(step.kind, SMNEO_STEP_SEND);
     smneo_response_new(&resp, 200);
     smneo_response_append_body(resp, "{\"CompilationJobStatus\":\"INPROGRESS\"}", 37);
     smneo_call_feed(call, resp, 0, NULL);
-    smneo_call_next(call, &step);
+    smneo_call_next(&step, call);
     CHECK_INT(step.kind, SMNEO_STEP_DONE);
     smneo_result *r = NULL;
-    CHECK_INT(smneo_call_result(call, &r, &err), 0);
+    CHECK_INT(smneo_call_result(&r, call, &err), 0);
     CHECK_INT(smneo_result_attempts(r), 3);
     smneo_result_free(r);
     smneo_call_free(call);
@@ -963,12 +963,12 @@ static void test_steps_by_hand(void)
      * none, so the call ends with a clear error instead of a crash. */
     CHECK(smneo_client_transport(c) == NULL);
     CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
-    smneo_call_next(call, &step);
+    smneo_call_next(&step, call);
     CHECK_INT(step.kind, SMNEO_STEP_SEND);
     smneo_call_send(call, &step);
-    smneo_call_next(call, &step);
+    smneo_call_next(&step, call);
     CHECK_INT(step.kind, SMNEO_STEP_DONE); /* not a network failure: not retried */
-    CHECK_INT(smneo_call_result(call, &r, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_call_result(&r, call, &err), SMNEO_EINVAL);
     CHECK(err.message && strstr(err.message, "no transport"));
     smneo_error_clear(&err);
     smneo_call_free(call);

@@ -34,7 +34,7 @@ static int resolve_static(smneo_credentials **out, const smneo_chain_options *op
     smneo_chain_resolution *r = NULL;
     smneo_chain_resolution_new(&r, chain, 0);
     smneo_request *req = NULL;
-    rc = smneo_chain_resolution_step(r, &req, out, err);
+    rc = smneo_chain_resolution_step(&req, out, r, err);
     if (rc == 1) {
         fprintf(stderr, "unexpected HTTP request %s %s\n", req->method, req->url);
         smneo_request_free(req);
@@ -375,7 +375,7 @@ static void test_container_steps(void)
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic dG9rZW4=", 1);
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->method : NULL, "GET");
     CHECK_STR(req ? req->url : NULL, "http://169.254.170.2/v2/credentials/abc");
     CHECK_STR(smneo_request_header(req, "Authorization"), "Basic dG9rZW4=");
@@ -383,11 +383,11 @@ static void test_container_steps(void)
     CHECK_INT(smneo_chain_resolution_timeout_ms(r), 2000);
     /* Stepping again before feeding is refused. */
     smneo_request *req2 = NULL;
-    CHECK_INT(smneo_chain_resolution_step(r, &req2, &c, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_chain_resolution_step(&req2, &c, r, &err), SMNEO_EINVAL);
     smneo_error_clear(&err);
     smneo_request_free(req);
     feed(r, 200, make_creds_json("AKIDCONTAINER", exp));
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDCONTAINER");
     CHECK_STR(c ? c->secret_access_key : NULL, "SECRET-AKIDCONTAINER");
     CHECK_STR(c ? c->session_token : NULL, "TOKEN-AKIDCONTAINER");
@@ -403,30 +403,30 @@ static void test_container_steps(void)
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", aws_write(tmp, "token", "file-token\n"), 1);
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->url : NULL, "http://127.0.0.1:8080/creds");
     CHECK_STR(smneo_request_header(req, "Authorization"), "file-token");
     smneo_request_free(req);
     /* An explicitly configured container endpoint that fails is an error. */
     feed(r, 500, "oops");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "500") && strstr(err.message, "127.0.0.1:8080"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     CHECK_INT(smneo_chain_resolution_feed(r, NULL, SMNEO_ECONNECT), 0);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "connection failed"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
     /* A connection closed before the answer: the same error, its own words. */
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     CHECK_INT(smneo_chain_resolution_feed(r, NULL, SMNEO_ECLOSED), 0);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "connection closed"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
@@ -441,7 +441,7 @@ static void test_container_steps(void)
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
         smneo_credential_chain_new(&chain, NULL, NULL);
         smneo_chain_resolution_new(&r, chain, now);
-        CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+        CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
         CHECK(err.message && strstr(err.message, "not allowed"));
         smneo_error_clear(&err);
         smneo_chain_resolution_free(r);
@@ -455,7 +455,7 @@ static void test_container_steps(void)
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", userinfo[i], 1);
         smneo_credential_chain_new(&chain, NULL, NULL);
         smneo_chain_resolution_new(&r, chain, now);
-        CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+        CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
         CHECK_MSG(err.message && strstr(err.message, "user information") &&
                       strstr(err.message, "AWS_CONTAINER_CREDENTIALS_FULL_URI") && !strstr(err.message, "Pw0rdX") &&
                       !strstr(err.message, "alice") && !strstr(err.message, "user@"),
@@ -470,7 +470,7 @@ static void test_container_steps(void)
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", good[i], 1);
         smneo_credential_chain_new(&chain, NULL, NULL);
         smneo_chain_resolution_new(&r, chain, now);
-        CHECK_MSG(smneo_chain_resolution_step(r, &req, &c, &err) == 1, "%s refused", good[i]);
+        CHECK_MSG(smneo_chain_resolution_step(&req, &c, r, &err) == 1, "%s refused", good[i]);
         CHECK(req && req->header_count == 1); /* Accept only: no Authorization without a token */
         smneo_request_free(req);
         smneo_error_clear(&err);
@@ -497,25 +497,25 @@ static void test_imds_attempts(void)
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_INT(smneo_chain_resolution_timeout_ms(r), 3000);
     smneo_request_free(req);
     feed(r, 200, "TOKEN123");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 503, "busy");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1); /* the same GET again */
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1); /* the same GET again */
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/");
     smneo_request_free(req);
     feed(r, 200, "my-role");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     smneo_chain_resolution_feed(r, NULL, SMNEO_ECONNECT);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/my-role");
     smneo_request_free(req);
     feed(r, 200, make_creds_json("AKIDIMDS", exp));
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDIMDS");
     smneo_credentials_free(c);
     smneo_chain_resolution_free(r);
@@ -526,13 +526,13 @@ static void test_imds_attempts(void)
     chain = NULL;
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 200, "TOKEN123");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 503, "busy");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
     smneo_credential_chain_free(chain);
@@ -542,7 +542,7 @@ static void test_imds_attempts(void)
     chain = NULL;
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK(smneo_chain_resolution_step(r, &req, &c, &err) < 0);
+    CHECK(smneo_chain_resolution_step(&req, &c, r, &err) < 0);
     CHECK(err.message && strstr(err.message, "AWS_METADATA_SERVICE_TIMEOUT"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
@@ -564,55 +564,55 @@ static void test_imds_steps(void)
 
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->method : NULL, "PUT");
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/api/token");
     CHECK_STR(smneo_request_header(req, "X-aws-ec2-metadata-token-ttl-seconds"), "21600");
     CHECK_INT(smneo_chain_resolution_timeout_ms(r), 1000);
     smneo_request_free(req);
     feed(r, 200, "TOKEN123\n");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->method : NULL, "GET");
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/");
     CHECK_STR(smneo_request_header(req, "X-aws-ec2-metadata-token"), "TOKEN123");
     smneo_request_free(req);
     feed(r, 200, "my-role\n");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->url : NULL, "http://169.254.169.254/latest/meta-data/iam/security-credentials/my-role");
     CHECK_STR(smneo_request_header(req, "X-aws-ec2-metadata-token"), "TOKEN123");
     smneo_request_free(req);
     feed(r, 200, make_creds_json("AKIDIMDS", exp));
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDIMDS");
     CHECK_STR(c ? c->session_token : NULL, "TOKEN-AKIDIMDS");
     CHECK_INT(c ? c->expiration : 0, exp);
     CHECK_STR(c ? c->source : NULL, "imds");
     smneo_credentials_free(c);
     /* Stepping a finished machine repeats its answer. */
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     smneo_credentials_free(c);
     smneo_chain_resolution_free(r);
 
     /* Cached: a new resolution asks for nothing. */
     smneo_chain_resolution_new(&r, chain, now + 60);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDIMDS");
     smneo_credentials_free(c);
     smneo_chain_resolution_free(r);
 
     /* Within 5 minutes of expiry: refreshed. */
     smneo_chain_resolution_new(&r, chain, exp - 200);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->method : NULL, "PUT");
     smneo_request_free(req);
     feed(r, 200, "TOKEN2");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 200, "my-role");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 200, make_creds_json("AKIDREFRESHED", exp + 6 * 3600));
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDREFRESHED");
     smneo_credentials_free(c);
     smneo_chain_resolution_free(r);
@@ -620,19 +620,19 @@ static void test_imds_steps(void)
     /* A failed refresh inside the advisory window keeps the old credentials... */
     int64_t exp2 = exp + 6 * 3600;
     smneo_chain_resolution_new(&r, chain, exp2 - 200);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     smneo_chain_resolution_feed(r, NULL, SMNEO_ECONNECT);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDREFRESHED");
     smneo_credentials_free(c);
     smneo_chain_resolution_free(r);
     /* ...but not within a minute of expiry. */
     smneo_chain_resolution_new(&r, chain, exp2 - 30);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     smneo_chain_resolution_feed(r, NULL, SMNEO_ECONNECT);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     CHECK(err.message && strstr(err.message, "EC2 instance metadata") && strstr(err.message, "connection failed"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
@@ -642,41 +642,41 @@ static void test_imds_steps(void)
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1234/", 1);
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->url : NULL, "http://127.0.0.1:1234/latest/api/token");
     smneo_request_free(req);
     feed(r, 403, "");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->method : NULL, "GET");
     CHECK(smneo_request_header(req, "X-aws-ec2-metadata-token") == NULL);
     smneo_request_free(req);
     feed(r, 404, "");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     CHECK(err.message && strstr(err.message, "127.0.0.1:1234"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
 
     /* A timeout on the PUT also falls back to v1 (botocore), unless v1 is disabled. */
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     smneo_chain_resolution_feed(r, NULL, SMNEO_ETIMEOUT);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     CHECK_STR(req ? req->url : NULL, "http://127.0.0.1:1234/latest/meta-data/iam/security-credentials/");
     smneo_request_free(req);
     feed(r, 200, "r1");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     feed(r, 200, "{\"Code\": \"AssumeRoleUnauthorizedAccess\", \"Message\": \"no\"}");
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
     setenv("AWS_EC2_METADATA_V1_DISABLED", "true", 1);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), 1);
     smneo_request_free(req);
     smneo_chain_resolution_feed(r, NULL, SMNEO_ETIMEOUT);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     CHECK(err.message && strstr(err.message, "IMDSv1 is disabled"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
@@ -687,7 +687,7 @@ static void test_imds_steps(void)
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://alice:Pw0rdX@127.0.0.1:1234/", 1);
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ECREDENTIALS);
     CHECK(req == NULL);
     CHECK_MSG(err.message && strstr(err.message, "user information") && !strstr(err.message, "Pw0rdX") &&
                   !strstr(err.message, "alice"),
@@ -701,7 +701,7 @@ static void test_imds_steps(void)
     setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&r, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(r, &req, &c, &err), SMNEO_ENOCREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&req, &c, r, &err), SMNEO_ENOCREDENTIALS);
     CHECK(req == NULL);
     smneo_error_clear(&err);
     smneo_chain_resolution_free(r);
@@ -724,20 +724,20 @@ static void test_same_thread_and_times(void)
     smneo_credential_chain_new(&chain, NULL, NULL);
     smneo_chain_resolution_new(&a, chain, now);
     smneo_chain_resolution_new(&b, chain, now);
-    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), 1);
     int64_t t0 = (int64_t)time(NULL);
-    CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 1); /* returns at once */
+    CHECK_INT(smneo_chain_resolution_step(&rb, &c, b, &err), 1); /* returns at once */
     CHECK((int64_t)time(NULL) - t0 < 2);
     smneo_request_free(ra);
     smneo_request_free(rb);
     ra = rb = NULL;
     feed(b, 200, "{\"AccessKeyId\":\"AKIDB\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
                  "\"Expiration\":\"2030-01-01T02:00:00.123+02:00\"}");
-    CHECK_INT(smneo_chain_resolution_step(b, &rb, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&rb, &c, b, &err), 0);
     CHECK_INT(c ? c->expiration : 0, 1893456000); /* 2030-01-01T00:00:00Z */
     smneo_credentials_free(c);
     feed(a, 200, "{\"AccessKeyId\":\"AKIDA\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2030-01-01 00:00:00Z\"}");
-    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 0);
+    CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDA");
     CHECK(c && c->session_token == NULL);
     CHECK_INT(c ? c->expiration : 0, 1893456000);
@@ -748,10 +748,10 @@ static void test_same_thread_and_times(void)
     smneo_chain_resolution_free(b);
     /* An expiration that is not a time is an error for an explicit container URI. */
     smneo_chain_resolution_new(&a, chain, now + 86400 * 365 * 10);
-    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), 1);
+    CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), 1);
     smneo_request_free(ra);
     feed(a, 200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}");
-    CHECK_INT(smneo_chain_resolution_step(a, &ra, &c, &err), SMNEO_ECREDENTIALS);
+    CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "Expiration"));
     smneo_error_clear(&err);
     smneo_chain_resolution_free(a);

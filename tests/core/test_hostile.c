@@ -416,7 +416,7 @@ static void test_request_injection(void)
     smneo_transport *t = NULL;
     CHECK_INT(smneo_curl_transport_new(&t, NULL, &err), 0);
     smneo_response *resp = NULL;
-    CHECK_INT(smneo_transport_send(t, req, &resp, &err), SMNEO_EINVAL);
+    CHECK_INT(smneo_transport_send(&resp, t, req, &err), SMNEO_EINVAL);
     CHECK(resp == NULL);
     CHECK(err.message && strstr(err.message, "X-Bad") && !strstr(err.message, "Evil"));
     smneo_error_clear(&err);
@@ -511,14 +511,14 @@ static int container_answer(const char *body, smneo_credentials **creds, smneo_e
     if (smneo_chain_resolution_new(&r, chain, 1700000000))
         abort();
     smneo_request *req = NULL;
-    int rc = smneo_chain_resolution_step(r, &req, creds, err);
+    int rc = smneo_chain_resolution_step(&req, creds, r, err);
     CHECK_INT(rc, 1);
     smneo_request_free(req);
     if (rc == 1) {
         smneo_response *resp = response(200, body, strlen(body));
         smneo_chain_resolution_feed(r, resp, 0);
         smneo_response_free(resp);
-        rc = smneo_chain_resolution_step(r, &req, creds, err);
+        rc = smneo_chain_resolution_step(&req, creds, r, err);
     }
     smneo_chain_resolution_free(r);
     smneo_credential_chain_free(chain);
@@ -599,7 +599,7 @@ static void test_imds_token(void)
     int rc = 0, asked = 0;
     for (int i = 0; i < 5; i++) {
         smneo_request *req = NULL;
-        rc = smneo_chain_resolution_step(r, &req, &c, &err);
+        rc = smneo_chain_resolution_step(&req, &c, r, &err);
         if (rc != 1)
             break;
         for (size_t h = 0; h < req->header_count; h++)
@@ -689,7 +689,7 @@ static int resume_items(const char *token, char **first_body)
     int items = 0;
     for (int i = 0; call && i < 20; i++) {
         smneo_step st;
-        smneo_call_next(call, &st);
+        smneo_call_next(&st, call);
         if (st.kind == SMNEO_STEP_DONE)
             break;
         if (st.kind == SMNEO_STEP_SEND) {
@@ -700,7 +700,7 @@ static int resume_items(const char *token, char **first_body)
             items++;
         }
     }
-    CHECK_INT(smneo_call_result(call, NULL, &err), 0);
+    CHECK_INT(smneo_call_result(NULL, call, &err), 0);
     smneo_call_free(call);
     smneo_client_free(c);
     smneo_error_clear(&err);

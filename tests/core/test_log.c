@@ -93,7 +93,7 @@ static void send_one(void *arg)
     smneo_curl_transport_new(&t, NULL, NULL);
     smneo_request *r = signed_request(base);
     smneo_response *resp = NULL;
-    int rc = smneo_transport_send(t, r, &resp, NULL);
+    int rc = smneo_transport_send(&resp, t, r, NULL);
     CHECK_INT(rc, 0);
     smneo_response_free(resp);
     smneo_request_free(r);

@@ -345,11 +345,11 @@ static void test_parse_errors(void)
     parse_error_case(200, "\xff\xfe garbage", SMNEO_EPROTOCOL, NULL, NULL, 0);
 
     int retry = -1;
-    CHECK_INT(smneo_protocol_error_class("SlowDown", 503, &retry), SMNEO_ETHROTTLED);
+    CHECK_INT(smneo_protocol_error_class(&retry, "SlowDown", 503), SMNEO_ETHROTTLED);
     CHECK_INT(retry, 1);
-    CHECK_INT(smneo_protocol_error_class(NULL, 502, &retry), SMNEO_ESERVICE);
+    CHECK_INT(smneo_protocol_error_class(&retry, NULL, 502), SMNEO_ESERVICE);
     CHECK_INT(retry, 1);
-    CHECK_INT(smneo_protocol_error_class("AccessDeniedException", 400, &retry), SMNEO_EAUTH);
+    CHECK_INT(smneo_protocol_error_class(&retry, "AccessDeniedException", 400), SMNEO_EAUTH);
     CHECK_INT(retry, 0);
 }
 
@@ -450,11 +450,11 @@ static void test_jsonw(void)
     smneo_jsonw_raw(w, "[1]", 3);
     smneo_jsonw_end_object(w);
     size_t n;
-    CHECK_STR(smneo_jsonw_data(w, &n), "{\"a\":[-3,0.1,1700000000.5,true,null,\"x\\\"y\",{}],\"b\":[1]}");
+    CHECK_STR(smneo_jsonw_data(&n, w), "{\"a\":[-3,0.1,1700000000.5,true,null,\"x\\\"y\",{}],\"b\":[1]}");
     CHECK_INT(smneo_jsonw_double(w, 0.0 / 0.0), SMNEO_EINVAL);
     smneo_jsonw_reset(w);
     smneo_jsonw_string(w, "", 0);
-    CHECK_STR(smneo_jsonw_data(w, NULL), "\"\"");
+    CHECK_STR(smneo_jsonw_data(NULL, w), "\"\"");
     smneo_jsonw_free(w);
     smneo_jsonw_free(NULL);
 }

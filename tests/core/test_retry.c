@@ -137,7 +137,7 @@ static smneo_error service_error(const char *code, int status)
     e.service_code = (char *)code;
     e.http_status = status;
     int retryable = 0;
-    smneo_protocol_error_class(code, status, &retryable);
+    smneo_protocol_error_class(&retryable, code, status);
     e.retryable = retryable;
     return e;
 }
@@ -294,7 +294,7 @@ static void test_adaptive_machine(void)
         smneo_step s;
         int sleeps = 0;
         for (;;) {
-            smneo_call_next(call, &s);
+            smneo_call_next(&s, call);
             if (s.kind == SMNEO_STEP_SLEEP) {
                 sleeps++;
                 if (sleeps > 1)

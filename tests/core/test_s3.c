@@ -174,7 +174,7 @@ typedef struct recorder {
     int requests;
 } recorder;
 
-static int rec_send(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err)
+static int rec_send(smneo_transport *self, smneo_response **out, const smneo_request *req, smneo_error *err)
 {
     recorder *r = (recorder *)self;
     r->requests++;
@@ -506,7 +506,7 @@ static void test_stream_transport(void)
         smneo_body_sink sink = {collect_write, &ck};
         smneo_response *resp = NULL;
         smneo_error err = SMNEO_ERROR_INIT;
-        CHECK_INT(smneo_transport_send_stream(t, req, &src, &sink, &resp, &err), 0);
+        CHECK_INT(smneo_transport_send_stream(&resp, t, req, &src, &sink, &err), 0);
         if (resp) {
             CHECK_INT(resp->status, 200);
             CHECK_STR(smneo_response_header(resp, "X-Method"), methods[m]);
@@ -519,14 +519,14 @@ static void test_stream_transport(void)
         /* A source error aborts. */
         cs.pos = 0;
         cs.fail_at = 100000;
-        CHECK_INT(smneo_transport_send_stream(t, req, &src, NULL, &resp, &err), SMNEO_ECANCELLED);
+        CHECK_INT(smneo_transport_send_stream(&resp, t, req, &src, NULL, &err), SMNEO_ECANCELLED);
         CHECK(resp == NULL && err.message && strstr(err.message, "source"));
         /* A sink that says stop aborts. */
         cs.pos = 0;
         cs.fail_at = 0;
         ck.got = 0;
         ck.stop = 1;
-        CHECK_INT(smneo_transport_send_stream(t, req, &src, &sink, &resp, &err), SMNEO_ECANCELLED);
+        CHECK_INT(smneo_transport_send_stream(&resp, t, req, &src, &sink, &err), SMNEO_ECANCELLED);
         CHECK(resp == NULL && err.message && strstr(err.message, "sink"));
         smneo_error_clear(&err);
         smneo_request_free(req);
@@ -538,7 +538,7 @@ static void test_stream_transport(void)
     collect_sink ck = {0, 0, 0};
     smneo_body_sink sink = {collect_write, &ck};
     smneo_response *resp = NULL;
-    CHECK_INT(smneo_transport_send_stream(t, req, NULL, &sink, &resp, NULL), 0);
+    CHECK_INT(smneo_transport_send_stream(&resp, t, req, NULL, &sink, NULL), 0);
     CHECK(resp && resp->status == 404 && resp->body_len > 0 && strstr(resp->body, "NoSuchKey"));
     CHECK_INT(ck.got, 0);
     smneo_response_free(resp);

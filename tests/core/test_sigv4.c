@@ -193,7 +193,7 @@ static int run_case(const char *name)
     if (req && want_req && creds) {
         char *creq = NULL, *sts = NULL, *auth = NULL;
         smneo_error err = SMNEO_ERROR_INIT;
-        int rc = smneo_sigv4_debug(req, creds, &opts, &creq, &sts, &auth, &err);
+        int rc = smneo_sigv4_debug(&creq, &sts, &auth, req, creds, &opts, &err);
         CHECK_MSG(rc == 0, "%s: smneo_sigv4_debug: %s", name, err.message ? err.message : "?");
         if (rc == 0) {
             CHECK_MSG(!strcmp(creq, want_creq), "%s: canonical request\n--- got\n%s\n--- want\n%s", name, creq,
@@ -374,7 +374,7 @@ static void test_botocore_random_vectors(void)
             same++;
         } else {
             char *creq = NULL;
-            smneo_sigv4_debug(req, creds, &o, &creq, NULL, NULL, NULL);
+            smneo_sigv4_debug(&creq, NULL, NULL, req, creds, &o, NULL);
             fprintf(stderr, "botocore vector %d (%s): signatures differ; our canonical request:\n%s\n", n,
                     json_str(c, "url"), creq ? creq : "(error)");
             free(creq);
@@ -550,7 +550,7 @@ static void test_session_token(void)
     /* debug() leaves the request untouched. */
     size_t before = req->header_count;
     char *creq = NULL;
-    CHECK_INT(smneo_sigv4_debug(req, creds, &o, &creq, NULL, NULL, NULL), 0);
+    CHECK_INT(smneo_sigv4_debug(&creq, NULL, NULL, req, creds, &o, NULL), 0);
     CHECK(creq && strstr(creq, "\nx-amz-security-token:" SM_TOKEN "\n"));
     CHECK_INT(req->header_count, before);
     free(creq);
@@ -572,7 +572,7 @@ static void test_unsigned_payload(void)
     CHECK_INT(smneo_request_new(&req, "PUT", "https://bucket.s3.us-west-2.amazonaws.com/key"), 0);
     smneo_request_set_body(req, "data", 4);
     char *creq = NULL, *auth = NULL;
-    CHECK_INT(smneo_sigv4_debug(req, creds, &o, &creq, NULL, &auth, NULL), 0);
+    CHECK_INT(smneo_sigv4_debug(&creq, NULL, &auth, req, creds, &o, NULL), 0);
     size_t cl = creq ? strlen(creq) : 0;
     CHECK(cl > 17 && !strcmp(creq + cl - 17, "\nUNSIGNED-PAYLOAD"));
     CHECK(creq && strstr(creq, "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n"));
@@ -605,7 +605,7 @@ static char *canonical_of(const char *path, const char *service, int normalize)
     free(req->path);
     req->path = strdup(path);
     char *creq = NULL;
-    smneo_sigv4_debug(req, creds, &o, &creq, NULL, NULL, NULL);
+    smneo_sigv4_debug(&creq, NULL, NULL, req, creds, &o, NULL);
     smneo_request_free(req);
     smneo_credentials_free(creds);
     /* Keep the first three lines: method, path, query. */
@@ -671,7 +671,7 @@ static void test_headers_canonical(void)
     smneo_request_add_header(req, "User-Agent", "not signed");
     smneo_request_add_header(req, "Connection", "keep-alive");
     char *creq = NULL, *auth = NULL;
-    CHECK_INT(smneo_sigv4_debug(req, creds, &o, &creq, NULL, &auth, NULL), 0);
+    CHECK_INT(smneo_sigv4_debug(&creq, NULL, &auth, req, creds, &o, NULL), 0);
     CHECK(creq && strstr(creq, "\n\nhost:example.amazonaws.com:8443\nx-a:1,2\nx-amz-date:20261127T123456Z\n"
                                "x-b:two words here\n\nhost;x-a;x-amz-date;x-b\n"));
     CHECK(auth && strstr(auth, "SignedHeaders=host;x-a;x-amz-date;x-b,"));
@@ -707,7 +707,7 @@ static void test_amz_date(void)
                  tm.tm_hour, tm.tm_min, tm.tm_sec);
         o.timestamp = ts;
         char *sts = NULL;
-        if (smneo_sigv4_debug(req, creds, &o, NULL, &sts, NULL, NULL) != 0 || !sts ||
+        if (smneo_sigv4_debug(NULL, &sts, NULL, req, creds, &o, NULL) != 0 || !sts ||
             strncmp(sts + strlen("AWS4-HMAC-SHA256\n"), want, 16) != 0) {
             if (bad++ < 5)
                 fprintf(stderr, "  ts %lld: want %s, got %.33s\n", (long long)ts, want, sts ? sts : "(error)");
@@ -752,7 +752,7 @@ static void expect_error(const smneo_request *req, const smneo_credentials *cred
 {
     smneo_error err = SMNEO_ERROR_INIT;
     char *auth = (char *)"untouched";
-    int rc = smneo_sigv4_debug(req, creds, o, NULL, NULL, &auth, &err);
+    int rc = smneo_sigv4_debug(NULL, NULL, &auth, req, creds, o, &err);
     CHECK_INT(rc, code);
     CHECK_INT(err.code, code);
     CHECK(auth == NULL);

@@ -110,7 +110,7 @@ static void test_round_trip(void)
 
     smneo_response *resp = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_transport_send(t, r, &resp, &err);
+    int rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
     if (rc == 0) {
         CHECK_INT(resp->status, 200);
@@ -139,7 +139,7 @@ static void test_round_trip(void)
     r = make_request("POST", test_http_server_url(s), "/echo");
     smneo_request_set_body(r, "a=b", 3);
     resp = NULL;
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK(rc == 0);
     if (rc == 0) {
         CHECK(!strcasestr(resp->body, "\nContent-Type:"));
@@ -155,7 +155,7 @@ static void test_round_trip(void)
     for (int i = 0; i < 4; i++) {
         r = make_request(methods[i], test_http_server_url(s), paths[i]);
         resp = NULL;
-        rc = smneo_transport_send(t, r, &resp, &err);
+        rc = smneo_transport_send(&resp, t, r, &err);
         CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
         if (rc == 0) {
             char first[128];
@@ -177,7 +177,7 @@ static void test_round_trip(void)
     smneo_request_set_body(r, upload, up);
     free(upload);
     resp = NULL;
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
     if (rc == 0) {
         CHECK_STR(smneo_response_header(resp, "X-Got"), "3145728");
@@ -204,7 +204,7 @@ static void test_keepalive(void)
         if (i % 2 == 0)
             smneo_request_set_body(r, "{}", 2);
         smneo_response *resp = NULL;
-        CHECK(smneo_transport_send(t, r, &resp, NULL) == 0);
+        CHECK(smneo_transport_send(&resp, t, r, NULL) == 0);
         smneo_response_free(resp);
         smneo_request_free(r);
     }
@@ -213,10 +213,10 @@ static void test_keepalive(void)
     /* A closed connection is replaced transparently on the next request. */
     smneo_request *r = make_request("GET", test_http_server_url(s), "/truncate");
     smneo_response *resp = NULL;
-    CHECK(smneo_transport_send(t, r, &resp, NULL) != 0);
+    CHECK(smneo_transport_send(&resp, t, r, NULL) != 0);
     smneo_request_free(r);
     r = make_request("GET", test_http_server_url(s), "/echo");
-    CHECK(smneo_transport_send(t, r, &resp, NULL) == 0);
+    CHECK(smneo_transport_send(&resp, t, r, NULL) == 0);
     smneo_response_free(resp);
     smneo_request_free(r);
     CHECK_INT(test_http_server_connections(s), 2);
@@ -236,7 +236,7 @@ static void test_failures(void)
     int port = smneo_test_free_port();
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     smneo_request *r = make_request("POST", url, "/");
-    int rc = smneo_transport_send(t, r, &resp, &err);
+    int rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECONNECT);
     CHECK(resp == NULL);
     CHECK_INT(err.code, SMNEO_ECONNECT);
@@ -250,7 +250,7 @@ static void test_failures(void)
     /* Read timeout: the answer would come after 1500 ms; we give up at ~300. */
     r = make_request("GET", test_http_server_url(s), "/slow");
     long t0 = now_ms();
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     long took = now_ms() - t0;
     CHECK_INT(rc, SMNEO_ETIMEOUT);
     CHECK_MSG(took >= 280 && took < 1200, "read timeout fired after %ld ms", took);
@@ -260,7 +260,7 @@ static void test_failures(void)
 
     /* Truncated body: a transport error, never a short body. */
     r = make_request("GET", test_http_server_url(s), "/truncate");
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECLOSED);
     CHECK_INT(err.code, SMNEO_ECLOSED);
     CHECK(err.retryable);
@@ -272,7 +272,7 @@ static void test_failures(void)
     /* Closed without an answer. */
     r = make_request("POST", test_http_server_url(s), "/close");
     smneo_request_set_body(r, "{}", 2);
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECLOSED);
     CHECK(err.retryable);
     CHECK_STR(smneo_strerror(rc), "ConnectionClosed");
@@ -284,7 +284,7 @@ static void test_failures(void)
      * itself is unreachable this becomes a connect timeout instead. */
     r = make_request("GET", "http://smneo-test-host.invalid", "/");
     t0 = now_ms();
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     took = now_ms() - t0;
     if (took < 1800) {
         CHECK_INT(rc, SMNEO_EDNS);
@@ -306,7 +306,7 @@ static void test_failures(void)
     snprintf(url, sizeof url, "https://127.0.0.1:%d", test_http_server_port(s));
     r = make_request("POST", url, "/");
     t0 = now_ms();
-    rc = smneo_transport_send(ct, r, &resp, &err);
+    rc = smneo_transport_send(&resp, ct, r, &err);
     took = now_ms() - t0;
     CHECK_INT(rc, SMNEO_ETIMEOUT);
     /* A generous bound (valgrind is slow) that still tells a working
@@ -319,7 +319,7 @@ static void test_failures(void)
 
     /* The transport still works after all that. */
     r = make_request("GET", test_http_server_url(s), "/echo");
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, 0);
     smneo_response_free(resp);
     smneo_request_free(r);
@@ -358,7 +358,7 @@ static void *worker_main(void *arg)
             continue;
         smneo_request_set_body(r, body, (size_t)blen);
         smneo_response *resp = NULL;
-        if (smneo_transport_send(w->t, r, &resp, NULL) == 0 && resp->status == 200 &&
+        if (smneo_transport_send(&resp, w->t, r, NULL) == 0 && resp->status == 200 &&
             strstr(resp->body, path) && resp->body_len >= (size_t)blen &&
             !memcmp(resp->body + resp->body_len - blen, body, (size_t)blen))
             w->ok++;
@@ -401,7 +401,7 @@ static void test_ca_bundle(void)
     setenv("AWS_CA_BUNDLE", "/nonexistent/smneo-ca.pem", 1);
     smneo_transport *t = new_transport(1000);
     smneo_request *r = make_request("POST", url, "/");
-    int rc = smneo_transport_send(t, r, &resp, &err);
+    int rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ETLS);
     CHECK_MSG(err.message && strstr(err.message, "/nonexistent/smneo-ca.pem") && strstr(err.message, "AWS_CA_BUNDLE"),
               "%s", err.message ? err.message : "(null)");
@@ -410,7 +410,7 @@ static void test_ca_bundle(void)
     /* Plain http is unaffected by the CA bundle. */
     test_http_server *s = test_http_server_start(handler, NULL);
     r = make_request("GET", test_http_server_url(s), "/echo");
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, 0);
     smneo_response_free(resp);
     smneo_request_free(r);
@@ -423,7 +423,7 @@ static void test_ca_bundle(void)
     t = NULL;
     CHECK(smneo_curl_transport_new(&t, &o, &err) == 0);
     r = make_request("POST", url, "/");
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ETLS);
     CHECK_MSG(err.message && strstr(err.message, "/nonexistent/option-ca.pem"), "%s",
               err.message ? err.message : "(null)");
@@ -434,7 +434,7 @@ static void test_ca_bundle(void)
     /* With a readable bundle (or none) and nothing listening: a connect error. */
     t = new_transport(1000);
     r = make_request("POST", url, "/");
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECONNECT);
     smneo_request_free(r);
     smneo_transport_free(t);
@@ -456,7 +456,7 @@ static void test_proxy_env(void)
 
     /* 127.0.0.1 goes direct even though a proxy is set. */
     smneo_request *r = make_request("GET", test_http_server_url(s), "/echo");
-    CHECK_INT(smneo_transport_send(t, r, &resp, &err), 0);
+    CHECK_INT(smneo_transport_send(&resp, t, r, &err), 0);
     smneo_response_free(resp);
     smneo_request_free(r);
     CHECK_INT(test_http_server_requests(s), 1);
@@ -468,7 +468,7 @@ static void test_proxy_env(void)
     snprintf(url, sizeof url, "http://127.0.0.2:%d", port);
     r = make_request("GET", url, "/via-proxy");
     resp = NULL;
-    int rc = smneo_transport_send(t, r, &resp, &err);
+    int rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
     if (rc == 0) {
         char first[160];
@@ -481,7 +481,7 @@ static void test_proxy_env(void)
     /* NO_PROXY for that host: a direct (refused) connection instead. */
     setenv("NO_PROXY", "127.0.0.2", 1);
     resp = NULL;
-    rc = smneo_transport_send(t, r, &resp, &err);
+    rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECONNECT);
     CHECK_INT(test_http_server_requests(proxy), 1);
     smneo_request_free(r);
@@ -539,7 +539,7 @@ static void test_reset_after_connect(void)
     smneo_request_set_body(r, "{}", 2);
     smneo_response *resp = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_transport_send(t, r, &resp, &err);
+    int rc = smneo_transport_send(&resp, t, r, &err);
     CHECK_INT(rc, SMNEO_ECLOSED);
     CHECK(resp == NULL);
     CHECK(err.retryable);

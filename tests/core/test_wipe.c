@@ -297,7 +297,7 @@ static void test_form_body(const char *url)
     smneo_request_set_body(r, body, strlen(body));
     smneo_request_set_body(r, body, strlen(body)); /* replacing a body wipes the old one */
     smneo_response *resp = NULL;
-    int rc = smneo_transport_send(t, r, &resp, NULL);
+    int rc = smneo_transport_send(&resp, t, r, NULL);
     int status = resp ? resp->status : 0;
     smneo_response_free(resp);
     smneo_request_free(r);

@@ -159,7 +159,7 @@ static void resolve(uint8_t sel, const char *text, size_t len)
     for (int i = 0; i < 8; i++) {
         smneo_request *req = NULL;
         smneo_credentials *creds = NULL;
-        rc = smneo_chain_resolution_step(res, &req, &creds, &err);
+        rc = smneo_chain_resolution_step(&req, &creds, res, &err);
         if (rc == 1) {
             if (!req || creds)
                 abort();

@@ -342,7 +342,7 @@ static void drive(smneo_call *call, uint8_t sel, uint8_t hsel, const char *body,
     int answered = 0;
     for (int i = 0; i < 64; i++) {
         smneo_step st;
-        smneo_call_next(call, &st);
+        smneo_call_next(&st, call);
         if (st.kind == SMNEO_STEP_DONE)
             break;
         if (st.kind == SMNEO_STEP_SEND) {
@@ -372,7 +372,7 @@ static void drive(smneo_call *call, uint8_t sel, uint8_t hsel, const char *body,
     }
     smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_call_result(call, &res, &err);
+    int rc = smneo_call_result(&res, call, &err);
     if (rc < 0)
         check_error(rc, &err);
     smneo_result_free(res);

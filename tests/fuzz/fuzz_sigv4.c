@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a && c) {
         smneo_error err = SMNEO_ERROR_INIT;
         char *auth = NULL;
-        int rd = smneo_sigv4_debug(c, &creds, &o, NULL, NULL, &auth, &err);
+        int rd = smneo_sigv4_debug(NULL, NULL, &auth, c, &creds, &o, &err);
         smneo_error_clear(&err);
         int ra = smneo_sigv4_sign(a, &creds, &o, &err);
         int rc = smneo_sigv4_sign(c, &creds, &o, NULL);

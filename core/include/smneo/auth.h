@@ -52,9 +52,9 @@ SMNEO_EXTERN(int) smneo_sigv4_sign(smneo_request *req, const smneo_credentials *
 
 /* The intermediate artefacts (for tests and debugging): each *out is a
  * caller-owned heap string (free with free()). Any out pointer may be NULL. */
-SMNEO_EXTERN(int) smneo_sigv4_debug(const smneo_request *req, const smneo_credentials *creds,
-                                    const smneo_sigv4_options *opts, char **canonical_request,
-                                    char **string_to_sign, char **authorization, smneo_error *err);
+SMNEO_EXTERN(int) smneo_sigv4_debug(char **canonical_request, char **string_to_sign,
+                                    char **authorization, const smneo_request *req,
+                                    const smneo_credentials *creds, const smneo_sigv4_options *opts, smneo_error *err);
 
 /* ---- Credential chain and region ---------------------------------------- */
 
@@ -103,8 +103,8 @@ typedef struct smneo_chain_resolution smneo_chain_resolution;
 SMNEO_EXTERN(int) smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain,
                                              int64_t now);
 SMNEO_EXTERN(void) smneo_chain_resolution_free(smneo_chain_resolution *res);
-SMNEO_EXTERN(int) smneo_chain_resolution_step(smneo_chain_resolution *res, smneo_request **req_out,
-                                              smneo_credentials **creds_out, smneo_error *err);
+SMNEO_EXTERN(int) smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **creds_out,
+                                              smneo_chain_resolution *res, smneo_error *err);
 SMNEO_EXTERN(int) smneo_chain_resolution_feed(smneo_chain_resolution *res, const smneo_response *resp,
                                               int transport_error);
 /* The timeout the request just handed out by step deserves, in

@@ -189,7 +189,7 @@ SMNEO_EXTERN(int) smneo_wait_new(smneo_call **out, smneo_client *c, const char *
 
 SMNEO_EXTERN(void) smneo_call_free(smneo_call *call);
 /* Never fails: errors surface as DONE. */
-SMNEO_EXTERN(void) smneo_call_next(smneo_call *call, smneo_step *out);
+SMNEO_EXTERN(void) smneo_call_next(smneo_step *out, smneo_call *call);
 /* Hands back the answer to the last SEND. Takes ownership of resp. When the
  * transport failed, pass resp == NULL with its error code and message. A
  * transport that sent the request more than once to get resp says so in
@@ -203,7 +203,7 @@ SMNEO_EXTERN(const smneo_result *) smneo_call_page(const smneo_call *call);
 SMNEO_EXTERN(void) smneo_call_cancel(smneo_call *call);
 /* After DONE: 0 and the result (caller-owned; NULL for a paginator), or the
  * error code with err filled. */
-SMNEO_EXTERN(int) smneo_call_result(smneo_call *call, smneo_result **out, smneo_error *err);
+SMNEO_EXTERN(int) smneo_call_result(smneo_result **out, smneo_call *call, smneo_error *err);
 /* Validation issues that did not stop the call (warnings; every issue in
  * validation "warn"), borrowed, NULL when none; for paginators, which have no
  * final result to carry them. Once smneo_call_result has handed a final
@@ -220,7 +220,7 @@ SMNEO_EXTERN(void) smneo_call_send(smneo_call *call, const smneo_step *step);
 
 /* Drives the machine with the client's transport (sleeping for SLEEP steps)
  * until an EVENT or DONE, which it returns in *out. */
-SMNEO_EXTERN(void) smneo_call_run(smneo_call *call, smneo_step *out);
+SMNEO_EXTERN(void) smneo_call_run(smneo_step *out, smneo_call *call);
 
 /* ---- Blocking conveniences (drive the machines above with the transport) --- */
 SMNEO_EXTERN(int) smneo_client_call(smneo_result **out, smneo_client *c, const char *operation,

@@ -128,7 +128,7 @@ SMNEO_EXTERN(const smneo_issues *) smneo_result_issues(const smneo_result *r);
 SMNEO_EXTERN(int) smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *payload);
 
 /* Maps a service error code to an SMNEO_E* code and a retryable flag. */
-SMNEO_EXTERN(int) smneo_protocol_error_class(const char *service_code, int http_status, int *retryable);
+SMNEO_EXTERN(int) smneo_protocol_error_class(int *retryable, const char *service_code, int http_status);
 
 #ifdef __cplusplus
 }

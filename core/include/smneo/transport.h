@@ -39,15 +39,15 @@ typedef struct smneo_body_sink {
  * SMNEO_ETLS or SMNEO_ETIMEOUT (err->message says what happened). */
 struct smneo_transport {
     int version;               /* SMNEO_TRANSPORT_VERSION */
-    int (*send)(smneo_transport *self, const smneo_request *req, smneo_response **out, smneo_error *err);
+    int (*send)(smneo_transport *self, smneo_response **out, const smneo_request *req, smneo_error *err);
     void (*free)(smneo_transport *self); /* releases the transport itself */
     void *payload;
     /* Version 2, optional (NULL: not supported). Like send, with the body
      * read from src (NULL: req->body) and a 2xx response body written to
      * sink (NULL: collected into (*out)->body). A source or sink that stops
      * the transfer makes it fail with SMNEO_ECANCELLED. */
-    int (*send_stream)(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
-                       const smneo_body_sink *sink, smneo_response **out, smneo_error *err);
+    int (*send_stream)(smneo_transport *self, smneo_response **out, const smneo_request *req,
+                       const smneo_body_source *src, const smneo_body_sink *sink, smneo_error *err);
 };
 
 #define SMNEO_TRANSPORT_VERSION 2
@@ -84,16 +84,16 @@ SMNEO_EXTERN(int) smneo_curl_transport_new(smneo_transport **out, const smneo_cu
 SMNEO_EXTERN(void) smneo_transport_free(smneo_transport *t);
 
 /* Sends one request with a transport (convenience). */
-SMNEO_EXTERN(int) smneo_transport_send(smneo_transport *t, const smneo_request *req, smneo_response **out,
+SMNEO_EXTERN(int) smneo_transport_send(smneo_response **out, smneo_transport *t, const smneo_request *req,
                                        smneo_error *err);
 
 /* Sends one request with a streamed body and/or response (convenience).
  * A transport without send_stream (version 1, or NULL) gets the request with
  * the whole body read into memory, and the 2xx body is handed to the sink
  * afterwards: fine for small bodies only. */
-SMNEO_EXTERN(int) smneo_transport_send_stream(smneo_transport *t, const smneo_request *req,
-                                              const smneo_body_source *src, const smneo_body_sink *sink,
-                                              smneo_response **out, smneo_error *err);
+SMNEO_EXTERN(int) smneo_transport_send_stream(smneo_response **out, smneo_transport *t,
+                                              const smneo_request *req, const smneo_body_source *src,
+                                              const smneo_body_sink *sink, smneo_error *err);
 /* 1 when t streams natively (send_stream present). */
 SMNEO_EXTERN(int) smneo_transport_can_stream(const smneo_transport *t);
 

@@ -36,7 +36,7 @@ SMNEO_EXTERN(int) smneo_jsonw_null(smneo_jsonw *w);
 /* Inserts already-valid JSON text as one value. */
 SMNEO_EXTERN(int) smneo_jsonw_raw(smneo_jsonw *w, const char *json, size_t len);
 /* The text so far (borrowed, NUL-terminated, valid until the next call). */
-SMNEO_EXTERN(const char *) smneo_jsonw_data(const smneo_jsonw *w, size_t *len);
+SMNEO_EXTERN(const char *) smneo_jsonw_data(size_t *len, const smneo_jsonw *w);
 
 /* ---- Typed walk over a result ------------------------------------------ */
 /* Each callback returns 0 to continue or non-zero to stop the walk (the walk

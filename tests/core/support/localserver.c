@@ -194,7 +194,7 @@ int smneo_test_http(const char *method, const char *url, const char *body, int s
         if (smneo_credentials_new(&cr, "test", "test", NULL) || smneo_sigv4_sign(req, cr, &so, &err))
             goto out;
     }
-    if (smneo_transport_send(t, req, &resp, &err) == 0) {
+    if (smneo_transport_send(&resp, t, req, &err) == 0) {
         status = resp->status;
         if (body_out)
             *body_out = strndup(resp->body ? resp->body : "", resp->body_len);
