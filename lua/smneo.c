@@ -966,12 +966,12 @@ static int l_client_new(lua_State *L)
         o.read_timeout_ms = (long)(n * 1000);
     }
     if ((b = opt_bool(L, 1, "verify")) >= 0)
-        o.verify_tls = b;
+        o.no_verify_tls = !b;
     o.ca_bundle = opt_string(L, 1, "ca_bundle");
     if ((b = opt_bool(L, 1, "use_fips")) >= 0)
-        o.use_fips = b;
+        o.use_fips = b ? 1 : -1;
     if ((b = opt_bool(L, 1, "use_dualstack")) >= 0)
-        o.use_dualstack = b;
+        o.use_dualstack = b ? 1 : -1;
     o.s3_endpoint_url = opt_string(L, 1, "s3_endpoint_url");
     if ((b = opt_bool(L, 1, "no_transport")) >= 0)
         o.no_transport = b;

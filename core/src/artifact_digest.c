@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "artifact_internal.h"
+#include "options_internal.h"
 #include "internal.h"
 
 struct smneo__hash {
@@ -113,9 +114,11 @@ static int hash_file(const char *path, const char *alg1, char *hex1, const char 
 {
     if (!path)
         return smneo__error(err, SMNEO_EINVAL, "path is NULL");
-    if (opts && opts->version != SMNEO_DIGEST_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_digest_options.version must be %d",
-                            SMNEO_DIGEST_OPTIONS_VERSION);
+    smneo_digest_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__digest_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     smneo__hash *h1 = NULL, *h2 = NULL;
     int rc = smneo__hash_new(&h1, alg1, err);
     if (rc == 0 && alg2)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "artifact_internal.h"
+#include "options_internal.h"
 #include "internal.h"
 
 /* rm -rf without following symlinks; no global state (unlike nftw). */
@@ -271,13 +272,11 @@ int smneo_artifact_extract(const char *path, const char *dest_dir, const smneo_e
 {
     if (!path || !dest_dir || !*dest_dir)
         return smneo__error(err, SMNEO_EINVAL, "path and dest_dir are required");
-    smneo_extract_options def = SMNEO_EXTRACT_OPTIONS_INIT;
-    if (!opts)
-        opts = &def;
-    if (opts->version != SMNEO_EXTRACT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL,
-                            "smneo_extract_options.version must be %d (use SMNEO_EXTRACT_OPTIONS_INIT)",
-                            SMNEO_EXTRACT_OPTIONS_VERSION);
+    smneo_extract_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__extract_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     uint64_t max_bytes = opts->max_bytes ? opts->max_bytes : SMNEO_ARTIFACT_DEFAULT_MAX_BYTES;
     uint64_t max_entries = opts->max_entries ? opts->max_entries : SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES;
     double max_ratio = opts->max_ratio == 0 ? SMNEO_ARTIFACT_DEFAULT_MAX_RATIO : opts->max_ratio;

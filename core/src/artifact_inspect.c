@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "artifact_internal.h"
+#include "options_internal.h"
 #include "internal.h"
 #include "validate_internal.h"
 
@@ -561,13 +562,11 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
     if (!out || !path)
         return smneo__error(err, SMNEO_EINVAL, "out and path are required");
     *out = NULL;
-    smneo_inspect_options def = SMNEO_INSPECT_OPTIONS_INIT;
-    if (!opts)
-        opts = &def;
-    if (opts->version < 1 || opts->version > SMNEO_INSPECT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL,
-                            "smneo_inspect_options.version must be 1 to %d (use SMNEO_INSPECT_OPTIONS_INIT)",
-                            SMNEO_INSPECT_OPTIONS_VERSION);
+    smneo_inspect_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__inspect_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     checker fn = NULL;
     if (opts->framework) {
         size_t k, nf = sizeof frameworks / sizeof frameworks[0];
@@ -599,16 +598,10 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
         labels = cl ? smneo__strdup(cl->valuestring) : NULL;
         cJSON_Delete(j);
     }
-    /* The limits of extract (version 1 had max_entries only). */
+    /* The limits of extract (a version-1 struct has max_entries only: the copy zeroed the others). */
     uint64_t max_entries = opts->max_entries ? opts->max_entries : SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES;
-    uint64_t max_bytes = SMNEO_ARTIFACT_DEFAULT_MAX_BYTES;
-    double max_ratio = SMNEO_ARTIFACT_DEFAULT_MAX_RATIO;
-    if (opts->version >= 2) {
-        if (opts->max_bytes)
-            max_bytes = opts->max_bytes;
-        if (opts->max_ratio != 0)
-            max_ratio = opts->max_ratio;
-    }
+    uint64_t max_bytes = opts->max_bytes ? opts->max_bytes : SMNEO_ARTIFACT_DEFAULT_MAX_BYTES;
+    double max_ratio = opts->max_ratio != 0 ? opts->max_ratio : SMNEO_ARTIFACT_DEFAULT_MAX_RATIO;
 
     smneo_artifact_inspection *in = calloc(1, sizeof *in);
     if (!in || smneo_issues_new(&in->issues)) {

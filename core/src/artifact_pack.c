@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "artifact_internal.h"
+#include "options_internal.h"
 #include "internal.h"
 
 struct smneo_artifact_pack_result {
@@ -218,15 +219,14 @@ const char *smneo_artifact_pack_result_path(const smneo_artifact_pack_result *r)
 uint64_t smneo_artifact_pack_result_size(const smneo_artifact_pack_result *r) { return r ? r->size : 0; }
 const char *smneo_artifact_pack_result_digest(const smneo_artifact_pack_result *r) { return r ? r->digest : NULL; }
 
-static int resolve_options(const smneo_pack_options *opts, int *level, int *threads, int64_t *epoch,
-                           size_t *block, smneo_error *err)
+/* Copies the caller's options (any version) into *full, which the pack then reads. */
+static int resolve_options(smneo_pack_options *full, const smneo_pack_options *opts, int *level, int *threads,
+                           int64_t *epoch, size_t *block, smneo_error *err)
 {
-    smneo_pack_options def = SMNEO_PACK_OPTIONS_INIT;
-    if (!opts)
-        opts = &def;
-    if (opts->version != SMNEO_PACK_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_pack_options.version must be %d (use SMNEO_PACK_OPTIONS_INIT)",
-                            SMNEO_PACK_OPTIONS_VERSION);
+    int rc = smneo__options_copy(full, opts, &smneo__pack_options_layout, err);
+    if (rc)
+        return rc;
+    opts = full;
     *level = opts->compress_level <= 0 ? 6 : opts->compress_level;
     if (*level > 9)
         return smneo__error(err, SMNEO_EINVAL, "compress_level must be 1..9, got %d", opts->compress_level);
@@ -240,7 +240,7 @@ static int resolve_options(const smneo_pack_options *opts, int *level, int *thre
     if (*threads > 64)
         return smneo__error(err, SMNEO_EINVAL, "threads must be at most 64, got %d", opts->threads);
     *epoch = opts->source_date_epoch;
-    if (*epoch < 0) {
+    if (*epoch <= 0) {
         *epoch = 0;
         const char *e = smneo__getenv("SOURCE_DATE_EPOCH");
         if (e) {
@@ -471,12 +471,14 @@ int smneo_artifact_pack(smneo_artifact_pack_result **out, const char *source, co
     if (!out || !source || !dest)
         return smneo__error(err, SMNEO_EINVAL, "out, source and dest are required");
     *out = NULL;
-    int level, threads;
-    int64_t epoch;
-    size_t block;
-    int rc = resolve_options(opts, &level, &threads, &epoch, &block, err);
+    int level = 0, threads = 0;
+    int64_t epoch = 0;
+    size_t block = 0;
+    smneo_pack_options full;
+    int rc = resolve_options(&full, opts, &level, &threads, &epoch, &block, err);
     if (rc)
         return rc;
+    opts = &full;
     struct stat st;
     if (stat(source, &st) != 0 || !S_ISDIR(st.st_mode))
         return smneo__error(err, SMNEO_EINVAL, "source %s is not a directory: give the model directory", source);
@@ -501,12 +503,14 @@ int smneo_artifact_pack_files(smneo_artifact_pack_result **out, const char *base
     *out = NULL;
     if (!base_dir)
         base_dir = ".";
-    int level, threads;
-    int64_t epoch;
-    size_t block;
-    int rc = resolve_options(opts, &level, &threads, &epoch, &block, err);
+    int level = 0, threads = 0;
+    int64_t epoch = 0;
+    size_t block = 0;
+    smneo_pack_options full;
+    int rc = resolve_options(&full, opts, &level, &threads, &epoch, &block, err);
     if (rc)
         return rc;
+    opts = &full;
     for (size_t i = 0; i < npaths; i++) {
         if (!paths[i] || smneo__path_unsafe(paths[i]))
             return smneo__error(err, SMNEO_EINVAL,

@@ -15,6 +15,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "protocol_internal.h"
 #include "ratelimit.h"
 #include "smneo/client.h"
@@ -80,7 +81,7 @@ static int resolve_defaults_mode(smneo_client *c, const smneo_client_options *o,
                                  smneo_error *err)
 {
     char *cfg = NULL;
-    const char *mode = o->version >= 2 && o->defaults_mode ? o->defaults_mode : smneo__getenv("AWS_DEFAULTS_MODE");
+    const char *mode = o->defaults_mode ? o->defaults_mode : smneo__getenv("AWS_DEFAULTS_MODE");
     if (!mode)
         mode = cfg = profile_setting(c->profile, "defaults_mode");
     if (!mode)
@@ -93,7 +94,7 @@ static int resolve_defaults_mode(smneo_client *c, const smneo_client_options *o,
         smneo__error(err, SMNEO_EINVAL,
                      "defaults_mode \"%s\" is not valid (from %s): use legacy, standard, in-region, cross-region, "
                      "mobile or auto",
-                     mode, cfg ? "the profile's defaults_mode" : o->version >= 2 && o->defaults_mode ? "defaults_mode"
+                     mode, cfg ? "the profile's defaults_mode" : o->defaults_mode ? "defaults_mode"
                                                                                                  : "AWS_DEFAULTS_MODE");
         free(cfg);
         return SMNEO_EINVAL;
@@ -123,9 +124,9 @@ static int resolve_defaults_mode(smneo_client *c, const smneo_client_options *o,
  * "-"), then user_agent_extra verbatim. */
 static int make_user_agent(smneo_client *c, const smneo_client_options *o, smneo_error *err)
 {
-    const char *ua = o->version >= 2 ? o->user_agent : NULL;
-    const char *extra = o->version >= 2 ? o->user_agent_extra : NULL;
-    const char *appid = o->version >= 2 ? o->user_agent_appid : NULL;
+    const char *ua = o->user_agent;
+    const char *extra = o->user_agent_extra;
+    const char *appid = o->user_agent_appid;
     char *cfg = NULL;
     if (!ua && !appid && !(appid = smneo__getenv("AWS_SDK_UA_APP_ID")))
         appid = cfg = profile_setting(c->profile, "sdk_ua_app_id");
@@ -162,7 +163,7 @@ static int make_user_agent(smneo_client *c, const smneo_client_options *o, smneo
 static int resolve_s3_style(smneo_client *c, const smneo_client_options *o, smneo_error *err)
 {
     char *cfg = NULL;
-    const char *v = o->version >= 2 ? o->s3_addressing_style : NULL;
+    const char *v = o->s3_addressing_style;
     if (!v)
         v = cfg = profile_setting(c->profile, "s3.addressing_style");
     int rc = 0;
@@ -210,7 +211,7 @@ static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_e
     if (!mode && strcmp(c->defaults_mode, "legacy"))
         mode = "standard";
     if (!mode)
-        mode = o->version >= 2 && o->retry_defaults == SMNEO_RETRY_DEFAULTS_BOTOCORE && !c->new_retries ? "legacy"
+        mode = o->retry_defaults == SMNEO_RETRY_DEFAULTS_BOTOCORE && !c->new_retries ? "legacy"
                                                                                                      : "standard";
     c->retry_mode = retry_mode_of(mode);
     if (c->retry_mode < 0) {
@@ -256,17 +257,16 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "out is NULL");
     *out = NULL;
-    smneo_client_options defaults = SMNEO_CLIENT_OPTIONS_INIT;
-    if (!o)
-        o = &defaults;
-    if (o->version < 1 || o->version > SMNEO_CLIENT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "unsupported smneo_client_options version %d (use 1 to %d)",
-                            o->version, SMNEO_CLIENT_OPTIONS_VERSION);
-    if (o->version >= 2 && o->retry_defaults != SMNEO_RETRY_DEFAULTS_SMNEO &&
+    smneo_client_options full;
+    int orc = smneo__options_copy(&full, o, &smneo__client_options_layout, err);
+    if (orc)
+        return orc;
+    o = &full;
+    if (o->retry_defaults != SMNEO_RETRY_DEFAULTS_SMNEO &&
         o->retry_defaults != SMNEO_RETRY_DEFAULTS_BOTOCORE)
         return smneo__error(err, SMNEO_EINVAL, "retry_defaults must be SMNEO_RETRY_DEFAULTS_SMNEO or "
                             "SMNEO_RETRY_DEFAULTS_BOTOCORE");
-    if (o->validation < SMNEO_VALIDATION_OFF || o->validation > SMNEO_VALIDATION_STRICT)
+    if (o->validation < SMNEO_VALIDATION_STRICT || o->validation > SMNEO_VALIDATION_OFF)
         return smneo__error(err, SMNEO_EINVAL, "validation must be off, warn or strict");
     smneo_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -298,10 +298,8 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         eo.use_fips = o->use_fips;
         eo.use_dualstack = o->use_dualstack;
         eo.profile = c->profile;
-        if (o->version >= 2) {
-            eo.ignore_configured = o->ignore_configured_endpoint_urls;
-            eo.use_http = o->use_http;
-        }
+        eo.ignore_configured = o->ignore_configured_endpoint_urls;
+        eo.use_http = o->use_http;
         rc = smneo_endpoint_resolve(&c->endpoint, &eo, err);
         if (!rc) {
             eo.service = "s3";
@@ -327,28 +325,21 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         co.secret_access_key = o->secret_access_key;
         co.session_token = o->session_token;
         co.region = c->region; /* STS in the client's region, as botocore */
-        co.mfa_cb = o->version >= 3 ? o->mfa_cb : NULL; /* a version 1 or 2 struct ends before */
-        co.payload = o->version >= 3 ? o->payload : NULL;
+        co.mfa_cb = o->mfa_cb;
+        co.payload = o->payload;
         rc = smneo_credential_chain_new(&c->chain, &co, err);
     }
     if (!rc) {
         if (o->transport) {
             c->transport = o->transport;
         } else if (!o->no_transport) {
-            smneo_curl_options to = SMNEO_CURL_OPTIONS_INIT;
-            if (o->version >= 2 && o->transport_options) {
-                if (o->transport_options->version < 1 || o->transport_options->version > SMNEO_CURL_OPTIONS_VERSION) {
-                    rc = smneo__error(err, SMNEO_EINVAL, "unsupported smneo_curl_options version %d",
-                                      o->transport_options->version);
-                    goto done;
-                }
-                memcpy(&to, o->transport_options,
-                       o->transport_options->version >= 2 ? sizeof to : offsetof(smneo_curl_options, proxy_http));
-                to.version = SMNEO_CURL_OPTIONS_VERSION;
-            }
+            smneo_curl_options to;
+            rc = smneo__options_copy(&to, o->transport_options, &smneo__curl_options_layout, err);
+            if (rc)
+                goto done;
             to.connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : defaults_connect_ms;
             to.read_timeout_ms = o->read_timeout_ms;
-            to.verify_tls = o->verify_tls;
+            to.no_verify_tls = o->no_verify_tls;
             char *ca = o->ca_bundle || smneo__getenv("AWS_CA_BUNDLE") ? NULL : profile_setting(c->profile, "ca_bundle");
             to.ca_bundle = o->ca_bundle ? o->ca_bundle : ca;
             rc = smneo_curl_transport_new(&c->transport, &to, err);
@@ -835,9 +826,11 @@ int smneo_paginate_new(smneo_call **out, smneo_client *c, const char *operation,
     if (op && !op->output_token)
         return smneo__error(err, SMNEO_EINVAL, "%s cannot be paginated: use ListCompilationJobs or "
                             "ListPipelineExecutionSteps", op->name);
-    smneo_paginate_options d = SMNEO_PAGINATE_OPTIONS_INIT;
-    if (!o)
-        o = &d;
+    smneo_paginate_options full;
+    int orc = smneo__options_copy(&full, o, &smneo__paginate_options_layout, err);
+    if (orc)
+        return orc;
+    o = &full;
     if (o->max_items < 0 || o->page_size < 0)
         return smneo__error(err, SMNEO_EINVAL, "max_items and page_size must not be negative");
     smneo_call *call;
@@ -961,9 +954,11 @@ int smneo_wait_new(smneo_call **out, smneo_client *c, const char *job_name, cons
     *out = NULL;
     if (!job_name || !*job_name)
         return smneo__error(err, SMNEO_EINVAL, "the waiter needs a CompilationJobName");
-    smneo_wait_options d = SMNEO_WAIT_OPTIONS_INIT;
-    if (!o)
-        o = &d;
+    smneo_wait_options full;
+    int orc = smneo__options_copy(&full, o, &smneo__wait_options_layout, err);
+    if (orc)
+        return orc;
+    o = &full;
     if (o->delay < 0 || o->max_delay < 0 || o->timeout < 0 || isnan(o->delay) || isnan(o->max_delay) ||
         isnan(o->timeout))
         return smneo__error(err, SMNEO_EINVAL, "delay, max_delay and timeout must be non-negative numbers");
@@ -1500,9 +1495,10 @@ int smneo_iter_new(smneo_iter **out, smneo_client *c, const char *operation, con
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "out is NULL");
     *out = NULL;
-    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
-    if (o)
-        po = *o;
+    smneo_paginate_options po;
+    int orc = smneo__options_copy(&po, o, &smneo__paginate_options_layout, err);
+    if (orc)
+        return orc;
     po.pages = 0;
     smneo_iter *it = calloc(1, sizeof *it);
     if (!it)

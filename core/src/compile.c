@@ -19,6 +19,7 @@
 #include "joblogs_internal.h"
 #include "compile_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "smneo/artifact.h"
 #include "smneo/compile.h"
 #include "smneo/s3.h"
@@ -961,12 +962,9 @@ smneo__cjob *smneo__cjob_new(smneo_client *c, const smneo_compile_options *o)
     if (!j)
         return NULL;
     /* An older struct ends before the members of the later versions: copy what it has. */
-    smneo_compile_options full = SMNEO_COMPILE_OPTIONS_INIT;
-    size_t size = o->version == 1   ? offsetof(smneo_compile_options, follow_logs)
-                  : o->version == 2 ? offsetof(smneo_compile_options, vpc_config_json)
-                  : o->version == SMNEO_COMPILE_OPTIONS_VERSION ? sizeof full
-                                                                 : sizeof o->version;
-    memcpy(&full, o, size);
+    smneo_compile_options full;
+    if (smneo__options_copy(&full, o, &smneo__compile_options_layout, NULL))
+        full.version = o->version; /* refused by check_options, naming the job */
     j->o = full;
     j->x.c = c;
     j->x.o = &j->o;

@@ -14,6 +14,7 @@
 
 #include "compile_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "smneo/compile.h"
 #include "smneo/value.h"
 
@@ -663,12 +664,11 @@ int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const s
         *out = NULL;
     if (!out || !c || (!jobs && njobs))
         return smneo__error(err, SMNEO_EINVAL, "out, client and jobs must not be NULL");
-    smneo_compile_many_options defaults = SMNEO_COMPILE_MANY_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version < 1 || opts->version > SMNEO_COMPILE_MANY_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_compile_many_options.version is %d: initialise the options "
-                            "with SMNEO_COMPILE_MANY_OPTIONS_INIT", opts->version);
+    smneo_compile_many_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__compile_many_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     many m;
     memset(&m, 0, sizeof m);
     m.c = c;

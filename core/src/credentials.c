@@ -31,6 +31,7 @@
 #include "config_internal.h"
 #include "crypto.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "protocol_internal.h"
 #include "smneo/auth.h"
 #include "smneo/log.h"
@@ -81,20 +82,11 @@ int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_o
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_new: out is NULL");
     *out = NULL;
-    smneo_chain_options defaults = SMNEO_CHAIN_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version < 1 || opts->version > SMNEO_CHAIN_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL,
-                            "smneo_chain_options.version is %d, expected 1 to %d (initialise with "
-                            "SMNEO_CHAIN_OPTIONS_INIT)",
-                            opts->version, SMNEO_CHAIN_OPTIONS_VERSION);
-    if (opts->version == 1) {
-        /* A version 1 struct ends at session_token: read no further. */
-        memcpy(&defaults, opts, offsetof(smneo_chain_options, region));
-        defaults.version = SMNEO_CHAIN_OPTIONS_VERSION;
-        opts = &defaults;
-    }
+    smneo_chain_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__chain_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     int has_ak = opts->access_key_id && *opts->access_key_id;
     int has_sk = opts->secret_access_key && *opts->secret_access_key;
     if (has_ak != has_sk)

@@ -11,6 +11,7 @@
 
 #include "config_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "smneo/model.h"
 #include "smneo/protocol.h"
 
@@ -106,8 +107,8 @@ static int take_url(char **out, const char *url, const char *source, smneo_error
 /* Option (0/1) or environment variable, else the profile setting; 0 default. */
 static int flag_setting(int opt, const char *env, const smneo__awsconfig *c, const char *profile, const char *key)
 {
-    if (opt == 0 || opt == 1)
-        return opt;
+    if (opt)
+        return opt > 0;
     int v = smneo__parse_bool(smneo__getenv(env));
     if (v >= 0)
         return v;
@@ -143,7 +144,7 @@ static int configured_url(char **out, const smneo_endpoint_options *opts, const 
                           const smneo__awsconfig *c, const char *profile, smneo_error *err)
 {
     *out = NULL;
-    int ignore = opts->version >= 2 && opts->ignore_configured ? opts->ignore_configured > 0
+    int ignore = opts->ignore_configured ? opts->ignore_configured > 0
                                                                : smneo__parse_bool(smneo__getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
     if (ignore < 0)
         ignore = smneo__parse_bool(smneo__profile_get(c, profile, "ignore_configured_endpoint_urls")) > 0;
@@ -197,9 +198,11 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
     if (!out || !opts)
         return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_resolve: out and opts are required");
     *out = NULL;
-    if (opts->version < 1 || opts->version > SMNEO_ENDPOINT_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_endpoint_options.version must be 1 to %d",
-                            SMNEO_ENDPOINT_OPTIONS_VERSION);
+    smneo_endpoint_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__endpoint_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     int s3 = 0;
     const smneo_service *svc = smneo_model_service("sagemaker");
     if (opts->service && *opts->service) {
@@ -310,7 +313,7 @@ int smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo
         *out = smneo__aprintf("https://api.sagemaker.%s.%s", region, p->dns_suffix);
     }
     free(region);
-    if (*out && opts->version >= 2 && opts->use_http)
+    if (*out && opts->use_http)
         memmove(*out + 4, *out + 5, strlen(*out + 5) + 1); /* "https://" -> "http://" */
     return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
 }

@@ -9,6 +9,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "joblogs_internal.h"
 #include "protocol_internal.h"
 #include "smneo/joblogs.h"
@@ -113,11 +114,11 @@ int smneo_joblogs_new(smneo_joblogs **out, smneo_client *c, const char *job_name
         return smneo__error(err, SMNEO_EINVAL, "client is NULL");
     if (!job_name || !*job_name)
         return smneo__error(err, SMNEO_EINVAL, "the job log needs a CompilationJobName");
-    smneo_joblogs_options d = SMNEO_JOBLOGS_OPTIONS_INIT;
-    if (!o)
-        o = &d;
-    if (o->version < 1 || o->version > SMNEO_JOBLOGS_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "unsupported smneo_joblogs_options version %d", o->version);
+    smneo_joblogs_options full;
+    int orc = smneo__options_copy(&full, o, &smneo__joblogs_options_layout, err);
+    if (orc)
+        return orc;
+    o = &full;
     if (o->delay < 0 || o->max_delay < 0 || isnan(o->delay) || isnan(o->max_delay))
         return smneo__error(err, SMNEO_EINVAL, "delay and max_delay must be non-negative numbers");
     if (o->start_time < 0)
@@ -133,7 +134,6 @@ int smneo_joblogs_new(smneo_joblogs **out, smneo_client *c, const char *job_name
     }
     l->client = c;
     l->opts = *o;
-    l->opts.version = SMNEO_JOBLOGS_OPTIONS_VERSION;
     if (l->opts.delay <= 0)
         l->opts.delay = 5;
     if (l->opts.max_delay <= 0)

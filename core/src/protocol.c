@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "protocol_internal.h"
 #include "smneo/log.h"
 #include "smneo/validate.h"
@@ -400,7 +401,7 @@ int smneo__build_signed(smneo_request **out, const smneo_operation *op, const cJ
         so.region = o->region;
         so.service = svc->signing_name;
         so.timestamp = o->timestamp ? o->timestamp : smneo__now();
-        so.normalize_path = 1;
+        so.no_normalize_path = 0;
         rc = smneo_sigv4_sign(req, creds, &so, err);
         if (rc) {
             smneo_request_free(req);
@@ -440,7 +441,14 @@ int smneo_protocol_build_operation(smneo_request **out, const smneo_operation *o
     *out = NULL;
     if (!op)
         return smneo__error(err, SMNEO_EINVAL, "operation is NULL: look it up with smneo_service_operation");
-    if (!o || !o->region || !o->endpoint_url)
+    if (!o)
+        return smneo__error(err, SMNEO_EINVAL, "build options need a region and an endpoint URL");
+    smneo_build_options full;
+    int orc = smneo__options_copy(&full, o, &smneo__build_options_layout, err);
+    if (orc)
+        return orc;
+    o = &full;
+    if (!o->region || !o->endpoint_url)
         return smneo__error(err, SMNEO_EINVAL, "build options need a region and an endpoint URL");
     /* Unauthenticated operations (AssumeRoleWithWebIdentity, SSO
      * GetRoleCredentials, SSO-OIDC CreateToken) need no credentials. */

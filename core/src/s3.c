@@ -20,6 +20,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "s3_internal.h"
 #include "smneo/log.h"
 #include "smneo/s3.h"
@@ -686,7 +687,7 @@ static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **ou
     so.region = t->region;
     so.service = "s3";
     so.timestamp = smneo__now();
-    so.normalize_path = 0;
+    so.no_normalize_path = 1;
     so.sign_body_header = 1;
     if (t->https)
         so.payload_hash = "UNSIGNED-PAYLOAD";
@@ -799,11 +800,9 @@ static int printable(const char *s)
 
 static int check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err)
 {
-    smneo_s3_options d = SMNEO_S3_OPTIONS_INIT;
-    *o = given ? *given : d;
-    if (o->version != SMNEO_S3_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.version is %d, expected %d (initialise with "
-                            "SMNEO_S3_OPTIONS_INIT)", o->version, SMNEO_S3_OPTIONS_VERSION);
+    int rc = smneo__options_copy(o, given, &smneo__s3_options_layout, err);
+    if (rc)
+        return rc;
     if (!o->multipart_threshold)
         o->multipart_threshold = DEFAULT_THRESHOLD;
     if (!o->part_size)

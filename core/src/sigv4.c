@@ -26,6 +26,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "sigv4.h"
 #include "smneo/auth.h"
 
@@ -635,8 +636,9 @@ static int scope_part_ok(const char *s)
     return 1;
 }
 
-static int check_inputs(const smneo_request *req, const smneo_credentials *c, const smneo_sigv4_options *o,
-                        smneo_error *err)
+/* Checks the inputs; *full receives the caller's options (any version) as the current version. */
+static int check_inputs(smneo_sigv4_options *full, const smneo_request *req, const smneo_credentials *c,
+                        const smneo_sigv4_options *o, smneo_error *err)
 {
     if (!req)
         return smneo__error(err, SMNEO_EINVAL, "sigv4: the request is NULL");
@@ -644,11 +646,10 @@ static int check_inputs(const smneo_request *req, const smneo_credentials *c, co
         return smneo__error(err, SMNEO_EINVAL, "sigv4: the credentials are NULL");
     if (!o)
         return smneo__error(err, SMNEO_EINVAL, "sigv4: the options are NULL: pass SMNEO_SIGV4_OPTIONS_INIT");
-    if (o->version != SMNEO_SIGV4_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL,
-                            "sigv4: options.version is %d, expected %d: initialise the options with "
-                            "SMNEO_SIGV4_OPTIONS_INIT",
-                            o->version, SMNEO_SIGV4_OPTIONS_VERSION);
+    int orc = smneo__options_copy(full, o, &smneo__sigv4_options_layout, err);
+    if (orc)
+        return orc;
+    o = full;
     if (!o->region || !*o->region)
         return smneo__error(err, SMNEO_EINVAL, "sigv4: options.region is empty: set a region such as us-east-1");
     if (!scope_part_ok(o->region))
@@ -792,7 +793,7 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     size_t plen = qmark ? (size_t)(qmark - path) : strlen(path);
     /* S3 object keys are taken literally: never normalised, never encoded twice. */
     int s3 = is_s3(o->service);
-    rc = put_canonical_uri(&creq, path, plen, o->normalize_path && !s3, !s3);
+    rc = put_canonical_uri(&creq, path, plen, !o->no_normalize_path && !s3, !s3);
     smneo__buf_putc(&creq, '\n');
     if (!rc && qmark) {
         const char *q = qmark + 1;
@@ -908,9 +909,11 @@ static int add_header_owned(smneo_request *req, const char *name, char *value)
 int smneo_sigv4_sign(smneo_request *req, const smneo_credentials *creds, const smneo_sigv4_options *opts,
                      smneo_error *err)
 {
-    int rc = check_inputs(req, creds, opts, err);
+    smneo_sigv4_options full;
+    int rc = check_inputs(&full, req, creds, opts, err);
     if (rc)
         return rc;
+    opts = &full;
     char *auth = NULL;
     rc = sign_prepared(req, creds, opts, NULL, NULL, &auth, err);
     if (rc)
@@ -936,9 +939,11 @@ int smneo_sigv4_debug(char **canonical_request, char **string_to_sign, char **au
         *string_to_sign = NULL;
     if (authorization)
         *authorization = NULL;
-    int rc = check_inputs(req, creds, opts, err);
+    smneo_sigv4_options full;
+    int rc = check_inputs(&full, req, creds, opts, err);
     if (rc)
         return rc;
+    opts = &full;
     smneo_request *copy = NULL;
     rc = smneo_request_clone(&copy, req);
     if (rc)

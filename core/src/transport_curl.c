@@ -23,6 +23,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "options_internal.h"
 #include "smneo/log.h"
 #include "smneo/transport.h"
 
@@ -756,18 +757,11 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "smneo_curl_transport_new: out is NULL");
     *out = NULL;
-    smneo_curl_options defaults = SMNEO_CURL_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version < 1 || opts->version > SMNEO_CURL_OPTIONS_VERSION)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.version is %d, expected 1 to %d (initialise "
-                            "with SMNEO_CURL_OPTIONS_INIT)", opts->version, SMNEO_CURL_OPTIONS_VERSION);
-    smneo_curl_options v2 = SMNEO_CURL_OPTIONS_INIT;
-    if (opts->version == 1) {
-        memcpy(&v2, opts, offsetof(smneo_curl_options, proxies_set));
-        v2.version = SMNEO_CURL_OPTIONS_VERSION;
-        opts = &v2;
-    }
+    smneo_curl_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__curl_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     if (opts->tcp_keepalive < -1 || opts->tcp_keepalive > 1)
         return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options.tcp_keepalive must be 0 (default), 1 or -1");
     if (opts->connect_timeout_ms < 0 || opts->read_timeout_ms < 0 || opts->max_connections < 0)
@@ -788,7 +782,7 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
     t->base.payload = NULL;
     t->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     t->read_timeout_ms = opts->read_timeout_ms ? opts->read_timeout_ms : DEFAULT_READ_TIMEOUT_MS;
-    t->verify_tls = opts->verify_tls != 0;
+    t->verify_tls = !opts->no_verify_tls;
     t->max_connections = opts->max_connections ? opts->max_connections : DEFAULT_MAX_CONNECTIONS;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&t->share_locks[i], NULL);

@@ -15,6 +15,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "options_internal.h"
 #include "validate_internal.h"
 #include "value_internal.h"
 
@@ -768,8 +769,11 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "smneo_validate: out is NULL");
     *out = NULL;
-    if (opts && opts->version < 1)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_validate: opts->version must be SMNEO_VALIDATE_OPTIONS_VERSION");
+    smneo_validate_options full;
+    int orc = smneo__options_copy(&full, opts, &smneo__validate_options_layout, err);
+    if (orc)
+        return orc;
+    opts = &full;
     const smneo_operation *op = smneo_model_operation(operation);
     if (!op) {
         const char *names[32];

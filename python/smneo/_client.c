@@ -558,11 +558,11 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
         opt_timeout(read_timeout, "read_timeout", &o.read_timeout_ms))
         return -1;
     if (!verify || verify == Py_None || verify == Py_True) {
-        o.verify_tls = 1;
+        o.no_verify_tls = 0;
     } else if (verify == Py_False) {
-        o.verify_tls = 0;
+        o.no_verify_tls = 1;
     } else if (PyUnicode_Check(verify)) {
-        o.verify_tls = 1;
+        o.no_verify_tls = 0;
         if (opt_str(verify, "verify", &o.ca_bundle))
             return -1;
     } else {

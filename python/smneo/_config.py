@@ -194,7 +194,7 @@ def from_config(config):
     _bool("endpoint_discovery_enabled", value("endpoint_discovery_enabled"))
     for name, core in (("use_dualstack_endpoint", "use_dualstack"), ("use_fips_endpoint", "use_fips")):
         if value(name) is not None:
-            settings[core] = 1 if _bool(name, value(name)) else 0
+            settings[core] = _tri(_bool(name, value(name)))
     if value("ignore_configured_endpoint_urls") is not None:
         settings["ignore_configured_endpoint_urls"] = _tri(
             _bool("ignore_configured_endpoint_urls", value("ignore_configured_endpoint_urls")))

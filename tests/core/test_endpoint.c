@@ -91,8 +91,8 @@ static char *resolve(const char *region, int fips, int dual, const char *service
 {
     smneo_endpoint_options o = SMNEO_ENDPOINT_OPTIONS_INIT;
     o.region = region;
-    o.use_fips = fips;
-    o.use_dualstack = dual;
+    o.use_fips = fips < 0 ? 0 : fips ? 1 : -1; /* -1 here: from the environment */
+    o.use_dualstack = dual < 0 ? 0 : dual ? 1 : -1;
     o.service = service;
     char *url = NULL;
     smneo_error err = SMNEO_ERROR_INIT;

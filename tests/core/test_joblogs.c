@@ -340,8 +340,8 @@ static void test_endpoint(void)
     setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         eo.region = cases[i].region;
-        eo.use_fips = cases[i].fips;
-        eo.use_dualstack = cases[i].dual;
+        eo.use_fips = cases[i].fips ? 1 : -1;
+        eo.use_dualstack = cases[i].dual ? 1 : -1;
         CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
         CHECK_STR(url, cases[i].url);
         free(url);
@@ -349,8 +349,8 @@ static void test_endpoint(void)
     }
     unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     eo.region = "eu-west-1";
-    eo.use_fips = 0;
-    eo.use_dualstack = 0;
+    eo.use_fips = -1;
+    eo.use_dualstack = -1;
     setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9", 1);
     CHECK_INT(smneo_endpoint_resolve(&url, &eo, NULL), 0);
     CHECK_STR(url, "http://127.0.0.1:9");

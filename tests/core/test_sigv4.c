@@ -183,7 +183,7 @@ static int run_case(const char *name)
     opts.region = json_str(ctx, "region");
     opts.service = json_str(ctx, "service");
     opts.timestamp = parse_iso8601(json_str(ctx, "timestamp"));
-    opts.normalize_path = json_bool(ctx, "normalize");
+    opts.no_normalize_path = !json_bool(ctx, "normalize");
     opts.sign_body_header = json_bool(ctx, "sign_body");
     opts.omit_session_token = json_bool(ctx, "omit_session_token");
 
@@ -565,7 +565,7 @@ static void test_unsigned_payload(void)
     CHECK_INT(smneo_credentials_new(&creds, "AKIDEXAMPLE", SECRET, NULL), 0);
     smneo_sigv4_options o = sagemaker_options();
     o.service = "s3";
-    o.normalize_path = 0;
+    o.no_normalize_path = 1;
     o.sign_body_header = 1;
     o.payload_hash = "UNSIGNED-PAYLOAD";
     smneo_request *req = NULL;
@@ -599,7 +599,7 @@ static char *canonical_of(const char *path, const char *service, int normalize)
     smneo_credentials_new(&creds, "AKIDEXAMPLE", SECRET, NULL);
     smneo_sigv4_options o = sagemaker_options();
     o.service = service;
-    o.normalize_path = normalize;
+    o.no_normalize_path = !normalize;
     smneo_request *req = NULL;
     smneo_request_new(&req, "GET", "https://example.amazonaws.com/");
     free(req->path);

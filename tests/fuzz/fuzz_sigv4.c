@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.region = rl ? region : "us-east-1";
     o.service = sl ? service : ((bits & 2) ? "s3" : "sagemaker");
     o.timestamp = (bits & 4) ? 1440938160 : 253402300799LL;
-    o.normalize_path = (bits >> 3) & 1;
+    o.no_normalize_path = !((bits >> 3) & 1);
     o.sign_body_header = (bits >> 4) & 1;
     o.omit_session_token = (bits >> 5) & 1;
     o.payload_hash = (bits & 0x40) ? "UNSIGNED-PAYLOAD" : NULL;

@@ -34,7 +34,7 @@ typedef struct smneo_pack_options {
     int compress_level;       /* 1..9; 0 or -1: 6 */
     int threads;              /* compression threads; 0: number of online CPUs (max 8).
                                  The output does not depend on it. */
-    int64_t source_date_epoch;/* mtime of every entry; -1: $SOURCE_DATE_EPOCH, else 0 */
+    int64_t source_date_epoch;/* mtime of every entry (> 0); 0 or -1: $SOURCE_DATE_EPOCH, else 0 */
     smneo_artifact_progress_cb progress; /* may be NULL */
     void *payload;
     size_t block_size;        /* bytes per compressed block; 0: 1 MiB (min 64 KiB).
@@ -43,7 +43,10 @@ typedef struct smneo_pack_options {
 } smneo_pack_options;
 
 #define SMNEO_PACK_OPTIONS_VERSION 1
-#define SMNEO_PACK_OPTIONS_INIT {SMNEO_PACK_OPTIONS_VERSION, 6, 0, -1, NULL, NULL, 0}
+#define SMNEO_PACK_OPTIONS_INIT {.version = SMNEO_PACK_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_PACK_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_pack_options_init(smneo_pack_options *opts, int version);
 
 typedef struct smneo_artifact_pack_result smneo_artifact_pack_result;
 
@@ -106,7 +109,10 @@ typedef struct smneo_inspect_options {
 } smneo_inspect_options;
 
 #define SMNEO_INSPECT_OPTIONS_VERSION 2 /* 1 (without max_bytes, max_ratio) is accepted too */
-#define SMNEO_INSPECT_OPTIONS_INIT {SMNEO_INSPECT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0.0}
+#define SMNEO_INSPECT_OPTIONS_INIT {.version = SMNEO_INSPECT_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_INSPECT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_inspect_options_init(smneo_inspect_options *opts, int version);
 
 typedef struct smneo_artifact_inspection smneo_artifact_inspection;
 
@@ -149,7 +155,10 @@ typedef struct smneo_extract_options {
 } smneo_extract_options;
 
 #define SMNEO_EXTRACT_OPTIONS_VERSION 1
-#define SMNEO_EXTRACT_OPTIONS_INIT {SMNEO_EXTRACT_OPTIONS_VERSION, 0, 0, 0.0, NULL, NULL}
+#define SMNEO_EXTRACT_OPTIONS_INIT {.version = SMNEO_EXTRACT_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_EXTRACT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_extract_options_init(smneo_extract_options *opts, int version);
 
 /* Extracts the tar (gzip-compressed or not) `path` into `dest_dir`, which must
  * not exist or be an empty directory. Everything is written to a temporary
@@ -171,7 +180,10 @@ typedef struct smneo_digest_options {
 } smneo_digest_options;
 
 #define SMNEO_DIGEST_OPTIONS_VERSION 1
-#define SMNEO_DIGEST_OPTIONS_INIT {SMNEO_DIGEST_OPTIONS_VERSION, NULL, NULL}
+#define SMNEO_DIGEST_OPTIONS_INIT {.version = SMNEO_DIGEST_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_DIGEST_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_digest_options_init(smneo_digest_options *opts, int version);
 
 /* Hashes a file, streamed. algorithm (case-insensitive; NULL = "blake2b"):
  * "blake2b" / "blake2b-512", "blake2b-256", "blake2s" / "blake2s-256",

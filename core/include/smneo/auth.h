@@ -35,14 +35,18 @@ typedef struct smneo_sigv4_options {
     const char *region;
     const char *service;         /* "sagemaker", "s3" */
     int64_t timestamp;           /* epoch seconds of the signature (X-Amz-Date) */
-    int normalize_path;          /* 1: RFC 3986 remove_dot_segments + collapse "//" (not for S3) */
+    int no_normalize_path;       /* 1: sign the path as given; 0: RFC 3986 remove_dot_segments +
+                                    collapse "//" (never for S3) */
     int sign_body_header;        /* 1: add x-amz-content-sha256 (S3) */
     int omit_session_token;      /* 1: add X-Amz-Security-Token after signing (not signed) */
     const char *payload_hash;    /* precomputed hex hash, or "UNSIGNED-PAYLOAD"; NULL: hash body */
 } smneo_sigv4_options;
 
 #define SMNEO_SIGV4_OPTIONS_VERSION 1
-#define SMNEO_SIGV4_OPTIONS_INIT {SMNEO_SIGV4_OPTIONS_VERSION, NULL, NULL, 0, 1, 0, 0, NULL}
+#define SMNEO_SIGV4_OPTIONS_INIT {.version = SMNEO_SIGV4_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_SIGV4_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_sigv4_options_init(smneo_sigv4_options *opts, int version);
 
 /* Signs `req` in place: adds X-Amz-Date (and X-Amz-Security-Token, and
  * x-amz-content-sha256 when asked) and Authorization. The request's Host
@@ -83,7 +87,10 @@ typedef struct smneo_chain_options {
 } smneo_chain_options;
 
 #define SMNEO_CHAIN_OPTIONS_VERSION 2
-#define SMNEO_CHAIN_OPTIONS_INIT {SMNEO_CHAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define SMNEO_CHAIN_OPTIONS_INIT {.version = SMNEO_CHAIN_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_CHAIN_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_chain_options_init(smneo_chain_options *opts, int version);
 
 /* The chain resolves lazily and caches; temporary credentials are refreshed
  * before they expire. Safe to share between threads. */

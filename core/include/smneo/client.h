@@ -45,13 +45,13 @@ typedef struct smneo_client_options {
                                       then the retry_defaults' mode */
     long connect_timeout_ms;       /* 0: the defaults mode's (3100 in standard...), else 60000 */
     long read_timeout_ms;          /* 0: 60000 */
-    int verify_tls;                /* 1: verify (default) */
+    int no_verify_tls;             /* 1: do not verify the peer and host (0: verify) */
     const char *ca_bundle;         /* NULL: AWS_CA_BUNDLE / profile ca_bundle / system */
-    int validation;                /* smneo_validation_mode (default STRICT) */
+    int validation;                /* smneo_validation_mode (0: STRICT) */
     int allow_unknown_enum_values;
     smneo_transport *transport;    /* NULL: libcurl. Borrowed: must outlive the client */
-    int use_fips;                  /* -1: env/config */
-    int use_dualstack;             /* -1: env/config */
+    int use_fips;                  /* 0: env/config; 1: on; -1: off */
+    int use_dualstack;             /* 0: env/config; 1: on; -1: off */
     const char *s3_endpoint_url;   /* NULL: AWS_ENDPOINT_URL_S3, endpoint_url, AWS */
     int no_transport;              /* 1: create no libcurl transport (step-driven use only) */
     double retry_backoff_scale;    /* multiplies retry delays (0: 1.0); tests use small values */
@@ -84,9 +84,10 @@ typedef enum {
 } smneo_retry_defaults;
 
 #define SMNEO_CLIENT_OPTIONS_VERSION 3
-#define SMNEO_CLIENT_OPTIONS_INIT                                                                      \
-    {SMNEO_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 1, NULL,          \
-     SMNEO_VALIDATION_STRICT, 0, NULL, -1, -1, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
+#define SMNEO_CLIENT_OPTIONS_INIT {.version = SMNEO_CLIENT_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_CLIENT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_client_options_init(smneo_client_options *opts, int version);
 
 SMNEO_EXTERN(int) smneo_client_new(smneo_client **out, const smneo_client_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_client_free(smneo_client *c);
@@ -155,7 +156,10 @@ typedef struct smneo_paginate_options {
 } smneo_paginate_options;
 
 #define SMNEO_PAGINATE_OPTIONS_VERSION 1
-#define SMNEO_PAGINATE_OPTIONS_INIT {SMNEO_PAGINATE_OPTIONS_VERSION, 0, 0, NULL, 0}
+#define SMNEO_PAGINATE_OPTIONS_INIT {.version = SMNEO_PAGINATE_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_PAGINATE_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_paginate_options_init(smneo_paginate_options *opts, int version);
 
 /* A paginated run over ListCompilationJobs / ListPipelineExecutionSteps.
  * Memory stays constant whatever the number of pages. A page whose next
@@ -178,7 +182,10 @@ typedef struct smneo_wait_options {
 } smneo_wait_options;
 
 #define SMNEO_WAIT_OPTIONS_VERSION 1
-#define SMNEO_WAIT_OPTIONS_INIT {SMNEO_WAIT_OPTIONS_VERSION, 0, 0, 0, NULL, NULL}
+#define SMNEO_WAIT_OPTIONS_INIT {.version = SMNEO_WAIT_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_WAIT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_wait_options_init(smneo_wait_options *opts, int version);
 
 /* Polls DescribeCompilationJob until COMPLETED (result: the description),
  * FAILED (SMNEO_EJOBFAILED, FailureReason in err->message), STOPPED

@@ -110,9 +110,10 @@ typedef struct smneo_compile_options {
 
 /* Versions 1 to 3 are accepted; an older struct ends before the members of the later versions. */
 #define SMNEO_COMPILE_OPTIONS_VERSION 3
-#define SMNEO_COMPILE_OPTIONS_INIT                                                                      \
-    {SMNEO_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-     NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, 0, 0}
+#define SMNEO_COMPILE_OPTIONS_INIT {.version = SMNEO_COMPILE_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_COMPILE_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_compile_options_init(smneo_compile_options *opts, int version);
 
 typedef struct smneo_compile_result smneo_compile_result;
 
@@ -185,7 +186,10 @@ typedef struct smneo_compile_many_options {
 } smneo_compile_many_options;
 
 #define SMNEO_COMPILE_MANY_OPTIONS_VERSION 1
-#define SMNEO_COMPILE_MANY_OPTIONS_INIT {SMNEO_COMPILE_MANY_OPTIONS_VERSION, 0, NULL, 0, 0, NULL, NULL}
+#define SMNEO_COMPILE_MANY_OPTIONS_INIT {.version = SMNEO_COMPILE_MANY_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_COMPILE_MANY_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_compile_many_options_init(smneo_compile_many_options *opts, int version);
 
 /* One job's outcome (borrowed from the result). */
 typedef struct smneo_compile_row {

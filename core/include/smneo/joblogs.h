@@ -58,7 +58,10 @@ typedef struct smneo_joblogs_options {
 } smneo_joblogs_options;
 
 #define SMNEO_JOBLOGS_OPTIONS_VERSION 1
-#define SMNEO_JOBLOGS_OPTIONS_INIT {SMNEO_JOBLOGS_OPTIONS_VERSION, 0, 0, 0, 0, 0}
+#define SMNEO_JOBLOGS_OPTIONS_INIT {.version = SMNEO_JOBLOGS_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_JOBLOGS_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_joblogs_options_init(smneo_joblogs_options *opts, int version);
 
 typedef struct smneo_log_event {
     int64_t timestamp;   /* ms since the epoch */

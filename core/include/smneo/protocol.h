@@ -23,8 +23,8 @@ typedef struct smneo_endpoint_options {
     int version;                /* SMNEO_ENDPOINT_OPTIONS_VERSION */
     const char *region;         /* required unless endpoint_url is set */
     const char *endpoint_url;   /* explicit URL (wins over everything) */
-    int use_fips;               /* -1: from env/config, 0/1 explicit */
-    int use_dualstack;          /* -1: from env/config, 0/1 explicit */
+    int use_fips;               /* 0: from env/config; 1: on; -1: off */
+    int use_dualstack;          /* 0: from env/config; 1: on; -1: off */
     const char *profile;        /* for endpoint_url / use_* from the config file */
     const char *service;        /* "sagemaker" (default), "s3", or a model service:
                                    "sts", "sso", "sso-oidc", "logs" */
@@ -36,7 +36,10 @@ typedef struct smneo_endpoint_options {
 } smneo_endpoint_options;
 
 #define SMNEO_ENDPOINT_OPTIONS_VERSION 2
-#define SMNEO_ENDPOINT_OPTIONS_INIT {SMNEO_ENDPOINT_OPTIONS_VERSION, NULL, NULL, -1, -1, NULL, NULL, 0, 0}
+#define SMNEO_ENDPOINT_OPTIONS_INIT {.version = SMNEO_ENDPOINT_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_ENDPOINT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_endpoint_options_init(smneo_endpoint_options *opts, int version);
 
 /* Resolves the base URL as botocore does: explicit endpoint_url, then
  * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3, the service's own
@@ -48,9 +51,9 @@ SMNEO_EXTERN(int) smneo_endpoint_resolve(char **out, const smneo_endpoint_option
 
 /* ---- Build --------------------------------------------------------------- */
 typedef enum {
-    SMNEO_VALIDATION_OFF = 0,
+    SMNEO_VALIDATION_STRICT = 0, /* the default: errors refuse the request */
     SMNEO_VALIDATION_WARN = 1,
-    SMNEO_VALIDATION_STRICT = 2
+    SMNEO_VALIDATION_OFF = 2
 } smneo_validation_mode;
 
 typedef struct smneo_build_options {
@@ -58,13 +61,16 @@ typedef struct smneo_build_options {
     const char *region;         /* signing region (required) */
     const char *endpoint_url;   /* base URL (required; see smneo_endpoint_resolve) */
     int64_t timestamp;          /* signing time, epoch seconds (0: now) */
-    int validation;             /* smneo_validation_mode; STRICT refuses errors */
+    int validation;             /* smneo_validation_mode (0: STRICT, which refuses errors) */
     int allow_unknown_enum_values;
     const char *user_agent;     /* NULL: "smneo/<version>" */
 } smneo_build_options;
 
 #define SMNEO_BUILD_OPTIONS_VERSION 1
-#define SMNEO_BUILD_OPTIONS_INIT {SMNEO_BUILD_OPTIONS_VERSION, NULL, NULL, 0, SMNEO_VALIDATION_STRICT, 0, NULL}
+#define SMNEO_BUILD_OPTIONS_INIT {.version = SMNEO_BUILD_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_BUILD_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_build_options_init(smneo_build_options *opts, int version);
 
 /* Builds the complete signed request. params_json may be NULL (= "{}").
  * With validation on, issues are checked first: errors refuse the request

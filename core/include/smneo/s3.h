@@ -38,7 +38,10 @@ typedef struct smneo_s3_options {
 } smneo_s3_options;
 
 #define SMNEO_S3_OPTIONS_VERSION 1
-#define SMNEO_S3_OPTIONS_INIT {SMNEO_S3_OPTIONS_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL}
+#define SMNEO_S3_OPTIONS_INIT {.version = SMNEO_S3_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_S3_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_s3_options_init(smneo_s3_options *opts, int version);
 
 typedef struct smneo_s3_object {
     uint64_t size;

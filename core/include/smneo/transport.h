@@ -56,7 +56,7 @@ typedef struct smneo_curl_options {
     int version;               /* SMNEO_CURL_OPTIONS_VERSION */
     long connect_timeout_ms;   /* 0: 60000 */
     long read_timeout_ms;      /* 0: 60000 (no data for this long aborts) */
-    int verify_tls;            /* 1 (default): verify peer and host */
+    int no_verify_tls;         /* 1: do not verify peer and host (0: verify) */
     const char *ca_bundle;     /* NULL: AWS_CA_BUNDLE, then the system store */
     int max_connections;       /* pooled keep-alive connections (0: 16) */
     /* version 2 */
@@ -73,8 +73,10 @@ typedef struct smneo_curl_options {
 } smneo_curl_options;
 
 #define SMNEO_CURL_OPTIONS_VERSION 2
-#define SMNEO_CURL_OPTIONS_INIT                                                                        \
-    {SMNEO_CURL_OPTIONS_VERSION, 0, 0, 1, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
+#define SMNEO_CURL_OPTIONS_INIT {.version = SMNEO_CURL_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_CURL_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_curl_options_init(smneo_curl_options *opts, int version);
 
 /* The libcurl transport: keep-alive connection pool shared by threads,
  * proxies from the environment (HTTPS_PROXY, NO_PROXY, ...). Caller-owned;

@@ -21,7 +21,10 @@ typedef struct smneo_validate_options {
 } smneo_validate_options;
 
 #define SMNEO_VALIDATE_OPTIONS_VERSION 1
-#define SMNEO_VALIDATE_OPTIONS_INIT {SMNEO_VALIDATE_OPTIONS_VERSION, 0}
+#define SMNEO_VALIDATE_OPTIONS_INIT {.version = SMNEO_VALIDATE_OPTIONS_VERSION}
+/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
+ * outside 1 to SMNEO_VALIDATE_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
+SMNEO_EXTERN(int) smneo_validate_options_init(smneo_validate_options *opts, int version);
 
 /* Validates params (JSON text) for an operation; every problem is reported.
  * *out is caller-owned (smneo_issues_free), possibly empty. Returns 0 when

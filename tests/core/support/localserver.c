@@ -189,7 +189,7 @@ int smneo_test_http(const char *method, const char *url, const char *body, int s
         so.region = "us-east-1";
         so.service = "s3";
         so.timestamp = (int64_t)time(NULL);
-        so.normalize_path = 0;
+        so.no_normalize_path = 1;
         so.sign_body_header = 1;
         if (smneo_credentials_new(&cr, "test", "test", NULL) || smneo_sigv4_sign(req, cr, &so, &err))
             goto out;
