@@ -9,6 +9,8 @@
 #include "smneo/http.h"
 #include "smneo/value.h"
 #include "smneo/auth.h"
+#include "smneo/endpoint.h"
+#include "smneo/error.h"
 #include "smneo/protocol.h"
 #include "smneo/transport.h"
 #include "smneo/client.h"

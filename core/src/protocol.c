@@ -790,11 +790,11 @@ int smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *pay
         return SMNEO_EINVAL;
     const smneo_shape *shape = err->service_code ? smneo_model_shape(err->service_code) : NULL;
     if (!shape || !shape->exception || !err->response || !err->response->body_len)
-        return SMNEO_ITEROVER;
+        return SMNEO_EABSENT;
     cJSON *body = smneo__parse_json_exact(err->response->body, err->response->body_len, NULL);
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
-        return SMNEO_ITEROVER;
+        return SMNEO_EABSENT;
     }
     /* Only the members the error shape models, as botocore merges them. */
     size_t n = 0;

@@ -236,6 +236,7 @@ const char *smneo_strerror(int code)
     case SMNEO_EPAGINATION: return "PaginationError";
     case SMNEO_ESSOTOKEN: return "TokenRetrievalError";
     case SMNEO_ESSOUNAUTHORIZED: return "UnauthorizedSSOTokenError";
+    case SMNEO_EABSENT: return "Absent";
     case SMNEO_ITEROVER: return "IterOver";
     default: return "UnknownError";
     }

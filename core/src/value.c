@@ -413,10 +413,10 @@ int smneo_value_get(smneo_value *out, const smneo_value *v, const char *name)
         return SMNEO_EINVAL;
     const cJSON *n = (const cJSON *)v->node;
     if (!cJSON_IsObject(n))
-        return SMNEO_ITEROVER;
+        return SMNEO_EABSENT;
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(n, name);
     if (!ch)
-        return SMNEO_ITEROVER;
+        return SMNEO_EABSENT;
     out->node = ch;
     out->shape = child_shape(v->shape, ch);
     return 0;

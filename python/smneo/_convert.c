@@ -497,7 +497,7 @@ static const smneo_visitor VISITOR = {v_begin_object, v_end, v_begin_array, v_en
 
 /* Builds Python objects from one walk (a value or a service error's modeled
  * members). NULL with an exception set on failure; None when nothing was
- * walked (SMNEO_ITEROVER counts as nothing). */
+ * walked (SMNEO_EABSENT counts as nothing). */
 static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error *err)
 {
     builder b;
@@ -507,7 +507,7 @@ static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error 
     b.key = NULL;
     int rc = v ? smneo_value_walk(v, &VISITOR, &b) : smneo_error_walk(err, &VISITOR, &b);
     Py_CLEAR(b.key);
-    if (rc == SMNEO_ITEROVER && !b.root && !PyErr_Occurred())
+    if (rc == SMNEO_EABSENT && !b.root && !PyErr_Occurred())
         rc = 0;
     if (rc || PyErr_Occurred()) {
         Py_CLEAR(b.root);

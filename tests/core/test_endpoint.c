@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "smneo/client.h"
 #include "smneo/protocol.h"
+#include "smneo/endpoint.h"
 
 static char *tmp;
 

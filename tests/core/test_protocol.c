@@ -262,7 +262,7 @@ static void test_parse_success(void)
     smneo_value st;
     CHECK_INT(smneo_value_get(&st, &root, "CompilationJobStatus"), 0);
     CHECK_STR(smneo_value_string(&st), "COMPLETED");
-    CHECK_INT(smneo_value_get(&st, &root, "Nope"), SMNEO_ITEROVER);
+    CHECK_INT(smneo_value_get(&st, &root, "Nope"), SMNEO_EABSENT);
     smneo_result_free(res);
     smneo_response_free(resp);
     free(body);
@@ -424,7 +424,7 @@ static void test_error_walk(void)
     resp = response(400, "{\"__type\":\"ValidationException\",\"Message\":\"bad\"}");
     CHECK_INT(smneo_protocol_parse(&res, "DescribeCompilationJob", resp, &err), SMNEO_ESERVICE);
     trace = NULL;
-    CHECK_INT(smneo_error_walk(&err, &RECORDER, &trace), SMNEO_ITEROVER);
+    CHECK_INT(smneo_error_walk(&err, &RECORDER, &trace), SMNEO_EABSENT);
     CHECK(trace == NULL);
     smneo_error_clear(&err);
     smneo_response_free(resp);

@@ -60,6 +60,8 @@ enum {
                                   names the `aws sso login` command to run */
     SMNEO_ESSOUNAUTHORIZED = -31, /* the SSO session expired or the portal refused its token
                                      (botocore's UnauthorizedSSOTokenError); idem */
+    SMNEO_EABSENT = -32,       /* what was asked for is not there (smneo_value_get on a missing
+                                  member, smneo_error_walk on an error without a modeled body) */
     SMNEO_ITEROVER = -100      /* iteration finished: not an error */
 };
 

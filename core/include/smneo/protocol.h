@@ -12,50 +12,14 @@
 #define SMNEO_PROTOCOL_H
 
 #include "auth.h"
+#include "validate.h"
 #include "value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- Endpoints ----------------------------------------------------------- */
-typedef struct smneo_endpoint_options {
-    int version;                /* SMNEO_ENDPOINT_OPTIONS_VERSION */
-    const char *region;         /* required unless endpoint_url is set */
-    const char *endpoint_url;   /* explicit URL (wins over everything) */
-    int use_fips;               /* 0: from env/config; 1: on; -1: off */
-    int use_dualstack;          /* 0: from env/config; 1: on; -1: off */
-    const char *profile;        /* for endpoint_url / use_* from the config file */
-    const char *service;        /* "sagemaker" (default), "s3", or a model service:
-                                   "sts", "sso", "sso-oidc", "logs" */
-    /* version 2 */
-    int ignore_configured;      /* 0: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / profile; 1: ignore the
-                                   configured endpoint URLs; -1: use them */
-    int use_http;               /* 1: a resolved (not configured) endpoint gets http:// (boto3's
-                                   use_ssl=False) */
-} smneo_endpoint_options;
-
-#define SMNEO_ENDPOINT_OPTIONS_VERSION 2
-#define SMNEO_ENDPOINT_OPTIONS_INIT {.version = SMNEO_ENDPOINT_OPTIONS_VERSION}
-/* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
- * outside 1 to SMNEO_ENDPOINT_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
-SMNEO_EXTERN(int) smneo_endpoint_options_init(smneo_endpoint_options *opts, int version);
-
-/* Resolves the base URL as botocore does: explicit endpoint_url, then
- * AWS_ENDPOINT_URL_SAGEMAKER (AWS_ENDPOINT_URL_S3 for s3, the service's own
- * AWS_ENDPOINT_URL_STS, _SSO, _SSO_OIDC, ... for the others), AWS_ENDPOINT_URL,
- * the profile's endpoint_url settings (all skipped with
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), then the partition rules
- * (aws, aws-cn, aws-us-gov, FIPS, dual-stack). *out caller-owned (free()). */
-SMNEO_EXTERN(int) smneo_endpoint_resolve(char **out, const smneo_endpoint_options *opts, smneo_error *err);
-
 /* ---- Build --------------------------------------------------------------- */
-typedef enum {
-    SMNEO_VALIDATION_STRICT = 0, /* the default: errors refuse the request */
-    SMNEO_VALIDATION_WARN = 1,
-    SMNEO_VALIDATION_OFF = 2
-} smneo_validation_mode;
-
 typedef struct smneo_build_options {
     int version;                /* SMNEO_BUILD_OPTIONS_VERSION */
     const char *region;         /* signing region (required) */
@@ -125,13 +89,6 @@ SMNEO_EXTERN(const smneo_response *) smneo_result_response(const smneo_result *r
  * validation "warn", the errors too) found before it was sent. Borrowed;
  * NULL when there were none. Set on results of client calls and waits. */
 SMNEO_EXTERN(const smneo_issues *) smneo_result_issues(const smneo_result *r);
-
-/* Walks the modeled members of a service error's body (those of the error
- * shape named by err->service_code, e.g. ResourceNotFound's Message) as one
- * object, the way botocore merges them into its error response. Returns the
- * walk's result, or SMNEO_ITEROVER when the error has no modeled shape or
- * no parsable body. */
-SMNEO_EXTERN(int) smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *payload);
 
 /* Maps a service error code to an SMNEO_E* code and a retryable flag. */
 SMNEO_EXTERN(int) smneo_protocol_error_class(int *retryable, const char *service_code, int http_status);

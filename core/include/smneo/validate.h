@@ -15,6 +15,14 @@ typedef struct smneo_issue {
     const char *message; /* what is wrong and what to change */
 } smneo_issue;
 
+/* How much a request's validation holds it back (smneo_client_options and
+ * smneo_build_options' `validation`). */
+typedef enum {
+    SMNEO_VALIDATION_STRICT = 0, /* the default: errors refuse the request */
+    SMNEO_VALIDATION_WARN = 1,
+    SMNEO_VALIDATION_OFF = 2
+} smneo_validation_mode;
+
 typedef struct smneo_validate_options {
     int version;                    /* SMNEO_VALIDATE_OPTIONS_VERSION */
     int allow_unknown_enum_values;  /* 1: unknown enum values pass (newer than the table) */

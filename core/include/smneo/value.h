@@ -70,7 +70,7 @@ SMNEO_EXTERN(int) smneo_value_walk(const smneo_value *v, const smneo_visitor *vi
 /* Compact JSON text of the value (caller-owned, free()). */
 SMNEO_EXTERN(int) smneo_value_to_json(char **out, const smneo_value *v);
 /* Member of an object value by name; returns 0 and fills *out, or
- * SMNEO_ITEROVER when absent. */
+ * SMNEO_EABSENT when v is not an object or has no such member. */
 SMNEO_EXTERN(int) smneo_value_get(smneo_value *out, const smneo_value *v, const char *name);
 /* String content of a string value (borrowed) or NULL. */
 SMNEO_EXTERN(const char *) smneo_value_string(const smneo_value *v);
