@@ -106,45 +106,6 @@ static smneo_error *errhold_new(lua_State *L)
 
 /* ---- error tables ---------------------------------------------------------- */
 
-enum { CTX_PLAIN = 0, CTX_WAITER = 1 };
-
-static const char *code_name(int code, int ctx)
-{
-    switch (code) {
-    case SMNEO_EVALIDATION: return "ValidationError";
-    case SMNEO_ENOCREDENTIALS: return "NoCredentials";
-    case SMNEO_ECREDENTIALS: return "CredentialsError";
-    case SMNEO_ESSOTOKEN: return "TokenRetrievalError";
-    case SMNEO_ESSOUNAUTHORIZED: return "UnauthorizedSSOTokenError";
-    case SMNEO_ENOREGION: return "NoRegion";
-    case SMNEO_ECONNECT: return "ConnectionError";
-    case SMNEO_EDNS: return "ConnectionError";
-    case SMNEO_ECLOSED: return "ConnectionError";
-    case SMNEO_ETLS: return "TLSError";
-    case SMNEO_ETIMEOUT: return "Timeout";
-    case SMNEO_EPROTOCOL: return "ProtocolError";
-    case SMNEO_EPAGINATION: return "PaginationError";
-    case SMNEO_EDIGEST: return "DigestMismatch";
-    case SMNEO_EUNSAFE: return "UnsafeArchive";
-    case SMNEO_EIO: return "IOError";
-    case SMNEO_EJOBFAILED: return "JobFailed";
-    case SMNEO_EJOBSTOPPED: return "JobStopped";
-    case SMNEO_EWAITTIMEOUT: return "WaiterTimeout";
-    case SMNEO_ECANCELLED: return ctx == CTX_WAITER ? "WaiterCancelled" : "Cancelled";
-    case SMNEO_EUNSUPPORTED: return "Unsupported";
-    case SMNEO_EINVAL: return "InvalidArgument";
-    case SMNEO_ENOMEM: return "OutOfMemory";
-    case SMNEO_EARCHIVE: return "ArchiveError";
-    case SMNEO_ENOTFOUND: return "ResourceNotFound";
-    case SMNEO_ETHROTTLED: return "ThrottlingException";
-    case SMNEO_EINUSE: return "ResourceInUse";
-    case SMNEO_ELIMIT: return "ResourceLimitExceeded";
-    case SMNEO_EAUTH: return "AuthFailure";
-    case SMNEO_ESERVICE: return "ServiceError";
-    default: return "Error";
-    }
-}
-
 static void set_str(lua_State *L, const char *k, const char *v)
 {
     if (v) {
@@ -187,17 +148,17 @@ static void push_warnings(lua_State *L, const smneo_result *r)
 }
 
 /* Pushes an error table for (code, err). */
-static void push_error(lua_State *L, int code, const smneo_error *err, int ctx)
+static void push_error(lua_State *L, int code, const smneo_error *err)
 {
     lua_createtable(L, 0, 10);
     if (err && err->service_code && err->service_code[0])
         lua_pushstring(L, err->service_code);
     else
-        lua_pushstring(L, code_name(code, ctx));
+        lua_pushstring(L, smneo_error_name(code));
     lua_setfield(L, -2, "code");
     lua_pushstring(L, err && err->message && err->message[0] ? err->message : smneo_strerror(code));
     lua_setfield(L, -2, "message");
-    lua_pushstring(L, smneo_strerror(code));
+    lua_pushstring(L, smneo_error_name(code));
     lua_setfield(L, -2, "kind");
     if (err && err->http_status > 0) {
         lua_pushinteger(L, err->http_status);
@@ -221,9 +182,9 @@ static void push_error(lua_State *L, int code, const smneo_error *err, int ctx)
     lua_setmetatable(L, -2);
 }
 
-static int raise_error(lua_State *L, int code, const smneo_error *err, int ctx)
+static int raise_error(lua_State *L, int code, const smneo_error *err)
 {
-    push_error(L, code, err, ctx);
+    push_error(L, code, err);
     return lua_error(L);
 }
 
@@ -238,7 +199,7 @@ static int raise_msg(lua_State *L, int code, const char *fmt, ...)
     smneo_error e = SMNEO_ERROR_INIT;
     e.code = code;
     e.message = msg; /* borrowed: push_error copies it; never cleared */
-    push_error(L, code, &e, CTX_PLAIN);
+    push_error(L, code, &e);
     return lua_error(L);
 }
 
@@ -1003,7 +964,7 @@ static int l_client_new(lua_State *L)
     if (rc != 0) {
         cl->c = NULL;
         cl->closed = 1;
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     }
     return 1;
 }
@@ -1132,7 +1093,7 @@ static int client_lowlevel_call(lua_State *L)
     int rc = smneo_call_new(&lc->call, cl->c, op->name, json, len, err);
     if (rc != 0) {
         lc->call = NULL;
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     }
     lcall_attached(lc);
     return 1;
@@ -1151,7 +1112,7 @@ static int client_lowlevel_paginate(lua_State *L)
     int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
     if (rc != 0) {
         lc->call = NULL;
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     }
     lcall_attached(lc);
     return 1;
@@ -1169,7 +1130,7 @@ static int client_lowlevel_wait(lua_State *L)
     int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
     if (rc != 0) {
         lc->call = NULL;
-        return raise_error(L, rc, err, CTX_WAITER);
+        return raise_error(L, rc, err);
     }
     lcall_attached(lc);
     return 1;
@@ -1241,14 +1202,13 @@ static void push_done_raw(lua_State *L, lcall *lc, int with_warnings)
     smneo_result *res = NULL;
     int rc = smneo_call_result(&res, lc->call, err);
     rb->p = res;
-    int ctx = lc->kind == CALL_WAIT ? CTX_WAITER : CTX_PLAIN;
     const char *tok = smneo_call_resume_token(lc->call);
     if (tok && !lc->resume)
         lc->resume = dup_string(tok); /* NULL on OOM: the token is then lost, not the call */
     lcall_release(lc);
     if (rc != 0) {
         lua_pushnil(L);
-        push_error(L, rc, err, ctx);
+        push_error(L, rc, err);
         if (res) { /* JobFailed / JobStopped: the final description */
             push_result(L, res);
             lua_setfield(L, -2, "description");
@@ -1473,7 +1433,7 @@ static int client_op(lua_State *L)
     cl->cur_L = NULL;
     rb->p = res;
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     push_result(L, res);
     push_warnings(L, res);
     return 2;
@@ -1522,7 +1482,7 @@ static int client_iter(lua_State *L)
     int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
     if (rc != 0) {
         lc->call = NULL;
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     }
     lcall_attached(lc);
     int ud = lua_gettop(L);
@@ -1548,7 +1508,7 @@ static int client_wait(lua_State *L)
     int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
     if (rc != 0) {
         lc->call = NULL;
-        return raise_error(L, rc, err, CTX_WAITER);
+        return raise_error(L, rc, err);
     }
     lcall_attached(lc);
     for (;;) {
@@ -1584,11 +1544,6 @@ static int client_wait(lua_State *L)
 
 /* ---- client:compile{...} (smneo_compile) ------------------------------------------ */
 
-static const char *const compile_event_names[] = {"",        "PACKED",   "UPLOAD",  "UPLOADED",
-                                                  "CREATED", "STATUS",   "DOWNLOAD", "VERIFIED",
-                                                  "WARNING", "STOPPING", "WAITING", "PACK", "LOG", "QUEUED",
-                                                  "SKIPPED", "REATTACHED", "DONE"};
-#define N_COMPILE_EVENT_NAMES (sizeof compile_event_names / sizeof compile_event_names[0])
 
 static void push_diagnosis(lua_State *L, const smneo_diagnosis *d);
 
@@ -1646,7 +1601,7 @@ static int compile_event_call(lua_State *L)
         lua_setfield(L, -2, "job");
     }
     int k = (int)ev->kind;
-    lua_pushstring(L, k >= 1 && (size_t)k < N_COMPILE_EVENT_NAMES ? compile_event_names[k] : "UNKNOWN");
+    lua_pushstring(L, smneo_compile_event_name(k));
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, ev->message ? ev->message : "");
     lua_setfield(L, -2, "message");
@@ -1833,9 +1788,9 @@ static int client_compile(lua_State *L)
         return lua_error(L); /* the callback's own error, after the flow has stopped */
     if (rc != 0) {
         if (rc == SMNEO_ECANCELLED && x.cancelled)
-            push_error(L, rc, err, CTX_WAITER);
+            push_error(L, rc, err);
         else
-            push_error(L, rc, err, CTX_PLAIN);
+            push_error(L, rc, err);
         if (res && smneo_compile_result_job(res)) {
             push_result(L, smneo_compile_result_job(res));
             lua_setfield(L, -2, "description");
@@ -1941,7 +1896,7 @@ static int joblogs_step(lua_State *L)
     joblogs_release(jl);
     if (rc == SMNEO_ITEROVER)
         return 0;
-    return raise_error(L, rc, err, CTX_PLAIN);
+    return raise_error(L, rc, err);
 }
 
 /* Reads the options table at index 2 and pushes a new reader userdata for
@@ -1989,7 +1944,7 @@ static ljoblogs *joblogs_push(lua_State *L, lclient *cl)
     compat_setuservalue(L, ud);
     int rc = smneo_joblogs_new(&jl->l, cl->c, name, &o, err);
     if (rc != 0)
-        raise_error(L, rc, err, CTX_PLAIN);
+        raise_error(L, rc, err);
     cl->calls++;
     lua_remove(L, ud - 1); /* the error holder */
     return jl;
@@ -2085,7 +2040,7 @@ static int joblogs_next(lua_State *L)
             return 2;
         }
         lua_pushnil(L);
-        push_error(L, rc, err, CTX_PLAIN);
+        push_error(L, rc, err);
         return 3;
     }
     }
@@ -2298,7 +2253,7 @@ static int client_compile_many(lua_State *L)
     if (x.failed)
         return lua_error(L);
     if (!res) {
-        push_error(L, rc, err, CTX_PLAIN);
+        push_error(L, rc, err);
         return lua_error(L);
     }
     size_t count = smneo_compile_many_result_count(res);
@@ -2351,7 +2306,7 @@ static int client_build_request(lua_State *L)
     cl->cur_L = NULL;
     b->p = req;
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     push_request(L, req);
     return 1;
 }
@@ -2394,7 +2349,7 @@ static int parse_response_at(lua_State *L, int base)
     int rc = smneo_protocol_parse(&res, op->name, resp, err);
     rb->p = res;
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     push_result(L, res);
     return 1;
 }
@@ -2553,7 +2508,7 @@ static int l_artifact_pack(lua_State *L)
     smneo_artifact_pack_result_free(res);
     progress_rethrow(L, &pc);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     lua_createtable(L, 0, 3);
     lua_pushstring(L, path);
     lua_setfield(L, -2, "path");
@@ -2585,7 +2540,7 @@ static int l_artifact_digest(lua_State *L)
     b->p = hex;
     progress_rethrow(L, &pc);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     lua_pushstring(L, hex);
     return 1;
 }
@@ -2609,7 +2564,7 @@ static int l_artifact_verify(lua_State *L)
     int rc = smneo_artifact_verify(path, expected, &dopt, err);
     progress_rethrow(L, &pc);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -2663,7 +2618,7 @@ static int l_artifact_inspect(lua_State *L)
     b->p = in;
     progress_rethrow(L, &pc);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     size_t count = smneo_artifact_inspection_member_count(in);
     lua_createtable(L, 0, 3);
     lua_createtable(L, count > 100000 ? 100000 : (int)count, 0);
@@ -2710,7 +2665,7 @@ static int l_artifact_extract(lua_State *L)
     int rc = smneo_artifact_extract(path, dest, &eo, err);
     progress_rethrow(L, &pc);
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -2750,7 +2705,7 @@ static int l_validate(lua_State *L)
     int rc = smneo_validate(&issues, op->name, json, len, &vo, err);
     b->p = issues;
     if (rc != 0 && !(rc == SMNEO_EVALIDATION && (issues || err->issues)))
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     push_issues(L, issues ? issues : err->issues);
     return 1;
 }
@@ -2861,7 +2816,7 @@ static int l_explain(lua_State *L)
     int rc = smneo_explain(&d, json, jlen, lines, lens, n, err);
     b->p = d;
     if (rc != 0)
-        return raise_error(L, rc, err, CTX_PLAIN);
+        return raise_error(L, rc, err);
     push_diagnosis(L, d);
     return 1;
 }

@@ -9,8 +9,6 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
-#include "smneo/http.h"
-#include "smneo/validate.h"
 
 int smneo__buf_grow(smneo_buf *b, size_t extra)
 {
@@ -157,89 +155,6 @@ void smneo__free_secret(char *s)
         return;
     OPENSSL_cleanse(s, strlen(s)); /* not optimised away, unlike memset */
     free(s);
-}
-
-int smneo__verror(smneo_error *err, int code, const char *fmt, va_list ap)
-{
-    if (err) {
-        smneo_error_clear(err);
-        err->code = code;
-        if (fmt) {
-            va_list ap2;
-            va_copy(ap2, ap);
-            int n = vsnprintf(NULL, 0, fmt, ap);
-            if (n >= 0) {
-                err->message = malloc((size_t)n + 1);
-                if (err->message)
-                    vsnprintf(err->message, (size_t)n + 1, fmt, ap2);
-            }
-            va_end(ap2);
-        }
-    }
-    return code;
-}
-
-int smneo__error(smneo_error *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    smneo__verror(err, code, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-void smneo_error_clear(smneo_error *err)
-{
-    if (!err)
-        return;
-    free(err->message);
-    free(err->service_code);
-    free(err->request_id);
-    free(err->field);
-    smneo_issues_free(err->issues);
-    smneo_response_free(err->response);
-    memset(err, 0, sizeof(*err));
-}
-
-const char *smneo_strerror(int code)
-{
-    switch (code) {
-    case SMNEO_OK: return "OK";
-    case SMNEO_ERROR: return "Error";
-    case SMNEO_ENOMEM: return "OutOfMemory";
-    case SMNEO_EINVAL: return "InvalidArgument";
-    case SMNEO_EVALIDATION: return "ValidationError";
-    case SMNEO_ENOCREDENTIALS: return "NoCredentials";
-    case SMNEO_ECREDENTIALS: return "CredentialsError";
-    case SMNEO_ENOREGION: return "NoRegion";
-    case SMNEO_ESERVICE: return "ServiceError";
-    case SMNEO_ENOTFOUND: return "ResourceNotFound";
-    case SMNEO_ETHROTTLED: return "Throttled";
-    case SMNEO_ECONNECT: return "ConnectionError";
-    case SMNEO_EDNS: return "DNSError";
-    case SMNEO_ETLS: return "TLSError";
-    case SMNEO_ETIMEOUT: return "Timeout";
-    case SMNEO_EPROTOCOL: return "ProtocolError";
-    case SMNEO_EDIGEST: return "DigestMismatch";
-    case SMNEO_EUNSAFE: return "UnsafeArchive";
-    case SMNEO_EIO: return "IOError";
-    case SMNEO_EJOBFAILED: return "JobFailed";
-    case SMNEO_EJOBSTOPPED: return "JobStopped";
-    case SMNEO_EWAITTIMEOUT: return "WaiterTimeout";
-    case SMNEO_ECANCELLED: return "WaiterCancelled";
-    case SMNEO_EUNSUPPORTED: return "Unsupported";
-    case SMNEO_EINUSE: return "ResourceInUse";
-    case SMNEO_ELIMIT: return "ResourceLimitExceeded";
-    case SMNEO_EAUTH: return "AuthFailure";
-    case SMNEO_EARCHIVE: return "ArchiveError";
-    case SMNEO_ECLOSED: return "ConnectionClosed";
-    case SMNEO_EPAGINATION: return "PaginationError";
-    case SMNEO_ESSOTOKEN: return "TokenRetrievalError";
-    case SMNEO_ESSOUNAUTHORIZED: return "UnauthorizedSSOTokenError";
-    case SMNEO_EABSENT: return "Absent";
-    case SMNEO_ITEROVER: return "IterOver";
-    default: return "UnknownError";
-    }
 }
 
 const char *smneo_version(void) { return SMNEO_VERSION; }

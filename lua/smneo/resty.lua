@@ -309,7 +309,7 @@ end
 
 -- wait_for_compilation_job(name, {delay, max_delay, timeout, callback}):
 -- callback(description) on each status change; returning false cancels
--- (WaiterCancelled); an error in it cancels and is re-raised.
+-- (Cancelled); an error in it cancels and is re-raised.
 function Client:wait_for_compilation_job(name, wopts)
   local cb = wopts and wopts.callback
   local call = self._c:_wait(name, wopts)

@@ -8,10 +8,6 @@
 
 #include <string.h>
 
-static const char *const EVENT_NAMES[] = {"",        "PACKED",  "UPLOAD",  "UPLOADED", "CREATED",    "STATUS",
-                                          "DOWNLOAD", "VERIFIED", "WARNING", "STOPPING", "WAITING",    "PACK",
-                                          "LOG",     "QUEUED",  "SKIPPED", "REATTACHED", "DONE"};
-enum { N_EVENT_NAMES = sizeof EVENT_NAMES / sizeof EVENT_NAMES[0] };
 
 typedef struct compile_ctx {
     smneo_state *st;
@@ -28,7 +24,7 @@ static int deliver(compile_ctx *x, size_t job, int many, const smneo_compile_eve
     if (x->exc_type || x->cancelled_by_callback) {
         cancel = 1;
     } else if (PyErr_CheckSignals() == 0 && x->callback) {
-        const char *kind = (ev->kind >= 1 && (size_t)ev->kind < N_EVENT_NAMES) ? EVENT_NAMES[ev->kind] : "UNKNOWN";
+        const char *kind = smneo_compile_event_name(ev->kind);
         PyObject *desc = NULL;
         if (ev->description) {
             desc = smneo_py_value(x->st, ev->description);

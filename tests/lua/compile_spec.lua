@@ -75,7 +75,7 @@ describe("client:compile", function()
     local ok, err = pcall(client.compile, client, base{ output_dir = tmp .. "/o1",
       callback = function(ev) return ev.kind ~= "STATUS" end })
     assert.is_false(ok)
-    assert.are.equal("WaiterCancelled", err.code)
+    assert.are.equal("Cancelled", err.code)
     local jobs = client:list_compilation_jobs{ SortBy = "CreationTime", SortOrder = "Descending" }
     local st = jobs.CompilationJobSummaries[1].CompilationJobStatus
     assert.truthy(st == "STOPPING" or st == "STOPPED", st)

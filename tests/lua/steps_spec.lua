@@ -73,7 +73,7 @@ describe("smneo call steps", function()
     c:close()
   end)
 
-  it("retries a connection closed early and reports it as ConnectionError (kind ConnectionClosed)", function()
+  it("retries a connection closed early and reports it as ConnectionClosed", function()
     local c = new_client()
     local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
     local sends = 0
@@ -84,7 +84,7 @@ describe("smneo call steps", function()
         call:feed_error(-28, "closed the connection without sending a response")
       elseif kind == "done" then
         assert.is_nil(a)
-        assert.are.equal("ConnectionError", b.code)
+        assert.are.equal("ConnectionClosed", b.code)
         assert.are.equal("ConnectionClosed", b.kind)
         assert.are.equal(3, b.attempts)
         assert.truthy(b.message:find("without sending a response", 1, true))
@@ -228,7 +228,7 @@ describe("smneo call steps", function()
         call:cancel()
       elseif kind == "done" then
         assert.is_nil(a)
-        assert.are.equal("WaiterCancelled", b.code)
+        assert.are.equal("Cancelled", b.code)
         break
       end
     end

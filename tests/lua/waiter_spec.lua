@@ -61,7 +61,7 @@ describe("smneo waiter", function()
       delay = 0.01, callback = function() calls = calls + 1; return false end,
     })
     assert.is_false(ok)
-    assert.are.equal("WaiterCancelled", err.code)
+    assert.are.equal("Cancelled", err.code)
     assert.are.equal(1, calls)
   end)
 

@@ -92,7 +92,16 @@ typedef struct smneo_error {
 #define SMNEO_ERROR_INIT {0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, NULL}
 
 SMNEO_EXTERN(void) smneo_error_clear(smneo_error *err);
-/* A short stable name for a code ("ENOTFOUND" -> "NotFound" etc.). Never NULL. */
+/* The code's stable name (SMNEO_ENOTFOUND: "ResourceNotFound",
+ * SMNEO_ETHROTTLED: "Throttled"; "UnknownError" for a code this library does
+ * not know). Never NULL, static. One table for C, Lua, Python and the CLI. */
+SMNEO_EXTERN(const char *) smneo_error_name(int code);
+/* The class of problem the code belongs to, what a caller acts on: "usage",
+ * "validation", "credentials", "configuration", "service", "connection",
+ * "protocol", "artifact", "io", "job", "cancelled", "absent", "iteration",
+ * "internal", "ok". Never NULL, static. */
+SMNEO_EXTERN(const char *) smneo_error_kind(int code);
+/* The same as smneo_error_name (its older name). */
 SMNEO_EXTERN(const char *) smneo_strerror(int code);
 
 /* Version of the library this program runs with, e.g. "1.0.0": the

@@ -60,6 +60,9 @@ typedef enum {
     SMNEO_COMPILE_EVENT_DONE = 16        /* the job's row is final; message: its status (COMPLETED, FAILED,
                                             STOPPED, STOPPING, or "" when it never started) */
 } smneo_compile_event_kind;
+/* The event's stable name ("PACKED", "UPLOAD", ..., "DONE"; "UNKNOWN" for a
+ * kind this library does not know). Never NULL, static. */
+SMNEO_EXTERN(const char *) smneo_compile_event_name(int kind);
 
 typedef struct smneo_compile_event {
     smneo_compile_event_kind kind;

@@ -46,7 +46,7 @@ local ok, err = pcall(client.wait_for_compilation_job, client, "wait-forever-vg"
 assert(not ok and tostring(err):find("cb"))
 ok, err = pcall(client.wait_for_compilation_job, client, "wait-forever-vg",
   { delay = 0.001, callback = function() return false end })
-assert(not ok and err.code == "WaiterCancelled")
+assert(not ok and err.code == "Cancelled")
 
 assert(#smneo.validate("CreateCompilationJob", { CompilationJobName = "x" }) > 0)
 local req = client:build_request("DescribeCompilationJob", { CompilationJobName = "x" }, { timestamp = 1700000000 })
