@@ -129,3 +129,12 @@ void smneo_error_clear(smneo_error *err)
     memset(err, 0, sizeof(*err));
 }
 
+/* Here rather than in http.c, beside the URL check it reports, so that
+ * http.c calls no error helper and error.c can free responses. */
+int smneo__userinfo_error(smneo_error *err, int code, const char *source)
+{
+    return smneo__error(err, code,
+                        "the endpoint URL from %s contains user information (user:password@ before the host): "
+                        "smneo never sends credentials in a URL; remove the part up to '@'",
+                        source);
+}

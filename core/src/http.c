@@ -36,14 +36,6 @@ int smneo__url_has_userinfo(const char *url)
     return memchr(p, '@', n) != NULL;
 }
 
-int smneo__userinfo_error(smneo_error *err, int code, const char *source)
-{
-    return smneo__error(err, code,
-                        "the endpoint URL from %s contains user information (user:password@ before the host): "
-                        "smneo never sends credentials in a URL; remove the part up to '@'",
-                        source);
-}
-
 int smneo_request_new(smneo_request **out, const char *method, const char *url)
 {
     if (!out || !method || !url)
