@@ -30,7 +30,7 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
             timed_out = 1;
             smneo_joblogs_cancel(l);
         }
-        smneo_joblogs_step(l, &st);
+        smneo_joblogs_step(&st, l);
         switch (st.kind) {
         case SMNEO_STEP_SEND:
             smneo_joblogs_send(l, &st);

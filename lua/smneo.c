@@ -1994,7 +1994,7 @@ static int joblogs_next(lua_State *L)
         raise_msg(L, SMNEO_EINVAL, "next(): feed the answer to the last send first (feed or feed_error)");
     smneo_step st;
     memset(&st, 0, sizeof st);
-    smneo_joblogs_step(jl->l, &st);
+    smneo_joblogs_step(&st, jl->l);
     switch (st.kind) {
     case SMNEO_STEP_SEND: {
         const smneo_request *r = st.request;

@@ -689,7 +689,7 @@ static int wait_plain(cx *x, const char *job)
 static void drive_logs(cx *x, smneo_joblogs *l, smneo_step *st, int64_t deadline_ms, int *timed_out)
 {
     for (;;) {
-        smneo_joblogs_step(l, st);
+        smneo_joblogs_step(st, l);
         if (st->kind == SMNEO_STEP_SEND) {
             smneo_joblogs_send(l, st);
             continue;

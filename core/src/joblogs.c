@@ -543,7 +543,7 @@ static void round_over(smneo_joblogs *l)
     l->phase = PH_STATUS;
 }
 
-void smneo_joblogs_step(smneo_joblogs *l, smneo_step *out)
+void smneo_joblogs_step(smneo_step *out, smneo_joblogs *l)
 {
     memset(out, 0, sizeof *out);
     if (!l) {
@@ -697,7 +697,7 @@ int smneo_joblogs_next(smneo_log_event *out, smneo_joblogs *l, smneo_error *err)
         return smneo__error(err, SMNEO_EINVAL, "out and reader must not be NULL");
     for (;;) {
         smneo_step step;
-        smneo_joblogs_step(l, &step);
+        smneo_joblogs_step(&step, l);
         switch (step.kind) {
         case SMNEO_STEP_SEND:
             smneo_joblogs_send(l, &step);

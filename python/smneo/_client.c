@@ -1438,7 +1438,7 @@ static void joblogs_steps(smneo_joblogs *l, smneo_step *step)
 {
     Py_BEGIN_ALLOW_THREADS
     for (;;) {
-        smneo_joblogs_step(l, step);
+        smneo_joblogs_step(step, l);
         if (step->kind != SMNEO_STEP_SEND)
             break;
         smneo_joblogs_send(l, step);

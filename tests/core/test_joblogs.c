@@ -262,7 +262,7 @@ static void test_steps_and_cancel(void)
     int sends = 0, status = 0, slept = 0;
     smneo_step st;
     for (;;) {
-        smneo_joblogs_step(l, &st);
+        smneo_joblogs_step(&st, l);
         if (st.kind == SMNEO_STEP_SEND) {
             CHECK(st.request != NULL);
             sends++;

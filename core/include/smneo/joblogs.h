@@ -77,7 +77,7 @@ SMNEO_EXTERN(int) smneo_joblogs_new(smneo_joblogs **out, smneo_client *c, const 
 SMNEO_EXTERN(void) smneo_joblogs_free(smneo_joblogs *l);
 
 /* The next step (never fails: errors surface as DONE). */
-SMNEO_EXTERN(void) smneo_joblogs_step(smneo_joblogs *l, smneo_step *out);
+SMNEO_EXTERN(void) smneo_joblogs_step(smneo_step *out, smneo_joblogs *l);
 /* Hands back the answer to the last SEND (takes ownership of resp); resp
  * NULL with the transport's error code and message when sending failed. */
 SMNEO_EXTERN(void) smneo_joblogs_feed(smneo_joblogs *l, smneo_response *resp, int transport_error,
