@@ -12,6 +12,7 @@ set(SMNEO_FUZZ_ARTIFACT_SOURCES
     ${CMAKE_SOURCE_DIR}/core/src/artifact_gzip.c ${CMAKE_SOURCE_DIR}/core/src/artifact_inspect.c
     ${CMAKE_SOURCE_DIR}/core/src/artifact_pack.c ${CMAKE_SOURCE_DIR}/core/src/artifact_read.c
     ${CMAKE_SOURCE_DIR}/core/src/issues.c ${CMAKE_SOURCE_DIR}/core/src/util.c ${CMAKE_SOURCE_DIR}/core/src/http.c
+    ${CMAKE_SOURCE_DIR}/core/src/error.c ${CMAKE_SOURCE_DIR}/core/src/options.c
     ${CMAKE_SOURCE_DIR}/core/src/validate_text.c)
 
 if(SMNEO_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -25,6 +25,7 @@
 #include "smneo/auth.h"
 #include "smneo/client.h"
 #include "smneo/protocol.h"
+#include "smneo/endpoint.h"
 
 static char g_dir[256];
 static char g_config[300], g_creds[300], g_out[300];
