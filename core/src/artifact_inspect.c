@@ -1,7 +1,6 @@
 /* Listing a model archive and checking its layout for a Neo framework. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -556,8 +555,8 @@ static void general_checks(ctx *c)
         ISSUE(c, SMNEO_SEVERITY_ERROR, "", "artifact.empty", "the archive holds no files: pack the model directory");
 }
 
-int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, const smneo_inspect_options *opts,
-                           smneo_error *err)
+int smneo__artifact_inspect(smneo_artifact_inspection **out, const char *path, const smneo_inspect_options *opts,
+                            const char *class_labels, smneo_error *err)
 {
     if (!out || !path)
         return smneo__error(err, SMNEO_EINVAL, "out and path are required");
@@ -580,24 +579,7 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
                                 opts->framework);
         fn = frameworks[k].fn;
     }
-    char *labels = NULL;
-    if (opts->compiler_options && *opts->compiler_options) {
-        /* The text as the API takes it: JSON, or the Python style of the Neo
-         * documentation ({'class_labels': 'labels.txt'}). */
-        cJSON *j = smneo__parse_loose_json(opts->compiler_options, strlen(opts->compiler_options), NULL, NULL);
-        if (!j || !cJSON_IsObject(j)) {
-            cJSON_Delete(j);
-            return smneo__error(err, SMNEO_EINVAL, "compiler_options must be a JSON object, e.g. "
-                                                   "{\"class_labels\": \"labels.txt\"}");
-        }
-        cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "class_labels");
-        if (cl && !cJSON_IsString(cl)) {
-            cJSON_Delete(j);
-            return smneo__error(err, SMNEO_EINVAL, "compiler_options.class_labels must be a file name string");
-        }
-        labels = cl ? smneo__strdup(cl->valuestring) : NULL;
-        cJSON_Delete(j);
-    }
+    const char *labels = class_labels;
     /* The limits of extract (a version-1 struct has max_entries only: the copy zeroed the others). */
     uint64_t max_entries = opts->max_entries ? opts->max_entries : SMNEO_ARTIFACT_DEFAULT_MAX_ENTRIES;
     uint64_t max_bytes = opts->max_bytes ? opts->max_bytes : SMNEO_ARTIFACT_DEFAULT_MAX_BYTES;
@@ -605,7 +587,6 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
 
     smneo_artifact_inspection *in = calloc(1, sizeof *in);
     if (!in || smneo_issues_new(&in->issues)) {
-        free(labels);
         smneo_artifact_inspection_free(in);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
@@ -694,11 +675,38 @@ int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, co
             rc = smneo__error(err, c.rc, "cannot record a finding (out of memory)");
     }
     smneo__areader_close(&r);
-    free(labels);
     if (rc) {
         smneo_artifact_inspection_free(in);
         return rc;
     }
     *out = in;
     return 0;
+}
+
+int smneo_artifact_inspect(smneo_artifact_inspection **out, const char *path, const smneo_inspect_options *opts,
+                           smneo_error *err)
+{
+    if (!out || !path)
+        return smneo__error(err, SMNEO_EINVAL, "out and path are required");
+    *out = NULL;
+    char *labels = NULL;
+    if (opts && opts->version >= 1 && opts->version <= SMNEO_INSPECT_OPTIONS_VERSION && opts->compiler_options &&
+        *opts->compiler_options) {
+        /* The text as the API takes it (the validator's reading): JSON, or
+         * the Python style of the Neo documentation ({'class_labels': 'labels.txt'}). */
+        switch (smneo__compiler_options_class_labels(opts->compiler_options, &labels)) {
+        case SMNEO__CO_OK:
+            break;
+        case SMNEO__CO_NOT_OBJECT:
+            return smneo__error(err, SMNEO_EINVAL, "compiler_options must be a JSON object, e.g. "
+                                                   "{\"class_labels\": \"labels.txt\"}");
+        case SMNEO__CO_BAD_LABELS:
+            return smneo__error(err, SMNEO_EINVAL, "compiler_options.class_labels must be a file name string");
+        default:
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+    }
+    int rc = smneo__artifact_inspect(out, path, opts, labels, err);
+    free(labels);
+    return rc;
 }

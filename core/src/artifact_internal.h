@@ -7,6 +7,13 @@
 
 #include "smneo/artifact.h"
 
+/* ---- inspection (artifact_inspect.c) ---- */
+/* smneo_artifact_inspect with the class_labels file name (or NULL) already
+ * read from CompilerOptions; opts->compiler_options is not read. The compile
+ * flow calls it with what the validator's reading of CompilerOptions gives. */
+int smneo__artifact_inspect(smneo_artifact_inspection **out, const char *path, const smneo_inspect_options *opts,
+                            const char *class_labels, smneo_error *err);
+
 /* ---- hashing (artifact_digest.c) ---- */
 typedef struct smneo__hash smneo__hash;
 /* Known algorithm names -> 0 and *out; else SMNEO_EINVAL (err set). */

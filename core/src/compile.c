@@ -20,6 +20,8 @@
 #include "compile_internal.h"
 #include "internal.h"
 #include "options_internal.h"
+#include "artifact_internal.h"
+#include "validate_internal.h"
 #include "smneo/artifact.h"
 #include "smneo/compile.h"
 #include "smneo/s3.h"
@@ -476,26 +478,35 @@ static int check_layout(cx *x, const char *archive)
     smneo_inspect_options io = SMNEO_INSPECT_OPTIONS_INIT;
     io.framework = o->framework;
     io.target = o->target_device;
-    io.compiler_options = o->compiler_options;
+    /* What the check needs of CompilerOptions (class_labels) comes from the
+     * validator's reading; text it cannot take that from (a JSON string of
+     * Neuron flags for ml_inf1, or what does not parse) is the validation's
+     * business, next: the check goes on without it and says so. */
+    char *labels = NULL;
+    if (o->compiler_options && *o->compiler_options) {
+        int co = smneo__compiler_options_class_labels(o->compiler_options, &labels);
+        if (co == SMNEO__CO_NOMEM)
+            return fail(x, SMNEO_ENOMEM, "inspect", "out of memory");
+        if (co != SMNEO__CO_OK)
+            warn(x, "OutputConfig.CompilerOptions", "compile.layout-check-skipped",
+                 co == SMNEO__CO_NOT_OBJECT
+                     ? "CompilerOptions left out of the model layout check: not a JSON object, so it names no "
+                       "class_labels"
+                     : "CompilerOptions left out of the model layout check: class_labels is not a file name string");
+    }
     smneo_artifact_inspection *in = NULL;
-    int rc = smneo_artifact_inspect(&in, archive, &io, &x->e);
-    /* Options the layout check cannot read (CompilerOptions that are not a
-     * JSON object, as for ml_inf1; a framework newer than its table) are the
-     * validation's business: check what can be checked and say so. */
-    while (rc == SMNEO_EINVAL && (io.compiler_options || io.framework)) {
-        char *msg = smneo__aprintf("%s left out of the model layout check: %s",
-                                   io.compiler_options ? "CompilerOptions" : "the framework",
+    int rc = smneo__artifact_inspect(&in, archive, &io, labels, &x->e);
+    /* A framework newer than the checker's table: validation judges it. */
+    if (rc == SMNEO_EINVAL && io.framework) {
+        char *msg = smneo__aprintf("the framework left out of the model layout check: %s",
                                    x->e.message ? x->e.message : "not understood");
         smneo_error_clear(&x->e);
-        warn(x, io.compiler_options ? "OutputConfig.CompilerOptions" : "InputConfig.Framework",
-             "compile.layout-check-skipped", msg ? msg : "layout check skipped");
+        warn(x, "InputConfig.Framework", "compile.layout-check-skipped", msg ? msg : "layout check skipped");
         free(msg);
-        if (io.compiler_options)
-            io.compiler_options = NULL;
-        else
-            io.framework = NULL;
-        rc = smneo_artifact_inspect(&in, archive, &io, &x->e);
+        io.framework = NULL;
+        rc = smneo__artifact_inspect(&in, archive, &io, labels, &x->e);
     }
+    free(labels);
     if (rc)
         return fail_step(x, "inspect", rc);
     const smneo_issues *is = smneo_artifact_inspection_issues(in);

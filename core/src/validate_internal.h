@@ -92,4 +92,19 @@ void smneo__check_data_input_config(smneo__vctx *ctx, const char *text, const ch
 void smneo__check_compiler_options_text(smneo__vctx *ctx, const char *text, const char *framework,
                                         const char *device, const char *os, const char *arch, const char *accel);
 
+/* The validator's reading of CompilerOptions (validate_text.c): JSON, or the
+ * Python style of the Neo documentation, as smneo__parse_loose_json. */
+cJSON *smneo__read_compiler_options(const char *text, int *python_style, size_t *errpos);
+
+/* What the model layout check needs from CompilerOptions, read by the
+ * validator's own reader (JSON, or the Python style of the Neo
+ * documentation): *class_labels is a copy of the file name class_labels
+ * gives (the caller frees it), NULL when there is none. Returns
+ * SMNEO__CO_OK, SMNEO__CO_NOT_OBJECT (the text does not parse, or is not a
+ * JSON object: ml_inf1 takes a JSON string of flags), SMNEO__CO_BAD_LABELS
+ * (class_labels is not a string) or SMNEO__CO_NOMEM; *class_labels is NULL
+ * but for SMNEO__CO_OK. */
+enum { SMNEO__CO_OK = 0, SMNEO__CO_NOT_OBJECT, SMNEO__CO_BAD_LABELS, SMNEO__CO_NOMEM };
+int smneo__compiler_options_class_labels(const char *text, char **class_labels);
+
 #endif

@@ -635,7 +635,7 @@ static cJSON *compiler_options(smneo__vctx *ctx, const target *t, const char *te
 {
     int py = 0;
     size_t pos = 0;
-    cJSON *v = smneo__parse_loose_json(text, strlen(text), &py, &pos);
+    cJSON *v = smneo__read_compiler_options(text, &py, &pos);
     if (!v) {
         json_error(ctx, P_CO, "neo.compiler-options.json", "CompilerOptions", text, pos);
         return NULL;

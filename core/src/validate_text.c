@@ -179,3 +179,28 @@ cJSON *smneo__parse_loose_json(const char *text, size_t len, int *python_style, 
         *python_style = 1;
     return v;
 }
+
+/* The one reading of CompilerOptions: the validator's checks
+ * (validate_neo.c) and the model layout check both take it. */
+cJSON *smneo__read_compiler_options(const char *text, int *python_style, size_t *errpos)
+{
+    return smneo__parse_loose_json(text, strlen(text), python_style, errpos);
+}
+
+int smneo__compiler_options_class_labels(const char *text, char **class_labels)
+{
+    *class_labels = NULL;
+    cJSON *v = smneo__read_compiler_options(text, NULL, NULL);
+    if (!cJSON_IsObject(v)) {
+        cJSON_Delete(v);
+        return SMNEO__CO_NOT_OBJECT;
+    }
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(v, "class_labels");
+    int rc = SMNEO__CO_OK;
+    if (cl && !cJSON_IsString(cl))
+        rc = SMNEO__CO_BAD_LABELS;
+    else if (cl && !(*class_labels = smneo__strdup(cl->valuestring)))
+        rc = SMNEO__CO_NOMEM;
+    cJSON_Delete(v);
+    return rc;
+}

@@ -474,6 +474,14 @@ static void test_edge_target(void)
     free(model);
 }
 
+static int has_issue_rule(const smneo_issues *is, const char *rule)
+{
+    for (size_t i = 0; i < smneo_issues_count(is); i++)
+        if (!strcmp(smneo_issues_at(is, i)->rule, rule))
+            return 1;
+    return 0;
+}
+
 /* ml_inf1 takes CompilerOptions as a JSON string of Neuron flags: the
  * layout check cannot read that, says so, and the flow goes on. */
 static void test_string_compiler_options(void)
@@ -503,6 +511,30 @@ static void test_string_compiler_options(void)
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
     free(outdir);
+    free(model);
+}
+
+/* The layout check takes class_labels from the validator's reading of
+ * CompilerOptions (Python style included): a labels file the archive lacks
+ * stops the flow before anything is uploaded. */
+static void test_class_labels_reach_the_layout_check(void)
+{
+    char *model = make_model(work, "labels", "labels");
+    rec r;
+    rec_init(&r, lc, local.url);
+    smneo_compile_options o;
+    base_options(&o, model, "labels", &r);
+    o.compiler_options = "{'class_labels': 'labels.txt'}";
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_compile(&res, lc, &o, &err), SMNEO_EVALIDATION);
+    CHECK(res == NULL);
+    CHECK_MSG(err.message && strstr(err.message, "inspect: ") == err.message && strstr(err.message, "labels.txt"),
+              "message: %s", err.message ? err.message : "(null)");
+    CHECK(err.issues && has_issue_rule(err.issues, "artifact.coreml.class-labels"));
+    CHECK(!strstr(r.warnings, "left out of the model layout check"));
+    CHECK(r.uploaded[0] == '\0' && r.job[0] == '\0');
+    smneo_error_clear(&err);
     free(model);
 }
 
@@ -1207,6 +1239,7 @@ int main(void)
     RUN(test_cloud_target);
     RUN(test_edge_target);
     RUN(test_string_compiler_options);
+    RUN(test_class_labels_reach_the_layout_check);
     RUN(test_kms_key);
     RUN(test_failed_job);
     RUN(test_follow_logs);
