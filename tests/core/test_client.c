@@ -1,10 +1,12 @@
 /* The client against a real HTTP server on 127.0.0.1: every operation,
  * retries and the retry quota, paginators, the waiter, threads, and the
  * step API driven by hand. */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -1022,6 +1024,110 @@ static void test_threads(fake *f, test_http_server *srv)
     smneo_client_free(c);
 }
 
+/* ---- the shared build_request fixtures --------------------------------- */
+
+/* Every tests/fixtures/build_request/NAME.json, read by the C, Python and Lua suites:
+ * a client from the fixture's options builds the operation at its timestamp,
+ * and method, URL, headers (but those the fixture ignores) and body are the
+ * recorded ones. */
+static int ignored_header(const cJSON *ignore, const char *name)
+{
+    const cJSON *h;
+    cJSON_ArrayForEach(h, ignore) if (cJSON_IsString(h) && !strcasecmp(h->valuestring, name)) return 1;
+    return 0;
+}
+
+static void check_build_request_fixture(const char *path)
+{
+    char *text = smneo_test_read_file(path, NULL);
+    cJSON *fx = text ? cJSON_Parse(text) : NULL;
+    CHECK_MSG(fx != NULL, "%s does not parse", path);
+    if (!fx) {
+        free(text);
+        return;
+    }
+#define FX(obj, key) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key))
+    const cJSON *copts = cJSON_GetObjectItemCaseSensitive(fx, "client");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(fx, "expected");
+    const cJSON *ignore = cJSON_GetObjectItemCaseSensitive(fx, "ignore_headers");
+    /* Every client option a fixture gives is one this test passes on. */
+    const cJSON *k;
+    cJSON_ArrayForEach(k, copts)
+    {
+        static const char *const known[] = {"region_name", "endpoint_url", "aws_access_key_id",
+                                            "aws_secret_access_key", "aws_session_token"};
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            ok |= !strcmp(k->string, known[i]);
+        CHECK_MSG(ok, "%s: client option %s is not passed on by test_client.c", path, k->string);
+    }
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = FX(copts, "region_name");
+    o.endpoint_url = FX(copts, "endpoint_url");
+    o.access_key_id = FX(copts, "aws_access_key_id");
+    o.secret_access_key = FX(copts, "aws_secret_access_key");
+    o.session_token = FX(copts, "aws_session_token");
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_MSG(smneo_client_new(&c, &o, &err) == 0, "%s: %s", path, err.message ? err.message : "");
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(fx, "params"));
+    smneo_request *req = NULL;
+    int64_t ts = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(fx, "timestamp"));
+    if (c && params) {
+        int rc = smneo_client_build_request(&req, c, FX(fx, "operation"), params, strlen(params), ts, &err);
+        CHECK_MSG(rc == 0, "%s: %s", path, err.message ? err.message : "");
+    }
+    if (req) {
+        CHECK_STR(req->method, FX(exp, "method"));
+        CHECK_STR(req->url, FX(exp, "url"));
+        const char *body = FX(exp, "body");
+        CHECK_MSG(body && req->body_len == strlen(body) && !memcmp(req->body, body, req->body_len), "%s: body %.*s",
+                  path, (int)req->body_len, req->body ? req->body : "");
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(exp, "headers");
+        size_t n = 0;
+        for (const cJSON *h = want ? want->child : NULL; h; h = h->next) {
+            if (ignored_header(ignore, h->string))
+                continue;
+            n++;
+            const char *got = smneo_request_header(req, h->string);
+            CHECK_MSG(got && !strcmp(got, h->valuestring), "%s: %s is %s, not %s", path, h->string,
+                      got ? got : "(absent)", h->valuestring);
+        }
+        size_t sent = 0;
+        for (size_t i = 0; i < req->header_count; i++)
+            sent += !ignored_header(ignore, req->headers[i].name);
+        CHECK_MSG(sent == n, "%s: %zu headers sent, %zu recorded", path, sent, n);
+    }
+#undef FX
+    smneo_request_free(req);
+    cJSON_free(params);
+    smneo_error_clear(&err);
+    smneo_client_free(c);
+    cJSON_Delete(fx);
+    free(text);
+}
+
+static void test_build_request_fixtures(void)
+{
+    const char *dir = smneo_test_fixture("build_request");
+    char *names[64];
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    CHECK_MSG(d != NULL, "cannot open %s", dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL && n < 64;) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".json") && asprintf(&names[n], "%s/%s", dir, e->d_name) > 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    CHECK_MSG(n >= 6, "%zu fixtures in %s", n, dir);
+    for (size_t i = 0; i < n; i++) {
+        check_build_request_fixture(names[i]);
+        free(names[i]);
+    }
+}
+
 int main(void)
 {
     /* Keep the developer's own AWS settings out of the way. */
@@ -1040,6 +1146,7 @@ int main(void)
         test_threads(&f, srv);
         test_http_server_stop(srv);
     }
+    RUN(test_build_request_fixtures);
     RUN(test_connection_refused);
     RUN(test_steps_by_hand);
     RUN(test_create_is_ours);
