@@ -1,8 +1,11 @@
--- Every operation against the local fake endpoint, result conversion, errors.
+-- Every operation against smneo.local (seeded: tests/lua/helpers/server.lua),
+-- result conversion, errors.
 local smneo = require "smneo"
 local S = require "tests.lua.helpers.server"
 
-local SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+local SECRET = S.SECRET_KEY
+-- smneo.local's request ids are UUIDs
+local REQUEST_ID = "^%x+%-%x+%-%x+%-%x+%-%x+$"
 
 local function raises(f, ...)
   local ok, err = pcall(f, ...)
@@ -27,16 +30,23 @@ describe("smneo client", function()
     local job = client:describe_compilation_job{ CompilationJobName = "job-001" }
     assert.are.equal("job-001", job.CompilationJobName)
     assert.are.equal("FAILED", job.CompilationJobStatus)
+    assert.truthy(job.FailureReason:find("model.tar.gz", 1, true), job.FailureReason)
     assert.are.equal("number", type(job.CreationTime))
-    assert.are.equal(1700000001.25, job.CreationTime)
-    assert.are.equal(1700000101, job.LastModifiedTime)
+    assert.is_true(math.abs(job.CreationTime - os.time()) < 600) -- epoch seconds
+    assert.is_true(job.LastModifiedTime >= job.CreationTime)
     assert.are.equal("PYTORCH", job.InputConfig.Framework)
     assert.are.equal(900, job.StoppingCondition.MaxRuntimeInSeconds)
-    assert.are.equal(smneo.null, job.VpcConfig)
-    assert.are.equal(smneo.array_mt, getmetatable(job.Tags))
-    assert.are.equal(0, #job.Tags)
-    assert.is_true(smneo.is_array(job.Tags))
     assert.is_false(smneo.is_array(job.InputConfig))
+    -- JSON null and empty lists, as a response carries them
+    local parsed = smneo.parse_response("DescribeCompilationJob", 200, {},
+      '{"CompilationJobName":"x","CreationTime":1700000001.25,"VpcConfig":null,' ..
+      '"OutputConfig":{"S3OutputLocation":"s3://b/o","TargetDevice":"ml_c5","CompilerOptions":null},' ..
+      '"DerivedInformation":{"DerivedDataInputConfig":"{}"},"Tags":[]}')
+    assert.are.equal(1700000001.25, parsed.CreationTime)
+    assert.are.equal(smneo.null, parsed.VpcConfig)
+    assert.are.equal(smneo.array_mt, getmetatable(parsed.Tags))
+    assert.are.equal(0, #parsed.Tags)
+    assert.is_true(smneo.is_array(parsed.Tags))
   end)
 
   it("creates, stops and deletes a job", function()
@@ -52,10 +62,18 @@ describe("smneo client", function()
     stopped.ResponseMetadata = nil
     assert.are.same({}, stopped)
     assert.are.equal(200, md.HTTPStatusCode)
-    assert.truthy(md.RequestId:match("^req%-%d+$"))
+    assert.truthy(md.RequestId:match(REQUEST_ID), md.RequestId)
     assert.are.equal(md.RequestId, md.HTTPHeaders["x-amzn-requestid"])
     assert.are.equal(0, md.RetryAttempts)
-    assert.are.equal("STOPPING", client:describe_compilation_job{ CompilationJobName = "lua-crud" }.CompilationJobStatus)
+    -- STOPPING for up to a second, then STOPPED
+    local status = client:describe_compilation_job{ CompilationJobName = "lua-crud" }.CompilationJobStatus
+    assert.truthy(status == "STOPPING" or status == "STOPPED", status)
+    -- a job is deleted once it has stopped (not while it runs)
+    local running = raises(client.delete_compilation_job, client, { CompilationJobName = "job-002" })
+    assert.are.equal("ValidationException", running.code)
+    local ok, waited = pcall(client.wait_for_compilation_job, client, "lua-crud", { delay = 0.05 })
+    assert.is_false(ok)
+    assert.are.equal("JobStopped", waited.code)
 
     assert.are.equal(200, client:delete_compilation_job{ CompilationJobName = "lua-crud" }.ResponseMetadata.HTTPStatusCode)
     local gone = raises(client.describe_compilation_job, client, { CompilationJobName = "lua-crud" })
@@ -66,20 +84,22 @@ describe("smneo client", function()
     local page = client:list_compilation_jobs{ MaxResults = 5 }
     assert.are.equal(5, #page.CompilationJobSummaries)
     assert.are.equal(smneo.array_mt, getmetatable(page.CompilationJobSummaries))
-    assert.are.equal("5", page.NextToken)
+    assert.is_string(page.NextToken)
     assert.are.equal("job-000", page.CompilationJobSummaries[1].CompilationJobName)
+    local next_page = client:list_compilation_jobs{ MaxResults = 5, NextToken = page.NextToken }
+    assert.are.equal("job-005", next_page.CompilationJobSummaries[1].CompilationJobName)
 
     local steps = client:list_pipeline_execution_steps{ PipelineExecutionArn = S.PIPELINE_ARN, MaxResults = 3 }
     assert.are.equal(3, #steps.PipelineExecutionSteps)
     assert.are.equal("step-00", steps.PipelineExecutionSteps[1].StepName)
-    assert.are.equal(1700001010.5, steps.PipelineExecutionSteps[1].EndTime)
+    assert.are.equal(1700001110.5, steps.PipelineExecutionSteps[1].EndTime)
   end)
 
   it("raises error tables with code, message, status, request_id, retryable", function()
     local err = raises(client.describe_compilation_job, client, { CompilationJobName = "no-such-job" })
     assert.are.equal("ResourceNotFound", err.code)
     assert.are.equal(400, err.status)
-    assert.truthy(err.request_id:match("^req%-%d+$"))
+    assert.truthy(err.request_id:match(REQUEST_ID), err.request_id)
     assert.are.equal(false, err.retryable)
     assert.truthy(err.message:find("no-such-job", 1, true))
     assert.is_true(smneo.is_error(err))
@@ -112,20 +132,25 @@ describe("smneo client", function()
 
   it("sends with validation = 'off' what strict refuses", function()
     local c = smneo.client(S.options(srv, { validation = "off" }))
+    local before = S.requests(srv)
     local err = raises(c.describe_compilation_job, c, { CompilationJobName = "Bad_Name!" })
-    assert.are.equal("ResourceNotFound", err.code) -- the fake answered: it was sent
+    -- the server answered (its own validation): it was sent
+    assert.are.equal("ValidationException", err.code)
+    assert.are.equal(400, err.status)
+    assert.are.equal(before + 1, S.requests(srv))
     c:close()
   end)
 
   it("retries throttling and reports the last error after max_attempts", function()
-    client:create_compilation_job(S.create_params("throttle-2-a"))
-    local job = client:describe_compilation_job{ CompilationJobName = "throttle-2-a" }
-    assert.are.equal("throttle-2-a", job.CompilationJobName)
+    S.fault(srv, '{"kind": "throttle", "count": 2, "target": "sagemaker", "operation": "DescribeCompilationJob"}')
+    local job = client:describe_compilation_job{ CompilationJobName = "job-003" }
+    assert.are.equal("job-003", job.CompilationJobName)
     assert.are.equal(2, job.ResponseMetadata.RetryAttempts)
 
     local once = smneo.client(S.options(srv, { max_attempts = 1 }))
-    once:create_compilation_job(S.create_params("throttle-5-b"))
-    local err = raises(once.describe_compilation_job, once, { CompilationJobName = "throttle-5-b" })
+    S.fault(srv, '{"kind": "throttle", "count": 5, "target": "sagemaker", "operation": "DescribeCompilationJob"}')
+    local err = raises(once.describe_compilation_job, once, { CompilationJobName = "job-003" })
+    S.clear_faults(srv)
     assert.are.equal("ThrottlingException", err.code)
     assert.is_true(err.retryable)
     assert.are.equal(1, err.attempts)
@@ -133,9 +158,10 @@ describe("smneo client", function()
   end)
 
   it("reports server errors after retrying them", function()
-    client:create_compilation_job(S.create_params("boom-a"))
+    S.fault(srv, '{"kind": "500", "count": 5, "target": "sagemaker", "operation": "DescribeCompilationJob"}')
     local before = S.count(srv, "DescribeCompilationJob")
-    local err = raises(client.describe_compilation_job, client, { CompilationJobName = "boom-a" })
+    local err = raises(client.describe_compilation_job, client, { CompilationJobName = "job-003" })
+    S.clear_faults(srv)
     assert.are.equal("InternalFailure", err.code)
     assert.are.equal(500, err.status)
     assert.are.equal(3, err.attempts)

@@ -19,7 +19,7 @@ describe("smneo.safe", function()
   it("returns results like smneo", function()
     local job, err = client:describe_compilation_job{ CompilationJobName = "job-002" }
     assert.is_nil(err)
-    assert.are.equal("INPROGRESS", job.CompilationJobStatus)
+    assert.are.equal("STARTING", job.CompilationJobStatus)
     assert.are.equal(smneo.null, safe.null)
     assert.are.equal(smneo.array_mt, safe.array_mt)
   end)

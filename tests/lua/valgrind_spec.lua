@@ -19,18 +19,16 @@ describe("valgrind", function()
 
   it("reports no leaks or errors for tests/lua/helpers/valgrind_script.lua", function()
     local srv = S.start()
-    local lsrv = S.start_local()
     local cmd = string.format(
       "LUA_PATH='%s' LUA_CPATH='%s' valgrind -q --error-exitcode=97 --leak-check=full " ..
       "--keep-debuginfo=yes --suppressions=" .. S.helpers_dir .. "/valgrind.supp " ..
       "--errors-for-leak-kinds=definite,indirect,possible lua5.4 %s/valgrind_script.lua %s %s %s 2>&1",
       os.getenv("LUA_PATH") or "lua/?.lua;;", os.getenv("LUA_CPATH") or "build/lua5.4/?.so;;",
-      S.helpers_dir, srv.url, lsrv.url, lsrv.root)
+      S.helpers_dir, srv.url, srv.model_uri, srv.root)
     local p = assert(io.popen(cmd))
     local out = p:read("*a")
     local _, _, code = p:close()
     srv:stop()
-    lsrv:stop()
     if code ~= 0 or not out:find("compile checked", 1, true) or not out:find("valgrind script done", 1, true) then
       error("valgrind run failed (exit " .. tostring(code) .. "):\n" .. out, 0)
     end

@@ -15,13 +15,17 @@ describe("smneo waiter", function()
     if srv then srv:stop() end
   end)
 
-  local function job(name)
-    client:create_compilation_job(S.create_params(name))
+  -- A job on the model archive that runs for `seconds` (default: a day).
+  local function job(name, seconds)
+    S.job_duration(srv, seconds or S.LONG)
+    client:create_compilation_job(S.create_params(name, srv.model_uri))
+    S.job_duration(srv, S.LONG)
     return name
   end
 
   it("returns the final description and reports each status change", function()
-    local name = job("wait-ok-4-a")
+    -- STARTING for a quarter of its 2 s, INPROGRESS for the rest
+    local name = job("wait-ok-a", 2)
     local seen = {}
     local final = client:wait_for_compilation_job(name, {
       delay = 0.01, max_delay = 0.02,
@@ -32,7 +36,8 @@ describe("smneo waiter", function()
   end)
 
   it("raises JobFailed with the failure reason and the description", function()
-    local name = job("wait-fail-a")
+    S.fault(srv, '{"kind": "fail", "job": "wait-fail-a", "reason": "ClientError: No pth file found in the model archive"}')
+    local name = job("wait-fail-a", 0.2)
     local ok, err = pcall(client.wait_for_compilation_job, client, name, { delay = 0.01 })
     assert.is_false(ok)
     assert.are.equal("JobFailed", err.code)
@@ -42,6 +47,7 @@ describe("smneo waiter", function()
 
   it("raises JobStopped", function()
     local name = job("wait-stop-a")
+    client:stop_compilation_job{ CompilationJobName = name }
     local ok, err = pcall(client.wait_for_compilation_job, client, name, { delay = 0.01 })
     assert.is_false(ok)
     assert.are.equal("JobStopped", err.code)

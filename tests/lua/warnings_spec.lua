@@ -58,20 +58,27 @@ describe("warnings", function()
   end)
 
   it("hold the errors validation = 'warn' let through", function()
+    -- A TensorFlow job without DataInputConfig: an error for smneo's Neo
+    -- rules, which the endpoint accepts (the job would fail later).
+    local params = warned_params("lua-tf-warned")
+    params.InputConfig.Framework = "TENSORFLOW"
+    params.InputConfig.FrameworkVersion = nil
     local c = smneo.client(S.options(srv, { validation = "warn" }))
     local before = S.requests(srv)
-    local page, warnings = c:list_compilation_jobs{ MaxResults = 1000 }
+    local res, warnings = c:create_compilation_job(params)
     assert.are.equal(before + 1, S.requests(srv))
-    assert.is_table(page.CompilationJobSummaries)
+    assert.truthy(res.CompilationJobArn:find("compilation-job/lua-tf-warned", 1, true))
     assert.is_table(warnings)
-    local e = by_path(warnings).MaxResults
+    local e = by_path(warnings)["InputConfig.DataInputConfig"]
     assert.are.equal("error", e.severity)
-    assert.are.equal("range", e.rule)
-    assert.truthy(e.message:find("at most 100", 1, true))
+    assert.are.equal("neo.data-input-config.missing", e.rule)
+    assert.truthy(e.message:find("TENSORFLOW models need DataInputConfig", 1, true), e.message)
     -- strict refuses the same call before sending
-    local ok, err = pcall(client.list_compilation_jobs, client, { MaxResults = 1000 })
+    params.CompilationJobName = "lua-tf-strict"
+    local ok, err = pcall(client.create_compilation_job, client, params)
     assert.is_false(ok)
     assert.are.equal("ValidationError", err.code)
+    assert.are.equal(before + 1, S.requests(srv))
     c:close()
   end)
 

@@ -1,11 +1,20 @@
 -- A short script exercising the binding's allocation paths, run under
 -- valgrind by tests/lua/valgrind_spec.lua (Lua 5.4):
---   lua5.4 tests/lua/helpers/valgrind_script.lua ENDPOINT_URL
--- Exits non-zero if an expectation fails; valgrind reports leaks and errors.
+--   lua5.4 tests/lua/helpers/valgrind_script.lua ENDPOINT_URL MODEL_URI ROOT
+-- against smneo.local seeded by tests/lua/helpers/server.lua (S.start():
+-- jobs job-000..job-056, the model archive at MODEL_URI, the bucket
+-- "models"); ROOT is the checkout. Exits non-zero if an expectation fails;
+-- valgrind reports leaks and errors.
 local smneo = require "smneo"
 local safe = require "smneo.safe"
-local url = assert(arg[1], "usage: valgrind_script.lua ENDPOINT_URL [LOCAL_URL ROOT]")
-local local_url, root = arg[2], arg[3] -- smneo.local (SageMaker + S3) for compile
+local url = assert(arg[1], "usage: valgrind_script.lua ENDPOINT_URL MODEL_URI ROOT")
+local model_uri, root = assert(arg[2]), assert(arg[3])
+
+-- smneo.local's admin endpoint: how long the jobs created from now on run
+local function job_duration(seconds)
+  io.popen("curl -s -o /dev/null -X POST -d '{\"job_duration\": " .. seconds .. "}' " .. url ..
+    "/_smneo/settings"):close()
+end
 
 local opts = {
   region_name = "us-east-1", endpoint_url = url,
@@ -15,9 +24,9 @@ local opts = {
 local function params(name)
   return {
     CompilationJobName = name, RoleArn = "arn:aws:iam::123456789012:role/neo",
-    InputConfig = { S3Uri = "s3://bucket/model.tar.gz", Framework = "PYTORCH",
+    InputConfig = { S3Uri = model_uri, Framework = "PYTORCH",
                     DataInputConfig = '{"input0": [1, 3, 224, 224]}' },
-    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    OutputConfig = { S3OutputLocation = "s3://models/out/", TargetDevice = "ml_c5" },
     StoppingCondition = { MaxRuntimeInSeconds = 900 },
   }
 end
@@ -37,9 +46,11 @@ it()
 it = nil
 
 -- waiter: success, callback error (cancel + re-raise), callback cancel
+job_duration(0.2)
 client:create_compilation_job(params("wait-ok-3-vg"))
 assert(client:wait_for_compilation_job("wait-ok-3-vg", { delay = 0.001, callback = function() end })
   .CompilationJobStatus == "COMPLETED")
+job_duration(86400)
 client:create_compilation_job(params("wait-forever-vg"))
 local ok, err = pcall(client.wait_for_compilation_job, client, "wait-forever-vg",
   { delay = 0.001, callback = function() error("cb") end })
@@ -109,8 +120,9 @@ assert(not pcall(smneo.artifact.extract, packed.path, tmp .. "/out2", { max_byte
 assert(not pcall(smneo.artifact.inspect, tmp .. "/m/model.pth"))
 os.execute("rm -rf " .. tmp)
 
-if local_url then
-  local lc = smneo.client{ region_name = "us-east-1", endpoint_url = local_url,
+do
+  job_duration(0.3)
+  local lc = smneo.client{ region_name = "us-east-1", endpoint_url = url,
                            aws_access_key_id = "test", aws_secret_access_key = "test" }
   local dir = os.tmpname()
   os.remove(dir)
@@ -126,14 +138,14 @@ if local_url then
   o.output_dir, o.callback = dir .. "/out3", function(ev) return ev.kind ~= "STATUS" end
   assert(not pcall(lc.compile, lc, o))
   -- the callback closes the client: the flow keeps its core client until it returns
-  local lc2 = smneo.client{ region_name = "us-east-1", endpoint_url = local_url,
+  local lc2 = smneo.client{ region_name = "us-east-1", endpoint_url = url,
                             aws_access_key_id = "test", aws_secret_access_key = "test" }
   o.output_dir, o.callback = dir .. "/out4", function() lc2:close() end
   assert(lc2:compile(o).digest_verified)
   assert(not pcall(lc2.describe_compilation_job, lc2, { CompilationJobName = "x" }))
   -- a FAILED compile with its log and diagnosis; the log followed, and abandoned
   io.popen("curl -s -o /dev/null -X POST -d '{\"kind\":\"fail\",\"failure\":\"pytorch-model-count\",\"job\":\"m-*\"}' " ..
-    local_url .. "/_smneo/faults"):close()
+    url .. "/_smneo/faults"):close()
   o.output_dir, o.callback, o.follow_logs = dir .. "/out5", nil, true
   local ok, err = pcall(lc.compile, lc, o)
   assert(not ok and err.code == "JobFailed" and #err.logs >= 3 and err.diagnosis.id == "pytorch-model-files")
