@@ -47,6 +47,11 @@ def main(argv=None):
     p.add_argument("--fault", action="append", default=[], metavar="JSON",
                    help='inject a fault, e.g. \'{"kind": "throttle", "count": 2}\' or '
                         '\'{"kind": "fail", "failure": "unsupported-operator"}\'')
+    p.add_argument("--tls-cert", metavar="PEM", default=None,
+                   help="serve HTTPS with this certificate (and --tls-key, unless the "
+                        "file holds the key too)")
+    p.add_argument("--tls-key", metavar="PEM", default=None,
+                   help="the private key of --tls-cert")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="log each request to stderr")
     args = p.parse_args(argv)
@@ -63,7 +68,8 @@ def main(argv=None):
                         job_duration=args.job_duration, region=args.region,
                         account=args.account, faults=faults, verbose=args.verbose,
                         identity=args.identity,
-                        max_concurrent_jobs=args.max_concurrent_jobs)
+                        max_concurrent_jobs=args.max_concurrent_jobs,
+                        tls_cert=args.tls_cert, tls_key=args.tls_key)
         if args.credential_duration is not None:
             server.configure_identity({"credential_duration": args.credential_duration})
     except (ValueError, OSError) as e:
@@ -76,6 +82,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     try:
         server.start()
+    except ValueError as e:
+        print("smneo.local: %s" % e, file=sys.stderr)
+        return 2
     except OSError as e:
         print("smneo.local: cannot listen on %s:%s: %s" % (args.host, args.port, e),
               file=sys.stderr)

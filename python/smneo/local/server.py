@@ -133,6 +133,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self.connections = set()
         self.conn_lock = threading.Lock()
+        self.accepted = 0  # connections served (with TLS: those whose handshake succeeded)
         super().__init__(addr, handler)
 
     def process_request(self, request, client_address):
@@ -162,6 +163,13 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120
 
     def setup(self):
+        if hasattr(self.request, "do_handshake"):
+            # TLS: the handshake runs here, in the connection's thread (a
+            # client that refuses the certificate ends it), not in accept()
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        with self.server.conn_lock:
+            self.server.accepted += 1
         super().setup()
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -297,8 +305,11 @@ class Handler(BaseHTTPRequestHandler):
             return reply(400, {"error": "the body is not JSON: %s" % e})
         try:
             if raw_path == "/_smneo/health" and method in ("GET", "HEAD"):
+                with self.server.conn_lock:
+                    accepted = self.server.accepted
                 return reply(200, {"status": "ok", "service": "smneo.local",
-                                   "region": app.region, "account": app.account})
+                                   "region": app.region, "account": app.account,
+                                   "connections": accepted})
             if raw_path == "/_smneo/faults":
                 if method == "GET":
                     return reply(200, {"faults": app.list_faults()})
@@ -363,8 +374,12 @@ class Server:
     def __init__(self, host="127.0.0.1", port=0, data_dir=None, credentials=None,
                  pipelines=None, job_duration=3.0, region=None,
                  account="123456789012", faults=None, verbose=False, clock=None,
-                 identity=None, max_concurrent_jobs=None, record_limit=RECORD_LIMIT):
+                 identity=None, max_concurrent_jobs=None, record_limit=RECORD_LIMIT,
+                 tls_cert=None, tls_key=None):
         self.host = host
+        if tls_key is not None and tls_cert is None:
+            raise ValueError("tls_key needs tls_cert (the PEM certificate to serve HTTPS with)")
+        self.tls_cert, self.tls_key = tls_cert, tls_key
         self.port = port
         self.region = region          # None: every region, each with its own jobs
         self.account = account
@@ -592,12 +607,26 @@ class Server:
         if ":" in self.host:
             cls = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
         self._httpd = cls((self.host, self.port), Handler, self)
+        scheme = "http"
+        if self.tls_cert is not None:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                ctx.load_cert_chain(self.tls_cert, self.tls_key)
+            except (OSError, ssl.SSLError) as e:
+                self._httpd.server_close()
+                self._httpd = None
+                raise ValueError("cannot serve HTTPS with tls_cert %r and tls_key %r: %s"
+                                 % (self.tls_cert, self.tls_key, e))
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
+            scheme = "https"
         host, port = self._httpd.server_address[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         if ":" in shown:
             shown = "[%s]" % shown
         self.port = port
-        self.url = "http://%s:%d" % (shown, port)
+        self.url = "%s://%s:%d" % (scheme, shown, port)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05},
                                         name="smneo.local", daemon=True)
