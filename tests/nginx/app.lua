@@ -19,13 +19,14 @@ local function get()
   return client
 end
 
+-- a job on the model archive run.sh seeded smneo.local with
 local function create_params(name)
   return {
     CompilationJobName = name,
     RoleArn = "arn:aws:iam::123456789012:role/neo",
-    InputConfig = { S3Uri = "s3://bucket/model.tar.gz", Framework = "PYTORCH",
+    InputConfig = { S3Uri = os.getenv("SMNEO_TEST_MODEL_URI"), Framework = "PYTORCH",
                     DataInputConfig = '{"input0": [1, 3, 224, 224]}' },
-    OutputConfig = { S3OutputLocation = "s3://bucket/out/", TargetDevice = "ml_c5" },
+    OutputConfig = { S3OutputLocation = "s3://models/out/", TargetDevice = "ml_c5" },
     StoppingCondition = { MaxRuntimeInSeconds = 900 },
   }
 end
@@ -105,7 +106,8 @@ end
 -- HTTPS with verification against lua_ssl_trusted_certificate
 function M.tls()
   local c = smneo.client(with_endpoint(os.getenv("SMNEO_TEST_TLS_ENDPOINT")))
-  local job = c:describe_compilation_job{ CompilationJobName = "job-003" }
+  c:create_compilation_job(create_params("ngx-tls-1"))
+  local job = c:describe_compilation_job{ CompilationJobName = "ngx-tls-1" }
   c:close()
   ngx.print(job.CompilationJobName, " ", job.CompilationJobStatus, " ", type(job.CreationTime))
 end
@@ -125,13 +127,14 @@ function M.tls_pool()
   local o = with_endpoint(os.getenv("SMNEO_TEST_ROGUE_ENDPOINT"))
   o.verify = false
   local insecure = assert(safe.client(o))
-  local a = insecure:describe_compilation_job{ CompilationJobName = "job-003" }
-  local b = insecure:describe_compilation_job{ CompilationJobName = "job-003" }
+  local created = insecure:create_compilation_job(create_params("ngx-pool-1"))
+  local a = created and created.CompilationJobArn:match("[^/]+$")
+  local b = insecure:describe_compilation_job{ CompilationJobName = "ngx-pool-1" }
   insecure:close()
   local verifying = assert(safe.client(with_endpoint(os.getenv("SMNEO_TEST_ROGUE_ENDPOINT"))))
-  local c, err = verifying:describe_compilation_job{ CompilationJobName = "job-003" }
+  local c, err = verifying:describe_compilation_job{ CompilationJobName = "ngx-pool-1" }
   verifying:close()
-  ngx.print(a and a.CompilationJobName, " ", b and b.CompilationJobName, " ", tostring(c and c.CompilationJobName),
+  ngx.print(a, " ", b and b.CompilationJobName, " ", tostring(c and c.CompilationJobName),
     " ", type(err) == "table" and tostring(err.code) or tostring(err))
 end
 
@@ -143,10 +146,10 @@ function M.ca_bundle()
   ngx.print(tostring(c), " ", tostring(err.code), " ", tostring(err.message:find("lua_ssl_trusted_certificate", 1, true) ~= nil))
 end
 
--- a compilation job's log over cosockets (smneo.local, which a fail fault
--- makes fail the job): follow it to the job's end
+-- a compilation job's log over cosockets (a fail fault makes smneo.local
+-- fail the job): follow it to the job's end
 function M.logs()
-  local c = smneo.client(with_endpoint(os.getenv("SMNEO_TEST_LOCAL_ENDPOINT")))
+  local c = smneo.client(with_endpoint(OPTIONS.endpoint_url))
   local name = ngx.var.arg_name
   c:create_compilation_job{
     CompilationJobName = name, RoleArn = "arn:aws:iam::123456789012:role/neo",

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs smneo.resty inside a real nginx (Debian nginx-extras + the lua module)
-# on 127.0.0.1 against the fake SageMaker endpoint, and shows that a request
+# on 127.0.0.1 against smneo.local (python/smneo/local, seeded as the Lua
+# specs' server is: tests/lua/helpers/server.lua), and shows that a request
 # is served while another waits on a slow upstream (one worker: a blocking
 # call would stall it). Usage: tests/nginx/run.sh  (BUILD=build by default)
 set -eu
@@ -22,14 +23,13 @@ PY=${SMNEO_TEST_PYTHON:-python3}
 [ -z "${SMNEO_TEST_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 tmp=$(mktemp -d)
-fakepid=""
 tlspid=""
 roguepid=""
 localpid=""
 nginxpid=""
 cleanup() {
   [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
-  for p in $fakepid $tlspid $roguepid $localpid; do kill "$p" 2>/dev/null; done
+  for p in $tlspid $roguepid $localpid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -37,20 +37,30 @@ fail() {
   echo "nginx test FAILED: $*" >&2
   echo "--- error.log" >&2
   tail -n 40 "$tmp/logs/error.log" >&2 || true
-  echo "--- fake endpoint (FAKE_SAGEMAKER_VERBOSE=1 logs requests)" >&2
-  tail -n 20 "$tmp/fake.err" "$tmp/tls.err" >&2 || true
+  echo "--- smneo.local" >&2
+  tail -n 20 "$tmp/local.err" "$tmp/tls.err" "$tmp/rogue.err" >&2 || true
   exit 1
 }
 
-start_fake() { # name [fake_sagemaker.py options]: sets $fake_url and $fake_pid
+# start_local NAME [smneo.local options]: sets $local_url and $local_pid. It
+# accepts the keys nginx signs with (the environment's and the credentials
+# file's) and test:test.
+start_local() {
   name=$1; shift
-  "$PY" tests/lua/helpers/fake_sagemaker.py --port 0 --lifetime 300 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  fake_pid=$!
+  : >"$tmp/$name.out" # the background command's redirection may come after the loop's first read
+  "$PY" tests/lua/helpers/run_local.py --port 0 --credentials test:test \
+    --credentials AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
+    --credentials AKIDFROMFILE:file-secret-key-example "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  local_pid=$!
   i=0
-  while [ ! -s "$tmp/$name.out" ]; do
-    i=$((i + 1)); [ $i -gt 100 ] && fail "fake endpoint $name did not start"; sleep 0.05
+  while [ "$(wc -l <"$tmp/$name.out")" -lt 2 ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "smneo.local ($name) did not start"; sleep 0.05
   done
-  fake_url=$(head -n1 "$tmp/$name.out" | cut -d' ' -f1)
+  local_url=$(sed -n 2p "$tmp/$name.out")
+}
+# the admin endpoint of the plain server: admin METHOD PATH [JSON]
+admin() {
+  curl -s --max-time 20 -X "$1" ${3:+-d "$3"} "$endpoint/_smneo/$2"
 }
 
 # TLS: a test CA, a server certificate it signed for 127.0.0.1, and a
@@ -67,23 +77,23 @@ mkdir -p "$tmp/tls"
     -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=DNS:127.0.0.1,IP:127.0.0.1
 ) >"$tmp/tls/openssl.log" 2>&1 || fail "openssl could not make the test certificates"
 
-start_fake fake
-endpoint=$fake_url fakepid=$fake_pid
-start_fake tls --tls-cert "$tmp/tls/srv.pem" --tls-key "$tmp/tls/srv.key"
-tls_endpoint=$fake_url tlspid=$fake_pid
-start_fake rogue --tls-cert "$tmp/tls/rogue.pem" --tls-key "$tmp/tls/rogue.key"
-rogue_endpoint=$fake_url roguepid=$fake_pid
-
-# smneo.local (SageMaker and CloudWatch Logs) for the job log, with the keys nginx signs with
-: >"$tmp/local.out" # the background command's redirection may come after the loop's first read
-"$PY" tests/lua/helpers/run_local.py --port 0 --job-duration 1.5 \
-  --credentials AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY >"$tmp/local.out" 2>"$tmp/local.err" &
-localpid=$!
-i=0
-while [ "$(wc -l <"$tmp/local.out")" -lt 2 ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "smneo.local did not start"; sleep 0.05
-done
-local_endpoint=$(sed -n 2p "$tmp/local.out")
+# The seeded server: jobs job-000..job-056 (every 3rd COMPLETED, then FAILED,
+# then STARTING), a pipeline execution with 23 steps, the model archive the
+# jobs meant to complete read; its compilation jobs run for a day unless set.
+LUA_PATH="lua/?.lua;;" luajit -e 'io.write(require("tests.lua.helpers.server").pipelines_json())' \
+  >"$tmp/pipelines.json" || fail "pipelines"
+start_local local --job-duration 0 --pipelines "$tmp/pipelines.json"
+endpoint=$local_url localpid=$local_pid
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$PY" examples/create_bucket.py "$endpoint" models \
+  >/dev/null 2>&1 || fail "bucket"
+model_uri=$(env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  LUA_PATH="lua/?.lua;;" LUA_CPATH="$BUILD/luajit/?.so;;" \
+  luajit tests/lua/helpers/seed_local.lua "$endpoint" "$ROOT" 2>"$tmp/seed.err") || {
+  cat "$tmp/seed.err" >&2; fail "seeding smneo.local"; }
+start_local tls --job-duration 86400 --tls-cert "$tmp/tls/srv.pem" --tls-key "$tmp/tls/srv.key"
+tls_endpoint=$local_url tlspid=$local_pid
+start_local rogue --job-duration 86400 --tls-cert "$tmp/tls/rogue.pem" --tls-key "$tmp/tls/rogue.key"
+rogue_endpoint=$local_url roguepid=$local_pid
 
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/tmp"
@@ -99,9 +109,8 @@ printf '[ngx-file]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = fi
   >"$tmp/credentials"
 env -u AWS_PROFILE AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
   AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" \
-  SMNEO_TEST_ENDPOINT="$endpoint" \
+  SMNEO_TEST_ENDPOINT="$endpoint" SMNEO_TEST_MODEL_URI="$model_uri" \
   SMNEO_TEST_TLS_ENDPOINT="$tls_endpoint" SMNEO_TEST_ROGUE_ENDPOINT="$rogue_endpoint" \
-  SMNEO_TEST_LOCAL_ENDPOINT="$local_endpoint" \
   "$NGINX" -p "$tmp/" -c conf/nginx.conf -e logs/error.log &
 nginxpid=$!
 base="http://127.0.0.1:$port"
@@ -122,33 +131,43 @@ expect "/create?name=ngx-job-1" "arn:aws:sagemaker:us-east-1:123456789012:compil
 expect "/describe?name=ngx-job-1" "ngx-job-1 STARTING number"
 expect /iter "58 ngx-job-1"
 expect /steps "23"
-expect "/create?name=wait-ok-3-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-ok-3-ngx"
-expect "/wait?name=wait-ok-3-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
+admin POST settings '{"job_duration": 1.5}' >/dev/null || fail "settings"
+expect "/create?name=wait-ok-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-ok-ngx"
+admin POST settings '{"job_duration": 86400}' >/dev/null || fail "settings"
+expect "/wait?name=wait-ok-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
 expect "/create?name=wait-forever-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-forever-ngx"
 expect "/wait_cancel?name=wait-forever-ngx" "Cancelled cb failed"
 expect /error "nil ResourceNotFound 400 true"
 expect /profile "job-004 FAILED number"
-curl -s "$endpoint/_stats" | grep -q 'Credential=AKIDFROMFILE/' || fail "/profile did not sign with the credentials file"
-curl -s "$endpoint/_stats" | grep -q 'file-secret-key-example' && fail "the secret key was sent"
+# the last request, as smneo.local verified its signature: the file's key signed it
+admin GET requests | "$PY" -c 'import json, sys
+r = json.load(sys.stdin)["requests"][-1]
+sys.exit(0 if r["operation"] == "DescribeCompilationJob" and r["status"] == 200 and
+         (r["signer"] or {}).get("access_key_id") == "AKIDFROMFILE" and "arn" in r["signer"] else 1)' ||
+  fail "/profile did not sign with the credentials file"
+admin GET requests | grep -q 'file-secret-key-example' && fail "the secret key was sent"
 echo "ok  /profile signed with the shared credentials file"
-expect /tls "job-003 COMPLETED number"
+expect /tls "ngx-tls-1 STARTING number"
 expect /tls_rogue "nil TLSError"
-# connections the rogue (self-signed) endpoint accepted; each read is one more
-rogue_connections() { curl -sk --max-time 20 "$rogue_endpoint/_stats" | sed -n 's/.*"connections": \([0-9]*\).*/\1/p'; }
+# connections the rogue (self-signed) endpoint served; each read is one more
+rogue_connections() { curl -sk --max-time 20 "$rogue_endpoint/_smneo/health" | sed -n 's/.*"connections": \([0-9]*\).*/\1/p'; }
 n0=$(rogue_connections)
-expect /tls_pool "job-003 job-003 nil TLSError"
+expect /tls_pool "ngx-pool-1 ngx-pool-1 nil TLSError"
 n1=$(rogue_connections)
 # verify = false: one connection for both calls (pooled); the verifying client: its own (refused)
-[ "$((n1 - n0))" = 3 ] || fail "/tls_pool: expected 2 connections (+1 for _stats), got $((n1 - n0 - 1))"
+[ "$((n1 - n0))" = 3 ] || fail "/tls_pool: expected 2 connections (+1 for health), got $((n1 - n0 - 1))"
 echo "ok  /tls_pool: the verify = false connection served its twin, never the verifying client"
 expect /ca_bundle "nil InvalidArgument true"
-curl -s -o /dev/null -X POST "$local_endpoint/_smneo/faults" \
-  -d '{"kind": "fail", "failure": "pytorch-model-count", "job": "ngx-logs-1"}' || fail "fault"
+admin POST faults '{"kind": "fail", "failure": "pytorch-model-count", "job": "ngx-logs-1"}' >/dev/null || fail "fault"
+admin POST settings '{"job_duration": 1.5}' >/dev/null || fail "settings"
 expect "/logs?name=ngx-logs-1" "FAILED true true true"
+admin POST settings '{"job_duration": 86400}' >/dev/null || fail "settings"
 
 # The worker is not blocked: start a describe the upstream answers after 2 s,
 # then a fast request must be answered while the slow one still waits.
 expect "/create?name=slow-2-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/slow-2-ngx"
+admin POST faults '{"kind": "slow", "delay": 2, "count": 1, "target": "sagemaker", "operation": "DescribeCompilationJob"}' \
+  >/dev/null || fail "fault"
 now() { date +%s.%N; }
 t0=$(now)
 (get "/describe?name=slow-2-ngx" >"$tmp/slow.out"; now >"$tmp/slow.end") &
@@ -156,7 +175,7 @@ slowpid=$!
 sleep 0.3
 fast=$(get "/describe?name=job-002")
 t1=$(now)
-[ "$fast" = "job-002 INPROGRESS number [200]" ] || fail "fast request during the slow one: got '$fast'"
+[ "$fast" = "job-002 STARTING number [200]" ] || fail "fast request during the slow one: got '$fast'"
 [ ! -s "$tmp/slow.end" ] || fail "the slow request finished before the fast one"
 wait "$slowpid"
 t2=$(cat "$tmp/slow.end")

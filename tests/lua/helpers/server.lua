@@ -48,10 +48,10 @@ local function json()
   return require "dkjson"
 end
 
--- The pipelines file smneo.local serves (--pipelines): 23 steps, step-00 the
--- newest, so the default order (StartTime descending) is step-00 first.
-local function pipelines_file()
-  local path = os.tmpname()
+-- The pipelines smneo.local serves (--pipelines FILE holds this JSON): 23
+-- steps, step-00 the newest, so the default order (StartTime descending)
+-- is step-00 first.
+function M.pipelines_json()
   local steps = {}
   for i = 0, 22 do
     steps[#steps + 1] = string.format(
@@ -60,8 +60,13 @@ local function pipelines_file()
       '"arn:aws:sagemaker:us-east-1:123456789012:compilation-job/job-%03d"}}}',
       i, 1700001100 - i, 1700001110.5 - i, i)
   end
+  return '{"' .. M.PIPELINE_ARN .. '": [' .. table.concat(steps, ", ") .. "]}\n"
+end
+
+local function pipelines_file()
+  local path = os.tmpname()
   local f = assert(io.open(path, "w"))
-  f:write('{"' .. M.PIPELINE_ARN .. '": [' .. table.concat(steps, ", ") .. "]}\n")
+  f:write(M.pipelines_json())
   f:close()
   return path
 end
@@ -171,18 +176,14 @@ function M.create_params(name, s3_uri)
   }
 end
 
--- smneo.local seeded with the jobs and the pipeline execution above.
-function M.start()
-  local pipelines = pipelines_file()
-  local ok, srv = pcall(M.start_local, "--job-duration 0 --pipelines " .. pipelines)
-  if not ok then
-    os.remove(pipelines)
-    error(srv, 0)
-  end
-  srv.files[#srv.files + 1] = pipelines
+-- Seeds a running smneo.local (srv: url; root, the checkout; files, a list
+-- the temporary files made go to) with the jobs above; its bucket "models"
+-- exists, and its job duration is 0 (it is M.LONG afterwards). Sets
+-- srv.model_uri.
+function M.seed(srv)
   local smneo = require "smneo"
   local client = smneo.client(M.options(srv))
-  local ok2, err = pcall(function()
+  local ok, err = pcall(function()
     -- A job through the compile flow, deleted after: the model archive it
     -- uploaded is the input of every job meant to complete.
     local tmp = os.tmpname()
@@ -210,9 +211,22 @@ function M.start()
     if duration ~= M.LONG then M.job_duration(srv, M.LONG) end
   end)
   client:close()
-  if not ok2 then
+  if not ok then error("seeding smneo.local failed: " .. tostring(err), 0) end
+end
+
+-- smneo.local seeded with the jobs and the pipeline execution above.
+function M.start()
+  local pipelines = pipelines_file()
+  local ok, srv = pcall(M.start_local, "--job-duration 0 --pipelines " .. pipelines)
+  if not ok then
+    os.remove(pipelines)
+    error(srv, 0)
+  end
+  srv.files[#srv.files + 1] = pipelines
+  local seeded, err = pcall(M.seed, srv)
+  if not seeded then
     srv:stop()
-    error("seeding smneo.local failed: " .. tostring(err), 0)
+    error(err, 0)
   end
   return srv
 end
