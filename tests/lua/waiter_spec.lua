@@ -24,8 +24,9 @@ describe("smneo waiter", function()
   end
 
   it("returns the final description and reports each status change", function()
-    -- STARTING for a quarter of its 2 s, INPROGRESS for the rest
-    local name = job("wait-ok-a", 2)
+    -- STARTING for a quarter of its 4 s (the first poll comes at once),
+    -- INPROGRESS for the rest
+    local name = job("wait-ok-a", 4)
     local seen = {}
     local final = client:wait_for_compilation_job(name, {
       delay = 0.01, max_delay = 0.02,

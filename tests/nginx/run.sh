@@ -131,7 +131,8 @@ expect "/create?name=ngx-job-1" "arn:aws:sagemaker:us-east-1:123456789012:compil
 expect "/describe?name=ngx-job-1" "ngx-job-1 STARTING number"
 expect /iter "58 ngx-job-1"
 expect /steps "23"
-admin POST settings '{"job_duration": 1.5}' >/dev/null || fail "settings"
+# STARTING for a quarter of 4 s, then INPROGRESS: the waiter sees each status
+admin POST settings '{"job_duration": 4}' >/dev/null || fail "settings"
 expect "/create?name=wait-ok-ngx" "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/wait-ok-ngx"
 admin POST settings '{"job_duration": 86400}' >/dev/null || fail "settings"
 expect "/wait?name=wait-ok-ngx" "COMPLETED STARTING,INPROGRESS,COMPLETED"
