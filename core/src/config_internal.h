@@ -53,4 +53,10 @@ int smneo__config_has_section(const smneo__awsconfig *c, const char *section);
  * for error messages. Caller frees. */
 char *smneo__awsconfig_describe(const smneo__awsconfig *c);
 
+/* The retry policy of a chain's STS, SSO and SSO-OIDC requests (the
+ * client's environment and profile settings; credentials.c). */
+struct smneo_credential_chain;
+struct smneo__retry_policy;
+void smneo__chain_set_retry(struct smneo_credential_chain *c, const struct smneo__retry_policy *p);
+
 #endif

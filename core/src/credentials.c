@@ -75,7 +75,38 @@ struct smneo_credential_chain {
     smneo_credentials *cached;         /* last resolved credentials */
     int resolving;                     /* a registered resolution is running */
     pthread_t resolver;
+    /* How STS, SSO and SSO-OIDC requests are retried: set by the client
+     * (smneo__chain_set_retry), else resolved at the first resolution from
+     * the environment and the profile with smneo's defaults. */
+    smneo__retry_policy retry;
+    int retry_set;
 };
+
+void smneo__chain_set_retry(smneo_credential_chain *c, const smneo__retry_policy *p)
+{
+    pthread_mutex_lock(&c->lock);
+    c->retry = *p;
+    c->retry_set = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The chain's retry policy (resolved once). */
+static int chain_retry(smneo__retry_policy *out, smneo_credential_chain *c, smneo_error *err)
+{
+    pthread_mutex_lock(&c->lock);
+    int set = c->retry_set;
+    *out = c->retry;
+    pthread_mutex_unlock(&c->lock);
+    if (set)
+        return 0;
+    smneo__retry_policy p = {0};
+    int rc = smneo__retry_resolve(&p, NULL, 0, 0, 1, c->profile, err);
+    if (rc)
+        return rc;
+    smneo__chain_set_retry(c, &p);
+    *out = p;
+    return 0;
+}
 
 int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_options *opts, smneo_error *err)
 {
@@ -559,6 +590,7 @@ enum stage {
     ST_STATIC,
     ST_ASSUME,
     ST_ASSUME_WAIT,
+    ST_ASSUME_RETRY,
     ST_CONTAINER,
     ST_CONTAINER_WAIT,
     ST_IMDS,
@@ -622,6 +654,18 @@ struct smneo_chain_resolution {
     int for_role;            /* container / IMDS are fetching a role's source credentials */
     smneo_credentials *source; /* the credentials the next AssumeRole is signed with */
     char *sts_url;
+    /* The outstanding STS/SSO/OIDC request, kept to be sent again on a
+     * retryable failure (the same parameters: an MFA code is asked once). */
+    const smneo_operation *pend_op;
+    char *pend_json;          /* its parameters (may hold secrets: wiped) */
+    char *pend_region;        /* the signing region */
+    int pend_signed;          /* 1: signed with r->source (AssumeRole) */
+    int pend_sts;             /* 1: an STS request (IDPCommunicationError is retried) */
+    int attempt;              /* attempts made of it */
+    long delay_ms;            /* wait before sending the request handed out (a retry) */
+    uint64_t rng;             /* jitter */
+    smneo__retry_policy retry;
+    int retry_ok;             /* retry resolved */
 };
 
 int smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain, int64_t now)
@@ -665,6 +709,14 @@ static void clear_response(smneo_chain_resolution *r)
     r->fed = 0;
 }
 
+static void clear_pending(smneo_chain_resolution *r)
+{
+    smneo__free_secret(r->pend_json);
+    free(r->pend_region);
+    r->pend_json = r->pend_region = NULL;
+    r->pend_op = NULL;
+}
+
 void smneo_chain_resolution_free(smneo_chain_resolution *r)
 {
     if (!r)
@@ -701,12 +753,18 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     free(r->credential_source);
     smneo_credentials_free(r->source);
     free(r->sts_url);
+    clear_pending(r);
     free(r);
 }
 
 int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
 {
     return r && r->awaiting ? r->timeout_ms : 0;
+}
+
+long smneo_chain_resolution_delay_ms(const smneo_chain_resolution *r)
+{
+    return r && r->awaiting && r->stage == ST_ASSUME_WAIT ? r->delay_ms : 0;
 }
 
 /* Usable from the cache at time now: 2 = fresh, 1 = in the refresh window
@@ -1608,6 +1666,17 @@ static int read_token_file(char **out, const struct role_step *st, smneo_error *
     return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
 }
 
+/* Builds the outstanding request (again, for a retry: signed anew). */
+static int pending_build(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *e)
+{
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.endpoint_url = r->sts_url;
+    bo.region = r->pend_region;
+    bo.timestamp = smneo__now();
+    return smneo_protocol_build_operation(req_out, r->pend_op, r->pend_json, strlen(r->pend_json),
+                                          r->pend_signed ? r->source : NULL, &bo, e);
+}
+
 /* The request of roles[role_next]: AssumeRole signed with r->source, or
  * AssumeRoleWithWebIdentity (unsigned) with the token file's token. */
 static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
@@ -1697,16 +1766,15 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
         free(region);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
-    bo.endpoint_url = r->sts_url;
     /* STS's global endpoint signs for us-east-1. */
-    bo.region = !strcmp(region, "aws-global") ? "us-east-1" : region;
-    bo.timestamp = smneo__now();
-    /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
-    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), web ? NULL : r->source, &bo, &e);
-    smneo__wipe(json, strlen(json));
-    free(json);
+    clear_pending(r);
+    r->pend_op = op;
+    r->pend_json = json;
+    r->pend_region = smneo__strdup(!strcmp(region, "aws-global") ? "us-east-1" : region);
+    r->pend_signed = !web; /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
+    r->pend_sts = 1;
     free(region);
+    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
     if (rc) {
         /* Validation messages quote values: never the token's. */
         const char *detail = e.message ? e.message : "";
@@ -1895,14 +1963,13 @@ static int sso_build(smneo_chain_resolution *r, struct role_step *st, const char
         free(json);
         return rc;
     }
-    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
-    bo.endpoint_url = r->sts_url;
-    bo.region = st->sso_region;
-    bo.timestamp = smneo__now();
     /* Both operations are unauthenticated: sent unsigned. */
-    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), NULL, &bo, &e);
-    smneo__wipe(json, strlen(json));
-    free(json);
+    clear_pending(r);
+    r->pend_op = op;
+    r->pend_json = json;
+    r->pend_region = smneo__strdup(st->sso_region);
+    r->pend_signed = r->pend_sts = 0;
+    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
     if (rc) {
         /* Never e.message: validation quotes values, and these are tokens. */
         rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': cannot build the %s request (%s is not valid)",
@@ -2097,6 +2164,50 @@ static int sso_answer(smneo_chain_resolution *r, smneo_credentials **out)
     return 0;
 }
 
+/* After an STS, SSO or OIDC answer: 1 when it failed in a way botocore's
+ * client for that service retries (its retry mode and attempts: connection
+ * errors, throttling, 5xx; STS's IDPCommunicationError as _retry.json and
+ * retries/special.py add it) and attempts are left. Then the answer is
+ * dropped and r->delay_ms holds the backoff before the resend. */
+static int retry_due(smneo_chain_resolution *r)
+{
+    if (!r->pend_op || !r->fed || r->attempt >= r->retry.max_attempts)
+        return 0;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = r->transport_error;
+    if (!rc) {
+        if (r->resp_status < 300)
+            return 0;
+        smneo_response *resp = NULL;
+        smneo_result *res = NULL;
+        rc = fed_response(r, &resp);
+        if (rc == 0)
+            rc = smneo__protocol_parse_owned(&res, r->pend_op, resp, &e); /* takes resp */
+        smneo_result_free(res);
+        if (rc == 0 || rc == SMNEO_ENOMEM) {
+            smneo_error_clear(&e);
+            return 0;
+        }
+    }
+    const char *code = r->transport_error ? NULL : e.service_code;
+    int idp = r->pend_sts && code && !strcmp(code, "IDPCommunicationError") &&
+              (r->retry.mode != SMNEO__RETRY_LEGACY || e.http_status == 400);
+    int retry = idp || smneo__retry_retryable(r->retry.mode, rc, &e, 0);
+    if (retry) {
+        int throttled = code && smneo__is_throttling(code);
+        double d = smneo__retry_backoff(&r->retry, throttled, r->attempt, smneo__jitter(&r->rng), NULL) *
+                   (r->retry.backoff_scale > 0 ? r->retry.backoff_scale : 1.0);
+        r->delay_ms = (long)(d * 1000);
+        const char *why = r->transport_error ? transport_name(r->transport_error) : code ? code : "HTTP error";
+        smneo_log(SMNEO_LOG_INFO, "profile '%s': %s attempt %d failed (%s, HTTP %d), retrying in %.3f s",
+                  r->roles[r->role_next].profile, r->pend_op->name, r->attempt, why, r->resp_status, d);
+        r->attempt++;
+        clear_response(r);
+    }
+    smneo_error_clear(&e);
+    return retry;
+}
+
 /* A request was handed out: wait for its answer (step returns 1). */
 static int await_answer(smneo_chain_resolution *r, int timeout_ms, enum stage next)
 {
@@ -2187,13 +2298,32 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
         }
 
         case ST_ASSUME: {
+            if (!r->retry_ok) {
+                if (chain_retry(&r->retry, ch, &e) != 0)
+                    return finish_err(r, &e), emit(r, creds_out, err);
+                r->retry_ok = 1;
+                r->rng = (uint64_t)smneo__monotonic_ms() ^ (uint64_t)(uintptr_t)r;
+            }
             int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
+            r->attempt = 1;
+            r->delay_ms = 0;
             return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
         }
 
+        case ST_ASSUME_RETRY:
+            if (pending_build(r, req_out, &e) != 0) {
+                e.code = e.code == SMNEO_ENOMEM ? SMNEO_ENOMEM : SMNEO_ECREDENTIALS;
+                return finish_err(r, &e), emit(r, creds_out, err);
+            }
+            return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
+
         case ST_ASSUME_WAIT: {
+            if (retry_due(r)) {
+                r->stage = ST_ASSUME_RETRY;
+                break;
+            }
             smneo_credentials *c = NULL;
             int sso = r->roles[r->role_next].sso;
             int got = sso ? sso_answer(r, &c) : assume_answer(r, &c);
@@ -2473,6 +2603,9 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
             }
             use = own;
         }
+        long delay = smneo_chain_resolution_delay_ms(r); /* a retry's backoff */
+        if (delay > 0)
+            smneo__sleep_ms(delay);
         smneo_response *resp = NULL;
         smneo_error terr = SMNEO_ERROR_INIT;
         int trc = use ? smneo_transport_send(&resp, use, req, &terr) : SMNEO_EUNSUPPORTED;

@@ -117,6 +117,13 @@ SMNEO_EXTERN(int) smneo_chain_resolution_feed(smneo_chain_resolution *res, const
 /* The timeout the request just handed out by step deserves, in
  * milliseconds (IMDS 1000, container 2000); 0 when none is outstanding. */
 SMNEO_EXTERN(int) smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *res);
+/* How long to wait before sending the request just handed out by step, in
+ * milliseconds: 0 for a first attempt; a retry's backoff when an STS, SSO or
+ * SSO-OIDC request is sent again after a retryable failure (throttling, 5xx,
+ * a connection error, STS's IDPCommunicationError; botocore's retry mode and
+ * attempts from AWS_RETRY_MODE / AWS_MAX_ATTEMPTS or the profile). A driver
+ * that ignores it retries without a backoff. */
+SMNEO_EXTERN(long) smneo_chain_resolution_delay_ms(const smneo_chain_resolution *res);
 
 /* Blocking convenience: drives a resolution with transport t. With t NULL a
  * private libcurl transport with the short timeouts above is created when an
