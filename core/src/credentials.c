@@ -1186,7 +1186,7 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
 
 /* Runs explicit, environment, files and credential_process. Returns 0 with
  * *out set (found) or NULL (continue), or a negative error (err set). */
-static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+static int profile_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
 {
     smneo_credential_chain *ch = r->chain;
     *out = NULL;
@@ -1221,7 +1221,8 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
         smneo__awsconfig_free(cfg);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    int named = ch->profile != NULL || smneo__getenv("AWS_PROFILE") != NULL;
+    const char *origin = smneo__profile_origin(ch->profile);
+    int named = origin != NULL;
     char *files = smneo__awsconfig_describe(cfg);
     if (!files) {
         smneo__awsconfig_free(cfg);
@@ -1231,7 +1232,7 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
         if (named) {
             rc = smneo__error(err, SMNEO_ECREDENTIALS,
                               "profile '%s' (%s) was not found in %s: create it or name an existing profile",
-                              profile, ch->profile ? "the profile option" : "AWS_PROFILE", files);
+                              profile, origin, files);
             free(files);
             smneo__awsconfig_free(cfg);
             return rc;
@@ -1258,6 +1259,124 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
     free(files);
     smneo__awsconfig_free(cfg);
     return rc;
+}
+
+/* botocore's OriginalEC2Provider: AWS_CREDENTIAL_FILE, the EC2 API tools'
+ * file of "key=value" lines (AWSAccessKeyId, AWSSecretKey; no session
+ * token). A file that cannot be opened is an error (botocore's
+ * ConfigNotFound); a file without AWSAccessKeyId is passed over. */
+static int ec2_credential_file(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    const char *var = smneo__getenv("AWS_CREDENTIAL_FILE");
+    if (!var) {
+        look(&r->where, "AWS_CREDENTIAL_FILE (not set)");
+        return 0;
+    }
+    char *path = smneo__expand_user(var);
+    if (!path)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    int rc = 0;
+    if (smneo__read_secret_file(&b, path) != 0) {
+        rc = errno == ENOMEM ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+                             : smneo__error(err, SMNEO_ECREDENTIALS,
+                                            "AWS_CREDENTIAL_FILE names %s, which cannot be read (%s): fix the path "
+                                            "or unset AWS_CREDENTIAL_FILE",
+                                            path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    /* Lines with '=': key and value stripped, the last one wins. Pointers
+     * into b's data, NUL-terminated in place. */
+    char *ak = NULL, *sk = NULL;
+    char *text = b.data ? b.data : "";
+    for (char *line = text; *line;) {
+        char *end = line + strcspn(line, "\n");
+        char *next = *end ? end + 1 : end;
+        *end = '\0';
+        char *eq = strchr(line, '=');
+        if (eq) {
+            *eq = '\0';
+            char *k = line, *v = eq + 1;
+            while (*k && isspace((unsigned char)*k))
+                k++;
+            for (char *e = k + strlen(k); e > k && isspace((unsigned char)e[-1]); e--)
+                e[-1] = '\0';
+            while (*v && isspace((unsigned char)*v))
+                v++;
+            for (char *e = v + strlen(v); e > v && isspace((unsigned char)e[-1]); e--)
+                e[-1] = '\0';
+            if (!strcmp(k, "AWSAccessKeyId"))
+                ak = v;
+            else if (!strcmp(k, "AWSSecretKey"))
+                sk = v;
+        }
+        line = next;
+    }
+    if (!ak)
+        look(&r->where, "AWS_CREDENTIAL_FILE %s (no AWSAccessKeyId)", path);
+    else if (!sk)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s has AWSAccessKeyId but no AWSSecretKey",
+                          path);
+    else if (control_char_field(ak, sk, NULL))
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s: the %s has control characters", path,
+                          control_char_field(ak, sk, NULL));
+    else if (make_creds(out, ak, sk, NULL, 0, "ec2-credentials-file"))
+        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    smneo__buf_free(&b); /* wiped */
+    free(path);
+    return rc;
+}
+
+/* botocore's BotoProvider: the [Credentials] section of BOTO_CONFIG, else of
+ * /etc/boto.cfg, then ~/.boto (the first file that exists and has
+ * aws_access_key_id). */
+static int boto2_config(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    const char *env = smneo__getenv("BOTO_CONFIG");
+    const char *names[2] = {env ? env : "/etc/boto.cfg", env ? NULL : "~/.boto"};
+    for (int i = 0; i < 2 && names[i]; i++) {
+        char *path = smneo__expand_user(names[i]);
+        if (!path)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        smneo__ini *ini = NULL;
+        int exists = 0;
+        int rc = smneo__ini_load(&ini, &exists, path, "boto", err);
+        const char *ak = ini ? smneo__ini_get(ini, "Credentials", "aws_access_key_id") : NULL;
+        const char *sk = ini ? smneo__ini_get(ini, "Credentials", "aws_secret_access_key") : NULL;
+        if (!rc && ak) {
+            if (!sk)
+                rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                                  "the boto config file %s has aws_access_key_id but no aws_secret_access_key in "
+                                  "[Credentials]",
+                                  path);
+            else if (control_char_field(ak, sk, NULL))
+                rc = smneo__error(err, SMNEO_ECREDENTIALS, "the boto config file %s: the %s has control characters",
+                                  path, control_char_field(ak, sk, NULL));
+            else if (make_creds(out, ak, sk, NULL, 0, "boto-config"))
+                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        } else if (!rc) {
+            look(&r->where, "boto config %s (%s)", path, exists ? "no [Credentials] keys" : "not found");
+        }
+        smneo__ini_free(ini);
+        free(path);
+        if (rc || *out)
+            return rc;
+    }
+    return 0;
+}
+
+/* The providers that need no network: the profile's (and the environment
+ * before it), then botocore's legacy ones. */
+static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    int rc = profile_providers(r, out, err);
+    if (rc || *out || r->nroles)
+        return rc;
+    rc = ec2_credential_file(r, out, err);
+    if (rc || *out)
+        return rc;
+    return boto2_config(r, out, err);
 }
 
 /* Host of an http(s) URL into buf (IPv6 without brackets). */

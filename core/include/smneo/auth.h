@@ -19,7 +19,8 @@ typedef struct smneo_credentials {
     char *source;          /* where they came from: "explicit", "environment",
                               "shared-credentials-file", "config-file",
                               "credential_process", "container", "imds",
-                              "assume-role", "web-identity", "sso" */
+                              "assume-role", "web-identity", "sso",
+                              "ec2-credentials-file", "boto-config" */
 } smneo_credentials;
 
 SMNEO_EXTERN(int) smneo_credentials_new(smneo_credentials **out, const char *access_key_id,
@@ -74,7 +75,7 @@ typedef int (*smneo_mfa_cb)(char *out, size_t size, const char *mfa_serial, cons
 
 typedef struct smneo_chain_options {
     int version;                 /* SMNEO_CHAIN_OPTIONS_VERSION (1 and 2 accepted) */
-    const char *profile;         /* NULL: AWS_PROFILE, then "default" */
+    const char *profile;         /* NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default" */
     const char *access_key_id;   /* explicit keys (both or neither) */
     const char *secret_access_key;
     const char *session_token;
@@ -141,7 +142,7 @@ SMNEO_EXTERN(int) smneo_region_resolve(char **out, const char *explicit_region, 
 /* Reads one setting of a profile from the config file (AWS_CONFIG_FILE or
  * ~/.aws/config; "[default]" or "[profile NAME]"), overridden by the same
  * profile's "[NAME]" section of the credentials file as botocore merges them.
- * profile NULL: AWS_PROFILE, then "default". *out caller-owned, NULL when
+ * profile NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default". *out caller-owned, NULL when
  * absent; returns 0 either way (unless a file exists but cannot be read). */
 SMNEO_EXTERN(int) smneo_config_get(char **out, const char *profile, const char *key, smneo_error *err);
 

@@ -34,7 +34,7 @@ typedef struct smneo_client_options {
     int version;                   /* SMNEO_CLIENT_OPTIONS_VERSION */
     const char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, profile */
     const char *endpoint_url;      /* NULL: resolved (see smneo_endpoint_resolve) */
-    const char *profile;           /* NULL: AWS_PROFILE, then "default" */
+    const char *profile;           /* NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default" */
     const char *access_key_id;     /* explicit credentials (both or neither) */
     const char *secret_access_key;
     const char *session_token;
