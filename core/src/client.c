@@ -416,6 +416,8 @@ smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->
 smneo_transport *smneo_client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
+smneo_credential_chain *smneo_client_credential_chain(const smneo_client *c) { return c ? c->chain : NULL; }
+
 const char *smneo__client_logs_endpoint(const smneo_client *c) { return c ? c->logs_endpoint : NULL; }
 
 static void build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts)

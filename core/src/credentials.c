@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,7 +81,29 @@ struct smneo_credential_chain {
      * the environment and the profile with smneo's defaults. */
     smneo__retry_policy retry;
     int retry_set;
+    char *role_cache;                  /* the AWS CLI's assumed-role cache directory, or NULL */
 };
+
+int smneo_credential_chain_set_role_cache(smneo_credential_chain *c, const char *dir, smneo_error *err)
+{
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_set_role_cache: chain is NULL");
+    if (dir && !*dir)
+        return smneo__error(err, SMNEO_EINVAL, "the role cache directory is empty: give a path, or NULL for none");
+    char *copy = NULL;
+    if (dir && !(copy = smneo__strdup(dir)))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_lock(&c->lock);
+    free(c->role_cache);
+    c->role_cache = copy;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+const char *smneo_credential_chain_profile(const smneo_credential_chain *c)
+{
+    return c ? smneo__profile_name(c->profile) : NULL;
+}
 
 void smneo__chain_set_retry(smneo_credential_chain *c, const smneo__retry_policy *p)
 {
@@ -164,6 +187,7 @@ void smneo_credential_chain_free(smneo_credential_chain *c)
     if (!c)
         return;
     free(c->profile);
+    free(c->role_cache);
     free(c->region);
     smneo_credentials_free(c->explicit_creds);
     smneo_credentials_free(c->cached);
@@ -1785,6 +1809,193 @@ static int read_token_file(char **out, const struct role_step *st, smneo_error *
     return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
 }
 
+/* ---- the AWS CLI's assumed-role cache ------------------------------------- */
+
+static int write_file_atomic(const char *path, const char *text);
+
+/* A string as Python's json.dumps writes it (ensure_ascii: \uXXXX for
+ * anything outside ASCII, surrogate pairs above U+FFFF). */
+static void py_json_string(smneo_buf *b, const char *s)
+{
+    smneo__buf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp = c;
+        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        if (n > 1) {
+            cp = c & (0x7f >> n);
+            for (int k = 1; k < n; k++) {
+                if ((p[k] & 0xc0) != 0x80) {
+                    n = 1, cp = 0xfffd;
+                    break;
+                }
+                cp = (cp << 6) | (p[k] & 0x3f);
+            }
+        }
+        p += n;
+        char esc[16];
+        if (cp == '"' || cp == '\\') {
+            esc[0] = '\\', esc[1] = (char)cp, esc[2] = 0;
+        } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
+            esc[0] = '\\';
+            esc[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : cp == '\t' ? 't' : cp == '\b' ? 'b' : 'f';
+            esc[2] = 0;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xffff)) {
+            snprintf(esc, sizeof esc, "\\u%04x", cp);
+        } else if (cp > 0xffff) {
+            cp -= 0x10000;
+            snprintf(esc, sizeof esc, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+        } else {
+            esc[0] = (char)cp, esc[1] = 0;
+        }
+        smneo__buf_append(b, esc, strlen(esc));
+    }
+    smneo__buf_append(b, "\"", 1);
+}
+
+/* DIR/<key>.json for an AssumeRole step, as botocore's
+ * AssumeRoleCredentialFetcher names it: the SHA-1 of json.dumps(args,
+ * sort_keys=True) of its AssumeRole arguments without the token code (and
+ * without a generated session name). NULL without a cache. */
+static char *role_cache_path(const smneo_chain_resolution *r, const struct role_step *st)
+{
+    pthread_mutex_lock(&r->chain->lock);
+    char *dir = r->chain->role_cache ? smneo__strdup(r->chain->role_cache) : NULL;
+    pthread_mutex_unlock(&r->chain->lock);
+    if (!dir || st->token_file || st->sso)
+        return free(dir), NULL;
+    smneo_buf b = SMNEO_BUF_INIT;
+    const char *sep = "{";
+    char num[32];
+    /* sorted: DurationSeconds, ExternalId, RoleArn, RoleSessionName, SerialNumber */
+    if (st->duration) {
+        snprintf(num, sizeof num, "%ld", st->duration);
+        smneo__buf_append(&b, sep, strlen(sep));
+        smneo__buf_append(&b, "\"DurationSeconds\": ", 19);
+        smneo__buf_append(&b, num, strlen(num));
+        sep = ", ";
+    }
+    const char *names[4] = {"ExternalId", "RoleArn", "RoleSessionName", "SerialNumber"};
+    const char *values[4] = {st->external_id, st->role_arn, st->session_name, st->mfa_serial};
+    for (int i = 0; i < 4; i++) {
+        if (!values[i])
+            continue;
+        smneo__buf_append(&b, sep, strlen(sep));
+        py_json_string(&b, names[i]);
+        smneo__buf_append(&b, ": ", 2);
+        py_json_string(&b, values[i]);
+        sep = ", ";
+    }
+    smneo__buf_append(&b, "}", 1);
+    unsigned char md[20];
+    unsigned int mdlen = 0;
+    char hex[41];
+    char *path = NULL;
+    if (!b.failed && EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha1(), NULL) && mdlen == 20) {
+        smneo__hex(hex, md, 20);
+        path = smneo__aprintf("%s/%s.json", dir, hex);
+    }
+    smneo__buf_free(&b);
+    free(dir);
+    return path;
+}
+
+/* Credentials cached for a step with more than botocore's 15 minutes left,
+ * or NULL (no cache, no file, a file that is not a cached answer). */
+static smneo_credentials *role_cache_read(const smneo_chain_resolution *r, const struct role_step *st)
+{
+    char *path = role_cache_path(r, st);
+    if (!path)
+        return NULL;
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    smneo_credentials *out = NULL;
+    if (smneo__read_secret_file(&b, path) == 0 && b.data) {
+        cJSON *root = cJSON_ParseWithLength(b.data, b.len);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
+        const char *ak = json_string(c, "AccessKeyId"), *sk = json_string(c, "SecretAccessKey");
+        const char *tok = json_string(c, "SessionToken"), *exp = json_string(c, "Expiration");
+        char when[64];
+        int64_t t = 0;
+        /* botocore writes strftime('%Y-%m-%dT%H:%M:%S%Z'): "...UTC"; ISO 8601 too. */
+        if (exp && strlen(exp) < sizeof when - 1) {
+            snprintf(when, sizeof when, "%s", exp);
+            size_t n = strlen(when);
+            if (n > 3 && !strcmp(when + n - 3, "UTC"))
+                strcpy(when + n - 3, "Z");
+        }
+        if (ak && *ak && sk && *sk && tok && *tok && exp && parse_iso8601(when, &t) == 0 &&
+            t - smneo__now() >= STS_REFRESH_ADVISORY_S && !control_char_field(ak, sk, tok)) {
+            if (make_creds(&out, ak, sk, tok, t, "assume-role"))
+                out = NULL;
+            else
+                smneo_log(SMNEO_LOG_DEBUG, "profile '%s': role %s from the cache %s", st->profile, st->role_arn,
+                          path);
+        }
+        json_wipe_delete(root);
+    }
+    smneo__buf_free(&b);
+    free(path);
+    return out;
+}
+
+/* Writes an AssumeRole answer (the result's members, Expiration as botocore
+ * serialises it, Credentials.AccountId from the assumed role's ARN) to the
+ * cache. Failures are logged: the credentials are still used. */
+static void role_cache_write(const smneo_chain_resolution *r, const struct role_step *st, const cJSON *answer)
+{
+    char *path = role_cache_path(r, st);
+    if (!path)
+        return;
+    cJSON *doc = cJSON_Duplicate(answer, 1);
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "Credentials");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "Expiration");
+    char *text = NULL;
+    if (doc && cJSON_IsNumber(exp)) {
+        time_t tt = (time_t)exp->valuedouble;
+        struct tm tm;
+        char when[40];
+        gmtime_r(&tt, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SUTC", &tm);
+        cJSON_ReplaceItemInObjectCaseSensitive(c, "Expiration", cJSON_CreateString(when));
+        const char *arn = json_string(cJSON_GetObjectItemCaseSensitive(doc, "AssumedRoleUser"), "Arn");
+        char account[64] = "";
+        /* arn:PARTITION:sts::ACCOUNT:assumed-role/... */
+        const char *p = arn;
+        for (int i = 0; p && i < 4; i++)
+            p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+        if (p && strchr(p, ':') && (size_t)(strchr(p, ':') - p) < sizeof account)
+            snprintf(account, sizeof account, "%.*s", (int)(strchr(p, ':') - p), p);
+        if (*account)
+            cJSON_AddStringToObject(c, "AccountId", account);
+        text = cJSON_PrintUnformatted(doc);
+    }
+    int ok = 0;
+    if (text) {
+        struct stat sb;
+        char *dir = smneo__strndup(path, (size_t)(strrchr(path, '/') - path));
+        /* the directory as os.makedirs makes it (each missing level) */
+        for (char *q = dir ? dir + 1 : NULL; q && *q; q++) {
+            if (*q == '/') {
+                *q = '\0';
+                if (stat(dir, &sb) != 0)
+                    mkdir(dir, 0700);
+                *q = '/';
+            }
+        }
+        if (dir && stat(dir, &sb) != 0)
+            mkdir(dir, 0700);
+        free(dir);
+        ok = write_file_atomic(path, text) == 0;
+        smneo__wipe(text, strlen(text));
+        cJSON_free(text);
+    }
+    if (!ok)
+        smneo_log(SMNEO_LOG_WARN, "profile '%s': the assumed role's credentials could not be cached in %s",
+                  st->profile, path);
+    smneo__json_wipe_delete(doc);
+    free(path);
+}
+
 /* Builds the outstanding request (again, for a retry: signed anew). */
 static int pending_build(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *e)
 {
@@ -1989,6 +2200,8 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
                                          "Expiration"};
     const char *why = answer_creds(out, smneo__result_root_node(res), names, 1,
                                    web && r->role_next == 0 ? "web-identity" : "assume-role");
+    if (!why)
+        role_cache_write(r, st, smneo__result_root_node(res));
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
         finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
@@ -2156,34 +2369,42 @@ static void utc_text(char out[32], int64_t t)
 
 /* Writes the refreshed token back to the cache: a temporary file in the
  * same directory (0600), then rename, so that a reader never sees half. */
+/* Writes text to path through a temporary file in the same directory
+ * (created 0600 by mkstemp, fsync'ed, renamed over path), so a reader never
+ * sees half of it. 0 or -1. */
+static int write_file_atomic(const char *path, const char *text)
+{
+    char *tmp = smneo__aprintf("%s.XXXXXX", path);
+    if (!tmp)
+        return -1;
+    int rc = -1;
+    int fd = mkstemp(tmp);
+    if (fd >= 0) {
+        size_t n = strlen(text), off = 0;
+        while (off < n) {
+            ssize_t w = write(fd, text + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        int ok = off == n && fsync(fd) == 0;
+        if (close(fd) == 0 && ok && rename(tmp, path) == 0)
+            rc = 0;
+        if (rc)
+            unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
 static int sso_save_token(const struct role_step *st, const cJSON *token)
 {
     char *text = cJSON_Print(token);
     if (!text)
         return -1;
-    char *tmp = smneo__aprintf("%s.tmp-%ld", st->sso_cache_path, (long)getpid());
-    int rc = -1;
-    if (tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            size_t n = strlen(text), off = 0;
-            while (off < n) {
-                ssize_t w = write(fd, text + off, n - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
-            if (off == n && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, st->sso_cache_path) == 0)
-                rc = 0;
-            else if (fd >= 0)
-                close(fd);
-            if (rc)
-                unlink(tmp);
-        }
-    }
-    free(tmp);
+    int rc = write_file_atomic(st->sso_cache_path, text);
     smneo__wipe(text, strlen(text));
     cJSON_free(text);
     return rc;
@@ -2327,6 +2548,22 @@ static int retry_due(smneo_chain_resolution *r)
     return retry;
 }
 
+/* roles[role_next] gave c: the next role is signed with it (ST_ASSUME),
+ * or the resolution is finished with it (returns 1). */
+static int role_assumed(smneo_chain_resolution *r, smneo_credentials *c)
+{
+    smneo_credentials_free(r->source);
+    r->source = NULL;
+    if (r->role_next == 0) {
+        finish(r, 0, c, NULL);
+        return 1;
+    }
+    r->source = c;
+    r->role_next--;
+    r->stage = ST_ASSUME;
+    return 0;
+}
+
 /* A request was handed out: wait for its answer (step returns 1). */
 static int await_answer(smneo_chain_resolution *r, int timeout_ms, enum stage next)
 {
@@ -2423,6 +2660,12 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
                 r->retry_ok = 1;
                 r->rng = (uint64_t)smneo__monotonic_ms() ^ (uint64_t)(uintptr_t)r;
             }
+            smneo_credentials *cached = role_cache_read(r, &r->roles[r->role_next]);
+            if (cached) { /* the AWS CLI's cache has this role: no AssumeRole (and no MFA code) */
+                if (role_assumed(r, cached))
+                    return emit(r, creds_out, err);
+                break;
+            }
             int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
@@ -2452,15 +2695,8 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             }
             if (got != 0)
                 return emit(r, creds_out, err); /* finished with the error */
-            smneo_credentials_free(r->source);
-            r->source = NULL;
-            if (r->role_next == 0) {
-                finish(r, 0, c, NULL);
+            if (role_assumed(r, c))
                 return emit(r, creds_out, err);
-            }
-            r->source = c;
-            r->role_next--;
-            r->stage = ST_ASSUME;
             break;
         }
 

@@ -99,6 +99,19 @@ SMNEO_EXTERN(int) smneo_credential_chain_new(smneo_credential_chain **out, const
                                              smneo_error *err);
 SMNEO_EXTERN(void) smneo_credential_chain_free(smneo_credential_chain *chain);
 
+/* The AWS CLI's assumed-role cache (botocore's JSONFileCache, which the CLI
+ * keeps in ~/.aws/cli/cache): each AssumeRole answer is written to
+ * dir/<SHA-1 of the role's AssumeRole arguments>.json (0600, through a
+ * temporary file renamed over it) and read back instead of calling STS
+ * while more than 15 minutes are left, so smneo and the AWS CLI share it
+ * (an MFA role asks for a code once while it lasts). dir NULL: no cache
+ * (the default; the smneo CLI sets ~/.aws/cli/cache). */
+SMNEO_EXTERN(int) smneo_credential_chain_set_role_cache(smneo_credential_chain *chain, const char *dir,
+                                                        smneo_error *err);
+/* The profile the chain reads: the profile option, else
+ * AWS_DEFAULT_PROFILE, AWS_PROFILE, "default". Borrowed. */
+SMNEO_EXTERN(const char *) smneo_credential_chain_profile(const smneo_credential_chain *chain);
+
 /* Sans-I/O resolution. A provider that needs HTTP (container, IMDS) asks for
  * it: smneo_credential_chain_step fills *req_out with a request to send and
  * returns 1; the caller sends it and feeds the answer (or a transport error
