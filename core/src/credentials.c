@@ -814,6 +814,37 @@ static int cache_state(const smneo_credentials *c, int64_t now)
     return 0;
 }
 
+int smneo_credential_chain_peek(smneo_credentials **out, smneo_credential_chain *chain)
+{
+    if (!out || !chain)
+        return SMNEO_EINVAL;
+    *out = NULL;
+    pthread_mutex_lock(&chain->lock);
+    int state = cache_state(chain->cached, smneo__now());
+    int rc = chain->cached ? smneo_credentials_copy(out, chain->cached) : 0;
+    pthread_mutex_unlock(&chain->lock);
+    return rc ? rc : state;
+}
+
+int smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_credentials *c, smneo_error *err)
+{
+    if (!chain || !c || !c->access_key_id || !*c->access_key_id || !c->secret_access_key || !*c->secret_access_key)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: a chain and credentials with both keys "
+                                               "are required");
+    if (control_char_field(c->access_key_id, c->secret_access_key, c->session_token))
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: the %s has control characters",
+                            control_char_field(c->access_key_id, c->secret_access_key, c->session_token));
+    smneo_credentials *copy = NULL;
+    if (make_creds(&copy, c->access_key_id, c->secret_access_key, c->session_token, c->expiration,
+                   c->source ? c->source : "explicit"))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_lock(&chain->lock);
+    smneo_credentials_free(chain->cached);
+    chain->cached = copy;
+    pthread_mutex_unlock(&chain->lock);
+    return 0;
+}
+
 /* Ends the resolution with credentials (rc 0, takes creds) or an error. */
 static int finish(smneo_chain_resolution *r, int rc, smneo_credentials *creds, const char *msg)
 {

@@ -112,6 +112,16 @@ SMNEO_EXTERN(int) smneo_credential_chain_set_role_cache(smneo_credential_chain *
  * AWS_DEFAULT_PROFILE, AWS_PROFILE, "default". Borrowed. */
 SMNEO_EXTERN(const char *) smneo_credential_chain_profile(const smneo_credential_chain *chain);
 
+/* Sharing credentials between processes (smneo.resty's lua_shared_dict):
+ * peek copies the credentials the chain holds into *out (NULL when none) and
+ * returns 2 when they are fresh, 1 when they are inside their refresh window
+ * but still usable, 0 when stale or absent (or a negative error); seed gives
+ * the chain credentials resolved elsewhere, kept as if it had resolved them
+ * (source and expiration included: the same refresh windows apply). */
+SMNEO_EXTERN(int) smneo_credential_chain_peek(smneo_credentials **out, smneo_credential_chain *chain);
+SMNEO_EXTERN(int) smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_credentials *c,
+                                              smneo_error *err);
+
 /* Sans-I/O resolution. A provider that needs HTTP (container, IMDS) asks for
  * it: smneo_credential_chain_step fills *req_out with a request to send and
  * returns 1; the caller sends it and feeds the answer (or a transport error
