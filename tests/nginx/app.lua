@@ -193,4 +193,23 @@ function M.shared_bad()
   ngx.print(tostring(ok), " ", err.code, " ", tostring(err.message:find("lua_shared_dict nope", 1, true) ~= nil))
 end
 
+-- One client per profile (?profile=NAME): each provider of the chain
+-- (credential_source EcsContainer / Ec2InstanceMetadata, web identity, SSO)
+-- driven over cosockets; the profiles are in run.sh's config2.
+local provider_clients = {}
+function M.provider()
+  local profile = ngx.var.arg_profile
+  local c = provider_clients[profile]
+  if not c then
+    c = smneo.client{
+      endpoint_url = os.getenv("SMNEO_TEST_LOCAL_ENDPOINT"), region_name = "us-east-1", profile_name = profile,
+      shared_dict = "smneo_creds", max_attempts = 3, retry_backoff_scale = 0.01, connect_timeout = 5,
+      read_timeout = 10,
+    }
+    provider_clients[profile] = c
+  end
+  local out = c:list_compilation_jobs{}
+  ngx.print(profile, " ", type(out.CompilationJobSummaries))
+end
+
 return M
