@@ -1,7 +1,11 @@
 """The same ~/.aws/config profiles (tests/fixtures/credentials/assume-role)
-resolved by boto3 and by smneo's Python, Lua and CLI front ends against
+with web identity and IAM Identity Center profiles beside them, resolved by
+boto3 and by smneo's Python, Lua and CLI front ends against
 smneo.local: each records the same STS requests (parameters, signers) and
 signs its SageMaker call with the same assumed role."""
+import datetime
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +25,36 @@ BUILD = os.environ.get("SMNEO_BUILD_DIR") or os.path.join(ROOT, "build")
 ROLE = "arn:aws:iam::123456789012:role/"
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/dev"
 MFA_CODE = "424242"
-PROFILES = ["chain3", "generated-name", "env-source", "from-process", "self-keys", "mfa"]
+PROFILES = ["chain3", "generated-name", "env-source", "from-process", "self-keys", "mfa",
+            "web", "over-web", "sso", "legacy-sso", "over-sso"]
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
+# web identity and IAM Identity Center profiles, beside the assume-role fixtures
+EXTRA = """
+[profile web]
+web_identity_token_file = {token}
+role_arn = arn:aws:iam::123456789012:role/Web
+role_session_name = web-session
+[profile over-web]
+role_arn = arn:aws:iam::123456789012:role/OverWeb
+source_profile = web
+role_session_name = over-web
+[profile sso]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+[profile legacy-sso]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+[profile over-sso]
+role_arn = arn:aws:iam::123456789012:role/OverSso
+source_profile = sso
+role_session_name = over
+"""
 
 LUA = """local smneo = require "smneo"
 local c = smneo.client{ region_name = "us-east-1", profile_name = arg[1], endpoint_url = arg[2],
@@ -37,13 +70,33 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
         if k.startswith("AWS_"):
             monkeypatch.delenv(k)
     monkeypatch.setenv("HOME", str(tmp_path))  # the CLI's ~/.aws/cli/cache starts empty
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.path.join(FIXTURES, "config"))
+    token = tmp_path / "token"
+    token.write_text(JWT)
+    config = tmp_path / "config"
+    with open(os.path.join(FIXTURES, "config")) as f:
+        config.write_text(f.read() + EXTRA.format(token=token))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    # SSO tokens in $HOME/.aws/sso/cache (botocore computed its directory at import)
+    need_module("botocore")
+    import botocore.credentials
+    import botocore.tokens
+    cache = tmp_path / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for key, start in (("corp", "https://corp.awsapps.com/start"),
+                       ("https://legacy.awsapps.com/start", "https://legacy.awsapps.com/start")):
+        doc = {"startUrl": start, "region": "us-east-1", "accessToken": "tok-live",
+               "expiresAt": (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (cache / (hashlib.sha1(key.encode()).hexdigest() + ".json")).write_text(json.dumps(doc))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.path.join(FIXTURES, "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     admin(server, "POST", "/_smneo/identity", {"roles": {
         ROLE + "Top": {"external_id": "ext-123"},
-        ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE}}})
+        ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE}},
+        "sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}}})
     return server
 
 
@@ -51,7 +104,7 @@ def recorded(server, since):
     _, doc = admin(server, "GET", "/_smneo/requests?since=%d" % since)
     out = []
     for r in doc["requests"]:
-        params = dict(r["params"] or {}) if r["service"] == "sts" else None
+        params = dict(r["params"] or {}) if r["service"] in ("sts", "sso") else None
         if params and params.get("RoleSessionName", "").startswith("botocore-session-"):
             params["RoleSessionName"] = "botocore-session-<epoch>"
         signer = (r.get("signer") or {}).get("arn")
@@ -123,5 +176,5 @@ def test_same_requests_as_boto3(profiles_env, monkeypatch, profile, front):
     theirs = run(server, with_boto3, profile)
     ours = run(server, {"python": with_python, "lua": with_lua, "cli": with_cli}[front], profile)
     assert ours == theirs
-    assert [r[0] for r in ours if r[0] == "sts"] and all(r[4] == 200 for r in ours)
+    assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
     assert ours[-1][:2] == ("sagemaker", "ListCompilationJobs") and "assumed-role/" in ours[-1][3]
