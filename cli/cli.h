@@ -186,6 +186,11 @@ int cmd_digest(cli_args *a);
 int cmd_verify(cli_args *a);
 int cmd_explain(cli_args *a);
 int cmd_logs(cli_args *a);
+int cmd_whoami(cli_args *a);
+/* The MFA prompt (smneo_mfa_cb) and the assumed-role cache of every
+ * command's client (cmd_whoami.c). */
+int cli_mfa_prompt(char *out, size_t size, const char *mfa_serial, const char *profile, void *payload);
+void cli_credential_settings(smneo_client *c);
 
 /* ---- job logs (cmd_logs.c) --------------------------------------------------- */
 

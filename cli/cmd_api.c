@@ -281,7 +281,10 @@ int cli_client_open(cli_client *cc, const cli_args *a)
     o.endpoint_url = a->endpoint_url;
     o.region = a->region;
     o.profile = a->profile;
+    o.mfa_cb = cli_mfa_prompt;
     int rc = smneo_client_new(&cc->client, &o, &err);
+    if (rc == 0)
+        cli_credential_settings(cc->client);
     if (rc == 0) {
         smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
         rc = smneo_curl_transport_new(&cc->transport, &co, &err);

@@ -118,6 +118,7 @@ static const cli_opt opts_inspect[] = {
     {NULL, NULL, NULL}};
 static const cli_opt opts_extract[] = {{"output-dir", "DIR", "destination (must not exist or be empty)"}, OPTS_LIMITS,
                                        {NULL, NULL, NULL}};
+static const cli_opt opts_none[] = {{NULL, NULL, NULL}};
 static const cli_opt opts_digest[] = {
     {"algorithm", "NAME", "blake2b (default), blake2b-256, blake2s, sha256, sha512"}, {NULL, NULL, NULL}};
 static const cli_opt opts_verify[] = {
@@ -194,6 +195,12 @@ const cli_command cli_commands[] = {
      "read from --log-file, or else from CloudWatch Logs (best-effort: a log that cannot be read is a\n"
      "warning and the job is explained without it).",
      opts_explain, cmd_explain},
+    {"whoami", "who the credentials belong to (STS GetCallerIdentity) and where they came from", "",
+     "Prints the account, the caller's ARN and user id, and the credential source (with the profile\n"
+     "when the source is one): environment, shared-credentials-file, config-file, credential_process,\n"
+     "assume-role, web-identity, sso, container, imds, ... Never prints a key or token. Assumed roles\n"
+     "are cached in ~/.aws/cli/cache as the AWS CLI caches them (shared with it).",
+     opts_none, cmd_whoami},
     {NULL, NULL, NULL, NULL, NULL, NULL}};
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -24,4 +24,7 @@ if(SMNEO_BUILD_TESTS)
   add_test(NAME cli_logs COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_logs.sh $<TARGET_FILE:smneo_cli>
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(cli_logs PROPERTIES TIMEOUT 240)
+  add_test(NAME cli_credentials COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_credentials.sh $<TARGET_FILE:smneo_cli>
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli_credentials PROPERTIES TIMEOUT 240)
 endif()

@@ -776,6 +776,68 @@ static int client_tostring(lua_State *L)
     return 1;
 }
 
+/* client:_credentials(): the credentials the client's chain holds, as
+ * {access_key_id, secret_access_key, session_token, expiration, source}
+ * (nil when none), and their state: 2 fresh, 1 in the refresh window, 0
+ * stale or none; _credentials(true): nil and the state. For smneo.resty's
+ * shared_dict. */
+static int client_credentials(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    smneo_credentials *c = NULL;
+    int state = smneo_credential_chain_peek(&c, smneo_client_credential_chain(cl->c));
+    if (state < 0)
+        return raise_msg(L, state, "out of memory");
+    if (!c || lua_toboolean(L, 2)) { /* _credentials(true): the state only, no secret copied */
+        lua_pushnil(L);
+    } else {
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, c->access_key_id);
+        lua_setfield(L, -2, "access_key_id");
+        lua_pushstring(L, c->secret_access_key);
+        lua_setfield(L, -2, "secret_access_key");
+        if (c->session_token) {
+            lua_pushstring(L, c->session_token);
+            lua_setfield(L, -2, "session_token");
+        }
+        lua_pushinteger(L, (lua_Integer)c->expiration);
+        lua_setfield(L, -2, "expiration");
+        lua_pushstring(L, c->source ? c->source : "");
+        lua_setfield(L, -2, "source");
+    }
+    smneo_credentials_free(c); /* wiped */
+    lua_pushinteger(L, state);
+    return 2;
+}
+
+/* client:_seed_credentials(t): credentials another worker resolved (the
+ * table client:_credentials() returns), kept as the chain's own. */
+static int client_seed_credentials(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    smneo_credentials c = {0};
+    lua_getfield(L, 2, "access_key_id");
+    lua_getfield(L, 2, "secret_access_key");
+    lua_getfield(L, 2, "session_token");
+    lua_getfield(L, 2, "expiration");
+    lua_getfield(L, 2, "source");
+    c.access_key_id = (char *)lua_tostring(L, -5);
+    c.secret_access_key = (char *)lua_tostring(L, -4);
+    c.session_token = (char *)lua_tostring(L, -3);
+    c.expiration = (int64_t)lua_tointeger(L, -2);
+    c.source = (char *)lua_tostring(L, -1);
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_credential_chain_seed(smneo_client_credential_chain(cl->c), &c, &err);
+    lua_pop(L, 5);
+    if (rc) {
+        push_error(L, rc, &err);
+        smneo_error_clear(&err);
+        return lua_error(L);
+    }
+    return 0;
+}
+
 static int client_region(lua_State *L)
 {
     lclient *cl = check_client(L, 1);
@@ -2875,6 +2937,8 @@ static void make_client_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"close", client_close},
                                        {"region", client_region},
+                                       {"_credentials", client_credentials},
+                                       {"_seed_credentials", client_seed_credentials},
                                        {"endpoint", client_endpoint},
                                        {"max_attempts", client_max_attempts},
                                        {"build_request", client_build_request},

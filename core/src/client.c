@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "client_internal.h"
+#include "config_internal.h"
 #include "internal.h"
 #include "options_internal.h"
 #include "protocol_internal.h"
@@ -23,7 +24,7 @@
 #include "smneo/validate.h"
 #include "value_internal.h"
 
-enum { RETRY_STANDARD = 0, RETRY_LEGACY = 1, RETRY_ADAPTIVE = 2 };
+enum { RETRY_STANDARD = SMNEO__RETRY_STANDARD, RETRY_LEGACY = SMNEO__RETRY_LEGACY, RETRY_ADAPTIVE = SMNEO__RETRY_ADAPTIVE };
 /* The retry quota (botocore's retries/quota.py and standard.py): a retry
  * costs 5 (10 after a timeout); with AWS_NEW_RETRIES_2026=true a throttling
  * retry costs 5 and any other 14. A success gives the last cost back, or 1. */
@@ -46,6 +47,7 @@ struct smneo_client {
     int new_retries;                 /* AWS_NEW_RETRIES_2026=true: botocore's 2026 costs and backoff */
     char defaults_mode[16];          /* resolved AWS_DEFAULTS_MODE ("auto" resolved too) */
     double backoff_scale;
+    smneo__retry_policy cred_retry;  /* the chain's STS/SSO requests (environment and profile only) */
     int validation;
     int allow_unknown_enum_values;
     char *user_agent;                /* NULL: the protocol's default */
@@ -193,28 +195,32 @@ static int retry_mode_of(const char *mode)
 /* Mode and attempts as botocore 1.43 resolves them (configprovider.py,
  * args.py): the option, AWS_RETRY_MODE, the profile's retry_mode, "standard"
  * under a defaults mode other than legacy, then the binding's default
- * (SMNEO_RETRY_DEFAULTS_BOTOCORE: legacy, or standard with
- * AWS_NEW_RETRIES_2026=true; otherwise standard). Attempts: the option
- * (total attempts), AWS_MAX_ATTEMPTS, the profile's max_attempts, then 5 in
- * legacy mode and 3 in the others. */
-static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+ * (botocore_defaults: legacy, or standard with AWS_NEW_RETRIES_2026=true;
+ * otherwise standard). Attempts: the option (total attempts),
+ * AWS_MAX_ATTEMPTS, the profile's max_attempts, then 5 in legacy mode and 3
+ * in the others. The credential chain resolves its STS/SSO requests' policy
+ * here too, without the client's options (botocore's nested clients read the
+ * session's configuration only). */
+int smneo__retry_resolve(smneo__retry_policy *p, const char *mode_opt, int attempts_opt, int botocore_defaults,
+                         int defaults_mode_legacy, const char *profile, smneo_error *err)
 {
     const char *nr = smneo__getenv("AWS_NEW_RETRIES_2026");
-    c->new_retries = nr && !strcasecmp(nr, "true");
+    p->new_retries = nr && !strcasecmp(nr, "true");
+    if (!(p->backoff_scale > 0))
+        p->backoff_scale = 1.0;
     char *cfg = NULL;
     const char *src = "retry_mode";
-    const char *mode = o->retry_mode;
+    const char *mode = mode_opt;
     if (!mode && (mode = smneo__getenv("AWS_RETRY_MODE")) != NULL)
         src = "AWS_RETRY_MODE";
-    if (!mode && (mode = cfg = profile_setting(c->profile, "retry_mode")) != NULL)
+    if (!mode && (mode = cfg = profile_setting(profile, "retry_mode")) != NULL)
         src = "the profile's retry_mode";
-    if (!mode && strcmp(c->defaults_mode, "legacy"))
+    if (!mode && !defaults_mode_legacy)
         mode = "standard";
     if (!mode)
-        mode = o->retry_defaults == SMNEO_RETRY_DEFAULTS_BOTOCORE && !c->new_retries ? "legacy"
-                                                                                                     : "standard";
-    c->retry_mode = retry_mode_of(mode);
-    if (c->retry_mode < 0) {
+        mode = botocore_defaults && !p->new_retries ? "legacy" : "standard";
+    p->mode = retry_mode_of(mode);
+    if (p->mode < 0) {
         smneo__error(err, SMNEO_EINVAL, "%s \"%s\" is not valid: use \"standard\", \"legacy\" or \"adaptive\"", src,
                      mode);
         free(cfg);
@@ -222,13 +228,13 @@ static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_e
     }
     free(cfg);
     cfg = NULL;
-    int n = o->max_attempts;
+    int n = attempts_opt;
     src = "max_attempts";
     if (n == 0) {
         const char *env = smneo__getenv("AWS_MAX_ATTEMPTS");
         src = "AWS_MAX_ATTEMPTS";
         if (!env) {
-            env = cfg = profile_setting(c->profile, "max_attempts");
+            env = cfg = profile_setting(profile, "max_attempts");
             src = "the profile's max_attempts";
         }
         if (env) {
@@ -248,8 +254,25 @@ static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_e
     }
     if (n < 0 || n > 100)
         return smneo__error(err, SMNEO_EINVAL, "max_attempts=%d is not valid: use 1 to 100", n);
-    c->max_attempts = n ? n : (c->retry_mode == RETRY_LEGACY ? 5 : 3);
+    p->max_attempts = n ? n : (p->mode == SMNEO__RETRY_LEGACY ? 5 : 3);
     return 0;
+}
+
+static int resolve_retry(smneo_client *c, const smneo_client_options *o, smneo_error *err)
+{
+    smneo__retry_policy p = {0};
+    int botocore_defaults = o->retry_defaults == SMNEO_RETRY_DEFAULTS_BOTOCORE;
+    int legacy_defaults = !strcmp(c->defaults_mode, "legacy");
+    int rc = smneo__retry_resolve(&p, o->retry_mode, o->max_attempts, botocore_defaults, legacy_defaults, c->profile,
+                                  err);
+    if (rc)
+        return rc;
+    c->retry_mode = p.mode;
+    c->max_attempts = p.max_attempts;
+    c->new_retries = p.new_retries;
+    /* The chain's STS/SSO requests: the same without the client's options. */
+    c->cred_retry.backoff_scale = o->retry_backoff_scale;
+    return smneo__retry_resolve(&c->cred_retry, NULL, 0, botocore_defaults, legacy_defaults, c->profile, err);
 }
 
 int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_error *err)
@@ -328,6 +351,8 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
         co.mfa_cb = o->mfa_cb;
         co.payload = o->payload;
         rc = smneo_credential_chain_new(&c->chain, &co, err);
+        if (!rc)
+            smneo__chain_set_retry(c->chain, &c->cred_retry);
     }
     if (!rc) {
         if (o->transport) {
@@ -391,6 +416,8 @@ smneo_transport *smneo__client_transport(const smneo_client *c) { return c ? c->
 smneo_transport *smneo_client_transport(const smneo_client *c) { return c ? c->transport : NULL; }
 smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
+smneo_credential_chain *smneo_client_credential_chain(const smneo_client *c) { return c ? c->chain : NULL; }
+
 const char *smneo__client_logs_endpoint(const smneo_client *c) { return c ? c->logs_endpoint : NULL; }
 
 static void build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts)
@@ -438,11 +465,11 @@ static int transport_code(int code)
  * adaptive: retries/standard.py (connection errors; 500, 502, 503, 504; the
  * transient and throttling codes), e->retryable from the protocol layer. A
  * certificate problem (SMNEO_ETLS) is not retried: it does not heal. */
-static int should_retry(const smneo_client *c, int rc, const smneo_error *e, int s3)
+int smneo__retry_retryable(int mode, int rc, const smneo_error *e, int s3)
 {
     if (transport_code(rc))
         return rc != SMNEO_ETLS;
-    if (c->retry_mode == RETRY_LEGACY) {
+    if (mode == RETRY_LEGACY) {
         int s = e->http_status;
         const char *code = e->service_code;
         if (s == 429 || s == 500 || s == 502 || s == 503 || s == 504 || s == 509)
@@ -454,6 +481,11 @@ static int should_retry(const smneo_client *c, int rc, const smneo_error *e, int
                 (s3 && (!strcmp(code, "RequestTimeout") || !strcmp(code, "BadDigest"))));
     }
     return rc != SMNEO_EPROTOCOL && e->retryable;
+}
+
+static int should_retry(const smneo_client *c, int rc, const smneo_error *e, int s3)
+{
+    return smneo__retry_retryable(c->retry_mode, rc, e, s3);
 }
 
 static int is_throttling(int rc, const smneo_error *e)
@@ -522,6 +554,7 @@ struct smneo_call {
     int attempt;       /* attempts made for the current logical request */
     int quota_cost;    /* cost of the last acquired retry (0: none) */
     int64_t wake_ms;
+    int cred_pending;  /* call->req is a credential request to send after the sleep */
     uint64_t rng;
     smneo_result *page;      /* last successful response */
     int rc;                  /* final code once ST_DONE */
@@ -547,7 +580,7 @@ struct smneo_call {
     char *last_status;
 };
 
-static double rng_next(uint64_t *state)
+double smneo__jitter(uint64_t *state)
 {
     /* xorshift64*: jitter only, not security. */
     uint64_t x = *state ? *state : 88172645463325252ULL;
@@ -556,6 +589,38 @@ static double rng_next(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* The delay before attempt + 1 (seconds, before the policy's scale): legacy
+ * rand * 2^(n-1) without a cap (_retry.json); standard rand * min(2^(n-1),
+ * 20); with AWS_NEW_RETRIES_2026 a non-throttling error backs off 20 times
+ * less and the service's x-amz-retry-after (ms) is followed within
+ * [t, t + 5 s]. r: uniform in [0, 1). */
+double smneo__retry_backoff(const smneo__retry_policy *p, int throttled, int attempt, double r,
+                            const char *retry_after)
+{
+    double d;
+    if (p->mode == RETRY_LEGACY) {
+        d = r * pow(2.0, attempt - 1);
+    } else if (!p->new_retries) {
+        double t = pow(2.0, attempt - 1);
+        d = r * (t < 20 ? t : 20);
+    } else {
+        double t = (throttled ? 1.0 : 0.05) * pow(2.0, attempt - 1);
+        d = r * (t < 20 ? t : 20);
+        if (retry_after) {
+            char *end;
+            long long ms = strtoll(retry_after, &end, 10);
+            if (end != retry_after && !*end && ms >= 0) {
+                double v = ms / 1000.0;
+                if (v > d + 5)
+                    v = d + 5;
+                if (v > d)
+                    d = v;
+            }
+        }
+    }
+    return d;
 }
 
 /* The retry decision shared by the call machine and S3 transfers. */
@@ -572,30 +637,9 @@ int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int atte
     if (cost && !quota_acquire(c, cost))
         return 0;
     *quota_cost = cost;
-    double r = rng_next(rng), d;
-    if (c->retry_mode == RETRY_LEGACY) {
-        d = r * pow(2.0, attempt - 1); /* _retry.json: rand * 2^(n-1), no cap */
-    } else if (!c->new_retries) {
-        double t = pow(2.0, attempt - 1);
-        d = r * (t < 20 ? t : 20);
-    } else {
-        /* 2026: a non-throttling error backs off 20 times less, and the
-         * service's x-amz-retry-after (ms) is followed within [t, t + 5 s]. */
-        double t = (throttled ? 1.0 : 0.05) * pow(2.0, attempt - 1);
-        d = r * (t < 20 ? t : 20);
-        const char *ra = e && e->response ? smneo_response_header(e->response, "x-amz-retry-after") : NULL;
-        if (ra) {
-            char *end;
-            long long ms = strtoll(ra, &end, 10);
-            if (end != ra && !*end && ms >= 0) {
-                double v = ms / 1000.0;
-                if (v > d + 5)
-                    v = d + 5;
-                if (v > d)
-                    d = v;
-            }
-        }
-    }
+    smneo__retry_policy p = {c->retry_mode, c->max_attempts, c->new_retries, 1.0};
+    const char *ra = e && e->response ? smneo_response_header(e->response, "x-amz-retry-after") : NULL;
+    double d = smneo__retry_backoff(&p, throttled, attempt, smneo__jitter(rng), ra);
     *delay_s = d * c->backoff_scale;
     return 1;
 }
@@ -1069,6 +1113,14 @@ static int make_request(smneo_call *call, smneo_step *out)
         int rc = smneo_chain_resolution_step(&req, &call->creds, call->credres, &call->err);
         if (rc == 1) {
             call->req = req;
+            long delay = smneo_chain_resolution_delay_ms(call->credres);
+            if (delay > 0) {
+                /* An STS/SSO retry: sleep its backoff, then send it. */
+                call->cred_pending = 1;
+                call->wake_ms = smneo__monotonic_ms() + delay;
+                call->state = ST_SLEEP;
+                return 0;
+            }
             out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
             return send_step(call, out, AWAIT_CREDS);
         }
@@ -1160,6 +1212,12 @@ void smneo_call_next(smneo_step *out, smneo_call *call)
             if (left > 0) {
                 out->kind = SMNEO_STEP_SLEEP;
                 out->sleep_ms = left > MAX_SLEEP_STEP_MS ? MAX_SLEEP_STEP_MS : (long)left;
+                return;
+            }
+            if (call->cred_pending) {
+                call->cred_pending = 0;
+                out->timeout_ms = smneo_chain_resolution_timeout_ms(call->credres);
+                send_step(call, out, AWAIT_CREDS);
                 return;
             }
             if (call->kind == KIND_WAIT && call->timeout > 0 &&

@@ -309,17 +309,8 @@ static char *home_dir(void)
 static char *file_path(const char *env, const char *name)
 {
     const char *v = smneo__getenv(env);
-    if (v) {
-        if (v[0] == '~' && (v[1] == '/' || v[1] == '\0')) {
-            char *home = home_dir();
-            if (!home)
-                return smneo__strdup(v);
-            char *p = smneo__aprintf("%s%s", home, v + 1);
-            free(home);
-            return p;
-        }
-        return smneo__strdup(v);
-    }
+    if (v)
+        return smneo__expand_user(v);
     char *home = home_dir();
     if (!home)
         return NULL;
@@ -328,31 +319,56 @@ static char *file_path(const char *env, const char *name)
     return p;
 }
 
-static int load_file(smneo__ini **out, int *exists, const char *path, const char *what, smneo_error *err)
+int smneo__read_secret_file(smneo_buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        smneo__buf_append(b, chunk, got);
+    smneo__wipe(chunk, sizeof chunk);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        smneo__buf_free(b);
+        errno = EIO;
+        return -1;
+    }
+    if (b->failed) {
+        smneo__buf_free(b);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+char *smneo__expand_user(const char *path)
+{
+    if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
+        char *home = home_dir();
+        if (home) {
+            char *p = smneo__aprintf("%s%s", home, path + 1);
+            free(home);
+            return p;
+        }
+    }
+    return smneo__strdup(path);
+}
+
+int smneo__ini_load(smneo__ini **out, int *exists, const char *path, const char *what, smneo_error *err)
 {
     *exists = 0;
     *out = NULL;
     struct stat st;
     if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return smneo__ini_parse(out, "", 0); /* missing: empty, as botocore */
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return smneo__error(err, SMNEO_EIO, "cannot read the %s file %s: %s", what, path, strerror(errno));
     smneo_buf b = SMNEO_BUF_SECRET_INIT; /* the file may hold secret keys */
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        smneo__buf_append(&b, chunk, got);
-    smneo__wipe(chunk, sizeof chunk);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        smneo__buf_free(&b);
-        return smneo__error(err, SMNEO_EIO, "cannot read the %s file %s", what, path);
-    }
-    if (b.failed) {
-        smneo__buf_free(&b);
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory reading %s", path);
+    if (smneo__read_secret_file(&b, path) != 0) {
+        if (errno == ENOMEM)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory reading %s", path);
+        return smneo__error(err, SMNEO_EIO, "cannot read the %s file %s: %s", what, path, strerror(errno));
     }
     int rc = smneo__ini_parse(out, b.data ? b.data : "", b.len);
     smneo__buf_free(&b); /* wiped */
@@ -381,9 +397,9 @@ int smneo__awsconfig_load(smneo__awsconfig **out, smneo_error *err)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     c->config_path = file_path("AWS_CONFIG_FILE", "config");
     c->credentials_path = file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    int rc = load_file(&c->config, &c->config_exists, c->config_path, "config", err);
+    int rc = smneo__ini_load(&c->config, &c->config_exists, c->config_path, "config", err);
     if (rc == 0)
-        rc = load_file(&c->credentials, &c->credentials_exists, c->credentials_path, "credentials", err);
+        rc = smneo__ini_load(&c->credentials, &c->credentials_exists, c->credentials_path, "credentials", err);
     if (rc) {
         if (rc == SMNEO_ENOMEM && err && !err->message)
             smneo__error(err, rc, "out of memory");
@@ -398,8 +414,20 @@ const char *smneo__profile_name(const char *explicit_profile)
 {
     if (explicit_profile && *explicit_profile)
         return explicit_profile;
-    const char *env = smneo__getenv("AWS_PROFILE");
+    /* botocore's session reads AWS_DEFAULT_PROFILE before AWS_PROFILE. */
+    const char *env = smneo__getenv("AWS_DEFAULT_PROFILE");
+    if (!env)
+        env = smneo__getenv("AWS_PROFILE");
     return env ? env : "default";
+}
+
+const char *smneo__profile_origin(const char *explicit_profile)
+{
+    if (explicit_profile && *explicit_profile)
+        return "the profile option";
+    if (smneo__getenv("AWS_DEFAULT_PROFILE"))
+        return "AWS_DEFAULT_PROFILE";
+    return smneo__getenv("AWS_PROFILE") ? "AWS_PROFILE" : NULL;
 }
 
 /* The profile a config-file section stands for: "default" for [default],

@@ -31,8 +31,22 @@ typedef struct smneo__awsconfig {
 int smneo__awsconfig_load(smneo__awsconfig **out, smneo_error *err);
 void smneo__awsconfig_free(smneo__awsconfig *c);
 
-/* The profile to use: explicit, else AWS_PROFILE, else "default". Borrowed. */
+/* The profile to use: explicit, else AWS_DEFAULT_PROFILE, else AWS_PROFILE
+ * (botocore's order), else "default". Borrowed. */
 const char *smneo__profile_name(const char *explicit_profile);
+/* Where that name came from: "the profile option", "AWS_DEFAULT_PROFILE",
+ * "AWS_PROFILE", or NULL for the default. */
+const char *smneo__profile_origin(const char *explicit_profile);
+
+/* An INI file (missing: empty, *exists 0; unreadable: SMNEO_EIO naming
+ * `what` and the path). */
+int smneo__ini_load(smneo__ini **out, int *exists, const char *path, const char *what, smneo_error *err);
+/* "~" or "~/..." with HOME; else a copy. Caller frees. */
+char *smneo__expand_user(const char *path);
+/* Reads a whole file into b (a secret buffer: wiped when freed). 0, or -1
+ * with errno (b freed). */
+struct smneo_buf;
+int smneo__read_secret_file(struct smneo_buf *b, const char *path);
 
 /* Setting of a profile in the config file ("[default]"/"[profile NAME]"). */
 const char *smneo__config_profile_get(const smneo__awsconfig *c, const char *profile, const char *key);
@@ -52,5 +66,11 @@ int smneo__config_has_section(const smneo__awsconfig *c, const char *section);
 /* "the config file (/x/config) and the credentials file (/x/credentials)",
  * for error messages. Caller frees. */
 char *smneo__awsconfig_describe(const smneo__awsconfig *c);
+
+/* The retry policy of a chain's STS, SSO and SSO-OIDC requests (the
+ * client's environment and profile settings; credentials.c). */
+struct smneo_credential_chain;
+struct smneo__retry_policy;
+void smneo__chain_set_retry(struct smneo_credential_chain *c, const struct smneo__retry_policy *p);
 
 #endif

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,7 +76,60 @@ struct smneo_credential_chain {
     smneo_credentials *cached;         /* last resolved credentials */
     int resolving;                     /* a registered resolution is running */
     pthread_t resolver;
+    /* How STS, SSO and SSO-OIDC requests are retried: set by the client
+     * (smneo__chain_set_retry), else resolved at the first resolution from
+     * the environment and the profile with smneo's defaults. */
+    smneo__retry_policy retry;
+    int retry_set;
+    char *role_cache;                  /* the AWS CLI's assumed-role cache directory, or NULL */
 };
+
+int smneo_credential_chain_set_role_cache(smneo_credential_chain *c, const char *dir, smneo_error *err)
+{
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_set_role_cache: chain is NULL");
+    if (dir && !*dir)
+        return smneo__error(err, SMNEO_EINVAL, "the role cache directory is empty: give a path, or NULL for none");
+    char *copy = NULL;
+    if (dir && !(copy = smneo__strdup(dir)))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_lock(&c->lock);
+    free(c->role_cache);
+    c->role_cache = copy;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+const char *smneo_credential_chain_profile(const smneo_credential_chain *c)
+{
+    return c ? smneo__profile_name(c->profile) : NULL;
+}
+
+void smneo__chain_set_retry(smneo_credential_chain *c, const smneo__retry_policy *p)
+{
+    pthread_mutex_lock(&c->lock);
+    c->retry = *p;
+    c->retry_set = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The chain's retry policy (resolved once). */
+static int chain_retry(smneo__retry_policy *out, smneo_credential_chain *c, smneo_error *err)
+{
+    pthread_mutex_lock(&c->lock);
+    int set = c->retry_set;
+    *out = c->retry;
+    pthread_mutex_unlock(&c->lock);
+    if (set)
+        return 0;
+    smneo__retry_policy p = {0};
+    int rc = smneo__retry_resolve(&p, NULL, 0, 0, 1, c->profile, err);
+    if (rc)
+        return rc;
+    smneo__chain_set_retry(c, &p);
+    *out = p;
+    return 0;
+}
 
 int smneo_credential_chain_new(smneo_credential_chain **out, const smneo_chain_options *opts, smneo_error *err)
 {
@@ -133,6 +187,7 @@ void smneo_credential_chain_free(smneo_credential_chain *c)
     if (!c)
         return;
     free(c->profile);
+    free(c->role_cache);
     free(c->region);
     smneo_credentials_free(c->explicit_creds);
     smneo_credentials_free(c->cached);
@@ -559,6 +614,7 @@ enum stage {
     ST_STATIC,
     ST_ASSUME,
     ST_ASSUME_WAIT,
+    ST_ASSUME_RETRY,
     ST_CONTAINER,
     ST_CONTAINER_WAIT,
     ST_IMDS,
@@ -622,6 +678,18 @@ struct smneo_chain_resolution {
     int for_role;            /* container / IMDS are fetching a role's source credentials */
     smneo_credentials *source; /* the credentials the next AssumeRole is signed with */
     char *sts_url;
+    /* The outstanding STS/SSO/OIDC request, kept to be sent again on a
+     * retryable failure (the same parameters: an MFA code is asked once). */
+    const smneo_operation *pend_op;
+    char *pend_json;          /* its parameters (may hold secrets: wiped) */
+    char *pend_region;        /* the signing region */
+    int pend_signed;          /* 1: signed with r->source (AssumeRole) */
+    int pend_sts;             /* 1: an STS request (IDPCommunicationError is retried) */
+    int attempt;              /* attempts made of it */
+    long delay_ms;            /* wait before sending the request handed out (a retry) */
+    uint64_t rng;             /* jitter */
+    smneo__retry_policy retry;
+    int retry_ok;             /* retry resolved */
 };
 
 int smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain, int64_t now)
@@ -665,6 +733,14 @@ static void clear_response(smneo_chain_resolution *r)
     r->fed = 0;
 }
 
+static void clear_pending(smneo_chain_resolution *r)
+{
+    smneo__free_secret(r->pend_json);
+    free(r->pend_region);
+    r->pend_json = r->pend_region = NULL;
+    r->pend_op = NULL;
+}
+
 void smneo_chain_resolution_free(smneo_chain_resolution *r)
 {
     if (!r)
@@ -701,12 +777,18 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     free(r->credential_source);
     smneo_credentials_free(r->source);
     free(r->sts_url);
+    clear_pending(r);
     free(r);
 }
 
 int smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *r)
 {
     return r && r->awaiting ? r->timeout_ms : 0;
+}
+
+long smneo_chain_resolution_delay_ms(const smneo_chain_resolution *r)
+{
+    return r && r->awaiting && r->stage == ST_ASSUME_WAIT ? r->delay_ms : 0;
 }
 
 /* Usable from the cache at time now: 2 = fresh, 1 = in the refresh window
@@ -729,6 +811,37 @@ static int cache_state(const smneo_credentials *c, int64_t now)
         return 2;
     if (c->expiration - now > mandatory)
         return 1;
+    return 0;
+}
+
+int smneo_credential_chain_peek(smneo_credentials **out, smneo_credential_chain *chain)
+{
+    if (!out || !chain)
+        return SMNEO_EINVAL;
+    *out = NULL;
+    pthread_mutex_lock(&chain->lock);
+    int state = cache_state(chain->cached, smneo__now());
+    int rc = chain->cached ? smneo_credentials_copy(out, chain->cached) : 0;
+    pthread_mutex_unlock(&chain->lock);
+    return rc ? rc : state;
+}
+
+int smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_credentials *c, smneo_error *err)
+{
+    if (!chain || !c || !c->access_key_id || !*c->access_key_id || !c->secret_access_key || !*c->secret_access_key)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: a chain and credentials with both keys "
+                                               "are required");
+    if (control_char_field(c->access_key_id, c->secret_access_key, c->session_token))
+        return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: the %s has control characters",
+                            control_char_field(c->access_key_id, c->secret_access_key, c->session_token));
+    smneo_credentials *copy = NULL;
+    if (make_creds(&copy, c->access_key_id, c->secret_access_key, c->session_token, c->expiration,
+                   c->source ? c->source : "explicit"))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    pthread_mutex_lock(&chain->lock);
+    smneo_credentials_free(chain->cached);
+    chain->cached = copy;
+    pthread_mutex_unlock(&chain->lock);
     return 0;
 }
 
@@ -1128,7 +1241,7 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
 
 /* Runs explicit, environment, files and credential_process. Returns 0 with
  * *out set (found) or NULL (continue), or a negative error (err set). */
-static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+static int profile_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
 {
     smneo_credential_chain *ch = r->chain;
     *out = NULL;
@@ -1163,7 +1276,8 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
         smneo__awsconfig_free(cfg);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    int named = ch->profile != NULL || smneo__getenv("AWS_PROFILE") != NULL;
+    const char *origin = smneo__profile_origin(ch->profile);
+    int named = origin != NULL;
     char *files = smneo__awsconfig_describe(cfg);
     if (!files) {
         smneo__awsconfig_free(cfg);
@@ -1173,7 +1287,7 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
         if (named) {
             rc = smneo__error(err, SMNEO_ECREDENTIALS,
                               "profile '%s' (%s) was not found in %s: create it or name an existing profile",
-                              profile, ch->profile ? "the profile option" : "AWS_PROFILE", files);
+                              profile, origin, files);
             free(files);
             smneo__awsconfig_free(cfg);
             return rc;
@@ -1200,6 +1314,124 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
     free(files);
     smneo__awsconfig_free(cfg);
     return rc;
+}
+
+/* botocore's OriginalEC2Provider: AWS_CREDENTIAL_FILE, the EC2 API tools'
+ * file of "key=value" lines (AWSAccessKeyId, AWSSecretKey; no session
+ * token). A file that cannot be opened is an error (botocore's
+ * ConfigNotFound); a file without AWSAccessKeyId is passed over. */
+static int ec2_credential_file(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    const char *var = smneo__getenv("AWS_CREDENTIAL_FILE");
+    if (!var) {
+        look(&r->where, "AWS_CREDENTIAL_FILE (not set)");
+        return 0;
+    }
+    char *path = smneo__expand_user(var);
+    if (!path)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    int rc = 0;
+    if (smneo__read_secret_file(&b, path) != 0) {
+        rc = errno == ENOMEM ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+                             : smneo__error(err, SMNEO_ECREDENTIALS,
+                                            "AWS_CREDENTIAL_FILE names %s, which cannot be read (%s): fix the path "
+                                            "or unset AWS_CREDENTIAL_FILE",
+                                            path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    /* Lines with '=': key and value stripped, the last one wins. Pointers
+     * into b's data, NUL-terminated in place. */
+    char *ak = NULL, *sk = NULL;
+    char *text = b.data ? b.data : "";
+    for (char *line = text; *line;) {
+        char *end = line + strcspn(line, "\n");
+        char *next = *end ? end + 1 : end;
+        *end = '\0';
+        char *eq = strchr(line, '=');
+        if (eq) {
+            *eq = '\0';
+            char *k = line, *v = eq + 1;
+            while (*k && isspace((unsigned char)*k))
+                k++;
+            for (char *e = k + strlen(k); e > k && isspace((unsigned char)e[-1]); e--)
+                e[-1] = '\0';
+            while (*v && isspace((unsigned char)*v))
+                v++;
+            for (char *e = v + strlen(v); e > v && isspace((unsigned char)e[-1]); e--)
+                e[-1] = '\0';
+            if (!strcmp(k, "AWSAccessKeyId"))
+                ak = v;
+            else if (!strcmp(k, "AWSSecretKey"))
+                sk = v;
+        }
+        line = next;
+    }
+    if (!ak)
+        look(&r->where, "AWS_CREDENTIAL_FILE %s (no AWSAccessKeyId)", path);
+    else if (!sk)
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s has AWSAccessKeyId but no AWSSecretKey",
+                          path);
+    else if (control_char_field(ak, sk, NULL))
+        rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s: the %s has control characters", path,
+                          control_char_field(ak, sk, NULL));
+    else if (make_creds(out, ak, sk, NULL, 0, "ec2-credentials-file"))
+        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    smneo__buf_free(&b); /* wiped */
+    free(path);
+    return rc;
+}
+
+/* botocore's BotoProvider: the [Credentials] section of BOTO_CONFIG, else of
+ * /etc/boto.cfg, then ~/.boto (the first file that exists and has
+ * aws_access_key_id). */
+static int boto2_config(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    const char *env = smneo__getenv("BOTO_CONFIG");
+    const char *names[2] = {env ? env : "/etc/boto.cfg", env ? NULL : "~/.boto"};
+    for (int i = 0; i < 2 && names[i]; i++) {
+        char *path = smneo__expand_user(names[i]);
+        if (!path)
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        smneo__ini *ini = NULL;
+        int exists = 0;
+        int rc = smneo__ini_load(&ini, &exists, path, "boto", err);
+        const char *ak = ini ? smneo__ini_get(ini, "Credentials", "aws_access_key_id") : NULL;
+        const char *sk = ini ? smneo__ini_get(ini, "Credentials", "aws_secret_access_key") : NULL;
+        if (!rc && ak) {
+            if (!sk)
+                rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                                  "the boto config file %s has aws_access_key_id but no aws_secret_access_key in "
+                                  "[Credentials]",
+                                  path);
+            else if (control_char_field(ak, sk, NULL))
+                rc = smneo__error(err, SMNEO_ECREDENTIALS, "the boto config file %s: the %s has control characters",
+                                  path, control_char_field(ak, sk, NULL));
+            else if (make_creds(out, ak, sk, NULL, 0, "boto-config"))
+                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        } else if (!rc) {
+            look(&r->where, "boto config %s (%s)", path, exists ? "no [Credentials] keys" : "not found");
+        }
+        smneo__ini_free(ini);
+        free(path);
+        if (rc || *out)
+            return rc;
+    }
+    return 0;
+}
+
+/* The providers that need no network: the profile's (and the environment
+ * before it), then botocore's legacy ones. */
+static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
+{
+    int rc = profile_providers(r, out, err);
+    if (rc || *out || r->nroles)
+        return rc;
+    rc = ec2_credential_file(r, out, err);
+    if (rc || *out)
+        return rc;
+    return boto2_config(r, out, err);
 }
 
 /* Host of an http(s) URL into buf (IPv6 without brackets). */
@@ -1608,6 +1840,204 @@ static int read_token_file(char **out, const struct role_step *st, smneo_error *
     return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
 }
 
+/* ---- the AWS CLI's assumed-role cache ------------------------------------- */
+
+static int write_file_atomic(const char *path, const char *text);
+
+/* A string as Python's json.dumps writes it (ensure_ascii: \uXXXX for
+ * anything outside ASCII, surrogate pairs above U+FFFF). */
+static void py_json_string(smneo_buf *b, const char *s)
+{
+    smneo__buf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp = c;
+        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        if (n > 1) {
+            cp = c & (0x7f >> n);
+            for (int k = 1; k < n; k++) {
+                if ((p[k] & 0xc0) != 0x80) {
+                    n = 1, cp = 0xfffd;
+                    break;
+                }
+                cp = (cp << 6) | (p[k] & 0x3f);
+            }
+        }
+        p += n;
+        char esc[16];
+        if (cp == '"' || cp == '\\') {
+            esc[0] = '\\', esc[1] = (char)cp, esc[2] = 0;
+        } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
+            esc[0] = '\\';
+            esc[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : cp == '\t' ? 't' : cp == '\b' ? 'b' : 'f';
+            esc[2] = 0;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xffff)) {
+            snprintf(esc, sizeof esc, "\\u%04x", cp);
+        } else if (cp > 0xffff) {
+            cp -= 0x10000;
+            snprintf(esc, sizeof esc, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+        } else {
+            esc[0] = (char)cp, esc[1] = 0;
+        }
+        smneo__buf_append(b, esc, strlen(esc));
+    }
+    smneo__buf_append(b, "\"", 1);
+}
+
+/* DIR/<key>.json for an AssumeRole step, as botocore's
+ * AssumeRoleCredentialFetcher names it: the SHA-1 of json.dumps(args,
+ * sort_keys=True) of its AssumeRole arguments without the token code (and
+ * without a generated session name). NULL without a cache. */
+static char *role_cache_path(const smneo_chain_resolution *r, const struct role_step *st)
+{
+    pthread_mutex_lock(&r->chain->lock);
+    char *dir = r->chain->role_cache ? smneo__strdup(r->chain->role_cache) : NULL;
+    pthread_mutex_unlock(&r->chain->lock);
+    if (!dir || st->token_file || st->sso)
+        return free(dir), NULL;
+    smneo_buf b = SMNEO_BUF_INIT;
+    const char *sep = "{";
+    char num[32];
+    /* sorted: DurationSeconds, ExternalId, RoleArn, RoleSessionName, SerialNumber */
+    if (st->duration) {
+        snprintf(num, sizeof num, "%ld", st->duration);
+        smneo__buf_append(&b, sep, strlen(sep));
+        smneo__buf_append(&b, "\"DurationSeconds\": ", 19);
+        smneo__buf_append(&b, num, strlen(num));
+        sep = ", ";
+    }
+    const char *names[4] = {"ExternalId", "RoleArn", "RoleSessionName", "SerialNumber"};
+    const char *values[4] = {st->external_id, st->role_arn, st->session_name, st->mfa_serial};
+    for (int i = 0; i < 4; i++) {
+        if (!values[i])
+            continue;
+        smneo__buf_append(&b, sep, strlen(sep));
+        py_json_string(&b, names[i]);
+        smneo__buf_append(&b, ": ", 2);
+        py_json_string(&b, values[i]);
+        sep = ", ";
+    }
+    smneo__buf_append(&b, "}", 1);
+    unsigned char md[20];
+    unsigned int mdlen = 0;
+    char hex[41];
+    char *path = NULL;
+    if (!b.failed && EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha1(), NULL) && mdlen == 20) {
+        smneo__hex(hex, md, 20);
+        path = smneo__aprintf("%s/%s.json", dir, hex);
+    }
+    smneo__buf_free(&b);
+    free(dir);
+    return path;
+}
+
+/* Credentials cached for a step with more than botocore's 15 minutes left,
+ * or NULL (no cache, no file, a file that is not a cached answer). */
+static smneo_credentials *role_cache_read(const smneo_chain_resolution *r, const struct role_step *st)
+{
+    char *path = role_cache_path(r, st);
+    if (!path)
+        return NULL;
+    smneo_buf b = SMNEO_BUF_SECRET_INIT;
+    smneo_credentials *out = NULL;
+    if (smneo__read_secret_file(&b, path) == 0 && b.data) {
+        cJSON *root = cJSON_ParseWithLength(b.data, b.len);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
+        const char *ak = json_string(c, "AccessKeyId"), *sk = json_string(c, "SecretAccessKey");
+        const char *tok = json_string(c, "SessionToken"), *exp = json_string(c, "Expiration");
+        char when[64];
+        int64_t t = 0;
+        /* botocore writes strftime('%Y-%m-%dT%H:%M:%S%Z'): "...UTC"; ISO 8601 too. */
+        if (exp && strlen(exp) < sizeof when - 1) {
+            snprintf(when, sizeof when, "%s", exp);
+            size_t n = strlen(when);
+            if (n > 3 && !strcmp(when + n - 3, "UTC"))
+                strcpy(when + n - 3, "Z");
+        }
+        if (ak && *ak && sk && *sk && tok && *tok && exp && parse_iso8601(when, &t) == 0 &&
+            t - smneo__now() >= STS_REFRESH_ADVISORY_S && !control_char_field(ak, sk, tok)) {
+            if (make_creds(&out, ak, sk, tok, t, "assume-role"))
+                out = NULL;
+            else
+                smneo_log(SMNEO_LOG_DEBUG, "profile '%s': role %s from the cache %s", st->profile, st->role_arn,
+                          path);
+        }
+        json_wipe_delete(root);
+    }
+    smneo__buf_free(&b);
+    free(path);
+    return out;
+}
+
+/* Writes an AssumeRole answer (the result's members, Expiration as botocore
+ * serialises it, Credentials.AccountId from the assumed role's ARN) to the
+ * cache. Failures are logged: the credentials are still used. */
+static void role_cache_write(const smneo_chain_resolution *r, const struct role_step *st, const cJSON *answer)
+{
+    char *path = role_cache_path(r, st);
+    if (!path)
+        return;
+    cJSON *doc = cJSON_Duplicate(answer, 1);
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "Credentials");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "Expiration");
+    char *text = NULL;
+    if (doc && cJSON_IsNumber(exp)) {
+        time_t tt = (time_t)exp->valuedouble;
+        struct tm tm;
+        char when[40];
+        gmtime_r(&tt, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SUTC", &tm);
+        cJSON_ReplaceItemInObjectCaseSensitive(c, "Expiration", cJSON_CreateString(when));
+        const char *arn = json_string(cJSON_GetObjectItemCaseSensitive(doc, "AssumedRoleUser"), "Arn");
+        char account[64] = "";
+        /* arn:PARTITION:sts::ACCOUNT:assumed-role/... */
+        const char *p = arn;
+        for (int i = 0; p && i < 4; i++)
+            p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+        if (p && strchr(p, ':') && (size_t)(strchr(p, ':') - p) < sizeof account)
+            snprintf(account, sizeof account, "%.*s", (int)(strchr(p, ':') - p), p);
+        if (*account)
+            cJSON_AddStringToObject(c, "AccountId", account);
+        text = cJSON_PrintUnformatted(doc);
+    }
+    int ok = 0;
+    if (text) {
+        struct stat sb;
+        char *dir = smneo__strndup(path, (size_t)(strrchr(path, '/') - path));
+        /* the directory as os.makedirs makes it (each missing level) */
+        for (char *q = dir ? dir + 1 : NULL; q && *q; q++) {
+            if (*q == '/') {
+                *q = '\0';
+                if (stat(dir, &sb) != 0)
+                    mkdir(dir, 0700);
+                *q = '/';
+            }
+        }
+        if (dir && stat(dir, &sb) != 0)
+            mkdir(dir, 0700);
+        free(dir);
+        ok = write_file_atomic(path, text) == 0;
+        smneo__wipe(text, strlen(text));
+        cJSON_free(text);
+    }
+    if (!ok)
+        smneo_log(SMNEO_LOG_WARN, "profile '%s': the assumed role's credentials could not be cached in %s",
+                  st->profile, path);
+    smneo__json_wipe_delete(doc);
+    free(path);
+}
+
+/* Builds the outstanding request (again, for a retry: signed anew). */
+static int pending_build(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *e)
+{
+    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
+    bo.endpoint_url = r->sts_url;
+    bo.region = r->pend_region;
+    bo.timestamp = smneo__now();
+    return smneo_protocol_build_operation(req_out, r->pend_op, r->pend_json, strlen(r->pend_json),
+                                          r->pend_signed ? r->source : NULL, &bo, e);
+}
+
 /* The request of roles[role_next]: AssumeRole signed with r->source, or
  * AssumeRoleWithWebIdentity (unsigned) with the token file's token. */
 static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
@@ -1697,16 +2127,15 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
         free(region);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
-    bo.endpoint_url = r->sts_url;
     /* STS's global endpoint signs for us-east-1. */
-    bo.region = !strcmp(region, "aws-global") ? "us-east-1" : region;
-    bo.timestamp = smneo__now();
-    /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
-    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), web ? NULL : r->source, &bo, &e);
-    smneo__wipe(json, strlen(json));
-    free(json);
+    clear_pending(r);
+    r->pend_op = op;
+    r->pend_json = json;
+    r->pend_region = smneo__strdup(!strcmp(region, "aws-global") ? "us-east-1" : region);
+    r->pend_signed = !web; /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
+    r->pend_sts = 1;
     free(region);
+    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
     if (rc) {
         /* Validation messages quote values: never the token's. */
         const char *detail = e.message ? e.message : "";
@@ -1802,6 +2231,8 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
                                          "Expiration"};
     const char *why = answer_creds(out, smneo__result_root_node(res), names, 1,
                                    web && r->role_next == 0 ? "web-identity" : "assume-role");
+    if (!why)
+        role_cache_write(r, st, smneo__result_root_node(res));
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
         finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
@@ -1895,14 +2326,13 @@ static int sso_build(smneo_chain_resolution *r, struct role_step *st, const char
         free(json);
         return rc;
     }
-    smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
-    bo.endpoint_url = r->sts_url;
-    bo.region = st->sso_region;
-    bo.timestamp = smneo__now();
     /* Both operations are unauthenticated: sent unsigned. */
-    rc = smneo_protocol_build_operation(req_out, op, json, strlen(json), NULL, &bo, &e);
-    smneo__wipe(json, strlen(json));
-    free(json);
+    clear_pending(r);
+    r->pend_op = op;
+    r->pend_json = json;
+    r->pend_region = smneo__strdup(st->sso_region);
+    r->pend_signed = r->pend_sts = 0;
+    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
     if (rc) {
         /* Never e.message: validation quotes values, and these are tokens. */
         rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': cannot build the %s request (%s is not valid)",
@@ -1970,34 +2400,42 @@ static void utc_text(char out[32], int64_t t)
 
 /* Writes the refreshed token back to the cache: a temporary file in the
  * same directory (0600), then rename, so that a reader never sees half. */
+/* Writes text to path through a temporary file in the same directory
+ * (created 0600 by mkstemp, fsync'ed, renamed over path), so a reader never
+ * sees half of it. 0 or -1. */
+static int write_file_atomic(const char *path, const char *text)
+{
+    char *tmp = smneo__aprintf("%s.XXXXXX", path);
+    if (!tmp)
+        return -1;
+    int rc = -1;
+    int fd = mkstemp(tmp);
+    if (fd >= 0) {
+        size_t n = strlen(text), off = 0;
+        while (off < n) {
+            ssize_t w = write(fd, text + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        int ok = off == n && fsync(fd) == 0;
+        if (close(fd) == 0 && ok && rename(tmp, path) == 0)
+            rc = 0;
+        if (rc)
+            unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
 static int sso_save_token(const struct role_step *st, const cJSON *token)
 {
     char *text = cJSON_Print(token);
     if (!text)
         return -1;
-    char *tmp = smneo__aprintf("%s.tmp-%ld", st->sso_cache_path, (long)getpid());
-    int rc = -1;
-    if (tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            size_t n = strlen(text), off = 0;
-            while (off < n) {
-                ssize_t w = write(fd, text + off, n - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
-            if (off == n && fsync(fd) == 0 && close(fd) == 0 && rename(tmp, st->sso_cache_path) == 0)
-                rc = 0;
-            else if (fd >= 0)
-                close(fd);
-            if (rc)
-                unlink(tmp);
-        }
-    }
-    free(tmp);
+    int rc = write_file_atomic(st->sso_cache_path, text);
     smneo__wipe(text, strlen(text));
     cJSON_free(text);
     return rc;
@@ -2097,6 +2535,66 @@ static int sso_answer(smneo_chain_resolution *r, smneo_credentials **out)
     return 0;
 }
 
+/* After an STS, SSO or OIDC answer: 1 when it failed in a way botocore's
+ * client for that service retries (its retry mode and attempts: connection
+ * errors, throttling, 5xx; STS's IDPCommunicationError as _retry.json and
+ * retries/special.py add it) and attempts are left. Then the answer is
+ * dropped and r->delay_ms holds the backoff before the resend. */
+static int retry_due(smneo_chain_resolution *r)
+{
+    if (!r->pend_op || !r->fed || r->attempt >= r->retry.max_attempts)
+        return 0;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = r->transport_error;
+    if (!rc) {
+        if (r->resp_status < 300)
+            return 0;
+        smneo_response *resp = NULL;
+        smneo_result *res = NULL;
+        rc = fed_response(r, &resp);
+        if (rc == 0)
+            rc = smneo__protocol_parse_owned(&res, r->pend_op, resp, &e); /* takes resp */
+        smneo_result_free(res);
+        if (rc == 0 || rc == SMNEO_ENOMEM) {
+            smneo_error_clear(&e);
+            return 0;
+        }
+    }
+    const char *code = r->transport_error ? NULL : e.service_code;
+    int idp = r->pend_sts && code && !strcmp(code, "IDPCommunicationError") &&
+              (r->retry.mode != SMNEO__RETRY_LEGACY || e.http_status == 400);
+    int retry = idp || smneo__retry_retryable(r->retry.mode, rc, &e, 0);
+    if (retry) {
+        int throttled = code && smneo__is_throttling(code);
+        double d = smneo__retry_backoff(&r->retry, throttled, r->attempt, smneo__jitter(&r->rng), NULL) *
+                   (r->retry.backoff_scale > 0 ? r->retry.backoff_scale : 1.0);
+        r->delay_ms = (long)(d * 1000);
+        const char *why = r->transport_error ? transport_name(r->transport_error) : code ? code : "HTTP error";
+        smneo_log(SMNEO_LOG_INFO, "profile '%s': %s attempt %d failed (%s, HTTP %d), retrying in %.3f s",
+                  r->roles[r->role_next].profile, r->pend_op->name, r->attempt, why, r->resp_status, d);
+        r->attempt++;
+        clear_response(r);
+    }
+    smneo_error_clear(&e);
+    return retry;
+}
+
+/* roles[role_next] gave c: the next role is signed with it (ST_ASSUME),
+ * or the resolution is finished with it (returns 1). */
+static int role_assumed(smneo_chain_resolution *r, smneo_credentials *c)
+{
+    smneo_credentials_free(r->source);
+    r->source = NULL;
+    if (r->role_next == 0) {
+        finish(r, 0, c, NULL);
+        return 1;
+    }
+    r->source = c;
+    r->role_next--;
+    r->stage = ST_ASSUME;
+    return 0;
+}
+
 /* A request was handed out: wait for its answer (step returns 1). */
 static int await_answer(smneo_chain_resolution *r, int timeout_ms, enum stage next)
 {
@@ -2187,13 +2685,38 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
         }
 
         case ST_ASSUME: {
+            if (!r->retry_ok) {
+                if (chain_retry(&r->retry, ch, &e) != 0)
+                    return finish_err(r, &e), emit(r, creds_out, err);
+                r->retry_ok = 1;
+                r->rng = (uint64_t)smneo__monotonic_ms() ^ (uint64_t)(uintptr_t)r;
+            }
+            smneo_credentials *cached = role_cache_read(r, &r->roles[r->role_next]);
+            if (cached) { /* the AWS CLI's cache has this role: no AssumeRole (and no MFA code) */
+                if (role_assumed(r, cached))
+                    return emit(r, creds_out, err);
+                break;
+            }
             int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
+            r->attempt = 1;
+            r->delay_ms = 0;
             return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
         }
 
+        case ST_ASSUME_RETRY:
+            if (pending_build(r, req_out, &e) != 0) {
+                e.code = e.code == SMNEO_ENOMEM ? SMNEO_ENOMEM : SMNEO_ECREDENTIALS;
+                return finish_err(r, &e), emit(r, creds_out, err);
+            }
+            return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
+
         case ST_ASSUME_WAIT: {
+            if (retry_due(r)) {
+                r->stage = ST_ASSUME_RETRY;
+                break;
+            }
             smneo_credentials *c = NULL;
             int sso = r->roles[r->role_next].sso;
             int got = sso ? sso_answer(r, &c) : assume_answer(r, &c);
@@ -2203,15 +2726,8 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             }
             if (got != 0)
                 return emit(r, creds_out, err); /* finished with the error */
-            smneo_credentials_free(r->source);
-            r->source = NULL;
-            if (r->role_next == 0) {
-                finish(r, 0, c, NULL);
+            if (role_assumed(r, c))
                 return emit(r, creds_out, err);
-            }
-            r->source = c;
-            r->role_next--;
-            r->stage = ST_ASSUME;
             break;
         }
 
@@ -2473,6 +2989,9 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
             }
             use = own;
         }
+        long delay = smneo_chain_resolution_delay_ms(r); /* a retry's backoff */
+        if (delay > 0)
+            smneo__sleep_ms(delay);
         smneo_response *resp = NULL;
         smneo_error terr = SMNEO_ERROR_INIT;
         int trc = use ? smneo_transport_send(&resp, use, req, &terr) : SMNEO_EUNSUPPORTED;

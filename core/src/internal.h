@@ -84,4 +84,26 @@ void smneo__hex(char *out, const unsigned char *in, size_t len);
 /* Value of one hex digit (either case) 0-15, or -1 for any other character. */
 int smneo__hexval(int c);
 
+/* Retry policies (client.c): the client's, and the credential chain's for
+ * its STS, SSO and SSO-OIDC requests. */
+enum { SMNEO__RETRY_STANDARD = 0, SMNEO__RETRY_LEGACY = 1, SMNEO__RETRY_ADAPTIVE = 2 };
+typedef struct smneo__retry_policy {
+    int mode;             /* SMNEO__RETRY_* */
+    int max_attempts;     /* total attempts */
+    int new_retries;      /* AWS_NEW_RETRIES_2026=true */
+    double backoff_scale; /* multiplies delays (tests); 0: 1.0 */
+} smneo__retry_policy;
+/* Resolves mode and attempts from the options (NULL/0: unset), the
+ * environment and the profile (client.c documents the order). */
+int smneo__retry_resolve(smneo__retry_policy *p, const char *mode_opt, int attempts_opt, int botocore_defaults,
+                         int defaults_mode_legacy, const char *profile, smneo_error *err);
+/* 1 when a failure (rc, and e's http_status, service_code, retryable) is
+ * retryable in the mode (s3: S3's extra legacy codes). */
+int smneo__retry_retryable(int mode, int rc, const smneo_error *e, int s3);
+/* Seconds to wait before attempt + 1 (unscaled); r uniform in [0, 1). */
+double smneo__retry_backoff(const smneo__retry_policy *p, int throttled, int attempt, double r,
+                            const char *retry_after);
+/* Uniform jitter in [0, 1) from a xorshift state (any seed; not security). */
+double smneo__jitter(uint64_t *state);
+
 #endif

@@ -13,6 +13,9 @@
 -- Extra client options (besides those of smneo.client):
 --   keepalive_timeout  idle time of pooled connections, ms (default 60000)
 --   keepalive_pool     connections kept per host (default 32)
+--   shared_dict        name of a lua_shared_dict: the workers share the
+--                      credentials the chain resolves (an assumed role is
+--                      assumed by one worker, not by each); docs/lua.md
 -- connect_timeout / read_timeout (seconds, default 60) and verify (default
 -- true) apply to the cosockets; the trust store is nginx's
 -- lua_ssl_trusted_certificate, so ca_bundle is refused.
@@ -25,7 +28,73 @@ for k, v in pairs(smneo) do M[k] = v end
 local Client = {}
 Client.__index = Client
 
-local RESTY_ONLY = { keepalive_timeout = true, keepalive_pool = true }
+local RESTY_ONLY = { keepalive_timeout = true, keepalive_pool = true, shared_dict = true }
+
+-- ---- credentials shared by the workers (shared_dict) ----------------------
+-- The dict holds "smneo:creds:PROFILE" -> the credentials (fields joined by
+-- NUL; the core refuses control characters in them) and, while one worker
+-- refreshes them, "smneo:lock:PROFILE" -> its pid (30 s at most). The core
+-- decides what is fresh (its refresh windows) through _credentials().
+local SEP = "\0"
+local LOCK_TTL = 30   -- a refresher that died does not block the others longer
+local WAIT_S = 10     -- the others wait this long for it, then resolve themselves
+
+local function encode_creds(t)
+  return table.concat({ t.access_key_id, t.secret_access_key, t.session_token or "",
+                        tostring(t.expiration or 0), t.source or "" }, SEP)
+end
+
+local function decode_creds(v)
+  local parts, start = {}, 1
+  for _ = 1, 4 do
+    local i = v:find(SEP, start, true)
+    if not i then return nil end
+    parts[#parts + 1] = v:sub(start, i - 1)
+    start = i + 1
+  end
+  parts[5] = v:sub(start)
+  return { access_key_id = parts[1], secret_access_key = parts[2],
+           session_token = parts[3] ~= "" and parts[3] or nil,
+           expiration = tonumber(parts[4]) or 0, source = parts[5] }
+end
+
+-- Before a call: seeds the client's chain from the dict; returns true when
+-- this worker holds the lock and must store what the call resolves.
+local function share_before(self)
+  local dict = self._dict
+  if not dict then return false end
+  local _, state = self._c:_credentials(true)
+  if state == 2 then return false end
+  local deadline = ngx.now() + WAIT_S
+  while true do
+    local v = dict:get(self._dict_key)
+    local t = v and decode_creds(v)
+    if t then
+      self._c:_seed_credentials(t)
+      local _, st = self._c:_credentials(true)
+      if st == 2 then return false end
+    end
+    if dict:add(self._lock_key, ngx.worker.pid(), LOCK_TTL) then return true end
+    if ngx.now() >= deadline then return false end
+    ngx.sleep(0.05)
+  end
+end
+
+-- After the call of the worker that held the lock: stores the credentials
+-- (the old value overwritten with zeros first: shared memory of the same
+-- size is rewritten in place) and lets the others go.
+local function share_after(self, refreshing)
+  if not refreshing then return end
+  local dict = self._dict
+  local t, state = self._c:_credentials()
+  if t and state >= 1 then
+    local old = dict:get(self._dict_key)
+    if old then dict:replace(self._dict_key, string.rep("\0", #old)) end
+    local ttl = (t.expiration or 0) > 0 and t.expiration - ngx.time() or 0
+    if ttl >= 0 then dict:set(self._dict_key, encode_creds(t), ttl) end
+  end
+  dict:delete(self._lock_key)
+end
 
 local function parse_url(url)
   local scheme, hostport, path = url:match("^(%a[%w+.-]*)://([^/?#]+)(.*)$")
@@ -203,6 +272,7 @@ end
 -- result and the warnings array (or nil). Any error closes the call (freeing
 -- the core's state) before it propagates.
 local function drive(self, call, on_event)
+  local refreshing = share_before(self)
   local ok, res = pcall(function()
     while true do
       local kind, a, b, c, d = call:next()
@@ -217,6 +287,7 @@ local function drive(self, call, on_event)
       end
     end
   end)
+  share_after(self, refreshing)
   if not ok then
     call:cancel()
     call:close()
@@ -243,8 +314,20 @@ function M.client(opts)
     refuse("smneo.resty: ca_bundle cannot apply to cosockets; set lua_ssl_trusted_certificate in nginx.conf "
       .. "and drop ca_bundle")
   end
+  local dict
+  if opts.shared_dict ~= nil then
+    dict = type(opts.shared_dict) == "string" and ngx.shared[opts.shared_dict]
+    if not dict then
+      refuse("smneo.resty: shared_dict \"" .. tostring(opts.shared_dict) .. "\" is not a lua_shared_dict: declare "
+        .. "`lua_shared_dict " .. tostring(opts.shared_dict) .. " 1m;` in nginx.conf's http block")
+    end
+  end
   local c = smneo.client(copts)
+  local profile = opts.profile_name or ""
   local self = setmetatable({
+    _dict = dict or nil,
+    _dict_key = "smneo:creds:" .. profile,
+    _lock_key = "smneo:lock:" .. profile,
     _c = c,
     _connect_ms = math.floor((opts.connect_timeout or 60) * 1000),
     _read_ms = math.floor((opts.read_timeout or 60) * 1000),
@@ -264,6 +347,7 @@ local ITEM_EVENTS = { item = true, page = true }
 local LOG_EVENTS = { log = true }
 local function step_iterator(client, stepper, wanted)
   local finished = false
+  local refreshing = share_before(client)
   return function()
     if finished then return nil end
     local ok, kind, v = pcall(function()
@@ -280,6 +364,8 @@ local function step_iterator(client, stepper, wanted)
         end
       end
     end)
+    share_after(client, refreshing)
+    refreshing = false
     if not ok then
       finished = true
       stepper:cancel()

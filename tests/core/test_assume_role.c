@@ -767,6 +767,212 @@ static void test_sso_refresh(void)
     free(path);
 }
 
+/* A client call whose credentials come from profile: rc, the error. */
+static int client_call(const char *profile, smneo_mfa_cb cb, void *payload, smneo_error *err)
+{
+    smneo_client_options co = SMNEO_CLIENT_OPTIONS_INIT;
+    co.profile = profile;
+    co.region = "us-east-1";
+    co.retry_backoff_scale = 0.001;
+    co.mfa_cb = cb;
+    co.payload = payload;
+    smneo_client *cl = NULL;
+    int rc = smneo_client_new(&cl, &co, err);
+    smneo_result *res = NULL;
+    if (rc == 0)
+        rc = smneo_client_call(&res, cl, "ListCompilationJobs", "{}", 2, err);
+    smneo_result_free(res);
+    smneo_client_free(cl);
+    return rc;
+}
+
+/* The statuses of the requests of one service, e.g. "400,400,200". */
+static char *statuses_of(const char *service)
+{
+    cJSON *reqs = requests_of(service);
+    char *out = calloc(1, 256);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, reqs)
+    {
+        if (out && strlen(out) < 240)
+        {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status"); /* null: no answer */
+            snprintf(out + strlen(out), 256 - strlen(out), "%s%d", *out ? "," : "",
+                     cJSON_IsNumber(st) ? st->valueint : 0);
+        }
+    }
+    cJSON_Delete(reqs);
+    return out;
+}
+
+#define CHECK_STATUSES(service, want)          \
+    do {                                       \
+        char *got_ = statuses_of(service);     \
+        CHECK_STR(got_, want);                 \
+        free(got_);                            \
+    } while (0)
+
+/* STS, SSO and SSO-OIDC requests are retried as botocore's clients retry
+ * them: throttling, 5xx and connection errors, and STS's
+ * IDPCommunicationError, within the retry mode's attempts (standard: 3;
+ * AWS_MAX_ATTEMPTS, AWS_RETRY_MODE); the same parameters each time (the MFA
+ * code asked once); not AccessDenied, InvalidIdentityToken or the SSO
+ * portal's UnauthorizedException. */
+static void test_retries(void)
+{
+    env_for_local();
+    aws_write(tmp, ".aws/credentials", "[base]\naws_access_key_id = test\naws_secret_access_key = test\n");
+    const char *token = aws_write(tmp, "token", JWT_A);
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg,
+             "[profile mfa]\nrole_arn = " ROLE("Mfa") "\nsource_profile = base\n"
+             "mfa_serial = arn:aws:iam::123456789012:mfa/dev\n"
+             "[profile plain]\nrole_arn = " ROLE("Plain") "\nsource_profile = base\nrole_session_name = plain-s\n"
+             "[profile denied]\nrole_arn = " ROLE("Denied") "\nsource_profile = base\n"
+             "[profile wi]\nweb_identity_token_file = %s\nrole_arn = " ROLE("Web") "\nrole_session_name = wi-s\n"
+             SSO_CONFIG,
+             token);
+    aws_write(tmp, ".aws/config", cfg);
+    admin("POST", "/_smneo/identity",
+          "{\"roles\":{\"" ROLE("Mfa") "\":{\"mfa_serial\":\"arn:aws:iam::123456789012:mfa/dev\",\"mfa_code\":"
+          "\"424242\"},\"" ROLE("Denied") "\":{\"deny\":true}},"
+          "\"sso_tokens\":{\"tok-live\":{\"expires_in\":3600,\"user\":\"alice\"}}}");
+    smneo_error err = SMNEO_ERROR_INIT;
+
+    /* Two throttles, then the MFA role: three AssumeRoles, one code. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"throttle\",\"count\":2,\"target\":\"sts\"}");
+    mfa_calls = 0;
+    int rc = client_call("mfa", mfa_cb, "424242", &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK_INT(mfa_calls, 1);
+    CHECK_STATUSES("sts", "400,400,200");
+    cJSON *reqs = requests_of("sts");
+    CHECK_STR(param(cJSON_GetArrayItem(reqs, 2), "TokenCode"), "424242");
+    cJSON_Delete(reqs);
+
+    /* 503 three times: three attempts (standard), then STS's error. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"503\",\"count\":3,\"target\":\"sts\"}");
+    CHECK_INT(client_call("plain", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "ServiceUnavailable");
+    CHECK(err.message && strstr(err.message, "'plain'") && strstr(err.message, ROLE("Plain")));
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "503,503,503");
+    CHECK_STATUSES("sagemaker", "");
+    /* AWS_MAX_ATTEMPTS and legacy mode (5 attempts) count too. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"500\",\"count\":4,\"target\":\"sts\"}");
+    setenv("AWS_RETRY_MODE", "legacy", 1);
+    CHECK_INT(client_call("plain", NULL, NULL, &err), 0);
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "500,500,500,500,200");
+    unsetenv("AWS_RETRY_MODE");
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"500\",\"count\":4,\"target\":\"sts\"}");
+    setenv("AWS_MAX_ATTEMPTS", "2", 1);
+    CHECK_INT(client_call("plain", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "500,500");
+    unsetenv("AWS_MAX_ATTEMPTS");
+    admin("DELETE", "/_smneo/faults", NULL);
+
+    /* A connection closed without an answer is retried. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"close\",\"count\":1,\"target\":\"sts\"}");
+    CHECK_INT(client_call("plain", NULL, NULL, &err), 0);
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "0,200");
+
+    /* AccessDenied: one call. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    CHECK_INT(client_call("denied", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "AccessDenied");
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "403");
+
+    /* Web identity: IDPCommunicationError is retried, InvalidIdentityToken
+     * is not (botocore 1.43 retries only the former). */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/identity", "{\"web_identity\":{\"accept\":\"none\",\"error\":\"IDPCommunicationError\"}}");
+    CHECK_INT(client_call("wi", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "IDPCommunicationError");
+    CHECK(err.message && !strstr(err.message, "eyJ"));
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "400,400,400");
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/identity", "{\"web_identity\":{\"accept\":\"none\",\"error\":\"InvalidIdentityToken\"}}");
+    CHECK_INT(client_call("wi", NULL, NULL, &err), SMNEO_ECREDENTIALS);
+    CHECK_STR(err.service_code, "InvalidIdentityToken");
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sts", "400");
+    admin("POST", "/_smneo/identity", "{\"web_identity\":{\"accept\":\"jwt\",\"error\":null}}");
+
+    /* The SSO portal: a 500 is retried; UnauthorizedException is not. */
+    write_cache("corp", "tok-live", 3600, NULL);
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"500\",\"count\":1,\"target\":\"sso\"}");
+    rc = client_call("sso", NULL, NULL, &err);
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sso", "500,200");
+    write_cache("corp", "tok-unknown", 3600, NULL);
+    admin("DELETE", "/_smneo/requests", NULL);
+    CHECK_INT(client_call("sso", NULL, NULL, &err), SMNEO_ESSOUNAUTHORIZED);
+    smneo_error_clear(&err);
+    CHECK_STATUSES("sso", "401");
+
+    /* Sans-I/O: the first send has no delay, a resend its backoff. */
+    admin("DELETE", "/_smneo/requests", NULL);
+    admin("POST", "/_smneo/faults", "{\"kind\":\"throttle\",\"count\":1,\"target\":\"sts\"}");
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = "plain";
+    o.region = "us-east-1";
+    smneo_credential_chain *ch = NULL;
+    smneo_transport *t = NULL;
+    CHECK_INT(smneo_credential_chain_new(&ch, &o, NULL), 0);
+    CHECK_INT(smneo_curl_transport_new(&t, NULL, NULL), 0);
+    smneo_chain_resolution *res = NULL;
+    CHECK_INT(smneo_chain_resolution_new(&res, ch, 0), 0);
+    long delays[4] = {-1, -1, -1, -1};
+    int sends = 0;
+    smneo_credentials *c = NULL;
+    for (;;) {
+        smneo_request *req = NULL;
+        rc = smneo_chain_resolution_step(&req, &c, res, &err);
+        if (rc != 1)
+            break;
+        if (sends < 4)
+            delays[sends] = smneo_chain_resolution_delay_ms(res);
+        sends++;
+        smneo_response *resp = NULL;
+        if (smneo_transport_send(&resp, t, req, NULL) == 0)
+            smneo_chain_resolution_feed(res, resp, 0);
+        else
+            smneo_chain_resolution_feed(res, NULL, SMNEO_ECONNECT);
+        smneo_response_free(resp);
+        smneo_request_free(req);
+    }
+    CHECK_MSG(rc == 0, "%s", err.message ? err.message : "");
+    smneo_error_clear(&err);
+    CHECK_INT(sends, 2);
+    CHECK(delays[0] == 0 && delays[1] >= 0 && delays[1] <= 1000); /* standard: rand * 2^0 s */
+    CHECK_INT(smneo_chain_resolution_delay_ms(res), 0);          /* nothing outstanding */
+    smneo_credentials_free(c);
+    smneo_chain_resolution_free(res);
+    smneo_transport_free(t);
+    smneo_credential_chain_free(ch);
+    /* A bad AWS_RETRY_MODE is named when a role is to be assumed. */
+    setenv("AWS_RETRY_MODE", "sometimes", 1);
+    c = NULL;
+    CHECK_INT(resolve(&c, "plain", NULL, NULL, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "AWS_RETRY_MODE") && strstr(err.message, "sometimes"));
+    smneo_error_clear(&err);
+    unsetenv("AWS_RETRY_MODE");
+    admin("DELETE", "/_smneo/faults", NULL);
+}
+
 int main(void)
 {
     tmp = smneo_test_tmpdir();
@@ -787,6 +993,7 @@ int main(void)
     RUN(test_web_identity_profile);
     RUN(test_sso);
     RUN(test_sso_refresh);
+    RUN(test_retries);
     smneo_test_server_stop(&srv);
     smneo_test_rmtree(tmp);
     free(tmp);

@@ -174,4 +174,45 @@ function M.validate()
   ngx.print(#issues)
 end
 
+-- Credentials shared by the workers (run with two): an assumed role
+-- (profile ngx-role, through smneo.local's STS over cosockets) that one
+-- worker assumes and the other takes from the lua_shared_dict.
+local shared_client
+function M.shared()
+  if not shared_client then
+    shared_client = smneo.client{
+      endpoint_url = os.getenv("SMNEO_TEST_LOCAL_ENDPOINT"), region_name = "us-east-1", profile_name = "ngx-role",
+      shared_dict = "smneo_creds", max_attempts = 3, retry_backoff_scale = 0.01, connect_timeout = 5,
+      read_timeout = 10,
+    }
+  end
+  local out = shared_client:list_compilation_jobs{}
+  ngx.print(ngx.worker.pid(), " ", type(out.CompilationJobSummaries))
+end
+
+function M.shared_bad()
+  local ok, err = pcall(smneo.client, { shared_dict = "nope", region_name = "us-east-1",
+                                        aws_access_key_id = "a", aws_secret_access_key = "b" })
+  ngx.print(tostring(ok), " ", err.code, " ", tostring(err.message:find("lua_shared_dict nope", 1, true) ~= nil))
+end
+
+-- One client per profile (?profile=NAME): each provider of the chain
+-- (credential_source EcsContainer / Ec2InstanceMetadata, web identity, SSO)
+-- driven over cosockets; the profiles are in run.sh's config2.
+local provider_clients = {}
+function M.provider()
+  local profile = ngx.var.arg_profile
+  local c = provider_clients[profile]
+  if not c then
+    c = smneo.client{
+      endpoint_url = os.getenv("SMNEO_TEST_LOCAL_ENDPOINT"), region_name = "us-east-1", profile_name = profile,
+      shared_dict = "smneo_creds", max_attempts = 3, retry_backoff_scale = 0.01, connect_timeout = 5,
+      read_timeout = 10,
+    }
+    provider_clients[profile] = c
+  end
+  local out = c:list_compilation_jobs{}
+  ngx.print(profile, " ", type(out.CompilationJobSummaries))
+end
+
 return M

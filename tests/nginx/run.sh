@@ -26,10 +26,13 @@ tmp=$(mktemp -d)
 tlspid=""
 roguepid=""
 localpid=""
+metapid=""
 nginxpid=""
+nginx2pid=""
 cleanup() {
   [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
-  for p in $tlspid $roguepid $localpid; do kill "$p" 2>/dev/null; done
+  [ -n "$nginx2pid" ] && kill "$nginx2pid" 2>/dev/null && wait "$nginx2pid" 2>/dev/null
+  for p in $tlspid $roguepid $localpid $metapid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -100,7 +103,7 @@ mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/tmp"
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
 sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port|g" -e "s|@USER_LINE@|$user_line|g" \
-  -e "s|@CA@|$tmp/tls/ca.pem|g" \
+  -e "s|@CA@|$tmp/tls/ca.pem|g" -e "s|@WORKERS@|1|g" -e "s|@REUSEPORT@||g" \
   tests/nginx/nginx.conf.in >"$tmp/conf/nginx.conf"
 
 # credentials: the environment (default client) and a shared credentials
@@ -188,6 +191,129 @@ fast, slow = t1 - t0, t2 - t0
 print("ok  fast request answered after %.2f s while the slow one took %.2f s" % (fast, slow))
 sys.exit(0 if fast < 1.5 and slow >= 2.0 else 1)
 PY
+
+# ---- two workers sharing an assumed role's credentials (lua_shared_dict) --------------------------------
+# profile ngx-role assumes Ngx with ngx-base's keys through smneo.local's STS
+printf '[ngx-base]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n' \
+  >>"$tmp/credentials"
+printf '[profile ngx-role]\nrole_arn = arn:aws:iam::123456789012:role/Ngx\nsource_profile = ngx-base\nrole_session_name = ngx\n' \
+  >"$tmp/config2"
+# the other providers over cosockets: a container endpoint and an IMDSv2 (as a role's
+# credential_source), a web identity token file, an SSO token cache
+"$PY" tests/nginx/metadata.py AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY >"$tmp/meta.out" 2>"$tmp/meta.err" &
+metapid=$!
+i=0
+while [ ! -s "$tmp/meta.out" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "the metadata server did not start"; sleep 0.05
+done
+meta=$(head -n1 "$tmp/meta.out")
+printf 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJuZ3giLCJhdWQiOiJzdHMuYW1hem9uYXdzLmNvbSJ9.c2ln' >"$tmp/jwt"
+cat >>"$tmp/config2" <<EOF
+[profile ngx-container]
+role_arn = arn:aws:iam::123456789012:role/NgxContainer
+credential_source = EcsContainer
+role_session_name = ctr
+[profile ngx-imds]
+role_arn = arn:aws:iam::123456789012:role/NgxImds
+credential_source = Ec2InstanceMetadata
+role_session_name = imds
+[profile ngx-web]
+web_identity_token_file = $tmp/jwt
+role_arn = arn:aws:iam::123456789012:role/NgxWeb
+role_session_name = web
+[profile ngx-sso]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+EOF
+mkdir -p "$tmp/home/.aws/sso/cache"
+"$PY" - "$tmp/home/.aws/sso/cache" <<'PY' || fail "the SSO token cache"
+import datetime, hashlib, json, os, sys
+exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
+doc = {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "accessToken": "ngx-sso-token",
+       "expiresAt": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
+with open(os.path.join(sys.argv[1], hashlib.sha1(b"corp").hexdigest() + ".json"), "w") as f:
+    json.dump(doc, f)
+PY
+curl -s -o /dev/null -X POST "$local_endpoint/_smneo/identity" \
+  -d '{"sso_tokens": {"ngx-sso-token": {"expires_in": 7200, "user": "ngx"}}}' || fail "SSO token"
+mkdir -p "$tmp/n2/conf" "$tmp/n2/logs" "$tmp/n2/tmp"
+port2=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port2|g" -e "s|@USER_LINE@|$user_line|g" \
+  -e "s|@CA@|$tmp/tls/ca.pem|g" -e "s|@WORKERS@|2|g" -e "s|@REUSEPORT@| reuseport|g" \
+  tests/nginx/nginx.conf.in >"$tmp/n2/conf/nginx.conf"
+curl -s -o /dev/null -X DELETE "$local_endpoint/_smneo/requests" || fail "clear the requests"
+env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 \
+  AWS_CONFIG_FILE="$tmp/config2" AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" AWS_ENDPOINT_URL_STS="$local_endpoint" \
+  AWS_ENDPOINT_URL_SSO="$local_endpoint" HOME="$tmp/home" \
+  AWS_CONTAINER_CREDENTIALS_FULL_URI="$meta/container" AWS_EC2_METADATA_SERVICE_ENDPOINT="$meta/" \
+  SMNEO_TEST_LOCAL_ENDPOINT="$local_endpoint" \
+  "$NGINX" -p "$tmp/n2/" -c conf/nginx.conf -e logs/error.log &
+nginx2pid=$!
+base2="http://127.0.0.1:$port2"
+i=0
+until curl -s -o /dev/null "$base2/shared_bad"; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "the two-worker nginx did not start"; sleep 0.05
+done
+out=$(curl -s --max-time 20 "$base2/shared_bad")
+[ "$out" = "false InvalidArgument true" ] || fail "/shared_bad: got '$out'"
+echo "ok  shared_dict naming no lua_shared_dict is refused, naming the directive"
+# eight at once (one worker assumes the role, the other waits for it), then more one by one
+curls=""
+for k in 1 2 3 4 5 6 7 8; do
+  curl -s --max-time 20 "$base2/shared" >"$tmp/shared.$k" &
+  curls="$curls $!"
+done
+for p in $curls; do wait "$p"; done
+for k in $(seq 9 30); do curl -s --max-time 20 "$base2/shared" >"$tmp/shared.$k"; done
+bad=$(grep -Lx '[0-9]* table' "$tmp"/shared.* | head -1)
+[ -z "$bad" ] || fail "/shared: got '$(cat "$bad")'"
+pids=$(cut -d' ' -f1 "$tmp"/shared.* | sort -u | wc -l)
+[ "$pids" = 2 ] || fail "/shared: answered by $pids worker(s), expected 2 (reuseport)"
+"$PY" - "$local_endpoint" <<'PY' || fail "shared credentials"
+import json, sys, urllib.request
+reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_smneo/requests"))["requests"]
+assume = [r for r in reqs if r["operation"] == "AssumeRole"]
+lists = [r for r in reqs if r["operation"] == "ListCompilationJobs"]
+signers = {(r.get("signer") or {}).get("arn") for r in lists}
+ok = len(assume) == 1 and len(lists) == 30 and signers == {"arn:aws:sts::123456789012:assumed-role/Ngx/ngx"}
+print("%s  two workers: %d AssumeRole for %d calls signed by %s" % ("ok" if ok else "NOT", len(assume), len(lists), signers))
+sys.exit(0 if ok else 1)
+PY
+# each provider, over cosockets, twice per profile (the second from the client's cache or the dict)
+curl -s -o /dev/null -X DELETE "$local_endpoint/_smneo/requests" || fail "clear the requests"
+for profile in ngx-container ngx-imds ngx-web ngx-sso ngx-container ngx-imds ngx-web ngx-sso; do
+  out=$(curl -s --max-time 20 "$base2/provider?profile=$profile")
+  [ "$out" = "$profile table" ] || fail "/provider?profile=$profile: got '$out'"
+done
+"$PY" - "$local_endpoint" "$meta" <<'PY' || fail "providers under nginx"
+import json, sys, urllib.request
+reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_smneo/requests"))["requests"]
+stats = json.load(urllib.request.urlopen(sys.argv[2] + "/_stats"))
+signers = sorted({(r.get("signer") or {}).get("arn", "")
+                  for r in reqs if r["operation"] == "ListCompilationJobs"})
+ops = sorted(r["operation"] for r in reqs if r["service"] in ("sts", "sso"))
+want = ["arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_",
+        "arn:aws:sts::123456789012:assumed-role/NgxContainer/ctr",
+        "arn:aws:sts::123456789012:assumed-role/NgxImds/imds",
+        "arn:aws:sts::123456789012:assumed-role/NgxWeb/web"]
+ok = (len(signers) == 4 and all(s.startswith(w) for s, w in zip(signers, want))
+      and ops == ["AssumeRole", "AssumeRole", "AssumeRoleWithWebIdentity", "GetRoleCredentials"]
+      and stats.get("GET /container") == 1 and stats.get("PUT /latest/api/token") == 1)
+print("%s  container, IMDS, web identity and SSO over cosockets: %s, metadata %s"
+      % ("ok" if ok else "NOT", ops, stats))
+if not ok:
+    print(signers)
+sys.exit(0 if ok else 1)
+PY
+
+if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/n2/logs/error.log" >/dev/null; then
+  tail -n 20 "$tmp/n2/logs/error.log" >&2
+  fail "errors in the two-worker nginx's error.log"
+fi
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then
   fail "errors in error.log"

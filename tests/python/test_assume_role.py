@@ -321,3 +321,70 @@ def test_sso_errors_name_the_login_command(sso_env):
     os.unlink(write_token(cache, "corp", "x", 60))
     with pytest.raises(smneo.TokenRetrievalError, match="aws sso login --sso-session corp"):
         with_smneo(server, "sso")
+
+
+# ---- retries of STS, SSO and SSO-OIDC requests ------------------------------------------
+
+@pytest.mark.parametrize("case", ["throttled-chain", "mfa-503", "web-idp-error", "web-invalid-token",
+                                  "sso-500", "oidc-500"])
+def test_retries_same_requests_as_boto3(sso_env, monkeypatch, tmp_path, case):
+    """botocore's STS, SSO and SSO-OIDC clients retry throttling, 5xx and
+    STS's IDPCommunicationError (not InvalidIdentityToken): smneo makes the
+    same requests, in the same retry mode (legacy here, as boto3's default)
+    with the same attempts (AWS_MAX_ATTEMPTS)."""
+    server, cache = sso_env
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    fault = None
+    token = tmp_path / "token"
+    token.write_text(JWT)
+    config = tmp_path / "retry-config"
+    config.write_text(open(os.path.join(FIXTURES, "config")).read() + SSO_CONFIG.replace("[base]\n", "") +
+                      "[profile wi]\nweb_identity_token_file = %s\nrole_arn = %sWeb\nrole_session_name = wi-s\n"
+                      % (token, ROLE))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    if case == "throttled-chain":
+        profile, fault = "chain3", {"kind": "throttle", "count": 2, "target": "sts"}
+    elif case == "mfa-503":
+        profile, fault = "mfa", {"kind": "503", "count": 1, "target": "sts"}
+    elif case.startswith("web-"):
+        profile = "wi"
+        code = "IDPCommunicationError" if case == "web-idp-error" else "InvalidIdentityToken"
+        admin(server, "POST", "/_smneo/identity", {"web_identity": {"accept": "none", "error": code}})
+    else:
+        profile = "sso"
+        admin(server, "POST", "/_smneo/identity", {
+            "sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}},
+            "refresh_tokens": {"rt-1": {"client_id": "cid", "client_secret": "csecret",
+                                        "access_token_ttl": 28800, "user": "carol", "rotate": False}}})
+        fault = {"kind": "500", "count": 1, "target": "sso" if case == "sso-500" else "sso-oidc"}
+    results = []
+    try:
+        for fn in (with_boto3, with_smneo):
+            if case == "oidc-500":
+                write_token(cache, "corp", "tok-old", 300, refresh="rt-1")
+            else:
+                write_token(cache, "corp", "tok-live", 3600)
+            if fault:
+                admin(server, "POST", "/_smneo/faults", fault)
+            results.append(run(server, fn, profile))
+    finally:
+        admin(server, "DELETE", "/_smneo/faults")
+        admin(server, "POST", "/_smneo/identity", {"web_identity": {"accept": "jwt", "error": None}})
+    (theirs, their_err), (ours, our_err) = results
+    if case == "oidc-500":  # each CreateToken issues a new access token
+        ours, theirs = ([r[:2] + (dict(r[2], accessToken="<new>") if r[1] == "GetRoleCredentials" else r[2],)
+                         + r[3:] for r in x] for x in (ours, theirs))
+    assert ours == theirs
+    statuses = [r[4] for r in ours]
+    if case == "web-idp-error":
+        assert statuses == [400, 400, 400] and their_err is not None
+        assert isinstance(our_err, smneo.CredentialRetrievalError) and "IDPCommunicationError" in str(our_err)
+        assert "eyJ" not in str(our_err)
+    elif case == "web-invalid-token":
+        assert statuses == [400] and their_err is not None
+        assert isinstance(our_err, smneo.CredentialRetrievalError) and "InvalidIdentityToken" in str(our_err)
+    else:
+        assert their_err is None and our_err is None, (their_err, our_err)
+        want = {"throttled-chain": [400, 400] + [200] * 4, "mfa-503": [503, 200, 200],
+                "sso-500": [500, 200, 200], "oidc-500": [500, 200, 200, 200]}[case]
+        assert statuses == want

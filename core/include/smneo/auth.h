@@ -19,7 +19,8 @@ typedef struct smneo_credentials {
     char *source;          /* where they came from: "explicit", "environment",
                               "shared-credentials-file", "config-file",
                               "credential_process", "container", "imds",
-                              "assume-role", "web-identity", "sso" */
+                              "assume-role", "web-identity", "sso",
+                              "ec2-credentials-file", "boto-config" */
 } smneo_credentials;
 
 SMNEO_EXTERN(int) smneo_credentials_new(smneo_credentials **out, const char *access_key_id,
@@ -74,7 +75,7 @@ typedef int (*smneo_mfa_cb)(char *out, size_t size, const char *mfa_serial, cons
 
 typedef struct smneo_chain_options {
     int version;                 /* SMNEO_CHAIN_OPTIONS_VERSION (1 and 2 accepted) */
-    const char *profile;         /* NULL: AWS_PROFILE, then "default" */
+    const char *profile;         /* NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default" */
     const char *access_key_id;   /* explicit keys (both or neither) */
     const char *secret_access_key;
     const char *session_token;
@@ -98,6 +99,29 @@ SMNEO_EXTERN(int) smneo_credential_chain_new(smneo_credential_chain **out, const
                                              smneo_error *err);
 SMNEO_EXTERN(void) smneo_credential_chain_free(smneo_credential_chain *chain);
 
+/* The AWS CLI's assumed-role cache (botocore's JSONFileCache, which the CLI
+ * keeps in ~/.aws/cli/cache): each AssumeRole answer is written to
+ * dir/<SHA-1 of the role's AssumeRole arguments>.json (0600, through a
+ * temporary file renamed over it) and read back instead of calling STS
+ * while more than 15 minutes are left, so smneo and the AWS CLI share it
+ * (an MFA role asks for a code once while it lasts). dir NULL: no cache
+ * (the default; the smneo CLI sets ~/.aws/cli/cache). */
+SMNEO_EXTERN(int) smneo_credential_chain_set_role_cache(smneo_credential_chain *chain, const char *dir,
+                                                        smneo_error *err);
+/* The profile the chain reads: the profile option, else
+ * AWS_DEFAULT_PROFILE, AWS_PROFILE, "default". Borrowed. */
+SMNEO_EXTERN(const char *) smneo_credential_chain_profile(const smneo_credential_chain *chain);
+
+/* Sharing credentials between processes (smneo.resty's lua_shared_dict):
+ * peek copies the credentials the chain holds into *out (NULL when none) and
+ * returns 2 when they are fresh, 1 when they are inside their refresh window
+ * but still usable, 0 when stale or absent (or a negative error); seed gives
+ * the chain credentials resolved elsewhere, kept as if it had resolved them
+ * (source and expiration included: the same refresh windows apply). */
+SMNEO_EXTERN(int) smneo_credential_chain_peek(smneo_credentials **out, smneo_credential_chain *chain);
+SMNEO_EXTERN(int) smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_credentials *c,
+                                              smneo_error *err);
+
 /* Sans-I/O resolution. A provider that needs HTTP (container, IMDS) asks for
  * it: smneo_credential_chain_step fills *req_out with a request to send and
  * returns 1; the caller sends it and feeds the answer (or a transport error
@@ -117,6 +141,13 @@ SMNEO_EXTERN(int) smneo_chain_resolution_feed(smneo_chain_resolution *res, const
 /* The timeout the request just handed out by step deserves, in
  * milliseconds (IMDS 1000, container 2000); 0 when none is outstanding. */
 SMNEO_EXTERN(int) smneo_chain_resolution_timeout_ms(const smneo_chain_resolution *res);
+/* How long to wait before sending the request just handed out by step, in
+ * milliseconds: 0 for a first attempt; a retry's backoff when an STS, SSO or
+ * SSO-OIDC request is sent again after a retryable failure (throttling, 5xx,
+ * a connection error, STS's IDPCommunicationError; botocore's retry mode and
+ * attempts from AWS_RETRY_MODE / AWS_MAX_ATTEMPTS or the profile). A driver
+ * that ignores it retries without a backoff. */
+SMNEO_EXTERN(long) smneo_chain_resolution_delay_ms(const smneo_chain_resolution *res);
 
 /* Blocking convenience: drives a resolution with transport t. With t NULL a
  * private libcurl transport with the short timeouts above is created when an
@@ -134,7 +165,7 @@ SMNEO_EXTERN(int) smneo_region_resolve(char **out, const char *explicit_region, 
 /* Reads one setting of a profile from the config file (AWS_CONFIG_FILE or
  * ~/.aws/config; "[default]" or "[profile NAME]"), overridden by the same
  * profile's "[NAME]" section of the credentials file as botocore merges them.
- * profile NULL: AWS_PROFILE, then "default". *out caller-owned, NULL when
+ * profile NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default". *out caller-owned, NULL when
  * absent; returns 0 either way (unless a file exists but cannot be read). */
 SMNEO_EXTERN(int) smneo_config_get(char **out, const char *profile, const char *key, smneo_error *err);
 

@@ -34,7 +34,7 @@ typedef struct smneo_client_options {
     int version;                   /* SMNEO_CLIENT_OPTIONS_VERSION */
     const char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, profile */
     const char *endpoint_url;      /* NULL: resolved (see smneo_endpoint_resolve) */
-    const char *profile;           /* NULL: AWS_PROFILE, then "default" */
+    const char *profile;           /* NULL: AWS_DEFAULT_PROFILE, AWS_PROFILE, then "default" */
     const char *access_key_id;     /* explicit credentials (both or neither) */
     const char *secret_access_key;
     const char *session_token;
@@ -97,6 +97,9 @@ SMNEO_EXTERN(int) smneo_client_max_attempts(const smneo_client *c);
 /* The client's transport (borrowed; NULL with no_transport). */
 SMNEO_EXTERN(smneo_transport *) smneo_client_transport(const smneo_client *c);
 SMNEO_EXTERN(const char *) smneo_client_retry_mode(const smneo_client *c);
+/* The client's credential chain (borrowed; lives as long as the client): for
+ * smneo_credential_chain_get, _set_role_cache and _profile. */
+SMNEO_EXTERN(smneo_credential_chain *) smneo_client_credential_chain(const smneo_client *c);
 /* The resolved defaults mode: "legacy", "standard", "in-region", ... */
 SMNEO_EXTERN(const char *) smneo_client_defaults_mode(const smneo_client *c);
 /* 1 when botocore would set ResponseMetadata.MaxAttemptsReached for a call

@@ -1,0 +1,187 @@
+#!/bin/sh
+# shellcheck disable=SC2015  # `check && ok || fail`: ok never fails
+# tests/cli/test_credentials.sh SMNEO: credentials from the CLI against a
+# local endpoint: `smneo whoami` (account, ARN, user id, the source and its
+# profile; never a secret) for environment keys, a profile's keys, an
+# assumed role and an MFA role (the code read from stdin without a
+# terminal, as getpass reads it); the AWS CLI's assumed-role cache
+# (~/.aws/cli/cache/<botocore's key>.json, 0600): written by smneo and read
+# by botocore's JSONFileCache, written by botocore and read by smneo, an MFA
+# role asking for its code once; errors.
+# Run from the repository root:
+#   sh tests/cli/test_credentials.sh build/smneo
+set -u
+SMNEO=${1:-build/smneo}
+case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_credentials: no python3"; exit 1; }
+[ -x "$SMNEO" ] || { echo "test_credentials: $SMNEO is not built"; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-creds-test.XXXXXX")
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true HOME="$WORK/home"
+export AWS_CONFIG_FILE="$WORK/config" AWS_SHARED_CREDENTIALS_FILE="$WORK/credentials"
+mkdir -p "$HOME"
+CACHE="$HOME/.aws/cli/cache"
+
+failures=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# run NAME EXPECTED_RC smneo-args... (stdin from $STDIN, /dev/null by default; no
+# controlling terminal, so an MFA prompt reads stdin as getpass does)
+run() {
+  name=$1 want=$2
+  shift 2
+  setsid -w "$SMNEO" --endpoint-url "$URL" "$@" <"${STDIN:-/dev/null}" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else
+    fail "$name: exit $got, expected $want"
+    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
+  fi
+}
+jcheck() {
+  if "$PY" - "$WORK/$1.out" "$2" <<'PYEOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+sys.exit(0 if eval(sys.argv[2]) else 1)
+PYEOF
+  then ok; else
+    fail "$1: JSON check failed: $2"
+    sed 's/^/    stdout: /' "$WORK/$1.out" | head -20
+  fi
+}
+has() {
+  grep -qF -- "$3" "$WORK/$1.$2" && ok || { fail "$1: no \"$3\" in std$2"; sed 's/^/    /' "$WORK/$1.$2" | head -20; }
+}
+hasnt() {
+  grep -qF -- "$3" "$WORK/$1.$2" && { fail "$1: \"$3\" in std$2"; } || ok
+}
+admin() { curl -s -X "$1" ${3:+--data-binary "$3"} "$URL$2"; }
+assume_roles() { # AssumeRole requests smneo.local answered since the record was cleared
+  admin GET "/_smneo/requests?service=sts" | "$PY" -c \
+    'import json, sys; print(sum(r["operation"] == "AssumeRole" for r in json.load(sys.stdin)["requests"]))'
+}
+# botocore's cache key for an AssumeRole (json.dumps(args, sort_keys=True), SHA-1)
+cache_key() {
+  "$PY" -c 'import hashlib, json, sys; print(hashlib.sha1(json.dumps(json.loads(sys.argv[1]), sort_keys=True).encode()).hexdigest())' "$1"
+}
+
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 \
+  >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+i=0
+while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+URL=$(head -1 "$WORK/server.out")
+case "$URL" in http://*) ;; *) echo "test_credentials: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+export AWS_ENDPOINT_URL_STS="$URL" # the roles' STS (--endpoint-url is SageMaker's, as in the AWS CLI)
+
+ROLE=arn:aws:iam::123456789012:role
+MFA=arn:aws:iam::123456789012:mfa/dev
+cat >"$WORK/credentials" <<EOF
+[base]
+aws_access_key_id = test
+aws_secret_access_key = test
+EOF
+cat >"$WORK/config" <<EOF
+[profile r]
+role_arn = $ROLE/Cli
+source_profile = base
+role_session_name = cli-session
+duration_seconds = 1800
+[profile mfa]
+role_arn = $ROLE/Mfa
+source_profile = base
+mfa_serial = $MFA
+role_session_name = mfa-session
+EOF
+admin POST /_smneo/identity "{\"roles\": {\"$ROLE/Mfa\": {\"mfa_serial\": \"$MFA\", \"mfa_code\": \"424242\"}}}" >/dev/null
+
+# ---- whoami --------------------------------------------------------------------------------------------
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test run env_keys 0 whoami --output json
+jcheck env_keys 'd["Account"] == "123456789012" and d["Source"] == "environment" and d["Profile"] is None'
+jcheck env_keys 'd["Arn"].startswith("arn:aws:") and d["UserId"]'
+run profile_keys 0 whoami --profile base --output json
+jcheck profile_keys 'd["Source"] == "shared-credentials-file" and d["Profile"] == "base"'
+AWS_DEFAULT_PROFILE=base AWS_PROFILE=nope run default_profile 0 whoami --output json
+jcheck default_profile 'd["Profile"] == "base"'
+run table 0 whoami --profile base
+has table out "Account  123456789012"
+has table out "Source   shared-credentials-file (profile base)"
+
+# ---- an assumed role, and the AWS CLI's cache ------------------------------------------------------------
+admin DELETE /_smneo/requests >/dev/null
+run role 0 whoami --profile r --output json
+jcheck role 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Cli/cli-session" and d["Source"] == "assume-role"'
+jcheck role 'd["Profile"] == "r"'
+KEY=$(cache_key "{\"RoleArn\": \"$ROLE/Cli\", \"RoleSessionName\": \"cli-session\", \"DurationSeconds\": 1800}")
+[ -f "$CACHE/$KEY.json" ] && ok || { fail "no cache file $KEY.json"; ls -la "$CACHE" 2>&1 | sed 's/^/    /'; }
+[ "$(stat -c %a "$CACHE/$KEY.json" 2>/dev/null)" = 600 ] && ok || fail "the cache file is not 0600"
+[ "$(find "$CACHE" -name '*.json.*' | wc -l)" -eq 0 ] && ok || fail "a temporary file was left in the cache"
+SECRET=$("$PY" -c 'import json, sys; c = json.load(open(sys.argv[1]))["Credentials"]; print(c["SecretAccessKey"])' "$CACHE/$KEY.json")
+TOKEN=$("$PY" -c 'import json, sys; c = json.load(open(sys.argv[1]))["Credentials"]; print(c["SessionToken"])' "$CACHE/$KEY.json")
+[ -n "$SECRET" ] && [ -n "$TOKEN" ] && ok || fail "the cache file has no secret or token"
+hasnt role out "$SECRET"
+hasnt role out "$TOKEN"
+hasnt role err "$TOKEN"
+run role_again 0 whoami --profile r --output json
+jcheck role_again 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Cli/cli-session"'
+[ "$(assume_roles)" = 1 ] && ok || fail "the second whoami assumed the role again ($(assume_roles) AssumeRole calls)"
+
+# botocore's JSONFileCache, as the AWS CLI sets it, reads smneo's file: no STS call
+BOTO="import botocore.session, botocore.credentials as bc, sys
+s = botocore.session.Session(profile='r')
+p = s.get_component('credential_provider').get_provider('assume-role')
+p.cache = bc.JSONFileCache(sys.argv[1])
+print(s.get_credentials().get_frozen_credentials().access_key)"
+BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$BOTO" "$CACHE")
+OUR_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["Credentials"]["AccessKeyId"])' "$CACHE/$KEY.json")
+[ -n "$OUR_KEY" ] && [ "$BOTO_KEY" = "$OUR_KEY" ] && ok || fail "botocore did not read smneo's cache ($BOTO_KEY, $OUR_KEY)"
+[ "$(assume_roles)" = 1 ] && ok || fail "botocore assumed the role despite the cache"
+# ... and smneo reads what botocore wrote
+rm -f "$CACHE/$KEY.json"
+BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$BOTO" "$CACHE")
+[ "$(assume_roles)" = 2 ] && [ -f "$CACHE/$KEY.json" ] && ok || fail "botocore did not write $KEY.json"
+run role_from_boto 0 whoami --profile r --output json
+[ "$(assume_roles)" = 2 ] && ok || fail "smneo did not use botocore's cache file"
+# an expired entry is not used (botocore's 15 minutes)
+"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1])); d["Credentials"]["Expiration"] = "2020-01-01T00:00:00UTC"
+json.dump(d, open(sys.argv[1], "w"))' "$CACHE/$KEY.json"
+run role_expired 0 whoami --profile r --output json
+[ "$(assume_roles)" = 3 ] && ok || fail "an expired cache entry was used"
+
+# ---- MFA: the code from stdin (no terminal), asked once while the cache lasts ----------------------------
+echo 424242 >"$WORK/code"
+STDIN="$WORK/code" run mfa 0 whoami --profile mfa --output json
+jcheck mfa 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Mfa/mfa-session"'
+has mfa err "Enter MFA code for $MFA: "
+hasnt mfa out "424242"
+run mfa_cached 0 whoami --profile mfa --output json
+hasnt mfa_cached err "Enter MFA code"
+rm -rf "$CACHE"
+run mfa_no_code 6 whoami --profile mfa
+has mfa_no_code err "'mfa'"
+echo 000000 >"$WORK/bad"
+STDIN="$WORK/bad" run mfa_wrong 6 whoami --profile mfa
+has mfa_wrong err "AccessDenied"
+[ ! -d "$CACHE" ] || [ "$(find "$CACHE" -name '*.json' | wc -l)" -eq 0 ] && ok || fail "a refused role was cached"
+
+# ---- errors ---------------------------------------------------------------------------------------------
+run missing 6 whoami --profile nope
+has missing err "'nope'"
+run usage 2 whoami extra
+
+echo "test_credentials: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,180 @@
+"""The same ~/.aws/config profiles (tests/fixtures/credentials/assume-role)
+with web identity and IAM Identity Center profiles beside them, resolved by
+boto3 and by smneo's Python, Lua and CLI front ends against
+smneo.local: each records the same STS requests (parameters, signers) and
+signs its SageMaker call with the same assumed role."""
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from fakes import need_module
+from local_fixtures import admin
+from local_fixtures import server  # noqa: F401  (fixture)
+
+import smneo
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "credentials", "assume-role")
+BUILD = os.environ.get("SMNEO_BUILD_DIR") or os.path.join(ROOT, "build")
+ROLE = "arn:aws:iam::123456789012:role/"
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/dev"
+MFA_CODE = "424242"
+PROFILES = ["chain3", "generated-name", "env-source", "from-process", "self-keys", "mfa",
+            "web", "over-web", "sso", "legacy-sso", "over-sso"]
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
+# web identity and IAM Identity Center profiles, beside the assume-role fixtures
+EXTRA = """
+[profile web]
+web_identity_token_file = {token}
+role_arn = arn:aws:iam::123456789012:role/Web
+role_session_name = web-session
+[profile over-web]
+role_arn = arn:aws:iam::123456789012:role/OverWeb
+source_profile = web
+role_session_name = over-web
+[profile sso]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+[profile legacy-sso]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = ReadOnly
+[profile over-sso]
+role_arn = arn:aws:iam::123456789012:role/OverSso
+source_profile = sso
+role_session_name = over
+"""
+
+LUA = """local smneo = require "smneo"
+local c = smneo.client{ region_name = "us-east-1", profile_name = arg[1], endpoint_url = arg[2],
+                        mfa_token = arg[3], retry_backoff_scale = 0.001 }
+c:list_compilation_jobs{}
+c:close()
+"""
+
+
+@pytest.fixture
+def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))  # the CLI's ~/.aws/cli/cache starts empty
+    token = tmp_path / "token"
+    token.write_text(JWT)
+    config = tmp_path / "config"
+    with open(os.path.join(FIXTURES, "config")) as f:
+        config.write_text(f.read() + EXTRA.format(token=token))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    # SSO tokens in $HOME/.aws/sso/cache (botocore computed its directory at import)
+    need_module("botocore")
+    import botocore.credentials
+    import botocore.tokens
+    cache = tmp_path / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for key, start in (("corp", "https://corp.awsapps.com/start"),
+                       ("https://legacy.awsapps.com/start", "https://legacy.awsapps.com/start")):
+        doc = {"startUrl": start, "region": "us-east-1", "accessToken": "tok-live",
+               "expiresAt": (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        (cache / (hashlib.sha1(key.encode()).hexdigest() + ".json")).write_text(json.dumps(doc))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.path.join(FIXTURES, "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    admin(server, "POST", "/_smneo/identity", {"roles": {
+        ROLE + "Top": {"external_id": "ext-123"},
+        ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE}},
+        "sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}}})
+    return server
+
+
+def recorded(server, since):
+    _, doc = admin(server, "GET", "/_smneo/requests?since=%d" % since)
+    out = []
+    for r in doc["requests"]:
+        params = dict(r["params"] or {}) if r["service"] in ("sts", "sso") else None
+        if params and params.get("RoleSessionName", "").startswith("botocore-session-"):
+            params["RoleSessionName"] = "botocore-session-<epoch>"
+        signer = (r.get("signer") or {}).get("arn")
+        if signer and "/botocore-session-" in signer:
+            signer = signer[:signer.index("/botocore-session-")] + "/botocore-session-<epoch>"
+        out.append((r["service"], r["operation"], params, signer, r["status"]))
+    return out
+
+
+def last_seq(server):
+    _, doc = admin(server, "GET", "/_smneo/requests")
+    return max([r["seq"] for r in doc["requests"]] or [0])
+
+
+def with_boto3(server, profile):
+    need_module("boto3")
+    import boto3
+    session = boto3.Session(profile_name=profile, region_name="us-east-1")
+    provider = session._session.get_component("credential_provider").get_provider("assume-role")
+    provider._prompter = lambda prompt: MFA_CODE
+    session.client("sagemaker", endpoint_url=server.url).list_compilation_jobs()
+
+
+def with_python(server, profile):
+    c = smneo.Client(profile_name=profile, region_name="us-east-1", endpoint_url=server.url,
+                     mfa_token_callback=lambda prompt: MFA_CODE, _retry_backoff_scale=0.001)
+    try:
+        c.list_compilation_jobs()
+    finally:
+        c.close()
+
+
+def with_lua(server, profile):
+    module = os.path.join(BUILD, "lua5.4", "smneo.so")
+    if not shutil.which("lua5.4") or not os.path.exists(module):
+        pytest.skip("lua5.4 or %s missing" % module)
+    env = dict(os.environ, LUA_CPATH=os.path.join(os.path.dirname(module), "?.so"),
+               LUA_PATH=os.path.join(ROOT, "lua", "?.lua"))
+    p = subprocess.run(["lua5.4", "-", profile, server.url, MFA_CODE], input=LUA, env=env, text=True,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+def with_cli(server, profile):
+    cli = os.path.join(BUILD, "smneo")
+    if not os.path.exists(cli):
+        pytest.skip("%s not built" % cli)
+    # no controlling terminal: the MFA prompt reads the code from stdin, as getpass does
+    p = subprocess.run([cli, "--profile", profile, "--region", "us-east-1", "--endpoint-url", server.url,
+                        "list", "--output", "json"], input=MFA_CODE + "\n", text=True, capture_output=True,
+                       timeout=60, start_new_session=True)
+    assert p.returncode == 0, p.stderr
+    assert MFA_CODE not in p.stdout
+
+
+def run(server, fn, profile):
+    since = last_seq(server)
+    fn(server, profile)
+    return recorded(server, since)
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_same_requests_as_boto3(profiles_env, monkeypatch, profile, front):
+    server = profiles_env
+    if profile == "env-source":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    theirs = run(server, with_boto3, profile)
+    ours = run(server, {"python": with_python, "lua": with_lua, "cli": with_cli}[front], profile)
+    assert ours == theirs
+    assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
+    assert ours[-1][:2] == ("sagemaker", "ListCompilationJobs") and "assumed-role/" in ours[-1][3]
