@@ -181,7 +181,7 @@ local shared_client
 function M.shared()
   if not shared_client then
     shared_client = smneo.client{
-      endpoint_url = os.getenv("SMNEO_TEST_LOCAL_ENDPOINT"), region_name = "us-east-1", profile_name = "ngx-role",
+      endpoint_url = os.getenv("SMNEO_TEST_ENDPOINT"), region_name = "us-east-1", profile_name = "ngx-role",
       shared_dict = "smneo_creds", max_attempts = 3, retry_backoff_scale = 0.01, connect_timeout = 5,
       read_timeout = 10,
     }
@@ -205,7 +205,7 @@ function M.provider()
   local c = provider_clients[profile]
   if not c then
     c = smneo.client{
-      endpoint_url = os.getenv("SMNEO_TEST_LOCAL_ENDPOINT"), region_name = "us-east-1", profile_name = profile,
+      endpoint_url = os.getenv("SMNEO_TEST_ENDPOINT"), region_name = "us-east-1", profile_name = profile,
       shared_dict = "smneo_creds", max_attempts = 3, retry_backoff_scale = 0.01, connect_timeout = 5,
       read_timeout = 10,
     }

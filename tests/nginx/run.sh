@@ -40,6 +40,7 @@ fail() {
   echo "nginx test FAILED: $*" >&2
   echo "--- error.log" >&2
   tail -n 40 "$tmp/logs/error.log" >&2 || true
+  [ -f "$tmp/n2/logs/error.log" ] && { echo "--- error.log (two workers)" >&2; grep -v "\[info\]" "$tmp/n2/logs/error.log" | tail -n 40 >&2; }
   echo "--- smneo.local" >&2
   tail -n 20 "$tmp/local.err" "$tmp/tls.err" "$tmp/rogue.err" >&2 || true
   exit 1
@@ -238,19 +239,19 @@ doc = {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "acc
 with open(os.path.join(sys.argv[1], hashlib.sha1(b"corp").hexdigest() + ".json"), "w") as f:
     json.dump(doc, f)
 PY
-curl -s -o /dev/null -X POST "$local_endpoint/_smneo/identity" \
+curl -s -o /dev/null -X POST "$endpoint/_smneo/identity" \
   -d '{"sso_tokens": {"ngx-sso-token": {"expires_in": 7200, "user": "ngx"}}}' || fail "SSO token"
 mkdir -p "$tmp/n2/conf" "$tmp/n2/logs" "$tmp/n2/tmp"
 port2=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port2|g" -e "s|@USER_LINE@|$user_line|g" \
   -e "s|@CA@|$tmp/tls/ca.pem|g" -e "s|@WORKERS@|2|g" -e "s|@REUSEPORT@| reuseport|g" \
   tests/nginx/nginx.conf.in >"$tmp/n2/conf/nginx.conf"
-curl -s -o /dev/null -X DELETE "$local_endpoint/_smneo/requests" || fail "clear the requests"
+curl -s -o /dev/null -X DELETE "$endpoint/_smneo/requests" || fail "clear the requests"
 env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 \
-  AWS_CONFIG_FILE="$tmp/config2" AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" AWS_ENDPOINT_URL_STS="$local_endpoint" \
-  AWS_ENDPOINT_URL_SSO="$local_endpoint" HOME="$tmp/home" \
+  AWS_CONFIG_FILE="$tmp/config2" AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials" AWS_ENDPOINT_URL_STS="$endpoint" \
+  AWS_ENDPOINT_URL_SSO="$endpoint" HOME="$tmp/home" \
   AWS_CONTAINER_CREDENTIALS_FULL_URI="$meta/container" AWS_EC2_METADATA_SERVICE_ENDPOINT="$meta/" \
-  SMNEO_TEST_LOCAL_ENDPOINT="$local_endpoint" \
+  SMNEO_TEST_ENDPOINT="$endpoint" \
   "$NGINX" -p "$tmp/n2/" -c conf/nginx.conf -e logs/error.log &
 nginx2pid=$!
 base2="http://127.0.0.1:$port2"
@@ -273,7 +274,7 @@ bad=$(grep -Lx '[0-9]* table' "$tmp"/shared.* | head -1)
 [ -z "$bad" ] || fail "/shared: got '$(cat "$bad")'"
 pids=$(cut -d' ' -f1 "$tmp"/shared.* | sort -u | wc -l)
 [ "$pids" = 2 ] || fail "/shared: answered by $pids worker(s), expected 2 (reuseport)"
-"$PY" - "$local_endpoint" <<'PY' || fail "shared credentials"
+"$PY" - "$endpoint" <<'PY' || fail "shared credentials"
 import json, sys, urllib.request
 reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_smneo/requests"))["requests"]
 assume = [r for r in reqs if r["operation"] == "AssumeRole"]
@@ -284,12 +285,12 @@ print("%s  two workers: %d AssumeRole for %d calls signed by %s" % ("ok" if ok e
 sys.exit(0 if ok else 1)
 PY
 # each provider, over cosockets, twice per profile (the second from the client's cache or the dict)
-curl -s -o /dev/null -X DELETE "$local_endpoint/_smneo/requests" || fail "clear the requests"
+curl -s -o /dev/null -X DELETE "$endpoint/_smneo/requests" || fail "clear the requests"
 for profile in ngx-container ngx-imds ngx-web ngx-sso ngx-container ngx-imds ngx-web ngx-sso; do
   out=$(curl -s --max-time 20 "$base2/provider?profile=$profile")
   [ "$out" = "$profile table" ] || fail "/provider?profile=$profile: got '$out'"
 done
-"$PY" - "$local_endpoint" "$meta" <<'PY' || fail "providers under nginx"
+"$PY" - "$endpoint" "$meta" <<'PY' || fail "providers under nginx"
 import json, sys, urllib.request
 reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_smneo/requests"))["requests"]
 stats = json.load(urllib.request.urlopen(sys.argv[2] + "/_stats"))
