@@ -20,6 +20,7 @@
 #include <smneo.h>
 #include <smneo/artifact.h>
 #include <smneo/compile.h>
+#include <smneo/s3.h>
 
 #include <pthread.h>
 
@@ -2482,6 +2483,127 @@ static void progress_rethrow(lua_State *L, progress_ctx *pc)
         lua_error(L);
 }
 
+/* ---- S3 transfer: client:upload_file{...}, client:download_file{...} ----------------- */
+
+/* Progress of a transfer: Lua runs only on the thread that owns the state
+ * (a multipart upload reports from its part threads too; done only grows,
+ * so the owner's calls and the final one are enough). Nothing can raise. */
+typedef struct s3_progress_ctx {
+    progress_ctx pc;
+    pthread_t owner;
+} s3_progress_ctx;
+
+static int s3_progress_cb(uint64_t done, uint64_t total, void *payload)
+{
+    s3_progress_ctx *x = (s3_progress_ctx *)payload;
+    if (x->pc.failed)
+        return 1;
+    if (!pthread_equal(pthread_self(), x->owner))
+        return 0;
+    return progress_cb(done, total, &x->pc);
+}
+
+static uint64_t opt_size(lua_State *L, int t, const char *k)
+{
+    lua_Number n = 0;
+    if (opt_number(L, t, k, &n) && (!(n >= 1) || n > 9007199254740992.0 || n != floor(n)))
+        raise_msg(L, SMNEO_EINVAL, "option %s must be a positive whole number of bytes", k);
+    return (uint64_t)n;
+}
+
+/* upload: 1 for upload_file, 0 for download_file. */
+static int s3_transfer(lua_State *L, int upload)
+{
+    static const char *const up_names[] = {"filename", "bucket", "key", "content_type", "metadata",
+                                           "server_side_encryption", "sse_kms_key_id", "multipart_threshold",
+                                           "part_size", "concurrency", "progress", NULL};
+    static const char *const down_names[] = {"filename", "bucket", "key", "progress", NULL};
+    const char *what = upload ? "upload_file" : "download_file";
+    lclient *cl = check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    check_known_keys(L, 2, upload ? up_names : down_names, what);
+    const char *filename = opt_string(L, 2, "filename");
+    const char *bucket = opt_string(L, 2, "bucket");
+    const char *key = opt_string(L, 2, "key");
+    if (!filename || !*filename || !bucket || !*bucket || !key || !*key)
+        raise_msg(L, SMNEO_EINVAL, "%s: filename, bucket and key are required (non-empty strings)", what);
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    const char *failed_op = NULL;
+    o.failed_operation = &failed_op;
+    if (upload) {
+        o.content_type = opt_string(L, 2, "content_type");
+        o.server_side_encryption = opt_string(L, 2, "server_side_encryption");
+        o.sse_kms_key_id = opt_string(L, 2, "sse_kms_key_id");
+        o.multipart_threshold = opt_size(L, 2, "multipart_threshold");
+        o.part_size = opt_size(L, 2, "part_size");
+        uint64_t conc = opt_size(L, 2, "concurrency");
+        if (conc > 1000)
+            raise_msg(L, SMNEO_EINVAL, "option concurrency must be at most 1000");
+        o.concurrency = (int)conc;
+        lua_getfield(L, 2, "metadata");
+        if (!lua_isnil(L, -1)) {
+            if (!lua_istable(L, -1))
+                raise_msg(L, SMNEO_EINVAL, "option metadata must be a table of strings, not a %s",
+                          luaL_typename(L, -1));
+            int mt = lua_gettop(L); /* stays on the stack: its strings are borrowed */
+            size_t n = 0;
+            for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
+                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                    raise_msg(L, SMNEO_EINVAL, "option metadata must map strings to strings");
+                n++;
+            }
+            const char **pairs = (const char **)compat_newuserdata(L, (2 * n + 1) * sizeof *pairs);
+            size_t i = 0;
+            for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
+                pairs[i++] = lua_tostring(L, -2);
+                pairs[i++] = lua_tostring(L, -1);
+            }
+            pairs[i] = NULL;
+            o.metadata = pairs;
+        }
+        /* the metadata table and its array stay on the stack */
+    }
+    char *uri = NULL;
+    {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "s3://");
+        luaL_addstring(&b, bucket);
+        luaL_addchar(&b, '/');
+        luaL_addstring(&b, key);
+        luaL_pushresult(&b); /* stays on the stack */
+        uri = (char *)lua_tostring(L, -1);
+    }
+    s3_progress_ctx px;
+    px.owner = pthread_self();
+    if (read_progress(L, 2, &px.pc)) {
+        o.progress = s3_progress_cb;
+        o.payload = &px;
+    }
+    smneo_error *err = errhold_new(L);
+    cl->calls++;
+    cl->cur_L = L;
+    int rc = upload ? smneo_s3_upload(cl->c, filename, uri, &o, err) : smneo_s3_download(cl->c, uri, filename, &o, err);
+    cl->cur_L = NULL;
+    cl->calls--;
+    client_maybe_free(cl);
+    progress_rethrow(L, &px.pc); /* the callback's own error, after the transfer has stopped */
+    if (rc != 0) {
+        push_error(L, rc, err);
+        if (failed_op) {
+            lua_pushstring(L, failed_op);
+            lua_setfield(L, -2, "operation");
+        }
+        return lua_error(L);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int client_upload_file(lua_State *L) { return s3_transfer(L, 1); }
+static int client_download_file(lua_State *L) { return s3_transfer(L, 0); }
+
 static int opt_table(lua_State *L, int idx, const char *const *names, const char *what)
 {
     if (lua_isnoneornil(L, idx))
@@ -2945,6 +3067,8 @@ static void make_client_metatable(lua_State *L)
                                        {"parse_response", client_parse_response},
                                        {"wait_for_compilation_job", client_wait},
                                        {"compile", client_compile},
+                                       {"upload_file", client_upload_file},
+                                       {"download_file", client_download_file},
                                        {"compilation_job_logs", client_job_logs},
                                        {"_job_logs", client_lowlevel_job_logs},
                                        {"compile_many", client_compile_many},

@@ -62,7 +62,7 @@ SMNEO__OPTIONS(extract_options, EXTRACT_OPTIONS, );
 SMNEO__OPTIONS(digest_options, DIGEST_OPTIONS, );
 SMNEO__OPTIONS(curl_options, CURL_OPTIONS, offsetof(smneo_curl_options, proxies_set), );
 SMNEO__OPTIONS(validate_options, VALIDATE_OPTIONS, );
-SMNEO__OPTIONS(s3_options, S3_OPTIONS, );
+SMNEO__OPTIONS(s3_options, S3_OPTIONS, offsetof(smneo_s3_options, content_type), );
 SMNEO__OPTIONS(sigv4_options, SIGV4_OPTIONS, );
 SMNEO__OPTIONS(chain_options, CHAIN_OPTIONS, offsetof(smneo_chain_options, region), );
 SMNEO__OPTIONS(joblogs_options, JOBLOGS_OPTIONS, );

@@ -612,14 +612,9 @@ static int response_error(smneo_response *resp, const s3_target *t, const char *
     char *code = xml_text(resp->body, resp->body_len, "Code");
     char *msg = xml_text(resp->body, resp->body_len, "Message");
     char *rid = xml_text(resp->body, resp->body_len, "RequestId");
-    if (!code) {
-        if (resp->status == 404)
-            code = smneo__strdup("NotFound");
-        else if (resp->status == 403)
-            code = smneo__strdup("Forbidden");
-        else
-            code = smneo__aprintf("%d", resp->status);
-    }
+    /* No <Code> (a HEAD's error has no body): the status, as botocore's code */
+    if (!code)
+        code = smneo__aprintf("%d", resp->status);
     int retryable = 0;
     int rc = smneo_protocol_error_class(&retryable, code, resp->status);
     if (is_notfound_code(code) || (resp->status == 404 && rc == SMNEO_ESERVICE))
@@ -798,11 +793,19 @@ static int printable(const char *s)
     return 1;
 }
 
+static int token_char(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
 static int check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err)
 {
     int rc = smneo__options_copy(o, given, &smneo__s3_options_layout, err);
     if (rc)
         return rc;
+    if (o->failed_operation)
+        *o->failed_operation = NULL;
     if (!o->multipart_threshold)
         o->multipart_threshold = DEFAULT_THRESHOLD;
     if (!o->part_size)
@@ -823,26 +826,79 @@ static int check_options(smneo_s3_options *o, const smneo_s3_options *given, smn
     if (o->content_digest && (!*o->content_digest || !printable(o->content_digest)))
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.content_digest must be non-empty printable ASCII "
                             "(a hex digest)");
+    if (o->content_type && (!*o->content_type || !printable(o->content_type)))
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.content_type must be a non-empty media type of "
+                            "printable ASCII characters, such as \"application/gzip\"");
+    const char *sse = o->server_side_encryption;
+    if (sse && strcmp(sse, "AES256") && strcmp(sse, "aws:kms") && strcmp(sse, "aws:kms:dsse"))
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.server_side_encryption \"%s\" is not valid: use "
+                            "\"AES256\", \"aws:kms\" or \"aws:kms:dsse\"", printable(sse) ? sse : "?");
+    if (sse && !strcmp(sse, "AES256") && o->sse_kms_key_id)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.sse_kms_key_id needs server_side_encryption "
+                            "\"aws:kms\" (or \"aws:kms:dsse\"), not \"AES256\"");
+    for (const char *const *m = o->metadata; m && m[0]; m += 2) {
+        int ok = *m[0] != '\0';
+        for (const char *p = m[0]; ok && *p; p++)
+            ok = token_char((unsigned char)*p);
+        if (!ok)
+            return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.metadata: the name \"%s\" is not valid: use "
+                                "letters, digits and -_.", printable(m[0]) ? m[0] : "?");
+        if (!m[1] || !printable(m[1]))
+            return smneo__error(err, SMNEO_EINVAL, "smneo_s3_options.metadata: the value of \"%s\" must be "
+                                "printable ASCII (S3 sends metadata as HTTP headers)", m[0]);
+    }
     return 0;
 }
 
-/* Headers for PutObject / CreateMultipartUpload. */
-static void object_headers(const char *h[9], const smneo_s3_options *o)
+/* Headers for PutObject / CreateMultipartUpload: a NULL-terminated name,
+ * value array (caller frees the array and the x-amz-meta- names with
+ * free_object_headers), or NULL when out of memory. */
+static const char **object_headers(const smneo_s3_options *o)
 {
-    int i = 0;
+    size_t nmeta = 0;
+    for (const char *const *m = o->metadata; m && m[0]; m += 2)
+        nmeta++;
+    const char **h = calloc(9 + 2 * nmeta, sizeof *h);
+    if (!h)
+        return NULL;
+    size_t i = 0;
+    /* the caller's metadata first: free_object_headers frees those names */
+    for (const char *const *m = o->metadata; m && m[0]; m += 2) {
+        char *name = smneo__aprintf("x-amz-meta-%s", m[0]);
+        if (!name) {
+            for (size_t k = 0; k < i; k += 2)
+                free((char *)h[k]);
+            free(h);
+            return NULL;
+        }
+        h[i++] = name;
+        h[i++] = m[1];
+    }
     h[i++] = "Content-Type";
-    h[i++] = "application/octet-stream";
+    h[i++] = o->content_type ? o->content_type : "application/octet-stream";
     if (o->content_digest) {
         h[i++] = "x-amz-meta-smneo-blake2b";
         h[i++] = o->content_digest;
     }
-    if (o->sse_kms_key_id) {
+    const char *sse = o->server_side_encryption ? o->server_side_encryption : o->sse_kms_key_id ? "aws:kms" : NULL;
+    if (sse) {
         h[i++] = "x-amz-server-side-encryption";
-        h[i++] = "aws:kms";
+        h[i++] = sse;
+    }
+    if (o->sse_kms_key_id) {
         h[i++] = "x-amz-server-side-encryption-aws-kms-key-id";
         h[i++] = o->sse_kms_key_id;
     }
     h[i] = NULL;
+    return h;
+}
+
+static void free_object_headers(const char **h, const smneo_s3_options *o)
+{
+    size_t i = 0;
+    for (const char *const *m = o->metadata; h && m && m[0]; m += 2, i += 2)
+        free((char *)h[i]);
+    free(h);
 }
 
 /* ---- HEAD ------------------------------------------------------------------------ */
@@ -924,8 +980,9 @@ static int put_single(const s3_target *t, int fd, const char *path, uint64_t siz
         if (rc)
             return rc;
     }
-    const char *h[9];
-    object_headers(h, o);
+    const char **h = object_headers(o);
+    if (!h)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     file_source fs = {fd, path, 0, size, 0, x, 0};
     smneo_body_source src = {size, file_read, &fs};
     s3_req r;
@@ -942,6 +999,9 @@ static int put_single(const s3_target *t, int fd, const char *path, uint64_t siz
     r.x = x;
     smneo_response *resp = NULL;
     int rc = perform(t, &r, &resp, err);
+    free_object_headers(h, o);
+    if (rc && o->failed_operation)
+        *o->failed_operation = r.op;
     smneo_response_free(resp);
     return rc;
 }
@@ -1036,8 +1096,9 @@ static void *part_worker(void *arg)
 
 static int create_upload(char **upload_id, const s3_target *t, const smneo_s3_options *o, smneo_error *err)
 {
-    const char *h[9];
-    object_headers(h, o);
+    const char **h = object_headers(o);
+    if (!h)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "CreateMultipartUpload";
@@ -1046,8 +1107,12 @@ static int create_upload(char **upload_id, const s3_target *t, const smneo_s3_op
     r.headers = h;
     smneo_response *resp = NULL;
     int rc = perform(t, &r, &resp, err);
-    if (rc)
+    free_object_headers(h, o);
+    if (rc) {
+        if (o->failed_operation)
+            *o->failed_operation = r.op;
         return rc;
+    }
     *upload_id = xml_text(resp->body, resp->body_len, "UploadId");
     smneo_response_free(resp);
     if (!*upload_id || !**upload_id) {
@@ -1193,7 +1258,11 @@ static int put_multipart(const s3_target *t, int fd, const char *path, uint64_t 
     }
     if (!rc) {
         rc = complete_upload(t, query, j.parts, n, err);
+        if (rc && o->failed_operation)
+            *o->failed_operation = "CompleteMultipartUpload";
     } else if (err) {
+        if (o->failed_operation)
+            *o->failed_operation = "UploadPart";
         smneo_error_clear(err);
         *err = j.err;
         memset(&j.err, 0, sizeof j.err);
@@ -1216,6 +1285,13 @@ done:
     free(upload_id);
     free(query);
     return rc;
+}
+
+/* failed_operation names a request: not for a local or cancelled failure. */
+static void not_a_request(const smneo_s3_options *o, int rc)
+{
+    if (o->failed_operation && (rc == SMNEO_EIO || rc == SMNEO_ECANCELLED || rc == SMNEO_ENOMEM || rc == SMNEO_EINVAL))
+        *o->failed_operation = NULL;
 }
 
 int smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri, const smneo_s3_options *opts,
@@ -1268,6 +1344,7 @@ int smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri, const
         rc = put_multipart(&t, fd, path, size, &o, &x, err);
     else
         rc = put_single(&t, fd, path, size, &o, &x, err);
+    not_a_request(&o, rc);
     if (!rc) {
         pthread_mutex_lock(&x.mu);
         x.done = size;
@@ -1339,6 +1416,9 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
     char *raw_etag = NULL;
     rc = head_target(&obj, &raw_etag, &t, err);
     if (rc) {
+        if (o.failed_operation)
+            *o.failed_operation = "HeadObject";
+        not_a_request(&o, rc);
         target_clear(&t);
         return rc;
     }
@@ -1392,6 +1472,9 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
         rc = smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
     else
         rc = perform(&t, &r, &resp, err);
+    if (rc && o.failed_operation)
+        *o.failed_operation = r.op;
+    not_a_request(&o, rc);
     if (rc == SMNEO_ESERVICE && err && err->http_status == 412)
         rc = smneo__error(err, SMNEO_ESERVICE, "s3://%s/%s changed while it was being downloaded: try again",
                           t.bucket, t.key);

@@ -82,5 +82,5 @@ else:
         "CompilationJobStopped", "WaiterTimeout", "WaiterCancelled", "ArtifactError", "UnsafeArchiveError",
         "DigestMismatchError", "ValidationWarning", "LogWarning", "Diagnosis", "explain", "ConnectTimeoutError",
         "set_stream_logger",
-        "ProxyConnectionError", "artifact",
+        "ProxyConnectionError", "S3UploadFailedError", "artifact",
     ] + list(_errors.MODELED)

@@ -32,6 +32,7 @@ from ._smneo import (
     Request as Request,
     ResponseParserError as ResponseParserError,
     SmneoError as SmneoError,
+    S3UploadFailedError as S3UploadFailedError,
     SSLError as SSLError,
     WaiterCancelled as WaiterCancelled,
     WaiterError as WaiterError,
@@ -190,4 +191,14 @@ class Client(_CClient):
                      max_concurrent: Optional[int] = ..., state_file: Union[str, os.PathLike, None] = ...,
                      retry_failed: bool = ..., keep_jobs_on_cancel: bool = ...,
                      callback: Optional[Callable[[dict[str, Any]], Any]] = ..., **common: Any) -> list[CompileRow]: ...
+    def upload_file(self, Filename: Union[str, os.PathLike], Bucket: str, Key: str,
+                    ExtraArgs: Optional[Mapping[str, Any]] = ..., Callback: Optional[Callable[[int], Any]] = ...,
+                    Config: Any = ...) -> None: ...
+    def download_file(self, Bucket: str, Key: str, Filename: Union[str, os.PathLike],
+                      ExtraArgs: Optional[Mapping[str, Any]] = ..., Callback: Optional[Callable[[int], Any]] = ...,
+                      Config: Any = ...) -> None: ...
+    def upload_fileobj(self, Fileobj: Any, Bucket: str, Key: str, ExtraArgs: Optional[Mapping[str, Any]] = ...,
+                       Callback: Optional[Callable[[int], Any]] = ..., Config: Any = ...) -> None: ...
+    def download_fileobj(self, Bucket: str, Key: str, Fileobj: Any, ExtraArgs: Optional[Mapping[str, Any]] = ...,
+                         Callback: Optional[Callable[[int], Any]] = ..., Config: Any = ...) -> None: ...
     def __enter__(self) -> "Client": ...

@@ -1174,6 +1174,28 @@ static PyObject *client_compile_many(ClientObject *self, PyObject *args, PyObjec
     return out;
 }
 
+static PyObject *client_s3_transfer(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"upload", "filename", "uri", "options", "callback", NULL};
+    int upload;
+    PyObject *filename, *opts, *callback = Py_None;
+    const char *uri;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "pO&sO!|O:_s3_transfer", kwlist, &upload, PyUnicode_FSConverter,
+                                     &filename, &uri, &PyDict_Type, &opts, &callback))
+        return NULL;
+    if (enter(self)) {
+        Py_DECREF(filename);
+        return NULL;
+    }
+    Py_INCREF(opts); /* the option strings are borrowed from it while the GIL is released */
+    PyObject *out = smneo_py_s3_transfer(self->st, self->client, upload, PyBytes_AS_STRING(filename), uri, opts,
+                                         callback);
+    Py_DECREF(opts);
+    Py_DECREF(filename);
+    leave(self);
+    return out;
+}
+
 static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"options", "callback", NULL};
@@ -1263,6 +1285,8 @@ static PyMethodDef client_methods[] = {
      "_set_send_hook(hook or None) (internal: smneo.stub, client.meta.events): every request the calls,\n"
      "paginators and the waiter send goes to hook(smneo.Request) first; it returns (status, headers,\n"
      "body) to answer, None to send it, or raises to stop the call."},
+    {"_s3_transfer", FN(client_s3_transfer), KW,
+     "_s3_transfer(upload, filename, uri, options, callback=None) (internal: see Client.upload_file)"},
     {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
     {"_job_logs", FN(client_job_logs), KW,
      "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "

@@ -75,7 +75,13 @@ _TREE = (
     ("UnsafeArchiveError", "ArtifactError", None, None, (),
      "An archive was refused: a path leaving the destination, a device node, or a size/ratio limit (gzip bomb)."),
     ("DigestMismatchError", "ArtifactError", None, None, (), "The file's digest differs from the expected one."),
+    ("S3UploadFailedError", "SmneoError", None, None, (),
+     "upload_file/upload_fileobj met an S3 error (boto3's S3UploadFailedError, a subclass of it where boto3\n"
+     "is importable): the message is 'Failed to upload FILE to BUCKET/KEY: ' and the ClientError's text;\n"
+     "__cause__ is the ClientError."),
 )
+# boto3's (not botocore's) counterparts, module and class
+_BOTO3 = {"S3UploadFailedError": ("boto3.exceptions", "S3UploadFailedError")}
 # also ValueError, as before botocore parity (ParamValidationError, ArtifactError)
 _VALUE_ERRORS = ("ParamValidationError", "ArtifactError")
 
@@ -160,6 +166,11 @@ def _build():
         if name in _VALUE_ERRORS:
             bases.append(ValueError)
         counterpart = getattr(bce, botocore_name, None) if bce is not None and botocore_name else None
+        if name in _BOTO3 and bce is not None:
+            try:
+                counterpart = getattr(importlib.import_module(_BOTO3[name][0]), _BOTO3[name][1], None)
+            except ImportError:
+                counterpart = None
         if counterpart is not None:
             bases.append(counterpart)
         if not bases:

@@ -23,6 +23,74 @@ def _operation(name):
     return op
 
 
+# boto3's S3 transfer arguments (Client.upload_file etc.) into the core's options
+_UPLOAD_EXTRA_ARGS = {"ContentType": "content_type", "Metadata": "metadata",
+                      "ServerSideEncryption": "server_side_encryption", "SSEKMSKeyId": "sse_kms_key_id"}
+
+
+def _transfer_filename(filename):
+    if isinstance(filename, os.PathLike):
+        filename = os.fspath(filename)
+    if not isinstance(filename, str):
+        raise ValueError("Filename must be a string or a path-like object")
+    return filename
+
+
+def _s3_uri(bucket, key):
+    for label, v in (("Bucket", bucket), ("Key", key)):
+        if not isinstance(v, str) or not v:
+            raise _param_error(label, "required", "must be a non-empty str")
+    return "s3://%s/%s" % (bucket, key)
+
+
+def _upload_extra_args(extra_args):
+    options = {}
+    for name, value in (extra_args or {}).items():
+        if name not in _UPLOAD_EXTRA_ARGS:
+            raise ValueError("Invalid extra_args key %r: smneo's upload_file takes %s"
+                             % (name, ", ".join(sorted(_UPLOAD_EXTRA_ARGS))))
+        options[_UPLOAD_EXTRA_ARGS[name]] = value
+    return options
+
+
+def _download_extra_args(extra_args):
+    for name in extra_args or {}:
+        raise ValueError("Invalid extra_args key %r: smneo's download_file takes no ExtraArgs" % (name,))
+
+
+def _transfer_options(config):
+    """A TransferConfig (or any object with its attribute names) as core options."""
+    if config is None:
+        return {}
+    options = {}
+    for attr, key in (("multipart_threshold", "multipart_threshold"), ("multipart_chunksize", "part_size"),
+                      ("max_concurrency", "concurrency")):
+        v = getattr(config, attr, None)
+        if v is not None:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError("Config.%s must be a positive int, not %r" % (attr, v))
+            options[key] = v
+    if getattr(config, "use_threads", True) is False:
+        options["concurrency"] = 1
+    return options
+
+
+def _increments(callback):
+    """boto3's Callback(bytes_amount) from the core's (done, total)."""
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise TypeError("Callback must be callable")
+    last = [0]
+
+    def progress(done, total):
+        if done > last[0]:
+            amount = done - last[0]
+            last[0] = done
+            callback(amount)
+    return progress
+
+
 class _Exceptions:
     """client.exceptions, as botocore's: ClientError and the modeled service
     errors (classes made on first use, see smneo._errors)."""
@@ -368,6 +436,67 @@ class Client(_smneo.Client):
             raise
         out["diagnosis"] = _diagnosis(out.get("diagnosis"))
         return CompileResult(**out)
+
+    def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
+        """Uploads a local file to s3://Bucket/Key, as boto3's S3 client.upload_file
+        (docs/s3.md, "Python"): multipart above Config's multipart_threshold,
+        parts of multipart_chunksize sent max_concurrency at a time (a
+        boto3.s3.transfer.TransferConfig or any object with those attributes).
+        ExtraArgs: ContentType, Metadata, ServerSideEncryption, SSEKMSKeyId.
+        Callback(bytes_amount) gets the bytes moved since its last call. An S3
+        error raises S3UploadFailedError (its __cause__ the ClientError)."""
+        path = _transfer_filename(Filename)
+        options = _transfer_options(Config)
+        options.update(_upload_extra_args(ExtraArgs))
+        os.stat(path)  # FileNotFoundError for a missing file, as boto3 (s3transfer) raises it
+        try:
+            self._s3_transfer(True, path, _s3_uri(Bucket, Key), options, _increments(Callback))
+        except _errors.classes()["ClientError"] as e:
+            raise _errors.classes()["S3UploadFailedError"](
+                "Failed to upload %s to %s/%s: %s" % (path, Bucket, Key, e)) from e
+
+    def download_file(self, Bucket, Key, Filename, ExtraArgs=None, Callback=None, Config=None):
+        """Downloads s3://Bucket/Key to a local file, as boto3's S3 client.download_file:
+        HeadObject first (a missing object is a ClientError with the code "404"
+        from the HeadObject operation), then GetObject into a temporary file
+        beside Filename, renamed over it at the end (an existing file is left
+        as it was on any failure). Callback(bytes_amount) gets increments.
+        ExtraArgs: none are supported (a key raises ValueError)."""
+        path = _transfer_filename(Filename)
+        options = _transfer_options(Config)
+        _download_extra_args(ExtraArgs)
+        self._s3_transfer(False, path, _s3_uri(Bucket, Key), options, _increments(Callback))
+
+    def upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
+        """upload_file for a binary file object (it must have read()): its content is
+        copied to a temporary file first, then uploaded."""
+        if not hasattr(Fileobj, "read"):
+            raise ValueError("Fileobj must implement read")
+        import shutil
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(prefix="smneo-upload-") as tmp:
+            shutil.copyfileobj(Fileobj, tmp)
+            tmp.flush()
+            try:
+                self.upload_file(tmp.name, Bucket, Key, ExtraArgs, Callback, Config)
+            except _errors.classes()["S3UploadFailedError"] as e:  # name the object, not the temporary file
+                raise _errors.classes()["S3UploadFailedError"](
+                    "Failed to upload %s to %s/%s: %s" % (Fileobj, Bucket, Key, e.__cause__)) from e.__cause__
+
+    def download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs=None, Callback=None, Config=None):
+        """download_file into a binary file object (it must have write()): the object
+        goes to a temporary file first and is copied into Fileobj once complete."""
+        if not hasattr(Fileobj, "write"):
+            raise ValueError("Fileobj must implement write")
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="smneo-download-") as tmpdir:
+            path = os.path.join(tmpdir, "object")
+            self.download_file(Bucket, Key, path, ExtraArgs, Callback, Config)
+            with open(path, "rb") as f:
+                shutil.copyfileobj(f, Fileobj)
 
     def wait_for_compilation_job(self, name, *, progress=False, callback=None, **kwargs):
         """wait_for_compilation_job(name, *, delay=5, max_delay=60, timeout=None, callback=None, progress=False)

@@ -138,6 +138,10 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
 PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *opts,
                                 PyObject *callback);
 
+/* ---- _s3.c -------------------------------------------------------------- */
+PyObject *smneo_py_s3_transfer(smneo_state *st, smneo_client *client, int upload, const char *path, const char *uri,
+                               PyObject *opts, PyObject *callback);
+
 /* ---- _client.c ----------------------------------------------------------- */
 int smneo_py_client_types(PyObject *module, smneo_state *st);
 

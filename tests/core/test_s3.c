@@ -330,6 +330,7 @@ static void test_addressing(void)
 typedef struct seen {
     pthread_mutex_t mu;
     char put_sse[128], put_kms[256], put_meta[128], put_sha[128], put_body_sha[128];
+    char put_type[128], put_user_meta[128], create_type[128], create_user_meta[128];
     char create_sse[128], create_kms[256], create_meta[128];
     int part_with_sse;
     int parts;
@@ -351,6 +352,8 @@ static void sse_handler(const test_http_request *req, test_http_response *resp, 
         copy_header(s->create_sse, sizeof s->create_sse, req, "x-amz-server-side-encryption");
         copy_header(s->create_kms, sizeof s->create_kms, req, "x-amz-server-side-encryption-aws-kms-key-id");
         copy_header(s->create_meta, sizeof s->create_meta, req, "x-amz-meta-smneo-blake2b");
+        copy_header(s->create_type, sizeof s->create_type, req, "Content-Type");
+        copy_header(s->create_user_meta, sizeof s->create_user_meta, req, "x-amz-meta-stage");
         resp->body = strdup("<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket>"
                             "<Key>k</Key><UploadId>up/1+2</UploadId></InitiateMultipartUploadResult>");
         resp->body_len = strlen(resp->body);
@@ -371,6 +374,8 @@ static void sse_handler(const test_http_request *req, test_http_response *resp, 
         copy_header(s->put_sse, sizeof s->put_sse, req, "x-amz-server-side-encryption");
         copy_header(s->put_kms, sizeof s->put_kms, req, "x-amz-server-side-encryption-aws-kms-key-id");
         copy_header(s->put_meta, sizeof s->put_meta, req, "x-amz-meta-smneo-blake2b");
+        copy_header(s->put_type, sizeof s->put_type, req, "Content-Type");
+        copy_header(s->put_user_meta, sizeof s->put_user_meta, req, "x-amz-meta-stage");
         copy_header(s->put_sha, sizeof s->put_sha, req, "x-amz-content-sha256");
         sha256_hex(s->put_body_sha, req->body, req->body_len);
         snprintf(resp->headers, sizeof resp->headers, "ETag: \"e\"\r\n");
@@ -424,6 +429,58 @@ static void test_headers_sent(void)
     CHECK(strstr(s.complete_body, "<Part><ETag>&quot;etag-1&quot;</ETag><PartNumber>1</PartNumber></Part>"
                                   "<Part><ETag>&quot;etag-2&quot;</ETag><PartNumber>2</PartNumber></Part>"
                                   "<Part><ETag>&quot;etag-3&quot;</ETag><PartNumber>3</PartNumber></Part>") != NULL);
+    CHECK_STR(s.create_type, "application/octet-stream");
+    pthread_mutex_unlock(&s.mu);
+
+    /* Version 2: content type, caller's metadata and SSE, on both paths */
+    static const char *const meta[] = {"stage", "prod", NULL};
+    smneo_s3_options v2 = SMNEO_S3_OPTIONS_INIT;
+    v2.content_type = "application/gzip";
+    v2.metadata = meta;
+    v2.server_side_encryption = "AES256";
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/v2", &v2, &err), 0);
+    v2.multipart_threshold = 6 * MIB;
+    v2.part_size = 5 * MIB;
+    CHECK_INT(smneo_s3_upload(c, mid, "s3://bucket/v2mid", &v2, &err), 0);
+    pthread_mutex_lock(&s.mu);
+    CHECK_STR(s.put_type, "application/gzip");
+    CHECK_STR(s.put_user_meta, "prod");
+    CHECK_STR(s.put_sse, "AES256");
+    CHECK_STR(s.put_kms, "");
+    CHECK_STR(s.create_type, "application/gzip");
+    CHECK_STR(s.create_user_meta, "prod");
+    CHECK_STR(s.create_sse, "AES256");
+    pthread_mutex_unlock(&s.mu);
+    /* bad version-2 fields name the field */
+    v2.sse_kms_key_id = "k";
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/v2", &v2, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "sse_kms_key_id needs server_side_encryption"));
+    v2.sse_kms_key_id = NULL;
+    v2.server_side_encryption = "aes";
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/v2", &v2, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "server_side_encryption \"aes\" is not valid"));
+    v2.server_side_encryption = NULL;
+    static const char *const bad_meta[] = {"a b", "x", NULL};
+    v2.metadata = bad_meta;
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/v2", &v2, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "metadata: the name \"a b\""));
+    /* a version-1 caller's struct ends at payload: the rest is not read */
+    struct {
+        smneo_s3_options o;
+    } v1;
+    memset(&v1, 0xff, sizeof v1);
+    v1.o.version = 1;
+    v1.o.multipart_threshold = 0;
+    v1.o.part_size = 0;
+    v1.o.concurrency = 0;
+    v1.o.sse_kms_key_id = NULL;
+    v1.o.content_digest = NULL;
+    v1.o.progress = NULL;
+    v1.o.payload = NULL;
+    CHECK_INT(smneo_s3_upload(c, small, "s3://bucket/v1", &v1.o, &err), 0);
+    pthread_mutex_lock(&s.mu);
+    CHECK_STR(s.put_type, "application/octet-stream");
+    CHECK_STR(s.put_user_meta, "");
     pthread_mutex_unlock(&s.mu);
     smneo_error_clear(&err);
     smneo_client_free(c);
@@ -650,9 +707,27 @@ static void test_missing(env *e)
     CHECK_MSG(err.message && strstr(err.message, "not found at s3://smneo-test/no/such-key"), "%s: %s", e->name,
               err.message);
     CHECK(access(dst, F_OK) != 0);
+    /* the failing request is named; a HEAD's bodiless 404 has botocore's code "404" */
+    const char *op = "unset";
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    o.failed_operation = &op;
+    CHECK_INT(smneo_s3_download(e->client, "s3://smneo-test/no/such-key", dst, &o, &err), SMNEO_ENOTFOUND);
+    CHECK_STR(op ? op : "(null)", "HeadObject");
+    CHECK_STR(err.service_code ? err.service_code : "(null)", "404");
     smneo_s3_object obj;
     CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/no/such-key", &err), SMNEO_ENOTFOUND);
     CHECK_INT(err.http_status, 404);
+    char *src = path_join(e->tmp, "never.in");
+    write_file(src, 10, 1);
+    op = "unset";
+    CHECK_INT(smneo_s3_upload(e->client, src, "s3://no-such-bucket-smneo/k", &o, &err), SMNEO_ENOTFOUND);
+    CHECK_STR(op ? op : "(null)", "PutObject");
+    CHECK_STR(err.service_code ? err.service_code : "(null)", "NoSuchBucket");
+    op = "unset";
+    CHECK_INT(smneo_s3_upload(e->client, dst, "s3://smneo-test/k", &o, &err), SMNEO_EIO); /* no such file */
+    CHECK(op == NULL);
+    unlink(src);
+    free(src);
     CHECK_INT(smneo_s3_download(e->client, "s3://no-such-bucket-smneo/k", dst, NULL, &err), SMNEO_ENOTFOUND);
     CHECK(err.message && strstr(err.message, "not found at s3://no-such-bucket-smneo/k"));
     CHECK_INT(count_entries(e->tmp, "big.bin"), 0);

@@ -35,9 +35,23 @@ typedef struct smneo_s3_options {
     const char *content_digest;  /* stored as x-amz-meta-smneo-blake2b (upload) */
     smneo_s3_progress_cb progress;
     void *payload;
+    /* version 2 (upload only; NULL: as in version 1): */
+    const char *content_type;    /* Content-Type; NULL: application/octet-stream */
+    const char *const *metadata; /* NULL-terminated name, value pairs, sent as
+                                  * x-amz-meta-NAME: VALUE (printable ASCII) */
+    const char *server_side_encryption; /* "AES256", "aws:kms" or "aws:kms:dsse";
+                                  * NULL: "aws:kms" when sse_kms_key_id is set, else none */
+    /* version 2, upload and download: when not NULL, set on a failure to the
+     * S3 operation whose request failed ("HeadObject", "GetObject",
+     * "PutObject", "CreateMultipartUpload", "UploadPart",
+     * "CompleteMultipartUpload"; a static string), or to NULL when no
+     * request failed (bad options, a local file error, a cancel before any
+     * request). Unchanged on success. */
+    const char **failed_operation;
 } smneo_s3_options;
 
-#define SMNEO_S3_OPTIONS_VERSION 1
+/* Versions 1 and 2 are accepted; a version-1 struct ends before content_type. */
+#define SMNEO_S3_OPTIONS_VERSION 2
 #define SMNEO_S3_OPTIONS_INIT {.version = SMNEO_S3_OPTIONS_VERSION}
 /* Zeroes *opts (the size of that version) and sets its version; SMNEO_EINVAL for a version
  * outside 1 to SMNEO_S3_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */

@@ -265,7 +265,8 @@ def _verify_md5(req, data):
 
 
 _KEPT_HEADERS = ("content-encoding", "content-disposition", "content-language",
-                 "cache-control", "expires")
+                 "cache-control", "expires", "x-amz-server-side-encryption",
+                 "x-amz-server-side-encryption-aws-kms-key-id")
 
 
 def decode_aws_chunked(raw, mode, verified):
