@@ -191,6 +191,7 @@ int cmd_whoami(cli_args *a);
  * command's client (cmd_whoami.c). */
 int cli_mfa_prompt(char *out, size_t size, const char *mfa_serial, const char *profile, void *payload);
 void cli_credential_settings(smneo_client *c);
+int cmd_s3(cli_args *a);
 
 /* ---- job logs (cmd_logs.c) --------------------------------------------------- */
 

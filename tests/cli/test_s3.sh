@@ -1,0 +1,112 @@
+#!/bin/sh
+# shellcheck disable=SC2015  # `check && ok || fail`: ok never fails
+# tests/cli/test_s3.sh SMNEO: `smneo s3 cp` against a local endpoint: a file
+# to S3 and back (a prefix or a directory as the destination, content and
+# metadata as boto3 reads them), --output json, progress lines on stderr
+# (none with --quiet), and the exit codes: a missing object (the existing
+# destination untouched) and a missing bucket (4, the S3 operation named),
+# bad options (3), a missing local file (1), usage errors (2).
+# Run from the repository root:
+#   sh tests/cli/test_s3.sh build/smneo
+set -u
+SMNEO=${1:-build/smneo}
+case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_s3: no python3"; exit 1; }
+[ -x "$SMNEO" ] || { echo "test_s3: $SMNEO is not built"; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-s3-test.XXXXXX")
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
+export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
+
+failures=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
+run() {
+  name=$1 want=$2
+  shift 2
+  "$SMNEO" --endpoint-url "$URL" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else
+    fail "$name: exit $got, expected $want"
+    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
+  fi
+}
+# has NAME out|err TEXT: the output holds TEXT (a fixed string)
+has() {
+  grep -qF -- "$3" "$WORK/$1.$2" && ok || { fail "$1: no \"$3\" in std$2"; sed 's/^/    /' "$WORK/$1.$2" | head -30; }
+}
+
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 \
+  >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+i=0
+while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+URL=$(head -1 "$WORK/server.out")
+case "$URL" in http://*) ;; *) echo "test_s3: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+"$PY" "$ROOT/examples/create_bucket.py" "$URL" data >/dev/null 2>&1 && ok || fail "create the bucket"
+
+# a 3 MB file of varied bytes
+"$PY" -c 'import sys; sys.stdout.buffer.write(bytes((i * 7 + i // 251) % 256 for i in range(3000000)))' \
+  >"$WORK/model.bin"
+
+# ---- up and back ----------------------------------------------------------------------------------
+run up 0 s3 cp "$WORK/model.bin" s3://data/models/ --content-type application/gzip --metadata '{"stage":"prod"}'
+has up out "upload: $WORK/model.bin to s3://data/models/model.bin"
+has up err "upload model.bin: 100% (2.9 MiB of 2.9 MiB)"
+"$PY" - "$URL" <<'PYEOF' && ok || fail "the object's content type and metadata as boto3 reads them"
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+h = s3.head_object(Bucket="data", Key="models/model.bin")
+assert h["ContentType"] == "application/gzip", h["ContentType"]
+assert h["Metadata"] == {"stage": "prod"}, h["Metadata"]
+assert h["ContentLength"] == 3000000
+PYEOF
+mkdir "$WORK/dl"
+run down 0 --quiet --output json s3 cp s3://data/models/model.bin "$WORK/dl"
+has down out '"Destination": "'"$WORK/dl/model.bin"'"'
+has down out '"Bytes": 3000000'
+[ ! -s "$WORK/down.err" ] && ok || fail "--quiet: stderr is not empty"
+cmp -s "$WORK/model.bin" "$WORK/dl/model.bin" && ok || fail "the downloaded file differs"
+run down_named 0 --quiet s3 cp s3://data/models/model.bin "$WORK/dl/copy.bin"
+cmp -s "$WORK/model.bin" "$WORK/dl/copy.bin" && ok || fail "the downloaded copy.bin differs"
+[ "$(ls -A "$WORK/dl" | wc -l)" -eq 2 ] && ok || fail "files other than model.bin and copy.bin in dl: $(ls -A "$WORK/dl")"
+
+# ---- errors ---------------------------------------------------------------------------------------
+echo "keep me" >"$WORK/dl/keep.bin"
+run missing_key 4 --quiet s3 cp s3://data/no/such/key "$WORK/dl/keep.bin"
+has missing_key err "s3 cp (HeadObject): object not found at s3://data/no/such/key (404)"
+[ "$(cat "$WORK/dl/keep.bin")" = "keep me" ] && ok || fail "the existing destination was changed"
+run missing_bucket 4 --quiet s3 cp "$WORK/model.bin" s3://no-such-bucket/k
+has missing_bucket err "s3 cp (PutObject): bucket not found at s3://no-such-bucket/k (NoSuchBucket"
+run bad_sse 3 --quiet s3 cp "$WORK/model.bin" s3://data/k --sse aes
+has bad_sse err 'server_side_encryption "aes" is not valid'
+run bad_metadata 2 --quiet s3 cp "$WORK/model.bin" s3://data/k --metadata '["x"]'
+has bad_metadata err "--metadata must be a JSON object"
+run no_file 1 --quiet s3 cp "$WORK/nothing.bin" s3://data/k
+has no_file err "cannot open '$WORK/nothing.bin' for upload"
+run both_local 2 s3 cp "$WORK/model.bin" "$WORK/other.bin"
+has both_local err "one of SRC and DST must be an s3:// URI"
+run dir_src 2 s3 cp "$WORK/dl" s3://data/k
+has dir_src err "is a directory"
+run down_flags 2 s3 cp s3://data/models/model.bin "$WORK/x" --content-type a/b
+has down_flags err "apply to uploads only"
+run no_cp 2 s3 ls
+has no_cp err "usage: smneo s3 cp SRC DST"
+run one_arg 2 s3 cp "$WORK/model.bin"
+
+echo "test_s3: $checks checks, $failures failures"
+[ "$failures" -eq 0 ]
