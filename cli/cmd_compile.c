@@ -220,7 +220,6 @@ int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *mode
     }
     const char *missing = !o->framework && !o->model_package_version_arn ? "--framework (e.g. PYTORCH)"
                           : !o->role_arn ? "--role (the IAM role ARN SageMaker assumes)"
-                          : !o->s3_bucket ? "--bucket (where the model and the compiled artifact go)"
                           : !o->target_device && !o->target_os ? "--target DEVICE or --platform OS/ARCH[/ACCELERATOR]"
                                                                : NULL;
     const char *s;

@@ -45,7 +45,7 @@ static const cli_opt opts_compile[] = {
     {"compiler-options", "TEXT", "OutputConfig.CompilerOptions (sent as given), e.g. '{\"mcpu\":\"cortex-a72\"}'"},
     {"framework-version", "VER", "InputConfig.FrameworkVersion"},
     {"role", "ARN", "RoleArn: the IAM role SageMaker assumes to read and write the bucket"},
-    {"bucket", "NAME", "S3 bucket for the model archive and the compiled artifact"},
+    {"bucket", "NAME", "S3 bucket for the model and the artifact (default sagemaker-REGION-ACCOUNT, made if missing)"},
     {"prefix", "PREFIX", "key prefix in the bucket (default smneo)"},
     {"job-name", "NAME", "base of the job name (made unique; default: the model's name)"},
     {"output-dir", "DIR", "where the compiled artifact is written (default .)"},
@@ -159,7 +159,7 @@ static const cli_opt opts_global[] = {
 
 const cli_command cli_commands[] = {
     {"compile", "pack, upload, compile, wait, download and verify in one step", "--model PATH --framework NAME "
-     "(--target DEVICE | --platform OS/ARCH[/ACC]) --role ARN --bucket NAME [options]",
+     "(--target DEVICE | --platform OS/ARCH[/ACC]) --role ARN [--bucket NAME] [options]",
      "Packs a model directory (or takes a .tar.gz), checks its layout, validates the request, uploads it\n"
      "(skipped when the same content is there), creates the job, waits, downloads the compiled artifact\n"
      "and verifies it against the job's ArtifactDigest. Ctrl-C stops the job (exit 130).\n"

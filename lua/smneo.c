@@ -1776,9 +1776,9 @@ static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, 
     o->role_arn = opt_string(L, t, "role_arn");
     o->s3_bucket = opt_string(L, t, "s3_bucket");
     o->model_package_version_arn = opt_string(L, t, "model_package_version_arn");
-    if (!o->role_arn || !o->s3_bucket || (!o->model_package_version_arn && (!o->model || !o->framework)))
-        raise_msg(L, SMNEO_EINVAL, "%s: model, framework (or model_package_version_arn), role_arn and s3_bucket "
-                  "are required", what);
+    if (!o->role_arn || (!o->model_package_version_arn && (!o->model || !o->framework)))
+        raise_msg(L, SMNEO_EINVAL, "%s: model, framework (or model_package_version_arn) and role_arn are required "
+                  "(s3_bucket too, unless the default bucket sagemaker-REGION-ACCOUNT will do)", what);
     o->vpc_config_json = opt_json(L, t, "vpc_config");
     o->target_device = opt_string(L, t, "target_device");
     o->target_os = opt_string(L, t, "target_os");

@@ -37,6 +37,7 @@ struct smneo_client {
     char *endpoint;
     char *s3_endpoint;
     char *logs_endpoint;
+    char *sts_endpoint;  /* GetCallerIdentity (the default bucket's account) */
     char *profile;
     smneo_credential_chain *chain;
     smneo_transport *transport;
@@ -340,6 +341,19 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
                 eo.endpoint_url = o->endpoint_url;
             rc = smneo_endpoint_resolve(&c->logs_endpoint, &eo, err);
         }
+        if (!rc) {
+            /* Only the default bucket needs it: a region STS cannot serve with
+             * these settings is that feature's error (NULL here), not the client's. */
+            eo.service = "sts";
+            eo.endpoint_url = NULL;
+            /* The local endpoint serves STS too: follow an explicit URL. */
+            if (o->endpoint_url && !smneo__getenv("AWS_ENDPOINT_URL_STS"))
+                eo.endpoint_url = o->endpoint_url;
+            smneo_error sts_err = SMNEO_ERROR_INIT;
+            if (smneo_endpoint_resolve(&c->sts_endpoint, &eo, &sts_err) != 0)
+                c->sts_endpoint = NULL;
+            smneo_error_clear(&sts_err);
+        }
     }
     if (!rc) {
         smneo_chain_options co = SMNEO_CHAIN_OPTIONS_INIT;
@@ -393,6 +407,7 @@ void smneo_client_free(smneo_client *c)
     free(c->endpoint);
     free(c->s3_endpoint);
     free(c->logs_endpoint);
+    free(c->sts_endpoint);
     free(c->profile);
     free(c->user_agent);
     pthread_mutex_destroy(&c->quota_lock);
@@ -419,15 +434,17 @@ smneo_credential_chain *smneo__client_chain(const smneo_client *c) { return c ? 
 smneo_credential_chain *smneo_client_credential_chain(const smneo_client *c) { return c ? c->chain : NULL; }
 
 const char *smneo__client_logs_endpoint(const smneo_client *c) { return c ? c->logs_endpoint : NULL; }
+const char *smneo__client_sts_endpoint(const smneo_client *c) { return c ? c->sts_endpoint : NULL; }
 
 static void build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts)
 {
     smneo_build_options d = SMNEO_BUILD_OPTIONS_INIT;
     *bo = d;
     bo->region = c->region;
-    bo->endpoint_url = op && op->service && op->service->name && !strcmp(op->service->name, "logs")
-                           ? c->logs_endpoint
-                           : c->endpoint;
+    const char *svc = op && op->service ? op->service->name : NULL;
+    bo->endpoint_url = svc && !strcmp(svc, "logs")  ? c->logs_endpoint
+                       : svc && !strcmp(svc, "sts") ? c->sts_endpoint
+                                                    : c->endpoint;
     bo->timestamp = ts;
     bo->validation = c->validation;
     bo->allow_unknown_enum_values = c->allow_unknown_enum_values;

@@ -14,8 +14,11 @@
 const char *smneo__client_s3_endpoint(const smneo_client *c);
 /* The resolved CloudWatch Logs endpoint URL (borrowed). */
 const char *smneo__client_logs_endpoint(const smneo_client *c);
+/* The resolved STS endpoint URL (borrowed), or NULL when STS has none for
+ * the client's region and settings. */
+const char *smneo__client_sts_endpoint(const smneo_client *c);
 /* A single call (with retries) of an operation of any service the client
- * has an endpoint for (SageMaker, CloudWatch Logs): smneo_call_new by
+ * has an endpoint for (SageMaker, CloudWatch Logs, STS): smneo_call_new by
  * operation descriptor. */
 int smneo__call_op_new(smneo_call **out, smneo_client *c, const smneo_operation *op, const char *params, size_t len,
                        smneo_error *err);

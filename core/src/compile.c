@@ -426,7 +426,6 @@ static int check_options(cx *x)
         {offsetof(smneo_compile_options, model), "model", "a model directory or a .tar.gz archive"},
         {offsetof(smneo_compile_options, framework), "framework", "e.g. \"PYTORCH\""},
         {offsetof(smneo_compile_options, role_arn), "role_arn", "the IAM role SageMaker assumes"},
-        {offsetof(smneo_compile_options, s3_bucket), "s3_bucket", "the bucket for the model and the output"},
     };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         if (o->model_package_version_arn && i < 2)
@@ -465,7 +464,7 @@ static int check_options(cx *x)
             return fail(x, SMNEO_EINVAL, "options", "tags_json must be a JSON list such as "
                         "[{\"Key\": \"team\", \"Value\": \"ml\"}]");
     }
-    if (strchr(o->s3_bucket, '/'))
+    if (o->s3_bucket && strchr(o->s3_bucket, '/'))
         return fail(x, SMNEO_EINVAL, "options", "s3_bucket \"%s\" contains '/': give the bucket name only and "
                     "the rest as s3_prefix", o->s3_bucket);
     return 0;
@@ -1000,6 +999,7 @@ void smneo__cjob_free(smneo__cjob *j)
     free(j->prefix);
     free(j->output_uri);
     free(j->params);
+    free(j->default_bucket);
     smneo_call_free(j->create_call);
     smneo_compile_result_free(j->x.r);
     smneo_error_clear(&j->x.e);
@@ -1065,6 +1065,13 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     cx *x = &j->x;
     const smneo_compile_options *o = x->o;
     int rc = check_options(x);
+    if (!rc && (!o->s3_bucket || !*o->s3_bucket)) {
+        /* no bucket: the SageMaker Python SDK's default, created when missing */
+        rc = smneo_s3_default_bucket(&j->default_bucket, x->c, &x->e);
+        if (rc)
+            return fail_step(x, "bucket", rc);
+        j->o.s3_bucket = j->default_bucket;
+    }
     if (!rc && !o->model_package_version_arn)
         rc = prepare_archive(j, same);
     if (!rc && !o->model_package_version_arn)

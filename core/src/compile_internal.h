@@ -53,6 +53,7 @@ typedef struct smneo__cjob {
     size_t params_len;
     smneo_call *create_call; /* validated at prepare */
     int uploaded;
+    char *default_bucket; /* o.s3_bucket when the caller gave none (smneo_s3_default_bucket) */
 } smneo__cjob;
 
 smneo__cjob *smneo__cjob_new(smneo_client *c, const smneo_compile_options *o);

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "compile_internal.h"
+#include "smneo/s3.h"
 #include "internal.h"
 #include "options_internal.h"
 #include "smneo/compile.h"
@@ -57,6 +58,7 @@ struct many {
     int64_t create_after_ms;
     int cancelled;
     int state_warned;
+    char *default_bucket; /* for the jobs given no bucket (smneo_s3_default_bucket) */
     mjob *jobs;
 };
 
@@ -643,7 +645,18 @@ static int each_job(many *m, int upload, smneo_error *err)
                 !strcmp(model_of(m->jobs[k].o), model_of(mj->o)))
                 same = before;
         }
-        int rc = upload ? smneo__cjob_upload(mj->j, same) : smneo__cjob_prepare(mj->j, same, mj->recorded);
+        int rc = 0;
+        if (!upload && (!mj->j->o.s3_bucket || !*mj->j->o.s3_bucket)) {
+            /* no bucket: the default one, found (or created) once for every job */
+            if (!m->default_bucket)
+                rc = smneo_s3_default_bucket(&m->default_bucket, m->c, &mj->j->x.e);
+            if (rc)
+                smneo__cjob_fail_step(mj->j, "bucket", rc);
+            else
+                mj->j->o.s3_bucket = m->default_bucket;
+        }
+        if (!rc)
+            rc = upload ? smneo__cjob_upload(mj->j, same) : smneo__cjob_prepare(mj->j, same, mj->recorded);
         if (rc) {
             if (err) {
                 smneo_error_clear(err);
@@ -766,6 +779,7 @@ done:
         free(mj->recorded);
     }
     free(m.jobs);
+    free(m.default_bucket);
     smneo_compile_many_result_free(res);
     cJSON_Delete(m.state);
     return rc;

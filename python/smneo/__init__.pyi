@@ -164,7 +164,7 @@ class Client(_CClient):
     def iter_pipeline_execution_steps(self, *, PipelineExecutionArn: str = ..., SortOrder: SortOrderType = ...) -> PageRun[PipelineExecutionStepTypeDef]: ...
     # END GENERATED iterators
     def compile(self, model: Union[str, os.PathLike, None] = ..., *, framework: Optional[str] = ...,
-                role_arn: str, s3_bucket: str,
+                role_arn: str, s3_bucket: Optional[str] = ...,
                 target_device: Optional[str] = ..., target_os: Optional[str] = ..., target_arch: Optional[str] = ...,
                 target_accelerator: Optional[str] = ..., data_input_config: Union[str, dict, list, None] = ...,
                 framework_version: Optional[str] = ..., compiler_options: Union[str, dict, None] = ...,

@@ -260,7 +260,7 @@ def _json_text(value, name):
     raise _param_error(name, "type", "must be JSON text or a dict/list, not %s" % type(value).__name__)
 
 
-def _compile_options(model=None, *, framework=None, role_arn, s3_bucket, target_device=None, target_os=None,
+def _compile_options(model=None, *, framework=None, role_arn, s3_bucket=None, target_device=None, target_os=None,
                      target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
                      compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                      timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None,
@@ -393,7 +393,7 @@ class Client(_smneo.Client):
             raise ValueError("operation %s cannot be paginated: use %s" % (operation_name, _PAGINATED))
         return Paginator(self, op)
 
-    def compile(self, model=None, *, framework=None, role_arn, s3_bucket, target_device=None, target_os=None,
+    def compile(self, model=None, *, framework=None, role_arn, s3_bucket=None, target_device=None, target_os=None,
                 target_arch=None, target_accelerator=None, data_input_config=None, framework_version=None,
                 compiler_options=None, s3_prefix=None, job_name=None, output_dir=None, extract=False,
                 timeout=None, delay=None, max_delay=None, max_runtime_seconds=None, tags=None, kms_key_id=None,

@@ -5,7 +5,9 @@
 # metadata as boto3 reads them), --output json, progress lines on stderr
 # (none with --quiet), and the exit codes: a missing object (the existing
 # destination untouched) and a missing bucket (4, the S3 operation named),
-# bad options (3), a missing local file (1), usage errors (2).
+# bad options (3), a missing local file (1), usage errors (2); `smneo compile`
+# without --bucket: the default bucket made, and refused (6) when another
+# account owns it.
 # Run from the repository root:
 #   sh tests/cli/test_s3.sh build/smneo
 set -u
@@ -107,6 +109,29 @@ has down_flags err "apply to uploads only"
 run no_cp 2 s3 ls
 has no_cp err "usage: smneo s3 cp SRC DST"
 run one_arg 2 s3 cp "$WORK/model.bin"
+
+# ---- compile without --bucket: the default bucket sagemaker-REGION-ACCOUNT ------------------------
+DEFAULT=sagemaker-us-east-1-123456789012
+COMPILE="compile --model $ROOT/examples/model --framework PYTORCH --input-shape {\"input0\":[1,4]} --target ml_c5
+  --role arn:aws:iam::123456789012:role/NeoRole --delay 0.05 --max-delay 0.2 --quiet"
+# shellcheck disable=SC2086
+run default_bucket 0 --output json $COMPILE --output-dir "$WORK/c1"
+has default_bucket out "\"S3OutputLocation\": \"s3://$DEFAULT/smneo/"
+# a bucket of that name owned by another account: refused, nothing uploaded to it
+"$PY" - "$URL" <<'PYEOF' && ok || fail "a bucket owned by account 999999999999 (through smneo.local's STS)"
+import sys, boto3
+url = sys.argv[1]
+sts = boto3.client("sts", endpoint_url=url, region_name="eu-west-1")
+c = sts.assume_role(RoleArn="arn:aws:iam::999999999999:role/Other", RoleSessionName="other")["Credentials"]
+s3 = boto3.client("s3", endpoint_url=url, region_name="eu-west-1", aws_access_key_id=c["AccessKeyId"],
+                  aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+s3.create_bucket(Bucket="sagemaker-eu-west-1-123456789012",
+                 CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+PYEOF
+# shellcheck disable=SC2086
+run foreign_bucket 6 --region eu-west-1 $COMPILE --output-dir "$WORK/c2"
+has foreign_bucket err "the default bucket sagemaker-eu-west-1-123456789012 is not owned by account 123456789012"
+[ ! -d "$WORK/c2" ] || [ -z "$(ls -A "$WORK/c2")" ] && ok || fail "foreign_bucket wrote output"
 
 echo "test_s3: $checks checks, $failures failures"
 [ "$failures" -eq 0 ]

@@ -893,6 +893,30 @@ static void test_concurrent(env *e)
             fprintf(stderr, "FAILED: %s (%s)\n", #fn, (e)->name);                    \
     } while (0)
 
+/* smneo_s3_default_bucket: sagemaker-REGION-ACCOUNT, made once, found after */
+static void test_default_bucket(env *e)
+{
+    char *b1 = NULL, *b2 = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_MSG(smneo_s3_default_bucket(&b1, e->client, &err) == 0, "%s: %s", e->name, err.message);
+    char want[64];
+    snprintf(want, sizeof want, "sagemaker-%s-123456789012", smneo_client_region(e->client));
+    CHECK_STR(b1 ? b1 : "(null)", want);
+    /* the bucket is there: a missing key in it is NoSuchKey, not NoSuchBucket */
+    char uri[128];
+    snprintf(uri, sizeof uri, "s3://%s/nothing", want);
+    char *dst = path_join(e->tmp, "nothing.out");
+    CHECK_INT(smneo_s3_download(e->client, uri, dst, NULL, &err), SMNEO_ENOTFOUND);
+    CHECK_MSG(err.message && strstr(err.message, "object not found"), "%s: %s", e->name, err.message);
+    CHECK_INT(smneo_s3_default_bucket(&b2, e->client, &err), 0); /* found, not created again */
+    CHECK_STR(b2 ? b2 : "(null)", want);
+    CHECK_INT(smneo_s3_default_bucket(NULL, e->client, &err), SMNEO_EINVAL);
+    smneo_error_clear(&err);
+    free(dst);
+    free(b1);
+    free(b2);
+}
+
 static void run_local(void)
 {
     char *data = smneo_test_tmpdir();
@@ -915,6 +939,7 @@ static void run_local(void)
         RUN_ENV(test_part_retry, &e);
         RUN_ENV(test_cancel, &e);
         RUN_ENV(test_concurrent, &e);
+        RUN_ENV(test_default_bucket, &e);
     }
     smneo_client_free(e.client);
     smneo_test_server_stop(&c);
@@ -945,6 +970,7 @@ static void run_moto(void)
         RUN_ENV(test_roundtrip, &e);
         RUN_ENV(test_multipart, &e);
         RUN_ENV(test_missing, &e);
+        RUN_ENV(test_default_bucket, &e);
     }
     smneo_client_free(e.client);
     smneo_test_server_stop(&c);

@@ -120,4 +120,16 @@ describe("client:upload_file / download_file", function()
     assert.truthy(tostring(err):match("mine"))
     assert.are.equal("", sh("ls -A " .. tmp .. "/cancel")) -- nothing partial left
   end)
+
+  it("compile without s3_bucket uses (and makes) sagemaker-REGION-ACCOUNT", function()
+    sh("mkdir -p " .. tmp .. "/resnet && cp " .. srv.root .. "/examples/model/model.pt " .. tmp .. "/resnet/")
+    local r = client:compile{ model = tmp .. "/resnet", framework = "PYTORCH",
+                              role_arn = "arn:aws:iam::123456789012:role/NeoRole", target_device = "ml_c5",
+                              data_input_config = { input0 = { 1, 4 } }, delay = 0.05, output_dir = tmp .. "/cout" }
+    assert.truthy(r.input_uri:match("^s3://sagemaker%-us%-east%-1%-123456789012/smneo/"))
+    assert.is_true(r.digest_verified)
+    local ok, err = pcall(client.compile, client, { framework = "PYTORCH", target_device = "ml_c5" })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):match("unless the default bucket"))
+  end)
 end)

@@ -83,6 +83,16 @@ SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const c
 SMNEO_EXTERN(int) smneo_s3_head(smneo_s3_object *out, smneo_client *c, const char *s3_uri, smneo_error *err);
 SMNEO_EXTERN(void) smneo_s3_object_clear(smneo_s3_object *obj);
 
+/* The bucket compile uses when given none, as the SageMaker Python SDK
+ * chooses it: "sagemaker-{region}-{account}", the account from STS
+ * GetCallerIdentity. HeadBucket with ExpectedBucketOwner = the account
+ * checks it; a missing bucket is created in the client's region
+ * (CreateBucket with a LocationConstraint, except in us-east-1). A bucket of
+ * that name owned by another account is an error (SMNEO_EAUTH for HeadBucket's
+ * 403, SMNEO_ESERVICE for CreateBucket's BucketAlreadyExists): nothing is
+ * uploaded to it. *out is caller-owned (free()). */
+SMNEO_EXTERN(int) smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,12 +117,14 @@ class Store:
                 continue
             created = os.path.getmtime(d)
             region = None          # unknown for data dirs written before regions
+            owner = None           # and the owner (the server's account) before owners
             info = os.path.join(d, ".bucket.json")
             if os.path.exists(info):
                 with open(info) as f:
                     doc = json.load(f)
                 created = doc.get("created", created)
                 region = doc.get("region")
+                owner = doc.get("owner")
             objects = {}
             for fn in os.listdir(d):
                 if fn.endswith(".json") and not fn.startswith("."):
@@ -132,7 +134,7 @@ class Store:
                     if os.path.exists(o.path):
                         objects[o.key] = o
             self.buckets[name] = {"created": created, "objects": objects,
-                                  "region": region}
+                                  "region": region, "owner": owner}
 
     def _write_json(self, path, data):
         tmp = path + ".tmp-%s" % uuid.uuid4().hex
@@ -348,8 +350,9 @@ def decode_aws_chunked(raw, mode, verified):
 
 
 class S3:
-    def __init__(self, store):
+    def __init__(self, store, account="123456789012"):
         self.store = store
+        self.account = account  # the owner of buckets made without a signer (and of older data dirs)
 
     def handle(self, req, bucket, key):
         """Returns (status, headers list, body bytes); sets req.operation.
@@ -371,7 +374,7 @@ class S3:
             if m == "PUT" and not q:
                 return "CreateBucket", lambda: self.create_bucket(req, bucket)
             if m == "HEAD":
-                return "HeadBucket", lambda: self.head_bucket(bucket)
+                return "HeadBucket", lambda: self.head_bucket(req, bucket)
             if m == "DELETE" and not q:
                 return "DeleteBucket", lambda: self.delete_bucket(bucket)
             if m == "POST" and "delete" in q:
@@ -450,14 +453,23 @@ class S3:
             raise S3Error("IllegalLocationConstraintException",
                           "The unspecified location constraint is incompatible for the "
                           "region specific endpoint this request was sent to.")
-        if not self.make_bucket(bucket, region) and region != "us-east-1":
-            raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to "
-                          "create the named bucket succeeded and you already own "
-                          "it.", 409, BucketName=bucket)
+        owner = req.principal.account if getattr(req, "principal", None) is not None else self.account
+        if not self.make_bucket(bucket, region, owner):
+            if self.owner_of(bucket) != owner:
+                raise S3Error("BucketAlreadyExists", "The requested bucket name is not "
+                              "available. The bucket namespace is shared by all users of "
+                              "the system. Please select a different name and try again.",
+                              409, BucketName=bucket)
+            if region != "us-east-1":
+                raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to "
+                              "create the named bucket succeeded and you already own "
+                              "it.", 409, BucketName=bucket)
         return 200, [("Location", "/" + bucket)], b""
 
-    def make_bucket(self, bucket, region):
-        """Creates the bucket in region; False when it already existed."""
+    def make_bucket(self, bucket, region, owner=None):
+        """Creates the bucket in region, owned by the account owner (default:
+        the server's); False when it already existed."""
+        owner = owner or self.account
         with self.store.lock:
             if bucket in self.store.buckets:
                 return False
@@ -465,13 +477,22 @@ class S3:
             os.makedirs(d, exist_ok=True)
             now = time.time()
             self.store._write_json(os.path.join(d, ".bucket.json"),
-                                   {"created": now, "region": region})
-            self.store.buckets[bucket] = {"created": now, "objects": {}, "region": region}
+                                   {"created": now, "region": region, "owner": owner})
+            self.store.buckets[bucket] = {"created": now, "objects": {}, "region": region,
+                                          "owner": owner}
         return True
 
-    def head_bucket(self, bucket):
+    def owner_of(self, bucket):
+        with self.store.lock:
+            return self.store._bucket(bucket).get("owner") or self.account
+
+    def head_bucket(self, req, bucket):
         with self.store.lock:
             region = self.store._bucket(bucket).get("region") or "us-east-1"
+        expected = req.headers_lower.get("x-amz-expected-bucket-owner")
+        if expected is not None and expected != self.owner_of(bucket):
+            # S3 answers a HEAD with no body: botocore's code "403", message "Forbidden"
+            raise S3Error("AccessDenied", "Access Denied", 403)
         return 200, [("x-amz-bucket-region", region)], b""
 
     def bucket_location(self, bucket):

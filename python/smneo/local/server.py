@@ -399,7 +399,7 @@ class Server:
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="smneo-local-")
         self.store = Store(self.data_dir)
-        self.s3 = S3(self.store)
+        self.s3 = S3(self.store, account)
         self.logs = Logs(self.clock)
         self.sagemaker = SageMaker(self.store, self.logs, account, job_duration,
                                    pipelines, clock=self.clock,
@@ -543,13 +543,14 @@ class Server:
         if self.verbose:
             print("smneo.local: %s" % message, file=sys.stderr, flush=True)
 
-    def create_bucket(self, name, region="us-east-1"):
-        """Creates an S3 bucket (as `aws s3 mb` would, without a request);
-        False when it already exists."""
+    def create_bucket(self, name, region="us-east-1", owner=None):
+        """Creates an S3 bucket (as `aws s3 mb` would, without a request),
+        owned by the account `owner` (default: the server's); False when it
+        already exists."""
         if not BUCKET_RE.fullmatch(name) or ".." in name:
             raise ValueError("invalid bucket name %r: 3 to 63 lowercase letters, digits, dots "
                              "and hyphens" % (name,))
-        return self.s3.make_bucket(name, region)
+        return self.s3.make_bucket(name, region, owner)
 
     # ---- answering -------------------------------------------------------------
     def answer(self, req):
