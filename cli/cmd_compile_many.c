@@ -3,6 +3,7 @@
  * per job on a terminal, a final table (or {"Jobs": [...]} with --output
  * json), exit 0 only when every job completed, 5 when any did not, 130 after
  * Ctrl-C (the jobs it started are stopped unless --keep-jobs-on-cancel). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static size_t count_of(const cli_args *a, const char *name)
 
 int cli_compile_is_many(const cli_args *a)
 {
-    static const char *const only_many[] = {"max-concurrent", "state-file", "retry-failed", "keep-jobs-on-cancel"};
+    static const char *const only_many[] = {"max-concurrent", "state-file", "retry-failed", "keep-jobs-on-cancel",
+                                            "matrix"};
     for (size_t i = 0; i < sizeof only_many / sizeof only_many[0]; i++)
         if (cli_has(a, only_many[i]))
             return 1;
@@ -58,7 +60,9 @@ static void draw(view *v, int force)
     for (size_t i = 0; i < v->n; i++) {
         const line *l = &v->lines[i];
         double el = l->started ? (l->ended ? l->ended : now) - l->started : 0;
-        const char *model = v->jobs[i].model;
+        const char *model = v->jobs[i].model                       ? v->jobs[i].model
+                            : v->jobs[i].model_package_version_arn ? v->jobs[i].model_package_version_arn
+                                                                   : "";
         size_t ml = strlen(model);
         char *text = NULL;
         if (asprintf(&text, "%s%-*s %-16.16s %-12s %6.0fs  %s", ml > 28 ? "..." : "", ml > 28 ? 25 : 28,
@@ -79,7 +83,8 @@ static void note(view *v, size_t i, const char *what)
 {
     if (v->quiet || v->tty)
         return;
-    cli_line(stderr, "[%zu] %s %s: %s", i + 1, v->jobs[i].model, v->targets[i], what);
+    const char *model = v->jobs[i].model ? v->jobs[i].model : v->jobs[i].model_package_version_arn;
+    cli_line(stderr, "[%zu] %s %s: %s", i + 1, model ? model : "", v->targets[i], what);
 }
 
 static int on_event(size_t job, const smneo_compile_event *ev, void *payload)
@@ -169,9 +174,179 @@ static void job_args(cli_args *out, const cli_args *a, const char *target_flag, 
         out->names[out->count] = a->names[i];
         out->values[out->count++] = a->values[i];
     }
-    out->names[out->count] = target_flag;
-    out->values[out->count++] = target;
+    if (target_flag) {
+        out->names[out->count] = target_flag;
+        out->values[out->count++] = target;
+    }
     out->npos = 0;
+}
+
+/* ---- --matrix FILE: a JSON list of jobs in compile()'s terms ---------------------- */
+
+/* compile()'s keyword -> the flag it becomes (NULL: handled apart). */
+static const struct {
+    const char *key, *flag;
+    int kind; /* 0 string, 1 string or JSON (object/array: its text), 2 whole number, 3 boolean */
+} MATRIX_KEYS[] = {
+    {"model", NULL, 0},
+    {"framework", "framework", 0},
+    {"target_device", "target", 0},
+    {"target_os", NULL, 0},
+    {"target_arch", NULL, 0},
+    {"target_accelerator", NULL, 0},
+    {"data_input_config", "input-shape", 1},
+    {"compiler_options", "compiler-options", 1},
+    {"framework_version", "framework-version", 0},
+    {"role_arn", "role", 0},
+    {"s3_bucket", "bucket", 0},
+    {"s3_prefix", "prefix", 0},
+    {"job_name", "job-name", 0},
+    {"output_dir", "output-dir", 0},
+    {"extract", "extract", 3},
+    {"kms_key_id", "kms-key-id", 0},
+    {"tags", "tags", 1},
+    {"vpc_config", "vpc-config", 1},
+    {"model_package_version_arn", "model-package-version-arn", 0},
+    {"max_runtime_seconds", "max-runtime", 2},
+    {"max_wait_seconds", "max-wait", 2},
+    {"max_pending_seconds", "max-pending", 2},
+};
+enum { N_MATRIX_KEYS = sizeof MATRIX_KEYS / sizeof MATRIX_KEYS[0] };
+
+/* A string kept alive in keep (the matrix's string store); NULL when out of memory. */
+static const char *kept(cJSON *keep, const char *text)
+{
+    cJSON *s = cJSON_CreateString(text);
+    if (!s)
+        return NULL;
+    cJSON_AddItemToArray(keep, s);
+    return s->valuestring;
+}
+
+static int add_flag(cli_args *ja, const char *name, const char *value)
+{
+    if (!value)
+        return cli_fail(EXIT_OTHER, "out of memory");
+    if (ja->count >= sizeof ja->names / sizeof ja->names[0])
+        return cli_fail(EXIT_USAGE, "--matrix: too many options for one job");
+    ja->names[ja->count] = name;
+    ja->values[ja->count++] = value;
+    return 0;
+}
+
+/* Reads --matrix FILE ("-": stdin) into *doc, a non-empty array of objects. 0 or the exit code. */
+static int read_matrix(cJSON **doc, const char *path)
+{
+    *doc = NULL;
+    size_t len = 0;
+    char *text = NULL;
+    if (!strcmp(path, "-")) {
+        text = cli_read_all(stdin, &len);
+    } else {
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return cli_fail(EXIT_USAGE, "--matrix: cannot open %s: %s", path, strerror(errno));
+        text = cli_read_all(f, &len);
+        fclose(f);
+    }
+    if (!text)
+        return cli_fail(EXIT_OTHER, "--matrix: out of memory");
+    const char *end = NULL;
+    *doc = cJSON_ParseWithOpts(text, &end, 1);
+    if (!*doc) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        free(text);
+        return cli_fail(EXIT_USAGE, "--matrix %s: not valid JSON (near byte %zu): give a list of jobs such as "
+                        "[{\"model\": \"resnet/\", \"target_device\": \"ml_c5\"}]", path, at);
+    }
+    free(text);
+    if (!cJSON_IsArray(*doc) || cJSON_GetArraySize(*doc) == 0)
+        return cli_fail(EXIT_USAGE, "--matrix %s: give a non-empty JSON list of jobs (objects of compile()'s "
+                        "keywords: model, framework, target_device or target_os/target_arch, ...)", path);
+    return 0;
+}
+
+/* One matrix job into ja (a's shared flags, then the job's own), its model
+ * and its target's text. 0 or the exit code (reported, naming the job). */
+static int matrix_job(cli_args *ja, const char **model, const char **target, const cli_args *a, const cJSON *job,
+                      size_t i, cJSON *keep)
+{
+    if (!cJSON_IsObject(job))
+        return cli_fail(EXIT_USAGE, "--matrix: job %zu is not an object of compile()'s keywords", i);
+    job_args(ja, a, NULL, NULL);
+    const char *os = NULL, *arch = NULL, *acc = NULL;
+    *model = NULL;
+    for (const cJSON *m = job->child; m; m = m->next) {
+        size_t k = 0;
+        while (k < N_MATRIX_KEYS && strcmp(MATRIX_KEYS[k].key, m->string))
+            k++;
+        if (k == N_MATRIX_KEYS) {
+            char known[600] = "";
+            for (size_t q = 0; q < N_MATRIX_KEYS; q++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", q ? ", " : "",
+                         MATRIX_KEYS[q].key);
+            return cli_fail(EXIT_USAGE, "--matrix: job %zu: unknown key \"%s\": use compile()'s keywords: %s", i,
+                            m->string, known);
+        }
+        int kind = MATRIX_KEYS[k].kind;
+        const char *v = NULL;
+        if (kind == 3) {
+            if (!cJSON_IsBool(m))
+                return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be true or false", i, m->string);
+            if (cJSON_IsTrue(m) && add_flag(ja, MATRIX_KEYS[k].flag, "1"))
+                return EXIT_USAGE;
+            continue;
+        }
+        if (kind == 2) {
+            if (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > 0x7fffffff ||
+                m->valuedouble != (double)(long long)m->valuedouble)
+                return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be a whole number of seconds (1 or more)",
+                                i, m->string);
+            char num[32];
+            snprintf(num, sizeof num, "%lld", (long long)m->valuedouble);
+            v = kept(keep, num);
+        } else if (cJSON_IsString(m)) {
+            v = m->valuestring;
+        } else if (kind == 1 && (cJSON_IsObject(m) || cJSON_IsArray(m))) {
+            char *text = cJSON_PrintUnformatted(m);
+            v = text ? kept(keep, text) : NULL;
+            free(text);
+        } else {
+            return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be a string%s", i, m->string,
+                            kind == 1 ? " or JSON (an object or a list)" : "");
+        }
+        if (!v)
+            return cli_fail(EXIT_OTHER, "out of memory");
+        if (!strcmp(m->string, "model"))
+            *model = v;
+        else if (!strcmp(m->string, "target_os"))
+            os = v;
+        else if (!strcmp(m->string, "target_arch"))
+            arch = v;
+        else if (!strcmp(m->string, "target_accelerator"))
+            acc = v;
+        else if (add_flag(ja, MATRIX_KEYS[k].flag, v))
+            return EXIT_USAGE;
+    }
+    if (os || arch || acc) {
+        if (!os || !arch)
+            return cli_fail(EXIT_USAGE, "--matrix: job %zu: a platform needs target_os and target_arch (e.g. "
+                            "\"LINUX\" and \"ARM64\")", i);
+        char plat[256];
+        snprintf(plat, sizeof plat, "%s/%s%s%s", os, arch, acc ? "/" : "", acc ? acc : "");
+        if (add_flag(ja, "platform", kept(keep, plat)))
+            return EXIT_USAGE;
+    }
+    if (!*model && !cli_get(ja, "model-package-version-arn"))
+        return cli_fail(EXIT_USAGE, "--matrix: job %zu has no model: give \"model\" (or "
+                        "\"model_package_version_arn\")", i);
+    const char *t = cli_get(ja, "target");
+    const char *p = cli_get(ja, "platform");
+    *target = t ? t : p;
+    if (!*target)
+        return cli_fail(EXIT_USAGE, "--matrix: job %zu has no target: give \"target_device\" or \"target_os\" and "
+                        "\"target_arch\"", i);
+    return 0;
 }
 
 int cmd_compile_many(cli_args *a)
@@ -187,6 +362,20 @@ int cmd_compile_many(cli_args *a)
             flags[ntargets] = a->names[i];
             targets[ntargets++] = a->values[i];
         }
+    }
+    const char *matrix = cli_get(a, "matrix");
+    cJSON *mdoc = NULL;
+    if (matrix) {
+        if (nmodels || ntargets)
+            return cli_fail(EXIT_USAGE, "--matrix gives the jobs: put each job's model and target in FILE, not in "
+                            "--model, --target or --platform (the other flags apply to every job)");
+        int mc = read_matrix(&mdoc, matrix);
+        if (mc) {
+            cJSON_Delete(mdoc);
+            return mc;
+        }
+        ntargets = 1;
+        nmodels = (size_t)cJSON_GetArraySize(mdoc);
     }
     if (!nmodels)
         return cli_fail(EXIT_USAGE, "compile needs --model: a model directory or a .tar.gz archive (repeat it "
@@ -216,7 +405,23 @@ int cmd_compile_many(cli_args *a)
     cli_args *ja = malloc(sizeof *ja);
     int code = cj && jobs && ptrs && target_of && lines && ja ? 0 : cli_fail(EXIT_OTHER, "out of memory");
     size_t made = 0;
-    for (size_t m = 0; !code && m < nmodels; m++)
+    cJSON *keep = matrix ? cJSON_CreateArray() : NULL;
+    if (matrix && !keep && !code)
+        code = cli_fail(EXIT_OTHER, "out of memory");
+    /* --matrix: every job read and checked before anything starts */
+    const cJSON *mj = mdoc ? mdoc->child : NULL;
+    for (size_t m = 0; matrix && !code && m < nmodels; m++, mj = mj->next) {
+        const char *model = NULL, *target = NULL;
+        code = matrix_job(ja, &model, &target, a, mj, m, keep);
+        if (code)
+            break;
+        code = cli_compile_job_init(&cj[made], ja, model);
+        jobs[made] = cj[made].o;
+        ptrs[made] = &jobs[made];
+        target_of[made] = target;
+        made++;
+    }
+    for (size_t m = 0; !matrix && !code && m < nmodels; m++)
         for (size_t t = 0; !code && t < ntargets; t++) {
             job_args(ja, a, flags[t], targets[t]);
             code = cli_compile_job_init(&cj[made], ja, models[m]);
@@ -276,5 +481,7 @@ int cmd_compile_many(cli_args *a)
     free(target_of);
     free(lines);
     free(ja);
+    cJSON_Delete(keep);
+    cJSON_Delete(mdoc);
     return code;
 }

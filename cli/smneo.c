@@ -63,6 +63,7 @@ static const cli_opt opts_compile[] = {
     {"state-file", "FILE", "several jobs: record them in FILE; a rerun skips the completed, waits for the running"},
     {"retry-failed", NULL, "several jobs: run again the jobs the state file records as FAILED"},
     {"keep-jobs-on-cancel", NULL, "several jobs: on Ctrl-C leave the running jobs running (a rerun waits for them)"},
+    {"matrix", "FILE|-", "several jobs from a JSON list, each in compile()'s terms with its own options (see the manual)"},
     OPT_INPUT_JSON,
     {NULL, NULL, NULL}};
 

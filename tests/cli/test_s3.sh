@@ -85,7 +85,7 @@ has down out '"Bytes": 3000000'
 cmp -s "$WORK/model.bin" "$WORK/dl/model.bin" && ok || fail "the downloaded file differs"
 run down_named 0 --quiet s3 cp s3://data/models/model.bin "$WORK/dl/copy.bin"
 cmp -s "$WORK/model.bin" "$WORK/dl/copy.bin" && ok || fail "the downloaded copy.bin differs"
-[ "$(ls -A "$WORK/dl" | wc -l)" -eq 2 ] && ok || fail "files other than model.bin and copy.bin in dl: $(ls -A "$WORK/dl")"
+[ "$(find "$WORK/dl" -mindepth 1 | wc -l)" -eq 2 ] && ok || fail "files other than model.bin and copy.bin in dl: $(ls -A "$WORK/dl")"
 
 # ---- errors ---------------------------------------------------------------------------------------
 echo "keep me" >"$WORK/dl/keep.bin"
@@ -112,9 +112,10 @@ run one_arg 2 s3 cp "$WORK/model.bin"
 
 # ---- compile without --bucket: the default bucket sagemaker-REGION-ACCOUNT ------------------------
 DEFAULT=sagemaker-us-east-1-123456789012
+# shellcheck disable=SC2089  # the quotes are the JSON's, split as words on purpose
 COMPILE="compile --model $ROOT/examples/model --framework PYTORCH --input-shape {\"input0\":[1,4]} --target ml_c5
   --role arn:aws:iam::123456789012:role/NeoRole --delay 0.05 --max-delay 0.2 --quiet"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2090
 run default_bucket 0 --output json $COMPILE --output-dir "$WORK/c1"
 has default_bucket out "\"S3OutputLocation\": \"s3://$DEFAULT/smneo/"
 # a bucket of that name owned by another account: refused, nothing uploaded to it
@@ -128,7 +129,7 @@ s3 = boto3.client("s3", endpoint_url=url, region_name="eu-west-1", aws_access_ke
 s3.create_bucket(Bucket="sagemaker-eu-west-1-123456789012",
                  CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 PYEOF
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2090
 run foreign_bucket 6 --region eu-west-1 $COMPILE --output-dir "$WORK/c2"
 has foreign_bucket err "the default bucket sagemaker-eu-west-1-123456789012 is not owned by account 123456789012"
 [ ! -d "$WORK/c2" ] || [ -z "$(ls -A "$WORK/c2")" ] && ok || fail "foreign_bucket wrote output"

@@ -1,0 +1,137 @@
+#!/bin/sh
+# shellcheck disable=SC2015  # `check && ok || fail`: ok never fails
+# tests/cli/test_matrix.sh SMNEO: `smneo compile --matrix FILE` against a
+# local endpoint: a JSON list of jobs in compile()'s terms, each with its own
+# options (TargetPlatform, CompilerOptions as an object or text, a
+# StoppingCondition, Tags) over the flags shared by every job, the table and
+# --output json; and every mistake refused before the first job: unknown
+# keys, wrong types, no target, not a list, --model beside --matrix (exit 2),
+# a request the validation refuses in the last job (exit 3, no job created).
+# Run from the repository root:
+#   sh tests/cli/test_matrix.sh build/smneo
+set -u
+SMNEO=${1:-build/smneo}
+case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_matrix: no python3"; exit 1; }
+[ -x "$SMNEO" ] || { echo "test_matrix: $SMNEO is not built"; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-matrix-test.XXXXXX")
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
+export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
+
+failures=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
+run() {
+  name=$1 want=$2
+  shift 2
+  "$SMNEO" --endpoint-url "$URL" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else
+    fail "$name: exit $got, expected $want"
+    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
+  fi
+}
+# has NAME out|err TEXT: the output holds TEXT (a fixed string)
+has() {
+  grep -qF -- "$3" "$WORK/$1.$2" && ok || { fail "$1: no \"$3\" in std$2"; sed 's/^/    /' "$WORK/$1.$2" | head -30; }
+}
+
+PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 --job-duration 0.2 \
+  >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+i=0
+while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+URL=$(head -1 "$WORK/server.out")
+case "$URL" in http://*) ;; *) echo "test_matrix: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+"$PY" "$ROOT/examples/create_bucket.py" "$URL" data >/dev/null 2>&1 && ok || fail "create the bucket"
+
+
+M="$ROOT/examples/model"
+SHARED="compile --framework PYTORCH --role arn:aws:iam::123456789012:role/NeoRole --bucket data --delay 0.05
+  --max-delay 0.2 --output-dir $WORK/out"
+creates() {
+  curl -s "$URL/_smneo/requests" | "$PY" -c 'import json, sys
+print(len([r for r in json.load(sys.stdin)["requests"] if r["operation"] == "CreateCompilationJob"]))'
+}
+
+cat >"$WORK/jobs.json" <<JSON
+[{"model": "$M", "target_device": "ml_c5", "data_input_config": {"input0": [1, 4]}},
+ {"model": "$M", "target_os": "LINUX", "target_arch": "ARM64", "compiler_options": {"mcpu": "cortex-a72"},
+  "data_input_config": "{\"input0\":[1,4]}", "max_runtime_seconds": 600, "s3_prefix": "arm"},
+ {"model": "$M", "target_device": "jetson_nano", "data_input_config": {"input0": [1, 4]},
+  "tags": [{"Key": "team", "Value": "ml"}]}]
+JSON
+# shellcheck disable=SC2086
+run matrix 0 --quiet --output json $SHARED --matrix "$WORK/jobs.json"
+"$PY" - "$WORK/matrix.out" "$URL" <<'PYEOF' && ok || fail "the matrix jobs and their own options"
+import json, sys, urllib.request
+rows = json.load(open(sys.argv[1]))["Jobs"]
+assert [r["Target"] for r in rows] == ["ml_c5", "LINUX/ARM64", "jetson_nano"], rows
+assert all(r["CompilationJobStatus"] == "COMPLETED" and r["DigestVerified"] for r in rows), rows
+reqs = json.load(urllib.request.urlopen(sys.argv[2] + "/_smneo/requests"))["requests"]
+creates = {r["params"]["CompilationJobName"]: r["params"] for r in reqs if r["operation"] == "CreateCompilationJob"}
+p = [creates[r["CompilationJobName"]] for r in rows]
+assert p[0]["OutputConfig"]["TargetDevice"] == "ml_c5" and "CompilerOptions" not in p[0]["OutputConfig"]
+assert p[1]["OutputConfig"]["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64"}
+assert json.loads(p[1]["OutputConfig"]["CompilerOptions"]) == {"mcpu": "cortex-a72"}
+assert p[1]["StoppingCondition"]["MaxRuntimeInSeconds"] == 600
+assert p[1]["OutputConfig"]["S3OutputLocation"].startswith("s3://data/arm/")
+assert p[0]["OutputConfig"]["S3OutputLocation"].startswith("s3://data/smneo/")
+assert p[2]["Tags"] == [{"Key": "team", "Value": "ml"}] and "Tags" not in p[0]
+assert all(x["RoleArn"] == "arn:aws:iam::123456789012:role/NeoRole" for x in p)
+PYEOF
+# the table, from stdin
+# shellcheck disable=SC2086
+"$SMNEO" --endpoint-url "$URL" --quiet $SHARED --matrix - <"$WORK/jobs.json" >"$WORK/table.out" 2>"$WORK/table.err" \
+  && ok || fail "--matrix -: exit $?"
+has table out "LINUX/ARM64"
+has table out "COMPLETED"
+
+# ---- mistakes, refused before the first job ----------------------------------------------------------
+before=$(creates)
+bad() { # bad NAME EXIT JSON TEXT
+  printf '%s\n' "$3" >"$WORK/$1.json"
+  # shellcheck disable=SC2086
+  run "$1" "$2" --quiet $SHARED --matrix "$WORK/$1.json"
+  has "$1" err "$4"
+}
+bad unknown_key 2 "[{\"model\": \"$M\", \"target_device\": \"ml_c5\"}, {\"model\": \"$M\", \"targt\": \"ml_c5\"}]" \
+  'job 1: unknown key "targt": use compile()'"'"'s keywords: model, framework, target_device'
+bad no_target 2 "[{\"model\": \"$M\"}]" 'job 0 has no target: give "target_device" or "target_os" and "target_arch"'
+bad half_platform 2 "[{\"model\": \"$M\", \"target_os\": \"LINUX\"}]" "job 0: a platform needs target_os and target_arch"
+bad wrong_type 2 "[{\"model\": \"$M\", \"target_device\": \"ml_c5\", \"max_runtime_seconds\": \"600\"}]" \
+  "job 0: max_runtime_seconds must be a whole number of seconds"
+bad not_a_list 2 '{"model": "m"}' "give a non-empty JSON list of jobs"
+bad empty 2 '[]' "give a non-empty JSON list of jobs"
+bad not_json 2 '[{"model": ' "not valid JSON"
+bad not_an_object 2 '["m"]' "job 0 is not an object"
+bad extract_type 2 "[{\"model\": \"$M\", \"target_device\": \"ml_c5\", \"extract\": 1}]" "job 0: extract must be true or false"
+bad last_invalid 3 "[{\"model\": \"$M\", \"target_device\": \"ml_c5\", \"data_input_config\": {\"input0\": [1, 4]}},
+ {\"model\": \"$M\", \"target_device\": \"not_a_device\", \"data_input_config\": {\"input0\": [1, 4]}}]" \
+  'job 1 ('
+has last_invalid err 'OutputConfig.TargetDevice "not_a_device" is not a known TargetDevice value'
+# shellcheck disable=SC2086
+run with_model 2 --quiet $SHARED --matrix "$WORK/jobs.json" --model "$M"
+has with_model err "--matrix gives the jobs"
+# shellcheck disable=SC2086
+run no_file 2 --quiet $SHARED --matrix "$WORK/missing.json"
+has no_file err "--matrix: cannot open $WORK/missing.json"
+[ "$(creates)" = "$before" ] && ok || fail "a refused matrix created jobs: $before before, $(creates) after"
+
+echo "test_matrix: $checks checks, $failures failures"
+[ "$failures" -eq 0 ]
