@@ -166,6 +166,9 @@ typedef struct cli_compile_job {
     char *tags, *bucket, *prefix, *vpc;
 } cli_compile_job;
 int cli_compile_job_init(cli_compile_job *j, const cli_args *a, const char *model);
+/* A diagnosis as the JSON object compile prints ({"Id", "Category", "Title",
+ * "Cause", "Fix", "Rule"?, "Evidence"?}); NULL when out of memory. */
+cJSON *cli_diagnosis_json(const smneo_diagnosis *d);
 void cli_compile_job_clear(cli_compile_job *j);
 /* Many jobs (cmd_compile_many.c): more than one --model, --target or
  * --platform, or one of the flags only they take. */

@@ -130,20 +130,28 @@ static cJSON *result_doc(const smneo_compile_result *res)
             cJSON_AddStringToObject(e, "message", ev.message);
             cJSON_AddItemToArray(logs, e);
         }
-        cJSON *d = cJSON_AddObjectToObject(doc, "Diagnosis");
-        cJSON_AddStringToObject(d, "Id", smneo_diagnosis_id(dg));
-        cJSON_AddStringToObject(d, "Category", smneo_failure_category_name(smneo_diagnosis_category(dg)));
-        cJSON_AddStringToObject(d, "Title", smneo_diagnosis_title(dg));
-        cJSON_AddStringToObject(d, "Cause", smneo_diagnosis_cause(dg));
-        cJSON_AddStringToObject(d, "Fix", smneo_diagnosis_fix(dg));
-        if (smneo_diagnosis_rule(dg))
-            cJSON_AddStringToObject(d, "Rule", smneo_diagnosis_rule(dg));
-        if (smneo_diagnosis_evidence(dg))
-            cJSON_AddStringToObject(d, "Evidence", smneo_diagnosis_evidence(dg));
+        cJSON_AddItemToObject(doc, "Diagnosis", cli_diagnosis_json(dg));
     }
     if (job)
         cJSON_AddItemToObject(doc, "Job", job);
     return doc;
+}
+
+cJSON *cli_diagnosis_json(const smneo_diagnosis *dg)
+{
+    cJSON *d = cJSON_CreateObject();
+    if (!d)
+        return NULL;
+    cJSON_AddStringToObject(d, "Id", smneo_diagnosis_id(dg));
+    cJSON_AddStringToObject(d, "Category", smneo_failure_category_name(smneo_diagnosis_category(dg)));
+    cJSON_AddStringToObject(d, "Title", smneo_diagnosis_title(dg));
+    cJSON_AddStringToObject(d, "Cause", smneo_diagnosis_cause(dg));
+    cJSON_AddStringToObject(d, "Fix", smneo_diagnosis_fix(dg));
+    if (smneo_diagnosis_rule(dg))
+        cJSON_AddStringToObject(d, "Rule", smneo_diagnosis_rule(dg));
+    if (smneo_diagnosis_evidence(dg))
+        cJSON_AddStringToObject(d, "Evidence", smneo_diagnosis_evidence(dg));
+    return d;
 }
 
 static void print_summary(const cJSON *doc)

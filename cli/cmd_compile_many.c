@@ -140,8 +140,10 @@ static int on_event(size_t job, const smneo_compile_event *ev, void *payload)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static cJSON *row_json(const smneo_compile_row *r)
+static cJSON *row_json(const smneo_compile_many_result *res, size_t i)
 {
+    const smneo_compile_row *r = smneo_compile_many_result_row(res, i);
+    const smneo_diagnosis *dg = smneo_compile_many_result_diagnosis(res, i);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Model", r->model ? r->model : "");
     cJSON_AddStringToObject(o, "Target", r->target ? r->target : "");
@@ -160,6 +162,10 @@ static cJSON *row_json(const smneo_compile_row *r)
         cJSON_AddStringToObject(o, "FailureReason", r->failure_reason);
     else
         cJSON_AddNullToObject(o, "FailureReason");
+    if (dg)
+        cJSON_AddItemToObject(o, "Diagnosis", cli_diagnosis_json(dg));
+    else
+        cJSON_AddNullToObject(o, "Diagnosis");
     return o;
 }
 
@@ -444,7 +450,7 @@ int cmd_compile_many(cli_args *a)
             if (res) {
                 cJSON *rows = cJSON_CreateArray();
                 for (size_t i = 0; i < smneo_compile_many_result_count(res); i++)
-                    cJSON_AddItemToArray(rows, row_json(smneo_compile_many_result_row(res, i)));
+                    cJSON_AddItemToArray(rows, row_json(res, i));
                 if (a->json) {
                     cJSON *doc = cJSON_CreateObject();
                     cJSON_AddItemToObject(doc, "Jobs", rows);
@@ -453,9 +459,9 @@ int cmd_compile_many(cli_args *a)
                 } else {
                     static const char *const cols[] = {"Model", "Target", "CompilationJobName",
                                                        "CompilationJobStatus", "DurationSeconds", "DigestVerified",
-                                                       "ArtifactPath", "FailureReason", NULL};
+                                                       "ArtifactPath", "FailureReason", "Diagnosis.Id", NULL};
                     static const char *const heads[] = {"MODEL", "TARGET", "JOB", "STATUS", "SECONDS", "VERIFIED",
-                                                        "ARTIFACT", "FAILURE", NULL};
+                                                        "ARTIFACT", "FAILURE", "DIAGNOSIS", NULL};
                     cli_print_table(rows, cols, heads);
                     cJSON_Delete(rows);
                 }

@@ -2338,6 +2338,10 @@ static int client_compile_many(lua_State *L)
         lua_setfield(L, -2, "stopped_by_smneo");
         lua_pushboolean(L, row->skipped);
         lua_setfield(L, -2, "skipped");
+        if (smneo_compile_many_result_diagnosis(res, i)) {
+            push_diagnosis(L, smneo_compile_many_result_diagnosis(res, i));
+            lua_setfield(L, -2, "diagnosis");
+        }
         lua_rawseti(L, -2, (lua_Integer)(i + 1));
     }
     lua_pushboolean(L, rc == 0);

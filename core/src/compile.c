@@ -848,6 +848,12 @@ static void explain_failure(cx *x, const char *job)
     free(json);
 }
 
+void smneo__cjob_explain(smneo__cjob *j)
+{
+    if (j->x.r->job && !j->x.r->diagnosis)
+        explain_failure(&j->x, j->x.r->job_name);
+}
+
 static int wait_job(cx *x, const char *job)
 {
     int rc = x->o->follow_logs ? wait_with_logs(x, job) : wait_plain(x, job);

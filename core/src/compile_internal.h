@@ -71,6 +71,9 @@ int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc);
 int smneo__cjob_run(smneo__cjob *j, smneo_call *call, smneo_result **out, smneo_error *err);
 /* Download, verify, extract: x.r->job must hold the COMPLETED description. */
 int smneo__cjob_finish(smneo__cjob *j, const char *output_dir);
+/* FAILED (x.r->job holds the description): reads the log's last lines and
+ * sets x.r->diagnosis, as smneo_compile does (best-effort). */
+void smneo__cjob_explain(smneo__cjob *j);
 /* StopCompilationJob unless the last status is final or keep_job_on_cancel. */
 void smneo__cjob_stop(smneo__cjob *j);
 smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j);

@@ -25,6 +25,7 @@ enum { TICK_MS = 200 };
 typedef struct row_store {
     smneo_compile_row row;
     char *model, *target, *name, *status, *artifact, *reason;
+    smneo_diagnosis *diagnosis; /* FAILED in this run: as compile()'s */
 } row_store;
 
 struct smneo_compile_many_result {
@@ -466,6 +467,12 @@ static void poll_job(many *m, mjob *mj)
         free(dir);
         finish(m, mj, "COMPLETED", rc, rc ? j->x.e.message : NULL);
     } else if (rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) {
+        if (rc == SMNEO_EJOBFAILED) {
+            /* the log's last lines and the diagnosis, as compile() gives them */
+            smneo__cjob_explain(j);
+            mj->out->diagnosis = j->x.r->diagnosis;
+            j->x.r->diagnosis = NULL;
+        }
         finish(m, mj, rc == SMNEO_EJOBFAILED ? "FAILED" : "STOPPED", rc,
                rc == SMNEO_EJOBFAILED ? e.message : "the compilation job was stopped");
     } else {
@@ -589,6 +596,7 @@ void smneo_compile_many_result_free(smneo_compile_many_result *r)
         free(s->status);
         free(s->artifact);
         free(s->reason);
+        smneo_diagnosis_free(s->diagnosis);
     }
     free(r->rows);
     free(r);
@@ -599,6 +607,11 @@ size_t smneo_compile_many_result_count(const smneo_compile_many_result *r) { ret
 const smneo_compile_row *smneo_compile_many_result_row(const smneo_compile_many_result *r, size_t i)
 {
     return r && i < r->n ? &r->rows[i].row : NULL;
+}
+
+const smneo_diagnosis *smneo_compile_many_result_diagnosis(const smneo_compile_many_result *r, size_t i)
+{
+    return r && i < r->n ? r->rows[i].diagnosis : NULL;
 }
 
 /* A row taken from the state file as it stands (skipped or kept failed). */

@@ -138,6 +138,7 @@ class CompileRow(NamedTuple):
     failure_reason: Optional[str]
     stopped_by_smneo: bool
     skipped: bool
+    diagnosis: Optional[Diagnosis]
 
 class Client(_CClient):
     meta: types.SimpleNamespace

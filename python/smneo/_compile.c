@@ -292,15 +292,24 @@ static int blocking_compile_many(smneo_compile_many_result **out, smneo_client *
     return rc;
 }
 
-static PyObject *row_dict(const smneo_compile_row *row)
+static PyObject *row_dict(smneo_state *st, const smneo_compile_many_result *res, size_t i)
 {
-    return Py_BuildValue("{s:s,s:s,s:z,s:s,s:d,s:z,s:O,s:z,s:O,s:O}", "model", row->model ? row->model : "",
+    const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+    const smneo_diagnosis *d = smneo_compile_many_result_diagnosis(res, i);
+    PyObject *diagnosis = d ? smneo_py_diagnosis(st, d) : (Py_INCREF(Py_None), Py_None);
+    if (!diagnosis)
+        return NULL;
+    PyObject *out = Py_BuildValue("{s:s,s:s,s:z,s:s,s:d,s:z,s:O,s:z,s:O,s:O}", "model", row->model ? row->model : "",
                          "target", row->target ? row->target : "", "compilation_job_name", row->job_name,
                          "compilation_job_status", row->status, "duration_seconds", row->duration,
                          "artifact_path", row->artifact_path, "digest_verified",
                          row->digest_verified ? Py_True : Py_False, "failure_reason", row->failure_reason,
                          "stopped_by_smneo", row->stopped_by_smneo ? Py_True : Py_False, "skipped",
                          row->skipped ? Py_True : Py_False);
+    if (out && PyDict_SetItemString(out, "diagnosis", diagnosis))
+        Py_CLEAR(out);
+    Py_DECREF(diagnosis);
+    return out;
 }
 
 /* The core names the job an error before the start belongs to ("job 11
@@ -406,7 +415,7 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
     } else {
         out = PyList_New((Py_ssize_t)smneo_compile_many_result_count(res));
         for (size_t i = 0; out && i < smneo_compile_many_result_count(res); i++) {
-            PyObject *row = row_dict(smneo_compile_many_result_row(res, i));
+            PyObject *row = row_dict(st, res, i);
             if (!row)
                 Py_CLEAR(out);
             else

@@ -298,6 +298,7 @@ class CompileRow(NamedTuple):
     failure_reason: Optional[str]
     stopped_by_smneo: bool             # a cancel stopped it (a rerun starts it again)
     skipped: bool                      # completed in the state file: not run again
+    diagnosis: Optional[dict] = None   # FAILED in this call: a smneo.Diagnosis, as compile() gives it
 
 
 def _target_keywords(target):
@@ -582,7 +583,10 @@ class Client(_smneo.Client):
         many = {"max_concurrent": max_concurrent, "retry_failed": bool(retry_failed),
                 "keep_jobs_on_cancel": bool(keep_jobs_on_cancel),
                 "state_file": os.fspath(state_file) if state_file is not None else None}
-        return [CompileRow(**row) for row in self._compile_many(options, many, callback)]
+        rows = self._compile_many(options, many, callback)
+        for row in rows:
+            row["diagnosis"] = _diagnosis(row.get("diagnosis"))
+        return [CompileRow(**row) for row in rows]
 
     def __enter__(self):
         return self

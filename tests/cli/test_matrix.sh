@@ -6,7 +6,8 @@
 # StoppingCondition, Tags) over the flags shared by every job, the table and
 # --output json; and every mistake refused before the first job: unknown
 # keys, wrong types, no target, not a list, --model beside --matrix (exit 2),
-# a request the validation refuses in the last job (exit 3, no job created).
+# a request the validation refuses in the last job (exit 3, no job created);
+# a failed job's row with its FailureReason and Diagnosis (exit 5).
 # Run from the repository root:
 #   sh tests/cli/test_matrix.sh build/smneo
 set -u
@@ -101,6 +102,23 @@ PYEOF
   && ok || fail "--matrix -: exit $?"
 has table out "LINUX/ARM64"
 has table out "COMPLETED"
+
+# ---- a failed row carries the failure reason and compile's diagnosis -----------------------------------
+curl -s -o /dev/null -X POST --data-binary '{"kind": "fail", "device": "jetson_nano", "rate": 1, "failure": "not-tar-gz"}' \
+  "$URL/_smneo/faults"
+# shellcheck disable=SC2086
+run matrix_fail 5 --quiet --output json $SHARED --matrix "$WORK/jobs.json"
+curl -s -o /dev/null -X DELETE "$URL/_smneo/faults"
+"$PY" - "$WORK/matrix_fail.out" <<'PYEOF' && ok || fail "the failed row's reason and diagnosis"
+import json, sys
+rows = json.load(open(sys.argv[1]))["Jobs"]
+failed = [r for r in rows if r["CompilationJobStatus"] == "FAILED"]
+assert [r["Target"] for r in failed] == ["jetson_nano"], rows
+assert "Unable to untar input model" in failed[0]["FailureReason"]
+d = failed[0]["Diagnosis"]
+assert d["Id"] == "not-tar-gz" and "smneo pack" in d["Fix"] and d["Category"], d
+assert all(r["Diagnosis"] is None for r in rows if r["CompilationJobStatus"] == "COMPLETED")
+PYEOF
 
 # ---- mistakes, refused before the first job ----------------------------------------------------------
 before=$(creates)

@@ -256,9 +256,14 @@ static void test_one_target_fails(void)
             CHECK_MSG(row->failure_reason && strstr(row->failure_reason, "Unable to untar input model"), "%s",
                       row->failure_reason ? row->failure_reason : "(null)");
             CHECK(row->artifact_path == NULL);
+            /* the diagnosis, as compile() makes it (the reason and the log's lines) */
+            const smneo_diagnosis *d = smneo_compile_many_result_diagnosis(res, i);
+            CHECK_STR(d ? smneo_diagnosis_id(d) : "(none)", "not-tar-gz");
+            CHECK(d && smneo_diagnosis_fix(d) && strstr(smneo_diagnosis_fix(d), "smneo pack"));
         } else {
             CHECK_STR(row->status, "COMPLETED");
             CHECK(file_exists(row->artifact_path));
+            CHECK(smneo_compile_many_result_diagnosis(res, i) == NULL);
         }
     }
     CHECK_INT(r.queued, 0); /* 5 at once is what the account allows */

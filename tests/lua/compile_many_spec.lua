@@ -108,9 +108,12 @@ describe("client:compile_many", function()
       if r.target == "ml_c4" then
         assert.equal("FAILED", r.compilation_job_status)
         assert.truthy(r.failure_reason:find("Unable to untar input model", 1, true))
+        assert.equal("not-tar-gz", r.diagnosis.id) -- compile()'s diagnosis, per failed row
+        assert.truthy(r.diagnosis.fix:find("smneo pack", 1, true))
         failed = failed + 1
       else
         assert.equal("COMPLETED", r.compilation_job_status)
+        assert.is_nil(r.diagnosis)
         completed = completed + 1
       end
     end

@@ -88,6 +88,10 @@ def test_one_target_fails_the_rest_complete(local, models, tmp_path):
     assert {r.target for r in failed} == {"ml_m5"} and len(failed) == 3
     assert all("Unable to untar input model" in r.failure_reason and r.artifact_path is None for r in failed)
     assert sum(r.compilation_job_status == "COMPLETED" for r in rows) == 9
+    # each failed row carries compile()'s diagnosis; the others none
+    assert all(isinstance(r.diagnosis, smneo.Diagnosis) and r.diagnosis.id == "not-tar-gz" for r in failed)
+    assert all("smneo pack" in r.diagnosis.fix for r in failed)
+    assert all(r.diagnosis is None for r in rows if r.compilation_job_status == "COMPLETED")
 
 
 def test_ctrl_c_halfway_then_rerun(local, models, tmp_path):

@@ -223,6 +223,12 @@ SMNEO_EXTERN(void) smneo_compile_many_result_free(smneo_compile_many_result *r);
 SMNEO_EXTERN(size_t) smneo_compile_many_result_count(const smneo_compile_many_result *r);
 /* Row i (borrowed), or NULL when i is out of range. */
 SMNEO_EXTERN(const smneo_compile_row *) smneo_compile_many_result_row(const smneo_compile_many_result *r, size_t i);
+/* Row i's diagnosis (borrowed; smneo_explain's, made as smneo_compile makes
+ * it from the description and the job log's last lines) when the job FAILED
+ * in this call; NULL otherwise (also for a FAILED row kept from the state
+ * file, and when i is out of range). */
+SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_many_result_diagnosis(const smneo_compile_many_result *r,
+                                                                         size_t i);
 
 #ifdef __cplusplus
 }
