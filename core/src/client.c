@@ -56,6 +56,8 @@ struct smneo_client {
     pthread_mutex_t quota_lock;
     int quota;
     smneo_ratelimit limiter;         /* adaptive mode */
+    smneo_request_hook_cb hook;      /* smneo_client_set_request_hook (under quota_lock) */
+    void *hook_payload;
 };
 
 /* ---- configuration ------------------------------------------------------ */
@@ -569,6 +571,7 @@ struct smneo_call {
     smneo_chain_resolution *credres;
     smneo_credentials *creds;
     int attempt;       /* attempts made for the current logical request */
+    int hooked;        /* the request hook saw the current logical request */
     int quota_cost;    /* cost of the last acquired retry (0: none) */
     int64_t wake_ms;
     int cred_pending;  /* call->req is a credential request to send after the sleep */
@@ -1002,6 +1005,7 @@ static void paginate_advance(smneo_call *call, int64_t consumed_in_page)
     call->request_token = copy;
     call->token_from_page = 1;
     call->attempt = 0;
+    call->hooked = 0;
     call->state = ST_REQUEST;
 }
 
@@ -1096,6 +1100,7 @@ static void wait_decide(smneo_call *call)
     }
     call->wake_ms = wake;
     call->attempt = 0;
+    call->hooked = 0;
     call->state = ST_SLEEP;
 }
 
@@ -1116,9 +1121,69 @@ static int send_step(smneo_call *call, smneo_step *out, int awaiting)
     return 1;
 }
 
-/* ST_REQUEST: credentials, then build+sign. Returns 1 with a SEND step. */
+void smneo_client_set_request_hook(smneo_client *c, smneo_request_hook_cb cb, void *payload)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->quota_lock);
+    c->hook = cb;
+    c->hook_payload = cb ? payload : NULL;
+    pthread_mutex_unlock(&c->quota_lock);
+}
+
+static void handle_success(smneo_call *call, smneo_result *r);
+
+/* The request hook's answer: the final answer of the logical request, as
+ * one attempt that was never sent (no retry, no quota, no rate update). */
+static void take_answer(smneo_call *call, smneo_response *resp)
+{
+    smneo_result *r = NULL;
+    call->attempt = 1;
+    int rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
+    if (rc == 0) {
+        smneo_error_clear(&call->err);
+        handle_success(call, r);
+        return;
+    }
+    call->err.attempts = call->attempt;
+    finish(call, rc);
+}
+
+/* Asks the client's request hook (once per logical request, before
+ * credentials). Returns 1 when the request goes on, 0 when the hook answered
+ * or cancelled it. */
+static int ask_hook(smneo_call *call)
+{
+    if (call->hooked)
+        return 1;
+    call->hooked = 1;
+    smneo_client *c = call->client;
+    pthread_mutex_lock(&c->quota_lock);
+    smneo_request_hook_cb cb = c->hook;
+    void *payload = c->hook_payload;
+    pthread_mutex_unlock(&c->quota_lock);
+    if (!cb)
+        return 1;
+    smneo_response *answer = NULL;
+    smneo_value params = {call->params, call->op->input};
+    if (cb(&answer, call->op, &params, payload)) {
+        smneo_response_free(answer);
+        smneo__error(&call->err, SMNEO_ECANCELLED, "%s: cancelled by the client's request hook", call->op->name);
+        finish(call, SMNEO_ECANCELLED);
+        return 0;
+    }
+    if (!answer)
+        return 1;
+    take_answer(call, answer);
+    return 0;
+}
+
+/* ST_REQUEST: the request hook, credentials, then build+sign. Returns 1 with
+ * a SEND step. */
 static int make_request(smneo_call *call, smneo_step *out)
 {
+    if (!ask_hook(call))
+        return 0;
     if (!creds_fresh(call->creds)) {
         smneo_credentials_free(call->creds);
         call->creds = NULL;

@@ -19,7 +19,8 @@ typedef struct {
     int closed;
     int max_attempts;
     PyObject *region, *endpoint; /* str, for repr and meta */
-    PyObject *send_hook;         /* callable or NULL: smneo.stub, client.meta.events */
+    PyObject *send_hook;         /* callable or NULL: client.meta.events (per request sent) */
+    PyObject *call_hook;         /* callable or NULL: smneo.stub, client.meta.events (per operation request) */
     smneo_transport *own_transport; /* a Python transport (_transport=), or NULL: freed after the core */
     PyObject *weakrefs;
     PyObject *mfa_callback;      /* callable or NULL: MFA codes for assumed roles */
@@ -191,11 +192,29 @@ static void blocking_sleep(long ms)
     Py_END_ALLOW_THREADS
 }
 
+/* A hook's (status, headers, body) answer as a response: 0, or -1 with an
+ * exception set naming `who` ("a send hook"). */
+static int hook_answer(smneo_response **out, PyObject *ans, const char *who)
+{
+    *out = NULL;
+    if (!PyTuple_Check(ans) || PyTuple_GET_SIZE(ans) != 3 || !PyLong_Check(PyTuple_GET_ITEM(ans, 0))) {
+        PyErr_Format(PyExc_TypeError, "%s returns None or (status, headers, body), not %R", who, ans);
+        return -1;
+    }
+    long status = PyLong_AsLong(PyTuple_GET_ITEM(ans, 0));
+    if (status < 100 || status > 599) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "%s's status must be an HTTP status, not %ld", who, status);
+        return -1;
+    }
+    return smneo_py_make_response(out, (int)status, PyTuple_GET_ITEM(ans, 1), PyTuple_GET_ITEM(ans, 2));
+}
+
 /* Drives a call until an event or its end, sleeping (in <= 200 ms steps, as
  * the core asks) without the GIL and checking for Ctrl-C between steps.
  * `step` may already hold the call's current step (have_step). Returns -1
  * with an exception set when a signal handler raised. */
-/* With a send hook (smneo.stub, client.meta.events: a transport double in
+/* With a send hook (client.meta.events: a transport double in
  * front of the transport) the steps run with the GIL held and each SEND goes
  * to hook(request) first: a (status, headers, body) answer is fed to the call
  * as the transport's response; None sends the request with the transport. An
@@ -221,19 +240,10 @@ static int hooked_steps(ClientObject *self, smneo_call *call, smneo_step *step)
             continue;
         }
         smneo_response *resp = NULL;
-        if (ans && (!PyTuple_Check(ans) || PyTuple_GET_SIZE(ans) != 3 || !PyLong_Check(PyTuple_GET_ITEM(ans, 0)))) {
-            PyErr_Format(PyExc_TypeError, "a send hook returns None or (status, headers, body), not %R", ans);
-        } else if (ans) {
-            long status = PyLong_AsLong(PyTuple_GET_ITEM(ans, 0));
-            if (status < 100 || status > 599) {
-                if (!PyErr_Occurred())
-                    PyErr_Format(PyExc_ValueError, "a send hook's status must be an HTTP status, not %ld", status);
-            } else if (smneo_py_make_response(&resp, (int)status, PyTuple_GET_ITEM(ans, 1),
-                                              PyTuple_GET_ITEM(ans, 2)) == 0) {
-                Py_DECREF(ans);
-                smneo_call_feed(call, resp, 0, NULL);
-                continue;
-            }
+        if (ans && hook_answer(&resp, ans, "a send hook") == 0) {
+            Py_DECREF(ans);
+            smneo_call_feed(call, resp, 0, NULL);
+            continue;
         }
         Py_XDECREF(ans);
         smneo_call_feed(call, NULL, SMNEO_ECANCELLED, "the send hook raised an exception");
@@ -263,6 +273,37 @@ static int drive(ClientObject *self, smneo_call *call, smneo_step *step, int hav
             return -1;
     }
     return 0;
+}
+
+/* ---- the request hook (smneo.stub, client.meta.events) ------------------------ */
+
+/* The core's request hook: call_hook(operation_name, params) once per
+ * operation request (each call, page, waiter poll, compile()'s calls), before
+ * credentials. None lets the request go on; (status, headers, body) is its
+ * final answer (never sent, never retried). An exception cancels the call,
+ * which then raises it. Takes the GIL: the steps may run without it. */
+static int py_request_hook(smneo_response **out, const smneo_operation *op, const smneo_value *params, void *payload)
+{
+    ClientObject *self = payload;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *hook = self->call_hook;
+    if (!hook) {
+        PyGILState_Release(g);
+        return 0;
+    }
+    Py_INCREF(hook);
+    int rc = 1;
+    PyObject *p = smneo_py_value(self->st, params);
+    PyObject *ans = p ? PyObject_CallFunction(hook, "sO", op->name, p) : NULL;
+    Py_XDECREF(p);
+    Py_DECREF(hook);
+    if (ans == Py_None || (ans && hook_answer(out, ans, "a request hook") == 0))
+        rc = 0;
+    Py_XDECREF(ans);
+    if (rc)
+        smneo_py_stash_hook_error();
+    PyGILState_Release(g);
+    return rc;
 }
 
 /* ---- a transport in Python (smneo.local.mock) -------------------------------- */
@@ -625,6 +666,7 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     /* From the check above to the swap nothing releases the GIL or runs
      * Python code, so no call can start on the old client in between. */
     smneo_client *old = self->client;
+    smneo_client_set_request_hook(c, py_request_hook, self); /* asks self->call_hook, when set */
     self->client = c;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
@@ -642,6 +684,7 @@ static int client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->module);
     Py_VISIT(self->send_hook);
+    Py_VISIT(self->call_hook);
     Py_VISIT(self->mfa_callback);
     return 0;
 }
@@ -651,6 +694,7 @@ static int client_clear(ClientObject *self)
     Py_CLEAR(self->region);
     Py_CLEAR(self->endpoint);
     Py_CLEAR(self->send_hook);
+    Py_CLEAR(self->call_hook);
     /* The MFA callback may hold the client (a cycle): an unreachable client
      * has no call in flight, so its core goes first, then the callback. */
     if (self->mfa_callback && self->users == 0) {
@@ -1141,6 +1185,18 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     return (PyObject *)it;
 }
 
+static PyObject *client_set_call_hook(ClientObject *self, PyObject *hook)
+{
+    if (hook != Py_None && !PyCallable_Check(hook))
+        return PyErr_Format(PyExc_TypeError, "the request hook must be callable or None, not %s",
+                            Py_TYPE(hook)->tp_name);
+    if (hook == Py_None)
+        Py_CLEAR(self->call_hook);
+    else
+        Py_XSETREF(self->call_hook, (Py_INCREF(hook), hook));
+    Py_RETURN_NONE;
+}
+
 static PyObject *client_set_send_hook(ClientObject *self, PyObject *hook)
 {
     if (hook != Py_None && !PyCallable_Check(hook))
@@ -1281,8 +1337,12 @@ static PyMethodDef client_methods[] = {
      "Polls until the job is COMPLETED and returns its description. Raises CompilationJobFailed\n"
      "(.FailureReason), CompilationJobStopped, WaiterTimeout, or WaiterCancelled when callback(description)\n"
      "returns False. Ctrl-C interrupts promptly."},
+    {"_set_call_hook", (PyCFunction)client_set_call_hook, METH_O,
+     "_set_call_hook(hook or None) (internal: smneo.stub, client.meta.events): hook(operation_name, params)\n"
+     "is asked once per operation request (calls, pages, waiter polls, compile()'s calls) before credentials;\n"
+     "it returns None (go on) or (status, headers, body), the request's final answer (not sent, not retried)."},
     {"_set_send_hook", (PyCFunction)client_set_send_hook, METH_O,
-     "_set_send_hook(hook or None) (internal: smneo.stub, client.meta.events): every request the calls,\n"
+     "_set_send_hook(hook or None) (internal: client.meta.events): every request the calls,\n"
      "paginators and the waiter send goes to hook(smneo.Request) first; it returns (status, headers,\n"
      "body) to answer, None to send it, or raises to stop the call."},
     {"_s3_transfer", FN(client_s3_transfer), KW,

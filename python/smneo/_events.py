@@ -4,11 +4,18 @@ botocore service model and method_to_api_mapping, so that
 work (docs/python.md, "Events and botocore's Stubber").
 
 Nothing here imports botocore until ``client.meta.events`` (or
-``service_model``) is first used. From then on every request the client's
-calls, paginators and waiter send passes through :func:`_EventHook.__call__`
-(the extension's send hook, a transport double in front of the transport):
-it fires the events for SageMaker requests and answers with what a handler
-returned, else lets the transport send the request.
+``service_model``) is first used. Two hooks of the extension carry the
+events and the stubbers:
+
+- the request hook (:class:`CallHook`, the core's smneo_client_set_request_hook):
+  asked once per operation request (a call, each page of a paginator, each
+  poll of the waiter), before credentials are resolved and the request is
+  signed, as botocore's ``_make_api_call`` runs once per request: it fires
+  provide-client-params, before-parameter-build and before-call, and an
+  answer (a stubber's, a before-call handler's) is the request's final
+  answer, never signed, sent or retried;
+- the send hook (:class:`_SendHook`): each signed request as it is sent
+  (retries included) fires request-created, before-sign and before-send.
 """
 import datetime
 import json
@@ -61,6 +68,47 @@ def response_bytes(status, parsed, headers=None):
     return status, out_headers, json.dumps(body, default=_json_default).encode()
 
 
+class CallHook:
+    """The client's request hook: smneo.stub's queue and client.meta.events,
+    whichever are active, asked for each SageMaker operation request."""
+
+    def __init__(self, region_name, endpoint_url, operations):
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.operations = frozenset(operations)
+        self.events = None  # botocore's HierarchicalEmitter, once client.meta.events was used
+        self.stub = None    # an active smneo.stub.Stubber's answerer: fn(operation, params) -> answer
+
+    def __call__(self, operation, params):
+        if operation not in self.operations:
+            return None  # CloudWatch Logs, STS: not this client's operations
+        events, stub = self.events, self.stub
+        if events is None:
+            return stub(operation, params) if stub is not None else None
+        model = service_model().operation_model(operation)
+        context = {"client_region": self.region_name, "client_config": None,
+                   "has_streaming_input": model.has_streaming_input, "auth_type": model.resolved_auth_type}
+        suffix = "%s.%s" % (_SERVICE_ID, operation)
+        events.emit("provide-client-params." + suffix, params=params, model=model, context=context)
+        events.emit("before-parameter-build." + suffix, params=params, model=model, context=context)
+        if stub is not None:
+            answer = stub(operation, params)
+            if answer is not None:
+                return answer
+        body = json.dumps(params, default=_json_default).encode()
+        request_dict = {"url_path": "/", "query_string": "", "method": "POST",
+                        "headers": {"X-Amz-Target": _TARGET_PREFIX + operation,
+                                    "Content-Type": "application/x-amz-json-1.1"},
+                        "body": body, "url": self.endpoint_url.rstrip("/") + "/", "context": context}
+        _, answer = events.emit_until_response("before-call." + suffix, model=model, params=request_dict,
+                                               request_signer=None, context=context)
+        if answer is None:
+            return None
+        http, parsed = answer
+        events.emit("after-call." + suffix, http_response=http, parsed=parsed, model=model, context=context)
+        return response_bytes(int(http.status_code), parsed, dict(getattr(http, "headers", None) or {}))
+
+
 class Meta:
     """client.meta: region_name, endpoint_url, service_name, partition, config,
     method_to_api_mapping, and on first use events and service_model."""
@@ -73,16 +121,24 @@ class Meta:
         self.partition = "aws"
         self.config = config
         self.method_to_api_mapping = {op["python_name"]: op["name"] for op in operations}
+        self._hook = None
         self._events = None
 
     @property
     def service_model(self):
         return service_model()
 
+    def call_hook(self):
+        """The client's request hook, installed on first use."""
+        if self._hook is None:
+            self._hook = CallHook(self.region_name, self.endpoint_url, self.method_to_api_mapping.values())
+            self._client()._set_call_hook(self._hook)
+        return self._hook
+
     @property
     def events(self):
-        """botocore's HierarchicalEmitter; the client fires before-parameter-build,
-        before-call and before-send on it (needs botocore)."""
+        """botocore's HierarchicalEmitter; the client fires botocore's events on
+        it (docs/python.md, "Stubbing and events"; needs botocore)."""
         if self._events is None:
             try:
                 from botocore.hooks import HierarchicalEmitter
@@ -90,12 +146,14 @@ class Meta:
                 raise AttributeError("client.meta.events needs botocore (%s); without it use smneo.stub.Stubber, "
                                      "which works on its own" % e) from None
             self._events = HierarchicalEmitter()
-            self._client()._set_send_hook(_EventHook(self.region_name, self._events))
+            self.call_hook().events = self._events
+            self._client()._set_send_hook(_SendHook(self.region_name, self._events))
         return self._events
 
 
-class _EventHook:
-    """The send hook that fires botocore's events for one client."""
+class _SendHook:
+    """The send hook that fires botocore's per-request events for one client:
+    on the signed request, as it is sent (each retry too)."""
 
     def __init__(self, region_name, events):
         self._region_name = region_name
@@ -106,23 +164,16 @@ class _EventHook:
         if not target.startswith(_TARGET_PREFIX):
             return None  # credentials, STS, S3: not a SageMaker operation
         name = target[len(_TARGET_PREFIX):]
-        model = service_model().operation_model(name)
-        params = json.loads(request.body) if request.body else {}
-        context = {"client_region": self._region_name, "client_config": None, "has_streaming_input": False,
-                   "auth_type": None}
         events = self._events
         suffix = "%s.%s" % (_SERVICE_ID, name)
-        events.emit("before-parameter-build." + suffix, params=params, model=model, context=context)
-        request_dict = {"url_path": "/", "query_string": "", "method": request.method,
-                        "headers": dict(request.headers), "body": request.body, "url": request.url,
-                        "context": context}
-        _, answer = events.emit_until_response("before-call." + suffix, model=model, params=request_dict,
-                                               request_signer=None, context=context)
-        if answer is not None:
-            http, parsed = answer
-            return response_bytes(int(http.status_code), parsed, dict(getattr(http, "headers", None) or {}))
-        from botocore.awsrequest import AWSPreparedRequest
+        from botocore.awsrequest import AWSPreparedRequest, AWSRequest
 
+        aws_request = AWSRequest(method=request.method, url=request.url, data=request.body,
+                                 headers=dict(request.headers))
+        events.emit("request-created." + suffix, request=aws_request, operation_name=name)
+        events.emit("before-sign." + suffix, request=aws_request, signing_name="sagemaker",
+                    region_name=self._region_name, signature_version="v4", request_signer=None,
+                    operation_name=name)
         prepared = AWSPreparedRequest(request.method, request.url, dict(request.headers), request.body, False)
         _, answer = events.emit_until_response("before-send." + suffix, request=prepared)
         if answer is not None:

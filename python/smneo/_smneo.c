@@ -566,18 +566,39 @@ fail:
  * (the MFA code callback): the cause of the error that call then raises. */
 static _Thread_local PyObject *pending_cause;
 
-void smneo_py_stash_cause(void)
+/* The current exception (normalized, with its traceback), taken off the
+ * thread; NULL when none. */
+static PyObject *take_exception(void)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     if (!type)
-        return;
+        return NULL;
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb && value)
         PyException_SetTraceback(value, tb);
     Py_XDECREF(type);
     Py_XDECREF(tb);
-    Py_XSETREF(pending_cause, value);
+    return value;
+}
+
+void smneo_py_stash_cause(void)
+{
+    PyObject *value = take_exception();
+    if (value)
+        Py_XSETREF(pending_cause, value);
+}
+
+/* The exception the client's request hook (smneo.stub, client.meta.events)
+ * raised on this thread: it cancelled the call, and the call raises it as it
+ * was (botocore lets a handler's exception propagate). */
+static _Thread_local PyObject *pending_hook_error;
+
+void smneo_py_stash_hook_error(void)
+{
+    PyObject *value = take_exception();
+    if (value)
+        Py_XSETREF(pending_hook_error, value);
 }
 
 static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
@@ -592,6 +613,14 @@ PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, cons
 PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
                             int max_attempts, PyObject *endpoint_url)
 {
+    PyObject *hook_error = pending_hook_error;
+    pending_hook_error = NULL;
+    if (code == SMNEO_ECANCELLED && hook_error) {
+        PyErr_SetObject((PyObject *)Py_TYPE(hook_error), hook_error);
+        Py_DECREF(hook_error);
+        return NULL;
+    }
+    Py_XDECREF(hook_error);
     raise_code(st, code, err, operation, max_attempts, endpoint_url);
     PyObject *cause = pending_cause;
     pending_cause = NULL;

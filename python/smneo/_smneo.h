@@ -91,6 +91,8 @@ int smneo_py_log_sync(void);
  * call on this thread) to become the __cause__ of the CredentialRetrievalError
  * smneo_py_raise raises next. Clears the error indicator. */
 void smneo_py_stash_cause(void);
+/* Keeps the exception a request hook raised (the call it cancelled raises it). */
+void smneo_py_stash_hook_error(void);
 /* A Python list of Issue objects for a core issues list (NULL -> []). */
 PyObject *smneo_py_issues(smneo_state *st, const smneo_issues *issues);
 /* Raises ParamValidationError with a single issue (returns NULL). */

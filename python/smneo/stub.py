@@ -9,12 +9,13 @@
 
 The same API and semantics as ``botocore.stub.Stubber`` (which also works on
 smneo clients where botocore is installed, through ``client.meta.events``).
-It works through the core: the stubbed answers replace the transport (no
-socket), so the paginators and the waiter run against them, with the core's
-validation, parsing and retries. See docs/python.md, "Stubbing".
+It works through the core's request hook: the stubbed answer of an operation
+request is its final answer, never signed, sent or retried (as botocore's
+Stubber answers in before-call), so no credentials are needed, and the
+paginators, the waiter and compile()'s SageMaker calls run against it, with
+the core's validation and parsing. See docs/python.md, "Stubbing".
 """
 import collections
-import json
 import pprint
 
 from . import _errors, _events
@@ -51,9 +52,6 @@ except ImportError:
     for _cls in (StubResponseError, StubAssertionError, UnStubbedResponseError):
         _cls.__module__ = "smneo.stub"
 
-_TARGET_PREFIX = "SageMaker."
-
-
 class Stubber:
     """Queues responses for a smneo.Client's calls, in order (botocore's Stubber API)."""
 
@@ -73,11 +71,11 @@ class Stubber:
     def activate(self):
         """Answers the client's SageMaker requests from the queue from now on."""
         queue = self._queue  # the hook holds the queue, not the Stubber: no cycle through the client
-        self.client._set_send_hook(lambda request: _answer(queue, request))
+        self.client.meta.call_hook().stub = lambda operation, params: _answer(queue, operation, params)
 
     def deactivate(self):
-        """Gives the client its transport back."""
-        self.client._set_send_hook(None)
+        """Lets the client's requests go to the service again."""
+        self.client.meta.call_hook().stub = None
 
     def add_response(self, method, service_response, expected_params=None):
         """Queues a successful response for method (checked against the
@@ -132,12 +130,9 @@ class Stubber:
 
 
 
-def _answer(queue, request):
-    """The send hook of an active Stubber: the next queued answer for a SageMaker request."""
-    target = request.headers.get("X-Amz-Target", "")
-    if not target.startswith(_TARGET_PREFIX):
-        return None  # credentials, STS, S3: sent by the transport
-    operation = target[len(_TARGET_PREFIX):]
+def _answer(queue, operation, params):
+    """An active Stubber's part of the request hook: the next queued answer
+    for a SageMaker operation request, after checking its parameters."""
     if not queue:
         raise UnStubbedResponseError(
             operation_name=operation,
@@ -148,7 +143,6 @@ def _answer(queue, request):
         raise StubResponseError(operation_name=operation, reason="Operation mismatch: found response for %s."
                                 % queued)
     if expected is not None:
-        params = json.loads(request.body) if request.body else {}
         if sorted(expected) != sorted(params) or any(expected[k] != params[k] for k in expected):
             raise StubAssertionError(operation_name=operation, reason="Expected parameters:\n%s,\nbut received:\n%s"
                                      % (pprint.pformat(expected), pprint.pformat(params)))

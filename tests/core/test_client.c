@@ -1128,6 +1128,122 @@ static void test_build_request_fixtures(void)
     }
 }
 
+/* The request hook: asked once per logical request (each page), before
+ * credentials; its answer is final (a throttle is not retried); 0 without an
+ * answer lets the request go on; non-zero cancels. */
+typedef struct hook_state {
+    int calls;
+    char seen[4][128];
+    int mode; /* 0: answer pages, 1: throttle, 2: pass, 3: cancel */
+} hook_state;
+
+static smneo_response *json_response(int status, const char *body)
+{
+    smneo_response *r = NULL;
+    smneo_response_new(&r, status);
+    smneo_response_add_header(r, "Content-Type", 12, "application/x-amz-json-1.1", 26);
+    smneo_response_append_body(r, body, strlen(body));
+    return r;
+}
+
+static int hook(smneo_response **out, const smneo_operation *op, const smneo_value *params, void *payload)
+{
+    hook_state *h = payload;
+    char *json = NULL;
+    smneo_value_to_json(&json, params);
+    if (h->calls < 4)
+        snprintf(h->seen[h->calls], sizeof h->seen[0], "%s %s", op->name, json ? json : "?");
+    free(json);
+    h->calls++;
+    if (h->mode == 0)
+        *out = json_response(200, h->calls == 1 ? "{\"CompilationJobSummaries\":[{\"CompilationJobName\":\"a\"}],"
+                                                  "\"NextToken\":\"t\"}"
+                                                : "{\"CompilationJobSummaries\":[{\"CompilationJobName\":\"b\"}]}");
+    else if (h->mode == 1)
+        *out = json_response(400, "{\"__type\":\"ThrottlingException\",\"message\":\"slow down\"}");
+    return h->mode == 3;
+}
+
+static void test_request_hook(void)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.no_transport = 1;
+    o.max_attempts = 3;
+    /* no credentials at all (aws_env_isolate) */
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_client_new(&c, &o, &err), 0);
+    hook_state h;
+    memset(&h, 0, sizeof h);
+    smneo_client_set_request_hook(c, hook, &h);
+
+    /* Pages: each page asks the hook once, with that page's token; no SEND. */
+    smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
+    smneo_call *call = NULL;
+    CHECK_INT(smneo_paginate_new(&call, c, "ListCompilationJobs", "{}", 2, &po, &err), 0);
+    smneo_step step;
+    int items = 0, sends = 0;
+    for (;;) {
+        smneo_call_next(&step, call);
+        sends += step.kind == SMNEO_STEP_SEND;
+        if (step.kind != SMNEO_STEP_EVENT)
+            break;
+        items++;
+    }
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(sends, 0);
+    CHECK_INT(items, 2);
+    CHECK_INT(h.calls, 2);
+    CHECK_STR(h.seen[0], "ListCompilationJobs {}");
+    CHECK_STR(h.seen[1], "ListCompilationJobs {\"NextToken\":\"t\"}");
+    CHECK_INT(smneo_call_result(NULL, call, &err), 0);
+    smneo_call_free(call);
+
+    /* A throttle from the hook is final: one attempt, not retried. */
+    h.mode = 1;
+    h.calls = 0;
+    const char *d = "{\"CompilationJobName\":\"j\"}";
+    smneo_result *r = NULL;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_call_next(&step, call);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(smneo_call_result(&r, call, &err), SMNEO_ETHROTTLED);
+    CHECK_STR(err.service_code, "ThrottlingException");
+    CHECK_INT(err.attempts, 1);
+    CHECK_INT(h.calls, 1);
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+
+    /* No answer: the request goes on (here: credentials are needed, and
+     * there are none). */
+    h.mode = 2;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    do
+        smneo_call_next(&step, call);
+    while (step.kind == SMNEO_STEP_SEND && (smneo_call_feed(call, NULL, SMNEO_ECONNECT, "no IMDS here"), 1));
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(smneo_call_result(&r, call, &err), SMNEO_ENOCREDENTIALS);
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+
+    /* Non-zero cancels; a removed hook is not asked. */
+    h.mode = 3;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_call_next(&step, call);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(smneo_call_result(&r, call, &err), SMNEO_ECANCELLED);
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+    smneo_client_set_request_hook(c, NULL, NULL);
+    h.calls = 0;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_call_next(&step, call);
+    CHECK_INT(h.calls, 0);
+    smneo_call_free(call);
+    smneo_client_free(c);
+}
+
 int main(void)
 {
     /* Keep the developer's own AWS settings out of the way. */
@@ -1149,6 +1265,7 @@ int main(void)
     RUN(test_build_request_fixtures);
     RUN(test_connection_refused);
     RUN(test_steps_by_hand);
+    RUN(test_request_hook);
     RUN(test_create_is_ours);
     pthread_mutex_destroy(&f.lock);
     return smneo_test_summary("test_client");

@@ -17,7 +17,7 @@ ANY, Stubber = botocore_stub.ANY, botocore_stub.Stubber
 import smneo  # noqa: E402
 
 CLIENTS = {
-    "boto3": lambda: boto3.client("sagemaker", region_name="us-east-1"),
+    "boto3": lambda: boto3.session.Session().client("sagemaker", region_name="us-east-1"),
     "smneo": lambda: smneo.Client(region_name="us-east-1"),
 }
 
@@ -217,3 +217,81 @@ class _Raw:
 
     def stream(self, *args, **kwargs):
         yield self._data
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def anonymous_client(request, monkeypatch, tmp_path):
+    # no credentials anywhere (and no instance metadata to ask): botocore's Stubber needs none
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    return CLIENTS[request.param]()
+
+
+def test_stubbing_needs_no_credentials(anonymous_client):
+    client = anonymous_client
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_compilation_job", description("j"), {"CompilationJobName": "j"})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": summaries(["a"])})
+        assert client.describe_compilation_job(CompilationJobName="j")["CompilationJobName"] == "j"
+        pages = list(client.get_paginator("list_compilation_jobs").paginate())
+        stubber.assert_no_pending_responses()
+    assert [s["CompilationJobName"] for s in pages[0]["CompilationJobSummaries"]] == ["a"]
+    # without the stubber the call needs credentials, and there are none
+    with pytest.raises(botocore_exceptions.NoCredentialsError):
+        client.describe_compilation_job(CompilationJobName="j")
+
+
+@pytest.mark.parametrize("code,status", [("ThrottlingException", 400), ("InternalFailure", 500),
+                                         ("ServiceUnavailable", 503)])
+def test_stubbed_retryable_errors_are_not_retried(client, code, status):
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_compilation_job", code, "try later", status)
+        stubber.add_response("describe_compilation_job", description("j"))
+        with pytest.raises(botocore_exceptions.ClientError) as ei:
+            client.describe_compilation_job(CompilationJobName="j")
+        assert ei.value.response["Error"]["Code"] == code
+        # the second answer is still queued: the error was final
+        with pytest.raises(AssertionError, match="1 responses remaining"):
+            stubber.assert_no_pending_responses()
+        assert client.describe_compilation_job(CompilationJobName="j")["CompilationJobName"] == "j"
+
+
+def test_expected_params_keep_their_python_values(client):
+    with Stubber(client) as stubber:
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": []},
+                             {"CreationTimeAfter": WHEN, "MaxResults": 5})
+        client.list_compilation_jobs(CreationTimeAfter=WHEN, MaxResults=5)
+        stubber.assert_no_pending_responses()
+
+
+EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created", "before-sign",
+          "before-send", "needs-retry", "after-call", "after-call-error")
+
+
+def _record(client, operation):
+    seen = []
+    for event in EVENTS:
+        client.meta.events.register("%s.sagemaker.%s" % (event, operation),
+                                    lambda event=event, **kwargs: seen.append((event, sorted(kwargs))))
+    return seen
+
+
+def test_events_of_a_stubbed_call_with_botocores_arguments(client):
+    seen = _record(client, "DescribeCompilationJob")
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_compilation_job", description("j"))
+        client.describe_compilation_job(CompilationJobName="j")
+        stubber.add_client_error("describe_compilation_job", "ResourceNotFound", "gone")
+        with pytest.raises(client.exceptions.ResourceNotFound):
+            client.describe_compilation_job(CompilationJobName="j")
+    # the Stubber's before-call handler (registered for before-call.*.*) answers before the
+    # recorder's; nothing is signed or sent
+    call = [("provide-client-params", ["context", "event_name", "model", "params"]),
+            ("before-parameter-build", ["context", "event_name", "model", "params"]),
+            ("after-call", ["context", "event_name", "http_response", "model", "parsed"])]
+    assert seen == call + call

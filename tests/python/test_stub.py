@@ -219,3 +219,27 @@ def test_stubbed_and_evented_clients_are_freed_without_the_garbage_collector(iso
             assert ref() is None
     finally:
         gc.enable()
+
+
+def test_smneo_stub_needs_no_credentials_and_does_not_retry(isolated_env):
+    c = smneo.Client(region_name="us-east-1", endpoint_url=CLOSED, _retry_backoff_scale=0.001)
+    with Stubber(c) as stubber:
+        stubber.add_client_error("describe_compilation_job", "ThrottlingException", "slow down", 400)
+        stubber.add_response("describe_compilation_job", description("j", "COMPLETED"))
+        with pytest.raises(smneo.ClientError) as ei:
+            c.describe_compilation_job(CompilationJobName="j")
+        assert ei.value.response["Error"]["Code"] == "ThrottlingException"
+        assert ei.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+        # the waiter polls against the stub too, with no credentials anywhere
+        assert c.wait_for_compilation_job("j", delay=0.001)["CompilationJobStatus"] == "COMPLETED"
+        stubber.assert_no_pending_responses()
+    with pytest.raises(smneo.NoCredentialsError):
+        c.describe_compilation_job(CompilationJobName="j")
+
+
+def test_a_request_hook_exception_propagates_from_paginators_and_the_waiter(client):
+    with Stubber(client):
+        with pytest.raises(UnStubbedResponseError):
+            list(client.iter_compilation_jobs())
+        with pytest.raises(UnStubbedResponseError):
+            client.wait_for_compilation_job("j", delay=0.001)

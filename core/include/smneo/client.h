@@ -114,6 +114,26 @@ SMNEO_EXTERN(int) smneo_client_build_request(smneo_request **out, smneo_client *
                                              const char *params_json, size_t len, int64_t timestamp,
                                              smneo_error *err);
 
+/* ---- Request hook ----------------------------------------------------------- */
+/* Called once for every operation request a call, a paginator page, a waiter
+ * poll or compile() is about to make, before credentials are resolved and the
+ * request is built, signed and sent: with the operation and its parameters
+ * (borrowed, valid during the call; the input shape's value, already
+ * validated). Return 0 to let the request go on; or 0 with *out set to an
+ * answer (the hook gives up ownership): the call takes it as the final answer
+ * of that request and parses it as the service's, but it is never signed,
+ * sent or retried (botocore's before-call short-circuit, which its Stubber
+ * uses; no credentials are needed). A non-zero return cancels the call
+ * (SMNEO_ECANCELLED). Runs on the thread that drives the call, inside
+ * smneo_call_next. A test double that answers whole operations (the
+ * bindings' stubbers) belongs here; one that answers HTTP requests is a
+ * transport. */
+typedef int (*smneo_request_hook_cb)(smneo_response **out, const smneo_operation *operation,
+                                     const smneo_value *params, void *payload);
+/* Sets (or with cb NULL removes) the client's request hook. Requests that
+ * start after it is set see it; payload is borrowed. */
+SMNEO_EXTERN(void) smneo_client_set_request_hook(smneo_client *c, smneo_request_hook_cb cb, void *payload);
+
 /* ---- Steps ------------------------------------------------------------------ */
 typedef enum {
     SMNEO_STEP_SEND = 1,
