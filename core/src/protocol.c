@@ -715,9 +715,42 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
     return rc ? smneo__error(err, rc, "out of memory") : 0;
 }
 
+/* Drops what botocore's parsers drop: members a structure's shape does not
+ * have (newer than the model) and members that are null, at every level.
+ * Lists and maps keep every entry (nulls included), as botocore's do; a
+ * value of another JSON type than its shape's is kept as it came. */
+static void prune(cJSON *n, const smneo_shape *shape)
+{
+    if (!shape || !n)
+        return;
+    if (shape->type == SMNEO_SHAPE_STRUCTURE && cJSON_IsObject(n)) {
+        cJSON *next;
+        for (cJSON *ch = n->child; ch; ch = next) {
+            next = ch->next;
+            const smneo_member *m = smneo_shape_member(shape, ch->string);
+            if (m && !cJSON_IsNull(ch))
+                prune(ch, m->shape);
+            else
+                smneo__json_wipe_delete(cJSON_DetachItemViaPointer(n, ch));
+        }
+    } else if (shape->type == SMNEO_SHAPE_LIST && cJSON_IsArray(n)) {
+        for (cJSON *ch = n->child; ch; ch = ch->next)
+            prune(ch, shape->member);
+    } else if (shape->type == SMNEO_SHAPE_MAP && cJSON_IsObject(n)) {
+        for (cJSON *ch = n->child; ch; ch = ch->next)
+            prune(ch, shape->value);
+    }
+}
+
 int smneo__result_new(smneo_result **out, const smneo_operation *op, cJSON *root, smneo_response *resp)
 {
     *out = NULL;
+    /* The one place results are shaped as botocore's: every binding, the CLI
+     * and smneo_value_to_json see the same members. */
+    if (op->output)
+        prune(root, op->output);
+    else
+        prune(root, &(const smneo_shape){.type = SMNEO_SHAPE_STRUCTURE});
     smneo_result *r = calloc(1, sizeof *r);
     if (!r) {
         cJSON_Delete(root);

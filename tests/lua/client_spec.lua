@@ -36,17 +36,21 @@ describe("smneo client", function()
     assert.is_true(job.LastModifiedTime >= job.CreationTime)
     assert.are.equal("PYTORCH", job.InputConfig.Framework)
     assert.are.equal(900, job.StoppingCondition.MaxRuntimeInSeconds)
+    local list = smneo.parse_response("ListCompilationJobs", 200, {}, '{"CompilationJobSummaries":[]}')
+    assert.are.equal(smneo.array_mt, getmetatable(list.CompilationJobSummaries))
+    assert.are.equal(0, #list.CompilationJobSummaries)
+    assert.is_true(smneo.is_array(list.CompilationJobSummaries))
     assert.is_false(smneo.is_array(job.InputConfig))
-    -- JSON null and empty lists, as a response carries them
+    -- JSON null members and members the output shape does not have (Tags), as a response may carry
+    -- them: left out, as botocore leaves them out
     local parsed = smneo.parse_response("DescribeCompilationJob", 200, {},
       '{"CompilationJobName":"x","CreationTime":1700000001.25,"VpcConfig":null,' ..
       '"OutputConfig":{"S3OutputLocation":"s3://b/o","TargetDevice":"ml_c5","CompilerOptions":null},' ..
       '"DerivedInformation":{"DerivedDataInputConfig":"{}"},"Tags":[]}')
     assert.are.equal(1700000001.25, parsed.CreationTime)
-    assert.are.equal(smneo.null, parsed.VpcConfig)
-    assert.are.equal(smneo.array_mt, getmetatable(parsed.Tags))
-    assert.are.equal(0, #parsed.Tags)
-    assert.is_true(smneo.is_array(parsed.Tags))
+    assert.is_nil(parsed.VpcConfig)
+    assert.is_nil(parsed.OutputConfig.CompilerOptions)
+    assert.is_nil(parsed.Tags)
   end)
 
   it("creates, stops and deletes a job", function()
@@ -308,9 +312,21 @@ describe("smneo client", function()
     assert.are.equal("ProtocolError", bad.code)
   end)
 
+  it("drops members the model does not have, and null members, as botocore and Python do", function()
+    local res = smneo.parse_response("DescribeCompilationJob", 200, {},
+      '{"CompilationJobName":"x","BrandNew":{"a":1},"FailureReason":null,'
+      .. '"ModelArtifacts":{"S3ModelArtifacts":"s3://b/o","Extra":"y"}}')
+    assert.are.equal("x", res.CompilationJobName)
+    assert.is_nil(res.BrandNew)
+    assert.is_nil(res.FailureReason)
+    assert.are.same({ S3ModelArtifacts = "s3://b/o" }, res.ModelArtifacts)
+  end)
+
   it("refuses results nested deeper than 80 levels with a ProtocolError, as Python does", function()
     local function nested(levels) -- levels containers, counting the top-level object
-      return '{"CompilationJobName":"x","X":' .. string.rep("[", levels - 1) .. string.rep("]", levels - 1) .. "}"
+      -- a modeled string member holding lists: kept as it came (as botocore keeps it)
+      return '{"CompilationJobName":"x","FailureReason":' .. string.rep("[", levels - 1) .. string.rep("]", levels - 1)
+             .. "}"
     end
     assert.are.equal("x", smneo.parse_response("DescribeCompilationJob", 200, {}, nested(80)).CompilationJobName)
     local err = raises(smneo.parse_response, "DescribeCompilationJob", 200, {}, nested(81))

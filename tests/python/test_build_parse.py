@@ -252,10 +252,11 @@ def test_parse_truncated_body_is_a_parser_error():
     assert not isinstance(ei.value, smneo.ClientError)
 
 
-def _nested(levels):
-    """A DescribeCompilationJob body whose unknown member X holds `levels - 1`
-    nested lists: `levels` containers counting the top-level object."""
-    return '{"CompilationJobName": "x", "X": %s%s}' % ("[" * (levels - 1), "]" * (levels - 1))
+def _nested(levels, member="FailureReason"):
+    """A DescribeCompilationJob body whose modeled string member holds `levels - 1`
+    nested lists (kept as they came, as botocore keeps a value of another type
+    than its shape's): `levels` containers counting the top-level object."""
+    return '{"CompilationJobName": "x", "%s": %s%s}' % (member, "[" * (levels - 1), "]" * (levels - 1))
 
 
 def test_parse_response_nested_past_the_binding_limit_is_a_parser_error():
@@ -271,8 +272,8 @@ def test_parse_response_nested_past_the_binding_limit_is_a_parser_error():
 
 def test_nested_response_through_calls_and_paginators(fake, isolated_env):
     fake.queue("DescribeCompilationJob", 200, json.loads(_nested(81)))
-    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(80))]})
-    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(81))]})
+    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(80, "CompilationTargetDevice"))]})
+    fake.queue("ListCompilationJobs", 200, {"CompilationJobSummaries": [json.loads(_nested(81, "CompilationTargetDevice"))]})
     # a modeled error whose member is nested too deeply is still the service's error
     fake.queue("DescribeCompilationJob", 400, {"__type": "ResourceNotFound", "Message": json.loads(_nested(90))})
     with make_client(fake.url) as c:
@@ -337,3 +338,21 @@ def test_build_request_matches_the_shared_fixture(isolated_env, name):
     assert {k: v for k, v in req.headers.items() if k.lower() not in ignore} == \
         {k: v for k, v in want["headers"].items() if k.lower() not in ignore}
     assert req.body == want["body"].encode("utf-8")
+
+
+def test_members_the_model_does_not_have_are_dropped_as_botocore_drops_them():
+    body = json.dumps({"CompilationJobName": "x", "BrandNew": {"a": 1}, "FailureReason": None,
+                       "ModelArtifacts": {"S3ModelArtifacts": "s3://b/o", "Extra": "y"},
+                       "CompilationJobStatus": "COMPLETED"})
+    out = smneo.parse_response("DescribeCompilationJob", 200, HEADERS, body)
+    out.pop("ResponseMetadata")
+    assert out == {"CompilationJobName": "x", "ModelArtifacts": {"S3ModelArtifacts": "s3://b/o"},
+                   "CompilationJobStatus": "COMPLETED"}
+    botocore_parsers = need_module("botocore.parsers")
+    model = need_module("botocore.session").get_session().get_service_model("sagemaker")
+    parsed = botocore_parsers.create_parser("json").parse(
+        {"status_code": 200, "headers": {}, "body": body.encode()},
+        model.operation_model("DescribeCompilationJob").output_shape)
+    parsed.pop("ResponseMetadata")
+    assert parsed == out
+
