@@ -46,6 +46,8 @@ typedef struct cli_args {
     size_t npos;
     /* globals */
     const char *endpoint_url, *region, *profile;
+    const char *retry_mode;  /* --retry-mode, or NULL: the environment, the profile, standard */
+    int max_attempts;        /* --max-attempts, or 0: the environment, the profile, 3 */
     int json;                /* --output json (default: table) */
     int quiet;               /* --quiet: no progress display */
 } cli_args;

@@ -282,6 +282,8 @@ int cli_client_open(cli_client *cc, const cli_args *a)
     o.region = a->region;
     o.profile = a->profile;
     o.mfa_cb = cli_mfa_prompt;
+    o.retry_mode = a->retry_mode;
+    o.max_attempts = a->max_attempts;
     int rc = smneo_client_new(&cc->client, &o, &err);
     if (rc == 0)
         cli_credential_settings(cc->client);

@@ -153,6 +153,10 @@ static const cli_opt opts_global[] = {
     {"region", "REGION", "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)"},
     {"profile", "NAME", "profile in ~/.aws/config and ~/.aws/credentials"},
     {"output", "json|table", "output format (default table)"},
+    {"retry-mode", "standard|legacy|adaptive", "retry mode (default: AWS_RETRY_MODE, the profile's retry_mode, "
+                                              "standard)"},
+    {"max-attempts", "N", "attempts per request, the first included (default: AWS_MAX_ATTEMPTS, the profile's "
+                          "max_attempts, 3)"},
     {"quiet", NULL, "no progress display"},
     {"debug", NULL, "log requests, responses and retries to stderr, secrets redacted (as SMNEO_DEBUG=1)"},
     {"help", NULL, "show help"},
@@ -440,6 +444,19 @@ int main(int argc, char **argv)
     if (output && strcmp(output, "json") && strcmp(output, "table"))
         return cli_fail(EXIT_USAGE, "--output must be json or table, not \"%s\"", output);
     a.json = output && !strcmp(output, "json");
+    a.retry_mode = cli_get(&a, "retry-mode");
+    if (a.retry_mode && strcmp(a.retry_mode, "standard") && strcmp(a.retry_mode, "legacy") &&
+        strcmp(a.retry_mode, "adaptive"))
+        return cli_fail(EXIT_USAGE, "--retry-mode must be standard, legacy or adaptive, not \"%s\"", a.retry_mode);
+    const char *attempts = cli_get(&a, "max-attempts");
+    if (attempts) {
+        char *end = NULL;
+        long n = strtol(attempts, &end, 10);
+        if (end == attempts || *end || n < 1 || n > 100)
+            return cli_fail(EXIT_USAGE, "--max-attempts must be a whole number from 1 to 100 (the first attempt "
+                                        "included), not \"%s\"", attempts);
+        a.max_attempts = (int)n;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

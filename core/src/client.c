@@ -482,12 +482,14 @@ static int transport_code(int code)
  * _retry.json (connection errors; 429, 500, 502, 503, 504, 509; a 400 with a
  * throttling code; for S3 a 400 RequestTimeout or BadDigest). Standard and
  * adaptive: retries/standard.py (connection errors; 500, 502, 503, 504; the
- * transient and throttling codes), e->retryable from the protocol layer. A
- * certificate problem (SMNEO_ETLS) is not retried: it does not heal. */
+ * transient and throttling codes), e->retryable from the protocol layer.
+ * Connection errors include TLS failures (SMNEO_ETLS, a certificate that
+ * does not verify included) in every mode, as botocore's SSLError is a
+ * ConnectionError that _retry.json and standard.py both retry. */
 int smneo__retry_retryable(int mode, int rc, const smneo_error *e, int s3)
 {
     if (transport_code(rc))
-        return rc != SMNEO_ETLS;
+        return 1;
     if (mode == RETRY_LEGACY) {
         int s = e->http_status;
         const char *code = e->service_code;
@@ -572,6 +574,7 @@ struct smneo_call {
     smneo_credentials *creds;
     int attempt;       /* attempts made for the current logical request */
     int hooked;        /* the request hook saw the current logical request */
+    int quota_reached; /* the last failure was not retried: the retry quota is exhausted */
     int quota_cost;    /* cost of the last acquired retry (0: none) */
     int64_t wake_ms;
     int cred_pending;  /* call->req is a credential request to send after the sleep */
@@ -645,8 +648,10 @@ double smneo__retry_backoff(const smneo__retry_policy *p, int throttled, int att
 
 /* The retry decision shared by the call machine and S3 transfers. */
 int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
-                         double *delay_s, int s3)
+                         double *delay_s, int s3, int *quota_reached)
 {
+    if (quota_reached)
+        *quota_reached = 0;
     if (!should_retry(c, rc, e, s3) || attempt >= c->max_attempts)
         return 0;
     int throttled = is_throttling(rc, e);
@@ -654,8 +659,11 @@ int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int atte
                : c->new_retries              ? (throttled ? QUOTA_COST_THROTTLE : QUOTA_COST_V2)
                : rc == SMNEO_ETIMEOUT        ? QUOTA_COST_TIMEOUT
                                              : QUOTA_COST;
-    if (cost && !quota_acquire(c, cost))
+    if (cost && !quota_acquire(c, cost)) {
+        if (quota_reached)
+            *quota_reached = 1; /* botocore's RetryQuotaReached */
         return 0;
+    }
     *quota_cost = cost;
     smneo__retry_policy p = {c->retry_mode, c->max_attempts, c->new_retries, 1.0};
     const char *ra = e && e->response ? smneo_response_header(e->response, "x-amz-retry-after") : NULL;
@@ -665,9 +673,9 @@ int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int atte
 }
 
 int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
-                      double *delay_s)
+                      double *delay_s, int *quota_reached)
 {
-    return smneo__retry_next_s3(c, rc, e, attempt, rng, quota_cost, delay_s, 0);
+    return smneo__retry_next_s3(c, rc, e, attempt, rng, quota_cost, delay_s, 0, quota_reached);
 }
 
 void smneo__retry_succeeded(smneo_client *c, int *quota_cost)
@@ -1469,7 +1477,7 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
     if (!resp) {
         rc = transport_error < 0 ? transport_error : SMNEO_ECONNECT;
         smneo__error(&call->err, rc, "%s", msg ? msg : "the request could not be sent");
-        call->err.retryable = rc == SMNEO_ECONNECT || rc == SMNEO_ECLOSED || rc == SMNEO_ETIMEOUT || rc == SMNEO_EDNS;
+        call->err.retryable = transport_code(rc);
     } else {
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }
@@ -1492,7 +1500,8 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
     }
     {
         double d;
-        if (smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d)) {
+        if (smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d,
+                              &call->quota_reached)) {
             smneo_log(SMNEO_LOG_INFO, "%s: attempt %d failed (%s), retrying in %.3f s", call->op->name,
                       call->attempt, call->err.service_code ? call->err.service_code : smneo_strerror(rc), d);
             smneo_error_clear(&call->err);
@@ -1502,6 +1511,11 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
         }
     }
     finish(call, rc);
+}
+
+int smneo_call_retry_quota_reached(const smneo_call *call)
+{
+    return call && call->state == ST_DONE && call->rc != 0 && call->quota_reached;
 }
 
 int smneo_call_item(smneo_value *out, const smneo_call *call)

@@ -34,11 +34,13 @@ int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_er
  * retried (a retry cost is taken from the quota and remembered in
  * *quota_cost), else 0. rng: caller's jitter state (any seed). */
 int smneo__retry_next(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
-                      double *delay_s);
+                      double *delay_s, int *quota_reached);
 /* The same for S3 requests (s3 = 1: legacy mode also retries a 400
- * RequestTimeout or BadDigest, as botocore's _retry.json for s3). */
+ * RequestTimeout or BadDigest, as botocore's _retry.json for s3).
+ * *quota_reached (may be NULL) is 1 when a retry was due but the retry
+ * quota had too little left (botocore's RetryQuotaReached), else 0. */
 int smneo__retry_next_s3(smneo_client *c, int rc, const smneo_error *e, int attempt, uint64_t *rng, int *quota_cost,
-                         double *delay_s, int s3);
+                         double *delay_s, int s3, int *quota_reached);
 /* Adaptive mode: seconds to wait for a send token (0: go), and the rate
  * update after each answer (rc 0 for a success). No-ops in other modes. */
 double smneo__client_rate_acquire(smneo_client *c);

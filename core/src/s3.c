@@ -766,7 +766,7 @@ static int perform(const s3_target *t, const s3_req *r, smneo_response **out, sm
         e.attempts = attempt;
         double delay = 0;
         if (rc != SMNEO_ECANCELLED && rc != SMNEO_EIO &&
-            smneo__retry_next_s3(t->client, rc, &e, attempt, &rng, &quota_cost, &delay, 1)) {
+            smneo__retry_next_s3(t->client, rc, &e, attempt, &rng, &quota_cost, &delay, 1, NULL)) {
             smneo_log(SMNEO_LOG_INFO, "S3 %s s3://%s/%s: attempt %d failed (%s), retrying in %.3f s", r->op,
                       t->bucket, t->key, attempt, e.service_code ? e.service_code : smneo_strerror(rc), delay);
             smneo_error_clear(&e);

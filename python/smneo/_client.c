@@ -822,11 +822,30 @@ static PyObject *result_for(ClientObject *self, smneo_client *c, const smneo_res
     return d;
 }
 
-/* Raises the error of a call on client c (always returns NULL). */
-static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const smneo_error *err, const char *op)
+/* Raises the error of a call on client c (always returns NULL). call (may
+ * be NULL: the call was not made) tells whether the retry quota stopped its
+ * retries: ResponseMetadata.RetryQuotaReached, as botocore sets it. */
+static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const smneo_error *err, const char *op,
+                           const smneo_call *call)
 {
     int reached = err && smneo_client_max_attempts_reached(c, err->attempts, err);
-    return smneo_py_raise_at(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0, self->endpoint);
+    smneo_py_raise_at(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0, self->endpoint);
+    if (call && smneo_call_retry_quota_reached(call)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyObject *response = value ? PyObject_GetAttr(value, self->st->s_response) : NULL;
+        PyObject *md = response && PyDict_Check(response) ? PyDict_GetItemWithError(response,
+                                                                                    self->st->s_ResponseMetadata)
+                                                          : NULL;
+        if (md && PyDict_Check(md) && PyDict_SetItemString(md, "RetryQuotaReached", Py_True))
+            PyErr_Clear();
+        if (PyErr_Occurred()) /* not a ClientError (no response): nothing to mark */
+            PyErr_Clear();
+        Py_XDECREF(response);
+        PyErr_Restore(type, value, tb);
+    }
+    return NULL;
 }
 
 /* The common path of every operation method. */
@@ -857,10 +876,10 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     smneo_jsonw_free(w);
     PyObject *out = NULL;
     if (rc) {
-        raise_for(self, self->client, rc, &err, operation);
+        raise_for(self, self->client, rc, &err, operation, NULL);
     } else if (drive(self, call, &step, have_step) == 0) { /* else Ctrl-C during a retry's back-off */
         rc = smneo_call_result(&res, call, &err);
-        out = rc ? raise_for(self, self->client, rc, &err, operation)
+        out = rc ? raise_for(self, self->client, rc, &err, operation, call)
                  : result_for(self, self->client, res, result_with_warnings(st, operation, res));
     }
     smneo_call_free(call);
@@ -1024,7 +1043,7 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
     int rc = smneo_paginate_new(&call, self->client, o->name, json, len, &po, &err);
     smneo_jsonw_free(w);
     if (rc) {
-        raise_for(self, self->client, rc, &err, o->name);
+        raise_for(self, self->client, rc, &err, o->name, NULL);
         smneo_error_clear(&err);
         leave(self);
         return NULL;
@@ -1081,7 +1100,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_wait_new(&call, self->client, name, &wo, &err);
     if (rc) {
-        raise_for(self, self->client, rc, &err, "DescribeCompilationJob");
+        raise_for(self, self->client, rc, &err, "DescribeCompilationJob", NULL);
         smneo_error_clear(&err);
         leave(self);
         return NULL;
@@ -1114,7 +1133,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
                 PyObject *last = res ? smneo_py_result(st, res) : NULL;
                 if (res && !last)
                     PyErr_Clear();
-                raise_for(self, self->client, rc, &err, "DescribeCompilationJob");
+                raise_for(self, self->client, rc, &err, "DescribeCompilationJob", call);
                 if (last) {
                     /* attach the final description to the waiter's exception */
                     PyObject *type, *value, *tb;
@@ -1444,7 +1463,7 @@ static PyObject *paginate_next_impl(PaginateObject *self)
         Py_SETREF(self->resume_token, t);
     }
     if (rc)
-        raise_for(self->client, self->client->client, rc, &err, self->operation);
+        raise_for(self->client, self->client->client, rc, &err, self->operation, self->call);
     smneo_error_clear(&err);
     paginate_finish(self);
     return NULL;

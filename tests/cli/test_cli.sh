@@ -357,6 +357,19 @@ grep_err describe_debug "X-Amz-Target: SageMaker.DescribeCompilationJob"
 grep -q "Signature=<redacted>" "$WORK/describe_debug.err" && ok || fail "describe_debug: the signature is not redacted"
 run describe_nodebug 0 --endpoint-url "$URL" describe "$CLOUD_JOB" --output json
 [ ! -s "$WORK/describe_nodebug.err" ] && ok || fail "describe_nodebug: stderr not empty without --debug"
+# --retry-mode and --max-attempts win over AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (nothing listens on port 1:
+# a connection error, retried in every mode); the debug log counts the attempts
+RUN_ENV="AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard"
+run retry_flags 6 --endpoint-url http://127.0.0.1:1 --debug --retry-mode legacy --max-attempts 2 describe x
+grep_err retry_flags "attempt 1 failed"
+! grep -q "attempt 2 failed" "$WORK/retry_flags.err" && ok || fail "retry_flags: more than 2 attempts"
+run retry_env 6 --endpoint-url http://127.0.0.1:1 --debug describe x
+! grep -q "attempt 1 failed" "$WORK/retry_env.err" && ok || fail "retry_env: AWS_MAX_ATTEMPTS=1 retried"
+RUN_ENV=""
+run retry_mode_bad 2 --retry-mode fast describe x
+grep_err retry_mode_bad "standard, legacy or adaptive"
+run max_attempts_bad 2 --max-attempts 0 describe x
+grep_err max_attempts_bad "from 1 to 100"
 RUN_ENV=$RUN_ENV_SAVED
 run list 0 --endpoint-url "$URL" list --output json
 jcheck list "'$CLOUD_JOB' in [j['CompilationJobName'] for j in d['CompilationJobSummaries']] and len(d['CompilationJobSummaries']) >= 6 and 'NextToken' not in d"

@@ -152,17 +152,20 @@ static void test_conditions_and_costs(void)
      * (a 400) is not, as _retry.json; no quota is spent. */
     smneo_client *c = client_with("legacy", 0, 1, &err);
     smneo_error e = service_error("Whatever", 509);
-    CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, NULL));
     e = service_error("TooManyRequestsException", 400);
-    CHECK(!smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d));
+    CHECK(!smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d, NULL));
     e = service_error("BadDigest", 400);
-    CHECK(!smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d));
-    CHECK(smneo__retry_next_s3(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, 1));
+    CHECK(!smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, NULL));
+    CHECK(smneo__retry_next_s3(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, 1, NULL));
     e = service_error("Throttling", 400);
-    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 4, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 4, &rng, &cost, &d, NULL));
     CHECK(d <= 8.0); /* rand * 2^(4-1) */
-    CHECK(!smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 5, &rng, &cost, &d));
+    CHECK(!smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 5, &rng, &cost, &d, NULL));
     CHECK_INT(smneo__client_quota(c), 500);
+    smneo_error tls_legacy = SMNEO_ERROR_INIT;
+    tls_legacy.code = SMNEO_ETLS; /* _retry.json's GENERAL_CONNECTION_ERROR includes SSLError */
+    CHECK(smneo__retry_next(c, SMNEO_ETLS, &tls_legacy, 1, &rng, &cost, &d, NULL));
     /* MaxAttemptsReached: legacy sets it only for a retryable error. */
     CHECK(smneo_client_max_attempts_reached(c, 5, &e));
     CHECK(!smneo_client_max_attempts_reached(c, 5, NULL));
@@ -173,17 +176,33 @@ static void test_conditions_and_costs(void)
     /* Standard: 5 per retry, 10 after a timeout, refunded on success. */
     c = client_with("standard", 0, 1, &err);
     e = service_error("TooManyRequestsException", 400);
-    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d, NULL));
     CHECK_INT(cost, 5);
     CHECK_INT(smneo__client_quota(c), 495);
     smneo__retry_succeeded(c, &cost);
     CHECK_INT(smneo__client_quota(c), 500);
     smneo_error t = SMNEO_ERROR_INIT;
     t.code = SMNEO_ETIMEOUT;
-    CHECK(smneo__retry_next(c, SMNEO_ETIMEOUT, &t, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ETIMEOUT, &t, 1, &rng, &cost, &d, NULL));
     CHECK_INT(cost, 10);
     e = service_error("Whatever", 509); /* not retryable in standard mode */
-    CHECK(!smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d));
+    CHECK(!smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, NULL));
+    /* A TLS failure (a certificate that does not verify too) is a connection
+     * error: retried, as botocore's SSLError (a ConnectionError). */
+    smneo_error tls = SMNEO_ERROR_INIT;
+    tls.code = SMNEO_ETLS;
+    CHECK(smneo__retry_next(c, SMNEO_ETLS, &tls, 1, &rng, &cost, &d, NULL));
+    /* The quota runs out: a due retry is not made, and that is reported
+     * (botocore's RetryQuotaReached); a retry that is not due is not. */
+    int reached = 0, retries = 0;
+    e = service_error("ThrottlingException", 400);
+    while (retries < 200 && smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d, &reached))
+        retries++;
+    CHECK(retries < 200);
+    CHECK_INT(reached, 1);
+    CHECK(smneo__client_quota(c) < 5);
+    CHECK(!smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 3, &rng, &cost, &d, &reached)); /* last attempt */
+    CHECK_INT(reached, 0);
     /* Standard sets MaxAttemptsReached on any answer at the last attempt. */
     CHECK(smneo_client_max_attempts_reached(c, 3, NULL));
     CHECK(smneo_client_max_attempts_reached(c, 3, &v));
@@ -196,20 +215,20 @@ static void test_conditions_and_costs(void)
     c = client_with(NULL, 0, 1, &err);
     CHECK_STR(smneo_client_retry_mode(c), "standard");
     e = service_error("ThrottlingException", 400);
-    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ETHROTTLED, &e, 1, &rng, &cost, &d, NULL));
     CHECK_INT(cost, 5);
-    CHECK(smneo__retry_next(c, SMNEO_ETIMEOUT, &t, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ETIMEOUT, &t, 1, &rng, &cost, &d, NULL));
     CHECK_INT(cost, 14);
     e = service_error("InternalFailure", 500);
     for (int i = 0; i < 20; i++) {
-        CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 2, &rng, &cost, &d));
+        CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 2, &rng, &cost, &d, NULL));
         CHECK(d <= 0.1);
     }
     smneo_response *resp = NULL;
     smneo_response_new(&resp, 500);
     smneo_response_add_header(resp, "x-amz-retry-after", 17, "1500", 4);
     e.response = resp;
-    CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d));
+    CHECK(smneo__retry_next(c, SMNEO_ESERVICE, &e, 1, &rng, &cost, &d, NULL));
     CHECK(d >= 1.5 && d <= 1.55);
     smneo_response_free(resp);
     smneo_client_free(c);

@@ -777,6 +777,30 @@ def test_tls_verify_default_refuses_an_unknown_certificate(tls_fake, isolated_en
             c.describe_compilation_job(CompilationJobName="job-1")
 
 
+@pytest.mark.parametrize("mode", ["standard", "legacy"])
+def test_tls_failures_are_retried_as_botocore_retries_them(tls_fake, isolated_env, monkeypatch, mode):
+    """botocore's SSLError is a ConnectionError: _retry.json (legacy) and
+    retries/standard.py both retry it. Counted as TLS handshakes the server saw."""
+    boto3 = need_module("boto3")
+    config = need_module("botocore.config")
+    botocore_exceptions = need_module("botocore.exceptions")
+    monkeypatch.setattr(time, "sleep", lambda s: None)  # botocore's back-off (smneo's is scaled down)
+    handshakes = []
+    accept = tls_fake._server.get_request
+    tls_fake._server.get_request = lambda: (handshakes.append(1), accept())[1]
+    b = boto3.session.Session().client(
+        "sagemaker", region_name="us-east-1", endpoint_url=tls_fake.url, aws_access_key_id="a",
+        aws_secret_access_key="b", config=config.Config(retries={"mode": mode, "total_max_attempts": 3}))
+    with pytest.raises(botocore_exceptions.SSLError):
+        b.describe_compilation_job(CompilationJobName="job-1")
+    botocore_count = len(handshakes)
+    del handshakes[:]
+    with make_client(tls_fake.url, retry_mode=mode, max_attempts=3) as c:
+        with pytest.raises(smneo.SSLError):
+            c.describe_compilation_job(CompilationJobName="job-1")
+    assert len(handshakes) == botocore_count == 3
+
+
 @pytest.mark.parametrize("how", ["verify-path", "verify-false", "profile-ca_bundle", "AWS_CA_BUNDLE"])
 def test_tls_ca_bundle_and_verify_false_connect(tls_fake, isolated_env, monkeypatch, how):
     kw = {}

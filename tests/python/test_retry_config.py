@@ -106,3 +106,34 @@ def test_adaptive_slows_down_after_throttling(fake, isolated_env):  # noqa: F811
         for _ in range(3):
             c.describe_compilation_job(CompilationJobName="job-1")
         assert len(fake.requests) - before == 3
+
+
+def test_retry_quota_reached_as_botocore(fake, isolated_env, monkeypatch):
+    """Standard mode: a service that always answers 500 drains the client's
+    retry quota (500; 5 per retry). From then on a call makes one attempt
+    and its error says RetryQuotaReached, at the same call as with boto3."""
+    boto3 = need_module("boto3")
+    botocore_config = need_module("botocore.config")
+    import time
+
+    import smneo
+    monkeypatch.setattr(time, "sleep", lambda s: None)  # botocore's back-off (smneo's is scaled down)
+    fake.handlers["DescribeCompilationJob"] = lambda rec: (500, {"__type": "InternalFailure", "message": "boom"})
+    clients = {
+        "boto3": boto3.session.Session().client(
+            "sagemaker", region_name="us-east-1", endpoint_url=fake.url, aws_access_key_id="a",
+            aws_secret_access_key="b", config=botocore_config.Config(retries={"mode": "standard",
+                                                                             "total_max_attempts": 3})),
+        "smneo": make_client(fake.url, retry_mode="standard", max_attempts=3),
+    }
+    seen = {}
+    for name, client in clients.items():
+        seen[name] = []
+        for _ in range(55):
+            try:
+                client.describe_compilation_job(CompilationJobName="j")
+            except smneo.ClientError if name == "smneo" else client.exceptions.ClientError as e:
+                md = e.response["ResponseMetadata"]
+                seen[name].append((md["RetryAttempts"], md.get("RetryQuotaReached", False)))
+    assert seen["smneo"] == seen["boto3"]
+    assert seen["smneo"][0] == (2, False) and seen["smneo"][-1] == (0, True)

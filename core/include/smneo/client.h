@@ -226,6 +226,11 @@ SMNEO_EXTERN(void) smneo_call_next(smneo_step *out, smneo_call *call);
  * resp->sends: every copy counts as an attempt. */
 SMNEO_EXTERN(void) smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error,
                                    const char *transport_message);
+/* After DONE with an error: 1 when the last failed request was not retried
+ * because the client's retry quota (standard and adaptive modes) had too
+ * little left, although a retry was due (botocore's
+ * ResponseMetadata.RetryQuotaReached); else 0. */
+SMNEO_EXTERN(int) smneo_call_retry_quota_reached(const smneo_call *call);
 /* After an EVENT: the current item / page / description (borrowed). */
 SMNEO_EXTERN(int) smneo_call_item(smneo_value *out, const smneo_call *call);
 SMNEO_EXTERN(const smneo_result *) smneo_call_page(const smneo_call *call);
