@@ -411,11 +411,24 @@ static int split_command(const char *cmd, char ***out)
     return 0;
 }
 
-/* Runs argv without a shell; collects stdout and stderr. */
-static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *status, int *spawn_errno)
+/* Runs argv without a shell; collects stdout and stderr, both read as they
+ * come so a chatty stderr cannot block the process. timeout_ms > 0 bounds the
+ * whole run (until both pipes are closed and the process has exited); past
+ * it the process is killed with SIGKILL (its process group when it has one of
+ * its own, so the children of a shell die too), reaped, and *timed_out is
+ * set. timeout_ms == 0 waits as long as it takes (botocore).
+ *
+ * The process gets a process group of its own unless the caller is in the
+ * foreground of a terminal: there it stays in the caller's group, so it can
+ * prompt on the terminal (a background group is stopped by SIGTTIN) and
+ * Ctrl-C reaches it; on a timeout only the process itself is killed, and its
+ * pipes are closed without waiting for a child that inherited them. */
+static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_buf *errout, int *status,
+                       int *spawn_errno, int *timed_out)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     *spawn_errno = 0;
+    *timed_out = 0;
     if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
         *spawn_errno = errno;
         if (po[0] >= 0) {
@@ -424,12 +437,25 @@ static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *stat
         }
         return -1;
     }
+    int own_group = 1;
+    int tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (tty >= 0) {
+        own_group = tcgetpgrp(tty) != getpgrp();
+        close(tty);
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, po[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (own_group) {
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
+    }
     pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     close(po[1]);
     close(pe[1]);
@@ -439,15 +465,42 @@ static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *stat
         *spawn_errno = rc;
         return -1;
     }
+    int64_t deadline = timeout_ms > 0 ? smneo__monotonic_ms() + timeout_ms : 0;
     struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
     smneo_buf *bufs[2] = {out, errout};
-    int open_fds = 2;
+    int open_fds = 2, reaped = 0;
     char chunk[4096];
-    while (open_fds > 0) {
-        int r = poll(fds, 2, -1);
+    while (open_fds > 0 || !reaped) {
+        int wait_ms = -1;
+        if (deadline) {
+            int64_t left = deadline - smneo__monotonic_ms();
+            if (left <= 0) {
+                *timed_out = 1;
+                break;
+            }
+            wait_ms = left > 1000 ? 1000 : (int)left;
+        }
+        if (open_fds == 0) {
+            /* Both pipes are closed: wait for the exit (polling, under a
+             * deadline; blocking without one). */
+            pid_t w = waitpid(pid, status, deadline ? WNOHANG : 0);
+            if (w == pid) {
+                reaped = 1;
+            } else if (w < 0 && errno != EINTR) {
+                *spawn_errno = errno;
+                reaped = 1; /* nothing to reap */
+                rc = -1;
+            } else if (w == 0) {
+                poll(NULL, 0, wait_ms < 20 ? wait_ms : 20);
+            }
+            continue;
+        }
+        int r = poll(fds, 2, wait_ms);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
+            *spawn_errno = errno;
+            rc = -1;
             break;
         }
         for (int i = 0; i < 2; i++) {
@@ -469,12 +522,37 @@ static int run_process(char **argv, smneo_buf *out, smneo_buf *errout, int *stat
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
-    while (waitpid(pid, status, 0) < 0) {
-        if (errno != EINTR) {
-            *spawn_errno = errno;
+    if (!reaped) {
+        /* Timed out (or poll failed): kill, then reap, so no zombie is left. */
+        if (own_group)
+            kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+            ;
+        if (!*timed_out)
             return -1;
-        }
+        return 0;
     }
+    return rc == 0 ? 0 : -1;
+}
+
+/* SMNEO_CREDENTIAL_PROCESS_TIMEOUT (seconds, 0 = no timeout); 60 s unset. */
+#define CREDENTIAL_PROCESS_TIMEOUT_S 60
+static int process_timeout_ms(int64_t *ms, smneo_error *err)
+{
+    const char *v = smneo__getenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT");
+    *ms = (int64_t)CREDENTIAL_PROCESS_TIMEOUT_S * 1000;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < 0 || n > 86400)
+        return smneo__error(err, SMNEO_ECREDENTIALS,
+                            "SMNEO_CREDENTIAL_PROCESS_TIMEOUT=\"%s\" is not valid: use a whole number of seconds "
+                            "from 0 (no timeout) to 86400",
+                            v);
+    *ms = (int64_t)n * 1000;
     return 0;
 }
 
@@ -531,9 +609,26 @@ static int credential_process(smneo_credentials **out, const char *profile, cons
                             "the credential_process of profile '%s' cannot be parsed (empty or an unterminated "
                             "quote): fix the command line",
                             profile);
+    int64_t timeout_ms = 0;
+    if ((rc = process_timeout_ms(&timeout_ms, err)) != 0) {
+        free_argv(argv);
+        return rc;
+    }
     smneo_buf so = SMNEO_BUF_SECRET_INIT, se = SMNEO_BUF_INIT; /* stdout holds the keys */
-    int status = 0, serr = 0;
-    rc = run_process(argv, &so, &se, &status, &serr);
+    int status = 0, serr = 0, timed_out = 0;
+    rc = run_process(argv, timeout_ms, &so, &se, &status, &serr, &timed_out);
+    if (rc == 0 && timed_out) {
+        /* Neither stream is quoted: the output so far may hold a secret. */
+        rc = smneo__error(err, SMNEO_ECREDENTIALS,
+                          "the credential_process of profile '%s' (%s) did not finish within %lld seconds and was "
+                          "killed: fix the command, or raise SMNEO_CREDENTIAL_PROCESS_TIMEOUT (seconds; 0 waits "
+                          "without a limit)",
+                          profile, argv[0], (long long)(timeout_ms / 1000));
+        free_argv(argv);
+        smneo__buf_free(&so); /* wiped */
+        smneo__buf_free(&se);
+        return rc;
+    }
     if (rc != 0) {
         rc = smneo__error(err, SMNEO_ECREDENTIALS,
                           "the credential_process of profile '%s' could not be started (%s): %s", profile,

@@ -183,5 +183,23 @@ run missing 6 whoami --profile nope
 has missing err "'nope'"
 run usage 2 whoami extra
 
+# A hung credential_process: killed after SMNEO_CREDENTIAL_PROCESS_TIMEOUT
+# seconds (with the shell's child), an error naming the profile and the fix;
+# 0 waits (botocore).
+printf '#!/bin/sh\necho SECRETPARTIAL\nsleep "$1"\n' >"$WORK/hang.sh"
+printf '#!/bin/sh\nsleep "$1"\necho '"'"'{"Version": 1, "AccessKeyId": "test", "SecretAccessKey": "test"}'"'"'\n' \
+  >"$WORK/late.sh"
+chmod +x "$WORK/hang.sh" "$WORK/late.sh"
+printf '[profile hung]\ncredential_process = %s/hang.sh 300\n[profile late]\ncredential_process = %s/late.sh 2\n' \
+  "$WORK" "$WORK" >>"$WORK/config"
+SMNEO_CREDENTIAL_PROCESS_TIMEOUT=1 run hung 6 whoami --profile hung
+has hung err "'hung'"
+has hung err "SMNEO_CREDENTIAL_PROCESS_TIMEOUT"
+hasnt hung err "SECRETPARTIAL"
+SMNEO_CREDENTIAL_PROCESS_TIMEOUT=0 run late 0 whoami --profile late --output json
+jcheck late 'd["Source"] == "credential_process"'
+SMNEO_CREDENTIAL_PROCESS_TIMEOUT=never run badtimeout 6 whoami --profile late
+has badtimeout err "SMNEO_CREDENTIAL_PROCESS_TIMEOUT=\"never\""
+
 echo "test_credentials: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,11 +1,16 @@
 /* The credential chain: order, shared files, credential_process, unsupported
  * profile kinds, container and IMDSv2 providers driven step by step through
  * the sans-I/O API and against the local test server, the cache and refresh. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aws_env.h"
 #include "harness.h"
@@ -275,6 +280,103 @@ static void test_credential_process(void)
     CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "quote"));
     smneo_error_clear(&err);
+    base_env();
+}
+
+/* SMNEO_CREDENTIAL_PROCESS_TIMEOUT: a hung process is an error, killed with
+ * its children and reaped; 0 waits as botocore does. */
+static void test_credential_process_timeout(void)
+{
+    base_env();
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    char cfg[4096], pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/grandchild.pid", tmp);
+    /* Prints a secret, then a shell child sleeps with the pipes open. */
+    write_script("proc-hang.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDHANG\", "
+                                 "\"SecretAccessKey\": \"SECRETHANG\",'\necho 'oops' >&2\n"
+                                 "sleep 300 &\necho $! > \"$1\"\nwait\n");
+    write_script("proc-closed.sh", "#!/bin/sh\nexec >&- 2>&-\nsleep 300\n");
+    write_script("proc-chatty.sh", "#!/bin/sh\nhead -c 3000000 /dev/zero >&2\n"
+                                   "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDCHATTY\", \"SecretAccessKey\": \"S\"}'\n");
+    write_script("proc-slow.sh", "#!/bin/sh\nsleep 2\n"
+                                 "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOW\", \"SecretAccessKey\": \"S\"}'\n");
+    snprintf(cfg, sizeof cfg,
+             "[profile sleepy]\ncredential_process = sleep 300\n"
+             "[profile hang]\ncredential_process = %s/proc-hang.sh %s\n"
+             "[profile closed]\ncredential_process = %s/proc-closed.sh\n"
+             "[profile chatty]\ncredential_process = %s/proc-chatty.sh\n"
+             "[profile slow]\ncredential_process = %s/proc-slow.sh\n",
+             tmp, pidfile, tmp, tmp, tmp);
+    aws_write(tmp, ".aws/config", cfg);
+
+    setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", "1", 1);
+    const char *hung[] = {"sleepy", "hang", "closed"};
+    for (int i = 0; i < 3; i++) {
+        o.profile = hung[i];
+        CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);
+        CHECK_MSG(err.message && strstr(err.message, hung[i]) && strstr(err.message, "1 seconds") &&
+                      strstr(err.message, "SMNEO_CREDENTIAL_PROCESS_TIMEOUT"),
+                  "%s", err.message ? err.message : "(null)");
+        CHECK(err.message && !strstr(err.message, "SECRETHANG") && !strstr(err.message, "AKIDHANG") &&
+              !strstr(err.message, "oops"));
+        CHECK(c == NULL);
+        smneo_error_clear(&err);
+        /* Reaped: this test process has no child left (no zombie). */
+        CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    }
+    /* The shell's own child (same process group) was killed too, unless
+     * this test runs in the foreground of a terminal, where the process
+     * stays in the caller's group so it can prompt. */
+    int fg_tty = 0, tty = open("/dev/tty", O_RDONLY | O_NOCTTY);
+    if (tty >= 0) {
+        fg_tty = tcgetpgrp(tty) == getpgrp();
+        close(tty);
+    }
+    FILE *f = fopen(pidfile, "r");
+    long gpid = 0;
+    CHECK(f && fscanf(f, "%ld", &gpid) == 1 && gpid > 1);
+    if (f)
+        fclose(f);
+    int gone = 0;
+    if (fg_tty) {
+        kill((pid_t)gpid, SIGKILL);
+        gone = 1;
+    }
+    for (int i = 0; i < 200 && gpid > 1 && !gone; i++) { /* up to 20 s for init to reap it */
+        gone = kill((pid_t)gpid, 0) != 0 && errno == ESRCH;
+        if (!gone)
+            usleep(100000);
+    }
+    CHECK_MSG(gone, "the sleeping grandchild %ld survived the timeout", gpid);
+
+    /* A megabyte-plus of stderr neither blocks the process nor smneo. */
+    o.profile = "chatty";
+    CHECK_INT(resolve_static(&c, &o, &err), 0);
+    CHECK_STR(c ? c->access_key_id : NULL, "AKIDCHATTY");
+    smneo_credentials_free(c);
+    c = NULL;
+
+    /* 0: no timeout (botocore): a process slower than 1 s still answers. */
+    setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", "0", 1);
+    o.profile = "slow";
+    CHECK_INT(resolve_static(&c, &o, &err), 0);
+    CHECK_STR(c ? c->access_key_id : NULL, "AKIDSLOW");
+    smneo_credentials_free(c);
+    c = NULL;
+
+    /* A bad value names the variable. */
+    const char *bad[] = {"abc", "-1", "1.5", "86401", "99999999999999999999"};
+    for (int i = 0; i < 5; i++) {
+        setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", bad[i], 1);
+        CHECK_INT(resolve_static(&c, &o, &err), SMNEO_ECREDENTIALS);
+        CHECK_MSG(err.message && strstr(err.message, "SMNEO_CREDENTIAL_PROCESS_TIMEOUT") &&
+                      strstr(err.message, "whole number of seconds"),
+                  "%s", err.message ? err.message : "(null)");
+        smneo_error_clear(&err);
+    }
+    unsetenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT");
     base_env();
 }
 
@@ -946,6 +1048,7 @@ int main(void)
     RUN(test_explicit_and_env);
     RUN(test_files_and_order);
     RUN(test_credential_process);
+    RUN(test_credential_process_timeout);
     RUN(test_unsupported_profiles);
     RUN(test_no_credentials);
     RUN(test_container_steps);

@@ -93,3 +93,30 @@ def test_sources_as_botocore(monkeypatch, tmp_path, fake, case):  # noqa: F811
         expected = KEYS[want] if want else None
         assert theirs == expected
         assert ours == expected
+
+
+def test_credential_process_timeout(monkeypatch, tmp_path, fake):  # noqa: F811
+    """A hung credential_process is killed after SMNEO_CREDENTIAL_PROCESS_TIMEOUT
+    seconds and is a CredentialRetrievalError naming the profile and the fix
+    (botocore has no timeout: SMNEO_CREDENTIAL_PROCESS_TIMEOUT=0 keeps that)."""
+    prepare(monkeypatch, tmp_path, {"AWS_PROFILE": "slow"}, ())
+    script = tmp_path / "proc.sh"
+    script.write_text("#!/bin/sh\necho 'SECRETPARTIAL' \nsleep \"$1\"\n"
+                      "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'\n")
+    script.chmod(0o755)
+    (tmp_path / "config").write_text("[profile slow]\ncredential_process = %s 300\n"
+                                     "[profile late]\ncredential_process = %s 2\n" % (script, script))
+    monkeypatch.setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", "1")
+    err = smneo_key(fake)
+    assert isinstance(err, tuple), err
+    assert "'slow'" in err[1] and "1 seconds" in err[1] and "SMNEO_CREDENTIAL_PROCESS_TIMEOUT" in err[1], err
+    assert "SECRETPARTIAL" not in err[1]
+    # 0: waits for a process that answers after 2 s.
+    script.write_text("#!/bin/sh\nsleep \"$1\"\n"
+                      "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'\n")
+    monkeypatch.setenv("AWS_PROFILE", "late")
+    monkeypatch.setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", "0")
+    assert smneo_key(fake) == "AKIDPROC"
+    monkeypatch.setenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT", "soon")
+    err = smneo_key(fake)
+    assert isinstance(err, tuple) and "SMNEO_CREDENTIAL_PROCESS_TIMEOUT" in err[1], err
