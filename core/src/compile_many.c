@@ -16,6 +16,7 @@
 #include "smneo/s3.h"
 #include "internal.h"
 #include "options_internal.h"
+#include "s3_internal.h"
 #include "smneo/compile.h"
 #include "smneo/value.h"
 
@@ -60,6 +61,8 @@ struct many {
     int cancelled;
     int state_warned;
     char *default_bucket; /* for the jobs given no bucket (smneo_s3_default_bucket) */
+    char *default_account; /* its expected owner */
+    int bucket_ready;      /* HeadBucket (or CreateBucket) done */
     mjob *jobs;
 };
 
@@ -644,7 +647,8 @@ static void prefix_job_error(smneo_error *e, size_t i, const mjob *mj)
 
 /* Prepares (upload 0: archive, layout, validated request) or uploads
  * (upload 1) every job that runs, in order, each model once; the first error
- * names its job. */
+ * names its job. The default bucket is created, when missing, in the upload
+ * pass: no side effect before every request is validated. */
 static int each_job(many *m, int upload, smneo_error *err)
 {
     for (size_t i = 0; i < m->n; i++) {
@@ -660,13 +664,20 @@ static int each_job(many *m, int upload, smneo_error *err)
         }
         int rc = 0;
         if (!upload && (!mj->j->o.s3_bucket || !*mj->j->o.s3_bucket)) {
-            /* no bucket: the default one, found (or created) once for every job */
+            /* no bucket: the default one's name, found once for every job;
+             * checked (or created) only once every job is validated */
             if (!m->default_bucket)
-                rc = smneo_s3_default_bucket(&m->default_bucket, m->c, &mj->j->x.e);
+                rc = smneo__s3_default_bucket_name(&m->default_bucket, &m->default_account, m->c, &mj->j->x.e);
             if (rc)
                 smneo__cjob_fail_step(mj->j, "bucket", rc);
             else
                 mj->j->o.s3_bucket = m->default_bucket;
+        }
+        if (upload && !rc && m->default_bucket && !m->bucket_ready && mj->j->o.s3_bucket == m->default_bucket) {
+            rc = smneo__s3_default_bucket_ensure(m->c, m->default_bucket, m->default_account, &mj->j->x.e);
+            if (rc)
+                smneo__cjob_fail_step(mj->j, "bucket", rc);
+            m->bucket_ready = rc == 0;
         }
         if (!rc)
             rc = upload ? smneo__cjob_upload(mj->j, same) : smneo__cjob_prepare(mj->j, same, mj->recorded);
@@ -793,6 +804,7 @@ done:
     }
     free(m.jobs);
     free(m.default_bucket);
+    free(m.default_account);
     smneo_compile_many_result_free(res);
     cJSON_Delete(m.state);
     return rc;

@@ -1593,20 +1593,16 @@ static int reword(smneo_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err)
+int smneo__s3_default_bucket_name(char **bucket, char **account, smneo_client *c, smneo_error *err)
 {
-    if (!out)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: out is NULL");
-    *out = NULL;
-    if (!c)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: client is NULL");
+    *bucket = NULL;
+    *account = NULL;
     const char *region = smneo_client_region(c);
     if (!smneo__client_sts_endpoint(c))
         return smneo__error(err, SMNEO_EINVAL, "no STS endpoint for region %s with this client's settings: the "
                             "default bucket needs the account from STS GetCallerIdentity; give the bucket "
                             "(s3_bucket, --bucket)", region ? region : "(none)");
-    char *account = NULL;
-    int rc = caller_account(&account, c, err);
+    int rc = caller_account(account, c, err);
     if (rc) {
         if (err && err->message) {
             char *m = smneo__aprintf("the default bucket needs the account: STS GetCallerIdentity failed: %s",
@@ -1618,13 +1614,21 @@ int smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err)
         }
         return rc;
     }
-    char *bucket = smneo__aprintf("sagemaker-%s-%s", region ? region : "", account);
+    *bucket = smneo__aprintf("sagemaker-%s-%s", region ? region : "", *account);
+    if (!*bucket) {
+        free(*account);
+        *account = NULL;
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const char *account, smneo_error *err)
+{
+    const char *region = smneo_client_region(c);
+    int rc;
     s3_target t;
     memset(&t, 0, sizeof t);
-    if (!bucket) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        goto out;
-    }
     rc = bucket_target_init(&t, c, bucket, err);
     if (rc)
         goto out;
@@ -1674,6 +1678,20 @@ int smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err)
     }
 out:
     target_clear(&t);
+    return rc;
+}
+
+int smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: out is NULL");
+    *out = NULL;
+    if (!c)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: client is NULL");
+    char *bucket = NULL, *account = NULL;
+    int rc = smneo__s3_default_bucket_name(&bucket, &account, c, err);
+    if (!rc)
+        rc = smneo__s3_default_bucket_ensure(c, bucket, account, err);
     free(account);
     if (!rc)
         *out = bucket;

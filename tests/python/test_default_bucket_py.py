@@ -86,6 +86,30 @@ def test_compile_many_resolves_the_default_bucket_once(isolated_env, model, tmp_
                    for j in jobs)
 
 
+def test_compile_many_validates_every_job_before_creating_the_default_bucket(isolated_env, model, tmp_path):
+    """A mistake in the last job: refused before any side effect, the default
+    bucket not created (smneo.local's state, seen through boto3)."""
+    boto3 = pytest.importorskip("boto3")
+    with smneo.local.Server(port=0, job_duration=0.2) as server, client_for(server, "us-east-1") as client:
+        jobs = [{"model": model, "target_device": t} for t in ("ml_c5", "ml_m5", "ml_c99")]
+        with pytest.raises(smneo.ParamValidationError) as e:
+            client.compile_many(jobs, framework="PYTORCH", role_arn=ROLE, data_input_config={"input0": [1, 4]},
+                                output_dir=tmp_path / "out")
+        assert str(e.value).startswith("job 2 (") and "ml_c99" in str(e.value)
+        assert s3_ops(server, "CreateBucket") == [] and s3_ops(server, "HeadBucket") == []
+        assert [r for r in server.requests("s3") if r["method"] == "PUT"] == []
+        s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+        assert s3.list_buckets()["Buckets"] == []
+        # the same jobs corrected: the bucket is created then, once
+        jobs[-1]["target_device"] = "ml_inf1"
+        rows = client.compile_many(jobs, framework="PYTORCH", role_arn=ROLE, data_input_config={"input0": [1, 4]},
+                                   delay=0.05, output_dir=tmp_path / "out")
+        assert [r.compilation_job_status for r in rows] == ["COMPLETED"] * 3
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["sagemaker-us-east-1-%s" % ACCOUNT]
+        assert len(s3_ops(server, "CreateBucket")) == 1
+
+
 def test_an_explicit_bucket_makes_no_sts_call(isolated_env, model, tmp_path):
     with smneo.local.Server(port=0, job_duration=0.2) as server, client_for(server, "us-east-1") as client:
         server.create_bucket("mine")
