@@ -1,6 +1,7 @@
 """A container credentials endpoint and an IMDSv2 for tests/nginx/run.sh:
 prints its URL, answers with keys smneo.local accepts, counts requests
-(GET /_stats)."""
+(GET /_stats). An optional third argument is a session token to answer with
+(botocore's container provider requires one)."""
 import datetime
 import json
 import sys
@@ -8,6 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 KEY_ID, SECRET = sys.argv[1], sys.argv[2]
+SESSION_TOKEN = sys.argv[3] if len(sys.argv) > 3 else None
 ROLE = "ngx-imds-role"
 TOKEN = "imds-token-for-nginx"
 counts = {}
@@ -16,7 +18,8 @@ lock = threading.Lock()
 
 def creds():
     exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=6)
-    return {"Code": "Success", "AccessKeyId": KEY_ID, "SecretAccessKey": SECRET,
+    token = {"Token": SESSION_TOKEN} if SESSION_TOKEN else {}
+    return {**token, "Code": "Success", "AccessKeyId": KEY_ID, "SecretAccessKey": SECRET,
             "Expiration": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -26,7 +27,20 @@ ROLE = "arn:aws:iam::123456789012:role/"
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/dev"
 MFA_CODE = "424242"
 PROFILES = ["chain3", "generated-name", "env-source", "from-process", "self-keys", "mfa",
-            "web", "over-web", "sso", "legacy-sso", "over-sso"]
+            "web", "over-web", "sso", "legacy-sso", "over-sso", "ecs-source", "imds-source"]
+# sources without a role: no STS call, SageMaker signed with the source's keys.
+# None: no profile, the default chain (environment, legacy files, container, IMDS)
+PLAIN = {"credentials-file": ("base", {}), "config-keys": ("config-keys", {}),
+         "process": ("process-source", {}),
+         "environment": (None, {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
+         "ec2-credential-file": (None, {"AWS_CREDENTIAL_FILE": "{tmp}/ec2"}),
+         "boto2-config": (None, {"BOTO_CONFIG": "{tmp}/boto"}),
+         "container": (None, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"}),
+         "imds": (None, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"})}
+# what a role's credential_source reads (the profiles ecs-source, imds-source)
+SOURCE_ENV = {"env-source": {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
+              "ecs-source": {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"},
+              "imds-source": {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"}}
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
 # web identity and IAM Identity Center profiles, beside the assume-role fixtures
 EXTRA = """
@@ -57,7 +71,8 @@ role_session_name = over
 """
 
 LUA = """local smneo = require "smneo"
-local c = smneo.client{ region_name = "us-east-1", profile_name = arg[1], endpoint_url = arg[2],
+local profile = arg[1] ~= "" and arg[1] or nil
+local c = smneo.client{ region_name = "us-east-1", profile_name = profile, endpoint_url = arg[2],
                         mfa_token = arg[3], retry_backoff_scale = 0.001 }
 c:list_compilation_jobs{}
 c:close()
@@ -98,6 +113,29 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
         ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE}},
         "sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}}})
     return server
+
+
+@pytest.fixture
+def metadata():
+    """tests/nginx/metadata.py: a container credentials endpoint and an IMDSv2
+    answering with keys smneo.local accepts."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "nginx", "metadata.py"), "test", "test",
+                          "meta-session-token"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        yield p.stdout.readline().strip()
+    finally:
+        p.kill()
+        p.wait()
+
+
+def source_env(monkeypatch, tmp_path, env, meta):
+    (tmp_path / "ec2").write_text("AWSAccessKeyId=test\nAWSSecretKey=test\n")
+    (tmp_path / "boto").write_text("[Credentials]\naws_access_key_id = test\naws_secret_access_key = test\n")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v.format(tmp=str(tmp_path), meta=meta))
+    if "AWS_EC2_METADATA_SERVICE_ENDPOINT" in env:
+        monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
 
 
 def recorded(server, since):
@@ -143,7 +181,7 @@ def with_lua(server, profile):
         pytest.skip("lua5.4 or %s missing" % module)
     env = dict(os.environ, LUA_CPATH=os.path.join(os.path.dirname(module), "?.so"),
                LUA_PATH=os.path.join(ROOT, "lua", "?.lua"))
-    p = subprocess.run(["lua5.4", "-", profile, server.url, MFA_CODE], input=LUA, env=env, text=True,
+    p = subprocess.run(["lua5.4", "-", profile or "", server.url, MFA_CODE], input=LUA, env=env, text=True,
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
 
@@ -153,7 +191,7 @@ def with_cli(server, profile):
     if not os.path.exists(cli):
         pytest.skip("%s not built" % cli)
     # no controlling terminal: the MFA prompt reads the code from stdin, as getpass does
-    p = subprocess.run([cli, "--profile", profile, "--region", "us-east-1", "--endpoint-url", server.url,
+    p = subprocess.run([cli] + (["--profile", profile] if profile else []) + ["--region", "us-east-1", "--endpoint-url", server.url,
                         "list", "--output", "json"], input=MFA_CODE + "\n", text=True, capture_output=True,
                        timeout=60, start_new_session=True)
     assert p.returncode == 0, p.stderr
@@ -168,13 +206,26 @@ def run(server, fn, profile):
 
 @pytest.mark.parametrize("front", ["python", "lua", "cli"])
 @pytest.mark.parametrize("profile", PROFILES)
-def test_same_requests_as_boto3(profiles_env, monkeypatch, profile, front):
+def test_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, profile, front):
     server = profiles_env
-    if profile == "env-source":
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    source_env(monkeypatch, tmp_path, SOURCE_ENV.get(profile, {}), metadata)
     theirs = run(server, with_boto3, profile)
     ours = run(server, {"python": with_python, "lua": with_lua, "cli": with_cli}[front], profile)
     assert ours == theirs
     assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
     assert ours[-1][:2] == ("sagemaker", "ListCompilationJobs") and "assumed-role/" in ours[-1][3]
+
+
+FRONTS = {"python": with_python, "lua": with_lua, "cli": with_cli}
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("source", sorted(PLAIN))
+def test_plain_sources_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, source, front):
+    server = profiles_env
+    profile, env = PLAIN[source]
+    source_env(monkeypatch, tmp_path, env, metadata)
+    theirs = run(server, with_boto3, profile)
+    ours = run(server, FRONTS[front], profile)
+    assert ours == theirs
+    assert [r[:2] for r in ours] == [("sagemaker", "ListCompilationJobs")] and ours[0][4] == 200, ours
