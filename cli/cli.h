@@ -96,7 +96,6 @@ cJSON *cli_json_flag(const char *flag, const char *text);
 
 typedef struct cli_client {
     smneo_client *client;
-    smneo_transport *transport;
 } cli_client;
 
 int cli_client_open(cli_client *cc, const cli_args *a);

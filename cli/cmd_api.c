@@ -287,10 +287,6 @@ int cli_client_open(cli_client *cc, const cli_args *a)
     int rc = smneo_client_new(&cc->client, &o, &err);
     if (rc == 0)
         cli_credential_settings(cc->client);
-    if (rc == 0) {
-        smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
-        rc = smneo_curl_transport_new(&cc->transport, &co, &err);
-    }
     if (rc != 0) {
         int code = cli_error(&err, rc, "cannot set up the client");
         smneo_error_clear(&err);
@@ -302,43 +298,26 @@ int cli_client_open(cli_client *cc, const cli_args *a)
 
 void cli_client_close(cli_client *cc)
 {
-    smneo_transport_free(cc->transport);
     smneo_client_free(cc->client);
-    cc->transport = NULL;
     cc->client = NULL;
 }
 
 typedef int (*event_fn)(smneo_call *call, const smneo_step *step, void *payload);
 typedef void (*tick_fn)(void *payload);
 
-/* Drives a call to DONE: SEND with the CLI's transport (a short-lived one
- * for steps that carry their own timeout, e.g. credential requests), SLEEP
- * in slices so Ctrl-C and the progress display stay live, EVENTs to `ev`. */
-static void drive(cli_client *cc, smneo_call *call, event_fn ev, tick_fn tick, void *payload)
+/* Drives a call to DONE: SEND through the client (smneo_call_send: its
+ * transport, with the client's TLS, proxy and timeout settings, and the
+ * short timeouts of credential requests), SLEEP in slices so Ctrl-C and the
+ * progress display stay live, EVENTs to `ev`. */
+static void drive(smneo_call *call, event_fn ev, tick_fn tick, void *payload)
 {
     for (;;) {
         smneo_step step;
         smneo_call_next(&step, call);
         switch (step.kind) {
-        case SMNEO_STEP_SEND: {
-            smneo_transport *t = cc->transport, *own = NULL;
-            smneo_error te = SMNEO_ERROR_INIT;
-            if (step.timeout_ms > 0) {
-                smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
-                co.connect_timeout_ms = step.timeout_ms;
-                co.read_timeout_ms = step.timeout_ms;
-                if (smneo_curl_transport_new(&own, &co, NULL) == 0)
-                    t = own;
-            }
-            smneo_response *resp = NULL;
-            int rc = smneo_transport_send(&resp, t, step.request, &te);
-            smneo_call_feed(call, rc ? NULL : resp, rc, te.message);
-            if (rc)
-                smneo_response_free(resp);
-            smneo_error_clear(&te);
-            smneo_transport_free(own);
+        case SMNEO_STEP_SEND:
+            smneo_call_send(call, &step);
             break;
-        }
         case SMNEO_STEP_SLEEP: {
             double until = cli_now() + (double)step.sleep_ms / 1000.0;
             for (;;) {
@@ -382,7 +361,7 @@ static int run_operation(cli_args *a, const char *operation, const char *params,
     smneo_result *res = NULL;
     int rc = smneo_call_new(&call, cc.client, operation, params, strlen(params), &err);
     if (rc == 0) {
-        drive(&cc, call, NULL, NULL, NULL);
+        drive(call, NULL, NULL, NULL);
         rc = smneo_call_result(&res, call, &err);
     }
     if (rc == 0) {
@@ -599,7 +578,7 @@ static int paginated(cli_args *a, const char *operation, cJSON *p, const char *r
     int rc = smneo_paginate_new(&call, cc.client, operation, params, strlen(params), &po, &err);
     free(params);
     if (rc == 0) {
-        drive(&cc, call, on_item, NULL, &c);
+        drive(call, on_item, NULL, &c);
         rc = smneo_call_result(NULL, call, &err);
     }
     if (rc == 0 && c.failed)
@@ -771,7 +750,7 @@ int cmd_wait(cli_args *a)
     if (rc == 0)
         rc = smneo_wait_new(&call, cc.client, job, &wo, &err);
     if (rc == 0) {
-        drive(&cc, call, on_status, wait_tick, &w);
+        drive(call, on_status, wait_tick, &w);
         rc = smneo_call_result(&res, call, &err);
     }
     cli_progress_end();

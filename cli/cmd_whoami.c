@@ -108,7 +108,7 @@ int cmd_whoami(cli_args *a)
         rc = smneo_protocol_build_operation(&req, op, NULL, 0, creds, &bo, &err);
     }
     if (rc == 0)
-        rc = smneo_transport_send(&resp, cc.transport, req, &err);
+        rc = smneo_transport_send(&resp, smneo_client_transport(cc.client), req, &err);
     if (rc == 0)
         rc = smneo_protocol_parse_operation(&res, op, resp, &err);
     if (rc) {

@@ -33,4 +33,7 @@ if(SMNEO_BUILD_TESTS)
   add_test(NAME cli_matrix COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_matrix.sh $<TARGET_FILE:smneo_cli>
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(cli_matrix PROPERTIES TIMEOUT 240)
+  add_test(NAME cli_transport COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/test_transport.sh $<TARGET_FILE:smneo_cli>
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli_transport PROPERTIES TIMEOUT 120)
 endif()
