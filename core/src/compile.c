@@ -231,26 +231,15 @@ static int cancelled(cx *x, const char *step)
     return fail(x, SMNEO_ECANCELLED, step, "cancelled by the callback");
 }
 
-/* Runs a call until an EVENT or DONE step: sends with the client's
- * transport and sleeps in the machine's short steps, reporting WAITING
- * between them so that a callback (Ctrl-C in a binding) can cancel. */
+/* Runs a call until an EVENT or DONE step: sends through the client
+ * (smneo_call_send) and sleeps in the machine's short steps, reporting
+ * WAITING between them so that a callback (Ctrl-C in a binding) can cancel. */
 static void drive(cx *x, smneo_call *call, smneo_step *st, int cancellable)
 {
-    smneo_transport *t = smneo__client_transport(x->c);
     for (;;) {
         smneo_call_next(st, call);
         if (st->kind == SMNEO_STEP_SEND) {
-            if (st->timeout_ms > 0 || !t) {
-                /* Credential requests need the client's short-timeout
-                 * transport; a client without a transport gets its error. */
-                smneo_call_run(st, call);
-                return;
-            }
-            smneo_response *resp = NULL;
-            smneo_error te = SMNEO_ERROR_INIT;
-            int rc = smneo_transport_send(&resp, t, st->request, &te);
-            smneo_call_feed(call, rc ? NULL : resp, rc, te.message);
-            smneo_error_clear(&te);
+            smneo_call_send(call, st);
             continue;
         }
         if (st->kind == SMNEO_STEP_SLEEP) {
