@@ -15,6 +15,7 @@
 
 #include "client_internal.h"
 #include "config_internal.h"
+#include "credentials_internal.h"
 #include "internal.h"
 #include "options_internal.h"
 #include "protocol_internal.h"
@@ -42,7 +43,7 @@ struct smneo_client {
     smneo_credential_chain *chain;
     smneo_transport *transport;
     int own_transport;
-    smneo_transport *cred_transport; /* short timeouts, for IMDS/container */
+    smneo__timed_transports *timed; /* credential requests with their own timeouts */
     int max_attempts;
     int retry_mode;
     int new_retries;                 /* AWS_NEW_RETRIES_2026=true: botocore's 2026 costs and backoff */
@@ -386,6 +387,8 @@ int smneo_client_new(smneo_client **out, const smneo_client_options *o, smneo_er
             rc = smneo_curl_transport_new(&c->transport, &to, err);
             free(ca);
             c->own_transport = rc == 0;
+            if (!rc && smneo__timed_transports_new(&c->timed))
+                rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         }
     }
 done:
@@ -403,7 +406,7 @@ void smneo_client_free(smneo_client *c)
         return;
     if (c->own_transport)
         smneo_transport_free(c->transport);
-    smneo_transport_free(c->cred_transport);
+    smneo__timed_transports_free(c->timed);
     smneo_credential_chain_free(c->chain);
     free(c->region);
     free(c->endpoint);
@@ -461,7 +464,7 @@ int smneo_client_build_request(smneo_request **out, smneo_client *c, const char 
     *out = NULL;
     smneo_credentials *creds = NULL;
     /* A NULL transport makes the chain use short timeouts for IMDS/container. */
-    int rc = smneo_credential_chain_get(&creds, c->chain, c->own_transport ? NULL : c->transport, err);
+    int rc = smneo__credential_chain_get(&creds, c->chain, c->own_transport ? NULL : c->transport, c->timed, err);
     if (rc)
         return rc;
     smneo_build_options bo;
@@ -710,7 +713,7 @@ smneo_ratelimit *smneo__client_ratelimit(smneo_client *c) { return &c->limiter; 
 int smneo__client_credentials(smneo_credentials **out, smneo_client *c, smneo_error *err)
 {
     /* A NULL transport makes the chain use short timeouts for IMDS/container. */
-    return smneo_credential_chain_get(out, c->chain, c->own_transport ? NULL : c->transport, err);
+    return smneo__credential_chain_get(out, c->chain, c->own_transport ? NULL : c->transport, c->timed, err);
 }
 
 static void finish(smneo_call *call, int rc)
@@ -1573,35 +1576,20 @@ const char *smneo_call_resume_token(const smneo_call *call) { return call ? call
 
 /* ---- blocking drivers ------------------------------------------------------ */
 
-/* A libcurl transport with short timeouts for credential providers (IMDS
- * must fail fast off EC2), made on first use and kept by the client. */
-static smneo_transport *short_transport(smneo_client *c, long timeout_ms)
-{
-    pthread_mutex_lock(&c->quota_lock);
-    if (!c->cred_transport) {
-        smneo_curl_options to = SMNEO_CURL_OPTIONS_INIT;
-        to.connect_timeout_ms = timeout_ms;
-        to.read_timeout_ms = timeout_ms;
-        to.max_connections = 2;
-        if (smneo_curl_transport_new(&c->cred_transport, &to, NULL))
-            c->cred_transport = NULL;
-    }
-    smneo_transport *t = c->cred_transport ? c->cred_transport : c->transport;
-    pthread_mutex_unlock(&c->quota_lock);
-    return t;
-}
-
 void smneo_call_send(smneo_call *call, const smneo_step *step)
 {
     if (!call || !step || step->kind != SMNEO_STEP_SEND)
         return;
-    smneo_transport *t = call->client->transport;
-    if (step->timeout_ms > 0 && call->client->own_transport)
-        t = short_transport(call->client, step->timeout_ms);
+    smneo_client *c = call->client;
     smneo_response *resp = NULL;
     smneo_error terr = SMNEO_ERROR_INIT;
-    int rc = t ? smneo_transport_send(&resp, t, step->request, &terr)
-               : smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
+    int rc;
+    if (step->timeout_ms > 0 && c->own_transport) /* a credential request: its own timeouts */
+        rc = smneo__send_timed(&resp, c->timed, step->request, step->timeout_ms, &terr);
+    else if (c->transport)
+        rc = smneo_transport_send(&resp, c->transport, step->request, &terr);
+    else
+        rc = smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the call with steps");
     smneo_call_feed(call, rc ? NULL : resp, rc, terr.message);
     smneo_error_clear(&terr);
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "credentials_internal.h"
 #include "crypto.h"
 #include "internal.h"
 #include "options_internal.h"
@@ -3049,8 +3050,8 @@ int smneo_chain_resolution_feed(smneo_chain_resolution *r, const smneo_response 
 
 /* ---- blocking convenience --------------------------------------------------- */
 
-int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *chain, smneo_transport *t,
-                               smneo_error *err)
+int smneo__credential_chain_get(smneo_credentials **out, smneo_credential_chain *chain, smneo_transport *t,
+                                smneo__timed_transports *tt, smneo_error *err)
 {
     if (!out || !chain)
         return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_get: out and chain are required");
@@ -3059,37 +3060,20 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
     int rc = smneo_chain_resolution_new(&r, chain, 0);
     if (rc)
         return smneo__error(err, rc, "out of memory");
-    smneo_transport *own = NULL;
-    int own_timeout = 0;
     for (;;) {
         smneo_request *req = NULL;
         rc = smneo_chain_resolution_step(&req, out, r, err);
         if (rc != 1)
             break;
-        smneo_transport *use = t;
-        if (!use) {
-            /* No transport given: a private libcurl one with the request's
-             * timeouts (short for IMDS and the container, STS's for roles). */
-            if (own && own_timeout != smneo_chain_resolution_timeout_ms(r)) {
-                smneo_transport_free(own);
-                own = NULL;
-            }
-            if (!own) {
-                smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
-                own_timeout = smneo_chain_resolution_timeout_ms(r);
-                co.connect_timeout_ms = own_timeout;
-                co.read_timeout_ms = co.connect_timeout_ms;
-                co.max_connections = 1;
-                smneo_curl_transport_new(&own, &co, NULL);
-            }
-            use = own;
-        }
         long delay = smneo_chain_resolution_delay_ms(r); /* a retry's backoff */
         if (delay > 0)
             smneo__sleep_ms(delay);
+        /* No transport given: libcurl ones with the request's timeouts
+         * (short for IMDS and the container, STS's for roles). */
         smneo_response *resp = NULL;
         smneo_error terr = SMNEO_ERROR_INIT;
-        int trc = use ? smneo_transport_send(&resp, use, req, &terr) : SMNEO_EUNSUPPORTED;
+        int trc = t ? smneo_transport_send(&resp, t, req, &terr)
+                    : smneo__send_timed(&resp, tt, req, smneo_chain_resolution_timeout_ms(r), &terr);
         smneo_error_clear(&terr);
         smneo_request_free(req);
         if (trc == 0)
@@ -3098,7 +3082,17 @@ int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *
             smneo_chain_resolution_feed(r, NULL, trc < 0 ? trc : SMNEO_ECONNECT);
         smneo_response_free(resp);
     }
-    smneo_transport_free(own);
     smneo_chain_resolution_free(r);
+    return rc;
+}
+
+int smneo_credential_chain_get(smneo_credentials **out, smneo_credential_chain *chain, smneo_transport *t,
+                               smneo_error *err)
+{
+    smneo__timed_transports *tt = NULL;
+    if (!t && smneo__timed_transports_new(&tt))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    int rc = smneo__credential_chain_get(out, chain, t, tt, err);
+    smneo__timed_transports_free(tt);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include "options_internal.h"
 #include "smneo/log.h"
 #include "smneo/transport.h"
+#include "transport_internal.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 60000L
 #define DEFAULT_READ_TIMEOUT_MS 60000L
@@ -906,4 +907,71 @@ int smneo_transport_send_stream(smneo_response **out, smneo_transport *t, const 
     }
     *out = resp;
     return 0;
+}
+
+/* ---- transports with a request's own timeout (transport_internal.h) ---------- */
+
+/* Distinct timeouts a chain uses: IMDS, the container endpoint, STS. */
+#define TIMED_SLOTS 4
+
+struct smneo__timed_transports {
+    pthread_mutex_t lock;
+    struct {
+        long timeout_ms;
+        smneo_transport *t;
+    } slot[TIMED_SLOTS];
+};
+
+int smneo__timed_transports_new(smneo__timed_transports **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return SMNEO_ENOMEM;
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return 0;
+}
+
+void smneo__timed_transports_free(smneo__timed_transports *tt)
+{
+    if (!tt)
+        return;
+    for (int i = 0; i < TIMED_SLOTS; i++)
+        smneo_transport_free(tt->slot[i].t);
+    pthread_mutex_destroy(&tt->lock);
+    free(tt);
+}
+
+static int timed_new(smneo_transport **out, long timeout_ms)
+{
+    smneo_curl_options co = SMNEO_CURL_OPTIONS_INIT;
+    co.connect_timeout_ms = timeout_ms;
+    co.read_timeout_ms = timeout_ms;
+    co.max_connections = 2;
+    return smneo_curl_transport_new(out, &co, NULL);
+}
+
+int smneo__send_timed(smneo_response **out, smneo__timed_transports *tt, const smneo_request *req,
+                      long timeout_ms, smneo_error *err)
+{
+    smneo_transport *t = NULL, *once = NULL;
+    pthread_mutex_lock(&tt->lock);
+    for (int i = 0; i < TIMED_SLOTS && !t; i++) {
+        if (tt->slot[i].t && tt->slot[i].timeout_ms == timeout_ms)
+            t = tt->slot[i].t;
+        else if (!tt->slot[i].t && timed_new(&t, timeout_ms) == 0) {
+            tt->slot[i].timeout_ms = timeout_ms;
+            tt->slot[i].t = t;
+        } else if (!tt->slot[i].t) {
+            t = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&tt->lock);
+    /* Every slot taken by another timeout: a transport for this request only. */
+    if (!t && timed_new(&once, timeout_ms) == 0)
+        t = once;
+    int rc = t ? smneo_transport_send(out, t, req, err)
+               : smneo__error(err, SMNEO_ENOMEM, "cannot create a transport for a credential request");
+    smneo_transport_free(once);
+    return rc;
 }
