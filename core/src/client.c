@@ -689,7 +689,9 @@ void smneo__retry_succeeded(smneo_client *c, int *quota_cost)
 
 int smneo_client_max_attempts_reached(const smneo_client *c, int attempts, const smneo_error *err)
 {
-    if (!c || attempts < c->max_attempts)
+    if (!c) /* one response parsed alone: one attempt of one, botocore's legacy rule */
+        return attempts >= 1 && err && err->code && err->retryable;
+    if (attempts < c->max_attempts)
         return 0;
     if (c->retry_mode != RETRY_LEGACY)
         return 1; /* botocore's MaxAttemptsChecker runs on every answer */

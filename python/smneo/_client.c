@@ -829,7 +829,7 @@ static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const sm
                            const smneo_call *call)
 {
     int reached = err && smneo_client_max_attempts_reached(c, err->attempts, err);
-    smneo_py_raise_at(self->st, rc, err, op, reached ? SMNEO_PY_REACHED : 0, self->endpoint);
+    smneo_py_raise_at(self->st, rc, err, op, reached, self->endpoint);
     if (call && smneo_call_retry_quota_reached(call)) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -990,11 +990,13 @@ static PyObject *parse_response_impl(smneo_state *st, PyObject *args, PyObject *
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_protocol_parse(&res, o->name, resp, &err);
     smneo_response_free(resp);
-    /* One response is one final attempt: a retryable error has no retry left
-     * (what boto3 reports with a single attempt: MaxAttemptsReached). */
+    /* One response is one final attempt (what boto3 reports with a single
+     * attempt); the core says whether that reached the maximum. */
     if (rc && err.attempts < 1)
         err.attempts = 1;
-    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name, 1) : smneo_py_result(st, res);
+    PyObject *out = rc ? smneo_py_raise(st, rc, &err, o->name,
+                                        smneo_client_max_attempts_reached(NULL, err.attempts, &err))
+                       : smneo_py_result(st, res);
     smneo_result_free(res);
     smneo_error_clear(&err);
     return out;
@@ -1185,7 +1187,8 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_joblogs_new(&l, self->client, name, &o, &err);
     if (rc) {
-        smneo_py_raise(st, rc, &err, "GetLogEvents", self->max_attempts);
+        smneo_py_raise(st, rc, &err, "GetLogEvents",
+                       smneo_client_max_attempts_reached(self->client, err.attempts, &err));
         smneo_error_clear(&err);
         leave(self);
         return NULL;
@@ -1578,7 +1581,8 @@ static PyObject *joblogs_next_impl(JobLogsObject *self)
         smneo_error err = SMNEO_ERROR_INIT;
         int rc = smneo_joblogs_result(self->logs, &err);
         if (rc)
-            smneo_py_raise(st, rc, &err, "GetLogEvents", self->client->max_attempts);
+            smneo_py_raise(st, rc, &err, "GetLogEvents",
+                           smneo_client_max_attempts_reached(self->client->client, err.attempts, &err));
         smneo_error_clear(&err);
         joblogs_finish(self);
         return NULL;

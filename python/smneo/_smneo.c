@@ -491,13 +491,11 @@ static int starts_with(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int max_attempts)
+static PyObject *client_error(smneo_state *st, const smneo_error *err, const char *operation, int reached)
 {
     const char *code = err && err->service_code ? err->service_code : NULL;
     const char *message = err && err->message ? err->message : NULL;
     int attempts = err ? err->attempts : 0;
-    int reached = max_attempts == SMNEO_PY_REACHED ||
-                  (err && err->retryable && max_attempts > 0 && attempts >= max_attempts);
 
     PyObject *response = PyDict_New();
     PyObject *error = PyDict_New();
@@ -602,16 +600,15 @@ void smneo_py_stash_hook_error(void)
 }
 
 static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                            int max_attempts, PyObject *endpoint_url);
+                            int reached, PyObject *endpoint_url);
 
-PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                         int max_attempts)
+PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation, int reached)
 {
-    return smneo_py_raise_at(st, code, err, operation, max_attempts, NULL);
+    return smneo_py_raise_at(st, code, err, operation, reached, NULL);
 }
 
 PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                            int max_attempts, PyObject *endpoint_url)
+                            int reached, PyObject *endpoint_url)
 {
     PyObject *hook_error = pending_hook_error;
     pending_hook_error = NULL;
@@ -621,7 +618,7 @@ PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, c
         return NULL;
     }
     Py_XDECREF(hook_error);
-    raise_code(st, code, err, operation, max_attempts, endpoint_url);
+    raise_code(st, code, err, operation, reached, endpoint_url);
     PyObject *cause = pending_cause;
     pending_cause = NULL;
     if (cause && (code == SMNEO_ECREDENTIALS) && PyErr_Occurred()) {
@@ -640,7 +637,7 @@ PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, c
 }
 
 static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                            int max_attempts, PyObject *endpoint_url)
+                            int reached, PyObject *endpoint_url)
 {
     const char *msg = err && err->message ? err->message : smneo_strerror(code);
     if (code == SMNEO_ENOMEM)
@@ -706,7 +703,7 @@ static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, c
         return raise_kw(st->ConnectionClosedError, str_or_none(msg), conn_kwargs(endpoint_url, msg), NULL);
     case SMNEO_EPROTOCOL:
         if (err && err->http_status >= 300)
-            return client_error(st, err, operation, max_attempts);
+            return client_error(st, err, operation, reached);
         return raise_with(st->ResponseParserError, str_or_none(msg), NULL);
     case SMNEO_EPAGINATION:
     {
@@ -721,7 +718,7 @@ static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, c
     case SMNEO_EINUSE:
     case SMNEO_ELIMIT:
     case SMNEO_EAUTH:
-        return client_error(st, err, operation, max_attempts);
+        return client_error(st, err, operation, reached);
     case SMNEO_EJOBFAILED:
         return raise_with(st->CompilationJobFailed, PyUnicode_FromFormat("Compilation job failed: %s", msg),
                           st->s_FailureReason, str_or_none(err ? err->message : NULL), NULL);

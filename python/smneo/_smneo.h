@@ -69,18 +69,15 @@ static inline smneo_state *smneo_get_state(PyObject *module)
 }
 
 /* ---- _smneo.c: errors, Issue, Request, module functions --------------------- */
-/* max_attempts for smneo_py_raise when the core decided that botocore would
- * set MaxAttemptsReached (smneo_client_max_attempts_reached). */
-#define SMNEO_PY_REACHED 0x7fffffff
 /* Raises the exception for a failed core call (always returns NULL). `err`
- * may be NULL; it is not cleared. operation may be NULL. max_attempts is the
- * client's (0 when unknown) and only decides MaxAttemptsReached. */
-PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                         int max_attempts);
+ * may be NULL; it is not cleared. operation may be NULL. `reached` is 1 when
+ * the core decided that botocore would set MaxAttemptsReached
+ * (smneo_client_max_attempts_reached), 0 otherwise. */
+PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation, int reached);
 /* The same, with the endpoint URL the call went to (botocore's endpoint_url
  * keyword of the connection errors; NULL when unknown). */
 PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,
-                            int max_attempts, PyObject *endpoint_url);
+                            int reached, PyObject *endpoint_url);
 /* Fills the exception classes of the state on first use: 0, or -1 with an
  * exception set. */
 int smneo_py_errors_ready(smneo_state *st);

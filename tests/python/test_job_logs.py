@@ -136,6 +136,30 @@ def test_no_log_and_bad_arguments(local):
         client.get_compilation_job_logs("")
 
 
+@pytest.mark.parametrize("mode", ["standard", "legacy"])
+def test_log_error_max_attempts_reached_as_boto3(local, mode):
+    """The error of a followed log carries MaxAttemptsReached as the core
+    decides it for the client's retry mode, which is what boto3 sets for the
+    same answer (standard mode: at the last attempt whatever the error)."""
+    boto3 = pytest.importorskip("boto3")
+    config = pytest.importorskip("botocore.config")
+    server, _ = local
+    with smneo.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="test",
+                      aws_secret_access_key="test", retry_mode=mode, max_attempts=1) as client:
+        with pytest.raises(smneo.ClientError) as ours:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", smneo.LogWarning)
+                list(client.get_compilation_job_logs("never-created", follow=True, delay=0.05))
+    bc = boto3.client("sagemaker", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test",
+                      config=config.Config(retries={"mode": mode, "total_max_attempts": 1}))
+    with pytest.raises(bc.exceptions.ClientError) as theirs:
+        bc.describe_compilation_job(CompilationJobName="never-created")
+    md, their_md = ours.value.response["ResponseMetadata"], theirs.value.response["ResponseMetadata"]
+    assert md.get("MaxAttemptsReached", False) == their_md.get("MaxAttemptsReached", False)
+    assert md.get("MaxAttemptsReached", False) == (mode == "standard")
+
+
 def test_compile_failed_carries_log_and_diagnosis(local, model):
     server, client = local
     server.fail_jobs("unsupported-operator", job="resnet-*", params={"operators": "aten::frobnicate"})

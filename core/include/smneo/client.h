@@ -105,7 +105,10 @@ SMNEO_EXTERN(const char *) smneo_client_defaults_mode(const smneo_client *c);
 /* 1 when botocore would set ResponseMetadata.MaxAttemptsReached for a call
  * that made `attempts` attempts and ended with err (NULL or code 0 for a
  * success): in standard and adaptive modes whenever attempts reached
- * max_attempts; in legacy mode only for a retryable error. */
+ * max_attempts; in legacy mode only for a retryable error. With c NULL, for
+ * a response parsed alone (smneo_protocol_parse: one attempt, no retry, as
+ * boto3 with total_max_attempts=1): 1 for a retryable error. The bindings
+ * ask this function; none decides MaxAttemptsReached itself. */
 SMNEO_EXTERN(int) smneo_client_max_attempts_reached(const smneo_client *c, int attempts, const smneo_error *err);
 
 /* Builds a signed request with the client's credentials, region, endpoint and
