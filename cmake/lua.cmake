@@ -1,4 +1,4 @@
-# cmake/lua.cmake: the Lua module `smneo` (lua/smneo.c), built once per Lua
+# cmake/lua.cmake: the Lua module `smneo` (lua/*.c), built once per Lua
 # ABI: build/lua5.4/smneo.so and build/luajit/smneo.so. The module links the
 # static, position-independent libsmneo and its dependencies, never liblua:
 # the host interpreter (lua5.4, luajit, nginx) provides the Lua symbols.
@@ -9,7 +9,9 @@
 # together with lua/smneo/*.lua.
 
 if(SMNEO_BUILD_LUA)
-  set(SMNEO_LUA_SOURCES ${CMAKE_SOURCE_DIR}/lua/smneo.c)
+  set(SMNEO_LUA_SOURCES ${CMAKE_SOURCE_DIR}/lua/smneo.c ${CMAKE_SOURCE_DIR}/lua/convert.c
+      ${CMAKE_SOURCE_DIR}/lua/client.c ${CMAKE_SOURCE_DIR}/lua/compile.c ${CMAKE_SOURCE_DIR}/lua/s3.c
+      ${CMAKE_SOURCE_DIR}/lua/artifact.c)
 
   function(smneo_add_lua_module target incdir outdir)
     add_library(${target} MODULE ${SMNEO_LUA_SOURCES})

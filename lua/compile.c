@@ -1,0 +1,480 @@
+/* lua/compile.c: client:compile{...} (smneo_compile) and client:compile_many{...} (smneo_compile_many)
+ * in Lua */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <smneo.h>
+#include <smneo/artifact.h>
+#include <smneo/compile.h>
+#include <smneo/s3.h>
+
+#include <pthread.h>
+
+#include "compat.h"
+#include "smneo_lua.h"
+
+/* ---- client:compile{...} (smneo_compile) ------------------------------------------ */
+
+/* A log event: {timestamp = epoch seconds (ms precision), message = string, stream = string}. */
+void smneo_lua_push_log_event(lua_State *L, const smneo_log_event *ev)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, (lua_Number)ev->timestamp / 1000.0);
+    lua_setfield(L, -2, "timestamp");
+    lua_pushlstring(L, ev->message, ev->message_len);
+    lua_setfield(L, -2, "message");
+    lua_pushstring(L, ev->stream);
+    lua_setfield(L, -2, "stream");
+}
+
+/* FAILED: the log's last lines (array) and the diagnosis, into the table on top. */
+static void set_failure_log(lua_State *L, const smneo_compile_result *res)
+{
+    size_t n = smneo_compile_result_log_count(res);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        smneo_log_event ev;
+        if (smneo_compile_result_log_at(&ev, res, i) == 0) {
+            smneo_lua_push_log_event(L, &ev);
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+    }
+    lua_setfield(L, -2, "logs");
+    if (smneo_compile_result_diagnosis(res)) {
+        smneo_lua_push_diagnosis(L, smneo_compile_result_diagnosis(res));
+        lua_setfield(L, -2, "diagnosis");
+    }
+}
+
+typedef struct compile_ctx {
+    lua_State *L;
+    int trampoline; /* stack index of compile_event_call */
+    int fn;         /* stack index of the Lua callback */
+    int failed;     /* 1: the callback's error is on the stack top */
+    int cancelled;  /* the callback returned false */
+    pthread_t owner;
+} compile_ctx;
+
+/* Runs under lua_pcall (from compile_cb): builds the event table and calls
+ * the user's callback. Arguments: callback, light userdata event, and for
+ * compile_many the job's index (1-based) or nil. */
+static int compile_event_call(lua_State *L)
+{
+    const smneo_compile_event *ev = (const smneo_compile_event *)lua_touserdata(L, 2);
+    lua_settop(L, 3);
+    lua_pushvalue(L, 1);
+    lua_createtable(L, 0, 7);
+    if (!lua_isnil(L, 3)) {
+        lua_pushvalue(L, 3);
+        lua_setfield(L, -2, "job");
+    }
+    int k = (int)ev->kind;
+    lua_pushstring(L, smneo_compile_event_name(k));
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, ev->message ? ev->message : "");
+    lua_setfield(L, -2, "message");
+    lua_pushnumber(L, (lua_Number)ev->done);
+    lua_setfield(L, -2, "done");
+    lua_pushnumber(L, (lua_Number)ev->total);
+    lua_setfield(L, -2, "total");
+    lua_pushnumber(L, ev->elapsed);
+    lua_setfield(L, -2, "elapsed");
+    if (ev->description) {
+        smneo_lua_push_value(L, ev->description);
+        lua_setfield(L, -2, "description");
+    }
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+/* Called by the core, possibly on one of its transfer threads: Lua runs only
+ * on the thread that owns the state (events from other threads are not
+ * delivered; a pending cancel is). Nothing here can raise: all Lua work is
+ * inside lua_pcall. */
+static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
+{
+    if (x->failed || x->cancelled)
+        return 1;
+    if (!pthread_equal(pthread_self(), x->owner))
+        return 0;
+    lua_State *L = x->L;
+    if (!lua_checkstack(L, 5))
+        return 0;
+    lua_pushvalue(L, x->trampoline);
+    lua_pushvalue(L, x->fn);
+    lua_pushlightuserdata(L, (void *)ev);
+    if (job == SMNEO_COMPILE_MANY_ALL)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)job + 1);
+    if (lua_pcall(L, 3, 1, 0) != 0) {
+        x->failed = 1; /* error value left on the stack top */
+        return 1;
+    }
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        x->cancelled = 1;
+    lua_pop(L, 1);
+    return x->cancelled;
+}
+
+static int compile_cb(const smneo_compile_event *ev, void *payload)
+{
+    return deliver_event((compile_ctx *)payload, ev, SMNEO_COMPILE_MANY_ALL);
+}
+
+static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    return deliver_event((compile_ctx *)payload, ev, job);
+}
+
+/* The options' callback (table at 2): 1 when one is given, with the
+ * callback and the trampoline left on the stack for deliver_event. */
+static int callback_of(lua_State *L, compile_ctx *x, const char *what)
+{
+    memset(x, 0, sizeof *x);
+    x->L = L;
+    x->owner = pthread_self();
+    lua_getfield(L, 2, "callback");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_isfunction(L, -1))
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: callback must be a function, not a %s", what, luaL_typename(L, -1));
+    x->fn = lua_gettop(L);
+    lua_pushcfunction(L, compile_event_call);
+    x->trampoline = lua_gettop(L);
+    return 1;
+}
+
+static void free_compile_result(void *p) { smneo_compile_result_free((smneo_compile_result *)p); }
+
+/* A JSON-text option given as a string or as a table (encoded here). */
+static const char *opt_json(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -1); /* anchored by the options table */
+        lua_pop(L, 1);
+        return s;
+    }
+    if (!lua_istable(L, -1))
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile: %s must be JSON text or a table, not a %s", k, luaL_typename(L, -1));
+    size_t len;
+    const char *json = smneo_lua_encode_params(L, -1, NULL, &len); /* pushes its box: stays on the stack */
+    lua_remove(L, -2);                                   /* the table */
+    return json;
+}
+
+/* compile()'s options from the table at t (strings anchored by it; JSON
+ * given as tables encoded into boxes left on the stack). */
+static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what)
+{
+    lua_Number n;
+    int b;
+    o->model = smneo_lua_opt_string(L, t, "model");
+    o->framework = smneo_lua_opt_string(L, t, "framework");
+    o->role_arn = smneo_lua_opt_string(L, t, "role_arn");
+    o->s3_bucket = smneo_lua_opt_string(L, t, "s3_bucket");
+    o->model_package_version_arn = smneo_lua_opt_string(L, t, "model_package_version_arn");
+    if (!o->role_arn || (!o->model_package_version_arn && (!o->model || !o->framework)))
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: model, framework (or model_package_version_arn) and role_arn are required "
+                  "(s3_bucket too, unless the default bucket sagemaker-REGION-ACCOUNT will do)", what);
+    o->vpc_config_json = opt_json(L, t, "vpc_config");
+    o->target_device = smneo_lua_opt_string(L, t, "target_device");
+    o->target_os = smneo_lua_opt_string(L, t, "target_os");
+    o->target_arch = smneo_lua_opt_string(L, t, "target_arch");
+    o->target_accelerator = smneo_lua_opt_string(L, t, "target_accelerator");
+    o->framework_version = smneo_lua_opt_string(L, t, "framework_version");
+    o->s3_prefix = smneo_lua_opt_string(L, t, "s3_prefix");
+    o->job_name = smneo_lua_opt_string(L, t, "job_name");
+    o->output_dir = smneo_lua_opt_string(L, t, "output_dir");
+    o->kms_key_id = smneo_lua_opt_string(L, t, "kms_key_id");
+    o->data_input_config = opt_json(L, t, "data_input_config");
+    o->compiler_options = opt_json(L, t, "compiler_options");
+    o->tags_json = opt_json(L, t, "tags");
+    if ((b = smneo_lua_opt_bool(L, t, "extract")) >= 0)
+        o->extract = b;
+    if ((b = smneo_lua_opt_bool(L, t, "keep_job_on_cancel")) >= 0)
+        o->keep_job_on_cancel = b;
+    if ((b = smneo_lua_opt_bool(L, t, "follow_logs")) >= 0)
+        o->follow_logs = b;
+    if (smneo_lua_opt_number(L, t, "timeout", &n))
+        o->timeout = n;
+    if (smneo_lua_opt_number(L, t, "delay", &n))
+        o->delay = n;
+    if (smneo_lua_opt_number(L, t, "max_delay", &n))
+        o->max_delay = n;
+    static const char *const limits[] = {"max_runtime_seconds", "max_wait_seconds", "max_pending_seconds"};
+    int *slots[] = {&o->max_runtime_seconds, &o->max_wait_seconds, &o->max_pending_seconds};
+    for (int i = 0; i < 3; i++)
+        if (smneo_lua_opt_number(L, t, limits[i], &n)) {
+            if (n < 1 || n > 2147483647 || floor(n) != n)
+                smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: %s must be a positive integer", what, limits[i]);
+            *slots[i] = (int)n;
+        }
+}
+
+/* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
+int smneo_lua_client_compile(lua_State *L)
+{
+    static const char *const names[] = {
+        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+        "kms_key_id", "keep_job_on_cancel", "vpc_config", "model_package_version_arn", "max_wait_seconds",
+        "max_pending_seconds", "callback", "follow_logs", NULL};
+    lclient *cl = smneo_lua_check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    smneo_lua_check_known_keys(L, 2, names, "compile");
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    read_compile_options(L, 2, &o, "compile");
+    compile_ctx x;
+    if (callback_of(L, &x, "compile")) {
+        o.callback = compile_cb;
+        o.payload = &x;
+    }
+    smneo_error *err = smneo_lua_errhold_new(L);
+    lbox *rb = smneo_lua_box_new(L, free_compile_result);
+    smneo_compile_result *res = NULL;
+    /* The callback runs Lua code inside smneo_compile: a client:close() (or
+     * __close) there must not free the core client under it, so the flow
+     * counts as a user until it returns (nothing between can raise). */
+    cl->calls++;
+    cl->cur_L = L;
+    int rc = smneo_compile(&res, cl->c, &o, err);
+    cl->cur_L = NULL;
+    cl->calls--;
+    smneo_lua_client_maybe_free(cl);
+    rb->p = res;
+    if (x.failed)
+        return lua_error(L); /* the callback's own error, after the flow has stopped */
+    if (rc != 0) {
+        if (rc == SMNEO_ECANCELLED && x.cancelled)
+            smneo_lua_push_error(L, rc, err);
+        else
+            smneo_lua_push_error(L, rc, err);
+        if (res && smneo_compile_result_job(res)) {
+            smneo_lua_push_result(L, smneo_compile_result_job(res));
+            lua_setfield(L, -2, "description");
+        }
+        if (res && rc == SMNEO_EJOBFAILED) {
+            set_failure_log(L, res);
+            smneo_lua_push_issues(L, smneo_compile_result_issues(res));
+            lua_setfield(L, -2, "issues");
+        }
+        return lua_error(L);
+    }
+    lua_createtable(L, 0, 7);
+    if (smneo_compile_result_job(res)) {
+        smneo_lua_push_result(L, smneo_compile_result_job(res));
+        lua_setfield(L, -2, "job");
+    }
+    smneo_lua_set_str(L, "job_name", smneo_compile_result_job_name(res));
+    smneo_lua_set_str(L, "artifact_path", smneo_compile_result_artifact_path(res));
+    smneo_lua_set_str(L, "extracted_dir", smneo_compile_result_extracted_dir(res));
+    lua_pushboolean(L, smneo_compile_result_digest_verified(res));
+    lua_setfield(L, -2, "digest_verified");
+    smneo_lua_set_str(L, "input_uri", smneo_compile_result_input_uri(res));
+    smneo_lua_push_issues(L, smneo_compile_result_issues(res));
+    lua_setfield(L, -2, "issues");
+    return 1;
+}
+
+/* ---- client:compile_many{...} (smneo_compile_many) ---------------------------------- */
+
+static const char *const compile_job_keys[] = {
+    "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+    "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+    "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+    "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds", NULL};
+
+static void free_compile_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
+
+/* Copies the compile keys of the table at `from` into the table at `to`. */
+static void copy_job_keys(lua_State *L, int from, int to)
+{
+    for (size_t i = 0; compile_job_keys[i]; i++) {
+        lua_getfield(L, from, compile_job_keys[i]);
+        if (lua_isnil(L, -1))
+            lua_pop(L, 1);
+        else
+            lua_setfield(L, to, compile_job_keys[i]);
+    }
+}
+
+/* A models x targets target into the job table on the top: "ml_c5",
+ * "OS/ARCH[/ACCELERATOR]" or a table of compile keys. */
+static void set_target(lua_State *L, int target)
+{
+    int job = lua_gettop(L);
+    if (lua_istable(L, target)) {
+        smneo_lua_check_known_keys(L, target, compile_job_keys, "compile_many: a target");
+        copy_job_keys(L, target, job);
+        return;
+    }
+    if (lua_type(L, target) != LUA_TSTRING)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: a target is a device (\"ml_c5\"), a platform (\"LINUX/ARM64\") or "
+                  "a table of compile options, not a %s", luaL_typename(L, target));
+    size_t len;
+    const char *t = lua_tolstring(L, target, &len);
+    static const char *const parts[] = {"target_os", "target_arch", "target_accelerator"};
+    const char *slash = memchr(t, '/', len);
+    if (!slash) {
+        lua_pushvalue(L, target);
+        lua_setfield(L, job, "target_device");
+        return;
+    }
+    const char *p = t, *end = t + len;
+    for (int i = 0; p <= end; i++) {
+        const char *q = memchr(p, '/', (size_t)(end - p));
+        if (!q)
+            q = end;
+        if (i > 2 || q == p || (i == 0 && q == end))
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: target \"%s\": give a device (\"ml_c5\") or "
+                      "OS/ARCH[/ACCELERATOR] (\"LINUX/ARM64\")", t);
+        lua_pushlstring(L, p, (size_t)(q - p));
+        lua_setfield(L, job, parts[i]);
+        p = q + 1;
+    }
+}
+
+/* client:compile_many{jobs = {{model=, target_device=, ...}, ...} or
+ * models = {...}, targets = {...}; max_concurrent=, state_file=,
+ * retry_failed=, keep_jobs_on_cancel=, callback=, and compile's options for
+ * every job} -> rows */
+int smneo_lua_client_compile_many(lua_State *L)
+{
+    static const char *const names[] = {
+        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
+        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
+        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
+        "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds",
+        "jobs", "models", "targets", "max_concurrent", "state_file", "retry_failed",
+        "keep_jobs_on_cancel", "callback", NULL};
+    lclient *cl = smneo_lua_check_blocking_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    smneo_lua_check_known_keys(L, 2, names, "compile_many");
+    lua_newtable(L); /* 3: the merged job tables */
+    lua_getfield(L, 2, "jobs");    /* 4 */
+    lua_getfield(L, 2, "models");  /* 5 */
+    lua_getfield(L, 2, "targets"); /* 6 */
+    size_t n = 0;
+    if (!lua_isnil(L, 4)) {
+        if (!lua_istable(L, 4) || !lua_isnil(L, 5) || !lua_isnil(L, 6))
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: give either jobs (a list of compile option tables) or models "
+                      "and targets (two lists)");
+        size_t count = (size_t)lua_rawlen(L, 4);
+        for (size_t i = 1; i <= count; i++) {
+            lua_rawgeti(L, 4, (lua_Integer)i);
+            if (!lua_istable(L, -1))
+                smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: jobs[%d] must be a table of compile options", (int)i);
+            char what[64];
+            snprintf(what, sizeof what, "compile_many: jobs[%d]", (int)i);
+            smneo_lua_check_known_keys(L, lua_gettop(L), compile_job_keys, what);
+            lua_newtable(L);
+            copy_job_keys(L, 2, lua_gettop(L));
+            copy_job_keys(L, lua_gettop(L) - 1, lua_gettop(L));
+            lua_rawseti(L, 3, (lua_Integer)++n);
+            lua_pop(L, 1);
+        }
+    } else {
+        if (!lua_istable(L, 5) || !lua_istable(L, 6) || lua_rawlen(L, 5) == 0 || lua_rawlen(L, 6) == 0)
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: give either jobs (a list of compile option tables) or models "
+                      "and targets (two non-empty lists)");
+        size_t nm = (size_t)lua_rawlen(L, 5), nt = (size_t)lua_rawlen(L, 6);
+        for (size_t m = 1; m <= nm; m++)
+            for (size_t t = 1; t <= nt; t++) {
+                lua_newtable(L);
+                copy_job_keys(L, 2, lua_gettop(L));
+                lua_rawgeti(L, 5, (lua_Integer)m);
+                lua_setfield(L, -2, "model");
+                lua_rawgeti(L, 6, (lua_Integer)t);
+                lua_insert(L, -2);
+                set_target(L, lua_gettop(L) - 1);
+                lua_rawseti(L, 3, (lua_Integer)++n);
+                lua_pop(L, 1);
+            }
+    }
+    smneo_compile_options *jobs =
+        (smneo_compile_options *)compat_newuserdata(L, (n ? n : 1) * sizeof(smneo_compile_options));
+    const smneo_compile_options **ptrs =
+        (const smneo_compile_options **)compat_newuserdata(L, (n ? n : 1) * sizeof(*ptrs));
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = &jobs[i];
+        luaL_checkstack(L, 8, "compile_many: too many jobs");
+        smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+        jobs[i] = d;
+        lua_rawgeti(L, 3, (lua_Integer)(i + 1)); /* stays on the stack: it anchors the strings */
+        read_compile_options(L, lua_gettop(L), &jobs[i], "compile_many");
+    }
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    lua_Number num;
+    int b;
+    if (smneo_lua_opt_number(L, 2, "max_concurrent", &num)) {
+        if (num < 1 || num > 100000 || floor(num) != num)
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: max_concurrent must be a positive integer");
+        mo.max_concurrent = (unsigned)num;
+    }
+    mo.state_file = smneo_lua_opt_string(L, 2, "state_file");
+    if ((b = smneo_lua_opt_bool(L, 2, "retry_failed")) >= 0)
+        mo.retry_failed = b;
+    if ((b = smneo_lua_opt_bool(L, 2, "keep_jobs_on_cancel")) >= 0)
+        mo.keep_jobs_on_cancel = b;
+    compile_ctx x;
+    if (callback_of(L, &x, "compile_many")) {
+        mo.callback = compile_many_cb;
+        mo.payload = &x;
+    }
+    smneo_error *err = smneo_lua_errhold_new(L);
+    lbox *rb = smneo_lua_box_new(L, free_compile_many_result);
+    smneo_compile_many_result *res = NULL;
+    cl->calls++; /* as for compile: the callback may close the client */
+    int rc = smneo_compile_many(&res, cl->c, ptrs, n, &mo, err);
+    cl->calls--;
+    smneo_lua_client_maybe_free(cl);
+    rb->p = res;
+    if (x.failed)
+        return lua_error(L);
+    if (!res) {
+        smneo_lua_push_error(L, rc, err);
+        return lua_error(L);
+    }
+    size_t count = smneo_compile_many_result_count(res);
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        lua_createtable(L, 0, 10);
+        smneo_lua_set_str(L, "model", row->model);
+        smneo_lua_set_str(L, "target", row->target);
+        smneo_lua_set_str(L, "compilation_job_name", row->job_name);
+        smneo_lua_set_str(L, "compilation_job_status", row->status);
+        lua_pushnumber(L, row->duration);
+        lua_setfield(L, -2, "duration_seconds");
+        smneo_lua_set_str(L, "artifact_path", row->artifact_path);
+        lua_pushboolean(L, row->digest_verified);
+        lua_setfield(L, -2, "digest_verified");
+        smneo_lua_set_str(L, "failure_reason", row->failure_reason);
+        lua_pushboolean(L, row->stopped_by_smneo);
+        lua_setfield(L, -2, "stopped_by_smneo");
+        lua_pushboolean(L, row->skipped);
+        lua_setfield(L, -2, "skipped");
+        if (smneo_compile_many_result_diagnosis(res, i)) {
+            smneo_lua_push_diagnosis(L, smneo_compile_many_result_diagnosis(res, i));
+            lua_setfield(L, -2, "diagnosis");
+        }
+        lua_rawseti(L, -2, (lua_Integer)(i + 1));
+    }
+    lua_pushboolean(L, rc == 0);
+    return 2;
+}
