@@ -8,6 +8,11 @@
 
 #include "smneo/auth.h"
 #include "smneo/client.h"
+#include <pthread.h>
+
+#include "internal.h"
+#include "ratelimit.h"
+#include "transport_internal.h"
 
 /* The resolved S3 endpoint URL, e.g. "https://s3.us-east-1.amazonaws.com" or
  * the local endpoint's URL (borrowed). */
@@ -69,5 +74,116 @@ int smneo__create_is_ours(const smneo_operation *create, const cJSON *params, co
 /* The create's result made of the description (its output members), with
  * the description's response. */
 int smneo__create_result(smneo_result **out, const smneo_operation *create, smneo_result *description);
+
+enum { RETRY_STANDARD = SMNEO__RETRY_STANDARD, RETRY_LEGACY = SMNEO__RETRY_LEGACY, RETRY_ADAPTIVE = SMNEO__RETRY_ADAPTIVE };
+
+/* The retry quota (botocore's retries/quota.py and standard.py): a retry
+ * costs 5 (10 after a timeout); with AWS_NEW_RETRIES_2026=true a throttling
+ * retry costs 5 and any other 14. A success gives the last cost back, or 1. */
+enum { QUOTA_MAX = 500, QUOTA_COST = 5, QUOTA_COST_TIMEOUT = 10, QUOTA_COST_V2 = 14, QUOTA_COST_THROTTLE = 5,
+       QUOTA_REFUND = 1 };
+
+struct smneo_client {
+    char *region;
+    char *endpoint;
+    char *s3_endpoint;
+    char *logs_endpoint;
+    char *sts_endpoint;  /* GetCallerIdentity (the default bucket's account) */
+    char *profile;
+    smneo_credential_chain *chain;
+    smneo_transport *transport;
+    int own_transport;
+    smneo__timed_transports *timed; /* credential requests with their own timeouts */
+    int max_attempts;
+    int retry_mode;
+    int new_retries;                 /* AWS_NEW_RETRIES_2026=true: botocore's 2026 costs and backoff */
+    char defaults_mode[16];          /* resolved AWS_DEFAULTS_MODE ("auto" resolved too) */
+    double backoff_scale;
+    smneo__retry_policy cred_retry;  /* the chain's STS/SSO requests (environment and profile only) */
+    int validation;
+    int allow_unknown_enum_values;
+    char *user_agent;                /* NULL: the protocol's default */
+    int s3_style;                    /* S3_STYLE_* */
+    pthread_mutex_t quota_lock;
+    int quota;
+    smneo_ratelimit limiter;         /* adaptive mode */
+    smneo_request_hook_cb hook;      /* smneo_client_set_request_hook (under quota_lock) */
+    void *hook_payload;
+};
+
+enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT };
+
+enum {
+    ST_REQUEST,     /* build (after credentials) and send the current request */
+    ST_AWAIT,       /* a SEND is outstanding */
+    ST_SLEEP,       /* sleeping until wake_ms, then ST_REQUEST */
+    ST_ITEMS,       /* paginator: hand out items / the page */
+    ST_AFTER_EVENT, /* waiter: decide after a status event */
+    ST_CHECK,       /* a create met ResourceInUse after a resend: describe the resource */
+    ST_DONE
+};
+
+struct smneo_call {
+    smneo_client *client;
+    const smneo_operation *op;
+    int kind;
+    int state;
+    int awaiting;
+    int cancelled;
+    cJSON *params;
+    char *body;
+    size_t body_len;
+    smneo_request *req;
+    smneo_chain_resolution *credres;
+    smneo_credentials *creds;
+    int attempt;       /* attempts made for the current logical request */
+    int hooked;        /* the request hook saw the current logical request */
+    int quota_reached; /* the last failure was not retried: the retry quota is exhausted */
+    int quota_cost;    /* cost of the last acquired retry (0: none) */
+    int64_t wake_ms;
+    int cred_pending;  /* call->req is a credential request to send after the sleep */
+    uint64_t rng;
+    smneo_result *page;      /* last successful response */
+    int rc;                  /* final code once ST_DONE */
+    smneo_error err;         /* final error */
+    smneo_result *final;     /* final result (KIND_CALL, KIND_WAIT) */
+    smneo_issues *issues;    /* validation issues that did not stop the call */
+    const smneo_operation *check_op; /* ST_CHECK: the describe of a create */
+    /* paginator */
+    smneo_paginate_options popts;
+    int64_t emitted;
+    const cJSON *item;
+    const cJSON *next_item;
+    int page_pending;        /* pages mode: a page to hand out */
+    char *request_token;     /* NextToken used for the current page */
+    int token_from_page;     /* request_token came from the previous page (not the caller) */
+    char *resume_token;
+    int64_t skip_first;      /* items to skip on the first page (resume) */
+    int64_t page_skipped;    /* of the current page: items dropped for skip_first */
+    /* waiter */
+    double delay, max_delay, timeout;
+    int64_t start_ms;
+    int polls;
+    char *last_status;
+};
+
+void smneo__client_build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts);
+int smneo__transport_code(int code);
+void smneo__call_finish(smneo_call *call, int rc);
+void smneo__call_finish_error(smneo_call *call, int code, const char *fmt, const char *arg);
+int smneo__call_reserialize(smneo_call *call);
+int smneo__call_alloc(smneo_call **out, smneo_client *c, const char *operation, const char *params, size_t len,
+                      int kind, smneo_error *err);
+/* Resume tokens use botocore's format: base64 of
+ * {"NextToken": "...", "boto_truncate_amount": N} so they interoperate. */
+char *smneo__paginate_encode_token(const char *next_token, int64_t truncate);
+const cJSON *smneo__paginate_items(const smneo_call *call);
+/* After a page arrives: prepare item iteration. */
+void smneo__paginate_page(smneo_call *call);
+/* The page is used up (or max_items reached): fetch the next or finish. */
+void smneo__paginate_advance(smneo_call *call, int64_t consumed_in_page);
+const char *smneo__wait_job_status(const smneo_result *r);
+/* Decide what follows a description (after its status event, if any). */
+void smneo__wait_decide(smneo_call *call);
 
 #endif

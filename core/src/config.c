@@ -603,3 +603,11 @@ int smneo_region_resolve(char **out, const char *explicit_region, const char *pr
     smneo__awsconfig_free(c);
     return SMNEO_ENOREGION;
 }
+
+/* A profile setting (smneo_config_get), caller-owned, or NULL. */
+char *smneo__profile_setting(const char *profile, const char *key)
+{
+    char *v = NULL;
+    smneo_config_get(&v, profile, key, NULL);
+    return v;
+}

@@ -73,4 +73,7 @@ struct smneo_credential_chain;
 struct smneo__retry_policy;
 void smneo__chain_set_retry(struct smneo_credential_chain *c, const struct smneo__retry_policy *p);
 
+/* A profile setting (smneo_config_get), caller-owned, or NULL. */
+char *smneo__profile_setting(const char *profile, const char *key);
+
 #endif
