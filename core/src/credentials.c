@@ -2,11 +2,11 @@
  *
  *   explicit keys -> environment -> assume role (role_arn with source_profile
  *   or credential_source) -> (profile kinds we refuse: web identity, SSO) ->
- *   shared credentials file -> credential_process -> config file ->
+ *   shared credentials file -> smneo__cred_credential_process -> config file ->
  *   container credentials -> EC2 instance metadata (IMDSv2)
  *
  * Resolution is a sans-I/O state machine: the static providers run inside
- * step (they read files and may run credential_process), the HTTP providers
+ * step (they read files and may run smneo__cred_credential_process), the HTTP providers
  * hand a request to the caller and continue when the response is fed back.
  * The chain caches the result; temporary credentials are re-resolved when
  * less than REFRESH_ADVISORY_S remain, and kept if that fails while more
@@ -42,48 +42,22 @@
 #include "smneo/transport.h"
 
 #include <openssl/evp.h>
+#include "chain_internal.h"
 
 #define REFRESH_ADVISORY_S 300 /* refresh when fewer seconds than this remain */
 #define REFRESH_MANDATORY_S 60 /* keep stale-ish credentials only above this */
-/* botocore's windows for credentials from STS (and SSO): 15 and 10 minutes. */
-#define STS_REFRESH_ADVISORY_S 900
 #define STS_REFRESH_MANDATORY_S 600
 #define STS_TIMEOUT_MS 60000   /* botocore's default connect/read timeouts */
 #define MAX_ROLE_CHAIN 64
 #define MFA_CODE_MAX 64
 #define WAIT_FOR_OTHER_S 10    /* wait this long for another thread's resolution */
-#define IMDS_TIMEOUT_MS 1000
 #define CONTAINER_TIMEOUT_MS 2000
-#define PROCESS_OUTPUT_MAX (1024 * 1024)
-
-#define CONTAINER_HOST_URL "http://169.254.170.2"
-#define IMDS_DEFAULT_URL "http://169.254.169.254"
-#define IMDS_DEFAULT_URL_IPV6 "http://[fd00:ec2::254]"
 #define IMDS_TOKEN_PATH "latest/api/token"
 #define IMDS_CREDS_PATH "latest/meta-data/iam/security-credentials/"
 
 extern char **environ;
 
 /* ---- the chain -------------------------------------------------------------- */
-
-struct smneo_credential_chain {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    char *profile;                     /* explicit profile option or NULL */
-    char *region;                      /* STS's region (the client's), or NULL */
-    smneo_mfa_cb mfa_cb;
-    void *payload;
-    smneo_credentials *explicit_creds; /* explicit keys, or NULL */
-    smneo_credentials *cached;         /* last resolved credentials */
-    int resolving;                     /* a registered resolution is running */
-    pthread_t resolver;
-    /* How STS, SSO and SSO-OIDC requests are retried: set by the client
-     * (smneo__chain_set_retry), else resolved at the first resolution from
-     * the environment and the profile with smneo's defaults. */
-    smneo__retry_policy retry;
-    int retry_set;
-    char *role_cache;                  /* the AWS CLI's assumed-role cache directory, or NULL */
-};
 
 int smneo_credential_chain_set_role_cache(smneo_credential_chain *c, const char *dir, smneo_error *err)
 {
@@ -202,7 +176,7 @@ void smneo_credential_chain_free(smneo_credential_chain *c)
 /* Keys and tokens end up in headers (X-Amz-Security-Token, the IMDS token):
  * a control character (CR/LF above all) from a hostile or broken source
  * would split the header. Returns the name of the first bad field, or NULL. */
-static const char *control_char_field(const char *ak, const char *sk, const char *token)
+const char *smneo__cred_control_char_field(const char *ak, const char *sk, const char *token)
 {
     const char *v[3] = {ak, sk, token};
     static const char *const names[3] = {"AccessKeyId", "SecretAccessKey", "Token"};
@@ -213,7 +187,7 @@ static const char *control_char_field(const char *ak, const char *sk, const char
     return NULL;
 }
 
-static int make_creds(smneo_credentials **out, const char *ak, const char *sk, const char *token, int64_t expiration,
+int smneo__cred_make_creds(smneo_credentials **out, const char *ak, const char *sk, const char *token, int64_t expiration,
                       const char *source)
 {
     int rc = smneo_credentials_new(out, ak, sk, token);
@@ -257,7 +231,7 @@ static int digits(const char **p, int n, int *out)
 
 /* ISO 8601 / RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM|+HHMM).
  * A missing zone means UTC. Returns 0 and epoch seconds, or -1. */
-static int parse_iso8601(const char *s, int64_t *out)
+int smneo__cred_parse_iso8601(const char *s, int64_t *out)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
@@ -301,11 +275,6 @@ static int parse_iso8601(const char *s, int64_t *out)
     return 0;
 }
 
-/* Appends one "where we looked" entry. */
-typedef struct looked {
-    smneo_buf b;
-} looked;
-
 static void look(looked *l, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 2, 3)))
@@ -330,463 +299,7 @@ static void look(looked *l, const char *fmt, ...)
     }
 }
 
-/* ---- credential_process --------------------------------------------------------- */
-
-/* POSIX-shell-like word splitting (quotes and backslashes, no expansion), as
- * botocore's shlex.split. Returns a NULL-terminated argv (free_argv). */
-static void free_argv(char **argv)
-{
-    if (!argv)
-        return;
-    for (char **a = argv; *a; a++)
-        free(*a);
-    free(argv);
-}
-
-static int split_command(const char *cmd, char ***out)
-{
-    *out = NULL;
-    size_t cap = 8, n = 0;
-    char **argv = calloc(cap, sizeof *argv);
-    if (!argv)
-        return SMNEO_ENOMEM;
-    const char *p = cmd;
-    for (;;) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        smneo_buf w = SMNEO_BUF_INIT;
-        smneo__buf_grow(&w, 0);
-        while (*p && !isspace((unsigned char)*p)) {
-            if (*p == '\'') {
-                const char *e = strchr(p + 1, '\'');
-                if (!e) {
-                    smneo__buf_free(&w);
-                    free_argv(argv);
-                    return SMNEO_EINVAL;
-                }
-                smneo__buf_append(&w, p + 1, (size_t)(e - p - 1));
-                p = e + 1;
-            } else if (*p == '"') {
-                p++;
-                while (*p && *p != '"') {
-                    if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1]))
-                        p++;
-                    smneo__buf_putc(&w, *p++);
-                }
-                if (*p != '"') {
-                    smneo__buf_free(&w);
-                    free_argv(argv);
-                    return SMNEO_EINVAL;
-                }
-                p++;
-            } else if (*p == '\\' && p[1]) {
-                smneo__buf_putc(&w, p[1]);
-                p += 2;
-            } else {
-                smneo__buf_putc(&w, *p++);
-            }
-        }
-        if (n + 2 > cap) {
-            char **na = realloc(argv, (cap *= 2) * sizeof *na);
-            if (!na) {
-                smneo__buf_free(&w);
-                free_argv(argv);
-                return SMNEO_ENOMEM;
-            }
-            argv = na;
-        }
-        argv[n] = smneo__buf_detach(&w, NULL);
-        if (!argv[n]) {
-            free_argv(argv);
-            return SMNEO_ENOMEM;
-        }
-        argv[++n] = NULL;
-    }
-    if (n == 0) {
-        free_argv(argv);
-        return SMNEO_EINVAL;
-    }
-    *out = argv;
-    return 0;
-}
-
-/* Runs argv without a shell; collects stdout and stderr, both read as they
- * come so a chatty stderr cannot block the process. timeout_ms > 0 bounds the
- * whole run (until both pipes are closed and the process has exited); past
- * it the process is killed with SIGKILL (its process group when it has one of
- * its own, so the children of a shell die too), reaped, and *timed_out is
- * set. timeout_ms == 0 waits as long as it takes (botocore).
- *
- * The process gets a process group of its own unless the caller is in the
- * foreground of a terminal: there it stays in the caller's group, so it can
- * prompt on the terminal (a background group is stopped by SIGTTIN) and
- * Ctrl-C reaches it; on a timeout only the process itself is killed, and its
- * pipes are closed without waiting for a child that inherited them. */
-static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_buf *errout, int *status,
-                       int *spawn_errno, int *timed_out)
-{
-    int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    *spawn_errno = 0;
-    *timed_out = 0;
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-        *spawn_errno = errno;
-        if (po[0] >= 0) {
-            close(po[0]);
-            close(po[1]);
-        }
-        return -1;
-    }
-    int own_group = 1;
-    int tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-    if (tty >= 0) {
-        own_group = tcgetpgrp(tty) != getpgrp();
-        close(tty);
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    if (own_group) {
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-        posix_spawnattr_setpgroup(&attr, 0);
-    }
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    close(po[1]);
-    close(pe[1]);
-    if (rc != 0) {
-        close(po[0]);
-        close(pe[0]);
-        *spawn_errno = rc;
-        return -1;
-    }
-    int64_t deadline = timeout_ms > 0 ? smneo__monotonic_ms() + timeout_ms : 0;
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    smneo_buf *bufs[2] = {out, errout};
-    int open_fds = 2, reaped = 0;
-    char chunk[4096];
-    while (open_fds > 0 || !reaped) {
-        int wait_ms = -1;
-        if (deadline) {
-            int64_t left = deadline - smneo__monotonic_ms();
-            if (left <= 0) {
-                *timed_out = 1;
-                break;
-            }
-            wait_ms = left > 1000 ? 1000 : (int)left;
-        }
-        if (open_fds == 0) {
-            /* Both pipes are closed: wait for the exit (polling, under a
-             * deadline; blocking without one). */
-            pid_t w = waitpid(pid, status, deadline ? WNOHANG : 0);
-            if (w == pid) {
-                reaped = 1;
-            } else if (w < 0 && errno != EINTR) {
-                *spawn_errno = errno;
-                reaped = 1; /* nothing to reap */
-                rc = -1;
-            } else if (w == 0) {
-                poll(NULL, 0, wait_ms < 20 ? wait_ms : 20);
-            }
-            continue;
-        }
-        int r = poll(fds, 2, wait_ms);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            *spawn_errno = errno;
-            rc = -1;
-            break;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            } else if (bufs[i]->len < PROCESS_OUTPUT_MAX) {
-                smneo__buf_append(bufs[i], chunk, (size_t)got);
-            }
-        }
-    }
-    smneo__wipe(chunk, sizeof chunk);
-    for (int i = 0; i < 2; i++)
-        if (fds[i].fd >= 0)
-            close(fds[i].fd);
-    if (!reaped) {
-        /* Timed out (or poll failed): kill, then reap, so no zombie is left. */
-        if (own_group)
-            kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-            ;
-        if (!*timed_out)
-            return -1;
-        return 0;
-    }
-    return rc == 0 ? 0 : -1;
-}
-
-/* SMNEO_CREDENTIAL_PROCESS_TIMEOUT (seconds, 0 = no timeout); 60 s unset. */
-#define CREDENTIAL_PROCESS_TIMEOUT_S 60
-static int process_timeout_ms(int64_t *ms, smneo_error *err)
-{
-    const char *v = smneo__getenv("SMNEO_CREDENTIAL_PROCESS_TIMEOUT");
-    *ms = (int64_t)CREDENTIAL_PROCESS_TIMEOUT_S * 1000;
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || errno || n < 0 || n > 86400)
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "SMNEO_CREDENTIAL_PROCESS_TIMEOUT=\"%s\" is not valid: use a whole number of seconds "
-                            "from 0 (no timeout) to 86400",
-                            v);
-    *ms = (int64_t)n * 1000;
-    return 0;
-}
-
-static const char *json_string(const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-static void json_wipe(cJSON *j)
-{
-    for (cJSON *c = j; c; c = c->next) {
-        if (c->valuestring) {
-            volatile char *v = c->valuestring;
-            while (*v)
-                *v++ = 0;
-        }
-        json_wipe(c->child);
-    }
-}
-
-/* Deletes a cJSON tree after wiping its strings (they hold secrets). */
-static void json_wipe_delete(cJSON *j)
-{
-    json_wipe(j);
-    cJSON_Delete(j);
-}
-
-/* An answer (container, IMDS, credential_process) as one JSON value, as
- * botocore's json.loads reads it: only whitespace may follow it. A refused
- * tree is wiped before it is freed. */
-static cJSON *parse_answer(const char *text, size_t len)
-{
-    const char *end = NULL;
-    cJSON *j = text ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-    if (j && (!end || end < text || end > text + len ||
-              (size_t)(end - text) + smneo__json_space_len(end, len - (size_t)(end - text)) != len)) {
-        json_wipe_delete(j);
-        j = NULL;
-    }
-    return j;
-}
-
-static int credential_process(smneo_credentials **out, const char *profile, const char *command, int64_t now,
-                              smneo_error *err)
-{
-    *out = NULL;
-    char **argv = NULL;
-    int rc = split_command(command, &argv);
-    if (rc == SMNEO_ENOMEM)
-        return smneo__error(err, rc, "out of memory");
-    if (rc)
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "the credential_process of profile '%s' cannot be parsed (empty or an unterminated "
-                            "quote): fix the command line",
-                            profile);
-    int64_t timeout_ms = 0;
-    if ((rc = process_timeout_ms(&timeout_ms, err)) != 0) {
-        free_argv(argv);
-        return rc;
-    }
-    smneo_buf so = SMNEO_BUF_SECRET_INIT, se = SMNEO_BUF_INIT; /* stdout holds the keys */
-    int status = 0, serr = 0, timed_out = 0;
-    rc = run_process(argv, timeout_ms, &so, &se, &status, &serr, &timed_out);
-    if (rc == 0 && timed_out) {
-        /* Neither stream is quoted: the output so far may hold a secret. */
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' (%s) did not finish within %lld seconds and was "
-                          "killed: fix the command, or raise SMNEO_CREDENTIAL_PROCESS_TIMEOUT (seconds; 0 waits "
-                          "without a limit)",
-                          profile, argv[0], (long long)(timeout_ms / 1000));
-        free_argv(argv);
-        smneo__buf_free(&so); /* wiped */
-        smneo__buf_free(&se);
-        return rc;
-    }
-    if (rc != 0) {
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' could not be started (%s): %s", profile,
-                          argv[0], strerror(serr));
-        free_argv(argv);
-        smneo__buf_free(&so); /* wiped */
-        smneo__buf_free(&se);
-        return rc;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        /* stderr is the program's diagnostic: quote its start (never stdout). */
-        char detail[256] = "";
-        if (se.len) {
-            size_t n = se.len < 200 ? se.len : 200;
-            while (n && isspace((unsigned char)se.data[n - 1]))
-                n--;
-            snprintf(detail, sizeof detail, ": %.*s", (int)n, se.data);
-        }
-        if (WIFEXITED(status))
-            rc = smneo__error(err, SMNEO_ECREDENTIALS, "the credential_process of profile '%s' (%s) exited with "
-                              "status %d%s", profile, argv[0], WEXITSTATUS(status), detail);
-        else
-            rc = smneo__error(err, SMNEO_ECREDENTIALS, "the credential_process of profile '%s' (%s) was killed "
-                              "by signal %d%s", profile, argv[0], WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-                              detail);
-        free_argv(argv);
-        smneo__buf_free(&so); /* wiped */
-        smneo__buf_free(&se);
-        return rc;
-    }
-    free_argv(argv);
-    smneo__buf_free(&se);
-    cJSON *j = parse_answer(so.data, so.len);
-    smneo__buf_free(&so); /* wiped */
-    if (!cJSON_IsObject(j)) {
-        json_wipe_delete(j);
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "the credential_process of profile '%s' did not print a JSON object on stdout (or "
-                            "printed text after it)",
-                            profile);
-    }
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "Version");
-    const char *ak = json_string(j, "AccessKeyId"), *sk = json_string(j, "SecretAccessKey");
-    const char *tok = json_string(j, "SessionToken"), *exp = json_string(j, "Expiration");
-    int64_t expiration = 0;
-    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1)
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' printed an unsupported Version (expected 1)",
-                          profile);
-    else if (!ak || !*ak || !sk || !*sk)
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' printed no %s", profile,
-                          (!ak || !*ak) ? "AccessKeyId" : "SecretAccessKey");
-    else if (control_char_field(ak, sk, tok))
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' printed a %s with control characters (e.g. a "
-                          "line break): it cannot be sent in a header",
-                          profile, control_char_field(ak, sk, tok));
-    else if (exp && parse_iso8601(exp, &expiration) != 0)
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' printed an Expiration that is not an ISO 8601 "
-                          "time (e.g. 2026-01-01T00:00:00Z)",
-                          profile);
-    else if (expiration && expiration <= now)
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the credential_process of profile '%s' printed credentials that have already expired",
-                          profile);
-    else if ((rc = make_creds(out, ak, sk, tok, expiration, "credential_process")) != 0)
-        smneo__error(err, rc, "out of memory");
-    json_wipe_delete(j);
-    return rc;
-}
-
 /* ---- the resolution machine ------------------------------------------------------ */
-
-enum stage {
-    ST_START,
-    ST_STATIC,
-    ST_ASSUME,
-    ST_ASSUME_WAIT,
-    ST_ASSUME_RETRY,
-    ST_CONTAINER,
-    ST_CONTAINER_WAIT,
-    ST_IMDS,
-    ST_IMDS_TOKEN_WAIT,
-    ST_IMDS_ROLE,
-    ST_IMDS_ROLE_WAIT,
-    ST_IMDS_CREDS_WAIT,
-    ST_NONE,
-    ST_DONE
-};
-
-struct smneo_chain_resolution {
-    smneo_credential_chain *chain;
-    int64_t now;
-    enum stage stage;
-    int registered;   /* we hold chain->resolving */
-    int awaiting;     /* a request was handed out and not fed yet */
-    int fed;          /* a response (or transport error) was fed */
-    int resp_status;
-    char *resp_body;  /* may hold secrets: wiped */
-    size_t resp_len;
-    char *resp_error_type; /* x-amzn-ErrorType (REST-JSON's error code), or NULL */
-    char *resp_request_id; /* x-amzn-RequestId, or NULL */
-    int transport_error;
-    int timeout_ms;
-    char *profile;    /* resolved profile name */
-    char *url;        /* URL of the outstanding request (container / IMDS base) */
-    char *imds_base;
-    char *imds_token; /* secret */
-    char *role;
-    int imds_v1_disabled;
-    int imds_timeout_ms;   /* AWS_METADATA_SERVICE_TIMEOUT / metadata_service_timeout (s), default 1 */
-    int imds_attempts;     /* AWS_METADATA_SERVICE_NUM_ATTEMPTS / metadata_service_num_attempts, default 1 */
-    int imds_tries;        /* attempts made for the outstanding IMDS request */
-    char imds_method[8];
-    char *imds_path;
-    looked where;
-    int result_rc;
-    char *result_msg;
-    char *result_code;       /* the service's error code (STS), or NULL */
-    int result_status;       /* its HTTP status */
-    char *result_request_id;
-    smneo_credentials *result;
-    /* assume role: roles[0] is the profile asked for, roles[nroles - 1] the
-     * deepest; they are assumed from the deepest up (role_next counts down). */
-    struct role_step {
-        char *profile, *role_arn, *external_id, *session_name, *mfa_serial;
-        long duration;    /* 0: not set */
-        char *token_file; /* web identity: AssumeRoleWithWebIdentity with this file's token */
-        int from_env;     /* web identity configured by AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN */
-        /* SSO: GetRoleCredentials with the cached token (refreshed through
-         * SSO-OIDC CreateToken for an sso-session) */
-        int sso;
-        char *sso_session, *sso_start_url, *sso_region, *sso_account_id, *sso_role_name;
-        char *sso_cache_path;
-        cJSON *sso_token;  /* the cache file's token (secret: wiped) */
-        int sso_phase;     /* 0: load the token; 1: CreateToken sent; 2: GetRoleCredentials to send/sent */
-    } *roles;
-    size_t nroles, role_next;
-    char *credential_source; /* the deepest role's credential_source, or NULL */
-    int for_role;            /* container / IMDS are fetching a role's source credentials */
-    smneo_credentials *source; /* the credentials the next AssumeRole is signed with */
-    char *sts_url;
-    /* The outstanding STS/SSO/OIDC request, kept to be sent again on a
-     * retryable failure (the same parameters: an MFA code is asked once). */
-    const smneo_operation *pend_op;
-    char *pend_json;          /* its parameters (may hold secrets: wiped) */
-    char *pend_region;        /* the signing region */
-    int pend_signed;          /* 1: signed with r->source (AssumeRole) */
-    int pend_sts;             /* 1: an STS request (IDPCommunicationError is retried) */
-    int attempt;              /* attempts made of it */
-    long delay_ms;            /* wait before sending the request handed out (a retry) */
-    uint64_t rng;             /* jitter */
-    smneo__retry_policy retry;
-    int retry_ok;             /* retry resolved */
-};
 
 int smneo_chain_resolution_new(smneo_chain_resolution **out, smneo_credential_chain *chain, int64_t now)
 {
@@ -814,7 +327,7 @@ static void unregister(smneo_chain_resolution *r)
     r->registered = 0;
 }
 
-static void clear_response(smneo_chain_resolution *r)
+void smneo__cred_clear_response(smneo_chain_resolution *r)
 {
     if (r->resp_body)
         smneo__wipe(r->resp_body, r->resp_len); /* the body may hold NULs: its length, not strlen */
@@ -829,7 +342,7 @@ static void clear_response(smneo_chain_resolution *r)
     r->fed = 0;
 }
 
-static void clear_pending(smneo_chain_resolution *r)
+void smneo__cred_clear_pending(smneo_chain_resolution *r)
 {
     smneo__free_secret(r->pend_json);
     free(r->pend_region);
@@ -842,7 +355,7 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     if (!r)
         return;
     unregister(r);
-    clear_response(r);
+    smneo__cred_clear_response(r);
     free(r->profile);
     free(r->url);
     free(r->imds_base);
@@ -873,7 +386,7 @@ void smneo_chain_resolution_free(smneo_chain_resolution *r)
     free(r->credential_source);
     smneo_credentials_free(r->source);
     free(r->sts_url);
-    clear_pending(r);
+    smneo__cred_clear_pending(r);
     free(r);
 }
 
@@ -900,7 +413,7 @@ static int cache_state(const smneo_credentials *c, int64_t now)
     if (!c)
         return 0;
     /* STS's credentials refresh in botocore's 15/10-minute windows; the
-     * others (credential_process, container, IMDS) in 5/1. */
+     * others (smneo__cred_credential_process, container, IMDS) in 5/1. */
     int64_t advisory = from_sts(c) ? STS_REFRESH_ADVISORY_S : REFRESH_ADVISORY_S;
     int64_t mandatory = from_sts(c) ? STS_REFRESH_MANDATORY_S : REFRESH_MANDATORY_S;
     if (!c->expiration || c->expiration - now > advisory)
@@ -927,11 +440,11 @@ int smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_crede
     if (!chain || !c || !c->access_key_id || !*c->access_key_id || !c->secret_access_key || !*c->secret_access_key)
         return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: a chain and credentials with both keys "
                                                "are required");
-    if (control_char_field(c->access_key_id, c->secret_access_key, c->session_token))
+    if (smneo__cred_control_char_field(c->access_key_id, c->secret_access_key, c->session_token))
         return smneo__error(err, SMNEO_EINVAL, "smneo_credential_chain_seed: the %s has control characters",
-                            control_char_field(c->access_key_id, c->secret_access_key, c->session_token));
+                            smneo__cred_control_char_field(c->access_key_id, c->secret_access_key, c->session_token));
     smneo_credentials *copy = NULL;
-    if (make_creds(&copy, c->access_key_id, c->secret_access_key, c->session_token, c->expiration,
+    if (smneo__cred_make_creds(&copy, c->access_key_id, c->secret_access_key, c->session_token, c->expiration,
                    c->source ? c->source : "explicit"))
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     pthread_mutex_lock(&chain->lock);
@@ -942,7 +455,7 @@ int smneo_credential_chain_seed(smneo_credential_chain *chain, const smneo_crede
 }
 
 /* Ends the resolution with credentials (rc 0, takes creds) or an error. */
-static int finish(smneo_chain_resolution *r, int rc, smneo_credentials *creds, const char *msg)
+int smneo__cred_finish(smneo_chain_resolution *r, int rc, smneo_credentials *creds, const char *msg)
 {
     smneo_credential_chain *ch = r->chain;
     pthread_mutex_lock(&ch->lock);
@@ -976,18 +489,12 @@ static int finish(smneo_chain_resolution *r, int rc, smneo_credentials *creds, c
 
 static int finish_err(smneo_chain_resolution *r, smneo_error *e)
 {
-    int rc = finish(r, e->code ? e->code : SMNEO_ERROR, NULL, e->message);
+    int rc = smneo__cred_finish(r, e->code ? e->code : SMNEO_ERROR, NULL, e->message);
     smneo_error_clear(e);
     return rc;
 }
 
-static int finish_fmt(smneo_chain_resolution *r, int code, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int finish_fmt(smneo_chain_resolution *r, int code, const char *fmt, ...)
+int smneo__cred_finish_fmt(smneo_chain_resolution *r, int code, const char *fmt, ...)
 {
     smneo_error e = SMNEO_ERROR_INIT;
     va_list ap;
@@ -1138,7 +645,7 @@ static int unsupported_profile(const smneo__awsconfig *cfg, const char *profile,
     return 0;
 }
 
-/* Keys of one profile: the credentials file, then credential_process, then
+/* Keys of one profile: the credentials file, then smneo__cred_credential_process, then
  * the config file. 0 with *out set or NULL (none), or an error. */
 static int profile_keys(smneo_chain_resolution *r, const smneo__awsconfig *cfg, const char *profile,
                         smneo_credentials **out, smneo_error *err)
@@ -1150,7 +657,7 @@ static int profile_keys(smneo_chain_resolution *r, const smneo__awsconfig *cfg, 
         if (pass == 1) {
             const char *cmd = smneo__profile_get(cfg, profile, "credential_process");
             if (cmd && *cmd)
-                rc = credential_process(out, profile, cmd, r->now, err);
+                rc = smneo__cred_credential_process(out, profile, cmd, r->now, err);
             else
                 look(&r->where, "credential_process (not set in profile '%s')", profile);
             continue;
@@ -1164,7 +671,7 @@ static int profile_keys(smneo_chain_resolution *r, const smneo__awsconfig *cfg, 
             const char *tok = get(cfg, profile, "aws_session_token");
             if (!tok || !*tok)
                 tok = get(cfg, profile, "aws_security_token");
-            if (make_creds(out, ak, sk, tok, 0, sources[pass / 2]))
+            if (smneo__cred_make_creds(out, ak, sk, tok, 0, sources[pass / 2]))
                 rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         } else if ((ak && *ak) || (sk && *sk)) {
             rc = smneo__error(err, SMNEO_ECREDENTIALS,
@@ -1240,7 +747,7 @@ static char *visited_text(char **visited, size_t n, const char *then)
 /* Walks role_arn / source_profile from profile as botocore's
  * AssumeRoleProvider does: each profile with a role is a role to assume; the
  * walk ends at a profile with static keys or no role (its own credentials:
- * the files or credential_process), or at a credential_source. A profile seen
+ * the files or smneo__cred_credential_process), or at a credential_source. A profile seen
  * twice is a cycle, except a profile whose source_profile is itself and which
  * has static keys. Sets r->roles and either *out... r->source (source
  * credentials known now) or r->credential_source (container / IMDS). */
@@ -1286,7 +793,7 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
                 const char *tok = smneo__getenv("AWS_SESSION_TOKEN");
                 if (!tok)
                     tok = smneo__getenv("AWS_SECURITY_TOKEN");
-                if (make_creds(&r->source, ak, sk, tok, 0, "environment"))
+                if (smneo__cred_make_creds(&r->source, ak, sk, tok, 0, "environment"))
                     return smneo__error(err, SMNEO_ENOMEM, "out of memory");
             }
             return 0;
@@ -1335,7 +842,7 @@ static int plan_roles(smneo_chain_resolution *r, const smneo__awsconfig *cfg, co
     }
 }
 
-/* Runs explicit, environment, files and credential_process. Returns 0 with
+/* Runs explicit, environment, files and smneo__cred_credential_process. Returns 0 with
  * *out set (found) or NULL (continue), or a negative error (err set). */
 static int profile_providers(smneo_chain_resolution *r, smneo_credentials **out, smneo_error *err)
 {
@@ -1353,7 +860,7 @@ static int profile_providers(smneo_chain_resolution *r, smneo_credentials **out,
             const char *tok = smneo__getenv("AWS_SESSION_TOKEN");
             if (!tok)
                 tok = smneo__getenv("AWS_SECURITY_TOKEN");
-            return make_creds(out, ak, sk, tok, 0, "environment") ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
+            return smneo__cred_make_creds(out, ak, sk, tok, 0, "environment") ? smneo__error(err, SMNEO_ENOMEM, "out of memory")
                                                                    : 0;
         }
         if (ak || sk)
@@ -1469,10 +976,10 @@ static int ec2_credential_file(smneo_chain_resolution *r, smneo_credentials **ou
     else if (!sk)
         rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s has AWSAccessKeyId but no AWSSecretKey",
                           path);
-    else if (control_char_field(ak, sk, NULL))
+    else if (smneo__cred_control_char_field(ak, sk, NULL))
         rc = smneo__error(err, SMNEO_ECREDENTIALS, "AWS_CREDENTIAL_FILE %s: the %s has control characters", path,
-                          control_char_field(ak, sk, NULL));
-    else if (make_creds(out, ak, sk, NULL, 0, "ec2-credentials-file"))
+                          smneo__cred_control_char_field(ak, sk, NULL));
+    else if (smneo__cred_make_creds(out, ak, sk, NULL, 0, "ec2-credentials-file"))
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
     smneo__buf_free(&b); /* wiped */
     free(path);
@@ -1501,10 +1008,10 @@ static int boto2_config(smneo_chain_resolution *r, smneo_credentials **out, smne
                                   "the boto config file %s has aws_access_key_id but no aws_secret_access_key in "
                                   "[Credentials]",
                                   path);
-            else if (control_char_field(ak, sk, NULL))
+            else if (smneo__cred_control_char_field(ak, sk, NULL))
                 rc = smneo__error(err, SMNEO_ECREDENTIALS, "the boto config file %s: the %s has control characters",
-                                  path, control_char_field(ak, sk, NULL));
-            else if (make_creds(out, ak, sk, NULL, 0, "boto-config"))
+                                  path, smneo__cred_control_char_field(ak, sk, NULL));
+            else if (smneo__cred_make_creds(out, ak, sk, NULL, 0, "boto-config"))
                 rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         } else if (!rc) {
             look(&r->where, "boto config %s (%s)", path, exists ? "no [Credentials] keys" : "not found");
@@ -1530,325 +1037,7 @@ static int static_providers(smneo_chain_resolution *r, smneo_credentials **out, 
     return boto2_config(r, out, err);
 }
 
-/* Host of an http(s) URL into buf (IPv6 without brackets). */
-static void url_host(const char *url, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    const char *at = NULL;
-    for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++)
-        if (*q == '@')
-            at = q;
-    if (at)
-        p = at + 1;
-    size_t n;
-    if (*p == '[') {
-        p++;
-        n = strcspn(p, "]");
-    } else {
-        n = strcspn(p, ":/?#");
-    }
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-}
-
-/* One dotted-decimal part: 1-3 digits, no leading zero (so that "0127" is
- * not read as octal by a resolver), at most 255. */
-static const char *ipv4_part(const char *p, int *v)
-{
-    if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
-        return NULL;
-    int n = 0, k = 0;
-    while (isdigit((unsigned char)*p) && k < 4) {
-        n = n * 10 + (*p++ - '0');
-        k++;
-    }
-    if (k > 3 || n > 255)
-        return NULL;
-    *v = n;
-    return p;
-}
-
-static int is_loopback(const char *host)
-{
-    if (!strcmp(host, "::1") || !strcmp(host, "0:0:0:0:0:0:0:1"))
-        return 1;
-    /* 127.0.0.0/8 in strict dotted decimal */
-    int part[4];
-    const char *p = host;
-    for (int i = 0; i < 4; i++) {
-        p = ipv4_part(p, &part[i]);
-        if (!p || (i < 3 && *p++ != '.'))
-            return 0;
-    }
-    return *p == '\0' && part[0] == 127;
-}
-
-static int container_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
-{
-    const char *rel = smneo__getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = smneo__getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    free(r->url);
-    r->url = NULL;
-    if (rel) {
-        r->url = smneo__aprintf("%s%s%s", CONTAINER_HOST_URL, rel[0] == '/' ? "" : "/", rel);
-    } else {
-        if (smneo__url_has_userinfo(full))
-            return smneo__userinfo_error(err, SMNEO_ECREDENTIALS, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-        char host[256];
-        url_host(full, host, sizeof host);
-        int https = !strncasecmp(full, "https://", 8);
-        if (!https && strncasecmp(full, "http://", 7) != 0)
-            return smneo__error(err, SMNEO_ECREDENTIALS,
-                                "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' is not an http:// or https:// URL", full);
-        if (!https && !is_loopback(host) && strcmp(host, "169.254.170.2") != 0 &&
-            strcmp(host, "169.254.170.23") != 0 && strcasecmp(host, "fd00:ec2::23") != 0 &&
-            strcasecmp(host, "localhost") != 0)
-            return smneo__error(err, SMNEO_ECREDENTIALS,
-                                "AWS_CONTAINER_CREDENTIALS_FULL_URI: host '%s' is not allowed over plain http: use "
-                                "https, a loopback address, localhost, 169.254.170.2, 169.254.170.23 or "
-                                "fd00:ec2::23",
-                                host);
-        r->url = smneo__strdup(full);
-    }
-    if (!r->url)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    /* Authorization: the token file (read on every fetch) wins over the token. */
-    char *token = NULL;
-    const char *token_file = smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-    if (token_file) {
-        FILE *f = fopen(token_file, "rb");
-        if (!f)
-            return smneo__error(err, SMNEO_ECREDENTIALS,
-                                "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", token_file,
-                                strerror(errno));
-        smneo_buf b = SMNEO_BUF_SECRET_INIT;
-        char chunk[1024];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
-            smneo__buf_append(&b, chunk, got);
-        smneo__wipe(chunk, sizeof chunk);
-        fclose(f);
-        /* A trailing newline (echo > file) is forgiven; other SDKs trim too. */
-        while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-            b.data[--b.len] = '\0';
-        /* The header ends at a NUL: zero what follows, so that wiping the
-         * token (to its first NUL) wipes all of it. */
-        if (b.data)
-            smneo__wipe(b.data + strlen(b.data), b.len - strlen(b.data));
-        token = smneo__buf_detach(&b, NULL);
-        if (!token)
-            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    } else if (smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
-        token = smneo__strdup(smneo__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
-        if (!token)
-            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    if (token && strpbrk(token, "\r\n")) {
-        smneo__free_secret(token);
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "the container authorization token (%s) contains a line break, which is not a legal "
-                            "header value",
-                            token_file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    }
-    smneo_request *req = NULL;
-    int rc = smneo_request_new(&req, "GET", r->url);
-    if (rc == SMNEO_EINVAL) {
-        smneo__free_secret(token);
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "the container credentials URL (%s) contains a control character: fix the variable",
-                            rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    }
-    if (rc == 0)
-        rc = smneo_request_add_header(req, "Accept", "application/json");
-    if (rc == 0 && token)
-        rc = smneo_request_add_header(req, "Authorization", token);
-    smneo__free_secret(token);
-    if (rc) {
-        smneo_request_free(req);
-        return smneo__error(err, rc, "out of memory");
-    }
-    *req_out = req;
-    return 0;
-}
-
-/* Parses {AccessKeyId, SecretAccessKey, Token, Expiration} (container and
- * IMDS). Returns 0 with *out, or -1 with what was wrong in *why. */
-static int parse_http_creds(smneo_credentials **out, const char *body, size_t len, const char *source, int64_t now,
-                            const char **why)
-{
-    *out = NULL;
-    cJSON *j = parse_answer(body, len);
-    if (!cJSON_IsObject(j)) {
-        json_wipe_delete(j);
-        *why = "the answer is not a JSON object (or has text after it)";
-        return -1;
-    }
-    const char *ak = json_string(j, "AccessKeyId"), *sk = json_string(j, "SecretAccessKey");
-    const char *tok = json_string(j, "Token"), *exp = json_string(j, "Expiration");
-    int64_t expiration = 0;
-    int rc = -1;
-    if (!ak || !*ak || !sk || !*sk)
-        *why = "the answer has no AccessKeyId/SecretAccessKey";
-    else if (control_char_field(ak, sk, tok))
-        *why = "the answer's credentials contain control characters (e.g. a line break)";
-    else if (exp && parse_iso8601(exp, &expiration) != 0)
-        *why = "the answer's Expiration is not an ISO 8601 time";
-    else if (expiration && expiration <= now)
-        *why = "the credentials in the answer have already expired";
-    else if (make_creds(out, ak, sk, tok, expiration, source) != 0)
-        *why = "out of memory";
-    else
-        rc = 0;
-    json_wipe_delete(j);
-    return rc;
-}
-
-static int imds_setup(smneo_chain_resolution *r, smneo_error *err)
-{
-    const char *base = smneo__getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-    char *cfg_base = NULL, *mode = NULL, *v1 = NULL;
-    if (!base) {
-        smneo_config_get(&cfg_base, r->profile, "ec2_metadata_service_endpoint", NULL);
-        base = cfg_base;
-    }
-    if (!base) {
-        const char *m = smneo__getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-        if (!m) {
-            smneo_config_get(&mode, r->profile, "ec2_metadata_service_endpoint_mode", NULL);
-            m = mode;
-        }
-        base = (m && !strcasecmp(m, "ipv6")) ? IMDS_DEFAULT_URL_IPV6 : IMDS_DEFAULT_URL;
-    }
-    const char *v1s = smneo__getenv("AWS_EC2_METADATA_V1_DISABLED");
-    if (!v1s) {
-        smneo_config_get(&v1, r->profile, "ec2_metadata_v1_disabled", NULL);
-        v1s = v1;
-    }
-    r->imds_v1_disabled = smneo__parse_bool(v1s) == 1;
-    /* botocore's metadata_service_timeout (seconds) and
-     * metadata_service_num_attempts: environment, then profile; 1 and 1. */
-    static const struct {
-        const char *env, *key;
-        int scale, dflt;
-    } knobs[] = {{"AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout", 1000, IMDS_TIMEOUT_MS},
-                 {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts", 1, 1}};
-    int knob_rc = 0;
-    for (int i = 0; i < 2 && !knob_rc; i++) {
-        char *cfgv = NULL;
-        const char *v = smneo__getenv(knobs[i].env);
-        if (!v) {
-            smneo_config_get(&cfgv, r->profile, knobs[i].key, NULL);
-            v = cfgv;
-        }
-        int value = knobs[i].dflt;
-        if (v) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (end == v || *end || n < 1 || n > 3600)
-                knob_rc = smneo__error(err, SMNEO_ECREDENTIALS, "%s=\"%s\" is not valid: use a whole number of %s "
-                                       "from 1 to 3600", cfgv ? knobs[i].key : knobs[i].env, v,
-                                       i ? "attempts" : "seconds");
-            value = (int)n * knobs[i].scale;
-        }
-        free(cfgv);
-        if (i == 0)
-            r->imds_timeout_ms = value;
-        else
-            r->imds_attempts = value;
-    }
-    if (knob_rc) {
-        free(cfg_base);
-        free(mode);
-        free(v1);
-        return knob_rc;
-    }
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    r->imds_base = smneo__strndup(base, n);
-    int ok = r->imds_base && (!strncasecmp(r->imds_base, "http://", 7) || !strncasecmp(r->imds_base, "https://", 8));
-    int rc = 0;
-    if (!r->imds_base)
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    else if (smneo__url_has_userinfo(r->imds_base))
-        rc = smneo__userinfo_error(err, SMNEO_ECREDENTIALS,
-                                   "AWS_EC2_METADATA_SERVICE_ENDPOINT or ec2_metadata_service_endpoint");
-    else if (!ok)
-        rc = smneo__error(err, SMNEO_ECREDENTIALS,
-                          "the EC2 metadata endpoint '%s' (AWS_EC2_METADATA_SERVICE_ENDPOINT or "
-                          "ec2_metadata_service_endpoint) is not an http:// or https:// URL",
-                          r->imds_base);
-    free(cfg_base);
-    free(mode);
-    free(v1);
-    return rc;
-}
-
-/* The token goes back in a header: printable ASCII only (trailing
- * whitespace is trimmed). Anything else is treated as no token. */
-static int imds_token_usable(const char *body, size_t len)
-{
-    while (len && isspace((unsigned char)body[len - 1]))
-        len--;
-    if (!len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
-static int imds_request(smneo_chain_resolution *r, smneo_request **req_out, const char *method, const char *path)
-{
-    /* A new request (not a resend of the outstanding one): count again. */
-    if (path != r->imds_path) {
-        char *p = smneo__strdup(path);
-        if (!p)
-            return SMNEO_ENOMEM;
-        free(r->imds_path);
-        r->imds_path = p;
-        path = p;
-        snprintf(r->imds_method, sizeof r->imds_method, "%s", method);
-        r->imds_tries = 0;
-    }
-    r->imds_tries++;
-    char *url = smneo__aprintf("%s/%s", r->imds_base, path);
-    if (!url)
-        return SMNEO_ENOMEM;
-    smneo_request *req = NULL;
-    int rc = smneo_request_new(&req, method, url);
-    free(url);
-    if (rc)
-        return rc;
-    if (!strcmp(method, "PUT"))
-        rc = smneo_request_add_header(req, "X-aws-ec2-metadata-token-ttl-seconds", "21600");
-    else if (r->imds_token)
-        rc = smneo_request_add_header(req, "X-aws-ec2-metadata-token", r->imds_token);
-    if (rc) {
-        smneo_request_free(req);
-        return rc;
-    }
-    r->timeout_ms = r->imds_timeout_ms ? r->imds_timeout_ms : IMDS_TIMEOUT_MS;
-    r->awaiting = 1;
-    *req_out = req;
-    return 0;
-}
-
-/* An IMDS answer that botocore's fetcher tries again (a transport error or
- * HTTP 5xx) while attempts remain: resend the same request. 1 with it. */
-static int imds_resend(smneo_chain_resolution *r, smneo_request **req_out)
-{
-    if (!(r->transport_error || r->resp_status >= 500) || r->imds_tries >= r->imds_attempts || !r->imds_path)
-        return 0;
-    clear_response(r);
-    return imds_request(r, req_out, r->imds_method, r->imds_path) == 0;
-}
-
-static const char *transport_name(int code)
+const char *smneo__cred_transport_name(int code)
 {
     switch (code) {
     case SMNEO_ECONNECT: return "connection failed";
@@ -1876,69 +1065,7 @@ static int emit(smneo_chain_resolution *r, smneo_credentials **creds_out, smneo_
     return rc;
 }
 
-/* ---- assume role ---------------------------------------------------------- */
-
-/* STS's region: the chain's (the client's), else the usual lookup, else
- * the global endpoint (botocore's STS client without a region). */
-static char *sts_region(smneo_chain_resolution *r)
-{
-    if (r->chain->region)
-        return smneo__strdup(r->chain->region);
-    char *region = NULL;
-    smneo_error e = SMNEO_ERROR_INIT;
-    if (smneo_region_resolve(&region, NULL, r->profile, &e) != 0)
-        region = smneo__strdup("aws-global");
-    smneo_error_clear(&e);
-    return region;
-}
-
-static int add_string(cJSON *o, const char *name, const char *value)
-{
-    return value && !cJSON_AddStringToObject(o, name, value) ? SMNEO_ENOMEM : 0;
-}
-
-/* Who configured a step, for messages: "profile 'x'", or the environment. */
-static void step_who(const struct role_step *st, char *buf, size_t size)
-{
-    if (st->from_env)
-        snprintf(buf, size, "web identity from AWS_WEB_IDENTITY_TOKEN_FILE (profile '%s')", st->profile);
-    else
-        snprintf(buf, size, "profile '%s'", st->profile);
-}
-
-/* Reads the web identity token file, again at every refresh (it rotates).
- * The content is sent as is, as botocore reads it. */
-static int read_token_file(char **out, const struct role_step *st, smneo_error *err)
-{
-    char who[320];
-    step_who(st, who, sizeof who);
-    *out = NULL;
-    FILE *f = fopen(st->token_file, "rb");
-    if (!f)
-        return smneo__error(err, SMNEO_ECREDENTIALS, "%s (role %s): cannot read the web identity token file %s: %s",
-                            who, st->role_arn, st->token_file, strerror(errno));
-    smneo_buf b = SMNEO_BUF_SECRET_INIT;
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= 65536)
-        smneo__buf_append(&b, chunk, got);
-    smneo__wipe(chunk, sizeof chunk);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || b.len > 65536 || !b.len || b.failed || strlen(b.data) != b.len) {
-        smneo__buf_free(&b);
-        return smneo__error(err, SMNEO_ECREDENTIALS,
-                            "%s (role %s): the web identity token file %s is %s", who, st->role_arn, st->token_file,
-                            bad ? "unreadable" : b.len ? "not a token (larger than 64 KiB or holding NUL bytes)"
-                                                       : "empty");
-    }
-    *out = smneo__buf_detach(&b, NULL);
-    return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
-}
-
 /* ---- the AWS CLI's assumed-role cache ------------------------------------- */
-
-static int write_file_atomic(const char *path, const char *text);
 
 /* A string as Python's json.dumps writes it (ensure_ascii: \uXXXX for
  * anything outside ASCII, surrogate pairs above U+FFFF). */
@@ -2039,8 +1166,8 @@ static smneo_credentials *role_cache_read(const smneo_chain_resolution *r, const
     if (smneo__read_secret_file(&b, path) == 0 && b.data) {
         cJSON *root = cJSON_ParseWithLength(b.data, b.len);
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "Credentials");
-        const char *ak = json_string(c, "AccessKeyId"), *sk = json_string(c, "SecretAccessKey");
-        const char *tok = json_string(c, "SessionToken"), *exp = json_string(c, "Expiration");
+        const char *ak = smneo__cred_json_string(c, "AccessKeyId"), *sk = smneo__cred_json_string(c, "SecretAccessKey");
+        const char *tok = smneo__cred_json_string(c, "SessionToken"), *exp = smneo__cred_json_string(c, "Expiration");
         char when[64];
         int64_t t = 0;
         /* botocore writes strftime('%Y-%m-%dT%H:%M:%S%Z'): "...UTC"; ISO 8601 too. */
@@ -2050,15 +1177,15 @@ static smneo_credentials *role_cache_read(const smneo_chain_resolution *r, const
             if (n > 3 && !strcmp(when + n - 3, "UTC"))
                 strcpy(when + n - 3, "Z");
         }
-        if (ak && *ak && sk && *sk && tok && *tok && exp && parse_iso8601(when, &t) == 0 &&
-            t - smneo__now() >= STS_REFRESH_ADVISORY_S && !control_char_field(ak, sk, tok)) {
-            if (make_creds(&out, ak, sk, tok, t, "assume-role"))
+        if (ak && *ak && sk && *sk && tok && *tok && exp && smneo__cred_parse_iso8601(when, &t) == 0 &&
+            t - smneo__now() >= STS_REFRESH_ADVISORY_S && !smneo__cred_control_char_field(ak, sk, tok)) {
+            if (smneo__cred_make_creds(&out, ak, sk, tok, t, "assume-role"))
                 out = NULL;
             else
                 smneo_log(SMNEO_LOG_DEBUG, "profile '%s': role %s from the cache %s", st->profile, st->role_arn,
                           path);
         }
-        json_wipe_delete(root);
+        smneo__cred_json_wipe_delete(root);
     }
     smneo__buf_free(&b);
     free(path);
@@ -2084,7 +1211,7 @@ static void role_cache_write(const smneo_chain_resolution *r, const struct role_
         gmtime_r(&tt, &tm);
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SUTC", &tm);
         cJSON_ReplaceItemInObjectCaseSensitive(c, "Expiration", cJSON_CreateString(when));
-        const char *arn = json_string(cJSON_GetObjectItemCaseSensitive(doc, "AssumedRoleUser"), "Arn");
+        const char *arn = smneo__cred_json_string(cJSON_GetObjectItemCaseSensitive(doc, "AssumedRoleUser"), "Arn");
         char account[64] = "";
         /* arn:PARTITION:sts::ACCOUNT:assumed-role/... */
         const char *p = arn;
@@ -2112,7 +1239,7 @@ static void role_cache_write(const smneo_chain_resolution *r, const struct role_
         if (dir && stat(dir, &sb) != 0)
             mkdir(dir, 0700);
         free(dir);
-        ok = write_file_atomic(path, text) == 0;
+        ok = smneo__cred_write_file_atomic(path, text) == 0;
         smneo__wipe(text, strlen(text));
         cJSON_free(text);
     }
@@ -2124,7 +1251,7 @@ static void role_cache_write(const smneo_chain_resolution *r, const struct role_
 }
 
 /* Builds the outstanding request (again, for a retry: signed anew). */
-static int pending_build(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *e)
+int smneo__cred_pending_build(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *e)
 {
     smneo_build_options bo = SMNEO_BUILD_OPTIONS_INIT;
     bo.endpoint_url = r->sts_url;
@@ -2141,10 +1268,10 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     struct role_step *st = &r->roles[r->role_next];
     int web = st->token_file != NULL;
     char who[320];
-    step_who(st, who, sizeof who);
+    smneo__cred_step_who(st, who, sizeof who);
     const smneo_operation *op =
         smneo_service_operation(smneo_model_service("sts"), web ? "AssumeRoleWithWebIdentity" : "AssumeRole");
-    char *region = sts_region(r);
+    char *region = smneo__cred_sts_region(r);
     if (!region || !op) {
         free(region);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
@@ -2170,26 +1297,26 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
     char generated[64];
     rc = p ? 0 : SMNEO_ENOMEM;
     if (!rc)
-        rc = add_string(p, "RoleArn", st->role_arn);
+        rc = smneo__cred_add_string(p, "RoleArn", st->role_arn);
     if (!rc && st->session_name) {
-        rc = add_string(p, "RoleSessionName", st->session_name);
+        rc = smneo__cred_add_string(p, "RoleSessionName", st->session_name);
     } else if (!rc) {
         snprintf(generated, sizeof generated, "botocore-session-%lld", (long long)smneo__now());
-        rc = add_string(p, "RoleSessionName", generated);
+        rc = smneo__cred_add_string(p, "RoleSessionName", generated);
     }
     char *token = NULL;
     if (!rc && web) {
-        rc = read_token_file(&token, st, err);
+        rc = smneo__cred_read_token_file(&token, st, err);
         if (rc) {
             smneo__json_wipe_delete(p);
             free(region);
             return rc;
         }
-        rc = add_string(p, "WebIdentityToken", token);
+        rc = smneo__cred_add_string(p, "WebIdentityToken", token);
         smneo__free_secret(token);
     }
     if (!rc)
-        rc = add_string(p, "ExternalId", st->external_id);
+        rc = smneo__cred_add_string(p, "ExternalId", st->external_id);
     if (!rc && st->duration && !cJSON_AddNumberToObject(p, "DurationSeconds", (double)st->duration))
         rc = SMNEO_ENOMEM;
     if (!rc && st->mfa_serial) {
@@ -2212,9 +1339,9 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
                                 "non-zero)",
                                 st->profile, st->role_arn, st->mfa_serial);
         }
-        rc = add_string(p, "SerialNumber", st->mfa_serial);
+        rc = smneo__cred_add_string(p, "SerialNumber", st->mfa_serial);
         if (!rc)
-            rc = add_string(p, "TokenCode", code);
+            rc = smneo__cred_add_string(p, "TokenCode", code);
         smneo__wipe(code, sizeof code);
     }
     char *json = rc ? NULL : cJSON_PrintUnformatted(p);
@@ -2224,14 +1351,14 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
     /* STS's global endpoint signs for us-east-1. */
-    clear_pending(r);
+    smneo__cred_clear_pending(r);
     r->pend_op = op;
     r->pend_json = json;
     r->pend_region = smneo__strdup(!strcmp(region, "aws-global") ? "us-east-1" : region);
     r->pend_signed = !web; /* AssumeRoleWithWebIdentity is unauthenticated: sent unsigned. */
     r->pend_sts = 1;
     free(region);
-    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
+    rc = r->pend_region ? smneo__cred_pending_build(r, req_out, &e) : SMNEO_ENOMEM;
     if (rc) {
         /* Validation messages quote values: never the token's. */
         const char *detail = e.message ? e.message : "";
@@ -2247,26 +1374,26 @@ static int assume_request(smneo_chain_resolution *r, smneo_request **req_out, sm
 /* Temporary credentials from an STS or SSO answer: names[] are the
  * wrapper, key id, secret, token and expiration members; the expiration is
  * divided by exp_unit. NULL with *out, or what was wrong. */
-static const char *answer_creds(smneo_credentials **out, const cJSON *root, const char *const names[5],
+const char *smneo__cred_answer_creds(smneo_credentials **out, const cJSON *root, const char *const names[5],
                                 double exp_unit, const char *source)
 {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, names[0]);
-    const char *ak = json_string(c, names[1]), *sk = json_string(c, names[2]), *tok = json_string(c, names[3]);
+    const char *ak = smneo__cred_json_string(c, names[1]), *sk = smneo__cred_json_string(c, names[2]), *tok = smneo__cred_json_string(c, names[3]);
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, names[4]);
     if (!ak || !*ak || !sk || !*sk || !tok || !*tok)
         return "the answer has no complete credentials";
-    if (control_char_field(ak, sk, tok))
+    if (smneo__cred_control_char_field(ak, sk, tok))
         return "the answer's credentials contain control characters";
     if (!cJSON_IsNumber(exp))
         return "the answer's expiration is missing or not a time";
-    if (make_creds(out, ak, sk, tok, (int64_t)(exp->valuedouble / exp_unit), source))
+    if (smneo__cred_make_creds(out, ak, sk, tok, (int64_t)(exp->valuedouble / exp_unit), source))
         return "out of memory";
     return NULL;
 }
 
 /* The fed answer as a response for the protocol parser (status, the
  * headers it reads, body). */
-static int fed_response(smneo_chain_resolution *r, smneo_response **out)
+int smneo__cred_fed_response(smneo_chain_resolution *r, smneo_response **out)
 {
     smneo_response *resp = NULL;
     int rc = smneo_response_new(&resp, r->resp_status);
@@ -2291,11 +1418,11 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
     struct role_step *st = &r->roles[r->role_next];
     int web = st->token_file != NULL;
     char who[320];
-    step_who(st, who, sizeof who);
+    smneo__cred_step_who(st, who, sizeof who);
     *out = NULL;
     if (r->transport_error) {
-        finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS at %s: %s", who, st->role_arn,
-                   r->sts_url, transport_name(r->transport_error));
+        smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS at %s: %s", who, st->role_arn,
+                   r->sts_url, smneo__cred_transport_name(r->transport_error));
         return -1;
     }
     const smneo_operation *op =
@@ -2303,10 +1430,10 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
     smneo_response *resp = NULL;
     smneo_result *res = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
-    int rc = fed_response(r, &resp);
+    int rc = smneo__cred_fed_response(r, &resp);
     if (rc == 0)
         rc = smneo__protocol_parse_owned(&res, op, resp, &e); /* takes resp */
-    clear_response(r);
+    smneo__cred_clear_response(r);
     if (rc) {
         /* The service's words (never a secret: STS does not echo them). */
         free(r->result_code);
@@ -2315,379 +1442,25 @@ static int assume_answer(smneo_chain_resolution *r, smneo_credentials **out)
         r->result_request_id = smneo__strdup(e.request_id);
         r->result_status = e.http_status;
         if (e.service_code)
-            finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS %s failed: %s: %s", who,
+            smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: STS %s failed: %s: %s", who,
                        st->role_arn, op->name, e.service_code, e.message ? e.message : "");
         else
-            finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn,
+            smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn,
                        e.message ? e.message : "STS failed");
         smneo_error_clear(&e);
         return -1;
     }
     static const char *const names[5] = {"Credentials", "AccessKeyId", "SecretAccessKey", "SessionToken",
                                          "Expiration"};
-    const char *why = answer_creds(out, smneo__result_root_node(res), names, 1,
+    const char *why = smneo__cred_answer_creds(out, smneo__result_root_node(res), names, 1,
                                    web && r->role_next == 0 ? "web-identity" : "assume-role");
     if (!why)
         role_cache_write(r, st, smneo__result_root_node(res));
     smneo_result_free(res); /* wiped: its output holds the credentials */
     if (why) {
-        finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
+        smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "%s could not assume role %s: %s", who, st->role_arn, why);
         return -1;
     }
-    return 0;
-}
-
-/* ---- IAM Identity Center (SSO) ------------------------------------------------ */
-
-/* "aws sso login --sso-session NAME" or "--profile NAME": what to run. */
-static void sso_login_hint(const struct role_step *st, char *buf, size_t size)
-{
-    if (st->sso_session)
-        snprintf(buf, size, "aws sso login --sso-session %s", st->sso_session);
-    else
-        snprintf(buf, size, "aws sso login --profile %s", st->profile);
-}
-
-/* Loads the cached token (st->sso_token). 0, or an error naming the file and
- * the login command. */
-static int sso_load_token(struct role_step *st, smneo_error *err)
-{
-    char hint[300];
-    sso_login_hint(st, hint, sizeof hint);
-    const char *name = st->sso_session ? st->sso_session : st->sso_start_url;
-    FILE *f = fopen(st->sso_cache_path, "rb");
-    if (!f)
-        return smneo__error(err, SMNEO_ESSOTOKEN,
-                            "profile '%s': no SSO token for %s in the cache (%s: %s): run `%s`", st->profile, name,
-                            st->sso_cache_path, strerror(errno), hint);
-    smneo_buf b = SMNEO_BUF_SECRET_INIT;
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= 1024 * 1024)
-        smneo__buf_append(&b, chunk, got);
-    smneo__wipe(chunk, sizeof chunk);
-    fclose(f);
-    cJSON *j = b.data ? parse_answer(b.data, b.len) : NULL;
-    smneo__buf_free(&b);
-    int64_t exp = 0;
-    if (!cJSON_IsObject(j) || !json_string(j, "accessToken") || !json_string(j, "expiresAt") ||
-        parse_iso8601(json_string(j, "expiresAt"), &exp) != 0) {
-        json_wipe_delete(j);
-        return smneo__error(err, SMNEO_ESSOTOKEN,
-                            "profile '%s': the cached SSO token for %s (%s) is invalid (no accessToken or expiresAt): "
-                            "run `%s`",
-                            st->profile, name, st->sso_cache_path, hint);
-    }
-    smneo__json_wipe_delete(st->sso_token);
-    st->sso_token = j;
-    return 0;
-}
-
-static int64_t sso_token_expiry(const struct role_step *st)
-{
-    int64_t exp = 0;
-    const char *s = json_string(st->sso_token, "expiresAt");
-    return s && parse_iso8601(s, &exp) == 0 ? exp : 0;
-}
-
-/* botocore refreshes an sso-session token with less than 15 minutes left,
- * when the cache holds the refresh token and a registration still valid. */
-static int sso_can_refresh(const struct role_step *st, int64_t now)
-{
-    const cJSON *t = st->sso_token;
-    int64_t reg = 0;
-    const char *r = json_string(t, "registrationExpiresAt");
-    return st->sso_session && json_string(t, "refreshToken") && json_string(t, "clientId") &&
-           json_string(t, "clientSecret") && r && parse_iso8601(r, &reg) == 0 && reg > now;
-}
-
-static int sso_build(smneo_chain_resolution *r, struct role_step *st, const char *service, const char *opname,
-                     cJSON *params, smneo_request **req_out, smneo_error *err)
-{
-    const smneo_operation *op = smneo_service_operation(smneo_model_service(service), opname);
-    free(r->sts_url);
-    r->sts_url = NULL;
-    smneo_endpoint_options eo = SMNEO_ENDPOINT_OPTIONS_INIT;
-    eo.service = service;
-    eo.region = st->sso_region;
-    eo.profile = r->profile;
-    smneo_error e = SMNEO_ERROR_INIT;
-    int rc = op ? smneo_endpoint_resolve(&r->sts_url, &eo, &e) : SMNEO_ENOMEM;
-    char *json = rc ? NULL : cJSON_PrintUnformatted(params);
-    smneo__json_wipe_delete(params);
-    if (rc || !json) {
-        rc = smneo__error(err, rc == SMNEO_ENOMEM || !json ? SMNEO_ENOMEM : SMNEO_ECREDENTIALS,
-                          "profile '%s': no %s endpoint: %s", st->profile, service, e.message ? e.message : "");
-        smneo_error_clear(&e);
-        free(json);
-        return rc;
-    }
-    /* Both operations are unauthenticated: sent unsigned. */
-    clear_pending(r);
-    r->pend_op = op;
-    r->pend_json = json;
-    r->pend_region = smneo__strdup(st->sso_region);
-    r->pend_signed = r->pend_sts = 0;
-    rc = r->pend_region ? pending_build(r, req_out, &e) : SMNEO_ENOMEM;
-    if (rc) {
-        /* Never e.message: validation quotes values, and these are tokens. */
-        rc = smneo__error(err, SMNEO_ECREDENTIALS, "profile '%s': cannot build the %s request (%s is not valid)",
-                          st->profile, opname, e.field ? e.field : "a parameter");
-        smneo_error_clear(&e);
-    }
-    return rc;
-}
-
-/* The next SSO request: CreateToken when the sso-session token needs and
- * allows a refresh, else GetRoleCredentials. */
-static int sso_request(smneo_chain_resolution *r, smneo_request **req_out, smneo_error *err)
-{
-    struct role_step *st = &r->roles[r->role_next];
-    char hint[300];
-    sso_login_hint(st, hint, sizeof hint);
-    if (st->sso_phase == 0) {
-        int rc = sso_load_token(st, err);
-        if (rc)
-            return rc;
-        int64_t left = sso_token_expiry(st) - smneo__now();
-        if (left < STS_REFRESH_ADVISORY_S && sso_can_refresh(st, smneo__now())) {
-            cJSON *p = cJSON_CreateObject();
-            if (!p || !cJSON_AddStringToObject(p, "clientId", json_string(st->sso_token, "clientId")) ||
-                !cJSON_AddStringToObject(p, "clientSecret", json_string(st->sso_token, "clientSecret")) ||
-                !cJSON_AddStringToObject(p, "grantType", "refresh_token") ||
-                !cJSON_AddStringToObject(p, "refreshToken", json_string(st->sso_token, "refreshToken"))) {
-                smneo__json_wipe_delete(p);
-                return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-            }
-            st->sso_phase = 1;
-            return sso_build(r, st, "sso-oidc", "CreateToken", p, req_out, err);
-        }
-        st->sso_phase = 2;
-    }
-    /* GetRoleCredentials: an expired token is refused here, as botocore. */
-    if (sso_token_expiry(st) <= smneo__now()) {
-        if (st->sso_session)
-            return smneo__error(err, SMNEO_ESSOTOKEN,
-                                "profile '%s': the SSO token of sso-session '%s' has expired and could not be "
-                                "refreshed: run `%s`",
-                                st->profile, st->sso_session, hint);
-        return smneo__error(err, SMNEO_ESSOUNAUTHORIZED,
-                            "profile '%s': the SSO session for %s has expired: run `%s`", st->profile,
-                            st->sso_start_url, hint);
-    }
-    cJSON *p = cJSON_CreateObject();
-    if (!p || !cJSON_AddStringToObject(p, "roleName", st->sso_role_name) ||
-        !cJSON_AddStringToObject(p, "accountId", st->sso_account_id) ||
-        !cJSON_AddStringToObject(p, "accessToken", json_string(st->sso_token, "accessToken"))) {
-        smneo__json_wipe_delete(p);
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    st->sso_phase = 2;
-    return sso_build(r, st, "sso", "GetRoleCredentials", p, req_out, err);
-}
-
-static void utc_text(char out[32], int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Writes the refreshed token back to the cache: a temporary file in the
- * same directory (0600), then rename, so that a reader never sees half. */
-/* Writes text to path through a temporary file in the same directory
- * (created 0600 by mkstemp, fsync'ed, renamed over path), so a reader never
- * sees half of it. 0 or -1. */
-static int write_file_atomic(const char *path, const char *text)
-{
-    char *tmp = smneo__aprintf("%s.XXXXXX", path);
-    if (!tmp)
-        return -1;
-    int rc = -1;
-    int fd = mkstemp(tmp);
-    if (fd >= 0) {
-        size_t n = strlen(text), off = 0;
-        while (off < n) {
-            ssize_t w = write(fd, text + off, n - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        int ok = off == n && fsync(fd) == 0;
-        if (close(fd) == 0 && ok && rename(tmp, path) == 0)
-            rc = 0;
-        if (rc)
-            unlink(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-
-static int sso_save_token(const struct role_step *st, const cJSON *token)
-{
-    char *text = cJSON_Print(token);
-    if (!text)
-        return -1;
-    int rc = write_file_atomic(st->sso_cache_path, text);
-    smneo__wipe(text, strlen(text));
-    cJSON_free(text);
-    return rc;
-}
-
-/* Reads an SSO answer. Returns 0 with *out (GetRoleCredentials), 2 when the
- * CreateToken answer was taken (GetRoleCredentials is next), or -1 having
- * finished the resolution with the error. */
-static int sso_answer(smneo_chain_resolution *r, smneo_credentials **out)
-{
-    struct role_step *st = &r->roles[r->role_next];
-    char hint[300];
-    sso_login_hint(st, hint, sizeof hint);
-    *out = NULL;
-    int create = st->sso_phase == 1;
-    const smneo_operation *op = create ? smneo_service_operation(smneo_model_service("sso-oidc"), "CreateToken")
-                                       : smneo_service_operation(smneo_model_service("sso"), "GetRoleCredentials");
-    smneo_result *res = NULL;
-    smneo_error e = SMNEO_ERROR_INIT;
-    int rc = SMNEO_ECONNECT;
-    if (!r->transport_error) {
-        smneo_response *resp = NULL;
-        rc = fed_response(r, &resp);
-        if (rc == 0)
-            rc = smneo__protocol_parse_owned(&res, op, resp, &e);
-    }
-    int transport = r->transport_error;
-    clear_response(r);
-    if (create) {
-        /* A failed refresh is not an error yet (botocore logs it): the old
-         * token is used while it lasts. */
-        const cJSON *root = rc == 0 ? smneo__result_root_node(res) : NULL;
-        const char *at = json_string(root, "accessToken");
-        const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "expiresIn");
-        if (at && cJSON_IsNumber(in)) {
-            char exp[32];
-            utc_text(exp, smneo__now() + (int64_t)in->valuedouble);
-            cJSON *t = cJSON_CreateObject();
-            const char *rt = json_string(root, "refreshToken");
-            if (t && cJSON_AddStringToObject(t, "startUrl", st->sso_start_url) &&
-                cJSON_AddStringToObject(t, "region", st->sso_region) && cJSON_AddStringToObject(t, "accessToken", at) &&
-                cJSON_AddStringToObject(t, "expiresAt", exp) &&
-                cJSON_AddStringToObject(t, "clientId", json_string(st->sso_token, "clientId")) &&
-                cJSON_AddStringToObject(t, "clientSecret", json_string(st->sso_token, "clientSecret")) &&
-                cJSON_AddStringToObject(t, "registrationExpiresAt",
-                                        json_string(st->sso_token, "registrationExpiresAt")) &&
-                (!rt || cJSON_AddStringToObject(t, "refreshToken", rt))) {
-                if (sso_save_token(st, t) != 0)
-                    smneo_log(SMNEO_LOG_WARN, "profile '%s': the refreshed SSO token could not be written to %s",
-                              st->profile, st->sso_cache_path);
-                smneo__json_wipe_delete(st->sso_token);
-                st->sso_token = t;
-            } else {
-                smneo__json_wipe_delete(t);
-            }
-        } else {
-            smneo_log(SMNEO_LOG_WARN, "profile '%s': refreshing the SSO token of sso-session '%s' failed (%s)",
-                      st->profile, st->sso_session,
-                      transport ? transport_name(transport) : e.service_code ? e.service_code : "bad answer");
-        }
-        smneo_result_free(res);
-        smneo_error_clear(&e);
-        st->sso_phase = 2;
-        return 2;
-    }
-    if (rc) {
-        free(r->result_code);
-        free(r->result_request_id);
-        r->result_code = smneo__strdup(e.service_code);
-        r->result_request_id = smneo__strdup(e.request_id);
-        r->result_status = e.http_status;
-        if (transport)
-            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s': the SSO portal at %s: %s", st->profile, r->sts_url,
-                       transport_name(transport));
-        else if (e.service_code && !strcmp(e.service_code, "UnauthorizedException"))
-            finish_fmt(r, SMNEO_ESSOUNAUTHORIZED,
-                       "profile '%s': the SSO session has expired or is otherwise invalid (the portal refused its "
-                       "token): run `%s`",
-                       st->profile, hint);
-        else
-            finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not get the SSO role %s: %s: %s", st->profile,
-                       st->role_arn, e.service_code ? e.service_code : "error", e.message ? e.message : "");
-        smneo_error_clear(&e);
-        return -1;
-    }
-    /* The portal's expiration is in milliseconds. */
-    static const char *const names[5] = {"roleCredentials", "accessKeyId", "secretAccessKey", "sessionToken",
-                                         "expiration"};
-    const char *why = answer_creds(out, smneo__result_root_node(res), names, 1000,
-                                   r->role_next == 0 ? "sso" : "assume-role");
-    smneo_result_free(res); /* wiped */
-    if (why) {
-        finish_fmt(r, SMNEO_ECREDENTIALS, "profile '%s' could not get the SSO role %s: %s", st->profile,
-                   st->role_arn, why);
-        return -1;
-    }
-    return 0;
-}
-
-/* After an STS, SSO or OIDC answer: 1 when it failed in a way botocore's
- * client for that service retries (its retry mode and attempts: connection
- * errors, throttling, 5xx; STS's IDPCommunicationError as _retry.json and
- * retries/special.py add it) and attempts are left. Then the answer is
- * dropped and r->delay_ms holds the backoff before the resend. */
-static int retry_due(smneo_chain_resolution *r)
-{
-    if (!r->pend_op || !r->fed || r->attempt >= r->retry.max_attempts)
-        return 0;
-    smneo_error e = SMNEO_ERROR_INIT;
-    int rc = r->transport_error;
-    if (!rc) {
-        if (r->resp_status < 300)
-            return 0;
-        smneo_response *resp = NULL;
-        smneo_result *res = NULL;
-        rc = fed_response(r, &resp);
-        if (rc == 0)
-            rc = smneo__protocol_parse_owned(&res, r->pend_op, resp, &e); /* takes resp */
-        smneo_result_free(res);
-        if (rc == 0 || rc == SMNEO_ENOMEM) {
-            smneo_error_clear(&e);
-            return 0;
-        }
-    }
-    const char *code = r->transport_error ? NULL : e.service_code;
-    int idp = r->pend_sts && code && !strcmp(code, "IDPCommunicationError") &&
-              (r->retry.mode != SMNEO__RETRY_LEGACY || e.http_status == 400);
-    int retry = idp || smneo__retry_retryable(r->retry.mode, rc, &e, 0);
-    if (retry) {
-        int throttled = code && smneo__is_throttling(code);
-        double d = smneo__retry_backoff(&r->retry, throttled, r->attempt, smneo__jitter(&r->rng), NULL) *
-                   (r->retry.backoff_scale > 0 ? r->retry.backoff_scale : 1.0);
-        r->delay_ms = (long)(d * 1000);
-        const char *why = r->transport_error ? transport_name(r->transport_error) : code ? code : "HTTP error";
-        smneo_log(SMNEO_LOG_INFO, "profile '%s': %s attempt %d failed (%s, HTTP %d), retrying in %.3f s",
-                  r->roles[r->role_next].profile, r->pend_op->name, r->attempt, why, r->resp_status, d);
-        r->attempt++;
-        clear_response(r);
-    }
-    smneo_error_clear(&e);
-    return retry;
-}
-
-/* roles[role_next] gave c: the next role is signed with it (ST_ASSUME),
- * or the resolution is finished with it (returns 1). */
-static int role_assumed(smneo_chain_resolution *r, smneo_credentials *c)
-{
-    smneo_credentials_free(r->source);
-    r->source = NULL;
-    if (r->role_next == 0) {
-        finish(r, 0, c, NULL);
-        return 1;
-    }
-    r->source = c;
-    r->role_next--;
-    r->stage = ST_ASSUME;
     return 0;
 }
 
@@ -2761,7 +1534,7 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
             if (c) {
-                finish(r, 0, c, NULL);
+                smneo__cred_finish(r, 0, c, NULL);
                 return emit(r, creds_out, err);
             }
             if (r->nroles) {
@@ -2789,11 +1562,11 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             }
             smneo_credentials *cached = role_cache_read(r, &r->roles[r->role_next]);
             if (cached) { /* the AWS CLI's cache has this role: no AssumeRole (and no MFA code) */
-                if (role_assumed(r, cached))
+                if (smneo__cred_role_assumed(r, cached))
                     return emit(r, creds_out, err);
                 break;
             }
-            int rc = r->roles[r->role_next].sso ? sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
+            int rc = r->roles[r->role_next].sso ? smneo__cred_sso_request(r, req_out, &e) : assume_request(r, req_out, &e);
             if (rc)
                 return finish_err(r, &e), emit(r, creds_out, err);
             r->attempt = 1;
@@ -2802,27 +1575,27 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
         }
 
         case ST_ASSUME_RETRY:
-            if (pending_build(r, req_out, &e) != 0) {
+            if (smneo__cred_pending_build(r, req_out, &e) != 0) {
                 e.code = e.code == SMNEO_ENOMEM ? SMNEO_ENOMEM : SMNEO_ECREDENTIALS;
                 return finish_err(r, &e), emit(r, creds_out, err);
             }
             return await_answer(r, STS_TIMEOUT_MS, ST_ASSUME_WAIT);
 
         case ST_ASSUME_WAIT: {
-            if (retry_due(r)) {
+            if (smneo__cred_retry_due(r)) {
                 r->stage = ST_ASSUME_RETRY;
                 break;
             }
             smneo_credentials *c = NULL;
             int sso = r->roles[r->role_next].sso;
-            int got = sso ? sso_answer(r, &c) : assume_answer(r, &c);
+            int got = sso ? smneo__cred_sso_answer(r, &c) : assume_answer(r, &c);
             if (got == 2) { /* the SSO token was refreshed: GetRoleCredentials next */
                 r->stage = ST_ASSUME;
                 break;
             }
             if (got != 0)
                 return emit(r, creds_out, err); /* finished with the error */
-            if (role_assumed(r, c))
+            if (smneo__cred_role_assumed(r, c))
                 return emit(r, creds_out, err);
             break;
         }
@@ -2831,7 +1604,7 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             if (!smneo__getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") &&
                 !smneo__getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
                 if (r->for_role) {
-                    finish_fmt(r, SMNEO_ECREDENTIALS,
+                    smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS,
                                "profile '%s' (role %s) sets credential_source = EcsContainer, but neither "
                                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set",
                                r->roles[r->nroles - 1].profile, r->roles[r->nroles - 1].role_arn);
@@ -2842,35 +1615,35 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
                 r->stage = ST_IMDS;
                 break;
             }
-            if (container_request(r, req_out, &e) != 0)
+            if (smneo__cred_container_request(r, req_out, &e) != 0)
                 return finish_err(r, &e), emit(r, creds_out, err);
             return await_answer(r, CONTAINER_TIMEOUT_MS, ST_CONTAINER_WAIT);
 
         case ST_CONTAINER_WAIT: {
             /* The container URI was configured explicitly: failures are errors. */
             if (r->transport_error) {
-                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url,
-                           transport_name(r->transport_error));
+                smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url,
+                           smneo__cred_transport_name(r->transport_error));
                 return emit(r, creds_out, err);
             }
             if (r->resp_status != 200) {
-                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: HTTP status %d", r->url,
+                smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: HTTP status %d", r->url,
                            r->resp_status);
                 return emit(r, creds_out, err);
             }
             smneo_credentials *c = NULL;
             const char *why = NULL;
-            if (parse_http_creds(&c, r->resp_body, r->resp_len, "container", r->now, &why) != 0) {
-                finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url, why);
+            if (smneo__cred_parse_http_creds(&c, r->resp_body, r->resp_len, "container", r->now, &why) != 0) {
+                smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS, "container credentials from %s: %s", r->url, why);
                 return emit(r, creds_out, err);
             }
-            clear_response(r);
+            smneo__cred_clear_response(r);
             if (r->for_role) {
                 r->source = c;
                 r->stage = ST_ASSUME;
                 break;
             }
-            finish(r, 0, c, NULL);
+            smneo__cred_finish(r, 0, c, NULL);
             return emit(r, creds_out, err);
         }
 
@@ -2883,16 +1656,16 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             }
             if (!r->profile)
                 r->profile = smneo__strdup(smneo__profile_name(ch->profile));
-            if (imds_setup(r, &e) != 0)
+            if (smneo__cred_imds_setup(r, &e) != 0)
                 return finish_err(r, &e), emit(r, creds_out, err);
-            if (imds_request(r, req_out, "PUT", IMDS_TOKEN_PATH) != 0)
-                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            if (smneo__cred_imds_request(r, req_out, "PUT", IMDS_TOKEN_PATH) != 0)
+                return smneo__cred_finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             r->stage = ST_IMDS_TOKEN_WAIT;
             return 1;
         }
 
         case ST_IMDS_TOKEN_WAIT:
-            if (imds_resend(r, req_out))
+            if (smneo__cred_imds_resend(r, req_out))
                 return 1;
             /* botocore: 200 -> token; 400 -> bad request; connection
              * failures and other statuses -> try IMDSv1. We skip v1 when the
@@ -2900,54 +1673,54 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
              * but try it after a timeout (a hop limit of 1 in a container
              * drops the PUT's answer). */
             if (!r->transport_error && r->resp_status == 200 && r->resp_len > 0 &&
-                imds_token_usable(r->resp_body, r->resp_len)) {
+                smneo__cred_imds_token_usable(r->resp_body, r->resp_len)) {
                 size_t n = r->resp_len;
                 while (n && isspace((unsigned char)r->resp_body[n - 1]))
                     n--;
                 r->imds_token = smneo__strndup(r->resp_body, n);
                 if (!r->imds_token)
-                    return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+                    return smneo__cred_finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             } else if (!r->transport_error && r->resp_status == 400) {
                 look(&r->where, "EC2 instance metadata (%s: the token request was refused with HTTP 400)",
                      r->imds_base);
                 r->stage = ST_NONE;
-                clear_response(r);
+                smneo__cred_clear_response(r);
                 break;
             } else if (r->transport_error && r->transport_error != SMNEO_ETIMEOUT) {
-                look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base, transport_name(r->transport_error));
+                look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base, smneo__cred_transport_name(r->transport_error));
                 r->stage = ST_NONE;
-                clear_response(r);
+                smneo__cred_clear_response(r);
                 break;
             } else if (r->imds_v1_disabled) {
                 look(&r->where, "EC2 instance metadata (%s: no IMDSv2 token and IMDSv1 is disabled)",
                      r->imds_base);
                 r->stage = ST_NONE;
-                clear_response(r);
+                smneo__cred_clear_response(r);
                 break;
             }
-            clear_response(r);
+            smneo__cred_clear_response(r);
             r->stage = ST_IMDS_ROLE;
             break;
 
         case ST_IMDS_ROLE:
-            if (imds_request(r, req_out, "GET", IMDS_CREDS_PATH) != 0)
-                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+            if (smneo__cred_imds_request(r, req_out, "GET", IMDS_CREDS_PATH) != 0)
+                return smneo__cred_finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             r->stage = ST_IMDS_ROLE_WAIT;
             return 1;
 
         case ST_IMDS_ROLE_WAIT: {
-            if (imds_resend(r, req_out))
+            if (smneo__cred_imds_resend(r, req_out))
                 return 1;
             if (r->transport_error || r->resp_status != 200 || r->resp_len == 0) {
                 if (r->transport_error)
                     look(&r->where, "EC2 instance metadata (%s: %s)", r->imds_base,
-                         transport_name(r->transport_error));
+                         smneo__cred_transport_name(r->transport_error));
                 else if (r->resp_status != 200)
                     look(&r->where, "EC2 instance metadata (%s: no IAM role, HTTP %d)", r->imds_base,
                          r->resp_status);
                 else
                     look(&r->where, "EC2 instance metadata (%s: no IAM role attached)", r->imds_base);
-                clear_response(r);
+                smneo__cred_clear_response(r);
                 r->stage = ST_NONE;
                 break;
             }
@@ -2956,41 +1729,41 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
             while (n && isspace((unsigned char)r->resp_body[n - 1]))
                 n--;
             r->role = smneo__strndup(r->resp_body, n);
-            clear_response(r);
+            smneo__cred_clear_response(r);
             if (!r->role)
-                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+                return smneo__cred_finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             /* It becomes a path segment: no separators, spaces or control characters. */
-            if (!*r->role || strpbrk(r->role, "/?#%\\ ") || !imds_token_usable(r->role, strlen(r->role))) {
+            if (!*r->role || strpbrk(r->role, "/?#%\\ ") || !smneo__cred_imds_token_usable(r->role, strlen(r->role))) {
                 look(&r->where, "EC2 instance metadata (%s: unusable role name)", r->imds_base);
                 r->stage = ST_NONE;
                 break;
             }
             char *path = smneo__aprintf("%s%s", IMDS_CREDS_PATH, r->role);
-            int rc = path ? imds_request(r, req_out, "GET", path) : SMNEO_ENOMEM;
+            int rc = path ? smneo__cred_imds_request(r, req_out, "GET", path) : SMNEO_ENOMEM;
             free(path);
             if (rc)
-                return finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
+                return smneo__cred_finish_fmt(r, SMNEO_ENOMEM, "out of memory"), emit(r, creds_out, err);
             r->stage = ST_IMDS_CREDS_WAIT;
             return 1;
         }
 
         case ST_IMDS_CREDS_WAIT: {
-            if (imds_resend(r, req_out))
+            if (smneo__cred_imds_resend(r, req_out))
                 return 1;
             smneo_credentials *c = NULL;
             const char *why = NULL;
             if (r->transport_error)
-                why = transport_name(r->transport_error);
+                why = smneo__cred_transport_name(r->transport_error);
             else if (r->resp_status != 200)
                 why = "HTTP error";
-            else if (parse_http_creds(&c, r->resp_body, r->resp_len, "imds", r->now, &why) == 0) {
-                clear_response(r);
+            else if (smneo__cred_parse_http_creds(&c, r->resp_body, r->resp_len, "imds", r->now, &why) == 0) {
+                smneo__cred_clear_response(r);
                 if (r->for_role) {
                     r->source = c;
                     r->stage = ST_ASSUME;
                     break;
                 }
-                finish(r, 0, c, NULL);
+                smneo__cred_finish(r, 0, c, NULL);
                 return emit(r, creds_out, err);
             }
             if (r->resp_status && r->resp_status != 200)
@@ -2998,7 +1771,7 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
                      r->resp_status);
             else
                 look(&r->where, "EC2 instance metadata (%s, role %s: %s)", r->imds_base, r->role, why);
-            clear_response(r);
+            smneo__cred_clear_response(r);
             r->stage = ST_NONE;
             break;
         }
@@ -3006,13 +1779,13 @@ int smneo_chain_resolution_step(smneo_request **req_out, smneo_credentials **cre
         case ST_NONE: {
             const char *w = r->where.b.data ? r->where.b.data : "";
             if (r->for_role) {
-                finish_fmt(r, SMNEO_ECREDENTIALS,
+                smneo__cred_finish_fmt(r, SMNEO_ECREDENTIALS,
                            "profile '%s' (role %s) sets credential_source = %s, which gave no credentials: %s",
                            r->roles[r->nroles - 1].profile, r->roles[r->nroles - 1].role_arn, r->credential_source,
                            w);
                 return emit(r, creds_out, err);
             }
-            finish_fmt(r, SMNEO_ENOCREDENTIALS,
+            smneo__cred_finish_fmt(r, SMNEO_ENOCREDENTIALS,
                        "no AWS credentials found; looked at: %s. Set AWS_ACCESS_KEY_ID and "
                        "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared files",
                        w);
@@ -3028,7 +1801,7 @@ int smneo_chain_resolution_feed(smneo_chain_resolution *r, const smneo_response 
         return SMNEO_EINVAL;
     if (!resp && transport_error >= 0)
         return SMNEO_EINVAL;
-    clear_response(r);
+    smneo__cred_clear_response(r);
     r->awaiting = 0;
     r->fed = 1;
     if (!resp) {
