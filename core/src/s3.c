@@ -25,19 +25,11 @@
 #include "s3_internal.h"
 #include "smneo/log.h"
 #include "smneo/s3.h"
-
-#define MIB (1024ULL * 1024ULL)
 #define DEFAULT_PART_SIZE (64 * MIB)
 #define DEFAULT_THRESHOLD (64 * MIB)
 #define MIN_PART_SIZE (5 * MIB)
-#define MAX_PARTS 10000
-#define MAX_SINGLE_PUT (5ULL * 1024 * MIB)
 #define MAX_CONCURRENCY 64
-/* Largest body moved through memory for a transport without send_stream. */
-#define MEMORY_FALLBACK_LIMIT (16 * MIB)
 #define PROGRESS_STEP (256 * 1024)
-
-static const char XMLNS[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -48,7 +40,7 @@ static int is_unreserved(unsigned char c)
 }
 
 /* Percent-encodes s (RFC 3986 unreserved kept; '/' kept when keep_slash). */
-static int put_pct(smneo_buf *b, const char *s, int keep_slash)
+int smneo__s3_put_pct(smneo_buf *b, const char *s, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -205,19 +197,7 @@ int smneo_s3_parse_uri(char **bucket, char **key, const char *uri, smneo_error *
 
 /* ---- the target: where requests for one object go ------------------------------ */
 
-typedef struct s3_target {
-    smneo_client *client;
-    smneo_transport *transport;
-    const char *region;
-    char *bucket;
-    char *key;
-    char *base;     /* "scheme://authority[/path][/bucket]" */
-    char *path;     /* base's path part plus "/encoded-key" is the object's path */
-    int https;
-    int streams;    /* the transport has send_stream */
-} s3_target;
-
-static void target_clear(s3_target *t)
+void smneo__s3_target_clear(s3_target *t)
 {
     free(t->bucket);
     free(t->key);
@@ -229,7 +209,7 @@ static void target_clear(s3_target *t)
 /* DNS-compatible bucket names may go into the host name. */
 static int virtual_ok(const char *b) { return valid_bucket(b) && !strchr(b, '.'); }
 
-static int target_init(s3_target *t, smneo_client *c, const char *uri, smneo_error *err)
+int smneo__s3_target_init(s3_target *t, smneo_client *c, const char *uri, smneo_error *err)
 {
     memset(t, 0, sizeof *t);
     if (!c)
@@ -278,14 +258,14 @@ static int target_init(s3_target *t, smneo_client *c, const char *uri, smneo_err
         t->base = smneo__aprintf("%.*s://%s.%.*s", (int)(auth - 3 - ep), ep, t->bucket, (int)alen, auth);
     } else {
         smneo__buf_putc(&path, '/');
-        put_pct(&path, t->bucket, 0);
+        smneo__s3_put_pct(&path, t->bucket, 0);
         t->base = smneo__aprintf("%.*s://%.*s", (int)(auth - 3 - ep), ep, (int)alen, auth);
     }
     smneo__buf_putc(&path, '/');
-    put_pct(&path, t->key, 1);
+    smneo__s3_put_pct(&path, t->key, 1);
     t->path = smneo__buf_detach(&path, NULL);
     if (!t->base || !t->path) {
-        target_clear(t);
+        smneo__s3_target_clear(t);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
     return 0;
@@ -293,18 +273,7 @@ static int target_init(s3_target *t, smneo_client *c, const char *uri, smneo_err
 
 /* ---- progress, cancel and stop ----------------------------------------------- */
 
-typedef struct s3_xfer {
-    pthread_mutex_t mu;
-    smneo_s3_progress_cb fn;
-    void *payload;
-    uint64_t total;
-    uint64_t done;      /* bytes moved (less those of failed attempts) */
-    uint64_t reported;  /* highest value handed to fn */
-    int cancelled;      /* fn asked to stop */
-    int stop;           /* cancelled, or a sibling part failed */
-} s3_xfer;
-
-static void xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total)
+void smneo__s3_xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total)
 {
     memset(x, 0, sizeof *x);
     pthread_mutex_init(&x->mu, NULL);
@@ -313,10 +282,10 @@ static void xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total)
     x->total = total;
 }
 
-static void xfer_destroy(s3_xfer *x) { pthread_mutex_destroy(&x->mu); }
+void smneo__s3_xfer_destroy(s3_xfer *x) { pthread_mutex_destroy(&x->mu); }
 
 /* Calls the callback (under the lock: calls never overlap). */
-static void xfer_report_locked(s3_xfer *x, int force)
+void smneo__s3_xfer_report_locked(s3_xfer *x, int force)
 {
     if (!x->fn || x->cancelled)
         return;
@@ -333,7 +302,7 @@ static void xfer_report_locked(s3_xfer *x, int force)
 }
 
 /* Adds (or with neg, removes) bytes; returns 1 when the transfer must stop. */
-static int xfer_add(s3_xfer *x, uint64_t n, int neg)
+int smneo__s3_xfer_add(s3_xfer *x, uint64_t n, int neg)
 {
     if (!x)
         return 0;
@@ -343,22 +312,22 @@ static int xfer_add(s3_xfer *x, uint64_t n, int neg)
     else
         x->done += n;
     if (!neg)
-        xfer_report_locked(x, 0);
+        smneo__s3_xfer_report_locked(x, 0);
     int stop = x->stop;
     pthread_mutex_unlock(&x->mu);
     return stop;
 }
 
-static int xfer_start(s3_xfer *x)
+int smneo__s3_xfer_start(s3_xfer *x)
 {
     pthread_mutex_lock(&x->mu);
-    xfer_report_locked(x, 1);
+    smneo__s3_xfer_report_locked(x, 1);
     int stop = x->stop;
     pthread_mutex_unlock(&x->mu);
     return stop;
 }
 
-static int xfer_stopped(s3_xfer *x)
+int smneo__s3_xfer_stopped(s3_xfer *x)
 {
     if (!x)
         return 0;
@@ -368,7 +337,7 @@ static int xfer_stopped(s3_xfer *x)
     return s;
 }
 
-static int xfer_cancelled(s3_xfer *x)
+int smneo__s3_xfer_cancelled(s3_xfer *x)
 {
     if (!x)
         return 0;
@@ -378,163 +347,11 @@ static int xfer_cancelled(s3_xfer *x)
     return s;
 }
 
-/* ---- file source and sink ------------------------------------------------------ */
-
-enum { IO_SHRUNK = -1 };
-
-typedef struct file_source {
-    int fd;
-    const char *path;
-    uint64_t start, length, pos;
-    s3_xfer *x;
-    int io_errno; /* errno of a failed read, IO_SHRUNK, or 0 */
-} file_source;
-
-static size_t file_read(void *payload, char *buf, size_t n)
-{
-    file_source *fs = payload;
-    if (xfer_stopped(fs->x))
-        return (size_t)-1;
-    uint64_t left = fs->length - fs->pos;
-    if ((uint64_t)n > left)
-        n = (size_t)left;
-    if (n == 0)
-        return 0;
-    ssize_t r;
-    do
-        r = pread(fs->fd, buf, n, (off_t)(fs->start + fs->pos));
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-        fs->io_errno = errno;
-        return (size_t)-1;
-    }
-    if (r == 0) {
-        fs->io_errno = IO_SHRUNK;
-        return (size_t)-1;
-    }
-    fs->pos += (uint64_t)r;
-    if (xfer_add(fs->x, (uint64_t)r, 0))
-        return (size_t)-1;
-    return (size_t)r;
-}
-
-static int file_source_rewind(void *payload, smneo_error *err)
-{
-    (void)err;
-    file_source *fs = payload;
-    xfer_add(fs->x, fs->pos, 1);
-    fs->pos = 0;
-    fs->io_errno = 0;
-    return 0;
-}
-
-/* Hex SHA-256 of a file region (plain HTTP signs the real payload hash). */
-static int sha256_region(char out[65], int fd, const char *path, uint64_t start, uint64_t len, s3_xfer *x,
-                         smneo_error *err)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    size_t cap = 1024 * 1024;
-    char *buf = malloc(cap);
-    int rc = 0;
-    if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory hashing '%s'", path);
-        goto done;
-    }
-    uint64_t pos = 0;
-    while (pos < len) {
-        if (xfer_stopped(x)) {
-            rc = SMNEO_ECANCELLED;
-            goto done;
-        }
-        size_t n = len - pos < cap ? (size_t)(len - pos) : cap;
-        ssize_t r;
-        do
-            r = pread(fd, buf, n, (off_t)(start + pos));
-        while (r < 0 && errno == EINTR);
-        if (r <= 0) {
-            rc = smneo__error(err, SMNEO_EIO, "cannot read '%s': %s", path,
-                              r < 0 ? strerror(errno) : "the file became shorter while it was being uploaded");
-            goto done;
-        }
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
-        pos += (uint64_t)r;
-    }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-        rc = smneo__error(err, SMNEO_ERROR, "SHA-256 failed in libcrypto");
-        goto done;
-    }
-    smneo__hex(out, md, 32);
-done:
-    EVP_MD_CTX_free(ctx);
-    free(buf);
-    return rc;
-}
-
-typedef struct file_sink {
-    int fd;
-    const char *path;
-    uint64_t written;
-    s3_xfer *x;
-    int io_errno;
-} file_sink;
-
-static int file_write(void *payload, const char *data, size_t n)
-{
-    file_sink *fk = payload;
-    if (xfer_stopped(fk->x))
-        return 1;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = pwrite(fk->fd, data + off, n - off, (off_t)(fk->written + off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            fk->io_errno = w < 0 ? errno : EIO;
-            return 1;
-        }
-        off += (size_t)w;
-    }
-    fk->written += n;
-    return xfer_add(fk->x, n, 0);
-}
-
-static int file_sink_rewind(void *payload, smneo_error *err)
-{
-    file_sink *fk = payload;
-    xfer_add(fk->x, fk->written, 1);
-    fk->written = 0;
-    fk->io_errno = 0;
-    if (ftruncate(fk->fd, 0) != 0)
-        return smneo__error(err, SMNEO_EIO, "cannot truncate '%s': %s", fk->path, strerror(errno));
-    return 0;
-}
-
 /* ---- one request, with retries ----------------------------------------------- */
-
-typedef struct s3_req {
-    const char *op;                /* "PutObject": for messages and logs */
-    const char *method;
-    const char *query;             /* encoded, without '?', or NULL */
-    const char *const *headers;    /* name, value pairs; NULL-terminated */
-    const char *body;              /* in-memory body */
-    size_t body_len;
-    const smneo_body_source *src;  /* streamed body */
-    const char *payload_hash;      /* hex SHA-256 of src (plain HTTP) */
-    const smneo_body_sink *sink;
-    int (*rewind)(void *payload, smneo_error *err); /* before each attempt */
-    void *rewind_payload;
-    const int *io_errno;           /* the source's / sink's errno, if any */
-    const char *io_path;
-    int io_writing;
-    int error_in_200;              /* CompleteMultipartUpload: a 200 may carry <Error> */
-    s3_xfer *x;                    /* cancel / stop (NULL: never stopped) */
-} s3_req;
 
 /* Finds <tag>...</tag> (also <tag attr...>) in body; decodes the five XML
  * entities and numeric references. Caller frees; NULL when absent. */
-static char *xml_text(const char *body, size_t len, const char *tag)
+char *smneo__s3_xml_find(const char *body, size_t len, const char *tag)
 {
     if (!body)
         return NULL;
@@ -588,7 +405,7 @@ static char *xml_text(const char *body, size_t len, const char *tag)
     return NULL;
 }
 
-char *smneo__s3_xml_text(const char *body, size_t len, const char *tag) { return xml_text(body, len, tag); }
+char *smneo__s3_xml_text(const char *body, size_t len, const char *tag) { return smneo__s3_xml_find(body, len, tag); }
 
 static int has_error_element(const smneo_response *resp)
 {
@@ -610,9 +427,9 @@ static int is_notfound_code(const char *code)
 /* Fills err from an S3 error response; takes ownership of resp. */
 static int response_error(smneo_response *resp, const s3_target *t, const char *op, smneo_error *err)
 {
-    char *code = xml_text(resp->body, resp->body_len, "Code");
-    char *msg = xml_text(resp->body, resp->body_len, "Message");
-    char *rid = xml_text(resp->body, resp->body_len, "RequestId");
+    char *code = smneo__s3_xml_find(resp->body, resp->body_len, "Code");
+    char *msg = smneo__s3_xml_find(resp->body, resp->body_len, "Message");
+    char *rid = smneo__s3_xml_find(resp->body, resp->body_len, "RequestId");
     /* No <Code> (a HEAD's error has no body): the status, as botocore's code */
     if (!code)
         code = smneo__aprintf("%d", resp->status);
@@ -701,7 +518,7 @@ static int sleep_unless_stopped(s3_xfer *x, double seconds)
 {
     int64_t until = smneo__monotonic_ms() + (int64_t)(seconds * 1000);
     for (;;) {
-        if (xfer_stopped(x))
+        if (smneo__s3_xfer_stopped(x))
             return 1;
         int64_t left = until - smneo__monotonic_ms();
         if (left <= 0)
@@ -712,20 +529,20 @@ static int sleep_unless_stopped(s3_xfer *x, double seconds)
 
 static int stopped_error(const s3_req *r, smneo_error *err)
 {
-    if (xfer_cancelled(r->x))
+    if (smneo__s3_xfer_cancelled(r->x))
         return smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
     return smneo__error(err, SMNEO_ECANCELLED, "stopped because another part of the transfer failed");
 }
 
 /* Sends r with the client's retry policy. 0 and the 2xx response in *out
  * (caller-owned), or an error with err filled. */
-static int perform(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err)
+int smneo__s3_perform(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err)
 {
     *out = NULL;
     uint64_t rng = (uint64_t)smneo__monotonic_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)r;
     int quota_cost = 0;
     for (int attempt = 1;; attempt++) {
-        if (xfer_stopped(r->x))
+        if (smneo__s3_xfer_stopped(r->x))
             return stopped_error(r, err);
         if (r->rewind) {
             int rc = r->rewind(r->rewind_payload, err);
@@ -800,7 +617,7 @@ static int token_char(int ch)
            (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-static int check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err)
+int smneo__s3_check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err)
 {
     int rc = smneo__options_copy(o, given, &smneo__s3_options_layout, err);
     if (rc)
@@ -851,57 +668,6 @@ static int check_options(smneo_s3_options *o, const smneo_s3_options *given, smn
     return 0;
 }
 
-/* Headers for PutObject / CreateMultipartUpload: a NULL-terminated name,
- * value array (caller frees the array and the x-amz-meta- names with
- * free_object_headers), or NULL when out of memory. */
-static const char **object_headers(const smneo_s3_options *o)
-{
-    size_t nmeta = 0;
-    for (const char *const *m = o->metadata; m && m[0]; m += 2)
-        nmeta++;
-    const char **h = calloc(9 + 2 * nmeta, sizeof *h);
-    if (!h)
-        return NULL;
-    size_t i = 0;
-    /* the caller's metadata first: free_object_headers frees those names */
-    for (const char *const *m = o->metadata; m && m[0]; m += 2) {
-        char *name = smneo__aprintf("x-amz-meta-%s", m[0]);
-        if (!name) {
-            for (size_t k = 0; k < i; k += 2)
-                free((char *)h[k]);
-            free(h);
-            return NULL;
-        }
-        h[i++] = name;
-        h[i++] = m[1];
-    }
-    h[i++] = "Content-Type";
-    h[i++] = o->content_type ? o->content_type : "application/octet-stream";
-    if (o->content_digest) {
-        h[i++] = "x-amz-meta-smneo-blake2b";
-        h[i++] = o->content_digest;
-    }
-    const char *sse = o->server_side_encryption ? o->server_side_encryption : o->sse_kms_key_id ? "aws:kms" : NULL;
-    if (sse) {
-        h[i++] = "x-amz-server-side-encryption";
-        h[i++] = sse;
-    }
-    if (o->sse_kms_key_id) {
-        h[i++] = "x-amz-server-side-encryption-aws-kms-key-id";
-        h[i++] = o->sse_kms_key_id;
-    }
-    h[i] = NULL;
-    return h;
-}
-
-static void free_object_headers(const char **h, const smneo_s3_options *o)
-{
-    size_t i = 0;
-    for (const char *const *m = o->metadata; h && m && m[0]; m += 2, i += 2)
-        free((char *)h[i]);
-    free(h);
-}
-
 /* ---- HEAD ------------------------------------------------------------------------ */
 
 void smneo_s3_object_clear(smneo_s3_object *obj)
@@ -924,7 +690,7 @@ static char *unquote(const char *v)
     return smneo__strdup(v);
 }
 
-static int head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t, smneo_error *err)
+int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t, smneo_error *err)
 {
     memset(out, 0, sizeof *out);
     s3_req r;
@@ -932,7 +698,7 @@ static int head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t
     r.op = "HeadObject";
     r.method = "HEAD";
     smneo_response *resp = NULL;
-    int rc = perform(t, &r, &resp, err);
+    int rc = smneo__s3_perform(t, &r, &resp, err);
     if (rc)
         return rc;
     const char *len = smneo_response_header(resp, "Content-Length");
@@ -960,558 +726,11 @@ int smneo_s3_head(smneo_s3_object *out, smneo_client *c, const char *s3_uri, smn
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_head: out is NULL");
     memset(out, 0, sizeof *out);
     s3_target t;
-    int rc = target_init(&t, c, s3_uri, err);
+    int rc = smneo__s3_target_init(&t, c, s3_uri, err);
     if (rc)
         return rc;
-    rc = head_target(out, NULL, &t, err);
-    target_clear(&t);
-    return rc;
-}
-
-/* ---- upload ---------------------------------------------------------------------- */
-
-static int put_single(const s3_target *t, int fd, const char *path, uint64_t size, const smneo_s3_options *o,
-                      s3_xfer *x, smneo_error *err)
-{
-    char hash[65] = "";
-    if (!t->https) {
-        int rc = sha256_region(hash, fd, path, 0, size, x, err);
-        if (rc == SMNEO_ECANCELLED)
-            return smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-        if (rc)
-            return rc;
-    }
-    const char **h = object_headers(o);
-    if (!h)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    file_source fs = {fd, path, 0, size, 0, x, 0};
-    smneo_body_source src = {size, file_read, &fs};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "PutObject";
-    r.method = "PUT";
-    r.headers = h;
-    r.src = &src;
-    r.payload_hash = hash;
-    r.rewind = file_source_rewind;
-    r.rewind_payload = &fs;
-    r.io_errno = &fs.io_errno;
-    r.io_path = path;
-    r.x = x;
-    smneo_response *resp = NULL;
-    int rc = perform(t, &r, &resp, err);
-    free_object_headers(h, o);
-    if (rc && o->failed_operation)
-        *o->failed_operation = r.op;
-    smneo_response_free(resp);
-    return rc;
-}
-
-typedef struct mp_part {
-    uint64_t offset, length;
-    char *etag; /* as returned (quotes included) */
-} mp_part;
-
-typedef struct mp_job {
-    const s3_target *t;
-    int fd;
-    const char *path;
-    s3_xfer *x;
-    const char *upload_query; /* "uploadId=..." */
-    mp_part *parts;
-    int nparts;
-    int next;     /* next part index to take (under x->mu) */
-    int rc;       /* first failure */
-    smneo_error err;
-} mp_job;
-
-static int upload_part(mp_job *j, int i, smneo_error *err)
-{
-    mp_part *p = &j->parts[i];
-    char hash[65] = "";
-    if (!j->t->https) {
-        int rc = sha256_region(hash, j->fd, j->path, p->offset, p->length, j->x, err);
-        if (rc)
-            return rc;
-    }
-    char *query = smneo__aprintf("partNumber=%d&%s", i + 1, j->upload_query);
-    if (!query)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    file_source fs = {j->fd, j->path, p->offset, p->length, 0, j->x, 0};
-    smneo_body_source src = {p->length, file_read, &fs};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "UploadPart";
-    r.method = "PUT";
-    r.query = query;
-    r.src = &src;
-    r.payload_hash = hash;
-    r.rewind = file_source_rewind;
-    r.rewind_payload = &fs;
-    r.io_errno = &fs.io_errno;
-    r.io_path = j->path;
-    r.x = j->x;
-    smneo_response *resp = NULL;
-    int rc = perform(j->t, &r, &resp, err);
-    free(query);
-    if (rc)
-        return rc;
-    const char *etag = smneo_response_header(resp, "ETag");
-    if (!etag || !*etag) {
-        rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 UploadPart %d for s3://%s/%s: the response has no ETag", i + 1,
-                          j->t->bucket, j->t->key);
-    } else if (!(p->etag = smneo__strdup(etag))) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    smneo_response_free(resp);
-    return rc;
-}
-
-static void *part_worker(void *arg)
-{
-    mp_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->x->mu);
-        int i = j->x->stop || j->next >= j->nparts ? -1 : j->next++;
-        pthread_mutex_unlock(&j->x->mu);
-        if (i < 0)
-            break;
-        smneo_error e = SMNEO_ERROR_INIT;
-        int rc = upload_part(j, i, &e);
-        if (rc) {
-            pthread_mutex_lock(&j->x->mu);
-            /* The first failure wins; a sibling stopped by it is not news. */
-            if (!j->rc && !(rc == SMNEO_ECANCELLED && j->x->stop && !j->x->cancelled)) {
-                j->rc = rc;
-                j->err = e;
-                memset(&e, 0, sizeof e);
-            }
-            j->x->stop = 1;
-            pthread_mutex_unlock(&j->x->mu);
-            smneo_error_clear(&e);
-            break;
-        }
-    }
-    return NULL;
-}
-
-static int create_upload(char **upload_id, const s3_target *t, const smneo_s3_options *o, smneo_error *err)
-{
-    const char **h = object_headers(o);
-    if (!h)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "CreateMultipartUpload";
-    r.method = "POST";
-    r.query = "uploads";
-    r.headers = h;
-    smneo_response *resp = NULL;
-    int rc = perform(t, &r, &resp, err);
-    free_object_headers(h, o);
-    if (rc) {
-        if (o->failed_operation)
-            *o->failed_operation = r.op;
-        return rc;
-    }
-    *upload_id = xml_text(resp->body, resp->body_len, "UploadId");
-    smneo_response_free(resp);
-    if (!*upload_id || !**upload_id) {
-        free(*upload_id);
-        *upload_id = NULL;
-        return smneo__error(err, SMNEO_EPROTOCOL, "S3 CreateMultipartUpload for s3://%s/%s: the response has no "
-                            "UploadId", t->bucket, t->key);
-    }
-    return 0;
-}
-
-static void abort_upload(const s3_target *t, const char *upload_query)
-{
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "AbortMultipartUpload";
-    r.method = "DELETE";
-    r.query = upload_query;
-    smneo_response *resp = NULL;
-    smneo_error e = SMNEO_ERROR_INIT;
-    if (perform(t, &r, &resp, &e) != 0)
-        smneo_log(SMNEO_LOG_WARN, "could not abort the multipart upload of s3://%s/%s (%s): its parts may remain "
-                  "until a lifecycle rule removes them", t->bucket, t->key, e.message ? e.message : "");
-    smneo_response_free(resp);
-    smneo_error_clear(&e);
-}
-
-static int complete_upload(const s3_target *t, const char *upload_query, const mp_part *parts, int n,
-                           smneo_error *err)
-{
-    smneo_buf b = SMNEO_BUF_INIT;
-    smneo__buf_printf(&b, "<CompleteMultipartUpload xmlns=\"%s\">", XMLNS);
-    for (int i = 0; i < n; i++) {
-        smneo__buf_puts(&b, "<Part><ETag>");
-        for (const char *q = parts[i].etag; *q; q++) {
-            if (*q == '"')
-                smneo__buf_puts(&b, "&quot;");
-            else if (*q == '&')
-                smneo__buf_puts(&b, "&amp;");
-            else if (*q == '<')
-                smneo__buf_puts(&b, "&lt;");
-            else if (*q == '>')
-                smneo__buf_puts(&b, "&gt;");
-            else
-                smneo__buf_putc(&b, *q);
-        }
-        smneo__buf_printf(&b, "</ETag><PartNumber>%d</PartNumber></Part>", i + 1);
-    }
-    smneo__buf_puts(&b, "</CompleteMultipartUpload>");
-    size_t len = 0;
-    char *body = smneo__buf_detach(&b, &len);
-    if (!body)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    const char *h[] = {"Content-Type", "application/xml", NULL};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "CompleteMultipartUpload";
-    r.method = "POST";
-    r.query = upload_query;
-    r.headers = h;
-    r.body = body;
-    r.body_len = len;
-    r.error_in_200 = 1;
-    smneo_response *resp = NULL;
-    int rc = perform(t, &r, &resp, err);
-    free(body);
-    smneo_response_free(resp);
-    if (rc == SMNEO_ENOTFOUND && err && err->attempts > 1) {
-        /* A retried Complete whose first attempt went through (its answer
-         * was lost) meets NoSuchUpload: the object is there with n parts. */
-        smneo_s3_object obj;
-        char suffix[16];
-        snprintf(suffix, sizeof suffix, "-%d", n);
-        if (head_target(&obj, NULL, t, NULL) == 0 && obj.etag && strlen(obj.etag) > strlen(suffix) &&
-            !strcmp(obj.etag + strlen(obj.etag) - strlen(suffix), suffix)) {
-            smneo_error_clear(err);
-            rc = 0;
-        }
-        smneo_s3_object_clear(&obj);
-    }
-    return rc;
-}
-
-static int put_multipart(const s3_target *t, int fd, const char *path, uint64_t size, const smneo_s3_options *o,
-                         s3_xfer *x, smneo_error *err)
-{
-    uint64_t part = o->part_size;
-    if ((size + part - 1) / part > MAX_PARTS) {
-        part = (size + MAX_PARTS - 1) / MAX_PARTS;
-        part = (part + MIB - 1) / MIB * MIB;
-        smneo_log(SMNEO_LOG_INFO, "S3 upload of %s: part size raised to %llu bytes (at most %d parts)", path,
-                  (unsigned long long)part, MAX_PARTS);
-    }
-    int n = (int)((size + part - 1) / part);
-    mp_job j;
-    memset(&j, 0, sizeof j);
-    j.t = t;
-    j.fd = fd;
-    j.path = path;
-    j.x = x;
-    j.nparts = n;
-    j.parts = calloc((size_t)n, sizeof *j.parts);
-    if (!j.parts)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    for (int i = 0; i < n; i++) {
-        j.parts[i].offset = (uint64_t)i * part;
-        j.parts[i].length = i == n - 1 ? size - j.parts[i].offset : part;
-    }
-    char *upload_id = NULL;
-    char *query = NULL;
-    int rc = create_upload(&upload_id, t, o, err);
-    if (rc)
-        goto done;
-    smneo_buf q = SMNEO_BUF_INIT;
-    smneo__buf_puts(&q, "uploadId=");
-    put_pct(&q, upload_id, 0);
-    query = smneo__buf_detach(&q, NULL);
-    if (!query) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        goto done; /* the upload id cannot be sent: nothing to abort with */
-    }
-    j.upload_query = query;
-    int nthreads = o->concurrency < n ? o->concurrency : n;
-    pthread_t *th = calloc((size_t)nthreads, sizeof *th);
-    int started = 0;
-    for (int i = 0; th && i < nthreads - 1; i++) {
-        if (pthread_create(&th[i], NULL, part_worker, &j) != 0)
-            break;
-        started++;
-    }
-    part_worker(&j); /* this thread works too */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    rc = j.rc;
-    if (!rc && xfer_cancelled(x))
-        rc = smneo__error(&j.err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-    if (!rc) {
-        for (int i = 0; i < n && !rc; i++)
-            if (!j.parts[i].etag) /* cannot happen without an error, but never complete with a hole */
-                rc = smneo__error(&j.err, SMNEO_ERROR, "part %d of s3://%s/%s was not uploaded", i + 1, t->bucket,
-                                  t->key);
-    }
-    if (!rc) {
-        rc = complete_upload(t, query, j.parts, n, err);
-        if (rc && o->failed_operation)
-            *o->failed_operation = "CompleteMultipartUpload";
-    } else if (err) {
-        if (o->failed_operation)
-            *o->failed_operation = "UploadPart";
-        smneo_error_clear(err);
-        *err = j.err;
-        memset(&j.err, 0, sizeof j.err);
-    }
-    if (rc) {
-        abort_upload(t, query);
-        if (err && err->message) {
-            char *m = smneo__aprintf("%s; the multipart upload was aborted", err->message);
-            if (m) {
-                free(err->message);
-                err->message = m;
-            }
-        }
-    }
-done:
-    smneo_error_clear(&j.err);
-    for (int i = 0; i < n; i++)
-        free(j.parts[i].etag);
-    free(j.parts);
-    free(upload_id);
-    free(query);
-    return rc;
-}
-
-/* failed_operation names a request: not for a local or cancelled failure. */
-static void not_a_request(const smneo_s3_options *o, int rc)
-{
-    if (o->failed_operation && (rc == SMNEO_EIO || rc == SMNEO_ECANCELLED || rc == SMNEO_ENOMEM || rc == SMNEO_EINVAL))
-        *o->failed_operation = NULL;
-}
-
-int smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri, const smneo_s3_options *opts,
-                    smneo_error *err)
-{
-    smneo_s3_options o;
-    int rc = check_options(&o, opts, err);
-    if (rc)
-        return rc;
-    if (!path)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_upload: path is NULL");
-    s3_target t;
-    rc = target_init(&t, c, s3_uri, err);
-    if (rc)
-        return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        rc = smneo__error(err, SMNEO_EIO, "cannot open '%s' for upload: %s", path, strerror(errno));
-        target_clear(&t);
-        return rc;
-    }
-    if (fstat(fd, &st) != 0) {
-        rc = smneo__error(err, SMNEO_EIO, "cannot upload '%s': %s", path, strerror(errno));
-        close(fd);
-        target_clear(&t);
-        return rc;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = smneo__error(err, SMNEO_EINVAL, "cannot upload '%s': it is not a regular file", path);
-        close(fd);
-        target_clear(&t);
-        return rc;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    if (!t.streams && size > MEMORY_FALLBACK_LIMIT) {
-        rc = smneo__error(err, SMNEO_EUNSUPPORTED, "cannot upload '%s' (%llu bytes): the client's transport cannot "
-                          "stream request bodies (no send_stream), so only files up to %llu bytes can be sent; use "
-                          "the libcurl transport or one with send_stream", path, (unsigned long long)size,
-                          (unsigned long long)MEMORY_FALLBACK_LIMIT);
-        close(fd);
-        target_clear(&t);
-        return rc;
-    }
-    s3_xfer x;
-    xfer_init(&x, &o, size);
-    if (xfer_start(&x))
-        rc = smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-    else if (size > o.multipart_threshold || size > MAX_SINGLE_PUT)
-        rc = put_multipart(&t, fd, path, size, &o, &x, err);
-    else
-        rc = put_single(&t, fd, path, size, &o, &x, err);
-    not_a_request(&o, rc);
-    if (!rc) {
-        pthread_mutex_lock(&x.mu);
-        x.done = size;
-        if (x.reported < size || size == 0)
-            xfer_report_locked(&x, 1);
-        pthread_mutex_unlock(&x.mu);
-    }
-    xfer_destroy(&x);
-    close(fd);
-    target_clear(&t);
-    return rc;
-}
-
-/* ---- download -------------------------------------------------------------------- */
-
-/* Creates tmpl (ending in XXXXXX, replaced by random characters) exclusively,
- * with `mode` less the umask as open(2) applies it: the permissions any new
- * file gets (mkstemp's are 0600, and fchmod would ignore the umask). The fd,
- * or -1 with errno. */
-static int create_unique(char *tmpl, mode_t mode)
-{
-    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    size_t n = strlen(tmpl);
-    if (n < 6 || strcmp(tmpl + n - 6, "XXXXXX") != 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned char rnd[6];
-        if (getentropy(rnd, sizeof rnd) != 0)
-            return -1;
-        for (size_t i = 0; i < 6; i++)
-            tmpl[n - 6 + i] = chars[rnd[i] % (sizeof chars - 1)];
-        int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, const smneo_s3_options *opts,
-                      smneo_error *err)
-{
-    smneo_s3_options o;
-    int rc = check_options(&o, opts, err);
-    if (rc)
-        return rc;
-    if (!path || !*path)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_download: path is NULL or empty");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return smneo__error(err, SMNEO_EINVAL, "cannot download to '%s': it is a directory; give a file path", path);
-    s3_target t;
-    rc = target_init(&t, c, s3_uri, err);
-    if (rc)
-        return rc;
-    smneo_s3_object obj;
-    char *raw_etag = NULL;
-    rc = head_target(&obj, &raw_etag, &t, err);
-    if (rc) {
-        if (o.failed_operation)
-            *o.failed_operation = "HeadObject";
-        not_a_request(&o, rc);
-        target_clear(&t);
-        return rc;
-    }
-    if (!t.streams && obj.size > MEMORY_FALLBACK_LIMIT) {
-        rc = smneo__error(err, SMNEO_EUNSUPPORTED, "cannot download s3://%s/%s (%llu bytes): the client's "
-                          "transport cannot stream response bodies (no send_stream), so only objects up to %llu "
-                          "bytes can be received; use the libcurl transport or one with send_stream", t.bucket,
-                          t.key, (unsigned long long)obj.size, (unsigned long long)MEMORY_FALLBACK_LIMIT);
-        goto out;
-    }
-    /* The temporary file goes beside the destination so rename is atomic. */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? (slash == path ? smneo__strdup("/") : smneo__strndup(path, (size_t)(slash - path)))
-                      : smneo__strdup(".");
-    char *tmp = smneo__aprintf("%s/.%s.smneo-XXXXXX", dir ? dir : ".", slash ? slash + 1 : path);
-    if (!dir || !tmp) {
-        free(dir);
-        free(tmp);
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        goto out;
-    }
-    /* A replaced file's mode is not carried over (a setuid bit on a file the
-     * server wrote is what no one wants): 0644 less the umask, always. */
-    int fd = create_unique(tmp, 0644);
-    if (fd < 0) {
-        rc = smneo__error(err, SMNEO_EIO, "cannot create a temporary file in '%s' for the download: %s", dir,
-                          strerror(errno));
-        free(dir);
-        free(tmp);
-        goto out;
-    }
-    s3_xfer x;
-    xfer_init(&x, &o, obj.size);
-    file_sink fk = {fd, tmp, 0, &x, 0};
-    smneo_body_sink sink = {file_write, &fk};
-    const char *h[] = {"If-Match", raw_etag, NULL};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "GetObject";
-    r.method = "GET";
-    r.headers = raw_etag ? h : NULL;
-    r.sink = &sink;
-    r.rewind = file_sink_rewind;
-    r.rewind_payload = &fk;
-    r.io_errno = &fk.io_errno;
-    r.io_path = tmp;
-    r.io_writing = 1;
-    r.x = &x;
-    smneo_response *resp = NULL;
-    if (xfer_start(&x))
-        rc = smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-    else
-        rc = perform(&t, &r, &resp, err);
-    if (rc && o.failed_operation)
-        *o.failed_operation = r.op;
-    not_a_request(&o, rc);
-    if (rc == SMNEO_ESERVICE && err && err->http_status == 412)
-        rc = smneo__error(err, SMNEO_ESERVICE, "s3://%s/%s changed while it was being downloaded: try again",
-                          t.bucket, t.key);
-    smneo_response_free(resp);
-    if (!rc && fk.written != obj.size)
-        rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 GetObject for s3://%s/%s: received %llu bytes, expected %llu",
-                          t.bucket, t.key, (unsigned long long)fk.written, (unsigned long long)obj.size);
-    if (!rc && fsync(fd) != 0)
-        rc = smneo__error(err, SMNEO_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (close(fd) != 0 && !rc)
-        rc = smneo__error(err, SMNEO_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = smneo__error(err, SMNEO_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        if (rc == SMNEO_ECANCELLED && err && err->message) {
-            char *m = smneo__aprintf("%s; the partial download was removed", err->message);
-            if (m) {
-                free(err->message);
-                err->message = m;
-            }
-        }
-    } else {
-        fsync_dir(dir);
-        pthread_mutex_lock(&x.mu);
-        if (x.reported < obj.size || obj.size == 0)
-            xfer_report_locked(&x, 1);
-        pthread_mutex_unlock(&x.mu);
-    }
-    xfer_destroy(&x);
-    free(dir);
-    free(tmp);
-out:
-    free(raw_etag);
-    smneo_s3_object_clear(&obj);
-    target_clear(&t);
+    rc = smneo__s3_head_target(out, NULL, &t, err);
+    smneo__s3_target_clear(&t);
     return rc;
 }
 
@@ -1524,7 +743,7 @@ static int bucket_target_init(s3_target *t, smneo_client *c, const char *bucket,
     char *uri = smneo__aprintf("s3://%s/x", bucket);
     if (!uri)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    int rc = target_init(t, c, uri, err);
+    int rc = smneo__s3_target_init(t, c, uri, err);
     free(uri);
     if (rc)
         return rc;
@@ -1534,7 +753,7 @@ static int bucket_target_init(s3_target *t, smneo_client *c, const char *bucket,
         free(t->path);
         t->path = smneo__strdup("/");
         if (!t->path) {
-            target_clear(t);
+            smneo__s3_target_clear(t);
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");
         }
     }
@@ -1640,7 +859,7 @@ int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const c
     r.method = "HEAD";
     r.headers = hh;
     smneo_response *resp = NULL;
-    rc = perform(&t, &r, &resp, err);
+    rc = smneo__s3_perform(&t, &r, &resp, err);
     smneo_response_free(resp);
     resp = NULL;
     if (rc == SMNEO_ENOTFOUND) {
@@ -1656,7 +875,7 @@ int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const c
         r.body = body;
         r.body_len = body ? strlen(body) : 0;
         smneo_error_clear(err);
-        rc = perform(&t, &r, &resp, err);
+        rc = smneo__s3_perform(&t, &r, &resp, err);
         smneo_response_free(resp);
         free(body);
         /* created meanwhile by another run of ours: fine */
@@ -1677,7 +896,7 @@ int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const c
                     "yours (s3_bucket, --bucket)", bucket, account);
     }
 out:
-    target_clear(&t);
+    smneo__s3_target_clear(&t);
     return rc;
 }
 

@@ -5,6 +5,13 @@
 #include <stddef.h>
 
 #include "smneo/client.h"
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client_internal.h"
+#include "internal.h"
+#include "smneo/s3.h"
 
 /* The text of the first <tag>...</tag> (or <tag attr...>) in an S3 XML
  * body of len bytes (no NUL needed), with the five XML entities and ASCII
@@ -17,5 +24,100 @@ char *smneo__s3_xml_text(const char *body, size_t len, const char *tag);
  * with the expected owner and CreateBucket when missing. */
 int smneo__s3_default_bucket_name(char **bucket, char **account, smneo_client *c, smneo_error *err);
 int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const char *account, smneo_error *err);
+
+#define MIB (1024ULL * 1024ULL)
+#define MAX_SINGLE_PUT (5ULL * 1024 * MIB)
+
+/* Largest body moved through memory for a transport without send_stream. */
+#define MEMORY_FALLBACK_LIMIT (16 * MIB)
+
+typedef struct s3_target {
+    smneo_client *client;
+    smneo_transport *transport;
+    const char *region;
+    char *bucket;
+    char *key;
+    char *base;     /* "scheme://authority[/path][/bucket]" */
+    char *path;     /* base's path part plus "/encoded-key" is the object's path */
+    int https;
+    int streams;    /* the transport has send_stream */
+} s3_target;
+
+typedef struct s3_xfer {
+    pthread_mutex_t mu;
+    smneo_s3_progress_cb fn;
+    void *payload;
+    uint64_t total;
+    uint64_t done;      /* bytes moved (less those of failed attempts) */
+    uint64_t reported;  /* highest value handed to fn */
+    int cancelled;      /* fn asked to stop */
+    int stop;           /* cancelled, or a sibling part failed */
+} s3_xfer;
+
+enum { IO_SHRUNK = -1 };
+
+typedef struct file_source {
+    int fd;
+    const char *path;
+    uint64_t start, length, pos;
+    s3_xfer *x;
+    int io_errno; /* errno of a failed read, IO_SHRUNK, or 0 */
+} file_source;
+
+typedef struct file_sink {
+    int fd;
+    const char *path;
+    uint64_t written;
+    s3_xfer *x;
+    int io_errno;
+} file_sink;
+
+typedef struct s3_req {
+    const char *op;                /* "PutObject": for messages and logs */
+    const char *method;
+    const char *query;             /* encoded, without '?', or NULL */
+    const char *const *headers;    /* name, value pairs; NULL-terminated */
+    const char *body;              /* in-memory body */
+    size_t body_len;
+    const smneo_body_source *src;  /* streamed body */
+    const char *payload_hash;      /* hex SHA-256 of src (plain HTTP) */
+    const smneo_body_sink *sink;
+    int (*rewind)(void *payload, smneo_error *err); /* before each attempt */
+    void *rewind_payload;
+    const int *io_errno;           /* the source's / sink's errno, if any */
+    const char *io_path;
+    int io_writing;
+    int error_in_200;              /* CompleteMultipartUpload: a 200 may carry <Error> */
+    s3_xfer *x;                    /* cancel / stop (NULL: never stopped) */
+} s3_req;
+
+typedef struct mp_part {
+    uint64_t offset, length;
+    char *etag; /* as returned (quotes included) */
+} mp_part;
+
+/* Percent-encodes s (RFC 3986 unreserved kept; '/' kept when keep_slash). */
+int smneo__s3_put_pct(smneo_buf *b, const char *s, int keep_slash);
+void smneo__s3_target_clear(s3_target *t);
+int smneo__s3_target_init(s3_target *t, smneo_client *c, const char *uri, smneo_error *err);
+void smneo__s3_xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total);
+void smneo__s3_xfer_destroy(s3_xfer *x);
+/* Calls the callback (under the lock: calls never overlap). */
+void smneo__s3_xfer_report_locked(s3_xfer *x, int force);
+/* Adds (or with neg, removes) bytes; returns 1 when the transfer must stop. */
+int smneo__s3_xfer_add(s3_xfer *x, uint64_t n, int neg);
+int smneo__s3_xfer_start(s3_xfer *x);
+int smneo__s3_xfer_stopped(s3_xfer *x);
+int smneo__s3_xfer_cancelled(s3_xfer *x);
+/* Finds <tag>...</tag> (also <tag attr...>) in body; decodes the five XML
+ * entities and numeric references. Caller frees; NULL when absent. */
+char *smneo__s3_xml_find(const char *body, size_t len, const char *tag);
+/* Sends r with the client's retry policy. 0 and the 2xx response in *out
+ * (caller-owned), or an error with err filled. */
+int smneo__s3_perform(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err);
+int smneo__s3_check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err);
+int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t, smneo_error *err);
+/* failed_operation names a request: not for a local or cancelled failure. */
+void smneo__s3_not_a_request(const smneo_s3_options *o, int rc);
 
 #endif
