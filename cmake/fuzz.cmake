@@ -11,7 +11,7 @@
 set(SMNEO_FUZZ_SOURCES
     ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_validate.c
     ${CMAKE_SOURCE_DIR}/core/src/validate.c ${CMAKE_SOURCE_DIR}/core/src/validate_neo.c
-    ${CMAKE_SOURCE_DIR}/core/src/validate_text.c ${CMAKE_SOURCE_DIR}/core/src/issues.c
+    ${CMAKE_SOURCE_DIR}/core/src/validate_text.c ${CMAKE_SOURCE_DIR}/core/src/json.c ${CMAKE_SOURCE_DIR}/core/src/issues.c
     ${CMAKE_SOURCE_DIR}/core/src/model.c ${CMAKE_SOURCE_DIR}/core/src/model_tables.c
     ${CMAKE_SOURCE_DIR}/core/src/util.c ${CMAKE_SOURCE_DIR}/core/src/http.c
     ${CMAKE_SOURCE_DIR}/core/src/error.c ${CMAKE_SOURCE_DIR}/core/src/options.c)

@@ -13,7 +13,7 @@ set(SMNEO_FUZZ_ARTIFACT_SOURCES
     ${CMAKE_SOURCE_DIR}/core/src/artifact_pack.c ${CMAKE_SOURCE_DIR}/core/src/artifact_read.c
     ${CMAKE_SOURCE_DIR}/core/src/issues.c ${CMAKE_SOURCE_DIR}/core/src/util.c ${CMAKE_SOURCE_DIR}/core/src/http.c
     ${CMAKE_SOURCE_DIR}/core/src/error.c ${CMAKE_SOURCE_DIR}/core/src/options.c
-    ${CMAKE_SOURCE_DIR}/core/src/validate_text.c)
+    ${CMAKE_SOURCE_DIR}/core/src/validate_text.c ${CMAKE_SOURCE_DIR}/core/src/json.c)
 
 if(SMNEO_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   add_executable(fuzz_artifact ${SMNEO_FUZZ_ARTIFACT_SOURCES})

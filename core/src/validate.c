@@ -304,17 +304,6 @@ __attribute__((destructor)) static void regex_cache_release(void)
 
 /* ------------------------------------------------------------------ numbers, time */
 
-int smneo__json_int(const cJSON *v, int64_t *out)
-{
-    if (!cJSON_IsNumber(v))
-        return 0;
-    double d = v->valuedouble;
-    if (!isfinite(d) || floor(d) != d || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
-        return 0;
-    *out = (int64_t)d;
-    return 1;
-}
-
 static int digits(const char *s, int n, int *out)
 {
     int v = 0;

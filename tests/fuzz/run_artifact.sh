@@ -22,7 +22,7 @@ WORK=$(cd "$WORK" && pwd)
 BIN="$WORK/fuzz_artifact"
 SRCS="tests/fuzz/fuzz_artifact.c core/src/artifact_digest.c core/src/artifact_extract.c core/src/artifact_gzip.c
       core/src/artifact_inspect.c core/src/artifact_pack.c core/src/artifact_read.c core/src/issues.c core/src/util.c core/src/http.c core/src/error.c core/src/options.c
-      core/src/validate_text.c"
+      core/src/validate_text.c core/src/json.c"
 need_build=0
 [ -x "$BIN" ] || need_build=1
 for s in $SRCS core/src/artifact_internal.h core/include/smneo/artifact.h; do
