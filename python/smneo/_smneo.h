@@ -68,7 +68,7 @@ static inline smneo_state *smneo_get_state(PyObject *module)
     return (smneo_state *)PyModule_GetState(module);
 }
 
-/* ---- _smneo.c: errors, Issue, Request, module functions --------------------- */
+/* ---- _errors.c: the error mapping; _smneo.c: Issue, Request, module functions - */
 /* Raises the exception for a failed core call (always returns NULL). `err`
  * may be NULL; it is not cleared. operation may be NULL. `reached` is 1 when
  * the core decided that botocore would set MaxAttemptsReached
