@@ -10,7 +10,7 @@ BUILD_TYPE ?= Release
 
 APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev \
   zlib1g-dev libarchive-dev libpcre2-dev libdeflate-dev libb2-dev valgrind \
-  python3 python3-dev python3-setuptools python3-pytest python3-mypy python3-exceptiongroup python3-tomli \
+  python3 python3-dev python3-setuptools python3-pytest python3-uvloop python3-mypy python3-exceptiongroup python3-tomli \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted luarocks nginx-extras libnginx-mod-http-lua \
   pigz clang libclang-rt-14-dev curl openssl abigail-tools
 

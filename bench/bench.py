@@ -21,6 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
+import bench_aio  # noqa: E402
 import bench_artifact  # noqa: E402
 import bench_core  # noqa: E402
 import bench_list  # noqa: E402
@@ -29,6 +30,7 @@ import bench_sign  # noqa: E402
 import bench_start  # noqa: E402
 
 BENCHES = [("start", bench_start), ("call", bench_core), ("describe", bench_python), ("list", bench_list),
+           ("aio", bench_aio),
            ("sign", bench_sign), ("artifact", bench_artifact)]
 
 

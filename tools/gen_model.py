@@ -601,7 +601,8 @@ class Typing:
             return "EmptyResponseMetadataTypeDef"
         return self.td_name(od["output"]["shape"], True)
 
-    def method_stubs(self, indent="    "):
+    def method_stubs(self, indent="    ", asynchronous=False):
+        """The operation methods (smneo.aio's: coroutines, asynchronous=True)."""
         lines = []
         for op, od in self.model["operations"].items():
             inp = self.shapes[od["input"]["shape"]]
@@ -613,10 +614,11 @@ class Typing:
             for m in ms:
                 a = self.ann(inp["members"][m]["shape"], False)
                 params.append("%s: %s%s" % (m, a, "" if m in req else " = ..."))
-            lines.extend(self._def(indent, snake(op), params, self.result_type(od)))
+            lines.extend(self._def(indent, snake(op), params, self.result_type(od), asynchronous))
         return lines
 
-    def iter_stubs(self, indent="    "):
+    def iter_stubs(self, indent="    ", asynchronous=False):
+        """The iter_* methods (smneo.aio's: async iterators, asynchronous=True)."""
         lines = []
         pag = self.model.get("pagination", {})
         for op, od in self.model["operations"].items():
@@ -636,7 +638,8 @@ class Typing:
             rk = p["result_key"] if isinstance(p["result_key"], str) else p["result_key"][0]
             lst = self.shapes[out["members"][rk]["shape"]]
             item = self.ann(lst["member"]["shape"], True)
-            lines.extend(self._def(indent, iter_name(snake(op)), params, "PageRun[%s]" % item))
+            lines.extend(self._def(indent, iter_name(snake(op)), params,
+                                   ("AsyncIterator[%s]" if asynchronous else "PageRun[%s]") % item))
         return lines
 
     def names_used(self):
@@ -646,12 +649,12 @@ class Typing:
                       if n in text)
 
     @staticmethod
-    def _def(indent, name, params, ret):
-        head = "%sdef %s(" % (indent, name)
+    def _def(indent, name, params, ret, asynchronous=False):
+        head = "%s%sdef %s(" % (indent, "async " if asynchronous else "", name)
         one = head + ", ".join(params) + ") -> %s: ..." % ret
         if len(one) <= 110:
             return [one]
-        lines = wrap_words(params, 110, head, indent + " " * (len(name) + 5))
+        lines = wrap_words(params, 110, head, " " * len(head))
         lines[-1] += ") -> %s: ..." % ret
         return lines
 
@@ -748,6 +751,11 @@ def outputs(models, root):
             ("type-imports", import_block(used, ".type_defs")),
             ("exceptions", ["    %s: type[_smneo.%s]" % (e, e) for e in errors]),
             ("iterators", typing_.iter_stubs()),
+        ],
+        "python/smneo/aio.pyi": [
+            ("type-imports", import_block(used, ".type_defs")),
+            ("operations", typing_.method_stubs(asynchronous=True)),
+            ("iterators", typing_.iter_stubs(asynchronous=True)),
         ],
         "README.md": [("operations", doc_readme(client))],
         "docs/python.md": [("operations", doc_python(client))],

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "curl_multi.h"
 #include "internal.h"
 #include "options_internal.h"
 #include "smneo/log.h"
@@ -607,13 +608,23 @@ static CURLcode run(curl_transport *t, slot *s, xfer *x)
     return result;
 }
 
-static int do_send(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
-                   const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+/* One request's state outside the handle: headers, NO_PROXY, the response
+ * being collected. Prepared before a transfer and finished after it, by the
+ * blocking send below and by the event-loop driver (smneo__curlm). */
+typedef struct prepared {
+    struct curl_slist *headers;
+    char *noproxy;
+    xfer x;
+    char errbuf[CURL_ERROR_SIZE];
+} prepared;
+
+/* Checks the request, logs it, builds its headers and sets every option on a
+ * (reset) easy handle: 0, with *setup_rc the options' outcome (for finish()),
+ * or an error code, with nothing left to free. */
+static int prepare(curl_transport *t, CURL *e, const smneo_request *req, const smneo_body_source *src,
+                   const smneo_body_sink *sink, prepared *p, CURLcode *setup_rc, smneo_error *err)
 {
-    curl_transport *t = (curl_transport *)self;
-    if (!out)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: out is NULL");
-    *out = NULL;
+    memset(p, 0, sizeof *p);
     if (!req || !req->method || !req->url)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: the request needs a method and a URL");
 
@@ -636,80 +647,102 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
         smneo_log_request(req);
 
     int oom = 0;
-    struct curl_slist *headers = build_headers(req, &oom);
-    char *noproxy = is_loopback_url(req->url) ? noproxy_for_loopback() : NULL;
-    xfer x;
-    memset(&x, 0, sizeof x);
+    p->headers = build_headers(req, &oom);
+    p->noproxy = is_loopback_url(req->url) ? noproxy_for_loopback() : NULL;
     smneo_buf init = SMNEO_BUF_SECRET_INIT; /* a credentials answer holds keys and a token */
-    x.body = init;
-    x.src = src && src->read ? src : NULL;
-    x.sink = sink && sink->write ? sink : NULL;
-    if (oom || (is_loopback_url(req->url) && !noproxy) || smneo_response_new(&x.resp, 0) != 0) {
-        free_header_list(headers);
-        free(noproxy);
+    p->x.body = init;
+    p->x.src = src && src->read ? src : NULL;
+    p->x.sink = sink && sink->write ? sink : NULL;
+    if (oom || (is_loopback_url(req->url) && !p->noproxy) || smneo_response_new(&p->x.resp, 0) != 0) {
+        free_header_list(p->headers);
+        free(p->noproxy);
+        memset(p, 0, sizeof *p);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory preparing a request");
     }
+    curl_easy_reset(e);
+    *setup_rc = setup(t, e, req, p->headers, p->noproxy, &p->x, p->errbuf);
+    return 0;
+}
 
-    slot s;
-    if (slot_acquire(t, &s) != 0) {
-        free_header_list(headers);
-        free(noproxy);
-        smneo_response_free(x.resp);
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
-    }
-    char errbuf[CURL_ERROR_SIZE];
-    errbuf[0] = '\0';
-    curl_easy_reset(s.easy);
-    CURLcode rc = setup(t, s.easy, req, headers, noproxy, &x, errbuf);
-    if (rc == CURLE_OK)
-        rc = run(t, &s, &x);
-    if (x.oom) /* a callback failed to allocate (libcurl saw a write error) */
+/* After the transfer ended with rc: the response or the mapped error; frees
+ * what prepare() made and detaches it from the handle. */
+static int finish(curl_transport *t, CURL *e, const smneo_request *req, prepared *p, CURLcode rc,
+                  smneo_response **out, smneo_error *err)
+{
+    xfer *x = &p->x;
+    if (x->oom) /* a callback failed to allocate (libcurl saw a write error) */
         rc = CURLE_OUT_OF_MEMORY;
-
     int result = 0;
-    if (rc != CURLE_OK && (x.src_failed || x.sink_failed)) {
+    if (rc != CURLE_OK && (x->src_failed || x->sink_failed)) {
         char host[512];
         host_of(req, host, sizeof host);
         result = smneo__error(err, SMNEO_ECANCELLED, "the transfer with %s was stopped by the %s", host,
-                              x.src_failed ? "request body source" : "response body sink");
+                              x->src_failed ? "request body source" : "response body sink");
     } else if (rc != CURLE_OK) {
-        result = map_error(t, rc, &x, errbuf, req, err);
+        result = map_error(t, rc, x, p->errbuf, req, err);
     } else {
         long status = 0;
-        curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &status);
-        x.resp->status = (int)status;
-        x.resp->sends = x.sends;
-        if (x.sends > 1 && smneo_log_enabled())
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        x->resp->status = (int)status;
+        x->resp->sends = x->sends;
+        if (x->sends > 1 && smneo_log_enabled())
             smneo_log(SMNEO_LOG_DEBUG, "libcurl sent the request %d times: a reused connection closed without an "
-                      "answer", x.sends);
+                      "answer", x->sends);
         size_t len = 0;
-        char *body = smneo__buf_detach(&x.body, &len);
+        char *body = smneo__buf_detach(&x->body, &len);
         if (!body) {
             result = smneo__error(err, SMNEO_ENOMEM, "out of memory reading a response");
         } else {
-            x.resp->body = body;
-            x.resp->body_len = len;
+            x->resp->body = body;
+            x->resp->body_len = len;
         }
     }
-    /* Detach request-scoped pointers before the handle goes back to the pool. */
-    curl_easy_setopt(s.easy, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(s.easy, CURLOPT_ERRORBUFFER, NULL);
-    slot_release(t, &s);
-    free_header_list(headers);
-    free(noproxy);
-    smneo__buf_free(&x.body);
+    /* Detach request-scoped pointers before the handle is reused. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    free_header_list(p->headers);
+    free(p->noproxy);
+    p->headers = NULL;
+    p->noproxy = NULL;
+    smneo__buf_free(&x->body);
 
     if (result != 0) {
-        smneo_response_free(x.resp);
+        smneo_response_free(x->resp);
+        x->resp = NULL;
         if (smneo_log_enabled())
             smneo_log(SMNEO_LOG_DEBUG, "transport error %s: %s", smneo_strerror(result),
                       err && err->message ? err->message : "");
         return result;
     }
     if (smneo_log_enabled())
-        smneo_log_response(x.resp);
-    *out = x.resp;
+        smneo_log_response(x->resp);
+    *out = x->resp;
+    x->resp = NULL;
     return 0;
+}
+
+static int do_send(smneo_transport *self, const smneo_request *req, const smneo_body_source *src,
+                   const smneo_body_sink *sink, smneo_response **out, smneo_error *err)
+{
+    curl_transport *t = (curl_transport *)self;
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: out is NULL");
+    *out = NULL;
+    slot s;
+    if (slot_acquire(t, &s) != 0)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
+    prepared p;
+    CURLcode rc = CURLE_OK;
+    int prc = prepare(t, s.easy, req, src, sink, &p, &rc, err);
+    if (prc) { /* refused before any option was set */
+        slot_release(t, &s);
+        return prc;
+    }
+    if (rc == CURLE_OK)
+        rc = run(t, &s, &p.x);
+    int result = finish(t, s.easy, req, &p, rc, out, err);
+    slot_release(t, &s);
+    return result;
 }
 
 static int curl_send(smneo_transport *self, smneo_response **out, const smneo_request *req, smneo_error *err)
@@ -727,6 +760,213 @@ static int curl_send_stream(smneo_transport *self, smneo_response **out, const s
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send_stream: the body sink has no write "
                             "function");
     return do_send(self, req, src, sink, out, err);
+}
+
+/* ---- driven by an event loop (curl_multi.h) ----------------------------------- */
+
+typedef struct mxfer {
+    struct mxfer *next, *prev;
+    CURL *easy;
+    const smneo_request *req;
+    void *token;
+    prepared p;
+} mxfer;
+
+struct smneo__curlm {
+    curl_transport *t;
+    CURLM *multi;
+    smneo__curlm_socket_cb on_socket;
+    smneo__curlm_done_cb on_done;
+    void *payload;
+    mxfer *head;
+    int count;
+    int64_t curl_deadline; /* monotonic ms libcurl asked to be called back at; -1: none */
+};
+
+static int m_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)e;
+    (void)socketp;
+    smneo__curlm *m = userp;
+    int w = what == CURL_POLL_REMOVE ? SMNEO__CURLM_REMOVE
+                                     : ((what & CURL_POLL_IN) ? SMNEO__CURLM_IN : 0) |
+                                           ((what & CURL_POLL_OUT) ? SMNEO__CURLM_OUT : 0);
+    if (m->on_socket)
+        m->on_socket((int)fd, w, m->payload);
+    return 0;
+}
+
+static int m_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    smneo__curlm *m = userp;
+    m->curl_deadline = timeout_ms < 0 ? -1 : smneo__monotonic_ms() + timeout_ms;
+    return 0;
+}
+
+/* Ends a transfer: its response or error to on_done (notify), then frees it. */
+static void m_end(smneo__curlm *m, mxfer *x, CURLcode rc, int notify)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        m->head = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    m->count--;
+    /* Removing an unfinished transfer closes its connection. */
+    curl_multi_remove_handle(m->multi, x->easy);
+    smneo_response *resp = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int r = finish(m->t, x->easy, x->req, &x->p, rc, &resp, &err);
+    curl_easy_cleanup(x->easy);
+    if (notify)
+        m->on_done(x->token, r ? NULL : resp, r, err.message, m->payload);
+    else
+        smneo_response_free(resp);
+    smneo_error_clear(&err);
+    free(x);
+}
+
+int smneo__curlm_new(smneo__curlm **out, smneo_transport *t, smneo__curlm_socket_cb on_socket,
+                     smneo__curlm_done_cb on_done, void *payload, smneo_error *err)
+{
+    if (!out || !on_done)
+        return smneo__error(err, SMNEO_EINVAL, "smneo__curlm_new: out and on_done are required");
+    *out = NULL;
+    if (!t || t->send != curl_send)
+        return smneo__error(err, SMNEO_EUNSUPPORTED, "the client's transport is not libcurl: it cannot be driven "
+                            "by an event loop");
+    smneo__curlm *m = calloc(1, sizeof *m);
+    if (!m || !(m->multi = curl_multi_init())) {
+        free(m);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a libcurl multi handle");
+    }
+    m->t = (curl_transport *)t;
+    m->on_socket = on_socket;
+    m->on_done = on_done;
+    m->payload = payload;
+    m->curl_deadline = -1;
+    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, m_socket);
+    curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+    curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, m_timer);
+    curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+    *out = m;
+    return 0;
+}
+
+int smneo__curlm_add(smneo__curlm *m, const smneo_request *req, void *token, smneo_error *err)
+{
+    if (!m || !req)
+        return smneo__error(err, SMNEO_EINVAL, "smneo__curlm_add: no multi handle or request");
+    mxfer *x = calloc(1, sizeof *x);
+    if (!x || !(x->easy = curl_easy_init())) {
+        free(x);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
+    }
+    CURLcode rc = CURLE_OK;
+    int prc = prepare(m->t, x->easy, req, NULL, NULL, &x->p, &rc, err);
+    if (prc) {
+        curl_easy_cleanup(x->easy);
+        free(x);
+        return prc;
+    }
+    x->req = req;
+    x->token = token;
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    touch(&x->p.x);
+    if (rc == CURLE_OK && curl_multi_add_handle(m->multi, x->easy) != CURLM_OK)
+        rc = CURLE_FAILED_INIT;
+    if (rc != CURLE_OK) {
+        smneo_response *resp = NULL;
+        int r = finish(m->t, x->easy, req, &x->p, rc, &resp, err);
+        smneo_response_free(resp);
+        curl_easy_cleanup(x->easy);
+        free(x);
+        return r ? r : smneo__error(err, SMNEO_ERROR, "libcurl refused the transfer");
+    }
+    x->next = m->head;
+    if (m->head)
+        m->head->prev = x;
+    m->head = x;
+    m->count++;
+    return 0;
+}
+
+void smneo__curlm_remove(smneo__curlm *m, void *token)
+{
+    for (mxfer *x = m ? m->head : NULL; x; x = x->next)
+        if (x->token == token) {
+            m_end(m, x, CURLE_ABORTED_BY_CALLBACK, 0);
+            return;
+        }
+}
+
+void smneo__curlm_action(smneo__curlm *m, int fd, int what)
+{
+    if (!m)
+        return;
+    int running = 0;
+    if (fd < 0) {
+        if (m->curl_deadline >= 0 && smneo__monotonic_ms() >= m->curl_deadline) {
+            m->curl_deadline = -1;
+            curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+    } else {
+        int ev = ((what & SMNEO__CURLM_IN) ? CURL_CSELECT_IN : 0) | ((what & SMNEO__CURLM_OUT) ? CURL_CSELECT_OUT : 0);
+        curl_multi_socket_action(m->multi, (curl_socket_t)fd, ev, &running);
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        mxfer *x = NULL;
+        CURL *e = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+        if (x)
+            m_end(m, x, rc, 1);
+    }
+    /* our read timeout: no byte moved for read_timeout_ms once connected */
+    int64_t now = smneo__monotonic_ms();
+    for (mxfer *x = m->head, *next; x; x = next) {
+        next = x->next;
+        if (x->p.x.connected && now - x->p.x.last_activity >= m->t->read_timeout_ms) {
+            x->p.x.timed_out = 1;
+            m_end(m, x, CURLE_OPERATION_TIMEDOUT, 1);
+        }
+    }
+}
+
+long smneo__curlm_timeout(smneo__curlm *m)
+{
+    if (!m)
+        return -1;
+    int64_t due = m->curl_deadline;
+    for (mxfer *x = m->head; x; x = x->next)
+        if (x->p.x.connected && (due < 0 || x->p.x.last_activity + m->t->read_timeout_ms < due))
+            due = x->p.x.last_activity + m->t->read_timeout_ms;
+    if (due < 0)
+        return -1;
+    int64_t left = due - smneo__monotonic_ms();
+    return left < 0 ? 0 : (long)left;
+}
+
+int smneo__curlm_count(const smneo__curlm *m) { return m ? m->count : 0; }
+
+void smneo__curlm_free(smneo__curlm *m)
+{
+    if (!m)
+        return;
+    /* the owner stops watching the sockets itself: no callbacks from here on */
+    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+    m->on_socket = NULL;
+    while (m->head)
+        m_end(m, m->head, CURLE_ABORTED_BY_CALLBACK, 0);
+    curl_multi_cleanup(m->multi);
+    free(m);
 }
 
 static void curl_transport_free(smneo_transport *self)

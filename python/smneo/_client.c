@@ -4,6 +4,7 @@
  * each (the blocking_* functions below); arguments are converted before. */
 #include "_smneo.h"
 #include "_methods.h"
+#include "curl_multi.h"
 
 #include <math.h>
 #include <string.h>
@@ -220,6 +221,30 @@ static int hook_answer(smneo_response **out, PyObject *ans, const char *who)
  * as the transport's response; None sends the request with the transport. An
  * exception from the hook (or a malformed answer) cancels the call and
  * propagates: -1. */
+/* One SEND step through the send hook: 0 when the hook answered (fed to the
+ * call), 1 when it said None (send it with the transport), -1 when it raised
+ * or answered nonsense (the call is cancelled, the exception set). */
+static int hook_send(ClientObject *self, PyObject *hook, smneo_call *call, const smneo_step *step)
+{
+    PyObject *req = smneo_py_request(self->st, step->request);
+    PyObject *ans = req ? PyObject_CallOneArg(hook, req) : NULL;
+    Py_XDECREF(req);
+    if (ans == Py_None) {
+        Py_DECREF(ans);
+        return 1;
+    }
+    smneo_response *resp = NULL;
+    if (ans && hook_answer(&resp, ans, "a send hook") == 0) {
+        Py_DECREF(ans);
+        smneo_call_feed(call, resp, 0, NULL);
+        return 0;
+    }
+    Py_XDECREF(ans);
+    smneo_call_feed(call, NULL, SMNEO_ECANCELLED, "the send hook raised an exception");
+    smneo_call_cancel(call);
+    return -1;
+}
+
 static int hooked_steps(ClientObject *self, smneo_call *call, smneo_step *step)
 {
     PyObject *hook = self->send_hook;
@@ -229,27 +254,15 @@ static int hooked_steps(ClientObject *self, smneo_call *call, smneo_step *step)
         smneo_call_next(step, call);
         if (step->kind != SMNEO_STEP_SEND)
             break;
-        PyObject *req = smneo_py_request(self->st, step->request);
-        PyObject *ans = req ? PyObject_CallOneArg(hook, req) : NULL;
-        Py_XDECREF(req);
-        if (ans == Py_None) {
-            Py_DECREF(ans);
+        int r = hook_send(self, hook, call, step);
+        if (r == 1) {
             Py_BEGIN_ALLOW_THREADS
             smneo_call_send(call, step);
             Py_END_ALLOW_THREADS
-            continue;
+        } else if (r < 0) {
+            rc = -1;
+            break;
         }
-        smneo_response *resp = NULL;
-        if (ans && hook_answer(&resp, ans, "a send hook") == 0) {
-            Py_DECREF(ans);
-            smneo_call_feed(call, resp, 0, NULL);
-            continue;
-        }
-        Py_XDECREF(ans);
-        smneo_call_feed(call, NULL, SMNEO_ECANCELLED, "the send hook raised an exception");
-        smneo_call_cancel(call);
-        rc = -1;
-        break;
     }
     Py_DECREF(hook);
     return rc;
@@ -848,15 +861,37 @@ static PyObject *raise_for(ClientObject *self, smneo_client *c, int rc, const sm
     return NULL;
 }
 
+/* boto3's refusal of positional arguments to an operation method. */
+static int keywords_only(const char *operation, PyObject *args)
+{
+    if (args && PyTuple_GET_SIZE(args) > 0) {
+        const smneo_operation *o = smneo_model_operation(operation);
+        PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", o ? o->python_name : operation);
+        return -1;
+    }
+    return 0;
+}
+
+/* A finished operation call: its result dict (after its warnings) or the
+ * exception. */
+static PyObject *call_done(ClientObject *self, smneo_call *call, const char *operation)
+{
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_call_result(&res, call, &err);
+    PyObject *out = rc ? raise_for(self, self->client, rc, &err, operation, call)
+                       : result_for(self, self->client, res, result_with_warnings(self->st, operation, res));
+    smneo_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
 /* The common path of every operation method. */
 static PyObject *do_call(ClientObject *self, const char *operation, PyObject *args, PyObject *kwargs)
 {
     smneo_state *st = self->st;
-    if (args && PyTuple_GET_SIZE(args) > 0) {
-        const smneo_operation *o = smneo_model_operation(operation);
-        PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", o ? o->python_name : operation);
+    if (keywords_only(operation, args))
         return NULL;
-    }
     smneo_jsonw *w;
     if (smneo_py_params(st, kwargs, &w))
         return NULL;
@@ -866,7 +901,6 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
     }
     size_t len;
     const char *json = smneo_jsonw_data(&len, w);
-    smneo_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     smneo_call *call = NULL;
     smneo_step step;
@@ -875,15 +909,11 @@ static PyObject *do_call(ClientObject *self, const char *operation, PyObject *ar
                        : smneo_call_new(&call, self->client, operation, json, len, &err);
     smneo_jsonw_free(w);
     PyObject *out = NULL;
-    if (rc) {
+    if (rc)
         raise_for(self, self->client, rc, &err, operation, NULL);
-    } else if (drive(self, call, &step, have_step) == 0) { /* else Ctrl-C during a retry's back-off */
-        rc = smneo_call_result(&res, call, &err);
-        out = rc ? raise_for(self, self->client, rc, &err, operation, call)
-                 : result_for(self, self->client, res, result_with_warnings(st, operation, res));
-    }
+    else if (drive(self, call, &step, have_step) == 0) /* else Ctrl-C during a retry's back-off */
+        out = call_done(self, call, operation);
     smneo_call_free(call);
-    smneo_result_free(res);
     smneo_error_clear(&err);
     leave(self);
     return out;
@@ -1007,36 +1037,45 @@ static PyObject *client_parse_response(ClientObject *self, PyObject *args, PyObj
     return parse_response_impl(self->st, args, kwargs, "parse_response");
 }
 
-/* _paginate(operation_name, params, max_items=0, page_size=0, starting_token=None, pages=True) */
-static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *kwargs)
+/* Starts a paginated run from _paginate's arguments (operation_name, params,
+ * max_items=0, page_size=0, starting_token=None, pages=True): 0 with the
+ * call (the client entered: leave() when it ends), or -1. */
+static int paginate_start(ClientObject *self, PyObject *args, PyObject *kwargs, const char *fname, smneo_call **out,
+                          const smneo_operation **out_op, int *out_pages)
 {
     static char *kwlist[] = {"operation_name", "params", "max_items", "page_size", "starting_token", "pages", NULL};
     PyObject *name, *params = Py_None, *start = Py_None;
     long long max_items = 0;
     int page_size = 0, pages = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OLiOp:_paginate", kwlist, &name, &params, &max_items,
-                                     &page_size, &start, &pages))
-        return NULL;
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "O|OLiOp:%s", fname);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kwlist, &name, &params, &max_items, &page_size, &start,
+                                     &pages))
+        return -1;
     smneo_state *st = self->st;
     const smneo_operation *o = find_op(name);
     if (!o)
-        return NULL;
-    if (!o->result_key)
-        return PyErr_Format(PyExc_ValueError, "operation %s cannot be paginated", o->name);
-    if (max_items < 0 || page_size < 0)
-        return PyErr_Format(PyExc_ValueError, "MaxItems and PageSize must be positive");
+        return -1;
+    if (!o->result_key) {
+        PyErr_Format(PyExc_ValueError, "operation %s cannot be paginated", o->name);
+        return -1;
+    }
+    if (max_items < 0 || page_size < 0) {
+        PyErr_Format(PyExc_ValueError, "MaxItems and PageSize must be positive");
+        return -1;
+    }
     smneo_paginate_options po = SMNEO_PAGINATE_OPTIONS_INIT;
     po.max_items = (int64_t)max_items;
     po.page_size = page_size;
     po.pages = pages;
     if (opt_str(start, "StartingToken", &po.starting_token))
-        return NULL;
+        return -1;
     smneo_jsonw *w;
     if (smneo_py_params(st, params, &w))
-        return NULL;
+        return -1;
     if (enter(self)) {
         smneo_jsonw_free(w);
-        return NULL;
+        return -1;
     }
     size_t len;
     const char *json = smneo_jsonw_data(&len, w);
@@ -1048,12 +1087,28 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
         raise_for(self, self->client, rc, &err, o->name, NULL);
         smneo_error_clear(&err);
         leave(self);
-        return NULL;
+        return -1;
     }
     /* A paginator has no final result: its warnings are on the call. */
-    PaginateObject *it = emit_issue_warnings(st, o->name, smneo_call_issues(call))
-                             ? NULL
-                             : PyObject_GC_New(PaginateObject, st->PaginateType);
+    if (emit_issue_warnings(st, o->name, smneo_call_issues(call))) {
+        smneo_call_free(call);
+        leave(self);
+        return -1;
+    }
+    *out = call;
+    *out_op = o;
+    *out_pages = pages;
+    return 0;
+}
+
+static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_call *call;
+    const smneo_operation *o;
+    int pages;
+    if (paginate_start(self, args, kwargs, "_paginate", &call, &o, &pages))
+        return NULL;
+    PaginateObject *it = PyObject_GC_New(PaginateObject, self->st->PaginateType);
     if (!it) {
         smneo_call_free(call);
         leave(self);
@@ -1071,8 +1126,9 @@ static PyObject *client_paginate(ClientObject *self, PyObject *args, PyObject *k
     return (PyObject *)it;
 }
 
-/* The waiter: steps driven here so Ctrl-C and the callback run between them. */
-static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwargs)
+/* Starts a waiter from wait_for_compilation_job's arguments: 0 with the call
+ * (the client entered) and the callback (borrowed), or -1. */
+static int wait_start(ClientObject *self, PyObject *args, PyObject *kwargs, smneo_call **out, PyObject **out_callback)
 {
     static char *kwlist[] = {"name", "delay", "max_delay", "timeout", "callback", NULL};
     const char *name;
@@ -1080,33 +1136,90 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
     PyObject *timeout = Py_None, *callback = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|$ddOO:wait_for_compilation_job", kwlist, &name, &delay,
                                      &max_delay, &timeout, &callback))
-        return NULL;
-    smneo_state *st = self->st;
-    if (!(delay > 0) || !(max_delay > 0) || !isfinite(delay) || !isfinite(max_delay))
-        return PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
+        return -1;
+    if (!(delay > 0) || !(max_delay > 0) || !isfinite(delay) || !isfinite(max_delay)) {
+        PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
+        return -1;
+    }
     smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
     wo.delay = delay;
     wo.max_delay = max_delay;
     if (timeout != Py_None) {
         wo.timeout = PyFloat_AsDouble(timeout);
         if (wo.timeout == -1.0 && PyErr_Occurred())
-            return NULL;
-        if (!(wo.timeout > 0) || !isfinite(wo.timeout))
-            return PyErr_Format(PyExc_ValueError, "timeout must be a positive number of seconds or None");
+            return -1;
+        if (!(wo.timeout > 0) || !isfinite(wo.timeout)) {
+            PyErr_Format(PyExc_ValueError, "timeout must be a positive number of seconds or None");
+            return -1;
+        }
     }
-    if (callback != Py_None && !PyCallable_Check(callback))
-        return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
+    if (callback != Py_None && !PyCallable_Check(callback)) {
+        PyErr_Format(PyExc_TypeError, "callback must be callable or None");
+        return -1;
+    }
     if (enter(self))
-        return NULL;
-    smneo_call *call = NULL;
+        return -1;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_wait_new(&call, self->client, name, &wo, &err);
+    int rc = smneo_wait_new(out, self->client, name, &wo, &err);
     if (rc) {
         raise_for(self, self->client, rc, &err, "DescribeCompilationJob", NULL);
         smneo_error_clear(&err);
         leave(self);
-        return NULL;
+        return -1;
     }
+    *out_callback = callback;
+    return 0;
+}
+
+/* The description a waiter's STATUS event carries (None when it has none). */
+static PyObject *wait_status(ClientObject *self, smneo_call *call)
+{
+    const smneo_result *page = smneo_call_page(call);
+    if (!page)
+        Py_RETURN_NONE;
+    return smneo_py_result(self->st, page);
+}
+
+/* A finished waiter: the final description, or the exception with the last
+ * description attached as last_response. */
+static PyObject *wait_done(ClientObject *self, smneo_call *call)
+{
+    smneo_state *st = self->st;
+    smneo_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    PyObject *out = NULL;
+    int rc = smneo_call_result(&res, call, &err);
+    if (rc == 0) {
+        out = result_with_warnings(st, "DescribeCompilationJob", res);
+    } else {
+        PyObject *last = res ? smneo_py_result(st, res) : NULL;
+        if (res && !last)
+            PyErr_Clear();
+        raise_for(self, self->client, rc, &err, "DescribeCompilationJob", call);
+        if (last) {
+            /* attach the final description to the waiter's exception */
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            if (value && PyObject_SetAttr(value, st->s_last_response, last))
+                PyErr_Clear();
+            PyErr_Restore(type, value, tb);
+            Py_DECREF(last);
+        }
+    }
+    smneo_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
+/* The waiter: steps driven here so Ctrl-C and the callback run between them. */
+static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_call *call = NULL;
+    PyObject *callback;
+    if (wait_start(self, args, kwargs, &call, &callback))
+        return NULL;
+    Py_INCREF(callback);
     PyObject *out = NULL;
     for (;;) {
         smneo_step step;
@@ -1114,8 +1227,7 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
             break; /* KeyboardInterrupt (or whatever a signal handler raised) propagates */
         if (step.kind == SMNEO_STEP_EVENT) {
             if (step.event == SMNEO_EVENT_STATUS && callback != Py_None) {
-                const smneo_result *page = smneo_call_page(call);
-                PyObject *desc = page ? smneo_py_result(st, page) : (Py_INCREF(Py_None), Py_None);
+                PyObject *desc = wait_status(self, call);
                 if (!desc)
                     break;
                 PyObject *r = PyObject_CallOneArg(callback, desc);
@@ -1127,40 +1239,22 @@ static PyObject *client_wait(ClientObject *self, PyObject *args, PyObject *kwarg
                 Py_DECREF(r);
             }
         } else { /* DONE */
-            smneo_result *res = NULL;
-            rc = smneo_call_result(&res, call, &err);
-            if (rc == 0) {
-                out = result_with_warnings(st, "DescribeCompilationJob", res);
-            } else {
-                PyObject *last = res ? smneo_py_result(st, res) : NULL;
-                if (res && !last)
-                    PyErr_Clear();
-                raise_for(self, self->client, rc, &err, "DescribeCompilationJob", call);
-                if (last) {
-                    /* attach the final description to the waiter's exception */
-                    PyObject *type, *value, *tb;
-                    PyErr_Fetch(&type, &value, &tb);
-                    PyErr_NormalizeException(&type, &value, &tb);
-                    if (value && PyObject_SetAttr(value, st->s_last_response, last))
-                        PyErr_Clear();
-                    PyErr_Restore(type, value, tb);
-                    Py_DECREF(last);
-                }
-            }
-            smneo_result_free(res);
-            smneo_error_clear(&err);
+            out = wait_done(self, call);
             break;
         }
         if (PyErr_CheckSignals())
             break;
     }
+    Py_DECREF(callback);
     smneo_call_free(call);
     leave(self);
     return out;
 }
 
-/* Client._job_logs(name, start_time_ms, follow, delay, max_delay, tail) -> JobLogs */
-static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *kwargs)
+/* Starts a job log reader from _job_logs' arguments (name, start_time_ms,
+ * follow, delay, max_delay, tail): 0 with the reader (the client entered),
+ * or -1. */
+static int joblogs_start(ClientObject *self, PyObject *args, PyObject *kwargs, smneo_joblogs **out)
 {
     static char *kwlist[] = {"name", "start_time_ms", "follow", "delay", "max_delay", "tail", NULL};
     const char *name;
@@ -1169,12 +1263,15 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     double delay = 0, max_delay = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|LpddL:_job_logs", kwlist, &name, &start, &follow, &delay,
                                      &max_delay, &tail))
-        return NULL;
-    smneo_state *st = self->st;
-    if (delay < 0 || max_delay < 0 || !isfinite(delay) || !isfinite(max_delay))
-        return PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
-    if (tail < 0)
-        return PyErr_Format(PyExc_ValueError, "tail must be a positive number of lines");
+        return -1;
+    if (delay < 0 || max_delay < 0 || !isfinite(delay) || !isfinite(max_delay)) {
+        PyErr_Format(PyExc_ValueError, "delay and max_delay must be positive numbers of seconds");
+        return -1;
+    }
+    if (tail < 0) {
+        PyErr_Format(PyExc_ValueError, "tail must be a positive number of lines");
+        return -1;
+    }
     smneo_joblogs_options o = SMNEO_JOBLOGS_OPTIONS_INIT;
     o.start_time = (int64_t)start;
     o.follow = follow;
@@ -1182,18 +1279,26 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     o.max_delay = max_delay;
     o.tail = (size_t)tail;
     if (enter(self))
-        return NULL;
-    smneo_joblogs *l = NULL;
+        return -1;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_joblogs_new(&l, self->client, name, &o, &err);
+    int rc = smneo_joblogs_new(out, self->client, name, &o, &err);
     if (rc) {
-        smneo_py_raise(st, rc, &err, "GetLogEvents",
+        smneo_py_raise(self->st, rc, &err, "GetLogEvents",
                        smneo_client_max_attempts_reached(self->client, err.attempts, &err));
         smneo_error_clear(&err);
         leave(self);
-        return NULL;
+        return -1;
     }
-    JobLogsObject *it = PyObject_GC_New(JobLogsObject, st->JobLogsType);
+    return 0;
+}
+
+/* Client._job_logs(name, start_time_ms, follow, delay, max_delay, tail) -> JobLogs */
+static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_joblogs *l = NULL;
+    if (joblogs_start(self, args, kwargs, &l))
+        return NULL;
+    JobLogsObject *it = PyObject_GC_New(JobLogsObject, self->st->JobLogsType);
     if (!it) {
         smneo_joblogs_free(l);
         leave(self);
@@ -1289,6 +1394,607 @@ static PyObject *client_compile(ClientObject *self, PyObject *args, PyObject *kw
     return out;
 }
 
+/* ---- smneo.aio: calls driven step by step by an event loop ------------------- */
+
+static PyObject *paginate_event(ClientObject *client, smneo_call *call, const smneo_step *step,
+                                const char *operation);
+static int paginate_done(ClientObject *client, smneo_call *call, const char *operation, PyObject **resume_token);
+
+enum { STEPS_CALL, STEPS_PAGES, STEPS_WAIT, STEPS_LOGS };
+
+/* One call (an operation, a paginated run or a waiter) whose steps the
+ * Python driver (smneo/aio.py) performs: advance() returns the next one.
+ * The same conversions as the blocking methods: call_done, paginate_event,
+ * paginate_done, wait_status and wait_done. */
+typedef struct {
+    PyObject_HEAD
+    ClientObject *client; /* strong; entered while call or logs is set */
+    smneo_call *call;
+    smneo_joblogs *logs;  /* STEPS_LOGS: a job log reader instead of a call */
+    const char *operation;
+    int mode;
+    smneo_step step;      /* the current one (its request is borrowed from the call) */
+    int busy;             /* send_blocking() is running in a thread */
+    int closing;          /* close() came while busy: the thread finishes */
+    PyObject *resume_token;
+    struct MultiObject *sending; /* borrowed: the CurlMulti sending its request, or NULL */
+} StepsObject;
+
+static void multi_abort(struct MultiObject *mo, StepsObject *s);
+
+/* The machine under a Steps: a call or a job log reader. */
+static int steps_open(const StepsObject *s) { return s->call != NULL || s->logs != NULL; }
+
+static void steps_feed(StepsObject *s, smneo_response *resp, int rc, const char *message)
+{
+    if (s->logs)
+        smneo_joblogs_feed(s->logs, resp, rc, message);
+    else if (s->call)
+        smneo_call_feed(s->call, resp, rc, message);
+    else
+        smneo_response_free(resp);
+}
+
+static void steps_cancel_machine(StepsObject *s)
+{
+    if (s->logs)
+        smneo_joblogs_cancel(s->logs);
+    else if (s->call)
+        smneo_call_cancel(s->call);
+}
+
+static void steps_finish(StepsObject *self)
+{
+    if (self->busy) {
+        self->closing = 1;
+        return;
+    }
+    if (self->sending) /* the request is borrowed from the call: stop sending it first */
+        multi_abort(self->sending, self);
+    if (steps_open(self)) {
+        smneo_call_free(self->call);
+        smneo_joblogs_free(self->logs);
+        self->call = NULL;
+        self->logs = NULL;
+        leave(self->client);
+    }
+}
+
+static PyObject *steps_wrap(ClientObject *self, smneo_call *call, const char *operation, int mode)
+{
+    StepsObject *it = PyObject_GC_New(StepsObject, self->st->StepsType);
+    if (!it) {
+        smneo_call_free(call);
+        leave(self);
+        return NULL;
+    }
+    Py_INCREF(self);
+    it->client = self;
+    it->call = call;
+    it->logs = NULL;
+    it->operation = operation;
+    it->mode = mode;
+    memset(&it->step, 0, sizeof it->step);
+    it->busy = it->closing = 0;
+    it->sending = NULL;
+    Py_INCREF(Py_None);
+    it->resume_token = Py_None;
+    PyObject_GC_Track(it);
+    return (PyObject *)it;
+}
+
+/* _steps_call(operation_name, args, params) -> Steps */
+static PyObject *client_steps_call(ClientObject *self, PyObject *args)
+{
+    PyObject *name, *pos, *params;
+    if (!PyArg_ParseTuple(args, "OO!O:_steps_call", &name, &PyTuple_Type, &pos, &params))
+        return NULL;
+    const smneo_operation *o = find_op(name);
+    if (!o || keywords_only(o->name, pos))
+        return NULL;
+    smneo_jsonw *w;
+    if (smneo_py_params(self->st, params, &w))
+        return NULL;
+    if (enter(self)) {
+        smneo_jsonw_free(w);
+        return NULL;
+    }
+    size_t len;
+    const char *json = smneo_jsonw_data(&len, w);
+    smneo_call *call = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_call_new(&call, self->client, o->name, json, len, &err);
+    smneo_jsonw_free(w);
+    if (rc) {
+        raise_for(self, self->client, rc, &err, o->name, NULL);
+        smneo_error_clear(&err);
+        leave(self);
+        return NULL;
+    }
+    return steps_wrap(self, call, o->name, STEPS_CALL);
+}
+
+/* _steps_paginate(...): _paginate's arguments -> Steps */
+static PyObject *client_steps_paginate(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_call *call;
+    const smneo_operation *o;
+    int pages;
+    if (paginate_start(self, args, kwargs, "_steps_paginate", &call, &o, &pages))
+        return NULL;
+    return steps_wrap(self, call, o->name, STEPS_PAGES);
+}
+
+/* _steps_logs(...): _job_logs' arguments -> Steps over the job's log */
+static PyObject *client_steps_logs(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_joblogs *l = NULL;
+    if (joblogs_start(self, args, kwargs, &l))
+        return NULL;
+    StepsObject *it = (StepsObject *)steps_wrap(self, NULL, "GetLogEvents", STEPS_LOGS);
+    if (!it) { /* steps_wrap left the client */
+        smneo_joblogs_free(l);
+        return NULL;
+    }
+    it->logs = l;
+    return (PyObject *)it;
+}
+
+/* _steps_wait(name, *, delay, max_delay, timeout): wait_for_compilation_job's
+ * arguments (the callback is the Python driver's) -> Steps */
+static PyObject *client_steps_wait(ClientObject *self, PyObject *args, PyObject *kwargs)
+{
+    smneo_call *call;
+    PyObject *callback;
+    if (wait_start(self, args, kwargs, &call, &callback))
+        return NULL;
+    return steps_wrap(self, call, "DescribeCompilationJob", STEPS_WAIT);
+}
+
+static int steps_ready(StepsObject *self)
+{
+    if (!steps_open(self)) {
+        PyErr_SetString(PyExc_RuntimeError, "this smneo call has ended");
+        return -1;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this smneo call is sending in another thread");
+        return -1;
+    }
+    return 0;
+}
+
+/* A job log reader's next step (the blocking reader's conversions: events as
+ * dicts, warnings as smneo.LogWarning, errors as GetLogEvents'). */
+static PyObject *logs_advance(StepsObject *self)
+{
+    ClientObject *c = self->client;
+    smneo_step *step = &self->step;
+    for (;;) {
+        smneo_joblogs_step(step, self->logs);
+        if (step->kind == SMNEO_STEP_SEND)
+            return Py_BuildValue("(iO)", SMNEO_STEP_SEND, step->timeout_ms > 0 ? Py_True : Py_False);
+        if (step->kind == SMNEO_STEP_SLEEP)
+            return Py_BuildValue("(id)", SMNEO_STEP_SLEEP, step->sleep_ms / 1000.0);
+        if (step->kind == SMNEO_STEP_EVENT) {
+            if (step->event == SMNEO_EVENT_LOG) {
+                smneo_log_event ev;
+                if (smneo_joblogs_event(&ev, self->logs))
+                    return PyErr_Format(PyExc_RuntimeError, "smneo: log event without an event");
+                PyObject *v = smneo_py_log_event(c->st, &ev);
+                return v ? Py_BuildValue("(iN)", SMNEO_STEP_EVENT, v) : NULL;
+            }
+            if (step->event == SMNEO_EVENT_WARNING &&
+                PyErr_WarnEx(c->st->LogWarning, smneo_joblogs_warning(self->logs), 1))
+                return NULL;
+            continue;
+        }
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_joblogs_result(self->logs, &err);
+        if (rc)
+            smneo_py_raise(c->st, rc, &err, "GetLogEvents", c->max_attempts);
+        smneo_error_clear(&err);
+        steps_finish(self);
+        return rc ? NULL : Py_BuildValue("(iO)", SMNEO_STEP_DONE, Py_None);
+    }
+}
+
+/* advance() -> (kind, value): (SEND, credential) when the current request
+ * must be sent (credential: True for a credential request, which has its
+ * own short timeouts: send_blocking() sends it), (SLEEP, seconds),
+ * (EVENT, item / page / description) or (DONE, result); a failed call
+ * raises its exception. A send hook answers SEND steps here, as in the
+ * blocking methods. */
+static PyObject *steps_advance(StepsObject *self, PyObject *unused)
+{
+    if (steps_ready(self))
+        return NULL;
+    ClientObject *c = self->client;
+    smneo_step *step = &self->step;
+    if (self->logs)
+        return logs_advance(self);
+    for (;;) {
+        smneo_call_next(step, self->call);
+        if (step->kind == SMNEO_STEP_SEND) {
+            if (c->send_hook) {
+                PyObject *hook = c->send_hook;
+                Py_INCREF(hook);
+                int r = hook_send(c, hook, self->call, step);
+                Py_DECREF(hook);
+                if (r == 0)
+                    continue;
+                if (r < 0) {
+                    steps_finish(self);
+                    return NULL;
+                }
+            }
+            return Py_BuildValue("(iO)", SMNEO_STEP_SEND, step->timeout_ms > 0 ? Py_True : Py_False);
+        }
+        if (step->kind == SMNEO_STEP_SLEEP)
+            return Py_BuildValue("(id)", SMNEO_STEP_SLEEP, step->sleep_ms / 1000.0);
+        if (step->kind == SMNEO_STEP_EVENT) {
+            PyObject *v = self->mode == STEPS_WAIT ? wait_status(c, self->call)
+                                                    : paginate_event(c, self->call, step, self->operation);
+            if (!v)
+                return NULL;
+            return Py_BuildValue("(iN)", SMNEO_STEP_EVENT, v);
+        }
+        PyObject *out;
+        if (self->mode == STEPS_CALL)
+            out = call_done(c, self->call, self->operation);
+        else if (self->mode == STEPS_WAIT)
+            out = wait_done(c, self->call);
+        else
+            out = paginate_done(c, self->call, self->operation, &self->resume_token) ? NULL
+                                                                                     : (Py_INCREF(Py_None), Py_None);
+        steps_finish(self);
+        if (!out)
+            return NULL;
+        return Py_BuildValue("(iN)", SMNEO_STEP_DONE, out);
+    }
+}
+
+/* send_blocking(): sends the current SEND step with the client's transport,
+ * without the GIL (for a thread: credential requests, in-process transports). */
+static PyObject *steps_send_blocking(StepsObject *self, PyObject *unused)
+{
+    if (steps_ready(self))
+        return NULL;
+    if (self->step.kind != SMNEO_STEP_SEND)
+        return PyErr_Format(PyExc_RuntimeError, "this smneo call has nothing to send");
+    self->busy = 1;
+    smneo_call *call = self->call;
+    smneo_joblogs *logs = self->logs;
+    smneo_step step = self->step;
+    Py_BEGIN_ALLOW_THREADS
+    if (logs)
+        smneo_joblogs_send(logs, &step);
+    else
+        smneo_call_send(call, &step);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (self->closing)
+        steps_finish(self);
+    Py_RETURN_NONE;
+}
+
+/* cancel(): the next step is DONE with WaiterCancelled / the cancellation
+ * error (a waiter's callback returned False). */
+static PyObject *steps_cancel(StepsObject *self, PyObject *unused)
+{
+    if (!self->busy)
+        steps_cancel_machine(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *steps_close(StepsObject *self, PyObject *unused)
+{
+    steps_finish(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *steps_get_open(StepsObject *self, void *closure)
+{
+    return PyBool_FromLong(steps_open(self));
+}
+
+static int steps_traverse(StepsObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->client);
+    return 0;
+}
+
+static void steps_dealloc(StepsObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    self->busy = 0; /* a sending thread holds a reference: not reached while it runs */
+    steps_finish(self);
+    Py_CLEAR(self->client);
+    Py_CLEAR(self->resume_token);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef steps_members[] = {
+    {"resume_token", T_OBJECT, offsetof(StepsObject, resume_token), READONLY,
+     "paginated run: token to resume from when MaxItems stopped it early (else None)"},
+    {NULL},
+};
+
+static PyGetSetDef steps_getset[] = {
+    {"open", (getter)steps_get_open, NULL, "False once the call has ended and released its handle", NULL},
+    {NULL},
+};
+
+static PyMethodDef steps_methods[] = {
+    {"advance", (PyCFunction)steps_advance, METH_NOARGS, "advance() -> (kind, value): the next step"},
+    {"send_blocking", (PyCFunction)steps_send_blocking, METH_NOARGS,
+     "send_blocking(): sends the current request with the client's transport (blocks; GIL released)"},
+    {"cancel", (PyCFunction)steps_cancel, METH_NOARGS, "cancel(): the call ends at its next step"},
+    {"close", (PyCFunction)steps_close, METH_NOARGS, "close(): releases the call at once"},
+    {NULL},
+};
+
+static PyType_Slot steps_slots[] = {
+    {Py_tp_dealloc, steps_dealloc},
+    {Py_tp_traverse, steps_traverse},
+    {Py_tp_members, steps_members},
+    {Py_tp_getset, steps_getset},
+    {Py_tp_methods, steps_methods},
+    {Py_tp_doc, "A call driven step by step (internal: smneo.aio)."},
+    {0, NULL},
+};
+
+static PyType_Spec steps_spec = {"smneo._smneo.Steps", sizeof(StepsObject), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+                                     Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                 steps_slots};
+
+/* The client's libcurl transport on an event loop (core/src/curl_multi.h):
+ * send(steps) starts a call's SEND step; the loop calls on_socket(fd, what)'s
+ * watches back with action(fd, what) and action(-1, 0) after timeout()
+ * seconds; action returns the Steps whose answer was fed to their call. */
+typedef struct MultiObject {
+    PyObject_HEAD
+    ClientObject *client; /* strong; entered while m is set */
+    smneo__curlm *m;
+    PyObject *on_socket;
+    PyObject *inflight;   /* set of Steps being sent */
+    PyObject *done;       /* list, during action() */
+} MultiObject;
+
+static void multi_on_socket(int fd, int what, void *payload)
+{
+    MultiObject *self = payload;
+    PyObject *r = PyObject_CallFunction(self->on_socket, "ii", fd, what);
+    if (!r)
+        PyErr_WriteUnraisable(self->on_socket);
+    Py_XDECREF(r);
+}
+
+static void multi_on_done(void *token, smneo_response *resp, int rc, const char *message, void *payload)
+{
+    MultiObject *self = payload;
+    StepsObject *s = token;
+    s->sending = NULL;
+    steps_feed(s, resp, rc, message);
+    if (!self->done || PyList_Append(self->done, (PyObject *)s))
+        PyErr_WriteUnraisable((PyObject *)s);
+    if (PySet_Discard(self->inflight, (PyObject *)s) < 0)
+        PyErr_WriteUnraisable((PyObject *)s);
+}
+
+/* _curl_multi(on_socket) -> CurlMulti, or None when the transport is not
+ * libcurl (an in-process one: the driver sends in threads). */
+static PyObject *client_curl_multi(ClientObject *self, PyObject *on_socket)
+{
+    if (!PyCallable_Check(on_socket))
+        return PyErr_Format(PyExc_TypeError, "on_socket must be callable");
+    if (enter(self))
+        return NULL;
+    MultiObject *mo = PyObject_GC_New(MultiObject, self->st->MultiType);
+    if (!mo) {
+        leave(self);
+        return NULL;
+    }
+    Py_INCREF(self);
+    mo->client = self;
+    mo->m = NULL;
+    Py_INCREF(on_socket);
+    mo->on_socket = on_socket;
+    mo->inflight = PySet_New(NULL);
+    mo->done = NULL;
+    PyObject_GC_Track(mo);
+    if (!mo->inflight) {
+        Py_DECREF(mo);
+        return NULL;
+    }
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo__curlm_new(&mo->m, smneo_client_transport(self->client), multi_on_socket, multi_on_done, mo, &err);
+    if (rc) {
+        smneo_error_clear(&err);
+        Py_DECREF(mo); /* leaves */
+        if (rc == SMNEO_EUNSUPPORTED)
+            Py_RETURN_NONE;
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)mo;
+}
+
+static void multi_close_impl(MultiObject *self)
+{
+    if (!self->m)
+        return;
+    smneo__curlm_free(self->m); /* aborts the transfers: no on_done */
+    self->m = NULL;
+    if (self->inflight) {
+        PyObject *it = PyObject_GetIter(self->inflight), *o;
+        while (it && (o = PyIter_Next(it)) != NULL) {
+            StepsObject *s = (StepsObject *)o;
+            s->sending = NULL;
+            if (steps_open(s)) {
+                steps_feed(s, NULL, SMNEO_ECANCELLED, "the asyncio client was closed");
+                steps_cancel_machine(s);
+            }
+            Py_DECREF(o);
+        }
+        Py_XDECREF(it);
+        PyErr_Clear();
+        PySet_Clear(self->inflight);
+    }
+    leave(self->client);
+}
+
+static int multi_ready(MultiObject *self)
+{
+    if (!self->m) {
+        PyErr_SetString(PyExc_RuntimeError, "this smneo.aio client is closed");
+        return -1;
+    }
+    return 0;
+}
+
+/* send(steps) -> True while the request is in flight; False when it ended
+ * at once (refused before sending: its error was fed to the call). */
+static PyObject *multi_send(MultiObject *self, PyObject *arg)
+{
+    if (multi_ready(self))
+        return NULL;
+    if (!PyObject_TypeCheck(arg, self->client->st->StepsType))
+        return PyErr_Format(PyExc_TypeError, "send() takes a Steps");
+    StepsObject *s = (StepsObject *)arg;
+    if (steps_ready(s))
+        return NULL;
+    if (s->step.kind != SMNEO_STEP_SEND)
+        return PyErr_Format(PyExc_RuntimeError, "this smneo call has nothing to send");
+    if (PySet_Add(self->inflight, arg))
+        return NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo__curlm_add(self->m, s->step.request, s, &err);
+    s->sending = rc ? NULL : self;
+    if (rc) {
+        PySet_Discard(self->inflight, arg);
+        steps_feed(s, NULL, rc, err.message);
+        smneo_error_clear(&err);
+        Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* Stops sending s's request (its connection is closed) and cancels the call. */
+static void multi_abort(MultiObject *self, StepsObject *s)
+{
+    s->sending = NULL;
+    if (!self->m)
+        return;
+    smneo__curlm_remove(self->m, s);
+    steps_feed(s, NULL, SMNEO_ECANCELLED, "the call was cancelled");
+    steps_cancel_machine(s);
+    Py_INCREF(s);
+    if (PySet_Discard(self->inflight, (PyObject *)s) < 0)
+        PyErr_WriteUnraisable((PyObject *)s);
+    Py_DECREF(s);
+}
+
+/* remove(steps): stops sending its request and cancels the call. */
+static PyObject *multi_remove(MultiObject *self, PyObject *arg)
+{
+    if (PyObject_TypeCheck(arg, self->client->st->StepsType) && ((StepsObject *)arg)->sending == self)
+        multi_abort(self, (StepsObject *)arg);
+    Py_RETURN_NONE;
+}
+
+static PyObject *multi_action(MultiObject *self, PyObject *args)
+{
+    int fd, what;
+    if (!PyArg_ParseTuple(args, "ii:action", &fd, &what) || multi_ready(self))
+        return NULL;
+    PyObject *done = PyList_New(0);
+    if (!done)
+        return NULL;
+    self->done = done;
+    smneo__curlm_action(self->m, fd, what);
+    self->done = NULL;
+    return done;
+}
+
+static PyObject *multi_timeout(MultiObject *self, PyObject *unused)
+{
+    long ms = self->m ? smneo__curlm_timeout(self->m) : -1;
+    if (ms < 0)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(ms / 1000.0);
+}
+
+static PyObject *multi_close(MultiObject *self, PyObject *unused)
+{
+    multi_close_impl(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *multi_get_count(MultiObject *self, void *closure)
+{
+    return PyLong_FromLong(self->m ? smneo__curlm_count(self->m) : 0);
+}
+
+static int multi_traverse(MultiObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->client);
+    Py_VISIT(self->on_socket);
+    Py_VISIT(self->inflight);
+    return 0;
+}
+
+static int multi_clear(MultiObject *self)
+{
+    multi_close_impl(self);
+    Py_CLEAR(self->on_socket);
+    Py_CLEAR(self->inflight);
+    return 0;
+}
+
+static void multi_dealloc(MultiObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    multi_clear(self);
+    Py_CLEAR(self->client);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyGetSetDef multi_getset[] = {
+    {"count", (getter)multi_get_count, NULL, "requests in flight", NULL},
+    {NULL},
+};
+
+static PyMethodDef multi_methods[] = {
+    {"send", (PyCFunction)multi_send, METH_O, "send(steps) -> bool"},
+    {"remove", (PyCFunction)multi_remove, METH_O, "remove(steps)"},
+    {"action", (PyCFunction)multi_action, METH_VARARGS, "action(fd, what) -> [steps whose answer came]"},
+    {"timeout", (PyCFunction)multi_timeout, METH_NOARGS, "timeout() -> seconds until action(-1, 0), or None"},
+    {"close", (PyCFunction)multi_close, METH_NOARGS, "close(): aborts what is in flight"},
+    {NULL},
+};
+
+static PyType_Slot multi_slots[] = {
+    {Py_tp_dealloc, multi_dealloc},
+    {Py_tp_traverse, multi_traverse},
+    {Py_tp_clear, multi_clear},
+    {Py_tp_methods, multi_methods},
+    {Py_tp_getset, multi_getset},
+    {Py_tp_doc, "libcurl's multi interface on an event loop (internal: smneo.aio)."},
+    {0, NULL},
+};
+
+static PyType_Spec multi_spec = {"smneo._smneo.CurlMulti", sizeof(MultiObject), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+                                     Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                 multi_slots};
+
 static PyObject *client_get_region(ClientObject *self, void *closure)
 {
     PyObject *v = closure ? self->endpoint : self->region;
@@ -1375,6 +2081,11 @@ static PyMethodDef client_methods[] = {
      "Client.get_compilation_job_logs)"},
     {"_compile_many", FN(client_compile_many), KW,
      "_compile_many(jobs, options, callback=None) -> list (internal: see Client.compile_many)"},
+    {"_steps_call", (PyCFunction)client_steps_call, METH_VARARGS, "_steps_call(operation_name, args, params) -> Steps (internal: smneo.aio)"},
+    {"_steps_paginate", FN(client_steps_paginate), KW, "_steps_paginate(...) -> Steps (internal: smneo.aio)"},
+    {"_steps_wait", FN(client_steps_wait), KW, "_steps_wait(name, ...) -> Steps (internal: smneo.aio)"},
+    {"_steps_logs", FN(client_steps_logs), KW, "_steps_logs(name, ...) -> Steps (internal: smneo.aio)"},
+    {"_curl_multi", (PyCFunction)client_curl_multi, METH_O, "_curl_multi(on_socket) -> CurlMulti or None (internal: smneo.aio)"},
     {"close", (PyCFunction)client_close, METH_NOARGS, "close()\n\nReleases the connections. Idempotent."},
     {"__enter__", (PyCFunction)client_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)client_exit, METH_VARARGS, NULL},
@@ -1435,39 +2146,52 @@ static PyObject *paginate_next(PaginateObject *self)
     return out;
 }
 
-static PyObject *paginate_next_impl(PaginateObject *self)
+/* A paginated run's EVENT: the item, or the page as a result dict. */
+static PyObject *paginate_event(ClientObject *client, smneo_call *call, const smneo_step *step, const char *operation)
 {
-    smneo_state *st = self->client->st;
-    smneo_step step;
-    if (drive(self->client, self->call, &step, 0))
-        return NULL; /* Ctrl-C while backing off: the run can continue with next() */
-    if (step.kind == SMNEO_STEP_EVENT) {
-        if (step.event == SMNEO_EVENT_ITEM) {
-            smneo_value v;
-            int rc = smneo_call_item(&v, self->call);
-            if (rc)
-                return smneo_py_raise(st, rc, NULL, self->operation, 0);
-            return smneo_py_value(st, &v);
-        }
-        const smneo_result *page = smneo_call_page(self->call);
-        if (!page)
-            return PyErr_Format(PyExc_RuntimeError, "smneo: page event without a page");
-        return result_for(self->client, self->client->client, page, smneo_py_result(st, page));
+    smneo_state *st = client->st;
+    if (step->event == SMNEO_EVENT_ITEM) {
+        smneo_value v;
+        int rc = smneo_call_item(&v, call);
+        if (rc)
+            return smneo_py_raise(st, rc, NULL, operation, 0);
+        return smneo_py_value(st, &v);
     }
+    const smneo_result *page = smneo_call_page(call);
+    if (!page)
+        return PyErr_Format(PyExc_RuntimeError, "smneo: page event without a page");
+    return result_for(client, client->client, page, smneo_py_result(st, page));
+}
+
+/* A paginated run's end: its resume token into *resume_token (when it has
+ * one), then 0, or -1 with its error raised. */
+static int paginate_done(ClientObject *client, smneo_call *call, const char *operation, PyObject **resume_token)
+{
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = smneo_call_result(NULL, self->call, &err);
-    const char *tok = smneo_call_resume_token(self->call);
+    int rc = smneo_call_result(NULL, call, &err);
+    const char *tok = smneo_call_resume_token(call);
     if (tok) {
         PyObject *t = PyUnicode_FromString(tok);
         if (!t) {
             smneo_error_clear(&err);
-            return NULL;
+            return -1;
         }
-        Py_SETREF(self->resume_token, t);
+        Py_SETREF(*resume_token, t);
     }
     if (rc)
-        raise_for(self->client, self->client->client, rc, &err, self->operation, self->call);
+        raise_for(client, client->client, rc, &err, operation, call);
     smneo_error_clear(&err);
+    return rc ? -1 : 0;
+}
+
+static PyObject *paginate_next_impl(PaginateObject *self)
+{
+    smneo_step step;
+    if (drive(self->client, self->call, &step, 0))
+        return NULL; /* Ctrl-C while backing off: the run can continue with next() */
+    if (step.kind == SMNEO_STEP_EVENT)
+        return paginate_event(self->client, self->call, &step, self->operation);
+    paginate_done(self->client, self->call, self->operation, &self->resume_token); /* raises its error */
     paginate_finish(self);
     return NULL;
 }
@@ -1688,6 +2412,12 @@ int smneo_py_client_types(PyObject *module, smneo_state *st)
         return -1;
     st->JobLogsType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &joblogs_spec, NULL);
     if (!st->JobLogsType || PyModule_AddType(module, st->JobLogsType))
+        return -1;
+    st->StepsType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &steps_spec, NULL);
+    if (!st->StepsType || PyModule_AddType(module, st->StepsType))
+        return -1;
+    st->MultiType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &multi_spec, NULL);
+    if (!st->MultiType || PyModule_AddType(module, st->MultiType))
         return -1;
     return PyModule_AddFunctions(module, extra_functions);
 }

@@ -176,19 +176,8 @@ class PageIterator:
     def build_full_result(self):
         """All pages merged as botocore does: the result list concatenated, plus
         NextToken (the resume token) when MaxItems stopped the run early."""
-        key = self._op["result_key"]
-        out = {}
-        for page in self:
-            value = page.get(key)
-            if value is None:
-                continue
-            if key in out:
-                out[key].extend(value)
-            else:
-                out[key] = list(value)
-        if self.resume_token is not None:
-            out["NextToken"] = self.resume_token
-        return out
+        pages = list(self)
+        return merge_pages(self._op["result_key"], pages, self.resume_token)
 
     def search(self, expression):
         """Yields the matches of a JMESPath expression over every page (needs jmespath)."""
@@ -201,6 +190,22 @@ class PageIterator:
                 yield from result
             else:
                 yield result
+
+
+def merge_pages(key, pages, resume_token):
+    """build_full_result's merge (shared with smneo.aio)."""
+    out = {}
+    for page in pages:
+        value = page.get(key)
+        if value is None:
+            continue
+        if key in out:
+            out[key].extend(value)
+        else:
+            out[key] = list(value)
+    if resume_token is not None:
+        out["NextToken"] = resume_token
+    return out
 
 
 class Paginator:
@@ -216,6 +221,10 @@ class Paginator:
 
     def __repr__(self):
         return "<smneo.Paginator %s>" % self._op["python_name"]
+
+
+# Result dicts with a notebook display (smneo.Client's and smneo.aio's methods).
+RESULT_TYPES = {"DescribeCompilationJob": _display.JobDescription, "ListCompilationJobs": _display.JobList}
 
 
 class CompileResult(NamedTuple):
@@ -284,6 +293,22 @@ def _compile_options(model=None, *, framework=None, role_arn, s3_bucket=None, ta
         "model_package_version_arn": model_package_version_arn,
         "max_wait_seconds": max_wait_seconds, "max_pending_seconds": max_pending_seconds,
     }
+
+
+def _job_logs_args(name, start_time, follow, delay, max_delay, tail):
+    """get_compilation_job_logs' keywords checked, as _job_logs' arguments
+    (shared with smneo.aio)."""
+    if not isinstance(name, str) or not name:
+        raise _param_error("name", "required", "give the CompilationJobName")
+    if follow and tail:
+        raise _param_error("tail", "conflict", "tail reads the log as it is: it cannot be combined with follow")
+    for label, v in (("delay", delay), ("max_delay", max_delay)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            raise _param_error(label, "range", "must be a positive number of seconds")
+    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 1):
+        raise _param_error("tail", "range", "must be a positive number of lines")
+    start = _epoch_ms(start_time, "start_time") if start_time is not None else 0
+    return name, start, bool(follow), float(delay or 0), float(max_delay or 0), tail or 0
 
 
 class CompileRow(NamedTuple):
@@ -509,10 +534,10 @@ class Client(_smneo.Client):
             return _display.JobDescription(super().wait_for_compilation_job(name, callback=live.callback, **kwargs))
 
     def describe_compilation_job(self, *args, **kwargs):  # *args: the C method refuses them, naming the rule
-        return _display.JobDescription(super().describe_compilation_job(*args, **kwargs))
+        return RESULT_TYPES["DescribeCompilationJob"](super().describe_compilation_job(*args, **kwargs))
 
     def list_compilation_jobs(self, *args, **kwargs):
-        return _display.JobList(super().list_compilation_jobs(*args, **kwargs))
+        return RESULT_TYPES["ListCompilationJobs"](super().list_compilation_jobs(*args, **kwargs))
 
     describe_compilation_job.__doc__ = _smneo.Client.describe_compilation_job.__doc__
     list_compilation_jobs.__doc__ = _smneo.Client.list_compilation_jobs.__doc__
@@ -528,17 +553,7 @@ class Client(_smneo.Client):
         max_delay; 5 and 60 s by default); Ctrl-C stops it within 200 ms.
         tail=N: only the last N events (not with follow). A log that cannot be
         read (none yet, or AccessDenied) is a smneo.LogWarning, not an error."""
-        if not isinstance(name, str) or not name:
-            raise _param_error("name", "required", "give the CompilationJobName")
-        if follow and tail:
-            raise _param_error("tail", "conflict", "tail reads the log as it is: it cannot be combined with follow")
-        for label, v in (("delay", delay), ("max_delay", max_delay)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
-                raise _param_error(label, "range", "must be a positive number of seconds")
-        if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 1):
-            raise _param_error("tail", "range", "must be a positive number of lines")
-        start = _epoch_ms(start_time, "start_time") if start_time is not None else 0
-        return self._job_logs(name, start, bool(follow), float(delay or 0), float(max_delay or 0), tail or 0)
+        return self._job_logs(*_job_logs_args(name, start_time, follow, delay, max_delay, tail))
 
     def compile_many(self, jobs=None, *, models=None, targets=None, max_concurrent=None, state_file=None,
                      retry_failed=False, keep_jobs_on_cancel=False, callback=None, **common):

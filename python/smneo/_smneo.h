@@ -18,6 +18,8 @@ typedef struct smneo_state {
     PyTypeObject *ClientType;
     PyTypeObject *PaginateType;
     PyTypeObject *JobLogsType;
+    PyTypeObject *StepsType;  /* smneo.aio: a call driven step by step */
+    PyTypeObject *MultiType;  /* smneo.aio: libcurl's multi interface on an event loop */
     PyTypeObject *RequestType;
     PyTypeObject *IssueType;
 

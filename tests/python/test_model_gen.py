@@ -219,6 +219,18 @@ try:
     c.stop_compilation_job(CompilationJobName="x")
 except c.exceptions.ResourceNotFound as e:
     print(e.response)
+
+
+async def aio() -> None:
+    import smneo.aio
+    async with smneo.aio.Client(region_name="us-west-2") as a:
+        d = await a.describe_compilation_job(CompilationJobName="x")
+        state: str = d["CompilationJobStatus"]
+        async for t in a.iter_compilation_jobs(SortOrder="Ascending"):
+            n: str = t["CompilationJobName"]
+        async for page in a.get_paginator("list_compilation_jobs").paginate():
+            print(page)
+        await a.wait_for_compilation_job("x", delay=1)
 '''
 
 _TYPED_BAD = '''

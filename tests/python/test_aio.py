@@ -1,0 +1,470 @@
+"""smneo.aio.Client against smneo.local: every operation, paginators, the
+waiter, errors, cancellation (the request in flight is aborted and its call
+released), asyncio.wait_for / asyncio.timeout, read timeouts, many calls at
+once, in-process transports (smneo.local.mock) and uvloop. The blocking
+smneo.Client is the reference: the same results and the same exceptions.
+
+Plain tests driving asyncio.run (no pytest-asyncio needed)."""
+import asyncio
+import gc
+import importlib
+import sys
+
+import pytest
+
+import smneo
+import smneo.aio
+
+from local_fixtures import Server, admin, client as boto_client, job_request, tgz
+
+PIPELINE = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/0123456789ab"
+KEYS = dict(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+
+
+@pytest.fixture(scope="module")
+def server():
+    steps = [{"StepName": "S%d" % i, "StepStatus": "Succeeded", "StartTime": 1704067200 + i, "AttemptCount": 1}
+             for i in range(7)]
+    with Server(port=0, job_duration=0.3, pipelines={PIPELINE: steps}) as s:
+        s3 = boto_client(s, "s3")
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="in/model.tar.gz",
+                      Body=tgz({"model.pth": b"w" * 64, "code/inference.py": b"pass\n"}))
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(server):
+    admin(server, "DELETE", "/_smneo/faults")
+    yield
+    admin(server, "DELETE", "/_smneo/faults")
+
+
+def _clients(server, **kw):
+    args = dict(KEYS, endpoint_url=server.url, **kw)
+    return smneo.Client(**args), smneo.aio.Client(**args)
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def _strip(d):
+    """A result without what differs between two calls (request ids, dates)."""
+    d = dict(d)
+    md = dict(d.pop("ResponseMetadata", {}))
+    md.pop("RequestId", None)
+    md.pop("HTTPHeaders", None)
+    d["ResponseMetadata"] = md
+    return d
+
+
+def _steps_alive():
+    gc.collect()
+    return [o for o in gc.get_objects() if type(o).__name__ == "Steps"]
+
+
+def _raises_same(sync_fn, coro):
+    with pytest.raises(Exception) as se:
+        sync_fn()
+    with pytest.raises(Exception) as ae:
+        _run(coro)
+    assert type(ae.value) is type(se.value)
+    assert str(ae.value) == str(se.value)
+    return ae.value
+
+
+def test_every_operation_matches_the_blocking_client(server):
+    sync, aio = _clients(server)
+
+    async def ops():
+        async with aio:
+            out = {"create": await aio.create_compilation_job(**job_request("aio-ops"))}
+            out["describe"] = await aio.describe_compilation_job(CompilationJobName="aio-ops")
+            out["list"] = await aio.list_compilation_jobs(NameContains="ops-")
+            out["stop"] = await aio.stop_compilation_job(CompilationJobName="aio-ops")
+            out["steps"] = await aio.list_pipeline_execution_steps(PipelineExecutionArn=PIPELINE)
+            await aio.create_compilation_job(**job_request("aio-ops-done"))
+            await aio.wait_for_compilation_job("aio-ops-done", delay=0.05)
+            out["delete"] = await aio.delete_compilation_job(CompilationJobName="aio-ops-done")
+            return out
+
+    got = _run(ops())
+    assert aio.closed
+    want = {"create": sync.create_compilation_job(**job_request("sync-ops"))}
+    want["describe"] = sync.describe_compilation_job(CompilationJobName="sync-ops")
+    want["list"] = sync.list_compilation_jobs(NameContains="ops-")
+    want["stop"] = sync.stop_compilation_job(CompilationJobName="sync-ops")
+    want["steps"] = sync.list_pipeline_execution_steps(PipelineExecutionArn=PIPELINE)
+    sync.create_compilation_job(**job_request("sync-ops-done"))
+    sync.wait_for_compilation_job("sync-ops-done", delay=0.05)
+    want["delete"] = sync.delete_compilation_job(CompilationJobName="sync-ops-done")
+    assert got["create"]["CompilationJobArn"].endswith("/aio-ops")
+    assert type(got["describe"]) is type(want["describe"])  # the notebook display types too
+    assert type(got["list"]) is type(want["list"])
+    for d in (got["describe"], want["describe"]):
+        for k in ("CompilationJobName", "CompilationJobArn", "CreationTime", "LastModifiedTime"):
+            d.pop(k, None)
+    for k in ("describe", "stop", "steps", "delete"):
+        assert _strip(got[k]) == _strip(want[k]), k
+    assert [j["CompilationJobName"] for j in got["list"]["CompilationJobSummaries"]] == ["sync-ops"] or \
+        got["list"]["CompilationJobSummaries"] == []  # the sync job did not exist yet when aio listed
+
+
+def test_paginators_and_item_iterators(server):
+    sync, aio = _clients(server)
+    config = {"PageSize": 2, "MaxItems": 5}
+
+    async def pages():
+        async with aio:
+            it = aio.get_paginator("list_pipeline_execution_steps").paginate(
+                PipelineExecutionArn=PIPELINE, PaginationConfig=config)
+            got = [p async for p in it]
+            full = await aio.get_paginator("list_pipeline_execution_steps").paginate(
+                PipelineExecutionArn=PIPELINE).build_full_result()
+            items = [s async for s in aio.iter_pipeline_execution_steps(PipelineExecutionArn=PIPELINE)]
+            return got, it.resume_token, full, items
+
+    got, token, full, items = _run(pages())
+    it = sync.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=PIPELINE,
+                                                                       PaginationConfig=config)
+    want = list(it)
+    assert [_strip(p) for p in got] == [_strip(p) for p in want]
+    assert token == it.resume_token and token is not None
+    want_full = sync.get_paginator("list_pipeline_execution_steps").paginate(
+        PipelineExecutionArn=PIPELINE).build_full_result()
+    assert full == want_full
+    assert items == list(sync.iter_pipeline_execution_steps(PipelineExecutionArn=PIPELINE))
+    assert len(items) == 7
+    with pytest.raises(ValueError) as e:
+        smneo.aio.Client(endpoint_url=server.url, **KEYS).get_paginator("describe_compilation_job")
+    with pytest.raises(ValueError) as s:
+        sync.get_paginator("describe_compilation_job")
+    assert str(e.value) == str(s.value)
+
+
+def test_breaking_out_of_async_for_releases_the_run(server):
+    sync, aio = _clients(server)
+
+    async def first():
+        async with aio:
+            async for s in aio.iter_pipeline_execution_steps(PipelineExecutionArn=PIPELINE):
+                return s
+
+    assert _run(first()) == next(iter(sync.iter_pipeline_execution_steps(PipelineExecutionArn=PIPELINE)))
+    assert _steps_alive() == []
+
+
+def test_waiter_completes_with_status_callbacks(server):
+    sync, aio = _clients(server)
+    seen = []
+
+    async def wait():
+        async with aio:
+            await aio.create_compilation_job(**job_request("aio-wait"))
+
+            async def callback(desc):  # a coroutine function is awaited
+                seen.append(desc["CompilationJobStatus"])
+
+            return await aio.wait_for_compilation_job("aio-wait", delay=0.05, max_delay=0.05, callback=callback)
+
+    done = _run(wait())
+    assert done["CompilationJobStatus"] == "COMPLETED"
+    assert seen[-1] == "COMPLETED" and seen[0] in ("STARTING", "INPROGRESS")
+
+
+def test_waiter_cancelled_by_callback_and_timeout(server):
+    sync, aio = _clients(server)
+    sync.create_compilation_job(**job_request("aio-wait2"))
+
+    async def cancelled():
+        return await aio.wait_for_compilation_job("aio-wait2", delay=0.05, callback=lambda d: False)
+
+    exc = _raises_same(lambda: sync.wait_for_compilation_job("aio-wait2", delay=0.05, callback=lambda d: False),
+                       cancelled())
+    assert isinstance(exc, smneo.WaiterCancelled)
+    with pytest.raises(ValueError) as e:
+        _run(aio.wait_for_compilation_job("aio-wait2", delay=-1))
+    assert "delay" in str(e.value)
+
+
+def test_errors_are_the_blocking_clients(server):
+    sync, aio = _clients(server)
+    e = _raises_same(lambda: sync.describe_compilation_job(CompilationJobName="nope"),
+                     aio.describe_compilation_job(CompilationJobName="nope"))
+    assert isinstance(e, smneo.ResourceNotFound) and isinstance(e, aio.exceptions.ResourceNotFound)
+    assert e.response["Error"]["Code"] == "ResourceNotFound"
+    e = _raises_same(lambda: sync.create_compilation_job(CompilationJobName="x"),
+                     aio.create_compilation_job(CompilationJobName="x"))
+    assert isinstance(e, smneo.ParamValidationError)
+    e = _raises_same(lambda: sync.describe_compilation_job("x"), aio.describe_compilation_job("x"))
+    assert isinstance(e, TypeError) and "keyword arguments" in str(e)
+    admin(server, "POST", "/_smneo/faults", {"kind": "500", "count": 2})
+    sync1, aio1 = _clients(server, max_attempts=1)
+    e = _raises_same(lambda: sync1.list_compilation_jobs(), aio1.list_compilation_jobs())
+    assert e.response["Error"]["Code"] == "InternalFailure"
+    admin(server, "POST", "/_smneo/faults", {"kind": "500", "count": 1})
+    assert "CompilationJobSummaries" in _run(aio.list_compilation_jobs())  # retried (legacy mode: 5 attempts)
+
+
+def test_connection_refused_is_the_blocking_clients():
+    args = dict(KEYS, endpoint_url="http://127.0.0.1:9", max_attempts=1)
+    e = _raises_same(lambda: smneo.Client(**args).list_compilation_jobs(),
+                     smneo.aio.Client(**args).list_compilation_jobs())
+    assert isinstance(e, smneo.EndpointConnectionError)
+
+
+def test_read_timeout_is_the_blocking_clients(server):
+    sync, aio = _clients(server, read_timeout=0.3, max_attempts=1)
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 1.5, "count": 2})
+    e = _raises_same(lambda: sync.list_compilation_jobs(), aio.list_compilation_jobs())
+    assert isinstance(e, smneo.ReadTimeoutError)
+
+
+def test_cancelling_aborts_the_request_and_frees_the_call(server):
+    sync, aio = _clients(server)
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 30, "count": 20})
+
+    async def cancel_in_flight():
+        for _ in range(10):
+            task = asyncio.ensure_future(aio.list_compilation_jobs())
+            while aio._driver is None or aio._driver.in_flight == 0:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert aio._driver.in_flight == 0  # the transfer was removed at once, not left to the server
+        await aio.close()
+
+    _run(cancel_in_flight())
+    assert _steps_alive() == []  # every call was freed with its handle
+
+
+def test_wait_for_and_timeout_cancel_the_call(server):
+    sync, aio = _clients(server)
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 30, "count": 10})
+
+    async def timeouts():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(aio.describe_compilation_job(CompilationJobName="nope"), 0.2)
+        assert aio._driver.in_flight == 0
+        if hasattr(asyncio, "timeout"):  # Python 3.11+
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await aio.list_compilation_jobs()
+            assert aio._driver.in_flight == 0
+        admin(server, "DELETE", "/_smneo/faults")
+        await aio.create_compilation_job(**job_request("aio-wait3"))
+        with pytest.raises(asyncio.TimeoutError):  # mid-wait: between polls
+            await asyncio.wait_for(aio.wait_for_compilation_job("aio-wait3", delay=10), 0.5)
+        await aio.close()
+
+    _run(timeouts())
+    assert _steps_alive() == []
+
+
+def _ours():
+    """Live objects of smneo's types and asyncio futures and tasks (the server
+    threads still sleeping on the aborted requests are the server's)."""
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, asyncio.Future)
+               or (type(o).__module__.startswith("smneo") and not type(o).__module__.startswith("smneo.local")))
+
+
+def test_cancelled_calls_do_not_leak(server):
+    import tracemalloc
+    sync, aio = _clients(server)
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 30, "count": 1000})
+
+    async def rounds(n):
+        tasks = [asyncio.ensure_future(aio.list_compilation_jobs()) for _ in range(n)]
+        while aio._driver is None or aio._driver.in_flight < n:
+            await asyncio.sleep(0.01)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert aio._driver.in_flight == 0
+
+    # allocations attributed to smneo's Python code (the C calls they make
+    # included) and to this file; the server's own bookkeeping is not counted
+    filters = [tracemalloc.Filter(True, __file__), tracemalloc.Filter(True, "*/smneo/aio.py"),
+               tracemalloc.Filter(True, "*/smneo/_glue.py")]
+
+    async def check():
+        await rounds(20)  # warm-up
+        tracemalloc.start()
+        windows = []
+        try:
+            gc.collect()
+            before, objects = tracemalloc.take_snapshot().filter_traces(filters), _ours()
+            for _ in range(3):
+                await rounds(50)
+                gc.collect()
+                after, now = tracemalloc.take_snapshot().filter_traces(filters), _ours()
+                grown = sum(st.size_diff for st in after.compare_to(before, "lineno") if st.size_diff > 0)
+                windows.append((grown, now - objects))
+                before, objects = after, now
+        finally:
+            tracemalloc.stop()
+        await aio.close()
+        return windows
+
+    windows = _run(check())
+    # a leaked Steps (with its result or exception) per call would be 50 objects
+    # and several kB in every window
+    assert min(w[0] for w in windows) < 50 * 100, windows
+    assert min(w[1] for w in windows) < 10, windows
+    assert _steps_alive() == []
+
+
+def test_many_calls_at_once_match_the_blocking_client(server):
+    sync, aio = _clients(server)
+    sync.create_compilation_job(**job_request("aio-many"))
+    want = _strip(sync.describe_compilation_job(CompilationJobName="aio-many"))
+    want.pop("LastModifiedTime", None)
+
+    async def many():
+        # 50 in flight: more would overflow the local server's listen backlog
+        # (64), and the dropped connects come back after the kernel's SYN
+        # retransmission delays (1, 3, 7 s...); bench/bench_aio.py runs 200
+        # in flight against nginx
+        gate = asyncio.Semaphore(50)
+
+        async def one():
+            async with gate:
+                return await aio.describe_compilation_job(CompilationJobName="aio-many")
+
+        async with aio:
+            return await asyncio.gather(*[one() for _ in range(300)])
+
+    got = _run(many())
+    assert len(got) == 300
+    for d in got:
+        d = _strip(d)
+        d.pop("LastModifiedTime", None)
+        if d["CompilationJobStatus"] == want["CompilationJobStatus"]:
+            assert d == want
+
+
+def test_closed_client_and_out_of_scope_operations(server):
+    sync, aio = _clients(server)
+
+    async def use():
+        await aio.close()
+        await aio.close()  # idempotent
+        with pytest.raises(RuntimeError) as e:
+            await aio.list_compilation_jobs()
+        assert "closed" in str(e.value)
+        with pytest.raises(NotImplementedError) as e:
+            await aio.compile("model", role_arn="r", s3_bucket="b", target_device="ml_c5")
+        assert "executor" in str(e.value)
+
+    _run(use())
+    assert "closed" in repr(aio)
+
+
+def test_in_process_transport_runs_in_threads():
+    from smneo.local import mock
+
+    async def calls():
+        async with smneo.aio.Client(region_name="us-west-2") as aio:
+            await aio.create_compilation_job(**job_request("aio-mock"))
+            got = await asyncio.gather(*[aio.describe_compilation_job(CompilationJobName="aio-mock")
+                                         for _ in range(5)])
+            assert aio._driver.in_flight == 0 and aio._driver._multi is None
+            return got
+
+    with mock(job_duration=0.1):
+        got = _run(calls())
+    assert {d["CompilationJobName"] for d in got} == {"aio-mock"}
+
+
+def test_send_hook_events_answer_in_the_loop(server):
+    sync, aio = _clients(server)
+    answered = []
+
+    def before_send(request, **kwargs):
+        answered.append(request.url)
+        return None  # let it go out
+
+    aio.meta.events.register("before-send.sagemaker.ListCompilationJobs", before_send)
+    _run(aio.list_compilation_jobs())
+    assert answered == [server.url + "/"] or len(answered) == 1
+
+
+def _uvloop():
+    try:
+        return importlib.import_module("uvloop")
+    except ImportError:
+        pass
+    sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-uvloop
+    try:
+        return importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    finally:
+        sys.path.remove("/usr/lib/python3/dist-packages")
+
+
+def test_under_uvloop(server):
+    uvloop = _uvloop()
+    if uvloop is None:
+        pytest.skip("uvloop is not installed (Debian: python3-uvloop)")
+    sync, aio = _clients(server)
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 30, "count": 1})
+
+    async def calls():
+        assert "uvloop" in type(asyncio.get_running_loop()).__module__
+        task = asyncio.ensure_future(aio.list_compilation_jobs())
+        while aio._driver is None or aio._driver.in_flight == 0:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await aio.create_compilation_job(**job_request("aio-uv"))
+        got = await asyncio.gather(*[aio.describe_compilation_job(CompilationJobName="aio-uv")
+                                     for _ in range(50)])
+        items = [s async for s in aio.iter_pipeline_execution_steps(PipelineExecutionArn=PIPELINE)]
+        done = await aio.wait_for_compilation_job("aio-uv", delay=0.05)
+        await aio.close()
+        return got, items, done
+
+    loop = uvloop.new_event_loop()
+    try:
+        got, items, done = loop.run_until_complete(calls())
+    finally:
+        loop.close()
+    assert {d["CompilationJobName"] for d in got} == {"aio-uv"}
+    assert len(items) == 7 and done["CompilationJobStatus"] == "COMPLETED"
+
+
+def test_job_logs_follow_as_the_blocking_reader(server):
+    import warnings
+    sync, aio = _clients(server)
+    server.configure(job_duration=1.0)
+    try:
+        server.fail_jobs("unsupported-operator", job="aio-logs", params={"operators": "aten::frobnicate"})
+        sync.create_compilation_job(**job_request("aio-logs"))
+
+        async def follow():
+            async with aio:
+                return [e async for e in aio.get_compilation_job_logs("aio-logs", follow=True, delay=0.05,
+                                                                      max_delay=0.1)]
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            events = _run(follow())
+    finally:
+        server.configure(job_duration=0.3)
+    assert sync.describe_compilation_job(CompilationJobName="aio-logs")["CompilationJobStatus"] == "FAILED"
+    assert any(issubclass(w.category, smneo.LogWarning) for w in caught)  # no log yet, at first
+    assert events == list(sync.get_compilation_job_logs("aio-logs"))
+    assert any("frobnicate" in e["message"] for e in events)
+    assert list(sync.get_compilation_job_logs("aio-logs", tail=2)) == \
+        _run(_collect(smneo.aio.Client(endpoint_url=server.url, **KEYS).get_compilation_job_logs("aio-logs", tail=2)))
+    with pytest.raises(smneo.ParamValidationError, match="tail"):
+        aio.get_compilation_job_logs("x", follow=True, tail=3)
+
+
+async def _collect(it):
+    return [x async for x in it]
