@@ -6,6 +6,7 @@ smneo.Client is the reference: the same results and the same exceptions.
 
 Plain tests driving asyncio.run (no pytest-asyncio needed)."""
 import asyncio
+import datetime
 import gc
 import importlib
 import sys
@@ -15,6 +16,7 @@ import pytest
 import smneo
 import smneo.aio
 
+from fakes import fake, isolated_env  # noqa: F401
 from local_fixtures import Server, admin, client as boto_client, job_request, tgz
 
 PIPELINE = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/0123456789ab"
@@ -468,3 +470,80 @@ def test_job_logs_follow_as_the_blocking_reader(server):
 
 async def _collect(it):
     return [x async for x in it]
+
+
+def _aio_keys(url, **kw):
+    return dict(KEYS, endpoint_url=url, _retry_backoff_scale=0.001, read_timeout=10, connect_timeout=5, **kw)
+
+
+def test_stubber_answers_the_async_client_without_network(isolated_env):
+    """smneo.stub.Stubber on an aio client (client.meta is the wrapped
+    client's, the request hook the core's): calls, paginators and the waiter
+    are answered from the queue; nothing listens at the endpoint."""
+    from smneo.stub import Stubber, UnStubbedResponseError
+    when = datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)
+    desc = lambda status: {  # noqa: E731
+        "CompilationJobName": "j", "CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/j",
+        "CompilationJobStatus": status, "StoppingCondition": {}, "CreationTime": when, "LastModifiedTime": when,
+        "FailureReason": "", "ModelArtifacts": {"S3ModelArtifacts": "s3://b/o"}, "RoleArn": "arn:aws:iam::1:role/r",
+        "InputConfig": {"S3Uri": "s3://b/m", "Framework": "PYTORCH"}, "OutputConfig": {"S3OutputLocation": "s3://b/o"}}
+    page = lambda names, token=None: dict(  # noqa: E731
+        {"CompilationJobSummaries": [{"CompilationJobName": n, "CompilationJobArn": "arn:x/" + n,
+                                      "CreationTime": when, "CompilationJobStatus": "COMPLETED"} for n in names]},
+        **({"NextToken": token} if token else {}))
+    aio = smneo.aio.Client(**_aio_keys("http://127.0.0.1:9", max_attempts=1))
+
+    async def calls(stubber):
+        stubber.add_response("describe_compilation_job", desc("INPROGRESS"), {"CompilationJobName": "j"})
+        got = await aio.describe_compilation_job(CompilationJobName="j")
+        stubber.add_response("list_compilation_jobs", page(["a", "b"], "t"), {})
+        stubber.add_response("list_compilation_jobs", page(["c"]), {"NextToken": "t"})
+        names = [s["CompilationJobName"] async for s in aio.iter_compilation_jobs()]
+        for status in ("INPROGRESS", "COMPLETED"):
+            stubber.add_response("describe_compilation_job", desc(status))
+        job = await aio.wait_for_compilation_job("j", delay=0.001, max_delay=0.001)
+        stubber.add_client_error("describe_compilation_job", "ResourceNotFound", "no such job", 400)
+        with pytest.raises(aio.exceptions.ResourceNotFound) as ei:
+            await aio.describe_compilation_job(CompilationJobName="x")
+        stubber.assert_no_pending_responses()
+        with pytest.raises(UnStubbedResponseError):
+            await aio.describe_compilation_job(CompilationJobName="j")
+        return got, names, job, ei.value
+
+    with Stubber(aio) as stubber:
+        got, names, job, err = _run(calls(stubber))
+    aio.sync.close()
+    assert got["CompilationJobStatus"] == "INPROGRESS" and got["CreationTime"] == when
+    assert names == ["a", "b", "c"]
+    assert job["CompilationJobStatus"] == "COMPLETED"
+    assert err.response["Error"] == {"Code": "ResourceNotFound", "Message": "no such job"}
+
+
+def test_retry_quota_reached_as_the_blocking_client(fake, isolated_env):
+    """Standard mode against a service that always answers 500: the aio client
+    marks ResponseMetadata.RetryQuotaReached at the same call as smneo.Client."""
+    fake.handlers["DescribeCompilationJob"] = lambda rec: (500, {"__type": "InternalFailure", "message": "boom"})
+    opts = _aio_keys(fake.url, retry_mode="standard", max_attempts=3)
+    sync, aio = smneo.Client(**opts), smneo.aio.Client(**opts)
+
+    def record(seen, e):
+        md = e.response["ResponseMetadata"]
+        seen.append((md["RetryAttempts"], md.get("RetryQuotaReached", False)))
+
+    seen_sync, seen_aio = [], []
+    for _ in range(55):
+        with pytest.raises(smneo.ClientError) as ei:
+            sync.describe_compilation_job(CompilationJobName="j")
+        record(seen_sync, ei.value)
+
+    async def calls():
+        for _ in range(55):
+            with pytest.raises(smneo.ClientError) as ei:
+                await aio.describe_compilation_job(CompilationJobName="j")
+            record(seen_aio, ei.value)
+
+    _run(calls())
+    sync.close()
+    aio.sync.close()
+    assert seen_aio == seen_sync
+    assert seen_aio[0] == (2, False) and seen_aio[-1] == (0, True)
