@@ -187,7 +187,11 @@ int smneo__cred_container_request(smneo_chain_resolution *r, smneo_request **req
 }
 
 /* Parses {AccessKeyId, SecretAccessKey, Token, Expiration} (container and
- * IMDS). Returns 0 with *out, or -1 with what was wrong in *why. */
+ * IMDS). All four are required, as botocore 1.43 requires them (its
+ * container provider reads each key of the answer; its IMDS fetcher drops an
+ * answer that lacks one): a container answer without them is an error, an
+ * IMDS one is no credentials (the callers decide). Returns 0 with *out, or -1
+ * with what was wrong in *why. */
 int smneo__cred_parse_http_creds(smneo_credentials **out, const char *body, size_t len, const char *source, int64_t now,
                             const char **why)
 {
@@ -204,9 +208,14 @@ int smneo__cred_parse_http_creds(smneo_credentials **out, const char *body, size
     int rc = -1;
     if (!ak || !*ak || !sk || !*sk)
         *why = "the answer has no AccessKeyId/SecretAccessKey";
+    else if (!tok)
+        *why = "the answer has no Token (a session token is required with these temporary credentials, "
+               "as botocore requires it)";
+    else if (!exp)
+        *why = "the answer has no Expiration (required, as botocore requires it)";
     else if (smneo__cred_control_char_field(ak, sk, tok))
         *why = "the answer's credentials contain control characters (e.g. a line break)";
-    else if (exp && smneo__cred_parse_iso8601(exp, &expiration) != 0)
+    else if (smneo__cred_parse_iso8601(exp, &expiration) != 0)
         *why = "the answer's Expiration is not an ISO 8601 time";
     else if (expiration && expiration <= now)
         *why = "the credentials in the answer have already expired";

@@ -838,10 +838,11 @@ static void test_same_thread_and_times(void)
     CHECK_INT(smneo_chain_resolution_step(&rb, &c, b, &err), 0);
     CHECK_INT(c ? c->expiration : 0, 1893456000); /* 2030-01-01T00:00:00Z */
     smneo_credentials_free(c);
-    feed(a, 200, "{\"AccessKeyId\":\"AKIDA\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2030-01-01 00:00:00Z\"}");
+    feed(a, 200, "{\"AccessKeyId\":\"AKIDA\",\"SecretAccessKey\":\"S\",\"Token\":\"TA\","
+                 "\"Expiration\":\"2030-01-01 00:00:00Z\"}");
     CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), 0);
     CHECK_STR(c ? c->access_key_id : NULL, "AKIDA");
-    CHECK(c && c->session_token == NULL);
+    CHECK_STR(c ? c->session_token : NULL, "TA");
     CHECK_INT(c ? c->expiration : 0, 1893456000);
     smneo_credentials_free(c);
     smneo_request_free(ra);
@@ -852,7 +853,7 @@ static void test_same_thread_and_times(void)
     smneo_chain_resolution_new(&a, chain, now + 86400 * 365 * 10);
     CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), 1);
     smneo_request_free(ra);
-    feed(a, 200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}");
+    feed(a, 200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"soon\"}");
     CHECK_INT(smneo_chain_resolution_step(&ra, &c, a, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "Expiration"));
     smneo_error_clear(&err);

@@ -536,13 +536,24 @@ static void test_credential_answers(void)
     smneo_credentials *c = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
-                               "\"Token\":\"t\\r\\nX-Evil: 1\"}", &c, &err), SMNEO_ECREDENTIALS);
+                               "\"Token\":\"t\\r\\nX-Evil: 1\",\"Expiration\":\"2099-01-01T00:00:00Z\"}", &c, &err), SMNEO_ECREDENTIALS);
     CHECK(c == NULL);
     CHECK(err.message && strstr(err.message, "control characters"));
     CHECK(err.message && !strstr(err.message, "X-Evil")); /* secrets are not quoted */
     smneo_error_clear(&err);
-    CHECK_INT(container_answer("{\"AccessKeyId\":\"AK\\tID\",\"SecretAccessKey\":\"S\"}", &c, &err),
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AK\\tID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+                               "\"Expiration\":\"2099-01-01T00:00:00Z\"}", &c, &err), SMNEO_ECREDENTIALS);
+    CHECK(err.message && strstr(err.message, "control characters"));
+    smneo_error_clear(&err);
+    /* botocore 1.43 requires Token and Expiration in a container answer (it
+     * reads each key; IMDS drops such an answer): so does the core. */
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2099-01-01T00:00:00Z\"}", &c, &err),
               SMNEO_ECREDENTIALS);
+    CHECK(c == NULL && err.message && strstr(err.message, "no Token"));
+    smneo_error_clear(&err);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}", &c, &err),
+              SMNEO_ECREDENTIALS);
+    CHECK(c == NULL && err.message && strstr(err.message, "no Expiration"));
     smneo_error_clear(&err);
     /* Deeply nested, truncated, absurd expirations. */
     char *deep = repeat("[", 100000, "", "");
@@ -553,11 +564,11 @@ static void test_credential_answers(void)
     CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAcc", &c, &err), SMNEO_ECREDENTIALS);
     smneo_error_clear(&err);
     CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
-                               "\"Expiration\":\"9999-99-99T99:99:99Z\"}", &c, &err), SMNEO_ECREDENTIALS);
+                               "\"Token\":\"T\",\"Expiration\":\"9999-99-99T99:99:99Z\"}", &c, &err), SMNEO_ECREDENTIALS);
     CHECK(err.message && strstr(err.message, "ISO 8601"));
     smneo_error_clear(&err);
     CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\","
-                               "\"Expiration\":\"9999-12-31T23:59:59Z\"}", &c, &err), 0);
+                               "\"Token\":\"T\",\"Expiration\":\"9999-12-31T23:59:59Z\"}", &c, &err), 0);
     CHECK(c && c->expiration == 253402300799LL);
     smneo_credentials_free(c);
     c = NULL;
@@ -568,11 +579,13 @@ static void test_credential_answers(void)
     CHECK(c == NULL);
     CHECK(err.message && strstr(err.message, "text after it") && !strstr(err.message, "AKID"));
     smneo_error_clear(&err);
-    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\"}\r\n \t", &c, &err), 0);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+                               "\"Expiration\":\"2099-01-01T00:00:00Z\"}\r\n \t", &c, &err), 0);
     smneo_credentials_free(c);
     c = NULL;
     /* The good case still works. */
-    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}", &c, &err), 0);
+    CHECK_INT(container_answer("{\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+                               "\"Expiration\":\"2099-01-01T00:00:00Z\"}", &c, &err), 0);
     CHECK(c && !strcmp(c->session_token, "T") && !strcmp(c->source, "container"));
     smneo_credentials_free(c);
     smneo_test_rmtree(home);
@@ -594,7 +607,7 @@ static void test_imds_token(void)
     static const char *const answers[] = {
         "tok\r\nX-Evil: 1\n",
         "role\r\nsecond line",
-        "{\"Code\":\"Success\",\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"2099-01-01T00:00:00Z\"}",
     };
     smneo_credentials *c = NULL;
     int rc = 0, asked = 0;

@@ -1,32 +1,51 @@
-"""A container credentials endpoint and an IMDSv2 for tests/nginx/run.sh:
-prints its URL, answers with keys smneo.local accepts, counts requests
-(GET /_stats). An optional third argument is a session token to answer with
-(botocore's container provider requires one)."""
+"""A container credentials endpoint and an IMDSv2 for tests/nginx/run.sh and
+the credential parity tests: prints its URL, answers with keys smneo.local
+accepts, counts requests (GET /_stats).
+
+  metadata.py KEY_ID SECRET [SESSION_TOKEN] [--auth TOKEN] [--expires SECONDS]
+
+Without SESSION_TOKEN the answers have no Token (botocore refuses them).
+--auth: the container endpoint answers 401 unless the Authorization header is
+TOKEN (what AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE holds). --expires: the
+answers' Expiration, seconds from now (default 6 hours). POST /_settings with
+{"delay": SECONDS, "expires": SECONDS} changes both while it runs: delay
+holds each credentials answer that long."""
+import argparse
 import datetime
 import json
-import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-KEY_ID, SECRET = sys.argv[1], sys.argv[2]
-SESSION_TOKEN = sys.argv[3] if len(sys.argv) > 3 else None
+parser = argparse.ArgumentParser()
+parser.add_argument("key_id")
+parser.add_argument("secret")
+parser.add_argument("session_token", nargs="?")
+parser.add_argument("--auth")
+parser.add_argument("--expires", type=float, default=6 * 3600)
+args = parser.parse_args()
 ROLE = "ngx-imds-role"
 TOKEN = "imds-token-for-nginx"
 counts = {}
+settings = {"delay": 0.0, "expires": args.expires}
 lock = threading.Lock()
 
 
 def creds():
-    exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=6)
-    token = {"Token": SESSION_TOKEN} if SESSION_TOKEN else {}
-    return {**token, "Code": "Success", "AccessKeyId": KEY_ID, "SecretAccessKey": SECRET,
+    with lock:
+        delay, expires = settings["delay"], settings["expires"]
+    if delay:
+        time.sleep(delay)
+    exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=expires)
+    token = {"Token": args.session_token} if args.session_token else {}
+    return {**token, "Code": "Success", "AccessKeyId": args.key_id, "SecretAccessKey": args.secret,
             "Expiration": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, fmt, *args):
+    def log_message(self, fmt, *a):
         pass
 
     def reply(self, status, body, ctype="application/json"):
@@ -37,10 +56,18 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def count(self):
+    def count(self, key=None):
         with lock:
-            key = "%s %s" % (self.command, self.path)
+            key = key or "%s %s" % (self.command, self.path)
             counts[key] = counts.get(key, 0) + 1
+
+    def do_POST(self):  # noqa: N802
+        if self.path == "/_settings":
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            with lock:
+                settings.update({k: float(v) for k, v in body.items() if k in settings})
+                return self.reply(200, dict(settings))
+        self.reply(404, {})
 
     def do_PUT(self):  # noqa: N802
         self.count()
@@ -57,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
         if imds and self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
             return self.reply(401, {})
         if self.path == "/container":
+            if args.auth is not None and self.headers.get("Authorization") != args.auth:
+                self.count("container unauthorized")
+                return self.reply(401, {"message": "bad or missing Authorization"})
             return self.reply(200, creds())
         if self.path == "/latest/meta-data/iam/security-credentials/":
             return self.reply(200, ROLE, "text/plain")

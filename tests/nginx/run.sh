@@ -201,7 +201,7 @@ printf '[profile ngx-role]\nrole_arn = arn:aws:iam::123456789012:role/Ngx\nsourc
   >"$tmp/config2"
 # the other providers over cosockets: a container endpoint and an IMDSv2 (as a role's
 # credential_source), a web identity token file, an SSO token cache
-"$PY" tests/nginx/metadata.py AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY >"$tmp/meta.out" 2>"$tmp/meta.err" &
+"$PY" tests/nginx/metadata.py AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY ngx-meta-session-token >"$tmp/meta.out" 2>"$tmp/meta.err" &
 metapid=$!
 i=0
 while [ ! -s "$tmp/meta.out" ]; do

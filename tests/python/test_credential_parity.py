@@ -229,3 +229,90 @@ def test_plain_sources_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, s
     ours = run(server, FRONTS[front], profile)
     assert ours == theirs
     assert [r[:2] for r in ours] == [("sagemaker", "ListCompilationJobs")] and ours[0][4] == 200, ours
+
+
+# A container or IMDS answer without Token: botocore 1.43 refuses it (its
+# container provider reads answer['Token'] and fails; its IMDS fetcher drops the
+# answer, so the chain finds nothing and a credential_source finds nothing).
+# Each front refuses it too, with the error botocore's refusal maps to, and
+# neither side sends a signed request. The rows: source -> (profile, env,
+# smneo's error code, botocore's exception class name, what the message names).
+REFUSED = {"container": (None, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"},
+                         "CredentialsError", "KeyError", "Token"),
+           "imds": (None, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"},
+                    "NoCredentials", "NoCredentialsError", "EC2 instance metadata"),
+           "ecs-source": ("ecs-source", SOURCE_ENV["ecs-source"], "CredentialsError", "KeyError", "Token"),
+           "imds-source": ("imds-source", SOURCE_ENV["imds-source"], "CredentialsError",
+                           "CredentialRetrievalError", "credential_source")}
+NO_TOKEN_SECRET = "no-token-secret-value"
+PY_CLASS = {"CredentialsError": "CredentialRetrievalError", "NoCredentials": "NoCredentialsError"}
+
+LUA_REFUSED = """local smneo = require "smneo"
+local profile = arg[1] ~= "" and arg[1] or nil
+local ok, err = pcall(function()
+  local c = smneo.client{ region_name = "us-east-1", profile_name = profile, endpoint_url = arg[2],
+                          retry_backoff_scale = 0.001 }
+  c:list_compilation_jobs{}
+end)
+io.write(tostring(ok), " ", type(err) == "table" and tostring(err.code) or "?", "\\n",
+         type(err) == "table" and tostring(err.message) or tostring(err))
+"""
+
+
+@pytest.fixture
+def metadata_no_token():
+    """tests/nginx/metadata.py answering without a Token."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "nginx", "metadata.py"), "AKIDNOTOKEN",
+                          NO_TOKEN_SECRET], stdout=subprocess.PIPE, text=True)
+    try:
+        yield p.stdout.readline().strip()
+    finally:
+        p.kill()
+        p.wait()
+
+
+def refused_by(front, server, profile):
+    """(error code, message) of smneo's refusal through FRONT."""
+    if front == "python":
+        with pytest.raises(smneo.SmneoError) as info:
+            with_python(server, profile)
+        return type(info.value).__name__, str(info.value)
+    if front == "lua":
+        module = os.path.join(BUILD, "lua5.4", "smneo.so")
+        if not shutil.which("lua5.4") or not os.path.exists(module):
+            pytest.skip("lua5.4 or %s missing" % module)
+        env = dict(os.environ, LUA_CPATH=os.path.join(os.path.dirname(module), "?.so"),
+                   LUA_PATH=os.path.join(ROOT, "lua", "?.lua"))
+        p = subprocess.run(["lua5.4", "-", profile or "", server.url], input=LUA_REFUSED, env=env, text=True,
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        first, _, message = p.stdout.partition("\n")
+        ok, code = first.split(" ")
+        assert ok == "false", p.stdout
+        return code, message
+    cli = os.path.join(BUILD, "smneo")
+    if not os.path.exists(cli):
+        pytest.skip("%s not built" % cli)
+    p = subprocess.run([cli] + (["--profile", profile] if profile else []) + ["--region", "us-east-1",
+                       "--endpoint-url", server.url, "list", "--output", "json"], text=True, capture_output=True,
+                       timeout=60, start_new_session=True)
+    assert p.returncode != 0 and p.stdout == "", (p.returncode, p.stdout)
+    return None, p.stderr
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("source", sorted(REFUSED))
+def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_path, metadata_no_token, source,
+                                               front):
+    server = profiles_env
+    profile, env, code, boto_class, named = REFUSED[source]
+    source_env(monkeypatch, tmp_path, env, metadata_no_token)
+    since = last_seq(server)
+    with pytest.raises(Exception) as theirs:
+        with_boto3(server, profile)
+    assert type(theirs.value).__name__ == boto_class, repr(theirs.value)
+    ours, message = refused_by(front, server, profile)
+    assert ours in (None, code if front == "lua" else PY_CLASS[code]), (ours, message)
+    assert named in message, message
+    assert NO_TOKEN_SECRET not in message, message  # no secret quoted
+    assert recorded(server, since) == []  # neither side sent a signed request
