@@ -723,26 +723,27 @@ int smneo_lua_call_feed(lua_State *L)
     return 0;
 }
 
-/* feed_error(code, message) at stack 2..3: the transport error code. */
+/* feed_error(code, message) at stack 2..3: the transport error code, by
+ * the core's name of a connection error (smneo_error_name: ConnectionError,
+ * DNSError, TLSError, Timeout, ConnectionClosed) or a negative smneo code.
+ * "DnsError", the name before 1.0, is still taken for DNSError. */
 static int transport_error_arg(lua_State *L, const char *what)
 {
+    static const int transport[] = {SMNEO_ECONNECT, SMNEO_EDNS, SMNEO_ETLS, SMNEO_ETIMEOUT, SMNEO_ECLOSED};
     if (lua_type(L, 2) == LUA_TNUMBER)
         return (int)lua_tointeger(L, 2);
     const char *s = luaL_checkstring(L, 2);
-    if (strcmp(s, "ConnectionError") == 0)
-        return SMNEO_ECONNECT;
+    for (size_t i = 0; i < sizeof transport / sizeof transport[0]; i++)
+        if (strcmp(s, smneo_error_name(transport[i])) == 0)
+            return transport[i];
     if (strcmp(s, "DnsError") == 0)
         return SMNEO_EDNS;
-    if (strcmp(s, "TLSError") == 0)
-        return SMNEO_ETLS;
-    if (strcmp(s, "Timeout") == 0)
-        return SMNEO_ETIMEOUT;
-    return smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: code must be ConnectionError, DnsError, TLSError or Timeout, not %s",
-                     what, s);
+    return smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: code must be ConnectionError, DNSError, TLSError, Timeout or "
+                               "ConnectionClosed (the connection errors of smneo's vocabulary), not %s", what, s);
 }
 
-/* call:feed_error(code, message): code is "ConnectionError", "DnsError",
- * "TLSError", "Timeout" or a negative smneo code. */
+/* call:feed_error(code, message): code is a connection error's name
+ * (transport_error_arg) or a negative smneo code. */
 int smneo_lua_call_feed_error(lua_State *L)
 {
     lcall *lc = check_live_call(L, 1);

@@ -113,8 +113,9 @@ int smneo_lua_client_lowlevel_wait(lua_State *L);
  *                "event", kind, value | "done", result|true|nil, err, warnings|nil */
 int smneo_lua_call_next(lua_State *L);
 int smneo_lua_call_feed(lua_State *L);
-/* call:feed_error(code, message): code is "ConnectionError", "DnsError",
- * "TLSError", "Timeout" or a negative smneo code. */
+/* call:feed_error(code, message): code is "ConnectionError", "DNSError",
+ * "TLSError", "Timeout", "ConnectionClosed" (the core's names) or a negative
+ * smneo code. */
 int smneo_lua_call_feed_error(lua_State *L);
 int smneo_lua_call_cancel(lua_State *L);
 int smneo_lua_call_close(lua_State *L);

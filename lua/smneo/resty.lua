@@ -113,22 +113,44 @@ end
 local function classify(err)
   err = tostring(err or "")
   if err:find("timeout", 1, true) then return "Timeout" end
-  if err:find("resolve", 1, true) or err:find("resolver", 1, true) then return "DnsError" end
+  if err:find("resolve", 1, true) or err:find("resolver", 1, true) then return "DNSError" end
   return "ConnectionError"
 end
 
+-- A failure once the connection was up, named as the C transport names it:
+-- a timeout is Timeout; the peer closing or resetting the connection before
+-- the whole answer arrived is ConnectionClosed (retried as the other
+-- drivers retry it); a malformed answer stays ConnectionError. Returns the
+-- error code and the message.
+local function after_connect(err, sent, started, host)
+  err = tostring(err or "")
+  if err:find("timeout", 1, true) then
+    return "Timeout", "read timeout: no data from " .. host .. " in time (" .. err .. ")"
+  end
+  if err:find("malformed", 1, true) then
+    return "ConnectionError", "request to " .. host .. " failed: " .. err
+  end
+  if not sent then
+    return "ConnectionClosed", "connection to " .. host .. " failed while sending the request (" .. err .. ")"
+  end
+  if not started then
+    return "ConnectionClosed", host .. " closed the connection without sending a response (" .. err .. ")"
+  end
+  return "ConnectionClosed", "connection to " .. host .. " closed before the whole response arrived (" .. err .. ")"
+end
+
 -- Reads one response from sock. Returns status, headers, body, reusable
--- (or nil, err).
+-- (or nil, err, started: whether the status line had arrived).
 local function read_response(sock, method)
   local line, err = sock:receive("*l")
-  if not line then return nil, err end
+  if not line then return nil, err, false end
   local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
-  if not status then return nil, "malformed status line" end
+  if not status then return nil, "malformed status line", true end
   status = tonumber(status)
   local headers, lower = {}, {}
   while true do
     local h, herr = sock:receive("*l")
-    if not h then return nil, herr end
+    if not h then return nil, herr, true end
     if h == "" then break end
     local name, value = h:match("^([^:]+):%s*(.-)%s*$")
     if name then
@@ -152,36 +174,36 @@ local function read_response(sock, method)
     local parts = {}
     while true do
       local sz, serr = sock:receive("*l")
-      if not sz then return nil, serr end
+      if not sz then return nil, serr, true end
       local n = tonumber(sz:match("^%s*(%x+)"), 16)
-      if not n then return nil, "malformed chunk size" end
+      if not n then return nil, "malformed chunk size", true end
       if n == 0 then
         repeat
           local t, terr = sock:receive("*l")
-          if not t then return nil, terr end
+          if not t then return nil, terr, true end
         until t == ""
         break
       end
       local chunk, cerr = sock:receive(n)
-      if not chunk then return nil, cerr end
+      if not chunk then return nil, cerr, true end
       parts[#parts + 1] = chunk
       local crlf, lerr = sock:receive("*l")
-      if not crlf then return nil, lerr end
+      if not crlf then return nil, lerr, true end
     end
     body = table.concat(parts)
   elseif lower["content-length"] then
     local n = tonumber(lower["content-length"])
-    if not n or n < 0 then return nil, "malformed Content-Length" end
+    if not n or n < 0 then return nil, "malformed Content-Length", true end
     if n == 0 then
       body = ""
     else
       local b, berr = sock:receive(n)
-      if not b then return nil, berr end
+      if not b then return nil, berr, true end
       body = b
     end
   else
     local b, berr = sock:receive("*a")
-    if not b then return nil, berr end
+    if not b then return nil, berr, true end
     body = b
     reusable = false
   end
@@ -237,10 +259,10 @@ function Client:_send(method, url, headers, body)
       end
     end
     local sent, serr = sock:send(request)
-    local status, rheaders, rbody, reusable
+    local status, rheaders, rbody, reusable, started
     if sent then
       status, rheaders, rbody, reusable = read_response(sock, method)
-      if not status then serr = rheaders end
+      if not status then serr, started = rheaders, rbody end
     end
     if status then
       if reusable then
@@ -252,8 +274,9 @@ function Client:_send(method, url, headers, body)
     end
     sock:close()
     -- A pooled connection the server had already closed: try once on a new one.
-    if not (reused and attempt == 1 and (serr == "closed" or tostring(serr):find("reset", 1, true))) then
-      return nil, classify(serr), "request to " .. u.host .. ":" .. u.port .. " failed: " .. tostring(serr)
+    -- (Not once part of the answer came: the server had taken the request.)
+    if not (reused and attempt == 1 and not started and (serr == "closed" or tostring(serr):find("reset", 1, true))) then
+      return nil, after_connect(serr, sent, started, u.host .. ":" .. u.port)
     end
   end
 end

@@ -96,6 +96,41 @@ describe("smneo call steps", function()
     c:close()
   end)
 
+  it("feed_error takes the core's names of the connection errors", function()
+    local c = new_client()
+    for _, name in ipairs({ "ConnectionError", "DNSError", "TLSError", "Timeout", "ConnectionClosed" }) do
+      local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+      local sends, err = 0, nil
+      while true do
+        local kind, a, b = call:next()
+        if kind == "send" then
+          sends = sends + 1
+          call:feed_error(name, "the peer reset the connection")
+        elseif kind == "done" then
+          assert.is_nil(a)
+          err = b
+          break
+        end
+      end
+      call:close()
+      assert.are.equal(name, err.code)
+      assert.are.equal(3, sends) -- every connection error is retried
+    end
+    -- the name before 1.0
+    local call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+    assert.are.equal("send", (call:next()))
+    call:feed_error("DnsError", "no such host")
+    call:close()
+    call = c:_call("DescribeCompilationJob", { CompilationJobName = "resnet" })
+    assert.are.equal("send", (call:next()))
+    local ok, e = pcall(call.feed_error, call, "Closed", "x")
+    assert.is_false(ok)
+    assert.are.equal("InvalidArgument", e.code)
+    assert.truthy(e.message:find("ConnectionClosed", 1, true))
+    call:close()
+    c:close()
+  end)
+
   it("pages through items with events", function()
     local c = new_client()
     local call = c:_paginate("ListCompilationJobs", {}, { page_size = 2 })

@@ -215,4 +215,36 @@ function M.provider()
   ngx.print(profile, " ", type(out.CompilationJobSummaries))
 end
 
+-- A connection closed mid-answer (smneo.local's truncate fault): with
+-- ?attempts=3 it is retried and the describe succeeds; with ?attempts=1 the
+-- error is ConnectionClosed, as the C transport reports it.
+function M.closed()
+  local o = with_endpoint(OPTIONS.endpoint_url)
+  o.max_attempts = tonumber(ngx.var.arg_attempts)
+  local c = assert(safe.client(o))
+  local job, err = c:describe_compilation_job{ CompilationJobName = "job-001" }
+  c:close()
+  if job then
+    ngx.print(job.CompilationJobName, " ", job.CompilationJobStatus, " ", job.ResponseMetadata.RetryAttempts)
+  else
+    ngx.print("nil ", tostring(err.code), " ", tostring(err.attempts), " ",
+      tostring(err.message:find("closed before the whole response arrived", 1, true) ~= nil))
+  end
+end
+
+-- The default chain alone (no keys in the environment: the container
+-- endpoint or IMDS, whichever the nginx was started with), one client per
+-- worker, so credentials about to expire are refreshed by a later request.
+local chain_client
+function M.chain()
+  if not chain_client then
+    chain_client = smneo.client{
+      endpoint_url = os.getenv("SMNEO_TEST_ENDPOINT"), region_name = "us-east-1", max_attempts = 3,
+      retry_backoff_scale = 0.01, connect_timeout = 5, read_timeout = 10,
+    }
+  end
+  local out = chain_client:list_compilation_jobs{}
+  ngx.print(ngx.worker.pid(), " ", type(out.CompilationJobSummaries))
+end
+
 return M

@@ -31,7 +31,7 @@ nginxpid=""
 nginx2pid=""
 cleanup() {
   [ -n "$nginxpid" ] && kill "$nginxpid" 2>/dev/null && wait "$nginxpid" 2>/dev/null
-  [ -n "$nginx2pid" ] && kill "$nginx2pid" 2>/dev/null && wait "$nginx2pid" 2>/dev/null
+  for p in $nginx2pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   for p in $tlspid $roguepid $localpid $metapid; do kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
@@ -310,6 +310,135 @@ if not ok:
     print(signers)
 sys.exit(0 if ok else 1)
 PY
+
+# ---- the default chain's container and IMDS providers, then connections closed mid-answer,
+# ---- with one worker and with two --------------------------------------------------------------
+# A metadata server whose container endpoint wants the token file's Authorization.
+"$PY" tests/nginx/metadata.py AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY ngx-chain-session-token \
+  --auth "Bearer ngx-container-auth" >"$tmp/meta3.out" 2>"$tmp/meta3.err" &
+metapid="$metapid $!"
+i=0
+while [ ! -s "$tmp/meta3.out" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "the second metadata server did not start"; sleep 0.05
+done
+meta3=$(head -n1 "$tmp/meta3.out")
+printf 'Bearer ngx-container-auth' >"$tmp/container-token"
+# meta_count KEY: how many requests the metadata server counted under KEY
+meta_count() { curl -s --max-time 20 "$meta3/_stats" | "$PY" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], 0))' "$1"; }
+meta_set() { curl -s -o /dev/null --max-time 20 -X POST -d "$1" "$meta3/_settings" || fail "metadata settings"; }
+# chain_nginx NAME WORKERS VAR=VALUE...: an nginx with no keys in its environment (only the
+# container or IMDS variables given) on $chain_base; $chain_pid
+chain_nginx() {
+  name=$1 workers=$2; shift 2
+  d="$tmp/$name"
+  mkdir -p "$d/conf" "$d/logs" "$d/tmp"
+  chain_port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  reuse=""
+  [ "$workers" -gt 1 ] && reuse=" reuseport"
+  sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$chain_port|g" -e "s|@USER_LINE@|$user_line|g" \
+    -e "s|@CA@|$tmp/tls/ca.pem|g" -e "s|@WORKERS@|$workers|g" -e "s|@REUSEPORT@|$reuse|g" \
+    tests/nginx/nginx.conf.in >"$d/conf/nginx.conf"
+  env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+    -u AWS_CONTAINER_CREDENTIALS_FULL_URI -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+    -u AWS_EC2_METADATA_SERVICE_ENDPOINT -u AWS_EC2_METADATA_DISABLED \
+    AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null HOME="$tmp/nohome" \
+    SMNEO_TEST_ENDPOINT="$endpoint" "$@" \
+    "$NGINX" -p "$d/" -c conf/nginx.conf -e logs/error.log &
+  chain_pid=$!
+  nginx2pid="$nginx2pid $chain_pid"
+  chain_base="http://127.0.0.1:$chain_port"
+  i=0
+  until curl -s -o /dev/null "$chain_base/validate"; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "nginx ($name) did not start"; sleep 0.05
+  done
+}
+chain_stop() {
+  kill "$chain_pid" 2>/dev/null; wait "$chain_pid" 2>/dev/null
+  if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/$1/logs/error.log" >/dev/null; then
+    grep -E '\[(error|crit|alert|emerg)\]' "$tmp/$1/logs/error.log" | tail -n 20 >&2
+    fail "errors in the error.log of nginx ($1)"
+  fi
+}
+# chain_get N: N requests to /chain, each answered with "PID table"
+chain_get() {
+  for k in $(seq 1 "$1"); do
+    out=$(curl -s --max-time 20 "$chain_base/chain")
+    echo "$out" | grep -qx '[0-9]* table' || fail "/chain ($name): got '$out'"
+  done
+}
+# chain_check NAME WORKERS KEY: the credentials of KEY's answers sign the calls, are fetched
+# once per worker while far from expiring, on each request while about to expire (under
+# 5 minutes left: refreshed before they expire), and a slow refresh does not block the worker.
+chain_check() {
+  name=$1 workers=$2 key=$3
+  # answers that expire in 200 s: under the 5 minutes left at which the core
+  # refreshes, so each call refreshes what the worker holds (a worker's first
+  # call resolves)
+  meta_set '{"expires": 200, "delay": 0}'
+  c0=$(meta_count "$key")
+  chain_get 6
+  c1=$(meta_count "$key")
+  [ $((c1 - c0)) = 6 ] || fail "$name: $((c1 - c0)) credential fetches for 6 calls with credentials about to expire"
+  # a refresh that takes 2 s: a request on the same worker(s) is answered meanwhile
+  meta_set '{"delay": 2}'
+  rm -f "$tmp/chain-slow.end"
+  (curl -s --max-time 20 "$chain_base/chain" >"$tmp/chain-slow.out"; date +%s.%N >"$tmp/chain-slow.end") &
+  slow=$!
+  sleep 0.3
+  fast=$(curl -s --max-time 20 "$chain_base/validate")
+  echo "$fast" | grep -qx '[0-9][0-9]*' || fail "$name: /validate during a slow refresh: got '$fast'"
+  [ ! -s "$tmp/chain-slow.end" ] || fail "$name: the refresh finished before the probe"
+  wait "$slow"
+  grep -qx '[0-9]* table' "$tmp/chain-slow.out" || fail "$name: the slow refresh's call: $(cat "$tmp/chain-slow.out")"
+  # answers good for 6 hours: each worker refreshes once more, then keeps them
+  meta_set '{"delay": 0, "expires": 21600}'
+  c2=$(meta_count "$key")
+  chain_get 6
+  c3=$(meta_count "$key")
+  chain_get 6
+  c4=$(meta_count "$key")
+  [ $((c3 - c2)) -ge 1 ] && [ $((c3 - c2)) -le "$workers" ] && [ "$c4" = "$c3" ] ||
+    fail "$name: $((c3 - c2)) then $((c4 - c3)) fetches for 6 + 6 calls with fresh credentials on $workers worker(s)"
+  echo "ok  $name ($workers worker(s)): a refresh per call near expiry, not blocking the worker; fresh ones kept"
+}
+# closed_check NAME: a describe whose answer is cut mid-body (smneo.local's truncate fault)
+# is retried as ConnectionClosed and succeeds; with no retries left the error is ConnectionClosed
+closed_check() {
+  admin POST faults '{"kind": "truncate", "count": 1, "target": "sagemaker", "operation": "DescribeCompilationJob"}' \
+    >/dev/null || fail "fault"
+  out=$(curl -s --max-time 20 "$chain_base/closed?attempts=3")
+  [ "$out" = "job-001 FAILED 1" ] || fail "$1: /closed?attempts=3: got '$out'"
+  admin POST faults '{"kind": "truncate", "count": 1, "target": "sagemaker", "operation": "DescribeCompilationJob"}' \
+    >/dev/null || fail "fault"
+  out=$(curl -s --max-time 20 "$chain_base/closed?attempts=1")
+  [ "$out" = "nil ConnectionClosed 1 true" ] || fail "$1: /closed?attempts=1: got '$out'"
+  echo "ok  $1: an answer cut mid-body is retried as ConnectionClosed, and is ConnectionClosed with no retry left"
+}
+signed_by_chain() {
+  "$PY" - "$endpoint" "$1" <<'PY' || fail "$1: the calls were not signed with the provider's keys and token"
+import json, sys, urllib.request
+reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_smneo/requests"))["requests"]
+lists = [r for r in reqs if r["operation"] == "ListCompilationJobs"]
+keys = {(r.get("signer") or {}).get("access_key_id") for r in lists}
+sys.exit(0 if lists and keys == {"AKIDEXAMPLE"} and all(r["status"] == 200 for r in lists) else 1)
+PY
+}
+for workers in 1 2; do
+  curl -s -o /dev/null -X DELETE "$endpoint/_smneo/requests" || fail "clear the requests"
+  chain_nginx "container$workers" "$workers" AWS_CONTAINER_CREDENTIALS_FULL_URI="$meta3/container" \
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$tmp/container-token"
+  chain_check "container$workers" "$workers" "GET /container"
+  [ "$(meta_count "container unauthorized")" = 0 ] || fail "the container endpoint saw a request without the token file's Authorization"
+  signed_by_chain "container$workers"
+  closed_check "container$workers"
+  chain_stop "container$workers"
+  curl -s -o /dev/null -X DELETE "$endpoint/_smneo/requests" || fail "clear the requests"
+  chain_nginx "imds$workers" "$workers" AWS_EC2_METADATA_SERVICE_ENDPOINT="$meta3/"
+  chain_check "imds$workers" "$workers" "GET /latest/meta-data/iam/security-credentials/ngx-imds-role"
+  signed_by_chain "imds$workers"
+  closed_check "imds$workers"
+  chain_stop "imds$workers"
+done
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/n2/logs/error.log" >/dev/null; then
   tail -n 20 "$tmp/n2/logs/error.log" >&2
