@@ -14,7 +14,7 @@ APT_PACKAGES = build-essential cmake pkg-config libcurl4-openssl-dev libcjson-de
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted luarocks nginx-extras libnginx-mod-http-lua \
   pigz clang libclang-rt-14-dev curl openssl abigail-tools
 
-.PHONY: all deps build test test-c test-asan test-python test-python-versions test-lua clean bench bench-smoke abi-check abi-update
+.PHONY: all deps build test test-c test-asan test-python test-python-versions test-lua test-rocks clean bench bench-smoke abi-check abi-update
 
 all: build
 
@@ -37,12 +37,12 @@ test test-python test-python-versions: export SMNEO_WERROR = 1
 
 # Every suite: C (ctest, with the ABI check and the C examples), Python, a smoke
 # pass of Python under every other CPython 3.8-3.13 present, Lua 5.4 + LuaJIT +
-# nginx, then the C suites again under ASan + UBSan (the fuzz smoke runs are
-# sanitized already).
+# nginx, luarocks make for Lua 5.4 and LuaJIT (tools/test-rocks.sh), then the
+# C suites again under ASan + UBSan (the fuzz smoke runs are sanitized already).
 test: build
 	@BUILD=$(BUILD) sh tools/run-tests.sh python-ext
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@BUILD=$(BUILD) sh tools/run-tests.sh python python-versions lua
+	@BUILD=$(BUILD) sh tools/run-tests.sh python python-versions lua rocks
 	@$(MAKE) --no-print-directory test-asan
 
 test-c: build
@@ -64,6 +64,11 @@ test-python-versions: build
 
 test-lua: build
 	@BUILD=$(BUILD) sh tools/run-tests.sh lua
+
+# luarocks make of smneo-scm-1.rockspec for Lua 5.4 and LuaJIT, each into a
+# temporary tree, and a smoke test from each (tools/test-rocks.sh).
+test-rocks: deps
+	@BUILD=$(BUILD) sh tools/run-tests.sh rocks
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

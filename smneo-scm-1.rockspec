@@ -1,9 +1,15 @@
 -- luarocks make (from the checkout, offline): builds the C module `smneo`
 -- for the interpreter luarocks is configured for (cmake + pkg-config; needs
 -- the -dev packages of libcurl, cJSON, OpenSSL, zlib, libarchive, pcre2,
--- libb2, libdeflate) and installs smneo.safe and smneo.resty.
---   luarocks make                    (Lua 5.1 ABI: LuaJIT / OpenResty)
+-- libb2, libdeflate) and installs smneo.safe and smneo.resty. libsmneo is
+-- built from the checkout too and linked statically into smneo.so (nothing
+-- to install beside it); the only dependency is the interpreter, so nothing
+-- is fetched (tools/test-rocks.sh runs both without a network).
 --   luarocks --lua-version=5.4 make
+--   luarocks --lua-version=5.1 make LUA_INCDIR=/usr/include/luajit-2.1
+--                                    (LuaJIT / OpenResty: its own headers)
+-- CMake builds in build-rock/ (one module at a time: a make for the other
+-- interpreter rebuilds only smneo.so).
 -- A development rockspec's version is "scm-1" (luarocks requires the
 -- rockspec's version in its file name, and a rockspec cannot read files);
 -- the module's smneo._VERSION and smneo.version come from

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the binding suites named as arguments: python-ext (only builds the
 # in-place Python extension), python, python-versions (the
-# smoke pass under the other CPython versions: tools/test-python-versions.sh), lua.
+# smoke pass under the other CPython versions: tools/test-python-versions.sh), lua,
+# rocks (luarocks make for Lua 5.4 and LuaJIT: tools/test-rocks.sh).
 # Python: the interpreter from tools/pick-python.sh; when it lacks pytest,
 # Debian's python3-pytest directory is appended AFTER its own site-packages
 # (never before: Debian's botocore 1.29 would shadow the newer one).
@@ -42,6 +43,10 @@ for suite in "$@"; do
       LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$dir/?.so;;" \
         busted --lua="$lua" -o utfTerminal tests/lua || status=1
     done
+    ;;
+  rocks)
+    # luarocks make of the rockspec for Lua 5.4 and LuaJIT into temporary trees, a smoke test from each
+    sh tools/test-rocks.sh || status=1
     ;;
   *) echo "unknown suite $suite" >&2; status=2 ;;
   esac
