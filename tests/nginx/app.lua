@@ -215,7 +215,8 @@ function M.provider()
   ngx.print(profile, " ", type(out.CompilationJobSummaries))
 end
 
--- A connection closed mid-answer (smneo.local's truncate fault): with
+-- A connection closed or reset mid-answer (smneo.local's truncate and
+-- reset faults): with
 -- ?attempts=3 it is retried and the describe succeeds; with ?attempts=1 the
 -- error is ConnectionClosed, as the C transport reports it.
 function M.closed()

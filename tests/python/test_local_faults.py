@@ -103,6 +103,41 @@ def test_truncate_fault_cuts_the_body(server):
         client(server, "sagemaker").list_compilation_jobs()
 
 
+def test_reset_fault_resets_the_connection_mid_answer(server):
+    """Half the answer, then a RST (not a FIN): the reader gets
+    ECONNRESET after the bytes that came; the next request is answered."""
+    import socket
+    import urllib.parse
+    admin(server, "POST", "/_smneo/faults", {"kind": "reset", "target": "sagemaker"})
+    u = urllib.parse.urlsplit(server.url)
+    sm = client(server, "sagemaker")
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    aws = botocore.awsrequest.AWSRequest(
+        method="POST", url=server.url + "/", data=b"{}",
+        headers={"X-Amz-Target": "SageMaker.ListCompilationJobs", "Content-Type": "application/x-amz-json-1.1"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials("test", "test"), "sagemaker", "us-east-1").add_auth(aws)
+    raw = ["POST / HTTP/1.1", "Host: %s" % u.netloc, "Content-Length: 2"]
+    raw += ["%s: %s" % (k, v) for k, v in aws.headers.items() if k.lower() not in ("host", "content-length")]
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    s.sendall(("\r\n".join(raw) + "\r\n\r\n").encode() + b"{}")
+    got, reset = b"", False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except ConnectionResetError:
+        reset = True
+    s.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = int([h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0])
+    assert reset and head.startswith(b"HTTP/1.1 200") and 0 < len(body) < length
+    assert "CompilationJobSummaries" in sm.list_compilation_jobs()
+
+
 def test_drop_fault_runs_the_request_and_loses_the_answer(server):
     s3 = client(server, "s3")
     s3.create_bucket(Bucket="models")

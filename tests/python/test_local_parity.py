@@ -653,7 +653,7 @@ def test_waiter_on_stopped_job_same_final_description(clients, clock):
 
 
 # ---- more faults -----------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["close", "truncate"])
+@pytest.mark.parametrize("kind", ["close", "truncate", "reset"])
 def test_broken_answer_on_fresh_connection_retried_alike(server, kind):
     """The first request of each client (a fresh connection) is hung up on or
     cut short: both clients retry it once and then see the same answer."""

@@ -1,5 +1,5 @@
 """Faults on demand: request faults (throttle, 500, 503, close, slow,
-truncate, drop, deny) and job faults (fail: chosen compilation jobs FAIL with a
+truncate, reset, drop, deny) and job faults (fail: chosen compilation jobs FAIL with a
 catalogue failure)."""
 import fnmatch
 import random
@@ -7,7 +7,7 @@ import threading
 
 from . import compilelog
 
-REQUEST_KINDS = ("throttle", "500", "503", "close", "slow", "truncate", "drop", "deny")
+REQUEST_KINDS = ("throttle", "500", "503", "close", "slow", "truncate", "reset", "drop", "deny")
 KINDS = REQUEST_KINDS + ("fail",)
 TARGETS = ("sagemaker", "s3", "sts", "sso", "sso-oidc", "logs", "any")
 _COMMON = {"kind", "count", "rate", "target", "operation", "delay"}

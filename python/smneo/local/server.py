@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -134,6 +135,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections = set()
         self.conn_lock = threading.Lock()
         self.accepted = 0  # connections served (with TLS: those whose handshake succeeded)
+        self.resets = set()  # connections a reset fault ends with a RST (SO_LINGER 0, no shutdown)
         super().__init__(addr, handler)
 
     def process_request(self, request, client_address):
@@ -149,6 +151,13 @@ class _HTTPServer(ThreadingHTTPServer):
     def shutdown_request(self, request):
         with self.conn_lock:
             self.connections.discard(request)
+            reset = request in self.resets
+            self.resets.discard(request)
+        if reset:
+            # no shutdown (it would send a FIN first): closing the last
+            # reference with SO_LINGER 0 sends the RST
+            self.close_request(request)
+            return
         super().shutdown_request(request)
 
 
@@ -223,28 +232,35 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("connection closed before the body was complete")
         return data
 
-    def _send(self, status, headers, body, head=False, truncate=False):
+    def _send(self, status, headers, body, head=False, truncate=False, reset=False):
         self.send_response(status)
         names = {k.lower() for k, _ in headers}
         for k, v in headers:
             self.send_header(k, v)
         if "content-length" not in names:
             n = len(body)
-            if truncate and n == 0:
+            if (truncate or reset) and n == 0:
                 n = 1
             self.send_header("Content-Length", str(n))
-        if truncate:
+        if truncate and not reset:
             self.send_header("Connection", "close")
             self.close_connection = True
         # Head and body in one write: two small writes on a keep-alive
         # connection meet the peer's delayed ACK (40 ms per request).
         self._headers_buffer.append(b"\r\n")
         if not head and body:
-            self._headers_buffer.append(body[: len(body) // 2] if truncate else body)
+            self._headers_buffer.append(body[: len(body) // 2] if truncate or reset else body)
         self.wfile.write(b"".join(self._headers_buffer))
         self._headers_buffer = []
         self.wfile.flush()
-        if truncate:
+        if reset:
+            # half the body, then the connection is reset (RST) once the
+            # handler returns: SO_LINGER with a zero timeout, closed unshut
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with self.server.conn_lock:
+                self.server.resets.add(self.connection)
+        elif truncate:
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -275,7 +291,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         status, headers, out = answer
         self._send(status, headers, out, head=req.method == "HEAD",
-                   truncate=fault is not None and fault.kind == "truncate")
+                   truncate=fault is not None and fault.kind == "truncate",
+                   reset=fault is not None and fault.kind == "reset")
 
     # ---- admin ----------------------------------------------------------------
     def _admin(self, raw_path, raw_query):
@@ -422,7 +439,7 @@ class Server:
     # ---- faults ---------------------------------------------------------------
     def add_fault(self, spec):
         """Queue a fault (docs/local-endpoint.md): {"kind": throttle|500|503|
-        close|slow|truncate|drop|deny, "count": N | "rate": 0..1, "delay": s,
+        close|slow|truncate|reset|drop|deny, "count": N | "rate": 0..1, "delay": s,
         "target": sagemaker|s3|sts|sso|sso-oidc|logs|any, "operation": name},
         or {"kind": "fail", "failure": NAME, "job": GLOB, "device": GLOB, ...}."""
         self.faults.add(spec)
@@ -556,8 +573,8 @@ class Server:
     def answer(self, req):
         """(status, headers, body) for a Request, and the fault taken for it
         (None, or a fault whose kind the caller applies to the connection:
-        "close" gives no answer, "drop" and "truncate" an answer to lose or
-        cut). Shared by the HTTP handler and dispatch()."""
+        "close" gives no answer, "drop", "truncate" and "reset" an answer to
+        lose or cut). Shared by the HTTP handler and dispatch()."""
         service = route(req)
         front = self.fronts[service]
         fault = self.faults.take(service, front.operation(req))
@@ -568,7 +585,7 @@ class Server:
             elif fault.kind == "close":
                 self.record(service, req, None, fault)
                 return None, fault
-            elif fault.kind not in ("truncate", "drop", "deny"):
+            elif fault.kind not in ("truncate", "reset", "drop", "deny"):
                 req.operation = front.operation(req)
                 answer = front.fault(req, fault.kind)
         if answer is None:
@@ -583,7 +600,7 @@ class Server:
     def dispatch(self, method, url, headers, body):
         """Answers one request in this process, with no socket (smneo.local.mock):
         (status, headers, body). The connection faults raise as a transport
-        would fail: close and drop ConnectionResetError, truncate
+        would fail: close, drop and reset ConnectionResetError, truncate
         ConnectionAbortedError."""
         split = urlsplit(url)
         if (split.path or "/").startswith("/_smneo"):
@@ -595,6 +612,8 @@ class Server:
             raise ConnectionResetError("smneo.local: connection closed without an answer (%s fault)" % fault.kind)
         if fault is not None and fault.kind == "truncate":
             raise ConnectionAbortedError("smneo.local: response truncated (truncate fault)")
+        if fault is not None and fault.kind == "reset":
+            raise ConnectionResetError("smneo.local: connection reset mid-answer (reset fault)")
         status, out_headers, out = answer
         if method == "HEAD":
             out = b""
