@@ -172,6 +172,25 @@ describe("smneo client", function()
     assert.are.equal(before + 3, S.count(srv, "DescribeCompilationJob"))
   end)
 
+  -- the libcurl transport's name for an answer cut (FIN) or reset (RST)
+  -- mid-body; smneo.resty gives the same (tests/nginx/run.sh)
+  it("retries an answer cut or reset mid-body as ConnectionClosed", function()
+    for _, kind in ipairs({ "truncate", "reset" }) do
+      local fault = '{"kind": "' .. kind .. '", "count": 1, "target": "sagemaker", "operation": "DescribeCompilationJob"}'
+      S.fault(srv, fault)
+      local job = client:describe_compilation_job{ CompilationJobName = "job-003" }
+      assert.are.equal("job-003", job.CompilationJobName)
+      assert.are.equal(1, job.ResponseMetadata.RetryAttempts)
+      local once = smneo.client(S.options(srv, { max_attempts = 1 }))
+      S.fault(srv, fault)
+      local err = raises(once.describe_compilation_job, once, { CompilationJobName = "job-003" })
+      once:close()
+      assert.are.equal("ConnectionClosed", err.code)
+      assert.is_true(err.retryable)
+      assert.are.equal(1, err.attempts)
+    end
+  end)
+
   it("maps an unreachable endpoint to ConnectionError", function()
     local c = smneo.client(S.options(srv, { endpoint_url = "http://127.0.0.1:9", max_attempts = 1 }))
     local err = raises(c.describe_compilation_job, c, { CompilationJobName = "x" })
