@@ -40,12 +40,36 @@ static int file_write(void *payload, const char *data, size_t n)
     return smneo__s3_xfer_add(fk->x, n, 0);
 }
 
-static int file_sink_rewind(void *payload, smneo_error *err)
+/* Before each GetObject attempt. A retry after some bytes arrived resumes:
+ * it asks for the rest with Range: bytes=N- (and If-Match, so an object that
+ * changed meanwhile is a 412, never spliced). Without an ETag to match there
+ * is nothing to resume safely: it starts over. */
+typedef struct get_attempt {
+    file_sink fk;
+    const char *h[5];     /* If-Match, etag, Range, range, NULL */
+    char range[48];
+    int resumed;          /* attempts that resumed (for the log) */
+} get_attempt;
+
+static int get_attempt_rewind(void *payload, smneo_error *err)
 {
-    file_sink *fk = payload;
+    get_attempt *g = payload;
+    file_sink *fk = &g->fk;
+    fk->io_errno = 0;
+    /* All of it arrived before the failure: a range from its end would be
+     * unsatisfiable (416), so that one starts over too. */
+    if (fk->written > 0 && fk->written < fk->x->total && g->h[0]) {
+        snprintf(g->range, sizeof g->range, "bytes=%llu-", (unsigned long long)fk->written);
+        g->h[2] = "Range";
+        g->h[3] = g->range;
+        g->resumed++;
+        smneo_log(SMNEO_LOG_INFO, "S3 GetObject for '%s': resuming at byte %llu", fk->path,
+                  (unsigned long long)fk->written);
+        return 0;
+    }
+    g->h[2] = NULL;
     smneo__s3_xfer_add(fk->x, fk->written, 1);
     fk->written = 0;
-    fk->io_errno = 0;
     if (ftruncate(fk->fd, 0) != 0)
         return smneo__error(err, SMNEO_EIO, "cannot truncate '%s': %s", fk->path, strerror(errno));
     return 0;
@@ -145,18 +169,24 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
     }
     s3_xfer x;
     smneo__s3_xfer_init(&x, &o, obj.size);
-    file_sink fk = {fd, tmp, 0, &x, 0};
-    smneo_body_sink sink = {file_write, &fk};
-    const char *h[] = {"If-Match", raw_etag, NULL};
+    get_attempt g;
+    memset(&g, 0, sizeof g);
+    g.fk = (file_sink){fd, tmp, 0, &x, 0};
+    file_sink *fk = &g.fk;
+    smneo_body_sink sink = {file_write, fk};
+    if (raw_etag) {
+        g.h[0] = "If-Match";
+        g.h[1] = raw_etag;
+    }
     s3_req r;
     memset(&r, 0, sizeof r);
     r.op = "GetObject";
     r.method = "GET";
-    r.headers = raw_etag ? h : NULL;
+    r.headers = g.h;
     r.sink = &sink;
-    r.rewind = file_sink_rewind;
-    r.rewind_payload = &fk;
-    r.io_errno = &fk.io_errno;
+    r.rewind = get_attempt_rewind;
+    r.rewind_payload = &g;
+    r.io_errno = &fk->io_errno;
     r.io_path = tmp;
     r.io_writing = 1;
     r.x = &x;
@@ -171,10 +201,20 @@ int smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path, con
     if (rc == SMNEO_ESERVICE && err && err->http_status == 412)
         rc = smneo__error(err, SMNEO_ESERVICE, "s3://%s/%s changed while it was being downloaded: try again",
                           t.bucket, t.key);
+    if (!rc && g.h[2]) {
+        /* A resumed GET must answer with the rest, not the whole object. */
+        const char *cr = smneo_response_header(resp, "Content-Range");
+        size_t pl = strlen(g.range) - strlen("bytes=") - 1; /* "N" */
+        if (resp->status != 206 || !cr || strncmp(cr, "bytes ", 6) != 0 || strncmp(cr + 6, g.range + 6, pl) != 0 ||
+            cr[6 + pl] != '-')
+            rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 GetObject for s3://%s/%s: the resumed request (Range: %s) "
+                              "was answered with HTTP %d%s%s instead of the rest of the object", t.bucket, t.key,
+                              g.range, resp->status, cr ? ", Content-Range " : "", cr ? cr : "");
+    }
     smneo_response_free(resp);
-    if (!rc && fk.written != obj.size)
+    if (!rc && fk->written != obj.size)
         rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 GetObject for s3://%s/%s: received %llu bytes, expected %llu",
-                          t.bucket, t.key, (unsigned long long)fk.written, (unsigned long long)obj.size);
+                          t.bucket, t.key, (unsigned long long)fk->written, (unsigned long long)obj.size);
     if (!rc && fsync(fd) != 0)
         rc = smneo__error(err, SMNEO_EIO, "cannot write '%s': %s", tmp, strerror(errno));
     if (close(fd) != 0 && !rc)

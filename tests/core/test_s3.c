@@ -771,13 +771,23 @@ static void test_part_retry(env *e)
     CHECK_INT(smneo_s3_head(&obj, e->client, "s3://smneo-test/retried.bin", &err), 0);
     CHECK(obj.etag && strstr(obj.etag, "-4"));
     smneo_s3_object_clear(&obj);
-    /* A download whose first GET is cut short is retried from the start. */
+    /* A download whose first GET is cut short midway resumes where it
+     * stopped: the retry asks for the rest (Range, answered 206) and the file
+     * is whole. */
+    char rurl[512];
+    snprintf(rurl, sizeof rurl, "%s/_smneo/requests?service=s3", e->url);
+    smneo_test_http("DELETE", rurl, NULL, 0, NULL);
     CHECK_INT(add_fault(e->url, "{\"kind\":\"truncate\",\"count\":1,\"target\":\"s3\",\"operation\":\"GET\"}"),
               200);
     CHECK_MSG(smneo_s3_download(e->client, "s3://smneo-test/retried.bin", dst, NULL, &err) == 0, "%s",
               err.message);
     CHECK(!faults_left(e->url));
     CHECK(files_equal(src, dst));
+    char *log = NULL;
+    smneo_test_http("GET", rurl, NULL, 0, &log);
+    CHECK(log && strstr(log, "\"fault\": \"truncate\""));
+    CHECK_MSG(log && strstr(log, "\"status\": 206"), "%s", log ? log : "(no request log)");
+    free(log);
     /* Failures on every attempt: the error says so, the old file is intact,
      * no temporary file is left. */
     FILE *f = fopen(dst, "wb");
