@@ -211,6 +211,11 @@ static int virtual_ok(const char *b) { return valid_bucket(b) && !strchr(b, '.')
 
 int smneo__s3_target_init(s3_target *t, smneo_client *c, const char *uri, smneo_error *err)
 {
+    return smneo__s3_target_init_for(t, c, uri, 1, err);
+}
+
+int smneo__s3_target_init_for(s3_target *t, smneo_client *c, const char *uri, int need_transport, smneo_error *err)
+{
     memset(t, 0, sizeof *t);
     if (!c)
         return smneo__error(err, SMNEO_EINVAL, "client is NULL");
@@ -219,7 +224,7 @@ int smneo__s3_target_init(s3_target *t, smneo_client *c, const char *uri, smneo_
     t->client = c;
     t->transport = smneo__client_transport(c);
     t->region = smneo_client_region(c);
-    if (!t->transport)
+    if (!t->transport && need_transport)
         return smneo__error(err, SMNEO_EINVAL, "the client has no transport (no_transport=1): S3 transfers need "
                             "one");
     const char *ep = smneo__client_s3_endpoint(c);
@@ -425,7 +430,7 @@ static int is_notfound_code(const char *code)
 }
 
 /* Fills err from an S3 error response; takes ownership of resp. */
-static int response_error(smneo_response *resp, const s3_target *t, const char *op, smneo_error *err)
+int smneo__s3_response_error(smneo_response *resp, const s3_target *t, const char *op, smneo_error *err)
 {
     char *code = smneo__s3_xml_find(resp->body, resp->body_len, "Code");
     char *msg = smneo__s3_xml_find(resp->body, resp->body_len, "Message");
@@ -469,8 +474,9 @@ static int response_error(smneo_response *resp, const s3_target *t, const char *
     return rc;
 }
 
-/* One attempt: credentials, build, sign, send. */
-static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err)
+/* Builds and signs r's request with creds (caller-owned *out). */
+int smneo__s3_build(smneo_request **out, const s3_target *t, const s3_req *r, const smneo_credentials *creds,
+                    smneo_error *err)
 {
     *out = NULL;
     char *url = r->query ? smneo__aprintf("%s%s?%s", t->base, t->path, r->query)
@@ -490,12 +496,6 @@ static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **ou
         smneo_request_free(req);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    smneo_credentials *creds = NULL;
-    rc = smneo__client_credentials(&creds, t->client, err);
-    if (rc) {
-        smneo_request_free(req);
-        return rc;
-    }
     smneo_sigv4_options so = SMNEO_SIGV4_OPTIONS_INIT;
     so.region = t->region;
     so.service = "s3";
@@ -507,6 +507,24 @@ static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **ou
     else if (r->src)
         so.payload_hash = r->payload_hash;
     rc = smneo_sigv4_sign(req, creds, &so, err);
+    if (rc) {
+        smneo_request_free(req);
+        return rc;
+    }
+    *out = req;
+    return 0;
+}
+
+/* One attempt: credentials, build, sign, send. */
+static int attempt_once(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err)
+{
+    *out = NULL;
+    smneo_credentials *creds = NULL;
+    int rc = smneo__client_credentials(&creds, t->client, err);
+    if (rc)
+        return rc;
+    smneo_request *req = NULL;
+    rc = smneo__s3_build(&req, t, r, creds, err);
     smneo_credentials_free(creds);
     if (!rc)
         rc = smneo_transport_send_stream(out, t->transport, req, r->src, r->sink, err);
@@ -560,7 +578,7 @@ int smneo__s3_perform(const s3_target *t, const s3_req *r, smneo_response **out,
             }
             if (resp->status >= 200 && resp->status < 300) /* <Error> in a 200: S3 says to retry */
                 resp->status = 500;
-            rc = response_error(resp, t, r->op, &e);
+            rc = smneo__s3_response_error(resp, t, r->op, &e);
         } else if (rc == SMNEO_ECANCELLED) {
             if (r->io_errno && *r->io_errno) {
                 int en = *r->io_errno;
@@ -680,7 +698,7 @@ void smneo_s3_object_clear(smneo_s3_object *obj)
     memset(obj, 0, sizeof *obj);
 }
 
-static char *unquote(const char *v)
+char *smneo__s3_unquote(const char *v)
 {
     if (!v)
         return NULL;
@@ -711,7 +729,7 @@ int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target
     }
     out->size = size;
     const char *etag = smneo_response_header(resp, "ETag");
-    out->etag = unquote(etag);
+    out->etag = smneo__s3_unquote(etag);
     out->blake2b = smneo__strdup(smneo_response_header(resp, "x-amz-meta-smneo-blake2b"));
     out->content_type = smneo__strdup(smneo_response_header(resp, "Content-Type"));
     if (raw_etag)

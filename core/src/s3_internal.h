@@ -100,6 +100,8 @@ typedef struct mp_part {
 int smneo__s3_put_pct(smneo_buf *b, const char *s, int keep_slash);
 void smneo__s3_target_clear(s3_target *t);
 int smneo__s3_target_init(s3_target *t, smneo_client *c, const char *uri, smneo_error *err);
+/* need_transport 0: for a step machine, whose driver sends (t->transport may be NULL). */
+int smneo__s3_target_init_for(s3_target *t, smneo_client *c, const char *uri, int need_transport, smneo_error *err);
 void smneo__s3_xfer_init(s3_xfer *x, const smneo_s3_options *o, uint64_t total);
 void smneo__s3_xfer_destroy(s3_xfer *x);
 /* Calls the callback (under the lock: calls never overlap). */
@@ -115,6 +117,13 @@ char *smneo__s3_xml_find(const char *body, size_t len, const char *tag);
 /* Sends r with the client's retry policy. 0 and the 2xx response in *out
  * (caller-owned), or an error with err filled. */
 int smneo__s3_perform(const s3_target *t, const s3_req *r, smneo_response **out, smneo_error *err);
+/* Builds and signs r's request with creds (caller-owned *out). */
+int smneo__s3_build(smneo_request **out, const s3_target *t, const s3_req *r, const smneo_credentials *creds,
+                    smneo_error *err);
+/* Fills err from an S3 error response (non-2xx); takes ownership of resp. */
+int smneo__s3_response_error(smneo_response *resp, const s3_target *t, const char *op, smneo_error *err);
+/* An ETag without its quotes (caller frees; NULL for NULL). */
+char *smneo__s3_unquote(const char *v);
 int smneo__s3_check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err);
 int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t, smneo_error *err);
 /* failed_operation names a request: not for a local or cancelled failure. */

@@ -78,6 +78,84 @@ SMNEO_EXTERN(int) smneo_s3_upload(smneo_client *c, const char *path, const char 
  * SMNEO_ENOTFOUND with the message "... not found at s3://...". */
 SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const char *path,
                                     const smneo_s3_options *opts, smneo_error *err);
+/* ---- Transfers as steps ------------------------------------------------------
+ * A download is a sans-I/O machine like a call (client.h): the driver asks
+ * smneo_s3_transfer_next what to do and hands answers back. Retries (with
+ * the client's retry policy and quota), resuming, credential requests
+ * (container, IMDS, STS: SEND steps too), the temporary file and its rename
+ * all live in the machine; smneo_s3_download is its driver over libcurl, and
+ * any other driver (cosockets, an event loop, a test double) gets the same
+ * behaviour.
+ *   SEND   send step.request (borrowed until the feed). When step.sink is 1,
+ *          hand a 2xx answer's body to smneo_s3_transfer_write(x, step.id,
+ *          ...) piece by piece as it arrives (a non-zero return: stop
+ *          receiving), then smneo_s3_transfer_feed(x, step.id, resp, ...)
+ *          with the response (its body empty) or the transport's error. A
+ *          body cut midway is a transport error (SMNEO_ECLOSED): the retry
+ *          resumes with Range: bytes=N-. step.timeout_ms > 0 marks a
+ *          credential request (give up after that long).
+ *   SLEEP  sleep step.sleep_ms (at most 200 ms at a time).
+ *   EVENT  progress: step.done of step.total bytes. The driver calls the
+ *          user's callback here, on the driving thread; to cancel, call
+ *          smneo_s3_transfer_cancel (the result is SMNEO_ECANCELLED
+ *          "cancelled by the progress callback", the partial file removed).
+ *   DONE   smneo_s3_transfer_result gives 0 or the error.
+ * step.id names each SEND; a feed or write with another id is ignored. One
+ * SEND is in flight at a time for a download.
+ *
+ * Nesting in another machine (compile): the parent keeps the transfer, and
+ * whenever it would step it calls smneo_s3_transfer_next and forwards SEND,
+ * SLEEP and EVENT steps as its own (translating the ids if it has requests
+ * of its own in flight), routes the driver's write/feed for those ids back
+ * with smneo_s3_transfer_write/_feed, and on DONE takes
+ * smneo_s3_transfer_result and smneo_s3_transfer_failed_operation.
+ * Ownership: smneo_s3_download_new/smneo_s3_transfer_free (freeing an
+ * unfinished transfer removes its temporary file). A transfer belongs to one
+ * thread at a time. */
+typedef struct smneo_s3_transfer smneo_s3_transfer;
+
+typedef struct smneo_s3_step {
+    smneo_step_kind kind;          /* SMNEO_STEP_SEND, _SLEEP, _EVENT or _DONE */
+    int id;                        /* SEND: names the request in _write and _feed */
+    const smneo_request *request;  /* SEND: borrowed until its feed */
+    long timeout_ms;               /* SEND: give up after this long (0: the driver's own timeouts) */
+    int sink;                      /* SEND: 1 when a 2xx body goes to smneo_s3_transfer_write */
+    long sleep_ms;                 /* SLEEP */
+    uint64_t done, total;          /* EVENT: progress; other steps: bytes so far and the size once known */
+} smneo_s3_step;
+
+/* A download of s3_uri to path, as smneo_s3_download does it (options'
+ * progress callback and payload are not called by the machine: the driver
+ * calls its own on EVENT steps). Bad options or path: an error here and no
+ * transfer. */
+SMNEO_EXTERN(int) smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *s3_uri,
+                                        const char *path, const smneo_s3_options *opts, smneo_error *err);
+SMNEO_EXTERN(void) smneo_s3_transfer_free(smneo_s3_transfer *x);
+/* Never fails: errors surface as DONE. */
+SMNEO_EXTERN(void) smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x);
+/* Part of the 2xx body of SEND id. 0 to go on; non-zero when the driver
+ * must stop receiving (a write error or a cancel) and feed. */
+SMNEO_EXTERN(int) smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size_t n);
+/* The answer to SEND id: takes ownership of resp; resp NULL with the
+ * transport's error code (SMNEO_ECONNECT, SMNEO_ECLOSED, SMNEO_ETIMEOUT...)
+ * and message when it failed. */
+SMNEO_EXTERN(void) smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp,
+                                          int transport_error, const char *transport_message);
+/* A progress event due now (1, with *done and *total) or not (0): for a
+ * driver that wants progress while a body streams inside one blocking send;
+ * an event taken here is not repeated by smneo_s3_transfer_next. */
+SMNEO_EXTERN(int) smneo_s3_transfer_progress(uint64_t *done, uint64_t *total, smneo_s3_transfer *x);
+/* The next step is DONE with SMNEO_ECANCELLED (after the feed of a SEND in
+ * flight; a write returns non-zero meanwhile). */
+SMNEO_EXTERN(void) smneo_s3_transfer_cancel(smneo_s3_transfer *x);
+/* After DONE: 0, or the error code with err filled (the error moves to err:
+ * a second call gives the code alone). */
+SMNEO_EXTERN(int) smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err);
+/* After DONE with an error: the S3 operation whose request failed
+ * ("HeadObject", "GetObject"; static), or NULL for a local failure or a
+ * cancel. */
+SMNEO_EXTERN(const char *) smneo_s3_transfer_failed_operation(const smneo_s3_transfer *x);
+
 /* HEAD: 0 and *out filled (caller releases with smneo_s3_object_clear), or
  * SMNEO_ENOTFOUND when the object does not exist. */
 SMNEO_EXTERN(int) smneo_s3_head(smneo_s3_object *out, smneo_client *c, const char *s3_uri, smneo_error *err);
