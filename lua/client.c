@@ -1283,3 +1283,9 @@ int smneo_lua_client_parse_response(lua_State *L)
 }
 
 int smneo_lua_l_parse_response(lua_State *L) { return parse_response_at(L, 1); }
+
+/* For lua/s3.c's transfer stepper: the same argument handling as call:feed. */
+lclient *smneo_lua_check_client(lua_State *L, int idx) { return check_client(L, idx); }
+void smneo_lua_push_request_headers(lua_State *L, const smneo_request *r) { push_headers(L, r); }
+lbox *smneo_lua_response_args(lua_State *L, const char *what) { return response_args(L, what); }
+int smneo_lua_transport_error_arg(lua_State *L, const char *what) { return transport_error_arg(L, what); }

@@ -128,3 +128,202 @@ static int s3_transfer(lua_State *L, int upload)
 
 int smneo_lua_client_upload_file(lua_State *L) { return s3_transfer(L, 1); }
 int smneo_lua_client_download_file(lua_State *L) { return s3_transfer(L, 0); }
+
+/* ---- client:_download{...}: the download machine stepped from Lua (smneo.resty) ------ */
+
+#define MT_S3XFER "smneo.s3transfer"
+
+typedef struct ls3xfer {
+    smneo_s3_transfer *x;
+    lclient *owner;  /* kept alive through the userdata's user value */
+    int awaiting;    /* the id of the SEND waiting for its feed, or 0 */
+} ls3xfer;
+
+static void s3xfer_release(ls3xfer *lx)
+{
+    if (lx->x) {
+        smneo_s3_transfer *x = lx->x;
+        lx->x = NULL;
+        smneo_s3_transfer_free(x); /* an unfinished download's temporary file goes too */
+        lx->owner->calls--;
+        smneo_lua_client_maybe_free(lx->owner);
+    }
+}
+
+static int s3xfer_gc(lua_State *L)
+{
+    s3xfer_release((ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER));
+    return 0;
+}
+
+static ls3xfer *check_live_s3xfer(lua_State *L)
+{
+    ls3xfer *lx = (ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER);
+    if (!lx->x)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "this transfer has finished or was closed");
+    return lx;
+}
+
+/* The id argument at stack 2 must name the SEND waiting for its answer. */
+static int check_id(lua_State *L, ls3xfer *lx, const char *what)
+{
+    lua_Integer id = luaL_checkinteger(L, 2);
+    if (!lx->awaiting || id != lx->awaiting)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: no send with id %lld is waiting for an answer", what,
+                            (long long)id);
+    return (int)id;
+}
+
+/* next() -> "send", method, url, headers, body, id, sink | "sleep", seconds |
+ *           "event", "progress", done, total | "done", true | "done", nil, err */
+static int s3xfer_next(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    if (lx->awaiting)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "next(): feed the answer to send %d first (feed or feed_error)",
+                            lx->awaiting);
+    smneo_s3_step st;
+    lx->owner->cur_L = L;
+    smneo_s3_transfer_next(&st, lx->x);
+    lx->owner->cur_L = NULL;
+    switch (st.kind) {
+    case SMNEO_STEP_SEND: {
+        const smneo_request *r = st.request;
+        lx->awaiting = st.id;
+        lua_pushstring(L, "send");
+        lua_pushstring(L, r->method ? r->method : "GET");
+        lua_pushstring(L, r->url ? r->url : "");
+        smneo_lua_push_request_headers(L, r);
+        lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+        lua_pushinteger(L, st.id);
+        lua_pushboolean(L, st.sink);
+        return 7;
+    }
+    case SMNEO_STEP_SLEEP:
+        lua_pushstring(L, "sleep");
+        lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
+        return 2;
+    case SMNEO_STEP_EVENT:
+        lua_pushstring(L, "event");
+        lua_pushstring(L, "progress");
+        lua_pushnumber(L, (lua_Number)st.done);
+        lua_pushnumber(L, (lua_Number)st.total);
+        return 4;
+    case SMNEO_STEP_DONE:
+    default: {
+        smneo_error *err = smneo_lua_errhold_new(L);
+        int rc = smneo_s3_transfer_result(lx->x, err);
+        const char *op = smneo_s3_transfer_failed_operation(lx->x);
+        s3xfer_release(lx);
+        lua_pushstring(L, "done");
+        if (rc == 0) {
+            lua_pushboolean(L, 1);
+            return 2;
+        }
+        lua_pushnil(L);
+        smneo_lua_push_error(L, rc, err);
+        if (op) {
+            lua_pushstring(L, op);
+            lua_setfield(L, -2, "operation");
+        }
+        return 3;
+    }
+    }
+}
+
+/* write(id, data) -> true to go on, false when the driver must stop
+ * receiving (a write error or a cancel) and feed. */
+static int s3xfer_write(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    int id = check_id(L, lx, "write()");
+    size_t n = 0;
+    const char *data = luaL_checklstring(L, 3, &n);
+    lua_pushboolean(L, smneo_s3_transfer_write(lx->x, id, data, n) == 0);
+    return 1;
+}
+
+/* feed(id, status, headers[, body]): the answer to send id (a 2xx body
+ * already went through write). */
+static int s3xfer_feed(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    int id = check_id(L, lx, "feed()");
+    lua_remove(L, 2); /* status, headers, body at 2..4, as call:feed has them */
+    lbox *b = smneo_lua_response_args(L, "feed()");
+    lx->awaiting = 0;
+    smneo_s3_transfer_feed(lx->x, id, (smneo_response *)smneo_lua_box_take(b), 0, NULL);
+    return 0;
+}
+
+/* feed_error(id, code, message): the transport failed (before or during the body). */
+static int s3xfer_feed_error(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    int id = check_id(L, lx, "feed_error()");
+    lua_remove(L, 2);
+    int code = smneo_lua_transport_error_arg(L, "feed_error()");
+    const char *msg = luaL_optstring(L, 3, "transport error");
+    lx->awaiting = 0;
+    smneo_s3_transfer_feed(lx->x, id, NULL, code, msg);
+    return 0;
+}
+
+static int s3xfer_cancel(lua_State *L)
+{
+    ls3xfer *lx = (ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER);
+    if (lx->x)
+        smneo_s3_transfer_cancel(lx->x);
+    return 0;
+}
+
+/* client:_download{filename=, bucket=, key=} -> a transfer stepped with
+ * next/write/feed/feed_error/cancel/close (smneo.resty's download_file). */
+int smneo_lua_client_lowlevel_download(lua_State *L)
+{
+    static const char *const names[] = {"filename", "bucket", "key", NULL};
+    lclient *cl = smneo_lua_check_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    smneo_lua_check_known_keys(L, 2, names, "download_file");
+    const char *filename = smneo_lua_opt_string(L, 2, "filename");
+    const char *bucket = smneo_lua_opt_string(L, 2, "bucket");
+    const char *key = smneo_lua_opt_string(L, 2, "key");
+    if (!filename || !*filename || !bucket || !*bucket || !key || !*key)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "download_file: filename, bucket and key are required (non-empty strings)");
+    lua_pushfstring(L, "s3://%s/%s", bucket, key);
+    const char *uri = lua_tostring(L, -1);
+    smneo_error *err = smneo_lua_errhold_new(L);
+    ls3xfer *lx = (ls3xfer *)compat_newuserdata(L, sizeof *lx);
+    lx->x = NULL;
+    lx->owner = cl;
+    lx->awaiting = 0;
+    luaL_setmetatable(L, MT_S3XFER);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, 1); /* user value: the client, kept alive */
+    compat_setuservalue(L, ud);
+    int rc = smneo_s3_download_new(&lx->x, cl->c, uri, filename, NULL, err);
+    if (rc != 0)
+        return smneo_lua_raise_error(L, rc, err);
+    cl->calls++;
+    return 1;
+}
+
+void smneo_lua_make_s3xfer_metatable(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"next", s3xfer_next},     {"write", s3xfer_write},
+                                       {"feed", s3xfer_feed},     {"feed_error", s3xfer_feed_error},
+                                       {"cancel", s3xfer_cancel}, {"close", s3xfer_gc},
+                                       {NULL, NULL}};
+    luaL_newmetatable(L, MT_S3XFER);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, s3xfer_gc);
+    lua_setfield(L, -2, "__gc");
+#if COMPAT_HAS_CLOSE
+    lua_pushcfunction(L, s3xfer_gc);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pop(L, 1);
+}

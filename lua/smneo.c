@@ -245,6 +245,7 @@ static void make_client_metatable(lua_State *L)
                                        {"download_file", smneo_lua_client_download_file},
                                        {"compilation_job_logs", smneo_lua_client_job_logs},
                                        {"_job_logs", smneo_lua_client_lowlevel_job_logs},
+                                       {"_download", smneo_lua_client_lowlevel_download},
                                        {"compile_many", smneo_lua_client_compile_many},
                                        {"_call", smneo_lua_client_lowlevel_call},
                                        {"_paginate", smneo_lua_client_lowlevel_paginate},
@@ -322,6 +323,7 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
     make_client_metatable(L);
     make_call_metatable(L);
     smneo_lua_make_joblogs_metatable(L);
+    smneo_lua_make_s3xfer_metatable(L);
 
     lua_newtable(L); /* module */
     luaL_setfuncs(L, funcs, 0);

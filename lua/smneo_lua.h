@@ -160,6 +160,16 @@ int smneo_lua_read_progress(lua_State *L, int t, progress_ctx *pc);
 void smneo_lua_progress_rethrow(lua_State *L, progress_ctx *pc);
 int smneo_lua_client_upload_file(lua_State *L);
 int smneo_lua_client_download_file(lua_State *L);
+/* client:_download{filename, bucket, key}: the S3 download machine stepped from Lua (smneo.resty) */
+int smneo_lua_client_lowlevel_download(lua_State *L);
+void smneo_lua_make_s3xfer_metatable(lua_State *L);
+/* lua/client.c's helpers for the steppers: a live client; a request's headers
+ * as a table; feed's (status, headers, body[, sends]) at stack 2..5 as a
+ * response in a box on the stack; feed_error's code at stack 2. */
+lclient *smneo_lua_check_client(lua_State *L, int idx);
+void smneo_lua_push_request_headers(lua_State *L, const smneo_request *r);
+lbox *smneo_lua_response_args(lua_State *L, const char *what);
+int smneo_lua_transport_error_arg(lua_State *L, const char *what);
 void smneo_lua_push_artifact_table(lua_State *L);
 void smneo_lua_push_diagnosis(lua_State *L, const smneo_diagnosis *d);
 

@@ -139,9 +139,32 @@ local function after_connect(err, sent, started, host)
   return "ConnectionClosed", "connection to " .. host .. " closed before the whole response arrived (" .. err .. ")"
 end
 
+-- Reads the body in pieces of at most BODY_PIECE bytes into on_body (S3
+-- downloads: memory does not grow with the object). n: the length, or nil
+-- to read to the end of the connection. Returns true, or nil, err.
+local BODY_PIECE = 65536
+local function stream_body(sock, n, on_body)
+  while n == nil or n > 0 do
+    local want = (n == nil or n > BODY_PIECE) and BODY_PIECE or n
+    local piece, err, partial = sock:receive(want)
+    if not piece then
+      if n == nil and err == "closed" then
+        if partial and partial ~= "" and on_body(partial) == false then return nil, "stopped" end
+        return true
+      end
+      if partial and partial ~= "" then on_body(partial) end
+      return nil, err
+    end
+    if on_body(piece) == false then return nil, "stopped" end
+    if n then n = n - #piece end
+  end
+  return true
+end
+
 -- Reads one response from sock. Returns status, headers, body, reusable
--- (or nil, err, started: whether the status line had arrived).
-local function read_response(sock, method)
+-- (or nil, err, started: whether the status line had arrived). With
+-- on_body, a 2xx body goes to on_body(piece) (false stops) and body is "".
+local function read_response(sock, method, on_body)
   local line, err = sock:receive("*l")
   if not line then return nil, err, false end
   local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
@@ -168,9 +191,18 @@ local function read_response(sock, method)
   if conn and conn:lower():find("close", 1, true) then reusable = false end
   local body
   local te = lower["transfer-encoding"]
+  local chunked = te and te:lower():find("chunked", 1, true)
+  if not (status >= 200 and status < 300) then on_body = nil end
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
     body = ""
-  elseif te and te:lower():find("chunked", 1, true) then
+  elseif on_body and not chunked then
+    local n = lower["content-length"] and tonumber(lower["content-length"])
+    if lower["content-length"] and (not n or n < 0) then return nil, "malformed Content-Length", true end
+    local ok, serr = stream_body(sock, n, on_body)
+    if not ok then return nil, serr, true end
+    body = ""
+    if n == nil then reusable = false end
+  elseif chunked then
     local parts = {}
     while true do
       local sz, serr = sock:receive("*l")
@@ -184,9 +216,14 @@ local function read_response(sock, method)
         until t == ""
         break
       end
-      local chunk, cerr = sock:receive(n)
-      if not chunk then return nil, cerr, true end
-      parts[#parts + 1] = chunk
+      if on_body then
+        local ok, serr = stream_body(sock, n, on_body)
+        if not ok then return nil, serr, true end
+      else
+        local chunk, cerr = sock:receive(n)
+        if not chunk then return nil, cerr, true end
+        parts[#parts + 1] = chunk
+      end
       local crlf, lerr = sock:receive("*l")
       if not crlf then return nil, lerr, true end
     end
@@ -212,8 +249,9 @@ end
 
 -- Sends one request over a cosocket. Returns status, headers, body, sends
 -- (2 when it was sent again on a fresh connection) or nil, error code,
--- message.
-function Client:_send(method, url, headers, body)
+-- message. With on_body, a 2xx body streams into on_body(piece) (see
+-- read_response); like any answer that had begun, it is never resent.
+function Client:_send(method, url, headers, body, on_body)
   local u, uerr = parse_url(url)
   if not u then return nil, "ConnectionError", uerr end
   local request = { method, " ", u.path, " HTTP/1.1\r\n" }
@@ -261,7 +299,7 @@ function Client:_send(method, url, headers, body)
     local sent, serr = sock:send(request)
     local status, rheaders, rbody, reusable, started
     if sent then
-      status, rheaders, rbody, reusable = read_response(sock, method)
+      status, rheaders, rbody, reusable = read_response(sock, method, on_body)
       if not status then serr, started = rheaders, rbody end
     end
     if status then
@@ -445,6 +483,60 @@ function Client:max_attempts() return self._c:max_attempts() end
 function Client:close() return self._c:close() end
 Client.__close = Client.close
 function Client:__tostring() return "smneo.resty " .. tostring(self._c) end
+
+-- ---- S3 transfers ---------------------------------------------------------
+-- download_file{filename=, bucket=, key=, progress=}: the core's download
+-- machine (docs/s3.md, "Downloads as steps") over cosockets: the HEAD, then
+-- the GET whose body streams into the temporary file piece by piece; a GET
+-- cut midway is resumed by the machine with Range: bytes=N-. progress(done,
+-- total) runs on this request's Lua thread; returning false cancels
+-- (Cancelled, the partial file removed); an error in it cancels and is
+-- re-raised. Returns true.
+function Client:download_file(opts)
+  if type(opts) ~= "table" then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = "download_file: give a table {filename=, bucket=, key=[, progress=]}" }, smneo.error_mt), 2)
+  end
+  local progress = opts.progress
+  if progress ~= nil and type(progress) ~= "function" then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = "download_file: progress must be a function, not a " .. type(progress) }, smneo.error_mt), 2)
+  end
+  local args = {}
+  for k, v in pairs(opts) do
+    if k ~= "progress" then args[k] = v end
+  end
+  local x = self._c:_download(args)
+  local refreshing = share_before(self)
+  local ok, res = pcall(function()
+    while true do
+      local kind, a, b, c, d, id, sink = x:next()
+      if kind == "send" then
+        local on_body = sink and function(piece) return x:write(id, piece) end or nil
+        local status, h, body, sends = self:_send(a, b, c, d, on_body)
+        if status then
+          x:feed(id, status, h, body, sends)
+        else
+          x:feed_error(id, h, body)
+        end
+      elseif kind == "sleep" then
+        ngx.sleep(a)
+      elseif kind == "event" then
+        if progress and progress(b, c) == false then x:cancel() end
+      else
+        return { a, b }
+      end
+    end
+  end)
+  share_after(self, refreshing)
+  if not ok then
+    x:cancel()
+    x:close()
+    error(res, 0)
+  end
+  if res[2] then error(res[2], 0) end
+  return true
+end
 
 -- For tests: the URL parser.
 M._parse_url = parse_url

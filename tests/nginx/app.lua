@@ -169,6 +169,16 @@ function M.logs()
     tostring((handle:warnings()[1] or ""):find("no log yet", 1, true) ~= nil))
 end
 
+-- s3://models/big.bin (run.sh put it there) to tmp/big.out under the nginx
+-- prefix: "true", whether progress ended at the total, the event count
+function M.s3_download()
+  local path = ngx.config.prefix() .. "tmp/big.out"
+  local last, total, n = 0, -1, 0
+  local ok = get():download_file{ filename = path, bucket = "models", key = "big.bin",
+    progress = function(done, t) last, total, n = done, t, n + 1 end }
+  ngx.print(tostring(ok), " ", tostring(last == total and total > 0), " ", tostring(n >= 2))
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

@@ -152,6 +152,31 @@ sys.exit(0 if r["operation"] == "DescribeCompilationJob" and r["status"] == 200 
   fail "/profile did not sign with the credentials file"
 admin GET requests | grep -q 'file-secret-key-example' && fail "the secret key was sent"
 echo "ok  /profile signed with the shared credentials file"
+# S3 download over cosockets (the core's download machine): its GET is cut
+# midway by a truncate fault and resumed with Range (answered 206); the file
+# is whole
+"$PY" -c 'import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(bytes((i * 7 + 3) % 251 for i in range(3 * 1024 * 1024)))' "$tmp/big.bin"
+cat >"$tmp/upload.lua" <<'LUA'
+local c = require("smneo").client{ endpoint_url = arg[1], region_name = "us-east-1",
+  aws_access_key_id = "test", aws_secret_access_key = "test" }
+c:upload_file{ filename = arg[2], bucket = "models", key = "big.bin" }
+LUA
+env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  LUA_PATH="lua/?.lua;;" LUA_CPATH="$BUILD/luajit/?.so;;" luajit "$tmp/upload.lua" "$endpoint" "$tmp/big.bin" \
+  || fail "upload big.bin"
+admin DELETE requests >/dev/null || fail "clear the requests"
+admin POST faults '{"kind": "truncate", "target": "s3", "operation": "GET", "count": 1}' >/dev/null \
+  || fail "truncate fault"
+expect /s3_download "true true true"
+cmp -s "$tmp/big.bin" "$tmp/tmp/big.out" || fail "/s3_download: the downloaded file differs"
+admin GET requests | "$PY" -c 'import json, sys
+gets = [(r["status"], r["fault"]) for r in json.load(sys.stdin)["requests"] if r["method"] == "GET"]
+sys.exit(0 if gets == [(200, "truncate"), (206, None)] else "GETs: %r" % (gets,))' ||
+  fail "/s3_download was not resumed with a Range request"
+ls -a "$tmp/tmp" | grep -q smneo- && fail "/s3_download left a temporary file"
+echo "ok  /s3_download: a GET cut midway resumed with Range over cosockets"
 expect /tls "ngx-tls-1 STARTING number"
 expect /tls_rogue "nil TLSError"
 # connections the rogue (self-signed) endpoint served; each read is one more
