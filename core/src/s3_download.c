@@ -1,17 +1,16 @@
-/* core/src/s3_download.c: S3 downloads to a temporary file renamed at the end */
+/* core/src/s3_download.c: S3 downloads to a temporary file renamed at the end: the download step
+ * machine (smneo_s3_download_new, smneo_s3_transfer_*) and smneo_s3_download, its driver over the
+ * client's transport */
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "client_internal.h"
 #include "internal.h"

@@ -64,14 +64,6 @@ typedef struct file_source {
     int io_errno; /* errno of a failed read, IO_SHRUNK, or 0 */
 } file_source;
 
-typedef struct file_sink {
-    int fd;
-    const char *path;
-    uint64_t written;
-    s3_xfer *x;
-    int io_errno;
-} file_sink;
-
 typedef struct s3_req {
     const char *op;                /* "PutObject": for messages and logs */
     const char *method;
