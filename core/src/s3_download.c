@@ -199,8 +199,8 @@ static void x_request(smneo_s3_step *out, smneo_s3_transfer *x)
         }
         smneo_chain_resolution_free(x->credres);
         x->credres = NULL;
-        if (rc < 0) {
-            x_finish(x, rc, NULL);
+        if (rc < 0) { /* no credentials: the request they were for failed, as smneo_s3_download says */
+            x_finish(x, rc, x->op);
             return;
         }
     }
@@ -468,6 +468,10 @@ void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, 
     }
     smneo_error e = SMNEO_ERROR_INIT;
     int rc;
+    if (x->cancelled) { /* whatever came back: the caller asked to stop */
+        smneo_response_free(resp);
+        resp = NULL;
+    }
     if (resp && resp->status >= 200 && resp->status < 300) {
         smneo__retry_succeeded(x->client, &x->quota_cost);
         if (x->sink) {

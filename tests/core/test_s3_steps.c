@@ -183,6 +183,28 @@ static void test_resume_failures(void)
         smneo_s3_transfer_free(x);
         smneo_error_clear(&err);
     }
+    /* cancelled while the GET was in flight: a complete 2xx answer fed
+     * afterwards does not undo the cancel */
+    {
+        smneo_s3_transfer *x = NULL;
+        CHECK_INT(smneo_s3_download_new(&x, c, "s3://bkt/k", path, NULL, NULL), 0);
+        smneo_s3_step st;
+        int events = 0;
+        uint64_t last = 0;
+        next_send(&st, x, &events, &last);
+        smneo_s3_transfer_feed(x, st.id, answer(200, hh), 0, NULL);
+        next_send(&st, x, &events, &last);
+        CHECK_INT(smneo_s3_transfer_write(x, st.id, OBJ, 36), 0);
+        smneo_s3_transfer_cancel(x);
+        smneo_s3_transfer_feed(x, st.id, answer(200, NULL), 0, NULL);
+        next_send(&st, x, &events, &last);
+        CHECK_INT(st.kind, SMNEO_STEP_DONE);
+        smneo_error err = SMNEO_ERROR_INIT;
+        CHECK_INT(smneo_s3_transfer_result(x, &err), SMNEO_ECANCELLED);
+        CHECK(access(path, F_OK) != 0);
+        smneo_error_clear(&err);
+        smneo_s3_transfer_free(x);
+    }
     /* freed before DONE: the temporary file goes too */
     smneo_s3_transfer *x = NULL;
     CHECK_INT(smneo_s3_download_new(&x, c, "s3://bkt/k", path, NULL, NULL), 0);
