@@ -178,60 +178,61 @@ static const char *opt_json(lua_State *L, int t, const char *k)
  * given as tables encoded into boxes left on the stack). */
 static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what)
 {
-    lua_Number n;
-    int b;
-    o->model = smneo_lua_opt_string(L, t, "model");
-    o->framework = smneo_lua_opt_string(L, t, "framework");
-    o->role_arn = smneo_lua_opt_string(L, t, "role_arn");
-    o->s3_bucket = smneo_lua_opt_string(L, t, "s3_bucket");
-    o->model_package_version_arn = smneo_lua_opt_string(L, t, "model_package_version_arn");
+    const smneo_compile_option_info *opt;
+    for (size_t i = 0; (opt = smneo_compile_option_at(i)); i++) {
+        void *field = (char *)o + opt->offset;
+        lua_Number n;
+        int b;
+        switch (opt->type) {
+        case SMNEO_COMPILE_OPTION_STRING:
+            *(const char **)field = smneo_lua_opt_string(L, t, opt->name);
+            break;
+        case SMNEO_COMPILE_OPTION_JSON:
+            *(const char **)field = opt_json(L, t, opt->name);
+            break;
+        case SMNEO_COMPILE_OPTION_FLAG:
+            if ((b = smneo_lua_opt_bool(L, t, opt->name)) >= 0)
+                *(int *)field = b;
+            break;
+        case SMNEO_COMPILE_OPTION_SECONDS:
+            if (smneo_lua_opt_number(L, t, opt->name, &n))
+                *(double *)field = n;
+            break;
+        case SMNEO_COMPILE_OPTION_INTEGER:
+            if (smneo_lua_opt_number(L, t, opt->name, &n)) {
+                if (n < 1 || n > 2147483647 || floor(n) != n)
+                    smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: %s must be a positive integer", what, opt->name);
+                *(int *)field = (int)n;
+            }
+            break;
+        }
+    }
     if (!o->role_arn || (!o->model_package_version_arn && (!o->model || !o->framework)))
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: model, framework (or model_package_version_arn) and role_arn are required "
                   "(s3_bucket too, unless the default bucket sagemaker-REGION-ACCOUNT will do)", what);
-    o->vpc_config_json = opt_json(L, t, "vpc_config");
-    o->target_device = smneo_lua_opt_string(L, t, "target_device");
-    o->target_os = smneo_lua_opt_string(L, t, "target_os");
-    o->target_arch = smneo_lua_opt_string(L, t, "target_arch");
-    o->target_accelerator = smneo_lua_opt_string(L, t, "target_accelerator");
-    o->framework_version = smneo_lua_opt_string(L, t, "framework_version");
-    o->s3_prefix = smneo_lua_opt_string(L, t, "s3_prefix");
-    o->job_name = smneo_lua_opt_string(L, t, "job_name");
-    o->output_dir = smneo_lua_opt_string(L, t, "output_dir");
-    o->kms_key_id = smneo_lua_opt_string(L, t, "kms_key_id");
-    o->data_input_config = opt_json(L, t, "data_input_config");
-    o->compiler_options = opt_json(L, t, "compiler_options");
-    o->tags_json = opt_json(L, t, "tags");
-    if ((b = smneo_lua_opt_bool(L, t, "extract")) >= 0)
-        o->extract = b;
-    if ((b = smneo_lua_opt_bool(L, t, "keep_job_on_cancel")) >= 0)
-        o->keep_job_on_cancel = b;
-    if ((b = smneo_lua_opt_bool(L, t, "follow_logs")) >= 0)
-        o->follow_logs = b;
-    if (smneo_lua_opt_number(L, t, "timeout", &n))
-        o->timeout = n;
-    if (smneo_lua_opt_number(L, t, "delay", &n))
-        o->delay = n;
-    if (smneo_lua_opt_number(L, t, "max_delay", &n))
-        o->max_delay = n;
-    static const char *const limits[] = {"max_runtime_seconds", "max_wait_seconds", "max_pending_seconds"};
-    int *slots[] = {&o->max_runtime_seconds, &o->max_wait_seconds, &o->max_pending_seconds};
-    for (int i = 0; i < 3; i++)
-        if (smneo_lua_opt_number(L, t, limits[i], &n)) {
-            if (n < 1 || n > 2147483647 || floor(n) != n)
-                smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: %s must be a positive integer", what, limits[i]);
-            *slots[i] = (int)n;
-        }
+}
+
+/* compile's keywords from the core's table (smneo_compile_option_at; per_job: only those a
+ * job of compile_many takes), then extras: a NULL-terminated list in out. */
+enum { COMPILE_KEYS_MAX = 64 };
+static void compile_keys(const char **out, int per_job, const char *const *extras)
+{
+    size_t n = 0;
+    const smneo_compile_option_info *o;
+    for (size_t i = 0; (o = smneo_compile_option_at(i)) && n < COMPILE_KEYS_MAX - 1; i++)
+        if (o->per_job || !per_job)
+            out[n++] = o->name;
+    for (size_t i = 0; extras && extras[i] && n < COMPILE_KEYS_MAX - 1; i++)
+        out[n++] = extras[i];
+    out[n] = NULL;
 }
 
 /* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
 int smneo_lua_client_compile(lua_State *L)
 {
-    static const char *const names[] = {
-        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
-        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
-        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-        "kms_key_id", "keep_job_on_cancel", "vpc_config", "model_package_version_arn", "max_wait_seconds",
-        "max_pending_seconds", "callback", "follow_logs", NULL};
+    static const char *const extras[] = {"callback", NULL};
+    const char *names[COMPILE_KEYS_MAX];
+    compile_keys(names, 0, extras);
     lclient *cl = smneo_lua_check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
@@ -292,23 +293,20 @@ int smneo_lua_client_compile(lua_State *L)
 
 /* ---- client:compile_many{...} (smneo_compile_many) ---------------------------------- */
 
-static const char *const compile_job_keys[] = {
-    "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
-    "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
-    "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-    "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds", NULL};
 
 static void free_compile_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
 
 /* Copies the compile keys of the table at `from` into the table at `to`. */
 static void copy_job_keys(lua_State *L, int from, int to)
 {
-    for (size_t i = 0; compile_job_keys[i]; i++) {
-        lua_getfield(L, from, compile_job_keys[i]);
+    const char *keys[COMPILE_KEYS_MAX];
+    compile_keys(keys, 1, NULL);
+    for (size_t i = 0; keys[i]; i++) {
+        lua_getfield(L, from, keys[i]);
         if (lua_isnil(L, -1))
             lua_pop(L, 1);
         else
-            lua_setfield(L, to, compile_job_keys[i]);
+            lua_setfield(L, to, keys[i]);
     }
 }
 
@@ -318,7 +316,9 @@ static void set_target(lua_State *L, int target)
 {
     int job = lua_gettop(L);
     if (lua_istable(L, target)) {
-        smneo_lua_check_known_keys(L, target, compile_job_keys, "compile_many: a target");
+        const char *keys[COMPILE_KEYS_MAX];
+        compile_keys(keys, 1, NULL);
+        smneo_lua_check_known_keys(L, target, keys, "compile_many: a target");
         copy_job_keys(L, target, job);
         return;
     }
@@ -354,13 +354,13 @@ static void set_target(lua_State *L, int target)
  * every job} -> rows */
 int smneo_lua_client_compile_many(lua_State *L)
 {
-    static const char *const names[] = {
-        "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
-        "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
-        "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
-        "kms_key_id", "vpc_config", "model_package_version_arn", "max_wait_seconds", "max_pending_seconds",
-        "jobs", "models", "targets", "max_concurrent", "state_file", "retry_failed",
-        "keep_jobs_on_cancel", "callback", NULL};
+    static const char *const extras[] = {"jobs",         "models",       "targets",
+                                         "max_concurrent", "state_file", "retry_failed",
+                                         "keep_jobs_on_cancel", "callback", NULL};
+    const char *names[COMPILE_KEYS_MAX];
+    compile_keys(names, 1, extras);
+    const char *job_keys[COMPILE_KEYS_MAX];
+    compile_keys(job_keys, 1, NULL);
     lclient *cl = smneo_lua_check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
@@ -381,7 +381,7 @@ int smneo_lua_client_compile_many(lua_State *L)
                 smneo_lua_raise_msg(L, SMNEO_EINVAL, "compile_many: jobs[%d] must be a table of compile options", (int)i);
             char what[64];
             snprintf(what, sizeof what, "compile_many: jobs[%d]", (int)i);
-            smneo_lua_check_known_keys(L, lua_gettop(L), compile_job_keys, what);
+            smneo_lua_check_known_keys(L, lua_gettop(L), job_keys, what);
             lua_newtable(L);
             copy_job_keys(L, 2, lua_gettop(L));
             copy_job_keys(L, lua_gettop(L) - 1, lua_gettop(L));

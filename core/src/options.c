@@ -68,3 +68,41 @@ SMNEO__OPTIONS(chain_options, CHAIN_OPTIONS, offsetof(smneo_chain_options, regio
 SMNEO__OPTIONS(joblogs_options, JOBLOGS_OPTIONS, );
 SMNEO__OPTIONS(endpoint_options, ENDPOINT_OPTIONS, offsetof(smneo_endpoint_options, ignore_configured), );
 SMNEO__OPTIONS(build_options, BUILD_OPTIONS, );
+
+#define SMNEO__COMPILE_OPTION(key, member, type, per_job)                                               \
+    {key, SMNEO_COMPILE_OPTION_##type, offsetof(smneo_compile_options, member), per_job}
+
+static const smneo_compile_option_info compile_option_table[] = {
+    SMNEO__COMPILE_OPTION("model", model, STRING, 1),
+    SMNEO__COMPILE_OPTION("framework", framework, STRING, 1),
+    SMNEO__COMPILE_OPTION("data_input_config", data_input_config, JSON, 1),
+    SMNEO__COMPILE_OPTION("framework_version", framework_version, STRING, 1),
+    SMNEO__COMPILE_OPTION("target_device", target_device, STRING, 1),
+    SMNEO__COMPILE_OPTION("target_os", target_os, STRING, 1),
+    SMNEO__COMPILE_OPTION("target_arch", target_arch, STRING, 1),
+    SMNEO__COMPILE_OPTION("target_accelerator", target_accelerator, STRING, 1),
+    SMNEO__COMPILE_OPTION("compiler_options", compiler_options, JSON, 1),
+    SMNEO__COMPILE_OPTION("role_arn", role_arn, STRING, 1),
+    SMNEO__COMPILE_OPTION("s3_bucket", s3_bucket, STRING, 1),
+    SMNEO__COMPILE_OPTION("s3_prefix", s3_prefix, STRING, 1),
+    SMNEO__COMPILE_OPTION("job_name", job_name, STRING, 1),
+    SMNEO__COMPILE_OPTION("output_dir", output_dir, STRING, 1),
+    SMNEO__COMPILE_OPTION("extract", extract, FLAG, 1),
+    SMNEO__COMPILE_OPTION("timeout", timeout, SECONDS, 1),
+    SMNEO__COMPILE_OPTION("delay", delay, SECONDS, 1),
+    SMNEO__COMPILE_OPTION("max_delay", max_delay, SECONDS, 1),
+    SMNEO__COMPILE_OPTION("max_runtime_seconds", max_runtime_seconds, INTEGER, 1),
+    SMNEO__COMPILE_OPTION("tags", tags_json, JSON, 1),
+    SMNEO__COMPILE_OPTION("kms_key_id", kms_key_id, STRING, 1),
+    SMNEO__COMPILE_OPTION("keep_job_on_cancel", keep_job_on_cancel, FLAG, 0),
+    SMNEO__COMPILE_OPTION("follow_logs", follow_logs, FLAG, 0),
+    SMNEO__COMPILE_OPTION("vpc_config", vpc_config_json, JSON, 1),
+    SMNEO__COMPILE_OPTION("model_package_version_arn", model_package_version_arn, STRING, 1),
+    SMNEO__COMPILE_OPTION("max_wait_seconds", max_wait_seconds, INTEGER, 1),
+    SMNEO__COMPILE_OPTION("max_pending_seconds", max_pending_seconds, INTEGER, 1),
+};
+
+const smneo_compile_option_info *smneo_compile_option_at(size_t i)
+{
+    return i < sizeof compile_option_table / sizeof compile_option_table[0] ? &compile_option_table[i] : NULL;
+}

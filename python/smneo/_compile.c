@@ -139,88 +139,53 @@ static int convert_options(PyObject *opts, smneo_compile_options *o)
     }
     smneo_compile_options defaults = SMNEO_COMPILE_OPTIONS_INIT;
     *o = defaults;
-    static const struct {
-        const char *name;
-        size_t offset;
-    } strings[] = {
-        {"model", offsetof(smneo_compile_options, model)},
-        {"framework", offsetof(smneo_compile_options, framework)},
-        {"data_input_config", offsetof(smneo_compile_options, data_input_config)},
-        {"framework_version", offsetof(smneo_compile_options, framework_version)},
-        {"target_device", offsetof(smneo_compile_options, target_device)},
-        {"target_os", offsetof(smneo_compile_options, target_os)},
-        {"target_arch", offsetof(smneo_compile_options, target_arch)},
-        {"target_accelerator", offsetof(smneo_compile_options, target_accelerator)},
-        {"compiler_options", offsetof(smneo_compile_options, compiler_options)},
-        {"role_arn", offsetof(smneo_compile_options, role_arn)},
-        {"s3_bucket", offsetof(smneo_compile_options, s3_bucket)},
-        {"s3_prefix", offsetof(smneo_compile_options, s3_prefix)},
-        {"job_name", offsetof(smneo_compile_options, job_name)},
-        {"output_dir", offsetof(smneo_compile_options, output_dir)},
-        {"tags_json", offsetof(smneo_compile_options, tags_json)},
-        {"kms_key_id", offsetof(smneo_compile_options, kms_key_id)},
-        {"vpc_config_json", offsetof(smneo_compile_options, vpc_config_json)},
-        {"model_package_version_arn", offsetof(smneo_compile_options, model_package_version_arn)},
-    };
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-        PyObject *v = PyDict_GetItemString(opts, strings[i].name); /* borrowed, kept alive by opts */
+    const smneo_compile_option_info *opt; /* the core's one table of compile()'s keywords */
+    for (size_t i = 0; (opt = smneo_compile_option_at(i)); i++) {
+        PyObject *v = PyDict_GetItemString(opts, opt->name); /* borrowed, kept alive by opts */
         if (!v || v == Py_None)
             continue;
-        if (!PyUnicode_Check(v))
-            return fmt_error(PyExc_TypeError, "compile: %s must be a str, not %s", strings[i].name,
-                                Py_TYPE(v)->tp_name);
-        Py_ssize_t n;
-        const char *s = PyUnicode_AsUTF8AndSize(v, &n);
-        if (!s)
-            return -1;
-        if (strlen(s) != (size_t)n)
-            return fmt_error(PyExc_ValueError, "compile: %s contains a NUL character", strings[i].name);
-        *(const char **)((char *)o + strings[i].offset) = s;
-    }
-    PyObject *v;
-    if ((v = PyDict_GetItemString(opts, "extract")))
-        o->extract = PyObject_IsTrue(v);
-    if ((v = PyDict_GetItemString(opts, "keep_job_on_cancel")))
-        o->keep_job_on_cancel = PyObject_IsTrue(v);
-    if ((v = PyDict_GetItemString(opts, "follow_logs")))
-        o->follow_logs = PyObject_IsTrue(v);
-    static const struct {
-        const char *name;
-        size_t offset;
-    } ints[] = {
-        {"max_runtime_seconds", offsetof(smneo_compile_options, max_runtime_seconds)},
-        {"max_wait_seconds", offsetof(smneo_compile_options, max_wait_seconds)},
-        {"max_pending_seconds", offsetof(smneo_compile_options, max_pending_seconds)},
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        if (!(v = PyDict_GetItemString(opts, ints[i].name)) || v == Py_None)
-            continue;
-        long n = PyLong_AsLong(v);
-        if (n == -1 && PyErr_Occurred())
-            return -1;
-        if (n < 1 || n > 0x7fffffff)
-            return fmt_error(PyExc_ValueError, "compile: %s must be positive", ints[i].name);
-        *(int *)((char *)o + ints[i].offset) = (int)n;
-    }
-    static const struct {
-        const char *name;
-        size_t offset;
-    } numbers[] = {
-        {"timeout", offsetof(smneo_compile_options, timeout)},
-        {"delay", offsetof(smneo_compile_options, delay)},
-        {"max_delay", offsetof(smneo_compile_options, max_delay)},
-    };
-    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
-        v = PyDict_GetItemString(opts, numbers[i].name);
-        if (!v || v == Py_None)
-            continue;
-        double d = PyFloat_AsDouble(v);
-        if (d == -1.0 && PyErr_Occurred())
-            return -1;
-        if (!(d > 0))
-            return fmt_error(PyExc_ValueError, "compile: %s must be a positive number of seconds",
-                                numbers[i].name);
-        *(double *)((char *)o + numbers[i].offset) = d;
+        void *field = (char *)o + opt->offset;
+        switch (opt->type) {
+        case SMNEO_COMPILE_OPTION_STRING:
+        case SMNEO_COMPILE_OPTION_JSON: { /* JSON: text made by the glue from a dict or list */
+            if (!PyUnicode_Check(v))
+                return fmt_error(PyExc_TypeError, "compile: %s must be a str, not %s", opt->name,
+                                 Py_TYPE(v)->tp_name);
+            Py_ssize_t n;
+            const char *s = PyUnicode_AsUTF8AndSize(v, &n);
+            if (!s)
+                return -1;
+            if (strlen(s) != (size_t)n)
+                return fmt_error(PyExc_ValueError, "compile: %s contains a NUL character", opt->name);
+            *(const char **)field = s;
+            break;
+        }
+        case SMNEO_COMPILE_OPTION_FLAG: {
+            int b = PyObject_IsTrue(v);
+            if (b < 0)
+                return -1;
+            *(int *)field = b;
+            break;
+        }
+        case SMNEO_COMPILE_OPTION_INTEGER: {
+            long n = PyLong_AsLong(v);
+            if (n == -1 && PyErr_Occurred())
+                return -1;
+            if (n < 1 || n > 0x7fffffff)
+                return fmt_error(PyExc_ValueError, "compile: %s must be positive", opt->name);
+            *(int *)field = (int)n;
+            break;
+        }
+        case SMNEO_COMPILE_OPTION_SECONDS: {
+            double d = PyFloat_AsDouble(v);
+            if (d == -1.0 && PyErr_Occurred())
+                return -1;
+            if (!(d > 0))
+                return fmt_error(PyExc_ValueError, "compile: %s must be a positive number of seconds", opt->name);
+            *(double *)field = d;
+            break;
+        }
+        }
     }
     return 0;
 }

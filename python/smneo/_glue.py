@@ -286,10 +286,10 @@ def _compile_options(model=None, *, framework=None, role_arn, s3_bucket=None, ta
         "s3_prefix": s3_prefix, "job_name": job_name,
         "output_dir": os.fspath(output_dir) if output_dir is not None else None,
         "extract": bool(extract), "timeout": timeout, "delay": delay, "max_delay": max_delay,
-        "max_runtime_seconds": max_runtime_seconds, "tags_json": _json_text(tags, "tags"),
+        "max_runtime_seconds": max_runtime_seconds, "tags": _json_text(tags, "tags"),
         "kms_key_id": kms_key_id, "keep_job_on_cancel": bool(keep_job_on_cancel),
         "follow_logs": bool(follow_logs),
-        "vpc_config_json": _json_text(vpc_config, "vpc_config"),
+        "vpc_config": _json_text(vpc_config, "vpc_config"),
         "model_package_version_arn": model_package_version_arn,
         "max_wait_seconds": max_wait_seconds, "max_pending_seconds": max_pending_seconds,
     }

@@ -209,3 +209,37 @@ describe("client:compile's CreateCompilationJob options", function()
     assert.truthy(text:find('"ModelPackageVersionArn": "' .. arn .. '"', 1, true))
   end)
 end)
+
+-- compile's and compile_many's keywords come from the core's one table
+-- (smneo_compile_option_at): both refuse a key outside it and name the known
+-- ones; keep_job_on_cancel and follow_logs are compile's alone.
+describe("compile keywords", function()
+  local client = smneo.client{ region_name = "us-east-1", endpoint_url = "http://127.0.0.1:9",
+                               aws_access_key_id = "AKIDEXAMPLE", aws_secret_access_key = "secret" }
+
+  it("compile names its keywords when given an unknown one", function()
+    local ok, err = pcall(client.compile, client, { model = "m", framework = "ONNX", role_arn = ROLE, modle = "x" })
+    assert.is_false(ok)
+    local msg = tostring(err)
+    assert.truthy(msg:find("unknown option 'modle'", 1, true), msg)
+    for _, k in ipairs{ "max_pending_seconds", "follow_logs", "keep_job_on_cancel", "vpc_config", "tags", "callback" } do
+      assert.truthy(msg:find(k, 1, true), k .. " in " .. msg)
+    end
+  end)
+
+  it("a job of compile_many refuses compile's own keywords", function()
+    local ok, err = pcall(client.compile_many, client,
+      { jobs = { { model = "m", framework = "ONNX", role_arn = ROLE, target_device = "ml_c5", follow_logs = true } } })
+    assert.is_false(ok)
+    local msg = tostring(err)
+    assert.truthy(msg:find("jobs[1]", 1, true) and msg:find("follow_logs", 1, true), msg)
+    assert.truthy(msg:find("max_pending_seconds", 1, true), msg)
+  end)
+
+  it("reads an integer keyword through the table and checks it", function()
+    local ok, err = pcall(client.compile, client,
+      { model = "m", framework = "ONNX", role_arn = ROLE, max_wait_seconds = 1.5 })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("max_wait_seconds must be a positive integer", 1, true), tostring(err))
+  end)
+end)

@@ -118,6 +118,30 @@ typedef struct smneo_compile_options {
  * outside 1 to SMNEO_COMPILE_OPTIONS_VERSION. For programs that cannot use the macro (FFI). */
 SMNEO_EXTERN(int) smneo_compile_options_init(smneo_compile_options *opts, int version);
 
+/* The options a binding's compile() takes, by their keyword names: one table
+ * the bindings and the CLI read instead of each holding a list of their own.
+ * A name is the member's name in smneo_compile_options without a "_json"
+ * suffix ("tags" for tags_json, "vpc_config" for vpc_config_json); callback
+ * and payload are not in it. */
+typedef enum {
+    SMNEO_COMPILE_OPTION_STRING = 1,  /* const char * */
+    SMNEO_COMPILE_OPTION_JSON = 2,    /* const char *: JSON text (a binding may accept a table or dict) */
+    SMNEO_COMPILE_OPTION_INTEGER = 3, /* int, a positive whole number */
+    SMNEO_COMPILE_OPTION_SECONDS = 4, /* double, a positive number of seconds */
+    SMNEO_COMPILE_OPTION_FLAG = 5     /* int, 0 or 1 */
+} smneo_compile_option_type;
+
+typedef struct smneo_compile_option_info {
+    const char *name;               /* the keyword: "model", "tags", "max_wait_seconds", ... */
+    smneo_compile_option_type type;
+    size_t offset;                  /* offsetof(smneo_compile_options, member) */
+    int per_job;                    /* 1: also a key of each job of smneo_compile_many (0:
+                                       keep_job_on_cancel and follow_logs, compile's alone) */
+} smneo_compile_option_info;
+
+/* The i-th option (static, in the order of the struct), or NULL past the last. */
+SMNEO_EXTERN(const smneo_compile_option_info *) smneo_compile_option_at(size_t i);
+
 typedef struct smneo_compile_result smneo_compile_result;
 
 /* Runs the flow. Options of version 1 (without follow_logs) are accepted.
