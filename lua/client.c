@@ -158,26 +158,21 @@ int smneo_lua_client_seed_credentials(lua_State *L)
     return 0;
 }
 
-int smneo_lua_client_region(lua_State *L)
+/* The string, or nil: one return value (the client's and the call's string getters). */
+static int push_string_or_nil(lua_State *L, const char *s)
 {
-    lclient *cl = check_client(L, 1);
-    const char *r = smneo_client_region(cl->c);
-    if (r)
-        lua_pushstring(L, r);
+    if (s)
+        lua_pushstring(L, s);
     else
         lua_pushnil(L);
     return 1;
 }
 
+int smneo_lua_client_region(lua_State *L) { return push_string_or_nil(L, smneo_client_region(check_client(L, 1)->c)); }
+
 int smneo_lua_client_endpoint(lua_State *L)
 {
-    lclient *cl = check_client(L, 1);
-    const char *r = smneo_client_endpoint(cl->c);
-    if (r)
-        lua_pushstring(L, r);
-    else
-        lua_pushnil(L);
-    return 1;
+    return push_string_or_nil(L, smneo_client_endpoint(check_client(L, 1)->c));
 }
 
 int smneo_lua_client_max_attempts(lua_State *L)
@@ -462,6 +457,31 @@ static void read_wait_opts(lua_State *L, int idx, smneo_wait_options *wo, int *c
     }
 }
 
+/* A generic for's values over the userdata on the top: step (a closure holding
+ * it), nil, nil, and the userdata (closed with the loop on 5.4). */
+static int push_generic_for(lua_State *L, lua_CFunction step)
+{
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, ud);
+    lua_pushcclosure(L, step, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, ud);
+    return 4;
+}
+
+/* After smneo_*_new into lc->call: the call attached to its client (1, the
+ * userdata on the stack) or, on failure (rc), the error raised. */
+static int lcall_made(lua_State *L, lcall *lc, int rc, smneo_error *err)
+{
+    if (rc != 0) {
+        lc->call = NULL;
+        return smneo_lua_raise_error(L, rc, err);
+    }
+    lcall_attached(lc);
+    return 1;
+}
+
 /* client:_call(op, params) / _paginate(op, params, opts) / _wait(name, opts):
  * a call userdata for step-driven use (smneo.resty). */
 int smneo_lua_client_lowlevel_call(lua_State *L)
@@ -473,12 +493,7 @@ int smneo_lua_client_lowlevel_call(lua_State *L)
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_OP);
     int rc = smneo_call_new(&lc->call, cl->c, op->name, json, len, err);
-    if (rc != 0) {
-        lc->call = NULL;
-        return smneo_lua_raise_error(L, rc, err);
-    }
-    lcall_attached(lc);
-    return 1;
+    return lcall_made(L, lc, rc, err);
 }
 
 int smneo_lua_client_lowlevel_paginate(lua_State *L)
@@ -492,12 +507,7 @@ int smneo_lua_client_lowlevel_paginate(lua_State *L)
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_PAGINATE);
     int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
-    if (rc != 0) {
-        lc->call = NULL;
-        return smneo_lua_raise_error(L, rc, err);
-    }
-    lcall_attached(lc);
-    return 1;
+    return lcall_made(L, lc, rc, err);
 }
 
 int smneo_lua_client_lowlevel_wait(lua_State *L)
@@ -510,12 +520,7 @@ int smneo_lua_client_lowlevel_wait(lua_State *L)
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_WAIT);
     int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
-    if (rc != 0) {
-        lc->call = NULL;
-        return smneo_lua_raise_error(L, rc, err);
-    }
-    lcall_attached(lc);
-    return 1;
+    return lcall_made(L, lc, rc, err);
 }
 
 static lcall *check_live_call(lua_State *L, int idx)
@@ -622,6 +627,25 @@ static int push_done(lua_State *L, lcall *lc, int with_warnings)
 
 /* call:next() -> "send", method, url, headers, body | "sleep", seconds |
  *                "event", kind, value | "done", result|true|nil, err, warnings|nil */
+/* A send or sleep step as next()'s values: "send", method, url, headers, body
+ * (*awaiting set: an answer is due) or "sleep", seconds. */
+static int push_io_step(lua_State *L, const smneo_step *st, int *awaiting)
+{
+    if (st->kind == SMNEO_STEP_SLEEP) {
+        lua_pushstring(L, "sleep");
+        lua_pushnumber(L, (lua_Number)st->sleep_ms / 1000.0);
+        return 2;
+    }
+    const smneo_request *r = st->request;
+    *awaiting = 1;
+    lua_pushstring(L, "send");
+    lua_pushstring(L, r->method ? r->method : "POST");
+    lua_pushstring(L, r->url ? r->url : "");
+    push_headers(L, r);
+    lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+    return 5;
+}
+
 int smneo_lua_call_next(lua_State *L)
 {
     lcall *lc = check_live_call(L, 1);
@@ -633,20 +657,9 @@ int smneo_lua_call_next(lua_State *L)
     smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
     switch (st.kind) {
-    case SMNEO_STEP_SEND: {
-        const smneo_request *r = st.request;
-        lc->awaiting = 1;
-        lua_pushstring(L, "send");
-        lua_pushstring(L, r->method ? r->method : "POST");
-        lua_pushstring(L, r->url ? r->url : "");
-        push_headers(L, r);
-        lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
-        return 5;
-    }
+    case SMNEO_STEP_SEND:
     case SMNEO_STEP_SLEEP:
-        lua_pushstring(L, "sleep");
-        lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
-        return 2;
+        return push_io_step(L, &st, &lc->awaiting);
     case SMNEO_STEP_EVENT:
         lua_pushstring(L, "event");
         lua_pushstring(L, event_name(st.event));
@@ -774,12 +787,7 @@ int smneo_lua_call_close(lua_State *L)
 int smneo_lua_call_resume_token(lua_State *L)
 {
     lcall *lc = (lcall *)luaL_checkudata(L, 1, MT_CALL);
-    const char *t = lc->call ? smneo_call_resume_token(lc->call) : lc->resume;
-    if (t)
-        lua_pushstring(L, t);
-    else
-        lua_pushnil(L);
-    return 1;
+    return push_string_or_nil(L, lc->call ? smneo_call_resume_token(lc->call) : lc->resume);
 }
 
 int smneo_lua_call_tostring(lua_State *L)
@@ -863,18 +871,8 @@ int smneo_lua_client_iter(lua_State *L)
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_PAGINATE);
     int rc = smneo_paginate_new(&lc->call, cl->c, op->name, json, len, &po, err);
-    if (rc != 0) {
-        lc->call = NULL;
-        return smneo_lua_raise_error(L, rc, err);
-    }
-    lcall_attached(lc);
-    int ud = lua_gettop(L);
-    lua_pushvalue(L, ud);
-    lua_pushcclosure(L, iter_step, 1);
-    lua_pushnil(L);
-    lua_pushnil(L);
-    lua_pushvalue(L, ud);
-    return 4;
+    lcall_made(L, lc, rc, err);
+    return push_generic_for(L, iter_step);
 }
 
 /* client:wait_for_compilation_job(name, {delay, max_delay, timeout, callback}) */
@@ -889,11 +887,7 @@ int smneo_lua_client_wait(lua_State *L)
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_WAIT);
     int rc = smneo_wait_new(&lc->call, cl->c, name, &wo, err);
-    if (rc != 0) {
-        lc->call = NULL;
-        return smneo_lua_raise_error(L, rc, err);
-    }
-    lcall_attached(lc);
+    lcall_made(L, lc, rc, err);
     for (;;) {
         smneo_step st;
         memset(&st, 0, sizeof st);
@@ -1064,13 +1058,7 @@ int smneo_lua_client_job_logs(lua_State *L)
     lclient *cl = smneo_lua_check_blocking_client(L, 1);
     lua_settop(L, 2);
     joblogs_push(L, cl);
-    int ud = lua_gettop(L);
-    lua_pushvalue(L, ud);
-    lua_pushcclosure(L, joblogs_step, 1);
-    lua_pushnil(L);
-    lua_pushnil(L);
-    lua_pushvalue(L, ud);
-    return 4;
+    return push_generic_for(L, joblogs_step);
 }
 
 /* client:_job_logs{...} -> a reader driven step by step (smneo.resty):
@@ -1103,20 +1091,9 @@ static int joblogs_next(lua_State *L)
     memset(&st, 0, sizeof st);
     smneo_joblogs_step(&st, jl->l);
     switch (st.kind) {
-    case SMNEO_STEP_SEND: {
-        const smneo_request *r = st.request;
-        jl->awaiting = 1;
-        lua_pushstring(L, "send");
-        lua_pushstring(L, r->method ? r->method : "POST");
-        lua_pushstring(L, r->url ? r->url : "");
-        push_headers(L, r);
-        lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
-        return 5;
-    }
+    case SMNEO_STEP_SEND:
     case SMNEO_STEP_SLEEP:
-        lua_pushstring(L, "sleep");
-        lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
-        return 2;
+        return push_io_step(L, &st, &jl->awaiting);
     case SMNEO_STEP_EVENT:
         lua_pushstring(L, "event");
         joblogs_keep(L, 1, jl);
