@@ -12,62 +12,13 @@
 # characters from archives, the service and a hostile server never printed raw.
 # Run from the repository root:
 #   sh tests/cli/test_cli.sh build/smneo
-set -u
-SMNEO=${1:-build/smneo}
-case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=${PYTHON:-python3}
-# The interpreter itself, not a wrapper (a pyenv shim costs a second per call).
-PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_cli: no python3"; exit 1; }
-[ -x "$SMNEO" ] || { echo "test_cli: $SMNEO is not built"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-cli-test.XXXXXX")
-SERVER_PID=""
-EVIL_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "$EVIL_PID" ] && kill "$EVIL_PID" 2>/dev/null && wait "$EVIL_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
-export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
-
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-
-# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
-run() {
-  name=$1 want=$2
-  shift 2
-    # shellcheck disable=SC2086
-  env ${RUN_ENV:-} "$SMNEO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  got=$?
-  [ -n "${CLI_TEST_TIMES:-}" ] && echo "$(date +%s.%N | cut -c1-14) $name" >&2
-  if [ "$got" -eq "$want" ]; then ok; else
-    fail "$name: exit $got, expected $want"
-    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
-  fi
-}
-
-# jcheck NAME PYTHON-EXPR: the expression over `d` (the parsed stdout of NAME) must be true
-jcheck() {
-  name=$1 expr=$2
-  if "$PY" - "$WORK/$name.out" "$expr" <<'EOF'
-import json, sys, os, re, hashlib
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-sys.exit(0 if eval(sys.argv[2]) else 1)
-EOF
-  then ok; else
-    fail "$name: JSON check failed: $expr"
-    head -40 "$WORK/$name.out" | sed 's/^/    stdout: /'
-  fi
+# shellcheck disable=SC2034  # NAME: read by lib.sh
+NAME=test_cli
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+static_keys
+smneo_cmd() { # shellcheck disable=SC2086  # RUN_ENV: NAME=VALUE words
+  env ${RUN_ENV:-} "$SMNEO" "$@"
 }
 
 # jget NAME PYTHON-EXPR: prints the expression's value
@@ -110,13 +61,7 @@ cat >"$WORK/pipelines.json" <<'EOF'
   {"StepName": "Train", "StepStatus": "Succeeded", "StartTime": "2023-12-31T00:00:00Z", "EndTime": 1704000000}
 ]}
 EOF
-PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 --job-duration 2 \
-  --pipelines "$WORK/pipelines.json" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-URL=$(head -1 "$WORK/server.out")
-case "$URL" in http://*) ;; *) echo "test_cli: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+start_local --job-duration 2 --pipelines "$WORK/pipelines.json"
 "$PY" "$ROOT/examples/create_bucket.py" "$URL" cli-test >/dev/null || { echo "test_cli: cannot create the bucket"; exit 1; }
 ROLE=arn:aws:iam::123456789012:role/NeoRole
 
@@ -469,7 +414,7 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print("http://127.0.0.1:%d" % s.server_port, flush=True)
 s.serve_forever()
 EOF
-EVIL_PID=$!
+EVIL_PID=$!; EXTRA_PIDS="$EXTRA_PIDS $EVIL_PID"
 i=0
 while [ ! -s "$WORK/evil.url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 RUN_ENV="SMNEO_DEBUG=1 AWS_MAX_ATTEMPTS=1"
@@ -571,5 +516,4 @@ run compile_package 5 --endpoint-url "$URL" compile --model-package-version-arn 
 jcheck compile_package 'd["CompilationJobStatus"] == "FAILED" and d["Job"]["ModelPackageVersionArn"] == "'"$PKG"'" and d["CompilationJobName"].startswith("churn-models-") and "InputS3Uri" not in d'
 
 
-echo "test_cli: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -10,64 +10,19 @@
 # role asking for its code once; errors.
 # Run from the repository root:
 #   sh tests/cli/test_credentials.sh build/smneo
-set -u
-SMNEO=${1:-build/smneo}
-case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=${PYTHON:-python3}
-PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_credentials: no python3"; exit 1; }
-[ -x "$SMNEO" ] || { echo "test_credentials: $SMNEO is not built"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-creds-test.XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+# shellcheck disable=SC2034  # NAME: read by lib.sh
+NAME=test_credentials
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true HOME="$WORK/home"
 export AWS_CONFIG_FILE="$WORK/config" AWS_SHARED_CREDENTIALS_FILE="$WORK/credentials"
 mkdir -p "$HOME"
 CACHE="$HOME/.aws/cli/cache"
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-
 # run NAME EXPECTED_RC smneo-args... (stdin from $STDIN, /dev/null by default; no
 # controlling terminal, so an MFA prompt reads stdin as getpass does)
-run() {
-  name=$1 want=$2
-  shift 2
-  setsid -w "$SMNEO" --endpoint-url "$URL" "$@" <"${STDIN:-/dev/null}" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok; else
-    fail "$name: exit $got, expected $want"
-    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
-  fi
-}
-jcheck() {
-  if "$PY" - "$WORK/$1.out" "$2" <<'PYEOF'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-sys.exit(0 if eval(sys.argv[2]) else 1)
-PYEOF
-  then ok; else
-    fail "$1: JSON check failed: $2"
-    sed 's/^/    stdout: /' "$WORK/$1.out" | head -20
-  fi
-}
-has() {
-  grep -qF -- "$3" "$WORK/$1.$2" && ok || { fail "$1: no \"$3\" in std$2"; sed 's/^/    /' "$WORK/$1.$2" | head -20; }
-}
-hasnt() {
-  grep -qF -- "$3" "$WORK/$1.$2" && { fail "$1: \"$3\" in std$2"; } || ok
-}
+smneo_cmd() { setsid -w "$SMNEO" --endpoint-url "$URL" "$@" <"${STDIN:-/dev/null}"; }
 admin() { curl -s -X "$1" ${3:+--data-binary "$3"} "$URL$2"; }
 assume_roles() { # AssumeRole requests smneo.local answered since the record was cleared
   admin GET "/_smneo/requests?service=sts" | "$PY" -c \
@@ -77,14 +32,7 @@ assume_roles() { # AssumeRole requests smneo.local answered since the record was
 cache_key() {
   "$PY" -c 'import hashlib, json, sys; print(hashlib.sha1(json.dumps(json.loads(sys.argv[1]), sort_keys=True).encode()).hexdigest())' "$1"
 }
-
-PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 \
-  >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-URL=$(head -1 "$WORK/server.out")
-case "$URL" in http://*) ;; *) echo "test_credentials: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+start_local
 export AWS_ENDPOINT_URL_STS="$URL" # the roles' STS (--endpoint-url is SageMaker's, as in the AWS CLI)
 
 ROLE=arn:aws:iam::123456789012:role
@@ -201,5 +149,4 @@ jcheck late 'd["Source"] == "credential_process"'
 SMNEO_CREDENTIAL_PROCESS_TIMEOUT=never run badtimeout 6 whoami --profile late
 has badtimeout err "SMNEO_CREDENTIAL_PROCESS_TIMEOUT=\"never\""
 
-echo "test_credentials: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish

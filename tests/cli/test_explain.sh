@@ -12,51 +12,12 @@
 # `smneo describe`, stdin, a plain-text log, an unknown failure, usage errors.
 # Run from the repository root:
 #   sh tests/cli/test_explain.sh build/smneo
-set -u
-SMNEO=${1:-build/smneo}
-case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=${PYTHON:-python3}
-PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_explain: no python3"; exit 1; }
-[ -x "$SMNEO" ] || { echo "test_explain: $SMNEO is not built"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-explain-test.XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
-export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
-
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-
-# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
-run() {
-  name=$1 want=$2
-  shift 2
-  "$SMNEO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok; else
-    fail "$name: exit $got, expected $want"
-    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
-  fi
-}
-
-PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 --job-duration 0.2 \
-  >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-URL=$(head -1 "$WORK/server.out")
-case "$URL" in http://*) ;; *) echo "test_explain: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+# shellcheck disable=SC2034  # NAME: read by lib.sh
+NAME=test_explain
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+static_keys
+start_local --job-duration 0.2
 
 # ---- the jobs: a fail fault each (one POST), then `smneo create` ------------------------------
 mkdir -p "$WORK/jobs" "$WORK/logs"
@@ -212,5 +173,4 @@ run usage_stdin_twice 2 explain --description-json - --log-file -
 run usage_missing_file 2 explain --description-json "$WORK/no-such-file"
 run missing_job 4 --endpoint-url "$URL" explain no-such-job
 
-echo "test_explain: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish

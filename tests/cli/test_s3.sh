@@ -10,55 +10,13 @@
 # account owns it.
 # Run from the repository root:
 #   sh tests/cli/test_s3.sh build/smneo
-set -u
-SMNEO=${1:-build/smneo}
-case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=${PYTHON:-python3}
-PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_s3: no python3"; exit 1; }
-[ -x "$SMNEO" ] || { echo "test_s3: $SMNEO is not built"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-s3-test.XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
-export AWS_CONFIG_FILE="$WORK/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
-
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-
-# run NAME EXPECTED_RC smneo-args...: stdout in $WORK/NAME.out, stderr in $WORK/NAME.err
-run() {
-  name=$1 want=$2
-  shift 2
-  "$SMNEO" --endpoint-url "$URL" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok; else
-    fail "$name: exit $got, expected $want"
-    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
-  fi
-}
-# has NAME out|err TEXT: the output holds TEXT (a fixed string)
-has() {
-  grep -qF -- "$3" "$WORK/$1.$2" && ok || { fail "$1: no \"$3\" in std$2"; sed 's/^/    /' "$WORK/$1.$2" | head -30; }
-}
-
-PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m smneo.local --port 0 \
-  >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-i=0
-while [ ! -s "$WORK/server.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-URL=$(head -1 "$WORK/server.out")
-case "$URL" in http://*) ;; *) echo "test_s3: the local endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
+# shellcheck disable=SC2034  # NAME: read by lib.sh
+NAME=test_s3
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+static_keys
+smneo_cmd() { "$SMNEO" --endpoint-url "$URL" "$@"; }
+start_local
 "$PY" "$ROOT/examples/create_bucket.py" "$URL" data >/dev/null 2>&1 && ok || fail "create the bucket"
 
 # a 3 MB file of varied bytes
@@ -134,5 +92,4 @@ run foreign_bucket 6 --region eu-west-1 $COMPILE --output-dir "$WORK/c2"
 has foreign_bucket err "the default bucket sagemaker-eu-west-1-123456789012 is not owned by account 123456789012"
 [ ! -d "$WORK/c2" ] || [ -z "$(ls -A "$WORK/c2")" ] && ok || fail "foreign_bucket wrote output"
 
-echo "test_s3: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+finish

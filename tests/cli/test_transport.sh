@@ -6,25 +6,12 @@
 # certificate, which it refuses without one (exit 6).
 # Run from the repository root:
 #   sh tests/cli/test_transport.sh build/smneo
-set -u
-SMNEO=${1:-build/smneo}
-case "$SMNEO" in /*) ;; *) SMNEO=$(pwd)/$SMNEO ;; esac
-PY=${PYTHON:-python3}
-PY=$("$PY" -c 'import sys; print(sys.executable)') || { echo "test_transport: no python3"; exit 1; }
-[ -x "$SMNEO" ] || { echo "test_transport: $SMNEO is not built"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smneo-cli-transport.XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1
-unset AWS_PROFILE AWS_CA_BUNDLE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SAGEMAKER AWS_REGION 2>/dev/null || true
-export AWS_CONFIG_FILE="$WORK/config" AWS_SHARED_CREDENTIALS_FILE="$WORK/none"
+# shellcheck disable=SC2034  # NAME: read by lib.sh
+NAME=test_transport
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
+static_keys
+export AWS_MAX_ATTEMPTS=1 AWS_CONFIG_FILE="$WORK/config"
 
 if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 1 \
      -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1; then
@@ -62,21 +49,6 @@ while [ ! -s "$WORK/server.url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1));
 URL=$(head -1 "$WORK/server.url")
 case "$URL" in https://*) ;; *) echo "test_transport: the TLS endpoint did not start"; cat "$WORK/server.err"; exit 1 ;; esac
 
-failures=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-run() { # NAME EXPECTED_RC smneo-args...
-  name=$1 want=$2
-  shift 2
-  "$SMNEO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok; else
-    fail "$name: exit $got, expected $want"
-    sed 's/^/    stderr: /' "$WORK/$name.err" | head -20
-  fi
-}
-
 # No CA for the certificate: refused as a TLS failure (exit 6).
 : >"$WORK/config"
 run untrusted 6 --endpoint-url "$URL" describe job-1 --output json
@@ -85,5 +57,4 @@ printf '[default]\nca_bundle = %s\n' "$WORK/cert.pem" >"$WORK/config"
 run profile_ca_bundle 0 --endpoint-url "$URL" describe job-1 --output json
 grep -q '"job-1"' "$WORK/profile_ca_bundle.out" && ok || fail "profile_ca_bundle: no job-1 in the output"
 
-echo "test_transport: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish
