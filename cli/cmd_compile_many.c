@@ -189,35 +189,45 @@ static void job_args(cli_args *out, const cli_args *a, const char *target_flag, 
 
 /* ---- --matrix FILE: a JSON list of jobs in compile()'s terms ---------------------- */
 
-/* compile()'s keyword -> the flag it becomes (NULL: handled apart). */
+/* compile()'s keyword -> the flag it becomes (NULL: handled apart); its type
+ * comes from the core's table of compile()'s keywords (smneo_compile_option_at). */
 static const struct {
     const char *key, *flag;
-    int kind; /* 0 string, 1 string or JSON (object/array: its text), 2 whole number, 3 boolean */
 } MATRIX_KEYS[] = {
-    {"model", NULL, 0},
-    {"framework", "framework", 0},
-    {"target_device", "target", 0},
-    {"target_os", NULL, 0},
-    {"target_arch", NULL, 0},
-    {"target_accelerator", NULL, 0},
-    {"data_input_config", "input-shape", 1},
-    {"compiler_options", "compiler-options", 1},
-    {"framework_version", "framework-version", 0},
-    {"role_arn", "role", 0},
-    {"s3_bucket", "bucket", 0},
-    {"s3_prefix", "prefix", 0},
-    {"job_name", "job-name", 0},
-    {"output_dir", "output-dir", 0},
-    {"extract", "extract", 3},
-    {"kms_key_id", "kms-key-id", 0},
-    {"tags", "tags", 1},
-    {"vpc_config", "vpc-config", 1},
-    {"model_package_version_arn", "model-package-version-arn", 0},
-    {"max_runtime_seconds", "max-runtime", 2},
-    {"max_wait_seconds", "max-wait", 2},
-    {"max_pending_seconds", "max-pending", 2},
+    {"model", NULL},
+    {"framework", "framework"},
+    {"target_device", "target"},
+    {"target_os", NULL},
+    {"target_arch", NULL},
+    {"target_accelerator", NULL},
+    {"data_input_config", "input-shape"},
+    {"compiler_options", "compiler-options"},
+    {"framework_version", "framework-version"},
+    {"role_arn", "role"},
+    {"s3_bucket", "bucket"},
+    {"s3_prefix", "prefix"},
+    {"job_name", "job-name"},
+    {"output_dir", "output-dir"},
+    {"extract", "extract"},
+    {"kms_key_id", "kms-key-id"},
+    {"tags", "tags"},
+    {"vpc_config", "vpc-config"},
+    {"model_package_version_arn", "model-package-version-arn"},
+    {"max_runtime_seconds", "max-runtime"},
+    {"max_wait_seconds", "max-wait"},
+    {"max_pending_seconds", "max-pending"},
 };
 enum { N_MATRIX_KEYS = sizeof MATRIX_KEYS / sizeof MATRIX_KEYS[0] };
+
+/* The type of compile()'s keyword key (the core's table). */
+static smneo_compile_option_type option_type(const char *key)
+{
+    const smneo_compile_option_info *o;
+    for (size_t i = 0; (o = smneo_compile_option_at(i)); i++)
+        if (!strcmp(o->name, key))
+            return o->type;
+    return SMNEO_COMPILE_OPTION_STRING;
+}
 
 /* A string kept alive in keep (the matrix's string store); NULL when out of memory. */
 static const char *kept(cJSON *keep, const char *text)
@@ -294,16 +304,16 @@ static int matrix_job(cli_args *ja, const char **model, const char **target, con
             return cli_fail(EXIT_USAGE, "--matrix: job %zu: unknown key \"%s\": use compile()'s keywords: %s", i,
                             m->string, known);
         }
-        int kind = MATRIX_KEYS[k].kind;
+        smneo_compile_option_type kind = option_type(MATRIX_KEYS[k].key);
         const char *v = NULL;
-        if (kind == 3) {
+        if (kind == SMNEO_COMPILE_OPTION_FLAG) {
             if (!cJSON_IsBool(m))
                 return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be true or false", i, m->string);
             if (cJSON_IsTrue(m) && add_flag(ja, MATRIX_KEYS[k].flag, "1"))
                 return EXIT_USAGE;
             continue;
         }
-        if (kind == 2) {
+        if (kind == SMNEO_COMPILE_OPTION_INTEGER) {
             if (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > 0x7fffffff ||
                 m->valuedouble != (double)(long long)m->valuedouble)
                 return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be a whole number of seconds (1 or more)",
@@ -313,13 +323,13 @@ static int matrix_job(cli_args *ja, const char **model, const char **target, con
             v = kept(keep, num);
         } else if (cJSON_IsString(m)) {
             v = m->valuestring;
-        } else if (kind == 1 && (cJSON_IsObject(m) || cJSON_IsArray(m))) {
+        } else if (kind == SMNEO_COMPILE_OPTION_JSON && (cJSON_IsObject(m) || cJSON_IsArray(m))) {
             char *text = cJSON_PrintUnformatted(m);
             v = text ? kept(keep, text) : NULL;
             free(text);
         } else {
             return cli_fail(EXIT_USAGE, "--matrix: job %zu: %s must be a string%s", i, m->string,
-                            kind == 1 ? " or JSON (an object or a list)" : "");
+                            kind == SMNEO_COMPILE_OPTION_JSON ? " or JSON (an object or a list)" : "");
         }
         if (!v)
             return cli_fail(EXIT_OTHER, "out of memory");
