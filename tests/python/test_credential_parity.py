@@ -1,8 +1,13 @@
 """The same ~/.aws/config profiles (tests/fixtures/credentials/assume-role)
 with web identity and IAM Identity Center profiles beside them, resolved by
 boto3 and by smneo's Python, Lua and CLI front ends against
-smneo.local: each records the same STS requests (parameters, signers) and
-signs its SageMaker call with the same assumed role."""
+smneo.local: each records the same STS/SSO requests (parameters, signers)
+and signs its SageMaker call and its S3 requests (an upload_file and a
+download_file: PutObject, HeadObject, GetObject) with the same credentials.
+Python and Lua make all three in one client, boto3 in one session; the CLI
+makes each in its own command (`list`, `s3 cp` up, `s3 cp` down), as boto3
+does in three sessions then, its ~/.aws/cli/cache emptied in between (the
+cache has its own tests: tests/cli/test_credentials.sh, below)."""
 import datetime
 import hashlib
 import json
@@ -75,8 +80,11 @@ local profile = arg[1] ~= "" and arg[1] or nil
 local c = smneo.client{ region_name = "us-east-1", profile_name = profile, endpoint_url = arg[2],
                         mfa_token = arg[3], retry_backoff_scale = 0.001 }
 c:list_compilation_jobs{}
+c:upload_file{ filename = arg[4], bucket = "parity", key = "obj" }
+c:download_file{ filename = arg[4] .. ".back", bucket = "parity", key = "obj" }
 c:close()
 """
+BUCKET = "parity"
 
 
 @pytest.fixture
@@ -112,6 +120,10 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
         ROLE + "Top": {"external_id": "ext-123"},
         ROLE + "Mfa": {"mfa_serial": MFA_SERIAL, "mfa_code": MFA_CODE}},
         "sso_tokens": {"tok-live": {"expires_in": 3600, "user": "alice"}}})
+    import boto3
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
+    (tmp_path / "obj").write_bytes(b"the same object from every front\n")
     return server
 
 
@@ -157,51 +169,91 @@ def last_seq(server):
     return max([r["seq"] for r in doc["requests"]] or [0])
 
 
-def with_boto3(server, profile):
+def with_boto3(server, profile, tmp_path, steps=("list", "put", "get")):
     need_module("boto3")
     import boto3
     session = boto3.Session(profile_name=profile, region_name="us-east-1")
     provider = session._session.get_component("credential_provider").get_provider("assume-role")
     provider._prompter = lambda prompt: MFA_CODE
-    session.client("sagemaker", endpoint_url=server.url).list_compilation_jobs()
+    obj = str(tmp_path / "obj")
+    for step in steps:
+        if step == "list":
+            session.client("sagemaker", endpoint_url=server.url).list_compilation_jobs()
+        elif step == "put":
+            session.client("s3", endpoint_url=server.url).upload_file(obj, BUCKET, "obj")
+        else:
+            session.client("s3", endpoint_url=server.url).download_file(BUCKET, "obj", obj + ".back")
 
 
-def with_python(server, profile):
+def with_python(server, profile, tmp_path):
     c = smneo.Client(profile_name=profile, region_name="us-east-1", endpoint_url=server.url,
                      mfa_token_callback=lambda prompt: MFA_CODE, _retry_backoff_scale=0.001)
     try:
         c.list_compilation_jobs()
+        c.upload_file(str(tmp_path / "obj"), BUCKET, "obj")
+        c.download_file(BUCKET, "obj", str(tmp_path / "obj.back"))
     finally:
         c.close()
+    assert (tmp_path / "obj.back").read_bytes() == (tmp_path / "obj").read_bytes()
 
 
-def with_lua(server, profile):
+def with_lua(server, profile, tmp_path):
     module = os.path.join(BUILD, "lua5.4", "smneo.so")
     if not shutil.which("lua5.4") or not os.path.exists(module):
         pytest.skip("lua5.4 or %s missing" % module)
     env = dict(os.environ, LUA_CPATH=os.path.join(os.path.dirname(module), "?.so"),
                LUA_PATH=os.path.join(ROOT, "lua", "?.lua"))
-    p = subprocess.run(["lua5.4", "-", profile or "", server.url, MFA_CODE], input=LUA, env=env, text=True,
-                       capture_output=True, timeout=60)
+    p = subprocess.run(["lua5.4", "-", profile or "", server.url, MFA_CODE, str(tmp_path / "obj")], input=LUA,
+                       env=env, text=True, capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
+    assert (tmp_path / "obj.back").read_bytes() == (tmp_path / "obj").read_bytes()
 
 
-def with_cli(server, profile):
+CLI_STEPS = {"list": ["list", "--output", "json"], "put": ["s3", "cp", "{obj}", "s3://%s/obj" % BUCKET],
+             "get": ["s3", "cp", "s3://%s/obj" % BUCKET, "{obj}.back"]}
+
+
+def with_cli(server, profile, tmp_path, steps=("list", "put", "get")):
     cli = os.path.join(BUILD, "smneo")
     if not os.path.exists(cli):
         pytest.skip("%s not built" % cli)
-    # no controlling terminal: the MFA prompt reads the code from stdin, as getpass does
-    p = subprocess.run([cli] + (["--profile", profile] if profile else []) + ["--region", "us-east-1", "--endpoint-url", server.url,
-                        "list", "--output", "json"], input=MFA_CODE + "\n", text=True, capture_output=True,
-                       timeout=60, start_new_session=True)
-    assert p.returncode == 0, p.stderr
-    assert MFA_CODE not in p.stdout
+    for step in steps:
+        shutil.rmtree(tmp_path / ".aws" / "cli" / "cache", ignore_errors=True)
+        args = [a.format(obj=str(tmp_path / "obj")) for a in CLI_STEPS[step]]
+        # no controlling terminal: the MFA prompt reads the code from stdin, as getpass does
+        p = subprocess.run([cli] + (["--profile", profile] if profile else []) + ["--region", "us-east-1",
+                           "--endpoint-url", server.url] + args, input=MFA_CODE + "\n", text=True,
+                           capture_output=True, timeout=60, start_new_session=True)
+        assert p.returncode == 0, p.stderr
+        assert MFA_CODE not in p.stdout
 
 
-def run(server, fn, profile):
+def run(server, fn, profile, tmp_path, **kw):
     since = last_seq(server)
-    fn(server, profile)
+    fn(server, profile, tmp_path, **kw)
     return recorded(server, since)
+
+
+FRONTS = {"python": with_python, "lua": with_lua, "cli": with_cli}
+
+
+def boto3_and(front, server, profile, tmp_path):
+    """boto3's requests and the front's, for the same steps: the CLI's
+    commands each in its own boto3 session."""
+    if front == "cli":
+        theirs, ours = [], []
+        for step in ("list", "put", "get"):
+            theirs += run(server, with_boto3, profile, tmp_path, steps=(step,))
+            ours += run(server, with_cli, profile, tmp_path, steps=(step,))
+        return theirs, ours
+    return run(server, with_boto3, profile, tmp_path), run(server, FRONTS[front], profile, tmp_path)
+
+
+S3_STEPS = [("s3", "PutObject"), ("s3", "HeadObject"), ("s3", "GetObject")]
+
+
+def signed_calls(rows):
+    return [r for r in rows if r[0] in ("sagemaker", "s3")]
 
 
 @pytest.mark.parametrize("front", ["python", "lua", "cli"])
@@ -209,14 +261,12 @@ def run(server, fn, profile):
 def test_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, profile, front):
     server = profiles_env
     source_env(monkeypatch, tmp_path, SOURCE_ENV.get(profile, {}), metadata)
-    theirs = run(server, with_boto3, profile)
-    ours = run(server, {"python": with_python, "lua": with_lua, "cli": with_cli}[front], profile)
+    theirs, ours = boto3_and(front, server, profile, tmp_path)
     assert ours == theirs
     assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
-    assert ours[-1][:2] == ("sagemaker", "ListCompilationJobs") and "assumed-role/" in ours[-1][3]
-
-
-FRONTS = {"python": with_python, "lua": with_lua, "cli": with_cli}
+    calls = signed_calls(ours)
+    assert [r[:2] for r in calls] == [("sagemaker", "ListCompilationJobs")] + S3_STEPS, ours
+    assert "assumed-role/" in calls[0][3] and all(r[3] == calls[0][3] for r in calls), calls
 
 
 @pytest.mark.parametrize("front", ["python", "lua", "cli"])
@@ -225,10 +275,10 @@ def test_plain_sources_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, s
     server = profiles_env
     profile, env = PLAIN[source]
     source_env(monkeypatch, tmp_path, env, metadata)
-    theirs = run(server, with_boto3, profile)
-    ours = run(server, FRONTS[front], profile)
+    theirs, ours = boto3_and(front, server, profile, tmp_path)
     assert ours == theirs
-    assert [r[:2] for r in ours] == [("sagemaker", "ListCompilationJobs")] and ours[0][4] == 200, ours
+    assert [r[:2] for r in ours] == [("sagemaker", "ListCompilationJobs")] + S3_STEPS, ours
+    assert all(r[4] == 200 and r[3] == ours[0][3] for r in ours), ours
 
 
 # A container or IMDS answer without Token: botocore 1.43 refuses it (its
@@ -271,11 +321,11 @@ def metadata_no_token():
         p.wait()
 
 
-def refused_by(front, server, profile):
+def refused_by(front, server, profile, tmp_path):
     """(error code, message) of smneo's refusal through FRONT."""
     if front == "python":
         with pytest.raises(smneo.SmneoError) as info:
-            with_python(server, profile)
+            with_python(server, profile, tmp_path)
         return type(info.value).__name__, str(info.value)
     if front == "lua":
         module = os.path.join(BUILD, "lua5.4", "smneo.so")
@@ -309,9 +359,9 @@ def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_pa
     source_env(monkeypatch, tmp_path, env, metadata_no_token)
     since = last_seq(server)
     with pytest.raises(Exception) as theirs:
-        with_boto3(server, profile)
+        with_boto3(server, profile, tmp_path)
     assert type(theirs.value).__name__ == boto_class, repr(theirs.value)
-    ours, message = refused_by(front, server, profile)
+    ours, message = refused_by(front, server, profile, tmp_path)
     assert ours in (None, code if front == "lua" else PY_CLASS[code]), (ours, message)
     assert named in message, message
     assert NO_TOKEN_SECRET not in message, message  # no secret quoted
