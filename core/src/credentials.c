@@ -1110,13 +1110,18 @@ static void py_json_string(smneo_buf *b, const char *s)
 /* DIR/<key>.json for an AssumeRole step, as botocore's
  * AssumeRoleCredentialFetcher names it: the SHA-1 of json.dumps(args,
  * sort_keys=True) of its AssumeRole arguments without the token code (and
- * without a generated session name). NULL without a cache. */
+ * without a generated session name). AssumeRoleWithWebIdentity the same way
+ * (RoleArn and the RoleSessionName given; never the token), but only when
+ * web identity is the chain's own source (the profile's or the
+ * environment's): the AWS CLI sets its cache on the assume-role and
+ * assume-role-with-web-identity providers, and a web identity profile that
+ * is a role's source_profile is resolved without one. NULL without a cache. */
 static char *role_cache_path(const smneo_chain_resolution *r, const struct role_step *st)
 {
     pthread_mutex_lock(&r->chain->lock);
     char *dir = r->chain->role_cache ? smneo__strdup(r->chain->role_cache) : NULL;
     pthread_mutex_unlock(&r->chain->lock);
-    if (!dir || st->token_file || st->sso)
+    if (!dir || (st->token_file && st != &r->roles[0]) || st->sso)
         return free(dir), NULL;
     smneo_buf b = SMNEO_BUF_INIT;
     const char *sep = "{";
@@ -1179,7 +1184,7 @@ static smneo_credentials *role_cache_read(const smneo_chain_resolution *r, const
         }
         if (ak && *ak && sk && *sk && tok && *tok && exp && smneo__cred_parse_iso8601(when, &t) == 0 &&
             t - smneo__now() >= STS_REFRESH_ADVISORY_S && !smneo__cred_control_char_field(ak, sk, tok)) {
-            if (smneo__cred_make_creds(&out, ak, sk, tok, t, "assume-role"))
+            if (smneo__cred_make_creds(&out, ak, sk, tok, t, st->token_file ? "web-identity" : "assume-role"))
                 out = NULL;
             else
                 smneo_log(SMNEO_LOG_DEBUG, "profile '%s': role %s from the cache %s", st->profile, st->role_arn,

@@ -7,7 +7,9 @@
 # terminal, as getpass reads it); the AWS CLI's assumed-role cache
 # (~/.aws/cli/cache/<botocore's key>.json, 0600): written by smneo and read
 # by botocore's JSONFileCache, written by botocore and read by smneo, an MFA
-# role asking for its code once; errors.
+# role asking for its code once; web identity (a profile's and the
+# environment's) cached the same way, as the AWS CLI caches it, but not as a
+# role's source; errors.
 # Run from the repository root:
 #   sh tests/cli/test_credentials.sh build/smneo
 # shellcheck disable=SC2034  # NAME: read by lib.sh
@@ -24,10 +26,11 @@ CACHE="$HOME/.aws/cli/cache"
 # controlling terminal, so an MFA prompt reads stdin as getpass does)
 smneo_cmd() { setsid -w "$SMNEO" --endpoint-url "$URL" "$@" <"${STDIN:-/dev/null}"; }
 admin() { curl -s -X "$1" ${3:+--data-binary "$3"} "$URL$2"; }
-assume_roles() { # AssumeRole requests smneo.local answered since the record was cleared
+sts_calls() { # OPERATION: its requests smneo.local answered since the record was cleared
   admin GET "/_smneo/requests?service=sts" | "$PY" -c \
-    'import json, sys; print(sum(r["operation"] == "AssumeRole" for r in json.load(sys.stdin)["requests"]))'
+    'import json, sys; print(sum(r["operation"] == sys.argv[1] for r in json.load(sys.stdin)["requests"]))' "$1"
 }
+assume_roles() { sts_calls AssumeRole; }
 # botocore's cache key for an AssumeRole (json.dumps(args, sort_keys=True), SHA-1)
 cache_key() {
   "$PY" -c 'import hashlib, json, sys; print(hashlib.sha1(json.dumps(json.loads(sys.argv[1]), sort_keys=True).encode()).hexdigest())' "$1"
@@ -125,6 +128,59 @@ echo 000000 >"$WORK/bad"
 STDIN="$WORK/bad" run mfa_wrong 6 whoami --profile mfa
 has mfa_wrong err "AccessDenied"
 [ ! -d "$CACHE" ] || [ "$(find "$CACHE" -name '*.json' | wc -l)" -eq 0 ] && ok || fail "a refused role was cached"
+
+# ---- web identity: cached as the AWS CLI caches it (its assume-role-with-web-identity provider) -----------
+printf '%s' "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln" >"$WORK/jwt"
+cat >>"$WORK/config" <<EOF
+[profile web]
+web_identity_token_file = $WORK/jwt
+role_arn = $ROLE/Web
+role_session_name = web-session
+[profile over-web]
+role_arn = $ROLE/OverWeb
+source_profile = web
+role_session_name = over-web
+EOF
+rm -rf "$CACHE"
+admin DELETE /_smneo/requests >/dev/null
+run web 0 whoami --profile web --output json
+jcheck web 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Web/web-session" and d["Source"] == "web-identity"'
+WKEY=$(cache_key "{\"RoleArn\": \"$ROLE/Web\", \"RoleSessionName\": \"web-session\"}")
+[ -f "$CACHE/$WKEY.json" ] && ok || { fail "no web identity cache file $WKEY.json"; ls -la "$CACHE" 2>&1 | sed 's/^/    /'; }
+[ "$(stat -c %a "$CACHE/$WKEY.json" 2>/dev/null)" = 600 ] && ok || fail "the web identity cache file is not 0600"
+hasnt web err "eyJhbGciOiJSUzI1NiJ9"
+grep -q "eyJhbGciOiJSUzI1NiJ9" "$CACHE/$WKEY.json" && fail "the web identity token is in the cache file" || ok
+run web_again 0 whoami --profile web --output json
+jcheck web_again 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Web/web-session" and d["Source"] == "web-identity"'
+[ "$(sts_calls AssumeRoleWithWebIdentity)" = 1 ] && ok ||
+  fail "the second whoami called STS again ($(sts_calls AssumeRoleWithWebIdentity) calls)"
+# botocore with the AWS CLI's cache on its web identity provider reads smneo's file, and smneo botocore's
+WEB_BOTO="import botocore.session, botocore.credentials as bc, sys
+s = botocore.session.Session(profile='web')
+p = s.get_component('credential_provider').get_provider('assume-role-with-web-identity')
+p.cache = bc.JSONFileCache(sys.argv[1])
+print(s.get_credentials().get_frozen_credentials().access_key)"
+BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$WEB_BOTO" "$CACHE")
+OUR_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["Credentials"]["AccessKeyId"])' "$CACHE/$WKEY.json")
+[ -n "$OUR_KEY" ] && [ "$BOTO_KEY" = "$OUR_KEY" ] && ok || fail "botocore did not read smneo's web identity cache ($BOTO_KEY, $OUR_KEY)"
+rm -f "$CACHE/$WKEY.json"
+BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$WEB_BOTO" "$CACHE")
+[ "$(sts_calls AssumeRoleWithWebIdentity)" = 2 ] && [ -f "$CACHE/$WKEY.json" ] && ok || fail "botocore did not write $WKEY.json"
+run web_from_boto 0 whoami --profile web --output json
+[ "$(sts_calls AssumeRoleWithWebIdentity)" = 2 ] && ok || fail "smneo did not use botocore's web identity cache file"
+# from the environment, with a generated session name: the key is the role alone
+rm -rf "$CACHE"
+AWS_WEB_IDENTITY_TOKEN_FILE="$WORK/jwt" AWS_ROLE_ARN="$ROLE/EnvWeb" run web_env 0 whoami --output json
+EKEY=$(cache_key "{\"RoleArn\": \"$ROLE/EnvWeb\"}")
+[ -f "$CACHE/$EKEY.json" ] && ok || { fail "no cache file $EKEY.json for the environment's web identity"; ls -la "$CACHE" 2>&1 | sed 's/^/    /'; }
+AWS_WEB_IDENTITY_TOKEN_FILE="$WORK/jwt" AWS_ROLE_ARN="$ROLE/EnvWeb" run web_env_again 0 whoami --output json
+[ "$(sts_calls AssumeRoleWithWebIdentity)" = 3 ] && ok || fail "the environment's web identity was not read from the cache"
+# a role's source_profile: botocore resolves it without a cache; the role above it is cached
+rm -rf "$CACHE"
+run over_web 0 whoami --profile over-web --output json
+jcheck over_web 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/OverWeb/over-web"'
+[ "$(find "$CACHE" -name '*.json' | wc -l)" -eq 1 ] && [ ! -f "$CACHE/$WKEY.json" ] && ok ||
+  fail "over-web: only its AssumeRole is cached"
 
 # ---- errors ---------------------------------------------------------------------------------------------
 run missing 6 whoami --profile nope

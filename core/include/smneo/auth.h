@@ -100,7 +100,9 @@ SMNEO_EXTERN(int) smneo_credential_chain_new(smneo_credential_chain **out, const
 SMNEO_EXTERN(void) smneo_credential_chain_free(smneo_credential_chain *chain);
 
 /* The AWS CLI's assumed-role cache (botocore's JSONFileCache, which the CLI
- * keeps in ~/.aws/cli/cache): each AssumeRole answer is written to
+ * keeps in ~/.aws/cli/cache): each AssumeRole answer (and the
+ * AssumeRoleWithWebIdentity answer of a chain whose own source is web
+ * identity, as the AWS CLI caches it) is written to
  * dir/<SHA-1 of the role's AssumeRole arguments>.json (0600, through a
  * temporary file renamed over it) and read back instead of calling STS
  * while more than 15 minutes are left, so smneo and the AWS CLI share it
