@@ -569,6 +569,13 @@ static void check_string(smneo__vctx *ctx, const smneo_shape *s, const char *str
 {
     size_t bytes = strlen(str);
     char shown[80]; /* filled only for a message */
+    if (ctx->response) { /* botocore: the length's minimum only */
+        size_t n = smneo__utf8_length(str, bytes);
+        if (s->has_min && n != (size_t)-1 && (int64_t)n < s->min)
+            V_ERR(ctx, path, "length", "%s is %zu characters long: use at least %lld", display(path), n,
+                  (long long)s->min);
+        return;
+    }
     if (s->enums) {
         for (size_t i = 0; i < s->enum_count; i++)
             if (!strcmp(s->enums[i], str))
@@ -631,14 +638,14 @@ static void check_number(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v,
             V_ERR(ctx, path, "type", "%s must be a whole number, not %g", display(path), v->valuedouble);
             return;
         }
-        if (s->type == SMNEO_SHAPE_INTEGER && (iv < INT32_MIN || iv > INT32_MAX)) {
+        if (s->type == SMNEO_SHAPE_INTEGER && !ctx->response && (iv < INT32_MIN || iv > INT32_MAX)) {
             V_ERR(ctx, path, "range", "%s is %lld: it must fit a 32-bit integer", display(path), (long long)iv);
             return;
         }
         if (s->has_min && iv < s->min)
             V_ERR(ctx, path, "range", "%s is %lld: use at least %lld", display(path), (long long)iv,
                   (long long)s->min);
-        if (s->has_max && iv > s->max)
+        if (s->has_max && iv > s->max && !ctx->response)
             V_ERR(ctx, path, "range", "%s is %lld: use at most %lld", display(path), (long long)iv,
                   (long long)s->max);
         return;
@@ -649,7 +656,7 @@ static void check_number(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v,
     }
     if (s->has_min && v->valuedouble < (double)s->min)
         V_ERR(ctx, path, "range", "%s is %g: use at least %lld", display(path), v->valuedouble, (long long)s->min);
-    if (s->has_max && v->valuedouble > (double)s->max)
+    if (s->has_max && v->valuedouble > (double)s->max && !ctx->response)
         V_ERR(ctx, path, "range", "%s is %g: use at most %lld", display(path), v->valuedouble, (long long)s->max);
 }
 
@@ -674,7 +681,7 @@ static void check_value(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v, 
         if (s->has_min && (int64_t)n < s->min)
             V_ERR(ctx, path, "list-length", "%s has %zu item%s: give at least %lld", display(path), n,
                   n == 1 ? "" : "s", (long long)s->min);
-        if (s->has_max && (int64_t)n > s->max)
+        if (s->has_max && (int64_t)n > s->max && !ctx->response)
             V_ERR(ctx, path, "list-length", "%s has %zu items: give at most %lld", display(path), n,
                   (long long)s->max);
         size_t i = 0;
@@ -693,10 +700,10 @@ static void check_value(smneo__vctx *ctx, const smneo_shape *s, const cJSON *v, 
             return;
         }
         size_t n = (size_t)cJSON_GetArraySize(v);
-        if (s->has_min && (int64_t)n < s->min)
+        if (s->has_min && (int64_t)n < s->min && !ctx->response)
             V_ERR(ctx, path, "list-length", "%s has %zu entries: give at least %lld", display(path), n,
                   (long long)s->min);
-        if (s->has_max && (int64_t)n > s->max)
+        if (s->has_max && (int64_t)n > s->max && !ctx->response)
             V_ERR(ctx, path, "list-length", "%s has %zu entries: give at most %lld", display(path), n,
                   (long long)s->max);
         for (const cJSON *c = v->child; c && !ctx->oom; c = c->next) {
@@ -782,7 +789,7 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
     int rc = smneo_issues_new(&issues);
     if (rc)
         return smneo__error(err, rc, "out of memory");
-    smneo__vctx ctx = {issues, opts ? opts->allow_unknown_enum_values : 0, 0};
+    smneo__vctx ctx = {issues, opts ? opts->allow_unknown_enum_values : 0, 0, 0};
 
     cJSON *root = params_json ? smneo__parse_json_exact(params_json, len, NULL) : NULL;
     if (!root || !cJSON_IsObject(root)) {
@@ -824,6 +831,41 @@ int smneo_validate(smneo_issues **out, const char *operation, const char *params
     return 0;
 }
 
+int smneo_validate_response(smneo_issues **out, const char *operation, const char *json, size_t len,
+                            smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_validate_response: out is NULL");
+    *out = NULL;
+    const smneo_operation *op = operation ? smneo_model_operation(operation) : NULL;
+    if (!op)
+        return smneo__error(err, SMNEO_EINVAL, "unknown operation \"%s\"", operation ? operation : "(null)");
+    cJSON *root = json ? smneo__parse_json_exact(json, len, NULL) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return smneo__error(err, SMNEO_EINVAL, "%s: the response must be a JSON object", op->name);
+    }
+    smneo_issues *issues = NULL;
+    if (smneo_issues_new(&issues)) {
+        cJSON_Delete(root);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    smneo__vctx ctx = {issues, 1, 0, 1};
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "ResponseMetadata");
+    if (op->output)
+        check_value(&ctx, op->output, root, "");
+    else if (root->child)
+        V_ERR(&ctx, "", "unknown-member", "%s returns nothing: the response should only contain ResponseMetadata",
+              op->name);
+    cJSON_Delete(root);
+    if (ctx.oom) {
+        smneo_issues_free(issues);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory while validating");
+    }
+    *out = issues;
+    return 0;
+}
+
 int smneo__validate_node(smneo_issues **out, const smneo_operation *op, const cJSON *root,
                          int allow_unknown_enum_values)
 {
@@ -831,7 +873,7 @@ int smneo__validate_node(smneo_issues **out, const smneo_operation *op, const cJ
     smneo_issues *issues = NULL;
     if (smneo_issues_new(&issues))
         return SMNEO_ENOMEM;
-    smneo__vctx ctx = {issues, allow_unknown_enum_values, 0};
+    smneo__vctx ctx = {issues, allow_unknown_enum_values, 0, 0};
     check_value(&ctx, op->input, root, "");
     if (!ctx.oom)
         smneo__validate_neo(&ctx, op, root);

@@ -16,6 +16,8 @@ typedef struct smneo__vctx {
     smneo_issues *issues;
     int allow_unknown_enum_values;
     int oom; /* an allocation failed: the result is incomplete */
+    int response; /* 1: a response checked as botocore's Stubber checks one (required, unknown members,
+                     types, minimum lengths and values; no maximum, pattern, enum or Neo rule) */
 } smneo__vctx;
 
 /* Adds an issue; on allocation failure sets ctx->oom. */

@@ -457,6 +457,43 @@ static void test_threads(void)
     CHECK_INT(smneo__regex_compile_count(), compiled);
 }
 
+/* smneo_validate_response: a stubbed answer checked as botocore's Stubber
+ * checks one (required, unknown, types, minimums; no maximum, pattern, enum). */
+static size_t response_issues(const char *op, const char *json, const char *rule)
+{
+    smneo_issues *is = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_validate_response(&is, op, json, strlen(json), &err) == 0);
+    size_t n = smneo_issues_count(is), hits = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!rule || !strcmp(smneo_issues_at(is, i)->rule, rule))
+            hits++;
+    smneo_issues_free(is);
+    smneo_error_clear(&err);
+    return rule ? hits : n;
+}
+
+static void test_validate_response(void)
+{
+    const char *ok = "{\"CompilationJobSummaries\": [{\"CompilationJobName\": \"a\", \"CompilationJobArn\": "
+                     "\"arn:x\", \"CreationTime\": 1714521600, \"CompilationJobStatus\": \"NOT-AN-ENUM\"}], "
+                     "\"ResponseMetadata\": {\"RequestId\": \"r\"}}";
+    CHECK(response_issues("ListCompilationJobs", ok, NULL) == 0); /* enums and patterns: not checked */
+    CHECK(response_issues("ListCompilationJobs", "{}", "required") == 1);
+    CHECK(response_issues("ListCompilationJobs", "{\"CompilationJobSummaries\": [], \"Nope\": 1}", "unknown-member") == 1);
+    CHECK(response_issues("ListCompilationJobs", "{\"CompilationJobSummaries\": {}}", "type") == 1);
+    CHECK(response_issues("DescribeCompilationJob", "{\"CompilationJobName\": \"\"}", "length") == 1);
+    CHECK(response_issues("StopCompilationJob", "{}", NULL) == 0);
+    CHECK(response_issues("StopCompilationJob", "{\"ResponseMetadata\": {}}", NULL) == 0);
+    CHECK(response_issues("StopCompilationJob", "{\"Extra\": 1}", "unknown-member") == 1);
+    smneo_issues *is = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK(smneo_validate_response(&is, "NoSuchOperation", "{}", 2, &err) == SMNEO_EINVAL && !is);
+    smneo_error_clear(&err);
+    CHECK(smneo_validate_response(&is, "StopCompilationJob", "[1]", 3, &err) == SMNEO_EINVAL && !is);
+    smneo_error_clear(&err);
+}
+
 int main(void)
 {
     RUN(test_threads); /* first: the pattern cache starts empty */
@@ -467,5 +504,6 @@ int main(void)
     RUN(test_loose_json);
     RUN(test_timestamps);
     RUN(test_fixture_cases);
+    RUN(test_validate_response);
     return smneo_test_summary("test_validate");
 }

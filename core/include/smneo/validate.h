@@ -41,6 +41,16 @@ SMNEO_EXTERN(int) smneo_validate_options_init(smneo_validate_options *opts, int 
  * in err->issues, owned by err, or in *out when err is NULL). */
 SMNEO_EXTERN(int) smneo_validate(smneo_issues **out, const char *operation, const char *params_json, size_t len,
                                  const smneo_validate_options *opts, smneo_error *err);
+/* Checks a response (JSON text: the parsed form a stubber queues, without or
+ * with ResponseMetadata, which is ignored) against the operation's output
+ * shape as botocore's Stubber checks one (validate_parameters on the output
+ * shape): required and unknown members, types, minimum lengths and values;
+ * no maximum, pattern or enum. An operation that returns nothing takes only
+ * an empty object. *out is caller-owned (smneo_issues_free), empty when the
+ * response fits. SMNEO_EINVAL for an unknown operation or text that is not a
+ * JSON object. Used by the bindings' stubbers (smneo.stub). */
+SMNEO_EXTERN(int) smneo_validate_response(smneo_issues **out, const char *operation, const char *json, size_t len,
+                                          smneo_error *err);
 SMNEO_EXTERN(void) smneo_issues_free(smneo_issues *issues);
 SMNEO_EXTERN(size_t) smneo_issues_count(const smneo_issues *issues);
 /* Borrowed; lives as long as `issues`. NULL past the end. */
