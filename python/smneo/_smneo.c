@@ -465,6 +465,36 @@ static PyObject *mod_validate(PyObject *module, PyObject *args, PyObject *kwds)
     return res;
 }
 
+/* _validate_response(operation, json_text): None when the stubbed answer fits the
+ * operation's output shape (smneo_validate_response, botocore's Stubber checks),
+ * else raises ParamValidationError with the issues. */
+static PyObject *mod_validate_response(PyObject *module, PyObject *args)
+{
+    const char *op, *json;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "ss#:_validate_response", &op, &json, &len))
+        return NULL;
+    smneo_state *st = smneo_get_state(module);
+    smneo_issues *issues = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_validate_response(&issues, op, json, (size_t)len, &err);
+    PyObject *res = NULL;
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err.message ? err.message : "cannot check the response");
+    } else if (smneo_issues_count(issues)) {
+        err.code = SMNEO_EVALIDATION;
+        err.issues = issues; /* owned by err now */
+        issues = NULL;
+        smneo_py_raise(st, SMNEO_EVALIDATION, &err, op, 0);
+    } else {
+        Py_INCREF(Py_None);
+        res = Py_None;
+    }
+    smneo_issues_free(issues);
+    smneo_error_clear(&err);
+    return res;
+}
+
 static PyObject *mod_api_version(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -509,6 +539,9 @@ fail:
 }
 
 static PyMethodDef module_methods[] = {
+    {"_validate_response", mod_validate_response, METH_VARARGS,
+     "_validate_response(operation, json_text): raises ParamValidationError when a stubbed answer does not fit "
+     "the operation's output shape (internal: smneo.stub)"},
     {"validate", (PyCFunction)(void (*)(void))mod_validate, METH_VARARGS | METH_KEYWORDS,
      "validate(operation_name, params, *, allow_unknown_enum_values=False) -> list[Issue]\n\n"
      "Checks params for an operation ('CreateCompilationJob' or 'create_compilation_job')\n"

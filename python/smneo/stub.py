@@ -13,12 +13,14 @@ It works through the core's request hook: the stubbed answer of an operation
 request is its final answer, never signed, sent or retried (as botocore's
 Stubber answers in before-call), so no credentials are needed, and the
 paginators, the waiter and compile()'s SageMaker calls run against it, with
-the core's validation and parsing. See docs/python.md, "Stubbing".
+the core's validation and parsing. Queued responses are checked against the
+output shape by the core (smneo_validate_response), as smneo.stub in Lua
+checks them. See docs/python.md, "Stubbing".
 """
 import collections
 import pprint
 
-from . import _errors, _events
+from . import _errors, _events, _smneo
 
 __all__ = ["Stubber", "ANY", "StubResponseError", "StubAssertionError", "UnStubbedResponseError"]
 
@@ -111,22 +113,10 @@ class Stubber:
         return operation
 
     def _check_output(self, operation, body):
-        try:
-            from botocore.validate import validate_parameters
-        except ImportError:
-            # the core parses it as it parses the service's answers (types, nesting)
-            _, headers, raw = _events.response_bytes(200, body)
-            self.client.parse_response(operation, 200, headers, raw)
-            return
-        shape = _events.service_model().operation_model(operation).output_shape
-        if shape is not None:
-            try:
-                validate_parameters(body, shape)
-            except Exception as e:  # botocore's ParamValidationError: smneo's (a subclass of it)
-                raise _errors.classes()["ParamValidationError"](**getattr(e, "kwargs", {"report": str(e)})) from None
-        elif body:
-            raise _errors.classes()["ParamValidationError"](
-                report="Service response should only contain ResponseMetadata.")
+        # the core's check (smneo_validate_response), the same for smneo.stub in Lua:
+        # botocore's Stubber rules (required and unknown members, types, minimums)
+        _, _, raw = _events.response_bytes(200, body)
+        _smneo._validate_response(operation, raw)
 
 
 

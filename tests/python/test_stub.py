@@ -103,10 +103,19 @@ def test_client_error_and_modeled_fields(client):
 
 
 def test_responses_are_checked_against_the_output_shape(client):
-    need_module("botocore.validate")
+    # by the core (smneo_validate_response), with or without botocore: its Stubber's rules
     stubber = Stubber(client)
-    with pytest.raises(smneo.ParamValidationError):
-        stubber.add_response("describe_compilation_job", {"NoSuchMember": 1})
+    with pytest.raises(smneo.ParamValidationError, match="NoSuchMember"):
+        stubber.add_response("describe_compilation_job", dict(description("j", "COMPLETED"), NoSuchMember=1))
+    with pytest.raises(smneo.ParamValidationError, match="CompilationJobSummaries is required"):
+        stubber.add_response("list_compilation_jobs", {})
+    with pytest.raises(smneo.ParamValidationError, match="CompilationJobSummaries"):
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": "not a list"})
+    with pytest.raises(smneo.ParamValidationError, match="ResponseMetadata"):
+        stubber.add_response("stop_compilation_job", {"Anything": 1})
+    # neither an enum nor a pattern is checked (botocore's Stubber checks neither)
+    stubber.add_response("describe_compilation_job", dict(description("j", "NOT-A-STATUS"), ResponseMetadata={}))
+    stubber.add_response("stop_compilation_job", {"ResponseMetadata": {"RequestId": "r"}})
     with pytest.raises(ValueError, match="does not have method"):
         stubber.add_response("describe_job", {})
 
