@@ -1,7 +1,7 @@
 -- luarocks make (from the checkout, offline): builds the C module `smneo`
 -- for the interpreter luarocks is configured for (cmake + pkg-config; needs
 -- the -dev packages of libcurl, cJSON, OpenSSL, zlib, libarchive, pcre2,
--- libb2, libdeflate) and installs smneo.safe and smneo.resty. libsmneo is
+-- libb2, libdeflate) and installs smneo.safe, smneo.resty and smneo.stub. libsmneo is
 -- built from the checkout too and linked statically into smneo.so (nothing
 -- to install beside it); the only dependency is the interpreter, so nothing
 -- is fetched (tools/test-rocks.sh runs both without a network).
@@ -40,6 +40,7 @@ build = {
     [[cmake --build build-rock --target smneo_lua_rock -j2]],
   install = {
     lib = { smneo = "build-rock/lua-rock/smneo.so" },
-    lua = { ["smneo.safe"] = "lua/smneo/safe.lua", ["smneo.resty"] = "lua/smneo/resty.lua" },
+    lua = { ["smneo.safe"] = "lua/smneo/safe.lua", ["smneo.resty"] = "lua/smneo/resty.lua",
+            ["smneo.stub"] = "lua/smneo/stub.lua" },
   },
 }

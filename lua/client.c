@@ -77,11 +77,101 @@ int smneo_lua_client_close(lua_State *L)
     lclient *cl = (lclient *)luaL_checkudata(L, 1, MT_CLIENT);
     cl->closed = 1;
     smneo_lua_client_maybe_free(cl);
-    if (!cl->c && cl->mfa_ref != LUA_NOREF) {
-        /* The core client that called it is gone. */
-        luaL_unref(L, LUA_REGISTRYINDEX, cl->mfa_ref);
-        cl->mfa_ref = LUA_NOREF;
+    if (!cl->c) { /* The core client that called them is gone. */
+        int *refs[] = {&cl->mfa_ref, &cl->hook_ref, &cl->hook_err_ref};
+        for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+            luaL_unref(L, LUA_REGISTRYINDEX, *refs[i]);
+            *refs[i] = LUA_NOREF;
+        }
     }
+    return 0;
+}
+
+/* ---- the request hook (smneo.stub) ------------------------------------------------------ */
+
+static lbox *response_args(lua_State *L, const char *what);
+
+/* In a protected call: fn (1), the operation's name (2), its params as a light
+ * userdata (3) -> the answer's box, or nil to let the request go on. */
+static int hook_call(lua_State *L)
+{
+    const smneo_value *params = (const smneo_value *)lua_touserdata(L, 3);
+    lua_settop(L, 2);
+    if (params)
+        smneo_lua_push_value(L, params);
+    else
+        lua_newtable(L);
+    lua_call(L, 2, 3);     /* status, headers, body  |  nil */
+    lua_pushnil(L);
+    lua_insert(L, 1);      /* as feed()'s arguments: status at 2, headers at 3, body at 4 */
+    lua_settop(L, 4);
+    if (lua_isnil(L, 2))
+        return 0;
+    response_args(L, "request hook answer"); /* pushes the response's box */
+    return 1;
+}
+
+/* The core's request hook: client:_set_request_hook(fn)'s fn(operation, params),
+ * called in a protected call on the thread driving the core. nil lets the request
+ * go on; status, headers, body are its answer; an error cancels the call, and is
+ * the error the binding raises once the core has returned. */
+static int lua_request_hook(smneo_response **out, const smneo_operation *op, const smneo_value *params,
+                            void *payload)
+{
+    lclient *cl = (lclient *)payload;
+    lua_State *L = cl->cur_L;
+    if (!L || cl->hook_ref == LUA_NOREF)
+        return 0;
+    if (!lua_checkstack(L, 8))
+        return 1;
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, hook_call);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cl->hook_ref);
+    lua_pushstring(L, op->name);
+    lua_pushlightuserdata(L, (void *)params);
+    if (lua_pcall(L, 3, 1, 0) != 0) {
+        luaL_unref(L, LUA_REGISTRYINDEX, cl->hook_err_ref);
+        cl->hook_err_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the error */
+        lua_settop(L, top);
+        return 1;
+    }
+    if (!lua_isnil(L, -1))
+        *out = (smneo_response *)smneo_lua_box_take((lbox *)lua_touserdata(L, -1));
+    lua_settop(L, top);
+    return 0;
+}
+
+int smneo_lua_client_push_hook_error(lua_State *L, lclient *cl, int rc)
+{
+    if (cl->hook_err_ref == LUA_NOREF)
+        return 0;
+    int ref = cl->hook_err_ref;
+    cl->hook_err_ref = LUA_NOREF;
+    if (rc != SMNEO_ECANCELLED) { /* stale: this call failed for another reason */
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return 0;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return 1;
+}
+
+/* client:_set_request_hook(fn | nil): fn(operation, params) answers the client's
+ * operation requests (smneo.stub's Stubber), nil removes it. */
+int smneo_lua_client_set_request_hook(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_unref(L, LUA_REGISTRYINDEX, cl->hook_ref);
+    cl->hook_ref = LUA_NOREF;
+    if (lua_isnoneornil(L, 2)) {
+        smneo_client_set_request_hook(cl->c, NULL, NULL);
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    cl->hook_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    smneo_client_set_request_hook(cl->c, lua_request_hook, cl);
     return 0;
 }
 
@@ -329,6 +419,7 @@ int smneo_lua_l_client_new(lua_State *L)
     lclient *cl = (lclient *)compat_newuserdata(L, sizeof(lclient));
     memset(cl, 0, sizeof *cl);
     cl->mfa_ref = LUA_NOREF;
+    cl->hook_ref = cl->hook_err_ref = LUA_NOREF;
     luaL_setmetatable(L, MT_CLIENT);
     cl->no_transport = o.no_transport;
     if (mfa_type != LUA_TNIL) {
@@ -595,7 +686,8 @@ static void push_done_raw(lua_State *L, lcall *lc, int with_warnings)
     lcall_release(lc);
     if (rc != 0) {
         lua_pushnil(L);
-        smneo_lua_push_error(L, rc, err);
+        if (!smneo_lua_client_push_hook_error(L, lc->owner, rc))
+            smneo_lua_push_error(L, rc, err);
         if (res) { /* JobFailed / JobStopped: the final description */
             smneo_lua_push_result(L, res);
             lua_setfield(L, -2, "description");
@@ -823,6 +915,8 @@ int smneo_lua_client_op(lua_State *L)
     int rc = smneo_client_call(&res, cl->c, op->name, json, len, err);
     cl->cur_L = NULL;
     rb->p = res;
+    if (rc != 0 && smneo_lua_client_push_hook_error(L, cl, rc))
+        return lua_error(L);
     if (rc != 0)
         return smneo_lua_raise_error(L, rc, err);
     smneo_lua_push_result(L, res);
@@ -839,7 +933,10 @@ static int iter_step(lua_State *L)
     for (;;) {
         smneo_step st;
         memset(&st, 0, sizeof st);
+        lclient *owner = lc->owner;
+        owner->cur_L = L; /* the request hook and mfa_token run on this thread */
         smneo_call_run(&st, lc->call);
+        owner->cur_L = NULL;
         if (st.kind == SMNEO_STEP_EVENT) {
             if (st.event != SMNEO_EVENT_ITEM && st.event != SMNEO_EVENT_PAGE)
                 continue;
@@ -891,7 +988,10 @@ int smneo_lua_client_wait(lua_State *L)
     for (;;) {
         smneo_step st;
         memset(&st, 0, sizeof st);
+        lclient *owner = lc->owner;
+        owner->cur_L = L; /* the request hook and mfa_token run on this thread */
         smneo_call_run(&st, lc->call);
+        owner->cur_L = NULL;
         if (st.kind == SMNEO_STEP_EVENT) {
             if (st.event != SMNEO_EVENT_STATUS || !cb)
                 continue;

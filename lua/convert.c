@@ -411,7 +411,22 @@ static void enc_value(enc *e, int idx, const smneo_shape *shape, int depth)
 
 /* Encodes the params at idx (table or nil) for `operation` into a boxed
  * writer pushed on the stack; returns the JSON text (valid while the box is). */
+static const char *encode_shape(lua_State *L, int idx, const smneo_shape *shape, size_t *len);
+
 const char *smneo_lua_encode_params(lua_State *L, int idx, const char *operation, size_t *len)
+{
+    const smneo_operation *op = operation ? smneo_model_operation(operation) : NULL;
+    return encode_shape(L, idx, op ? op->input : NULL, len);
+}
+
+const char *smneo_lua_encode_response(lua_State *L, int idx, const smneo_operation *op, size_t *len)
+{
+    return encode_shape(L, idx, op ? op->output : NULL, len);
+}
+
+/* The table at idx (nil: {}) as JSON text, guided by shape (NULL: by the values alone);
+ * the text lives in a box pushed on the stack. */
+static const char *encode_shape(lua_State *L, int idx, const smneo_shape *shape, size_t *len)
 {
     idx = compat_absindex(L, idx);
     if (!lua_isnoneornil(L, idx) && !lua_istable(L, idx))
@@ -421,7 +436,6 @@ const char *smneo_lua_encode_params(lua_State *L, int idx, const char *operation
     if (smneo_jsonw_new(&w) != 0)
         smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
     b->p = w;
-    const smneo_operation *op = operation ? smneo_model_operation(operation) : NULL;
     if (lua_isnoneornil(L, idx)) {
         if (smneo_jsonw_begin_object(w) != 0 || smneo_jsonw_end_object(w) != 0)
             smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
@@ -430,7 +444,7 @@ const char *smneo_lua_encode_params(lua_State *L, int idx, const char *operation
         e.L = L;
         e.w = w;
         e.path[0] = '\0';
-        enc_table(&e, idx, op ? op->input : NULL, 0);
+        enc_table(&e, idx, shape, 0);
     }
     return smneo_jsonw_data(len, w);
 }

@@ -68,6 +68,66 @@ static int l_validate(lua_State *L)
     return 1;
 }
 
+/* smneo._validate_response(operation, response): the response table as JSON text
+ * (its output shape guiding the encoding) when it fits the operation's output
+ * shape (smneo_validate_response: botocore's Stubber checks); else raises
+ * ParamValidationError with the issues. For smneo.stub. */
+static int l_validate_response(lua_State *L)
+{
+    const smneo_operation *op = smneo_lua_check_operation(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t len;
+    const char *json = smneo_lua_encode_response(L, 2, op, &len); /* its box stays on the stack */
+    smneo_error *err = smneo_lua_errhold_new(L);
+    lbox *b = smneo_lua_box_new(L, smneo_lua_free_issues);
+    smneo_issues *issues = NULL;
+    int rc = smneo_validate_response(&issues, op->name, json, len, err);
+    b->p = issues;
+    if (rc != 0)
+        return smneo_lua_raise_error(L, rc, err);
+    if (smneo_issues_count(issues)) {
+        const smneo_issue *first = smneo_issues_at(issues, 0);
+        err->code = SMNEO_EVALIDATION;
+        err->issues = (smneo_issues *)smneo_lua_box_take(b); /* the error holder frees it */
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s response: %s%s%s (%zu issue%s)", op->name, first->path,
+                 *first->path ? ": " : "", first->message, smneo_issues_count(err->issues),
+                 smneo_issues_count(err->issues) == 1 ? "" : "s");
+        size_t n = strlen(msg) + 1;
+        if ((err->message = malloc(n)) != NULL) /* freed by the error holder */
+            memcpy(err->message, msg, n);
+        return smneo_lua_raise_error(L, SMNEO_EVALIDATION, err);
+    }
+    lua_pushlstring(L, json, len);
+    return 1;
+}
+
+/* smneo._json(table): the table as JSON text, by its values (smneo.stub's error bodies). */
+static int l_json(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t len;
+    const char *json = smneo_lua_encode_params(L, 1, NULL, &len);
+    lua_pushlstring(L, json, len);
+    return 1;
+}
+
+/* smneo._error(code, kind, message): an error table as the binding raises them
+ * (smneo.stub's StubResponseError family). */
+static int l_error(lua_State *L)
+{
+    const char *code = luaL_checkstring(L, 1), *kind = luaL_checkstring(L, 2);
+    const char *message = luaL_checkstring(L, 3);
+    smneo_lua_push_error(L, SMNEO_EINVAL, NULL);
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    return 1;
+}
+
 /* smneo.explain(description, logs) -> diagnosis table (docs/diagnosis.md).
  * description: the table describe_compilation_job returns, a FailureReason
  * string, or nil; logs: an array of strings or of events with a `message`. */
@@ -250,6 +310,7 @@ static void make_client_metatable(lua_State *L)
                                        {"_call", smneo_lua_client_lowlevel_call},
                                        {"_paginate", smneo_lua_client_lowlevel_paginate},
                                        {"_wait", smneo_lua_client_lowlevel_wait},
+                                       {"_set_request_hook", smneo_lua_client_set_request_hook},
                                        {NULL, NULL}};
     luaL_newmetatable(L, MT_CLIENT);
     lua_newtable(L); /* methods */
@@ -303,6 +364,9 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
 {
     static const luaL_Reg funcs[] = {{"client", smneo_lua_l_client_new},
                                      {"validate", l_validate},
+                                     {"_validate_response", l_validate_response},
+                                     {"_error", l_error},
+                                     {"_json", l_json},
                                      {"explain", l_explain},
                                      {"parse_response", smneo_lua_l_parse_response},
                                      {"operations", l_operations},

@@ -30,7 +30,9 @@ typedef struct lclient {
     int closed; /* close() was called: free c once calls == 0 */
     int no_transport;
     int mfa_ref;        /* registry ref of the mfa_token option (string or function), or LUA_NOREF */
-    lua_State *cur_L;   /* the thread driving the core right now (for mfa_token) */
+    lua_State *cur_L;   /* the thread driving the core right now (for mfa_token and the request hook) */
+    int hook_ref;       /* registry ref of client:_set_request_hook's function (smneo.stub), or LUA_NOREF */
+    int hook_err_ref;   /* registry ref of the error that function raised (the call's error), or LUA_NOREF */
 } lclient;
 
 /* Progress callbacks run inside core frames: the Lua function is called under
@@ -78,6 +80,8 @@ int smneo_lua_l_is_error(lua_State *L);
 /* Encodes the params at idx (table or nil) for `operation` into a boxed
  * writer pushed on the stack; returns the JSON text (valid while the box is). */
 const char *smneo_lua_encode_params(lua_State *L, int idx, const char *operation, size_t *len);
+/* The same for a response of op (its output shape guides the encoding). */
+const char *smneo_lua_encode_response(lua_State *L, int idx, const smneo_operation *op, size_t *len);
 /* Pushes the Lua form of a borrowed value (its owner must stay alive). */
 void smneo_lua_push_value(lua_State *L, const smneo_value *v);
 void smneo_lua_push_result(lua_State *L, const smneo_result *r);
@@ -100,6 +104,11 @@ const char *smneo_lua_opt_string(lua_State *L, int t, const char *k);
 int smneo_lua_opt_number(lua_State *L, int t, const char *k, lua_Number *out);
 /* -1 when absent. */
 int smneo_lua_opt_bool(lua_State *L, int t, const char *k);
+/* The error the client's request hook raised during the call that just
+ * failed with SMNEO_ECANCELLED: pushed (and forgotten by the client), 1; else
+ * 0 and nothing pushed. */
+int smneo_lua_client_push_hook_error(lua_State *L, lclient *cl, int rc);
+int smneo_lua_client_set_request_hook(lua_State *L);
 void smneo_lua_check_known_keys(lua_State *L, int t, const char *const *names, const char *what);
 int smneo_lua_l_client_new(lua_State *L);
 int smneo_lua_call_gc(lua_State *L);
