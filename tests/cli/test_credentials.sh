@@ -31,6 +31,14 @@ sts_calls() { # OPERATION: its requests smneo.local answered since the record wa
     'import json, sys; print(sum(r["operation"] == sys.argv[1] for r in json.load(sys.stdin)["requests"]))' "$1"
 }
 assume_roles() { sts_calls AssumeRole; }
+# boto_key PROFILE PROVIDER: the access key botocore resolves for PROFILE with
+# the AWS CLI's cache (a JSONFileCache of $CACHE) on its PROVIDER
+boto_key() {
+  AWS_ENDPOINT_URL="$URL" "$PY" -c "import botocore.session, botocore.credentials as bc, sys
+s = botocore.session.Session(profile=sys.argv[1])
+s.get_component('credential_provider').get_provider(sys.argv[2]).cache = bc.JSONFileCache(sys.argv[3])
+print(s.get_credentials().get_frozen_credentials().access_key)" "$1" "$2" "$CACHE"
+}
 # botocore's cache key for an AssumeRole (json.dumps(args, sort_keys=True), SHA-1)
 cache_key() {
   "$PY" -c 'import hashlib, json, sys; print(hashlib.sha1(json.dumps(json.loads(sys.argv[1]), sort_keys=True).encode()).hexdigest())' "$1"
@@ -91,18 +99,13 @@ jcheck role_again 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Cli/cli-s
 [ "$(assume_roles)" = 1 ] && ok || fail "the second whoami assumed the role again ($(assume_roles) AssumeRole calls)"
 
 # botocore's JSONFileCache, as the AWS CLI sets it, reads smneo's file: no STS call
-BOTO="import botocore.session, botocore.credentials as bc, sys
-s = botocore.session.Session(profile='r')
-p = s.get_component('credential_provider').get_provider('assume-role')
-p.cache = bc.JSONFileCache(sys.argv[1])
-print(s.get_credentials().get_frozen_credentials().access_key)"
-BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$BOTO" "$CACHE")
+BOTO_KEY=$(boto_key r assume-role)
 OUR_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["Credentials"]["AccessKeyId"])' "$CACHE/$KEY.json")
 [ -n "$OUR_KEY" ] && [ "$BOTO_KEY" = "$OUR_KEY" ] && ok || fail "botocore did not read smneo's cache ($BOTO_KEY, $OUR_KEY)"
 [ "$(assume_roles)" = 1 ] && ok || fail "botocore assumed the role despite the cache"
 # ... and smneo reads what botocore wrote
 rm -f "$CACHE/$KEY.json"
-BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$BOTO" "$CACHE")
+BOTO_KEY=$(boto_key r assume-role)
 [ "$(assume_roles)" = 2 ] && [ -f "$CACHE/$KEY.json" ] && ok || fail "botocore did not write $KEY.json"
 run role_from_boto 0 whoami --profile r --output json
 [ "$(assume_roles)" = 2 ] && ok || fail "smneo did not use botocore's cache file"
@@ -155,16 +158,11 @@ jcheck web_again 'd["Arn"] == "arn:aws:sts::123456789012:assumed-role/Web/web-se
 [ "$(sts_calls AssumeRoleWithWebIdentity)" = 1 ] && ok ||
   fail "the second whoami called STS again ($(sts_calls AssumeRoleWithWebIdentity) calls)"
 # botocore with the AWS CLI's cache on its web identity provider reads smneo's file, and smneo botocore's
-WEB_BOTO="import botocore.session, botocore.credentials as bc, sys
-s = botocore.session.Session(profile='web')
-p = s.get_component('credential_provider').get_provider('assume-role-with-web-identity')
-p.cache = bc.JSONFileCache(sys.argv[1])
-print(s.get_credentials().get_frozen_credentials().access_key)"
-BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$WEB_BOTO" "$CACHE")
+BOTO_KEY=$(boto_key web assume-role-with-web-identity)
 OUR_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["Credentials"]["AccessKeyId"])' "$CACHE/$WKEY.json")
 [ -n "$OUR_KEY" ] && [ "$BOTO_KEY" = "$OUR_KEY" ] && ok || fail "botocore did not read smneo's web identity cache ($BOTO_KEY, $OUR_KEY)"
 rm -f "$CACHE/$WKEY.json"
-BOTO_KEY=$(AWS_ENDPOINT_URL="$URL" "$PY" -c "$WEB_BOTO" "$CACHE")
+BOTO_KEY=$(boto_key web assume-role-with-web-identity)
 [ "$(sts_calls AssumeRoleWithWebIdentity)" = 2 ] && [ -f "$CACHE/$WKEY.json" ] && ok || fail "botocore did not write $WKEY.json"
 run web_from_boto 0 whoami --profile web --output json
 [ "$(sts_calls AssumeRoleWithWebIdentity)" = 2 ] && ok || fail "smneo did not use botocore's web identity cache file"
