@@ -68,18 +68,30 @@ def pkg_config(module):
             [f[2:] for f in libs if f.startswith("-l")])
 
 
-include_dirs = [rel("core", "include"), rel("core", "src")]
-library_dirs = []
-libraries = []
-for module in REQUIRED:
-    found = pkg_config(module)
-    if found is None:
-        found = ([], [], FALLBACK_LIBS[module])
-    for target, values in zip((include_dirs, library_dirs, libraries), found):
-        for v in values:
-            if v not in target:
-                target.append(v)
-for lib in ("pthread", "m"):
+# libcurl and libarchive are not linked into smneo._smneo: it loads them on
+# first use through smneo._curl and smneo._archive, which link them
+# (python/smneo/_lazy.c; docs/architecture.md, "Lazy loading").
+LAZY = {"libcurl": "_curl", "libarchive": "_archive"}
+
+
+def flags(modules, include_dirs, library_dirs, libraries):
+    """The three lists extended with the pkg-config flags of `modules`."""
+    for module in modules:
+        found = pkg_config(module)
+        if found is None:
+            found = ([], [], FALLBACK_LIBS[module])
+        for target, values in zip((include_dirs, library_dirs, libraries), found):
+            for v in values:
+                if v not in target:
+                    target.append(v)
+    return include_dirs, library_dirs, libraries
+
+
+# the main extension compiles against every library's headers but links the eager ones only
+include_dirs, library_dirs, libraries = flags([m for m in REQUIRED if m not in LAZY],
+                                              [rel("core", "include"), rel("core", "src")], [], [])
+flags(LAZY, include_dirs, [], [])
+for lib in ("pthread", "m", "dl"):
     if lib not in libraries:
         libraries.append(lib)
 
@@ -112,6 +124,12 @@ ext = Extension(
                    + glob.glob(rel("python", "smneo", "_*.h")) + extra_objects),
 )
 
+# smneo._curl, smneo._archive: a reference to their library each, nothing else
+lazy_modules = [Extension("smneo." + name, sources=[rel("python", "smneo", "deps", name + ".c")],
+                          **dict(zip(("include_dirs", "library_dirs", "libraries"), flags([module], [], [], []))),
+                          extra_compile_args=["-std=gnu11", *warning_flags])
+                for module, name in LAZY.items()]
+
 setup(
     name="smneo",
     version=header_version(),
@@ -119,7 +137,7 @@ setup(
     package_dir={"": rel("python")},
     packages=["smneo", "smneo.local"] if os.path.isdir(os.path.join(HERE, "python", "smneo", "local")) else ["smneo"],
     package_data={"smneo": ["py.typed", "*.pyi"], "smneo.local": ["*.json", "models/*.json"]},
-    ext_modules=[ext],
+    ext_modules=[ext, *lazy_modules],
     python_requires=">=3.8",
     zip_safe=False,
     # keep setuptools' objects out of build/ (the CMake build directory)

@@ -83,6 +83,39 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
         pthread_mutex_unlock(&t->share_locks[data]);
 }
 
+/* ---- first use ------------------------------------------------------------- */
+
+/* libcurl is initialised, and the transport's share handle made, when the
+ * first request is sent, not when the transport is created: a client that
+ * never sends (or not yet) costs no libcurl (and OpenSSL) initialisation,
+ * and the Python extension, which loads libcurl only on first use
+ * (docs/architecture.md, "Lazy loading"), does not load it at Client(). */
+static int ready(curl_transport *t, smneo_error *err)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return smneo__error(err, SMNEO_ERROR, "libcurl failed to initialise: %s", curl_easy_strerror(global_rc));
+    int rc = 0;
+    pthread_mutex_lock(&t->pool_mu);
+    if (!t->share) {
+        CURLSH *share = curl_share_init();
+        if (!share ||
+            curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_USERDATA, t) != CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+            if (share)
+                curl_share_cleanup(share);
+            rc = SMNEO_ENOMEM;
+        } else {
+            t->share = share;
+        }
+    }
+    pthread_mutex_unlock(&t->pool_mu);
+    return rc ? smneo__error(err, rc, "out of memory creating the curl transport's share handle") : 0;
+}
+
 /* ---- pool ----------------------------------------------------------------- */
 
 static void slot_destroy(slot *s)
@@ -728,6 +761,9 @@ static int do_send(smneo_transport *self, const smneo_request *req, const smneo_
     if (!out)
         return smneo__error(err, SMNEO_EINVAL, "smneo_transport_send: out is NULL");
     *out = NULL;
+    int rrc = ready(t, err);
+    if (rrc)
+        return rrc;
     slot s;
     if (slot_acquire(t, &s) != 0)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory creating a connection handle");
@@ -837,6 +873,9 @@ int smneo__curlm_new(smneo__curlm **out, smneo_transport *t, smneo__curlm_socket
     if (!t || t->send != curl_send)
         return smneo__error(err, SMNEO_EUNSUPPORTED, "the client's transport is not libcurl: it cannot be driven "
                             "by an event loop");
+    int rrc = ready((curl_transport *)t, err);
+    if (rrc)
+        return rrc;
     smneo__curlm *m = calloc(1, sizeof *m);
     if (!m || !(m->multi = curl_multi_init())) {
         free(m);
@@ -1009,10 +1048,6 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
         return smneo__error(err, SMNEO_EINVAL, "smneo_curl_options: connect_timeout_ms, read_timeout_ms and "
                             "max_connections must not be negative (0 means the default)");
 
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return smneo__error(err, SMNEO_ERROR, "libcurl failed to initialise: %s", curl_easy_strerror(global_rc));
-
     curl_transport *t = calloc(1, sizeof *t);
     if (!t)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory creating the curl transport");
@@ -1050,14 +1085,6 @@ int smneo_curl_transport_new(smneo_transport **out, const smneo_curl_options *op
     t->idle = calloc((size_t)t->max_connections, sizeof *t->idle);
     if (!t->idle)
         goto oom;
-    t->share = curl_share_init();
-    if (!t->share)
-        goto oom;
-    curl_share_setopt(t->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(t->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(t->share, CURLSHOPT_USERDATA, t);
-    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     *out = &t->base;
     return 0;
 oom:
