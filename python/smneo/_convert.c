@@ -67,7 +67,7 @@ static int type_error(smneo_state *st, PyObject *obj, const path_buf *path, cons
 
 int smneo_py_convert_init(void)
 {
-    PyDateTime_IMPORT;
+    PyDateTimeAPI = (PyDateTime_CAPI *)smneo_py_datetime_capi();
     return PyDateTimeAPI ? 0 : -1;
 }
 

@@ -12,7 +12,6 @@ instead (tqdm.auto picks ipywidgets when those are installed). Neither is
 a dependency. Every string shown (job names, failure reasons, paths) is
 HTML-escaped.
 """
-import html
 import sys
 import time
 
@@ -76,7 +75,7 @@ def _row(job):
 
 def _html_table(rows, notes=()):
     """rows: tuples of COLUMNS; notes: (label, text) lines under the table."""
-    e = html.escape
+    from html import escape as e  # here, not at import: `import smneo` stays fast (issue 17)
     head = "".join("<th style=\"text-align:left\">%s</th>" % c for c in COLUMNS)
     body = "".join("<tr>%s</tr>" % "".join("<td style=\"text-align:left\">%s</td>" % e(str(v)) for v in row)
                    for row in rows)
@@ -228,7 +227,8 @@ class _Live:
     def _bundle(self):
         fields = self._fields()
         text = "smneo: " + "  ".join("%s %s" % kv for kv in fields)
-        cells = "".join("<td style=\"text-align:left\"><b>%s</b> %s</td>" % (html.escape(k), html.escape(str(v)))
+        from html import escape
+        cells = "".join("<td style=\"text-align:left\"><b>%s</b> %s</td>" % (escape(k), escape(str(v)))
                         for k, v in fields)
         return {"text/plain": text, "text/html": "<table class=\"smneo-progress\"><tr>%s</tr></table>" % cells}
 

@@ -17,8 +17,6 @@ events and the stubbers:
 - the send hook (:class:`_SendHook`): each signed request as it is sent
   (retries included) fires request-created, before-sign and before-send.
 """
-import datetime
-import json
 import threading
 import weakref
 
@@ -41,6 +39,7 @@ def service_model():
 
 
 def _json_default(value):
+    import datetime  # here, not at import: `import smneo` stays fast (issue 17)
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:  # naive: UTC, as botocore serializes
             value = value.replace(tzinfo=datetime.timezone.utc)
@@ -65,6 +64,7 @@ def response_bytes(status, parsed, headers=None):
         body.update(parsed)  # the error shape's modeled members
     else:
         body = parsed
+    import json
     return status, out_headers, json.dumps(body, default=_json_default).encode()
 
 
@@ -95,6 +95,7 @@ class CallHook:
             answer = stub(operation, params)
             if answer is not None:
                 return answer
+        import json
         body = json.dumps(params, default=_json_default).encode()
         request_dict = {"url_path": "/", "query_string": "", "method": "POST",
                         "headers": {"X-Amz-Target": _TARGET_PREFIX + operation,

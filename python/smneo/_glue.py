@@ -1,8 +1,6 @@
 """Pure-Python glue over smneo._smneo: the Client class users import, paginator
 objects and client.exceptions. No protocol logic lives here: every request is
 built, signed, sent, retried and parsed by the C core."""
-import datetime
-import json
 import os
 import sys
 from typing import NamedTuple, Optional
@@ -250,6 +248,7 @@ def _diagnosis(d):
 
 def _epoch_ms(value, name):
     """A datetime (naive = UTC) or epoch seconds, as botocore takes timestamps, in ms."""
+    import datetime  # here, not at import: `import smneo` stays fast (issue 17)
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
@@ -265,6 +264,7 @@ def _json_text(value, name):
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
+        import json
         return json.dumps(value)
     raise _param_error(name, "type", "must be JSON text or a dict/list, not %s" % type(value).__name__)
 

@@ -559,10 +559,28 @@ static int intern(PyObject **slot, const char *s)
     return *slot ? 0 : -1;
 }
 
+void *smneo_py_datetime_capi(void)
+{
+    PyObject *mod = PyImport_ImportModule("_datetime");
+    if (!mod) { /* an interpreter without the C module: the documented way */
+        PyErr_Clear();
+        return PyCapsule_Import(PyDateTime_CAPSULE_NAME, 0);
+    }
+    PyObject *capsule = PyObject_GetAttrString(mod, "datetime_CAPI");
+    Py_DECREF(mod);
+    if (!capsule) {
+        PyErr_Clear();
+        return PyCapsule_Import(PyDateTime_CAPSULE_NAME, 0);
+    }
+    void *api = PyCapsule_GetPointer(capsule, PyDateTime_CAPSULE_NAME);
+    Py_DECREF(capsule); /* the module keeps it, and the API it points to, alive */
+    return api;
+}
+
 static int module_exec(PyObject *module)
 {
     smneo_state *st = smneo_get_state(module);
-    PyDateTime_IMPORT;
+    PyDateTimeAPI = (PyDateTime_CAPI *)smneo_py_datetime_capi();
     if (!PyDateTimeAPI || smneo_py_convert_init())
         return -1;
     st->utc = PyDateTime_TimeZone_UTC;

@@ -106,6 +106,10 @@ int smneo_py_make_response(smneo_response **out, int status, PyObject *headers, 
 /* ---- _convert.c ---------------------------------------------------------- */
 /* Imports the datetime C API for _convert.c (called by the module's exec). */
 int smneo_py_convert_init(void);
+/* datetime's C API (a PyDateTime_CAPI *) taken from the C module _datetime,
+ * so that importing smneo does not import the pure-Python datetime module
+ * (PyDateTime_IMPORT does); NULL with an exception set on failure. */
+void *smneo_py_datetime_capi(void);
 /* Writes a Python object as JSON into w. Unsupported values raise
  * ParamValidationError naming the field path. Returns 0 or -1 (exception set). */
 int smneo_py_to_json(smneo_state *st, smneo_jsonw *w, PyObject *obj);
