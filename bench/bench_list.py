@@ -71,10 +71,10 @@ def run(ctx):
     ms, mb = med([g["mem"] for g in got["smneo"]]), med([g["mem"] for g in got["boto3"]])
     what = "list %s jobs" % format(jobs, ",")
     return [
-        benchlib.Row(what, "%.2f s" % ts, "boto3 %s: %.2f s" % (botocore.__version__, tb), tb / ts),
-        benchlib.Row(what + ", memory", "%.1f MB" % (ms / 1e6), "boto3: %.1f MB" % (mb / 1e6), mb / ms,
-                     note="peak resident size during the listing minus the size before it; "
-                     "ratio: boto3's over ours"),
+        benchlib.target_row("list", what, "%.2f s" % ts, "boto3 %s: %.2f s" % (botocore.__version__, tb), tb / ts),
+        benchlib.target_row("list_memory", what + ", memory", "%.1f MB" % (ms / 1e6), "boto3: %.1f MB" % (mb / 1e6),
+                            mb / ms, note="peak resident size during the listing minus the size before it; "
+                            "ratio: boto3's over ours"),
     ]
 
 
