@@ -17,7 +17,7 @@ BUILD=${BUILD:-build}
 VERSIONS=${SMNEO_PYTHON_VERSIONS:-"3.8 3.9 3.10 3.11 3.12 3.13"}
 SMOKE="tests/python/test_build_parse.py tests/python/test_validate_py.py tests/python/test_client.py
   tests/python/test_artifact_binding.py tests/python/test_compile_py.py tests/python/test_threads.py
-  tests/python/test_version.py::test_python_package"
+  tests/python/test_version.py::test_python_package tests/python/test_lazy_load.py"
 # the slowest few (seconds each under load; TLS is libcurl's, the same for every
 # interpreter), covered by the main interpreter's run
 SMOKE_SKIP="gil_is_released_while_hashing or gzip_bomb or tls_"
