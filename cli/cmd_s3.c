@@ -114,7 +114,12 @@ static int cp(cli_args *a, const char *src, const char *dst)
         code = cli_fail(EXIT_INTERRUPTED, "s3 cp: interrupted%s", upload ? "" : " (nothing was written)");
     } else if (rc) {
         char what[64];
-        snprintf(what, sizeof what, "s3 cp (%s)", failed_op ? failed_op : upload ? "upload" : "download");
+        /* cli_error names the request when the service answered; failed_op
+         * also names one that got no answer (a connection failure) */
+        if (smneo_error_operation(&err))
+            snprintf(what, sizeof what, "s3 cp");
+        else
+            snprintf(what, sizeof what, "s3 cp (%s)", failed_op ? failed_op : upload ? "upload" : "download");
         code = cli_error(&err, rc, what);
     } else {
         long long size = stat(local, &st) == 0 ? (long long)st.st_size : -1;

@@ -293,8 +293,13 @@ int cli_error(const smneo_error *err, int code, const char *what)
     cli_progress_end();
     const char *msg = err && err->message && *err->message ? err->message : smneo_strerror(code);
     const char *sc = err && err->service_code && !strstr(msg, err->service_code) ? err->service_code : NULL;
-    cli_line(stderr, "smneo: %s%s%s%s%s%s", what ? what : "", what ? ": " : "", msg, sc ? " (" : "", sc ? sc : "",
-             sc ? ")" : "");
+    /* the request that failed, when it is not what the command is named after
+     * ("compile (PutObject): ...", "s3 cp (HeadObject): ...") */
+    const char *op = smneo_error_operation(err);
+    if (op && what && !strcmp(op, what))
+        op = NULL;
+    cli_line(stderr, "smneo: %s%s%s%s%s%s%s%s%s", what ? what : "", what && op ? " (" : "", what && op ? op : "",
+             what && op ? ")" : "", what ? ": " : "", msg, sc ? " (" : "", sc ? sc : "", sc ? ")" : "");
     if (err && err->request_id)
         cli_line(stderr, "smneo: request id %s", err->request_id);
     if (err && err->issues && smneo_issues_count(err->issues) > 0)

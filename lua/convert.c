@@ -140,6 +140,7 @@ void smneo_lua_push_error(lua_State *L, int code, const smneo_error *err)
     if (err) {
         smneo_lua_set_str(L, "request_id", err->request_id);
         smneo_lua_set_str(L, "field", err->field);
+        smneo_lua_set_str(L, "operation", smneo_error_operation(err));
         if (err->attempts > 0) {
             lua_pushinteger(L, err->attempts);
             lua_setfield(L, -2, "attempts");

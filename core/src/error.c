@@ -129,6 +129,11 @@ void smneo_error_clear(smneo_error *err)
     memset(err, 0, sizeof(*err));
 }
 
+const char *smneo_error_operation(const smneo_error *err)
+{
+    return err && err->response ? err->response->operation : NULL;
+}
+
 /* Here rather than in http.c, beside the URL check it reports, so that
  * http.c calls no error helper and error.c can free responses. */
 int smneo__userinfo_error(smneo_error *err, int code, const char *source)

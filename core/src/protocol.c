@@ -656,6 +656,7 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
                                 smneo_error *err)
 {
     *out = NULL;
+    resp->operation = op->name; /* smneo_error_operation */
     if (resp->status < 200 || resp->status >= 300)
         return parse_error(resp, op, err);
     cJSON *root = NULL;

@@ -432,6 +432,7 @@ static int is_notfound_code(const char *code)
 /* Fills err from an S3 error response; takes ownership of resp. */
 int smneo__s3_response_error(smneo_response *resp, const s3_target *t, const char *op, smneo_error *err)
 {
+    resp->operation = op; /* smneo_error_operation */
     char *code = smneo__s3_xml_find(resp->body, resp->body_len, "Code");
     char *msg = smneo__s3_xml_find(resp->body, resp->body_len, "Message");
     char *rid = smneo__s3_xml_find(resp->body, resp->body_len, "RequestId");

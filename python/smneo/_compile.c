@@ -17,6 +17,15 @@ typedef struct compile_ctx {
 } compile_ctx;
 
 /* An event for job `job` (SIZE_MAX: none, as for compile()) to the callback. */
+/* The operation an error is reported under: the request that failed (an S3
+ * PutObject during the upload, a DescribeCompilationJob while waiting), else
+ * CreateCompilationJob. */
+static const char *operation_of(const smneo_error *err)
+{
+    const char *op = smneo_error_operation(err);
+    return op ? op : "CreateCompilationJob";
+}
+
 static int deliver(compile_ctx *x, size_t job, int many, const smneo_compile_event *ev)
 {
     PyGILState_STATE g = PyGILState_Ensure();
@@ -222,7 +231,7 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
             if (!last)
                 PyErr_Clear();
         }
-        smneo_py_raise(st, rc, &err, "CreateCompilationJob", 0);
+        smneo_py_raise(st, rc, &err, operation_of(&err), 0);
         if (last) {
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);
@@ -375,7 +384,7 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
     if (x.exc_type) { /* a callback raised, or Ctrl-C: the jobs were stopped */
         PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
     } else if (!res) {
-        smneo_py_raise(st, rc, &err, "CreateCompilationJob", 0);
+        smneo_py_raise(st, rc, &err, operation_of(&err), 0);
         name_the_job(&err);
     } else {
         out = PyList_New((Py_ssize_t)smneo_compile_many_result_count(res));

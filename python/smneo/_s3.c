@@ -133,7 +133,7 @@ PyObject *smneo_py_s3_transfer(smneo_state *st, smneo_client *client, int upload
         PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
     } else if (rc) {
         int reached = smneo_client_max_attempts_reached(client, err.attempts, &err);
-        smneo_py_raise(st, rc, &err, failed_op, reached);
+        smneo_py_raise(st, rc, &err, smneo_error_operation(&err) ? smneo_error_operation(&err) : failed_op, reached);
     } else {
         out = Py_None;
         Py_INCREF(out);

@@ -463,6 +463,17 @@ run many_mistake 3 --endpoint-url "$URL" compile --model "$WORK/zoo/churn" --mod
 grep_err many_mistake "job 4 (.*empty for ml_c5): inspect: "
 [ "$(creates)" = 0 ] && ok || fail "many_mistake: $(creates) jobs created"
 
+# an S3 error while uploading is reported under the S3 request, not CreateCompilationJob
+admin DELETE /_smneo/requests >/dev/null
+# shellcheck disable=SC2086
+run many_s3err 4 --endpoint-url "$URL" compile $ZOO --framework XGBOOST --role "$ROLE" --bucket no-such-bucket \
+  --output-dir "$WORK/zoo-s3err"
+grep_err many_s3err "compile (PutObject): .*(NoSuchBucket"
+run one_s3err 4 --endpoint-url "$URL" compile --model "$WORK/zoo/churn" --target ml_c5 --framework XGBOOST \
+  --role "$ROLE" --bucket no-such-bucket --output-dir "$WORK/zoo-s3err"
+grep_err one_s3err "compile (PutObject): .*(NoSuchBucket"
+[ "$(creates)" = 0 ] && ok || fail "many_s3err: $(creates) jobs created"
+
 # Ctrl-C once the first 5 jobs run, then a rerun with the state file: no duplicates. The jobs
 # here last 60 s and the endpoint has no limit (stopped jobs stay STOPPING a while), so the
 # interrupt lands while they run however loaded the machine is; --max-concurrent 5 limits them.

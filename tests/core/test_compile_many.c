@@ -439,6 +439,39 @@ static void test_mistake_in_last_job(void)
     free(state);
 }
 
+/* An S3 error while uploading the models is reported under the S3 request
+ * that failed (smneo_error_operation), not CreateCompilationJob; no job starts. */
+static void test_s3_error_names_its_operation(void)
+{
+    make_models("s3err");
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "s3err", work);
+    for (int i = 0; i < NJOBS; i++)
+        jobs[i].s3_bucket = "no-such-bucket";
+    double since = now_s();
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, NULL, &err);
+    CHECK_INT(rc, SMNEO_ENOTFOUND);
+    CHECK_STR(smneo_error_operation(&err) ? smneo_error_operation(&err) : "(null)", "PutObject");
+    CHECK_STR(err.service_code ? err.service_code : "(null)", "NoSuchBucket");
+    CHECK_INT(creates_accepted(since, NULL), 0);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+
+    /* the same from compile(): one job */
+    smneo_compile_result *one = NULL;
+    rc = smneo_compile(&one, lc, &jobs[0], &err);
+    CHECK_INT(rc, SMNEO_ENOTFOUND);
+    CHECK_STR(smneo_error_operation(&err) ? smneo_error_operation(&err) : "(null)", "PutObject");
+    smneo_compile_result_free(one);
+    smneo_error_clear(&err);
+
+    /* a cleared error (or none) names no operation */
+    CHECK(smneo_error_operation(&err) == NULL);
+    CHECK(smneo_error_operation(NULL) == NULL);
+}
+
 /* Other jobs of the account fill the quota when the call starts: the jobs
  * wait for them and then run at the concurrency asked, not one at a time. */
 static void test_quota_filled_by_others(void)
@@ -602,6 +635,7 @@ int main(void)
     RUN(test_cancel_then_resume);
     RUN(test_reattach_after_keep);
     RUN(test_mistake_in_last_job);
+    RUN(test_s3_error_names_its_operation);
     RUN(test_every_create_option);
     RUN(test_quota_filled_by_others);
     smneo_client_free(lc);

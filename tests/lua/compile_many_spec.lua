@@ -169,6 +169,17 @@ describe("client:compile_many", function()
     assert.is_nil(rows)
     assert.truthy(e.message:find("OS/ARCH", 1, true))
     assert.has_error(function() client:compile_many(common{ models = models }) end)
+    -- an S3 error while uploading is the S3 request's, not CreateCompilationJob's
+    local ok2, e2 = pcall(client.compile_many, client, common{ models = models, targets = TARGETS,
+                                                               s3_bucket = "no-such-bucket", output_dir = tmp })
+    assert.is_false(ok2)
+    assert.equal("PutObject", e2.operation)
+    assert.equal("NoSuchBucket", e2.code)
+    local ok3, e3 = pcall(client.compile, client, common{ model = models[1], target_device = "ml_c5",
+                                                          s3_bucket = "no-such-bucket", output_dir = tmp })
+    assert.is_false(ok3)
+    assert.equal("PutObject", e3.operation)
+    assert.equal(0, creates(srv))
     assert.has_error(function() client:compile_many(common{ jobs = { { model = models[1], targt = "x" } } }) end)
   end)
 end)

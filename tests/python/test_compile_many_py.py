@@ -144,6 +144,23 @@ def test_mistake_in_last_job_refused_before_any_job(local, models, tmp_path):
         client.compile_many(models=models, targets=["LINUX//"], **COMMON)
 
 
+def test_s3_error_is_reported_under_the_s3_operation(local, models, tmp_path):
+    """An S3 error while uploading the models is the S3 request's
+    (ClientError.operation_name == "PutObject"), not CreateCompilationJob's,
+    from compile_many and compile alike; no job starts."""
+    server, client = local
+    args = dict(COMMON, s3_bucket="no-such-bucket")
+    with pytest.raises(smneo.ClientError) as e:
+        client.compile_many(models=models, targets=TARGETS, output_dir=tmp_path, **args)
+    assert e.value.operation_name == "PutObject"
+    assert e.value.response["Error"]["Code"] == "NoSuchBucket"
+    assert "calling the PutObject operation" in str(e.value)
+    with pytest.raises(smneo.ClientError) as e:
+        client.compile(model=models[0], target_device="ml_c5", output_dir=str(tmp_path), **args)
+    assert e.value.operation_name == "PutObject"
+    assert creates(server) == []
+
+
 def test_every_create_compilation_job_option(local, models, tmp_path):
     server, client = local
     r = client.compile(models[0], vpc_config={"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-0a"]},

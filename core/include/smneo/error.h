@@ -18,6 +18,16 @@ extern "C" {
  * no parsable body. */
 SMNEO_EXTERN(int) smneo_error_walk(const smneo_error *err, const smneo_visitor *vis, void *payload);
 
+/* The API name of the operation whose request failed ("DescribeCompilationJob",
+ * "PutObject", "HeadObject", "GetCallerIdentity"), for an error that carries
+ * the service's answer (err->response); NULL for one that does not (no
+ * request was sent, the connection failed). Static. A call that makes several
+ * requests (smneo_compile, smneo_compile_many, smneo_s3_upload) reports the
+ * one that failed: an S3 error during compile is PutObject's, not
+ * CreateCompilationJob's. The bindings name it in their errors (Python's
+ * ClientError.operation_name, Lua's err.operation, the CLI's message). */
+SMNEO_EXTERN(const char *) smneo_error_operation(const smneo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

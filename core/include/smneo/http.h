@@ -44,6 +44,11 @@ typedef struct smneo_response {
      * so the call machine counts every send as an attempt. 0 (not known) and
      * 1 both mean once. */
     int sends;
+    /* The API name of the operation whose request got this answer, set by
+     * the library on the response an error carries (smneo_error.response):
+     * "CreateCompilationJob", "PutObject", "GetCallerIdentity"; a static
+     * string, NULL when not known. smneo_error_operation reads it. */
+    const char *operation;
 } smneo_response;
 
 /* SMNEO_EINVAL for an empty method, a method with a space, a control
