@@ -507,6 +507,49 @@ jcheck many_rerun 'all(j["CompilationJobStatus"] == "COMPLETED" and os.path.isfi
 [ "$(creates)" = $((12 + STOPPED)) ] && ok || fail "many_rerun: $(creates) created in all, expected $((12 + STOPPED))"
 admin POST /_smneo/settings '{"max_concurrent_jobs": 5}' >/dev/null
 
+# issue 19's "Done when": the nine jobs of three models for ml_c5, jetson_nano and LINUX/ARM64 against
+# an endpoint allowing 3 at a time (below the default --max-concurrent, 4: its ResourceLimitExceeded
+# is met and absorbed): the table; then Ctrl-C once 3 completed, and a rerun with the state file that
+# finishes only what was left (the downloaded skipped, nothing created twice)
+admin POST /_smneo/settings '{"max_concurrent_jobs": 3, "job_duration": 0.5}' >/dev/null
+for m in a b c; do mkdir -p "$WORK/nine/$m" && cp "$ROOT/examples/model/model.pt" "$WORK/nine/$m/" && echo "$m" >"$WORK/nine/$m/variant.txt"; done
+NINE="--model $WORK/nine/a --model $WORK/nine/b --model $WORK/nine/c --target ml_c5 --target jetson_nano --platform LINUX/ARM64
+  --framework PYTORCH --input-shape {\"input0\":[1,4]} --role $ROLE --bucket cli-test --delay 0.1 --max-delay 0.2"
+admin DELETE /_smneo/requests >/dev/null
+# shellcheck disable=SC2086
+run nine 0 --endpoint-url "$URL" compile $NINE --output-dir "$WORK/nine-out"
+grep -q '^MODEL *TARGET *JOB *STATUS' "$WORK/nine.out" && [ "$(grep -c ' COMPLETED ' "$WORK/nine.out")" = 9 ] &&
+  [ "$(grep -c ' LINUX/ARM64 .* COMPLETED ' "$WORK/nine.out")" = 3 ] && [ "$(grep -c ' jetson_nano .* COMPLETED ' "$WORK/nine.out")" = 3 ] &&
+  ok || { fail "nine: table"; cat "$WORK/nine.out"; }
+grep_err nine "queued: the account's concurrent-job limit was met"
+[ "$(creates)" = 9 ] && ok || fail "nine: $(creates) jobs created, expected 9"
+admin DELETE /_smneo/requests >/dev/null
+admin POST /_smneo/settings '{"job_duration": 3}' >/dev/null
+# shellcheck disable=SC2086
+"$SMNEO" --endpoint-url "$URL" compile $NINE --output-dir "$WORK/nine-int" --state-file "$WORK/nine.json" \
+  >"$WORK/nine_int.out" 2>"$WORK/nine_int.err" &
+CPID=$!
+i=0
+completed() { n=$(grep -c ': COMPLETED$' "$WORK/nine_int.err" 2>/dev/null); echo "${n:-0}"; }
+while [ "$(completed)" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $CPID
+wait $CPID
+rc=$?
+[ $rc -eq 130 ] && ok || { fail "nine_int: exit $rc, expected 130"; tail -5 "$WORK/nine_int.err"; }
+admin POST /_smneo/settings '{"job_duration": 0.5}' >/dev/null
+DONE9=$("$PY" -c 'import json, sys; print(sum(j.get("CompilationJobStatus") == "COMPLETED" and j.get("Downloaded") is True for j in json.load(open(sys.argv[1]))["Jobs"]))' "$WORK/nine.json")
+COMPLETED9=$("$PY" -c 'import json, sys; print(sum(j.get("CompilationJobStatus") == "COMPLETED" for j in json.load(open(sys.argv[1]))["Jobs"]))' "$WORK/nine.json")
+FIRST9=$(creates)
+[ "$COMPLETED9" -ge 3 ] && [ "$COMPLETED9" -lt 9 ] && [ "$DONE9" -ge 1 ] && ok ||
+  fail "nine_int: $COMPLETED9 jobs completed ($DONE9 downloaded) before the interrupt, expected 3 to 8"
+# shellcheck disable=SC2086
+run nine_rerun 0 --endpoint-url "$URL" compile $NINE --output-dir "$WORK/nine-int" --state-file "$WORK/nine.json"
+[ "$(grep -c ' COMPLETED ' "$WORK/nine_rerun.out")" = 9 ] && grep -q '^MODEL *TARGET *JOB *STATUS' "$WORK/nine_rerun.out" &&
+  ok || { fail "nine_rerun: table"; cat "$WORK/nine_rerun.out"; }
+[ "$(grep -c 'skipped' "$WORK/nine_rerun.err")" = "$DONE9" ] && ok || fail "nine_rerun: skipped $(grep -c 'skipped' "$WORK/nine_rerun.err"), expected $DONE9"
+[ "$(creates)" = $((FIRST9 + 9 - COMPLETED9)) ] && ok || fail "nine_rerun: $(creates) created in all, expected $((FIRST9 + 9 - COMPLETED9))"
+admin POST /_smneo/settings '{"max_concurrent_jobs": 5}' >/dev/null
+
 # one live line per job on a terminal
 if command -v script >/dev/null 2>&1; then
   script -qc "'$SMNEO' --endpoint-url '$URL' compile --model '$WORK/zoo/churn' --target ml_c5 --target ml_m5 --framework XGBOOST --role '$ROLE' --bucket cli-test --output-dir '$WORK/zoo-tty' --delay 0.1 --max-delay 0.2" /dev/null >"$WORK/many_tty.out" 2>&1
