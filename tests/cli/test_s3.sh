@@ -5,7 +5,8 @@
 # metadata as boto3 reads them), --output json, progress lines on stderr
 # (none with --quiet), and the exit codes: a missing object (the existing
 # destination untouched) and a missing bucket (4, the S3 operation named),
-# bad options (3), a missing local file (1), usage errors (2); `smneo compile`
+# bad options (3), a missing local file (1), usage errors (2); Ctrl-C (130):
+# a download interrupted leaves no file, a multipart upload is aborted; `smneo compile`
 # without --bucket: the default bucket made, and refused (6) when another
 # account owns it.
 # Run from the repository root:
@@ -67,6 +68,66 @@ has down_flags err "apply to uploads only"
 run no_cp 2 s3 ls
 has no_cp err "usage: smneo s3 cp SRC DST"
 run one_arg 2 s3 cp "$WORK/model.bin"
+
+# ---- Ctrl-C: a partial download leaves no file, a multipart upload is aborted ---------------------
+admin() { # METHOD PATH [JSON]: the local endpoint's admin API; prints the answer
+  "$PY" - "$URL" "$1" "$2" "${3:-}" <<'PYEOF'
+import sys, urllib.request
+url, method, path, body = sys.argv[1:5]
+req = urllib.request.Request(url + path, data=body.encode() if body else None, method=method)
+print(urllib.request.urlopen(req, timeout=5).read().decode())
+PYEOF
+}
+# seen OPERATION: the endpoint answered an S3 request of that operation since the record was cleared
+seen() {
+  admin GET "/_smneo/requests?service=s3" | "$PY" -c 'import json, sys
+sys.exit(0 if any(r["operation"] == sys.argv[1] for r in json.load(sys.stdin)["requests"]) else 1)' "$1"
+}
+# interrupt NAME OPERATION|-TEXT smneo-args...: runs smneo in the background, sends SIGINT once the
+# endpoint answered OPERATION (the request before the slowed one) or stderr shows TEXT, and expects
+# exit 130
+interrupt() {
+  name=$1 after=$2
+  shift 2
+  "$SMNEO" --endpoint-url "$URL" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  pid=$!
+  i=0
+  case "$after" in
+    -*) until grep -qF -- "${after#-}" "$WORK/$name.err" 2>/dev/null || [ $i -ge 300 ]; do sleep 0.05; i=$((i + 1)); done ;;
+    *) until seen "$after" || [ $i -ge 300 ]; do sleep 0.05; i=$((i + 1)); done ;;
+  esac
+  sleep 0.3
+  kill -INT $pid
+  wait $pid
+  got=$?
+  [ $got -eq 130 ] && ok || { fail "$name: exit $got, expected 130"; sed 's/^/    stderr: /' "$WORK/$name.err" | tail -5; }
+}
+mkdir "$WORK/int"
+admin DELETE /_smneo/requests >/dev/null
+admin POST /_smneo/faults '{"kind": "slow", "target": "s3", "operation": "GET", "delay": 5, "count": 1}' >/dev/null
+interrupt int_down HeadObject s3 cp s3://data/models/model.bin "$WORK/int/"
+has int_down err "s3 cp: interrupted (nothing was written)"
+[ -z "$(ls -A "$WORK/int")" ] && ok || fail "int_down: files left behind: $(ls -A "$WORK/int")"
+admin DELETE /_smneo/faults >/dev/null
+# a 70 MiB file is above the 64 MiB multipart threshold: CreateMultipartUpload (the first POST) is
+# slowed, Ctrl-C lands while it is answered, the parts then stop and the upload is aborted
+truncate -s 70M "$WORK/big.bin"
+admin DELETE /_smneo/requests >/dev/null
+admin POST /_smneo/faults '{"kind": "slow", "target": "s3", "operation": "POST", "delay": 3, "count": 1}' >/dev/null
+interrupt int_up "-upload big.bin:   0%" s3 cp "$WORK/big.bin" s3://data/int/big.bin
+admin DELETE /_smneo/faults >/dev/null
+has int_up err "s3 cp: interrupted"
+seen CreateMultipartUpload && seen AbortMultipartUpload && ! seen CompleteMultipartUpload && ok ||
+  fail "int_up: the multipart upload was not aborted"
+"$PY" - "$URL" <<'PYEOF' && ok || fail "int_up: the object exists"
+import sys, boto3, botocore
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+try:
+    s3.head_object(Bucket="data", Key="int/big.bin")
+    raise SystemExit("the object exists")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "404"
+PYEOF
 
 # ---- compile without --bucket: the default bucket sagemaker-REGION-ACCOUNT ------------------------
 DEFAULT=sagemaker-us-east-1-123456789012
