@@ -72,6 +72,8 @@ static const cli_opt opts_s3[] = {
     {"metadata", "JSON", "upload: user metadata, e.g. '{\"stage\":\"prod\"}' (x-amz-meta-*)"},
     {"sse", "ALG", "upload: server-side encryption (AES256, aws:kms, aws:kms:dsse)"},
     {"sse-kms-key-id", "KEY", "upload: the KMS key for SSE-KMS (aws:kms unless --sse says otherwise)"},
+    {"recursive", NULL, "copy a directory: every file under SRC, to the same paths under DST"},
+    {"page-size", "N", "--recursive download: keys asked for a ListObjectsV2 page (1-1000, default 1000)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt opts_create[] = {OPTS_CREATE, OPT_INPUT_JSON, {NULL, NULL, NULL}};
@@ -200,11 +202,14 @@ const cli_command cli_commands[] = {
      cmd_digest},
     {"verify", "check a file against a digest (exit 7 on a mismatch)", "FILE DIGEST", NULL, opts_verify,
      cmd_verify},
-    {"s3", "copy a file to S3 or back (s3 cp)", "cp SRC DST [--content-type TYPE] [--metadata JSON] [--sse ALG]",
+    {"s3", "copy a file or a directory to S3 or back (s3 cp)",
+     "cp SRC DST [--recursive] [--content-type TYPE] [--metadata JSON] [--sse ALG]",
      "SRC or DST is s3://BUCKET/KEY, the other a local file. A DST ending in / (or a local directory)\n"
-     "gets the source's name. Large files go in parallel parts (multipart upload); a download is written\n"
-     "to a temporary file beside DST and renamed at the end, so DST is never half-written. Progress on\n"
-     "stderr (a bar on a terminal). Exit 0 on success, 2 usage, 3 bad options, 4 an S3 error (a missing\n"
+     "gets the source's name. --recursive copies a directory to s3://BUCKET/PREFIX/ (its regular files,\n"
+     "symbolic links not followed) or every object under PREFIX/ into a directory (ListObjectsV2 page by\n"
+     "page), one file after the other, stopping at the first failure. Large files go in parallel parts\n"
+     "(multipart upload); a download is written to a temporary file beside DST and renamed at the end,\n"
+     "so DST is never half-written. Progress on stderr (a bar on a terminal). Exit 0 on success, 2 usage, 3 bad options, 4 an S3 error (a missing\n"
      "object or bucket included), 6 transport or credentials, 1 a local file error, 130 after Ctrl-C.",
      opts_s3, cmd_s3},
     {"explain", "why did a job fail? cause, fix and rule from a catalogue of known Neo failures",

@@ -779,6 +779,11 @@ static int bucket_target_init(s3_target *t, smneo_client *c, const char *bucket,
     return 0;
 }
 
+int smneo__s3_bucket_target_init(s3_target *t, smneo_client *c, const char *bucket, smneo_error *err)
+{
+    return bucket_target_init(t, c, bucket, err);
+}
+
 /* The caller's account from STS GetCallerIdentity (caller frees). */
 static int caller_account(char **out, smneo_client *c, smneo_error *err)
 {

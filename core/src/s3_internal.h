@@ -118,6 +118,9 @@ int smneo__s3_response_error(smneo_response *resp, const s3_target *t, const cha
 char *smneo__s3_unquote(const char *v);
 int smneo__s3_check_options(smneo_s3_options *o, const smneo_s3_options *given, smneo_error *err);
 int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target *t, smneo_error *err);
+/* A target for bucket-level requests (HeadBucket, ListObjectsV2): the
+ * bucket's path without a key. */
+int smneo__s3_bucket_target_init(s3_target *t, smneo_client *c, const char *bucket, smneo_error *err);
 /* failed_operation names a request: not for a local or cancelled failure. */
 void smneo__s3_not_a_request(const smneo_s3_options *o, int rc);
 

@@ -6,7 +6,8 @@
 # (none with --quiet), and the exit codes: a missing object (the existing
 # destination untouched) and a missing bucket (4, the S3 operation named),
 # bad options (3), a missing local file (1), usage errors (2); Ctrl-C (130):
-# a download interrupted leaves no file, a multipart upload is aborted; `smneo compile`
+# a download interrupted leaves no file, a multipart upload is aborted; --recursive
+# both ways (ListObjectsV2 page by page, a key leaving the destination refused); `smneo compile`
 # without --bucket: the default bucket made, and refused (6) when another
 # account owns it.
 # Run from the repository root:
@@ -128,6 +129,41 @@ try:
 except botocore.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "404"
 PYEOF
+
+# ---- --recursive: a directory to a prefix and back, ListObjectsV2 page by page ------------------
+mkdir -p "$WORK/tree/sub/deep" "$WORK/tree/e"
+echo one >"$WORK/tree/a.txt"
+echo two >"$WORK/tree/sub/b.txt"
+cp "$WORK/model.bin" "$WORK/tree/sub/deep/model.bin"
+echo four >"$WORK/tree/e/d f.txt"
+ln -s a.txt "$WORK/tree/link"
+admin DELETE /_smneo/requests >/dev/null
+run rec_up 0 s3 cp --recursive "$WORK/tree" s3://data/tree
+has rec_up out "upload: $WORK/tree/sub/deep/model.bin to s3://data/tree/sub/deep/model.bin"
+[ "$(grep -c '^upload: ' "$WORK/rec_up.out")" = 4 ] && ok || fail "rec_up: not 4 files uploaded (the link is not followed)"
+run rec_down 0 --output json s3 cp --recursive s3://data/tree/ "$WORK/back" --page-size 2
+rm "$WORK/tree/link"
+diff -r "$WORK/tree" "$WORK/back" >/dev/null && ok || fail "rec_down: the tree differs: $(diff -r "$WORK/tree" "$WORK/back")"
+"$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if len(d["Files"]) == 4 and d["Files"][0]["Destination"].endswith("/back/a.txt") else 1)' \
+  "$WORK/rec_down.out" && ok || fail "rec_down: --output json"
+[ "$(admin GET "/_smneo/requests?service=s3" | "$PY" -c 'import json, sys; print(sum(r["operation"] == "ListObjectsV2" for r in json.load(sys.stdin)["requests"]))')" -ge 2 ] &&
+  ok || fail "rec_down: 4 objects 2 a page read in fewer than 2 ListObjectsV2 pages"
+# a key that would land outside the destination is refused
+"$PY" - "$URL" <<'PYEOF' && ok || fail "put an object with .. in its key"
+import sys, boto3
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1").put_object(Bucket="data", Key="evil/../../x", Body=b"x")
+PYEOF
+run rec_evil 1 --quiet s3 cp --recursive s3://data/evil "$WORK/evil"
+has rec_evil err "would be written outside"
+[ ! -e "$WORK/x" ] && ok || fail "rec_evil: wrote outside the destination"
+run rec_nobucket 4 --quiet s3 cp --recursive s3://no-such-bucket/p "$WORK/nob"
+has rec_nobucket err "s3 cp --recursive (ListObjectsV2): bucket not found at s3://no-such-bucket/p/ (NoSuchBucket"
+run rec_file 2 s3 cp --recursive "$WORK/model.bin" s3://data/x
+has rec_file err "is not one"
+run rec_page 2 s3 cp --recursive s3://data/tree "$WORK/back2" --page-size 0
+has rec_page err "--page-size must be a number from 1 to 1000"
+run page_alone 2 s3 cp s3://data/models/model.bin "$WORK/back3" --page-size 2
+has page_alone err "--page-size applies to --recursive downloads only"
 
 # ---- compile without --bucket: the default bucket sagemaker-REGION-ACCOUNT ------------------------
 DEFAULT=sagemaker-us-east-1-123456789012

@@ -927,6 +927,65 @@ static void test_default_bucket(env *e)
     free(b2);
 }
 
+/* ListObjectsV2 page by page: 5 objects under list/ read 2 a page (three
+ * pages joined by continuation tokens), in key order, with their sizes and
+ * ETags; a plain string prefix; a missing bucket; bad arguments. */
+static void test_list(env *e)
+{
+    static const char *const keys[] = {"list/a.bin", "list/b c.bin", "list/d/e.bin", "list/f&g.bin", "list/h.bin"};
+    char *src = path_join(e->tmp, "item.bin");
+    smneo_error err = SMNEO_ERROR_INIT;
+    char uri[128];
+    for (int i = 0; i < 5; i++) {
+        CHECK_INT(write_file(src, (size_t)(100 + i), 3), 0);
+        snprintf(uri, sizeof uri, "s3://smneo-test/%s", keys[i]);
+        CHECK_MSG(smneo_s3_upload(e->client, src, uri, NULL, &err) == 0, "%s: %s", e->name, err.message);
+    }
+    CHECK_MSG(smneo_s3_upload(e->client, src, "s3://smneo-test/listing/x.bin", NULL, &err) == 0, "%s", e->name);
+    for (unsigned page = 0; page <= 2; page += 2) {
+        smneo_s3_list *it = NULL;
+        CHECK_INT(smneo_s3_list_new(&it, e->client, "s3://smneo-test/list/", page, &err), 0);
+        smneo_s3_listed obj;
+        int n = 0, rc;
+        while ((rc = smneo_s3_list_next(&obj, it, &err)) == 0) {
+            if (n < 5) {
+                CHECK_STR(obj.key, keys[n]);
+                CHECK_INT(obj.size, 100 + n);
+                CHECK(obj.etag && strlen(obj.etag) == 32 && !strchr(obj.etag, '"'));
+            }
+            n++;
+        }
+        CHECK_MSG(rc == SMNEO_ITEROVER, "%s: %d %s", e->name, rc, err.message ? err.message : "");
+        CHECK_INT(n, 5);
+        smneo_s3_list_free(it);
+    }
+    /* "list" is a string prefix: listing/ too */
+    smneo_s3_list *it = NULL;
+    CHECK_INT(smneo_s3_list_new(&it, e->client, "s3://smneo-test/list", 1, &err), 0);
+    smneo_s3_listed obj;
+    int n = 0, rc;
+    while ((rc = smneo_s3_list_next(&obj, it, &err)) == 0)
+        n += !strncmp(obj.key, "list", 4);
+    CHECK_INT(rc, SMNEO_ITEROVER);
+    CHECK_INT(n, 6);
+    smneo_s3_list_free(it);
+    /* a missing bucket: ListObjectsV2's error, at the first next */
+    it = NULL;
+    CHECK_INT(smneo_s3_list_new(&it, e->client, "s3://no-such-bucket-here", 0, &err), 0);
+    CHECK_INT(smneo_s3_list_next(&obj, it, &err), SMNEO_ENOTFOUND);
+    CHECK_STR(smneo_error_operation(&err) ? smneo_error_operation(&err) : "(null)", "ListObjectsV2");
+    CHECK_STR(err.service_code ? err.service_code : "(null)", "NoSuchBucket");
+    smneo_s3_list_free(it);
+    it = NULL;
+    CHECK_INT(smneo_s3_list_new(&it, e->client, "s3://smneo-test/", 1001, &err), SMNEO_EINVAL);
+    CHECK(err.message && strstr(err.message, "1 to 1000"));
+    CHECK_INT(smneo_s3_list_new(&it, e->client, "s3:///x", 0, &err), SMNEO_EINVAL);
+    CHECK(it == NULL);
+    smneo_s3_list_free(NULL);
+    smneo_error_clear(&err);
+    free(src);
+}
+
 static void run_local(void)
 {
     char *data = smneo_test_tmpdir();
@@ -950,6 +1009,7 @@ static void run_local(void)
         RUN_ENV(test_cancel, &e);
         RUN_ENV(test_concurrent, &e);
         RUN_ENV(test_default_bucket, &e);
+        RUN_ENV(test_list, &e);
     }
     smneo_client_free(e.client);
     smneo_test_server_stop(&c);
@@ -981,6 +1041,7 @@ static void run_moto(void)
         RUN_ENV(test_multipart, &e);
         RUN_ENV(test_missing, &e);
         RUN_ENV(test_default_bucket, &e);
+        RUN_ENV(test_list, &e);
     }
     smneo_client_free(e.client);
     smneo_test_server_stop(&c);

@@ -161,6 +161,36 @@ SMNEO_EXTERN(const char *) smneo_s3_transfer_failed_operation(const smneo_s3_tra
 SMNEO_EXTERN(int) smneo_s3_head(smneo_s3_object *out, smneo_client *c, const char *s3_uri, smneo_error *err);
 SMNEO_EXTERN(void) smneo_s3_object_clear(smneo_s3_object *obj);
 
+/* Listing the objects under a prefix (ListObjectsV2), page by page as the
+ * loop reaches them, so memory stays that of one page whatever the number
+ * of objects:
+ *
+ *     smneo_s3_list *it = NULL;
+ *     smneo_s3_listed obj;
+ *     int rc = smneo_s3_list_new(&it, c, "s3://bucket/models/", 0, &err);
+ *     while (rc == 0 && (rc = smneo_s3_list_next(&obj, it, &err)) == 0)
+ *         use(obj.key, obj.size);
+ *     smneo_s3_list_free(it);   // rc: SMNEO_ITEROVER at the end, or the error
+ *
+ * The prefix is the URI's key as given, a plain string prefix ("models/"
+ * lists under models/; "models" also lists models-old/...); s3://bucket or
+ * s3://bucket/ lists the whole bucket. page_size is ListObjectsV2's max-keys
+ * (1 to 1000; 0: S3's default, 1000); each next page is asked for with the
+ * continuation token of the one before. The strings of *out are borrowed
+ * until the next call. A missing bucket is SMNEO_ENOTFOUND; an error is
+ * ListObjectsV2's (smneo_error_operation). *out is caller-owned
+ * (smneo_s3_list_free). */
+typedef struct smneo_s3_list smneo_s3_list;
+typedef struct smneo_s3_listed {
+    const char *key;  /* the object's whole key */
+    uint64_t size;
+    const char *etag; /* quotes removed; NULL when S3 gave none */
+} smneo_s3_listed;
+SMNEO_EXTERN(int) smneo_s3_list_new(smneo_s3_list **out, smneo_client *c, const char *s3_uri, unsigned page_size,
+                                    smneo_error *err);
+SMNEO_EXTERN(int) smneo_s3_list_next(smneo_s3_listed *out, smneo_s3_list *it, smneo_error *err);
+SMNEO_EXTERN(void) smneo_s3_list_free(smneo_s3_list *it);
+
 /* The bucket compile uses when given none, as the SageMaker Python SDK
  * chooses it: "sagemaker-{region}-{account}", the account from STS
  * GetCallerIdentity. HeadBucket with ExpectedBucketOwner = the account
