@@ -277,7 +277,8 @@ static int phase_of(many *m, mjob *mj)
 static void fresh_entry(cJSON *st)
 {
     static const char *const drop[] = {"CompilationJobName", "CompilationJobStatus", "StoppedBySmneo", "Downloaded",
-                                       "ArtifactPath", "DigestVerified", "FailureReason", "DurationSeconds"};
+                                       "ArtifactPath", "DigestVerified", "FailureReason", "DurationSeconds",
+                                       "DiagnosisInput"};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(st, drop[i]);
 }
@@ -286,6 +287,62 @@ static void row_set(char **slot, const char *v)
 {
     free(*slot);
     *slot = smneo__strdup(v);
+}
+
+/* A FAILED job's diagnosis is made of its description and its log's last
+ * lines: the state file keeps both (DiagnosisInput), so that a rerun that
+ * keeps the failed row gives it the same diagnosis without asking again. */
+static void keep_diagnosis_input(mjob *mj, const smneo_compile_result *r)
+{
+    cJSON *in = cJSON_CreateObject(), *log = cJSON_CreateArray();
+    char *json = NULL;
+    smneo_value root;
+    if (r->job) {
+        smneo_result_root(&root, r->job);
+        if (smneo_value_to_json(&json, &root) == 0)
+            cJSON_AddItemToObject(in, "Description", cJSON_Parse(json));
+        free(json);
+    }
+    for (size_t i = 0; log && i < r->n_log; i++)
+        cJSON_AddItemToArray(log, cJSON_CreateString(r->log[i].message ? r->log[i].message : ""));
+    if (!in || !log) {
+        cJSON_Delete(in);
+        cJSON_Delete(log);
+        return;
+    }
+    cJSON_AddItemToObject(in, "Log", log);
+    st_set(mj->st, "DiagnosisInput", in);
+}
+
+/* The diagnosis of a FAILED row kept from the state file: from its
+ * DiagnosisInput, or (a state file without it) from its FailureReason. */
+static smneo_diagnosis *diagnosis_from_state(const mjob *mj)
+{
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(mj->st, "DiagnosisInput");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(in, "Description");
+    const cJSON *log = cJSON_GetObjectItemCaseSensitive(in, "Log");
+    cJSON *made = NULL;
+    if (!cJSON_IsObject(desc)) {
+        made = cJSON_CreateObject();
+        cJSON_AddStringToObject(made, "CompilationJobName", OR_EMPTY(st_str(mj->st, "CompilationJobName")));
+        cJSON_AddStringToObject(made, "CompilationJobStatus", "FAILED");
+        cJSON_AddStringToObject(made, "FailureReason", OR_EMPTY(st_str(mj->st, "FailureReason")));
+        desc = made;
+    }
+    size_t n = 0;
+    int count = cJSON_IsArray(log) ? cJSON_GetArraySize(log) : 0;
+    const char **lines = count > 0 ? calloc((size_t)count, sizeof *lines) : NULL;
+    for (const cJSON *l = lines ? log->child : NULL; l; l = l->next)
+        if (cJSON_IsString(l))
+            lines[n++] = l->valuestring;
+    char *json = cJSON_PrintUnformatted(desc);
+    smneo_diagnosis *d = NULL;
+    if (json)
+        smneo_explain(&d, json, strlen(json), lines, NULL, n, NULL);
+    free(json);
+    free(lines);
+    cJSON_Delete(made);
+    return d;
 }
 
 /* The job's row is final: recorded, and reported. */
@@ -475,6 +532,7 @@ static void poll_job(many *m, mjob *mj)
             smneo__cjob_explain(j);
             mj->out->diagnosis = j->x.r->diagnosis;
             j->x.r->diagnosis = NULL;
+            keep_diagnosis_input(mj, j->x.r);
         }
         finish(m, mj, rc == SMNEO_EJOBFAILED ? "FAILED" : "STOPPED", rc,
                rc == SMNEO_EJOBFAILED ? e.message : "the compilation job was stopped");
@@ -630,6 +688,10 @@ static void row_from_state(many *m, mjob *mj)
     int error = mj->phase == PH_SKIP ? 0 : status && !strcmp(status, "STOPPED") ? SMNEO_EJOBSTOPPED : SMNEO_EJOBFAILED;
     if (mj->phase == PH_SKIP)
         smneo__cjob_emit(mj->j, SMNEO_COMPILE_EVENT_SKIPPED, st_str(mj->st, "CompilationJobName"), NULL);
+    if (mj->phase == PH_KEEP && status && !strcmp(status, "FAILED")) {
+        smneo_diagnosis_free(r->diagnosis);
+        r->diagnosis = diagnosis_from_state(mj);
+    }
     double keep = r->row.duration;
     finish(m, mj, status, error, st_str(mj->st, "FailureReason"));
     r->row.duration = keep;

@@ -242,12 +242,16 @@ static void test_one_target_fails(void)
     mo.max_concurrent = 5;
     mo.callback = on_event;
     mo.payload = &r;
+    char *state = NULL;
+    CHECK(asprintf(&state, "%s/fail-state.json", work) > 0);
+    mo.state_file = state;
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
     CHECK_INT(rc, SMNEO_EJOBFAILED);
     CHECK_MSG(err.message && strstr(err.message, "3 of 12 compilation jobs did not complete"), "%s",
               err.message ? err.message : "");
+    smneo_evidence_kind first_kind[NJOBS] = {0};
     for (size_t i = 0; res && i < NJOBS; i++) {
         const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
         if (!strcmp(targets[i % NTARGETS], "ml_c4")) {
@@ -260,6 +264,8 @@ static void test_one_target_fails(void)
             const smneo_diagnosis *d = smneo_compile_many_result_diagnosis(res, i);
             CHECK_STR(d ? smneo_diagnosis_id(d) : "(none)", "not-tar-gz");
             CHECK(d && smneo_diagnosis_fix(d) && strstr(smneo_diagnosis_fix(d), "smneo pack"));
+            if (d)
+                first_kind[i] = smneo_diagnosis_evidence_kind(d);
         } else {
             CHECK_STR(row->status, "COMPLETED");
             CHECK(file_exists(row->artifact_path));
@@ -270,6 +276,28 @@ static void test_one_target_fails(void)
     CHECK_INT(smneo_test_http("DELETE", url, NULL, 0, NULL), 200);
     smneo_compile_many_result_free(res);
     smneo_error_clear(&err);
+
+    /* a rerun with the state file keeps the failed rows (no retry_failed),
+     * nothing created again, and gives them the same diagnosis, made of the
+     * description and log lines the state file kept */
+    double since = now_s();
+    res = NULL;
+    rc = smneo_compile_many(&res, lc, ptrs, NJOBS, &mo, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK_INT(creates_accepted(since, NULL), 0);
+    for (size_t i = 0; res && i < NJOBS; i++) {
+        const smneo_diagnosis *d = smneo_compile_many_result_diagnosis(res, i);
+        if (!strcmp(targets[i % NTARGETS], "ml_c4")) {
+            CHECK_STR(smneo_compile_many_result_row(res, i)->status, "FAILED");
+            CHECK_STR(d ? smneo_diagnosis_id(d) : "(none)", "not-tar-gz");
+            CHECK(d && smneo_diagnosis_evidence_kind(d) == first_kind[i]);
+        } else {
+            CHECK(d == NULL);
+        }
+    }
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(state);
     free(outdir);
 }
 

@@ -248,9 +248,11 @@ SMNEO_EXTERN(size_t) smneo_compile_many_result_count(const smneo_compile_many_re
 /* Row i (borrowed), or NULL when i is out of range. */
 SMNEO_EXTERN(const smneo_compile_row *) smneo_compile_many_result_row(const smneo_compile_many_result *r, size_t i);
 /* Row i's diagnosis (borrowed; smneo_explain's, made as smneo_compile makes
- * it from the description and the job log's last lines) when the job FAILED
- * in this call; NULL otherwise (also for a FAILED row kept from the state
- * file, and when i is out of range). */
+ * it from the description and the job log's last lines) when the job FAILED,
+ * in this call or in the run whose state file kept the row (the state file
+ * keeps that description and those lines as DiagnosisInput; an older one
+ * without them: from the FailureReason alone); NULL otherwise, and when i is
+ * out of range. */
 SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_many_result_diagnosis(const smneo_compile_many_result *r,
                                                                          size_t i);
 
