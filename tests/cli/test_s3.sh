@@ -170,9 +170,15 @@ DEFAULT=sagemaker-us-east-1-123456789012
 # shellcheck disable=SC2089  # the quotes are the JSON's, split as words on purpose
 COMPILE="compile --model $ROOT/examples/model --framework PYTORCH --input-shape {\"input0\":[1,4]} --target ml_c5
   --role arn:aws:iam::123456789012:role/NeoRole --delay 0.05 --max-delay 0.2 --quiet"
+admin DELETE /_smneo/requests >/dev/null
 # shellcheck disable=SC2086,SC2090
 run default_bucket 0 --output json $COMPILE --output-dir "$WORK/c1"
 has default_bucket out "\"S3OutputLocation\": \"s3://$DEFAULT/smneo/"
+# again, and two jobs at once: the bucket is created once
+# shellcheck disable=SC2086,SC2090
+run default_bucket2 0 $COMPILE --target ml_m5 --output-dir "$WORK/c1"
+[ "$(admin GET "/_smneo/requests?service=s3" | "$PY" -c 'import json, sys; print(sum(r["operation"] == "CreateBucket" for r in json.load(sys.stdin)["requests"]))')" = 1 ] &&
+  ok || fail "default_bucket: the default bucket was not created exactly once"
 # a bucket of that name owned by another account: refused, nothing uploaded to it
 "$PY" - "$URL" <<'PYEOF' && ok || fail "a bucket owned by account 999999999999 (through smneo.local's STS)"
 import sys, boto3

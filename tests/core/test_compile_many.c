@@ -500,6 +500,60 @@ static void test_s3_error_names_its_operation(void)
     CHECK(smneo_error_operation(NULL) == NULL);
 }
 
+/* S3 requests of an operation the server answered since `since`. */
+static int s3_ops(const char *operation, double since)
+{
+    char *body = NULL;
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/requests?service=s3", local.url);
+    CHECK_INT(smneo_test_http("GET", url, NULL, 0, &body), 200);
+    cJSON *doc = cJSON_Parse(body ? body : "");
+    free(body);
+    int n = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "requests"))
+    {
+        const cJSON *op = cJSON_GetObjectItem(it, "operation");
+        const cJSON *t = cJSON_GetObjectItem(it, "time");
+        n += cJSON_IsString(op) && !strcmp(op->valuestring, operation) && cJSON_IsNumber(t) && t->valuedouble >= since;
+    }
+    cJSON_Delete(doc);
+    return n;
+}
+
+/* Without a bucket: sagemaker-REGION-ACCOUNT, created once for every job
+ * (and not again by a second call), and the jobs' input in it. */
+static void test_default_bucket_once(void)
+{
+    make_models("defbucket");
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "defbucket", work);
+    for (int i = 0; i < NJOBS; i++)
+        jobs[i].s3_bucket = NULL;
+    double since = now_s();
+    for (int round = 0; round < 2; round++) {
+        smneo_compile_many_result *res = NULL;
+        smneo_error err = SMNEO_ERROR_INIT;
+        int rc = smneo_compile_many(&res, lc, ptrs, NTARGETS, NULL, &err); /* one model, four targets */
+        CHECK_MSG(rc == 0, "%d %s", rc, err.message ? err.message : "");
+        for (size_t i = 0; res && i < NTARGETS; i++)
+            CHECK_STR(smneo_compile_many_result_row(res, i)->status, "COMPLETED");
+        smneo_compile_many_result_free(res);
+        smneo_error_clear(&err);
+    }
+    CHECK_INT(s3_ops("CreateBucket", since), 1);
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_s3_list *it = NULL;
+    CHECK_INT(smneo_s3_list_new(&it, lc, "s3://sagemaker-us-east-1-123456789012/", 0, &err), 0);
+    smneo_s3_listed l;
+    int n = 0;
+    while (smneo_s3_list_next(&l, it, &err) == 0)
+        n += strstr(l.key, "model.tar.gz") != NULL;
+    CHECK(n >= 1); /* the model, uploaded once into the default bucket */
+    smneo_s3_list_free(it);
+    smneo_error_clear(&err);
+}
+
 /* Other jobs of the account fill the quota when the call starts: the jobs
  * wait for them and then run at the concurrency asked, not one at a time. */
 static void test_quota_filled_by_others(void)
@@ -664,6 +718,7 @@ int main(void)
     RUN(test_reattach_after_keep);
     RUN(test_mistake_in_last_job);
     RUN(test_s3_error_names_its_operation);
+    RUN(test_default_bucket_once);
     RUN(test_every_create_option);
     RUN(test_quota_filled_by_others);
     smneo_client_free(lc);

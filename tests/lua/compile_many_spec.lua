@@ -182,6 +182,22 @@ describe("client:compile_many", function()
     assert.equal(0, creates(srv))
     assert.has_error(function() client:compile_many(common{ jobs = { { model = models[1], targt = "x" } } }) end)
   end)
+
+  it("creates the default bucket sagemaker-REGION-ACCOUNT once without s3_bucket", function()
+    admin(srv, "DELETE", "/_smneo/requests")
+    for _ = 1, 2 do
+      local o = common{ models = { models[1] }, targets = { "ml_c5", "ml_m5" }, output_dir = tmp .. "/defb" }
+      o.s3_bucket = nil
+      local rows, ok = client:compile_many(o)
+      assert.is_true(ok)
+      for _, r in ipairs(rows) do assert.equal("COMPLETED", r.compilation_job_status) end
+    end
+    local text = admin(srv, "GET", "/_smneo/requests?service=s3")
+    local created = 0
+    for _ in text:gmatch('"operation": "CreateBucket"') do created = created + 1 end
+    assert.equal(1, created)
+    assert.truthy(text:find('"path": "/sagemaker-us-east-1-123456789012', 1, true))
+  end)
 end)
 
 describe("client:compile's CreateCompilationJob options", function()
