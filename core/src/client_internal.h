@@ -111,7 +111,7 @@ struct smneo_client {
     void *hook_payload;
 };
 
-enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT };
+enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT, KIND_COMPILE };
 
 enum {
     ST_REQUEST,     /* build (after credentials) and send the current request */
@@ -165,6 +165,8 @@ struct smneo_call {
     int64_t start_ms;
     int polls;
     char *last_status;
+    /* compile machine (KIND_COMPILE, compile.c): everything else above is unused */
+    struct smneo__cm *cm;
 };
 
 void smneo__client_build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts);

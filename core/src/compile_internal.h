@@ -35,7 +35,9 @@ typedef struct cx {
     smneo_compile_result *r;
     smneo_error e;     /* the flow's error, handed to the caller at the end */
     int64_t start_ms;
-    int cancelled;     /* the callback asked to stop */
+    int cancelled;     /* the callback asked to stop (atomic: smneo_call_cancel may set it during work) */
+    struct smneo__evq *q; /* the step machine's event queue: events are queued for EVENT steps
+                             instead of calling o->callback (NULL: called directly) */
     char status[32];   /* last job status seen */
 } cx;
 
@@ -77,5 +79,14 @@ void smneo__cjob_explain(smneo__cjob *j);
 /* StopCompilationJob unless the last status is final or keep_job_on_cancel. */
 void smneo__cjob_stop(smneo__cjob *j);
 smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j);
+
+/* The compile step machine behind a smneo_call of kind KIND_COMPILE (call.c
+ * dispatches to these). */
+typedef struct smneo__cm smneo__cm;
+void smneo__cm_next(smneo_step *out, smneo__cm *m);
+void smneo__cm_feed(smneo__cm *m, smneo_response *resp, int transport_error, const char *message);
+void smneo__cm_work(smneo__cm *m);
+void smneo__cm_cancel(smneo__cm *m);
+void smneo__cm_free(smneo__cm *m);
 
 #endif
