@@ -1249,6 +1249,7 @@ struct smneo__cm {
     int timed_out;
     int64_t deadline;
     evq_item cur;        /* the last EVENT step's event */
+    char *strings[24];   /* the options' strings, copied (the caller's need not outlive the machine) */
     smneo_compile_result *res;
     int taken;           /* smneo_call_compile_result handed the outcome over */
 };
@@ -1548,6 +1549,8 @@ void smneo__cm_free(smneo__cm *m)
     free(m->q.v);
     pthread_mutex_destroy(&m->q.mu);
     smneo__cjob_free(m->j);
+    for (size_t i = 0; i < sizeof m->strings / sizeof m->strings[0]; i++)
+        free(m->strings[i]);
     free(m);
 }
 
@@ -1573,6 +1576,31 @@ static int cm_new(smneo_call **out, smneo_client *c, const smneo_compile_options
     }
     m->j = j;
     m->state = M_PREPARE;
+    /* the job's copy of the options points at copies of their strings */
+    static const size_t strings[] = {
+        offsetof(smneo_compile_options, model), offsetof(smneo_compile_options, framework),
+        offsetof(smneo_compile_options, data_input_config), offsetof(smneo_compile_options, framework_version),
+        offsetof(smneo_compile_options, target_device), offsetof(smneo_compile_options, target_os),
+        offsetof(smneo_compile_options, target_arch), offsetof(smneo_compile_options, target_accelerator),
+        offsetof(smneo_compile_options, compiler_options), offsetof(smneo_compile_options, role_arn),
+        offsetof(smneo_compile_options, s3_bucket), offsetof(smneo_compile_options, s3_prefix),
+        offsetof(smneo_compile_options, job_name), offsetof(smneo_compile_options, output_dir),
+        offsetof(smneo_compile_options, tags_json), offsetof(smneo_compile_options, kms_key_id),
+        offsetof(smneo_compile_options, vpc_config_json), offsetof(smneo_compile_options, model_package_version_arn)};
+    _Static_assert(sizeof strings / sizeof strings[0] <= sizeof m->strings / sizeof m->strings[0], "room");
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        const char **slot = (const char **)((char *)&j->o + strings[i]);
+        if (!*slot)
+            continue;
+        m->strings[i] = smneo__strdup(*slot);
+        if (!m->strings[i]) {
+            call->cm = m;
+            call->kind = KIND_COMPILE;
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        *slot = m->strings[i];
+    }
     if (queued)
         j->x.q = &m->q;
     call->client = c;

@@ -143,7 +143,8 @@ SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
  * that was running is named in the error). smneo_compile drives this machine
  * (WORK inline, events to the callback as they happen). A nested machine's
  * SEND and SLEEP steps are forwarded as the compile machine's own; feed
- * answers with smneo_call_feed. Free with smneo_call_free. */
+ * answers with smneo_call_feed. The options are copied, their strings too.
+ * Free with smneo_call_free. */
 SMNEO_EXTERN(int) smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_options *opts,
                                     smneo_error *err);
 /* After an EVENT step with step.event == SMNEO_EVENT_COMPILE: the event
