@@ -427,8 +427,9 @@ static int work_run(lua_Integer id)
     return 0;
 }
 
-/* Forgets the slot: 1 when its work had run. cancel: a running work is
- * cancelled and waited for (closing the call). */
+/* Forgets the slot once its work has run: 1; 0 (the slot kept) when it has
+ * not. cancel (closing the call): forgets it whatever its state, a running
+ * work cancelled and waited for. */
 static int work_forget(lua_Integer id, int cancel)
 {
     pthread_mutex_lock(&work_mu);
@@ -437,7 +438,7 @@ static int work_forget(lua_Integer id, int cancel)
         pthread_mutex_unlock(&work_mu);
         return 0;
     }
-    if ((*p)->running && !cancel) {
+    if (!cancel && !(*p)->done) { /* not run yet, or running: kept */
         pthread_mutex_unlock(&work_mu);
         return 0;
     }

@@ -97,6 +97,41 @@ describe("client:compile", function()
     os.execute("rm -rf " .. big .. " " .. tmp .. "/out-big")
   end)
 
+  it("is a step machine for other drivers: work steps by id, events, then the API calls", function()
+    local call = client:_compile(base{ output_dir = tmp .. "/o-steps" })
+    local kind, id = call:next()
+    assert.are.equal("work", kind)
+    assert.is_number(id)
+    local ok, err = pcall(call.next, call) -- the work has not run
+    assert.is_false(ok)
+    assert.truthy(err.message:find("smneo._work(" .. id .. ")", 1, true))
+    assert.is_true(smneo._work(id)) -- as a worker thread's Lua state runs it
+    local again, msg = smneo._work(id)
+    assert.is_nil(again)
+    assert.truthy(msg:find("no work step", 1, true))
+    local seen, works, send = {}, 1, nil
+    while true do
+      local k, a, b, c = call:next()
+      if k == "work" then
+        works = works + 1
+        call:work()
+      elseif k == "event" then
+        assert.are.equal("compile", a)
+        seen[#seen + 1] = b.kind
+      elseif k == "send" then
+        send = c
+        break
+      else
+        error("unexpected step " .. tostring(k))
+      end
+    end
+    assert.are.equal(2, works) -- prepare, upload
+    local order = table.concat(seen, ",")
+    assert.truthy(order:find("^PACK,.*PACKED,.*UPLOADED$"), order)
+    assert.are.equal("SageMaker.CreateCompilationJob", send["X-Amz-Target"])
+    call:close() -- half-way: nothing leaks (valgrind pass)
+  end)
+
   it("cancels when the callback returns false, stopping the job", function()
     local ok, err = pcall(client.compile, client, base{ output_dir = tmp .. "/o1",
       callback = function(ev) return ev.kind ~= "STATUS" end })
