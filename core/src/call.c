@@ -15,7 +15,6 @@
 #include <openssl/evp.h>
 
 #include "client_internal.h"
-#include "compile_internal.h"
 #include "config_internal.h"
 #include "credentials_internal.h"
 #include "internal.h"
@@ -133,7 +132,8 @@ void smneo_call_free(smneo_call *call)
 {
     if (!call)
         return;
-    smneo__cm_free(call->cm);
+    if (call->kind == KIND_MACHINE)
+        call->ops->free(call->impl);
     cJSON_Delete(call->params);
     free(call->body);
     smneo_request_free(call->req);
@@ -310,8 +310,8 @@ void smneo_call_next(smneo_step *out, smneo_call *call)
         out->kind = SMNEO_STEP_DONE;
         return;
     }
-    if (call->kind == KIND_COMPILE) {
-        smneo__cm_next(out, call->cm);
+    if (call->kind == KIND_MACHINE) {
+        call->ops->next(out, call->impl);
         return;
     }
     for (;;) {
@@ -490,8 +490,8 @@ static void check_answered(smneo_call *call, smneo_response *resp)
 
 void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error, const char *msg)
 {
-    if (call && call->kind == KIND_COMPILE) {
-        smneo__cm_feed(call->cm, resp, transport_error, msg);
+    if (call && call->kind == KIND_MACHINE) {
+        call->ops->feed(call->impl, resp, transport_error, msg);
         return;
     }
     if (!call || call->state != ST_AWAIT) {
@@ -577,23 +577,23 @@ const smneo_result *smneo_call_page(const smneo_call *call) { return call ? call
 
 void smneo_call_cancel(smneo_call *call)
 {
-    if (call && call->kind == KIND_COMPILE)
-        smneo__cm_cancel(call->cm);
+    if (call && call->kind == KIND_MACHINE)
+        call->ops->cancel(call->impl);
     else if (call)
         call->cancelled = 1;
 }
 
 void smneo_call_work(smneo_call *call)
 {
-    if (call && call->kind == KIND_COMPILE)
-        smneo__cm_work(call->cm);
+    if (call && call->kind == KIND_MACHINE)
+        call->ops->work(call->impl);
 }
 
 int smneo_call_result(smneo_result **out, smneo_call *call, smneo_error *err)
 {
     if (out)
         *out = NULL;
-    if (call && call->kind == KIND_COMPILE)
+    if (call && call->kind == KIND_MACHINE)
         return smneo__error(err, SMNEO_EINVAL, "a compile machine's result comes from smneo_call_compile_result");
     if (!call || call->state != ST_DONE)
         return smneo__error(err, SMNEO_EINVAL, "the call has not finished");

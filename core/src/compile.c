@@ -1234,7 +1234,7 @@ smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j)
 
 enum { M_PREPARE, M_UPLOAD, M_CREATE, M_WAIT, M_STOP, M_EXPLAIN, M_FINISH, M_DONE };
 
-struct smneo__cm {
+typedef struct smneo__cm {
     smneo__cjob *j;
     struct smneo__evq q;
     int state;
@@ -1252,7 +1252,7 @@ struct smneo__cm {
     char *strings[24];   /* the options' strings, copied (the caller's need not outlive the machine) */
     smneo_compile_result *res;
     int taken;           /* smneo_call_compile_result handed the outcome over */
-};
+} smneo__cm;
 
 static void cm_finish(smneo__cm *m, int rc)
 {
@@ -1419,8 +1419,9 @@ static int cm_sub_step(smneo__cm *m, smneo_step *out)
 }
 
 /* The WORK step of the current state: the flow's CPU-bound or blocking part. */
-void smneo__cm_work(smneo__cm *m)
+static void cm_work(void *impl)
 {
+    smneo__cm *m = impl;
     if (!m || !m->work_ready || m->work_ran)
         return;
     smneo__cjob *j = m->j;
@@ -1484,8 +1485,9 @@ static void cm_after_work(smneo__cm *m)
     }
 }
 
-void smneo__cm_next(smneo_step *out, smneo__cm *m)
+static void cm_next(smneo_step *out, void *impl)
 {
+    smneo__cm *m = impl;
     memset(out, 0, sizeof *out);
     free(m->cur.msg);
     memset(&m->cur, 0, sizeof m->cur);
@@ -1518,8 +1520,9 @@ void smneo__cm_next(smneo_step *out, smneo__cm *m)
     }
 }
 
-void smneo__cm_feed(smneo__cm *m, smneo_response *resp, int transport_error, const char *message)
+static void cm_feed(void *impl, smneo_response *resp, int transport_error, const char *message)
 {
+    smneo__cm *m = impl;
     if (m && m->logs)
         smneo_joblogs_feed(m->logs, resp, transport_error, message);
     else if (m && m->sub)
@@ -1528,14 +1531,16 @@ void smneo__cm_feed(smneo__cm *m, smneo_response *resp, int transport_error, con
         smneo_response_free(resp);
 }
 
-void smneo__cm_cancel(smneo__cm *m)
+static void cm_cancel(void *impl)
 {
+    smneo__cm *m = impl;
     if (m)
         set_cancelled(&m->j->x);
 }
 
-void smneo__cm_free(smneo__cm *m)
+static void cm_free(void *impl)
 {
+    smneo__cm *m = impl;
     if (!m)
         return;
     if (m->sub != m->j->create_call)
@@ -1553,6 +1558,9 @@ void smneo__cm_free(smneo__cm *m)
         free(m->strings[i]);
     free(m);
 }
+
+static const smneo__call_ops cm_ops = {cm_next, cm_feed, cm_work, cm_cancel,
+                                        cm_free};
 
 /* queued: events come as EVENT steps; else to the options' callback as they happen. */
 static int cm_new(smneo_call **out, smneo_client *c, const smneo_compile_options *o, int queued, smneo_error *err)
@@ -1594,8 +1602,9 @@ static int cm_new(smneo_call **out, smneo_client *c, const smneo_compile_options
             continue;
         m->strings[i] = smneo__strdup(*slot);
         if (!m->strings[i]) {
-            call->cm = m;
-            call->kind = KIND_COMPILE;
+            call->ops = &cm_ops;
+            call->impl = m;
+            call->kind = KIND_MACHINE;
             smneo_call_free(call);
             return smneo__error(err, SMNEO_ENOMEM, "out of memory");
         }
@@ -1604,8 +1613,9 @@ static int cm_new(smneo_call **out, smneo_client *c, const smneo_compile_options
     if (queued)
         j->x.q = &m->q;
     call->client = c;
-    call->kind = KIND_COMPILE;
-    call->cm = m;
+    call->kind = KIND_MACHINE;
+    call->ops = &cm_ops;
+    call->impl = m;
     *out = call;
     return 0;
 }
@@ -1617,9 +1627,11 @@ int smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_opt
 
 int smneo_call_compile_event(smneo_compile_event *out, const smneo_call *call)
 {
-    if (!out || !call || call->kind != KIND_COMPILE || !call->cm->cur.ev.kind)
+    if (!out || !call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
         return SMNEO_EINVAL;
-    const smneo__cm *m = call->cm;
+    const smneo__cm *m = call->impl;
+    if (!m->cur.ev.kind)
+        return SMNEO_EINVAL;
     *out = m->cur.ev;
     out->message = m->cur.msg;
     out->description = m->cur.has_desc ? &m->cur.desc : NULL;
@@ -1630,9 +1642,9 @@ int smneo_call_compile_result(smneo_compile_result **out, smneo_call *call, smne
 {
     if (out)
         *out = NULL;
-    if (!out || !call || call->kind != KIND_COMPILE)
+    if (!out || !call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
         return smneo__error(err, SMNEO_EINVAL, "not a compile machine (smneo_compile_new)");
-    smneo__cm *m = call->cm;
+    smneo__cm *m = call->impl;
     if (m->state != M_DONE)
         return smneo__error(err, SMNEO_EINVAL, "the compile machine has not finished");
     if (m->taken)

@@ -80,13 +80,4 @@ void smneo__cjob_explain(smneo__cjob *j);
 void smneo__cjob_stop(smneo__cjob *j);
 smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j);
 
-/* The compile step machine behind a smneo_call of kind KIND_COMPILE (call.c
- * dispatches to these). */
-typedef struct smneo__cm smneo__cm;
-void smneo__cm_next(smneo_step *out, smneo__cm *m);
-void smneo__cm_feed(smneo__cm *m, smneo_response *resp, int transport_error, const char *message);
-void smneo__cm_work(smneo__cm *m);
-void smneo__cm_cancel(smneo__cm *m);
-void smneo__cm_free(smneo__cm *m);
-
 #endif
