@@ -778,11 +778,8 @@ int smneo_lua_call_work(lua_State *L)
 int smneo_lua_client_lowlevel_compile(lua_State *L)
 {
     lclient *cl = check_client(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    smneo_lua_check_known_keys(L, 2, smneo_lua_compile_keys, "compile");
     smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
-    smneo_lua_read_compile_options(L, 2, &o, "compile"); /* copied by the machine */
+    smneo_lua_compile_options_arg(L, &o); /* copied by the machine */
     smneo_error *err = smneo_lua_errhold_new(L);
     lcall *lc = lcall_push(L, 1, cl, CALL_COMPILE);
     int rc = smneo_compile_new(&lc->call, cl->c, &o, err);

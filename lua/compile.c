@@ -230,12 +230,21 @@ void smneo_lua_read_compile_options(lua_State *L, int t, smneo_compile_options *
         }
 }
 
-const char *const smneo_lua_compile_keys[] = {
+static const char *const compile_keys[] = {
     "model", "framework", "role_arn", "s3_bucket", "target_device", "target_os", "target_arch",
     "target_accelerator", "data_input_config", "framework_version", "compiler_options", "s3_prefix",
     "job_name", "output_dir", "extract", "timeout", "delay", "max_delay", "max_runtime_seconds", "tags",
     "kms_key_id", "keep_job_on_cancel", "vpc_config", "model_package_version_arn", "max_wait_seconds",
     "max_pending_seconds", "callback", "follow_logs", NULL};
+
+/* compile's options table at 2 (the stack cut to it), read into *o. */
+void smneo_lua_compile_options_arg(lua_State *L, smneo_compile_options *o)
+{
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    smneo_lua_check_known_keys(L, 2, compile_keys, "compile");
+    smneo_lua_read_compile_options(L, 2, o, "compile");
+}
 
 /* compile()'s outcome: 1 with the result table pushed, or 0 with the error
  * object pushed (carrying the description, and for FAILED the log and the
@@ -281,11 +290,8 @@ static void free_call(void *p) { smneo_call_free((smneo_call *)p); }
 int smneo_lua_client_compile(lua_State *L)
 {
     lclient *cl = smneo_lua_check_blocking_client(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    smneo_lua_check_known_keys(L, 2, smneo_lua_compile_keys, "compile");
     smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
-    smneo_lua_read_compile_options(L, 2, &o, "compile");
+    smneo_lua_compile_options_arg(L, &o);
     compile_ctx x;
     int has_cb = callback_of(L, &x, "compile");
     smneo_error *err = smneo_lua_errhold_new(L);

@@ -332,10 +332,11 @@ function Client:_step_send(call, method, url, headers, body)
   end
 end
 
--- Drives a call until DONE; on_event(kind, value) sees events. Returns the
--- result and the warnings array (or nil). Any error closes the call (freeing
--- the core's state) before it propagates.
-local function drive(self, call, on_event)
+-- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
+-- runs a compile machine's work step. Returns the result and the warnings
+-- array (or nil). Any error closes the call (freeing the core's state) before
+-- it propagates.
+local function drive(self, call, on_event, on_work)
   local refreshing = share_before(self)
   local ok, res = pcall(function()
     while true do
@@ -344,6 +345,8 @@ local function drive(self, call, on_event)
         self:_step_send(call, a, b, c, d)
       elseif kind == "sleep" then
         ngx.sleep(a)
+      elseif kind == "work" then
+        on_work(a)
       elseif kind == "event" then
         if on_event then on_event(a, b) end
       else
@@ -505,44 +508,28 @@ function Client:compile(opts)
   local call = self._wc:_compile(opts)
   local pool = self._thread_pool
   local cb_failed, cb_err = false, nil
-  local ok, res = pcall(function()
-    while true do
-      local kind, a, b, c, d = call:next()
-      if kind == "send" then
-        self:_step_send(call, a, b, c, d)
-      elseif kind == "sleep" then
-        ngx.sleep(a)
-      elseif kind == "work" then
-        local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", a)
-        if not tok or not wok then
-          error(setmetatable({ code = "InvalidArgument", retryable = false,
-            message = "compile: the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
-              .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
-              .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
-        end
-      elseif kind == "event" then
-        if cb and not cb_failed then
-          local cok, r = pcall(cb, b)
-          if not cok then
-            cb_failed, cb_err = true, r
-            call:cancel()
-          elseif r == false then
-            call:cancel()
-          end
-        end
-      else
-        return { a, b }
+  local ok, res = pcall(drive, self, call, function(_, ev)
+    if cb and not cb_failed then
+      local cok, r = pcall(cb, ev)
+      if not cok then
+        cb_failed, cb_err = true, r
+        call:cancel()
+      elseif r == false then
+        call:cancel()
       end
     end
+  end, function(id)
+    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
+    if not tok or not wok then
+      error(setmetatable({ code = "InvalidArgument", retryable = false,
+        message = "compile: the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
+          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
+          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
+    end
   end)
-  if not ok then
-    call:cancel()
-    call:close()
-    error(res, 0)
-  end
   if cb_failed then error(cb_err, 0) end
-  if res[2] then error(res[2], 0) end
-  return res[1]
+  if not ok then error(res, 0) end
+  return res
 end
 
 function Client:build_request(...) return self._c:build_request(...) end
