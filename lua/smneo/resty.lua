@@ -402,7 +402,15 @@ function M.client(opts)
     _keepalive_timeout = opts.keepalive_timeout or 60000,
     _keepalive_pool = opts.keepalive_pool or 32,
     _thread_pool = opts.thread_pool or "smneo",
-    _copts = copts,
+    -- compile's work client (with a transport, for its work steps), made at
+    -- the first compile; a closure keeps the options (credentials too) out
+    -- of the client's fields
+    _work_client = function()
+      local wopts = {}
+      for k, v in pairs(copts) do wopts[k] = v end
+      wopts.no_transport = nil
+      return smneo.client(wopts)
+    end,
   }, Client)
   return self
 end
@@ -499,12 +507,7 @@ function Client:compile(opts)
       message = "compile: options must be a table" }, smneo.error_mt), 2)
   end
   local cb = opts.callback
-  if not self._wc then
-    local wopts = {}
-    for k, v in pairs(self._copts) do wopts[k] = v end
-    wopts.no_transport = nil
-    self._wc = smneo.client(wopts)
-  end
+  if not self._wc then self._wc = self._work_client() end
   local call = self._wc:_compile(opts)
   local pool = self._thread_pool
   local cb_failed, cb_err = false, nil
