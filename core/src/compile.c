@@ -1670,6 +1670,8 @@ int smneo_call_compile_result(smneo_compile_result **out, smneo_call *call, smne
  * transfer's threads too, as the callback's contract says). */
 int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
 {
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out, client and options must not be NULL");
     smneo_call *call = NULL;
     int rc = cm_new(&call, c, o, 0, err);
     if (rc)
