@@ -1325,6 +1325,39 @@ static void test_steps_machine(void)
     smneo_call_free(call);
     smneo_error_clear(&err);
 
+    /* smneo_call_cancel from the driving thread while the WORK step runs on
+     * another: the pack stops (or the step after it is refused), nothing is
+     * uploaded. */
+    char big[1024];
+    snprintf(big, sizeof big, "%s/weights.bin", model);
+    FILE *bf = fopen(big, "wb");
+    CHECK(bf != NULL);
+    for (int i = 0; bf && i < 8 * 1024; i++) {
+        unsigned char block[1024];
+        for (size_t k = 0; k < sizeof block; k++)
+            block[k] = (unsigned char)(rand() >> 7);
+        fwrite(block, 1, sizeof block, bf);
+    }
+    if (bf)
+        fclose(bf);
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    smneo_step cs;
+    smneo_call_next(&cs, call);
+    CHECK_INT(cs.kind, SMNEO_STEP_WORK);
+    work_arg wa = {call, pthread_self()};
+    pthread_t wt;
+    CHECK_INT(pthread_create(&wt, NULL, work_thread, &wa), 0);
+    smneo_call_cancel(call); /* the one function allowed while the work runs */
+    pthread_join(wt, NULL);
+    memset(&s, 0, sizeof s);
+    rc = drive_steps(&res, call, &s, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
+    CHECK_MSG(!strstr(s.kinds, "UPLOAD"), "events %s", s.kinds);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+    unlink(big);
+
     /* Freed half-way (after its first WORK step): nothing leaks, the temporary archive is gone. */
     CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
     smneo_step stp;
