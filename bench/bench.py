@@ -26,11 +26,12 @@ import bench_artifact  # noqa: E402
 import bench_core  # noqa: E402
 import bench_list  # noqa: E402
 import bench_python  # noqa: E402
+import bench_resty  # noqa: E402
 import bench_sign  # noqa: E402
 import bench_start  # noqa: E402
 
 BENCHES = [("start", bench_start), ("call", bench_core), ("describe", bench_python), ("list", bench_list),
-           ("aio", bench_aio),
+           ("aio", bench_aio), ("resty", bench_resty),
            ("sign", bench_sign), ("artifact", bench_artifact)]
 
 

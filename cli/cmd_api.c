@@ -340,6 +340,9 @@ static void drive(smneo_call *call, event_fn ev, tick_fn tick, void *payload)
             if (ev && ev(call, &step, payload))
                 smneo_call_cancel(call);
             break;
+        case SMNEO_STEP_WORK:
+            smneo_call_work(call);
+            break;
         case SMNEO_STEP_DONE:
             return;
         }

@@ -54,6 +54,8 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
                 on_status(smneo_joblogs_status(l), payload);
             }
             break;
+        case SMNEO_STEP_WORK: /* not a step of the log reader */
+            break;
         case SMNEO_STEP_DONE: {
             int rc = smneo_joblogs_result(l, err);
             if (rc == SMNEO_ECANCELLED && timed_out && !cli_interrupted) {

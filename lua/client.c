@@ -439,7 +439,7 @@ int smneo_lua_l_client_new(lua_State *L)
 
 /* ---- calls (step machines) -------------------------------------------------- */
 
-enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2 };
+enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2, CALL_COMPILE = 3 };
 
 typedef struct lcall {
     smneo_call *call;
@@ -448,7 +448,112 @@ typedef struct lcall {
     int awaiting;   /* a SEND is waiting for feed */
     int finished;
     char *resume;   /* resume token kept after the call is released */
+    lua_Integer work_id; /* CALL_COMPILE: the WORK step handed out (0: none) */
 } lcall;
+
+/* ---- WORK steps run on another thread (smneo.resty: ngx.run_worker_thread) ----
+ * call:next() registers the machine's pending WORK step here under a new id;
+ * smneo._work(id), from any Lua state of the process (a worker thread's has
+ * its own), runs it; the next call:next() checks that it ran. Closing the
+ * call while its work runs cancels the work and waits for it to stop. */
+typedef struct work_slot {
+    lua_Integer id;
+    smneo_call *call;
+    int running, done;
+    struct work_slot *next;
+} work_slot;
+
+static pthread_mutex_t work_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
+static work_slot *work_list;
+static lua_Integer work_ids;
+
+static work_slot **work_find(lua_Integer id)
+{
+    work_slot **p = &work_list;
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+/* 0 and the slot's id in *id, or SMNEO_ENOMEM. */
+static int work_register(lua_Integer *id, smneo_call *call)
+{
+    work_slot *w = (work_slot *)calloc(1, sizeof *w);
+    if (!w)
+        return SMNEO_ENOMEM;
+    w->call = call;
+    pthread_mutex_lock(&work_mu);
+    w->id = ++work_ids;
+    w->next = work_list;
+    work_list = w;
+    pthread_mutex_unlock(&work_mu);
+    *id = w->id;
+    return 0;
+}
+
+/* Runs the work registered under id: 0, or -1 when there is none waiting to run. */
+static int work_run(lua_Integer id)
+{
+    pthread_mutex_lock(&work_mu);
+    work_slot *w = *work_find(id);
+    if (!w || w->running || w->done) {
+        pthread_mutex_unlock(&work_mu);
+        return -1;
+    }
+    w->running = 1;
+    smneo_call *call = w->call;
+    pthread_mutex_unlock(&work_mu);
+    smneo_call_work(call);
+    pthread_mutex_lock(&work_mu);
+    w->running = 0;
+    w->done = 1;
+    pthread_cond_broadcast(&work_cv);
+    pthread_mutex_unlock(&work_mu);
+    return 0;
+}
+
+/* Forgets the slot once its work has run: 1; 0 (the slot kept) when it has
+ * not. cancel (closing the call): forgets it whatever its state, a running
+ * work cancelled and waited for. */
+static int work_forget(lua_Integer id, int cancel)
+{
+    pthread_mutex_lock(&work_mu);
+    work_slot **p = work_find(id);
+    if (!*p) {
+        pthread_mutex_unlock(&work_mu);
+        return 0;
+    }
+    if (!cancel && !(*p)->done) { /* not run yet, or running: kept */
+        pthread_mutex_unlock(&work_mu);
+        return 0;
+    }
+    if ((*p)->running)
+        smneo_call_cancel((*p)->call); /* the one function allowed while the work runs */
+    while ((*p)->running) {
+        pthread_cond_wait(&work_cv, &work_mu);
+        p = work_find(id);
+    }
+    work_slot *w = *p;
+    int done = w->done;
+    *p = w->next;
+    pthread_mutex_unlock(&work_mu);
+    free(w);
+    return done;
+}
+
+/* smneo._work(id) -> true, or nil and a message */
+int smneo_lua_l_work(lua_State *L)
+{
+    lua_Integer id = luaL_checkinteger(L, 1);
+    if (work_run(id) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "smneo._work: no work step %d is waiting to run", (int)id);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
 
 static char *dup_string(const char *s)
 {
@@ -461,6 +566,10 @@ static char *dup_string(const char *s)
 
 static void lcall_release(lcall *lc)
 {
+    if (lc->work_id) {
+        work_forget(lc->work_id, 1);
+        lc->work_id = 0;
+    }
     if (lc->call) {
         smneo_call *c = lc->call;
         lc->call = NULL;
@@ -717,6 +826,68 @@ static int push_done(lua_State *L, lcall *lc, int with_warnings)
     return with_warnings ? 3 : 2;
 }
 
+/* The compile machine's own steps: "work", id | "event", "compile", event |
+ * "done", result|nil, err|nil. */
+static int compile_step(lua_State *L, lcall *lc, const smneo_step *st)
+{
+    if (st->kind == SMNEO_STEP_WORK) {
+        if (work_register(&lc->work_id, lc->call) != 0)
+            smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+        lua_pushstring(L, "work");
+        lua_pushinteger(L, lc->work_id);
+        return 2;
+    }
+    if (st->kind == SMNEO_STEP_EVENT) {
+        smneo_compile_event ev;
+        lua_pushstring(L, "event");
+        lua_pushstring(L, "compile");
+        if (smneo_call_compile_event(&ev, lc->call) == 0)
+            smneo_lua_push_compile_event(L, &ev, 0);
+        else
+            lua_pushnil(L);
+        return 3;
+    }
+    smneo_error *err = smneo_lua_errhold_new(L);
+    smneo_compile_result *res = NULL;
+    int rc = smneo_call_compile_result(&res, lc->call, err);
+    lcall_release(lc);
+    lua_pushstring(L, "done");
+    if (smneo_lua_push_compile_outcome(L, rc, res, err)) {
+        lua_pushnil(L);
+    } else {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+    }
+    smneo_compile_result_free(res);
+    return 3;
+}
+
+/* call:work(): runs the pending WORK step here (plain Lua). */
+int smneo_lua_call_work(lua_State *L)
+{
+    lcall *lc = check_live_call(L, 1);
+    if (!lc->work_id || work_run(lc->work_id) != 0)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:work(): there is no work step waiting to run");
+    return 0;
+}
+
+/* client:_compile(opts): the compile machine for step-driven use (smneo.resty). */
+int smneo_lua_client_lowlevel_compile(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    smneo_lua_compile_options_arg(L, &o); /* copied by the machine */
+    smneo_error *err = smneo_lua_errhold_new(L);
+    lcall *lc = lcall_push(L, 1, cl, CALL_COMPILE);
+    int rc = smneo_compile_new(&lc->call, cl->c, &o, err);
+    if (rc != 0) {
+        lc->call = NULL;
+        return smneo_lua_raise_error(L, rc, err);
+    }
+    lcall_attached(lc);
+    return 1;
+}
+
 /* call:next() -> "send", method, url, headers, body | "sleep", seconds |
  *                "event", kind, value | "done", result|true|nil, err, warnings|nil */
 /* A send or sleep step as next()'s values: "send", method, url, headers, body
@@ -743,11 +914,21 @@ int smneo_lua_call_next(lua_State *L)
     lcall *lc = check_live_call(L, 1);
     if (lc->awaiting)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:next(): feed the answer to the last send first (call:feed or call:feed_error)");
+    if (lc->work_id) {
+        if (!work_forget(lc->work_id, 0))
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:next(): the work step %d has not run: run it with "
+                                "smneo._work(%d) (e.g. in ngx.run_worker_thread) or call:work() first",
+                                (int)lc->work_id, (int)lc->work_id);
+        lc->work_id = 0;
+    }
     smneo_step st;
     memset(&st, 0, sizeof st);
     lc->owner->cur_L = L;
     smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
+    if (lc->kind == CALL_COMPILE && (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE ||
+                                     st.kind == SMNEO_STEP_WORK))
+        return compile_step(L, lc, &st);
     switch (st.kind) {
     case SMNEO_STEP_SEND:
     case SMNEO_STEP_SLEEP:

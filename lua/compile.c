@@ -1,11 +1,15 @@
-/* lua/compile.c: client:compile{...} (smneo_compile) and client:compile_many{...} (smneo_compile_many)
- * in Lua */
+/* lua/compile.c: client:compile{...} (the compile machine, driven here) and client:compile_many{...}
+ * (smneo_compile_many) in Lua */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#endif
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <smneo.h>
 #include <smneo/artifact.h>
@@ -59,17 +63,13 @@ typedef struct compile_ctx {
     pthread_t owner;
 } compile_ctx;
 
-/* Runs under lua_pcall (from compile_cb): builds the event table and calls
- * the user's callback. Arguments: callback, light userdata event, and for
- * compile_many the job's index (1-based) or nil. */
-static int compile_event_call(lua_State *L)
+/* Pushes the event's table ({kind, message, done, total, elapsed, description?,
+ * job?}); job_idx: a stack index holding the job's number, or 0. */
+void smneo_lua_push_compile_event(lua_State *L, const smneo_compile_event *ev, int job_idx)
 {
-    const smneo_compile_event *ev = (const smneo_compile_event *)lua_touserdata(L, 2);
-    lua_settop(L, 3);
-    lua_pushvalue(L, 1);
     lua_createtable(L, 0, 7);
-    if (!lua_isnil(L, 3)) {
-        lua_pushvalue(L, 3);
+    if (job_idx && !lua_isnil(L, job_idx)) {
+        lua_pushvalue(L, job_idx);
         lua_setfield(L, -2, "job");
     }
     int k = (int)ev->kind;
@@ -87,14 +87,26 @@ static int compile_event_call(lua_State *L)
         smneo_lua_push_value(L, ev->description);
         lua_setfield(L, -2, "description");
     }
+}
+
+/* Runs under lua_pcall (from deliver_event): builds the event table and calls
+ * the user's callback. Arguments: callback, light userdata event, and for
+ * compile_many the job's index (1-based) or nil. */
+static int compile_event_call(lua_State *L)
+{
+    const smneo_compile_event *ev = (const smneo_compile_event *)lua_touserdata(L, 2);
+    lua_settop(L, 3);
+    lua_pushvalue(L, 1);
+    smneo_lua_push_compile_event(L, ev, 3);
     lua_call(L, 1, 1);
     return 1;
 }
 
-/* Called by the core, possibly on one of its transfer threads: Lua runs only
- * on the thread that owns the state (events from other threads are not
- * delivered; a pending cancel is). Nothing here can raise: all Lua work is
- * inside lua_pcall. */
+/* Called by the core (compile_many), possibly on one of its transfer
+ * threads: Lua runs only on the thread that owns the state (events from other
+ * threads are not delivered; a pending cancel is); compile's events come as
+ * the machine's EVENT steps, always on this thread. Nothing here can raise:
+ * all Lua work is inside lua_pcall. */
 static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
 {
     if (x->failed || x->cancelled)
@@ -119,11 +131,6 @@ static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t j
         x->cancelled = 1;
     lua_pop(L, 1);
     return x->cancelled;
-}
-
-static int compile_cb(const smneo_compile_event *ev, void *payload)
-{
-    return deliver_event((compile_ctx *)payload, ev, SMNEO_COMPILE_MANY_ALL);
 }
 
 static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payload)
@@ -176,7 +183,7 @@ static const char *opt_json(lua_State *L, int t, const char *k)
 
 /* compile()'s options from the table at t (strings anchored by it; JSON
  * given as tables encoded into boxes left on the stack). */
-static void read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what)
+void smneo_lua_read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what)
 {
     const smneo_compile_option_info *opt;
     for (size_t i = 0; (opt = smneo_compile_option_at(i)); i++) {
@@ -227,43 +234,25 @@ static void compile_keys(const char **out, int per_job, const char *const *extra
     out[n] = NULL;
 }
 
-/* client:compile{model=, framework=, role_arn=, s3_bucket=, ...} */
-int smneo_lua_client_compile(lua_State *L)
+/* compile's options table at 2 (the stack cut to it), read into *o. */
+void smneo_lua_compile_options_arg(lua_State *L, smneo_compile_options *o)
 {
     static const char *const extras[] = {"callback", NULL};
     const char *names[COMPILE_KEYS_MAX];
     compile_keys(names, 0, extras);
-    lclient *cl = smneo_lua_check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     smneo_lua_check_known_keys(L, 2, names, "compile");
-    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
-    read_compile_options(L, 2, &o, "compile");
-    compile_ctx x;
-    if (callback_of(L, &x, "compile")) {
-        o.callback = compile_cb;
-        o.payload = &x;
-    }
-    smneo_error *err = smneo_lua_errhold_new(L);
-    lbox *rb = smneo_lua_box_new(L, free_compile_result);
-    smneo_compile_result *res = NULL;
-    /* The callback runs Lua code inside smneo_compile: a client:close() (or
-     * __close) there must not free the core client under it, so the flow
-     * counts as a user until it returns (nothing between can raise). */
-    cl->calls++;
-    cl->cur_L = L;
-    int rc = smneo_compile(&res, cl->c, &o, err);
-    cl->cur_L = NULL;
-    cl->calls--;
-    smneo_lua_client_maybe_free(cl);
-    rb->p = res;
-    if (x.failed)
-        return lua_error(L); /* the callback's own error, after the flow has stopped */
+    smneo_lua_read_compile_options(L, 2, o, "compile");
+}
+
+/* compile()'s outcome: 1 with the result table pushed, or 0 with the error
+ * object pushed (carrying the description, and for FAILED the log and the
+ * diagnosis). */
+int smneo_lua_push_compile_outcome(lua_State *L, int rc, const smneo_compile_result *res, const smneo_error *err)
+{
     if (rc != 0) {
-        if (rc == SMNEO_ECANCELLED && x.cancelled)
-            smneo_lua_push_error(L, rc, err);
-        else
-            smneo_lua_push_error(L, rc, err);
+        smneo_lua_push_error(L, rc, err);
         if (res && smneo_compile_result_job(res)) {
             smneo_lua_push_result(L, smneo_compile_result_job(res));
             lua_setfield(L, -2, "description");
@@ -273,7 +262,7 @@ int smneo_lua_client_compile(lua_State *L)
             smneo_lua_push_issues(L, smneo_compile_result_issues(res));
             lua_setfield(L, -2, "issues");
         }
-        return lua_error(L);
+        return 0;
     }
     lua_createtable(L, 0, 7);
     if (smneo_compile_result_job(res)) {
@@ -288,6 +277,66 @@ int smneo_lua_client_compile(lua_State *L)
     smneo_lua_set_str(L, "input_uri", smneo_compile_result_input_uri(res));
     smneo_lua_push_issues(L, smneo_compile_result_issues(res));
     lua_setfield(L, -2, "issues");
+    return 1;
+}
+
+static void free_call(void *p) { smneo_call_free((smneo_call *)p); }
+
+/* client:compile{model=, framework=, role_arn=, s3_bucket=, ...}: drives the
+ * compile machine here: WORK steps inline, SEND with the client's transport,
+ * SLEEP, and every event (those raised on the transfer's threads included)
+ * to the callback on this thread, in order. false from the callback cancels;
+ * its error cancels too and is raised once the flow has stopped. */
+int smneo_lua_client_compile(lua_State *L)
+{
+    lclient *cl = smneo_lua_check_blocking_client(L, 1);
+    smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
+    smneo_lua_compile_options_arg(L, &o);
+    compile_ctx x;
+    int has_cb = callback_of(L, &x, "compile");
+    smneo_error *err = smneo_lua_errhold_new(L);
+    lbox *cb = smneo_lua_box_new(L, free_call);
+    lbox *rb = smneo_lua_box_new(L, free_compile_result);
+    smneo_call *call = NULL;
+    int rc = smneo_compile_new(&call, cl->c, &o, err);
+    if (rc)
+        return smneo_lua_raise_error(L, rc, err);
+    cb->p = call;
+    /* The callback runs Lua code between the steps: a client:close() (or
+     * __close) there must not free the core client under the machine, so
+     * the flow counts as a user until it ends (nothing between can raise). */
+    cl->calls++;
+    for (;;) {
+        smneo_step st;
+        cl->cur_L = L;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_SEND) {
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_WORK) {
+            smneo_call_work(call);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            smneo_compile_event ev;
+            cl->cur_L = NULL;
+            if (has_cb && smneo_call_compile_event(&ev, call) == 0 &&
+                deliver_event(&x, &ev, SMNEO_COMPILE_MANY_ALL))
+                smneo_call_cancel(call);
+        } else {
+            break;
+        }
+    }
+    cl->cur_L = NULL;
+    smneo_compile_result *res = NULL;
+    rc = smneo_call_compile_result(&res, call, err);
+    rb->p = res;
+    cl->calls--;
+    smneo_lua_client_maybe_free(cl);
+    if (x.failed)
+        return lua_error(L); /* the callback's own error, after the flow has stopped */
+    if (!smneo_lua_push_compile_outcome(L, rc, res, err))
+        return lua_error(L);
     return 1;
 }
 
@@ -416,7 +465,7 @@ int smneo_lua_client_compile_many(lua_State *L)
         smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
         jobs[i] = d;
         lua_rawgeti(L, 3, (lua_Integer)(i + 1)); /* stays on the stack: it anchors the strings */
-        read_compile_options(L, lua_gettop(L), &jobs[i], "compile_many");
+        smneo_lua_read_compile_options(L, lua_gettop(L), &jobs[i], "compile_many");
     }
     smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
     lua_Number num;

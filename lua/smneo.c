@@ -311,6 +311,7 @@ static void make_client_metatable(lua_State *L)
                                        {"_paginate", smneo_lua_client_lowlevel_paginate},
                                        {"_wait", smneo_lua_client_lowlevel_wait},
                                        {"_set_request_hook", smneo_lua_client_set_request_hook},
+                                       {"_compile", smneo_lua_client_lowlevel_compile},
                                        {NULL, NULL}};
     luaL_newmetatable(L, MT_CLIENT);
     lua_newtable(L); /* methods */
@@ -344,6 +345,7 @@ static void make_call_metatable(lua_State *L)
     static const luaL_Reg methods[] = {{"next", smneo_lua_call_next},       {"feed", smneo_lua_call_feed},
                                        {"feed_error", smneo_lua_call_feed_error}, {"cancel", smneo_lua_call_cancel},
                                        {"close", smneo_lua_call_close},     {"resume_token", smneo_lua_call_resume_token},
+                                       {"work", smneo_lua_call_work},
                                        {NULL, NULL}};
     luaL_newmetatable(L, MT_CALL);
     lua_newtable(L);
@@ -374,6 +376,7 @@ SMNEO_LUA_EXPORT int luaopen_smneo(lua_State *L)
                                      {"is_array", l_is_array},
                                      {"is_error", smneo_lua_l_is_error},
                                      {"strerror", l_strerror},
+                                     {"_work", smneo_lua_l_work},
                                      {NULL, NULL}};
 
     luaL_newmetatable(L, MT_BOX);

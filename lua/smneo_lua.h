@@ -118,6 +118,18 @@ const smneo_operation *smneo_lua_check_operation(lua_State *L, int idx);
 int smneo_lua_client_lowlevel_call(lua_State *L);
 int smneo_lua_client_lowlevel_paginate(lua_State *L);
 int smneo_lua_client_lowlevel_wait(lua_State *L);
+/* client:_compile(opts): the compile machine as a call userdata (smneo.resty);
+ * next() adds "work", id (run it with smneo._work(id) on any thread's Lua
+ * state, or call:work()) and "event", "compile", event table. */
+int smneo_lua_client_lowlevel_compile(lua_State *L);
+/* smneo._work(id): runs the pending WORK step registered under id. */
+int smneo_lua_l_work(lua_State *L);
+int smneo_lua_call_work(lua_State *L);
+void smneo_lua_read_compile_options(lua_State *L, int t, smneo_compile_options *o, const char *what);
+/* compile's options table at 2 (the stack cut to it), checked and read into *o. */
+void smneo_lua_compile_options_arg(lua_State *L, smneo_compile_options *o);
+void smneo_lua_push_compile_event(lua_State *L, const smneo_compile_event *ev, int job_idx);
+int smneo_lua_push_compile_outcome(lua_State *L, int rc, const smneo_compile_result *res, const smneo_error *err);
 /* call:next() -> "send", method, url, headers, body | "sleep", seconds |
  *                "event", kind, value | "done", result|true|nil, err, warnings|nil */
 int smneo_lua_call_next(lua_State *L);

@@ -132,6 +132,8 @@ void smneo_call_free(smneo_call *call)
 {
     if (!call)
         return;
+    if (call->kind == KIND_MACHINE)
+        call->ops->free(call->impl);
     cJSON_Delete(call->params);
     free(call->body);
     smneo_request_free(call->req);
@@ -306,6 +308,10 @@ void smneo_call_next(smneo_step *out, smneo_call *call)
     memset(out, 0, sizeof *out);
     if (!call) {
         out->kind = SMNEO_STEP_DONE;
+        return;
+    }
+    if (call->kind == KIND_MACHINE) {
+        call->ops->next(out, call->impl);
         return;
     }
     for (;;) {
@@ -484,6 +490,10 @@ static void check_answered(smneo_call *call, smneo_response *resp)
 
 void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error, const char *msg)
 {
+    if (call && call->kind == KIND_MACHINE) {
+        call->ops->feed(call->impl, resp, transport_error, msg);
+        return;
+    }
     if (!call || call->state != ST_AWAIT) {
         smneo_response_free(resp);
         return;
@@ -567,14 +577,24 @@ const smneo_result *smneo_call_page(const smneo_call *call) { return call ? call
 
 void smneo_call_cancel(smneo_call *call)
 {
-    if (call)
+    if (call && call->kind == KIND_MACHINE)
+        call->ops->cancel(call->impl);
+    else if (call)
         call->cancelled = 1;
+}
+
+void smneo_call_work(smneo_call *call)
+{
+    if (call && call->kind == KIND_MACHINE)
+        call->ops->work(call->impl);
 }
 
 int smneo_call_result(smneo_result **out, smneo_call *call, smneo_error *err)
 {
     if (out)
         *out = NULL;
+    if (call && call->kind == KIND_MACHINE)
+        return smneo__error(err, SMNEO_EINVAL, "a compile machine's result comes from smneo_call_compile_result");
     if (!call || call->state != ST_DONE)
         return smneo__error(err, SMNEO_EINVAL, "the call has not finished");
     if (call->final && call->issues) {
@@ -636,6 +656,10 @@ void smneo_call_run(smneo_step *out, smneo_call *call)
         }
         if (out->kind == SMNEO_STEP_SLEEP) {
             smneo__sleep_ms(out->sleep_ms);
+            continue;
+        }
+        if (out->kind == SMNEO_STEP_WORK) {
+            smneo_call_work(call);
             continue;
         }
         return;

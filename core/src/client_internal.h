@@ -111,7 +111,18 @@ struct smneo_client {
     void *hook_payload;
 };
 
-enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT };
+enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT, KIND_MACHINE };
+
+/* A machine of a higher layer behind a smneo_call (KIND_MACHINE: the compile
+ * machine, compile.c): call.c dispatches to it through these, so the client
+ * layer needs nothing of the layers above it. */
+typedef struct smneo__call_ops {
+    void (*next)(smneo_step *out, void *impl);
+    void (*feed)(void *impl, smneo_response *resp, int transport_error, const char *message);
+    void (*work)(void *impl);
+    void (*cancel)(void *impl);
+    void (*free)(void *impl);
+} smneo__call_ops;
 
 enum {
     ST_REQUEST,     /* build (after credentials) and send the current request */
@@ -165,6 +176,9 @@ struct smneo_call {
     int64_t start_ms;
     int polls;
     char *last_status;
+    /* KIND_MACHINE: everything else above is unused */
+    const smneo__call_ops *ops;
+    void *impl;
 };
 
 void smneo__client_build_options(smneo_build_options *bo, const smneo_client *c, const smneo_operation *op, int64_t ts);

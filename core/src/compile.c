@@ -3,6 +3,7 @@
  * of the core (artifact, validate, s3, the call machines); this file only
  * sequences them, names things and reports. See docs/compile.md. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -175,10 +176,87 @@ static const char *vstr(const smneo_value *root, const char *a, const char *b, c
 /* ---- the flow's context ---------------------------------------------------------- */
 
 
+/* ---- the step machine's event queue ------------------------------------------------- */
+
+/* Events raised while the machine runs (on the driving thread, or on a WORK
+ * step's threads: the pack and the transfer's part threads) wait here for
+ * their EVENT steps. Progress events are merged into the last one queued when
+ * the queue is long, so that a long transfer does not grow it without end. */
+typedef struct evq_item {
+    smneo_compile_event ev;
+    char *msg;
+    smneo_value desc;
+    int has_desc;
+} evq_item;
+
+struct smneo__evq {
+    pthread_mutex_t mu;
+    evq_item *v;
+    size_t head, n, cap;
+};
+
+enum { EVQ_MERGE_AT = 1024 };
+
+static int progress_kind(smneo_compile_event_kind k)
+{
+    return k == SMNEO_COMPILE_EVENT_PACK || k == SMNEO_COMPILE_EVENT_UPLOAD || k == SMNEO_COMPILE_EVENT_DOWNLOAD;
+}
+
+static void evq_push(struct smneo__evq *q, const smneo_compile_event *ev)
+{
+    pthread_mutex_lock(&q->mu);
+    evq_item *last = q->n > q->head ? &q->v[q->n - 1] : NULL;
+    if (last && q->n - q->head >= EVQ_MERGE_AT && progress_kind(ev->kind) && last->ev.kind == ev->kind) {
+        last->ev.done = ev->done;
+        last->ev.total = ev->total;
+        last->ev.elapsed = ev->elapsed;
+        pthread_mutex_unlock(&q->mu);
+        return;
+    }
+    if (q->head && q->head == q->n)
+        q->head = q->n = 0;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        evq_item *grown = realloc(q->v, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&q->mu);
+            return; /* out of memory: the event is lost, not the flow */
+        }
+        q->v = grown;
+        q->cap = cap;
+    }
+    evq_item *it = &q->v[q->n];
+    memset(it, 0, sizeof *it);
+    it->ev = *ev;
+    it->msg = ev->message ? smneo__strdup(ev->message) : NULL;
+    it->ev.message = NULL;
+    if (ev->description) {
+        it->desc = *ev->description;
+        it->has_desc = 1;
+    }
+    it->ev.description = NULL;
+    q->n++;
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Takes the oldest event into *out (the caller frees out->msg); 0 when none. */
+static int evq_pop(struct smneo__evq *q, evq_item *out)
+{
+    pthread_mutex_lock(&q->mu);
+    int got = q->head < q->n;
+    if (got)
+        *out = q->v[q->head++];
+    pthread_mutex_unlock(&q->mu);
+    return got;
+}
+
+static int is_cancelled(cx *x) { return __atomic_load_n(&x->cancelled, __ATOMIC_SEQ_CST); }
+static void set_cancelled(cx *x) { __atomic_store_n(&x->cancelled, 1, __ATOMIC_SEQ_CST); }
+
 static int emit(cx *x, smneo_compile_event_kind kind, const char *msg, uint64_t done, uint64_t total,
                 const smneo_value *desc)
 {
-    if (!x->o->callback)
+    if (!x->o->callback && !x->q)
         return 0;
     smneo_compile_event ev;
     memset(&ev, 0, sizeof ev);
@@ -188,8 +266,14 @@ static int emit(cx *x, smneo_compile_event_kind kind, const char *msg, uint64_t 
     ev.total = total;
     ev.description = desc;
     ev.elapsed = (double)(smneo__monotonic_ms() - x->start_ms) / 1000.0;
+    if (x->q) {
+        /* the step machine: the driver sees it as an EVENT step; a cancel
+         * made after an earlier one is seen here (stopping a WORK step) */
+        evq_push(x->q, &ev);
+        return is_cancelled(x);
+    }
     if (x->o->callback(&ev, x->o->payload)) {
-        x->cancelled = 1;
+        set_cancelled(x);
         return 1;
     }
     return 0;
@@ -244,7 +328,7 @@ static void drive(cx *x, smneo_call *call, smneo_step *st, int cancellable)
         }
         if (st->kind == SMNEO_STEP_SLEEP) {
             smneo__sleep_ms(st->sleep_ms);
-            if (cancellable && !x->cancelled && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
+            if (cancellable && !is_cancelled(x) && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
                 smneo_call_cancel(call);
             continue;
         }
@@ -528,7 +612,7 @@ static int check_layout(cx *x, const char *archive)
         free(msg);
     }
     smneo_artifact_inspection_free(in);
-    return x->cancelled ? cancelled(x, "inspect") : 0;
+    return is_cancelled(x) ? cancelled(x, "inspect") : 0;
 }
 
 /* Warnings of the request (errors are the client's gate's business). */
@@ -573,7 +657,7 @@ static int upload(cx *x, const char *archive, const char *digest, const char *ur
             char *msg = smneo__aprintf("%s (already there)", uri);
             emit(x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : uri, 0, 0, NULL);
             free(msg);
-            return x->cancelled ? cancelled(x, "upload") : 0;
+            return is_cancelled(x) ? cancelled(x, "upload") : 0;
         }
     } else if (rc != SMNEO_ENOTFOUND) {
         return fail_step(x, "upload", rc);
@@ -589,17 +673,19 @@ static int upload(cx *x, const char *archive, const char *digest, const char *ur
     if (rc)
         return fail_step(x, "upload", rc);
     emit(x, SMNEO_COMPILE_EVENT_UPLOADED, uri, 0, 0, NULL);
-    return x->cancelled ? cancelled(x, "upload") : 0;
+    return is_cancelled(x) ? cancelled(x, "upload") : 0;
 }
+
+/* ---- create, wait, stop: what the step machine does with its sub-machines --------- */
 
 /* A create sent more than once (a lost answer retried, or libcurl's own
  * resend on a dead keep-alive connection) that meets ResourceInUse for the
  * job its first copy made is recognised by the call machine itself
  * (client_create.c): it answers with the job's ARN. */
-static int create(cx *x, smneo_call *call, const char *job)
+static int create_done(cx *x, smneo_call *call, const char *job)
 {
     smneo_result *res = NULL;
-    int rc = call_once(x, &res, call, 1, &x->e);
+    int rc = smneo_call_result(&res, call, &x->e);
     smneo_result_free(res);
     if (rc == SMNEO_ECANCELLED)
         return cancelled(x, "create");
@@ -609,61 +695,76 @@ static int create(cx *x, smneo_call *call, const char *job)
     return 0;
 }
 
-/* Stops the job after a cancel or a timeout (unless told to leave it) and
- * says so in the error message. */
-static void stop_job(cx *x, const char *job)
+/* After a cancel or a timeout: 1 when the job is to be stopped (STOPPING
+ * reported); 0 when its last status is final or keep_job_on_cancel (the
+ * error message then says so). */
+static int stop_begin(cx *x, const char *job)
 {
-    char *old = x->e.message;
     static const char *const over[] = {"COMPLETED", "FAILED", "STOPPING", "STOPPED"};
     for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
         if (!strcmp(x->status, over[i]))
-            return; /* nothing left to stop */
+            return 0; /* nothing left to stop */
     if (x->o->keep_job_on_cancel) {
+        char *old = x->e.message;
         x->e.message = smneo__aprintf("%s; compilation job %s was left running (keep_job_on_cancel)",
                                       old ? old : "", job);
         free(old);
-        return;
+        return 0;
     }
-    x->e.message = NULL;
     emit(x, SMNEO_COMPILE_EVENT_STOPPING, job, 0, 0, NULL);
-    smneo_error se = SMNEO_ERROR_INIT;
-    int rc = job_call(x, NULL, "StopCompilationJob", job, &se);
+    return 1;
+}
+
+/* The StopCompilationJob's outcome (rc, se), said in the error message. */
+static void stop_end(cx *x, const char *job, int rc, const smneo_error *se)
+{
+    char *old = x->e.message;
     if (rc)
         x->e.message = smneo__aprintf("%s; stopping compilation job %s failed (%s): stop it with "
-                                      "StopCompilationJob", old ? old : "", job, se.message ? se.message : "");
+                                      "StopCompilationJob", old ? old : "", job, se->message ? se->message : "");
     else
         x->e.message = smneo__aprintf("%s; compilation job %s is being stopped", old ? old : "", job);
-    smneo_error_clear(&se);
     free(old);
 }
 
-static int wait_plain(cx *x, const char *job)
+/* Stops the job, blocking (smneo_compile_many's cancel). */
+static void stop_job(cx *x, const char *job)
+{
+    if (!stop_begin(x, job))
+        return;
+    smneo_error se = SMNEO_ERROR_INIT;
+    int rc = job_call(x, NULL, "StopCompilationJob", job, &se);
+    stop_end(x, job, rc, &se);
+    smneo_error_clear(&se);
+}
+
+static int wait_plain_new(cx *x, smneo_call **w, const char *job)
 {
     const smneo_compile_options *o = x->o;
     smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
     wo.delay = o->delay;
     wo.max_delay = o->max_delay;
     wo.timeout = o->timeout;
-    smneo_call *w = NULL;
-    int rc = smneo_wait_new(&w, x->c, job, &wo, &x->e);
-    if (rc)
-        return fail_step(x, "wait", rc);
-    smneo_step st;
-    for (;;) {
-        drive(x, w, &st, 1);
-        if (st.kind == SMNEO_STEP_DONE)
-            break;
-        if (st.event != SMNEO_EVENT_STATUS)
-            continue;
-        smneo_value root;
-        smneo_result_root(&root, smneo_call_page(w));
-        const char *status = vstr(&root, "CompilationJobStatus", NULL, NULL);
-        snprintf(x->status, sizeof x->status, "%s", status ? status : "");
-        if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
-            smneo_call_cancel(w);
-    }
-    rc = smneo_call_result(&x->r->job, w, &x->e);
-    smneo_call_free(w);
+    int rc = smneo_wait_new(w, x->c, job, &wo, &x->e);
+    return rc ? fail_step(x, "wait", rc) : 0;
+}
+
+static void wait_plain_status(cx *x, smneo_call *w)
+{
+    smneo_value root;
+    smneo_result_root(&root, smneo_call_page(w));
+    const char *status = vstr(&root, "CompilationJobStatus", NULL, NULL);
+    snprintf(x->status, sizeof x->status, "%s", status ? status : "");
+    if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
+        smneo_call_cancel(w);
+}
+
+/* The waiter's end: 0 or the error. *stop: a cancel or the timeout: stop
+ * the job, then fail_step(x, "wait", rc). */
+static int wait_plain_done(cx *x, smneo_call *w, const char *job, int *stop)
+{
+    *stop = 0;
+    int rc = smneo_call_result(&x->r->job, w, &x->e);
     if (rc == SMNEO_EJOBFAILED) {
         char *reason = x->e.message;
         x->e.message = smneo__aprintf("compilation job %s failed: %s", job, reason ? reason : "");
@@ -675,84 +776,60 @@ static int wait_plain(cx *x, const char *job)
     if (rc == SMNEO_ECANCELLED || rc == SMNEO_EWAITTIMEOUT) {
         if (rc == SMNEO_ECANCELLED)
             smneo__error(&x->e, rc, "cancelled by the callback while waiting for compilation job %s", job);
-        stop_job(x, job);
-        return fail_step(x, "wait", rc);
+        *stop = 1;
+        return rc;
     }
-    if (rc)
-        return fail_step(x, "wait", rc);
-    return 0;
-}
-
-/* Runs the job-log reader until an EVENT or DONE step, reporting WAITING
- * between its sleeps (a cancel) and cancelling it at the deadline. */
-static void drive_logs(cx *x, smneo_joblogs *l, smneo_step *st, int64_t deadline_ms, int *timed_out)
-{
-    for (;;) {
-        smneo_joblogs_step(st, l);
-        if (st->kind == SMNEO_STEP_SEND) {
-            smneo_joblogs_send(l, st);
-            continue;
-        }
-        if (st->kind == SMNEO_STEP_SLEEP) {
-            smneo__sleep_ms(st->sleep_ms);
-            if (!x->cancelled && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
-                smneo_joblogs_cancel(l);
-            if (deadline_ms && smneo__monotonic_ms() >= deadline_ms) {
-                *timed_out = 1;
-                smneo_joblogs_cancel(l);
-            }
-            continue;
-        }
-        return;
-    }
+    return rc ? fail_step(x, "wait", rc) : 0;
 }
 
 /* follow_logs: the job-log reader in follow mode is the waiter (it polls
  * the job's status with the same backoff); its lines become LOG events. A
  * reader that ends before the job (the log refused) leaves the rest of the
  * wait to the plain waiter. */
-static int wait_with_logs(cx *x, const char *job)
+static int wait_logs_new(cx *x, smneo_joblogs **l, const char *job, int64_t *deadline)
 {
     const smneo_compile_options *o = x->o;
     smneo_joblogs_options lo = SMNEO_JOBLOGS_OPTIONS_INIT;
     lo.follow = 1;
     lo.delay = o->delay;
     lo.max_delay = o->max_delay;
-    smneo_joblogs *l = NULL;
-    int rc = smneo_joblogs_new(&l, x->c, job, &lo, &x->e);
+    int rc = smneo_joblogs_new(l, x->c, job, &lo, &x->e);
     if (rc)
         return fail_step(x, "wait", rc);
-    int64_t deadline = o->timeout > 0 ? smneo__monotonic_ms() + (int64_t)(o->timeout * 1000) : 0;
-    int timed_out = 0;
-    smneo_step st;
-    for (;;) {
-        drive_logs(x, l, &st, deadline, &timed_out);
-        if (st.kind == SMNEO_STEP_DONE)
-            break;
-        if (st.event == SMNEO_EVENT_LOG) {
-            smneo_log_event ev;
-            if (smneo_joblogs_event(&ev, l) == 0 &&
-                emit(x, SMNEO_COMPILE_EVENT_LOG, ev.message, (uint64_t)(ev.timestamp > 0 ? ev.timestamp : 0), 0,
-                     NULL))
-                smneo_joblogs_cancel(l);
-        } else if (st.event == SMNEO_EVENT_WARNING) {
-            warn(x, "logs", "logs.unreadable", smneo_joblogs_warning(l));
-        } else if (st.event == SMNEO_EVENT_STATUS) {
-            smneo_value root;
-            smneo_result_root(&root, smneo_joblogs_description(l));
-            snprintf(x->status, sizeof x->status, "%s", smneo_joblogs_status(l));
-            if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
-                smneo_joblogs_cancel(l);
-        }
+    *deadline = o->timeout > 0 ? smneo__monotonic_ms() + (int64_t)(o->timeout * 1000) : 0;
+    return 0;
+}
+
+static void wait_logs_event(cx *x, smneo_joblogs *l, smneo_event_kind event)
+{
+    if (event == SMNEO_EVENT_LOG) {
+        smneo_log_event ev;
+        if (smneo_joblogs_event(&ev, l) == 0 &&
+            emit(x, SMNEO_COMPILE_EVENT_LOG, ev.message, (uint64_t)(ev.timestamp > 0 ? ev.timestamp : 0), 0, NULL))
+            smneo_joblogs_cancel(l);
+    } else if (event == SMNEO_EVENT_WARNING) {
+        warn(x, "logs", "logs.unreadable", smneo_joblogs_warning(l));
+    } else if (event == SMNEO_EVENT_STATUS) {
+        smneo_value root;
+        smneo_result_root(&root, smneo_joblogs_description(l));
+        snprintf(x->status, sizeof x->status, "%s", smneo_joblogs_status(l));
+        if (emit(x, SMNEO_COMPILE_EVENT_STATUS, x->status, 0, 0, &root))
+            smneo_joblogs_cancel(l);
     }
-    rc = smneo_joblogs_result(l, &x->e);
+}
+
+/* The reader's end, as wait_plain_done; *plain: the log ended early (refused):
+ * wait without it. */
+static int wait_logs_done(cx *x, smneo_joblogs *l, const char *job, int timed_out, int *stop, int *plain)
+{
+    *stop = *plain = 0;
+    int rc = smneo_joblogs_result(l, &x->e);
     smneo_result *desc = smneo__joblogs_take_description(l);
-    smneo_joblogs_free(l);
     const char *status = x->status;
     if (rc == SMNEO_ECANCELLED || rc == SMNEO_EWAITTIMEOUT || timed_out) {
         smneo_result_free(desc);
         smneo_error_clear(&x->e);
-        if (timed_out && !x->cancelled) {
+        if (timed_out && !is_cancelled(x)) {
             smneo__error(&x->e, SMNEO_EWAITTIMEOUT,
                          "the compilation job did not finish within the waiter's timeout (last status %s)",
                          *status ? status : "unknown");
@@ -762,8 +839,8 @@ static int wait_with_logs(cx *x, const char *job)
                          job);
             rc = SMNEO_ECANCELLED;
         }
-        stop_job(x, job);
-        return fail_step(x, "wait", rc);
+        *stop = 1;
+        return rc;
     }
     if (rc) {
         smneo_result_free(desc);
@@ -771,7 +848,8 @@ static int wait_with_logs(cx *x, const char *job)
     }
     if (!desc || (strcmp(status, "COMPLETED") && strcmp(status, "FAILED") && strcmp(status, "STOPPED"))) {
         smneo_result_free(desc);
-        return wait_plain(x, job); /* the log ended early (refused): wait without it */
+        *plain = 1;
+        return 0;
     }
     x->r->job = desc;
     if (!strcmp(status, "FAILED")) {
@@ -841,14 +919,6 @@ void smneo__cjob_explain(smneo__cjob *j)
 {
     if (j->x.r->job && !j->x.r->diagnosis)
         explain_failure(&j->x, j->x.r->job_name);
-}
-
-static int wait_job(cx *x, const char *job)
-{
-    int rc = x->o->follow_logs ? wait_with_logs(x, job) : wait_plain(x, job);
-    if (rc == SMNEO_EJOBFAILED && x->r->job)
-        explain_failure(x, job);
-    return rc;
 }
 
 static int download_and_verify(cx *x, const char *job, const char *output_dir)
@@ -934,7 +1004,7 @@ static int download_and_verify(cx *x, const char *job, const char *output_dir)
         }
     }
     x->r->artifact_path = path;
-    if (x->cancelled)
+    if (is_cancelled(x))
         return cancelled(x, "verify");
 
     if (x->o->extract) {
@@ -1104,7 +1174,7 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     if (rc)
         return fail_step(x, "validate", rc);
     collect_request_warnings(x, j->params, j->params_len);
-    return x->cancelled ? cancelled(x, "validate") : 0;
+    return is_cancelled(x) ? cancelled(x, "validate") : 0;
 }
 
 int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same)
@@ -1160,9 +1230,340 @@ smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j)
     return r;
 }
 
-/* ---- the flow ---------------------------------------------------------------------- */
+/* ---- the flow as a step machine ------------------------------------------------------ */
 
-int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
+enum { M_PREPARE, M_UPLOAD, M_CREATE, M_WAIT, M_STOP, M_EXPLAIN, M_FINISH, M_DONE };
+
+typedef struct smneo__cm {
+    smneo__cjob *j;
+    struct smneo__evq q;
+    int state;
+    int work_ready;      /* a WORK step was handed out */
+    int work_ran;        /* ... and smneo_call_work ran it: work_rc */
+    int work_rc;
+    int rc;              /* M_DONE: the flow's code; M_STOP, M_EXPLAIN: the wait's */
+    smneo_call *sub;     /* M_CREATE (j->create_call, not owned), M_WAIT without logs, M_STOP */
+    smneo_joblogs *logs; /* M_WAIT with follow_logs */
+    int slept;           /* the last step forwarded was a SLEEP: WAITING follows it */
+    int sub_cancelled;
+    int timed_out;
+    int64_t deadline;
+    evq_item cur;        /* the last EVENT step's event */
+    char *strings[24];   /* the options' strings, copied (the caller's need not outlive the machine) */
+    smneo_compile_result *res;
+    int taken;           /* smneo_call_compile_result handed the outcome over */
+} smneo__cm;
+
+static void cm_finish(smneo__cm *m, int rc)
+{
+    cx *x = &m->j->x;
+    m->rc = rc;
+    m->state = M_DONE;
+    if (rc == 0 || ((rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) && x->r->job))
+        m->res = smneo__cjob_take_result(m->j);
+    if (rc && x->e.code != rc)
+        x->e.code = rc;
+    remove_tmp(m->j->tmpdir, m->j->archive_tmp);
+}
+
+static void cm_set_sub(smneo__cm *m, int state, smneo_call *sub, smneo_joblogs *logs)
+{
+    m->state = state;
+    m->sub = sub;
+    m->logs = logs;
+    m->slept = m->sub_cancelled = 0;
+}
+
+static void cm_start_wait(smneo__cm *m, int with_logs)
+{
+    cx *x = &m->j->x;
+    smneo_call *w = NULL;
+    smneo_joblogs *l = NULL;
+    int rc = with_logs ? wait_logs_new(x, &l, x->r->job_name, &m->deadline) : wait_plain_new(x, &w, x->r->job_name);
+    if (rc)
+        cm_finish(m, rc);
+    else
+        cm_set_sub(m, M_WAIT, w, l);
+}
+
+static void cm_after_wait(smneo__cm *m, int rc, int stop)
+{
+    cx *x = &m->j->x;
+    const char *job = x->r->job_name;
+    if (stop) {
+        m->rc = rc;
+        if (!stop_begin(x, job)) {
+            cm_finish(m, fail_step(x, "wait", rc));
+            return;
+        }
+        char *params = smneo__aprintf("{\"CompilationJobName\": \"%s\"}", job); /* [a-zA-Z0-9-] only */
+        smneo_call *call = NULL;
+        smneo_error se = SMNEO_ERROR_INIT;
+        int src = params ? smneo_call_new(&call, x->c, "StopCompilationJob", params, strlen(params), &se)
+                         : smneo__error(&se, SMNEO_ENOMEM, "out of memory");
+        free(params);
+        if (src) {
+            stop_end(x, job, src, &se);
+            smneo_error_clear(&se);
+            cm_finish(m, fail_step(x, "wait", rc));
+            return;
+        }
+        cm_set_sub(m, M_STOP, call, NULL);
+        return;
+    }
+    if (rc == SMNEO_EJOBFAILED && x->r->job) {
+        m->rc = rc;
+        m->state = M_EXPLAIN;
+        return;
+    }
+    if (rc)
+        cm_finish(m, rc);
+    else
+        m->state = M_FINISH;
+}
+
+/* A sub-machine ended. */
+static void cm_sub_done(smneo__cm *m)
+{
+    cx *x = &m->j->x;
+    const char *job = x->r->job_name;
+    int rc, stop = 0, plain = 0;
+    switch (m->state) {
+    case M_CREATE:
+        rc = create_done(x, m->sub, job);
+        m->sub = NULL; /* the job's create_call */
+        if (rc)
+            cm_finish(m, rc);
+        else
+            cm_start_wait(m, x->o->follow_logs);
+        return;
+    case M_WAIT:
+        if (m->logs) {
+            rc = wait_logs_done(x, m->logs, job, m->timed_out, &stop, &plain);
+            smneo_joblogs_free(m->logs);
+            m->logs = NULL;
+            if (plain) {
+                cm_start_wait(m, 0);
+                return;
+            }
+        } else {
+            rc = wait_plain_done(x, m->sub, job, &stop);
+            smneo_call_free(m->sub);
+            m->sub = NULL;
+        }
+        cm_after_wait(m, rc, stop);
+        return;
+    case M_STOP: {
+        smneo_error se = SMNEO_ERROR_INIT;
+        rc = smneo_call_result(NULL, m->sub, &se);
+        stop_end(x, job, rc, &se);
+        smneo_error_clear(&se);
+        smneo_call_free(m->sub);
+        m->sub = NULL;
+        cm_finish(m, fail_step(x, "wait", m->rc));
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/* One step of the sub-machine: 1 with a SEND or SLEEP in *out to hand on,
+ * 0 to go on (events queued, a state changed). */
+static int cm_sub_step(smneo__cm *m, smneo_step *out)
+{
+    cx *x = &m->j->x;
+    int cancellable = m->state != M_STOP;
+    if (m->slept) {
+        m->slept = 0;
+        if (cancellable) {
+            if (!is_cancelled(x))
+                emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL);
+            if (m->deadline && smneo__monotonic_ms() >= m->deadline && m->logs) {
+                m->timed_out = 1;
+                smneo_joblogs_cancel(m->logs);
+            }
+            return 0; /* WAITING first (a cancel in answer to it is seen next) */
+        }
+    }
+    if (cancellable && !m->sub_cancelled && is_cancelled(x)) {
+        m->sub_cancelled = 1;
+        if (m->logs)
+            smneo_joblogs_cancel(m->logs);
+        else
+            smneo_call_cancel(m->sub);
+    }
+    smneo_step st;
+    if (m->logs)
+        smneo_joblogs_step(&st, m->logs);
+    else
+        smneo_call_next(&st, m->sub);
+    switch (st.kind) {
+    case SMNEO_STEP_SEND:
+    case SMNEO_STEP_SLEEP:
+        *out = st;
+        m->slept = st.kind == SMNEO_STEP_SLEEP;
+        return 1;
+    case SMNEO_STEP_EVENT:
+        if (m->state == M_WAIT) {
+            if (m->logs)
+                wait_logs_event(x, m->logs, st.event);
+            else if (st.event == SMNEO_EVENT_STATUS)
+                wait_plain_status(x, m->sub);
+        }
+        return 0;
+    default:
+        cm_sub_done(m);
+        return 0;
+    }
+}
+
+/* The WORK step of the current state: the flow's CPU-bound or blocking part. */
+static void cm_work(void *impl)
+{
+    smneo__cm *m = impl;
+    if (!m || !m->work_ready || m->work_ran)
+        return;
+    smneo__cjob *j = m->j;
+    int rc = 0;
+    switch (m->state) {
+    case M_PREPARE: /* the default bucket, pack or digest, layout check, names, validation */
+        rc = smneo__cjob_prepare(j, NULL, NULL);
+        break;
+    case M_UPLOAD:
+        rc = smneo__cjob_upload(j, NULL);
+        if (!rc)
+            remove_tmp(j->tmpdir, j->archive_tmp);
+        break;
+    case M_EXPLAIN: /* the FAILED job's log tail and the diagnosis */
+        explain_failure(&j->x, j->x.r->job_name);
+        break;
+    case M_FINISH: /* download, verify, extract */
+        rc = smneo__cjob_finish(j, j->o.output_dir);
+        break;
+    default:
+        break;
+    }
+    m->work_rc = rc;
+    m->work_ran = 1;
+}
+
+/* After a WORK step and the delivery of its events: a cancel made in answer
+ * to one of them names the step. */
+static void cm_after_work(smneo__cm *m)
+{
+    cx *x = &m->j->x;
+    int rc = m->work_rc;
+    m->work_ready = m->work_ran = 0;
+    switch (m->state) {
+    case M_PREPARE:
+        if (!rc && is_cancelled(x))
+            rc = cancelled(x, x->o->model_package_version_arn ? "validate" : "pack");
+        if (rc)
+            cm_finish(m, rc);
+        else
+            m->state = M_UPLOAD;
+        return;
+    case M_UPLOAD:
+        if (!rc && is_cancelled(x))
+            rc = cancelled(x, "upload");
+        if (rc)
+            cm_finish(m, rc);
+        else
+            cm_set_sub(m, M_CREATE, m->j->create_call, NULL);
+        return;
+    case M_EXPLAIN:
+        cm_finish(m, m->rc);
+        return;
+    case M_FINISH:
+        if (!rc && is_cancelled(x))
+            rc = cancelled(x, "verify");
+        cm_finish(m, rc);
+        return;
+    default:
+        return;
+    }
+}
+
+static void cm_next(smneo_step *out, void *impl)
+{
+    smneo__cm *m = impl;
+    memset(out, 0, sizeof *out);
+    free(m->cur.msg);
+    memset(&m->cur, 0, sizeof m->cur);
+    for (;;) {
+        if (evq_pop(&m->q, &m->cur)) {
+            out->kind = SMNEO_STEP_EVENT;
+            out->event = SMNEO_EVENT_COMPILE;
+            return;
+        }
+        switch (m->state) {
+        case M_DONE:
+            out->kind = SMNEO_STEP_DONE;
+            return;
+        case M_PREPARE:
+        case M_UPLOAD:
+        case M_EXPLAIN:
+        case M_FINISH:
+            if (!m->work_ran) {
+                m->work_ready = 1;
+                out->kind = SMNEO_STEP_WORK;
+                return;
+            }
+            cm_after_work(m);
+            continue;
+        default:
+            if (cm_sub_step(m, out))
+                return;
+            continue;
+        }
+    }
+}
+
+static void cm_feed(void *impl, smneo_response *resp, int transport_error, const char *message)
+{
+    smneo__cm *m = impl;
+    if (m && m->logs)
+        smneo_joblogs_feed(m->logs, resp, transport_error, message);
+    else if (m && m->sub)
+        smneo_call_feed(m->sub, resp, transport_error, message);
+    else
+        smneo_response_free(resp);
+}
+
+static void cm_cancel(void *impl)
+{
+    smneo__cm *m = impl;
+    if (m)
+        set_cancelled(&m->j->x);
+}
+
+static void cm_free(void *impl)
+{
+    smneo__cm *m = impl;
+    if (!m)
+        return;
+    if (m->sub != m->j->create_call)
+        smneo_call_free(m->sub);
+    smneo_joblogs_free(m->logs);
+    smneo_compile_result_free(m->res);
+    free(m->cur.msg);
+    evq_item it;
+    while (evq_pop(&m->q, &it))
+        free(it.msg);
+    free(m->q.v);
+    pthread_mutex_destroy(&m->q.mu);
+    smneo__cjob_free(m->j);
+    for (size_t i = 0; i < sizeof m->strings / sizeof m->strings[0]; i++)
+        free(m->strings[i]);
+    free(m);
+}
+
+static const smneo__call_ops cm_ops = {cm_next, cm_feed, cm_work, cm_cancel,
+                                        cm_free};
+
+/* queued: events come as EVENT steps; else to the options' callback as they happen. */
+static int cm_new(smneo_call **out, smneo_client *c, const smneo_compile_options *o, int queued, smneo_error *err)
 {
     if (out)
         *out = NULL;
@@ -1172,30 +1573,86 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         return smneo__error(err, SMNEO_EINVAL, "options: smneo_compile_options.version is %d (this library takes "
                             "1 to %d): initialise the options with SMNEO_COMPILE_OPTIONS_INIT", o->version,
                             SMNEO_COMPILE_OPTIONS_VERSION);
-    smneo__cjob *j = smneo__cjob_new(c, o);
-    if (!j)
+    smneo__cm *m = calloc(1, sizeof *m);
+    smneo_call *call = calloc(1, sizeof *call);
+    smneo__cjob *j = m && call ? smneo__cjob_new(c, o) : NULL;
+    if (!j || pthread_mutex_init(&m->q.mu, NULL)) {
+        smneo__cjob_free(j);
+        free(m);
+        free(call);
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    cx *x = &j->x;
-    /* 1. the archive and the layout check, 2. names and the validated request */
-    int rc = smneo__cjob_prepare(j, NULL, NULL);
-    /* 3. upload (skipped when the same content is there) */
-    if (!rc)
-        rc = smneo__cjob_upload(j, NULL);
-    if (!rc) {
-        remove_tmp(j->tmpdir, j->archive_tmp);
-        /* 4. create, 5. wait */
-        rc = create(x, j->create_call, x->r->job_name);
     }
-    if (!rc)
-        rc = wait_job(x, x->r->job_name);
-    /* 6. download, verify, extract */
-    if (!rc)
-        rc = smneo__cjob_finish(j, o->output_dir);
+    m->j = j;
+    m->state = M_PREPARE;
+    /* the job's copy of the options points at copies of their strings */
+    static const size_t strings[] = {
+        offsetof(smneo_compile_options, model), offsetof(smneo_compile_options, framework),
+        offsetof(smneo_compile_options, data_input_config), offsetof(smneo_compile_options, framework_version),
+        offsetof(smneo_compile_options, target_device), offsetof(smneo_compile_options, target_os),
+        offsetof(smneo_compile_options, target_arch), offsetof(smneo_compile_options, target_accelerator),
+        offsetof(smneo_compile_options, compiler_options), offsetof(smneo_compile_options, role_arn),
+        offsetof(smneo_compile_options, s3_bucket), offsetof(smneo_compile_options, s3_prefix),
+        offsetof(smneo_compile_options, job_name), offsetof(smneo_compile_options, output_dir),
+        offsetof(smneo_compile_options, tags_json), offsetof(smneo_compile_options, kms_key_id),
+        offsetof(smneo_compile_options, vpc_config_json), offsetof(smneo_compile_options, model_package_version_arn)};
+    _Static_assert(sizeof strings / sizeof strings[0] <= sizeof m->strings / sizeof m->strings[0], "room");
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        const char **slot = (const char **)((char *)&j->o + strings[i]);
+        if (!*slot)
+            continue;
+        m->strings[i] = smneo__strdup(*slot);
+        if (!m->strings[i]) {
+            call->ops = &cm_ops;
+            call->impl = m;
+            call->kind = KIND_MACHINE;
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        *slot = m->strings[i];
+    }
+    if (queued)
+        j->x.q = &m->q;
+    call->client = c;
+    call->kind = KIND_MACHINE;
+    call->ops = &cm_ops;
+    call->impl = m;
+    *out = call;
+    return 0;
+}
 
-    if (rc == 0 || ((rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) && x->r->job))
-        *out = smneo__cjob_take_result(j);
-    if (rc && x->e.code != rc)
-        x->e.code = rc;
+int smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
+{
+    return cm_new(out, c, o, 1, err);
+}
+
+int smneo_call_compile_event(smneo_compile_event *out, const smneo_call *call)
+{
+    if (!out || !call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
+        return SMNEO_EINVAL;
+    const smneo__cm *m = call->impl;
+    if (!m->cur.ev.kind)
+        return SMNEO_EINVAL;
+    *out = m->cur.ev;
+    out->message = m->cur.msg;
+    out->description = m->cur.has_desc ? &m->cur.desc : NULL;
+    return 0;
+}
+
+int smneo_call_compile_result(smneo_compile_result **out, smneo_call *call, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
+        return smneo__error(err, SMNEO_EINVAL, "not a compile machine (smneo_compile_new)");
+    smneo__cm *m = call->impl;
+    if (m->state != M_DONE)
+        return smneo__error(err, SMNEO_EINVAL, "the compile machine has not finished");
+    if (m->taken)
+        return smneo__error(err, SMNEO_EINVAL, "the compile machine's result was handed over already");
+    m->taken = 1;
+    *out = m->res;
+    m->res = NULL;
+    cx *x = &m->j->x;
     if (err) {
         smneo_error_clear(err);
         *err = x->e;
@@ -1203,6 +1660,25 @@ int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compi
         smneo_error_clear(&x->e);
     }
     memset(&x->e, 0, sizeof x->e);
-    smneo__cjob_free(j);
+    return m->rc;
+}
+
+/* ---- the flow, blocking: a driver of the machine ------------------------------------- */
+
+/* WORK inline, SEND with the client's transport, SLEEP in the machine's short
+ * steps; events reach the options' callback as they happen (from the
+ * transfer's threads too, as the callback's contract says). */
+int smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *o, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out, client and options must not be NULL");
+    smneo_call *call = NULL;
+    int rc = cm_new(&call, c, o, 0, err);
+    if (rc)
+        return rc;
+    smneo_step st;
+    smneo_call_run(&st, call); /* no EVENT steps: the callback is called directly */
+    rc = smneo_call_compile_result(out, call, err);
+    smneo_call_free(call);
     return rc;
 }

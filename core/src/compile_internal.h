@@ -35,7 +35,9 @@ typedef struct cx {
     smneo_compile_result *r;
     smneo_error e;     /* the flow's error, handed to the caller at the end */
     int64_t start_ms;
-    int cancelled;     /* the callback asked to stop */
+    int cancelled;     /* the callback asked to stop (atomic: smneo_call_cancel may set it during work) */
+    struct smneo__evq *q; /* the step machine's event queue: events are queued for EVENT steps
+                             instead of calling o->callback (NULL: called directly) */
     char status[32];   /* last job status seen */
 } cx;
 

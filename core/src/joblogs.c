@@ -705,6 +705,8 @@ int smneo_joblogs_next(smneo_log_event *out, smneo_joblogs *l, smneo_error *err)
         case SMNEO_STEP_SLEEP:
             smneo__sleep_ms(step.sleep_ms);
             break;
+        case SMNEO_STEP_WORK: /* not a step of the log reader */
+            break;
         case SMNEO_STEP_EVENT:
             if (step.event == SMNEO_EVENT_LOG)
                 return smneo_joblogs_event(out, l);

@@ -16,6 +16,9 @@
 --   shared_dict        name of a lua_shared_dict: the workers share the
 --                      credentials the chain resolves (an assumed role is
 --                      assumed by one worker, not by each); docs/lua.md
+--   thread_pool        nginx thread pool (the `thread_pool` directive) where
+--                      compile() runs its CPU-bound and blocking work
+--                      (default "smneo")
 -- connect_timeout / read_timeout (seconds, default 60) and verify (default
 -- true) apply to the cosockets; the trust store is nginx's
 -- lua_ssl_trusted_certificate, so ca_bundle is refused.
@@ -28,7 +31,7 @@ for k, v in pairs(smneo) do M[k] = v end
 local Client = {}
 Client.__index = Client
 
-local RESTY_ONLY = { keepalive_timeout = true, keepalive_pool = true, shared_dict = true }
+local RESTY_ONLY = { keepalive_timeout = true, keepalive_pool = true, shared_dict = true, thread_pool = true }
 
 -- ---- credentials shared by the workers (shared_dict) ----------------------
 -- The dict holds "smneo:creds:PROFILE" -> the credentials (fields joined by
@@ -329,10 +332,11 @@ function Client:_step_send(call, method, url, headers, body)
   end
 end
 
--- Drives a call until DONE; on_event(kind, value) sees events. Returns the
--- result and the warnings array (or nil). Any error closes the call (freeing
--- the core's state) before it propagates.
-local function drive(self, call, on_event)
+-- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
+-- runs a compile machine's work step. Returns the result and the warnings
+-- array (or nil). Any error closes the call (freeing the core's state) before
+-- it propagates.
+local function drive(self, call, on_event, on_work)
   local refreshing = share_before(self)
   local ok, res = pcall(function()
     while true do
@@ -341,6 +345,8 @@ local function drive(self, call, on_event)
         self:_step_send(call, a, b, c, d)
       elseif kind == "sleep" then
         ngx.sleep(a)
+      elseif kind == "work" then
+        on_work(a)
       elseif kind == "event" then
         if on_event then on_event(a, b) end
       else
@@ -395,6 +401,16 @@ function M.client(opts)
     _verify = opts.verify ~= false,
     _keepalive_timeout = opts.keepalive_timeout or 60000,
     _keepalive_pool = opts.keepalive_pool or 32,
+    _thread_pool = opts.thread_pool or "smneo",
+    -- compile's work client (with a transport, for its work steps), made at
+    -- the first compile; a closure keeps the options (credentials too) out
+    -- of the client's fields
+    _work_client = function()
+      local wopts = {}
+      for k, v in pairs(copts) do wopts[k] = v end
+      wopts.no_transport = nil
+      return smneo.client(wopts)
+    end,
   }, Client)
   return self
 end
@@ -475,12 +491,59 @@ function Client:compilation_job_logs(opts)
   return step_iterator(self, self._c:_job_logs(opts), LOG_EVENTS)
 end
 
+-- compile{...}: smneo's client:compile (docs/compile.md) as the core's step
+-- machine: API calls (create, the waiter or the log reader, stop) over
+-- cosockets, sleeps with ngx.sleep, and the WORK steps (the default bucket;
+-- pack or digest, layout check and validation; the S3 upload; download,
+-- verification and extraction; a FAILED job's log tail) on nginx's thread
+-- pool with ngx.run_worker_thread, so the worker never blocks. Those run in
+-- the core with a libcurl transport of their own (a second core client,
+-- made at the first compile). callback(event) sees every event on this
+-- request's thread, in order (a WORK step's events when it ends); false
+-- cancels, an error cancels and is raised once the flow has stopped.
+function Client:compile(opts)
+  if type(opts) ~= "table" then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = "compile: options must be a table" }, smneo.error_mt), 2)
+  end
+  local cb = opts.callback
+  if not self._wc then self._wc = self._work_client() end
+  local call = self._wc:_compile(opts)
+  local pool = self._thread_pool
+  local cb_failed, cb_err = false, nil
+  local ok, res = pcall(drive, self, call, function(_, ev)
+    if cb and not cb_failed then
+      local cok, r = pcall(cb, ev)
+      if not cok then
+        cb_failed, cb_err = true, r
+        call:cancel()
+      elseif r == false then
+        call:cancel()
+      end
+    end
+  end, function(id)
+    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
+    if not tok or not wok then
+      error(setmetatable({ code = "InvalidArgument", retryable = false,
+        message = "compile: the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
+          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
+          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
+    end
+  end)
+  if cb_failed then error(cb_err, 0) end
+  if not ok then error(res, 0) end
+  return res
+end
+
 function Client:build_request(...) return self._c:build_request(...) end
 function Client:parse_response(...) return self._c:parse_response(...) end
 function Client:region() return self._c:region() end
 function Client:endpoint() return self._c:endpoint() end
 function Client:max_attempts() return self._c:max_attempts() end
-function Client:close() return self._c:close() end
+function Client:close()
+  if self._wc then self._wc:close() end
+  return self._c:close()
+end
 Client.__close = Client.close
 function Client:__tostring() return "smneo.resty " .. tostring(self._c) end
 

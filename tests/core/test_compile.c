@@ -1179,6 +1179,198 @@ static void test_digest_forms_and_missing_artifacts(void)
     free(model);
 }
 
+/* ---- the step machine (smneo_compile_new), driven here ------------------------------- */
+
+typedef struct work_arg {
+    smneo_call *call;
+    pthread_t ran_on;
+} work_arg;
+
+static void *work_thread(void *p)
+{
+    work_arg *a = p;
+    a->ran_on = pthread_self();
+    smneo_call_work(a->call);
+    return NULL;
+}
+
+static int callback_must_not_run(const smneo_compile_event *ev, void *payload)
+{
+    (void)ev;
+    ++*(int *)payload;
+    return 0;
+}
+
+typedef struct steps_run {
+    char kinds[4096];        /* event names in delivery order, "PACK,PACKED,..." */
+    int works, works_elsewhere, events, pack_events;
+    int cancel_at;           /* cancel after the first event of this kind (0: never) */
+    int cancel_at_status;    /* cancel at the first STATUS before COMPLETED */
+    char job[80];
+} steps_run;
+
+/* SEND with the client's transport, SLEEP here, WORK on a thread of its own
+ * (joined before the next step: the machine is never touched meanwhile),
+ * EVENT read with smneo_call_compile_event. */
+static int drive_steps(smneo_compile_result **res, smneo_call *call, steps_run *s, smneo_error *err)
+{
+    pthread_t self = pthread_self();
+    for (;;) {
+        smneo_step st;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_SEND) {
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_WORK) {
+            work_arg a = {call, self};
+            pthread_t th;
+            CHECK_INT(pthread_create(&th, NULL, work_thread, &a), 0);
+            pthread_join(th, NULL);
+            s->works++;
+            s->works_elsewhere += !pthread_equal(a.ran_on, self);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            CHECK_INT(st.event, SMNEO_EVENT_COMPILE);
+            smneo_compile_event ev;
+            CHECK_INT(smneo_call_compile_event(&ev, call), 0);
+            s->events++;
+            s->pack_events += ev.kind == SMNEO_COMPILE_EVENT_PACK;
+            const char *name = smneo_compile_event_name(ev.kind);
+            size_t n = strlen(s->kinds);
+            /* progress and WAITING are many: each kind once in a row */
+            size_t nl = strlen(name);
+            int repeat = n > nl && !strncmp(s->kinds + n - nl - 1, name, nl) &&
+                         (n - nl - 1 == 0 || s->kinds[n - nl - 2] == ',');
+            if (!repeat || ev.kind == SMNEO_COMPILE_EVENT_STATUS)
+                snprintf(s->kinds + n, sizeof s->kinds - n, "%s,", name);
+            if (ev.kind == SMNEO_COMPILE_EVENT_CREATED)
+                snprintf(s->job, sizeof s->job, "%s", ev.message);
+            if (ev.kind == SMNEO_COMPILE_EVENT_STATUS)
+                CHECK(ev.description != NULL);
+            if ((s->cancel_at && (int)ev.kind == s->cancel_at) ||
+                (s->cancel_at_status && ev.kind == SMNEO_COMPILE_EVENT_STATUS && strcmp(ev.message, "COMPLETED")))
+                smneo_call_cancel(call);
+        } else {
+            break;
+        }
+    }
+    int rc = smneo_call_compile_result(res, call, err);
+    smneo_compile_result *again = NULL;
+    CHECK_INT(smneo_call_compile_result(&again, call, NULL), SMNEO_EINVAL); /* handed over once */
+    return rc;
+}
+
+static void test_steps_machine(void)
+{
+    char *model = make_model(work, "stepped", "steps");
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-steps", work) > 0);
+    int called = 0;
+    smneo_compile_options o;
+    base_options(&o, model, "steps", NULL);
+    o.callback = callback_must_not_run; /* the machine's events are EVENT steps */
+    o.payload = &called;
+    o.output_dir = outdir;
+    smneo_call *call = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    steps_run s;
+    memset(&s, 0, sizeof s);
+    smneo_compile_result *res = NULL;
+    int rc = drive_steps(&res, call, &s, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(called, 0);
+    /* prepare, upload, download: each a WORK step, run on the other thread */
+    CHECK_INT(s.works, 3);
+    CHECK_INT(s.works_elsewhere, 3);
+    CHECK(s.pack_events > 0); /* raised on the work's thread, delivered here */
+    CHECK_MSG(!strncmp(s.kinds, "PACK,PACKED,", 12), "events %s", s.kinds);
+    CHECK_MSG(strstr(s.kinds, ",UPLOAD,UPLOADED,CREATED,STATUS,"), "events %s", s.kinds);
+    CHECK_MSG(strstr(s.kinds, "STATUS,") && strstr(s.kinds, ",DOWNLOAD,VERIFIED,"), "events %s", s.kinds);
+    const char *tail = ",DOWNLOAD,VERIFIED,";
+    CHECK_MSG(strlen(s.kinds) > strlen(tail) && !strcmp(s.kinds + strlen(s.kinds) - strlen(tail), tail),
+              "events %s", s.kinds);
+    CHECK_STR(job_status(res), "COMPLETED");
+    CHECK(res && smneo_compile_result_digest_verified(res) == 1);
+    CHECK(res && file_exists(smneo_compile_result_artifact_path(res)));
+    CHECK_STR(res ? smneo_compile_result_job_name(res) : NULL, s.job);
+    smneo_compile_result_free(res);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    /* A cancel in answer to PACKED: the step that was running is named, nothing is uploaded. */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    memset(&s, 0, sizeof s);
+    s.cancel_at = SMNEO_COMPILE_EVENT_PACKED;
+    rc = drive_steps(&res, call, &s, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK(res == NULL);
+    CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
+    CHECK_MSG(!strstr(s.kinds, "UPLOAD"), "events %s", s.kinds);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    /* A cancel at a status: the job is stopped, as smneo_compile's callback would have it. */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    memset(&s, 0, sizeof s);
+    s.cancel_at_status = 1;
+    rc = drive_steps(&res, call, &s, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_MSG(strstr(s.kinds, "STOPPING,"), "events %s", s.kinds);
+    CHECK_MSG(err.message && strstr(err.message, "is being stopped"), "message: %s", err.message ? err.message : "");
+    char *st = describe_status(lc, s.job);
+    CHECK_MSG(st && (!strcmp(st, "STOPPING") || !strcmp(st, "STOPPED")), "status %s", st ? st : "(null)");
+    free(st);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    /* smneo_call_cancel from the driving thread while the WORK step runs on
+     * another: the pack stops (or the step after it is refused), nothing is
+     * uploaded. */
+    char big[1024];
+    snprintf(big, sizeof big, "%s/weights.bin", model);
+    FILE *bf = fopen(big, "wb");
+    CHECK(bf != NULL);
+    for (int i = 0; bf && i < 8 * 1024; i++) {
+        unsigned char block[1024];
+        for (size_t k = 0; k < sizeof block; k++)
+            block[k] = (unsigned char)(rand() >> 7);
+        fwrite(block, 1, sizeof block, bf);
+    }
+    if (bf)
+        fclose(bf);
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    smneo_step cs;
+    smneo_call_next(&cs, call);
+    CHECK_INT(cs.kind, SMNEO_STEP_WORK);
+    work_arg wa = {call, pthread_self()};
+    pthread_t wt;
+    CHECK_INT(pthread_create(&wt, NULL, work_thread, &wa), 0);
+    smneo_call_cancel(call); /* the one function allowed while the work runs */
+    pthread_join(wt, NULL);
+    memset(&s, 0, sizeof s);
+    rc = drive_steps(&res, call, &s, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_MSG(err.message && strstr(err.message, "pack: cancelled"), "message: %s", err.message ? err.message : "");
+    CHECK_MSG(!strstr(s.kinds, "UPLOAD"), "events %s", s.kinds);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+    unlink(big);
+
+    /* Freed half-way (after its first WORK step): nothing leaks, the temporary archive is gone. */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    smneo_step stp;
+    smneo_call_next(&stp, call);
+    CHECK_INT(stp.kind, SMNEO_STEP_WORK);
+    smneo_call_work(call);
+    smneo_call_next(&stp, call);
+    CHECK_INT(stp.kind, SMNEO_STEP_EVENT);
+    smneo_call_free(call);
+    free(outdir);
+    free(model);
+}
+
 /* ---- moto -------------------------------------------------------------------------- */
 
 static void test_moto(void)
@@ -1246,6 +1438,7 @@ int main(void)
     RUN(test_failed_job_logs_denied);
     RUN(test_options_v1);
     RUN(test_cancel_stops_job);
+    RUN(test_steps_machine);
     RUN(test_timeout_stops_job);
     RUN(test_tampered_artifact);
     RUN(test_lost_create_answer);

@@ -71,6 +71,67 @@ describe("client:compile", function()
     assert.truthy(uploaded:find("already", 1, true))
   end)
 
+  it("delivers the events of a multipart upload's parallel parts to the callback, in order", function()
+    -- above the 64 MiB multipart threshold: two parts sent from two threads
+    local big = tmp .. "/big"
+    assert(os.execute("mkdir -p " .. big .. " && cp " .. srv.root .. "/examples/model/model.pt " .. big ..
+      "/ && head -c 70000000 /dev/urandom > " .. big .. "/weights.bin"))
+    local kinds, uploads, last_done, ordered = {}, {}, -1, true
+    local r = client:compile(base{ model = big, output_dir = tmp .. "/out-big",
+      callback = function(ev)
+        if kinds[#kinds] ~= ev.kind then kinds[#kinds + 1] = ev.kind end
+        if ev.kind == "UPLOAD" then
+          uploads[#uploads + 1] = ev
+          if ev.done < last_done then ordered = false end
+          last_done = ev.done
+        end
+      end })
+    assert.are.equal("COMPLETED", r.job.CompilationJobStatus)
+    assert.is_true(#uploads > 0)
+    assert.is_true(ordered)
+    local final = uploads[#uploads]
+    assert.is_true(final.total > 64 * 1048576)
+    assert.are.equal(final.total, final.done) -- the last part's progress, whichever thread sent it
+    local seq = table.concat(kinds, ",")
+    assert.truthy(seq:find("PACKED,.*UPLOAD,UPLOADED,CREATED,STATUS", 1), seq)
+    os.execute("rm -rf " .. big .. " " .. tmp .. "/out-big")
+  end)
+
+  it("is a step machine for other drivers: work steps by id, events, then the API calls", function()
+    local call = client:_compile(base{ output_dir = tmp .. "/o-steps" })
+    local kind, id = call:next()
+    assert.are.equal("work", kind)
+    assert.is_number(id)
+    local ok, err = pcall(call.next, call) -- the work has not run
+    assert.is_false(ok)
+    assert.truthy(err.message:find("smneo._work(" .. id .. ")", 1, true))
+    assert.is_true(smneo._work(id)) -- as a worker thread's Lua state runs it
+    local again, msg = smneo._work(id)
+    assert.is_nil(again)
+    assert.truthy(msg:find("no work step", 1, true))
+    local seen, works, send = {}, 1, nil
+    while true do
+      local k, a, b, c = call:next()
+      if k == "work" then
+        works = works + 1
+        call:work()
+      elseif k == "event" then
+        assert.are.equal("compile", a)
+        seen[#seen + 1] = b.kind
+      elseif k == "send" then
+        send = c
+        break
+      else
+        error("unexpected step " .. tostring(k))
+      end
+    end
+    assert.are.equal(2, works) -- prepare, upload
+    local order = table.concat(seen, ",")
+    assert.truthy(order:find("^PACK,.*PACKED,.*UPLOADED$"), order)
+    assert.are.equal("SageMaker.CreateCompilationJob", send["X-Amz-Target"])
+    call:close() -- half-way: nothing leaks (valgrind pass)
+  end)
+
   it("cancels when the callback returns false, stopping the job", function()
     local ok, err = pcall(client.compile, client, base{ output_dir = tmp .. "/o1",
       callback = function(ev) return ev.kind ~= "STATUS" end })

@@ -258,4 +258,69 @@ function M.chain()
   ngx.print(ngx.worker.pid(), " ", type(out.CompilationJobSummaries))
 end
 
+-- compile{} over cosockets, ngx.sleep and the thread pool: the example
+-- model for a cloud and an edge target, with the events each saw first
+local ROOT = package.searchpath("app", package.path):gsub("/tests/nginx/app%.lua$", "")
+
+local function compile_options(model, target, prefix)
+  local o = { model = model, framework = "PYTORCH", role_arn = "arn:aws:iam::123456789012:role/neo",
+              s3_bucket = "models", s3_prefix = prefix, data_input_config = '{"input0": [1, 3, 224, 224]}',
+              output_dir = ngx.config.prefix() .. "compiled/" .. target, delay = 0.05, max_delay = 0.1,
+              timeout = 60 }
+  if target == "ml_c5" then o.target_device = target else o.target_os, o.target_arch = "LINUX", "ARM64" end
+  return o
+end
+
+function M.compile()
+  local out = {}
+  for _, target in ipairs{ "ml_c5", "LINUX_ARM64" } do
+    local seen, order, progress = {}, {}, 0
+    local o = compile_options(ROOT .. "/examples/model", target, "ngx-compile")
+    o.callback = function(ev)
+      if ev.kind == "PACK" or ev.kind == "UPLOAD" or ev.kind == "DOWNLOAD" then progress = progress + 1 end
+      if not seen[ev.kind] and ev.kind ~= "WARNING" and ev.kind ~= "WAITING" then
+        seen[ev.kind] = true
+        order[#order + 1] = ev.kind
+      end
+    end
+    local r = get():compile(o)
+    out[#out + 1] = table.concat({ target, r.job.CompilationJobStatus, tostring(r.digest_verified),
+                                   tostring(progress > 0), table.concat(order, ",") }, " ")
+  end
+  ngx.print(table.concat(out, "\n"))
+end
+
+-- compile_big?model=DIR: one compile of a bigger model (its WORK steps take
+-- a while); /probe says whether it is running when it answers
+function M.compile_big()
+  local dict = ngx.shared.smneo_test
+  dict:set("compiling", true)
+  local ok, r = pcall(get().compile, get(), compile_options(ngx.var.arg_model, "ml_c5", "ngx-big"))
+  dict:delete("compiling")
+  ngx.print(ok and r.job.CompilationJobStatus or tostring(r and r.message or r))
+end
+
+function M.probe()
+  ngx.print(ngx.shared.smneo_test:get("compiling") and "compiling" or "idle")
+end
+
+-- the callback's false and error cancel compile; no thread pool is a clear error
+function M.compile_cancel()
+  local c = assert(safe.client(OPTIONS))
+  local o = compile_options(ROOT .. "/examples/model", "ml_c5", "ngx-cancel")
+  o.callback = function(ev) return ev.kind ~= "PACKED" end
+  local _, e1 = c:compile(o)
+  o.callback = function(ev) if ev.kind == "CREATED" then error("cb failed", 0) end end
+  local _, e2 = c:compile(o)
+  local opts = {}
+  for k, v in pairs(OPTIONS) do opts[k] = v end
+  opts.thread_pool = "no-such-pool"
+  local nc = assert(safe.client(opts))
+  local _, e3 = nc:compile(compile_options(ROOT .. "/examples/model", "ml_c5", "ngx-cancel"))
+  nc:close()
+  c:close()
+  ngx.print(tostring(e1.code), " ", tostring(e1.message:find("pack: cancelled", 1, true) ~= nil), " ",
+            tostring(e2), " ", tostring(e3.code), " ", tostring(e3.message:find("thread_pool no-such-pool", 1, true) ~= nil))
+end
+
 return M

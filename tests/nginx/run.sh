@@ -473,6 +473,33 @@ if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/n2/logs/error.log" >/dev/null; t
   fail "errors in the two-worker nginx's error.log"
 fi
 
+# compile over cosockets and the thread pool: two targets with their events
+admin POST settings '{"job_duration": 0.3}' >/dev/null || fail "settings"
+out=$(curl -s --max-time 120 "$base/compile")
+echo "$out" | grep -Eq '^ml_c5 COMPLETED true true PACK,PACKED,UPLOAD,UPLOADED,CREATED,STATUS,DOWNLOAD,VERIFIED$' ||
+  fail "/compile (ml_c5): got '$out'"
+echo "$out" | grep -Eq '^LINUX_ARM64 COMPLETED true true PACK,PACKED,UPLOADED,CREATED,STATUS,DOWNLOAD,VERIFIED$' ||
+  fail "/compile (LINUX_ARM64, the same archive: not uploaded again): got '$out'"
+echo "ok  compile for ml_c5 and LINUX/ARM64 with its events, work on nginx's thread pool"
+expect /compile_cancel "Cancelled true cb failed InvalidArgument true"
+# the worker answers other requests while one compiles (its work on the thread pool)
+mkdir -p "$tmp/bigmodel"
+cp examples/model/model.pt "$tmp/bigmodel/"
+head -c 50000000 /dev/urandom >"$tmp/bigmodel/weights.bin"
+curl -s --max-time 120 "$base/compile_big?model=$tmp/bigmodel" >"$tmp/big.out" &
+bigpid=$!
+i=0
+until [ "$(curl -s --max-time 20 "$base/probe")" = compiling ]; do
+  i=$((i + 1)); [ $i -gt 200 ] && fail "/compile_big did not start"; sleep 0.02
+done
+for k in $(seq 1 20); do
+  p=$(curl -s --max-time 20 "$base/probe")
+  [ "$p" = compiling ] || fail "probe $k answered '$p': not while the compile ran"
+done
+wait "$bigpid"
+[ "$(cat "$tmp/big.out")" = COMPLETED ] || fail "/compile_big: got '$(cat "$tmp/big.out")'"
+echo "ok  20 probes answered by the single worker while it compiled"
+
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then
   fail "errors in error.log"
 fi

@@ -7,6 +7,10 @@
  *                     a binding can deliver Ctrl-C between sleeps);
  *   SMNEO_STEP_EVENT  something for the caller: a paginator item or page, or
  *                     a waiter status change (step.event says which);
+ *   SMNEO_STEP_WORK   CPU-bound or blocking work of the machine (pack, digest,
+ *                     extract, layout checks, a transfer): run it with
+ *                     smneo_call_work where it fits (inline, an executor, a
+ *                     worker thread), then ask for the next step;
  *   SMNEO_STEP_DONE   finished: smneo_call_result gives the result or error.
  * Retries (with the client-wide retry quota), pagination, waiting and
  * credential fetching (container / IMDS requests are SEND steps too) all
@@ -142,7 +146,8 @@ typedef enum {
     SMNEO_STEP_SEND = 1,
     SMNEO_STEP_SLEEP = 2,
     SMNEO_STEP_EVENT = 3,
-    SMNEO_STEP_DONE = 4
+    SMNEO_STEP_DONE = 4,
+    SMNEO_STEP_WORK = 5   /* the compile machine (compile.h): run smneo_call_work */
 } smneo_step_kind;
 
 typedef enum {
@@ -150,7 +155,8 @@ typedef enum {
     SMNEO_EVENT_PAGE = 2,    /* paginator page: smneo_call_page */
     SMNEO_EVENT_STATUS = 3,  /* waiter status change: smneo_call_page is the description */
     SMNEO_EVENT_LOG = 4,     /* job log reader (joblogs.h): smneo_joblogs_event */
-    SMNEO_EVENT_WARNING = 5  /* job log reader: smneo_joblogs_warning */
+    SMNEO_EVENT_WARNING = 5, /* job log reader: smneo_joblogs_warning */
+    SMNEO_EVENT_COMPILE = 6  /* compile machine (compile.h): smneo_call_compile_event */
 } smneo_event_kind;
 
 typedef struct smneo_step {
@@ -237,7 +243,10 @@ SMNEO_EXTERN(int) smneo_call_retry_quota_reached(const smneo_call *call);
 /* After an EVENT: the current item / page / description (borrowed). */
 SMNEO_EXTERN(int) smneo_call_item(smneo_value *out, const smneo_call *call);
 SMNEO_EXTERN(const smneo_result *) smneo_call_page(const smneo_call *call);
-/* Cancels: the next step is DONE with SMNEO_ECANCELLED. */
+/* Cancels: the next step is DONE with SMNEO_ECANCELLED. For a compile
+ * machine (compile.h) the flow ends as its callback's cancel would end it
+ * (the job is stopped unless keep_job_on_cancel); that one call may come from
+ * another thread while a WORK step runs, and makes the work stop early. */
 SMNEO_EXTERN(void) smneo_call_cancel(smneo_call *call);
 /* After DONE: 0 and the result (caller-owned; NULL for a paginator), or the
  * error code with err filled. */
@@ -256,8 +265,16 @@ SMNEO_EXTERN(const char *) smneo_call_resume_token(const smneo_call *call);
  * it. Does nothing for other steps. */
 SMNEO_EXTERN(void) smneo_call_send(smneo_call *call, const smneo_step *step);
 
-/* Drives the machine with the client's transport (sleeping for SLEEP steps)
- * until an EVENT or DONE, which it returns in *out. */
+/* Runs the pending WORK step (the last step was SMNEO_STEP_WORK; otherwise
+ * does nothing). Blocking, on any thread: the work never calls back into
+ * the driver (what it has to say comes as EVENT steps after it) and never
+ * touches the interpreter of a binding, which can release its lock around it.
+ * While it runs, no other function may be called on the call except
+ * smneo_call_cancel, which makes the work stop early. */
+SMNEO_EXTERN(void) smneo_call_work(smneo_call *call);
+
+/* Drives the machine with the client's transport (sleeping for SLEEP steps,
+ * running WORK steps inline) until an EVENT or DONE, which it returns in *out. */
 SMNEO_EXTERN(void) smneo_call_run(smneo_step *out, smneo_call *call);
 
 /* ---- Blocking conveniences (drive the machines above with the transport) --- */

@@ -151,6 +151,33 @@ typedef struct smneo_compile_result smneo_compile_result;
 SMNEO_EXTERN(int) smneo_compile(smneo_compile_result **out, smneo_client *c, const smneo_compile_options *opts,
                                 smneo_error *err);
 SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
+
+/* The same flow as a step machine (client.h), for drivers that must not
+ * block: SEND and SLEEP steps for the API calls (create, the waiter or the
+ * log reader, stop), WORK steps for what is CPU-bound or blocking (the
+ * default bucket, pack or digest and the layout check and validation; the S3
+ * upload; the download, verification and extraction; a FAILED job's log
+ * tail), run with smneo_call_work where the driver wants (inline, an
+ * executor, a worker thread), and EVENT steps (step.event ==
+ * SMNEO_EVENT_COMPILE) for every compile event, on the driving thread and in
+ * order, including those raised on transfer threads during a WORK step:
+ * they are queued and come after it (progress of a long transfer arrives when
+ * its WORK step ends). opts->callback is not used; smneo_call_cancel after an
+ * event is what the callback's non-zero return is to smneo_compile (the step
+ * that was running is named in the error). smneo_compile drives this machine
+ * (WORK inline, events to the callback as they happen). A nested machine's
+ * SEND and SLEEP steps are forwarded as the compile machine's own; feed
+ * answers with smneo_call_feed. The options are copied, their strings too.
+ * Free with smneo_call_free. */
+SMNEO_EXTERN(int) smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_options *opts,
+                                    smneo_error *err);
+/* After an EVENT step with step.event == SMNEO_EVENT_COMPILE: the event
+ * (its message and description borrowed until the next step). */
+SMNEO_EXTERN(int) smneo_call_compile_event(smneo_compile_event *out, const smneo_call *call);
+/* After DONE: what smneo_compile returns (*out caller-owned; set on success
+ * and with SMNEO_EJOBFAILED / SMNEO_EJOBSTOPPED). Hands over once; again:
+ * SMNEO_EINVAL. */
+SMNEO_EXTERN(int) smneo_call_compile_result(smneo_compile_result **out, smneo_call *call, smneo_error *err);
 /* The final DescribeCompilationJob result (borrowed). */
 SMNEO_EXTERN(const smneo_result *) smneo_compile_result_job(const smneo_compile_result *r);
 SMNEO_EXTERN(const char *) smneo_compile_result_job_name(const smneo_compile_result *r);

@@ -157,6 +157,14 @@ do
   local it2 = lc:compilation_job_logs{ name = err.description.CompilationJobName }
   it2()
   it2 = nil
+  -- the compile machine by steps: a work step run by id, events, closed half-way
+  o.output_dir, o.follow_logs = dir .. "/out6", nil
+  local call = lc:_compile(o)
+  local kind, id = call:next()
+  assert(kind == "work" and smneo._work(id))
+  kind = call:next()
+  assert(kind == "event")
+  call:close()
   lc:close()
   os.execute("rm -rf " .. dir)
   print("compile checked")
