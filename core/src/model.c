@@ -90,8 +90,8 @@ const smneo_member *smneo_shape_member(const smneo_shape *s, const char *name)
 {
     if (!s || !name || s->type != SMNEO_SHAPE_STRUCTURE)
         return NULL;
-    for (size_t i = 0; i < s->member_count; i++)
-        if (!strcmp(s->members[i].name, name))
+    for (size_t i = 0; i < s->member_count; i++) /* the first byte rules most out without a call */
+        if (s->members[i].name[0] == name[0] && !strcmp(s->members[i].name, name))
             return &s->members[i];
     return NULL;
 }

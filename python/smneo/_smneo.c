@@ -608,6 +608,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 #define V(f) Py_VISIT(st->f);
     STATE_FIELDS(V)
 #undef V
+    for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
+        Py_VISIT(st->key_cache[i]);
     return 0;
 }
 
@@ -617,6 +619,8 @@ static int module_clear(PyObject *module)
 #define C(f) Py_CLEAR(st->f);
     STATE_FIELDS(C)
 #undef C
+    for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
+        Py_CLEAR(st->key_cache[i]);
     return 0;
 }
 

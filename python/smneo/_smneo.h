@@ -13,6 +13,8 @@
 
 #include "smneo.h"
 
+#define SMNEO_PY_KEY_CACHE 256 /* a power of two */
+
 /* Every type and exception lives in the module state (multi-phase init). */
 typedef struct smneo_state {
     PyTypeObject *ClientType;
@@ -61,6 +63,9 @@ typedef struct smneo_state {
     PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
         *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,
         *s_FailureReason, *s_last_response, *s_timestamp, *s_endpoint_url;
+    /* Result keys already made (interned str, or NULL), direct-mapped by a
+     * hash of their bytes: a result's member names repeat on every call. */
+    PyObject *key_cache[SMNEO_PY_KEY_CACHE];
 } smneo_state;
 
 extern struct PyModuleDef smneo_module_def;
