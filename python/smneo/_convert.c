@@ -398,16 +398,14 @@ static int v_end(void *payload)
     return 0;
 }
 
-/* A key as an interned str: from the state's cache when these bytes were
- * seen before (ASCII keys up to 64 bytes), else made and cached. New reference. */
-static PyObject *key_object(smneo_state *st, const char *key, size_t len)
+PyObject *smneo_py_cached_name(smneo_state *st, const char *key, size_t len)
 {
     if (len > 64)
-        goto make;
+        return NULL;
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)key[i] >= 0x80)
-            goto make;
+            return NULL;
         h = (h ^ (unsigned char)key[i]) * 16777619u;
     }
     PyObject **slot = &st->key_cache[h & (SMNEO_PY_KEY_CACHE - 1)];
@@ -423,8 +421,15 @@ static PyObject *key_object(smneo_state *st, const char *key, size_t len)
     Py_INCREF(o);
     Py_XSETREF(*slot, o);
     return o;
-make:;
-    PyObject *k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)len, "surrogateescape");
+}
+
+/* A member name as an interned str (cached when ASCII). New reference. */
+static PyObject *key_object(smneo_state *st, const char *key, size_t len)
+{
+    PyObject *k = smneo_py_cached_name(st, key, len);
+    if (k || PyErr_Occurred())
+        return k;
+    k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)len, "surrogateescape");
     if (k)
         PyUnicode_InternInPlace(&k);
     return k;
@@ -618,7 +623,7 @@ PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const c
     if (!v || PyDict_SetItem(md, st->s_HTTPStatusCode, v))
         goto fail;
     Py_DECREF(v);
-    v = resp ? smneo_py_headers(resp) : PyDict_New();
+    v = resp ? smneo_py_headers(st, resp) : PyDict_New();
     if (!v || PyDict_SetItem(md, st->s_HTTPHeaders, v))
         goto fail;
     Py_DECREF(v);

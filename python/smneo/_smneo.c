@@ -210,7 +210,7 @@ PyObject *smneo_py_request(smneo_state *st, const smneo_request *req)
 
 /* ---- headers ----------------------------------------------------------------- */
 
-PyObject *smneo_py_headers(const smneo_response *resp)
+PyObject *smneo_py_headers(smneo_state *st, const smneo_response *resp)
 {
     PyObject *d = PyDict_New();
     if (!d)
@@ -227,7 +227,9 @@ PyObject *smneo_py_headers(const smneo_response *resp)
         for (size_t k = 0; k < n; k++)
             low[k] = (char)((name[k] >= 'A' && name[k] <= 'Z') ? name[k] + 32 : name[k]);
         low[n] = '\0';
-        PyObject *key = PyUnicode_DecodeLatin1(low, (Py_ssize_t)n, NULL);
+        PyObject *key = smneo_py_cached_name(st, low, n); /* the same few names on every answer */
+        if (!key && !PyErr_Occurred())
+            key = PyUnicode_DecodeLatin1(low, (Py_ssize_t)n, NULL);
         if (low != small)
             PyMem_Free(low);
         const char *val = resp->headers[i].value ? resp->headers[i].value : "";
