@@ -197,12 +197,18 @@ PyObject *smneo_py_request(smneo_state *st, const smneo_request *req)
         return NULL;
     }
     for (size_t i = 0; i < req->header_count; i++) {
-        PyObject *v = PyUnicode_FromString(req->headers[i].value);
-        if (!v || PyDict_SetItemString(self->headers, req->headers[i].name, v)) {
+        const char *name = req->headers[i].name;
+        PyObject *k = smneo_py_cached_name(st, name, strlen(name)); /* the same names on every request */
+        if (!k && !PyErr_Occurred())
+            k = PyUnicode_FromString(name);
+        PyObject *v = k ? PyUnicode_FromString(req->headers[i].value) : NULL;
+        if (!v || PyDict_SetItem(self->headers, k, v)) {
+            Py_XDECREF(k);
             Py_XDECREF(v);
             Py_DECREF(self);
             return NULL;
         }
+        Py_DECREF(k);
         Py_DECREF(v);
     }
     return (PyObject *)self;
