@@ -24,7 +24,17 @@ typedef struct smneo_buf {
 int smneo__buf_grow(smneo_buf *b, size_t extra);
 int smneo__buf_append(smneo_buf *b, const void *data, size_t len);
 int smneo__buf_puts(smneo_buf *b, const char *s);
-int smneo__buf_putc(smneo_buf *b, char c);
+int smneo__buf_putc_slow(smneo_buf *b, char c);
+/* One byte: stored in place when there is room (the common case, inline). */
+static inline int smneo__buf_putc(smneo_buf *b, char c)
+{
+    if (!b->failed && b->len + 2 <= b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return smneo__buf_putc_slow(b, c);
+}
 int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 2, 3)))

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "model_tables.h"
+#include "value_internal.h"
 
 const smneo_service *smneo_model_service(const char *name)
 {
@@ -90,8 +91,23 @@ const smneo_member *smneo_shape_member(const smneo_shape *s, const char *name)
 {
     if (!s || !name || s->type != SMNEO_SHAPE_STRUCTURE)
         return NULL;
-    for (size_t i = 0; i < s->member_count; i++)
-        if (!strcmp(s->members[i].name, name))
+    for (size_t i = 0; i < s->member_count; i++) /* the first byte rules most out without a call */
+        if (s->members[i].name[0] == name[0] && !strcmp(s->members[i].name, name))
             return &s->members[i];
+    return NULL;
+}
+
+const smneo_member *smneo__shape_member_next(const smneo_shape *s, const char *name, size_t *next)
+{
+    if (!s || !name || s->type != SMNEO_SHAPE_STRUCTURE)
+        return NULL;
+    size_t n = s->member_count;
+    for (size_t k = 0, i = *next < n ? *next : 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+        const smneo_member *m = &s->members[i];
+        if (m->name[0] == name[0] && !strcmp(m->name, name)) {
+            *next = i + 1;
+            return m;
+        }
+    }
     return NULL;
 }

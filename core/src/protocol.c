@@ -726,9 +726,10 @@ static void prune(cJSON *n, const smneo_shape *shape)
         return;
     if (shape->type == SMNEO_SHAPE_STRUCTURE && cJSON_IsObject(n)) {
         cJSON *next;
+        size_t hint = 0;
         for (cJSON *ch = n->child; ch; ch = next) {
             next = ch->next;
-            const smneo_member *m = smneo_shape_member(shape, ch->string);
+            const smneo_member *m = smneo__shape_member_next(shape, ch->string, &hint);
             if (m && !cJSON_IsNull(ch))
                 prune(ch, m->shape);
             else

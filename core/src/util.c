@@ -58,7 +58,7 @@ int smneo__buf_append(smneo_buf *b, const void *data, size_t len)
 
 int smneo__buf_puts(smneo_buf *b, const char *s) { return smneo__buf_append(b, s, strlen(s)); }
 
-int smneo__buf_putc(smneo_buf *b, char c) { return smneo__buf_append(b, &c, 1); }
+int smneo__buf_putc_slow(smneo_buf *b, char c) { return smneo__buf_append(b, &c, 1); }
 
 int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
 {

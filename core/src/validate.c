@@ -207,10 +207,16 @@ const char *smneo__closest(const char *s, const char *const *cands, size_t n)
 #define REGEX_CACHE_MAX 64
 static struct {
     const char *key; /* the pattern text (tables are static; own copies for others) */
+    const char *seen; /* the caller's pointer it was first asked with (the model's tables: stable) */
     char *owned;
     pcre2_code *code;
 } regex_cache[REGEX_CACHE_MAX];
 static size_t regex_cache_n;
+/* Match data blocks (one ovector pair: only whether it matched is read),
+ * reused across matches instead of made and freed for each. */
+#define REGEX_MD_POOL 8
+static pcre2_match_data *regex_md_pool[REGEX_MD_POOL];
+static size_t regex_md_n;
 static size_t regex_compiles; /* for the tests: patterns are compiled once */
 static pthread_mutex_t regex_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -237,8 +243,14 @@ static pcre2_code *regex_get(const char *pattern, int *tmp)
     *tmp = 0;
     pcre2_code *code = NULL;
     pthread_mutex_lock(&regex_lock);
-    for (size_t i = 0; i < regex_cache_n; i++) {
-        if (regex_cache[i].key == pattern || !strcmp(regex_cache[i].key, pattern)) {
+    for (size_t i = 0; i < regex_cache_n; i++) { /* the model's patterns: found by address, checked */
+        if (regex_cache[i].seen == pattern && !strcmp(regex_cache[i].key, pattern)) {
+            code = regex_cache[i].code;
+            break;
+        }
+    }
+    for (size_t i = 0; !code && i < regex_cache_n; i++) {
+        if (!strcmp(regex_cache[i].key, pattern)) {
             code = regex_cache[i].code;
             break;
         }
@@ -250,6 +262,7 @@ static pcre2_code *regex_get(const char *pattern, int *tmp)
             char *own = smneo__strdup(pattern);
             if (own) {
                 regex_cache[regex_cache_n].key = own;
+                regex_cache[regex_cache_n].seen = pattern;
                 regex_cache[regex_cache_n].owned = own;
                 regex_cache[regex_cache_n].code = code;
                 regex_cache_n++;
@@ -270,11 +283,24 @@ int smneo__regex_full_match(const char *pattern, const char *subject, size_t len
     pcre2_code *code = regex_get(pattern, &tmp);
     if (!code)
         return -1;
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+    pcre2_match_data *md = NULL;
+    pthread_mutex_lock(&regex_lock);
+    if (regex_md_n)
+        md = regex_md_pool[--regex_md_n];
+    pthread_mutex_unlock(&regex_lock);
+    if (!md)
+        md = pcre2_match_data_create(1, NULL);
     int rc = -1;
     if (md) {
+        /* 0 (the ovector too small for the groups) is a match too */
         int r = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, md, NULL);
         rc = r >= 0 ? 1 : (r == PCRE2_ERROR_NOMATCH ? 0 : -1);
+        pthread_mutex_lock(&regex_lock);
+        if (regex_md_n < REGEX_MD_POOL) {
+            regex_md_pool[regex_md_n++] = md;
+            md = NULL;
+        }
+        pthread_mutex_unlock(&regex_lock);
         pcre2_match_data_free(md);
     }
     if (tmp)
@@ -299,6 +325,9 @@ __attribute__((destructor)) static void regex_cache_release(void)
         free(regex_cache[i].owned);
     }
     regex_cache_n = 0;
+    for (size_t i = 0; i < regex_md_n; i++)
+        pcre2_match_data_free(regex_md_pool[i]);
+    regex_md_n = 0;
     pthread_mutex_unlock(&regex_lock);
 }
 

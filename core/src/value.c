@@ -353,10 +353,19 @@ static int walk(const cJSON *n, const smneo_shape *shape, const smneo_visitor *v
     if (cJSON_IsObject(n)) {
         if ((rc = EMIT(begin_object, p, shape, count_children(n))))
             return rc;
+        int structure = shape && shape->type == SMNEO_SHAPE_STRUCTURE;
+        size_t next = 0;
         for (const cJSON *ch = n->child; ch; ch = ch->next) {
             if ((rc = EMIT(key, p, ch->string, strlen(ch->string))))
                 return rc;
-            if ((rc = walk(ch, child_shape(shape, ch), vis, p)))
+            const smneo_shape *cs;
+            if (structure) {
+                const smneo_member *m = smneo__shape_member_next(shape, ch->string, &next);
+                cs = m ? m->shape : NULL;
+            } else {
+                cs = child_shape(shape, ch);
+            }
+            if ((rc = walk(ch, cs, vis, p)))
                 return rc;
         }
         return EMIT(end_object, p);

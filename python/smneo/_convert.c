@@ -398,15 +398,49 @@ static int v_end(void *payload)
     return 0;
 }
 
+PyObject *smneo_py_cached_name(smneo_state *st, const char *key, size_t len)
+{
+    if (len > 64)
+        return NULL;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)key[i] >= 0x80)
+            return NULL;
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    }
+    PyObject **slot = &st->key_cache[h & (SMNEO_PY_KEY_CACHE - 1)];
+    PyObject *o = *slot;
+    if (o && (size_t)PyUnicode_GET_LENGTH(o) == len && !memcmp(PyUnicode_DATA(o), key, len)) {
+        Py_INCREF(o);
+        return o;
+    }
+    o = PyUnicode_FromStringAndSize(key, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
+    if (!o)
+        return NULL;
+    PyUnicode_InternInPlace(&o);
+    Py_INCREF(o);
+    Py_XSETREF(*slot, o);
+    return o;
+}
+
+/* A member name as an interned str (cached when ASCII). New reference. */
+static PyObject *key_object(smneo_state *st, const char *key, size_t len)
+{
+    PyObject *k = smneo_py_cached_name(st, key, len);
+    if (k || PyErr_Occurred())
+        return k;
+    k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)len, "surrogateescape");
+    if (k)
+        PyUnicode_InternInPlace(&k);
+    return k;
+}
+
 static int v_key(void *payload, const char *key, size_t len)
 {
     builder *b = payload;
     Py_CLEAR(b->key);
-    b->key = PyUnicode_DecodeUTF8(key, (Py_ssize_t)len, "surrogateescape");
-    if (!b->key)
-        return -1;
-    PyUnicode_InternInPlace(&b->key);
-    return 0;
+    b->key = key_object(b->st, key, len);
+    return b->key ? 0 : -1;
 }
 
 static int v_string(void *payload, const char *s, size_t len)
@@ -432,14 +466,16 @@ static int v_boolean(void *payload, int v)
 /* The local zone at an instant, as botocore's tzlocal() gives it: a
  * datetime.timezone with the offset and the zone's abbreviation in effect
  * then (DST included), cached by offset. New reference. */
-static PyObject *local_zone(smneo_state *st, double epoch)
+static PyObject *local_zone(smneo_state *st, double epoch, long *gmtoff)
 {
     time_t t = (time_t)floor(epoch);
     struct tm tm;
+    *gmtoff = 0;
     if (!localtime_r(&t, &tm)) {
         Py_INCREF(st->utc);
         return st->utc;
     }
+    *gmtoff = (long)tm.tm_gmtoff;
     const char *name = tm.tm_zone ? tm.tm_zone : "";
     PyObject *key = PyLong_FromLong((long)tm.tm_gmtoff);
     if (!key)
@@ -467,16 +503,50 @@ static PyObject *local_zone(smneo_state *st, double epoch)
     return tz;
 }
 
+/* datetime.fromtimestamp(epoch, tz) for a fixed-offset tz, made from its
+ * fields: the same rounding of the fraction (half to even, to microseconds)
+ * and the same fields (UTC plus the offset), without the Python-level call.
+ * 1 when done (*out set, NULL on error), 0 when out of the range it covers. */
+static int fast_datetime(PyObject **out, double epoch, long gmtoff, PyObject *tz)
+{
+    if (!isfinite(epoch) || fabs(epoch) > 253402300800.0) /* beyond year 9999: the slow path says why */
+        return 0;
+    double ip, fp = modf(epoch, &ip) * 1e6;
+    double r = round(fp);
+    if (fabs(fp - r) == 0.5)
+        r = 2.0 * round(fp / 2.0);
+    if (r >= 1e6) {
+        r -= 1e6;
+        ip += 1.0;
+    } else if (r < 0) {
+        r += 1e6;
+        ip -= 1.0;
+    }
+    time_t t = (time_t)ip + (time_t)gmtoff;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+        return 0;
+    *out = PyDateTimeAPI->DateTime_FromDateAndTime(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                                   tm.tm_min, tm.tm_sec > 59 ? 59 : tm.tm_sec, (int)r, tz,
+                                                   PyDateTimeAPI->DateTimeType);
+    return 1;
+}
+
 static int v_timestamp(void *payload, double epoch)
 {
     builder *b = payload;
-    PyObject *tz = local_zone(b->st, epoch);
+    long gmtoff;
+    PyObject *tz = local_zone(b->st, epoch, &gmtoff), *dt;
     if (!tz)
         return -1;
+    if (fast_datetime(&dt, epoch, gmtoff, tz)) {
+        Py_DECREF(tz);
+        return attach(b, dt);
+    }
     PyObject *args = Py_BuildValue("(dN)", epoch, tz);
     if (!args)
         return -1;
-    PyObject *dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);
+    dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);
     Py_DECREF(args);
     return attach(b, dt);
 }
@@ -553,7 +623,7 @@ PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const c
     if (!v || PyDict_SetItem(md, st->s_HTTPStatusCode, v))
         goto fail;
     Py_DECREF(v);
-    v = resp ? smneo_py_headers(resp) : PyDict_New();
+    v = resp ? smneo_py_headers(st, resp) : PyDict_New();
     if (!v || PyDict_SetItem(md, st->s_HTTPHeaders, v))
         goto fail;
     Py_DECREF(v);

@@ -197,12 +197,18 @@ PyObject *smneo_py_request(smneo_state *st, const smneo_request *req)
         return NULL;
     }
     for (size_t i = 0; i < req->header_count; i++) {
-        PyObject *v = PyUnicode_FromString(req->headers[i].value);
-        if (!v || PyDict_SetItemString(self->headers, req->headers[i].name, v)) {
+        const char *name = req->headers[i].name;
+        PyObject *k = smneo_py_cached_name(st, name, strlen(name)); /* the same names on every request */
+        if (!k && !PyErr_Occurred())
+            k = PyUnicode_FromString(name);
+        PyObject *v = k ? PyUnicode_FromString(req->headers[i].value) : NULL;
+        if (!v || PyDict_SetItem(self->headers, k, v)) {
+            Py_XDECREF(k);
             Py_XDECREF(v);
             Py_DECREF(self);
             return NULL;
         }
+        Py_DECREF(k);
         Py_DECREF(v);
     }
     return (PyObject *)self;
@@ -210,7 +216,7 @@ PyObject *smneo_py_request(smneo_state *st, const smneo_request *req)
 
 /* ---- headers ----------------------------------------------------------------- */
 
-PyObject *smneo_py_headers(const smneo_response *resp)
+PyObject *smneo_py_headers(smneo_state *st, const smneo_response *resp)
 {
     PyObject *d = PyDict_New();
     if (!d)
@@ -227,7 +233,9 @@ PyObject *smneo_py_headers(const smneo_response *resp)
         for (size_t k = 0; k < n; k++)
             low[k] = (char)((name[k] >= 'A' && name[k] <= 'Z') ? name[k] + 32 : name[k]);
         low[n] = '\0';
-        PyObject *key = PyUnicode_DecodeLatin1(low, (Py_ssize_t)n, NULL);
+        PyObject *key = smneo_py_cached_name(st, low, n); /* the same few names on every answer */
+        if (!key && !PyErr_Occurred())
+            key = PyUnicode_DecodeLatin1(low, (Py_ssize_t)n, NULL);
         if (low != small)
             PyMem_Free(low);
         const char *val = resp->headers[i].value ? resp->headers[i].value : "";
@@ -659,6 +667,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 #define V(f) Py_VISIT(st->f);
     STATE_FIELDS(V)
 #undef V
+    for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
+        Py_VISIT(st->key_cache[i]);
     return 0;
 }
 
@@ -668,6 +678,8 @@ static int module_clear(PyObject *module)
 #define C(f) Py_CLEAR(st->f);
     STATE_FIELDS(C)
 #undef C
+    for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
+        Py_CLEAR(st->key_cache[i]);
     return 0;
 }
 

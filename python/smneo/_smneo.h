@@ -13,6 +13,8 @@
 
 #include "smneo.h"
 
+#define SMNEO_PY_KEY_CACHE 256 /* a power of two */
+
 /* Every type and exception lives in the module state (multi-phase init). */
 typedef struct smneo_state {
     PyTypeObject *ClientType;
@@ -61,6 +63,9 @@ typedef struct smneo_state {
     PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
         *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,
         *s_FailureReason, *s_last_response, *s_timestamp, *s_endpoint_url;
+    /* Result keys already made (interned str, or NULL), direct-mapped by a
+     * hash of their bytes: a result's member names repeat on every call. */
+    PyObject *key_cache[SMNEO_PY_KEY_CACHE];
 } smneo_state;
 
 extern struct PyModuleDef smneo_module_def;
@@ -99,7 +104,11 @@ PyObject *smneo_py_param_error(smneo_state *st, const char *path, const char *ru
 /* Wraps a request into a Request object. */
 PyObject *smneo_py_request(smneo_state *st, const smneo_request *req);
 /* A dict of response headers, names lower-cased (repeated names joined by ", "). */
-PyObject *smneo_py_headers(const smneo_response *resp);
+PyObject *smneo_py_headers(smneo_state *st, const smneo_response *resp);
+/* An ASCII name of up to 64 bytes as an interned str from the state's cache
+ * (made and cached on a miss). New reference; NULL without an exception
+ * set when the bytes are not such a name, with one on error. */
+PyObject *smneo_py_cached_name(smneo_state *st, const char *s, size_t len);
 /* Builds a smneo_response from (status, headers mapping or pairs, body bytes/str). */
 int smneo_py_make_response(smneo_response **out, int status, PyObject *headers, PyObject *body);
 

@@ -183,6 +183,12 @@ PARSE_CASES = [
     ("ListCompilationJobs", {}, {"CompilationJobSummaries": [summary(i) for i in range(3)], "NextToken": "abc"}),
     ("ListCompilationJobs", {}, {"CompilationJobSummaries": []}),
     ("CreateCompilationJob", CREATE, {"CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/x"}),
+    # members out of the model's order, unknown ones among them (pruned), in nested structures too
+    ("DescribeCompilationJob", {"CompilationJobName": "job-3"},
+     dict(reversed(list(dict(description("job-3", "COMPLETED", CreationTime=1700000000),
+                             Zzz=1, Aaa={"x": 1}).items())))),
+    ("ListCompilationJobs", {}, {"NextToken": "n", "Extra": [1], "CompilationJobSummaries": [
+        dict(reversed(list(dict(summary(i), CompilationJobName="s%d" % i, Unknown=i).items()))) for i in range(3)]}),
     ("ListPipelineExecutionSteps", {"PipelineExecutionArn":
                                     "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/abc123"},
      {"PipelineExecutionSteps": [step(1), step(2)]}),

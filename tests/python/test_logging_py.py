@@ -47,3 +47,49 @@ c.describe_compilation_job(CompilationJobName="job-7")
     assert out.returncode == 0, out.stderr
     assert " smneo [DEBUG] " in out.stderr and "job-7" in out.stderr
     assert SECRET not in out.stderr
+
+
+def test_each_call_follows_the_loggers_current_state(client, fake, caplog):
+    """The answer of isEnabledFor(DEBUG) is read from the logger's own cache
+    between calls: every change of level, disabled and logging.disable()
+    shows on the next call, and a Logger subclass's own isEnabledFor is asked."""
+    log = logging.getLogger("smneo")
+
+    def logged(name):
+        caplog.clear()
+        client.describe_compilation_job(CompilationJobName=name)
+        return any(r.name == "smneo" and name in r.getMessage() for r in caplog.records)
+
+    old_level, old_disabled = log.level, log.disabled
+    caplog.set_level(logging.DEBUG)  # root's handler catches what propagates
+    try:
+        log.setLevel(logging.DEBUG)
+        assert logged("job-a")
+        log.setLevel(logging.INFO)
+        assert not logged("job-b")
+        log.setLevel(logging.DEBUG)
+        assert logged("job-c")
+        log.disabled = True
+        assert not logged("job-d")
+        log.disabled = False
+        assert logged("job-e")
+        logging.disable(logging.DEBUG)
+        try:
+            assert not logged("job-f")
+        finally:
+            logging.disable(logging.NOTSET)
+        assert logged("job-g")
+
+        class Quiet(logging.Logger):
+            def isEnabledFor(self, level):
+                return False
+
+        log.__class__ = Quiet
+        try:
+            assert not logged("job-h")
+        finally:
+            log.__class__ = logging.Logger
+        assert logged("job-i")
+    finally:
+        log.setLevel(old_level)
+        log.disabled = old_disabled

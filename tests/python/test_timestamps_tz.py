@@ -51,3 +51,43 @@ def test_timestamps_in_utc_zone():
     rows = run("UTC")
     assert [r[:3] for r in rows] == [r[3:6] for r in rows]
     assert rows[1][:3] == ["2024-07-01 00:00:00+00:00", "UTC", 0]
+
+
+SAME_AS_FROMTIMESTAMP = r"""
+import datetime, json, sys
+import smneo
+
+stamps = [0, 0.5, -0.5, 1.0000005, 1.0000015, 2.0000025, -1.0000005, 1704067200.5, 1719792000.9999996,
+          1719792000.9999994, 1710064799.999999, 1710064800, 1730624399.5, 1730624400.25, -86400.75,
+          -2208988800.123456, 253402300799.999, 253402300799, -62135596800, 1e-7, 0.1, 1234567890.123456789]
+out = []
+for ts in stamps:
+    body = json.dumps({"CompilationJobSummaries": [
+        {"CompilationJobName": "a", "CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/a",
+         "CreationTime": ts, "CompilationJobStatus": "COMPLETED"}]}).encode()
+    try:
+        ours = smneo.parse_response("ListCompilationJobs", 200, {}, body)["CompilationJobSummaries"][0]["CreationTime"]
+    except Exception as e:
+        out.append([ts, "error", type(e).__name__])
+        continue
+    ref = datetime.datetime.fromtimestamp(ts, ours.tzinfo)  # what the zone's own conversion gives
+    out.append([ts, repr(ours), repr(ref), ours.fold, ref.fold])
+print(json.dumps(out))
+"""
+
+
+def test_timestamp_fields_match_fromtimestamp_with_the_same_zone():
+    """smneo builds the datetime from its fields: the same as
+    datetime.fromtimestamp(ts, zone) (rounding half to even to microseconds,
+    negative fractions, DST edges, years 1 and 9999) in two zones."""
+    for tz in ("America/Los_Angeles", "UTC", "Asia/Kolkata"):
+        out = subprocess.run([sys.executable, "-c", SAME_AS_FROMTIMESTAMP], capture_output=True, text=True,
+                             timeout=120, env=dict(os.environ, PYTHONPATH=PYDIR, TZ=tz))
+        assert out.returncode == 0, out.stderr
+        rows = json.loads(out.stdout)
+        assert len(rows) == 22
+        for row in rows:
+            if row[1] == "error":
+                continue
+            assert row[1] == row[2] and row[3] == row[4], (tz, row)
+        assert sum(row[1] != "error" for row in rows) >= 20, rows
