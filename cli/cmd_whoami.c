@@ -54,17 +54,6 @@ void cli_credential_settings(smneo_client *c)
     smneo_credential_chain_set_role_cache(smneo_client_credential_chain(c), dir, NULL);
 }
 
-/* The sources whose profile is worth naming. */
-static int from_profile(const char *source)
-{
-    static const char *const names[] = {"shared-credentials-file", "config-file", "credential_process",
-                                        "assume-role", "web-identity", "sso"};
-    for (size_t i = 0; source && i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(source, names[i]))
-            return 1;
-    return 0;
-}
-
 static const char *result_string(const smneo_result *res, const char *name)
 {
     smneo_value root, v;
@@ -114,7 +103,7 @@ int cmd_whoami(cli_args *a)
     if (rc) {
         code = cli_error(&err, rc, what);
     } else {
-        const char *profile = from_profile(creds->source) ? smneo_credential_chain_profile(chain) : NULL;
+        const char *profile = smneo_credential_source_from_profile(creds->source) ? smneo_credential_chain_profile(chain) : NULL;
         const char *account = result_string(res, "Account"), *arn = result_string(res, "Arn");
         const char *user = result_string(res, "UserId");
         if (a->json) {

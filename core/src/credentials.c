@@ -80,6 +80,16 @@ const char *smneo_credential_chain_profile(const smneo_credential_chain *c)
     return c ? smneo__profile_name(c->profile) : NULL;
 }
 
+int smneo_credential_source_from_profile(const char *source)
+{
+    static const char *const names[] = {"shared-credentials-file", "config-file", "credential_process",
+                                        "assume-role", "web-identity", "sso"};
+    for (size_t i = 0; source && i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(source, names[i]))
+            return 1;
+    return 0;
+}
+
 void smneo__chain_set_retry(smneo_credential_chain *c, const smneo__retry_policy *p)
 {
     pthread_mutex_lock(&c->lock);

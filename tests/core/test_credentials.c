@@ -582,6 +582,20 @@ static void test_container_steps(void)
     base_env();
 }
 
+/* Which sources read a profile (the CLI's whoami names the profile beside them). */
+static void test_source_from_profile(void)
+{
+    static const char *const yes[] = {"shared-credentials-file", "config-file", "credential_process",
+                                      "assume-role", "web-identity", "sso"};
+    static const char *const no[] = {"explicit", "environment", "container", "imds", "ec2-credentials-file",
+                                     "boto-config", "", "SSO"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        CHECK_INT(smneo_credential_source_from_profile(yes[i]), 1);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        CHECK_INT(smneo_credential_source_from_profile(no[i]), 0);
+    CHECK_INT(smneo_credential_source_from_profile(NULL), 0);
+}
+
 /* botocore's metadata_service_timeout and metadata_service_num_attempts:
  * the request timeout, and a 5xx or transport failure sent again while
  * attempts remain (one attempt by default). */
@@ -1055,6 +1069,7 @@ int main(void)
     RUN(test_container_steps);
     RUN(test_imds_steps);
     RUN(test_imds_attempts);
+    RUN(test_source_from_profile);
     RUN(test_same_thread_and_times);
     RUN(test_against_server);
     smneo_test_rmtree(tmp);

@@ -113,6 +113,12 @@ SMNEO_EXTERN(int) smneo_credential_chain_set_role_cache(smneo_credential_chain *
 /* The profile the chain reads: the profile option, else
  * AWS_DEFAULT_PROFILE, AWS_PROFILE, "default". Borrowed. */
 SMNEO_EXTERN(const char *) smneo_credential_chain_profile(const smneo_credential_chain *chain);
+/* 1 when credentials of this source (smneo_credentials.source) are read
+ * from a profile of the config or credentials file, so the profile is worth
+ * naming beside it ("shared-credentials-file", "config-file",
+ * "credential_process", "assume-role", "web-identity", "sso"); else 0
+ * (NULL included). */
+SMNEO_EXTERN(int) smneo_credential_source_from_profile(const char *source);
 
 /* Sharing credentials between processes (smneo.resty's lua_shared_dict):
  * peek copies the credentials the chain holds into *out (NULL when none) and
