@@ -13,12 +13,14 @@ from a handler, then from DEFAULTS. A response is (status, body) or
 body is JSON-encoded, bytes are sent as they are. The special body CLOSE
 drops the connection without answering.
 """
+import http.client
 import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 CLOSE = object()
 
@@ -266,3 +268,41 @@ def client(fake, isolated_env):
     c = make_client(fake.url)
     yield c
     c.close()
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    """A forward proxy for plain http: records the absolute URL and forwards."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append(self.path)
+        u = urlsplit(self.path)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+        conn.request("POST", u.path or "/", body, headers)
+        r = conn.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+
+@pytest.fixture
+def proxy():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    srv.daemon_threads = True
+    srv.seen = []
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

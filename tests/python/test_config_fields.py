@@ -3,16 +3,13 @@
 against a fake SageMaker (or a local proxy in front of it), or refused with an
 error naming the field. The table below is the whole list; a field botocore
 adds later fails test_every_field_is_in_the_table until it is handled."""
-import http.client
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pytest
 
 import smneo
-from fakes import KEY, SECRET, fake, isolated_env, make_client, need_module  # noqa: F401
+from fakes import KEY, SECRET, fake, isolated_env, make_client, need_module, proxy  # noqa: F401
 
 
 def config(**kw):
@@ -139,44 +136,6 @@ def test_max_pool_connections(fake, isolated_env):  # noqa: F811
     assert bursts(1) >= 5
     with pytest.raises(ValueError, match="max_pool_connections"):
         make_client(fake.url, config=config(max_pool_connections=0))
-
-
-class _Proxy(BaseHTTPRequestHandler):
-    """A forward proxy for plain http: records the absolute URL and forwards."""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.seen.append(self.path)
-        u = urlsplit(self.path)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
-        conn.request("POST", u.path or "/", body, headers)
-        r = conn.getresponse()
-        data = r.read()
-        self.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        conn.close()
-
-
-@pytest.fixture
-def proxy():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    srv.daemon_threads = True
-    srv.seen = []
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def test_proxies_through_a_local_proxy(fake, isolated_env, proxy):  # noqa: F811

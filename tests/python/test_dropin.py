@@ -4,12 +4,17 @@ in the line that makes the client (CLIENTS below); everything else is plain
 boto3/botocore usage. Differences between the two are listed in
 docs/python.md ("Drop-in differences"), each with its reason (issue 13)."""
 import datetime
+import json
+import socket
+import time
+import urllib.request
 
 import pytest
 
-from fakes import need_module
+from fakes import CREATED, fake, need_module, proxy  # noqa: F401
 
 boto3 = need_module("boto3")
+botocore_config = need_module("botocore.config")
 botocore_exceptions = need_module("botocore.exceptions")
 botocore_stub = need_module("botocore.stub")
 ANY, Stubber = botocore_stub.ANY, botocore_stub.Stubber
@@ -17,8 +22,8 @@ ANY, Stubber = botocore_stub.ANY, botocore_stub.Stubber
 import smneo  # noqa: E402
 
 CLIENTS = {
-    "boto3": lambda: boto3.session.Session().client("sagemaker", region_name="us-east-1"),
-    "smneo": lambda: smneo.Client(region_name="us-east-1"),
+    "boto3": lambda **kw: boto3.session.Session().client("sagemaker", region_name="us-east-1", **kw),
+    "smneo": lambda **kw: smneo.Client(region_name="us-east-1", **kw),
 }
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:compilation-job/%s"
@@ -26,7 +31,9 @@ WHEN = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
 
 
 @pytest.fixture(params=sorted(CLIENTS))
-def client(request, monkeypatch, tmp_path):
+def new_client(request, monkeypatch, tmp_path):
+    """Makes a client with client() arguments (endpoint_url, config) when the
+    test has set its environment."""
     # as moto's documentation recommends: fake credentials, nothing from the machine
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -34,7 +41,15 @@ def client(request, monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    return CLIENTS[request.param]()
+    for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_DEFAULTS_MODE", "AWS_ENDPOINT_URL",
+                 "AWS_ENDPOINT_URL_SAGEMAKER", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return CLIENTS[request.param]
+
+
+@pytest.fixture
+def client(new_client):
+    return new_client()
 
 
 def description(name, status="COMPLETED"):
@@ -295,3 +310,185 @@ def test_events_of_a_stubbed_call_with_botocores_arguments(client):
             ("before-parameter-build", ["context", "event_name", "model", "params"]),
             ("after-call", ["context", "event_name", "http_response", "model", "parsed"])]
     assert seen == call + call
+
+
+# ---- against a service on 127.0.0.1 (tests/python/fakes.py), through client() arguments ----------
+THROTTLED = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+
+
+def test_config_with_retries_timeouts_user_agent_extra_and_proxies(new_client, fake, proxy):  # noqa: F811
+    proxy_url = "http://127.0.0.1:%d" % proxy.server_address[1]
+    config = botocore_config.Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5,
+                                    read_timeout=10, user_agent_extra="dropin-suite/1.0",
+                                    proxies={"http": proxy_url})
+    client = new_client(endpoint_url=fake.url, config=config)
+    fake.queue("DescribeCompilationJob", 500, {"__type": "InternalFailure", "message": "boom"})
+    job = client.describe_compilation_job(CompilationJobName="job-1")
+    assert job["CompilationJobName"] == "job-1"
+    assert job["ResponseMetadata"]["RetryAttempts"] == 1
+    assert job["ResponseMetadata"]["MaxAttemptsReached"] is True   # a success at the last attempt
+    # both attempts went through the proxy, each with the extra user agent at its end
+    assert proxy.seen == [fake.url + "/"] * 2
+    assert [r.headers["user-agent"].endswith(" dropin-suite/1.0") for r in fake.requests] == [True, True]
+    # two attempts, then the throttling error
+    fake.queue("DescribeCompilationJob", 400, THROTTLED)
+    fake.queue("DescribeCompilationJob", 400, THROTTLED)
+    with pytest.raises(client.exceptions.ClientError) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert ei.value.response["Error"]["Code"] == "ThrottlingException"
+    assert ei.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert ei.value.response["ResponseMetadata"]["MaxAttemptsReached"] is True
+    assert len(fake.requests) == 4
+
+
+def test_read_timeout(new_client, fake):  # noqa: F811
+    config = botocore_config.Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=0.5)
+    client = new_client(endpoint_url=fake.url, config=config)
+    fake.queue("DescribeCompilationJob", 200, {}, delay=2)
+    with pytest.raises(botocore_exceptions.ReadTimeoutError) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert fake.url in str(ei.value)
+    assert len(fake.requests) == 1
+
+
+@pytest.fixture
+def unanswered_port():
+    """A port whose accept queue is full: the kernel drops further SYNs, so a
+    connection attempt waits until the client's connect timeout."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    queued = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        queued.append(s)
+    yield port
+    for s in queued + [server]:
+        s.close()
+
+
+def test_connect_timeout(new_client, unanswered_port):
+    url = "http://127.0.0.1:%d" % unanswered_port
+    config = botocore_config.Config(retries={"total_max_attempts": 1}, connect_timeout=0.5, read_timeout=5)
+    client = new_client(endpoint_url=url, config=config)
+    with pytest.raises(botocore_exceptions.ConnectTimeoutError) as ei:
+        client.list_compilation_jobs()
+    assert isinstance(ei.value, botocore_exceptions.ConnectionError)
+    assert str(ei.value).startswith('Connect timeout on endpoint URL: "%s' % url)
+
+
+@pytest.mark.parametrize("mode,fails,attempts,reached", [
+    ("standard", 1, 2, True),      # succeeds at its last attempt
+    ("standard", 9, 2, True),
+    ("legacy", 1, 2, None),        # legacy reports it only when the last attempt failed
+    ("legacy", 9, 2, True),
+    ("standard", 9, 1, True),
+])
+def test_retry_environment_variables(new_client, fake, monkeypatch, mode, fails, attempts, reached):  # noqa: F811
+    monkeypatch.setenv("AWS_RETRY_MODE", mode)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", str(attempts))
+    client = new_client(endpoint_url=fake.url)
+    for _ in range(fails):
+        fake.queue("DescribeCompilationJob", 400, THROTTLED)
+    try:
+        meta = client.describe_compilation_job(CompilationJobName="job-1")["ResponseMetadata"]
+    except botocore_exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "ThrottlingException"
+        meta = e.response["ResponseMetadata"]
+    assert len(fake.requests) == min(fails + 1, attempts)
+    assert meta["RetryAttempts"] == len(fake.requests) - 1
+    assert meta.get("MaxAttemptsReached") is reached
+
+
+@pytest.fixture
+def los_angeles(monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_timestamps_under_a_non_utc_zone(los_angeles, new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+    job = client.describe_compilation_job(CompilationJobName="job-1")
+    created = job["CreationTime"]
+    expected = datetime.datetime.fromtimestamp(CREATED, datetime.timezone.utc)
+    assert created == expected
+    assert created.timestamp() == CREATED
+    # in the local zone, as botocore's tzlocal(): 2023-11-14 14:13:20.123 PST
+    assert created.utcoffset() == datetime.timedelta(hours=-8)
+    assert (created.year, created.month, created.day, created.hour, created.minute) == (2023, 11, 14, 14, 13)
+    assert created.microsecond == 123000
+    assert created.tzinfo.tzname(created) == "PST"
+    assert job["LastModifiedTime"] - created == datetime.timedelta(seconds=456.377)
+    assert created + datetime.timedelta(days=1) == expected + datetime.timedelta(days=1)
+    assert created.astimezone(datetime.timezone.utc) == expected
+
+
+# ---- moto's server mode ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def moto_server():
+    moto_server = need_module("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield "http://%s:%d" % (host, port)
+    server.stop()
+
+
+def test_compilation_jobs_in_motos_server_mode(new_client, moto_server):
+    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST"), timeout=30)
+    client = new_client(endpoint_url=moto_server)
+    arn = client.create_compilation_job(
+        CompilationJobName="resnet", RoleArn="arn:aws:iam::123456789012:role/neo",
+        InputConfig={"S3Uri": "s3://bucket/model.tar.gz", "Framework": "PYTORCH",
+                     "DataInputConfig": json.dumps({"input0": [1, 3, 224, 224]})},
+        OutputConfig={"S3OutputLocation": "s3://bucket/out", "TargetDevice": "ml_c5"},
+        StoppingCondition={"MaxRuntimeInSeconds": 900})["CompilationJobArn"]
+    assert arn.endswith(":compilation-job/resnet")
+    job = client.describe_compilation_job(CompilationJobName="resnet")
+    assert job["CompilationJobArn"] == arn
+    assert job["OutputConfig"]["TargetDevice"] == "ml_c5"
+    assert isinstance(job["CreationTime"], datetime.datetime) and job["CreationTime"].tzinfo is not None
+    names = [s["CompilationJobName"] for page in client.get_paginator("list_compilation_jobs").paginate()
+             for s in page["CompilationJobSummaries"]]
+    assert names == ["resnet"]
+    with pytest.raises(client.exceptions.ClientError) as ei:
+        client.describe_compilation_job(CompilationJobName="missing")
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# ---- adaptive mode against the local endpoint's throttling fault ---------------------------------
+def test_adaptive_mode_slows_down_after_throttling(new_client, monkeypatch):
+    """After one ThrottlingException the adaptive limiter drops the send rate
+    (botocore's: to 0.5 request/s): of three calls started at once, the
+    service has answered at most one a moment later (in standard mode, all
+    three), then the rest one by one. Observed as the requests the service
+    has answered, not as a duration."""
+    import threading
+
+    import smneo.local
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with smneo.local.Server(port=0, credentials=["testing:testing"]) as server:  # the fixture's keys
+        client = new_client(endpoint_url=server.url)
+        client.list_compilation_jobs()
+        server.add_fault({"kind": "throttle", "count": 1, "operation": "ListCompilationJobs"})
+        with pytest.raises(botocore_exceptions.ClientError) as ei:
+            client.list_compilation_jobs()
+        assert ei.value.response["Error"]["Code"] == "ThrottlingException"
+        before = len(server.requests("sagemaker"))
+        threads = [threading.Thread(target=client.list_compilation_jobs) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:  # well over what three calls take in standard mode (all three are answered)
+            t.join(0.3)
+        sent_at_first = len(server.requests("sagemaker")) - before
+        for t in threads:
+            t.join()
+        assert len(server.requests("sagemaker")) - before == 3
+        assert sent_at_first <= 1

@@ -92,7 +92,8 @@ def test_adaptive_slows_down_after_throttling(fake, isolated_env):  # noqa: F811
         before = len(fake.requests)
         for t in threads:
             t.start()
-        threads[0].join(0.3)
+        for t in threads:  # well over what three calls take without the limiter (all three are sent)
+            t.join(0.3)
         sent_early = len(fake.requests) - before
         for t in threads:
             t.join()
