@@ -463,49 +463,85 @@ static int v_boolean(void *payload, int v)
     return attach(payload, PyBool_FromLong(v));
 }
 
-/* The local zone at an instant, as botocore's tzlocal() gives it: a
- * datetime.timezone with the offset and the zone's abbreviation in effect
- * then (DST included), cached by offset. New reference. */
-static PyObject *local_zone(smneo_state *st, double epoch, long *gmtoff)
+/* The seconds east of UTC in effect at t; 0 when the C library cannot say. */
+static long gmtoff_at(time_t t)
+{
+    struct tm tm;
+    return localtime_r(&t, &tm) ? (long)tm.tm_gmtoff : 0;
+}
+
+static int time_attr_long(long *out, PyObject *time_module, const char *name)
+{
+    PyObject *v = PyObject_GetAttrString(time_module, name);
+    *out = v ? PyLong_AsLong(v) : -1;
+    Py_XDECREF(v);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* (Re)makes st->tzlocal as botocore's parser makes its zone for every
+ * timestamp: dateutil's tzlocal() where dateutil is importable (wherever
+ * botocore is), else smneo._tz.tzlocal(); with the standard and DST offsets
+ * that zone takes from the time module (time.timezone, time.altzone,
+ * time.daylight), remade when time.tzset() changed the zone. */
+static int ensure_tzlocal(smneo_state *st)
+{
+    if (st->tzlocal && st->tz_c_timezone == timezone && st->tz_c_daylight == daylight &&
+        !strcmp(st->tz_c_names[0], tzname[0] ? tzname[0] : "") &&
+        !strcmp(st->tz_c_names[1], tzname[1] ? tzname[1] : ""))
+        return 0;
+    PyObject *m = PyImport_ImportModule("dateutil.tz");
+    if (!m && PyErr_ExceptionMatches(PyExc_ImportError)) {
+        PyErr_Clear();
+        m = PyImport_ImportModule("smneo._tz");
+    }
+    PyObject *tz = m ? PyObject_CallMethod(m, "tzlocal", NULL) : NULL;
+    Py_XDECREF(m);
+    PyObject *time_module = tz ? PyImport_ImportModule("time") : NULL;
+    long tzone = 0, alt = 0, dl = 0;
+    int rc = time_module && !time_attr_long(&tzone, time_module, "timezone") &&
+                     !time_attr_long(&alt, time_module, "altzone") && !time_attr_long(&dl, time_module, "daylight")
+                 ? 0
+                 : -1;
+    Py_XDECREF(time_module);
+    if (rc) {
+        Py_XDECREF(tz);
+        return -1;
+    }
+    Py_XSETREF(st->tzlocal, tz);
+    st->tz_std = -tzone;
+    st->tz_dst = dl ? -alt : -tzone;
+    st->tz_c_timezone = timezone;
+    st->tz_c_daylight = daylight;
+    snprintf(st->tz_c_names[0], sizeof st->tz_c_names[0], "%s", tzname[0] ? tzname[0] : "");
+    snprintf(st->tz_c_names[1], sizeof st->tz_c_names[1], "%s", tzname[1] ? tzname[1] : "");
+    return 0;
+}
+
+/* The zone for a timestamp (borrowed: st->tzlocal, or st->utc when the C
+ * library knows no local time for epoch), and *fast set when the datetime
+ * can be made from fields here: the offset at that instant is the zone's
+ * standard or DST offset and no change happened in the day before (so no
+ * wall-clock time repeats); otherwise the zone's own fromutc decides. */
+static int local_zone(PyObject **out, smneo_state *st, double epoch, long *gmtoff, int *fast)
 {
     time_t t = (time_t)floor(epoch);
     struct tm tm;
     *gmtoff = 0;
-    if (!localtime_r(&t, &tm)) {
-        Py_INCREF(st->utc);
-        return st->utc;
-    }
+    *fast = 1;
+    *out = st->utc;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    if (ensure_tzlocal(st))
+        return -1;
+    *out = st->tzlocal;
     *gmtoff = (long)tm.tm_gmtoff;
-    const char *name = tm.tm_zone ? tm.tm_zone : "";
-    PyObject *key = PyLong_FromLong((long)tm.tm_gmtoff);
-    if (!key)
-        return NULL;
-    PyObject *hit = PyDict_GetItemWithError(st->tz_cache, key);
-    if (hit && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(hit, 0), name) == 0) {
-        Py_DECREF(key);
-        PyObject *tz = PyTuple_GET_ITEM(hit, 1);
-        Py_INCREF(tz);
-        return tz;
-    }
-    PyObject *tzname = PyErr_Occurred() ? NULL : PyUnicode_DecodeLocale(name, "surrogateescape");
-    PyObject *delta = tzname ? PyDelta_FromDSU(0, (int)tm.tm_gmtoff, 0) : NULL;
-    PyObject *tz = delta ? PyTimeZone_FromOffsetAndName(delta, tzname) : NULL;
-    PyObject *entry = tz ? PyTuple_Pack(2, tzname, tz) : NULL;
-    int rc = entry ? PyDict_SetItem(st->tz_cache, key, entry) : -1;
-    Py_XDECREF(entry);
-    Py_XDECREF(delta);
-    Py_XDECREF(tzname);
-    Py_DECREF(key);
-    if (rc) {
-        Py_XDECREF(tz);
-        return NULL;
-    }
-    return tz;
+    *fast = *gmtoff == (tm.tm_isdst > 0 ? st->tz_dst : st->tz_std) && gmtoff_at(t - 86400) == *gmtoff;
+    return 0;
 }
 
-/* datetime.fromtimestamp(epoch, tz) for a fixed-offset tz, made from its
- * fields: the same rounding of the fraction (half to even, to microseconds)
- * and the same fields (UTC plus the offset), without the Python-level call.
+/* datetime.fromtimestamp(epoch, tz) made from its fields: the same rounding
+ * of the fraction (half to even, to microseconds) and the same fields (UTC
+ * plus the offset at that instant), without the Python-level call.
  * 1 when done (*out set, NULL on error), 0 when out of the range it covers. */
 static int fast_datetime(PyObject **out, double epoch, long gmtoff, PyObject *tz)
 {
@@ -536,14 +572,13 @@ static int v_timestamp(void *payload, double epoch)
 {
     builder *b = payload;
     long gmtoff;
-    PyObject *tz = local_zone(b->st, epoch, &gmtoff), *dt;
-    if (!tz)
+    int fast;
+    PyObject *tz, *dt;
+    if (local_zone(&tz, b->st, epoch, &gmtoff, &fast))
         return -1;
-    if (fast_datetime(&dt, epoch, gmtoff, tz)) {
-        Py_DECREF(tz);
+    if (fast && fast_datetime(&dt, epoch, gmtoff, tz))
         return attach(b, dt);
-    }
-    PyObject *args = Py_BuildValue("(dN)", epoch, tz);
+    PyObject *args = Py_BuildValue("(dO)", epoch, tz);
     if (!args)
         return -1;
     dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);

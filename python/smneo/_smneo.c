@@ -593,9 +593,6 @@ static int module_exec(PyObject *module)
         return -1;
     st->utc = PyDateTime_TimeZone_UTC;
     Py_INCREF(st->utc);
-    st->tz_cache = PyDict_New();
-    if (!st->tz_cache)
-        return -1;
 
     st->IssueType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &issue_spec, (PyObject *)&PyTuple_Type);
     if (!st->IssueType || PyModule_AddType(module, st->IssueType))
@@ -657,7 +654,7 @@ static int module_exec(PyObject *module)
     X(ResponseParserError) X(PaginationError)                                                                  \
     X(WaiterError) X(CompilationJobFailed) X(CompilationJobStopped) X(WaiterTimeout) X(WaiterCancelled)        \
     X(ArtifactError) X(UnsafeArchiveError) X(DigestMismatchError) X(ValidationWarning) X(LogWarning) X(JobLogsType) X(StepsType) X(MultiType)                                           \
-    X(modeled_errors) X(utc) X(tz_cache) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
+    X(modeled_errors) X(utc) X(tzlocal) X(s_ResponseMetadata) X(s_RequestId) X(s_HTTPStatusCode) X(s_HTTPHeaders)         \
     X(s_RetryAttempts) X(s_MaxAttemptsReached) X(s_Error) X(s_Code) X(s_Message) X(s_response)                  \
     X(s_operation_name) X(s_issues) X(s_FailureReason) X(s_last_response) X(s_timestamp) X(s_endpoint_url)
 

@@ -58,7 +58,11 @@ typedef struct smneo_state {
      * them on first use (inheriting botocore's where it is importable). */
 
     PyObject *utc;            /* datetime.timezone.utc */
-    PyObject *tz_cache;       /* dict: UTC offset (s) -> (zone name, datetime.timezone) */
+    PyObject *tzlocal;        /* dateutil.tz.tzlocal() or smneo._tz.tzlocal(); NULL until the first timestamp */
+    long tz_std, tz_dst;      /* its offsets (s east of UTC), as it took them from the time module */
+    long tz_c_timezone;       /* the C library's zone when it was made (remade after time.tzset()) */
+    int tz_c_daylight;
+    char tz_c_names[2][64];
     /* interned keys used on every call */
     PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
         *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,

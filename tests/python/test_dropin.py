@@ -427,6 +427,11 @@ def test_timestamps_under_a_non_utc_zone(los_angeles, new_client, fake):  # noqa
     assert job["LastModifiedTime"] - created == datetime.timedelta(seconds=456.377)
     assert created + datetime.timedelta(days=1) == expected + datetime.timedelta(days=1)
     assert created.astimezone(datetime.timezone.utc) == expected
+    # a wall-clock step across the DST change: the new offset, as tzlocal() gives it
+    later = created + datetime.timedelta(days=200)
+    assert (later.month, later.day, later.hour, later.utcoffset()) == (6, 1, 14, datetime.timedelta(hours=-7))
+    assert later.tzname() == "PDT"
+    assert later.timestamp() - created.timestamp() == 200 * 86400 - 3600
 
 
 # ---- moto's server mode ---------------------------------------------------------------------------

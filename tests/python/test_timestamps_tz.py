@@ -12,12 +12,12 @@ from fakes import need_module
 PYDIR = os.path.dirname(os.path.dirname(smneo.__file__))
 
 CODE = r"""
-import json, sys
+import datetime, json, sys
 import smneo
 from botocore import parsers, session
 
 ops = session.get_session().get_service_model("sagemaker")
-for ts in (1704067200.5, 1719792000, 0):
+for ts in (1704067200.5, 1719792000, 0, 1699173000, 1699176600):
     body = json.dumps({"CompilationJobSummaries": [
         {"CompilationJobName": "a", "CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/a",
          "CreationTime": ts, "CompilationJobStatus": "COMPLETED"}]}).encode()
@@ -25,8 +25,10 @@ for ts in (1704067200.5, 1719792000, 0):
     theirs = parsers.create_parser("json").parse(
         {"status_code": 200, "headers": {}, "body": body},
         ops.operation_model("ListCompilationJobs").output_shape)["CompilationJobSummaries"][0]["CreationTime"]
+    later, their_later = ours + datetime.timedelta(days=200), theirs + datetime.timedelta(days=200)
     print(json.dumps([str(ours), ours.tzname(), ours.utcoffset().total_seconds(),
-                      str(theirs), theirs.tzname(), theirs.utcoffset().total_seconds(), ours == theirs]))
+                      str(theirs), theirs.tzname(), theirs.utcoffset().total_seconds(), ours.timestamp() == theirs.timestamp(),
+                      str(later), str(their_later), later == their_later, repr(ours.tzinfo), ours.fold]))
 """
 
 
@@ -44,6 +46,13 @@ def test_timestamps_are_local_as_botocores_under_los_angeles():
     assert all(r[6] for r in rows)
     assert rows[0][:3] == ["2023-12-31 16:00:00.500000-08:00", "PST", -8 * 3600]
     assert rows[1][:3] == ["2024-06-30 17:00:00-07:00", "PDT", -7 * 3600]
+    # 01:30 twice on 2023-11-05: PDT, then (fold) PST, as botocore's tzlocal() gives them
+    assert rows[3][:3] == ["2023-11-05 01:30:00-07:00", "PDT", -7 * 3600]
+    assert rows[4][:3] == ["2023-11-05 01:30:00-08:00", "PST", -8 * 3600] and rows[4][11] == 1
+    # arithmetic across a DST change lands on the new offset, as with botocore's tzinfo
+    assert all(r[7] == r[8] and r[9] for r in rows)
+    assert rows[0][7] == "2024-07-18 16:00:00.500000-07:00"
+    assert all(r[10] == "tzlocal()" for r in rows)
 
 
 def test_timestamps_in_utc_zone():
@@ -91,3 +100,31 @@ def test_timestamp_fields_match_fromtimestamp_with_the_same_zone():
                 continue
             assert row[1] == row[2] and row[3] == row[4], (tz, row)
         assert sum(row[1] != "error" for row in rows) >= 20, rows
+
+
+FALLBACK = r"""
+import datetime, json
+from dateutil import tz as dateutil_tz
+from smneo import _tz
+
+ours, theirs = _tz.tzlocal(), dateutil_tz.tzlocal()
+out = []
+for ts in (0, 1699173000, 1699176600, 1710064799, 1710064800, 1719792000.25, 1704067200.5):
+    a, b = datetime.datetime.fromtimestamp(ts, ours), datetime.datetime.fromtimestamp(ts, theirs)
+    c, d = a + datetime.timedelta(days=200), b + datetime.timedelta(days=200)
+    out.append([str(a), str(b), a.fold, b.fold, a.tzname(), b.tzname(), str(a.dst()), str(b.dst()),
+                str(c), str(d), a.timestamp(), b.timestamp()])
+print(json.dumps(out))
+"""
+
+
+def test_the_stand_in_zone_behaves_as_dateutils_tzlocal():
+    """smneo._tz.tzlocal (used where dateutil is not installed) gives the
+    wall-clock fields, fold, names, DST and arithmetic of dateutil's."""
+    need_module("dateutil.tz")
+    for zone in ("America/Los_Angeles", "Europe/Berlin", "UTC"):
+        out = subprocess.run([sys.executable, "-c", FALLBACK], capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, PYTHONPATH=PYDIR, TZ=zone))
+        assert out.returncode == 0, out.stderr
+        for row in json.loads(out.stdout):
+            assert row[0::2] == row[1::2], (zone, row)
