@@ -1198,6 +1198,12 @@ int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *
     return emit(&j->x, kind, msg, 0, 0, desc);
 }
 
+int smneo__cjob_log_event(smneo__cjob *j, smneo_joblogs *l, smneo_event_kind event)
+{
+    wait_logs_event(&j->x, l, event);
+    return is_cancelled(&j->x);
+}
+
 int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message)
 {
     return fail(&j->x, rc, step, "%s", message);

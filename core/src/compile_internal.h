@@ -66,6 +66,9 @@ void smneo__cjob_free(smneo__cjob *j);
 int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job_name);
 int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same);
 int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *msg, const smneo_value *desc);
+/* follow_logs: a LOG or WARNING event of the job's reader becomes the job's
+ * LOG event or warning, as smneo_compile reports them; 1 when cancelled. */
+int smneo__cjob_log_event(smneo__cjob *j, smneo_joblogs *l, smneo_event_kind event);
 int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message);
 int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc);
 /* Runs a call to its end, reporting WAITING to the job's callback between

@@ -15,6 +15,7 @@
 #include "compile_internal.h"
 #include "smneo/s3.h"
 #include "internal.h"
+#include "joblogs_internal.h"
 #include "options_internal.h"
 #include "s3_internal.h"
 #include "smneo/compile.h"
@@ -46,7 +47,8 @@ typedef struct mjob {
     int created;     /* 1 once a create succeeded in this run (or a reattach found the job) */
     char *key, *target, *recorded;
     smneo_call *waiter;
-    int64_t wake_ms, started_ms;
+    smneo_joblogs *logs; /* follow_logs: the job's log reader, which is then its waiter */
+    int64_t wake_ms, started_ms, deadline_ms;
     row_store *out;
 } mjob;
 
@@ -385,15 +387,34 @@ static void finish(many *m, mjob *mj, const char *status, int error, const char 
         m->cancelled = 1;
 }
 
-static int start_waiter(many *m, mjob *mj, smneo_error *e)
+/* The job's waiter: with follow_logs its log reader in follow mode, which
+ * polls the status at the same cadence and reads the log in the same round
+ * (as smneo_compile does); `plain` (the log was refused): the plain waiter. */
+static int start_waiter_as(many *m, mjob *mj, int plain, smneo_error *e)
 {
-    smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
-    wo.delay = mj->o->delay;
-    wo.max_delay = mj->o->max_delay;
-    wo.timeout = mj->o->timeout;
-    int rc = smneo_wait_new(&mj->waiter, m->c, mj->j->x.r->job_name, &wo, e);
+    int rc;
+    if (mj->o->follow_logs && !plain) {
+        smneo_joblogs_options lo = SMNEO_JOBLOGS_OPTIONS_INIT;
+        lo.follow = 1;
+        lo.delay = mj->o->delay;
+        lo.max_delay = mj->o->max_delay;
+        rc = smneo_joblogs_new(&mj->logs, m->c, mj->j->x.r->job_name, &lo, e);
+        mj->deadline_ms = mj->o->timeout > 0 ? smneo__monotonic_ms() + (int64_t)(mj->o->timeout * 1000) : 0;
+    } else {
+        smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;
+        wo.delay = mj->o->delay;
+        wo.max_delay = mj->o->max_delay;
+        wo.timeout = mj->o->timeout;
+        if (plain && mj->deadline_ms) {
+            double left = (double)(mj->deadline_ms - smneo__monotonic_ms()) / 1000.0;
+            wo.timeout = left > 0.001 ? left : 0.001;
+        }
+        rc = smneo_wait_new(&mj->waiter, m->c, mj->j->x.r->job_name, &wo, e);
+    }
     if (rc)
         return rc;
+    if (plain)
+        return 0; /* still running, counted */
     mj->phase = PH_RUNNING;
     mj->wake_ms = 0;
     if (!mj->started_ms)
@@ -401,6 +422,8 @@ static int start_waiter(many *m, mjob *mj, smneo_error *e)
     m->running++;
     return 0;
 }
+
+static int start_waiter(many *m, mjob *mj, smneo_error *e) { return start_waiter_as(m, mj, 0, e); }
 
 /* Creates the job; 1 when the account's limit was met (the job waits). */
 static int create(many *m, mjob *mj)
@@ -473,9 +496,96 @@ static char *output_dir_of(const mjob *mj)
     return smneo__aprintf("%s%s%s", base, n && base[n - 1] == '/' ? "" : "/", mj->j->x.r->job_name);
 }
 
+static void waited(many *m, mjob *mj, int rc, smneo_result *desc, smneo_error *e);
+
+static void set_status(many *m, mjob *mj, const char *status)
+{
+    snprintf(mj->j->x.status, sizeof mj->j->x.status, "%s", status ? status : "");
+    mj->created = 1;
+    st_set_str(mj->st, "CompilationJobStatus", mj->j->x.status);
+    save(m);
+}
+
+/* follow_logs: steps the job's log reader until it sleeps or ends; its LOG
+ * lines go to the callback with the job's index. */
+static void poll_logs(many *m, mjob *mj)
+{
+    smneo__cjob *j = mj->j;
+    smneo_step st;
+    int timed_out = mj->deadline_ms && smneo__monotonic_ms() >= mj->deadline_ms;
+    if (timed_out)
+        smneo_joblogs_cancel(mj->logs);
+    for (;;) {
+        smneo_joblogs_step(&st, mj->logs);
+        if (st.kind == SMNEO_STEP_SEND) {
+            smneo_joblogs_send(mj->logs, &st);
+            continue;
+        }
+        if (st.kind == SMNEO_STEP_SLEEP) {
+            mj->wake_ms = smneo__monotonic_ms() + st.sleep_ms;
+            return;
+        }
+        if (st.kind == SMNEO_STEP_EVENT) {
+            if (st.event == SMNEO_EVENT_STATUS) {
+                smneo_value root;
+                smneo_result_root(&root, smneo_joblogs_description(mj->logs));
+                set_status(m, mj, smneo_joblogs_status(mj->logs));
+                if (smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_STATUS, j->x.status, &root))
+                    m->cancelled = 1;
+            } else if (smneo__cjob_log_event(j, mj->logs, st.event)) {
+                m->cancelled = 1;
+            }
+            if (m->cancelled)
+                return; /* cancel_all stops it */
+            continue;
+        }
+        break;
+    }
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = smneo_joblogs_result(mj->logs, &e);
+    smneo_result *desc = smneo__joblogs_take_description(mj->logs);
+    const char *status = smneo_joblogs_status(mj->logs);
+    int terminal = status && (!strcmp(status, "COMPLETED") || !strcmp(status, "FAILED") || !strcmp(status, "STOPPED"));
+    if (!rc && !terminal) {
+        /* the log was refused (a warning said so): wait without it */
+        smneo_result_free(desc);
+        smneo_joblogs_free(mj->logs);
+        mj->logs = NULL;
+        if (start_waiter_as(m, mj, 1, &e)) {
+            m->running--;
+            finish(m, mj, j->x.status, e.code, e.message);
+        }
+        smneo_error_clear(&e);
+        return;
+    }
+    if (timed_out && rc == SMNEO_ECANCELLED) {
+        smneo_error_clear(&e);
+        smneo__error(&e, SMNEO_EWAITTIMEOUT,
+                     "the compilation job did not finish within the waiter's timeout (last status %s)",
+                     *j->x.status ? j->x.status : "unknown");
+        rc = SMNEO_EWAITTIMEOUT;
+    } else if (!rc && !strcmp(status, "FAILED")) {
+        smneo_value root, reason;
+        smneo_result_root(&root, desc);
+        const char *why = smneo_value_get(&reason, &root, "FailureReason") == 0 ? smneo_value_string(&reason) : NULL;
+        smneo__error(&e, SMNEO_EJOBFAILED, "compilation job %s failed: %s", j->x.r->job_name,
+                     why && *why ? why : "the compilation job failed");
+        rc = SMNEO_EJOBFAILED;
+    } else if (!rc && !strcmp(status, "STOPPED")) {
+        rc = SMNEO_EJOBSTOPPED;
+    }
+    smneo_joblogs_free(mj->logs);
+    mj->logs = NULL;
+    waited(m, mj, rc, desc, &e);
+}
+
 /* Steps a running job's waiter until it sleeps or ends. */
 static void poll_job(many *m, mjob *mj)
 {
+    if (mj->logs) {
+        poll_logs(m, mj);
+        return;
+    }
     smneo__cjob *j = mj->j;
     smneo_step st;
     for (;;) {
@@ -495,10 +605,7 @@ static void poll_job(many *m, mjob *mj)
             smneo_result_root(&root, smneo_call_page(mj->waiter));
             smneo_value v;
             const char *status = smneo_value_get(&v, &root, "CompilationJobStatus") ? NULL : smneo_value_string(&v);
-            snprintf(j->x.status, sizeof j->x.status, "%s", status ? status : "");
-            mj->created = 1;
-            st_set_str(mj->st, "CompilationJobStatus", j->x.status);
-            save(m);
+            set_status(m, mj, status);
             if (smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_STATUS, j->x.status, &root))
                 m->cancelled = 1;
             continue;
@@ -510,6 +617,15 @@ static void poll_job(many *m, mjob *mj)
     int rc = smneo_call_result(&desc, mj->waiter, &e);
     smneo_call_free(mj->waiter);
     mj->waiter = NULL;
+    waited(m, mj, rc, desc, &e);
+}
+
+/* The waiter ended with rc (desc: the last description, taken; *ep: its error, moved). */
+static void waited(many *m, mjob *mj, int rc, smneo_result *desc, smneo_error *ep)
+{
+    smneo__cjob *j = mj->j;
+    smneo_error e = *ep;
+    memset(ep, 0, sizeof *ep);
     m->running--;
     if (rc == SMNEO_ENOTFOUND && !mj->created) {
         /* recorded as CREATING but never made: create it under that name */
@@ -556,6 +672,8 @@ static void cancel_all(many *m)
         if (mj->phase == PH_RUNNING) {
             smneo_call_free(mj->waiter);
             mj->waiter = NULL;
+            smneo_joblogs_free(mj->logs);
+            mj->logs = NULL;
             m->running--;
             smneo__cjob *j = mj->j;
             if (m->o->keep_jobs_on_cancel) {
@@ -859,6 +977,7 @@ done:
     for (size_t i = 0; m.jobs && i < njobs; i++) {
         mjob *mj = &m.jobs[i];
         smneo_call_free(mj->waiter);
+        smneo_joblogs_free(mj->logs);
         smneo__cjob_free(mj->j);
         free(mj->key);
         free(mj->target);

@@ -95,7 +95,7 @@ static const smneo_compile_option_info compile_option_table[] = {
     SMNEO__COMPILE_OPTION("tags", tags_json, JSON, 1),
     SMNEO__COMPILE_OPTION("kms_key_id", kms_key_id, STRING, 1),
     SMNEO__COMPILE_OPTION("keep_job_on_cancel", keep_job_on_cancel, FLAG, 0),
-    SMNEO__COMPILE_OPTION("follow_logs", follow_logs, FLAG, 0),
+    SMNEO__COMPILE_OPTION("follow_logs", follow_logs, FLAG, 1),
     SMNEO__COMPILE_OPTION("vpc_config", vpc_config_json, JSON, 1),
     SMNEO__COMPILE_OPTION("model_package_version_arn", model_package_version_arn, STRING, 1),
     SMNEO__COMPILE_OPTION("max_wait_seconds", max_wait_seconds, INTEGER, 1),

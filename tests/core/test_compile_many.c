@@ -700,6 +700,88 @@ static void test_every_create_option(void)
     smneo_error_clear(&err);
 }
 
+/* follow_logs in a job of compile_many: each job's log lines come as LOG
+ * events with that job's index (its own lines only, to its end line), read
+ * by the job's waiter in its poll rounds; a job without follow_logs gets
+ * none. */
+typedef struct logrec {
+    char names[NJOBS][128];
+    int lines[NJOBS], ended[NJOBS], foreign[NJOBS], no_ts, failed_line;
+} logrec;
+
+static int on_log(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    logrec *r = payload;
+    if (job >= NJOBS)
+        return 0;
+    if (ev->kind == SMNEO_COMPILE_EVENT_CREATED)
+        snprintf(r->names[job], sizeof r->names[job], "%s", ev->message);
+    if (ev->kind != SMNEO_COMPILE_EVENT_LOG)
+        return 0;
+    r->lines[job]++;
+    if (ev->done == 0)
+        r->no_ts++;
+    for (size_t k = 0; k < NJOBS; k++)
+        if (k != job && r->names[k][0] && strstr(ev->message, r->names[k]))
+            r->foreign[job]++;
+    char end[200];
+    snprintf(end, sizeof end, "Compilation job %s ", r->names[job]);
+    if (r->names[job][0] && strstr(ev->message, end) &&
+        (strstr(ev->message, " completed") || strstr(ev->message, " failed:")))
+        r->ended[job]++;
+    if (strstr(ev->message, "frobnicate"))
+        r->failed_line += (int)job == 1 ? 1 : 1000;
+    return 0;
+}
+
+static void test_follow_logs_per_job(void)
+{
+    make_models("logs");
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    CHECK_INT(smneo_test_http("POST", url,
+                              "{\"kind\":\"fail\",\"device\":\"ml_m5\",\"rate\":1,\"failure\":\"unsupported-operator\","
+                              "\"params\":{\"operators\":\"aten::frobnicate\"}}",
+                              0, NULL),
+              200);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-logs", work) > 0);
+    smneo_compile_options jobs[NJOBS];
+    matrix(jobs, "logs", outdir);
+    size_t n = NTARGETS; /* the first model on every target */
+    for (size_t i = 0; i < n; i++)
+        jobs[i].follow_logs = i != 3; /* the last one without */
+    logrec r;
+    memset(&r, 0, sizeof r);
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = 4;
+    mo.callback = on_log;
+    mo.payload = &r;
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_many(&res, lc, ptrs, n, &mo, &err);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    for (size_t i = 0; res && i < n; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        CHECK_STR(row->status, i == 1 ? "FAILED" : "COMPLETED");
+        if (i == 3) {
+            CHECK_INT(r.lines[i], 0);
+            continue;
+        }
+        CHECK_MSG(r.lines[i] >= 3, "job %zu: %d LOG events", i, r.lines[i]);
+        CHECK_MSG(r.ended[i] == 1, "job %zu: its end line %d times", i, r.ended[i]);
+        CHECK_INT(r.foreign[i], 0);
+    }
+    CHECK_INT(r.no_ts, 0);
+    CHECK_MSG(r.failed_line >= 1 && r.failed_line < 1000, "%d", r.failed_line); /* the failing job's lines alone */
+    const smneo_diagnosis *d = res ? smneo_compile_many_result_diagnosis(res, 1) : NULL;
+    CHECK_STR(d ? smneo_diagnosis_id(d) : "(none)", "operator-not-implemented");
+    CHECK_INT(smneo_test_http("DELETE", url, NULL, 0, NULL), 200);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    free(outdir);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -721,6 +803,7 @@ int main(void)
     RUN(test_default_bucket_once);
     RUN(test_every_create_option);
     RUN(test_quota_filled_by_others);
+    RUN(test_follow_logs_per_job);
     smneo_client_free(lc);
     smneo_test_server_stop(&local);
     for (int i = 0; i < NMODELS; i++)

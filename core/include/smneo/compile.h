@@ -136,7 +136,7 @@ typedef struct smneo_compile_option_info {
     smneo_compile_option_type type;
     size_t offset;                  /* offsetof(smneo_compile_options, member) */
     int per_job;                    /* 1: also a key of each job of smneo_compile_many (0:
-                                       keep_job_on_cancel and follow_logs, compile's alone) */
+                                       keep_job_on_cancel, compile's alone) */
 } smneo_compile_option_info;
 
 /* The i-th option (static, in the order of the struct), or NULL past the last. */
@@ -218,6 +218,9 @@ SMNEO_EXTERN(const smneo_diagnosis *) smneo_compile_result_diagnosis(const smneo
  *   smneo stopped on a cancel are started again;
  * - a cancel (the callback returns non-zero) stops every running job it
  *   started unless keep_jobs_on_cancel, and the state file records it.
+ * - a job with follow_logs reports its log's lines as LOG events with its
+ *   index: its waiter is then the log reader, which reads the log in each of
+ *   the job's poll rounds (no thread, no extra rounds).
  * The jobs' own callback and payload are not used: events come to the
  * many-callback with the job's index (SMNEO_COMPILE_MANY_ALL for WAITING
  * between polls, where returning non-zero cancels everything).
