@@ -570,7 +570,8 @@ class Client(_smneo.Client):
         jobs, wait for running ones and start again the ones a cancel stopped;
         retry_failed=True runs FAILED ones again. callback(event) gets
         compile()'s event dicts plus "job" (the job's index, None between
-        polls) and the kinds QUEUED, SKIPPED, REATTACHED and DONE; returning
+        polls) and the kinds QUEUED, SKIPPED, REATTACHED and DONE (a job with
+        follow_logs=True also gets its log's lines as LOG events); returning
         False cancels: every running job is stopped unless keep_jobs_on_cancel.
         Ctrl-C stops them too and raises KeyboardInterrupt. Returns one
         CompileRow per job, in order; a job completed when its

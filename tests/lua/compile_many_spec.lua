@@ -121,6 +121,33 @@ describe("client:compile_many", function()
     assert.equal(9, completed)
   end)
 
+  it("gives a job with follow_logs its log's lines as LOG events with its index", function()
+    admin(srv, "POST", "/_smneo/faults", '{"kind": "fail", "device": "ml_m5", "rate": 1, "failure": "not-tar-gz"}')
+    local jobs = { { model = models[1], target_device = "ml_c5" }, { model = models[1], target_device = "ml_m5" },
+                   { model = models[1], target_device = "ml_p3", follow_logs = false } }
+    local lines = {}
+    local rows, ok = client:compile_many(common{
+      jobs = jobs, follow_logs = true, output_dir = tmp .. "/logs",
+      callback = function(ev)
+        if ev.kind == "LOG" then
+          lines[ev.job] = lines[ev.job] or {}
+          table.insert(lines[ev.job], ev.message)
+        end
+      end })
+    admin(srv, "DELETE", "/_smneo/faults")
+    assert.is_false(ok)
+    assert.equal("COMPLETED", rows[1].compilation_job_status)
+    assert.equal("FAILED", rows[2].compilation_job_status)
+    assert.is_nil(lines[3])
+    for i = 1, 2 do
+      local text = table.concat(assert(lines[i], "no LOG for job " .. i), "\n")
+      assert.truthy(#lines[i] >= 3)
+      assert.truthy(text:find("Compilation job " .. rows[i].compilation_job_name ..
+                              (i == 1 and " completed" or " failed: "), 1, true), text)
+      assert.falsy(text:find(rows[3 - i].compilation_job_name, 1, true), text)
+    end
+  end)
+
   it("stops what it started on a cancel, and a rerun with the state file finishes without duplicates", function()
     admin(srv, "DELETE", "/_smneo/requests")
     local state = tmp .. "/state.json"
@@ -239,7 +266,7 @@ end)
 
 -- compile's and compile_many's keywords come from the core's one table
 -- (smneo_compile_option_at): both refuse a key outside it and name the known
--- ones; keep_job_on_cancel and follow_logs are compile's alone.
+-- ones; keep_job_on_cancel is compile's alone.
 describe("compile keywords", function()
   local client = smneo.client{ region_name = "us-east-1", endpoint_url = "http://127.0.0.1:9",
                                aws_access_key_id = "AKIDEXAMPLE", aws_secret_access_key = "secret" }
@@ -256,10 +283,12 @@ describe("compile keywords", function()
 
   it("a job of compile_many refuses compile's own keywords", function()
     local ok, err = pcall(client.compile_many, client,
-      { jobs = { { model = "m", framework = "ONNX", role_arn = ROLE, target_device = "ml_c5", follow_logs = true } } })
+      { jobs = { { model = "m", framework = "ONNX", role_arn = ROLE, target_device = "ml_c5",
+                   keep_job_on_cancel = true } } })
     assert.is_false(ok)
     local msg = tostring(err)
-    assert.truthy(msg:find("jobs[1]", 1, true) and msg:find("follow_logs", 1, true), msg)
+    assert.truthy(msg:find("jobs[1]", 1, true) and msg:find("keep_job_on_cancel", 1, true), msg)
+    assert.truthy(msg:find("follow_logs", 1, true), msg) -- a job's own keyword, named among the known ones
     assert.truthy(msg:find("max_pending_seconds", 1, true), msg)
   end)
 

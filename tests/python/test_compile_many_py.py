@@ -185,3 +185,36 @@ def test_every_create_compilation_job_option(local, models, tmp_path):
                                '"Subnets": ["subnet-1"]}', output_dir=tmp_path / "many", **COMMON)
     assert rows[0].compilation_job_status == "COMPLETED"
     assert creates(server)[-1]["params"]["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}
+
+
+def test_follow_logs_per_job(local, models, tmp_path):
+    """follow_logs=True: each job's log lines come as LOG events with its
+    index (its own lines, to its end line); a job given follow_logs=False
+    gets none; logs refused: a warning, and the jobs finish all the same."""
+    server, client = local
+    server.fail_jobs("unsupported-operator", device="ml_m5", rate=1, params={"operators": "aten::frobnicate"})
+    events = []
+    jobs = [dict(model=models[0], target_device=t) for t in TARGETS[:3]]
+    jobs[2]["follow_logs"] = False
+    rows = client.compile_many(jobs, follow_logs=True, output_dir=tmp_path / "out", callback=events.append, **COMMON)
+    assert [r.compilation_job_status for r in rows] == ["COMPLETED", "FAILED", "COMPLETED"]
+    lines = {}
+    for e in events:
+        if e["kind"] == "LOG":
+            lines.setdefault(e["job"], []).append(e["message"])
+    assert set(lines) == {0, 1}
+    for i in (0, 1):
+        assert len(lines[i]) >= 3
+        assert not any(r.compilation_job_name in m for r in rows if r is not rows[i] for m in lines[i])
+    assert lines[0][-1] == "Compilation job %s completed" % rows[0].compilation_job_name
+    assert any("frobnicate" in m for m in lines[1])
+    assert "Compilation job %s failed: " % rows[1].compilation_job_name in "\n".join(lines[1])
+    assert rows[1].diagnosis.id == "operator-not-implemented"
+    server.add_fault({"kind": "deny", "target": "logs", "rate": 1})
+    events = []
+    rows = client.compile_many([dict(model=models[1], target_device="ml_c5")], follow_logs=True,
+                               output_dir=tmp_path / "out2", callback=events.append, **COMMON)
+    assert rows[0].compilation_job_status == "COMPLETED" and rows[0].failure_reason is None
+    assert not [e for e in events if e["kind"] == "LOG"]
+    assert any(e["kind"] == "WARNING" and e["job"] == 0 and "AccessDenied" in e["message"] for e in events), \
+        [e for e in events if e["kind"] != "WAITING"]
