@@ -208,6 +208,8 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
                     double deadline, smneo_error *err);
 /* "2026-12-03T07:00:01.123Z  message", escaped. */
 void cli_print_log_line(FILE *f, const smneo_log_event *ev);
+/* The same after prefix ("[3] " for a job of several). */
+void cli_print_job_log_line(FILE *f, const char *prefix, const smneo_log_event *ev);
 /* A FAILED job: the log's last lines (unless they were streamed) and the
  * diagnosis. */
 void cli_report_failure(FILE *f, const char *job, const smneo_log_event *lines, size_t n,

@@ -43,7 +43,7 @@ typedef struct view {
     const char *const *targets;
     line *lines;
     size_t n, drawn;
-    int tty, quiet;
+    int tty, quiet, json;
     double last_draw;
 } view;
 
@@ -121,6 +121,22 @@ static int on_event(size_t job, const smneo_compile_event *ev, void *payload)
             if (!v->tty && !v->quiet)
                 cli_line(stderr, "[%zu] warning: %s", job + 1, msg);
             break;
+        case SMNEO_COMPILE_EVENT_LOG: {
+            /* --logs: the job's line, prefixed by its number, above the live lines */
+            if (v->tty && !v->quiet && v->drawn) {
+                fprintf(stderr, "\033[%zuA\033[J", v->drawn);
+                fflush(stderr);
+                v->drawn = 0;
+            }
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "[%zu] ", job + 1);
+            smneo_log_event le = {(int64_t)ev->done, msg, strlen(msg), NULL};
+            FILE *f = v->json ? stderr : stdout;
+            cli_print_job_log_line(f, prefix, &le);
+            fflush(f);
+            draw(v, 1);
+            break;
+        }
         case SMNEO_COMPILE_EVENT_DONE:
             if (!strcmp(l->status, "SKIPPED"))
                 break;
@@ -450,7 +466,7 @@ int cmd_compile_many(cli_args *a)
         cli_client cc;
         code = cli_client_open(&cc, a);
         if (code == 0) {
-            view v = {jobs, target_of, lines, n, 0, isatty(STDERR_FILENO), a->quiet, 0};
+            view v = {jobs, target_of, lines, n, 0, isatty(STDERR_FILENO), a->quiet, a->json, 0};
             mo.callback = on_event;
             mo.payload = &v;
             smneo_compile_many_result *res = NULL;

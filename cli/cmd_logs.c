@@ -74,7 +74,9 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
 }
 
 /* One event as a line for people: "2026-12-03T07:00:01.123Z  message". */
-void cli_print_log_line(FILE *f, const smneo_log_event *ev)
+void cli_print_log_line(FILE *f, const smneo_log_event *ev) { cli_print_job_log_line(f, "", ev); }
+
+void cli_print_job_log_line(FILE *f, const char *prefix, const smneo_log_event *ev)
 {
     time_t secs = (time_t)(ev->timestamp / 1000);
     struct tm tm;
@@ -82,7 +84,7 @@ void cli_print_log_line(FILE *f, const smneo_log_event *ev)
     gmtime_r(&secs, &tm);
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03dZ", (int)(ev->timestamp % 1000));
-    cli_line(f, "%s  %s", when, ev->message);
+    cli_line(f, "%s%s  %s", prefix, when, ev->message);
 }
 
 /* One event as a JSON line (--output json): one object a line, so that a

@@ -57,7 +57,7 @@ static const cli_opt opts_compile[] = {
     {"max-runtime", "SECONDS", "StoppingCondition.MaxRuntimeInSeconds (default 900)"},
     {"tags", "JSON", "Tags, e.g. '[{\"Key\":\"team\",\"Value\":\"ml\"}]'"},
     {"keep-job-on-interrupt", NULL, "on Ctrl-C leave the job running instead of stopping it"},
-    {"logs", NULL, "print the job's log (CloudWatch Logs) while waiting"},
+    {"logs", NULL, "print the job's log (CloudWatch Logs) while waiting (several jobs: each line after [N])"},
     OPTS_CREATE_MORE,
     {"max-concurrent", "N", "several jobs: at most N at once (default 4; fewer when the account's limit is met)"},
     {"state-file", "FILE", "several jobs: record them in FILE; a rerun skips the completed, waits for the running"},

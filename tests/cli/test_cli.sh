@@ -454,6 +454,31 @@ admin DELETE /_smneo/faults >/dev/null
 [ "$(grep -c ' ml_m5 .* FAILED .*Unable to untar input model.* not-tar-gz' "$WORK/many_fail.out")" = 3 ] && [ "$(grep -c ' COMPLETED ' "$WORK/many_fail.out")" = 9 ] && grep -q '^MODEL *TARGET *JOB *STATUS' "$WORK/many_fail.out" && ok || { fail "many_fail: table"; cat "$WORK/many_fail.out"; }
 grep_err many_fail "3 of 12 compilation jobs did not complete"
 
+# --logs with several jobs: each job's log lines, prefixed by its number ([1], [2]), its own only
+# (on stderr with --output json, on stdout otherwise)
+admin POST /_smneo/faults '{"kind": "fail", "device": "ml_m5", "rate": 1, "failure": "not-tar-gz"}' >/dev/null
+run many_logs 5 --endpoint-url "$URL" compile --model "$WORK/zoo/churn" --target ml_c5 --target ml_m5 \
+  --framework XGBOOST --role "$ROLE" --bucket cli-test --output-dir "$WORK/zoo-logs" --delay 0.1 --max-delay 0.2 \
+  --logs --output json
+admin DELETE /_smneo/faults >/dev/null
+"$PY" - "$WORK/many_logs.out" "$WORK/many_logs.err" <<'PYEOF' && ok || fail "many_logs: the jobs' log lines"
+import json, re, sys
+jobs = json.load(open(sys.argv[1]))["Jobs"]
+names = [j["CompilationJobName"] for j in jobs]
+lines = {}
+for line in open(sys.argv[2]):
+    m = re.match(r"^\[(\d)\] \d{4}-\d\d-\d\dT[\d:.]+Z  (.*)$", line.rstrip("\n"))
+    if m:
+        lines.setdefault(int(m.group(1)), []).append(m.group(2))
+ok = [j["CompilationJobStatus"] for j in jobs] == ["COMPLETED", "FAILED"] and set(lines) == {1, 2}
+ok = ok and "Compilation job %s completed" % names[0] in lines[1]
+ok = ok and any(l.startswith("Compilation job %s failed: " % names[1]) for l in lines[2])
+ok = ok and not any(names[1] in l for l in lines[1]) and not any(names[0] in l for l in lines[2])
+if not ok:
+    print(jobs, lines)
+sys.exit(0 if ok else 1)
+PYEOF
+
 # a mistake in the last job: refused before anything is uploaded or created
 admin DELETE /_smneo/requests >/dev/null
 mkdir -p "$WORK/zoo/empty" && echo "not a model" >"$WORK/zoo/empty/README"
