@@ -399,6 +399,7 @@ static int start_waiter_as(many *m, mjob *mj, int plain, smneo_error *e)
         lo.delay = mj->o->delay;
         lo.max_delay = mj->o->max_delay;
         rc = smneo_joblogs_new(&mj->logs, m->c, mj->j->x.r->job_name, &lo, e);
+        smneo__joblogs_one_request_per_round(mj->logs); /* many jobs: the logs quotas are per account */
         mj->deadline_ms = mj->o->timeout > 0 ? smneo__monotonic_ms() + (int64_t)(mj->o->timeout * 1000) : 0;
     } else {
         smneo_wait_options wo = SMNEO_WAIT_OPTIONS_INIT;

@@ -62,6 +62,9 @@ struct smneo_joblogs {
     int terminal;           /* follow: the job has ended; the last round is under way */
     int last_round;         /* follow: this round is the one after the end */
     int polls_quiet;        /* follow: polls in a row without new lines */
+    int budget;             /* follow: one logs request a round while the job runs */
+    int need_list;          /* budget: list the streams in the next round */
+    size_t rr;              /* budget: the stream the next round reads */
     int64_t wake_ms;
     smneo_result *description;
     char *status;
@@ -318,6 +321,20 @@ static void round_read(smneo_joblogs *l)
 /* The streams of this round are known: read them (or finish / poll). */
 static void streams_listed(smneo_joblogs *l)
 {
+    if (l->budget && !l->terminal) {
+        /* this round's request was the list: read in the next ones */
+        if (l->n_streams > 1)
+            qsort(l->streams, l->n_streams, sizeof *l->streams, cmp_stream);
+        l->need_list = 0;
+        if (l->rr >= l->n_streams)
+            l->rr = 0;
+        if (l->n_streams == 0 && warn_no_log(l)) {
+            fail_nomem(l);
+            return;
+        }
+        round_read(l);
+        return;
+    }
     if (l->n_streams == 0) {
         if (warn_no_log(l)) {
             fail_nomem(l);
@@ -458,6 +475,16 @@ static void read_answered(smneo_joblogs *l, int rc, const smneo_result *r)
             return;
         }
     }
+    if (l->budget && !l->terminal) {
+        /* one page a round: this stream again if it has more, else the next;
+         * after the last one, the next round lists the streams again */
+        if (end && ++l->rr >= l->n_streams) {
+            l->rr = 0;
+            l->need_list = 1;
+        }
+        round_read(l);
+        return;
+    }
     if (end) {
         next_stream(l);
         return;
@@ -582,6 +609,11 @@ void smneo_joblogs_step(smneo_step *out, smneo_joblogs *l)
         case PH_STREAMS:
             if (l->terminal && !l->last_round)
                 l->last_round = 1;
+            if (l->budget && !l->terminal && !l->need_list && l->n_streams > 0) {
+                l->cur = l->rr < l->n_streams ? l->rr : 0;
+                l->phase = PH_READ;
+                continue;
+            }
             rc = start_list(l);
             break;
         case PH_READ:
@@ -658,6 +690,14 @@ const char *smneo_joblogs_warning_at(const smneo_joblogs *l, size_t i)
 
 const smneo_result *smneo_joblogs_description(const smneo_joblogs *l) { return l ? l->description : NULL; }
 const char *smneo_joblogs_status(const smneo_joblogs *l) { return l ? l->status : NULL; }
+
+void smneo__joblogs_one_request_per_round(smneo_joblogs *l)
+{
+    if (l && l->opts.follow) {
+        l->budget = 1;
+        l->need_list = 1;
+    }
+}
 
 smneo_result *smneo__joblogs_take_description(smneo_joblogs *l)
 {
