@@ -479,6 +479,16 @@ if not ok:
 sys.exit(0 if ok else 1)
 PYEOF
 
+# on a terminal the lines go above the live lines (cleared, then drawn again below)
+if command -v script >/dev/null 2>&1; then
+  script -qc "'$SMNEO' --endpoint-url '$URL' compile --model '$WORK/zoo/fraud' --target ml_c5 --target ml_p3 \
+    --framework XGBOOST --role '$ROLE' --bucket cli-test --output-dir '$WORK/zoo-ttylogs' --delay 0.1 \
+    --max-delay 0.2 --logs" /dev/null >"$WORK/ttylogs.out" 2>&1
+  grep -q "$(printf '\033')\\[2A$(printf '\033')\\[J\\[2\\] [0-9T:.-]*Z  " "$WORK/ttylogs.out" &&
+    grep -q "\\[1\\] [0-9T:.-]*Z  Compilation job fraud-[0-9a-z-]* completed" "$WORK/ttylogs.out" &&
+    grep -q "ml_p3 *COMPLETED" "$WORK/ttylogs.out" && ok || { fail "many --logs on a terminal"; head -20 "$WORK/ttylogs.out"; }
+fi
+
 # a mistake in the last job: refused before anything is uploaded or created
 admin DELETE /_smneo/requests >/dev/null
 mkdir -p "$WORK/zoo/empty" && echo "not a model" >"$WORK/zoo/empty/README"
