@@ -31,7 +31,8 @@ if kind == "aio":
     import smneo.aio
 
     async def main():
-        async with smneo.aio.Client(**keys) as client:
+        from botocore.config import Config
+        async with smneo.aio.Client(**keys, config=Config(max_pool_connections=width)) as client:
             await client.describe_compilation_job(CompilationJobName=name)  # connect, resolve once
             lag = [0.0]
             stop = asyncio.Event()

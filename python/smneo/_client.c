@@ -1898,12 +1898,20 @@ static void multi_abort(MultiObject *self, StepsObject *s)
     Py_DECREF(s);
 }
 
-/* remove(steps): stops sending its request and cancels the call. */
+/* remove(steps) -> [steps whose answer came]: stops sending its request and
+ * cancels the call; a request queued for a connection takes its place (one
+ * that ends at once is in the list, as action() returns them). */
 static PyObject *multi_remove(MultiObject *self, PyObject *arg)
 {
-    if (PyObject_TypeCheck(arg, self->client->st->StepsType) && ((StepsObject *)arg)->sending == self)
+    PyObject *done = PyList_New(0);
+    if (!done)
+        return NULL;
+    if (PyObject_TypeCheck(arg, self->client->st->StepsType) && ((StepsObject *)arg)->sending == self) {
+        self->done = done;
         multi_abort(self, (StepsObject *)arg);
-    Py_RETURN_NONE;
+        self->done = NULL;
+    }
+    return done;
 }
 
 static PyObject *multi_action(MultiObject *self, PyObject *args)
@@ -1973,7 +1981,7 @@ static PyGetSetDef multi_getset[] = {
 
 static PyMethodDef multi_methods[] = {
     {"send", (PyCFunction)multi_send, METH_O, "send(steps) -> bool"},
-    {"remove", (PyCFunction)multi_remove, METH_O, "remove(steps)"},
+    {"remove", (PyCFunction)multi_remove, METH_O, "remove(steps) -> [steps whose answer came]"},
     {"action", (PyCFunction)multi_action, METH_VARARGS, "action(fd, what) -> [steps whose answer came]"},
     {"timeout", (PyCFunction)multi_timeout, METH_NOARGS, "timeout() -> seconds until action(-1, 0), or None"},
     {"close", (PyCFunction)multi_close, METH_NOARGS, "close(): aborts what is in flight"},

@@ -88,6 +88,9 @@ class _Driver:
         if self._next_action is not None:
             self._next_action.set_result(None)
             self._next_action = None
+        self._resolve(done)
+
+    def _resolve(self, done):
         for steps in done:
             future = self._pending.pop(steps, None)
             if future is not None and not future.done():
@@ -127,8 +130,7 @@ class _Driver:
             await future
         except BaseException:
             if self._pending.pop(steps, None) is not None:  # still in flight: abort it
-                self._multi.remove(steps)
-                self._arm()
+                self._resolve(self._multi.remove(steps))  # (a request waiting for a connection takes its place)
             raise
 
     def _slice_end(self):
