@@ -295,3 +295,22 @@ def test_cancelled_while_packing_leaves_nothing(local, tmp_path):
 
 def _run(coro):
     return asyncio.run(coro)
+
+
+def test_compile_on_an_in_process_transport(isolated_env, model, tmp_path):
+    """smneo.local.mock(): the calls are sent in the executor, the default
+    bucket is made by a work step; the blocking compile's result."""
+    from smneo.local import mock
+
+    async def run():
+        async with smneo.aio.Client(region_name="us-west-2") as aio:
+            return await aio.compile(model, framework="PYTORCH", role_arn=ROLE, target_device="ml_c5",
+                                     data_input_config={"input0": [1, 4]}, output_dir=tmp_path / "aio", delay=0.1)
+
+    with mock(job_duration=0.1):
+        got = _run(run())
+        want = smneo.Client(region_name="us-west-2").compile(
+            model, framework="PYTORCH", role_arn=ROLE, target_device="ml_c5", data_input_config={"input0": [1, 4]},
+            output_dir=tmp_path / "sync", delay=0.1)
+    _same_result(got, want)
+    assert got.input_uri.startswith("s3://sagemaker-us-west-2-")
