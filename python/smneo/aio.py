@@ -213,8 +213,9 @@ class _Driver:
                             answer = callback(value)
                             if asyncio.iscoroutine(answer):
                                 answer = await answer
-                            if answer is False:
+                            if answer is False:  # no more events to it, as in the blocking compile
                                 steps.cancel(by_callback=True)
+                                callback = None
                     else:
                         if interrupt is not None:
                             raise interrupt

@@ -180,12 +180,18 @@ def test_callback_false_and_exception_stop_the_job(local, model, tmp_path):
             args, kw = _args(model, out)
             return await aio.compile(*args, callback=callback, **kw)
 
+    seen_sync, seen_aio = [], []
+
+    def until_status(seen):
+        return lambda ev: seen.append(ev["kind"]) or ev["kind"] != "STATUS"
+
     with pytest.raises(smneo.WaiterCancelled) as se:
-        sync.compile(*_args(model, tmp_path / "s")[0], callback=lambda ev: ev["kind"] != "STATUS",
+        sync.compile(*_args(model, tmp_path / "s")[0], callback=until_status(seen_sync),
                      **_args(model, tmp_path / "s")[1])
     with pytest.raises(smneo.WaiterCancelled) as ae:
-        _run(run(lambda ev: ev["kind"] != "STATUS", tmp_path / "a"))
+        _run(run(until_status(seen_aio), tmp_path / "a"))
     assert type(ae.value) is type(se.value)
+    assert seen_aio[-1] == seen_sync[-1] == "STATUS"  # no event after the False
     statuses = _jobs(sync)
     assert len(statuses) == 2 and set(statuses.values()) <= {"STOPPING", "STOPPED"}
 
