@@ -320,3 +320,37 @@ def test_compile_on_an_in_process_transport(isolated_env, model, tmp_path):
             output_dir=tmp_path / "sync", delay=0.1)
     _same_result(got, want)
     assert got.input_uri.startswith("s3://sagemaker-us-west-2-")
+
+
+def test_compile_and_cancel_under_uvloop(slow, model, tmp_path):
+    from test_aio import _uvloop
+    uvloop = _uvloop()
+    if uvloop is None:
+        pytest.skip("uvloop is not installed (Debian: python3-uvloop)")
+    server, sync = slow
+    server.configure(job_duration=0.3)
+
+    async def run():
+        assert "uvloop" in type(asyncio.get_running_loop()).__module__
+        async with _aio(server) as aio:
+            args, kw = _args(model, tmp_path / "o")
+            done = await aio.compile(*args, **kw)
+            server.configure(job_duration=30)
+            args, kw = _args(model, tmp_path / "c")
+            created = asyncio.Event()
+            task = asyncio.ensure_future(aio.compile(*args, callback=lambda ev: ev["kind"] != "CREATED" or
+                                                     created.set(), **kw))
+            await created.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return done
+
+    loop = uvloop.new_event_loop()
+    try:
+        done = loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert done.job["CompilationJobStatus"] == "COMPLETED" and done.digest_verified
+    statuses = sorted(_jobs(sync).values())
+    assert len(statuses) == 2 and statuses[0] == "COMPLETED" and statuses[1] in ("STOPPING", "STOPPED")
