@@ -117,7 +117,10 @@ class _Driver:
         if self._multi is None or credential:
             await self.loop.run_in_executor(None, steps.send_blocking)
             return
-        while self._added >= _BATCH and self._timer is not None:  # no timer: nothing waits to start
+        # no timer due soon: nothing waits for libcurl to start it (requests
+        # queued for a connection, or only read-timeout deadlines, wait for
+        # sockets or minutes, not for the next action)
+        while self._added >= _BATCH and self._timer is not None and self._timer_when - self.loop.time() < 0.05:
             if self._next_action is None:
                 self._next_action = self.loop.create_future()
             await asyncio.shield(self._next_action)
