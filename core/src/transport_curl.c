@@ -802,6 +802,8 @@ static int curl_send_stream(smneo_transport *self, smneo_response **out, const s
 
 typedef struct mxfer {
     struct mxfer *next, *prev;
+    struct mxfer *qnext; /* waiting for a connection: the FIFO queue */
+    int queued;          /* not (yet) handed to libcurl */
     CURL *easy;
     const smneo_request *req;
     void *token;
@@ -815,7 +817,10 @@ struct smneo__curlm {
     smneo__curlm_done_cb on_done;
     void *payload;
     mxfer *head;
-    int count;
+    int count;                /* transfers, queued ones included */
+    int active;               /* handed to libcurl: at most limit */
+    int limit;                /* the transport's max_connections */
+    mxfer *qhead, *qtail;     /* queued, oldest first */
     int64_t curl_deadline; /* monotonic ms libcurl asked to be called back at; -1: none */
 };
 
@@ -850,8 +855,19 @@ static void m_end(smneo__curlm *m, mxfer *x, CURLcode rc, int notify)
     if (x->next)
         x->next->prev = x->prev;
     m->count--;
-    /* Removing an unfinished transfer closes its connection. */
-    curl_multi_remove_handle(m->multi, x->easy);
+    if (x->queued) {
+        for (mxfer **q = &m->qhead, *prev = NULL; *q; prev = *q, q = &(*q)->qnext)
+            if (*q == x) {
+                *q = x->qnext;
+                if (m->qtail == x)
+                    m->qtail = prev;
+                break;
+            }
+    } else {
+        /* Removing an unfinished transfer closes its connection. */
+        curl_multi_remove_handle(m->multi, x->easy);
+        m->active--;
+    }
     smneo_response *resp = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
     int r = finish(m->t, x->easy, x->req, &x->p, rc, &resp, &err);
@@ -862,6 +878,28 @@ static void m_end(smneo__curlm *m, mxfer *x, CURLcode rc, int notify)
         smneo_response_free(resp);
     smneo_error_clear(&err);
     free(x);
+}
+
+/* Hands queued transfers to libcurl while fewer than limit are active (the
+ * pool's limit, as max_pool_connections caps aiohttp's connector). */
+static void m_promote(smneo__curlm *m)
+{
+    while (m->active < m->limit && m->qhead) {
+        mxfer *x = m->qhead;
+        m->qhead = x->qnext;
+        if (!m->qhead)
+            m->qtail = NULL;
+        x->qnext = NULL;
+        touch(&x->p.x);
+        if (curl_multi_add_handle(m->multi, x->easy) != CURLM_OK) {
+            x->qnext = NULL;
+            x->queued = 1; /* (no longer in the queue: m_end finds nothing to unlink) */
+            m_end(m, x, CURLE_FAILED_INIT, 1);
+            continue;
+        }
+        x->queued = 0;
+        m->active++;
+    }
 }
 
 int smneo__curlm_new(smneo__curlm **out, smneo_transport *t, smneo__curlm_socket_cb on_socket,
@@ -886,6 +924,9 @@ int smneo__curlm_new(smneo__curlm **out, smneo_transport *t, smneo__curlm_socket
     m->on_done = on_done;
     m->payload = payload;
     m->curl_deadline = -1;
+    m->limit = m->t->max_connections > 0 ? m->t->max_connections : 1;
+    /* keep-alive connections kept between transfers: the pool's size */
+    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->limit);
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, m_socket);
     curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
     curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, m_timer);
@@ -915,7 +956,8 @@ int smneo__curlm_add(smneo__curlm *m, const smneo_request *req, void *token, smn
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     touch(&x->p.x);
-    if (rc == CURLE_OK && curl_multi_add_handle(m->multi, x->easy) != CURLM_OK)
+    int queue = m->active >= m->limit;
+    if (rc == CURLE_OK && !queue && curl_multi_add_handle(m->multi, x->easy) != CURLM_OK)
         rc = CURLE_FAILED_INIT;
     if (rc != CURLE_OK) {
         smneo_response *resp = NULL;
@@ -930,6 +972,16 @@ int smneo__curlm_add(smneo__curlm *m, const smneo_request *req, void *token, smn
         m->head->prev = x;
     m->head = x;
     m->count++;
+    if (queue) {
+        x->queued = 1;
+        if (m->qtail)
+            m->qtail->qnext = x;
+        else
+            m->qhead = x;
+        m->qtail = x;
+    } else {
+        m->active++;
+    }
     return 0;
 }
 
@@ -938,6 +990,7 @@ void smneo__curlm_remove(smneo__curlm *m, void *token)
     for (mxfer *x = m ? m->head : NULL; x; x = x->next)
         if (x->token == token) {
             m_end(m, x, CURLE_ABORTED_BY_CALLBACK, 0);
+            m_promote(m);
             return;
         }
 }
@@ -977,6 +1030,7 @@ void smneo__curlm_action(smneo__curlm *m, int fd, int what)
             m_end(m, x, CURLE_OPERATION_TIMEDOUT, 1);
         }
     }
+    m_promote(m);
 }
 
 long smneo__curlm_timeout(smneo__curlm *m)
@@ -1004,6 +1058,7 @@ void smneo__curlm_free(smneo__curlm *m)
     m->on_socket = NULL;
     while (m->head)
         m_end(m, m->head, CURLE_ABORTED_BY_CALLBACK, 0);
+    m->qhead = m->qtail = NULL;
     curl_multi_cleanup(m->multi);
     free(m);
 }

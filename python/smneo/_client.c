@@ -1400,7 +1400,7 @@ static PyObject *paginate_event(ClientObject *client, smneo_call *call, const sm
                                 const char *operation);
 static int paginate_done(ClientObject *client, smneo_call *call, const char *operation, PyObject **resume_token);
 
-enum { STEPS_CALL, STEPS_PAGES, STEPS_WAIT, STEPS_LOGS };
+enum { STEPS_CALL, STEPS_PAGES, STEPS_WAIT, STEPS_LOGS, STEPS_COMPILE };
 
 /* One call (an operation, a paginated run or a waiter) whose steps the
  * Python driver (smneo/aio.py) performs: advance() returns the next one.
@@ -1414,7 +1414,9 @@ typedef struct {
     const char *operation;
     int mode;
     smneo_step step;      /* the current one (its request is borrowed from the call) */
-    int busy;             /* send_blocking() is running in a thread */
+    int busy;             /* send_blocking() or work() is running in a thread */
+    int working;          /* work(): smneo_call_cancel may come meanwhile */
+    int cancelled_by_callback; /* compile: cancel(by_callback=True) came (WaiterCancelled) */
     int closing;          /* close() came while busy: the thread finishes */
     PyObject *resume_token;
     struct MultiObject *sending; /* borrowed: the CurlMulti sending its request, or NULL */
@@ -1475,7 +1477,7 @@ static PyObject *steps_wrap(ClientObject *self, smneo_call *call, const char *op
     it->operation = operation;
     it->mode = mode;
     memset(&it->step, 0, sizeof it->step);
-    it->busy = it->closing = 0;
+    it->busy = it->closing = it->working = it->cancelled_by_callback = 0;
     it->sending = NULL;
     Py_INCREF(Py_None);
     it->resume_token = Py_None;
@@ -1551,6 +1553,40 @@ static PyObject *client_steps_wait(ClientObject *self, PyObject *args, PyObject 
     return steps_wrap(self, call, "DescribeCompilationJob", STEPS_WAIT);
 }
 
+/* _steps_compile(options) -> Steps over compile()'s machine (options:
+ * compile()'s dict, as _compile takes it) */
+static PyObject *client_steps_compile(ClientObject *self, PyObject *opts)
+{
+    if (enter(self))
+        return NULL;
+    smneo_call *call = NULL;
+    if (smneo_py_compile_new(self->st, self->client, opts, &call)) {
+        leave(self);
+        return NULL;
+    }
+    return steps_wrap(self, call, "CreateCompilationJob", STEPS_COMPILE);
+}
+
+/* compile's DONE: the result dict, or the blocking compile's exception */
+static PyObject *compile_done(StepsObject *self)
+{
+    smneo_compile_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_call_compile_result(&res, self->call, &err);
+    PyObject *out = smneo_py_compile_finish(self->client->st, rc, res, &err, self->cancelled_by_callback);
+    smneo_compile_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
+static PyObject *compile_event(StepsObject *self)
+{
+    smneo_compile_event ev;
+    if (smneo_call_compile_event(&ev, self->call))
+        return PyErr_Format(PyExc_RuntimeError, "smneo: compile event without an event");
+    return smneo_py_compile_event(self->client->st, &ev);
+}
+
 static int steps_ready(StepsObject *self)
 {
     if (!steps_open(self)) {
@@ -1615,8 +1651,10 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
         return logs_advance(self);
     for (;;) {
         smneo_call_next(step, self->call);
+        if (step->kind == SMNEO_STEP_WORK)
+            return Py_BuildValue("(iO)", SMNEO_STEP_WORK, Py_None);
         if (step->kind == SMNEO_STEP_SEND) {
-            if (c->send_hook) {
+            if (c->send_hook && self->mode != STEPS_COMPILE) { /* (the blocking compile sends without it) */
                 PyObject *hook = c->send_hook;
                 Py_INCREF(hook);
                 int r = hook_send(c, hook, self->call, step);
@@ -1633,8 +1671,9 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
         if (step->kind == SMNEO_STEP_SLEEP)
             return Py_BuildValue("(id)", SMNEO_STEP_SLEEP, step->sleep_ms / 1000.0);
         if (step->kind == SMNEO_STEP_EVENT) {
-            PyObject *v = self->mode == STEPS_WAIT ? wait_status(c, self->call)
-                                                    : paginate_event(c, self->call, step, self->operation);
+            PyObject *v = self->mode == STEPS_WAIT      ? wait_status(c, self->call)
+                          : self->mode == STEPS_COMPILE ? compile_event(self)
+                                                        : paginate_event(c, self->call, step, self->operation);
             if (!v)
                 return NULL;
             return Py_BuildValue("(iN)", SMNEO_STEP_EVENT, v);
@@ -1644,6 +1683,8 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
             out = call_done(c, self->call, self->operation);
         else if (self->mode == STEPS_WAIT)
             out = wait_done(c, self->call);
+        else if (self->mode == STEPS_COMPILE)
+            out = compile_done(self);
         else
             out = paginate_done(c, self->call, self->operation, &self->resume_token) ? NULL
                                                                                      : (Py_INCREF(Py_None), Py_None);
@@ -1678,12 +1719,40 @@ static PyObject *steps_send_blocking(StepsObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* cancel(): the next step is DONE with WaiterCancelled / the cancellation
- * error (a waiter's callback returned False). */
-static PyObject *steps_cancel(StepsObject *self, PyObject *unused)
+/* work(): runs the current WORK step (compile's packing, digests, S3
+ * transfers, extraction) without the GIL: in the loop's executor. */
+static PyObject *steps_work(StepsObject *self, PyObject *unused)
 {
-    if (!self->busy)
+    if (steps_ready(self))
+        return NULL;
+    if (self->step.kind != SMNEO_STEP_WORK)
+        return PyErr_Format(PyExc_RuntimeError, "this smneo call has no work to run");
+    self->busy = self->working = 1;
+    smneo_call *call = self->call;
+    Py_BEGIN_ALLOW_THREADS
+    smneo_call_work(call);
+    Py_END_ALLOW_THREADS
+    self->busy = self->working = 0;
+    if (self->closing)
+        steps_finish(self);
+    Py_RETURN_NONE;
+}
+
+/* cancel(by_callback=False): the next step is DONE with WaiterCancelled /
+ * the cancellation error (a waiter's or compile's callback returned False:
+ * by_callback). A compile machine stops its job first (unless
+ * keep_job_on_cancel), and a work() running in a thread stops early. */
+static PyObject *steps_cancel(StepsObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"by_callback", NULL};
+    int by_callback = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p:cancel", kwlist, &by_callback))
+        return NULL;
+    if (!self->busy || self->working) {
+        if (by_callback)
+            self->cancelled_by_callback = 1;
         steps_cancel_machine(self);
+    }
     Py_RETURN_NONE;
 }
 
@@ -1732,7 +1801,10 @@ static PyMethodDef steps_methods[] = {
     {"advance", (PyCFunction)steps_advance, METH_NOARGS, "advance() -> (kind, value): the next step"},
     {"send_blocking", (PyCFunction)steps_send_blocking, METH_NOARGS,
      "send_blocking(): sends the current request with the client's transport (blocks; GIL released)"},
-    {"cancel", (PyCFunction)steps_cancel, METH_NOARGS, "cancel(): the call ends at its next step"},
+    {"cancel", (PyCFunction)(void (*)(void))steps_cancel, METH_VARARGS | METH_KEYWORDS,
+     "cancel(by_callback=False): the call ends at its next step"},
+    {"work", (PyCFunction)steps_work, METH_NOARGS,
+     "work(): runs the current WORK step (blocks; GIL released)"},
     {"close", (PyCFunction)steps_close, METH_NOARGS, "close(): releases the call at once"},
     {NULL},
 };
@@ -1898,12 +1970,20 @@ static void multi_abort(MultiObject *self, StepsObject *s)
     Py_DECREF(s);
 }
 
-/* remove(steps): stops sending its request and cancels the call. */
+/* remove(steps) -> [steps whose answer came]: stops sending its request and
+ * cancels the call; a request queued for a connection takes its place (one
+ * that ends at once is in the list, as action() returns them). */
 static PyObject *multi_remove(MultiObject *self, PyObject *arg)
 {
-    if (PyObject_TypeCheck(arg, self->client->st->StepsType) && ((StepsObject *)arg)->sending == self)
+    PyObject *done = PyList_New(0);
+    if (!done)
+        return NULL;
+    if (PyObject_TypeCheck(arg, self->client->st->StepsType) && ((StepsObject *)arg)->sending == self) {
+        self->done = done;
         multi_abort(self, (StepsObject *)arg);
-    Py_RETURN_NONE;
+        self->done = NULL;
+    }
+    return done;
 }
 
 static PyObject *multi_action(MultiObject *self, PyObject *args)
@@ -1973,7 +2053,7 @@ static PyGetSetDef multi_getset[] = {
 
 static PyMethodDef multi_methods[] = {
     {"send", (PyCFunction)multi_send, METH_O, "send(steps) -> bool"},
-    {"remove", (PyCFunction)multi_remove, METH_O, "remove(steps)"},
+    {"remove", (PyCFunction)multi_remove, METH_O, "remove(steps) -> [steps whose answer came]"},
     {"action", (PyCFunction)multi_action, METH_VARARGS, "action(fd, what) -> [steps whose answer came]"},
     {"timeout", (PyCFunction)multi_timeout, METH_NOARGS, "timeout() -> seconds until action(-1, 0), or None"},
     {"close", (PyCFunction)multi_close, METH_NOARGS, "close(): aborts what is in flight"},
@@ -2075,6 +2155,8 @@ static PyMethodDef client_methods[] = {
      "body) to answer, None to send it, or raises to stop the call."},
     {"_s3_transfer", FN(client_s3_transfer), KW,
      "_s3_transfer(upload, filename, uri, options, callback=None) (internal: see Client.upload_file)"},
+    {"_steps_compile", (PyCFunction)client_steps_compile, METH_O,
+     "_steps_compile(options) -> Steps (internal: smneo.aio)"},
     {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
     {"_job_logs", FN(client_job_logs), KW,
      "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "

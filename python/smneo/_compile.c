@@ -16,6 +16,24 @@ typedef struct compile_ctx {
     int cancelled_by_callback;
 } compile_ctx;
 
+/* An event as the callback's dict (the blocking callback's and the step
+ * driver's, smneo.aio). NULL with an exception set. */
+PyObject *smneo_py_compile_event(smneo_state *st, const smneo_compile_event *ev)
+{
+    const char *kind = smneo_compile_event_name(ev->kind);
+    PyObject *desc = NULL;
+    if (ev->description) {
+        desc = smneo_py_value(st, ev->description);
+    } else {
+        desc = Py_None;
+        Py_INCREF(desc);
+    }
+    return desc ? Py_BuildValue("{s:s,s:s,s:K,s:K,s:d,s:N}", "kind", kind, "message", ev->message ? ev->message : "",
+                                "done", (unsigned long long)ev->done, "total", (unsigned long long)ev->total,
+                                "elapsed", ev->elapsed, "description", desc)
+                : NULL;
+}
+
 /* An event for job `job` (SIZE_MAX: none, as for compile()) to the callback. */
 /* The operation an error is reported under: the request that failed (an S3
  * PutObject during the upload, a DescribeCompilationJob while waiting), else
@@ -33,20 +51,7 @@ static int deliver(compile_ctx *x, size_t job, int many, const smneo_compile_eve
     if (x->exc_type || x->cancelled_by_callback) {
         cancel = 1;
     } else if (PyErr_CheckSignals() == 0 && x->callback) {
-        const char *kind = smneo_compile_event_name(ev->kind);
-        PyObject *desc = NULL;
-        if (ev->description) {
-            desc = smneo_py_value(x->st, ev->description);
-        } else {
-            desc = Py_None;
-            Py_INCREF(desc);
-        }
-        PyObject *event = desc ? Py_BuildValue("{s:s,s:s,s:K,s:K,s:d,s:N}", "kind", kind, "message",
-                                               ev->message ? ev->message : "", "done",
-                                               (unsigned long long)ev->done, "total",
-                                               (unsigned long long)ev->total, "elapsed", ev->elapsed,
-                                               "description", desc)
-                               : NULL;
+        PyObject *event = smneo_py_compile_event(x->st, ev);
         if (event && many) {
             PyObject *index = job == SMNEO_COMPILE_MANY_ALL ? (Py_INCREF(Py_None), Py_None) : PyLong_FromSize_t(job);
             if (!index || PyDict_SetItemString(event, "job", index)) {
@@ -215,45 +220,69 @@ PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts
     smneo_error err = SMNEO_ERROR_INIT;
     int rc = blocking_compile(&res, client, &o, &err);
     PyObject *out = NULL;
-    if (rc == 0) {
-        if (x.exc_type)
-            PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
-        else
-            out = result_tuple(st, res);
-    } else if (x.exc_type) { /* a callback raised, or Ctrl-C: the job was stopped */
+    if (x.exc_type) /* a callback raised, or Ctrl-C: the job was stopped */
         PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
-    } else {
-        if (rc == SMNEO_ECANCELLED && x.cancelled_by_callback)
-            err.code = rc; /* WaiterCancelled: the callback returned False */
-        PyObject *last = NULL;
-        if (res) {
-            last = result_tuple(st, res);
-            if (!last)
-                PyErr_Clear();
-        }
-        smneo_py_raise(st, rc, &err, operation_of(&err), 0);
-        if (last) {
-            PyObject *type, *value, *tb;
-            PyErr_Fetch(&type, &value, &tb);
-            PyErr_NormalizeException(&type, &value, &tb);
-            PyObject *job = PyDict_GetItemString(last, "job");
-            if (value && job && job != Py_None && PyObject_SetAttr(value, st->s_last_response, job))
-                PyErr_Clear();
-            if (value && PyObject_SetAttrString(value, "compile_result", last))
-                PyErr_Clear();
-            /* FAILED: the log's last lines and the diagnosis (CompilationJobFailed.logs/.diagnosis) */
-            PyObject *logs = PyDict_GetItemString(last, "logs");
-            PyObject *diag = PyDict_GetItemString(last, "diagnosis");
-            if (value && rc == SMNEO_EJOBFAILED && logs && diag &&
-                (PyObject_SetAttrString(value, "logs", logs) || PyObject_SetAttrString(value, "diagnosis", diag)))
-                PyErr_Clear();
-            PyErr_Restore(type, value, tb);
-            Py_DECREF(last);
-        }
-    }
+    else
+        out = smneo_py_compile_finish(st, rc, res, &err, x.cancelled_by_callback);
     smneo_compile_result_free(res);
     smneo_error_clear(&err);
     return out;
+}
+
+/* The flow's outcome: the result dict (rc 0), or its exception raised, with
+ * the last result (a FAILED or STOPPED job's description, logs and
+ * diagnosis) on it. Shared by the blocking compile and the step driver. */
+PyObject *smneo_py_compile_finish(smneo_state *st, int rc, const smneo_compile_result *res, smneo_error *err,
+                                  int cancelled_by_callback)
+{
+    if (rc == 0)
+        return result_tuple(st, res);
+    if (rc == SMNEO_ECANCELLED && cancelled_by_callback)
+        err->code = rc; /* WaiterCancelled: the callback returned False */
+    PyObject *last = NULL;
+    if (res) {
+        last = result_tuple(st, res);
+        if (!last)
+            PyErr_Clear();
+    }
+    smneo_py_raise(st, rc, err, operation_of(err), 0);
+    if (last) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyObject *job = PyDict_GetItemString(last, "job");
+        if (value && job && job != Py_None && PyObject_SetAttr(value, st->s_last_response, job))
+            PyErr_Clear();
+        if (value && PyObject_SetAttrString(value, "compile_result", last))
+            PyErr_Clear();
+        /* FAILED: the log's last lines and the diagnosis (CompilationJobFailed.logs/.diagnosis) */
+        PyObject *logs = PyDict_GetItemString(last, "logs");
+        PyObject *diag = PyDict_GetItemString(last, "diagnosis");
+        if (value && rc == SMNEO_EJOBFAILED && logs && diag &&
+            (PyObject_SetAttrString(value, "logs", logs) || PyObject_SetAttrString(value, "diagnosis", diag)))
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+        Py_DECREF(last);
+    }
+    return NULL;
+}
+
+/* The compile machine for options (compile()'s dict) in *out (the step
+ * driver's); -1 with the exception the blocking compile would raise. */
+int smneo_py_compile_new(smneo_state *st, smneo_client *client, PyObject *opts, smneo_call **out)
+{
+    *out = NULL;
+    smneo_compile_options o;
+    if (convert_options(opts, &o))
+        return -1;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_compile_new(out, client, &o, &err); /* copies the options */
+    if (rc) {
+        smneo_py_compile_finish(st, rc, NULL, &err, 0);
+        smneo_error_clear(&err);
+        return -1;
+    }
+    return 0;
 }
 
 static int blocking_compile_many(smneo_compile_many_result **out, smneo_client *c,

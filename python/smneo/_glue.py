@@ -246,6 +246,33 @@ def _diagnosis(d):
     return Diagnosis(d) if isinstance(d, dict) else d
 
 
+def compile_result(out):
+    """The core's compile() dict as a CompileResult (smneo.Client's and smneo.aio's)."""
+    out["diagnosis"] = _diagnosis(out.get("diagnosis"))
+    return CompileResult(**out)
+
+
+def compile_failed(e):
+    """A CompilationJobFailed from the core, its diagnosis a smneo.Diagnosis."""
+    if hasattr(e, "diagnosis"):
+        e.diagnosis = _diagnosis(e.diagnosis)
+    last = getattr(e, "compile_result", None)
+    if isinstance(last, dict):
+        last["diagnosis"] = getattr(e, "diagnosis", None)
+
+
+def compile_arguments(args, kwargs):
+    """compile()'s arguments (smneo.Client.compile's signature, the same
+    TypeErrors) -> (the core's options dict, callback, progress)."""
+    import inspect
+    bound = inspect.signature(Client.compile).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    given = dict(bound.arguments)
+    given.pop("self")
+    callback, progress = given.pop("callback"), given.pop("progress")
+    return _compile_options(**given), callback, progress
+
+
 def _epoch_ms(value, name):
     """A datetime (naive = UTC) or epoch seconds, as botocore takes timestamps, in ms."""
     import datetime  # here, not at import: `import smneo` stays fast (issue 17)
@@ -454,14 +481,9 @@ class Client(_smneo.Client):
         try:
             out = self._compile(options, callback)
         except _smneo.CompilationJobFailed as e:
-            if hasattr(e, "diagnosis"):
-                e.diagnosis = _diagnosis(e.diagnosis)
-            last = getattr(e, "compile_result", None)
-            if isinstance(last, dict):
-                last["diagnosis"] = getattr(e, "diagnosis", None)
+            compile_failed(e)
             raise
-        out["diagnosis"] = _diagnosis(out.get("diagnosis"))
-        return CompileResult(**out)
+        return compile_result(out)
 
     def upload_file(self, Filename, Bucket, Key, ExtraArgs=None, Callback=None, Config=None):
         """Uploads a local file to s3://Bucket/Key, as boto3's S3 client.upload_file

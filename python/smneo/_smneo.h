@@ -153,6 +153,11 @@ PyObject *smneo_py_log_event(smneo_state *st, const smneo_log_event *ev);
 
 /* ---- _compile.c ---------------------------------------------------------- */
 PyObject *smneo_py_compile(smneo_state *st, smneo_client *client, PyObject *opts, PyObject *callback);
+/* The step driver's pieces (smneo.aio): the machine, an event's dict, the outcome. */
+int smneo_py_compile_new(smneo_state *st, smneo_client *client, PyObject *opts, smneo_call **out);
+PyObject *smneo_py_compile_event(smneo_state *st, const smneo_compile_event *ev);
+PyObject *smneo_py_compile_finish(smneo_state *st, int rc, const smneo_compile_result *res, smneo_error *err,
+                                  int cancelled_by_callback);
 PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *opts,
                                 PyObject *callback);
 

@@ -19,9 +19,10 @@ task.cancel()) aborts the request in flight at once and releases the call.
 
 Credential requests (container, IMDS: short timeouts of their own) and
 in-process transports (smneo.local.mock, moto's mock_aws) are sent in the
-loop's default executor instead. compile() and compile_many() are not
-asynchronous yet (compile is not a step machine): run the blocking client's in
-an executor meanwhile.
+loop's default executor instead. compile() drives the core's compile
+machine: its CPU-bound and blocking work steps run in the loop's default
+executor. compile_many() is not asynchronous (it is not a step machine): run
+the blocking client's in an executor.
 """
 import asyncio
 import time
@@ -30,7 +31,7 @@ from . import _display, _glue, _smneo
 
 __all__ = ["Client"]
 
-_SEND, _SLEEP, _EVENT, _DONE = 1, 2, 3, 4
+_SEND, _SLEEP, _EVENT, _DONE, _WORK = 1, 2, 3, 4, 5
 # CPU time smneo's steps may take in one loop iteration before a call yields
 # to the next one (other callbacks, timers): with hundreds of calls in flight,
 # their steps (signing, parsing) would otherwise run back to back.
@@ -88,6 +89,9 @@ class _Driver:
         if self._next_action is not None:
             self._next_action.set_result(None)
             self._next_action = None
+        self._resolve(done)
+
+    def _resolve(self, done):
         for steps in done:
             future = self._pending.pop(steps, None)
             if future is not None and not future.done():
@@ -113,7 +117,10 @@ class _Driver:
         if self._multi is None or credential:
             await self.loop.run_in_executor(None, steps.send_blocking)
             return
-        while self._added >= _BATCH and self._timer is not None:  # no timer: nothing waits to start
+        # no timer due soon: nothing waits for libcurl to start it (requests
+        # queued for a connection, or only read-timeout deadlines, wait for
+        # sockets or minutes, not for the next action)
+        while self._added >= _BATCH and self._timer is not None and self._timer_when - self.loop.time() < 0.05:
             if self._next_action is None:
                 self._next_action = self.loop.create_future()
             await asyncio.shield(self._next_action)
@@ -127,8 +134,7 @@ class _Driver:
             await future
         except BaseException:
             if self._pending.pop(steps, None) is not None:  # still in flight: abort it
-                self._multi.remove(steps)
-                self._arm()
+                self._resolve(self._multi.remove(steps))  # (a request waiting for a connection takes its place)
             raise
 
     def _slice_end(self):
@@ -161,6 +167,69 @@ class _Driver:
         except BaseException:
             steps.close()
             raise
+
+    async def _thread(self, steps, fn):
+        """fn (steps.work or steps.send_blocking) in the loop's default
+        executor. The call is the thread's until fn returns: a cancellation
+        meanwhile asks the machine to stop (a WORK step stops early), waits
+        for the thread, then propagates."""
+        future = self.loop.run_in_executor(None, fn)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            steps.cancel()
+            await asyncio.shield(future)  # (cancelled again: the call is released when the thread ends)
+            raise
+
+    async def compile(self, steps, callback):
+        """Drives compile()'s machine to its end: SEND on the loop, SLEEP as
+        asyncio.sleep, WORK in the executor, each event to callback on the
+        loop. A cancellation (or an exception from the callback) stops the
+        flow as Ctrl-C stops the blocking compile: the machine is cancelled,
+        its remaining steps (stopping the job) are driven, then the
+        cancellation (or the exception) propagates; a second one gives up."""
+        interrupt = None
+        try:
+            while True:
+                try:
+                    if self._yield_due():
+                        await asyncio.sleep(0)
+                    kind, value = steps.advance()
+                except BaseException:
+                    if interrupt is not None:
+                        raise interrupt
+                    raise
+                try:
+                    if kind == _SEND:
+                        if value:  # a credential request: its own short timeouts, in a thread
+                            await self._thread(steps, steps.send_blocking)
+                        elif self._multi is None:
+                            await self._thread(steps, steps.send_blocking)
+                        else:
+                            await self.send(steps, value)
+                    elif kind == _SLEEP:
+                        await asyncio.sleep(value)
+                    elif kind == _WORK:
+                        await self._thread(steps, steps.work)
+                    elif kind == _EVENT:
+                        if callback is not None and interrupt is None:
+                            answer = callback(value)
+                            if asyncio.iscoroutine(answer):
+                                answer = await answer
+                            if answer is False:  # no more events to it, as in the blocking compile
+                                steps.cancel(by_callback=True)
+                                callback = None
+                    else:
+                        if interrupt is not None:
+                            raise interrupt
+                        return value
+                except BaseException as e:
+                    if interrupt is not None or not steps.open:
+                        raise
+                    interrupt = e
+                    steps.cancel()
+        finally:
+            steps.close()
 
     def close(self):
         if self._timer is not None:
@@ -331,8 +400,25 @@ class Client:
             steps.close()
 
     async def compile(self, *args, **kwargs):
-        raise NotImplementedError("smneo.aio: compile() is not asynchronous yet (it is not a step machine): "
-                                  "run client.sync.compile(...) in an executor (loop.run_in_executor)")
+        """await compile(model, *, ...) -> CompileResult: smneo.Client.compile's
+        arguments, result and exceptions (docs/compile.md), on the loop: its
+        API calls go out as this client's others, its back-off sleeps are
+        asyncio.sleep, and its packing, digests, S3 transfers and extraction
+        run in the loop's default executor. callback(event) (a coroutine
+        function is awaited) and progress=True get the events on the loop
+        (a transfer's byte counts when its step ends). Cancelling the task
+        stops the job (unless keep_job_on_cancel) before the cancellation
+        propagates, as Ctrl-C does for the blocking compile."""
+        options, callback, progress = _glue.compile_arguments(args, kwargs)
+        with _display.live(progress, callback, options.get("job_name")) as live:
+            driver = self._loop_driver()
+            steps = self.sync._steps_compile(options)
+            try:
+                out = await driver.compile(steps, live.callback)
+            except _smneo.CompilationJobFailed as e:
+                _glue.compile_failed(e)
+                raise
+            return _glue.compile_result(out)
 
     async def compile_many(self, *args, **kwargs):
         raise NotImplementedError("smneo.aio: compile_many() is not asynchronous yet: run "

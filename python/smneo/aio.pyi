@@ -1,8 +1,9 @@
 """Type stubs for smneo.aio: the asyncio client (docs/python.md, "asyncio")."""
 import datetime
+import os
 from typing import Any, AsyncIterator, Callable, Mapping, NoReturn, Optional, Sequence, Union
 
-from . import Client as _SyncClient, _Exceptions
+from . import Client as _SyncClient, CompileResult, _Exceptions
 # BEGIN GENERATED type-imports (tools/gen_model.py)
 from .type_defs import (
     CompilationJobStatusType,
@@ -104,7 +105,23 @@ class Client:
     def get_compilation_job_logs(self, name: str, *, start_time: Union[datetime.datetime, float, None] = ...,
                                  follow: bool = ..., delay: Optional[float] = ..., max_delay: Optional[float] = ...,
                                  tail: Optional[int] = ...) -> AsyncIterator[dict[str, Any]]: ...
-    async def compile(self, *args: Any, **kwargs: Any) -> NoReturn: ...
+    async def compile(self, model: Union[str, os.PathLike, None] = ..., *, framework: Optional[str] = ...,
+                      role_arn: str, s3_bucket: Optional[str] = ...,
+                      target_device: Optional[str] = ..., target_os: Optional[str] = ...,
+                      target_arch: Optional[str] = ..., target_accelerator: Optional[str] = ...,
+                      data_input_config: Union[str, dict, list, None] = ...,
+                      framework_version: Optional[str] = ..., compiler_options: Union[str, dict, None] = ...,
+                      s3_prefix: Optional[str] = ..., job_name: Optional[str] = ...,
+                      output_dir: Union[str, os.PathLike, None] = ..., extract: bool = ...,
+                      timeout: Optional[float] = ..., delay: Optional[float] = ..., max_delay: Optional[float] = ...,
+                      max_runtime_seconds: Optional[int] = ...,
+                      tags: Union[str, Sequence[Mapping[str, str]], None] = ...,
+                      kms_key_id: Optional[str] = ..., keep_job_on_cancel: bool = ...,
+                      vpc_config: Union[str, Mapping[str, Any], None] = ...,
+                      model_package_version_arn: Optional[str] = ..., max_wait_seconds: Optional[int] = ...,
+                      max_pending_seconds: Optional[int] = ...,
+                      callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
+                      follow_logs: bool = ..., progress: bool = ...) -> CompileResult: ...
     async def compile_many(self, *args: Any, **kwargs: Any) -> NoReturn: ...
     async def close(self) -> None: ...
     async def __aenter__(self) -> "Client": ...

@@ -323,32 +323,98 @@ def test_cancelled_calls_do_not_leak(server):
 
 
 def test_many_calls_at_once_match_the_blocking_client(server):
-    sync, aio = _clients(server)
+    from botocore.config import Config
+    # 500 calls at once on one client; at most 50 connections (more would
+    # overflow the local server's listen backlog, 64, and the dropped connects
+    # come back after the kernel's SYN retransmission delays: 1, 3, 7 s...);
+    # bench/bench_aio.py runs 200 on the wire against nginx
+    sync, aio = _clients(server, config=Config(max_pool_connections=50))
     sync.create_compilation_job(**job_request("aio-many"))
+    sync.wait_for_compilation_job("aio-many", delay=0.05)
     want = _strip(sync.describe_compilation_job(CompilationJobName="aio-many"))
-    want.pop("LastModifiedTime", None)
+    want_missing = _raises_same(lambda: sync.describe_compilation_job(CompilationJobName="aio-none"),
+                                aio.describe_compilation_job(CompilationJobName="aio-none"))
+    aio = smneo.aio.Client(**dict(KEYS, endpoint_url=server.url, config=Config(max_pool_connections=50)))
 
     async def many():
-        # 50 in flight: more would overflow the local server's listen backlog
-        # (64), and the dropped connects come back after the kernel's SYN
-        # retransmission delays (1, 3, 7 s...); bench/bench_aio.py runs 200
-        # in flight against nginx
-        gate = asyncio.Semaphore(50)
-
-        async def one():
-            async with gate:
-                return await aio.describe_compilation_job(CompilationJobName="aio-many")
+        async def one(i):
+            name = "aio-many" if i % 5 else "aio-none"
+            try:
+                return await aio.describe_compilation_job(CompilationJobName=name)
+            except smneo.ClientError as e:
+                return e
 
         async with aio:
-            return await asyncio.gather(*[one() for _ in range(300)])
+            return await asyncio.gather(*[one(i) for i in range(500)])
 
     got = _run(many())
-    assert len(got) == 300
-    for d in got:
-        d = _strip(d)
-        d.pop("LastModifiedTime", None)
-        if d["CompilationJobStatus"] == want["CompilationJobStatus"]:
-            assert d == want
+    assert len(got) == 500
+    for i, d in enumerate(got):
+        if i % 5:
+            assert _strip(d) == want
+        else:
+            assert type(d) is type(want_missing) and str(d) == str(want_missing)
+
+
+def _connections(server):
+    return admin(server, "GET", "/_smneo/health")[1]["connections"]  # accepted so far (this one included)
+
+
+@pytest.mark.parametrize("pool", [3, 20])
+def test_max_pool_connections_caps_the_connections_in_flight(server, pool):
+    """As aiobotocore's connector (max_pool_connections is aiohttp's limit):
+    at most that many connections, the other calls wait for one; every call
+    completes with the blocking client's result."""
+    from botocore.config import Config
+    sync, aio = _clients(server, config=Config(max_pool_connections=pool))
+    sync.create_compilation_job(**job_request("aio-pool-%d" % pool))
+    sync.wait_for_compilation_job("aio-pool-%d" % pool, delay=0.05)
+    want = _strip(sync.describe_compilation_job(CompilationJobName="aio-pool-%d" % pool))
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 0.3, "count": 12})
+    before = _connections(server)
+
+    async def calls():
+        async with aio:
+            tasks = [asyncio.ensure_future(aio.describe_compilation_job(CompilationJobName="aio-pool-%d" % pool))
+                     for _ in range(12)]
+            while aio._driver is None or aio._driver.in_flight < 12:
+                await asyncio.sleep(0.01)
+            return await asyncio.gather(*tasks)
+
+    got = _run(calls())
+    opened = _connections(server) - before - 1
+    assert [_strip(d) for d in got] == [want] * 12
+    if pool == 3:
+        assert 1 <= opened <= 3, opened
+    else:  # the control: twelve calls at once open twelve connections
+        assert opened == 12, opened
+
+
+def test_a_waiting_call_cancelled_frees_its_place(server):
+    from botocore.config import Config
+    sync, aio = _clients(server, config=Config(max_pool_connections=1))
+    admin(server, "POST", "/_smneo/faults", {"kind": "slow", "delay": 30, "count": 1})
+
+    async def calls():
+        stuck = asyncio.ensure_future(aio.list_compilation_jobs())  # holds the only connection
+        while aio._driver is None or aio._driver.in_flight < 1:
+            await asyncio.sleep(0.01)
+        waiting = [asyncio.ensure_future(aio.list_compilation_jobs()) for _ in range(3)]
+        while aio._driver.in_flight < 4:
+            await asyncio.sleep(0.01)
+        waiting[1].cancel()  # a queued one: the others keep their places
+        stuck.cancel()       # the one on the connection: the next queued one goes
+        got = await asyncio.gather(waiting[0], waiting[2])
+        for t in (stuck, waiting[1]):
+            with pytest.raises(asyncio.CancelledError):
+                await t
+        assert aio._driver.in_flight == 0
+        await aio.close()
+        return got
+
+    got = _run(calls())
+    assert all("CompilationJobSummaries" in g for g in got)
+    assert _steps_alive() == []
 
 
 def test_closed_client_and_out_of_scope_operations(server):
@@ -360,8 +426,11 @@ def test_closed_client_and_out_of_scope_operations(server):
         with pytest.raises(RuntimeError) as e:
             await aio.list_compilation_jobs()
         assert "closed" in str(e.value)
-        with pytest.raises(NotImplementedError) as e:
+        with pytest.raises(RuntimeError) as e:
             await aio.compile("model", role_arn="r", s3_bucket="b", target_device="ml_c5")
+        assert "closed" in str(e.value)
+        with pytest.raises(NotImplementedError) as e:
+            await aio.compile_many([{"model": "model"}], role_arn="r", s3_bucket="b")
         assert "executor" in str(e.value)
 
     _run(use())
@@ -550,3 +619,78 @@ def test_retry_quota_reached_as_the_blocking_client(fake, isolated_env):
     aio.sync.close()
     assert seen_aio == seen_sync
     assert seen_aio[0] == (2, False) and seen_aio[-1] == (0, True)
+
+
+def test_botocore_stubber_on_the_async_client_as_on_the_blocking_one(isolated_env):
+    """botocore.stub.Stubber(aio_client) works unchanged (client.meta is the
+    wrapped client's): the same answers, errors and stub assertions as on
+    smneo.Client, for calls, item iterators and the waiter."""
+    botocore_stub = pytest.importorskip("botocore.stub")
+    when = datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)
+    desc = lambda status: {  # noqa: E731
+        "CompilationJobName": "j", "CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/j",
+        "CompilationJobStatus": status, "StoppingCondition": {}, "CreationTime": when, "LastModifiedTime": when,
+        "FailureReason": "", "ModelArtifacts": {"S3ModelArtifacts": "s3://b/o"}, "RoleArn": "arn:aws:iam::1:role/r",
+        "InputConfig": {"S3Uri": "s3://b/m", "Framework": "PYTORCH"}, "OutputConfig": {"S3OutputLocation": "s3://b/o"}}
+
+    def queue(stubber):
+        stubber.add_response("describe_compilation_job", desc("INPROGRESS"),
+                             {"CompilationJobName": botocore_stub.ANY})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": [
+            {"CompilationJobName": "a", "CompilationJobArn": "arn:x/a", "CreationTime": when,
+             "CompilationJobStatus": "FAILED"}], "NextToken": "t"}, {})
+        stubber.add_response("list_compilation_jobs", {"CompilationJobSummaries": []}, {"NextToken": "t"})
+        stubber.add_response("describe_compilation_job", desc("STARTING"))
+        stubber.add_response("describe_compilation_job", desc("COMPLETED"))
+        stubber.add_client_error("stop_compilation_job", "ResourceNotFound", "no such job", 400)
+        stubber.add_response("delete_compilation_job", {}, {"CompilationJobName": "expected"})
+
+    def outcome(fn):
+        try:
+            return "ok", fn()
+        except Exception as e:  # noqa: BLE001 (compared below)
+            return type(e), str(e)
+
+    args = _aio_keys("http://127.0.0.1:9", max_attempts=1)
+    sync, aio = smneo.Client(**args), smneo.aio.Client(**args)
+    with botocore_stub.Stubber(sync) as stubber:
+        queue(stubber)
+        want = [outcome(lambda: sync.describe_compilation_job(CompilationJobName="j")),
+                outcome(lambda: [s["CompilationJobName"] for s in sync.iter_compilation_jobs()]),
+                outcome(lambda: sync.wait_for_compilation_job("j", delay=0.001)["CompilationJobStatus"]),
+                outcome(lambda: sync.stop_compilation_job(CompilationJobName="j")),
+                outcome(lambda: sync.delete_compilation_job(CompilationJobName="other"))]
+        with pytest.raises(AssertionError) as left_sync:  # the refused one stays queued
+            stubber.assert_no_pending_responses()
+
+    async def calls():
+        async def wait():
+            return (await aio.wait_for_compilation_job("j", delay=0.001))["CompilationJobStatus"]
+
+        got = []
+        for coro in (aio.describe_compilation_job(CompilationJobName="j"),
+                     _collect_names(aio.iter_compilation_jobs()), wait(),
+                     aio.stop_compilation_job(CompilationJobName="j"),
+                     aio.delete_compilation_job(CompilationJobName="other")):
+            try:
+                got.append(("ok", await coro))
+            except Exception as e:  # noqa: BLE001
+                got.append((type(e), str(e)))
+        return got
+
+    with botocore_stub.Stubber(aio) as stubber:
+        queue(stubber)
+        got = _run(calls())
+        with pytest.raises(AssertionError) as left_aio:
+            stubber.assert_no_pending_responses()
+    assert str(left_aio.value) == str(left_sync.value)
+    sync.close()
+    aio.sync.close()
+    assert got == want
+    assert want[0][1]["CompilationJobStatus"] == "INPROGRESS" and want[1] == ("ok", ["a"])
+    assert want[2] == ("ok", "COMPLETED") and want[3][0] is smneo.ResourceNotFound
+    assert want[4][0] is botocore_stub.StubAssertionError and "expected" in want[4][1]
+
+
+async def _collect_names(it):
+    return [s["CompilationJobName"] async for s in it]

@@ -103,6 +103,10 @@ def test_example_notebook_compiles_with_a_live_display(tmp_path):
     text = compile_display["data"]["text/plain"]
     assert "COMPLETED" in text and "upload 760 B / 760 B" in text and "download" in text
     assert compile_display["data"]["text/html"].startswith("<table")
+    # smneo.aio's compile with top-level await in the shell's loop: its own live display
+    async_display = [(o, n) for o, n in shown.values() if "notebook-async" in o["data"]["text/plain"]]
+    assert len(async_display) == 1 and async_display[0][1] >= 3
+    assert "COMPLETED, digest verified" in async_display[0][0]["data"]["text/plain"]
     # the waiter's display, and the CompileResult and the listing as tables
     assert any("notebook-edge" in o["data"]["text/plain"] and "COMPLETED" in o["data"]["text/plain"]
                for o, _ in shown.values())
@@ -111,6 +115,20 @@ def test_example_notebook_compiles_with_a_live_display(tmp_path):
     assert any("digest verified: yes" in o["data"]["text/html"] for o in results)
     assert any("notebook-edge" in o["data"]["text/html"] and "LINUX/ARM64" in o["data"]["text/html"]
                for o in results)
+
+
+def test_aio_live_display_without_tqdm(tmp_path):
+    _ipython()
+    path = notebook(tmp_path, SETUP, AIO_COMPILE, "import sys; 'tqdm' in sys.modules")
+    executed = run_notebook(path, tmp_path)
+    (display, updates), = displays(executed).values()
+    assert updates >= 3
+    text = display["data"]["text/plain"]
+    assert "COMPLETED, digest verified" in text and "upload 760 B / 760 B" in text and "download" in text
+    assert display["data"]["text/html"].startswith("<table")
+    results = [o["data"]["text/plain"] for c in executed["notebook"]["cells"] for o in c["outputs"]
+               if o["output_type"] == "execute_result"]
+    assert results[-1] == "False"  # tqdm absent: this was the plain display
 
 
 def test_live_display_without_tqdm_escapes_a_hostile_failure(tmp_path):
@@ -172,13 +190,26 @@ class tqdm:
 '''
 
 
-def test_live_display_with_tqdm_shows_bytes_as_bars(tmp_path):
+AIO_COMPILE = """
+    import smneo.aio
+    aio = smneo.aio.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="test",
+                           aws_secret_access_key="test")
+    result = await aio.compile(MODEL, framework="PYTORCH", role_arn=%r, s3_bucket="models", target_device="ml_c5",
+                               data_input_config={"input0": [1, 4]}, output_dir=tempfile.mkdtemp(), delay=0.1,
+                               max_delay=0.2, timeout=60, progress=True)
+    await aio.close()
+    result
+""" % ROLE
+
+
+@pytest.mark.parametrize("compile_cell", [COMPILE, AIO_COMPILE], ids=["sync", "aio"])
+def test_live_display_with_tqdm_shows_bytes_as_bars(tmp_path, compile_cell):
     _ipython()
     fake = tmp_path / "fake" / "tqdm"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("")
     (fake / "auto.py").write_text(FAKE_TQDM)
-    path = notebook(tmp_path, SETUP, COMPILE, "import tqdm.auto; tqdm.auto.BARS")
+    path = notebook(tmp_path, SETUP, compile_cell, "import tqdm.auto; tqdm.auto.BARS")
     executed = run_notebook(path, tmp_path, pythonpath=[str(tmp_path / "fake")])
     (display, updates), = displays(executed).values()
     assert updates >= 3
