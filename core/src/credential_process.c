@@ -129,9 +129,16 @@ static int split_command(const char *cmd, char ***out)
  * foreground of a terminal: there it stays in the caller's group, so it can
  * prompt on the terminal (a background group is stopped by SIGTTIN) and
  * Ctrl-C reaches it; on a timeout only the process itself is killed, and its
- * pipes are closed without waiting for a child that inherited them. */
-static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_buf *errout, int *status,
-                       int *spawn_errno, int *timed_out)
+ * pipes are closed without waiting for a child that inherited them.
+ *
+ * SIGCHLD is blocked in the calling thread from the spawn until the process
+ * is reaped (the child starts with the caller's mask, child_mask): a host
+ * whose SIGCHLD handler reaps every child (an nginx worker: waitpid(-1) in
+ * its handler) would otherwise take the exit status first, and waitpid here
+ * would fail with ECHILD. The pending signal reaches that handler once the
+ * mask is restored, with nothing left for it to reap. */
+static int run_process_masked(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_buf *errout, int *status,
+                              int *spawn_errno, int *timed_out, const sigset_t *child_mask)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     *spawn_errno = 0;
@@ -156,10 +163,10 @@ static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_bu
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    if (own_group) {
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setsigmask(&attr, child_mask);
+    if (own_group)
         posix_spawnattr_setpgroup(&attr, 0);
-    }
+    posix_spawnattr_setflags(&attr, (short)(POSIX_SPAWN_SETSIGMASK | (own_group ? POSIX_SPAWN_SETPGROUP : 0)));
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
@@ -241,6 +248,23 @@ static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_bu
         return 0;
     }
     return rc == 0 ? 0 : -1;
+}
+
+static int run_process(char **argv, int64_t timeout_ms, smneo_buf *out, smneo_buf *errout, int *status,
+                       int *spawn_errno, int *timed_out)
+{
+    sigset_t chld, saved;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int e = pthread_sigmask(SIG_BLOCK, &chld, &saved);
+    if (e != 0) {
+        *spawn_errno = e;
+        *timed_out = 0;
+        return -1;
+    }
+    int rc = run_process_masked(argv, timeout_ms, out, errout, status, spawn_errno, timed_out, &saved);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return rc;
 }
 
 /* SMNEO_CREDENTIAL_PROCESS_TIMEOUT (seconds, 0 = no timeout); 60 s unset. */

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -23,6 +24,7 @@ from local_fixtures import admin
 from local_fixtures import server  # noqa: F401  (fixture)
 
 import smneo
+from smneo.local.identity import fingerprint  # how smneo.local records a secret
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -124,6 +126,8 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
     boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
                  aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
     (tmp_path / "obj").write_bytes(b"the same object from every front\n")
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").upload_file(str(tmp_path / "obj"), BUCKET, "obj")
     return server
 
 
@@ -154,7 +158,7 @@ def recorded(server, since):
     _, doc = admin(server, "GET", "/_smneo/requests?since=%d" % since)
     out = []
     for r in doc["requests"]:
-        params = dict(r["params"] or {}) if r["service"] in ("sts", "sso") else None
+        params = dict(r["params"] or {}) if r["service"] in ("sts", "sso", "sso-oidc") else None
         if params and params.get("RoleSessionName", "").startswith("botocore-session-"):
             params["RoleSessionName"] = "botocore-session-<epoch>"
         signer = (r.get("signer") or {}).get("arn")
@@ -209,6 +213,75 @@ def with_lua(server, profile, tmp_path):
     assert (tmp_path / "obj.back").read_bytes() == (tmp_path / "obj").read_bytes()
 
 
+NGINX_LUA = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+
+
+def resty(server, profile, tmp_path):
+    """GET /parity (tests/nginx/parity.lua) from an nginx started for this
+    case with the test's environment, every variable of it named by an `env`
+    directive (nginx clears its workers' environment). Returns (status, body,
+    error.log)."""
+    import signal
+    import socket
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    module = os.path.join(BUILD, "luajit", "smneo.so")
+    if not shutil.which("nginx") or not os.path.exists(NGINX_LUA) or not os.path.exists(module):
+        pytest.skip("nginx, its lua module or %s missing" % module)
+    prefix = tmp_path / "nginx"
+    for d in ("conf", "logs", "tmp"):
+        (prefix / d).mkdir(parents=True, exist_ok=True)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    names = sorted(k for k in os.environ if k.startswith("AWS_") or k in ("HOME", "PATH", "BOTO_CONFIG"))
+    with open(os.path.join(ROOT, "tests", "nginx", "parity.conf.in")) as f:
+        conf = f.read()
+    for k, v in (("@ROOT@", ROOT), ("@BUILD@", os.path.relpath(BUILD, ROOT)), ("@PORT@", str(port)),
+                 ("@USER_LINE@", "user root;" if os.getuid() == 0 else ""),
+                 ("@ENV@", "\n".join("env %s;" % n for n in names))):
+        conf = conf.replace(k, v)
+    (prefix / "conf" / "nginx.conf").write_text(conf)
+    (prefix / "logs" / "error.log").write_text("")
+    p = subprocess.Popen(["nginx", "-p", str(prefix) + "/", "-c", "conf/nginx.conf", "-e", "logs/error.log"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        query = urllib.parse.urlencode({"profile": profile or "", "endpoint": server.url, "mfa": MFA_CODE,
+                                        "file": str(tmp_path / "obj.back")})
+        url = "http://127.0.0.1:%d/parity?%s" % (port, query)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert p.poll() is None, p.stderr.read().decode()
+                time.sleep(0.05)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                status, body = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read().decode()
+    finally:
+        p.send_signal(signal.SIGQUIT)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    return status, body, (prefix / "logs" / "error.log").read_text()
+
+
+def with_resty(server, profile, tmp_path):
+    status, body, log = resty(server, profile, tmp_path)
+    assert (status, body) == (200, "ok"), (status, body, log[-3000:])
+    assert (tmp_path / "obj.back").read_bytes() == (tmp_path / "obj").read_bytes()
+    for secret in ("tok-live", JWT):
+        assert secret not in log
+
+
 CLI_STEPS = {"list": ["list", "--output", "json"], "put": ["s3", "cp", "{obj}", "s3://%s/obj" % BUCKET],
              "get": ["s3", "cp", "s3://%s/obj" % BUCKET, "{obj}.back"]}
 
@@ -234,7 +307,7 @@ def run(server, fn, profile, tmp_path, **kw):
     return recorded(server, since)
 
 
-FRONTS = {"python": with_python, "lua": with_lua, "cli": with_cli}
+FRONTS = {"python": with_python, "lua": with_lua, "cli": with_cli, "resty": with_resty}
 
 
 def boto3_and(front, server, profile, tmp_path):
@@ -246,17 +319,24 @@ def boto3_and(front, server, profile, tmp_path):
             theirs += run(server, with_boto3, profile, tmp_path, steps=(step,))
             ours += run(server, with_cli, profile, tmp_path, steps=(step,))
         return theirs, ours
+    if front == "resty":  # smneo.resty has download_file, no upload_file: the object is there already
+        return (run(server, with_boto3, profile, tmp_path, steps=("list", "get")),
+                run(server, with_resty, profile, tmp_path))
     return run(server, with_boto3, profile, tmp_path), run(server, FRONTS[front], profile, tmp_path)
 
 
 S3_STEPS = [("s3", "PutObject"), ("s3", "HeadObject"), ("s3", "GetObject")]
 
 
+def front_steps(front):
+    return [("sagemaker", "ListCompilationJobs")] + (S3_STEPS[1:] if front == "resty" else S3_STEPS)
+
+
 def signed_calls(rows):
     return [r for r in rows if r[0] in ("sagemaker", "s3")]
 
 
-@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, profile, front):
     server = profiles_env
@@ -265,11 +345,11 @@ def test_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, p
     assert ours == theirs
     assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
     calls = signed_calls(ours)
-    assert [r[:2] for r in calls] == [("sagemaker", "ListCompilationJobs")] + S3_STEPS, ours
+    assert [r[:2] for r in calls] == front_steps(front), ours
     assert "assumed-role/" in calls[0][3] and all(r[3] == calls[0][3] for r in calls), calls
 
 
-@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
 @pytest.mark.parametrize("source", sorted(PLAIN))
 def test_plain_sources_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, source, front):
     server = profiles_env
@@ -277,7 +357,7 @@ def test_plain_sources_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, s
     source_env(monkeypatch, tmp_path, env, metadata)
     theirs, ours = boto3_and(front, server, profile, tmp_path)
     assert ours == theirs
-    assert [r[:2] for r in ours] == [("sagemaker", "ListCompilationJobs")] + S3_STEPS, ours
+    assert [r[:2] for r in ours] == front_steps(front), ours
     assert all(r[4] == 200 and r[3] == ours[0][3] for r in ours), ours
 
 
@@ -366,3 +446,65 @@ def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_pa
     assert named in message, message
     assert NO_TOKEN_SECRET not in message, message  # no secret quoted
     assert recorded(server, since) == []  # neither side sent a signed request
+
+
+# SSO-OIDC CreateToken refresh: the sso-session's cached token has expired and
+# the cache holds a refresh token (and the client registration): boto3 and each
+# front send the same CreateToken (refresh_token grant), call GetRoleCredentials
+# with the token it returned and write the cache file back with the same keys
+# (the new access token, its expiry, the rotated refresh token). Each side
+# starts from the same expired file and the same refresh token. The CLI makes
+# one command (`list`): the next one would read the file the first wrote.
+REFRESH_STEPS = {"cli": ("list",), "resty": ("list", "get")}
+
+
+def expired_sso_session(server, tmp_path):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    admin(server, "POST", "/_smneo/identity", {"refresh_tokens": {"rt-parity": {
+        "client_id": "cid-parity", "client_secret": "csecret-parity", "access_token_ttl": 28800,
+        "user": "dave", "rotate": True}}})
+    doc = {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "accessToken": "tok-expired",
+           "expiresAt": (now - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "clientId": "cid-parity", "clientSecret": "csecret-parity", "refreshToken": "rt-parity",
+           "registrationExpiresAt": (now + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    path = tmp_path / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def refreshed(server, fn, tmp_path, **kw):
+    """The requests of one refresh, the access token in GetRoleCredentials
+    replaced by what the cache file now holds (checked: the same), and the
+    file's contents."""
+    path = expired_sso_session(server, tmp_path)
+    rows = run(server, fn, "sso", tmp_path, **kw)
+    doc = json.loads(path.read_text())
+    out = []
+    for service, op, params, signer, status in rows:
+        if op == "GetRoleCredentials":
+            # smneo.local records a token as its digest
+            assert params["accessToken"] == fingerprint(doc["accessToken"]) != fingerprint("tok-expired"), params
+            params = dict(params, accessToken="<the refreshed token>")
+        out.append((service, op, params, signer, status))
+    return out, doc
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
+def test_sso_oidc_refresh_as_boto3(profiles_env, tmp_path, front):
+    server = profiles_env
+    steps = REFRESH_STEPS.get(front, ("list", "put", "get"))
+    theirs, their_doc = refreshed(server, with_boto3, tmp_path, steps=steps)
+    ours, our_doc = refreshed(server, FRONTS[front], tmp_path,
+                              **({"steps": steps} if front == "cli" else {}))
+    assert ours == theirs
+    assert [r[:2] for r in ours][:2] == [("sso-oidc", "CreateToken"), ("sso", "GetRoleCredentials")], ours
+    assert ours[0][2] == {"clientId": "cid-parity", "clientSecret": fingerprint("csecret-parity"),
+                          "grantType": "refresh_token", "refreshToken": fingerprint("rt-parity")}, ours[0]
+    assert all(r[4] == 200 for r in ours) and "/dave" in ours[2][3], ours
+    # the same file written back: same keys, the registration kept, a rotated refresh token, ~8 hours ahead
+    assert sorted(our_doc) == sorted(their_doc), (sorted(our_doc), sorted(their_doc))
+    for doc in (our_doc, their_doc):
+        assert doc["refreshToken"] not in ("rt-parity", "") and doc["clientSecret"] == "csecret-parity"
+        left = (datetime.datetime.strptime(doc["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc) - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        assert 28000 < left <= 28800, doc["expiresAt"]
