@@ -401,12 +401,18 @@ def metadata_no_token():
         p.wait()
 
 
-def refused_by(front, server, profile, tmp_path):
-    """(error code, message) of smneo's refusal through FRONT."""
+def refused_by(front, server, profile, tmp_path, python_error=smneo.SmneoError):
+    """(error code, message) of smneo's refusal through FRONT (Python: the
+    exception's class name; the CLI: None)."""
     if front == "python":
-        with pytest.raises(smneo.SmneoError) as info:
+        with pytest.raises(python_error) as info:
             with_python(server, profile, tmp_path)
         return type(info.value).__name__, str(info.value)
+    if front == "resty":
+        status, body, log = resty(server, profile, tmp_path)
+        assert status == 500, (status, body)
+        code, _, message = body.partition("\n")
+        return code, message
     if front == "lua":
         module = os.path.join(BUILD, "lua5.4", "smneo.so")
         if not shutil.which("lua5.4") or not os.path.exists(module):
@@ -430,7 +436,7 @@ def refused_by(front, server, profile, tmp_path):
     return None, p.stderr
 
 
-@pytest.mark.parametrize("front", ["python", "lua", "cli"])
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
 @pytest.mark.parametrize("source", sorted(REFUSED))
 def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_path, metadata_no_token, source,
                                                front):
@@ -442,10 +448,47 @@ def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_pa
         with_boto3(server, profile, tmp_path)
     assert type(theirs.value).__name__ == boto_class, repr(theirs.value)
     ours, message = refused_by(front, server, profile, tmp_path)
-    assert ours in (None, code if front == "lua" else PY_CLASS[code]), (ours, message)
+    assert ours in (None, code if front in ("lua", "resty") else PY_CLASS[code]), (ours, message)
     assert named in message, message
     assert NO_TOKEN_SECRET not in message, message  # no secret quoted
     assert recorded(server, since) == []  # neither side sent a signed request
+
+
+# A login session (`aws login`): botocore 1.43's login provider needs awscrt
+# (without it: MissingDependencyException); smneo refuses the profile, alone or
+# as a role's source, naming it and login_session (docs/credentials.md).
+# Neither side sends a request, and smneo never falls through to another source.
+LOGIN = """
+[profile login]
+login_session = arn:aws:iam::123456789012:user/dev
+[profile over-login]
+role_arn = arn:aws:iam::123456789012:role/OverLogin
+source_profile = login
+"""
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
+@pytest.mark.parametrize("profile", ["login", "over-login"])
+def test_login_session_refused(profiles_env, monkeypatch, tmp_path, metadata, front, profile):
+    server = profiles_env
+    with open(os.environ["AWS_CONFIG_FILE"], "a") as f:
+        f.write(LOGIN)
+    # credentials the chain would find if it fell through: the environment's and IMDS
+    source_env(monkeypatch, tmp_path, SOURCE_ENV["imds-source"], metadata)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    since = last_seq(server)
+    need_module("botocore")
+    import botocore.exceptions
+    try:
+        import awscrt  # noqa: F401
+    except ImportError:
+        with pytest.raises(botocore.exceptions.MissingDependencyException):
+            with_boto3(server, profile, tmp_path)
+    ours, message = refused_by(front, server, profile, tmp_path, python_error=NotImplementedError)
+    assert ours in (None, "NotImplementedError" if front == "python" else "Unsupported"), (ours, message)
+    assert "profile 'login'" in message and "login_session" in message, message
+    assert recorded(server, since) == []
 
 
 # SSO-OIDC CreateToken refresh: the sso-session's cached token has expired and
