@@ -283,6 +283,54 @@ static void test_credential_process(void)
     base_env();
 }
 
+/* A host whose SIGCHLD handler reaps every child (an nginx worker does:
+ * waitpid(-1) in its handler) does not take the program's exit status first;
+ * the program starts with the caller's signal mask (SIGCHLD not blocked in
+ * it, or it exits 9), and the caller's mask is restored. */
+static volatile sig_atomic_t host_reaped;
+static void host_sigchld(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        host_reaped++;
+    errno = saved;
+}
+
+static void test_credential_process_reaping_host(void)
+{
+    base_env();
+    write_script("proc-mask.sh", "#!/bin/sh\n"
+                                 "blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' /proc/$$/status)\n"
+                                 "[ $((0x$blk & 0x10000)) = 0 ] || exit 9\n"
+                                 "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDHOST\", \"SecretAccessKey\": \"S\"}'\n");
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "[profile host]\ncredential_process = %s/proc-mask.sh\n", tmp);
+    aws_write(tmp, ".aws/config", cfg);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = host_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &old);
+    smneo_credentials *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_chain_options o = SMNEO_CHAIN_OPTIONS_INIT;
+    o.profile = "host";
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(resolve_static(&c, &o, &err), 0);
+        CHECK_MSG(c && !strcmp(c->access_key_id, "AKIDHOST"), "%s", err.message ? err.message : "(no credentials)");
+        smneo_credentials_free(c);
+        c = NULL;
+        smneo_error_clear(&err);
+    }
+    sigset_t now;
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    CHECK(!sigismember(&now, SIGCHLD));
+    CHECK_INT(host_reaped, 0); /* the handler ran and found nothing to reap */
+    sigaction(SIGCHLD, &old, NULL);
+    base_env();
+}
+
 /* SMNEO_CREDENTIAL_PROCESS_TIMEOUT: a hung process is an error, killed with
  * its children and reaped; 0 waits as botocore does. */
 static void test_credential_process_timeout(void)
@@ -1064,6 +1112,7 @@ int main(void)
     RUN(test_files_and_order);
     RUN(test_credential_process);
     RUN(test_credential_process_timeout);
+    RUN(test_credential_process_reaping_host);
     RUN(test_unsupported_profiles);
     RUN(test_no_credentials);
     RUN(test_container_steps);
