@@ -515,12 +515,12 @@ def expired_sso_session(server, tmp_path):
     return path
 
 
-def refreshed(server, fn, tmp_path, **kw):
+def refreshed(server, fn, tmp_path, profile="sso", **kw):
     """The requests of one refresh, the access token in GetRoleCredentials
     replaced by what the cache file now holds (checked: the same), and the
     file's contents."""
     path = expired_sso_session(server, tmp_path)
-    rows = run(server, fn, "sso", tmp_path, **kw)
+    rows = run(server, fn, profile, tmp_path, **kw)
     doc = json.loads(path.read_text())
     out = []
     for service, op, params, signer, status in rows:
@@ -551,3 +551,53 @@ def test_sso_oidc_refresh_as_boto3(profiles_env, tmp_path, front):
         left = (datetime.datetime.strptime(doc["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(
             tzinfo=datetime.timezone.utc) - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
         assert 28000 < left <= 28800, doc["expiresAt"]
+
+
+# Each credential service's own endpoint settings: AWS_ENDPOINT_URL_STS,
+# AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_SSO_OIDC with AWS_ENDPOINT_URL
+# pointing nowhere, or the profile's `services` section (below
+# AWS_ENDPOINT_URL, so that is unset), its keys sts, sso and sso_oidc, on the
+# role's profile only (botocore's nested clients take the session's profile).
+# The case: the role over the sso-session whose token is refreshed (CreateToken,
+# GetRoleCredentials, AssumeRole). SageMaker and S3: the fronts' endpoint
+# option and AWS_ENDPOINT_URL_S3.
+SERVICES = """
+[profile over-sso-services]
+role_arn = arn:aws:iam::123456789012:role/OverSso
+source_profile = sso
+role_session_name = over
+services = local-credentials
+[services local-credentials]
+sts =
+  endpoint_url = {url}
+sso =
+  endpoint_url = {url}
+sso_oidc =
+  endpoint_url = {url}
+"""
+
+
+@pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
+@pytest.mark.parametrize("how", ["variables", "services"])
+def test_credential_endpoints_as_boto3(profiles_env, monkeypatch, tmp_path, front, how):
+    server = profiles_env
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.url)
+    if how == "variables":
+        profile = "over-sso"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+        for var in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC"):
+            monkeypatch.setenv(var, server.url)
+    else:
+        profile = "over-sso-services"
+        monkeypatch.delenv("AWS_ENDPOINT_URL")
+        with open(os.environ["AWS_CONFIG_FILE"], "a") as f:
+            f.write(SERVICES.format(url=server.url))
+    steps = REFRESH_STEPS.get(front, ("list", "put", "get"))
+    theirs, their_doc = refreshed(server, with_boto3, tmp_path, profile, steps=steps)
+    ours, our_doc = refreshed(server, FRONTS[front], tmp_path, profile,
+                              **({"steps": steps} if front == "cli" else {}))
+    assert ours == theirs
+    assert [r[:2] for r in ours][:3] == [("sso-oidc", "CreateToken"), ("sso", "GetRoleCredentials"),
+                                         ("sts", "AssumeRole")], ours
+    assert all(r[4] == 200 for r in ours) and "assumed-role/OverSso/over" in ours[3][3], ours
+    assert sorted(our_doc) == sorted(their_doc)
