@@ -34,7 +34,11 @@ ROLE = "arn:aws:iam::123456789012:role/"
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/dev"
 MFA_CODE = "424242"
 PROFILES = ["chain3", "generated-name", "env-source", "from-process", "self-keys", "mfa",
-            "web", "over-web", "sso", "legacy-sso", "over-sso", "ecs-source", "imds-source"]
+            "web", "over-web", "sso", "legacy-sso", "over-sso", "ecs-source", "imds-source", "web-environment"]
+# rows resolved without a profile (the default chain), from the environment alone
+NO_PROFILE = {"web-environment": {"AWS_WEB_IDENTITY_TOKEN_FILE": "{tmp}/token",
+                                  "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/WebEnv",
+                                  "AWS_ROLE_SESSION_NAME": "web-env-session"}}
 # sources without a role: no STS call, SageMaker signed with the source's keys.
 # None: no profile, the default chain (environment, legacy files, container, IMDS)
 PLAIN = {"credentials-file": ("base", {}), "config-keys": ("config-keys", {}),
@@ -340,8 +344,8 @@ def signed_calls(rows):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_same_requests_as_boto3(profiles_env, monkeypatch, tmp_path, metadata, profile, front):
     server = profiles_env
-    source_env(monkeypatch, tmp_path, SOURCE_ENV.get(profile, {}), metadata)
-    theirs, ours = boto3_and(front, server, profile, tmp_path)
+    source_env(monkeypatch, tmp_path, NO_PROFILE.get(profile) or SOURCE_ENV.get(profile, {}), metadata)
+    theirs, ours = boto3_and(front, server, None if profile in NO_PROFILE else profile, tmp_path)
     assert ours == theirs
     assert [r[0] for r in ours if r[0] in ("sts", "sso")] and all(r[4] == 200 for r in ours)
     calls = signed_calls(ours)
