@@ -47,7 +47,9 @@ PLAIN = {"credentials-file": ("base", {}), "config-keys": ("config-keys", {}),
          "ec2-credential-file": (None, {"AWS_CREDENTIAL_FILE": "{tmp}/ec2"}),
          "boto2-config": (None, {"BOTO_CONFIG": "{tmp}/boto"}),
          "container": (None, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"}),
-         "imds": (None, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"})}
+         "imds": (None, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"}),
+         # botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE
+         "default-profile-variable": (None, {"AWS_DEFAULT_PROFILE": "config-keys", "AWS_PROFILE": "no-such"})}
 # what a role's credential_source reads (the profiles ecs-source, imds-source)
 SOURCE_ENV = {"env-source": {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
               "ecs-source": {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"},
