@@ -1,13 +1,17 @@
 """The same ~/.aws/config profiles (tests/fixtures/credentials/assume-role)
 with web identity and IAM Identity Center profiles beside them, resolved by
-boto3 and by smneo's Python, Lua and CLI front ends against
-smneo.local: each records the same STS/SSO requests (parameters, signers)
-and signs its SageMaker call and its S3 requests (an upload_file and a
-download_file: PutObject, HeadObject, GetObject) with the same credentials.
+boto3 and by smneo's Python, Lua, CLI and smneo.resty front ends against
+smneo.local: each records the same STS/SSO/SSO-OIDC requests (parameters,
+signers) and signs its SageMaker call and its S3 requests (an upload_file and
+a download_file: PutObject, HeadObject, GetObject) with the same credentials.
 Python and Lua make all three in one client, boto3 in one session; the CLI
 makes each in its own command (`list`, `s3 cp` up, `s3 cp` down), as boto3
 does in three sessions then, its ~/.aws/cli/cache emptied in between (the
-cache has its own tests: tests/cli/test_credentials.sh, below)."""
+cache has its own tests: tests/cli/test_credentials.sh, below). smneo.resty
+runs in an nginx started for each case with the case's environment
+(tests/nginx/parity.conf.in, parity.lua) and has no upload_file: the object
+is there already, and it lists and downloads (boto3 the same two steps).
+docs/credentials.md, "Parity with boto3", is the table of these rows."""
 import datetime
 import hashlib
 import json
