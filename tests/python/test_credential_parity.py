@@ -59,33 +59,6 @@ SOURCE_ENV = {"env-source": {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY
               "ecs-source": {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{meta}/container"},
               "imds-source": {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "{meta}"}}
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1hIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2ln"
-# web identity and IAM Identity Center profiles, beside the assume-role fixtures
-EXTRA = """
-[profile web]
-web_identity_token_file = {token}
-role_arn = arn:aws:iam::123456789012:role/Web
-role_session_name = web-session
-[profile over-web]
-role_arn = arn:aws:iam::123456789012:role/OverWeb
-source_profile = web
-role_session_name = over-web
-[profile sso]
-sso_session = corp
-sso_account_id = 111122223333
-sso_role_name = Admin
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-[profile legacy-sso]
-sso_start_url = https://legacy.awsapps.com/start
-sso_region = us-east-1
-sso_account_id = 111122223333
-sso_role_name = ReadOnly
-[profile over-sso]
-role_arn = arn:aws:iam::123456789012:role/OverSso
-source_profile = sso
-role_session_name = over
-"""
 
 LUA = """local smneo = require "smneo"
 local profile = arg[1] ~= "" and arg[1] or nil
@@ -108,8 +81,8 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
     token = tmp_path / "token"
     token.write_text(JWT)
     config = tmp_path / "config"
-    with open(os.path.join(FIXTURES, "config")) as f:
-        config.write_text(f.read() + EXTRA.format(token=token))
+    with open(os.path.join(FIXTURES, "config")) as f, open(os.path.join(FIXTURES, "parity.config")) as g:
+        config.write_text(f.read() + g.read().format(token=token, url=server.url))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     # SSO tokens in $HOME/.aws/sso/cache (botocore computed its directory at import)
     need_module("botocore")
@@ -468,21 +441,12 @@ def test_answer_without_token_refused_as_boto3(profiles_env, monkeypatch, tmp_pa
 # (without it: MissingDependencyException); smneo refuses the profile, alone or
 # as a role's source, naming it and login_session (docs/credentials.md).
 # Neither side sends a request, and smneo never falls through to another source.
-LOGIN = """
-[profile login]
-login_session = arn:aws:iam::123456789012:user/dev
-[profile over-login]
-role_arn = arn:aws:iam::123456789012:role/OverLogin
-source_profile = login
-"""
 
 
 @pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
 @pytest.mark.parametrize("profile", ["login", "over-login"])
 def test_login_session_refused(profiles_env, monkeypatch, tmp_path, metadata, front, profile):
     server = profiles_env
-    with open(os.environ["AWS_CONFIG_FILE"], "a") as f:
-        f.write(LOGIN)
     # credentials the chain would find if it fell through: the environment's and IMDS
     source_env(monkeypatch, tmp_path, SOURCE_ENV["imds-source"], metadata)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
@@ -571,20 +535,6 @@ def test_sso_oidc_refresh_as_boto3(profiles_env, tmp_path, front):
 # The case: the role over the sso-session whose token is refreshed (CreateToken,
 # GetRoleCredentials, AssumeRole). SageMaker and S3: the fronts' endpoint
 # option and AWS_ENDPOINT_URL_S3.
-SERVICES = """
-[profile over-sso-services]
-role_arn = arn:aws:iam::123456789012:role/OverSso
-source_profile = sso
-role_session_name = over
-services = local-credentials
-[services local-credentials]
-sts =
-  endpoint_url = {url}
-sso =
-  endpoint_url = {url}
-sso_oidc =
-  endpoint_url = {url}
-"""
 
 
 @pytest.mark.parametrize("front", ["python", "lua", "cli", "resty"])
@@ -600,8 +550,6 @@ def test_credential_endpoints_as_boto3(profiles_env, monkeypatch, tmp_path, fron
     else:
         profile = "over-sso-services"
         monkeypatch.delenv("AWS_ENDPOINT_URL")
-        with open(os.environ["AWS_CONFIG_FILE"], "a") as f:
-            f.write(SERVICES.format(url=server.url))
     steps = REFRESH_STEPS.get(front, ("list", "put", "get"))
     theirs, their_doc = refreshed(server, with_boto3, tmp_path, profile, steps=steps)
     ours, our_doc = refreshed(server, FRONTS[front], tmp_path, profile,
