@@ -176,6 +176,16 @@ void smneo_client_set_request_hook(smneo_client *c, smneo_request_hook_cb cb, vo
     pthread_mutex_unlock(&c->quota_lock);
 }
 
+void smneo_client_set_response_hook(smneo_client *c, smneo_response_hook_cb cb, void *payload)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->quota_lock);
+    c->response_hook = cb;
+    c->response_hook_payload = cb ? payload : NULL;
+    pthread_mutex_unlock(&c->quota_lock);
+}
+
 static void handle_success(smneo_call *call, smneo_result *r);
 
 /* The request hook's answer: the final answer of the logical request, as
@@ -206,6 +216,8 @@ static int ask_hook(smneo_call *call)
     pthread_mutex_lock(&c->quota_lock);
     smneo_request_hook_cb cb = c->hook;
     void *payload = c->hook_payload;
+    call->response_hook = c->response_hook;
+    call->response_hook_payload = c->response_hook_payload;
     pthread_mutex_unlock(&c->quota_lock);
     if (!cb)
         return 1;
@@ -527,33 +539,53 @@ void smneo_call_feed(smneo_call *call, smneo_response *resp, int transport_error
         rc = smneo__protocol_parse_owned(&r, call->op, resp, &call->err);
     }
     smneo__client_rate_update(call->client, rc, &call->err);
+    if (rc)
+        call->err.attempts = call->attempt;
+    /* A create sent more than once (a retry after a lost answer, or the
+     * transport's resend) may meet the resource its first copy made. */
+    int check = rc == SMNEO_EINUSE && call->kind == KIND_CALL && call->attempt > 1 &&
+                smneo__create_describe_op(call->op) != NULL;
+    double d = -1;
+    if (rc && !check &&
+        !smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d,
+                           &call->quota_reached))
+        d = -1;
+    if (call->response_hook) {
+        if (r)
+            smneo__result_set_attempts(r, call->attempt);
+        double before = d;
+        if (call->response_hook(&d, call->op, call->attempt, r, rc ? &call->err : NULL, call->response_hook_payload)) {
+            smneo_result_free(r);
+            smneo__error(&call->err, SMNEO_ECANCELLED, "%s: cancelled by the client's response hook", call->op->name);
+            smneo__call_finish(call, SMNEO_ECANCELLED);
+            return;
+        }
+        if (d != before)
+            smneo_log(SMNEO_LOG_INFO, "%s: the response hook changed the retry decision after attempt %d",
+                      call->op->name, call->attempt);
+    }
+    if (d >= 0) {
+        smneo_log(SMNEO_LOG_INFO, "%s: attempt %d failed (%s), retrying in %.3f s", call->op->name, call->attempt,
+                  rc == 0 ? "the response hook asked for a retry"
+                  : call->err.service_code ? call->err.service_code : smneo_strerror(rc), d);
+        smneo_result_free(r);
+        smneo_error_clear(&call->err);
+        call->wake_ms = smneo__monotonic_ms() + (int64_t)(d * 1000);
+        call->state = ST_SLEEP;
+        return;
+    }
     if (rc == 0) {
         smneo__retry_succeeded(call->client, &call->quota_cost);
         smneo_error_clear(&call->err);
         handle_success(call, r);
         return;
     }
-    call->err.attempts = call->attempt;
-    if (rc == SMNEO_EINUSE && call->kind == KIND_CALL && call->attempt > 1 &&
-        (call->check_op = smneo__create_describe_op(call->op)) != NULL) {
-        /* A create sent more than once (a retry after a lost answer, or the
-         * transport's resend) may meet the resource its first copy made. */
+    if (check) {
+        call->check_op = smneo__create_describe_op(call->op);
         smneo_log(SMNEO_LOG_INFO, "%s: ResourceInUse after %d attempts: describing it to see whether an "
                   "earlier attempt created it", call->op->name, call->attempt);
         call->state = ST_CHECK;
         return;
-    }
-    {
-        double d;
-        if (smneo__retry_next(call->client, rc, &call->err, call->attempt, &call->rng, &call->quota_cost, &d,
-                              &call->quota_reached)) {
-            smneo_log(SMNEO_LOG_INFO, "%s: attempt %d failed (%s), retrying in %.3f s", call->op->name,
-                      call->attempt, call->err.service_code ? call->err.service_code : smneo_strerror(rc), d);
-            smneo_error_clear(&call->err);
-            call->wake_ms = smneo__monotonic_ms() + (int64_t)(d * 1000);
-            call->state = ST_SLEEP;
-            return;
-        }
     }
     smneo__call_finish(call, rc);
 }

@@ -109,6 +109,8 @@ struct smneo_client {
     smneo_ratelimit limiter;         /* adaptive mode */
     smneo_request_hook_cb hook;      /* smneo_client_set_request_hook (under quota_lock) */
     void *hook_payload;
+    smneo_response_hook_cb response_hook; /* smneo_client_set_response_hook (under quota_lock) */
+    void *response_hook_payload;
 };
 
 enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT, KIND_MACHINE };
@@ -149,6 +151,8 @@ struct smneo_call {
     smneo_credentials *creds;
     int attempt;       /* attempts made for the current logical request */
     int hooked;        /* the request hook saw the current logical request */
+    smneo_response_hook_cb response_hook; /* the client's, taken with the request hook */
+    void *response_hook_payload;
     int quota_reached; /* the last failure was not retried: the retry quota is exhausted */
     int quota_cost;    /* cost of the last acquired retry (0: none) */
     int64_t wake_ms;

@@ -22,6 +22,7 @@ typedef struct {
     PyObject *region, *endpoint; /* str, for repr and meta */
     PyObject *send_hook;         /* callable or NULL: client.meta.events (per request sent) */
     PyObject *call_hook;         /* callable or NULL: smneo.stub, client.meta.events (per operation request) */
+    PyObject *response_hook;     /* callable or NULL: client.meta.events (per attempt's answer) */
     smneo_transport *own_transport; /* a Python transport (_transport=), or NULL: freed after the core */
     PyObject *weakrefs;
     PyObject *mfa_callback;      /* callable or NULL: MFA codes for assumed roles */
@@ -312,6 +313,78 @@ static int py_request_hook(smneo_response **out, const smneo_operation *op, cons
     Py_DECREF(hook);
     if (ans == Py_None || (ans && hook_answer(out, ans, "a request hook") == 0))
         rc = 0;
+    Py_XDECREF(ans);
+    if (rc)
+        smneo_py_stash_hook_error();
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* The core's response hook (installed only while self->response_hook is
+ * set): response_hook(operation_name, attempt, http, parsed, exception,
+ * delay) after each attempt. http is (status, headers, body) or None after a
+ * transport error; parsed is the result dict (success) or the ClientError's
+ * response (a service error); exception is what the call would raise (None
+ * for a success); delay is the core's retry decision (seconds, or None: no
+ * retry). The hook returns the decision to keep: None or a delay. An
+ * exception cancels the call, which raises it. Takes the GIL. */
+static int py_response_hook(double *out, const smneo_operation *op, int attempt, const smneo_result *result,
+                            const smneo_error *err, void *payload)
+{
+    ClientObject *self = payload;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *hook = self->response_hook;
+    if (!hook) {
+        PyGILState_Release(g);
+        return 0;
+    }
+    Py_INCREF(hook);
+    int rc = 1;
+    const smneo_response *resp = result ? smneo_result_response(result) : err ? err->response : NULL;
+    PyObject *parsed = NULL, *exc = NULL, *http = NULL, *ans = NULL;
+    if (result) {
+        parsed = smneo_py_result(self->st, result);
+        exc = parsed ? (Py_INCREF(Py_None), Py_None) : NULL;
+    } else {
+        exc = smneo_py_exception(self->st, err, op->name,
+                                 smneo_client_max_attempts_reached(self->client, attempt, err), self->endpoint);
+        parsed = exc && resp ? PyObject_GetAttrString(exc, "response") : NULL;
+        if (exc && !parsed) {
+            PyErr_Clear();
+            parsed = (Py_INCREF(Py_None), Py_None);
+        }
+    }
+    if (resp) {
+        PyObject *h = smneo_py_headers(self->st, resp);
+        http = h ? Py_BuildValue("(iNy#)", resp->status, h, resp->body ? resp->body : "", (Py_ssize_t)resp->body_len)
+                 : NULL;
+    } else {
+        http = (Py_INCREF(Py_None), Py_None);
+    }
+    if (parsed && exc && http) {
+        PyObject *delay = *out >= 0 ? PyFloat_FromDouble(*out) : (Py_INCREF(Py_None), Py_None);
+        ans = delay ? PyObject_CallFunction(hook, "siOOOO", op->name, attempt, http, parsed, exc, delay) : NULL;
+        Py_XDECREF(delay);
+    }
+    Py_XDECREF(parsed);
+    Py_XDECREF(exc);
+    Py_XDECREF(http);
+    Py_DECREF(hook);
+    if (ans == Py_None) {
+        *out = -1;
+        rc = 0;
+    } else if (ans) {
+        double d = PyFloat_AsDouble(ans);
+        if (!(d == -1.0 && PyErr_Occurred())) {
+            if (d >= 0 && d < 86400) {
+                *out = d;
+                rc = 0;
+            } else {
+                PyErr_Format(PyExc_ValueError, "a needs-retry answer is None or a delay in seconds "
+                             "(0 to 86400), not %R", ans);
+            }
+        }
+    }
     Py_XDECREF(ans);
     if (rc)
         smneo_py_stash_hook_error();
@@ -680,6 +753,8 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
      * Python code, so no call can start on the old client in between. */
     smneo_client *old = self->client;
     smneo_client_set_request_hook(c, py_request_hook, self); /* asks self->call_hook, when set */
+    if (self->response_hook)
+        smneo_client_set_response_hook(c, py_response_hook, self);
     self->client = c;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
@@ -698,6 +773,7 @@ static int client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(self->module);
     Py_VISIT(self->send_hook);
     Py_VISIT(self->call_hook);
+    Py_VISIT(self->response_hook);
     Py_VISIT(self->mfa_callback);
     return 0;
 }
@@ -708,6 +784,7 @@ static int client_clear(ClientObject *self)
     Py_CLEAR(self->endpoint);
     Py_CLEAR(self->send_hook);
     Py_CLEAR(self->call_hook);
+    Py_CLEAR(self->response_hook);
     /* The MFA callback may hold the client (a cycle): an unreachable client
      * has no call in flight, so its core goes first, then the callback. */
     if (self->mfa_callback && self->users == 0) {
@@ -1321,6 +1398,21 @@ static PyObject *client_set_call_hook(ClientObject *self, PyObject *hook)
         Py_CLEAR(self->call_hook);
     else
         Py_XSETREF(self->call_hook, (Py_INCREF(hook), hook));
+    Py_RETURN_NONE;
+}
+
+static PyObject *client_set_response_hook(ClientObject *self, PyObject *hook)
+{
+    if (hook != Py_None && !PyCallable_Check(hook))
+        return PyErr_Format(PyExc_TypeError, "the response hook must be callable or None, not %s",
+                            Py_TYPE(hook)->tp_name);
+    if (hook == Py_None)
+        Py_CLEAR(self->response_hook);
+    else
+        Py_XSETREF(self->response_hook, (Py_INCREF(hook), hook));
+    /* Installed in the core only while set: without it an answer costs nothing. */
+    if (self->client)
+        smneo_client_set_response_hook(self->client, self->response_hook ? py_response_hook : NULL, self);
     Py_RETURN_NONE;
 }
 
@@ -2149,6 +2241,9 @@ static PyMethodDef client_methods[] = {
      "_set_call_hook(hook or None) (internal: smneo.stub, client.meta.events): hook(operation_name, params)\n"
      "is asked once per operation request (calls, pages, waiter polls, compile()'s calls) before credentials;\n"
      "it returns None (go on) or (status, headers, body), the request's final answer (not sent, not retried)."},
+    {"_set_response_hook", (PyCFunction)client_set_response_hook, METH_O,
+     "_set_response_hook(hook or None) (internal: client.meta.events): after each attempt,\n"
+     "hook(operation_name, attempt, http, parsed, exception, delay) -> None (no retry) or a delay."},
     {"_set_send_hook", (PyCFunction)client_set_send_hook, METH_O,
      "_set_send_hook(hook or None) (internal: client.meta.events): every request the calls,\n"
      "paginators and the waiter send goes to hook(smneo.Request) first; it returns (status, headers,\n"

@@ -258,6 +258,18 @@ void smneo_py_stash_hook_error(void)
 static PyObject *raise_code(smneo_state *st, int code, const smneo_error *err, const char *operation,
                             int reached, PyObject *endpoint_url);
 
+PyObject *smneo_py_exception(smneo_state *st, const smneo_error *err, const char *operation, int reached,
+                             PyObject *endpoint_url)
+{
+    /* The call raises its own exception later: it keeps the pending cause. */
+    PyObject *cause = pending_cause;
+    Py_XINCREF(cause);
+    smneo_py_raise_at(st, err->code, err, operation, reached, endpoint_url);
+    PyObject *exc = take_exception();
+    Py_XSETREF(pending_cause, cause);
+    return exc;
+}
+
 PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation, int reached)
 {
     return smneo_py_raise_at(st, code, err, operation, reached, NULL);

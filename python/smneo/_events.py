@@ -15,7 +15,15 @@ events and the stubbers:
   answer (a stubber's, a before-call handler's) is the request's final
   answer, never signed, sent or retried;
 - the send hook (:class:`_SendHook`): each signed request as it is sent
-  (retries included) fires request-created, before-sign and before-send.
+  (retries included) fires request-created, before-sign and before-send;
+- the response hook (:class:`_ResponseHook`, the core's
+  smneo_client_set_response_hook): after each attempt, installed only once a
+  handler for response-received, needs-retry, after-call or after-call-error
+  is registered: it fires response-received and needs-retry (the core's own
+  retry decision answers as botocore's retry handler, registered first with
+  its unique_id ``retry-config-sagemaker``; the first answer that is not
+  None decides, as botocore's endpoint takes it) and, on the request's last
+  attempt, after-call or (no HTTP response) after-call-error.
 """
 import threading
 import weakref
@@ -124,6 +132,8 @@ class Meta:
         self.method_to_api_mapping = {op["python_name"]: op["name"] for op in operations}
         self._hook = None
         self._events = None
+        self._retry = None
+        self._response_hook = False
 
     @property
     def service_model(self):
@@ -146,10 +156,123 @@ class Meta:
             except ImportError as e:
                 raise AttributeError("client.meta.events needs botocore (%s); without it use smneo.stub.Stubber, "
                                      "which works on its own" % e) from None
-            self._events = HierarchicalEmitter()
-            self.call_hook().events = self._events
-            self._client()._set_send_hook(_SendHook(self.region_name, self._events))
+            events = _Emitter()
+            self._retry = _CoreRetry()
+            events.register("needs-retry." + _SERVICE_ID, self._retry, unique_id="retry-config-" + _SERVICE_ID)
+            events.on_register = self._registered
+            self._events = events
+            self.call_hook().events = events
+            self._client()._set_send_hook(_SendHook(self.region_name, events))
         return self._events
+
+    def _registered(self, event_name):
+        """A handler was registered: the response hook is installed on the
+        first one that needs it (without, answers cost nothing more)."""
+        if event_name.split(".", 1)[0] in _RESPONSE_EVENTS and not self._response_hook:
+            self._response_hook = True
+            self._client()._set_response_hook(_ResponseHook(self, self._events, self._retry))
+
+
+_RESPONSE_EVENTS = frozenset(("response-received", "needs-retry", "after-call", "after-call-error"))
+
+
+def _emitter_class():
+    from botocore.hooks import HierarchicalEmitter
+
+    class Emitter(HierarchicalEmitter):
+        """botocore's HierarchicalEmitter telling its client which events
+        have handlers (register, register_first, register_last all land in
+        _register_section)."""
+
+        on_register = None
+
+        def _register_section(self, event_name, *args, **kwargs):
+            super()._register_section(event_name, *args, **kwargs)
+            if self.on_register is not None:
+                self.on_register(event_name)
+
+    return Emitter
+
+
+def _Emitter():
+    global _emitter_cls
+    if _emitter_cls is None:
+        _emitter_cls = _emitter_class()
+    return _emitter_cls()
+
+
+_emitter_cls = None
+
+
+class _CoreRetry:
+    """needs-retry's first handler, in botocore's retry handler's place: it
+    answers with the core's decision for the attempt being decided (a delay
+    in seconds, or None: no retry)."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def set(self, delay):
+        self._local.delay = delay
+
+    def __call__(self, **kwargs):
+        return getattr(self._local, "delay", None)
+
+
+class _Raw:
+    """The raw stream botocore's AWSResponse reads its content from."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def stream(self, **kwargs):
+        yield self._body
+
+
+class _ResponseHook:
+    """The response hook: response-received and needs-retry after each
+    attempt, after-call or after-call-error after the request's last one."""
+
+    def __init__(self, meta, events, retry):
+        self._meta = weakref.ref(meta)
+        self._events = events
+        self._retry = retry
+
+    def __call__(self, name, attempt, http, parsed, exception, delay):
+        from botocore.awsrequest import AWSResponse
+
+        meta = self._meta()
+        events = self._events
+        model = service_model().operation_model(name)
+        suffix = "%s.%s" % (_SERVICE_ID, name)
+        context = {"client_region": meta.region_name if meta else None, "client_config": None,
+                   "has_streaming_input": model.has_streaming_input, "auth_type": model.resolved_auth_type,
+                   "retries": {"attempt": attempt}}
+        http_response = response_dict = None
+        if http is not None:
+            status, headers, body = http
+            http_response = AWSResponse(meta.endpoint_url if meta else "", status, headers, _Raw(body))
+            response_dict = {"headers": http_response.headers, "status_code": status, "body": body}
+        exc = exception if http is None else None  # botocore's caught_exception: no HTTP answer
+        events.emit("response-received." + suffix, response_dict=response_dict,
+                    parsed_response=parsed if http is not None else None, context=context, exception=exc)
+        self._retry.set(delay)
+        try:
+            responses = events.emit("needs-retry." + suffix, response=(http_response, parsed) if http is not None
+                                    else None, endpoint=None, operation=model, attempts=attempt,
+                                    caught_exception=exc, request_dict={"context": context})
+        finally:
+            self._retry.set(None)
+        answer = next((r for _, r in responses if r is not None), None)
+        if answer is None or answer is False:
+            answer = None
+        if answer is None:  # the request's last attempt
+            if http is not None:
+                events.emit("after-call." + suffix, http_response=http_response, parsed=parsed, model=model,
+                            context=context)
+            else:
+                events.emit("after-call-error." + suffix, exception=exception, context=context)
+        return answer
 
 
 class _SendHook:

@@ -85,6 +85,10 @@ static inline smneo_state *smneo_get_state(PyObject *module)
  * the core decided that botocore would set MaxAttemptsReached
  * (smneo_client_max_attempts_reached), 0 otherwise. */
 PyObject *smneo_py_raise(smneo_state *st, int code, const smneo_error *err, const char *operation, int reached);
+/* The exception smneo_py_raise would raise for err, returned (new reference) and not raised; NULL with an
+ * exception set on failure. */
+PyObject *smneo_py_exception(smneo_state *st, const smneo_error *err, const char *operation, int reached,
+                             PyObject *endpoint_url);
 /* The same, with the endpoint URL the call went to (botocore's endpoint_url
  * keyword of the connection errors; NULL when unknown). */
 PyObject *smneo_py_raise_at(smneo_state *st, int code, const smneo_error *err, const char *operation,

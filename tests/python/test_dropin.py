@@ -497,3 +497,100 @@ def test_adaptive_mode_slows_down_after_throttling(new_client, monkeypatch):
             t.join()
         assert len(server.requests("sagemaker")) - before == 3
         assert sent_at_first <= 1
+
+
+# ---- event handlers on real requests (against the service on 127.0.0.1) ----------------------------
+def test_needs_retry_handler_counts_attempts_and_sees_each_answer(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url, config=botocore_config.Config(retries={"mode": "standard"}))
+    attempts, received = [], []
+
+    def count(response=None, caught_exception=None, **kwargs):
+        attempts.append((kwargs["attempts"], response[0].status_code, response[1].get("Error", {}).get("Code")))
+
+    client.meta.events.register("needs-retry.sagemaker.DescribeCompilationJob",
+                                lambda **kw: count(**kw))
+    client.meta.events.register("response-received.sagemaker",
+                                lambda response_dict, parsed_response, exception, **kw:
+                                received.append((response_dict["status_code"], exception)))
+    fake.queue("DescribeCompilationJob", 500, {"__type": "InternalFailure", "message": "boom"})
+    job = client.describe_compilation_job(CompilationJobName="job-1")
+    assert job["ResponseMetadata"]["RetryAttempts"] == 1
+    assert attempts == [(1, 500, "InternalFailure"), (2, 200, None)]
+    assert received == [(500, None), (200, None)]
+
+
+def test_needs_retry_handler_answer_retries_after_its_delay(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+    # a ValidationException is never retried by botocore's handler: this one asks for one retry
+    client.meta.events.register("needs-retry.sagemaker.DescribeCompilationJob",
+                                lambda attempts, response, **kw: 0 if attempts == 1 and response and
+                                response[1]["Error"].get("Code") == "ValidationException" else None)
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ValidationException", "message": "not yet"})
+    job = client.describe_compilation_job(CompilationJobName="job-1")
+    assert job["CompilationJobName"] == "job-1"
+    assert fake.ops() == ["DescribeCompilationJob"] * 2
+
+
+def test_register_first_needs_retry_handler_overrides_the_retry(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+    # registered first, its False answer comes before botocore's retry handler: no retry
+    client.meta.events.register_first("needs-retry.sagemaker", lambda **kw: False)
+    fake.queue("DescribeCompilationJob", 500, {"__type": "InternalFailure", "message": "boom"})
+    with pytest.raises(botocore_exceptions.ClientError) as ei:
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert ei.value.response["Error"]["Code"] == "InternalFailure"
+    assert len(fake.requests) == 1
+
+
+def test_after_call_handlers_capture_the_parsed_answer_hierarchically(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+    seen = []
+    client.meta.events.register("after-call", lambda event_name, parsed, http_response, model, **kw:
+                                seen.append(("any", event_name, http_response.status_code, model.name,
+                                             parsed.get("CompilationJobName") or parsed["Error"]["Code"])))
+    client.meta.events.register("after-call.sagemaker", lambda **kw: seen.append(("service",)),
+                                unique_id="svc")
+    client.meta.events.register("after-call.sagemaker", lambda **kw: seen.append(("again",)), unique_id="svc")
+    client.meta.events.register_first("after-call.sagemaker.DescribeCompilationJob",
+                                      lambda **kw: seen.append(("op",)))
+    client.describe_compilation_job(CompilationJobName="job-1")
+    assert seen == [("op",), ("service",),
+                    ("any", "after-call.sagemaker.DescribeCompilationJob", 200, "DescribeCompilationJob", "job-1")]
+    del seen[:]
+    client.meta.events.unregister("after-call.sagemaker", unique_id="svc")
+    fake.queue("DescribeCompilationJob", 400, {"__type": "ResourceNotFound", "message": "gone"})
+    with pytest.raises(client.exceptions.ResourceNotFound):
+        client.describe_compilation_job(CompilationJobName="job-1")
+    assert seen == [("op",), ("any", "after-call.sagemaker.DescribeCompilationJob", 400, "DescribeCompilationJob",
+                              "ResourceNotFound")]
+
+
+def test_after_call_error_on_a_connection_error(new_client):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+    listener.close()  # nothing listens there now: the connection is refused
+    client = new_client(endpoint_url=url, config=botocore_config.Config(retries={"total_max_attempts": 1}))
+    seen = []
+    client.meta.events.register("after-call-error.sagemaker.ListCompilationJobs",
+                                lambda exception, context, **kw: seen.append(exception))
+    client.meta.events.register("after-call", lambda **kw: seen.append("after-call"))
+    with pytest.raises(botocore_exceptions.EndpointConnectionError) as ei:
+        client.list_compilation_jobs()
+    assert len(seen) == 1 and isinstance(seen[0], botocore_exceptions.EndpointConnectionError)
+    assert type(seen[0]) is type(ei.value)
+
+
+def test_before_call_handler_answer_short_circuits(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+    awsrequest = need_module("botocore.awsrequest")
+
+    def answer(model, params, **kwargs):
+        http = awsrequest.AWSResponse(params["url"], 200, {}, _Raw(b"{}"))
+        return http, dict(description("cached"), ResponseMetadata={"RequestId": "cached"})
+
+    client.meta.events.register("before-call.sagemaker.DescribeCompilationJob", answer)
+    out = client.describe_compilation_job(CompilationJobName="cached")
+    assert (out["CompilationJobArn"], out["CreationTime"]) == (ARN % "cached", WHEN)
+    assert out["ResponseMetadata"]["RequestId"] == "cached"
+    assert fake.requests == []

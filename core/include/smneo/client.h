@@ -141,6 +141,28 @@ typedef int (*smneo_request_hook_cb)(smneo_response **out, const smneo_operation
  * start after it is set see it; payload is borrowed. */
 SMNEO_EXTERN(void) smneo_client_set_request_hook(smneo_client *c, smneo_request_hook_cb cb, void *payload);
 
+/* ---- Response hook ---------------------------------------------------------- */
+/* Called after each attempt the client sent for an operation request (a
+ * call, a paginator page, a waiter poll, compile()'s calls; not a request
+ * hook's answer, credential requests or the ResourceInUse check), once the
+ * response is parsed and the core decided whether to retry: with the
+ * operation, the attempt's number (1 = the first), result (the parsed
+ * success, borrowed; NULL for an error) or err (the error, borrowed: its
+ * response is the HTTP response, NULL after a transport error; NULL for a
+ * success), and *out holding the core's decision: the delay in seconds
+ * before the next attempt, or -1 for none (a success, or an error not
+ * retried). The hook may change *out: a delay >= 0 makes another attempt
+ * after it (even after a success or past max_attempts; such a retry takes no
+ * retry quota), -1 ends the request with this attempt's answer. This is
+ * botocore's response-received and needs-retry in one. A non-zero return
+ * cancels the call (SMNEO_ECANCELLED). Runs on the thread that feeds the
+ * response (inside smneo_call_feed). */
+typedef int (*smneo_response_hook_cb)(double *out, const smneo_operation *operation, int attempt,
+                                      const smneo_result *result, const smneo_error *err, void *payload);
+/* Sets (or with cb NULL removes) the client's response hook. Requests that
+ * start after it is set see it; payload is borrowed. */
+SMNEO_EXTERN(void) smneo_client_set_response_hook(smneo_client *c, smneo_response_hook_cb cb, void *payload);
+
 /* ---- Steps ------------------------------------------------------------------ */
 typedef enum {
     SMNEO_STEP_SEND = 1,
