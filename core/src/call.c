@@ -186,6 +186,40 @@ void smneo_client_set_response_hook(smneo_client *c, smneo_response_hook_cb cb, 
     pthread_mutex_unlock(&c->quota_lock);
 }
 
+void smneo_client_set_params_hook(smneo_client *c, smneo_params_hook_cb cb, void *payload)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->quota_lock);
+    c->params_hook = cb;
+    c->params_hook_payload = cb ? payload : NULL;
+    pthread_mutex_unlock(&c->quota_lock);
+}
+
+/* The parameters hook's replacement: validated as the call's were, then the
+ * request's parameters. 0, or an error code with call->err set. */
+static int replace_params(smneo_call *call, const char *json)
+{
+    cJSON *p;
+    int rc = smneo__parse_params(&p, json, strlen(json), &call->err);
+    if (rc)
+        return rc;
+    smneo_issues *kept = NULL;
+    rc = smneo__validate_gate(call->op, p, call->client->validation, call->client->allow_unknown_enum_values,
+                              &kept, &call->err);
+    if (rc) {
+        cJSON_Delete(p);
+        return rc;
+    }
+    cJSON_Delete(call->params);
+    call->params = p;
+    smneo_issues_free(call->issues);
+    call->issues = kept;
+    if (smneo__call_reserialize(call))
+        return smneo__error(&call->err, SMNEO_ENOMEM, "out of memory");
+    return 0;
+}
+
 static void handle_success(smneo_call *call, smneo_result *r);
 
 /* The request hook's answer: the final answer of the logical request, as
@@ -216,9 +250,29 @@ static int ask_hook(smneo_call *call)
     pthread_mutex_lock(&c->quota_lock);
     smneo_request_hook_cb cb = c->hook;
     void *payload = c->hook_payload;
+    smneo_params_hook_cb pcb = c->params_hook;
+    void *ppayload = c->params_hook_payload;
     call->response_hook = c->response_hook;
     call->response_hook_payload = c->response_hook_payload;
     pthread_mutex_unlock(&c->quota_lock);
+    if (pcb) {
+        char *json = NULL;
+        smneo_value given = {call->params, call->op->input};
+        if (pcb(&json, call->op, &given, ppayload)) {
+            free(json);
+            smneo__error(&call->err, SMNEO_ECANCELLED, "%s: cancelled by the client's parameters hook",
+                         call->op->name);
+            smneo__call_finish(call, SMNEO_ECANCELLED);
+            return 0;
+        }
+        int rc = json ? replace_params(call, json) : 0;
+        free(json);
+        if (rc) {
+            call->err.attempts = 0;
+            smneo__call_finish(call, rc);
+            return 0;
+        }
+    }
     if (!cb)
         return 1;
     smneo_response *answer = NULL;

@@ -111,6 +111,8 @@ struct smneo_client {
     void *hook_payload;
     smneo_response_hook_cb response_hook; /* smneo_client_set_response_hook (under quota_lock) */
     void *response_hook_payload;
+    smneo_params_hook_cb params_hook; /* smneo_client_set_params_hook (under quota_lock) */
+    void *params_hook_payload;
 };
 
 enum { KIND_CALL, KIND_PAGINATE, KIND_WAIT, KIND_MACHINE };

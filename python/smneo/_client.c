@@ -23,6 +23,7 @@ typedef struct {
     PyObject *send_hook;         /* callable or NULL: client.meta.events (per request sent) */
     PyObject *call_hook;         /* callable or NULL: smneo.stub, client.meta.events (per operation request) */
     PyObject *response_hook;     /* callable or NULL: client.meta.events (per attempt's answer) */
+    PyObject *params_hook;       /* callable or NULL: client.meta.events (parameters per operation request) */
     smneo_transport *own_transport; /* a Python transport (_transport=), or NULL: freed after the core */
     PyObject *weakrefs;
     PyObject *mfa_callback;      /* callable or NULL: MFA codes for assumed roles */
@@ -313,6 +314,52 @@ static int py_request_hook(smneo_response **out, const smneo_operation *op, cons
     Py_DECREF(hook);
     if (ans == Py_None || (ans && hook_answer(out, ans, "a request hook") == 0))
         rc = 0;
+    Py_XDECREF(ans);
+    if (rc)
+        smneo_py_stash_hook_error();
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* The core's parameters hook (installed only while self->params_hook is
+ * set): params_hook(operation_name, params) before the request hook; it
+ * returns None (keep them) or the parameters to use instead (a dict). An
+ * exception, or a replacement with values JSON cannot hold, cancels the
+ * call, which raises it. Takes the GIL. */
+static int py_params_hook(char **out, const smneo_operation *op, const smneo_value *params, void *payload)
+{
+    ClientObject *self = payload;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *hook = self->params_hook;
+    if (!hook) {
+        PyGILState_Release(g);
+        return 0;
+    }
+    Py_INCREF(hook);
+    int rc = 1;
+    PyObject *p = smneo_py_value(self->st, params);
+    PyObject *ans = p ? PyObject_CallFunction(hook, "sO", op->name, p) : NULL;
+    Py_XDECREF(p);
+    Py_DECREF(hook);
+    smneo_jsonw *w = NULL;
+    if (ans == Py_None) {
+        rc = 0;
+    } else if (ans && !PyDict_Check(ans)) {
+        PyErr_Format(PyExc_TypeError, "a parameters hook returns None or a dict of parameters, not %s",
+                     Py_TYPE(ans)->tp_name);
+    } else if (ans && smneo_py_params(self->st, ans, &w) == 0) {
+        size_t len;
+        const char *json = smneo_jsonw_data(&len, w);
+        *out = malloc(len + 1);
+        if (*out) {
+            memcpy(*out, json, len);
+            (*out)[len] = '\0';
+            rc = 0;
+        } else {
+            PyErr_NoMemory();
+        }
+        smneo_jsonw_free(w);
+    }
     Py_XDECREF(ans);
     if (rc)
         smneo_py_stash_hook_error();
@@ -755,6 +802,8 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kwds)
     smneo_client_set_request_hook(c, py_request_hook, self); /* asks self->call_hook, when set */
     if (self->response_hook)
         smneo_client_set_response_hook(c, py_response_hook, self);
+    if (self->params_hook)
+        smneo_client_set_params_hook(c, py_params_hook, self);
     self->client = c;
     self->closed = 0;
     self->max_attempts = smneo_client_max_attempts(c);
@@ -774,6 +823,7 @@ static int client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(self->send_hook);
     Py_VISIT(self->call_hook);
     Py_VISIT(self->response_hook);
+    Py_VISIT(self->params_hook);
     Py_VISIT(self->mfa_callback);
     return 0;
 }
@@ -785,6 +835,7 @@ static int client_clear(ClientObject *self)
     Py_CLEAR(self->send_hook);
     Py_CLEAR(self->call_hook);
     Py_CLEAR(self->response_hook);
+    Py_CLEAR(self->params_hook);
     /* The MFA callback may hold the client (a cycle): an unreachable client
      * has no call in flight, so its core goes first, then the callback. */
     if (self->mfa_callback && self->users == 0) {
@@ -1398,6 +1449,20 @@ static PyObject *client_set_call_hook(ClientObject *self, PyObject *hook)
         Py_CLEAR(self->call_hook);
     else
         Py_XSETREF(self->call_hook, (Py_INCREF(hook), hook));
+    Py_RETURN_NONE;
+}
+
+static PyObject *client_set_params_hook(ClientObject *self, PyObject *hook)
+{
+    if (hook != Py_None && !PyCallable_Check(hook))
+        return PyErr_Format(PyExc_TypeError, "the parameters hook must be callable or None, not %s",
+                            Py_TYPE(hook)->tp_name);
+    if (hook == Py_None)
+        Py_CLEAR(self->params_hook);
+    else
+        Py_XSETREF(self->params_hook, (Py_INCREF(hook), hook));
+    if (self->client)
+        smneo_client_set_params_hook(self->client, self->params_hook ? py_params_hook : NULL, self);
     Py_RETURN_NONE;
 }
 
@@ -2241,6 +2306,9 @@ static PyMethodDef client_methods[] = {
      "_set_call_hook(hook or None) (internal: smneo.stub, client.meta.events): hook(operation_name, params)\n"
      "is asked once per operation request (calls, pages, waiter polls, compile()'s calls) before credentials;\n"
      "it returns None (go on) or (status, headers, body), the request's final answer (not sent, not retried)."},
+    {"_set_params_hook", (PyCFunction)client_set_params_hook, METH_O,
+     "_set_params_hook(hook or None) (internal: client.meta.events): before the request hook,\n"
+     "hook(operation_name, params) -> None (keep them) or a dict, the parameters to use instead."},
     {"_set_response_hook", (PyCFunction)client_set_response_hook, METH_O,
      "_set_response_hook(hook or None) (internal: client.meta.events): after each attempt,\n"
      "hook(operation_name, attempt, http, parsed, exception, delay) -> None (no retry) or a delay."},

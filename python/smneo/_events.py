@@ -11,7 +11,9 @@ events and the stubbers:
   asked once per operation request (a call, each page of a paginator, each
   poll of the waiter), before credentials are resolved and the request is
   signed, as botocore's ``_make_api_call`` runs once per request: it fires
-  provide-client-params, before-parameter-build and before-call, and an
+  before-call (just after the parameters hook, :meth:`CallHook.params`, the
+  core's smneo_client_set_params_hook, fired provide-client-params and
+  before-parameter-build, whose handlers may change the parameters), and an
   answer (a stubber's, a before-call handler's) is the request's final
   answer, never signed, sent or retried;
 - the send hook (:class:`_SendHook`): each signed request as it is sent
@@ -87,6 +89,28 @@ class CallHook:
         self.events = None  # botocore's HierarchicalEmitter, once client.meta.events was used
         self.stub = None    # an active smneo.stub.Stubber's answerer: fn(operation, params) -> answer
 
+    def _context(self, model):
+        return {"client_region": self.region_name, "client_config": None,
+                "has_streaming_input": model.has_streaming_input, "auth_type": model.resolved_auth_type}
+
+    def params(self, operation, params):
+        """The parameters hook (client.meta.events): provide-client-params
+        (a handler's answer replaces the parameters, as botocore takes it) and
+        before-parameter-build (handlers change them in place). Returns the
+        parameters to send instead, or None when they are unchanged."""
+        events = self.events
+        if operation not in self.operations or events is None:
+            return None
+        import json
+        model = service_model().operation_model(operation)
+        context = self._context(model)
+        suffix = "%s.%s" % (_SERVICE_ID, operation)
+        before = json.dumps(params, default=_json_default, sort_keys=True)
+        responses = events.emit("provide-client-params." + suffix, params=params, model=model, context=context)
+        params = next((r for _, r in responses if r is not None), params)
+        events.emit("before-parameter-build." + suffix, params=params, model=model, context=context)
+        return None if json.dumps(params, default=_json_default, sort_keys=True) == before else params
+
     def __call__(self, operation, params):
         if operation not in self.operations:
             return None  # CloudWatch Logs, STS: not this client's operations
@@ -94,11 +118,8 @@ class CallHook:
         if events is None:
             return stub(operation, params) if stub is not None else None
         model = service_model().operation_model(operation)
-        context = {"client_region": self.region_name, "client_config": None,
-                   "has_streaming_input": model.has_streaming_input, "auth_type": model.resolved_auth_type}
+        context = self._context(model)
         suffix = "%s.%s" % (_SERVICE_ID, operation)
-        events.emit("provide-client-params." + suffix, params=params, model=model, context=context)
-        events.emit("before-parameter-build." + suffix, params=params, model=model, context=context)
         if stub is not None:
             answer = stub(operation, params)
             if answer is not None:
@@ -163,6 +184,7 @@ class Meta:
             self._events = events
             self.call_hook().events = events
             self._client()._set_send_hook(_SendHook(self.region_name, events))
+            self._client()._set_params_hook(self._hook.params)
         return self._events
 
     def _registered(self, event_name):

@@ -594,3 +594,18 @@ def test_before_call_handler_answer_short_circuits(new_client, fake):  # noqa: F
     assert (out["CompilationJobArn"], out["CreationTime"]) == (ARN % "cached", WHEN)
     assert out["ResponseMetadata"]["RequestId"] == "cached"
     assert fake.requests == []
+
+
+def test_parameter_handlers_change_what_is_sent(new_client, fake):  # noqa: F811
+    client = new_client(endpoint_url=fake.url)
+
+    def rename(params, **kwargs):
+        params["CompilationJobName"] = params["CompilationJobName"] + "-v2"
+
+    client.meta.events.register("before-parameter-build.sagemaker.DescribeCompilationJob", rename)
+    client.meta.events.register("provide-client-params.sagemaker.ListCompilationJobs",
+                                lambda params, **kw: dict(params, MaxResults=7))
+    assert client.describe_compilation_job(CompilationJobName="job")["CompilationJobName"] == "job-v2"
+    client.list_compilation_jobs(MaxResults=3)
+    assert [(r.operation, r.json.get("CompilationJobName", r.json.get("MaxResults"))) for r in fake.requests] == [
+        ("DescribeCompilationJob", "job-v2"), ("ListCompilationJobs", 7)]

@@ -141,6 +141,22 @@ typedef int (*smneo_request_hook_cb)(smneo_response **out, const smneo_operation
  * start after it is set see it; payload is borrowed. */
 SMNEO_EXTERN(void) smneo_client_set_request_hook(smneo_client *c, smneo_request_hook_cb cb, void *payload);
 
+/* ---- Parameters hook --------------------------------------------------------- */
+/* Called just before the request hook, for the same requests, with the same
+ * operation and parameters: botocore's provide-client-params and
+ * before-parameter-build, whose handlers may change the parameters. Leave
+ * *out NULL to keep them, or set it to the replacement parameters as a JSON
+ * object (NUL-terminated, allocated with malloc: the core frees it). The
+ * replacement is validated as the call's parameters were (an invalid one
+ * ends the call with SMNEO_EVALIDATION) and is the request's from then on
+ * (its retries; a paginator's later pages and a waiter's later polls start
+ * from it). A non-zero return cancels the call (SMNEO_ECANCELLED). */
+typedef int (*smneo_params_hook_cb)(char **out, const smneo_operation *operation, const smneo_value *params,
+                                    void *payload);
+/* Sets (or with cb NULL removes) the client's parameters hook. Requests that
+ * start after it is set see it; payload is borrowed. */
+SMNEO_EXTERN(void) smneo_client_set_params_hook(smneo_client *c, smneo_params_hook_cb cb, void *payload);
+
 /* ---- Response hook ---------------------------------------------------------- */
 /* Called after each attempt the client sent for an operation request (a
  * call, a paginator page, a waiter poll, compile()'s calls; not a request
