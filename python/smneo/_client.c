@@ -421,15 +421,14 @@ static int py_response_hook(double *out, const smneo_operation *op, int attempt,
         *out = -1;
         rc = 0;
     } else if (ans) {
-        double d = PyFloat_AsDouble(ans);
-        if (!(d == -1.0 && PyErr_Occurred())) {
-            if (d >= 0 && d < 86400) {
-                *out = d;
-                rc = 0;
-            } else {
-                PyErr_Format(PyExc_ValueError, "a needs-retry answer is None or a delay in seconds "
-                             "(0 to 86400), not %R", ans);
-            }
+        double d = PyFloat_Check(ans) || PyLong_Check(ans) ? PyFloat_AsDouble(ans) : -1.0;
+        if (d >= 0 && d <= 86400) {
+            *out = d;
+            rc = 0;
+        } else {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "a needs-retry answer is None, False or a delay in seconds "
+                         "(0 to 86400), not %R", ans);
         }
     }
     Py_XDECREF(ans);

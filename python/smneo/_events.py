@@ -188,8 +188,9 @@ class Meta:
         return self._events
 
     def _registered(self, event_name):
-        """A handler was registered: the response hook is installed on the
-        first one that needs it (without, answers cost nothing more)."""
+        """A handler was registered (or one unregistered): the response hook
+        is installed on the first one that needs it (without, answers cost
+        nothing more)."""
         if event_name.split(".", 1)[0] in _RESPONSE_EVENTS and not self._response_hook:
             self._response_hook = True
             self._client()._set_response_hook(_ResponseHook(self, self._events, self._retry))
@@ -210,6 +211,12 @@ def _emitter_class():
 
         def _register_section(self, event_name, *args, **kwargs):
             super()._register_section(event_name, *args, **kwargs)
+            if self.on_register is not None:
+                self.on_register(event_name)
+
+        def unregister(self, event_name, *args, **kwargs):
+            # unregistering the core's retry handler (as botocore's can be) needs the hook too
+            super().unregister(event_name, *args, **kwargs)
             if self.on_register is not None:
                 self.on_register(event_name)
 
