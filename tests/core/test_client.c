@@ -1244,6 +1244,155 @@ static void test_request_hook(void)
     smneo_client_free(c);
 }
 
+/* The response hook: after each attempt, with the core's decision (a delay
+ * for a throttle, -1 for a success or a final error) which it may change; the
+ * parameters hook: its replacement is validated and sent (and kept by the
+ * retries). */
+typedef struct response_state {
+    int calls;
+    int attempts[4];
+    double core[4];
+    int codes[4];
+    double answer; /* -2: keep the core's decision */
+    int params_calls;
+    const char *replace;
+} response_state;
+
+static int on_response(double *out, const smneo_operation *op, int attempt, const smneo_result *result,
+                       const smneo_error *err, void *payload)
+{
+    response_state *s = payload;
+    (void)op;
+    if (s->calls < 4) {
+        s->attempts[s->calls] = attempt;
+        s->core[s->calls] = *out;
+        s->codes[s->calls] = result ? smneo_result_status(result) : err->http_status;
+    }
+    s->calls++;
+    if (s->answer != -2 && attempt == 1)
+        *out = s->answer;
+    return 0;
+}
+
+static int on_params(char **out, const smneo_operation *op, const smneo_value *params, void *payload)
+{
+    response_state *s = payload;
+    (void)op;
+    (void)params;
+    s->params_calls++;
+    if (s->replace) {
+        *out = malloc(strlen(s->replace) + 1);
+        strcpy(*out, s->replace);
+    }
+    return 0;
+}
+
+/* Drives a call, answering its SENDs with `throttles` throttles, then
+ * successes. Returns the result code; *sent counts the SENDs, body gets the
+ * last one's body. */
+static int drive_answers(smneo_call *call, int throttles, int *sent, char *body, size_t size)
+{
+    smneo_step step;
+    *sent = 0;
+    for (;;) {
+        smneo_call_next(&step, call);
+        if (step.kind == SMNEO_STEP_SEND) {
+            snprintf(body, size, "%.*s", (int)step.request->body_len, step.request->body);
+            smneo_call_feed(call, (*sent)++ < throttles
+                                      ? json_response(400, "{\"__type\":\"ThrottlingException\",\"message\":\"x\"}")
+                                      : json_response(200, "{\"CompilationJobName\":\"j\"}"),
+                            0, NULL);
+        } else if (step.kind != SMNEO_STEP_SLEEP) {
+            break;
+        }
+    }
+    smneo_error err = SMNEO_ERROR_INIT;
+    smneo_result *r = NULL;
+    int rc = smneo_call_result(&r, call, &err);
+    smneo_result_free(r);
+    smneo_error_clear(&err);
+    return rc;
+}
+
+static void test_response_and_params_hooks(void)
+{
+    smneo_client_options o = SMNEO_CLIENT_OPTIONS_INIT;
+    o.region = "us-east-1";
+    o.no_transport = 1;
+    o.max_attempts = 2;
+    o.retry_mode = "standard";
+    o.retry_backoff_scale = 0.001;
+    o.access_key_id = "AKIDEXAMPLE";
+    o.secret_access_key = "secret";
+    smneo_client *c = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_client_new(&c, &o, &err), 0);
+    response_state s;
+    memset(&s, 0, sizeof s);
+    s.answer = -2;
+    smneo_client_set_response_hook(c, on_response, &s);
+    const char *d = "{\"CompilationJobName\":\"j\"}";
+    smneo_call *call = NULL;
+    char body[256];
+    int sent;
+
+    /* The core's decisions, kept: a throttle retried (a delay), then a success (-1). */
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(drive_answers(call, 1, &sent, body, sizeof body), 0);
+    smneo_call_free(call);
+    CHECK_INT(sent, 2);
+    CHECK_INT(s.calls, 2);
+    CHECK_INT(s.attempts[0], 1);
+    CHECK_INT(s.attempts[1], 2);
+    CHECK(s.core[0] >= 0);
+    CHECK(s.core[1] == -1);
+    CHECK_INT(s.codes[0], 400);
+    CHECK_INT(s.codes[1], 200);
+
+    /* -1 ends the request at the throttle, the core's retry not made. */
+    memset(&s, 0, sizeof s);
+    s.answer = -1;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(drive_answers(call, 1, &sent, body, sizeof body), SMNEO_ETHROTTLED);
+    smneo_call_free(call);
+    CHECK_INT(sent, 1);
+
+    /* A delay after a success sends the request again. */
+    memset(&s, 0, sizeof s);
+    s.answer = 0;
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(drive_answers(call, 0, &sent, body, sizeof body), 0);
+    smneo_call_free(call);
+    CHECK_INT(sent, 2);
+    CHECK(s.core[0] == -1);
+
+    /* The parameters hook's replacement is sent, by every attempt. */
+    memset(&s, 0, sizeof s);
+    s.answer = -2;
+    s.replace = "{\"CompilationJobName\":\"k\"}";
+    smneo_client_set_params_hook(c, on_params, &s);
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    CHECK_INT(drive_answers(call, 1, &sent, body, sizeof body), 0);
+    smneo_call_free(call);
+    CHECK_INT(sent, 2);
+    CHECK_INT(s.params_calls, 1);
+    CHECK_STR(body, "{\"CompilationJobName\":\"k\"}");
+
+    /* An invalid replacement is a validation error naming the field; nothing is sent. */
+    s.replace = "{\"CompilationJobName\":7}";
+    CHECK_INT(smneo_call_new(&call, c, "DescribeCompilationJob", d, strlen(d), &err), 0);
+    smneo_step step;
+    smneo_call_next(&step, call);
+    CHECK_INT(step.kind, SMNEO_STEP_DONE);
+    CHECK_INT(smneo_call_result(NULL, call, &err), SMNEO_EVALIDATION);
+    CHECK(err.message && strstr(err.message, "CompilationJobName"));
+    smneo_error_clear(&err);
+    smneo_call_free(call);
+    smneo_client_set_params_hook(c, NULL, NULL);
+    smneo_client_set_response_hook(c, NULL, NULL);
+    smneo_client_free(c);
+}
+
 int main(void)
 {
     /* Keep the developer's own AWS settings out of the way. */
@@ -1266,6 +1415,7 @@ int main(void)
     RUN(test_connection_refused);
     RUN(test_steps_by_hand);
     RUN(test_request_hook);
+    RUN(test_response_and_params_hooks);
     RUN(test_create_is_ours);
     pthread_mutex_destroy(&f.lock);
     return smneo_test_summary("test_client");
