@@ -139,3 +139,22 @@ def test_parameter_handlers_on_every_page_and_validated(server):  # noqa: F811
     with pytest.raises(botocore_exceptions.ParamValidationError, match="CompilationJobName"):
         client.describe_compilation_job(CompilationJobName="p-0")
 
+
+
+def test_events_of_an_asyncio_client(server):  # noqa: F811
+    import asyncio
+
+    import smneo.aio
+    client = smneo.aio.Client(region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="test",
+                              aws_secret_access_key="test", retry_mode="standard", max_attempts=3)
+    fired = []
+    client.meta.events.register("needs-retry.sagemaker", lambda attempts, **kw: fired.append(("retry", attempts)))
+    client.meta.events.register("after-call.sagemaker", lambda parsed, **kw: fired.append(
+        ("after", parsed["ResponseMetadata"]["RetryAttempts"])))
+    throttle(server, 1)
+
+    async def call():
+        async with client:
+            return await client.list_compilation_jobs()
+    asyncio.run(call())
+    assert fired == [("retry", 1), ("retry", 2), ("after", 1)]
