@@ -19,13 +19,16 @@ events and the stubbers:
 - the send hook (:class:`_SendHook`): each signed request as it is sent
   (retries included) fires request-created, before-sign and before-send;
 - the response hook (:class:`_ResponseHook`, the core's
-  smneo_client_set_response_hook): after each attempt, installed only once a
-  handler for response-received, needs-retry, after-call or after-call-error
-  is registered: it fires response-received and needs-retry (the core's own
-  retry decision answers as botocore's retry handler, registered first with
+  smneo_client_set_response_hook): after each attempt; it fires
+  response-received and needs-retry (the core's own retry decision answers
+  as botocore's retry handler, registered first with
   its unique_id ``retry-config-sagemaker``; the first answer that is not
   None decides, as botocore's endpoint takes it) and, on the request's last
   attempt, after-call or (no HTTP response) after-call-error.
+
+Each hook is installed when the first handler of an event it fires is
+registered (:meth:`Meta._registered`): a client pays only for the events
+that have handlers.
 """
 import threading
 import weakref
@@ -154,16 +157,18 @@ class Meta:
         self._hook = None
         self._events = None
         self._retry = None
-        self._response_hook = False
+        self._installed = set()  # the hooks installed: "call", "params", "send", "response"
 
     @property
     def service_model(self):
         return service_model()
 
-    def call_hook(self):
-        """The client's request hook, installed on first use."""
+    def call_hook(self, install=True):
+        """The client's request hook, installed on first use (with install)."""
         if self._hook is None:
             self._hook = CallHook(self.region_name, self.endpoint_url, self.method_to_api_mapping.values())
+        if install and "call" not in self._installed:
+            self._installed.add("call")
             self._client()._set_call_hook(self._hook)
         return self._hook
 
@@ -180,23 +185,36 @@ class Meta:
             events = _Emitter()
             self._retry = _CoreRetry()
             events.register("needs-retry." + _SERVICE_ID, self._retry, unique_id="retry-config-" + _SERVICE_ID)
-            events.on_register = self._registered
+            self.call_hook(install=False).events = events
             self._events = events
-            self.call_hook().events = events
-            self._client()._set_send_hook(_SendHook(self.region_name, events))
-            self._client()._set_params_hook(self._hook.params)
+            events.on_register = self._registered
         return self._events
 
     def _registered(self, event_name):
-        """A handler was registered (or one unregistered): the response hook
-        is installed on the first one that needs it (without, answers cost
-        nothing more)."""
-        if event_name.split(".", 1)[0] in _RESPONSE_EVENTS and not self._response_hook:
-            self._response_hook = True
-            self._client()._set_response_hook(_ResponseHook(self, self._events, self._retry))
+        """A handler was registered (or one unregistered): the hook that
+        fires its event is installed then, so a client pays only for the
+        events that have handlers (none until one is registered)."""
+        hook = _HOOK_OF_EVENT.get(event_name.split(".", 1)[0])
+        if hook is None or hook in self._installed:
+            return
+        client = self._client()
+        if hook == "call":
+            self.call_hook()
+            return
+        self._installed.add(hook)
+        if hook == "params":
+            client._set_params_hook(self._hook.params)
+        elif hook == "send":
+            client._set_send_hook(_SendHook(self.region_name, self._events))
+        else:
+            client._set_response_hook(_ResponseHook(self, self._events, self._retry))
 
 
-_RESPONSE_EVENTS = frozenset(("response-received", "needs-retry", "after-call", "after-call-error"))
+# The hook (of the extension) that fires each event.
+_HOOK_OF_EVENT = {"provide-client-params": "params", "before-parameter-build": "params", "before-call": "call",
+                  "request-created": "send", "before-sign": "send", "before-send": "send",
+                  "response-received": "response", "needs-retry": "response", "after-call": "response",
+                  "after-call-error": "response"}
 
 
 def _emitter_class():
