@@ -311,13 +311,36 @@ typedef struct frame {
  * Lua binding (lua/smneo.c RESULT_MAX_DEPTH) uses the same limit. */
 #define RESULT_MAX_DEPTH 80
 
+/* Equal short strings and equal timestamps of one walk share one object
+ * (str and datetime are immutable): a page of 100 job summaries holds a
+ * handful of distinct status and target values, and a job's end and
+ * last-modified times are often the same instant. Caches of the walk only,
+ * emptied when it ends. */
+#define SHARED_STR_MAX 32   /* longer strings are made each time */
+#define SHARED_STR_SLOTS 64 /* a power of two */
+#define SHARED_TIMES 4      /* the last timestamps made */
+
 typedef struct builder {
     smneo_state *st;
     frame stack[RESULT_MAX_DEPTH];
     int depth;
     PyObject *root;
-    PyObject *key; /* pending member name (owned) */
+    PyObject *key;                       /* pending member name (owned) */
+    PyObject *strs[SHARED_STR_SLOTS];    /* owned; ASCII only */
+    struct {
+        double epoch;
+        PyObject *dt; /* owned */
+    } times[SHARED_TIMES];
+    unsigned next_time;
 } builder;
+
+static void builder_clear_shared(builder *b)
+{
+    for (size_t i = 0; i < SHARED_STR_SLOTS; i++)
+        Py_CLEAR(b->strs[i]);
+    for (size_t i = 0; i < SHARED_TIMES; i++)
+        Py_CLEAR(b->times[i].dt);
+}
 
 /* Attaches a new value (steals `v`) to the current container. */
 static int attach(builder *b, PyObject *v)
@@ -445,7 +468,25 @@ static int v_key(void *payload, const char *key, size_t len)
 
 static int v_string(void *payload, const char *s, size_t len)
 {
-    return attach(payload, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+    builder *b = payload;
+    if (len > SHARED_STR_MAX)
+        return attach(b, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] >= 0x80)
+            return attach(b, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    }
+    PyObject **slot = &b->strs[h & (SHARED_STR_SLOTS - 1)];
+    PyObject *o = *slot;
+    if (!o || (size_t)PyUnicode_GET_LENGTH(o) != len || memcmp(PyUnicode_DATA(o), s, len)) {
+        o = PyUnicode_FromStringAndSize(s, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
+        if (!o)
+            return -1;
+        Py_XSETREF(*slot, o);
+    }
+    Py_INCREF(o);
+    return attach(b, o);
 }
 
 static int v_integer(void *payload, int64_t v)
@@ -568,21 +609,40 @@ static int fast_datetime(PyObject **out, double epoch, long gmtoff, PyObject *tz
     return 1;
 }
 
-static int v_timestamp(void *payload, double epoch)
+static PyObject *make_datetime(builder *b, double epoch)
 {
-    builder *b = payload;
     long gmtoff;
     int fast;
     PyObject *tz, *dt;
     if (local_zone(&tz, b->st, epoch, &gmtoff, &fast))
-        return -1;
+        return NULL;
     if (fast && fast_datetime(&dt, epoch, gmtoff, tz))
-        return attach(b, dt);
+        return dt;
     PyObject *args = Py_BuildValue("(dO)", epoch, tz);
     if (!args)
-        return -1;
+        return NULL;
     dt = PyDateTimeAPI->DateTime_FromTimestamp((PyObject *)PyDateTimeAPI->DateTimeType, args, NULL);
     Py_DECREF(args);
+    return dt;
+}
+
+/* The zone cannot change during a walk (ensure_tzlocal follows time.tzset()
+ * between calls), so an instant seen in this walk gives the same datetime. */
+static int v_timestamp(void *payload, double epoch)
+{
+    builder *b = payload;
+    for (size_t i = 0; i < SHARED_TIMES; i++)
+        if (b->times[i].dt && memcmp(&b->times[i].epoch, &epoch, sizeof epoch) == 0) {
+            Py_INCREF(b->times[i].dt);
+            return attach(b, b->times[i].dt);
+        }
+    PyObject *dt = make_datetime(b, epoch);
+    if (!dt)
+        return -1;
+    size_t i = b->next_time++ % SHARED_TIMES;
+    b->times[i].epoch = epoch;
+    Py_INCREF(dt);
+    Py_XSETREF(b->times[i].dt, dt);
     return attach(b, dt);
 }
 
@@ -610,8 +670,12 @@ static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error 
     b.depth = 0;
     b.root = NULL;
     b.key = NULL;
+    memset(b.strs, 0, sizeof b.strs);
+    memset(b.times, 0, sizeof b.times);
+    b.next_time = 0;
     int rc = v ? smneo_value_walk(v, &VISITOR, &b) : smneo_error_walk(err, &VISITOR, &b);
     Py_CLEAR(b.key);
+    builder_clear_shared(&b);
     if (rc == SMNEO_EABSENT && !b.root && !PyErr_Occurred())
         rc = 0;
     if (rc || PyErr_Occurred()) {

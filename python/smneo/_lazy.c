@@ -47,6 +47,7 @@ typedef struct {
     const char *stem; /* "_curl": smneo/_curl<the extension's suffix> */
     pthread_once_t once;
     void *handle;
+    int ok; /* every function resolved */
     char error[512];
 } dep;
 
@@ -87,24 +88,65 @@ static void *resolve(dep *d, const char *name)
 
 /* Every function of a library is resolved at its first use, under one
  * pthread_once: the X-macro lists below are the functions the core calls
- * (nm -u on the core's objects); a missing one fails the link. */
+ * (nm -u on the core's objects); a missing one fails the link. LAZY_LIBRARY
+ * writes everything for the library named LIB (curl, archive): its record
+ * LIB_dep (module smneo._LIB), a pointer p_<name> per function, LIB_load()
+ * and the stand-ins of the non-variadic functions. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define STR_(a) #a
+#define STR(a) STR_(a)
+#define LOAD() CAT(LIB, _load)()
+
 #define DECLARE_PTR(ret, name, params, args, fail) static __typeof__(&name) p_##name;
 #define DECLARE_PTR_V(name, params, args) static __typeof__(&name) p_##name;
 #define RESOLVE(ret, name, params, args, fail) ok = (p_##name = (__typeof__(&name))resolve(d, #name)) && ok;
 #define RESOLVE_V(name, params, args) ok = (p_##name = (__typeof__(&name))resolve(d, #name)) && ok;
-#define STUB(lib, ret, name, params, args, fail)                                                                \
+#define STUB(ret, name, params, args, fail)                                                                     \
     ret name params                                                                                            \
     {                                                                                                          \
-        if (!lib##_load())                                                                                     \
+        if (!LOAD())                                                                                           \
             return fail;                                                                                       \
         return p_##name args;                                                                                  \
     }
-#define STUB_V(lib, name, params, args)                                                                        \
+#define STUB_V(name, params, args)                                                                             \
     void name params                                                                                           \
     {                                                                                                          \
-        if (lib##_load())                                                                                      \
+        if (LOAD())                                                                                            \
             p_##name args;                                                                                     \
     }
+/* a variadic stand-in: `call` forwards the va_list `ap` started after `last` */
+#define STUB_VA(ret, name, params, last, fail, call)                                                           \
+    ret name params                                                                                            \
+    {                                                                                                          \
+        if (!LOAD())                                                                                           \
+            return fail;                                                                                       \
+        va_list ap;                                                                                            \
+        va_start(ap, last);                                                                                    \
+        ret rc = call;                                                                                         \
+        va_end(ap);                                                                                            \
+        return rc;                                                                                             \
+    }
+
+#define LAZY_LIBRARY(FUNCTIONS, VARIADIC)                                                                      \
+    static dep CAT(LIB, _dep) = {"_" STR(LIB), PTHREAD_ONCE_INIT, NULL, 0, ""};                                \
+    FUNCTIONS(DECLARE_PTR, DECLARE_PTR_V)                                                                      \
+    VARIADIC(DECLARE_PTR, DECLARE_PTR_V)                                                                       \
+    static void CAT(LIB, _open)(void)                                                                          \
+    {                                                                                                          \
+        dep *d = &CAT(LIB, _dep);                                                                              \
+        open_dep(d);                                                                                           \
+        int ok = 1;                                                                                            \
+        FUNCTIONS(RESOLVE, RESOLVE_V)                                                                          \
+        VARIADIC(RESOLVE, RESOLVE_V)                                                                           \
+        d->ok = ok;                                                                                            \
+    }                                                                                                          \
+    static int CAT(LIB, _load)(void)                                                                           \
+    {                                                                                                          \
+        pthread_once(&CAT(LIB, _dep).once, CAT(LIB, _open));                                                   \
+        return CAT(LIB, _dep).ok;                                                                              \
+    }                                                                                                          \
+    FUNCTIONS(STUB, STUB_V)
 
 /* ---- libcurl --------------------------------------------------------------- */
 
@@ -135,30 +177,8 @@ static void *resolve(dep *d, const char *name)
     X(CURLMcode, curl_multi_setopt, (), (), 0)                                                                 \
     X(CURLSHcode, curl_share_setopt, (), (), 0)
 
-static dep curl_dep = {"_curl", PTHREAD_ONCE_INIT, NULL, ""};
-CURL_FUNCTIONS(DECLARE_PTR, DECLARE_PTR_V)
-CURL_VARIADIC(DECLARE_PTR, DECLARE_PTR_V)
-static int curl_ok;
-
-static void curl_open(void)
-{
-    dep *d = &curl_dep;
-    open_dep(d);
-    int ok = 1;
-    CURL_FUNCTIONS(RESOLVE, RESOLVE_V)
-    CURL_VARIADIC(RESOLVE, RESOLVE_V)
-    curl_ok = ok;
-}
-
-static int curl_load(void)
-{
-    pthread_once(&curl_dep.once, curl_open);
-    return curl_ok;
-}
-
-#define CURL_STUB(ret, name, params, args, fail) STUB(curl, ret, name, params, args, fail)
-#define CURL_STUB_V(name, params, args) STUB_V(curl, name, params, args)
-CURL_FUNCTIONS(CURL_STUB, CURL_STUB_V)
+#define LIB curl
+LAZY_LIBRARY(CURL_FUNCTIONS, CURL_VARIADIC)
 
 /* An option's argument type is in its number (curl.h: CURLOPTTYPE_*), the
  * same for easy and multi options: a long, a pointer (object or function)
@@ -169,54 +189,20 @@ CURL_FUNCTIONS(CURL_STUB, CURL_STUB_V)
      : (option) < CURLOPTTYPE_BLOB      ? fn(handle, option, va_arg(ap, curl_off_t))                           \
                                         : fn(handle, option, va_arg(ap, void *)))
 
-CURLcode curl_easy_setopt(CURL *h, CURLoption option, ...)
-{
-    if (!curl_load())
-        return CURLE_FAILED_INIT;
-    va_list ap;
-    va_start(ap, option);
-    CURLcode rc = FORWARD_OPTION(p_curl_easy_setopt, h, option, ap);
-    va_end(ap);
-    return rc;
-}
-
-CURLMcode curl_multi_setopt(CURLM *m, CURLMoption option, ...)
-{
-    if (!curl_load())
-        return CURLM_INTERNAL_ERROR;
-    va_list ap;
-    va_start(ap, option);
-    CURLMcode rc = FORWARD_OPTION(p_curl_multi_setopt, m, option, ap);
-    va_end(ap);
-    return rc;
-}
-
+STUB_VA(CURLcode, curl_easy_setopt, (CURL * h, CURLoption option, ...), option, CURLE_FAILED_INIT,
+        FORWARD_OPTION(p_curl_easy_setopt, h, option, ap))
+STUB_VA(CURLMcode, curl_multi_setopt, (CURLM * m, CURLMoption option, ...), option, CURLM_INTERNAL_ERROR,
+        FORWARD_OPTION(p_curl_multi_setopt, m, option, ap))
 /* every CURLINFO takes a pointer */
-CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
-{
-    if (!curl_load())
-        return CURLE_FAILED_INIT;
-    va_list ap;
-    va_start(ap, info);
-    CURLcode rc = p_curl_easy_getinfo(h, info, va_arg(ap, void *));
-    va_end(ap);
-    return rc;
-}
-
+STUB_VA(CURLcode, curl_easy_getinfo, (CURL * h, CURLINFO info, ...), info, CURLE_FAILED_INIT,
+        p_curl_easy_getinfo(h, info, va_arg(ap, void *)))
 /* SHARE and UNSHARE take a curl_lock_data (an int through varargs), the rest
  * a pointer */
-CURLSHcode curl_share_setopt(CURLSH *sh, CURLSHoption option, ...)
-{
-    if (!curl_load())
-        return CURLSHE_INVALID;
-    va_list ap;
-    va_start(ap, option);
-    CURLSHcode rc = option == CURLSHOPT_SHARE || option == CURLSHOPT_UNSHARE
-                        ? p_curl_share_setopt(sh, option, va_arg(ap, int))
-                        : p_curl_share_setopt(sh, option, va_arg(ap, void *));
-    va_end(ap);
-    return rc;
-}
+STUB_VA(CURLSHcode, curl_share_setopt, (CURLSH * sh, CURLSHoption option, ...), option, CURLSHE_INVALID,
+        option == CURLSHOPT_SHARE || option == CURLSHOPT_UNSHARE
+            ? p_curl_share_setopt(sh, option, va_arg(ap, int))
+            : p_curl_share_setopt(sh, option, va_arg(ap, void *)))
+#undef LIB
 
 /* ---- libarchive ------------------------------------------------------------ */
 
@@ -270,30 +256,8 @@ CURLSHcode curl_share_setopt(CURLSH *sh, CURLSHoption option, ...)
     XV(archive_entry_set_size, (struct archive_entry * e, la_int64_t n), (e, n))
 #define ARCHIVE_VARIADIC(X, XV) XV(archive_set_error, (), ())
 
-static dep archive_dep = {"_archive", PTHREAD_ONCE_INIT, NULL, ""};
-ARCHIVE_FUNCTIONS(DECLARE_PTR, DECLARE_PTR_V)
-ARCHIVE_VARIADIC(DECLARE_PTR, DECLARE_PTR_V)
-static int archive_ok;
-
-static void archive_open(void)
-{
-    dep *d = &archive_dep;
-    open_dep(d);
-    int ok = 1;
-    ARCHIVE_FUNCTIONS(RESOLVE, RESOLVE_V)
-    ARCHIVE_VARIADIC(RESOLVE, RESOLVE_V)
-    archive_ok = ok;
-}
-
-static int archive_load(void)
-{
-    pthread_once(&archive_dep.once, archive_open);
-    return archive_ok;
-}
-
-#define ARCHIVE_STUB(ret, name, params, args, fail) STUB(archive, ret, name, params, args, fail)
-#define ARCHIVE_STUB_V(name, params, args) STUB_V(archive, name, params, args)
-ARCHIVE_FUNCTIONS(ARCHIVE_STUB, ARCHIVE_STUB_V)
+#define LIB archive
+LAZY_LIBRARY(ARCHIVE_FUNCTIONS, ARCHIVE_VARIADIC)
 
 /* formatted here, handed on as "%s" */
 void archive_set_error(struct archive *a, int code, const char *fmt, ...)
@@ -307,3 +271,4 @@ void archive_set_error(struct archive *a, int code, const char *fmt, ...)
     va_end(ap);
     p_archive_set_error(a, code, "%s", msg);
 }
+#undef LIB
