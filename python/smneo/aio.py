@@ -80,6 +80,8 @@ class _Driver:
             self._fds[fd] = new
 
     def _ready(self, fd, what):
+        if self._yield_due():
+            return  # this iteration's slice is spent: the loop reports the fd again in the next one
         self._finish(self._multi.action(fd, what))
 
     def _on_timer(self):
