@@ -39,11 +39,11 @@ _SEND, _SLEEP, _EVENT, _DONE, _WORK = 1, 2, 3, 4, 5
 # CPU time smneo's steps may take in one loop iteration before a call yields
 # to the next one (other callbacks, timers): with hundreds of calls in flight,
 # their steps (signing, parsing) would otherwise run back to back.
-_SLICE = 0.002
+_SLICE = 0.001
 # Requests handed to libcurl between two of its timer actions: libcurl starts
 # them all in the next one (connect, send), so a burst of hundreds would hold
 # the loop for tens of ms; beyond this many, a call waits for that action.
-_BATCH = 16
+_BATCH = 8
 _IN, _OUT, _REMOVE = 1, 2, 4
 
 
