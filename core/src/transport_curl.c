@@ -822,7 +822,20 @@ struct smneo__curlm {
     int limit;                /* the transport's max_connections */
     mxfer *qhead, *qtail;     /* queued, oldest first */
     int64_t curl_deadline; /* monotonic ms libcurl asked to be called back at; -1: none */
+    /* no transfer's read timeout is due before this (monotonic ms; -1: no
+     * transfer): the transfers are scanned only once it has passed, not at
+     * every action (hundreds in flight) */
+    int64_t read_due;
 };
+
+/* x's read deadline is at or after now + read_timeout_ms: read_due stays a
+ * lower bound (a transfer's last activity only moves forward). */
+static void m_note(smneo__curlm *m, int64_t now)
+{
+    int64_t due = now + m->t->read_timeout_ms;
+    if (m->read_due < 0 || due < m->read_due)
+        m->read_due = due;
+}
 
 static int m_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -924,6 +937,7 @@ int smneo__curlm_new(smneo__curlm **out, smneo_transport *t, smneo__curlm_socket
     m->on_done = on_done;
     m->payload = payload;
     m->curl_deadline = -1;
+    m->read_due = -1;
     m->limit = m->t->max_connections > 0 ? m->t->max_connections : 1;
     /* keep-alive connections kept between transfers: the pool's size */
     curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->limit);
@@ -956,6 +970,7 @@ int smneo__curlm_add(smneo__curlm *m, const smneo_request *req, void *token, smn
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     touch(&x->p.x);
+    m_note(m, x->p.x.last_activity);
     int queue = m->active >= m->limit;
     if (rc == CURLE_OK && !queue && curl_multi_add_handle(m->multi, x->easy) != CURLM_OK)
         rc = CURLE_FAILED_INIT;
@@ -1021,13 +1036,21 @@ void smneo__curlm_action(smneo__curlm *m, int fd, int what)
         if (x)
             m_end(m, x, rc, 1);
     }
-    /* our read timeout: no byte moved for read_timeout_ms once connected */
+    /* our read timeout: no byte moved for read_timeout_ms once connected
+     * (scanned once the earliest possible deadline has passed; read_due is
+     * then the earliest again, an unconnected transfer's no sooner than a
+     * read timeout from now) */
     int64_t now = smneo__monotonic_ms();
-    for (mxfer *x = m->head, *next; x; x = next) {
-        next = x->next;
-        if (x->p.x.connected && now - x->p.x.last_activity >= m->t->read_timeout_ms) {
-            x->p.x.timed_out = 1;
-            m_end(m, x, CURLE_OPERATION_TIMEDOUT, 1);
+    if (m->read_due >= 0 && now >= m->read_due) {
+        m->read_due = -1;
+        for (mxfer *x = m->head, *next; x; x = next) {
+            next = x->next;
+            if (x->p.x.connected && now - x->p.x.last_activity >= m->t->read_timeout_ms) {
+                x->p.x.timed_out = 1;
+                m_end(m, x, CURLE_OPERATION_TIMEDOUT, 1);
+            } else {
+                m_note(m, x->p.x.connected ? x->p.x.last_activity : now);
+            }
         }
     }
     m_promote(m);
@@ -1038,9 +1061,8 @@ long smneo__curlm_timeout(smneo__curlm *m)
     if (!m)
         return -1;
     int64_t due = m->curl_deadline;
-    for (mxfer *x = m->head; x; x = x->next)
-        if (x->p.x.connected && (due < 0 || x->p.x.last_activity + m->t->read_timeout_ms < due))
-            due = x->p.x.last_activity + m->t->read_timeout_ms;
+    if (m->head && m->read_due >= 0 && (due < 0 || m->read_due < due))
+        due = m->read_due; /* (a lower bound: at worst an action that finds nothing due) */
     if (due < 0)
         return -1;
     int64_t left = due - smneo__monotonic_ms();

@@ -21,10 +21,14 @@ Credential requests (container, IMDS: short timeouts of their own) and
 in-process transports (smneo.local.mock, moto's mock_aws) are sent in the
 loop's default executor instead. compile() drives the core's compile
 machine: its CPU-bound and blocking work steps run in the loop's default
-executor. compile_many() is not asynchronous (it is not a step machine): run
-the blocking client's in an executor.
+executor. compile_many() runs the core's scheduler (the blocking client's)
+in the loop's default executor, its events relayed to the loop; cancelling
+the task stops its jobs.
 """
 import asyncio
+import concurrent.futures
+import functools
+import threading
 import time
 
 from . import _display, _glue, _smneo
@@ -35,11 +39,11 @@ _SEND, _SLEEP, _EVENT, _DONE, _WORK = 1, 2, 3, 4, 5
 # CPU time smneo's steps may take in one loop iteration before a call yields
 # to the next one (other callbacks, timers): with hundreds of calls in flight,
 # their steps (signing, parsing) would otherwise run back to back.
-_SLICE = 0.002
+_SLICE = 0.001
 # Requests handed to libcurl between two of its timer actions: libcurl starts
 # them all in the next one (connect, send), so a burst of hundreds would hold
 # the loop for tens of ms; beyond this many, a call waits for that action.
-_BATCH = 16
+_BATCH = 8
 _IN, _OUT, _REMOVE = 1, 2, 4
 
 
@@ -76,6 +80,8 @@ class _Driver:
             self._fds[fd] = new
 
     def _ready(self, fd, what):
+        if self._yield_due():
+            return  # this iteration's slice is spent: the loop reports the fd again in the next one
         self._finish(self._multi.action(fd, what))
 
     def _on_timer(self):
@@ -420,9 +426,59 @@ class Client:
                 raise
             return _glue.compile_result(out)
 
-    async def compile_many(self, *args, **kwargs):
-        raise NotImplementedError("smneo.aio: compile_many() is not asynchronous yet: run "
-                                  "client.sync.compile_many(...) in an executor (loop.run_in_executor)")
+    async def compile_many(self, jobs=None, *, callback=None, **kwargs):
+        """await compile_many(jobs=None, *, models=None, targets=None, max_concurrent=None, state_file=None,
+        retry_failed=False, keep_jobs_on_cancel=False, callback=None, **common) -> list of CompileRow:
+        smneo.Client.compile_many's arguments, rows, state file, default bucket and exceptions (docs/compile.md,
+        "Many jobs"): the core's scheduler itself runs in the loop's default executor (one thread for the
+        whole run, without the GIL). callback(event) is called on the loop, in order (a coroutine function is
+        awaited); returning False cancels as it does for the blocking client. Cancelling the task stops every
+        running job (unless keep_jobs_on_cancel) as Ctrl-C does, waits for that, then the cancellation
+        propagates."""
+        loop = asyncio.get_running_loop()
+        self._loop_driver()  # the same refusal as the other calls when closed or busy on another loop
+        stop = threading.Event()
+
+        async def on_loop(event):
+            answer = callback(event)
+            if asyncio.iscoroutine(answer):
+                answer = await answer
+            return answer
+
+        waiting = set()  # the callback's runs on the loop that the thread waits for
+
+        def relay(event):  # on the executor's thread, for each event of the run
+            if stop.is_set():
+                return False  # cancelled: the core stops the jobs (or leaves them, keep_jobs_on_cancel)
+            if callback is None:
+                return None
+            answer = asyncio.run_coroutine_threadsafe(on_loop(event), loop)
+            waiting.add(answer)
+            try:
+                return answer.result()
+            except concurrent.futures.CancelledError:
+                if stop.is_set():
+                    return False  # the task was cancelled while its callback ran
+                raise
+            finally:
+                waiting.discard(answer)
+
+        run = functools.partial(self.sync.compile_many, jobs, callback=relay, **kwargs)
+        future = loop.run_in_executor(None, run)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stop.set()
+            for answer in list(waiting):  # a callback awaiting something: cancelled with the task
+                answer.cancel()
+            while not future.done():
+                try:
+                    await asyncio.shield(future)  # the jobs being stopped; again cancelled: still wait
+                except asyncio.CancelledError:
+                    pass
+                except Exception:  # noqa: BLE001 (the cancelled run's outcome: the cancellation wins)
+                    break
+            raise
 
     async def close(self):
         """Aborts what is in flight and releases the connections. Idempotent."""

@@ -1,9 +1,9 @@
 """Type stubs for smneo.aio: the asyncio client (docs/python.md, "asyncio")."""
 import datetime
 import os
-from typing import Any, AsyncIterator, Callable, Mapping, NoReturn, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Union
 
-from . import Client as _SyncClient, CompileResult, _Exceptions
+from . import Client as _SyncClient, CompileResult, CompileRow, _Exceptions
 # BEGIN GENERATED type-imports (tools/gen_model.py)
 from .type_defs import (
     CompilationJobStatusType,
@@ -122,7 +122,13 @@ class Client:
                       max_pending_seconds: Optional[int] = ...,
                       callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
                       follow_logs: bool = ..., progress: bool = ...) -> CompileResult: ...
-    async def compile_many(self, *args: Any, **kwargs: Any) -> NoReturn: ...
+    async def compile_many(self, jobs: Optional[Sequence[Mapping[str, Any]]] = ..., *,
+                           models: Optional[Sequence[Union[str, os.PathLike]]] = ...,
+                           targets: Optional[Sequence[Union[str, Mapping[str, Any]]]] = ...,
+                           max_concurrent: Optional[int] = ..., state_file: Union[str, os.PathLike, None] = ...,
+                           retry_failed: bool = ..., keep_jobs_on_cancel: bool = ...,
+                           callback: Optional[Callable[[dict[str, Any]], Any]] = ...,
+                           **common: Any) -> list[CompileRow]: ...
     async def close(self) -> None: ...
     async def __aenter__(self) -> "Client": ...
     async def __aexit__(self, *exc: Any) -> bool: ...
