@@ -450,6 +450,17 @@ int smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size
     return x->cancelled;
 }
 
+/* A download's requests (HeadObject, GetObject) have no body to stream: the
+ * end at once, whatever the id. */
+int64_t smneo_s3_transfer_read(smneo_s3_transfer *x, int id, char *buf, size_t n)
+{
+    (void)x;
+    (void)id;
+    (void)buf;
+    (void)n;
+    return 0;
+}
+
 void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, int transport_error,
                             const char *transport_message)
 {
