@@ -65,6 +65,7 @@ static int fsync_dir(const char *dir)
 enum { X_REQUEST, X_AWAIT, X_SLEEP, X_FINISH, X_DONE };
 
 struct smneo_s3_transfer {
+    s3_up *up;                   /* an upload (s3_upload.c): the calls go there */
     smneo_client *client;
     s3_target t;
     smneo_s3_options o;
@@ -338,10 +339,25 @@ int smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *
     return 0;
 }
 
+smneo_s3_transfer *smneo__s3_transfer_wrap(s3_up *u)
+{
+    smneo_s3_transfer *x = calloc(1, sizeof *x);
+    if (x) {
+        x->up = u;
+        x->fd = -1;
+    }
+    return x;
+}
+
 void smneo_s3_transfer_free(smneo_s3_transfer *x)
 {
     if (!x)
         return;
+    if (x->up) {
+        smneo__s3_up_free(x->up);
+        free(x);
+        return;
+    }
     if (x->state != X_DONE)
         x_finish(x, SMNEO_ECANCELLED, NULL);
     smneo_request_free(x->req);
@@ -358,6 +374,8 @@ void smneo_s3_transfer_free(smneo_s3_transfer *x)
 
 int smneo_s3_transfer_progress(uint64_t *done, uint64_t *total, smneo_s3_transfer *x)
 {
+    if (x && x->up)
+        return smneo__s3_up_progress(done, total, x->up);
     if (!x || !x->have_size || (x->state == X_DONE && x->rc))
         return 0;
     uint64_t d = x->written > x->size ? x->size : x->written;
@@ -385,6 +403,10 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
     memset(out, 0, sizeof *out);
     if (!x) {
         out->kind = SMNEO_STEP_DONE;
+        return;
+    }
+    if (x->up) {
+        smneo__s3_up_next(out, x->up);
         return;
     }
     for (;;) {
@@ -432,7 +454,7 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
 
 int smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size_t n)
 {
-    if (!x || x->state != X_AWAIT || id != x->id || !x->sink)
+    if (!x || x->up || x->state != X_AWAIT || id != x->id || !x->sink)
         return 1;
     size_t off = 0;
     while (off < n) {
@@ -451,19 +473,19 @@ int smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size
 }
 
 /* A download's requests (HeadObject, GetObject) have no body to stream: the
- * end at once, whatever the id. */
+ * end at once, whatever the id; an upload's parts stream from the file. */
 int64_t smneo_s3_transfer_read(smneo_s3_transfer *x, int id, char *buf, size_t n)
 {
-    (void)x;
-    (void)id;
-    (void)buf;
-    (void)n;
-    return 0;
+    return x && x->up && buf ? smneo__s3_up_read(x->up, id, buf, n) : 0;
 }
 
 void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, int transport_error,
                             const char *transport_message)
 {
+    if (x && x->up) {
+        smneo__s3_up_feed(x->up, id, resp, transport_error, transport_message);
+        return;
+    }
     if (!x || x->state != X_AWAIT || id != x->id) {
         smneo_response_free(resp);
         return;
@@ -551,7 +573,9 @@ void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, 
 
 void smneo_s3_transfer_cancel(smneo_s3_transfer *x)
 {
-    if (x)
+    if (x && x->up)
+        smneo__s3_up_cancel(x->up);
+    else if (x)
         x->cancelled = 1;
 }
 
@@ -559,6 +583,8 @@ int smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err)
 {
     if (!x)
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_transfer_result: the transfer is NULL");
+    if (x->up)
+        return smneo__s3_up_result(x->up, err);
     if (x->state != X_DONE)
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_transfer_result: the transfer has not finished (drive "
                             "it with smneo_s3_transfer_next until DONE)");
@@ -572,6 +598,8 @@ int smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err)
 
 const char *smneo_s3_transfer_failed_operation(const smneo_s3_transfer *x)
 {
+    if (x && x->up)
+        return smneo__s3_up_failed_operation(x->up);
     return x && x->state == X_DONE && x->rc ? x->failed_op : NULL;
 }
 

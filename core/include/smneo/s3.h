@@ -123,8 +123,11 @@ SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const c
  * own), routes the driver's write/read/feed for those ids back with
  * smneo_s3_transfer_write/_read/_feed, and on DONE takes
  * smneo_s3_transfer_result and smneo_s3_transfer_failed_operation.
- * Ownership: smneo_s3_download_new/smneo_s3_transfer_free (freeing an
- * unfinished transfer removes its temporary file). A transfer belongs to one
+ * Ownership: smneo_s3_download_new or smneo_s3_upload_new /
+ * smneo_s3_transfer_free (freeing an unfinished download removes its
+ * temporary file; freeing an unfinished upload sends nothing more: a
+ * multipart upload begun is left to a lifecycle rule, so cancel and drive
+ * to DONE instead). A transfer belongs to one
  * thread at a time. */
 typedef struct smneo_s3_transfer smneo_s3_transfer;
 
@@ -144,6 +147,17 @@ typedef struct smneo_s3_step {
  * transfer. */
 SMNEO_EXTERN(int) smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *s3_uri,
                                         const char *path, const smneo_s3_options *opts, smneo_error *err);
+/* An upload of path to s3_uri, as smneo_s3_upload does it: one PutObject
+ * up to the threshold, else CreateMultipartUpload, UploadPart for each part
+ * (up to opts->concurrency in flight: several SENDs before a WAIT, each part
+ * retried on its own), CompleteMultipartUpload, and AbortMultipartUpload
+ * after a failure or a cancel. Parts and PutObject stream their body with
+ * smneo_s3_transfer_read. Progress counts the bytes read; the final event
+ * (total of total) comes once S3 has answered every part, before
+ * CompleteMultipartUpload, so a cancel there still aborts the upload. Bad
+ * options or file: an error here and no transfer. */
+SMNEO_EXTERN(int) smneo_s3_upload_new(smneo_s3_transfer **out, smneo_client *c, const char *path,
+                                      const char *s3_uri, const smneo_s3_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_s3_transfer_free(smneo_s3_transfer *x);
 /* Never fails: errors surface as DONE. */
 SMNEO_EXTERN(void) smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x);
@@ -174,7 +188,8 @@ SMNEO_EXTERN(void) smneo_s3_transfer_cancel(smneo_s3_transfer *x);
  * a second call gives the code alone). */
 SMNEO_EXTERN(int) smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err);
 /* After DONE with an error: the S3 operation whose request failed
- * ("HeadObject", "GetObject"; static), or NULL for a local failure or a
+ * ("HeadObject", "GetObject", "PutObject", "CreateMultipartUpload",
+ * "UploadPart", "CompleteMultipartUpload"; static), or NULL for a local failure or a
  * cancel. */
 SMNEO_EXTERN(const char *) smneo_s3_transfer_failed_operation(const smneo_s3_transfer *x);
 
