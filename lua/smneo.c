@@ -306,6 +306,7 @@ static void make_client_metatable(lua_State *L)
                                        {"compilation_job_logs", smneo_lua_client_job_logs},
                                        {"_job_logs", smneo_lua_client_lowlevel_job_logs},
                                        {"_download", smneo_lua_client_lowlevel_download},
+                                       {"_upload", smneo_lua_client_lowlevel_upload},
                                        {"compile_many", smneo_lua_client_compile_many},
                                        {"_call", smneo_lua_client_lowlevel_call},
                                        {"_paginate", smneo_lua_client_lowlevel_paginate},

@@ -183,6 +183,7 @@ int smneo_lua_client_upload_file(lua_State *L);
 int smneo_lua_client_download_file(lua_State *L);
 /* client:_download{filename, bucket, key}: the S3 download machine stepped from Lua (smneo.resty) */
 int smneo_lua_client_lowlevel_download(lua_State *L);
+int smneo_lua_client_lowlevel_upload(lua_State *L);
 void smneo_lua_make_s3xfer_metatable(lua_State *L);
 /* lua/client.c's helpers for the steppers: a live client; a request's headers
  * as a table; feed's (status, headers, body[, sends]) at stack 2..5 as a
