@@ -293,8 +293,8 @@ static int s3xfer_feed_error(lua_State *L)
     ls3xfer *lx = check_live_s3xfer(L);
     int i = check_id(L, lx, "feed_error()");
     lua_remove(L, 2);
-    int code = smneo_lua_transport_error_arg(L, "feed_error()");
-    const char *msg = luaL_optstring(L, 3, "transport error");
+    const char *msg = NULL;
+    int code = smneo_lua_feed_error_args(L, "feed_error()", &msg);
     int id = answered(lx, i);
     smneo_s3_transfer_feed(lx->x, id, NULL, code, msg);
     return 0;
@@ -405,15 +405,6 @@ void smneo_lua_make_s3xfer_metatable(lua_State *L)
                                        {"cancel", s3xfer_cancel}, {"close", s3xfer_gc},
                                        {"read", s3xfer_read},
                                        {NULL, NULL}};
-    luaL_newmetatable(L, MT_S3XFER);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, s3xfer_gc);
-    lua_setfield(L, -2, "__gc");
-#if COMPAT_HAS_CLOSE
-    lua_pushcfunction(L, s3xfer_gc);
-    lua_setfield(L, -2, "__close");
-#endif
+    smneo_lua_new_stepper_metatable(L, MT_S3XFER, methods, s3xfer_gc, s3xfer_gc);
     lua_pop(L, 1);
 }

@@ -350,13 +350,28 @@ function Client:_step_send(call, method, url, headers, body)
   end
 end
 
+-- Runs body() (which steps `stepper`: a call, a job-log reader, a
+-- transfer), then share_after(refreshing). On an error (a callback's
+-- included) stop() ends what is in flight, the stepper is cancelled and
+-- closed (freeing the core's state) and the error propagates. Returns
+-- body's result.
+local function guarded(self, stepper, refreshing, body, stop)
+  local ok, res = pcall(body)
+  share_after(self, refreshing)
+  if not ok then
+    if stop then stop() end
+    stepper:cancel()
+    stepper:close()
+    error(res, 0)
+  end
+  return res
+end
+
 -- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
 -- runs a compile machine's work step. Returns the result and the warnings
--- array (or nil). Any error closes the call (freeing the core's state) before
--- it propagates.
+-- array (or nil).
 local function drive(self, call, on_event, on_work)
-  local refreshing = share_before(self)
-  local ok, res = pcall(function()
+  local res = guarded(self, call, share_before(self), function()
     while true do
       local kind, a, b, c, d = call:next()
       if kind == "send" then
@@ -372,12 +387,6 @@ local function drive(self, call, on_event, on_work)
       end
     end
   end)
-  share_after(self, refreshing)
-  if not ok then
-    call:cancel()
-    call:close()
-    error(res, 0)
-  end
   if res[2] then error(res[2], 0) end
   return res[1], res[3]
 end
@@ -445,7 +454,7 @@ local function step_iterator(client, stepper, wanted)
   local refreshing = share_before(client)
   return function()
     if finished then return nil end
-    local ok, kind, v = pcall(function()
+    local r = guarded(client, stepper, refreshing, function()
       while true do
         local kind, a, b, c, d = stepper:next()
         if kind == "send" then
@@ -453,20 +462,14 @@ local function step_iterator(client, stepper, wanted)
         elseif kind == "sleep" then
           ngx.sleep(a)
         elseif kind == "event" then
-          if wanted[a] then return "value", b end
+          if wanted[a] then return { "value", b } end
         else
-          return "done", b
+          return { "done", b }
         end
       end
-    end)
-    share_after(client, refreshing)
+    end, function() finished = true end)
     refreshing = false
-    if not ok then
-      finished = true
-      stepper:cancel()
-      stepper:close()
-      error(kind, 0)
-    end
+    local kind, v = r[1], r[2]
     if kind == "done" then
       finished = true
       if v then error(v, 0) end
@@ -597,8 +600,7 @@ end
 -- (the callback's included) stop() ends what is in flight, then the
 -- transfer is cancelled, closed and the error raised. Returns true.
 local function drive_transfer(self, x, progress, on_step, stop)
-  local refreshing = share_before(self)
-  local ok, res = pcall(function()
+  local res = guarded(self, x, share_before(self), function()
     while true do
       local kind, a, b, c, d, id, sink, length = x:next()
       if kind == "event" then
@@ -609,14 +611,7 @@ local function drive_transfer(self, x, progress, on_step, stop)
         on_step(kind, a, b, c, d, id, sink, length)
       end
     end
-  end)
-  share_after(self, refreshing)
-  if not ok then
-    if stop then stop() end
-    x:cancel()
-    x:close()
-    error(res, 0)
-  end
+  end, stop)
   if res[2] then error(res[2], 0) end
   return true
 end
