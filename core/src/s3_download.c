@@ -78,9 +78,8 @@ struct smneo_s3_transfer {
     int id, seq;
     int sink;                    /* the SEND's 2xx body goes to smneo_s3_transfer_write */
     long timeout_ms;
-    int awaiting_creds, cred_pending;
-    smneo_credentials *creds;
-    smneo_chain_resolution *credres;
+    int awaiting_creds;          /* the SEND handed out is cr.req */
+    s3_creds cr;
     int attempt, quota_cost;
     uint64_t rng;
     int have_size;
@@ -97,11 +96,6 @@ struct smneo_s3_transfer {
     smneo_error err;
     const char *failed_op;
 };
-
-static int creds_fresh(const smneo_credentials *c)
-{
-    return c && (!c->expiration || c->expiration - smneo__now() > 60);
-}
 
 static void x_finish(smneo_s3_transfer *x, int rc, const char *failed_op)
 {
@@ -167,43 +161,23 @@ static int x_open_tmp(smneo_s3_transfer *x)
  * signed with fresh credentials: a SEND, or credential requests first. */
 static void x_request(smneo_s3_step *out, smneo_s3_transfer *x)
 {
-    if (!creds_fresh(x->creds)) {
-        smneo_credentials_free(x->creds);
-        x->creds = NULL;
-        if (!x->credres && smneo_chain_resolution_new(&x->credres, smneo__client_chain(x->client), smneo__now())) {
-            x_fail(x, SMNEO_ENOMEM, NULL, "out of memory");
-            return;
-        }
-        smneo_request *req = NULL;
-        int slept = x->cred_pending; /* an STS/SSO retry whose backoff has passed: send it now */
-        int rc = slept ? 1 : smneo_chain_resolution_step(&req, &x->creds, x->credres, &x->err);
-        if (slept) {
-            req = x->req;
-            x->req = NULL;
-            x->cred_pending = 0;
-        }
-        if (rc == 1) {
-            x->req = req;
-            long delay = slept ? 0 : smneo_chain_resolution_delay_ms(x->credres);
-            if (delay > 0) {
-                x->cred_pending = 1;
-                x->wake_ms = smneo__monotonic_ms() + delay;
-                x->state = X_SLEEP;
-                return;
-            }
-            x->awaiting_creds = 1;
-            x->sink = 0;
-            x->timeout_ms = smneo_chain_resolution_timeout_ms(x->credres);
-            x->id = ++x->seq;
-            x->state = X_AWAIT;
-            return;
-        }
-        smneo_chain_resolution_free(x->credres);
-        x->credres = NULL;
-        if (rc < 0) { /* no credentials: the request they were for failed, as smneo_s3_download says */
-            x_finish(x, rc, x->op);
-            return;
-        }
+    int c = smneo__s3_creds_step(&x->cr, x->client, &x->err);
+    if (c == 2) { /* an STS/SSO retry's backoff */
+        x->wake_ms = x->cr.wake_ms;
+        x->state = X_SLEEP;
+        return;
+    }
+    if (c == 1) {
+        x->awaiting_creds = 1;
+        x->sink = 0;
+        x->timeout_ms = x->cr.timeout_ms;
+        x->id = ++x->seq;
+        x->state = X_AWAIT;
+        return;
+    }
+    if (c) { /* no credentials: the request they were for failed, as smneo_s3_download says */
+        x_finish(x, c, c == SMNEO_ENOMEM ? NULL : x->op);
+        return;
     }
     const char *h[5] = {NULL};
     char range[48];
@@ -225,7 +199,7 @@ static void x_request(smneo_s3_step *out, smneo_s3_transfer *x)
     r.op = x->op;
     r.method = get ? "GET" : "HEAD";
     r.headers = h;
-    int rc = smneo__s3_build(&x->req, &x->t, &r, x->creds, &x->err);
+    int rc = smneo__s3_build(&x->req, &x->t, &r, x->cr.creds, &x->err);
     if (rc) {
         x_finish(x, rc, NULL);
         return;
@@ -361,8 +335,7 @@ void smneo_s3_transfer_free(smneo_s3_transfer *x)
     if (x->state != X_DONE)
         x_finish(x, SMNEO_ECANCELLED, NULL);
     smneo_request_free(x->req);
-    smneo_credentials_free(x->creds);
-    smneo_chain_resolution_free(x->credres);
+    smneo__s3_creds_clear(&x->cr);
     smneo__s3_target_clear(&x->t);
     smneo_error_clear(&x->err);
     free(x->raw_etag);
@@ -428,7 +401,7 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
         case X_AWAIT:
             out->kind = SMNEO_STEP_SEND;
             out->id = x->id;
-            out->request = x->req;
+            out->request = x->awaiting_creds ? x->cr.req : x->req;
             out->timeout_ms = x->timeout_ms;
             out->sink = x->sink;
             return;
@@ -490,15 +463,14 @@ void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, 
         smneo_response_free(resp);
         return;
     }
-    smneo_request_free(x->req);
-    x->req = NULL;
     if (x->awaiting_creds) {
         x->awaiting_creds = 0;
-        smneo_chain_resolution_feed(x->credres, resp, resp ? 0 : (transport_error ? transport_error : SMNEO_ECONNECT));
-        smneo_response_free(resp);
+        smneo__s3_creds_feed(&x->cr, resp, transport_error);
         x->state = X_REQUEST;
         return;
     }
+    smneo_request_free(x->req);
+    x->req = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
     int rc;
     if (x->cancelled) { /* whatever came back: the caller asked to stop */

@@ -161,12 +161,8 @@ struct s3_up {
     up_slot *slots;       /* slots[0]: the requests that are not parts */
     int seq;
     /* credentials: one resolution at a time, its requests on their own id */
-    smneo_credentials *creds;
-    smneo_chain_resolution *credres;
-    smneo_request *cred_req;
-    int cred_id, cred_flight, cred_pending;
-    int64_t cred_wake_ms;
-    long cred_timeout_ms;
+    s3_creds cr;
+    int cred_id, cred_flight;  /* cr.req handed out as SEND cred_id */
     uint64_t rng;
     uint64_t moved, reported; /* bytes read by attempts that did not fail; highest reported */
     int started, final_due, final_given;
@@ -176,11 +172,6 @@ struct s3_up {
     const char *failed_op;
     int complete_attempts; /* Complete's attempts, for the NoSuchUpload check */
 };
-
-static int up_creds_fresh(const smneo_credentials *c)
-{
-    return c && (!c->expiration || c->expiration - smneo__now() > 60);
-}
 
 static int up_inflight(const s3_up *u)
 {
@@ -237,9 +228,6 @@ static void up_finish(s3_up *u)
     u->phase = P_DONE;
     for (int i = 0; i < u->nslots; i++)
         up_slot_clear(&u->slots[i]);
-    smneo_request_free(u->cred_req);
-    u->cred_req = NULL;
-    u->cred_flight = 0;
     if (u->fd >= 0) {
         close(u->fd);
         u->fd = -1;
@@ -367,7 +355,7 @@ static int up_build(s3_up *u, up_slot *s, smneo_error *err)
     }
     if (oh)
         r.headers = oh;
-    rc = smneo__s3_build(&s->req, &u->t, &r, u->creds, err);
+    rc = smneo__s3_build(&s->req, &u->t, &r, u->cr.creds, err);
     if (!rc && r.src)
         s->req->body_len = (size_t)s->length; /* body NULL: streamed */
     free(query);
@@ -381,52 +369,23 @@ static int up_build(s3_up *u, up_slot *s, smneo_error *err)
  * waits for its backoff, -1 after a failure (u->rc set). */
 static int up_credentials(smneo_s3_step *out, s3_up *u, const char *op)
 {
-    if (up_creds_fresh(u->creds))
-        return 0;
     if (u->cred_flight)
         return 1;
-    if (u->cred_pending && smneo__monotonic_ms() < u->cred_wake_ms)
-        return 1;
-    smneo_credentials_free(u->creds);
-    u->creds = NULL;
-    if (!u->credres && smneo_chain_resolution_new(&u->credres, smneo__client_chain(u->client), smneo__now())) {
-        up_fail(u, SMNEO_ENOMEM, NULL, "out of memory");
-        return -1;
-    }
-    smneo_request *req = NULL;
-    int slept = u->cred_pending;
     smneo_error e = SMNEO_ERROR_INIT;
-    int rc = slept ? 1 : smneo_chain_resolution_step(&req, &u->creds, u->credres, &e);
-    if (slept) {
-        req = u->cred_req;
-        u->cred_req = NULL;
-        u->cred_pending = 0;
-    }
-    if (rc == 1) {
-        u->cred_req = req;
-        long delay = slept ? 0 : smneo_chain_resolution_delay_ms(u->credres);
-        if (delay > 0) {
-            u->cred_pending = 1;
-            u->cred_wake_ms = smneo__monotonic_ms() + delay;
-            return 1;
-        }
+    int c = smneo__s3_creds_step(&u->cr, u->client, &e);
+    if (c == 0 || c == 2)
+        return c ? 1 : 0;
+    if (c == 1) {
         u->cred_flight = 1;
         u->cred_id = ++u->seq;
-        u->cred_timeout_ms = smneo_chain_resolution_timeout_ms(u->credres);
         out->kind = SMNEO_STEP_SEND;
         out->id = u->cred_id;
-        out->request = u->cred_req;
-        out->timeout_ms = u->cred_timeout_ms;
+        out->request = u->cr.req;
+        out->timeout_ms = u->cr.timeout_ms;
         return 2;
     }
-    smneo_chain_resolution_free(u->credres);
-    u->credres = NULL;
-    if (rc < 0) { /* no credentials: the request they were for failed */
-        up_fail_err(u, rc, op, &e);
-        return -1;
-    }
-    smneo_error_clear(&e);
-    return 0;
+    up_fail_err(u, c, c == SMNEO_ENOMEM ? NULL : op, &e); /* no credentials: the request they were for failed */
+    return -1;
 }
 
 /* Part index i: its region of the file. */
@@ -545,8 +504,8 @@ void smneo__s3_up_next(smneo_s3_step *out, s3_up *u)
                 break;
             }
             if (c > 0) {
-                if (u->cred_pending && (wake < 0 || u->cred_wake_ms < wake))
-                    wake = u->cred_wake_ms;
+                if (u->cr.pending && (wake < 0 || u->cr.wake_ms < wake))
+                    wake = u->cr.wake_ms;
                 break;
             }
             smneo_error e = SMNEO_ERROR_INIT;
@@ -690,10 +649,7 @@ void smneo__s3_up_feed(s3_up *u, int id, smneo_response *resp, int transport_err
 {
     if (u->cred_flight && id == u->cred_id) {
         u->cred_flight = 0;
-        smneo_request_free(u->cred_req);
-        u->cred_req = NULL;
-        smneo_chain_resolution_feed(u->credres, resp, resp ? 0 : (transport_error ? transport_error : SMNEO_ECONNECT));
-        smneo_response_free(resp);
+        smneo__s3_creds_feed(&u->cr, resp, transport_error);
         return;
     }
     up_slot *s = up_slot_of(u, id);
@@ -804,9 +760,7 @@ void smneo__s3_up_free(s3_up *u)
     for (int i = 0; i < u->nslots; i++)
         up_slot_clear(&u->slots[i]);
     free(u->slots);
-    smneo_request_free(u->cred_req);
-    smneo_credentials_free(u->creds);
-    smneo_chain_resolution_free(u->credres);
+    smneo__s3_creds_clear(&u->cr);
     if (u->fd >= 0)
         close(u->fd);
     for (int i = 0; i < u->nparts; i++)

@@ -362,6 +362,63 @@ static void test_cancel_after_last_byte(void)
     smneo_client_free(c);
 }
 
+/* Credentials from the container endpoint: a SEND of the machine's own
+ * (with its timeout), then the PUT signed with what it answered; the
+ * download machine asks the same way (one helper for both). */
+static void test_credential_requests(void)
+{
+    static const char *const env_creds[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                            "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"};
+    for (size_t i = 0; i < sizeof env_creds / sizeof env_creds[0]; i++)
+        unsetenv(env_creds[i]);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds", 1);
+    smneo_client_options co = SMNEO_CLIENT_OPTIONS_INIT;
+    co.region = "us-east-1";
+    co.endpoint_url = "http://127.0.0.1:9";
+    co.no_transport = 1;
+    char *dir = smneo_test_tmpdir();
+    char *path = make_file(dir, "small.bin", 100);
+    const char *creds = "{\"AccessKeyId\": \"AKIDCONTAINER\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
+                        "\"Expiration\": \"2999-01-01T00:00:00Z\"}";
+    for (int up = 1; up >= 0; up--) {
+        smneo_client *c = NULL; /* each its own: the chain keeps what it resolved */
+        CHECK_INT(smneo_client_new(&c, &co, NULL), 0);
+        char out[600];
+        snprintf(out, sizeof out, "%s/out.bin", dir);
+        smneo_s3_transfer *x = NULL;
+        if (up)
+            CHECK_INT(smneo_s3_upload_new(&x, c, path, "s3://bkt/k", NULL, NULL), 0);
+        else
+            CHECK_INT(smneo_s3_download_new(&x, c, "s3://bkt/k", out, NULL, NULL), 0);
+        seen s = {0};
+        s.total = up ? 100 : 0;
+        s.allow_total = 1;
+        smneo_s3_step st;
+        step(&st, x, &s);
+        CHECK_INT(st.kind, SMNEO_STEP_SEND);
+        CHECK_STR(st.request->url, "http://127.0.0.1:9/creds");
+        CHECK(st.timeout_ms > 0);
+        if (up) { /* while credentials resolve, nothing else goes out */
+            smneo_s3_step w;
+            step(&w, x, &s);
+            CHECK_INT(w.kind, SMNEO_STEP_WAIT);
+        }
+        smneo_s3_transfer_feed(x, st.id, answer(200, NULL, creds), 0, NULL);
+        step(&st, x, &s);
+        CHECK_INT(st.kind, SMNEO_STEP_SEND);
+        CHECK_STR(st.request->method, up ? "PUT" : "HEAD");
+        const char *auth = smneo_request_header(st.request, "Authorization");
+        CHECK(auth && strstr(auth, "Credential=AKIDCONTAINER/"));
+        CHECK_STR(smneo_request_header(st.request, "X-Amz-Security-Token"), "t");
+        smneo_s3_transfer_free(x);
+        smneo_client_free(c);
+    }
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    smneo_test_rmtree(dir);
+    free(dir);
+    free(path);
+}
+
 /* ---- smneo_s3_upload over a fake transport ------------------------------------------ */
 
 typedef struct fake {
@@ -475,6 +532,7 @@ int main(void)
     RUN(test_put);
     RUN(test_multipart);
     RUN(test_cancel_after_last_byte);
+    RUN(test_credential_requests);
     RUN(test_upload_driver);
     return smneo_test_summary("test_s3_upload_steps");
 }
