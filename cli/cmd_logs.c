@@ -56,6 +56,7 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
             break;
         case SMNEO_STEP_WORK: /* not a step of the log reader */
             break;
+        case SMNEO_STEP_WAIT: /* S3 transfers only: never from a call (as DONE, not a hang) */
         case SMNEO_STEP_DONE: {
             int rc = smneo_joblogs_result(l, err);
             if (rc == SMNEO_ECANCELLED && timed_out && !cli_interrupted) {

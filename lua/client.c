@@ -1035,8 +1035,8 @@ int smneo_lua_call_feed_error(lua_State *L)
     lcall *lc = check_live_call(L, 1);
     if (!lc->awaiting)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:feed_error(): there is no send waiting for an answer");
-    int code = transport_error_arg(L, "call:feed_error()");
-    const char *msg = luaL_optstring(L, 3, "transport error");
+    const char *msg = NULL;
+    int code = smneo_lua_feed_error_args(L, "call:feed_error()", &msg);
     lc->awaiting = 0;
     smneo_call_feed(lc->call, NULL, code, msg);
     return 0;
@@ -1427,8 +1427,8 @@ static int joblogs_feed_error(lua_State *L)
     ljoblogs *jl = check_live_joblogs(L);
     if (!jl->awaiting)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "feed_error(): there is no send waiting for an answer");
-    int code = transport_error_arg(L, "feed_error()");
-    const char *msg = luaL_optstring(L, 3, "transport error");
+    const char *msg = NULL;
+    int code = smneo_lua_feed_error_args(L, "feed_error()", &msg);
     jl->awaiting = 0;
     smneo_joblogs_feed(jl->l, NULL, code, msg);
     return 0;
@@ -1448,16 +1448,7 @@ void smneo_lua_make_joblogs_metatable(lua_State *L)
                                        {"close", joblogs_gc},         {"next", joblogs_next},
                                        {"feed", joblogs_feed},        {"feed_error", joblogs_feed_error},
                                        {"cancel", joblogs_cancel},    {NULL, NULL}};
-    luaL_newmetatable(L, MT_JOBLOGS);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, joblogs_gc);
-    lua_setfield(L, -2, "__gc");
-#if COMPAT_HAS_CLOSE
-    lua_pushcfunction(L, joblogs_gc);
-    lua_setfield(L, -2, "__close");
-#endif
+    smneo_lua_new_stepper_metatable(L, MT_JOBLOGS, methods, joblogs_gc, joblogs_gc);
     lua_pop(L, 1);
 }
 
@@ -1546,4 +1537,9 @@ int smneo_lua_l_parse_response(lua_State *L) { return parse_response_at(L, 1); }
 lclient *smneo_lua_check_client(lua_State *L, int idx) { return check_client(L, idx); }
 void smneo_lua_push_request_headers(lua_State *L, const smneo_request *r) { push_headers(L, r); }
 lbox *smneo_lua_response_args(lua_State *L, const char *what) { return response_args(L, what); }
-int smneo_lua_transport_error_arg(lua_State *L, const char *what) { return transport_error_arg(L, what); }
+int smneo_lua_feed_error_args(lua_State *L, const char *what, const char **msg)
+{
+    int code = transport_error_arg(L, what);
+    *msg = luaL_optstring(L, 3, "transport error");
+    return code;
+}

@@ -28,6 +28,11 @@ static int s3_progress_cb(uint64_t done, uint64_t total, void *payload)
     return smneo_lua_progress_cb(done, total, &x->pc);
 }
 
+static const char *const UP_NAMES[] = {"filename", "bucket", "key", "content_type", "metadata",
+                                       "server_side_encryption", "sse_kms_key_id", "multipart_threshold",
+                                       "part_size", "concurrency", "progress", NULL};
+static const char *const DOWN_NAMES[] = {"filename", "bucket", "key", "progress", NULL};
+
 static uint64_t opt_size(lua_State *L, int t, const char *k)
 {
     lua_Number n = 0;
@@ -36,18 +41,50 @@ static uint64_t opt_size(lua_State *L, int t, const char *k)
     return (uint64_t)n;
 }
 
+/* The options of an upload in table t (content_type, metadata, ...) into *o;
+ * the strings are borrowed from t and the metadata array stays on the stack. */
+static void read_upload_options(lua_State *L, int t, smneo_s3_options *o)
+{
+    o->content_type = smneo_lua_opt_string(L, t, "content_type");
+    o->server_side_encryption = smneo_lua_opt_string(L, t, "server_side_encryption");
+    o->sse_kms_key_id = smneo_lua_opt_string(L, t, "sse_kms_key_id");
+    o->multipart_threshold = opt_size(L, t, "multipart_threshold");
+    o->part_size = opt_size(L, t, "part_size");
+    uint64_t conc = opt_size(L, t, "concurrency");
+    if (conc > 1000)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "option concurrency must be at most 1000");
+    o->concurrency = (int)conc;
+    lua_getfield(L, t, "metadata");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_istable(L, -1))
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "option metadata must be a table of strings, not a %s",
+                                luaL_typename(L, -1));
+        int mt = lua_gettop(L); /* stays on the stack: its strings are borrowed */
+        size_t n = 0;
+        for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                smneo_lua_raise_msg(L, SMNEO_EINVAL, "option metadata must map strings to strings");
+            n++;
+        }
+        const char **pairs = (const char **)compat_newuserdata(L, (2 * n + 1) * sizeof *pairs);
+        size_t i = 0;
+        for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
+            pairs[i++] = lua_tostring(L, -2);
+            pairs[i++] = lua_tostring(L, -1);
+        }
+        pairs[i] = NULL;
+        o->metadata = pairs;
+    }
+}
+
 /* upload: 1 for upload_file, 0 for download_file. */
 static int s3_transfer(lua_State *L, int upload)
 {
-    static const char *const up_names[] = {"filename", "bucket", "key", "content_type", "metadata",
-                                           "server_side_encryption", "sse_kms_key_id", "multipart_threshold",
-                                           "part_size", "concurrency", "progress", NULL};
-    static const char *const down_names[] = {"filename", "bucket", "key", "progress", NULL};
     const char *what = upload ? "upload_file" : "download_file";
     lclient *cl = smneo_lua_check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    smneo_lua_check_known_keys(L, 2, upload ? up_names : down_names, what);
+    smneo_lua_check_known_keys(L, 2, upload ? UP_NAMES : DOWN_NAMES, what);
     const char *filename = smneo_lua_opt_string(L, 2, "filename");
     const char *bucket = smneo_lua_opt_string(L, 2, "bucket");
     const char *key = smneo_lua_opt_string(L, 2, "key");
@@ -56,39 +93,8 @@ static int s3_transfer(lua_State *L, int upload)
     smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
     const char *failed_op = NULL;
     o.failed_operation = &failed_op;
-    if (upload) {
-        o.content_type = smneo_lua_opt_string(L, 2, "content_type");
-        o.server_side_encryption = smneo_lua_opt_string(L, 2, "server_side_encryption");
-        o.sse_kms_key_id = smneo_lua_opt_string(L, 2, "sse_kms_key_id");
-        o.multipart_threshold = opt_size(L, 2, "multipart_threshold");
-        o.part_size = opt_size(L, 2, "part_size");
-        uint64_t conc = opt_size(L, 2, "concurrency");
-        if (conc > 1000)
-            smneo_lua_raise_msg(L, SMNEO_EINVAL, "option concurrency must be at most 1000");
-        o.concurrency = (int)conc;
-        lua_getfield(L, 2, "metadata");
-        if (!lua_isnil(L, -1)) {
-            if (!lua_istable(L, -1))
-                smneo_lua_raise_msg(L, SMNEO_EINVAL, "option metadata must be a table of strings, not a %s",
-                          luaL_typename(L, -1));
-            int mt = lua_gettop(L); /* stays on the stack: its strings are borrowed */
-            size_t n = 0;
-            for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
-                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                    smneo_lua_raise_msg(L, SMNEO_EINVAL, "option metadata must map strings to strings");
-                n++;
-            }
-            const char **pairs = (const char **)compat_newuserdata(L, (2 * n + 1) * sizeof *pairs);
-            size_t i = 0;
-            for (lua_pushnil(L); lua_next(L, mt); lua_pop(L, 1)) {
-                pairs[i++] = lua_tostring(L, -2);
-                pairs[i++] = lua_tostring(L, -1);
-            }
-            pairs[i] = NULL;
-            o.metadata = pairs;
-        }
-        /* the metadata table and its array stay on the stack */
-    }
+    if (upload)
+        read_upload_options(L, 2, &o); /* its metadata array stays on the stack */
     char *uri = NULL;
     {
         luaL_Buffer b;
@@ -129,14 +135,20 @@ static int s3_transfer(lua_State *L, int upload)
 int smneo_lua_client_upload_file(lua_State *L) { return s3_transfer(L, 1); }
 int smneo_lua_client_download_file(lua_State *L) { return s3_transfer(L, 0); }
 
-/* ---- client:_download{...}: the download machine stepped from Lua (smneo.resty) ------ */
+/* ---- client:_download{...}, client:_upload{...}: the transfer machines stepped from Lua
+ * (smneo.resty) ------------------------------------------------------------------------ */
 
 #define MT_S3XFER "smneo.s3transfer"
+/* SENDs in flight at once: the parts (concurrency is at most 1000) and a
+ * credential request. */
+#define MAX_INFLIGHT 1002
 
 typedef struct ls3xfer {
     smneo_s3_transfer *x;
     lclient *owner;  /* kept alive through the userdata's user value */
-    int awaiting;    /* the id of the SEND waiting for its feed, or 0 */
+    int upload;      /* several SENDs may be in flight (a download has one) */
+    int n;           /* SENDs waiting for their feed */
+    int ids[MAX_INFLIGHT];
 } ls3xfer;
 
 static void s3xfer_release(ls3xfer *lx)
@@ -164,24 +176,36 @@ static ls3xfer *check_live_s3xfer(lua_State *L)
     return lx;
 }
 
-/* The id argument at stack 2 must name the SEND waiting for its answer. */
+/* The id argument at stack 2 must name a SEND waiting for its answer: its
+ * index in lx->ids. */
 static int check_id(lua_State *L, ls3xfer *lx, const char *what)
 {
     lua_Integer id = luaL_checkinteger(L, 2);
-    if (!lx->awaiting || id != lx->awaiting)
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: no send with id %lld is waiting for an answer", what,
-                            (long long)id);
-    return (int)id;
+    for (int i = 0; i < lx->n; i++)
+        if (lx->ids[i] == id)
+            return i;
+    return smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: no send with id %lld is waiting for an answer", what,
+                               (long long)id);
 }
 
-/* next() -> "send", method, url, headers, body, id, sink | "sleep", seconds |
- *           "event", "progress", done, total | "done", true | "done", nil, err */
+/* The SEND at index i was answered: its id, no longer waiting. */
+static int answered(ls3xfer *lx, int i)
+{
+    int id = lx->ids[i];
+    lx->ids[i] = lx->ids[--lx->n];
+    return id;
+}
+
+/* next() -> "send", method, url, headers, body, id, sink, body_len | "wait" |
+ *           "sleep", seconds | "event", "progress", done, total |
+ *           "done", true | "done", nil, err
+ * A send's body_len (nil otherwise) says its body streams from read(id, n). */
 static int s3xfer_next(lua_State *L)
 {
     ls3xfer *lx = check_live_s3xfer(L);
-    if (lx->awaiting)
+    if (lx->n && (!lx->upload || lx->n >= MAX_INFLIGHT))
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "next(): feed the answer to send %d first (feed or feed_error)",
-                            lx->awaiting);
+                            lx->ids[0]);
     smneo_s3_step st;
     lx->owner->cur_L = L;
     smneo_s3_transfer_next(&st, lx->x);
@@ -189,7 +213,7 @@ static int s3xfer_next(lua_State *L)
     switch (st.kind) {
     case SMNEO_STEP_SEND: {
         const smneo_request *r = st.request;
-        lx->awaiting = st.id;
+        lx->ids[lx->n++] = st.id;
         lua_pushstring(L, "send");
         lua_pushstring(L, r->method ? r->method : "GET");
         lua_pushstring(L, r->url ? r->url : "");
@@ -197,8 +221,15 @@ static int s3xfer_next(lua_State *L)
         lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
         lua_pushinteger(L, st.id);
         lua_pushboolean(L, st.sink);
-        return 7;
+        if (!r->body && r->body_len > 0)
+            lua_pushnumber(L, (lua_Number)r->body_len);
+        else
+            lua_pushnil(L);
+        return 8;
     }
+    case SMNEO_STEP_WAIT:
+        lua_pushstring(L, "wait");
+        return 1;
     case SMNEO_STEP_SLEEP:
         lua_pushstring(L, "sleep");
         lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
@@ -236,7 +267,7 @@ static int s3xfer_next(lua_State *L)
 static int s3xfer_write(lua_State *L)
 {
     ls3xfer *lx = check_live_s3xfer(L);
-    int id = check_id(L, lx, "write()");
+    int id = lx->ids[check_id(L, lx, "write()")];
     size_t n = 0;
     const char *data = luaL_checklstring(L, 3, &n);
     lua_pushboolean(L, smneo_s3_transfer_write(lx->x, id, data, n) == 0);
@@ -248,10 +279,10 @@ static int s3xfer_write(lua_State *L)
 static int s3xfer_feed(lua_State *L)
 {
     ls3xfer *lx = check_live_s3xfer(L);
-    int id = check_id(L, lx, "feed()");
+    int i = check_id(L, lx, "feed()");
     lua_remove(L, 2); /* status, headers, body at 2..4, as call:feed has them */
     lbox *b = smneo_lua_response_args(L, "feed()");
-    lx->awaiting = 0;
+    int id = answered(lx, i);
     smneo_s3_transfer_feed(lx->x, id, (smneo_response *)smneo_lua_box_take(b), 0, NULL);
     return 0;
 }
@@ -260,13 +291,34 @@ static int s3xfer_feed(lua_State *L)
 static int s3xfer_feed_error(lua_State *L)
 {
     ls3xfer *lx = check_live_s3xfer(L);
-    int id = check_id(L, lx, "feed_error()");
+    int i = check_id(L, lx, "feed_error()");
     lua_remove(L, 2);
-    int code = smneo_lua_transport_error_arg(L, "feed_error()");
-    const char *msg = luaL_optstring(L, 3, "transport error");
-    lx->awaiting = 0;
+    const char *msg = NULL;
+    int code = smneo_lua_feed_error_args(L, "feed_error()", &msg);
+    int id = answered(lx, i);
     smneo_s3_transfer_feed(lx->x, id, NULL, code, msg);
     return 0;
+}
+
+/* read(id, n) -> the next piece (at most n bytes) of send id's streamed
+ * body, "" at its end; nil, message when the file cannot be read (stop
+ * sending and feed_error: the transfer fails with that file error). */
+static int s3xfer_read(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    int id = lx->ids[check_id(L, lx, "read()")];
+    lua_Integer n = luaL_checkinteger(L, 3);
+    if (n < 1 || n > 16 * 1024 * 1024)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "read(): n must be 1 to 16777216 bytes");
+    char *p = (char *)compat_newuserdata(L, (size_t)n); /* a scratch buffer, collected */
+    int64_t got = smneo_s3_transfer_read(lx->x, id, p, (size_t)n);
+    if (got < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, "the file cannot be read (or the transfer is stopping)");
+        return 2;
+    }
+    lua_pushlstring(L, p, (size_t)got);
+    return 1;
 }
 
 static int s3xfer_cancel(lua_State *L)
@@ -275,6 +327,22 @@ static int s3xfer_cancel(lua_State *L)
     if (lx->x)
         smneo_s3_transfer_cancel(lx->x);
     return 0;
+}
+
+/* Pushes a transfer userdata (no machine yet) that keeps the client at stack
+ * 1 alive; the place for the machine. */
+static smneo_s3_transfer **new_s3xfer(lua_State *L, lclient *cl, int upload)
+{
+    ls3xfer *lx = (ls3xfer *)compat_newuserdata(L, sizeof *lx);
+    lx->x = NULL;
+    lx->owner = cl;
+    lx->upload = upload;
+    lx->n = 0;
+    luaL_setmetatable(L, MT_S3XFER);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, 1); /* user value: the client, kept alive */
+    compat_setuservalue(L, ud);
+    return &lx->x;
 }
 
 /* client:_download{filename=, bucket=, key=} -> a transfer stepped with
@@ -294,15 +362,36 @@ int smneo_lua_client_lowlevel_download(lua_State *L)
     lua_pushfstring(L, "s3://%s/%s", bucket, key);
     const char *uri = lua_tostring(L, -1);
     smneo_error *err = smneo_lua_errhold_new(L);
-    ls3xfer *lx = (ls3xfer *)compat_newuserdata(L, sizeof *lx);
-    lx->x = NULL;
-    lx->owner = cl;
-    lx->awaiting = 0;
-    luaL_setmetatable(L, MT_S3XFER);
-    int ud = lua_gettop(L);
-    lua_pushvalue(L, 1); /* user value: the client, kept alive */
-    compat_setuservalue(L, ud);
-    int rc = smneo_s3_download_new(&lx->x, cl->c, uri, filename, NULL, err);
+    int rc = smneo_s3_download_new(new_s3xfer(L, cl, 0), cl->c, uri, filename, NULL, err);
+    if (rc != 0)
+        return smneo_lua_raise_error(L, rc, err);
+    cl->calls++;
+    return 1;
+}
+
+/* client:_upload{filename=, bucket=, key=, content_type=, ...} -> a transfer
+ * stepped with next/read/feed/feed_error/cancel/close (smneo.resty's
+ * upload_file): several sends may be in flight ("wait": feed one first). */
+int smneo_lua_client_lowlevel_upload(lua_State *L)
+{
+    lclient *cl = smneo_lua_check_client(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    static const char *const names[] = {"filename", "bucket", "key", "content_type", "metadata",
+                                        "server_side_encryption", "sse_kms_key_id", "multipart_threshold",
+                                        "part_size", "concurrency", NULL};
+    smneo_lua_check_known_keys(L, 2, names, "upload_file");
+    const char *filename = smneo_lua_opt_string(L, 2, "filename");
+    const char *bucket = smneo_lua_opt_string(L, 2, "bucket");
+    const char *key = smneo_lua_opt_string(L, 2, "key");
+    if (!filename || !*filename || !bucket || !*bucket || !key || !*key)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "upload_file: filename, bucket and key are required (non-empty strings)");
+    smneo_s3_options o = SMNEO_S3_OPTIONS_INIT;
+    read_upload_options(L, 2, &o); /* its metadata array stays on the stack */
+    lua_pushfstring(L, "s3://%s/%s", bucket, key);
+    const char *uri = lua_tostring(L, -1);
+    smneo_error *err = smneo_lua_errhold_new(L);
+    int rc = smneo_s3_upload_new(new_s3xfer(L, cl, 1), cl->c, filename, uri, &o, err);
     if (rc != 0)
         return smneo_lua_raise_error(L, rc, err);
     cl->calls++;
@@ -314,16 +403,8 @@ void smneo_lua_make_s3xfer_metatable(lua_State *L)
     static const luaL_Reg methods[] = {{"next", s3xfer_next},     {"write", s3xfer_write},
                                        {"feed", s3xfer_feed},     {"feed_error", s3xfer_feed_error},
                                        {"cancel", s3xfer_cancel}, {"close", s3xfer_gc},
+                                       {"read", s3xfer_read},
                                        {NULL, NULL}};
-    luaL_newmetatable(L, MT_S3XFER);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, s3xfer_gc);
-    lua_setfield(L, -2, "__gc");
-#if COMPAT_HAS_CLOSE
-    lua_pushcfunction(L, s3xfer_gc);
-    lua_setfield(L, -2, "__close");
-#endif
+    smneo_lua_new_stepper_metatable(L, MT_S3XFER, methods, s3xfer_gc, s3xfer_gc);
     lua_pop(L, 1);
 }

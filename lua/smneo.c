@@ -306,6 +306,7 @@ static void make_client_metatable(lua_State *L)
                                        {"compilation_job_logs", smneo_lua_client_job_logs},
                                        {"_job_logs", smneo_lua_client_lowlevel_job_logs},
                                        {"_download", smneo_lua_client_lowlevel_download},
+                                       {"_upload", smneo_lua_client_lowlevel_upload},
                                        {"compile_many", smneo_lua_client_compile_many},
                                        {"_call", smneo_lua_client_lowlevel_call},
                                        {"_paginate", smneo_lua_client_lowlevel_paginate},
@@ -340,6 +341,25 @@ static void make_client_metatable(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* A stepper's metatable (a call, a job-log reader, a transfer): methods as
+ * __index, gc as __gc and close as __close (Lua 5.4). Left on the stack. */
+void smneo_lua_new_stepper_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                                     lua_CFunction close)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+#if COMPAT_HAS_CLOSE
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__close");
+#else
+    (void)close;
+#endif
+}
+
 static void make_call_metatable(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"next", smneo_lua_call_next},       {"feed", smneo_lua_call_feed},
@@ -347,16 +367,7 @@ static void make_call_metatable(lua_State *L)
                                        {"close", smneo_lua_call_close},     {"resume_token", smneo_lua_call_resume_token},
                                        {"work", smneo_lua_call_work},
                                        {NULL, NULL}};
-    luaL_newmetatable(L, MT_CALL);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, smneo_lua_call_gc);
-    lua_setfield(L, -2, "__gc");
-#if COMPAT_HAS_CLOSE
-    lua_pushcfunction(L, smneo_lua_call_close);
-    lua_setfield(L, -2, "__close");
-#endif
+    smneo_lua_new_stepper_metatable(L, MT_CALL, methods, smneo_lua_call_gc, smneo_lua_call_close);
     lua_pushcfunction(L, smneo_lua_call_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);

@@ -183,6 +183,7 @@ int smneo_lua_client_upload_file(lua_State *L);
 int smneo_lua_client_download_file(lua_State *L);
 /* client:_download{filename, bucket, key}: the S3 download machine stepped from Lua (smneo.resty) */
 int smneo_lua_client_lowlevel_download(lua_State *L);
+int smneo_lua_client_lowlevel_upload(lua_State *L);
 void smneo_lua_make_s3xfer_metatable(lua_State *L);
 /* lua/client.c's helpers for the steppers: a live client; a request's headers
  * as a table; feed's (status, headers, body[, sends]) at stack 2..5 as a
@@ -190,7 +191,13 @@ void smneo_lua_make_s3xfer_metatable(lua_State *L);
 lclient *smneo_lua_check_client(lua_State *L, int idx);
 void smneo_lua_push_request_headers(lua_State *L, const smneo_request *r);
 lbox *smneo_lua_response_args(lua_State *L, const char *what);
-int smneo_lua_transport_error_arg(lua_State *L, const char *what);
+/* feed_error(code, message) at stack 2..3: the transport error's code (a
+ * connection error's name or a negative smneo code) and *msg (default
+ * "transport error"). */
+int smneo_lua_feed_error_args(lua_State *L, const char *what, const char **msg);
+/* A stepper's metatable: methods as __index, __gc and __close; left on the stack. */
+void smneo_lua_new_stepper_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                                     lua_CFunction close);
 void smneo_lua_push_artifact_table(lua_State *L);
 void smneo_lua_push_diagnosis(lua_State *L, const smneo_diagnosis *d);
 

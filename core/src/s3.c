@@ -620,6 +620,56 @@ int smneo__s3_perform(const s3_target *t, const s3_req *r, smneo_response **out,
     }
 }
 
+/* ---- credentials for the step machines ---------------------------------------------- */
+
+int smneo__s3_creds_step(s3_creds *c, smneo_client *client, smneo_error *err)
+{
+    if (c->creds && (!c->creds->expiration || c->creds->expiration - smneo__now() > 60))
+        return 0;
+    if (c->pending) { /* an STS/SSO retry: sent once its backoff has passed */
+        if (smneo__monotonic_ms() < c->wake_ms)
+            return 2;
+        c->pending = 0;
+        return 1;
+    }
+    smneo_credentials_free(c->creds);
+    c->creds = NULL;
+    if (!c->res && smneo_chain_resolution_new(&c->res, smneo__client_chain(client), smneo__now()))
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    smneo_request *req = NULL;
+    int rc = smneo_chain_resolution_step(&req, &c->creds, c->res, err);
+    if (rc == 1) {
+        c->req = req;
+        c->timeout_ms = smneo_chain_resolution_timeout_ms(c->res);
+        long delay = smneo_chain_resolution_delay_ms(c->res);
+        if (delay > 0) {
+            c->pending = 1;
+            c->wake_ms = smneo__monotonic_ms() + delay;
+            return 2;
+        }
+        return 1;
+    }
+    smneo_chain_resolution_free(c->res);
+    c->res = NULL;
+    return rc < 0 ? rc : 0;
+}
+
+void smneo__s3_creds_feed(s3_creds *c, smneo_response *resp, int transport_error)
+{
+    smneo_request_free(c->req);
+    c->req = NULL;
+    smneo_chain_resolution_feed(c->res, resp, resp ? 0 : (transport_error ? transport_error : SMNEO_ECONNECT));
+    smneo_response_free(resp);
+}
+
+void smneo__s3_creds_clear(s3_creds *c)
+{
+    smneo_request_free(c->req);
+    smneo_credentials_free(c->creds);
+    smneo_chain_resolution_free(c->res);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---- options ------------------------------------------------------------------- */
 
 static int printable(const char *s)

@@ -65,6 +65,7 @@ static int fsync_dir(const char *dir)
 enum { X_REQUEST, X_AWAIT, X_SLEEP, X_FINISH, X_DONE };
 
 struct smneo_s3_transfer {
+    s3_up *up;                   /* an upload (s3_upload.c): the calls go there */
     smneo_client *client;
     s3_target t;
     smneo_s3_options o;
@@ -77,9 +78,8 @@ struct smneo_s3_transfer {
     int id, seq;
     int sink;                    /* the SEND's 2xx body goes to smneo_s3_transfer_write */
     long timeout_ms;
-    int awaiting_creds, cred_pending;
-    smneo_credentials *creds;
-    smneo_chain_resolution *credres;
+    int awaiting_creds;          /* the SEND handed out is cr.req */
+    s3_creds cr;
     int attempt, quota_cost;
     uint64_t rng;
     int have_size;
@@ -96,11 +96,6 @@ struct smneo_s3_transfer {
     smneo_error err;
     const char *failed_op;
 };
-
-static int creds_fresh(const smneo_credentials *c)
-{
-    return c && (!c->expiration || c->expiration - smneo__now() > 60);
-}
 
 static void x_finish(smneo_s3_transfer *x, int rc, const char *failed_op)
 {
@@ -166,43 +161,23 @@ static int x_open_tmp(smneo_s3_transfer *x)
  * signed with fresh credentials: a SEND, or credential requests first. */
 static void x_request(smneo_s3_step *out, smneo_s3_transfer *x)
 {
-    if (!creds_fresh(x->creds)) {
-        smneo_credentials_free(x->creds);
-        x->creds = NULL;
-        if (!x->credres && smneo_chain_resolution_new(&x->credres, smneo__client_chain(x->client), smneo__now())) {
-            x_fail(x, SMNEO_ENOMEM, NULL, "out of memory");
-            return;
-        }
-        smneo_request *req = NULL;
-        int slept = x->cred_pending; /* an STS/SSO retry whose backoff has passed: send it now */
-        int rc = slept ? 1 : smneo_chain_resolution_step(&req, &x->creds, x->credres, &x->err);
-        if (slept) {
-            req = x->req;
-            x->req = NULL;
-            x->cred_pending = 0;
-        }
-        if (rc == 1) {
-            x->req = req;
-            long delay = slept ? 0 : smneo_chain_resolution_delay_ms(x->credres);
-            if (delay > 0) {
-                x->cred_pending = 1;
-                x->wake_ms = smneo__monotonic_ms() + delay;
-                x->state = X_SLEEP;
-                return;
-            }
-            x->awaiting_creds = 1;
-            x->sink = 0;
-            x->timeout_ms = smneo_chain_resolution_timeout_ms(x->credres);
-            x->id = ++x->seq;
-            x->state = X_AWAIT;
-            return;
-        }
-        smneo_chain_resolution_free(x->credres);
-        x->credres = NULL;
-        if (rc < 0) { /* no credentials: the request they were for failed, as smneo_s3_download says */
-            x_finish(x, rc, x->op);
-            return;
-        }
+    int c = smneo__s3_creds_step(&x->cr, x->client, &x->err);
+    if (c == 2) { /* an STS/SSO retry's backoff */
+        x->wake_ms = x->cr.wake_ms;
+        x->state = X_SLEEP;
+        return;
+    }
+    if (c == 1) {
+        x->awaiting_creds = 1;
+        x->sink = 0;
+        x->timeout_ms = x->cr.timeout_ms;
+        x->id = ++x->seq;
+        x->state = X_AWAIT;
+        return;
+    }
+    if (c) { /* no credentials: the request they were for failed, as smneo_s3_download says */
+        x_finish(x, c, c == SMNEO_ENOMEM ? NULL : x->op);
+        return;
     }
     const char *h[5] = {NULL};
     char range[48];
@@ -224,7 +199,7 @@ static void x_request(smneo_s3_step *out, smneo_s3_transfer *x)
     r.op = x->op;
     r.method = get ? "GET" : "HEAD";
     r.headers = h;
-    int rc = smneo__s3_build(&x->req, &x->t, &r, x->creds, &x->err);
+    int rc = smneo__s3_build(&x->req, &x->t, &r, x->cr.creds, &x->err);
     if (rc) {
         x_finish(x, rc, NULL);
         return;
@@ -338,15 +313,29 @@ int smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *
     return 0;
 }
 
+smneo_s3_transfer *smneo__s3_transfer_wrap(s3_up *u)
+{
+    smneo_s3_transfer *x = calloc(1, sizeof *x);
+    if (x) {
+        x->up = u;
+        x->fd = -1;
+    }
+    return x;
+}
+
 void smneo_s3_transfer_free(smneo_s3_transfer *x)
 {
     if (!x)
         return;
+    if (x->up) {
+        smneo__s3_up_free(x->up);
+        free(x);
+        return;
+    }
     if (x->state != X_DONE)
         x_finish(x, SMNEO_ECANCELLED, NULL);
     smneo_request_free(x->req);
-    smneo_credentials_free(x->creds);
-    smneo_chain_resolution_free(x->credres);
+    smneo__s3_creds_clear(&x->cr);
     smneo__s3_target_clear(&x->t);
     smneo_error_clear(&x->err);
     free(x->raw_etag);
@@ -358,6 +347,8 @@ void smneo_s3_transfer_free(smneo_s3_transfer *x)
 
 int smneo_s3_transfer_progress(uint64_t *done, uint64_t *total, smneo_s3_transfer *x)
 {
+    if (x && x->up)
+        return smneo__s3_up_progress(done, total, x->up);
     if (!x || !x->have_size || (x->state == X_DONE && x->rc))
         return 0;
     uint64_t d = x->written > x->size ? x->size : x->written;
@@ -387,6 +378,10 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
         out->kind = SMNEO_STEP_DONE;
         return;
     }
+    if (x->up) {
+        smneo__s3_up_next(out, x->up);
+        return;
+    }
     for (;;) {
         if (x->state != X_DONE && x->state != X_AWAIT && x->cancelled) {
             smneo_error_clear(&x->err);
@@ -406,7 +401,7 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
         case X_AWAIT:
             out->kind = SMNEO_STEP_SEND;
             out->id = x->id;
-            out->request = x->req;
+            out->request = x->awaiting_creds ? x->cr.req : x->req;
             out->timeout_ms = x->timeout_ms;
             out->sink = x->sink;
             return;
@@ -432,7 +427,7 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
 
 int smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size_t n)
 {
-    if (!x || x->state != X_AWAIT || id != x->id || !x->sink)
+    if (!x || x->up || x->state != X_AWAIT || id != x->id || !x->sink)
         return 1;
     size_t off = 0;
     while (off < n) {
@@ -450,22 +445,32 @@ int smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size
     return x->cancelled;
 }
 
+/* A download's requests (HeadObject, GetObject) have no body to stream: the
+ * end at once, whatever the id; an upload's parts stream from the file. */
+int64_t smneo_s3_transfer_read(smneo_s3_transfer *x, int id, char *buf, size_t n)
+{
+    return x && x->up && buf ? smneo__s3_up_read(x->up, id, buf, n) : 0;
+}
+
 void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, int transport_error,
                             const char *transport_message)
 {
+    if (x && x->up) {
+        smneo__s3_up_feed(x->up, id, resp, transport_error, transport_message);
+        return;
+    }
     if (!x || x->state != X_AWAIT || id != x->id) {
         smneo_response_free(resp);
         return;
     }
-    smneo_request_free(x->req);
-    x->req = NULL;
     if (x->awaiting_creds) {
         x->awaiting_creds = 0;
-        smneo_chain_resolution_feed(x->credres, resp, resp ? 0 : (transport_error ? transport_error : SMNEO_ECONNECT));
-        smneo_response_free(resp);
+        smneo__s3_creds_feed(&x->cr, resp, transport_error);
         x->state = X_REQUEST;
         return;
     }
+    smneo_request_free(x->req);
+    x->req = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
     int rc;
     if (x->cancelled) { /* whatever came back: the caller asked to stop */
@@ -540,7 +545,9 @@ void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, 
 
 void smneo_s3_transfer_cancel(smneo_s3_transfer *x)
 {
-    if (x)
+    if (x && x->up)
+        smneo__s3_up_cancel(x->up);
+    else if (x)
         x->cancelled = 1;
 }
 
@@ -548,6 +555,8 @@ int smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err)
 {
     if (!x)
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_transfer_result: the transfer is NULL");
+    if (x->up)
+        return smneo__s3_up_result(x->up, err);
     if (x->state != X_DONE)
         return smneo__error(err, SMNEO_EINVAL, "smneo_s3_transfer_result: the transfer has not finished (drive "
                             "it with smneo_s3_transfer_next until DONE)");
@@ -561,6 +570,8 @@ int smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err)
 
 const char *smneo_s3_transfer_failed_operation(const smneo_s3_transfer *x)
 {
+    if (x && x->up)
+        return smneo__s3_up_failed_operation(x->up);
     return x && x->state == X_DONE && x->rc ? x->failed_op : NULL;
 }
 

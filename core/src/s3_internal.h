@@ -124,4 +124,39 @@ int smneo__s3_bucket_target_init(s3_target *t, smneo_client *c, const char *buck
 /* failed_operation names a request: not for a local or cancelled failure. */
 void smneo__s3_not_a_request(const smneo_s3_options *o, int rc);
 
+/* Credentials for a step machine's requests (the client's chain, its
+ * container, IMDS, STS and SSO requests handed out as SENDs). */
+typedef struct s3_creds {
+    smneo_credentials *creds;
+    smneo_chain_resolution *res;
+    smneo_request *req;   /* the credential request to send (or in flight) */
+    long timeout_ms;      /* req's own timeout */
+    int pending;          /* req waits for its backoff until wake_ms */
+    int64_t wake_ms;
+} s3_creds;
+/* 0: fresh credentials in c->creds; 1: send c->req now (then
+ * smneo__s3_creds_feed); 2: c->req waits for its backoff (until
+ * c->wake_ms); else the error's code, err filled (none found, out of
+ * memory). */
+int smneo__s3_creds_step(s3_creds *c, smneo_client *client, smneo_error *err);
+/* The answer to c->req (resp NULL: the transport's error code); takes resp. */
+void smneo__s3_creds_feed(s3_creds *c, smneo_response *resp, int transport_error);
+void smneo__s3_creds_clear(s3_creds *c);
+
+/* The upload machine (s3_upload.c) behind a smneo_s3_transfer (s3_download.c
+ * dispatches the smneo_s3_transfer_ calls of an upload to these). */
+typedef struct s3_up s3_up;
+int smneo__s3_up_new(s3_up **out, smneo_client *c, const char *path, const char *s3_uri,
+                     const smneo_s3_options *opts, int need_transport, smneo_error *err);
+void smneo__s3_up_free(s3_up *u);
+void smneo__s3_up_next(smneo_s3_step *out, s3_up *u);
+int64_t smneo__s3_up_read(s3_up *u, int id, char *buf, size_t n);
+void smneo__s3_up_feed(s3_up *u, int id, smneo_response *resp, int transport_error, const char *transport_message);
+int smneo__s3_up_progress(uint64_t *done, uint64_t *total, s3_up *u);
+void smneo__s3_up_cancel(s3_up *u);
+int smneo__s3_up_result(s3_up *u, smneo_error *err);
+const char *smneo__s3_up_failed_operation(const s3_up *u);
+/* A transfer that drives u (owns it); NULL when out of memory. */
+smneo_s3_transfer *smneo__s3_transfer_wrap(s3_up *u);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -26,44 +27,6 @@
 static const char XMLNS[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /* ---- file source and sink ------------------------------------------------------ */
-
-static size_t file_read(void *payload, char *buf, size_t n)
-{
-    file_source *fs = payload;
-    if (smneo__s3_xfer_stopped(fs->x))
-        return (size_t)-1;
-    uint64_t left = fs->length - fs->pos;
-    if ((uint64_t)n > left)
-        n = (size_t)left;
-    if (n == 0)
-        return 0;
-    ssize_t r;
-    do
-        r = pread(fs->fd, buf, n, (off_t)(fs->start + fs->pos));
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-        fs->io_errno = errno;
-        return (size_t)-1;
-    }
-    if (r == 0) {
-        fs->io_errno = IO_SHRUNK;
-        return (size_t)-1;
-    }
-    fs->pos += (uint64_t)r;
-    if (smneo__s3_xfer_add(fs->x, (uint64_t)r, 0))
-        return (size_t)-1;
-    return (size_t)r;
-}
-
-static int file_source_rewind(void *payload, smneo_error *err)
-{
-    (void)err;
-    file_source *fs = payload;
-    smneo__s3_xfer_add(fs->x, fs->pos, 1);
-    fs->pos = 0;
-    fs->io_errno = 0;
-    return 0;
-}
 
 /* Hex SHA-256 of a file region (plain HTTP signs the real payload hash). */
 static int sha256_region(char out[65], int fd, const char *path, uint64_t start, uint64_t len, s3_xfer *x,
@@ -160,176 +123,170 @@ static void free_object_headers(const char **h, const smneo_s3_options *o)
     free(h);
 }
 
-/* ---- upload ---------------------------------------------------------------------- */
+/* ---- the upload machine ------------------------------------------------------------ */
 
-static int put_single(const s3_target *t, int fd, const char *path, uint64_t size, const smneo_s3_options *o,
-                      s3_xfer *x, smneo_error *err)
-{
-    char hash[65] = "";
-    if (!t->https) {
-        int rc = sha256_region(hash, fd, path, 0, size, x, err);
-        if (rc == SMNEO_ECANCELLED)
-            return smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-        if (rc)
-            return rc;
-    }
-    const char **h = object_headers(o);
-    if (!h)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    file_source fs = {fd, path, 0, size, 0, x, 0};
-    smneo_body_source src = {size, file_read, &fs};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "PutObject";
-    r.method = "PUT";
-    r.headers = h;
-    r.src = &src;
-    r.payload_hash = hash;
-    r.rewind = file_source_rewind;
-    r.rewind_payload = &fs;
-    r.io_errno = &fs.io_errno;
-    r.io_path = path;
-    r.x = x;
-    smneo_response *resp = NULL;
-    int rc = smneo__s3_perform(t, &r, &resp, err);
-    free_object_headers(h, o);
-    if (rc && o->failed_operation)
-        *o->failed_operation = r.op;
-    smneo_response_free(resp);
-    return rc;
-}
+#define PROGRESS_EVERY (256 * 1024)
 
-typedef struct mp_job {
-    const s3_target *t;
+/* The phases: one PUT; or Create, the parts, Complete (and, when Complete's
+ * retry meets NoSuchUpload, a HEAD to see whether the first attempt went
+ * through), Abort after a failure or a cancel. */
+enum { P_PUT, P_CREATE, P_PARTS, P_COMPLETE, P_VERIFY, P_ABORT, P_DONE };
+/* A slot's state: nothing, a request to build, a SEND handed out, a retry's backoff. */
+enum { S_FREE, S_READY, S_FLIGHT, S_SLEEP };
+
+typedef struct up_slot {
+    int state;
+    int id;
+    int part;            /* the part index (P_PARTS), else -1 */
+    const char *op;
+    smneo_request *req;
+    int attempt, quota_cost;
+    uint64_t offset, length, sent; /* the streamed body (PutObject, UploadPart): file region, bytes read */
+    int io_errno;
+    int64_t wake_ms;
+} up_slot;
+
+struct s3_up {
+    smneo_client *client;
+    s3_target t;
+    smneo_s3_options o;
+    char *path;
     int fd;
-    const char *path;
-    s3_xfer *x;
-    const char *upload_query; /* "uploadId=..." */
+    uint64_t size, part_size;
+    int phase;
+    int nparts, next_part, answered; /* parts: count, next to start, answered 2xx */
     mp_part *parts;
-    int nparts;
-    int next;     /* next part index to take (under x->mu) */
-    int rc;       /* first failure */
+    char *upload_id, *upload_query;
+    int nslots;
+    up_slot *slots;       /* slots[0]: the requests that are not parts */
+    int seq;
+    /* credentials: one resolution at a time, its requests on their own id */
+    s3_creds cr;
+    int cred_id, cred_flight;  /* cr.req handed out as SEND cred_id */
+    uint64_t rng;
+    uint64_t moved, reported; /* bytes read by attempts that did not fail; highest reported */
+    int started, final_due, final_given;
+    int cancelled;
+    int rc;               /* the failure (the first one wins), kept while the rest winds down */
     smneo_error err;
-} mp_job;
+    const char *failed_op;
+    int complete_attempts; /* Complete's attempts, for the NoSuchUpload check */
+};
 
-static int upload_part(mp_job *j, int i, smneo_error *err)
+static int up_inflight(const s3_up *u)
 {
-    mp_part *p = &j->parts[i];
-    char hash[65] = "";
-    if (!j->t->https) {
-        int rc = sha256_region(hash, j->fd, j->path, p->offset, p->length, j->x, err);
-        if (rc)
-            return rc;
-    }
-    char *query = smneo__aprintf("partNumber=%d&%s", i + 1, j->upload_query);
-    if (!query)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    file_source fs = {j->fd, j->path, p->offset, p->length, 0, j->x, 0};
-    smneo_body_source src = {p->length, file_read, &fs};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "UploadPart";
-    r.method = "PUT";
-    r.query = query;
-    r.src = &src;
-    r.payload_hash = hash;
-    r.rewind = file_source_rewind;
-    r.rewind_payload = &fs;
-    r.io_errno = &fs.io_errno;
-    r.io_path = j->path;
-    r.x = j->x;
-    smneo_response *resp = NULL;
-    int rc = smneo__s3_perform(j->t, &r, &resp, err);
-    free(query);
-    if (rc)
-        return rc;
-    const char *etag = smneo_response_header(resp, "ETag");
-    if (!etag || !*etag) {
-        rc = smneo__error(err, SMNEO_EPROTOCOL, "S3 UploadPart %d for s3://%s/%s: the response has no ETag", i + 1,
-                          j->t->bucket, j->t->key);
-    } else if (!(p->etag = smneo__strdup(etag))) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    smneo_response_free(resp);
-    return rc;
+    int n = u->cred_flight;
+    for (int i = 0; i < u->nslots; i++)
+        n += u->slots[i].state == S_FLIGHT;
+    return n;
 }
 
-static void *part_worker(void *arg)
+/* Abort, or the HEAD after a retried Complete met NoSuchUpload: requests of
+ * their own after a failure. */
+static int up_closing(const s3_up *u)
 {
-    mp_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->x->mu);
-        int i = j->x->stop || j->next >= j->nparts ? -1 : j->next++;
-        pthread_mutex_unlock(&j->x->mu);
-        if (i < 0)
-            break;
-        smneo_error e = SMNEO_ERROR_INIT;
-        int rc = upload_part(j, i, &e);
-        if (rc) {
-            pthread_mutex_lock(&j->x->mu);
-            /* The first failure wins; a sibling stopped by it is not news. */
-            if (!j->rc && !(rc == SMNEO_ECANCELLED && j->x->stop && !j->x->cancelled)) {
-                j->rc = rc;
-                j->err = e;
-                memset(&e, 0, sizeof e);
-            }
-            j->x->stop = 1;
-            pthread_mutex_unlock(&j->x->mu);
-            smneo_error_clear(&e);
-            break;
+    return u->phase == P_ABORT || u->phase == P_VERIFY;
+}
+
+static void up_slot_clear(up_slot *s)
+{
+    smneo_request_free(s->req);
+    memset(s, 0, sizeof *s);
+    s->part = -1;
+}
+
+/* The first failure wins: later ones (a sibling stopped by it) are dropped. */
+static void up_fail_err(s3_up *u, int rc, const char *failed_op, smneo_error *e)
+{
+    if (u->rc) {
+        smneo_error_clear(e);
+        return;
+    }
+    u->rc = rc;
+    u->failed_op = failed_op;
+    smneo_error_clear(&u->err);
+    u->err = *e;
+    memset(e, 0, sizeof *e);
+}
+
+static void up_fail(s3_up *u, int rc, const char *failed_op, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void up_fail(s3_up *u, int rc, const char *failed_op, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char m[2048];
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    smneo_error e = SMNEO_ERROR_INIT;
+    smneo__error(&e, rc, "%s", m);
+    up_fail_err(u, rc, failed_op, &e);
+}
+
+static void up_finish(s3_up *u)
+{
+    u->phase = P_DONE;
+    for (int i = 0; i < u->nslots; i++)
+        up_slot_clear(&u->slots[i]);
+    if (u->fd >= 0) {
+        close(u->fd);
+        u->fd = -1;
+    }
+    if (!u->rc) {
+        u->final_due = !u->final_given;
+        return;
+    }
+    if (u->rc && u->upload_query && u->err.message) {
+        char *m = smneo__aprintf("%s; the multipart upload was aborted", u->err.message);
+        if (m) {
+            free(u->err.message);
+            u->err.message = m;
         }
     }
-    return NULL;
+    int local = u->rc == SMNEO_EIO || u->rc == SMNEO_ECANCELLED || u->rc == SMNEO_ENOMEM || u->rc == SMNEO_EINVAL;
+    if (local)
+        u->failed_op = NULL;
 }
 
-static int create_upload(char **upload_id, const s3_target *t, const smneo_s3_options *o, smneo_error *err)
+/* After a failure or a cancel, once nothing is in flight: Abort the
+ * multipart upload when there is one, else done. */
+static void up_wind_down(s3_up *u)
 {
-    const char **h = object_headers(o);
-    if (!h)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "CreateMultipartUpload";
-    r.method = "POST";
-    r.query = "uploads";
-    r.headers = h;
-    smneo_response *resp = NULL;
-    int rc = smneo__s3_perform(t, &r, &resp, err);
-    free_object_headers(h, o);
-    if (rc) {
-        if (o->failed_operation)
-            *o->failed_operation = r.op;
-        return rc;
+    for (int i = 0; i < u->nslots; i++)
+        if (u->slots[i].state == S_READY || u->slots[i].state == S_SLEEP)
+            up_slot_clear(&u->slots[i]);
+    if (up_inflight(u))
+        return;
+    if (u->upload_query && u->phase != P_ABORT) {
+        u->phase = P_ABORT;
+        up_slot *s = &u->slots[0];
+        up_slot_clear(s);
+        s->state = S_READY;
+        s->op = "AbortMultipartUpload";
+        s->attempt = 1;
+        return;
     }
-    *upload_id = smneo__s3_xml_find(resp->body, resp->body_len, "UploadId");
-    smneo_response_free(resp);
-    if (!*upload_id || !**upload_id) {
-        free(*upload_id);
-        *upload_id = NULL;
-        return smneo__error(err, SMNEO_EPROTOCOL, "S3 CreateMultipartUpload for s3://%s/%s: the response has no "
-                            "UploadId", t->bucket, t->key);
-    }
-    return 0;
+    if (u->phase != P_ABORT)
+        up_finish(u);
 }
 
-static void abort_upload(const s3_target *t, const char *upload_query)
+static void up_slot_start(s3_up *u, up_slot *s, const char *op, int part)
 {
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "AbortMultipartUpload";
-    r.method = "DELETE";
-    r.query = upload_query;
-    smneo_response *resp = NULL;
-    smneo_error e = SMNEO_ERROR_INIT;
-    if (smneo__s3_perform(t, &r, &resp, &e) != 0)
-        smneo_log(SMNEO_LOG_WARN, "could not abort the multipart upload of s3://%s/%s (%s): its parts may remain "
-                  "until a lifecycle rule removes them", t->bucket, t->key, e.message ? e.message : "");
-    smneo_response_free(resp);
-    smneo_error_clear(&e);
+    up_slot_clear(s);
+    s->state = S_READY;
+    s->op = op;
+    s->part = part;
+    s->attempt = 1;
+    if (part >= 0) {
+        s->offset = u->parts[part].offset;
+        s->length = u->parts[part].length;
+    } else if (!strcmp(op, "PutObject")) {
+        s->length = u->size;
+    }
+    (void)u;
 }
 
-static int complete_upload(const s3_target *t, const char *upload_query, const mp_part *parts, int n,
-                           smneo_error *err)
+static char *complete_body(const mp_part *parts, int n, size_t *len)
 {
     smneo_buf b = SMNEO_BUF_INIT;
     smneo__buf_printf(&b, "<CompleteMultipartUpload xmlns=\"%s\">", XMLNS);
@@ -350,129 +307,553 @@ static int complete_upload(const s3_target *t, const char *upload_query, const m
         smneo__buf_printf(&b, "</ETag><PartNumber>%d</PartNumber></Part>", i + 1);
     }
     smneo__buf_puts(&b, "</CompleteMultipartUpload>");
-    size_t len = 0;
-    char *body = smneo__buf_detach(&b, &len);
-    if (!body)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    const char *h[] = {"Content-Type", "application/xml", NULL};
+    return smneo__buf_detach(&b, len);
+}
+
+/* Builds and signs slot s's request with the credentials at hand. */
+static int up_build(s3_up *u, up_slot *s, smneo_error *err)
+{
     s3_req r;
     memset(&r, 0, sizeof r);
-    r.op = "CompleteMultipartUpload";
-    r.method = "POST";
-    r.query = upload_query;
-    r.headers = h;
-    r.body = body;
-    r.body_len = len;
-    r.error_in_200 = 1;
-    smneo_response *resp = NULL;
-    int rc = smneo__s3_perform(t, &r, &resp, err);
-    free(body);
-    smneo_response_free(resp);
-    if (rc == SMNEO_ENOTFOUND && err && err->attempts > 1) {
-        /* A retried Complete whose first attempt went through (its answer
-         * was lost) meets NoSuchUpload: the object is there with n parts. */
-        smneo_s3_object obj;
-        char suffix[16];
-        snprintf(suffix, sizeof suffix, "-%d", n);
-        if (smneo__s3_head_target(&obj, NULL, t, NULL) == 0 && obj.etag && strlen(obj.etag) > strlen(suffix) &&
-            !strcmp(obj.etag + strlen(obj.etag) - strlen(suffix), suffix)) {
-            smneo_error_clear(err);
-            rc = 0;
+    r.op = s->op;
+    char hash[65] = "";
+    char *query = NULL, *body = NULL;
+    const char **oh = NULL;
+    const char *xml[] = {"Content-Type", "application/xml", NULL};
+    smneo_body_source src = {s->length, NULL, NULL};
+    int rc = 0;
+    if (!strcmp(s->op, "PutObject") || !strcmp(s->op, "UploadPart")) {
+        r.method = "PUT";
+        if (!u->t.https && (rc = sha256_region(hash, u->fd, u->path, s->offset, s->length, NULL, err)) != 0)
+            return rc;
+        r.src = &src; /* signs the payload hash; the body streams from smneo_s3_transfer_read */
+        r.payload_hash = hash;
+        if (s->part >= 0) {
+            if (!(query = smneo__aprintf("partNumber=%d&%s", s->part + 1, u->upload_query)))
+                return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+            r.query = query;
+        } else if (!(oh = object_headers(&u->o))) {
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
         }
-        smneo_s3_object_clear(&obj);
+    } else if (!strcmp(s->op, "CreateMultipartUpload")) {
+        r.method = "POST";
+        r.query = "uploads";
+        if (!(oh = object_headers(&u->o)))
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    } else if (!strcmp(s->op, "CompleteMultipartUpload")) {
+        r.method = "POST";
+        r.query = u->upload_query;
+        r.headers = xml;
+        if (!(body = complete_body(u->parts, u->nparts, &r.body_len)))
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        r.body = body;
+    } else if (!strcmp(s->op, "HeadObject")) {
+        r.method = "HEAD";
+    } else { /* AbortMultipartUpload */
+        r.method = "DELETE";
+        r.query = u->upload_query;
     }
+    if (oh)
+        r.headers = oh;
+    rc = smneo__s3_build(&s->req, &u->t, &r, u->cr.creds, err);
+    if (!rc && r.src)
+        s->req->body_len = (size_t)s->length; /* body NULL: streamed */
+    free(query);
+    free(body);
+    free_object_headers(oh, &u->o);
     return rc;
 }
 
-static int put_multipart(const s3_target *t, int fd, const char *path, uint64_t size, const smneo_s3_options *o,
-                         s3_xfer *x, smneo_error *err)
+/* Credentials for the next request: 0 when fresh ones are at hand, 2 with
+ * out filled with a credential request's SEND, 1 while one is in flight or
+ * waits for its backoff, -1 after a failure (u->rc set). */
+static int up_credentials(smneo_s3_step *out, s3_up *u, const char *op)
 {
-    uint64_t part = o->part_size;
-    if ((size + part - 1) / part > MAX_PARTS) {
-        part = (size + MAX_PARTS - 1) / MAX_PARTS;
-        part = (part + MIB - 1) / MIB * MIB;
-        smneo_log(SMNEO_LOG_INFO, "S3 upload of %s: part size raised to %llu bytes (at most %d parts)", path,
-                  (unsigned long long)part, MAX_PARTS);
+    if (u->cred_flight)
+        return 1;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int c = smneo__s3_creds_step(&u->cr, u->client, &e);
+    if (c == 0 || c == 2)
+        return c ? 1 : 0;
+    if (c == 1) {
+        u->cred_flight = 1;
+        u->cred_id = ++u->seq;
+        out->kind = SMNEO_STEP_SEND;
+        out->id = u->cred_id;
+        out->request = u->cr.req;
+        out->timeout_ms = u->cr.timeout_ms;
+        return 2;
     }
-    int n = (int)((size + part - 1) / part);
-    mp_job j;
-    memset(&j, 0, sizeof j);
-    j.t = t;
-    j.fd = fd;
-    j.path = path;
-    j.x = x;
-    j.nparts = n;
-    j.parts = calloc((size_t)n, sizeof *j.parts);
-    if (!j.parts)
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    up_fail_err(u, c, c == SMNEO_ENOMEM ? NULL : op, &e); /* no credentials: the request they were for failed */
+    return -1;
+}
+
+/* Part index i: its region of the file. */
+static int up_plan(s3_up *u)
+{
+    uint64_t part = u->part_size;
+    int n = (int)((u->size + part - 1) / part);
+    u->parts = calloc((size_t)n, sizeof *u->parts);
+    if (!u->parts)
+        return 1;
+    u->nparts = n;
     for (int i = 0; i < n; i++) {
-        j.parts[i].offset = (uint64_t)i * part;
-        j.parts[i].length = i == n - 1 ? size - j.parts[i].offset : part;
+        u->parts[i].offset = (uint64_t)i * part;
+        u->parts[i].length = i == n - 1 ? u->size - u->parts[i].offset : part;
     }
-    char *upload_id = NULL;
-    char *query = NULL;
-    int rc = create_upload(&upload_id, t, o, err);
-    if (rc)
-        goto done;
-    smneo_buf q = SMNEO_BUF_INIT;
-    smneo__buf_puts(&q, "uploadId=");
-    smneo__s3_put_pct(&q, upload_id, 0);
-    query = smneo__buf_detach(&q, NULL);
-    if (!query) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        goto done; /* the upload id cannot be sent: nothing to abort with */
-    }
-    j.upload_query = query;
-    int nthreads = o->concurrency < n ? o->concurrency : n;
-    pthread_t *th = calloc((size_t)nthreads, sizeof *th);
-    int started = 0;
-    for (int i = 0; th && i < nthreads - 1; i++) {
-        if (pthread_create(&th[i], NULL, part_worker, &j) != 0)
-            break;
-        started++;
-    }
-    part_worker(&j); /* this thread works too */
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    rc = j.rc;
-    if (!rc && smneo__s3_xfer_cancelled(x))
-        rc = smneo__error(&j.err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-    if (!rc) {
-        for (int i = 0; i < n && !rc; i++)
-            if (!j.parts[i].etag) /* cannot happen without an error, but never complete with a hole */
-                rc = smneo__error(&j.err, SMNEO_ERROR, "part %d of s3://%s/%s was not uploaded", i + 1, t->bucket,
-                                  t->key);
-    }
-    if (!rc) {
-        rc = complete_upload(t, query, j.parts, n, err);
-        if (rc && o->failed_operation)
-            *o->failed_operation = "CompleteMultipartUpload";
-    } else if (err) {
-        if (o->failed_operation)
-            *o->failed_operation = "UploadPart";
-        smneo_error_clear(err);
-        *err = j.err;
-        memset(&j.err, 0, sizeof j.err);
-    }
-    if (rc) {
-        abort_upload(t, query);
-        if (err && err->message) {
-            char *m = smneo__aprintf("%s; the multipart upload was aborted", err->message);
-            if (m) {
-                free(err->message);
-                err->message = m;
+    return 0;
+}
+
+int smneo__s3_up_progress(uint64_t *done, uint64_t *total, s3_up *u)
+{
+    if (!u || u->rc || u->cancelled)
+        return 0;
+    uint64_t d = u->moved;
+    for (int i = 0; i < u->nslots; i++)
+        d += u->slots[i].sent;
+    /* The last byte counts once S3 answered every part (or the PUT): the
+     * final event comes before CompleteMultipartUpload, so a cancel there
+     * (Ctrl-C while the last part was in flight) still aborts the upload. */
+    if (d >= u->size)
+        d = u->size ? u->size - 1 : 0;
+    if (d < u->reported)
+        d = u->reported;
+    int due;
+    if (!u->started)
+        due = u->started = 1;
+    else if (u->final_due)
+        due = 1, u->final_due = 0, u->final_given = 1, d = u->size;
+    else
+        due = d > u->reported && d - u->reported >= PROGRESS_EVERY;
+    if (!due)
+        return 0;
+    u->reported = d;
+    if (done)
+        *done = d;
+    if (total)
+        *total = u->size;
+    return 1;
+}
+
+void smneo__s3_up_next(smneo_s3_step *out, s3_up *u)
+{
+    memset(out, 0, sizeof *out);
+    for (;;) {
+        out->total = u->size;
+        if (u->phase == P_DONE) {
+            if (smneo__s3_up_progress(&out->done, &out->total, u)) {
+                out->kind = SMNEO_STEP_EVENT;
+                return;
+            }
+            out->kind = SMNEO_STEP_DONE;
+            out->done = u->rc ? u->reported : u->size;
+            return;
+        }
+        if (u->cancelled && !u->rc)
+            up_fail(u, SMNEO_ECANCELLED, NULL, "cancelled by the progress callback");
+        if (u->rc && !up_closing(u)) {
+            up_wind_down(u);
+            if (u->phase == P_DONE)
+                continue;
+        }
+        if (smneo__s3_up_progress(&out->done, &out->total, u)) {
+            out->kind = SMNEO_STEP_EVENT;
+            return;
+        }
+        out->done = u->reported;
+        if (u->phase == P_PARTS && !u->rc) {
+            /* retries first, then the next part in a free slot: parts go out in order */
+            int ready = 0;
+            int64_t t = smneo__monotonic_ms();
+            for (int i = 0; i < u->nslots; i++)
+                ready |= u->slots[i].state == S_READY || (u->slots[i].state == S_SLEEP && u->slots[i].wake_ms <= t);
+            for (int i = 0; !ready && i < u->nslots && u->next_part < u->nparts; i++)
+                if (u->slots[i].state == S_FREE) {
+                    up_slot_start(u, &u->slots[i], "UploadPart", u->next_part++);
+                    ready = 1;
+                }
+            if (u->answered == u->nparts) {
+                u->phase = P_COMPLETE;
+                u->final_due = 1;
+                up_slot_start(u, &u->slots[0], "CompleteMultipartUpload", -1);
+                continue;
             }
         }
+        /* a slot to build and hand out */
+        int64_t now = smneo__monotonic_ms(), wake = -1;
+        int again = 0;
+        for (int i = 0; i < u->nslots; i++) {
+            up_slot *s = &u->slots[i];
+            if (s->state == S_SLEEP) {
+                if (s->wake_ms > now) {
+                    if (wake < 0 || s->wake_ms < wake)
+                        wake = s->wake_ms;
+                    continue;
+                }
+                s->state = S_READY;
+            }
+            if (s->state != S_READY)
+                continue;
+            int c = up_credentials(out, u, s->op);
+            if (c == 2)
+                return;
+            if (c < 0) {
+                if (up_closing(u))
+                    up_finish(u); /* no credentials to abort with (up_finish says what failed) */
+                again = 1;
+                break;
+            }
+            if (c > 0) {
+                if (u->cr.pending && (wake < 0 || u->cr.wake_ms < wake))
+                    wake = u->cr.wake_ms;
+                break;
+            }
+            smneo_error e = SMNEO_ERROR_INIT;
+            int rc = up_build(u, s, &e);
+            if (rc) {
+                up_fail_err(u, rc, NULL, &e);
+                if (up_closing(u))
+                    up_finish(u);
+                again = 1;
+                break;
+            }
+            s->state = S_FLIGHT;
+            s->id = ++u->seq;
+            s->sent = 0;
+            s->io_errno = 0;
+            out->kind = SMNEO_STEP_SEND;
+            out->id = s->id;
+            out->request = s->req;
+            return;
+        }
+        if (again)
+            continue; /* a failure while building: wind down */
+        if (wake >= 0 && (now = smneo__monotonic_ms()) < wake) {
+            out->kind = SMNEO_STEP_SLEEP;
+            out->sleep_ms = wake - now > 200 ? 200 : (long)(wake - now);
+            return;
+        }
+        if (wake >= 0)
+            continue;
+        if (up_inflight(u)) {
+            out->kind = SMNEO_STEP_WAIT;
+            return;
+        }
+        /* nothing in flight, nothing to build: cannot happen, but never spin */
+        if (!u->rc)
+            up_fail(u, SMNEO_ERROR, NULL, "S3 upload of '%s': the transfer stalled", u->path);
+        else if (up_closing(u))
+            up_finish(u);
     }
-done:
-    smneo_error_clear(&j.err);
-    for (int i = 0; i < n; i++)
-        free(j.parts[i].etag);
-    free(j.parts);
-    free(upload_id);
-    free(query);
-    return rc;
+}
+
+static up_slot *up_slot_of(s3_up *u, int id)
+{
+    for (int i = 0; i < u->nslots; i++)
+        if (u->slots[i].state == S_FLIGHT && u->slots[i].id == id)
+            return &u->slots[i];
+    return NULL;
+}
+
+int64_t smneo__s3_up_read(s3_up *u, int id, char *buf, size_t n)
+{
+    up_slot *s = up_slot_of(u, id);
+    if (!s || !s->req || !s->req->body_len || s->req->body)
+        return 0;
+    if (u->cancelled || u->rc)
+        return -1; /* stop sending: the transfer is winding down */
+    uint64_t left = s->length - s->sent;
+    if ((uint64_t)n > left)
+        n = (size_t)left;
+    if (n == 0)
+        return 0;
+    ssize_t r;
+    do
+        r = pread(u->fd, buf, n, (off_t)(s->offset + s->sent));
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        s->io_errno = r < 0 ? errno : IO_SHRUNK;
+        return -1;
+    }
+    s->sent += (uint64_t)r;
+    return (int64_t)r;
+}
+
+/* A 2xx answer to slot s. */
+static void up_answered(s3_up *u, up_slot *s, smneo_response *resp)
+{
+    smneo__retry_succeeded(u->client, &s->quota_cost);
+    if (!strcmp(s->op, "PutObject")) {
+        u->moved += s->sent;
+        up_slot_clear(s);
+        up_finish(u);
+    } else if (!strcmp(s->op, "UploadPart")) {
+        const char *etag = smneo_response_header(resp, "ETag");
+        if (!etag || !*etag) {
+            up_fail(u, SMNEO_EPROTOCOL, "UploadPart", "S3 UploadPart %d for s3://%s/%s: the response has no ETag",
+                    s->part + 1, u->t.bucket, u->t.key);
+        } else if (!(u->parts[s->part].etag = smneo__strdup(etag))) {
+            up_fail(u, SMNEO_ENOMEM, NULL, "out of memory");
+        } else {
+            u->answered++;
+        }
+        u->moved += s->sent;
+        up_slot_clear(s);
+    } else if (!strcmp(s->op, "CreateMultipartUpload")) {
+        u->upload_id = smneo__s3_xml_find(resp->body, resp->body_len, "UploadId");
+        up_slot_clear(s);
+        if (!u->upload_id || !*u->upload_id) {
+            free(u->upload_id);
+            u->upload_id = NULL;
+            up_fail(u, SMNEO_EPROTOCOL, "CreateMultipartUpload", "S3 CreateMultipartUpload for s3://%s/%s: the "
+                    "response has no UploadId", u->t.bucket, u->t.key);
+            return;
+        }
+        smneo_buf q = SMNEO_BUF_INIT;
+        smneo__buf_puts(&q, "uploadId=");
+        smneo__s3_put_pct(&q, u->upload_id, 0);
+        if (!(u->upload_query = smneo__buf_detach(&q, NULL))) {
+            up_fail(u, SMNEO_ENOMEM, NULL, "out of memory"); /* the id cannot be sent: nothing to abort with */
+            return;
+        }
+        u->phase = P_PARTS;
+    } else if (!strcmp(s->op, "CompleteMultipartUpload") || !strcmp(s->op, "HeadObject")) {
+        if (!strcmp(s->op, "HeadObject")) {
+            /* after NoSuchUpload on a retried Complete: the object with n parts means it went through */
+            const char *etag = smneo_response_header(resp, "ETag");
+            char suffix[16];
+            snprintf(suffix, sizeof suffix, "-%d", u->nparts);
+            char *e = smneo__s3_unquote(etag);
+            int ok = e && strlen(e) > strlen(suffix) && !strcmp(e + strlen(e) - strlen(suffix), suffix);
+            free(e);
+            up_slot_clear(s);
+            if (!ok) { /* the NoSuchUpload stands (kept in u->err): abort */
+                u->phase = P_COMPLETE;
+                return;
+            }
+            smneo_error_clear(&u->err);
+            u->rc = 0;
+            u->failed_op = NULL;
+        }
+        up_slot_clear(s);
+        free(u->upload_query); /* nothing to abort any more */
+        u->upload_query = NULL;
+        up_finish(u);
+    } else { /* AbortMultipartUpload */
+        up_slot_clear(s);
+        up_finish(u);
+    }
+}
+
+void smneo__s3_up_feed(s3_up *u, int id, smneo_response *resp, int transport_error, const char *transport_message)
+{
+    if (u->cred_flight && id == u->cred_id) {
+        u->cred_flight = 0;
+        smneo__s3_creds_feed(&u->cr, resp, transport_error);
+        return;
+    }
+    up_slot *s = up_slot_of(u, id);
+    if (!s) {
+        smneo_response_free(resp);
+        return;
+    }
+    smneo_request_free(s->req);
+    s->req = NULL;
+    int aborting = !strcmp(s->op, "AbortMultipartUpload");
+    int complete = !strcmp(s->op, "CompleteMultipartUpload");
+    if (u->cancelled && !u->rc) /* whatever came back: the caller asked to stop */
+        up_fail(u, SMNEO_ECANCELLED, NULL, "cancelled by the progress callback");
+    if (u->rc && !up_closing(u)) { /* winding down: this answer no longer matters */
+        smneo_response_free(resp);
+        up_slot_clear(s);
+        return;
+    }
+    if (resp && resp->status >= 200 && resp->status < 300 && complete && resp->body && resp->body_len &&
+        memmem(resp->body, resp->body_len, "<Error>", 7))
+        resp->status = 500; /* a 200 carrying <Error>: S3 says to retry */
+    if (resp && resp->status >= 200 && resp->status < 300) {
+        up_answered(u, s, resp);
+        smneo_response_free(resp);
+        return;
+    }
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc;
+    if (resp) {
+        rc = smneo__s3_response_error(resp, &u->t, s->op, &e);
+    } else if (s->io_errno) {
+        rc = smneo__error(&e, SMNEO_EIO, "cannot read '%s': %s", u->path,
+                          s->io_errno == IO_SHRUNK ? "the file became shorter while it was being uploaded"
+                                                   : strerror(s->io_errno));
+    } else {
+        rc = transport_error ? transport_error : SMNEO_ECONNECT;
+        smneo__error(&e, rc, "S3 %s for s3://%s/%s: %s", s->op, u->t.bucket, u->t.key,
+                     transport_message && *transport_message ? transport_message : smneo_strerror(rc));
+    }
+    e.code = rc;
+    e.attempts = s->attempt;
+    s->sent = 0; /* a failed attempt's bytes do not count */
+    double delay = 0;
+    if (rc != SMNEO_ECANCELLED && rc != SMNEO_EIO && rc != SMNEO_EUNSUPPORTED &&
+        smneo__retry_next_s3(u->client, rc, &e, s->attempt, &u->rng, &s->quota_cost, &delay, 1, NULL)) {
+        smneo_log(SMNEO_LOG_INFO, "S3 %s s3://%s/%s: attempt %d failed (%s), retrying in %.3f s", s->op,
+                  u->t.bucket, u->t.key, s->attempt, e.service_code ? e.service_code : smneo_strerror(rc), delay);
+        smneo_error_clear(&e);
+        s->attempt++;
+        s->state = S_SLEEP;
+        s->wake_ms = smneo__monotonic_ms() + (int64_t)(delay * 1000);
+        return;
+    }
+    if (aborting) {
+        smneo_log(SMNEO_LOG_WARN, "could not abort the multipart upload of s3://%s/%s (%s): its parts may remain "
+                  "until a lifecycle rule removes them", u->t.bucket, u->t.key, e.message ? e.message : "");
+        smneo_error_clear(&e);
+        up_slot_clear(s);
+        up_finish(u);
+        return;
+    }
+    if (complete && rc == SMNEO_ENOTFOUND && s->attempt > 1) {
+        /* A retried Complete whose first attempt went through (its answer
+         * was lost) meets NoSuchUpload: the object is there with n parts. */
+        up_fail_err(u, rc, s->op, &e);
+        u->phase = P_VERIFY;
+        up_slot_start(u, s, "HeadObject", -1);
+        return;
+    }
+    const char *op = s->op;
+    if (!strcmp(op, "HeadObject")) { /* the NoSuchUpload stands: abort as after any Complete failure */
+        smneo_error_clear(&e);
+        up_slot_clear(s);
+        u->phase = P_COMPLETE;
+        return;
+    }
+    up_slot_clear(s);
+    up_fail_err(u, rc, op, &e);
+}
+
+void smneo__s3_up_cancel(s3_up *u)
+{
+    u->cancelled = 1;
+}
+
+int smneo__s3_up_result(s3_up *u, smneo_error *err)
+{
+    if (u->phase != P_DONE)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_transfer_result: the transfer has not finished (drive "
+                            "it with smneo_s3_transfer_next until DONE)");
+    if (u->rc && err) {
+        smneo_error_clear(err);
+        *err = u->err; /* moved: a second call gives the code alone */
+        memset(&u->err, 0, sizeof u->err);
+    }
+    return u->rc;
+}
+
+const char *smneo__s3_up_failed_operation(const s3_up *u)
+{
+    return u->phase == P_DONE && u->rc ? u->failed_op : NULL;
+}
+
+void smneo__s3_up_free(s3_up *u)
+{
+    if (!u)
+        return;
+    for (int i = 0; i < u->nslots; i++)
+        up_slot_clear(&u->slots[i]);
+    free(u->slots);
+    smneo__s3_creds_clear(&u->cr);
+    if (u->fd >= 0)
+        close(u->fd);
+    for (int i = 0; i < u->nparts; i++)
+        free(u->parts[i].etag);
+    free(u->parts);
+    free(u->upload_id);
+    free(u->upload_query);
+    smneo__s3_target_clear(&u->t);
+    smneo_error_clear(&u->err);
+    free(u->path);
+    free(u);
+}
+
+int smneo__s3_up_streams(const s3_up *u)
+{
+    return u->t.streams;
+}
+
+uint64_t smneo__s3_up_size(const s3_up *u)
+{
+    return u->size;
+}
+
+/* Checks the options and the file; opens it. */
+int smneo__s3_up_new(s3_up **out, smneo_client *c, const char *path, const char *s3_uri,
+                     const smneo_s3_options *opts, int need_transport, smneo_error *err)
+{
+    *out = NULL;
+    smneo_s3_options o;
+    int rc = smneo__s3_check_options(&o, opts, err);
+    if (rc)
+        return rc;
+    if (!path)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_upload: path is NULL");
+    s3_up *u = calloc(1, sizeof *u);
+    if (!u || !(u->path = smneo__strdup(path))) {
+        free(u);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    u->fd = -1;
+    rc = smneo__s3_target_init_for(&u->t, c, s3_uri, need_transport, err);
+    if (rc) {
+        free(u->path);
+        free(u);
+        return rc;
+    }
+    u->client = c;
+    u->o = o;
+    u->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (u->fd < 0) {
+        rc = smneo__error(err, SMNEO_EIO, "cannot open '%s' for upload: %s", path, strerror(errno));
+    } else if (fstat(u->fd, &st) != 0) {
+        rc = smneo__error(err, SMNEO_EIO, "cannot upload '%s': %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = smneo__error(err, SMNEO_EINVAL, "cannot upload '%s': it is not a regular file", path);
+    }
+    if (rc) {
+        smneo__s3_up_free(u);
+        return rc;
+    }
+    u->size = (uint64_t)st.st_size;
+    u->rng = (uint64_t)smneo__monotonic_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)u;
+    int multipart = u->size > o.multipart_threshold || u->size > MAX_SINGLE_PUT;
+    u->nslots = 1;
+    if (multipart) {
+        uint64_t part = o.part_size;
+        if ((u->size + part - 1) / part > MAX_PARTS) {
+            part = (u->size + MAX_PARTS - 1) / MAX_PARTS;
+            part = (part + MIB - 1) / MIB * MIB;
+            smneo_log(SMNEO_LOG_INFO, "S3 upload of %s: part size raised to %llu bytes (at most %d parts)", path,
+                      (unsigned long long)part, MAX_PARTS);
+        }
+        u->part_size = part;
+        if (up_plan(u)) {
+            smneo__s3_up_free(u);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        u->nslots = o.concurrency < u->nparts ? o.concurrency : u->nparts;
+        if (u->nslots < 1)
+            u->nslots = 1;
+    }
+    u->slots = calloc((size_t)u->nslots, sizeof *u->slots);
+    if (!u->slots) {
+        smneo__s3_up_free(u);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < u->nslots; i++)
+        up_slot_clear(&u->slots[i]);
+    u->phase = multipart ? P_CREATE : P_PUT;
+    up_slot_start(u, &u->slots[0], multipart ? "CreateMultipartUpload" : "PutObject", -1);
+    *out = u;
+    return 0;
 }
 
 /* failed_operation names a request: not for a local or cancelled failure. */
@@ -482,66 +863,250 @@ void smneo__s3_not_a_request(const smneo_s3_options *o, int rc)
         *o->failed_operation = NULL;
 }
 
+/* ---- smneo_s3_upload: the machine driven over the client's transport ---------------
+ * The driving thread steps the machine; each SEND goes to a sender thread
+ * (one per request in flight, as many as parts run in parallel), which
+ * streams the body with smneo_s3_transfer_read and hands the answer back.
+ * Every smneo_s3_transfer_ call happens under d->mu (one thread at a time),
+ * the progress callback too (calls never overlap, as before). */
+
+typedef struct up_job {
+    int id;
+    const smneo_request *req;
+    long timeout_ms;
+    smneo_response *resp;
+    int rc;
+    char *message;
+    struct up_job *next;
+} up_job;
+
+typedef struct up_driver {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    smneo_s3_transfer *x;
+    smneo_client *c;
+    smneo_transport *tr;
+    smneo_s3_options o;
+    up_job *todo, *answered;
+    int idle, quit, nthreads, cap;
+    pthread_t *threads;
+} up_driver;
+
+typedef struct up_read {
+    up_driver *d;
+    int id;
+} up_read;
+
+/* Under d->mu: the progress callback when an event is due. */
+static void up_report_locked(up_driver *d)
+{
+    uint64_t done, total;
+    if (d->o.progress && smneo_s3_transfer_progress(&done, &total, d->x) &&
+        d->o.progress(done, total, d->o.payload) != 0)
+        smneo_s3_transfer_cancel(d->x);
+}
+
+static size_t up_body_read(void *payload, char *buf, size_t n)
+{
+    up_read *r = payload;
+    pthread_mutex_lock(&r->d->mu);
+    int64_t got = smneo_s3_transfer_read(r->d->x, r->id, buf, n);
+    if (got > 0)
+        up_report_locked(r->d);
+    pthread_mutex_unlock(&r->d->mu);
+    return got < 0 ? (size_t)-1 : (size_t)got;
+}
+
+static void *up_sender(void *arg)
+{
+    up_driver *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->todo && !d->quit)
+            pthread_cond_wait(&d->work, &d->mu);
+        if (!d->todo)
+            break;
+        up_job *j = d->todo;
+        d->todo = j->next;
+        d->idle--;
+        pthread_mutex_unlock(&d->mu);
+        smneo_error terr = SMNEO_ERROR_INIT;
+        up_read rd = {d, j->id};
+        smneo_body_source src = {j->req->body_len, up_body_read, &rd};
+        int streamed = !j->req->body && j->req->body_len > 0;
+        if (j->timeout_ms > 0 && d->c->own_transport) /* a credential request: its own timeouts */
+            j->rc = smneo__send_timed(&j->resp, d->c->timed, j->req, j->timeout_ms, &terr);
+        else if (d->tr)
+            j->rc = smneo_transport_send_stream(&j->resp, d->tr, j->req, streamed ? &src : NULL, NULL,
+                                                &terr);
+        else
+            j->rc = smneo__error(&terr, SMNEO_EINVAL, "the client has no transport: drive the transfer with "
+                                 "smneo_s3_upload_new and steps");
+        if (j->rc) {
+            smneo_response_free(j->resp);
+            j->resp = NULL;
+            j->message = terr.message;
+            terr.message = NULL;
+        }
+        smneo_error_clear(&terr);
+        pthread_mutex_lock(&d->mu);
+        j->next = d->answered;
+        d->answered = j;
+        d->idle++;
+        pthread_cond_signal(&d->done);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* Under d->mu: a SEND to a sender thread (a new one when none is idle). */
+static int up_dispatch(up_driver *d, const smneo_s3_step *st)
+{
+    up_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return 1;
+    j->id = st->id;
+    j->req = st->request;
+    j->timeout_ms = st->timeout_ms;
+    int queued = 0;
+    for (up_job *q = d->todo; q; q = q->next)
+        queued++;
+    if (d->idle <= queued) { /* every idle sender has a job waiting already */
+        if (d->nthreads == d->cap) {
+            int cap = d->cap ? d->cap * 2 : 4;
+            pthread_t *t = realloc(d->threads, (size_t)cap * sizeof *t);
+            if (!t) {
+                free(j);
+                return 1;
+            }
+            d->threads = t;
+            d->cap = cap;
+        }
+        if (pthread_create(&d->threads[d->nthreads], NULL, up_sender, d) != 0) {
+            free(j);
+            return 1;
+        }
+        d->nthreads++;
+        d->idle++;
+    }
+    up_job **tail = &d->todo;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = j;
+    pthread_cond_signal(&d->work);
+    return 0;
+}
+
+/* Under d->mu: feeds the answers that came back. */
+static void up_feed_answered(up_driver *d)
+{
+    while (d->answered) {
+        up_job *j = d->answered;
+        d->answered = j->next;
+        smneo_s3_transfer_feed(d->x, j->id, j->resp, j->rc, j->message);
+        free(j->message);
+        free(j);
+    }
+}
+
+static void up_timedwait(up_driver *d, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&d->done, &d->mu, &ts);
+}
+
 int smneo_s3_upload(smneo_client *c, const char *path, const char *s3_uri, const smneo_s3_options *opts,
                     smneo_error *err)
 {
-    smneo_s3_options o;
-    int rc = smneo__s3_check_options(&o, opts, err);
+    s3_up *u = NULL;
+    int rc = smneo__s3_up_new(&u, c, path, s3_uri, opts, 1, err);
     if (rc)
         return rc;
-    if (!path)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_upload: path is NULL");
-    s3_target t;
-    rc = smneo__s3_target_init(&t, c, s3_uri, err);
-    if (rc)
-        return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        rc = smneo__error(err, SMNEO_EIO, "cannot open '%s' for upload: %s", path, strerror(errno));
-        smneo__s3_target_clear(&t);
-        return rc;
-    }
-    if (fstat(fd, &st) != 0) {
-        rc = smneo__error(err, SMNEO_EIO, "cannot upload '%s': %s", path, strerror(errno));
-        close(fd);
-        smneo__s3_target_clear(&t);
-        return rc;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = smneo__error(err, SMNEO_EINVAL, "cannot upload '%s': it is not a regular file", path);
-        close(fd);
-        smneo__s3_target_clear(&t);
-        return rc;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    if (!t.streams && size > MEMORY_FALLBACK_LIMIT) {
+    if (!u->t.streams && u->size > MEMORY_FALLBACK_LIMIT) {
         rc = smneo__error(err, SMNEO_EUNSUPPORTED, "cannot upload '%s' (%llu bytes): the client's transport cannot "
                           "stream request bodies (no send_stream), so only files up to %llu bytes can be sent; use "
-                          "the libcurl transport or one with send_stream", path, (unsigned long long)size,
+                          "the libcurl transport or one with send_stream", path, (unsigned long long)u->size,
                           (unsigned long long)MEMORY_FALLBACK_LIMIT);
-        close(fd);
-        smneo__s3_target_clear(&t);
+        smneo__s3_up_free(u);
         return rc;
     }
-    s3_xfer x;
-    smneo__s3_xfer_init(&x, &o, size);
-    if (smneo__s3_xfer_start(&x))
-        rc = smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
-    else if (size > o.multipart_threshold || size > MAX_SINGLE_PUT)
-        rc = put_multipart(&t, fd, path, size, &o, &x, err);
-    else
-        rc = put_single(&t, fd, path, size, &o, &x, err);
-    smneo__s3_not_a_request(&o, rc);
-    if (!rc) {
-        pthread_mutex_lock(&x.mu);
-        x.done = size;
-        if (x.reported < size || size == 0)
-            smneo__s3_xfer_report_locked(&x, 1);
-        pthread_mutex_unlock(&x.mu);
+    up_driver d;
+    memset(&d, 0, sizeof d);
+    d.x = smneo__s3_transfer_wrap(u);
+    if (!d.x) {
+        smneo__s3_up_free(u);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
     }
-    smneo__s3_xfer_destroy(&x);
-    close(fd);
-    smneo__s3_target_clear(&t);
+    d.c = c;
+    d.tr = u->t.transport;
+    d.o = u->o;
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.work, NULL);
+    pthread_cond_init(&d.done, NULL);
+    pthread_mutex_lock(&d.mu);
+    for (;;) {
+        up_feed_answered(&d);
+        smneo_s3_step st;
+        smneo_s3_transfer_next(&st, d.x);
+        if (st.kind == SMNEO_STEP_DONE)
+            break;
+        switch (st.kind) {
+        case SMNEO_STEP_SEND:
+            if (up_dispatch(&d, &st)) /* no thread for it: as a failed connection */
+                smneo_s3_transfer_feed(d.x, st.id, NULL, SMNEO_ENOMEM, "cannot start a thread for the request");
+            break;
+        case SMNEO_STEP_WAIT:
+            if (!d.answered)
+                pthread_cond_wait(&d.done, &d.mu);
+            break;
+        case SMNEO_STEP_SLEEP:
+            if (!d.answered) /* answers may come meanwhile: feed them at once */
+                up_timedwait(&d, st.sleep_ms);
+            break;
+        case SMNEO_STEP_EVENT:
+            if (d.o.progress && d.o.progress(st.done, st.total, d.o.payload) != 0)
+                smneo_s3_transfer_cancel(d.x);
+            break;
+        default:
+            break;
+        }
+    }
+    d.quit = 1;
+    pthread_cond_broadcast(&d.work);
+    pthread_mutex_unlock(&d.mu);
+    for (int i = 0; i < d.nthreads; i++)
+        pthread_join(d.threads[i], NULL);
+    free(d.threads);
+    rc = smneo_s3_transfer_result(d.x, err);
+    if (rc && d.o.failed_operation)
+        *d.o.failed_operation = smneo_s3_transfer_failed_operation(d.x);
+    smneo_s3_transfer_free(d.x);
+    pthread_cond_destroy(&d.work);
+    pthread_cond_destroy(&d.done);
+    pthread_mutex_destroy(&d.mu);
     return rc;
+}
+
+int smneo_s3_upload_new(smneo_s3_transfer **out, smneo_client *c, const char *path, const char *s3_uri,
+                        const smneo_s3_options *opts, smneo_error *err)
+{
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_upload_new: out is NULL");
+    *out = NULL;
+    s3_up *u = NULL;
+    int rc = smneo__s3_up_new(&u, c, path, s3_uri, opts, 0, err);
+    if (rc)
+        return rc;
+    if (!(*out = smneo__s3_transfer_wrap(u))) {
+        smneo__s3_up_free(u);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    return 0;
 }

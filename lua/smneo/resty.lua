@@ -254,7 +254,12 @@ end
 -- (2 when it was sent again on a fresh connection) or nil, error code,
 -- message. With on_body, a 2xx body streams into on_body(piece) (see
 -- read_response); like any answer that had begun, it is never resent.
+-- body is a string, or a streamed body { length = n, read = function()
+-- returning the next piece ("" at the end) or nil, message } (S3 upload
+-- parts: memory does not grow with the part); a streamed body is sent
+-- once (the transfer machine retries a failure with a new send).
 function Client:_send(method, url, headers, body, on_body)
+  local streamed = type(body) == "table"
   local u, uerr = parse_url(url)
   if not u then return nil, "ConnectionError", uerr end
   local request = { method, " ", u.path, " HTTP/1.1\r\n" }
@@ -267,10 +272,10 @@ function Client:_send(method, url, headers, body, on_body)
     end
   end
   if not has_length then
-    request[#request + 1] = "Content-Length: " .. #body .. "\r\n"
+    request[#request + 1] = "Content-Length: " .. (streamed and body.length or #body) .. "\r\n"
   end
   request[#request + 1] = "\r\n"
-  request[#request + 1] = body
+  if not streamed then request[#request + 1] = body end
 
   local tls = u.scheme == "https"
   local sni = tls and u.host or ""
@@ -300,6 +305,18 @@ function Client:_send(method, url, headers, body, on_body)
       end
     end
     local sent, serr = sock:send(request)
+    if sent and streamed then
+      local left = body.length
+      while sent and left > 0 do
+        local piece, rerr = body.read()
+        if not piece or piece == "" then
+          sock:close()
+          return nil, "ConnectionError", "the request body stopped: " .. tostring(rerr or "it ended early")
+        end
+        left = left - #piece
+        sent, serr = sock:send(piece)
+      end
+    end
     local status, rheaders, rbody, reusable, started
     if sent then
       status, rheaders, rbody, reusable = read_response(sock, method, on_body)
@@ -316,7 +333,8 @@ function Client:_send(method, url, headers, body, on_body)
     sock:close()
     -- A pooled connection the server had already closed: try once on a new one.
     -- (Not once part of the answer came: the server had taken the request.)
-    if not (reused and attempt == 1 and not started and (serr == "closed" or tostring(serr):find("reset", 1, true))) then
+    if streamed or not (reused and attempt == 1 and not started and
+                        (serr == "closed" or tostring(serr):find("reset", 1, true))) then
       return nil, after_connect(serr, sent, started, u.host .. ":" .. u.port)
     end
   end
@@ -332,13 +350,28 @@ function Client:_step_send(call, method, url, headers, body)
   end
 end
 
+-- Runs body() (which steps `stepper`: a call, a job-log reader, a
+-- transfer), then share_after(refreshing). On an error (a callback's
+-- included) stop() ends what is in flight, the stepper is cancelled and
+-- closed (freeing the core's state) and the error propagates. Returns
+-- body's result.
+local function guarded(self, stepper, refreshing, body, stop)
+  local ok, res = pcall(body)
+  share_after(self, refreshing)
+  if not ok then
+    if stop then stop() end
+    stepper:cancel()
+    stepper:close()
+    error(res, 0)
+  end
+  return res
+end
+
 -- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
 -- runs a compile machine's work step. Returns the result and the warnings
--- array (or nil). Any error closes the call (freeing the core's state) before
--- it propagates.
+-- array (or nil).
 local function drive(self, call, on_event, on_work)
-  local refreshing = share_before(self)
-  local ok, res = pcall(function()
+  local res = guarded(self, call, share_before(self), function()
     while true do
       local kind, a, b, c, d = call:next()
       if kind == "send" then
@@ -354,12 +387,6 @@ local function drive(self, call, on_event, on_work)
       end
     end
   end)
-  share_after(self, refreshing)
-  if not ok then
-    call:cancel()
-    call:close()
-    error(res, 0)
-  end
   if res[2] then error(res[2], 0) end
   return res[1], res[3]
 end
@@ -371,7 +398,7 @@ function M.client(opts)
     if not RESTY_ONLY[k] then copts[k] = v end
   end
   local function refuse(message)
-    error(setmetatable({ code = "InvalidArgument", retryable = false, message = message }, smneo.error_mt), 3)
+    error(setmetatable({ code = "InvalidArgument", retryable = false, message = message }, smneo.error_mt), 4)
   end
   if opts.no_transport == false then
     refuse("smneo.resty never uses the libcurl transport: drop no_transport")
@@ -427,7 +454,7 @@ local function step_iterator(client, stepper, wanted)
   local refreshing = share_before(client)
   return function()
     if finished then return nil end
-    local ok, kind, v = pcall(function()
+    local r = guarded(client, stepper, refreshing, function()
       while true do
         local kind, a, b, c, d = stepper:next()
         if kind == "send" then
@@ -435,20 +462,14 @@ local function step_iterator(client, stepper, wanted)
         elseif kind == "sleep" then
           ngx.sleep(a)
         elseif kind == "event" then
-          if wanted[a] then return "value", b end
+          if wanted[a] then return { "value", b } end
         else
-          return "done", b
+          return { "done", b }
         end
       end
-    end)
-    share_after(client, refreshing)
+    end, function() finished = true end)
     refreshing = false
-    if not ok then
-      finished = true
-      stepper:cancel()
-      stepper:close()
-      error(kind, 0)
-    end
+    local kind, v = r[1], r[2]
     if kind == "done" then
       finished = true
       if v then error(v, 0) end
@@ -548,57 +569,133 @@ Client.__close = Client.close
 function Client:__tostring() return "smneo.resty " .. tostring(self._c) end
 
 -- ---- S3 transfers ---------------------------------------------------------
+local unpack = table.unpack or unpack
+
+local function invalid(message)
+  error(setmetatable({ code = "InvalidArgument", retryable = false, message = message }, smneo.error_mt), 4)
+end
+
+-- The transfer's options checked: its progress function (or nil).
+local function check_transfer_opts(opts, what)
+  if type(opts) ~= "table" then
+    invalid(what .. ": give a table {filename=, bucket=, key=[, progress=]}")
+  end
+  local progress = opts.progress
+  if progress ~= nil and type(progress) ~= "function" then
+    invalid(what .. ": progress must be a function, not a " .. type(progress))
+  end
+  return progress
+end
+
+local function without_progress(opts)
+  local args = {}
+  for k, v in pairs(opts) do
+    if k ~= "progress" then args[k] = v end
+  end
+  return args
+end
+
+-- Drives a transfer x until DONE: on_step(kind, ...) handles send, wait and
+-- sleep steps; progress events go to progress (false cancels). On an error
+-- (the callback's included) stop() ends what is in flight, then the
+-- transfer is cancelled, closed and the error raised. Returns true.
+local function drive_transfer(self, x, progress, on_step, stop)
+  local res = guarded(self, x, share_before(self), function()
+    while true do
+      local kind, a, b, c, d, id, sink, length = x:next()
+      if kind == "event" then
+        if progress and progress(b, c) == false then x:cancel() end
+      elseif kind == "done" then
+        return { a, b }
+      else
+        on_step(kind, a, b, c, d, id, sink, length)
+      end
+    end
+  end, stop)
+  if res[2] then error(res[2], 0) end
+  return true
+end
+
 -- download_file{filename=, bucket=, key=, progress=}: the core's download
--- machine (docs/s3.md, "Downloads as steps") over cosockets: the HEAD, then
+-- machine (docs/s3.md, "Transfers as steps") over cosockets: the HEAD, then
 -- the GET whose body streams into the temporary file piece by piece; a GET
 -- cut midway is resumed by the machine with Range: bytes=N-. progress(done,
 -- total) runs on this request's Lua thread; returning false cancels
 -- (Cancelled, the partial file removed); an error in it cancels and is
 -- re-raised. Returns true.
 function Client:download_file(opts)
-  if type(opts) ~= "table" then
-    error(setmetatable({ code = "InvalidArgument", retryable = false,
-      message = "download_file: give a table {filename=, bucket=, key=[, progress=]}" }, smneo.error_mt), 2)
-  end
-  local progress = opts.progress
-  if progress ~= nil and type(progress) ~= "function" then
-    error(setmetatable({ code = "InvalidArgument", retryable = false,
-      message = "download_file: progress must be a function, not a " .. type(progress) }, smneo.error_mt), 2)
-  end
-  local args = {}
-  for k, v in pairs(opts) do
-    if k ~= "progress" then args[k] = v end
-  end
-  local x = self._c:_download(args)
-  local refreshing = share_before(self)
-  local ok, res = pcall(function()
-    while true do
-      local kind, a, b, c, d, id, sink = x:next()
-      if kind == "send" then
-        local on_body = sink and function(piece) return x:write(id, piece) end or nil
-        local status, h, body, sends = self:_send(a, b, c, d, on_body)
-        if status then
-          x:feed(id, status, h, body, sends)
-        else
-          x:feed_error(id, h, body)
-        end
-      elseif kind == "sleep" then
-        ngx.sleep(a)
-      elseif kind == "event" then
-        if progress and progress(b, c) == false then x:cancel() end
+  local progress = check_transfer_opts(opts, "download_file")
+  local x = self._c:_download(without_progress(opts))
+  return drive_transfer(self, x, progress, function(kind, a, b, c, d, id, sink)
+    if kind == "send" then
+      local on_body = sink and function(piece) return x:write(id, piece) end or nil
+      local status, h, body, sends = self:_send(a, b, c, d, on_body)
+      if status then
+        x:feed(id, status, h, body, sends)
       else
-        return { a, b }
+        x:feed_error(id, h, body)
       end
+    elseif kind == "sleep" then
+      ngx.sleep(a)
     end
   end)
-  share_after(self, refreshing)
-  if not ok then
-    x:cancel()
-    x:close()
-    error(res, 0)
+end
+
+-- upload_file{filename=, bucket=, key=, content_type=, metadata=,
+-- server_side_encryption=, sse_kms_key_id=, multipart_threshold=,
+-- part_size=, concurrency=, progress=}: the core's upload machine
+-- (docs/s3.md, "Transfers as steps") over cosockets: one PutObject, or a
+-- multipart upload with up to `concurrency` parts in flight, each sent by an
+-- ngx.thread that streams the part from the file and feeds the answer; the
+-- machine retries each part on its own and aborts the upload after a
+-- failure or a cancel. progress(done, total) as for download_file. Returns
+-- true.
+function Client:upload_file(opts)
+  local progress = check_transfer_opts(opts, "upload_file")
+  local x = self._c:_upload(without_progress(opts))
+  local flying, finished, failure = {}, {}, nil
+  local function send(method, url, headers, id, length)
+    local body = { length = length, read = function() return x:read(id, 65536) end }
+    local status, h, b, sends = self:_send(method, url, headers, body)
+    if status then
+      x:feed(id, status, h, b, sends)
+    else
+      x:feed_error(id, h, b)
+    end
   end
-  if res[2] then error(res[2], 0) end
-  return true
+  return drive_transfer(self, x, progress, function(kind, a, b, c, d, id, _, length)
+    if kind == "send" then
+      if not length then
+        local status, h, body, sends = self:_send(a, b, c, d)
+        if status then x:feed(id, status, h, body, sends) else x:feed_error(id, h, body) end
+        return
+      end
+      local th, err = ngx.thread.spawn(function()
+        local sok, serr = pcall(send, a, b, c, id, length)
+        if not sok then failure = failure or serr end
+        finished[#finished + 1] = id
+      end)
+      if not th then x:feed_error(id, "ConnectionError", "cannot start a thread: " .. tostring(err)) end
+      flying[id] = th
+    elseif kind == "wait" or (kind == "sleep" and next(flying)) then
+      -- an answer first (a sleep with parts in flight: at most that long)
+      if #finished == 0 then
+        local ths = {}
+        for _, th in pairs(flying) do ths[#ths + 1] = th end
+        local sleeper = kind == "sleep" and ngx.thread.spawn(function() ngx.sleep(a) end)
+        if sleeper then ths[#ths + 1] = sleeper end
+        ngx.thread.wait(unpack(ths))
+        if sleeper then ngx.thread.kill(sleeper) end
+      end
+      for _, id in ipairs(finished) do flying[id] = nil end
+      finished = {}
+      if failure then error(failure, 0) end
+    elseif kind == "sleep" then
+      ngx.sleep(a)
+    end
+  end, function()
+    for _, th in pairs(flying) do ngx.thread.kill(th) end
+  end)
 end
 
 -- For tests: the URL parser.

@@ -1,6 +1,7 @@
--- client:_download (the S3 download machine smneo.resty drives), without a
--- network: the spec plays the transport, cuts the GET midway and answers
--- the resumed request.
+-- client:_download and client:_upload (the S3 transfer machines smneo.resty
+-- drives), without a network: the spec plays the transport, cuts the GET
+-- midway and answers the resumed request, and answers upload parts in
+-- flight together.
 local smneo = require "smneo"
 
 local function new_client()
@@ -96,5 +97,119 @@ describe("smneo S3 download steps", function()
     assert.has_error(function() c:_download{ filename = path, bucket = "bkt" } end)
     assert.has_error(function() c:_download{ filename = path, bucket = "bkt", key = "k", part_size = 1 } end)
     c:close()
+  end)
+end)
+
+local function next_step(x, events)
+  while true do
+    local r = { x:next() }
+    if r[1] == "event" then
+      events[#events + 1] = { r[3], r[4] }
+    elseif r[1] ~= "sleep" then
+      return r
+    end
+  end
+end
+
+local function write_file(n)
+  local p = os.tmpname()
+  local f = assert(io.open(p, "wb"))
+  local chunk = {}
+  for i = 1, 1024 do chunk[i] = string.char((i * 7) % 251) end
+  chunk = table.concat(chunk)
+  for _ = 1, n / 1024 do f:write(chunk) end
+  f:close()
+  return p, chunk
+end
+
+-- the whole streamed body of send r
+local function read_all(x, r)
+  local parts = {}
+  while true do
+    local piece = assert(x:read(r[6], 65536))
+    if piece == "" then break end
+    parts[#parts + 1] = piece
+  end
+  return table.concat(parts)
+end
+
+local MIB = 1024 * 1024
+local CREATED = "<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>"
+
+describe("smneo S3 upload steps", function()
+  it("puts a small file in one streamed PUT", function()
+    local c = new_client()
+    local path, chunk = write_file(4096)
+    local x = c:_upload{ filename = path, bucket = "bkt", key = "k", content_type = "text/plain" }
+    local events = {}
+    local r = next_step(x, events)
+    assert.are.same({ "send", "PUT", "http://127.0.0.1:9/bkt/k" }, { r[1], r[2], r[3] })
+    assert.are.equal("text/plain", r[4]["Content-Type"])
+    assert.are.equal("", r[5])
+    assert.are.equal(4096, r[8])
+    assert.are.equal(chunk:rep(4), read_all(x, r))
+    x:feed(r[6], 200, { ETag = '"e"' })
+    r = next_step(x, events)
+    assert.are.same({ "done", true }, { r[1], r[2] })
+    assert.are.same({ 4096, 4096 }, events[#events])
+    os.remove(path)
+  end)
+
+  it("sends parts together, waits, retries one, completes in part order", function()
+    local c = new_client()
+    local path = write_file(12 * MIB)
+    local x = c:_upload{ filename = path, bucket = "bkt", key = "k", multipart_threshold = 5 * MIB,
+                         part_size = 5 * MIB, concurrency = 2 }
+    local events = {}
+    local r = next_step(x, events)
+    assert.are.same({ "send", "POST", "http://127.0.0.1:9/bkt/k?uploads" }, { r[1], r[2], r[3] })
+    assert.is_nil(r[8])
+    x:feed(r[6], 200, {}, CREATED)
+    local p1, p2 = next_step(x, events), next_step(x, events)
+    assert.are.equal("http://127.0.0.1:9/bkt/k?partNumber=1&uploadId=u1", p1[3])
+    assert.are.equal("http://127.0.0.1:9/bkt/k?partNumber=2&uploadId=u1", p2[3])
+    assert.are.equal(5 * MIB, p1[8])
+    assert.are.same({ "wait" }, next_step(x, events))
+    assert.has_error(function() x:feed(p2[6] + 100, 200, {}) end) -- not in flight
+    assert.are.equal(5 * MIB, #read_all(x, p2))
+    x:feed(p2[6], 200, { ETag = '"e2"' })
+    local p3 = next_step(x, events)
+    assert.are.equal("http://127.0.0.1:9/bkt/k?partNumber=3&uploadId=u1", p3[3])
+    assert.are.equal(2 * MIB, p3[8])
+    x:feed(p3[6], 200, { ETag = '"e3"' })
+    x:feed_error(p1[6], "ConnectionClosed", "closed")
+    local again = next_step(x, events)
+    assert.are.equal(p1[3], again[3])
+    x:feed(again[6], 200, { ETag = '"e1"' })
+    r = next_step(x, events)
+    assert.are.same({ "send", "POST", "http://127.0.0.1:9/bkt/k?uploadId=u1" }, { r[1], r[2], r[3] })
+    assert.truthy(r[5]:find("e1&quot;</ETag><PartNumber>1</PartNumber></Part><Part><ETag>&quot;e2", 1, true))
+    assert.are.same({ 12 * MIB, 12 * MIB }, events[#events])
+    x:feed(r[6], 200, {}, "<CompleteMultipartUploadResult/>")
+    assert.are.same({ "done", true }, { next_step(x, events)[1], true })
+    os.remove(path)
+  end)
+
+  it("aborts when cancelled, and names bad options", function()
+    local c = new_client()
+    local path = write_file(12 * MIB)
+    local x = c:_upload{ filename = path, bucket = "bkt", key = "k", multipart_threshold = 5 * MIB,
+                         part_size = 5 * MIB }
+    local r = next_step(x, {})
+    x:feed(r[6], 200, {}, CREATED)
+    r = next_step(x, {})
+    x:cancel()
+    x:feed_error(r[6], "ConnectionClosed", "stopped")
+    r = next_step(x, {})
+    assert.are.same({ "send", "DELETE", "http://127.0.0.1:9/bkt/k?uploadId=u1" }, { r[1], r[2], r[3] })
+    x:feed(r[6], 204, {})
+    r = next_step(x, {})
+    assert.are.equal("done", r[1])
+    assert.is_nil(r[2])
+    assert.are.equal("Cancelled", r[3].code)
+    assert.truthy(r[3].message:find("aborted", 1, true))
+    assert.has_error(function() c:_upload{ filename = path, bucket = "bkt", key = "k", part_size = 1 } end)
+    assert.has_error(function() c:_upload{ filename = path, bucket = "bkt", key = "k", bogus = 1 } end)
+    os.remove(path)
   end)
 end)

@@ -179,6 +179,19 @@ function M.s3_download()
   ngx.print(tostring(ok), " ", tostring(last == total and total > 0), " ", tostring(n >= 2))
 end
 
+-- up.bin (run.sh made it, 12 MiB) to s3://models/up.bin in 5 MiB parts,
+-- three in flight: "true", whether progress ended at the total, whether a
+-- part's bytes were reported before the end
+function M.s3_upload()
+  local path = ngx.config.prefix() .. "up.bin"
+  local last, total, n = 0, -1, 0
+  local mib = 1024 * 1024
+  local ok = get():upload_file{ filename = path, bucket = "models", key = "up.bin",
+    multipart_threshold = 5 * mib, part_size = 5 * mib, concurrency = 3, content_type = "application/x-test",
+    progress = function(done, t) last, total, n = done, t, n + 1 end }
+  ngx.print(tostring(ok), " ", tostring(last == total and total > 0), " ", tostring(n >= 3))
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

@@ -185,7 +185,9 @@ typedef enum {
     SMNEO_STEP_SLEEP = 2,
     SMNEO_STEP_EVENT = 3,
     SMNEO_STEP_DONE = 4,
-    SMNEO_STEP_WORK = 5   /* the compile machine (compile.h): run smneo_call_work */
+    SMNEO_STEP_WORK = 5,  /* the compile machine (compile.h): run smneo_call_work */
+    SMNEO_STEP_WAIT = 6   /* S3 transfers only (s3.h): nothing to do until a
+                           * SEND in flight is answered; a call never gives it */
 } smneo_step_kind;
 
 typedef enum {

@@ -94,28 +94,45 @@ SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const c
  *          body cut midway is a transport error (SMNEO_ECLOSED): the retry
  *          resumes with Range: bytes=N-. step.timeout_ms > 0 marks a
  *          credential request (give up after that long).
+ *          A SEND whose request has body NULL and body_len > 0 streams
+ *          its body from the transfer: the driver sends body_len bytes
+ *          (the request's Content-Length) taken, in order, from
+ *          smneo_s3_transfer_read(x, step.id, buf, n); a driver that must
+ *          send the body again (a redirect, a rewind) feeds a transport
+ *          error instead and the machine retries with a new SEND. Download
+ *          requests never have one; upload parts will.
+ *   WAIT   several SENDs are in flight (parallel upload parts) and none can
+ *          start before one of them is fed: wait for any answer, feed it,
+ *          then step again. A driver that sends one SEND at a time (feeding
+ *          each before the next step) never gets WAIT.
  *   SLEEP  sleep step.sleep_ms (at most 200 ms at a time).
  *   EVENT  progress: step.done of step.total bytes. The driver calls the
  *          user's callback here, on the driving thread; to cancel, call
  *          smneo_s3_transfer_cancel (the result is SMNEO_ECANCELLED
  *          "cancelled by the progress callback", the partial file removed).
  *   DONE   smneo_s3_transfer_result gives 0 or the error.
- * step.id names each SEND; a feed or write with another id is ignored. One
- * SEND is in flight at a time for a download.
+ * step.id names each SEND (unique within the transfer); a feed, write or
+ * read with an id not in flight is ignored. Several SENDs may be in flight
+ * at once (step again after a SEND without feeding it: the next step is
+ * another SEND, a WAIT, or an EVENT/SLEEP); a download has one at a time.
  *
  * Nesting in another machine (compile): the parent keeps the transfer, and
  * whenever it would step it calls smneo_s3_transfer_next and forwards SEND,
  * SLEEP and EVENT steps as its own (translating the ids if it has requests
- * of its own in flight), routes the driver's write/feed for those ids back
- * with smneo_s3_transfer_write/_feed, and on DONE takes
+ * of its own in flight), turns WAIT into its own wait (or into work of its
+ * own), routes the driver's write/read/feed for those ids back with
+ * smneo_s3_transfer_write/_read/_feed, and on DONE takes
  * smneo_s3_transfer_result and smneo_s3_transfer_failed_operation.
- * Ownership: smneo_s3_download_new/smneo_s3_transfer_free (freeing an
- * unfinished transfer removes its temporary file). A transfer belongs to one
+ * Ownership: smneo_s3_download_new or smneo_s3_upload_new /
+ * smneo_s3_transfer_free (freeing an unfinished download removes its
+ * temporary file; freeing an unfinished upload sends nothing more: a
+ * multipart upload begun is left to a lifecycle rule, so cancel and drive
+ * to DONE instead). A transfer belongs to one
  * thread at a time. */
 typedef struct smneo_s3_transfer smneo_s3_transfer;
 
 typedef struct smneo_s3_step {
-    smneo_step_kind kind;          /* SMNEO_STEP_SEND, _SLEEP, _EVENT or _DONE */
+    smneo_step_kind kind;          /* SMNEO_STEP_SEND, _WAIT, _SLEEP, _EVENT or _DONE */
     int id;                        /* SEND: names the request in _write and _feed */
     const smneo_request *request;  /* SEND: borrowed until its feed */
     long timeout_ms;               /* SEND: give up after this long (0: the driver's own timeouts) */
@@ -130,12 +147,31 @@ typedef struct smneo_s3_step {
  * transfer. */
 SMNEO_EXTERN(int) smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *s3_uri,
                                         const char *path, const smneo_s3_options *opts, smneo_error *err);
+/* An upload of path to s3_uri, as smneo_s3_upload does it: one PutObject
+ * up to the threshold, else CreateMultipartUpload, UploadPart for each part
+ * (up to opts->concurrency in flight: several SENDs before a WAIT, each part
+ * retried on its own), CompleteMultipartUpload, and AbortMultipartUpload
+ * after a failure or a cancel. Parts and PutObject stream their body with
+ * smneo_s3_transfer_read. Progress counts the bytes read; the final event
+ * (total of total) comes once S3 has answered every part, before
+ * CompleteMultipartUpload, so a cancel there still aborts the upload. Bad
+ * options or file: an error here and no transfer. */
+SMNEO_EXTERN(int) smneo_s3_upload_new(smneo_s3_transfer **out, smneo_client *c, const char *path,
+                                      const char *s3_uri, const smneo_s3_options *opts, smneo_error *err);
 SMNEO_EXTERN(void) smneo_s3_transfer_free(smneo_s3_transfer *x);
 /* Never fails: errors surface as DONE. */
 SMNEO_EXTERN(void) smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x);
 /* Part of the 2xx body of SEND id. 0 to go on; non-zero when the driver
  * must stop receiving (a write error or a cancel) and feed. */
 SMNEO_EXTERN(int) smneo_s3_transfer_write(smneo_s3_transfer *x, int id, const char *data, size_t n);
+/* The next bytes of the body of SEND id (a request with body NULL and
+ * body_len > 0): up to n bytes copied into buf, the count returned; 0 once
+ * body_len bytes were given (the body's end) or for an id that has no such
+ * body in flight; -1 when the file cannot be read (abort the send and feed a
+ * transport error: the transfer fails with that file error). Each SEND's
+ * body starts at its first read. On the driving thread, like every
+ * smneo_s3_transfer_ call. */
+SMNEO_EXTERN(int64_t) smneo_s3_transfer_read(smneo_s3_transfer *x, int id, char *buf, size_t n);
 /* The answer to SEND id: takes ownership of resp; resp NULL with the
  * transport's error code (SMNEO_ECONNECT, SMNEO_ECLOSED, SMNEO_ETIMEOUT...)
  * and message when it failed. */
@@ -152,7 +188,8 @@ SMNEO_EXTERN(void) smneo_s3_transfer_cancel(smneo_s3_transfer *x);
  * a second call gives the code alone). */
 SMNEO_EXTERN(int) smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err);
 /* After DONE with an error: the S3 operation whose request failed
- * ("HeadObject", "GetObject"; static), or NULL for a local failure or a
+ * ("HeadObject", "GetObject", "PutObject", "CreateMultipartUpload",
+ * "UploadPart", "CompleteMultipartUpload"; static), or NULL for a local failure or a
  * cancel. */
 SMNEO_EXTERN(const char *) smneo_s3_transfer_failed_operation(const smneo_s3_transfer *x);
 
