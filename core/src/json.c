@@ -11,6 +11,323 @@
 #include "internal.h"
 #include "json_internal.h"
 
+/* ---- the fast path of the strict parse ----------------------------------
+ *
+ * cJSON spends most of a call's parse (a 1.3 KB answer: about a quarter of a
+ * whole call's instructions) in per-byte bounds checks, a second pass over
+ * every string and strtod. This parser reads the plain JSON that services
+ * send in one pass into the same cJSON tree (nodes and strings from cJSON's
+ * allocator, linked as cJSON links them, so cJSON_Delete and every reader
+ * see no difference). It accepts only what it can read exactly as cJSON
+ * does: whitespace of space, tab, CR and LF; strings without control bytes
+ * or \u escapes; numbers in JSON's grammar of at most 19 significant digits
+ * that are exactly m * 10^e with m <= 2^53 and |e| <= 22 (one correctly
+ * rounded operation, as strtod rounds); nesting up to 200 levels. Anything
+ * else (and every error) gives up, and cJSON parses the text from the start,
+ * so what is accepted or refused, and where, stays cJSON's. tests/core/test_json.c
+ * compares the two on the fixtures and on edge cases. */
+
+#define FAST_MAX_DEPTH 200
+
+typedef struct {
+    const char *p, *end;
+    int depth;
+} fast_reader;
+
+static void fast_space(fast_reader *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+        r->p++;
+}
+
+/* Strings given up on are wiped: a partial tree may hold a secret.
+ * explicit_bzero, as smneo__wipe does with OPENSSL_cleanse: json.c is also
+ * built without libcrypto (tests/fuzz/run_artifact.sh). */
+static void wipe_text(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+}
+
+static void fast_wipe_free(cJSON *n)
+{
+    for (cJSON *c = n; c; c = c->next) {
+        if (c->child)
+            fast_wipe_free(c->child);
+        wipe_text(c->valuestring);
+        wipe_text(c->string);
+    }
+}
+
+static void fast_drop(cJSON *n)
+{
+    if (n) {
+        cJSON *next = n->next;
+        n->next = NULL;
+        fast_wipe_free(n);
+        n->next = next;
+        cJSON_Delete(n);
+    }
+}
+
+/* At the opening quote: the string's text (from cJSON's allocator), or NULL. */
+static char *fast_string(fast_reader *r)
+{
+    const char *start = ++r->p, *q = start;
+    size_t n = 0;
+    int escaped = 0;
+    for (;;) {
+        /* eight bytes at a time while none is a quote, a backslash or a control byte */
+        while (r->end - q >= 8) {
+            uint64_t x;
+            memcpy(&x, q, 8);
+            const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+            uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
+            if (((quote - ones) & ~quote & highs) | ((slash - ones) & ~slash & highs) | ((x - ones * 0x20) & ~x & highs))
+                break;
+            q += 8;
+            n += 8;
+        }
+        if (q >= r->end)
+            return NULL;
+        unsigned char c = (unsigned char)*q;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return NULL;
+        if (c == '\\') {
+            if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
+                return NULL; /* \u and bad escapes: cJSON decides */
+            q += 2;
+            n++;
+            escaped = 1;
+            continue;
+        }
+        q++;
+        n++;
+    }
+    char *out = cJSON_malloc(n + 1);
+    if (!out)
+        return NULL;
+    if (!escaped) {
+        memcpy(out, start, n);
+    } else {
+        char *w = out;
+        for (const char *i = start; i < q; i++) {
+            if (*i != '\\') {
+                *w++ = *i;
+                continue;
+            }
+            switch (*++i) {
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
+            default: *w++ = *i; break; /* " \\ / */
+            }
+        }
+    }
+    out[n] = '\0';
+    r->p = q + 1;
+    return out;
+}
+
+static int fast_digit(const fast_reader *r, const char *q)
+{
+    return q < r->end && *q >= '0' && *q <= '9';
+}
+
+static cJSON *fast_number(fast_reader *r)
+{
+    static const double tens[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *q = r->p;
+    int negative = q < r->end && *q == '-';
+    q += negative;
+    if (!fast_digit(r, q))
+        return NULL;
+    uint64_t m = 0;
+    int digits = 0, e10 = 0;
+    if (*q == '0') {
+        q++;
+        if (fast_digit(r, q))
+            return NULL; /* a leading zero: cJSON (strtod) decides */
+    }
+    for (; fast_digit(r, q); q++) {
+        if (++digits > 19)
+            return NULL;
+        m = m * 10 + (uint64_t)(*q - '0');
+    }
+    if (q < r->end && *q == '.') {
+        q++;
+        if (!fast_digit(r, q))
+            return NULL;
+        for (; fast_digit(r, q); q++, e10--) {
+            if (++digits > 19)
+                return NULL;
+            m = m * 10 + (uint64_t)(*q - '0');
+        }
+    }
+    if (q < r->end && (*q == 'e' || *q == 'E')) {
+        q++;
+        int sign = 1, e = 0;
+        if (q < r->end && (*q == '+' || *q == '-'))
+            sign = *q++ == '-' ? -1 : 1;
+        if (!fast_digit(r, q))
+            return NULL;
+        for (; fast_digit(r, q); q++)
+            if ((e = e * 10 + (*q - '0')) > 400)
+                return NULL;
+        e10 += sign * e;
+    }
+    /* cJSON hands strtod at most 63 characters of [0-9+-eE.] */
+    if (q - r->p > 63 || (q < r->end && strchr("0123456789+-eE.", *q) && *q))
+        return NULL;
+    if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+        return NULL;
+    double v = (double)m;
+    v = e10 < 0 ? v / tens[-e10] : v * tens[e10];
+    r->p = q;
+    return cJSON_CreateNumber(negative ? -v : v);
+}
+
+static cJSON *fast_value(fast_reader *r);
+
+/* At '[' or '{': the array or object, its children linked as cJSON links
+ * them (the first child's prev is the last). */
+static cJSON *fast_container(fast_reader *r, int object)
+{
+    if (++r->depth > FAST_MAX_DEPTH)
+        return NULL;
+    cJSON *c = object ? cJSON_CreateObject() : cJSON_CreateArray();
+    if (!c)
+        return NULL;
+    r->p++;
+    fast_space(r);
+    char close = object ? '}' : ']';
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        r->depth--;
+        return c;
+    }
+    cJSON *last = NULL;
+    for (;;) {
+        char *key = NULL;
+        if (object) {
+            if (r->p >= r->end || *r->p != '"' || !(key = fast_string(r)))
+                goto fail;
+            fast_space(r);
+            if (r->p >= r->end || *r->p != ':') {
+                wipe_text(key);
+                cJSON_free(key);
+                goto fail;
+            }
+            r->p++;
+            fast_space(r);
+        }
+        cJSON *v = fast_value(r);
+        if (!v) {
+            if (key) {
+                wipe_text(key);
+                cJSON_free(key);
+            }
+            goto fail;
+        }
+        v->string = key;
+        if (last) {
+            last->next = v;
+            v->prev = last;
+        } else {
+            c->child = v;
+        }
+        last = v;
+        fast_space(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            fast_space(r);
+            continue;
+        }
+        if (r->p < r->end && *r->p == close) {
+            r->p++;
+            break;
+        }
+        goto fail;
+    }
+    c->child->prev = last;
+    r->depth--;
+    return c;
+fail:
+    if (c->child)
+        c->child->prev = last;
+    fast_drop(c);
+    return NULL;
+}
+
+static cJSON *fast_value(fast_reader *r)
+{
+    if (r->p >= r->end)
+        return NULL;
+    size_t left = (size_t)(r->end - r->p);
+    switch (*r->p) {
+    case '{': return fast_container(r, 1);
+    case '[': return fast_container(r, 0);
+    case '"': {
+        char *s = fast_string(r);
+        cJSON *v = s ? cJSON_CreateNull() : NULL;
+        if (!v) {
+            if (s) {
+                wipe_text(s);
+                cJSON_free(s);
+            }
+            return NULL;
+        }
+        v->type = cJSON_String;
+        v->valuestring = s;
+        return v;
+    }
+    case 't':
+        if (left >= 4 && !memcmp(r->p, "true", 4)) {
+            cJSON *v = cJSON_CreateTrue();
+            if (v)
+                v->valueint = 1; /* as cJSON's parse sets it */
+            r->p += 4;
+            return v;
+        }
+        return NULL;
+    case 'f':
+        if (left >= 5 && !memcmp(r->p, "false", 5)) {
+            r->p += 5;
+            return cJSON_CreateFalse();
+        }
+        return NULL;
+    case 'n':
+        if (left >= 4 && !memcmp(r->p, "null", 4)) {
+            r->p += 4;
+            return cJSON_CreateNull();
+        }
+        return NULL;
+    default: return fast_number(r);
+    }
+}
+
+/* The whole of [text, text+len) as one JSON value, or NULL: not read here
+ * (cJSON is asked then). */
+cJSON *smneo__parse_json_fast(const char *text, size_t len)
+{
+    fast_reader r = {text, text + len, 0};
+    fast_space(&r);
+    cJSON *v = fast_value(&r);
+    if (!v)
+        return NULL;
+    fast_space(&r);
+    if (r.p != r.end) {
+        fast_drop(v);
+        return NULL;
+    }
+    return v;
+}
+
 cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing)
 {
     if (trailing)
@@ -21,6 +338,9 @@ cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, in
             *errpos = lead; /* a control byte cJSON would skip as whitespace */
         return NULL;
     }
+    cJSON *fast = text ? smneo__parse_json_fast(text, len) : NULL;
+    if (fast)
+        return fast;
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (v && end && end >= text && end <= text + len) {

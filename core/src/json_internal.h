@@ -17,6 +17,9 @@ int smneo__json_int(const cJSON *v, int64_t *out);
  * the problem and *trailing (if non-NULL) 1 when a complete value was
  * followed by other text. */
 cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing);
+/* The strict parse's fast path alone: the same tree cJSON would make, or NULL
+ * where it leaves the text to cJSON (tests/core/test_json.c). */
+cJSON *smneo__parse_json_fast(const char *text, size_t len);
 cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos);
 
 /* Offset of the first NUL character in JSON text (a raw 0 byte, or a
