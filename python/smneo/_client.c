@@ -938,7 +938,11 @@ static PyObject *result_with_warnings(smneo_state *st, const char *operation, co
 {
     if (emit_warnings(st, operation, res))
         return NULL;
-    return smneo_py_result(st, res);
+    PyObject *type = NULL;
+    for (int i = 0; i < SMNEO_PY_RESULT_TYPES && st->result_type[i]; i++)
+        if (!strcmp(st->result_op[i], operation))
+            type = st->result_type[i];
+    return smneo_py_result_as(st, res, type);
 }
 
 /* ResponseMetadata.MaxAttemptsReached as botocore sets it, decided by the

@@ -332,6 +332,7 @@ typedef struct builder {
         PyObject *dt; /* owned */
     } times[SHARED_TIMES];
     unsigned next_time;
+    PyObject *root_type; /* the top-level object's type (borrowed), NULL: dict */
 } builder;
 
 static void builder_clear_shared(builder *b)
@@ -401,7 +402,8 @@ static int push(builder *b, PyObject *container, int is_structure)
 static int v_begin_object(void *payload, const smneo_shape *shape, size_t count)
 {
     builder *b = payload;
-    return push(b, PyDict_New(), !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
+    PyObject *d = b->depth == 0 && !b->root && b->root_type ? PyObject_CallNoArgs(b->root_type) : PyDict_New();
+    return push(b, d, !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
 }
 
 static int v_begin_array(void *payload, const smneo_shape *shape, size_t count)
@@ -663,10 +665,11 @@ static const smneo_visitor VISITOR = {v_begin_object, v_end, v_begin_array, v_en
 /* Builds Python objects from one walk (a value or a service error's modeled
  * members). NULL with an exception set on failure; None when nothing was
  * walked (SMNEO_EABSENT counts as nothing). */
-static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error *err)
+static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error *err, PyObject *root_type)
 {
     builder b;
     b.st = st;
+    b.root_type = root_type;
     b.depth = 0;
     b.root = NULL;
     b.key = NULL;
@@ -695,12 +698,12 @@ static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error 
 
 PyObject *smneo_py_value(smneo_state *st, const smneo_value *v)
 {
-    return build(st, v, NULL);
+    return build(st, v, NULL, NULL);
 }
 
 PyObject *smneo_py_error_fields(smneo_state *st, const smneo_error *err)
 {
-    return build(st, NULL, err);
+    return build(st, NULL, err, NULL);
 }
 
 PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const char *request_id, int status,
@@ -742,14 +745,19 @@ fail_novalue:
 
 PyObject *smneo_py_result(smneo_state *st, const smneo_result *r)
 {
+    return smneo_py_result_as(st, r, NULL);
+}
+
+PyObject *smneo_py_result_as(smneo_state *st, const smneo_result *r, PyObject *type)
+{
     smneo_value root;
     smneo_result_root(&root, r);
-    PyObject *d = smneo_py_value(st, &root);
+    PyObject *d = build(st, &root, NULL, type);
     if (!d)
         return NULL;
     if (d == Py_None) {
         Py_DECREF(d);
-        d = PyDict_New();
+        d = type ? PyObject_CallNoArgs(type) : PyDict_New();
         if (!d)
             return NULL;
     }

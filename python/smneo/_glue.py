@@ -223,6 +223,11 @@ class Paginator:
 
 # Result dicts with a notebook display (smneo.Client's and smneo.aio's methods).
 RESULT_TYPES = {"DescribeCompilationJob": _display.JobDescription, "ListCompilationJobs": _display.JobList}
+# The C methods make these results as these types directly (no Python-level
+# wrapper and no copy of the dict on every call: issue 17).
+for _name, _type in RESULT_TYPES.items():
+    _smneo._set_result_type(_name, _type)
+del _name, _type
 
 
 class CompileResult(NamedTuple):
@@ -554,15 +559,6 @@ class Client(_smneo.Client):
         a live display in a notebook (nothing in a terminal)."""
         with _display.live(progress, callback, name, waiter=True) as live:
             return _display.JobDescription(super().wait_for_compilation_job(name, callback=live.callback, **kwargs))
-
-    def describe_compilation_job(self, *args, **kwargs):  # *args: the C method refuses them, naming the rule
-        return RESULT_TYPES["DescribeCompilationJob"](super().describe_compilation_job(*args, **kwargs))
-
-    def list_compilation_jobs(self, *args, **kwargs):
-        return RESULT_TYPES["ListCompilationJobs"](super().list_compilation_jobs(*args, **kwargs))
-
-    describe_compilation_job.__doc__ = _smneo.Client.describe_compilation_job.__doc__
-    list_compilation_jobs.__doc__ = _smneo.Client.list_compilation_jobs.__doc__
 
     def get_compilation_job_logs(self, name, *, start_time=None, follow=False, delay=None, max_delay=None,
                                  tail=None):

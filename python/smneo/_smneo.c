@@ -546,7 +546,36 @@ fail:
     return NULL;
 }
 
+/* _set_result_type(operation_name, type): an operation method's result is
+ * made as type, a dict subclass (the dict is built into it: no copy). */
+static PyObject *mod_set_result_type(PyObject *module, PyObject *args)
+{
+    const char *op;
+    PyObject *type;
+    if (!PyArg_ParseTuple(args, "sO:_set_result_type", &op, &type))
+        return NULL;
+    const smneo_operation *o = smneo_model_operation(op);
+    if (!o)
+        return PyErr_Format(PyExc_ValueError, "unknown operation %s", op);
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type, &PyDict_Type))
+        return PyErr_Format(PyExc_TypeError, "a result type is a dict subclass, not %R", type);
+    smneo_state *st = smneo_get_state(module);
+    for (int i = 0; i < SMNEO_PY_RESULT_TYPES; i++) {
+        if (!st->result_type[i] || !strcmp(st->result_op[i], o->name)) {
+            st->result_op[i] = o->name;
+            Py_INCREF(type);
+            Py_XSETREF(st->result_type[i], type);
+            Py_RETURN_NONE;
+        }
+    }
+    PyErr_SetString(PyExc_RuntimeError, "too many result types");
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
+    {"_set_result_type", mod_set_result_type, METH_VARARGS,
+     "_set_result_type(operation_name, type): the operation method's result is made as type, a dict subclass "
+     "(internal: smneo._glue)"},
     {"_validate_response", mod_validate_response, METH_VARARGS,
      "_validate_response(operation, json_text): raises ParamValidationError when a stubbed answer does not fit "
      "the operation's output shape (internal: smneo.stub)"},
@@ -666,6 +695,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 #undef V
     for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
         Py_VISIT(st->key_cache[i]);
+    for (int i = 0; i < SMNEO_PY_RESULT_TYPES; i++)
+        Py_VISIT(st->result_type[i]);
     return 0;
 }
 
@@ -677,6 +708,8 @@ static int module_clear(PyObject *module)
 #undef C
     for (int i = 0; i < SMNEO_PY_KEY_CACHE; i++)
         Py_CLEAR(st->key_cache[i]);
+    for (int i = 0; i < SMNEO_PY_RESULT_TYPES; i++)
+        Py_CLEAR(st->result_type[i]);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "smneo.h"
 
 #define SMNEO_PY_KEY_CACHE 256 /* a power of two */
+#define SMNEO_PY_RESULT_TYPES 4
 
 /* Every type and exception lives in the module state (multi-phase init). */
 typedef struct smneo_state {
@@ -70,6 +71,11 @@ typedef struct smneo_state {
     /* Result keys already made (interned str, or NULL), direct-mapped by a
      * hash of their bytes: a result's member names repeat on every call. */
     PyObject *key_cache[SMNEO_PY_KEY_CACHE];
+    /* The dict subclass an operation method's result is made as
+     * (_set_result_type: smneo._glue's JobDescription, JobList), by
+     * operation name (the model's); NULL slots unused. */
+    const char *result_op[SMNEO_PY_RESULT_TYPES];
+    PyObject *result_type[SMNEO_PY_RESULT_TYPES];
 } smneo_state;
 
 extern struct PyModuleDef smneo_module_def;
@@ -139,6 +145,8 @@ PyObject *smneo_py_value(smneo_state *st, const smneo_value *v);
 PyObject *smneo_py_error_fields(smneo_state *st, const smneo_error *err);
 /* A result as boto3 returns it: the body plus ResponseMetadata. */
 PyObject *smneo_py_result(smneo_state *st, const smneo_result *r);
+/* The same, the top-level dict made as type (a dict subclass; NULL: dict). */
+PyObject *smneo_py_result_as(smneo_state *st, const smneo_result *r, PyObject *type);
 /* ResponseMetadata for a response (any of the arguments may be 0/NULL). */
 PyObject *smneo_py_metadata(smneo_state *st, const smneo_response *resp, const char *request_id, int status,
                             int attempts, int max_attempts_reached);
