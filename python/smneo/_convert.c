@@ -423,28 +423,55 @@ static int v_end(void *payload)
     return 0;
 }
 
+/* The slot pair of a name: a hash of its length and of its first and last
+ * eight bytes (member and header names differ there), two ways each so that
+ * two names of one pair both stay (InputConfig and DataInputConfig did not,
+ * with one way and FNV-1a). */
+static size_t name_slot(const char *key, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, key, 8);
+        memcpy(&b, key + len - 8, 8);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            a = (a << 8) | (unsigned char)key[i];
+    }
+    uint64_t h = (a * UINT64_C(0x9E3779B97F4A7C15)) ^ (b * UINT64_C(0xC2B2AE3D27D4EB4F)) ^ (uint64_t)len;
+    h ^= h >> 31;
+    h *= UINT64_C(0xD6E8FEB86659FD93);
+    h ^= h >> 32;
+    return (size_t)h & (SMNEO_PY_KEY_CACHE - 2); /* even: the first of the pair */
+}
+
+static int name_is(PyObject *o, const char *key, size_t len)
+{
+    return o && (size_t)PyUnicode_GET_LENGTH(o) == len && !memcmp(PyUnicode_DATA(o), key, len);
+}
+
 PyObject *smneo_py_cached_name(smneo_state *st, const char *key, size_t len)
 {
     if (len > 64)
         return NULL;
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
+    PyObject **pair = &st->key_cache[name_slot(key, len)];
+    /* only ASCII names are cached (one byte a character): a match is ASCII */
+    for (int i = 0; i < 2; i++) {
+        if (name_is(pair[i], key, len)) {
+            Py_INCREF(pair[i]);
+            return pair[i];
+        }
+    }
+    for (size_t i = 0; i < len; i++)
         if ((unsigned char)key[i] >= 0x80)
             return NULL;
-        h = (h ^ (unsigned char)key[i]) * 16777619u;
-    }
-    PyObject **slot = &st->key_cache[h & (SMNEO_PY_KEY_CACHE - 1)];
-    PyObject *o = *slot;
-    if (o && (size_t)PyUnicode_GET_LENGTH(o) == len && !memcmp(PyUnicode_DATA(o), key, len)) {
-        Py_INCREF(o);
-        return o;
-    }
-    o = PyUnicode_FromStringAndSize(key, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
+    PyObject *o = PyUnicode_FromStringAndSize(key, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
     if (!o)
         return NULL;
     PyUnicode_InternInPlace(&o);
+    /* the newest in the first way, the one it displaces in the second */
     Py_INCREF(o);
-    Py_XSETREF(*slot, o);
+    Py_XSETREF(pair[1], pair[0]);
+    pair[0] = o;
     return o;
 }
 
