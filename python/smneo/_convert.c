@@ -402,7 +402,7 @@ static int push(builder *b, PyObject *container, int is_structure)
 static int v_begin_object(void *payload, const smneo_shape *shape, size_t count)
 {
     builder *b = payload;
-    PyObject *d = b->depth == 0 && !b->root && b->root_type ? PyObject_CallNoArgs(b->root_type) : PyDict_New();
+    PyObject *d = b->depth == 0 && !b->root && b->root_type ? PyObject_CallObject(b->root_type, NULL) : PyDict_New();
     return push(b, d, !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
 }
 
@@ -784,7 +784,7 @@ PyObject *smneo_py_result_as(smneo_state *st, const smneo_result *r, PyObject *t
         return NULL;
     if (d == Py_None) {
         Py_DECREF(d);
-        d = type ? PyObject_CallNoArgs(type) : PyDict_New();
+        d = type ? PyObject_CallObject(type, NULL) : PyDict_New();
         if (!d)
             return NULL;
     }
