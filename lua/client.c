@@ -949,25 +949,24 @@ int smneo_lua_call_next(lua_State *L)
  * (a value may be an array of values for repeated headers); sends is how many
  * times the transport sent the request to get this answer (2 when it resent
  * it by itself on a fresh connection; default 1). */
-/* The response of feed(status, headers, body[, sends]) at stack 2..5, in a
- * box pushed on the stack (raises on bad arguments). */
-static lbox *response_args(lua_State *L, const char *what)
+/* A response made of status, headers and body at stack base..base+2, in a
+ * box pushed on the stack (raises on bad arguments): the one reader of a Lua
+ * header table (name -> value, or an array of values for a repeated header)
+ * for call:feed and parse_response. */
+static lbox *response_at(lua_State *L, int base, const char *what)
 {
-    lua_Integer status = luaL_checkinteger(L, 2);
+    lua_Integer status = luaL_checkinteger(L, base);
     size_t blen = 0;
-    const char *body = luaL_optlstring(L, 4, "", &blen);
-    lua_Integer sends = luaL_optinteger(L, 5, 1);
-    if (sends < 1 || sends > 100)
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: sends must be a whole number from 1 to 100", what);
+    const char *body = luaL_optlstring(L, base + 2, "", &blen);
     lbox *b = smneo_lua_box_new(L, smneo_lua_free_response);
     smneo_response *resp = NULL;
     if (smneo_response_new(&resp, (int)status) != 0)
         smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
     b->p = resp;
-    resp->sends = (int)sends;
-    if (lua_istable(L, 3)) {
+    int hidx = base + 1;
+    if (lua_istable(L, hidx)) {
         lua_pushnil(L);
-        while (lua_next(L, 3) != 0) {
+        while (lua_next(L, hidx) != 0) {
             if (lua_type(L, -2) == LUA_TSTRING) {
                 size_t nl, vl;
                 const char *name = lua_tolstring(L, -2, &nl);
@@ -990,11 +989,23 @@ static lbox *response_args(lua_State *L, const char *what)
             }
             lua_pop(L, 1);
         }
-    } else if (!lua_isnoneornil(L, 3)) {
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: headers must be a table, not a %s", what, luaL_typename(L, 3));
+    } else if (!lua_isnoneornil(L, hidx)) {
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: headers must be a table, not a %s", what, luaL_typename(L, hidx));
     }
     if (blen && smneo_response_append_body(resp, body, blen) != 0)
         smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    return b;
+}
+
+/* The response of feed(status, headers, body[, sends]) at stack 2..5, in a
+ * box pushed on the stack (raises on bad arguments). */
+static lbox *response_args(lua_State *L, const char *what)
+{
+    lua_Integer sends = luaL_optinteger(L, 5, 1);
+    if (sends < 1 || sends > 100)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: sends must be a whole number from 1 to 100", what);
+    lbox *b = response_at(L, 2, what);
+    ((smneo_response *)b->p)->sends = (int)sends;
     return b;
 }
 
@@ -1487,33 +1498,8 @@ int smneo_lua_client_build_request(lua_State *L)
 static int parse_response_at(lua_State *L, int base)
 {
     const smneo_operation *op = smneo_lua_check_operation(L, base);
-    lua_Integer status = luaL_checkinteger(L, base + 1);
-    size_t blen = 0;
-    const char *body = luaL_optlstring(L, base + 3, "", &blen);
-    lbox *b = smneo_lua_box_new(L, smneo_lua_free_response);
-    smneo_response *resp = NULL;
-    if (smneo_response_new(&resp, (int)status) != 0)
-        smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
-    b->p = resp;
-    if (lua_istable(L, base + 2)) {
-        lua_pushnil(L);
-        while (lua_next(L, base + 2) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-                size_t nl, vl;
-                const char *name = lua_tolstring(L, -2, &nl);
-                lua_pushvalue(L, -1);
-                const char *val = lua_tolstring(L, -1, &vl);
-                if (smneo_response_add_header(resp, name, nl, val, vl) != 0)
-                    smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        }
-    } else if (!lua_isnoneornil(L, base + 2)) {
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "parse_response: headers must be a table, not a %s", luaL_typename(L, base + 2));
-    }
-    if (blen && smneo_response_append_body(resp, body, blen) != 0)
-        smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    lbox *b = response_at(L, base + 1, "parse_response");
+    smneo_response *resp = b->p;
     smneo_error *err = smneo_lua_errhold_new(L);
     lbox *rb = smneo_lua_box_new(L, smneo_lua_free_result);
     smneo_result *res = NULL;
