@@ -336,4 +336,63 @@ function M.compile_cancel()
             tostring(e2), " ", tostring(e3.code), " ", tostring(e3.message:find("thread_pool no-such-pool", 1, true) ~= nil))
 end
 
+-- compile_parity?case=ok|fail|bad_target|no_model&side=ngx&out=DIR: one compile
+-- as tests/nginx/parity.py runs it through Python's smneo.Client.compile; JSON
+-- of its outcome (the error's kind, code and message) and its events' kinds
+-- (WAITING left out, repeats of a kind in a row counted once)
+local PARITY_CASES = {
+  ok = {},
+  fail = {},
+  bad_target = { target_device = "ml_nope" },
+  no_model = { model = "/nonexistent/parity-model" },
+}
+
+-- JSON of strings, booleans, arrays of strings and objects of those (no cjson in nginx-extras)
+local function to_json(v)
+  if type(v) == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(ch) return string.format("\\u%04x", ch:byte()) end) .. '"'
+  elseif type(v) == "table" and v[1] ~= nil or (type(v) == "table" and next(v) == nil) then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = to_json(x) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  elseif type(v) == "table" then
+    local parts = {}
+    for k, x in pairs(v) do parts[#parts + 1] = to_json(tostring(k)) .. ":" .. to_json(x) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return tostring(v)
+end
+
+function M.compile_parity()
+  local case = ngx.var.arg_case
+  local o = compile_options(ROOT .. "/examples/model", "ml_c5", "parity-" .. case .. "-ngx")
+  o.output_dir = ngx.unescape_uri(ngx.var.arg_out)
+  o.job_name = "parity-" .. case
+  for k, v in pairs(assert(PARITY_CASES[case], "case")) do o[k] = v end
+  local kinds = {}
+  o.callback = function(ev)
+    if ev.kind ~= "WAITING" and kinds[#kinds] ~= ev.kind then kinds[#kinds + 1] = ev.kind end
+  end
+  local c = assert(safe.client(OPTIONS))
+  local r, e = c:compile(o)
+  c:close()
+  local out = { events = kinds }
+  if r then
+    out.status = r.job.CompilationJobStatus
+    out.digest_verified = r.digest_verified
+    out.artifact_path = r.artifact_path
+    out.job_name = r.job_name
+  else
+    out.error = { kind = e.kind, code = e.code, message = e.message }
+    if e.issues then
+      local issues = {}
+      for i, is in ipairs(e.issues) do
+        issues[i] = table.concat({ is.severity, is.path, is.rule, is.message }, "|")
+      end
+      out.error.issues = issues
+    end
+  end
+  ngx.print(to_json(out))
+end
+
 return M
