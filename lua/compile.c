@@ -54,13 +54,24 @@ static void set_failure_log(lua_State *L, const smneo_compile_result *res)
     }
 }
 
+/* An event raised on another thread than the Lua state's (compile_many's
+ * transfer threads), kept until the owner thread delivers it. */
+typedef struct queued_event {
+    smneo_compile_event ev; /* description: not kept (STATUS comes on the owner thread) */
+    char *msg;
+    size_t job;
+} queued_event;
+
 typedef struct compile_ctx {
     lua_State *L;
     int trampoline; /* stack index of compile_event_call */
     int fn;         /* stack index of the Lua callback */
     int failed;     /* 1: the callback's error is on the stack top */
-    int cancelled;  /* the callback returned false */
+    int cancelled;  /* the callback returned false (atomic: read on other threads) */
     pthread_t owner;
+    pthread_mutex_t mu; /* guards the queue */
+    queued_event *q;
+    size_t qn, qcap;
 } compile_ctx;
 
 /* Pushes the event's table ({kind, message, done, total, elapsed, description?,
@@ -102,17 +113,86 @@ static int compile_event_call(lua_State *L)
     return 1;
 }
 
+static int ctx_cancelled(compile_ctx *x) { return __atomic_load_n(&x->cancelled, __ATOMIC_SEQ_CST); }
+
+/* Another thread's event: queued (a copy) for the owner thread. */
+static int queue_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
+{
+    char *msg = ev->message ? strdup(ev->message) : NULL;
+    pthread_mutex_lock(&x->mu);
+    if (x->qn == x->qcap) {
+        size_t cap = x->qcap ? x->qcap * 2 : 16;
+        queued_event *grown = realloc(x->q, cap * sizeof *grown);
+        if (grown) {
+            x->q = grown;
+            x->qcap = cap;
+        }
+    }
+    if (x->qn < x->qcap && (msg || !ev->message)) {
+        queued_event *it = &x->q[x->qn++];
+        it->ev = *ev;
+        it->ev.message = NULL;
+        it->ev.description = NULL;
+        it->msg = msg;
+        it->job = job;
+        msg = NULL;
+    }
+    pthread_mutex_unlock(&x->mu);
+    free(msg); /* out of memory: the event is lost, not the flow */
+    return ctx_cancelled(x);
+}
+
+static int deliver_now(compile_ctx *x, const smneo_compile_event *ev, size_t job);
+
+/* On the owner thread: the events other threads queued, in order (each
+ * freed, delivered or not). */
+static void flush_events(compile_ctx *x)
+{
+    for (;;) {
+        queued_event it;
+        pthread_mutex_lock(&x->mu);
+        int got = x->qn > 0;
+        if (got) {
+            it = x->q[0];
+            memmove(x->q, x->q + 1, (x->qn - 1) * sizeof *x->q);
+            x->qn--;
+        }
+        pthread_mutex_unlock(&x->mu);
+        if (!got)
+            break;
+        it.ev.message = it.msg;
+        if (!x->failed && !ctx_cancelled(x))
+            deliver_now(x, &it.ev, it.job);
+        free(it.msg);
+    }
+    pthread_mutex_lock(&x->mu);
+    free(x->q);
+    x->q = NULL;
+    x->qn = x->qcap = 0;
+    pthread_mutex_unlock(&x->mu);
+}
+
 /* Called by the core (compile_many), possibly on one of its transfer
- * threads: Lua runs only on the thread that owns the state (events from other
- * threads are not delivered; a pending cancel is); compile's events come as
- * the machine's EVENT steps, always on this thread. Nothing here can raise:
- * all Lua work is inside lua_pcall. */
+ * threads: Lua runs only on the thread that owns the state, so an event from
+ * another thread is queued and delivered before the next one raised on the
+ * owner thread (or when compile_many returns), keeping their order; a cancel
+ * made in answer to an event is seen by every thread. compile's events come
+ * as the machine's EVENT steps, always on this thread. Nothing here can
+ * raise: all Lua work is inside lua_pcall. */
 static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
 {
-    if (x->failed || x->cancelled)
+    if (x->failed || ctx_cancelled(x))
         return 1;
     if (!pthread_equal(pthread_self(), x->owner))
-        return 0;
+        return queue_event(x, ev, job);
+    flush_events(x);
+    if (x->failed || ctx_cancelled(x))
+        return 1;
+    return deliver_now(x, ev, job);
+}
+
+static int deliver_now(compile_ctx *x, const smneo_compile_event *ev, size_t job)
+{
     lua_State *L = x->L;
     if (!lua_checkstack(L, 5))
         return 0;
@@ -128,9 +208,9 @@ static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t j
         return 1;
     }
     if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-        x->cancelled = 1;
+        __atomic_store_n(&x->cancelled, 1, __ATOMIC_SEQ_CST);
     lua_pop(L, 1);
-    return x->cancelled;
+    return ctx_cancelled(x);
 }
 
 static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payload)
@@ -145,6 +225,7 @@ static int callback_of(lua_State *L, compile_ctx *x, const char *what)
     memset(x, 0, sizeof *x);
     x->L = L;
     x->owner = pthread_self();
+    x->mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     lua_getfield(L, 2, "callback");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -490,6 +571,8 @@ int smneo_lua_client_compile_many(lua_State *L)
     smneo_compile_many_result *res = NULL;
     cl->calls++; /* as for compile: the callback may close the client */
     int rc = smneo_compile_many(&res, cl->c, ptrs, n, &mo, err);
+    if (mo.callback)
+        flush_events(&x); /* the last ones raised on a transfer thread */
     cl->calls--;
     smneo_lua_client_maybe_free(cl);
     rb->p = res;
