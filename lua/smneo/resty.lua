@@ -539,6 +539,7 @@ function Client:compile(opts)
         cb_failed, cb_err = true, r
         call:cancel()
       elseif r == false then
+        cb = nil -- no more events to it (STOPPING included), as in the plain module and Python
         call:cancel()
       end
     end

@@ -338,13 +338,16 @@ end
 
 -- compile_parity?case=ok|fail|bad_target|no_model&side=ngx&out=DIR: one compile
 -- as tests/nginx/parity.py runs it through Python's smneo.Client.compile; JSON
--- of its outcome (the error's kind, code and message) and its events' kinds
--- (WAITING left out, repeats of a kind in a row counted once)
+-- of its outcome (the error's kind, code and message), its events' kinds
+-- (WAITING and LOG left out, repeats of a kind in a row counted once) and its
+-- LOG events' lines
 local PARITY_CASES = {
   ok = {},
   fail = {},
   bad_target = { target_device = "ml_nope" },
   no_model = { model = "/nonexistent/parity-model" },
+  cancel = {}, -- the callback returns false at CREATED: the job is stopped
+  logs = { follow_logs = true },
 }
 
 -- JSON of strings, booleans, arrays of strings and objects of those (no cjson in nginx-extras)
@@ -369,14 +372,19 @@ function M.compile_parity()
   o.output_dir = ngx.unescape_uri(ngx.var.arg_out)
   o.job_name = "parity-" .. case
   for k, v in pairs(assert(PARITY_CASES[case], "case")) do o[k] = v end
-  local kinds = {}
+  local kinds, lines = {}, {}
   o.callback = function(ev)
-    if ev.kind ~= "WAITING" and kinds[#kinds] ~= ev.kind then kinds[#kinds + 1] = ev.kind end
+    if ev.kind == "LOG" then
+      lines[#lines + 1] = ev.message
+    elseif ev.kind ~= "WAITING" and kinds[#kinds] ~= ev.kind then
+      kinds[#kinds + 1] = ev.kind
+    end
+    return not (case == "cancel" and ev.kind == "CREATED")
   end
   local c = assert(safe.client(OPTIONS))
   local r, e = c:compile(o)
   c:close()
-  local out = { events = kinds }
+  local out = { events = kinds, log = lines }
   if r then
     out.status = r.job.CompilationJobStatus
     out.digest_verified = r.digest_verified

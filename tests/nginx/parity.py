@@ -1,13 +1,15 @@
 """The same compile through Python's smneo.Client.compile and through
 smneo.resty's compile inside nginx (tests/nginx/app.lua: /compile_parity),
 against the same smneo.local: the results, the error's kind and message and
-the events' kinds in order must be the same (issue 14's "Done when").
+the events' kinds in order and the LOG events' lines must be the same (issue
+14's "Done when").
 
 Usage: parity.py NGINX_BASE ENDPOINT ROOT TMPDIR CASE...  (run by run.sh, with
 PYTHONPATH=python and the in-place extension built). The event kinds are
-compared without WAITING (its count follows timing) and with a run of one
-kind counted once (how many STATUS or progress events come follows timing
-too); job names, prefixes and output directories, which differ by side, are
+compared without WAITING (its count follows timing) and LOG (where its
+lines fall between the STATUS events follows timing: the lines are compared
+on their own), and with a run of one kind counted once (how many STATUS or
+progress events come follows timing too); job names, prefixes and output directories, which differ by side, are
 replaced in messages. A validation error's message is botocore's report in
 Python (ParamValidationError) and the core's summary in Lua: its issues are
 compared."""
@@ -24,12 +26,15 @@ base, endpoint, root, tmp = sys.argv[1:5]
 cases = sys.argv[5:]
 
 # each case's options over the shared ones, and the outcome it is there for
-EXPECT = {"ok": "COMPLETED", "fail": "JobFailed", "bad_target": "ValidationError", "no_model": "InvalidArgument"}
+EXPECT = {"ok": "COMPLETED", "fail": "JobFailed", "bad_target": "ValidationError", "no_model": "InvalidArgument",
+          "cancel": "Cancelled", "logs": "COMPLETED"}
 CASES = {
     "ok": {},
     "fail": {},
     "bad_target": {"target_device": "ml_nope"},
     "no_model": {"model": "/nonexistent/parity-model"},
+    "cancel": {},  # the callback returns False at CREATED: the job is stopped
+    "logs": {"follow_logs": True},
 }
 
 # Python's exception for each of the core's error names (docs/python.md, Exceptions)
@@ -59,9 +64,14 @@ def python_side(case):
                           aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     kinds = []
 
+    lines = []
+
     def callback(ev):
-        if ev["kind"] != "WAITING" and (not kinds or kinds[-1] != ev["kind"]):
+        if ev["kind"] == "LOG":
+            lines.append(ev["message"])
+        elif ev["kind"] != "WAITING" and (not kinds or kinds[-1] != ev["kind"]):
             kinds.append(ev["kind"])
+        return not (case == "cancel" and ev["kind"] == "CREATED")
 
     options = dict(model=os.path.join(root, "examples/model"), framework="PYTORCH",
                    role_arn="arn:aws:iam::123456789012:role/neo", s3_bucket="models",
@@ -69,7 +79,7 @@ def python_side(case):
                    output_dir=os.path.join(tmp, "parity-py"), delay=0.05, max_delay=0.1, timeout=60,
                    target_device="ml_c5", job_name="parity-" + case, callback=callback)
     options.update(CASES[case])
-    out = {"events": kinds}
+    out = {"events": kinds, "log": lines}
     try:
         r = client.compile(**options)
     except Exception as e:  # the comparison is the test: any exception is an outcome
@@ -100,6 +110,9 @@ for case in cases:
     diffs = []
     if py["events"] != ngx["events"]:
         diffs.append("events: Python %s, nginx %s" % (py["events"], ngx["events"]))
+    pl, nl = [normalise(x, case) for x in py["log"]], [normalise(x, case) for x in ngx["log"]]
+    if pl != nl or (case == "logs" and not pl):
+        diffs.append("log lines: Python %s, nginx %s" % (pl, nl))
     if ("error" in py) != ("error" in ngx):
         diffs.append("outcome: Python %s, nginx %s" % (py.get("error") or "success", ngx.get("error") or "success"))
     elif "error" in py:
@@ -130,5 +143,6 @@ for case in cases:
         status = 1
         print("NOT parity %s (%s):\n  %s" % (case, what, "\n  ".join(diffs)))
     else:
-        print("ok  parity %s: %s, events %s" % (case, what, ",".join(py["events"])))
+        print("ok  parity %s: %s, events %s%s" % (case, what, ",".join(py["events"]),
+                                                  ", %d log lines" % len(pl) if pl else ""))
 sys.exit(status)

@@ -519,7 +519,7 @@ PYS=$(sh tools/pick-python.sh)
 PYTHONPATH="$ROOT/python" "$PYS" -c 'import smneo._smneo' 2>/dev/null ||
   fail "parity: the Python extension is not built in place (make test-python, or: $PYS setup.py build_ext --inplace)"
 PYTHONPATH="$ROOT/python" env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  "$PYS" tests/nginx/parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model ||
+  "$PYS" tests/nginx/parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs ||
   fail "Python and smneo.resty compile differ"
 # the worker answers other requests while one compiles (its work on the thread pool)
 mkdir -p "$tmp/bigmodel"
