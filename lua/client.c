@@ -439,7 +439,7 @@ int smneo_lua_l_client_new(lua_State *L)
 
 /* ---- calls (step machines) -------------------------------------------------- */
 
-enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2, CALL_COMPILE = 3 };
+enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2, CALL_COMPILE = 3, CALL_COMPILE_MANY = 4 };
 
 typedef struct lcall {
     smneo_call *call;
@@ -839,15 +839,41 @@ static int compile_step(lua_State *L, lcall *lc, const smneo_step *st)
     }
     if (st->kind == SMNEO_STEP_EVENT) {
         smneo_compile_event ev;
+        size_t job = 0;
         lua_pushstring(L, "event");
         lua_pushstring(L, "compile");
-        if (smneo_call_compile_event(&ev, lc->call) == 0)
+        if (lc->kind == CALL_COMPILE_MANY) {
+            if (smneo_call_compile_many_event(&ev, &job, lc->call) == 0) {
+                if (job == SMNEO_COMPILE_MANY_ALL)
+                    lua_pushnil(L);
+                else
+                    lua_pushnumber(L, (lua_Number)job + 1);
+                smneo_lua_push_compile_event(L, &ev, lua_gettop(L));
+                lua_remove(L, -2);
+            } else {
+                lua_pushnil(L);
+            }
+        } else if (smneo_call_compile_event(&ev, lc->call) == 0) {
             smneo_lua_push_compile_event(L, &ev, 0);
-        else
+        } else {
             lua_pushnil(L);
+        }
         return 3;
     }
     smneo_error *err = smneo_lua_errhold_new(L);
+    if (lc->kind == CALL_COMPILE_MANY) {
+        lbox *rb = smneo_lua_box_new(L, smneo_lua_free_many_result);
+        smneo_compile_many_result *res = NULL;
+        int rc = smneo_call_compile_many_result(&res, lc->call, err);
+        rb->p = res;
+        lcall_release(lc);
+        lua_pushstring(L, "done");
+        if (!smneo_lua_push_many_outcome(L, rc, res, err)) {
+            lua_pushnil(L);
+            lua_insert(L, -2);
+        }
+        return 3;
+    }
     smneo_compile_result *res = NULL;
     int rc = smneo_call_compile_result(&res, lc->call, err);
     lcall_release(lc);
@@ -884,6 +910,23 @@ int smneo_lua_client_lowlevel_compile(lua_State *L)
         lc->call = NULL;
         return smneo_lua_raise_error(L, rc, err);
     }
+    lcall_attached(lc);
+    return 1;
+}
+
+/* client:_compile_many(opts): the compile_many machine for step-driven use (smneo.resty). */
+int smneo_lua_client_lowlevel_compile_many(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    smneo_call *call = NULL;
+    smneo_error *err = NULL;
+    int rc = smneo_lua_new_compile_many(L, cl, &call, &err); /* copied by the machine */
+    if (rc != 0)
+        return smneo_lua_raise_error(L, rc, err);
+    lbox *b = smneo_lua_box_new(L, smneo_lua_free_call);
+    b->p = call;
+    lcall *lc = lcall_push(L, 1, cl, CALL_COMPILE_MANY);
+    lc->call = (smneo_call *)smneo_lua_box_take(b);
     lcall_attached(lc);
     return 1;
 }
@@ -926,8 +969,8 @@ int smneo_lua_call_next(lua_State *L)
     lc->owner->cur_L = L;
     smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
-    if (lc->kind == CALL_COMPILE && (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE ||
-                                     st.kind == SMNEO_STEP_WORK))
+    if ((lc->kind == CALL_COMPILE || lc->kind == CALL_COMPILE_MANY) &&
+        (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE || st.kind == SMNEO_STEP_WORK))
         return compile_step(L, lc, &st);
     switch (st.kind) {
     case SMNEO_STEP_SEND:
