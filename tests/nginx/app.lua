@@ -350,6 +350,36 @@ local PARITY_CASES = {
   logs = { follow_logs = true },
 }
 
+-- compile_many over cosockets and the thread pool: three jobs of the example
+-- model, two at once, ml_c4's failing (run.sh sets the fault); each row and
+-- each job's events; then a run cancelled at its first CREATED
+function M.compile_many()
+  local function run(prefix, cancel)
+    local seen = {}
+    local rows, ok = get():compile_many{
+      jobs = { { target_device = "ml_c5" }, { target_device = "ml_c4" }, { target_device = "ml_m5" } },
+      model = ROOT .. "/examples/model", framework = "PYTORCH", role_arn = "arn:aws:iam::123456789012:role/neo",
+      s3_bucket = "models", s3_prefix = prefix, data_input_config = '{"input0": [1, 3, 224, 224]}',
+      output_dir = ngx.config.prefix() .. prefix, delay = 0.05, max_delay = 0.1, timeout = 60, max_concurrent = 2,
+      callback = function(ev)
+        if ev.job and ev.kind ~= "WAITING" and ev.kind ~= "WARNING" and ev.kind ~= "PACK" and ev.kind ~= "UPLOAD"
+          and ev.kind ~= "DOWNLOAD" then
+          local k = seen[ev.job] or {}
+          seen[ev.job] = k
+          if k[#k] ~= ev.kind then k[#k + 1] = ev.kind end
+        end
+        if cancel and ev.kind == "CREATED" then return false end
+      end }
+    local out = { tostring(ok) }
+    for i, row in ipairs(rows) do
+      out[#out + 1] = table.concat({ row.target, row.compilation_job_status, tostring(row.digest_verified),
+        tostring(row.diagnosis ~= nil), tostring(row.stopped_by_smneo), table.concat(seen[i] or {}, ",") }, " ")
+    end
+    return table.concat(out, "\n")
+  end
+  ngx.print(run("ngx-many", false), "\n--\n", run("ngx-many-cancel", true))
+end
+
 -- JSON of strings, booleans, arrays of strings and objects of those (no cjson in nginx-extras)
 local function to_json(v)
   if type(v) == "string" then
