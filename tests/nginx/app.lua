@@ -337,7 +337,7 @@ function M.compile_cancel()
 end
 
 -- compile_parity?case=ok|fail|bad_target|no_model&side=ngx&out=DIR: one compile
--- as tests/nginx/parity.py runs it through Python's smneo.Client.compile; JSON
+-- as tests/nginx/compile_parity.py runs it through Python's smneo.Client.compile; JSON
 -- of its outcome (the error's kind, code and message), its events' kinds
 -- (WAITING and LOG left out, repeats of a kind in a row counted once) and its
 -- LOG events' lines

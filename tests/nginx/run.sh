@@ -530,14 +530,14 @@ expected
 $want"
 echo "ok  compile_many: three jobs (max_concurrent 2) over cosockets, a FAILED row with its diagnosis, then a cancel"
 # the same compiles through Python's smneo.Client.compile and smneo.resty: the same
-# results, errors and events (tests/nginx/parity.py); the fail case's jobs FAIL
+# results, errors and events (tests/nginx/compile_parity.py); the fail case's jobs FAIL
 admin POST faults '{"kind": "fail", "failure": "pytorch-model-count", "job": "parity-fail-*", "count": 2}' \
   >/dev/null || fail "fault"
 PYS=$(sh tools/pick-python.sh)
 PYTHONPATH="$ROOT/python" "$PYS" -c 'import smneo._smneo' 2>/dev/null ||
   fail "parity: the Python extension is not built in place (make test-python, or: $PYS setup.py build_ext --inplace)"
 PYTHONPATH="$ROOT/python" env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  "$PYS" tests/nginx/parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs ||
+  "$PYS" tests/nginx/compile_parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs ||
   fail "Python and smneo.resty compile differ"
 # the worker answers other requests while one compiles (its work on the thread pool)
 mkdir -p "$tmp/bigmodel"
