@@ -63,7 +63,7 @@ test-python-versions: build
 	@BUILD=$(BUILD) sh tools/run-tests.sh python-versions
 
 test-lua: build
-	@BUILD=$(BUILD) sh tools/run-tests.sh lua
+	@BUILD=$(BUILD) sh tools/run-tests.sh python-ext lua
 
 # luarocks make of smneo-scm-1.rockspec for Lua 5.4 and LuaJIT, each into a
 # temporary tree, and a smoke test from each (tools/test-rocks.sh).

@@ -439,7 +439,7 @@ int smneo_lua_l_client_new(lua_State *L)
 
 /* ---- calls (step machines) -------------------------------------------------- */
 
-enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2, CALL_COMPILE = 3 };
+enum { CALL_OP = 0, CALL_PAGINATE = 1, CALL_WAIT = 2, CALL_COMPILE = 3, CALL_COMPILE_MANY = 4 };
 
 typedef struct lcall {
     smneo_call *call;
@@ -839,15 +839,41 @@ static int compile_step(lua_State *L, lcall *lc, const smneo_step *st)
     }
     if (st->kind == SMNEO_STEP_EVENT) {
         smneo_compile_event ev;
+        size_t job = 0;
         lua_pushstring(L, "event");
         lua_pushstring(L, "compile");
-        if (smneo_call_compile_event(&ev, lc->call) == 0)
+        if (lc->kind == CALL_COMPILE_MANY) {
+            if (smneo_call_compile_many_event(&ev, &job, lc->call) == 0) {
+                if (job == SMNEO_COMPILE_MANY_ALL)
+                    lua_pushnil(L);
+                else
+                    lua_pushnumber(L, (lua_Number)job + 1);
+                smneo_lua_push_compile_event(L, &ev, lua_gettop(L));
+                lua_remove(L, -2);
+            } else {
+                lua_pushnil(L);
+            }
+        } else if (smneo_call_compile_event(&ev, lc->call) == 0) {
             smneo_lua_push_compile_event(L, &ev, 0);
-        else
+        } else {
             lua_pushnil(L);
+        }
         return 3;
     }
     smneo_error *err = smneo_lua_errhold_new(L);
+    if (lc->kind == CALL_COMPILE_MANY) {
+        lbox *rb = smneo_lua_box_new(L, smneo_lua_free_many_result);
+        smneo_compile_many_result *res = NULL;
+        int rc = smneo_call_compile_many_result(&res, lc->call, err);
+        rb->p = res;
+        lcall_release(lc);
+        lua_pushstring(L, "done");
+        if (!smneo_lua_push_many_outcome(L, rc, res, err)) {
+            lua_pushnil(L);
+            lua_insert(L, -2);
+        }
+        return 3;
+    }
     smneo_compile_result *res = NULL;
     int rc = smneo_call_compile_result(&res, lc->call, err);
     lcall_release(lc);
@@ -884,6 +910,23 @@ int smneo_lua_client_lowlevel_compile(lua_State *L)
         lc->call = NULL;
         return smneo_lua_raise_error(L, rc, err);
     }
+    lcall_attached(lc);
+    return 1;
+}
+
+/* client:_compile_many(opts): the compile_many machine for step-driven use (smneo.resty). */
+int smneo_lua_client_lowlevel_compile_many(lua_State *L)
+{
+    lclient *cl = check_client(L, 1);
+    smneo_call *call = NULL;
+    smneo_error *err = NULL;
+    int rc = smneo_lua_new_compile_many(L, cl, &call, &err); /* copied by the machine */
+    if (rc != 0)
+        return smneo_lua_raise_error(L, rc, err);
+    lbox *b = smneo_lua_box_new(L, smneo_lua_free_call);
+    b->p = call;
+    lcall *lc = lcall_push(L, 1, cl, CALL_COMPILE_MANY);
+    lc->call = (smneo_call *)smneo_lua_box_take(b);
     lcall_attached(lc);
     return 1;
 }
@@ -926,8 +969,8 @@ int smneo_lua_call_next(lua_State *L)
     lc->owner->cur_L = L;
     smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
-    if (lc->kind == CALL_COMPILE && (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE ||
-                                     st.kind == SMNEO_STEP_WORK))
+    if ((lc->kind == CALL_COMPILE || lc->kind == CALL_COMPILE_MANY) &&
+        (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE || st.kind == SMNEO_STEP_WORK))
         return compile_step(L, lc, &st);
     switch (st.kind) {
     case SMNEO_STEP_SEND:
@@ -949,25 +992,24 @@ int smneo_lua_call_next(lua_State *L)
  * (a value may be an array of values for repeated headers); sends is how many
  * times the transport sent the request to get this answer (2 when it resent
  * it by itself on a fresh connection; default 1). */
-/* The response of feed(status, headers, body[, sends]) at stack 2..5, in a
- * box pushed on the stack (raises on bad arguments). */
-static lbox *response_args(lua_State *L, const char *what)
+/* A response made of status, headers and body at stack base..base+2, in a
+ * box pushed on the stack (raises on bad arguments): the one reader of a Lua
+ * header table (name -> value, or an array of values for a repeated header)
+ * for call:feed and parse_response. */
+static lbox *response_at(lua_State *L, int base, const char *what)
 {
-    lua_Integer status = luaL_checkinteger(L, 2);
+    lua_Integer status = luaL_checkinteger(L, base);
     size_t blen = 0;
-    const char *body = luaL_optlstring(L, 4, "", &blen);
-    lua_Integer sends = luaL_optinteger(L, 5, 1);
-    if (sends < 1 || sends > 100)
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: sends must be a whole number from 1 to 100", what);
+    const char *body = luaL_optlstring(L, base + 2, "", &blen);
     lbox *b = smneo_lua_box_new(L, smneo_lua_free_response);
     smneo_response *resp = NULL;
     if (smneo_response_new(&resp, (int)status) != 0)
         smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
     b->p = resp;
-    resp->sends = (int)sends;
-    if (lua_istable(L, 3)) {
+    int hidx = base + 1;
+    if (lua_istable(L, hidx)) {
         lua_pushnil(L);
-        while (lua_next(L, 3) != 0) {
+        while (lua_next(L, hidx) != 0) {
             if (lua_type(L, -2) == LUA_TSTRING) {
                 size_t nl, vl;
                 const char *name = lua_tolstring(L, -2, &nl);
@@ -990,11 +1032,23 @@ static lbox *response_args(lua_State *L, const char *what)
             }
             lua_pop(L, 1);
         }
-    } else if (!lua_isnoneornil(L, 3)) {
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: headers must be a table, not a %s", what, luaL_typename(L, 3));
+    } else if (!lua_isnoneornil(L, hidx)) {
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: headers must be a table, not a %s", what, luaL_typename(L, hidx));
     }
     if (blen && smneo_response_append_body(resp, body, blen) != 0)
         smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    return b;
+}
+
+/* The response of feed(status, headers, body[, sends]) at stack 2..5, in a
+ * box pushed on the stack (raises on bad arguments). */
+static lbox *response_args(lua_State *L, const char *what)
+{
+    lua_Integer sends = luaL_optinteger(L, 5, 1);
+    if (sends < 1 || sends > 100)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "%s: sends must be a whole number from 1 to 100", what);
+    lbox *b = response_at(L, 2, what);
+    ((smneo_response *)b->p)->sends = (int)sends;
     return b;
 }
 
@@ -1487,33 +1541,8 @@ int smneo_lua_client_build_request(lua_State *L)
 static int parse_response_at(lua_State *L, int base)
 {
     const smneo_operation *op = smneo_lua_check_operation(L, base);
-    lua_Integer status = luaL_checkinteger(L, base + 1);
-    size_t blen = 0;
-    const char *body = luaL_optlstring(L, base + 3, "", &blen);
-    lbox *b = smneo_lua_box_new(L, smneo_lua_free_response);
-    smneo_response *resp = NULL;
-    if (smneo_response_new(&resp, (int)status) != 0)
-        smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
-    b->p = resp;
-    if (lua_istable(L, base + 2)) {
-        lua_pushnil(L);
-        while (lua_next(L, base + 2) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-                size_t nl, vl;
-                const char *name = lua_tolstring(L, -2, &nl);
-                lua_pushvalue(L, -1);
-                const char *val = lua_tolstring(L, -1, &vl);
-                if (smneo_response_add_header(resp, name, nl, val, vl) != 0)
-                    smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        }
-    } else if (!lua_isnoneornil(L, base + 2)) {
-        smneo_lua_raise_msg(L, SMNEO_EINVAL, "parse_response: headers must be a table, not a %s", luaL_typename(L, base + 2));
-    }
-    if (blen && smneo_response_append_body(resp, body, blen) != 0)
-        smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+    lbox *b = response_at(L, base + 1, "parse_response");
+    smneo_response *resp = b->p;
     smneo_error *err = smneo_lua_errhold_new(L);
     lbox *rb = smneo_lua_box_new(L, smneo_lua_free_result);
     smneo_result *res = NULL;

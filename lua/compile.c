@@ -16,7 +16,6 @@
 #include <smneo/compile.h>
 #include <smneo/s3.h>
 
-#include <pthread.h>
 
 #include "compat.h"
 #include "smneo_lua.h"
@@ -60,7 +59,6 @@ typedef struct compile_ctx {
     int fn;         /* stack index of the Lua callback */
     int failed;     /* 1: the callback's error is on the stack top */
     int cancelled;  /* the callback returned false */
-    pthread_t owner;
 } compile_ctx;
 
 /* Pushes the event's table ({kind, message, done, total, elapsed, description?,
@@ -102,17 +100,13 @@ static int compile_event_call(lua_State *L)
     return 1;
 }
 
-/* Called by the core (compile_many), possibly on one of its transfer
- * threads: Lua runs only on the thread that owns the state (events from other
- * threads are not delivered; a pending cancel is); compile's events come as
- * the machine's EVENT steps, always on this thread. Nothing here can raise:
- * all Lua work is inside lua_pcall. */
+/* An event to the callback, on the thread that owns the Lua state (the
+ * machines' EVENT steps). Nothing here can raise: all Lua work is inside
+ * lua_pcall. 1 when the flow is to be cancelled. */
 static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t job)
 {
     if (x->failed || x->cancelled)
         return 1;
-    if (!pthread_equal(pthread_self(), x->owner))
-        return 0;
     lua_State *L = x->L;
     if (!lua_checkstack(L, 5))
         return 0;
@@ -133,18 +127,12 @@ static int deliver_event(compile_ctx *x, const smneo_compile_event *ev, size_t j
     return x->cancelled;
 }
 
-static int compile_many_cb(size_t job, const smneo_compile_event *ev, void *payload)
-{
-    return deliver_event((compile_ctx *)payload, ev, job);
-}
-
 /* The options' callback (table at 2): 1 when one is given, with the
  * callback and the trampoline left on the stack for deliver_event. */
 static int callback_of(lua_State *L, compile_ctx *x, const char *what)
 {
     memset(x, 0, sizeof *x);
     x->L = L;
-    x->owner = pthread_self();
     lua_getfield(L, 2, "callback");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -343,7 +331,8 @@ int smneo_lua_client_compile(lua_State *L)
 /* ---- client:compile_many{...} (smneo_compile_many) ---------------------------------- */
 
 
-static void free_compile_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
+void smneo_lua_free_many_result(void *p) { smneo_compile_many_result_free((smneo_compile_many_result *)p); }
+void smneo_lua_free_call(void *p) { smneo_call_free((smneo_call *)p); }
 
 /* Copies the compile keys of the table at `from` into the table at `to`. */
 static void copy_job_keys(lua_State *L, int from, int to)
@@ -397,11 +386,11 @@ static void set_target(lua_State *L, int target)
     }
 }
 
-/* client:compile_many{jobs = {{model=, target_device=, ...}, ...} or
- * models = {...}, targets = {...}; max_concurrent=, state_file=,
- * retry_failed=, keep_jobs_on_cancel=, callback=, and compile's options for
- * every job} -> rows */
-int smneo_lua_client_compile_many(lua_State *L)
+/* compile_many's arguments (the table at 2; the stack is cut to it) made
+ * into the compile_many machine (which copies what it keeps); raises on bad
+ * arguments, returns the machine's code (*call set on 0) with *errp, an
+ * error holder left on the stack top, saying why. */
+int smneo_lua_new_compile_many(lua_State *L, lclient *cl, smneo_call **call, smneo_error **errp)
 {
     static const char *const extras[] = {"jobs",         "models",       "targets",
                                          "max_concurrent", "state_file", "retry_failed",
@@ -410,7 +399,6 @@ int smneo_lua_client_compile_many(lua_State *L)
     compile_keys(names, 1, extras);
     const char *job_keys[COMPILE_KEYS_MAX];
     compile_keys(job_keys, 1, NULL);
-    lclient *cl = smneo_lua_check_blocking_client(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     smneo_lua_check_known_keys(L, 2, names, "compile_many");
@@ -480,24 +468,17 @@ int smneo_lua_client_compile_many(lua_State *L)
         mo.retry_failed = b;
     if ((b = smneo_lua_opt_bool(L, 2, "keep_jobs_on_cancel")) >= 0)
         mo.keep_jobs_on_cancel = b;
-    compile_ctx x;
-    if (callback_of(L, &x, "compile_many")) {
-        mo.callback = compile_many_cb;
-        mo.payload = &x;
-    }
-    smneo_error *err = smneo_lua_errhold_new(L);
-    lbox *rb = smneo_lua_box_new(L, free_compile_many_result);
-    smneo_compile_many_result *res = NULL;
-    cl->calls++; /* as for compile: the callback may close the client */
-    int rc = smneo_compile_many(&res, cl->c, ptrs, n, &mo, err);
-    cl->calls--;
-    smneo_lua_client_maybe_free(cl);
-    rb->p = res;
-    if (x.failed)
-        return lua_error(L);
+    *errp = smneo_lua_errhold_new(L);
+    return smneo_compile_many_new(call, cl->c, ptrs, n, &mo, *errp);
+}
+
+/* compile_many's outcome: 2 with the rows and whether every job completed
+ * pushed, or 0 with the error pushed (no job started). */
+int smneo_lua_push_many_outcome(lua_State *L, int rc, const smneo_compile_many_result *res, const smneo_error *err)
+{
     if (!res) {
         smneo_lua_push_error(L, rc, err);
-        return lua_error(L);
+        return 0;
     }
     size_t count = smneo_compile_many_result_count(res);
     lua_createtable(L, (int)count, 0);
@@ -525,5 +506,61 @@ int smneo_lua_client_compile_many(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)(i + 1));
     }
     lua_pushboolean(L, rc == 0);
+    return 2;
+}
+
+/* client:compile_many{jobs = {{model=, target_device=, ...}, ...} or
+ * models = {...}, targets = {...}; max_concurrent=, state_file=,
+ * retry_failed=, keep_jobs_on_cancel=, callback=, and compile's options for
+ * every job} -> rows, ok: drives the compile_many machine here (WORK inline,
+ * SEND with the client's transport, SLEEP) and every event to the callback
+ * on this thread, in order (those of an upload's threads when its WORK step
+ * ends). false cancels; an error cancels and is raised once the run stopped. */
+int smneo_lua_client_compile_many(lua_State *L)
+{
+    lclient *cl = smneo_lua_check_blocking_client(L, 1);
+    smneo_call *call = NULL;
+    smneo_error *err = NULL;
+    int rc = smneo_lua_new_compile_many(L, cl, &call, &err);
+    if (rc)
+        return smneo_lua_raise_error(L, rc, err);
+    lbox *cb = smneo_lua_box_new(L, smneo_lua_free_call);
+    cb->p = call;
+    compile_ctx x;
+    int has_cb = callback_of(L, &x, "compile_many");
+    lbox *rb = smneo_lua_box_new(L, smneo_lua_free_many_result);
+    /* as for compile: the callback may close the client; nothing between can raise */
+    cl->calls++;
+    for (;;) {
+        smneo_step st;
+        cl->cur_L = L;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_SEND) {
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_WORK) {
+            smneo_call_work(call);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            smneo_compile_event ev;
+            size_t job;
+            cl->cur_L = NULL;
+            if (has_cb && smneo_call_compile_many_event(&ev, &job, call) == 0 && deliver_event(&x, &ev, job))
+                smneo_call_cancel(call);
+        } else {
+            break;
+        }
+    }
+    cl->cur_L = NULL;
+    smneo_compile_many_result *res = NULL;
+    rc = smneo_call_compile_many_result(&res, call, err);
+    rb->p = res;
+    cl->calls--;
+    smneo_lua_client_maybe_free(cl);
+    if (x.failed)
+        return lua_error(L); /* the callback's own error, after the run has stopped */
+    if (!smneo_lua_push_many_outcome(L, rc, res, err))
+        return lua_error(L);
     return 2;
 }

@@ -313,6 +313,7 @@ static void make_client_metatable(lua_State *L)
                                        {"_wait", smneo_lua_client_lowlevel_wait},
                                        {"_set_request_hook", smneo_lua_client_set_request_hook},
                                        {"_compile", smneo_lua_client_lowlevel_compile},
+                                       {"_compile_many", smneo_lua_client_lowlevel_compile_many},
                                        {NULL, NULL}};
     luaL_newmetatable(L, MT_CLIENT);
     lua_newtable(L); /* methods */

@@ -4,6 +4,7 @@
 #define SMNEO_LUA_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <smneo.h>
@@ -122,6 +123,19 @@ int smneo_lua_client_lowlevel_wait(lua_State *L);
  * next() adds "work", id (run it with smneo._work(id) on any thread's Lua
  * state, or call:work()) and "event", "compile", event table. */
 int smneo_lua_client_lowlevel_compile(lua_State *L);
+/* client:_compile_many(opts): the compile_many machine as a call userdata
+ * (smneo.resty); its steps are _compile's, events with their job, and
+ * "done", rows, ok | "done", nil, err. */
+int smneo_lua_client_lowlevel_compile_many(lua_State *L);
+/* compile_many's arguments (the table at 2; the stack is cut to it) made into
+ * the compile_many machine; raises on bad arguments, returns the machine's
+ * code (*call set on 0), *errp an error holder on the stack top. */
+int smneo_lua_new_compile_many(lua_State *L, lclient *cl, smneo_call **call, smneo_error **errp);
+/* 2 with the rows and whether every job completed pushed, or 0 with the
+ * error pushed (no job started). */
+int smneo_lua_push_many_outcome(lua_State *L, int rc, const smneo_compile_many_result *res, const smneo_error *err);
+void smneo_lua_free_many_result(void *p); /* box free functions */
+void smneo_lua_free_call(void *p);
 /* smneo._work(id): runs the pending WORK step registered under id. */
 int smneo_lua_l_work(lua_State *L);
 int smneo_lua_call_work(lua_State *L);

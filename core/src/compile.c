@@ -315,62 +315,6 @@ static int cancelled(cx *x, const char *step)
     return fail(x, SMNEO_ECANCELLED, step, "cancelled by the callback");
 }
 
-/* Runs a call until an EVENT or DONE step: sends through the client
- * (smneo_call_send) and sleeps in the machine's short steps, reporting
- * WAITING between them so that a callback (Ctrl-C in a binding) can cancel. */
-static void drive(cx *x, smneo_call *call, smneo_step *st, int cancellable)
-{
-    for (;;) {
-        smneo_call_next(st, call);
-        if (st->kind == SMNEO_STEP_SEND) {
-            smneo_call_send(call, st);
-            continue;
-        }
-        if (st->kind == SMNEO_STEP_SLEEP) {
-            smneo__sleep_ms(st->sleep_ms);
-            if (cancellable && !is_cancelled(x) && emit(x, SMNEO_COMPILE_EVENT_WAITING, x->status, 0, 0, NULL))
-                smneo_call_cancel(call);
-            continue;
-        }
-        return;
-    }
-}
-
-/* One blocking call (create, describe, stop) through the step machine. */
-static int call_once(cx *x, smneo_result **out, smneo_call *call, int cancellable, smneo_error *err)
-{
-    smneo_step st;
-    do
-        drive(x, call, &st, cancellable);
-    while (st.kind != SMNEO_STEP_DONE);
-    return smneo_call_result(out, call, err);
-}
-
-static int job_call(cx *x, smneo_result **out, const char *operation, const char *job, smneo_error *err)
-{
-    smneo_jsonw *w = NULL;
-    if (smneo_jsonw_new(&w) || smneo_jsonw_begin_object(w) || smneo_jsonw_key(w, "CompilationJobName", 18) ||
-        smneo_jsonw_string(w, job, strlen(job)) || smneo_jsonw_end_object(w)) {
-        smneo_jsonw_free(w);
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    size_t len;
-    const char *json = smneo_jsonw_data(&len, w);
-    smneo_call *call = NULL;
-    int rc = smneo_call_new(&call, x->c, operation, json, len, err);
-    smneo_jsonw_free(w);
-    if (rc)
-        return rc;
-    smneo_result *res = NULL;
-    rc = call_once(x, &res, call, 0, err);
-    smneo_call_free(call);
-    if (out)
-        *out = res;
-    else
-        smneo_result_free(res);
-    return rc;
-}
-
 /* ---- small file helpers --------------------------------------------------------- */
 
 static int mkdir_p(const char *dir)
@@ -725,17 +669,6 @@ static void stop_end(cx *x, const char *job, int rc, const smneo_error *se)
     else
         x->e.message = smneo__aprintf("%s; compilation job %s is being stopped", old ? old : "", job);
     free(old);
-}
-
-/* Stops the job, blocking (smneo_compile_many's cancel). */
-static void stop_job(cx *x, const char *job)
-{
-    if (!stop_begin(x, job))
-        return;
-    smneo_error se = SMNEO_ERROR_INIT;
-    int rc = job_call(x, NULL, "StopCompilationJob", job, &se);
-    stop_end(x, job, rc, &se);
-    smneo_error_clear(&se);
 }
 
 static int wait_plain_new(cx *x, smneo_call **w, const char *job)
@@ -1214,19 +1147,19 @@ int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc)
     return fail_step(&j->x, step, rc);
 }
 
-int smneo__cjob_run(smneo__cjob *j, smneo_call *call, smneo_result **out, smneo_error *err)
-{
-    return call_once(&j->x, out, call, 1, err);
-}
-
 int smneo__cjob_finish(smneo__cjob *j, const char *output_dir)
 {
     return download_and_verify(&j->x, j->x.r->job_name, output_dir && *output_dir ? output_dir : ".");
 }
 
-void smneo__cjob_stop(smneo__cjob *j)
+int smneo__cjob_stop_begin(smneo__cjob *j)
 {
-    stop_job(&j->x, j->x.r->job_name);
+    return stop_begin(&j->x, j->x.r->job_name);
+}
+
+void smneo__cjob_stop_end(smneo__cjob *j, int rc, const smneo_error *se)
+{
+    stop_end(&j->x, j->x.r->job_name, rc, se);
 }
 
 smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j)

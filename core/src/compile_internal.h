@@ -71,16 +71,16 @@ int smneo__cjob_emit(smneo__cjob *j, smneo_compile_event_kind kind, const char *
 int smneo__cjob_log_event(smneo__cjob *j, smneo_joblogs *l, smneo_event_kind event);
 int smneo__cjob_fail(smneo__cjob *j, int rc, const char *step, const char *message);
 int smneo__cjob_fail_step(smneo__cjob *j, const char *step, int rc);
-/* Runs a call to its end, reporting WAITING to the job's callback between
- * retries (a non-zero return cancels it: SMNEO_ECANCELLED). */
-int smneo__cjob_run(smneo__cjob *j, smneo_call *call, smneo_result **out, smneo_error *err);
 /* Download, verify, extract: x.r->job must hold the COMPLETED description. */
 int smneo__cjob_finish(smneo__cjob *j, const char *output_dir);
 /* FAILED (x.r->job holds the description): reads the log's last lines and
  * sets x.r->diagnosis, as smneo_compile does (best-effort). */
 void smneo__cjob_explain(smneo__cjob *j);
-/* StopCompilationJob unless the last status is final or keep_job_on_cancel. */
-void smneo__cjob_stop(smneo__cjob *j);
+/* After a cancel or a timeout: 1 when the job is to be stopped (STOPPING
+ * reported; the caller sends StopCompilationJob, then smneo__cjob_stop_end
+ * with its outcome); 0 when its last status is final or keep_job_on_cancel. */
+int smneo__cjob_stop_begin(smneo__cjob *j);
+void smneo__cjob_stop_end(smneo__cjob *j, int rc, const smneo_error *se);
 smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j);
 
 #endif

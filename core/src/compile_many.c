@@ -4,6 +4,7 @@
  * record. See docs/compile.md. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "client_internal.h"
 #include "compile_internal.h"
 #include "smneo/s3.h"
 #include "internal.h"
@@ -21,7 +23,12 @@
 #include "smneo/compile.h"
 #include "smneo/value.h"
 
-enum { PH_SKIP, PH_KEEP, PH_PENDING, PH_ATTACH, PH_RUNNING, PH_DONE };
+/* PH_CREATING: its CreateCompilationJob is being stepped; PH_WORK: a WORK
+ * step is due for it (download, or a FAILED job's log tail); PH_STOPPING:
+ * its StopCompilationJob is being stepped. */
+enum { PH_SKIP, PH_KEEP, PH_PENDING, PH_ATTACH, PH_RUNNING, PH_DONE, PH_CREATING, PH_WORK, PH_STOPPING };
+enum { MM_PREPARE, MM_UPLOAD, MM_RUN, MM_DONE };
+enum { W_NONE, W_FINISH, W_EXPLAIN };
 enum { TICK_MS = 200 };
 
 typedef struct row_store {
@@ -50,7 +57,23 @@ typedef struct mjob {
     smneo_joblogs *logs; /* follow_logs: the job's log reader, which is then its waiter */
     int64_t wake_ms, started_ms, deadline_ms;
     row_store *out;
+    smneo_call *call;    /* PH_CREATING: the create; PH_STOPPING: the stop */
+    int work;            /* PH_WORK: W_FINISH or W_EXPLAIN */
+    int timed_out;       /* follow_logs: the log reader was cancelled at the deadline */
+    int stop_timeout;    /* PH_STOPPING after the waiter's timeout (else after a cancel) */
+    int stop_rc;         /* PH_STOPPING after the timeout: the waiter's code */
+    char *strings[24];   /* the machine's copies of the options' strings */
 } mjob;
+
+/* An event waiting for its EVENT step (the machine's): the job's index
+ * (SMNEO_COMPILE_MANY_ALL: none) and a copy of its message. */
+typedef struct mevent {
+    size_t job;
+    smneo_compile_event ev;
+    char *msg;
+    smneo_value desc;
+    int has_desc;
+} mevent;
 
 struct many {
     smneo_client *c;
@@ -66,32 +89,98 @@ struct many {
     char *default_account; /* its expected owner */
     int bucket_ready;      /* HeadBucket (or CreateBucket) done */
     mjob *jobs;
+    char *state_file;      /* the copy opts.state_file points at */
+    /* the step machine */
+    smneo_compile_many_options opts; /* the copy m->o points at */
+    int queued;            /* events become EVENT steps (else the callback is called as they happen) */
+    pthread_mutex_t mu;    /* guards the queue: a WORK step's threads push to it */
+    mevent *q;
+    size_t qhead, qn, qcap;
+    mevent cur;            /* the last EVENT step's event */
+    int mstate;            /* MM_* */
+    int work_ready, work_ran, work_rc;
+    mjob *work_job;        /* MM_RUN: whose WORK step runs */
+    mjob *send_job;        /* whose SEND step is out (its answer goes to it) */
+    int slept;             /* a SLEEP step was handed out: WAITING comes next */
+    int cancel_started;
+    int rc;                /* MM_DONE: the outcome */
+    smneo_error e;
+    smneo_compile_many_result *res;
+    int taken;
 };
+
+static int is_cancelled(many *m) { return __atomic_load_n(&m->cancelled, __ATOMIC_SEQ_CST); }
+static void set_cancelled(many *m) { __atomic_store_n(&m->cancelled, 1, __ATOMIC_SEQ_CST); }
 
 /* ---- events ----------------------------------------------------------------------- */
 
+/* Every event of the run: to the callback as it happens (smneo_compile_many),
+ * or queued for an EVENT step (the machine; from any thread). 1 when
+ * cancelled. */
+static int many_event(many *m, size_t job, const smneo_compile_event *ev)
+{
+    if (m->queued) {
+        pthread_mutex_lock(&m->mu);
+        if (m->qhead && m->qhead == m->qn)
+            m->qhead = m->qn = 0;
+        if (m->qn == m->qcap) {
+            size_t cap = m->qcap ? m->qcap * 2 : 16;
+            mevent *grown = realloc(m->q, cap * sizeof *grown);
+            if (grown) {
+                m->q = grown;
+                m->qcap = cap;
+            }
+        }
+        if (m->qn < m->qcap) {
+            mevent *it = &m->q[m->qn];
+            memset(it, 0, sizeof *it);
+            it->job = job;
+            it->ev = *ev;
+            it->msg = ev->message ? smneo__strdup(ev->message) : NULL;
+            it->ev.message = NULL;
+            it->ev.description = NULL;
+            if (ev->description) {
+                /* borrowed from the job's call, which does not step before this event's EVENT step */
+                it->desc = *ev->description;
+                it->has_desc = 1;
+            }
+            m->qn++;
+        } /* else out of memory: the event is lost, not the run */
+        pthread_mutex_unlock(&m->mu);
+        return is_cancelled(m);
+    }
+    if (m->o->callback && m->o->callback(job, ev, m->o->payload))
+        set_cancelled(m);
+    return is_cancelled(m);
+}
+
+static int mq_pop(many *m, mevent *out)
+{
+    pthread_mutex_lock(&m->mu);
+    int got = m->qhead < m->qn;
+    if (got)
+        *out = m->q[m->qhead++];
+    pthread_mutex_unlock(&m->mu);
+    return got;
+}
+
 static int emit_all(many *m, smneo_compile_event_kind kind, const char *msg)
 {
-    if (!m->o->callback)
+    if (!m->o->callback && !m->queued)
         return 0;
     smneo_compile_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = kind;
     ev.message = msg;
     ev.elapsed = (double)(smneo__monotonic_ms() - m->start_ms) / 1000.0;
-    if (m->o->callback(SMNEO_COMPILE_MANY_ALL, &ev, m->o->payload))
-        m->cancelled = 1;
-    return m->cancelled;
+    return many_event(m, SMNEO_COMPILE_MANY_ALL, &ev);
 }
 
 /* Each job's flow reports here (its options' callback). */
 static int trampoline(const smneo_compile_event *ev, void *payload)
 {
     mjob *mj = payload;
-    many *m = mj->m;
-    if (m->o->callback && m->o->callback(mj->i, ev, m->o->payload))
-        m->cancelled = 1;
-    return m->cancelled;
+    return many_event(mj->m, mj->i, ev);
 }
 
 /* ---- the state file ----------------------------------------------------------------- */
@@ -383,8 +472,7 @@ static void finish(many *m, mjob *mj, const char *status, int error, const char 
     ev.kind = SMNEO_COMPILE_EVENT_DONE;
     ev.message = r->status;
     ev.elapsed = (double)(smneo__monotonic_ms() - m->start_ms) / 1000.0;
-    if (m->o->callback && m->o->callback(mj->i, &ev, m->o->payload))
-        m->cancelled = 1;
+    many_event(m, mj->i, &ev);
 }
 
 /* The job's waiter: with follow_logs its log reader in follow mode, which
@@ -426,22 +514,18 @@ static int start_waiter_as(many *m, mjob *mj, int plain, smneo_error *e)
 
 static int start_waiter(many *m, mjob *mj, smneo_error *e) { return start_waiter_as(m, mj, 0, e); }
 
-/* Creates the job; 1 when the account's limit was met (the job waits). */
-static int create(many *m, mjob *mj)
+/* The job's create is answered (the create call has ended): the job runs,
+ * waits for the account's limit (QUEUED), or failed. */
+static void created(many *m, mjob *mj)
 {
     smneo__cjob *j = mj->j;
     const char *name = j->x.r->job_name;
-    /* Recorded before it is sent: a rerun after a crash looks for it. */
-    st_set_str(mj->st, "CompilationJobName", name);
-    st_set_str(mj->st, "CompilationJobStatus", "CREATING");
-    save(m);
-    smneo_call *call = j->create_call;
-    j->create_call = NULL;
+    smneo_call *call = mj->call;
+    mj->call = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
-    int rc = call ? 0 : smneo_call_new(&call, m->c, "CreateCompilationJob", j->params, j->params_len, &e);
-    if (!rc)
-        rc = smneo__cjob_run(j, call, NULL, &e);
+    int rc = smneo_call_result(NULL, call, &e);
     smneo_call_free(call);
+    mj->phase = PH_PENDING;
     if (rc == SMNEO_ELIMIT) {
         /* Our own running jobs fill what the account allows: stay at that.
          * None running (others' jobs fill it): keep the limit, wait longer. */
@@ -459,15 +543,14 @@ static int create(many *m, mjob *mj)
         ev.message = e.message;
         ev.done = m->limit;
         ev.elapsed = (double)(smneo__monotonic_ms() - m->start_ms) / 1000.0;
-        if (m->o->callback && m->o->callback(mj->i, &ev, m->o->payload))
-            m->cancelled = 1;
+        many_event(m, mj->i, &ev);
         smneo_error_clear(&e);
-        return 1;
+        return;
     }
     if (rc == SMNEO_ECANCELLED) {
-        m->cancelled = 1;
+        set_cancelled(m);
         smneo_error_clear(&e);
-        return 0;
+        return;
     }
     if (rc) {
         smneo_error_clear(&j->x.e);
@@ -475,19 +558,41 @@ static int create(many *m, mjob *mj)
         smneo__cjob_fail_step(j, "create", rc);
         st_set_str(mj->st, "CompilationJobName", NULL);
         finish(m, mj, "", rc, j->x.e.message);
-        return 0;
+        return;
     }
     m->limit_hits = 0;
     mj->created = 1;
     mj->started_ms = smneo__monotonic_ms();
-    if (smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_CREATED, name, NULL))
-        m->cancelled = 1;
+    smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_CREATED, name, NULL);
     rc = start_waiter(m, mj, &e);
-    if (rc) {
+    if (rc)
         finish(m, mj, "", rc, e.message);
-        smneo_error_clear(&e);
+    smneo_error_clear(&e);
+}
+
+/* Starts the job's create (recorded before it is sent: a rerun after a
+ * crash looks for it). */
+static void create_begin(many *m, mjob *mj)
+{
+    smneo__cjob *j = mj->j;
+    st_set_str(mj->st, "CompilationJobName", j->x.r->job_name);
+    st_set_str(mj->st, "CompilationJobStatus", "CREATING");
+    save(m);
+    smneo_call *call = j->create_call;
+    j->create_call = NULL;
+    smneo_error e = SMNEO_ERROR_INIT;
+    int rc = call ? 0 : smneo_call_new(&call, m->c, "CreateCompilationJob", j->params, j->params_len, &e);
+    if (rc) {
+        smneo_error_clear(&j->x.e);
+        j->x.e = e;
+        smneo__cjob_fail_step(j, "create", rc);
+        st_set_str(mj->st, "CompilationJobName", NULL);
+        finish(m, mj, "", rc, j->x.e.message);
+        return;
     }
-    return 0;
+    mj->call = call;
+    mj->phase = PH_CREATING;
+    mj->wake_ms = 0;
 }
 
 static char *output_dir_of(const mjob *mj)
@@ -507,41 +612,10 @@ static void set_status(many *m, mjob *mj, const char *status)
     save(m);
 }
 
-/* follow_logs: steps the job's log reader until it sleeps or ends; its LOG
- * lines go to the callback with the job's index. */
-static void poll_logs(many *m, mjob *mj)
+/* follow_logs: the job's log reader has ended. */
+static void logs_done(many *m, mjob *mj)
 {
     smneo__cjob *j = mj->j;
-    smneo_step st;
-    int timed_out = mj->deadline_ms && smneo__monotonic_ms() >= mj->deadline_ms;
-    if (timed_out)
-        smneo_joblogs_cancel(mj->logs);
-    for (;;) {
-        smneo_joblogs_step(&st, mj->logs);
-        if (st.kind == SMNEO_STEP_SEND) {
-            smneo_joblogs_send(mj->logs, &st);
-            continue;
-        }
-        if (st.kind == SMNEO_STEP_SLEEP) {
-            mj->wake_ms = smneo__monotonic_ms() + st.sleep_ms;
-            return;
-        }
-        if (st.kind == SMNEO_STEP_EVENT) {
-            if (st.event == SMNEO_EVENT_STATUS) {
-                smneo_value root;
-                smneo_result_root(&root, smneo_joblogs_description(mj->logs));
-                set_status(m, mj, smneo_joblogs_status(mj->logs));
-                if (smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_STATUS, j->x.status, &root))
-                    m->cancelled = 1;
-            } else if (smneo__cjob_log_event(j, mj->logs, st.event)) {
-                m->cancelled = 1;
-            }
-            if (m->cancelled)
-                return; /* cancel_all stops it */
-            continue;
-        }
-        break;
-    }
     smneo_error e = SMNEO_ERROR_INIT;
     int rc = smneo_joblogs_result(mj->logs, &e);
     smneo_result *desc = smneo__joblogs_take_description(mj->logs);
@@ -559,7 +633,7 @@ static void poll_logs(many *m, mjob *mj)
         smneo_error_clear(&e);
         return;
     }
-    if (timed_out && rc == SMNEO_ECANCELLED) {
+    if (mj->timed_out && rc == SMNEO_ECANCELLED) {
         smneo_error_clear(&e);
         smneo__error(&e, SMNEO_EWAITTIMEOUT,
                      "the compilation job did not finish within the waiter's timeout (last status %s)",
@@ -580,45 +654,68 @@ static void poll_logs(many *m, mjob *mj)
     waited(m, mj, rc, desc, &e);
 }
 
-/* Steps a running job's waiter until it sleeps or ends. */
-static void poll_job(many *m, mjob *mj)
+/* The plain waiter has ended. */
+static void waiter_done(many *m, mjob *mj)
 {
-    if (mj->logs) {
-        poll_logs(m, mj);
-        return;
-    }
-    smneo__cjob *j = mj->j;
-    smneo_step st;
-    for (;;) {
-        smneo_call_next(&st, mj->waiter);
-        if (st.kind == SMNEO_STEP_SEND) {
-            smneo_call_send(mj->waiter, &st);
-            continue;
-        }
-        if (st.kind == SMNEO_STEP_SLEEP) {
-            mj->wake_ms = smneo__monotonic_ms() + st.sleep_ms;
-            return;
-        }
-        if (st.kind == SMNEO_STEP_EVENT) {
-            if (st.event != SMNEO_EVENT_STATUS)
-                continue;
-            smneo_value root;
-            smneo_result_root(&root, smneo_call_page(mj->waiter));
-            smneo_value v;
-            const char *status = smneo_value_get(&v, &root, "CompilationJobStatus") ? NULL : smneo_value_string(&v);
-            set_status(m, mj, status);
-            if (smneo__cjob_emit(j, SMNEO_COMPILE_EVENT_STATUS, j->x.status, &root))
-                m->cancelled = 1;
-            continue;
-        }
-        break;
-    }
     smneo_result *desc = NULL;
     smneo_error e = SMNEO_ERROR_INIT;
     int rc = smneo_call_result(&desc, mj->waiter, &e);
     smneo_call_free(mj->waiter);
     mj->waiter = NULL;
     waited(m, mj, rc, desc, &e);
+}
+
+/* Starts the job's StopCompilationJob (after a cancel or the waiter's
+ * timeout); 0 when there is nothing to stop (STOPPING not reported). */
+static int stop_begin(many *m, mjob *mj)
+{
+    smneo__cjob *j = mj->j;
+    if (!smneo__cjob_stop_begin(j))
+        return 0;
+    char *params = smneo__aprintf("{\"CompilationJobName\": \"%s\"}", j->x.r->job_name); /* [a-zA-Z0-9-] only */
+    smneo_error se = SMNEO_ERROR_INIT;
+    int rc = params ? smneo_call_new(&mj->call, m->c, "StopCompilationJob", params, strlen(params), &se)
+                    : smneo__error(&se, SMNEO_ENOMEM, "out of memory");
+    free(params);
+    if (rc) {
+        smneo__cjob_stop_end(j, rc, &se);
+        smneo_error_clear(&se);
+        return 0;
+    }
+    mj->phase = PH_STOPPING;
+    mj->wake_ms = 0;
+    return 1;
+}
+
+/* After a cancel, the stop done (or not needed): the row. */
+static void cancel_stopped(many *m, mjob *mj)
+{
+    st_set(mj->st, "StoppedBySmneo", cJSON_CreateTrue());
+    mj->out->row.stopped_by_smneo = 1;
+    finish(m, mj, "STOPPING", SMNEO_ECANCELLED, mj->j->x.e.message);
+}
+
+/* After the waiter's timeout, the stop done (or not needed): the row. */
+static void timeout_stopped(many *m, mjob *mj)
+{
+    smneo__cjob *j = mj->j;
+    smneo__cjob_fail_step(j, "wait", mj->stop_rc);
+    finish(m, mj, j->x.status, mj->stop_rc, j->x.e.message);
+}
+
+/* The job's StopCompilationJob has ended. */
+static void stopped(many *m, mjob *mj)
+{
+    smneo_error se = SMNEO_ERROR_INIT;
+    int rc = smneo_call_result(NULL, mj->call, &se);
+    smneo__cjob_stop_end(mj->j, rc, &se);
+    smneo_error_clear(&se);
+    smneo_call_free(mj->call);
+    mj->call = NULL;
+    if (mj->stop_timeout)
+        timeout_stopped(m, mj);
+    else
+        cancel_stopped(m, mj);
 }
 
 /* The waiter ended with rc (desc: the last description, taken; *ep: its error, moved). */
@@ -639,38 +736,66 @@ static void waited(many *m, mjob *mj, int rc, smneo_result *desc, smneo_error *e
         j->x.r->job = desc;
     }
     if (rc == 0) {
-        char *dir = output_dir_of(mj);
-        rc = dir ? smneo__cjob_finish(j, dir) : SMNEO_ENOMEM;
-        free(dir);
-        finish(m, mj, "COMPLETED", rc, rc ? j->x.e.message : NULL);
-    } else if (rc == SMNEO_EJOBFAILED || rc == SMNEO_EJOBSTOPPED) {
-        if (rc == SMNEO_EJOBFAILED) {
-            /* the log's last lines and the diagnosis, as compile() gives them */
-            smneo__cjob_explain(j);
-            mj->out->diagnosis = j->x.r->diagnosis;
-            j->x.r->diagnosis = NULL;
-            keep_diagnosis_input(mj, j->x.r);
-        }
-        finish(m, mj, rc == SMNEO_EJOBFAILED ? "FAILED" : "STOPPED", rc,
-               rc == SMNEO_EJOBFAILED ? e.message : "the compilation job was stopped");
+        mj->phase = PH_WORK; /* the download, verification and extraction */
+        mj->work = W_FINISH;
+    } else if (rc == SMNEO_EJOBFAILED) {
+        smneo_error_clear(&j->x.e);
+        j->x.e = e;
+        memset(&e, 0, sizeof e);
+        mj->phase = PH_WORK; /* the log's last lines and the diagnosis, as compile() gives them */
+        mj->work = W_EXPLAIN;
+    } else if (rc == SMNEO_EJOBSTOPPED) {
+        finish(m, mj, "STOPPED", rc, "the compilation job was stopped");
     } else {
         smneo_error_clear(&j->x.e);
         j->x.e = e;
         memset(&e, 0, sizeof e);
-        if (rc == SMNEO_EWAITTIMEOUT)
-            smneo__cjob_stop(j);
-        smneo__cjob_fail_step(j, "wait", rc);
-        finish(m, mj, j->x.status, rc, j->x.e.message);
+        mj->stop_rc = rc;
+        mj->stop_timeout = 1;
+        if (rc != SMNEO_EWAITTIMEOUT || !stop_begin(m, mj))
+            timeout_stopped(m, mj);
     }
     smneo_error_clear(&e);
 }
 
-/* After a cancel: every job still running is stopped (or left, if asked). */
-static void cancel_all(many *m)
+/* A job's WORK step (on the driver's thread of choice). */
+static int job_work(mjob *mj)
 {
+    smneo__cjob *j = mj->j;
+    if (mj->work == W_FINISH) {
+        char *dir = output_dir_of(mj);
+        int rc = dir ? smneo__cjob_finish(j, dir) : SMNEO_ENOMEM;
+        free(dir);
+        return rc;
+    }
+    smneo__cjob_explain(j);
+    return 0;
+}
+
+/* After the job's WORK step and its events. */
+static void job_worked(many *m, mjob *mj, int rc)
+{
+    smneo__cjob *j = mj->j;
+    if (mj->work == W_FINISH) {
+        finish(m, mj, "COMPLETED", rc, rc ? j->x.e.message : NULL);
+        return;
+    }
+    mj->out->diagnosis = j->x.r->diagnosis;
+    j->x.r->diagnosis = NULL;
+    keep_diagnosis_input(mj, j->x.r);
+    finish(m, mj, "FAILED", SMNEO_EJOBFAILED, j->x.e.message);
+}
+
+/* After a cancel: every job still running is stopped (or left, if asked). */
+static void cancel_begin(many *m)
+{
+    m->cancel_started = 1;
     for (size_t i = 0; i < m->n; i++) {
         mjob *mj = &m->jobs[i];
-        if (mj->phase == PH_RUNNING) {
+        if (mj->phase == PH_CREATING) {
+            /* not sent yet or answered: its end is seen (as a cancel) in the next steps */
+            smneo_call_cancel(mj->call);
+        } else if (mj->phase == PH_RUNNING) {
             smneo_call_free(mj->waiter);
             mj->waiter = NULL;
             smneo_joblogs_free(mj->logs);
@@ -683,11 +808,19 @@ static void cancel_all(many *m)
                 continue;
             }
             smneo__error(&j->x.e, SMNEO_ECANCELLED, "cancelled");
-            smneo__cjob_stop(j);
-            st_set(mj->st, "StoppedBySmneo", cJSON_CreateTrue());
-            mj->out->row.stopped_by_smneo = 1;
-            finish(m, mj, "STOPPING", SMNEO_ECANCELLED, j->x.e.message);
-        } else if (mj->phase == PH_PENDING || mj->phase == PH_ATTACH) {
+            mj->stop_timeout = 0;
+            if (!stop_begin(m, mj))
+                cancel_stopped(m, mj);
+        }
+    }
+}
+
+/* After a cancel, once nothing is being created: the jobs that did not start. */
+static void cancel_pending(many *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
+        if (mj->phase == PH_PENDING || mj->phase == PH_ATTACH) {
             if (st_str(mj->st, "CompilationJobStatus") && !strcmp(st_str(mj->st, "CompilationJobStatus"), "CREATING") &&
                 mj->phase == PH_PENDING && !mj->recorded)
                 fresh_entry(mj->st); /* never created */
@@ -696,70 +829,175 @@ static void cancel_all(many *m)
     }
 }
 
-static void run(many *m)
+/* One step of the job's current call (create, waiter or log reader, stop):
+ * 1 with a SEND in *out to hand on; 0 to go on. */
+static int step_job(many *m, mjob *mj, smneo_step *out)
 {
-    for (size_t i = 0; i < m->n && !m->cancelled; i++) {
-        mjob *mj = &m->jobs[i];
-        if (mj->phase != PH_ATTACH)
-            continue;
-        smneo_error e = SMNEO_ERROR_INIT;
-        if (smneo__cjob_emit(mj->j, SMNEO_COMPILE_EVENT_REATTACHED, mj->recorded, NULL))
-            m->cancelled = 1;
-        if (start_waiter(m, mj, &e))
-            finish(m, mj, "", e.code, e.message);
-        smneo_error_clear(&e);
+    smneo_step st;
+    if (mj->logs) {
+        if (!mj->timed_out && mj->deadline_ms && smneo__monotonic_ms() >= mj->deadline_ms) {
+            mj->timed_out = 1;
+            smneo_joblogs_cancel(mj->logs);
+        }
+        smneo_joblogs_step(&st, mj->logs);
+    } else {
+        smneo_call_next(&st, mj->phase == PH_RUNNING ? mj->waiter : mj->call);
     }
-    for (;;) {
-        if (m->cancelled)
-            break;
-        size_t pending = 0, active = 0;
-        for (size_t i = 0; i < m->n; i++) {
-            pending += m->jobs[i].phase == PH_PENDING;
-            active += m->jobs[i].phase == PH_PENDING || m->jobs[i].phase == PH_RUNNING;
+    switch (st.kind) {
+    case SMNEO_STEP_SEND:
+        *out = st;
+        m->send_job = mj;
+        return 1;
+    case SMNEO_STEP_SLEEP:
+        mj->wake_ms = smneo__monotonic_ms() + st.sleep_ms;
+        return 0;
+    case SMNEO_STEP_EVENT:
+        if (mj->phase != PH_RUNNING)
+            return 0;
+        if (mj->logs) {
+            if (st.event == SMNEO_EVENT_STATUS) {
+                smneo_value root;
+                smneo_result_root(&root, smneo_joblogs_description(mj->logs));
+                set_status(m, mj, smneo_joblogs_status(mj->logs));
+                smneo__cjob_emit(mj->j, SMNEO_COMPILE_EVENT_STATUS, mj->j->x.status, &root);
+            } else {
+                smneo__cjob_log_event(mj->j, mj->logs, st.event);
+            }
+        } else if (st.event == SMNEO_EVENT_STATUS) {
+            smneo_value root;
+            smneo_result_root(&root, smneo_call_page(mj->waiter));
+            smneo_value v;
+            const char *status = smneo_value_get(&v, &root, "CompilationJobStatus") ? NULL : smneo_value_string(&v);
+            set_status(m, mj, status);
+            smneo__cjob_emit(mj->j, SMNEO_COMPILE_EVENT_STATUS, mj->j->x.status, &root);
         }
-        if (!active)
-            break;
-        int64_t now = smneo__monotonic_ms();
-        /* start what the limit allows */
-        for (size_t i = 0; i < m->n && pending && m->running < m->limit && now >= m->create_after_ms &&
-                           !m->cancelled;
-             i++) {
-            mjob *mj = &m->jobs[i];
-            if (mj->phase != PH_PENDING)
-                continue;
-            if (create(m, mj))
-                break;
-            pending--;
-        }
-        /* poll the running jobs that are due */
-        int64_t next = smneo__monotonic_ms() + TICK_MS;
-        for (size_t i = 0; i < m->n && !m->cancelled; i++) {
-            mjob *mj = &m->jobs[i];
-            if (mj->phase != PH_RUNNING)
-                continue;
-            if (smneo__monotonic_ms() >= mj->wake_ms)
-                poll_job(m, mj);
-            if (mj->phase == PH_RUNNING && mj->wake_ms < next)
-                next = mj->wake_ms;
-        }
-        if (m->cancelled)
-            break;
-        int can_start = 0;
+        return 0;
+    default:
+        if (mj->phase == PH_CREATING)
+            created(m, mj);
+        else if (mj->phase == PH_STOPPING)
+            stopped(m, mj);
+        else if (mj->logs)
+            logs_done(m, mj);
+        else
+            waiter_done(m, mj);
+        return 0;
+    }
+}
+
+static int active(const mjob *mj)
+{
+    return mj->phase == PH_PENDING || mj->phase == PH_CREATING || mj->phase == PH_RUNNING || mj->phase == PH_WORK ||
+           mj->phase == PH_STOPPING;
+}
+
+/* The jobs' rows are final: the outcome. */
+static void run_end(many *m)
+{
+    save(m);
+    smneo_compile_many_result *res = m->res;
+    int rc = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        smneo_compile_row *row = &res->rows[i].row;
+        row_store *s = &res->rows[i];
+        row->model = s->model;
+        row->target = s->target;
+        row->job_name = s->name;
+        row->status = s->status ? s->status : "";
+        row->artifact_path = s->artifact;
+        row->failure_reason = s->reason;
+        if (row->error && !rc)
+            rc = SMNEO_EJOBFAILED;
+    }
+    if (is_cancelled(m))
+        rc = SMNEO_ECANCELLED;
+    if (rc) {
+        size_t failed = 0;
         for (size_t i = 0; i < m->n; i++)
-            can_start = can_start || m->jobs[i].phase == PH_PENDING;
-        if (can_start && m->running < m->limit) {
-            if (m->create_after_ms <= smneo__monotonic_ms())
-                continue;
-            if (m->create_after_ms < next)
-                next = m->create_after_ms;
-        }
-        int64_t wait = next - smneo__monotonic_ms();
-        if (wait > 0)
-            smneo__sleep_ms((long)wait);
-        emit_all(m, SMNEO_COMPILE_EVENT_WAITING, "");
+            failed += res->rows[i].row.error != 0;
+        smneo__error(&m->e, rc, "%zu of %zu compilation jobs did not complete%s", failed, m->n,
+                     is_cancelled(m) ? " (cancelled)" : "");
     }
-    if (m->cancelled)
-        cancel_all(m);
+    m->rc = rc;
+    m->mstate = MM_DONE;
+}
+
+/* MM_RUN, one unit: 1 with a SEND, SLEEP or WORK step in *out; 0 to go on
+ * (events queued, a state changed). One job's call steps at a time, so that
+ * an event's borrowed description lives until its EVENT step. */
+static int run_step(many *m, smneo_step *out)
+{
+    int cancelled = is_cancelled(m);
+    if (cancelled) {
+        /* once, and again for a job whose create succeeded after it */
+        int running = 0;
+        for (size_t i = 0; i < m->n; i++)
+            running += m->jobs[i].phase == PH_RUNNING;
+        if (!m->cancel_started || running) {
+            cancel_begin(m);
+            return 0;
+        }
+    }
+    if (m->slept) {
+        m->slept = 0;
+        emit_all(m, SMNEO_COMPILE_EVENT_WAITING, "");
+        return 0; /* a cancel in answer to it is seen next */
+    }
+    int creating = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
+        if (mj->phase == PH_WORK) {
+            m->work_job = mj;
+            m->work_ready = 1;
+            out->kind = SMNEO_STEP_WORK;
+            return 1;
+        }
+        creating += mj->phase == PH_CREATING;
+    }
+    if (cancelled && !creating)
+        cancel_pending(m);
+    int64_t now = smneo__monotonic_ms();
+    /* start what the limit allows, one create at a time */
+    if (!cancelled && !creating && m->running < m->limit && now >= m->create_after_ms) {
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->jobs[i].phase == PH_PENDING) {
+                create_begin(m, &m->jobs[i]);
+                return 0;
+            }
+        }
+    }
+    /* step the calls that are due */
+    for (size_t i = 0; i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
+        if ((mj->phase == PH_CREATING || mj->phase == PH_RUNNING || mj->phase == PH_STOPPING) && now >= mj->wake_ms) {
+            if (step_job(m, mj, out))
+                return 1;
+            return 0;
+        }
+    }
+    int any = 0;
+    int64_t next = now + TICK_MS;
+    for (size_t i = 0; i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
+        if (!active(mj))
+            continue;
+        any = 1;
+        if (mj->phase != PH_PENDING && mj->wake_ms < next)
+            next = mj->wake_ms;
+        if (mj->phase == PH_PENDING && !cancelled && !creating && m->running < m->limit && m->create_after_ms < next)
+            next = m->create_after_ms;
+    }
+    if (!any) {
+        run_end(m);
+        return 0;
+    }
+    int64_t wait = next - now;
+    if (wait <= 0)
+        return 0;
+    out->kind = SMNEO_STEP_SLEEP;
+    out->sleep_ms = wait > TICK_MS ? TICK_MS : wait;
+    m->slept = 1;
+    return 1;
 }
 
 /* ---- results -------------------------------------------------------------------------- */
@@ -875,119 +1113,349 @@ static int each_job(many *m, int upload, smneo_error *err)
     return 0;
 }
 
-int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *const *jobs,
-                       size_t njobs, const smneo_compile_many_options *opts, smneo_error *err)
+/* ---- the run as a step machine ------------------------------------------------------- */
+
+static void mm_free(void *impl);
+
+/* MM_PREPARE and MM_UPLOAD: every job's WORK at once; MM_RUN: one job's. */
+static void mm_work(void *impl)
 {
-    if (out)
-        *out = NULL;
-    if (!out || !c || (!jobs && njobs))
-        return smneo__error(err, SMNEO_EINVAL, "out, client and jobs must not be NULL");
-    smneo_compile_many_options full;
-    int orc = smneo__options_copy(&full, opts, &smneo__compile_many_options_layout, err);
-    if (orc)
-        return orc;
-    opts = &full;
-    many m;
-    memset(&m, 0, sizeof m);
-    m.c = c;
-    m.o = opts;
-    m.n = njobs;
-    m.limit = opts->max_concurrent ? opts->max_concurrent : SMNEO_COMPILE_MANY_DEFAULT_CONCURRENT;
-    m.start_ms = smneo__monotonic_ms();
-    int rc = load_state(&m, err);
-    if (rc)
-        return rc;
-    smneo_compile_many_result *res = calloc(1, sizeof *res);
-    m.jobs = calloc(njobs ? njobs : 1, sizeof *m.jobs);
-    if (res)
-        res->rows = calloc(njobs ? njobs : 1, sizeof *res->rows);
-    if (!res || !m.jobs || !res->rows) {
-        rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-        goto done;
+    many *m = impl;
+    if (!m || !m->work_ready || m->work_ran)
+        return;
+    int rc = 0;
+    if (m->mstate == MM_PREPARE) {
+        rc = each_job(m, 0, &m->e);
+    } else if (m->mstate == MM_UPLOAD) {
+        rc = each_job(m, 1, &m->e);
+        if (!rc)
+            rc = write_state(m, &m->e);
+    } else if (m->mstate == MM_RUN && m->work_job) {
+        rc = job_work(m->work_job);
     }
-    res->n = njobs;
+    m->work_rc = rc;
+    m->work_ran = 1;
+}
 
-    /* where each job stands; every request prepared (and validated) first */
-    for (size_t i = 0; i < njobs; i++) {
-        mjob *mj = &m.jobs[i];
-        mj->m = &m;
-        mj->i = i;
-        if (!jobs[i]) {
-            rc = smneo__error(err, SMNEO_EINVAL, "jobs[%zu] is NULL", i);
-            goto done;
+/* A failure before any job started: no rows. */
+static void mm_fail(many *m, int rc)
+{
+    m->rc = rc;
+    if (m->e.code != rc)
+        m->e.code = rc;
+    smneo_compile_many_result_free(m->res);
+    m->res = NULL;
+    m->mstate = MM_DONE;
+}
+
+static void mm_after_work(many *m)
+{
+    int rc = m->work_rc;
+    m->work_ready = m->work_ran = 0;
+    if (m->mstate == MM_PREPARE) {
+        if (rc)
+            mm_fail(m, rc);
+        else
+            m->mstate = MM_UPLOAD;
+        return;
+    }
+    if (m->mstate == MM_UPLOAD) {
+        if (rc) {
+            mm_fail(m, rc);
+            return;
         }
-        mj->o = jobs[i];
-        mj->out = &res->rows[i];
-        mj->target = target_of(mj->o);
-        mj->key = mj->target ? key_of(mj->o, mj->target) : NULL;
-        mj->st = mj->key ? state_entry(&m, mj->key, mj) : NULL;
-        mj->j = mj->st ? smneo__cjob_new(c, mj->o) : NULL;
-        row_set(&mj->out->model, model_of(mj->o));
-        row_set(&mj->out->target, mj->target);
-        if (!mj->j) {
-            rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
-            goto done;
+        for (size_t i = 0; i < m->n; i++)
+            if (m->jobs[i].phase == PH_SKIP || m->jobs[i].phase == PH_KEEP)
+                row_from_state(m, &m->jobs[i]);
+        for (size_t i = 0; i < m->n && !is_cancelled(m); i++) {
+            mjob *mj = &m->jobs[i];
+            if (mj->phase != PH_ATTACH)
+                continue;
+            smneo_error e = SMNEO_ERROR_INIT;
+            smneo__cjob_emit(mj->j, SMNEO_COMPILE_EVENT_REATTACHED, mj->recorded, NULL);
+            if (start_waiter(m, mj, &e))
+                finish(m, mj, "", e.code, e.message);
+            smneo_error_clear(&e);
         }
-        mj->j->o.callback = trampoline;
-        mj->j->o.payload = mj;
-        mj->phase = phase_of(&m, mj);
-        if (mj->phase == PH_PENDING)
-            fresh_entry(mj->st);
+        m->mstate = MM_RUN;
+        return;
     }
-    rc = each_job(&m, 0, err);
-    if (!rc)
-        rc = each_job(&m, 1, err);
-    if (rc)
-        goto done;
-    rc = write_state(&m, err);
-    if (rc)
-        goto done;
-    for (size_t i = 0; i < njobs; i++)
-        if (m.jobs[i].phase == PH_SKIP || m.jobs[i].phase == PH_KEEP)
-            row_from_state(&m, &m.jobs[i]);
+    mjob *mj = m->work_job;
+    m->work_job = NULL;
+    if (mj)
+        job_worked(m, mj, rc);
+}
 
-    run(&m);
-    save(&m);
-
-    rc = 0;
-    for (size_t i = 0; i < njobs; i++) {
-        smneo_compile_row *row = &res->rows[i].row;
-        row_store *s = &res->rows[i];
-        row->model = s->model;
-        row->target = s->target;
-        row->job_name = s->name;
-        row->status = s->status ? s->status : "";
-        row->artifact_path = s->artifact;
-        row->failure_reason = s->reason;
-        if (row->error && !rc)
-            rc = SMNEO_EJOBFAILED;
+static void mm_next(smneo_step *out, void *impl)
+{
+    many *m = impl;
+    memset(out, 0, sizeof *out);
+    free(m->cur.msg);
+    memset(&m->cur, 0, sizeof m->cur);
+    m->send_job = NULL;
+    for (;;) {
+        if (mq_pop(m, &m->cur)) {
+            out->kind = SMNEO_STEP_EVENT;
+            out->event = SMNEO_EVENT_COMPILE;
+            return;
+        }
+        switch (m->mstate) {
+        case MM_DONE:
+            out->kind = SMNEO_STEP_DONE;
+            return;
+        case MM_PREPARE:
+        case MM_UPLOAD:
+            if (!m->work_ran) {
+                m->work_ready = 1;
+                out->kind = SMNEO_STEP_WORK;
+                return;
+            }
+            mm_after_work(m);
+            continue;
+        default:
+            if (m->work_ran) {
+                mm_after_work(m);
+                continue;
+            }
+            if (run_step(m, out))
+                return;
+            continue;
+        }
     }
-    if (m.cancelled)
-        rc = SMNEO_ECANCELLED;
-    if (rc) {
-        size_t failed = 0;
-        for (size_t i = 0; i < njobs; i++)
-            failed += res->rows[i].row.error != 0;
-        smneo__error(err, rc, "%zu of %zu compilation jobs did not complete%s", failed, njobs,
-                     m.cancelled ? " (cancelled)" : "");
-    }
-    *out = res;
-    res = NULL;
+}
 
-done:
-    for (size_t i = 0; m.jobs && i < njobs; i++) {
-        mjob *mj = &m.jobs[i];
+static void mm_feed(void *impl, smneo_response *resp, int transport_error, const char *message)
+{
+    many *m = impl;
+    mjob *mj = m ? m->send_job : NULL;
+    if (m)
+        m->send_job = NULL;
+    if (mj && mj->logs)
+        smneo_joblogs_feed(mj->logs, resp, transport_error, message);
+    else if (mj && mj->phase == PH_RUNNING && mj->waiter)
+        smneo_call_feed(mj->waiter, resp, transport_error, message);
+    else if (mj && mj->call)
+        smneo_call_feed(mj->call, resp, transport_error, message);
+    else
+        smneo_response_free(resp);
+}
+
+static void mm_cancel(void *impl)
+{
+    many *m = impl;
+    if (m)
+        set_cancelled(m);
+}
+
+static const smneo__call_ops mm_ops = {mm_next, mm_feed, mm_work, mm_cancel, mm_free};
+
+static void mm_free(void *impl)
+{
+    many *m = impl;
+    if (!m)
+        return;
+    for (size_t i = 0; m->jobs && i < m->n; i++) {
+        mjob *mj = &m->jobs[i];
         smneo_call_free(mj->waiter);
+        smneo_call_free(mj->call);
         smneo_joblogs_free(mj->logs);
         smneo__cjob_free(mj->j);
         free(mj->key);
         free(mj->target);
         free(mj->recorded);
+        for (size_t k = 0; k < sizeof mj->strings / sizeof mj->strings[0]; k++)
+            free(mj->strings[k]);
     }
-    free(m.jobs);
-    free(m.default_bucket);
-    free(m.default_account);
-    smneo_compile_many_result_free(res);
-    cJSON_Delete(m.state);
+    free(m->jobs);
+    free(m->default_bucket);
+    free(m->default_account);
+    free(m->state_file);
+    smneo_compile_many_result_free(m->res);
+    cJSON_Delete(m->state);
+    free(m->cur.msg);
+    mevent it;
+    while (mq_pop(m, &it))
+        free(it.msg);
+    free(m->q);
+    pthread_mutex_destroy(&m->mu);
+    smneo_error_clear(&m->e);
+    free(m);
+}
+
+/* The job's copy of its options points at copies of their strings (the
+ * machine's caller need not keep them). */
+static int copy_strings(mjob *mj)
+{
+    size_t k = 0;
+    const smneo_compile_option_info *info;
+    for (size_t i = 0; (info = smneo_compile_option_at(i)) != NULL; i++) {
+        if (info->type != SMNEO_COMPILE_OPTION_STRING && info->type != SMNEO_COMPILE_OPTION_JSON)
+            continue;
+        const char **slot = (const char **)((char *)&mj->j->o + info->offset);
+        if (!*slot)
+            continue;
+        if (k == sizeof mj->strings / sizeof mj->strings[0])
+            return -1;
+        mj->strings[k] = smneo__strdup(*slot);
+        if (!mj->strings[k])
+            return -1;
+        *slot = mj->strings[k++];
+    }
+    return 0;
+}
+
+/* queued: events come as EVENT steps; else to the callback as they happen. */
+static int mm_new(smneo_call **out, smneo_client *c, const smneo_compile_options *const *jobs, size_t njobs,
+                  const smneo_compile_many_options *opts, int queued, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !c || (!jobs && njobs))
+        return smneo__error(err, SMNEO_EINVAL, "out, client and jobs must not be NULL");
+    many *m = calloc(1, sizeof *m);
+    smneo_call *call = calloc(1, sizeof *call);
+    if (!m || !call || pthread_mutex_init(&m->mu, NULL)) {
+        free(m);
+        free(call);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    call->client = c;
+    call->kind = KIND_MACHINE;
+    call->ops = &mm_ops;
+    call->impl = m;
+    int rc = smneo__options_copy(&m->opts, opts, &smneo__compile_many_options_layout, err);
+    if (rc) {
+        smneo_call_free(call);
+        return rc;
+    }
+    m->c = c;
+    m->o = &m->opts;
+    m->queued = queued;
+    m->n = njobs;
+    m->limit = m->o->max_concurrent ? m->o->max_concurrent : SMNEO_COMPILE_MANY_DEFAULT_CONCURRENT;
+    m->start_ms = smneo__monotonic_ms();
+    m->mstate = MM_PREPARE;
+    if (m->opts.state_file) {
+        m->state_file = smneo__strdup(m->opts.state_file);
+        if (!m->state_file) {
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        m->opts.state_file = m->state_file;
+    }
+    rc = load_state(m, err);
+    if (rc) {
+        smneo_call_free(call);
+        return rc;
+    }
+    smneo_compile_many_result *res = calloc(1, sizeof *res);
+    m->res = res;
+    m->jobs = calloc(njobs ? njobs : 1, sizeof *m->jobs);
+    if (res)
+        res->rows = calloc(njobs ? njobs : 1, sizeof *res->rows);
+    if (!res || !m->jobs || !res->rows) {
+        smneo_call_free(call);
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    }
+    res->n = njobs;
+    /* where each job stands */
+    for (size_t i = 0; i < njobs; i++) {
+        mjob *mj = &m->jobs[i];
+        mj->m = m;
+        mj->i = i;
+        if (!jobs[i]) {
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_EINVAL, "jobs[%zu] is NULL", i);
+        }
+        mj->j = smneo__cjob_new(c, jobs[i]);
+        if (!mj->j || (queued && copy_strings(mj))) {
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        mj->o = &mj->j->o; /* the full struct, whatever version the caller's is */
+        mj->out = &res->rows[i];
+        mj->target = target_of(mj->o);
+        mj->key = mj->target ? key_of(mj->o, mj->target) : NULL;
+        mj->st = mj->key ? state_entry(m, mj->key, mj) : NULL;
+        row_set(&mj->out->model, model_of(mj->o));
+        row_set(&mj->out->target, mj->target);
+        if (!mj->st) {
+            smneo_call_free(call);
+            return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+        }
+        mj->j->o.callback = trampoline;
+        mj->j->o.payload = mj;
+        mj->phase = phase_of(m, mj);
+        if (mj->phase == PH_PENDING)
+            fresh_entry(mj->st);
+    }
+    *out = call;
+    return 0;
+}
+
+int smneo_compile_many_new(smneo_call **out, smneo_client *c, const smneo_compile_options *const *jobs, size_t njobs,
+                           const smneo_compile_many_options *opts, smneo_error *err)
+{
+    return mm_new(out, c, jobs, njobs, opts, 1, err);
+}
+
+int smneo_call_compile_many_event(smneo_compile_event *out, size_t *job, const smneo_call *call)
+{
+    if (!out || !job || !call || call->kind != KIND_MACHINE || call->ops != &mm_ops)
+        return SMNEO_EINVAL;
+    const many *m = call->impl;
+    if (!m->cur.ev.kind)
+        return SMNEO_EINVAL;
+    *out = m->cur.ev;
+    out->message = m->cur.msg;
+    out->description = m->cur.has_desc ? &m->cur.desc : NULL;
+    *job = m->cur.job;
+    return 0;
+}
+
+int smneo_call_compile_many_result(smneo_compile_many_result **out, smneo_call *call, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !call || call->kind != KIND_MACHINE || call->ops != &mm_ops)
+        return smneo__error(err, SMNEO_EINVAL, "not a compile_many machine (smneo_compile_many_new)");
+    many *m = call->impl;
+    if (m->mstate != MM_DONE)
+        return smneo__error(err, SMNEO_EINVAL, "the compile_many machine has not finished");
+    if (m->taken)
+        return smneo__error(err, SMNEO_EINVAL, "the compile_many machine's result was handed over already");
+    m->taken = 1;
+    *out = m->res;
+    m->res = NULL;
+    if (err) {
+        smneo_error_clear(err);
+        *err = m->e;
+    } else {
+        smneo_error_clear(&m->e);
+    }
+    memset(&m->e, 0, sizeof m->e);
+    return m->rc;
+}
+
+/* ---- the run, blocking: a driver of the machine ----------------------------------------- */
+
+/* WORK inline, SEND with the client's transport, SLEEP in the machine's
+ * short steps; events reach the callback as they happen (from the
+ * transfer's threads too, as the callback's contract says). */
+int smneo_compile_many(smneo_compile_many_result **out, smneo_client *c, const smneo_compile_options *const *jobs,
+                       size_t njobs, const smneo_compile_many_options *opts, smneo_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return smneo__error(err, SMNEO_EINVAL, "out, client and jobs must not be NULL");
+    smneo_call *call = NULL;
+    int rc = mm_new(&call, c, jobs, njobs, opts, 0, err);
+    if (rc)
+        return rc;
+    smneo_step st;
+    smneo_call_run(&st, call); /* no EVENT steps: the callback is called directly */
+    rc = smneo_call_compile_many_result(out, call, err);
+    smneo_call_free(call);
     return rc;
 }

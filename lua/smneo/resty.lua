@@ -369,8 +369,9 @@ end
 
 -- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
 -- runs a compile machine's work step. Returns the result and the warnings
--- array (or nil).
-local function drive(self, call, on_event, on_work)
+-- array (or nil); many (compile_many's machine): the rows and whether every
+-- job completed.
+local function drive(self, call, on_event, on_work, many)
   local res = guarded(self, call, share_before(self), function()
     while true do
       local kind, a, b, c, d = call:next()
@@ -387,6 +388,10 @@ local function drive(self, call, on_event, on_work)
       end
     end
   end)
+  if many then
+    if res[1] == nil then error(res[2], 0) end
+    return res[1], res[2]
+  end
   if res[2] then error(res[2], 0) end
   return res[1], res[3]
 end
@@ -512,6 +517,44 @@ function Client:compilation_job_logs(opts)
   return step_iterator(self, self._c:_job_logs(opts), LOG_EVENTS)
 end
 
+-- Drives a compile or compile_many machine: its events to cb on this thread
+-- (false: no more events, and the run is cancelled; an error cancels and is
+-- raised once the run has stopped), its work steps on nginx's thread pool.
+local function drive_machine(self, call, cb, what, many)
+  local pool = self._thread_pool
+  local cb_failed, cb_err = false, nil
+  local ok, res, extra = pcall(drive, self, call, function(_, ev)
+    if cb and not cb_failed then
+      local cok, r = pcall(cb, ev)
+      if not cok then
+        cb_failed, cb_err = true, r
+        call:cancel()
+      elseif r == false then
+        cb = nil -- no more events to it (STOPPING included), as in the plain module and Python
+        call:cancel()
+      end
+    end
+  end, function(id)
+    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
+    if not tok or not wok then
+      error(setmetatable({ code = "InvalidArgument", retryable = false,
+        message = what .. ": the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
+          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
+          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
+    end
+  end, many)
+  if cb_failed then error(cb_err, 0) end
+  if not ok then error(res, 0) end
+  return res, extra
+end
+
+local function options_table(opts, what)
+  if type(opts) ~= "table" then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = what .. ": options must be a table" }, smneo.error_mt), 3)
+  end
+end
+
 -- compile{...}: smneo's client:compile (docs/compile.md) as the core's step
 -- machine: API calls (create, the waiter or the log reader, stop) over
 -- cosockets, sleeps with ngx.sleep, and the WORK steps (the default bucket;
@@ -523,37 +566,19 @@ end
 -- request's thread, in order (a WORK step's events when it ends); false
 -- cancels, an error cancels and is raised once the flow has stopped.
 function Client:compile(opts)
-  if type(opts) ~= "table" then
-    error(setmetatable({ code = "InvalidArgument", retryable = false,
-      message = "compile: options must be a table" }, smneo.error_mt), 2)
-  end
-  local cb = opts.callback
+  options_table(opts, "compile")
   if not self._wc then self._wc = self._work_client() end
-  local call = self._wc:_compile(opts)
-  local pool = self._thread_pool
-  local cb_failed, cb_err = false, nil
-  local ok, res = pcall(drive, self, call, function(_, ev)
-    if cb and not cb_failed then
-      local cok, r = pcall(cb, ev)
-      if not cok then
-        cb_failed, cb_err = true, r
-        call:cancel()
-      elseif r == false then
-        call:cancel()
-      end
-    end
-  end, function(id)
-    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
-    if not tok or not wok then
-      error(setmetatable({ code = "InvalidArgument", retryable = false,
-        message = "compile: the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
-          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
-          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
-    end
-  end)
-  if cb_failed then error(cb_err, 0) end
-  if not ok then error(res, 0) end
-  return res
+  return (drive_machine(self, self._wc:_compile(opts), opts.callback, "compile"))
+end
+
+-- compile_many{jobs = {...} or models = {...}, targets = {...}, ...} ->
+-- rows, ok: the plain module's, its jobs' API calls over cosockets (one
+-- request at a time; the jobs run together, up to max_concurrent), its work
+-- (preparation, uploads, downloads, a FAILED job's log tail) on the pool
+function Client:compile_many(opts)
+  options_table(opts, "compile_many")
+  if not self._wc then self._wc = self._work_client() end
+  return drive_machine(self, self._wc:_compile_many(opts), opts.callback, "compile_many", true)
 end
 
 function Client:build_request(...) return self._c:build_request(...) end

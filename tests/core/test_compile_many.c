@@ -782,6 +782,184 @@ static void test_follow_logs_per_job(void)
     free(outdir);
 }
 
+/* ---- the step machine (smneo_compile_many_new) --------------------------------------- */
+
+static int never_called(size_t job, const smneo_compile_event *ev, void *payload)
+{
+    (void)job;
+    (void)ev;
+    ++*(int *)payload;
+    return 0;
+}
+
+typedef struct steps_seen {
+    char kinds[3][512]; /* each job's event kinds, in order, comma-separated */
+    int all_waiting, bad_index, works, sends;
+} steps_seen;
+
+/* Drives the machine as a non-blocking driver would: WORK inline here, SEND
+ * through the client's transport, SLEEP; cancels after the first CREATED
+ * when asked. */
+static int drive_many(smneo_call *call, steps_seen *seen, int cancel_at_created, smneo_compile_many_result **res,
+                      smneo_error *err)
+{
+    int cancelled = 0;
+    for (;;) {
+        smneo_step st;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_WORK) {
+            seen->works++;
+            smneo_call_work(call);
+        } else if (st.kind == SMNEO_STEP_SEND) {
+            seen->sends++;
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            CHECK(st.sleep_ms >= 0 && st.sleep_ms <= 200);
+            struct timespec ts = {0, st.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            CHECK_INT(st.event, SMNEO_EVENT_COMPILE);
+            smneo_compile_event ev;
+            size_t job = 0;
+            CHECK_INT(smneo_call_compile_many_event(&ev, &job, call), 0);
+            if (job == SMNEO_COMPILE_MANY_ALL) {
+                seen->all_waiting += ev.kind == SMNEO_COMPILE_EVENT_WAITING;
+                continue;
+            }
+            if (job >= 3) {
+                seen->bad_index++;
+                continue;
+            }
+            if (ev.kind == SMNEO_COMPILE_EVENT_STATUS)
+                CHECK(ev.description != NULL);
+            if (ev.kind == SMNEO_COMPILE_EVENT_PACK || ev.kind == SMNEO_COMPILE_EVENT_UPLOAD ||
+                ev.kind == SMNEO_COMPILE_EVENT_DOWNLOAD || ev.kind == SMNEO_COMPILE_EVENT_WAITING ||
+                ev.kind == SMNEO_COMPILE_EVENT_WARNING)
+                continue;
+            char *k = seen->kinds[job];
+            const char *name = smneo_compile_event_name((int)ev.kind);
+            size_t n = strlen(k);
+            /* a run of one kind once (STATUS) */
+            const char *last = strrchr(k, ',');
+            last = last ? last + 1 : k;
+            if (strcmp(last, name))
+                snprintf(k + n, 512 - n, "%s%s", n ? "," : "", name);
+            if (cancel_at_created && !cancelled && ev.kind == SMNEO_COMPILE_EVENT_CREATED) {
+                cancelled = 1;
+                smneo_call_cancel(call);
+            }
+        } else {
+            break;
+        }
+    }
+    CHECK_INT(smneo_call_compile_many_event(&(smneo_compile_event){0}, &(size_t){0}, call), SMNEO_EINVAL);
+    int rc = smneo_call_compile_many_result(res, call, err);
+    smneo_compile_many_result *again = NULL;
+    CHECK_INT(smneo_call_compile_many_result(&again, call, NULL), SMNEO_EINVAL);
+    return rc;
+}
+
+static void test_machine_steps(void)
+{
+    make_models("steps");
+    char url[512];
+    snprintf(url, sizeof url, "%s/_smneo/faults", local.url);
+    CHECK_INT(smneo_test_http("POST", url,
+                              "{\"kind\":\"fail\",\"device\":\"ml_c4\",\"rate\":1,\"failure\":\"not-tar-gz\"}", 0,
+                              NULL),
+              200);
+    char *outdir = NULL;
+    CHECK(asprintf(&outdir, "%s/out-steps", work) > 0);
+    static const char *const three[3] = {"ml_c5", "ml_c4", "ml_m5"};
+    smneo_compile_options jobs[3];
+    const smneo_compile_options *jp[3];
+    char model[1024], prefix[32];
+    snprintf(model, sizeof model, "%s", models[0]);
+    snprintf(prefix, sizeof prefix, "steps");
+    for (int i = 0; i < 3; i++) {
+        smneo_compile_options d = SMNEO_COMPILE_OPTIONS_INIT;
+        jobs[i] = d;
+        jobs[i].model = model;
+        jobs[i].framework = "XGBOOST";
+        jobs[i].target_device = three[i];
+        jobs[i].role_arn = ROLE;
+        jobs[i].s3_bucket = BUCKET;
+        jobs[i].s3_prefix = prefix;
+        jobs[i].output_dir = outdir;
+        jobs[i].delay = 0.1;
+        jobs[i].max_delay = 0.2;
+        jobs[i].timeout = 120;
+        jp[i] = &jobs[i];
+    }
+    int calls = 0;
+    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    mo.max_concurrent = 2;
+    mo.callback = never_called; /* the machine's events are EVENT steps */
+    mo.payload = &calls;
+    smneo_call *call = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_compile_many_new(&call, lc, jp, 3, &mo, &err), 0);
+    /* the strings were copied: the caller's buffers may change */
+    memset(model, 'x', 40);
+    memset(prefix, 'y', 5);
+    steps_seen seen;
+    memset(&seen, 0, sizeof seen);
+    smneo_compile_many_result *res = NULL;
+    int rc = drive_many(call, &seen, 0, &res, &err);
+    smneo_call_free(call);
+    CHECK_INT(rc, SMNEO_EJOBFAILED);
+    CHECK_MSG(err.message && strstr(err.message, "1 of 3 compilation jobs did not complete"), "%s",
+              err.message ? err.message : "");
+    CHECK_INT(calls, 0);
+    CHECK_INT(seen.bad_index, 0);
+    CHECK(seen.works >= 4); /* prepare, upload, then each job's download or log tail */
+    CHECK(seen.sends >= 6);
+    CHECK(seen.all_waiting > 0);
+    /* each job's events in order; the model packed and uploaded once (job 0) */
+    CHECK_STR(seen.kinds[0], "PACKED,UPLOADED,CREATED,STATUS,VERIFIED,DONE");
+    CHECK_STR(seen.kinds[1], "UPLOADED,CREATED,STATUS,DONE");
+    CHECK_STR(seen.kinds[2], "UPLOADED,CREATED,STATUS,VERIFIED,DONE");
+    for (size_t i = 0; res && i < 3; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        CHECK_STR(row->model, models[0]);
+        if (i == 1) {
+            CHECK_STR(row->status, "FAILED");
+            const smneo_diagnosis *d = smneo_compile_many_result_diagnosis(res, i);
+            CHECK_STR(d ? smneo_diagnosis_id(d) : "(none)", "not-tar-gz");
+        } else {
+            CHECK_STR(row->status, "COMPLETED");
+            CHECK(file_exists(row->artifact_path));
+            CHECK(row->digest_verified);
+        }
+    }
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+
+    /* a cancel after the first CREATED: that job is stopped, the others never start */
+    snprintf(model, sizeof model, "%s", models[1]);
+    snprintf(prefix, sizeof prefix, "steps");
+    CHECK_INT(smneo_compile_many_new(&call, lc, jp, 3, &mo, &err), 0);
+    memset(&seen, 0, sizeof seen);
+    res = NULL;
+    rc = drive_many(call, &seen, 1, &res, &err);
+    smneo_call_free(call);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_INT(calls, 0);
+    CHECK_STR(seen.kinds[0], "PACKED,UPLOADED,CREATED,STOPPING,DONE");
+    CHECK_STR(seen.kinds[1], "UPLOADED,DONE");
+    CHECK(res != NULL);
+    for (size_t i = 0; res && i < 3; i++) {
+        const smneo_compile_row *row = smneo_compile_many_result_row(res, i);
+        CHECK_INT(row->error, SMNEO_ECANCELLED);
+        CHECK_STR(row->status, i == 0 ? "STOPPING" : "");
+        CHECK_INT(row->stopped_by_smneo, i == 0);
+    }
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    CHECK_INT(smneo_test_http("DELETE", url, NULL, 0, NULL), 200);
+    free(outdir);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -804,6 +982,7 @@ int main(void)
     RUN(test_every_create_option);
     RUN(test_quota_filled_by_others);
     RUN(test_follow_logs_per_job);
+    RUN(test_machine_steps);
     smneo_client_free(lc);
     smneo_test_server_stop(&local);
     for (int i = 0; i < NMODELS; i++)

@@ -329,6 +329,14 @@ describe("smneo client", function()
     assert.are.equal("nope", err.message)
     local bad = raises(smneo.parse_response, "DescribeCompilationJob", 200, {}, "{not json")
     assert.are.equal("ProtocolError", bad.code)
+    -- headers as call:feed takes them: a repeated header is an array of values
+    local rep = smneo.parse_response("CreateCompilationJob", 200,
+      { ["x-amzn-RequestId"] = { "r3" }, ["X-Repeated"] = { "a", "b" } }, body)
+    assert.are.equal("r3", rep.ResponseMetadata.RequestId)
+    assert.truthy(rep.ResponseMetadata.HTTPHeaders["x-repeated"]:find("a", 1, true))
+    assert.truthy(rep.ResponseMetadata.HTTPHeaders["x-repeated"]:find("b", 1, true))
+    local badh = raises(smneo.parse_response, "DescribeCompilationJob", 200, "x-amzn-RequestId: r", "{}")
+    assert.truthy(badh.message:find("parse_response: headers must be a table", 1, true))
   end)
 
   it("drops members the model does not have, and null members, as botocore and Python do", function()

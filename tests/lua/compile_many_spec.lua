@@ -94,6 +94,40 @@ describe("client:compile_many", function()
     assert.equal(3, uploads)
   end)
 
+  it("delivers the events of a multipart upload's parallel parts to the callback, in order, with the job", function()
+    -- above the 64 MiB multipart threshold: parts sent from the transfer's threads
+    local big = tmp .. "/big"
+    assert(os.execute("mkdir -p " .. big .. " && head -c 70000000 /dev/urandom > " .. big .. "/xgboost.model"))
+    local kinds, uploads, last_done, ordered, jobs = {}, {}, -1, true, {}
+    local rows, ok = client:compile_many(common{
+      jobs = { { model = big, target_device = "ml_c5" } }, output_dir = tmp .. "/out-big",
+      callback = function(ev)
+        if kinds[#kinds] ~= ev.kind then kinds[#kinds + 1] = ev.kind end
+        if ev.kind == "UPLOAD" then
+          uploads[#uploads + 1] = ev
+          jobs[ev.job] = true
+          if ev.done < last_done then ordered = false end
+          last_done = ev.done
+        end
+      end })
+    assert.is_true(ok, rows[1].failure_reason)
+    assert.are.equal("COMPLETED", rows[1].compilation_job_status)
+    assert.is_true(ordered)
+    assert.are.same({ [1] = true }, jobs)
+    local final = uploads[#uploads]
+    assert.is_true(final.total > 64 * 1048576)
+    assert.are.equal(final.total, final.done) -- the last part's progress, whichever thread sent it
+    -- every part's progress: as many UPLOAD events as compile (whose machine
+    -- queues every thread's) gives for the same archive, uploaded afresh
+    local single = 0
+    client:compile(common{ model = big, target_device = "ml_c5", s3_prefix = "single", output_dir = tmp .. "/out-big",
+      callback = function(ev) if ev.kind == "UPLOAD" then single = single + 1 end end })
+    assert.are.equal(single, #uploads)
+    local seq = table.concat(kinds, ",")
+    assert.truthy(seq:find("PACKED,.*UPLOAD,UPLOADED,CREATED,STATUS", 1), seq)
+    os.execute("rm -rf " .. big .. " " .. tmp .. "/out-big")
+  end)
+
   it("lets one target fail while the rest complete", function()
     admin(srv, "POST", "/_smneo/faults", '{"kind": "fail", "device": "ml_c4", "rate": 1, "failure": "not-tar-gz"}')
     local jobs = {}

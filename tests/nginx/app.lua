@@ -336,4 +336,101 @@ function M.compile_cancel()
             tostring(e2), " ", tostring(e3.code), " ", tostring(e3.message:find("thread_pool no-such-pool", 1, true) ~= nil))
 end
 
+-- compile_parity?case=ok|fail|bad_target|no_model&side=ngx&out=DIR: one compile
+-- as tests/nginx/compile_parity.py runs it through Python's smneo.Client.compile; JSON
+-- of its outcome (the error's kind, code and message), its events' kinds
+-- (WAITING and LOG left out, repeats of a kind in a row counted once) and its
+-- LOG events' lines
+local PARITY_CASES = {
+  ok = {},
+  fail = {},
+  bad_target = { target_device = "ml_nope" },
+  no_model = { model = "/nonexistent/parity-model" },
+  cancel = {}, -- the callback returns false at CREATED: the job is stopped
+  logs = { follow_logs = true },
+}
+
+-- compile_many over cosockets and the thread pool: three jobs of the example
+-- model, two at once, ml_c4's failing (run.sh sets the fault); each row and
+-- each job's events; then a run cancelled at its first CREATED
+function M.compile_many()
+  local function run(prefix, cancel)
+    local seen = {}
+    local rows, ok = get():compile_many{
+      jobs = { { target_device = "ml_c5" }, { target_device = "ml_c4" }, { target_device = "ml_m5" } },
+      model = ROOT .. "/examples/model", framework = "PYTORCH", role_arn = "arn:aws:iam::123456789012:role/neo",
+      s3_bucket = "models", s3_prefix = prefix, data_input_config = '{"input0": [1, 3, 224, 224]}',
+      output_dir = ngx.config.prefix() .. prefix, delay = 0.05, max_delay = 0.1, timeout = 60, max_concurrent = 2,
+      callback = function(ev)
+        if ev.job and ev.kind ~= "WAITING" and ev.kind ~= "WARNING" and ev.kind ~= "PACK" and ev.kind ~= "UPLOAD"
+          and ev.kind ~= "DOWNLOAD" then
+          local k = seen[ev.job] or {}
+          seen[ev.job] = k
+          if k[#k] ~= ev.kind then k[#k + 1] = ev.kind end
+        end
+        if cancel and ev.kind == "CREATED" then return false end
+      end }
+    local out = { tostring(ok) }
+    for i, row in ipairs(rows) do
+      out[#out + 1] = table.concat({ row.target, row.compilation_job_status, tostring(row.digest_verified),
+        tostring(row.diagnosis ~= nil), tostring(row.stopped_by_smneo), table.concat(seen[i] or {}, ",") }, " ")
+    end
+    return table.concat(out, "\n")
+  end
+  ngx.print(run("ngx-many", false), "\n--\n", run("ngx-many-cancel", true))
+end
+
+-- JSON of strings, booleans, arrays of strings and objects of those (no cjson in nginx-extras)
+local function to_json(v)
+  if type(v) == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(ch) return string.format("\\u%04x", ch:byte()) end) .. '"'
+  elseif type(v) == "table" and v[1] ~= nil or (type(v) == "table" and next(v) == nil) then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = to_json(x) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  elseif type(v) == "table" then
+    local parts = {}
+    for k, x in pairs(v) do parts[#parts + 1] = to_json(tostring(k)) .. ":" .. to_json(x) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return tostring(v)
+end
+
+function M.compile_parity()
+  local case = ngx.var.arg_case
+  local o = compile_options(ROOT .. "/examples/model", "ml_c5", "parity-" .. case .. "-ngx")
+  o.output_dir = ngx.unescape_uri(ngx.var.arg_out)
+  o.job_name = "parity-" .. case
+  for k, v in pairs(assert(PARITY_CASES[case], "case")) do o[k] = v end
+  local kinds, lines = {}, {}
+  o.callback = function(ev)
+    if ev.kind == "LOG" then
+      lines[#lines + 1] = ev.message
+    elseif ev.kind ~= "WAITING" and kinds[#kinds] ~= ev.kind then
+      kinds[#kinds + 1] = ev.kind
+    end
+    return not (case == "cancel" and ev.kind == "CREATED")
+  end
+  local c = assert(safe.client(OPTIONS))
+  local r, e = c:compile(o)
+  c:close()
+  local out = { events = kinds, log = lines }
+  if r then
+    out.status = r.job.CompilationJobStatus
+    out.digest_verified = r.digest_verified
+    out.artifact_path = r.artifact_path
+    out.job_name = r.job_name
+  else
+    out.error = { kind = e.kind, code = e.code, message = e.message }
+    if e.issues then
+      local issues = {}
+      for i, is in ipairs(e.issues) do
+        issues[i] = table.concat({ is.severity, is.path, is.rule, is.message }, "|")
+      end
+      out.error.issues = issues
+    end
+  end
+  ngx.print(to_json(out))
+end
+
 return M

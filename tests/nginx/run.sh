@@ -511,6 +511,34 @@ echo "$out" | grep -Eq '^LINUX_ARM64 COMPLETED true true PACK,PACKED,UPLOADED,CR
   fail "/compile (LINUX_ARM64, the same archive: not uploaded again): got '$out'"
 echo "ok  compile for ml_c5 and LINUX/ARM64 with its events, work on nginx's thread pool"
 expect /compile_cancel "Cancelled true cb failed InvalidArgument true"
+# compile_many over cosockets: three jobs, two at once, one failing; then a cancel
+admin POST faults '{"kind": "fail", "failure": "not-tar-gz", "device": "ml_c4", "count": 1}' >/dev/null || fail "fault"
+out=$(curl -s --max-time 120 "$base/compile_many")
+# (after the callback's false no more events reach it: the rows say the rest)
+want='false
+ml_c5 COMPLETED true false false PACKED,UPLOADED,CREATED,STATUS,VERIFIED,DONE
+ml_c4 FAILED false true false UPLOADED,CREATED,STATUS,DONE
+ml_m5 COMPLETED true false false UPLOADED,CREATED,STATUS,VERIFIED,DONE
+--
+false
+ml_c5 STOPPING false false true PACKED,UPLOADED,CREATED
+ml_c4  false false false UPLOADED
+ml_m5  false false false UPLOADED'
+[ "$out" = "$want" ] || fail "/compile_many: got
+$out
+expected
+$want"
+echo "ok  compile_many: three jobs (max_concurrent 2) over cosockets, a FAILED row with its diagnosis, then a cancel"
+# the same compiles through Python's smneo.Client.compile and smneo.resty: the same
+# results, errors and events (tests/nginx/compile_parity.py); the fail case's jobs FAIL
+admin POST faults '{"kind": "fail", "failure": "pytorch-model-count", "job": "parity-fail-*", "count": 2}' \
+  >/dev/null || fail "fault"
+PYS=$(sh tools/pick-python.sh)
+PYTHONPATH="$ROOT/python" "$PYS" -c 'import smneo._smneo' 2>/dev/null ||
+  fail "parity: the Python extension is not built in place (make test-python, or: $PYS setup.py build_ext --inplace)"
+PYTHONPATH="$ROOT/python" env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  "$PYS" tests/nginx/compile_parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs ||
+  fail "Python and smneo.resty compile differ"
 # the worker answers other requests while one compiles (its work on the thread pool)
 mkdir -p "$tmp/bigmodel"
 cp examples/model/model.pt "$tmp/bigmodel/"

@@ -273,6 +273,32 @@ typedef struct smneo_compile_many_result smneo_compile_many_result;
 SMNEO_EXTERN(int) smneo_compile_many(smneo_compile_many_result **out, smneo_client *c,
                                      const smneo_compile_options *const *jobs, size_t njobs,
                                      const smneo_compile_many_options *opts, smneo_error *err);
+/* The same run as a step machine (client.h), for drivers that must not
+ * block, as smneo_compile_new is for one job: SEND and SLEEP steps for the
+ * API calls of every job (creates, waiters or log readers, stops: one job's
+ * request at a time, the answer fed with smneo_call_feed goes to the job
+ * whose request it is), WORK steps for what is CPU-bound or blocking (every
+ * job's preparation at once: the default bucket's name, pack or digest,
+ * layout checks, validation; then every upload, the default bucket's
+ * HeadBucket/CreateBucket and the state file; later one job's download,
+ * verification and extraction, or a FAILED job's log tail), run with
+ * smneo_call_work where the driver wants, and EVENT steps (step.event ==
+ * SMNEO_EVENT_COMPILE) for every event with its job, on the driving thread
+ * and in order (those raised on transfer threads during a WORK step come
+ * after it). opts->callback is not used; smneo_call_cancel after an event
+ * is what the callback's non-zero return is to smneo_compile_many.
+ * smneo_compile_many drives this machine. The options and the jobs' options
+ * are copied, their strings too. Free with smneo_call_free. */
+SMNEO_EXTERN(int) smneo_compile_many_new(smneo_call **out, smneo_client *c, const smneo_compile_options *const *jobs,
+                                         size_t njobs, const smneo_compile_many_options *opts, smneo_error *err);
+/* After an EVENT step with step.event == SMNEO_EVENT_COMPILE: the event (its
+ * message and description borrowed until the next step) and its job's index
+ * (SMNEO_COMPILE_MANY_ALL for WAITING between polls). */
+SMNEO_EXTERN(int) smneo_call_compile_many_event(smneo_compile_event *out, size_t *job, const smneo_call *call);
+/* After DONE: what smneo_compile_many returns (*out caller-owned, set in the
+ * same cases). Hands over once; again: SMNEO_EINVAL. */
+SMNEO_EXTERN(int) smneo_call_compile_many_result(smneo_compile_many_result **out, smneo_call *call,
+                                                 smneo_error *err);
 SMNEO_EXTERN(void) smneo_compile_many_result_free(smneo_compile_many_result *r);
 SMNEO_EXTERN(size_t) smneo_compile_many_result_count(const smneo_compile_many_result *r);
 /* Row i (borrowed), or NULL when i is out of range. */
