@@ -1560,7 +1560,7 @@ static PyObject *paginate_event(ClientObject *client, smneo_call *call, const sm
                                 const char *operation);
 static int paginate_done(ClientObject *client, smneo_call *call, const char *operation, PyObject **resume_token);
 
-enum { STEPS_CALL, STEPS_PAGES, STEPS_WAIT, STEPS_LOGS, STEPS_COMPILE };
+enum { STEPS_CALL, STEPS_PAGES, STEPS_WAIT, STEPS_LOGS, STEPS_COMPILE, STEPS_COMPILE_MANY };
 
 /* One call (an operation, a paginated run or a waiter) whose steps the
  * Python driver (smneo/aio.py) performs: advance() returns the next one.
@@ -1739,6 +1739,44 @@ static PyObject *compile_done(StepsObject *self)
     return out;
 }
 
+/* _steps_compile_many(jobs, options) -> Steps over compile_many()'s machine
+ * (jobs and options as _compile_many takes them) */
+static PyObject *client_steps_compile_many(ClientObject *self, PyObject *args)
+{
+    PyObject *jobs, *opts;
+    if (!PyArg_ParseTuple(args, "O!O!:_steps_compile_many", &PyList_Type, &jobs, &PyDict_Type, &opts))
+        return NULL;
+    if (enter(self))
+        return NULL;
+    smneo_call *call = NULL;
+    if (smneo_py_compile_many_new(self->st, self->client, jobs, opts, &call)) {
+        leave(self);
+        return NULL;
+    }
+    return steps_wrap(self, call, "CreateCompilationJob", STEPS_COMPILE_MANY);
+}
+
+/* compile_many's DONE: the rows, or the blocking compile_many's exception */
+static PyObject *compile_many_done(StepsObject *self)
+{
+    smneo_compile_many_result *res = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    int rc = smneo_call_compile_many_result(&res, self->call, &err);
+    PyObject *out = smneo_py_compile_many_finish(self->client->st, rc, res, &err);
+    smneo_compile_many_result_free(res);
+    smneo_error_clear(&err);
+    return out;
+}
+
+static PyObject *compile_many_event(StepsObject *self)
+{
+    smneo_compile_event ev;
+    size_t job;
+    if (smneo_call_compile_many_event(&ev, &job, self->call))
+        return PyErr_Format(PyExc_RuntimeError, "smneo: compile_many event without an event");
+    return smneo_py_compile_many_event(self->client->st, job, &ev);
+}
+
 static PyObject *compile_event(StepsObject *self)
 {
     smneo_compile_event ev;
@@ -1814,7 +1852,7 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
         if (step->kind == SMNEO_STEP_WORK)
             return Py_BuildValue("(iO)", SMNEO_STEP_WORK, Py_None);
         if (step->kind == SMNEO_STEP_SEND) {
-            if (c->send_hook && self->mode != STEPS_COMPILE) { /* (the blocking compile sends without it) */
+            if (c->send_hook && self->mode < STEPS_COMPILE) { /* (the blocking compiles send without it) */
                 PyObject *hook = c->send_hook;
                 Py_INCREF(hook);
                 int r = hook_send(c, hook, self->call, step);
@@ -1833,6 +1871,7 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
         if (step->kind == SMNEO_STEP_EVENT) {
             PyObject *v = self->mode == STEPS_WAIT      ? wait_status(c, self->call)
                           : self->mode == STEPS_COMPILE ? compile_event(self)
+                          : self->mode == STEPS_COMPILE_MANY ? compile_many_event(self)
                                                         : paginate_event(c, self->call, step, self->operation);
             if (!v)
                 return NULL;
@@ -1845,6 +1884,8 @@ static PyObject *steps_advance(StepsObject *self, PyObject *unused)
             out = wait_done(c, self->call);
         else if (self->mode == STEPS_COMPILE)
             out = compile_done(self);
+        else if (self->mode == STEPS_COMPILE_MANY)
+            out = compile_many_done(self);
         else
             out = paginate_done(c, self->call, self->operation, &self->resume_token) ? NULL
                                                                                      : (Py_INCREF(Py_None), Py_None);
@@ -2323,6 +2364,8 @@ static PyMethodDef client_methods[] = {
      "_s3_transfer(upload, filename, uri, options, callback=None) (internal: see Client.upload_file)"},
     {"_steps_compile", (PyCFunction)client_steps_compile, METH_O,
      "_steps_compile(options) -> Steps (internal: smneo.aio)"},
+    {"_steps_compile_many", (PyCFunction)client_steps_compile_many, METH_VARARGS,
+     "_steps_compile_many(jobs, options) -> Steps (internal: smneo.aio)"},
     {"_compile", FN(client_compile), KW, "_compile(options, callback=None) -> dict (internal: see Client.compile)"},
     {"_job_logs", FN(client_job_logs), KW,
      "_job_logs(name, start_time_ms=0, follow=False, delay=0, max_delay=0, tail=0) -> iterator (internal: see "

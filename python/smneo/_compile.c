@@ -34,6 +34,20 @@ PyObject *smneo_py_compile_event(smneo_state *st, const smneo_compile_event *ev)
                 : NULL;
 }
 
+/* compile_many's event dict: compile()'s plus "job" (its index, None for
+ * SMNEO_COMPILE_MANY_ALL). Shared with the step driver. */
+PyObject *smneo_py_compile_many_event(smneo_state *st, size_t job, const smneo_compile_event *ev)
+{
+    PyObject *event = smneo_py_compile_event(st, ev);
+    if (event) {
+        PyObject *index = job == SMNEO_COMPILE_MANY_ALL ? (Py_INCREF(Py_None), Py_None) : PyLong_FromSize_t(job);
+        if (!index || PyDict_SetItemString(event, "job", index))
+            Py_CLEAR(event);
+        Py_XDECREF(index);
+    }
+    return event;
+}
+
 /* An event for job `job` (SIZE_MAX: none, as for compile()) to the callback. */
 /* The operation an error is reported under: the request that failed (an S3
  * PutObject during the upload, a DescribeCompilationJob while waiting), else
@@ -51,14 +65,7 @@ static int deliver(compile_ctx *x, size_t job, int many, const smneo_compile_eve
     if (x->exc_type || x->cancelled_by_callback) {
         cancel = 1;
     } else if (PyErr_CheckSignals() == 0 && x->callback) {
-        PyObject *event = smneo_py_compile_event(x->st, ev);
-        if (event && many) {
-            PyObject *index = job == SMNEO_COMPILE_MANY_ALL ? (Py_INCREF(Py_None), Py_None) : PyLong_FromSize_t(job);
-            if (!index || PyDict_SetItemString(event, "job", index)) {
-                Py_CLEAR(event);
-            }
-            Py_XDECREF(index);
-        }
+        PyObject *event = many ? smneo_py_compile_many_event(x->st, job, ev) : smneo_py_compile_event(x->st, ev);
         if (event) {
             PyObject *r = PyObject_CallOneArg(x->callback, event);
             Py_DECREF(event);
@@ -350,6 +357,82 @@ static void name_the_job(const smneo_error *err)
     PyErr_Restore(type, value, tb);
 }
 
+/* compile_many's arguments (jobs: list of option dicts, mopts: dict) into
+ * *o / *ptrs (PyMem, the caller frees both; strings borrowed from jobs and
+ * mopts) and *mo. -1 with the exception. Shared by the blocking compile_many
+ * and the step driver's. */
+static int convert_many(PyObject *jobs, PyObject *mopts, smneo_compile_options **o_out,
+                        const smneo_compile_options ***ptrs_out, smneo_compile_many_options *mo)
+{
+    *o_out = NULL;
+    *ptrs_out = NULL;
+    if (!PyList_Check(jobs) || !PyDict_Check(mopts)) {
+        PyErr_Format(PyExc_TypeError, "compile_many: jobs must be a list and options a dict");
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(jobs);
+    smneo_compile_options *o = PyMem_Calloc(n ? (size_t)n : 1, sizeof *o);
+    const smneo_compile_options **ptrs = PyMem_Calloc(n ? (size_t)n : 1, sizeof *ptrs);
+    *o_out = o;
+    *ptrs_out = ptrs;
+    if (!o || !ptrs) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ptrs[i] = &o[i];
+        if (convert_options(PyList_GET_ITEM(jobs, i), &o[i]))
+            return -1;
+    }
+    *mo = (smneo_compile_many_options)SMNEO_COMPILE_MANY_OPTIONS_INIT;
+    PyObject *v;
+    if ((v = PyDict_GetItemString(mopts, "max_concurrent")) && v != Py_None) {
+        long k = PyLong_AsLong(v);
+        if ((k == -1 && PyErr_Occurred()) || k < 1 || k > 100000) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "compile_many: max_concurrent must be a positive int");
+            return -1;
+        }
+        mo->max_concurrent = (unsigned)k;
+    }
+    if ((v = PyDict_GetItemString(mopts, "state_file")) && v != Py_None) {
+        Py_ssize_t len;
+        mo->state_file = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, &len) : NULL;
+        if (!mo->state_file || strlen(mo->state_file) != (size_t)len) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "compile_many: state_file must be a path (str) without NUL");
+            return -1;
+        }
+    }
+    if ((v = PyDict_GetItemString(mopts, "retry_failed")))
+        mo->retry_failed = PyObject_IsTrue(v);
+    if ((v = PyDict_GetItemString(mopts, "keep_jobs_on_cancel")))
+        mo->keep_jobs_on_cancel = PyObject_IsTrue(v);
+    return 0;
+}
+
+/* The run's outcome: the list of row dicts, or the exception of an error
+ * before any job (naming the job). Shared by the blocking compile_many and
+ * the step driver. */
+PyObject *smneo_py_compile_many_finish(smneo_state *st, int rc, const smneo_compile_many_result *res,
+                                       smneo_error *err)
+{
+    if (!res) {
+        smneo_py_raise(st, rc, err, operation_of(err), 0);
+        name_the_job(err);
+        return NULL;
+    }
+    PyObject *out = PyList_New((Py_ssize_t)smneo_compile_many_result_count(res));
+    for (size_t i = 0; out && i < smneo_compile_many_result_count(res); i++) {
+        PyObject *row = row_dict(st, res, i);
+        if (!row)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, (Py_ssize_t)i, row);
+    }
+    return out;
+}
+
 /* Client._compile_many(jobs: list of option dicts, options: dict, callback)
  * -> list of row dicts */
 PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *mopts,
@@ -357,75 +440,52 @@ PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject 
 {
     if (callback != Py_None && !PyCallable_Check(callback))
         return PyErr_Format(PyExc_TypeError, "callback must be callable or None");
-    if (!PyList_Check(jobs) || !PyDict_Check(mopts))
-        return PyErr_Format(PyExc_TypeError, "compile_many: jobs must be a list and options a dict");
-    Py_ssize_t n = PyList_GET_SIZE(jobs);
-    smneo_compile_options *o = PyMem_Calloc(n ? (size_t)n : 1, sizeof *o);
-    const smneo_compile_options **ptrs = PyMem_Calloc(n ? (size_t)n : 1, sizeof *ptrs);
-    if (!o || !ptrs) {
+    smneo_compile_options *o;
+    const smneo_compile_options **ptrs;
+    smneo_compile_many_options mo;
+    if (convert_many(jobs, mopts, &o, &ptrs, &mo)) {
         PyMem_Free(o);
         PyMem_Free(ptrs);
-        return PyErr_NoMemory();
+        return NULL;
     }
-    PyObject *out = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        ptrs[i] = &o[i];
-        if (convert_options(PyList_GET_ITEM(jobs, i), &o[i])) {
-            PyMem_Free(o);
-            PyMem_Free(ptrs);
-            return NULL;
-        }
-    }
-    smneo_compile_many_options mo = SMNEO_COMPILE_MANY_OPTIONS_INIT;
-    PyObject *v;
-    if ((v = PyDict_GetItemString(mopts, "max_concurrent")) && v != Py_None) {
-        long k = PyLong_AsLong(v);
-        if ((k == -1 && PyErr_Occurred()) || k < 1 || k > 100000) {
-            PyErr_Clear();
-            PyMem_Free(o);
-            PyMem_Free(ptrs);
-            return PyErr_Format(PyExc_ValueError, "compile_many: max_concurrent must be a positive int");
-        }
-        mo.max_concurrent = (unsigned)k;
-    }
-    if ((v = PyDict_GetItemString(mopts, "state_file")) && v != Py_None) {
-        Py_ssize_t len;
-        mo.state_file = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, &len) : NULL;
-        if (!mo.state_file || strlen(mo.state_file) != (size_t)len) {
-            PyErr_Clear();
-            PyMem_Free(o);
-            PyMem_Free(ptrs);
-            return PyErr_Format(PyExc_TypeError, "compile_many: state_file must be a path (str) without NUL");
-        }
-    }
-    if ((v = PyDict_GetItemString(mopts, "retry_failed")))
-        mo.retry_failed = PyObject_IsTrue(v);
-    if ((v = PyDict_GetItemString(mopts, "keep_jobs_on_cancel")))
-        mo.keep_jobs_on_cancel = PyObject_IsTrue(v);
     compile_ctx x = {st, callback == Py_None ? NULL : callback, NULL, NULL, NULL, 0};
     mo.callback = on_many_event;
     mo.payload = &x;
     smneo_compile_many_result *res = NULL;
     smneo_error err = SMNEO_ERROR_INIT;
-    int rc = blocking_compile_many(&res, client, ptrs, (size_t)n, &mo, &err);
+    int rc = blocking_compile_many(&res, client, ptrs, (size_t)PyList_GET_SIZE(jobs), &mo, &err);
     PyMem_Free(o);
     PyMem_Free(ptrs);
-    if (x.exc_type) { /* a callback raised, or Ctrl-C: the jobs were stopped */
+    PyObject *out = NULL;
+    if (x.exc_type) /* a callback raised, or Ctrl-C: the jobs were stopped */
         PyErr_Restore(x.exc_type, x.exc_value, x.exc_tb);
-    } else if (!res) {
-        smneo_py_raise(st, rc, &err, operation_of(&err), 0);
-        name_the_job(&err);
-    } else {
-        out = PyList_New((Py_ssize_t)smneo_compile_many_result_count(res));
-        for (size_t i = 0; out && i < smneo_compile_many_result_count(res); i++) {
-            PyObject *row = row_dict(st, res, i);
-            if (!row)
-                Py_CLEAR(out);
-            else
-                PyList_SET_ITEM(out, (Py_ssize_t)i, row);
-        }
-    }
+    else
+        out = smneo_py_compile_many_finish(st, rc, res, &err);
     smneo_compile_many_result_free(res);
     smneo_error_clear(&err);
     return out;
+}
+
+/* The compile_many machine for compile_many's arguments in *out (the step
+ * driver's); -1 with the exception the blocking compile_many would raise. */
+int smneo_py_compile_many_new(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *mopts,
+                              smneo_call **out)
+{
+    *out = NULL;
+    smneo_compile_options *o;
+    const smneo_compile_options **ptrs;
+    smneo_compile_many_options mo;
+    int rc = convert_many(jobs, mopts, &o, &ptrs, &mo) ? -1 : 0;
+    if (rc == 0) {
+        smneo_error err = SMNEO_ERROR_INIT;
+        int r = smneo_compile_many_new(out, client, ptrs, (size_t)PyList_GET_SIZE(jobs), &mo, &err); /* copies */
+        if (r) {
+            smneo_py_compile_many_finish(st, r, NULL, &err);
+            rc = -1;
+        }
+        smneo_error_clear(&err);
+    }
+    PyMem_Free(o);
+    PyMem_Free(ptrs);
+    return rc;
 }

@@ -594,33 +594,9 @@ class Client(_smneo.Client):
         Ctrl-C stops them too and raises KeyboardInterrupt. Returns one
         CompileRow per job, in order; a job completed when its
         compilation_job_status is "COMPLETED" and failure_reason is None."""
-        if (jobs is None) == (models is None and targets is None):
-            raise TypeError("compile_many: give either jobs (a list of dicts of compile() keywords) or "
-                            "models and targets (two lists)")
-        if jobs is None:
-            if not models or not targets:
-                raise TypeError("compile_many: models and targets must both be non-empty lists")
-            jobs = [dict(_target_keywords(t), model=m) for m in models for t in targets]
-        options = []
-        for i, job in enumerate(jobs):
-            if not isinstance(job, dict):
-                raise TypeError("compile_many: jobs[%d] must be a dict of compile() keywords, not %s"
-                                % (i, type(job).__name__))
-            merged = dict(common)
-            merged.update(job)
-            if "callback" in merged:
-                raise TypeError("compile_many: jobs[%d]: give callback to compile_many, not to a job" % i)
-            try:
-                options.append(_compile_options(**merged))
-            except TypeError as e:
-                raise TypeError("compile_many: jobs[%d]: %s" % (i, e)) from None
-        many = {"max_concurrent": max_concurrent, "retry_failed": bool(retry_failed),
-                "keep_jobs_on_cancel": bool(keep_jobs_on_cancel),
-                "state_file": os.fspath(state_file) if state_file is not None else None}
-        rows = self._compile_many(options, many, callback)
-        for row in rows:
-            row["diagnosis"] = _diagnosis(row.get("diagnosis"))
-        return [CompileRow(**row) for row in rows]
+        options, many = compile_many_arguments(jobs, models, targets, max_concurrent, state_file, retry_failed,
+                                               keep_jobs_on_cancel, common)
+        return compile_many_rows(self._compile_many(options, many, callback))
 
     def __enter__(self):
         return self
@@ -653,3 +629,40 @@ CompileResult.__module__ = "smneo"
 CompileRow.__module__ = "smneo"
 Paginator.__module__ = "smneo"
 PageIterator.__module__ = "smneo"
+
+
+def compile_many_arguments(jobs, models, targets, max_concurrent, state_file, retry_failed, keep_jobs_on_cancel,
+                           common):
+    """compile_many's keywords -> (the jobs' option dicts, the run's options),
+    as _compile_many and _steps_compile_many take them (smneo.aio shares it)."""
+    if (jobs is None) == (models is None and targets is None):
+        raise TypeError("compile_many: give either jobs (a list of dicts of compile() keywords) or "
+                        "models and targets (two lists)")
+    if jobs is None:
+        if not models or not targets:
+            raise TypeError("compile_many: models and targets must both be non-empty lists")
+        jobs = [dict(_target_keywords(t), model=m) for m in models for t in targets]
+    options = []
+    for i, job in enumerate(jobs):
+        if not isinstance(job, dict):
+            raise TypeError("compile_many: jobs[%d] must be a dict of compile() keywords, not %s"
+                            % (i, type(job).__name__))
+        merged = dict(common)
+        merged.update(job)
+        if "callback" in merged:
+            raise TypeError("compile_many: jobs[%d]: give callback to compile_many, not to a job" % i)
+        try:
+            options.append(_compile_options(**merged))
+        except TypeError as e:
+            raise TypeError("compile_many: jobs[%d]: %s" % (i, e)) from None
+    many = {"max_concurrent": max_concurrent, "retry_failed": bool(retry_failed),
+            "keep_jobs_on_cancel": bool(keep_jobs_on_cancel),
+            "state_file": os.fspath(state_file) if state_file is not None else None}
+    return options, many
+
+
+def compile_many_rows(rows):
+    """_compile_many's row dicts (or the machine's DONE) -> CompileRows."""
+    for row in rows:
+        row["diagnosis"] = _diagnosis(row.get("diagnosis"))
+    return [CompileRow(**row) for row in rows]

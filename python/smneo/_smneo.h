@@ -170,6 +170,11 @@ int smneo_py_compile_new(smneo_state *st, smneo_client *client, PyObject *opts, 
 PyObject *smneo_py_compile_event(smneo_state *st, const smneo_compile_event *ev);
 PyObject *smneo_py_compile_finish(smneo_state *st, int rc, const smneo_compile_result *res, smneo_error *err,
                                   int cancelled_by_callback);
+int smneo_py_compile_many_new(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *opts,
+                              smneo_call **out);
+PyObject *smneo_py_compile_many_finish(smneo_state *st, int rc, const smneo_compile_many_result *res,
+                                       smneo_error *err);
+PyObject *smneo_py_compile_many_event(smneo_state *st, size_t job, const smneo_compile_event *ev);
 PyObject *smneo_py_compile_many(smneo_state *st, smneo_client *client, PyObject *jobs, PyObject *opts,
                                 PyObject *callback);
 

@@ -20,15 +20,11 @@ task.cancel()) aborts the request in flight at once and releases the call.
 Credential requests (container, IMDS: short timeouts of their own) and
 in-process transports (smneo.local.mock, moto's mock_aws) are sent in the
 loop's default executor instead. compile() drives the core's compile
-machine: its CPU-bound and blocking work steps run in the loop's default
-executor. compile_many() runs the core's scheduler (the blocking client's)
-in the loop's default executor, its events relayed to the loop; cancelling
-the task stops its jobs.
+machine, compile_many() the core's compile_many machine: their API calls
+go out as the other calls' do, their CPU-bound and blocking work steps run
+in the loop's default executor; cancelling the task stops their jobs.
 """
 import asyncio
-import concurrent.futures
-import functools
-import threading
 import time
 
 from . import _display, _glue, _smneo
@@ -188,7 +184,7 @@ class _Driver:
             raise
 
     async def compile(self, steps, callback):
-        """Drives compile()'s machine to its end: SEND on the loop, SLEEP as
+        """Drives compile()'s (or compile_many()'s) machine to its end: SEND on the loop, SLEEP as
         asyncio.sleep, WORK in the executor, each event to callback on the
         loop. A cancellation (or an exception from the callback) stops the
         flow as Ctrl-C stops the blocking compile: the machine is cancelled,
@@ -426,59 +422,24 @@ class Client:
                 raise
             return _glue.compile_result(out)
 
-    async def compile_many(self, jobs=None, *, callback=None, **kwargs):
+    async def compile_many(self, jobs=None, *, models=None, targets=None, max_concurrent=None, state_file=None,
+                           retry_failed=False, keep_jobs_on_cancel=False, callback=None, **common):
         """await compile_many(jobs=None, *, models=None, targets=None, max_concurrent=None, state_file=None,
         retry_failed=False, keep_jobs_on_cancel=False, callback=None, **common) -> list of CompileRow:
         smneo.Client.compile_many's arguments, rows, state file, default bucket and exceptions (docs/compile.md,
-        "Many jobs"): the core's scheduler itself runs in the loop's default executor (one thread for the
-        whole run, without the GIL). callback(event) is called on the loop, in order (a coroutine function is
+        "Many jobs"), on the loop as compile() is: the core's compile_many machine, its API calls sent as this
+        client's others, its back-off sleeps asyncio.sleep, its packing, digests, transfers and state file in
+        the loop's default executor. callback(event) is called on the loop, in order (a coroutine function is
         awaited); returning False cancels as it does for the blocking client. Cancelling the task stops every
         running job (unless keep_jobs_on_cancel) as Ctrl-C does, waits for that, then the cancellation
         propagates."""
-        loop = asyncio.get_running_loop()
-        self._loop_driver()  # the same refusal as the other calls when closed or busy on another loop
-        stop = threading.Event()
-
-        async def on_loop(event):
-            answer = callback(event)
-            if asyncio.iscoroutine(answer):
-                answer = await answer
-            return answer
-
-        waiting = set()  # the callback's runs on the loop that the thread waits for
-
-        def relay(event):  # on the executor's thread, for each event of the run
-            if stop.is_set():
-                return False  # cancelled: the core stops the jobs (or leaves them, keep_jobs_on_cancel)
-            if callback is None:
-                return None
-            answer = asyncio.run_coroutine_threadsafe(on_loop(event), loop)
-            waiting.add(answer)
-            try:
-                return answer.result()
-            except concurrent.futures.CancelledError:
-                if stop.is_set():
-                    return False  # the task was cancelled while its callback ran
-                raise
-            finally:
-                waiting.discard(answer)
-
-        run = functools.partial(self.sync.compile_many, jobs, callback=relay, **kwargs)
-        future = loop.run_in_executor(None, run)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            stop.set()
-            for answer in list(waiting):  # a callback awaiting something: cancelled with the task
-                answer.cancel()
-            while not future.done():
-                try:
-                    await asyncio.shield(future)  # the jobs being stopped; again cancelled: still wait
-                except asyncio.CancelledError:
-                    pass
-                except Exception:  # noqa: BLE001 (the cancelled run's outcome: the cancellation wins)
-                    break
-            raise
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable or None")
+        options, many = _glue.compile_many_arguments(jobs, models, targets, max_concurrent, state_file,
+                                                     retry_failed, keep_jobs_on_cancel, common)
+        driver = self._loop_driver()
+        steps = self.sync._steps_compile_many(options, many)
+        return _glue.compile_many_rows(await driver.compile(steps, callback))
 
     async def close(self):
         """Aborts what is in flight and releases the connections. Idempotent."""

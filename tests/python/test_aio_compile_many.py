@@ -124,6 +124,44 @@ def test_several_jobs_and_a_failing_row_as_the_blocking_client(local, models, tm
     assert len(ticks) >= 2
 
 
+def test_api_calls_go_out_on_the_loop_and_only_work_steps_use_the_executor(local, models, tmp_path,
+                                                                            monkeypatch):
+    """The run is the core's compile_many machine driven on the loop: every
+    API call (the creates, the waiters' describes) is one of the loop
+    driver's SEND steps (libcurl's multi interface, no thread), and the loop's
+    executor runs only the machine's WORK steps (packing, uploads,
+    downloads), never the whole blocking run."""
+    server, _ = local
+    sends, executed = [], []
+    send = smneo.aio._Driver.send
+
+    async def counting_send(self, steps, credential):
+        sends.append(credential)
+        return await send(self, steps, credential)
+
+    monkeypatch.setattr(smneo.aio._Driver, "send", counting_send)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        run_in_executor = loop.run_in_executor
+
+        def recording(executor, fn, *args):
+            executed.append(getattr(fn, "__name__", repr(fn)))
+            return run_in_executor(executor, fn, *args)
+
+        loop.run_in_executor = recording
+        async with _aio(server) as aio:
+            return await aio.compile_many(models=models[:2], targets=TARGETS[:2], output_dir=tmp_path, **COMMON)
+
+    before = len(server.requests("sagemaker"))
+    rows = asyncio.run(main())
+    assert [r.compilation_job_status for r in rows] == ["COMPLETED"] * 4
+    sagemaker = len(server.requests("sagemaker")) - before
+    assert sagemaker >= 8  # four creates and at least one describe each
+    assert len(sends) >= sagemaker and not any(sends)  # every API call sent by the loop's driver
+    assert executed and set(executed) == {"work"}
+
+
 def test_callback_false_cancels_as_the_blocking_client(local, models, tmp_path):
     server, client = local
 
