@@ -1443,27 +1443,32 @@ static PyObject *client_job_logs(ClientObject *self, PyObject *args, PyObject *k
     return (PyObject *)it;
 }
 
+/* Stores hook (a callable, or None to clear) in *slot; what names it in the
+ * TypeError. 0, or -1 with the error set. */
+static int set_hook(PyObject **slot, PyObject *hook, const char *what)
+{
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_Format(PyExc_TypeError, "the %s hook must be callable or None, not %s", what, Py_TYPE(hook)->tp_name);
+        return -1;
+    }
+    if (hook == Py_None)
+        Py_CLEAR(*slot);
+    else
+        Py_XSETREF(*slot, (Py_INCREF(hook), hook));
+    return 0;
+}
+
 static PyObject *client_set_call_hook(ClientObject *self, PyObject *hook)
 {
-    if (hook != Py_None && !PyCallable_Check(hook))
-        return PyErr_Format(PyExc_TypeError, "the request hook must be callable or None, not %s",
-                            Py_TYPE(hook)->tp_name);
-    if (hook == Py_None)
-        Py_CLEAR(self->call_hook);
-    else
-        Py_XSETREF(self->call_hook, (Py_INCREF(hook), hook));
+    if (set_hook(&self->call_hook, hook, "request"))
+        return NULL;
     Py_RETURN_NONE;
 }
 
 static PyObject *client_set_params_hook(ClientObject *self, PyObject *hook)
 {
-    if (hook != Py_None && !PyCallable_Check(hook))
-        return PyErr_Format(PyExc_TypeError, "the parameters hook must be callable or None, not %s",
-                            Py_TYPE(hook)->tp_name);
-    if (hook == Py_None)
-        Py_CLEAR(self->params_hook);
-    else
-        Py_XSETREF(self->params_hook, (Py_INCREF(hook), hook));
+    if (set_hook(&self->params_hook, hook, "parameters"))
+        return NULL;
     if (self->client)
         smneo_client_set_params_hook(self->client, self->params_hook ? py_params_hook : NULL, self);
     Py_RETURN_NONE;
@@ -1471,13 +1476,8 @@ static PyObject *client_set_params_hook(ClientObject *self, PyObject *hook)
 
 static PyObject *client_set_response_hook(ClientObject *self, PyObject *hook)
 {
-    if (hook != Py_None && !PyCallable_Check(hook))
-        return PyErr_Format(PyExc_TypeError, "the response hook must be callable or None, not %s",
-                            Py_TYPE(hook)->tp_name);
-    if (hook == Py_None)
-        Py_CLEAR(self->response_hook);
-    else
-        Py_XSETREF(self->response_hook, (Py_INCREF(hook), hook));
+    if (set_hook(&self->response_hook, hook, "response"))
+        return NULL;
     /* Installed in the core only while set: without it an answer costs nothing. */
     if (self->client)
         smneo_client_set_response_hook(self->client, self->response_hook ? py_response_hook : NULL, self);
@@ -1486,12 +1486,8 @@ static PyObject *client_set_response_hook(ClientObject *self, PyObject *hook)
 
 static PyObject *client_set_send_hook(ClientObject *self, PyObject *hook)
 {
-    if (hook != Py_None && !PyCallable_Check(hook))
-        return PyErr_Format(PyExc_TypeError, "the send hook must be callable or None, not %s", Py_TYPE(hook)->tp_name);
-    if (hook == Py_None)
-        Py_CLEAR(self->send_hook);
-    else
-        Py_XSETREF(self->send_hook, (Py_INCREF(hook), hook));
+    if (set_hook(&self->send_hook, hook, "send"))
+        return NULL;
     Py_RETURN_NONE;
 }
 
