@@ -1,9 +1,9 @@
 -- The smneo.resty front of the credential parity table
 -- (tests/python/test_credential_parity.py, tests/nginx/parity.conf.in):
--- GET /parity?profile=NAME&endpoint=URL&mfa=CODE&file=PATH makes a client
--- with that profile (none: the default chain) from the worker's environment,
--- lists the compilation jobs and downloads s3://parity/obj into PATH, all over
--- cosockets. Answers "ok", or (status 500) the error's code and message.
+-- GET /parity?profile=NAME&endpoint=URL&mfa=CODE&up=PATH&file=PATH2 makes a
+-- client with that profile (none: the default chain) from the worker's
+-- environment, lists the compilation jobs, uploads PATH to s3://parity/obj
+-- and downloads it into PATH2, all over cosockets. Answers "ok", or (status 500) the error's code and message.
 local smneo = require "smneo.resty"
 
 local M = {}
@@ -20,6 +20,7 @@ function M.run()
                             mfa_token = arg("mfa"), retry_backoff_scale = 0.001, connect_timeout = 10,
                             read_timeout = 20 }
     c:list_compilation_jobs{}
+    c:upload_file{ filename = arg("up"), bucket = "parity", key = "obj" }
     c:download_file{ filename = arg("file"), bucket = "parity", key = "obj" }
     c:close()
   end)

@@ -9,8 +9,8 @@ makes each in its own command (`list`, `s3 cp` up, `s3 cp` down), as boto3
 does in three sessions then, its ~/.aws/cli/cache emptied in between (the
 cache has its own tests: tests/cli/test_credentials.sh, below). smneo.resty
 runs in an nginx started for each case with the case's environment
-(tests/nginx/parity.conf.in, parity.lua) and has no upload_file: the object
-is there already, and it lists and downloads (boto3 the same two steps).
+(tests/nginx/parity.conf.in, parity.lua) and makes the three in one client
+over cosockets, as Python and Lua do.
 docs/credentials.md, "Parity with boto3", is the table of these rows."""
 import datetime
 import hashlib
@@ -232,7 +232,7 @@ def resty(server, profile, tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         query = urllib.parse.urlencode({"profile": profile or "", "endpoint": server.url, "mfa": MFA_CODE,
-                                        "file": str(tmp_path / "obj.back")})
+                                        "up": str(tmp_path / "obj"), "file": str(tmp_path / "obj.back")})
         url = "http://127.0.0.1:%d/parity?%s" % (port, query)
         for _ in range(200):
             try:
@@ -302,9 +302,6 @@ def boto3_and(front, server, profile, tmp_path):
             theirs += run(server, with_boto3, profile, tmp_path, steps=(step,))
             ours += run(server, with_cli, profile, tmp_path, steps=(step,))
         return theirs, ours
-    if front == "resty":  # smneo.resty has download_file, no upload_file: the object is there already
-        return (run(server, with_boto3, profile, tmp_path, steps=("list", "get")),
-                run(server, with_resty, profile, tmp_path))
     return run(server, with_boto3, profile, tmp_path), run(server, FRONTS[front], profile, tmp_path)
 
 
@@ -312,7 +309,7 @@ S3_STEPS = [("s3", "PutObject"), ("s3", "HeadObject"), ("s3", "GetObject")]
 
 
 def front_steps(front):
-    return [("sagemaker", "ListCompilationJobs")] + (S3_STEPS[1:] if front == "resty" else S3_STEPS)
+    return [("sagemaker", "ListCompilationJobs")] + S3_STEPS
 
 
 def signed_calls(rows):
@@ -472,7 +469,7 @@ def test_login_session_refused(profiles_env, monkeypatch, tmp_path, metadata, fr
 # (the new access token, its expiry, the rotated refresh token). Each side
 # starts from the same expired file and the same refresh token. The CLI makes
 # one command (`list`): the next one would read the file the first wrote.
-REFRESH_STEPS = {"cli": ("list",), "resty": ("list", "get")}
+REFRESH_STEPS = {"cli": ("list",)}
 
 
 def expired_sso_session(server, tmp_path):
