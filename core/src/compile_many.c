@@ -514,6 +514,19 @@ static int start_waiter_as(many *m, mjob *mj, int plain, smneo_error *e)
 
 static int start_waiter(many *m, mjob *mj, smneo_error *e) { return start_waiter_as(m, mj, 0, e); }
 
+/* The job's create failed with rc and e (moved into the job's error): its
+ * row says so and the state file forgets the name. */
+static void create_failed(many *m, mjob *mj, int rc, smneo_error *e)
+{
+    smneo__cjob *j = mj->j;
+    smneo_error_clear(&j->x.e);
+    j->x.e = *e;
+    memset(e, 0, sizeof *e); /* moved: nothing left to clear */
+    smneo__cjob_fail_step(j, "create", rc);
+    st_set_str(mj->st, "CompilationJobName", NULL);
+    finish(m, mj, "", rc, j->x.e.message);
+}
+
 /* The job's create is answered (the create call has ended): the job runs,
  * waits for the account's limit (QUEUED), or failed. */
 static void created(many *m, mjob *mj)
@@ -553,11 +566,7 @@ static void created(many *m, mjob *mj)
         return;
     }
     if (rc) {
-        smneo_error_clear(&j->x.e);
-        j->x.e = e;
-        smneo__cjob_fail_step(j, "create", rc);
-        st_set_str(mj->st, "CompilationJobName", NULL);
-        finish(m, mj, "", rc, j->x.e.message);
+        create_failed(m, mj, rc, &e);
         return;
     }
     m->limit_hits = 0;
@@ -583,11 +592,7 @@ static void create_begin(many *m, mjob *mj)
     smneo_error e = SMNEO_ERROR_INIT;
     int rc = call ? 0 : smneo_call_new(&call, m->c, "CreateCompilationJob", j->params, j->params_len, &e);
     if (rc) {
-        smneo_error_clear(&j->x.e);
-        j->x.e = e;
-        smneo__cjob_fail_step(j, "create", rc);
-        st_set_str(mj->st, "CompilationJobName", NULL);
-        finish(m, mj, "", rc, j->x.e.message);
+        create_failed(m, mj, rc, &e);
         return;
     }
     mj->call = call;
