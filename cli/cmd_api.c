@@ -344,6 +344,7 @@ static void drive(smneo_call *call, event_fn ev, tick_fn tick, void *payload)
             smneo_call_work(call);
             break;
         case SMNEO_STEP_WAIT: /* S3 transfers only: never from a call (as DONE, not a hang) */
+        case SMNEO_STEP_TRANSFER: /* a compile machine that opted in only */
         case SMNEO_STEP_DONE:
             return;
         }

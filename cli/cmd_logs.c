@@ -57,6 +57,7 @@ int cli_joblogs_run(smneo_joblogs *l, cli_log_fn on_line, cli_status_fn on_statu
         case SMNEO_STEP_WORK: /* not a step of the log reader */
             break;
         case SMNEO_STEP_WAIT: /* S3 transfers only: never from a call (as DONE, not a hang) */
+        case SMNEO_STEP_TRANSFER: /* a compile machine that opted in only */
         case SMNEO_STEP_DONE: {
             int rc = smneo_joblogs_result(l, err);
             if (rc == SMNEO_ECANCELLED && timed_out && !cli_interrupted) {

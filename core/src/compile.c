@@ -23,6 +23,7 @@
 #include "options_internal.h"
 #include "artifact_internal.h"
 #include "validate_internal.h"
+#include "s3_internal.h"
 #include "smneo/artifact.h"
 #include "smneo/compile.h"
 #include "smneo/s3.h"
@@ -589,18 +590,46 @@ static int on_progress(uint64_t done, uint64_t total, void *payload)
     return emit(p->x, p->kind, NULL, done, total, NULL);
 }
 
+/* The upload-skip: the object is there with the archive's digest. */
+static int already_there(const char *blake2b, const char *digest)
+{
+    return blake2b && strcasecmp(blake2b, digest) == 0;
+}
+
+static void emit_already_there(cx *x, const char *uri)
+{
+    char *msg = smneo__aprintf("%s (already there)", uri);
+    emit(x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : uri, 0, 0, NULL);
+    free(msg);
+}
+
+static void upload_options(cx *x, smneo_s3_options *so, const char *digest)
+{
+    smneo_s3_options init = SMNEO_S3_OPTIONS_INIT;
+    *so = init;
+    so->content_digest = digest;
+    so->sse_kms_key_id = x->o->kms_key_id;
+}
+
+/* The upload's end: its code (UPLOADED reported after a success). */
+static int upload_end(cx *x, const char *uri, int rc)
+{
+    if (rc)
+        return fail_step(x, "upload", rc);
+    emit(x, SMNEO_COMPILE_EVENT_UPLOADED, uri, 0, 0, NULL);
+    return is_cancelled(x) ? cancelled(x, "upload") : 0;
+}
+
 static int upload(cx *x, const char *archive, const char *digest, const char *uri)
 {
     smneo_s3_object obj;
     memset(&obj, 0, sizeof obj);
     int rc = smneo_s3_head(&obj, x->c, uri, &x->e);
     if (rc == 0) {
-        int there = obj.blake2b && strcasecmp(obj.blake2b, digest) == 0;
+        int there = already_there(obj.blake2b, digest);
         smneo_s3_object_clear(&obj);
         if (there) {
-            char *msg = smneo__aprintf("%s (already there)", uri);
-            emit(x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : uri, 0, 0, NULL);
-            free(msg);
+            emit_already_there(x, uri);
             return is_cancelled(x) ? cancelled(x, "upload") : 0;
         }
     } else if (rc != SMNEO_ENOTFOUND) {
@@ -608,16 +637,11 @@ static int upload(cx *x, const char *archive, const char *digest, const char *ur
     }
     smneo_error_clear(&x->e);
     progress_ctx pc = {x, SMNEO_COMPILE_EVENT_UPLOAD};
-    smneo_s3_options so = SMNEO_S3_OPTIONS_INIT;
-    so.content_digest = digest;
-    so.sse_kms_key_id = x->o->kms_key_id;
+    smneo_s3_options so;
+    upload_options(x, &so, digest);
     so.progress = on_progress;
     so.payload = &pc;
-    rc = smneo_s3_upload(x->c, archive, uri, &so, &x->e);
-    if (rc)
-        return fail_step(x, "upload", rc);
-    emit(x, SMNEO_COMPILE_EVENT_UPLOADED, uri, 0, 0, NULL);
-    return is_cancelled(x) ? cancelled(x, "upload") : 0;
+    return upload_end(x, uri, smneo_s3_upload(x->c, archive, uri, &so, &x->e));
 }
 
 /* ---- create, wait, stop: what the step machine does with its sub-machines --------- */
@@ -1115,9 +1139,7 @@ int smneo__cjob_upload(smneo__cjob *j, const smneo__cjob *same)
     if (!j->archive)
         return 0; /* a model package: nothing to upload */
     if (same && same->uploaded && !strcmp(same->x.r->input_uri, j->x.r->input_uri)) {
-        char *msg = smneo__aprintf("%s (already there)", j->x.r->input_uri);
-        emit(&j->x, SMNEO_COMPILE_EVENT_UPLOADED, msg ? msg : j->x.r->input_uri, 0, 0, NULL);
-        free(msg);
+        emit_already_there(&j->x, j->x.r->input_uri);
         j->uploaded = 1;
         return j->x.cancelled ? cancelled(&j->x, "upload") : 0;
     }
@@ -1191,6 +1213,10 @@ typedef struct smneo__cm {
     char *strings[24];   /* the options' strings, copied (the caller's need not outlive the machine) */
     smneo_compile_result *res;
     int taken;           /* smneo_call_compile_result handed the outcome over */
+    int transfer_steps;  /* smneo_call_set_transfer_steps: M_UPLOAD as the steps below, not WORK */
+    smneo_s3_transfer *head; /* M_UPLOAD: the upload-skip's HeadObject, its SENDs forwarded */
+    int head_id;         /* ... the id of its SEND in flight */
+    smneo_s3_transfer *xfer; /* M_UPLOAD: the upload, handed out as TRANSFER steps */
 } smneo__cm;
 
 static void cm_finish(smneo__cm *m, int rc)
@@ -1387,6 +1413,118 @@ static void cm_work(void *impl)
     m->work_ran = 1;
 }
 
+/* The upload's end in M_UPLOAD (the WORK step's, or the transfer's). */
+static void cm_uploaded(smneo__cm *m, int rc)
+{
+    cx *x = &m->j->x;
+    if (!rc)
+        remove_tmp(m->j->tmpdir, m->j->archive_tmp);
+    if (!rc && is_cancelled(x))
+        rc = cancelled(x, "upload");
+    if (rc)
+        cm_finish(m, rc);
+    else
+        cm_set_sub(m, M_CREATE, m->j->create_call, NULL);
+}
+
+static void cm_observe_upload(void *payload, uint64_t done, uint64_t total)
+{
+    emit(payload, SMNEO_COMPILE_EVENT_UPLOAD, NULL, done, total, NULL);
+}
+
+/* The HEAD answered: the upload is skipped, or it starts as a transfer. */
+static void cm_head_done(smneo__cm *m)
+{
+    smneo__cjob *j = m->j;
+    cx *x = &j->x;
+    const char *uri = x->r->input_uri;
+    int rc = smneo_s3_transfer_result(m->head, &x->e);
+    int there = rc == 0 && already_there(smneo__s3_transfer_head_blake2b(m->head), j->digest);
+    smneo_s3_transfer_free(m->head);
+    m->head = NULL;
+    if (rc == SMNEO_ECANCELLED) {
+        smneo_error_clear(&x->e);
+        cm_finish(m, cancelled(x, "upload"));
+        return;
+    }
+    if (rc && rc != SMNEO_ENOTFOUND) {
+        cm_finish(m, fail_step(x, "upload", rc));
+        return;
+    }
+    if (there) {
+        emit_already_there(x, uri);
+        j->uploaded = 1;
+        cm_uploaded(m, 0);
+        return;
+    }
+    smneo_error_clear(&x->e);
+    smneo_s3_options so;
+    upload_options(x, &so, j->digest);
+    rc = smneo_s3_upload_new(&m->xfer, x->c, j->archive, uri, &so, &x->e);
+    if (rc) {
+        cm_finish(m, fail_step(x, "upload", rc));
+        return;
+    }
+    smneo__s3_transfer_observe(m->xfer, cm_observe_upload, x);
+    if (is_cancelled(x))
+        smneo_s3_transfer_cancel(m->xfer);
+}
+
+/* M_UPLOAD with transfer steps: the HEAD's SEND and SLEEP steps as the
+ * machine's own, then the upload as TRANSFER steps until the driver has
+ * driven it to DONE. 1 with a step in *out; 0 to go on. */
+static int cm_upload_step(smneo__cm *m, smneo_step *out)
+{
+    smneo__cjob *j = m->j;
+    cx *x = &j->x;
+    if (m->xfer) {
+        if (!smneo__s3_transfer_finished(m->xfer)) {
+            if (is_cancelled(x))
+                smneo_s3_transfer_cancel(m->xfer);
+            out->kind = SMNEO_STEP_TRANSFER;
+            return 1;
+        }
+        int rc = upload_end(x, x->r->input_uri, smneo_s3_transfer_result(m->xfer, &x->e));
+        smneo_s3_transfer_free(m->xfer);
+        m->xfer = NULL;
+        j->uploaded = rc == 0;
+        cm_uploaded(m, rc);
+        return 0;
+    }
+    if (!m->head) {
+        if (!j->archive) { /* a model package: nothing to upload */
+            cm_uploaded(m, 0);
+            return 0;
+        }
+        int rc = smneo__s3_head_new(&m->head, x->c, x->r->input_uri, &x->e);
+        if (rc) {
+            cm_finish(m, fail_step(x, "upload", rc));
+            return 0;
+        }
+    }
+    if (is_cancelled(x))
+        smneo_s3_transfer_cancel(m->head);
+    smneo_s3_step st;
+    smneo_s3_transfer_next(&st, m->head);
+    switch (st.kind) {
+    case SMNEO_STEP_SEND:
+        out->kind = SMNEO_STEP_SEND;
+        out->request = st.request;
+        out->timeout_ms = st.timeout_ms;
+        m->head_id = st.id;
+        return 1;
+    case SMNEO_STEP_SLEEP:
+        out->kind = SMNEO_STEP_SLEEP;
+        out->sleep_ms = st.sleep_ms;
+        return 1;
+    case SMNEO_STEP_DONE:
+        cm_head_done(m);
+        return 0;
+    default: /* a HEAD has no progress and one SEND at a time */
+        return 0;
+    }
+}
+
 /* After a WORK step and the delivery of its events: a cancel made in answer
  * to one of them names the step. */
 static void cm_after_work(smneo__cm *m)
@@ -1404,12 +1542,7 @@ static void cm_after_work(smneo__cm *m)
             m->state = M_UPLOAD;
         return;
     case M_UPLOAD:
-        if (!rc && is_cancelled(x))
-            rc = cancelled(x, "upload");
-        if (rc)
-            cm_finish(m, rc);
-        else
-            cm_set_sub(m, M_CREATE, m->j->create_call, NULL);
+        cm_uploaded(m, rc);
         return;
     case M_EXPLAIN:
         cm_finish(m, m->rc);
@@ -1444,6 +1577,11 @@ static void cm_next(smneo_step *out, void *impl)
         case M_UPLOAD:
         case M_EXPLAIN:
         case M_FINISH:
+            if (m->state == M_UPLOAD && m->transfer_steps) {
+                if (cm_upload_step(m, out))
+                    return;
+                continue;
+            }
             if (!m->work_ran) {
                 m->work_ready = 1;
                 out->kind = SMNEO_STEP_WORK;
@@ -1462,7 +1600,9 @@ static void cm_next(smneo_step *out, void *impl)
 static void cm_feed(void *impl, smneo_response *resp, int transport_error, const char *message)
 {
     smneo__cm *m = impl;
-    if (m && m->logs)
+    if (m && m->head)
+        smneo_s3_transfer_feed(m->head, m->head_id, resp, transport_error, message);
+    else if (m && m->logs)
         smneo_joblogs_feed(m->logs, resp, transport_error, message);
     else if (m && m->sub)
         smneo_call_feed(m->sub, resp, transport_error, message);
@@ -1484,6 +1624,8 @@ static void cm_free(void *impl)
         return;
     if (m->sub != m->j->create_call)
         smneo_call_free(m->sub);
+    smneo_s3_transfer_free(m->head);
+    smneo_s3_transfer_free(m->xfer);
     smneo_joblogs_free(m->logs);
     smneo_compile_result_free(m->res);
     free(m->cur.msg);
@@ -1575,6 +1717,25 @@ int smneo_call_compile_event(smneo_compile_event *out, const smneo_call *call)
     out->message = m->cur.msg;
     out->description = m->cur.has_desc ? &m->cur.desc : NULL;
     return 0;
+}
+
+int smneo_call_set_transfer_steps(smneo_call *call, int on)
+{
+    if (!call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
+        return SMNEO_EINVAL;
+    smneo__cm *m = call->impl;
+    if (m->state != M_PREPARE || m->work_ready)
+        return SMNEO_EINVAL; /* before the first step only */
+    m->transfer_steps = on != 0;
+    return 0;
+}
+
+smneo_s3_transfer *smneo_call_transfer(smneo_call *call)
+{
+    if (!call || call->kind != KIND_MACHINE || call->ops != &cm_ops)
+        return NULL;
+    smneo__cm *m = call->impl;
+    return m->state == M_UPLOAD && m->xfer && !smneo__s3_transfer_finished(m->xfer) ? m->xfer : NULL;
 }
 
 int smneo_call_compile_result(smneo_compile_result **out, smneo_call *call, smneo_error *err)

@@ -752,6 +752,7 @@ int smneo_joblogs_next(smneo_log_event *out, smneo_joblogs *l, smneo_error *err)
                 return smneo_joblogs_event(out, l);
             break;
         case SMNEO_STEP_WAIT: /* S3 transfers only: never from a call (as DONE, not a hang) */
+        case SMNEO_STEP_TRANSFER: /* a compile machine that opted in only */
         case SMNEO_STEP_DONE: {
             int rc = smneo_joblogs_result(l, err);
             return rc ? rc : SMNEO_ITEROVER;

@@ -95,6 +95,11 @@ struct smneo_s3_transfer {
     int rc;
     smneo_error err;
     const char *failed_op;
+    int head_only;               /* smneo__s3_head_new: DONE after the HEAD */
+    char *head_blake2b;          /* ... and its x-amz-meta-smneo-blake2b */
+    int finished;                /* an upload's DONE was handed out */
+    void (*observe)(void *payload, uint64_t done, uint64_t total); /* progress seen by a parent */
+    void *observe_payload;
 };
 
 static void x_finish(smneo_s3_transfer *x, int rc, const char *failed_op)
@@ -313,6 +318,46 @@ int smneo_s3_download_new(smneo_s3_transfer **out, smneo_client *c, const char *
     return 0;
 }
 
+int smneo__s3_head_new(smneo_s3_transfer **out, smneo_client *c, const char *s3_uri, smneo_error *err)
+{
+    *out = NULL;
+    smneo_s3_transfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
+    int rc = smneo__s3_target_init_for(&x->t, c, s3_uri, 0, err);
+    if (rc) {
+        free(x);
+        return rc;
+    }
+    x->client = c;
+    x->fd = -1;
+    x->op = "HeadObject";
+    x->head_only = 1;
+    x->attempt = 1;
+    x->rng = (uint64_t)smneo__monotonic_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)x;
+    *out = x;
+    return 0;
+}
+
+const char *smneo__s3_transfer_head_blake2b(const smneo_s3_transfer *x)
+{
+    return x && x->head_only && x->state == X_DONE && !x->rc ? x->head_blake2b : NULL;
+}
+
+int smneo__s3_transfer_finished(const smneo_s3_transfer *x)
+{
+    return x && (x->up ? x->finished : x->state == X_DONE);
+}
+
+void smneo__s3_transfer_observe(smneo_s3_transfer *x, void (*fn)(void *payload, uint64_t done, uint64_t total),
+                                void *payload)
+{
+    if (x) {
+        x->observe = fn;
+        x->observe_payload = payload;
+    }
+}
+
 smneo_s3_transfer *smneo__s3_transfer_wrap(s3_up *u)
 {
     smneo_s3_transfer *x = calloc(1, sizeof *x);
@@ -339,6 +384,7 @@ void smneo_s3_transfer_free(smneo_s3_transfer *x)
     smneo__s3_target_clear(&x->t);
     smneo_error_clear(&x->err);
     free(x->raw_etag);
+    free(x->head_blake2b);
     free(x->path);
     free(x->dir);
     free(x->tmp);
@@ -347,8 +393,17 @@ void smneo_s3_transfer_free(smneo_s3_transfer *x)
 
 int smneo_s3_transfer_progress(uint64_t *done, uint64_t *total, smneo_s3_transfer *x)
 {
-    if (x && x->up)
-        return smneo__s3_up_progress(done, total, x->up);
+    if (x && x->up) {
+        uint64_t d = 0, t = 0;
+        int due = smneo__s3_up_progress(&d, &t, x->up);
+        if (due && x->observe)
+            x->observe(x->observe_payload, d, t);
+        if (due && done)
+            *done = d;
+        if (due && total)
+            *total = t;
+        return due;
+    }
     if (!x || !x->have_size || (x->state == X_DONE && x->rc))
         return 0;
     uint64_t d = x->written > x->size ? x->size : x->written;
@@ -380,6 +435,10 @@ void smneo_s3_transfer_next(smneo_s3_step *out, smneo_s3_transfer *x)
     }
     if (x->up) {
         smneo__s3_up_next(out, x->up);
+        if (out->kind == SMNEO_STEP_EVENT && x->observe)
+            x->observe(x->observe_payload, out->done, out->total);
+        if (out->kind == SMNEO_STEP_DONE)
+            x->finished = 1;
         return;
     }
     for (;;) {
@@ -496,6 +555,14 @@ void smneo_s3_transfer_feed(smneo_s3_transfer *x, int id, smneo_response *resp, 
         }
         const char *etag = smneo_response_header(resp, "ETag");
         x->raw_etag = etag ? smneo__strdup(etag) : NULL;
+        if (x->head_only) {
+            const char *b2 = smneo_response_header(resp, "x-amz-meta-smneo-blake2b");
+            x->head_blake2b = b2 ? smneo__strdup(b2) : NULL;
+            smneo_response_free(resp);
+            x->size = size;
+            x_finish(x, 0, NULL);
+            return;
+        }
         smneo_response_free(resp);
         x->size = size;
         x->have_size = 1;

@@ -156,6 +156,19 @@ int smneo__s3_up_progress(uint64_t *done, uint64_t *total, s3_up *u);
 void smneo__s3_up_cancel(s3_up *u);
 int smneo__s3_up_result(s3_up *u, smneo_error *err);
 const char *smneo__s3_up_failed_operation(const s3_up *u);
+/* For the compile machine (compile.c), which nests transfers:
+ * A HeadObject of s3_uri alone as a transfer (its SEND and SLEEP steps, one
+ * SEND at a time, retried as a download's HEAD; DONE after it: 0, or
+ * SMNEO_ENOTFOUND for a missing object). */
+int smneo__s3_head_new(smneo_s3_transfer **out, smneo_client *c, const char *s3_uri, smneo_error *err);
+/* After such a HEAD's DONE with 0: its x-amz-meta-smneo-blake2b (borrowed) or NULL. */
+const char *smneo__s3_transfer_head_blake2b(const smneo_s3_transfer *x);
+/* 1 once the transfer's DONE was handed out (it never steps again). */
+int smneo__s3_transfer_finished(const smneo_s3_transfer *x);
+/* fn sees every progress event the driver takes (an upload's EVENT steps and
+ * smneo_s3_transfer_progress), on the driving thread. */
+void smneo__s3_transfer_observe(smneo_s3_transfer *x, void (*fn)(void *payload, uint64_t done, uint64_t total),
+                                void *payload);
 /* A transfer that drives u (owns it); NULL when out of memory. */
 smneo_s3_transfer *smneo__s3_transfer_wrap(s3_up *u);
 

@@ -1371,6 +1371,225 @@ static void test_steps_machine(void)
     free(model);
 }
 
+/* ---- the upload as TRANSFER steps (smneo_call_set_transfer_steps) ---------------------- */
+
+typedef struct xfer_run {
+    int works, transfers, call_heads, parts, creates, completes, aborts, puts;
+    int upload_events_in_flight; /* UPLOAD events taken while the transfer was unfinished */
+    int cancel_at_upload;        /* cancel at the first UPLOAD event with bytes sent */
+    char kinds[4096];
+} xfer_run;
+
+static void xfer_event(smneo_call *call, xfer_run *s)
+{
+    smneo_compile_event ev;
+    CHECK_INT(smneo_call_compile_event(&ev, call), 0);
+    const char *name = smneo_compile_event_name(ev.kind);
+    size_t n = strlen(s->kinds), nl = strlen(name);
+    int repeat = n > nl && !strncmp(s->kinds + n - nl - 1, name, nl) && (n - nl - 1 == 0 || s->kinds[n - nl - 2] == ',');
+    if (!repeat)
+        snprintf(s->kinds + n, sizeof s->kinds - n, "%s,", name);
+    if (s->cancel_at_upload && ev.kind == SMNEO_COMPILE_EVENT_UPLOAD && ev.done > 0)
+        smneo_call_cancel(call);
+}
+
+/* Drives the upload as the machine hands it over: each SEND sent at once
+ * with its body read from the transfer (one at a time, so never WAIT); on
+ * each progress EVENT the call is stepped for its queued events (then
+ * TRANSFER again: the same transfer). */
+static void drive_transfer(smneo_call *call, smneo_transport *t, xfer_run *s)
+{
+    smneo_s3_transfer *x = smneo_call_transfer(call);
+    CHECK(x != NULL);
+    if (!x)
+        return;
+    for (;;) {
+        smneo_s3_step st;
+        smneo_s3_transfer_next(&st, x);
+        if (st.kind == SMNEO_STEP_DONE)
+            return;
+        if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {0, st.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (st.kind == SMNEO_STEP_EVENT) {
+            smneo_step cs;
+            for (;;) {
+                smneo_call_next(&cs, call);
+                if (cs.kind != SMNEO_STEP_EVENT)
+                    break;
+                s->upload_events_in_flight++;
+                xfer_event(call, s);
+            }
+            CHECK_INT(cs.kind, SMNEO_STEP_TRANSFER); /* the upload is not finished */
+            CHECK(smneo_call_transfer(call) == x);
+            continue;
+        }
+        CHECK_INT(st.kind, SMNEO_STEP_SEND);
+        if (st.kind != SMNEO_STEP_SEND)
+            return;
+        const smneo_request *r = st.request;
+        int part = strstr(r->url, "partNumber=") != NULL;
+        s->parts += part;
+        s->creates += !strcmp(r->method, "POST") && strstr(r->url, "?uploads") != NULL;
+        s->completes += !strcmp(r->method, "POST") && strstr(r->url, "uploadId=") != NULL;
+        s->aborts += !strcmp(r->method, "DELETE") && strstr(r->url, "uploadId=") != NULL;
+        s->puts += !strcmp(r->method, "PUT") && !part;
+        smneo_request copy = *r;
+        char *body = NULL;
+        if (!r->body && r->body_len > 0) { /* a streamed body: read it from the transfer */
+            body = malloc(r->body_len);
+            size_t got = 0;
+            int64_t k;
+            while (body && got < r->body_len && (k = smneo_s3_transfer_read(x, st.id, body + got, r->body_len - got)) > 0)
+                got += (size_t)k;
+            CHECK(body && got == r->body_len);
+            copy.body = body;
+        }
+        smneo_response *resp = NULL;
+        smneo_error te = SMNEO_ERROR_INIT;
+        int rc = smneo_transport_send(&resp, t, &copy, &te);
+        smneo_s3_transfer_feed(x, st.id, rc ? NULL : resp, rc, te.message);
+        smneo_error_clear(&te);
+        free(body);
+    }
+}
+
+static int drive_with_transfers(smneo_compile_result **res, smneo_call *call, smneo_transport *t, xfer_run *s,
+                                smneo_error *err)
+{
+    for (;;) {
+        smneo_step st;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_SEND) {
+            s->call_heads += !strcmp(st.request->method, "HEAD");
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {0, st.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_WORK) {
+            s->works++;
+            smneo_call_work(call);
+        } else if (st.kind == SMNEO_STEP_TRANSFER) {
+            s->transfers++;
+            drive_transfer(call, t, s);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            xfer_event(call, s);
+        } else {
+            break;
+        }
+    }
+    return smneo_call_compile_result(res, call, err);
+}
+
+static void test_transfer_steps(void)
+{
+    /* a model archive over the 64 MiB multipart threshold: 2 parts */
+    char *dir = make_model(work, "big", "transfer");
+    char p[1024];
+    snprintf(p, sizeof p, "%s/weights.bin", dir);
+    FILE *f = fopen(p, "wb");
+    CHECK(f != NULL);
+    unsigned long long seed = 88172645463325252ULL;
+    static unsigned char block[1 << 16];
+    for (int i = 0; f && i < 65 * 16 + 2; i++) {
+        for (size_t k = 0; k < sizeof block; k += 8) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17; /* xorshift: incompressible */
+            memcpy(block + k, &seed, 8);
+        }
+        fwrite(block, 1, sizeof block, f);
+    }
+    if (f)
+        fclose(f);
+    char *model = NULL;
+    CHECK(asprintf(&model, "%s/big.tar.gz", work) > 0);
+    smneo_pack_options po = SMNEO_PACK_OPTIONS_INIT;
+    po.compress_level = 1;
+    smneo_artifact_pack_result *pr = NULL;
+    smneo_error err = SMNEO_ERROR_INIT;
+    CHECK_INT(smneo_artifact_pack(&pr, dir, model, &po, &err), 0);
+    CHECK(pr && smneo_artifact_pack_result_size(pr) > 64ULL * 1024 * 1024);
+    smneo_artifact_pack_result_free(pr);
+    unlink(p);
+    smneo_transport *t = NULL;
+    CHECK_INT(smneo_curl_transport_new(&t, NULL, &err), 0);
+    smneo_compile_options o;
+    base_options(&o, model, "xfer", NULL);
+    o.callback = NULL;
+    o.output_dir = work;
+
+    /* opting in: only a compile machine, only before its first step */
+    smneo_call *call = NULL;
+    CHECK_INT(smneo_call_new(&call, lc, "ListCompilationJobs", "{}", 2, &err), 0);
+    CHECK_INT(smneo_call_set_transfer_steps(call, 1), SMNEO_EINVAL);
+    CHECK(smneo_call_transfer(call) == NULL);
+    smneo_call_free(call);
+
+    /* A cancel at the first UPLOAD event with bytes sent (taken while the parts are sent):
+     * the multipart upload is aborted, the flow ends "upload: cancelled". */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    CHECK_INT(smneo_call_set_transfer_steps(call, 1), 0);
+    xfer_run s;
+    memset(&s, 0, sizeof s);
+    s.cancel_at_upload = 1;
+    smneo_compile_result *res = NULL;
+    int rc = drive_with_transfers(&res, call, t, &s, &err);
+    CHECK_INT(rc, SMNEO_ECANCELLED);
+    CHECK_MSG(err.message && !strncmp(err.message, "upload: ", 8), "message: %s", err.message ? err.message : "");
+    CHECK_INT(s.transfers >= 1, 1);
+    CHECK_INT(s.creates, 1);
+    CHECK_INT(s.aborts, 1);
+    CHECK_INT(s.completes, 0);
+    CHECK_INT(s.call_heads, 1); /* the upload-skip's HEAD: a SEND of the machine */
+    CHECK_MSG(!strstr(s.kinds, "CREATED"), "events %s", s.kinds);
+    smneo_compile_result_free(res);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    /* The whole flow: the HEAD as a SEND, the parts as the transfer's SENDs,
+     * WORK only for the preparation and the download. */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    CHECK_INT(smneo_call_set_transfer_steps(call, 1), 0);
+    memset(&s, 0, sizeof s);
+    rc = drive_with_transfers(&res, call, t, &s, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(smneo_call_set_transfer_steps(call, 0), SMNEO_EINVAL); /* stepped already */
+    CHECK_INT(s.works, 2);
+    CHECK_INT(s.transfers, 1);
+    CHECK_INT(s.call_heads, 1);
+    CHECK_INT(s.creates, 1);
+    CHECK_INT(s.parts, 2);
+    CHECK_INT(s.completes, 1);
+    CHECK_INT(s.aborts, 0);
+    CHECK(s.upload_events_in_flight > 0);
+    CHECK_MSG(strstr(s.kinds, "PACKED,UPLOAD,UPLOADED,CREATED,STATUS,") || strstr(s.kinds, ",UPLOAD,UPLOADED,CREATED,STATUS,"),
+              "events %s", s.kinds);
+    CHECK_STR(job_status(res), "COMPLETED");
+    CHECK(res && smneo_compile_result_digest_verified(res) == 1);
+    smneo_compile_result_free(res);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    /* Again: the HEAD finds the same digest, nothing is uploaded, no TRANSFER step. */
+    CHECK_INT(smneo_compile_new(&call, lc, &o, &err), 0);
+    CHECK_INT(smneo_call_set_transfer_steps(call, 1), 0);
+    memset(&s, 0, sizeof s);
+    rc = drive_with_transfers(&res, call, t, &s, &err);
+    CHECK_MSG(rc == 0, "rc %d: %s", rc, err.message ? err.message : "");
+    CHECK_INT(s.transfers, 0);
+    CHECK_INT(s.call_heads, 1);
+    CHECK_MSG(strstr(s.kinds, "UPLOADED,CREATED,") && !strstr(s.kinds, ",UPLOAD,"), "events %s", s.kinds);
+    smneo_compile_result_free(res);
+    smneo_call_free(call);
+    smneo_error_clear(&err);
+
+    smneo_transport_free(t);
+    unlink(model);
+    free(model);
+    free(dir);
+}
+
 /* ---- moto -------------------------------------------------------------------------- */
 
 static void test_moto(void)
@@ -1439,6 +1658,7 @@ int main(void)
     RUN(test_options_v1);
     RUN(test_cancel_stops_job);
     RUN(test_steps_machine);
+    RUN(test_transfer_steps);
     RUN(test_timeout_stops_job);
     RUN(test_tampered_artifact);
     RUN(test_lost_create_answer);

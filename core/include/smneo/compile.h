@@ -30,6 +30,7 @@
 #include "client.h"
 #include "diagnose.h"
 #include "joblogs.h"
+#include "s3.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -171,6 +172,28 @@ SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
  * Free with smneo_call_free. */
 SMNEO_EXTERN(int) smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_options *opts,
                                     smneo_error *err);
+/* Transfer steps (opt-in, before the first step; on 0, off 0 is the
+ * default): the upload no longer runs inside a WORK step. The upload-skip's
+ * HeadObject comes as the machine's own SEND (and SLEEP) steps, and the
+ * upload itself (PutObject, or the multipart upload) as SMNEO_STEP_TRANSFER
+ * steps: take the transfer with smneo_call_transfer and drive it with the
+ * smneo_s3_transfer_ functions (s3.h, "Transfers as steps": SEND with ids and
+ * streamed bodies, WAIT, SLEEP, EVENT) until its DONE, without taking its
+ * result; then step the call again, which takes the result (an error is the
+ * flow's "upload: ..." error, as with WORK). The transfer's progress
+ * (its EVENT steps, and smneo_s3_transfer_progress) is queued as the flow's
+ * UPLOAD events: stepping the call while the transfer is unfinished gives
+ * them as EVENT steps, then TRANSFER again (the same transfer), so a driver
+ * may deliver them during the upload. A cancel (smneo_call_cancel) reaches
+ * the transfer at the call's next step: drive it on to DONE (it aborts a
+ * multipart upload). For drivers that send S3 requests themselves
+ * (cosockets, an event loop); a driver that did not opt in gets WORK, and
+ * smneo_call_run never opts in. 0, or SMNEO_EINVAL for a call not made by
+ * smneo_compile_new or already stepped. */
+SMNEO_EXTERN(int) smneo_call_set_transfer_steps(smneo_call *call, int on);
+/* After a TRANSFER step: the upload (borrowed: never free it or take its
+ * result; it lives until the call's step after its DONE); NULL otherwise. */
+SMNEO_EXTERN(smneo_s3_transfer *) smneo_call_transfer(smneo_call *call);
 /* After an EVENT step with step.event == SMNEO_EVENT_COMPILE: the event
  * (its message and description borrowed until the next step). */
 SMNEO_EXTERN(int) smneo_call_compile_event(smneo_compile_event *out, const smneo_call *call);
