@@ -830,6 +830,11 @@ static int push_done(lua_State *L, lcall *lc, int with_warnings)
  * "done", result|nil, err|nil. */
 static int compile_step(lua_State *L, lcall *lc, const smneo_step *st)
 {
+    if (st->kind == SMNEO_STEP_TRANSFER) {
+        lua_pushstring(L, "transfer");
+        smneo_lua_push_call_s3xfer(L, lc->owner, 1, &lc->call);
+        return 2;
+    }
     if (st->kind == SMNEO_STEP_WORK) {
         if (work_register(&lc->work_id, lc->call) != 0)
             smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
@@ -897,10 +902,14 @@ int smneo_lua_call_work(lua_State *L)
     return 0;
 }
 
-/* client:_compile(opts): the compile machine for step-driven use (smneo.resty). */
+/* client:_compile(opts[, transfers]): the compile machine for step-driven
+ * use (smneo.resty); transfers true: the upload comes as a "transfer" step
+ * (smneo_call_set_transfer_steps), not inside a work step. */
 int smneo_lua_client_lowlevel_compile(lua_State *L)
 {
     lclient *cl = check_client(L, 1);
+    int transfers = lua_toboolean(L, 3);
+    lua_settop(L, 2);
     smneo_compile_options o = SMNEO_COMPILE_OPTIONS_INIT;
     smneo_lua_compile_options_arg(L, &o); /* copied by the machine */
     smneo_error *err = smneo_lua_errhold_new(L);
@@ -910,6 +919,8 @@ int smneo_lua_client_lowlevel_compile(lua_State *L)
         lc->call = NULL;
         return smneo_lua_raise_error(L, rc, err);
     }
+    if (transfers)
+        smneo_call_set_transfer_steps(lc->call, 1);
     lcall_attached(lc);
     return 1;
 }
@@ -970,7 +981,8 @@ int smneo_lua_call_next(lua_State *L)
     smneo_call_next(&st, lc->call);
     lc->owner->cur_L = NULL; /* never a stale thread */
     if ((lc->kind == CALL_COMPILE || lc->kind == CALL_COMPILE_MANY) &&
-        (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE || st.kind == SMNEO_STEP_WORK))
+        (st.kind == SMNEO_STEP_EVENT || st.kind == SMNEO_STEP_DONE || st.kind == SMNEO_STEP_WORK ||
+         st.kind == SMNEO_STEP_TRANSFER))
         return compile_step(L, lc, &st);
     switch (st.kind) {
     case SMNEO_STEP_SEND:

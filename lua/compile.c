@@ -269,6 +269,37 @@ int smneo_lua_push_compile_outcome(lua_State *L, int rc, const smneo_compile_res
 }
 
 static void free_call(void *p) { smneo_call_free((smneo_call *)p); }
+/* Drives a compile (many 0) or compile_many (many 1) machine here until
+ * DONE: WORK inline, SEND with the client's transport, SLEEP, and every
+ * event to x's callback (x NULL: none) on this thread, in order; the
+ * callback's false or error cancels. */
+static void drive_here(lua_State *L, lclient *cl, smneo_call *call, compile_ctx *x, int many)
+{
+    for (;;) {
+        smneo_step st;
+        cl->cur_L = L;
+        smneo_call_next(&st, call);
+        if (st.kind == SMNEO_STEP_SEND) {
+            smneo_call_send(call, &st);
+        } else if (st.kind == SMNEO_STEP_SLEEP) {
+            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        } else if (st.kind == SMNEO_STEP_WORK) {
+            smneo_call_work(call);
+        } else if (st.kind == SMNEO_STEP_EVENT) {
+            smneo_compile_event ev;
+            size_t job = SMNEO_COMPILE_MANY_ALL;
+            cl->cur_L = NULL;
+            int got = many ? smneo_call_compile_many_event(&ev, &job, call) : smneo_call_compile_event(&ev, call);
+            if (x && got == 0 && deliver_event(x, &ev, job))
+                smneo_call_cancel(call);
+        } else {
+            break;
+        }
+    }
+    cl->cur_L = NULL;
+}
+
 
 /* client:compile{model=, framework=, role_arn=, s3_bucket=, ...}: drives the
  * compile machine here: WORK steps inline, SEND with the client's transport,
@@ -294,28 +325,7 @@ int smneo_lua_client_compile(lua_State *L)
      * __close) there must not free the core client under the machine, so
      * the flow counts as a user until it ends (nothing between can raise). */
     cl->calls++;
-    for (;;) {
-        smneo_step st;
-        cl->cur_L = L;
-        smneo_call_next(&st, call);
-        if (st.kind == SMNEO_STEP_SEND) {
-            smneo_call_send(call, &st);
-        } else if (st.kind == SMNEO_STEP_SLEEP) {
-            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        } else if (st.kind == SMNEO_STEP_WORK) {
-            smneo_call_work(call);
-        } else if (st.kind == SMNEO_STEP_EVENT) {
-            smneo_compile_event ev;
-            cl->cur_L = NULL;
-            if (has_cb && smneo_call_compile_event(&ev, call) == 0 &&
-                deliver_event(&x, &ev, SMNEO_COMPILE_MANY_ALL))
-                smneo_call_cancel(call);
-        } else {
-            break;
-        }
-    }
-    cl->cur_L = NULL;
+    drive_here(L, cl, call, has_cb ? &x : NULL, 0);
     smneo_compile_result *res = NULL;
     rc = smneo_call_compile_result(&res, call, err);
     rb->p = res;
@@ -531,28 +541,7 @@ int smneo_lua_client_compile_many(lua_State *L)
     lbox *rb = smneo_lua_box_new(L, smneo_lua_free_many_result);
     /* as for compile: the callback may close the client; nothing between can raise */
     cl->calls++;
-    for (;;) {
-        smneo_step st;
-        cl->cur_L = L;
-        smneo_call_next(&st, call);
-        if (st.kind == SMNEO_STEP_SEND) {
-            smneo_call_send(call, &st);
-        } else if (st.kind == SMNEO_STEP_SLEEP) {
-            struct timespec ts = {st.sleep_ms / 1000, (st.sleep_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        } else if (st.kind == SMNEO_STEP_WORK) {
-            smneo_call_work(call);
-        } else if (st.kind == SMNEO_STEP_EVENT) {
-            smneo_compile_event ev;
-            size_t job;
-            cl->cur_L = NULL;
-            if (has_cb && smneo_call_compile_many_event(&ev, &job, call) == 0 && deliver_event(&x, &ev, job))
-                smneo_call_cancel(call);
-        } else {
-            break;
-        }
-    }
-    cl->cur_L = NULL;
+    drive_here(L, cl, call, has_cb ? &x : NULL, 1);
     smneo_compile_many_result *res = NULL;
     rc = smneo_call_compile_many_result(&res, call, err);
     rb->p = res;

@@ -145,6 +145,7 @@ int smneo_lua_client_download_file(lua_State *L) { return s3_transfer(L, 0); }
 
 typedef struct ls3xfer {
     smneo_s3_transfer *x;
+    smneo_call **from; /* a compile machine's upload (borrowed): its call; NULL when owned */
     lclient *owner;  /* kept alive through the userdata's user value */
     int upload;      /* several SENDs may be in flight (a download has one) */
     int n;           /* SENDs waiting for their feed */
@@ -153,6 +154,10 @@ typedef struct ls3xfer {
 
 static void s3xfer_release(ls3xfer *lx)
 {
+    if (lx->x && lx->from) { /* the compile machine's: it frees it */
+        lx->x = NULL;
+        return;
+    }
     if (lx->x) {
         smneo_s3_transfer *x = lx->x;
         lx->x = NULL;
@@ -171,6 +176,8 @@ static int s3xfer_gc(lua_State *L)
 static ls3xfer *check_live_s3xfer(lua_State *L)
 {
     ls3xfer *lx = (ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER);
+    if (lx->x && lx->from && (!*lx->from || smneo_call_transfer(*lx->from) != lx->x))
+        lx->x = NULL; /* the call was closed, or has taken the upload's result */
     if (!lx->x)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "this transfer has finished or was closed");
     return lx;
@@ -242,6 +249,12 @@ static int s3xfer_next(lua_State *L)
         return 4;
     case SMNEO_STEP_DONE:
     default: {
+        if (lx->from) { /* the compile machine takes the result when stepped again */
+            s3xfer_release(lx);
+            lua_pushstring(L, "done");
+            lua_pushboolean(L, 1);
+            return 2;
+        }
         smneo_error *err = smneo_lua_errhold_new(L);
         int rc = smneo_s3_transfer_result(lx->x, err);
         const char *op = smneo_s3_transfer_failed_operation(lx->x);
@@ -324,6 +337,8 @@ static int s3xfer_read(lua_State *L)
 static int s3xfer_cancel(lua_State *L)
 {
     ls3xfer *lx = (ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER);
+    if (lx->x && lx->from && (!*lx->from || smneo_call_transfer(*lx->from) != lx->x))
+        lx->x = NULL;
     if (lx->x)
         smneo_s3_transfer_cancel(lx->x);
     return 0;
@@ -335,6 +350,7 @@ static smneo_s3_transfer **new_s3xfer(lua_State *L, lclient *cl, int upload)
 {
     ls3xfer *lx = (ls3xfer *)compat_newuserdata(L, sizeof *lx);
     lx->x = NULL;
+    lx->from = NULL;
     lx->owner = cl;
     lx->upload = upload;
     lx->n = 0;
@@ -343,6 +359,26 @@ static smneo_s3_transfer **new_s3xfer(lua_State *L, lclient *cl, int upload)
     lua_pushvalue(L, 1); /* user value: the client, kept alive */
     compat_setuservalue(L, ud);
     return &lx->x;
+}
+
+/* A compile machine's upload after its TRANSFER step (call:next() gives
+ * "transfer", x): the same methods as client:_upload's transfer, borrowed
+ * from the call at stack index `call` (kept alive by it; *from is its
+ * machine). Its "done" is "done", true: the call takes the result. */
+void smneo_lua_push_call_s3xfer(lua_State *L, lclient *cl, int call, smneo_call **from)
+{
+    if (call < 0)
+        call = lua_gettop(L) + call + 1;
+    ls3xfer *lx = (ls3xfer *)compat_newuserdata(L, sizeof *lx);
+    lx->x = smneo_call_transfer(*from);
+    lx->from = from;
+    lx->owner = cl;
+    lx->upload = 1;
+    lx->n = 0;
+    luaL_setmetatable(L, MT_S3XFER);
+    int ud = lua_gettop(L);
+    lua_pushvalue(L, call);
+    compat_setuservalue(L, ud);
 }
 
 /* client:_download{filename=, bucket=, key=} -> a transfer stepped with

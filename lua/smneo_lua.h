@@ -199,6 +199,7 @@ int smneo_lua_client_download_file(lua_State *L);
 int smneo_lua_client_lowlevel_download(lua_State *L);
 int smneo_lua_client_lowlevel_upload(lua_State *L);
 void smneo_lua_make_s3xfer_metatable(lua_State *L);
+void smneo_lua_push_call_s3xfer(lua_State *L, lclient *cl, int call, smneo_call **from);
 /* lua/client.c's helpers for the steppers: a live client; a request's headers
  * as a table; feed's (status, headers, body[, sends]) at stack 2..5 as a
  * response in a box on the stack; feed_error's code at stack 2. */

@@ -368,10 +368,10 @@ local function guarded(self, stepper, refreshing, body, stop)
 end
 
 -- Drives a call until DONE; on_event(kind, value) sees events, on_work(id)
--- runs a compile machine's work step. Returns the result and the warnings
--- array (or nil); many (compile_many's machine): the rows and whether every
--- job completed.
-local function drive(self, call, on_event, on_work, many)
+-- runs a compile machine's work step, on_transfer(x) drives its upload.
+-- Returns the result and the warnings array (or nil); many (compile_many's
+-- machine): the rows and whether every job completed.
+local function drive(self, call, on_event, on_work, many, on_transfer)
   local res = guarded(self, call, share_before(self), function()
     while true do
       local kind, a, b, c, d = call:next()
@@ -381,6 +381,8 @@ local function drive(self, call, on_event, on_work, many)
         ngx.sleep(a)
       elseif kind == "work" then
         on_work(a)
+      elseif kind == "transfer" then
+        on_transfer(a)
       elseif kind == "event" then
         if on_event then on_event(a, b) end
       else
@@ -517,70 +519,6 @@ function Client:compilation_job_logs(opts)
   return step_iterator(self, self._c:_job_logs(opts), LOG_EVENTS)
 end
 
--- Drives a compile or compile_many machine: its events to cb on this thread
--- (false: no more events, and the run is cancelled; an error cancels and is
--- raised once the run has stopped), its work steps on nginx's thread pool.
-local function drive_machine(self, call, cb, what, many)
-  local pool = self._thread_pool
-  local cb_failed, cb_err = false, nil
-  local ok, res, extra = pcall(drive, self, call, function(_, ev)
-    if cb and not cb_failed then
-      local cok, r = pcall(cb, ev)
-      if not cok then
-        cb_failed, cb_err = true, r
-        call:cancel()
-      elseif r == false then
-        cb = nil -- no more events to it (STOPPING included), as in the plain module and Python
-        call:cancel()
-      end
-    end
-  end, function(id)
-    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
-    if not tok or not wok then
-      error(setmetatable({ code = "InvalidArgument", retryable = false,
-        message = what .. ": the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
-          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
-          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
-    end
-  end, many)
-  if cb_failed then error(cb_err, 0) end
-  if not ok then error(res, 0) end
-  return res, extra
-end
-
-local function options_table(opts, what)
-  if type(opts) ~= "table" then
-    error(setmetatable({ code = "InvalidArgument", retryable = false,
-      message = what .. ": options must be a table" }, smneo.error_mt), 3)
-  end
-end
-
--- compile{...}: smneo's client:compile (docs/compile.md) as the core's step
--- machine: API calls (create, the waiter or the log reader, stop) over
--- cosockets, sleeps with ngx.sleep, and the WORK steps (the default bucket;
--- pack or digest, layout check and validation; the S3 upload; download,
--- verification and extraction; a FAILED job's log tail) on nginx's thread
--- pool with ngx.run_worker_thread, so the worker never blocks. Those run in
--- the core with a libcurl transport of their own (a second core client,
--- made at the first compile). callback(event) sees every event on this
--- request's thread, in order (a WORK step's events when it ends); false
--- cancels, an error cancels and is raised once the flow has stopped.
-function Client:compile(opts)
-  options_table(opts, "compile")
-  if not self._wc then self._wc = self._work_client() end
-  return (drive_machine(self, self._wc:_compile(opts), opts.callback, "compile"))
-end
-
--- compile_many{jobs = {...} or models = {...}, targets = {...}, ...} ->
--- rows, ok: the plain module's, its jobs' API calls over cosockets (one
--- request at a time; the jobs run together, up to max_concurrent), its work
--- (preparation, uploads, downloads, a FAILED job's log tail) on the pool
-function Client:compile_many(opts)
-  options_table(opts, "compile_many")
-  if not self._wc then self._wc = self._work_client() end
-  return drive_machine(self, self._wc:_compile_many(opts), opts.callback, "compile_many", true)
-end
-
 function Client:build_request(...) return self._c:build_request(...) end
 function Client:parse_response(...) return self._c:parse_response(...) end
 function Client:region() return self._c:region() end
@@ -620,25 +558,83 @@ local function without_progress(opts)
   return args
 end
 
--- Drives a transfer x until DONE: on_step(kind, ...) handles send, wait and
--- sleep steps; progress events go to progress (false cancels). On an error
--- (the callback's included) stop() ends what is in flight, then the
--- transfer is cancelled, closed and the error raised. Returns true.
+-- Steps a transfer x until DONE: on_step(kind, ...) handles send, wait and
+-- sleep steps; progress events go to progress (false cancels). Returns what
+-- the done step gives: { true } or { nil, err } (a compile machine's
+-- upload: { true }, the machine takes the result).
+local function step_transfer(x, progress, on_step)
+  while true do
+    local kind, a, b, c, d, id, sink, length = x:next()
+    if kind == "event" then
+      if progress and progress(b, c) == false then x:cancel() end
+    elseif kind == "done" then
+      return { a, b }
+    else
+      on_step(kind, a, b, c, d, id, sink, length)
+    end
+  end
+end
+
+-- Drives a transfer x until DONE (step_transfer). On an error (the
+-- callback's included) stop() ends what is in flight, then the transfer is
+-- cancelled, closed and the error raised. Returns true.
 local function drive_transfer(self, x, progress, on_step, stop)
   local res = guarded(self, x, share_before(self), function()
-    while true do
-      local kind, a, b, c, d, id, sink, length = x:next()
-      if kind == "event" then
-        if progress and progress(b, c) == false then x:cancel() end
-      elseif kind == "done" then
-        return { a, b }
-      else
-        on_step(kind, a, b, c, d, id, sink, length)
-      end
-    end
+    return step_transfer(x, progress, on_step)
   end, stop)
   if res[2] then error(res[2], 0) end
   return true
+end
+
+-- The steps of an upload transfer x (upload_file's, and compile's upload):
+-- a streamed send (a part, or a PutObject) on an ngx.thread of its own that
+-- reads the body from the file and feeds the answer, other sends here; a
+-- wait (or a sleep with parts in flight) waits for one of them. Returns
+-- on_step and stop (kills the threads in flight) for drive_transfer.
+local function upload_steps(self, x)
+  local flying, finished, failure = {}, {}, nil
+  local function send(method, url, headers, id, length)
+    local body = { length = length, read = function() return x:read(id, 65536) end }
+    local status, h, b, sends = self:_send(method, url, headers, body)
+    if status then
+      x:feed(id, status, h, b, sends)
+    else
+      x:feed_error(id, h, b)
+    end
+  end
+  return function(kind, a, b, c, d, id, _, length)
+    if kind == "send" then
+      if not length then
+        local status, h, body, sends = self:_send(a, b, c, d)
+        if status then x:feed(id, status, h, body, sends) else x:feed_error(id, h, body) end
+        return
+      end
+      local th, err = ngx.thread.spawn(function()
+        local sok, serr = pcall(send, a, b, c, id, length)
+        if not sok then failure = failure or serr end
+        finished[#finished + 1] = id
+      end)
+      if not th then x:feed_error(id, "ConnectionError", "cannot start a thread: " .. tostring(err)) end
+      flying[id] = th
+    elseif kind == "wait" or (kind == "sleep" and next(flying)) then
+      -- an answer first (a sleep with parts in flight: at most that long)
+      if #finished == 0 then
+        local ths = {}
+        for _, th in pairs(flying) do ths[#ths + 1] = th end
+        local sleeper = kind == "sleep" and ngx.thread.spawn(function() ngx.sleep(a) end)
+        if sleeper then ths[#ths + 1] = sleeper end
+        ngx.thread.wait(unpack(ths))
+        if sleeper then ngx.thread.kill(sleeper) end
+      end
+      for _, fid in ipairs(finished) do flying[fid] = nil end
+      finished = {}
+      if failure then error(failure, 0) end
+    elseif kind == "sleep" then
+      ngx.sleep(a)
+    end
+  end, function()
+    for _, th in pairs(flying) do ngx.thread.kill(th) end
+  end
 end
 
 -- download_file{filename=, bucket=, key=, progress=}: the core's download
@@ -678,49 +674,93 @@ end
 function Client:upload_file(opts)
   local progress = check_transfer_opts(opts, "upload_file")
   local x = self._c:_upload(without_progress(opts))
-  local flying, finished, failure = {}, {}, nil
-  local function send(method, url, headers, id, length)
-    local body = { length = length, read = function() return x:read(id, 65536) end }
-    local status, h, b, sends = self:_send(method, url, headers, body)
-    if status then
-      x:feed(id, status, h, b, sends)
-    else
-      x:feed_error(id, h, b)
+  local on_step, stop = upload_steps(self, x)
+  return drive_transfer(self, x, progress, on_step, stop)
+end
+
+-- ---- compile, compile_many -------------------------------------------------
+-- Drives a compile or compile_many machine: its events to cb on this thread
+-- (false: no more events, and the run is cancelled; an error cancels and is
+-- raised once the run has stopped), its work steps on nginx's thread pool.
+local function drive_machine(self, call, cb, what, many)
+  local pool = self._thread_pool
+  local cb_failed, cb_err = false, nil
+  local function on_event(_, ev)
+    if cb and not cb_failed then
+      local cok, r = pcall(cb, ev)
+      if not cok then
+        cb_failed, cb_err = true, r
+        call:cancel()
+      elseif r == false then
+        cb = nil -- no more events to it (STOPPING included), as in the plain module and Python
+        call:cancel()
+      end
     end
   end
-  return drive_transfer(self, x, progress, function(kind, a, b, c, d, id, _, length)
-    if kind == "send" then
-      if not length then
-        local status, h, body, sends = self:_send(a, b, c, d)
-        if status then x:feed(id, status, h, body, sends) else x:feed_error(id, h, body) end
-        return
+  -- the upload: upload_file's steps; at each of its progress events the
+  -- machine's queued events (the upload's progress) go to cb, whose cancel
+  -- reaches the transfer (a multipart upload is aborted)
+  local function on_transfer(x)
+    local on_step, stop = upload_steps(self, x)
+    local tok, terr = pcall(step_transfer, x, function()
+      while true do
+        local kind, a, b = call:next()
+        if kind ~= "event" then break end -- "transfer" again: the same upload
+        on_event(a, b)
       end
-      local th, err = ngx.thread.spawn(function()
-        local sok, serr = pcall(send, a, b, c, id, length)
-        if not sok then failure = failure or serr end
-        finished[#finished + 1] = id
-      end)
-      if not th then x:feed_error(id, "ConnectionError", "cannot start a thread: " .. tostring(err)) end
-      flying[id] = th
-    elseif kind == "wait" or (kind == "sleep" and next(flying)) then
-      -- an answer first (a sleep with parts in flight: at most that long)
-      if #finished == 0 then
-        local ths = {}
-        for _, th in pairs(flying) do ths[#ths + 1] = th end
-        local sleeper = kind == "sleep" and ngx.thread.spawn(function() ngx.sleep(a) end)
-        if sleeper then ths[#ths + 1] = sleeper end
-        ngx.thread.wait(unpack(ths))
-        if sleeper then ngx.thread.kill(sleeper) end
-      end
-      for _, id in ipairs(finished) do flying[id] = nil end
-      finished = {}
-      if failure then error(failure, 0) end
-    elseif kind == "sleep" then
-      ngx.sleep(a)
+    end, on_step)
+    if not tok then
+      stop()
+      x:cancel()
+      x:close()
+      error(terr, 0)
     end
-  end, function()
-    for _, th in pairs(flying) do ngx.thread.kill(th) end
-  end)
+  end
+  local ok, res, extra = pcall(drive, self, call, on_event, function(id)
+    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
+    if not tok or not wok then
+      error(setmetatable({ code = "InvalidArgument", retryable = false,
+        message = what .. ": the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
+          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
+          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
+    end
+  end, many, on_transfer)
+  if cb_failed then error(cb_err, 0) end
+  if not ok then error(res, 0) end
+  return res, extra
+end
+
+local function options_table(opts, what)
+  if type(opts) ~= "table" then
+    error(setmetatable({ code = "InvalidArgument", retryable = false,
+      message = what .. ": options must be a table" }, smneo.error_mt), 3)
+  end
+end
+
+-- compile{...}: smneo's client:compile (docs/compile.md) as the core's step
+-- machine: API calls (create, the waiter or the log reader, stop) over
+-- cosockets, sleeps with ngx.sleep, and the WORK steps (the default bucket;
+-- pack or digest, layout check and validation; the S3 upload; download,
+-- verification and extraction; a FAILED job's log tail) on nginx's thread
+-- pool with ngx.run_worker_thread, so the worker never blocks. Those run in
+-- the core with a libcurl transport of their own (a second core client,
+-- made at the first compile). callback(event) sees every event on this
+-- request's thread, in order (a WORK step's events when it ends); false
+-- cancels, an error cancels and is raised once the flow has stopped.
+function Client:compile(opts)
+  options_table(opts, "compile")
+  if not self._wc then self._wc = self._work_client() end
+  return (drive_machine(self, self._wc:_compile(opts, true), opts.callback, "compile"))
+end
+
+-- compile_many{jobs = {...} or models = {...}, targets = {...}, ...} ->
+-- rows, ok: the plain module's, its jobs' API calls over cosockets (one
+-- request at a time; the jobs run together, up to max_concurrent), its work
+-- (preparation, uploads, downloads, a FAILED job's log tail) on the pool
+function Client:compile_many(opts)
+  options_table(opts, "compile_many")
+  if not self._wc then self._wc = self._work_client() end
+  return drive_machine(self, self._wc:_compile_many(opts), opts.callback, "compile_many", true)
 end
 
 -- For tests: the URL parser.

@@ -303,14 +303,48 @@ function M.compile()
   ngx.print(table.concat(out, "\n"))
 end
 
--- compile_big?model=DIR: one compile of a bigger model (its WORK steps take
--- a while); /probe says whether it is running when it answers
+-- compile_big?model=DIR[&prefix=P&cancel=1]: one compile of a bigger model
+-- (its WORK steps take a while; its archive is over the 64 MiB multipart
+-- threshold); /probe says whether it is running when it answers. The
+-- machine's steps are counted through a wrapper of the work client's
+-- _compile: "COMPLETED work=2 transfer=true upload=true" when the upload came
+-- as transfer steps (driven over cosockets) and only the preparation and the
+-- download were work steps. cancel=1: the callback returns false at the
+-- first UPLOAD event with bytes sent: the error's code and whether its
+-- message names the upload.
 function M.compile_big()
   local dict = ngx.shared.smneo_test
+  local c = get()
+  if not c._wc then c._wc = c._work_client() end
+  local wc, counts = c._wc, { work = 0, transfer = 0 }
+  c._wc = setmetatable({ _compile = function(_, o, transfers)
+    local call = wc:_compile(o, transfers)
+    return setmetatable({ next = function(_, ...)
+      local kind, a, b, d, e = call:next(...)
+      if counts[kind] then counts[kind] = counts[kind] + 1 end
+      return kind, a, b, d, e
+    end }, { __index = function(_, k) return function(_, ...) return call[k](call, ...) end end })
+  end }, { __index = function(_, k) return function(_, ...) return wc[k](wc, ...) end end })
+  local uploads = 0
+  local o = compile_options(ngx.var.arg_model, "ml_c5", ngx.var.arg_prefix or "ngx-big")
+  o.callback = function(ev)
+    if ev.kind == "UPLOAD" and ev.done > 0 then
+      uploads = uploads + 1
+      if ngx.var.arg_cancel then return false end
+    end
+  end
   dict:set("compiling", true)
-  local ok, r = pcall(get().compile, get(), compile_options(ngx.var.arg_model, "ml_c5", "ngx-big"))
+  local ok, r, e = pcall(c.compile, c, o)
   dict:delete("compiling")
-  ngx.print(ok and r.job.CompilationJobStatus or tostring(r and r.message or r))
+  c._wc = wc
+  if ok and not r then ok, r = false, e end
+  if not ok then
+    ngx.print(tostring(r and r.code or r), " ", tostring(r and r.message and r.message:find("^upload: ") ~= nil),
+              " transfer=", tostring(counts.transfer > 0), " upload=", tostring(uploads > 0))
+    return
+  end
+  ngx.print(r.job.CompilationJobStatus, " work=", counts.work, " transfer=", tostring(counts.transfer > 0),
+            " upload=", tostring(uploads > 0))
 end
 
 function M.probe()
@@ -348,6 +382,8 @@ local PARITY_CASES = {
   no_model = { model = "/nonexistent/parity-model" },
   cancel = {}, -- the callback returns false at CREATED: the job is stopped
   logs = { follow_logs = true },
+  multipart = { model = ngx.config.prefix() .. "bigmodel" }, -- over the multipart threshold
+  upload_denied = { model = ngx.config.prefix() .. "bigmodel" }, -- every S3 PUT denied (run.sh)
 }
 
 -- compile_many over cosockets and the thread pool: three jobs of the example

@@ -10,7 +10,9 @@ compared without WAITING (its count follows timing) and LOG (where its
 lines fall between the STATUS events follows timing: the lines are compared
 on their own), and with a run of one kind counted once (how many STATUS or
 progress events come follows timing too); job names, prefixes and output directories, which differ by side, are
-replaced in messages. A validation error's message is botocore's report in
+replaced in messages. A service's error is botocore's ClientError in Python:
+its error code is compared with the Lua error's code, its message without
+botocore's "An error occurred (...) when calling the ... operation: ". A validation error's message is botocore's report in
 Python (ParamValidationError) and the core's summary in Lua: its issues are
 compared."""
 import json
@@ -27,7 +29,7 @@ cases = sys.argv[5:]
 
 # each case's options over the shared ones, and the outcome it is there for
 EXPECT = {"ok": "COMPLETED", "fail": "JobFailed", "bad_target": "ValidationError", "no_model": "InvalidArgument",
-          "cancel": "Cancelled", "logs": "COMPLETED"}
+          "cancel": "Cancelled", "logs": "COMPLETED", "multipart": "COMPLETED", "upload_denied": "ClientError"}
 CASES = {
     "ok": {},
     "fail": {},
@@ -35,6 +37,10 @@ CASES = {
     "no_model": {"model": "/nonexistent/parity-model"},
     "cancel": {},  # the callback returns False at CREATED: the job is stopped
     "logs": {"follow_logs": True},
+    # TMPDIR/bigmodel (run.sh): its archive is over the 64 MiB multipart threshold
+    "multipart": {"model": os.path.join(tmp, "bigmodel")},
+    # the same, with every S3 PUT denied (run.sh sets the fault): UploadPart fails, the upload is aborted
+    "upload_denied": {"model": os.path.join(tmp, "bigmodel")},
 }
 
 # Python's exception for each of the core's error names (docs/python.md, Exceptions)
@@ -88,6 +94,13 @@ def python_side(case):
         # the core's message: CompilationJobFailed's str() adds botocore's prefix to it
         message = getattr(e, "FailureReason", None) if kind == "JobFailed" else str(e)
         out["error"] = {"kind": kind, "message": message}
+        if kind == "ClientError":
+            # a service's error: botocore's ClientError, whose str() puts its
+            # "An error occurred (Code) when calling the Op operation: " before
+            # the core's message; Lua's error has the same code
+            out["error"]["code"] = e.response["Error"]["Code"]
+            out["error"]["message"] = re.sub(r"^An error occurred \([^)]*\) when calling the \w+ operation: ", "",
+                                             message)
         if kind == "ValidationError":
             out["error"]["issues"] = ["|".join(i) for i in e.issues]
     else:
@@ -116,7 +129,10 @@ for case in cases:
     if ("error" in py) != ("error" in ngx):
         diffs.append("outcome: Python %s, nginx %s" % (py.get("error") or "success", ngx.get("error") or "success"))
     elif "error" in py:
-        if py["error"]["kind"] != ngx["error"]["kind"]:
+        if py["error"]["kind"] == "ClientError":
+            if py["error"]["code"] != ngx["error"].get("code"):
+                diffs.append("error code: Python %s, nginx %s" % (py["error"]["code"], ngx["error"].get("code")))
+        elif py["error"]["kind"] != ngx["error"]["kind"]:
             diffs.append("error kind: Python %s, nginx %s" % (py["error"]["kind"], ngx["error"]["kind"]))
         pm, nm = normalise(py["error"]["message"], case), normalise(ngx["error"]["message"], case)
         if py["error"]["kind"] == "ValidationError":

@@ -67,6 +67,15 @@ admin() {
   curl -s --max-time 20 -X "$1" ${3:+-d "$3"} "$endpoint/_smneo/$2"
 }
 
+# s3_ops: the S3 requests recorded since the last DELETE of them, as
+# "Operation=count" (sorted)
+s3_ops() {
+  admin GET requests | "$PY" -c 'import collections, json, sys
+rs = [r for r in json.load(sys.stdin)["requests"] if r["service"] == "s3"]
+c = collections.Counter(r["operation"] or r["method"] for r in rs)
+print(" ".join("%s=%d" % kv for kv in sorted(c.items())))'
+}
+
 # TLS: a test CA, a server certificate it signed for 127.0.0.1, and a
 # self-signed ("rogue") one that nginx must refuse.
 mkdir -p "$tmp/tls"
@@ -530,20 +539,37 @@ expected
 $want"
 echo "ok  compile_many: three jobs (max_concurrent 2) over cosockets, a FAILED row with its diagnosis, then a cancel"
 # the same compiles through Python's smneo.Client.compile and smneo.resty: the same
-# results, errors and events (tests/nginx/compile_parity.py); the fail case's jobs FAIL
+# results, errors and events (tests/nginx/compile_parity.py); the fail case's jobs FAIL;
+# bigmodel's archive is over the 64 MiB multipart threshold (multipart, and
+# upload_denied: every S3 PUT denied, so an UploadPart fails and the upload is aborted)
+mkdir -p "$tmp/bigmodel"
+cp examples/model/model.pt "$tmp/bigmodel/"
+head -c 70000000 /dev/urandom >"$tmp/bigmodel/weights.bin"
 admin POST faults '{"kind": "fail", "failure": "pytorch-model-count", "job": "parity-fail-*", "count": 2}' \
   >/dev/null || fail "fault"
 PYS=$(sh tools/pick-python.sh)
 PYTHONPATH="$ROOT/python" "$PYS" -c 'import smneo._smneo' 2>/dev/null ||
   fail "parity: the Python extension is not built in place (make test-python, or: $PYS setup.py build_ext --inplace)"
 PYTHONPATH="$ROOT/python" env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  "$PYS" tests/nginx/compile_parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs ||
+  "$PYS" tests/nginx/compile_parity.py "$base" "$endpoint" "$ROOT" "$tmp" ok fail bad_target no_model cancel logs \
+  multipart || fail "Python and smneo.resty compile differ"
+admin DELETE requests >/dev/null || fail "clear the requests"
+admin POST faults '{"kind": "deny", "target": "s3", "operation": "PUT", "rate": 1}' >/dev/null || fail "deny fault"
+PYTHONPATH="$ROOT/python" env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  "$PYS" tests/nginx/compile_parity.py "$base" "$endpoint" "$ROOT" "$tmp" upload_denied ||
   fail "Python and smneo.resty compile differ"
-# the worker answers other requests while one compiles (its work on the thread pool)
-mkdir -p "$tmp/bigmodel"
-cp examples/model/model.pt "$tmp/bigmodel/"
-head -c 50000000 /dev/urandom >"$tmp/bigmodel/weights.bin"
-curl -s --max-time 120 "$base/compile_big?model=$tmp/bigmodel" >"$tmp/big.out" &
+admin DELETE faults >/dev/null || fail "clear the faults"
+ops=$(s3_ops)
+case "$ops" in
+  *"AbortMultipartUpload=2"*"CreateMultipartUpload=2"*) case "$ops" in *Complete*) fail "completed: $ops" ;; esac ;;
+  *) fail "upload_denied: S3 requests $ops" ;;
+esac
+# the worker answers other requests while one compiles (its work on the thread
+# pool, its upload over cosockets): the archive is over the 64 MiB multipart
+# threshold, so the upload is CreateMultipartUpload, two UploadParts and
+# Complete, all as the transfer's steps (no WORK step ran it)
+admin DELETE requests >/dev/null || fail "clear the requests"
+curl -s --max-time 300 "$base/compile_big?model=$tmp/bigmodel" >"$tmp/big.out" &
 bigpid=$!
 i=0
 until [ "$(curl -s --max-time 20 "$base/probe")" = compiling ]; do
@@ -554,7 +580,24 @@ for k in $(seq 1 20); do
   [ "$p" = compiling ] || fail "probe $k answered '$p': not while the compile ran"
 done
 wait "$bigpid"
-[ "$(cat "$tmp/big.out")" = COMPLETED ] || fail "/compile_big: got '$(cat "$tmp/big.out")'"
+[ "$(cat "$tmp/big.out")" = "COMPLETED work=2 transfer=true upload=true" ] ||
+  fail "/compile_big: got '$(cat "$tmp/big.out")'"
+ops=$(s3_ops)
+case "$ops" in
+  *"CompleteMultipartUpload=1"*"CreateMultipartUpload=1"*"UploadPart=2"*) ;;
+  *) fail "/compile_big: S3 requests $ops" ;;
+esac
+echo "ok  /compile_big: multipart upload as transfer steps over cosockets ($ops)"
+# a cancel during the upload (the callback's false at an UPLOAD event) aborts it
+admin DELETE requests >/dev/null || fail "clear the requests"
+out=$(curl -s --max-time 300 "$base/compile_big?model=$tmp/bigmodel&prefix=ngx-big-cancel&cancel=1")
+[ "$out" = "Cancelled true transfer=true upload=true" ] || fail "/compile_big cancel: got '$out'"
+ops=$(s3_ops)
+case "$ops" in
+  *"AbortMultipartUpload=1"*"CreateMultipartUpload=1"*) case "$ops" in *Complete*) fail "completed: $ops" ;; esac ;;
+  *) fail "/compile_big cancel: S3 requests $ops" ;;
+esac
+echo "ok  /compile_big: a cancel during the upload aborts the multipart upload ($ops)"
 echo "ok  20 probes answered by the single worker while it compiled"
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then

@@ -157,7 +157,8 @@ SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
  * block: SEND and SLEEP steps for the API calls (create, the waiter or the
  * log reader, stop), WORK steps for what is CPU-bound or blocking (the
  * default bucket, pack or digest and the layout check and validation; the S3
- * upload; the download, verification and extraction; a FAILED job's log
+ * upload, unless transfer steps are on: smneo_call_set_transfer_steps; the
+ * download, verification and extraction; a FAILED job's log
  * tail), run with smneo_call_work where the driver wants (inline, an
  * executor, a worker thread), and EVENT steps (step.event ==
  * SMNEO_EVENT_COMPILE) for every compile event, on the driving thread and in
