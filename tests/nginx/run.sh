@@ -564,6 +564,7 @@ case "$ops" in
   *"AbortMultipartUpload=2"*"CreateMultipartUpload=2"*) case "$ops" in *Complete*) fail "completed: $ops" ;; esac ;;
   *) fail "upload_denied: S3 requests $ops" ;;
 esac
+echo "ok  upload_denied: both sides' multipart uploads aborted ($ops)"
 # the worker answers other requests while one compiles (its work on the thread
 # pool, its upload over cosockets): the archive is over the 64 MiB multipart
 # threshold, so the upload is CreateMultipartUpload, two UploadParts and
@@ -582,6 +583,7 @@ done
 wait "$bigpid"
 [ "$(cat "$tmp/big.out")" = "COMPLETED work=2 transfer=true upload=true" ] ||
   fail "/compile_big: got '$(cat "$tmp/big.out")'"
+echo "ok  20 probes answered by the single worker while it compiled"
 ops=$(s3_ops)
 case "$ops" in
   *"CompleteMultipartUpload=1"*"CreateMultipartUpload=1"*"UploadPart=2"*) ;;
@@ -598,7 +600,6 @@ case "$ops" in
   *) fail "/compile_big cancel: S3 requests $ops" ;;
 esac
 echo "ok  /compile_big: a cancel during the upload aborts the multipart upload ($ops)"
-echo "ok  20 probes answered by the single worker while it compiled"
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then
   fail "errors in error.log"
