@@ -317,7 +317,8 @@ SMNEO_EXTERN(void) smneo_call_send(smneo_call *call, const smneo_step *step);
 SMNEO_EXTERN(void) smneo_call_work(smneo_call *call);
 
 /* Drives the machine with the client's transport (sleeping for SLEEP steps,
- * running WORK steps inline) until an EVENT or DONE, which it returns in *out. */
+ * running WORK steps inline) until an EVENT or DONE, which it returns in *out
+ * (or a TRANSFER step of a compile machine that opted in: compile.h). */
 SMNEO_EXTERN(void) smneo_call_run(smneo_step *out, smneo_call *call);
 
 /* ---- Blocking conveniences (drive the machines above with the transport) --- */
