@@ -173,8 +173,8 @@ SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
  * Free with smneo_call_free. */
 SMNEO_EXTERN(int) smneo_compile_new(smneo_call **out, smneo_client *c, const smneo_compile_options *opts,
                                     smneo_error *err);
-/* Transfer steps (opt-in, before the first step; on 0, off 0 is the
- * default): the upload no longer runs inside a WORK step. The upload-skip's
+/* Transfer steps (opt-in before the first step: on non-zero; 0, the
+ * default, is off): the upload no longer runs inside a WORK step. The upload-skip's
  * HeadObject comes as the machine's own SEND (and SLEEP) steps, and the
  * upload itself (PutObject, or the multipart upload) as SMNEO_STEP_TRANSFER
  * steps: take the transfer with smneo_call_transfer and drive it with the
