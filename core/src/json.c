@@ -18,7 +18,8 @@
  * every string and strtod. This parser reads the plain JSON that services
  * send in one pass into the same cJSON tree (nodes and strings from cJSON's
  * allocator, linked as cJSON links them, so cJSON_Delete and every reader
- * see no difference). It accepts only what it can read exactly as cJSON
+ * see no difference; a string value's text shares its node's block, marked
+ * cJSON_IsReference so that cJSON_Delete frees the block once). It accepts only what it can read exactly as cJSON
  * does: whitespace of space, tab, CR and LF; strings without control bytes
  * or \u escapes; numbers in JSON's grammar of at most 19 significant digits
  * that are exactly m * 10^e with m <= 2^53 and |e| <= 22 (one correctly
@@ -70,10 +71,11 @@ static void fast_drop(cJSON *n)
     }
 }
 
-/* At the opening quote: the string's text (from cJSON's allocator), or NULL. */
-static char *fast_string(fast_reader *r)
+/* At the opening quote: scans the string to its closing quote (left in
+ * *end), its decoded length in *n; 0, or -1 when cJSON must decide. */
+static int fast_scan(const fast_reader *r, const char **end, size_t *n_out, int *escaped_out)
 {
-    const char *start = ++r->p, *q = start;
+    const char *q = r->p + 1;
     size_t n = 0;
     int escaped = 0;
     for (;;) {
@@ -89,15 +91,15 @@ static char *fast_string(fast_reader *r)
             n += 8;
         }
         if (q >= r->end)
-            return NULL;
+            return -1;
         unsigned char c = (unsigned char)*q;
         if (c == '"')
             break;
         if (c < 0x20)
-            return NULL;
+            return -1;
         if (c == '\\') {
             if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
-                return NULL; /* \u and bad escapes: cJSON decides */
+                return -1; /* \u and bad escapes: cJSON decides */
             q += 2;
             n++;
             escaped = 1;
@@ -106,14 +108,22 @@ static char *fast_string(fast_reader *r)
         q++;
         n++;
     }
-    char *out = cJSON_malloc(n + 1);
-    if (!out)
-        return NULL;
+    *end = q;
+    *n_out = n;
+    *escaped_out = escaped;
+    return 0;
+}
+
+/* Writes the scanned string [r->p + 1, end) decoded into out (n + 1 bytes)
+ * and moves past its closing quote. */
+static void fast_copy(fast_reader *r, char *out, const char *end, size_t n, int escaped)
+{
+    const char *start = r->p + 1;
     if (!escaped) {
         memcpy(out, start, n);
     } else {
         char *w = out;
-        for (const char *i = start; i < q; i++) {
+        for (const char *i = start; i < end; i++) {
             if (*i != '\\') {
                 *w++ = *i;
                 continue;
@@ -129,8 +139,43 @@ static char *fast_string(fast_reader *r)
         }
     }
     out[n] = '\0';
-    r->p = q + 1;
+    r->p = end + 1;
+}
+
+/* At the opening quote: the string's text (from cJSON's allocator), or NULL. */
+static char *fast_string(fast_reader *r)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped))
+        return NULL;
+    char *out = cJSON_malloc(n + 1);
+    if (out)
+        fast_copy(r, out, end, n, escaped);
     return out;
+}
+
+/* At the opening quote: a string node whose text lives in the node's own
+ * block (one allocation instead of two). cJSON_IsReference tells
+ * cJSON_Delete not to free valuestring separately; readers test the type's
+ * low byte (cJSON_IsString), and cJSON_Duplicate copies the text and drops
+ * the flag. */
+static cJSON *fast_string_node(fast_reader *r)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped) || n > SIZE_MAX - sizeof(cJSON) - 1)
+        return NULL;
+    cJSON *v = cJSON_malloc(sizeof(cJSON) + n + 1);
+    if (!v)
+        return NULL;
+    memset(v, 0, sizeof *v);
+    v->type = cJSON_String | cJSON_IsReference;
+    v->valuestring = (char *)(v + 1);
+    fast_copy(r, v->valuestring, end, n, escaped);
+    return v;
 }
 
 static int fast_digit(const fast_reader *r, const char *q)
@@ -272,20 +317,7 @@ static cJSON *fast_value(fast_reader *r)
     switch (*r->p) {
     case '{': return fast_container(r, 1);
     case '[': return fast_container(r, 0);
-    case '"': {
-        char *s = fast_string(r);
-        cJSON *v = s ? cJSON_CreateNull() : NULL;
-        if (!v) {
-            if (s) {
-                wipe_text(s);
-                cJSON_free(s);
-            }
-            return NULL;
-        }
-        v->type = cJSON_String;
-        v->valuestring = s;
-        return v;
-    }
+    case '"': return fast_string_node(r);
     case 't':
         if (left >= 4 && !memcmp(r->p, "true", 4)) {
             cJSON *v = cJSON_CreateTrue();

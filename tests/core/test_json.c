@@ -18,7 +18,10 @@
 static int same_tree(const cJSON *a, const cJSON *b)
 {
     for (; a && b; a = a->next, b = b->next) {
-        if (a->type != b->type || a->valueint != b->valueint)
+        /* the fast path's strings carry their text in the node's block, marked
+         * cJSON_IsReference (cJSON_Delete then frees the one block); every
+         * other flag and the type are cJSON's */
+        if ((a->type & ~cJSON_IsReference) != (b->type & ~cJSON_IsReference) || a->valueint != b->valueint)
             return 0;
         if (memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) &&
             !(isnan(a->valuedouble) && isnan(b->valuedouble)))
@@ -186,9 +189,38 @@ static void test_fixtures(void)
     }
 }
 
+/* What the project does with a parsed tree works on the fast path's string
+ * nodes: a copy (cJSON_Duplicate) outlives the original, a detached string
+ * node is deleted alone, a replaced one too, printing gives cJSON's text;
+ * ASan and valgrind check that each block is freed once. */
+static void test_string_nodes(void)
+{
+    const char *text = "{\"Name\":\"resnet50\",\"Tags\":[\"a\",\"b\\n\"],\"N\":1,\"Deep\":{\"S\":\"v\"}}";
+    cJSON *fast = smneo__parse_json_fast(text, strlen(text));
+    CHECK(fast != NULL);
+    if (!fast)
+        return;
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(fast, "Name")));
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(fast, "Name")), "resnet50");
+    cJSON *copy = cJSON_Duplicate(fast, 1);
+    char *printed = cJSON_PrintUnformatted(fast);
+    CHECK_STR(printed, text);
+    cJSON_free(printed);
+    cJSON_Delete(cJSON_DetachItemFromObject(fast, "Name"));
+    CHECK(cJSON_ReplaceItemInArray(cJSON_GetObjectItem(fast, "Tags"), 0, cJSON_CreateString("c")));
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(fast, "Tags"), 0)), "c");
+    cJSON_Delete(fast);
+    CHECK(copy != NULL);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(copy, "Name")), "resnet50");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(copy, "Tags"), 1)), "b\n");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "Deep"), "S")), "v");
+    cJSON_Delete(copy);
+}
+
 int main(void)
 {
     RUN(test_edge_cases);
+    RUN(test_string_nodes);
     RUN(test_fixtures);
     return smneo_test_summary("json");
 }
