@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 #include "json_internal.h"
@@ -71,25 +74,55 @@ static void fast_drop(cJSON *n)
     }
 }
 
+/* The first quote, backslash or control byte in [q, end), or end: sixteen
+ * bytes at a time with SSE2, eight with a word's arithmetic, then bytes. */
+static const char *fast_special(const char *q, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\'), ctl16 = _mm_set1_epi8(0x1f);
+    while (end - q >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, slash16)),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(x, ctl16), x)); /* x <= 0x1f */
+        unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+        if (bits)
+            return q + __builtin_ctz(bits);
+        q += 16;
+    }
+#endif
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+        uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
+        /* the lowest flagged byte is exact (false flags only sit above a true one) */
+        uint64_t hit = ((quote - ones) & ~quote & highs) | ((slash - ones) & ~slash & highs) |
+                       ((x - ones * 0x20) & ~x & highs);
+        if (hit) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return q + (__builtin_ctzll(hit) >> 3);
+#else
+            break;
+#endif
+        }
+        q += 8;
+    }
+    for (; q < end; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c == '"' || c == '\\' || c < 0x20)
+            return q;
+    }
+    return end;
+}
+
 /* At the opening quote: scans the string to its closing quote (left in
  * *end), its decoded length in *n; 0, or -1 when cJSON must decide. */
 static int fast_scan(const fast_reader *r, const char **end, size_t *n_out, int *escaped_out)
 {
-    const char *q = r->p + 1;
-    size_t n = 0;
-    int escaped = 0;
+    const char *start = r->p + 1, *q = start;
+    size_t escapes = 0;
     for (;;) {
-        /* eight bytes at a time while none is a quote, a backslash or a control byte */
-        while (r->end - q >= 8) {
-            uint64_t x;
-            memcpy(&x, q, 8);
-            const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-            uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
-            if (((quote - ones) & ~quote & highs) | ((slash - ones) & ~slash & highs) | ((x - ones * 0x20) & ~x & highs))
-                break;
-            q += 8;
-            n += 8;
-        }
+        q = fast_special(q, r->end);
         if (q >= r->end)
             return -1;
         unsigned char c = (unsigned char)*q;
@@ -97,20 +130,15 @@ static int fast_scan(const fast_reader *r, const char **end, size_t *n_out, int 
             break;
         if (c < 0x20)
             return -1;
-        if (c == '\\') {
-            if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
-                return -1; /* \u and bad escapes: cJSON decides */
-            q += 2;
-            n++;
-            escaped = 1;
-            continue;
-        }
-        q++;
-        n++;
+        /* a backslash */
+        if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
+            return -1; /* \u and bad escapes: cJSON decides */
+        q += 2;
+        escapes++;
     }
     *end = q;
-    *n_out = n;
-    *escaped_out = escaped;
+    *n_out = (size_t)(q - start) - escapes;
+    *escaped_out = escapes != 0;
     return 0;
 }
 

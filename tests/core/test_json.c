@@ -119,6 +119,27 @@ static void test_edge_cases(void)
     };
     for (size_t i = 0; i < sizeof other / sizeof *other; i++)
         compare_str(other[i], 0);
+    /* a quote, an escape or a control byte at every offset of strings up to
+     * 40 bytes (the scan's 16-byte, 8-byte and byte steps) */
+    static const char *special[] = {"\\n", "\\\"", "\\u0041", "\t", "\x01", "\x1f", "\x7f", "\xc3\xa9"};
+    for (size_t k = 0; k < sizeof special / sizeof *special; k++) {
+        for (int len = 0; len <= 40; len++) {
+            for (int at = 0; at <= len; at++) {
+                char t[64];
+                int o = 0;
+                t[o++] = '"';
+                for (int i = 0; i < len; i++) {
+                    if (i == at)
+                        o += snprintf(t + o, sizeof t - (size_t)o, "%s", special[k]);
+                    t[o++] = (char)('a' + i % 26);
+                }
+                t[o++] = '"';
+                t[o] = '\0';
+                /* the fast path reads two-character escapes and bytes >= 0x7f; \u and controls go to cJSON */
+                compare(t, (size_t)o, k < 2 || k >= 6);
+            }
+        }
+    }
     /* text with a NUL inside the given length */
     compare("[1]\0", 4, 0);
     compare("\"a\0b\"", 5, 0);
