@@ -59,7 +59,8 @@ static void fast_wipe_free(cJSON *n)
         if (c->child)
             fast_wipe_free(c->child);
         wipe_text(c->valuestring);
-        wipe_text(c->string);
+        if (!(c->type & cJSON_StringIsConst))
+            wipe_text(c->string); /* a model's member name is not ours to touch */
     }
 }
 
@@ -265,12 +266,44 @@ static cJSON *fast_number(fast_reader *r)
     return cJSON_CreateNumber(negative ? -v : v);
 }
 
-static cJSON *fast_value(fast_reader *r);
+static cJSON *fast_value(fast_reader *r, const smneo_shape *shape);
+
+/* At an object key's opening quote, in a structure of `shape`: the model's
+ * own name for it (static text, moved past), or NULL (then the key is read
+ * as any string). *hint: where to look first (answers list members mostly
+ * in model order). */
+static const smneo_member *fast_member(fast_reader *r, const smneo_shape *shape, size_t *hint)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped) || escaped)
+        return NULL;
+    const char *key = r->p + 1;
+    size_t count = shape->member_count;
+    for (size_t k = 0, i = *hint < count ? *hint : 0; k < count; k++, i = i + 1 < count ? i + 1 : 0) {
+        const smneo_member *m = &shape->members[i];
+        if (m->name[0] == key[0] && !strncmp(m->name, key, n) && m->name[n] == '\0') {
+            *hint = i + 1;
+            r->p = end + 1;
+            return m;
+        }
+    }
+    return NULL;
+}
 
 /* At '[' or '{': the array or object, its children linked as cJSON links
  * them (the first child's prev is the last). */
-static cJSON *fast_container(fast_reader *r, int object)
+static cJSON *fast_container(fast_reader *r, int object, const smneo_shape *shape)
 {
+    /* the shape of the children, when known: a structure's by member, a
+     * list's element, a map's value */
+    int structure = shape && object && shape->type == SMNEO_SHAPE_STRUCTURE && shape->member_count;
+    const smneo_shape *child = !shape                                          ? NULL
+                               : !object && shape->type == SMNEO_SHAPE_LIST    ? shape->member
+                               : object && shape->type == SMNEO_SHAPE_MAP      ? shape->value
+                                                                               : NULL;
+    size_t hint = 0;
     if (++r->depth > FAST_MAX_DEPTH)
         return NULL;
     cJSON *c = object ? cJSON_CreateObject() : cJSON_CreateArray();
@@ -287,27 +320,42 @@ static cJSON *fast_container(fast_reader *r, int object)
     cJSON *last = NULL;
     for (;;) {
         char *key = NULL;
+        const smneo_member *m = NULL;
         if (object) {
-            if (r->p >= r->end || *r->p != '"' || !(key = fast_string(r)))
+            if (r->p >= r->end || *r->p != '"')
                 goto fail;
+            if (structure && (m = fast_member(r, shape, &hint)) != NULL) {
+                /* the node's key is the model's static name (cJSON_StringIsConst:
+                 * never freed, and cJSON_Duplicate may share it) */
+                key = (char *)(uintptr_t)m->name;
+                child = m->shape;
+            } else if (!(key = fast_string(r))) {
+                goto fail;
+            } else if (structure) {
+                child = NULL; /* a member the model does not know */
+            }
             fast_space(r);
             if (r->p >= r->end || *r->p != ':') {
-                wipe_text(key);
-                cJSON_free(key);
+                if (!m) {
+                    wipe_text(key);
+                    cJSON_free(key);
+                }
                 goto fail;
             }
             r->p++;
             fast_space(r);
         }
-        cJSON *v = fast_value(r);
+        cJSON *v = fast_value(r, child);
         if (!v) {
-            if (key) {
+            if (key && !m) {
                 wipe_text(key);
                 cJSON_free(key);
             }
             goto fail;
         }
         v->string = key;
+        if (m)
+            v->type |= cJSON_StringIsConst;
         if (last) {
             last->next = v;
             v->prev = last;
@@ -337,14 +385,14 @@ fail:
     return NULL;
 }
 
-static cJSON *fast_value(fast_reader *r)
+static cJSON *fast_value(fast_reader *r, const smneo_shape *shape)
 {
     if (r->p >= r->end)
         return NULL;
     size_t left = (size_t)(r->end - r->p);
     switch (*r->p) {
-    case '{': return fast_container(r, 1);
-    case '[': return fast_container(r, 0);
+    case '{': return fast_container(r, 1, shape);
+    case '[': return fast_container(r, 0, shape);
     case '"': return fast_string_node(r);
     case 't':
         if (left >= 4 && !memcmp(r->p, "true", 4)) {
@@ -375,9 +423,14 @@ static cJSON *fast_value(fast_reader *r)
  * (cJSON is asked then). */
 cJSON *smneo__parse_json_fast(const char *text, size_t len)
 {
+    return smneo__parse_json_fast_shaped(text, len, NULL);
+}
+
+cJSON *smneo__parse_json_fast_shaped(const char *text, size_t len, const smneo_shape *shape)
+{
     fast_reader r = {text, text + len, 0};
     fast_space(&r);
-    cJSON *v = fast_value(&r);
+    cJSON *v = fast_value(&r, shape);
     if (!v)
         return NULL;
     fast_space(&r);
@@ -390,6 +443,12 @@ cJSON *smneo__parse_json_fast(const char *text, size_t len)
 
 cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing)
 {
+    return smneo__parse_json_strict_shaped(text, len, NULL, errpos, trailing);
+}
+
+cJSON *smneo__parse_json_strict_shaped(const char *text, size_t len, const smneo_shape *shape, size_t *errpos,
+                                       int *trailing)
+{
     if (trailing)
         *trailing = 0;
     size_t lead = smneo__json_space_len(text, len);
@@ -398,7 +457,7 @@ cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, in
             *errpos = lead; /* a control byte cJSON would skip as whitespace */
         return NULL;
     }
-    cJSON *fast = text ? smneo__parse_json_fast(text, len) : NULL;
+    cJSON *fast = text ? smneo__parse_json_fast_shaped(text, len, shape) : NULL;
     if (fast)
         return fast;
     const char *end = NULL;

@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "json_internal.h"
+#include "smneo/model.h"
 
 static int same_tree(const cJSON *a, const cJSON *b)
 {
@@ -21,7 +22,8 @@ static int same_tree(const cJSON *a, const cJSON *b)
         /* the fast path's strings carry their text in the node's block, marked
          * cJSON_IsReference (cJSON_Delete then frees the one block); every
          * other flag and the type are cJSON's */
-        if ((a->type & ~cJSON_IsReference) != (b->type & ~cJSON_IsReference) || a->valueint != b->valueint)
+        const int ours = cJSON_IsReference | cJSON_StringIsConst; /* and the model's keys: see below */
+        if ((a->type & ~ours) != (b->type & ~ours) || a->valueint != b->valueint)
             return 0;
         if (memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) &&
             !(isnan(a->valuedouble) && isnan(b->valuedouble)))
@@ -238,10 +240,71 @@ static void test_string_nodes(void)
     cJSON_Delete(copy);
 }
 
+/* A response read with its output shape: the same tree as cJSON's, the keys
+ * of known members are the model's own names (not copies), others (a member
+ * newer than the model, a map's keys) are the text's; a copy outlives the
+ * original, and a text the fast path gives up on still parses (by cJSON). */
+static void test_shaped(void)
+{
+    const smneo_operation *op = smneo_model_operation("DescribeCompilationJob");
+    CHECK(op != NULL && op->output != NULL);
+    if (!op || !op->output)
+        return;
+    size_t len = 0;
+    char *text = smneo_test_read_file(smneo_test_fixture("protocol/describe_completed.json"), &len);
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    cJSON *shaped = smneo__parse_json_fast_shaped(text, len, op->output);
+    cJSON *ref = reference(text, len);
+    CHECK(shaped && ref && same_tree(shaped, ref));
+    int known = 0;
+    for (cJSON *c = shaped ? shaped->child : NULL; c; c = c->next) {
+        const smneo_member *m = NULL;
+        for (size_t i = 0; i < op->output->member_count; i++)
+            if (!strcmp(op->output->members[i].name, c->string))
+                m = &op->output->members[i];
+        CHECK_MSG(m != NULL, "%s is not a member of the output", c->string);
+        if (m) {
+            CHECK_MSG(c->string == m->name && (c->type & cJSON_StringIsConst), "%s: not the model's name", c->string);
+            known++;
+        }
+    }
+    CHECK(known >= 10);
+    const cJSON *sc = cJSON_GetObjectItem(shaped, "StoppingCondition");
+    CHECK(sc && sc->child && (sc->child->type & cJSON_StringIsConst)); /* nested structures too */
+    cJSON *copy = cJSON_Duplicate(shaped, 1);
+    cJSON_Delete(shaped);
+    CHECK(copy && ref && same_tree(copy, ref));
+    cJSON_Delete(copy);
+    cJSON_Delete(ref);
+    free(text);
+
+    /* an unknown member, a map (keys are data), an escaped key, then a text left to cJSON */
+    const char *other = "{\"CompilationJobName\":\"a\",\"NewerThanTheModel\":{\"CompilationJobName\":1},"
+                        "\"Compilation\\u004aobArn\":\"x\"}";
+    cJSON *o = smneo__parse_json_strict_shaped(other, strlen(other), op->output, NULL, NULL);
+    CHECK(o != NULL);
+    cJSON *n = cJSON_GetObjectItem(o, "NewerThanTheModel");
+    CHECK(n && n->child && !(n->child->type & cJSON_StringIsConst)); /* not a structure of the model */
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "CompilationJobArn")), "x");
+    cJSON_Delete(o);
+    const char *esc = "{\"Compilation\\/JobName\":\"a\",\"CompilationJobName\":\"b\"}";
+    o = smneo__parse_json_fast_shaped(esc, strlen(esc), op->output);
+    CHECK(o && o->child && !(o->child->type & cJSON_StringIsConst) && !strcmp(o->child->string, "Compilation/JobName"));
+    CHECK(o && o->child && o->child->next && (o->child->next->type & cJSON_StringIsConst));
+    cJSON_Delete(o);
+    /* given up on mid-way (a \u escape after known keys): nothing leaks, nothing static is wiped */
+    const char *bad = "{\"CompilationJobName\":\"a\",\"CompilationJobArn\":\"\\u0041\"}";
+    CHECK(smneo__parse_json_fast_shaped(bad, strlen(bad), op->output) == NULL);
+    CHECK_STR(op->output->members[0].name[0] ? "named" : "", "named");
+}
+
 int main(void)
 {
     RUN(test_edge_cases);
     RUN(test_string_nodes);
+    RUN(test_shaped);
     RUN(test_fixtures);
     return smneo_test_summary("json");
 }
