@@ -16,11 +16,18 @@ typedef struct smneo_buf {
     int failed; /* an allocation failed: later appends are no-ops */
     int secret; /* may hold a secret: grown by copy and wipe (never realloc),
                    wiped when freed; detached data must be freed wiped */
+    int borrowed; /* data is the caller's storage (smneo__buf_init_on): never
+                     freed or realloc'd; outgrowing it moves to the heap */
 } smneo_buf;
 
-#define SMNEO_BUF_INIT {NULL, 0, 0, 0, 0}
-#define SMNEO_BUF_SECRET_INIT {NULL, 0, 0, 0, 1}
+#define SMNEO_BUF_INIT {NULL, 0, 0, 0, 0, 0}
+#define SMNEO_BUF_SECRET_INIT {NULL, 0, 0, 0, 1, 0}
 
+/* An empty buffer writing into the caller's `storage` (cap bytes, usually
+ * on the stack) until it needs more, then on the heap as any other: for
+ * per-call scratch text, no allocation in the common case. secret: as
+ * SMNEO_BUF_SECRET_INIT (the storage is wiped when freed). */
+void smneo__buf_init_on(smneo_buf *b, char *storage, size_t cap, int secret);
 int smneo__buf_grow(smneo_buf *b, size_t extra);
 int smneo__buf_append(smneo_buf *b, const void *data, size_t len);
 int smneo__buf_puts(smneo_buf *b, const char *s);

@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 #include "json_internal.h"
@@ -18,7 +21,8 @@
  * every string and strtod. This parser reads the plain JSON that services
  * send in one pass into the same cJSON tree (nodes and strings from cJSON's
  * allocator, linked as cJSON links them, so cJSON_Delete and every reader
- * see no difference). It accepts only what it can read exactly as cJSON
+ * see no difference; a string value's text shares its node's block, marked
+ * cJSON_IsReference so that cJSON_Delete frees the block once). It accepts only what it can read exactly as cJSON
  * does: whitespace of space, tab, CR and LF; strings without control bytes
  * or \u escapes; numbers in JSON's grammar of at most 19 significant digits
  * that are exactly m * 10^e with m <= 2^53 and |e| <= 22 (one correctly
@@ -55,7 +59,8 @@ static void fast_wipe_free(cJSON *n)
         if (c->child)
             fast_wipe_free(c->child);
         wipe_text(c->valuestring);
-        wipe_text(c->string);
+        if (!(c->type & cJSON_StringIsConst))
+            wipe_text(c->string); /* a model's member name is not ours to touch */
     }
 }
 
@@ -70,50 +75,84 @@ static void fast_drop(cJSON *n)
     }
 }
 
-/* At the opening quote: the string's text (from cJSON's allocator), or NULL. */
-static char *fast_string(fast_reader *r)
+/* The first quote, backslash or control byte in [q, end), or end: sixteen
+ * bytes at a time with SSE2, eight with a word's arithmetic, then bytes. */
+static const char *fast_special(const char *q, const char *end)
 {
-    const char *start = ++r->p, *q = start;
-    size_t n = 0;
-    int escaped = 0;
-    for (;;) {
-        /* eight bytes at a time while none is a quote, a backslash or a control byte */
-        while (r->end - q >= 8) {
-            uint64_t x;
-            memcpy(&x, q, 8);
-            const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-            uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
-            if (((quote - ones) & ~quote & highs) | ((slash - ones) & ~slash & highs) | ((x - ones * 0x20) & ~x & highs))
-                break;
-            q += 8;
-            n += 8;
+#if defined(__SSE2__)
+    const __m128i quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\'), ctl16 = _mm_set1_epi8(0x1f);
+    while (end - q >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, slash16)),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(x, ctl16), x)); /* x <= 0x1f */
+        unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+        if (bits)
+            return q + __builtin_ctz(bits);
+        q += 16;
+    }
+#endif
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+        uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
+        /* the lowest flagged byte is exact (false flags only sit above a true one) */
+        uint64_t hit = ((quote - ones) & ~quote & highs) | ((slash - ones) & ~slash & highs) |
+                       ((x - ones * 0x20) & ~x & highs);
+        if (hit) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return q + (__builtin_ctzll(hit) >> 3);
+#else
+            break;
+#endif
         }
+        q += 8;
+    }
+    for (; q < end; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c == '"' || c == '\\' || c < 0x20)
+            return q;
+    }
+    return end;
+}
+
+/* At the opening quote: scans the string to its closing quote (left in
+ * *end), its decoded length in *n; 0, or -1 when cJSON must decide. */
+static int fast_scan(const fast_reader *r, const char **end, size_t *n_out, int *escaped_out)
+{
+    const char *start = r->p + 1, *q = start;
+    size_t escapes = 0;
+    for (;;) {
+        q = fast_special(q, r->end);
         if (q >= r->end)
-            return NULL;
+            return -1;
         unsigned char c = (unsigned char)*q;
         if (c == '"')
             break;
         if (c < 0x20)
-            return NULL;
-        if (c == '\\') {
-            if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
-                return NULL; /* \u and bad escapes: cJSON decides */
-            q += 2;
-            n++;
-            escaped = 1;
-            continue;
-        }
-        q++;
-        n++;
+            return -1;
+        /* a backslash */
+        if (q + 1 >= r->end || !strchr("\"\\/bfnrt", q[1]) || !q[1])
+            return -1; /* \u and bad escapes: cJSON decides */
+        q += 2;
+        escapes++;
     }
-    char *out = cJSON_malloc(n + 1);
-    if (!out)
-        return NULL;
+    *end = q;
+    *n_out = (size_t)(q - start) - escapes;
+    *escaped_out = escapes != 0;
+    return 0;
+}
+
+/* Writes the scanned string [r->p + 1, end) decoded into out (n + 1 bytes)
+ * and moves past its closing quote. */
+static void fast_copy(fast_reader *r, char *out, const char *end, size_t n, int escaped)
+{
+    const char *start = r->p + 1;
     if (!escaped) {
         memcpy(out, start, n);
     } else {
         char *w = out;
-        for (const char *i = start; i < q; i++) {
+        for (const char *i = start; i < end; i++) {
             if (*i != '\\') {
                 *w++ = *i;
                 continue;
@@ -129,8 +168,43 @@ static char *fast_string(fast_reader *r)
         }
     }
     out[n] = '\0';
-    r->p = q + 1;
+    r->p = end + 1;
+}
+
+/* At the opening quote: the string's text (from cJSON's allocator), or NULL. */
+static char *fast_string(fast_reader *r)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped))
+        return NULL;
+    char *out = cJSON_malloc(n + 1);
+    if (out)
+        fast_copy(r, out, end, n, escaped);
     return out;
+}
+
+/* At the opening quote: a string node whose text lives in the node's own
+ * block (one allocation instead of two). cJSON_IsReference tells
+ * cJSON_Delete not to free valuestring separately; readers test the type's
+ * low byte (cJSON_IsString), and cJSON_Duplicate copies the text and drops
+ * the flag. */
+static cJSON *fast_string_node(fast_reader *r)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped) || n > SIZE_MAX - sizeof(cJSON) - 1)
+        return NULL;
+    cJSON *v = cJSON_malloc(sizeof(cJSON) + n + 1);
+    if (!v)
+        return NULL;
+    memset(v, 0, sizeof *v);
+    v->type = cJSON_String | cJSON_IsReference;
+    v->valuestring = (char *)(v + 1);
+    fast_copy(r, v->valuestring, end, n, escaped);
+    return v;
 }
 
 static int fast_digit(const fast_reader *r, const char *q)
@@ -192,12 +266,44 @@ static cJSON *fast_number(fast_reader *r)
     return cJSON_CreateNumber(negative ? -v : v);
 }
 
-static cJSON *fast_value(fast_reader *r);
+static cJSON *fast_value(fast_reader *r, const smneo_shape *shape);
+
+/* At an object key's opening quote, in a structure of `shape`: the model's
+ * own name for it (static text, moved past), or NULL (then the key is read
+ * as any string). *hint: where to look first (answers list members mostly
+ * in model order). */
+static const smneo_member *fast_member(fast_reader *r, const smneo_shape *shape, size_t *hint)
+{
+    const char *end;
+    size_t n;
+    int escaped;
+    if (fast_scan(r, &end, &n, &escaped) || escaped)
+        return NULL;
+    const char *key = r->p + 1;
+    size_t count = shape->member_count;
+    for (size_t k = 0, i = *hint < count ? *hint : 0; k < count; k++, i = i + 1 < count ? i + 1 : 0) {
+        const smneo_member *m = &shape->members[i];
+        if (m->name[0] == key[0] && !strncmp(m->name, key, n) && m->name[n] == '\0') {
+            *hint = i + 1;
+            r->p = end + 1;
+            return m;
+        }
+    }
+    return NULL;
+}
 
 /* At '[' or '{': the array or object, its children linked as cJSON links
  * them (the first child's prev is the last). */
-static cJSON *fast_container(fast_reader *r, int object)
+static cJSON *fast_container(fast_reader *r, int object, const smneo_shape *shape)
 {
+    /* the shape of the children, when known: a structure's by member, a
+     * list's element, a map's value */
+    int structure = shape && object && shape->type == SMNEO_SHAPE_STRUCTURE && shape->member_count;
+    const smneo_shape *child = !shape                                          ? NULL
+                               : !object && shape->type == SMNEO_SHAPE_LIST    ? shape->member
+                               : object && shape->type == SMNEO_SHAPE_MAP      ? shape->value
+                                                                               : NULL;
+    size_t hint = 0;
     if (++r->depth > FAST_MAX_DEPTH)
         return NULL;
     cJSON *c = object ? cJSON_CreateObject() : cJSON_CreateArray();
@@ -214,27 +320,42 @@ static cJSON *fast_container(fast_reader *r, int object)
     cJSON *last = NULL;
     for (;;) {
         char *key = NULL;
+        const smneo_member *m = NULL;
         if (object) {
-            if (r->p >= r->end || *r->p != '"' || !(key = fast_string(r)))
+            if (r->p >= r->end || *r->p != '"')
                 goto fail;
+            if (structure && (m = fast_member(r, shape, &hint)) != NULL) {
+                /* the node's key is the model's static name (cJSON_StringIsConst:
+                 * never freed, and cJSON_Duplicate may share it) */
+                key = (char *)(uintptr_t)m->name;
+                child = m->shape;
+            } else if (!(key = fast_string(r))) {
+                goto fail;
+            } else if (structure) {
+                child = NULL; /* a member the model does not know */
+            }
             fast_space(r);
             if (r->p >= r->end || *r->p != ':') {
-                wipe_text(key);
-                cJSON_free(key);
+                if (!m) {
+                    wipe_text(key);
+                    cJSON_free(key);
+                }
                 goto fail;
             }
             r->p++;
             fast_space(r);
         }
-        cJSON *v = fast_value(r);
+        cJSON *v = fast_value(r, child);
         if (!v) {
-            if (key) {
+            if (key && !m) {
                 wipe_text(key);
                 cJSON_free(key);
             }
             goto fail;
         }
         v->string = key;
+        if (m)
+            v->type |= cJSON_StringIsConst;
         if (last) {
             last->next = v;
             v->prev = last;
@@ -264,28 +385,15 @@ fail:
     return NULL;
 }
 
-static cJSON *fast_value(fast_reader *r)
+static cJSON *fast_value(fast_reader *r, const smneo_shape *shape)
 {
     if (r->p >= r->end)
         return NULL;
     size_t left = (size_t)(r->end - r->p);
     switch (*r->p) {
-    case '{': return fast_container(r, 1);
-    case '[': return fast_container(r, 0);
-    case '"': {
-        char *s = fast_string(r);
-        cJSON *v = s ? cJSON_CreateNull() : NULL;
-        if (!v) {
-            if (s) {
-                wipe_text(s);
-                cJSON_free(s);
-            }
-            return NULL;
-        }
-        v->type = cJSON_String;
-        v->valuestring = s;
-        return v;
-    }
+    case '{': return fast_container(r, 1, shape);
+    case '[': return fast_container(r, 0, shape);
+    case '"': return fast_string_node(r);
     case 't':
         if (left >= 4 && !memcmp(r->p, "true", 4)) {
             cJSON *v = cJSON_CreateTrue();
@@ -315,9 +423,14 @@ static cJSON *fast_value(fast_reader *r)
  * (cJSON is asked then). */
 cJSON *smneo__parse_json_fast(const char *text, size_t len)
 {
+    return smneo__parse_json_fast_shaped(text, len, NULL);
+}
+
+cJSON *smneo__parse_json_fast_shaped(const char *text, size_t len, const smneo_shape *shape)
+{
     fast_reader r = {text, text + len, 0};
     fast_space(&r);
-    cJSON *v = fast_value(&r);
+    cJSON *v = fast_value(&r, shape);
     if (!v)
         return NULL;
     fast_space(&r);
@@ -330,6 +443,12 @@ cJSON *smneo__parse_json_fast(const char *text, size_t len)
 
 cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, int *trailing)
 {
+    return smneo__parse_json_strict_shaped(text, len, NULL, errpos, trailing);
+}
+
+cJSON *smneo__parse_json_strict_shaped(const char *text, size_t len, const smneo_shape *shape, size_t *errpos,
+                                       int *trailing)
+{
     if (trailing)
         *trailing = 0;
     size_t lead = smneo__json_space_len(text, len);
@@ -338,7 +457,7 @@ cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, in
             *errpos = lead; /* a control byte cJSON would skip as whitespace */
         return NULL;
     }
-    cJSON *fast = text ? smneo__parse_json_fast(text, len) : NULL;
+    cJSON *fast = text ? smneo__parse_json_fast_shaped(text, len, shape) : NULL;
     if (fast)
         return fast;
     const char *end = NULL;

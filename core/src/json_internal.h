@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "smneo/model.h"
+
 /* JSON numbers: 1 when integral and representable in int64. */
 int smneo__json_int(const cJSON *v, int64_t *out);
 
@@ -20,6 +22,14 @@ cJSON *smneo__parse_json_strict(const char *text, size_t len, size_t *errpos, in
 /* The strict parse's fast path alone: the same tree cJSON would make, or NULL
  * where it leaves the text to cJSON (tests/core/test_json.c). */
 cJSON *smneo__parse_json_fast(const char *text, size_t len);
+/* The same, reading a document of `shape` (a response's output): the keys of
+ * its structures' known members are the model's static names, flagged
+ * cJSON_StringIsConst, instead of allocated copies (the tree is otherwise
+ * the same; cJSON_Delete and cJSON_Duplicate handle such keys). shape NULL:
+ * as the unshaped calls. */
+cJSON *smneo__parse_json_fast_shaped(const char *text, size_t len, const smneo_shape *shape);
+cJSON *smneo__parse_json_strict_shaped(const char *text, size_t len, const smneo_shape *shape, size_t *errpos,
+                                       int *trailing);
 cJSON *smneo__parse_json_exact(const char *text, size_t len, size_t *errpos);
 
 /* Offset of the first NUL character in JSON text (a raw 0 byte, or a

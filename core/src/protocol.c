@@ -48,16 +48,36 @@ void smneo__json_wipe_delete(cJSON *j)
 }
 
 /* Does a shape reach a sensitive one (a token, a secret key)? */
-static int shape_secret(const smneo_shape *s, int depth)
+static int shape_secret_walk(const smneo_shape *s, int depth)
 {
     if (!s || depth > 32)
         return 0;
     if (s->sensitive)
         return 1;
     for (size_t i = 0; i < s->member_count; i++)
-        if (shape_secret(s->members[i].shape, depth + 1))
+        if (shape_secret_walk(s->members[i].shape, depth + 1))
             return 1;
-    return shape_secret(s->member, depth + 1) || shape_secret(s->value, depth + 1);
+    return shape_secret_walk(s->member, depth + 1) || shape_secret_walk(s->value, depth + 1);
+}
+
+/* The same, remembered per thread for the last few top-level shapes (the
+ * tables are constant; a call asks for its input's and its output's). */
+static int shape_secret(const smneo_shape *s)
+{
+    enum { SLOTS = 4 };
+    static _Thread_local const smneo_shape *seen[SLOTS];
+    static _Thread_local int answer[SLOTS];
+    static _Thread_local unsigned next;
+    if (!s)
+        return 0;
+    for (unsigned i = 0; i < SLOTS; i++)
+        if (seen[i] == s)
+            return answer[i];
+    int secret = shape_secret_walk(s, 0);
+    unsigned i = next++ % SLOTS;
+    seen[i] = s;
+    answer[i] = secret;
+    return secret;
 }
 
 /* ---- serialization ------------------------------------------------------ */
@@ -204,7 +224,7 @@ int smneo__serialize_node(char **out, size_t *out_len, const smneo_operation *op
     }
     /* Secret members (SSO-OIDC's clientSecret, refreshToken) are wiped. */
     smneo_buf b = SMNEO_BUF_INIT;
-    b.secret = shape_secret(op->input, 0);
+    b.secret = shape_secret(op->input);
     write_struct(&b, params, op->input);
     *out = smneo__buf_detach(&b, out_len);
     return *out ? 0 : SMNEO_ENOMEM;
@@ -681,7 +701,7 @@ int smneo__protocol_parse_owned(smneo_result **out, const smneo_operation *op, s
          * follow it, other text (a second object, garbage) may not. */
         size_t at = 0;
         int trailing = 0;
-        root = smneo__parse_json_strict(resp->body, resp->body_len, &at, &trailing);
+        root = smneo__parse_json_strict_shaped(resp->body, resp->body_len, op->output, &at, &trailing);
         if (!cJSON_IsObject(root)) {
             cJSON_Delete(root);
             int rc = trailing ? smneo__error(err, SMNEO_EPROTOCOL,
@@ -761,7 +781,7 @@ int smneo__result_new(smneo_result **out, const smneo_operation *op, cJSON *root
     }
     r->root = root;
     r->shape = op->output;
-    r->secret = shape_secret(op->output, 0);
+    r->secret = shape_secret(op->output);
     r->response = resp;
     r->request_id = resp ? find_request_id(resp) : NULL;
     r->attempts = 1;

@@ -781,11 +781,14 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
     /* Canonical request. */
     /* The canonical request holds the session token when it is signed; the
      * Authorization value the signature. */
-    smneo_buf creq = SMNEO_BUF_INIT, sh = SMNEO_BUF_INIT, sts = SMNEO_BUF_INIT, auth = SMNEO_BUF_SECRET_INIT;
-    creq.secret = token != NULL;
+    /* Scratch text on the stack (no allocation for a usual request: a heap
+     * buffer of 1 KB or more made glibc trim its heap at every free). */
+    char creq_room[1024], sh_room[256], sts_room[256];
+    smneo_buf creq, sh, sts, auth = SMNEO_BUF_SECRET_INIT;
+    smneo__buf_init_on(&creq, creq_room, sizeof creq_room, token != NULL);
+    smneo__buf_init_on(&sh, sh_room, sizeof sh_room, 0);
+    smneo__buf_init_on(&sts, sts_room, sizeof sts_room, 0);
     const char *what = "building the canonical request";
-    smneo__buf_grow(&creq, 1024);
-    smneo__buf_grow(&sh, 128);
     smneo__buf_puts(&creq, req->method);
     smneo__buf_putc(&creq, '\n');
     const char *path = req->path ? req->path : "/";
@@ -819,7 +822,6 @@ static int sign_prepared(smneo_request *req, const smneo_credentials *c, const s
         rc = SMNEO_ERROR;
         goto done;
     }
-    smneo__buf_grow(&sts, 160);
     smneo__buf_puts(&sts, SIGV4_ALGORITHM "\n");
     smneo__buf_append(&sts, amz_date, AMZ_DATE_LEN);
     smneo__buf_putc(&sts, '\n');

@@ -25,7 +25,16 @@ int smneo__buf_grow(smneo_buf *b, size_t extra)
         cap *= 2;
     }
     char *p;
-    if (b->secret && b->data) {
+    if (b->borrowed) {
+        /* the caller's storage is left where it is (wiped if secret) */
+        p = malloc(cap);
+        if (p) {
+            memcpy(p, b->data, b->len + 1);
+            if (b->secret)
+                OPENSSL_cleanse(b->data, b->cap);
+            b->borrowed = 0;
+        }
+    } else if (b->secret && b->data) {
         /* realloc could leave the old block behind unwiped */
         p = malloc(cap);
         if (p) {
@@ -79,10 +88,25 @@ int smneo__buf_printf(smneo_buf *b, const char *fmt, ...)
     return 0;
 }
 
+void smneo__buf_init_on(smneo_buf *b, char *storage, size_t cap, int secret)
+{
+    b->data = storage;
+    b->data[0] = '\0';
+    b->len = 0;
+    b->cap = cap;
+    b->failed = 0;
+    b->secret = secret;
+    b->borrowed = 1;
+}
+
 char *smneo__buf_detach(smneo_buf *b, size_t *len)
 {
     char *d = NULL;
-    if (!b->failed) {
+    if (!b->failed && b->borrowed) {
+        d = smneo__strndup(b->data, b->len);
+        if (d && len)
+            *len = b->len;
+    } else if (!b->failed) {
         if (!b->data)
             smneo__buf_grow(b, 0);
         if (!b->failed) {
@@ -101,8 +125,10 @@ void smneo__buf_free(smneo_buf *b)
 {
     if (b->secret && b->data)
         OPENSSL_cleanse(b->data, b->cap);
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     b->data = NULL;
+    b->borrowed = 0;
     b->len = b->cap = 0;
     b->failed = 0;
 }
