@@ -403,7 +403,15 @@ static int push(builder *b, PyObject *container, int is_structure)
 static int v_begin_object(void *payload, const smneo_shape *shape, size_t count)
 {
     builder *b = payload;
-    PyObject *d = b->depth == 0 && !b->root && b->root_type ? PyObject_CallObject(b->root_type, NULL) : PyDict_New();
+    PyObject *d;
+    if (b->depth == 0 && !b->root && b->root_type)
+        d = PyObject_CallObject(b->root_type, NULL);
+#if PY_VERSION_HEX < 0x030D0000 /* private from 3.13 */
+    else if (count > 5) /* room for its members at once, not grown twice on the way */
+        d = _PyDict_NewPresized((Py_ssize_t)count);
+#endif
+    else
+        d = PyDict_New();
     return push(b, d, !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
 }
 
@@ -496,11 +504,38 @@ static int v_key(void *payload, const char *key, size_t len)
     return b->key ? 0 : -1;
 }
 
+/* A str of ASCII bytes (known to be ASCII): compact, one byte a character,
+ * copied without the UTF-8 decoder's dispatch. */
+static PyObject *ascii_str(const char *s, size_t len)
+{
+    PyObject *o = PyUnicode_New((Py_ssize_t)len, 127);
+    if (o)
+        memcpy(PyUnicode_DATA(o), s, len);
+    return o;
+}
+
+/* A str of JSON string bytes: ASCII copied, anything else decoded as UTF-8
+ * (surrogateescape, as before). */
+static PyObject *text_str(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape");
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape");
+    return ascii_str(s, len);
+}
+
 static int v_string(void *payload, const char *s, size_t len)
 {
     builder *b = payload;
     if (len > SHARED_STR_MAX)
-        return attach(b, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+        return attach(b, text_str(s, len));
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)s[i] >= 0x80)
@@ -510,7 +545,7 @@ static int v_string(void *payload, const char *s, size_t len)
     PyObject **slot = &b->strs[h & (SHARED_STR_SLOTS - 1)];
     PyObject *o = *slot;
     if (!o || (size_t)PyUnicode_GET_LENGTH(o) != len || memcmp(PyUnicode_DATA(o), s, len)) {
-        o = PyUnicode_FromStringAndSize(s, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
+        o = ascii_str(s, len);
         if (!o)
             return -1;
         Py_XSETREF(*slot, o);
