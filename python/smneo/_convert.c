@@ -332,6 +332,7 @@ typedef struct builder {
         PyObject *dt; /* owned */
     } times[SHARED_TIMES];
     unsigned next_time;
+    int zone_checked; /* local_zone checked st->tzlocal against time.tzset() in this walk */
     PyObject *root_type; /* the top-level object's type (borrowed), NULL: dict */
 } builder;
 
@@ -402,7 +403,15 @@ static int push(builder *b, PyObject *container, int is_structure)
 static int v_begin_object(void *payload, const smneo_shape *shape, size_t count)
 {
     builder *b = payload;
-    PyObject *d = b->depth == 0 && !b->root && b->root_type ? PyObject_CallObject(b->root_type, NULL) : PyDict_New();
+    PyObject *d;
+    if (b->depth == 0 && !b->root && b->root_type)
+        d = PyObject_CallObject(b->root_type, NULL);
+#if PY_VERSION_HEX < 0x030D0000 /* private from 3.13 */
+    else if (count > 5) /* room for its members at once, not grown twice on the way */
+        d = _PyDict_NewPresized((Py_ssize_t)count);
+#endif
+    else
+        d = PyDict_New();
     return push(b, d, !shape || shape->type == SMNEO_SHAPE_STRUCTURE);
 }
 
@@ -495,11 +504,38 @@ static int v_key(void *payload, const char *key, size_t len)
     return b->key ? 0 : -1;
 }
 
+/* A str of ASCII bytes (known to be ASCII): compact, one byte a character,
+ * copied without the UTF-8 decoder's dispatch. */
+static PyObject *ascii_str(const char *s, size_t len)
+{
+    PyObject *o = PyUnicode_New((Py_ssize_t)len, 127);
+    if (o)
+        memcpy(PyUnicode_DATA(o), s, len);
+    return o;
+}
+
+/* A str of JSON string bytes: ASCII copied, anything else decoded as UTF-8
+ * (surrogateescape, as before). */
+static PyObject *text_str(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape");
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape");
+    return ascii_str(s, len);
+}
+
 static int v_string(void *payload, const char *s, size_t len)
 {
     builder *b = payload;
     if (len > SHARED_STR_MAX)
-        return attach(b, PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"));
+        return attach(b, text_str(s, len));
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)s[i] >= 0x80)
@@ -509,7 +545,7 @@ static int v_string(void *payload, const char *s, size_t len)
     PyObject **slot = &b->strs[h & (SHARED_STR_SLOTS - 1)];
     PyObject *o = *slot;
     if (!o || (size_t)PyUnicode_GET_LENGTH(o) != len || memcmp(PyUnicode_DATA(o), s, len)) {
-        o = PyUnicode_FromStringAndSize(s, (Py_ssize_t)len); /* ASCII: compact, 1 byte a character */
+        o = ascii_str(s, len);
         if (!o)
             return -1;
         Py_XSETREF(*slot, o);
@@ -533,11 +569,16 @@ static int v_boolean(void *payload, int v)
     return attach(payload, PyBool_FromLong(v));
 }
 
-/* The seconds east of UTC in effect at t; 0 when the C library cannot say. */
-static long gmtoff_at(time_t t)
+/* The offset (seconds east of UTC) and DST flag in effect at t: 0 when the
+ * C library cannot say. */
+static int probe_zone(time_t t, long *gmtoff, int *isdst)
 {
     struct tm tm;
-    return localtime_r(&t, &tm) ? (long)tm.tm_gmtoff : 0;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    *gmtoff = (long)tm.tm_gmtoff;
+    *isdst = tm.tm_isdst > 0;
+    return 1;
 }
 
 static int time_attr_long(long *out, PyObject *time_module, const char *name)
@@ -548,17 +589,34 @@ static int time_attr_long(long *out, PyObject *time_module, const char *name)
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* The TZ variable as the zone signature keeps it: "" when unset, "\1" (equal
+ * to no variable's text) when longer than the buffer. */
+static void tz_env_text(char out[128])
+{
+    const char *e = getenv("TZ");
+    if (!e)
+        out[0] = '\0';
+    else if (strlen(e) < 128)
+        memcpy(out, e, strlen(e) + 1);
+    else
+        memcpy(out, "\1", 2);
+}
+
 /* (Re)makes st->tzlocal as botocore's parser makes its zone for every
  * timestamp: dateutil's tzlocal() where dateutil is importable (wherever
  * botocore is), else smneo._tz.tzlocal(); with the standard and DST offsets
  * that zone takes from the time module (time.timezone, time.altzone,
- * time.daylight), remade when time.tzset() changed the zone. */
+ * time.daylight), remade when time.tzset() changed the zone (its offsets,
+ * names or the TZ variable); the span of known offsets is then forgotten. */
 static int ensure_tzlocal(smneo_state *st)
 {
+    char env[128];
+    tz_env_text(env);
     if (st->tzlocal && st->tz_c_timezone == timezone && st->tz_c_daylight == daylight &&
         !strcmp(st->tz_c_names[0], tzname[0] ? tzname[0] : "") &&
-        !strcmp(st->tz_c_names[1], tzname[1] ? tzname[1] : ""))
+        !strcmp(st->tz_c_names[1], tzname[1] ? tzname[1] : "") && !strcmp(st->tz_env, env))
         return 0;
+    st->tz_span.valid = 0;
     PyObject *m = PyImport_ImportModule("dateutil.tz");
     if (!m && PyErr_ExceptionMatches(PyExc_ImportError)) {
         PyErr_Clear();
@@ -584,29 +642,118 @@ static int ensure_tzlocal(smneo_state *st)
     st->tz_c_daylight = daylight;
     snprintf(st->tz_c_names[0], sizeof st->tz_c_names[0], "%s", tzname[0] ? tzname[0] : "");
     snprintf(st->tz_c_names[1], sizeof st->tz_c_names[1], "%s", tzname[1] ? tzname[1] : "");
+    memcpy(st->tz_env, env, sizeof env);
     return 0;
+}
+
+/* Makes st->tz_span cover [t - 1 day, t] when one offset holds there: 1
+ * when it does (the span's offset is t's), 0 when the offset changed in
+ * that day or the C library knows no local time (*known then says whether
+ * t's offset and flag were learnt: *gmtoff, *isdst). Probes are at most a
+ * day apart and a span only grows by probing its new end, so an instant in
+ * the span has the span's offset as long as no zone changes its offset
+ * twice within a day (the shortest gap in the tz database is four days;
+ * the fast path below relied on a day already). */
+static int span_cover(smneo_state *st, time_t t, long *gmtoff, int *isdst, int *known)
+{
+    time_t a = t - 86400;
+    long g;
+    int d;
+    *known = 0;
+    if (st->tz_span.valid) {
+        long long lo = st->tz_span.lo, hi = st->tz_span.hi;
+        if (a >= lo && t <= hi)
+            return 1;
+        /* a span is at least a day long: one new end to probe, within a day of the old one */
+        time_t end = t > hi ? t : a;
+        if ((t > hi && a <= hi) || (a < lo && t >= lo)) {
+            if (!probe_zone(end, &g, &d)) {
+                st->tz_span.valid = 0;
+                if (end == t)
+                    return 0;
+                if (!probe_zone(t, gmtoff, isdst))
+                    return 0;
+                *known = 1;
+                return 0;
+            }
+            if (g == st->tz_span.gmtoff && d == st->tz_span.isdst) {
+                if (end == t)
+                    st->tz_span.hi = t;
+                else
+                    st->tz_span.lo = a;
+                return 1;
+            }
+            /* changed within the day: t's offset is the new end's (t) or the span's (a was the new end) */
+            *gmtoff = end == t ? g : st->tz_span.gmtoff;
+            *isdst = end == t ? d : st->tz_span.isdst;
+            *known = 1;
+            st->tz_span.valid = 0;
+            return 0;
+        }
+    }
+    st->tz_span.valid = 0;
+    if (!probe_zone(t, gmtoff, isdst))
+        return 0;
+    *known = 1;
+    if (!probe_zone(a, &g, &d) || g != *gmtoff || d != *isdst)
+        return 0;
+    st->tz_span.valid = 1;
+    st->tz_span.gmtoff = g;
+    st->tz_span.isdst = d;
+    st->tz_span.lo = a;
+    st->tz_span.hi = t;
+    return 1;
 }
 
 /* The zone for a timestamp (borrowed: st->tzlocal, or st->utc when the C
  * library knows no local time for epoch), and *fast set when the datetime
  * can be made from fields here: the offset at that instant is the zone's
  * standard or DST offset and no change happened in the day before (so no
- * wall-clock time repeats); otherwise the zone's own fromutc decides. */
-static int local_zone(PyObject **out, smneo_state *st, double epoch, long *gmtoff, int *fast)
+ * wall-clock time repeats); otherwise the zone's own fromutc decides.
+ * `checked`: the zone was checked against time.tzset() in this walk. */
+static int local_zone(PyObject **out, smneo_state *st, double epoch, long *gmtoff, int *fast, int *checked)
 {
     time_t t = (time_t)floor(epoch);
-    struct tm tm;
     *gmtoff = 0;
     *fast = 1;
     *out = st->utc;
-    if (!localtime_r(&t, &tm))
+    if (!*checked && st->tz_span.valid) { /* a time.tzset() since forgets the span */
+        if (ensure_tzlocal(st))
+            return -1;
+        *checked = 1;
+    }
+    int isdst = 0, known;
+    int steady = span_cover(st, t, gmtoff, &isdst, &known);
+    if (steady) {
+        *gmtoff = st->tz_span.gmtoff;
+        isdst = st->tz_span.isdst;
+    } else if (!known) {
         return 0;
-    if (ensure_tzlocal(st))
-        return -1;
+    }
+    if (!*checked) {
+        int was = st->tz_span.valid;
+        if (ensure_tzlocal(st))
+            return -1;
+        st->tz_span.valid = was; /* the span was learnt under this zone */
+        *checked = 1;
+    }
     *out = st->tzlocal;
-    *gmtoff = (long)tm.tm_gmtoff;
-    *fast = *gmtoff == (tm.tm_isdst > 0 ? st->tz_dst : st->tz_std) && gmtoff_at(t - 86400) == *gmtoff;
+    *fast = steady && *gmtoff == (isdst ? st->tz_dst : st->tz_std);
     return 0;
+}
+
+/* The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm). */
+static void civil_from_days(long long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 /* datetime.fromtimestamp(epoch, tz) made from its fields: the same rounding
@@ -628,13 +775,14 @@ static int fast_datetime(PyObject **out, double epoch, long gmtoff, PyObject *tz
         r += 1e6;
         ip -= 1.0;
     }
-    time_t t = (time_t)ip + (time_t)gmtoff;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+    long long t = (long long)ip + gmtoff;
+    long long days = (t >= 0 ? t : t - 86399) / 86400, secs = t - days * 86400;
+    int y, mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    if (y < 1 || y > 9999)
         return 0;
-    *out = PyDateTimeAPI->DateTime_FromDateAndTime(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                                   tm.tm_min, tm.tm_sec > 59 ? 59 : tm.tm_sec, (int)r, tz,
-                                                   PyDateTimeAPI->DateTimeType);
+    *out = PyDateTimeAPI->DateTime_FromDateAndTime(y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+                                                   (int)(secs % 60), (int)r, tz, PyDateTimeAPI->DateTimeType);
     return 1;
 }
 
@@ -643,7 +791,7 @@ static PyObject *make_datetime(builder *b, double epoch)
     long gmtoff;
     int fast;
     PyObject *tz, *dt;
-    if (local_zone(&tz, b->st, epoch, &gmtoff, &fast))
+    if (local_zone(&tz, b->st, epoch, &gmtoff, &fast, &b->zone_checked))
         return NULL;
     if (fast && fast_datetime(&dt, epoch, gmtoff, tz))
         return dt;
@@ -703,6 +851,7 @@ static PyObject *build(smneo_state *st, const smneo_value *v, const smneo_error 
     memset(b.strs, 0, sizeof b.strs);
     memset(b.times, 0, sizeof b.times);
     b.next_time = 0;
+    b.zone_checked = 0;
     int rc = v ? smneo_value_walk(v, &VISITOR, &b) : smneo_error_walk(err, &VISITOR, &b);
     Py_CLEAR(b.key);
     builder_clear_shared(&b);

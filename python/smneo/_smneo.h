@@ -64,6 +64,16 @@ typedef struct smneo_state {
     long tz_c_timezone;       /* the C library's zone when it was made (remade after time.tzset()) */
     int tz_c_daylight;
     char tz_c_names[2][64];
+    char tz_env[128];         /* the TZ variable then ("" unset; '\1' too long: never equal) */
+    /* Instants known to share one offset (_convert.c local_zone): every
+     * instant in [lo, hi] has gmtoff and isdst, learnt by probes at most a
+     * day apart (the zone changes its offset at most once a day). */
+    struct {
+        int valid;
+        int isdst;
+        long gmtoff;
+        long long lo, hi;
+    } tz_span;
     /* interned keys used on every call */
     PyObject *s_ResponseMetadata, *s_RequestId, *s_HTTPStatusCode, *s_HTTPHeaders, *s_RetryAttempts,
         *s_MaxAttemptsReached, *s_Error, *s_Code, *s_Message, *s_response, *s_operation_name, *s_issues,

@@ -128,3 +128,65 @@ def test_the_stand_in_zone_behaves_as_dateutils_tzlocal():
         assert out.returncode == 0, out.stderr
         for row in json.loads(out.stdout):
             assert row[0::2] == row[1::2], (zone, row)
+
+
+SPAN = r"""
+import datetime, json, random, time, os
+import smneo
+
+def parse(stamps):
+    body = json.dumps({"CompilationJobSummaries": [
+        {"CompilationJobName": "a", "CompilationJobArn": "arn:aws:sagemaker:us-east-1:1:compilation-job/a",
+         "CreationTime": ts, "CompilationJobStatus": "COMPLETED"} for ts in stamps]}).encode()
+    got = smneo.parse_response("ListCompilationJobs", 200, {}, body)["CompilationJobSummaries"]
+    return [s["CreationTime"] for s in got]
+
+def check(stamps):
+    bad = []
+    for ts, ours in zip(stamps, parse(stamps)):
+        ref = datetime.datetime.fromtimestamp(ts, ours.tzinfo)
+        if (repr(ours), ours.fold, ours.tzname(), ours.utcoffset()) != (repr(ref), ref.fold, ref.tzname(), ref.utcoffset()):
+            bad.append([os.environ["TZ"], ts, repr(ours), repr(ref)])
+    return bad
+
+rng = random.Random(17)
+bad = []
+for zone, changes in json.loads(os.environ["ZONES"]):
+    os.environ["TZ"] = zone
+    time.tzset()
+    for change in changes:
+        # hour by hour across the change, forwards, backwards, then shuffled, and a day apart
+        walk = [change + h * 3600 + 0.25 for h in range(-60, 61)]
+        for stamps in (walk, walk[::-1], rng.sample(walk, len(walk)),
+                       [change + d * 86400 for d in range(-5, 6)], [change + d * 86400 - 1 for d in range(5, -6, -1)]):
+            bad += check(stamps)
+# New York's summer days learnt, then a zone of the same names and offsets whose summer ended a week earlier
+os.environ["TZ"] = "America/New_York"
+time.tzset()
+bad += check([1729400000 + d * 86400 for d in range(12)])
+os.environ["TZ"] = "EST5EDT,M4.1.0,M10.5.0"
+time.tzset()
+bad += check([1730100000 + h * 3600 for h in range(48)])
+print(json.dumps(bad))
+"""
+
+
+def test_timestamps_near_offset_changes_in_one_process():
+    """The offsets learnt for one timestamp serve the next ones (one
+    response, then the next) without asking the C library each time: every
+    datetime still equals datetime.fromtimestamp(ts, zone) hour by hour
+    across DST changes, walked forwards, backwards and shuffled, in zones
+    with 30-minute and negative DST, and after time.tzset() switched to a
+    zone of the same names and offsets but other change dates."""
+    zones = [
+        ("America/Los_Angeles", [1710064800, 1730624400]),
+        ("Australia/Lord_Howe", [1712415600, 1728142200]),  # DST of 30 minutes
+        ("Europe/Dublin", [1711846800, 1729990800]),  # winter is the "DST" (negative)
+        ("America/New_York", [1710054000, 1730613600]),
+        ("EST5EDT,M4.1.0,M10.5.0", [1712473200, 1730008800]),  # the same names and offsets, other dates
+        ("UTC", [0]),
+    ]
+    out = subprocess.run([sys.executable, "-c", SPAN], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=PYDIR, TZ="UTC", ZONES=json.dumps(zones)))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
