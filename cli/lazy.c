@@ -10,7 +10,6 @@
  *   <dir of the executable>/smneo-plugins/   the build tree (build/smneo)
  *
  * docs/architecture.md, "Lazy loading"; smneo(1), FILES. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -43,11 +42,7 @@ void *smneo__lazy_open(const char *lib, char *error, size_t size)
         return NULL;
     }
     const char *path = access(installed, F_OK) == 0 || access(built, F_OK) != 0 ? installed : built;
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char *why = dlerror();
-        snprintf(error, size, "smneo could not load its plugin for lib%s (reinstall smneo): %s", lib,
-                 why ? why : "unknown error");
-    }
-    return handle;
+    char what[64];
+    snprintf(what, sizeof what, "its plugin for lib%s", lib);
+    return smneo__lazy_dlopen(path, what, error, size);
 }

@@ -37,6 +37,16 @@ typedef struct {
     char error[512];
 } dep;
 
+void *smneo__lazy_dlopen(const char *path, const char *what, char *error, size_t size)
+{
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        snprintf(error, size, "smneo could not load %s (reinstall smneo): %s", what, why ? why : "unknown error");
+    }
+    return handle;
+}
+
 static void open_dep(dep *d)
 {
     d->error[0] = '\0';

@@ -11,4 +11,9 @@
  * on the first call into it. */
 void *smneo__lazy_open(const char *lib, char *error, size_t size);
 
+/* For smneo__lazy_open: dlopens path (RTLD_NOW | RTLD_LOCAL) and returns the
+ * handle; or NULL with "smneo could not load <what> (reinstall smneo): <why>"
+ * in error. */
+void *smneo__lazy_dlopen(const char *path, const char *what, char *error, size_t size);
+
 #endif

@@ -41,11 +41,7 @@ void *smneo__lazy_open(const char *lib, char *error, size_t size)
         snprintf(error, size, "smneo cannot load _%s: path too long", lib);
         return NULL;
     }
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char *why = dlerror();
-        snprintf(error, size, "smneo could not load its module smneo._%s (reinstall smneo): %s", lib,
-                 why ? why : "unknown error");
-    }
-    return handle;
+    char what[64];
+    snprintf(what, sizeof what, "its module smneo._%s", lib);
+    return smneo__lazy_dlopen(path, what, error, size);
 }
