@@ -70,7 +70,8 @@ def pkg_config(module):
 
 # libcurl and libarchive are not linked into smneo._smneo: it loads them on
 # first use through smneo._curl and smneo._archive, which link them
-# (python/smneo/_lazy.c; docs/architecture.md, "Lazy loading").
+# (core/lazy/lazy_deps.c and python/smneo/_lazy.c; docs/architecture.md,
+# "Lazy loading").
 LAZY = {"libcurl": "_curl", "libarchive": "_archive"}
 
 
@@ -89,13 +90,14 @@ def flags(modules, include_dirs, library_dirs, libraries):
 
 # the main extension compiles against every library's headers but links the eager ones only
 include_dirs, library_dirs, libraries = flags([m for m in REQUIRED if m not in LAZY],
-                                              [rel("core", "include"), rel("core", "src")], [], [])
+                                              [rel("core", "include"), rel("core", "src"), rel("core", "lazy")],
+                                              [], [])
 flags(LAZY, include_dirs, [], [])
 for lib in ("pthread", "m", "dl"):
     if lib not in libraries:
         libraries.append(lib)
 
-sources = sorted(glob.glob(rel("python", "smneo", "_*.c")))
+sources = sorted(glob.glob(rel("python", "smneo", "_*.c"))) + [rel("core", "lazy", "lazy_deps.c")]
 extra_objects = []
 core_lib = os.environ.get("SMNEO_CORE_LIB")
 if core_lib:
@@ -121,6 +123,7 @@ ext = Extension(
     define_macros=[("_GNU_SOURCE", None), ("SMNEO_BUILDING", None)],
     extra_compile_args=["-std=gnu11", *warning_flags, "-fvisibility=hidden"],
     depends=sorted(glob.glob(rel("core", "include", "smneo", "*.h")) + glob.glob(rel("core", "src", "*.h"))
+                   + glob.glob(rel("core", "lazy", "*.h"))
                    + glob.glob(rel("python", "smneo", "_*.h")) + extra_objects),
 )
 
