@@ -114,10 +114,11 @@ def profiles_env(monkeypatch, server, tmp_path):  # noqa: F811
     return server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def metadata():
     """tests/nginx/metadata.py: a container credentials endpoint and an IMDSv2
-    answering with keys smneo.local accepts."""
+    answering with keys smneo.local accepts; one for the module (it holds no
+    state the tests read, each answer's expiry is counted from its request)."""
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "nginx", "metadata.py"), "test", "test",
                           "meta-session-token"],
                          stdout=subprocess.PIPE, text=True)
@@ -369,9 +370,9 @@ io.write(tostring(ok), " ", type(err) == "table" and tostring(err.code) or "?", 
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def metadata_no_token():
-    """tests/nginx/metadata.py answering without a Token."""
+    """tests/nginx/metadata.py answering without a Token (one for the module)."""
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "nginx", "metadata.py"), "AKIDNOTOKEN",
                           NO_TOKEN_SECRET], stdout=subprocess.PIPE, text=True)
     try:
