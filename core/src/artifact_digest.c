@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,6 +109,149 @@ void smneo__hash_free(smneo__hash *h)
     free(h);
 }
 
+/* Reading ahead: for a file of READ_AHEAD_MIN bytes or more, a second
+ * thread reads the next chunks while the calling thread hashes the one before
+ * (the read's copy out of the page cache then costs no wall time). The
+ * calling thread keeps everything else: the hashes, the progress callback and
+ * a cancel, so the thread sees nothing but the file. */
+#define CHUNK ((size_t)1 << 20)
+#define NCHUNKS 4
+#define READ_AHEAD_MIN ((uint64_t)16 << 20)
+
+typedef struct read_ahead {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    unsigned char *buf[NCHUNKS];
+    size_t len[NCHUNKS];
+    uint64_t filled, taken; /* chunks read, chunks handed to the hash */
+    int eof, err, stop;     /* err: the read's errno */
+} read_ahead;
+
+static ssize_t read_chunk(int fd, unsigned char *buf, size_t cap)
+{
+    ssize_t n;
+    do
+        n = read(fd, buf, cap);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static void *read_ahead_main(void *arg)
+{
+    read_ahead *ra = arg;
+    pthread_mutex_lock(&ra->mu);
+    for (;;) {
+        while (!ra->stop && ra->filled - ra->taken == NCHUNKS)
+            pthread_cond_wait(&ra->cv, &ra->mu);
+        if (ra->stop)
+            break;
+        size_t slot = (size_t)(ra->filled % NCHUNKS);
+        pthread_mutex_unlock(&ra->mu); /* the slot is not the consumer's until filled grows */
+        ssize_t n = read_chunk(ra->fd, ra->buf[slot], CHUNK);
+        int e = errno;
+        pthread_mutex_lock(&ra->mu);
+        if (n <= 0) {
+            ra->eof = 1;
+            ra->err = n < 0 ? e : 0;
+        } else {
+            ra->len[slot] = (size_t)n;
+            ra->filled++;
+        }
+        pthread_cond_broadcast(&ra->cv);
+        if (ra->eof)
+            break;
+    }
+    pthread_mutex_unlock(&ra->mu);
+    return NULL;
+}
+
+typedef struct hash_run {
+    const char *path;
+    smneo__hash *h1, *h2;
+    const smneo_digest_options *opts;
+    uint64_t done, total;
+    smneo_error *err;
+} hash_run;
+
+/* One chunk into the hashes, then the progress callback: 0 to go on. */
+static int hash_chunk(hash_run *r, const unsigned char *buf, size_t n)
+{
+    if (smneo__hash_update(r->h1, buf, n) || (r->h2 && smneo__hash_update(r->h2, buf, n)))
+        return smneo__error(r->err, SMNEO_ERROR, "digest update failed");
+    r->done += n;
+    if (r->opts->progress && r->opts->progress(r->done, r->total, r->opts->payload))
+        return smneo__error(r->err, SMNEO_ECANCELLED, "digest of %s cancelled by the progress callback", r->path);
+    return 0;
+}
+
+static int read_error(hash_run *r, int e)
+{
+    return smneo__error(r->err, SMNEO_EIO, "cannot read %s: %s", r->path, strerror(e));
+}
+
+/* The file through one buffer on this thread. */
+static int hash_plain(hash_run *r, int fd, unsigned char *buf)
+{
+    for (;;) {
+        ssize_t n = read_chunk(fd, buf, CHUNK);
+        if (n < 0)
+            return read_error(r, errno);
+        if (n == 0)
+            return 0;
+        int rc = hash_chunk(r, buf, (size_t)n);
+        if (rc)
+            return rc;
+    }
+}
+
+/* The file read ahead by a second thread into bufs (NCHUNKS of CHUNK bytes);
+ * 1 when that thread cannot start (nothing read yet: hash_plain instead). */
+static int hash_read_ahead(hash_run *r, int fd, unsigned char *bufs)
+{
+    read_ahead ra = {.fd = fd};
+    for (size_t i = 0; i < NCHUNKS; i++)
+        ra.buf[i] = bufs + i * CHUNK;
+    if (pthread_mutex_init(&ra.mu, NULL))
+        return 1;
+    if (pthread_cond_init(&ra.cv, NULL)) {
+        pthread_mutex_destroy(&ra.mu);
+        return 1;
+    }
+    pthread_t t;
+    if (pthread_create(&t, NULL, read_ahead_main, &ra)) {
+        pthread_cond_destroy(&ra.cv);
+        pthread_mutex_destroy(&ra.mu);
+        return 1;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&ra.mu);
+    for (;;) {
+        while (ra.filled == ra.taken && !ra.eof)
+            pthread_cond_wait(&ra.cv, &ra.mu);
+        if (ra.filled == ra.taken) { /* at the end, everything read taken */
+            if (ra.err)
+                rc = read_error(r, ra.err);
+            break;
+        }
+        size_t slot = (size_t)(ra.taken % NCHUNKS);
+        pthread_mutex_unlock(&ra.mu);
+        rc = hash_chunk(r, ra.buf[slot], ra.len[slot]);
+        pthread_mutex_lock(&ra.mu);
+        ra.taken++;
+        pthread_cond_broadcast(&ra.cv);
+        if (rc)
+            break;
+    }
+    ra.stop = 1;
+    pthread_cond_broadcast(&ra.cv);
+    pthread_mutex_unlock(&ra.mu);
+    pthread_join(t, NULL);
+    pthread_cond_destroy(&ra.cv);
+    pthread_mutex_destroy(&ra.mu);
+    return rc;
+}
+
 /* Hashes path with up to two algorithms in one pass. */
 static int hash_file(const char *path, const char *alg1, char *hex1, const char *alg2, char *hex2,
                      const smneo_digest_options *opts, smneo_error *err)
@@ -118,13 +262,12 @@ static int hash_file(const char *path, const char *alg1, char *hex1, const char 
     int orc = smneo__options_copy(&full, opts, &smneo__digest_options_layout, err);
     if (orc)
         return orc;
-    opts = &full;
-    smneo__hash *h1 = NULL, *h2 = NULL;
-    int rc = smneo__hash_new(&h1, alg1, err);
+    hash_run r = {.path = path, .opts = &full, .err = err};
+    int rc = smneo__hash_new(&r.h1, alg1, err);
     if (rc == 0 && alg2)
-        rc = smneo__hash_new(&h2, alg2, err);
+        rc = smneo__hash_new(&r.h2, alg2, err);
     if (rc) {
-        smneo__hash_free(h1);
+        smneo__hash_free(r.h1);
         return rc;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -133,45 +276,27 @@ static int hash_file(const char *path, const char *alg1, char *hex1, const char 
         goto out;
     }
     struct stat st;
-    uint64_t total = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? (uint64_t)st.st_size : 0;
+    r.total = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? (uint64_t)st.st_size : 0;
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    size_t cap = (size_t)1 << 20;
-    unsigned char *buf = malloc(cap);
+    int ahead = r.total >= READ_AHEAD_MIN;
+    unsigned char *buf = malloc(ahead ? NCHUNKS * CHUNK : CHUNK);
     if (!buf) {
         rc = smneo__error(err, SMNEO_ENOMEM, "out of memory");
         goto out;
     }
-    uint64_t done = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = smneo__error(err, SMNEO_EIO, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (smneo__hash_update(h1, buf, (size_t)n) || (h2 && smneo__hash_update(h2, buf, (size_t)n))) {
-            rc = smneo__error(err, SMNEO_ERROR, "digest update failed");
-            break;
-        }
-        done += (uint64_t)n;
-        if (opts && opts->progress && opts->progress(done, total, opts->payload)) {
-            rc = smneo__error(err, SMNEO_ECANCELLED, "digest of %s cancelled by the progress callback", path);
-            break;
-        }
-    }
+    rc = ahead ? hash_read_ahead(&r, fd, buf) : 1;
+    if (rc == 1)
+        rc = hash_plain(&r, fd, buf);
     free(buf);
-    if (rc == 0 && (smneo__hash_final_hex(h1, hex1) || (h2 && smneo__hash_final_hex(h2, hex2))))
+    if (rc == 0 && (smneo__hash_final_hex(r.h1, hex1) || (r.h2 && smneo__hash_final_hex(r.h2, hex2))))
         rc = smneo__error(err, SMNEO_ERROR, "digest finalisation failed");
 out:
     if (fd >= 0)
         close(fd);
-    smneo__hash_free(h1);
-    smneo__hash_free(h2);
+    smneo__hash_free(r.h1);
+    smneo__hash_free(r.h2);
     return rc;
 }
 

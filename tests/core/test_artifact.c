@@ -397,6 +397,15 @@ static int count_progress(uint64_t done, uint64_t total, void *payload)
     return 0;
 }
 
+/* Cancels once done reaches stop[0]; stop[1] keeps the last done seen. */
+static int cancel_past(uint64_t done, uint64_t total, void *payload)
+{
+    uint64_t *stop = payload;
+    (void)total;
+    stop[1] = done;
+    return done >= stop[0];
+}
+
 static void test_pack_refusals_and_cancel(void)
 {
     smneo_error err = SMNEO_ERROR_INIT;
@@ -984,6 +993,36 @@ static void test_digest(void)
     o.progress = cancel_after;
     o.payload = &calls;
     CHECK_INT(smneo_artifact_digest(&hex, f, NULL, &o, &err), SMNEO_ECANCELLED);
+    smneo_error_clear(&err);
+
+    /* A file of 16 MiB or more is read ahead by a second thread: the same
+     * digests, progress in order up to the size, a cancel midway. */
+    const char *big = P("dg/big.bin");
+    write_random(big, 16 * 1024 * 1024 + 5, 12);
+    uint64_t last[3] = {0, 0, 0};
+    smneo_digest_options po = SMNEO_DIGEST_OPTIONS_INIT;
+    po.progress = count_progress;
+    po.payload = last;
+    CHECK_INT(smneo_artifact_digest(&hex, big, NULL, &po, &err), 0);
+    snprintf(cmd, sizeof cmd, "b2sum '%s' | cut -d' ' -f1", big);
+    CHECK_STR(hex, sh_out(cmd));
+    CHECK(last[1] == 0 && last[0] == last[2] && last[2] == 16 * 1024 * 1024 + 5);
+    char want[200];
+    snprintf(want, sizeof want, "blake2b:%s", hex ? hex : "");
+    free(hex);
+    hex = NULL;
+    CHECK_INT(smneo_artifact_verify(big, want, NULL, &err), 0);
+    snprintf(cmd, sizeof cmd, "sha256sum '%s' | cut -d' ' -f1", big);
+    snprintf(want, sizeof want, "sha256:%s", sh_out(cmd));
+    CHECK_INT(smneo_artifact_verify(big, want, NULL, &err), 0);
+    want[10] = want[10] == '0' ? '1' : '0';
+    CHECK_INT(smneo_artifact_verify(big, want, NULL, &err), SMNEO_EDIGEST);
+    smneo_error_clear(&err);
+    uint64_t stop_at[2] = {3 * 1024 * 1024, 0};
+    po.progress = cancel_past;
+    po.payload = stop_at;
+    CHECK_INT(smneo_artifact_digest(&hex, big, NULL, &po, &err), SMNEO_ECANCELLED);
+    CHECK(hex == NULL && stop_at[1] >= 3 * 1024 * 1024 && stop_at[1] < 16 * 1024 * 1024);
     smneo_error_clear(&err);
 }
 
