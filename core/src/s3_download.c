@@ -618,6 +618,21 @@ void smneo_s3_transfer_cancel(smneo_s3_transfer *x)
         x->cancelled = 1;
 }
 
+int smneo_s3_transfer_set_work_steps(smneo_s3_transfer *x, int on)
+{
+    if (!x)
+        return SMNEO_EINVAL;
+    if (x->up)
+        smneo__s3_up_set_work_steps(x->up, on);
+    return 0;
+}
+
+void smneo_s3_transfer_work(smneo_s3_transfer *x)
+{
+    if (x && x->up)
+        smneo__s3_up_work(x->up);
+}
+
 int smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err)
 {
     if (!x)

@@ -154,6 +154,8 @@ int64_t smneo__s3_up_read(s3_up *u, int id, char *buf, size_t n);
 void smneo__s3_up_feed(s3_up *u, int id, smneo_response *resp, int transport_error, const char *transport_message);
 int smneo__s3_up_progress(uint64_t *done, uint64_t *total, s3_up *u);
 void smneo__s3_up_cancel(s3_up *u);
+void smneo__s3_up_set_work_steps(s3_up *u, int on);
+void smneo__s3_up_work(s3_up *u);
 int smneo__s3_up_result(s3_up *u, smneo_error *err);
 const char *smneo__s3_up_failed_operation(const s3_up *u);
 /* For the compile machine (compile.c), which nests transfers:

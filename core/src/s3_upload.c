@@ -29,7 +29,7 @@ static const char XMLNS[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 /* ---- file source and sink ------------------------------------------------------ */
 
 /* Hex SHA-256 of a file region (plain HTTP signs the real payload hash). */
-static int sha256_region(char out[65], int fd, const char *path, uint64_t start, uint64_t len, s3_xfer *x,
+static int sha256_region(char out[65], int fd, const char *path, uint64_t start, uint64_t len, const int *halt,
                          smneo_error *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -42,8 +42,8 @@ static int sha256_region(char out[65], int fd, const char *path, uint64_t start,
     }
     uint64_t pos = 0;
     while (pos < len) {
-        if (smneo__s3_xfer_stopped(x)) {
-            rc = SMNEO_ECANCELLED;
+        if (halt && __atomic_load_n(halt, __ATOMIC_RELAXED)) {
+            rc = smneo__error(err, SMNEO_ECANCELLED, "cancelled by the progress callback");
             goto done;
         }
         size_t n = len - pos < cap ? (size_t)(len - pos) : cap;
@@ -131,8 +131,11 @@ static void free_object_headers(const char **h, const smneo_s3_options *o)
  * retry meets NoSuchUpload, a HEAD to see whether the first attempt went
  * through), Abort after a failure or a cancel. */
 enum { P_PUT, P_CREATE, P_PARTS, P_COMPLETE, P_VERIFY, P_ABORT, P_DONE };
-/* A slot's state: nothing, a request to build, a SEND handed out, a retry's backoff. */
-enum { S_FREE, S_READY, S_FLIGHT, S_SLEEP };
+/* A slot's state: nothing, a request to build, a SEND handed out, a retry's
+ * backoff, its payload hash handed out as a WORK step. */
+enum { S_FREE, S_READY, S_FLIGHT, S_SLEEP, S_WORK };
+/* The WORK step (work steps opted in): none, handed out, run. */
+enum { W_NONE, W_HANDED, W_RAN };
 
 typedef struct up_slot {
     int state;
@@ -144,6 +147,7 @@ typedef struct up_slot {
     uint64_t offset, length, sent; /* the streamed body (PutObject, UploadPart): file region, bytes read */
     int io_errno;
     int64_t wake_ms;
+    char hash[65];       /* the payload's SHA-256 (plain HTTP), "" until computed */
 } up_slot;
 
 struct s3_up {
@@ -171,6 +175,14 @@ struct s3_up {
     smneo_error err;
     const char *failed_op;
     int complete_attempts; /* Complete's attempts, for the NoSuchUpload check */
+    /* Work steps (smneo_s3_transfer_set_work_steps): the payload hashes of
+     * plain HTTP as WORK steps, one at a time. The work touches only the
+     * slot work_slot (S_WORK: no read or feed reaches it), fd and path, and
+     * reads halt, so the driver may go on with the other SENDs meanwhile. */
+    int work_steps;
+    int work_state, work_slot, work_rc;
+    smneo_error work_err;
+    int halt;             /* set (atomically) by a cancel or a failure: the work stops early */
 };
 
 static int up_inflight(const s3_up *u)
@@ -203,6 +215,7 @@ static void up_fail_err(s3_up *u, int rc, const char *failed_op, smneo_error *e)
         return;
     }
     u->rc = rc;
+    __atomic_store_n(&u->halt, 1, __ATOMIC_RELAXED);
     u->failed_op = failed_op;
     smneo_error_clear(&u->err);
     u->err = *e;
@@ -324,7 +337,9 @@ static int up_build(s3_up *u, up_slot *s, smneo_error *err)
     int rc = 0;
     if (!strcmp(s->op, "PutObject") || !strcmp(s->op, "UploadPart")) {
         r.method = "PUT";
-        if (!u->t.https && (rc = sha256_region(hash, u->fd, u->path, s->offset, s->length, NULL, err)) != 0)
+        if (s->hash[0])
+            memcpy(hash, s->hash, sizeof hash);
+        else if (!u->t.https && (rc = sha256_region(hash, u->fd, u->path, s->offset, s->length, NULL, err)) != 0)
             return rc;
         r.src = &src; /* signs the payload hash; the body streams from smneo_s3_transfer_read */
         r.payload_hash = hash;
@@ -440,6 +455,25 @@ void smneo__s3_up_next(smneo_s3_step *out, s3_up *u)
     memset(out, 0, sizeof *out);
     for (;;) {
         out->total = u->size;
+        if (u->work_state == W_RAN) { /* the hash computed (or its error): the slot's request can be built */
+            up_slot *w = &u->slots[u->work_slot];
+            u->work_state = W_NONE;
+            if (u->work_rc) {
+                up_slot_clear(w);
+                up_fail_err(u, u->work_rc, NULL, &u->work_err);
+            } else {
+                w->state = S_READY;
+            }
+        } else if (u->work_state == W_HANDED) {
+            if (u->rc || u->cancelled) { /* not run, and no longer needed */
+                up_slot_clear(&u->slots[u->work_slot]);
+                u->work_state = W_NONE;
+            } else {
+                out->kind = SMNEO_STEP_WORK; /* the driver has not run it yet */
+                out->done = u->reported;
+                return;
+            }
+        }
         if (u->phase == P_DONE) {
             if (smneo__s3_up_progress(&out->done, &out->total, u)) {
                 out->kind = SMNEO_STEP_EVENT;
@@ -494,6 +528,14 @@ void smneo__s3_up_next(smneo_s3_step *out, s3_up *u)
             }
             if (s->state != S_READY)
                 continue;
+            if (u->work_steps && !u->t.https && !s->hash[0] && s->op &&
+                (!strcmp(s->op, "UploadPart") || !strcmp(s->op, "PutObject"))) {
+                s->state = S_WORK; /* its payload hash first, where the driver runs work */
+                u->work_state = W_HANDED;
+                u->work_slot = i;
+                out->kind = SMNEO_STEP_WORK;
+                return;
+            }
             int c = up_credentials(out, u, s->op);
             if (c == 2)
                 return;
@@ -733,6 +775,24 @@ void smneo__s3_up_feed(s3_up *u, int id, smneo_response *resp, int transport_err
 void smneo__s3_up_cancel(s3_up *u)
 {
     u->cancelled = 1;
+    __atomic_store_n(&u->halt, 1, __ATOMIC_RELAXED);
+}
+
+void smneo__s3_up_set_work_steps(s3_up *u, int on)
+{
+    u->work_steps = on != 0;
+}
+
+void smneo__s3_up_work(s3_up *u)
+{
+    if (u->work_state != W_HANDED)
+        return;
+    up_slot *s = &u->slots[u->work_slot];
+    smneo_error_clear(&u->work_err);
+    u->work_rc = sha256_region(s->hash, u->fd, u->path, s->offset, s->length, &u->halt, &u->work_err);
+    if (u->work_rc)
+        s->hash[0] = 0;
+    u->work_state = W_RAN;
 }
 
 int smneo__s3_up_result(s3_up *u, smneo_error *err)
@@ -770,6 +830,7 @@ void smneo__s3_up_free(s3_up *u)
     free(u->upload_query);
     smneo__s3_target_clear(&u->t);
     smneo_error_clear(&u->err);
+    smneo_error_clear(&u->work_err);
     free(u->path);
     free(u);
 }

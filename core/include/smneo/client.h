@@ -185,7 +185,8 @@ typedef enum {
     SMNEO_STEP_SLEEP = 2,
     SMNEO_STEP_EVENT = 3,
     SMNEO_STEP_DONE = 4,
-    SMNEO_STEP_WORK = 5,  /* the compile machine (compile.h): run smneo_call_work */
+    SMNEO_STEP_WORK = 5,  /* the compile machine (compile.h): run smneo_call_work; an S3
+                           * transfer with work steps (s3.h): smneo_s3_transfer_work */
     SMNEO_STEP_WAIT = 6,  /* S3 transfers only (s3.h): nothing to do until a
                            * SEND in flight is answered; a call never gives it */
     SMNEO_STEP_TRANSFER = 7 /* the compile machine with transfer steps on

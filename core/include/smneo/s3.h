@@ -110,6 +110,17 @@ SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const c
  *          user's callback here, on the driving thread; to cancel, call
  *          smneo_s3_transfer_cancel (the result is SMNEO_ECANCELLED
  *          "cancelled by the progress callback", the partial file removed).
+ *   WORK   only after smneo_s3_transfer_set_work_steps(x, 1): CPU-bound
+ *          work of the transfer (the SHA-256 of an upload part's or
+ *          PutObject's payload, which plain HTTP signs; over HTTPS the
+ *          payload is UNSIGNED-PAYLOAD, as botocore sends it, and there is
+ *          none). Run it with smneo_s3_transfer_work where it fits (inline,
+ *          a worker thread), then step again; stepping without running it
+ *          gives the same WORK again. One WORK at a time: while it runs on
+ *          another thread, the driving thread may go on with the SENDs in
+ *          flight (smneo_s3_transfer_read, _write, _feed, _progress,
+ *          _cancel) but must not call smneo_s3_transfer_next or _free
+ *          until it has returned.
  *   DONE   smneo_s3_transfer_result gives 0 or the error.
  * step.id names each SEND (unique within the transfer); a feed, write or
  * read with an id not in flight is ignored. Several SENDs may be in flight
@@ -132,7 +143,7 @@ SMNEO_EXTERN(int) smneo_s3_download(smneo_client *c, const char *s3_uri, const c
 typedef struct smneo_s3_transfer smneo_s3_transfer;
 
 typedef struct smneo_s3_step {
-    smneo_step_kind kind;          /* SMNEO_STEP_SEND, _WAIT, _SLEEP, _EVENT or _DONE */
+    smneo_step_kind kind;          /* SMNEO_STEP_SEND, _WAIT, _SLEEP, _EVENT, _WORK (opted in) or _DONE */
     int id;                        /* SEND: names the request in _write and _feed */
     const smneo_request *request;  /* SEND: borrowed until its feed */
     long timeout_ms;               /* SEND: give up after this long (0: the driver's own timeouts) */
@@ -184,6 +195,19 @@ SMNEO_EXTERN(int) smneo_s3_transfer_progress(uint64_t *done, uint64_t *total, sm
 /* The next step is DONE with SMNEO_ECANCELLED (after the feed of a SEND in
  * flight; a write returns non-zero meanwhile). */
 SMNEO_EXTERN(void) smneo_s3_transfer_cancel(smneo_s3_transfer *x);
+/* Opts in (on 1) or out (0, the default) of WORK steps: with them, an
+ * upload over plain HTTP hands each payload hash out as a WORK step instead
+ * of computing it inside smneo_s3_transfer_next on the driving thread (a
+ * part of 64 MiB is a few hundred ms of CPU). Before the first step; a
+ * download, or an upload over HTTPS, has no work either way. 0, or
+ * SMNEO_EINVAL for x NULL. */
+SMNEO_EXTERN(int) smneo_s3_transfer_set_work_steps(smneo_s3_transfer *x, int on);
+/* Runs the pending WORK step (the last step was SMNEO_STEP_WORK; otherwise
+ * does nothing). Blocking, on any thread; never calls back into the driver.
+ * A cancel (smneo_s3_transfer_cancel, allowed meanwhile) or a failure fed
+ * meanwhile makes it stop early. Its error, if any (the file cannot be
+ * read), surfaces at the next step. */
+SMNEO_EXTERN(void) smneo_s3_transfer_work(smneo_s3_transfer *x);
 /* After DONE: 0, or the error code with err filled (the error moves to err:
  * a second call gives the code alone). */
 SMNEO_EXTERN(int) smneo_s3_transfer_result(smneo_s3_transfer *x, smneo_error *err);
