@@ -458,7 +458,9 @@ typedef struct lcall {
  * call while its work runs cancels the work and waits for it to stop. */
 typedef struct work_slot {
     lua_Integer id;
-    smneo_call *call;
+    void (*run)(void *);    /* the work (smneo_call_work, smneo_s3_transfer_work) */
+    void (*cancel)(void *); /* the one function allowed while it runs */
+    void *arg;
     int running, done;
     struct work_slot *next;
 } work_slot;
@@ -477,12 +479,14 @@ static work_slot **work_find(lua_Integer id)
 }
 
 /* 0 and the slot's id in *id, or SMNEO_ENOMEM. */
-static int work_register(lua_Integer *id, smneo_call *call)
+int smneo_lua_work_register(lua_Integer *id, void (*run)(void *), void (*cancel)(void *), void *arg)
 {
     work_slot *w = (work_slot *)calloc(1, sizeof *w);
     if (!w)
         return SMNEO_ENOMEM;
-    w->call = call;
+    w->run = run;
+    w->cancel = cancel;
+    w->arg = arg;
     pthread_mutex_lock(&work_mu);
     w->id = ++work_ids;
     w->next = work_list;
@@ -492,8 +496,16 @@ static int work_register(lua_Integer *id, smneo_call *call)
     return 0;
 }
 
+static void call_work(void *call) { smneo_call_work((smneo_call *)call); }
+static void call_cancel(void *call) { smneo_call_cancel((smneo_call *)call); }
+
+static int work_register(lua_Integer *id, smneo_call *call)
+{
+    return smneo_lua_work_register(id, call_work, call_cancel, call);
+}
+
 /* Runs the work registered under id: 0, or -1 when there is none waiting to run. */
-static int work_run(lua_Integer id)
+int smneo_lua_work_run(lua_Integer id)
 {
     pthread_mutex_lock(&work_mu);
     work_slot *w = *work_find(id);
@@ -502,9 +514,10 @@ static int work_run(lua_Integer id)
         return -1;
     }
     w->running = 1;
-    smneo_call *call = w->call;
+    void (*run)(void *) = w->run;
+    void *arg = w->arg;
     pthread_mutex_unlock(&work_mu);
-    smneo_call_work(call);
+    run(arg);
     pthread_mutex_lock(&work_mu);
     w->running = 0;
     w->done = 1;
@@ -516,7 +529,7 @@ static int work_run(lua_Integer id)
 /* Forgets the slot once its work has run: 1; 0 (the slot kept) when it has
  * not. cancel (closing the call): forgets it whatever its state, a running
  * work cancelled and waited for. */
-static int work_forget(lua_Integer id, int cancel)
+int smneo_lua_work_forget(lua_Integer id, int cancel)
 {
     pthread_mutex_lock(&work_mu);
     work_slot **p = work_find(id);
@@ -529,7 +542,7 @@ static int work_forget(lua_Integer id, int cancel)
         return 0;
     }
     if ((*p)->running)
-        smneo_call_cancel((*p)->call); /* the one function allowed while the work runs */
+        (*p)->cancel((*p)->arg); /* the one function allowed while the work runs */
     while ((*p)->running) {
         pthread_cond_wait(&work_cv, &work_mu);
         p = work_find(id);
@@ -546,7 +559,7 @@ static int work_forget(lua_Integer id, int cancel)
 int smneo_lua_l_work(lua_State *L)
 {
     lua_Integer id = luaL_checkinteger(L, 1);
-    if (work_run(id) != 0) {
+    if (smneo_lua_work_run(id) != 0) {
         lua_pushnil(L);
         lua_pushfstring(L, "smneo._work: no work step %d is waiting to run", (int)id);
         return 2;
@@ -567,7 +580,7 @@ static char *dup_string(const char *s)
 static void lcall_release(lcall *lc)
 {
     if (lc->work_id) {
-        work_forget(lc->work_id, 1);
+        smneo_lua_work_forget(lc->work_id, 1);
         lc->work_id = 0;
     }
     if (lc->call) {
@@ -897,7 +910,7 @@ static int compile_step(lua_State *L, lcall *lc, const smneo_step *st)
 int smneo_lua_call_work(lua_State *L)
 {
     lcall *lc = check_live_call(L, 1);
-    if (!lc->work_id || work_run(lc->work_id) != 0)
+    if (!lc->work_id || smneo_lua_work_run(lc->work_id) != 0)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:work(): there is no work step waiting to run");
     return 0;
 }
@@ -969,7 +982,7 @@ int smneo_lua_call_next(lua_State *L)
     if (lc->awaiting)
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:next(): feed the answer to the last send first (call:feed or call:feed_error)");
     if (lc->work_id) {
-        if (!work_forget(lc->work_id, 0))
+        if (!smneo_lua_work_forget(lc->work_id, 0))
             smneo_lua_raise_msg(L, SMNEO_EINVAL, "call:next(): the work step %d has not run: run it with "
                                 "smneo._work(%d) (e.g. in ngx.run_worker_thread) or call:work() first",
                                 (int)lc->work_id, (int)lc->work_id);

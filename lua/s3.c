@@ -150,10 +150,20 @@ typedef struct ls3xfer {
     int upload;      /* several SENDs may be in flight (a download has one) */
     int n;           /* SENDs waiting for their feed */
     int ids[MAX_INFLIGHT];
+    lua_Integer work_id; /* the WORK step handed out (0: none) */
 } ls3xfer;
+
+static void xfer_work(void *x) { smneo_s3_transfer_work((smneo_s3_transfer *)x); }
+static void xfer_cancel(void *x) { smneo_s3_transfer_cancel((smneo_s3_transfer *)x); }
 
 static void s3xfer_release(ls3xfer *lx)
 {
+    if (lx->x && lx->from && (!*lx->from || smneo_call_transfer(*lx->from) != lx->x))
+        lx->x = NULL; /* gone with its call */
+    if (lx->work_id) { /* a work running on another thread is cancelled and waited for */
+        smneo_lua_work_forget(lx->work_id, lx->x != NULL);
+        lx->work_id = 0;
+    }
     if (lx->x && lx->from) { /* the compile machine's: it frees it */
         lx->x = NULL;
         return;
@@ -205,14 +215,25 @@ static int answered(ls3xfer *lx, int i)
 
 /* next() -> "send", method, url, headers, body, id, sink, body_len | "wait" |
  *           "sleep", seconds | "event", "progress", done, total |
+ *           "work", id (after work_steps(true)) |
  *           "done", true | "done", nil, err
- * A send's body_len (nil otherwise) says its body streams from read(id, n). */
+ * A send's body_len (nil otherwise) says its body streams from read(id, n).
+ * A work step runs with smneo._work(id) on any thread's Lua state
+ * (ngx.run_worker_thread) or with work(), before the next next(); sends in
+ * flight may be read and fed meanwhile. */
 static int s3xfer_next(lua_State *L)
 {
     ls3xfer *lx = check_live_s3xfer(L);
     if (lx->n && (!lx->upload || lx->n >= MAX_INFLIGHT))
         smneo_lua_raise_msg(L, SMNEO_EINVAL, "next(): feed the answer to send %d first (feed or feed_error)",
                             lx->ids[0]);
+    if (lx->work_id) {
+        if (!smneo_lua_work_forget(lx->work_id, 0))
+            smneo_lua_raise_msg(L, SMNEO_EINVAL, "next(): the work step %d has not run: run it with "
+                                "smneo._work(%d) (e.g. in ngx.run_worker_thread) or work() first",
+                                (int)lx->work_id, (int)lx->work_id);
+        lx->work_id = 0;
+    }
     smneo_s3_step st;
     lx->owner->cur_L = L;
     smneo_s3_transfer_next(&st, lx->x);
@@ -237,6 +258,12 @@ static int s3xfer_next(lua_State *L)
     case SMNEO_STEP_WAIT:
         lua_pushstring(L, "wait");
         return 1;
+    case SMNEO_STEP_WORK:
+        if (smneo_lua_work_register(&lx->work_id, xfer_work, xfer_cancel, lx->x) != 0)
+            smneo_lua_raise_msg(L, SMNEO_ENOMEM, "out of memory");
+        lua_pushstring(L, "work");
+        lua_pushinteger(L, lx->work_id);
+        return 2;
     case SMNEO_STEP_SLEEP:
         lua_pushstring(L, "sleep");
         lua_pushnumber(L, (lua_Number)st.sleep_ms / 1000.0);
@@ -334,11 +361,36 @@ static int s3xfer_read(lua_State *L)
     return 1;
 }
 
+/* work_steps(on): opts in (before the first next()) to "work" steps: an
+ * upload's payload hashes over plain HTTP (s3.h, WORK). */
+static int s3xfer_work_steps(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    smneo_s3_transfer_set_work_steps(lx->x, lua_toboolean(L, 2));
+    return 0;
+}
+
+/* work(): runs the pending work step here (a driver without threads). */
+static int s3xfer_work(lua_State *L)
+{
+    ls3xfer *lx = check_live_s3xfer(L);
+    if (!lx->work_id || smneo_lua_work_run(lx->work_id) != 0)
+        smneo_lua_raise_msg(L, SMNEO_EINVAL, "work(): there is no work step waiting to run");
+    return 0;
+}
+
+/* cancel(): a work step handed out and not run is dropped (one running on
+ * another thread is stopped and waited for), so next() can go on to DONE
+ * (an upload's Abort first). */
 static int s3xfer_cancel(lua_State *L)
 {
     ls3xfer *lx = (ls3xfer *)luaL_checkudata(L, 1, MT_S3XFER);
     if (lx->x && lx->from && (!*lx->from || smneo_call_transfer(*lx->from) != lx->x))
         lx->x = NULL;
+    if (lx->work_id) {
+        smneo_lua_work_forget(lx->work_id, lx->x != NULL);
+        lx->work_id = 0;
+    }
     if (lx->x)
         smneo_s3_transfer_cancel(lx->x);
     return 0;
@@ -354,6 +406,7 @@ static smneo_s3_transfer **new_s3xfer(lua_State *L, lclient *cl, int upload)
     lx->owner = cl;
     lx->upload = upload;
     lx->n = 0;
+    lx->work_id = 0;
     luaL_setmetatable(L, MT_S3XFER);
     int ud = lua_gettop(L);
     lua_pushvalue(L, 1); /* user value: the client, kept alive */
@@ -375,6 +428,7 @@ void smneo_lua_push_call_s3xfer(lua_State *L, lclient *cl, int call, smneo_call 
     lx->owner = cl;
     lx->upload = 1;
     lx->n = 0;
+    lx->work_id = 0;
     luaL_setmetatable(L, MT_S3XFER);
     int ud = lua_gettop(L);
     lua_pushvalue(L, call);
@@ -439,7 +493,8 @@ void smneo_lua_make_s3xfer_metatable(lua_State *L)
     static const luaL_Reg methods[] = {{"next", s3xfer_next},     {"write", s3xfer_write},
                                        {"feed", s3xfer_feed},     {"feed_error", s3xfer_feed_error},
                                        {"cancel", s3xfer_cancel}, {"close", s3xfer_gc},
-                                       {"read", s3xfer_read},
+                                       {"read", s3xfer_read},     {"work_steps", s3xfer_work_steps},
+                                       {"work", s3xfer_work},
                                        {NULL, NULL}};
     smneo_lua_new_stepper_metatable(L, MT_S3XFER, methods, s3xfer_gc, s3xfer_gc);
     lua_pop(L, 1);

@@ -136,6 +136,13 @@ int smneo_lua_new_compile_many(lua_State *L, lclient *cl, smneo_call **call, smn
 int smneo_lua_push_many_outcome(lua_State *L, int rc, const smneo_compile_many_result *res, const smneo_error *err);
 void smneo_lua_free_many_result(void *p); /* box free functions */
 void smneo_lua_free_call(void *p);
+/* WORK steps handed to smneo._work (client.c): run(arg) registered under
+ * a new id (0, or SMNEO_ENOMEM); run (0, or -1 when nothing waits under id);
+ * forget once run (1; 0 and kept when it has not run), or with cancel
+ * whatever its state (cancel(arg) while it runs, then waits for it). */
+int smneo_lua_work_register(lua_Integer *id, void (*run)(void *), void (*cancel)(void *), void *arg);
+int smneo_lua_work_run(lua_Integer id);
+int smneo_lua_work_forget(lua_Integer id, int cancel);
 /* smneo._work(id): runs the pending WORK step registered under id. */
 int smneo_lua_l_work(lua_State *L);
 int smneo_lua_call_work(lua_State *L);

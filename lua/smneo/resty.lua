@@ -586,13 +586,37 @@ local function drive_transfer(self, x, progress, on_step, stop)
   return true
 end
 
--- The steps of an upload transfer x (upload_file's, and compile's upload):
--- a streamed send (a part, or a PutObject) on an ngx.thread of its own that
--- reads the body from the file and feeds the answer, other sends here; a
--- wait (or a sleep with parts in flight) waits for one of them. Returns
--- on_step and stop (kills the threads in flight) for drive_transfer.
-local function upload_steps(self, x)
+-- An error raised by the driver itself (not by the core).
+local function driver_error(code, message)
+  return setmetatable({ code = code, retryable = false, message = message }, smneo.error_mt)
+end
+
+-- Runs work step id of a machine or a transfer on the client's thread pool
+-- (ngx.run_worker_thread); what names the caller in the error raised when
+-- the pool cannot run it.
+local function run_on_pool(self, id, what, step)
+  local pool = self._thread_pool
+  local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
+  if not tok or not wok then
+    error(driver_error("InvalidArgument", what .. ": " .. step .. " could not run on nginx's thread pool \""
+      .. pool .. "\" (" .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in "
+      .. "nginx.conf's main block, or name yours with the client option thread_pool"), 0)
+  end
+end
+
+-- The one upload driver's steps for an upload transfer x (upload_file's,
+-- and compile's upload): a streamed send (a part, or a PutObject) on an
+-- ngx.thread of its own that reads the body from the file and feeds the
+-- answer, other sends (Create, Complete, Abort, credentials) here; a wait
+-- (or a sleep with parts in flight) waits for one of them; the payload
+-- hashes of plain HTTP (x's work steps, turned on here) on nginx's thread
+-- pool, one at a time while the other parts stream. Returns on_step and
+-- stop for drive_transfer: on an error stop() stops the parts in flight
+-- (fed as failed sends), cancels x and drives it to DONE, so a multipart
+-- upload's Abort goes out before the error is raised.
+local function upload_steps(self, x, what)
   local flying, finished, failure = {}, {}, nil
+  x:work_steps(true)
   local function send(method, url, headers, id, length)
     local body = { length = length, read = function() return x:read(id, 65536) end }
     local status, h, b, sends = self:_send(method, url, headers, body)
@@ -602,7 +626,11 @@ local function upload_steps(self, x)
       x:feed_error(id, h, b)
     end
   end
-  return function(kind, a, b, c, d, id, _, length)
+  local function collect()
+    for _, fid in ipairs(finished) do flying[fid] = nil end
+    finished = {}
+  end
+  local function on_step(kind, a, b, c, d, id, _, length)
     if kind == "send" then
       if not length then
         local status, h, body, sends = self:_send(a, b, c, d)
@@ -614,8 +642,13 @@ local function upload_steps(self, x)
         if not sok then failure = failure or serr end
         finished[#finished + 1] = id
       end)
-      if not th then x:feed_error(id, "ConnectionError", "cannot start a thread: " .. tostring(err)) end
+      if not th then
+        x:feed_error(id, "ConnectionError", "cannot start a thread: " .. tostring(err))
+        return
+      end
       flying[id] = th
+    elseif kind == "work" then
+      run_on_pool(self, a, what, "the payload hash")
     elseif kind == "wait" or (kind == "sleep" and next(flying)) then
       -- an answer first (a sleep with parts in flight: at most that long)
       if #finished == 0 then
@@ -626,14 +659,27 @@ local function upload_steps(self, x)
         ngx.thread.wait(unpack(ths))
         if sleeper then ngx.thread.kill(sleeper) end
       end
-      for _, fid in ipairs(finished) do flying[fid] = nil end
-      finished = {}
+      collect()
       if failure then error(failure, 0) end
     elseif kind == "sleep" then
       ngx.sleep(a)
     end
-  end, function()
-    for _, th in pairs(flying) do ngx.thread.kill(th) end
+  end
+  return on_step, function()
+    collect()
+    for id, th in pairs(flying) do
+      ngx.thread.kill(th)
+      pcall(x.feed_error, x, id, "ConnectionError", "stopped: the upload failed")
+    end
+    flying = {}
+    x:cancel()
+    pcall(function()
+      while true do
+        local kind, a, b, c, d, id, sink, length = x:next()
+        if kind == "done" then return end
+        if kind ~= "event" then on_step(kind, a, b, c, d, id, sink, length) end
+      end
+    end)
   end
 end
 
@@ -674,7 +720,7 @@ end
 function Client:upload_file(opts)
   local progress = check_transfer_opts(opts, "upload_file")
   local x = self._c:_upload(without_progress(opts))
-  local on_step, stop = upload_steps(self, x)
+  local on_step, stop = upload_steps(self, x, "upload_file")
   return drive_transfer(self, x, progress, on_step, stop)
 end
 
@@ -683,7 +729,6 @@ end
 -- (false: no more events, and the run is cancelled; an error cancels and is
 -- raised once the run has stopped), its work steps on nginx's thread pool.
 local function drive_machine(self, call, cb, what, many)
-  local pool = self._thread_pool
   local cb_failed, cb_err = false, nil
   local function on_event(_, ev)
     if cb and not cb_failed then
@@ -697,11 +742,12 @@ local function drive_machine(self, call, cb, what, many)
       end
     end
   end
-  -- the upload: upload_file's steps; at each of its progress events the
+  -- the upload: upload_file's driver (upload_steps: its hashes on the
+  -- pool, its abort on an error); at each of its progress events the
   -- machine's queued events (the upload's progress) go to cb, whose cancel
   -- reaches the transfer (a multipart upload is aborted)
   local function on_transfer(x)
-    local on_step, stop = upload_steps(self, x)
+    local on_step, stop = upload_steps(self, x, what)
     local tok, terr = pcall(step_transfer, x, function()
       while true do
         local kind, a, b = call:next()
@@ -717,13 +763,7 @@ local function drive_machine(self, call, cb, what, many)
     end
   end
   local ok, res, extra = pcall(drive, self, call, on_event, function(id)
-    local tok, wok, werr = ngx.run_worker_thread(pool, "smneo", "_work", id)
-    if not tok or not wok then
-      error(setmetatable({ code = "InvalidArgument", retryable = false,
-        message = what .. ": the work step could not run on nginx's thread pool \"" .. pool .. "\" ("
-          .. tostring(werr or wok) .. "): declare `thread_pool " .. pool .. " threads=2;` in nginx.conf's "
-          .. "main block, or name yours with the client option thread_pool" }, smneo.error_mt), 0)
-    end
+    run_on_pool(self, id, what, "the work step")
   end, many, on_transfer)
   if cb_failed then error(cb_err, 0) end
   if not ok then error(res, 0) end

@@ -190,6 +190,50 @@ describe("smneo S3 upload steps", function()
     os.remove(path)
   end)
 
+  it("hands the payload hashes out as work steps when asked (plain HTTP)", function()
+    local c = new_client()
+    local path = write_file(12 * MIB)
+    local args = { filename = path, bucket = "bkt", key = "k", multipart_threshold = 5 * MIB,
+                   part_size = 5 * MIB, concurrency = 2 }
+    -- without work steps: the hash is computed inside next()
+    local plain = c:_upload(args)
+    local r = next_step(plain, {})
+    plain:feed(r[6], 200, {}, CREATED)
+    local inline = next_step(plain, {})
+    assert.are.equal("send", inline[1])
+    plain:close()
+    local x = c:_upload(args)
+    x:work_steps(true)
+    r = next_step(x, {})
+    assert.are.equal("POST", r[2])
+    x:feed(r[6], 200, {}, CREATED)
+    r = next_step(x, {})
+    assert.are.equal("work", r[1])
+    assert.is_number(r[2])
+    assert.has_error(function() x:next() end) -- run it first
+    assert.is_true(smneo._work(r[2])) -- as ngx.run_worker_thread runs it
+    assert.is_nil(smneo._work(r[2])) -- once
+    local p1 = next_step(x, {})
+    assert.are.equal("http://127.0.0.1:9/bkt/k?partNumber=1&uploadId=u1", p1[3])
+    -- the same signed payload hash as the one computed inline
+    assert.are.equal(inline[4]["X-Amz-Content-Sha256"], p1[4]["X-Amz-Content-Sha256"])
+    assert.are.equal(64, #p1[4]["X-Amz-Content-Sha256"])
+    r = next_step(x, {})
+    assert.are.equal("work", r[1])
+    x:work() -- here, while part 1 is in flight
+    assert.has_error(function() x:work() end) -- nothing waits any more
+    assert.are.equal(5 * MIB, #read_all(x, p1))
+    local p2 = next_step(x, {})
+    assert.are.equal("http://127.0.0.1:9/bkt/k?partNumber=2&uploadId=u1", p2[3])
+    -- closed with a work step handed out: nothing left registered
+    x:feed(p1[6], 200, { ETag = '"e1"' })
+    r = next_step(x, {})
+    assert.are.equal("work", r[1])
+    x:close()
+    assert.is_nil(smneo._work(r[2]))
+    os.remove(path)
+  end)
+
   it("aborts when cancelled, and names bad options", function()
     local c = new_client()
     local path = write_file(12 * MIB)

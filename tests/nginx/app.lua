@@ -192,6 +192,41 @@ function M.s3_upload()
   ngx.print(tostring(ok), " ", tostring(last == total and total > 0), " ", tostring(n >= 3))
 end
 
+-- upload_file's error paths (issue 14): up.bin (12 MiB, 5 MiB parts) with
+-- ?case=
+--   nopool  a client whose thread_pool does not exist: the first part's hash
+--           (plain HTTP) cannot run off the worker, so the upload fails
+--           before any part is sent
+--   raise   the progress callback raises once part bytes were sent
+-- prints whether upload_file raised, the error's code or text, and whether
+-- the error is the original one. run.sh checks the Abort that went out.
+local nopool_client
+function M.s3_upload_error()
+  local case = ngx.var.arg_case
+  local c = get()
+  if case == "nopool" then
+    if not nopool_client then
+      local o = {}
+      for k, v in pairs(OPTIONS) do o[k] = v end
+      o.thread_pool = "no-such-pool"
+      nopool_client = smneo.client(o)
+    end
+    c = nopool_client
+  end
+  local mib = 1024 * 1024
+  local ok, err = pcall(c.upload_file, c, { filename = ngx.config.prefix() .. "up.bin", bucket = "models",
+    key = "up-" .. case .. ".bin", multipart_threshold = 5 * mib, part_size = 5 * mib, concurrency = 2,
+    progress = function(done)
+      if case == "raise" and done > 0 then error("boom from progress", 0) end
+    end })
+  if type(err) == "table" then
+    ngx.print(tostring(ok), " ", tostring(err.code), " ",
+      tostring(tostring(err.message):find('thread pool "no-such-pool"', 1, true) ~= nil))
+  else
+    ngx.print(tostring(ok), " ", tostring(err))
+  end
+end
+
 function M.validate()
   local issues = smneo.validate("CreateCompilationJob", { CompilationJobName = "x" })
   ngx.print(#issues)

@@ -215,6 +215,28 @@ env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/nu
   || fail "download up.bin"
 cmp -s "$tmp/up.bin" "$tmp/up.out" || fail "/s3_upload: the object differs"
 echo "ok  /s3_upload: three parts in flight over cosockets, a closed connection's part sent again"
+# over plain HTTP the parts' payload hashes run on nginx's thread pool
+# (ngx.run_worker_thread), never on the worker: with a pool that does not
+# exist the upload fails naming it before any part is sent; and an upload
+# that fails (that, or the progress callback raising) aborts the multipart
+# upload before the error is raised
+upload_aborted() { # case: Create, then the Abort; PUTs at most allowed
+  admin GET requests | "$PY" -c 'import json, sys
+rs = [r for r in json.load(sys.stdin)["requests"] if "up-%s.bin" % sys.argv[1] in (r["path"] or "")]
+ms = [r["method"] for r in rs]
+puts = ms.count("PUT")
+dels = [r for r in rs if r["method"] == "DELETE"]
+ok = ms and ms[0] == "POST" and ms.count("POST") == 1 and puts <= int(sys.argv[2]) and len(dels) == 1 \
+     and dels[0]["status"] == 204
+sys.exit(0 if ok else "requests: %r" % ([(r["method"], r["path"], r["status"]) for r in rs],))' "$1" "$2"
+}
+admin DELETE requests >/dev/null || fail "clear the requests"
+expect "/s3_upload_error?case=nopool" "false InvalidArgument true"
+upload_aborted nopool 0 || fail "/s3_upload_error?case=nopool: a part was sent or the upload not aborted"
+echo "ok  /s3_upload_error: the part hashes run on the thread pool (none on the worker); the upload aborted"
+expect "/s3_upload_error?case=raise" "false boom from progress"
+upload_aborted raise 2 || fail "/s3_upload_error?case=raise: the upload was not aborted"
+echo "ok  /s3_upload_error: an error raised by the progress callback aborts the upload, then is re-raised"
 expect /tls "ngx-tls-1 STARTING number"
 expect /tls_rogue "nil TLSError"
 # connections the rogue (self-signed) endpoint served; each read is one more
