@@ -17,7 +17,8 @@
 --                      credentials the chain resolves (an assumed role is
 --                      assumed by one worker, not by each); docs/lua.md
 --   thread_pool        nginx thread pool (the `thread_pool` directive) where
---                      compile() runs its CPU-bound and blocking work
+--                      compile() runs its CPU-bound and blocking work and
+--                      upload_file() its part hashes over plain HTTP
 --                      (default "smneo")
 -- connect_timeout / read_timeout (seconds, default 60) and verify (default
 -- true) apply to the cosockets; the trust store is nginx's

@@ -508,6 +508,28 @@ static void test_work_steps(void)
     CHECK(err.message && strstr(err.message, "cancelled") && strstr(err.message, "aborted"));
     smneo_error_clear(&err);
     smneo_s3_transfer_free(x);
+    /* over HTTPS the payload is UNSIGNED-PAYLOAD (as botocore sends a
+     * streamed upload over TLS): no hash, so no WORK either */
+    smneo_client_options co = SMNEO_CLIENT_OPTIONS_INIT;
+    co.region = "us-east-1";
+    co.endpoint_url = "https://127.0.0.1:9";
+    co.access_key_id = "AKIDEXAMPLE";
+    co.secret_access_key = "secret";
+    co.no_transport = 1;
+    smneo_client *tls = NULL;
+    CHECK_INT(smneo_client_new(&tls, &co, NULL), 0);
+    CHECK_INT(smneo_s3_upload_new(&x, tls, path, "s3://bkt/k", &o, NULL), 0);
+    smneo_s3_transfer_set_work_steps(x, 1);
+    memset(&s, 0, sizeof s);
+    s.total = 12 * MIB;
+    step(&st, x, &s);
+    smneo_s3_transfer_feed(x, st.id, answer(200, NULL, CREATED), 0, NULL);
+    step(&st, x, &s);
+    CHECK_INT(st.kind, SMNEO_STEP_SEND);
+    CHECK(has(st.request, "partNumber=1&"));
+    CHECK_STR(smneo_request_header(st.request, "x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+    smneo_s3_transfer_free(x);
+    smneo_client_free(tls);
     /* freed with a WORK handed out and never run: nothing leaks */
     CHECK_INT(smneo_s3_upload_new(&x, c, path, "s3://bkt/k", &o, NULL), 0);
     smneo_s3_transfer_set_work_steps(x, 1);

@@ -121,6 +121,24 @@ describe("client:upload_file / download_file", function()
     assert.are.equal("", sh("ls -A " .. tmp .. "/cancel")) -- nothing partial left
   end)
 
+  it("aborts a multipart upload whose progress callback raises, then re-raises (issue 14)", function()
+    write(tmp .. "/m.bin", string.rep("m", 12 * 1048576))
+    local ok, err = pcall(client.upload_file, client, { filename = tmp .. "/m.bin", bucket = "models",
+      key = "lua/raise.bin", multipart_threshold = 5 * 1048576, part_size = 5 * 1048576,
+      progress = function(done) if done > 0 then error("mine", 0) end end })
+    assert.is_false(ok)
+    assert.are.equal("mine", err)
+    local methods = {}
+    for _, r in ipairs(S.admin(srv, "GET", "requests").requests) do
+      if r.path == "/models/lua/raise.bin" then methods[#methods + 1] = r.method end
+    end
+    assert.are.equal("POST", methods[1]) -- CreateMultipartUpload
+    assert.are.equal("DELETE", methods[#methods]) -- AbortMultipartUpload, last
+    local posts = 0
+    for _, m in ipairs(methods) do if m == "POST" then posts = posts + 1 end end
+    assert.are.equal(1, posts) -- never completed
+  end)
+
   it("compile without s3_bucket uses (and makes) sagemaker-REGION-ACCOUNT", function()
     sh("mkdir -p " .. tmp .. "/resnet && cp " .. srv.root .. "/examples/model/model.pt " .. tmp .. "/resnet/")
     local r = client:compile{ model = tmp .. "/resnet", framework = "PYTORCH",
