@@ -342,23 +342,33 @@ end
 -- (its WORK steps take a while; its archive is over the 64 MiB multipart
 -- threshold); /probe says whether it is running when it answers. The
 -- machine's steps are counted through a wrapper of the work client's
--- _compile: "COMPLETED work=2 transfer=true upload=true" when the upload came
--- as transfer steps (driven over cosockets) and only the preparation and the
--- download were work steps. cancel=1: the callback returns false at the
+-- _compile: "COMPLETED work=2 transfer=true upload=true hashes=N" when the
+-- upload came as transfer steps (driven over cosockets), only the
+-- preparation and the download were the machine's work steps, and the
+-- upload's N payload hashes (plain HTTP) were the transfer's work steps. cancel=1: the callback returns false at the
 -- first UPLOAD event with bytes sent: the error's code and whether its
 -- message names the upload.
 function M.compile_big()
   local dict = ngx.shared.smneo_test
   local c = get()
   if not c._wc then c._wc = c._work_client() end
-  local wc, counts = c._wc, { work = 0, transfer = 0 }
+  local wc, counts, hashes = c._wc, { work = 0, transfer = 0 }, 0
+  local function forward(obj) return { __index = function(_, k) return function(_, ...) return obj[k](obj, ...) end end } end
   c._wc = setmetatable({ _compile = function(_, o, transfers)
     local call = wc:_compile(o, transfers)
     return setmetatable({ next = function(_, ...)
       local kind, a, b, d, e = call:next(...)
       if counts[kind] then counts[kind] = counts[kind] + 1 end
+      if kind == "transfer" then -- its work steps (the parts' hashes) counted too
+        local x = a
+        local function count(step, ...)
+          if step == "work" then hashes = hashes + 1 end
+          return step, ...
+        end
+        a = setmetatable({ next = function(_, ...) return count(x:next(...)) end }, forward(x))
+      end
       return kind, a, b, d, e
-    end }, { __index = function(_, k) return function(_, ...) return call[k](call, ...) end end })
+    end }, forward(call))
   end }, { __index = function(_, k) return function(_, ...) return wc[k](wc, ...) end end })
   local uploads = 0
   local o = compile_options(ngx.var.arg_model, "ml_c5", ngx.var.arg_prefix or "ngx-big")
@@ -379,7 +389,7 @@ function M.compile_big()
     return
   end
   ngx.print(r.job.CompilationJobStatus, " work=", counts.work, " transfer=", tostring(counts.transfer > 0),
-            " upload=", tostring(uploads > 0))
+            " upload=", tostring(uploads > 0), " hashes=", hashes)
 end
 
 function M.probe()

@@ -590,7 +590,8 @@ echo "ok  upload_denied: both sides' multipart uploads aborted ($ops)"
 # the worker answers other requests while one compiles (its work on the thread
 # pool, its upload over cosockets): the archive is over the 64 MiB multipart
 # threshold, so the upload is CreateMultipartUpload, two UploadParts and
-# Complete, all as the transfer's steps (no WORK step ran it)
+# Complete, all as the transfer's steps (no WORK step ran it); the two parts'
+# payload hashes are the transfer's work steps, run on the pool
 admin DELETE requests >/dev/null || fail "clear the requests"
 curl -s --max-time 300 "$base/compile_big?model=$tmp/bigmodel" >"$tmp/big.out" &
 bigpid=$!
@@ -603,7 +604,7 @@ for k in $(seq 1 20); do
   [ "$p" = compiling ] || fail "probe $k answered '$p': not while the compile ran"
 done
 wait "$bigpid"
-[ "$(cat "$tmp/big.out")" = "COMPLETED work=2 transfer=true upload=true" ] ||
+[ "$(cat "$tmp/big.out")" = "COMPLETED work=2 transfer=true upload=true hashes=2" ] ||
   fail "/compile_big: got '$(cat "$tmp/big.out")'"
 echo "ok  20 probes answered by the single worker while it compiled"
 ops=$(s3_ops)
@@ -611,7 +612,7 @@ case "$ops" in
   *"CompleteMultipartUpload=1"*"CreateMultipartUpload=1"*"UploadPart=2"*) ;;
   *) fail "/compile_big: S3 requests $ops" ;;
 esac
-echo "ok  /compile_big: multipart upload as transfer steps over cosockets ($ops)"
+echo "ok  /compile_big: multipart upload as transfer steps over cosockets, its hashes on the pool ($ops)"
 # a cancel during the upload (the callback's false at an UPLOAD event) aborts it
 admin DELETE requests >/dev/null || fail "clear the requests"
 out=$(curl -s --max-time 300 "$base/compile_big?model=$tmp/bigmodel&prefix=ngx-big-cancel&cancel=1")
