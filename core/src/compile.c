@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "options_internal.h"
 #include "artifact_internal.h"
+#include "s3_internal.h"
 #include "validate_internal.h"
 #include "s3_internal.h"
 #include "smneo/artifact.h"
@@ -1087,13 +1088,8 @@ int smneo__cjob_prepare(smneo__cjob *j, const smneo__cjob *same, const char *job
     cx *x = &j->x;
     const smneo_compile_options *o = x->o;
     int rc = check_options(x);
-    if (!rc && (!o->s3_bucket || !*o->s3_bucket)) {
-        /* no bucket: the SageMaker Python SDK's default, created when missing */
-        rc = smneo_s3_default_bucket(&j->default_bucket, x->c, &x->e);
-        if (rc)
-            return fail_step(x, "bucket", rc);
-        j->o.s3_bucket = j->default_bucket;
-    }
+    if (!rc && (!o->s3_bucket || !*o->s3_bucket)) /* the machines find the default bucket first */
+        return fail(x, SMNEO_EINVAL, "bucket", "no bucket: the default bucket was not found first");
     if (!rc && !o->model_package_version_arn)
         rc = prepare_archive(j, same);
     if (!rc && !o->model_package_version_arn)
@@ -1193,7 +1189,7 @@ smneo_compile_result *smneo__cjob_take_result(smneo__cjob *j)
 
 /* ---- the flow as a step machine ------------------------------------------------------ */
 
-enum { M_PREPARE, M_UPLOAD, M_CREATE, M_WAIT, M_STOP, M_EXPLAIN, M_FINISH, M_DONE };
+enum { M_PREPARE, M_BUCKET, M_UPLOAD, M_CREATE, M_WAIT, M_STOP, M_EXPLAIN, M_FINISH, M_DONE };
 
 typedef struct smneo__cm {
     smneo__cjob *j;
@@ -1203,7 +1199,7 @@ typedef struct smneo__cm {
     int work_ran;        /* ... and smneo_call_work ran it: work_rc */
     int work_rc;
     int rc;              /* M_DONE: the flow's code; M_STOP, M_EXPLAIN: the wait's */
-    smneo_call *sub;     /* M_CREATE (j->create_call, not owned), M_WAIT without logs, M_STOP */
+    smneo_call *sub;     /* M_BUCKET, M_CREATE (j->create_call, not owned), M_WAIT without logs, M_STOP */
     smneo_joblogs *logs; /* M_WAIT with follow_logs */
     int slept;           /* the last step forwarded was a SLEEP: WAITING follows it */
     int sub_cancelled;
@@ -1294,6 +1290,19 @@ static void cm_sub_done(smneo__cm *m)
     const char *job = x->r->job_name;
     int rc, stop = 0, plain = 0;
     switch (m->state) {
+    case M_BUCKET: /* the default bucket: its name, found (or created) */
+        rc = smneo__s3_bucket_result(&m->j->default_bucket, NULL, m->sub, &x->e);
+        smneo_call_free(m->sub);
+        m->sub = NULL;
+        if (rc == SMNEO_ECANCELLED || (!rc && is_cancelled(x)))
+            cm_finish(m, cancelled(x, x->o->model_package_version_arn ? "validate" : "pack"));
+        else if (rc)
+            cm_finish(m, fail_step(x, "bucket", rc));
+        else {
+            m->j->o.s3_bucket = m->j->default_bucket;
+            m->state = M_PREPARE;
+        }
+        return;
     case M_CREATE:
         rc = create_done(x, m->sub, job);
         m->sub = NULL; /* the job's create_call */
@@ -1392,7 +1401,7 @@ static void cm_work(void *impl)
     smneo__cjob *j = m->j;
     int rc = 0;
     switch (m->state) {
-    case M_PREPARE: /* the default bucket, pack or digest, layout check, names, validation */
+    case M_PREPARE: /* pack or digest, layout check, names, validation */
         rc = smneo__cjob_prepare(j, NULL, NULL);
         break;
     case M_UPLOAD:
@@ -1574,6 +1583,21 @@ static void cm_next(smneo_step *out, void *impl)
             out->kind = SMNEO_STEP_DONE;
             return;
         case M_PREPARE:
+            if (!m->j->o.s3_bucket || !*m->j->o.s3_bucket) {
+                /* no bucket: the SageMaker Python SDK's default, created when missing, found with SEND
+                 * steps (after the options' check: nothing is sent for options that stop the flow) */
+                cx *x = &m->j->x;
+                smneo_call *b = NULL;
+                int rc = check_options(x);
+                if (!rc && (rc = smneo__s3_bucket_new(&b, x->c, 0, NULL, NULL, &x->e)))
+                    fail_step(x, "bucket", rc);
+                if (rc)
+                    cm_finish(m, rc);
+                else
+                    cm_set_sub(m, M_BUCKET, b, NULL);
+                continue;
+            }
+            /* fall through */
         case M_UPLOAD:
         case M_EXPLAIN:
         case M_FINISH:

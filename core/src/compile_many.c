@@ -85,9 +85,15 @@ struct many {
     int64_t create_after_ms;
     int cancelled;
     int state_warned;
-    char *default_bucket; /* for the jobs given no bucket (smneo_s3_default_bucket) */
+    char *default_bucket; /* for the jobs given no bucket (the SageMaker Python SDK's default) */
     char *default_account; /* its expected owner */
     int bucket_ready;      /* HeadBucket (or CreateBucket) done */
+    smneo_call *bucket_call; /* the default bucket's steps, forwarded before a preparation or upload WORK:
+                                its name (GetCallerIdentity) before the jobs are validated, HeadBucket and
+                                CreateBucket after */
+    int named, ensured;    /* bucket_call ran for the name, for the bucket */
+    int name_rc, ensure_rc; /* their outcomes, reported by the job that first needs them */
+    smneo_error name_err, ensure_err;
     mjob *jobs;
     char *state_file;      /* the copy opts.state_file points at */
     /* the step machine */
@@ -1069,6 +1075,65 @@ static void prefix_job_error(smneo_error *e, size_t i, const mjob *mj)
     free(old);
 }
 
+/* The default bucket's outcome (found by bucket_step before the WORK step)
+ * for the job that first needs it: its code, the error moved into e. */
+static int bucket_outcome(int *rc, smneo_error *saved, smneo_error *e)
+{
+    if (!*rc)
+        return 0;
+    smneo_error_clear(e);
+    *e = *saved;
+    memset(saved, 0, sizeof *saved);
+    if (!e->message)
+        smneo__error(e, *rc, "%s", smneo_strerror(*rc));
+    e->code = *rc;
+    return *rc;
+}
+
+/* Before the preparation (upload 0) or upload (upload 1) WORK step: the
+ * default bucket's name from STS GetCallerIdentity (no side effect), or,
+ * once every job is validated, HeadBucket and CreateBucket when missing,
+ * as SEND and SLEEP steps of this machine. 1 with a step in *out; 0 when
+ * there is nothing (more) to send: the outcome waits in name_rc / ensure_rc
+ * for the job that first needs the bucket (each_job), so the errors and their
+ * order stay those of the jobs. */
+static int bucket_step(many *m, int upload, smneo_step *out)
+{
+    if (!m->bucket_call) {
+        if (upload ? m->ensured || !m->default_bucket : m->named)
+            return 0;
+        int needed = 0;
+        for (size_t i = 0; i < m->n && !needed; i++) {
+            const mjob *mj = &m->jobs[i];
+            const char *b = mj->j->o.s3_bucket;
+            needed = mj->phase != PH_SKIP && mj->phase != PH_KEEP &&
+                     (upload ? b == m->default_bucket : !b || !*b);
+        }
+        if (upload)
+            m->ensured = 1;
+        else
+            m->named = 1;
+        if (!needed)
+            return 0;
+        int *rc = upload ? &m->ensure_rc : &m->name_rc;
+        *rc = smneo__s3_bucket_new(&m->bucket_call, m->c, !upload, m->default_bucket, m->default_account,
+                                   upload ? &m->ensure_err : &m->name_err);
+        if (*rc)
+            return 0;
+    }
+    smneo_call_next(out, m->bucket_call);
+    if (out->kind == SMNEO_STEP_SEND || out->kind == SMNEO_STEP_SLEEP)
+        return 1;
+    memset(out, 0, sizeof *out);
+    if (upload)
+        m->ensure_rc = smneo__s3_bucket_result(NULL, NULL, m->bucket_call, &m->ensure_err);
+    else
+        m->name_rc = smneo__s3_bucket_result(&m->default_bucket, &m->default_account, m->bucket_call, &m->name_err);
+    smneo_call_free(m->bucket_call);
+    m->bucket_call = NULL;
+    return 0;
+}
+
 /* Prepares (upload 0: archive, layout, validated request) or uploads
  * (upload 1) every job that runs, in order, each model once; the first error
  * names its job. The default bucket is created, when missing, in the upload
@@ -1091,14 +1156,14 @@ static int each_job(many *m, int upload, smneo_error *err)
             /* no bucket: the default one's name, found once for every job;
              * checked (or created) only once every job is validated */
             if (!m->default_bucket)
-                rc = smneo__s3_default_bucket_name(&m->default_bucket, &m->default_account, m->c, &mj->j->x.e);
+                rc = bucket_outcome(&m->name_rc, &m->name_err, &mj->j->x.e);
             if (rc)
                 smneo__cjob_fail_step(mj->j, "bucket", rc);
             else
                 mj->j->o.s3_bucket = m->default_bucket;
         }
         if (upload && !rc && m->default_bucket && !m->bucket_ready && mj->j->o.s3_bucket == m->default_bucket) {
-            rc = smneo__s3_default_bucket_ensure(m->c, m->default_bucket, m->default_account, &mj->j->x.e);
+            rc = bucket_outcome(&m->ensure_rc, &m->ensure_err, &mj->j->x.e);
             if (rc)
                 smneo__cjob_fail_step(mj->j, "bucket", rc);
             m->bucket_ready = rc == 0;
@@ -1210,6 +1275,8 @@ static void mm_next(smneo_step *out, void *impl)
             return;
         case MM_PREPARE:
         case MM_UPLOAD:
+            if (!m->work_ran && bucket_step(m, m->mstate == MM_UPLOAD, out))
+                return;
             if (!m->work_ran) {
                 m->work_ready = 1;
                 out->kind = SMNEO_STEP_WORK;
@@ -1235,7 +1302,9 @@ static void mm_feed(void *impl, smneo_response *resp, int transport_error, const
     mjob *mj = m ? m->send_job : NULL;
     if (m)
         m->send_job = NULL;
-    if (mj && mj->logs)
+    if (m && m->bucket_call)
+        smneo_call_feed(m->bucket_call, resp, transport_error, message);
+    else if (mj && mj->logs)
         smneo_joblogs_feed(mj->logs, resp, transport_error, message);
     else if (mj && mj->phase == PH_RUNNING && mj->waiter)
         smneo_call_feed(mj->waiter, resp, transport_error, message);
@@ -1274,6 +1343,9 @@ static void mm_free(void *impl)
     free(m->jobs);
     free(m->default_bucket);
     free(m->default_account);
+    smneo_call_free(m->bucket_call);
+    smneo_error_clear(&m->name_err);
+    smneo_error_clear(&m->ensure_err);
     free(m->state_file);
     smneo_compile_many_result_free(m->res);
     cJSON_Delete(m->state);

@@ -803,16 +803,17 @@ int smneo_s3_head(smneo_s3_object *out, smneo_client *c, const char *s3_uri, smn
     return rc;
 }
 
-/* ---- the default bucket ------------------------------------------------------------ */
+/* ---- bucket-level targets ------------------------------------------------------------ */
 
 /* A target for bucket-level requests (HeadBucket, CreateBucket): the
  * object path without its key. */
-static int bucket_target_init(s3_target *t, smneo_client *c, const char *bucket, smneo_error *err)
+int smneo__s3_bucket_target_init_for(s3_target *t, smneo_client *c, const char *bucket, int need_transport,
+                                     smneo_error *err)
 {
     char *uri = smneo__aprintf("s3://%s/x", bucket);
     if (!uri)
         return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    int rc = smneo__s3_target_init(t, c, uri, err);
+    int rc = smneo__s3_target_init_for(t, c, uri, need_transport, err);
     free(uri);
     if (rc)
         return rc;
@@ -831,164 +832,6 @@ static int bucket_target_init(s3_target *t, smneo_client *c, const char *bucket,
 
 int smneo__s3_bucket_target_init(s3_target *t, smneo_client *c, const char *bucket, smneo_error *err)
 {
-    return bucket_target_init(t, c, bucket, err);
+    return smneo__s3_bucket_target_init_for(t, c, bucket, 1, err);
 }
 
-/* The caller's account from STS GetCallerIdentity (caller frees). */
-static int caller_account(char **out, smneo_client *c, smneo_error *err)
-{
-    *out = NULL;
-    const smneo_operation *op = smneo_service_operation(smneo_model_service("sts"), "GetCallerIdentity");
-    if (!op)
-        return smneo__error(err, SMNEO_ERROR, "STS GetCallerIdentity is not in the model");
-    smneo_call *call = NULL;
-    int rc = smneo__call_op_new(&call, c, op, NULL, 0, err);
-    smneo_result *res = NULL;
-    if (!rc) {
-        smneo_step step;
-        smneo_call_run(&step, call);
-        rc = smneo_call_result(&res, call, err);
-    }
-    smneo_call_free(call);
-    if (rc)
-        return rc;
-    smneo_value root, v;
-    smneo_result_root(&root, res);
-    const char *account = smneo_value_get(&v, &root, "Account") == 0 ? smneo_value_string(&v) : NULL;
-    if (account)
-        *out = smneo__strdup(account);
-    smneo_result_free(res);
-    if (!account)
-        return smneo__error(err, SMNEO_EPROTOCOL, "STS GetCallerIdentity answered without an Account");
-    return *out ? 0 : smneo__error(err, SMNEO_ENOMEM, "out of memory");
-}
-
-/* A new message for err, keeping what S3 said (code, request id, status,
- * response). Returns code. */
-static int reword(smneo_error *err, int code, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int reword(smneo_error *err, int code, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *m = smneo__strdup(buf);
-    if (m) {
-        free(err->message);
-        err->message = m;
-    }
-    err->code = code;
-    return code;
-}
-
-int smneo__s3_default_bucket_name(char **bucket, char **account, smneo_client *c, smneo_error *err)
-{
-    *bucket = NULL;
-    *account = NULL;
-    const char *region = smneo_client_region(c);
-    if (!smneo__client_sts_endpoint(c))
-        return smneo__error(err, SMNEO_EINVAL, "no STS endpoint for region %s with this client's settings: the "
-                            "default bucket needs the account from STS GetCallerIdentity; give the bucket "
-                            "(s3_bucket, --bucket)", region ? region : "(none)");
-    int rc = caller_account(account, c, err);
-    if (rc) {
-        if (err && err->message) {
-            char *m = smneo__aprintf("the default bucket needs the account: STS GetCallerIdentity failed: %s",
-                                     err->message);
-            if (m) {
-                free(err->message);
-                err->message = m;
-            }
-        }
-        return rc;
-    }
-    *bucket = smneo__aprintf("sagemaker-%s-%s", region ? region : "", *account);
-    if (!*bucket) {
-        free(*account);
-        *account = NULL;
-        return smneo__error(err, SMNEO_ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
-int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const char *account, smneo_error *err)
-{
-    const char *region = smneo_client_region(c);
-    int rc;
-    s3_target t;
-    memset(&t, 0, sizeof t);
-    rc = bucket_target_init(&t, c, bucket, err);
-    if (rc)
-        goto out;
-    /* HeadBucket with the expected owner, as the SageMaker Python SDK checks it */
-    const char *hh[] = {"x-amz-expected-bucket-owner", account, NULL};
-    s3_req r;
-    memset(&r, 0, sizeof r);
-    r.op = "HeadBucket";
-    r.method = "HEAD";
-    r.headers = hh;
-    smneo_response *resp = NULL;
-    rc = smneo__s3_perform(&t, &r, &resp, err);
-    smneo_response_free(resp);
-    resp = NULL;
-    if (rc == SMNEO_ENOTFOUND) {
-        smneo_log(SMNEO_LOG_INFO, "S3: creating the default bucket %s in %s", bucket, region);
-        char *body = region && strcmp(region, "us-east-1")
-                         ? smneo__aprintf("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
-                                          "2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
-                                          "</CreateBucketConfiguration>", region)
-                         : NULL;
-        memset(&r, 0, sizeof r);
-        r.op = "CreateBucket";
-        r.method = "PUT";
-        r.body = body;
-        r.body_len = body ? strlen(body) : 0;
-        smneo_error_clear(err);
-        rc = smneo__s3_perform(&t, &r, &resp, err);
-        smneo_response_free(resp);
-        free(body);
-        /* created meanwhile by another run of ours: fine */
-        if (rc && err && err->service_code &&
-            (!strcmp(err->service_code, "BucketAlreadyOwnedByYou") ||
-             (!strcmp(err->service_code, "OperationAborted") && err->message &&
-              strstr(err->message, "conflicting conditional operation")))) {
-            smneo_error_clear(err);
-            rc = 0;
-        } else if (rc && err && err->service_code && !strcmp(err->service_code, "BucketAlreadyExists")) {
-            rc = reword(err, SMNEO_ESERVICE, "the default bucket %s belongs to another account (CreateBucket: "
-                        "BucketAlreadyExists): smneo does not upload to it; give a bucket of account %s "
-                        "(s3_bucket, --bucket)", bucket, account);
-        }
-    } else if (rc && err && err->http_status == 403) {
-        rc = reword(err, SMNEO_EAUTH, "the default bucket %s is not owned by account %s (HeadBucket with "
-                    "ExpectedBucketOwner answered 403 Forbidden): smneo does not upload to it; give a bucket of "
-                    "yours (s3_bucket, --bucket)", bucket, account);
-    }
-out:
-    smneo__s3_target_clear(&t);
-    return rc;
-}
-
-int smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err)
-{
-    if (!out)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: out is NULL");
-    *out = NULL;
-    if (!c)
-        return smneo__error(err, SMNEO_EINVAL, "smneo_s3_default_bucket: client is NULL");
-    char *bucket = NULL, *account = NULL;
-    int rc = smneo__s3_default_bucket_name(&bucket, &account, c, err);
-    if (!rc)
-        rc = smneo__s3_default_bucket_ensure(c, bucket, account, err);
-    free(account);
-    if (!rc)
-        *out = bucket;
-    else
-        free(bucket);
-    return rc;
-}

@@ -18,12 +18,20 @@
  * numeric references decoded. Caller frees; NULL when absent. */
 char *smneo__s3_xml_text(const char *body, size_t len, const char *tag);
 
-/* smneo_s3_default_bucket in two steps, for smneo_compile_many (which
- * validates every job between them): the name and account from STS
- * GetCallerIdentity, no side effect (caller frees both); then HeadBucket
- * with the expected owner and CreateBucket when missing. */
-int smneo__s3_default_bucket_name(char **bucket, char **account, smneo_client *c, smneo_error *err);
-int smneo__s3_default_bucket_ensure(smneo_client *c, const char *bucket, const char *account, smneo_error *err);
+/* The default bucket as a step machine behind a smneo_call (s3_bucket.c):
+ * SEND and SLEEP steps, then DONE (no WORK, no EVENT); the parent machines
+ * forward its steps. Without bucket: STS GetCallerIdentity for the account,
+ * the name sagemaker-{region}-{account}, then (unless name_only) HeadBucket
+ * with the expected owner and CreateBucket when missing. With bucket and
+ * account (a name found before): HeadBucket and CreateBucket only.
+ * smneo_s3_default_bucket drives it with the client's transport;
+ * smneo_compile_many finds the name (no side effect) before it validates
+ * its jobs and creates the bucket after. */
+int smneo__s3_bucket_new(smneo_call **out, smneo_client *c, int name_only, const char *bucket,
+                         const char *account, smneo_error *err);
+/* After DONE: 0 with the name and account (caller frees; either may be
+ * NULL), or the error's code with err filled. */
+int smneo__s3_bucket_result(char **bucket, char **account, smneo_call *call, smneo_error *err);
 
 #define MIB (1024ULL * 1024ULL)
 #define MAX_SINGLE_PUT (5ULL * 1024 * MIB)
@@ -121,6 +129,9 @@ int smneo__s3_head_target(smneo_s3_object *out, char **raw_etag, const s3_target
 /* A target for bucket-level requests (HeadBucket, ListObjectsV2): the
  * bucket's path without a key. */
 int smneo__s3_bucket_target_init(s3_target *t, smneo_client *c, const char *bucket, smneo_error *err);
+/* need_transport 0: for a step machine, whose driver sends. */
+int smneo__s3_bucket_target_init_for(s3_target *t, smneo_client *c, const char *bucket, int need_transport,
+                                     smneo_error *err);
 /* failed_operation names a request: not for a local or cancelled failure. */
 void smneo__s3_not_a_request(const smneo_s3_options *o, int rc);
 
