@@ -396,6 +396,28 @@ function M.probe()
   ngx.print(ngx.shared.smneo_test:get("compiling") and "compiling" or "idle")
 end
 
+-- compile_default_bucket: a compile given no bucket finds (and here creates)
+-- sagemaker-{region}-{account}; its requests are the machine's SEND steps,
+-- sent over this request's cosockets (recorded here), not from a work step
+function M.compile_default_bucket()
+  local c = smneo.client(OPTIONS)
+  local sent = {}
+  c._step_send = function(self, call, method, url, headers, body)
+    local path = url:match("^https?://[^/]+(/[^?]*)") or "/"
+    if body and body:find("Action=GetCallerIdentity", 1, true) then
+      sent[#sent + 1] = "GetCallerIdentity"
+    elseif path:match("^/sagemaker%-[%w-]+$") then
+      sent[#sent + 1] = (method == "HEAD" and "HeadBucket" or method == "PUT" and "CreateBucket" or method)
+    end
+    return getmetatable(self).__index._step_send(self, call, method, url, headers, body)
+  end
+  local o = compile_options(ROOT .. "/examples/model", "ml_c5", "ngx-default-bucket")
+  o.s3_bucket = nil
+  local r = c:compile(o)
+  c:close()
+  ngx.print(r.job.CompilationJobStatus, " ", r.input_uri:match("^s3://([^/]+)/"), " ", table.concat(sent, ","))
+end
+
 -- the callback's false and error cancel compile; no thread pool is a clear error
 function M.compile_cancel()
   local c = assert(safe.client(OPTIONS))

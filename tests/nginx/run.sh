@@ -542,6 +542,9 @@ echo "$out" | grep -Eq '^LINUX_ARM64 COMPLETED true true PACK,PACKED,UPLOADED,CR
   fail "/compile (LINUX_ARM64, the same archive: not uploaded again): got '$out'"
 echo "ok  compile for ml_c5 and LINUX/ARM64 with its events, work on nginx's thread pool"
 expect /compile_cancel "Cancelled true cb failed InvalidArgument true"
+# no bucket: GetCallerIdentity, HeadBucket (404) and CreateBucket as SEND steps over cosockets
+expect /compile_default_bucket "COMPLETED sagemaker-us-east-1-123456789012 GetCallerIdentity,HeadBucket,CreateBucket"
+echo "ok  compile with no bucket: the default bucket found and created over cosockets"
 # compile_many over cosockets: three jobs, two at once, one failing; then a cancel
 admin POST faults '{"kind": "fail", "failure": "not-tar-gz", "device": "ml_c4", "count": 1}' >/dev/null || fail "fault"
 out=$(curl -s --max-time 120 "$base/compile_many")
