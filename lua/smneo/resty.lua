@@ -779,12 +779,13 @@ local function options_table(opts, what)
 end
 
 -- compile{...}: smneo's client:compile (docs/compile.md) as the core's step
--- machine: API calls (create, the waiter or the log reader, stop) and the
--- S3 upload (the upload-skip's HEAD, then the upload as transfer steps,
--- driven by upload_file's code) over cosockets, sleeps with ngx.sleep, and
--- the WORK steps (the default bucket; pack or digest, layout check and
--- validation; download, verification and extraction; a FAILED job's log
--- tail) on nginx's thread pool with ngx.run_worker_thread, so the worker
+-- machine: API calls (without a bucket the default bucket's
+-- GetCallerIdentity, HeadBucket and CreateBucket; create, the waiter or the
+-- log reader, stop) and the S3 upload (the upload-skip's HEAD, then the
+-- upload as transfer steps, driven by upload_file's code) over cosockets,
+-- sleeps with ngx.sleep, and the WORK steps (pack or digest, layout check
+-- and validation; download, verification and extraction; a FAILED job's
+-- log tail) on nginx's thread pool with ngx.run_worker_thread, so the worker
 -- never blocks. Those run in the core with a libcurl transport of their own
 -- (a second core client, made at the first compile). callback(event) sees
 -- every event on this request's thread, in order (a WORK step's events when

@@ -154,11 +154,12 @@ SMNEO_EXTERN(int) smneo_compile(smneo_compile_result **out, smneo_client *c, con
 SMNEO_EXTERN(void) smneo_compile_result_free(smneo_compile_result *r);
 
 /* The same flow as a step machine (client.h), for drivers that must not
- * block: SEND and SLEEP steps for the API calls (create, the waiter or the
- * log reader, stop), WORK steps for what is CPU-bound or blocking (the
- * default bucket, pack or digest and the layout check and validation; the S3
- * upload, unless transfer steps are on: smneo_call_set_transfer_steps; the
- * download, verification and extraction; a FAILED job's log
+ * block: SEND and SLEEP steps for the API calls (without a bucket first the
+ * default bucket's STS GetCallerIdentity, HeadBucket and CreateBucket; then
+ * create, the waiter or the log reader, stop), WORK steps for what is
+ * CPU-bound or blocking (pack or digest and the layout check and validation;
+ * the S3 upload, unless transfer steps are on: smneo_call_set_transfer_steps;
+ * the download, verification and extraction; a FAILED job's log
  * tail), run with smneo_call_work where the driver wants (inline, an
  * executor, a worker thread), and EVENT steps (step.event ==
  * SMNEO_EVENT_COMPILE) for every compile event, on the driving thread and in
@@ -301,10 +302,12 @@ SMNEO_EXTERN(int) smneo_compile_many(smneo_compile_many_result **out, smneo_clie
  * block, as smneo_compile_new is for one job: SEND and SLEEP steps for the
  * API calls of every job (creates, waiters or log readers, stops: one job's
  * request at a time, the answer fed with smneo_call_feed goes to the job
- * whose request it is), WORK steps for what is CPU-bound or blocking (every
- * job's preparation at once: the default bucket's name, pack or digest,
- * layout checks, validation; then every upload, the default bucket's
- * HeadBucket/CreateBucket and the state file; later one job's download,
+ * whose request it is) and for the default bucket of the jobs given none
+ * (STS GetCallerIdentity before the preparation WORK step; HeadBucket and
+ * CreateBucket after it, once every job is validated, before the uploads),
+ * WORK steps for what is CPU-bound or blocking (every job's preparation at
+ * once: pack or digest, layout checks, validation; then every upload and the
+ * state file; later one job's download,
  * verification and extraction, or a FAILED job's log tail), run with
  * smneo_call_work where the driver wants, and EVENT steps (step.event ==
  * SMNEO_EVENT_COMPILE) for every event with its job, on the driving thread
