@@ -392,6 +392,20 @@ function M.compile_big()
             " upload=", tostring(uploads > 0), " hashes=", hashes)
 end
 
+-- compile_many_big?model=DIR: compile_many of three jobs on that model (one
+-- pack and upload, three jobs, three downloads); /probe as for compile_big
+function M.compile_many_big()
+  local dict = ngx.shared.smneo_test
+  dict:set("compiling", true)
+  local ok, rows, all = pcall(get().compile_many, get(), {
+    jobs = { { target_device = "ml_c5" }, { target_device = "ml_m5" }, { target_os = "LINUX", target_arch = "ARM64" } },
+    model = ngx.var.arg_model, framework = "PYTORCH", role_arn = "arn:aws:iam::123456789012:role/neo",
+    s3_bucket = "models", s3_prefix = "ngx-big-many", data_input_config = '{"input0": [1, 3, 224, 224]}',
+    output_dir = ngx.config.prefix() .. "big-many", delay = 0.05, max_delay = 0.1, timeout = 60 })
+  dict:delete("compiling")
+  ngx.print(ok and (all and "COMPLETED" or rows[1].compilation_job_status) or tostring(rows and rows.message or rows))
+end
+
 function M.probe()
   ngx.print(ngx.shared.smneo_test:get("compiling") and "compiling" or "idle")
 end

@@ -595,20 +595,24 @@ echo "ok  upload_denied: both sides' multipart uploads aborted ($ops)"
 # threshold, so the upload is CreateMultipartUpload, two UploadParts and
 # Complete, all as the transfer's steps (no WORK step ran it); the two parts'
 # payload hashes are the transfer's work steps, run on the pool
+# probe_while LOCATION EXPECTED: 20 probes answered while LOCATION (on the
+# big model) runs; its answer is EXPECTED
+probe_while() {
+  curl -s --max-time 300 "$base/$1?model=$tmp/bigmodel" >"$tmp/big.out" &
+  bigpid=$!
+  i=0
+  until [ "$(curl -s --max-time 20 "$base/probe")" = compiling ]; do
+    i=$((i + 1)); [ $i -gt 200 ] && fail "/$1 did not start"; sleep 0.02
+  done
+  for k in $(seq 1 20); do
+    p=$(curl -s --max-time 20 "$base/probe")
+    [ "$p" = compiling ] || fail "probe $k answered '$p': not while /$1 ran"
+  done
+  wait "$bigpid"
+  [ "$(cat "$tmp/big.out")" = "$2" ] || fail "/$1: got '$(cat "$tmp/big.out")'"
+}
 admin DELETE requests >/dev/null || fail "clear the requests"
-curl -s --max-time 300 "$base/compile_big?model=$tmp/bigmodel" >"$tmp/big.out" &
-bigpid=$!
-i=0
-until [ "$(curl -s --max-time 20 "$base/probe")" = compiling ]; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "/compile_big did not start"; sleep 0.02
-done
-for k in $(seq 1 20); do
-  p=$(curl -s --max-time 20 "$base/probe")
-  [ "$p" = compiling ] || fail "probe $k answered '$p': not while the compile ran"
-done
-wait "$bigpid"
-[ "$(cat "$tmp/big.out")" = "COMPLETED work=2 transfer=true upload=true hashes=2" ] ||
-  fail "/compile_big: got '$(cat "$tmp/big.out")'"
+probe_while compile_big "COMPLETED work=2 transfer=true upload=true hashes=2"
 echo "ok  20 probes answered by the single worker while it compiled"
 ops=$(s3_ops)
 case "$ops" in
@@ -626,6 +630,8 @@ case "$ops" in
   *) fail "/compile_big cancel: S3 requests $ops" ;;
 esac
 echo "ok  /compile_big: a cancel during the upload aborts the multipart upload ($ops)"
+probe_while compile_many_big COMPLETED
+echo "ok  20 probes answered by the single worker while compile_many ran three jobs"
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$tmp/logs/error.log" >/dev/null; then
   fail "errors in error.log"
