@@ -259,7 +259,9 @@ SMNEO_EXTERN(void) smneo_s3_list_free(smneo_s3_list *it);
  * (CreateBucket with a LocationConstraint, except in us-east-1). A bucket of
  * that name owned by another account is an error (SMNEO_EAUTH for HeadBucket's
  * 403, SMNEO_ESERVICE for CreateBucket's BucketAlreadyExists): nothing is
- * uploaded to it. *out is caller-owned (free()). */
+ * uploaded to it. *out is caller-owned (free()). Blocking: it drives, with
+ * the client's transport, the step machine whose SEND steps the compile
+ * machines (compile.h) forward when given no bucket. */
 SMNEO_EXTERN(int) smneo_s3_default_bucket(char **out, smneo_client *c, smneo_error *err);
 
 #ifdef __cplusplus
