@@ -22,7 +22,6 @@
 #include "internal.h"
 #include "options_internal.h"
 #include "artifact_internal.h"
-#include "s3_internal.h"
 #include "validate_internal.h"
 #include "s3_internal.h"
 #include "smneo/artifact.h"
