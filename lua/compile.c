@@ -268,7 +268,6 @@ int smneo_lua_push_compile_outcome(lua_State *L, int rc, const smneo_compile_res
     return 1;
 }
 
-static void free_call(void *p) { smneo_call_free((smneo_call *)p); }
 /* Drives a compile (many 0) or compile_many (many 1) machine here until
  * DONE: WORK inline, SEND with the client's transport, SLEEP, and every
  * event to x's callback (x NULL: none) on this thread, in order; the
@@ -314,7 +313,7 @@ int smneo_lua_client_compile(lua_State *L)
     compile_ctx x;
     int has_cb = callback_of(L, &x, "compile");
     smneo_error *err = smneo_lua_errhold_new(L);
-    lbox *cb = smneo_lua_box_new(L, free_call);
+    lbox *cb = smneo_lua_box_new(L, smneo_lua_free_call);
     lbox *rb = smneo_lua_box_new(L, free_compile_result);
     smneo_call *call = NULL;
     int rc = smneo_compile_new(&call, cl->c, &o, err);
